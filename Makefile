@@ -1,0 +1,37 @@
+# tapsim: make help lists the targets.
+GO       ?= go
+PKGS     ?= ./...
+BIN      := bin/tapsim
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION)
+
+.PHONY: help run build deps test lint bench fuzz clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+deps: ## install the system packages needed to build and test (apt, when missing)
+	@scripts/deps.sh
+
+build: deps ## build bin/tapsim
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/tapsim
+
+run: build ## set up and run tapsim
+	@$(BIN) --help
+
+test: deps lint ## set up and run the whole test suite (race detector on)
+	$(GO) test -race -count=1 $(PKGS)
+
+lint: ## gofmt and go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+		if [ -n "$$out" ]; then echo "not gofmt-clean:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+bench: deps ## run the Go benchmarks
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+fuzz: ## run each fuzz target for FUZZTIME (default 60s)
+	@scripts/fuzz.sh $${FUZZTIME:-60s}
+
+clean: ## remove build output
+	rm -rf bin
