@@ -237,9 +237,10 @@ func newCryptoARQCCmd() *cobra.Command {
 		tagLists           []string
 		verbose            bool
 		kf                 cardKeyFlags
+		raw                rawACFlags
 	)
 	c := &cobra.Command{
-		Use:   "arqc --cvn NAME (--imk HEX --pan DIGITS --psn NN | --mk HEX) --tags 9F02=HEX,... [--verify HEX]",
+		Use:   "arqc (--cvn NAME (--imk HEX --pan DIGITS --psn NN | --mk HEX) --tags 9F02=HEX,... | --sk HEX --data HEX) [--verify HEX]",
 		Short: "Compute (or verify) an application cryptogram for a Cryptogram Version Number",
 		Long: `Compute the ARQC (also TC/AAC) a card of the given CVN produces over the data
 elements in --tags: the minimum set 9F02, 9F03, 9F1A, 95, 5F2A, 9A, 9C, 9F37, 82, 9F36 and
@@ -248,10 +249,18 @@ elements in --tags: the minimum set 9F02, 9F03, 9F1A, 95, 5F2A, 9A, 9C, 9F37, 82
   Mastercard (mc*)     DKI CVN CVR(6) DAC/IDN(2) [counters(8), needed by mc17 and mc21]
   aes (CVN A6)         0F A6 DKI CVR(5) counters(8) [0F IDD(15)]
 CVNs: ` + strings.Join(cryptogram.Names(), ", ") + `.
+Raw form: --sk HEX --data HEX MACs the given data under the given session key
+(ISO 9797-1 MAC algorithm 3, padding --padding 1|2, default 2; AES-CMAC with --alg aes).
 Prints the cryptogram in hex. With --verify HEX, prints "match" and exits 0, or exits 1
 with "mismatch".`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if raw.sk != "" || raw.data != "" {
+				if cvnName != "" || len(tagLists) > 0 {
+					return usageErr("--sk/--data and --cvn/--tags are two different forms: use one")
+				}
+				return raw.run(cmd.OutOrStdout(), verifyHex)
+			}
 			cvn, err := lookupCVN(cvnName)
 			if err != nil {
 				return err
@@ -296,7 +305,62 @@ with "mismatch".`,
 	c.Flags().StringVar(&verifyHex, "verify", "", "cryptogram to check instead of printing one")
 	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "explain the computation on stderr (data, key check values)")
 	kf.register(c)
+	raw.register(c)
 	return c
+}
+
+// rawACFlags is the raw form of "crypto arqc": a session key and the exact
+// data to MAC, for checking a host's cryptogram step by step.
+type rawACFlags struct {
+	sk, data, alg, padding string
+}
+
+func (f *rawACFlags) register(c *cobra.Command) {
+	c.Flags().StringVar(&f.sk, "sk", "", "session key (hex), raw form with --data")
+	c.Flags().StringVar(&f.data, "data", "", "exact cryptogram input data (hex), raw form with --sk")
+	c.Flags().StringVar(&f.alg, "alg", "tdes", "algorithm of --sk: tdes or aes (raw form)")
+	c.Flags().StringVar(&f.padding, "padding", "2", "ISO 9797-1 padding method 1 or 2 (raw form, TDES)")
+}
+
+func (f *rawACFlags) run(out io.Writer, verifyHex string) error {
+	alg, err := keys.ParseAlg(f.alg)
+	if err != nil {
+		return usageErr("--alg: %v", err)
+	}
+	sk, err := keyArg("sk", f.sk, alg)
+	if err != nil {
+		return err
+	}
+	data, err := hexArg("data", f.data)
+	if err != nil {
+		return err
+	}
+	var p mac.Padding
+	switch f.padding {
+	case "1":
+		p = mac.Method1
+	case "2":
+		p = mac.Method2
+	default:
+		return usageErr("--padding must be 1 or 2")
+	}
+	ac, err := cryptogram.ComputeAC(sk, data, p)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	if verifyHex == "" {
+		_, err = fmt.Fprintln(out, upperHex(ac))
+		return err
+	}
+	want, err := hexArg("verify", verifyHex)
+	if err != nil {
+		return err
+	}
+	if !mac.Equal(ac, want) {
+		return errMismatch()
+	}
+	_, err = fmt.Fprintln(out, "match")
+	return err
 }
 
 // explainAC writes the steps of the cryptogram: the entry, the input data

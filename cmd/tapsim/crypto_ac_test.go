@@ -465,3 +465,34 @@ func FuzzParseTags(f *testing.F) {
 		}
 	})
 }
+
+// The shared AC vector (ISO 9797-1 MAC algorithm 3, padding method 2) from
+// the command line in the raw form: session key plus exact data.
+func TestCryptoARQCRaw(t *testing.T) {
+	const (
+		sk   = "AAAAAAAAAAAAAAAABBBBBBBBBBBBBBBB"
+		data = "0000000020000000000000000124000000800001241103090038 04823E58000001"
+	)
+	tests := []struct {
+		name string
+		args []string
+		code int
+		out  string
+	}{
+		{"vector", []string{"--sk", sk, "--data", data}, 0, "3B76CF10FECD8789\n"},
+		{"verify match", []string{"--sk", sk, "--data", data, "--verify", "3B76CF10FECD8789"}, 0, "match\n"},
+		{"verify mismatch", []string{"--sk", sk, "--data", data, "--verify", "3B76CF10FECD8788"}, 1, ""},
+		{"padding 1 differs", []string{"--sk", sk, "--data", data, "--padding", "1", "--verify", "3B76CF10FECD8789"}, 1, ""},
+		{"bad padding", []string{"--sk", sk, "--data", data, "--padding", "3"}, 2, ""},
+		{"short key", []string{"--sk", "AAAA", "--data", data}, 2, ""},
+		{"both forms", []string{"--sk", sk, "--data", data, "--cvn", "visa18"}, 2, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, append([]string{"crypto", "arqc"}, tc.args...)...)
+			require.Equal(t, tc.code, code, errOut)
+			require.Equal(t, tc.out, out)
+			require.NotContains(t, errOut, "AAAAAAAAAAAAAAAA")
+		})
+	}
+}
