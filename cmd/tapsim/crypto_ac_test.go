@@ -20,19 +20,6 @@ func mustUnhex(s string) []byte {
 	return b
 }
 
-// requireUsageError checks exit code 2 with one clear line on stderr that
-// does not repeat any of the secrets.
-func requireUsageError(t *testing.T, code int, out, errOut, contains string, secrets ...string) {
-	t.Helper()
-	require.Equal(t, 2, code, errOut)
-	require.Empty(t, out)
-	require.Equal(t, 1, strings.Count(errOut, "\n"), errOut)
-	require.True(t, strings.HasPrefix(errOut, "tapsim: "), errOut)
-	require.Contains(t, errOut, contains)
-	for _, s := range secrets {
-		require.NotContains(t, strings.ToUpper(errOut), strings.ToUpper(s))
-	}
-}
 
 func TestCryptoDeriveKnownAnswers(t *testing.T) {
 	tests := []struct {

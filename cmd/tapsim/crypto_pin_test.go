@@ -22,19 +22,6 @@ func pinField(t *testing.T, out, label string) string {
 	return ""
 }
 
-// requirePINUsage checks exit code 2, nothing on stdout and one line on
-// stderr that does not repeat any secret.
-func requirePINUsage(t *testing.T, code int, out, errOut, contains string, secrets ...string) {
-	t.Helper()
-	require.Equal(t, 2, code, errOut)
-	require.Empty(t, out)
-	require.Equal(t, 1, strings.Count(errOut, "\n"), errOut)
-	require.True(t, strings.HasPrefix(errOut, "tapsim: "), errOut)
-	require.Contains(t, errOut, contains)
-	for _, s := range secrets {
-		require.NotContains(t, strings.ToUpper(errOut), strings.ToUpper(s))
-	}
-}
 
 const (
 	cliPINKey    = "042666B49184CF5C68DE9628D0397B36" // X9.24-1 annex A, counter 1
@@ -164,7 +151,7 @@ func TestCryptoPINBlockErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := runCLI(t, append([]string{"crypto", "pinblock"}, tc.args...)...)
-			requirePINUsage(t, code, out, errOut, tc.contains, tc.secrets...)
+			requireUsageError(t, code, out, errOut, tc.contains, tc.secrets...)
 		})
 	}
 }
@@ -283,7 +270,7 @@ func TestCryptoDUKPTErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := runCLI(t, append([]string{"crypto", "dukpt"}, tc.args...)...)
-			requirePINUsage(t, code, out, errOut, tc.contains, cliBDK[:10], cliAESBDK[:10])
+			requireUsageError(t, code, out, errOut, tc.contains, cliBDK[:10], cliAESBDK[:10])
 		})
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -31,4 +32,18 @@ func TestUnknownFlagExits2(t *testing.T) {
 	code, _, errOut := runCLI(t, "version", "--bogus")
 	require.Equal(t, 2, code)
 	require.Contains(t, errOut, "unknown flag")
+}
+
+// requireUsageError checks exit code 2 with one clear line on stderr that
+// does not repeat any of the secrets.
+func requireUsageError(t *testing.T, code int, out, errOut, contains string, secrets ...string) {
+	t.Helper()
+	require.Equal(t, 2, code, errOut)
+	require.Empty(t, out)
+	require.Equal(t, 1, strings.Count(errOut, "\n"), errOut)
+	require.True(t, strings.HasPrefix(errOut, "tapsim: "), errOut)
+	require.Contains(t, errOut, contains)
+	for _, s := range secrets {
+		require.NotContains(t, strings.ToUpper(errOut), strings.ToUpper(s))
+	}
 }
