@@ -20,7 +20,6 @@ func mustUnhex(s string) []byte {
 	return b
 }
 
-
 func TestCryptoDeriveKnownAnswers(t *testing.T) {
 	tests := []struct {
 		name string

@@ -22,7 +22,6 @@ func pinField(t *testing.T, out, label string) string {
 	return ""
 }
 
-
 const (
 	cliPINKey    = "042666B49184CF5C68DE9628D0397B36" // X9.24-1 annex A, counter 1
 	cliAESPINKey = "AF8CB133A78F8DC2D1359F18527593FB" // X9.24-3 supplement, counter 1
