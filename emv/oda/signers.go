@@ -110,12 +110,9 @@ type Issuer struct {
 // be a whole number of bytes from 1024 to 1984 bits with exponent 3 or 65537,
 // and the certificate's exponent must be the key's.
 func NewIssuer(key *rsa.PrivateKey, cert Certificate) (*Issuer, error) {
-	s, err := newSigner(key, MinKeyBits, MaxModulusLen*8)
+	s, err := certifiedSigner("issuer", key, cert)
 	if err != nil {
-		return nil, fmt.Errorf("oda: issuer key: %w", err)
-	}
-	if !bytes.Equal(cert.Exponent, s.pub.Exponent) {
-		return nil, fmt.Errorf("oda: issuer key: %w: certificate exponent differs from the key's", ErrExponent)
+		return nil, err
 	}
 	return &Issuer{Certificate: cloneCert(cert), s: s}, nil
 }
@@ -123,19 +120,8 @@ func NewIssuer(key *rsa.PrivateKey, cert Certificate) (*Issuer, error) {
 // GenerateIssuer makes an issuer key of bits and exponent from random and has
 // ca certify it.
 func GenerateIssuer(random io.Reader, ca *CA, bits, exponent int, t IssuerTemplate) (*Issuer, error) {
-	k, err := GenerateKey(random, bits, exponent)
-	if err != nil {
-		return nil, err
-	}
-	pub, err := NewPublicKey(&k.PublicKey)
-	if err != nil {
-		return nil, err
-	}
-	cert, err := ca.CertifyIssuer(pub, t)
-	if err != nil {
-		return nil, err
-	}
-	return NewIssuer(k, cert)
+	return generateCertified(random, bits, exponent,
+		func(pub PublicKey) (Certificate, error) { return ca.CertifyIssuer(pub, t) }, NewIssuer)
 }
 
 // PublicKey returns the issuer public key.
@@ -197,12 +183,9 @@ type ICC struct {
 // whole number of bytes from 1024 to 1984 bits with exponent 3 or 65537, and
 // the certificate's exponent must be the key's.
 func NewICC(key *rsa.PrivateKey, cert Certificate) (*ICC, error) {
-	s, err := newSigner(key, MinKeyBits, MaxModulusLen*8)
+	s, err := certifiedSigner("ICC", key, cert)
 	if err != nil {
-		return nil, fmt.Errorf("oda: ICC key: %w", err)
-	}
-	if !bytes.Equal(cert.Exponent, s.pub.Exponent) {
-		return nil, fmt.Errorf("oda: ICC key: %w: certificate exponent differs from the key's", ErrExponent)
+		return nil, err
 	}
 	return &ICC{Certificate: cloneCert(cert), s: s}, nil
 }
@@ -210,19 +193,8 @@ func NewICC(key *rsa.PrivateKey, cert Certificate) (*ICC, error) {
 // GenerateICC makes an ICC key of bits and exponent from random and has the
 // issuer certify it.
 func GenerateICC(random io.Reader, is *Issuer, bits, exponent int, t ICCTemplate) (*ICC, error) {
-	k, err := GenerateKey(random, bits, exponent)
-	if err != nil {
-		return nil, err
-	}
-	pub, err := NewPublicKey(&k.PublicKey)
-	if err != nil {
-		return nil, err
-	}
-	cert, err := is.CertifyICC(pub, t)
-	if err != nil {
-		return nil, err
-	}
-	return NewICC(k, cert)
+	return generateCertified(random, bits, exponent,
+		func(pub PublicKey) (Certificate, error) { return is.CertifyICC(pub, t) }, NewICC)
 }
 
 // PublicKey returns the ICC public key.
@@ -252,4 +224,36 @@ func (c *ICC) LogValue() slog.Value { return slog.StringValue(c.String()) }
 
 func cloneCert(c Certificate) Certificate {
 	return Certificate{Data: bytes.Clone(c.Data), Remainder: bytes.Clone(c.Remainder), Exponent: bytes.Clone(c.Exponent)}
+}
+
+// certifiedSigner checks a private key for an issuer or ICC and that the
+// certificate carries the key's exponent.
+func certifiedSigner(what string, key *rsa.PrivateKey, cert Certificate) (*signer, error) {
+	s, err := newSigner(key, MinKeyBits, MaxModulusLen*8)
+	if err != nil {
+		return nil, fmt.Errorf("oda: %s key: %w", what, err)
+	}
+	if !bytes.Equal(cert.Exponent, s.pub.Exponent) {
+		return nil, fmt.Errorf("oda: %s key: %w: certificate exponent differs from the key's", what, ErrExponent)
+	}
+	return s, nil
+}
+
+// generateCertified makes a key pair from random, has certify sign its
+// public key and pairs the two with pair.
+func generateCertified[T any](random io.Reader, bits, exponent int, certify func(PublicKey) (Certificate, error), pair func(*rsa.PrivateKey, Certificate) (T, error)) (T, error) {
+	var zero T
+	k, err := GenerateKey(random, bits, exponent)
+	if err != nil {
+		return zero, err
+	}
+	pub, err := NewPublicKey(&k.PublicKey)
+	if err != nil {
+		return zero, err
+	}
+	cert, err := certify(pub)
+	if err != nil {
+		return zero, err
+	}
+	return pair(k, cert)
 }
