@@ -64,7 +64,20 @@ var ErrWeakKey = errors.New("keys: weak key")
 // returns a copy.
 type Key struct {
 	alg Alg
-	b   []byte
+	// m holds the bytes behind a pointer: fmt prints a nested pointer as an
+	// address, so even a Key in an unexported field of another struct,
+	// where fmt cannot call Format, never shows its material.
+	m *material
+}
+
+type material struct{ b []byte }
+
+// raw returns the key bytes without copying; nil for the zero Key.
+func (k Key) raw() []byte {
+	if k.m == nil {
+		return nil
+	}
+	return k.m.b
 }
 
 // New checks the length of b for alg and returns a Key holding a copy of it.
@@ -83,7 +96,7 @@ func New(alg Alg, b []byte) (Key, error) {
 	default:
 		return Key{}, fmt.Errorf("keys: unknown algorithm %v", alg)
 	}
-	return Key{alg: alg, b: bytes.Clone(b)}, nil
+	return Key{alg: alg, m: &material{b: bytes.Clone(b)}}, nil
 }
 
 // MustNew is New for constants in tests and examples; it panics on error.
@@ -118,36 +131,36 @@ func MustHex(alg Alg, s string) Key {
 func (k Key) Alg() Alg { return k.alg }
 
 // Len returns the key length in bytes.
-func (k Key) Len() int { return len(k.b) }
+func (k Key) Len() int { return len(k.raw()) }
 
 // IsZero reports whether k is the zero Key.
-func (k Key) IsZero() bool { return len(k.b) == 0 }
+func (k Key) IsZero() bool { return len(k.raw()) == 0 }
 
 // Bytes returns a copy of the key material. Callers must not log it.
-func (k Key) Bytes() []byte { return bytes.Clone(k.b) }
+func (k Key) Bytes() []byte { return bytes.Clone(k.raw()) }
 
 // Equal reports whether two keys have the same algorithm and material.
-func (k Key) Equal(o Key) bool { return k.alg == o.alg && bytes.Equal(k.b, o.b) }
+func (k Key) Equal(o Key) bool { return k.alg == o.alg && bytes.Equal(k.raw(), o.raw()) }
 
 // Block returns the block cipher for k: DES for 8-byte keys, TDES (K1K2K1 for
 // double length) for 16/24-byte TDES keys, AES for AES keys.
 func (k Key) Block() (cipher.Block, error) {
 	switch k.alg {
 	case TDES:
-		switch len(k.b) {
+		switch len(k.raw()) {
 		case 8:
-			return des.NewCipher(k.b)
+			return des.NewCipher(k.raw())
 		case 16:
 			full := make([]byte, 0, 24)
-			full = append(append(full, k.b...), k.b[:8]...)
+			full = append(append(full, k.raw()...), k.raw()[:8]...)
 			return des.NewTripleDESCipher(full)
 		case 24:
-			return des.NewTripleDESCipher(k.b)
+			return des.NewTripleDESCipher(k.raw())
 		}
 	case AES:
-		return aes.NewCipher(k.b)
+		return aes.NewCipher(k.raw())
 	}
-	return nil, fmt.Errorf("%w: %v key of %d bytes", ErrKeyLength, k.alg, len(k.b))
+	return nil, fmt.Errorf("%w: %v key of %d bytes", ErrKeyLength, k.alg, len(k.raw()))
 }
 
 // BlockSize is 8 for TDES and 16 for AES.
@@ -325,7 +338,7 @@ func (k Key) String() string {
 	if k.IsZero() {
 		return "key(none)"
 	}
-	return fmt.Sprintf("%v-%d key KCV %s", k.alg, len(k.b)*8, k.KCVHex())
+	return fmt.Sprintf("%v-%d key KCV %s", k.alg, len(k.raw())*8, k.KCVHex())
 }
 
 // GoString is String, so %#v cannot reveal the key either.
@@ -347,7 +360,7 @@ func (k Key) WithOddParity() Key {
 	if k.alg != TDES {
 		return k
 	}
-	return Key{alg: k.alg, b: OddParity(k.b)}
+	return Key{alg: k.alg, m: &material{b: OddParity(k.raw())}}
 }
 
 // OddParity returns a copy of b with the low bit of each byte set so that the
@@ -398,12 +411,12 @@ func (k Key) CheckWeak() error {
 		return fmt.Errorf("%w: empty", ErrWeakKey)
 	}
 	if k.alg == AES {
-		if bytes.Count(k.b, []byte{0}) == len(k.b) {
+		if bytes.Count(k.raw(), []byte{0}) == len(k.raw()) {
 			return fmt.Errorf("%w: all zero", ErrWeakKey)
 		}
 		return nil
 	}
-	p := OddParity(k.b)
+	p := OddParity(k.raw())
 	for i := 0; i+8 <= len(p); i += 8 {
 		part := strings.ToUpper(hex.EncodeToString(p[i : i+8]))
 		for _, w := range weakDES {

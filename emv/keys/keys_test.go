@@ -144,3 +144,17 @@ func TestECBCBCRoundTrip(t *testing.T) {
 		require.Error(t, err)
 	}
 }
+
+// A Key in an unexported field is printed by reflection, where fmt cannot
+// call Format: the material must still not show (R-G5b).
+func TestKeyInUnexportedFieldNotPrinted(t *testing.T) {
+	type holder struct {
+		name string
+		key  keys.Key
+	}
+	h := holder{"mk", keys.MustHex(keys.TDES, "0123456789ABCDEFFEDCBA9876543210")}
+	for _, s := range []string{fmt.Sprintf("%v", h), fmt.Sprintf("%+v", h), fmt.Sprintf("%#v", h), fmt.Sprintf("%v", &h)} {
+		require.NotContains(t, s, "[1 35 69")
+		require.NotContains(t, strings.ToUpper(s), "0123456789ABCDEF")
+	}
+}
