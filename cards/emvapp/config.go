@@ -1,0 +1,362 @@
+package emvapp
+
+import (
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/tapsim/tapsim/emv/cryptogram"
+	"github.com/tapsim/tapsim/emv/oda"
+	"github.com/tapsim/tapsim/emv/tlv"
+)
+
+// Scheme is the application behaviour: which contactless kernel reads it
+// and how it answers.
+type Scheme int
+
+const (
+	// Visa is the Visa-like qVSDC application read by kernel C-3: the
+	// cryptogram comes back in the GET PROCESSING OPTIONS response.
+	Visa Scheme = iota + 1
+	// Mastercard is the Mastercard-like M/Chip application read by kernel
+	// C-2: records, then GENERATE AC (with CDA when asked).
+	Mastercard
+)
+
+// String names the scheme.
+func (s Scheme) String() string {
+	switch s {
+	case Visa:
+		return "visa"
+	case Mastercard:
+		return "mastercard"
+	}
+	return fmt.Sprintf("Scheme(%d)", int(s))
+}
+
+// ParseScheme reads "visa" or "mastercard" ("mc").
+func ParseScheme(s string) (Scheme, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "visa":
+		return Visa, nil
+	case "mastercard", "mc":
+		return Mastercard, nil
+	}
+	return 0, fmt.Errorf("%w: scheme %q (want visa or mastercard)", ErrConfig, s)
+}
+
+// KernelID is the kernel identifier (9F2A) of the scheme: 3 for Visa, 2 for
+// Mastercard.
+func (s Scheme) KernelID() byte {
+	if s == Mastercard {
+		return 2
+	}
+	return 3
+}
+
+// ErrConfig reports an application configuration that cannot work.
+var ErrConfig = errors.New("emvapp: bad configuration")
+
+// Date is a year and month (expiry and effective dates).
+type Date = oda.Date
+
+// ODA is what the application needs for offline data authentication: the
+// issuer that certifies the ICC key (its certificate from the CA, tags 90,
+// 92, 9F32), the ICC private key and the fields of the ICC certificate. The
+// ICC certificate is made by New, once the records that it must cover are
+// known (EMV Book 2 section 6.1: the hash of the static data to be
+// authenticated is inside it).
+type ODA struct {
+	// CAIndex is the CA public key index (8F).
+	CAIndex byte
+	// Issuer signs the ICC certificate; Issuer.Certificate goes on the card.
+	Issuer *oda.Issuer
+	// ICCKey is the card's private key for fDDA and CDA signatures.
+	ICCKey *rsa.PrivateKey
+	// ICCExpiry and ICCSerial are the ICC certificate's expiry and serial.
+	ICCExpiry oda.Date
+	ICCSerial [3]byte
+	// TamperIssuerCert and TamperICCCert damage the certificate put on the
+	// card (Tamper flips a byte of it), so that the terminal's recovery
+	// fails: a forged or corrupted certificate for ODA failure tests.
+	TamperIssuerCert bool
+	TamperICCCert    bool
+	// Tamper changes a certificate; it must be set when a Tamper flag is.
+	Tamper func(oda.Certificate) oda.Certificate
+}
+
+// Token marks a tokenised card (EMV Payment Tokenisation): the PAN of the
+// application is a token PAN.
+type Token struct {
+	// RequestorID is the Token Requestor ID (9F19), 11 digits (6 bytes BCD).
+	RequestorID string
+	// PANLast4 are the last four digits of the funding PAN (9F25).
+	PANLast4 string
+}
+
+// Offline is the card's own risk management for offline approvals: an
+// approval without going online (TC) is given only when the terminal does
+// not require an online cryptogram, the card allows it, fewer than
+// MaxConsecutive offline approvals were given since the last online
+// transaction and the cumulative offline amount stays within Limit.
+type Offline struct {
+	Allowed        bool
+	MaxConsecutive int
+	Limit          int64 // minor units of the application currency
+}
+
+// CVMs are the terminal-side cardholder verification methods the card
+// accepts (Visa: the CTQ bits the card sets when the terminal asks for a
+// CVM and the phone has not verified the holder itself).
+type CVMs struct {
+	OnlinePIN bool
+	Signature bool
+}
+
+// Config personalises an application.
+type Config struct {
+	Scheme Scheme
+	// AID is the ADF name (4F/84), 5 to 16 bytes.
+	AID []byte
+	// Label is the Application Label (50), at most 16 characters.
+	Label string
+	// Priority is the Application Priority Indicator (87); 0 leaves it out.
+	Priority byte
+	// KernelID is the Kernel Identifier (9F2A) in the PPSE; 0 means the
+	// scheme's (3 Visa, 2 Mastercard).
+	KernelID byte
+	// Language is the Language Preference (5F2D); "" means "zhen".
+	Language string
+
+	// PAN is the application PAN (5A), 12 to 19 digits; a token PAN for
+	// tokenised cards.
+	PAN string
+	// PSN is the PAN Sequence Number (5F34), one or two digits; "" leaves
+	// 5F34 out.
+	PSN string
+	// Expiry and Effective are the Application Expiration and Effective
+	// Dates (5F24, 5F25).
+	Expiry    Date
+	Effective Date
+	// Name is the Cardholder Name (5F20); "" leaves it out.
+	Name string
+	// ServiceCode is the track 2 service code; "" means "201".
+	ServiceCode string
+	// IssuerCountry is the Issuer Country Code (5F28) and Currency the
+	// Application Currency Code (9F42), ISO 3166 and ISO 4217 numbers; 0
+	// means 158 and 901 (Taiwan).
+	IssuerCountry int
+	Currency      int
+
+	// CVN says how cryptograms are made and DKI is the Derivation Key
+	// Index in 9F10.
+	CVN *cryptogram.CVN
+	DKI byte
+	// Keys supplies the ATC and the cryptogram key.
+	Keys KeySource
+
+	// AIP overrides the Application Interchange Profile (82).
+	AIP []byte
+	// AUC is the Application Usage Control (9F07); nil means FF00.
+	AUC []byte
+	// IACDefault, IACDenial, IACOnline are the Issuer Action Codes (9F0D,
+	// 9F0E, 9F0F); nil means F45084800C, 0000000000, F45084800C
+	// (Mastercard only).
+	IACDefault, IACDenial, IACOnline []byte
+	// CVMList is the CVM List (8E); nil means: online PIN if the terminal
+	// supports it, else signature, else no CVM (Mastercard only).
+	CVMList []byte
+	// PDOL and CDOL1 override the data object lists; nil gives the
+	// scheme's defaults (see DefaultPDOL, DefaultCDOL1).
+	PDOL  tlv.DOL
+	CDOL1 tlv.DOL
+	// CTQ is the Visa Card Transaction Qualifiers the card starts from; its
+	// CVM bits (byte 1 b8 b7, byte 2 b8) are set per transaction. nil
+	// means 2000: go online if offline data authentication fails.
+	CTQ []byte
+	// CVMs are the terminal CVMs the card accepts (Visa).
+	CVMs CVMs
+	// FormFactor is the Form Factor Indicator (9F6E, Visa, 4 bytes); nil
+	// leaves it out.
+	FormFactor []byte
+	// Offline is the card's offline approval policy.
+	Offline Offline
+
+	// ODA, when set, makes the card capable of fDDA (Visa) or CDA
+	// (Mastercard).
+	ODA *ODA
+	// Token, when set, marks the PAN as a token.
+	Token *Token
+	// DeviceID binds the application to a phone (R-S5d): up to 8 bytes
+	// carried in the issuer-discretionary part of 9F10.
+	DeviceID []byte
+	// Holder is the phone's cardholder verification (CDCVM); nil for a
+	// plastic card.
+	Holder Holder
+	// CVMLimit is the phone's own limit in minor units above which it
+	// wants CDCVM; 0 means it follows the terminal.
+	CVMLimit int64
+
+	// Rand supplies card unpredictable numbers (9F69) and ICC dynamic
+	// numbers (CDA).
+	Rand io.Reader
+	// Blocked makes SELECT answer '6283' (application blocked) with the FCI.
+	Blocked bool
+	// Faults maps an instruction byte to the status word the application
+	// answers it with, for cards that answer errors (A4 is SELECT).
+	Faults map[byte]uint16
+}
+
+// DefaultPDOL returns the PDOL of the scheme: for Visa, what Book C-3 needs
+// for qVSDC (TTQ 9F66, amounts, country, TVR, currency, date, type, UN);
+// for Mastercard none (the terminal sends '83 00').
+func DefaultPDOL(s Scheme) tlv.DOL {
+	if s == Visa {
+		return tlv.DOL{
+			{Tag: 0x9F66, Len: 4}, {Tag: 0x9F02, Len: 6}, {Tag: 0x9F03, Len: 6},
+			{Tag: 0x9F1A, Len: 2}, {Tag: 0x95, Len: 5}, {Tag: 0x5F2A, Len: 2},
+			{Tag: 0x9A, Len: 3}, {Tag: 0x9C, Len: 1}, {Tag: 0x9F37, Len: 4},
+		}
+	}
+	return nil
+}
+
+// DefaultCDOL1 returns the CDOL1 of a Mastercard application: the minimum
+// cryptogram data set, terminal type, CVM Results, and for phones
+// (mobile true) the Terminal Risk Management Data (9F1D) and the Mobile
+// Support Indicator (9F7E) the phone needs to decide on-device CVM.
+func DefaultCDOL1(mobile bool) tlv.DOL {
+	d := tlv.DOL{
+		{Tag: 0x9F02, Len: 6}, {Tag: 0x9F03, Len: 6}, {Tag: 0x9F1A, Len: 2},
+		{Tag: 0x95, Len: 5}, {Tag: 0x5F2A, Len: 2}, {Tag: 0x9A, Len: 3},
+		{Tag: 0x9C, Len: 1}, {Tag: 0x9F37, Len: 4}, {Tag: 0x9F35, Len: 1},
+		{Tag: 0x9F34, Len: 3},
+	}
+	if mobile {
+		d = append(d, tlv.DOLEntry{Tag: 0x9F1D, Len: 8}, tlv.DOLEntry{Tag: 0x9F7E, Len: 1})
+	}
+	return d
+}
+
+// defaultCDOL2 is the CDOL2 (8D) on Mastercard records.
+var defaultCDOL2 = tlv.DOL{{Tag: 0x8A, Len: 2}, {Tag: 0x95, Len: 5}, {Tag: 0x9F37, Len: 4}}
+
+func (c *Config) validate() error {
+	switch c.Scheme {
+	case Visa, Mastercard:
+	default:
+		return fmt.Errorf("%w: unknown scheme", ErrConfig)
+	}
+	if len(c.AID) < 5 || len(c.AID) > 16 {
+		return fmt.Errorf("%w: AID must be 5 to 16 bytes", ErrConfig)
+	}
+	if len(c.Label) > 16 {
+		return fmt.Errorf("%w: label longer than 16 characters", ErrConfig)
+	}
+	if len(c.PAN) < 12 || len(c.PAN) > 19 || !isDigits(c.PAN) {
+		return fmt.Errorf("%w: PAN must be 12 to 19 digits", ErrConfig)
+	}
+	if c.PSN != "" && (len(c.PSN) > 2 || !isDigits(c.PSN)) {
+		return fmt.Errorf("%w: PSN must be 1 or 2 digits", ErrConfig)
+	}
+	if _, err := c.Expiry.MMYY(); err != nil {
+		return fmt.Errorf("%w: expiry date: %w", ErrConfig, err)
+	}
+	if c.Effective != (Date{}) {
+		if _, err := c.Effective.MMYY(); err != nil {
+			return fmt.Errorf("%w: effective date: %w", ErrConfig, err)
+		}
+	}
+	if c.ServiceCode != "" && (len(c.ServiceCode) != 3 || !isDigits(c.ServiceCode)) {
+		return fmt.Errorf("%w: service code must be 3 digits", ErrConfig)
+	}
+	if c.CVN == nil {
+		return fmt.Errorf("%w: no cryptogram version", ErrConfig)
+	}
+	want := cryptogram.SchemeVisa
+	if c.Scheme == Mastercard {
+		want = cryptogram.SchemeMastercard
+	}
+	if c.CVN.Scheme != want {
+		return fmt.Errorf("%w: %v is not a %v cryptogram version", ErrConfig, c.CVN, c.Scheme)
+	}
+	if c.Keys == nil {
+		return fmt.Errorf("%w: no key source", ErrConfig)
+	}
+	if c.Rand == nil {
+		return fmt.Errorf("%w: no random source", ErrConfig)
+	}
+	if len(c.DeviceID) > 8 {
+		return fmt.Errorf("%w: device ID longer than 8 bytes", ErrConfig)
+	}
+	if c.CTQ != nil && len(c.CTQ) != 2 {
+		return fmt.Errorf("%w: CTQ must be 2 bytes", ErrConfig)
+	}
+	if c.FormFactor != nil && len(c.FormFactor) != 4 {
+		return fmt.Errorf("%w: form factor indicator must be 4 bytes", ErrConfig)
+	}
+	if c.AIP != nil && len(c.AIP) != 2 {
+		return fmt.Errorf("%w: AIP must be 2 bytes", ErrConfig)
+	}
+	if c.AUC != nil && len(c.AUC) != 2 {
+		return fmt.Errorf("%w: AUC must be 2 bytes", ErrConfig)
+	}
+	for _, iac := range [][]byte{c.IACDefault, c.IACDenial, c.IACOnline} {
+		if iac != nil && len(iac) != 5 {
+			return fmt.Errorf("%w: issuer action codes are 5 bytes", ErrConfig)
+		}
+	}
+	if t := c.Token; t != nil {
+		if len(t.RequestorID) != 11 || !isDigits(t.RequestorID) {
+			return fmt.Errorf("%w: token requestor ID must be 11 digits", ErrConfig)
+		}
+		if len(t.PANLast4) != 4 || !isDigits(t.PANLast4) {
+			return fmt.Errorf("%w: last 4 digits of the funding PAN must be 4 digits", ErrConfig)
+		}
+	}
+	if o := c.ODA; o != nil {
+		if o.Issuer == nil || o.ICCKey == nil {
+			return fmt.Errorf("%w: ODA needs an issuer and an ICC key", ErrConfig)
+		}
+		if (o.TamperIssuerCert || o.TamperICCCert) && o.Tamper == nil {
+			return fmt.Errorf("%w: ODA tampering needs a Tamper function", ErrConfig)
+		}
+		if c.Scheme == Visa && o.ICCKey.Size() > 128 {
+			// The GPO response carries the signature; with a longer key it
+			// would not fit a short R-APDU.
+			return fmt.Errorf("%w: fDDA takes an ICC key of at most 1024 bits", ErrConfig)
+		}
+	}
+	return nil
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// String describes the configuration without cardholder data or keys.
+func (c Config) String() string {
+	return fmt.Sprintf("%v application %X, PAN %s", c.Scheme, c.AID, maskPAN(c.PAN))
+}
+
+// GoString is String, so that %#v shows no PAN either.
+func (c Config) GoString() string { return c.String() }
+
+// maskPAN keeps at most the first 6 and last 4 digits.
+func maskPAN(pan string) string {
+	n := len(pan)
+	if n <= 10 {
+		if n <= 4 {
+			return strings.Repeat("*", n)
+		}
+		return strings.Repeat("*", n-4) + pan[n-4:]
+	}
+	return pan[:6] + strings.Repeat("*", n-10) + pan[n-4:]
+}

@@ -1,0 +1,120 @@
+package emvapp
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/tapsim/tapsim/cards/hce"
+	"github.com/tapsim/tapsim/emv/cryptogram"
+	"github.com/tapsim/tapsim/emv/keys"
+)
+
+// ErrATC reports an Application Transaction Counter that cannot advance
+// (FFFF reached): the application is then permanently unusable, as EMV
+// requires.
+var ErrATC = errors.New("emvapp: application transaction counter exhausted")
+
+// KeySource supplies the Application Transaction Counter of each new
+// transaction and the key of its application cryptogram.
+type KeySource interface {
+	// Next starts a transaction and returns its ATC; last is the ATC of
+	// the previous transaction (0 for none).
+	Next(last uint16) (uint16, error)
+	// AC computes the cryptogram of the transaction Next started, over the
+	// data elements in tags (9F36 must hold that ATC).
+	AC(cvn *cryptogram.CVN, atc uint16, tags cryptogram.Source) ([]byte, error)
+}
+
+// MasterKey is the key source of a card personalised with its ICC master
+// key (plastic cards, SE phones, wallet tokens): the ATC counts up from the
+// last one and each cryptogram's session key is derived from the master key
+// by the CVN.
+type MasterKey struct {
+	MK keys.Key
+}
+
+// Next returns last+1, or ErrATC at FFFF.
+func (m MasterKey) Next(last uint16) (uint16, error) {
+	if last == 0xFFFF {
+		return 0, ErrATC
+	}
+	return last + 1, nil
+}
+
+// AC computes the cryptogram from the master key by the CVN.
+func (m MasterKey) AC(cvn *cryptogram.CVN, _ uint16, tags cryptogram.Source) ([]byte, error) {
+	ac, err := cvn.GenerateAC(m.MK, tags)
+	if err != nil {
+		return nil, fmt.Errorf("emvapp: %w", err)
+	}
+	return ac, nil
+}
+
+// String never shows the key, only its check value.
+func (m MasterKey) String() string { return fmt.Sprintf("master key %v", m.MK) }
+
+// GoString is String, so that %#v shows no key.
+func (m MasterKey) GoString() string { return m.String() }
+
+// SingleUse is the key source of an HCE phone: each transaction takes the
+// next credential from the store (its ATC is the transaction's) and the
+// credential is gone once taken (R-S5b). With no credential left, Next
+// fails with hce.ErrExhausted.
+type SingleUse struct {
+	Store *hce.Store
+	cur   *hce.Credential
+}
+
+// Next takes a credential.
+func (s *SingleUse) Next(uint16) (uint16, error) {
+	s.cur = nil
+	if s.Store == nil {
+		return 0, hce.ErrExhausted
+	}
+	c, err := s.Store.Take()
+	if err != nil {
+		return 0, err
+	}
+	s.cur = &c
+	return c.ATC, nil
+}
+
+// AC computes the cryptogram with the credential Next took, once.
+func (s *SingleUse) AC(cvn *cryptogram.CVN, atc uint16, tags cryptogram.Source) ([]byte, error) {
+	if s.cur == nil || s.cur.ATC != atc {
+		return nil, fmt.Errorf("emvapp: %w", hce.ErrATC)
+	}
+	c := *s.cur
+	s.cur = nil
+	ac, err := hce.GenerateAC(cvn, c, tags)
+	if err != nil {
+		return nil, fmt.Errorf("emvapp: %w", err)
+	}
+	return ac, nil
+}
+
+// String shows the store's count.
+func (s *SingleUse) String() string {
+	if s.Store == nil {
+		return "single-use keys: none"
+	}
+	return fmt.Sprintf("single-use keys: %d left", s.Store.Len())
+}
+
+// GoString is String, so that %#v shows no key.
+func (s *SingleUse) GoString() string { return s.String() }
+
+// Holder is the cardholder verification of a phone (consumer device CVM):
+// passcode or biometric on the device.
+type Holder interface {
+	// Verified reports whether the holder was verified on the device and
+	// the verification may serve the current transaction.
+	Verified() bool
+	// AlwaysVerify reports whether every transaction needs CDCVM, whatever
+	// the amount (HCE phones, R-S2e).
+	AlwaysVerify() bool
+	// Done is called when the application has answered with a cryptogram;
+	// r tells what it answered (r.CDCVM: the verification served the
+	// transaction; r.SeePhone: declined until the holder verifies).
+	Done(r Result)
+}

@@ -1,0 +1,125 @@
+package emvapp
+
+import (
+	"io"
+
+	"github.com/tapsim/tapsim/emv/apdu"
+	"github.com/tapsim/tapsim/emv/oda"
+	"github.com/tapsim/tapsim/emv/tlv"
+)
+
+// Mobile Support Indicator (9F7E) bits (Book C-2).
+const (
+	msiMobile        byte = 0x01 // b1: the kernel supports mobile (DF4B)
+	msiODCVMRequired byte = 0x02 // b2: the kernel requires on-device CVM
+)
+
+// POS Cardholder Interaction Information (DF4B) values a phone returns.
+var (
+	pciiODCVMRequired = []byte{0x00, 0x01, 0x00} // byte 2 b1: OD-CVM required
+	pciiODCVMVerified = []byte{0x00, 0x10, 0x00} // byte 2 b5: OD-CVM verification successful
+	pciiNone          = []byte{0x00, 0x00, 0x00}
+)
+
+// generateAC answers the first GENERATE AC of an M/Chip transaction.
+func (a *App) generateAC(cmd apdu.Command) []byte {
+	if !a.txn.gpo || a.txn.acDone {
+		return rsw(apdu.SW6985)
+	}
+	ref := cmd.P1 & 0xC0
+	if ref == 0xC0 || cmd.P1&0x2F != 0 || cmd.P2 != 0 {
+		return rsw(apdu.SW6A86)
+	}
+	if len(cmd.Data) != a.cdol1.DataLen() {
+		return rsw(apdu.SW6700)
+	}
+	split, err := a.cdol1.Split(cmd.Data)
+	if err != nil {
+		return rsw(apdu.SW6700)
+	}
+	term := split.Map()
+	amount := amountOf(term[0x9F02])
+
+	var res Result
+	decline := ref == apdu.AAC
+	pcii := []byte(nil)
+	if h := a.cfg.Holder; h != nil {
+		pcii = pciiNone
+		msi := term[0x9F7E]
+		mobileTerminal := len(msi) > 0 && msi[0]&(msiMobile|msiODCVMRequired) != 0
+		cvmRes, trmd := term[0x9F34], term[0x9F1D]
+		need := h.AlwaysVerify() ||
+			(len(msi) > 0 && msi[0]&msiODCVMRequired != 0) ||
+			(len(cvmRes) > 0 && cvmRes[0]&0x3F == 0x01) ||
+			(len(trmd) > 1 && trmd[1]&0x80 != 0) ||
+			(a.cfg.CVMLimit > 0 && amount > a.cfg.CVMLimit)
+		switch {
+		case h.Verified():
+			res.CDCVM = true
+			pcii = pciiODCVMVerified
+		case need && (mobileTerminal || h.AlwaysVerify()):
+			decline, res.SeePhone = true, mobileTerminal
+			pcii = pciiODCVMRequired
+		}
+	}
+
+	cid := cidARQC
+	switch {
+	case decline:
+		cid = cidAAC
+	case ref == apdu.TC && a.offlineOK(amount):
+		cid = cidTC
+	}
+	if res.CDCVM && cid == cidAAC {
+		res.CDCVM = false
+	}
+
+	cda := cmd.P1&apdu.CDARequest != 0 && a.icc != nil && cid != cidAAC
+	var idn []byte
+	if cda {
+		idn = make([]byte, 8)
+		if _, err := io.ReadFull(a.cfg.Rand, idn); err != nil {
+			return rsw(apdu.SW6F00)
+		}
+	}
+	iad := a.iad(cvrFlags{cid: cid, cda: cda, cdcvm: res.CDCVM}, idn)
+	tags := a.terminalData(term, a.txn.atc, iad)
+	ac, err := a.cfg.Keys.AC(a.cfg.CVN, a.txn.atc, tags)
+	if err != nil {
+		return rsw(apdu.SW6985)
+	}
+
+	head := []tlv.TLV{obj(0x9F27, []byte{cid}), obj(0x9F36, u16(a.txn.atc))}
+	tail := []tlv.TLV{obj(0x9F10, iad)}
+	if pcii != nil {
+		tail = append(tail, obj(0xDF4B, pcii))
+	}
+	var objs []tlv.TLV
+	if cda {
+		// The Transaction Data Hash Code covers the response objects other
+		// than 9F4B, in the order sent.
+		unsigned, err := tlv.List(append(append([]tlv.TLV{}, head...), tail...)).Encode()
+		if err != nil {
+			return rsw(apdu.SW6F00)
+		}
+		hash, err := oda.TransactionData{PDOL: a.txn.pdolData, CDOL1: cmd.Data, Response: unsigned}.Hash()
+		if err != nil {
+			return rsw(apdu.SW6F00)
+		}
+		sdad, err := a.icc.SignCDA(oda.DynamicData{Number: idn, CID: cid, AC: ac, TransactionDataHash: hash}, tags[0x9F37])
+		if err != nil {
+			return rsw(apdu.SW6F00)
+		}
+		objs = append(append(head, obj(0x9F4B, sdad)), tail...)
+		res.Signed = true
+	} else {
+		objs = append(append(head, obj(0x9F26, ac)), tail...)
+	}
+	resp, err := tlv.EncodeConstructed(0x77, objs...)
+	if err != nil || len(resp) > 256 {
+		return rsw(apdu.SW6F00)
+	}
+	res.ATC, res.CID = a.txn.atc, cid
+	a.finish(res, amount)
+	return ok(resp)
+}

@@ -1,0 +1,197 @@
+package emvapp_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tapsim/tapsim/cards/emvapp"
+	"github.com/tapsim/tapsim/emv/apdu"
+	"github.com/tapsim/tapsim/emv/oda"
+	"github.com/tapsim/tapsim/emv/tlv"
+)
+
+// mcTap runs SELECT, GPO, the records and GENERATE AC as a C-2 kernel does;
+// it returns the records, the static data, the PDOL and CDOL1 data and the
+// GENERATE AC response.
+type mcResult struct {
+	gpo      tlv.Map
+	recs     tlv.Map
+	static   []byte
+	pdolData []byte
+	cdolData []byte
+	resp     apdu.Response
+}
+
+func mcTap(t *testing.T, a *emvapp.App, x txData, p1 byte) mcResult {
+	t.Helper()
+	var r mcResult
+	var g apdu.Response
+	r.pdolData, g = gpo(t, a, x)
+	require.Equal(t, apdu.SW9000, g.SW)
+	l, err := tlv.Decode(g.Data)
+	require.NoError(t, err)
+	require.Equal(t, tlv.Tag(0x77), l[0].Tag)
+	r.gpo = l.Map()
+	r.recs, r.static = readRecords(t, a, r.gpo[0x94], r.gpo[0x82])
+	cdol, err := tlv.ParseDOL(r.recs[0x8C])
+	require.NoError(t, err)
+	r.cdolData = tlv.BuildDOL(cdol, x.source)
+	r.resp = run(t, a, apdu.GenerateAC(p1, r.cdolData))
+	return r
+}
+
+// M/Chip with CDA: the signature verifies with emv/oda (transaction data
+// hash over PDOL, CDOL1 and response data) and the ARQC inside it verifies
+// at the issuer, for each Mastercard CVN.
+func TestMChipCDAAndIssuerCheck(t *testing.T) {
+	for _, name := range []string{"mc16", "mc17", "mc20", "mc21"} {
+		t.Run(name, func(t *testing.T) {
+			a := newApp(t, mcConfig(t, name))
+			x := newTx("000000350000")
+			r := mcTap(t, a, x, apdu.ARQC|apdu.CDARequest)
+			require.Equal(t, apdu.SW9000, r.resp.SW)
+			require.Equal(t, h("1980"), r.gpo[0x82], "AIP: CVM, TRM, CDA; EMV mode")
+			require.Equal(t, h("08010100100101011801040000"[:24]), r.gpo[0x94])
+			require.Equal(t, h("9F02069F03069F1A0295055F2A029A039C019F37049F35019F3403"), r.recs[0x8C])
+			require.Equal(t, h("000000000000000042031E031F03"), r.recs[0x8E])
+			require.Equal(t, h("F45084800C"), r.recs[0x9F0D])
+			require.Equal(t, h("01"), r.recs[0x5F34])
+			require.Equal(t, h("5413330089010012D29122010000000000000F"), r.recs[0x57])
+
+			l, err := tlv.Decode(r.resp.Data)
+			require.NoError(t, err)
+			require.Len(t, l, 1)
+			m := l.Map()
+			require.Equal(t, []byte{0x80}, m[0x9F27])
+			require.NotContains(t, m, tlv.Tag(0x9F26), "with CDA the AC is inside the signature")
+			require.NotContains(t, m, tlv.Tag(0xDF4B), "plastic cards send no PCII")
+			require.Equal(t, h("01"), m[0x9F10][:1])
+			require.Equal(t, byte(0x20), m[0x9F10][2], "CVR byte 1: ARQC")
+			require.Equal(t, byte(0x40), m[0x9F10][3], "CVR byte 2: CDA")
+
+			icc, err := recoverICC(t, r.recs, r.static, mcPAN)
+			require.NoError(t, err)
+			dyn, err := oda.VerifyCDA(icc, m[0x9F4B], oda.CDAInput{
+				UnpredictableNumber: x.un, CID: 0x80,
+				Transaction: oda.TransactionData{PDOL: r.pdolData, CDOL1: r.cdolData, Response: l[0].Value},
+			})
+			require.NoError(t, err)
+			require.Len(t, dyn.Number, 8)
+			require.Equal(t, dyn.Number[:2], m[0x9F10][8:10], "IAD carries the ICC dynamic number's first bytes")
+
+			cvn := lookup(t, name)
+			mk, err := cvn.DeriveMK(imk, mcPAN, "01")
+			require.NoError(t, err)
+			require.NoError(t, cvn.VerifyARQC(mk, cryptoTags(x, r.gpo[0x82], m[0x9F36], m[0x9F10]), dyn.AC))
+
+			// A terminal that changed the CDOL1 data sees the hash fail.
+			bad := append([]byte(nil), r.cdolData...)
+			bad[5] ^= 1
+			_, err = oda.VerifyCDA(icc, m[0x9F4B], oda.CDAInput{
+				UnpredictableNumber: x.un, CID: 0x80,
+				Transaction: oda.TransactionData{PDOL: r.pdolData, CDOL1: bad, Response: l[0].Value},
+			})
+			require.ErrorIs(t, err, oda.ErrTransactionHash)
+		})
+	}
+}
+
+func TestMChipCryptogramTypes(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		p1     byte
+		amount string
+		cid    byte
+		signed bool
+	}{
+		{"TC asked, offline allowed", apdu.TC | apdu.CDARequest, "000000010000", 0x40, true},
+		{"TC asked above the card's offline limit", apdu.TC | apdu.CDARequest, "000000250000", 0x80, true},
+		{"AAC asked", apdu.AAC | apdu.CDARequest, "000000010000", 0x00, false},
+		{"ARQC without CDA", apdu.ARQC, "000000010000", 0x80, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newApp(t, mcConfig(t, "mc16"))
+			x := newTx(tc.amount)
+			r := mcTap(t, a, x, tc.p1)
+			require.Equal(t, apdu.SW9000, r.resp.SW)
+			m := decode(t, r.resp.Data)
+			require.Equal(t, []byte{tc.cid}, m[0x9F27])
+			if tc.signed {
+				require.Contains(t, m, tlv.Tag(0x9F4B))
+				require.NotContains(t, m, tlv.Tag(0x9F26))
+			} else {
+				require.NotContains(t, m, tlv.Tag(0x9F4B))
+				cvn := lookup(t, "mc16")
+				mk, _ := cvn.DeriveMK(imk, mcPAN, "01")
+				require.NoError(t, cvn.VerifyARQC(mk, cryptoTags(x, r.gpo[0x82], m[0x9F36], m[0x9F10]), m[0x9F26]))
+			}
+			require.Equal(t, tc.signed, a.Last().Signed)
+		})
+	}
+}
+
+func TestMChipCommandErrors(t *testing.T) {
+	a := newApp(t, mcConfig(t, "mc16"))
+	x := newTx("000000010000")
+	require.Equal(t, apdu.SW9000, selectApp(t, a).SW)
+	cdol := tlv.BuildDOL(emvapp.DefaultCDOL1(false), x.source)
+	require.Equal(t, apdu.SW6985, run(t, a, apdu.GenerateAC(apdu.ARQC, cdol)).SW, "GENERATE AC before GPO")
+	require.Equal(t, apdu.SW6700, run(t, a, apdu.GPO([]byte{1})).SW, "no PDOL: the data must be 83 00")
+	require.Equal(t, apdu.SW9000, run(t, a, apdu.GPO(nil)).SW)
+	require.Equal(t, apdu.SW6A86, run(t, a, apdu.GenerateAC(0xC0, cdol)).SW)
+	require.Equal(t, apdu.SW6A86, run(t, a, apdu.GenerateAC(0x81, cdol)).SW)
+	bad := apdu.GenerateAC(apdu.ARQC, cdol)
+	bad.P2 = 1
+	require.Equal(t, apdu.SW6A86, run(t, a, bad).SW)
+	require.Equal(t, apdu.SW6700, run(t, a, apdu.GenerateAC(apdu.ARQC, cdol[1:])).SW)
+	require.Equal(t, apdu.SW9000, run(t, a, apdu.GenerateAC(apdu.ARQC, cdol)).SW)
+	require.Equal(t, apdu.SW6985, run(t, a, apdu.GenerateAC(apdu.ARQC, cdol)).SW, "one GENERATE AC per transaction")
+}
+
+func TestMChipTamperedICCCertificate(t *testing.T) {
+	cfg := mcConfig(t, "mc16")
+	cfg.ODA.TamperICCCert = true
+	a := newApp(t, cfg)
+	r := mcTap(t, a, newTx("000000010000"), apdu.ARQC|apdu.CDARequest)
+	_, err := recoverICC(t, r.recs, r.static, mcPAN)
+	require.Error(t, err)
+}
+
+func TestConfigValidation(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(*emvapp.Config)
+	}{
+		{"scheme", func(c *emvapp.Config) { c.Scheme = 0 }},
+		{"AID", func(c *emvapp.Config) { c.AID = []byte{1, 2} }},
+		{"label", func(c *emvapp.Config) { c.Label = "A LABEL LONGER THAN 16" }},
+		{"PAN", func(c *emvapp.Config) { c.PAN = "12345" }},
+		{"PSN", func(c *emvapp.Config) { c.PSN = "1A" }},
+		{"expiry", func(c *emvapp.Config) { c.Expiry = emvapp.Date{} }},
+		{"service code", func(c *emvapp.Config) { c.ServiceCode = "20" }},
+		{"no CVN", func(c *emvapp.Config) { c.CVN = nil }},
+		{"CVN of the other scheme", func(c *emvapp.Config) { c.CVN = lookup(t, "visa18") }},
+		{"no keys", func(c *emvapp.Config) { c.Keys = nil }},
+		{"no rand", func(c *emvapp.Config) { c.Rand = nil }},
+		{"device ID", func(c *emvapp.Config) { c.DeviceID = make([]byte, 9) }},
+		{"CTQ", func(c *emvapp.Config) { c.CTQ = []byte{1} }},
+		{"AIP", func(c *emvapp.Config) { c.AIP = []byte{1} }},
+		{"IAC", func(c *emvapp.Config) { c.IACDenial = []byte{1} }},
+		{"token", func(c *emvapp.Config) { c.Token = &emvapp.Token{RequestorID: "1", PANLast4: "0012"} }},
+		{"ODA without issuer", func(c *emvapp.Config) { c.ODA.Issuer = nil }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := mcConfig(t, "mc16")
+			tc.edit(&cfg)
+			_, err := emvapp.New(cfg)
+			require.ErrorIs(t, err, emvapp.ErrConfig)
+		})
+	}
+	s, err := emvapp.ParseScheme("MC")
+	require.NoError(t, err)
+	require.Equal(t, emvapp.Mastercard, s)
+	require.Equal(t, "mastercard", s.String())
+	_, err = emvapp.ParseScheme("amex")
+	require.ErrorIs(t, err, emvapp.ErrConfig)
+}
