@@ -1,0 +1,933 @@
+// Package c2 is a contactless kernel modelled on EMV Contactless Book C-2
+// (Kernel 2, the Mastercard-like M/Chip path), EMV mode:
+//
+//   - GET PROCESSING OPTIONS (with the PDOL related data, the Mobile Support
+//     Indicator among them when the card asks) returning the AIP and AFL;
+//   - READ RECORD of every record the AFL names, the records it marks for
+//     offline data authentication collected as EMV Book 3 section 10.3 says;
+//   - the Reader Contactless Transaction Limit of the card's kind: DF8125 for
+//     a card (phone) whose AIP announces on-device cardholder verification
+//     when the kernel supports it, DF8124 otherwise; an amount above it gives
+//     Select Next;
+//   - processing restrictions (application version, effective and expiry
+//     dates, Application Usage Control), CVM selection (on-device CVM for
+//     phones above the Reader CVM Required Limit, else the CVM List of Book 3
+//     section 10.5 with the terminal's CVM capability for the amount), the
+//     floor limit, and Terminal Action Analysis with the TACs and IACs;
+//   - GENERATE AC for the cryptogram Terminal Action Analysis chose, asking
+//     for a CDA signature when the card and the reader support CDA, and the
+//     CDA verification of the response;
+//   - the POS Cardholder Interaction Information (DF4B) of a phone that
+//     declined: when it asks the holder to act on the phone (mask 00030F),
+//     the outcome is End Application with Start B and the Phone Message
+//     Table's message ("See Phone"), so the holder verifies on the phone and
+//     taps again.
+//
+// Limits are compared as Book C-2 does: exceeded when the amount is greater
+// than the limit.
+//
+// Choices where Book C-2 is not followed to the letter, each documented where
+// it is made: the Mobile Support Indicator (9F7E) is sent as '01' (mobile
+// supported) with b2 ("OD-CVM required") set when the kernel supports
+// on-device CVM and the amount is above the Reader CVM Required Limit; a CDA
+// signature that fails verification ends the transaction (End Application,
+// CDA failed in the TVR); a refund asks for an AAC and ends with End
+// Application and the data record; mag-stripe mode, relay resistance, data
+// storage, balance reading and torn transaction recovery are not
+// implemented.
+package c2
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/tapsim/tapsim/emv/apdu"
+	"github.com/tapsim/tapsim/emv/oda"
+	"github.com/tapsim/tapsim/emv/tlv"
+	"github.com/tapsim/tapsim/kernel"
+)
+
+// ID is the Kernel ID of C-2.
+const ID byte = 2
+
+// Bits the kernel reads.
+const (
+	aip1ODCVM      = 0x02 // AIP byte 1 b2: on-device cardholder verification supported
+	aip1CVM        = 0x10 // AIP byte 1 b5: cardholder verification supported
+	aip1CDA        = 0x01 // AIP byte 1 b1: CDA supported
+	aip2EMV        = 0x80 // AIP byte 2 b8: EMV mode supported
+	kcMSNotSupp    = 0x80 // Kernel Configuration b8: mag-stripe mode not supported
+	kcEMVNotSupp   = 0x40 // Kernel Configuration b7: EMV mode not supported
+	kcODCVM        = 0x20 // Kernel Configuration b6: on-device cardholder verification supported
+	sec3CDA        = 0x08 // Terminal Capabilities byte 3 b4: CDA
+	msiMobile      = 0x01 // Mobile Support Indicator b1
+	msiODCVMReq    = 0x02 // Mobile Support Indicator b2: OD-CVM required
+	pcii2ndTapMask = 0x00030F
+)
+
+// Kernel is the C-2 kernel. The zero value is ready to use.
+type Kernel struct{}
+
+// New returns the C-2 kernel.
+func New() *Kernel { return &Kernel{} }
+
+// ID returns 2.
+func (*Kernel) ID() byte { return ID }
+
+// acType is a cryptogram type as GENERATE AC P1 codes it.
+type acType byte
+
+const (
+	acAAC  acType = acType(apdu.AAC)
+	acTC   acType = acType(apdu.TC)
+	acARQC acType = acType(apdu.ARQC)
+)
+
+// run is one activation.
+type run struct {
+	a       *kernel.Activation
+	cb      *kernel.Combination
+	term    tlv.Map
+	card    tlv.Map
+	fci     kernel.FCI
+	static  kernel.StaticData
+	tvr     kernel.TVR
+	cvmRes  [3]byte
+	cvm     kernel.CVM
+	receipt bool
+	cda     bool // ODA status: CDA
+	ac      acType
+	odaRes  kernel.ODAResult
+	pdol    []byte
+	cdol1   []byte
+	limit   *int64
+	kc      byte
+	amount  int64
+}
+
+// Activate runs Kernel 2 on the selected application.
+func (k *Kernel) Activate(ctx context.Context, a *kernel.Activation) (kernel.Outcome, error) {
+	r := &run{a: a, cb: a.Combination, term: a.TerminalData(), card: tlv.Map{}, amount: a.Transaction.Amount}
+	if r.cb == nil {
+		return kernel.Outcome{}, fmt.Errorf("%w: activation without a combination", kernel.ErrConfig)
+	}
+	return r.process()
+}
+
+func (r *run) process() (kernel.Outcome, error) {
+	a := r.a
+	fci, err := kernel.ParseFCI(a.FCI)
+	if err != nil {
+		return r.endApplication(kernel.L2ParsingError, "FCI: "+err.Error()), nil
+	}
+	r.fci = fci
+	// S1.7: the DF Name is required.
+	if len(fci.DFName) == 0 {
+		return kernel.Outcome{Type: kernel.SelectNext, Start: kernel.StartC, KernelID: ID,
+			Error: kernel.L2CardDataMissing, Reason: "FCI has no DF Name (84)"}, nil
+	}
+	for tag, v := range fci.Data {
+		r.card[tag] = v
+	}
+	r.kc = r.cb.KernelConfiguration.ByteOr(0x00)
+
+	// S1.9: initial terminal data. Terminal Capabilities byte 1 is the
+	// Card Data Input Capability, byte 2 is set after reading, byte 3 is
+	// the Security Capability.
+	caps := append([]byte(nil), a.Config.Capabilities...)
+	if len(caps) != 3 {
+		caps = []byte{0, 0, 0}
+	}
+	caps[0] = r.cb.CardDataInputCapability.ByteOr(caps[0])
+	caps[1] = 0
+	caps[2] = r.cb.SecurityCapability.ByteOr(caps[2])
+	r.term[0x9F33] = caps
+	r.term[0x9F34] = r.cvmRes[:]
+	r.term[0x95] = r.tvr[:]
+	// Mobile Support Indicator: mobile supported, and OD-CVM required when
+	// the kernel supports on-device CVM and the amount needs a CVM.
+	msi := byte(msiMobile)
+	if r.kc&kcODCVM != 0 && r.cvmRequired() {
+		msi |= msiODCVMReq
+	}
+	r.term[0x9F7E] = []byte{msi}
+
+	// S1.13: GET PROCESSING OPTIONS.
+	r.pdol = tlv.BuildDOLFor(tlv.Kernel2, fci.PDOL, r.term.Lookup)
+	resp, err := a.Card.Send(apdu.GPO(r.pdol))
+	if err != nil {
+		if !kernel.IsCommunicationError(err) {
+			return kernel.Outcome{}, err
+		}
+		// S3.5: Try Again.
+		return kernel.Outcome{Type: kernel.TryAgain, Start: kernel.StartB, CVM: kernel.CVMNA, KernelID: ID,
+			UIOnRestart: &kernel.UIRequest{Message: kernel.MsgPresentCardAgain, Status: kernel.StatusReadyToRead},
+			Error:       kernel.L2CommunicationError, Reason: "communication error: " + err.Error()}, nil
+	}
+	if !resp.OK() {
+		// S3.9: Select Next.
+		return kernel.Outcome{Type: kernel.SelectNext, Start: kernel.StartC, KernelID: ID, AID: fci.DFName,
+			Error: kernel.L2StatusBytes, SW: resp.SW, Reason: "GET PROCESSING OPTIONS: " + apdu.Describe(resp.SW)}, nil
+	}
+	if o, bad := r.parseGPO(resp.Data); bad {
+		return o, nil
+	}
+	aip := r.card[0x82]
+	// S3.15, S3.16: EMV mode.
+	if r.kc&kcEMVNotSupp != 0 || aip[1]&aip2EMV == 0 {
+		return r.endApplication(kernel.L2CardDataError, "the card does not support EMV mode and mag-stripe mode is not implemented"), nil
+	}
+	afl := r.card[0x94]
+	// S3.32: a mag-stripe-only first AFL entry is skipped when mag-stripe
+	// mode is supported.
+	if len(afl) >= 4 && bytes.Equal(afl[:4], []byte{0x08, 0x01, 0x01, 0x00}) && r.kc&kcMSNotSupp == 0 {
+		afl = afl[4:]
+	}
+	// S3.30: the transaction limit of the card's kind.
+	if aip[0]&aip1ODCVM != 0 && r.kc&kcODCVM != 0 {
+		r.limit = r.cb.TransactionLimitODCVM
+	} else {
+		r.limit = r.cb.TransactionLimitNoODCVM
+	}
+	// Relay resistance is not implemented: the TVR says so.
+	r.tvr.Set(kernel.TVRRRNotPerformed)
+	if len(afl) == 0 {
+		return r.endApplication(kernel.L2CardDataError, "empty AFL"), nil
+	}
+	entries, err := kernel.ParseAFL(afl)
+	if err != nil {
+		return r.endApplication(kernel.L2CardDataError, err.Error()), nil
+	}
+	// S3R1.17-20: CDA when the card and the reader support it.
+	if aip[0]&aip1CDA != 0 && caps[2]&sec3CDA != 0 {
+		r.cda = true
+	} else {
+		r.tvr.Set(kernel.TVRODANotPerformed)
+	}
+	if err := kernel.ReadRecords(a.Card, entries, r.card, &r.static); err != nil {
+		return r.recordError(err)
+	}
+	return r.afterRead()
+}
+
+// parseGPO reads format 1 (80: AIP then AFL) or format 2 (77) and requires
+// the AIP and AFL (S3.10-S3.14).
+func (r *run) parseGPO(data []byte) (kernel.Outcome, bool) {
+	l, err := tlv.Decode(data)
+	if err != nil {
+		return r.endApplication(kernel.L2ParsingError, "GET PROCESSING OPTIONS response: "+err.Error()), true
+	}
+	switch {
+	case len(l) == 1 && l[0].Tag == 0x80:
+		v := l[0].Value
+		if len(v) < 2 {
+			return r.endApplication(kernel.L2ParsingError, "format 1 response shorter than the AIP"), true
+		}
+		if err := kernel.CollectUnique(r.card, []tlv.TLV{{Tag: 0x82, Value: v[:2]}, {Tag: 0x94, Value: v[2:]}}); err != nil {
+			return r.endApplication(kernel.L2CardDataError, err.Error()), true
+		}
+	case len(l) == 1 && l[0].Tag == 0x77:
+		if err := kernel.CollectUnique(r.card, l[0].Children); err != nil {
+			return r.endApplication(kernel.L2CardDataError, err.Error()), true
+		}
+	default:
+		return r.endApplication(kernel.L2ParsingError, "GET PROCESSING OPTIONS response is neither template 80 nor 77"), true
+	}
+	aip, okAIP := r.card[0x82]
+	_, okAFL := r.card[0x94]
+	if !okAIP || !okAFL {
+		return r.endApplication(kernel.L2CardDataMissing, "AIP or AFL missing"), true
+	}
+	if len(aip) != 2 {
+		return r.endApplication(kernel.L2CardDataError, "AIP is not 2 bytes"), true
+	}
+	return kernel.Outcome{}, false
+}
+
+// recordError turns a READ RECORD failure into an outcome (S4.10, S4.27).
+func (r *run) recordError(err error) (kernel.Outcome, error) {
+	var re *kernel.RecordError
+	switch {
+	case kernel.IsCommunicationError(err):
+		return r.commError(err), nil
+	case !errors.As(err, &re):
+		return kernel.Outcome{}, err
+	case re.Err == nil:
+		o := r.endApplication(kernel.L2StatusBytes, err.Error())
+		o.SW = re.SW
+		return o, nil
+	}
+	var de *tlv.DecodeError
+	if errors.As(re.Err, &de) {
+		return r.endApplication(kernel.L2ParsingError, err.Error()), nil
+	}
+	return r.endApplication(kernel.L2CardDataError, err.Error()), nil
+}
+
+// cvmRequired is "amount above the Reader CVM Required Limit" (S456.30).
+func (r *run) cvmRequired() bool {
+	l := r.cb.CVMRequiredLimit
+	return l != nil && r.amount > *l
+}
+
+// afterRead is S456: checks, CVM, risk management, action analysis and
+// GENERATE AC.
+func (r *run) afterRead() (kernel.Outcome, error) {
+	a := r.a
+	// S456.14: amount above the Reader Contactless Transaction Limit.
+	if r.limit != nil && r.amount > *r.limit {
+		return kernel.Outcome{Type: kernel.SelectNext, Start: kernel.StartC, KernelID: ID, AID: r.aid(),
+			Error: kernel.L2MaxLimitExceeded, TVR: r.tvr,
+			Reason: fmt.Sprintf("amount above the reader contactless transaction limit %s", limitName(r))}, nil
+	}
+	// S456.16: mandatory data.
+	for _, t := range []tlv.Tag{0x5F24, 0x5A, 0x8C} {
+		if _, ok := r.card[t]; !ok {
+			return r.endApplication(kernel.L2CardDataMissing, fmt.Sprintf("mandatory tag %s missing", t)), nil
+		}
+	}
+	if o, bad := r.checkData(); bad {
+		return o, nil
+	}
+	// S456.25-27: what CDA will need.
+	if r.cda {
+		for _, t := range []tlv.Tag{0x8F, 0x90, 0x9F32, 0x9F46, 0x9F47} {
+			if _, ok := r.card[t]; !ok {
+				r.tvr.Set(kernel.TVRICCDataMissing)
+				r.tvr.Set(kernel.TVRCDAFailed)
+				r.odaRes = kernel.ODAResult{Method: "CDA", Status: kernel.ODAFailed, Reason: fmt.Sprintf("tag %s missing", t)}
+				break
+			}
+		}
+		if !r.tvr.Has(kernel.TVRCDAFailed) {
+			rid, _ := kernel.RID(r.aid())
+			var err error
+			if len(r.card[0x8F]) != 1 {
+				err = fmt.Errorf("%w: CA public key index (8F) is not 1 byte", kernel.ErrODAData)
+			} else {
+				_, err = a.Config.LookupCAKey(rid, r.card[0x8F][0], a.Transaction.Date)
+			}
+			if err != nil {
+				r.tvr.Set(kernel.TVRCDAFailed)
+				r.odaRes = kernel.ODAResult{Method: "CDA", Status: kernel.ODAFailed, Reason: kernel.ODAReason(err)}
+			}
+		}
+		if list, ok := r.card[0x9F4A]; ok && !bytes.Equal(list, []byte{0x82}) {
+			return r.endApplication(kernel.L2CardDataError, "SDA tag list names tags other than the AIP"), nil
+		}
+	}
+	// S456.30: the CVM capability for the amount.
+	caps := r.term[0x9F33]
+	if r.cvmRequired() {
+		r.receipt = true
+		caps[1] = r.cb.CVMCapabilityCVMRequired.ByteOr(0x00)
+	} else {
+		caps[1] = r.cb.CVMCapabilityNoCVMRequired.ByteOr(0x00)
+	}
+	r.restrictions()
+	r.selectCVM()
+	// S456.37: floor limit.
+	if fl := r.cb.FloorLimit; fl != nil && r.amount > *fl {
+		r.tvr.Set(kernel.TVRFloorLimitExceeded)
+	}
+	r.actionAnalysis()
+	return r.generateAC()
+}
+
+// checkData checks lengths and that 5A and 57 name the same PAN.
+func (r *run) checkData() (kernel.Outcome, bool) {
+	lengths := []struct {
+		tag  tlv.Tag
+		n, m int
+	}{
+		{0x5A, 1, 10}, {0x57, 1, 19}, {0x5F24, 3, 3}, {0x5F25, 3, 3}, {0x8F, 1, 1},
+		{0x9F07, 2, 2}, {0x9F08, 2, 2}, {0x9F0D, 5, 5}, {0x9F0E, 5, 5}, {0x9F0F, 5, 5},
+		{0x9F42, 2, 2}, {0x5F28, 2, 2}, {0x5F34, 1, 1},
+	}
+	for _, x := range lengths {
+		if v, ok := r.card[x.tag]; ok && (len(v) < x.n || len(v) > x.m) {
+			return r.endApplication(kernel.L2CardDataError, fmt.Sprintf("tag %s has %d bytes", x.tag, len(v))), true
+		}
+	}
+	if _, err := tlv.ParseDOL(r.card[0x8C]); err != nil {
+		return r.endApplication(kernel.L2CardDataError, "CDOL1: "+err.Error()), true
+	}
+	if t2, ok := r.card[0x57]; ok {
+		p1, _ := kernel.PAN(tlv.Map{0x5A: r.card[0x5A]})
+		p2, _ := kernel.PAN(tlv.Map{0x57: t2})
+		if p1 != p2 {
+			return r.endApplication(kernel.L2CardDataError, "PAN in 5A differs from track 2 equivalent data"), true
+		}
+	}
+	return kernel.Outcome{}, false
+}
+
+// restrictions is processing restrictions (S456.35, EMV Book 3 section
+// 10.4): application versions, dates and Application Usage Control.
+func (r *run) restrictions() {
+	if v, ok := r.card[0x9F08]; ok && len(r.cb.ApplicationVersion) == 2 && !bytes.Equal(v, r.cb.ApplicationVersion) {
+		r.tvr.Set(kernel.TVRDifferentVersions)
+	}
+	today := r.term[0x9A]
+	if eff, ok := r.card[0x5F25]; ok && !kernel.DateOnOrBefore(eff, today) {
+		r.tvr.Set(kernel.TVRNotEffective)
+	}
+	if !kernel.DateOnOrBefore(today, r.card[0x5F24]) {
+		r.tvr.Set(kernel.TVRExpired)
+	}
+	auc, ok := r.card[0x9F07]
+	if !ok {
+		return
+	}
+	cfg := r.a.Config
+	add := cfg.AdditionalCapabilities
+	atm := cfg.Unattended() && len(add) == 5 && add[0]&0x80 != 0
+	if (atm && auc[0]&0x02 == 0) || (!atm && auc[0]&0x01 == 0) {
+		r.tvr.Set(kernel.TVRServiceNotAllowed)
+		return
+	}
+	icc, ok := r.card[0x5F28]
+	if !ok {
+		return
+	}
+	domestic := bytes.Equal(icc, r.term[0x9F1A])
+	t := r.a.Transaction.Type
+	switch t {
+	case kernel.Cash:
+		if (domestic && auc[0]&0x80 == 0) || (!domestic && auc[0]&0x40 == 0) {
+			r.tvr.Set(kernel.TVRServiceNotAllowed)
+		}
+	case kernel.Purchase, kernel.PurchaseWithCashback:
+		if (domestic && auc[0]&0x30 == 0) || (!domestic && auc[0]&0x0C == 0) {
+			r.tvr.Set(kernel.TVRServiceNotAllowed)
+		}
+	}
+	if r.a.Transaction.Other > 0 {
+		if (domestic && auc[1]&0x80 == 0) || (!domestic && auc[1]&0x40 == 0) {
+			r.tvr.Set(kernel.TVRServiceNotAllowed)
+		}
+	}
+}
+
+// CVM Results method codes (EMV Book 3 Annex C3).
+const (
+	cvmFail          = 0x00
+	cvmPlaintextICC  = 0x01
+	cvmOnlinePIN     = 0x02
+	cvmPlainSig      = 0x03
+	cvmEncICC        = 0x04
+	cvmEncSig        = 0x05
+	cvmSignature     = 0x1E
+	cvmNoCVM         = 0x1F
+	cvmNoCVMPerfomed = 0x3F
+	resUnknown       = 0x00
+	resFailed        = 0x01
+	resSuccessful    = 0x02
+)
+
+func (r *run) setCVM(c kernel.CVM, method, cond, result byte) {
+	r.cvm = c
+	r.cvmRes = [3]byte{method, cond, result}
+	r.term[0x9F34] = r.cvmRes[:]
+}
+
+// selectCVM is CVM selection (S456.36, Book C-2 section 7.5 over EMV Book 3
+// section 10.5).
+func (r *run) selectCVM() {
+	aip := r.card[0x82]
+	// CVM.1-4: a phone that verifies the holder itself.
+	if aip[0]&aip1ODCVM != 0 && r.kc&kcODCVM != 0 {
+		if r.cvmRequired() {
+			r.setCVM(kernel.CVMConfirmationCode, cvmPlaintextICC, 0x00, resSuccessful)
+		} else {
+			r.setCVM(kernel.CVMNone, cvmNoCVMPerfomed, 0x00, resSuccessful)
+		}
+		return
+	}
+	// CVM.5-6: the card does not support cardholder verification.
+	if aip[0]&aip1CVM == 0 {
+		r.setCVM(kernel.CVMNone, cvmNoCVMPerfomed, 0x00, resUnknown)
+		return
+	}
+	list := r.card[0x8E]
+	// CVM.7-8: no CVM List, or one without rules.
+	if len(list) < 10 {
+		r.setCVM(kernel.CVMNone, cvmNoCVMPerfomed, 0x00, resUnknown)
+		r.tvr.Set(kernel.TVRICCDataMissing)
+		return
+	}
+	if len(list)%2 != 0 {
+		// An incomplete rule is a formatting error: the rules before it
+		// are still used, the odd byte is ignored.
+		list = list[:len(list)-1]
+	}
+	x := int64(uint32(list[0])<<24 | uint32(list[1])<<16 | uint32(list[2])<<8 | uint32(list[3]))
+	y := int64(uint32(list[4])<<24 | uint32(list[5])<<16 | uint32(list[6])<<8 | uint32(list[7]))
+	for i := 8; i+1 < len(list); i += 2 {
+		code, cond := list[i], list[i+1]
+		method := code & 0x3F
+		last := i+2 >= len(list)
+		// CVM.10-12: a condition that is understood and satisfied.
+		if !r.conditionSatisfied(cond, method, x, y) {
+			if last {
+				break
+			}
+			continue
+		}
+		if !recognised(method) {
+			// CVM.16.
+			r.tvr.Set(kernel.TVRUnrecognisedCVM)
+		} else if r.supports(method) && method != cvmFail {
+			// CVM.18: perform the CVM.
+			switch method {
+			case cvmOnlinePIN:
+				r.setCVM(kernel.CVMOnlinePIN, code, cond, resUnknown)
+				r.tvr.Set(kernel.TVROnlinePINEntered)
+			case cvmSignature:
+				r.setCVM(kernel.CVMSignature, code, cond, resUnknown)
+				r.receipt = true
+			case cvmNoCVM:
+				r.setCVM(kernel.CVMNone, code, cond, resSuccessful)
+			default:
+				r.setCVM(kernel.CVMNA, code, cond, resUnknown)
+			}
+			return
+		}
+		// CVM.19: apply the next rule when b7 of the method says so.
+		if code&0x40 != 0 && !last {
+			continue
+		}
+		// CVM.22-25: cardholder verification failed.
+		r.tvr.Set(kernel.TVRCVMFailed)
+		if method == cvmFail {
+			r.setCVM(kernel.CVMNone, code, cond, resFailed)
+		} else {
+			r.setCVM(kernel.CVMNone, cvmNoCVMPerfomed, 0x00, resFailed)
+		}
+		return
+	}
+	// CVM.14: no rule applied.
+	r.tvr.Set(kernel.TVRCVMFailed)
+	r.setCVM(kernel.CVMNone, cvmNoCVMPerfomed, 0x00, resFailed)
+}
+
+// conditionSatisfied is the CV Rule condition codes of Book 3 Annex C3.
+// Amount conditions need the Application Currency Code (9F42) to match the
+// transaction currency; X and Y are in the currency's minor units.
+func (r *run) conditionSatisfied(cond, method byte, x, y int64) bool {
+	t := r.a.Transaction.Type
+	cash := t == kernel.Cash
+	unattendedCash := cash && r.a.Config.Unattended()
+	amount := r.amount
+	sameCurrency := func() bool {
+		c, ok := r.card[0x9F42]
+		return ok && bytes.Equal(c, r.term[0x5F2A])
+	}
+	switch cond {
+	case 0x00:
+		return true
+	case 0x01:
+		return unattendedCash
+	case 0x02:
+		return !unattendedCash && !cash && t != kernel.PurchaseWithCashback
+	case 0x03:
+		return r.supports(method)
+	case 0x04:
+		return cash && !r.a.Config.Unattended()
+	case 0x05:
+		return t == kernel.PurchaseWithCashback
+	case 0x06:
+		return sameCurrency() && amount < x
+	case 0x07:
+		return sameCurrency() && amount > x
+	case 0x08:
+		return sameCurrency() && amount < y
+	case 0x09:
+		return sameCurrency() && amount > y
+	}
+	return false
+}
+
+func recognised(method byte) bool {
+	switch method {
+	case cvmFail, cvmPlaintextICC, cvmOnlinePIN, cvmPlainSig, cvmEncICC, cvmEncSig, cvmSignature, cvmNoCVM:
+		return true
+	}
+	return false
+}
+
+// supports reads byte 2 of Terminal Capabilities as set for the amount.
+// Offline PIN (plaintext or enciphered, with or without signature) is never
+// supported: a contactless reader cannot verify a PIN with the card.
+func (r *run) supports(method byte) bool {
+	c := r.term[0x9F33][1]
+	switch method {
+	case cvmFail:
+		return true
+	case cvmNoCVM:
+		return c&0x08 != 0
+	case cvmOnlinePIN:
+		return c&0x40 != 0
+	case cvmSignature:
+		return c&0x20 != 0
+	}
+	return false
+}
+
+// actionAnalysis is Terminal Action Analysis (S456.39, Book C-2 section
+// 7.8): denial codes, then online codes for a terminal that can go online,
+// default codes for one that cannot. A refund asks for an AAC.
+func (r *run) actionAnalysis() {
+	tvr := r.tvr[:]
+	match := func(code []byte) bool {
+		if len(code) != 5 {
+			return false
+		}
+		for i := range code {
+			if code[i]&tvr[i] != 0 {
+				return true
+			}
+		}
+		return false
+	}
+	anySet := !r.tvr.IsZero()
+	iacDenial, hasIACDenial := r.card[0x9F0E]
+	iacOnline, hasIACOnline := r.card[0x9F0F]
+	iacDefault, hasIACDefault := r.card[0x9F0D]
+	cfg := r.a.Config
+	switch {
+	case r.a.Transaction.Type == kernel.Refund:
+		r.ac = acAAC
+	case match(r.cb.TACDenial) || (hasIACDenial && match(iacDenial)):
+		r.ac = acAAC
+	case cfg.OnlineOnly():
+		r.ac = acARQC
+	case cfg.OnlineCapable():
+		online := anySet
+		if hasIACOnline {
+			online = match(iacOnline) || match(r.cb.TACOnline)
+		}
+		if online {
+			r.ac = acARQC
+		} else {
+			r.ac = acTC
+		}
+	default:
+		def := anySet
+		if hasIACDefault {
+			def = match(iacDefault) || match(r.cb.TACDefault)
+		}
+		if def {
+			r.ac = acAAC
+		} else {
+			r.ac = acTC
+		}
+	}
+}
+
+// generateAC is GAC.20-29 and the response processing of S9 and S910.
+func (r *run) generateAC() (kernel.Outcome, error) {
+	a := r.a
+	aip := r.card[0x82]
+	ref := byte(r.ac)
+	cdaRequested := false
+	if !r.cda || r.tvr.Has(kernel.TVRCDAFailed) {
+		// GAC.22-23: a phone without CDA gets no approval.
+		if aip[0]&aip1ODCVM != 0 && r.kc&kcODCVM != 0 {
+			r.ac = acAAC
+			ref = byte(acAAC)
+		}
+	} else if r.ac != acAAC {
+		// GAC.24-27: CDA for TC and ARQC.
+		ref |= apdu.CDARequest
+		cdaRequested = true
+	}
+	cdol, _ := tlv.ParseDOL(r.card[0x8C])
+	r.term[0x95] = r.tvr[:]
+	src := func(t tlv.Tag) ([]byte, bool) {
+		if v, ok := r.term[t]; ok {
+			return v, true
+		}
+		v, ok := r.card[t]
+		return v, ok
+	}
+	r.cdol1 = tlv.BuildDOLFor(tlv.Kernel2, cdol, src)
+	resp, err := a.Card.Send(apdu.GenerateAC(ref, r.cdol1))
+	if err != nil {
+		if !kernel.IsCommunicationError(err) {
+			return kernel.Outcome{}, err
+		}
+		return r.commError(err), nil
+	}
+	a.SendUI(kernel.UIRequest{Message: kernel.MsgCardReadOK, Status: kernel.StatusCardReadOK})
+	if !resp.OK() {
+		o := r.endApplication(kernel.L2StatusBytes, "GENERATE AC: "+apdu.Describe(resp.SW))
+		o.SW = resp.SW
+		return o, nil
+	}
+	l, err := tlv.Decode(resp.Data)
+	if err != nil {
+		return r.endApplication(kernel.L2ParsingError, "GENERATE AC response: "+err.Error()), nil
+	}
+	var respTemplate []byte
+	switch {
+	case len(l) == 1 && l[0].Tag == 0x80:
+		v := l[0].Value
+		if len(v) < 11 {
+			return r.endApplication(kernel.L2ParsingError, "format 1 GENERATE AC response too short"), nil
+		}
+		objs := []tlv.TLV{{Tag: 0x9F27, Value: v[:1]}, {Tag: 0x9F36, Value: v[1:3]}, {Tag: 0x9F26, Value: v[3:11]}}
+		if len(v) > 11 {
+			objs = append(objs, tlv.TLV{Tag: 0x9F10, Value: v[11:]})
+		}
+		if err := kernel.CollectUnique(r.card, objs); err != nil {
+			return r.endApplication(kernel.L2CardDataError, err.Error()), nil
+		}
+	case len(l) == 1 && l[0].Tag == 0x77:
+		respTemplate = l[0].Value
+		if err := kernel.CollectUnique(r.card, l[0].Children); err != nil {
+			return r.endApplication(kernel.L2CardDataError, err.Error()), nil
+		}
+	default:
+		return r.endApplication(kernel.L2ParsingError, "GENERATE AC response is neither template 80 nor 77"), nil
+	}
+	cidv, ok1 := r.card[0x9F27]
+	atc, ok2 := r.card[0x9F36]
+	if !ok1 || !ok2 || len(cidv) != 1 || len(atc) != 2 {
+		return r.endApplication(kernel.L2CardDataMissing, "CID or ATC missing from the GENERATE AC response"), nil
+	}
+	cid := cidv[0]
+	kind := acType(cid & 0xC0)
+	if kind == 0xC0 || (kind == acTC && r.ac != acTC) || (kind == acARQC && r.ac == acAAC) {
+		return r.endApplication(kernel.L2CardDataError, fmt.Sprintf("card returned a cryptogram type (%02X) above the one asked for", cid&0xC0)), nil
+	}
+	_, hasSDAD := r.card[0x9F4B]
+	if v, ok := r.card[0x9F26]; ok && len(v) != 8 {
+		return r.endApplication(kernel.L2CardDataError, "application cryptogram is not 8 bytes"), nil
+	}
+	signed := cdaRequested && kind != acAAC
+	if signed && !hasSDAD {
+		// The card did not sign although CDA was asked for.
+		r.tvr.Set(kernel.TVRCDAFailed)
+		r.odaRes = kernel.ODAResult{Method: "CDA", Status: kernel.ODAFailed, Reason: "no signed dynamic application data in the response"}
+		return r.camFailed(), nil
+	}
+	if !signed {
+		if _, ok := r.card[0x9F26]; !ok {
+			return r.endApplication(kernel.L2CardDataMissing, "application cryptogram missing"), nil
+		}
+	}
+	if signed {
+		if err := r.verifyCDA(cid, respTemplate); err != nil {
+			r.tvr.Set(kernel.TVRCDAFailed)
+			r.odaRes = kernel.ODAResult{Method: "CDA", Status: kernel.ODAFailed, Reason: kernel.ODAReason(err)}
+			return r.camFailed(), nil
+		}
+		r.odaRes = kernel.ODAResult{Method: "CDA", Status: kernel.ODAPassed}
+	}
+	switch kind {
+	case acTC:
+		return r.approved(), nil
+	case acARQC:
+		return r.onlineRequest(), nil
+	}
+	return r.aac(), nil
+}
+
+// verifyCDA recovers the ICC key and checks the signature (Book 2 6.6.2).
+// The cryptogram recovered from the signature becomes 9F26.
+func (r *run) verifyCDA(cid byte, template []byte) error {
+	if template == nil {
+		return fmt.Errorf("%w: a format 1 response cannot carry a CDA signature", kernel.ErrODAData)
+	}
+	static, err := r.static.Bytes(r.card)
+	if err != nil {
+		return err
+	}
+	icc, err := kernel.RecoverICCKey(r.a.Config, r.aid(), r.card, static, r.a.Transaction.Date)
+	if err != nil {
+		return err
+	}
+	in := oda.CDAInput{
+		UnpredictableNumber: r.term[0x9F37],
+		CID:                 cid,
+		AC:                  r.card[0x9F26],
+		Transaction:         oda.TransactionData{PDOL: r.pdolOrNil(), CDOL1: r.cdol1, Response: template},
+	}
+	dd, err := oda.VerifyCDA(icc.PublicKey, r.card[0x9F4B], in)
+	if err != nil {
+		return err
+	}
+	if _, ok := r.card[0x9F26]; !ok {
+		r.card[0x9F26] = append([]byte(nil), dd.AC...)
+	}
+	if len(dd.Number) > 0 {
+		if _, ok := r.card[0x9F4C]; !ok {
+			r.card[0x9F4C] = append([]byte(nil), dd.Number...)
+		}
+	}
+	return nil
+}
+
+// pdolOrNil is the PDOL related data for the transaction data hash: nil
+// when the card has no PDOL.
+func (r *run) pdolOrNil() []byte {
+	if !r.fci.HasPDOL {
+		return nil
+	}
+	return r.pdol
+}
+
+// aac handles an AAC: a phone's request for a second tap, a refund, or a
+// decline (Book C-2 S910, with the Phone Message Table).
+func (r *run) aac() kernel.Outcome {
+	hold := r.cb.MessageHoldTime
+	if pcii, ok := r.card[0xDF4B]; ok && len(pcii) == 3 {
+		v := uint32(pcii[0])<<16 | uint32(pcii[1])<<8 | uint32(pcii[2])
+		if v&pcii2ndTapMask != 0 {
+			msg := kernel.UIRequest{Message: kernel.MsgSeePhone, Status: kernel.StatusNotReady, Hold: hold}
+			for _, p := range r.phoneTable() {
+				if p.Matches(pcii) {
+					msg = kernel.UIRequest{Message: p.Message, Status: p.Status, Hold: hold}
+					break
+				}
+			}
+			o := r.base(kernel.EndApplication)
+			o.Start = kernel.StartB
+			o.CVM = kernel.CVMNA
+			o.UIOnOutcome = &msg
+			o.UIOnRestart = &kernel.UIRequest{Message: msg.Message, Status: kernel.StatusReadyToRead}
+			o.DataRecord = r.record()
+			o.Reason = "the phone asks the holder to act on the phone, then tap again"
+			return o
+		}
+	}
+	if r.a.Transaction.Type == kernel.Refund {
+		o := r.base(kernel.EndApplication)
+		o.CVM = kernel.CVMNA
+		o.UIOnOutcome = &kernel.UIRequest{Message: kernel.MsgCardReadOK, Status: kernel.StatusCardReadOK, Hold: hold}
+		o.DataRecord = r.record()
+		o.Reason = "refund: card returned AAC"
+		return o
+	}
+	o := r.base(kernel.Declined)
+	o.CVM = r.cvm
+	o.UIOnOutcome = &kernel.UIRequest{Message: kernel.MsgNotAuthorised, Status: kernel.StatusNotReady, Hold: hold}
+	o.DataRecord = r.record()
+	o.Reason = "card returned AAC"
+	if r.ac == acAAC {
+		o.Reason = "terminal action analysis asked for AAC"
+	}
+	return o
+}
+
+func (r *run) phoneTable() []kernel.PhoneMessage {
+	if r.cb.PhoneMessageTable != nil {
+		return r.cb.PhoneMessageTable
+	}
+	return kernel.DefaultPhoneMessageTable()
+}
+
+func (r *run) approved() kernel.Outcome {
+	o := r.base(kernel.Approved)
+	o.CVM = r.cvm
+	msg := kernel.MsgApproved
+	if r.cvm == kernel.CVMSignature {
+		msg = kernel.MsgApprovedSign
+	}
+	o.UIOnOutcome = &kernel.UIRequest{Message: msg, Status: kernel.StatusNotReady, Hold: r.cb.MessageHoldTime}
+	o.DataRecord = r.record()
+	o.Reason = "card returned TC"
+	return o
+}
+
+// onlineRequest: with an online PIN the reader prompts for it before the
+// authorisation, so the UI Request is "Please Enter Your PIN".
+func (r *run) onlineRequest() kernel.Outcome {
+	o := r.base(kernel.OnlineRequest)
+	o.CVM = r.cvm
+	msg := kernel.MsgAuthorising
+	if r.cvm == kernel.CVMOnlinePIN {
+		msg = kernel.MsgEnterPIN
+	}
+	o.UIOnOutcome = &kernel.UIRequest{Message: msg, Status: kernel.StatusNotReady}
+	o.DataRecord = r.record()
+	o.Reason = "card returned ARQC"
+	return o
+}
+
+// camFailed: CDA did not verify; the transaction ends.
+func (r *run) camFailed() kernel.Outcome {
+	o := r.endApplication(kernel.L2CAMFailed, "CDA failed: "+r.odaRes.Reason)
+	o.DataRecord = r.record()
+	return o
+}
+
+func (r *run) aid() []byte {
+	if v, ok := r.card[0x84]; ok && len(v) >= 5 {
+		return v
+	}
+	return r.a.ADFName
+}
+
+func (r *run) record() tlv.List {
+	r.term[0x95] = r.tvr[:]
+	r.term[0x9F34] = r.cvmRes[:]
+	kernelData := tlv.Map{0x95: r.tvr[:], 0x9F34: r.cvmRes[:], 0x9F33: r.term[0x9F33], 0x9F7E: r.term[0x9F7E]}
+	return kernel.BuildDataRecord(kernelData, r.card, r.term)
+}
+
+// base fills the outcome fields every outcome of a read card has. The
+// discretionary data carries the phone's POS Cardholder Interaction
+// Information (DF4B) and the Third Party Data (9F6E) when the card gave
+// them.
+func (r *run) base(t kernel.OutcomeType) kernel.Outcome {
+	o := kernel.Outcome{
+		Type:       t,
+		TVR:        r.tvr,
+		CVMResults: r.cvmRes,
+		Receipt:    r.receipt && (t == kernel.Approved || t == kernel.OnlineRequest),
+		AID:        r.aid(),
+		Label:      r.fci.Label,
+		KernelID:   ID,
+		ODA:        r.odaRes,
+	}
+	for _, tag := range []tlv.Tag{0xDF4B, 0x9F6E} {
+		if v, ok := r.card[tag]; ok {
+			o.DiscretionaryData = append(o.DiscretionaryData, tlv.TLV{Tag: tag, Value: append([]byte(nil), v...)})
+		}
+	}
+	return o
+}
+
+func (r *run) endApplication(e kernel.L2Error, reason string) kernel.Outcome {
+	o := r.base(kernel.EndApplication)
+	o.CVM = kernel.CVMNA
+	o.UIOnOutcome = &kernel.UIRequest{Message: kernel.MsgTryAnotherCard, Status: kernel.StatusNotReady, Hold: r.cb.MessageHoldTime}
+	o.Error = e
+	o.Reason = reason
+	return o
+}
+
+// commError after GET PROCESSING OPTIONS (S4.6, S9.9): End Application
+// with Start B, the card to be presented again.
+func (r *run) commError(err error) kernel.Outcome {
+	o := r.base(kernel.EndApplication)
+	o.CVM = kernel.CVMNA
+	o.Start = kernel.StartB
+	ui := kernel.UIRequest{Message: kernel.MsgPresentCardAgain, Status: kernel.StatusReadyToRead}
+	o.UIOnOutcome = &ui
+	o.UIOnRestart = &ui
+	o.Error = kernel.L2CommunicationError
+	o.Reason = "communication error: " + err.Error()
+	return o
+}
+
+func limitName(r *run) string {
+	if r.limit == r.cb.TransactionLimitODCVM {
+		return "with on-device CVM (DF8125)"
+	}
+	return "without on-device CVM (DF8124)"
+}

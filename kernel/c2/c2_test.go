@@ -1,0 +1,759 @@
+package c2_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tapsim/tapsim/emv/apdu"
+	"github.com/tapsim/tapsim/emv/tlv"
+	"github.com/tapsim/tapsim/kernel"
+	"github.com/tapsim/tapsim/kernel/entry"
+	"github.com/tapsim/tapsim/kernel/kerneltest"
+)
+
+const (
+	pan    = "5413330089010012"
+	expiry = "301231"
+)
+
+var today = time.Date(2025, 3, 1, 10, 30, 0, 0, time.UTC)
+
+// newCard returns an M/Chip test card whose IACs let the TACs decide
+// (IAC-Online, -Denial and -Default all zero).
+func newCard(t *testing.T, change func(m *kerneltest.MChip)) *kerneltest.MChip {
+	t.Helper()
+	m, err := kerneltest.NewMChip(pan, expiry)
+	require.NoError(t, err)
+	zero := []byte{0, 0, 0, 0, 0}
+	m.IACDefault, m.IACDenial, m.IACOnline = zero, zero, zero
+	if change != nil {
+		change(m)
+	}
+	require.NoError(t, m.Build())
+	return m
+}
+
+// phone is an M/Chip card with on-device cardholder verification.
+func phone(verified bool) func(m *kerneltest.MChip) {
+	return func(m *kerneltest.MChip) {
+		m.AIP = []byte{0x1B, 0x80}
+		m.Verified = verified
+	}
+}
+
+func config(m *kerneltest.MChip, change func(*kernel.Config)) kernel.Config {
+	cfg := kernel.DefaultConfig()
+	cfg.CAPublicKeys = m.PKI().CAPublicKeys()
+	cfg.Clock = kernel.FixedClock(today)
+	cfg.UnpredictableNumber = kernel.FixedUN([4]byte{0xA1, 0xB2, 0xC3, 0xD4})
+	if change != nil {
+		change(&cfg)
+	}
+	return cfg
+}
+
+func mc(c *kernel.Config) *kernel.Combination { return &c.Combinations[1] }
+
+func tap(t *testing.T, m *kerneltest.MChip, amount int64, change func(*kernel.Config)) kernel.Outcome {
+	t.Helper()
+	out, err := entry.Run(context.Background(), &kerneltest.Card{Apps: []kerneltest.App{m}}, config(m, change), kernel.Transaction{Amount: amount})
+	require.NoError(t, err)
+	return out
+}
+
+func TestApprovedWithCDA(t *testing.T) {
+	m := newCard(t, nil)
+	out := tap(t, m, 50000, nil)
+	require.Equal(t, kernel.Approved, out.Type, out.String())
+	require.Equal(t, kernel.CVMNone, out.CVM)
+	require.Equal(t, kernel.ODAResult{Method: "CDA", Status: kernel.ODAPassed}, out.ODA)
+	require.Equal(t, [3]byte{0x1F, 0x03, 0x02}, out.CVMResults, "No CVM from the CVM List")
+	require.Equal(t, kernel.TVR{0, 0, 0, 0, 0x01}, out.TVR, "only relay resistance not performed")
+	require.Equal(t, apdu.TC|apdu.CDARequest, m.LastP1, "TC with CDA asked")
+	require.Equal(t, []kernel.MessageID{kernel.MsgPresentCard, kernel.MsgCardReadOK, kernel.MsgApproved}, messagesOf(out))
+	require.Equal(t, 1300*time.Millisecond, out.UIOnOutcome.Hold)
+	// The cryptogram recovered from the CDA signature is in the record.
+	require.Len(t, out.Record(0x9F26), 8)
+	for _, tag := range []tlv.Tag{0x9F27, 0x9F10, 0x9F37, 0x9F36, 0x95, 0x9A, 0x9C, 0x9F02, 0x5F2A, 0x82, 0x9F1A, 0x9F34, 0x9F33, 0x9F35, 0x84, 0x9F09, 0x5A, 0x57, 0x5F24, 0x5F34, 0x9F7E} {
+		require.NotNil(t, out.Record(tag), "data record tag %s", tag)
+	}
+	require.Equal(t, []byte{0xE0, 0x08, 0x08}, out.Record(0x9F33), "CVM capability below the CVM required limit")
+}
+
+func messagesOf(o kernel.Outcome) []kernel.MessageID {
+	var out []kernel.MessageID
+	for _, u := range o.UIRequests {
+		out = append(out, u.Message)
+	}
+	return out
+}
+
+// TestFloorLimit: above the Reader Contactless Floor Limit (amount > limit)
+// the TVR says so and TAC-Online sends the card online.
+func TestFloorLimit(t *testing.T) {
+	for _, tt := range []struct {
+		amount int64
+		want   kernel.OutcomeType
+	}{
+		{99999, kernel.Approved},
+		{100000, kernel.Approved}, // at the limit: not exceeded
+		{100001, kernel.OnlineRequest},
+	} {
+		m := newCard(t, nil)
+		out := tap(t, m, tt.amount, nil)
+		require.Equal(t, tt.want, out.Type, "amount %d: %s", tt.amount, out)
+		require.Equal(t, tt.amount > 100000, out.TVR.Has(kernel.TVRFloorLimitExceeded))
+	}
+}
+
+// TestCVMRequiredLimit (R-S2d): above the no-signature limit (amount >
+// DF8126) the terminal's CVM capability changes to DF8118 and a CVM is
+// required; at or below it no CVM is needed.
+func TestCVMRequiredLimit(t *testing.T) {
+	tests := []struct {
+		name    string
+		amount  int64
+		cap     []byte // DF8118
+		cvm     kernel.CVM
+		res     [3]byte
+		receipt bool
+		tvr     kernel.TVRBit
+	}{
+		{"below: no CVM", 299999, nil, kernel.CVMNone, [3]byte{0x1F, 0x03, 0x02}, false, 0},
+		{"at: no CVM", 300000, nil, kernel.CVMNone, [3]byte{0x1F, 0x03, 0x02}, false, 0},
+		{"R-S2d above: online PIN", 300001, nil, kernel.CVMOnlinePIN, [3]byte{0x42, 0x03, 0x00}, true, kernel.TVROnlinePINEntered},
+		{"R-S2d above: signature only", 400000, []byte{0x20}, kernel.CVMSignature, [3]byte{0x1E, 0x03, 0x00}, true, 0},
+		{"R-S2d above: nothing supported", 400000, []byte{0x00}, kernel.CVMNone, [3]byte{0x3F, 0x00, 0x01}, true, kernel.TVRCVMFailed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newCard(t, nil)
+			out := tap(t, m, tt.amount, func(c *kernel.Config) {
+				if tt.cap != nil {
+					mc(c).CVMCapabilityCVMRequired = tt.cap
+				}
+			})
+			require.Equal(t, tt.cvm, out.CVM, out.String())
+			require.Equal(t, tt.res, out.CVMResults)
+			require.Equal(t, tt.receipt, out.Receipt)
+			require.Equal(t, tt.res[:], out.Record(0x9F34))
+			require.Equal(t, tt.res[:], m.LastCDOL1[0x9F34], "CVM Results sent in CDOL1")
+			if tt.tvr != 0 {
+				require.True(t, out.TVR.Has(tt.tvr), out.TVR.String())
+			}
+			if tt.cvm == kernel.CVMOnlinePIN {
+				require.Equal(t, kernel.MsgEnterPIN, out.UIOnOutcome.Message)
+			}
+		})
+	}
+}
+
+// TestCVMListConditions: CV Rule conditions of EMV Book 3 Annex C3 with
+// amounts X and Y in the application currency.
+func TestCVMListConditions(t *testing.T) {
+	// X = 350000; online PIN if over X; signature if under X.
+	list := kerneltest.MustHex("00055730 00000000 4207 1E06")
+	tests := []struct {
+		name     string
+		amount   int64
+		currency []byte
+		list     []byte
+		aip      []byte
+		cvm      kernel.CVM
+		res      [3]byte
+		tvr      []kernel.TVRBit
+	}{
+		{"over X", 400000, nil, list, nil, kernel.CVMOnlinePIN, [3]byte{0x42, 0x07, 0x00}, nil},
+		{"under X", 320000, nil, list, nil, kernel.CVMSignature, [3]byte{0x1E, 0x06, 0x00}, nil},
+		{"other currency: no amount rule applies", 400000, []byte{0x08, 0x40}, list, nil, kernel.CVMNone, [3]byte{0x3F, 0x00, 0x01}, []kernel.TVRBit{kernel.TVRCVMFailed}},
+		{"no CVM List", 400000, nil, []byte{}, nil, kernel.CVMNone, [3]byte{0x3F, 0x00, 0x00}, []kernel.TVRBit{kernel.TVRICCDataMissing}},
+		{"AIP without cardholder verification", 400000, nil, list, []byte{0x09, 0x80}, kernel.CVMNone, [3]byte{0x3F, 0x00, 0x00}, nil},
+		{"unrecognised CVM, no fallback", 400000, nil, kerneltest.MustHex("00000000 00000000 2000 1F00"), nil, kernel.CVMNone, [3]byte{0x3F, 0x00, 0x01}, []kernel.TVRBit{kernel.TVRUnrecognisedCVM, kernel.TVRCVMFailed}},
+		{"unrecognised CVM, next rule", 100, nil, kerneltest.MustHex("00000000 00000000 6000 1F00"), nil, kernel.CVMNone, [3]byte{0x1F, 0x00, 0x02}, []kernel.TVRBit{kernel.TVRUnrecognisedCVM}},
+		{"fail CVM", 400000, nil, kerneltest.MustHex("00000000 00000000 0000"), nil, kernel.CVMNone, [3]byte{0x00, 0x00, 0x01}, []kernel.TVRBit{kernel.TVRCVMFailed}},
+		{"offline PIN cannot run", 400000, nil, kerneltest.MustHex("00000000 00000000 4100 1E00"), nil, kernel.CVMSignature, [3]byte{0x1E, 0x00, 0x00}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newCard(t, func(m *kerneltest.MChip) {
+				m.CVMList = tt.list
+				m.Currency = tt.currency
+				if tt.aip != nil {
+					m.AIP = tt.aip
+				}
+			})
+			out := tap(t, m, tt.amount, nil)
+			require.Equal(t, tt.cvm, out.CVM, out.String())
+			require.Equal(t, tt.res, out.CVMResults, out.String())
+			for _, b := range tt.tvr {
+				require.True(t, out.TVR.Has(b), "%s in %s", b.Name(), out.TVR)
+			}
+		})
+	}
+}
+
+// TestTransactionLimits: a plastic card is held to DF8124, a phone with
+// on-device CVM to DF8125; the amount may equal the limit (Book C-2
+// compares amount > limit) and above it the kernel asks for the next
+// application, of which there is none.
+func TestTransactionLimits(t *testing.T) {
+	tests := []struct {
+		name   string
+		card   func(m *kerneltest.MChip)
+		amount int64
+		over   bool
+	}{
+		{"plastic at DF8124", nil, 5000000, false},
+		{"plastic above DF8124", nil, 5000001, true},
+		{"phone above DF8124 below DF8125", phone(true), 5000001, false},
+		{"phone at DF8125", phone(true), 10000000, false},
+		{"phone above DF8125", phone(true), 10000001, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newCard(t, tt.card)
+			out := tap(t, m, tt.amount, nil)
+			if tt.over {
+				require.Equal(t, kernel.EndApplication, out.Type, out.String())
+				require.Equal(t, kernel.MsgTryAnotherCard, out.UIOnOutcome.Message)
+				require.Zero(t, m.LastP1, "no GENERATE AC")
+				return
+			}
+			require.Equal(t, kernel.OnlineRequest, out.Type, out.String())
+		})
+	}
+
+	// Without on-device CVM support in the kernel a phone is a plastic card.
+	m := newCard(t, phone(true))
+	out := tap(t, m, 5000001, func(c *kernel.Config) { mc(c).KernelConfiguration = []byte{0x80} })
+	require.Equal(t, kernel.EndApplication, out.Type, out.String())
+}
+
+// TestPhoneOnDeviceCVM: a phone that verified its holder gets CDCVM above
+// the CVM required limit; below it, no CVM (R-S2d).
+func TestPhoneOnDeviceCVM(t *testing.T) {
+	m := newCard(t, phone(true))
+	out := tap(t, m, 400000, nil)
+	require.Equal(t, kernel.OnlineRequest, out.Type, out.String())
+	require.Equal(t, kernel.CVMConfirmationCode, out.CVM)
+	require.Equal(t, [3]byte{0x01, 0x00, 0x02}, out.CVMResults)
+	require.Equal(t, []byte{0x03}, m.LastCDOL1[0x9F7E], "mobile supported, OD-CVM required")
+
+	m = newCard(t, phone(false))
+	out = tap(t, m, 50000, nil)
+	require.Equal(t, kernel.Approved, out.Type, out.String())
+	require.Equal(t, kernel.CVMNone, out.CVM)
+	require.Equal(t, [3]byte{0x3F, 0x00, 0x02}, out.CVMResults)
+	require.Equal(t, []byte{0x01}, m.LastCDOL1[0x9F7E], "mobile supported only")
+}
+
+// TestSeePhone: an unverified phone above the CVM limit answers AAC with
+// PCII "OD-CVM required": End Application, Start B, "See Phone". After the
+// holder verifies, the second tap goes through with CDCVM.
+func TestSeePhone(t *testing.T) {
+	m := newCard(t, phone(false))
+	card := &kerneltest.Card{Apps: []kerneltest.App{m}}
+	e, err := entry.New(config(m, nil))
+	require.NoError(t, err)
+	out, err := e.Start(context.Background(), card, kernel.Transaction{Amount: 400000})
+	require.NoError(t, err)
+	require.Equal(t, kernel.EndApplication, out.Type, out.String())
+	require.Equal(t, kernel.StartB, out.Start)
+	require.Equal(t, kernel.UIRequest{Message: kernel.MsgSeePhone, Status: kernel.StatusNotReady, Hold: 1300 * time.Millisecond}, *out.UIOnOutcome)
+	require.Equal(t, kernel.UIRequest{Message: kernel.MsgSeePhone, Status: kernel.StatusReadyToRead}, *out.UIOnRestart)
+	pcii, ok := out.DiscretionaryData.Find(0xDF4B)
+	require.True(t, ok, "the PCII is in the discretionary data")
+	require.Equal(t, []byte{0x00, 0x01, 0x00}, pcii.Value)
+
+	m.Verified = true
+	card.Reset()
+	out, err = e.Restart(context.Background(), card)
+	require.NoError(t, err)
+	require.Equal(t, kernel.OnlineRequest, out.Type, out.String())
+	require.Equal(t, kernel.CVMConfirmationCode, out.CVM)
+	require.Equal(t, kernel.MsgSeePhone, out.UIRequests[0].Message, "the retained UI Request on Restart")
+}
+
+// TestHCEPhoneBelowLimit (R-S2e): an HCE phone demands verification before
+// every tap, whatever the amount. Below the CVM required limit the kernel
+// does not ask for OD-CVM, but honours the phone's "See Phone"; after
+// verification the tap completes (the kernel's CVM stays "No CVM" below the
+// limit, as Book C-2 decides it before GENERATE AC; the phone's PCII
+// reports the verification).
+func TestHCEPhoneBelowLimit(t *testing.T) {
+	m := newCard(t, func(m *kerneltest.MChip) {
+		phone(false)(m)
+		m.AlwaysCDCVM = true
+	})
+	card := &kerneltest.Card{Apps: []kerneltest.App{m}}
+	e, err := entry.New(config(m, nil))
+	require.NoError(t, err)
+	out, err := e.Start(context.Background(), card, kernel.Transaction{Amount: 5000})
+	require.NoError(t, err)
+	require.Equal(t, kernel.EndApplication, out.Type, out.String())
+	require.Equal(t, kernel.MsgSeePhone, out.UIOnOutcome.Message)
+	require.Equal(t, []byte{0x01}, m.LastCDOL1[0x9F7E], "the kernel did not ask for OD-CVM")
+
+	m.Verified = true
+	card.Reset()
+	out, err = e.Restart(context.Background(), card)
+	require.NoError(t, err)
+	require.Equal(t, kernel.Approved, out.Type, out.String())
+	pcii, ok := out.DiscretionaryData.Find(0xDF4B)
+	require.True(t, ok)
+	require.Equal(t, byte(0x10), pcii.Value[1]&0x10, "OD-CVM verification successful")
+}
+
+// TestPhoneMessageTable: the configured table chooses the message; a PCII
+// without a second-tap bit is a plain decline.
+func TestPhoneMessageTable(t *testing.T) {
+	custom := []kernel.PhoneMessage{
+		{Mask: kerneltest.MustHex("000100"), Value: kerneltest.MustHex("000100"), Message: kernel.MsgPresentCardAgain, Status: kernel.StatusNotReady},
+	}
+	m := newCard(t, phone(false))
+	out := tap(t, m, 400000, func(c *kernel.Config) { mc(c).PhoneMessageTable = custom })
+	require.Equal(t, kernel.EndApplication, out.Type)
+	require.Equal(t, kernel.MsgPresentCardAgain, out.UIOnOutcome.Message)
+
+	m = newCard(t, func(m *kerneltest.MChip) {
+		m.Decide = func(byte, tlv.Map) byte { return 0x00 }
+		m.MutateGAC = func(objs tlv.List) tlv.List {
+			return append(objs, tlv.TLV{Tag: 0xDF4B, Value: []byte{0x00, 0x10, 0x00}})
+		}
+	})
+	out = tap(t, m, 50000, nil)
+	require.Equal(t, kernel.Declined, out.Type, out.String())
+	require.Equal(t, kernel.MsgNotAuthorised, out.UIOnOutcome.Message)
+}
+
+// TestCDAFailures: a signature that does not verify ends the transaction
+// with CDA failed in the TVR.
+func TestCDAFailures(t *testing.T) {
+	tests := []struct {
+		name string
+		card func(m *kerneltest.MChip)
+	}{
+		{"response changed after signing", func(m *kerneltest.MChip) {
+			m.MutateGAC = func(objs tlv.List) tlv.List {
+				for i := range objs {
+					if objs[i].Tag == 0x9F10 {
+						objs[i].Value = []byte{0x01, 0x10, 0xA0, 0, 0, 0, 0, 0, 0, 0x01}
+					}
+				}
+				return objs
+			}
+		}},
+		{"no signature", func(m *kerneltest.MChip) {
+			m.MutateGAC = func(objs tlv.List) tlv.List {
+				var out tlv.List
+				for _, o := range objs {
+					if o.Tag != 0x9F4B {
+						out = append(out, o)
+					}
+				}
+				return append(out, tlv.TLV{Tag: 0x9F26, Value: make([]byte, 8)})
+			}
+		}},
+		{"static data changed", func(m *kerneltest.MChip) {
+			m.MutateRecord = func(sfi, rec byte, objs tlv.List) tlv.List {
+				if sfi == 1 {
+					for i := range objs {
+						if objs[i].Tag == 0x9F07 {
+							objs[i].Value = []byte{0xFF, 0x00}
+						}
+					}
+				}
+				return objs
+			}
+		}},
+		{"tampered ICC certificate", func(m *kerneltest.MChip) {
+			m.MutateRecord = func(sfi, rec byte, objs tlv.List) tlv.List {
+				for i := range objs {
+					if objs[i].Tag == 0x9F46 {
+						c := append([]byte(nil), objs[i].Value...)
+						c[30] ^= 0x55
+						objs[i].Value = c
+					}
+				}
+				return objs
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newCard(t, tt.card)
+			out := tap(t, m, 50000, nil)
+			require.Equal(t, kernel.EndApplication, out.Type, out.String())
+			require.Equal(t, kernel.L2CAMFailed, out.Error)
+			require.True(t, out.TVR.Has(kernel.TVRCDAFailed))
+			require.Equal(t, kernel.ODAFailed, out.ODA.Status)
+			require.NotEmpty(t, out.ODA.Reason)
+		})
+	}
+}
+
+// TestCDANotPossible: without the CA key CDA fails before GENERATE AC; the
+// card is not asked to sign and TAC-Online sends it online; a phone gets an
+// AAC (GAC.22-23).
+func TestCDANotPossible(t *testing.T) {
+	noKeys := func(c *kernel.Config) { c.CAPublicKeys = nil }
+	m := newCard(t, nil)
+	out := tap(t, m, 50000, noKeys)
+	require.Equal(t, kernel.OnlineRequest, out.Type, out.String())
+	require.True(t, out.TVR.Has(kernel.TVRCDAFailed))
+	require.Equal(t, apdu.ARQC, m.LastP1, "no CDA requested")
+
+	m = newCard(t, phone(true))
+	out = tap(t, m, 50000, noKeys)
+	require.Equal(t, kernel.Declined, out.Type, out.String())
+	require.Equal(t, apdu.AAC, m.LastP1)
+
+	// Certificates missing: ICC data missing too.
+	m = newCard(t, func(m *kerneltest.MChip) {
+		m.MutateRecord = func(sfi, rec byte, objs tlv.List) tlv.List {
+			if sfi == 2 && rec == 2 {
+				return tlv.List{{Tag: 0x9F4A, Value: []byte{0x82}}}
+			}
+			return objs
+		}
+	})
+	out = tap(t, m, 50000, nil)
+	require.True(t, out.TVR.Has(kernel.TVRICCDataMissing))
+	require.True(t, out.TVR.Has(kernel.TVRCDAFailed))
+
+	// A card without CDA in its AIP: ODA not performed.
+	m = newCard(t, func(m *kerneltest.MChip) { m.AIP = []byte{0x18, 0x80} })
+	out = tap(t, m, 50000, nil)
+	require.True(t, out.TVR.Has(kernel.TVRODANotPerformed))
+	require.Equal(t, kernel.OnlineRequest, out.Type, "TAC-Online has ODA not performed")
+}
+
+// TestProcessingRestrictions: dates and versions set their TVR bits.
+func TestProcessingRestrictions(t *testing.T) {
+	m, err := kerneltest.NewMChip(pan, "250228")
+	require.NoError(t, err)
+	zero := []byte{0, 0, 0, 0, 0}
+	m.IACDefault, m.IACDenial, m.IACOnline = zero, zero, zero
+	require.NoError(t, m.Build())
+	out := tap(t, m, 50000, nil)
+	require.True(t, out.TVR.Has(kernel.TVRExpired))
+	require.Equal(t, kernel.OnlineRequest, out.Type, "TAC-Online has expired application")
+
+	m = newCard(t, func(m *kerneltest.MChip) { m.Effective = "250302" })
+	out = tap(t, m, 50000, nil)
+	require.True(t, out.TVR.Has(kernel.TVRNotEffective))
+
+	m = newCard(t, nil)
+	out = tap(t, m, 50000, func(c *kernel.Config) { mc(c).ApplicationVersion = []byte{0x00, 0x03} })
+	require.True(t, out.TVR.Has(kernel.TVRDifferentVersions))
+
+	// AUC without "valid at terminals other than ATMs".
+	m = newCard(t, nil)
+	m.MutateRecord = func(sfi, rec byte, objs tlv.List) tlv.List {
+		for i := range objs {
+			if objs[i].Tag == 0x9F07 {
+				objs[i].Value = []byte{0xFE, 0xC0}
+			}
+		}
+		return objs
+	}
+	out = tap(t, m, 50000, func(c *kernel.Config) { c.CAPublicKeys = nil })
+	require.True(t, out.TVR.Has(kernel.TVRServiceNotAllowed))
+}
+
+// TestActionAnalysis: denial codes decline, an offline-only terminal uses
+// the default codes, an online-only terminal always goes online.
+func TestActionAnalysis(t *testing.T) {
+	m := newCard(t, nil)
+	out := tap(t, m, 150000, func(c *kernel.Config) { mc(c).TACDenial = []byte{0, 0, 0, 0x80, 0} })
+	require.Equal(t, kernel.Declined, out.Type, out.String())
+	require.Equal(t, apdu.AAC, m.LastP1)
+	require.Equal(t, "terminal action analysis asked for AAC", out.Reason)
+
+	m = newCard(t, func(m *kerneltest.MChip) { m.IACDenial = []byte{0, 0, 0, 0x80, 0} })
+	out = tap(t, m, 150000, nil)
+	require.Equal(t, kernel.Declined, out.Type, out.String())
+
+	// Offline-only terminal: TAC-Default has the floor limit bit: AAC.
+	m = newCard(t, nil)
+	out = tap(t, m, 150000, func(c *kernel.Config) { c.TerminalType = []byte{0x23} })
+	require.Equal(t, kernel.Declined, out.Type, out.String())
+	m = newCard(t, nil)
+	out = tap(t, m, 50000, func(c *kernel.Config) { c.TerminalType = []byte{0x23} })
+	require.Equal(t, kernel.Approved, out.Type, out.String())
+
+	// Online-only terminal.
+	m = newCard(t, nil)
+	out = tap(t, m, 500, func(c *kernel.Config) { c.TerminalType = []byte{0x21} })
+	require.Equal(t, kernel.OnlineRequest, out.Type, out.String())
+
+	// Without IAC-Online any TVR bit sends the card online.
+	m = newCard(t, func(m *kerneltest.MChip) { m.IACOnline = nil })
+	out = tap(t, m, 500, nil)
+	require.Equal(t, kernel.OnlineRequest, out.Type, out.String())
+}
+
+// TestCardDecides: the card may answer below what was asked.
+func TestCardDecides(t *testing.T) {
+	m := newCard(t, func(m *kerneltest.MChip) { m.Decide = func(byte, tlv.Map) byte { return 0x80 } })
+	out := tap(t, m, 500, nil)
+	require.Equal(t, kernel.OnlineRequest, out.Type, "TC asked, ARQC given")
+
+	m = newCard(t, func(m *kerneltest.MChip) { m.Decide = func(byte, tlv.Map) byte { return 0x00 } })
+	out = tap(t, m, 500, nil)
+	require.Equal(t, kernel.Declined, out.Type)
+	require.Equal(t, "card returned AAC", out.Reason)
+
+	// But not above.
+	m = newCard(t, func(m *kerneltest.MChip) { m.Decide = func(byte, tlv.Map) byte { return 0x40 } })
+	out = tap(t, m, 150000, nil)
+	require.Equal(t, kernel.EndApplication, out.Type, "ARQC asked, TC given")
+	require.Equal(t, kernel.L2CardDataError, out.Error)
+}
+
+func TestErrors(t *testing.T) {
+	drop := func(tag tlv.Tag) func(sfi, rec byte, objs tlv.List) tlv.List {
+		return func(sfi, rec byte, objs tlv.List) tlv.List {
+			var out tlv.List
+			for _, o := range objs {
+				if o.Tag != tag {
+					out = append(out, o)
+				}
+			}
+			return out
+		}
+	}
+	tests := []struct {
+		name string
+		card func(m *kerneltest.MChip)
+		err  kernel.L2Error
+	}{
+		{"GENERATE AC status", func(m *kerneltest.MChip) { m.GACStatus = apdu.SW6985 }, kernel.L2StatusBytes},
+		{"no CDOL1", func(m *kerneltest.MChip) { m.MutateRecord = drop(0x8C) }, kernel.L2CardDataMissing},
+		{"no PAN", func(m *kerneltest.MChip) { m.MutateRecord = drop(0x5A) }, kernel.L2CardDataMissing},
+		{"no expiry", func(m *kerneltest.MChip) { m.MutateRecord = drop(0x5F24) }, kernel.L2CardDataMissing},
+		{"no AFL", func(m *kerneltest.MChip) {
+			m.MutateGPO = func(objs tlv.List) tlv.List { return objs[:1] }
+		}, kernel.L2CardDataMissing},
+		{"bad AFL", func(m *kerneltest.MChip) {
+			m.MutateGPO = func(objs tlv.List) tlv.List { objs[1].Value = []byte{0x08, 0x02, 0x01, 0x00}; return objs }
+		}, kernel.L2CardDataError},
+		{"no EMV mode", func(m *kerneltest.MChip) { m.AIP = []byte{0x19, 0x00} }, kernel.L2CardDataError},
+		{"SDA tag list", func(m *kerneltest.MChip) {
+			m.MutateRecord = func(sfi, rec byte, objs tlv.List) tlv.List {
+				for i := range objs {
+					if objs[i].Tag == 0x9F4A {
+						objs[i].Value = []byte{0x82, 0x5A}
+					}
+				}
+				return objs
+			}
+		}, kernel.L2CardDataError},
+		{"short AC", func(m *kerneltest.MChip) {
+			m.MutateGAC = func(objs tlv.List) tlv.List {
+				for i := range objs {
+					if objs[i].Tag == 0x9F26 {
+						objs[i].Value = []byte{1}
+					}
+				}
+				return objs
+			}
+		}, kernel.L2CardDataError},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newCard(t, tt.card)
+			// No CA key so that the card is not asked for CDA (the AC
+			// stays in the clear).
+			out := tap(t, m, 150000, func(c *kernel.Config) { c.CAPublicKeys = nil })
+			require.Equal(t, kernel.EndApplication, out.Type, out.String())
+			require.Equal(t, tt.err, out.Error, out.String())
+		})
+	}
+}
+
+// TestRecordNotTemplate70: a record of SFI 1 to 10 must be template 70.
+func TestRecordNotTemplate70(t *testing.T) {
+	m := newCard(t, nil)
+	app := &rewrite{App: m, ins: 0xB2, f: func(d []byte) []byte { d[0] = 0x77; return d }}
+	out, err := entry.Run(context.Background(), &kerneltest.Card{Apps: []kerneltest.App{app}}, config(m, nil), kernel.Transaction{Amount: 500})
+	require.NoError(t, err)
+	require.Equal(t, kernel.EndApplication, out.Type, out.String())
+	require.Equal(t, kernel.L2CardDataError, out.Error)
+
+	// Not BER-TLV at all: a parsing error.
+	app = &rewrite{App: m, ins: 0xB2, f: func(d []byte) []byte { return d[:len(d)-1] }}
+	out, err = entry.Run(context.Background(), &kerneltest.Card{Apps: []kerneltest.App{app}}, config(m, nil), kernel.Transaction{Amount: 500})
+	require.NoError(t, err)
+	require.Equal(t, kernel.L2ParsingError, out.Error, out.String())
+}
+
+// rewrite changes the response data of one instruction.
+type rewrite struct {
+	kerneltest.App
+	ins byte
+	f   func([]byte) []byte
+}
+
+func (w *rewrite) Command(cmd apdu.Command) apdu.Response {
+	r := w.App.Command(cmd)
+	if cmd.INS == w.ins && r.OK() {
+		r.Data = w.f(append([]byte(nil), r.Data...))
+	}
+	return r
+}
+
+// TestGPOErrors: Book C-2 S3.9: a GPO status word gives Select Next, so the
+// Entry Point tries the next application, here a Visa-like one.
+func TestGPOErrors(t *testing.T) {
+	m := newCard(t, nil)
+	v, err := kerneltest.NewVisa("4761739001010119", "301231")
+	require.NoError(t, err)
+	gpoFails := &gpoFail{App: m}
+	card := &kerneltest.Card{Apps: []kerneltest.App{gpoFails, v}}
+	cfg := config(m, nil)
+	out, err := entry.Run(context.Background(), card, cfg, kernel.Transaction{Amount: 500})
+	require.NoError(t, err)
+	require.Equal(t, byte(3), out.KernelID, out.String())
+	require.Equal(t, kernel.Approved, out.Type, out.String())
+}
+
+// gpoFail answers GET PROCESSING OPTIONS with 6A80.
+type gpoFail struct{ kerneltest.App }
+
+func (g *gpoFail) Command(cmd apdu.Command) apdu.Response {
+	if cmd.INS == 0xA8 {
+		return apdu.Response{SW: apdu.SW6A80}
+	}
+	return g.App.Command(cmd)
+}
+
+// TestCommunicationErrors: the card leaves during GET PROCESSING OPTIONS
+// (Try Again) or later (End Application with Start B).
+func TestCommunicationErrors(t *testing.T) {
+	for _, tt := range []struct {
+		after int
+		want  kernel.OutcomeType
+	}{
+		{2, kernel.TryAgain},       // PPSE, SELECT, then GPO fails
+		{3, kernel.EndApplication}, // READ RECORD fails
+		{6, kernel.EndApplication}, // GENERATE AC fails
+	} {
+		m := newCard(t, nil)
+		card := &kerneltest.Card{Apps: []kerneltest.App{m}, RemoveAfter: tt.after}
+		out, err := entry.Run(context.Background(), card, config(m, nil), kernel.Transaction{Amount: 500})
+		require.NoError(t, err)
+		require.Equal(t, tt.want, out.Type, "after %d: %s", tt.after, out)
+		require.Equal(t, kernel.StartB, out.Start)
+		require.Equal(t, kernel.L2CommunicationError, out.Error)
+		require.Equal(t, kernel.MsgPresentCardAgain, out.UIOnRestart.Message)
+	}
+}
+
+// TestRefund asks for an AAC and ends with the data record.
+func TestRefund(t *testing.T) {
+	m := newCard(t, nil)
+	out, err := entry.Run(context.Background(), &kerneltest.Card{Apps: []kerneltest.App{m}}, config(m, nil),
+		kernel.Transaction{Amount: 20000, Type: kernel.Refund})
+	require.NoError(t, err)
+	require.Equal(t, kernel.EndApplication, out.Type, out.String())
+	require.Equal(t, apdu.AAC, m.LastP1)
+	require.Equal(t, []byte{0x20}, out.Record(0x9C))
+	require.NotNil(t, out.Record(0x9F26))
+}
+
+// TestPDOL: a card with a PDOL gets the terminal data it asks for,
+// including the Mobile Support Indicator.
+func TestPDOL(t *testing.T) {
+	m := newCard(t, func(m *kerneltest.MChip) {
+		m.PDOL = tlv.DOL{{Tag: 0x9F7E, Len: 1}, {Tag: 0x9F02, Len: 6}, {Tag: 0x9F1A, Len: 2}}
+	})
+	out := tap(t, m, 400000, nil)
+	// Above the CVM required limit the MSI asks for OD-CVM (b2).
+	require.Equal(t, kerneltest.MustHex("03 000000400000 0158"), m.LastPDOLData)
+	require.Equal(t, kernel.ODAPassed, out.ODA.Status, "CDA hash covers the PDOL data")
+}
+
+// TestFormat1GPO: a format 1 GET PROCESSING OPTIONS response (80: AIP and
+// AFL) is understood.
+func TestFormat1GPO(t *testing.T) {
+	m := newCard(t, nil)
+	f1 := &gpoFormat1{App: m}
+	out, err := entry.Run(context.Background(), &kerneltest.Card{Apps: []kerneltest.App{f1}}, config(m, nil), kernel.Transaction{Amount: 500})
+	require.NoError(t, err)
+	require.Equal(t, kernel.Approved, out.Type, out.String())
+}
+
+type gpoFormat1 struct{ kerneltest.App }
+
+func (g *gpoFormat1) Command(cmd apdu.Command) apdu.Response {
+	r := g.App.Command(cmd)
+	if cmd.INS != 0xA8 || !r.OK() {
+		return r
+	}
+	l, err := tlv.Decode(r.Data)
+	if err != nil {
+		return r
+	}
+	m := l.Map()
+	v := append(append([]byte(nil), m[0x82]...), m[0x94]...)
+	b, _ := tlv.Encode(0x80, v)
+	return apdu.Response{Data: b, SW: apdu.SW9000}
+}
+
+// TestCVMConditionCodes: each CV Rule condition of EMV Book 3 Annex C3.
+// The rule under test asks for a signature; "no CVM always" follows as the
+// fallback, so the CVM shows whether the condition held.
+func TestCVMConditionCodes(t *testing.T) {
+	tests := []struct {
+		name     string
+		cond     byte
+		typ      kernel.TxnType
+		other    int64
+		termType byte
+		amount   int64
+		holds    bool
+	}{
+		{"00 always", 0x00, kernel.Purchase, 0, 0x22, 400000, true},
+		{"01 unattended cash", 0x01, kernel.Cash, 0, 0x25, 400000, true},
+		{"01 attended cash", 0x01, kernel.Cash, 0, 0x22, 400000, false},
+		{"02 purchase", 0x02, kernel.Purchase, 0, 0x22, 400000, true},
+		{"02 cash", 0x02, kernel.Cash, 0, 0x22, 400000, false},
+		{"02 cashback", 0x02, kernel.PurchaseWithCashback, 10000, 0x22, 400000, false},
+		{"03 supported", 0x03, kernel.Purchase, 0, 0x22, 400000, true},
+		{"04 manual cash", 0x04, kernel.Cash, 0, 0x22, 400000, true},
+		{"04 purchase", 0x04, kernel.Purchase, 0, 0x22, 400000, false},
+		{"05 cashback", 0x05, kernel.PurchaseWithCashback, 10000, 0x22, 400000, true},
+		{"05 purchase", 0x05, kernel.Purchase, 0, 0x22, 400000, false},
+		{"06 under X", 0x06, kernel.Purchase, 0, 0x22, 349999, true},
+		{"06 at X", 0x06, kernel.Purchase, 0, 0x22, 350000, false},
+		{"07 over X", 0x07, kernel.Purchase, 0, 0x22, 350001, true},
+		{"07 at X", 0x07, kernel.Purchase, 0, 0x22, 350000, false},
+		{"08 under Y", 0x08, kernel.Purchase, 0, 0x22, 399999, true},
+		{"09 over Y", 0x09, kernel.Purchase, 0, 0x22, 400001, true},
+		{"09 at Y", 0x09, kernel.Purchase, 0, 0x22, 400000, false},
+		{"0A unknown", 0x0A, kernel.Purchase, 0, 0x22, 400000, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// X = 350000, Y = 400000.
+			list := append(kerneltest.MustHex("00055730 00061A80 1E"), tt.cond, 0x1F, 0x00)
+			m := newCard(t, func(m *kerneltest.MChip) { m.CVMList = list })
+			cfg := config(m, func(c *kernel.Config) {
+				c.TerminalType = []byte{tt.termType}
+				mc(c).CVMCapabilityCVMRequired = []byte{0x28} // signature, no CVM
+			})
+			out, err := entry.Run(context.Background(), &kerneltest.Card{Apps: []kerneltest.App{m}}, cfg,
+				kernel.Transaction{Amount: tt.amount, Other: tt.other, Type: tt.typ})
+			require.NoError(t, err)
+			want := kernel.CVMNone
+			if tt.holds {
+				want = kernel.CVMSignature
+			}
+			require.Equal(t, want, out.CVM, out.String())
+		})
+	}
+}

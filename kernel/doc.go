@@ -1,0 +1,85 @@
+// Package kernel holds what the contactless Entry Point and its kernels share:
+// the Reader a card is reached through, the terminal configuration, the
+// transaction, and the Outcome a kernel hands back (EMV Contactless Book A).
+//
+// The Entry Point (EMV Contactless Book B) lives in package kernel/entry, the
+// kernel modelled on Book C-2 (Mastercard-like M/Chip) in kernel/c2 and the
+// one modelled on Book C-3 (Visa-like qVSDC) in kernel/c3. They meet the card
+// only through Reader.Transmit: the kernel knows nothing of PC/SC, of virtual
+// cards or of how a tap reaches it.
+//
+// # Determinism
+//
+// Nothing here reads the wall clock or a random source unless the
+// configuration leaves them out: Config.Clock gives the transaction date and
+// time and Config.UnpredictableNumber the Unpredictable Number (tag 9F37), so
+// a fixed clock and a fixed number reproduce a tap byte for byte. No package
+// keeps global state and none starts goroutines.
+//
+// # Configuration file
+//
+// LoadConfig reads the terminal configuration from YAML. Amounts are integer
+// minor units of the transaction currency; hex fields are written as strings
+// of hex digits. An absent limit is absent in the EMV sense (Book B treats an
+// absent Reader Contactless Transaction Limit differently from a zero one):
+//
+//	country: "0158"            # Terminal Country Code (9F1A), ISO 3166 numeric
+//	currency: "0901"           # Transaction Currency Code (5F2A), ISO 4217 numeric
+//	currency_exponent: 2       # Transaction Currency Exponent (5F36)
+//	terminal_type: "22"        # 9F35
+//	capabilities: "E068C8"     # Terminal Capabilities (9F33)
+//	additional_capabilities: "F000F0A001"   # 9F40
+//	merchant_category_code: "5411"          # 9F15
+//	merchant_name_location: "TAPSIM STORE TAIPEI"  # 9F4E
+//	ifd_serial: "TAPSIM01"     # 9F1E
+//	terminal_id: "T0000001"    # 9F1C
+//	merchant_id: "000000000000001"         # 9F16
+//	transaction_category_code: "R"         # 9F53
+//	contact_chip: true         # an alternative contact interface exists
+//	accept_test_ca: true       # the test CA's keys stand for scheme RIDs
+//	capk_file: capk.yaml       # CA public keys, relative to this file
+//	combinations:
+//	  - aid: "A0000000031010"
+//	    kernel_id: 3
+//	    label: "VISA-LIKE"
+//	    ttq: "36004000"
+//	    transaction_limit: 5000000      # Reader Contactless Transaction Limit
+//	    floor_limit: 100000             # Reader Contactless Floor Limit
+//	    cvm_required_limit: 300000      # Reader CVM Required Limit (NT$3,000)
+//	    zero_amount_allowed: true
+//	    status_check: false
+//	  - aid: "A0000000041010"
+//	    kernel_id: 2
+//	    floor_limit: 100000             # DF8123
+//	    cvm_required_limit: 300000      # DF8126
+//	    transaction_limit_no_odcvm: 5000000   # DF8124
+//	    transaction_limit_odcvm: 10000000     # DF8125
+//	    tac_default: "F45084800C"
+//	    tac_denial: "0000000000"
+//	    tac_online: "F45084800C"
+//	    kernel_configuration: "A0"      # DF811B
+//	    cvm_capability_cvm_required: "60"     # DF8118
+//	    cvm_capability_no_cvm_required: "08"  # DF8119
+//	    security_capability: "08"       # DF811F
+//	    message_hold_time: 1300ms       # DF812D
+//	    phone_message_table:            # DF8131
+//	      - {mask: "000800", value: "000800", message: see_phone, status: not_ready}
+//
+// # CA public key file
+//
+// LoadCAPK reads certification authority public keys (EMV Book 2 section
+// 11.2.2) from YAML: a list under "keys" (a bare list is accepted too), each
+// with the RID and index in hex, the modulus and exponent in hex, and
+// optionally an expiry date and the SHA-1 checksum, which is then verified:
+//
+//	keys:
+//	  - rid: "F000000001"
+//	    index: "01"
+//	    modulus: "C1D2..."
+//	    exponent: "03"
+//	    expiry: 2035-12-31      # optional
+//	    checksum: "8A3F..."     # optional: SHA-1 over RID, index, modulus, exponent
+//
+// Keys are public: the file holds no secret. testdata/capk.yaml and
+// testdata/config.yaml in this package are samples of both formats.
+package kernel

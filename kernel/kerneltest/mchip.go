@@ -1,0 +1,276 @@
+package kerneltest
+
+import (
+	"github.com/tapsim/tapsim/emv/apdu"
+	"github.com/tapsim/tapsim/emv/oda"
+	"github.com/tapsim/tapsim/emv/tlv"
+)
+
+// MChipCDOL1 is the CDOL1 of the test M/Chip application: amounts,
+// country, TVR, currency, date, type, Unpredictable Number, terminal type,
+// CVM Results and the Mobile Support Indicator.
+var MChipCDOL1 = tlv.DOL{
+	{Tag: 0x9F02, Len: 6}, {Tag: 0x9F03, Len: 6}, {Tag: 0x9F1A, Len: 2}, {Tag: 0x95, Len: 5},
+	{Tag: 0x5F2A, Len: 2}, {Tag: 0x9A, Len: 3}, {Tag: 0x9C, Len: 1}, {Tag: 0x9F37, Len: 4},
+	{Tag: 0x9F35, Len: 1}, {Tag: 0x9F34, Len: 3}, {Tag: 0x9F7E, Len: 1},
+}
+
+// MChip is a test application modelled on a Mastercard-like M/Chip card or
+// phone (Book C-2): GET PROCESSING OPTIONS returns the AIP and AFL; records
+// in SFI 1 (card data, signed for ODA) and SFI 2 (certificates); GENERATE
+// AC returns the cryptogram type asked for unless Decide says otherwise,
+// with a CDA signature when asked.
+type MChip struct {
+	// PAN, PSN and Expiry (YYMMDD) identify the card.
+	PAN    string
+	PSN    byte
+	Expiry string
+	// Effective is the application effective date (YYMMDD), "" for none.
+	Effective string
+	// AIDBytes defaults to A0000000041010.
+	AIDBytes []byte
+	// AIP defaults to 1980: cardholder verification, terminal risk
+	// management and CDA supported, EMV mode. A phone adds 02
+	// (on-device cardholder verification).
+	AIP []byte
+	// PDOL is the card's PDOL; nil means none.
+	PDOL tlv.DOL
+	// CVMList is tag 8E; nil gives X = Y = 0, online PIN, then signature,
+	// then no CVM, each "if the terminal supports it".
+	CVMList []byte
+	// Currency is the Application Currency Code (9F42); nil means 0901.
+	Currency []byte
+	// IACDefault, IACDenial and IACOnline are 9F0D, 9F0E and 9F0F; nil
+	// leaves them out.
+	IACDefault, IACDenial, IACOnline []byte
+	// Verified is the phone's holder verification state. A phone (AIP with
+	// 02) that is asked for OD-CVM (Mobile Support Indicator b2) and is not
+	// verified answers AAC with POS Cardholder Interaction Information
+	// 000100: "See Phone".
+	Verified bool
+	// AlwaysCDCVM makes the phone ask for verification whatever the
+	// amount, as an HCE phone must (R-S2e).
+	AlwaysCDCVM bool
+	// Decide, when set, chooses the cryptogram type from the requested
+	// one and the CDOL1 data.
+	Decide func(requested byte, cdol tlv.Map) byte
+	// GACStatus, when set, is the only answer to GENERATE AC.
+	GACStatus uint16
+	// MutateGPO may change the GET PROCESSING OPTIONS response objects.
+	MutateGPO func(objs tlv.List) tlv.List
+	// MutateGAC may change the GENERATE AC response objects just before
+	// they are sent, after any CDA signature (so that a change breaks it).
+	MutateGAC func(objs tlv.List) tlv.List
+	// MutateRecord may change a record before it is sent.
+	MutateRecord func(sfi, rec byte, objs tlv.List) tlv.List
+	// ATC is the Application Transaction Counter, incremented at each
+	// GENERATE AC.
+	ATC uint16
+
+	// LastPDOLData, LastCDOL1 and LastP1 record what the terminal sent in
+	// the latest GET PROCESSING OPTIONS and GENERATE AC.
+	LastPDOLData []byte
+	LastCDOL1    tlv.Map
+	LastP1       byte
+
+	pki     *PKI
+	icc     *oda.ICC
+	records []record
+	pdolVal []byte
+}
+
+// NewMChip returns an M/Chip test application certified by the test PKI.
+func NewMChip(pan, expiry string) (*MChip, error) {
+	m := &MChip{PAN: pan, Expiry: expiry, PSN: 0x00, ATC: 0x0020}
+	if err := m.Build(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Build (re)creates the records and certificates from the fields.
+func (m *MChip) Build() error {
+	if len(m.AIP) != 2 {
+		m.AIP = []byte{0x19, 0x80}
+	}
+	cvm := m.CVMList
+	if cvm == nil {
+		cvm = MustHex("00000000 00000000 4203 1E03 1F03")
+	}
+	cur := m.Currency
+	if cur == nil {
+		cur = []byte{0x09, 0x01}
+	}
+	p, err := NewPKI(m.PAN[:6])
+	if err != nil {
+		return err
+	}
+	m.pki = p
+	cdol, _ := MChipCDOL1.Encode()
+	objs := tlv.List{
+		{Tag: 0x57, Value: track2(m.PAN, m.Expiry)},
+		{Tag: 0x5A, Value: bcdPAN(m.PAN)},
+		{Tag: 0x5F24, Value: ymd(m.Expiry)},
+		{Tag: 0x5F28, Value: []byte{0x01, 0x58}},
+		{Tag: 0x5F34, Value: []byte{m.PSN}},
+		{Tag: 0x8C, Value: cdol},
+		{Tag: 0x8D, Value: MustHex("8A029F3704")},
+		{Tag: 0x8E, Value: cvm},
+		{Tag: 0x9F07, Value: []byte{0xFF, 0xC0}},
+		{Tag: 0x9F08, Value: []byte{0x00, 0x02}},
+		{Tag: 0x9F42, Value: cur},
+	}
+	if m.Effective != "" {
+		objs = append(objs, tlv.TLV{Tag: 0x5F25, Value: ymd(m.Effective)})
+	}
+	for _, iac := range []struct {
+		tag tlv.Tag
+		v   []byte
+	}{{0x9F0D, m.IACDefault}, {0x9F0E, m.IACDenial}, {0x9F0F, m.IACOnline}} {
+		if iac.v != nil {
+			objs = append(objs, tlv.TLV{Tag: iac.tag, Value: iac.v})
+		}
+	}
+	rec1 := record{1, 1, objs}
+	static := staticFor([]record{rec1}, map[[2]byte]bool{{1, 1}: true}, m.AIP, true)
+	icc, err := p.ICC(m.PAN, static)
+	if err != nil {
+		return err
+	}
+	m.icc = icc
+	iss, cert := certObjects(p, icc)
+	m.records = []record{rec1, {2, 1, iss}, {2, 2, cert}}
+	return nil
+}
+
+// PKI returns the test PKI the application is certified by.
+func (m *MChip) PKI() *PKI { return m.pki }
+
+// AID returns the ADF Name.
+func (m *MChip) AID() []byte {
+	if m.AIDBytes != nil {
+		return m.AIDBytes
+	}
+	return []byte{0xA0, 0x00, 0x00, 0x00, 0x04, 0x10, 0x10}
+}
+
+// DirectoryEntry is the PPSE entry: AID, label, priority 1, kernel 2.
+func (m *MChip) DirectoryEntry() tlv.List {
+	return tlv.List{
+		{Tag: 0x4F, Value: m.AID()},
+		{Tag: 0x50, Value: []byte("MASTERCARD TEST")},
+		{Tag: 0x87, Value: []byte{0x01}},
+		{Tag: 0x9F2A, Value: []byte{0x02}},
+	}
+}
+
+// Command answers SELECT, GET PROCESSING OPTIONS, READ RECORD and GENERATE
+// AC.
+func (m *MChip) Command(cmd apdu.Command) apdu.Response {
+	switch {
+	case cmd.CLA == 0x00 && cmd.INS == 0xA4:
+		prop := []tlv.TLV{
+			{Tag: 0x50, Value: []byte("MASTERCARD TEST")},
+			{Tag: 0x87, Value: []byte{0x01}},
+		}
+		if m.PDOL != nil {
+			p, _ := m.PDOL.Encode()
+			prop = append(prop, tlv.TLV{Tag: 0x9F38, Value: p})
+		}
+		b, _ := tlv.EncodeConstructed(0x6F, tlv.TLV{Tag: 0x84, Value: m.AID()}, tlv.TLV{Tag: 0xA5, Children: prop})
+		return apdu.Response{Data: b, SW: apdu.SW9000}
+	case cmd.CLA == 0x80 && cmd.INS == 0xA8:
+		l, err := tlv.Decode(cmd.Data)
+		if err != nil || len(l) != 1 || l[0].Tag != 0x83 {
+			return apdu.Response{SW: apdu.SW6A80}
+		}
+		m.pdolVal = append([]byte(nil), l[0].Value...)
+		m.LastPDOLData = m.pdolVal
+		objs := tlv.List{
+			{Tag: 0x82, Value: m.AIP},
+			{Tag: 0x94, Value: []byte{0x08, 0x01, 0x01, 0x01, 0x10, 0x01, 0x02, 0x00}},
+		}
+		if m.MutateGPO != nil {
+			objs = m.MutateGPO(objs)
+		}
+		b, err := tlv.EncodeConstructed(0x77, objs...)
+		if err != nil {
+			return apdu.Response{SW: apdu.SW6F00}
+		}
+		return apdu.Response{Data: b, SW: apdu.SW9000}
+	case cmd.CLA == 0x00 && cmd.INS == 0xB2:
+		return answerRecord(m.records, cmd, m.MutateRecord)
+	case cmd.CLA == 0x80 && cmd.INS == 0xAE:
+		return m.gac(cmd)
+	}
+	return apdu.Response{SW: apdu.SW6D00}
+}
+
+func (m *MChip) gac(cmd apdu.Command) apdu.Response {
+	if m.GACStatus != 0 {
+		return apdu.Response{SW: m.GACStatus}
+	}
+	objs, err := MChipCDOL1.Split(cmd.Data)
+	if err != nil {
+		return apdu.Response{SW: apdu.SW6700}
+	}
+	in := objs.Map()
+	m.LastCDOL1 = in
+	m.LastP1 = cmd.P1
+	m.ATC++
+	requested := cmd.P1 & 0xC0
+	cid := requested
+	if m.Decide != nil {
+		cid = m.Decide(requested, in)
+	}
+	var pcii []byte
+	msi := in[0x9F7E]
+	if m.AIP[0]&0x02 != 0 {
+		switch {
+		case ((len(msi) == 1 && msi[0]&0x02 != 0) || m.AlwaysCDCVM) && !m.Verified:
+			cid = 0x00
+			pcii = []byte{0x00, 0x01, 0x00}
+		case m.Verified:
+			pcii = []byte{0x00, 0x10, 0x00}
+		}
+	}
+	un := in[0x9F37]
+	ac := fakeAC(u16(m.ATC), un, in[0x9F02])
+	iad := []byte{0x01, 0x10, 0xA0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00}
+	resp := tlv.List{
+		{Tag: 0x9F27, Value: []byte{cid}},
+		{Tag: 0x9F36, Value: u16(m.ATC)},
+	}
+	cda := cmd.P1&apdu.CDARequest != 0 && cid != 0x00
+	if !cda {
+		resp = append(resp, tlv.TLV{Tag: 0x9F26, Value: ac})
+	}
+	resp = append(resp, tlv.TLV{Tag: 0x9F10, Value: iad})
+	if pcii != nil {
+		resp = append(resp, tlv.TLV{Tag: 0xDF4B, Value: pcii})
+	}
+	if cda {
+		enc, _ := resp.Encode()
+		var pdol []byte
+		if m.PDOL != nil {
+			pdol = m.pdolVal
+		}
+		hash, err := oda.TransactionData{PDOL: pdol, CDOL1: cmd.Data, Response: enc}.Hash()
+		if err != nil {
+			return apdu.Response{SW: apdu.SW6F00}
+		}
+		sdad, err := m.icc.SignCDA(oda.DynamicData{Number: dynamicNumber(m.ATC, un), CID: cid, AC: ac, TransactionDataHash: hash}, un)
+		if err != nil {
+			return apdu.Response{SW: apdu.SW6F00}
+		}
+		resp = append(resp[:2], append(tlv.List{{Tag: 0x9F4B, Value: sdad}}, resp[2:]...)...)
+	}
+	if m.MutateGAC != nil {
+		resp = m.MutateGAC(resp)
+	}
+	b, err := tlv.EncodeConstructed(0x77, resp...)
+	if err != nil {
+		return apdu.Response{SW: apdu.SW6F00}
+	}
+	return apdu.Response{Data: b, SW: apdu.SW9000}
+}

@@ -1,0 +1,100 @@
+// Package inproc puts a virtual card or phone of package cards in the field
+// of an in-process reader: a kernel.Reader with no PC/SC underneath, for the
+// scenario runner, the TUI's wallet and tests.
+//
+// The reader can take the card away, at once or after a number of
+// exchanges, to test what the kernel does when a card leaves mid-tap.
+package inproc
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/tapsim/tapsim/cards"
+	"github.com/tapsim/tapsim/kernel"
+)
+
+// Reader holds one card in its field. The zero Reader has no card. It is
+// safe for concurrent use, though a kernel drives it from one goroutine.
+type Reader struct {
+	mu          sync.Mutex
+	card        cards.Card
+	removeAfter int // exchanges left before the card leaves; <0 never
+	exchanges   int
+}
+
+// New returns a reader with c in its field, freshly powered.
+func New(c cards.Card) *Reader {
+	r := &Reader{removeAfter: -1}
+	r.Present(c)
+	return r
+}
+
+// Present puts c in the field (a new presentation: the card is reset) and
+// clears any pending removal.
+func (r *Reader) Present(c cards.Card) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.card = c
+	r.removeAfter = -1
+	if c != nil {
+		c.Reset()
+	}
+}
+
+// Remove takes the card out of the field; later exchanges fail with
+// kernel.ErrCardRemoved.
+func (r *Reader) Remove() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.card = nil
+}
+
+// RemoveAfter lets n more exchanges through, then takes the card away: the
+// (n+1)th command finds the field empty.
+func (r *Reader) RemoveAfter(n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.removeAfter = n
+}
+
+// Card returns the card in the field, or nil.
+func (r *Reader) Card() cards.Card {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.card
+}
+
+// Exchanges counts the commands the reader carried since it was made.
+func (r *Reader) Exchanges() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.exchanges
+}
+
+// Transmit hands capdu to the card and returns its answer. With no card in
+// the field it returns an error wrapping kernel.ErrCardRemoved.
+func (r *Reader) Transmit(ctx context.Context, capdu []byte) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("inproc: %w", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.removeAfter == 0 {
+		r.card = nil
+		r.removeAfter = -1
+	}
+	if r.card == nil {
+		return nil, fmt.Errorf("inproc: no card in the field: %w", kernel.ErrCardRemoved)
+	}
+	if r.removeAfter > 0 {
+		r.removeAfter--
+	}
+	r.exchanges++
+	resp := r.card.Process(capdu)
+	if len(resp) < 2 {
+		return nil, fmt.Errorf("inproc: card answered %d bytes: %w", len(resp), kernel.ErrCardRemoved)
+	}
+	return resp, nil
+}

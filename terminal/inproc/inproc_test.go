@@ -1,0 +1,71 @@
+package inproc_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tapsim/tapsim/cards"
+	"github.com/tapsim/tapsim/emv/apdu"
+	"github.com/tapsim/tapsim/kernel"
+	"github.com/tapsim/tapsim/terminal/inproc"
+)
+
+// echoCard answers every command with 9000 and counts resets.
+type echoCard struct{ resets int }
+
+func (c *echoCard) ATR() []byte             { return []byte{0x3B, 0x80, 0x80, 0x01, 0x01} }
+func (c *echoCard) Process(b []byte) []byte { return []byte{0x90, 0x00} }
+func (c *echoCard) Reset()                  { c.resets++ }
+
+var _ cards.Card = (*echoCard)(nil)
+
+func TestTransmitAndRemove(t *testing.T) {
+	ctx := context.Background()
+	c := &echoCard{}
+	r := inproc.New(c)
+	require.Equal(t, 1, c.resets, "presenting a card resets it")
+	resp, err := r.Transmit(ctx, []byte{0x00, 0xA4, 0x04, 0x00})
+	require.NoError(t, err)
+	require.Equal(t, []byte{0x90, 0x00}, resp)
+
+	r.RemoveAfter(1)
+	_, err = r.Transmit(ctx, []byte{0x00, 0xB2, 0x01, 0x0C, 0x00})
+	require.NoError(t, err)
+	_, err = r.Transmit(ctx, []byte{0x00, 0xB2, 0x01, 0x0C, 0x00})
+	require.ErrorIs(t, err, kernel.ErrCardRemoved)
+	require.Nil(t, r.Card())
+	require.Equal(t, 2, r.Exchanges())
+
+	r.Present(c)
+	require.Equal(t, 2, c.resets)
+	_, err = r.Transmit(ctx, []byte{0x00, 0xA4, 0x04, 0x00})
+	require.NoError(t, err)
+
+	r.Remove()
+	_, err = r.Transmit(ctx, []byte{0x00, 0xA4, 0x04, 0x00})
+	require.ErrorIs(t, err, kernel.ErrCardRemoved)
+}
+
+func TestTransmitCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := inproc.New(&echoCard{}).Transmit(ctx, []byte{0x00, 0xA4, 0x04, 0x00})
+	require.ErrorIs(t, err, context.Canceled)
+}
+
+// A real profile answers the PPSE through the reader.
+func TestBuiltinProfileAnswersPPSE(t *testing.T) {
+	p, err := cards.Builtin("visa-plastic")
+	require.NoError(t, err)
+	c, err := cards.FromProfile(p, cards.Options{})
+	require.NoError(t, err)
+	cmd, err := apdu.SelectPPSE().Bytes()
+	require.NoError(t, err)
+	resp, err := inproc.New(c).Transmit(context.Background(), cmd)
+	require.NoError(t, err)
+	rr, err := apdu.ParseResponse(resp)
+	require.NoError(t, err)
+	require.True(t, rr.OK(), "PPSE answered %04X", rr.SW)
+}

@@ -1,0 +1,131 @@
+package scenario
+
+import (
+	"bytes"
+	"encoding/xml"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tapsim/tapsim/emv/tlv"
+	"github.com/tapsim/tapsim/kernel"
+)
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"unknown key", "card: visa-plastic\namount: 1\nexpect: {outcom: approved}\n", "outcom"},
+		{"no card", "amount: 1\n", "no card"},
+		{"bad date", "card: x\ndate: yesterday\n", "RFC 3339"},
+		{"bad type", "card: x\ntype: lunch\n", "lunch"},
+		{"unknown step", "card: x\nsteps: [dance]\n", "unknown step"},
+		{"no tap", "card: x\nsteps: [{unlock: \"1357\"}]\n", "no tap"},
+		{"tap with unknown field", "card: x\nsteps: [{tap: {expekt: {}}}]\n", "expekt"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.yaml), "x.yaml")
+			require.ErrorIs(t, err, ErrScenario)
+			require.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
+func TestParseDefaults(t *testing.T) {
+	s, err := Parse([]byte("card: visa-plastic\namount: 500\nrequirement: R-S2d\n"), "dir/some-case.yaml")
+	require.NoError(t, err)
+	require.Equal(t, "some-case", s.Name)
+	require.Equal(t, StringList{"R-S2d"}, s.Requirement)
+	require.Len(t, s.Steps, 1)
+	require.Equal(t, "tap", s.Steps[0].Action)
+	d, err := s.date()
+	require.NoError(t, err)
+	require.Equal(t, DefaultDate, d)
+	un1, err := s.unpredictableNumber()
+	require.NoError(t, err)
+	s.Name = "another"
+	un2, err := s.unpredictableNumber()
+	require.NoError(t, err)
+	require.NotEqual(t, un1, un2, "the default UN depends on the scenario name")
+}
+
+func TestParseSteps(t *testing.T) {
+	s, err := Parse([]byte(`card: hce-phone
+steps:
+  - tap: {expect: {outcome: end_application}}
+  - unlock: "5791"
+  - remove_after: 2
+  - tap
+`), "x.yaml")
+	require.NoError(t, err)
+	require.Len(t, s.Steps, 4)
+	require.NotNil(t, s.Steps[0].Expect)
+	require.Equal(t, "end_application", s.Steps[0].Expect.Outcome)
+	require.Equal(t, Step{Action: "unlock", Arg: "5791"}, s.Steps[1])
+	require.Equal(t, Step{Action: "remove_after", Arg: "2"}, s.Steps[2])
+}
+
+func TestCheck(t *testing.T) {
+	rec, err := tlv.Decode([]byte{0x9F, 0x27, 0x01, 0x80, 0x9F, 0x36, 0x00 + 0x02, 0x00, 0x07})
+	require.NoError(t, err)
+	o := kernel.Outcome{
+		Type:       kernel.OnlineRequest,
+		CVM:        kernel.CVMOnlinePIN,
+		DataRecord: rec,
+		UIRequests: []kernel.UIRequest{{Message: kernel.MsgPresentCard}, {Message: kernel.MsgProcessing}, {Message: kernel.MsgCardReadOK}},
+	}
+	o.TVR.Set(kernel.TVRExpired)
+
+	ok := Expectation{
+		Outcome: "online_request", CVM: "online_pin", UI: []string{"present_card", "card_read_ok"},
+		TVRSet: []string{"0240"}, TVRClear: []string{"0104"},
+		Tags: map[string]string{"9F27": "80", "9F36": "*"}, Absent: []string{"9F4B"}, ATC: 7,
+	}
+	require.Empty(t, ok.check(o, nil))
+
+	bad := Expectation{
+		Outcome: "approved", CVM: "no_cvm", UI: []string{"card_read_ok", "present_card"},
+		TVRSet: []string{"0104"}, TVRClear: []string{"0240"},
+		Tags: map[string]string{"9F27": "40", "9F26": "*"}, Absent: []string{"9F36"}, ATC: 8,
+	}
+	diffs := bad.check(o, nil)
+	require.Len(t, diffs, 9, strings.Join(diffs, "\n"))
+}
+
+func TestReports(t *testing.T) {
+	rs := []Result{
+		{Name: "good", File: "a.yaml", Passed: true, Duration: time.Millisecond},
+		{Name: "bad", File: "b.yaml", Diffs: []string{"outcome: want approved, got declined"}},
+		{Name: "broken", File: "c.yaml", Err: "scenario: card: unknown profile"},
+	}
+	var text bytes.Buffer
+	require.NoError(t, WriteText(&text, rs))
+	require.True(t, strings.HasSuffix(text.String(), "1 passed, 2 failed\n"), text.String())
+	require.Contains(t, text.String(), "    outcome: want approved, got declined")
+
+	var junit bytes.Buffer
+	require.NoError(t, WriteJUnit(&junit, "suite", rs))
+	var doc struct {
+		Tests    int `xml:"tests,attr"`
+		Failures int `xml:"failures,attr"`
+		Suites   []struct {
+			Cases []struct {
+				Name    string `xml:"name,attr"`
+				Failure *struct {
+					Body string `xml:",chardata"`
+				} `xml:"failure"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	require.NoError(t, xml.Unmarshal(junit.Bytes(), &doc))
+	require.Equal(t, 3, doc.Tests)
+	require.Equal(t, 2, doc.Failures)
+	require.Equal(t, "outcome: want approved, got declined", doc.Suites[0].Cases[1].Failure.Body)
+
+	var js bytes.Buffer
+	require.NoError(t, WriteJSON(&js, rs))
+	require.Contains(t, js.String(), `"failed": 2`)
+}
