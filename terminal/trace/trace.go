@@ -1,0 +1,115 @@
+// Package trace prints the APDU exchanges of a tap for people: each command
+// with its name and hex, each response as its status word meaning and its
+// TLV tree with tag names, and the time the reader took.
+//
+// Response data is never printed as raw hex: it holds the PAN and track 2
+// equivalent data, which the TLV printer masks (first 6 and last 4 digits).
+// Command data is printed in hex; the commands a kernel sends carry
+// terminal data only (amounts, dates, the unpredictable number).
+package trace
+
+import (
+	"encoding/hex"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/tapsim/tapsim/emv/apdu"
+	"github.com/tapsim/tapsim/emv/tlv"
+	"github.com/tapsim/tapsim/kernel"
+)
+
+// CommandName names a command by its class and instruction bytes
+// ("SELECT", "GET PROCESSING OPTIONS"); unknown ones give "INS xx".
+func CommandName(capdu []byte) string {
+	if len(capdu) < 4 {
+		return "malformed command"
+	}
+	switch capdu[1] {
+	case 0xA4:
+		if len(capdu) > 5 && strings.HasPrefix(string(capdu[5:]), "2PAY.SYS.DDF01") {
+			return "SELECT PPSE"
+		}
+		return "SELECT"
+	case 0xA8:
+		return "GET PROCESSING OPTIONS"
+	case 0xB2:
+		return fmt.Sprintf("READ RECORD %d SFI %d", capdu[2], capdu[3]>>3)
+	case 0xAE:
+		return "GENERATE AC " + cryptogramType(capdu[2])
+	case 0xCA:
+		return fmt.Sprintf("GET DATA %02X%02X", capdu[2], capdu[3])
+	case 0xC0:
+		return "GET RESPONSE"
+	case 0x2A:
+		return "COMPUTE CRYPTOGRAPHIC CHECKSUM"
+	case 0x88:
+		return "INTERNAL AUTHENTICATE"
+	case 0x82:
+		return "EXTERNAL AUTHENTICATE"
+	case 0x20:
+		return "VERIFY"
+	}
+	return fmt.Sprintf("INS %02X", capdu[1])
+}
+
+func cryptogramType(p1 byte) string {
+	var s string
+	switch p1 & 0xC0 {
+	case 0x00:
+		s = "AAC"
+	case 0x40:
+		s = "TC"
+	case 0x80:
+		s = "ARQC"
+	default:
+		s = "RFU"
+	}
+	if p1&0x10 != 0 {
+		s += " + CDA"
+	}
+	return s
+}
+
+// Printer writes exchanges; Kernel selects the tag meanings.
+type Printer struct {
+	W      io.Writer
+	Kernel tlv.Kernel
+	// Timing prints how long each exchange took; off for golden files.
+	Timing bool
+	n      int
+}
+
+// Exchange prints one exchange; it suits kernel.Config.Trace. Write errors
+// are dropped: a trace must never stop a transaction.
+func (p *Printer) Exchange(ex kernel.Exchange) {
+	p.n++
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d. > %s  %s\n", p.n, CommandName(ex.C), strings.ToUpper(hex.EncodeToString(ex.C)))
+	switch {
+	case ex.Err != nil:
+		fmt.Fprintf(&b, "   < error: %v", ex.Err)
+	default:
+		r, err := apdu.ParseResponse(ex.R)
+		if err != nil {
+			fmt.Fprintf(&b, "   < %v", err)
+			break
+		}
+		fmt.Fprintf(&b, "   < %s", apdu.Describe(r.SW))
+		if len(r.Data) > 0 {
+			fmt.Fprintf(&b, ", %d bytes", len(r.Data))
+		}
+	}
+	if p.Timing {
+		fmt.Fprintf(&b, " (%s)", ex.Dur.Round(time.Microsecond))
+	}
+	b.WriteString("\n")
+	if ex.Err == nil && len(ex.R) > 2 {
+		tree := tlv.Describe(ex.R[:len(ex.R)-2], p.Kernel)
+		for _, line := range strings.Split(strings.TrimRight(tree, "\n"), "\n") {
+			b.WriteString("     " + line + "\n")
+		}
+	}
+	_, _ = io.WriteString(p.W, b.String())
+}

@@ -1,0 +1,59 @@
+package trace_test
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tapsim/tapsim/emv/tlv"
+	"github.com/tapsim/tapsim/kernel"
+	"github.com/tapsim/tapsim/terminal/trace"
+)
+
+func h(s string) []byte {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func TestCommandName(t *testing.T) {
+	tests := []struct{ capdu, want string }{
+		{"00A404000E325041592E5359532E444446303100", "SELECT PPSE"},
+		{"00A4040007A000000003101000", "SELECT"},
+		{"80A8000002830000", "GET PROCESSING OPTIONS"},
+		{"00B2010C00", "READ RECORD 1 SFI 1"},
+		{"80AE900000", "GENERATE AC ARQC + CDA"},
+		{"80AE400000", "GENERATE AC TC"},
+		{"80CA9F3600", "GET DATA 9F36"},
+		{"00FF0000", "INS FF"},
+		{"00", "malformed command"},
+	}
+	for _, tc := range tests {
+		require.Equal(t, tc.want, trace.CommandName(h(tc.capdu)), tc.capdu)
+	}
+}
+
+// A response is printed as its TLV tree with the PAN masked, never as raw
+// hex.
+func TestExchangeMasksResponse(t *testing.T) {
+	var out bytes.Buffer
+	p := trace.Printer{W: &out, Kernel: tlv.Kernel3, Timing: true}
+	// 70 { 5A 4761739001010010, 5F24 291231 } 9000
+	p.Exchange(kernel.Exchange{C: h("00B2010C00"), R: h("70105A0847617390010100105F24032912319000"), Dur: 42 * time.Microsecond})
+	p.Exchange(kernel.Exchange{C: h("80A8000002830000"), Err: errors.New("card removed")})
+	s := out.String()
+	require.Contains(t, s, "1. > READ RECORD 1 SFI 1  00B2010C00")
+	require.Contains(t, s, "9000")
+	require.Contains(t, s, "(42µs)")
+	require.Contains(t, s, "476173")
+	require.NotContains(t, s, "4761739001010010")
+	require.NotContains(t, s, "70105A08", "no raw response hex")
+	require.Contains(t, s, "2. > GET PROCESSING OPTIONS")
+	require.Contains(t, s, "error: card removed")
+}
