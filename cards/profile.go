@@ -17,6 +17,7 @@ import (
 
 	"github.com/tapsim/tapsim/cards/emvapp"
 	"github.com/tapsim/tapsim/cards/profiles"
+	"github.com/tapsim/tapsim/emv/pan"
 )
 
 // ErrProfile reports a profile that cannot be read or built. Errors never
@@ -371,7 +372,7 @@ func (p Profile) GoString() string { return p.String() }
 
 // String describes the application without its keys; the PAN is masked.
 func (a AppProfile) String() string {
-	return fmt.Sprintf("%s application %X, PAN %s, %s", a.Scheme, []byte(a.AID), maskPAN(a.PAN), a.CVN)
+	return fmt.Sprintf("%s application %X, PAN %s, %s", a.Scheme, []byte(a.AID), pan.Mask(a.PAN), a.CVN)
 }
 
 // GoString is String, so that %#v shows no keys either.
@@ -392,15 +393,3 @@ func (t TokenProfile) String() string {
 
 // GoString is String, so that %#v shows no funding PAN either.
 func (t TokenProfile) GoString() string { return t.String() }
-
-// maskPAN keeps at most the first 6 and last 4 digits.
-func maskPAN(pan string) string {
-	n := len(pan)
-	if n <= 10 {
-		if n <= 4 {
-			return strings.Repeat("*", n)
-		}
-		return strings.Repeat("*", n-4) + pan[n-4:]
-	}
-	return pan[:6] + strings.Repeat("*", n-10) + pan[n-4:]
-}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tapsim/tapsim/emv/pan"
 	"github.com/tapsim/tapsim/emv/tlv"
 )
 
@@ -402,20 +403,8 @@ func (o Outcome) String() string {
 	return b.String()
 }
 
-// MaskPAN keeps the first 6 and last 4 digits of a PAN and replaces the rest
-// with '*'. PANs of 10 digits or fewer keep only their last 4.
-func MaskPAN(pan string) string {
-	if pan == "" {
-		return ""
-	}
-	if len(pan) <= 10 {
-		if len(pan) <= 4 {
-			return strings.Repeat("*", len(pan))
-		}
-		return strings.Repeat("*", len(pan)-4) + pan[len(pan)-4:]
-	}
-	return pan[:6] + strings.Repeat("*", len(pan)-10) + pan[len(pan)-4:]
-}
+// MaskPAN is pan.Mask: the first 6 and last 4 digits at most.
+func MaskPAN(p string) string { return pan.Mask(p) }
 
 // panFromRecord finds the PAN in 5A or, failing that, in track 2 (57).
 func panFromRecord(l tlv.List) string {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tapsim/tapsim/emv/cryptogram"
 	"github.com/tapsim/tapsim/emv/oda"
+	"github.com/tapsim/tapsim/emv/pan"
 	"github.com/tapsim/tapsim/emv/tlv"
 )
 
@@ -343,20 +344,8 @@ func isDigits(s string) bool {
 
 // String describes the configuration without cardholder data or keys.
 func (c Config) String() string {
-	return fmt.Sprintf("%v application %X, PAN %s", c.Scheme, c.AID, maskPAN(c.PAN))
+	return fmt.Sprintf("%v application %X, PAN %s", c.Scheme, c.AID, pan.Mask(c.PAN))
 }
 
 // GoString is String, so that %#v shows no PAN either.
 func (c Config) GoString() string { return c.String() }
-
-// maskPAN keeps at most the first 6 and last 4 digits.
-func maskPAN(pan string) string {
-	n := len(pan)
-	if n <= 10 {
-		if n <= 4 {
-			return strings.Repeat("*", n)
-		}
-		return strings.Repeat("*", n-4) + pan[n-4:]
-	}
-	return pan[:6] + strings.Repeat("*", n-10) + pan[n-4:]
-}

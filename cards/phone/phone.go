@@ -44,6 +44,7 @@ import (
 	"github.com/tapsim/tapsim/cards/passcode"
 	"github.com/tapsim/tapsim/cards/se"
 	"github.com/tapsim/tapsim/emv/keys"
+	"github.com/tapsim/tapsim/emv/pan"
 )
 
 // Kind is how the phone holds the card.
@@ -458,26 +459,8 @@ func (p *Phone) pans() []string {
 	return out
 }
 
-// MaskPAN keeps the first 6 and last 4 digits of a PAN and stars the rest;
-// a PAN of 10 digits or fewer keeps only its last 4.
-func MaskPAN(pan string) string {
-	n := len(pan)
-	if n <= 4 {
-		return pan
-	}
-	if n <= 10 {
-		return stars(n-4) + pan[n-4:]
-	}
-	return pan[:6] + stars(n-10) + pan[n-4:]
-}
-
-func stars(n int) string {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = '*'
-	}
-	return string(b)
-}
+// MaskPAN is pan.Mask: the first 6 and last 4 digits at most.
+func MaskPAN(p string) string { return pan.Mask(p) }
 
 // Replenish loads single-use keys from the cloud platform (HCE phones).
 func (p *Phone) Replenish(creds ...hce.Credential) error {

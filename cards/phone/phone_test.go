@@ -28,10 +28,10 @@ func h(s string) []byte {
 }
 
 var (
-	imk   = keys.MustHex(keys.TDES, "A1B2C3D4E5F60718293A4B5C6D7E8F90")
-	pan   = "4761739001010044"
-	sdAID = h("A000000151535001")
-	sdKey = keys.MustHex(keys.AES, "404142434445464748494A4B4C4D4E4F")
+	imk     = keys.MustHex(keys.TDES, "A1B2C3D4E5F60718293A4B5C6D7E8F90")
+	testPAN = "4761739001010044"
+	sdAID   = h("A000000151535001")
+	sdKey   = keys.MustHex(keys.AES, "404142434445464748494A4B4C4D4E4F")
 )
 
 func rnd() *bytes.Reader { return bytes.NewReader(bytes.Repeat([]byte{0x33}, 1<<16)) }
@@ -47,10 +47,10 @@ func newPhone(t *testing.T, kind Kind, c *clock) *Phone {
 	require.NoError(t, err)
 	cvn, err := cryptogram.Lookup("visa18")
 	require.NoError(t, err)
-	mk, err := cvn.DeriveMK(imk, pan, "01")
+	mk, err := cvn.DeriveMK(imk, testPAN, "01")
 	require.NoError(t, err)
 	cfg := emvapp.Config{
-		Scheme: emvapp.Visa, AID: h("A0000000031010"), Label: "VISA", PAN: pan, PSN: "01",
+		Scheme: emvapp.Visa, AID: h("A0000000031010"), Label: "VISA", PAN: testPAN, PSN: "01",
 		Expiry: emvapp.Date{Year: 2029, Month: 12}, CVN: cvn, DKI: 1, Keys: emvapp.MasterKey{MK: mk},
 		Holder: p.Holder(), Rand: rnd(),
 	}
@@ -188,14 +188,14 @@ func TestPANLookup(t *testing.T) {
 	require.Equal(t, 1, p.PasscodeFailures())
 	full, err := p.RevealPAN("5791")
 	require.NoError(t, err)
-	require.Equal(t, []string{pan}, full)
+	require.Equal(t, []string{testPAN}, full)
 	_, err = p.RevealPANBiometric(false)
 	require.ErrorIs(t, err, ErrBiometric)
 	full, err = p.RevealPANBiometric(true)
 	require.NoError(t, err)
-	require.Equal(t, []string{pan}, full)
+	require.Equal(t, []string{testPAN}, full)
 
-	require.Equal(t, "1234", MaskPAN("1234"))
+	require.Equal(t, "****", MaskPAN("1234"))
 	require.Equal(t, "****5678", MaskPAN("12345678"))
 	require.Equal(t, "123456*********2345", MaskPAN("1234567890123452345"))
 }
@@ -272,7 +272,7 @@ func TestHCEPhone(t *testing.T) {
 	require.Contains(t, p.Events(), EventReplenish)
 
 	cvn, _ := cryptogram.Lookup("visa18")
-	mk, _ := cvn.DeriveMK(imk, pan, "01")
+	mk, _ := cvn.DeriveMK(imk, testPAN, "01")
 	used, _ := hce.DeriveBatch(cvn, mk, 1, 1)
 	require.ErrorIs(t, p.Replenish(used...), hce.ErrDuplicate, "a used key never comes back")
 	fresh, _ := hce.DeriveBatch(cvn, mk, 3, 3)
@@ -318,7 +318,7 @@ func TestChangePasscodeAndStrings(t *testing.T) {
 	require.NoError(t, p.ChangePasscode("5791", "2580"))
 	require.NoError(t, p.Unlock("2580"))
 	require.Equal(t, "wallet-phone: card on, 1 application(s)", p.String())
-	require.NotContains(t, p.String(), pan)
+	require.NotContains(t, p.String(), testPAN)
 	require.Len(t, p.Apps(), 1)
 	require.Equal(t, Wallet, p.Kind())
 	require.NotEmpty(t, p.ATR())
