@@ -6,6 +6,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/tapsim/tapsim/emv/pan"
 )
 
 // Printer prints TLV data as an indented tree, one data object a line: tag,
@@ -119,10 +121,10 @@ func mask(tag Tag, v []byte) string {
 	h := upperHex(v)
 	switch tag {
 	case 0x5A:
-		return maskPAN(strings.TrimRight(h, "F"))
+		return pan.Mask(strings.TrimRight(h, "F"))
 	case 0x57, 0x9F6B:
 		if i := strings.IndexByte(h, 'D'); i >= 0 {
-			return maskPAN(h[:i]) + "D" + stars(len(h)-i-1)
+			return pan.Mask(h[:i]) + "D" + stars(len(h)-i-1)
 		}
 	case 0x56:
 		if printable(v) {
@@ -130,15 +132,6 @@ func mask(tag Tag, v []byte) string {
 		}
 	}
 	return stars(len(h))
-}
-
-// maskPAN keeps the first 6 and last 4 digits of a PAN of 13 digits or more
-// and hides the rest; anything else is hidden entirely.
-func maskPAN(d string) string {
-	if len(d) < 13 || strings.Trim(d, "0123456789") != "" {
-		return stars(len(d))
-	}
-	return d[:6] + stars(len(d)-10) + d[len(d)-4:]
 }
 
 // maskTrack1 masks track 1 data ("B" PAN "^" name "^" expiry, service code,
@@ -150,11 +143,11 @@ func maskTrack1(s string) string {
 		return stars(len(s))
 	}
 	head := ""
-	pan := s[:i]
-	if pan != "" && (pan[0] < '0' || pan[0] > '9') {
-		head, pan = pan[:1], pan[1:]
+	digits := s[:i]
+	if digits != "" && (digits[0] < '0' || digits[0] > '9') {
+		head, digits = digits[:1], digits[1:]
 	}
-	return head + maskPAN(pan) + "^" + stars(len(s)-i-1)
+	return head + pan.Mask(digits) + "^" + stars(len(s)-i-1)
 }
 
 func stars(n int) string { return strings.Repeat("*", n) }

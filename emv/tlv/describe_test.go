@@ -76,9 +76,10 @@ func TestDescribeMasks(t *testing.T) {
 	require.Equal(t, "99 [8] Transaction Personal Identification Number (PIN) Data: **************** (masked)\n"+
 		"5F20 [4] Cardholder Name: ******** (masked)\n", out)
 
-	// Short or non-numeric PANs are hidden entirely.
+	// Short PANs keep at most their last 4 digits; 4 digits or fewer are
+	// hidden entirely (pan.Mask).
 	out = tlv.Describe(h("5A 06 123456789012 57 05 1234D56789"), tlv.KernelAny)
-	require.Equal(t, "5A [6] Application Primary Account Number (PAN): ************ (masked)\n"+
+	require.Equal(t, "5A [6] Application Primary Account Number (PAN): ********9012 (masked)\n"+
 		"57 [5] Track 2 Equivalent Data: ****D***** (masked)\n", out)
 }
 
