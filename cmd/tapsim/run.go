@@ -42,17 +42,7 @@ terminal with the test CA's public keys.`,
 			r := scenario.Runner{Base: base}
 			results := r.RunFiles(cmd.Context(), files)
 			out := cmd.OutOrStdout()
-			if quiet {
-				for i := range results {
-					if results[i].Passed {
-						continue
-					}
-					if err := scenario.WriteText(out, results[i:i+1]); err != nil {
-						return err
-					}
-				}
-				fmt.Fprintln(out, scenario.Summarise(results))
-			} else if err := scenario.WriteText(out, results); err != nil {
+			if err := scenario.WriteText(out, results, quiet); err != nil {
 				return err
 			}
 			if junitPath != "" {

@@ -49,10 +49,15 @@ func Summarise(rs []Result) Summary {
 // String is the closing line of a run: "N passed, M failed".
 func (s Summary) String() string { return fmt.Sprintf("%d passed, %d failed", s.Passed, s.Failed) }
 
-// WriteText prints one line per result and, for failures, the diffs indented below.
-func WriteText(w io.Writer, rs []Result) error {
+// WriteText prints one line per result and, for failures, the diffs
+// indented below, then the summary line. With quiet, passed results are
+// left out (the summary still counts them).
+func WriteText(w io.Writer, rs []Result, quiet bool) error {
 	var b strings.Builder
 	for _, r := range rs {
+		if quiet && r.Passed {
+			continue
+		}
 		status := "PASS"
 		if !r.Passed {
 			status = "FAIL"

@@ -102,9 +102,16 @@ func TestReports(t *testing.T) {
 		{Name: "broken", File: "c.yaml", Err: "scenario: card: unknown profile"},
 	}
 	var text bytes.Buffer
-	require.NoError(t, WriteText(&text, rs))
+	require.NoError(t, WriteText(&text, rs, false))
 	require.True(t, strings.HasSuffix(text.String(), "1 passed, 2 failed\n"), text.String())
 	require.Contains(t, text.String(), "    outcome: want approved, got declined")
+	require.Contains(t, text.String(), "PASS good")
+
+	var quiet bytes.Buffer
+	require.NoError(t, WriteText(&quiet, rs, true))
+	require.NotContains(t, quiet.String(), "PASS good")
+	require.Equal(t, 1, strings.Count(quiet.String(), "passed,"), quiet.String())
+	require.True(t, strings.HasSuffix(quiet.String(), "1 passed, 2 failed\n"), quiet.String())
 
 	var junit bytes.Buffer
 	require.NoError(t, WriteJUnit(&junit, "suite", rs))
