@@ -74,6 +74,10 @@ func (a *App) qvsdc(term tlv.Map) []byte {
 		if bit(ttq, ttqOfflineOnly) {
 			cid = cidAAC
 		}
+	case isRefund(term):
+		// VCPS: a qVSDC card answers a refund with an AAC; the refund
+		// reaches the issuer in clearing, not as an authorisation.
+		cid = cidAAC
 	case a.offlineOK(amount):
 		cid = cidTC
 	case bit(ttq, ttqOfflineOnly):
@@ -158,4 +162,10 @@ func (a *App) finish(res Result, amount int64) {
 	if a.cfg.Holder != nil {
 		a.cfg.Holder.Done(res)
 	}
+}
+
+// isRefund reports whether the terminal's Transaction Type (9C) is a refund.
+func isRefund(term tlv.Map) bool {
+	t := term[0x9C]
+	return len(t) == 1 && t[0] == 0x20
 }
