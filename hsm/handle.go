@@ -1,0 +1,57 @@
+package hsm
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/tapsim/tapsim/emv/keys"
+)
+
+// Handle names a key inside the module. It carries no key material: the
+// opaque ID the module resolves, and, for people and logs, the label,
+// usage, algorithm, length and key check value. The module trusts only
+// the ID; the other fields describe the key as it was when the handle was
+// made.
+type Handle struct {
+	ID    string   // opaque, unique within the module
+	Label string   // the caller's name for the key, unique within the module
+	Usage Usage    // what the key may be used for
+	Alg   keys.Alg // TDES or AES
+	Len   int      // key length in bytes
+	KCV   string   // upper-case hex: 3 bytes for TDES, 5 for AES (X9.24-1:2017 CMAC)
+}
+
+// IsZero reports whether h names no key.
+func (h Handle) IsZero() bool { return h.ID == "" }
+
+// String describes the key, e.g. `ZPK "acq/zpk" TDES-128 KCV 1A2B3C`.
+func (h Handle) String() string {
+	if h.IsZero() {
+		return "no key"
+	}
+	return fmt.Sprintf("%s %q %v-%d KCV %s", h.Usage, h.Label, h.Alg, h.Len*8, h.KCV)
+}
+
+// LogValue groups the label, usage and KCV for slog.
+func (h Handle) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("label", h.Label),
+		slog.String("usage", string(h.Usage)),
+		slog.String("kcv", h.KCV),
+	)
+}
+
+// WrappedKey is one HCE single-use session key for the transaction with
+// the given ATC, wrapped under the phone's transport key as a key block
+// (hsm/keyblock, usage UsageSessionAC, context = ATC). KCV lets the phone
+// check what it unwrapped.
+type WrappedKey struct {
+	ATC   uint16 `json:"atc"`
+	KCV   string `json:"kcv"`
+	Block []byte `json:"block"`
+}
+
+// String shows the ATC and KCV only.
+func (w WrappedKey) String() string {
+	return fmt.Sprintf("wrapped session key ATC %04X KCV %s", w.ATC, w.KCV)
+}

@@ -1,0 +1,137 @@
+package soft
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/tapsim/tapsim/emv/cryptogram"
+	"github.com/tapsim/tapsim/emv/keys"
+	"github.com/tapsim/tapsim/hsm"
+	"github.com/tapsim/tapsim/hsm/keyblock"
+)
+
+// MaxHCEBatch is the most session keys one ExportHCEKeys call derives.
+const MaxHCEBatch = 1000
+
+// cryptoErr sorts an error of emv/cryptogram: a mismatch is verify (when
+// given), an unsuitable key ErrKeyType, anything else ErrInput.
+func cryptoErr(op string, verify, err error) error {
+	switch {
+	case verify != nil && errors.Is(err, cryptogram.ErrMismatch):
+		return fmt.Errorf("%w: %s: %w", verify, op, err)
+	case errors.Is(err, cryptogram.ErrKey):
+		return fmt.Errorf("%w: %s: %w", hsm.ErrKeyType, op, err)
+	}
+	return fmt.Errorf("%w: %s: %w", hsm.ErrInput, op, err)
+}
+
+// iccMK resolves the IMK and the CVN and derives the card's ICC master key.
+func (s *HSM) iccMK(op string, imk hsm.Handle, cvnName, pan, psn string) (*entry, *cryptogram.CVN, keys.Key, error) {
+	e, err := s.use(op, imk, hsm.UsageIMKAC)
+	if err != nil {
+		return nil, nil, keys.Key{}, err
+	}
+	cvn, err := cryptogram.Lookup(cvnName)
+	if err != nil {
+		return e, nil, keys.Key{}, fmt.Errorf("%w: %s: %w", hsm.ErrInput, op, err)
+	}
+	mk, err := cvn.DeriveMK(e.key, pan, psn)
+	if err != nil {
+		return e, cvn, keys.Key{}, cryptoErr(op, nil, err)
+	}
+	return e, cvn, mk, nil
+}
+
+// VerifyARQC checks an application cryptogram with the CVN's rules; the
+// ICC master key is derived inside and never leaves.
+func (s *HSM) VerifyARQC(imk hsm.Handle, cvnName, pan, psn string, tags cryptogram.Source, arqc []byte) error {
+	const op = "verify-arqc"
+	var e *entry
+	err := func() error {
+		var (
+			cvn *cryptogram.CVN
+			mk  keys.Key
+			err error
+		)
+		if e, cvn, mk, err = s.iccMK(op, imk, cvnName, pan, psn); err != nil {
+			return err
+		}
+		if err := cvn.VerifyARQC(mk, tags, arqc); err != nil {
+			return cryptoErr(op, hsm.ErrVerify, err)
+		}
+		return nil
+	}()
+	s.audit(op, err, entryAttr("imk", e), slog.String("cvn", cvnName))
+	return err
+}
+
+// GenerateARPC computes the ARPC by the CVN's method and key.
+func (s *HSM) GenerateARPC(imk hsm.Handle, cvnName, pan, psn string, tags cryptogram.Source, arqc, resp, prop []byte) ([]byte, error) {
+	const op = "generate-arpc"
+	var e *entry
+	arpc, err := func() ([]byte, error) {
+		var (
+			cvn *cryptogram.CVN
+			mk  keys.Key
+			err error
+		)
+		if e, cvn, mk, err = s.iccMK(op, imk, cvnName, pan, psn); err != nil {
+			return nil, err
+		}
+		out, err := cvn.ARPC(mk, tags, arqc, resp, prop)
+		if err != nil {
+			return nil, cryptoErr(op, nil, err)
+		}
+		return out, nil
+	}()
+	s.audit(op, err, entryAttr("imk", e), slog.String("cvn", cvnName))
+	return arpc, err
+}
+
+// ExportHCEKeys derives n single-use session keys from firstATC on and
+// wraps each under the transport key (R-S3f, R-G5e). The CVN's session key
+// must depend on the ATC alone (the EMV common session key).
+func (s *HSM) ExportHCEKeys(imk hsm.Handle, cvnName, pan, psn string, firstATC uint16, n int, transport hsm.Handle) ([]hsm.WrappedKey, error) {
+	const op = "export-hce-keys"
+	var e, te *entry
+	out, err := func() ([]hsm.WrappedKey, error) {
+		var (
+			cvn *cryptogram.CVN
+			mk  keys.Key
+			err error
+		)
+		if te, err = s.use(op, transport, hsm.UsageKEK); err != nil {
+			return nil, err
+		}
+		if n < 1 || n > MaxHCEBatch {
+			return nil, fmt.Errorf("%w: %s: batch of %d keys, want 1 to %d", hsm.ErrInput, op, n, MaxHCEBatch)
+		}
+		if int(firstATC)+n-1 > 0xFFFF {
+			return nil, fmt.Errorf("%w: %s: ATC %04X + %d keys passes FFFF", hsm.ErrInput, op, firstATC, n)
+		}
+		if e, cvn, mk, err = s.iccMK(op, imk, cvnName, pan, psn); err != nil {
+			return nil, err
+		}
+		if cvn.Session != cryptogram.SessionEMV {
+			return nil, fmt.Errorf("%w: %s: %v derives its session key by method %v, which cannot be prepared in advance", hsm.ErrInput, op, cvn, cvn.Session)
+		}
+		out := make([]hsm.WrappedKey, 0, n)
+		for i := range n {
+			atc := firstATC + uint16(i)
+			sk, err := cryptogram.SessionKey(cvn.Session, mk, []byte{byte(atc >> 8), byte(atc)}, nil)
+			if err != nil {
+				return nil, cryptoErr(op, nil, err)
+			}
+			b, err := keyblock.Wrap(te.key, hsm.UsageSessionAC, uint32(atc), sk)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, hsm.WrappedKey{ATC: atc, KCV: sk.KCVHex(), Block: b})
+		}
+		return out, nil
+	}()
+	s.audit(op, err, entryAttr("imk", e), entryAttr("transport", te), slog.String("cvn", cvnName),
+		slog.Int("first_atc", int(firstATC)), slog.Int("count", n))
+	return out, err
+}

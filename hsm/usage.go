@@ -1,0 +1,162 @@
+package hsm
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/tapsim/tapsim/emv/keys"
+)
+
+// Usage is what a key may be used for. A key has exactly one usage and the
+// module refuses it for any other operation.
+type Usage string
+
+// The key usages of the module.
+const (
+	// UsageIMKAC is an issuer master key for application cryptograms: the
+	// ICC master keys of the cards derive from it (ARQC, ARPC, HCE keys).
+	UsageIMKAC Usage = "IMK-AC"
+	// UsageIMKSMI is an issuer master key for secure-messaging integrity.
+	UsageIMKSMI Usage = "IMK-SMI"
+	// UsageIMKSMC is an issuer master key for secure-messaging
+	// confidentiality.
+	UsageIMKSMC Usage = "IMK-SMC"
+	// UsageBDK is a DUKPT base derivation key (TDES: ANSI X9.24-1; AES:
+	// ANSI X9.24-3).
+	UsageBDK Usage = "BDK"
+	// UsageZPK is a zone PIN key, between acquirer and issuer.
+	UsageZPK Usage = "ZPK"
+	// UsageTPK is a terminal PIN key (a PIN pad without DUKPT).
+	UsageTPK Usage = "TPK"
+	// UsageZAK is a zone MAC key, between acquirer and issuer.
+	UsageZAK Usage = "ZAK"
+	// UsageTAK is a terminal MAC key, between terminal and acquirer.
+	UsageTAK Usage = "TAK"
+	// UsagePVK is a PIN verification key (Visa PVV), double-length TDES.
+	UsagePVK Usage = "PVK"
+	// UsageKEK is a key-encryption key: it wraps keys for exchange (a zone
+	// master key, or an HCE phone's transport key). AES only, since keys
+	// are wrapped with the AES key wrap of RFC 3394.
+	UsageKEK Usage = "KEK"
+	// UsageSessionAC marks, inside a key block, an application cryptogram
+	// session key handed to an HCE phone. The module never stores one.
+	UsageSessionAC Usage = "SK-AC"
+)
+
+// usageRule is what a usage admits.
+type usageRule struct {
+	code     byte
+	tdes     []int // admitted TDES lengths in bytes
+	aes      []int // admitted AES lengths in bytes
+	storable bool
+	summary  string
+}
+
+var (
+	tdes2or3 = []int{16, 24}
+	aesAll   = []int{16, 24, 32}
+)
+
+var usageRules = map[Usage]usageRule{
+	UsageIMKAC:     {0x01, tdes2or3, aesAll, true, "issuer master key, application cryptograms"},
+	UsageIMKSMI:    {0x02, tdes2or3, aesAll, true, "issuer master key, secure-messaging integrity"},
+	UsageIMKSMC:    {0x03, tdes2or3, aesAll, true, "issuer master key, secure-messaging confidentiality"},
+	UsageBDK:       {0x10, []int{16}, aesAll, true, "DUKPT base derivation key"},
+	UsageZPK:       {0x20, tdes2or3, aesAll, true, "zone PIN key"},
+	UsageTPK:       {0x21, tdes2or3, aesAll, true, "terminal PIN key"},
+	UsageZAK:       {0x30, tdes2or3, aesAll, true, "zone MAC key"},
+	UsageTAK:       {0x31, tdes2or3, aesAll, true, "terminal MAC key"},
+	UsagePVK:       {0x40, []int{16}, nil, true, "PIN verification key (Visa PVV)"},
+	UsageKEK:       {0x50, nil, aesAll, true, "key-encryption key"},
+	UsageSessionAC: {0x60, []int{16}, aesAll, false, "application cryptogram session key (HCE)"},
+}
+
+// Usages returns every usage, sorted.
+func Usages() []Usage {
+	out := make([]Usage, 0, len(usageRules))
+	for u := range usageRules {
+		out = append(out, u)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// ParseUsage reads a usage in any case ("zpk", "IMK-AC", "imk_ac").
+func ParseUsage(s string) (Usage, error) {
+	u := Usage(strings.ReplaceAll(strings.ToUpper(strings.TrimSpace(s)), "_", "-"))
+	if _, ok := usageRules[u]; ok {
+		return u, nil
+	}
+	return "", fmt.Errorf("%w: unknown usage %q", ErrUsage, s)
+}
+
+// Valid reports whether u is a usage of the module.
+func (u Usage) Valid() bool { _, ok := usageRules[u]; return ok }
+
+// Storable reports whether the module keeps keys of this usage (every usage
+// but UsageSessionAC, which exists only inside key blocks).
+func (u Usage) Storable() bool { return usageRules[u].storable }
+
+// Summary describes the usage in a few words.
+func (u Usage) Summary() string {
+	if r, ok := usageRules[u]; ok {
+		return r.summary
+	}
+	return "unknown usage"
+}
+
+// Code is the usage's byte in a key block header (0 for an unknown usage).
+func (u Usage) Code() byte { return usageRules[u].code }
+
+// UsageFromCode is the usage whose key block code is c.
+func UsageFromCode(c byte) (Usage, bool) {
+	for u, r := range usageRules {
+		if r.code == c && c != 0 {
+			return u, true
+		}
+	}
+	return "", false
+}
+
+// Admits reports whether a key of alg and n bytes may have usage u; the
+// error wraps ErrKeyType and names what the usage takes.
+func (u Usage) Admits(alg keys.Alg, n int) error {
+	r, ok := usageRules[u]
+	if !ok {
+		return fmt.Errorf("%w: unknown usage %q", ErrUsage, string(u))
+	}
+	var lens []int
+	switch alg {
+	case keys.TDES:
+		lens = r.tdes
+	case keys.AES:
+		lens = r.aes
+	}
+	if slices.Contains(lens, n) {
+		return nil
+	}
+	return fmt.Errorf("%w: %s takes %s, not %v of %d bytes", ErrKeyType, u, r.describe(), alg, n)
+}
+
+func (r usageRule) describe() string {
+	var parts []string
+	if len(r.tdes) > 0 {
+		parts = append(parts, fmt.Sprintf("TDES %s bytes", joinInts(r.tdes)))
+	}
+	if len(r.aes) > 0 {
+		parts = append(parts, fmt.Sprintf("AES %s bytes", joinInts(r.aes)))
+	}
+	return strings.Join(parts, " or ")
+}
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = fmt.Sprint(n)
+	}
+	return strings.Join(s, "/")
+}
+
+// String is the usage's name.
+func (u Usage) String() string { return string(u) }
