@@ -1,0 +1,88 @@
+// Package isospec is the ISO 8583 dialect spoken on both links of tapsim's
+// payment network: terminal to acquirer and acquirer to issuer host. It is
+// built on github.com/moov-io/iso8583 and plugs into
+// github.com/moov-io/iso8583-connection.
+//
+// # Wire format
+//
+// The dialect follows ISO 8583:1987 with character data in ASCII:
+//
+//   - a 2-byte binary, big-endian length header before every message, the
+//     length of the message that follows, header excluded
+//     (ReadMessageLength, WriteMessageLength);
+//   - the message type indicator as 4 ASCII digits;
+//   - the bitmaps in binary, 8 bytes each: the primary bitmap, then the
+//     secondary bitmap when any field 65 to 128 is present (bit 1 set);
+//     there is no tertiary bitmap, so bit 65 must stay clear;
+//   - numeric (n), alphanumeric (an), printable (ans) and track 2 (z)
+//     fields in ASCII, one byte a character; variable-length fields carry an
+//     ASCII length prefix of 2 (LLVAR) or 3 (LLLVAR) digits;
+//   - binary (b) fields as raw bytes; a variable-length binary field's ASCII
+//     prefix counts bytes.
+//
+// The fields (Fields lists them with their bounds):
+//
+//	DE2   PAN                          n..19 LLVAR (8 to 19 digits)
+//	DE3   processing code              n6    (see ProcessingCode)
+//	DE4   amount, transaction          n12   minor units, zero-filled
+//	DE7   transmission date and time   n10   MMDDhhmmss, UTC
+//	DE11  STAN                         n6
+//	DE12  local time, DE13 local date  n6 hhmmss, n4 MMDD
+//	DE14  expiry date                  n4    YYMM
+//	DE18  merchant category code       n4
+//	DE22  POS entry mode               n3    07x contactless chip (see POSEntryMode)
+//	DE23  card sequence number         n3
+//	DE25  POS condition code           n2
+//	DE32  acquiring institution ID     n..11 LLVAR
+//	DE33  forwarding institution ID    n..11 LLVAR
+//	DE35  track 2 data                 z..37 LLVAR, '=' separator
+//	DE37  retrieval reference number   an12
+//	DE38  authorisation code           an6
+//	DE39  response code                an2   (see ResponseCode)
+//	DE41  terminal ID                  ans8  space-filled
+//	DE42  merchant ID                  ans15 space-filled
+//	DE43  name/location                ans40 (see CardAcceptorLocation)
+//	DE48  private data                 ans..999 LLLVAR (see PrivateData)
+//	DE49  currency code                n3
+//	DE52  PIN block                    b8
+//	DE53  security control info        b..48 LLVAR: the DUKPT key serial number
+//	DE55  ICC data                     b..255 LLLVAR, BER-TLV
+//	DE64  MAC                          b8    when there is no secondary bitmap
+//	DE70  network management code      n3    (see NetworkCode)
+//	DE90  original data elements       n42   (see OriginalData)
+//	DE128 MAC                          b8    when there is a secondary bitmap
+//
+// # Messages
+//
+// 0100/0110 authorisation, 0200/0210 financial, 0400/0410 reversal,
+// 0420/0421/0430 reversal advice and its repeat, 0800/0810 network management
+// (DE70: 001 sign-on, 002 sign-off, 161 key change, 301 echo). Each has a
+// typed struct with iso8583 tags (AuthorizationRequest, ReversalRequest,
+// NetworkManagement...) for Encode and Decode.
+//
+// # Parsing
+//
+// Unpack checks the frame itself before handing it to the library: every
+// length prefix, every field's character set, the bitmaps, and that nothing
+// trails the last field. It never reads past its input and never panics;
+// a malformed frame gives a *FieldError naming the field and one of the
+// sentinel reasons. Validate adds the checks that depend on the message type
+// (mandatory fields, dates, DE55 BER-TLV, DE90, the MAC field's place).
+//
+// # MAC
+//
+// The MAC is the last field: DE64 when the message has no secondary bitmap,
+// DE128 when it has one. It is computed over the packed message, length
+// header excluded, from the MTI up to but not including the MAC field's 8
+// bytes, with the MAC field's bitmap bit already set (SetMAC, VerifyMAC).
+// The key stays with the caller.
+//
+// # Printing
+//
+// Describe and Summary print messages for logs, the terminal's ISO pane and
+// the acquirer's journal with cardholder data masked: the PAN keeps at most
+// its first 6 and last 4 digits, track 2 and the expiry date are masked, the
+// PIN block shows as "[PIN block]" and the cryptograms in DE55 (9F26, 9F10,
+// 9F4B, 91, issuer script commands) are hidden. The typed message structs
+// print the same way under every fmt verb.
+package isospec

@@ -1,0 +1,159 @@
+package isospec
+
+import "fmt"
+
+// span locates one field in a frame: the length prefix starts at start, the
+// content runs from val to end.
+type span struct {
+	id              int
+	start, val, end int
+}
+
+// layout is the structure of a frame as scan found it.
+type layout struct {
+	mti       []byte
+	bitmap    []byte // 8 or 16 bytes
+	secondary bool
+	fields    []span // in field order
+}
+
+// field returns the span of field id, if present.
+func (l *layout) field(id int) (span, bool) {
+	for _, s := range l.fields {
+		if s.id == id {
+			return s, true
+		}
+	}
+	return span{}, false
+}
+
+// bitSet reports whether ISO bit n (1-based, MSB first) is set in bm.
+func bitSet(bm []byte, n int) bool {
+	i := n - 1
+	if n < 1 || i/8 >= len(bm) {
+		return false
+	}
+	return bm[i/8]&(0x80>>(i%8)) != 0
+}
+
+// scan walks a frame (length header excluded) field by field without
+// trusting anything in it: every read is bounds-checked, every length prefix
+// and every character checked against the dialect. On error it also returns
+// what it read before the problem.
+func scan(b []byte) (*layout, error) {
+	l := &layout{}
+	if len(b) < 4 {
+		return l, fieldErr(0, 0, ErrTruncated, fmt.Sprintf("%d bytes, need 4", len(b)))
+	}
+	if i := firstBad(b[:4], FormatN); i >= 0 {
+		return l, fieldErr(0, i, ErrCharset, "not a digit")
+	}
+	l.mti = b[:4]
+	off := 4
+	if len(b)-off < 8 {
+		return l, fieldErr(1, off, ErrTruncated, "primary bitmap")
+	}
+	bmLen := 8
+	if b[off]&0x80 != 0 {
+		bmLen = 16
+		l.secondary = true
+		if len(b)-off < 16 {
+			return l, fieldErr(1, off+8, ErrTruncated, "secondary bitmap")
+		}
+	}
+	bm := b[off : off+bmLen]
+	if l.secondary {
+		if bm[8]&0x80 != 0 {
+			return l, fieldErr(1, off+8, ErrBitmap, "bit 65 set: no tertiary bitmap in this dialect")
+		}
+		empty := true
+		for _, c := range bm[8:] {
+			if c != 0 {
+				empty = false
+			}
+		}
+		if empty {
+			return l, fieldErr(1, off+8, ErrBitmap, "secondary bitmap with no field")
+		}
+	}
+	l.bitmap = bm
+	off += bmLen
+	for id := 2; id <= bmLen*8; id++ {
+		if id == 65 || !bitSet(bm, id) {
+			continue
+		}
+		d := defs[id]
+		if d == nil {
+			return l, fieldErr(id, off, ErrUndefinedField, "")
+		}
+		s, err := scanField(b, off, d)
+		if err != nil {
+			return l, err
+		}
+		l.fields = append(l.fields, s)
+		off = s.end
+	}
+	if off != len(b) {
+		return l, fieldErr(-1, off, ErrTrailingData, fmt.Sprintf("%d bytes", len(b)-off))
+	}
+	return l, nil
+}
+
+// scanField reads field d starting at off.
+func scanField(b []byte, off int, d *FieldDef) (span, error) {
+	s := span{id: d.ID, start: off}
+	n := d.MaxLen
+	if p := d.Length.prefixLen(); p > 0 {
+		if len(b)-off < p {
+			return s, fieldErr(d.ID, off, ErrTruncated, "length prefix")
+		}
+		if firstBad(b[off:off+p], FormatN) >= 0 {
+			return s, fieldErr(d.ID, off, ErrLength, "length prefix not numeric")
+		}
+		n = 0
+		for _, c := range b[off : off+p] {
+			n = n*10 + int(c-'0')
+		}
+		if n < d.MinLen || n > d.MaxLen {
+			return s, fieldErr(d.ID, off, ErrLength, fmt.Sprintf("length %d outside %d..%d", n, d.MinLen, d.MaxLen))
+		}
+		off += p
+	}
+	s.val = off
+	if len(b)-off < n {
+		return s, fieldErr(d.ID, off, ErrTruncated, fmt.Sprintf("need %d bytes, %d left", n, len(b)-off))
+	}
+	s.end = off + n
+	if i := firstBad(b[off:s.end], d.Format); i >= 0 {
+		return s, fieldErr(d.ID, off+i, ErrCharset, "not "+d.Format.String())
+	}
+	return s, nil
+}
+
+// firstBad returns the index of the first byte of v that format f does not
+// allow, or -1.
+func firstBad(v []byte, f Format) int {
+	for i, c := range v {
+		if !allowed(c, f) {
+			return i
+		}
+	}
+	return -1
+}
+
+func allowed(c byte, f Format) bool {
+	isDigit := c >= '0' && c <= '9'
+	switch f {
+	case FormatN:
+		return isDigit
+	case FormatAN:
+		return isDigit || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+	case FormatANS:
+		return c >= 0x20 && c <= 0x7E
+	case FormatZ:
+		return isDigit || c == '='
+	case FormatB:
+		return true
+	}
+	return false
+}
