@@ -1,0 +1,490 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tapsim/tapsim/cards"
+	"github.com/tapsim/tapsim/cards/testca"
+	"github.com/tapsim/tapsim/emv/dukpt"
+	"github.com/tapsim/tapsim/emv/pan"
+	"github.com/tapsim/tapsim/kernel"
+	"github.com/tapsim/tapsim/terminal/client"
+	"github.com/tapsim/tapsim/terminal/inproc"
+	"github.com/tapsim/tapsim/terminal/pinpad"
+	"github.com/tapsim/tapsim/terminal/pos"
+	"github.com/tapsim/tapsim/terminal/receipt"
+	"github.com/tapsim/tapsim/terminal/trace"
+)
+
+func init() { subcommands = append(subcommands, newTerminalCmd) }
+
+// terminalFlags are the flags of "tapsim terminal".
+type terminalFlags struct {
+	acquirer, card, pin, unlock, configPath, dataDir string
+	tid, mid                                         string
+	voidSTAN, voidRRN, date, unHex                   string
+	amount                                           int64
+	timeout                                          time.Duration
+	refund, biometric, showISO, showTrace, freshCard bool
+}
+
+func newTerminalCmd() *cobra.Command {
+	var f terminalFlags
+	c := &cobra.Command{
+		Use:   "terminal --acquirer ADDR --card PROFILE --amount N [--pin 1234] [--unlock CODE] [--refund] [--void STAN]",
+		Short: "Run one headless sale, refund or void on the POS terminal against an acquirer",
+		Long: `Runs one transaction on the contactless POS terminal with a virtual card or phone (a
+built-in profile name, see "tapsim cards", or a profile file) and the acquirer at --acquirer
+(ISO 8583 over TCP), then prints the outcome, the host's answer and the receipt, PAN masked.
+
+A sale or refund taps the card: when the card asks for an online PIN, --pin is typed on the
+PIN pad (without --pin the PIN is bypassed); when a phone answers "See Phone", --unlock (its
+passcode) or --biometric unlocks it and it is tapped again. No answer within --timeout: the
+terminal reverses the authorisation on its own (0400) and says so.
+
+--void STAN (or --void-rrn RRN) reverses an earlier approved sale of this terminal, found in
+its journal under --data; the journal keeps no full PAN, so --card names the card of the
+original sale again. The terminal's STAN, DUKPT key serial number, journal and the virtual
+cards' transaction counters are kept in --data between runs (--fresh-card starts the card
+from its profile).
+
+The terminal is T0000001 of merchant 000000000000001 with the sample network's test keys
+unless --config names a terminal file (terminal_id, merchant_id, acquirer_id, merchant_name,
+merchant_city, merchant_country, tak, ipek or bdk, ksn, response_timeout,
+reversal_attempts, kernel_config); --tid and --mid override the identifiers. Amounts are minor units (TWD: 150000 is NT$1,500.00).
+Exits 0 when approved, 1 when declined, reversed or not completed, 2 on bad input.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runTerminal(cmd, f) },
+	}
+	fl := c.Flags()
+	fl.StringVar(&f.acquirer, "acquirer", "", "acquirer address, host:port")
+	fl.StringVar(&f.card, "card", "", "built-in card profile name or profile file")
+	fl.Int64Var(&f.amount, "amount", 0, "amount, minor units of the terminal currency")
+	fl.StringVar(&f.pin, "pin", "", "PIN the cardholder types when the card asks for an online PIN")
+	fl.StringVar(&f.unlock, "unlock", "", "phone passcode: unlock the phone and tap again after See Phone")
+	fl.BoolVar(&f.biometric, "biometric", false, "unlock the phone by biometric and tap again after See Phone")
+	fl.BoolVar(&f.refund, "refund", false, "refund instead of sale")
+	fl.StringVar(&f.voidSTAN, "void", "", "void the approved sale with this STAN")
+	fl.StringVar(&f.voidRRN, "void-rrn", "", "void the approved sale with this retrieval reference number")
+	fl.StringVar(&f.tid, "tid", "", "terminal ID, field 41 (default: the configuration's, T0000001)")
+	fl.StringVar(&f.mid, "mid", "", "merchant ID, field 42 (default: the configuration's, 000000000000001)")
+	fl.StringVar(&f.configPath, "config", "", "terminal configuration file (default: the sample terminal T0000001)")
+	fl.StringVar(&f.dataDir, "data", "tapsim-data", "directory of the terminal's state (STAN, KSN, journal, card counters)")
+	fl.DurationVar(&f.timeout, "timeout", 0, "response timeout before reversing (default: the configuration's, 15s)")
+	fl.BoolVar(&f.freshCard, "fresh-card", false, "start the card from its profile, not from its saved counters")
+	fl.BoolVar(&f.showISO, "iso", false, "print the ISO 8583 messages, masked")
+	fl.BoolVar(&f.showTrace, "trace", false, "print every APDU exchange")
+	fl.StringVar(&f.date, "date", "", "transaction date and time (RFC 3339); default now")
+	fl.StringVar(&f.unHex, "un", "", "fixed unpredictable number (4 bytes hex); default random")
+	return c
+}
+
+func runTerminal(cmd *cobra.Command, f terminalFlags) error {
+	voiding := f.voidSTAN != "" || f.voidRRN != ""
+	switch {
+	case f.acquirer == "":
+		return usageErr("--acquirer is required")
+	case f.card == "":
+		return usageErr("--card is required (see tapsim cards)")
+	case voiding && f.refund:
+		return usageErr("--void and --refund do not go together")
+	case !voiding && f.amount <= 0:
+		return usageErr("--amount must be a positive number of minor units")
+	case f.amount > 999_999_999_999:
+		return usageErr("--amount must be at most 12 digits")
+	case f.voidSTAN != "" && !isDigits(f.voidSTAN, 1, 6):
+		return usageErr("--void takes a STAN of up to 6 digits")
+	case f.voidRRN != "" && len(f.voidRRN) != 12:
+		return usageErr("--void-rrn takes a 12-character retrieval reference number")
+	case f.timeout < 0:
+		return usageErr("--timeout must be positive")
+	}
+	if f.pin != "" {
+		if _, err := pinpad.NewPIN(f.pin); err != nil {
+			return usageErr("--pin must be 4 to 12 digits")
+		}
+	}
+	cfg, err := terminalConfig(f.configPath)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	if f.timeout > 0 {
+		cfg.ResponseTimeout = f.timeout
+	}
+	if f.tid != "" {
+		cfg.TerminalID = f.tid
+	}
+	if f.mid != "" {
+		cfg.MerchantID = f.mid
+	}
+	if err := cfg.Validate(); err != nil {
+		return usageErr("%v", err)
+	}
+	now := time.Now()
+	fixedDate := f.date != ""
+	if fixedDate {
+		if now, err = time.Parse(time.RFC3339, f.date); err != nil {
+			return usageErr("--date: want RFC 3339, like 2026-01-15T10:30:00+08:00")
+		}
+	}
+	var un func() [4]byte
+	if f.unHex != "" {
+		b, err := hex.DecodeString(f.unHex)
+		if err != nil || len(b) != 4 {
+			return usageErr("--un takes 4 bytes of hex")
+		}
+		un = kernel.FixedUN([4]byte(b))
+	}
+	profile, err := loadProfile(f.card)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+
+	st, err := loadTerminalState(f.dataDir, cfg.TerminalID)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	if st.NextKSN != "" {
+		ksn, err := dukpt.ParseKSNHex(st.NextKSN)
+		if err != nil {
+			return usageErr("terminal state: next KSN: %v", err)
+		}
+		if ksn.Initial() == cfg.KSN.Initial() {
+			cfg.KSN = ksn
+		}
+	}
+	if cs, ok := st.Cards[profile.Name]; ok && !f.freshCard && profile.FormFactor != cards.FormRecorded {
+		profile.State.ATC = cs.ATC
+	}
+	clock := func() time.Time {
+		if fixedDate {
+			return now
+		}
+		return time.Now()
+	}
+	card, err := cards.FromProfile(profile, cards.Options{Clock: clock})
+	if err != nil {
+		return usageErr("%v", err)
+	}
+
+	out := cmd.OutOrStdout()
+	var b strings.Builder
+	var keypad pinpad.Keypad
+	if f.pin != "" {
+		keypad = pinpad.Always(f.pin)
+	}
+	reader := inproc.New(card)
+	opts := pos.Options{
+		Clock:               clock,
+		UnpredictableNumber: un,
+		STAN:                st,
+		Keypad:              keypad,
+		Presenter:           pos.PhonePresenter{Reader: reader, Card: card, Passcode: f.unlock, Biometric: f.biometric},
+		Journal:             &fileJournal{st: st, cardPAN: profilePAN(profile)},
+		Events: func(e pos.Event) {
+			switch e.Kind {
+			case pos.EventDisplay, pos.EventPIN, pos.EventReversal:
+				fmt.Fprintf(&b, "  %s: %s\n", e.Kind, e.Text)
+			case pos.EventUI:
+				fmt.Fprintf(&b, "  screen: %s\n", e.Text)
+			}
+		},
+	}
+	if f.showTrace {
+		p := &trace.Printer{W: &b, Timing: true}
+		opts.Trace = p.Exchange
+	}
+	link := client.New(f.acquirer, client.Options{})
+	defer link.Close()
+	term, err := pos.New(cfg, link, opts)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	fmt.Fprintf(&b, "terminal %s, merchant %s, acquirer %s\n", cfg.TerminalID, cfg.MerchantID, f.acquirer)
+	var res *pos.Result
+	switch {
+	case voiding:
+		fmt.Fprintf(&b, "void of %s\n", pos.Ref{STAN: padSTAN(f.voidSTAN), RRN: f.voidRRN})
+		res, err = term.Void(ctx, pos.Ref{STAN: padSTAN(f.voidSTAN), RRN: f.voidRRN})
+	case f.refund:
+		fmt.Fprintf(&b, "refund %s, card %s\n", formatMinor(f.amount, cfg), profile.Name)
+		res, err = term.Refund(ctx, f.amount, reader)
+	default:
+		fmt.Fprintf(&b, "sale %s, card %s\n", formatMinor(f.amount, cfg), profile.Name)
+		res, err = term.Sale(ctx, f.amount, reader)
+	}
+	st.NextKSN = term.NextKSN().String()
+	if !voiding {
+		st.rememberCard(profile.Name, card)
+	}
+	if serr := st.save(); serr != nil {
+		_, _ = io.WriteString(out, b.String())
+		return fmt.Errorf("terminal state: %w", serr)
+	}
+	if err != nil {
+		switch {
+		case errors.Is(err, pos.ErrNotFound), errors.Is(err, pos.ErrAlreadyVoided):
+			return usageErr("%v", err)
+		case errors.Is(err, pos.ErrNoPAN):
+			return usageErr("%v: --card must be the card of the original sale", err)
+		}
+		_, _ = io.WriteString(out, b.String())
+		return err
+	}
+	printResult(&b, res, f.showISO)
+	_, err = io.WriteString(out, b.String())
+	if err != nil {
+		return err
+	}
+	if !res.Approved() {
+		return &exitError{code: 1, err: fmt.Errorf("%s %s: %s", res.Kind, res.Status, res.Message)}
+	}
+	return nil
+}
+
+// printResult prints a result for a person, masked.
+func printResult(b *strings.Builder, res *pos.Result, showISO bool) {
+	o := res.Outcome
+	if o.Type != kernel.OutcomeNone {
+		fmt.Fprintf(b, "outcome: %s, CVM %s, %d tap(s)\n", o.Type, o.CVM, res.Taps)
+		if len(o.AID) > 0 {
+			fmt.Fprintf(b, "card: %s %s, PAN %s\n", strings.ToUpper(hex.EncodeToString(o.AID)), o.Label, o.MaskedPAN())
+		}
+	}
+	fmt.Fprintf(b, "result: %s: %s\n", res.Status, res.Message)
+	if res.ResponseCode != "" {
+		fmt.Fprintf(b, "DE39: %s (%s)\n", string(res.ResponseCode), res.ResponseMeaning())
+	}
+	if res.DeclineReason != "" {
+		fmt.Fprintf(b, "reason: %s\n", res.DeclineReason)
+	}
+	if res.AuthCode != "" {
+		fmt.Fprintf(b, "auth code: %s\n", res.AuthCode)
+	}
+	if res.STAN != "" || res.RRN != "" {
+		fmt.Fprintf(b, "STAN %s, RRN %s\n", res.STAN, res.RRN)
+	}
+	if res.PINEntered {
+		fmt.Fprintf(b, "online PIN: enciphered, KSN %s\n", res.KSN)
+	}
+	if res.IssuerUpdate.Available() || res.IssuerUpdate.Requested {
+		fmt.Fprintf(b, "issuer data for the card: %s\n", res.IssuerUpdate)
+	}
+	fmt.Fprintf(b, "timings: card %s, PIN %s, host %s, total %s\n",
+		res.Timings.Card.Round(time.Microsecond), res.Timings.PIN.Round(time.Microsecond),
+		res.Timings.Host.Round(time.Microsecond), res.Timings.Total.Round(time.Microsecond))
+	if showISO {
+		for _, x := range res.Exchanges {
+			b.WriteString(x.Describe())
+		}
+	}
+	if res.Receipt != "" {
+		b.WriteString("\n")
+		b.WriteString(res.Receipt)
+	}
+}
+
+// terminalConfig loads the terminal file, or the sample terminal; either
+// way the test CA's keys stand in when no CA key is configured.
+func terminalConfig(path string) (pos.Config, error) {
+	cfg := pos.DefaultConfig()
+	if path != "" {
+		var err error
+		if cfg, err = pos.LoadConfig(path); err != nil {
+			return cfg, err
+		}
+	}
+	if len(cfg.Kernel.CAPublicKeys) == 0 {
+		capk, err := kernel.ParseCAPK(testca.CAPKFile())
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Kernel.CAPublicKeys = capk
+	}
+	return cfg, nil
+}
+
+// loadProfile reads a built-in profile or a profile file.
+func loadProfile(name string) (cards.Profile, error) {
+	if strings.ContainsAny(name, `/\`) || strings.HasSuffix(name, ".yaml") {
+		return cards.Load(name)
+	}
+	return cards.Builtin(name)
+}
+
+// profilePAN is the PAN the card presents (its first application's).
+func profilePAN(p cards.Profile) string {
+	if p.App != nil {
+		return p.App.PAN
+	}
+	if len(p.Apps) > 0 {
+		return p.Apps[0].PAN
+	}
+	return ""
+}
+
+func formatMinor(v int64, cfg pos.Config) string {
+	return receipt.FormatAmount(v, int(cfg.Kernel.Currency), cfg.Kernel.CurrencyExponent)
+}
+
+func padSTAN(s string) string {
+	if s == "" {
+		return ""
+	}
+	return strings.Repeat("0", 6-len(s)) + s
+}
+
+func isDigits(s string, minLen, maxLen int) bool {
+	if len(s) < minLen || len(s) > maxLen {
+		return false
+	}
+	return strings.Trim(s, "0123456789") == ""
+}
+
+// terminalState is what the headless terminal keeps between runs in its
+// data directory: the last STAN, the next DUKPT KSN, the journal of approved
+// sales (without full PANs) and the virtual cards' counters.
+type terminalState struct {
+	path string
+
+	LastSTAN uint32               `json:"last_stan"`
+	NextKSN  string               `json:"next_ksn,omitempty"`
+	Journal  []journalEntry       `json:"journal,omitempty"`
+	Cards    map[string]cardState `json:"cards,omitempty"`
+}
+
+// journalEntry is a journal record on disk: the PAN masked only.
+type journalEntry struct {
+	MaskedPAN string     `json:"masked_pan"`
+	Record    pos.Record `json:"record"`
+}
+
+type cardState struct {
+	ATC int `json:"atc"`
+}
+
+// maxJournal bounds the journal kept on disk.
+const maxJournal = 500
+
+func loadTerminalState(dir, tid string) (*terminalState, error) {
+	name := "terminal-" + strings.Map(func(r rune) rune {
+		if r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '_'
+	}, tid) + ".json"
+	st := &terminalState{path: filepath.Join(dir, name), Cards: map[string]cardState{}}
+	data, err := os.ReadFile(st.path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return st, nil
+	case err != nil:
+		return nil, fmt.Errorf("terminal state: %w", err)
+	}
+	if err := json.Unmarshal(data, st); err != nil {
+		return nil, fmt.Errorf("terminal state %s: not a state file", st.path)
+	}
+	if st.Cards == nil {
+		st.Cards = map[string]cardState{}
+	}
+	return st, nil
+}
+
+// save writes the state atomically (a temporary file renamed over it).
+func (s *terminalState) save() error {
+	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
+		return err
+	}
+	if len(s.Journal) > maxJournal {
+		s.Journal = s.Journal[len(s.Journal)-maxJournal:]
+	}
+	data, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := s.path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, s.path)
+}
+
+// NextSTAN hands out the next STAN and saves it at once, so that a crash
+// never reuses one.
+func (s *terminalState) NextSTAN() uint32 {
+	s.LastSTAN++
+	if s.LastSTAN > 999_999 {
+		s.LastSTAN = 1
+	}
+	_ = s.save()
+	return s.LastSTAN
+}
+
+// rememberCard keeps the highest ATC the card's applications reached.
+func (s *terminalState) rememberCard(name string, c cards.Card) {
+	atc := 0
+	for _, a := range cards.Applications(c) {
+		if v := int(a.State().ATC); v > atc {
+			atc = v
+		}
+	}
+	if atc > 0 {
+		s.Cards[name] = cardState{ATC: atc}
+	}
+}
+
+// fileJournal is the terminal's journal in its state file. Records are
+// stored without the PAN; Find gives the PAN back when the card of this run
+// is the card of the record (same masked PAN).
+type fileJournal struct {
+	st      *terminalState
+	cardPAN string
+}
+
+func (j *fileJournal) Add(rec pos.Record) error {
+	masked := rec.MaskedPAN()
+	rec.Request.PAN = ""
+	j.st.Journal = append(j.st.Journal, journalEntry{MaskedPAN: masked, Record: rec})
+	return j.st.save()
+}
+
+func (j *fileJournal) Find(ref pos.Ref) (pos.Record, error) {
+	for i := len(j.st.Journal) - 1; i >= 0; i-- {
+		e := j.st.Journal[i]
+		if !ref.Matches(e.Record) {
+			continue
+		}
+		rec := e.Record
+		if j.cardPAN != "" && pan.Mask(j.cardPAN) == e.MaskedPAN {
+			rec.Request.PAN = j.cardPAN
+		}
+		return rec, nil
+	}
+	return pos.Record{}, fmt.Errorf("%w: %s", pos.ErrNotFound, ref)
+}
+
+func (j *fileJournal) MarkVoided(stan string) error {
+	for i := len(j.st.Journal) - 1; i >= 0; i-- {
+		if j.st.Journal[i].Record.Request.STAN == stan {
+			j.st.Journal[i].Record.Voided = true
+			return j.st.save()
+		}
+	}
+	return fmt.Errorf("%w: STAN %s", pos.ErrNotFound, stan)
+}

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/moov-io/iso8583"
+	connection "github.com/moov-io/iso8583-connection"
+	"github.com/moov-io/iso8583-connection/server"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tapsim/tapsim/emv/keys"
+	"github.com/tapsim/tapsim/emv/mac"
+	"github.com/tapsim/tapsim/isospec"
+)
+
+// cliAcquirer is a stand-in acquirer for the terminal command: it answers
+// every request with the code code gives (00 when nil), MACed under the
+// sample TAK, or stays silent on 0100s when silent is set.
+type cliAcquirer struct {
+	srv    *server.Server
+	silent bool
+	mu     sync.Mutex
+	mtis   []string
+}
+
+func startCLIAcquirer(t *testing.T, silent bool) *cliAcquirer {
+	t.Helper()
+	tak := keys.MustHex(keys.TDES, "0EA47A138CD931454F044620F738B3F4")
+	a := &cliAcquirer{silent: silent}
+	a.srv = server.New(isospec.Spec, isospec.ReadMessageLength, isospec.WriteMessageLength,
+		connection.SetMessageReader(isospec.Framer{}),
+		connection.SetMessageWriter(isospec.Framer{}),
+		connection.SetRequestIDGenerator(isospec.RequestIDGenerator{}),
+		connection.InboundMessageHandler(func(c *connection.Connection, m *iso8583.Message) {
+			mti, _ := m.GetMTI()
+			a.mu.Lock()
+			a.mtis = append(a.mtis, mti)
+			a.mu.Unlock()
+			var v any
+			switch mti {
+			case "0100":
+				if a.silent {
+					return
+				}
+				var req isospec.AuthorizationRequest
+				_ = isospec.Decode(m, &req)
+				resp, _ := isospec.NewAuthorizationResponse(&req, isospec.RCApproved)
+				resp.AuthCode = "654321"
+				v = resp
+			case "0400":
+				var req isospec.ReversalRequest
+				_ = isospec.Decode(m, &req)
+				v, _ = isospec.NewReversalResponse(&req, isospec.RCApproved)
+			default:
+				return
+			}
+			resp, err := isospec.Encode(v)
+			if err != nil {
+				return
+			}
+			_ = isospec.SetMAC(resp, func(d []byte) ([]byte, error) { return mac.Alg3(tak, d, mac.Method1) })
+			_ = c.Reply(resp)
+		}),
+	)
+	require.NoError(t, a.srv.Start("127.0.0.1:0"))
+	t.Cleanup(a.srv.Close)
+	return a
+}
+
+func (a *cliAcquirer) received() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]string(nil), a.mtis...)
+}
+
+func TestTerminalSale(t *testing.T) {
+	acq := startCLIAcquirer(t, false)
+	data := t.TempDir()
+	base := []string{"terminal", "--acquirer", acq.srv.Addr, "--data", data, "--date", "2026-01-15T10:30:00+08:00", "--un", "CAFEBABE"}
+	tests := []struct {
+		name    string
+		args    []string
+		code    int
+		want    []string
+		notWant []string
+	}{
+		{"no cvm", []string{"--card", "visa-plastic", "--amount", "150000"}, 0,
+			[]string{"result: approved: Approved", "DE39: 00 (approved)", "auth code: 654321", "NO SIGNATURE REQUIRED", "476173******0010", "STAN 000001"},
+			[]string{"4761739001010010"}},
+		{"online pin", []string{"--card", "visa-plastic", "--amount", "350000", "--pin", "1234", "--iso"}, 0,
+			[]string{"PIN VERIFIED", "online PIN: enciphered, KSN FFFF9876543210E00001", "Please Enter Your PIN", "[PIN block]", "STAN 000002"},
+			[]string{"4761739001010010", "1234"}},
+		{"see phone then unlock", []string{"--card", "hce-phone", "--amount", "150000", "--unlock", "5791"}, 0,
+			[]string{"See Phone for Instructions", "2 tap(s)", "VERIFIED BY DEVICE"},
+			[]string{"4895370012340011"}},
+		{"see phone, locked", []string{"--card", "hce-phone", "--amount", "150000"}, 1,
+			[]string{"result: not_completed: See Phone for Instructions"}, []string{"CUSTOMER COPY"}},
+		{"signature", []string{"--card", "visa-plastic-cvn10", "--amount", "350000"}, 0,
+			[]string{"X______", "Approved, Please Sign"}, nil},
+		{"refund", []string{"--card", "visa-plastic", "--amount", "20000", "--refund"}, 0,
+			[]string{"REFUND", "-TWD 200.00", "AAC"}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, append(append([]string{}, base...), tc.args...)...)
+			require.Equal(t, tc.code, code, out+errOut)
+			for _, w := range tc.want {
+				require.Contains(t, out, w)
+			}
+			// Timings vary; every other line is checked for secrets.
+			var kept []string
+			for _, l := range strings.Split(out+errOut, "\n") {
+				if !strings.HasPrefix(l, "timings:") {
+					kept = append(kept, l)
+				}
+			}
+			for _, w := range tc.notWant {
+				require.NotContains(t, strings.Join(kept, "\n"), w)
+			}
+		})
+	}
+	// The state kept the card's counter, the STAN and the KSN; no full PAN.
+	state, err := os.ReadFile(filepath.Join(data, "terminal-T0000001.json"))
+	require.NoError(t, err)
+	require.NotContains(t, string(state), "4761739001010010")
+	require.Contains(t, string(state), "476173******0010")
+	require.Contains(t, string(state), `"next_ksn": "FFFF9876543210E00002"`)
+}
+
+// A void in a later run finds the sale in the journal; the card names the
+// account again since the journal keeps no full PAN.
+func TestTerminalVoid(t *testing.T) {
+	acq := startCLIAcquirer(t, false)
+	data := t.TempDir()
+	base := []string{"terminal", "--acquirer", acq.srv.Addr, "--data", data}
+	code, out, errOut := runCLI(t, append(base, "--card", "visa-plastic", "--amount", "150000")...)
+	require.Equal(t, 0, code, out+errOut)
+	require.Contains(t, out, "STAN 000001")
+
+	code, out, errOut = runCLI(t, append(base, "--card", "visa-plastic", "--void", "1")...)
+	require.Equal(t, 0, code, out+errOut)
+	require.Contains(t, out, "result: approved: Voided")
+	require.Contains(t, out, "VOID")
+	require.Equal(t, []string{"0100", "0400"}, acq.received())
+
+	code, out, errOut = runCLI(t, append(base, "--card", "visa-plastic", "--void", "1")...)
+	requireUsageError(t, code, out, errOut, "already voided")
+
+	code, out, errOut = runCLI(t, append(base, "--card", "visa-plastic", "--void", "42")...)
+	requireUsageError(t, code, out, errOut, "no such transaction")
+}
+
+func TestTerminalVoidNeedsTheSameCard(t *testing.T) {
+	acq := startCLIAcquirer(t, false)
+	data := t.TempDir()
+	base := []string{"terminal", "--acquirer", acq.srv.Addr, "--data", data}
+	code, _, _ := runCLI(t, append(base, "--card", "visa-plastic", "--amount", "150000")...)
+	require.Equal(t, 0, code)
+	code, out, errOut := runCLI(t, append(base, "--card", "mc-plastic", "--void", "000001")...)
+	requireUsageError(t, code, out, errOut, "card of the original sale")
+}
+
+func TestTerminalTimeoutReverses(t *testing.T) {
+	acq := startCLIAcquirer(t, true)
+	code, out, errOut := runCLI(t, "terminal", "--acquirer", acq.srv.Addr, "--data", t.TempDir(),
+		"--card", "visa-plastic", "--amount", "150000", "--timeout", "200ms")
+	require.Equal(t, 1, code, out+errOut)
+	require.Contains(t, out, "No answer from host: reversed")
+	require.Contains(t, out, "NO ANSWER FROM HOST: REVERSED")
+	require.Contains(t, errOut, "sale reversed")
+	require.Equal(t, []string{"0100", "0400"}, acq.received())
+}
+
+func TestTerminalHostDown(t *testing.T) {
+	acq := startCLIAcquirer(t, false)
+	addr := acq.srv.Addr
+	acq.srv.Close()
+	code, out, errOut := runCLI(t, "terminal", "--acquirer", addr, "--data", t.TempDir(),
+		"--card", "visa-plastic", "--amount", "150000")
+	require.Equal(t, 1, code, out+errOut)
+	require.Contains(t, out, "Host unavailable")
+}
+
+func TestTerminalUsage(t *testing.T) {
+	for _, tc := range []struct {
+		name, want string
+		args       []string
+	}{
+		{"no acquirer", "--acquirer is required", []string{"--card", "visa-plastic", "--amount", "1"}},
+		{"no card", "--card is required", []string{"--acquirer", "127.0.0.1:1", "--amount", "1"}},
+		{"no amount", "--amount must be", []string{"--acquirer", "127.0.0.1:1", "--card", "visa-plastic"}},
+		{"refund and void", "do not go together", []string{"--acquirer", "127.0.0.1:1", "--card", "visa-plastic", "--refund", "--void", "1"}},
+		{"bad void", "--void takes", []string{"--acquirer", "127.0.0.1:1", "--card", "visa-plastic", "--void", "12a"}},
+		{"bad pin", "--pin must be", []string{"--acquirer", "127.0.0.1:1", "--card", "visa-plastic", "--amount", "1", "--pin", "12"}},
+		{"unknown card", "no-such-card", []string{"--acquirer", "127.0.0.1:1", "--card", "no-such-card", "--amount", "1"}},
+		{"bad date", "--date", []string{"--acquirer", "127.0.0.1:1", "--card", "visa-plastic", "--amount", "1", "--date", "yesterday"}},
+		{"bad un", "--un", []string{"--acquirer", "127.0.0.1:1", "--card", "visa-plastic", "--amount", "1", "--un", "zz"}},
+		{"long tid", "terminal id", []string{"--acquirer", "127.0.0.1:1", "--card", "visa-plastic", "--amount", "1", "--tid", "T000000001"}},
+		{"missing config", "configuration", []string{"--acquirer", "127.0.0.1:1", "--card", "visa-plastic", "--amount", "1", "--config", "/nonexistent.yaml"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, append([]string{"terminal", "--data", t.TempDir()}, tc.args...)...)
+			requireUsageError(t, code, out, errOut, tc.want)
+		})
+	}
+	code, _, errOut := runCLI(t, "terminal", "--bogus")
+	require.Equal(t, 2, code)
+	require.True(t, strings.Contains(errOut, "unknown flag"))
+}
+
+func TestTerminalConfigFile(t *testing.T) {
+	acq := startCLIAcquirer(t, false)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "terminal.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte("terminal_id: T0000009\nmerchant_name: NIGHT MARKET\n"), 0o600))
+	code, out, errOut := runCLI(t, "terminal", "--acquirer", acq.srv.Addr, "--data", dir, "--config", cfg,
+		"--card", "visa-plastic", "--amount", "150000")
+	require.Equal(t, 0, code, out+errOut)
+	require.Contains(t, out, "terminal T0000009")
+	require.Contains(t, out, "NIGHT MARKET")
+	code, out, errOut = runCLI(t, "terminal", "--acquirer", acq.srv.Addr, "--data", dir, "--config", cfg,
+		"--card", "visa-plastic", "--amount", "150000", "--tid", "T0000077", "--mid", "MERCHANT77")
+	require.Equal(t, 0, code, out+errOut)
+	require.Contains(t, out, "MID MERCHANT77 ")
+	require.Contains(t, out, " TID T0000077\n")
+	_, err := os.Stat(filepath.Join(dir, "terminal-T0000009.json"))
+	require.NoError(t, err)
+}

@@ -1,0 +1,207 @@
+// Package client is the terminal's ISO 8583 link to the acquirer: one TCP
+// connection (github.com/moov-io/iso8583-connection) speaking the isospec
+// dialect, opened on first use and opened again after it fails.
+//
+// Send tells the caller what it must do about a request that got no answer.
+// An error wrapping ErrNotSent means the request never left: nothing to
+// undo. An error wrapping ErrNoAnswer means it may have reached the host: the
+// terminal must reverse it. Frames the acquirer sends that do not parse are
+// skipped; the connection keeps reading.
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/moov-io/iso8583"
+	connection "github.com/moov-io/iso8583-connection"
+
+	"github.com/tapsim/tapsim/isospec"
+)
+
+// Sentinel errors; every error of Send wraps one of them.
+var (
+	// ErrNotSent reports a request that never reached the wire: the
+	// acquirer could not be reached, or the message does not pack.
+	ErrNotSent = errors.New("client: request not sent")
+	// ErrNoAnswer reports a request that was (or may have been) sent but got
+	// no answer in time, or whose connection dropped before the answer.
+	ErrNoAnswer = errors.New("client: no answer from host")
+	// ErrClosed reports a client that was closed.
+	ErrClosed = errors.New("client: closed")
+)
+
+// DefaultConnectTimeout bounds the TCP connect.
+const DefaultConnectTimeout = 5 * time.Second
+
+// Options tune a Client. The zero value is usable.
+type Options struct {
+	// ConnectTimeout bounds each connection attempt; zero means
+	// DefaultConnectTimeout.
+	ConnectTimeout time.Duration
+	// OnUnmatched, when set, receives messages from the host that answer
+	// no pending request (a response that came after its request timed
+	// out, or a request from the host). It is called on its own goroutine.
+	OnUnmatched func(*iso8583.Message)
+	// OnError, when set, receives errors of the connection that no caller
+	// sees (an unreadable frame from the host, a dropped connection). The
+	// errors never hold message contents.
+	OnError func(error)
+}
+
+// Client is a connection to one acquirer. It is safe for concurrent use.
+type Client struct {
+	addr string
+	opts Options
+
+	mu     sync.Mutex
+	conn   *connection.Connection
+	closed bool
+}
+
+// New returns a client for the acquirer at addr (host:port). It connects on
+// the first Send.
+func New(addr string, o Options) *Client {
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = DefaultConnectTimeout
+	}
+	return &Client{addr: addr, opts: o}
+}
+
+// Addr is the acquirer's address.
+func (c *Client) Addr() string { return c.addr }
+
+// Connect opens the connection now if it is not open.
+func (c *Client) Connect(ctx context.Context) error {
+	_, err := c.connection(ctx)
+	return err
+}
+
+// connection returns the open connection, opening one if needed.
+func (c *Client) connection(ctx context.Context) (*connection.Connection, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, fmt.Errorf("%w: %w", ErrNotSent, ErrClosed)
+	}
+	if c.conn != nil {
+		return c.conn, nil
+	}
+	var conn *connection.Connection
+	drop := func(*connection.Connection) {
+		c.mu.Lock()
+		if c.conn == conn {
+			c.conn = nil
+		}
+		c.mu.Unlock()
+	}
+	conn, err := connection.New(c.addr, isospec.Spec, isospec.ReadMessageLength, isospec.WriteMessageLength,
+		connection.ConnectTimeout(c.opts.ConnectTimeout),
+		connection.SetMessageReader(isospec.Framer{}),
+		connection.SetMessageWriter(isospec.Framer{}),
+		connection.SetRequestIDGenerator(isospec.RequestIDGenerator{}),
+		connection.IdleTime(time.Hour),
+		connection.ReadTimeout(time.Hour),
+		connection.WithConnectionClosedHandler(drop),
+		connection.WithConnectionFailedHandler(func(cc *connection.Connection, _ error) { drop(cc) }),
+		connection.InboundMessageHandler(func(_ *connection.Connection, m *iso8583.Message) {
+			if c.opts.OnUnmatched != nil {
+				c.opts.OnUnmatched(m)
+			}
+		}),
+		connection.ErrorHandler(func(err error) {
+			if c.opts.OnError != nil {
+				c.opts.OnError(fmt.Errorf("client: %s: %w", c.addr, err))
+			}
+		}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotSent, err)
+	}
+	if err := conn.ConnectCtx(ctx); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotSent, err)
+	}
+	c.conn = conn
+	return conn, nil
+}
+
+// Send sends req and waits up to timeout (or the context's end, if sooner)
+// for the answer with the same terminal ID and STAN. The message is packed
+// and checked before anything is written, so a message that does not pack
+// is ErrNotSent. A connection that cannot be opened is ErrNotSent; an
+// answer that does not come in time, or a connection lost while waiting, is
+// ErrNoAnswer.
+func (c *Client) Send(ctx context.Context, req *iso8583.Message, timeout time.Duration) (*iso8583.Message, error) {
+	if req == nil {
+		return nil, fmt.Errorf("%w: no message", ErrNotSent)
+	}
+	if _, err := isospec.Pack(req); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotSent, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotSent, err)
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		if left := time.Until(dl); left < timeout {
+			timeout = left
+		}
+	}
+	if timeout <= 0 {
+		return nil, fmt.Errorf("%w: no time left", ErrNotSent)
+	}
+	conn, err := c.connection(ctx)
+	if err != nil {
+		return nil, err
+	}
+	type answer struct {
+		msg *iso8583.Message
+		err error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		m, err := conn.Send(req, connection.SendTimeout(timeout))
+		done <- answer{m, err}
+	}()
+	select {
+	case a := <-done:
+		switch {
+		case a.err == nil:
+			return a.msg, nil
+		case errors.Is(a.err, connection.ErrSendTimeout):
+			return nil, fmt.Errorf("%w: no response within %s", ErrNoAnswer, timeout)
+		case errors.Is(a.err, connection.ErrConnectionClosed):
+			c.forget(conn)
+			return nil, fmt.Errorf("%w: connection to %s closed", ErrNoAnswer, c.addr)
+		}
+		c.forget(conn)
+		return nil, fmt.Errorf("%w: %w", ErrNoAnswer, a.err)
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %w", ErrNoAnswer, ctx.Err())
+	}
+}
+
+// forget drops conn so that the next Send opens a new connection.
+func (c *Client) forget(conn *connection.Connection) {
+	c.mu.Lock()
+	if c.conn == conn {
+		c.conn = nil
+	}
+	c.mu.Unlock()
+	go func() { _ = conn.Close() }()
+}
+
+// Close closes the connection; later Sends fail with ErrClosed.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	conn := c.conn
+	c.conn = nil
+	c.closed = true
+	c.mu.Unlock()
+	if conn != nil {
+		return conn.Close()
+	}
+	return nil
+}
