@@ -1,0 +1,135 @@
+package acquirer
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/tapsim/tapsim/acquirer/store"
+	"github.com/tapsim/tapsim/isospec"
+)
+
+// kickAdvices wakes the advice worker.
+func (s *Server) kickAdvices() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Server) adviceLoop(ctx context.Context) {
+	t := time.NewTicker(s.cfg.AdvicePoll)
+	defer t.Stop()
+	for {
+		if _, err := s.RetryAdvices(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("advice queue", slog.String("error", err.Error()))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-s.kick:
+		}
+	}
+}
+
+// adviceDelay is the wait after the n-th send of an advice: AdviceRetry
+// doubled for each earlier send, at most AdviceRetryMax.
+func (s *Server) adviceDelay(n int) time.Duration {
+	d := s.cfg.AdviceRetry
+	for i := 1; i < n && d < s.cfg.AdviceRetryMax; i++ {
+		d *= 2
+	}
+	return min(d, s.cfg.AdviceRetryMax)
+}
+
+// RetryAdvices sends every stored reversal advice that is due and whose
+// issuer link is up: a 0420 the first time, a 0421 after, each recorded in
+// the store before it is sent. An advice is done when the issuer
+// acknowledges it with an 0430, whatever its response code. It returns how
+// many were acknowledged. The advice worker calls it on its own; tests and
+// tools may call it to flush the queue at once.
+func (s *Server) RetryAdvices(ctx context.Context) (int, error) {
+	if s.store == nil {
+		return 0, ErrClosed
+	}
+	// One pass at a time, so an advice is never sent twice at once.
+	s.adviceMu.Lock()
+	defer s.adviceMu.Unlock()
+	acked := 0
+	for ctx.Err() == nil {
+		now := s.cfg.Now()
+		due, err := s.store.Due(ctx, now, 64)
+		if err != nil {
+			return acked, fmt.Errorf("acquirer: advice queue: %w", err)
+		}
+		progress := false
+		for _, a := range due {
+			ok, sent := s.sendAdvice(ctx, a, now)
+			if ok {
+				acked++
+			}
+			progress = progress || sent
+		}
+		if len(due) < 64 || !progress {
+			return acked, nil
+		}
+	}
+	return acked, ctx.Err()
+}
+
+// sendAdvice sends one advice; sent reports whether it went out.
+func (s *Server) sendAdvice(ctx context.Context, a store.Advice, now time.Time) (acked, sent bool) {
+	rt, err := s.cfg.Routes.LookupBIN(a.BIN)
+	if err != nil {
+		s.log.Error("advice has no route", slog.Int64("advice", a.ID), slog.String("bin", a.BIN))
+		return false, false
+	}
+	lk := s.links[rt.Issuer]
+	if lk == nil || !lk.Up() {
+		return false, false // sent when the link signs on
+	}
+	a, err = s.store.Attempted(ctx, a.ID, now.Add(s.adviceDelay(a.Attempts+1)))
+	if err != nil {
+		s.log.Error("advice not updated", slog.String("error", err.Error()))
+		return false, false
+	}
+	adv := &isospec.ReversalRequest{
+		MTI:                  isospec.MTIReversalAdvice,
+		ProcessingCode:       isospec.ProcessingCode(a.ProcessingCode),
+		Amount:               a.Amount,
+		TransmissionDateTime: isospec.TransmissionDateTime(now),
+		STAN:                 a.STAN,
+		AcquirerID:           s.cfg.AcquirerID,
+		RRN:                  a.RRN,
+		ResponseCode:         isospec.ResponseCode(a.ReasonCode),
+		TerminalID:           a.TID,
+		MerchantID:           a.MID,
+		Currency:             a.Currency,
+		OriginalData:         a.DE90,
+	}
+	if a.Attempts > 1 {
+		adv.MTI = isospec.MTIReversalAdviceRepeat
+	}
+	msg, err := isospec.Encode(adv)
+	if err != nil {
+		s.log.Error("advice not encodable", slog.Int64("advice", a.ID), slog.String("error", err.Error()))
+		return false, false
+	}
+	resp, err := lk.Exchange(msg, s.cfg.IssuerTimeout)
+	if err != nil {
+		s.log.Info("advice not acknowledged", slog.Int64("advice", a.ID), slog.String("mti", string(adv.MTI)), slog.String("error", err.Error()))
+		return false, true
+	}
+	var r isospec.ReversalResponse
+	if err := isospec.Decode(resp, &r); err != nil || r.MTI != isospec.MTIReversalAdviceResponse {
+		return false, true
+	}
+	if err := s.store.Acknowledge(ctx, a.ID, string(r.ResponseCode), s.cfg.Now()); err != nil {
+		s.log.Error("advice acknowledgement not stored", slog.String("error", err.Error()))
+		return false, true
+	}
+	s.log.Info("advice acknowledged", slog.Int64("advice", a.ID), slog.String("mti", string(adv.MTI)), slog.String("code", string(r.ResponseCode)))
+	return true, true
+}

@@ -1,0 +1,186 @@
+package acquirer
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/tapsim/tapsim/acquirer/route"
+	"github.com/tapsim/tapsim/acquirer/store"
+	"github.com/tapsim/tapsim/hsm"
+)
+
+// HSM is what the acquirer asks of its security module: MACs under the
+// terminals' and zones' MAC keys, and PIN translation from a terminal's
+// DUKPT key to a zone PIN key.
+type HSM interface {
+	hsm.MAC
+	hsm.PIN
+}
+
+// Issuer is one issuer host the acquirer forwards to.
+type Issuer struct {
+	// Name is the routing table's name for it.
+	Name string
+	// Addr is its address, host:port.
+	Addr string
+	// ZAK is the zone MAC key and ZPK the zone PIN key shared with it.
+	ZAK, ZPK hsm.Handle
+}
+
+// Terminal is one terminal the acquirer serves.
+type Terminal struct {
+	// TID is the terminal ID (DE41).
+	TID string
+	// TAK is the terminal MAC key.
+	TAK hsm.Handle
+	// BDK is the DUKPT base derivation key of the terminal's PIN pad;
+	// zero means Config.BDK.
+	BDK hsm.Handle
+}
+
+// Config sets up an acquirer.
+type Config struct {
+	// Listen is the terminal-facing address ("127.0.0.1:0" picks a port).
+	Listen string
+	// AcquirerID is the acquiring institution ID, DE32 on the issuer links
+	// and in DE90 of reversals (up to 11 digits).
+	AcquirerID string
+	// Routes maps BIN ranges (token ranges too) to issuer names.
+	Routes *route.Table
+	// Issuers lists the issuer links; every issuer of Routes needs one.
+	Issuers []Issuer
+	// Terminals lists the terminals and their keys.
+	Terminals []Terminal
+	// BDK is the default DUKPT base derivation key.
+	BDK hsm.Handle
+	// HSM holds every key.
+	HSM HSM
+	// Store is the durable state; nil opens store.Open(DataDir), closed
+	// with the server.
+	Store store.Store
+	// DataDir holds the database when Store is nil ("./tapsim-data" when
+	// empty).
+	DataDir string
+	// IssuerTimeout is how long an issuer may take to answer before the
+	// terminal gets 91 and a reversal advice is queued (10 s when 0).
+	IssuerTimeout time.Duration
+	// DuplicateWindow is how long a (TID, STAN, DE7) stays known to detect
+	// duplicates (24 h when 0).
+	DuplicateWindow time.Duration
+	// EchoInterval is the idle time before an echo test on an issuer link
+	// (30 s when 0).
+	EchoInterval time.Duration
+	// ConnectTimeout bounds an issuer link's TCP connect (5 s when 0).
+	ConnectTimeout time.Duration
+	// NetworkTimeout bounds sign-on and echo answers (5 s when 0).
+	NetworkTimeout time.Duration
+	// ReconnectMin and ReconnectMax bound the backoff between issuer link
+	// connection attempts (100 ms and 10 s when 0).
+	ReconnectMin, ReconnectMax time.Duration
+	// AdviceRetry is the wait before an unacknowledged advice is sent
+	// again, doubled after each attempt up to AdviceRetryMax (2 s and 1 min
+	// when 0).
+	AdviceRetry, AdviceRetryMax time.Duration
+	// AdvicePoll is how often the queue is checked for due advices (1 s
+	// when 0); a link coming up checks it at once.
+	AdvicePoll time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Numbers stamps STAN and RRN on the issuer links; nil uses
+	// DurableNumbers on the store.
+	Numbers Numbers
+	// Logger receives events (masked); nil discards them.
+	Logger *slog.Logger
+}
+
+// DefaultDataDir is where the acquirer keeps its database by default.
+const DefaultDataDir = "./tapsim-data"
+
+// ErrConfig reports an unusable configuration.
+var ErrConfig = errors.New("acquirer: invalid configuration")
+
+func (c *Config) defaults() {
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir
+	}
+	if c.IssuerTimeout <= 0 {
+		c.IssuerTimeout = 10 * time.Second
+	}
+	if c.DuplicateWindow <= 0 {
+		c.DuplicateWindow = 24 * time.Hour
+	}
+	if c.AdviceRetry <= 0 {
+		c.AdviceRetry = 2 * time.Second
+	}
+	if c.AdviceRetryMax < c.AdviceRetry {
+		c.AdviceRetryMax = max(time.Minute, c.AdviceRetry)
+	}
+	if c.AdvicePoll <= 0 {
+		c.AdvicePoll = time.Second
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+func (c *Config) check() error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, a...))
+	}
+	if c.Listen == "" {
+		return bad("no listen address")
+	}
+	if c.HSM == nil {
+		return bad("no security module")
+	}
+	if c.Routes == nil {
+		return bad("no routing table")
+	}
+	if n := len(c.AcquirerID); n == 0 || n > 11 || !allDigits(c.AcquirerID) {
+		return bad("acquirer ID must be 1 to 11 digits")
+	}
+	names := map[string]bool{}
+	for _, is := range c.Issuers {
+		switch {
+		case is.Name == "" || is.Addr == "":
+			return bad("issuer link without name or address")
+		case names[is.Name]:
+			return bad("issuer %q listed twice", is.Name)
+		case is.ZAK.IsZero() || is.ZPK.IsZero():
+			return bad("issuer %q needs a ZAK and a ZPK", is.Name)
+		}
+		names[is.Name] = true
+	}
+	for _, n := range c.Routes.Issuers() {
+		if !names[n] {
+			return bad("routing table names issuer %q, which has no link", n)
+		}
+	}
+	tids := map[string]bool{}
+	for _, t := range c.Terminals {
+		switch {
+		case t.TID == "" || len(t.TID) > 8:
+			return bad("terminal ID must be 1 to 8 characters")
+		case tids[t.TID]:
+			return bad("terminal %q listed twice", t.TID)
+		case t.TAK.IsZero():
+			return bad("terminal %q has no TAK", t.TID)
+		}
+		tids[t.TID] = true
+	}
+	return nil
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}

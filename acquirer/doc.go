@@ -1,0 +1,38 @@
+// Package acquirer is the acquirer host of tapsim's payment network: a
+// terminal-facing ISO 8583 server (isospec dialect over TCP) that checks and
+// forwards the terminals' messages to issuer hosts.
+//
+// For each authorisation (0100, or 0200) it:
+//
+//  1. reads the frame; a frame that does not parse is answered with DE39 30
+//     when its MTI is readable, otherwise the connection is closed cleanly;
+//  2. verifies the MAC (DE64/DE128) under the terminal's TAK inside the
+//     security module: a missing or wrong MAC is answered 63 (R-G2);
+//  3. checks the format for the message type (isospec.Validate): 30;
+//  4. refuses a duplicate, the same TID, STAN and transmission date and time
+//     (DE7) seen within the duplicate window: 94 (R-G4);
+//  5. routes by BIN range (route.Table, token BIN ranges included); no route
+//     is 14;
+//  6. journals the message (masked PAN, amounts, codes, TID/STAN/RRN) before
+//     anything leaves;
+//  7. translates the PIN block (DE52) from the terminal's DUKPT key (KSN in
+//     DE53) to the zone PIN key of the issuer, inside the security module;
+//  8. re-stamps STAN, DE7 and RRN for the issuer link, sets DE32, MACs the
+//     message under the zone MAC key (ZAK) and sends it on the issuer's
+//     persistent link (package link);
+//  9. answers the terminal with the issuer's outcome under the terminal's
+//     own STAN, DE7 and RRN, MACed under its TAK.
+//
+// An issuer that is down gets the terminal a 91 and nothing is sent. An
+// issuer silent past IssuerTimeout (or answering with a bad MAC) gets the
+// terminal a 91 and a reversal advice (0420, repeated as 0421) queued in
+// the store in the same transaction as the journal's outcome, before the
+// 91 leaves; the queue is retried until the issuer acknowledges it (0430),
+// across restarts. A terminal's reversal (0400) is forwarded with DE90
+// translated to the issuer link's numbers, or stored as an advice when the
+// issuer cannot take it.
+//
+// The acquirer keeps no sensitive data (R-G5g): its journal and advice
+// queue hold the masked PAN and the 6-digit BIN, never the full PAN, track
+// 2, PIN blocks or ICC data; keys exist only inside the security module.
+package acquirer

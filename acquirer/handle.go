@@ -1,0 +1,360 @@
+package acquirer
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/moov-io/iso8583"
+
+	"github.com/tapsim/tapsim/acquirer/dedup"
+	"github.com/tapsim/tapsim/acquirer/link"
+	"github.com/tapsim/tapsim/acquirer/route"
+	"github.com/tapsim/tapsim/acquirer/store"
+	"github.com/tapsim/tapsim/emv/pan"
+	"github.com/tapsim/tapsim/hsm"
+	"github.com/tapsim/tapsim/isospec"
+)
+
+// Journal reasons of the acquirer's own outcomes that are not declines.
+const (
+	reasonOriginalNotFound = "original_not_found"
+	reasonNotForwarded     = "original_not_forwarded"
+	reasonAlreadyReversed  = "already_reversed"
+	reasonReversalQueued   = "reversal_queued"
+	reasonIssuerBadMAC     = "issuer_mac_invalid"
+	reasonUnknownTerminal  = "unknown_terminal"
+)
+
+// HandleFrame processes one frame from a terminal (length header excluded)
+// exactly as the server does, and returns the frame to answer with (nil for
+// none: the frame was a response) and whether to close the connection (a
+// frame too broken to answer). It never panics on any input. Before Start
+// and after Close every request is answered 96.
+func (s *Server) HandleFrame(ctx context.Context, frame []byte) (reply []byte, hangUp bool) {
+	msg, err := isospec.Unpack(frame)
+	if err != nil {
+		return s.malformed(frame, err)
+	}
+	mtiS, _ := msg.GetMTI()
+	mti := isospec.MTI(mtiS)
+	if !s.ready.Load() {
+		if !mti.IsRequest() {
+			return nil, false
+		}
+		return s.minimal(mti, msg, isospec.RCSystemMalfunction), false
+	}
+	switch mti {
+	case isospec.MTIAuthorizationRequest, isospec.MTIFinancialRequest:
+		return s.authorize(ctx, frame, msg), false
+	case isospec.MTIReversalRequest, isospec.MTIReversalAdvice, isospec.MTIReversalAdviceRepeat:
+		return s.reverse(ctx, frame, msg), false
+	case isospec.MTINetworkRequest:
+		return s.network(frame, msg), false
+	}
+	if !mti.IsRequest() {
+		// A response or anything else that is not ours to answer.
+		s.log.Debug("terminal message ignored", slog.String("mti", mtiS))
+		return nil, false
+	}
+	return s.minimal(mti, msg, isospec.RCFormatError), false
+}
+
+// malformed answers a frame that does not parse: 30 when its MTI names a
+// request, else the connection is closed.
+func (s *Server) malformed(frame []byte, err error) ([]byte, bool) {
+	s.log.Info("malformed terminal frame", slog.String("error", err.Error()), slog.Int("bytes", len(frame)))
+	if len(frame) < 4 {
+		return nil, true
+	}
+	mti := isospec.MTI(frame[:4])
+	if !mti.IsRequest() {
+		return nil, true
+	}
+	return s.minimal(mti, nil, isospec.RCFormatError), false
+}
+
+// minimal answers req (nil when it did not parse) with rc and only the
+// fields that identify it.
+func (s *Server) minimal(mti isospec.MTI, req *iso8583.Message, rc isospec.ResponseCode) []byte {
+	resp, err := mti.Response()
+	if err != nil {
+		return nil
+	}
+	m := isospec.NewMessage()
+	m.MTI(string(resp))
+	if req != nil {
+		for _, id := range []int{isospec.FieldSTAN, isospec.FieldTerminalID} {
+			if v, err := req.GetString(id); err == nil && v != "" {
+				_ = m.Field(id, v)
+			}
+		}
+	}
+	_ = m.Field(isospec.FieldResponseCode, string(rc))
+	b, err := isospec.Pack(m)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// encodeReply encodes a typed response, MACs it under the terminal's TAK
+// when known, and packs it.
+func (s *Server) encodeReply(v any, tak hsm.Handle) []byte {
+	m, err := isospec.Encode(v)
+	if err != nil {
+		s.log.Error("terminal reply not encodable", slog.String("error", err.Error()))
+		return nil
+	}
+	if !tak.IsZero() {
+		if err := isospec.SetMAC(m, func(d []byte) ([]byte, error) { return s.cfg.HSM.GenerateMAC(tak, d) }); err != nil {
+			s.log.Error("terminal reply MAC failed", slog.String("error", err.Error()))
+			return nil
+		}
+	}
+	b, err := isospec.Pack(m)
+	if err != nil {
+		s.log.Error("terminal reply not packable", slog.String("error", err.Error()))
+		return nil
+	}
+	return b
+}
+
+// checkTerminal finds the terminal of a message and verifies the MAC of its
+// frame under the terminal's TAK. It returns the response code to refuse
+// with: 30 without a terminal ID, 63 for an unknown terminal or a missing
+// or wrong MAC (R-G2).
+func (s *Server) checkTerminal(frame []byte, tid string, macRequired bool) (Terminal, isospec.ResponseCode, string) {
+	if tid == "" {
+		return Terminal{}, isospec.RCFormatError, string(isospec.ReasonFormat)
+	}
+	t, ok := s.terminals[tid]
+	if !ok {
+		return Terminal{}, isospec.RCSecurityViolation, reasonUnknownTerminal
+	}
+	err := isospec.VerifyMAC(frame, func(d, m []byte) error { return s.cfg.HSM.VerifyMAC(t.TAK, d, m) })
+	if err != nil && (macRequired || !errors.Is(err, isospec.ErrMACMissing)) {
+		s.log.Warn("terminal MAC rejected", slog.String("tid", tid), slog.String("error", err.Error()))
+		return t, isospec.RCSecurityViolation, string(isospec.ReasonMACInvalid)
+	}
+	return t, "", ""
+}
+
+func declineData(reason string) string {
+	if reason == "" {
+		return ""
+	}
+	pd, err := isospec.PrivateData{DeclineReason: isospec.DeclineReason(reason)}.Encode()
+	if err != nil {
+		return ""
+	}
+	return pd
+}
+
+// accountNumber returns the PAN of DE2, or of track 2 when DE2 is absent.
+func accountNumber(pan, track2 string) string {
+	if pan != "" || track2 == "" {
+		return pan
+	}
+	p, _, _, err := isospec.SplitTrack2(track2)
+	if err != nil {
+		return ""
+	}
+	return p
+}
+
+func (s *Server) authorize(ctx context.Context, frame []byte, msg *iso8583.Message) []byte {
+	now := s.cfg.Now()
+	var req isospec.AuthorizationRequest
+	if err := isospec.Decode(msg, &req); err != nil {
+		return s.minimal(isospec.MTIAuthorizationRequest, msg, isospec.RCFormatError)
+	}
+	refuse := func(t Terminal, rc isospec.ResponseCode, reason string) []byte {
+		r, err := isospec.NewAuthorizationResponse(&req, rc)
+		if err != nil {
+			return nil
+		}
+		r.PrivateData = declineData(reason)
+		return s.encodeReply(r, t.TAK)
+	}
+	term, rc, reason := s.checkTerminal(frame, req.TerminalID, true)
+	if rc != "" {
+		return refuse(term, rc, reason)
+	}
+	if err := isospec.Validate(msg); err != nil {
+		s.log.Info("terminal message format error", slog.String("tid", req.TerminalID), slog.String("error", err.Error()))
+		return refuse(term, isospec.RCFormatError, string(isospec.ReasonFormat))
+	}
+	account := accountNumber(req.PAN, req.Track2)
+	entry := store.Entry{
+		At: now, MTI: string(req.MTI), TID: req.TerminalID, MID: req.MerchantID,
+		TermSTAN: req.STAN, TermDE7: req.TransmissionDateTime, TermRRN: req.RRN,
+		MaskedPAN: pan.Mask(account), Amount: req.Amount, Currency: req.Currency,
+	}
+	if len(account) >= 6 {
+		entry.BIN = account[:6]
+	}
+	key := dedup.Key{Class: string(req.MTI), TID: req.TerminalID, STAN: req.STAN, DE7: req.TransmissionDateTime}
+	// R-G4: a message seen before within the window is never forwarded.
+	if s.dedup.Check(key, now) {
+		s.log.Warn("duplicate transmission refused", slog.String("tid", req.TerminalID), slog.String("stan", req.STAN))
+		s.journalDecline(ctx, entry, isospec.RCDuplicateTransmission, string(isospec.ReasonDuplicate))
+		return refuse(term, isospec.RCDuplicateTransmission, string(isospec.ReasonDuplicate))
+	}
+	rt, err := s.cfg.Routes.Lookup(account)
+	if err != nil {
+		s.journalDecline(ctx, entry, isospec.RCInvalidCardNumber, string(isospec.ReasonNoRoute))
+		return refuse(term, isospec.RCInvalidCardNumber, string(isospec.ReasonNoRoute))
+	}
+	entry.Issuer = rt.Issuer
+	lk, is := s.links[rt.Issuer], s.issuers[rt.Issuer]
+	stan, rrn, err := s.numbers.Next(ctx, now)
+	if err != nil {
+		s.dedup.Forget(key)
+		s.log.Error("no trace number", slog.String("error", err.Error()))
+		return refuse(term, isospec.RCSystemMalfunction, string(isospec.ReasonSystemError))
+	}
+	entry.AcqSTAN, entry.AcqDE7, entry.RRN = stan, isospec.TransmissionDateTime(now), rrn
+	// The journal line is committed before anything leaves, so a reversal
+	// can always find the original's issuer-link numbers.
+	id, err := s.store.Record(ctx, entry)
+	if err != nil {
+		s.dedup.Forget(key)
+		s.log.Error("journal write failed", slog.String("error", err.Error()))
+		return refuse(term, isospec.RCSystemMalfunction, string(isospec.ReasonSystemError))
+	}
+	finish := func(rc isospec.ResponseCode, authCode, reason string) {
+		if err := s.store.Complete(ctx, id, store.Result{ResponseCode: string(rc), AuthCode: authCode, Reason: reason, State: store.StateAnswered}); err != nil {
+			s.log.Error("journal write failed", slog.String("error", err.Error()))
+		}
+	}
+	decline := func(rc isospec.ResponseCode, reason string) []byte {
+		finish(rc, "", reason)
+		return refuse(term, rc, reason)
+	}
+
+	fwd := req
+	fwd.STAN, fwd.TransmissionDateTime, fwd.RRN = stan, entry.AcqDE7, rrn
+	fwd.AcquirerID = s.cfg.AcquirerID
+	fwd.SecurityControl, fwd.MAC = nil, nil
+	if len(req.PINBlock) > 0 {
+		if len(req.SecurityControl) == 0 {
+			return decline(isospec.RCFormatError, string(isospec.ReasonFormat))
+		}
+		bdk := term.BDK
+		if bdk.IsZero() {
+			return decline(isospec.RCSystemMalfunction, string(isospec.ReasonSystemError))
+		}
+		block, err := s.cfg.HSM.TranslatePINDUKPT(bdk, req.SecurityControl, req.PINBlock, is.ZPK, account)
+		if err != nil {
+			s.log.Warn("PIN translation failed", slog.String("tid", req.TerminalID), slog.String("error", err.Error()))
+			if errors.Is(err, hsm.ErrInput) {
+				return decline(isospec.RCFormatError, string(isospec.ReasonFormat))
+			}
+			return decline(isospec.RCSystemMalfunction, string(isospec.ReasonSystemError))
+		}
+		fwd.PINBlock = block
+	}
+	out, err := isospec.Encode(&fwd)
+	if err != nil {
+		return decline(isospec.RCSystemMalfunction, string(isospec.ReasonSystemError))
+	}
+	resp, err := lk.Exchange(out, s.cfg.IssuerTimeout)
+	if err != nil {
+		if errors.Is(err, link.ErrDown) || errors.Is(err, link.ErrClosed) {
+			// Nothing left: nothing to reverse.
+			s.log.Warn("issuer down", slog.String("issuer", rt.Issuer))
+			return decline(isospec.RCIssuerInoperative, string(isospec.ReasonIssuerUnavailable))
+		}
+		jr := string(isospec.ReasonIssuerUnavailable)
+		if errors.Is(err, link.ErrBadMAC) {
+			jr = reasonIssuerBadMAC
+		}
+		s.log.Warn("no valid issuer answer: reversal advice queued", slog.String("issuer", rt.Issuer), slog.String("error", err.Error()))
+		s.queueTimeout(ctx, id, &req, rt, entry, jr)
+		return refuse(term, isospec.RCIssuerInoperative, string(isospec.ReasonIssuerUnavailable))
+	}
+	var ir isospec.AuthorizationResponse
+	if err := isospec.Decode(resp, &ir); err != nil || ir.MTI != mustResponse(req.MTI) || !ir.ResponseCode.Known() {
+		s.log.Warn("issuer answer unusable: reversal advice queued", slog.String("issuer", rt.Issuer))
+		s.queueTimeout(ctx, id, &req, rt, entry, string(isospec.ReasonSystemError))
+		return refuse(term, isospec.RCIssuerInoperative, string(isospec.ReasonIssuerUnavailable))
+	}
+	jr := ""
+	if pd, err := isospec.ParsePrivateData(ir.PrivateData); err == nil {
+		jr = string(pd.DeclineReason)
+	}
+	finish(ir.ResponseCode, ir.AuthCode, jr)
+	r, err := isospec.NewAuthorizationResponse(&req, ir.ResponseCode)
+	if err != nil {
+		return nil
+	}
+	r.AuthCode, r.PrivateData, r.ICCData = ir.AuthCode, ir.PrivateData, ir.ICCData
+	if r.RRN == "" {
+		r.RRN = rrn
+	}
+	return s.encodeReply(r, term.TAK)
+}
+
+func mustResponse(m isospec.MTI) isospec.MTI {
+	r, _ := m.Response()
+	return r
+}
+
+// journalDecline records a message the acquirer refused itself.
+func (s *Server) journalDecline(ctx context.Context, e store.Entry, rc isospec.ResponseCode, reason string) {
+	e.ResponseCode, e.Reason, e.State = string(rc), reason, store.StateAnswered
+	if _, err := s.store.Record(ctx, e); err != nil {
+		s.log.Error("journal write failed", slog.String("error", err.Error()))
+	}
+}
+
+// queueTimeout stores the reversal advice of an authorisation the issuer
+// did not answer validly, and the 91 outcome of its journal line, in one
+// transaction.
+func (s *Server) queueTimeout(ctx context.Context, journalID int64, req *isospec.AuthorizationRequest, rt route.Route, e store.Entry, reason string) {
+	de90, err := isospec.OriginalData{
+		MTI: req.MTI, STAN: e.AcqSTAN, TransmissionDateTime: e.AcqDE7, AcquirerID: s.cfg.AcquirerID,
+	}.Encode()
+	if err == nil {
+		_, err = s.store.Enqueue(ctx, store.Advice{
+			JournalID: journalID, CreatedAt: e.At, BIN: rt.BIN, DE90: de90, STAN: e.AcqSTAN,
+			ProcessingCode: string(req.ProcessingCode), RRN: e.RRN, TID: req.TerminalID, MID: req.MerchantID,
+			Amount: req.Amount, Currency: req.Currency, MaskedPAN: e.MaskedPAN,
+			ReasonCode: string(isospec.RCResponseTooLate),
+		}, store.Result{ResponseCode: string(isospec.RCIssuerInoperative), Reason: reason, State: store.StateTimedOut})
+	}
+	if err != nil {
+		s.log.Error("reversal advice not stored", slog.String("error", err.Error()))
+		return
+	}
+	s.kickAdvices()
+}
+
+func (s *Server) network(frame []byte, msg *iso8583.Message) []byte {
+	var req isospec.NetworkManagement
+	if err := isospec.Decode(msg, &req); err != nil {
+		return s.minimal(isospec.MTINetworkRequest, msg, isospec.RCFormatError)
+	}
+	answer := func(t Terminal, rc isospec.ResponseCode) []byte {
+		r, err := req.Response(rc)
+		if err != nil {
+			return nil
+		}
+		return s.encodeReply(r, t.TAK)
+	}
+	// A network management message may come without a MAC; one that has
+	// a MAC must verify.
+	term, rc, _ := s.checkTerminal(frame, req.TerminalID, false)
+	if rc != "" {
+		return answer(term, rc)
+	}
+	if err := isospec.Validate(msg); err != nil {
+		return answer(term, isospec.RCFormatError)
+	}
+	if req.NetworkCode == isospec.NetKeyChange {
+		// Terminal keys are loaded through the security module only.
+		return answer(term, isospec.RCInvalidTransaction)
+	}
+	return answer(term, isospec.RCApproved)
+}

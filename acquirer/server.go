@@ -1,0 +1,325 @@
+package acquirer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/moov-io/iso8583"
+	connection "github.com/moov-io/iso8583-connection"
+	"github.com/moov-io/iso8583-connection/server"
+
+	"github.com/tapsim/tapsim/acquirer/dedup"
+	"github.com/tapsim/tapsim/acquirer/link"
+	"github.com/tapsim/tapsim/acquirer/store"
+	"github.com/tapsim/tapsim/isospec"
+)
+
+// ErrClosed reports use of a closed server.
+var ErrClosed = errors.New("acquirer: server closed")
+
+// Server is the acquirer host. Create it with New, then Start it.
+type Server struct {
+	cfg       Config
+	log       *slog.Logger
+	store     store.Store
+	ownStore  bool
+	numbers   Numbers
+	dedup     *dedup.Detector
+	links     map[string]*link.Link
+	issuers   map[string]Issuer
+	terminals map[string]Terminal
+
+	srv    *server.Server
+	addr   string
+	cancel context.CancelFunc
+	kick   chan struct{}
+	bg     sync.WaitGroup // advice worker, shutdown watcher
+	work   sync.WaitGroup // messages being handled
+
+	adviceMu sync.Mutex // one advice pass at a time
+
+	ready atomic.Bool // started and not closed: messages may be handled
+
+	mu        sync.Mutex
+	started   bool
+	closed    bool
+	closeDone chan struct{} // closed when Close has finished
+}
+
+// New checks cfg and returns a server that is not started. The store is
+// opened and the issuer links are made by Start.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	cfg.defaults()
+	s := &Server{
+		cfg:       cfg,
+		log:       cfg.Logger,
+		dedup:     dedup.New(cfg.DuplicateWindow),
+		links:     map[string]*link.Link{},
+		issuers:   map[string]Issuer{},
+		terminals: map[string]Terminal{},
+		kick:      make(chan struct{}, 1),
+		closeDone: make(chan struct{}),
+	}
+	for _, t := range cfg.Terminals {
+		if t.BDK.IsZero() {
+			t.BDK = cfg.BDK
+		}
+		s.terminals[t.TID] = t
+	}
+	for _, is := range cfg.Issuers {
+		s.issuers[is.Name] = is
+	}
+	return s, nil
+}
+
+// Start opens the store, primes the duplicate detector from the journal,
+// starts the issuer links and the advice queue, and listens for terminals.
+// Everything stops when ctx ends or Close is called.
+func (s *Server) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closed:
+		return ErrClosed
+	case s.started:
+		return errors.New("acquirer: already started")
+	}
+	if err := s.open(ctx); err != nil {
+		s.closeStore()
+		return err
+	}
+	// The links and the worker stop when Close says so, not when ctx ends:
+	// ctx ending calls Close, which signs the links off first.
+	parent := ctx
+	ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	for _, is := range s.cfg.Issuers {
+		l, err := link.New(link.Config{
+			Name: is.Name, Addr: is.Addr, AcquirerID: s.cfg.AcquirerID,
+			HSM: s.cfg.HSM, ZAK: is.ZAK,
+			STAN: func(ctx context.Context, now time.Time) (string, error) {
+				stan, _, err := s.numbers.Next(ctx, now)
+				return stan, err
+			},
+			Now:            s.cfg.Now,
+			ConnectTimeout: s.cfg.ConnectTimeout,
+			NetworkTimeout: s.cfg.NetworkTimeout,
+			EchoInterval:   s.cfg.EchoInterval,
+			MinBackoff:     s.cfg.ReconnectMin,
+			MaxBackoff:     s.cfg.ReconnectMax,
+			OnUp:           s.kickAdvices,
+			Logger:         s.log,
+		})
+		if err != nil {
+			s.stopLinks()
+			s.cancel()
+			s.closeStore()
+			return fmt.Errorf("acquirer: %w", err)
+		}
+		s.links[is.Name] = l
+		l.Start(ctx)
+	}
+	s.srv = server.New(isospec.Spec, isospec.ReadMessageLength, isospec.WriteMessageLength)
+	_ = s.srv.SetOptions(
+		server.WithConnectionFactory(s.newConn),
+		server.WithErrorHandler(func(err error) {
+			s.log.Debug("terminal connection error", slog.String("error", err.Error()))
+		}),
+	)
+	if err := s.srv.Start(s.cfg.Listen); err != nil {
+		s.stopLinks()
+		s.cancel()
+		s.closeStore()
+		return fmt.Errorf("acquirer: listen: %w", err)
+	}
+	s.addr = s.srv.Addr
+	s.started = true
+	s.ready.Store(true)
+	s.bg.Add(2)
+	go func() { defer s.bg.Done(); s.adviceLoop(ctx) }()
+	go func() {
+		defer s.bg.Done()
+		select {
+		case <-parent.Done():
+			go s.Close()
+		case <-ctx.Done():
+		}
+	}()
+	s.log.Info("acquirer listening", slog.String("addr", s.addr), slog.Int("issuers", len(s.links)), slog.Int("terminals", len(s.terminals)))
+	return nil
+}
+
+func (s *Server) open(ctx context.Context) error {
+	s.store = s.cfg.Store
+	if s.store == nil {
+		st, err := store.Open(s.cfg.DataDir)
+		if err != nil {
+			return fmt.Errorf("acquirer: %w", err)
+		}
+		s.store, s.ownStore = st, true
+	}
+	s.numbers = s.cfg.Numbers
+	if s.numbers == nil {
+		s.numbers = &DurableNumbers{Store: s.store}
+	}
+	now := s.cfg.Now()
+	recent, err := s.store.Since(ctx, now.Add(-s.cfg.DuplicateWindow))
+	if err != nil {
+		return fmt.Errorf("acquirer: prime duplicate detection: %w", err)
+	}
+	for _, e := range recent {
+		s.dedup.Remember(dedup.Key{Class: e.MTI, TID: e.TID, STAN: e.TermSTAN, DE7: e.TermDE7}, e.At)
+	}
+	return nil
+}
+
+func (s *Server) closeStore() {
+	if s.ownStore && s.store != nil {
+		_ = s.store.Close()
+	}
+}
+
+func (s *Server) stopLinks() {
+	for _, l := range s.links {
+		_ = l.Close()
+	}
+}
+
+// Addr returns the address terminals connect to, once started.
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addr
+}
+
+// LinkUp reports whether the link to the named issuer is signed on.
+func (s *Server) LinkUp(issuer string) bool {
+	l := s.links[issuer]
+	return l != nil && l.Up()
+}
+
+// WaitLinks waits until every issuer link is signed on, or ctx ends.
+func (s *Server) WaitLinks(ctx context.Context) error {
+	for _, l := range s.links {
+		if err := l.WaitUp(ctx); err != nil {
+			return fmt.Errorf("acquirer: %w", err)
+		}
+	}
+	return nil
+}
+
+// Close stops listening, lets the messages in hand finish, stops the
+// advice queue, signs off the issuer links and closes the store. Stored
+// advices stay for the next start. Every call returns once the server has
+// stopped.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		<-s.closeDone
+		return nil
+	}
+	s.closed = true
+	started := s.started
+	s.mu.Unlock()
+	defer close(s.closeDone)
+	if !started {
+		return nil
+	}
+	s.ready.Store(false)
+	s.srv.Close()
+	s.work.Wait()
+	s.stopLinks() // signs off
+	s.cancel()
+	s.bg.Wait()
+	s.closeStore()
+	s.log.Info("acquirer stopped")
+	return nil
+}
+
+// Journal lists the journal lines received at or after since.
+func (s *Server) Journal(ctx context.Context, since time.Time) ([]store.Entry, error) {
+	if s.store == nil {
+		return nil, ErrClosed
+	}
+	return s.store.Since(ctx, since)
+}
+
+// PendingAdvices counts the reversal advices not yet acknowledged.
+func (s *Server) PendingAdvices(ctx context.Context) (int, error) {
+	if s.store == nil {
+		return 0, ErrClosed
+	}
+	return s.store.Pending(ctx)
+}
+
+// frameReader is the terminal connections' message reader: it reads one
+// frame and hands the raw bytes to the handler through frames, keyed by an
+// empty placeholder message, so that the MAC is checked on the bytes as
+// received and a malformed frame reaches the handler too (the library's
+// own reader would skip it silently).
+type frameReader struct {
+	frames sync.Map // *iso8583.Message -> []byte
+}
+
+// ReadMessage implements connection.MessageReader.
+func (f *frameReader) ReadMessage(r io.Reader) (*iso8583.Message, error) {
+	b, err := isospec.ReadFrame(r)
+	if err != nil {
+		return nil, err
+	}
+	m := isospec.NewMessage()
+	f.frames.Store(m, b)
+	return m, nil
+}
+
+func (s *Server) newConn(nc net.Conn) (*connection.Connection, error) {
+	fr := &frameReader{}
+	return connection.NewFrom(nc, isospec.Spec, isospec.ReadMessageLength, isospec.WriteMessageLength,
+		connection.SetMessageReader(fr),
+		connection.InboundMessageHandler(func(c *connection.Connection, m *iso8583.Message) { s.serve(c, fr, m) }),
+		connection.ErrorHandler(func(err error) {
+			s.log.Debug("terminal connection", slog.String("error", err.Error()))
+		}),
+		// Terminals are not pinged: no echo from the acquirer's side.
+		connection.IdleTime(24*time.Hour),
+		connection.ReadTimeout(24*time.Hour),
+	)
+}
+
+func (s *Server) serve(c *connection.Connection, fr *frameReader, m *iso8583.Message) {
+	v, ok := fr.frames.LoadAndDelete(m)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.work.Add(1)
+	s.mu.Unlock()
+	defer s.work.Done()
+	reply, hangUp := s.HandleFrame(context.Background(), v.([]byte))
+	if reply != nil {
+		// One write for header and message, as connection.Write requires.
+		frame := make([]byte, 0, isospec.HeaderLen+len(reply))
+		frame = append(frame, byte(len(reply)>>8), byte(len(reply)))
+		frame = append(frame, reply...)
+		if _, err := c.Write(frame); err != nil {
+			s.log.Debug("terminal reply not sent", slog.String("error", err.Error()))
+		}
+	}
+	if hangUp {
+		_ = c.Close()
+	}
+}

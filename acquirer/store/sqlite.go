@@ -1,0 +1,445 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // database/sql driver "sqlite"
+)
+
+// FileName is the name of the acquirer's database file in its data
+// directory.
+const FileName = "acquirer.db"
+
+// schema creates the tables. Only the INTEGER PRIMARY KEY id columns are
+// SQLite's own (an alias of the row ID, assigned on insert).
+var schema = []string{
+	`CREATE TABLE IF NOT EXISTS journal (
+		id            INTEGER PRIMARY KEY,
+		at_ms         BIGINT NOT NULL,
+		mti           VARCHAR(4) NOT NULL,
+		tid           VARCHAR(16) NOT NULL,
+		mid           VARCHAR(15) NOT NULL,
+		term_stan     VARCHAR(6) NOT NULL,
+		term_de7      VARCHAR(10) NOT NULL,
+		term_rrn      VARCHAR(12) NOT NULL,
+		acq_stan      VARCHAR(6) NOT NULL,
+		acq_de7       VARCHAR(10) NOT NULL,
+		rrn           VARCHAR(12) NOT NULL,
+		masked_pan    VARCHAR(19) NOT NULL,
+		bin           VARCHAR(6) NOT NULL,
+		issuer        VARCHAR(64) NOT NULL,
+		amount        BIGINT NOT NULL,
+		currency      VARCHAR(3) NOT NULL,
+		response_code VARCHAR(2) NOT NULL,
+		auth_code     VARCHAR(6) NOT NULL,
+		reason        VARCHAR(64) NOT NULL,
+		state         VARCHAR(16) NOT NULL
+	)`,
+	`CREATE INDEX IF NOT EXISTS journal_original ON journal (tid, term_stan, term_de7, mti)`,
+	`CREATE INDEX IF NOT EXISTS journal_at ON journal (at_ms)`,
+	`CREATE TABLE IF NOT EXISTS advices (
+		id          INTEGER PRIMARY KEY,
+		journal_id  BIGINT NOT NULL,
+		created_ms  BIGINT NOT NULL,
+		next_ms     BIGINT NOT NULL,
+		bin         VARCHAR(6) NOT NULL,
+		de90        VARCHAR(42) NOT NULL,
+		stan        VARCHAR(6) NOT NULL,
+		proc_code   VARCHAR(6) NOT NULL,
+		rrn         VARCHAR(12) NOT NULL,
+		tid         VARCHAR(16) NOT NULL,
+		mid         VARCHAR(15) NOT NULL,
+		amount      BIGINT NOT NULL,
+		currency    VARCHAR(3) NOT NULL,
+		masked_pan  VARCHAR(19) NOT NULL,
+		reason_code VARCHAR(2) NOT NULL,
+		attempts    INTEGER NOT NULL,
+		done        INTEGER NOT NULL,
+		ack_code    VARCHAR(2) NOT NULL,
+		acked_ms    BIGINT NOT NULL
+	)`,
+	`CREATE INDEX IF NOT EXISTS advices_due ON advices (done, next_ms)`,
+	`CREATE INDEX IF NOT EXISTS advices_journal ON advices (journal_id)`,
+	`CREATE TABLE IF NOT EXISTS counters (
+		name  VARCHAR(32) PRIMARY KEY,
+		value BIGINT NOT NULL
+	)`,
+}
+
+// SQL is the Store on a SQLite database through database/sql.
+type SQL struct {
+	db *sql.DB
+}
+
+var _ Store = (*SQL)(nil)
+
+// Open opens (creating when needed) the SQLite database FileName in dir, in
+// WAL mode with full synchronisation, so that a committed write survives a
+// crash of the process or of the machine.
+func Open(dir string) (*SQL, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("store: data directory: %w", err)
+	}
+	return OpenFile(filepath.Join(dir, FileName))
+}
+
+// OpenFile opens (creating when needed) the SQLite database at path.
+func OpenFile(path string) (*SQL, error) {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	s, err := New(db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := os.Chmod(path, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+		db.Close()
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	return s, nil
+}
+
+// New uses an open SQLite database (driver "sqlite"), creating the tables
+// when missing.
+func New(db *sql.DB) (*SQL, error) {
+	ctx := context.Background()
+	for _, stmt := range schema {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			return nil, fmt.Errorf("store: schema: %w", err)
+		}
+	}
+	return &SQL{db: db}, nil
+}
+
+// Close closes the database.
+func (s *SQL) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("store: close: %w", err)
+	}
+	return nil
+}
+
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+// checkMasked refuses a PAN field that shows more than 10 digits.
+func checkMasked(p string) error {
+	n := 0
+	for i := 0; i < len(p); i++ {
+		if p[i] >= '0' && p[i] <= '9' {
+			n++
+		}
+	}
+	if n > 10 {
+		return fmt.Errorf("%w: PAN field is not masked", ErrSensitive)
+	}
+	return nil
+}
+
+func checkBIN(b string, optional bool) error {
+	if b == "" && optional {
+		return nil
+	}
+	if len(b) != 6 || strings.Trim(b, "0123456789") != "" {
+		return fmt.Errorf("%w: BIN must be 6 digits", ErrSensitive)
+	}
+	return nil
+}
+
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("store: %s: %w", op, ErrNotFound)
+	}
+	if errors.Is(err, sql.ErrConnDone) || strings.Contains(err.Error(), "database is closed") {
+		return fmt.Errorf("store: %s: %w", op, ErrClosed)
+	}
+	return fmt.Errorf("store: %s: %w", op, err)
+}
+
+const journalCols = `id, at_ms, mti, tid, mid, term_stan, term_de7, term_rrn, acq_stan, acq_de7, rrn,
+	masked_pan, bin, issuer, amount, currency, response_code, auth_code, reason, state`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanEntry(r scanner) (Entry, error) {
+	var e Entry
+	var at int64
+	var st string
+	err := r.Scan(&e.ID, &at, &e.MTI, &e.TID, &e.MID, &e.TermSTAN, &e.TermDE7, &e.TermRRN,
+		&e.AcqSTAN, &e.AcqDE7, &e.RRN, &e.MaskedPAN, &e.BIN, &e.Issuer, &e.Amount, &e.Currency,
+		&e.ResponseCode, &e.AuthCode, &e.Reason, &st)
+	e.At = fromMS(at)
+	e.State = State(st)
+	return e, err
+}
+
+// Record appends a journal line and returns its ID.
+func (s *SQL) Record(ctx context.Context, e Entry) (int64, error) {
+	if err := checkMasked(e.MaskedPAN); err != nil {
+		return 0, err
+	}
+	if err := checkBIN(e.BIN, true); err != nil {
+		return 0, err
+	}
+	if e.State == "" {
+		e.State = StatePending
+	}
+	var id int64
+	err := s.db.QueryRowContext(ctx, `INSERT INTO journal (at_ms, mti, tid, mid, term_stan, term_de7, term_rrn,
+		acq_stan, acq_de7, rrn, masked_pan, bin, issuer, amount, currency, response_code, auth_code, reason, state)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		ms(e.At), e.MTI, e.TID, e.MID, e.TermSTAN, e.TermDE7, e.TermRRN, e.AcqSTAN, e.AcqDE7, e.RRN,
+		e.MaskedPAN, e.BIN, e.Issuer, e.Amount, e.Currency, e.ResponseCode, e.AuthCode, e.Reason, string(e.State)).Scan(&id)
+	if err != nil {
+		return 0, wrap("record", err)
+	}
+	return id, nil
+}
+
+func complete(ctx context.Context, x execer, id int64, r Result) error {
+	res, err := x.ExecContext(ctx, `UPDATE journal SET response_code = ?, auth_code = ?, reason = ?, state = ? WHERE id = ?`,
+		r.ResponseCode, r.AuthCode, r.Reason, string(r.State), id)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return sql.ErrNoRows
+	}
+	return nil
+}
+
+type execer interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}
+
+func mark(ctx context.Context, x execer, id int64, st State) error {
+	res, err := x.ExecContext(ctx, `UPDATE journal SET state = ? WHERE id = ?`, string(st), id)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return sql.ErrNoRows
+	}
+	return nil
+}
+
+// Mark sets the state of a journal line, keeping its outcome.
+func (s *SQL) Mark(ctx context.Context, id int64, st State) error {
+	return wrap("mark", mark(ctx, s.db, id, st))
+}
+
+// Complete sets a journal line's outcome.
+func (s *SQL) Complete(ctx context.Context, id int64, r Result) error {
+	return wrap("complete", complete(ctx, s.db, id, r))
+}
+
+// Stamp sets the issuer-link STAN, DE7 and RRN of a journal line.
+func (s *SQL) Stamp(ctx context.Context, id int64, acqSTAN, acqDE7, rrn string) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE journal SET acq_stan = ?, acq_de7 = ?, rrn = ? WHERE id = ?`, acqSTAN, acqDE7, rrn, id)
+	if err == nil {
+		if n, e := res.RowsAffected(); e == nil && n == 0 {
+			err = sql.ErrNoRows
+		}
+	}
+	return wrap("stamp", err)
+}
+
+// Original finds the first journal line of a terminal's message: later
+// lines with the same numbers are refused duplicates of it.
+func (s *SQL) Original(ctx context.Context, mti, tid, stan, de7 string) (Entry, error) {
+	e, err := scanEntry(s.db.QueryRowContext(ctx, `SELECT `+journalCols+` FROM journal
+		WHERE tid = ? AND term_stan = ? AND term_de7 = ? AND mti = ? ORDER BY id LIMIT 1`, tid, stan, de7, mti))
+	return e, wrap("original", err)
+}
+
+// Entry reads a journal line.
+func (s *SQL) Entry(ctx context.Context, id int64) (Entry, error) {
+	e, err := scanEntry(s.db.QueryRowContext(ctx, `SELECT `+journalCols+` FROM journal WHERE id = ?`, id))
+	return e, wrap("entry", err)
+}
+
+// Since lists the journal lines received at or after t, oldest first.
+func (s *SQL) Since(ctx context.Context, t time.Time) ([]Entry, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+journalCols+` FROM journal WHERE at_ms >= ? ORDER BY id`, ms(t))
+	if err != nil {
+		return nil, wrap("since", err)
+	}
+	defer rows.Close()
+	var out []Entry
+	for rows.Next() {
+		e, err := scanEntry(rows)
+		if err != nil {
+			return nil, wrap("since", err)
+		}
+		out = append(out, e)
+	}
+	return out, wrap("since", rows.Err())
+}
+
+const adviceCols = `id, journal_id, created_ms, next_ms, bin, de90, stan, proc_code, rrn, tid, mid, amount, currency,
+	masked_pan, reason_code, attempts, done, ack_code, acked_ms`
+
+func scanAdvice(r scanner) (Advice, error) {
+	var a Advice
+	var created, next, acked int64
+	var done int
+	err := r.Scan(&a.ID, &a.JournalID, &created, &next, &a.BIN, &a.DE90, &a.STAN, &a.ProcessingCode, &a.RRN, &a.TID, &a.MID,
+		&a.Amount, &a.Currency, &a.MaskedPAN, &a.ReasonCode, &a.Attempts, &done, &a.AckCode, &acked)
+	a.CreatedAt, a.NextAt, a.AckedAt = fromMS(created), fromMS(next), fromMS(acked)
+	a.Done = done != 0
+	return a, err
+}
+
+// Enqueue stores a reversal advice and completes its journal line with r
+// in the same transaction when a.JournalID is set.
+func (s *SQL) Enqueue(ctx context.Context, a Advice, r Result) (int64, error) {
+	if err := checkMasked(a.MaskedPAN); err != nil {
+		return 0, err
+	}
+	if err := checkBIN(a.BIN, false); err != nil {
+		return 0, err
+	}
+	if len(a.DE90) != 42 || strings.Trim(a.DE90, "0123456789") != "" {
+		return 0, fmt.Errorf("%w: original data elements must be 42 digits", ErrInvalid)
+	}
+	if a.NextAt.IsZero() {
+		a.NextAt = a.CreatedAt
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, wrap("enqueue", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	var id int64
+	err = tx.QueryRowContext(ctx, `INSERT INTO advices (journal_id, created_ms, next_ms, bin, de90, stan, proc_code,
+		rrn, tid, mid, amount, currency, masked_pan, reason_code, attempts, done, ack_code, acked_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, '', 0) RETURNING id`,
+		a.JournalID, ms(a.CreatedAt), ms(a.NextAt), a.BIN, a.DE90, a.STAN, a.ProcessingCode, a.RRN, a.TID, a.MID, a.Amount, a.Currency,
+		a.MaskedPAN, a.ReasonCode).Scan(&id)
+	if err != nil {
+		return 0, wrap("enqueue", err)
+	}
+	if a.JournalID != 0 {
+		if r.ResponseCode != "" {
+			err = complete(ctx, tx, a.JournalID, r)
+		} else {
+			err = mark(ctx, tx, a.JournalID, r.State)
+		}
+		if err != nil {
+			return 0, wrap("enqueue", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, wrap("enqueue", err)
+	}
+	return id, nil
+}
+
+// Due lists undelivered advices due at now, oldest first.
+func (s *SQL) Due(ctx context.Context, now time.Time, limit int) ([]Advice, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+adviceCols+` FROM advices WHERE done = 0 AND next_ms <= ?
+		ORDER BY id LIMIT ?`, ms(now), limit)
+	if err != nil {
+		return nil, wrap("due", err)
+	}
+	defer rows.Close()
+	var out []Advice
+	for rows.Next() {
+		a, err := scanAdvice(rows)
+		if err != nil {
+			return nil, wrap("due", err)
+		}
+		out = append(out, a)
+	}
+	return out, wrap("due", rows.Err())
+}
+
+// Attempted records one more send of an advice and when it is due next,
+// and returns the advice as now stored.
+func (s *SQL) Attempted(ctx context.Context, id int64, next time.Time) (Advice, error) {
+	a, err := scanAdvice(s.db.QueryRowContext(ctx, `UPDATE advices SET attempts = attempts + 1, next_ms = ?
+		WHERE id = ? AND done = 0 RETURNING `+adviceCols, ms(next), id))
+	return a, wrap("attempted", err)
+}
+
+// Acknowledge marks an advice delivered.
+func (s *SQL) Acknowledge(ctx context.Context, id int64, code string, at time.Time) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE advices SET done = 1, ack_code = ?, acked_ms = ? WHERE id = ?`, code, ms(at), id)
+	if err == nil {
+		if n, e := res.RowsAffected(); e == nil && n == 0 {
+			err = sql.ErrNoRows
+		}
+	}
+	return wrap("acknowledge", err)
+}
+
+// AdviceFor finds the latest advice queued for a journal line.
+func (s *SQL) AdviceFor(ctx context.Context, journalID int64) (Advice, error) {
+	a, err := scanAdvice(s.db.QueryRowContext(ctx, `SELECT `+adviceCols+` FROM advices WHERE journal_id = ?
+		ORDER BY id DESC LIMIT 1`, journalID))
+	return a, wrap("advice", err)
+}
+
+// Pending counts undelivered advices.
+func (s *SQL) Pending(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM advices WHERE done = 0`).Scan(&n)
+	return n, wrap("pending", err)
+}
+
+// Reserve takes the next n values of the named counter and returns the
+// first.
+func (s *SQL) Reserve(ctx context.Context, name string, n int64) (int64, error) {
+	if n < 1 {
+		return 0, fmt.Errorf("store: reserve: count must be positive")
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, wrap("reserve", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	var cur int64
+	err = tx.QueryRowContext(ctx, `SELECT value FROM counters WHERE name = ?`, name).Scan(&cur)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		_, err = tx.ExecContext(ctx, `INSERT INTO counters (name, value) VALUES (?, ?)`, name, n)
+	case err == nil:
+		_, err = tx.ExecContext(ctx, `UPDATE counters SET value = ? WHERE name = ?`, cur+n, name)
+	}
+	if err != nil {
+		return 0, wrap("reserve", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, wrap("reserve", err)
+	}
+	return cur + 1, nil
+}

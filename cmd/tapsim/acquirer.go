@@ -1,0 +1,317 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tapsim/tapsim/acquirer"
+	"github.com/tapsim/tapsim/acquirer/route"
+	"github.com/tapsim/tapsim/emv/keys"
+	"github.com/tapsim/tapsim/hsm"
+	"github.com/tapsim/tapsim/hsm/soft"
+)
+
+func init() { subcommands = append(subcommands, newAcquirerCmd) }
+
+// The sample network's test keys held by the acquirer's security module
+// (double-length TDES, odd parity; test only, never printed: KCV shown).
+const (
+	acqSampleBDK = "0123456789ABCDEFFEDCBA9876543210" // KCV 08D7B4
+	acqSampleTAK = "0EA47A138CD931454F044620F738B3F4" // KCV 3B7D3D, terminal T0000001
+	acqSampleZPK = "BFE3DAFE23CB9B570EF4238616F12FD9" // KCV 830B72
+	acqSampleZAK = "649783F2378020FEC7B95EFB52AE7010" // KCV E5DF32
+	acqSampleLMK = "FC040D1C23BB408FCABBF8ECE2A72BF49B7CA20482F0A555E5626B6FC92526CB"
+	// acqSampleTID is the sample terminal.
+	acqSampleTID = "T0000001"
+	// acqKeystore is the acquirer's keystore file in its data directory.
+	acqKeystore = "acquirer-keys.json"
+	// acqDefaultIssuer names the issuer link of --issuer ADDR.
+	acqDefaultIssuer = "issuer"
+	// acqDefaultID is the sample acquiring institution (DE32).
+	acqDefaultID = "100001"
+)
+
+// acqSampleRoutes are the BIN ranges of the sample cards and phones, all
+// served by one issuer host.
+var acqSampleRoutes = []route.Range{
+	{Low: "476173", Label: "visa-like cards"},
+	{Low: "400551", Label: "visa-like cards"},
+	{Low: "489537", Token: true, Label: "visa-like tokens"},
+	{Low: "541333", Label: "mastercard-like cards"},
+	{Low: "520474", Token: true, Label: "mastercard-like tokens"},
+	{Low: "222100", High: "272099", Label: "mastercard-like 2-series"},
+}
+
+// acquirerOptions are the settings of one acquirer process.
+type acquirerOptions struct {
+	listen     string
+	issuers    []string // ADDR or NAME=ADDR
+	dataDir    string
+	routesPath string
+	acquirerID string
+	timeout    time.Duration
+	echo       time.Duration
+	window     time.Duration
+	verbose    bool
+}
+
+func newAcquirerCmd() *cobra.Command {
+	var o acquirerOptions
+	c := &cobra.Command{
+		Use:   "acquirer --listen ADDR --issuer ADDR [--data DIR] [--routes FILE]",
+		Short: "Run the acquirer host: terminals in over ISO 8583, issuers out",
+		Long: `Runs the acquirer host until SIGINT or SIGTERM. Terminals connect to --listen (ISO 8583,
+2-byte length header); each request's MAC is checked under the terminal's TAK (bad MAC: 63),
+its format checked (30), duplicates of TID, STAN and transmission time refused (94), the PIN
+block translated from the terminal's DUKPT key to the zone PIN key, and the message routed by
+BIN range to an issuer link, re-stamped and MACed under the zone MAC key. An issuer that does
+not answer within --issuer-timeout gets the terminal a 91 and a reversal advice (0420/0421)
+stored under --data and retried until the issuer acknowledges it, across restarts.
+
+--issuer ADDR names the issuer host of every sample BIN range; --issuer NAME=ADDR (repeatable)
+names one issuer link of a --routes file (YAML: routes: [{low, high, issuer, token}]).
+Keys live in the soft security module's keystore under --data (acquirer-keys.json), wrapped
+under the local master key from TAPSIM_HSM_LMK or, by default, the sample network's test LMK;
+missing keys are loaded with the sample network's test keys (BDK, the TAK of T0000001 and, for
+each issuer, ZPK and ZAK). Terminals are those with a key labelled acq/tak/TID. The journal
+and advice queue (acquirer.db) hold masked PANs only.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runAcquirer(ctx, o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	fl := c.Flags()
+	fl.StringVar(&o.listen, "listen", "127.0.0.1:8583", "address terminals connect to, host:port")
+	fl.StringArrayVar(&o.issuers, "issuer", nil, "issuer host address, ADDR or NAME=ADDR (repeatable)")
+	fl.StringVar(&o.dataDir, "data", acquirer.DefaultDataDir, "directory of the journal, advice queue and keystore")
+	fl.StringVar(&o.routesPath, "routes", "", "routing table, YAML (default: the sample BIN ranges to --issuer)")
+	fl.StringVar(&o.acquirerID, "acquirer-id", acqDefaultID, "acquiring institution ID, DE32 (up to 11 digits)")
+	fl.DurationVar(&o.timeout, "issuer-timeout", 10*time.Second, "how long an issuer may take before 91 and a reversal advice")
+	fl.DurationVar(&o.echo, "echo", 30*time.Second, "idle time before an echo test on an issuer link")
+	fl.DurationVar(&o.window, "duplicate-window", 24*time.Hour, "how long a (TID, STAN, DE7) is remembered to refuse duplicates")
+	fl.BoolVarP(&o.verbose, "verbose", "v", false, "log every event (masked) on stderr")
+	return c
+}
+
+// runAcquirer starts the acquirer of o and serves until ctx ends.
+func runAcquirer(ctx context.Context, o acquirerOptions, out, errOut io.Writer) error {
+	level := slog.LevelWarn
+	if o.verbose {
+		level = slog.LevelInfo
+	}
+	logger := slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: level}))
+	cfg, closeHSM, err := acquirerConfig(o, logger)
+	if err != nil {
+		return err
+	}
+	defer closeHSM()
+	srv, err := acquirer.New(cfg)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	// The server is closed below, after the signal: its links sign off
+	// before the security module closes.
+	if err := srv.Start(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "acquirer %s listening on %s, data in %s\n", cfg.AcquirerID, srv.Addr(), o.dataDir)
+	for _, is := range cfg.Issuers {
+		fmt.Fprintf(out, "  issuer %s at %s: ZAK KCV %s, ZPK KCV %s\n", is.Name, is.Addr, is.ZAK.KCV, is.ZPK.KCV)
+	}
+	for _, t := range cfg.Terminals {
+		fmt.Fprintf(out, "  terminal %s: TAK KCV %s\n", t.TID, t.TAK.KCV)
+	}
+	fmt.Fprintf(out, "  DUKPT BDK KCV %s\n", cfg.BDK.KCV)
+	if n, err := srv.PendingAdvices(ctx); err == nil && n > 0 {
+		fmt.Fprintf(out, "  %d reversal advice(s) waiting for their issuer\n", n)
+	}
+	<-ctx.Done()
+	fmt.Fprintln(out, "acquirer stopping")
+	if err := srv.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "acquirer stopped")
+	return nil
+}
+
+// parseIssuerFlags reads --issuer values into name -> address.
+func parseIssuerFlags(vals []string) (map[string]string, error) {
+	if len(vals) == 0 {
+		return nil, errors.New("--issuer is required")
+	}
+	out := map[string]string{}
+	for _, v := range vals {
+		name, addr := acqDefaultIssuer, v
+		if n, a, ok := strings.Cut(v, "="); ok {
+			name, addr = strings.TrimSpace(n), strings.TrimSpace(a)
+		}
+		if name == "" {
+			return nil, fmt.Errorf("--issuer %q: empty issuer name", v)
+		}
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return nil, fmt.Errorf("--issuer %q: want host:port", v)
+		}
+		if _, dup := out[name]; dup {
+			return nil, fmt.Errorf("--issuer: issuer %q given twice", name)
+		}
+		out[name] = addr
+	}
+	return out, nil
+}
+
+// acquirerConfig builds the acquirer's configuration: routes, issuer links,
+// terminals and the keys in the soft security module (opened here; the
+// returned function closes it).
+func acquirerConfig(o acquirerOptions, logger *slog.Logger) (acquirer.Config, func(), error) {
+	none := func() {}
+	if _, _, err := net.SplitHostPort(o.listen); err != nil {
+		return acquirer.Config{}, none, usageErr("--listen %q: want host:port", o.listen)
+	}
+	addrs, err := parseIssuerFlags(o.issuers)
+	if err != nil {
+		return acquirer.Config{}, none, usageErr("%v", err)
+	}
+	var table *route.Table
+	if o.routesPath != "" {
+		f, err := os.Open(o.routesPath)
+		if err != nil {
+			return acquirer.Config{}, none, usageErr("--routes: %v", err)
+		}
+		table, err = route.Parse(f)
+		f.Close()
+		if err != nil {
+			return acquirer.Config{}, none, usageErr("--routes %s: %v", o.routesPath, err)
+		}
+	} else {
+		if len(addrs) != 1 {
+			return acquirer.Config{}, none, usageErr("several --issuer links need a --routes file")
+		}
+		var name string
+		for n := range addrs {
+			name = n
+		}
+		rs := append([]route.Range(nil), acqSampleRoutes...)
+		for i := range rs {
+			rs[i].Issuer = name
+		}
+		if table, err = route.New(rs); err != nil {
+			return acquirer.Config{}, none, err
+		}
+	}
+	for _, n := range table.Issuers() {
+		if _, ok := addrs[n]; !ok {
+			return acquirer.Config{}, none, usageErr("the routing table names issuer %q: give --issuer %s=ADDR", n, n)
+		}
+	}
+	m, err := openAcquirerHSM(o.dataDir, logger)
+	if err != nil {
+		return acquirer.Config{}, none, err
+	}
+	closeHSM := func() { m.Close() }
+	cfg, err := acquirerKeys(m, addrs)
+	if err != nil {
+		closeHSM()
+		return acquirer.Config{}, none, err
+	}
+	cfg.Listen, cfg.AcquirerID, cfg.Routes, cfg.HSM = o.listen, o.acquirerID, table, m
+	cfg.DataDir, cfg.IssuerTimeout, cfg.EchoInterval, cfg.DuplicateWindow = o.dataDir, o.timeout, o.echo, o.window
+	cfg.Logger = logger
+	return cfg, closeHSM, nil
+}
+
+// openAcquirerHSM opens the soft security module with its keystore in dir.
+func openAcquirerHSM(dir string, logger *slog.Logger) (*soft.HSM, error) {
+	var lmk keys.Key
+	var err error
+	if _, set := os.LookupEnv(soft.EnvLMK); set {
+		lmk, err = soft.LMKFromEnv("")
+	} else {
+		lmk, err = soft.ParseLMK(acqSampleLMK)
+	}
+	if err != nil {
+		return nil, usageErr("%v", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("acquirer data directory: %w", err)
+	}
+	m, err := soft.Open(soft.Config{LMK: lmk, Path: filepath.Join(dir, acqKeystore), Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("acquirer keystore: %w", err)
+	}
+	return m, nil
+}
+
+// acqKey finds the key labelled label among have, loading the sample key
+// when absent.
+func acqKey(m hsm.KeyManager, have map[string]hsm.Handle, label string, u hsm.Usage, sampleHex string) (hsm.Handle, error) {
+	if h, ok := have[label]; ok {
+		if h.Usage != u {
+			return hsm.Handle{}, fmt.Errorf("key %q is a %s, not a %s", label, h.Usage, u)
+		}
+		return h, nil
+	}
+	k, err := keys.ParseHex(keys.TDES, sampleHex)
+	if err != nil {
+		return hsm.Handle{}, err
+	}
+	return m.ImportKey(label, u, k)
+}
+
+// acquirerKeys finds (or loads) the BDK, the terminals' TAKs and each
+// issuer's ZAK and ZPK.
+func acquirerKeys(m hsm.KeyManager, issuers map[string]string) (acquirer.Config, error) {
+	var cfg acquirer.Config
+	all, err := m.List()
+	if err != nil {
+		return cfg, fmt.Errorf("acquirer keys: %w", err)
+	}
+	have := map[string]hsm.Handle{}
+	for _, h := range all {
+		have[h.Label] = h
+	}
+	if cfg.BDK, err = acqKey(m, have, "acq/bdk", hsm.UsageBDK, acqSampleBDK); err != nil {
+		return cfg, fmt.Errorf("acquirer keys: %w", err)
+	}
+	if _, err = acqKey(m, have, "acq/tak/"+acqSampleTID, hsm.UsageTAK, acqSampleTAK); err != nil {
+		return cfg, fmt.Errorf("acquirer keys: %w", err)
+	}
+	names := make([]string, 0, len(issuers))
+	for n := range issuers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		is := acquirer.Issuer{Name: n, Addr: issuers[n]}
+		if is.ZAK, err = acqKey(m, have, "acq/zak/"+n, hsm.UsageZAK, acqSampleZAK); err != nil {
+			return cfg, fmt.Errorf("acquirer keys: %w", err)
+		}
+		if is.ZPK, err = acqKey(m, have, "acq/zpk/"+n, hsm.UsageZPK, acqSampleZPK); err != nil {
+			return cfg, fmt.Errorf("acquirer keys: %w", err)
+		}
+		cfg.Issuers = append(cfg.Issuers, is)
+	}
+	if all, err = m.List(); err != nil {
+		return cfg, fmt.Errorf("acquirer keys: %w", err)
+	}
+	for _, h := range all {
+		if tid, ok := strings.CutPrefix(h.Label, "acq/tak/"); ok && h.Usage == hsm.UsageTAK {
+			cfg.Terminals = append(cfg.Terminals, acquirer.Terminal{TID: tid, TAK: h})
+		}
+	}
+	return cfg, nil
+}
