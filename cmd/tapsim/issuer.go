@@ -1,0 +1,648 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tapsim/tapsim/cards"
+	"github.com/tapsim/tapsim/emv/cryptogram"
+	"github.com/tapsim/tapsim/emv/keys"
+	"github.com/tapsim/tapsim/emv/pan"
+	"github.com/tapsim/tapsim/hsm"
+	"github.com/tapsim/tapsim/hsm/soft"
+	"github.com/tapsim/tapsim/issuerhost"
+	"github.com/tapsim/tapsim/issuerhost/authz"
+	"github.com/tapsim/tapsim/issuerhost/cloud"
+	"github.com/tapsim/tapsim/issuerhost/store"
+	"github.com/tapsim/tapsim/issuerhost/vault"
+)
+
+func init() { subcommands = append(subcommands, newIssuerCmd) }
+
+// The sample network's test keys held by the issuer's security module
+// (test only, never printed: KCV shown). The transport key of the HCE
+// phones is AES-128, as the module wraps keys with the AES key wrap.
+const (
+	issSampleZPK = "BFE3DAFE23CB9B570EF4238616F12FD9" // KCV 830B72
+	issSampleZAK = "649783F2378020FEC7B95EFB52AE7010" // KCV E5DF32
+	issSamplePVK = "B34552BC6B5EAE9B793B3EEFE96EEA4C" // KCV 8721EF
+	issSampleKEK = "2AE0E02C3B68752AC86E4649B334AEEC"
+	issSampleLMK = "FC040D1C23BB408FCABBF8ECE2A72BF49B7CA20482F0A555E5626B6FC92526CB"
+	// issSamplePIN is the PIN of every sample card.
+	issSamplePIN = "1234"
+	// issKeystore is the issuer's keystore file in its data directory.
+	issKeystore = "issuer-keys.json"
+	// issDefaultData is the default data directory.
+	issDefaultData = "./tapsim-data"
+	// issSampleLimit is the credit limit of each sample account: NT$50,000.
+	issSampleLimit = 5_000_000
+)
+
+// issuerOptions are the settings of one issuer host process.
+type issuerOptions struct {
+	listen     string
+	dataDir    string
+	requireMAC bool
+	verbose    bool
+}
+
+func newIssuerCmd() *cobra.Command {
+	var o issuerOptions
+	c := &cobra.Command{
+		Use:   "issuer --listen ADDR [--data DIR]",
+		Short: "Run the issuer host: authorisations, reversals, tokens and HCE keys over ISO 8583",
+		Long: `Runs the issuer host until SIGINT or SIGTERM. Acquirers connect to --listen (ISO 8583, 2-byte
+length header). Sign-on, sign-off and echo are answered (0810); authorisations (0100/0200) go
+through the decision pipeline: format, card or token look-up (detokenisation, token status and
+domain, device binding), ARQC verification, replay (ATC and cryptogram), single-use HCE keys,
+CVM policy, online PIN with a 5-try lock, expiry, limits and open-to-buy; the answer carries
+DE39, the decline reason in DE48 and the ARPC in DE55 tag 91. Reversals (0400) and reversal
+advices (0420/0421) release the hold once. A MAC under the zone MAC key is checked when present
+(63 when wrong); a malformed message gets 30.
+
+State (issuer.db: cards, tokens, phones, ATCs, used cryptograms and keys, PIN tries, holds,
+authorisation log, audit trail) lives under --data and is written before each answer leaves.
+Keys live in the soft security module's keystore (issuer-keys.json), wrapped under the local
+master key from TAPSIM_HSM_LMK or, by default, the sample network's test LMK. On first start
+the sample cards, phones and accounts of the built-in profiles are created (see "issuer init").`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runIssuer(ctx, o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	fl := c.Flags()
+	fl.StringVar(&o.listen, "listen", "127.0.0.1:8584", "address acquirers connect to, host:port")
+	fl.StringVar(&o.dataDir, "data", issDefaultData, "directory of the issuer's database and keystore")
+	fl.BoolVar(&o.requireMAC, "require-mac", false, "refuse (63) requests without a MAC")
+	fl.BoolVarP(&o.verbose, "verbose", "v", false, "log every message (masked) on stderr")
+	c.AddCommand(newIssuerInitCmd(), newIssuerLogCmd(), newIssuerAuditCmd(), newIssuerLostCmd(),
+		newIssuerTokenCmd("suspend"), newIssuerTokenCmd("resume"), newIssuerResetPINCmd())
+	return c
+}
+
+// issuerRuntime is an opened issuer: its store and security module.
+type issuerRuntime struct {
+	db  *store.DB
+	hsm *soft.HSM
+}
+
+// Close closes the store and the security module.
+func (r *issuerRuntime) Close() {
+	if r.db != nil {
+		_ = r.db.Close()
+	}
+	if r.hsm != nil {
+		_ = r.hsm.Close()
+	}
+}
+
+// openIssuer opens the issuer's store and security module in dir.
+func openIssuer(dir string, logger *slog.Logger) (*issuerRuntime, error) {
+	if strings.TrimSpace(dir) == "" {
+		return nil, usageErr("--data: empty directory")
+	}
+	var (
+		lmk keys.Key
+		err error
+	)
+	if _, set := os.LookupEnv(soft.EnvLMK); set {
+		lmk, err = soft.LMKFromEnv("")
+	} else {
+		lmk, err = soft.ParseLMK(issSampleLMK)
+	}
+	if err != nil {
+		return nil, usageErr("%v", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("issuer data directory: %w", err)
+	}
+	m, err := soft.Open(soft.Config{LMK: lmk, Path: filepath.Join(dir, issKeystore), Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("issuer keystore: %w", err)
+	}
+	db, err := store.OpenDir(dir, store.Options{})
+	if err != nil {
+		m.Close()
+		return nil, fmt.Errorf("issuer database: %w", err)
+	}
+	return &issuerRuntime{db: db, hsm: m}, nil
+}
+
+// initIssuer creates the sample data when the store has none and reports
+// whether it did.
+func initIssuer(ctx context.Context, r *issuerRuntime) (bool, issuerhost.Seed, error) {
+	done, err := issuerhost.Initialised(ctx, r.db)
+	if err != nil || done {
+		return false, issuerhost.Seed{}, err
+	}
+	seed, err := issuerSampleSeed(r.hsm)
+	if err != nil {
+		return false, issuerhost.Seed{}, err
+	}
+	if err := issuerhost.Init(ctx, r.db, r.hsm, seed); err != nil {
+		return false, issuerhost.Seed{}, err
+	}
+	return true, seed, nil
+}
+
+// runIssuer starts the issuer host of o and serves until ctx ends.
+func runIssuer(ctx context.Context, o issuerOptions, out, errOut io.Writer) error {
+	if _, _, err := net.SplitHostPort(o.listen); err != nil {
+		return usageErr("--listen %q: want host:port", o.listen)
+	}
+	level := slog.LevelWarn
+	if o.verbose {
+		level = slog.LevelInfo
+	}
+	logger := slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: level}))
+	r, err := openIssuer(o.dataDir, logger)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	created, seed, err := initIssuer(ctx, r)
+	if err != nil {
+		return err
+	}
+	if created {
+		printSeedSummary(out, seed)
+	}
+	srv, err := issuerhost.New(r.db, r.hsm, issuerhost.Config{Listen: o.listen, RequireMAC: o.requireMAC, Logger: logger})
+	if err != nil {
+		return err
+	}
+	if err := srv.Start(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "issuer host listening on %s, data in %s\n", srv.Addr(), o.dataDir)
+	k := issuerhost.DefaultKeys()
+	if all, err := r.hsm.List(); err == nil {
+		for _, h := range all {
+			if slices.Contains([]string{k.ZPK, k.ZAK, k.PVK, k.KEK}, h.Label) {
+				fmt.Fprintf(out, "  %s %s KCV %s\n", h.Usage, h.Label, h.KCV)
+			}
+		}
+	}
+	<-ctx.Done()
+	fmt.Fprintln(out, "issuer host stopping")
+	if err := srv.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "issuer host stopped")
+	return nil
+}
+
+func printSeedSummary(out io.Writer, s issuerhost.Seed) {
+	fmt.Fprintf(out, "sample data created: %d accounts, %d cards, %d tokens, %d phones (PIN %s on every card)\n",
+		len(s.Accounts), len(s.Cards), len(s.Tokens), len(s.Devices), issSamplePIN)
+}
+
+func newIssuerInitCmd() *cobra.Command {
+	var dir string
+	c := &cobra.Command{
+		Use:   "init [--data DIR]",
+		Short: "Create the issuer's sample data: the built-in cards and phones, their accounts and keys",
+		Long: `Creates, in --data, the issuer's sample data from the built-in card and phone profiles (see
+"tapsim cards"): an account per card, the card store (PAN, expiry, CVN, the issuer master key in
+the security module, PIN 1234 as a Visa PVV), the token vault (token -> funding PAN) for wallet
+and HCE phones, the HCE phones bound to their tokens with the single-use keys they hold, and the
+zone PIN and MAC keys, PIN verification key and HCE transport key of the sample network. A data
+directory that has its sample data already is left alone.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			r, err := openIssuer(dir, nil)
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			created, seed, err := initIssuer(cmd.Context(), r)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if !created {
+				fmt.Fprintf(out, "%s already holds the issuer's data; nothing changed\n", dir)
+				return nil
+			}
+			printSeedSummary(out, seed)
+			w := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "  ID\tPAN\tKIND\tCVN\tEXPIRY")
+			for _, c := range seed.Cards {
+				kind := c.FormFactor
+				if c.CVN == "" {
+					kind = "funding card"
+				}
+				fmt.Fprintf(w, "  %s\t%s\t%s\t%s\t%s\n", c.ID, pan.Mask(c.PAN), kind, dash(c.CVN), c.Expiry)
+			}
+			for _, k := range seed.Tokens {
+				fmt.Fprintf(w, "  %s\t%s\t%s token\t%s\t%s\n", k.ID, pan.Mask(k.Number), k.FormFactor, k.CVN, k.Expiry)
+			}
+			return w.Flush()
+		},
+	}
+	c.Flags().StringVar(&dir, "data", issDefaultData, "directory of the issuer's database and keystore")
+	return c
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// issuerSampleSeed builds the sample data from the built-in profiles: the
+// sample network's keys, one account per funding card, the cards, the
+// tokens of the wallet and HCE phones, and the HCE phones with the keys
+// they were provisioned with. PINs (1234) become PVVs made with the PVK in
+// m, which is loaded first.
+func issuerSampleSeed(m hsm.HSM) (issuerhost.Seed, error) {
+	k := issuerhost.DefaultKeys()
+	seed := issuerhost.Seed{Keys: []issuerhost.SeedKey{
+		{Label: k.ZPK, Usage: hsm.UsageZPK, Alg: "TDES", Hex: issSampleZPK},
+		{Label: k.ZAK, Usage: hsm.UsageZAK, Alg: "TDES", Hex: issSampleZAK},
+		{Label: k.PVK, Usage: hsm.UsagePVK, Alg: "TDES", Hex: issSamplePVK},
+		{Label: k.KEK, Usage: hsm.UsageKEK, Alg: "AES", Hex: issSampleKEK},
+	}}
+	pvk, err := issuerKey(m, k.PVK, hsm.UsagePVK, keys.MustHex(keys.TDES, issSamplePVK))
+	if err != nil {
+		return seed, fmt.Errorf("issuer PIN verification key: %w", err)
+	}
+	pvv := func(p string) (string, error) { return m.GeneratePVV(pvk, p, issSamplePIN, 1) }
+
+	imkLabels := map[string]string{} // IMK hex -> label
+	imk := func(cvnName string, hexKey []byte) (string, error) {
+		cvn, err := cryptogram.Lookup(cvnName)
+		if err != nil {
+			return "", err
+		}
+		key, err := keys.New(cvn.Alg, hexKey)
+		if err != nil {
+			return "", err
+		}
+		h := fmt.Sprintf("%X", hexKey)
+		if l, ok := imkLabels[h]; ok {
+			return l, nil
+		}
+		l := "issuer/imk/" + key.KCVHex()
+		imkLabels[h] = l
+		seed.Keys = append(seed.Keys, issuerhost.SeedKey{Label: l, Usage: hsm.UsageIMKAC, Alg: cvn.Alg.String(), Hex: h})
+		return l, nil
+	}
+
+	byPAN := map[string]string{} // PAN -> card ID
+	addCard := func(id, p string, c issuerhost.SeedCard) error {
+		if _, ok := byPAN[p]; ok {
+			return nil
+		}
+		v, err := pvv(p)
+		if err != nil {
+			return fmt.Errorf("sample card %s: %w", id, err)
+		}
+		c.ID, c.PAN, c.PVKI, c.PVV, c.Account = id, p, 1, v, "acct-"+id
+		seed.Accounts = append(seed.Accounts, issuerhost.SeedAccount{ID: c.Account, Currency: 901, CreditLimit: issSampleLimit})
+		seed.Cards = append(seed.Cards, c)
+		byPAN[p] = id
+		return nil
+	}
+
+	type tokenApp struct {
+		p   cards.Profile
+		app cards.AppProfile
+	}
+	var tokens []tokenApp
+	for _, name := range sampleProfileOrder() {
+		p, err := cards.Builtin(name)
+		if err != nil {
+			return seed, err
+		}
+		apps := p.Apps
+		if p.App != nil {
+			apps = append([]cards.AppProfile{*p.App}, apps...)
+		}
+		for i, a := range apps {
+			if a.Token != nil {
+				tokens = append(tokens, tokenApp{p, a})
+				continue
+			}
+			if a.PAN == "" || a.CVN == "" || len(a.IMK) == 0 {
+				continue
+			}
+			l, err := imk(a.CVN, a.IMK)
+			if err != nil {
+				return seed, fmt.Errorf("profile %s: %w", name, err)
+			}
+			id := name
+			if i > 0 {
+				id = fmt.Sprintf("%s-%d", name, i+1)
+			}
+			if err := addCard(id, a.PAN, issuerhost.SeedCard{PSN: a.PSN, Expiry: a.Expiry, CVN: a.CVN, IMK: l,
+				FormFactor: p.FormFactor, InitialATC: p.State.ATC}); err != nil {
+				return seed, err
+			}
+		}
+	}
+	for _, t := range tokens {
+		a, p := t.app, t.p
+		fund, ok := byPAN[a.Token.FundingPAN]
+		if !ok {
+			fund = "funding-" + p.Name
+			if err := addCard(fund, a.Token.FundingPAN, issuerhost.SeedCard{Expiry: "2029-12", FormFactor: "plastic"}); err != nil {
+				return seed, err
+			}
+		}
+		l, err := imk(a.CVN, a.IMK)
+		if err != nil {
+			return seed, fmt.Errorf("profile %s: %w", p.Name, err)
+		}
+		v, err := pvv(a.PAN)
+		if err != nil {
+			return seed, fmt.Errorf("sample token %s: %w", p.Name, err)
+		}
+		bound := p.FormFactor == cards.FormHCEPhone && p.Phone != nil && len(p.Phone.DeviceID) > 0
+		seed.Tokens = append(seed.Tokens, issuerhost.SeedToken{ID: p.Name, Number: a.PAN, Card: fund, Expiry: a.Expiry,
+			Domain: vault.DomainMobile, RequestorID: a.Token.RequestorID, PSN: a.PSN, CVN: a.CVN, IMK: l, PVKI: 1, PVV: v,
+			FormFactor: p.FormFactor, DeviceBound: bound, InitialATC: p.State.ATC})
+		if bound {
+			seed.Devices = append(seed.Devices, issuerhost.SeedDevice{ID: fmt.Sprintf("%X", []byte(p.Phone.DeviceID)),
+				Token: p.Name, Keys: provisionedKeys(p)})
+		}
+	}
+	return seed, nil
+}
+
+// issuerKey finds the key labelled label, loading k under it when absent.
+func issuerKey(m hsm.KeyManager, label string, u hsm.Usage, k keys.Key) (hsm.Handle, error) {
+	all, err := m.List()
+	if err != nil {
+		return hsm.Handle{}, err
+	}
+	for _, h := range all {
+		if h.Label == label {
+			return h, nil
+		}
+	}
+	return m.ImportKey(label, u, k)
+}
+
+// provisionedKeys is the batch an HCE phone of profile p is made with (as
+// cards builds it): KeyBatch keys (default 5, or the keys left of its
+// state) from FirstKeyATC (default: its ATC + 1).
+func provisionedKeys(p cards.Profile) *issuerhost.SeedKeyBatch {
+	n := p.Phone.KeyBatch
+	if n == 0 {
+		n = 5
+	}
+	if p.State.KeysLeft != nil {
+		n = *p.State.KeysLeft
+	}
+	if n == 0 {
+		return nil
+	}
+	first := p.Phone.FirstKeyATC
+	if first == 0 {
+		first = p.State.ATC + 1
+	}
+	return &issuerhost.SeedKeyBatch{First: first, Count: n}
+}
+
+// sampleProfileOrder lists the built-in profiles, the plain sample cards
+// first so that a PAN several profiles share is named after them, and
+// multi-application profiles last.
+func sampleProfileOrder() []string {
+	first := []string{"visa-plastic", "mc-plastic"}
+	names := cards.BuiltinNames()
+	out := slices.Clone(first)
+	var last []string
+	for _, n := range names {
+		if slices.Contains(first, n) {
+			continue
+		}
+		if n == "dual-brand" {
+			last = append(last, n)
+			continue
+		}
+		out = append(out, n)
+	}
+	return append(out, last...)
+}
+
+// openIssuerStore opens the store only, for the administrative commands.
+func openIssuerStore(dir string) (*store.DB, error) {
+	if strings.TrimSpace(dir) == "" {
+		return nil, usageErr("--data: empty directory")
+	}
+	if _, err := os.Stat(filepath.Join(dir, store.FileName)); err != nil {
+		return nil, usageErr("--data %s: no issuer database (run tapsim issuer init)", dir)
+	}
+	db, err := store.OpenDir(dir, store.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("issuer database: %w", err)
+	}
+	return db, nil
+}
+
+func newIssuerLogCmd() *cobra.Command {
+	var (
+		dir string
+		n   int
+	)
+	c := &cobra.Command{
+		Use:   "log [--data DIR] [-n N]",
+		Short: "Print the issuer's last authorisations (PANs masked)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if n < 1 {
+				return usageErr("-n: want 1 or more")
+			}
+			db, err := openIssuerStore(dir)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			var recs []store.AuthRecord
+			if err := db.View(cmd.Context(), func(tx *store.Tx) error {
+				recs, err = tx.AuthLog(cmd.Context(), n)
+				return err
+			}); err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "TIME\tMTI\tSTAN\tPAN\tAMOUNT\tCVM\tATC\tDE39\tREASON\tAUTH")
+			for _, r := range recs {
+				atc := "-"
+				if r.ATC >= 0 {
+					atc = fmt.Sprintf("%04X", r.ATC)
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", r.At.Format("2006-01-02T15:04:05Z"), r.MTI, r.STAN,
+					r.MaskedPAN, r.Amount, dash(r.CVM), atc, r.ResponseCode, r.Reason, dash(r.AuthCode))
+			}
+			return w.Flush()
+		},
+	}
+	c.Flags().StringVar(&dir, "data", issDefaultData, "directory of the issuer's database")
+	c.Flags().IntVarP(&n, "last", "n", 20, "how many authorisations")
+	return c
+}
+
+func newIssuerAuditCmd() *cobra.Command {
+	var (
+		dir  string
+		show bool
+	)
+	c := &cobra.Command{
+		Use:   "audit [--data DIR] [--show]",
+		Short: "Check the issuer's audit trail (append-only, hash-chained); --show prints it",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			db, err := openIssuerStore(dir)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			out := cmd.OutOrStdout()
+			return db.View(cmd.Context(), func(tx *store.Tx) error {
+				if show {
+					trail, err := tx.AuditTrail(cmd.Context())
+					if err != nil {
+						return err
+					}
+					for _, e := range trail {
+						fmt.Fprintf(out, "%6d %s %-15s %-24s %s: %s\n", e.Seq, e.At.Format("2006-01-02T15:04:05Z"), e.Actor, e.Action, e.Subject, e.Detail)
+					}
+				}
+				n, err := tx.VerifyAudit(cmd.Context())
+				if err != nil {
+					return &exitError{code: 1, err: err}
+				}
+				fmt.Fprintf(out, "audit trail intact: %d entries\n", n)
+				return nil
+			})
+		},
+	}
+	c.Flags().StringVar(&dir, "data", issDefaultData, "directory of the issuer's database")
+	c.Flags().BoolVar(&show, "show", false, "print every entry")
+	return c
+}
+
+func newIssuerLostCmd() *cobra.Command {
+	var dir, reason string
+	c := &cobra.Command{
+		Use:   "lost DEVICE-ID [--reason TEXT]",
+		Short: "Report an HCE phone lost: suspend its tokens and void its keys at once (R-C1)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			db, err := openIssuerStore(dir)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			rep, err := cloud.ReportLost(cmd.Context(), db, args[0], reason, time.Now())
+			if errors.Is(err, cloud.ErrDevice) {
+				return usageErr("%v", err)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "phone %s reported lost: tokens suspended %v, %d keys voided\n",
+				rep.DeviceID, rep.TokensSuspended, rep.KeysVoided)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&dir, "data", issDefaultData, "directory of the issuer's database")
+	c.Flags().StringVar(&reason, "reason", "reported by the cardholder", "why, for the audit trail")
+	return c
+}
+
+func newIssuerTokenCmd(verb string) *cobra.Command {
+	var dir, reason string
+	c := &cobra.Command{
+		Use:   verb + " TOKEN-ID [--reason TEXT]",
+		Short: strings.ToUpper(verb[:1]) + verb[1:] + " a token of the vault (IDs: tapsim issuer init lists them)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			db, err := openIssuerStore(dir)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			v := vault.New(db, nil)
+			if verb == "suspend" {
+				err = v.Suspend(cmd.Context(), args[0], reason)
+			} else {
+				err = v.Resume(cmd.Context(), args[0], reason)
+			}
+			if errors.Is(err, store.ErrNotFound) || errors.Is(err, vault.ErrTransition) {
+				return usageErr("%v", err)
+			}
+			if err != nil {
+				return err
+			}
+			d, err := v.Detokenise(cmd.Context(), tokenNumber(cmd.Context(), db, args[0]))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "token %s %s: %s\n", args[0], pan.Mask(d.Token.Number), d.Token.Status)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&dir, "data", issDefaultData, "directory of the issuer's database")
+	c.Flags().StringVar(&reason, "reason", "cardholder request", "why, for the audit trail")
+	return c
+}
+
+func tokenNumber(ctx context.Context, db *store.DB, id string) string {
+	var n string
+	_ = db.View(ctx, func(tx *store.Tx) error {
+		k, err := tx.Token(ctx, id)
+		n = k.Number
+		return err
+	})
+	return n
+}
+
+func newIssuerResetPINCmd() *cobra.Command {
+	var dir, operator string
+	c := &cobra.Command{
+		Use:   "reset-pin CARD-ID --operator NAME",
+		Short: "Unlock a card's PIN after the service centre verified the cardholder (R-G3c)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if strings.TrimSpace(operator) == "" {
+				return usageErr("--operator is required")
+			}
+			db, err := openIssuerStore(dir)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			if err := authz.ResetPIN(cmd.Context(), db, args[0], operator, time.Now()); err != nil {
+				if errors.Is(err, store.ErrNotFound) {
+					return usageErr("%v", err)
+				}
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "card %s: PIN tries reset by %s\n", args[0], operator)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&dir, "data", issDefaultData, "directory of the issuer's database")
+	c.Flags().StringVar(&operator, "operator", "", "who verified the cardholder")
+	return c
+}

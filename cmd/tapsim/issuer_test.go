@@ -1,0 +1,360 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	connection "github.com/moov-io/iso8583-connection"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tapsim/tapsim/cards"
+	"github.com/tapsim/tapsim/cards/hce"
+	"github.com/tapsim/tapsim/emv/cryptogram"
+	"github.com/tapsim/tapsim/emv/keys"
+	"github.com/tapsim/tapsim/emv/pin"
+	"github.com/tapsim/tapsim/emv/tlv"
+	"github.com/tapsim/tapsim/hsm/keyblock"
+	"github.com/tapsim/tapsim/isospec"
+	"github.com/tapsim/tapsim/issuerhost"
+	"github.com/tapsim/tapsim/issuerhost/store"
+	"github.com/tapsim/tapsim/kernel"
+	"github.com/tapsim/tapsim/kernel/entry"
+	"github.com/tapsim/tapsim/terminal/inproc"
+)
+
+func TestIssuerInit(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errOut := runCLI(t, "issuer", "init", "--data", dir)
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "sample data created")
+	require.Contains(t, out, "476173******0010")
+	require.Contains(t, out, "hce-phone token")
+	for _, full := range []string{"4761739001010010", "4895370012340011", "4761739001010051"} {
+		require.NotContains(t, out, full)
+	}
+	code, out, _ = runCLI(t, "issuer", "init", "--data", dir)
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "nothing changed")
+}
+
+func TestIssuerUsageErrors(t *testing.T) {
+	code, out, errOut := runCLI(t, "issuer", "--listen", "nowhere", "--data", t.TempDir())
+	requireUsageError(t, code, out, errOut, "--listen")
+	code, out, errOut = runCLI(t, "issuer", "init", "--data", "")
+	requireUsageError(t, code, out, errOut, "--data")
+	code, out, errOut = runCLI(t, "issuer", "log", "--data", t.TempDir())
+	requireUsageError(t, code, out, errOut, "no issuer database")
+	code, _, _ = runCLI(t, "issuer", "--bogus")
+	require.Equal(t, 2, code)
+
+	dir := t.TempDir()
+	code, _, _ = runCLI(t, "issuer", "init", "--data", dir)
+	require.Equal(t, 0, code)
+	code, out, errOut = runCLI(t, "issuer", "lost", "0102", "--data", dir)
+	requireUsageError(t, code, out, errOut, "not registered")
+	code, out, errOut = runCLI(t, "issuer", "suspend", "nope", "--data", dir)
+	requireUsageError(t, code, out, errOut, "not found")
+	code, out, errOut = runCLI(t, "issuer", "reset-pin", "visa-plastic", "--data", dir)
+	requireUsageError(t, code, out, errOut, "--operator")
+	code, out, errOut = runCLI(t, "issuer", "-n", "0", "log", "--data", dir)
+	require.Equal(t, 2, code, out+errOut)
+}
+
+func TestIssuerAdminCommands(t *testing.T) {
+	dir := t.TempDir()
+	code, _, _ := runCLI(t, "issuer", "init", "--data", dir)
+	require.Equal(t, 0, code)
+	code, out, _ := runCLI(t, "issuer", "lost", "3520990017614823", "--data", dir)
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "tokens suspended [hce-phone], 5 keys voided")
+	code, out, _ = runCLI(t, "issuer", "suspend", "wallet-phone", "--data", dir)
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "489537******0017: suspended")
+	code, out, _ = runCLI(t, "issuer", "resume", "wallet-phone", "--data", dir)
+	require.Equal(t, 0, code)
+	require.Contains(t, out, ": active")
+	code, out, _ = runCLI(t, "issuer", "reset-pin", "visa-plastic", "--operator", "agent 7", "--data", dir)
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "reset by agent 7")
+	code, out, _ = runCLI(t, "issuer", "audit", "--show", "--data", dir)
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "device.lost")
+	require.Contains(t, out, "pin.reset")
+	require.Regexp(t, `audit trail intact: \d+ entries`, out)
+}
+
+// The sample data agree with the card profiles: every chip card and token
+// is in the store with its profile's CVN and master key, every PIN is
+// 1234, and the single-use keys the platform hands an HCE phone are those
+// cards/hce.DeriveBatch computes from the profile (R-S5b, R-S3f).
+func TestIssuerSampleSeed(t *testing.T) {
+	ctx := context.Background()
+	r, err := openIssuer(t.TempDir(), nil)
+	require.NoError(t, err)
+	defer r.Close()
+	created, seed, err := initIssuer(ctx, r)
+	require.NoError(t, err)
+	require.True(t, created)
+
+	zpk := keys.MustHex(keys.TDES, issSampleZPK)
+	zpkH, err := r.hsm.Lookup(issuerhost.DefaultKeys().ZPK)
+	require.NoError(t, err)
+	pvkH, err := r.hsm.Lookup(issuerhost.DefaultKeys().PVK)
+	require.NoError(t, err)
+	checkPIN := func(p string, pvki int, pvv string) {
+		clear, err := pin.Encode(pin.Format0, issSamplePIN, p, nil)
+		require.NoError(t, err)
+		block, err := pin.Encrypt(zpk, clear)
+		require.NoError(t, err)
+		require.NoError(t, r.hsm.VerifyPIN(zpkH, block, p, pvkH, pvki, pvv))
+	}
+	for _, c := range seed.Cards {
+		checkPIN(c.PAN, c.PVKI, c.PVV)
+	}
+	for _, k := range seed.Tokens {
+		checkPIN(k.Number, k.PVKI, k.PVV)
+	}
+
+	for _, name := range cards.BuiltinNames() {
+		p, err := cards.Builtin(name)
+		require.NoError(t, err)
+		apps := p.Apps
+		if p.App != nil {
+			apps = append(apps, *p.App)
+		}
+		for _, a := range apps {
+			if a.CVN == "" {
+				continue
+			}
+			require.NoError(t, r.db.View(ctx, func(tx *store.Tx) error {
+				cvn, imk := "", ""
+				if c, err := tx.CardByPAN(ctx, a.PAN); err == nil {
+					cvn, imk = c.CVN, c.IMKRef
+				} else {
+					k, err := tx.TokenByNumber(ctx, a.PAN)
+					require.NoError(t, err, "profile %s", name)
+					cvn, imk = k.CVN, k.IMKRef
+					c, err := tx.Card(ctx, k.CardID)
+					require.NoError(t, err)
+					require.Equal(t, a.Token.FundingPAN, c.PAN, "token vault of %s", name)
+				}
+				require.Equal(t, a.CVN, cvn, name)
+				h, err := r.hsm.Lookup(imk)
+				require.NoError(t, err)
+				require.Equal(t, keys.MustHex(keys.TDES, fmt.Sprintf("%X", []byte(a.IMK))).KCVHex(), h.KCV, name)
+				return nil
+			}))
+		}
+	}
+
+	p, err := cards.Builtin("hce-phone")
+	require.NoError(t, err)
+	srv, err := issuerhost.New(r.db, r.hsm, issuerhost.Config{})
+	require.NoError(t, err)
+	b, err := srv.Cloud().IssueBatch(ctx, "hce-phone", fmt.Sprintf("%X", []byte(p.Phone.DeviceID)), 4)
+	require.NoError(t, err)
+	require.Equal(t, uint16(6), b.FirstATC, "after the phone's first 5 keys")
+	got, err := keyblock.OpenHCEKeys(keys.MustHex(keys.AES, issSampleKEK), b.Keys)
+	require.NoError(t, err)
+	cvn, err := cryptogram.Lookup(p.App.CVN)
+	require.NoError(t, err)
+	mk, err := cvn.DeriveMK(keys.MustHex(keys.TDES, fmt.Sprintf("%X", []byte(p.App.IMK))), p.App.PAN, p.App.PSN)
+	require.NoError(t, err)
+	want, err := hce.DeriveBatch(cvn, mk, b.FirstATC, 4)
+	require.NoError(t, err)
+	for i := range want {
+		require.Equal(t, want[i].ATC, got[i].ATC)
+		require.Equal(t, want[i].Key.Bytes(), got[i].Key.Bytes(), "ATC %04X", want[i].ATC)
+	}
+}
+
+// issuerOutput is a bytes.Buffer safe for a writer and a reader.
+type issuerOutput struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *issuerOutput) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *issuerOutput) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// The issuer host runs until its context ends, and answers the real
+// virtual cards' cryptograms: each sample card or phone is tapped on the
+// kernel and its data record sent as an 0100.
+func TestIssuerServesRealTaps(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errOut issuerOutput
+	done := make(chan error, 1)
+	go func() {
+		done <- runIssuer(ctx, issuerOptions{listen: "127.0.0.1:0", dataDir: t.TempDir()}, &out, &errOut)
+	}()
+	re := regexp.MustCompile(`listening on (\S+),`)
+	var addr string
+	require.Eventually(t, func() bool {
+		m := re.FindStringSubmatch(out.String())
+		if m != nil {
+			addr = m[1]
+		}
+		return m != nil
+	}, 20*time.Second, 10*time.Millisecond, errOut.String())
+
+	c, err := connection.New(addr, isospec.Spec, isospec.ReadMessageLength, isospec.WriteMessageLength,
+		connection.SetMessageReader(isospec.Framer{}), connection.SetMessageWriter(isospec.Framer{}),
+		connection.SetRequestIDGenerator(isospec.RequestIDGenerator{}))
+	require.NoError(t, err)
+	require.NoError(t, c.Connect())
+	defer c.Close()
+
+	tests := []struct {
+		card    string
+		unlock  string
+		amount  int64
+		code    isospec.ResponseCode
+		reason  isospec.DeclineReason
+		entry91 bool
+	}{
+		{card: "visa-plastic", amount: 200000, code: "00", entry91: true},
+		{card: "mc-plastic", amount: 200000, code: "00", entry91: true},
+		{card: "visa-plastic-cvn22", amount: 200000, code: "00", entry91: true},
+		{card: "visa-plastic-cvn10", amount: 10000, code: "00", entry91: true},
+		{card: "mc-plastic-cvn21", amount: 200000, code: "00", entry91: true},
+		{card: "visa-se-phone", unlock: "5791", amount: 450000, code: "00", entry91: true},
+		{card: "hce-phone", unlock: "5791", amount: 10000, code: "00", entry91: true},
+		{card: "hce-phone-mc", unlock: "5791", amount: 10000, code: "00", entry91: true},
+		{card: "wallet-phone", unlock: "2468", amount: 450000, code: "00", entry91: true},
+		{card: "visa-plastic", amount: 350000, code: "57", reason: isospec.ReasonCVMRequired, entry91: true},
+	}
+	stan := 0
+	now := time.Now().UTC()
+	var first *isospec.AuthorizationRequest
+	held := map[string]cards.Card{} // one card per profile, its ATC going on
+	for _, tc := range tests {
+		t.Run(tc.card, func(t *testing.T) {
+			vc, ok := held[tc.card]
+			if !ok {
+				vc, err = loadCard(tc.card, now)
+				require.NoError(t, err)
+				held[tc.card] = vc
+			}
+			rec := tapRecord(t, vc, tc.unlock, tc.amount, now)
+			stan++
+			req := requestFromRecord(t, rec, tc.amount, fmt.Sprintf("%06d", stan), now)
+			if first == nil {
+				first = req
+			}
+			m, err := isospec.Encode(req)
+			require.NoError(t, err)
+			resp, err := c.Send(m)
+			require.NoError(t, err)
+			var ar isospec.AuthorizationResponse
+			require.NoError(t, isospec.Decode(resp, &ar))
+			pd, err := isospec.ParsePrivateData(ar.PrivateData)
+			require.NoError(t, err)
+			require.Equal(t, tc.code, ar.ResponseCode, "reason %s", pd.DeclineReason)
+			require.Equal(t, tc.reason, pd.DeclineReason)
+			if tc.entry91 {
+				l, err := tlv.Decode(ar.ICCData)
+				require.NoError(t, err)
+				_, ok := l.Find(0x91)
+				require.True(t, ok)
+			}
+		})
+	}
+
+	// The first approval replayed with a new STAN (R-G4).
+	replay := *first
+	replay.STAN = "999999"
+	m, err := isospec.Encode(&replay)
+	require.NoError(t, err)
+	resp, err := c.Send(m)
+	require.NoError(t, err)
+	var ar isospec.AuthorizationResponse
+	require.NoError(t, isospec.Decode(resp, &ar))
+	require.Equal(t, isospec.RCCryptogramFailure, ar.ResponseCode)
+	pd, err := isospec.ParsePrivateData(ar.PrivateData)
+	require.NoError(t, err)
+	require.Equal(t, isospec.ReasonCryptogramReplay, pd.DeclineReason)
+
+	cancel()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("the issuer did not stop")
+	}
+	require.Contains(t, out.String(), "issuer host stopped")
+}
+
+// tapRecord taps a card or phone (unlocked with code first, if given) on
+// the default terminal and returns the data record.
+func tapRecord(t *testing.T, vc cards.Card, code string, amount int64, now time.Time) tlv.List {
+	t.Helper()
+	cfg, err := baseTerminalConfig("")
+	require.NoError(t, err)
+	cfg.Clock = kernel.FixedClock(now)
+	if code != "" {
+		ph, ok := cards.Phone(vc)
+		require.True(t, ok)
+		require.NoError(t, ph.Unlock(code))
+	}
+	ep, err := entry.New(cfg)
+	require.NoError(t, err)
+	o, err := ep.Start(context.Background(), inproc.New(vc), kernel.Transaction{Amount: amount, Type: kernel.Purchase, Date: now})
+	require.NoError(t, err)
+	require.Equal(t, kernel.OnlineRequest, o.Type, o.String())
+	return o.DataRecord
+}
+
+// requestFromRecord builds the 0100 of a data record as a terminal would.
+func requestFromRecord(t *testing.T, rec tlv.List, amount int64, stan string, now time.Time) *isospec.AuthorizationRequest {
+	t.Helper()
+	get := func(tag tlv.Tag) []byte {
+		o, ok := rec.Find(tag)
+		if !ok {
+			return nil
+		}
+		return o.Value
+	}
+	var p, exp string
+	if t2 := get(0x57); t2 != nil {
+		var rest string
+		p, rest, _ = strings.Cut(fmt.Sprintf("%X", t2), "D")
+		exp = rest[:4]
+	}
+	if pn := get(0x5A); pn != nil {
+		p = strings.TrimRight(fmt.Sprintf("%X", pn), "F")
+	}
+	if e := get(0x5F24); e != nil {
+		exp = fmt.Sprintf("%X", e)[:4]
+	}
+	psn := ""
+	if v := get(0x5F34); v != nil {
+		psn = fmt.Sprintf("0%02X", v[0])
+	}
+	var icc tlv.List
+	for _, o := range rec {
+		switch o.Tag {
+		case 0x57, 0x5A, 0x5F24, 0x5F20, 0x56, 0x9F6B:
+			continue
+		}
+		icc = append(icc, o)
+	}
+	b, err := icc.Encode()
+	require.NoError(t, err)
+	return &isospec.AuthorizationRequest{
+		MTI: isospec.MTIAuthorizationRequest, PAN: p, ProcessingCode: isospec.ProcPurchase, Amount: amount,
+		TransmissionDateTime: isospec.TransmissionDateTime(now), STAN: stan, LocalTime: isospec.LocalTime(now),
+		LocalDate: isospec.LocalDate(now), Expiry: exp, POSEntryMode: isospec.ContactlessEntry(true),
+		CardSequenceNumber: psn, AcquirerID: "100001", RRN: "000000" + stan, TerminalID: "T0000001",
+		MerchantID: "M00000000000001", Currency: "901", ICCData: b,
+	}
+}

@@ -1,0 +1,297 @@
+// Package authz is the issuer host's authorisation engine: one decision
+// pipeline that every authorisation request runs through, stage by stage,
+// and that ends in an approval or in a decline with a machine-readable
+// Reason and its ISO 8583 response code:
+//
+//  1. format: the request's content (PAN, amounts, entry mode, DE55);
+//  2. lookup: card or token (detokenised to the funding card), card and
+//     token status, token expiry, domain restriction (mobile tokens:
+//     contactless only), device binding from the phone's 9F10 (R-S5d);
+//  3. ARQC: verified inside the security module with the card's CVN (82);
+//  4. replay: the ATC must be new and ahead of the last one seen within a
+//     window, a cryptogram is never accepted twice, a message is never
+//     processed twice (R-G4);
+//  5. single-use keys: an HCE cryptogram whose key (ATC) was never issued
+//     to that phone, was used already or has expired is declined (R-S5b);
+//  6. CVM policy: at or above the no-signature limit a cardholder
+//     verification is required (R-S2d); an HCE payment needs CDCVM or an
+//     online PIN every time (R-S2e);
+//  7. online PIN against the PIN verification value, locked after 5
+//     wrong PINs in a row (R-G3c);
+//  8. expiry, limits, open-to-buy;
+//  9. approval: authorisation code, a hold on the account, and the ARPC
+//     for the card (tag 91) by the CVN's method.
+//
+// Every state change of a request (ATC high-water mark, used cryptogram
+// and key, PIN try counter, hold, authorisation log, audit trail) is
+// written in one store transaction, committed before Authorize returns,
+// hence before any answer leaves. Reversals release a hold exactly once,
+// whatever the number of repeats.
+package authz
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/tapsim/tapsim/emv/pan"
+	"github.com/tapsim/tapsim/hsm"
+	"github.com/tapsim/tapsim/issuerhost/store"
+)
+
+// HSM is the part of the security module the engine uses.
+type HSM interface {
+	// Lookup finds a key by its label.
+	Lookup(label string) (hsm.Handle, error)
+	hsm.EMV
+	hsm.PIN
+}
+
+// Policy holds the issuer's rules.
+type Policy struct {
+	// NoCVMLimit is the no-signature limit in minor units: at or above it
+	// a cardholder verification is required (R-S2d), as the contactless
+	// reader requires one at or above its CVM Required Limit. Default
+	// 300000 (NT$3,000).
+	NoCVMLimit int64
+	// RejectSignature refuses a signature as the CVM of a plastic card at
+	// or above the limit; phones always need CDCVM or an online PIN there.
+	RejectSignature bool
+	// ATCWindow is how far ahead of the last ATC seen a new one may be.
+	// Default 64.
+	ATCWindow int
+	// MaxPINTries is the number of consecutive wrong PINs that locks the
+	// PIN (R-G3c). Default 5.
+	MaxPINTries int
+	// ChipEntryModes are the accepted POS entry modes (first two digits of
+	// DE22). Default 05 (contact chip) and 07 (contactless chip).
+	ChipEntryModes []string
+}
+
+// DefaultPolicy returns the policy of the sample network.
+func DefaultPolicy() Policy {
+	return Policy{NoCVMLimit: 300000, ATCWindow: 64, MaxPINTries: 5, ChipEntryModes: []string{"05", "07"}}
+}
+
+func (p Policy) withDefaults() Policy {
+	d := DefaultPolicy()
+	if p.NoCVMLimit <= 0 {
+		p.NoCVMLimit = d.NoCVMLimit
+	}
+	if p.ATCWindow <= 0 {
+		p.ATCWindow = d.ATCWindow
+	}
+	if p.MaxPINTries <= 0 {
+		p.MaxPINTries = d.MaxPINTries
+	}
+	if len(p.ChipEntryModes) == 0 {
+		p.ChipEntryModes = d.ChipEntryModes
+	}
+	return p
+}
+
+// Config sets up an Engine.
+type Config struct {
+	// ZPK and PVK are the labels of the zone PIN key (acquirer to issuer)
+	// and the PIN verification key in the security module.
+	ZPK, PVK string
+	// Policy is the issuer's rules; zero fields take DefaultPolicy's.
+	Policy Policy
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+	// Rand draws authorisation codes (crypto/rand when nil).
+	Rand io.Reader
+}
+
+// Engine runs the decision pipeline. It is safe for concurrent use: each
+// request runs in its own store transaction and transactions run one at a
+// time.
+type Engine struct {
+	db  *store.DB
+	hsm HSM
+	cfg Config
+}
+
+// ErrConfig reports an unusable engine configuration.
+var ErrConfig = errors.New("authz: bad configuration")
+
+// New returns an engine over the store and security module.
+func New(db *store.DB, h HSM, cfg Config) (*Engine, error) {
+	if db == nil || h == nil {
+		return nil, fmt.Errorf("%w: store and security module are required", ErrConfig)
+	}
+	cfg.Policy = cfg.Policy.withDefaults()
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = cryptoRand{}
+	}
+	return &Engine{db: db, hsm: h, cfg: cfg}, nil
+}
+
+// Policy returns the engine's policy with its defaults filled in.
+func (e *Engine) Policy() Policy { return e.cfg.Policy }
+
+// Decision is the outcome of a request.
+type Decision struct {
+	// Reason is why; Code its ISO 8583 response code (DE39).
+	Reason Reason
+	Code   string
+	// AuthCode is the authorisation identification response (DE38) of an
+	// approval.
+	AuthCode string
+	// IssuerAuthData is the value of tag 91 for DE55 of the response: the
+	// ARPC and the ARC (method 1) or CSU (method 2). Nil when the
+	// cryptogram was not verified.
+	IssuerAuthData []byte
+	// CVM is the cardholder verification the transaction carried.
+	CVM CVM
+	// Cred names the card or token ("card:ID", "token:ID"); MaskedPAN is the
+	// presented PAN masked; ATC the transaction counter (-1 when none).
+	Cred      string
+	MaskedPAN string
+	ATC       int
+	// TokenID, FundingLast4 and DeviceID describe a token transaction.
+	TokenID      string
+	FundingLast4 string
+	DeviceID     string
+	// Detail adds words for logs; it never holds sensitive data.
+	Detail string
+}
+
+// Approved reports whether the decision is an approval (code 00).
+func (d Decision) Approved() bool { return d.Code == "00" }
+
+// String is one line for logs: code, reason, masked PAN.
+func (d Decision) String() string {
+	s := fmt.Sprintf("%s %s %s", d.Code, d.Reason, d.MaskedPAN)
+	if d.Detail != "" {
+		s += ": " + d.Detail
+	}
+	return s
+}
+
+func decisionFor(r Reason) Decision { return Decision{Reason: r, Code: r.Code(), ATC: -1} }
+
+// Authorize runs the pipeline for req and returns the decision, after
+// everything it changed is committed. An error means the host could not
+// decide (the store or security module failed): nothing of the request
+// was kept, and the decision is a system error (96).
+func (e *Engine) Authorize(ctx context.Context, req Request) (Decision, error) {
+	now := e.cfg.Now()
+	var d Decision
+	err := e.db.Update(ctx, func(tx *store.Tx) error {
+		t := &txn{e: e, tx: tx, ctx: ctx, req: &req, now: now, atc: -1}
+		d = t.run()
+		if t.err != nil {
+			return t.err
+		}
+		return t.record(d)
+	})
+	if err != nil {
+		d = decisionFor(SystemError)
+		d.MaskedPAN = pan.Mask(req.PAN)
+		d.Detail = "authorisation not completed"
+		e.logSystemError(ctx, now, req.MTI, req.STAN, req.RRN, req.TerminalID, req.MerchantID, req.PAN,
+			req.Amount, req.Currency, req.EntryMode, req.Key())
+		return d, fmt.Errorf("authz: %w", err)
+	}
+	return d, nil
+}
+
+// logSystemError records a 96 in its own transaction, best effort.
+func (e *Engine) logSystemError(ctx context.Context, at time.Time, mti, stan, rrn, tid, mid, p string, amount int64, cur int, entry, key string) {
+	_ = e.db.Update(ctx, func(tx *store.Tx) error {
+		_, err := tx.LogAuth(ctx, store.AuthRecord{At: at, MTI: mti, STAN: stan, RRN: rrn, TerminalID: tid, MerchantID: mid,
+			MaskedPAN: pan.Mask(p), Amount: amount, Currency: cur, EntryMode: entry, CVM: "", ATC: -1,
+			ResponseCode: SystemError.Code(), Reason: string(SystemError), OrigKey: key})
+		return err
+	})
+}
+
+// Reverse releases the hold of the authorisation that rev names, once: a
+// repeat (0421, or the same 0400 again) finds the hold released and
+// changes nothing. A reversal for an authorisation the host never approved
+// is recorded, so that the original, should it arrive late, is refused.
+// The answer is always an acceptance (00) unless the host cannot decide.
+func (e *Engine) Reverse(ctx context.Context, rev Reversal) (Decision, error) {
+	now := e.cfg.Now()
+	var d Decision
+	err := e.db.Update(ctx, func(tx *store.Tx) error {
+		h, err := tx.Hold(ctx, rev.Original)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			d = decisionFor(OriginalNotFound)
+			err = tx.AddHold(ctx, store.Hold{Key: rev.Original, MaskedPAN: pan.Mask(rev.PAN), Amount: rev.Amount,
+				Currency: rev.Currency, RRN: rev.RRN, Status: store.HoldReversed, CreatedAt: now, ReleasedAt: now,
+				ReleaseRef: rev.Key()})
+		case err != nil:
+			return err
+		case h.Status == store.HoldActive:
+			d = decisionFor(Reversed)
+			d.Cred = h.Cred
+			_, err = tx.ReleaseHold(ctx, rev.Original, now, rev.Key())
+		default:
+			d = decisionFor(AlreadyReversed)
+			d.Cred = h.Cred
+		}
+		if err != nil {
+			return err
+		}
+		d.MaskedPAN = pan.Mask(rev.PAN)
+		if h.MaskedPAN != "" {
+			d.MaskedPAN = h.MaskedPAN
+		}
+		if _, err := tx.LogAuth(ctx, store.AuthRecord{At: now, MTI: rev.MTI, STAN: rev.STAN, RRN: rev.RRN,
+			TerminalID: rev.TerminalID, MerchantID: rev.MerchantID, MaskedPAN: d.MaskedPAN, Cred: d.Cred,
+			Amount: rev.Amount, Currency: rev.Currency, ATC: -1, ResponseCode: d.Code, Reason: string(d.Reason),
+			OrigKey: rev.Original}); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, store.AuditEvent{At: now, Actor: "authorisation", Action: "reversal." + string(d.Reason),
+			Subject: d.MaskedPAN, Detail: "original " + rev.Original})
+	})
+	if err != nil {
+		d = decisionFor(SystemError)
+		d.MaskedPAN = pan.Mask(rev.PAN)
+		e.logSystemError(ctx, now, rev.MTI, rev.STAN, rev.RRN, rev.TerminalID, rev.MerchantID, rev.PAN, rev.Amount,
+			rev.Currency, "", rev.Original)
+		return d, fmt.Errorf("authz: reversal: %w", err)
+	}
+	return d, nil
+}
+
+// cryptoRand is crypto/rand as an io.Reader value.
+type cryptoRand struct{}
+
+func (cryptoRand) Read(p []byte) (int, error) { return rand.Read(p) }
+
+// ResetPIN clears the wrong-PIN counter and lock of card cardID after the
+// issuer's service centre verified the cardholder (R-G3c); operator names
+// who did it, for the audit trail.
+func (e *Engine) ResetPIN(ctx context.Context, cardID, operator string) error {
+	return ResetPIN(ctx, e.db, cardID, operator, e.cfg.Now())
+}
+
+// ResetPIN is Engine.ResetPIN on a store, at time at.
+func ResetPIN(ctx context.Context, db *store.DB, cardID, operator string, at time.Time) error {
+	if operator == "" {
+		return fmt.Errorf("%w: a PIN reset needs the operator's name", ErrConfig)
+	}
+	return db.Update(ctx, func(tx *store.Tx) error {
+		c, err := tx.Card(ctx, cardID)
+		if err != nil {
+			return err
+		}
+		if err := tx.SetPINState(ctx, cardID, 0, false); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, store.AuditEvent{At: at, Actor: "service-centre", Action: "pin.reset",
+			Subject: "card " + cardID + " " + pan.Mask(c.PAN),
+			Detail:  fmt.Sprintf("by %s after %d wrong PINs (locked %v)", operator, c.PINFailures, c.PINLocked)})
+	})
+}

@@ -1,0 +1,204 @@
+package authz
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/tapsim/tapsim/isospec"
+)
+
+// Stage is a step of the decision pipeline, in the order they run.
+type Stage string
+
+// The stages of the pipeline.
+const (
+	StageFormat    Stage = "format"         // message content
+	StageLookup    Stage = "lookup"         // card or token, detokenisation, token status, domain, device binding
+	StageARQC      Stage = "arqc"           // application cryptogram through the security module
+	StageReplay    Stage = "replay"         // ATC high-water mark, used cryptograms, duplicates (R-G4)
+	StageSingleUse Stage = "single_use_key" // HCE single-use keys (R-S5b)
+	StageCVM       Stage = "cvm"            // cardholder verification policy (R-S2d, R-S2e)
+	StagePIN       Stage = "pin"            // online PIN against the PVV, try counter (R-G3c)
+	StageLimits    Stage = "limits"         // expiry, limits, open-to-buy
+	StageApprove   Stage = "approve"        // auth code, hold, ARPC
+	StageReversal  Stage = "reversal"       // hold release
+	StageMAC       Stage = "mac"            // message authentication (checked by the server)
+	StageSystem    Stage = "system"         // the host could not decide
+)
+
+// Reason is the machine-readable reason of a decision. Declines use the
+// network's vocabulary, isospec.DeclineReason (carried in DE48 subelement
+// 01 of the response), and take their response code from it; the few
+// reasons isospec does not list yet carry their own code here. Approvals
+// and reversals have outcome names of their own (Approved, Reversed ...),
+// with code 00, that never go in DE48.
+type Reason string
+
+// Outcomes with response code 00.
+const (
+	Approved         Reason = "approved"
+	Reversed         Reason = "reversed"           // the hold was released
+	AlreadyReversed  Reason = "already_reversed"   // a repeat: nothing left to release
+	OriginalNotFound Reason = "original_not_found" // no approved original; the reversal is recorded
+)
+
+// Decline reasons of the network vocabulary (package isospec).
+const (
+	FormatError           = Reason(isospec.ReasonFormat)
+	TransactionNotAllowed = Reason(isospec.ReasonTransactionNotAllowed)
+	UnknownCard           = Reason(isospec.ReasonCardUnknown)
+	CardBlocked           = Reason(isospec.ReasonCardBlocked)
+	TokenSuspended        = Reason(isospec.ReasonTokenSuspended)
+	TokenDeleted          = Reason(isospec.ReasonTokenDeleted)
+	TokenExpired          = Reason(isospec.ReasonTokenExpired)
+	TokenDomain           = Reason(isospec.ReasonTokenDomain)
+	DeviceNotBound        = Reason(isospec.ReasonDeviceNotBound)
+	ARQCInvalid           = Reason(isospec.ReasonARQCInvalid)
+	ARQCReplayed          = Reason(isospec.ReasonCryptogramReplay)
+	ATCNotAhead           = Reason(isospec.ReasonATCReplay)
+	DuplicateTransmission = Reason(isospec.ReasonDuplicate)
+	KeyNotIssued          = Reason(isospec.ReasonHCEKeyNotIssued)
+	KeyUsed               = Reason(isospec.ReasonHCEKeyUsed)
+	KeyExpired            = Reason(isospec.ReasonHCEKeyExpired)
+	CVMRequired           = Reason(isospec.ReasonCVMRequired)
+	CDCVMRequired         = Reason(isospec.ReasonHCECVMRequired)
+	PINIncorrect          = Reason(isospec.ReasonPINIncorrect)
+	PINTriesExceeded      = Reason(isospec.ReasonPINTriesExceeded)
+	PINLocked             = Reason(isospec.ReasonPINLocked)
+	CardExpired           = Reason(isospec.ReasonCardExpired)
+	AmountLimitExceeded   = Reason(isospec.ReasonAmountLimit)
+	InsufficientFunds     = Reason(isospec.ReasonInsufficientFunds)
+	MACInvalid            = Reason(isospec.ReasonMACInvalid)
+	SystemError           = Reason(isospec.ReasonSystemError)
+)
+
+// Decline reasons the network vocabulary does not list (yet), with their
+// own response codes.
+const (
+	// ExpiryMismatch: the expiry date sent is not the card's or token's (54).
+	ExpiryMismatch Reason = "expiry_mismatch"
+	// DeviceLost: the phone was reported lost (62, R-C1).
+	DeviceLost Reason = "device_lost"
+	// ATCOutOfWindow: the ATC jumps further ahead than the window allows
+	// (82, R-G4).
+	ATCOutOfWindow Reason = "atc_out_of_window"
+	// KeyVoid: the single-use key was voided, its phone reported lost (82,
+	// R-S5b, R-C1).
+	KeyVoid Reason = "hce_key_void"
+	// PINBlockInvalid: the PIN block does not decode under the zone PIN key
+	// (55; not counted as a wrong PIN).
+	PINBlockInvalid Reason = "pin_block_invalid"
+	// PINNotSet: no PIN verification value on file (55).
+	PINNotSet Reason = "pin_not_set"
+)
+
+// reasonInfo is what the table knows of a reason.
+type reasonInfo struct {
+	code  string // own response code, for reasons isospec does not list
+	stage Stage
+	rule  string // the requirement the decline demonstrates, if any
+}
+
+var reasons = map[Reason]reasonInfo{
+	Approved:         {"00", StageApprove, ""},
+	Reversed:         {"00", StageReversal, ""},
+	AlreadyReversed:  {"00", StageReversal, ""},
+	OriginalNotFound: {"00", StageReversal, ""},
+
+	FormatError:           {"", StageFormat, ""},
+	TransactionNotAllowed: {"", StageFormat, ""},
+
+	UnknownCard:    {"", StageLookup, ""},
+	CardBlocked:    {"", StageLookup, ""},
+	ExpiryMismatch: {"54", StageLookup, ""},
+	TokenSuspended: {"", StageLookup, "R-C1"},
+	TokenDeleted:   {"", StageLookup, ""},
+	TokenExpired:   {"", StageLookup, ""},
+	TokenDomain:    {"", StageLookup, "R-S5d"},
+	DeviceNotBound: {"", StageLookup, "R-S5d"},
+	DeviceLost:     {"62", StageLookup, "R-C1"},
+
+	ARQCInvalid: {"", StageARQC, ""},
+
+	ARQCReplayed:          {"", StageReplay, "R-G4"},
+	ATCNotAhead:           {"", StageReplay, "R-G4"},
+	ATCOutOfWindow:        {"82", StageReplay, "R-G4"},
+	DuplicateTransmission: {"", StageReplay, "R-G4"},
+
+	KeyNotIssued: {"", StageSingleUse, "R-S5b"},
+	KeyUsed:      {"", StageSingleUse, "R-S5b"},
+	KeyExpired:   {"", StageSingleUse, "R-S5b"},
+	KeyVoid:      {"82", StageSingleUse, "R-S5b"},
+
+	CVMRequired:   {"", StageCVM, "R-S2d"},
+	CDCVMRequired: {"", StageCVM, "R-S2e"},
+
+	PINIncorrect:     {"", StagePIN, "R-G3c"},
+	PINTriesExceeded: {"", StagePIN, "R-G3c"},
+	PINLocked:        {"", StagePIN, "R-G3c"},
+	PINBlockInvalid:  {"55", StagePIN, ""},
+	PINNotSet:        {"55", StagePIN, ""},
+
+	CardExpired:         {"", StageLimits, ""},
+	AmountLimitExceeded: {"", StageLimits, ""},
+	InsufficientFunds:   {"", StageLimits, ""},
+
+	MACInvalid:  {"", StageMAC, "R-G2"},
+	SystemError: {"", StageSystem, ""},
+}
+
+// Reasons returns every reason the engine gives, sorted.
+func Reasons() []Reason {
+	out := make([]Reason, 0, len(reasons))
+	for r := range reasons {
+		out = append(out, r)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Known reports whether r is a reason of the engine.
+func (r Reason) Known() bool { _, ok := reasons[r]; return ok }
+
+// Code is the ISO 8583 response code (DE39) of r: 00 for the outcomes that
+// approve or accept, isospec's code for the network's decline reasons, the
+// engine's own for the others; 96 for an unknown reason.
+func (r Reason) Code() string {
+	i, ok := reasons[r]
+	switch {
+	case !ok:
+		return string(isospec.RCSystemMalfunction)
+	case i.code != "":
+		return i.code
+	}
+	return string(isospec.DeclineReason(r).ResponseCode())
+}
+
+// Stage is the pipeline stage that gives r.
+func (r Reason) Stage() Stage {
+	if i, ok := reasons[r]; ok {
+		return i.stage
+	}
+	return StageSystem
+}
+
+// Rule is the requirement ID (R-xx) the decline demonstrates, or "".
+func (r Reason) Rule() string { return reasons[r].rule }
+
+// Declines reports whether r is a decline (its code is not 00).
+func (r Reason) Declines() bool { return r.Code() != "00" }
+
+// DeclineReason is r as DE48 carries it, or "" for an approval or an
+// accepted reversal.
+func (r Reason) DeclineReason() isospec.DeclineReason {
+	if !r.Declines() {
+		return ""
+	}
+	return isospec.DeclineReason(r)
+}
+
+// String is the reason itself.
+func (r Reason) String() string { return string(r) }
+
+// GoString quotes the reason.
+func (r Reason) GoString() string { return fmt.Sprintf("%q", string(r)) }

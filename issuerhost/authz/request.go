@@ -1,0 +1,240 @@
+package authz
+
+import (
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/tapsim/tapsim/emv/cryptogram"
+	"github.com/tapsim/tapsim/emv/pan"
+	"github.com/tapsim/tapsim/emv/tlv"
+)
+
+// CVM is the cardholder verification a transaction carried.
+type CVM string
+
+// Cardholder verification methods, as the issuer sees them.
+const (
+	CVMNone      CVM = "none"
+	CVMSignature CVM = "signature"
+	CVMOnlinePIN CVM = "online_pin"
+	CVMCDCVM     CVM = "cdcvm" // consumer device CVM: passcode or biometric on the phone (R-G3f)
+)
+
+// Request is one authorisation request (0100 or 0200) as the pipeline
+// reads it, whatever carried it.
+type Request struct {
+	MTI              string // "0100" or "0200"
+	PAN              string // DE2 (or from track 2)
+	Expiry           string // YYMM from DE14 or track 2; "" when absent
+	PSN              string // PAN sequence number from DE23 (last 2 digits); "" when absent
+	ProcessingCode   string // DE3; "00" purchase and "20" refund are accepted
+	Amount           int64  // DE4, minor units
+	Currency         int    // DE49, ISO 4217 numeric
+	EntryMode        string // DE22, 3 digits ("071" contactless chip)
+	TransmissionTime string // DE7, MMDDhhmmss
+	STAN             string // DE11
+	RRN              string // DE37
+	AcquirerID       string // DE32
+	TerminalID       string // DE41
+	MerchantID       string // DE42
+	ICC              []byte // DE55, BER-TLV
+	PINBlock         []byte // DE52, enciphered under the zone PIN key
+	DeviceID         string // device ID from the private field (hex), "" when absent
+	CVM              CVM    // CVM named in the private field, "" when absent
+	// KeyATC, when HasKeyATC is set, is the ATC of the single-use key the
+	// private field names for an HCE cryptogram; it must be the ATC of
+	// 9F36.
+	KeyATC    uint16
+	HasKeyATC bool
+}
+
+// String describes the request with the PAN masked and no ICC data or PIN
+// block.
+func (r Request) String() string {
+	return fmt.Sprintf("%s %s amount %d/%03d entry %s STAN %s", r.MTI, pan.Mask(r.PAN), r.Amount, r.Currency, r.EntryMode, r.STAN)
+}
+
+// GoString is String.
+func (r Request) GoString() string { return r.String() }
+
+// Key is the request's original-data key, the one its reversal will name
+// (see OriginalKey).
+func (r Request) Key() string { return OriginalKey(r.MTI, r.STAN, r.TransmissionTime, r.AcquirerID) }
+
+// OriginalKey is the key a hold is kept under: the original message type,
+// STAN, transmission date and time and acquiring institution (the first
+// four parts of ISO 8583 field 90), the institution padded on the left with
+// zeros to 11 digits.
+func OriginalKey(mti, stan, transmission, acquirer string) string {
+	acq := strings.TrimLeft(acquirer, "0")
+	if len(acq) < 11 {
+		acq = strings.Repeat("0", 11-len(acq)) + acq
+	}
+	return mti + "/" + stan + "/" + transmission + "/" + acq
+}
+
+// ParseOriginalData splits ISO 8583 field 90 (42 digits: MTI 4, STAN 6,
+// transmission date and time 10, acquirer 11, forwarder 11) and returns
+// the original's key. It never reads past s.
+func ParseOriginalData(s string) (string, error) {
+	if len(s) != 42 || !digits(s) {
+		return "", fmt.Errorf("authz: original data elements: want 42 digits, got %d characters", len(s))
+	}
+	return OriginalKey(s[0:4], s[4:10], s[10:20], s[20:31]), nil
+}
+
+// Reversal is a reversal (0400) or reversal advice (0420, repeated as
+// 0421) of an earlier authorisation.
+type Reversal struct {
+	MTI        string
+	Original   string // the original's key (OriginalKey, ParseOriginalData)
+	PAN        string // for the log, masked there
+	Amount     int64
+	Currency   int
+	STAN       string
+	RRN        string
+	TerminalID string
+	MerchantID string
+	AcquirerID string
+	// TransmissionTime is the reversal's own DE7.
+	TransmissionTime string
+}
+
+// Key is the reversal's own key.
+func (r Reversal) Key() string { return OriginalKey(r.MTI, r.STAN, r.TransmissionTime, r.AcquirerID) }
+
+// iccData is DE55 decoded.
+type iccData struct {
+	tags cryptogram.Values
+}
+
+// parseICC decodes DE55 (a list of primitive BER-TLV objects; templates
+// are searched too) into a tag map. It never reads past b.
+func parseICC(b []byte) (iccData, error) {
+	l, err := tlv.Decode(b)
+	if err != nil {
+		return iccData{}, fmt.Errorf("authz: DE55: %w", err)
+	}
+	out := cryptogram.Values{}
+	var walk func(tlv.List)
+	walk = func(l tlv.List) {
+		for _, o := range l {
+			if o.Tag.Constructed() {
+				walk(o.Children)
+				continue
+			}
+			if _, dup := out[uint32(o.Tag)]; !dup {
+				out[uint32(o.Tag)] = o.Value
+			}
+		}
+	}
+	walk(l)
+	return iccData{tags: out}, nil
+}
+
+func (d iccData) get(tag uint32) []byte { return d.tags[tag] }
+
+// cvmEvidence reads what the card and terminal say about cardholder
+// verification: the Visa Card Transaction Qualifiers (9F6C byte 2 bit 8:
+// consumer device CVM performed; byte 1 bit 7: signature), the CVM
+// Results (9F34: method '01' with result '02' successful is on-device CVM
+// in a contactless transaction, '1E' signature, '03'/'05' PIN and
+// signature), and the CDCVM flag of the Card Verification Results in 9F10
+// as this project's cards set it (covered by the cryptogram for CVNs that
+// MAC the whole 9F10).
+func cvmEvidence(d iccData, scheme cryptogram.Scheme, contactless bool) (cdcvm, signature bool) {
+	if ctq := d.get(0x9F6C); len(ctq) == 2 {
+		cdcvm = cdcvm || ctq[1]&0x80 != 0
+		signature = signature || ctq[0]&0x40 != 0
+	}
+	if res := d.get(0x9F34); len(res) == 3 {
+		switch res[0] & 0x3F {
+		case 0x01:
+			cdcvm = cdcvm || (contactless && res[2] == 0x02)
+		case 0x03, 0x05, 0x1E:
+			signature = true
+		}
+	}
+	if iad := d.get(0x9F10); len(iad) > 0 {
+		cdcvm = cdcvm || cvrCDCVM(iad, scheme)
+	}
+	return cdcvm, signature
+}
+
+// cvrCDCVM reads the CDCVM flag of the CVR by the 9F10 layout (Visa format
+// 0/1/3: CVR byte 4 bit 1; Visa format 2: CVR byte 3 bit 4; Mastercard:
+// CVR byte 6 bit 1).
+func cvrCDCVM(iad []byte, scheme cryptogram.Scheme) bool {
+	switch scheme {
+	case cryptogram.SchemeVisa:
+		switch {
+		case len(iad) >= 7 && iad[0] == 0x06 && iad[3] == 0x03:
+			return iad[6]&0x01 != 0
+		case len(iad) == 32 && iad[0] == 0x1F:
+			return iad[5]&0x08 != 0
+		}
+	case cryptogram.SchemeMastercard:
+		if len(iad) >= 8 {
+			return iad[7]&0x01 != 0
+		}
+	}
+	return false
+}
+
+// deviceBindingTag starts the device binding in the issuer-discretionary
+// part of 9F10: 'D1' and the 8-byte device ID (R-S5d).
+const deviceBindingTag = 0xD1
+
+// DeviceFromIAD finds the device binding ('D1' and 8 bytes of device ID)
+// in Issuer Application Data of the scheme's layout and returns the device
+// ID in upper-case hex, or "" when there is none. Visa format 0/1/3: after
+// the CVR, length '0F' and 15 bytes of issuer-discretionary data starting
+// with the binding; Visa format 2: issuer-discretionary data from byte 9;
+// Mastercard: after DKI, CVN, CVR (6), DAC (2) and counters (8); EMV CCD:
+// after the first 16 bytes, length '0F' and the binding. It never reads
+// past iad.
+func DeviceFromIAD(iad []byte, scheme cryptogram.Scheme) string {
+	at := -1
+	switch scheme {
+	case cryptogram.SchemeVisa:
+		switch {
+		case len(iad) >= 8 && iad[0] == 0x06 && iad[7] == 0x0F:
+			at = 8
+		case len(iad) == 32 && iad[0] == 0x1F:
+			at = 8
+		}
+	case cryptogram.SchemeMastercard:
+		at = 18
+	case cryptogram.SchemeCCD:
+		if len(iad) == 32 && iad[16] == 0x0F {
+			at = 17
+		}
+	}
+	if at < 0 || len(iad) < at+9 || iad[at] != deviceBindingTag {
+		return ""
+	}
+	return strings.ToUpper(hex.EncodeToString(iad[at+1 : at+9]))
+}
+
+// NormaliseDeviceID writes a device ID as the binding carries it: 8 bytes,
+// padded on the right with zeros, upper-case hex. It fails for anything
+// that is not hex or longer than 8 bytes.
+func NormaliseDeviceID(id string) (string, error) {
+	b, err := hex.DecodeString(strings.TrimSpace(id))
+	if err != nil || len(b) == 0 || len(b) > 8 {
+		return "", fmt.Errorf("authz: device ID must be 1 to 8 bytes of hex")
+	}
+	out := make([]byte, 8)
+	copy(out, b)
+	return strings.ToUpper(hex.EncodeToString(out)), nil
+}
+
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,348 @@
+package authz_test
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tapsim/tapsim/emv/keys"
+	"github.com/tapsim/tapsim/hsm/keyblock"
+	"github.com/tapsim/tapsim/issuerhost/authz"
+	"github.com/tapsim/tapsim/issuerhost/cloud"
+	"github.com/tapsim/tapsim/issuerhost/internal/issuertest"
+	"github.com/tapsim/tapsim/issuerhost/store"
+)
+
+func account(t *testing.T, n *issuertest.Net, id string) store.Account {
+	t.Helper()
+	var a store.Account
+	require.NoError(t, n.DB.View(ctx, func(tx *store.Tx) error {
+		var err error
+		a, err = tx.Account(ctx, id)
+		return err
+	}))
+	return a
+}
+
+func card(t *testing.T, n *issuertest.Net, id string) store.Card {
+	t.Helper()
+	var c store.Card
+	require.NoError(t, n.DB.View(ctx, func(tx *store.Tx) error {
+		var err error
+		c, err = tx.Card(ctx, id)
+		return err
+	}))
+	return c
+}
+
+// R-G4: an approved message replayed with a new STAN is refused, and so is
+// an older ATC.
+func TestReplay(t *testing.T) {
+	n := issuertest.New(t)
+	e := engine(t, n, authz.Policy{})
+	first := n.Request(issuertest.VisaPlastic, issuertest.Tap{Amount: 1000, ATC: 5})
+	require.Equal(t, authz.Approved, decide(t, e, first).Reason)
+
+	replayed := first
+	replayed.STAN = n.NextSTAN()
+	d := decide(t, e, replayed)
+	require.Equal(t, authz.ARQCReplayed, d.Reason)
+	require.Equal(t, "82", d.Code)
+
+	resent := first // the same message again: same STAN, time and acquirer
+	require.Equal(t, authz.DuplicateTransmission, decide(t, e, resent).Reason)
+	require.Equal(t, "94", authz.DuplicateTransmission.Code())
+
+	older := n.Request(issuertest.VisaPlastic, issuertest.Tap{Amount: 1000, ATC: 4})
+	require.Equal(t, authz.ATCNotAhead, decide(t, e, older).Reason)
+	same := n.Request(issuertest.VisaPlastic, issuertest.Tap{Amount: 2000, ATC: 5, UN: 0x11111111})
+	require.Equal(t, authz.ATCNotAhead, decide(t, e, same).Reason)
+
+	next := n.Request(issuertest.VisaPlastic, issuertest.Tap{Amount: 1000})
+	require.Equal(t, authz.Approved, decide(t, e, next).Reason)
+
+	// A declined cryptogram is spent too: presenting it again is a replay.
+	big := n.Request(issuertest.VisaPlastic, issuertest.Tap{Amount: 400000})
+	require.Equal(t, authz.CVMRequired, decide(t, e, big).Reason)
+	big.STAN = n.NextSTAN()
+	require.Equal(t, authz.ARQCReplayed, decide(t, e, big).Reason)
+}
+
+// R-S5b: an HCE key serves one transaction.
+func TestHCEKeyUsedTwice(t *testing.T) {
+	n := issuertest.New(t)
+	e := engine(t, n, authz.Policy{})
+	r := n.Request(issuertest.HCE, issuertest.Tap{Amount: 5000, CDCVM: true, ATC: 1})
+	d := decide(t, e, r)
+	require.Equal(t, authz.Approved, d.Reason, d.String())
+	require.Equal(t, "3520990017614823", d.DeviceID)
+
+	// The phone uses the key of ATC 1 again for another purchase.
+	again := n.Request(issuertest.HCE, issuertest.Tap{Amount: 7000, CDCVM: true, ATC: 1, UN: 0x0BADCAFE})
+	d = decide(t, e, again)
+	require.Equal(t, authz.KeyUsed, d.Reason)
+	require.Equal(t, "82", d.Code)
+	require.Equal(t, "R-S5b", d.Reason.Rule())
+
+	require.NoError(t, n.DB.View(ctx, func(tx *store.Tx) error {
+		k, err := tx.HCEKey(ctx, issuertest.HCE, 1)
+		require.NoError(t, err)
+		require.Equal(t, store.KeyUsed, k.Status)
+		require.Equal(t, issuertest.Start, k.UsedAt)
+		k, err = tx.HCEKey(ctx, issuertest.HCE, 2)
+		require.NoError(t, err)
+		require.Equal(t, store.KeyIssued, k.Status)
+		return nil
+	}))
+}
+
+// R-S5b, R-S5d: a key issued to one phone does not serve another phone of
+// the same account; the keys the platform exports are the ones the phone
+// computes with.
+func TestHCEKeyOfAnotherPhone(t *testing.T) {
+	n := issuertest.New(t)
+	e := engine(t, n, authz.Policy{})
+	p, err := cloud.New(n.DB, n.HSM, cloud.Config{KEK: n.Keys.KEK, Now: n.Clock.Now})
+	require.NoError(t, err)
+	second := "0102030405060708"
+	require.NoError(t, p.Register(ctx, issuertest.HCE, second))
+	b, err := p.IssueBatch(ctx, issuertest.HCE, second, 3)
+	require.NoError(t, err)
+	require.Equal(t, uint16(6), b.FirstATC, "after the 5 keys of the first phone")
+
+	// The first phone forges a tap with ATC 6: never issued to it.
+	d := decide(t, e, n.Request(issuertest.HCE, issuertest.Tap{Amount: 100, CDCVM: true, ATC: 6}))
+	require.Equal(t, authz.KeyNotIssued, d.Reason)
+
+	// The second phone opens its batch with the transport key and pays
+	// with the key of ATC 7.
+	ks, err := keyblock.OpenHCEKeys(keys.MustHex(keys.AES, issuertest.KEKHex), b.Keys)
+	require.NoError(t, err)
+	require.Len(t, ks, 3)
+	sk := ks[1].Key
+	require.Equal(t, uint16(7), ks[1].ATC)
+	d = decide(t, e, n.Request(issuertest.HCE, issuertest.Tap{Amount: 100, CDCVM: true, ATC: 7, Key: &sk,
+		Device: []byte{1, 2, 3, 4, 5, 6, 7, 8}}))
+	require.Equal(t, authz.Approved, d.Reason, d.String())
+}
+
+// R-G3c: five wrong PINs in a row lock the PIN until the issuer resets it.
+func TestPINLock(t *testing.T) {
+	n := issuertest.New(t)
+	e := engine(t, n, authz.Policy{})
+	tap := func(pinDigits string) authz.Decision {
+		r := n.Request(issuertest.VisaPlastic, issuertest.Tap{Amount: 500000})
+		r.PINBlock = issuertest.PINBlock(t, pinDigits, r.PAN)
+		return decide(t, e, r)
+	}
+	// Two wrong, then right: the counter starts again.
+	require.Equal(t, authz.PINIncorrect, tap("1111").Reason)
+	require.Equal(t, authz.PINIncorrect, tap("2222").Reason)
+	require.Equal(t, 2, card(t, n, issuertest.VisaPlastic).PINFailures)
+	require.Equal(t, authz.Approved, tap(issuertest.PIN).Reason)
+	require.Equal(t, 0, card(t, n, issuertest.VisaPlastic).PINFailures)
+
+	for i := 1; i <= 4; i++ {
+		d := tap("9999")
+		require.Equal(t, authz.PINIncorrect, d.Reason, "try %d", i)
+		require.Equal(t, "55", d.Code)
+	}
+	d := tap("9999")
+	require.Equal(t, authz.PINTriesExceeded, d.Reason)
+	require.Equal(t, "75", d.Code)
+	c := card(t, n, issuertest.VisaPlastic)
+	require.True(t, c.PINLocked)
+	require.Equal(t, 5, c.PINFailures)
+
+	// Locked: even the right PIN is refused.
+	d = tap(issuertest.PIN)
+	require.Equal(t, authz.PINLocked, d.Reason)
+	require.Equal(t, "75", d.Code)
+
+	require.Error(t, e.ResetPIN(ctx, issuertest.VisaPlastic, ""))
+	require.NoError(t, e.ResetPIN(ctx, issuertest.VisaPlastic, "agent 7"))
+	require.Equal(t, authz.Approved, tap(issuertest.PIN).Reason)
+}
+
+// The PIN try counter is the funding card's: wrong PINs through its HCE
+// token count against the card.
+func TestPINCounterSharedWithToken(t *testing.T) {
+	n := issuertest.New(t)
+	e := engine(t, n, authz.Policy{})
+	r := n.Request(issuertest.HCE, issuertest.Tap{Amount: 100})
+	r.PINBlock = issuertest.PINBlock(t, "0000", r.PAN)
+	require.Equal(t, authz.PINIncorrect, decide(t, e, r).Reason)
+	require.Equal(t, 1, card(t, n, issuertest.VisaSE).PINFailures)
+}
+
+// Reversals release a hold exactly once, whatever the number of repeats.
+func TestReversalIdempotent(t *testing.T) {
+	n := issuertest.New(t)
+	e := engine(t, n, authz.Policy{})
+	before := account(t, n, "acct-1").OpenToBuy()
+	r := n.Request(issuertest.VisaPlastic, issuertest.Tap{Amount: 120000})
+	d := decide(t, e, r)
+	require.Equal(t, authz.Approved, d.Reason)
+	require.Equal(t, before-120000, account(t, n, "acct-1").OpenToBuy())
+
+	rev := authz.Reversal{MTI: "0400", Original: r.Key(), PAN: r.PAN, Amount: r.Amount, Currency: 901, STAN: n.NextSTAN(),
+		TransmissionTime: "0315100100", AcquirerID: "12345", TerminalID: "T0000001"}
+	d, err := e.Reverse(ctx, rev)
+	require.NoError(t, err)
+	require.Equal(t, authz.Reversed, d.Reason)
+	require.Equal(t, "00", d.Code)
+	require.Equal(t, before, account(t, n, "acct-1").OpenToBuy())
+
+	for _, mti := range []string{"0400", "0420", "0421", "0421"} {
+		rev.MTI, rev.STAN = mti, n.NextSTAN()
+		d, err := e.Reverse(ctx, rev)
+		require.NoError(t, err)
+		require.Equal(t, authz.AlreadyReversed, d.Reason, mti)
+		require.Equal(t, "00", d.Code)
+		require.Equal(t, before, account(t, n, "acct-1").OpenToBuy(), "released once only")
+	}
+
+	require.NoError(t, n.DB.View(ctx, func(tx *store.Tx) error {
+		h, err := tx.Hold(ctx, r.Key())
+		require.NoError(t, err)
+		require.Equal(t, store.HoldReleased, h.Status)
+		holds, err := tx.ActiveHolds(ctx, "acct-1")
+		require.NoError(t, err)
+		require.Empty(t, holds)
+		return nil
+	}))
+}
+
+// A reversal that arrives before (or instead of) its original is kept, and
+// the late original is refused.
+func TestReversalBeforeOriginal(t *testing.T) {
+	n := issuertest.New(t)
+	e := engine(t, n, authz.Policy{})
+	r := n.Request(issuertest.VisaPlastic, issuertest.Tap{Amount: 5000})
+	d, err := e.Reverse(ctx, authz.Reversal{MTI: "0420", Original: r.Key(), PAN: r.PAN, Amount: r.Amount, Currency: 901,
+		STAN: n.NextSTAN(), TransmissionTime: "0315100500", AcquirerID: "12345"})
+	require.NoError(t, err)
+	require.Equal(t, authz.OriginalNotFound, d.Reason)
+	require.Equal(t, "00", d.Code)
+
+	late := decide(t, e, r)
+	require.Equal(t, authz.DuplicateTransmission, late.Reason)
+	before := account(t, n, "acct-1")
+	require.Zero(t, before.Held)
+}
+
+// Two copies of one request at once: exactly one is approved.
+func TestConcurrentDuplicates(t *testing.T) {
+	n := issuertest.New(t)
+	e := engine(t, n, authz.Policy{})
+	r := n.Request(issuertest.VisaPlastic, issuertest.Tap{Amount: 5000})
+	var wg sync.WaitGroup
+	out := make([]authz.Decision, 8)
+	errs := make([]error, len(out))
+	for i := range out {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rr := r
+			rr.STAN = []string{"900001", "900002", "900003", "900004", "900005", "900006", "900007", "900008"}[i]
+			out[i], errs[i] = e.Authorize(ctx, rr)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	approved := 0
+	for _, d := range out {
+		if d.Approved() {
+			approved++
+		} else {
+			require.Equal(t, authz.ARQCReplayed, d.Reason)
+		}
+	}
+	require.Equal(t, 1, approved)
+	require.Equal(t, int64(5000), account(t, n, "acct-1").Held)
+}
+
+// The state a decision depends on is committed before Authorize returns:
+// a store opened afresh on the same file (the old handle abandoned, as a
+// crashed process leaves it) has the ATC high-water mark, the used
+// cryptograms and the used HCE keys, and the new engine refuses replays.
+func TestCrashSafety(t *testing.T) {
+	n := issuertest.New(t)
+	e := engine(t, n, authz.Policy{})
+	plastic := n.Request(issuertest.VisaPlastic, issuertest.Tap{Amount: 1000, ATC: 9})
+	require.Equal(t, authz.Approved, decide(t, e, plastic).Reason)
+	hce := n.Request(issuertest.HCE, issuertest.Tap{Amount: 1000, CDCVM: true, ATC: 2})
+	require.Equal(t, authz.Approved, decide(t, e, hce).Reason)
+
+	db2, err := store.OpenSQLite(n.DB.Path(), store.Options{})
+	require.NoError(t, err)
+	defer db2.Close()
+	require.NoError(t, db2.View(ctx, func(tx *store.Tx) error {
+		hw, ok, err := tx.ATC(ctx, "card:"+issuertest.VisaPlastic)
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.Equal(t, uint16(9), hw)
+		k, err := tx.HCEKey(ctx, issuertest.HCE, 2)
+		require.NoError(t, err)
+		require.Equal(t, store.KeyUsed, k.Status)
+		used, err := tx.CryptogramUsed(ctx, "card:"+issuertest.VisaPlastic, 9, issuertest.ICCValue(t, plastic.ICC, 0x9F26))
+		require.NoError(t, err)
+		require.True(t, used)
+		return nil
+	}))
+
+	e2, err := authz.New(db2, n.HSM, authz.Config{ZPK: n.Keys.ZPK, PVK: n.Keys.PVK, Now: n.Clock.Now})
+	require.NoError(t, err)
+	plastic.STAN = n.NextSTAN()
+	d, err := e2.Authorize(ctx, plastic)
+	require.NoError(t, err)
+	require.Equal(t, authz.ARQCReplayed, d.Reason)
+	d, err = e2.Authorize(ctx, n.Request(issuertest.VisaPlastic, issuertest.Tap{Amount: 1000, ATC: 8}))
+	require.NoError(t, err)
+	require.Equal(t, authz.ATCNotAhead, d.Reason)
+	d, err = e2.Authorize(ctx, n.Request(issuertest.HCE, issuertest.Tap{Amount: 1000, CDCVM: true, ATC: 2, UN: 7}))
+	require.NoError(t, err)
+	require.Equal(t, authz.KeyUsed, d.Reason)
+}
+
+func issuertestPlatform(tb testing.TB, n *issuertest.Net) *cloud.Platform {
+	tb.Helper()
+	p, err := cloud.New(n.DB, n.HSM, cloud.Config{KEK: n.Keys.KEK, Now: n.Clock.Now, BatchSize: 50})
+	require.NoError(tb, err)
+	return p
+}
+
+// When the host cannot decide (here: the card's master key is missing
+// from the security module), the answer is 96, nothing of the request is
+// kept, and the 96 is logged.
+func TestSystemError(t *testing.T) {
+	n := issuertest.New(t)
+	e := engine(t, n, authz.Policy{})
+	require.NoError(t, n.DB.Update(ctx, func(tx *store.Tx) error {
+		c, err := tx.Card(ctx, issuertest.VisaPlastic)
+		if err != nil {
+			return err
+		}
+		c.IMKRef = "issuer/imk/missing"
+		return tx.PutCard(ctx, c)
+	}))
+	r := n.Request(issuertest.VisaPlastic, issuertest.Tap{Amount: 100})
+	d, err := e.Authorize(ctx, r)
+	require.Error(t, err)
+	require.Equal(t, authz.SystemError, d.Reason)
+	require.Equal(t, "96", d.Code)
+	require.NotContains(t, err.Error(), r.PAN)
+	require.NoError(t, n.DB.View(ctx, func(tx *store.Tx) error {
+		_, seen, err := tx.ATC(ctx, "card:"+issuertest.VisaPlastic)
+		require.NoError(t, err)
+		require.False(t, seen)
+		log, err := tx.AuthLog(ctx, 0)
+		require.NoError(t, err)
+		require.Len(t, log, 1)
+		require.Equal(t, "96", log[0].ResponseCode)
+		return nil
+	}))
+}

@@ -1,0 +1,24 @@
+// Package issuerhost is the issuer host of the payment network: an ISO
+// 8583 server (the dialect of package isospec, over TCP with
+// iso8583-connection) in front of
+//
+//   - the authorisation engine (issuerhost/authz): one decision pipeline
+//     with a machine-readable reason for every decline, from the format
+//     check through card and token look-up, ARQC verification, replay and
+//     single-use key checks, CVM policy and online PIN to limits and the
+//     ARPC of the approval;
+//   - the token service (issuerhost/vault): token to funding PAN and
+//     expiry, token life cycle and domain restrictions;
+//   - the HCE cloud platform (issuerhost/cloud): phone registration and
+//     binding, single-use key batches wrapped under the transport key,
+//     replenishment, lost-phone suspension;
+//   - the durable state (issuerhost/store), SQLite by default, written
+//     before any answer leaves.
+//
+// Keys live only in the security module (package hsm); the host knows
+// them by label (Keys).
+//
+// Sample data comes in as a Seed (accounts, cards, tokens, phones, key
+// references, PINs as PIN verification values) that Init loads once into
+// a store and a security module.
+package issuerhost

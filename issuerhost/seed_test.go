@@ -1,0 +1,98 @@
+package issuerhost_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tapsim/tapsim/hsm"
+	"github.com/tapsim/tapsim/issuerhost"
+	"github.com/tapsim/tapsim/issuerhost/internal/issuertest"
+	"github.com/tapsim/tapsim/issuerhost/store"
+)
+
+func freshStore(t *testing.T) *store.DB {
+	t.Helper()
+	db, err := store.OpenDir(t.TempDir(), store.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestInit(t *testing.T) {
+	n := issuertest.New(t)
+	ok, err := issuerhost.Initialised(ctx, n.DB)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.ErrorIs(t, issuerhost.Init(ctx, n.DB, n.HSM, n.Seed), issuerhost.ErrSeeded)
+
+	require.NoError(t, n.DB.View(ctx, func(tx *store.Tx) error {
+		k, err := tx.HCEKey(ctx, issuertest.HCE, 5)
+		require.NoError(t, err)
+		require.Equal(t, "3520990017614823", k.DeviceID)
+		require.Equal(t, issuertest.Start.AddDate(0, 0, 30), k.ExpiresAt)
+		c, err := tx.Card(ctx, issuertest.VisaExpired)
+		require.NoError(t, err)
+		require.Equal(t, "2406", c.Expiry, "YYYY-MM read as YYMM")
+		require.Len(t, c.PVV, 4)
+		n, err := tx.VerifyAudit(ctx)
+		require.NoError(t, err)
+		require.Positive(t, n)
+		return nil
+	}))
+
+	// A second store on the same module: the keys are there already with
+	// the same values, which is fine.
+	db := freshStore(t)
+	require.NoError(t, issuerhost.Init(ctx, db, n.HSM, n.Seed))
+}
+
+func TestInitRefusesBadSeeds(t *testing.T) {
+	base := func() issuerhost.Seed {
+		return issuerhost.Seed{
+			Accounts: []issuerhost.SeedAccount{{ID: "a", Currency: 901, CreditLimit: 1}},
+			Cards:    []issuerhost.SeedCard{{ID: "c", PAN: "4761739001010010", Account: "a", Expiry: "2912"}},
+		}
+	}
+	tests := []struct {
+		name string
+		edit func(*issuerhost.Seed)
+	}{
+		{"bad expiry", func(s *issuerhost.Seed) { s.Cards[0].Expiry = "2029-13" }},
+		{"bad check digit", func(s *issuerhost.Seed) { s.Cards[0].PAN = "4761739001010011" }},
+		{"unknown account", func(s *issuerhost.Seed) { s.Cards[0].Account = "nope" }},
+		{"token of no card", func(s *issuerhost.Seed) {
+			s.Tokens = []issuerhost.SeedToken{{ID: "t", Number: "4895370012340011", Card: "nope", Expiry: "2812", CVN: "visa18", IMK: "x", FormFactor: "hce-phone"}}
+		}},
+		{"token domain", func(s *issuerhost.Seed) {
+			s.Tokens = []issuerhost.SeedToken{{ID: "t", Number: "4895370012340011", Card: "c", Expiry: "2812", Domain: "web", FormFactor: "hce-phone"}}
+		}},
+		{"device ID", func(s *issuerhost.Seed) { s.Devices = []issuerhost.SeedDevice{{ID: "xyz", Token: "t"}} }},
+		{"key not hex", func(s *issuerhost.Seed) {
+			s.Keys = []issuerhost.SeedKey{{Label: "k", Usage: hsm.UsageZAK, Alg: "TDES", Hex: "nothex"}}
+		}},
+		{"key with another value", func(s *issuerhost.Seed) {
+			s.Keys = []issuerhost.SeedKey{{Label: issuerhost.DefaultKeys().ZAK, Usage: hsm.UsageZAK, Alg: "TDES", Hex: "0123456789ABCDEFFEDCBA9876543210"}}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := issuertest.NewHSM(t, "")
+			_, err := h.ImportKey(issuerhost.DefaultKeys().ZAK, hsm.UsageZAK, mustTDES(issuertest.ZAKHex))
+			require.NoError(t, err)
+			db := freshStore(t)
+			s := base()
+			tc.edit(&s)
+			require.Error(t, issuerhost.Init(ctx, db, h, s))
+			ok, err := issuerhost.Initialised(ctx, db)
+			require.NoError(t, err)
+			require.False(t, ok, "nothing kept")
+			require.NoError(t, db.View(ctx, func(tx *store.Tx) error {
+				_, err := tx.Account(ctx, "a")
+				require.ErrorIs(t, err, store.ErrNotFound)
+				return nil
+			}))
+		})
+	}
+	require.Error(t, issuerhost.Init(ctx, nil, nil, base()))
+}

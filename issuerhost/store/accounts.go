@@ -1,0 +1,201 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/tapsim/tapsim/emv/pan"
+)
+
+// AccountStatus is the state of an account.
+type AccountStatus string
+
+// Account states.
+const (
+	AccountActive AccountStatus = "active"
+	AccountClosed AccountStatus = "closed"
+)
+
+// Account is a credit account: a limit, the posted balance and the sum of
+// the active authorisation holds, all in minor units of Currency.
+type Account struct {
+	ID          string
+	Currency    int   // ISO 4217 numeric code
+	CreditLimit int64 // minor units
+	Posted      int64 // posted balance, minor units
+	Held        int64 // sum of active holds, minor units
+	TxnLimit    int64 // largest single authorisation, 0 for none
+	Status      AccountStatus
+}
+
+// OpenToBuy is what may still be authorised: the limit less the posted
+// balance and the active holds.
+func (a Account) OpenToBuy() int64 { return a.CreditLimit - a.Posted - a.Held }
+
+// CardStatus is the state of a card.
+type CardStatus string
+
+// Card states.
+const (
+	CardActive  CardStatus = "active"
+	CardBlocked CardStatus = "blocked"
+	CardLost    CardStatus = "lost"
+)
+
+// Card is one card of the card store: its PAN and PAN sequence number, the
+// account it draws on, its expiry (YYMM), its cryptogram version and the
+// reference of its issuer master key in the security module, its PIN
+// verification value (Visa PVV with its key index) and PIN try counter.
+// Funding cards that are only ever presented through a token have no CVN
+// and no key reference.
+type Card struct {
+	ID          string
+	PAN         string
+	PSN         string
+	AccountID   string
+	Expiry      string // YYMM
+	CVN         string // emv/cryptogram name (visa18, mc21 ...), empty for none
+	IMKRef      string // issuer master key reference in the security module
+	PVKI        int    // PIN verification key index
+	PVV         string // 4-digit PIN verification value, empty for no PIN
+	PINFailures int    // consecutive wrong PINs
+	PINLocked   bool   // locked after too many wrong PINs (R-G3c)
+	Status      CardStatus
+	FormFactor  string // plastic, se-phone, hce-phone, wallet-phone
+	CreatedAt   time.Time
+}
+
+// String describes the card with its PAN masked; no PVV.
+func (c Card) String() string {
+	return fmt.Sprintf("card %s (%s, %s, %s)", c.ID, pan.Mask(c.PAN), c.FormFactor, c.Status)
+}
+
+// GoString is String, so that %#v shows no PAN either.
+func (c Card) GoString() string { return c.String() }
+
+// PutAccount creates or replaces an account.
+func (t *Tx) PutAccount(ctx context.Context, a Account) error {
+	if a.ID == "" || a.CreditLimit < 0 || a.TxnLimit < 0 || a.Held < 0 {
+		return fmt.Errorf("%w: account %q", ErrInvalid, a.ID)
+	}
+	if a.Status == "" {
+		a.Status = AccountActive
+	}
+	_, err := t.exec(ctx, `INSERT INTO accounts (id, currency, credit_limit, posted, held, txn_limit, status)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET currency = excluded.currency, credit_limit = excluded.credit_limit,
+posted = excluded.posted, held = excluded.held, txn_limit = excluded.txn_limit, status = excluded.status`,
+		a.ID, a.Currency, a.CreditLimit, a.Posted, a.Held, a.TxnLimit, string(a.Status))
+	if err != nil {
+		return fmt.Errorf("store: put account: %w", err)
+	}
+	return nil
+}
+
+// Account returns the account id.
+func (t *Tx) Account(ctx context.Context, id string) (Account, error) {
+	var a Account
+	var st string
+	err := t.queryRow(ctx, `SELECT id, currency, credit_limit, posted, held, txn_limit, status FROM accounts WHERE id = ?`, id).
+		Scan(&a.ID, &a.Currency, &a.CreditLimit, &a.Posted, &a.Held, &a.TxnLimit, &st)
+	if err != nil {
+		return Account{}, notFound(err, "account "+id)
+	}
+	a.Status = AccountStatus(st)
+	return a, nil
+}
+
+// AddHeld adds delta (negative to release) to the account's held amount.
+func (t *Tx) AddHeld(ctx context.Context, id string, delta int64) error {
+	res, err := t.exec(ctx, `UPDATE accounts SET held = held + ? WHERE id = ?`, delta, id)
+	if err != nil {
+		return fmt.Errorf("store: hold on account: %w", err)
+	}
+	return mustAffect(res, "account "+id)
+}
+
+const cardCols = `id, pan, psn, account_id, expiry, cvn, imk_ref, pvki, pvv, pin_failures, pin_locked, status, form_factor, created_at`
+
+// PutCard creates or replaces a card.
+func (t *Tx) PutCard(ctx context.Context, c Card) error {
+	if c.ID == "" || c.PAN == "" || c.AccountID == "" || len(c.Expiry) != 4 {
+		return fmt.Errorf("%w: card %q", ErrInvalid, c.ID)
+	}
+	if c.Status == "" {
+		c.Status = CardActive
+	}
+	_, err := t.exec(ctx, `INSERT INTO cards (`+cardCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET pan = excluded.pan, psn = excluded.psn, account_id = excluded.account_id,
+expiry = excluded.expiry, cvn = excluded.cvn, imk_ref = excluded.imk_ref, pvki = excluded.pvki, pvv = excluded.pvv,
+pin_failures = excluded.pin_failures, pin_locked = excluded.pin_locked, status = excluded.status,
+form_factor = excluded.form_factor`,
+		c.ID, c.PAN, c.PSN, c.AccountID, c.Expiry, c.CVN, c.IMKRef, c.PVKI, c.PVV, c.PINFailures, boolInt(c.PINLocked),
+		string(c.Status), c.FormFactor, nanos(c.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("store: put card %s: %w", c.ID, err)
+	}
+	return nil
+}
+
+func scanCard(row interface{ Scan(...any) error }) (Card, error) {
+	var c Card
+	var locked int
+	var st string
+	var created int64
+	err := row.Scan(&c.ID, &c.PAN, &c.PSN, &c.AccountID, &c.Expiry, &c.CVN, &c.IMKRef, &c.PVKI, &c.PVV,
+		&c.PINFailures, &locked, &st, &c.FormFactor, &created)
+	c.PINLocked, c.Status, c.CreatedAt = locked != 0, CardStatus(st), fromNanos(created)
+	return c, err
+}
+
+// Card returns the card id.
+func (t *Tx) Card(ctx context.Context, id string) (Card, error) {
+	c, err := scanCard(t.queryRow(ctx, `SELECT `+cardCols+` FROM cards WHERE id = ?`, id))
+	if err != nil {
+		return Card{}, notFound(err, "card "+id)
+	}
+	return c, nil
+}
+
+// CardByPAN returns the card with PAN p. The error names the PAN masked.
+func (t *Tx) CardByPAN(ctx context.Context, p string) (Card, error) {
+	c, err := scanCard(t.queryRow(ctx, `SELECT `+cardCols+` FROM cards WHERE pan = ?`, p))
+	if err != nil {
+		return Card{}, notFound(err, "card "+pan.Mask(p))
+	}
+	return c, nil
+}
+
+// SetCardStatus changes a card's state.
+func (t *Tx) SetCardStatus(ctx context.Context, id string, s CardStatus) error {
+	switch s {
+	case CardActive, CardBlocked, CardLost:
+	default:
+		return fmt.Errorf("%w: card status %q", ErrInvalid, s)
+	}
+	res, err := t.exec(ctx, `UPDATE cards SET status = ? WHERE id = ?`, string(s), id)
+	if err != nil {
+		return fmt.Errorf("store: card status: %w", err)
+	}
+	return mustAffect(res, "card "+id)
+}
+
+// SetPINState records a card's consecutive wrong PINs and lock.
+func (t *Tx) SetPINState(ctx context.Context, id string, failures int, locked bool) error {
+	if failures < 0 {
+		return fmt.Errorf("%w: PIN failures %d", ErrInvalid, failures)
+	}
+	res, err := t.exec(ctx, `UPDATE cards SET pin_failures = ?, pin_locked = ? WHERE id = ?`, failures, boolInt(locked), id)
+	if err != nil {
+		return fmt.Errorf("store: PIN state: %w", err)
+	}
+	return mustAffect(res, "card "+id)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,76 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/tapsim/tapsim/issuerhost/store"
+)
+
+// A hold reserves an approved amount; its reversal gives it back once.
+func Example() {
+	dir, _ := os.MkdirTemp("", "issuer")
+	defer os.RemoveAll(dir)
+	db, err := store.OpenDir(dir, store.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer db.Close()
+	ctx := context.Background()
+	at := time.Date(2026, 3, 15, 10, 0, 0, 0, time.UTC)
+	err = db.Update(ctx, func(tx *store.Tx) error {
+		if err := tx.PutAccount(ctx, store.Account{ID: "a1", Currency: 901, CreditLimit: 500000}); err != nil {
+			return err
+		}
+		if err := tx.AddHold(ctx, store.Hold{Key: "0100/000001/0315100000/00000400001", AccountID: "a1", Amount: 120000, CreatedAt: at}); err != nil {
+			return err
+		}
+		a, _ := tx.Account(ctx, "a1")
+		fmt.Println("open to buy after the approval:", a.OpenToBuy())
+		for range 2 {
+			released, err := tx.ReleaseHold(ctx, "0100/000001/0315100000/00000400001", at, "0400/000002")
+			if err != nil {
+				return err
+			}
+			a, _ = tx.Account(ctx, "a1")
+			fmt.Println("released:", released, "open to buy:", a.OpenToBuy())
+		}
+		return nil
+	})
+	if err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// open to buy after the approval: 380000
+	// released: true open to buy: 500000
+	// released: false open to buy: 500000
+}
+
+// The ATC high-water mark never goes back, and a cryptogram is fresh once
+// (R-G4).
+func ExampleTx_UseCryptogram() {
+	dir, _ := os.MkdirTemp("", "issuer")
+	defer os.RemoveAll(dir)
+	db, _ := store.OpenDir(dir, store.Options{})
+	defer db.Close()
+	ctx := context.Background()
+	_ = db.Update(ctx, func(tx *store.Tx) error {
+		arqc := []byte{0x3B, 0x76, 0xCF, 0x10, 0xFE, 0xCD, 0x87, 0x89}
+		for range 2 {
+			fresh, _ := tx.UseCryptogram(ctx, "card:c1", 7, arqc, time.Time{})
+			fmt.Println("fresh:", fresh)
+		}
+		_ = tx.RaiseATC(ctx, "card:c1", 7, time.Time{})
+		_ = tx.RaiseATC(ctx, "card:c1", 3, time.Time{})
+		hw, _, _ := tx.ATC(ctx, "card:c1")
+		fmt.Println("high-water mark:", hw)
+		return nil
+	})
+	// Output:
+	// fresh: true
+	// fresh: false
+	// high-water mark: 7
+}

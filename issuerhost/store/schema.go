@@ -1,0 +1,174 @@
+package store
+
+import (
+	"context"
+	"fmt"
+)
+
+// schemaVersion is the version the statements below create.
+const schemaVersion = "1"
+
+// schema creates every table; each statement is idempotent.
+var schema = []string{
+	`CREATE TABLE IF NOT EXISTS meta (
+	k TEXT PRIMARY KEY,
+	v TEXT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS accounts (
+	id           TEXT PRIMARY KEY,
+	currency     INTEGER NOT NULL,
+	credit_limit BIGINT NOT NULL,
+	posted       BIGINT NOT NULL,
+	held         BIGINT NOT NULL,
+	txn_limit    BIGINT NOT NULL,
+	status       TEXT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS cards (
+	id           TEXT PRIMARY KEY,
+	pan          TEXT NOT NULL UNIQUE,
+	psn          TEXT NOT NULL,
+	account_id   TEXT NOT NULL REFERENCES accounts(id),
+	expiry       TEXT NOT NULL,
+	cvn          TEXT NOT NULL,
+	imk_ref      TEXT NOT NULL,
+	pvki         INTEGER NOT NULL,
+	pvv          TEXT NOT NULL,
+	pin_failures INTEGER NOT NULL,
+	pin_locked   INTEGER NOT NULL,
+	status       TEXT NOT NULL,
+	form_factor  TEXT NOT NULL,
+	created_at   BIGINT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS tokens (
+	id           TEXT PRIMARY KEY,
+	number       TEXT NOT NULL UNIQUE,
+	card_id      TEXT NOT NULL REFERENCES cards(id),
+	expiry       TEXT NOT NULL,
+	status       TEXT NOT NULL,
+	domain       TEXT NOT NULL,
+	requestor_id TEXT NOT NULL,
+	psn          TEXT NOT NULL,
+	cvn          TEXT NOT NULL,
+	imk_ref      TEXT NOT NULL,
+	pvki         INTEGER NOT NULL,
+	pvv          TEXT NOT NULL,
+	form_factor  TEXT NOT NULL,
+	device_bound INTEGER NOT NULL,
+	created_at   BIGINT NOT NULL,
+	status_at    BIGINT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS devices (
+	device_id     TEXT NOT NULL,
+	token_id      TEXT NOT NULL REFERENCES tokens(id),
+	status        TEXT NOT NULL,
+	registered_at BIGINT NOT NULL,
+	status_at     BIGINT NOT NULL,
+	PRIMARY KEY (device_id, token_id))`,
+	`CREATE TABLE IF NOT EXISTS hce_keys (
+	token_id   TEXT NOT NULL REFERENCES tokens(id),
+	atc        INTEGER NOT NULL,
+	device_id  TEXT NOT NULL,
+	issued_at  BIGINT NOT NULL,
+	expires_at BIGINT NOT NULL,
+	used_at    BIGINT NOT NULL,
+	status     TEXT NOT NULL,
+	PRIMARY KEY (token_id, atc))`,
+	`CREATE TABLE IF NOT EXISTS atc_state (
+	cred       TEXT PRIMARY KEY,
+	high_water INTEGER NOT NULL,
+	updated_at BIGINT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS used_cryptograms (
+	digest  TEXT PRIMARY KEY,
+	cred    TEXT NOT NULL,
+	atc     INTEGER NOT NULL,
+	used_at BIGINT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS holds (
+	orig_key    TEXT PRIMARY KEY,
+	account_id  TEXT NOT NULL,
+	cred        TEXT NOT NULL,
+	masked_pan  TEXT NOT NULL,
+	amount      BIGINT NOT NULL,
+	currency    INTEGER NOT NULL,
+	auth_code   TEXT NOT NULL,
+	rrn         TEXT NOT NULL,
+	status      TEXT NOT NULL,
+	created_at  BIGINT NOT NULL,
+	released_at BIGINT NOT NULL,
+	release_ref TEXT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS auth_log (
+	seq           BIGINT PRIMARY KEY,
+	at            BIGINT NOT NULL,
+	mti           TEXT NOT NULL,
+	stan          TEXT NOT NULL,
+	rrn           TEXT NOT NULL,
+	terminal_id   TEXT NOT NULL,
+	merchant_id   TEXT NOT NULL,
+	masked_pan    TEXT NOT NULL,
+	cred          TEXT NOT NULL,
+	amount        BIGINT NOT NULL,
+	currency      INTEGER NOT NULL,
+	entry_mode    TEXT NOT NULL,
+	cvm           TEXT NOT NULL,
+	atc           INTEGER NOT NULL,
+	response_code TEXT NOT NULL,
+	reason        TEXT NOT NULL,
+	auth_code     TEXT NOT NULL,
+	orig_key      TEXT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS audit (
+	seq       BIGINT PRIMARY KEY,
+	at        BIGINT NOT NULL,
+	actor     TEXT NOT NULL,
+	action    TEXT NOT NULL,
+	subject   TEXT NOT NULL,
+	detail    TEXT NOT NULL,
+	prev_hash TEXT NOT NULL,
+	hash      TEXT NOT NULL)`,
+	`CREATE INDEX IF NOT EXISTS hce_keys_device ON hce_keys (device_id)`,
+	`CREATE INDEX IF NOT EXISTS tokens_card ON tokens (card_id)`,
+}
+
+// migrate creates the schema and records its version.
+func (s *DB) migrate(ctx context.Context) error {
+	return s.Update(ctx, func(t *Tx) error {
+		for _, q := range append(append([]string(nil), schema...), s.dialect.extra...) {
+			if _, err := t.exec(ctx, q); err != nil {
+				return fmt.Errorf("store: schema: %w", err)
+			}
+		}
+		var v string
+		err := t.queryRow(ctx, `SELECT v FROM meta WHERE k = 'schema_version'`).Scan(&v)
+		switch {
+		case err == nil && v != schemaVersion:
+			return fmt.Errorf("%w: schema version %s, this build knows %s", ErrInvalid, v, schemaVersion)
+		case err == nil:
+			return nil
+		}
+		if _, err := t.exec(ctx, `INSERT INTO meta (k, v) VALUES ('schema_version', ?)`, schemaVersion); err != nil {
+			return fmt.Errorf("store: schema version: %w", err)
+		}
+		return nil
+	})
+}
+
+// Meta returns the value of a setting the store keeps about itself, and
+// whether it is set.
+func (t *Tx) Meta(ctx context.Context, key string) (string, bool, error) {
+	var v string
+	err := t.queryRow(ctx, `SELECT v FROM meta WHERE k = ?`, key).Scan(&v)
+	if err != nil {
+		err = notFound(err, "setting "+key)
+		if isNotFound(err) {
+			return "", false, nil
+		}
+		return "", false, err
+	}
+	return v, true, nil
+}
+
+// SetMeta sets a setting the store keeps about itself.
+func (t *Tx) SetMeta(ctx context.Context, key, value string) error {
+	if key == "" || key == "schema_version" {
+		return fmt.Errorf("%w: setting %q", ErrInvalid, key)
+	}
+	_, err := t.exec(ctx, `INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v`, key, value)
+	if err != nil {
+		return fmt.Errorf("store: set %s: %w", key, err)
+	}
+	return nil
+}

@@ -1,0 +1,257 @@
+// Package store is the issuer host's durable state: accounts and their
+// holds, the card store, the token vault, registered phones and the
+// single-use keys issued to them, ATC high-water marks and used
+// cryptograms, PIN try counters, the authorisation log and an append-only
+// audit trail.
+//
+// Everything an authorisation changes is written in one transaction
+// (DB.Update) that is committed before the caller answers, so that a crash
+// between two requests loses nothing a later request depends on (R-G4,
+// R-S5b, R-G3c).
+//
+// The SQL is kept portable (no autoincrement, times as integer
+// nanoseconds since the Unix epoch, upserts in the ON CONFLICT form that
+// both SQLite and PostgreSQL take); only the connection set-up and the
+// append-only triggers are per dialect. The embedded default is SQLite
+// (modernc.org/sqlite, pure Go) in WAL mode with full synchronous commits.
+//
+// The store keeps PANs only in the card store (cards) and the token vault
+// (tokens); every other table refers to a card or token by its identifier,
+// and the logs hold masked PANs only. No key material is stored: cards and
+// tokens name their issuer master key by a reference that the security
+// module resolves.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // database/sql driver "sqlite"
+)
+
+// Sentinel errors; returned errors wrap one of them.
+var (
+	// ErrNotFound reports a row that does not exist.
+	ErrNotFound = errors.New("store: not found")
+	// ErrExists reports a row that already exists where a new one was
+	// expected.
+	ErrExists = errors.New("store: already exists")
+	// ErrInvalid reports a value the store refuses (an empty identifier, an
+	// unknown status, a negative amount).
+	ErrInvalid = errors.New("store: invalid value")
+	// ErrClosed reports use of a closed store.
+	ErrClosed = errors.New("store: closed")
+	// ErrAuditBroken reports an audit trail whose hash chain does not hold.
+	ErrAuditBroken = errors.New("store: audit trail chain broken")
+)
+
+// FileName is the name of the SQLite database file in a data directory.
+const FileName = "issuer.db"
+
+// Options tune the SQLite database. The zero value is the safe default.
+type Options struct {
+	// Synchronous is the SQLite synchronous setting: "" or "FULL" (every
+	// commit reaches the disk), or "NORMAL" (WAL: a commit survives a
+	// process crash but may be lost on a power failure).
+	Synchronous string
+}
+
+// DB is the store. It is safe for concurrent use; writers are serialised.
+type DB struct {
+	db      *sql.DB
+	dialect dialect
+	path    string
+
+	mu     sync.Mutex // serialises read-write transactions
+	closed bool
+}
+
+// dialect holds what differs between database engines.
+type dialect struct {
+	name string
+	// rebind turns the '?' placeholders into the engine's own.
+	rebind func(string) string
+	// extra schema statements (append-only triggers).
+	extra []string
+}
+
+var sqliteDialect = dialect{
+	name:   "sqlite",
+	rebind: func(q string) string { return q },
+	extra: []string{
+		`CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'audit trail is append-only'); END`,
+		`CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'audit trail is append-only'); END`,
+		`CREATE TRIGGER IF NOT EXISTS auth_log_no_update BEFORE UPDATE ON auth_log
+BEGIN SELECT RAISE(ABORT, 'authorisation log is append-only'); END`,
+		`CREATE TRIGGER IF NOT EXISTS auth_log_no_delete BEFORE DELETE ON auth_log
+BEGIN SELECT RAISE(ABORT, 'authorisation log is append-only'); END`,
+	},
+}
+
+// OpenDir opens (creating when needed) the SQLite store in the data
+// directory dir, as the file FileName.
+func OpenDir(dir string, o Options) (*DB, error) {
+	if dir == "" {
+		return nil, fmt.Errorf("%w: empty data directory", ErrInvalid)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("store: data directory: %w", err)
+	}
+	return OpenSQLite(filepath.Join(dir, FileName), o)
+}
+
+// OpenSQLite opens (creating when needed) the SQLite database file path,
+// in WAL mode with foreign keys on, and brings its schema up to date.
+func OpenSQLite(path string, o Options) (*DB, error) {
+	syncMode := strings.ToUpper(strings.TrimSpace(o.Synchronous))
+	switch syncMode {
+	case "":
+		syncMode = "FULL"
+	case "FULL", "NORMAL", "EXTRA":
+	default:
+		return nil, fmt.Errorf("%w: synchronous %q (want FULL or NORMAL)", ErrInvalid, o.Synchronous)
+	}
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(" + syncMode +
+		")&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	// One connection: SQLite has one writer, and the pragmas above are per
+	// connection.
+	db.SetMaxOpenConns(1)
+	s := &DB{db: db, dialect: sqliteDialect, path: path}
+	if err := s.migrate(context.Background()); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Path returns the database file's path.
+func (s *DB) Path() string { return s.path }
+
+// Close closes the database.
+func (s *DB) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("store: close: %w", err)
+	}
+	return nil
+}
+
+// Update runs fn in one read-write transaction and commits it before
+// returning; when fn returns an error nothing it wrote is kept. Read-write
+// transactions run one at a time.
+func (s *DB) Update(ctx context.Context, fn func(*Tx) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	return s.run(ctx, false, fn)
+}
+
+// View runs fn in a read-only transaction.
+func (s *DB) View(ctx context.Context, fn func(*Tx) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	return s.run(ctx, true, fn)
+}
+
+func (s *DB) run(ctx context.Context, readOnly bool, fn func(*Tx) error) error {
+	sqlTx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	tx := &Tx{tx: sqlTx, d: s.dialect, readOnly: readOnly}
+	if err := fn(tx); err != nil {
+		_ = sqlTx.Rollback()
+		return err
+	}
+	if readOnly {
+		_ = sqlTx.Rollback()
+		return nil
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// Tx is one transaction. Its methods are valid only inside the function
+// given to Update or View.
+type Tx struct {
+	tx       *sql.Tx
+	d        dialect
+	readOnly bool
+}
+
+func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if t.readOnly {
+		return nil, fmt.Errorf("%w: write in a read-only transaction", ErrInvalid)
+	}
+	return t.tx.ExecContext(ctx, t.d.rebind(q), args...)
+}
+
+func (t *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(ctx, t.d.rebind(q), args...)
+}
+
+func (t *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, t.d.rebind(q), args...)
+}
+
+// nanos stores a time as integer nanoseconds since the Unix epoch (0 for
+// the zero time).
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// fromNanos is the inverse of nanos, in UTC.
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// notFound turns sql.ErrNoRows into ErrNotFound naming what was looked for.
+func notFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: %s", ErrNotFound, what)
+	}
+	return fmt.Errorf("store: %s: %w", what, err)
+}
+
+// mustAffect returns ErrNotFound when res changed no row.
+func mustAffect(res sql.Result, what string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("store: %s: %w", what, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: %s", ErrNotFound, what)
+	}
+	return nil
+}

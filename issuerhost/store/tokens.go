@@ -1,0 +1,149 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/tapsim/tapsim/emv/pan"
+)
+
+// TokenStatus is the life-cycle state of a payment token.
+type TokenStatus string
+
+// Token states.
+const (
+	TokenActive    TokenStatus = "active"
+	TokenSuspended TokenStatus = "suspended"
+	TokenDeleted   TokenStatus = "deleted"
+)
+
+// Valid reports whether s is a known state.
+func (s TokenStatus) Valid() bool {
+	return s == TokenActive || s == TokenSuspended || s == TokenDeleted
+}
+
+// Token is a row of the token vault: the token (a PAN-format number), the
+// funding card it stands for, the token's own expiry (YYMM) and status, its
+// domain restriction, the token requestor, the cryptographic profile of
+// the device credential (PSN, CVN, issuer master key reference) and the
+// PIN verification value of the funding card's PIN computed over the token
+// number (a PIN entered at a terminal is enciphered with the number the
+// terminal read, the token). The PIN try counter is the funding card's.
+// DeviceBound says that taps must carry the ID of a phone registered for
+// the token (R-S5d).
+type Token struct {
+	ID          string
+	Number      string
+	CardID      string
+	Expiry      string // YYMM
+	Status      TokenStatus
+	Domain      string // "" for none; see package vault
+	RequestorID string
+	PSN         string
+	CVN         string
+	IMKRef      string
+	PVKI        int
+	PVV         string
+	FormFactor  string
+	DeviceBound bool
+	CreatedAt   time.Time
+	StatusAt    time.Time
+}
+
+// String describes the token with its number masked.
+func (k Token) String() string {
+	return fmt.Sprintf("token %s (%s, %s)", k.ID, pan.Mask(k.Number), k.Status)
+}
+
+// GoString is String, so that %#v shows no number either.
+func (k Token) GoString() string { return k.String() }
+
+const tokenCols = `id, number, card_id, expiry, status, domain, requestor_id, psn, cvn, imk_ref, pvki, pvv, form_factor, device_bound, created_at, status_at`
+
+// PutToken creates or replaces a token.
+func (t *Tx) PutToken(ctx context.Context, k Token) error {
+	if k.ID == "" || k.Number == "" || k.CardID == "" || len(k.Expiry) != 4 {
+		return fmt.Errorf("%w: token %q", ErrInvalid, k.ID)
+	}
+	if k.Status == "" {
+		k.Status = TokenActive
+	}
+	if !k.Status.Valid() {
+		return fmt.Errorf("%w: token status %q", ErrInvalid, k.Status)
+	}
+	_, err := t.exec(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET number = excluded.number, card_id = excluded.card_id, expiry = excluded.expiry,
+status = excluded.status, domain = excluded.domain, requestor_id = excluded.requestor_id, psn = excluded.psn,
+cvn = excluded.cvn, imk_ref = excluded.imk_ref, pvki = excluded.pvki, pvv = excluded.pvv, form_factor = excluded.form_factor,
+device_bound = excluded.device_bound, status_at = excluded.status_at`,
+		k.ID, k.Number, k.CardID, k.Expiry, string(k.Status), k.Domain, k.RequestorID, k.PSN, k.CVN, k.IMKRef,
+		k.PVKI, k.PVV, k.FormFactor, boolInt(k.DeviceBound), nanos(k.CreatedAt), nanos(k.StatusAt))
+	if err != nil {
+		return fmt.Errorf("store: put token %s: %w", k.ID, err)
+	}
+	return nil
+}
+
+func scanToken(row interface{ Scan(...any) error }) (Token, error) {
+	var k Token
+	var st string
+	var bound int
+	var created, statusAt int64
+	err := row.Scan(&k.ID, &k.Number, &k.CardID, &k.Expiry, &st, &k.Domain, &k.RequestorID, &k.PSN, &k.CVN,
+		&k.IMKRef, &k.PVKI, &k.PVV, &k.FormFactor, &bound, &created, &statusAt)
+	k.Status, k.DeviceBound, k.CreatedAt, k.StatusAt = TokenStatus(st), bound != 0, fromNanos(created), fromNanos(statusAt)
+	return k, err
+}
+
+// Token returns the token id.
+func (t *Tx) Token(ctx context.Context, id string) (Token, error) {
+	k, err := scanToken(t.queryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE id = ?`, id))
+	if err != nil {
+		return Token{}, notFound(err, "token "+id)
+	}
+	return k, nil
+}
+
+// TokenByNumber returns the token whose number is n. The error names it
+// masked.
+func (t *Tx) TokenByNumber(ctx context.Context, n string) (Token, error) {
+	k, err := scanToken(t.queryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE number = ?`, n))
+	if err != nil {
+		return Token{}, notFound(err, "token "+pan.Mask(n))
+	}
+	return k, nil
+}
+
+// TokensOfCard lists the tokens of a funding card, by identifier.
+func (t *Tx) TokensOfCard(ctx context.Context, cardID string) ([]Token, error) {
+	rows, err := t.query(ctx, `SELECT `+tokenCols+` FROM tokens WHERE card_id = ? ORDER BY id`, cardID)
+	if err != nil {
+		return nil, fmt.Errorf("store: tokens of card: %w", err)
+	}
+	defer rows.Close()
+	var out []Token
+	for rows.Next() {
+		k, err := scanToken(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: tokens of card: %w", err)
+		}
+		out = append(out, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: tokens of card: %w", err)
+	}
+	return out, nil
+}
+
+// SetTokenStatus changes a token's state at time at.
+func (t *Tx) SetTokenStatus(ctx context.Context, id string, s TokenStatus, at time.Time) error {
+	if !s.Valid() {
+		return fmt.Errorf("%w: token status %q", ErrInvalid, s)
+	}
+	res, err := t.exec(ctx, `UPDATE tokens SET status = ?, status_at = ? WHERE id = ?`, string(s), nanos(at), id)
+	if err != nil {
+		return fmt.Errorf("store: token status: %w", err)
+	}
+	return mustAffect(res, "token "+id)
+}
