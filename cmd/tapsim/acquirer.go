@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
@@ -29,11 +28,6 @@ func init() { subcommands = append(subcommands, newAcquirerCmd) }
 // The sample network's test keys held by the acquirer's security module
 // (double-length TDES, odd parity; test only, never printed: KCV shown).
 const (
-	acqSampleBDK = "0123456789ABCDEFFEDCBA9876543210" // KCV 08D7B4
-	acqSampleTAK = "0EA47A138CD931454F044620F738B3F4" // KCV 3B7D3D, terminal T0000001
-	acqSampleZPK = "BFE3DAFE23CB9B570EF4238616F12FD9" // KCV 830B72
-	acqSampleZAK = "649783F2378020FEC7B95EFB52AE7010" // KCV E5DF32
-	acqSampleLMK = "FC040D1C23BB408FCABBF8ECE2A72BF49B7CA20482F0A555E5626B6FC92526CB"
 	// acqSampleTID is the sample terminal.
 	acqSampleTID = "T0000001"
 	// acqKeystore is the acquirer's keystore file in its data directory.
@@ -236,24 +230,7 @@ func acquirerConfig(o acquirerOptions, logger *slog.Logger) (acquirer.Config, fu
 
 // openAcquirerHSM opens the soft security module with its keystore in dir.
 func openAcquirerHSM(dir string, logger *slog.Logger) (*soft.HSM, error) {
-	var lmk keys.Key
-	var err error
-	if _, set := os.LookupEnv(soft.EnvLMK); set {
-		lmk, err = soft.LMKFromEnv("")
-	} else {
-		lmk, err = soft.ParseLMK(acqSampleLMK)
-	}
-	if err != nil {
-		return nil, usageErr("%v", err)
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("acquirer data directory: %w", err)
-	}
-	m, err := soft.Open(soft.Config{LMK: lmk, Path: filepath.Join(dir, acqKeystore), Logger: logger})
-	if err != nil {
-		return nil, fmt.Errorf("acquirer keystore: %w", err)
-	}
-	return m, nil
+	return openSoftHSM("acquirer", dir, acqKeystore, logger)
 }
 
 // acqKey finds the key labelled label among have, loading the sample key
@@ -284,10 +261,10 @@ func acquirerKeys(m hsm.KeyManager, issuers map[string]string) (acquirer.Config,
 	for _, h := range all {
 		have[h.Label] = h
 	}
-	if cfg.BDK, err = acqKey(m, have, "acq/bdk", hsm.UsageBDK, acqSampleBDK); err != nil {
+	if cfg.BDK, err = acqKey(m, have, "acq/bdk", hsm.UsageBDK, sampleBDK); err != nil {
 		return cfg, fmt.Errorf("acquirer keys: %w", err)
 	}
-	if _, err = acqKey(m, have, "acq/tak/"+acqSampleTID, hsm.UsageTAK, acqSampleTAK); err != nil {
+	if _, err = acqKey(m, have, "acq/tak/"+acqSampleTID, hsm.UsageTAK, sampleTAK); err != nil {
 		return cfg, fmt.Errorf("acquirer keys: %w", err)
 	}
 	names := make([]string, 0, len(issuers))
@@ -297,10 +274,10 @@ func acquirerKeys(m hsm.KeyManager, issuers map[string]string) (acquirer.Config,
 	sort.Strings(names)
 	for _, n := range names {
 		is := acquirer.Issuer{Name: n, Addr: issuers[n]}
-		if is.ZAK, err = acqKey(m, have, "acq/zak/"+n, hsm.UsageZAK, acqSampleZAK); err != nil {
+		if is.ZAK, err = acqKey(m, have, "acq/zak/"+n, hsm.UsageZAK, sampleZAK); err != nil {
 			return cfg, fmt.Errorf("acquirer keys: %w", err)
 		}
-		if is.ZPK, err = acqKey(m, have, "acq/zpk/"+n, hsm.UsageZPK, acqSampleZPK); err != nil {
+		if is.ZPK, err = acqKey(m, have, "acq/zpk/"+n, hsm.UsageZPK, sampleZPK); err != nil {
 			return cfg, fmt.Errorf("acquirer keys: %w", err)
 		}
 		cfg.Issuers = append(cfg.Issuers, is)

@@ -99,7 +99,7 @@ func TestAcquirerServes(t *testing.T) {
 		POSEntryMode: "072", TerminalID: acqSampleTID, Currency: "901", ICCData: []byte{0x9F, 0x27, 0x01, 0x80},
 	})
 	require.NoError(t, err)
-	tak := keys.MustHex(keys.TDES, acqSampleTAK)
+	tak := keys.MustHex(keys.TDES, sampleTAK)
 	macTAK := func(d []byte) ([]byte, error) { return mac.Alg3(tak, d, mac.Method1) }
 	require.NoError(t, isospec.SetMAC(msg, macTAK))
 	resp, err := c.Send(msg)
@@ -127,14 +127,14 @@ func TestAcquirerServes(t *testing.T) {
 	for _, want := range []string{"TAK KCV 3B7D3D", "ZAK KCV E5DF32", "ZPK KCV 830B72", "BDK KCV 08D7B4", "acquirer stopped"} {
 		require.Contains(t, text, want)
 	}
-	for _, k := range []string{acqSampleBDK, acqSampleTAK, acqSampleZPK, acqSampleZAK, acqSampleLMK} {
+	for _, k := range []string{sampleBDK, sampleTAK, sampleZPK, sampleZAK, sampleLMK} {
 		require.NotContains(t, text+errOut.String(), k)
 	}
 	require.FileExists(t, filepath.Join(dir, acqKeystore))
 	require.FileExists(t, filepath.Join(dir, "acquirer.db"))
 	ks, err := os.ReadFile(filepath.Join(dir, acqKeystore))
 	require.NoError(t, err)
-	for _, k := range []string{acqSampleBDK, acqSampleTAK, acqSampleZPK, acqSampleZAK} {
+	for _, k := range []string{sampleBDK, sampleTAK, sampleZPK, sampleZAK} {
 		require.NotContains(t, strings.ToUpper(string(ks)), k, "keys wrapped in the keystore")
 	}
 }

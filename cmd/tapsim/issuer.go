@@ -37,11 +37,6 @@ func init() { subcommands = append(subcommands, newIssuerCmd) }
 // (test only, never printed: KCV shown). The transport key of the HCE
 // phones is AES-128, as the module wraps keys with the AES key wrap.
 const (
-	issSampleZPK = "BFE3DAFE23CB9B570EF4238616F12FD9" // KCV 830B72
-	issSampleZAK = "649783F2378020FEC7B95EFB52AE7010" // KCV E5DF32
-	issSamplePVK = "B34552BC6B5EAE9B793B3EEFE96EEA4C" // KCV 8721EF
-	issSampleKEK = "2AE0E02C3B68752AC86E4649B334AEEC"
-	issSampleLMK = "FC040D1C23BB408FCABBF8ECE2A72BF49B7CA20482F0A555E5626B6FC92526CB"
 	// issSamplePIN is the PIN of every sample card.
 	issSamplePIN = "1234"
 	// issKeystore is the issuer's keystore file in its data directory.
@@ -117,24 +112,9 @@ func openIssuer(dir string, logger *slog.Logger) (*issuerRuntime, error) {
 	if strings.TrimSpace(dir) == "" {
 		return nil, usageErr("--data: empty directory")
 	}
-	var (
-		lmk keys.Key
-		err error
-	)
-	if _, set := os.LookupEnv(soft.EnvLMK); set {
-		lmk, err = soft.LMKFromEnv("")
-	} else {
-		lmk, err = soft.ParseLMK(issSampleLMK)
-	}
+	m, err := openSoftHSM("issuer", dir, issKeystore, logger)
 	if err != nil {
-		return nil, usageErr("%v", err)
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("issuer data directory: %w", err)
-	}
-	m, err := soft.Open(soft.Config{LMK: lmk, Path: filepath.Join(dir, issKeystore), Logger: logger})
-	if err != nil {
-		return nil, fmt.Errorf("issuer keystore: %w", err)
+		return nil, err
 	}
 	db, err := store.OpenDir(dir, store.Options{})
 	if err != nil {
@@ -275,12 +255,12 @@ func dash(s string) string {
 func issuerSampleSeed(m hsm.HSM) (issuerhost.Seed, error) {
 	k := issuerhost.DefaultKeys()
 	seed := issuerhost.Seed{Keys: []issuerhost.SeedKey{
-		{Label: k.ZPK, Usage: hsm.UsageZPK, Alg: "TDES", Hex: issSampleZPK},
-		{Label: k.ZAK, Usage: hsm.UsageZAK, Alg: "TDES", Hex: issSampleZAK},
-		{Label: k.PVK, Usage: hsm.UsagePVK, Alg: "TDES", Hex: issSamplePVK},
-		{Label: k.KEK, Usage: hsm.UsageKEK, Alg: "AES", Hex: issSampleKEK},
+		{Label: k.ZPK, Usage: hsm.UsageZPK, Alg: "TDES", Hex: sampleZPK},
+		{Label: k.ZAK, Usage: hsm.UsageZAK, Alg: "TDES", Hex: sampleZAK},
+		{Label: k.PVK, Usage: hsm.UsagePVK, Alg: "TDES", Hex: samplePVK},
+		{Label: k.KEK, Usage: hsm.UsageKEK, Alg: "AES", Hex: sampleKEK},
 	}}
-	pvk, err := issuerKey(m, k.PVK, hsm.UsagePVK, keys.MustHex(keys.TDES, issSamplePVK))
+	pvk, err := issuerKey(m, k.PVK, hsm.UsagePVK, keys.MustHex(keys.TDES, samplePVK))
 	if err != nil {
 		return seed, fmt.Errorf("issuer PIN verification key: %w", err)
 	}

@@ -102,7 +102,7 @@ func TestIssuerSampleSeed(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, created)
 
-	zpk := keys.MustHex(keys.TDES, issSampleZPK)
+	zpk := keys.MustHex(keys.TDES, sampleZPK)
 	zpkH, err := r.hsm.Lookup(issuerhost.DefaultKeys().ZPK)
 	require.NoError(t, err)
 	pvkH, err := r.hsm.Lookup(issuerhost.DefaultKeys().PVK)
@@ -160,7 +160,7 @@ func TestIssuerSampleSeed(t *testing.T) {
 	b, err := srv.Cloud().IssueBatch(ctx, "hce-phone", fmt.Sprintf("%X", []byte(p.Phone.DeviceID)), 4)
 	require.NoError(t, err)
 	require.Equal(t, uint16(6), b.FirstATC, "after the phone's first 5 keys")
-	got, err := keyblock.OpenHCEKeys(keys.MustHex(keys.AES, issSampleKEK), b.Keys)
+	got, err := keyblock.OpenHCEKeys(keys.MustHex(keys.AES, sampleKEK), b.Keys)
 	require.NoError(t, err)
 	cvn, err := cryptogram.Lookup(p.App.CVN)
 	require.NoError(t, err)
