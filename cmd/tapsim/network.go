@@ -1,0 +1,346 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/tapsim/tapsim/acquirer"
+	"github.com/tapsim/tapsim/issuerhost"
+	"github.com/tapsim/tapsim/terminal/client"
+	"github.com/tapsim/tapsim/terminal/pos"
+)
+
+// network is the sample payment network embedded in one process: the issuer
+// host and the acquirer, each on its own TCP listener on 127.0.0.1, the
+// acquirer's issuer link going through a linkProxy so that the issuer can be
+// stopped and started again while the acquirer keeps its link.
+type network struct {
+	dir    string
+	logger *slog.Logger
+
+	mu     sync.Mutex
+	issuer *issuerRuntime
+	isrv   *issuerhost.Server
+
+	proxy    *linkProxy
+	acq      *acquirer.Server
+	closeHSM func()
+}
+
+// networkOptions tune an embedded network.
+type networkOptions struct {
+	// Dir holds the issuer's and the acquirer's state (issuer/ and
+	// acquirer/ under it).
+	Dir string
+	// IssuerTimeout is how long the acquirer waits for the issuer before
+	// it answers 91 and queues a reversal advice.
+	IssuerTimeout time.Duration
+	// Logger receives both hosts' events, masked; nil discards them.
+	Logger *slog.Logger
+}
+
+// startNetwork starts the issuer host (its sample data created when the
+// data directory has none) and the acquirer routing every sample BIN range
+// to it, and waits until the acquirer's issuer link is signed on.
+func startNetwork(ctx context.Context, o networkOptions) (*network, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.IssuerTimeout <= 0 {
+		o.IssuerTimeout = 2 * time.Second
+	}
+	n := &network{dir: o.Dir, logger: o.Logger}
+	if err := n.startIssuer(ctx); err != nil {
+		return nil, err
+	}
+	p, err := newLinkProxy(n.IssuerAddr())
+	if err != nil {
+		n.Close()
+		return nil, err
+	}
+	n.proxy = p
+	cfg, closeHSM, err := acquirerConfig(acquirerOptions{
+		listen:     "127.0.0.1:0",
+		issuers:    []string{p.Addr()},
+		dataDir:    filepath.Join(o.Dir, "acquirer"),
+		acquirerID: acqDefaultID,
+		timeout:    o.IssuerTimeout,
+		echo:       time.Minute,
+		window:     24 * time.Hour,
+	}, o.Logger.With("host", "acquirer"))
+	if err != nil {
+		n.Close()
+		return nil, err
+	}
+	n.closeHSM = closeHSM
+	cfg.ReconnectMin, cfg.ReconnectMax = 20*time.Millisecond, 200*time.Millisecond
+	cfg.AdviceRetry, cfg.AdviceRetryMax, cfg.AdvicePoll = 200*time.Millisecond, time.Second, 100*time.Millisecond
+	srv, err := acquirer.New(cfg)
+	if err != nil {
+		n.Close()
+		return nil, err
+	}
+	if err := srv.Start(context.WithoutCancel(ctx)); err != nil {
+		n.Close()
+		return nil, err
+	}
+	n.acq = srv
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := srv.WaitLinks(wctx); err != nil {
+		n.Close()
+		return nil, fmt.Errorf("issuer link: %w", err)
+	}
+	return n, nil
+}
+
+// startIssuer opens the issuer's store and security module, creates the
+// sample data on first start, and starts the host on an ephemeral port.
+func (n *network) startIssuer(ctx context.Context) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.isrv != nil {
+		return errors.New("issuer host already running")
+	}
+	logger := n.logger.With("host", "issuer")
+	r, err := openIssuer(filepath.Join(n.dir, "issuer"), logger)
+	if err != nil {
+		return err
+	}
+	if _, _, err := initIssuer(ctx, r); err != nil {
+		r.Close()
+		return err
+	}
+	srv, err := issuerhost.New(r.db, r.hsm, issuerhost.Config{Listen: "127.0.0.1:0", Logger: logger})
+	if err != nil {
+		r.Close()
+		return err
+	}
+	if err := srv.Start(context.WithoutCancel(ctx)); err != nil {
+		r.Close()
+		return err
+	}
+	n.issuer, n.isrv = r, srv
+	if n.proxy != nil {
+		n.proxy.SetUpstream(srv.Addr())
+	}
+	return nil
+}
+
+// stopIssuer stops the issuer host and closes its store: the acquirer's
+// link stays connected to the proxy, which swallows what is sent until the
+// issuer is back (a host that does not answer).
+func (n *network) stopIssuer() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.isrv == nil {
+		return nil
+	}
+	if n.proxy != nil {
+		n.proxy.Hold()
+	}
+	err := n.isrv.Close()
+	n.issuer.Close()
+	n.isrv, n.issuer = nil, nil
+	return err
+}
+
+// restartIssuer starts the issuer again on the same data and lets the
+// acquirer's link reconnect to it.
+func (n *network) restartIssuer(ctx context.Context) error {
+	if err := n.startIssuer(ctx); err != nil {
+		return err
+	}
+	n.proxy.Release()
+	return nil
+}
+
+// Issuer is the running issuer host, nil while it is stopped.
+func (n *network) Issuer() *issuerhost.Server {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.isrv
+}
+
+// IssuerAddr is the issuer host's own address.
+func (n *network) IssuerAddr() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.isrv == nil {
+		return ""
+	}
+	return n.isrv.Addr()
+}
+
+// AcquirerAddr is where terminals connect.
+func (n *network) AcquirerAddr() string { return n.acq.Addr() }
+
+// Acquirer is the acquirer host.
+func (n *network) Acquirer() *acquirer.Server { return n.acq }
+
+// newTerminal makes the sample terminal T0000001 (test CA keys, sample
+// keys) connected to the acquirer over TCP; close the client when done.
+func (n *network) newTerminal(o pos.Options) (*pos.Terminal, *client.Client, error) {
+	cfg, err := terminalConfig("")
+	if err != nil {
+		return nil, nil, err
+	}
+	link := client.New(n.AcquirerAddr(), client.Options{})
+	t, err := pos.New(cfg, link, o)
+	if err != nil {
+		link.Close()
+		return nil, nil, err
+	}
+	return t, link, nil
+}
+
+// Close stops the acquirer (its links sign off), the proxy and the issuer.
+func (n *network) Close() {
+	if n.acq != nil {
+		_ = n.acq.Close()
+	}
+	if n.closeHSM != nil {
+		n.closeHSM()
+	}
+	if n.proxy != nil {
+		n.proxy.Close()
+	}
+	_ = n.stopIssuer()
+}
+
+// linkProxy relays TCP connections to an upstream address. While held it
+// keeps its clients connected and discards what they send, as a host that
+// hangs would; Release closes the held clients so that they reconnect to
+// the (new) upstream.
+type linkProxy struct {
+	ln net.Listener
+
+	mu       sync.Mutex
+	upstream string
+	held     bool
+	conns    map[net.Conn]struct{}
+	wg       sync.WaitGroup
+}
+
+// newLinkProxy listens on an ephemeral port of 127.0.0.1 and relays to
+// upstream.
+func newLinkProxy(upstream string) (*linkProxy, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	p := &linkProxy{ln: ln, upstream: upstream, conns: map[net.Conn]struct{}{}}
+	p.wg.Add(1)
+	go p.accept()
+	return p, nil
+}
+
+// Addr is the proxy's address.
+func (p *linkProxy) Addr() string { return p.ln.Addr().String() }
+
+// SetUpstream changes where new connections are relayed.
+func (p *linkProxy) SetUpstream(addr string) {
+	p.mu.Lock()
+	p.upstream = addr
+	p.mu.Unlock()
+}
+
+// Hold makes the proxy swallow what its clients send from now on.
+func (p *linkProxy) Hold() {
+	p.mu.Lock()
+	p.held = true
+	p.mu.Unlock()
+}
+
+// Release stops holding and closes the client connections, which
+// reconnect to the upstream.
+func (p *linkProxy) Release() {
+	p.mu.Lock()
+	p.held = false
+	for c := range p.conns {
+		_ = c.Close()
+	}
+	p.mu.Unlock()
+}
+
+// Close stops the proxy and closes every connection.
+func (p *linkProxy) Close() {
+	_ = p.ln.Close()
+	p.mu.Lock()
+	for c := range p.conns {
+		_ = c.Close()
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+}
+
+func (p *linkProxy) track(c net.Conn, on bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if on {
+		p.conns[c] = struct{}{}
+	} else {
+		delete(p.conns, c)
+	}
+}
+
+func (p *linkProxy) accept() {
+	defer p.wg.Done()
+	for {
+		down, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.track(down, true)
+		p.wg.Add(1)
+		go p.serve(down)
+	}
+}
+
+// serve relays one client. When the upstream goes away (or cannot be
+// reached) while the proxy is held, the client stays connected and what it
+// sends is discarded; otherwise the client is closed.
+func (p *linkProxy) serve(down net.Conn) {
+	defer p.wg.Done()
+	defer p.track(down, false)
+	defer down.Close()
+	p.mu.Lock()
+	addr, held := p.upstream, p.held
+	p.mu.Unlock()
+	if held {
+		_, _ = io.Copy(io.Discard, down)
+		return
+	}
+	up, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		return
+	}
+	p.track(up, true)
+	defer p.track(up, false)
+	defer up.Close()
+	done := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(up, down)
+		_ = up.Close()
+		close(done)
+	}()
+	_, _ = io.Copy(down, up)
+	p.mu.Lock()
+	held = p.held
+	p.mu.Unlock()
+	if !held {
+		_ = down.Close()
+		<-done
+		return
+	}
+	_ = up.Close()
+	<-done
+	_, _ = io.Copy(io.Discard, down)
+}
