@@ -21,6 +21,7 @@ import (
 	"github.com/tapsim/tapsim/kernel"
 	"github.com/tapsim/tapsim/terminal/client"
 	"github.com/tapsim/tapsim/terminal/inproc"
+	"github.com/tapsim/tapsim/terminal/pcsc"
 	"github.com/tapsim/tapsim/terminal/pinpad"
 	"github.com/tapsim/tapsim/terminal/pos"
 	"github.com/tapsim/tapsim/terminal/receipt"
@@ -31,7 +32,8 @@ func init() { subcommands = append(subcommands, newTerminalCmd) }
 
 // terminalFlags are the flags of "tapsim terminal".
 type terminalFlags struct {
-	acquirer, card, pin, unlock, configPath, dataDir string
+	acquirer, card, reader, pin, unlock, configPath  string
+	dataDir                                          string
 	tid, mid                                         string
 	voidSTAN, voidRRN, date, unHex                   string
 	amount                                           int64
@@ -42,11 +44,15 @@ type terminalFlags struct {
 func newTerminalCmd() *cobra.Command {
 	var f terminalFlags
 	c := &cobra.Command{
-		Use:   "terminal --acquirer ADDR --card PROFILE --amount N [--pin 1234] [--unlock CODE] [--refund] [--void STAN]",
+		Use:   "terminal --acquirer ADDR (--card PROFILE | --reader NAME) --amount N [--pin 1234] [--unlock CODE] [--refund] [--void STAN]",
 		Short: "Run one headless sale, refund or void on the POS terminal against an acquirer",
 		Long: `Runs one transaction on the contactless POS terminal with a virtual card or phone (a
 built-in profile name, see "tapsim cards", or a profile file) and the acquirer at --acquirer
 (ISO 8583 over TCP), then prints the outcome, the host's answer and the receipt, PAN masked.
+
+--reader NAME taps whatever is on a PC/SC reader instead (a real phone or card; NAME is the
+reader's name, a unique part of it, or its index in "tapsim readers"): the terminal waits for
+the card, and after See Phone waits for it to be presented again.
 
 A sale or refund taps the card: when the card asks for an online PIN, --pin is typed on the
 PIN pad (without --pin the PIN is bypassed); when a phone answers "See Phone", --unlock (its
@@ -70,6 +76,7 @@ Exits 0 when approved, 1 when declined, reversed or not completed, 2 on bad inpu
 	fl := c.Flags()
 	fl.StringVar(&f.acquirer, "acquirer", "", "acquirer address, host:port")
 	fl.StringVar(&f.card, "card", "", "built-in card profile name or profile file")
+	fl.StringVar(&f.reader, "reader", "", "PC/SC reader (name, part of it, or index) instead of a virtual card")
 	fl.Int64Var(&f.amount, "amount", 0, "amount, minor units of the terminal currency")
 	fl.StringVar(&f.pin, "pin", "", "PIN the cardholder types when the card asks for an online PIN")
 	fl.StringVar(&f.unlock, "unlock", "", "phone passcode: unlock the phone and tap again after See Phone")
@@ -95,8 +102,12 @@ func runTerminal(cmd *cobra.Command, f terminalFlags) error {
 	switch {
 	case f.acquirer == "":
 		return usageErr("--acquirer is required")
-	case f.card == "":
-		return usageErr("--card is required (see tapsim cards)")
+	case f.card == "" && f.reader == "":
+		return usageErr("--card or --reader is required (see tapsim cards, tapsim readers)")
+	case f.card != "" && f.reader != "":
+		return usageErr("--card and --reader do not go together")
+	case voiding && f.card == "":
+		return usageErr("--void needs --card: the journal keeps no full PAN")
 	case voiding && f.refund:
 		return usageErr("--void and --refund do not go together")
 	case !voiding && f.amount <= 0:
@@ -146,9 +157,11 @@ func runTerminal(cmd *cobra.Command, f terminalFlags) error {
 		}
 		un = kernel.FixedUN([4]byte(b))
 	}
-	profile, err := loadProfile(f.card)
-	if err != nil {
-		return usageErr("%v", err)
+	var profile cards.Profile
+	if f.card != "" {
+		if profile, err = loadProfile(f.card); err != nil {
+			return usageErr("%v", err)
+		}
 	}
 
 	st, err := loadTerminalState(f.dataDir, cfg.TerminalID)
@@ -173,24 +186,50 @@ func runTerminal(cmd *cobra.Command, f terminalFlags) error {
 		}
 		return time.Now()
 	}
-	card, err := cards.FromProfile(profile, cards.Options{Clock: clock})
-	if err != nil {
-		return usageErr("%v", err)
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	out := cmd.OutOrStdout()
+	var (
+		card      cards.Card
+		reader    kernel.Reader
+		presenter pos.Presenter
+		tapWhat   = profile.Name
+	)
+	if f.reader != "" {
+		pr, err := pcsc.Open(f.reader, pcsc.Options{})
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		defer pr.Close()
+		if !voiding {
+			fmt.Fprintf(out, "present the card or phone on %s\n", pr.Name())
+			if err := pr.WaitForCard(ctx); err != nil {
+				return err
+			}
+		}
+		reader, presenter, tapWhat = pr, pr, pr.Name()
+	} else {
+		if card, err = cards.FromProfile(profile, cards.Options{Clock: clock}); err != nil {
+			return usageErr("%v", err)
+		}
+		r := inproc.New(card)
+		reader = r
+		presenter = pos.PhonePresenter{Reader: r, Card: card, Passcode: f.unlock, Biometric: f.biometric}
 	}
 
-	out := cmd.OutOrStdout()
 	var b strings.Builder
 	var keypad pinpad.Keypad
 	if f.pin != "" {
 		keypad = pinpad.Always(f.pin)
 	}
-	reader := inproc.New(card)
 	opts := pos.Options{
 		Clock:               clock,
 		UnpredictableNumber: un,
 		STAN:                st,
 		Keypad:              keypad,
-		Presenter:           pos.PhonePresenter{Reader: reader, Card: card, Passcode: f.unlock, Biometric: f.biometric},
+		Presenter:           presenter,
 		Journal:             &fileJournal{st: st, cardPAN: profilePAN(profile)},
 		Events: func(e pos.Event) {
 			switch e.Kind {
@@ -212,10 +251,6 @@ func runTerminal(cmd *cobra.Command, f terminalFlags) error {
 		return usageErr("%v", err)
 	}
 
-	ctx := cmd.Context()
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	fmt.Fprintf(&b, "terminal %s, merchant %s, acquirer %s\n", cfg.TerminalID, cfg.MerchantID, f.acquirer)
 	var res *pos.Result
 	switch {
@@ -223,14 +258,14 @@ func runTerminal(cmd *cobra.Command, f terminalFlags) error {
 		fmt.Fprintf(&b, "void of %s\n", pos.Ref{STAN: padSTAN(f.voidSTAN), RRN: f.voidRRN})
 		res, err = term.Void(ctx, pos.Ref{STAN: padSTAN(f.voidSTAN), RRN: f.voidRRN})
 	case f.refund:
-		fmt.Fprintf(&b, "refund %s, card %s\n", formatMinor(f.amount, cfg), profile.Name)
+		fmt.Fprintf(&b, "refund %s, card %s\n", formatMinor(f.amount, cfg), tapWhat)
 		res, err = term.Refund(ctx, f.amount, reader)
 	default:
-		fmt.Fprintf(&b, "sale %s, card %s\n", formatMinor(f.amount, cfg), profile.Name)
+		fmt.Fprintf(&b, "sale %s, card %s\n", formatMinor(f.amount, cfg), tapWhat)
 		res, err = term.Sale(ctx, f.amount, reader)
 	}
 	st.NextKSN = term.NextKSN().String()
-	if !voiding {
+	if !voiding && card != nil {
 		st.rememberCard(profile.Name, card)
 	}
 	if serr := st.save(); serr != nil {

@@ -191,7 +191,9 @@ func TestTerminalUsage(t *testing.T) {
 		args       []string
 	}{
 		{"no acquirer", "--acquirer is required", []string{"--card", "visa-plastic", "--amount", "1"}},
-		{"no card", "--card is required", []string{"--acquirer", "127.0.0.1:1", "--amount", "1"}},
+		{"no card", "--card or --reader is required", []string{"--acquirer", "127.0.0.1:1", "--amount", "1"}},
+		{"card and reader", "do not go together", []string{"--acquirer", "127.0.0.1:1", "--amount", "1", "--card", "visa-plastic", "--reader", "0"}},
+		{"void by reader", "--void needs --card", []string{"--acquirer", "127.0.0.1:1", "--reader", "0", "--void", "1"}},
 		{"no amount", "--amount must be", []string{"--acquirer", "127.0.0.1:1", "--card", "visa-plastic"}},
 		{"refund and void", "do not go together", []string{"--acquirer", "127.0.0.1:1", "--card", "visa-plastic", "--refund", "--void", "1"}},
 		{"bad void", "--void takes", []string{"--acquirer", "127.0.0.1:1", "--card", "visa-plastic", "--void", "12a"}},
