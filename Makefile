@@ -17,7 +17,7 @@ build: deps ## build bin/tapsim
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/tapsim
 
 run: build ## set up and run tapsim
-	@$(BIN) --help
+	@$(BIN)
 
 # Packages whose tests are too slow under the race detector run without it,
 # so that none of their tests is skipped.

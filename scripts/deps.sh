@@ -9,7 +9,7 @@
 # directory is made once here, as root.
 set -euo pipefail
 
-pkgs=(libpcsclite-dev pkg-config gcc pcscd vsmartcard-vpcd)
+pkgs=(libpcsclite-dev pkg-config gcc pcscd vsmartcard-vpcd tmux)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -70,12 +70,21 @@ readers, an acquirer host and an issuer host talking ISO 8583.`,
 	for _, add := range subcommands {
 		root.AddCommand(add())
 	}
+	if rootRunE != nil {
+		// With no arguments tapsim opens its default screen; --help still
+		// prints the usage.
+		root.Args = cobra.NoArgs
+		root.RunE = rootRunE
+	}
 	return root
 }
 
 // subcommands lists the constructors of the subcommands defined in other
 // files of this package; each file registers its own in an init function.
 var subcommands []func() *cobra.Command
+
+// rootRunE, when set by another file, runs when tapsim gets no subcommand.
+var rootRunE func(cmd *cobra.Command, args []string) error
 
 func newVersionCmd() *cobra.Command {
 	return &cobra.Command{

@@ -1,0 +1,427 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/gdamore/tcell/v2"
+
+	"github.com/tapsim/tapsim/cards"
+	"github.com/tapsim/tapsim/terminal/pinpad"
+	"github.com/tapsim/tapsim/tui/model"
+)
+
+// Binding is one entry of the key table: the keys it matches, the screens
+// it applies on, its footer hint and help text, and its action.
+type Binding struct {
+	// Keys is how the footer and help name the keys ("0-9", "t/Enter").
+	Keys string
+	// Hint is the footer's word for it; "" keeps it off the footer.
+	Hint string
+	// Help is the help screen's line.
+	Help string
+	// Screens lists where the binding applies; none means everywhere.
+	Screens []model.Screen
+
+	match func(ev *tcell.EventKey) bool
+	do    func(a *App, ev *tcell.EventKey)
+}
+
+func (b *Binding) on(s model.Screen) bool {
+	if len(b.Screens) == 0 {
+		return true
+	}
+	for _, x := range b.Screens {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func runes(rs ...rune) func(*tcell.EventKey) bool {
+	return func(ev *tcell.EventKey) bool {
+		if ev.Key() != tcell.KeyRune {
+			return false
+		}
+		for _, r := range rs {
+			if ev.Rune() == r {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func keys(ks ...tcell.Key) func(*tcell.EventKey) bool {
+	return func(ev *tcell.EventKey) bool {
+		for _, k := range ks {
+			if ev.Key() == k {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func either(f, g func(*tcell.EventKey) bool) func(*tcell.EventKey) bool {
+	return func(ev *tcell.EventKey) bool { return f(ev) || g(ev) }
+}
+
+func digit(ev *tcell.EventKey) bool {
+	return ev.Key() == tcell.KeyRune && ev.Rune() >= '0' && ev.Rune() <= '9'
+}
+
+var (
+	mainS   = []model.Screen{model.ScreenMain}
+	pinS    = []model.Screen{model.ScreenPIN}
+	phoneS  = []model.Screen{model.ScreenPhone}
+	histS   = []model.Screen{model.ScreenHistory}
+	helpS   = []model.Screen{model.ScreenHelp}
+	mainish = []model.Screen{model.ScreenMain, model.ScreenPhone}
+	setS    = []model.Screen{model.ScreenSettings}
+	editS   = []model.Screen{model.ScreenEdit}
+)
+
+// Bindings is the key table: the first binding that matches on the current
+// screen runs. The footer and the help screen are printed from it.
+var Bindings []Binding
+
+func init() { Bindings = bindingTable() }
+
+func bindingTable() []Binding {
+	return []Binding{
+		{Keys: "Ctrl-C", Help: "quit (stops the embedded hosts)", match: keys(tcell.KeyCtrlC), do: (*App).quit},
+		{Keys: "?", Hint: "help", Help: "show this help", Screens: []model.Screen{model.ScreenMain, model.ScreenPhone, model.ScreenHistory},
+			match: runes('?'), do: func(a *App, _ *tcell.EventKey) { a.back, a.helpRow = a.m.Screen, 0; a.m.Screen = model.ScreenHelp }},
+
+		// Main screen.
+		{Keys: "0-9", Hint: "amount", Help: "type the amount in minor units (1500 = 15.00)", Screens: mainS, match: digit,
+			do: func(a *App, ev *tcell.EventKey) {
+				if err := a.m.TypeDigit(ev.Rune()); err != nil {
+					a.m.Notice = err.Error()
+				}
+			}},
+		{Keys: "Bksp", Help: "delete the amount's last digit", Screens: mainS, match: keys(tcell.KeyBackspace, tcell.KeyBackspace2),
+			do: func(a *App, _ *tcell.EventKey) { a.m.Backspace() }},
+		{Keys: "Up/Down", Hint: "card", Help: "choose a card or phone in the wallet", Screens: mainS,
+			match: either(keys(tcell.KeyUp, tcell.KeyDown), runes('j', 'k')),
+			do: func(a *App, ev *tcell.EventKey) {
+				if ev.Key() == tcell.KeyUp || ev.Rune() == 'k' {
+					a.m.Move(-1)
+				} else {
+					a.m.Move(1)
+				}
+			}},
+		{Keys: "t/Enter", Hint: "tap", Help: "tap the selected card or phone (again, after See Phone)", Screens: mainish,
+			match: either(runes('t'), keys(tcell.KeyEnter)), do: func(a *App, _ *tcell.EventKey) { a.tap() }},
+		{Keys: "r", Hint: "sale/refund", Help: "switch between sale and refund", Screens: mainS, match: runes('r'),
+			do: func(a *App, _ *tcell.EventKey) { a.m.ToggleType() }},
+		{Keys: "v", Hint: "void", Help: "void the last approved sale", Screens: mainS, match: runes('v'), do: func(a *App, _ *tcell.EventKey) { a.void() }},
+		{Keys: "Tab", Hint: "trace", Help: "switch the trace pane: APDU, ISO 8583, host log", Screens: mainS, match: keys(tcell.KeyTab),
+			do: func(a *App, _ *tcell.EventKey) { a.m.NextPane() }},
+		{Keys: "p", Hint: "phone", Help: "open the selected phone's panel (unlock, card on/off, PAN)", Screens: mainS, match: runes('p'),
+			do: func(a *App, _ *tcell.EventKey) {
+				if a.m.Busy && !a.m.WaitingPhone {
+					a.m.Notice = "the card is in the field: wait for the outcome"
+					return
+				}
+				if _, _, ok := a.phone(); !ok {
+					if readerName(a.m.SelectedCard()) == "" {
+						a.m.Notice = "the selected card is not a phone"
+					}
+					return
+				}
+				a.m.Passcode, a.m.PhoneNote = "", ""
+				a.m.Screen = model.ScreenPhone
+			}},
+		{Keys: "h", Hint: "history", Help: "list the session's transactions", Screens: mainS, match: runes('h'),
+			do: func(a *App, _ *tcell.EventKey) { a.m.Screen = model.ScreenHistory }},
+		{Keys: "s", Hint: "settings", Help: "terminal settings: limits, TTQ, country, currency, TID/MID", Screens: mainS, match: runes('s'),
+			do: func(a *App, _ *tcell.EventKey) {
+				a.m.Settings = settingsOf(a.term.Config())
+				a.m.Screen = model.ScreenSettings
+			}},
+		{Keys: "i", Hint: "issuer", Help: "stop or start the embedded issuer host", Screens: mainS, match: runes('i'),
+			do: func(a *App, _ *tcell.EventKey) { a.toggleIssuer() }},
+		{Keys: "Esc", Help: "give up presenting the card again", Screens: mainS, match: keys(tcell.KeyEscape),
+			do: func(a *App, _ *tcell.EventKey) {
+				if a.m.WaitingPhone {
+					a.m.WaitingPhone = false
+					select {
+					case a.againCh <- false:
+					default:
+					}
+				}
+			}},
+		{Keys: "q", Hint: "quit", Help: "quit (stops the embedded hosts)", Screens: mainS, match: runes('q'), do: (*App).quit},
+
+		// PIN pad.
+		{Keys: "0-9", Hint: "PIN digit", Help: "type a PIN digit (shown as *)", Screens: pinS, match: digit,
+			do: func(a *App, ev *tcell.EventKey) { a.m.TypePIN(ev.Rune()) }},
+		{Keys: "Bksp", Hint: "clear", Help: "delete the last PIN digit", Screens: pinS, match: keys(tcell.KeyBackspace, tcell.KeyBackspace2),
+			do: func(a *App, _ *tcell.EventKey) {
+				if n := len(a.m.PIN); n > 0 {
+					a.m.PIN = a.m.PIN[:n-1]
+				}
+			}},
+		{Keys: "Enter", Hint: "OK", Help: "send the PIN (no digits: PIN bypass)", Screens: pinS, match: keys(tcell.KeyEnter),
+			do: func(a *App, _ *tcell.EventKey) {
+				ans := pinAnswer{digits: a.m.PIN}
+				if ans.digits == "" {
+					ans.err = pinpad.ErrBypassed
+				}
+				a.answerPIN(ans)
+			}},
+		{Keys: "Esc", Hint: "cancel", Help: "cancel PIN entry (nothing is sent)", Screens: pinS, match: keys(tcell.KeyEscape),
+			do: func(a *App, _ *tcell.EventKey) { a.answerPIN(pinAnswer{err: pinpad.ErrCancelled}) }},
+
+		// Phone panel.
+		{Keys: "0-9", Hint: "passcode", Help: "type the phone's passcode", Screens: phoneS, match: digit,
+			do: func(a *App, ev *tcell.EventKey) { a.m.TypePasscode(ev.Rune()) }},
+		{Keys: "Bksp", Help: "delete the passcode's last digit", Screens: phoneS, match: keys(tcell.KeyBackspace, tcell.KeyBackspace2),
+			do: func(a *App, _ *tcell.EventKey) {
+				if n := len(a.m.Passcode); n > 0 {
+					a.m.Passcode = a.m.Passcode[:n-1]
+				}
+			}},
+		{Keys: "u", Hint: "unlock", Help: "unlock the phone with the typed passcode (CDCVM)", Screens: phoneS, match: runes('u'), do: (*App).unlock},
+		{Keys: "b", Hint: "biometric", Help: "unlock the phone by biometric (CDCVM)", Screens: phoneS, match: runes('b'), do: (*App).biometric},
+		{Keys: "c", Hint: "card on/off", Help: "switch the phone's card function on or off", Screens: phoneS, match: runes('c'), do: (*App).cardOnOff},
+		{Keys: "f", Hint: "full PAN", Help: "show the full PAN (needs the typed passcode)", Screens: phoneS, match: runes('f'), do: (*App).fullPAN},
+		{Keys: "l", Hint: "lost", Help: "report the phone lost: its tokens and keys are suspended", Screens: phoneS, match: runes('l'), do: (*App).reportLost},
+		{Keys: "Esc", Hint: "back", Help: "back to the terminal", Screens: phoneS, match: keys(tcell.KeyEscape),
+			do: func(a *App, _ *tcell.EventKey) { a.m.Passcode = ""; a.m.Screen = model.ScreenMain }},
+
+		// History.
+		{Keys: "Up/Down", Hint: "move", Help: "choose a transaction", Screens: histS,
+			match: either(keys(tcell.KeyUp, tcell.KeyDown), runes('j', 'k')),
+			do: func(a *App, ev *tcell.EventKey) {
+				a.histRow = 0
+				if ev.Key() == tcell.KeyUp || ev.Rune() == 'k' {
+					a.m.MoveCursor(-1)
+				} else {
+					a.m.MoveCursor(1)
+				}
+			}},
+		{Keys: "Tab", Hint: "trace", Help: "switch the shown trace: APDU, ISO 8583, host log", Screens: histS, match: keys(tcell.KeyTab),
+			do: func(a *App, _ *tcell.EventKey) { a.m.NextPane() }},
+		{Keys: "PgUp/PgDn", Hint: "scroll", Help: "scroll the transaction's trace", Screens: histS,
+			match: keys(tcell.KeyPgUp, tcell.KeyPgDn),
+			do: func(a *App, ev *tcell.EventKey) {
+				if ev.Key() == tcell.KeyPgUp {
+					a.histRow = max(a.histRow-10, 0)
+				} else {
+					a.histRow += 10
+				}
+			}},
+		{Keys: "s", Hint: "save", Help: "save the transaction's full trace to a file", Screens: histS, match: runes('s'),
+			do: func(a *App, _ *tcell.EventKey) { a.saveTrace() }},
+		{Keys: "Esc", Hint: "back", Help: "back to the terminal", Screens: histS, match: either(keys(tcell.KeyEscape), runes('q', 'h')),
+			do: func(a *App, _ *tcell.EventKey) { a.m.Screen = model.ScreenMain }},
+
+		// Settings.
+		{Keys: "Up/Down", Hint: "move", Help: "choose a setting", Screens: setS,
+			match: either(keys(tcell.KeyUp, tcell.KeyDown), runes('j', 'k')),
+			do: func(a *App, ev *tcell.EventKey) {
+				if ev.Key() == tcell.KeyUp || ev.Rune() == 'k' {
+					a.m.MoveSetting(-1)
+				} else {
+					a.m.MoveSetting(1)
+				}
+			}},
+		{Keys: "Enter", Hint: "edit", Help: "change the chosen setting", Screens: setS, match: keys(tcell.KeyEnter),
+			do: func(a *App, _ *tcell.EventKey) {
+				if a.m.SetCursor < len(a.m.Settings) {
+					a.m.Edit = a.m.Settings[a.m.SetCursor].Value
+					a.m.Screen = model.ScreenEdit
+				}
+			}},
+		{Keys: "Esc", Hint: "back", Help: "back to the terminal", Screens: setS, match: either(keys(tcell.KeyEscape), runes('q', 's')),
+			do: func(a *App, _ *tcell.EventKey) { a.m.Screen = model.ScreenMain }},
+		{Keys: "Bksp", Hint: "delete", Help: "delete the value's last character", Screens: editS, match: keys(tcell.KeyBackspace, tcell.KeyBackspace2),
+			do: func(a *App, _ *tcell.EventKey) {
+				if n := len(a.m.Edit); n > 0 {
+					a.m.Edit = a.m.Edit[:n-1]
+				}
+			}},
+		{Keys: "Enter", Hint: "apply", Help: "apply the value (from the next tap)", Screens: editS, match: keys(tcell.KeyEnter),
+			do: func(a *App, _ *tcell.EventKey) { a.applyEdit() }},
+		{Keys: "Esc", Hint: "cancel", Help: "leave the value as it was", Screens: editS, match: keys(tcell.KeyEscape),
+			do: func(a *App, _ *tcell.EventKey) { a.m.Screen = model.ScreenSettings }},
+		{Keys: "text", Help: "type the new value", Screens: editS,
+			match: func(ev *tcell.EventKey) bool { return ev.Key() == tcell.KeyRune && ev.Rune() > ' ' && ev.Rune() < 0x7f },
+			do: func(a *App, ev *tcell.EventKey) {
+				if len(a.m.Edit) < 40 {
+					a.m.Edit += string(ev.Rune())
+				}
+			}},
+
+		// Help.
+		{Keys: "Up/Down", Hint: "scroll", Help: "scroll the help", Screens: helpS,
+			match: either(keys(tcell.KeyUp, tcell.KeyDown, tcell.KeyPgUp, tcell.KeyPgDn), runes('j', 'k')),
+			do: func(a *App, ev *tcell.EventKey) {
+				switch {
+				case ev.Key() == tcell.KeyUp || ev.Rune() == 'k':
+					a.helpRow--
+				case ev.Key() == tcell.KeyPgUp:
+					a.helpRow -= 10
+				case ev.Key() == tcell.KeyPgDn:
+					a.helpRow += 10
+				default:
+					a.helpRow++
+				}
+				a.helpRow = min(max(a.helpRow, 0), strings.Count(HelpText(), "\n"))
+			}},
+		{Keys: "Esc", Hint: "back", Help: "close the help", Screens: helpS, match: either(keys(tcell.KeyEscape), runes('?', 'q')),
+			do: func(a *App, _ *tcell.EventKey) { a.m.Screen = a.back }},
+	}
+}
+
+// dispatch runs the first binding of the table that matches ev on the
+// current screen, then redraws.
+func (a *App) dispatch(ev *tcell.EventKey) {
+	for i := range Bindings {
+		b := &Bindings[i]
+		if b.on(a.m.Screen) && b.match(ev) {
+			b.do(a, ev)
+			break
+		}
+	}
+	a.render()
+}
+
+// FooterText lists the hints of the screen's bindings.
+func FooterText(s model.Screen) string {
+	var parts []string
+	for _, b := range Bindings {
+		if b.Hint != "" && b.on(s) && b.Keys != "?" {
+			parts = append(parts, b.Keys+" "+b.Hint)
+		}
+	}
+	if s != model.ScreenHelp {
+		parts = append(parts, "? help")
+	}
+	return strings.Join(dedupe(parts), "  ")
+}
+
+func dedupe(in []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// HelpText is the help screen: every binding, screen by screen.
+func HelpText() string {
+	var b strings.Builder
+	for _, s := range []model.Screen{model.ScreenMain, model.ScreenPIN, model.ScreenPhone, model.ScreenHistory, model.ScreenSettings, model.ScreenEdit, model.ScreenHelp} {
+		fmt.Fprintf(&b, "%s\n", strings.ToUpper(s.String()))
+		for _, k := range Bindings {
+			if len(k.Screens) > 0 && k.on(s) {
+				fmt.Fprintf(&b, "  %-8s %s\n", k.Keys, k.Help)
+			}
+		}
+	}
+	b.WriteString("ANYWHERE\n")
+	for _, k := range Bindings {
+		if len(k.Screens) == 0 {
+			fmt.Fprintf(&b, "  %-8s %s\n", k.Keys, k.Help)
+		}
+	}
+	return b.String()
+}
+
+func (a *App) quit(*tcell.EventKey) { a.Stop() }
+
+func (a *App) answerPIN(ans pinAnswer) {
+	a.m.PIN = ""
+	a.m.Screen = model.ScreenMain
+	a.m.Display = "Processing"
+	select {
+	case a.pinCh <- ans:
+	default:
+	}
+}
+
+func (a *App) withPhone(f func(name string, c cards.Card) string) {
+	name, c, ok := a.phone()
+	if !ok {
+		a.m.PhoneNote = "not a phone"
+		return
+	}
+	a.m.PhoneNote = f(name, c)
+}
+
+func (a *App) unlock(*tcell.EventKey) {
+	a.withPhone(func(_ string, c cards.Card) string {
+		ph, _ := cards.Phone(c)
+		code := a.m.Passcode
+		a.m.Passcode = ""
+		if err := ph.Unlock(code); err != nil {
+			return "unlock refused: " + err.Error()
+		}
+		return "unlocked with passcode: tap again (t)"
+	})
+}
+
+func (a *App) biometric(*tcell.EventKey) {
+	a.withPhone(func(_ string, c cards.Card) string {
+		ph, _ := cards.Phone(c)
+		if err := ph.UnlockBiometric(true); err != nil {
+			return "biometric refused: " + err.Error()
+		}
+		return "unlocked by biometric: tap again (t)"
+	})
+}
+
+func (a *App) cardOnOff(*tcell.EventKey) {
+	a.withPhone(func(_ string, c cards.Card) string {
+		ph, _ := cards.Phone(c)
+		if ph.CardFunctionOn() {
+			ph.CardOff()
+			return "card function off"
+		}
+		ph.CardOn()
+		return "card function on"
+	})
+}
+
+func (a *App) fullPAN(*tcell.EventKey) {
+	a.withPhone(func(_ string, c cards.Card) string {
+		ph, _ := cards.Phone(c)
+		code := a.m.Passcode
+		a.m.Passcode = ""
+		pans, err := ph.RevealPAN(code)
+		if err != nil {
+			return "full PAN refused: " + err.Error()
+		}
+		return "full PAN: " + strings.Join(pans, ", ")
+	})
+}
+
+func (a *App) reportLost(*tcell.EventKey) {
+	if a.b.ReportLost == nil {
+		a.m.PhoneNote = "no issuer to report to"
+		return
+	}
+	name := a.m.SelectedCard()
+	a.m.PhoneNote = "reporting lost..."
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		err := a.b.ReportLost(a.ctx, name)
+		a.post(func(m *model.Model) {
+			if err != nil {
+				m.PhoneNote = "report lost: " + err.Error()
+				return
+			}
+			m.PhoneNote = name + " reported lost: tokens and keys suspended"
+		})
+	}()
+}

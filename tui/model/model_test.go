@@ -1,0 +1,141 @@
+package model
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestFormatAmount(t *testing.T) {
+	tests := []struct {
+		cur  string
+		exp  int
+		v    int64
+		want string
+	}{
+		{"NT$", 2, 0, "NT$0.00"},
+		{"NT$", 2, 5, "NT$0.05"},
+		{"NT$", 2, 150000, "NT$1,500.00"},
+		{"NT$", 2, 123456789, "NT$1,234,567.89"},
+		{"NT$", 2, -150, "-NT$1.50"},
+		{"JPY ", 0, 1500, "JPY 1,500"},
+		{"X", 3, 1234, "X1.234"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			m := New(tt.cur, tt.exp, nil)
+			require.Equal(t, tt.want, m.FormatAmount(tt.v))
+		})
+	}
+}
+
+func TestAmountEntry(t *testing.T) {
+	m := New("NT$", 2, nil)
+	for _, d := range "0015" {
+		require.NoError(t, m.TypeDigit(d))
+	}
+	require.Equal(t, int64(15), m.Amount(), "leading zeros are dropped")
+	require.ErrorIs(t, m.TypeDigit('x'), ErrAmount)
+	m.Backspace()
+	require.Equal(t, int64(1), m.Amount())
+	m.Backspace()
+	m.Backspace()
+	require.Equal(t, int64(0), m.Amount())
+	for range MaxAmountDigits {
+		require.NoError(t, m.TypeDigit('9'))
+	}
+	require.ErrorIs(t, m.TypeDigit('9'), ErrAmount)
+	require.Equal(t, int64(999999999999), m.Amount())
+	require.NoError(t, m.SetAmount(350000))
+	require.Equal(t, int64(350000), m.Amount())
+	require.ErrorIs(t, m.SetAmount(-1), ErrAmount)
+	require.ErrorIs(t, m.SetAmount(1_000_000_000_000), ErrAmount)
+	m.ClearAmount()
+	require.Zero(t, m.Amount())
+}
+
+func TestWalletAndTap(t *testing.T) {
+	m := New("NT$", 2, []string{"a", "b", "c"})
+	require.Equal(t, "a", m.SelectedCard())
+	m.Move(-1)
+	require.Equal(t, "a", m.SelectedCard())
+	m.Move(5)
+	require.Equal(t, "c", m.SelectedCard())
+	require.True(t, m.Select("b"))
+	require.False(t, m.Select("z"))
+	require.Equal(t, "b", m.SelectedCard())
+
+	require.ErrorIs(t, m.CanTap(), ErrAmount)
+	require.NoError(t, m.SetAmount(100))
+	require.NoError(t, m.CanTap())
+	m.Begin()
+	require.Error(t, m.CanTap())
+	require.Equal(t, "Present Card", m.Display)
+	m.AddTrace(PaneAPDU, "1. > SELECT PPSE")
+	m.AddTrace(PaneISO, "send 0100")
+	m.Finish(Entry{Kind: "sale", Card: "b", Amount: 100, Message: "Approved", Approved: true, DE39: "00"})
+	require.False(t, m.Busy)
+	require.Equal(t, "Approved", m.Display)
+	require.Len(t, m.History, 1)
+	require.Equal(t, []string{"1. > SELECT PPSE"}, m.Last.APDU)
+	require.Equal(t, []string{"send 0100"}, m.Last.ISO)
+	require.NoError(t, m.CanTap())
+
+	empty := New("NT$", 2, nil)
+	require.NoError(t, empty.SetAmount(1))
+	require.Error(t, empty.CanTap())
+	require.Equal(t, "", empty.SelectedCard())
+}
+
+func TestTypeToggleAndPanes(t *testing.T) {
+	m := New("NT$", 2, nil)
+	require.Equal(t, "sale", m.Type.String())
+	m.ToggleType()
+	require.Equal(t, "refund", m.Type.String())
+	m.ToggleType()
+	require.Equal(t, Sale, m.Type)
+	seen := []string{}
+	for range 4 {
+		seen = append(seen, m.Pane.String())
+		m.NextPane()
+	}
+	require.Equal(t, []string{"APDU", "ISO 8583", "host log", "APDU"}, seen)
+	for _, s := range []Screen{ScreenMain, ScreenPIN, ScreenPhone, ScreenHistory, ScreenHelp} {
+		require.NotEmpty(t, s.String())
+	}
+}
+
+func TestPINAndPasscodeMasked(t *testing.T) {
+	m := New("NT$", 2, nil)
+	for _, d := range "12a34567890123" {
+		m.TypePIN(d)
+		m.TypePasscode(d)
+	}
+	require.Equal(t, "123456789012", m.PIN, "12 digits at most, digits only")
+	require.Equal(t, "************", m.MaskedPIN())
+	require.Equal(t, "123456789012", m.Passcode)
+}
+
+func TestHistoryCursorAndReport(t *testing.T) {
+	m := New("NT$", 2, nil)
+	require.Nil(t, m.Current())
+	m.MoveCursor(1)
+	for i, code := range []string{"00", "55", "91"} {
+		m.Begin()
+		m.AddTrace(PaneHost, "issuer decided "+code)
+		m.Finish(Entry{Kind: "sale", Card: "visa-plastic", STAN: "00000" + string(rune('1'+i)), DE39: code,
+			PAN: "476173******0010", Receipt: "TAPSIM STORE\nPAN 476173******0010\n"})
+	}
+	require.Equal(t, "91", m.Current().DE39)
+	m.MoveCursor(-5)
+	require.Equal(t, "00", m.Current().DE39)
+	m.MoveCursor(1)
+	r := m.Current().Report()
+	for _, want := range []string{"# tapsim transaction sale 000002 on visa-plastic", "de39: 55", "## receipt",
+		"TAPSIM STORE", "## apdu", "## iso8583", "## host", "issuer decided 55"} {
+		require.Contains(t, r, want)
+	}
+	require.NotContains(t, r, "issuer decided 00", "each entry keeps its own traces")
+	require.False(t, strings.Contains(r, "error:"))
+}

@@ -1,0 +1,612 @@
+// Package tui is tapsim's terminal user interface: a POS terminal on the
+// embedded network that an integration tester drives from the keyboard. It
+// shows the sale entry, a wallet of virtual cards and phones, the customer
+// display, the PIN pad, the outcome and receipt, and the APDU, ISO 8583 and
+// host traces of each transaction.
+//
+// The screens render a model.Model; the payment itself is the terminal's
+// (terminal/pos). Card and network work runs on its own goroutine under the
+// App's context and comes back to the screen through
+// Application.QueueUpdateDraw. One key-binding table dispatches the keys,
+// prints the footer and makes the help screen.
+package tui
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gdamore/tcell/v2"
+	"github.com/rivo/tview"
+
+	"github.com/tapsim/tapsim/cards"
+	"github.com/tapsim/tapsim/kernel"
+	"github.com/tapsim/tapsim/terminal/inproc"
+	"github.com/tapsim/tapsim/terminal/pinpad"
+	"github.com/tapsim/tapsim/terminal/pos"
+	"github.com/tapsim/tapsim/terminal/trace"
+	"github.com/tapsim/tapsim/tui/model"
+)
+
+// ErrBackend reports a Backend that lacks what the UI needs.
+var ErrBackend = errors.New("tui: incomplete backend")
+
+// Backend is what the UI runs on: the terminal on the network, the wallet's
+// cards, and the embedded hosts' controls. NewTerminal and LoadCard are
+// required; the rest is optional.
+type Backend struct {
+	// NewTerminal makes the terminal with the UI's PIN pad, presenter,
+	// event hook, STAN counter and journal; cfg nil means the backend's
+	// own configuration, otherwise it is the one changed on the settings
+	// screen.
+	NewTerminal func(cfg *pos.Config, o pos.Options) (*pos.Terminal, error)
+	// Wallet names the cards and phones offered, in order.
+	Wallet []string
+	// LoadCard builds a wallet entry; each is built once and kept, so its
+	// counters and keys go on from tap to tap.
+	LoadCard func(name string) (cards.Card, error)
+	// StopIssuer and StartIssuer take the embedded issuer host down and up.
+	StopIssuer  func() error
+	StartIssuer func(ctx context.Context) error
+	// ReportLost suspends a phone's tokens and keys at the issuer.
+	ReportLost func(ctx context.Context, name string) error
+	// Readers lists the PC/SC readers present and OpenReader opens one;
+	// both nil (or Readers failing) means no reader in the wallet.
+	Readers    func() ([]string, error)
+	OpenReader func(ctx context.Context, name string) (FieldReader, error)
+	// HostLog holds the hosts' log lines (masked).
+	HostLog *LogBuffer
+}
+
+// Options tune an App.
+type Options struct {
+	// Screen is where the UI draws; nil means the terminal.
+	Screen tcell.Screen
+	// SaveDir is where transaction traces are saved; "" means the
+	// current directory.
+	SaveDir string
+	// Timing prints the per-APDU timings in the APDU trace.
+	Timing bool
+}
+
+// App is the running UI.
+type App struct {
+	app  *tview.Application
+	b    Backend
+	o    Options
+	m    *model.Model
+	term *pos.Terminal
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	// UI goroutine only.
+	cardsByName map[string]cards.Card
+	readers     map[string]*inproc.Reader
+	pinPrompt   pinpad.Prompt
+	issuerDown  bool
+	back        model.Screen
+	helpRow     int
+	histRow     int
+
+	pinCh   chan pinAnswer
+	againCh chan bool
+	stan    *pos.Counter
+	journal *pos.MemJournal
+
+	mu        sync.Mutex
+	current   string
+	fieldRd   FieldReader
+	pending   []func(*model.Model)
+	scheduled bool
+
+	pages                                             *tview.Pages
+	header, entry, wallet, display, outcome, tracev   *tview.TextView
+	footer, pinView, phoneView, helpView, historyView *tview.TextView
+	settingsView                                      *tview.TextView
+}
+
+type pinAnswer struct {
+	digits string
+	err    error
+}
+
+// New makes the UI over b. Run shows it.
+func New(b Backend, o Options) (*App, error) {
+	if b.NewTerminal == nil || b.LoadCard == nil {
+		return nil, fmt.Errorf("%w: NewTerminal and LoadCard are required", ErrBackend)
+	}
+	if b.HostLog == nil {
+		b.HostLog = &LogBuffer{}
+	}
+	a := &App{
+		app:         tview.NewApplication(),
+		b:           b,
+		o:           o,
+		cardsByName: map[string]cards.Card{},
+		readers:     map[string]*inproc.Reader{},
+		pinCh:       make(chan pinAnswer, 1),
+		againCh:     make(chan bool, 1),
+		stan:        pos.NewCounter(0),
+		journal:     &pos.MemJournal{},
+	}
+	a.ctx, a.cancel = context.WithCancel(context.Background())
+	term, err := b.NewTerminal(nil, a.options())
+	if err != nil {
+		return nil, fmt.Errorf("tui: terminal: %w", err)
+	}
+	a.term = term
+	cfg := term.Config()
+	a.m = model.New(currencyPrefix(cfg.Kernel.Currency.String()), cfg.Kernel.CurrencyExponent, walletWithReaders(b))
+	a.m.Settings = settingsOf(cfg)
+	a.build()
+	if o.Screen != nil {
+		a.app.SetScreen(o.Screen)
+	}
+	a.app.SetInputCapture(func(ev *tcell.EventKey) *tcell.EventKey {
+		a.dispatch(ev)
+		return nil
+	})
+	a.render()
+	return a, nil
+}
+
+// options are the terminal's dependencies the UI provides; they outlive a
+// terminal made again with new settings.
+func (a *App) options() pos.Options {
+	return pos.Options{
+		Keypad:    pinpad.KeypadFunc(a.readPIN),
+		Presenter: pos.PresenterFunc(a.presentAgain),
+		Events:    a.onEvent,
+		STAN:      a.stan,
+		Journal:   a.journal,
+	}
+}
+
+// currencyPrefix is the display prefix of an ISO 4217 numeric code.
+func currencyPrefix(code string) string {
+	switch strings.TrimLeft(code, "0") {
+	case "901":
+		return "NT$"
+	case "840":
+		return "US$"
+	case "978":
+		return "EUR "
+	case "392":
+		return "JPY "
+	}
+	return code + " "
+}
+
+// Run shows the UI until the tester quits, then stops the running
+// transaction and waits for it.
+func (a *App) Run() error {
+	err := a.app.Run()
+	a.cancel()
+	a.wg.Wait()
+	return err
+}
+
+// Stop quits the UI; safe from any goroutine.
+func (a *App) Stop() {
+	a.cancel()
+	a.app.Stop()
+}
+
+// Model returns the state; read it only from the UI goroutine (or inside
+// Sync).
+func (a *App) Model() *model.Model { return a.m }
+
+// Sync runs f on the UI goroutine with the model and waits for it.
+func (a *App) Sync(f func(m *model.Model)) {
+	done := make(chan struct{})
+	a.app.QueueUpdate(func() {
+		f(a.m)
+		close(done)
+	})
+	select {
+	case <-done:
+	case <-a.ctx.Done():
+	}
+}
+
+// post queues a model change from a worker goroutine. It never blocks: the
+// changes are applied in order on the UI goroutine, then the screen is
+// redrawn.
+func (a *App) post(f func(m *model.Model)) {
+	a.mu.Lock()
+	a.pending = append(a.pending, f)
+	if a.scheduled {
+		a.mu.Unlock()
+		return
+	}
+	a.scheduled = true
+	a.mu.Unlock()
+	go a.app.QueueUpdateDraw(a.flush)
+}
+
+func (a *App) flush() {
+	a.mu.Lock()
+	fs := a.pending
+	a.pending, a.scheduled = nil, false
+	a.mu.Unlock()
+	for _, f := range fs {
+		f(a.m)
+	}
+	a.render()
+}
+
+// onEvent receives the terminal's events on the transaction goroutine.
+func (a *App) onEvent(e pos.Event) {
+	switch e.Kind {
+	case pos.EventDisplay:
+		text := e.Text
+		a.post(func(m *model.Model) { m.Display = text })
+	case pos.EventUI:
+		if e.UI == nil {
+			return
+		}
+		ui := *e.UI
+		a.post(func(m *model.Model) {
+			if ui.Message != 0 {
+				m.Display = ui.Message.String()
+			}
+			m.Status = ui.Status.String()
+		})
+	case pos.EventAPDU:
+		if e.Exchange == nil {
+			return
+		}
+		var buf bytes.Buffer
+		p := trace.Printer{W: &buf, Timing: a.o.Timing}
+		p.Exchange(*e.Exchange)
+		lines := splitLines(buf.String())
+		a.post(func(m *model.Model) { m.AddTrace(model.PaneAPDU, lines...) })
+	case pos.EventPIN:
+		a.post(func(m *model.Model) { m.Display = "Enter PIN" })
+	case pos.EventHostSend, pos.EventHostReceive, pos.EventReversal:
+		line := e.Kind.String() + ": " + e.Text
+		a.post(func(m *model.Model) {
+			m.AddTrace(model.PaneISO, line)
+			if e.Kind == pos.EventHostSend {
+				m.Display = "Processing"
+			}
+		})
+	}
+}
+
+func splitLines(s string) []string {
+	s = strings.TrimRight(s, "\n")
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+// readPIN is the PIN pad: it opens the modal and waits for the tester.
+func (a *App) readPIN(ctx context.Context, p pinpad.Prompt) (pinpad.PIN, error) {
+	select { // a stale answer from an earlier modal
+	case <-a.pinCh:
+	default:
+	}
+	a.post(func(m *model.Model) {
+		a.pinPrompt = p
+		m.PIN = ""
+		m.Screen = model.ScreenPIN
+		m.Display = "Enter PIN"
+	})
+	select {
+	case ans := <-a.pinCh:
+		if ans.err != nil {
+			return pinpad.PIN{}, ans.err
+		}
+		return pinpad.NewPIN(ans.digits)
+	case <-ctx.Done():
+		return pinpad.PIN{}, ctx.Err()
+	}
+}
+
+// presentAgain waits for the tester to present the card again (after
+// unlocking the phone on its panel).
+func (a *App) presentAgain(ctx context.Context, o kernel.Outcome) (kernel.Reader, error) {
+	select {
+	case <-a.againCh:
+	default:
+	}
+	msg := "Present Card Again"
+	if o.UIOnOutcome != nil && o.UIOnOutcome.Message != 0 {
+		msg = o.UIOnOutcome.Message.String()
+	}
+	if fr := a.field(); fr != nil {
+		// A real card or phone: the cardholder does it on the device and
+		// the reader waits for it.
+		a.post(func(m *model.Model) { m.Display = msg })
+		return fr.PresentAgain(ctx, o)
+	}
+	a.post(func(m *model.Model) {
+		m.WaitingPhone = true
+		m.Display = msg
+		m.Notice = "unlock the phone (p) then tap again (t); Esc gives up"
+	})
+	var name string
+	select {
+	case ok := <-a.againCh:
+		if !ok {
+			return nil, pos.ErrNotPresented
+		}
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	name = a.tapping()
+	rd, c := a.readerFor(name)
+	if rd == nil {
+		return nil, pos.ErrNotPresented
+	}
+	rd.Present(c)
+	return rd, nil
+}
+
+// tapping is the card of the running transaction.
+func (a *App) tapping() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.current
+}
+
+func (a *App) readerFor(name string) (*inproc.Reader, cards.Card) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.readers[name], a.cardsByName[name]
+}
+
+// card builds (once) the wallet entry name and its reader.
+func (a *App) card(name string) (cards.Card, *inproc.Reader, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if c, ok := a.cardsByName[name]; ok {
+		return c, a.readers[name], nil
+	}
+	c, err := a.b.LoadCard(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	r := inproc.New(c)
+	a.cardsByName[name], a.readers[name] = c, r
+	return c, r, nil
+}
+
+// phone is the selected wallet entry's phone, nil when it is not one.
+func (a *App) phone() (name string, c cards.Card, ok bool) {
+	name = a.m.SelectedCard()
+	if readerName(name) != "" {
+		a.m.Notice = "a PC/SC reader: unlock the phone on the phone itself"
+		return name, nil, false
+	}
+	c, _, err := a.card(name)
+	if err != nil {
+		a.m.Notice = err.Error()
+		return name, nil, false
+	}
+	_, ok = cards.Phone(c)
+	return name, c, ok
+}
+
+// tap starts a transaction with the selected card, or presents it again
+// when the terminal waits for it.
+func (a *App) tap() {
+	m := a.m
+	if m.WaitingPhone {
+		m.WaitingPhone = false
+		m.Notice = ""
+		m.Display = "Processing"
+		m.Screen = model.ScreenMain
+		select {
+		case a.againCh <- true:
+		default:
+		}
+		return
+	}
+	if err := m.CanTap(); err != nil {
+		m.Notice = err.Error()
+		return
+	}
+	name := m.SelectedCard()
+	if readerName(name) != "" {
+		amount, typ := m.Amount(), m.Type
+		m.Begin()
+		a.tapReader(name, amount, typ)
+		return
+	}
+	c, rd, err := a.card(name)
+	if err != nil {
+		m.Notice = err.Error()
+		return
+	}
+	rd.Present(c)
+	amount, typ := m.Amount(), m.Type
+	a.mu.Lock()
+	a.current = name
+	a.mu.Unlock()
+	m.Begin()
+	m.Screen = model.ScreenMain
+	mark := a.b.HostLog.Len()
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		var (
+			res *pos.Result
+			err error
+		)
+		if typ == model.Refund {
+			res, err = a.term.Refund(a.ctx, amount, rd)
+		} else {
+			res, err = a.term.Sale(a.ctx, amount, rd)
+		}
+		time.Sleep(20 * time.Millisecond) // the hosts' last log lines
+		host := a.b.HostLog.Since(mark)
+		e := entryOf(typ.String(), name, amount, res, err)
+		a.post(func(m *model.Model) { a.finish(m, e, res, host) })
+	}()
+}
+
+// void reverses the last approved sale.
+func (a *App) void() {
+	m := a.m
+	if m.Busy {
+		m.Notice = "a transaction is running"
+		return
+	}
+	var last *model.Entry
+	for i := len(m.History) - 1; i >= 0; i-- {
+		if m.History[i].Approved && m.History[i].Kind == "sale" {
+			last = &m.History[i]
+			break
+		}
+	}
+	if last == nil {
+		m.Notice = "no approved sale to void"
+		return
+	}
+	stan, card, amount := last.STAN, last.Card, last.Amount
+	m.Begin()
+	m.Display = "Processing"
+	mark := a.b.HostLog.Len()
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		res, err := a.term.Void(a.ctx, pos.Ref{STAN: stan})
+		time.Sleep(20 * time.Millisecond)
+		host := a.b.HostLog.Since(mark)
+		e := entryOf("void", card, amount, res, err)
+		a.post(func(m *model.Model) { a.finish(m, e, res, host) })
+	}()
+}
+
+func (a *App) finish(m *model.Model, e model.Entry, res *pos.Result, host []string) {
+	if res != nil && len(res.Exchanges) > 0 && m.Trace != nil {
+		var iso []string
+		for _, x := range res.Exchanges {
+			iso = append(iso, fmt.Sprintf("-- %s (%s)", x.Purpose, x.Duration.Round(time.Millisecond)))
+			iso = append(iso, splitLines(x.Describe())...)
+		}
+		m.Trace[model.PaneISO] = iso
+	}
+	m.AddTrace(model.PaneHost, host...)
+	m.Finish(e)
+	if m.Screen == model.ScreenPIN {
+		m.Screen = model.ScreenMain
+	}
+}
+
+// entryOf turns a terminal result into a history entry, masked.
+func entryOf(kind, card string, amount int64, res *pos.Result, err error) model.Entry {
+	e := model.Entry{Kind: kind, Card: card, Amount: amount}
+	if err != nil {
+		e.Err = err.Error()
+		e.Message = "Error"
+		e.Status = "error"
+		return e
+	}
+	e.Status = res.Status.String()
+	e.Message = res.Message
+	e.Approved = res.Approved()
+	e.DE39 = string(res.ResponseCode)
+	e.Meaning = res.ResponseMeaning()
+	e.Reason = string(res.DeclineReason)
+	e.AuthCode = res.AuthCode
+	e.STAN = res.STAN
+	e.Receipt = res.Receipt
+	o := res.Outcome
+	if o.Type != kernel.OutcomeNone {
+		e.CVM = o.CVM.Name()
+		e.Signature = o.CVM == kernel.CVMSignature
+		e.PAN = o.MaskedPAN()
+		if len(o.AID) > 0 {
+			e.AID = fmt.Sprintf("%X", o.AID)
+		}
+		e.Label = o.Label
+		if cid := o.Record(0x9F27); len(cid) == 1 {
+			switch cid[0] & 0xC0 {
+			case 0x80:
+				e.Cryptogram = "ARQC"
+			case 0x40:
+				e.Cryptogram = "TC"
+			default:
+				e.Cryptogram = "AAC"
+			}
+		}
+	}
+	return e
+}
+
+// toggleIssuer stops or starts the embedded issuer host, off the UI
+// goroutine.
+func (a *App) toggleIssuer() {
+	if a.b.StopIssuer == nil || a.b.StartIssuer == nil {
+		a.m.Notice = "the issuer host is not embedded"
+		return
+	}
+	down := a.issuerDown
+	a.m.Notice = "issuer host: switching..."
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		var err error
+		if down {
+			err = a.b.StartIssuer(a.ctx)
+		} else {
+			err = a.b.StopIssuer()
+		}
+		a.post(func(m *model.Model) {
+			if err != nil {
+				m.Notice = "issuer host: " + err.Error()
+				return
+			}
+			a.issuerDown = !down
+			m.Notice = "issuer host up"
+			if a.issuerDown {
+				m.Notice = "issuer host stopped"
+			}
+		})
+	}()
+}
+
+// IssuerDown reports whether the tester stopped the issuer host (UI
+// goroutine).
+func (a *App) IssuerDown() bool { return a.issuerDown }
+
+// saveTrace writes the history entry under the cursor (or the last one)
+// to a file.
+func (a *App) saveTrace() {
+	e := a.m.Current()
+	if e == nil {
+		a.m.Notice = "no transaction to save"
+		return
+	}
+	name := fmt.Sprintf("tapsim-%s-%s-%s.txt", e.Kind, e.STAN, e.Card)
+	path := filepath.Join(a.o.SaveDir, name)
+	if err := os.WriteFile(path, []byte(e.Report()), 0o600); err != nil {
+		a.m.Notice = "save: " + err.Error()
+		return
+	}
+	a.m.Notice = "saved " + path
+}
+
+// responseLine is "DE39 55 incorrect PIN".
+func responseLine(e *model.Entry) string {
+	if e.DE39 == "" {
+		return ""
+	}
+	s := "DE39 " + e.DE39
+	if e.Meaning != "" {
+		s += " " + e.Meaning
+	}
+	return s
+}

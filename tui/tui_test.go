@@ -1,0 +1,270 @@
+package tui
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gdamore/tcell/v2"
+	"github.com/moov-io/iso8583"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tapsim/tapsim/cards"
+	"github.com/tapsim/tapsim/terminal/client"
+	"github.com/tapsim/tapsim/terminal/pos"
+	"github.com/tapsim/tapsim/tui/model"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden screen captures under testdata/")
+
+// downLink is an acquirer link that never sends: every sale ends as
+// "Host unavailable".
+type downLink struct{}
+
+func (downLink) Send(context.Context, *iso8583.Message, time.Duration) (*iso8583.Message, error) {
+	return nil, fmt.Errorf("%w: link down", client.ErrNotSent)
+}
+
+func testBackend(wallet ...string) Backend {
+	now := time.Date(2026, 3, 14, 10, 0, 0, 0, time.UTC)
+	return Backend{
+		Wallet: wallet,
+		LoadCard: func(name string) (cards.Card, error) {
+			p, err := cards.Builtin(name)
+			if err != nil {
+				return nil, err
+			}
+			return cards.FromProfile(p, cards.Options{Clock: func() time.Time { return now }})
+		},
+		NewTerminal: func(cfg *pos.Config, o pos.Options) (*pos.Terminal, error) {
+			o.Clock = func() time.Time { return now }
+			o.UnpredictableNumber = func() [4]byte { return [4]byte{0xDE, 0, 0, 1} }
+			if cfg == nil {
+				c := pos.DefaultConfig()
+				cfg = &c
+			}
+			return pos.New(*cfg, downLink{}, o)
+		},
+	}
+}
+
+type rig struct {
+	t    *testing.T
+	sim  tcell.SimulationScreen
+	app  *App
+	done chan error
+}
+
+func newRig(t *testing.T, b Backend) *rig {
+	t.Helper()
+	sim := tcell.NewSimulationScreen("UTF-8")
+	app, err := New(b, Options{Screen: sim, SaveDir: t.TempDir()})
+	require.NoError(t, err)
+	sim.SetSize(80, 24)
+	r := &rig{t: t, sim: sim, app: app, done: make(chan error, 1)}
+	go func() { r.done <- app.Run() }()
+	t.Cleanup(func() {
+		app.Stop()
+		select {
+		case <-r.done:
+		case <-time.After(10 * time.Second):
+			t.Error("the UI did not stop")
+		}
+	})
+	r.wait("Wallet")
+	return r
+}
+
+func (r *rig) keys(s string) {
+	for _, c := range s {
+		r.sim.InjectKey(tcell.KeyRune, c, tcell.ModNone)
+	}
+}
+
+func (r *rig) key(k tcell.Key) { r.sim.InjectKey(k, 0, tcell.ModNone) }
+
+func (r *rig) wait(texts ...string) string {
+	r.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	var screen string
+	for time.Now().Before(deadline) {
+		screen = r.app.Snapshot(r.sim)
+		ok := true
+		for _, t := range texts {
+			ok = ok && strings.Contains(screen, t)
+		}
+		if ok {
+			return screen
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	r.t.Fatalf("timed out waiting for %q on:\n%s", texts, screen)
+	return ""
+}
+
+// golden compares the screen with testdata/name.txt (rewritten with
+// -update).
+func golden(t *testing.T, name, screen string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".txt")
+	if *update {
+		require.NoError(t, os.WriteFile(path, []byte(screen), 0o644))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "run go test ./tui -update to create it")
+	require.Equal(t, string(want), screen)
+}
+
+func TestGoldenScreens(t *testing.T) {
+	tests := []struct {
+		name  string
+		drive func(r *rig) string
+	}{
+		{"main", func(r *rig) string { return r.wait("Type an amount") }},
+		{"amount", func(r *rig) string {
+			r.keys("123450")
+			r.key(tcell.KeyBackspace2)
+			r.key(tcell.KeyDown)
+			return r.wait("NT$123.45", "> mc-plastic")
+		}},
+		{"refund", func(r *rig) string {
+			r.keys("r9")
+			return r.wait("REFUND", "NT$0.09")
+		}},
+		{"help", func(r *rig) string {
+			r.keys("?")
+			r.wait("MAIN")
+			for range 6 {
+				r.sim.InjectKey(tcell.KeyPgDn, 0, tcell.ModNone)
+			}
+			return r.wait("ANYWHERE", "close the help")
+		}},
+		{"phone", func(r *rig) string {
+			r.key(tcell.KeyDown)
+			r.key(tcell.KeyDown)
+			r.keys("p12")
+			return r.wait("state: locked", "passcode: **")
+		}},
+		{"history-empty", func(r *rig) string {
+			r.keys("h")
+			return r.wait("No transaction yet.")
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, testBackend("visa-plastic", "mc-plastic", "visa-se-phone"))
+			golden(t, tt.name, tt.drive(r))
+		})
+	}
+}
+
+// A tap with the host unreachable: the kernel ran on the card, nothing was
+// sent, the outcome says so and the APDU trace is there.
+func TestTapHostUnavailable(t *testing.T) {
+	r := newRig(t, testBackend("visa-plastic"))
+	r.keys("150000t")
+	s := r.wait("HOST UNAVAILABLE", "Host unavailable: not sent")
+	require.NotContains(t, s, "4761739001010010")
+	r.keys("h")
+	r.wait("> sale   visa-plastic")
+	r.keys("s")
+	r.wait("saved " + r.app.o.SaveDir)
+	r.app.Sync(func(m *model.Model) {
+		path := strings.TrimPrefix(m.Notice, "saved ")
+		require.Len(t, m.History, 1)
+		require.Equal(t, "host_unavailable", m.History[0].Status)
+		require.Contains(t, strings.Join(m.History[0].APDU, "\n"), "SELECT")
+		rep, err := os.ReadFile(path)
+		require.NoError(t, err)
+		require.Contains(t, string(rep), "## apdu")
+		require.Contains(t, string(rep), "Host unavailable")
+		require.NotContains(t, string(rep), "4761739001010010")
+	})
+}
+
+// The PIN pad modal masks the digits and Esc cancels: nothing is sent.
+func TestPINCancel(t *testing.T) {
+	r := newRig(t, testBackend("visa-plastic"))
+	r.keys("350000t")
+	r.wait("PIN pad")
+	r.keys("12")
+	s := r.wait("PIN: **")
+	require.NotContains(t, s, "PIN: 12")
+	r.key(tcell.KeyEscape)
+	r.wait("CANCELLED")
+}
+
+// Text from cards is escaped: a '[' never becomes a style tag.
+func TestEscapedText(t *testing.T) {
+	b := testBackend("visa-plastic")
+	b.Wallet = []string{"[red]odd[-]"}
+	r := newRig(t, b)
+	r.wait("> [red]odd[-]")
+}
+
+// Every binding has keys and help, and the help lists them all.
+func TestBindingTable(t *testing.T) {
+	help := HelpText()
+	for _, b := range Bindings {
+		require.NotEmpty(t, b.Keys)
+		require.NotEmpty(t, b.Help)
+		require.NotNil(t, b.match)
+		require.NotNil(t, b.do)
+		require.Contains(t, help, b.Help)
+	}
+	require.Contains(t, FooterText(model.ScreenMain), "t/Enter tap")
+	require.Contains(t, FooterText(model.ScreenPIN), "Enter OK")
+	require.NotContains(t, FooterText(model.ScreenPIN), "tap")
+}
+
+func TestNewNeedsBackend(t *testing.T) {
+	_, err := New(Backend{}, Options{})
+	require.ErrorIs(t, err, ErrBackend)
+}
+
+func TestLogBuffer(t *testing.T) {
+	var l LogBuffer
+	_, _ = l.Write([]byte("a\nb"))
+	require.Equal(t, 1, l.Len())
+	mark := l.Len()
+	_, _ = l.Write([]byte("c\nd\n"))
+	require.Equal(t, []string{"bc", "d"}, l.Since(mark))
+	require.Equal(t, []string{"a", "bc", "d"}, l.Since(0))
+	require.Nil(t, l.Since(10))
+	for i := 0; i < MaxLines+5; i++ {
+		_, _ = l.Write([]byte("x\n"))
+	}
+	require.Equal(t, MaxLines+8, l.Len())
+	require.Len(t, l.Since(0), MaxLines)
+}
+
+// The phone panel: biometric unlock, card function off and on, the full
+// PAN only with the passcode.
+func TestPhonePanel(t *testing.T) {
+	r := newRig(t, testBackend("visa-plastic", "visa-se-phone"))
+	r.keys("p")
+	r.wait("not a phone")
+	r.key(tcell.KeyDown)
+	r.keys("p")
+	r.wait("state: locked", "PAN: 476173******0044")
+	r.keys("b")
+	r.wait("unlocked by biometric", "state: unlocked")
+	r.keys("c")
+	r.wait("card function: off")
+	r.keys("c")
+	r.wait("card function: on")
+	r.keys("0000f")
+	r.wait("full PAN refused")
+	r.keys("5791f")
+	s := r.wait("full PAN: 476173")
+	require.NotContains(t, s, "5791", "the passcode is never shown")
+	r.keys("l")
+	r.wait("no issuer to report to")
+	r.key(tcell.KeyEscape)
+	r.wait("Sale entry")
+}

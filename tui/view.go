@@ -1,0 +1,286 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/rivo/tview"
+
+	"github.com/tapsim/tapsim/cards"
+	"github.com/tapsim/tapsim/tui/model"
+)
+
+// Page names.
+const (
+	pageMain    = "main"
+	pagePIN     = "pin"
+	pagePhone   = "phone"
+	pageHistory = "history"
+	pageHelp    = "help"
+	pageSet     = "settings"
+)
+
+func textView(title string) *tview.TextView {
+	v := tview.NewTextView().SetDynamicColors(true).SetWrap(true)
+	if title != "" {
+		v.SetBorder(true).SetTitle(" " + title + " ")
+	}
+	return v
+}
+
+// modal centres p in a box of w x h.
+func modal(p tview.Primitive, w, h int) tview.Primitive {
+	return tview.NewFlex().
+		AddItem(nil, 0, 1, false).
+		AddItem(tview.NewFlex().SetDirection(tview.FlexRow).
+			AddItem(nil, 0, 1, false).
+			AddItem(p, h, 1, true).
+			AddItem(nil, 0, 1, false), w, 1, true).
+		AddItem(nil, 0, 1, false)
+}
+
+// build lays the screens out for 80x24 and up.
+func (a *App) build() {
+	a.header = textView("")
+	a.entry = textView("Sale entry")
+	a.wallet = textView("Wallet")
+	a.wallet.SetWrap(false)
+	a.display = textView("Customer display")
+	a.display.SetTextAlign(tview.AlignCenter)
+	a.outcome = textView("Outcome")
+	a.tracev = textView("Trace")
+	a.footer = textView("")
+	a.pinView = textView("PIN pad")
+	a.pinView.SetTextAlign(tview.AlignCenter)
+	a.phoneView = textView("Phone")
+	a.helpView = textView("Help")
+	a.historyView = textView("History")
+	a.settingsView = textView("Terminal settings")
+
+	left := tview.NewFlex().SetDirection(tview.FlexRow).
+		AddItem(a.entry, 5, 0, false).
+		AddItem(a.wallet, 0, 1, false)
+	right := tview.NewFlex().SetDirection(tview.FlexRow).
+		AddItem(a.display, 4, 0, false).
+		AddItem(a.outcome, 0, 3, false).
+		AddItem(a.tracev, 0, 2, false)
+	body := tview.NewFlex().
+		AddItem(left, 26, 0, false).
+		AddItem(right, 0, 1, false)
+	root := tview.NewFlex().SetDirection(tview.FlexRow).
+		AddItem(a.header, 1, 0, false).
+		AddItem(body, 0, 1, false).
+		AddItem(a.footer, 3, 0, false)
+
+	a.pages = tview.NewPages().
+		AddPage(pageMain, root, true, true).
+		AddPage(pagePIN, modal(a.pinView, 36, 8), true, false).
+		AddPage(pagePhone, modal(a.phoneView, 60, 14), true, false).
+		AddPage(pageHistory, modal(a.historyView, 78, 18), true, false).
+		AddPage(pageSet, modal(a.settingsView, 70, 16), true, false).
+		AddPage(pageHelp, modal(a.helpView, 78, 19), true, false)
+	a.app.SetRoot(a.pages, true)
+}
+
+// render copies the model into the widgets; text from cards and hosts is
+// escaped so that a '[' in it never reads as a style tag.
+func (a *App) render() {
+	m := a.m
+	cfg := a.term.Config()
+	issuer := "[green]up[-]"
+	if a.issuerDown {
+		issuer = "[red]down[-]"
+	}
+	a.header.SetText(fmt.Sprintf("[::b]tapsim[::-] TID %s MID %s  issuer %s",
+		tview.Escape(cfg.TerminalID), tview.Escape(cfg.MerchantID), issuer))
+
+	typ := strings.ToUpper(m.Type.String())
+	a.entry.SetText(fmt.Sprintf("Type:   [::b]%s[::-]\nAmount: [::b]%s[::-]\n%s", typ, m.FormatAmount(m.Amount()), busy(m)))
+
+	var w strings.Builder
+	for i, name := range m.Wallet {
+		mark := "  "
+		if i == m.Selected {
+			mark = "> "
+		}
+		fmt.Fprintf(&w, "%s%s\n", mark, tview.Escape(name))
+	}
+	a.wallet.SetText(w.String())
+	a.wallet.ScrollTo(max(m.Selected-10, 0), 0)
+
+	a.display.SetText(fmt.Sprintf("[::b]%s[::-]\n%s  %s", tview.Escape(m.Display), m.FormatAmount(m.Amount()), tview.Escape(m.Status)))
+
+	a.outcome.SetText(outcomeText(m))
+	a.tracev.SetTitle(" Trace: " + m.Pane.String() + " (Tab) ")
+	a.tracev.SetText(tview.Escape(strings.Join(m.Trace[m.Pane], "\n")))
+	a.tracev.ScrollToEnd()
+
+	notice := ""
+	if m.Notice != "" {
+		notice = "[yellow]" + tview.Escape(m.Notice) + "[-]"
+	}
+	a.footer.SetText(notice + "\n" + tview.Escape(FooterText(m.Screen)))
+
+	a.pinView.SetText(fmt.Sprintf("%s\n%s\n\nPIN: [::b]%s[::-]\n\nEnter OK  Esc cancel",
+		tview.Escape(a.pinPrompt.Amount), tview.Escape(a.pinPrompt.MaskedPAN), m.MaskedPIN()))
+	a.phoneView.SetText(a.phoneText())
+	a.helpView.SetText(tview.Escape(HelpText()))
+	a.helpView.ScrollTo(a.helpRow, 0)
+	a.historyView.SetText(historyText(m))
+	a.historyView.ScrollTo(a.histRow, 0)
+
+	a.settingsView.SetText(settingsText(m))
+	for page, s := range map[string]model.Screen{pagePIN: model.ScreenPIN, pagePhone: model.ScreenPhone,
+		pageHistory: model.ScreenHistory, pageHelp: model.ScreenHelp, pageSet: model.ScreenSettings} {
+		if m.Screen == s || (s == model.ScreenSettings && m.Screen == model.ScreenEdit) {
+			a.pages.ShowPage(page)
+		} else {
+			a.pages.HidePage(page)
+		}
+	}
+}
+
+func busy(m *model.Model) string {
+	switch {
+	case m.WaitingPhone:
+		return "[yellow]waiting for the card[-]"
+	case m.Busy:
+		return "[yellow]in progress...[-]"
+	}
+	return "ready"
+}
+
+func outcomeText(m *model.Model) string {
+	e := m.Last
+	if e == nil {
+		return "Type an amount, choose a card, press t to tap."
+	}
+	var b strings.Builder
+	head := "[red::b]" + strings.ToUpper(strings.ReplaceAll(e.Status, "_", " ")) + "[-::-]"
+	if e.Approved {
+		head = "[green::b]APPROVED[-::-]"
+	} else if e.Status == "declined" {
+		head = "[red::b]DECLINED[-::-]"
+	}
+	fmt.Fprintf(&b, "%s %s %s %s\n", head, tview.Escape(e.Kind), m.FormatAmount(e.Amount), tview.Escape(e.Card))
+	if e.Err != "" {
+		fmt.Fprintf(&b, "error: %s\n", tview.Escape(e.Err))
+	}
+	line := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(&b, "%s: %s  ", k, tview.Escape(v))
+		}
+	}
+	if r := responseLine(e); r != "" {
+		b.WriteString(tview.Escape(r))
+		if e.Reason != "" {
+			fmt.Fprintf(&b, " (%s)", tview.Escape(e.Reason))
+		}
+		b.WriteByte('\n')
+	}
+	line("CVM", e.CVM)
+	line("auth", e.AuthCode)
+	line("STAN", e.STAN)
+	b.WriteByte('\n')
+	line("PAN", e.PAN)
+	line("AID", e.AID)
+	line("label", e.Label)
+	line("AC", e.Cryptogram)
+	b.WriteByte('\n')
+	if e.Signature {
+		b.WriteString("Signature: ______________________\n")
+	}
+	if e.Receipt != "" {
+		b.WriteString(tview.Escape(e.Receipt))
+	}
+	return b.String()
+}
+
+func (a *App) phoneText() string {
+	m := a.m
+	if m.Screen != model.ScreenPhone {
+		return ""
+	}
+	name := m.SelectedCard()
+	a.mu.Lock()
+	c := a.cardsByName[name]
+	a.mu.Unlock()
+	var b strings.Builder
+	fmt.Fprintf(&b, "[::b]%s[::-]\n", tview.Escape(name))
+	if ph, ok := cards.Phone(c); ok {
+		state := "locked"
+		if ph.Verified() {
+			state = "unlocked (CDCVM done)"
+		}
+		fn := "on"
+		if !ph.CardFunctionOn() {
+			fn = "off"
+		}
+		fmt.Fprintf(&b, "state: %s   card function: %s\n", state, fn)
+		fmt.Fprintf(&b, "PAN: %s\n", tview.Escape(strings.Join(ph.LookupPAN(), ", ")))
+		if ph.KeyStore() != nil {
+			repl := ""
+			if ph.NeedsReplenish() {
+				repl = " (needs replenishing)"
+			}
+			fmt.Fprintf(&b, "single-use keys left: %d%s\n", ph.KeysLeft(), repl)
+		}
+	}
+	fmt.Fprintf(&b, "\npasscode: %s\n", strings.Repeat("*", len(m.Passcode)))
+	if m.PhoneNote != "" {
+		fmt.Fprintf(&b, "\n%s\n", tview.Escape(m.PhoneNote))
+	}
+	if m.WaitingPhone {
+		b.WriteString("\n[yellow]the terminal waits: unlock, then t to tap again[-]\n")
+	}
+	return b.String()
+}
+
+func historyText(m *model.Model) string {
+	if len(m.History) == 0 {
+		return "No transaction yet."
+	}
+	var b strings.Builder
+	for i, e := range m.History {
+		mark := "  "
+		if i == m.Cursor {
+			mark = "> "
+		}
+		fmt.Fprintf(&b, "%s%-6s %-14s %13s %-3s %s\n", mark, tview.Escape(e.Kind), tview.Escape(e.Card),
+			m.FormatAmount(e.Amount), tview.Escape(e.DE39), tview.Escape(e.Message))
+	}
+	if e := m.Current(); e != nil {
+		var lines []string
+		switch m.Pane {
+		case model.PaneISO:
+			lines = e.ISO
+		case model.PaneHost:
+			lines = e.Host
+		default:
+			lines = e.APDU
+		}
+		fmt.Fprintf(&b, "\n-- %s trace (Tab) --\n%s", m.Pane, tview.Escape(strings.Join(lines, "\n")))
+	}
+	return b.String()
+}
+
+func settingsText(m *model.Model) string {
+	var b strings.Builder
+	for i, s := range m.Settings {
+		mark := "  "
+		if i == m.SetCursor {
+			mark = "> "
+		}
+		v := s.Value
+		if i == m.SetCursor && m.Screen == model.ScreenEdit {
+			v = "[::u]" + tview.Escape(m.Edit) + "_[::-]"
+		} else {
+			v = tview.Escape(v)
+		}
+		fmt.Fprintf(&b, "%s%-18s %s\n", mark, s.Name, v)
+	}
+	if m.SetCursor < len(m.Settings) {
+		fmt.Fprintf(&b, "\n%s\nChanges apply from the next tap.", tview.Escape(m.Settings[m.SetCursor].Help))
+	}
+	return b.String()
+}
