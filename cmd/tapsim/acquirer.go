@@ -25,8 +25,7 @@ import (
 
 func init() { subcommands = append(subcommands, newAcquirerCmd) }
 
-// The sample network's test keys held by the acquirer's security module
-// (double-length TDES, odd parity; test only, never printed: KCV shown).
+// The acquirer's sample settings; its test keys are in samplekeys.go.
 const (
 	// acqSampleTID is the sample terminal.
 	acqSampleTID = "T0000001"

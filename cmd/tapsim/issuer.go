@@ -33,9 +33,7 @@ import (
 
 func init() { subcommands = append(subcommands, newIssuerCmd) }
 
-// The sample network's test keys held by the issuer's security module
-// (test only, never printed: KCV shown). The transport key of the HCE
-// phones is AES-128, as the module wraps keys with the AES key wrap.
+// The issuer's sample settings; its test keys are in samplekeys.go.
 const (
 	// issSamplePIN is the PIN of every sample card.
 	issSamplePIN = "1234"
