@@ -189,6 +189,7 @@ func bindingTable() []Binding {
 		{Keys: "b", Hint: "biometric", Help: "unlock the phone by biometric (CDCVM)", Screens: phoneS, match: runes('b'), do: (*App).biometric},
 		{Keys: "c", Hint: "card on/off", Help: "switch the phone's card function on or off", Screens: phoneS, match: runes('c'), do: (*App).cardOnOff},
 		{Keys: "f", Hint: "full PAN", Help: "show the full PAN (needs the typed passcode)", Screens: phoneS, match: runes('f'), do: (*App).fullPAN},
+		{Keys: "n", Hint: "new keys", Help: "replenish an HCE phone's single-use keys from the issuer's cloud platform", Screens: phoneS, match: runes('n'), do: (*App).replenish},
 		{Keys: "l", Hint: "lost", Help: "report the phone lost: its tokens and keys are suspended", Screens: phoneS, match: runes('l'), do: (*App).reportLost},
 		{Keys: "Esc", Hint: "back", Help: "back to the terminal", Screens: phoneS, match: keys(tcell.KeyEscape),
 			do: func(a *App, _ *tcell.EventKey) { a.m.Passcode = ""; a.m.Screen = model.ScreenMain }},
@@ -422,6 +423,50 @@ func (a *App) reportLost(*tcell.EventKey) {
 				return
 			}
 			m.PhoneNote = name + " reported lost: tokens and keys suspended"
+		})
+	}()
+}
+
+// replenish asks the issuer's cloud platform for new single-use keys for the
+// selected HCE phone; the panel shows the keys left before and after.
+func (a *App) replenish(*tcell.EventKey) {
+	name, c, ok := a.phone()
+	if !ok {
+		a.m.PhoneNote = "not a phone"
+		return
+	}
+	ph, _ := cards.Phone(c)
+	switch {
+	case ph.KeyStore() == nil:
+		a.m.PhoneNote = "no single-use keys: not an HCE phone"
+		return
+	case a.b.Replenish == nil:
+		a.m.PhoneNote = "no cloud platform to replenish from"
+		return
+	case a.refilling:
+		return
+	case a.m.Busy && !a.m.WaitingPhone:
+		a.m.PhoneNote = "the phone is in the field: wait for the outcome"
+		return
+	}
+	before := ph.KeysLeft()
+	a.refilling = true
+	a.m.PhoneNote = fmt.Sprintf("replenishing (%d keys left)...", before)
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		n, err := a.b.Replenish(a.ctx, name, c)
+		after := ph.KeysLeft()
+		a.post(func(m *model.Model) {
+			a.refilling = false
+			switch {
+			case err != nil:
+				m.PhoneNote = "replenish: " + err.Error()
+			case n == 0:
+				m.PhoneNote = fmt.Sprintf("no new keys: the cloud platform sees enough usable keys (keys left %d)", after)
+			default:
+				m.PhoneNote = fmt.Sprintf("replenished: %d keys loaded, keys left %d -> %d", n, before, after)
+			}
 		})
 	}()
 }

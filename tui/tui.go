@@ -56,6 +56,11 @@ type Backend struct {
 	StartIssuer func(ctx context.Context) error
 	// ReportLost suspends a phone's tokens and keys at the issuer.
 	ReportLost func(ctx context.Context, name string) error
+	// Replenish asks the issuer's cloud platform for a batch of single-use
+	// keys for the HCE phone c (wallet entry walletName) and loads them into
+	// it; it returns the number of keys loaded, 0 when the platform saw no
+	// need. It runs off the UI goroutine, never during a tap.
+	Replenish func(ctx context.Context, walletName string, c cards.Card) (int, error)
 	// Readers lists the PC/SC readers present and OpenReader opens one;
 	// both nil (or Readers failing) means no reader in the wallet.
 	Readers    func() ([]string, error)
@@ -92,6 +97,7 @@ type App struct {
 	readers     map[string]*inproc.Reader
 	pinPrompt   pinpad.Prompt
 	issuerDown  bool
+	refilling   bool
 	back        model.Screen
 	helpRow     int
 	histRow     int
@@ -100,6 +106,10 @@ type App struct {
 	againCh chan bool
 	stan    *pos.Counter
 	journal *pos.MemJournal
+
+	// Transaction goroutine only (reset before it starts).
+	apduPrinter trace.Printer
+	apduBuf     bytes.Buffer
 
 	mu        sync.Mutex
 	current   string
@@ -264,10 +274,7 @@ func (a *App) onEvent(e pos.Event) {
 		if e.Exchange == nil {
 			return
 		}
-		var buf bytes.Buffer
-		p := trace.Printer{W: &buf, Timing: a.o.Timing}
-		p.Exchange(*e.Exchange)
-		lines := splitLines(buf.String())
+		lines := a.apduLines(*e.Exchange)
 		a.post(func(m *model.Model) { m.AddTrace(model.PaneAPDU, lines...) })
 	case pos.EventPIN:
 		a.post(func(m *model.Model) { m.Display = "Enter PIN" })
@@ -281,6 +288,20 @@ func (a *App) onEvent(e pos.Event) {
 		})
 	}
 }
+
+// apduLines prints one exchange of the running transaction, numbered from
+// its first exchange, with its duration when timing is on.
+func (a *App) apduLines(x kernel.Exchange) []string {
+	a.apduBuf.Reset()
+	a.apduPrinter.W = &a.apduBuf
+	a.apduPrinter.Timing = a.o.Timing
+	a.apduPrinter.Exchange(x)
+	return splitLines(a.apduBuf.String())
+}
+
+// resetAPDU starts the APDU numbering of a new transaction; it is called
+// before the transaction's goroutine starts.
+func (a *App) resetAPDU() { a.apduPrinter = trace.Printer{} }
 
 func splitLines(s string) []string {
 	s = strings.TrimRight(s, "\n")
@@ -402,6 +423,10 @@ func (a *App) phone() (name string, c cards.Card, ok bool) {
 // when the terminal waits for it.
 func (a *App) tap() {
 	m := a.m
+	if a.refilling {
+		m.Notice = "the phone is loading new keys: tap when it is done"
+		return
+	}
 	if m.WaitingPhone {
 		m.WaitingPhone = false
 		m.Notice = ""
@@ -421,6 +446,7 @@ func (a *App) tap() {
 	if readerName(name) != "" {
 		amount, typ := m.Amount(), m.Type
 		m.Begin()
+		a.resetAPDU()
 		a.tapReader(name, amount, typ)
 		return
 	}
@@ -435,6 +461,7 @@ func (a *App) tap() {
 	a.current = name
 	a.mu.Unlock()
 	m.Begin()
+	a.resetAPDU()
 	m.Screen = model.ScreenMain
 	mark := a.b.HostLog.Len()
 	a.wg.Add(1)
@@ -476,6 +503,7 @@ func (a *App) void() {
 	}
 	stan, card, amount := last.STAN, last.Card, last.Amount
 	m.Begin()
+	a.resetAPDU()
 	m.Display = "Processing"
 	mark := a.b.HostLog.Len()
 	a.wg.Add(1)

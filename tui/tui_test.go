@@ -268,3 +268,53 @@ func TestPhonePanel(t *testing.T) {
 	r.key(tcell.KeyEscape)
 	r.wait("Sale entry")
 }
+
+// The APDU trace numbers the exchanges of a transaction from 1 and, with
+// Timing on, shows how long each took: an in-process card answers in less
+// than a microsecond, which must not show as 0s.
+func TestAPDUTraceNumberingAndTiming(t *testing.T) {
+	sim := tcell.NewSimulationScreen("UTF-8")
+	app, err := New(testBackend("visa-plastic"), Options{Screen: sim, SaveDir: t.TempDir(), Timing: true})
+	require.NoError(t, err)
+	sim.SetSize(80, 24)
+	r := &rig{t: t, sim: sim, app: app, done: make(chan error, 1)}
+	go func() { r.done <- app.Run() }()
+	t.Cleanup(func() {
+		app.Stop()
+		<-r.done
+	})
+	r.wait("Wallet")
+	check := func(m *model.Model) {
+		var cmds, resps []string
+		for _, l := range m.Trace[model.PaneAPDU] {
+			switch {
+			case strings.Contains(l, ". > "):
+				cmds = append(cmds, l)
+			case strings.HasPrefix(strings.TrimLeft(l, " "), "< "):
+				resps = append(resps, l)
+			}
+		}
+		require.Greater(t, len(cmds), 3)
+		require.Len(t, resps, len(cmds))
+		for i, c := range cmds {
+			require.True(t, strings.HasPrefix(c, fmt.Sprintf("%d. > ", i+1)), c)
+		}
+		for _, l := range resps {
+			require.Regexp(t, `\((\d+ns|[\d.]+µs|[\d.]+m?s)\)$`, l)
+			require.NotContains(t, l, "(0s)")
+		}
+	}
+	r.keys("150000t")
+	r.wait("HOST UNAVAILABLE")
+	r.app.Sync(check)
+
+	// The next transaction numbers its exchanges from 1 again.
+	r.keys("t")
+	deadline := time.Now().Add(20 * time.Second)
+	for done := false; !done; {
+		require.True(t, time.Now().Before(deadline), "the second tap did not end")
+		time.Sleep(10 * time.Millisecond)
+		r.app.Sync(func(m *model.Model) { done = len(m.History) == 2 && !m.Busy })
+	}
+	r.app.Sync(check)
+}

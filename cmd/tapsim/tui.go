@@ -15,6 +15,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tapsim/tapsim/cards"
+	"github.com/tapsim/tapsim/cards/hce"
+	"github.com/tapsim/tapsim/emv/keys"
+	"github.com/tapsim/tapsim/hsm/keyblock"
 	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/terminal/client"
 	"github.com/tapsim/tapsim/terminal/pcsc"
@@ -113,6 +116,9 @@ func startTUISession(ctx context.Context, dir string) (*tuiSession, error) {
 			}
 			return iss.Vault().Suspend(ctx, name, "reported lost by the cardholder")
 		},
+		Replenish: func(ctx context.Context, name string, c cards.Card) (int, error) {
+			return replenishPhone(ctx, n, name, c)
+		},
 		Readers: func() ([]string, error) {
 			list, err := pcsc.ListReaders()
 			if err != nil {
@@ -139,6 +145,59 @@ func startTUISession(ctx context.Context, dir string) (*tuiSession, error) {
 		cleanup()
 	}
 	return s, nil
+}
+
+// replenishPhone asks the issuer's cloud platform for a batch of single-use
+// keys for the HCE phone of wallet entry name and loads them into c: the
+// token is the one the sample data makes of the phone's profile, the device
+// its hardware ID, and the phone opens the batch with the transport key. The
+// platform issues when the phone holds its low-water mark of usable keys or
+// fewer; a phone that holds none gets a batch in any case. It returns the
+// number of keys loaded (0 when the platform saw no need).
+func replenishPhone(ctx context.Context, n *network, name string, c cards.Card) (int, error) {
+	ph, ok := cards.Phone(c)
+	if !ok || ph.KeyStore() == nil {
+		return 0, fmt.Errorf("replenish: %s is not an HCE phone", name)
+	}
+	p, err := cards.Builtin(name)
+	if err != nil {
+		return 0, fmt.Errorf("replenish: %s: %w", name, err)
+	}
+	if p.Phone == nil || len(p.Phone.DeviceID) == 0 {
+		return 0, fmt.Errorf("replenish: %s has no device ID", name)
+	}
+	iss := n.Issuer()
+	if iss == nil {
+		return 0, errors.New("replenish: issuer host not running")
+	}
+	device := fmt.Sprintf("%X", []byte(p.Phone.DeviceID))
+	batch, issued, err := iss.Cloud().Replenish(ctx, p.Name, device)
+	if err == nil && !issued && ph.KeysLeft() == 0 {
+		batch, err = iss.Cloud().IssueBatch(ctx, p.Name, device, 0)
+		issued = err == nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("replenish: %w", err)
+	}
+	if !issued {
+		return 0, nil
+	}
+	kek, err := keys.ParseHex(keys.AES, sampleKEK)
+	if err != nil {
+		return 0, fmt.Errorf("replenish: transport key: %w", err)
+	}
+	opened, err := keyblock.OpenHCEKeys(kek, batch.Keys)
+	if err != nil {
+		return 0, fmt.Errorf("replenish: %w", err)
+	}
+	creds := make([]hce.Credential, len(opened))
+	for i, k := range opened {
+		creds[i] = hce.Credential{ATC: k.ATC, Key: k.Key}
+	}
+	if err := ph.Replenish(creds...); err != nil {
+		return 0, fmt.Errorf("replenish: %w", err)
+	}
+	return len(creds), nil
 }
 
 // Close stops the hosts and removes a temporary data directory.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/gdamore/tcell/v2"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tapsim/tapsim/cards"
 	"github.com/tapsim/tapsim/tui"
 )
 
@@ -142,4 +144,114 @@ func TestTUIIssuerDown(t *testing.T) {
 	r.wait("issuer down")
 	r.keys("120000t")
 	r.wait("DE39 91")
+}
+
+// panel opens the selected phone's panel once the running tap is over (the
+// key is refused while the card is in the field) and waits for texts on it.
+func (r *tuiRig) panel(texts ...string) string {
+	r.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var s string
+	for time.Now().Before(deadline) {
+		s = r.app.Snapshot(r.sim)
+		if !strings.Contains(s, "state: ") {
+			r.keys("p")
+		} else if containsAll(s, texts) {
+			return s
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	r.t.Fatalf("timed out waiting for the phone panel with %q on:\n%s", texts, s)
+	return ""
+}
+
+func containsAll(s string, texts []string) bool {
+	for _, t := range texts {
+		if !strings.Contains(s, t) {
+			return false
+		}
+	}
+	return true
+}
+
+// An HCE phone spends one single-use key per tap (R-S5b); once they are all
+// spent the panel's replenish asks the issuer's cloud platform for a new
+// batch, the phone opens it under the transport key, and the next tap is
+// approved by the issuer with a key of the new batch.
+func TestTUIReplenishHCEPhone(t *testing.T) {
+	r := newTUIRig(t)
+	for range 3 {
+		r.key(tcell.KeyDown)
+	}
+	r.wait("> hce-phone")
+	r.keys("150000")
+	r.wait("NT$1,500.00")
+	for left := 5; left > 0; left-- {
+		r.panel(fmt.Sprintf("single-use keys left: %d", left))
+		r.keys("5791u")
+		r.wait("unlocked with passcode")
+		r.key(tcell.KeyEscape)
+		r.keys("t")
+	}
+	s := r.panel("single-use keys left: 0 (needs replenishing)")
+	require.Contains(t, s, "state: locked")
+	r.keys("n")
+	r.wait("replenished: 5 keys loaded, keys left 0 -> 5", "single-use keys left: 5")
+
+	// A second request finds the phone stocked: nothing is issued.
+	r.keys("n")
+	r.wait("no new keys", "single-use keys left: 5")
+
+	r.keys("5791u")
+	r.wait("unlocked with passcode")
+	r.key(tcell.KeyEscape)
+	r.keys("t")
+	r.panel("single-use keys left: 4")
+	r.key(tcell.KeyEscape)
+	r.keys("h")
+	s = r.wait("History")
+	require.Equal(t, 6, strings.Count(s, "hce-phone"), s)
+	require.Equal(t, 6, strings.Count(s, "00  Approved"), s)
+}
+
+// The replenish glue: a phone that lost its keys gets a batch even though
+// the platform still counts them usable; a stocked phone gets none; only an
+// HCE phone can ask, and only while the issuer host runs.
+func TestReplenishPhone(t *testing.T) {
+	ctx := context.Background()
+	s, err := startTUISession(ctx, t.TempDir())
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+
+	c, err := loadCard("hce-phone", time.Now())
+	require.NoError(t, err)
+	ph, ok := cards.Phone(c)
+	require.True(t, ok)
+	require.Equal(t, 5, ph.KeysLeft())
+	n, err := replenishPhone(ctx, s.net, "hce-phone", c)
+	require.NoError(t, err)
+	require.Zero(t, n, "5 keys left: above the low-water mark")
+
+	first, ok := ph.KeyStore().NextATC()
+	require.True(t, ok)
+	ph.KeyStore().Discard()
+	n, err = replenishPhone(ctx, s.net, "hce-phone", c)
+	require.NoError(t, err)
+	require.Equal(t, 5, n)
+	require.Equal(t, 5, ph.KeysLeft())
+	next, ok := ph.KeyStore().NextATC()
+	require.True(t, ok)
+	require.Greater(t, next, first+4, "the new batch follows every ATC issued")
+
+	for _, name := range []string{"visa-plastic", "visa-se-phone"} {
+		c, err := loadCard(name, time.Now())
+		require.NoError(t, err)
+		_, err = replenishPhone(ctx, s.net, name, c)
+		require.ErrorContains(t, err, "not an HCE phone")
+	}
+
+	require.NoError(t, s.net.stopIssuer())
+	ph.KeyStore().Discard()
+	_, err = replenishPhone(ctx, s.net, "hce-phone", c)
+	require.ErrorContains(t, err, "issuer host not running")
 }

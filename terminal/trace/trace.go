@@ -102,7 +102,7 @@ func (p *Printer) Exchange(ex kernel.Exchange) {
 		}
 	}
 	if p.Timing {
-		fmt.Fprintf(&b, " (%s)", ex.Dur.Round(time.Microsecond))
+		fmt.Fprintf(&b, " (%s)", Duration(ex.Dur))
 	}
 	b.WriteString("\n")
 	if ex.Err == nil && len(ex.R) > 2 {
@@ -112,4 +112,18 @@ func (p *Printer) Exchange(ex kernel.Exchange) {
 		}
 	}
 	_, _ = io.WriteString(p.W, b.String())
+}
+
+// Duration shows how long an exchange took: nanoseconds below a microsecond
+// (an in-process card answers that fast), tenths of a microsecond below a
+// millisecond, hundredths of a millisecond above.
+func Duration(d time.Duration) string {
+	switch {
+	case d < time.Microsecond:
+		return d.String()
+	case d < time.Millisecond:
+		return d.Round(100 * time.Nanosecond).String()
+	default:
+		return d.Round(10 * time.Microsecond).String()
+	}
 }

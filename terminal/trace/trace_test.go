@@ -51,9 +51,27 @@ func TestExchangeMasksResponse(t *testing.T) {
 	require.Contains(t, s, "1. > READ RECORD 1 SFI 1  00B2010C00")
 	require.Contains(t, s, "9000")
 	require.Contains(t, s, "(42µs)")
+	require.Contains(t, s, "error: card removed")
 	require.Contains(t, s, "476173")
 	require.NotContains(t, s, "4761739001010010")
 	require.NotContains(t, s, "70105A08", "no raw response hex")
 	require.Contains(t, s, "2. > GET PROCESSING OPTIONS")
 	require.Contains(t, s, "error: card removed")
+}
+
+func TestDuration(t *testing.T) {
+	tests := []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "0s"},
+		{420 * time.Nanosecond, "420ns"},
+		{999 * time.Nanosecond, "999ns"},
+		{4*time.Microsecond + 160*time.Nanosecond, "4.2µs"},
+		{12*time.Millisecond + 345678*time.Nanosecond, "12.35ms"},
+		{2*time.Second + 5*time.Millisecond, "2.005s"},
+	}
+	for _, tc := range tests {
+		require.Equal(t, tc.want, trace.Duration(tc.d))
+	}
 }
