@@ -289,20 +289,27 @@ func (s *SQL) Entry(ctx context.Context, id int64) (Entry, error) {
 
 // Since lists the journal lines received at or after t, oldest first.
 func (s *SQL) Since(ctx context.Context, t time.Time) ([]Entry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+journalCols+` FROM journal WHERE at_ms >= ? ORDER BY id`, ms(t))
+	return queryAll(ctx, s.db, "since", scanEntry,
+		`SELECT `+journalCols+` FROM journal WHERE at_ms >= ? ORDER BY id`, ms(t))
+}
+
+// queryAll runs a query and scans every row with scan; op names the
+// operation in errors.
+func queryAll[T any](ctx context.Context, db *sql.DB, op string, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, wrap("since", err)
+		return nil, wrap(op, err)
 	}
 	defer rows.Close()
-	var out []Entry
+	var out []T
 	for rows.Next() {
-		e, err := scanEntry(rows)
+		v, err := scan(rows)
 		if err != nil {
-			return nil, wrap("since", err)
+			return nil, wrap(op, err)
 		}
-		out = append(out, e)
+		out = append(out, v)
 	}
-	return out, wrap("since", rows.Err())
+	return out, wrap(op, rows.Err())
 }
 
 const adviceCols = `id, journal_id, created_ms, next_ms, bin, de90, stan, proc_code, rrn, tid, mid, amount, currency,
@@ -366,21 +373,8 @@ func (s *SQL) Enqueue(ctx context.Context, a Advice, r Result) (int64, error) {
 
 // Due lists undelivered advices due at now, oldest first.
 func (s *SQL) Due(ctx context.Context, now time.Time, limit int) ([]Advice, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+adviceCols+` FROM advices WHERE done = 0 AND next_ms <= ?
+	return queryAll(ctx, s.db, "due", scanAdvice, `SELECT `+adviceCols+` FROM advices WHERE done = 0 AND next_ms <= ?
 		ORDER BY id LIMIT ?`, ms(now), limit)
-	if err != nil {
-		return nil, wrap("due", err)
-	}
-	defer rows.Close()
-	var out []Advice
-	for rows.Next() {
-		a, err := scanAdvice(rows)
-		if err != nil {
-			return nil, wrap("due", err)
-		}
-		out = append(out, a)
-	}
-	return out, wrap("due", rows.Err())
 }
 
 // Attempted records one more send of an advice and when it is due next,
