@@ -11,6 +11,7 @@ import (
 // same trace, or gives an error; never a panic.
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(sample))
+	f.Add([]byte(twoTaps))
 	if b, err := os.ReadFile(filepath.Join("testdata", "visa-qvsdc.trace")); err == nil {
 		f.Add(b)
 	}
@@ -33,10 +34,14 @@ func FuzzParse(f *testing.F) {
 		if len(again.Exchanges) != len(tr.Exchanges) || !bytes.Equal(again.ATR, tr.ATR) {
 			t.Fatal("round trip changed the trace")
 		}
+		_ = tr.TerminalValues(0x9F37)
 		c := New(tr)
-		for _, e := range tr.Exchanges {
+		for i, e := range tr.Exchanges {
 			if r := c.Process(e.Command); len(r) < 2 {
 				t.Fatal("short answer")
+			}
+			if i%3 == 2 {
+				c.Reset()
 			}
 		}
 	})

@@ -14,22 +14,29 @@
 // "atr" gives the card's Answer To Reset (optional; a generic contactless ATR
 // is used without it). A line starting with '>' is a command APDU (C-APDU)
 // and the next data line must start with '<': the response APDU (R-APDU),
-// data followed by the two status bytes. Hex digits are case-insensitive and
+// data followed by the two status bytes. A line "reset" marks the card
+// leaving the field and being presented again (a second tap after See Phone,
+// for example); a command must follow it. Hex digits are case-insensitive and
 // may be separated by spaces. Blank lines are ignored. Anything else is an
 // error naming the line.
 //
 // # Replay
 //
-// The card answers commands in the order of the trace: when the command is
-// the next one recorded, its response is returned and the replay moves on.
-// When it is not, the card looks the command up: first the next recorded
-// command with the same header (CLA INS P1 P2: the same command with other
-// data, such as another unpredictable number; for SELECT the name must be
-// the same too), then any recorded command with the same bytes, then any
-// with the same header. A command found
-// nowhere gets '6A82' (file or application not found) for SELECT and '6D00'
-// (instruction not supported) otherwise. Reset rewinds the replay to the
-// start of the trace, as a card leaving and entering the field.
+// The "reset" lines cut the trace into presentations. The card answers
+// commands in the order of the current presentation: when the command is the
+// next one recorded, its response is returned and the replay moves on. When
+// it is not, the card looks the command up: first the next recorded command
+// of the presentation with the same header (CLA INS P1 P2: the same command
+// with other data, such as another unpredictable number; for SELECT the name
+// must be the same too), then any command of the presentation with the same
+// bytes, then any with the same header, then the same two searches over the
+// whole trace. A command found nowhere gets '6A82' (file or application not
+// found) for SELECT and '6D00' (instruction not supported) otherwise.
+//
+// Reset is the card leaving and entering the field: once the card has
+// answered in a presentation, Reset moves the replay to the start of the next
+// one, and from the last back to the first; a Reset before any answer keeps
+// the presentation.
 //
 // Replayed responses are what the card said then: cryptograms and
 // signatures in them were made for the recorded terminal data, so a kernel
@@ -78,6 +85,9 @@ func (e *ParseError) Unwrap() error { return e.Err }
 
 // Exchange is one command and the card's response to it.
 type Exchange struct {
+	// Reset is true when the card left the field and was presented again
+	// before this command (a "reset" line).
+	Reset    bool
 	Command  []byte // C-APDU
 	Response []byte // R-APDU: data and SW1 SW2
 }
@@ -97,6 +107,7 @@ func Parse(r io.Reader) (*Trace, error) {
 	sc.Buffer(make([]byte, 0, 4096), maxLine)
 	t := &Trace{}
 	var pending []byte
+	reset := false
 	line := 0
 	for sc.Scan() {
 		line++
@@ -132,8 +143,13 @@ func Parse(r io.Reader) (*Trace, error) {
 			if len(b) < 2 {
 				return nil, &ParseError{Line: line, Err: ErrShort}
 			}
-			t.Exchanges = append(t.Exchanges, Exchange{Command: pending, Response: b})
-			pending = nil
+			t.Exchanges = append(t.Exchanges, Exchange{Reset: reset, Command: pending, Response: b})
+			pending, reset = nil, false
+		case strings.EqualFold(s, "reset"):
+			if pending != nil {
+				return nil, &ParseError{Line: line, Err: ErrOrder}
+			}
+			reset = len(t.Exchanges) > 0
 		case len(s) > 3 && strings.EqualFold(s[:3], "atr") && (s[3] == ' ' || s[3] == '\t'):
 			b, err := decodeHex(s[3:])
 			if err != nil || len(b) < 2 {
@@ -147,7 +163,7 @@ func Parse(r io.Reader) (*Trace, error) {
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("recorded: read: %w", err)
 	}
-	if pending != nil {
+	if pending != nil || reset {
 		return nil, &ParseError{Line: line, Err: ErrOrder}
 	}
 	return t, nil
@@ -191,6 +207,9 @@ func (t *Trace) WriteTo(w io.Writer) (int64, error) {
 		fmt.Fprintf(&b, "atr %X\n", t.ATR)
 	}
 	for _, e := range t.Exchanges {
+		if e.Reset {
+			b.WriteString("reset\n")
+		}
 		fmt.Fprintf(&b, "> %X\n< %X\n", e.Command, e.Response)
 	}
 	return b.WriteTo(w)
@@ -198,9 +217,13 @@ func (t *Trace) WriteTo(w io.Writer) (int64, error) {
 
 // Card replays a trace. It is not safe for concurrent use.
 type Card struct {
-	t    *Trace
-	atr  []byte
-	next int
+	t   *Trace
+	atr []byte
+	// start and end bound the current presentation; next is the exchange
+	// expected next and answered tells whether the card has answered since
+	// the presentation began.
+	start, end, next int
+	answered         bool
 }
 
 // New returns a card that replays t.
@@ -209,7 +232,21 @@ func New(t *Trace) *Card {
 	if atr == nil {
 		atr = chip.DefaultATR()
 	}
-	return &Card{t: t, atr: bytes.Clone(atr)}
+	c := &Card{t: t, atr: bytes.Clone(atr)}
+	c.enter(0)
+	return c
+}
+
+// enter starts the presentation that begins at exchange i.
+func (c *Card) enter(i int) {
+	c.start, c.next, c.answered = i, i, false
+	c.end = len(c.t.Exchanges)
+	for j := i + 1; j < len(c.t.Exchanges); j++ {
+		if c.t.Exchanges[j].Reset {
+			c.end = j
+			break
+		}
+	}
 }
 
 // Load reads a trace file and returns a card replaying it.
@@ -224,8 +261,18 @@ func Load(path string) (*Card, error) {
 // ATR returns the recorded Answer To Reset, or the generic one.
 func (c *Card) ATR() []byte { return bytes.Clone(c.atr) }
 
-// Reset rewinds the replay to the start of the trace.
-func (c *Card) Reset() { c.next = 0 }
+// Reset is the card leaving and entering the field: after an answer, the
+// replay moves to the next presentation (from the last, back to the first).
+func (c *Card) Reset() {
+	switch {
+	case !c.answered:
+		c.next = c.start
+	case c.end < len(c.t.Exchanges):
+		c.enter(c.end)
+	default:
+		c.enter(0)
+	}
+}
 
 // sameHeader reports whether two C-APDUs are the same command with maybe
 // other data: they share CLA INS P1 P2, and for SELECT (INS A4), whose data
@@ -241,22 +288,24 @@ func sameHeader(a, b []byte) bool {
 // It never panics; the result is always at least two bytes.
 func (c *Card) Process(capdu []byte) []byte {
 	ex := c.t.Exchanges
-	if c.next < len(ex) && bytes.Equal(ex[c.next].Command, capdu) {
+	if c.next < c.end && bytes.Equal(ex[c.next].Command, capdu) {
 		return c.answer(c.next)
 	}
-	for i := c.next; i < len(ex); i++ {
+	for i := c.next; i < c.end; i++ {
 		if sameHeader(ex[i].Command, capdu) {
 			return c.answer(i)
 		}
 	}
-	for i := range ex {
-		if bytes.Equal(ex[i].Command, capdu) {
-			return c.answer(i)
+	for _, r := range [][2]int{{c.start, c.end}, {0, len(ex)}} {
+		for i := r[0]; i < r[1]; i++ {
+			if bytes.Equal(ex[i].Command, capdu) {
+				return c.answer(i)
+			}
 		}
-	}
-	for i := range ex {
-		if sameHeader(ex[i].Command, capdu) {
-			return c.answer(i)
+		for i := r[0]; i < r[1]; i++ {
+			if sameHeader(ex[i].Command, capdu) {
+				return c.answer(i)
+			}
 		}
 	}
 	if len(capdu) >= 2 && capdu[1] == 0xA4 {
@@ -266,8 +315,19 @@ func (c *Card) Process(capdu []byte) []byte {
 }
 
 func (c *Card) answer(i int) []byte {
-	c.next = i + 1
+	if i < c.start || i >= c.end {
+		// Found outside the presentation: the replay goes on from there.
+		c.enter(c.presentationOf(i))
+	}
+	c.next, c.answered = i+1, true
 	return bytes.Clone(c.t.Exchanges[i].Response)
+}
+
+// presentationOf is the first exchange of the presentation holding i.
+func (c *Card) presentationOf(i int) int {
+	for ; i > 0 && !c.t.Exchanges[i].Reset; i-- {
+	}
+	return i
 }
 
 // String describes the card without its data.

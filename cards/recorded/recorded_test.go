@@ -188,3 +188,117 @@ func liveSession(t *testing.T) *Trace {
 	send(apdu.ReadRecord(2, 1))
 	return tr
 }
+
+// twoTaps is a See Phone session: the first presentation's GET PROCESSING
+// OPTIONS is refused (6986), the phone is presented again and answers.
+const twoTaps = `> 00A4040007A000000004101000
+< 6F0E8407A0000000041010A503 8C 01 00 9000
+> 80A8000002830000
+< 6986
+reset
+> 00A4040007A000000004101000
+< 6F0E8407A0000000041010A503 8C 01 00 9000
+> 80A8000002830000
+< 7706820219809400 9000
+`
+
+func TestParseReset(t *testing.T) {
+	tr, err := Parse(strings.NewReader(twoTaps))
+	require.NoError(t, err)
+	require.Len(t, tr.Exchanges, 4)
+	require.Equal(t, []bool{false, false, true, false},
+		[]bool{tr.Exchanges[0].Reset, tr.Exchanges[1].Reset, tr.Exchanges[2].Reset, tr.Exchanges[3].Reset})
+	var b bytes.Buffer
+	_, err = tr.WriteTo(&b)
+	require.NoError(t, err)
+	require.Contains(t, b.String(), "\nreset\n> ")
+	again, err := Parse(&b)
+	require.NoError(t, err)
+	require.Equal(t, tr, again)
+
+	for name, in := range map[string]string{
+		"reset at the end":   "> 00A4040000\n< 9000\nreset\n",
+		"reset in a pair":    "> 00A4040000\nreset\n< 9000\n",
+		"reset with data":    "reset 00\n",
+		"reset then nothing": "> 00A4040000\n< 9000\nRESET\n# done\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse(strings.NewReader(in))
+			require.Error(t, err)
+		})
+	}
+	// A reset before the first command marks nothing.
+	tr, err = Parse(strings.NewReader("reset\n> 00A4040000\n< 9000\n"))
+	require.NoError(t, err)
+	require.False(t, tr.Exchanges[0].Reset)
+}
+
+// A card presented again replays the next presentation, as the phone did
+// (See Phone, then the unlocked second tap); from the last it starts over.
+func TestReplayPresentations(t *testing.T) {
+	tr, err := Parse(strings.NewReader(twoTaps))
+	require.NoError(t, err)
+	ex := tr.Exchanges
+	c := New(tr)
+	c.Reset() // presented: nothing answered yet, still the first presentation
+	require.Equal(t, ex[0].Response, c.Process(ex[0].Command))
+	require.Equal(t, h("6986"), c.Process(ex[1].Command))
+	c.Reset()
+	require.Equal(t, ex[2].Response, c.Process(ex[2].Command))
+	require.Equal(t, ex[3].Response, c.Process(ex[3].Command), "the second tap is answered")
+	c.Reset()
+	c.Reset()
+	require.Equal(t, ex[0].Response, c.Process(ex[0].Command))
+	require.Equal(t, h("6986"), c.Process(h("80A8000002830000")), "from the last presentation back to the first")
+}
+
+func TestTerminalValues(t *testing.T) {
+	// The recorded qVSDC session: the PDOL places the amount and the
+	// unpredictable number in GET PROCESSING OPTIONS.
+	tr, err := ParseFile(filepath.Join("testdata", "visa-qvsdc.trace"))
+	require.NoError(t, err)
+	require.Equal(t, [][]byte{h("A1B2C3D4")}, tr.TerminalValues(0x9F37))
+	require.Equal(t, [][]byte{h("000000012500")}, tr.TerminalValues(0x9F02))
+	require.Equal(t, [][]byte{h("0901")}, tr.TerminalValues(0x5F2A))
+	require.Empty(t, tr.TerminalValues(0x9F4C), "not asked for")
+
+	// CDOL1 and CDOL2 from a record, DDOL too; two presentations.
+	const cdol = `> 00A4040007A000000004101000
+< 6F098407A0000000041010 9000
+> 80A8000002830000
+< 770A820219809404080101009000
+> 00B2010C00
+< 7018 8C09 9F0206 9F3704 9F3501 8D05 8A02 9F3704 9F4903 9F3704 9000
+> 80AE80000B 000000001500 11223344 22 00
+< 9000
+> 80AE400006 3030 11223344
+< 9000
+> 0088000004 55667788 00
+< 9000
+reset
+> 00A4040007A000000004101000
+< 6F098407A0000000041010 9000
+> 80AE80000B 000000001500 99AABBCC 22 00
+< 9000
+`
+	tr, err = Parse(strings.NewReader(cdol))
+	require.NoError(t, err)
+	require.Equal(t, [][]byte{h("11223344"), h("55667788")}, tr.TerminalValues(0x9F37),
+		"CDOL1, CDOL2 (the same value once) and DDOL; the second presentation has no CDOL1 yet")
+	require.Equal(t, [][]byte{h("000000001500")}, tr.TerminalValues(0x9F02))
+	require.Equal(t, [][]byte{h("3030")}, tr.TerminalValues(0x8A))
+
+	// Data that does not fit its DOL, or malformed answers, are skipped.
+	const bad = `> 00A4040007A000000004101000
+< 6F0C8407A0000000041010 A501 FF 9000
+> 80A8000004830211 2200
+< 6985
+> 00B2010C00
+< 7003 8C01 9000
+> 80AE80000300000000
+< 9000
+`
+	tr, err = Parse(strings.NewReader(bad))
+	require.NoError(t, err)
+	require.Empty(t, tr.TerminalValues(0x9F37))
+}
