@@ -250,7 +250,11 @@ func (t *txn) lookup() Reason {
 	default:
 		return t.fail(err)
 	}
-	if t.card.Status != store.CardActive {
+	switch t.card.Status {
+	case store.CardActive:
+	case store.CardLost:
+		return CardLost
+	default:
 		return CardBlocked
 	}
 	if t.cvnName == "" || t.imkRef == "" {

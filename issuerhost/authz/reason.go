@@ -79,6 +79,9 @@ const (
 	ExpiryMismatch Reason = "expiry_mismatch"
 	// DeviceLost: the phone was reported lost (62, R-C1).
 	DeviceLost Reason = "device_lost"
+	// CardLost: the card (or the SE phone holding it) was reported lost
+	// (41, R-C1).
+	CardLost Reason = "card_lost"
 	// ATCOutOfWindow: the ATC jumps further ahead than the window allows
 	// (82, R-G4).
 	ATCOutOfWindow Reason = "atc_out_of_window"
@@ -110,6 +113,7 @@ var reasons = map[Reason]reasonInfo{
 
 	UnknownCard:    {"", StageLookup, ""},
 	CardBlocked:    {"", StageLookup, ""},
+	CardLost:       {"41", StageLookup, "R-C1"},
 	ExpiryMismatch: {"54", StageLookup, ""},
 	TokenSuspended: {"", StageLookup, "R-C1"},
 	TokenDeleted:   {"", StageLookup, ""},
