@@ -104,7 +104,7 @@ func bindingTable() []Binding {
 			}},
 		{Keys: "Bksp", Help: "delete the amount's last digit", Screens: mainS, match: keys(tcell.KeyBackspace, tcell.KeyBackspace2),
 			do: func(a *App, _ *tcell.EventKey) { a.m.Backspace() }},
-		{Keys: "Up/Down", Hint: "card", Help: "choose a card or phone in the wallet", Screens: mainS,
+		{Keys: "Up/Down", Hint: "card", Help: "choose a card, phone, PC/SC reader (▣) or saved trace (↺) in the wallet", Screens: mainS,
 			match: either(keys(tcell.KeyUp, tcell.KeyDown), runes('j', 'k')),
 			do: func(a *App, ev *tcell.EventKey) {
 				if ev.Key() == tcell.KeyUp || ev.Rune() == 'k' {
@@ -152,6 +152,11 @@ func bindingTable() []Binding {
 					case a.againCh <- false:
 					default:
 					}
+					a.mu.Lock()
+					if a.giveUp != nil {
+						a.giveUp()
+					}
+					a.mu.Unlock()
 				}
 			}},
 		{Keys: "q", Hint: "quit", Help: "quit (stops the embedded hosts)", Screens: mainS, match: runes('q'), do: (*App).quit},
@@ -190,7 +195,7 @@ func bindingTable() []Binding {
 		{Keys: "c", Hint: "card on/off", Help: "switch the phone's card function on or off", Screens: phoneS, match: runes('c'), do: (*App).cardOnOff},
 		{Keys: "f", Hint: "full PAN", Help: "show the full PAN (needs the typed passcode)", Screens: phoneS, match: runes('f'), do: (*App).fullPAN},
 		{Keys: "n", Hint: "new keys", Help: "replenish an HCE phone's single-use keys from the issuer's cloud platform", Screens: phoneS, match: runes('n'), do: (*App).replenish},
-		{Keys: "l", Hint: "lost", Help: "report the phone lost: its tokens and keys are suspended", Screens: phoneS, match: runes('l'), do: (*App).reportLost},
+		{Keys: "l", Hint: "lost", Help: "report the phone lost: tokens suspended, keys voided, SE card marked lost", Screens: phoneS, match: runes('l'), do: (*App).reportLost},
 		{Keys: "Esc", Hint: "back", Help: "back to the terminal", Screens: phoneS, match: keys(tcell.KeyEscape),
 			do: func(a *App, _ *tcell.EventKey) { a.m.Passcode = ""; a.m.Screen = model.ScreenMain }},
 
@@ -216,7 +221,7 @@ func bindingTable() []Binding {
 					a.histRow += 10
 				}
 			}},
-		{Keys: "s", Hint: "save", Help: "save the transaction's full trace to a file", Screens: histS, match: runes('s'),
+		{Keys: "s", Hint: "save", Help: "save the full trace; a card's tap comes back as ↺ in the wallet", Screens: histS, match: runes('s'),
 			do: func(a *App, _ *tcell.EventKey) { a.saveTrace() }},
 		{Keys: "Esc", Hint: "back", Help: "back to the terminal", Screens: histS, match: either(keys(tcell.KeyEscape), runes('q', 'h')),
 			do: func(a *App, _ *tcell.EventKey) { a.m.Screen = model.ScreenMain }},
@@ -416,13 +421,13 @@ func (a *App) reportLost(*tcell.EventKey) {
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		err := a.b.ReportLost(a.ctx, name)
+		summary, err := a.b.ReportLost(a.ctx, name)
 		a.post(func(m *model.Model) {
 			if err != nil {
 				m.PhoneNote = "report lost: " + err.Error()
 				return
 			}
-			m.PhoneNote = name + " reported lost: tokens and keys suspended"
+			m.PhoneNote = name + " reported lost: " + summary
 		})
 	}()
 }
@@ -461,7 +466,7 @@ func (a *App) replenish(*tcell.EventKey) {
 			a.refilling = false
 			switch {
 			case err != nil:
-				m.PhoneNote = "replenish: " + err.Error()
+				m.PhoneNote = err.Error()
 			case n == 0:
 				m.PhoneNote = fmt.Sprintf("no new keys: the cloud platform sees enough usable keys (keys left %d)", after)
 			default:

@@ -16,8 +16,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -26,6 +24,7 @@ import (
 	"github.com/rivo/tview"
 
 	"github.com/tapsim/tapsim/cards"
+	"github.com/tapsim/tapsim/cards/recorded"
 	"github.com/tapsim/tapsim/kernel"
 	"github.com/tapsim/tapsim/terminal/inproc"
 	"github.com/tapsim/tapsim/terminal/pinpad"
@@ -54,8 +53,11 @@ type Backend struct {
 	// StopIssuer and StartIssuer take the embedded issuer host down and up.
 	StopIssuer  func() error
 	StartIssuer func(ctx context.Context) error
-	// ReportLost suspends a phone's tokens and keys at the issuer.
-	ReportLost func(ctx context.Context, name string) error
+	// ReportLost reports the phone of wallet entry walletName lost to the
+	// issuer (its tokens and keys suspended, or its card marked lost) and
+	// returns a summary of what was done for the phone panel: token and
+	// card IDs, never a PAN.
+	ReportLost func(ctx context.Context, walletName string) (string, error)
 	// Replenish asks the issuer's cloud platform for a batch of single-use
 	// keys for the HCE phone c (wallet entry walletName) and loads them into
 	// it; it returns the number of keys loaded, 0 when the platform saw no
@@ -78,6 +80,9 @@ type Options struct {
 	SaveDir string
 	// Timing prints the per-APDU timings in the APDU trace.
 	Timing bool
+	// UnpredictableNumber is the terminal's source of 9F37 outside
+	// replays of saved traces; nil means crypto/rand.
+	UnpredictableNumber func() [4]byte
 }
 
 // App is the running UI.
@@ -94,6 +99,7 @@ type App struct {
 
 	// UI goroutine only.
 	cardsByName map[string]cards.Card
+	traces      map[string]*recorded.Trace
 	readers     map[string]*inproc.Reader
 	pinPrompt   pinpad.Prompt
 	issuerDown  bool
@@ -101,6 +107,7 @@ type App struct {
 	back        model.Screen
 	helpRow     int
 	histRow     int
+	leftW       int
 
 	pinCh   chan pinAnswer
 	againCh chan bool
@@ -110,12 +117,20 @@ type App struct {
 	// Transaction goroutine only (reset before it starts).
 	apduPrinter trace.Printer
 	apduBuf     bytes.Buffer
+	raw         []recorded.Exchange
+	rawReset    bool
+
+	// UI goroutine only: the recorded exchanges of each history entry of
+	// a virtual card's tap, by history index.
+	replay map[int]*recorded.Trace
 
 	mu        sync.Mutex
 	current   string
 	fieldRd   FieldReader
 	pending   []func(*model.Model)
 	scheduled bool
+	unQueue   [][4]byte
+	giveUp    context.CancelFunc
 
 	pages                                             *tview.Pages
 	header, entry, wallet, display, outcome, tracev   *tview.TextView
@@ -141,11 +156,13 @@ func New(b Backend, o Options) (*App, error) {
 		b:           b,
 		o:           o,
 		cardsByName: map[string]cards.Card{},
+		traces:      map[string]*recorded.Trace{},
 		readers:     map[string]*inproc.Reader{},
 		pinCh:       make(chan pinAnswer, 1),
 		againCh:     make(chan bool, 1),
 		stan:        pos.NewCounter(0),
 		journal:     &pos.MemJournal{},
+		replay:      map[int]*recorded.Trace{},
 	}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	term, err := b.NewTerminal(nil, a.options())
@@ -154,7 +171,7 @@ func New(b Backend, o Options) (*App, error) {
 	}
 	a.term = term
 	cfg := term.Config()
-	a.m = model.New(currencyPrefix(cfg.Kernel.Currency.String()), cfg.Kernel.CurrencyExponent, walletWithReaders(b))
+	a.m = model.New(currencyPrefix(cfg.Kernel.Currency.String()), cfg.Kernel.CurrencyExponent, append(walletWithReaders(b), savedTraces(o.SaveDir)...))
 	a.m.Settings = settingsOf(cfg)
 	a.build()
 	if o.Screen != nil {
@@ -177,6 +194,8 @@ func (a *App) options() pos.Options {
 		Events:    a.onEvent,
 		STAN:      a.stan,
 		Journal:   a.journal,
+
+		UnpredictableNumber: a.nextUN,
 	}
 }
 
@@ -214,17 +233,25 @@ func (a *App) Stop() {
 // Sync).
 func (a *App) Model() *model.Model { return a.m }
 
-// Sync runs f on the UI goroutine with the model and waits for it.
-func (a *App) Sync(f func(m *model.Model)) {
+// SyncTimeout bounds Sync's wait for the UI goroutine.
+const SyncTimeout = 10 * time.Second
+
+// Sync runs f on the UI goroutine with the model and waits for it; it
+// reports false when the UI stopped, or did not run f within SyncTimeout
+// (f then may still run later).
+func (a *App) Sync(f func(m *model.Model)) bool {
 	done := make(chan struct{})
-	a.app.QueueUpdate(func() {
+	go a.app.QueueUpdate(func() {
+		defer close(done)
 		f(a.m)
-		close(done)
 	})
 	select {
 	case <-done:
+		return true
 	case <-a.ctx.Done():
+	case <-time.After(SyncTimeout):
 	}
+	return false
 }
 
 // post queues a model change from a worker goroutine. It never blocks: the
@@ -274,6 +301,7 @@ func (a *App) onEvent(e pos.Event) {
 		if e.Exchange == nil {
 			return
 		}
+		a.recordExchange(*e.Exchange)
 		lines := a.apduLines(*e.Exchange)
 		a.post(func(m *model.Model) { m.AddTrace(model.PaneAPDU, lines...) })
 	case pos.EventPIN:
@@ -301,7 +329,7 @@ func (a *App) apduLines(x kernel.Exchange) []string {
 
 // resetAPDU starts the APDU numbering of a new transaction; it is called
 // before the transaction's goroutine starts.
-func (a *App) resetAPDU() { a.apduPrinter = trace.Printer{} }
+func (a *App) resetAPDU() { a.apduPrinter, a.raw, a.rawReset = trace.Printer{}, nil, false }
 
 func splitLines(s string) []string {
 	s = strings.TrimRight(s, "\n")
@@ -347,9 +375,26 @@ func (a *App) presentAgain(ctx context.Context, o kernel.Outcome) (kernel.Reader
 	}
 	if fr := a.field(); fr != nil {
 		// A real card or phone: the cardholder does it on the device and
-		// the reader waits for it.
-		a.post(func(m *model.Model) { m.Display = msg })
-		return fr.PresentAgain(ctx, o)
+		// the reader waits for it, until the tester gives up (Esc).
+		wait, giveUp := context.WithCancel(ctx)
+		defer giveUp()
+		a.mu.Lock()
+		a.giveUp = giveUp
+		a.mu.Unlock()
+		a.post(func(m *model.Model) {
+			m.WaitingPhone = true
+			m.Display = msg
+			m.Notice = "unlock the phone itself, then present it on the reader again; Esc gives up"
+		})
+		rd, err := fr.PresentAgain(wait, o)
+		a.mu.Lock()
+		a.giveUp = nil
+		a.mu.Unlock()
+		a.post(func(m *model.Model) { m.WaitingPhone, m.Notice = false, "" })
+		if err != nil && wait.Err() != nil && ctx.Err() == nil {
+			return nil, pos.ErrNotPresented
+		}
+		return rd, err
 	}
 	a.post(func(m *model.Model) {
 		m.WaitingPhone = true
@@ -365,6 +410,7 @@ func (a *App) presentAgain(ctx context.Context, o kernel.Outcome) (kernel.Reader
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+	a.rawReset = true
 	name = a.tapping()
 	rd, c := a.readerFor(name)
 	if rd == nil {
@@ -394,9 +440,19 @@ func (a *App) card(name string) (cards.Card, *inproc.Reader, error) {
 	if c, ok := a.cardsByName[name]; ok {
 		return c, a.readers[name], nil
 	}
-	c, err := a.b.LoadCard(name)
-	if err != nil {
-		return nil, nil, err
+	var c cards.Card
+	if file := traceFile(name); file != "" {
+		t, err := a.loadTrace(file)
+		if err != nil {
+			return nil, nil, err
+		}
+		c = recorded.New(t)
+		a.traces[name] = t
+	} else {
+		var err error
+		if c, err = a.b.LoadCard(name); err != nil {
+			return nil, nil, err
+		}
 	}
 	r := inproc.New(c)
 	a.cardsByName[name], a.readers[name] = c, r
@@ -427,6 +483,10 @@ func (a *App) tap() {
 		m.Notice = "the phone is loading new keys: tap when it is done"
 		return
 	}
+	if m.WaitingPhone && a.field() != nil {
+		m.Notice = "present the card or phone on the reader again; Esc gives up"
+		return
+	}
 	if m.WaitingPhone {
 		m.WaitingPhone = false
 		m.Notice = ""
@@ -437,6 +497,12 @@ func (a *App) tap() {
 		default:
 		}
 		return
+	}
+	if t, err := a.selectedTrace(); err != nil {
+		m.Notice = err.Error()
+		return
+	} else if t != nil && m.Amount() == 0 {
+		_ = m.SetAmount(recordedAmount(t))
 	}
 	if err := m.CanTap(); err != nil {
 		m.Notice = err.Error()
@@ -462,6 +528,10 @@ func (a *App) tap() {
 	a.mu.Unlock()
 	m.Begin()
 	a.resetAPDU()
+	if t := a.traceOf(name); t != nil {
+		a.replayUN(t)
+		m.Notice = "replaying " + traceFile(name) + " with its unpredictable numbers"
+	}
 	m.Screen = model.ScreenMain
 	mark := a.b.HostLog.Len()
 	a.wg.Add(1)
@@ -476,10 +546,16 @@ func (a *App) tap() {
 		} else {
 			res, err = a.term.Sale(a.ctx, amount, rd)
 		}
+		rec := a.takeRecording(c.ATR())
 		time.Sleep(20 * time.Millisecond) // the hosts' last log lines
 		host := a.b.HostLog.Since(mark)
 		e := entryOf(typ.String(), name, amount, res, err)
-		a.post(func(m *model.Model) { a.finish(m, e, res, host) })
+		a.post(func(m *model.Model) {
+			a.finish(m, e, res, host)
+			if rec != nil {
+				a.replay[len(m.History)-1] = rec
+			}
+		})
 	}()
 }
 
@@ -527,6 +603,7 @@ func (a *App) finish(m *model.Model, e model.Entry, res *pos.Result, host []stri
 		m.Trace[model.PaneISO] = iso
 	}
 	m.AddTrace(model.PaneHost, host...)
+	a.clearUN()
 	m.Finish(e)
 	if m.Screen == model.ScreenPIN {
 		m.Screen = model.ScreenMain
@@ -609,23 +686,6 @@ func (a *App) toggleIssuer() {
 // IssuerDown reports whether the tester stopped the issuer host (UI
 // goroutine).
 func (a *App) IssuerDown() bool { return a.issuerDown }
-
-// saveTrace writes the history entry under the cursor (or the last one)
-// to a file.
-func (a *App) saveTrace() {
-	e := a.m.Current()
-	if e == nil {
-		a.m.Notice = "no transaction to save"
-		return
-	}
-	name := fmt.Sprintf("tapsim-%s-%s-%s.txt", e.Kind, e.STAN, e.Card)
-	path := filepath.Join(a.o.SaveDir, name)
-	if err := os.WriteFile(path, []byte(e.Report()), 0o600); err != nil {
-		a.m.Notice = "save: " + err.Error()
-		return
-	}
-	a.m.Notice = "saved " + path
-}
 
 // responseLine is "DE39 55 incorrect PIN".
 func responseLine(e *model.Entry) string {

@@ -15,6 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tapsim/tapsim/cards"
+	"github.com/tapsim/tapsim/cards/recorded"
+	"github.com/tapsim/tapsim/kernel"
 	"github.com/tapsim/tapsim/terminal/client"
 	"github.com/tapsim/tapsim/terminal/pos"
 	"github.com/tapsim/tapsim/tui/model"
@@ -43,7 +45,6 @@ func testBackend(wallet ...string) Backend {
 		},
 		NewTerminal: func(cfg *pos.Config, o pos.Options) (*pos.Terminal, error) {
 			o.Clock = func() time.Time { return now }
-			o.UnpredictableNumber = func() [4]byte { return [4]byte{0xDE, 0, 0, 1} }
 			if cfg == nil {
 				c := pos.DefaultConfig()
 				cfg = &c
@@ -62,8 +63,15 @@ type rig struct {
 
 func newRig(t *testing.T, b Backend) *rig {
 	t.Helper()
+	return newRigWith(t, b, Options{SaveDir: t.TempDir(), UnpredictableNumber: kernel.FixedUN([4]byte{0xDE, 0, 0, 1})})
+}
+
+// newRigWith runs the UI with options o on an 80x24 simulation screen.
+func newRigWith(t *testing.T, b Backend, o Options) *rig {
+	t.Helper()
 	sim := tcell.NewSimulationScreen("UTF-8")
-	app, err := New(b, Options{Screen: sim, SaveDir: t.TempDir()})
+	o.Screen = sim
+	app, err := New(b, o)
 	require.NoError(t, err)
 	sim.SetSize(80, 24)
 	r := &rig{t: t, sim: sim, app: app, done: make(chan error, 1)}
@@ -174,17 +182,33 @@ func TestTapHostUnavailable(t *testing.T) {
 	r.wait("> sale   visa-plastic")
 	r.keys("s")
 	r.wait("saved " + r.app.o.SaveDir)
-	r.app.Sync(func(m *model.Model) {
-		path := strings.TrimPrefix(m.Notice, "saved ")
-		require.Len(t, m.History, 1)
-		require.Equal(t, "host_unavailable", m.History[0].Status)
-		require.Contains(t, strings.Join(m.History[0].APDU, "\n"), "SELECT")
-		rep, err := os.ReadFile(path)
-		require.NoError(t, err)
-		require.Contains(t, string(rep), "## apdu")
-		require.Contains(t, string(rep), "Host unavailable")
-		require.NotContains(t, string(rep), "4761739001010010")
-	})
+	var (
+		notice string
+		hist   []model.Entry
+	)
+	require.True(t, r.app.Sync(func(m *model.Model) { notice, hist = m.Notice, m.History }))
+	require.Len(t, hist, 1)
+	require.Equal(t, "host_unavailable", hist[0].Status)
+	require.Contains(t, strings.Join(hist[0].APDU, "\n"), "SELECT")
+	path := strings.Fields(notice)[1]
+	require.Equal(t, filepath.Join(r.app.o.SaveDir, "tapsim-visa-plastic-sale-000001.trace"), path)
+	rep, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Contains(t, string(rep), "# ## apdu")
+	require.Contains(t, string(rep), "Host unavailable")
+	// The report is masked; the APDU lines below it are the test card's
+	// data as it sent it, which the replay needs.
+	report, apdus, ok := strings.Cut(string(rep), "\n> ")
+	require.True(t, ok)
+	require.NotContains(t, report, "4761739001010010")
+	for _, l := range strings.Split(report, "\n") {
+		require.True(t, l == "" || strings.HasPrefix(l, "#") || strings.HasPrefix(l, "atr "), "report line %q is not a comment", l)
+	}
+	require.Contains(t, apdus, "4761739001010010")
+	tr, err := recorded.ParseFile(path)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(tr.Exchanges), 3)
+	require.Equal(t, []byte("2PAY.SYS.DDF01"), tr.Exchanges[0].Command[5:19], "the PPSE first")
 }
 
 // The PIN pad modal masks the digits and Esc cancels: nothing is sent.
@@ -273,20 +297,12 @@ func TestPhonePanel(t *testing.T) {
 // Timing on, shows how long each took: an in-process card answers in less
 // than a microsecond, which must not show as 0s.
 func TestAPDUTraceNumberingAndTiming(t *testing.T) {
-	sim := tcell.NewSimulationScreen("UTF-8")
-	app, err := New(testBackend("visa-plastic"), Options{Screen: sim, SaveDir: t.TempDir(), Timing: true})
-	require.NoError(t, err)
-	sim.SetSize(80, 24)
-	r := &rig{t: t, sim: sim, app: app, done: make(chan error, 1)}
-	go func() { r.done <- app.Run() }()
-	t.Cleanup(func() {
-		app.Stop()
-		<-r.done
-	})
-	r.wait("Wallet")
-	check := func(m *model.Model) {
+	r := newRigWith(t, testBackend("visa-plastic"), Options{SaveDir: t.TempDir(), Timing: true})
+	check := func() {
+		var lines []string
+		require.True(t, r.app.Sync(func(m *model.Model) { lines = append([]string(nil), m.Trace[model.PaneAPDU]...) }))
 		var cmds, resps []string
-		for _, l := range m.Trace[model.PaneAPDU] {
+		for _, l := range lines {
 			switch {
 			case strings.Contains(l, ". > "):
 				cmds = append(cmds, l)
@@ -306,7 +322,7 @@ func TestAPDUTraceNumberingAndTiming(t *testing.T) {
 	}
 	r.keys("150000t")
 	r.wait("HOST UNAVAILABLE")
-	r.app.Sync(check)
+	check()
 
 	// The next transaction numbers its exchanges from 1 again.
 	r.keys("t")
@@ -316,5 +332,5 @@ func TestAPDUTraceNumberingAndTiming(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 		r.app.Sync(func(m *model.Model) { done = len(m.History) == 2 && !m.Busy })
 	}
-	r.app.Sync(check)
+	check()
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/gdamore/tcell/v2"
 	"github.com/rivo/tview"
 
 	"github.com/tapsim/tapsim/cards"
@@ -39,6 +40,60 @@ func modal(p tview.Primitive, w, h int) tview.Primitive {
 		AddItem(nil, 0, 1, false)
 }
 
+// Widths of the left column (sale entry and wallet): 80 columns and up,
+// and from wideScreen columns.
+const (
+	leftWidth     = 26
+	leftWidthWide = 36
+	wideScreen    = 100
+)
+
+// Marks of the wallet's entries that are not virtual cards.
+const (
+	// ReaderMark precedes a PC/SC reader's name.
+	ReaderMark = "▣ "
+	// TraceMark precedes a saved trace's name.
+	TraceMark = "↺ "
+)
+
+// walletLabel is a wallet entry as the wallet shows it in width columns: a
+// saved trace as "↺ " and its file's name, cut at the end with "…" when too
+// long; a PC/SC reader as "▣ " and its name, cut in the middle, since
+// readers' names differ at their end (slot numbers).
+func walletLabel(entry string, width int) string {
+	label := entry
+	if f := traceFile(entry); f != "" {
+		label = TraceMark + strings.TrimSuffix(strings.TrimPrefix(f, "tapsim-"), TraceExt)
+	} else if rd := readerName(entry); rd != "" {
+		label = ReaderMark + rd
+	}
+	r := []rune(label)
+	if width <= 1 || len(r) <= width {
+		return label
+	}
+	if readerName(entry) != "" && width > 16 {
+		tail := 6
+		return string(r[:width-1-tail]) + "…" + string(r[len(r)-tail:])
+	}
+	return string(r[:width-1]) + "…"
+}
+
+// renderWallet lists the wallet, the selected entry marked.
+func (a *App) renderWallet() {
+	m := a.m
+	var w strings.Builder
+	for i, name := range m.Wallet {
+		mark := "  "
+		if i == m.Selected {
+			mark = "> "
+		}
+		// The column less its borders and the mark.
+		fmt.Fprintf(&w, "%s%s\n", mark, tview.Escape(walletLabel(name, a.leftW-4)))
+	}
+	a.wallet.SetText(w.String())
+	a.wallet.ScrollTo(max(m.Selected-10, 0), 0)
+}
+
 // build lays the screens out for 80x24 and up.
 func (a *App) build() {
 	a.header = textView("")
@@ -64,9 +119,25 @@ func (a *App) build() {
 		AddItem(a.display, 4, 0, false).
 		AddItem(a.outcome, 0, 3, false).
 		AddItem(a.tracev, 0, 2, false)
+	a.leftW = leftWidth
 	body := tview.NewFlex().
-		AddItem(left, 26, 0, false).
+		AddItem(left, leftWidth, 0, false).
 		AddItem(right, 0, 1, false)
+	// Wider screens give the wallet's long names (saved traces, readers)
+	// more room.
+	a.app.SetBeforeDrawFunc(func(s tcell.Screen) bool {
+		w, _ := s.Size()
+		lw := leftWidth
+		if w >= wideScreen {
+			lw = leftWidthWide
+		}
+		if lw != a.leftW {
+			a.leftW = lw
+			body.ResizeItem(left, lw, 0)
+			a.renderWallet()
+		}
+		return false
+	})
 	root := tview.NewFlex().SetDirection(tview.FlexRow).
 		AddItem(a.header, 1, 0, false).
 		AddItem(body, 0, 1, false).
@@ -97,16 +168,7 @@ func (a *App) render() {
 	typ := strings.ToUpper(m.Type.String())
 	a.entry.SetText(fmt.Sprintf("Type:   [::b]%s[::-]\nAmount: [::b]%s[::-]\n%s", typ, m.FormatAmount(m.Amount()), busy(m)))
 
-	var w strings.Builder
-	for i, name := range m.Wallet {
-		mark := "  "
-		if i == m.Selected {
-			mark = "> "
-		}
-		fmt.Fprintf(&w, "%s%s\n", mark, tview.Escape(name))
-	}
-	a.wallet.SetText(w.String())
-	a.wallet.ScrollTo(max(m.Selected-10, 0), 0)
+	a.renderWallet()
 
 	a.display.SetText(fmt.Sprintf("[::b]%s[::-]\n%s  %s", tview.Escape(m.Display), m.FormatAmount(m.Amount()), tview.Escape(m.Status)))
 

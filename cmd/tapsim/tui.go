@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/tapsim/tapsim/cards/hce"
 	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/hsm/keyblock"
+	"github.com/tapsim/tapsim/issuerhost"
 	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/terminal/client"
 	"github.com/tapsim/tapsim/terminal/pcsc"
@@ -48,7 +50,7 @@ screen and ? lists them all. q or Ctrl-C quits and stops the hosts.`,
 		},
 	}
 	c.Flags().StringVar(&o.dataDir, "data", "", "data directory of both hosts, kept afterwards (default: a temporary one)")
-	c.Flags().StringVar(&o.saveDir, "save-dir", ".", "where saved transaction traces go")
+	c.Flags().StringVar(&o.saveDir, "save-dir", ".", "where transaction traces are saved; its *.trace files are in the wallet as recorded cards")
 	return c
 }
 
@@ -106,15 +108,8 @@ func startTUISession(ctx context.Context, dir string) (*tuiSession, error) {
 		},
 		StopIssuer:  n.stopIssuer,
 		StartIssuer: n.restartIssuer,
-		ReportLost: func(ctx context.Context, name string) error {
-			iss := n.Issuer()
-			if iss == nil {
-				return errors.New("issuer host not running")
-			}
-			if _, err := iss.Cloud().ReportLost(ctx, name, "reported lost by the cardholder"); err == nil {
-				return nil
-			}
-			return iss.Vault().Suspend(ctx, name, "reported lost by the cardholder")
+		ReportLost: func(ctx context.Context, name string) (string, error) {
+			return reportLostPhone(ctx, n, name)
 		},
 		Replenish: func(ctx context.Context, name string, c cards.Card) (int, error) {
 			return replenishPhone(ctx, n, name, c)
@@ -145,6 +140,113 @@ func startTUISession(ctx context.Context, dir string) (*tuiSession, error) {
 		cleanup()
 	}
 	return s, nil
+}
+
+// lostReason is what a lost-phone report from the UI records at the
+// issuer.
+const lostReason = "reported lost by the cardholder"
+
+// reportLostPhone reports the phone of wallet entry name lost to the
+// embedded issuer (R-C1) and says, for the phone panel, what the issuer
+// did. What it does follows what the phone holds, as the sample data makes
+// it of the phone's built-in profile (issuerSampleSeed): an HCE phone bound
+// to a device is reported lost to the cloud platform, which suspends every
+// token bound to the device and voids its unused single-use keys in one
+// transaction; a phone holding tokens without a device (a wallet phone)
+// has its tokens suspended in the vault; a phone holding cards (an SE
+// phone) has them marked lost in the card store. Each change is recorded
+// with the reason lostReason. A plastic card, or an entry that is no
+// built-in profile, is not a phone.
+func reportLostPhone(ctx context.Context, n *network, name string) (string, error) {
+	p, err := cards.Builtin(name)
+	if err != nil || !slices.Contains([]string{cards.FormSEPhone, cards.FormHCEPhone, cards.FormWallet}, p.FormFactor) {
+		return "", fmt.Errorf("%s is not a phone", name)
+	}
+	iss := n.Issuer()
+	if iss == nil {
+		return "", errors.New("issuer host not running")
+	}
+	var done []string
+	if p.FormFactor == cards.FormHCEPhone && p.Phone != nil && len(p.Phone.DeviceID) > 0 {
+		rep, err := iss.Cloud().ReportLost(ctx, fmt.Sprintf("%X", []byte(p.Phone.DeviceID)), lostReason)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", name, err)
+		}
+		suspended := "none left active"
+		if len(rep.TokensSuspended) > 0 {
+			suspended = strings.Join(rep.TokensSuspended, ", ")
+		}
+		done = append(done, fmt.Sprintf("device %s: tokens suspended: %s; %d keys voided", rep.DeviceID, suspended, rep.KeysVoided))
+	} else if slices.ContainsFunc(profileApps(p), func(a cards.AppProfile) bool { return a.Token != nil }) {
+		// The sample data names a profile's token after the profile.
+		s, err := suspendToken(ctx, iss, p.Name)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", name, err)
+		}
+		done = append(done, s)
+	}
+	for _, a := range profileApps(p) {
+		if a.Token != nil || a.PAN == "" {
+			continue
+		}
+		s, err := markCardLost(ctx, iss, a.PAN)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", name, err)
+		}
+		done = append(done, s)
+	}
+	if len(done) == 0 {
+		return "", fmt.Errorf("%s holds no card or token the issuer knows", name)
+	}
+	return strings.Join(done, "; "), nil
+}
+
+// profileApps lists the applications of profile p.
+func profileApps(p cards.Profile) []cards.AppProfile {
+	if p.App != nil {
+		return append([]cards.AppProfile{*p.App}, p.Apps...)
+	}
+	return p.Apps
+}
+
+// suspendToken suspends token id in the issuer's vault.
+func suspendToken(ctx context.Context, iss *issuerhost.Server, id string) (string, error) {
+	var was store.TokenStatus
+	if err := iss.Store().View(ctx, func(tx *store.Tx) error {
+		k, err := tx.Token(ctx, id)
+		was = k.Status
+		return err
+	}); err != nil {
+		return "", err
+	}
+	if was == store.TokenSuspended {
+		return "token " + id + " already suspended", nil
+	}
+	if err := iss.Vault().Suspend(ctx, id, lostReason); err != nil {
+		return "", err
+	}
+	return "token suspended: " + id, nil
+}
+
+// markCardLost marks the issuer's card with PAN p lost; what it reports
+// names the card by its ID, never by its PAN.
+func markCardLost(ctx context.Context, iss *issuerhost.Server, p string) (string, error) {
+	var id string
+	if err := iss.Store().View(ctx, func(tx *store.Tx) error {
+		c, err := tx.CardByPAN(ctx, p)
+		id = c.ID
+		return err
+	}); err != nil {
+		return "", err
+	}
+	changed, err := iss.Engine().ReportCardLost(ctx, id, lostReason)
+	if err != nil {
+		return "", err
+	}
+	if !changed {
+		return "card " + id + " already lost", nil
+	}
+	return "card marked lost: " + id, nil
 }
 
 // replenishPhone asks the issuer's cloud platform for a batch of single-use

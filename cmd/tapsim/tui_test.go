@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,12 +12,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tapsim/tapsim/cards"
+	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/tui"
 )
 
 // tuiRig is the UI on the embedded network, drawn on a simulation screen.
 type tuiRig struct {
 	t    *testing.T
+	s    *tuiSession
 	sim  tcell.SimulationScreen
 	app  *tui.App
 	done chan error
@@ -31,7 +34,7 @@ func newTUIRig(t *testing.T) *tuiRig {
 	app, err := tui.New(s.backend, tui.Options{Screen: sim, SaveDir: t.TempDir()})
 	require.NoError(t, err)
 	sim.SetSize(80, 24)
-	r := &tuiRig{t: t, sim: sim, app: app, done: make(chan error, 1)}
+	r := &tuiRig{t: t, s: s, sim: sim, app: app, done: make(chan error, 1)}
 	go func() { r.done <- app.Run() }()
 	t.Cleanup(func() {
 		app.Stop()
@@ -254,4 +257,236 @@ func TestReplenishPhone(t *testing.T) {
 	ph.KeyStore().Discard()
 	_, err = replenishPhone(ctx, s.net, "hce-phone", c)
 	require.ErrorContains(t, err, "issuer host not running")
+}
+
+// selectCard moves the wallet's cursor to entry name.
+func (r *tuiRig) selectCard(name string) {
+	r.t.Helper()
+	i := slices.Index(tuiWallet(), name)
+	require.GreaterOrEqual(r.t, i, 0, name)
+	for range i {
+		r.key(tcell.KeyDown)
+	}
+	r.wait("> " + name + " ")
+}
+
+// closePanel closes the phone panel and waits until it is gone.
+func (r *tuiRig) closePanel() {
+	r.t.Helper()
+	r.key(tcell.KeyEscape)
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if !strings.Contains(r.app.Snapshot(r.sim), "state: ") {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	r.t.Fatal("the phone panel did not close")
+}
+
+// unlockAndTap unlocks the selected phone with passcode on its panel,
+// closes the panel and taps.
+func (r *tuiRig) unlockAndTap(passcode string) {
+	r.t.Helper()
+	r.panel()
+	r.keys(passcode + "u")
+	r.wait("unlocked with passcode")
+	r.closePanel()
+	r.keys("t")
+}
+
+// lastAudit returns the issuer's last audit entry with action.
+func (r *tuiRig) lastAudit(action string) store.AuditEvent {
+	r.t.Helper()
+	var found store.AuditEvent
+	require.NoError(r.t, r.s.net.Issuer().Store().View(context.Background(), func(tx *store.Tx) error {
+		trail, err := tx.AuditTrail(context.Background())
+		for _, e := range trail {
+			if e.Action == action {
+				found = e
+			}
+		}
+		return err
+	}))
+	require.Equal(r.t, action, found.Action, "no %s in the audit trail", action)
+	return found
+}
+
+// R-C1: the HCE phone reported lost from its panel. The cloud platform
+// suspends its token and voids the 4 keys it still had (one was spent on
+// the approved tap) at once; the next tap, unlocked, is declined by the
+// issuer (62, token suspended), and the platform issues no new keys to it.
+func TestTUIReportLostHCEPhoneRC1(t *testing.T) {
+	r := newTUIRig(t)
+	r.selectCard("hce-phone")
+	r.keys("150000")
+	r.wait("NT$1,500.00")
+	r.unlockAndTap("5791")
+	r.wait("APPROVED", "DE39 00", "CVM: cdcvm")
+
+	r.panel("single-use keys left: 4")
+	r.keys("l")
+	r.waitPanel("hce-phone reported lost: device 3520990017614823: tokens suspended: hce-phone; 4 keys voided")
+
+	ctx := context.Background()
+	iss := r.s.net.Issuer()
+	usable, err := iss.Cloud().UsableKeys(ctx, "hce-phone", "3520990017614823")
+	require.NoError(t, err)
+	require.Zero(t, usable, "the unused keys are voided")
+	e := r.lastAudit("device.lost")
+	require.Contains(t, e.Detail, lostReason)
+	require.Contains(t, e.Detail, "1 tokens suspended, 4 keys voided (R-C1)")
+	require.Contains(t, r.lastAudit("token.suspended").Detail, lostReason)
+
+	r.closePanel()
+	r.unlockAndTap("5791")
+	s := r.wait("DECLINED", "DE39 62")
+	require.Contains(t, s, "(token_suspended)")
+	require.NotContains(t, s, "4895370012340011")
+
+	// The phone still holds keys of its own, but the platform refuses it
+	// any new one: its token is suspended.
+	r.panel("single-use keys left: 3")
+	r.keys("n")
+	r.waitPanel("token not active: hce-phone is suspended")
+	r.panel("single-use keys left: 3")
+
+	r.closePanel()
+	r.keys("h")
+	s = r.wait("History")
+	require.Contains(t, s, "sale   hce-phone        NT$1,500.00 00  Approved")
+	require.Contains(t, s, "sale   hce-phone        NT$1,500.00 62  Declined: restricted card")
+}
+
+// R-C1: the SE phone reported lost has its card (the applet's PAN) marked
+// lost in the issuer's card store; its next tap is declined at look-up
+// (62, card blocked).
+func TestTUIReportLostSEPhoneRC1(t *testing.T) {
+	r := newTUIRig(t)
+	r.selectCard("visa-se-phone")
+	r.keys("150000t")
+	r.wait("APPROVED", "DE39 00")
+
+	r.panel()
+	r.keys("l")
+	r.waitPanel("visa-se-phone reported lost: card marked lost: visa-se-phone")
+	require.NotContains(t, r.app.Snapshot(r.sim), "4761739001010044")
+
+	var c store.Card
+	require.NoError(t, r.s.net.Issuer().Store().View(context.Background(), func(tx *store.Tx) error {
+		var err error
+		c, err = tx.Card(context.Background(), "visa-se-phone")
+		return err
+	}))
+	require.Equal(t, store.CardLost, c.Status)
+	e := r.lastAudit("card.lost")
+	require.Equal(t, "card visa-se-phone 476173******0044", e.Subject)
+	require.Contains(t, e.Detail, lostReason)
+
+	// A second report finds the card lost already.
+	r.keys("l")
+	r.waitPanel("visa-se-phone reported lost: card visa-se-phone already lost")
+
+	r.closePanel()
+	r.keys("t")
+	s := r.wait("DECLINED", "DE39 41")
+	require.Contains(t, s, "(card_lost)")
+}
+
+// R-C1: the wallet phone (a token, no device binding) reported lost has
+// its token suspended in the vault; the next tap, unlocked, is declined
+// (62, token suspended).
+func TestTUIReportLostWalletPhoneRC1(t *testing.T) {
+	r := newTUIRig(t)
+	r.selectCard("wallet-phone")
+	r.keys("150000")
+	r.wait("NT$1,500.00")
+	r.unlockAndTap("2468")
+	r.wait("APPROVED", "DE39 00")
+
+	r.panel()
+	r.keys("l")
+	r.waitPanel("wallet-phone reported lost: token suspended: wallet-phone")
+
+	var k store.Token
+	require.NoError(t, r.s.net.Issuer().Store().View(context.Background(), func(tx *store.Tx) error {
+		var err error
+		k, err = tx.Token(context.Background(), "wallet-phone")
+		return err
+	}))
+	require.Equal(t, store.TokenSuspended, k.Status)
+	require.Equal(t, lostReason, r.lastAudit("token.suspended").Detail)
+
+	r.closePanel()
+	r.unlockAndTap("2468")
+	s := r.wait("DECLINED", "DE39 62")
+	require.Contains(t, s, "(token_suspended)")
+}
+
+// The report-lost glue refuses what is not a phone, or no issuer; a
+// second report of an HCE phone finds nothing left to suspend or void.
+func TestReportLostPhone(t *testing.T) {
+	ctx := context.Background()
+	s, err := startTUISession(ctx, t.TempDir())
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+
+	for _, name := range []string{"visa-plastic", "mc-plastic", "recorded-visa", "no-such-card", "PC/SC reader"} {
+		_, err := reportLostPhone(ctx, s.net, name)
+		require.EqualError(t, err, name+" is not a phone")
+	}
+
+	got, err := reportLostPhone(ctx, s.net, "hce-phone-mc")
+	require.NoError(t, err)
+	require.Equal(t, "device 3520990017614831: tokens suspended: hce-phone-mc; 5 keys voided", got)
+	got, err = reportLostPhone(ctx, s.net, "hce-phone-mc")
+	require.NoError(t, err)
+	require.Equal(t, "device 3520990017614831: tokens suspended: none left active; 0 keys voided", got)
+
+	got, err = reportLostPhone(ctx, s.net, "mc-se-phone")
+	require.NoError(t, err)
+	require.Equal(t, "card marked lost: mc-se-phone", got)
+	got, err = reportLostPhone(ctx, s.net, "wallet-phone")
+	require.NoError(t, err)
+	require.Equal(t, "token suspended: wallet-phone", got)
+	got, err = reportLostPhone(ctx, s.net, "wallet-phone")
+	require.NoError(t, err)
+	require.Equal(t, "token wallet-phone already suspended", got)
+
+	require.NoError(t, s.net.stopIssuer())
+	_, err = reportLostPhone(ctx, s.net, "visa-se-phone")
+	require.EqualError(t, err, "issuer host not running")
+}
+
+// waitPanel waits until the phone panel's text (see flat) holds text.
+func (r *tuiRig) waitPanel(text string) {
+	r.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var p string
+	for time.Now().Before(deadline) {
+		if p = flat(r.app.Snapshot(r.sim)); strings.Contains(p, text) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	r.t.Fatalf("timed out waiting for %q on the phone panel: %q", text, p)
+}
+
+// flat is the text of the phone panel drawn over the screen s, its lines
+// joined with single spaces, or none after a hyphen (the panel wraps long
+// notes at spaces and hyphens).
+func flat(s string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(s, "\n") {
+		i, j := strings.Index(line, "║"), strings.LastIndex(line, "║")
+		if i < 0 || j <= i {
+			continue
+		}
+		part := strings.TrimSpace(line[i+len("║") : j])
+		b.WriteString(part)
+		if !strings.HasSuffix(part, "-") { // wrapped after a hyphen
+			b.WriteByte(' ')
+		}
+	}
+	return strings.Join(strings.Fields(b.String()), " ")
 }
