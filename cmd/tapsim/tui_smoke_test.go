@@ -13,8 +13,9 @@ import (
 )
 
 // The real binary in a real terminal (tmux, 80x24), started with no
-// arguments: one approved sale typed on the keyboard, then q quits, and the
-// process ends.
+// arguments, driven from the keyboard as a newcomer would from the footer:
+// an approved sale, a See Phone second tap, an online PIN sale, a saved
+// trace replayed; then q quits and the process ends.
 func TestTUISmokeTmux(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
@@ -68,6 +69,53 @@ func TestTUISmokeTmux(t *testing.T) {
 	require.NoError(t, err)
 	s := capture("APPROVED", "DE39 00")
 	require.Contains(t, s, "476173******0010")
+
+	keys := func(k ...string) {
+		t.Helper()
+		_, err := run(append([]string{"send-keys", "-t", "smoke"}, k...)...)
+		require.NoError(t, err)
+	}
+	// The HCE phone: See Phone, unlock on its panel, tap again.
+	keys("Down", "Down", "Down")
+	capture("> hce-phone")
+	keys("t")
+	capture("See Phone", "unlock the phone (p)")
+	keys("p")
+	capture("Phone")
+	keys("5791", "u")
+	capture("unlocked with passcode")
+	keys("Escape", "t")
+	capture("APPROVED sale NT$1,500.00 hce-phone", "DE39 00")
+
+	// Online PIN on the Mastercard-like card above the CVM limit.
+	keys("Up", "Up", "BSpace", "BSpace", "BSpace", "BSpace", "BSpace", "BSpace", "350000")
+	capture("> mc-plastic", "NT$3,500.00")
+	keys("t")
+	capture("PIN pad")
+	keys("1234")
+	capture("PIN: ****")
+	keys("Enter")
+	s = capture("APPROVED sale NT$3,500.00 mc-plastic", "DE39 00")
+	require.Contains(t, s, "online_pin")
+
+	// Saved from the history, the tap is back in the wallet as a recorded
+	// card; its replay reaches the issuer, which refuses the replayed
+	// counter.
+	keys("h", "s")
+	capture("saved ")
+	keys("Escape")
+	capture("t/Enter tap")
+	for i := 0; i < 30; i++ { // the last wallet entry
+		keys("Down")
+	}
+	capture("> ↺ mc-plastic-sale-00")
+	keys("t")
+	capture("PIN pad")
+	keys("1234", "Enter")
+	capture("DECLINED sale NT$3,500.00 trace: tapsim-mc-plastic-", "DE39 82", "cryptogram_replay")
+	entries, err := filepath.Glob(filepath.Join(dir, "tapsim-mc-plastic-sale-*.trace"))
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
 
 	_, err = run("send-keys", "-t", "smoke", "q")
 	require.NoError(t, err)
