@@ -14,15 +14,13 @@ import (
 	"github.com/tapsim/tapsim/cards"
 	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/tui"
+	"github.com/tapsim/tapsim/tui/tuitest"
 )
 
 // tuiRig is the UI on the embedded network, drawn on a simulation screen.
 type tuiRig struct {
-	t    *testing.T
-	s    *tuiSession
-	sim  tcell.SimulationScreen
-	app  *tui.App
-	done chan error
+	*tuitest.Rig
+	s *tuiSession
 }
 
 func newTUIRig(t *testing.T) *tuiRig {
@@ -30,151 +28,96 @@ func newTUIRig(t *testing.T) *tuiRig {
 	s, err := startTUISession(context.Background(), t.TempDir())
 	require.NoError(t, err)
 	t.Cleanup(s.Close)
-	sim := tcell.NewSimulationScreen("UTF-8")
-	app, err := tui.New(s.backend, tui.Options{Screen: sim, SaveDir: t.TempDir()})
-	require.NoError(t, err)
-	sim.SetSize(80, 24)
-	r := &tuiRig{t: t, s: s, sim: sim, app: app, done: make(chan error, 1)}
-	go func() { r.done <- app.Run() }()
-	t.Cleanup(func() {
-		app.Stop()
-		select {
-		case <-r.done:
-		case <-time.After(10 * time.Second):
-			t.Error("the UI did not stop")
-		}
-	})
-	r.wait("Wallet")
-	return r
-}
-
-func (r *tuiRig) keys(s string) {
-	for _, c := range s {
-		r.sim.InjectKey(tcell.KeyRune, c, tcell.ModNone)
-	}
-}
-
-func (r *tuiRig) key(k tcell.Key) { r.sim.InjectKey(k, 0, tcell.ModNone) }
-
-// wait waits until every text is on screen and returns the screen.
-func (r *tuiRig) wait(texts ...string) string {
-	r.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	var screen string
-	for time.Now().Before(deadline) {
-		screen = r.app.Snapshot(r.sim)
-		ok := true
-		for _, t := range texts {
-			if !strings.Contains(screen, t) {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			return screen
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	r.t.Fatalf("timed out waiting for %q on:\n%s", texts, screen)
-	return ""
+	return &tuiRig{Rig: tuitest.Start(t, s.backend, tui.Options{SaveDir: t.TempDir()}), s: s}
 }
 
 func TestTUIApprovedSale(t *testing.T) {
 	r := newTUIRig(t)
-	r.keys("150000")
-	r.wait("NT$1,500.00")
-	r.keys("t")
-	s := r.wait("APPROVED", "DE39 00")
+	r.Keys("150000")
+	r.Wait("NT$1,500.00")
+	r.Keys("t")
+	s := r.Wait("APPROVED", "DE39 00")
 	require.Contains(t, s, "visa-plastic")
 	require.Contains(t, s, "476173******0010")
 	require.NotContains(t, s, "4761739001010010")
 
 	// The ISO 8583 and host log panes.
-	r.key(tcell.KeyTab)
-	r.wait("Trace: ISO 8583")
-	r.key(tcell.KeyTab)
-	s = r.wait("Trace: host log", "host=")
+	r.Key(tcell.KeyTab)
+	r.Wait("Trace: ISO 8583")
+	r.Key(tcell.KeyTab)
+	s = r.Wait("Trace: host log", "host=")
 	require.NotContains(t, s, "4761739001010010")
 
 	// Void the sale, then a refund.
-	r.keys("v")
-	r.wait("Voided")
-	r.keys("r")
-	r.wait("REFUND")
-	r.keys("t")
-	r.wait("refund NT$1,500.00 visa-plastic")
-	r.keys("h")
-	s = r.wait("History", "void")
+	r.Keys("v")
+	r.Wait("Voided", "APPROVED void", "ready")
+	r.Keys("r")
+	r.Wait("REFUND")
+	r.Keys("t")
+	r.Wait("refund NT$1,500.00 visa-plastic")
+	r.Keys("h")
+	s = r.Wait("History", "void")
 	require.Contains(t, s, "refund")
 }
 
 func TestTUISeePhoneThenUnlock(t *testing.T) {
 	r := newTUIRig(t)
-	r.key(tcell.KeyDown)
-	r.key(tcell.KeyDown)
-	r.key(tcell.KeyDown)
-	r.wait("> hce-phone")
-	r.keys("150000t")
-	r.wait("See Phone")
-	r.keys("p")
-	r.wait("state: locked")
-	r.keys("5791u")
-	r.wait("unlocked with passcode")
-	r.keys("t")
-	s := r.wait("APPROVED", "CVM: cdcvm")
+	r.Key(tcell.KeyDown)
+	r.Key(tcell.KeyDown)
+	r.Key(tcell.KeyDown)
+	r.Wait("> hce-phone")
+	r.Keys("150000t")
+	r.Wait("See Phone")
+	r.Keys("p")
+	r.Wait("state: locked")
+	r.Keys("5791u")
+	r.Wait("unlocked with passcode")
+	r.Keys("t")
+	s := r.Wait("APPROVED", "CVM: cdcvm")
 	require.Contains(t, s, "hce-phone")
 }
 
 func TestTUIOnlinePINWrongThenRight(t *testing.T) {
 	r := newTUIRig(t)
-	r.keys("350000t")
-	r.wait("PIN pad")
-	r.keys("9999")
-	r.wait("PIN: ****")
-	r.key(tcell.KeyEnter)
-	s := r.wait("DECLINED", "DE39 55")
+	r.Keys("350000t")
+	r.Wait("PIN pad")
+	r.Keys("9999")
+	r.Wait("PIN: ****")
+	r.Key(tcell.KeyEnter)
+	s := r.Wait("DECLINED", "DE39 55")
 	require.NotContains(t, s, "9999")
-	r.keys("t")
-	r.wait("PIN pad")
-	r.keys("1234")
-	r.key(tcell.KeyEnter)
-	r.wait("APPROVED", "DE39 00", "CVM: online_pin")
+	r.Keys("t")
+	r.Wait("PIN pad")
+	r.Keys("1234")
+	r.Key(tcell.KeyEnter)
+	r.Wait("APPROVED", "DE39 00", "CVM: online_pin")
 }
 
 func TestTUIIssuerDown(t *testing.T) {
 	r := newTUIRig(t)
-	r.keys("i")
-	r.wait("issuer down")
-	r.keys("120000t")
-	r.wait("DE39 91")
+	r.Keys("i")
+	r.Wait("issuer down")
+	r.Keys("120000t")
+	r.Wait("DE39 91")
 }
 
 // panel opens the selected phone's panel once the running tap is over (the
 // key is refused while the card is in the field) and waits for texts on it.
 func (r *tuiRig) panel(texts ...string) string {
-	r.t.Helper()
+	r.T.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	var s string
 	for time.Now().Before(deadline) {
-		s = r.app.Snapshot(r.sim)
+		s = r.App.Snapshot(r.Sim)
 		if !strings.Contains(s, "state: ") {
-			r.keys("p")
-		} else if containsAll(s, texts) {
+			r.Keys("p")
+		} else if tuitest.ContainsAll(s, texts...) {
 			return s
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	r.t.Fatalf("timed out waiting for the phone panel with %q on:\n%s", texts, s)
+	r.T.Fatalf("timed out waiting for the phone panel with %q on:\n%s", texts, s)
 	return ""
-}
-
-func containsAll(s string, texts []string) bool {
-	for _, t := range texts {
-		if !strings.Contains(s, t) {
-			return false
-		}
-	}
-	return true
 }
 
 // An HCE phone spends one single-use key per tap (R-S5b); once they are all
@@ -184,35 +127,35 @@ func containsAll(s string, texts []string) bool {
 func TestTUIReplenishHCEPhone(t *testing.T) {
 	r := newTUIRig(t)
 	for range 3 {
-		r.key(tcell.KeyDown)
+		r.Key(tcell.KeyDown)
 	}
-	r.wait("> hce-phone")
-	r.keys("150000")
-	r.wait("NT$1,500.00")
+	r.Wait("> hce-phone")
+	r.Keys("150000")
+	r.Wait("NT$1,500.00")
 	for left := 5; left > 0; left-- {
 		r.panel(fmt.Sprintf("single-use keys left: %d", left))
-		r.keys("5791u")
-		r.wait("unlocked with passcode")
-		r.key(tcell.KeyEscape)
-		r.keys("t")
+		r.Keys("5791u")
+		r.Wait("unlocked with passcode")
+		r.Key(tcell.KeyEscape)
+		r.Keys("t")
 	}
 	s := r.panel("single-use keys left: 0 (needs replenishing)")
 	require.Contains(t, s, "state: locked")
-	r.keys("n")
-	r.wait("replenished: 5 keys loaded, keys left 0 -> 5", "single-use keys left: 5")
+	r.Keys("n")
+	r.Wait("replenished: 5 keys loaded, keys left 0 -> 5", "single-use keys left: 5")
 
 	// A second request finds the phone stocked: nothing is issued.
-	r.keys("n")
-	r.wait("no new keys", "single-use keys left: 5")
+	r.Keys("n")
+	r.Wait("no new keys", "single-use keys left: 5")
 
-	r.keys("5791u")
-	r.wait("unlocked with passcode")
-	r.key(tcell.KeyEscape)
-	r.keys("t")
+	r.Keys("5791u")
+	r.Wait("unlocked with passcode")
+	r.Key(tcell.KeyEscape)
+	r.Keys("t")
 	r.panel("single-use keys left: 4")
-	r.key(tcell.KeyEscape)
-	r.keys("h")
-	s = r.wait("History")
+	r.Key(tcell.KeyEscape)
+	r.Keys("h")
+	s = r.Wait("History")
 	require.Equal(t, 6, strings.Count(s, "hce-phone"), s)
 	require.Equal(t, 6, strings.Count(s, "00  Approved"), s)
 }
@@ -261,45 +204,45 @@ func TestReplenishPhone(t *testing.T) {
 
 // selectCard moves the wallet's cursor to entry name.
 func (r *tuiRig) selectCard(name string) {
-	r.t.Helper()
+	r.T.Helper()
 	i := slices.Index(tuiWallet(), name)
-	require.GreaterOrEqual(r.t, i, 0, name)
+	require.GreaterOrEqual(r.T, i, 0, name)
 	for range i {
-		r.key(tcell.KeyDown)
+		r.Key(tcell.KeyDown)
 	}
-	r.wait("> " + name + " ")
+	r.Wait("> " + name + " ")
 }
 
 // closePanel closes the phone panel and waits until it is gone.
 func (r *tuiRig) closePanel() {
-	r.t.Helper()
-	r.key(tcell.KeyEscape)
+	r.T.Helper()
+	r.Key(tcell.KeyEscape)
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		if !strings.Contains(r.app.Snapshot(r.sim), "state: ") {
+		if !strings.Contains(r.App.Snapshot(r.Sim), "state: ") {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	r.t.Fatal("the phone panel did not close")
+	r.T.Fatal("the phone panel did not close")
 }
 
 // unlockAndTap unlocks the selected phone with passcode on its panel,
 // closes the panel and taps.
 func (r *tuiRig) unlockAndTap(passcode string) {
-	r.t.Helper()
+	r.T.Helper()
 	r.panel()
-	r.keys(passcode + "u")
-	r.wait("unlocked with passcode")
+	r.Keys(passcode + "u")
+	r.Wait("unlocked with passcode")
 	r.closePanel()
-	r.keys("t")
+	r.Keys("t")
 }
 
 // lastAudit returns the issuer's last audit entry with action.
 func (r *tuiRig) lastAudit(action string) store.AuditEvent {
-	r.t.Helper()
+	r.T.Helper()
 	var found store.AuditEvent
-	require.NoError(r.t, r.s.net.Issuer().Store().View(context.Background(), func(tx *store.Tx) error {
+	require.NoError(r.T, r.s.net.Issuer().Store().View(context.Background(), func(tx *store.Tx) error {
 		trail, err := tx.AuditTrail(context.Background())
 		for _, e := range trail {
 			if e.Action == action {
@@ -308,7 +251,7 @@ func (r *tuiRig) lastAudit(action string) store.AuditEvent {
 		}
 		return err
 	}))
-	require.Equal(r.t, action, found.Action, "no %s in the audit trail", action)
+	require.Equal(r.T, action, found.Action, "no %s in the audit trail", action)
 	return found
 }
 
@@ -319,13 +262,13 @@ func (r *tuiRig) lastAudit(action string) store.AuditEvent {
 func TestTUIReportLostHCEPhoneRC1(t *testing.T) {
 	r := newTUIRig(t)
 	r.selectCard("hce-phone")
-	r.keys("150000")
-	r.wait("NT$1,500.00")
+	r.Keys("150000")
+	r.Wait("NT$1,500.00")
 	r.unlockAndTap("5791")
-	r.wait("APPROVED", "DE39 00", "CVM: cdcvm")
+	r.Wait("APPROVED", "DE39 00", "CVM: cdcvm")
 
 	r.panel("single-use keys left: 4")
-	r.keys("l")
+	r.Keys("l")
 	r.waitPanel("hce-phone reported lost: device 3520990017614823: tokens suspended: hce-phone; 4 keys voided")
 
 	ctx := context.Background()
@@ -340,20 +283,20 @@ func TestTUIReportLostHCEPhoneRC1(t *testing.T) {
 
 	r.closePanel()
 	r.unlockAndTap("5791")
-	s := r.wait("DECLINED", "DE39 62")
+	s := r.Wait("DECLINED", "DE39 62")
 	require.Contains(t, s, "(token_suspended)")
 	require.NotContains(t, s, "4895370012340011")
 
 	// The phone still holds keys of its own, but the platform refuses it
 	// any new one: its token is suspended.
 	r.panel("single-use keys left: 3")
-	r.keys("n")
+	r.Keys("n")
 	r.waitPanel("token not active: hce-phone is suspended")
 	r.panel("single-use keys left: 3")
 
 	r.closePanel()
-	r.keys("h")
-	s = r.wait("History")
+	r.Keys("h")
+	s = r.Wait("History")
 	require.Contains(t, s, "sale   hce-phone        NT$1,500.00 00  Approved")
 	require.Contains(t, s, "sale   hce-phone        NT$1,500.00 62  Declined: restricted card")
 }
@@ -364,13 +307,13 @@ func TestTUIReportLostHCEPhoneRC1(t *testing.T) {
 func TestTUIReportLostSEPhoneRC1(t *testing.T) {
 	r := newTUIRig(t)
 	r.selectCard("visa-se-phone")
-	r.keys("150000t")
-	r.wait("APPROVED", "DE39 00")
+	r.Keys("150000t")
+	r.Wait("APPROVED", "DE39 00")
 
 	r.panel()
-	r.keys("l")
+	r.Keys("l")
 	r.waitPanel("visa-se-phone reported lost: card marked lost: visa-se-phone")
-	require.NotContains(t, r.app.Snapshot(r.sim), "4761739001010044")
+	require.NotContains(t, r.App.Snapshot(r.Sim), "4761739001010044")
 
 	var c store.Card
 	require.NoError(t, r.s.net.Issuer().Store().View(context.Background(), func(tx *store.Tx) error {
@@ -384,12 +327,12 @@ func TestTUIReportLostSEPhoneRC1(t *testing.T) {
 	require.Contains(t, e.Detail, lostReason)
 
 	// A second report finds the card lost already.
-	r.keys("l")
+	r.Keys("l")
 	r.waitPanel("visa-se-phone reported lost: card visa-se-phone already lost")
 
 	r.closePanel()
-	r.keys("t")
-	s := r.wait("DECLINED", "DE39 41")
+	r.Keys("t")
+	s := r.Wait("DECLINED", "DE39 41")
 	require.Contains(t, s, "(card_lost)")
 }
 
@@ -399,13 +342,13 @@ func TestTUIReportLostSEPhoneRC1(t *testing.T) {
 func TestTUIReportLostWalletPhoneRC1(t *testing.T) {
 	r := newTUIRig(t)
 	r.selectCard("wallet-phone")
-	r.keys("150000")
-	r.wait("NT$1,500.00")
+	r.Keys("150000")
+	r.Wait("NT$1,500.00")
 	r.unlockAndTap("2468")
-	r.wait("APPROVED", "DE39 00")
+	r.Wait("APPROVED", "DE39 00")
 
 	r.panel()
-	r.keys("l")
+	r.Keys("l")
 	r.waitPanel("wallet-phone reported lost: token suspended: wallet-phone")
 
 	var k store.Token
@@ -419,7 +362,7 @@ func TestTUIReportLostWalletPhoneRC1(t *testing.T) {
 
 	r.closePanel()
 	r.unlockAndTap("2468")
-	s := r.wait("DECLINED", "DE39 62")
+	s := r.Wait("DECLINED", "DE39 62")
 	require.Contains(t, s, "(token_suspended)")
 }
 
@@ -460,16 +403,16 @@ func TestReportLostPhone(t *testing.T) {
 
 // waitPanel waits until the phone panel's text (see flat) holds text.
 func (r *tuiRig) waitPanel(text string) {
-	r.t.Helper()
+	r.T.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	var p string
 	for time.Now().Before(deadline) {
-		if p = flat(r.app.Snapshot(r.sim)); strings.Contains(p, text) {
+		if p = flat(r.App.Snapshot(r.Sim)); strings.Contains(p, text) {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	r.t.Fatalf("timed out waiting for %q on the phone panel: %q", text, p)
+	r.T.Fatalf("timed out waiting for %q on the phone panel: %q", text, p)
 }
 
 // flat is the text of the phone panel drawn over the screen s, its lines

@@ -24,9 +24,10 @@ import (
 	"github.com/tapsim/tapsim/tests/pcsc/pcscd"
 	"github.com/tapsim/tapsim/tui"
 	"github.com/tapsim/tapsim/tui/model"
+	"github.com/tapsim/tapsim/tui/tuitest"
 )
 
-// uiWait bounds every wait for the UI, the reader or the holder.
+// uiWait bounds every wait for the reader or the holder.
 const uiWait = 20 * time.Second
 
 // holder is the cardholder's hands on the phone in front of the UI's
@@ -103,10 +104,7 @@ func (h *holder) counts() (opened, waited, again, closed int) {
 // host running as tapsim processes, and the private pcscd's readers, on
 // whose slot 0 the rig's card is served over vpcd.
 type uiRig struct {
-	t    *testing.T
-	sim  tcell.SimulationScreen
-	app  *tui.App
-	done chan error
+	*tuitest.Rig
 	card *rig
 	hand *holder
 	// entry is the wallet entry of slot 0's reader; shown is as much of
@@ -120,7 +118,7 @@ func newUIRig(t *testing.T, card cards.Card, now time.Time) *uiRig {
 	t.Helper()
 	d := pcscd.Need(t)
 	acquirer := startHosts(t)
-	r := &uiRig{t: t, card: newRig(t, card, vpcd.Options{}), hand: newHolder(), done: make(chan error, 1)}
+	r := &uiRig{card: newRig(t, card, vpcd.Options{}), hand: newHolder()}
 	r.entry = tui.ReaderPrefix + d.Reader(0)
 	r.shown = tui.ReaderPrefix + d.Name
 	var un uint32
@@ -179,60 +177,10 @@ func newUIRig(t *testing.T, card cards.Card, now time.Time) *uiRig {
 			return &heldReader{Reader: rd, h: r.hand}, nil
 		},
 	}
-	r.sim = tcell.NewSimulationScreen("UTF-8")
-	app, err := tui.New(b, tui.Options{Screen: r.sim, SaveDir: t.TempDir()})
-	require.NoError(t, err)
-	r.sim.SetSize(80, 24)
-	r.app = app
-	go func() { r.done <- app.Run() }()
-	// Registered after newRig's: runs first, so the UI lets go of the
-	// reader before the card is taken away for good.
-	t.Cleanup(func() {
-		app.Stop()
-		select {
-		case <-r.done:
-		case <-time.After(10 * time.Second):
-			t.Error("the UI did not stop")
-		}
-	})
-	r.wait("Wallet")
+	// Started after newRig: its cleanup runs first, so the UI lets go of
+	// the reader before the card is taken away for good.
+	r.Rig = tuitest.Start(t, b, tui.Options{SaveDir: t.TempDir()})
 	return r
-}
-
-func (r *uiRig) keys(s string) {
-	for _, c := range s {
-		r.sim.InjectKey(tcell.KeyRune, c, tcell.ModNone)
-	}
-}
-
-func (r *uiRig) key(k tcell.Key) { r.sim.InjectKey(k, 0, tcell.ModNone) }
-
-// screen is what the UI shows now.
-func (r *uiRig) screen() string { return r.app.Snapshot(r.sim) }
-
-// wait waits until every text is on screen and returns the screen.
-func (r *uiRig) wait(texts ...string) string {
-	r.t.Helper()
-	deadline := time.Now().Add(uiWait)
-	var s string
-	for time.Now().Before(deadline) {
-		s = r.screen()
-		if containsAll(s, texts) {
-			return s
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	r.t.Fatalf("timed out waiting for %q on:\n%s", texts, s)
-	return ""
-}
-
-func containsAll(s string, texts []string) bool {
-	for _, t := range texts {
-		if !strings.Contains(s, t) {
-			return false
-		}
-	}
-	return true
 }
 
 // uiState is a copy of the model, taken on the UI goroutine.
@@ -248,10 +196,10 @@ type uiState struct {
 
 // state copies the model; the assertions run on the test goroutine.
 func (r *uiRig) state() uiState {
-	r.t.Helper()
-	ch := make(chan uiState, 1)
-	go r.app.Sync(func(m *model.Model) {
-		ch <- uiState{
+	r.T.Helper()
+	var st uiState
+	r.Model(func(m *model.Model) {
+		st = uiState{
 			history: append([]model.Entry(nil), m.History...),
 			apdu:    append([]string(nil), m.Trace[model.PaneAPDU]...),
 			display: m.Display,
@@ -261,40 +209,34 @@ func (r *uiRig) state() uiState {
 			selected: m.SelectedCard(),
 		}
 	})
-	select {
-	case s := <-ch:
-		return s
-	case <-time.After(uiWait):
-		r.t.Fatal("the UI did not answer")
-		return uiState{}
-	}
+	return st
 }
 
 // selectReader moves the wallet cursor to slot 0's reader. The wallet
 // pane shows the start of the reader's name only.
 func (r *uiRig) selectReader() {
-	r.t.Helper()
-	r.key(tcell.KeyDown)
-	r.wait("> " + tui.ReaderMark)
-	require.Equal(r.t, r.entry, r.state().selected)
+	r.T.Helper()
+	r.Key(tcell.KeyDown)
+	r.Wait("> " + tui.ReaderMark)
+	require.Equal(r.T, r.entry, r.state().selected)
 }
 
 // presentAgain waits until the terminal asks for the card again, runs the
 // holder's part (taking the card away, unlocking...) and lets the reader
 // look for the card. It returns the outcome that asked.
 func (r *uiRig) presentAgain(holder func()) kernel.Outcome {
-	r.t.Helper()
+	r.T.Helper()
 	var o kernel.Outcome
 	select {
 	case o = <-r.hand.asked:
 	case <-time.After(uiWait):
-		r.t.Fatalf("the terminal did not ask for the card again; screen:\n%s", r.screen())
+		r.T.Fatalf("the terminal did not ask for the card again; screen:\n%s", r.Screen())
 	}
 	holder()
 	select {
 	case r.hand.back <- struct{}{}:
 	case <-time.After(uiWait):
-		r.t.Fatal("the reader no longer waits for the card")
+		r.T.Fatal("the reader no longer waits for the card")
 	}
 	return o
 }
@@ -327,18 +269,18 @@ func TestTUIReaderSale(t *testing.T) {
 	r := newUIRig(t, card, now)
 	ctx := testCtx(t)
 
-	s := r.wait("> visa-plastic", "  "+tui.ReaderMark)
+	s := r.Wait("> visa-plastic", "  "+tui.ReaderMark)
 	require.Equal(t, 2, strings.Count(s, tui.ReaderMark), "both slots of vpcd's reader:\n%s", s)
 	r.selectReader()
-	r.keys("150000")
-	r.wait("NT$1,500.00")
-	r.keys("t")
+	r.Keys("150000")
+	r.Wait("NT$1,500.00")
+	r.Keys("t")
 	// The UI waits for the card on the reader; it comes into the field.
-	r.wait("Present Card", "in progress")
+	r.Wait("Present Card", "in progress")
 	require.Equal(t, 0, r.card.server.Stats().Insertions)
 	require.NoError(t, r.card.server.Insert(ctx))
 
-	s = r.wait("APPROVED", "DE39 00")
+	s = r.Wait("APPROVED", "DE39 00")
 	require.Contains(t, s, "APPROVED sale NT$1,500.00 "+r.shown)
 	require.Contains(t, s, "476173******0010")
 	require.NotContains(t, s, p.App.PAN)
@@ -386,13 +328,13 @@ func TestTUIReaderSeePhone(t *testing.T) {
 	ctx := testCtx(t)
 
 	r.selectReader()
-	r.keys("p")
-	r.wait("a PC/SC reader: unlock the phone on the phone itself")
+	r.Keys("p")
+	r.Wait("a PC/SC reader: unlock the phone on the phone itself")
 	require.NoError(t, r.card.server.Insert(ctx))
-	r.keys("150000t")
+	r.Keys("150000t")
 
 	o := r.presentAgain(func() {
-		s := r.wait("See Phone", "waiting for the card", "present it on the reader again; Esc gives up")
+		s := r.Wait("See Phone", "waiting for the card", "present it on the reader again; Esc gives up")
 		require.NotContains(t, s, "APPROVED")
 		r.card.phone(func(ph phoneView) { require.False(t, ph.Verified()) })
 		r.card.takeAway(ctx)
@@ -402,7 +344,7 @@ func TestTUIReaderSeePhone(t *testing.T) {
 	require.True(t, o.UIOnOutcome != nil && o.UIOnOutcome.Message == kernel.MsgSeePhone, "%v", o)
 	require.Equal(t, kernel.StartB, o.Start)
 
-	s := r.wait("APPROVED", "DE39 00", "CVM: cdcvm")
+	s := r.Wait("APPROVED", "DE39 00", "CVM: cdcvm")
 	require.Contains(t, s, r.shown)
 	require.NotContains(t, s, p.App.PAN)
 
@@ -435,10 +377,10 @@ func TestTUIReaderRemovedMidTap(t *testing.T) {
 	r.selectReader()
 	require.NoError(t, r.card.server.Insert(ctx))
 	r.card.server.RemoveAfter(2) // SELECT PPSE, SELECT AID, then GPO in flight
-	r.keys("150000t")
+	r.Keys("150000t")
 
 	o := r.presentAgain(func() {
-		s := r.wait("Present Card Again", "waiting for the card", "< error:")
+		s := r.Wait("Present Card Again", "waiting for the card", "< error:")
 		require.NotContains(t, s, "APPROVED")
 		require.ErrorIs(t, r.card.server.Err(), vpcd.ErrRemoved)
 		r.card.takeAway(ctx)
@@ -447,7 +389,7 @@ func TestTUIReaderRemovedMidTap(t *testing.T) {
 	require.Equal(t, kernel.StartB, o.Start, "%v", o)
 	require.Equal(t, kernel.L2CommunicationError, o.Error, "%v", o)
 
-	s := r.wait("APPROVED", "DE39 00")
+	s := r.Wait("APPROVED", "DE39 00")
 	require.Contains(t, s, "476173******0010")
 	require.NotContains(t, s, p.App.PAN)
 	st := r.state()
@@ -462,8 +404,8 @@ func TestTUIReaderRemovedMidTap(t *testing.T) {
 	require.Equal(t, 1, strings.Count(strings.Join(st.apdu, "\n"), "< error:"))
 
 	// The next sale with the card left on the reader: one tap.
-	r.keys("t")
-	s = r.wait("APPROVED", "DE39 00", "STAN: 000002")
+	r.Keys("t")
+	s = r.Wait("APPROVED", "DE39 00", "STAN: 000002")
 	st = r.state()
 	require.Len(t, st.history, 2)
 	require.True(t, st.history[1].Approved, "%+v", st.history[1])
