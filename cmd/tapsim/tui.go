@@ -114,19 +114,7 @@ func startTUISession(ctx context.Context, dir string) (*tuiSession, error) {
 		Replenish: func(ctx context.Context, name string, c cards.Card) (int, error) {
 			return replenishPhone(ctx, n, name, c)
 		},
-		Readers: func() ([]string, error) {
-			list, err := pcsc.ListReaders()
-			if err != nil {
-				return nil, err
-			}
-			var names []string
-			for _, r := range list {
-				if !r.Unavailable {
-					names = append(names, r.Name)
-				}
-			}
-			return names, nil
-		},
+		Readers: pcsc.AvailableReaders,
 		OpenReader: func(_ context.Context, name string) (tui.FieldReader, error) {
 			return pcsc.Open(name, pcsc.Options{})
 		},

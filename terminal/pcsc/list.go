@@ -102,3 +102,24 @@ func listReaders(sc scardContext) ([]ReaderStatus, error) {
 	}
 	return out, nil
 }
+
+// Available names the readers of list that can be used, in order.
+func Available(list []ReaderStatus) []string {
+	var names []string
+	for _, r := range list {
+		if !r.Unavailable {
+			names = append(names, r.Name)
+		}
+	}
+	return names
+}
+
+// AvailableReaders names the readers of the PC/SC service that can be used,
+// in the service's order; see ListReaders for the errors.
+func AvailableReaders() ([]string, error) {
+	list, err := ListReaders()
+	if err != nil {
+		return nil, err
+	}
+	return Available(list), nil
+}

@@ -426,6 +426,13 @@ func TestPresentAgain(t *testing.T) {
 	require.Len(t, second.sent(), 1)
 }
 
+func TestAvailable(t *testing.T) {
+	require.Nil(t, Available(nil))
+	require.Equal(t, []string{"A 00 00", "C 00 00"}, Available([]ReaderStatus{
+		{Name: "A 00 00"}, {Index: 1, Name: "B 00 00", Unavailable: true}, {Index: 2, Name: "C 00 00", Card: true},
+	}))
+}
+
 func TestListReaders(t *testing.T) {
 	fc := newFakeContext()
 	fc.listErr = scard.ErrNoReadersAvailable

@@ -153,19 +153,7 @@ func newUIRig(t *testing.T, card cards.Card, now time.Time) *uiRig {
 			t.Cleanup(func() { link.Close() })
 			return pos.New(c, link, o)
 		},
-		Readers: func() ([]string, error) {
-			list, err := pcsc.ListReaders()
-			if err != nil {
-				return nil, err
-			}
-			var names []string
-			for _, s := range list {
-				if !s.Unavailable {
-					names = append(names, s.Name)
-				}
-			}
-			return names, nil
-		},
+		Readers: pcsc.AvailableReaders,
 		OpenReader: func(_ context.Context, name string) (tui.FieldReader, error) {
 			rd, err := pcsc.Open(name, pcsc.Options{})
 			if err != nil {
