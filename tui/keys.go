@@ -117,7 +117,7 @@ func bindingTable() []Binding {
 			match: either(runes('t'), keys(tcell.KeyEnter)), do: func(a *App, _ *tcell.EventKey) { a.tap() }},
 		{Keys: "r", Hint: "sale/refund", Help: "switch between sale and refund", Screens: mainS, match: runes('r'),
 			do: func(a *App, _ *tcell.EventKey) { a.m.ToggleType() }},
-		{Keys: "v", Hint: "void", Help: "void the last approved sale", Screens: mainS, match: runes('v'), do: func(a *App, _ *tcell.EventKey) { a.void() }},
+		{Keys: "v", Hint: "void", Help: "void the last approved sale not voided yet (h: any sale)", Screens: mainS, match: runes('v'), do: func(a *App, _ *tcell.EventKey) { a.void(nil) }},
 		{Keys: "Tab", Hint: "trace", Help: "switch the trace pane: APDU, ISO 8583, host log", Screens: mainS, match: keys(tcell.KeyTab),
 			do: func(a *App, _ *tcell.EventKey) { a.m.NextPane() }},
 		{Keys: "p", Hint: "phone", Help: "open the selected phone's panel (unlock, card on/off, PAN)", Screens: mainS, match: runes('p'),
@@ -221,6 +221,8 @@ func bindingTable() []Binding {
 					a.histRow += 10
 				}
 			}},
+		{Keys: "v", Hint: "void", Help: "void the chosen sale", Screens: histS, match: runes('v'),
+			do: func(a *App, _ *tcell.EventKey) { a.void(a.m.Current()) }},
 		{Keys: "s", Hint: "save", Help: "save the full trace; a card's tap comes back as ↺ in the wallet", Screens: histS, match: runes('s'),
 			do: func(a *App, _ *tcell.EventKey) { a.saveTrace() }},
 		{Keys: "Esc", Hint: "back", Help: "back to the terminal", Screens: histS, match: either(keys(tcell.KeyEscape), runes('q', 'h')),

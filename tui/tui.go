@@ -559,28 +559,29 @@ func (a *App) tap() {
 	}()
 }
 
-// void reverses the last approved sale.
-func (a *App) void() {
+// void reverses a sale of the history: e, or the latest that can be voided
+// when e is nil.
+func (a *App) void(e *model.Entry) {
 	m := a.m
 	if m.Busy {
 		m.Notice = "a transaction is running"
 		return
 	}
-	var last *model.Entry
-	for i := len(m.History) - 1; i >= 0; i-- {
-		if m.History[i].Approved && m.History[i].Kind == "sale" {
-			last = &m.History[i]
-			break
+	if e == nil {
+		if e = m.LastVoidable(); e == nil {
+			m.Notice = "no approved sale to void"
+			return
 		}
 	}
-	if last == nil {
-		m.Notice = "no approved sale to void"
+	if err := m.CanVoid(e); err != nil {
+		m.Notice = err.Error()
 		return
 	}
-	stan, card, amount := last.STAN, last.Card, last.Amount
+	stan, card, amount := e.STAN, e.Card, e.Amount
 	m.Begin()
 	a.resetAPDU()
 	m.Display = "Processing"
+	m.Screen = model.ScreenMain
 	mark := a.b.HostLog.Len()
 	a.wg.Add(1)
 	go func() {
@@ -589,6 +590,7 @@ func (a *App) void() {
 		time.Sleep(20 * time.Millisecond)
 		host := a.b.HostLog.Since(mark)
 		e := entryOf("void", card, amount, res, err)
+		e.Voids = stan
 		a.post(func(m *model.Model) { a.finish(m, e, res, host) })
 	}()
 }

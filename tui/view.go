@@ -308,8 +308,12 @@ func historyText(m *model.Model) string {
 		if i == m.Cursor {
 			mark = "> "
 		}
-		fmt.Fprintf(&b, "%s%-6s %-14s %13s %-3s %s\n", mark, tview.Escape(e.Kind), tview.Escape(e.Card),
-			m.FormatAmount(e.Amount), tview.Escape(e.DE39), tview.Escape(e.Message))
+		msg := e.Message
+		if e.Kind == "sale" && e.Approved && e.STAN != "" && m.Voided(e.STAN) {
+			msg += " (voided)"
+		}
+		fmt.Fprintf(&b, "%s%-6s %-14s %13s %-3s %s\n", mark, tview.Escape(e.Kind), tview.Escape(walletLabel(e.Card, 14)),
+			m.FormatAmount(e.Amount), tview.Escape(e.DE39), tview.Escape(msg))
 	}
 	if e := m.Current(); e != nil {
 		var lines []string

@@ -14,6 +14,7 @@ import (
 	"github.com/tapsim/tapsim/cards"
 	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/tui"
+	"github.com/tapsim/tapsim/tui/model"
 	"github.com/tapsim/tapsim/tui/tuitest"
 )
 
@@ -432,4 +433,48 @@ func flat(s string) string {
 		}
 	}
 	return strings.Join(strings.Fields(b.String()), " ")
+}
+
+// Two approved sales; the first is voided from the history, the second
+// with v on the main screen; a sale is voided once only.
+func TestTUIVoidFromHistory(t *testing.T) {
+	r := newTUIRig(t)
+	r.Keys("150000t")
+	r.Wait("APPROVED sale NT$1,500.00 visa-plastic", "STAN: 000001")
+	for range 6 {
+		r.Key(tcell.KeyBackspace2)
+	}
+	r.Keys("200000t")
+	r.Wait("APPROVED sale NT$2,000.00 visa-plastic", "STAN: 000002")
+
+	r.Keys("h")
+	r.Wait("> sale   visa-plastic     NT$2,000.00")
+	r.Key(tcell.KeyUp)
+	r.Wait("> sale   visa-plastic     NT$1,500.00")
+	r.Keys("v")
+	r.Wait("APPROVED void NT$1,500.00 visa-plastic", "ready")
+	r.Keys("h")
+	s := r.Wait("History", "void")
+	require.Contains(t, s, "NT$1,500.00 00  Approved (voided)")
+	require.NotContains(t, s, "NT$2,000.00 00  Approved (voided)")
+	r.Key(tcell.KeyUp)
+	r.Key(tcell.KeyUp)
+	r.Wait("> sale   visa-plastic     NT$1,500.00")
+	r.Keys("v")
+	r.Wait("sale 000001 is voided already")
+
+	r.Key(tcell.KeyEscape)
+	r.Keys("v")
+	r.Wait("APPROVED void NT$2,000.00 visa-plastic", "ready")
+	r.Keys("v")
+	r.Wait("no approved sale to void")
+	var voids []string
+	r.Model(func(m *model.Model) {
+		for _, e := range m.History {
+			if e.Kind == "void" && e.Approved {
+				voids = append(voids, e.Voids)
+			}
+		}
+	})
+	require.Equal(t, []string{"000001", "000002"}, voids)
 }

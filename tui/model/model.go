@@ -111,12 +111,14 @@ type Entry struct {
 	Label      string
 	Cryptogram string
 	STAN       string
-	Signature  bool
-	Receipt    string
-	Err        string
-	APDU       []string
-	ISO        []string
-	Host       []string
+	// Voids is, for a void, the STAN of the sale it reverses.
+	Voids     string
+	Signature bool
+	Receipt   string
+	Err       string
+	APDU      []string
+	ISO       []string
+	Host      []string
 }
 
 // Setting is one terminal setting: its name, its value as text and what it
@@ -372,6 +374,46 @@ func (m *Model) Finish(e Entry) {
 	if e.Err != "" {
 		m.Status = "Error"
 	}
+}
+
+// ErrNotVoidable reports a history entry that cannot be voided.
+var ErrNotVoidable = errors.New("model: cannot be voided")
+
+// Voided reports whether an approved void reversed the sale with STAN stan.
+func (m *Model) Voided(stan string) bool {
+	for _, e := range m.History {
+		if e.Kind == "void" && e.Approved && e.Voids == stan {
+			return true
+		}
+	}
+	return false
+}
+
+// CanVoid reports why e cannot be voided, nil when it can: it must be an
+// approved sale the host saw (a STAN) and not voided yet.
+func (m *Model) CanVoid(e *Entry) error {
+	switch {
+	case e == nil:
+		return fmt.Errorf("%w: no transaction chosen", ErrNotVoidable)
+	case e.Kind != "sale" || !e.Approved:
+		return fmt.Errorf("%w: only an approved sale can be voided", ErrNotVoidable)
+	case e.STAN == "":
+		return fmt.Errorf("%w: approved offline, the host has not seen it", ErrNotVoidable)
+	case m.Voided(e.STAN):
+		return fmt.Errorf("%w: sale %s is voided already", ErrNotVoidable, e.STAN)
+	}
+	return nil
+}
+
+// LastVoidable is the latest sale that can be voided, nil when there is
+// none.
+func (m *Model) LastVoidable() *Entry {
+	for i := len(m.History) - 1; i >= 0; i-- {
+		if m.CanVoid(&m.History[i]) == nil {
+			return &m.History[i]
+		}
+	}
+	return nil
 }
 
 // MoveCursor moves the history cursor by delta.

@@ -139,3 +139,31 @@ func TestHistoryCursorAndReport(t *testing.T) {
 	require.NotContains(t, r, "issuer decided 00", "each entry keeps its own traces")
 	require.False(t, strings.Contains(r, "error:"))
 }
+
+func TestVoidable(t *testing.T) {
+	m := New("NT$", 2, nil)
+	require.Nil(t, m.LastVoidable())
+	require.ErrorIs(t, m.CanVoid(nil), ErrNotVoidable)
+	m.Finish(Entry{Kind: "sale", Approved: true, STAN: "000001"})
+	m.Finish(Entry{Kind: "sale", Approved: true})                   // offline
+	m.Finish(Entry{Kind: "sale", STAN: "000003"})                   // declined
+	m.Finish(Entry{Kind: "refund", Approved: true, STAN: "000004"}) // a refund
+	m.Finish(Entry{Kind: "sale", Approved: true, STAN: "000005"})
+	require.Equal(t, "000005", m.LastVoidable().STAN)
+	for i, want := range []string{"", "approved offline", "only an approved sale", "only an approved sale", ""} {
+		err := m.CanVoid(&m.History[i])
+		if want == "" {
+			require.NoError(t, err)
+			continue
+		}
+		require.ErrorIs(t, err, ErrNotVoidable)
+		require.ErrorContains(t, err, want)
+	}
+	// A declined void leaves the sale voidable; an approved one does not.
+	m.Finish(Entry{Kind: "void", Voids: "000005", STAN: "000006"})
+	require.False(t, m.Voided("000005"))
+	m.Finish(Entry{Kind: "void", Approved: true, Voids: "000005", STAN: "000007"})
+	require.True(t, m.Voided("000005"))
+	require.ErrorContains(t, m.CanVoid(&m.History[4]), "voided already")
+	require.Equal(t, "000001", m.LastVoidable().STAN)
+}
