@@ -150,6 +150,13 @@ func TestGoldenScreens(t *testing.T) {
 			for range 6 {
 				r.sim.InjectKey(tcell.KeyPgDn, 0, tcell.ModNone)
 			}
+			// Every PgDn handled: the help is at its end.
+			end := min(60, strings.Count(HelpText(), "\n"))
+			deadline := time.Now().Add(10 * time.Second)
+			for row := -1; row != end; {
+				require.True(r.t, time.Now().Before(deadline), "the help did not scroll to its end")
+				require.True(r.t, r.app.Sync(func(*model.Model) { row = r.app.helpRow }))
+			}
 			return r.wait("ANYWHERE", "close the help")
 		}},
 		{"phone", func(r *rig) string {
