@@ -11,7 +11,7 @@ import (
 // The footer is printed from the same key table that dispatches the keys.
 func ExampleFooterText() {
 	fmt.Println(tui.FooterText(model.ScreenPIN))
-	// Output: 0-9 PIN digit  Bksp clear  Enter OK  Esc cancel  ? help
+	// Output: 0-9 PIN digit  Bksp clear  Enter OK  Esc cancel
 }
 
 func ExampleLogBuffer() {

@@ -92,7 +92,7 @@ func init() { Bindings = bindingTable() }
 func bindingTable() []Binding {
 	return []Binding{
 		{Keys: "Ctrl-C", Help: "quit (stops the embedded hosts)", match: keys(tcell.KeyCtrlC), do: (*App).quit},
-		{Keys: "?", Hint: "help", Help: "show this help", Screens: []model.Screen{model.ScreenMain, model.ScreenPhone, model.ScreenHistory},
+		{Keys: "?", Hint: "help", Help: "show this help", Screens: []model.Screen{model.ScreenMain, model.ScreenPhone, model.ScreenHistory, model.ScreenSettings},
 			match: runes('?'), do: func(a *App, _ *tcell.EventKey) { a.back, a.helpRow = a.m.Screen, 0; a.m.Screen = model.ScreenHelp }},
 
 		// Main screen.
@@ -111,6 +111,9 @@ func bindingTable() []Binding {
 					a.m.Move(-1)
 				} else {
 					a.m.Move(1)
+				}
+				if !a.m.Busy {
+					a.m.Notice = a.describe(a.m.SelectedCard())
 				}
 			}},
 		{Keys: "t/Enter", Hint: "tap", Help: "tap the selected card or phone (again, after See Phone)", Screens: mainish,
@@ -307,8 +310,11 @@ func FooterText(s model.Screen) string {
 			parts = append(parts, b.Keys+" "+b.Hint)
 		}
 	}
-	if s != model.ScreenHelp {
-		parts = append(parts, "? help")
+	for _, b := range Bindings {
+		if b.Keys == "?" && b.on(s) {
+			parts = append(parts, "? help")
+			break
+		}
 	}
 	return strings.Join(dedupe(parts), "  ")
 }

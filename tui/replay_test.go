@@ -216,3 +216,36 @@ func TestResize(t *testing.T) {
 		require.LessOrEqual(t, len([]rune(l)), 80)
 	}
 }
+
+// Moving in the wallet tells what the entry is, with a test phone's
+// passcode; the phone panel and the PIN pad give the test credentials.
+func TestWalletInfo(t *testing.T) {
+	b := odaBackend(t, "visa-plastic", "mc-plastic", "hce-phone")
+	b.Info = func(name string) CardInfo {
+		info := CardInfo{Summary: "the " + name, PIN: "1234"}
+		if name == "hce-phone" {
+			info.Passcode = "5791"
+		}
+		return info
+	}
+	r := newRigWith(t, b, Options{SaveDir: t.TempDir()})
+	r.key(tcell.KeyDown)
+	r.wait("mc-plastic: the mc-plastic")
+	r.key(tcell.KeyDown)
+	r.wait("hce-phone (passcode 5791): the hce-phone")
+	r.keys("p")
+	r.wait("(test passcode 5791; b needs none)")
+	r.key(tcell.KeyEscape)
+	r.key(tcell.KeyUp)
+	r.keys("350000t")
+	s := r.wait("PIN pad", "test PIN 1234", "NT$3,500.00")
+	require.NotContains(t, s, "TWD")
+	r.key(tcell.KeyEscape)
+	r.wait("CANCELLED")
+	r.keys("?")
+	r.wait("MAIN")
+	r.key(tcell.KeyEscape)
+	r.keys("s")
+	s = r.wait("Terminal settings")
+	require.Contains(t, s, "? help")
+}

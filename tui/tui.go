@@ -69,6 +69,19 @@ type Backend struct {
 	OpenReader func(ctx context.Context, name string) (FieldReader, error)
 	// HostLog holds the hosts' log lines (masked).
 	HostLog *LogBuffer
+	// Info tells the tester about a wallet entry (a virtual card or
+	// phone): what it is and its test credentials. Optional.
+	Info func(name string) CardInfo
+}
+
+// CardInfo is what the UI tells the tester about a virtual card or phone.
+type CardInfo struct {
+	// Summary says in one line what the card or phone is.
+	Summary string
+	// Passcode is a test phone's passcode, "" for none.
+	Passcode string
+	// PIN is the test PIN of the card's account, "" when unknown.
+	PIN string
 }
 
 // Options tune an App.

@@ -78,6 +78,36 @@ func walletLabel(entry string, width int) string {
 	return string(r[:width-1]) + "…"
 }
 
+// info is what the backend tells of wallet entry name; readers and saved
+// traces are described here.
+func (a *App) info(name string) CardInfo {
+	switch {
+	case name == "":
+		return CardInfo{}
+	case readerName(name) != "":
+		return CardInfo{Summary: "PC/SC reader: t taps whatever card or phone is on it"}
+	case traceFile(name) != "":
+		return CardInfo{Summary: "saved trace: t replays the recorded card (its amount when none is typed)"}
+	case a.b.Info != nil:
+		return a.b.Info(name)
+	}
+	return CardInfo{}
+}
+
+// describe is the one-line description of wallet entry name for the
+// notice line, cut to fit 80 columns.
+func (a *App) describe(name string) string {
+	info := a.info(name)
+	if info.Summary == "" {
+		return ""
+	}
+	s := name
+	if info.Passcode != "" {
+		s += " (passcode " + info.Passcode + ")"
+	}
+	return walletLabel(s+": "+info.Summary, 79)
+}
+
 // renderWallet lists the wallet, the selected entry marked.
 func (a *App) renderWallet() {
 	m := a.m
@@ -183,8 +213,12 @@ func (a *App) render() {
 	}
 	a.footer.SetText(notice + "\n" + tview.Escape(FooterText(m.Screen)))
 
-	a.pinView.SetText(fmt.Sprintf("%s\n%s\n\nPIN: [::b]%s[::-]\n\nEnter OK  Esc cancel",
-		tview.Escape(a.pinPrompt.Amount), tview.Escape(a.pinPrompt.MaskedPAN), m.MaskedPIN()))
+	pinHint := ""
+	if info := a.info(a.tapping()); info.PIN != "" {
+		pinHint = "[::d]test PIN " + tview.Escape(info.PIN) + "[::-]"
+	}
+	a.pinView.SetText(fmt.Sprintf("%s\n%s\n\nPIN: [::b]%s[::-]\n%s\nEnter OK  Esc cancel",
+		m.FormatAmount(m.Amount()), tview.Escape(a.pinPrompt.MaskedPAN), m.MaskedPIN(), pinHint))
 	a.phoneView.SetText(a.phoneText())
 	a.helpView.SetText(tview.Escape(HelpText()))
 	a.helpView.ScrollTo(a.helpRow, 0)
@@ -288,7 +322,11 @@ func (a *App) phoneText() string {
 			fmt.Fprintf(&b, "single-use keys left: %d%s\n", ph.KeysLeft(), repl)
 		}
 	}
-	fmt.Fprintf(&b, "\npasscode: %s\n", strings.Repeat("*", len(m.Passcode)))
+	hint := ""
+	if info := a.info(name); info.Passcode != "" {
+		hint = "   [::d](test passcode " + tview.Escape(info.Passcode) + "; b needs none)[::-]"
+	}
+	fmt.Fprintf(&b, "\npasscode: %s%s\n", strings.Repeat("*", len(m.Passcode)), hint)
 	if m.PhoneNote != "" {
 		fmt.Fprintf(&b, "\n%s\n", tview.Escape(m.PhoneNote))
 	}

@@ -119,6 +119,7 @@ func startTUISession(ctx context.Context, dir string) (*tuiSession, error) {
 			return pcsc.Open(name, pcsc.Options{})
 		},
 		HostLog: logs,
+		Info:    tuiCardInfo,
 	}
 	s.cleanup = func() {
 		for _, l := range s.links {
@@ -288,6 +289,21 @@ func replenishPhone(ctx context.Context, n *network, name string, c cards.Card) 
 		return 0, fmt.Errorf("replenish: %w", err)
 	}
 	return len(creds), nil
+}
+
+// tuiCardInfo describes a sample card or phone for the UI: its profile's
+// description, a phone's test passcode and the sample PIN the issuer
+// seeds for every sample account.
+func tuiCardInfo(name string) tui.CardInfo {
+	p, err := cards.Builtin(name)
+	if err != nil {
+		return tui.CardInfo{}
+	}
+	info := tui.CardInfo{Summary: p.Description, PIN: issSamplePIN}
+	if p.Phone != nil {
+		info.Passcode = p.Phone.Passcode
+	}
+	return info
 }
 
 // Close stops the hosts and removes a temporary data directory.
