@@ -249,3 +249,16 @@ func TestWalletInfo(t *testing.T) {
 	s = r.wait("Terminal settings")
 	require.Contains(t, s, "? help")
 }
+
+// Above the contactless transaction limit the kernel ends with Try Another
+// Interface; the outcome says why.
+func TestKernelReasonShown(t *testing.T) {
+	r := newRig(t, testBackend("visa-plastic"))
+	r.keys("99999999t")
+	s := r.wait("NOT COMPLETED", "kernel: ")
+	require.Contains(t, s, "Try Another Card")
+	h := r.waitHistory(1)
+	require.NotEmpty(t, h[0].Kernel)
+	require.Contains(t, h[0].Report(), "kernel: "+h[0].Kernel)
+	require.Contains(t, h[0].Kernel, "contactless transaction limit")
+}

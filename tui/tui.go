@@ -644,6 +644,7 @@ func entryOf(kind, card string, amount int64, res *pos.Result, err error) model.
 	e.STAN = res.STAN
 	e.Receipt = res.Receipt
 	o := res.Outcome
+	e.Kernel = o.Reason
 	if o.Type != kernel.OutcomeNone {
 		e.CVM = o.CVM.Name()
 		e.Signature = o.CVM == kernel.CVMSignature

@@ -274,6 +274,9 @@ func outcomeText(m *model.Model) string {
 		}
 		b.WriteByte('\n')
 	}
+	if !e.Approved && e.DE39 == "" && e.Kernel != "" {
+		fmt.Fprintf(&b, "kernel: %s\n", tview.Escape(e.Kernel))
+	}
 	line("CVM", e.CVM)
 	line("auth", e.AuthCode)
 	line("STAN", e.STAN)

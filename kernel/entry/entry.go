@@ -52,9 +52,12 @@ type EntryPoint struct {
 	combos  []comboState
 	cands   []candidate
 	sel     *candidate
-	restart bool
-	last    kernel.Outcome
-	ui      []kernel.UIRequest
+	// notAllowed is true when a directory entry of the card matched only
+	// combinations that pre-processing did not allow (for the reason).
+	notAllowed bool
+	restart    bool
+	last       kernel.Outcome
+	ui         []kernel.UIRequest
 }
 
 // comboState is one combination with its pre-processing indicators.
@@ -313,6 +316,9 @@ func (e *EntryPoint) selectAndRun(ctx context.Context, card *kernel.Card) (kerne
 		if len(e.cands) == 0 {
 			ui := kernel.UIRequest{Message: kernel.MsgTryAnotherCard, Status: kernel.StatusReadyToRead}
 			reason := "no application on the card matches a reader combination"
+			if e.notAllowed {
+				reason = "the card's applications are not allowed contactless for this transaction (amount at or above the contactless transaction limit, zero amount or transaction type)"
+			}
 			if !resp.OK() {
 				reason = fmt.Sprintf("PPSE not found (%s); no application matches", apdu.Describe(resp.SW))
 			}
@@ -421,8 +427,14 @@ func commError(err error) (kernel.Outcome, error) {
 // directory entry.
 func (e *EntryPoint) buildCandidates(entries []kernel.DirectoryEntry) []candidate {
 	var out []candidate
+	e.notAllowed = false
 	for ci, st := range e.combos {
 		if st.ind.ContactlessNotAllowed {
+			for _, d := range entries {
+				if len(st.cb.AID) > 0 && bytes.HasPrefix(d.ADFName, st.cb.AID) {
+					e.notAllowed = true
+				}
+			}
 			continue
 		}
 		for _, d := range entries {

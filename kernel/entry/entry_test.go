@@ -1,6 +1,7 @@
 package entry_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -137,8 +138,30 @@ func TestNoCandidates(t *testing.T) {
 			require.Equal(t, kernel.L2NoCandidates, out.Error)
 			require.Equal(t, kernel.UIRequest{Message: kernel.MsgTryAnotherCard, Status: kernel.StatusReadyToRead}, *out.UIOnOutcome)
 			require.Equal(t, kernel.MsgPresentCard, out.UIRequests[0].Message)
+			require.NotContains(t, out.Reason, "not allowed contactless")
 		})
 	}
+}
+
+// TestNoCandidatesNotAllowed: the card's only application is under a
+// combination pre-processing did not allow (its transaction limit), while
+// another combination is allowed: no candidate, and the reason says why.
+func TestNoCandidatesNotAllowed(t *testing.T) {
+	cfg := baseConfig(t)
+	amount := int64(2000000)
+	for i := range cfg.Combinations {
+		if bytes.HasPrefix(cfg.Combinations[i].AID, kerneltest.MustHex("A000000003")) {
+			cfg.Combinations[i].TransactionLimit = i64(amount)
+		} else {
+			cfg.Combinations[i].TransactionLimit = i64(amount * 10)
+		}
+	}
+	card := &kerneltest.Card{Apps: []kerneltest.App{visa(t)}}
+	out, err := entry.Run(context.Background(), card, cfg, kernel.Transaction{Amount: amount})
+	require.NoError(t, err)
+	require.Equal(t, kernel.EndApplication, out.Type, out.String())
+	require.Equal(t, kernel.L2NoCandidates, out.Error)
+	require.Contains(t, out.Reason, "not allowed contactless for this transaction")
 }
 
 // ppseEntry builds a directory entry.

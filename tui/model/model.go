@@ -95,16 +95,18 @@ func (s Screen) String() string {
 // Entry is one finished transaction of the session, as shown in the outcome
 // pane and the history. Every field is already masked.
 type Entry struct {
-	Kind       string
-	Card       string
-	Amount     int64
-	Status     string
-	Message    string
-	Approved   bool
-	CVM        string
-	DE39       string
-	Meaning    string
-	Reason     string
+	Kind     string
+	Card     string
+	Amount   int64
+	Status   string
+	Message  string
+	Approved bool
+	CVM      string
+	DE39     string
+	Meaning  string
+	Reason   string
+	// Kernel says in words why the kernel ended as it did.
+	Kernel     string
 	AuthCode   string
 	PAN        string
 	AID        string
@@ -456,8 +458,8 @@ func (e *Entry) Report() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# tapsim transaction %s %s on %s\n", e.Kind, e.STAN, e.Card)
 	fmt.Fprintf(&b, "outcome: %s (%s)\n", e.Message, e.Status)
-	fmt.Fprintf(&b, "amount: %d\ncvm: %s\nde39: %s %s\nreason: %s\nauth: %s\npan: %s\naid: %s %s\n",
-		e.Amount, e.CVM, e.DE39, e.Meaning, e.Reason, e.AuthCode, e.PAN, e.AID, e.Label)
+	fmt.Fprintf(&b, "amount: %d\ncvm: %s\nde39: %s %s\nreason: %s\nkernel: %s\nauth: %s\npan: %s\naid: %s %s\n",
+		e.Amount, e.CVM, e.DE39, e.Meaning, e.Reason, e.Kernel, e.AuthCode, e.PAN, e.AID, e.Label)
 	if e.Err != "" {
 		fmt.Fprintf(&b, "error: %s\n", e.Err)
 	}
