@@ -126,9 +126,7 @@ func runAcquirer(ctx context.Context, o acquirerOptions, out, errOut io.Writer) 
 	for _, is := range cfg.Issuers {
 		fmt.Fprintf(out, "  issuer %s at %s: ZAK KCV %s, ZPK KCV %s\n", is.Name, is.Addr, is.ZAK.KCV, is.ZPK.KCV)
 	}
-	for _, t := range cfg.Terminals {
-		fmt.Fprintf(out, "  terminal %s: TAK KCV %s\n", t.TID, t.TAK.KCV)
-	}
+	printAcquirerTerminals(out, cfg.Terminals)
 	fmt.Fprintf(out, "  DUKPT BDK KCV %s\n", cfg.BDK.KCV)
 	if n, err := srv.PendingAdvices(ctx); err == nil && n > 0 {
 		fmt.Fprintf(out, "  %d reversal advice(s) waiting for their issuer\n", n)
@@ -288,6 +286,10 @@ func acquirerKeys(m hsm.KeyManager, issuers map[string]string) (acquirer.Config,
 		if tid, ok := strings.CutPrefix(h.Label, "acq/tak/"); ok && h.Usage == hsm.UsageTAK {
 			cfg.Terminals = append(cfg.Terminals, acquirer.Terminal{TID: tid, TAK: h})
 		}
+	}
+	// The terminals of "tapsim load" (load.go).
+	if err := addLoadTerminals(m, have, &cfg); err != nil {
+		return cfg, fmt.Errorf("acquirer keys: %w", err)
 	}
 	return cfg, nil
 }

@@ -221,7 +221,12 @@ directory that has its sample data already is left alone.`,
 			printSeedSummary(out, seed)
 			w := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "  ID\tPAN\tKIND\tCVN\tEXPIRY")
+			loadCards := 0
 			for _, c := range seed.Cards {
+				if isLoadCard(c.ID) {
+					loadCards++
+					continue
+				}
 				kind := c.FormFactor
 				if c.CVN == "" {
 					kind = "funding card"
@@ -230,6 +235,9 @@ directory that has its sample data already is left alone.`,
 			}
 			for _, k := range seed.Tokens {
 				fmt.Fprintf(w, "  %s\t%s\t%s token\t%s\t%s\n", k.ID, pan.Mask(k.Number), k.FormFactor, k.CVN, k.Expiry)
+			}
+			if loadCards > 0 {
+				fmt.Fprintf(w, "  %s*\t%d cards for tapsim load\t\t\t\n", loadCardPrefix, loadCards)
 			}
 			return w.Flush()
 		},
@@ -361,6 +369,10 @@ func issuerSampleSeed(m hsm.HSM) (issuerhost.Seed, error) {
 			seed.Devices = append(seed.Devices, issuerhost.SeedDevice{ID: fmt.Sprintf("%X", []byte(p.Phone.DeviceID)),
 				Token: p.Name, Keys: provisionedKeys(p)})
 		}
+	}
+	// The cards of "tapsim load" (load.go).
+	if err := addLoadCards(&seed, imk, pvv); err != nil {
+		return seed, err
 	}
 	return seed, nil
 }

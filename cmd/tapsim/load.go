@@ -1,0 +1,1049 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tapsim/tapsim/acquirer"
+	"github.com/tapsim/tapsim/cards"
+	"github.com/tapsim/tapsim/emv/dukpt"
+	"github.com/tapsim/tapsim/emv/keys"
+	"github.com/tapsim/tapsim/emv/pan"
+	"github.com/tapsim/tapsim/hsm"
+	"github.com/tapsim/tapsim/isospec"
+	"github.com/tapsim/tapsim/issuerhost"
+	"github.com/tapsim/tapsim/kernel"
+	"github.com/tapsim/tapsim/terminal/client"
+	"github.com/tapsim/tapsim/terminal/inproc"
+	"github.com/tapsim/tapsim/terminal/pinpad"
+	"github.com/tapsim/tapsim/terminal/pos"
+)
+
+func init() { subcommands = append(subcommands, newLoadCmd) }
+
+// The load-test part of the sample network. The sample issuer holds
+// loadMaxTerminals cards of each load profile (same BIN, issuer master key,
+// expiry and PIN as the profile's card; account digits 98nnnnnnn), and the
+// sample acquirer knows the terminals L0000001 to L0000064, whose MAC key is
+// the sample terminal's and whose PIN pads are DUKPT devices of the sample
+// BDK.
+const (
+	// loadMaxTerminals bounds --terminals: one card and one terminal ID of
+	// the sample set per concurrent terminal.
+	loadMaxTerminals = 64
+	// loadTAKLabel is the acquirer's key shared by the load terminals.
+	loadTAKLabel = "acq/load-tak"
+	// loadCardPrefix starts the issuer's IDs of the load cards.
+	loadCardPrefix = "load-"
+	// loadAccountDigits follow the BIN in a load card's PAN.
+	loadAccountDigits = "98"
+	// loadCreditLimit is each load card's credit limit (NT$10 billion):
+	// holds add up over a long run.
+	loadCreditLimit = 1_000_000_000_000
+	// loadStateFile keeps the load terminals' STANs and KSNs and the load
+	// cards' ATCs between runs, in the data directory.
+	loadStateFile = "load-state.json"
+	// loadMaxATC is the last ATC a card may use (the counter is 2 bytes).
+	loadMaxATC = 0xFFFF
+)
+
+// loadProfiles are the profiles whose cards the sample issuer holds for
+// load tests: plastic cards that go online above the floor limit.
+var loadProfiles = []string{"visa-plastic", "mc-plastic"}
+
+// loadTID is the terminal ID of load terminal i (from 0): L0000001...
+func loadTID(i int) string { return fmt.Sprintf("L%07d", i+1) }
+
+// loadCardID is the issuer's ID of load card i (from 0) of a profile.
+func loadCardID(profile string, i int) string {
+	return fmt.Sprintf("%s%s-%03d", loadCardPrefix, profile, i+1)
+}
+
+// isLoadCard reports whether a sample card ID is a load card's.
+func isLoadCard(id string) bool { return strings.HasPrefix(id, loadCardPrefix) }
+
+// loadCardPAN is the PAN of load card i (from 0) of a card whose PAN is
+// base: the same BIN and length, account digits 98 and the card's number,
+// and a Luhn check digit.
+func loadCardPAN(base string, i int) (string, error) {
+	width := len(base) - 1 - 6 - len(loadAccountDigits)
+	if len(base) < 13 || width < 3 {
+		return "", fmt.Errorf("load cards: PAN %s too short", pan.Mask(base))
+	}
+	body := base[:6] + loadAccountDigits + fmt.Sprintf("%0*d", width, i+1)
+	if len(body) != len(base)-1 {
+		return "", fmt.Errorf("load cards: card %d does not fit the PAN", i+1)
+	}
+	return body + string(luhnDigit(body)), nil
+}
+
+// luhnDigit is the check digit that makes body+digit pass the Luhn check
+// (ISO/IEC 7812-1 Annex B).
+func luhnDigit(body string) byte {
+	sum := 0
+	double := true // the rightmost digit of the body is doubled
+	for i := len(body) - 1; i >= 0; i-- {
+		d := int(body[i] - '0')
+		if double {
+			d *= 2
+			if d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+		double = !double
+	}
+	return byte('0' + (10-sum%10)%10)
+}
+
+// loadCardProfile is the profile of load card i of a load profile: the
+// profile's card with the load card's name and PAN.
+func loadCardProfile(profile string, i int) (cards.Profile, error) {
+	p, err := cards.Builtin(profile)
+	if err != nil {
+		return p, err
+	}
+	if p.App == nil || p.App.Token != nil || p.FormFactor != cards.FormPlastic {
+		return p, fmt.Errorf("load cards: %s is not a single-application plastic card", profile)
+	}
+	app := *p.App
+	if app.PAN, err = loadCardPAN(app.PAN, i); err != nil {
+		return p, err
+	}
+	p.App = &app
+	p.Name = loadCardID(profile, i)
+	return p, nil
+}
+
+// addLoadCards adds the load cards of every load profile, each with its own
+// account, to the sample seed. imk gives the label of an issuer master key
+// (loaded once per value); pvv the PIN verification value of a PAN.
+func addLoadCards(seed *issuerhost.Seed, imk func(cvn string, key []byte) (string, error), pvv func(pan string) (string, error)) error {
+	for _, name := range loadProfiles {
+		for i := range loadMaxTerminals {
+			p, err := loadCardProfile(name, i)
+			if err != nil {
+				return err
+			}
+			a := p.App
+			l, err := imk(a.CVN, a.IMK)
+			if err != nil {
+				return fmt.Errorf("load cards of %s: %w", name, err)
+			}
+			v, err := pvv(a.PAN)
+			if err != nil {
+				return fmt.Errorf("load card %s: %w", p.Name, err)
+			}
+			acct := "acct-" + p.Name
+			seed.Accounts = append(seed.Accounts, issuerhost.SeedAccount{ID: acct, Currency: 901, CreditLimit: loadCreditLimit})
+			seed.Cards = append(seed.Cards, issuerhost.SeedCard{ID: p.Name, PAN: a.PAN, PSN: a.PSN, Account: acct,
+				Expiry: a.Expiry, CVN: a.CVN, IMK: l, PVKI: 1, PVV: v, FormFactor: p.FormFactor, InitialATC: int(p.State.ATC)})
+		}
+	}
+	return nil
+}
+
+// addLoadTerminals gives the acquirer the load terminals, all with the
+// load MAC key (the sample TAK, loaded once), unless a terminal of that ID
+// is configured already.
+func addLoadTerminals(m hsm.KeyManager, have map[string]hsm.Handle, cfg *acquirer.Config) error {
+	h, err := acqKey(m, have, loadTAKLabel, hsm.UsageTAK, sampleTAK)
+	if err != nil {
+		return err
+	}
+	known := map[string]bool{}
+	for _, t := range cfg.Terminals {
+		known[t.TID] = true
+	}
+	for i := range loadMaxTerminals {
+		if tid := loadTID(i); !known[tid] {
+			cfg.Terminals = append(cfg.Terminals, acquirer.Terminal{TID: tid, TAK: h})
+		}
+	}
+	return nil
+}
+
+// printAcquirerTerminals lists the acquirer's terminals, the load
+// terminals on one line.
+func printAcquirerTerminals(out io.Writer, ts []acquirer.Terminal) {
+	var load []string
+	kcv := ""
+	for _, t := range ts {
+		if t.TAK.Label == loadTAKLabel {
+			load = append(load, t.TID)
+			kcv = t.TAK.KCV
+			continue
+		}
+		fmt.Fprintf(out, "  terminal %s: TAK KCV %s\n", t.TID, t.TAK.KCV)
+	}
+	if len(load) > 0 {
+		fmt.Fprintf(out, "  load terminals %s..%s (%d, tapsim load): TAK KCV %s\n", load[0], load[len(load)-1], len(load), kcv)
+	}
+}
+
+// loadTerminalConfig is load terminal i: the sample terminal with its own
+// ID and its own DUKPT PIN pad (device i of the sample BDK).
+func loadTerminalConfig(i int, timeout time.Duration) (pos.Config, error) {
+	cfg, err := terminalConfig("")
+	if err != nil {
+		return cfg, err
+	}
+	cfg.TerminalID = loadTID(i)
+	base, err := dukpt.ParseKSNHex(pos.DefaultKSNHex)
+	if err != nil {
+		return cfg, err
+	}
+	b := base.Initial().Bytes()
+	// The device ID sits between the key set ID and the 21-bit counter:
+	// bytes 5 and 6 name the load terminal.
+	b[5], b[6] = byte(0x40|(i>>8)&0x3F), byte(i)
+	ksn, err := dukpt.ParseKSN(b)
+	if err != nil {
+		return cfg, err
+	}
+	bdk, err := keys.ParseHex(keys.TDES, sampleBDK)
+	if err != nil {
+		return cfg, err
+	}
+	if cfg.IPEK, err = dukpt.DeriveIPEK(bdk, ksn.Bytes()); err != nil {
+		return cfg, err
+	}
+	cfg.KSN = ksn
+	if timeout > 0 {
+		cfg.ResponseTimeout = timeout
+	}
+	return cfg, cfg.Validate()
+}
+
+// loadFlags are the flags of "tapsim load".
+type loadFlags struct {
+	acquirer, card, pin, dataDir, report string
+	terminals, count                     int
+	amount                               int64
+	duration, timeout, issuerTimeout     time.Duration
+	rate                                 float64
+	jsonOut, verbose                     bool
+}
+
+func newLoadCmd() *cobra.Command {
+	var f loadFlags
+	c := &cobra.Command{
+		Use:   "load [--terminals N] [--count N | --duration D] [--rate TPS] [--card PROFILE] [--amount N] [--acquirer ADDR] [--json]",
+		Short: "Drive many sales through the whole path and report throughput and latency",
+		Long: `Runs sales flat out (or paced by --rate) through the real path: a virtual card in
+process, the EMV kernel, the POS terminal, ISO 8583 over TCP to the acquirer (MAC check,
+duplicate check, routing), ISO 8583 over TCP to the issuer host (ARQC, replay and limits, a
+durable SQLite commit per decision) and back. By default the issuer host and the acquirer run
+in this process on ephemeral ports of 127.0.0.1 with the sample data in a temporary directory
+(or --data DIR, kept afterwards), as "tapsim demo" does.
+
+--terminals N (1 to 64) terminals sell in parallel, each with its own TCP connection, terminal
+ID (L0000001, L0000002... known to the sample acquirer, sample MAC key, its own DUKPT PIN pad)
+and STAN sequence, and its own card: load card n of --card, a card of the profile's BIN with its
+own PAN (account digits 98nnnnnnn, Luhn-valid), issuer master key, PIN 1234 and an account with
+a NT$10 billion limit, held by the sample issuer. Cards are visa-plastic (default: qVSDC, fDDA)
+or mc-plastic (M/Chip, CDA). The default amount, NT$1,001.00, is above the floor limit
+(NT$1,000: every sale goes online) and below the CVM limit (NT$3,000: no CVM); above the CVM
+limit the card asks for an online PIN, typed from --pin (without it the PIN is bypassed and
+the issuer declines).
+
+The run stops after --count sales in all (default 1000 when neither is given) or after
+--duration, whichever comes first; sales in flight finish. --rate TPS starts sales at a
+fixed rate over all terminals instead of flat out (latency under a fixed load; the start lag
+says when the terminals could not keep up).
+
+--acquirer ADDR drives a running acquirer instead (tapsim acquirer, tapsim issuer: a sample
+network created by this version, which holds the load terminals and cards); the terminals'
+STANs and KSNs and the cards' counters are kept in --data (default ./tapsim-data,
+load-state.json) so that the next run goes on from them.
+
+The summary gives transactions, approved, declined by DE39 with its meaning, errors (no
+answer in time, connection, card or kernel errors), wall time, throughput of answered sales,
+and latency min/p50/p90/p99/max/mean in milliseconds of the whole sale (tap to answer), of the
+host round trip alone (terminal to acquirer to issuer and back) and of the card (kernel and
+APDUs). --json prints it as JSON instead; --report FILE writes the JSON to FILE as well. PANs
+are never printed.
+Exits 0 when the run completed (declines included), 1 when any sale errored, 2 on bad flags.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runLoadCmd(ctx, f, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	fl := c.Flags()
+	fl.IntVar(&f.terminals, "terminals", 4, "terminals selling in parallel (1 to 64), each with its own connection and card")
+	fl.IntVar(&f.count, "count", 0, "sales in all (default 1000 when --duration is not given)")
+	fl.DurationVar(&f.duration, "duration", 0, "stop starting sales after this long")
+	fl.Float64Var(&f.rate, "rate", 0, "start sales at this many per second over all terminals (default flat out)")
+	fl.StringVar(&f.card, "card", "visa-plastic", "card profile of the load cards: "+strings.Join(loadProfiles, " or "))
+	fl.Int64Var(&f.amount, "amount", 100100, "amount of each sale, minor units of the terminal currency")
+	fl.StringVar(&f.pin, "pin", "", "PIN typed when the card asks for an online PIN (default: bypassed)")
+	fl.StringVar(&f.acquirer, "acquirer", "", "running acquirer, host:port (default: hosts embedded on loopback)")
+	fl.StringVar(&f.dataDir, "data", "", "data directory: the embedded hosts' (default a temporary one) and the load state (default ./tapsim-data with --acquirer)")
+	fl.DurationVar(&f.timeout, "timeout", 0, "terminal response timeout before it reverses (default the terminal's, 15s)")
+	fl.DurationVar(&f.issuerTimeout, "issuer-timeout", 2*time.Second, "embedded acquirer: how long the issuer may take before 91")
+	fl.BoolVar(&f.jsonOut, "json", false, "print the summary as JSON")
+	fl.StringVar(&f.report, "report", "", "also write the summary as JSON to this file")
+	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log the embedded hosts' events (masked) on stderr")
+	return c
+}
+
+// runLoadCmd checks the flags, runs the load and prints the summary.
+func runLoadCmd(ctx context.Context, f loadFlags, out, errOut io.Writer) error {
+	cfg, err := f.config()
+	if err != nil {
+		return err
+	}
+	level := slog.LevelWarn + 4
+	if f.verbose {
+		level = slog.LevelInfo
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: level}))
+	rep, err := runLoad(ctx, cfg)
+	if err != nil {
+		return &exitError{code: 1, err: fmt.Errorf("load: %w", err)}
+	}
+	if f.report != "" {
+		data, err := json.MarshalIndent(rep, "", "  ")
+		if err == nil {
+			err = os.WriteFile(f.report, append(data, '\n'), 0o600)
+		}
+		if err != nil {
+			return &exitError{code: 1, err: fmt.Errorf("load: report: %w", err)}
+		}
+	}
+	if f.jsonOut {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		printLoadReport(out, rep)
+	}
+	if rep.Interrupted {
+		return &exitError{code: 1, err: fmt.Errorf("load: interrupted after %d sales", rep.Transactions)}
+	}
+	if rep.Errors > 0 {
+		return &exitError{code: 1, err: fmt.Errorf("load: %d of %d sales errored", rep.Errors, rep.Transactions)}
+	}
+	return nil
+}
+
+// config checks the flags and makes the run's configuration.
+func (f loadFlags) config() (loadConfig, error) {
+	switch {
+	case f.terminals < 1 || f.terminals > loadMaxTerminals:
+		return loadConfig{}, usageErr("--terminals must be 1 to %d", loadMaxTerminals)
+	case f.count < 0:
+		return loadConfig{}, usageErr("--count must not be negative")
+	case f.duration < 0:
+		return loadConfig{}, usageErr("--duration must not be negative")
+	case f.rate < 0 || math.IsNaN(f.rate) || math.IsInf(f.rate, 0):
+		return loadConfig{}, usageErr("--rate must be a positive number of sales per second")
+	case f.amount <= 0 || f.amount > 999_999_999_999:
+		return loadConfig{}, usageErr("--amount must be 1 to 12 digits of minor units")
+	case !slices.Contains(loadProfiles, f.card):
+		return loadConfig{}, usageErr("--card %q: load cards exist for %s", f.card, strings.Join(loadProfiles, " and "))
+	case f.timeout < 0:
+		return loadConfig{}, usageErr("--timeout must not be negative")
+	case f.issuerTimeout <= 0:
+		return loadConfig{}, usageErr("--issuer-timeout must be positive")
+	case f.dataDir != "" && strings.TrimSpace(f.dataDir) == "":
+		return loadConfig{}, usageErr("--data: empty directory")
+	}
+	if f.acquirer != "" {
+		if _, _, err := net.SplitHostPort(f.acquirer); err != nil {
+			return loadConfig{}, usageErr("--acquirer %q: want host:port", f.acquirer)
+		}
+	}
+	if f.pin != "" {
+		if _, err := pinpad.NewPIN(f.pin); err != nil {
+			return loadConfig{}, usageErr("--pin must be 4 to 12 digits")
+		}
+	}
+	count := f.count
+	if count == 0 && f.duration == 0 {
+		count = 1000
+	}
+	// Each terminal's card counts its ATC up from where it is; a card has
+	// 65535 transactions in it.
+	if count > f.terminals*(loadMaxATC-1) {
+		return loadConfig{}, usageErr("--count %d: at most %d sales per terminal (a card's transaction counter)", count, loadMaxATC-1)
+	}
+	dir := f.dataDir
+	if dir == "" && f.acquirer != "" {
+		dir = issDefaultData
+	}
+	return loadConfig{
+		Acquirer: f.acquirer, Dir: dir, Card: f.card, Amount: f.amount, PIN: f.pin,
+		Terminals: f.terminals, Count: count, Duration: f.duration, Rate: f.rate,
+		ResponseTimeout: f.timeout, IssuerTimeout: f.issuerTimeout,
+	}, nil
+}
+
+// loadConfig sets up one load run.
+type loadConfig struct {
+	// Acquirer is a running acquirer's address; empty embeds the hosts.
+	Acquirer string
+	// Dir is the data directory: the embedded hosts' (a temporary one,
+	// removed afterwards, when empty) and the load state's.
+	Dir string
+	// Card is the load profile; Amount each sale's amount; PIN what the
+	// cardholder types when asked (empty: bypassed).
+	Card   string
+	Amount int64
+	PIN    string
+	// Terminals sell in parallel.
+	Terminals int
+	// Count stops the run after that many sales in all (0: no count);
+	// Duration stops starting sales after that long (0: no limit). One of
+	// them is set.
+	Count    int
+	Duration time.Duration
+	// Rate paces the starts, sales per second over all terminals (0: flat
+	// out).
+	Rate float64
+	// ResponseTimeout is the terminals' (0: the terminal's default);
+	// IssuerTimeout the embedded acquirer's.
+	ResponseTimeout time.Duration
+	IssuerTimeout   time.Duration
+	// Logger receives the embedded hosts' events; nil discards them.
+	Logger *slog.Logger
+	// Clock is the terminals' and cards' clock (transaction date, DE7);
+	// nil means time.Now.
+	Clock func() time.Time
+	// UN gives terminal i its unpredictable numbers; nil means random.
+	UN func(terminal int) func() [4]byte
+	// Prepare, when set, runs on the embedded network before the first
+	// sale, and Finish after the last (tests stop the issuer and start it
+	// again with them).
+	Prepare, Finish func(ctx context.Context, n *network) error
+}
+
+// loadTerm is one terminal of the run with its card.
+type loadTerm struct {
+	idx    int
+	cardID string
+	term   *pos.Terminal
+	link   *client.Client
+	card   cards.Card
+	reader *inproc.Reader
+	stan   *pos.Counter
+	stats  loadStats
+}
+
+// loadStats are what one terminal saw.
+type loadStats struct {
+	answered, approved, declined, errors int
+	codes                                map[isospec.ResponseCode]int
+	errKinds                             map[string]int
+	sale, host, card, lag                []time.Duration
+}
+
+func (s *loadStats) init() {
+	s.codes = map[isospec.ResponseCode]int{}
+	s.errKinds = map[string]int{}
+}
+
+func (s *loadStats) fail(kind string) {
+	s.errors++
+	s.errKinds[kind]++
+}
+
+// merge adds o to s.
+func (s *loadStats) merge(o *loadStats) {
+	s.answered += o.answered
+	s.approved += o.approved
+	s.declined += o.declined
+	s.errors += o.errors
+	for k, v := range o.codes {
+		s.codes[k] += v
+	}
+	for k, v := range o.errKinds {
+		s.errKinds[k] += v
+	}
+	s.sale = append(s.sale, o.sale...)
+	s.host = append(s.host, o.host...)
+	s.card = append(s.card, o.card...)
+	s.lag = append(s.lag, o.lag...)
+}
+
+// loadState is what the load terminals and cards keep between runs.
+type loadState struct {
+	path string
+
+	Terminals map[string]loadTermState `json:"terminals"`
+	Cards     map[string]int           `json:"cards"` // card ID -> last ATC
+}
+
+// loadTermState is a load terminal's last STAN and next KSN.
+type loadTermState struct {
+	LastSTAN uint32 `json:"last_stan"`
+	NextKSN  string `json:"next_ksn,omitempty"`
+}
+
+func readLoadState(dir string) (*loadState, error) {
+	st := &loadState{Terminals: map[string]loadTermState{}, Cards: map[string]int{}}
+	if dir == "" {
+		return st, nil
+	}
+	st.path = filepath.Join(dir, loadStateFile)
+	data, err := os.ReadFile(st.path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return st, nil
+	case err != nil:
+		return nil, fmt.Errorf("load state: %w", err)
+	}
+	if err := json.Unmarshal(data, st); err != nil {
+		return nil, usageErr("load state %s: not a state file", st.path)
+	}
+	if st.Terminals == nil {
+		st.Terminals = map[string]loadTermState{}
+	}
+	if st.Cards == nil {
+		st.Cards = map[string]int{}
+	}
+	return st, nil
+}
+
+// save writes the state atomically; without a directory it is not kept.
+func (s *loadState) save() error {
+	if s.path == "" {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := s.path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, s.path)
+}
+
+// discardJournal keeps nothing: a load run voids nothing, and a journal of
+// every approval would only grow.
+type discardJournal struct{}
+
+func (discardJournal) Add(pos.Record) error { return nil }
+func (discardJournal) Find(ref pos.Ref) (pos.Record, error) {
+	return pos.Record{}, fmt.Errorf("%w: %s", pos.ErrNotFound, ref)
+}
+func (discardJournal) MarkVoided(stan string) error {
+	return fmt.Errorf("%w: STAN %s", pos.ErrNotFound, stan)
+}
+
+// cardATC is the ATC of a card's (first) application.
+func cardATC(c cards.Card) int {
+	atc := 0
+	for _, a := range cards.Applications(c) {
+		atc = max(atc, int(a.State().ATC))
+	}
+	return atc
+}
+
+// runLoad starts the embedded hosts (unless cfg names an acquirer), sets
+// up the terminals and their cards, runs the sales and sums them up.
+func runLoad(ctx context.Context, cfg loadConfig) (*loadReport, error) {
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	rep := &loadReport{Card: cfg.Card, Amount: cfg.Amount, Currency: 901, Terminals: cfg.Terminals,
+		Rate: cfg.Rate, Count: cfg.Count, DurationLimit: cfg.Duration.String()}
+	if cfg.Duration == 0 {
+		rep.DurationLimit = ""
+	}
+	addr := cfg.Acquirer
+	dir := cfg.Dir
+	var netw *network
+	if addr == "" {
+		rep.Mode = "embedded"
+		if dir == "" {
+			tmp, err := os.MkdirTemp("", "tapsim-load-")
+			if err != nil {
+				return nil, err
+			}
+			defer os.RemoveAll(tmp)
+			dir = tmp
+		} else {
+			rep.DataDir = dir
+		}
+		n, err := startNetwork(ctx, networkOptions{Dir: dir, Logger: cfg.Logger, IssuerTimeout: cfg.IssuerTimeout})
+		if err != nil {
+			return nil, err
+		}
+		defer n.Close()
+		netw = n
+		if cfg.Prepare != nil {
+			if err := cfg.Prepare(ctx, n); err != nil {
+				return nil, err
+			}
+		}
+		addr = n.AcquirerAddr()
+		rep.IssuerAddr = n.IssuerAddr()
+	} else {
+		rep.Mode = "external"
+		rep.DataDir = dir
+	}
+	rep.Acquirer = addr
+	state, err := readLoadState(dir)
+	if err != nil {
+		return nil, err
+	}
+
+	terms := make([]*loadTerm, cfg.Terminals)
+	defer func() {
+		for _, t := range terms {
+			if t != nil && t.link != nil {
+				t.link.Close()
+			}
+		}
+	}()
+	for i := range terms {
+		t, err := newLoadTerm(cfg, i, addr, state)
+		if err != nil {
+			return nil, err
+		}
+		terms[i] = t
+	}
+	if p, err := loadCardProfile(cfg.Card, 0); err == nil {
+		rep.CardPANs = pan.Mask(p.App.PAN)
+		if cfg.Terminals > 1 {
+			last, _ := loadCardProfile(cfg.Card, cfg.Terminals-1)
+			rep.CardPANs += " .. " + pan.Mask(last.App.PAN)
+		}
+	}
+
+	// Connect every terminal before the clock starts.
+	for _, t := range terms {
+		t.connect(ctx)
+	}
+
+	start := time.Now()
+	next := loadSchedule(ctx, cfg, start)
+	var wg sync.WaitGroup
+	for _, t := range terms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t.run(ctx, cfg, next)
+		}()
+	}
+	wg.Wait()
+	wall := time.Since(start)
+	rep.Interrupted = ctx.Err() != nil
+	if netw != nil && cfg.Finish != nil {
+		if err := cfg.Finish(ctx, netw); err != nil {
+			return nil, err
+		}
+	}
+
+	var all loadStats
+	all.init()
+	for _, t := range terms {
+		all.merge(&t.stats)
+		ts := state.Terminals[t.term.Config().TerminalID]
+		ts.LastSTAN = t.stan.Last()
+		ts.NextKSN = t.term.NextKSN().String()
+		state.Terminals[t.term.Config().TerminalID] = ts
+		state.Cards[t.cardID] = cardATC(t.card)
+	}
+	if err := state.save(); err != nil {
+		return nil, fmt.Errorf("load state: %w", err)
+	}
+	rep.fill(&all, wall)
+	return rep, nil
+}
+
+// newLoadTerm makes load terminal i with its card, going on from the
+// saved state.
+func newLoadTerm(cfg loadConfig, i int, addr string, state *loadState) (*loadTerm, error) {
+	tc, err := loadTerminalConfig(i, cfg.ResponseTimeout)
+	if err != nil {
+		return nil, err
+	}
+	ts := state.Terminals[tc.TerminalID]
+	if ts.NextKSN != "" {
+		if ksn, err := dukpt.ParseKSNHex(ts.NextKSN); err == nil && ksn.Initial() == tc.KSN.Initial() {
+			tc.KSN = ksn
+		}
+	}
+	p, err := loadCardProfile(cfg.Card, i)
+	if err != nil {
+		return nil, err
+	}
+	if atc, ok := state.Cards[p.Name]; ok {
+		if atc < 0 || atc > loadMaxATC {
+			return nil, fmt.Errorf("load state: card %s: ATC %d", p.Name, atc)
+		}
+		p.State.ATC = atc
+	}
+	card, err := cards.FromProfile(p, cards.Options{Clock: cfg.Clock})
+	if err != nil {
+		return nil, err
+	}
+	t := &loadTerm{idx: i, cardID: p.Name, card: card, reader: inproc.New(card), stan: pos.NewCounter(ts.LastSTAN)}
+	t.stats.init()
+	var keypad pinpad.Keypad
+	if cfg.PIN != "" {
+		keypad = pinpad.Always(cfg.PIN)
+	}
+	var un func() [4]byte
+	if cfg.UN != nil {
+		un = cfg.UN(i)
+	}
+	t.link = client.New(addr, client.Options{})
+	t.term, err = pos.New(tc, t.link, pos.Options{
+		Clock:               cfg.Clock,
+		UnpredictableNumber: un,
+		STAN:                t.stan,
+		Keypad:              keypad,
+		Journal:             discardJournal{},
+	})
+	if err != nil {
+		t.link.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// connect opens the terminal's connection ahead of the first sale; a
+// failure is left for the sales to report (the terminal connects again).
+func (t *loadTerm) connect(ctx context.Context) {
+	_ = t.link.Connect(ctx)
+}
+
+// loadSchedule returns the function the terminals call for their next
+// sale: it says whether to sell and when the sale was due (zero when flat
+// out).
+func loadSchedule(ctx context.Context, cfg loadConfig, start time.Time) func() (time.Time, bool) {
+	var deadline time.Time
+	if cfg.Duration > 0 {
+		deadline = start.Add(cfg.Duration)
+	}
+	if cfg.Rate <= 0 {
+		var issued atomic.Int64
+		return func() (time.Time, bool) {
+			if ctx.Err() != nil || (!deadline.IsZero() && !time.Now().Before(deadline)) {
+				return time.Time{}, false
+			}
+			if cfg.Count > 0 && issued.Add(1) > int64(cfg.Count) {
+				return time.Time{}, false
+			}
+			return time.Time{}, true
+		}
+	}
+	interval := time.Duration(float64(time.Second) / cfg.Rate)
+	slots := make(chan time.Time)
+	go func() {
+		defer close(slots)
+		timer := time.NewTimer(0)
+		defer timer.Stop()
+		for k := 0; cfg.Count == 0 || k < cfg.Count; k++ {
+			due := start.Add(time.Duration(k) * interval)
+			if !deadline.IsZero() && !due.Before(deadline) {
+				return
+			}
+			if wait := time.Until(due); wait > 0 {
+				timer.Reset(wait)
+				select {
+				case <-timer.C:
+				case <-ctx.Done():
+					return
+				}
+			}
+			select {
+			case slots <- due:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return func() (time.Time, bool) {
+		select {
+		case due, ok := <-slots:
+			return due, ok
+		case <-ctx.Done():
+			return time.Time{}, false
+		}
+	}
+}
+
+// run sells until the schedule says stop.
+func (t *loadTerm) run(ctx context.Context, cfg loadConfig, next func() (time.Time, bool)) {
+	for {
+		due, ok := next()
+		if !ok {
+			return
+		}
+		if cardATC(t.card) >= loadMaxATC {
+			t.stats.fail("card transaction counter exhausted")
+			return
+		}
+		begin := time.Now()
+		if !due.IsZero() {
+			t.stats.lag = append(t.stats.lag, max(0, begin.Sub(due)))
+		}
+		t.reader.Present(t.card)
+		res, err := t.term.Sale(ctx, cfg.Amount, t.reader)
+		took := time.Since(begin)
+		if err != nil {
+			if ctx.Err() != nil {
+				return // interrupted: the run says so
+			}
+			t.stats.fail("terminal: " + err.Error())
+			continue
+		}
+		if ctx.Err() != nil && res.Status != pos.StatusApproved && res.Status != pos.StatusDeclined {
+			return // cut short by the interruption, not by the path
+		}
+		t.record(res, took)
+	}
+}
+
+// record counts one result.
+func (t *loadTerm) record(res *pos.Result, took time.Duration) {
+	s := &t.stats
+	switch res.Status {
+	case pos.StatusApproved, pos.StatusDeclined:
+		s.answered++
+		if res.Approved() {
+			s.approved++
+		} else {
+			s.declined++
+		}
+		s.codes[res.ResponseCode]++
+		s.sale = append(s.sale, took)
+		s.card = append(s.card, res.Timings.Card)
+		if res.Online {
+			s.host = append(s.host, res.Timings.Host)
+		}
+	case pos.StatusReversed, pos.StatusReversalPending:
+		if res.Message == pos.MsgInvalidHostAnswer {
+			s.fail("invalid answer from the host (reversed)")
+		} else {
+			s.fail("no answer in time: " + res.Status.String())
+		}
+	case pos.StatusHostUnavailable:
+		s.fail("connection: request not sent")
+	case pos.StatusCancelled:
+		s.fail("cancelled")
+	default:
+		s.fail(res.Status.String() + ": " + res.Message)
+	}
+}
+
+// loadReport is the summary of a run; latencies in milliseconds.
+type loadReport struct {
+	Mode          string  `json:"mode"` // embedded or external
+	Acquirer      string  `json:"acquirer"`
+	IssuerAddr    string  `json:"issuer,omitempty"`
+	DataDir       string  `json:"data_dir,omitempty"`
+	Card          string  `json:"card"`
+	CardPANs      string  `json:"card_pans"` // masked
+	Amount        int64   `json:"amount"`
+	Currency      int     `json:"currency"`
+	Terminals     int     `json:"terminals"`
+	Count         int     `json:"count_limit,omitempty"`
+	DurationLimit string  `json:"duration_limit,omitempty"`
+	Rate          float64 `json:"rate_target,omitempty"`
+	// Interrupted is true when the run was stopped (SIGINT) before its
+	// end.
+	Interrupted bool `json:"interrupted,omitempty"`
+
+	Transactions  int             `json:"transactions"`
+	Approved      int             `json:"approved"`
+	Declined      int             `json:"declined"`
+	Errors        int             `json:"errors"`
+	ResponseCodes []loadCodeCount `json:"response_codes"`
+	ErrorKinds    []loadErrCount  `json:"error_kinds"`
+	WallSeconds   float64         `json:"wall_seconds"`
+	Throughput    float64         `json:"throughput_tps"`
+	StartRate     float64         `json:"start_rate_tps"`
+	Latency       loadLatencies   `json:"latency_ms"`
+	StartLag      *loadLatency    `json:"start_lag_ms,omitempty"`
+}
+
+// loadCodeCount is how many sales got a response code.
+type loadCodeCount struct {
+	Code    string `json:"code"`
+	Meaning string `json:"meaning"`
+	Count   int    `json:"count"`
+}
+
+// loadErrCount is how many sales errored one way.
+type loadErrCount struct {
+	Kind  string `json:"kind"`
+	Count int    `json:"count"`
+}
+
+// loadLatencies are the latencies of the answered sales.
+type loadLatencies struct {
+	Sale loadLatency `json:"sale"`
+	Host loadLatency `json:"host"`
+	Card loadLatency `json:"card"`
+}
+
+// loadLatency is a latency distribution in milliseconds, rounded to the
+// microsecond; percentiles by nearest rank.
+type loadLatency struct {
+	N    int     `json:"n"`
+	Min  float64 `json:"min"`
+	P50  float64 `json:"p50"`
+	P90  float64 `json:"p90"`
+	P99  float64 `json:"p99"`
+	Max  float64 `json:"max"`
+	Mean float64 `json:"mean"`
+}
+
+// latencyOf sorts ds and sums it up.
+func latencyOf(ds []time.Duration) loadLatency {
+	if len(ds) == 0 {
+		return loadLatency{}
+	}
+	slices.Sort(ds)
+	ms := func(d time.Duration) float64 { return math.Round(float64(d)/float64(time.Microsecond)) / 1000 }
+	rank := func(q float64) time.Duration {
+		i := int(math.Ceil(q*float64(len(ds)))) - 1
+		return ds[min(max(i, 0), len(ds)-1)]
+	}
+	var sum time.Duration
+	for _, d := range ds {
+		sum += d
+	}
+	return loadLatency{N: len(ds), Min: ms(ds[0]), P50: ms(rank(0.50)), P90: ms(rank(0.90)), P99: ms(rank(0.99)),
+		Max: ms(ds[len(ds)-1]), Mean: ms(sum / time.Duration(len(ds)))}
+}
+
+// fill sums up the stats of a run that took wall.
+func (r *loadReport) fill(s *loadStats, wall time.Duration) {
+	r.Transactions = s.answered + s.errors
+	r.Approved, r.Declined, r.Errors = s.approved, s.declined, s.errors
+	r.WallSeconds = math.Round(wall.Seconds()*1e6) / 1e6
+	if wall > 0 {
+		r.Throughput = math.Round(float64(s.answered)/wall.Seconds()*100) / 100
+		r.StartRate = math.Round(float64(r.Transactions)/wall.Seconds()*100) / 100
+	}
+	r.ResponseCodes = []loadCodeCount{}
+	for c, n := range s.codes {
+		m := (&pos.Result{ResponseCode: c}).ResponseMeaning()
+		r.ResponseCodes = append(r.ResponseCodes, loadCodeCount{Code: string(c), Meaning: m, Count: n})
+	}
+	sort.Slice(r.ResponseCodes, func(i, j int) bool { return r.ResponseCodes[i].Code < r.ResponseCodes[j].Code })
+	r.ErrorKinds = []loadErrCount{}
+	for k, n := range s.errKinds {
+		r.ErrorKinds = append(r.ErrorKinds, loadErrCount{Kind: k, Count: n})
+	}
+	sort.Slice(r.ErrorKinds, func(i, j int) bool {
+		if r.ErrorKinds[i].Count != r.ErrorKinds[j].Count {
+			return r.ErrorKinds[i].Count > r.ErrorKinds[j].Count
+		}
+		return r.ErrorKinds[i].Kind < r.ErrorKinds[j].Kind
+	})
+	r.Latency = loadLatencies{Sale: latencyOf(s.sale), Host: latencyOf(s.host), Card: latencyOf(s.card)}
+	if r.Rate > 0 {
+		l := latencyOf(s.lag)
+		r.StartLag = &l
+	}
+}
+
+// printLoadReport prints the summary for a person.
+func printLoadReport(out io.Writer, r *loadReport) {
+	hosts := fmt.Sprintf("embedded issuer on %s, acquirer on %s", r.IssuerAddr, r.Acquirer)
+	if r.Mode == "external" {
+		hosts = "acquirer at " + r.Acquirer
+	}
+	if r.DataDir != "" {
+		hosts += ", data in " + r.DataDir
+	}
+	stop := []string{}
+	if r.Count > 0 {
+		stop = append(stop, fmt.Sprintf("%d sales", r.Count))
+	}
+	if r.DurationLimit != "" {
+		stop = append(stop, r.DurationLimit)
+	}
+	pace := "flat out"
+	if r.Rate > 0 {
+		pace = fmt.Sprintf("paced at %g/s", r.Rate)
+	}
+	fmt.Fprintf(out, "load: %d terminals, card %s (%s), %s per sale, %s, stop after %s\n", r.Terminals, r.Card,
+		r.CardPANs, formatMinor(r.Amount, pos.DefaultConfig()), pace, strings.Join(stop, " or "))
+	fmt.Fprintf(out, "hosts: %s\n", hosts)
+	if r.Interrupted {
+		fmt.Fprintln(out, "interrupted: the sales in flight are not counted")
+	}
+	fmt.Fprintln(out)
+
+	w := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "transactions\t%d\n", r.Transactions)
+	fmt.Fprintf(w, "approved\t%d\n", r.Approved)
+	fmt.Fprintf(w, "declined\t%d\n", r.Declined)
+	fmt.Fprintf(w, "errors\t%d\n", r.Errors)
+	fmt.Fprintf(w, "wall time\t%.3f s\n", r.WallSeconds)
+	fmt.Fprintf(w, "throughput\t%.2f tx/s answered\n", r.Throughput)
+	if r.Rate > 0 {
+		fmt.Fprintf(w, "start rate\t%.2f tx/s (target %g)\n", r.StartRate, r.Rate)
+	}
+	_ = w.Flush()
+
+	if len(r.ResponseCodes) > 0 {
+		fmt.Fprintln(out)
+		w = tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "DE39\tMEANING\tCOUNT")
+		for _, c := range r.ResponseCodes {
+			fmt.Fprintf(w, "%s\t%s\t%d\n", c.Code, c.Meaning, c.Count)
+		}
+		_ = w.Flush()
+	}
+	if len(r.ErrorKinds) > 0 {
+		fmt.Fprintln(out)
+		w = tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "ERROR\tCOUNT")
+		for _, e := range r.ErrorKinds {
+			fmt.Fprintf(w, "%s\t%d\n", e.Kind, e.Count)
+		}
+		_ = w.Flush()
+	}
+
+	fmt.Fprintln(out)
+	fmt.Fprintf(out, "%-14s %7s %9s %9s %9s %9s %9s %9s\n", "LATENCY (ms)", "N", "MIN", "P50", "P90", "P99", "MAX", "MEAN")
+	row := func(name string, l loadLatency) {
+		fmt.Fprintf(out, "%-14s %7d %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f\n", name, l.N, l.Min, l.P50, l.P90, l.P99, l.Max, l.Mean)
+	}
+	row("sale", r.Latency.Sale)
+	row("host", r.Latency.Host)
+	row("card", r.Latency.Card)
+	if r.StartLag != nil {
+		row("start-lag", *r.StartLag)
+	}
+}
+
+// The in-process reader is the terminals' card reader.
+var _ kernel.Reader = (*inproc.Reader)(nil)
