@@ -13,12 +13,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -29,11 +25,11 @@ import (
 	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/emv/pan"
 	"github.com/tapsim/tapsim/hsm"
-	"github.com/tapsim/tapsim/isospec"
 	"github.com/tapsim/tapsim/issuerhost"
 	"github.com/tapsim/tapsim/kernel"
 	"github.com/tapsim/tapsim/terminal/client"
 	"github.com/tapsim/tapsim/terminal/inproc"
+	"github.com/tapsim/tapsim/terminal/load"
 	"github.com/tapsim/tapsim/terminal/pinpad"
 	"github.com/tapsim/tapsim/terminal/pos"
 )
@@ -93,26 +89,11 @@ func loadCardPAN(base string, i int) (string, error) {
 	if len(body) != len(base)-1 {
 		return "", fmt.Errorf("load cards: card %d does not fit the PAN", i+1)
 	}
-	return body + string(luhnDigit(body)), nil
-}
-
-// luhnDigit is the check digit that makes body+digit pass the Luhn check
-// (ISO/IEC 7812-1 Annex B).
-func luhnDigit(body string) byte {
-	sum := 0
-	double := true // the rightmost digit of the body is doubled
-	for i := len(body) - 1; i >= 0; i-- {
-		d := int(body[i] - '0')
-		if double {
-			d *= 2
-			if d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-		double = !double
+	d, err := pan.CheckDigit(body)
+	if err != nil {
+		return "", fmt.Errorf("load cards: card %d: %w", i+1, err)
 	}
-	return byte('0' + (10-sum%10)%10)
+	return body + string(d), nil
 }
 
 // loadCardProfile is the profile of load card i of a load profile: the
@@ -321,7 +302,10 @@ func runLoadCmd(ctx context.Context, f loadFlags, out, errOut io.Writer) error {
 	cfg.Logger = slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: level}))
 	rep, err := runLoad(ctx, cfg)
 	if err != nil {
-		return &exitError{code: 1, err: fmt.Errorf("load: %w", err)}
+		if !strings.HasPrefix(err.Error(), "load: ") {
+			err = fmt.Errorf("load: %w", err)
+		}
+		return &exitError{code: 1, err: err}
 	}
 	if f.report != "" {
 		data, err := json.MarshalIndent(rep, "", "  ")
@@ -338,8 +322,8 @@ func runLoadCmd(ctx context.Context, f loadFlags, out, errOut io.Writer) error {
 		if err := enc.Encode(rep); err != nil {
 			return err
 		}
-	} else {
-		printLoadReport(out, rep)
+	} else if err := printLoadReport(out, rep); err != nil {
+		return err
 	}
 	if rep.Interrupted {
 		return &exitError{code: 1, err: fmt.Errorf("load: interrupted after %d sales", rep.Transactions)}
@@ -443,50 +427,12 @@ type loadConfig struct {
 
 // loadTerm is one terminal of the run with its card.
 type loadTerm struct {
-	idx    int
 	cardID string
 	term   *pos.Terminal
 	link   *client.Client
 	card   cards.Card
 	reader *inproc.Reader
 	stan   *pos.Counter
-	stats  loadStats
-}
-
-// loadStats are what one terminal saw.
-type loadStats struct {
-	answered, approved, declined, errors int
-	codes                                map[isospec.ResponseCode]int
-	errKinds                             map[string]int
-	sale, host, card, lag                []time.Duration
-}
-
-func (s *loadStats) init() {
-	s.codes = map[isospec.ResponseCode]int{}
-	s.errKinds = map[string]int{}
-}
-
-func (s *loadStats) fail(kind string) {
-	s.errors++
-	s.errKinds[kind]++
-}
-
-// merge adds o to s.
-func (s *loadStats) merge(o *loadStats) {
-	s.answered += o.answered
-	s.approved += o.approved
-	s.declined += o.declined
-	s.errors += o.errors
-	for k, v := range o.codes {
-		s.codes[k] += v
-	}
-	for k, v := range o.errKinds {
-		s.errKinds[k] += v
-	}
-	s.sale = append(s.sale, o.sale...)
-	s.host = append(s.host, o.host...)
-	s.card = append(s.card, o.card...)
-	s.lag = append(s.lag, o.lag...)
 }
 
 // loadState is what the load terminals and cards keep between runs.
@@ -574,11 +520,7 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadReport, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
-	rep := &loadReport{Card: cfg.Card, Amount: cfg.Amount, Currency: 901, Terminals: cfg.Terminals,
-		Rate: cfg.Rate, Count: cfg.Count, DurationLimit: cfg.Duration.String()}
-	if cfg.Duration == 0 {
-		rep.DurationLimit = ""
-	}
+	rep := &loadReport{Card: cfg.Card, Amount: cfg.Amount, Currency: 901}
 	addr := cfg.Acquirer
 	dir := cfg.Dir
 	var netw *network
@@ -616,22 +558,6 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadReport, error) {
 	if err != nil {
 		return nil, err
 	}
-
-	terms := make([]*loadTerm, cfg.Terminals)
-	defer func() {
-		for _, t := range terms {
-			if t != nil && t.link != nil {
-				t.link.Close()
-			}
-		}
-	}()
-	for i := range terms {
-		t, err := newLoadTerm(cfg, i, addr, state)
-		if err != nil {
-			return nil, err
-		}
-		terms[i] = t
-	}
 	if p, err := loadCardProfile(cfg.Card, 0); err == nil {
 		rep.CardPANs = pan.Mask(p.App.PAN)
 		if cfg.Terminals > 1 {
@@ -640,34 +566,36 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadReport, error) {
 		}
 	}
 
-	// Connect every terminal before the clock starts.
-	for _, t := range terms {
-		t.connect(ctx)
+	var terms []*loadTerm
+	defer func() {
+		for _, t := range terms {
+			t.link.Close()
+		}
+	}()
+	run, err := load.Run(ctx, load.Config{
+		Terminals: cfg.Terminals, Count: cfg.Count, Duration: cfg.Duration, Rate: cfg.Rate,
+		// Each terminal connects before the clock starts.
+		NewSale: func(ctx context.Context, i int) (load.SaleFunc, error) {
+			t, err := newLoadTerm(cfg, i, addr, state)
+			if err != nil {
+				return nil, err
+			}
+			terms = append(terms, t)
+			t.connect(ctx)
+			return t.sale(cfg.Amount), nil
+		},
+	})
+	if err != nil {
+		return nil, err
 	}
-
-	start := time.Now()
-	next := loadSchedule(ctx, cfg, start)
-	var wg sync.WaitGroup
-	for _, t := range terms {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t.run(ctx, cfg, next)
-		}()
-	}
-	wg.Wait()
-	wall := time.Since(start)
-	rep.Interrupted = ctx.Err() != nil
+	rep.Report = *run
 	if netw != nil && cfg.Finish != nil {
 		if err := cfg.Finish(ctx, netw); err != nil {
 			return nil, err
 		}
 	}
 
-	var all loadStats
-	all.init()
 	for _, t := range terms {
-		all.merge(&t.stats)
 		ts := state.Terminals[t.term.Config().TerminalID]
 		ts.LastSTAN = t.stan.Last()
 		ts.NextKSN = t.term.NextKSN().String()
@@ -677,7 +605,6 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadReport, error) {
 	if err := state.save(); err != nil {
 		return nil, fmt.Errorf("load state: %w", err)
 	}
-	rep.fill(&all, wall)
 	return rep, nil
 }
 
@@ -708,8 +635,7 @@ func newLoadTerm(cfg loadConfig, i int, addr string, state *loadState) (*loadTer
 	if err != nil {
 		return nil, err
 	}
-	t := &loadTerm{idx: i, cardID: p.Name, card: card, reader: inproc.New(card), stan: pos.NewCounter(ts.LastSTAN)}
-	t.stats.init()
+	t := &loadTerm{cardID: p.Name, card: card, reader: inproc.New(card), stan: pos.NewCounter(ts.LastSTAN)}
 	var keypad pinpad.Keypad
 	if cfg.PIN != "" {
 		keypad = pinpad.Always(cfg.PIN)
@@ -739,242 +665,38 @@ func (t *loadTerm) connect(ctx context.Context) {
 	_ = t.link.Connect(ctx)
 }
 
-// loadSchedule returns the function the terminals call for their next
-// sale: it says whether to sell and when the sale was due (zero when flat
-// out).
-func loadSchedule(ctx context.Context, cfg loadConfig, start time.Time) func() (time.Time, bool) {
-	var deadline time.Time
-	if cfg.Duration > 0 {
-		deadline = start.Add(cfg.Duration)
-	}
-	if cfg.Rate <= 0 {
-		var issued atomic.Int64
-		return func() (time.Time, bool) {
-			if ctx.Err() != nil || (!deadline.IsZero() && !time.Now().Before(deadline)) {
-				return time.Time{}, false
-			}
-			if cfg.Count > 0 && issued.Add(1) > int64(cfg.Count) {
-				return time.Time{}, false
-			}
-			return time.Time{}, true
-		}
-	}
-	interval := time.Duration(float64(time.Second) / cfg.Rate)
-	slots := make(chan time.Time)
-	go func() {
-		defer close(slots)
-		timer := time.NewTimer(0)
-		defer timer.Stop()
-		for k := 0; cfg.Count == 0 || k < cfg.Count; k++ {
-			due := start.Add(time.Duration(k) * interval)
-			if !deadline.IsZero() && !due.Before(deadline) {
-				return
-			}
-			if wait := time.Until(due); wait > 0 {
-				timer.Reset(wait)
-				select {
-				case <-timer.C:
-				case <-ctx.Done():
-					return
-				}
-			}
-			select {
-			case slots <- due:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return func() (time.Time, bool) {
-		select {
-		case due, ok := <-slots:
-			return due, ok
-		case <-ctx.Done():
-			return time.Time{}, false
-		}
-	}
-}
-
-// run sells until the schedule says stop.
-func (t *loadTerm) run(ctx context.Context, cfg loadConfig, next func() (time.Time, bool)) {
-	for {
-		due, ok := next()
-		if !ok {
-			return
-		}
+// sale is the terminal's sale function: the card tapped for amount. The
+// terminal stops when its card's transaction counter is spent.
+func (t *loadTerm) sale(amount int64) load.SaleFunc {
+	return func(ctx context.Context) (*pos.Result, error) {
 		if cardATC(t.card) >= loadMaxATC {
-			t.stats.fail("card transaction counter exhausted")
-			return
-		}
-		begin := time.Now()
-		if !due.IsZero() {
-			t.stats.lag = append(t.stats.lag, max(0, begin.Sub(due)))
+			return nil, load.Stop(errors.New("card transaction counter exhausted"))
 		}
 		t.reader.Present(t.card)
-		res, err := t.term.Sale(ctx, cfg.Amount, t.reader)
-		took := time.Since(begin)
+		res, err := t.term.Sale(ctx, amount, t.reader)
 		if err != nil {
-			if ctx.Err() != nil {
-				return // interrupted: the run says so
-			}
-			t.stats.fail("terminal: " + err.Error())
-			continue
+			return nil, fmt.Errorf("terminal: %w", err)
 		}
-		if ctx.Err() != nil && res.Status != pos.StatusApproved && res.Status != pos.StatusDeclined {
-			return // cut short by the interruption, not by the path
-		}
-		t.record(res, took)
+		return res, nil
 	}
 }
 
-// record counts one result.
-func (t *loadTerm) record(res *pos.Result, took time.Duration) {
-	s := &t.stats
-	switch res.Status {
-	case pos.StatusApproved, pos.StatusDeclined:
-		s.answered++
-		if res.Approved() {
-			s.approved++
-		} else {
-			s.declined++
-		}
-		s.codes[res.ResponseCode]++
-		s.sale = append(s.sale, took)
-		s.card = append(s.card, res.Timings.Card)
-		if res.Online {
-			s.host = append(s.host, res.Timings.Host)
-		}
-	case pos.StatusReversed, pos.StatusReversalPending:
-		if res.Message == pos.MsgInvalidHostAnswer {
-			s.fail("invalid answer from the host (reversed)")
-		} else {
-			s.fail("no answer in time: " + res.Status.String())
-		}
-	case pos.StatusHostUnavailable:
-		s.fail("connection: request not sent")
-	case pos.StatusCancelled:
-		s.fail("cancelled")
-	default:
-		s.fail(res.Status.String() + ": " + res.Message)
-	}
-}
-
-// loadReport is the summary of a run; latencies in milliseconds.
+// loadReport is the summary of a run, the sample network's part first;
+// latencies in milliseconds.
 type loadReport struct {
-	Mode          string  `json:"mode"` // embedded or external
-	Acquirer      string  `json:"acquirer"`
-	IssuerAddr    string  `json:"issuer,omitempty"`
-	DataDir       string  `json:"data_dir,omitempty"`
-	Card          string  `json:"card"`
-	CardPANs      string  `json:"card_pans"` // masked
-	Amount        int64   `json:"amount"`
-	Currency      int     `json:"currency"`
-	Terminals     int     `json:"terminals"`
-	Count         int     `json:"count_limit,omitempty"`
-	DurationLimit string  `json:"duration_limit,omitempty"`
-	Rate          float64 `json:"rate_target,omitempty"`
-	// Interrupted is true when the run was stopped (SIGINT) before its
-	// end.
-	Interrupted bool `json:"interrupted,omitempty"`
-
-	Transactions  int             `json:"transactions"`
-	Approved      int             `json:"approved"`
-	Declined      int             `json:"declined"`
-	Errors        int             `json:"errors"`
-	ResponseCodes []loadCodeCount `json:"response_codes"`
-	ErrorKinds    []loadErrCount  `json:"error_kinds"`
-	WallSeconds   float64         `json:"wall_seconds"`
-	Throughput    float64         `json:"throughput_tps"`
-	StartRate     float64         `json:"start_rate_tps"`
-	Latency       loadLatencies   `json:"latency_ms"`
-	StartLag      *loadLatency    `json:"start_lag_ms,omitempty"`
-}
-
-// loadCodeCount is how many sales got a response code.
-type loadCodeCount struct {
-	Code    string `json:"code"`
-	Meaning string `json:"meaning"`
-	Count   int    `json:"count"`
-}
-
-// loadErrCount is how many sales errored one way.
-type loadErrCount struct {
-	Kind  string `json:"kind"`
-	Count int    `json:"count"`
-}
-
-// loadLatencies are the latencies of the answered sales.
-type loadLatencies struct {
-	Sale loadLatency `json:"sale"`
-	Host loadLatency `json:"host"`
-	Card loadLatency `json:"card"`
-}
-
-// loadLatency is a latency distribution in milliseconds, rounded to the
-// microsecond; percentiles by nearest rank.
-type loadLatency struct {
-	N    int     `json:"n"`
-	Min  float64 `json:"min"`
-	P50  float64 `json:"p50"`
-	P90  float64 `json:"p90"`
-	P99  float64 `json:"p99"`
-	Max  float64 `json:"max"`
-	Mean float64 `json:"mean"`
-}
-
-// latencyOf sorts ds and sums it up.
-func latencyOf(ds []time.Duration) loadLatency {
-	if len(ds) == 0 {
-		return loadLatency{}
-	}
-	slices.Sort(ds)
-	ms := func(d time.Duration) float64 { return math.Round(float64(d)/float64(time.Microsecond)) / 1000 }
-	rank := func(q float64) time.Duration {
-		i := int(math.Ceil(q*float64(len(ds)))) - 1
-		return ds[min(max(i, 0), len(ds)-1)]
-	}
-	var sum time.Duration
-	for _, d := range ds {
-		sum += d
-	}
-	return loadLatency{N: len(ds), Min: ms(ds[0]), P50: ms(rank(0.50)), P90: ms(rank(0.90)), P99: ms(rank(0.99)),
-		Max: ms(ds[len(ds)-1]), Mean: ms(sum / time.Duration(len(ds)))}
-}
-
-// fill sums up the stats of a run that took wall.
-func (r *loadReport) fill(s *loadStats, wall time.Duration) {
-	r.Transactions = s.answered + s.errors
-	r.Approved, r.Declined, r.Errors = s.approved, s.declined, s.errors
-	r.WallSeconds = math.Round(wall.Seconds()*1e6) / 1e6
-	if wall > 0 {
-		r.Throughput = math.Round(float64(s.answered)/wall.Seconds()*100) / 100
-		r.StartRate = math.Round(float64(r.Transactions)/wall.Seconds()*100) / 100
-	}
-	r.ResponseCodes = []loadCodeCount{}
-	for c, n := range s.codes {
-		m := (&pos.Result{ResponseCode: c}).ResponseMeaning()
-		r.ResponseCodes = append(r.ResponseCodes, loadCodeCount{Code: string(c), Meaning: m, Count: n})
-	}
-	sort.Slice(r.ResponseCodes, func(i, j int) bool { return r.ResponseCodes[i].Code < r.ResponseCodes[j].Code })
-	r.ErrorKinds = []loadErrCount{}
-	for k, n := range s.errKinds {
-		r.ErrorKinds = append(r.ErrorKinds, loadErrCount{Kind: k, Count: n})
-	}
-	sort.Slice(r.ErrorKinds, func(i, j int) bool {
-		if r.ErrorKinds[i].Count != r.ErrorKinds[j].Count {
-			return r.ErrorKinds[i].Count > r.ErrorKinds[j].Count
-		}
-		return r.ErrorKinds[i].Kind < r.ErrorKinds[j].Kind
-	})
-	r.Latency = loadLatencies{Sale: latencyOf(s.sale), Host: latencyOf(s.host), Card: latencyOf(s.card)}
-	if r.Rate > 0 {
-		l := latencyOf(s.lag)
-		r.StartLag = &l
-	}
+	Mode       string `json:"mode"` // embedded or external
+	Acquirer   string `json:"acquirer"`
+	IssuerAddr string `json:"issuer,omitempty"`
+	DataDir    string `json:"data_dir,omitempty"`
+	Card       string `json:"card"`
+	CardPANs   string `json:"card_pans"` // masked
+	Amount     int64  `json:"amount"`
+	Currency   int    `json:"currency"`
+	load.Report
 }
 
 // printLoadReport prints the summary for a person.
-func printLoadReport(out io.Writer, r *loadReport) {
+func printLoadReport(out io.Writer, r *loadReport) error {
 	hosts := fmt.Sprintf("embedded issuer on %s, acquirer on %s", r.IssuerAddr, r.Acquirer)
 	if r.Mode == "external" {
 		hosts = "acquirer at " + r.Acquirer
@@ -982,67 +704,10 @@ func printLoadReport(out io.Writer, r *loadReport) {
 	if r.DataDir != "" {
 		hosts += ", data in " + r.DataDir
 	}
-	stop := []string{}
-	if r.Count > 0 {
-		stop = append(stop, fmt.Sprintf("%d sales", r.Count))
-	}
-	if r.DurationLimit != "" {
-		stop = append(stop, r.DurationLimit)
-	}
-	pace := "flat out"
-	if r.Rate > 0 {
-		pace = fmt.Sprintf("paced at %g/s", r.Rate)
-	}
 	fmt.Fprintf(out, "load: %d terminals, card %s (%s), %s per sale, %s, stop after %s\n", r.Terminals, r.Card,
-		r.CardPANs, formatMinor(r.Amount, pos.DefaultConfig()), pace, strings.Join(stop, " or "))
+		r.CardPANs, formatMinor(r.Amount, pos.DefaultConfig()), r.Pace(), r.StopAfter())
 	fmt.Fprintf(out, "hosts: %s\n", hosts)
-	if r.Interrupted {
-		fmt.Fprintln(out, "interrupted: the sales in flight are not counted")
-	}
-	fmt.Fprintln(out)
-
-	w := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
-	fmt.Fprintf(w, "transactions\t%d\n", r.Transactions)
-	fmt.Fprintf(w, "approved\t%d\n", r.Approved)
-	fmt.Fprintf(w, "declined\t%d\n", r.Declined)
-	fmt.Fprintf(w, "errors\t%d\n", r.Errors)
-	fmt.Fprintf(w, "wall time\t%.3f s\n", r.WallSeconds)
-	fmt.Fprintf(w, "throughput\t%.2f tx/s answered\n", r.Throughput)
-	if r.Rate > 0 {
-		fmt.Fprintf(w, "start rate\t%.2f tx/s (target %g)\n", r.StartRate, r.Rate)
-	}
-	_ = w.Flush()
-
-	if len(r.ResponseCodes) > 0 {
-		fmt.Fprintln(out)
-		w = tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "DE39\tMEANING\tCOUNT")
-		for _, c := range r.ResponseCodes {
-			fmt.Fprintf(w, "%s\t%s\t%d\n", c.Code, c.Meaning, c.Count)
-		}
-		_ = w.Flush()
-	}
-	if len(r.ErrorKinds) > 0 {
-		fmt.Fprintln(out)
-		w = tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "ERROR\tCOUNT")
-		for _, e := range r.ErrorKinds {
-			fmt.Fprintf(w, "%s\t%d\n", e.Kind, e.Count)
-		}
-		_ = w.Flush()
-	}
-
-	fmt.Fprintln(out)
-	fmt.Fprintf(out, "%-14s %7s %9s %9s %9s %9s %9s %9s\n", "LATENCY (ms)", "N", "MIN", "P50", "P90", "P99", "MAX", "MEAN")
-	row := func(name string, l loadLatency) {
-		fmt.Fprintf(out, "%-14s %7d %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f\n", name, l.N, l.Min, l.P50, l.P90, l.P99, l.Max, l.Mean)
-	}
-	row("sale", r.Latency.Sale)
-	row("host", r.Latency.Host)
-	row("card", r.Latency.Card)
-	if r.StartLag != nil {
-		row("start-lag", *r.StartLag)
-	}
+	return r.WriteText(out)
 }
 
 // The in-process reader is the terminals' card reader.

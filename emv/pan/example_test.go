@@ -13,3 +13,17 @@ func ExampleMask() {
 	// 476173******0010
 	// true
 }
+
+func ExampleCheckDigit() {
+	d, err := pan.CheckDigit("476173900101001")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("%c\n", d)
+	_, err = pan.CheckDigit("4761-739")
+	fmt.Println(err)
+	// Output:
+	// 0
+	// pan: not a string of digits: character 5 of 8 is not a digit
+}

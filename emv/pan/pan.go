@@ -4,7 +4,16 @@
 // checked with the Luhn algorithm.
 package pan
 
-import "strings"
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ErrNotDigits is returned by CheckDigit for a body that is empty or holds
+// anything but the digits 0 to 9. The wrapping error says which, never the
+// digits themselves.
+var ErrNotDigits = errors.New("pan: not a string of digits")
 
 // Mask keeps the first 6 and last 4 digits of a PAN of 13 digits or more
 // and replaces the rest with '*'. A shorter number keeps only its last 4
@@ -37,12 +46,40 @@ func LuhnValid(p string) bool {
 	if len(p) < 2 {
 		return false
 	}
-	sum := 0
-	double := false
-	for i := len(p) - 1; i >= 0; i-- {
-		c := p[i]
+	sum, ok := luhnSum(p, false)
+	return ok && sum%10 == 0
+}
+
+// CheckDigit returns the Luhn (mod 10) check digit, '0' to '9', that
+// completes body, the issuer identification number and individual account
+// number of a PAN, so that body+digit passes LuhnValid (ISO/IEC 7812-1
+// Annex B): from the rightmost digit of the body leftwards every other
+// digit is doubled, starting with the rightmost, the digits of the products
+// and the undoubled digits are added, and the check digit takes the sum up
+// to the next multiple of ten. An empty body or one with anything but
+// digits is an ErrNotDigits.
+func CheckDigit(body string) (byte, error) {
+	if body == "" {
+		return 0, fmt.Errorf("%w: empty body", ErrNotDigits)
+	}
+	sum, ok := luhnSum(body, true)
+	if !ok {
+		i := strings.IndexFunc(body, func(r rune) bool { return r < '0' || r > '9' })
+		return 0, fmt.Errorf("%w: character %d of %d is not a digit", ErrNotDigits, i+1, len(body))
+	}
+	return byte('0' + (10-sum%10)%10), nil
+}
+
+// luhnSum adds the digits of s the Luhn way from the right, doubling every
+// other digit starting with the rightmost when doubleFirst is set (a body
+// without its check digit) or with the second from the right otherwise (a
+// whole number). ok is false when s holds a non-digit.
+func luhnSum(s string, doubleFirst bool) (sum int, ok bool) {
+	double := doubleFirst
+	for i := len(s) - 1; i >= 0; i-- {
+		c := s[i]
 		if c < '0' || c > '9' {
-			return false
+			return 0, false
 		}
 		d := int(c - '0')
 		if double {
@@ -54,5 +91,5 @@ func LuhnValid(p string) bool {
 		sum += d
 		double = !double
 	}
-	return sum%10 == 0
+	return sum, true
 }
