@@ -12,8 +12,9 @@
 //   - the HCE cloud platform (issuerhost/cloud): phone registration and
 //     binding, single-use key batches wrapped under the transport key,
 //     replenishment, lost-phone suspension;
-//   - the durable state (issuerhost/store), SQLite by default, written
-//     before any answer leaves.
+//   - the durable state (issuerhost/store), SQLite by default or one
+//     PostgreSQL database shared by several issuer hosts, written before
+//     any answer leaves.
 //
 // Keys live only in the security module (package hsm); the host knows
 // them by label (Keys).

@@ -7,9 +7,12 @@
 # end-to-end tests, which start their own private pcscd: nothing is started
 # here. pcscd creates /run/pcscd even when it is handed its socket, so that
 # directory is made once here, as root.
+# postgresql (server and initdb) runs the issuer store's PostgreSQL tests,
+# which start a private server per test binary on a socket in a temporary
+# directory; they never use a cluster the package may have started.
 set -euo pipefail
 
-pkgs=(libpcsclite-dev pkg-config gcc pcscd vsmartcard-vpcd tmux)
+pkgs=(libpcsclite-dev pkg-config gcc pcscd vsmartcard-vpcd tmux postgresql)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -49,6 +49,7 @@ const (
 type issuerOptions struct {
 	listen     string
 	dataDir    string
+	db         string // PostgreSQL connection string; empty for SQLite in dataDir
 	requireMAC bool
 	verbose    bool
 }
@@ -56,7 +57,7 @@ type issuerOptions struct {
 func newIssuerCmd() *cobra.Command {
 	var o issuerOptions
 	c := &cobra.Command{
-		Use:   "issuer --listen ADDR [--data DIR]",
+		Use:   "issuer --listen ADDR [--data DIR] [--db postgres://...]",
 		Short: "Run the issuer host: authorisations, reversals, tokens and HCE keys over ISO 8583",
 		Long: `Runs the issuer host until SIGINT or SIGTERM. Acquirers connect to --listen (ISO 8583, 2-byte
 length header). Sign-on, sign-off and echo are answered (0810); authorisations (0100/0200) go
@@ -71,7 +72,14 @@ State (issuer.db: cards, tokens, phones, ATCs, used cryptograms and keys, PIN tr
 authorisation log, audit trail) lives under --data and is written before each answer leaves.
 Keys live in the soft security module's keystore (issuer-keys.json), wrapped under the local
 master key from TAPSIM_HSM_LMK or, by default, the sample network's test LMK. On first start
-the sample cards, phones and accounts of the built-in profiles are created (see "issuer init").`,
+the sample cards, phones and accounts of the built-in profiles are created (see "issuer init").
+
+With --db the state lives in a PostgreSQL database instead, which several issuer host
+processes may share (each with its own --data for its keystore): their writes are serialised
+through the database, so an ATC, cryptogram or single-use key used on one is refused on the
+others. The sample data is created by whichever starts first; the others load the sample keys
+into their own keystore. The password may come from PGPASSWORD or ~/.pgpass rather than the
+command line; it is never printed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -82,6 +90,7 @@ the sample cards, phones and accounts of the built-in profiles are created (see 
 	fl := c.Flags()
 	fl.StringVar(&o.listen, "listen", "127.0.0.1:8584", "address acquirers connect to, host:port")
 	fl.StringVar(&o.dataDir, "data", issDefaultData, "directory of the issuer's database and keystore")
+	addIssuerDBFlag(c, &o.db)
 	fl.BoolVar(&o.requireMAC, "require-mac", false, "refuse (63) requests without a MAC")
 	fl.BoolVarP(&o.verbose, "verbose", "v", false, "log every message (masked) on stderr")
 	c.AddCommand(newIssuerInitCmd(), newIssuerLogCmd(), newIssuerAuditCmd(), newIssuerLostCmd(),
@@ -105,8 +114,42 @@ func (r *issuerRuntime) Close() {
 	}
 }
 
-// openIssuer opens the issuer's store and security module in dir.
+// addIssuerDBFlag adds --db, the PostgreSQL database of the issuer.
+func addIssuerDBFlag(c *cobra.Command, dsn *string) {
+	c.Flags().StringVar(dsn, "db", "", "PostgreSQL database the issuer's state lives in, shared by issuer instances\n"+
+		"(postgres://USER@HOST/DB?sslmode=... or host=... dbname=...); default: SQLite in --data")
+}
+
+// openIssuerDB opens the issuer's store: the PostgreSQL database dsn, or
+// SQLite in dir when dsn is empty.
+func openIssuerDB(ctx context.Context, dir, dsn string) (*store.DB, error) {
+	if dsn == "" {
+		db, err := store.OpenDir(dir, store.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("issuer database: %w", err)
+		}
+		return db, nil
+	}
+	if !store.IsPostgres(dsn) {
+		return nil, usageErr("--db %s: want a PostgreSQL connection string (postgres://... or host=... dbname=...)", store.RedactDSN(dsn))
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	db, err := store.OpenPostgres(ctx, dsn, store.PostgresOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("issuer database: %w", err)
+	}
+	return db, nil
+}
+
+// openIssuer opens the issuer's SQLite store and security module in dir.
 func openIssuer(dir string, logger *slog.Logger) (*issuerRuntime, error) {
+	return openIssuerAt(context.Background(), dir, "", logger)
+}
+
+// openIssuerAt opens the issuer's store (in dir, or the PostgreSQL
+// database dsn) and its security module in dir.
+func openIssuerAt(ctx context.Context, dir, dsn string, logger *slog.Logger) (*issuerRuntime, error) {
 	if strings.TrimSpace(dir) == "" {
 		return nil, usageErr("--data: empty directory")
 	}
@@ -114,10 +157,10 @@ func openIssuer(dir string, logger *slog.Logger) (*issuerRuntime, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := store.OpenDir(dir, store.Options{})
+	db, err := openIssuerDB(ctx, dir, dsn)
 	if err != nil {
 		m.Close()
-		return nil, fmt.Errorf("issuer database: %w", err)
+		return nil, err
 	}
 	return &issuerRuntime{db: db, hsm: m}, nil
 }
@@ -126,17 +169,52 @@ func openIssuer(dir string, logger *slog.Logger) (*issuerRuntime, error) {
 // whether it did.
 func initIssuer(ctx context.Context, r *issuerRuntime) (bool, issuerhost.Seed, error) {
 	done, err := issuerhost.Initialised(ctx, r.db)
-	if err != nil || done {
+	if err != nil {
 		return false, issuerhost.Seed{}, err
+	}
+	if done {
+		if r.db.Engine() == "postgres" {
+			// Another instance made the shared data: this one's keystore
+			// gets the sample keys it was made with.
+			return false, issuerhost.Seed{}, loadSampleKeys(r.hsm)
+		}
+		return false, issuerhost.Seed{}, nil
 	}
 	seed, err := issuerSampleSeed(r.hsm)
 	if err != nil {
 		return false, issuerhost.Seed{}, err
 	}
 	if err := issuerhost.Init(ctx, r.db, r.hsm, seed); err != nil {
+		if errors.Is(err, issuerhost.ErrSeeded) && r.db.Engine() == "postgres" {
+			// Another instance sharing the database was quicker.
+			return false, issuerhost.Seed{}, loadSampleKeys(r.hsm)
+		}
 		return false, issuerhost.Seed{}, err
 	}
 	return true, seed, nil
+}
+
+// loadSampleKeys loads the sample data's keys into m where their labels
+// are missing.
+func loadSampleKeys(m *soft.HSM) error {
+	seed, err := issuerSampleSeed(m)
+	if err != nil {
+		return err
+	}
+	for _, sk := range seed.Keys {
+		alg, err := keys.ParseAlg(sk.Alg)
+		if err != nil {
+			return fmt.Errorf("sample key %q: %w", sk.Label, err)
+		}
+		k, err := keys.ParseHex(alg, sk.Hex)
+		if err != nil {
+			return fmt.Errorf("sample key %q: %w", sk.Label, err)
+		}
+		if _, err := issuerKey(m, sk.Label, sk.Usage, k); err != nil {
+			return fmt.Errorf("sample key %q: %w", sk.Label, err)
+		}
+	}
+	return nil
 }
 
 // runIssuer starts the issuer host of o and serves until ctx ends.
@@ -149,7 +227,7 @@ func runIssuer(ctx context.Context, o issuerOptions, out, errOut io.Writer) erro
 		level = slog.LevelInfo
 	}
 	logger := slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: level}))
-	r, err := openIssuer(o.dataDir, logger)
+	r, err := openIssuerAt(ctx, o.dataDir, o.db, logger)
 	if err != nil {
 		return err
 	}
@@ -168,7 +246,11 @@ func runIssuer(ctx context.Context, o issuerOptions, out, errOut io.Writer) erro
 	if err := srv.Start(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "issuer host listening on %s, data in %s\n", srv.Addr(), o.dataDir)
+	where := o.dataDir
+	if r.db.Engine() == "postgres" {
+		where = r.db.Location() + ", keys in " + o.dataDir
+	}
+	fmt.Fprintf(out, "issuer host listening on %s, data in %s\n", srv.Addr(), where)
 	k := issuerhost.DefaultKeys()
 	if all, err := r.hsm.List(); err == nil {
 		for _, h := range all {
@@ -192,9 +274,9 @@ func printSeedSummary(out io.Writer, s issuerhost.Seed) {
 }
 
 func newIssuerInitCmd() *cobra.Command {
-	var dir string
+	var dir, dsn string
 	c := &cobra.Command{
-		Use:   "init [--data DIR]",
+		Use:   "init [--data DIR] [--db postgres://...]",
 		Short: "Create the issuer's sample data: the built-in cards and phones, their accounts and keys",
 		Long: `Creates, in --data, the issuer's sample data from the built-in card and phone profiles (see
 "tapsim cards"): an account per card, the card store (PAN, expiry, CVN, the issuer master key in
@@ -204,7 +286,7 @@ zone PIN and MAC keys, PIN verification key and HCE transport key of the sample 
 directory that has its sample data already is left alone.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			r, err := openIssuer(dir, nil)
+			r, err := openIssuerAt(cmd.Context(), dir, dsn, nil)
 			if err != nil {
 				return err
 			}
@@ -215,7 +297,11 @@ directory that has its sample data already is left alone.`,
 			}
 			out := cmd.OutOrStdout()
 			if !created {
-				fmt.Fprintf(out, "%s already holds the issuer's data; nothing changed\n", dir)
+				where := dir
+				if dsn != "" {
+					where = r.db.Location()
+				}
+				fmt.Fprintf(out, "%s already holds the issuer's data; nothing changed\n", where)
 				return nil
 			}
 			printSeedSummary(out, seed)
@@ -243,6 +329,7 @@ directory that has its sample data already is left alone.`,
 		},
 	}
 	c.Flags().StringVar(&dir, "data", issDefaultData, "directory of the issuer's database and keystore")
+	addIssuerDBFlag(c, &dsn)
 	return c
 }
 
@@ -433,8 +520,23 @@ func sampleProfileOrder() []string {
 	return append(out, last...)
 }
 
-// openIssuerStore opens the store only, for the administrative commands.
-func openIssuerStore(dir string) (*store.DB, error) {
+// openIssuerStore opens the store only, for the administrative commands:
+// the PostgreSQL database dsn, or SQLite in dir when dsn is empty.
+func openIssuerStore(ctx context.Context, dir, dsn string) (*store.DB, error) {
+	if dsn != "" {
+		db, err := openIssuerDB(ctx, dir, dsn)
+		if err != nil {
+			return nil, err
+		}
+		if done, err := issuerhost.Initialised(ctx, db); err != nil || !done {
+			db.Close()
+			if err != nil {
+				return nil, fmt.Errorf("issuer database: %w", err)
+			}
+			return nil, usageErr("--db %s: no issuer data (run tapsim issuer init --db ...)", db.Location())
+		}
+		return db, nil
+	}
 	if strings.TrimSpace(dir) == "" {
 		return nil, usageErr("--data: empty directory")
 	}
@@ -450,8 +552,8 @@ func openIssuerStore(dir string) (*store.DB, error) {
 
 func newIssuerLogCmd() *cobra.Command {
 	var (
-		dir string
-		n   int
+		dir, dsn string
+		n        int
 	)
 	c := &cobra.Command{
 		Use:   "log [--data DIR] [-n N]",
@@ -461,7 +563,7 @@ func newIssuerLogCmd() *cobra.Command {
 			if n < 1 {
 				return usageErr("-n: want 1 or more")
 			}
-			db, err := openIssuerStore(dir)
+			db, err := openIssuerStore(cmd.Context(), dir, dsn)
 			if err != nil {
 				return err
 			}
@@ -487,21 +589,22 @@ func newIssuerLogCmd() *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&dir, "data", issDefaultData, "directory of the issuer's database")
+	addIssuerDBFlag(c, &dsn)
 	c.Flags().IntVarP(&n, "last", "n", 20, "how many authorisations")
 	return c
 }
 
 func newIssuerAuditCmd() *cobra.Command {
 	var (
-		dir  string
-		show bool
+		dir, dsn string
+		show     bool
 	)
 	c := &cobra.Command{
 		Use:   "audit [--data DIR] [--show]",
 		Short: "Check the issuer's audit trail (append-only, hash-chained); --show prints it",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, err := openIssuerStore(dir)
+			db, err := openIssuerStore(cmd.Context(), dir, dsn)
 			if err != nil {
 				return err
 			}
@@ -527,18 +630,19 @@ func newIssuerAuditCmd() *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&dir, "data", issDefaultData, "directory of the issuer's database")
+	addIssuerDBFlag(c, &dsn)
 	c.Flags().BoolVar(&show, "show", false, "print every entry")
 	return c
 }
 
 func newIssuerLostCmd() *cobra.Command {
-	var dir, reason string
+	var dir, dsn, reason string
 	c := &cobra.Command{
 		Use:   "lost DEVICE-ID [--reason TEXT]",
 		Short: "Report an HCE phone lost: suspend its tokens and void its keys at once (R-C1)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			db, err := openIssuerStore(dir)
+			db, err := openIssuerStore(cmd.Context(), dir, dsn)
 			if err != nil {
 				return err
 			}
@@ -556,18 +660,19 @@ func newIssuerLostCmd() *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&dir, "data", issDefaultData, "directory of the issuer's database")
+	addIssuerDBFlag(c, &dsn)
 	c.Flags().StringVar(&reason, "reason", "reported by the cardholder", "why, for the audit trail")
 	return c
 }
 
 func newIssuerTokenCmd(verb string) *cobra.Command {
-	var dir, reason string
+	var dir, dsn, reason string
 	c := &cobra.Command{
 		Use:   verb + " TOKEN-ID [--reason TEXT]",
 		Short: strings.ToUpper(verb[:1]) + verb[1:] + " a token of the vault (IDs: tapsim issuer init lists them)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			db, err := openIssuerStore(dir)
+			db, err := openIssuerStore(cmd.Context(), dir, dsn)
 			if err != nil {
 				return err
 			}
@@ -593,6 +698,7 @@ func newIssuerTokenCmd(verb string) *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&dir, "data", issDefaultData, "directory of the issuer's database")
+	addIssuerDBFlag(c, &dsn)
 	c.Flags().StringVar(&reason, "reason", "cardholder request", "why, for the audit trail")
 	return c
 }
@@ -608,7 +714,7 @@ func tokenNumber(ctx context.Context, db *store.DB, id string) string {
 }
 
 func newIssuerResetPINCmd() *cobra.Command {
-	var dir, operator string
+	var dir, dsn, operator string
 	c := &cobra.Command{
 		Use:   "reset-pin CARD-ID --operator NAME",
 		Short: "Unlock a card's PIN after the service centre verified the cardholder (R-G3c)",
@@ -617,7 +723,7 @@ func newIssuerResetPINCmd() *cobra.Command {
 			if strings.TrimSpace(operator) == "" {
 				return usageErr("--operator is required")
 			}
-			db, err := openIssuerStore(dir)
+			db, err := openIssuerStore(cmd.Context(), dir, dsn)
 			if err != nil {
 				return err
 			}
@@ -633,6 +739,7 @@ func newIssuerResetPINCmd() *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&dir, "data", issDefaultData, "directory of the issuer's database")
+	addIssuerDBFlag(c, &dsn)
 	c.Flags().StringVar(&operator, "operator", "", "who verified the cardholder")
 	return c
 }

@@ -74,3 +74,19 @@ func ExampleTx_UseCryptogram() {
 	// fresh: false
 	// high-water mark: 7
 }
+
+// A PostgreSQL connection string as the store shows it: the password
+// masked, whichever form it takes.
+func ExampleRedactDSN() {
+	for _, dsn := range []string{
+		"postgres://issuer:s3cret@db.example:5432/tapsim?sslmode=verify-full",
+		"host=db.example dbname=tapsim user=issuer password='s3 cret'",
+		"./tapsim-data",
+	} {
+		fmt.Println(store.IsPostgres(dsn), store.RedactDSN(dsn))
+	}
+	// Output:
+	// true postgres://issuer:xxxxx@db.example:5432/tapsim?sslmode=verify-full
+	// true host=db.example dbname=tapsim user=issuer password=xxxxx
+	// false ./tapsim-data
+}

@@ -11,9 +11,32 @@
 //
 // The SQL is kept portable (no autoincrement, times as integer
 // nanoseconds since the Unix epoch, upserts in the ON CONFLICT form that
-// both SQLite and PostgreSQL take); only the connection set-up and the
-// append-only triggers are per dialect. The embedded default is SQLite
-// (modernc.org/sqlite, pure Go) in WAL mode with full synchronous commits.
+// both SQLite and PostgreSQL take, '?' placeholders rewritten for the
+// engine); only the connection set-up, the transaction set-up and the
+// append-only triggers are per dialect. A unique-key violation is
+// ErrExists and a missing row ErrNotFound on both engines.
+//
+// The embedded default is SQLite (modernc.org/sqlite, pure Go) in WAL mode
+// with full synchronous commits; its writers run one at a time, in one
+// process by a mutex and across processes by SQLite's own write lock
+// (transactions begin IMMEDIATE).
+//
+// PostgreSQL (OpenPostgres, over pgx's database/sql driver) lets several
+// issuer host processes share one database. Read-write transactions are
+// serialised across all of them: each DB.Update first takes a
+// transaction-level advisory lock (pg_advisory_xact_lock, one key per
+// database, PostgresLockKey), held until its commit or rollback, and runs
+// at READ COMMITTED, so that every statement after the lock sees every
+// transaction committed before it. This keeps the store's
+// read-modify-write steps (the ATC high-water mark, used cryptograms and
+// keys, holds against open-to-buy, PIN tries, the audit trail's sequence
+// and hash chain) exactly as safe as with one SQLite writer, without
+// retries: a SERIALIZABLE transaction may fail at commit and would have
+// to run the caller's function again, and that function also uses the
+// security module and decides answers, so it must run once. The price is
+// one writer at a time per database, which an issuer host's short
+// transactions afford. DB.View takes no lock: it runs READ ONLY at
+// REPEATABLE READ, on one consistent snapshot, concurrently with writers.
 //
 // The store keeps PANs only in the card store (cards) and the token vault
 // (tokens); every other table refers to a card or token by its identifier,
@@ -33,7 +56,8 @@ import (
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // database/sql driver "sqlite"
+	"modernc.org/sqlite" // database/sql driver "sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Sentinel errors; returned errors wrap one of them.
@@ -65,11 +89,12 @@ type Options struct {
 
 // DB is the store. It is safe for concurrent use; writers are serialised.
 type DB struct {
-	db      *sql.DB
-	dialect dialect
-	path    string
+	db       *sql.DB
+	dialect  dialect
+	path     string
+	location string // where the data is, without secrets
 
-	mu     sync.Mutex // serialises read-write transactions
+	mu     sync.RWMutex // serialises read-write transactions
 	closed bool
 }
 
@@ -80,11 +105,25 @@ type dialect struct {
 	rebind func(string) string
 	// extra schema statements (append-only triggers).
 	extra []string
+	// txOptions are the options of a read-write or read-only
+	// transaction (nil for the driver's default).
+	txOptions func(readOnly bool) *sql.TxOptions
+	// lock, when set, is the first statement of every read-write
+	// transaction: it waits until no other writer holds the database.
+	lock string
+	// concurrentReads lets read-only transactions run beside each other
+	// in one process.
+	concurrentReads bool
+	// uniqueViolation reports whether err is a unique-key violation, with
+	// a description that names no value.
+	uniqueViolation func(err error) (string, bool)
 }
 
 var sqliteDialect = dialect{
-	name:   "sqlite",
-	rebind: func(q string) string { return q },
+	name:            "sqlite",
+	rebind:          func(q string) string { return q },
+	txOptions:       func(bool) *sql.TxOptions { return nil },
+	uniqueViolation: sqliteUnique,
 	extra: []string{
 		`CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
 BEGIN SELECT RAISE(ABORT, 'audit trail is append-only'); END`,
@@ -129,7 +168,7 @@ func OpenSQLite(path string, o Options) (*DB, error) {
 	// One connection: SQLite has one writer, and the pragmas above are per
 	// connection.
 	db.SetMaxOpenConns(1)
-	s := &DB{db: db, dialect: sqliteDialect, path: path}
+	s := &DB{db: db, dialect: sqliteDialect, path: path, location: path}
 	if err := s.migrate(context.Background()); err != nil {
 		db.Close()
 		return nil, err
@@ -137,8 +176,32 @@ func OpenSQLite(path string, o Options) (*DB, error) {
 	return s, nil
 }
 
-// Path returns the database file's path.
+// sqliteUnique recognises SQLite's unique and primary key violations.
+func sqliteUnique(err error) (string, bool) {
+	var e *sqlite.Error
+	if errors.As(err, &e) && (e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
+		// The message names the table and columns, never the values.
+		msg := e.Error()
+		if i := strings.Index(msg, "constraint failed: "); i >= 0 {
+			msg = msg[i+len("constraint failed: "):]
+		}
+		if i := strings.LastIndex(msg, " ("); i >= 0 {
+			msg = msg[:i]
+		}
+		return msg, true
+	}
+	return "", false
+}
+
+// Path returns the database file's path (empty for PostgreSQL).
 func (s *DB) Path() string { return s.path }
+
+// Engine names the database engine: "sqlite" or "postgres".
+func (s *DB) Engine() string { return s.dialect.name }
+
+// Location says where the data is: the SQLite file, or the PostgreSQL
+// connection string with its password masked.
+func (s *DB) Location() string { return s.location }
 
 // Close closes the database.
 func (s *DB) Close() error {
@@ -156,7 +219,9 @@ func (s *DB) Close() error {
 
 // Update runs fn in one read-write transaction and commits it before
 // returning; when fn returns an error nothing it wrote is kept. Read-write
-// transactions run one at a time.
+// transactions run one at a time (on PostgreSQL, one at a time across
+// every process sharing the database). On PostgreSQL a statement that
+// fails ends the transaction: fn should return its error.
 func (s *DB) Update(ctx context.Context, fn func(*Tx) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -168,8 +233,13 @@ func (s *DB) Update(ctx context.Context, fn func(*Tx) error) error {
 
 // View runs fn in a read-only transaction.
 func (s *DB) View(ctx context.Context, fn func(*Tx) error) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	if s.dialect.concurrentReads {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+	} else {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+	}
 	if s.closed {
 		return ErrClosed
 	}
@@ -177,9 +247,15 @@ func (s *DB) View(ctx context.Context, fn func(*Tx) error) error {
 }
 
 func (s *DB) run(ctx context.Context, readOnly bool, fn func(*Tx) error) error {
-	sqlTx, err := s.db.BeginTx(ctx, nil)
+	sqlTx, err := s.db.BeginTx(ctx, s.dialect.txOptions(readOnly))
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
+	}
+	if !readOnly && s.dialect.lock != "" {
+		if _, err := sqlTx.ExecContext(ctx, s.dialect.lock); err != nil {
+			_ = sqlTx.Rollback()
+			return fmt.Errorf("store: wait for the write lock: %w", err)
+		}
 	}
 	tx := &Tx{tx: sqlTx, d: s.dialect, readOnly: readOnly}
 	if err := fn(tx); err != nil {
@@ -208,7 +284,14 @@ func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error
 	if t.readOnly {
 		return nil, fmt.Errorf("%w: write in a read-only transaction", ErrInvalid)
 	}
-	return t.tx.ExecContext(ctx, t.d.rebind(q), args...)
+	res, err := t.tx.ExecContext(ctx, t.d.rebind(q), args...)
+	if err != nil {
+		if what, ok := t.d.uniqueViolation(err); ok {
+			return nil, fmt.Errorf("%w: %s", ErrExists, what)
+		}
+		return nil, err
+	}
+	return res, nil
 }
 
 func (t *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
