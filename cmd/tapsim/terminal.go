@@ -443,21 +443,10 @@ func loadTerminalState(dir, tid string) (*terminalState, error) {
 
 // save writes the state atomically (a temporary file renamed over it).
 func (s *terminalState) save() error {
-	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
-		return err
-	}
 	if len(s.Journal) > maxJournal {
 		s.Journal = s.Journal[len(s.Journal)-maxJournal:]
 	}
-	data, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := s.path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, s.path)
+	return writeJSONFile(s.path, s)
 }
 
 // NextSTAN hands out the next STAN and saves it at once, so that a crash
