@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/tapsim/tapsim/emv/cryptogram"
 	"github.com/tapsim/tapsim/emv/keys"
@@ -120,8 +121,10 @@ func GenerateAC(cvn *cryptogram.CVN, c Credential, tags cryptogram.Source) ([]by
 // Store is the phone's credential store. Credentials are taken oldest ATC
 // first; a taken credential is gone for good (R-S5b), and its ATC can never
 // be loaded again. The zero value is an empty store with no low-water mark.
-// A Store is not safe for concurrent use.
+// A Store is safe for concurrent use: the cloud platform may load a batch
+// while the phone pays or shows how many keys it holds.
 type Store struct {
+	mu       sync.Mutex
 	creds    []Credential
 	used     map[uint16]bool
 	lowWater int
@@ -135,6 +138,8 @@ func NewStore(lowWater int) *Store { return &Store{lowWater: lowWater} }
 // is already held or was already used is refused with ErrDuplicate and
 // nothing of the batch is loaded.
 func (s *Store) Add(creds ...Credential) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	seen := map[uint16]bool{}
 	for _, c := range s.creds {
 		seen[c.ATC] = true
@@ -156,6 +161,12 @@ func (s *Store) Add(creds ...Credential) error {
 // Take removes and returns the credential with the lowest ATC; it fails
 // with ErrExhausted when none is left.
 func (s *Store) Take() (Credential, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.take()
+}
+
+func (s *Store) take() (Credential, error) {
 	if len(s.creds) == 0 {
 		return Credential{}, ErrExhausted
 	}
@@ -170,10 +181,16 @@ func (s *Store) Take() (Credential, error) {
 }
 
 // Len returns the number of credentials left.
-func (s *Store) Len() int { return len(s.creds) }
+func (s *Store) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.creds)
+}
 
 // NextATC returns the ATC of the next credential Take would return.
 func (s *Store) NextATC() (uint16, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if len(s.creds) == 0 {
 		return 0, false
 	}
@@ -181,22 +198,34 @@ func (s *Store) NextATC() (uint16, bool) {
 }
 
 // Used reports whether the credential for atc was taken.
-func (s *Store) Used(atc uint16) bool { return s.used[atc] }
+func (s *Store) Used(atc uint16) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.used[atc]
+}
 
 // NeedsReplenish reports whether the store is at or below its low-water
 // mark (always true when empty).
-func (s *Store) NeedsReplenish() bool { return len(s.creds) == 0 || len(s.creds) <= s.lowWater }
+func (s *Store) NeedsReplenish() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.creds) == 0 || len(s.creds) <= s.lowWater
+}
 
 // Discard drops every credential left, e.g. when the phone is reported lost
 // (R-C1); their ATCs count as used.
 func (s *Store) Discard() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for len(s.creds) > 0 {
-		_, _ = s.Take()
+		_, _ = s.take()
 	}
 }
 
 // String shows the count, never keys.
 func (s *Store) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	return fmt.Sprintf("hce store: %d credentials, %d used", len(s.creds), len(s.used))
 }
 
