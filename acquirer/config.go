@@ -1,6 +1,7 @@
 package acquirer
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,6 +28,10 @@ type Issuer struct {
 	Addr string
 	// ZAK is the zone MAC key and ZPK the zone PIN key shared with it.
 	ZAK, ZPK hsm.Handle
+	// TLS, when set, makes the link dial TLS with this client
+	// configuration (tlsconf.Client: the issuer's CA, the acquirer's own
+	// certificate); nil dials plain TCP.
+	TLS *tls.Config
 }
 
 // Terminal is one terminal the acquirer serves.
@@ -44,6 +49,11 @@ type Terminal struct {
 type Config struct {
 	// Listen is the terminal-facing address ("127.0.0.1:0" picks a port).
 	Listen string
+	// TLS, when set, makes the terminal-facing listener speak TLS with this
+	// server configuration (tlsconf.Server: mutual, terminals' certificates
+	// required); nil listens in plain TCP. A connection whose handshake
+	// fails is logged (one line) and closed; the others go on.
+	TLS *tls.Config
 	// AcquirerID is the acquiring institution ID, DE32 on the issuer links
 	// and in DE90 of reversals (up to 11 digits).
 	AcquirerID string

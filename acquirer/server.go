@@ -19,6 +19,7 @@ import (
 	"github.com/tapsim/tapsim/acquirer/link"
 	"github.com/tapsim/tapsim/acquirer/store"
 	"github.com/tapsim/tapsim/isospec"
+	"github.com/tapsim/tapsim/isospec/tlsconf"
 )
 
 // ErrClosed reports use of a closed server.
@@ -46,6 +47,10 @@ type Server struct {
 	adviceMu sync.Mutex // one advice pass at a time
 
 	ready atomic.Bool // started and not closed: messages may be handled
+
+	// handshakes ends the TLS handshakes under way when the server closes.
+	handshakes context.Context
+	endShakes  context.CancelFunc
 
 	mu        sync.Mutex
 	started   bool
@@ -116,6 +121,7 @@ func (s *Server) Start(ctx context.Context) error {
 			EchoInterval:   s.cfg.EchoInterval,
 			MinBackoff:     s.cfg.ReconnectMin,
 			MaxBackoff:     s.cfg.ReconnectMax,
+			TLS:            is.TLS,
 			OnUp:           s.kickAdvices,
 			Logger:         s.log,
 		})
@@ -128,6 +134,7 @@ func (s *Server) Start(ctx context.Context) error {
 		s.links[is.Name] = l
 		l.Start(ctx)
 	}
+	s.handshakes, s.endShakes = context.WithCancel(context.Background())
 	s.srv = server.New(isospec.Spec, isospec.ReadMessageLength, isospec.WriteMessageLength)
 	_ = s.srv.SetOptions(
 		server.WithConnectionFactory(s.newConn),
@@ -136,6 +143,7 @@ func (s *Server) Start(ctx context.Context) error {
 		}),
 	)
 	if err := s.srv.Start(s.cfg.Listen); err != nil {
+		s.endShakes()
 		s.stopLinks()
 		s.cancel()
 		s.closeStore()
@@ -154,7 +162,7 @@ func (s *Server) Start(ctx context.Context) error {
 		case <-ctx.Done():
 		}
 	}()
-	s.log.Info("acquirer listening", slog.String("addr", s.addr), slog.Int("issuers", len(s.links)), slog.Int("terminals", len(s.terminals)))
+	s.log.Info("acquirer listening", slog.String("addr", s.addr), slog.Bool("tls", s.cfg.TLS != nil), slog.Int("issuers", len(s.links)), slog.Int("terminals", len(s.terminals)))
 	return nil
 }
 
@@ -236,6 +244,7 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.ready.Store(false)
+	s.endShakes()
 	s.srv.Close()
 	s.work.Wait()
 	s.stopLinks() // signs off
@@ -283,6 +292,17 @@ func (f *frameReader) ReadMessage(r io.Reader) (*iso8583.Message, error) {
 }
 
 func (s *Server) newConn(nc net.Conn) (*connection.Connection, error) {
+	if s.cfg.TLS != nil {
+		tc, err := tlsconf.Accept(s.handshakes, nc, s.cfg.TLS, 0)
+		if err != nil {
+			if s.handshakes.Err() == nil {
+				s.log.Warn("terminal connection refused", slog.String("error", err.Error()))
+			}
+			return nil, fmt.Errorf("acquirer: %w", err)
+		}
+		s.log.Debug("terminal connection secured", slog.String("remote", nc.RemoteAddr().String()), slog.String("tls", tlsconf.Describe(tc.ConnectionState())))
+		nc = tc
+	}
 	fr := &frameReader{}
 	return connection.NewFrom(nc, isospec.Spec, isospec.ReadMessageLength, isospec.WriteMessageLength,
 		connection.SetMessageReader(fr),

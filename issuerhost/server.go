@@ -2,10 +2,12 @@ package issuerhost
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strconv"
 	"sync"
 	"time"
@@ -18,6 +20,7 @@ import (
 	"github.com/tapsim/tapsim/emv/tlv"
 	"github.com/tapsim/tapsim/hsm"
 	"github.com/tapsim/tapsim/isospec"
+	"github.com/tapsim/tapsim/isospec/tlsconf"
 	"github.com/tapsim/tapsim/issuerhost/authz"
 	"github.com/tapsim/tapsim/issuerhost/cloud"
 	"github.com/tapsim/tapsim/issuerhost/store"
@@ -49,6 +52,11 @@ type HSM interface {
 type Config struct {
 	// Listen is the TCP address to listen on ("127.0.0.1:0" when empty).
 	Listen string
+	// TLS, when set, makes the listener speak TLS with this server
+	// configuration (isospec/tlsconf.Server: mutual, the acquirers'
+	// certificates required); nil listens in plain TCP. A connection whose
+	// handshake fails is logged (one line) and closed; the others go on.
+	TLS *tls.Config
 	// Keys names the issuer's keys (DefaultKeys when zero).
 	Keys Keys
 	// Policy is the authorisation policy (authz.DefaultPolicy for zero
@@ -97,6 +105,9 @@ type Server struct {
 	inflight sync.WaitGroup
 	baseCtx  context.Context
 	stop     context.CancelFunc
+	// handshakes ends the TLS handshakes under way when the server closes.
+	handshakes context.Context
+	endShakes  context.CancelFunc
 }
 
 // New returns a server over the store and security module; Start starts
@@ -156,17 +167,37 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	base, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.baseCtx, s.stop = base, stop
-	srv := server.New(isospec.Spec, isospec.ReadMessageLength, isospec.WriteMessageLength,
+	opts := []connection.Option{
 		connection.SetMessageReader(frameReader{s}),
 		connection.InboundMessageHandler(s.onMessage),
 		connection.ErrorHandler(func(err error) { s.log.Debug("issuer connection", "error", err.Error()) }),
-	)
+	}
+	srv := server.New(isospec.Spec, isospec.ReadMessageLength, isospec.WriteMessageLength, opts...)
+	if s.cfg.TLS != nil {
+		tcfg := s.cfg.TLS.Clone()
+		s.handshakes, s.endShakes = context.WithCancel(context.Background())
+		hs := s.handshakes
+		_ = srv.SetOptions(server.WithConnectionFactory(func(nc net.Conn) (*connection.Connection, error) {
+			tc, err := tlsconf.Accept(hs, nc, tcfg, 0)
+			if err != nil {
+				if hs.Err() == nil {
+					s.log.Warn("acquirer connection refused", "error", err.Error())
+				}
+				return nil, fmt.Errorf("issuerhost: %w", err)
+			}
+			s.log.Debug("acquirer connection secured", "remote", nc.RemoteAddr().String(), "tls", tlsconf.Describe(tc.ConnectionState()))
+			return connection.NewFrom(tc, isospec.Spec, isospec.ReadMessageLength, isospec.WriteMessageLength, opts...)
+		}))
+	}
 	if err := srv.Start(s.cfg.Listen); err != nil {
 		stop()
+		if s.endShakes != nil {
+			s.endShakes()
+		}
 		return fmt.Errorf("issuerhost: listen: %w", err)
 	}
 	s.srv, s.addr = srv, srv.Addr
-	s.log.Info("issuer host listening", "addr", s.addr)
+	s.log.Info("issuer host listening", "addr", s.addr, "tls", s.cfg.TLS != nil)
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -195,7 +226,11 @@ func (s *Server) Close() error {
 	}
 	s.closed = true
 	srv := s.srv
+	endShakes := s.endShakes
 	s.mu.Unlock()
+	if endShakes != nil {
+		endShakes()
+	}
 	if srv != nil {
 		srv.Close()
 	}

@@ -13,6 +13,7 @@ package link
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -62,7 +63,11 @@ type Config struct {
 	STAN STANFunc
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// ConnectTimeout bounds a TCP connect (5 s when 0).
+	// TLS, when set, makes the link dial TLS with this client configuration
+	// (the issuer's CA, the acquirer's certificate, the server name; see
+	// isospec/tlsconf); nil dials plain TCP.
+	TLS *tls.Config
+	// ConnectTimeout bounds a connect, TLS handshake included (5 s when 0).
 	ConnectTimeout time.Duration
 	// NetworkTimeout bounds the wait for a network management answer (5 s
 	// when 0).
@@ -307,6 +312,7 @@ func (l *Link) connect(ctx context.Context) (*connection.Connection, error) {
 		connection.SetMessageWriter(isospec.Framer{}),
 		connection.SetRequestIDGenerator(isospec.RequestIDGenerator{}),
 		connection.ConnectTimeout(l.cfg.ConnectTimeout),
+		withTLS(l.cfg.TLS),
 		connection.SendTimeout(l.cfg.NetworkTimeout),
 		connection.IdleTime(l.cfg.EchoInterval),
 		connection.PingHandler(l.echo),
@@ -473,4 +479,15 @@ func (l *Link) Exchange(msg *iso8583.Message, timeout time.Duration) (*iso8583.M
 		return nil, fmt.Errorf("%w: issuer %s", ErrDown, l.cfg.Name)
 	}
 	return l.send(c, msg, timeout)
+}
+
+// withTLS sets the connection's TLS configuration (a copy), or leaves it
+// plain when cfg is nil.
+func withTLS(cfg *tls.Config) connection.Option {
+	return func(o *connection.Options) error {
+		if cfg != nil {
+			o.TLSConfig = cfg.Clone()
+		}
+		return nil
+	}
 }

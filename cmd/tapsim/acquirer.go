@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -59,6 +60,8 @@ type acquirerOptions struct {
 	echo       time.Duration
 	window     time.Duration
 	verbose    bool
+	tls        tlsFiles // terminal-facing listener
+	issuerTLS  tlsFiles // issuer links
 }
 
 func newAcquirerCmd() *cobra.Command {
@@ -80,7 +83,15 @@ Keys live in the soft security module's keystore under --data (acquirer-keys.jso
 under the local master key from TAPSIM_HSM_LMK or, by default, the sample network's test LMK;
 missing keys are loaded with the sample network's test keys (BDK, the TAK of T0000001 and, for
 each issuer, ZPK and ZAK). Terminals are those with a key labelled acq/tak/TID. The journal
-and advice queue (acquirer.db) hold masked PANs only.`,
+and advice queue (acquirer.db) hold masked PANs only.
+
+Mutual TLS (TLS 1.2 at least, 1.3 preferred), off by default, is set per side. Terminals:
+--tls-cert and --tls-key are what the listener presents, --tls-ca the CA terminals'
+certificates must chain to; a refused handshake is logged in one line. Issuer links:
+--issuer-tls-ca (the CA the issuers' certificates must chain to) turns TLS on; the acquirer
+presents --issuer-tls-cert and --issuer-tls-key, by default --tls-cert and --tls-key, and
+checks the name --issuer-tls-server-name (default: each issuer address's host). "tapsim pki
+init" writes test files.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -98,6 +109,12 @@ and advice queue (acquirer.db) hold masked PANs only.`,
 	fl.DurationVar(&o.echo, "echo", 30*time.Second, "idle time before an echo test on an issuer link")
 	fl.DurationVar(&o.window, "duplicate-window", 24*time.Hour, "how long a (TID, STAN, DE7) is remembered to refuse duplicates")
 	fl.BoolVarP(&o.verbose, "verbose", "v", false, "log every event (masked) on stderr")
+	addTLSFlags(fl, &o.tls, "", "the terminal-facing listener")
+	fl.StringVar(&o.tls.ca, "tls-ca", "", "PEM CA certificate(s) the terminals' certificates must chain to (mutual TLS)")
+	fl.StringVar(&o.issuerTLS.ca, "issuer-tls-ca", "", "PEM CA certificate(s) the issuers' certificates must chain to; turns TLS on for the issuer links")
+	fl.StringVar(&o.issuerTLS.cert, "issuer-tls-cert", "", "PEM certificate presented to issuers (default: --tls-cert)")
+	fl.StringVar(&o.issuerTLS.key, "issuer-tls-key", "", "PEM private key of --issuer-tls-cert (default: --tls-key)")
+	fl.StringVar(&o.issuerTLS.name, "issuer-tls-server-name", "", "name the issuers' certificates must carry (default: the host of each issuer address)")
 	return c
 }
 
@@ -177,6 +194,26 @@ func acquirerConfig(o acquirerOptions, logger *slog.Logger) (acquirer.Config, fu
 	if err != nil {
 		return acquirer.Config{}, none, usageErr("%v", err)
 	}
+	listenTLS, err := o.tls.serverTLS("")
+	if err != nil {
+		return acquirer.Config{}, none, err
+	}
+	var linkTLS *tls.Config
+	if o.issuerTLS.set() {
+		it := o.issuerTLS
+		if it.ca == "" {
+			return acquirer.Config{}, none, usageErr("--issuer-tls-cert and --issuer-tls-key need --issuer-tls-ca")
+		}
+		if it.cert == "" && it.key == "" {
+			it.cert, it.key = o.tls.cert, o.tls.key
+		}
+		if it.cert == "" || it.key == "" {
+			return acquirer.Config{}, none, usageErr("--issuer-tls-ca needs a certificate to present: --issuer-tls-cert and --issuer-tls-key, or --tls-cert and --tls-key")
+		}
+		if linkTLS, err = it.clientTLS("issuer-"); err != nil {
+			return acquirer.Config{}, none, err
+		}
+	}
 	var table *route.Table
 	if o.routesPath != "" {
 		f, err := os.Open(o.routesPath)
@@ -222,6 +259,10 @@ func acquirerConfig(o acquirerOptions, logger *slog.Logger) (acquirer.Config, fu
 	cfg.Listen, cfg.AcquirerID, cfg.Routes, cfg.HSM = o.listen, o.acquirerID, table, m
 	cfg.DataDir, cfg.IssuerTimeout, cfg.EchoInterval, cfg.DuplicateWindow = o.dataDir, o.timeout, o.echo, o.window
 	cfg.Logger = logger
+	cfg.TLS = listenTLS
+	for i := range cfg.Issuers {
+		cfg.Issuers[i].TLS = linkTLS
+	}
 	return cfg, closeHSM, nil
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -223,6 +224,7 @@ type loadFlags struct {
 	duration, timeout, issuerTimeout     time.Duration
 	rate                                 float64
 	jsonOut, verbose                     bool
+	tls                                  tlsFiles
 }
 
 func newLoadCmd() *cobra.Command {
@@ -255,7 +257,8 @@ says when the terminals could not keep up).
 --acquirer ADDR drives a running acquirer instead (tapsim acquirer, tapsim issuer: a sample
 network created by this version, which holds the load terminals and cards); the terminals'
 STANs and KSNs and the cards' counters are kept in --data (default ./tapsim-data,
-load-state.json) so that the next run goes on from them.
+load-state.json) so that the next run goes on from them. With --tls-cert, --tls-key and
+--tls-ca the terminals dial that acquirer over mutual TLS, all presenting the same certificate.
 
 The summary gives transactions, approved, declined by DE39 with its meaning, errors (no
 answer in time, connection, card or kernel errors), wall time, throughput of answered sales,
@@ -286,6 +289,7 @@ Exits 0 when the run completed (declines included), 1 when any sale errored, 2 o
 	fl.BoolVar(&f.jsonOut, "json", false, "print the summary as JSON")
 	fl.StringVar(&f.report, "report", "", "also write the summary as JSON to this file")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log the embedded hosts' events (masked) on stderr")
+	addClientTLSFlags(fl, &f.tls, "", "acquirer")
 	return c
 }
 
@@ -361,6 +365,13 @@ func (f loadFlags) config() (loadConfig, error) {
 			return loadConfig{}, usageErr("--acquirer %q: want host:port", f.acquirer)
 		}
 	}
+	if f.tls.set() && f.acquirer == "" {
+		return loadConfig{}, usageErr("--tls-cert, --tls-key and --tls-ca are for a running --acquirer")
+	}
+	tlsCfg, err := f.tls.clientTLS("")
+	if err != nil {
+		return loadConfig{}, err
+	}
 	if f.pin != "" {
 		if _, err := pinpad.NewPIN(f.pin); err != nil {
 			return loadConfig{}, usageErr("--pin must be 4 to 12 digits")
@@ -382,7 +393,7 @@ func (f loadFlags) config() (loadConfig, error) {
 	return loadConfig{
 		Acquirer: f.acquirer, Dir: dir, Card: f.card, Amount: f.amount, PIN: f.pin,
 		Terminals: f.terminals, Count: count, Duration: f.duration, Rate: f.rate,
-		ResponseTimeout: f.timeout, IssuerTimeout: f.issuerTimeout,
+		ResponseTimeout: f.timeout, IssuerTimeout: f.issuerTimeout, TLS: tlsCfg,
 	}, nil
 }
 
@@ -412,6 +423,9 @@ type loadConfig struct {
 	// IssuerTimeout the embedded acquirer's.
 	ResponseTimeout time.Duration
 	IssuerTimeout   time.Duration
+	// TLS, when set, is the terminals' mutual-TLS configuration towards a
+	// running acquirer; nil is plain TCP.
+	TLS *tls.Config
 	// Logger receives the embedded hosts' events; nil discards them.
 	Logger *slog.Logger
 	// Clock is the terminals' and cards' clock (transaction date, DE7);
@@ -633,7 +647,7 @@ func newLoadTerm(cfg loadConfig, i int, addr string, state *loadState) (*loadTer
 	if cfg.UN != nil {
 		un = cfg.UN(i)
 	}
-	t.link = client.New(addr, client.Options{})
+	t.link = client.New(addr, client.Options{TLS: cfg.TLS})
 	t.term, err = pos.New(tc, t.link, pos.Options{
 		Clock:               cfg.Clock,
 		UnpredictableNumber: un,

@@ -39,6 +39,7 @@ type terminalFlags struct {
 	amount                                           int64
 	timeout                                          time.Duration
 	refund, biometric, showISO, showTrace, freshCard bool
+	tls                                              tlsFiles
 }
 
 func newTerminalCmd() *cobra.Command {
@@ -69,6 +70,9 @@ The terminal is T0000001 of merchant 000000000000001 with the sample network's t
 unless --config names a terminal file (terminal_id, merchant_id, acquirer_id, merchant_name,
 merchant_city, merchant_country, tak, ipek or bdk, ksn, response_timeout,
 reversal_attempts, kernel_config); --tid and --mid override the identifiers. Amounts are minor units (TWD: 150000 is NT$1,500.00).
+With --tls-cert, --tls-key and --tls-ca the terminal dials the acquirer over mutual TLS
+(TLS 1.2 at least, 1.3 preferred): it checks that the acquirer's certificate chains to
+--tls-ca and names the host of --acquirer (or --tls-server-name), and presents its own.
 Exits 0 when approved, 1 when declined, reversed or not completed, 2 on bad input.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runTerminal(cmd, f) },
@@ -94,6 +98,7 @@ Exits 0 when approved, 1 when declined, reversed or not completed, 2 on bad inpu
 	fl.BoolVar(&f.showTrace, "trace", false, "print every APDU exchange")
 	fl.StringVar(&f.date, "date", "", "transaction date and time (RFC 3339); default now")
 	fl.StringVar(&f.unHex, "un", "", "fixed unpredictable number (4 bytes hex); default random")
+	addClientTLSFlags(fl, &f.tls, "", "acquirer")
 	return c
 }
 
@@ -244,7 +249,11 @@ func runTerminal(cmd *cobra.Command, f terminalFlags) error {
 		p := &trace.Printer{W: &b, Timing: true}
 		opts.Trace = p.Exchange
 	}
-	link := client.New(f.acquirer, client.Options{})
+	tlsCfg, err := f.tls.clientTLS("")
+	if err != nil {
+		return err
+	}
+	link := client.New(f.acquirer, client.Options{TLS: tlsCfg})
 	defer link.Close()
 	term, err := pos.New(cfg, link, opts)
 	if err != nil {

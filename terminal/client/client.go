@@ -11,6 +11,7 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"sync"
@@ -34,7 +35,7 @@ var (
 	ErrClosed = errors.New("client: closed")
 )
 
-// DefaultConnectTimeout bounds the TCP connect.
+// DefaultConnectTimeout bounds the connect, TLS handshake included.
 const DefaultConnectTimeout = 5 * time.Second
 
 // Options tune a Client. The zero value is usable.
@@ -42,6 +43,12 @@ type Options struct {
 	// ConnectTimeout bounds each connection attempt; zero means
 	// DefaultConnectTimeout.
 	ConnectTimeout time.Duration
+	// TLS, when set, makes the client dial TLS with this configuration
+	// (the acquirer's CA, the terminal's own certificate, the server name;
+	// see isospec/tlsconf); nil dials plain TCP. Over TLS 1.3 a certificate
+	// the acquirer refuses shows only on the first read, so a request sent
+	// on such a connection fails with ErrNoAnswer, not ErrNotSent.
+	TLS *tls.Config
 	// OnUnmatched, when set, receives messages from the host that answer
 	// no pending request (a response that came after its request timed
 	// out, or a request from the host). It is called on its own goroutine.
@@ -100,6 +107,7 @@ func (c *Client) connection(ctx context.Context) (*connection.Connection, error)
 	}
 	conn, err := connection.New(c.addr, isospec.Spec, isospec.ReadMessageLength, isospec.WriteMessageLength,
 		connection.ConnectTimeout(c.opts.ConnectTimeout),
+		withTLS(c.opts.TLS),
 		connection.SetMessageReader(isospec.Framer{}),
 		connection.SetMessageWriter(isospec.Framer{}),
 		connection.SetRequestIDGenerator(isospec.RequestIDGenerator{}),
@@ -204,4 +212,15 @@ func (c *Client) Close() error {
 		return conn.Close()
 	}
 	return nil
+}
+
+// withTLS sets the connection's TLS configuration (a copy), or leaves it
+// plain when cfg is nil.
+func withTLS(cfg *tls.Config) connection.Option {
+	return func(o *connection.Options) error {
+		if cfg != nil {
+			o.TLSConfig = cfg.Clone()
+		}
+		return nil
+	}
 }

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"crypto/rand"
+	"crypto/tls"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tapsim/tapsim/isospec/tlsconf"
+)
+
+func init() { subcommands = append(subcommands, newPKICmd) }
+
+// tlsFiles are the PEM files of one side of a TLS link.
+type tlsFiles struct {
+	cert, key, ca, name string
+}
+
+// set reports whether any TLS file was given.
+func (f tlsFiles) set() bool { return f.cert != "" || f.key != "" || f.ca != "" }
+
+// addTLSFlags adds --PREFIXtls-cert, --PREFIXtls-key and --PREFIXtls-ca.
+func addTLSFlags(fl flagSet, f *tlsFiles, prefix, what string) {
+	fl.StringVar(&f.cert, prefix+"tls-cert", "", "PEM certificate (chain) "+what+" presents; TLS needs --"+prefix+"tls-cert, --"+prefix+"tls-key and --"+prefix+"tls-ca")
+	fl.StringVar(&f.key, prefix+"tls-key", "", "PEM private key of --"+prefix+"tls-cert")
+}
+
+// serverTLS is the mutual-TLS listener configuration of f, nil when no
+// file is given (plain TCP).
+func (f tlsFiles) serverTLS(flag string) (*tls.Config, error) {
+	if !f.set() {
+		return nil, nil
+	}
+	if f.cert == "" || f.key == "" || f.ca == "" {
+		return nil, usageErr("--%stls-cert, --%stls-key and --%stls-ca go together", flag, flag, flag)
+	}
+	c, err := tlsconf.ServerFiles(f.cert, f.key, f.ca, time.Now())
+	if err != nil {
+		return nil, usageErr("%v", err)
+	}
+	return c, nil
+}
+
+// clientTLS is the mutual-TLS dialer configuration of f, nil when no file
+// is given (plain TCP).
+func (f tlsFiles) clientTLS(flag string) (*tls.Config, error) {
+	if !f.set() {
+		return nil, nil
+	}
+	if f.cert == "" || f.key == "" || f.ca == "" {
+		return nil, usageErr("--%stls-cert, --%stls-key and --%stls-ca go together", flag, flag, flag)
+	}
+	c, err := tlsconf.ClientFiles(f.ca, f.cert, f.key, f.name, time.Now())
+	if err != nil {
+		return nil, usageErr("%v", err)
+	}
+	return c, nil
+}
+
+// addClientTLSFlags adds the flags of a TLS client: certificate, key,
+// server CA and server name.
+func addClientTLSFlags(fl flagSet, f *tlsFiles, prefix, peer string) {
+	addTLSFlags(fl, f, prefix, "this terminal")
+	fl.StringVar(&f.ca, prefix+"tls-ca", "", "PEM CA certificate(s) the "+peer+"'s certificate must chain to")
+	fl.StringVar(&f.name, prefix+"tls-server-name", "", "name the "+peer+"'s certificate must carry (default: the host of its address)")
+}
+
+// flagSet is the part of a command's flag set the TLS flags need.
+type flagSet interface {
+	StringVar(p *string, name, value, usage string)
+}
+
+// pkiRoles are the end entities "pki init" certifies.
+var pkiRoles = []string{"issuer", "acquirer", "terminal"}
+
+func newPKICmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "pki",
+		Short: "Test certificates for mutual TLS on the ISO 8583 links",
+	}
+	var (
+		dir      string
+		validity time.Duration
+		hosts    []string
+		force    bool
+	)
+	initCmd := &cobra.Command{
+		Use:   "init --dir DIR [--validity 720h] [--host NAME]... [--force]",
+		Short: "Write a test CA and certificates for the issuer, acquirer and terminal",
+		Long: `Writes a test PKI for trying mutual TLS on the links: a CA (ca.pem, ca-key.pem) and, signed by
+it, the certificates of the issuer host, the acquirer and the terminal (issuer.pem and
+issuer-key.pem, acquirer.pem ..., terminal.pem ...). Keys are ECDSA P-256, certificates
+SHA-256, good for TLS server and client authentication, valid for --validity from now, names
+localhost, 127.0.0.1 and ::1 plus each --host. Private keys are written with mode 0600, DIR
+with 0700. Existing files are kept unless --force. These are test credentials only.
+
+Then, for example:
+  tapsim issuer   --tls-cert DIR/issuer.pem --tls-key DIR/issuer-key.pem --tls-ca DIR/ca.pem
+  tapsim acquirer --tls-cert DIR/acquirer.pem --tls-key DIR/acquirer-key.pem --tls-ca DIR/ca.pem --issuer-tls-ca DIR/ca.pem
+  tapsim terminal --tls-cert DIR/terminal.pem --tls-key DIR/terminal-key.pem --tls-ca DIR/ca.pem`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dir == "" {
+				return usageErr("--dir is required")
+			}
+			if validity <= 0 || validity > 825*24*time.Hour {
+				return usageErr("--validity must be positive and at most 825 days")
+			}
+			now := time.Now()
+			ca, err := tlsconf.NewCA(rand.Reader, "tapsim test CA", now, validity)
+			if err != nil {
+				return err
+			}
+			names := append([]string{"localhost", "127.0.0.1", "::1"}, hosts...)
+			out := cmd.OutOrStdout()
+			caPath, _, err := ca.WriteFiles(dir, "ca", force)
+			if err != nil {
+				return fmt.Errorf("pki init: %w (--force replaces existing files)", err)
+			}
+			fmt.Fprintf(out, "CA       %s (valid until %s)\n", caPath, ca.Cert.NotAfter.UTC().Format(time.RFC3339))
+			for _, role := range pkiRoles {
+				id, err := ca.Issue(rand.Reader, "tapsim "+role, append([]string{role}, names...), now, validity)
+				if err != nil {
+					return err
+				}
+				cert, key, err := id.WriteFiles(dir, role, force)
+				if err != nil {
+					return fmt.Errorf("pki init: %w (--force replaces existing files)", err)
+				}
+				fmt.Fprintf(out, "%-8s %s, key %s\n", role, cert, filepath.Base(key))
+			}
+			return nil
+		},
+	}
+	fl := initCmd.Flags()
+	fl.StringVar(&dir, "dir", "", "directory to write the PEM files to")
+	fl.DurationVar(&validity, "validity", 30*24*time.Hour, "how long the certificates are valid")
+	fl.StringArrayVar(&hosts, "host", nil, "extra DNS name or IP address in every certificate (repeatable)")
+	fl.BoolVar(&force, "force", false, "replace existing files")
+	c.AddCommand(initCmd)
+	return c
+}
