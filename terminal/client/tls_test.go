@@ -2,10 +2,8 @@ package client_test
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"errors"
-	"net"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tapsim/tapsim/isospec"
-	"github.com/tapsim/tapsim/isospec/tlsconf"
+	"github.com/tapsim/tapsim/isospec/tlsconf/tlstest"
 	"github.com/tapsim/tapsim/terminal/client"
 )
 
@@ -21,60 +19,29 @@ import (
 // it counts the frames it received.
 func startTLSEcho(t *testing.T, cfg *tls.Config) (string, *atomic.Int32) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = ln.Close() })
 	var frames atomic.Int32
-	go func() {
+	addr, _ := tlstest.Serve(t, cfg, func(tc *tls.Conn) {
 		for {
-			nc, err := ln.Accept()
+			f, err := isospec.ReadFrame(tc)
 			if err != nil {
 				return
 			}
-			go func() {
-				tc, err := tlsconf.Accept(context.Background(), nc, cfg, 5*time.Second)
-				if err != nil {
-					return
-				}
-				defer tc.Close()
-				for {
-					f, err := isospec.ReadFrame(tc)
-					if err != nil {
-						return
-					}
-					frames.Add(1)
-					if isospec.WriteFrame(tc, answerFrame(t, f)) != nil {
-						return
-					}
-				}
-			}()
+			frames.Add(1)
+			if isospec.WriteFrame(tc, answerFrame(t, f)) != nil {
+				return
+			}
 		}
-	}()
-	return ln.Addr().String(), &frames
+	})
+	return addr, &frames
 }
 
 // R-S4b: the terminal dials the acquirer over mutual TLS, verifying the
 // acquirer's certificate and name and presenting its own.
 func TestSendOverTLS(t *testing.T) {
-	now := time.Now()
-	ca, err := tlsconf.NewCA(rand.Reader, "network CA", now, time.Hour)
-	require.NoError(t, err)
-	rogueCA, err := tlsconf.NewCA(rand.Reader, "rogue CA", now, time.Hour)
-	require.NoError(t, err)
-	hosts := []string{"localhost", "127.0.0.1"}
-	acq, err := ca.Issue(rand.Reader, "acquirer", hosts, now, time.Hour)
-	require.NoError(t, err)
-	term, err := ca.Issue(rand.Reader, "terminal", hosts, now, time.Hour)
-	require.NoError(t, err)
-	rogue, err := rogueCA.Issue(rand.Reader, "terminal", hosts, now, time.Hour)
-	require.NoError(t, err)
-	srv, err := tlsconf.Server(acq.TLSCertificate(), ca.Pool())
-	require.NoError(t, err)
-	addr, frames := startTLSEcho(t, srv)
+	p := tlstest.NewPKI(t, "acquirer", "terminal")
+	addr, frames := startTLSEcho(t, p.Server("acquirer"))
 
-	good, err := tlsconf.Client(term.TLSCertificate(), ca.Pool(), "localhost")
-	require.NoError(t, err)
-	c := client.New(addr, client.Options{TLS: good})
+	c := client.New(addr, client.Options{TLS: p.Client("terminal", "localhost")})
 	defer c.Close()
 	resp, err := c.Send(context.Background(), request(t, "000001"), 2*time.Second)
 	require.NoError(t, err)
@@ -82,23 +49,17 @@ func TestSendOverTLS(t *testing.T) {
 	require.Equal(t, "0810", mti)
 	require.Equal(t, int32(1), frames.Load())
 
-	distrust, err := tlsconf.Client(term.TLSCertificate(), rogueCA.Pool(), "")
-	require.NoError(t, err)
-	wrongName, err := tlsconf.Client(term.TLSCertificate(), ca.Pool(), "acquirer.example")
-	require.NoError(t, err)
-	refusedCert, err := tlsconf.Client(rogue.TLSCertificate(), ca.Pool(), "")
-	require.NoError(t, err)
 	tests := []struct {
 		name string
 		cfg  *tls.Config
 		want error
 	}{
 		// The terminal refuses the acquirer during its handshake: nothing sent.
-		{"acquirer from another CA", distrust, client.ErrNotSent},
-		{"acquirer name mismatch", wrongName, client.ErrNotSent},
+		{"acquirer from another CA", p.DistrustingClient("terminal", ""), client.ErrNotSent},
+		{"acquirer name mismatch", p.Client("terminal", "acquirer.example"), client.ErrNotSent},
 		// The acquirer refuses the terminal's certificate: with TLS 1.3
 		// the terminal learns it on its first read.
-		{"terminal from another CA", refusedCert, nil},
+		{"terminal from another CA", p.RogueClient("terminal", ""), nil},
 		{"plain terminal", nil, nil},
 	}
 	for _, tc := range tests {

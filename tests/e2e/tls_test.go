@@ -1,15 +1,13 @@
 package e2e
 
 import (
-	"crypto/rand"
 	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/tapsim/tapsim/isospec/tlsconf"
+	"github.com/tapsim/tapsim/isospec/tlsconf/tlstest"
 )
 
 // R-S4b, R-G1, R-G2: issuer and acquirer processes with mutual TLS on both
@@ -24,12 +22,7 @@ func TestMutualTLSProcesses(t *testing.T) {
 	f := func(name string) string { return filepath.Join(pki, name) }
 
 	// Another CA's terminal certificate, made here.
-	now := time.Now()
-	rogueCA, err := tlsconf.NewCA(rand.Reader, "rogue CA", now, time.Hour)
-	require.NoError(t, err)
-	rogue, err := rogueCA.Issue(rand.Reader, "terminal", []string{"localhost", "127.0.0.1"}, now, time.Hour)
-	require.NoError(t, err)
-	rogueCert, rogueKey, err := rogue.WriteFiles(filepath.Join(dir, "rogue"), "terminal", false)
+	rogueCert, rogueKey, err := tlstest.NewPKI(t, "terminal").Rogue("terminal").WriteFiles(filepath.Join(dir, "rogue"), "terminal", false)
 	require.NoError(t, err)
 
 	iss := start(t, "issuer", "--listen", "127.0.0.1:0", "--data", filepath.Join(dir, "issuer"),
