@@ -43,14 +43,7 @@ type Authority struct {
 // (less Backdate) for validity, which may sign end-entity certificates only
 // (path length 0). rnd supplies the key and serial number.
 func NewCA(rnd io.Reader, name string, now time.Time, validity time.Duration) (*Authority, error) {
-	if validity <= 0 {
-		return nil, fmt.Errorf("%w: validity must be positive", ErrPKI)
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rnd)
-	if err != nil {
-		return nil, fmt.Errorf("%w: key: %w", ErrPKI, err)
-	}
-	serial, err := serialNumber(rnd)
+	key, serial, err := newKey(rnd, validity)
 	if err != nil {
 		return nil, err
 	}
@@ -64,15 +57,11 @@ func NewCA(rnd io.Reader, name string, now time.Time, validity time.Duration) (*
 		IsCA:                  true,
 		MaxPathLenZero:        true,
 	}
-	der, err := x509.CreateCertificate(rnd, tpl, tpl, key.Public(), key)
+	id, err := sign(rnd, "CA certificate", tpl, tpl, key, key)
 	if err != nil {
-		return nil, fmt.Errorf("%w: CA certificate: %w", ErrPKI, err)
+		return nil, err
 	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, fmt.Errorf("%w: CA certificate: %w", ErrPKI, err)
-	}
-	return &Authority{Identity{Cert: c, Key: key}}, nil
+	return &Authority{*id}, nil
 }
 
 // Pool returns a pool holding the CA certificate.
@@ -87,14 +76,7 @@ func (a *Authority) Pool() *x509.CertPool {
 // and TLS client authentication, valid from now (less Backdate) for
 // validity but never beyond the CA's own end.
 func (a *Authority) Issue(rnd io.Reader, name string, hosts []string, now time.Time, validity time.Duration) (*Identity, error) {
-	if validity <= 0 {
-		return nil, fmt.Errorf("%w: validity must be positive", ErrPKI)
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rnd)
-	if err != nil {
-		return nil, fmt.Errorf("%w: key: %w", ErrPKI, err)
-	}
-	serial, err := serialNumber(rnd)
+	key, serial, err := newKey(rnd, validity)
 	if err != nil {
 		return nil, err
 	}
@@ -118,13 +100,35 @@ func (a *Authority) Issue(rnd io.Reader, name string, hosts []string, now time.T
 			tpl.DNSNames = append(tpl.DNSNames, h)
 		}
 	}
-	der, err := x509.CreateCertificate(rnd, tpl, a.Cert, key.Public(), a.Key)
+	return sign(rnd, "certificate "+name, tpl, a.Cert, key, a.Key)
+}
+
+// newKey makes a P-256 key and a serial number for a certificate of the
+// given validity.
+func newKey(rnd io.Reader, validity time.Duration) (*ecdsa.PrivateKey, *big.Int, error) {
+	if validity <= 0 {
+		return nil, nil, fmt.Errorf("%w: validity must be positive", ErrPKI)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rnd)
 	if err != nil {
-		return nil, fmt.Errorf("%w: certificate %s: %w", ErrPKI, name, err)
+		return nil, nil, fmt.Errorf("%w: key: %w", ErrPKI, err)
+	}
+	serial, err := serialNumber(rnd)
+	if err != nil {
+		return nil, nil, err
+	}
+	return key, serial, nil
+}
+
+// sign makes the certificate tpl for key, signed by parent's key signer.
+func sign(rnd io.Reader, what string, tpl, parent *x509.Certificate, key, signer *ecdsa.PrivateKey) (*Identity, error) {
+	der, err := x509.CreateCertificate(rnd, tpl, parent, key.Public(), signer)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrPKI, what, err)
 	}
 	c, err := x509.ParseCertificate(der)
 	if err != nil {
-		return nil, fmt.Errorf("%w: certificate %s: %w", ErrPKI, name, err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrPKI, what, err)
 	}
 	return &Identity{Cert: c, Key: key}, nil
 }
