@@ -50,15 +50,17 @@ func TestApprovedAuthorisation(t *testing.T) {
 	require.Equal(t, "476173******0010", j[0].Masked)
 }
 
-func TestTerminalRRNRestored(t *testing.T) {
+// One RRN names a sale at the terminal, the acquirer and the issuer: the
+// terminal's own reference is replaced by the one the issuer saw.
+func TestOneRRNPerSale(t *testing.T) {
 	r := newRig(t, nil)
 	req := r.authReq(visaPAN, 100)
 	req.RRN = "TERMRRN00001"
 	resp := r.authorise(req)
-	require.Equal(t, "TERMRRN00001", resp.RRN)
 	var got isospec.AuthorizationRequest
 	require.NoError(t, isospec.Decode(r.iss.ReceivedMTI(isospec.MTIAuthorizationRequest)[0], &got))
-	require.NotEqual(t, "TERMRRN00001", got.RRN, "RRN re-stamped for the issuer link")
+	require.NotEqual(t, "TERMRRN00001", got.RRN, "RRN stamped by the acquirer for the issuer link")
+	require.Equal(t, got.RRN, resp.RRN, "the terminal gets the RRN the issuer saw")
 }
 
 func TestIssuerDeclinePassedOn(t *testing.T) {

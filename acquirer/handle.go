@@ -289,10 +289,10 @@ func (s *Server) authorize(ctx context.Context, frame []byte, msg *iso8583.Messa
 	if err != nil {
 		return nil
 	}
-	r.AuthCode, r.PrivateData, r.ICCData = ir.AuthCode, ir.PrivateData, ir.ICCData
-	if r.RRN == "" {
-		r.RRN = rrn
-	}
+	// The terminal gets the retrieval reference number the issuer saw, so
+	// that one RRN names the sale at the terminal, the acquirer and the
+	// issuer (the terminal's own, if it sent one, stays in the journal).
+	r.AuthCode, r.PrivateData, r.ICCData, r.RRN = ir.AuthCode, ir.PrivateData, ir.ICCData, rrn
 	return s.encodeReply(r, term.TAK)
 }
 

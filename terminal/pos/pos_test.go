@@ -659,3 +659,29 @@ func TestEveryBuiltinCard(t *testing.T) {
 		}
 	}
 }
+
+// The acquirer's retrieval reference number replaces the terminal's: the
+// receipt shows it and a void carries it, so that one RRN names the sale
+// at the terminal, the acquirer and the issuer.
+func TestHostRRNNamesTheSale(t *testing.T) {
+	const hostRRN = "634100000777"
+	r := newRig(t, func(req *iso8583.Message) *iso8583.Message {
+		resp := approveAll(req)
+		if mti, _ := req.GetMTI(); resp != nil && mti == string(isospec.MTIAuthorizationRequest) {
+			require.NoError(t, resp.Field(isospec.FieldRRN, hostRRN))
+		}
+		return resp
+	}, pos.Options{})
+	sale, err := r.term.Sale(context.Background(), 150000, inproc.New(newCard(t, "visa-plastic")))
+	require.NoError(t, err)
+	require.Equal(t, pos.StatusApproved, sale.Status)
+	require.Equal(t, hostRRN, sale.RRN)
+	require.Contains(t, sale.Receipt, hostRRN)
+
+	v, err := r.term.Void(context.Background(), pos.Ref{RRN: hostRRN})
+	require.NoError(t, err)
+	require.Equal(t, pos.StatusApproved, v.Status, v.String())
+	reqs, _ := r.acq.received()
+	require.Len(t, reqs, 2)
+	require.Equal(t, hostRRN, decodeReversal(t, reqs[1]).RRN)
+}

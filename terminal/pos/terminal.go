@@ -359,7 +359,11 @@ func (t *Terminal) online(ctx context.Context, res *Result, kind Kind, out kerne
 	}
 	t.apply(res, out, &ar)
 	if res.Status == StatusApproved {
-		_ = t.o.Journal.Add(NewRecord(*req, ar.AuthCode, now))
+		// The journal keeps the acquirer's RRN (the one on the receipt and
+		// at the issuer), which a void then carries.
+		rec := *req
+		rec.RRN = res.RRN
+		_ = t.o.Journal.Add(NewRecord(rec, ar.AuthCode, now))
 	}
 }
 
@@ -367,6 +371,11 @@ func (t *Terminal) online(ctx context.Context, res *Result, kind Kind, out kerne
 func (t *Terminal) apply(res *Result, out kernel.Outcome, ar *isospec.AuthorizationResponse) {
 	res.ResponseCode = ar.ResponseCode
 	res.AuthCode = ar.AuthCode
+	if ar.RRN != "" {
+		// The acquirer's retrieval reference number names the sale from
+		// here on, as the issuer knows it.
+		res.RRN = ar.RRN
+	}
 	if ar.PrivateData != "" {
 		if p, err := isospec.ParsePrivateData(ar.PrivateData); err == nil {
 			res.DeclineReason = p.DeclineReason
