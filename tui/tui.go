@@ -110,6 +110,11 @@ type App struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	// runMu guards ended: once Run has returned (also when the screen
+	// could not start), Stop has no screen to stop.
+	runMu sync.Mutex
+	ended bool
+
 	// UI goroutine only.
 	cardsByName map[string]cards.Card
 	traces      map[string]*recorded.Trace
@@ -231,15 +236,22 @@ func currencyPrefix(code string) string {
 // transaction and waits for it.
 func (a *App) Run() error {
 	err := a.app.Run()
+	a.runMu.Lock()
+	a.ended = true
+	a.runMu.Unlock()
 	a.cancel()
 	a.wg.Wait()
 	return err
 }
 
-// Stop quits the UI; safe from any goroutine.
+// Stop quits the UI; safe from any goroutine, also after Run returned.
 func (a *App) Stop() {
 	a.cancel()
-	a.app.Stop()
+	a.runMu.Lock()
+	defer a.runMu.Unlock()
+	if !a.ended {
+		a.app.Stop()
+	}
 }
 
 // Model returns the state; read it only from the UI goroutine (or inside

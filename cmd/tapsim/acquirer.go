@@ -100,7 +100,7 @@ init" writes test files.`,
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&o.listen, "listen", "127.0.0.1:8583", "address terminals connect to, host:port")
+	fl.StringVar(&o.listen, "listen", "127.0.0.1:8584", "address terminals connect to, host:port")
 	fl.StringArrayVar(&o.issuers, "issuer", nil, "issuer host address, ADDR or NAME=ADDR (repeatable)")
 	fl.StringVar(&o.dataDir, "data", acquirer.DefaultDataDir, "directory of the journal, advice queue and keystore")
 	fl.StringVar(&o.routesPath, "routes", "", "routing table, YAML (default: the sample BIN ranges to --issuer)")

@@ -93,7 +93,7 @@ preferred): it presents --tls-cert and accepts only acquirers whose certificate 
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&o.listen, "listen", "127.0.0.1:8584", "address acquirers connect to, host:port")
+	fl.StringVar(&o.listen, "listen", "127.0.0.1:8583", "address acquirers connect to, host:port")
 	fl.StringVar(&o.dataDir, "data", issDefaultData, "directory of the issuer's database and keystore")
 	addIssuerDBFlag(c, &o.db)
 	fl.BoolVar(&o.requireMAC, "require-mac", false, "refuse (63) requests without a MAC")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gdamore/tcell/v2"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/tapsim/tapsim/cards"
 	"github.com/tapsim/tapsim/cards/hce"
@@ -341,6 +342,11 @@ func runTUI(ctx context.Context, o tuiOptions, screen tcell.Screen) error {
 	if strings.TrimSpace(o.dataDir) == "" && o.dataDir != "" {
 		return usageErr("--data: empty directory")
 	}
+	if screen == nil {
+		if err := checkTTY(); err != nil {
+			return err
+		}
+	}
 	s, err := startTUISession(ctx, o.dataDir)
 	if err != nil {
 		return err
@@ -358,6 +364,27 @@ func runTUI(ctx context.Context, o tuiOptions, screen tcell.Screen) error {
 	}()
 	if err := app.Run(); err != nil {
 		return fmt.Errorf("tui: %w", err)
+	}
+	return nil
+}
+
+// errNoTTY reports that the terminal UI has no terminal to draw on.
+var errNoTTY = errors.New("the terminal UI needs a terminal (TTY); without one use tapsim demo, tap, terminal or run")
+
+// checkTTY reports errNoTTY unless the process has a controlling terminal
+// the UI can draw on (the screen library opens /dev/tty) and TERM names
+// one.
+func checkTTY() error {
+	if os.Getenv("TERM") == "" || os.Getenv("TERM") == "dumb" {
+		return fmt.Errorf("tui: %w: TERM is not set to a terminal type", errNoTTY)
+	}
+	f, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("tui: %w", errNoTTY)
+	}
+	defer f.Close()
+	if !term.IsTerminal(int(f.Fd())) {
+		return fmt.Errorf("tui: %w", errNoTTY)
 	}
 	return nil
 }

@@ -478,3 +478,11 @@ func TestTUIVoidFromHistory(t *testing.T) {
 	})
 	require.Equal(t, []string{"000001", "000002"}, voids)
 }
+
+// Without a terminal the UI says so and starts nothing, instead of
+// panicking in the screen library.
+func TestTUIWithoutTerminal(t *testing.T) {
+	t.Setenv("TERM", "dumb")
+	err := runTUI(context.Background(), tuiOptions{dataDir: t.TempDir()}, nil)
+	require.ErrorIs(t, err, errNoTTY)
+}
