@@ -67,6 +67,14 @@ func Example() {
 	now := time.Date(2026, 3, 15, 10, 0, 0, 0, time.UTC)
 	for i, code := range []isospec.NetworkCode{isospec.NetSignOn, isospec.NetEcho} {
 		m, _ := isospec.Encode(isospec.NewNetworkManagement(code, fmt.Sprintf("%06d", i+1), now))
+		// Every request carries a MAC under the zone MAC key (R-G2).
+		_ = isospec.SetMAC(m, func(data []byte) ([]byte, error) {
+			zak, err := h.Lookup(k.ZAK)
+			if err != nil {
+				return nil, err
+			}
+			return h.GenerateMAC(zak, data)
+		})
 		resp, err := c.Send(m)
 		if err != nil {
 			fmt.Println(err)

@@ -65,9 +65,13 @@ type Config struct {
 	// Cloud configures the HCE cloud platform; its KEK defaults to
 	// Keys.KEK.
 	Cloud cloud.Config
-	// RequireMAC makes a request without a MAC fail with 63; by default a
-	// MAC is checked when present.
-	RequireMAC bool
+	// MACOptional lets requests without a MAC through (R-G2 opt-out for an
+	// integrator whose acquirer cannot MAC yet): a MAC present is still
+	// checked, and a reversal or advice without one is still refused, since
+	// it would release a hold on nobody's word. By default every request
+	// needs a valid MAC under the ZAK (63 otherwise). Start logs a warning
+	// when it is set.
+	MACOptional bool
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// Rand draws authorisation codes (crypto/rand when nil).
@@ -84,9 +88,10 @@ var ErrClose = errors.New("issuerhost: frame cannot be answered")
 // authorisation engine, the token vault and the HCE cloud platform. It
 // answers sign-on, sign-off and echo (0810), authorisations (0100 ->
 // 0110, 0200 -> 0210), reversals (0400 -> 0410) and reversal advices
-// (0420/0421 -> 0430); it checks the MAC under the ZAK when there is one
-// (63 on failure) and answers a malformed message with 30, then keeps
-// serving.
+// (0420/0421 -> 0430); every request needs a valid MAC under the ZAK
+// (63 without one or with a wrong one, R-G2; Config.MACOptional relaxes
+// that for all but reversals) and a malformed message is answered with 30,
+// then the server keeps serving.
 type Server struct {
 	db     *store.DB
 	hsm    HSM
@@ -198,6 +203,9 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.srv, s.addr = srv, srv.Addr
 	s.log.Info("issuer host listening", "addr", s.addr, "tls", s.cfg.TLS != nil)
+	if s.cfg.MACOptional {
+		s.log.Warn("MAC optional: requests without a MAC are authorised on their unauthenticated content (R-G2 off); reversals still need one")
+	}
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -324,7 +332,8 @@ func (s *Server) HandleFrame(ctx context.Context, frame []byte) ([]byte, error) 
 			s.log.Warn("issuer MAC check failed", "mti", mtiS, "summary", isospec.Summary(msg), "error", err.Error())
 			return s.answer(msg, mti, isospec.RCSecurityViolation, isospec.ReasonMACInvalid, true)
 		}
-	case s.cfg.RequireMAC:
+	case !s.cfg.MACOptional || mti.Class() == '4':
+		s.log.Warn("issuer request without MAC refused", "mti", mtiS, "summary", isospec.Summary(msg))
 		return s.answer(msg, mti, isospec.RCSecurityViolation, isospec.ReasonMACInvalid, false)
 	}
 	switch mti.Class() {

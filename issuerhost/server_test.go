@@ -104,7 +104,7 @@ func TestServerOverTCP(t *testing.T) {
 
 	now := n.Clock.Now()
 	var nm isospec.NetworkManagement
-	require.NoError(t, isospec.Decode(send(t, c, isospec.NewNetworkManagement(isospec.NetSignOn, n.NextSTAN(), now), false), &nm))
+	require.NoError(t, isospec.Decode(send(t, c, isospec.NewNetworkManagement(isospec.NetSignOn, n.NextSTAN(), now), true), &nm))
 	require.Equal(t, isospec.MTINetworkResponse, nm.MTI)
 	require.Equal(t, isospec.RCApproved, nm.ResponseCode)
 	require.Equal(t, isospec.NetSignOn, nm.NetworkCode)
@@ -143,13 +143,13 @@ func TestServerOverTCP(t *testing.T) {
 	require.Len(t, iad, 8, "ARPC method 2: ARPC || CSU")
 	require.NoError(t, card.CVN.VerifyARPC(card.MK, tags, tags[0x9F26], iad[4:], nil, iad[:4]))
 
-	// Decline, its reason in DE48, no MAC asked, none given.
+	// Decline, its reason in DE48.
 	big := isoRequest(n.Request(issuertest.VisaPlastic, issuertest.Tap{Amount: 350000}))
-	resp = decodeAuth(t, send(t, c, big, false))
+	resp = decodeAuth(t, send(t, c, big, true))
 	require.Equal(t, isospec.ResponseCode("57"), resp.ResponseCode)
 	require.Equal(t, isospec.ReasonCVMRequired, reason(t, resp.PrivateData))
 	require.Empty(t, resp.AuthCode)
-	require.Nil(t, resp.MAC)
+	require.Len(t, resp.MAC, 8, "a MACed request gets a MACed answer, decline or not")
 
 	// A MAC that does not verify: 63.
 	bad, err := isospec.Encode(isoRequest(n.Request(issuertest.VisaPlastic, issuertest.Tap{Amount: 100})))
@@ -181,10 +181,10 @@ func TestServerOverTCP(t *testing.T) {
 	require.Equal(t, before+25000, openToBuy(t, n, "acct-1"), "released once")
 
 	// Key change is not offered; echo and sign-off are.
-	require.NoError(t, isospec.Decode(send(t, c, isospec.NewNetworkManagement(isospec.NetKeyChange, n.NextSTAN(), now), false), &nm))
+	require.NoError(t, isospec.Decode(send(t, c, isospec.NewNetworkManagement(isospec.NetKeyChange, n.NextSTAN(), now), true), &nm))
 	require.Equal(t, isospec.RCInvalidTransaction, nm.ResponseCode)
 	for _, code := range []isospec.NetworkCode{isospec.NetEcho, isospec.NetSignOff} {
-		require.NoError(t, isospec.Decode(send(t, c, isospec.NewNetworkManagement(code, n.NextSTAN(), now), false), &nm))
+		require.NoError(t, isospec.Decode(send(t, c, isospec.NewNetworkManagement(code, n.NextSTAN(), now), true), &nm))
 		require.Equal(t, isospec.RCApproved, nm.ResponseCode, code)
 	}
 }
@@ -200,14 +200,28 @@ func openToBuy(t testing.TB, n *issuertest.Net, id string) int64 {
 	return a.OpenToBuy()
 }
 
-func TestRequireMAC(t *testing.T) {
+// R-G2: every request needs a MAC under the ZAK unless the integrator opts
+// out; even then an un-MACed reversal cannot release a hold.
+func TestMACRequiredByDefault(t *testing.T) {
 	n := issuertest.New(t)
-	s := newServer(t, n, issuerhost.Config{RequireMAC: true})
+	s := newServer(t, n, issuerhost.Config{})
 	c := dial(t, s.Addr())
 	resp := decodeAuth(t, send(t, c, isoRequest(n.Request(issuertest.VisaPlastic, issuertest.Tap{Amount: 100})), false))
 	require.Equal(t, isospec.RCSecurityViolation, resp.ResponseCode)
+	pd, err := isospec.ParsePrivateData(resp.PrivateData)
+	require.NoError(t, err)
+	require.Equal(t, isospec.ReasonMACInvalid, pd.DeclineReason)
 	resp = decodeAuth(t, send(t, c, isoRequest(n.Request(issuertest.VisaPlastic, issuertest.Tap{Amount: 100})), true))
 	require.Equal(t, isospec.RCApproved, resp.ResponseCode)
+}
+
+func TestMACOptional(t *testing.T) {
+	n := issuertest.New(t)
+	s := newServer(t, n, issuerhost.Config{MACOptional: true})
+	c := dial(t, s.Addr())
+	req := isoRequest(n.Request(issuertest.VisaPlastic, issuertest.Tap{Amount: 100}))
+	resp := decodeAuth(t, send(t, c, req, false))
+	require.Equal(t, isospec.RCApproved, resp.ResponseCode, "opted out: no MAC needed for an authorisation")
 }
 
 // writeFrame sends one frame: length header and body.
@@ -315,7 +329,7 @@ func TestThousandMalformedFrames(t *testing.T) {
 	require.Positive(t, closed)
 
 	c := dial(t, s.Addr())
-	resp := decodeAuth(t, send(t, c, isoRequest(n.Request(issuertest.VisaPlastic, issuertest.Tap{Amount: 100})), false))
+	resp := decodeAuth(t, send(t, c, isoRequest(n.Request(issuertest.VisaPlastic, issuertest.Tap{Amount: 100})), true))
 	require.Equal(t, isospec.RCApproved, resp.ResponseCode)
 }
 
@@ -382,3 +396,65 @@ func TestServerLifecycle(t *testing.T) {
 }
 
 func mustTDES(s string) keys.Key { return keys.MustHex(keys.TDES, s) }
+
+// A reversal releases a hold only when it is authenticated and names an
+// approval that exists with its own amount, currency and card (R-G2):
+// an attacker on the issuer link without the ZAK, or a reversal altered
+// after the fact, releases nothing.
+func TestReversalMustBeAuthenticatedAndMatch(t *testing.T) {
+	n := issuertest.New(t)
+	// Even with MACs optional for authorisations, reversals need one.
+	s := newServer(t, n, issuerhost.Config{MACOptional: true})
+	c := dial(t, s.Addr())
+	now := n.Clock.Now()
+	before := openToBuy(t, n, "acct-1")
+	req := isoRequest(n.Request(issuertest.VisaPlastic, issuertest.Tap{Amount: 25000}))
+	require.Equal(t, isospec.RCApproved, decodeAuth(t, send(t, c, req, true)).ResponseCode)
+	require.Equal(t, before-25000, openToBuy(t, n, "acct-1"))
+
+	reverse := func(mutate func(r *isospec.ReversalRequest), mac bool) (isospec.ResponseCode, isospec.DeclineReason) {
+		t.Helper()
+		rev, err := isospec.NewReversal(req, n.NextSTAN(), now, isospec.RCResponseTooLate, "")
+		require.NoError(t, err)
+		if mutate != nil {
+			mutate(rev)
+		}
+		var rr isospec.ReversalResponse
+		require.NoError(t, isospec.Decode(send(t, c, rev.Advice(false), mac), &rr))
+		return rr.ResponseCode, reason(t, rr.PrivateData)
+	}
+	for _, tc := range []struct {
+		name   string
+		mutate func(r *isospec.ReversalRequest)
+		mac    bool
+		code   isospec.ResponseCode
+		reason isospec.DeclineReason
+	}{
+		{"no MAC", nil, false, isospec.RCSecurityViolation, isospec.ReasonMACInvalid},
+		{"other amount", func(r *isospec.ReversalRequest) { r.Amount = 100 }, true, "12", "reversal_mismatch"},
+		{"other currency", func(r *isospec.ReversalRequest) { r.Currency = "840" }, true, "12", "reversal_mismatch"},
+		{"other card", func(r *isospec.ReversalRequest) { r.PAN = "5413330089020011" }, true, "12", "reversal_mismatch"},
+		{"other RRN", func(r *isospec.ReversalRequest) { r.RRN = "999999999999" }, true, "12", "reversal_mismatch"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, why := reverse(tc.mutate, tc.mac)
+			require.Equal(t, tc.code, code)
+			require.Equal(t, tc.reason, why)
+			require.Equal(t, before-25000, openToBuy(t, n, "acct-1"), "the hold stays")
+		})
+	}
+	// A reversal of an approval that never existed releases nothing.
+	code, _ := reverse(func(r *isospec.ReversalRequest) {
+		od, err := isospec.ParseOriginalData(r.OriginalData)
+		require.NoError(t, err)
+		od.STAN = "999998"
+		r.OriginalData, err = od.Encode()
+		require.NoError(t, err)
+	}, true)
+	require.Equal(t, isospec.RCApproved, code, "acknowledged as original_not_found")
+	require.Equal(t, before-25000, openToBuy(t, n, "acct-1"))
+	// The genuine one releases the hold.
+	code, _ = reverse(nil, true)
+	require.Equal(t, isospec.RCApproved, code)
+	require.Equal(t, before, openToBuy(t, n, "acct-1"))
+}

@@ -31,6 +31,7 @@ func TestServerMutualTLS(t *testing.T) {
 	signOn := func(c *connection.Connection) error {
 		m, err := isospec.Encode(isospec.NewNetworkManagement(isospec.NetSignOn, n.NextSTAN(), now))
 		require.NoError(t, err)
+		require.NoError(t, isospec.SetMAC(m, zakMAC))
 		resp, err := c.Send(m)
 		if err != nil {
 			return err

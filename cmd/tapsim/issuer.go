@@ -47,12 +47,12 @@ const (
 
 // issuerOptions are the settings of one issuer host process.
 type issuerOptions struct {
-	listen     string
-	dataDir    string
-	db         string // PostgreSQL connection string; empty for SQLite in dataDir
-	requireMAC bool
-	verbose    bool
-	tls        tlsFiles
+	listen      string
+	dataDir     string
+	db          string // PostgreSQL connection string; empty for SQLite in dataDir
+	macOptional bool
+	verbose     bool
+	tls         tlsFiles
 }
 
 func newIssuerCmd() *cobra.Command {
@@ -96,7 +96,7 @@ preferred): it presents --tls-cert and accepts only acquirers whose certificate 
 	fl.StringVar(&o.listen, "listen", "127.0.0.1:8583", "address acquirers connect to, host:port")
 	fl.StringVar(&o.dataDir, "data", issDefaultData, "directory of the issuer's database and keystore")
 	addIssuerDBFlag(c, &o.db)
-	fl.BoolVar(&o.requireMAC, "require-mac", false, "refuse (63) requests without a MAC")
+	fl.BoolVar(&o.macOptional, "mac-optional", false, "accept requests without a MAC (R-G2 off, warned at start; reversals still need one)")
 	addTLSFlags(fl, &o.tls, "", "this issuer host")
 	fl.StringVar(&o.tls.ca, "tls-ca", "", "PEM CA certificate(s) the acquirers' certificates must chain to (mutual TLS)")
 	fl.BoolVarP(&o.verbose, "verbose", "v", false, "log every message (masked) on stderr")
@@ -250,7 +250,7 @@ func runIssuer(ctx context.Context, o issuerOptions, out, errOut io.Writer) erro
 	if created {
 		printSeedSummary(out, seed)
 	}
-	srv, err := issuerhost.New(r.db, r.hsm, issuerhost.Config{Listen: o.listen, TLS: tlsCfg, RequireMAC: o.requireMAC, Logger: logger})
+	srv, err := issuerhost.New(r.db, r.hsm, issuerhost.Config{Listen: o.listen, TLS: tlsCfg, MACOptional: o.macOptional, Logger: logger})
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/tapsim/tapsim/cards/hce"
 	"github.com/tapsim/tapsim/emv/cryptogram"
 	"github.com/tapsim/tapsim/emv/keys"
+	"github.com/tapsim/tapsim/emv/mac"
 	"github.com/tapsim/tapsim/emv/pin"
 	"github.com/tapsim/tapsim/emv/tlv"
 	"github.com/tapsim/tapsim/hsm/keyblock"
@@ -233,6 +234,9 @@ func TestIssuerServesRealTaps(t *testing.T) {
 		{card: "wallet-phone", unlock: "2468", amount: 450000, code: "00", entry91: true},
 		{card: "visa-plastic", amount: 350000, code: "57", reason: isospec.ReasonCVMRequired, entry91: true},
 	}
+	// Every request is MACed under the sample ZAK, as an acquirer does.
+	zak := keys.MustHex(keys.TDES, sampleZAK)
+	zakMAC := func(d []byte) ([]byte, error) { return mac.Alg3(zak, d, mac.Method1) }
 	stan := 0
 	now := time.Now().UTC()
 	var first *isospec.AuthorizationRequest
@@ -253,6 +257,7 @@ func TestIssuerServesRealTaps(t *testing.T) {
 			}
 			m, err := isospec.Encode(req)
 			require.NoError(t, err)
+			require.NoError(t, isospec.SetMAC(m, zakMAC))
 			resp, err := c.Send(m)
 			require.NoError(t, err)
 			var ar isospec.AuthorizationResponse
@@ -275,6 +280,7 @@ func TestIssuerServesRealTaps(t *testing.T) {
 	replay.STAN = "999999"
 	m, err := isospec.Encode(&replay)
 	require.NoError(t, err)
+	require.NoError(t, isospec.SetMAC(m, zakMAC))
 	resp, err := c.Send(m)
 	require.NoError(t, err)
 	var ar isospec.AuthorizationResponse

@@ -215,7 +215,9 @@ func (e *Engine) logSystemError(ctx context.Context, at time.Time, mti, stan, rr
 
 // Reverse releases the hold of the authorisation that rev names, once: a
 // repeat (0421, or the same 0400 again) finds the hold released and
-// changes nothing. A reversal for an authorisation the host never approved
+// changes nothing. A reversal whose amount, currency, card or RRN is not
+// the approval's releases nothing (ReversalMismatch). The caller has
+// checked that the reversal is authenticated (its MAC). A reversal for an authorisation the host never approved
 // is recorded, so that the original, should it arrive late, is refused.
 // The answer is always an acceptance (00) unless the host cannot decide.
 func (e *Engine) Reverse(ctx context.Context, rev Reversal) (Decision, error) {
@@ -231,6 +233,11 @@ func (e *Engine) Reverse(ctx context.Context, rev Reversal) (Decision, error) {
 				ReleaseRef: rev.Key()})
 		case err != nil:
 			return err
+		case h.Status == store.HoldActive && !rev.matches(h):
+			// It names an approval that exists but not this one's amount,
+			// currency, card or reference: nothing is released.
+			d = decisionFor(ReversalMismatch)
+			d.Cred = h.Cred
 		case h.Status == store.HoldActive:
 			d = decisionFor(Reversed)
 			d.Cred = h.Cred
@@ -263,6 +270,22 @@ func (e *Engine) Reverse(ctx context.Context, rev Reversal) (Decision, error) {
 		return d, fmt.Errorf("authz: reversal: %w", err)
 	}
 	return d, nil
+}
+
+// matches reports whether the reversal describes the approval of hold h:
+// the same amount and currency, the same card (masked PAN, when the
+// reversal carries a PAN) and the same retrieval reference number (when
+// both have one).
+func (r Reversal) matches(h store.Hold) bool {
+	switch {
+	case r.Amount != h.Amount || r.Currency != h.Currency:
+		return false
+	case r.PAN != "" && pan.Mask(r.PAN) != h.MaskedPAN:
+		return false
+	case r.RRN != "" && h.RRN != "" && r.RRN != h.RRN:
+		return false
+	}
+	return true
 }
 
 // cryptoRand is crypto/rand as an io.Reader value.

@@ -93,6 +93,9 @@ const (
 	PINBlockInvalid Reason = "pin_block_invalid"
 	// PINNotSet: no PIN verification value on file (55).
 	PINNotSet Reason = "pin_not_set"
+	// ReversalMismatch: the reversal names an approval whose amount,
+	// currency, card or RRN it does not carry; the hold stays (12).
+	ReversalMismatch Reason = "reversal_mismatch"
 )
 
 // reasonInfo is what the table knows of a reason.
@@ -142,6 +145,8 @@ var reasons = map[Reason]reasonInfo{
 	PINLocked:        {"", StagePIN, "R-G3c"},
 	PINBlockInvalid:  {"55", StagePIN, ""},
 	PINNotSet:        {"55", StagePIN, ""},
+
+	ReversalMismatch: {"12", StageReversal, "R-G2"},
 
 	CardExpired:         {"", StageLimits, ""},
 	AmountLimitExceeded: {"", StageLimits, ""},
