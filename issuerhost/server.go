@@ -508,12 +508,15 @@ func authzRequest(r *isospec.AuthorizationRequest) (authz.Request, error) {
 		if err != nil {
 			return authz.Request{}, err
 		}
-		if p == "" {
-			p = tp
+		// Track 2 equivalent data and DE2/DE14 describe one card: a
+		// message whose two copies disagree is not trusted for either.
+		switch {
+		case p != "" && p != tp:
+			return authz.Request{}, fmt.Errorf("issuerhost: track 2 names another PAN than DE2")
+		case exp != "" && exp != texp:
+			return authz.Request{}, fmt.Errorf("issuerhost: track 2 names another expiry than DE14")
 		}
-		if exp == "" {
-			exp = texp
-		}
+		p, exp = tp, texp
 	}
 	cur, err := strconv.Atoi(r.Currency)
 	if err != nil {

@@ -458,3 +458,27 @@ func TestReversalMustBeAuthenticatedAndMatch(t *testing.T) {
 	require.Equal(t, isospec.RCApproved, code)
 	require.Equal(t, before, openToBuy(t, n, "acct-1"))
 }
+
+// Track 2 and DE2/DE14 must name the same card: a terminal that edits one
+// copy is refused (30), whichever copy it edits.
+func TestTrack2MustAgree(t *testing.T) {
+	n := issuertest.New(t)
+	s := newServer(t, n, issuerhost.Config{})
+	c := dial(t, s.Addr())
+	for _, tc := range []struct {
+		name   string
+		track2 func(r *isospec.AuthorizationRequest) string
+		code   isospec.ResponseCode
+	}{
+		{"same card", func(r *isospec.AuthorizationRequest) string { return r.PAN + "=" + r.Expiry + "2010000000000" }, isospec.RCApproved},
+		{"other expiry", func(r *isospec.AuthorizationRequest) string { return r.PAN + "=3912" + "2010000000000" }, isospec.RCFormatError},
+		{"other PAN", func(r *isospec.AuthorizationRequest) string { return "4761739001010028=" + r.Expiry + "2010000000000" }, isospec.RCFormatError},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := isoRequest(n.Request(issuertest.VisaPlastic, issuertest.Tap{Amount: 100}))
+			require.NotEmpty(t, req.Expiry)
+			req.Track2 = tc.track2(req)
+			require.Equal(t, tc.code, decodeAuth(t, send(t, c, req, true)).ResponseCode)
+		})
+	}
+}
