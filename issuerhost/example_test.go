@@ -14,6 +14,7 @@ import (
 	"github.com/tapsim/tapsim/isospec"
 	"github.com/tapsim/tapsim/issuerhost"
 	"github.com/tapsim/tapsim/issuerhost/store"
+	"github.com/tapsim/tapsim/issuerhost/store/storetest"
 )
 
 // An issuer host with one sample card, answering a sign-on and an echo
@@ -22,7 +23,7 @@ func Example() {
 	ctx := context.Background()
 	dir, _ := os.MkdirTemp("", "issuer")
 	defer os.RemoveAll(dir)
-	db, err := store.OpenDir(dir, store.Options{})
+	db, err := store.OpenDir(dir, storetest.Options())
 	if err != nil {
 		fmt.Println(err)
 		return

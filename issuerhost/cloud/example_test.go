@@ -12,6 +12,7 @@ import (
 	"github.com/tapsim/tapsim/hsm/soft"
 	"github.com/tapsim/tapsim/issuerhost/cloud"
 	"github.com/tapsim/tapsim/issuerhost/store"
+	"github.com/tapsim/tapsim/issuerhost/store/storetest"
 )
 
 // The platform binds a phone to its HCE token and hands it a batch of
@@ -27,7 +28,7 @@ func Example() {
 
 	dir, _ := os.MkdirTemp("", "cloud")
 	defer os.RemoveAll(dir)
-	db, _ := store.OpenDir(dir, store.Options{})
+	db, _ := store.OpenDir(dir, storetest.Options())
 	defer db.Close()
 	_ = db.Update(ctx, func(tx *store.Tx) error {
 		_ = tx.PutAccount(ctx, store.Account{ID: "a1", Currency: 901, CreditLimit: 100000})
