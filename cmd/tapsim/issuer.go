@@ -72,6 +72,10 @@ advices (0420/0421) release the hold once. A MAC under the zone MAC key is check
 
 State (issuer.db: cards, tokens, phones, ATCs, used cryptograms and keys, PIN tries, holds,
 authorisation log, audit trail) lives under --data and is written before each answer leaves.
+PANs, token numbers, expiry dates and PVVs are kept encrypted (AES-GCM under the data key
+issuer/dek, found by HMAC-SHA-256 under issuer/pan-hmac: both made in the security module on
+first start, shown by check value only); the files under --data are 0600. A database made by
+an older build (PANs in clear) is refused: move it aside and start again.
 Keys live in the soft security module's keystore (issuer-keys.json), wrapped under the local
 master key from TAPSIM_HSM_LMK or, by default, the sample network's test LMK. On first start
 the sample cards, phones and accounts of the built-in profiles are created (see "issuer init").
@@ -353,7 +357,7 @@ func runIssuer(ctx context.Context, o issuerOptions, out, errOut io.Writer) erro
 	k := issuerhost.DefaultKeys()
 	if all, err := r.hsm.List(); err == nil {
 		for _, h := range all {
-			if slices.Contains([]string{k.ZPK, k.ZAK, k.PVK, k.KEK}, h.Label) {
+			if slices.Contains([]string{k.ZPK, k.ZAK, k.PVK, k.KEK, store.DataKeyLabel, store.IndexKeyLabel}, h.Label) {
 				fmt.Fprintf(out, "  %s %s KCV %s\n", h.Usage, h.Label, h.KCV)
 			}
 		}
