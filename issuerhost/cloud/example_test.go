@@ -12,7 +12,6 @@ import (
 	"github.com/tapsim/tapsim/hsm/soft"
 	"github.com/tapsim/tapsim/issuerhost/cloud"
 	"github.com/tapsim/tapsim/issuerhost/store"
-	"github.com/tapsim/tapsim/issuerhost/store/storetest"
 )
 
 // The platform binds a phone to its HCE token and hands it a batch of
@@ -28,7 +27,8 @@ func Example() {
 
 	dir, _ := os.MkdirTemp("", "cloud")
 	defer os.RemoveAll(dir)
-	db, _ := store.OpenDir(dir, storetest.Options())
+	c, _ := store.HSMCipher(h) // the data keys, made in the module
+	db, _ := store.OpenDir(dir, store.Options{Cipher: c})
 	defer db.Close()
 	_ = db.Update(ctx, func(tx *store.Tx) error {
 		_ = tx.PutAccount(ctx, store.Account{ID: "a1", Currency: 901, CreditLimit: 100000})
