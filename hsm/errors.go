@@ -34,6 +34,9 @@ var (
 	// ErrKeyBlock reports a wrapped key that fails its integrity check
 	// (wrong key-encryption key or altered block) or is malformed.
 	ErrKeyBlock = errors.New("hsm: invalid key block")
+	// ErrDecrypt reports encrypted data that fails its integrity check:
+	// altered, made under another key, or bound to other additional data.
+	ErrDecrypt = errors.New("hsm: encrypted data failed its integrity check")
 	// ErrInput reports a malformed input: a KSN, PAN, CVN name, data
 	// element or length the operation cannot take.
 	ErrInput = errors.New("hsm: invalid input")

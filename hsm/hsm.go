@@ -2,7 +2,7 @@
 // the module and are known outside only by a Handle (an opaque identifier,
 // the key's label, usage, algorithm and check value). Callers ask for
 // operations (verify an ARQC, make an ARPC, translate or verify a PIN,
-// compute or check a MAC, export keys wrapped under a key-encryption key)
+// compute or check a MAC, encrypt data at rest, export keys wrapped under a key-encryption key)
 // and never receive clear key material.
 //
 // Every key has one Usage and can serve only the operations of that usage
@@ -115,13 +115,34 @@ type MAC interface {
 	VerifyMACDUKPT(bdk Handle, ksn, data, mac []byte) error
 }
 
+// Data protects sensitive data kept at rest (PANs, token numbers, expiry
+// dates, PIN verification values): it is encrypted with AES-GCM under a
+// data-encryption key (UsageDEK) and found again through a keyed hash
+// (HMAC-SHA-256) under a keyed-hash key (UsageDataHash), so that the
+// store holds neither the data nor a hash anyone without the key could
+// compute.
+type Data interface {
+	// EncryptData seals plain under the DEK with AES-GCM and a fresh
+	// 12-byte nonce, binding aad (additional data, not encrypted, e.g. the
+	// row and column the value belongs to). The result is the nonce, the
+	// ciphertext and the 16-byte tag.
+	EncryptData(dek Handle, plain, aad []byte) ([]byte, error)
+	// DecryptData opens what EncryptData sealed under the same key and aad.
+	// A sealed value that was altered, made under another key or bound to
+	// other additional data is ErrDecrypt, never a wrong value.
+	DecryptData(dek Handle, sealed, aad []byte) ([]byte, error)
+	// HashData is the 32-byte HMAC-SHA-256 of data under a keyed-hash key.
+	HashData(key Handle, data []byte) ([]byte, error)
+}
+
 // HSM is a whole security module. Callers that need only part of it should
-// depend on KeyManager, EMV, PIN or MAC.
+// depend on KeyManager, EMV, PIN, MAC or Data.
 type HSM interface {
 	KeyManager
 	EMV
 	PIN
 	MAC
+	Data
 	// Close ends the session; every later call fails with ErrClosed.
 	Close() error
 }

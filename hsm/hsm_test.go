@@ -30,7 +30,7 @@ func TestParseUsage(t *testing.T) {
 	}
 	_, err := hsm.ParseUsage("cvk")
 	require.ErrorIs(t, err, hsm.ErrUsage)
-	require.Len(t, hsm.Usages(), 11)
+	require.Len(t, hsm.Usages(), 13)
 	for _, u := range hsm.Usages() {
 		require.True(t, u.Valid())
 		require.NotEqual(t, "unknown usage", u.Summary())

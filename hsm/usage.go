@@ -39,6 +39,15 @@ const (
 	// master key, or an HCE phone's transport key). AES only, since keys
 	// are wrapped with the AES key wrap of RFC 3394.
 	UsageKEK Usage = "KEK"
+	// UsageDEK is a data-encryption key: it encrypts stored sensitive
+	// data (PANs, token numbers, expiry dates, PIN verification values)
+	// with AES-GCM. AES only.
+	UsageDEK Usage = "DEK"
+	// UsageDataHash is a keyed-hash key: HMAC-SHA-256 of stored sensitive
+	// data, an index to find a row by PAN without keeping the PAN in
+	// clear. Held as an AES key of 32 bytes (the module's key type for
+	// any secret that is not TDES).
+	UsageDataHash Usage = "HMAC"
 	// UsageSessionAC marks, inside a key block, an application cryptogram
 	// session key handed to an HCE phone. The module never stores one.
 	UsageSessionAC Usage = "SK-AC"
@@ -69,6 +78,8 @@ var usageRules = map[Usage]usageRule{
 	UsageTAK:       {0x31, tdes2or3, aesAll, true, "terminal MAC key"},
 	UsagePVK:       {0x40, []int{16}, nil, true, "PIN verification key (Visa PVV)"},
 	UsageKEK:       {0x50, nil, aesAll, true, "key-encryption key"},
+	UsageDEK:       {0x70, nil, aesAll, true, "data-encryption key (AES-GCM, data at rest)"},
+	UsageDataHash:  {0x71, nil, []int{32}, true, "keyed-hash key (HMAC-SHA-256, look-up index)"},
 	UsageSessionAC: {0x60, []int{16}, aesAll, false, "application cryptogram session key (HCE)"},
 }
 

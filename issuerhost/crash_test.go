@@ -18,6 +18,7 @@ import (
 	"github.com/tapsim/tapsim/issuerhost/authz"
 	"github.com/tapsim/tapsim/issuerhost/internal/issuertest"
 	"github.com/tapsim/tapsim/issuerhost/store"
+	"github.com/tapsim/tapsim/issuerhost/store/storetest"
 )
 
 // crashChildEnv names the data directory of the issuer process
@@ -33,7 +34,7 @@ func TestCrashChild(t *testing.T) {
 		t.Skip("runs as the child of TestCrashKill")
 	}
 	h := issuertest.NewHSM(t, filepath.Join(dir, "keys.json"))
-	db, err := store.OpenDir(dir, store.Options{})
+	db, err := store.OpenDir(dir, storetest.Options())
 	require.NoError(t, err)
 	done, err := issuerhost.Initialised(ctx, db)
 	require.NoError(t, err)
@@ -116,7 +117,7 @@ func TestCrashKill(t *testing.T) {
 	require.Equal(t, isospec.ReasonHCEKeyUsed, reason(t, resp.PrivateData))
 	require.Equal(t, isospec.RCApproved, ask(n.Request(issuertest.VisaPlastic, issuertest.Tap{Amount: 1000})).ResponseCode)
 
-	db, err := store.OpenDir(dir, store.Options{})
+	db, err := store.OpenDir(dir, storetest.Options())
 	require.NoError(t, err)
 	defer db.Close()
 	require.NoError(t, db.View(ctx, func(tx *store.Tx) error {

@@ -22,13 +22,19 @@ func Example() {
 	ctx := context.Background()
 	dir, _ := os.MkdirTemp("", "issuer")
 	defer os.RemoveAll(dir)
-	db, err := store.OpenDir(dir, store.Options{})
+	h, _ := soft.Open(soft.Config{LMK: keys.MustHex(keys.AES, "FC040D1C23BB408FCABBF8ECE2A72BF49B7CA20482F0A555E5626B6FC92526CB")})
+	// PANs are kept encrypted under data keys the module makes.
+	dataKeys, err := store.HSMCipher(h)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	db, err := store.OpenDir(dir, store.Options{Cipher: dataKeys})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer db.Close()
-	h, _ := soft.Open(soft.Config{LMK: keys.MustHex(keys.AES, "FC040D1C23BB408FCABBF8ECE2A72BF49B7CA20482F0A555E5626B6FC92526CB")})
 	k := issuerhost.DefaultKeys()
 	err = issuerhost.Init(ctx, db, h, issuerhost.Seed{
 		Keys: []issuerhost.SeedKey{

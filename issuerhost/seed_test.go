@@ -9,11 +9,12 @@ import (
 	"github.com/tapsim/tapsim/issuerhost"
 	"github.com/tapsim/tapsim/issuerhost/internal/issuertest"
 	"github.com/tapsim/tapsim/issuerhost/store"
+	"github.com/tapsim/tapsim/issuerhost/store/storetest"
 )
 
 func freshStore(t *testing.T) *store.DB {
 	t.Helper()
-	db, err := store.OpenDir(t.TempDir(), store.Options{})
+	db, err := store.OpenDir(t.TempDir(), storetest.Options())
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	return db

@@ -91,13 +91,21 @@ func Open(dir string) (*SQL, error) {
 	return OpenFile(filepath.Join(dir, FileName))
 }
 
-// OpenFile opens (creating when needed) the SQLite database at path.
+// OpenFile opens (creating when needed) the SQLite database at path. The
+// database and its -wal and -shm files are private to the owner (0600).
 func OpenFile(path string) (*SQL, error) {
 	q := url.Values{}
 	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
+	// The file is made 0600 before SQLite opens it, whatever the umask:
+	// SQLite gives the -wal and -shm files the database file's mode.
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		_ = f.Close()
+	} else if !errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("store: %w", err)
+	}
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
@@ -107,9 +115,12 @@ func OpenFile(path string) (*SQL, error) {
 		db.Close()
 		return nil, err
 	}
-	if err := os.Chmod(path, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
-		db.Close()
-		return nil, fmt.Errorf("store: %w", err)
+	// A database an older build made may have other modes.
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			db.Close()
+			return nil, fmt.Errorf("store: %w", err)
+		}
 	}
 	return s, nil
 }

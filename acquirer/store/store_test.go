@@ -245,6 +245,25 @@ func TestReopen(t *testing.T) {
 	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
 }
 
+// From the first open on, the database and its -wal and -shm files are
+// private (0600) whatever the umask, and the directory made for them 0700.
+func TestFilesPrivate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "acq")
+	s, err := Open(dir)
+	require.NoError(t, err)
+	defer s.Close()
+	_, err = s.Reserve(context.Background(), "stan", 1)
+	require.NoError(t, err)
+	fi, err := os.Stat(dir)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o700), fi.Mode().Perm())
+	for _, name := range []string{FileName, FileName + "-wal", FileName + "-shm"} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		require.NoError(t, err, name)
+		require.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), name)
+	}
+}
+
 func TestReserveConcurrent(t *testing.T) {
 	ctx := context.Background()
 	s, _ := open(t)

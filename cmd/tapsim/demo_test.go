@@ -55,9 +55,10 @@ func TestDemoRows(t *testing.T) {
 	require.Contains(t, rows[13].Note, "1 reversal advice(s) acknowledged")
 
 	// The state the demo left, read from the issuer's store.
-	db, err := store.OpenDir(dir+"/issuer", store.Options{})
+	r, err := openIssuer(dir+"/issuer", nil)
 	require.NoError(t, err)
-	defer db.Close()
+	defer r.Close()
+	db := r.db
 	require.NoError(t, db.View(ctx, func(tx *store.Tx) error {
 		c, err := tx.Card(ctx, "mc-plastic")
 		require.NoError(t, err)

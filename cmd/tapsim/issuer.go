@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -71,6 +72,10 @@ advices (0420/0421) release the hold once. A MAC under the zone MAC key is check
 
 State (issuer.db: cards, tokens, phones, ATCs, used cryptograms and keys, PIN tries, holds,
 authorisation log, audit trail) lives under --data and is written before each answer leaves.
+PANs, token numbers, expiry dates and PVVs are kept encrypted (AES-GCM under the data key
+issuer/dek, found by HMAC-SHA-256 under issuer/pan-hmac: both made in the security module on
+first start, shown by check value only); the files under --data are 0600. A database made by
+an older build (PANs in clear) is refused: move it aside and start again.
 Keys live in the soft security module's keystore (issuer-keys.json), wrapped under the local
 master key from TAPSIM_HSM_LMK or, by default, the sample network's test LMK. On first start
 the sample cards, phones and accounts of the built-in profiles are created (see "issuer init").
@@ -169,7 +174,94 @@ func openIssuerAt(ctx context.Context, dir, dsn string, logger *slog.Logger) (*i
 		m.Close()
 		return nil, err
 	}
+	if err := issuerDataKeys(ctx, db, m); err != nil {
+		db.Close()
+		m.Close()
+		return nil, err
+	}
 	return &issuerRuntime{db: db, hsm: m}, nil
+}
+
+// wrappedDataKeys is the setting of a shared (PostgreSQL) database that
+// holds the issuer's data keys wrapped under its KEK, for the instances
+// that share the database.
+const wrappedDataKeys = "data_keys_wrapped"
+
+// issuerDataKeys gives db the cipher of the issuer's data keys in m: the
+// data-encryption key and the PAN index key (store.DataKeyLabel,
+// store.IndexKeyLabel), generated in m on first start. The store refuses
+// keys other than those its data was written under.
+//
+// Instances sharing a PostgreSQL database each have their own keystore, so
+// the first one to start also puts its data keys in the database wrapped
+// under the issuer's KEK (key blocks, as keys are exchanged); the others
+// import them from there under the same KEK. The database then holds no
+// key in clear, and the keys are only as safe as the KEK.
+func issuerDataKeys(ctx context.Context, db *store.DB, m *soft.HSM) error {
+	if db.Engine() == "postgres" {
+		if err := shareDataKeys(ctx, db, m); err != nil {
+			return fmt.Errorf("issuer data keys: %w", err)
+		}
+	}
+	c, err := store.HSMCipher(m)
+	if err != nil {
+		return fmt.Errorf("issuer data keys: %w", err)
+	}
+	if err := db.SetCipher(ctx, c); err != nil {
+		return fmt.Errorf("issuer data keys: %w", err)
+	}
+	return nil
+}
+
+// shareDataKeys makes m and the shared database agree on the data keys:
+// m's keys are exported to the database when it has none, the database's
+// imported into m when m has none.
+func shareDataKeys(ctx context.Context, db *store.DB, m *soft.HSM) error {
+	k := issuerhost.DefaultKeys()
+	kek, err := issuerKey(m, k.KEK, hsm.UsageKEK, keys.MustHex(keys.AES, sampleKEK))
+	if err != nil {
+		return err
+	}
+	return db.Update(ctx, func(tx *store.Tx) error {
+		v, ok, err := tx.Meta(ctx, wrappedDataKeys)
+		if err != nil {
+			return err
+		}
+		_, derr := m.Lookup(store.DataKeyLabel)
+		_, ierr := m.Lookup(store.IndexKeyLabel)
+		if ok && errors.Is(derr, hsm.ErrUnknownKey) && errors.Is(ierr, hsm.ErrUnknownKey) {
+			dekHex, idxHex, _ := strings.Cut(v, ":")
+			dek, err1 := hex.DecodeString(dekHex)
+			idx, err2 := hex.DecodeString(idxHex)
+			if err1 != nil || err2 != nil {
+				return fmt.Errorf("%w: %s: not two hex key blocks", store.ErrInvalid, wrappedDataKeys)
+			}
+			if _, err := m.ImportWrappedKey(store.DataKeyLabel, hsm.UsageDEK, kek, dek); err != nil {
+				return err
+			}
+			_, err := m.ImportWrappedKey(store.IndexKeyLabel, hsm.UsageDataHash, kek, idx)
+			return err
+		}
+		if ok {
+			return nil // m has its keys; SetCipher checks they are the database's
+		}
+		if _, err := store.HSMCipher(m); err != nil { // made in m when missing
+			return err
+		}
+		var blocks []string
+		for _, l := range []string{store.DataKeyLabel, store.IndexKeyLabel} {
+			h, err := m.Lookup(l)
+			if err != nil {
+				return err
+			}
+			b, err := m.ExportKey(h, kek)
+			if err != nil {
+				return err
+			}
+			blocks = append(blocks, hex.EncodeToString(b))
+		}
+		return tx.SetMeta(ctx, wrappedDataKeys, strings.Join(blocks, ":"))
+	})
 }
 
 // initIssuer creates the sample data when the store has none and reports
@@ -265,7 +357,7 @@ func runIssuer(ctx context.Context, o issuerOptions, out, errOut io.Writer) erro
 	k := issuerhost.DefaultKeys()
 	if all, err := r.hsm.List(); err == nil {
 		for _, h := range all {
-			if slices.Contains([]string{k.ZPK, k.ZAK, k.PVK, k.KEK}, h.Label) {
+			if slices.Contains([]string{k.ZPK, k.ZAK, k.PVK, k.KEK, store.DataKeyLabel, store.IndexKeyLabel}, h.Label) {
 				fmt.Fprintf(out, "  %s %s KCV %s\n", h.Usage, h.Label, h.KCV)
 			}
 		}
@@ -531,12 +623,18 @@ func sampleProfileOrder() []string {
 	return append(out, last...)
 }
 
-// openIssuerStore opens the store only, for the administrative commands:
-// the PostgreSQL database dsn, or SQLite in dir when dsn is empty.
-func openIssuerStore(ctx context.Context, dir, dsn string) (*store.DB, error) {
+// openIssuerStore opens the store for the administrative commands: the
+// PostgreSQL database dsn, or SQLite in dir when dsn is empty. withKeys
+// also opens the security module in dir (it must exist) and gives the
+// store the data keys, for commands that read cards or tokens; the
+// authorisation log and the audit trail need none.
+func openIssuerStore(ctx context.Context, dir, dsn string, withKeys bool) (*issuerRuntime, error) {
+	var (
+		db  *store.DB
+		err error
+	)
 	if dsn != "" {
-		db, err := openIssuerDB(ctx, dir, dsn)
-		if err != nil {
+		if db, err = openIssuerDB(ctx, dir, dsn); err != nil {
 			return nil, err
 		}
 		if done, err := issuerhost.Initialised(ctx, db); err != nil || !done {
@@ -546,19 +644,34 @@ func openIssuerStore(ctx context.Context, dir, dsn string) (*store.DB, error) {
 			}
 			return nil, usageErr("--db %s: no issuer data (run tapsim issuer init --db ...)", db.Location())
 		}
-		return db, nil
+	} else {
+		if strings.TrimSpace(dir) == "" {
+			return nil, usageErr("--data: empty directory")
+		}
+		if _, err := os.Stat(filepath.Join(dir, store.FileName)); err != nil {
+			return nil, usageErr("--data %s: no issuer database (run tapsim issuer init)", dir)
+		}
+		if db, err = store.OpenDir(dir, store.Options{}); err != nil {
+			return nil, fmt.Errorf("issuer database: %w", err)
+		}
 	}
-	if strings.TrimSpace(dir) == "" {
-		return nil, usageErr("--data: empty directory")
+	r := &issuerRuntime{db: db}
+	if !withKeys {
+		return r, nil
 	}
-	if _, err := os.Stat(filepath.Join(dir, store.FileName)); err != nil {
-		return nil, usageErr("--data %s: no issuer database (run tapsim issuer init)", dir)
+	if _, err := os.Stat(filepath.Join(dir, issKeystore)); err != nil {
+		r.Close()
+		return nil, usageErr("--data %s: no issuer keystore (%s)", dir, issKeystore)
 	}
-	db, err := store.OpenDir(dir, store.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("issuer database: %w", err)
+	if r.hsm, err = openSoftHSM("issuer", dir, issKeystore, nil); err != nil {
+		r.Close()
+		return nil, err
 	}
-	return db, nil
+	if err := issuerDataKeys(ctx, r.db, r.hsm); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
 }
 
 func newIssuerLogCmd() *cobra.Command {
@@ -574,11 +687,12 @@ func newIssuerLogCmd() *cobra.Command {
 			if n < 1 {
 				return usageErr("-n: want 1 or more")
 			}
-			db, err := openIssuerStore(cmd.Context(), dir, dsn)
+			r, err := openIssuerStore(cmd.Context(), dir, dsn, false)
 			if err != nil {
 				return err
 			}
-			defer db.Close()
+			defer r.Close()
+			db := r.db
 			var recs []store.AuthRecord
 			if err := db.View(cmd.Context(), func(tx *store.Tx) error {
 				recs, err = tx.AuthLog(cmd.Context(), n)
@@ -615,11 +729,12 @@ func newIssuerAuditCmd() *cobra.Command {
 		Short: "Check the issuer's audit trail (append-only, hash-chained); --show prints it",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, err := openIssuerStore(cmd.Context(), dir, dsn)
+			r, err := openIssuerStore(cmd.Context(), dir, dsn, false)
 			if err != nil {
 				return err
 			}
-			defer db.Close()
+			defer r.Close()
+			db := r.db
 			out := cmd.OutOrStdout()
 			return db.View(cmd.Context(), func(tx *store.Tx) error {
 				if show {
@@ -653,11 +768,12 @@ func newIssuerLostCmd() *cobra.Command {
 		Short: "Report an HCE phone lost: suspend its tokens and void its keys at once (R-C1)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			db, err := openIssuerStore(cmd.Context(), dir, dsn)
+			r, err := openIssuerStore(cmd.Context(), dir, dsn, true)
 			if err != nil {
 				return err
 			}
-			defer db.Close()
+			defer r.Close()
+			db := r.db
 			rep, err := cloud.ReportLost(cmd.Context(), db, args[0], reason, time.Now())
 			if errors.Is(err, cloud.ErrDevice) {
 				return usageErr("%v", err)
@@ -683,11 +799,12 @@ func newIssuerTokenCmd(verb string) *cobra.Command {
 		Short: strings.ToUpper(verb[:1]) + verb[1:] + " a token of the vault (IDs: tapsim issuer init lists them)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			db, err := openIssuerStore(cmd.Context(), dir, dsn)
+			r, err := openIssuerStore(cmd.Context(), dir, dsn, true)
 			if err != nil {
 				return err
 			}
-			defer db.Close()
+			defer r.Close()
+			db := r.db
 			v := vault.New(db, nil)
 			if verb == "suspend" {
 				err = v.Suspend(cmd.Context(), args[0], reason)
@@ -734,11 +851,12 @@ func newIssuerResetPINCmd() *cobra.Command {
 			if strings.TrimSpace(operator) == "" {
 				return usageErr("--operator is required")
 			}
-			db, err := openIssuerStore(cmd.Context(), dir, dsn)
+			r, err := openIssuerStore(cmd.Context(), dir, dsn, true)
 			if err != nil {
 				return err
 			}
-			defer db.Close()
+			defer r.Close()
+			db := r.db
 			if err := authz.ResetPIN(cmd.Context(), db, args[0], operator, time.Now()); err != nil {
 				if errors.Is(err, store.ErrNotFound) {
 					return usageErr("%v", err)

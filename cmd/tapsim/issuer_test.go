@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -88,6 +91,40 @@ func TestIssuerAdminCommands(t *testing.T) {
 	require.Contains(t, out, "device.lost")
 	require.Contains(t, out, "pin.reset")
 	require.Regexp(t, `audit trail intact: \d+ entries`, out)
+}
+
+// The issuer refuses a database of an older build (PANs in clear), a
+// keystore without the data keys its database was encrypted under, and an
+// administrative command that needs the keys without a keystore.
+func TestIssuerDataKeys(t *testing.T) {
+	old := t.TempDir()
+	raw, err := sql.Open("sqlite", "file:"+filepath.Join(old, store.FileName))
+	require.NoError(t, err)
+	_, err = raw.Exec(`CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)`)
+	require.NoError(t, err)
+	_, err = raw.Exec(`INSERT INTO meta VALUES ('schema_version', '1')`)
+	require.NoError(t, err)
+	require.NoError(t, raw.Close())
+	code, out, errOut := runCLI(t, "issuer", "init", "--data", old)
+	require.NotZero(t, code, out+errOut)
+	require.Contains(t, errOut, "keeps PANs in clear")
+	require.Contains(t, errOut, "tapsim issuer init")
+
+	dir := t.TempDir()
+	code, _, _ = runCLI(t, "issuer", "init", "--data", dir)
+	require.Equal(t, 0, code)
+	require.NoError(t, os.Rename(filepath.Join(dir, issKeystore), filepath.Join(dir, issKeystore+".saved")))
+	code, out, errOut = runCLI(t, "issuer", "suspend", "wallet-phone", "--data", dir)
+	requireUsageError(t, code, out, errOut, "no issuer keystore")
+	code, out, _ = runCLI(t, "issuer", "log", "--data", dir)
+	require.Equal(t, 0, code, "the log needs no keys: it holds masked PANs only")
+	require.Contains(t, out, "TIME")
+
+	// A new keystore makes new data keys: the database refuses them.
+	code, out, errOut = runCLI(t, "issuer", "init", "--data", dir)
+	require.NotZero(t, code, out+errOut)
+	require.Contains(t, errOut, "data keys do not match")
+	require.Contains(t, errOut, "KCV")
 }
 
 // The sample data agree with the card profiles: every chip card and token
@@ -207,6 +244,11 @@ func TestIssuerServesRealTaps(t *testing.T) {
 		}
 		return m != nil
 	}, 20*time.Second, 10*time.Millisecond, errOut.String())
+
+	// The data keys are shown by check value only.
+	require.Eventually(t, func() bool {
+		return strings.Contains(out.String(), "DEK issuer/dek KCV ") && strings.Contains(out.String(), "HMAC issuer/pan-hmac KCV ")
+	}, 5*time.Second, 10*time.Millisecond, out.String())
 
 	c, err := connection.New(addr, isospec.Spec, isospec.ReadMessageLength, isospec.WriteMessageLength,
 		connection.SetMessageReader(isospec.Framer{}), connection.SetMessageWriter(isospec.Framer{}),

@@ -81,3 +81,30 @@ func ExampleHSM_VerifyPIN() {
 	fmt.Println(m.VerifyPIN(zpk, block, "4012345678909", pvk, 1, pvv))
 	// Output: <nil>
 }
+
+// A PAN kept at rest: sealed under a data-encryption key, found again by
+// its keyed hash; an altered value is refused rather than read wrong.
+func ExampleHSM_EncryptData() {
+	lmk := keys.MustHex(keys.AES, "7D1A3C5E9B2F4866A1C3E5079B2D4F6183A5C7E90B2D4F6183A5C7E90B2D4F61")
+	m, err := soft.Open(soft.Config{LMK: lmk, Rand: rand.NewChaCha8([32]byte{})})
+	if err != nil {
+		panic(err)
+	}
+	defer m.Close()
+	dek, _ := m.GenerateKey("issuer/dek", hsm.UsageDEK, keys.AES, 32)
+	idx, _ := m.GenerateKey("issuer/pan-hmac", hsm.UsageDataHash, keys.AES, 32)
+
+	aad := []byte("cards/c1/pan")
+	sealed, _ := m.EncryptData(dek, []byte("4761739001010010"), aad)
+	plain, _ := m.DecryptData(dek, sealed, aad)
+	a, _ := m.HashData(idx, []byte("4761739001010010"))
+	b, _ := m.HashData(idx, plain)
+	fmt.Println(string(plain), len(sealed), hex.EncodeToString(a) == hex.EncodeToString(b))
+
+	sealed[20] ^= 1
+	_, err = m.DecryptData(dek, sealed, aad)
+	fmt.Println(errors.Is(err, hsm.ErrDecrypt))
+	// Output:
+	// 4761739001010010 44 true
+	// true
+}

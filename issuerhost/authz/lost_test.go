@@ -12,6 +12,7 @@ import (
 	"github.com/tapsim/tapsim/issuerhost/authz"
 	"github.com/tapsim/tapsim/issuerhost/internal/issuertest"
 	"github.com/tapsim/tapsim/issuerhost/store"
+	"github.com/tapsim/tapsim/issuerhost/store/storetest"
 )
 
 func auditTrail(t *testing.T, n *issuertest.Net) []store.AuditEvent {
@@ -127,7 +128,7 @@ func TestReportCardLostCases(t *testing.T) {
 func ExampleReportCardLost() {
 	dir, _ := os.MkdirTemp("", "authz-example-")
 	defer os.RemoveAll(dir)
-	db, _ := store.OpenDir(dir, store.Options{})
+	db, _ := store.OpenDir(dir, storetest.Options())
 	defer db.Close()
 	_ = db.Update(ctx, func(tx *store.Tx) error {
 		if err := tx.PutAccount(ctx, store.Account{ID: "acct-1", Currency: 901, CreditLimit: 5_000_000}); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/tapsim/tapsim/issuerhost/cloud"
 	"github.com/tapsim/tapsim/issuerhost/internal/issuertest"
 	"github.com/tapsim/tapsim/issuerhost/store"
+	"github.com/tapsim/tapsim/issuerhost/store/storetest"
 )
 
 func account(t *testing.T, n *issuertest.Net, id string) store.Account {
@@ -277,7 +278,7 @@ func TestCrashSafety(t *testing.T) {
 	hce := n.Request(issuertest.HCE, issuertest.Tap{Amount: 1000, CDCVM: true, ATC: 2})
 	require.Equal(t, authz.Approved, decide(t, e, hce).Reason)
 
-	db2, err := store.OpenSQLite(n.DB.Path(), store.Options{})
+	db2, err := store.OpenSQLite(n.DB.Path(), storetest.Options())
 	require.NoError(t, err)
 	defer db2.Close()
 	require.NoError(t, db2.View(ctx, func(tx *store.Tx) error {

@@ -27,7 +27,8 @@ func Example() {
 
 	dir, _ := os.MkdirTemp("", "cloud")
 	defer os.RemoveAll(dir)
-	db, _ := store.OpenDir(dir, store.Options{})
+	c, _ := store.HSMCipher(h) // the data keys, made in the module
+	db, _ := store.OpenDir(dir, store.Options{Cipher: c})
 	defer db.Close()
 	_ = db.Update(ctx, func(tx *store.Tx) error {
 		_ = tx.PutAccount(ctx, store.Account{ID: "a1", Currency: 901, CreditLimit: 100000})

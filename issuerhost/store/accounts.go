@@ -115,9 +115,10 @@ func (t *Tx) AddHeld(ctx context.Context, id string, delta int64) error {
 	return mustAffect(res, "account "+id)
 }
 
-const cardCols = `id, pan, psn, account_id, expiry, cvn, imk_ref, pvki, pvv, pin_failures, pin_locked, status, form_factor, created_at`
+const cardCols = `id, pan_index, pan_enc, psn, account_id, expiry_enc, cvn, imk_ref, pvki, pvv_enc, pin_failures, pin_locked, status, form_factor, created_at`
 
-// PutCard creates or replaces a card.
+// PutCard creates or replaces a card. Its PAN, expiry and PVV are stored
+// encrypted, and its PAN's keyed hash as the look-up index.
 func (t *Tx) PutCard(ctx context.Context, c Card) error {
 	if c.ID == "" || c.PAN == "" || c.AccountID == "" || len(c.Expiry) != 4 {
 		return fmt.Errorf("%w: card %q", ErrInvalid, c.ID)
@@ -125,12 +126,22 @@ func (t *Tx) PutCard(ctx context.Context, c Card) error {
 	if c.Status == "" {
 		c.Status = CardActive
 	}
-	_, err := t.exec(ctx, `INSERT INTO cards (`+cardCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (id) DO UPDATE SET pan = excluded.pan, psn = excluded.psn, account_id = excluded.account_id,
-expiry = excluded.expiry, cvn = excluded.cvn, imk_ref = excluded.imk_ref, pvki = excluded.pvki, pvv = excluded.pvv,
-pin_failures = excluded.pin_failures, pin_locked = excluded.pin_locked, status = excluded.status,
-form_factor = excluded.form_factor`,
-		c.ID, c.PAN, c.PSN, c.AccountID, c.Expiry, c.CVN, c.IMKRef, c.PVKI, c.PVV, c.PINFailures, boolInt(c.PINLocked),
+	idx, err := t.index(c.PAN)
+	if err != nil {
+		return err
+	}
+	var enc [3]string
+	for i, f := range []struct{ col, v string }{{"pan", c.PAN}, {"expiry", c.Expiry}, {"pvv", c.PVV}} {
+		if enc[i], err = t.sealField("cards", c.ID, f.col, f.v); err != nil {
+			return err
+		}
+	}
+	_, err = t.exec(ctx, `INSERT INTO cards (`+cardCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET pan_index = excluded.pan_index, pan_enc = excluded.pan_enc, psn = excluded.psn,
+account_id = excluded.account_id, expiry_enc = excluded.expiry_enc, cvn = excluded.cvn, imk_ref = excluded.imk_ref,
+pvki = excluded.pvki, pvv_enc = excluded.pvv_enc, pin_failures = excluded.pin_failures, pin_locked = excluded.pin_locked,
+status = excluded.status, form_factor = excluded.form_factor`,
+		c.ID, idx, enc[0], c.PSN, c.AccountID, enc[1], c.CVN, c.IMKRef, c.PVKI, enc[2], c.PINFailures, boolInt(c.PINLocked),
 		string(c.Status), c.FormFactor, nanos(c.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("store: put card %s: %w", c.ID, err)
@@ -138,31 +149,58 @@ form_factor = excluded.form_factor`,
 	return nil
 }
 
-func scanCard(row interface{ Scan(...any) error }) (Card, error) {
+// scanCard reads a card row and decrypts its sensitive columns; a value
+// that does not decrypt is ErrTampered, and so is a PAN whose index is
+// not the row's (a row's encrypted PAN put beside another's index).
+func (t *Tx) scanCard(row interface{ Scan(...any) error }) (Card, error) {
 	var c Card
 	var locked int
-	var st string
+	var st, idx, panEnc, expEnc, pvvEnc string
 	var created int64
-	err := row.Scan(&c.ID, &c.PAN, &c.PSN, &c.AccountID, &c.Expiry, &c.CVN, &c.IMKRef, &c.PVKI, &c.PVV,
-		&c.PINFailures, &locked, &st, &c.FormFactor, &created)
+	if err := row.Scan(&c.ID, &idx, &panEnc, &c.PSN, &c.AccountID, &expEnc, &c.CVN, &c.IMKRef, &c.PVKI, &pvvEnc,
+		&c.PINFailures, &locked, &st, &c.FormFactor, &created); err != nil {
+		return Card{}, err
+	}
 	c.PINLocked, c.Status, c.CreatedAt = locked != 0, CardStatus(st), fromNanos(created)
-	return c, err
-}
-
-// Card returns the card id.
-func (t *Tx) Card(ctx context.Context, id string) (Card, error) {
-	c, err := scanCard(t.queryRow(ctx, `SELECT `+cardCols+` FROM cards WHERE id = ?`, id))
-	if err != nil {
-		return Card{}, notFound(err, "card "+id)
+	var err error
+	for _, f := range []struct {
+		col, enc string
+		dst      *string
+	}{{"pan", panEnc, &c.PAN}, {"expiry", expEnc, &c.Expiry}, {"pvv", pvvEnc, &c.PVV}} {
+		if *f.dst, err = t.openField("cards", c.ID, f.col, f.enc); err != nil {
+			return Card{}, err
+		}
+	}
+	if want, err := t.index(c.PAN); err != nil {
+		return Card{}, err
+	} else if want != idx {
+		return Card{}, fmt.Errorf("%w: cards %s pan: index does not match", ErrTampered, c.ID)
 	}
 	return c, nil
 }
 
-// CardByPAN returns the card with PAN p. The error names the PAN masked.
-func (t *Tx) CardByPAN(ctx context.Context, p string) (Card, error) {
-	c, err := scanCard(t.queryRow(ctx, `SELECT `+cardCols+` FROM cards WHERE pan = ?`, p))
+// Card returns the card id.
+func (t *Tx) Card(ctx context.Context, id string) (Card, error) {
+	if t.c == nil {
+		return Card{}, ErrNoCipher
+	}
+	c, err := t.scanCard(t.queryRow(ctx, `SELECT `+cardCols+` FROM cards WHERE id = ?`, id))
 	if err != nil {
-		return Card{}, notFound(err, "card "+pan.Mask(p))
+		return Card{}, rowErr(err, "card "+id)
+	}
+	return c, nil
+}
+
+// CardByPAN returns the card with PAN p, found by its keyed hash. The
+// error names the PAN masked.
+func (t *Tx) CardByPAN(ctx context.Context, p string) (Card, error) {
+	idx, err := t.index(p)
+	if err != nil {
+		return Card{}, err
+	}
+	c, err := t.scanCard(t.queryRow(ctx, `SELECT `+cardCols+` FROM cards WHERE pan_index = ?`, idx))
+	if err != nil {
+		return Card{}, rowErr(err, "card "+pan.Mask(p))
 	}
 	return c, nil
 }

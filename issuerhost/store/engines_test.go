@@ -11,6 +11,7 @@ import (
 
 	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/issuerhost/store/pgtest"
+	"github.com/tapsim/tapsim/issuerhost/store/storetest"
 )
 
 // The PostgreSQL tests share one private server, stopped at the end.
@@ -34,7 +35,7 @@ var sqliteEngine = engine{
 	name:  "sqlite",
 	fresh: func(t testing.TB) string { return t.TempDir() },
 	open: func(_ testing.TB, dir string) (*store.DB, error) {
-		return store.OpenDir(dir, store.Options{})
+		return store.OpenDir(dir, storetest.Options())
 	},
 	raw: func(t testing.TB, dir string) *sql.DB {
 		db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, store.FileName))
@@ -48,7 +49,7 @@ var postgresEngine = engine{
 	name:  "postgres",
 	fresh: func(t testing.TB) string { return pgtest.NewDatabase(t) },
 	open: func(_ testing.TB, dsn string) (*store.DB, error) {
-		return store.OpenPostgres(ctx, dsn, store.PostgresOptions{})
+		return store.OpenPostgres(ctx, dsn, storetest.PostgresOptions())
 	},
 	raw: func(t testing.TB, dsn string) *sql.DB {
 		db, err := sql.Open("pgx", dsn)

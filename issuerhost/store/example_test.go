@@ -6,14 +6,17 @@ import (
 	"os"
 	"time"
 
+	"github.com/tapsim/tapsim/emv/keys"
+	"github.com/tapsim/tapsim/hsm/soft"
 	"github.com/tapsim/tapsim/issuerhost/store"
+	"github.com/tapsim/tapsim/issuerhost/store/storetest"
 )
 
 // A hold reserves an approved amount; its reversal gives it back once.
 func Example() {
 	dir, _ := os.MkdirTemp("", "issuer")
 	defer os.RemoveAll(dir)
-	db, err := store.OpenDir(dir, store.Options{})
+	db, err := store.OpenDir(dir, storetest.Options())
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -54,7 +57,7 @@ func Example() {
 func ExampleTx_UseCryptogram() {
 	dir, _ := os.MkdirTemp("", "issuer")
 	defer os.RemoveAll(dir)
-	db, _ := store.OpenDir(dir, store.Options{})
+	db, _ := store.OpenDir(dir, storetest.Options())
 	defer db.Close()
 	ctx := context.Background()
 	_ = db.Update(ctx, func(tx *store.Tx) error {
@@ -89,4 +92,35 @@ func ExampleRedactDSN() {
 	// true postgres://issuer:xxxxx@db.example:5432/tapsim?sslmode=verify-full
 	// true host=db.example dbname=tapsim user=issuer password=xxxxx
 	// false ./tapsim-data
+}
+
+// The card store keeps PANs encrypted under data keys the security module
+// holds (made there on first use); callers keep passing and getting clear
+// PANs.
+func ExampleHSMCipher() {
+	dir, _ := os.MkdirTemp("", "issuer")
+	defer os.RemoveAll(dir)
+	m, _ := soft.Open(soft.Config{LMK: keys.MustHex(keys.AES, "FC040D1C23BB408FCABBF8ECE2A72BF49B7CA20482F0A555E5626B6FC92526CB")})
+	c, err := store.HSMCipher(m)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	db, err := store.OpenDir(dir, store.Options{Cipher: c})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer db.Close()
+	ctx := context.Background()
+	_ = db.Update(ctx, func(tx *store.Tx) error {
+		_ = tx.PutAccount(ctx, store.Account{ID: "a1", Currency: 901, CreditLimit: 500000})
+		return tx.PutCard(ctx, store.Card{ID: "c1", PAN: "4761739001010010", AccountID: "a1", Expiry: "2912", FormFactor: "plastic"})
+	})
+	_ = db.View(ctx, func(tx *store.Tx) error {
+		card, err := tx.CardByPAN(ctx, "4761739001010010")
+		fmt.Println(card, err)
+		return nil
+	})
+	// Output: card c1 (476173******0010, plastic, active) <nil>
 }

@@ -28,6 +28,9 @@ type PostgresOptions struct {
 	// MaxConns caps the connections the store opens (default 8). Writers
 	// use one at a time; readers may use the rest.
 	MaxConns int
+	// Cipher encrypts the cards' and tokens' sensitive columns, as
+	// Options.Cipher.
+	Cipher Cipher
 }
 
 // uniqueViolationCode is PostgreSQL's SQLSTATE for unique_violation.
@@ -144,7 +147,7 @@ func OpenPostgres(ctx context.Context, dsn string, o PostgresOptions) (*DB, erro
 		return nil, fmt.Errorf("%w: %s: %s", ErrUnavailable, where, scrub(err.Error(), dsn))
 	}
 	s := &DB{db: db, dialect: postgresDialect, location: where}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrate(ctx, o.Cipher); err != nil {
 		db.Close()
 		return nil, err
 	}

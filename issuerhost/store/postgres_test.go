@@ -11,16 +11,17 @@ import (
 
 	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/issuerhost/store/pgtest"
+	"github.com/tapsim/tapsim/issuerhost/store/storetest"
 )
 
 // Errors of OpenPostgres name the database with its password masked.
 func TestOpenPostgresErrors(t *testing.T) {
-	_, err := store.OpenPostgres(ctx, "  ", store.PostgresOptions{})
+	_, err := store.OpenPostgres(ctx, "  ", storetest.PostgresOptions())
 	require.ErrorIs(t, err, store.ErrInvalid)
 	_, err = store.OpenPostgres(ctx, "postgres://h/d", store.PostgresOptions{MaxConns: -1})
 	require.ErrorIs(t, err, store.ErrInvalid)
 
-	_, err = store.OpenPostgres(ctx, "postgres://tapsim:Sup3rS3cret@h:notaport/d", store.PostgresOptions{})
+	_, err = store.OpenPostgres(ctx, "postgres://tapsim:Sup3rS3cret@h:notaport/d", storetest.PostgresOptions())
 	require.ErrorIs(t, err, store.ErrInvalid)
 	require.NotContains(t, err.Error(), "Sup3rS3cret")
 	require.Contains(t, err.Error(), "xxxxx")
@@ -31,7 +32,7 @@ func TestOpenPostgresErrors(t *testing.T) {
 		"postgres://tapsim:Sup3rS3cret@/issuer?host=" + dir + "&connect_timeout=2",
 		"host=" + dir + " user=tapsim password=Sup3rS3cret dbname=issuer connect_timeout=2",
 	} {
-		_, err = store.OpenPostgres(ctx, dsn, store.PostgresOptions{})
+		_, err = store.OpenPostgres(ctx, dsn, storetest.PostgresOptions())
 		require.ErrorIs(t, err, store.ErrUnavailable)
 		require.NotContains(t, err.Error(), "Sup3rS3cret")
 		require.Contains(t, err.Error(), filepath.Base(dir))
@@ -39,7 +40,7 @@ func TestOpenPostgresErrors(t *testing.T) {
 	short, cancel := context.WithTimeout(ctx, time.Nanosecond)
 	defer cancel()
 	<-short.Done()
-	_, err = store.OpenPostgres(short, "host="+dir+" password=Sup3rS3cret", store.PostgresOptions{})
+	_, err = store.OpenPostgres(short, "host="+dir+" password=Sup3rS3cret", storetest.PostgresOptions())
 	require.ErrorIs(t, err, store.ErrUnavailable)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.NotContains(t, err.Error(), "Sup3rS3cret")
@@ -56,7 +57,7 @@ func TestOpenPostgresWrongPassword(t *testing.T) {
 	_, err := raw.Exec(`DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'nologin') THEN CREATE ROLE nologin NOLOGIN; END IF; END $$`)
 	require.NoError(t, err)
 	dsn := strings.Replace(s.URL("postgres"), "tapsim@", "nologin:Sup3rS3cret@", 1)
-	_, err = store.OpenPostgres(ctx, dsn, store.PostgresOptions{})
+	_, err = store.OpenPostgres(ctx, dsn, storetest.PostgresOptions())
 	require.ErrorIs(t, err, store.ErrUnavailable)
 	require.ErrorContains(t, err, "not permitted to log in")
 	require.NotContains(t, err.Error(), "Sup3rS3cret")

@@ -2,17 +2,25 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 )
 
-// schemaVersion is the version the statements below create.
-const schemaVersion = "1"
+// schemaVersion is the version the statements below create. Version 1
+// kept PANs, token numbers, expiry dates and PVVs in clear; version 2
+// keeps them encrypted (see Cipher). There is no migration from 1: a
+// version 1 database is refused with ErrSchema, and its data is made again
+// (the sample issuer makes its data on first start).
+const schemaVersion = "2"
+
+// ErrSchema reports a database made by a build whose schema this one does
+// not take.
+// It wraps ErrInvalid.
+var ErrSchema = fmt.Errorf("%w: unsupported database schema", ErrInvalid)
 
 // schema creates every table; each statement is idempotent.
 var schema = []string{
-	`CREATE TABLE IF NOT EXISTS meta (
-	k TEXT PRIMARY KEY,
-	v TEXT NOT NULL)`,
 	`CREATE TABLE IF NOT EXISTS accounts (
 	id           TEXT PRIMARY KEY,
 	currency     INTEGER NOT NULL,
@@ -23,14 +31,15 @@ var schema = []string{
 	status       TEXT NOT NULL)`,
 	`CREATE TABLE IF NOT EXISTS cards (
 	id           TEXT PRIMARY KEY,
-	pan          TEXT NOT NULL UNIQUE,
+	pan_index    TEXT NOT NULL UNIQUE,
+	pan_enc      TEXT NOT NULL,
 	psn          TEXT NOT NULL,
 	account_id   TEXT NOT NULL REFERENCES accounts(id),
-	expiry       TEXT NOT NULL,
+	expiry_enc   TEXT NOT NULL,
 	cvn          TEXT NOT NULL,
 	imk_ref      TEXT NOT NULL,
 	pvki         INTEGER NOT NULL,
-	pvv          TEXT NOT NULL,
+	pvv_enc      TEXT NOT NULL,
 	pin_failures INTEGER NOT NULL,
 	pin_locked   INTEGER NOT NULL,
 	status       TEXT NOT NULL,
@@ -38,9 +47,10 @@ var schema = []string{
 	created_at   BIGINT NOT NULL)`,
 	`CREATE TABLE IF NOT EXISTS tokens (
 	id           TEXT PRIMARY KEY,
-	number       TEXT NOT NULL UNIQUE,
+	number_index TEXT NOT NULL UNIQUE,
+	number_enc   TEXT NOT NULL,
 	card_id      TEXT NOT NULL REFERENCES cards(id),
-	expiry       TEXT NOT NULL,
+	expiry_enc   TEXT NOT NULL,
 	status       TEXT NOT NULL,
 	domain       TEXT NOT NULL,
 	requestor_id TEXT NOT NULL,
@@ -48,7 +58,7 @@ var schema = []string{
 	cvn          TEXT NOT NULL,
 	imk_ref      TEXT NOT NULL,
 	pvki         INTEGER NOT NULL,
-	pvv          TEXT NOT NULL,
+	pvv_enc      TEXT NOT NULL,
 	form_factor  TEXT NOT NULL,
 	device_bound INTEGER NOT NULL,
 	created_at   BIGINT NOT NULL,
@@ -123,27 +133,45 @@ var schema = []string{
 	`CREATE INDEX IF NOT EXISTS tokens_card ON tokens (card_id)`,
 }
 
-// migrate creates the schema and records its version.
-func (s *DB) migrate(ctx context.Context) error {
-	return s.Update(ctx, func(t *Tx) error {
+// migrate creates the schema and records its version, refusing a database
+// of another version before it changes anything; with a cipher, it
+// records or checks its keys (SetCipher).
+func (s *DB) migrate(ctx context.Context, c Cipher) error {
+	err := s.Update(ctx, func(t *Tx) error {
+		if _, err := t.exec(ctx, `CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)`); err != nil {
+			return fmt.Errorf("store: schema: %w", err)
+		}
+		var v string
+		err := t.queryRow(ctx, `SELECT v FROM meta WHERE k = 'schema_version'`).Scan(&v)
+		switch {
+		case err == nil && v == "1":
+			return fmt.Errorf("%w: version 1 keeps PANs in clear and cannot be converted; this build (version %s) "+
+				"encrypts them: move %s aside (or use a new database) and create the data again (tapsim issuer init)", ErrSchema, schemaVersion, s.location)
+		case err == nil && v != schemaVersion:
+			return fmt.Errorf("%w: schema version %s, this build knows %s", ErrSchema, v, schemaVersion)
+		case err != nil && !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("store: schema version: %w", err)
+		}
 		for _, q := range append(append([]string(nil), schema...), s.dialect.extra...) {
 			if _, err := t.exec(ctx, q); err != nil {
 				return fmt.Errorf("store: schema: %w", err)
 			}
 		}
-		var v string
-		err := t.queryRow(ctx, `SELECT v FROM meta WHERE k = 'schema_version'`).Scan(&v)
-		switch {
-		case err == nil && v != schemaVersion:
-			return fmt.Errorf("%w: schema version %s, this build knows %s", ErrInvalid, v, schemaVersion)
-		case err == nil:
-			return nil
+		if v == "" {
+			if _, err := t.exec(ctx, `INSERT INTO meta (k, v) VALUES ('schema_version', ?)`, schemaVersion); err != nil {
+				return fmt.Errorf("store: schema version: %w", err)
+			}
 		}
-		if _, err := t.exec(ctx, `INSERT INTO meta (k, v) VALUES ('schema_version', ?)`, schemaVersion); err != nil {
-			return fmt.Errorf("store: schema version: %w", err)
+		if c != nil {
+			return t.checkKeys(ctx, c)
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	s.cipher = c
+	return nil
 }
 
 // Meta returns the value of a setting the store keeps about itself, and
@@ -163,7 +191,7 @@ func (t *Tx) Meta(ctx context.Context, key string) (string, bool, error) {
 
 // SetMeta sets a setting the store keeps about itself.
 func (t *Tx) SetMeta(ctx context.Context, key, value string) error {
-	if key == "" || key == "schema_version" {
+	if key == "" || key == "schema_version" || key == dataKeysKey {
 		return fmt.Errorf("%w: setting %q", ErrInvalid, key)
 	}
 	_, err := t.exec(ctx, `INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v`, key, value)

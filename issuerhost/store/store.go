@@ -39,8 +39,13 @@
 // REPEATABLE READ, on one consistent snapshot, concurrently with writers.
 //
 // The store keeps PANs only in the card store (cards) and the token vault
-// (tokens); every other table refers to a card or token by its identifier,
-// and the logs hold masked PANs only. No key material is stored: cards and
+// (tokens), and there encrypted (see Cipher): the PAN or token number, the
+// expiry date and the PIN verification value of each row are sealed with
+// AES-GCM under a data-encryption key of the security module, bound to
+// their table, row and column, and a card or token is found by the
+// HMAC-SHA-256 of its number under another key of the module. Every other
+// table refers to a card or token by its identifier, and the logs hold
+// masked PANs only. On SQLite the database, -wal and -shm files are 0600. No key material is stored: cards and
 // tokens name their issuer master key by a reference that the security
 // module resolves.
 package store
@@ -85,6 +90,10 @@ type Options struct {
 	// commit reaches the disk), or "NORMAL" (WAL: a commit survives a
 	// process crash but may be lost on a power failure).
 	Synchronous string
+	// Cipher encrypts the cards' and tokens' sensitive columns (see
+	// Cipher). Without one the store opens, but reading or writing a card
+	// or token is ErrNoCipher until SetCipher gives it one.
+	Cipher Cipher
 }
 
 // DB is the store. It is safe for concurrent use; writers are serialised.
@@ -96,6 +105,7 @@ type DB struct {
 
 	mu     sync.RWMutex // serialises read-write transactions
 	closed bool
+	cipher Cipher // nil until given: cards and tokens refused
 }
 
 // dialect holds what differs between database engines.
@@ -137,7 +147,8 @@ BEGIN SELECT RAISE(ABORT, 'authorisation log is append-only'); END`,
 }
 
 // OpenDir opens (creating when needed) the SQLite store in the data
-// directory dir, as the file FileName.
+// directory dir, as the file FileName. A directory it creates is private
+// (0700).
 func OpenDir(dir string, o Options) (*DB, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("%w: empty data directory", ErrInvalid)
@@ -149,7 +160,9 @@ func OpenDir(dir string, o Options) (*DB, error) {
 }
 
 // OpenSQLite opens (creating when needed) the SQLite database file path,
-// in WAL mode with foreign keys on, and brings its schema up to date.
+// in WAL mode with foreign keys on, and brings its schema up to date. The
+// database file and its -wal and -shm files are readable and writable by
+// the owner only (0600), whatever the process's umask.
 func OpenSQLite(path string, o Options) (*DB, error) {
 	syncMode := strings.ToUpper(strings.TrimSpace(o.Synchronous))
 	switch syncMode {
@@ -161,6 +174,9 @@ func OpenSQLite(path string, o Options) (*DB, error) {
 	}
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(" + syncMode +
 		")&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_txlock=immediate"
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
@@ -169,11 +185,40 @@ func OpenSQLite(path string, o Options) (*DB, error) {
 	// connection.
 	db.SetMaxOpenConns(1)
 	s := &DB{db: db, dialect: sqliteDialect, path: path, location: path}
-	if err := s.migrate(context.Background()); err != nil {
+	if err := s.migrate(context.Background(), o.Cipher); err != nil {
 		db.Close()
 		return nil, err
 	}
+	if err := chmodPrivate(path); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: %w", err)
+	}
 	return s, nil
+}
+
+// createPrivate creates the database file path empty with mode 0600 when
+// it does not exist, so that SQLite never makes it with the umask's mode
+// (SQLite gives the -wal and -shm files the database file's mode).
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// chmodPrivate makes the database file and its -wal and -shm files 0600
+// (an existing database made by an older build may have other modes).
+func chmodPrivate(path string) error {
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 // sqliteUnique recognises SQLite's unique and primary key violations.
@@ -257,7 +302,7 @@ func (s *DB) run(ctx context.Context, readOnly bool, fn func(*Tx) error) error {
 			return fmt.Errorf("store: wait for the write lock: %w", err)
 		}
 	}
-	tx := &Tx{tx: sqlTx, d: s.dialect, readOnly: readOnly}
+	tx := &Tx{tx: sqlTx, d: s.dialect, readOnly: readOnly, c: s.cipher}
 	if err := fn(tx); err != nil {
 		_ = sqlTx.Rollback()
 		return err
@@ -278,6 +323,7 @@ type Tx struct {
 	tx       *sql.Tx
 	d        dialect
 	readOnly bool
+	c        Cipher // nil: cards and tokens refused (ErrNoCipher)
 }
 
 func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
@@ -325,6 +371,15 @@ func notFound(err error, what string) error {
 		return fmt.Errorf("%w: %s", ErrNotFound, what)
 	}
 	return fmt.Errorf("store: %s: %w", what, err)
+}
+
+// rowErr is notFound for a row that was read, keeping the store's own
+// errors (ErrTampered, ErrNoCipher) as they are.
+func rowErr(err error, what string) error {
+	if errors.Is(err, ErrTampered) || errors.Is(err, ErrNoCipher) {
+		return err
+	}
+	return notFound(err, what)
 }
 
 // mustAffect returns ErrNotFound when res changed no row.

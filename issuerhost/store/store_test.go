@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tapsim/tapsim/issuerhost/store"
+	"github.com/tapsim/tapsim/issuerhost/store/storetest"
 )
 
 var (
@@ -350,7 +351,7 @@ func TestSQLiteOptions(t *testing.T) {
 	require.NoError(t, db.Close())
 	_, err = store.OpenDir(dir, store.Options{Synchronous: "sometimes"})
 	require.ErrorIs(t, err, store.ErrInvalid)
-	_, err = store.OpenDir("", store.Options{})
+	_, err = store.OpenDir("", storetest.Options())
 	require.ErrorIs(t, err, store.ErrInvalid)
 }
 

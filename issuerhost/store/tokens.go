@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -59,9 +60,10 @@ func (k Token) String() string {
 // GoString is String, so that %#v shows no number either.
 func (k Token) GoString() string { return k.String() }
 
-const tokenCols = `id, number, card_id, expiry, status, domain, requestor_id, psn, cvn, imk_ref, pvki, pvv, form_factor, device_bound, created_at, status_at`
+const tokenCols = `id, number_index, number_enc, card_id, expiry_enc, status, domain, requestor_id, psn, cvn, imk_ref, pvki, pvv_enc, form_factor, device_bound, created_at, status_at`
 
-// PutToken creates or replaces a token.
+// PutToken creates or replaces a token. Its number, expiry and PVV are
+// stored encrypted, and its number's keyed hash as the look-up index.
 func (t *Tx) PutToken(ctx context.Context, k Token) error {
 	if k.ID == "" || k.Number == "" || k.CardID == "" || len(k.Expiry) != 4 {
 		return fmt.Errorf("%w: token %q", ErrInvalid, k.ID)
@@ -72,51 +74,90 @@ func (t *Tx) PutToken(ctx context.Context, k Token) error {
 	if !k.Status.Valid() {
 		return fmt.Errorf("%w: token status %q", ErrInvalid, k.Status)
 	}
-	_, err := t.exec(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (id) DO UPDATE SET number = excluded.number, card_id = excluded.card_id, expiry = excluded.expiry,
-status = excluded.status, domain = excluded.domain, requestor_id = excluded.requestor_id, psn = excluded.psn,
-cvn = excluded.cvn, imk_ref = excluded.imk_ref, pvki = excluded.pvki, pvv = excluded.pvv, form_factor = excluded.form_factor,
+	idx, err := t.index(k.Number)
+	if err != nil {
+		return err
+	}
+	var enc [3]string
+	for i, f := range []struct{ col, v string }{{"number", k.Number}, {"expiry", k.Expiry}, {"pvv", k.PVV}} {
+		if enc[i], err = t.sealField("tokens", k.ID, f.col, f.v); err != nil {
+			return err
+		}
+	}
+	_, err = t.exec(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET number_index = excluded.number_index, number_enc = excluded.number_enc,
+card_id = excluded.card_id, expiry_enc = excluded.expiry_enc, status = excluded.status, domain = excluded.domain,
+requestor_id = excluded.requestor_id, psn = excluded.psn, cvn = excluded.cvn, imk_ref = excluded.imk_ref,
+pvki = excluded.pvki, pvv_enc = excluded.pvv_enc, form_factor = excluded.form_factor,
 device_bound = excluded.device_bound, status_at = excluded.status_at`,
-		k.ID, k.Number, k.CardID, k.Expiry, string(k.Status), k.Domain, k.RequestorID, k.PSN, k.CVN, k.IMKRef,
-		k.PVKI, k.PVV, k.FormFactor, boolInt(k.DeviceBound), nanos(k.CreatedAt), nanos(k.StatusAt))
+		k.ID, idx, enc[0], k.CardID, enc[1], string(k.Status), k.Domain, k.RequestorID, k.PSN, k.CVN, k.IMKRef,
+		k.PVKI, enc[2], k.FormFactor, boolInt(k.DeviceBound), nanos(k.CreatedAt), nanos(k.StatusAt))
 	if err != nil {
 		return fmt.Errorf("store: put token %s: %w", k.ID, err)
 	}
 	return nil
 }
 
-func scanToken(row interface{ Scan(...any) error }) (Token, error) {
+// scanToken reads a token row and decrypts its sensitive columns, as
+// scanCard.
+func (t *Tx) scanToken(row interface{ Scan(...any) error }) (Token, error) {
 	var k Token
-	var st string
+	var st, idx, numEnc, expEnc, pvvEnc string
 	var bound int
 	var created, statusAt int64
-	err := row.Scan(&k.ID, &k.Number, &k.CardID, &k.Expiry, &st, &k.Domain, &k.RequestorID, &k.PSN, &k.CVN,
-		&k.IMKRef, &k.PVKI, &k.PVV, &k.FormFactor, &bound, &created, &statusAt)
+	if err := row.Scan(&k.ID, &idx, &numEnc, &k.CardID, &expEnc, &st, &k.Domain, &k.RequestorID, &k.PSN, &k.CVN,
+		&k.IMKRef, &k.PVKI, &pvvEnc, &k.FormFactor, &bound, &created, &statusAt); err != nil {
+		return Token{}, err
+	}
 	k.Status, k.DeviceBound, k.CreatedAt, k.StatusAt = TokenStatus(st), bound != 0, fromNanos(created), fromNanos(statusAt)
-	return k, err
-}
-
-// Token returns the token id.
-func (t *Tx) Token(ctx context.Context, id string) (Token, error) {
-	k, err := scanToken(t.queryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE id = ?`, id))
-	if err != nil {
-		return Token{}, notFound(err, "token "+id)
+	var err error
+	for _, f := range []struct {
+		col, enc string
+		dst      *string
+	}{{"number", numEnc, &k.Number}, {"expiry", expEnc, &k.Expiry}, {"pvv", pvvEnc, &k.PVV}} {
+		if *f.dst, err = t.openField("tokens", k.ID, f.col, f.enc); err != nil {
+			return Token{}, err
+		}
+	}
+	if want, err := t.index(k.Number); err != nil {
+		return Token{}, err
+	} else if want != idx {
+		return Token{}, fmt.Errorf("%w: tokens %s number: index does not match", ErrTampered, k.ID)
 	}
 	return k, nil
 }
 
-// TokenByNumber returns the token whose number is n. The error names it
-// masked.
-func (t *Tx) TokenByNumber(ctx context.Context, n string) (Token, error) {
-	k, err := scanToken(t.queryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE number = ?`, n))
+// Token returns the token id.
+func (t *Tx) Token(ctx context.Context, id string) (Token, error) {
+	if t.c == nil {
+		return Token{}, ErrNoCipher
+	}
+	k, err := t.scanToken(t.queryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE id = ?`, id))
 	if err != nil {
-		return Token{}, notFound(err, "token "+pan.Mask(n))
+		return Token{}, rowErr(err, "token "+id)
+	}
+	return k, nil
+}
+
+// TokenByNumber returns the token whose number is n, found by its keyed
+// hash (detokenisation). The error names it masked.
+func (t *Tx) TokenByNumber(ctx context.Context, n string) (Token, error) {
+	idx, err := t.index(n)
+	if err != nil {
+		return Token{}, err
+	}
+	k, err := t.scanToken(t.queryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE number_index = ?`, idx))
+	if err != nil {
+		return Token{}, rowErr(err, "token "+pan.Mask(n))
 	}
 	return k, nil
 }
 
 // TokensOfCard lists the tokens of a funding card, by identifier.
 func (t *Tx) TokensOfCard(ctx context.Context, cardID string) ([]Token, error) {
+	if t.c == nil {
+		return nil, ErrNoCipher
+	}
 	rows, err := t.query(ctx, `SELECT `+tokenCols+` FROM tokens WHERE card_id = ? ORDER BY id`, cardID)
 	if err != nil {
 		return nil, fmt.Errorf("store: tokens of card: %w", err)
@@ -124,8 +165,11 @@ func (t *Tx) TokensOfCard(ctx context.Context, cardID string) ([]Token, error) {
 	defer rows.Close()
 	var out []Token
 	for rows.Next() {
-		k, err := scanToken(rows)
+		k, err := t.scanToken(rows)
 		if err != nil {
+			if errors.Is(err, ErrTampered) || errors.Is(err, ErrNoCipher) {
+				return nil, err
+			}
 			return nil, fmt.Errorf("store: tokens of card: %w", err)
 		}
 		out = append(out, k)

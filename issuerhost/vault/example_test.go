@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tapsim/tapsim/issuerhost/store"
+	"github.com/tapsim/tapsim/issuerhost/store/storetest"
 	"github.com/tapsim/tapsim/issuerhost/vault"
 )
 
@@ -24,7 +25,7 @@ func ExampleAllowsEntryMode() {
 func ExampleVault_Detokenise() {
 	dir, _ := os.MkdirTemp("", "vault")
 	defer os.RemoveAll(dir)
-	db, _ := store.OpenDir(dir, store.Options{})
+	db, _ := store.OpenDir(dir, storetest.Options())
 	defer db.Close()
 	ctx := context.Background()
 	now := func() time.Time { return time.Date(2026, 3, 15, 10, 0, 0, 0, time.UTC) }

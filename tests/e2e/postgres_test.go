@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tapsim/tapsim/isospec"
@@ -105,4 +107,22 @@ func TestTwoIssuersOnePostgres(t *testing.T) {
 		require.Positive(t, n)
 		return nil
 	}))
+
+	// At rest in the shared database: no PAN or token number in clear in
+	// the card store or the token vault (the second instance read them
+	// with the data keys the first put in the database, wrapped under the
+	// KEK), and no clear key in the settings.
+	raw, err := sql.Open("pgx", dsn)
+	require.NoError(t, err)
+	defer raw.Close()
+	var dump string
+	require.NoError(t, raw.QueryRow(`SELECT (SELECT string_agg(c::text, ' ') FROM cards c) || ' ' ||
+(SELECT string_agg(k::text, ' ') FROM tokens k)`).Scan(&dump))
+	require.Contains(t, dump, "visa-plastic")
+	for _, p := range []string{"4761739001010010", "5413330089010012", "4895370012340011"} {
+		require.NotContains(t, dump, p)
+	}
+	var wrapped string
+	require.NoError(t, raw.QueryRow(`SELECT v FROM meta WHERE k = 'data_keys_wrapped'`).Scan(&wrapped))
+	require.Len(t, strings.Split(wrapped, ":"), 2)
 }

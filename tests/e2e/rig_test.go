@@ -19,6 +19,8 @@ import (
 
 	"github.com/tapsim/tapsim/cards"
 	"github.com/tapsim/tapsim/cards/testca"
+	"github.com/tapsim/tapsim/emv/keys"
+	"github.com/tapsim/tapsim/hsm/soft"
 	"github.com/tapsim/tapsim/isospec"
 	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/kernel"
@@ -239,12 +241,22 @@ func requireAnswer(tb testing.TB, res *pos.Result, code isospec.ResponseCode, re
 	require.Equal(tb, reason, res.DeclineReason, "%s", res)
 }
 
+// sampleLMK is the local master key the tapsim processes use when
+// TAPSIM_HSM_LMK is not set: the sample network's test LMK.
+const sampleLMK = "FC040D1C23BB408FCABBF8ECE2A72BF49B7CA20482F0A555E5626B6FC92526CB"
+
 // issuerState reads the issuer's store (the host keeps running: SQLite in
-// WAL mode lets a reader in).
+// WAL mode lets a reader in), with the data keys of the issuer's keystore
+// in dir (read only: the keys are there).
 func issuerState(tb testing.TB, dir string, fn func(ctx context.Context, tx *store.Tx)) {
 	tb.Helper()
 	ctx := context.Background()
-	db, err := store.OpenDir(dir, store.Options{})
+	m, err := soft.Open(soft.Config{LMK: keys.MustHex(keys.AES, sampleLMK), Path: filepath.Join(dir, "issuer-keys.json")})
+	require.NoError(tb, err)
+	defer m.Close()
+	c, err := store.HSMCipher(m)
+	require.NoError(tb, err)
+	db, err := store.OpenDir(dir, store.Options{Cipher: c})
 	require.NoError(tb, err)
 	defer db.Close()
 	require.NoError(tb, db.View(ctx, func(tx *store.Tx) error { fn(ctx, tx); return nil }))

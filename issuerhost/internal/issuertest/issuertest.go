@@ -25,6 +25,7 @@ import (
 	"github.com/tapsim/tapsim/issuerhost"
 	"github.com/tapsim/tapsim/issuerhost/authz"
 	"github.com/tapsim/tapsim/issuerhost/store"
+	"github.com/tapsim/tapsim/issuerhost/store/storetest"
 )
 
 // Test keys of the sample network (test only).
@@ -117,7 +118,7 @@ func mustHex(s string) []byte {
 func New(t testing.TB) *Net {
 	t.Helper()
 	dir := t.TempDir()
-	db, err := store.OpenDir(dir, store.Options{})
+	db, err := store.OpenDir(dir, storetest.Options())
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
 	h := NewHSM(t, "")
