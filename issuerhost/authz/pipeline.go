@@ -315,12 +315,15 @@ func (t *txn) domain(k store.Token) Reason {
 	if err != nil {
 		return TokenDomain
 	}
-	if t.requestorConflict {
+	r := t.req
+	refusal := c.Check(vault.Usage{EntryMode: r.EntryMode, Condition: r.ConditionCode, Requestor: t.requestor,
+		MerchantID: r.MerchantID, MCC: r.MCC}, k.RequestorID)
+	if t.requestorConflict && refusal != vault.RefuseEntryMode && refusal != vault.RefuseChannel {
+		// 9F19 and the private field name two requestors: one is not the
+		// token's.
 		return TokenDomainRequestor
 	}
-	r := t.req
-	switch c.Check(vault.Usage{EntryMode: r.EntryMode, Condition: r.ConditionCode, Requestor: t.requestor,
-		MerchantID: r.MerchantID, MCC: r.MCC}, k.RequestorID) {
+	switch refusal {
 	case "":
 		return ""
 	case vault.RefuseEntryMode:
