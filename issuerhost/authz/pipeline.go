@@ -523,9 +523,10 @@ func (t *txn) deviceBinding() Reason {
 // taken from what the issuer can authenticate only: the CDCVM flag of the
 // CVR, which every CVN's cryptogram covers, and an online PIN, which the
 // PIN stage verifies. The terminal's 9F34, the card's 9F6C and the private
-// field are claims: a CDCVM or online PIN claim that the CVR or the
-// message does not bear out declines (CVMClaimUnverified), whatever the
-// amount. A signature cannot be authenticated by any cryptogram; it is
+// field are claims: a claim that a CDCVM or an offline PIN was performed
+// that the CVR does not record declines (CVMClaimUnverified), whatever the
+// amount. An online PIN selected in 9F34 without a PIN block is a PIN
+// bypass: no CVM. A signature cannot be authenticated by any cryptogram; it is
 // accepted as the terminal's word for a plastic card above the
 // no-signature limit (above it the cardholder signs), unless the policy
 // rejects signatures; a phone needs CDCVM or an online PIN there, and an
@@ -545,7 +546,8 @@ func (t *txn) cvmPolicy() Reason {
 	default:
 		t.cvm = CVMNone
 	}
-	if (claims.cdcvm && !cdcvm) || (claims.onlinePIN && !pin) {
+	iad := t.icc.get(cryptogram.TagIssuerAppData)
+	if (claims.cdcvm && !cdcvm) || (claims.offlinePIN && !cvrOfflinePIN(iad, t.cvn.Scheme)) {
 		return CVMClaimUnverified
 	}
 	if t.refund {

@@ -149,11 +149,14 @@ func (d iccData) get(tag uint32) []byte { return d.tags[tag] }
 // the terminal's CVM Results (9F34) and the private field. None of them is
 // in any CVN's cryptogram input (Covered), so they are advisory: a
 // signature claim is taken as the terminal's word for a plastic card
-// only, and a CDCVM or online PIN claim must be borne out by covered data.
+// only, and a claim that a CDCVM or an offline PIN was performed must be
+// borne out by the covered CVR. An online PIN selection (9F34 '02') claims
+// nothing performed (its result is "unknown": the issuer verifies the PIN
+// block); without a PIN block it is a PIN bypass, no CVM.
 type cvmClaims struct {
-	cdcvm     bool // 9F6C byte 2 bit 8; 9F34 '01' result '02' on a contactless read; private field
-	onlinePIN bool // 9F34 '02' (enciphered PIN verified online)
-	signature bool // 9F6C byte 1 bit 7; 9F34 '1E', '03' or '05'
+	cdcvm      bool // 9F6C byte 2 bit 8; 9F34 '01' result '02' on a contactless read; private field
+	offlinePIN bool // 9F34 '01' (contact read), '03', '04' or '05' with result '02' successful
+	signature  bool // 9F6C byte 1 bit 7; 9F34 '1E', '03' or '05'
 }
 
 // claimsOf reads the CVM claims of d and of the private field's cvm.
@@ -164,24 +167,56 @@ func claimsOf(d iccData, cvm CVM, contactless bool) cvmClaims {
 		c.signature = c.signature || ctq[0]&0x40 != 0
 	}
 	if res := d.get(0x9F34); len(res) == 3 {
+		ok := res[2] == 0x02 // successful
 		switch res[0] & 0x3F {
-		case 0x01:
-			c.cdcvm = c.cdcvm || (contactless && res[2] == 0x02)
-		case 0x02:
-			c.onlinePIN = true
-		case 0x03, 0x05, 0x1E:
+		case 0x01: // contactless: this project's CDCVM; contact: offline plaintext PIN
+			if contactless {
+				c.cdcvm = c.cdcvm || ok
+			} else {
+				c.offlinePIN = c.offlinePIN || ok
+			}
+		case 0x04: // offline enciphered PIN
+			c.offlinePIN = c.offlinePIN || ok
+		case 0x03, 0x05: // offline PIN and signature
+			c.offlinePIN = c.offlinePIN || ok
+			c.signature = true
+		case 0x1E:
 			c.signature = true
 		}
 	}
 	switch cvm {
 	case CVMCDCVM:
 		c.cdcvm = true
-	case CVMOnlinePIN:
-		c.onlinePIN = true
 	case CVMSignature:
 		c.signature = true
 	}
 	return c
+}
+
+// cvrOfflinePIN reads the "offline PIN verification performed" bit of the
+// CVR in 9F10 (Visa format 0/1/3: CVR byte 2 bit 3; Mastercard: CVR byte 1
+// bit 3; Visa format 2 and CCD: CVR byte 2 bit 4). This project's cards
+// offer no offline PIN and never set it; the engine gives no credit for an
+// offline PIN, but a claim of one the CVR does not record declines.
+func cvrOfflinePIN(iad []byte, scheme cryptogram.Scheme) bool {
+	switch scheme {
+	case cryptogram.SchemeVisa:
+		switch {
+		case len(iad) >= 7 && iad[0] == 0x06 && iad[3] == 0x03:
+			return iad[4]&0x04 != 0
+		case len(iad) == 32 && iad[0] == 0x1F:
+			return iad[4]&0x08 != 0
+		}
+	case cryptogram.SchemeMastercard:
+		if len(iad) >= 8 {
+			return iad[2]&0x04 != 0
+		}
+	case cryptogram.SchemeCCD:
+		if len(iad) >= 16 && iad[0] == 0x0F {
+			return iad[4]&0x08 != 0
+		}
+	}
+	return false
 }
 
 // cvrCDCVM reads the CDCVM flag of the Card Verification Results in 9F10

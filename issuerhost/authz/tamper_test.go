@@ -252,8 +252,9 @@ func TestTamperNeedsAValidCryptogram(t *testing.T) {
 
 // R-S2d, R-S2e: cardholder verification is taken from the CVR the
 // cryptogram covers and from an online PIN the issuer verified, never from
-// 9F34, 9F6C or the private field; a claim they make that the covered data
-// contradict declines whatever the amount.
+// 9F34, 9F6C or the private field; a claim they make (CDCVM or PIN
+// performed) that the covered CVR contradicts declines whatever the
+// amount.
 func TestTamperCVMClaims(t *testing.T) {
 	cdcvmCTQ := func(t *testing.T, r *authz.Request) {
 		ctq := issuertest.ICCValue(t, r.ICC, 0x9F6C)
@@ -264,6 +265,12 @@ func TestTamperCVMClaims(t *testing.T) {
 	pinResults := func(t *testing.T, r *authz.Request) { r.ICC = setTag(t, r.ICC, 0x9F34, []byte{0x02, 0x00, 0x00}) }
 	privateCDCVM := func(t *testing.T, r *authz.Request) { r.CVM = authz.CVMCDCVM }
 	signatureResults := func(t *testing.T, r *authz.Request) { r.ICC = setTag(t, r.ICC, 0x9F34, []byte{0x1E, 0x00, 0x00}) }
+	offlinePIN := func(method byte) func(t *testing.T, r *authz.Request) {
+		return func(t *testing.T, r *authz.Request) { r.ICC = setTag(t, r.ICC, 0x9F34, []byte{method, 0x00, 0x02}) }
+	}
+	contact := func(f func(t *testing.T, r *authz.Request)) func(t *testing.T, r *authz.Request) {
+		return func(t *testing.T, r *authz.Request) { r.EntryMode = "051"; f(t, r) }
+	}
 
 	hceUnverified := issuertest.Tap{Amount: 150000}
 	plastic4000 := issuertest.Tap{Amount: 400000}
@@ -273,7 +280,8 @@ func TestTamperCVMClaims(t *testing.T) {
 		{name: "HCE visa unverified, 9F6C says CDCVM", card: issuertest.HCE, tap: hceUnverified, req: cdcvmCTQ, want: authz.CVMClaimUnverified},
 		{name: "HCE visa unverified, 9F34 says CDCVM", card: issuertest.HCE, tap: hceUnverified, req: cdcvmResults, want: authz.CVMClaimUnverified},
 		{name: "HCE visa unverified, private field says CDCVM", card: issuertest.HCE, tap: hceUnverified, req: privateCDCVM, want: authz.CVMClaimUnverified},
-		{name: "HCE visa unverified, 9F34 says online PIN, no PIN block", card: issuertest.HCE, tap: hceUnverified, req: pinResults, want: authz.CVMClaimUnverified},
+		// An online PIN selected without a PIN block is a bypass: no CVM.
+		{name: "HCE visa unverified, 9F34 online PIN, no PIN block (bypass)", card: issuertest.HCE, tap: hceUnverified, req: pinResults, want: authz.CDCVMRequired},
 		{name: "HCE visa verified, genuine", card: issuertest.HCE, tap: genuine(issuertest.HCE), want: authz.Approved},
 		{name: "HCE visa verified, private field agrees", card: issuertest.HCE, tap: genuine(issuertest.HCE), req: privateCDCVM, want: authz.Approved},
 		{name: "HCE visa online PIN instead", card: issuertest.HCE, tap: hceUnverified, pin: true, want: authz.Approved},
@@ -290,7 +298,17 @@ func TestTamperCVMClaims(t *testing.T) {
 		{name: "Visa plastic NT$4,000, 9F34 says CDCVM", card: issuertest.VisaPlastic, tap: plastic4000, req: cdcvmResults, want: authz.CVMClaimUnverified},
 		{name: "Visa plastic NT$4,000, 9F6C says CDCVM", card: issuertest.VisaPlastic, tap: plastic4000, req: cdcvmCTQ, want: authz.CVMClaimUnverified},
 		{name: "Visa plastic NT$4,000, private field says CDCVM", card: issuertest.VisaPlastic, tap: plastic4000, req: privateCDCVM, want: authz.CVMClaimUnverified},
-		{name: "Visa plastic NT$4,000, 9F34 says online PIN, no PIN block", card: issuertest.VisaPlastic, tap: plastic4000, req: pinResults, want: authz.CVMClaimUnverified},
+		{name: "Visa plastic NT$4,000, 9F34 online PIN, no PIN block (bypass)", card: issuertest.VisaPlastic, tap: plastic4000, req: pinResults, want: authz.CVMRequired},
+		// A successful offline PIN claimed at a contact read: the covered
+		// CVR records no offline PIN (the sample cards offer none).
+		{name: "Visa plastic NT$4,000 contact, 9F34 says offline plaintext PIN verified", card: issuertest.VisaPlastic, tap: plastic4000,
+			req: contact(offlinePIN(0x01)), want: authz.CVMClaimUnverified},
+		{name: "Visa plastic NT$15 contact, 9F34 says offline enciphered PIN verified", card: issuertest.VisaPlastic, tap: issuertest.Tap{Amount: 1500},
+			req: contact(offlinePIN(0x04)), want: authz.CVMClaimUnverified},
+		{name: "Mastercard plastic NT$4,000, 9F34 says offline PIN and signature", card: issuertest.MCPlastic, tap: plastic4000,
+			req: offlinePIN(0x03), want: authz.CVMClaimUnverified},
+		{name: "Visa plastic NT$4,000 contact, 9F34 says offline PIN failed (no claim), no CVM", card: issuertest.VisaPlastic, tap: plastic4000,
+			req: contact(func(t *testing.T, r *authz.Request) { r.ICC = setTag(t, r.ICC, 0x9F34, []byte{0x01, 0x00, 0x01}) }), want: authz.CVMRequired},
 		{name: "Visa plastic NT$4,000, online PIN", card: issuertest.VisaPlastic, tap: plastic4000, pin: true, want: authz.Approved},
 		{name: "Visa plastic NT$4,000, 9F34 online PIN with the PIN", card: issuertest.VisaPlastic, tap: plastic4000, pin: true, req: pinResults, want: authz.Approved},
 		// Signature: no cryptogram covers it. Decision: the terminal's
