@@ -347,3 +347,54 @@ func TestApplicationsHelper(t *testing.T) {
 	_, ok := Phone(rec)
 	require.False(t, ok)
 }
+
+// cvrCDCVM reads this project's CDCVM flag of the CVR in 9F10 (Visa format
+// 0/1/3: CVR byte 4 bit 1; Visa format 2: CVR byte 3 bit 4; Mastercard:
+// CVR byte 6 bit 1), the only cardholder verification the issuer takes
+// from a phone, because every CVN's cryptogram covers the CVR.
+func cvrCDCVM(t testing.TB, iad []byte) bool {
+	t.Helper()
+	switch {
+	case len(iad) >= 7 && iad[0] == 0x06 && iad[3] == 0x03:
+		return iad[6]&0x01 != 0
+	case len(iad) == 32 && iad[0] == 0x1F:
+		return iad[5]&0x08 != 0
+	case len(iad) >= 8:
+		return iad[7]&0x01 != 0
+	}
+	t.Fatalf("9F10 of unknown layout: %X", iad)
+	return false
+}
+
+// Every phone sets the CVR's CDCVM flag when, and only when, its holder
+// verified on the phone for this tap: an unverified phone either declines
+// (See Phone, or an AAC) or goes online with the flag clear; a verified one
+// goes online with it set, so that an issuer trusting only the
+// cryptogram-covered CVR sees the truth (R-S2d, R-S2e).
+func TestPhoneCVRCDCVMOnlyWhenVerified(t *testing.T) {
+	for _, name := range []string{"visa-se-phone", "mc-se-phone", "hce-phone", "hce-phone-mc", "wallet-phone"} {
+		t.Run(name, func(t *testing.T) {
+			p, c := build(t, name)
+			ph, ok := Phone(c)
+			require.True(t, ok)
+			ap := *p.App
+			x := defaultTerminal("000000012500")
+
+			res := tap(t, c, x)
+			if res.sw == apdu.SW9000 {
+				cid, _, _, iad := res.check(t, x, ap.PAN)
+				require.False(t, cvrCDCVM(t, iad), "unverified: CVR %X (CID %02X)", iad, cid)
+			} else {
+				require.Equal(t, apdu.SW6986, res.sw, "unverified: See Phone at %s", res.step)
+			}
+
+			require.NoError(t, ph.UnlockBiometric(true))
+			res = tap(t, c, x)
+			require.Equal(t, apdu.SW9000, res.sw, "stopped at %s", res.step)
+			cid, ac, atc, iad := res.check(t, x, ap.PAN)
+			require.Equal(t, byte(0x80), cid, "verified: online")
+			require.True(t, cvrCDCVM(t, iad), "verified: CVR %X", iad)
+			issuerVerify(t, ap, x, res.gpo[0x82], atc, iad, ac)
+		})
+	}
+}

@@ -103,6 +103,10 @@ type SeedToken struct {
 	DeviceBound bool   `yaml:"device_bound,omitempty"`
 	Status      string `yaml:"status,omitempty"`
 	InitialATC  int    `yaml:"initial_atc,omitempty"`
+
+	// Controls, when set, are the token's domain restriction controls; the
+	// token's domain is then their encoding (Domain must be empty).
+	Controls *vault.Controls `yaml:"controls,omitempty"`
 }
 
 // String shows the token with its number masked.
@@ -276,15 +280,24 @@ func seedRows(ctx context.Context, tx *store.Tx, seed Seed, now time.Time, ttl t
 		if !pan.LuhnValid(k.Number) {
 			return fmt.Errorf("%w: token %s: number %s fails its check digit", ErrSeed, k.ID, pan.Mask(k.Number))
 		}
-		if !vault.ValidDomain(k.Domain) {
-			return fmt.Errorf("%w: token %s: domain %q", ErrSeed, k.ID, k.Domain)
+		domain := k.Domain
+		if k.Controls != nil {
+			if domain != "" {
+				return fmt.Errorf("%w: token %s: both a domain and controls", ErrSeed, k.ID)
+			}
+			if domain, err = k.Controls.Encode(); err != nil {
+				return fmt.Errorf("%w: token %s: %w", ErrSeed, k.ID, err)
+			}
+		}
+		if !vault.ValidDomain(domain) {
+			return fmt.Errorf("%w: token %s: domain %q", ErrSeed, k.ID, domain)
 		}
 		st := store.TokenStatus(k.Status)
 		if st == "" {
 			st = store.TokenActive
 		}
 		if err := tx.PutToken(ctx, store.Token{ID: k.ID, Number: k.Number, CardID: k.Card, Expiry: exp, Status: st,
-			Domain: k.Domain, RequestorID: k.RequestorID, PSN: k.PSN, CVN: k.CVN, IMKRef: k.IMK, PVKI: k.PVKI, PVV: k.PVV,
+			Domain: domain, RequestorID: k.RequestorID, PSN: k.PSN, CVN: k.CVN, IMKRef: k.IMK, PVKI: k.PVKI, PVV: k.PVV,
 			FormFactor: k.FormFactor, DeviceBound: k.DeviceBound, CreatedAt: now, StatusAt: now}); err != nil {
 			return fmt.Errorf("%w: token %s: %w", ErrSeed, k.ID, err)
 		}

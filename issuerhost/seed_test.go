@@ -10,6 +10,7 @@ import (
 	"github.com/tapsim/tapsim/issuerhost/internal/issuertest"
 	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/issuerhost/store/storetest"
+	"github.com/tapsim/tapsim/issuerhost/vault"
 )
 
 func freshStore(t *testing.T) *store.DB {
@@ -68,6 +69,14 @@ func TestInitRefusesBadSeeds(t *testing.T) {
 		{"token domain", func(s *issuerhost.Seed) {
 			s.Tokens = []issuerhost.SeedToken{{ID: "t", Number: "4895370012340011", Card: "c", Expiry: "2812", Domain: "web", FormFactor: "hce-phone"}}
 		}},
+		{"token domain and controls both", func(s *issuerhost.Seed) {
+			s.Tokens = []issuerhost.SeedToken{{ID: "t", Number: "4895370012340011", Card: "c", Expiry: "2812", Domain: "mobile",
+				Controls: &vault.Controls{MCCs: []string{"5411"}}, FormFactor: "hce-phone"}}
+		}},
+		{"token controls", func(s *issuerhost.Seed) {
+			s.Tokens = []issuerhost.SeedToken{{ID: "t", Number: "4895370012340011", Card: "c", Expiry: "2812",
+				Controls: &vault.Controls{MCCs: []string{"54"}}, FormFactor: "hce-phone"}}
+		}},
 		{"device ID", func(s *issuerhost.Seed) { s.Devices = []issuerhost.SeedDevice{{ID: "xyz", Token: "t"}} }},
 		{"key not hex", func(s *issuerhost.Seed) {
 			s.Keys = []issuerhost.SeedKey{{Label: "k", Usage: hsm.UsageZAK, Alg: "TDES", Hex: "nothex"}}
@@ -96,4 +105,26 @@ func TestInitRefusesBadSeeds(t *testing.T) {
 		})
 	}
 	require.Error(t, issuerhost.Init(ctx, nil, nil, base()))
+}
+
+// Seed controls are kept as the token's domain, read back the same.
+func TestInitTokenControls(t *testing.T) {
+	h := issuertest.NewHSM(t, "")
+	db := freshStore(t)
+	ctl := vault.Controls{EntryModes: []string{"07"}, Channels: []vault.Channel{vault.ChannelContactless}, RequireRequestor: true}
+	s := issuerhost.Seed{
+		Accounts: []issuerhost.SeedAccount{{ID: "a", Currency: 901, CreditLimit: 1}},
+		Cards:    []issuerhost.SeedCard{{ID: "c", PAN: "4761739001010010", Account: "a", Expiry: "2912"}},
+		Tokens: []issuerhost.SeedToken{{ID: "t", Number: "4895370012340011", Card: "c", Expiry: "2812", Controls: &ctl,
+			RequestorID: "40010030273", CVN: "visa18", IMK: "x", FormFactor: "hce-phone"}},
+	}
+	require.NoError(t, issuerhost.Init(ctx, db, h, s))
+	require.NoError(t, db.View(ctx, func(tx *store.Tx) error {
+		k, err := tx.Token(ctx, "t")
+		require.NoError(t, err)
+		got, err := vault.ParseDomain(k.Domain)
+		require.NoError(t, err)
+		require.Equal(t, ctl, got)
+		return nil
+	}))
 }

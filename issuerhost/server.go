@@ -530,7 +530,7 @@ func authzRequest(r *isospec.AuthorizationRequest) (authz.Request, error) {
 		MTI: string(r.MTI), PAN: p, Expiry: exp, PSN: psn, ProcessingCode: string(r.ProcessingCode),
 		Amount: r.Amount, Currency: cur, EntryMode: string(r.POSEntryMode), TransmissionTime: r.TransmissionDateTime,
 		STAN: r.STAN, RRN: r.RRN, AcquirerID: r.AcquirerID, TerminalID: r.TerminalID, MerchantID: r.MerchantID,
-		ICC: r.ICCData, PINBlock: r.PINBlock,
+		ICC: r.ICCData, PINBlock: r.PINBlock, LocalDate: r.LocalDate, MCC: r.MCC, ConditionCode: r.POSConditionCode,
 	}
 	if r.PrivateData != "" {
 		pd, err := isospec.ParsePrivateData(r.PrivateData)
@@ -538,6 +538,7 @@ func authzRequest(r *isospec.AuthorizationRequest) (authz.Request, error) {
 			return authz.Request{}, err
 		}
 		out.DeviceID = pd.DeviceID
+		out.TokenRequestorID = pd.TokenRequestorID
 		out.KeyATC, out.HasKeyATC = pd.HCEKeyATC, pd.HasHCEKeyATC
 		if pd.CDCVM {
 			out.CVM = authz.CVMCDCVM

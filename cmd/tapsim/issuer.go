@@ -552,8 +552,13 @@ func issuerSampleSeed(m hsm.HSM) (issuerhost.Seed, error) {
 			return seed, fmt.Errorf("sample token %s: %w", p.Name, err)
 		}
 		bound := p.FormFactor == cards.FormHCEPhone && p.Phone != nil && len(p.Phone.DeviceID) > 0
+		// Mobile tokens: contactless chip at a point of sale, and every
+		// tap names the token's requestor (9F19, which the sample phones
+		// carry).
+		ctl := vault.MobileControls()
+		ctl.RequireRequestor = true
 		seed.Tokens = append(seed.Tokens, issuerhost.SeedToken{ID: p.Name, Number: a.PAN, Card: fund, Expiry: a.Expiry,
-			Domain: vault.DomainMobile, RequestorID: a.Token.RequestorID, PSN: a.PSN, CVN: a.CVN, IMK: l, PVKI: 1, PVV: v,
+			Controls: &ctl, RequestorID: a.Token.RequestorID, PSN: a.PSN, CVN: a.CVN, IMK: l, PVKI: 1, PVV: v,
 			FormFactor: p.FormFactor, DeviceBound: bound, InitialATC: p.State.ATC})
 		if bound {
 			seed.Devices = append(seed.Devices, issuerhost.SeedDevice{ID: fmt.Sprintf("%X", []byte(p.Phone.DeviceID)),

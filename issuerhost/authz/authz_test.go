@@ -152,22 +152,22 @@ func TestPipeline(t *testing.T) {
 			setup: func(t *testing.T, n *issuertest.Net) { n.Clock.Set(time.Date(2027, 10, 1, 0, 0, 0, 0, time.UTC)) },
 			want:  authz.TokenExpired, code: "54", stage: authz.StageLookup},
 		{name: "mobile token at a contact chip reader (R-S5d)", card: issuertest.Wallet, tap: issuertest.Tap{Amount: 100, CDCVM: true},
-			req: mutate(func(r *authz.Request) { r.EntryMode = "051" }), want: authz.TokenDomain, code: "57", stage: authz.StageLookup},
+			req: mutate(func(r *authz.Request) { r.EntryMode = "051" }), want: authz.TokenDomainEntryMode, code: "57", stage: authz.StageLookup},
 		{name: "HCE tap without device binding (R-S5d)", card: issuertest.HCE, tap: issuertest.Tap{Amount: 100, CDCVM: true, NoBinding: true},
-			want: authz.DeviceNotBound, code: "63", stage: authz.StageLookup},
-		{name: "HCE tap from an unregistered phone (R-S5d)", card: issuertest.HCE,
+			want: authz.DeviceNotBound, code: "63", stage: authz.StageDevice, hasARPC: true},
+		{name: "HCE tap naming an unregistered phone in 9F10 (R-S5d)", card: issuertest.HCE,
 			tap:  issuertest.Tap{Amount: 100, CDCVM: true, Device: []byte{1, 2, 3, 4, 5, 6, 7, 8}},
-			want: authz.DeviceNotBound, code: "63", stage: authz.StageLookup},
-		{name: "private field names another phone", card: issuertest.HCE, tap: issuertest.Tap{Amount: 100, CDCVM: true},
+			want: authz.DeviceMismatch, code: "63", stage: authz.StageDevice, hasARPC: true},
+		{name: "private field names another phone (R-S5d)", card: issuertest.HCE, tap: issuertest.Tap{Amount: 100, CDCVM: true},
 			req:  mutate(func(r *authz.Request) { r.DeviceID = "0102030405060708" }),
-			want: authz.DeviceNotBound, code: "63", stage: authz.StageLookup},
+			want: authz.DeviceMismatch, code: "63", stage: authz.StageDevice, hasARPC: true},
 		{name: "phone reported lost (R-C1)", card: issuertest.HCE, tap: issuertest.Tap{Amount: 100, CDCVM: true},
 			setup: func(t *testing.T, n *issuertest.Net) {
 				require.NoError(t, n.DB.Update(ctx, func(tx *store.Tx) error {
 					_, err := tx.SetDeviceStatus(ctx, "3520990017614823", store.DeviceLost, n.Clock.Now())
 					return err
 				}))
-			}, want: authz.DeviceLost, code: "62", stage: authz.StageLookup},
+			}, want: authz.DeviceLost, code: "62", stage: authz.StageDevice, hasARPC: true},
 		{name: "cryptogram altered", card: issuertest.VisaPlastic, tap: issuertest.Tap{Amount: 100},
 			req: mutate(func(r *authz.Request) {
 				i := bytes.Index(r.ICC, []byte{0x9F, 0x26, 0x08})
@@ -232,23 +232,22 @@ func TestPipeline(t *testing.T) {
 			}, want: authz.PINNotSet, code: "55", stage: authz.StagePIN, hasARPC: true},
 		{name: "card expired", card: issuertest.VisaExpired, tap: issuertest.Tap{Amount: 100},
 			want: authz.CardExpired, code: "54", stage: authz.StageLimits, hasARPC: true},
-		{name: "currency not the account's", card: issuertest.VisaPlastic, tap: issuertest.Tap{Amount: 100},
-			req: mutate(func(r *authz.Request) { r.Currency = 840 }), want: authz.TransactionNotAllowed, code: "57", stage: authz.StageFormat, hasARPC: true},
+		{name: "currency not the account's", card: issuertest.VisaPlastic, tap: issuertest.Tap{Amount: 100, Currency: 840},
+			want: authz.TransactionNotAllowed, code: "57", stage: authz.StageFormat, hasARPC: true},
 		{name: "above the card's limit", card: issuertest.MCPlastic, tap: issuertest.Tap{Amount: 2_000_001},
 			pin: issuertest.PIN, want: authz.AmountLimitExceeded, code: "61", stage: authz.StageLimits, hasARPC: true},
 		{name: "open-to-buy exceeded", card: issuertest.VisaSE, tap: issuertest.Tap{Amount: 1_000_001, CDCVM: true},
 			want: authz.InsufficientFunds, code: "51", stage: authz.StageLimits, hasARPC: true},
 		{name: "open-to-buy exactly used up", card: issuertest.VisaSE, tap: issuertest.Tap{Amount: 1_000_000, CDCVM: true},
 			want: authz.Approved, code: "00", stage: authz.StageApprove, hasARPC: true},
-		{name: "refund needs no CVM nor open-to-buy", card: issuertest.VisaSE, tap: issuertest.Tap{Amount: 2_000_000},
-			req: mutate(func(r *authz.Request) { r.ProcessingCode = "200000" }), want: authz.Approved, code: "00", stage: authz.StageApprove, hasARPC: true},
-		{name: "refund with the card's AAC: no ARPC", card: issuertest.VisaPlastic, tap: issuertest.Tap{Amount: 5000, AAC: true},
-			req: mutate(func(r *authz.Request) { r.ProcessingCode = "200000" }), want: authz.Approved, code: "00", stage: authz.StageApprove},
+		{name: "refund needs no CVM nor open-to-buy", card: issuertest.VisaSE, tap: issuertest.Tap{Amount: 2_000_000, Refund: true},
+			want: authz.Approved, code: "00", stage: authz.StageApprove, hasARPC: true},
+		{name: "refund with the card's AAC: no ARPC", card: issuertest.VisaPlastic, tap: issuertest.Tap{Amount: 5000, AAC: true, Refund: true},
+			want: authz.Approved, code: "00", stage: authz.StageApprove},
 		{name: "format: purchase with an AAC", card: issuertest.VisaPlastic, tap: issuertest.Tap{Amount: 5000, AAC: true},
 			want: authz.FormatError, code: "30", stage: authz.StageFormat},
-		{name: "refund with an altered AAC", card: issuertest.VisaPlastic, tap: issuertest.Tap{Amount: 5000, AAC: true},
+		{name: "refund with an altered AAC", card: issuertest.VisaPlastic, tap: issuertest.Tap{Amount: 5000, AAC: true, Refund: true},
 			req: mutate(func(r *authz.Request) {
-				r.ProcessingCode = "200000"
 				r.ICC = bytes.Replace(r.ICC, []byte{0x9F, 0x02, 0x06, 0, 0, 0, 0, 0x50, 0x00}, []byte{0x9F, 0x02, 0x06, 0, 0, 0, 0, 0x05, 0x00}, 1)
 			}), want: authz.ARQCInvalid, code: "82", stage: authz.StageARQC},
 		{name: "Visa CVN 10, ARPC method 1", card: issuertest.Visa10, tap: issuertest.Tap{Amount: 100},

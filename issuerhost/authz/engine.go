@@ -1,26 +1,37 @@
 // Package authz is the issuer host's authorisation engine: one decision
 // pipeline that every authorisation request runs through, stage by stage,
 // and that ends in an approval or in a decline with a machine-readable
-// Reason and its ISO 8583 response code:
+// Reason and its ISO 8583 response code. The engine trusts only what the
+// application cryptogram covers (Covered, COVERAGE.md); every other datum
+// is a claim, and a claim the covered data contradict declines.
 //
 //  1. format: the request's content (PAN, amounts, entry mode, DE55);
 //  2. lookup: card or token (detokenised to the funding card), card and
-//     token status, token expiry, domain restriction (mobile tokens:
-//     contactless only), device binding from the phone's 9F10 (R-S5d);
+//     token status, token expiry, the token's domain restriction controls
+//     (entry mode, channel, token requestor, merchant, merchant category;
+//     vault.Controls);
 //  3. ARQC: verified inside the security module with the card's CVN (82);
 //  4. replay: the ATC must be new and ahead of the last one seen within a
 //     window, a cryptogram is never accepted twice, a message is never
 //     processed twice (R-G4);
-//  5. single-use keys: an HCE cryptogram whose key (ATC) was never issued
-//     to that phone, was used already or has expired is declined (R-S5b);
-//  6. CVM policy: at or above the no-signature limit a cardholder
-//     verification is required (R-S2d); an HCE payment needs CDCVM or an
-//     online PIN every time (R-S2e);
-//  7. online PIN against the PIN verification value, locked after 5
+//  5. binding: the message says what the card signed: DE4 = 9F02, DE49 =
+//     5F2A, DE3 with 9C, DE13 within a day of 9A (R-G2, R-G4);
+//  6. single-use keys: an HCE cryptogram whose key (ATC) was never issued,
+//     was used already or has expired is declined (R-S5b); the key's
+//     phone is the transaction's authenticated device;
+//  7. device binding of device-bound and HCE tokens on authenticated data
+//     only; device claims of 9F10 and the private field must agree (R-S5d);
+//  8. CVM policy: cardholder verification from the cryptogram-covered CVR
+//     and the online PIN only; at or above the no-signature limit a
+//     cardholder verification is required (R-S2d); an HCE payment needs
+//     CDCVM or an online PIN every time (R-S2e);
+//  9. online PIN against the PIN verification value, locked after 5
 //     wrong PINs in a row (R-G3c);
-//  8. expiry, limits, open-to-buy;
-//  9. approval: authorisation code, a hold on the account, and the ARPC
+//  10. expiry, limits, open-to-buy;
+//  11. approval: authorisation code, a hold on the account, and the ARPC
 //     for the card (tag 91) by the CVN's method.
+//
+// A decline takes no hold.
 //
 // Every state change of a request (ATC high-water mark, used cryptogram
 // and key, PIN try counter, hold, authorisation log, audit trail) is

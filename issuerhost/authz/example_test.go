@@ -46,3 +46,16 @@ func ExampleParseOriginalData() {
 	// 0100/000123/0315100000/00000400001
 	// true
 }
+
+// What each CVN's cryptogram covers decides what the issuer may trust:
+// the device binding in 9F10 only where the whole of 9F10 is covered.
+func ExampleCovers() {
+	for _, cvn := range []string{"visa10", "visa18", "mc17", "mc21"} {
+		fmt.Println(cvn, authz.Covers(cvn, "9F02"), authz.Covers(cvn, authz.FieldCVR), authz.Covers(cvn, authz.FieldDeviceBinding))
+	}
+	// Output:
+	// visa10 true true false
+	// visa18 true true true
+	// mc17 true true false
+	// mc21 true true false
+}

@@ -49,7 +49,16 @@ type txn struct {
 	pvki    int
 	pvv     string
 	form    string
-	device  string
+	// device is the authenticated device of a device-bound or HCE token
+	// (the HCE key's device, or 9F10's binding where the CVN covers it);
+	// claimedDevice is the device 9F10 names, covered or not.
+	device        string
+	claimedDevice string
+	// requestor is the token requestor the message names (9F19 or the
+	// private field); requestorConflict reports the two naming different
+	// ones.
+	requestor         string
+	requestorConflict bool
 
 	// set by later stages
 	cvn    *cryptogram.CVN
@@ -70,7 +79,8 @@ func (t *txn) fail(err error) Reason {
 
 // run goes through the stages and returns the decision.
 func (t *txn) run() Decision {
-	stages := []func() Reason{t.format, t.lookup, t.verifyARQC, t.replay, t.singleUse, t.cvmPolicy, t.onlinePIN, t.limits, t.approve}
+	stages := []func() Reason{t.format, t.lookup, t.verifyARQC, t.replay, t.bind, t.singleUse, t.deviceBinding,
+		t.cvmPolicy, t.onlinePIN, t.limits, t.approve}
 	r := Approved
 	for _, stage := range stages {
 		if got := stage(); got != "" {
@@ -142,6 +152,14 @@ func (t *txn) format() Reason {
 		return FormatError
 	case len(r.PINBlock) != 0 && len(r.PINBlock) != 8 && len(r.PINBlock) != 16:
 		return FormatError
+	case r.LocalDate != "" && !validMMDD(r.LocalDate):
+		return FormatError
+	case r.MCC != "" && (len(r.MCC) != 4 || !digits(r.MCC)):
+		return FormatError
+	case r.ConditionCode != "" && (len(r.ConditionCode) != 2 || !digits(r.ConditionCode)):
+		return FormatError
+	case r.TokenRequestorID != "" && (len(r.TokenRequestorID) != 11 || !digits(r.TokenRequestorID)):
+		return FormatError
 	}
 	if r.DeviceID != "" {
 		if _, err := NormaliseDeviceID(r.DeviceID); err != nil {
@@ -169,6 +187,17 @@ func (t *txn) format() Reason {
 		return FormatError
 	}
 	t.icc = icc
+	t.requestor = r.TokenRequestorID
+	if v := icc.get(tagTokenRequestor); v != nil {
+		id, ok := requestorID(v)
+		if !ok {
+			return FormatError
+		}
+		if t.requestor != "" && t.requestor != id {
+			t.requestorConflict = true
+		}
+		t.requestor = id
+	}
 	if len(icc.get(cryptogram.TagApplicationCrypto)) != cryptogram.ACLength || len(icc.get(cryptogram.TagATC)) != 2 ||
 		len(icc.get(cryptogram.TagIssuerAppData)) == 0 {
 		return FormatError
@@ -230,8 +259,8 @@ func (t *txn) lookup() Reason {
 		if expired(k.Expiry, t.now) {
 			return TokenExpired
 		}
-		if !vault.AllowsEntryMode(k.Domain, r.EntryMode) {
-			return TokenDomain
+		if rs := t.domain(k); rs != "" {
+			return rs
 		}
 	case errors.Is(err, store.ErrNotFound):
 		c, err := t.tx.CardByPAN(t.ctx, r.PAN)
@@ -265,12 +294,7 @@ func (t *txn) lookup() Reason {
 		return t.fail(fmt.Errorf("card %s: %w", t.cred, err))
 	}
 	t.cvn = cvn
-	t.device = DeviceFromIAD(t.icc.get(cryptogram.TagIssuerAppData), cvn.Scheme)
-	if t.token != nil && t.token.DeviceBound {
-		if r := t.checkDevice(); r != "" {
-			return r
-		}
-	}
+	t.claimedDevice = DeviceFromIAD(t.icc.get(cryptogram.TagIssuerAppData), cvn.Scheme)
 	a, err := t.tx.Account(t.ctx, t.card.AccountID)
 	if err != nil {
 		return t.fail(err)
@@ -282,30 +306,38 @@ func (t *txn) lookup() Reason {
 	return ""
 }
 
-// checkDevice checks the device binding of a device-bound token (R-S5d):
-// the phone's device ID in 9F10 must be one registered for the token and
-// not reported lost, and agree with the private field's when both are
-// present.
-func (t *txn) checkDevice() Reason {
-	if t.device == "" {
-		return DeviceNotBound
-	}
-	if t.req.DeviceID != "" {
-		if id, _ := NormaliseDeviceID(t.req.DeviceID); id != t.device {
-			return DeviceNotBound
-		}
-	}
-	dev, err := t.tx.Device(t.ctx, t.device, t.token.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		return DeviceNotBound
-	}
+// domain applies the token's domain restriction controls (vault.Controls)
+// to the request: entry mode, channel, token requestor, merchant and
+// merchant category, each refusal with its own reason. A domain the vault
+// cannot read allows nothing.
+func (t *txn) domain(k store.Token) Reason {
+	c, err := vault.ParseDomain(k.Domain)
 	if err != nil {
-		return t.fail(err)
+		return TokenDomain
 	}
-	if dev.Status != store.DeviceActive {
-		return DeviceLost
+	r := t.req
+	refusal := c.Check(vault.Usage{EntryMode: r.EntryMode, Condition: r.ConditionCode, Requestor: t.requestor,
+		MerchantID: r.MerchantID, MCC: r.MCC}, k.RequestorID)
+	if t.requestorConflict && refusal != vault.RefuseEntryMode && refusal != vault.RefuseChannel {
+		// 9F19 and the private field name two requestors: one is not the
+		// token's.
+		return TokenDomainRequestor
 	}
-	return ""
+	switch refusal {
+	case "":
+		return ""
+	case vault.RefuseEntryMode:
+		return TokenDomainEntryMode
+	case vault.RefuseChannel:
+		return TokenDomainChannel
+	case vault.RefuseRequestor:
+		return TokenDomainRequestor
+	case vault.RefuseMerchant:
+		return TokenDomainMerchant
+	case vault.RefuseMCC:
+		return TokenDomainMCC
+	}
+	return TokenDomain
 }
 
 // verifyARQC checks the application cryptogram in the security module
@@ -374,9 +406,37 @@ func (t *txn) replay() Reason {
 	return ""
 }
 
+// bind checks that the message says what the card signed (stage 4b): DE4
+// is 9F02, DE49 is 5F2A, DE3 goes with 9C (purchase 00 with 00, refund 20
+// with 20) and DE13, when present, is within a day of 9A. All four tags
+// are in the minimum data set every CVN covers, and the cryptogram has
+// verified, so they are the card's; the message's fields are not (R-G2).
+// A date out of step is an old cryptogram in a new message (R-G4).
+func (t *txn) bind() Reason {
+	r := t.req
+	if v, ok := bcdNumber(t.icc.get(cryptogram.TagAmountAuthorised)); !ok || v != r.Amount {
+		return AmountMismatch
+	}
+	if v, ok := bcdNumber(t.icc.get(cryptogram.TagCurrency)); !ok || v != int64(r.Currency) {
+		return CurrencyMismatch
+	}
+	want := byte(0x00)
+	if t.refund {
+		want = 0x20
+	}
+	if typ := t.icc.get(cryptogram.TagTransactionType); len(typ) != 1 || typ[0] != want {
+		return TypeMismatch
+	}
+	if r.LocalDate != "" && !dateWithinADay(t.icc.get(cryptogram.TagTransactionDate), r.LocalDate) {
+		return DateMismatch
+	}
+	return ""
+}
+
 // singleUse applies R-S5b to HCE tokens (stage 5): the key of this ATC
-// must have been issued to this phone, unused and unexpired; it is used
-// up now.
+// must have been issued, unused and unexpired; it is used up now. The key
+// was issued to exactly one phone, and the cryptogram verified under it:
+// that phone is the transaction's authenticated device (R-S5d).
 func (t *txn) singleUse() Reason {
 	if t.form != formHCE || t.token == nil {
 		return ""
@@ -388,8 +448,12 @@ func (t *txn) singleUse() Reason {
 	if err != nil {
 		return t.fail(err)
 	}
+	t.device = k.DeviceID
+	if id, err := NormaliseDeviceID(k.DeviceID); err == nil {
+		t.device = id
+	}
 	switch {
-	case t.device == "" || k.DeviceID != t.device:
+	case t.device == "":
 		return KeyNotIssued
 	case k.Status == store.KeyUsed:
 		return KeyUsed
@@ -404,16 +468,74 @@ func (t *txn) singleUse() Reason {
 	return ""
 }
 
-// cvmPolicy applies R-S2d and R-S2e (stage 6).
+// deviceBinding applies R-S5d to device-bound and HCE tokens (stage 5b).
+// The device rests on authenticated data only: for an HCE token, the
+// device its single-use key was issued to (singleUse); for another
+// device-bound token (wallet phone), the binding in 9F10 when the CVN's
+// cryptogram covers the whole of 9F10, and otherwise the token is refused
+// (DeviceBindingUnauthenticated). The device named in 9F10 and in the
+// private field are claims: one that names another device declines
+// (DeviceMismatch). A device-bound token's tap must carry the binding in
+// 9F10, and the device must be registered for the token and not reported
+// lost. Credentials bound to no device ignore device claims.
+func (t *txn) deviceBinding() Reason {
+	if t.token == nil {
+		return ""
+	}
+	bound, hce := t.token.DeviceBound, t.form == formHCE
+	if !bound && !hce {
+		return ""
+	}
+	if !hce {
+		if !coversDeviceBinding(t.cvn) {
+			return DeviceBindingUnauthenticated
+		}
+		t.device = t.claimedDevice
+	}
+	if bound && (t.claimedDevice == "" || t.device == "") {
+		return DeviceNotBound
+	}
+	if t.claimedDevice != "" && t.claimedDevice != t.device {
+		return DeviceMismatch
+	}
+	if t.req.DeviceID != "" {
+		if id, _ := NormaliseDeviceID(t.req.DeviceID); id != t.device {
+			return DeviceMismatch
+		}
+	}
+	if !bound {
+		return ""
+	}
+	dev, err := t.tx.Device(t.ctx, t.device, t.token.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return DeviceNotBound
+	}
+	if err != nil {
+		return t.fail(err)
+	}
+	if dev.Status != store.DeviceActive {
+		return DeviceLost
+	}
+	return ""
+}
+
+// cvmPolicy applies R-S2d and R-S2e (stage 6). Cardholder verification is
+// taken from what the issuer can authenticate only: the CDCVM flag of the
+// CVR, which every CVN's cryptogram covers, and an online PIN, which the
+// PIN stage verifies. The terminal's 9F34, the card's 9F6C and the private
+// field are claims: a claim that a CDCVM or an offline PIN was performed
+// that the CVR does not record declines (CVMClaimUnverified), whatever the
+// amount. An online PIN selected in 9F34 without a PIN block is a PIN
+// bypass: no CVM. A signature cannot be authenticated by any cryptogram; it is
+// accepted as the terminal's word for a plastic card above the
+// no-signature limit (above it the cardholder signs), unless the policy
+// rejects signatures; a phone needs CDCVM or an online PIN there, and an
+// HCE phone always.
 func (t *txn) cvmPolicy() Reason {
 	pin := len(t.req.PINBlock) > 0
-	cdcvm, sig := cvmEvidence(t.icc, t.cvn.Scheme, strings.HasPrefix(t.req.EntryMode, "07"))
-	switch t.req.CVM {
-	case CVMCDCVM:
-		cdcvm = true
-	case CVMSignature:
-		sig = true
-	}
+	cdcvm := cvrCDCVM(t.icc.get(cryptogram.TagIssuerAppData), t.cvn.Scheme)
+	claims := claimsOf(t.icc, t.req.CVM, strings.HasPrefix(t.req.EntryMode, "07"))
+	sig := claims.signature
 	switch {
 	case pin:
 		t.cvm = CVMOnlinePIN
@@ -423,6 +545,10 @@ func (t *txn) cvmPolicy() Reason {
 		t.cvm = CVMSignature
 	default:
 		t.cvm = CVMNone
+	}
+	iad := t.icc.get(cryptogram.TagIssuerAppData)
+	if (claims.cdcvm && !cdcvm) || (claims.offlinePIN && !cvrOfflinePIN(iad, t.cvn.Scheme)) {
+		return CVMClaimUnverified
 	}
 	if t.refund {
 		return ""
@@ -604,6 +730,83 @@ func expired(yymm string, now time.Time) bool {
 func hasPrefix(s string, prefixes []string) bool {
 	for _, p := range prefixes {
 		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// tagTokenRequestor is the Token Requestor ID (9F19, n11 in 6 bytes).
+const tagTokenRequestor = 0x9F19
+
+// requestorID reads 9F19: 12 BCD digits, the first 0, giving the 11-digit
+// token requestor ID.
+func requestorID(v []byte) (string, bool) {
+	if len(v) != 6 {
+		return "", false
+	}
+	s := fmt.Sprintf("%X", v)
+	if !digits(s) || s[0] != '0' {
+		return "", false
+	}
+	return s[1:], true
+}
+
+// bcdNumber reads a numeric (n) data element of packed BCD digits.
+func bcdNumber(v []byte) (int64, bool) {
+	if len(v) == 0 || len(v) > 8 {
+		return 0, false
+	}
+	var n int64
+	for _, b := range v {
+		hi, lo := b>>4, b&0x0F
+		if hi > 9 || lo > 9 {
+			return 0, false
+		}
+		n = n*100 + int64(hi)*10 + int64(lo)
+	}
+	return n, true
+}
+
+// validMMDD reports whether s is MMDD with a month 01 to 12 and a day 01 to
+// 31.
+func validMMDD(s string) bool {
+	if len(s) != 4 || !digits(s) {
+		return false
+	}
+	m, _ := strconv.Atoi(s[:2])
+	d, _ := strconv.Atoi(s[2:])
+	return m >= 1 && m <= 12 && d >= 1 && d <= 31
+}
+
+// dateWithinADay reports whether the local date mmdd (DE13, no year) is
+// within a day of the transaction date yymmdd (9A, 3 bytes BCD), trying
+// the year of 9A and the years either side, for a message sent across New
+// Year.
+func dateWithinADay(yymmdd []byte, mmdd string) bool {
+	if len(yymmdd) != 3 {
+		return false
+	}
+	ds := fmt.Sprintf("%X", yymmdd)
+	if !digits(ds) || !validMMDD(ds[2:]) || !validMMDD(mmdd) {
+		return false
+	}
+	y, _ := strconv.Atoi(ds[:2])
+	m, _ := strconv.Atoi(ds[2:4])
+	d, _ := strconv.Atoi(ds[4:])
+	card := time.Date(2000+y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
+	if card.Month() != time.Month(m) {
+		return false // 31 April and the like
+	}
+	lm, _ := strconv.Atoi(mmdd[:2])
+	ld, _ := strconv.Atoi(mmdd[2:])
+	for _, year := range []int{2000 + y - 1, 2000 + y, 2000 + y + 1} {
+		local := time.Date(year, time.Month(lm), ld, 0, 0, 0, 0, time.UTC)
+		if local.Month() != time.Month(lm) {
+			continue
+		}
+		diff := local.Sub(card)
+		if diff >= -24*time.Hour && diff <= 24*time.Hour {
 			return true
 		}
 	}

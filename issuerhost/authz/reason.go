@@ -13,10 +13,12 @@ type Stage string
 // The stages of the pipeline.
 const (
 	StageFormat    Stage = "format"         // message content
-	StageLookup    Stage = "lookup"         // card or token, detokenisation, token status, domain, device binding
+	StageLookup    Stage = "lookup"         // card or token, detokenisation, token status, domain controls
 	StageARQC      Stage = "arqc"           // application cryptogram through the security module
 	StageReplay    Stage = "replay"         // ATC high-water mark, used cryptograms, duplicates (R-G4)
+	StageBinding   Stage = "binding"        // the message's amount, currency, type and date against the cryptogram's (R-G2, R-G4)
 	StageSingleUse Stage = "single_use_key" // HCE single-use keys (R-S5b)
+	StageDevice    Stage = "device"         // device binding on authenticated data (R-S5d)
 	StageCVM       Stage = "cvm"            // cardholder verification policy (R-S2d, R-S2e)
 	StagePIN       Stage = "pin"            // online PIN against the PVV, try counter (R-G3c)
 	StageLimits    Stage = "limits"         // expiry, limits, open-to-buy
@@ -98,6 +100,67 @@ const (
 	ReversalMismatch Reason = "reversal_mismatch"
 )
 
+// Decline reasons of the check that the message says what the card signed
+// (stage binding, after the cryptogram verified, so that an unauthenticated
+// message learns nothing, and after the replay stage, so that the
+// cryptogram of a tampered message is spent). 9F02, 5F2A, 9C and 9A are in the minimum data
+// set every CVN's cryptogram covers (Covered).
+const (
+	// AmountMismatch: DE4 is not the amount authorised of the cryptogram
+	// (9F02) (13 invalid amount, R-G2).
+	AmountMismatch Reason = "amount_mismatch"
+	// CurrencyMismatch: DE49 is not the transaction currency of the
+	// cryptogram (5F2A) (12 invalid transaction, R-G2).
+	CurrencyMismatch Reason = "currency_mismatch"
+	// TypeMismatch: DE3 does not match the transaction type of the
+	// cryptogram (9C): purchase 00 goes with 9C 00, refund 20 with 9C 20
+	// (12 invalid transaction, R-G2).
+	TypeMismatch Reason = "transaction_type_mismatch"
+	// DateMismatch: the local date (DE13) is more than a day from the
+	// transaction date of the cryptogram (9A): an old cryptogram in a new
+	// message (12 invalid transaction, R-G4).
+	DateMismatch Reason = "transaction_date_mismatch"
+)
+
+// Decline reasons of cardholder verification and device binding claims
+// that the authenticated data contradict.
+const (
+	// CVMClaimUnverified: the terminal's CVM Results (9F34), the Card
+	// Transaction Qualifiers (9F6C) or the private field claim a
+	// consumer-device CVM or an online PIN that the cryptogram-covered CVR
+	// or the message does not bear out (63 security violation, R-S2d; on
+	// an HCE phone R-S2e too).
+	CVMClaimUnverified Reason = "cvm_claim_unverified"
+	// DeviceMismatch: the device ID the message names (9F10's device
+	// binding, or the private field) is not the device the authenticated
+	// data name: the device the HCE single-use key was issued to, or the
+	// binding in a 9F10 the cryptogram covers (63 security violation,
+	// R-S5d).
+	DeviceMismatch Reason = "device_mismatch"
+	// DeviceBindingUnauthenticated: a device-bound token that is not an HCE
+	// token (no single-use key names its device) uses a CVN whose
+	// cryptogram does not cover the device binding (57, R-S5d).
+	DeviceBindingUnauthenticated Reason = "device_binding_unauthenticated"
+)
+
+// Decline reasons of a token's domain restriction controls
+// (vault.Controls), one per control (57 transaction not permitted to
+// cardholder, R-S5d: a phone's token serves that phone's payments only).
+const (
+	// TokenDomainEntryMode: the POS entry mode (DE22) is not allowed.
+	TokenDomainEntryMode Reason = "token_domain_entry_mode"
+	// TokenDomainChannel: the channel (from DE22 and DE25) is not allowed.
+	TokenDomainChannel Reason = "token_domain_channel"
+	// TokenDomainRequestor: the token requestor the message names (9F19 or
+	// the private field) is not the token's, or none is named where the
+	// controls require one.
+	TokenDomainRequestor Reason = "token_domain_requestor"
+	// TokenDomainMerchant: the card acceptor (DE42) is not allowed.
+	TokenDomainMerchant Reason = "token_domain_merchant"
+	// TokenDomainMCC: the merchant category (DE18) is not allowed.
+	TokenDomainMCC Reason = "token_domain_mcc"
+)
+
 // reasonInfo is what the table knows of a reason.
 type reasonInfo struct {
 	code  string // own response code, for reasons isospec does not list
@@ -122,10 +185,19 @@ var reasons = map[Reason]reasonInfo{
 	TokenDeleted:   {"", StageLookup, ""},
 	TokenExpired:   {"", StageLookup, ""},
 	TokenDomain:    {"", StageLookup, "R-S5d"},
-	DeviceNotBound: {"", StageLookup, "R-S5d"},
-	DeviceLost:     {"62", StageLookup, "R-C1"},
+
+	TokenDomainEntryMode: {"57", StageLookup, "R-S5d"},
+	TokenDomainChannel:   {"57", StageLookup, "R-S5d"},
+	TokenDomainRequestor: {"57", StageLookup, "R-S5d"},
+	TokenDomainMerchant:  {"57", StageLookup, "R-S5d"},
+	TokenDomainMCC:       {"57", StageLookup, "R-S5d"},
 
 	ARQCInvalid: {"", StageARQC, ""},
+
+	AmountMismatch:   {"13", StageBinding, "R-G2"},
+	CurrencyMismatch: {"12", StageBinding, "R-G2"},
+	TypeMismatch:     {"12", StageBinding, "R-G2"},
+	DateMismatch:     {"12", StageBinding, "R-G4"},
 
 	ARQCReplayed:          {"", StageReplay, "R-G4"},
 	ATCNotAhead:           {"", StageReplay, "R-G4"},
@@ -137,8 +209,14 @@ var reasons = map[Reason]reasonInfo{
 	KeyExpired:   {"", StageSingleUse, "R-S5b"},
 	KeyVoid:      {"82", StageSingleUse, "R-S5b"},
 
-	CVMRequired:   {"", StageCVM, "R-S2d"},
-	CDCVMRequired: {"", StageCVM, "R-S2e"},
+	DeviceNotBound:               {"", StageDevice, "R-S5d"},
+	DeviceMismatch:               {"63", StageDevice, "R-S5d"},
+	DeviceBindingUnauthenticated: {"57", StageDevice, "R-S5d"},
+	DeviceLost:                   {"62", StageDevice, "R-C1"},
+
+	CVMRequired:        {"", StageCVM, "R-S2d"},
+	CDCVMRequired:      {"", StageCVM, "R-S2e"},
+	CVMClaimUnverified: {"63", StageCVM, "R-S2d"},
 
 	PINIncorrect:     {"", StagePIN, "R-G3c"},
 	PINTriesExceeded: {"", StagePIN, "R-G3c"},

@@ -40,8 +40,17 @@ type Request struct {
 	MerchantID       string // DE42
 	ICC              []byte // DE55, BER-TLV
 	PINBlock         []byte // DE52, enciphered under the zone PIN key
-	DeviceID         string // device ID from the private field (hex), "" when absent
-	CVM              CVM    // CVM named in the private field, "" when absent
+	LocalDate        string // DE13, MMDD; "" when absent
+	MCC              string // DE18, merchant category code; "" when absent
+	ConditionCode    string // DE25, POS condition code; "" when absent
+	// TokenRequestorID is the token requestor ID of the private field (11
+	// digits), "" when absent; advisory, like 9F19 in DE55.
+	TokenRequestorID string
+	// DeviceID and CVM are advisory claims of the private field: the device
+	// ID (hex) and the CVM it names ("" when absent). The engine trusts
+	// neither; a claim the authenticated data contradict declines.
+	DeviceID string
+	CVM      CVM
 	// KeyATC, when HasKeyATC is set, is the ATC of the single-use key the
 	// private field names for an HCE cryptogram; it must be the ATC of
 	// 9F36.
@@ -135,36 +144,87 @@ func parseICC(b []byte) (iccData, error) {
 
 func (d iccData) get(tag uint32) []byte { return d.tags[tag] }
 
-// cvmEvidence reads what the card and terminal say about cardholder
-// verification: the Visa Card Transaction Qualifiers (9F6C byte 2 bit 8:
-// consumer device CVM performed; byte 1 bit 7: signature), the CVM
-// Results (9F34: method '01' with result '02' successful is on-device CVM
-// in a contactless transaction, '1E' signature, '03'/'05' PIN and
-// signature), and the CDCVM flag of the Card Verification Results in 9F10
-// as this project's cards set it (covered by the cryptogram for CVNs that
-// MAC the whole 9F10).
-func cvmEvidence(d iccData, scheme cryptogram.Scheme, contactless bool) (cdcvm, signature bool) {
-	if ctq := d.get(0x9F6C); len(ctq) == 2 {
-		cdcvm = cdcvm || ctq[1]&0x80 != 0
-		signature = signature || ctq[0]&0x40 != 0
-	}
-	if res := d.get(0x9F34); len(res) == 3 {
-		switch res[0] & 0x3F {
-		case 0x01:
-			cdcvm = cdcvm || (contactless && res[2] == 0x02)
-		case 0x03, 0x05, 0x1E:
-			signature = true
-		}
-	}
-	if iad := d.get(0x9F10); len(iad) > 0 {
-		cdcvm = cdcvm || cvrCDCVM(iad, scheme)
-	}
-	return cdcvm, signature
+// cvmClaims are what the unauthenticated parts of a request say of
+// cardholder verification: the Visa Card Transaction Qualifiers (9F6C),
+// the terminal's CVM Results (9F34) and the private field. None of them is
+// in any CVN's cryptogram input (Covered), so they are advisory: a
+// signature claim is taken as the terminal's word for a plastic card
+// only, and a claim that a CDCVM or an offline PIN was performed must be
+// borne out by the covered CVR. An online PIN selection (9F34 '02') claims
+// nothing performed (its result is "unknown": the issuer verifies the PIN
+// block); without a PIN block it is a PIN bypass, no CVM.
+type cvmClaims struct {
+	cdcvm      bool // 9F6C byte 2 bit 8; 9F34 '01' result '02' on a contactless read; private field
+	offlinePIN bool // 9F34 '01' (contact read), '03', '04' or '05' with result '02' successful
+	signature  bool // 9F6C byte 1 bit 7; 9F34 '1E', '03' or '05'
 }
 
-// cvrCDCVM reads the CDCVM flag of the CVR by the 9F10 layout (Visa format
-// 0/1/3: CVR byte 4 bit 1; Visa format 2: CVR byte 3 bit 4; Mastercard:
-// CVR byte 6 bit 1).
+// claimsOf reads the CVM claims of d and of the private field's cvm.
+func claimsOf(d iccData, cvm CVM, contactless bool) cvmClaims {
+	var c cvmClaims
+	if ctq := d.get(0x9F6C); len(ctq) == 2 {
+		c.cdcvm = c.cdcvm || ctq[1]&0x80 != 0
+		c.signature = c.signature || ctq[0]&0x40 != 0
+	}
+	if res := d.get(0x9F34); len(res) == 3 {
+		ok := res[2] == 0x02 // successful
+		switch res[0] & 0x3F {
+		case 0x01: // contactless: this project's CDCVM; contact: offline plaintext PIN
+			if contactless {
+				c.cdcvm = c.cdcvm || ok
+			} else {
+				c.offlinePIN = c.offlinePIN || ok
+			}
+		case 0x04: // offline enciphered PIN
+			c.offlinePIN = c.offlinePIN || ok
+		case 0x03, 0x05: // offline PIN and signature
+			c.offlinePIN = c.offlinePIN || ok
+			c.signature = true
+		case 0x1E:
+			c.signature = true
+		}
+	}
+	switch cvm {
+	case CVMCDCVM:
+		c.cdcvm = true
+	case CVMSignature:
+		c.signature = true
+	}
+	return c
+}
+
+// cvrOfflinePIN reads the "offline PIN verification performed" bit of the
+// CVR in 9F10 (Visa format 0/1/3: CVR byte 2 bit 3; Mastercard: CVR byte 1
+// bit 3; Visa format 2 and CCD: CVR byte 2 bit 4). This project's cards
+// offer no offline PIN and never set it; the engine gives no credit for an
+// offline PIN, but a claim of one the CVR does not record declines.
+func cvrOfflinePIN(iad []byte, scheme cryptogram.Scheme) bool {
+	switch scheme {
+	case cryptogram.SchemeVisa:
+		switch {
+		case len(iad) >= 7 && iad[0] == 0x06 && iad[3] == 0x03:
+			return iad[4]&0x04 != 0
+		case len(iad) == 32 && iad[0] == 0x1F:
+			return iad[4]&0x08 != 0
+		}
+	case cryptogram.SchemeMastercard:
+		if len(iad) >= 8 {
+			return iad[2]&0x04 != 0
+		}
+	case cryptogram.SchemeCCD:
+		if len(iad) >= 16 && iad[0] == 0x0F {
+			return iad[4]&0x08 != 0
+		}
+	}
+	return false
+}
+
+// cvrCDCVM reads the CDCVM flag of the Card Verification Results in 9F10
+// as this project's cards set it (Visa format 0/1/3: CVR byte 4 bit 1;
+// Visa format 2 and the CCD layout: CVR byte 3 bit 4; Mastercard: CVR
+// byte 6 bit 1). Every CVN covers the CVR, so once the cryptogram verified
+// the flag is the card's own word: the only evidence of a consumer-device
+// CVM the issuer takes.
 func cvrCDCVM(iad []byte, scheme cryptogram.Scheme) bool {
 	switch scheme {
 	case cryptogram.SchemeVisa:
@@ -177,6 +237,10 @@ func cvrCDCVM(iad []byte, scheme cryptogram.Scheme) bool {
 	case cryptogram.SchemeMastercard:
 		if len(iad) >= 8 {
 			return iad[7]&0x01 != 0
+		}
+	case cryptogram.SchemeCCD:
+		if len(iad) >= 16 && iad[0] == 0x0F {
+			return iad[5]&0x08 != 0
 		}
 	}
 	return false

@@ -112,9 +112,11 @@ func TestHCEKeyOfAnotherPhone(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, uint16(6), b.FirstATC, "after the 5 keys of the first phone")
 
-	// The first phone forges a tap with ATC 6: never issued to it.
+	// The first phone forges a tap with ATC 6, naming itself in 9F10: the
+	// key of ATC 6 was issued to the second phone only, so the device the
+	// cryptogram authenticates is the second phone's (R-S5b, R-S5d).
 	d := decide(t, e, n.Request(issuertest.HCE, issuertest.Tap{Amount: 100, CDCVM: true, ATC: 6}))
-	require.Equal(t, authz.KeyNotIssued, d.Reason)
+	require.Equal(t, authz.DeviceMismatch, d.Reason)
 
 	// The second phone opens its batch with the transport key and pays
 	// with the key of ATC 7.

@@ -51,3 +51,24 @@ func ExampleVault_Detokenise() {
 	// funding expiry 2912
 	// suspended
 }
+
+// A token's controls are kept in its domain column; each control a
+// transaction breaks has its own refusal.
+func ExampleControls_Check() {
+	c := vault.MobileControls()
+	c.RequireRequestor = true
+	c.MCCs = []string{"5411"}
+	d, _ := c.Encode()
+	fmt.Println(d)
+	ok := vault.Usage{EntryMode: "071", Requestor: "40010030273", MCC: "5411"}
+	fmt.Printf("%q\n", c.Check(ok, "40010030273"))
+	ecom := ok
+	ecom.Condition = "01" // customer not present
+	fmt.Println(c.Check(ecom, "40010030273"))
+	fmt.Println(c.Check(vault.Usage{EntryMode: "071", MCC: "5411"}, "40010030273"))
+	// Output:
+	// {"entry_modes":["07"],"channels":["contactless"],"requestor_required":true,"mccs":["5411"]}
+	// ""
+	// channel
+	// requestor
+}

@@ -1,7 +1,8 @@
 // Package vault is the issuer's token service: the token vault that maps
 // each payment token to its funding card (PAN and expiry), the token's own
 // expiry, its life cycle (active, suspended, deleted) and its domain
-// restriction. Besides the card store it is the only place a PAN is kept
+// restriction controls (Controls: entry modes, channels, token requestor,
+// merchants, merchant categories). Besides the card store it is the only place a PAN is kept
 // (R-G5g); everything it reports shows PANs masked.
 //
 // Every life-cycle change is written to the audit trail in the same
@@ -12,19 +13,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/tapsim/tapsim/emv/pan"
 	"github.com/tapsim/tapsim/issuerhost/store"
 )
 
-// Domains a token may be restricted to.
+// Domains a token may be restricted to, as the tokens' domain column keeps
+// them; any other restriction is the JSON of Controls.
 const (
 	// DomainAny places no restriction.
 	DomainAny = ""
 	// DomainMobile restricts a mobile token to contactless chip payments at
-	// a point of sale: POS entry mode 07x.
+	// a point of sale: POS entry mode 07x (MobileControls).
 	DomainMobile = "mobile"
 )
 
@@ -43,19 +44,21 @@ var (
 	ErrToken = errors.New("vault: bad token")
 )
 
-// ValidDomain reports whether d is a domain restriction the vault knows.
-func ValidDomain(d string) bool { return d == DomainAny || d == DomainMobile }
+// ValidDomain reports whether d is a domain restriction the vault knows:
+// DomainAny, DomainMobile or valid Controls in JSON.
+func ValidDomain(d string) bool { _, err := ParseDomain(d); return err == nil }
 
 // AllowsEntryMode reports whether a token restricted to domain may be used
-// with POS entry mode entryMode (ISO 8583 field 22, 3 digits).
+// with POS entry mode entryMode (ISO 8583 field 22, 3 digits), by its
+// entry-mode and channel controls alone (see Controls.Check for all of
+// them). An unknown domain allows nothing.
 func AllowsEntryMode(domain, entryMode string) bool {
-	switch domain {
-	case DomainAny:
-		return true
-	case DomainMobile:
-		return strings.HasPrefix(entryMode, "07")
+	c, err := ParseDomain(domain)
+	if err != nil {
+		return false
 	}
-	return false
+	r := c.Check(Usage{EntryMode: entryMode}, "")
+	return r != RefuseEntryMode && r != RefuseChannel
 }
 
 // Detokenised is a token resolved to its funding card.

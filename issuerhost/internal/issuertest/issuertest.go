@@ -291,6 +291,11 @@ type Tap struct {
 	// Key computes the cryptogram with this session key instead of the
 	// master key's (an HCE phone's single-use key).
 	Key *keys.Key
+	// Refund makes the transaction type (9C) a refund, '20'; Request then
+	// sends processing code 200000.
+	Refund bool
+	// Currency is the transaction currency (5F2A and DE49); 0 is 901.
+	Currency int
 }
 
 // ICC computes the card's answer for tap and returns DE55 and the ATC
@@ -331,6 +336,12 @@ func (c *Card) ICC(t testing.TB, tap Tap) ([]byte, uint16) {
 	}
 	if c.CVN.Scheme == cryptogram.SchemeMastercard {
 		tags[0x82] = []byte{0x19, 0x80}
+	}
+	if tap.Refund {
+		tags[0x9C] = []byte{0x20}
+	}
+	if tap.Currency != 0 {
+		tags[0x5F2A] = bcd12(int64(tap.Currency))[4:]
 	}
 	var (
 		ac  []byte
@@ -455,8 +466,15 @@ func (n *Net) Request(name string, tap Tap) authz.Request {
 	require.NotNil(n.T, c, name)
 	icc, _ := c.ICC(n.T, tap)
 	n.stan++
+	proc, cur := "000000", 901
+	if tap.Refund {
+		proc = "200000"
+	}
+	if tap.Currency != 0 {
+		cur = tap.Currency
+	}
 	return authz.Request{
-		MTI: "0100", PAN: c.PAN, Expiry: c.Expiry, PSN: c.PSN, ProcessingCode: "000000", Amount: tap.Amount, Currency: 901,
+		MTI: "0100", PAN: c.PAN, Expiry: c.Expiry, PSN: c.PSN, ProcessingCode: proc, Amount: tap.Amount, Currency: cur,
 		EntryMode: "071", TransmissionTime: n.Clock.Now().Format("0102150405"), STAN: fmt.Sprintf("%06d", n.stan),
 		RRN: fmt.Sprintf("606810%06d", n.stan), AcquirerID: "12345", TerminalID: "T0000001", MerchantID: "M00000000000001",
 		ICC: icc,
