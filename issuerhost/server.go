@@ -113,7 +113,8 @@ type Server struct {
 	vault  *vault.Vault
 	cloud  *cloud.Platform
 
-	noisy *frameserver.Limiter // malformed and unanswerable frames
+	noisy  *frameserver.Limiter // malformed and unanswerable frames (info)
+	alarms *frameserver.Limiter // MAC failures (warning)
 
 	mu      sync.Mutex
 	srv     *frameserver.Server
@@ -156,7 +157,8 @@ func New(db *store.DB, h HSM, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	return &Server{db: db, hsm: h, cfg: cfg, log: cfg.Logger, engine: eng, vault: vault.New(db, cfg.Now), cloud: cp,
-		noisy: &frameserver.Limiter{Logger: cfg.Logger, Level: slog.LevelInfo}}, nil
+		noisy:  &frameserver.Limiter{Logger: cfg.Logger, Level: slog.LevelInfo},
+		alarms: &frameserver.Limiter{Logger: cfg.Logger, Level: slog.LevelWarn, Burst: 10}}, nil
 }
 
 // Engine returns the authorisation engine.
@@ -234,6 +236,7 @@ func (s *Server) Close() error {
 		s.stop()
 	}
 	s.noisy.Flush()
+	s.alarms.Flush()
 	return nil
 }
 
@@ -282,13 +285,13 @@ func (s *Server) HandleFrame(ctx context.Context, frame []byte) ([]byte, error) 
 	// so that the sender can trust the answer.
 	macked := msg.GetField(isospec.FieldMAC) != nil || msg.GetField(isospec.FieldMAC2) != nil
 	if err := isospec.Validate(msg); err != nil {
-		s.log.Info("issuer format error", "mti", mtiS, "error", err.Error())
+		s.noisy.Log("issuer format error", "mti", mtiS, "error", err.Error())
 		return s.answer(msg, mti, isospec.RCFormatError, isospec.ReasonFormat, macked)
 	}
 	switch {
 	case macked:
 		if err := s.verifyMAC(frame); err != nil {
-			s.log.Warn("issuer MAC check failed", "mti", mtiS, "summary", isospec.Summary(msg), "error", err.Error())
+			s.alarms.Log("issuer MAC check failed", "mti", mtiS, "summary", isospec.Summary(msg), "error", err.Error())
 			return s.answer(msg, mti, isospec.RCSecurityViolation, isospec.ReasonMACInvalid, true)
 		}
 	case s.cfg.RequireMAC:
