@@ -5,6 +5,9 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -233,4 +236,51 @@ func TestHostileNetwork(t *testing.T) {
 		resp = decodeAuth(t, send(t, c, isoRequest(n.Request(issuertest.VisaPlastic, issuertest.Tap{Amount: 100})), false))
 		require.Equal(t, isospec.RCApproved, resp.ResponseCode, "still serving")
 	})
+}
+
+// BenchmarkHostileBurst is the defect's reproduction, 3,000 connections
+// (at most 200 at a time) that each send a frame the host cannot answer
+// with three small frames queued behind it. It reports what is left once
+// they have ended: goroutines and descriptors over the baseline (0
+// expected), and the resident memory.
+func BenchmarkHostileBurst(b *testing.B) {
+	n := issuertest.New(b)
+	s := newServer(b, n, issuerhost.Config{})
+	small := isospec.NewMessage()
+	small.MTI("0800")
+	require.NoError(b, small.Field(isospec.FieldSTAN, "000001"))
+	sf, err := isospec.Pack(small)
+	require.NoError(b, err)
+	data := frametest.Frame([]byte("XX garbage"))
+	for range 3 {
+		data = append(data, frametest.Frame(sf)...)
+	}
+	base := frametest.Measure()
+	b.ResetTimer()
+	for range b.N {
+		if closed := frametest.Burst(b, s.Addr(), 3000, 200, data); closed != 3000 {
+			b.Fatalf("%d of 3000 closed by the host", closed)
+		}
+	}
+	b.StopTimer()
+	after := frametest.Settle(b, base, 2)
+	b.ReportMetric(float64(after.Goroutines-base.Goroutines), "goroutines-left")
+	b.ReportMetric(float64(after.FDs-base.FDs), "fds-left")
+	b.ReportMetric(float64(rssKiB())/1024, "rss-MiB")
+}
+
+// rssKiB is the process's resident set size, from /proc/self/status (0
+// when unreadable).
+func rssKiB() int {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			return n
+		}
+	}
+	return 0
 }
