@@ -279,9 +279,9 @@ func (s *Server) acceptLoop() {
 		}
 		if len(s.conns) >= s.cfg.MaxConns {
 			s.mu.Unlock()
-			_ = nc.Close()
 			s.overCap.Add(1)
 			s.limit.Log(s.cfg.Peer+" connection over the cap closed", slog.Int("max_conns", s.cfg.MaxConns))
+			_ = nc.Close()
 			continue
 		}
 		c := &conn{raw: nc, rw: nc, sem: make(chan struct{}, s.cfg.MaxInFlight), quit: make(chan struct{})}
