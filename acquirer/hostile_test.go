@@ -3,6 +3,7 @@ package acquirer_test
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"net"
 	"sync"
 	"testing"
@@ -13,7 +14,25 @@ import (
 	"github.com/tapsim/tapsim/acquirer"
 	"github.com/tapsim/tapsim/isospec"
 	"github.com/tapsim/tapsim/isospec/frameserver/frametest"
+	"github.com/tapsim/tapsim/isospec/tlsconf/tlstest"
 )
+
+// 1,000 malformed frames give a handful of log lines: the first of each
+// kind, then a count (DESIGN.md Decisions; logs cannot be flooded).
+func TestMalformedLinesLimited(t *testing.T) {
+	logs := &tlstest.LogBuffer{}
+	r := newRig(t, func(c *acquirer.Config) { c.Logger = slog.New(slog.NewTextHandler(logs, nil)) })
+	for _, f := range malformedFrames(t, r, 1000) {
+		reply, hangUp := r.acq.HandleFrame(context.Background(), f)
+		require.False(t, hangUp)
+		require.NotNil(t, reply)
+	}
+	require.Equal(t, 1, logs.Count("malformed terminal frame"), "the first only, for now")
+	require.NoError(t, r.acq.Close())
+	require.Equal(t, 2, logs.Count("malformed terminal frame"), "then the count")
+	require.Contains(t, logs.String(), `msg="malformed terminal frame" repeated=999`)
+	require.NotContains(t, logs.String(), visaPAN)
+}
 
 // Every frame gets an answer that echoes what could be read of it (DE7,
 // DE11, DE41), with 30 and a MAC under the TAK of the terminal DE41 names
