@@ -43,13 +43,8 @@ const (
 	DefaultLogBurst = 10
 )
 
-// Errors of New and Listen.
-var (
-	// ErrConfig reports an unusable configuration.
-	ErrConfig = errors.New("frameserver: invalid configuration")
-	// ErrClosed reports a server used after Close.
-	ErrClosed = errors.New("frameserver: server closed")
-)
+// ErrConfig reports an unusable configuration given to Listen.
+var ErrConfig = errors.New("frameserver: invalid configuration")
 
 // Handler answers one frame (length header excluded). It returns the reply
 // to write (nil for none) and whether to close the connection after the
