@@ -52,8 +52,25 @@ type Config struct {
 	// TLS, when set, makes the terminal-facing listener speak TLS with this
 	// server configuration (tlsconf.Server: mutual, terminals' certificates
 	// required); nil listens in plain TCP. A connection whose handshake
-	// fails is logged (one line) and closed; the others go on.
+	// fails is logged (one line, rate-limited) and closed; the others go
+	// on.
 	TLS *tls.Config
+	// IdleTimeout closes a terminal connection on which no frame starts
+	// for that long (frameserver.DefaultIdleTimeout, 5 min, when 0).
+	IdleTimeout time.Duration
+	// FrameTimeout is the deadline of one frame, from its first header byte
+	// to its last byte (frameserver.DefaultFrameTimeout, 10 s, when 0).
+	FrameTimeout time.Duration
+	// MaxFrame is the longest frame accepted, checked on the length header
+	// before anything is allocated; a longer one closes the connection
+	// (frameserver.DefaultMaxFrame, 8 KiB, when 0).
+	MaxFrame int
+	// MaxConns caps the terminal connections served at once; one more is
+	// closed at once (frameserver.DefaultMaxConns, 256, when 0).
+	MaxConns int
+	// MaxInFlight caps the frames of one connection in hand at once
+	// (frameserver.DefaultMaxInFlight when 0).
+	MaxInFlight int
 	// AcquirerID is the acquiring institution ID, DE32 on the issuer links
 	// and in DE90 of reversals (up to 11 digits).
 	AcquirerID string

@@ -4,8 +4,11 @@
 //
 // For each authorisation (0100, or 0200) it:
 //
-//  1. reads the frame; a frame that does not parse is answered with DE39 30
-//     when its MTI is readable, otherwise the connection is closed cleanly;
+//  1. reads the frame (isospec/frameserver: idle timeout, per-frame
+//     deadline, size limit before allocation, connection cap); a frame that
+//     does not parse is answered with DE39 30 echoing what can be read of
+//     DE7, DE11 and DE41 when its MTI has a response type, otherwise the
+//     connection is closed cleanly;
 //  2. verifies the MAC (DE64/DE128) under the terminal's TAK inside the
 //     security module: a missing or wrong MAC is answered 63 (R-G2);
 //  3. checks the format for the message type (isospec.Validate): 30;

@@ -28,9 +28,13 @@ const (
 
 // HandleFrame processes one frame from a terminal (length header excluded)
 // exactly as the server does, and returns the frame to answer with (nil for
-// none: the frame was a response) and whether to close the connection (a
-// frame too broken to answer). It never panics on any input. Before Start
-// and after Close every request is answered 96.
+// none) and whether to close the connection. A frame that does not parse,
+// and a response sent to the acquirer (0110...), is answered with 30 in
+// the response type of its class, echoing what can be read of DE7, DE11 and
+// DE41 (isospec.Peek) and MACed under the TAK of that terminal; a frame
+// whose type has no response (no digits, 9999) closes the connection. Such
+// frames are logged, rate-limited. It never panics on any input. Before
+// Start and after Close every request is answered 96.
 func (s *Server) HandleFrame(ctx context.Context, frame []byte) (reply []byte, hangUp bool) {
 	msg, err := isospec.Unpack(frame)
 	if err != nil {
@@ -38,10 +42,10 @@ func (s *Server) HandleFrame(ctx context.Context, frame []byte) (reply []byte, h
 	}
 	mtiS, _ := msg.GetMTI()
 	mti := isospec.MTI(mtiS)
+	if !mti.IsRequest() {
+		return s.unexpected(frame, mti)
+	}
 	if !s.ready.Load() {
-		if !mti.IsRequest() {
-			return nil, false
-		}
 		return s.minimal(mti, msg, isospec.RCSystemMalfunction), false
 	}
 	switch mti {
@@ -52,47 +56,80 @@ func (s *Server) HandleFrame(ctx context.Context, frame []byte) (reply []byte, h
 	case isospec.MTINetworkRequest:
 		return s.network(frame, msg), false
 	}
-	if !mti.IsRequest() {
-		// A response or anything else that is not ours to answer.
-		s.log.Debug("terminal message ignored", slog.String("mti", mtiS))
-		return nil, false
-	}
 	return s.minimal(mti, msg, isospec.RCFormatError), false
 }
 
-// malformed answers a frame that does not parse: 30 when its MTI names a
-// request, else the connection is closed.
+// malformed answers a frame that does not parse: 30 in the response type
+// of its type, echoing what can be read; without such a type the
+// connection is closed.
 func (s *Server) malformed(frame []byte, err error) ([]byte, bool) {
-	s.log.Info("malformed terminal frame", slog.String("error", err.Error()), slog.Int("bytes", len(frame)))
-	if len(frame) < 4 {
+	g := isospec.Peek(frame)
+	rmti, ok := isospec.ResponseMTI(g.MTI)
+	if !ok {
+		s.noisy.Log("terminal frame without an answerable message type, connection closed", slog.Int("bytes", len(frame)), slog.String("error", err.Error()))
 		return nil, true
 	}
-	mti := isospec.MTI(frame[:4])
-	if !mti.IsRequest() {
-		return nil, true
-	}
-	return s.minimal(mti, nil, isospec.RCFormatError), false
+	s.noisy.Log("malformed terminal frame", slog.String("mti", string(g.MTI)), slog.String("tid", g.TerminalID), slog.Int("bytes", len(frame)), slog.String("error", err.Error()))
+	return s.echo(g, rmti, isospec.RCFormatError), false
 }
 
-// minimal answers req (nil when it did not parse) with rc and only the
-// fields that identify it.
+// unexpected answers a well-formed message that is not a request: a
+// response gets 30 in its own type, echoing its identifiers; a type with
+// no response closes the connection.
+func (s *Server) unexpected(frame []byte, mti isospec.MTI) ([]byte, bool) {
+	g := isospec.Peek(frame)
+	rmti, ok := isospec.ResponseMTI(mti)
+	if !ok {
+		s.noisy.Log("terminal message type without a response, connection closed", slog.String("mti", string(mti)))
+		return nil, true
+	}
+	s.noisy.Log("terminal message that is not a request answered 30", slog.String("mti", string(mti)), slog.String("tid", g.TerminalID))
+	return s.echo(g, rmti, isospec.RCFormatError), false
+}
+
+// minimal answers req, a request of type mti, with rc and only the fields
+// that identify it.
 func (s *Server) minimal(mti isospec.MTI, req *iso8583.Message, rc isospec.ResponseCode) []byte {
 	resp, err := mti.Response()
 	if err != nil {
 		return nil
 	}
-	m := isospec.NewMessage()
-	m.MTI(string(resp))
+	g := isospec.Glimpse{MTI: mti}
 	if req != nil {
-		for _, id := range []int{isospec.FieldSTAN, isospec.FieldTerminalID} {
-			if v, err := req.GetString(id); err == nil && v != "" {
-				_ = m.Field(id, v)
-			}
+		g.TransmissionDateTime, _ = req.GetString(isospec.FieldTransmissionDateTime)
+		g.STAN, _ = req.GetString(isospec.FieldSTAN)
+		g.TerminalID, _ = req.GetString(isospec.FieldTerminalID)
+	}
+	return s.echo(g, resp, rc)
+}
+
+// echo is an answer of type rmti with code rc that carries the identifiers
+// read from the request (DE7, DE11, DE41), MACed under the TAK of the
+// terminal DE41 names when the acquirer knows it.
+func (s *Server) echo(g isospec.Glimpse, rmti isospec.MTI, rc isospec.ResponseCode) []byte {
+	m := isospec.NewMessage()
+	m.MTI(string(rmti))
+	for id, v := range map[int]string{
+		isospec.FieldTransmissionDateTime: g.TransmissionDateTime,
+		isospec.FieldSTAN:                 g.STAN,
+		isospec.FieldTerminalID:           g.TerminalID,
+	} {
+		if v != "" {
+			_ = m.Field(id, v)
 		}
 	}
 	_ = m.Field(isospec.FieldResponseCode, string(rc))
-	b, err := isospec.Pack(m)
+	var (
+		b   []byte
+		err error
+	)
+	if t, ok := s.terminals[g.TerminalID]; ok && g.TerminalID != "" {
+		b, err = isospec.PackWithMAC(m, func(d []byte) ([]byte, error) { return s.cfg.HSM.GenerateMAC(t.TAK, d) })
+	} else {
+		b, err = isospec.Pack(m)
+	}
 	if err != nil {
+		s.log.Error("terminal reply not packable", slog.String("error", err.Error()))
 		return nil
 	}
 	return b
@@ -134,7 +171,7 @@ func (s *Server) checkTerminal(frame []byte, tid string, macRequired bool) (Term
 	}
 	err := isospec.VerifyMAC(frame, func(d, m []byte) error { return s.cfg.HSM.VerifyMAC(t.TAK, d, m) })
 	if err != nil && (macRequired || !errors.Is(err, isospec.ErrMACMissing)) {
-		s.log.Warn("terminal MAC rejected", slog.String("tid", tid), slog.String("error", err.Error()))
+		s.alarms.Log("terminal MAC rejected", slog.String("tid", tid), slog.String("error", err.Error()))
 		return t, isospec.RCSecurityViolation, string(isospec.ReasonMACInvalid)
 	}
 	return t, "", ""
@@ -182,7 +219,7 @@ func (s *Server) authorize(ctx context.Context, frame []byte, msg *iso8583.Messa
 		return refuse(term, rc, reason)
 	}
 	if err := isospec.Validate(msg); err != nil {
-		s.log.Info("terminal message format error", slog.String("tid", req.TerminalID), slog.String("error", err.Error()))
+		s.noisy.Log("terminal message format error", slog.String("tid", req.TerminalID), slog.String("error", err.Error()))
 		return refuse(term, isospec.RCFormatError, string(isospec.ReasonFormat))
 	}
 	account := accountNumber(req.PAN, req.Track2)

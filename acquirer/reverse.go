@@ -41,7 +41,7 @@ func (s *Server) reverse(ctx context.Context, frame []byte, msg *iso8583.Message
 		return answer(term, rc, reason)
 	}
 	if err := isospec.Validate(msg); err != nil {
-		s.log.Info("terminal message format error", slog.String("tid", req.TerminalID), slog.String("error", err.Error()))
+		s.noisy.Log("terminal message format error", slog.String("tid", req.TerminalID), slog.String("error", err.Error()))
 		return answer(term, isospec.RCFormatError, string(isospec.ReasonFormat))
 	}
 	od, err := isospec.ParseOriginalData(req.OriginalData)

@@ -114,8 +114,8 @@ func TestGarbageClosesConnection(t *testing.T) {
 		{},                        // empty frame
 		[]byte("01"),              // shorter than an MTI
 		[]byte("AB00xxxxxxxx"),    // MTI not digits
-		[]byte("0110\x00"),        // a broken response: nobody to answer
-		append([]byte("0190"), 0), // function digit 9: not a request
+		append([]byte("0190"), 0), // function digit 9: no response
+		[]byte("9999"),            // no response either
 	} {
 		conn, err := net.Dial("tcp", r.acq.Addr())
 		require.NoError(t, err)

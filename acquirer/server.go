@@ -4,22 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/moov-io/iso8583"
-	connection "github.com/moov-io/iso8583-connection"
-	"github.com/moov-io/iso8583-connection/server"
-
 	"github.com/tapsim/tapsim/acquirer/dedup"
 	"github.com/tapsim/tapsim/acquirer/link"
 	"github.com/tapsim/tapsim/acquirer/store"
-	"github.com/tapsim/tapsim/isospec"
-	"github.com/tapsim/tapsim/isospec/tlsconf"
+	"github.com/tapsim/tapsim/isospec/frameserver"
 )
 
 // ErrClosed reports use of a closed server.
@@ -37,20 +30,17 @@ type Server struct {
 	issuers   map[string]Issuer
 	terminals map[string]Terminal
 
-	srv    *server.Server
+	srv    *frameserver.Server
 	addr   string
 	cancel context.CancelFunc
 	kick   chan struct{}
-	bg     sync.WaitGroup // advice worker, shutdown watcher
-	work   sync.WaitGroup // messages being handled
+	bg     sync.WaitGroup       // advice worker, shutdown watcher
+	noisy  *frameserver.Limiter // malformed and unanswerable frames
+	alarms *frameserver.Limiter // MAC failures (warning)
 
 	adviceMu sync.Mutex // one advice pass at a time
 
 	ready atomic.Bool // started and not closed: messages may be handled
-
-	// handshakes ends the TLS handshakes under way when the server closes.
-	handshakes context.Context
-	endShakes  context.CancelFunc
 
 	mu        sync.Mutex
 	started   bool
@@ -74,6 +64,8 @@ func New(cfg Config) (*Server, error) {
 		terminals: map[string]Terminal{},
 		kick:      make(chan struct{}, 1),
 		closeDone: make(chan struct{}),
+		noisy:     &frameserver.Limiter{Logger: cfg.Logger, Level: slog.LevelInfo},
+		alarms:    &frameserver.Limiter{Logger: cfg.Logger, Level: slog.LevelWarn, Burst: 10},
 	}
 	for _, t := range cfg.Terminals {
 		if t.BDK.IsZero() {
@@ -134,22 +126,19 @@ func (s *Server) Start(ctx context.Context) error {
 		s.links[is.Name] = l
 		l.Start(ctx)
 	}
-	s.handshakes, s.endShakes = context.WithCancel(context.Background())
-	s.srv = server.New(isospec.Spec, isospec.ReadMessageLength, isospec.WriteMessageLength)
-	_ = s.srv.SetOptions(
-		server.WithConnectionFactory(s.newConn),
-		server.WithErrorHandler(func(err error) {
-			s.log.Debug("terminal connection error", slog.String("error", err.Error()))
-		}),
-	)
-	if err := s.srv.Start(s.cfg.Listen); err != nil {
-		s.endShakes()
+	srv, err := frameserver.Listen(frameserver.Config{
+		Addr: s.cfg.Listen, TLS: s.cfg.TLS,
+		IdleTimeout: s.cfg.IdleTimeout, FrameTimeout: s.cfg.FrameTimeout,
+		MaxFrame: s.cfg.MaxFrame, MaxConns: s.cfg.MaxConns, MaxInFlight: s.cfg.MaxInFlight,
+		Handler: s.serveFrame, Peer: "terminal", Logger: s.log,
+	})
+	if err != nil {
 		s.stopLinks()
 		s.cancel()
 		s.closeStore()
 		return fmt.Errorf("acquirer: listen: %w", err)
 	}
-	s.addr = s.srv.Addr
+	s.srv, s.addr = srv, srv.Addr().String()
 	s.started = true
 	s.ready.Store(true)
 	s.bg.Add(2)
@@ -244,9 +233,9 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.ready.Store(false)
-	s.endShakes()
-	s.srv.Close()
-	s.work.Wait()
+	_ = s.srv.Close() // waits for the messages in hand
+	s.noisy.Flush()
+	s.alarms.Flush()
 	s.stopLinks() // signs off
 	s.cancel()
 	s.bg.Wait()
@@ -271,75 +260,19 @@ func (s *Server) PendingAdvices(ctx context.Context) (int, error) {
 	return s.store.Pending(ctx)
 }
 
-// frameReader is the terminal connections' message reader: it reads one
-// frame and hands the raw bytes to the handler through frames, keyed by an
-// empty placeholder message, so that the MAC is checked on the bytes as
-// received and a malformed frame reaches the handler too (the library's
-// own reader would skip it silently).
-type frameReader struct {
-	frames sync.Map // *iso8583.Message -> []byte
-}
-
-// ReadMessage implements connection.MessageReader.
-func (f *frameReader) ReadMessage(r io.Reader) (*iso8583.Message, error) {
-	b, err := isospec.ReadFrame(r)
-	if err != nil {
-		return nil, err
-	}
-	m := isospec.NewMessage()
-	f.frames.Store(m, b)
-	return m, nil
-}
-
-func (s *Server) newConn(nc net.Conn) (*connection.Connection, error) {
-	if s.cfg.TLS != nil {
-		tc, err := tlsconf.Accept(s.handshakes, nc, s.cfg.TLS, 0)
-		if err != nil {
-			if s.handshakes.Err() == nil {
-				s.log.Warn("terminal connection refused", slog.String("error", err.Error()))
-			}
-			return nil, fmt.Errorf("acquirer: %w", err)
-		}
-		s.log.Debug("terminal connection secured", slog.String("remote", nc.RemoteAddr().String()), slog.String("tls", tlsconf.Describe(tc.ConnectionState())))
-		nc = tc
-	}
-	fr := &frameReader{}
-	return connection.NewFrom(nc, isospec.Spec, isospec.ReadMessageLength, isospec.WriteMessageLength,
-		connection.SetMessageReader(fr),
-		connection.InboundMessageHandler(func(c *connection.Connection, m *iso8583.Message) { s.serve(c, fr, m) }),
-		connection.ErrorHandler(func(err error) {
-			s.log.Debug("terminal connection", slog.String("error", err.Error()))
-		}),
-		// Terminals are not pinged: no echo from the acquirer's side.
-		connection.IdleTime(24*time.Hour),
-		connection.ReadTimeout(24*time.Hour),
-	)
-}
-
-func (s *Server) serve(c *connection.Connection, fr *frameReader, m *iso8583.Message) {
-	v, ok := fr.frames.LoadAndDelete(m)
-	if !ok {
-		return
-	}
+// NetStats returns the terminal listener's counters (zero before Start).
+func (s *Server) NetStats() frameserver.Stats {
 	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return
-	}
-	s.work.Add(1)
+	srv := s.srv
 	s.mu.Unlock()
-	defer s.work.Done()
-	reply, hangUp := s.HandleFrame(context.Background(), v.([]byte))
-	if reply != nil {
-		// One write for header and message, as connection.Write requires.
-		frame := make([]byte, 0, isospec.HeaderLen+len(reply))
-		frame = append(frame, byte(len(reply)>>8), byte(len(reply)))
-		frame = append(frame, reply...)
-		if _, err := c.Write(frame); err != nil {
-			s.log.Debug("terminal reply not sent", slog.String("error", err.Error()))
-		}
+	if srv == nil {
+		return frameserver.Stats{}
 	}
-	if hangUp {
-		_ = c.Close()
-	}
+	return srv.Stats()
+}
+
+// serveFrame is the listener's handler: one terminal frame in, its reply
+// out, and whether to close the connection.
+func (s *Server) serveFrame(_ context.Context, frame []byte) ([]byte, bool) {
+	return s.HandleFrame(context.Background(), frame)
 }

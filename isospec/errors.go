@@ -38,6 +38,9 @@ var (
 	// ErrFrame reports a frame whose length header cannot be read or
 	// written.
 	ErrFrame = errors.New("isospec: bad frame")
+	// ErrFrameTooLong reports a length header announcing more bytes than
+	// the reader accepts; it also wraps ErrFrame.
+	ErrFrameTooLong = fmt.Errorf("%w: too long", ErrFrame)
 	// ErrMACMissing reports a message with no MAC field, or with it in the
 	// wrong place (DE64 in a message with a secondary bitmap, or both DE64
 	// and DE128).

@@ -17,6 +17,12 @@ const HeaderLen = 2
 // MaxFrameLen is the longest message the 2-byte header can announce.
 const MaxFrameLen = 0xFFFF
 
+// MaxMessageLen bounds the length of any message of the dialect, length
+// header excluded: the MTI, both bitmaps and every field at its longest,
+// length prefixes included. No legal frame is longer, so a reader may
+// refuse a longer announced length before reading it.
+const MaxMessageLen = 1631
+
 // ReadMessageLength reads the 2-byte binary big-endian length header. It
 // has the shape of iso8583-connection's MessageLengthReader: pass it to
 // connection.New and server.New.
@@ -47,11 +53,23 @@ func WriteMessageLength(w io.Writer, length int) (int, error) {
 }
 
 // ReadFrame reads one length header and the message it announces. It
-// reads exactly that many bytes, no more.
+// reads exactly that many bytes, no more. A header announcing more than
+// MaxMessageLen bytes, which no message of the dialect needs, is refused
+// before anything is allocated (ReadFrameLimit).
 func ReadFrame(r io.Reader) ([]byte, error) {
+	return ReadFrameLimit(r, MaxMessageLen)
+}
+
+// ReadFrameLimit is ReadFrame with a size limit: a header announcing more
+// than limit bytes gives an error wrapping ErrFrameTooLong, checked before
+// any buffer is allocated, and nothing of the message is read.
+func ReadFrameLimit(r io.Reader, limit int) ([]byte, error) {
 	n, err := ReadMessageLength(r)
 	if err != nil {
 		return nil, err
+	}
+	if n > limit {
+		return nil, fmt.Errorf("isospec: read frame: %d bytes announced, limit %d: %w", n, limit, ErrFrameTooLong)
 	}
 	b := make([]byte, n)
 	if _, err := io.ReadFull(r, b); err != nil {

@@ -1,6 +1,7 @@
 // Package issuerhost is the issuer host of the payment network: an ISO
-// 8583 server (the dialect of package isospec, over TCP with
-// iso8583-connection) in front of
+// 8583 server (the dialect of package isospec, over TCP or mutual TLS,
+// served by isospec/frameserver with an idle timeout, a per-frame
+// deadline, a frame size limit and a connection cap) in front of
 //
 //   - the authorisation engine (issuerhost/authz): one decision pipeline
 //     with a machine-readable reason for every decline, from the format

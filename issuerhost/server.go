@@ -7,20 +7,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/moov-io/iso8583"
-	connection "github.com/moov-io/iso8583-connection"
-	"github.com/moov-io/iso8583-connection/server"
 
 	"github.com/tapsim/tapsim/emv/pan"
 	"github.com/tapsim/tapsim/emv/tlv"
 	"github.com/tapsim/tapsim/hsm"
 	"github.com/tapsim/tapsim/isospec"
-	"github.com/tapsim/tapsim/isospec/tlsconf"
+	"github.com/tapsim/tapsim/isospec/frameserver"
 	"github.com/tapsim/tapsim/issuerhost/authz"
 	"github.com/tapsim/tapsim/issuerhost/cloud"
 	"github.com/tapsim/tapsim/issuerhost/store"
@@ -55,8 +52,25 @@ type Config struct {
 	// TLS, when set, makes the listener speak TLS with this server
 	// configuration (isospec/tlsconf.Server: mutual, the acquirers'
 	// certificates required); nil listens in plain TCP. A connection whose
-	// handshake fails is logged (one line) and closed; the others go on.
+	// handshake fails is logged (one line, rate-limited) and closed; the
+	// others go on.
 	TLS *tls.Config
+	// IdleTimeout closes an acquirer connection on which no frame starts
+	// for that long (frameserver.DefaultIdleTimeout, 5 min, when 0).
+	IdleTimeout time.Duration
+	// FrameTimeout is the deadline of one frame, from its first header byte
+	// to its last byte (frameserver.DefaultFrameTimeout, 10 s, when 0).
+	FrameTimeout time.Duration
+	// MaxFrame is the longest frame accepted, checked on the length header
+	// before anything is allocated; a longer one closes the connection
+	// (frameserver.DefaultMaxFrame, 8 KiB, when 0).
+	MaxFrame int
+	// MaxConns caps the acquirer connections served at once; one more is
+	// closed at once (frameserver.DefaultMaxConns, 256, when 0).
+	MaxConns int
+	// MaxInFlight caps the frames of one connection in hand at once
+	// (frameserver.DefaultMaxInFlight when 0).
+	MaxInFlight int
 	// Keys names the issuer's keys (DefaultKeys when zero).
 	Keys Keys
 	// Policy is the authorisation policy (authz.DefaultPolicy for zero
@@ -76,12 +90,15 @@ type Config struct {
 	Now func() time.Time
 	// Rand draws authorisation codes (crypto/rand when nil).
 	Rand io.Reader
-	// Logger receives one line per message, masked; nil discards.
+	// Logger receives one line per message, masked; nil discards. Lines a
+	// peer can provoke at will (malformed frames, refused connections) are
+	// rate-limited: the first is logged, then a count per minute.
 	Logger *slog.Logger
 }
 
-// ErrClose reports a frame that cannot be answered (no readable message
-// type): the connection it came on is closed.
+// ErrClose reports a frame that cannot be answered (no message type, or
+// one with no response, such as 9999): the connection it came on is
+// closed.
 var ErrClose = errors.New("issuerhost: frame cannot be answered")
 
 // Server is the issuer host: the ISO 8583 server in front of the
@@ -101,18 +118,15 @@ type Server struct {
 	vault  *vault.Vault
 	cloud  *cloud.Platform
 
-	raw sync.Map // *iso8583.Message (stand-in) -> []byte (the frame)
+	noisy  *frameserver.Limiter // malformed and unanswerable frames (info)
+	alarms *frameserver.Limiter // MAC failures (warning)
 
-	mu       sync.Mutex
-	srv      *server.Server
-	addr     string
-	closed   bool
-	inflight sync.WaitGroup
-	baseCtx  context.Context
-	stop     context.CancelFunc
-	// handshakes ends the TLS handshakes under way when the server closes.
-	handshakes context.Context
-	endShakes  context.CancelFunc
+	mu      sync.Mutex
+	srv     *frameserver.Server
+	addr    string
+	closed  bool
+	baseCtx context.Context
+	stop    context.CancelFunc
 }
 
 // New returns a server over the store and security module; Start starts
@@ -147,7 +161,9 @@ func New(db *store.DB, h HSM, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{db: db, hsm: h, cfg: cfg, log: cfg.Logger, engine: eng, vault: vault.New(db, cfg.Now), cloud: cp}, nil
+	return &Server{db: db, hsm: h, cfg: cfg, log: cfg.Logger, engine: eng, vault: vault.New(db, cfg.Now), cloud: cp,
+		noisy:  &frameserver.Limiter{Logger: cfg.Logger, Level: slog.LevelInfo},
+		alarms: &frameserver.Limiter{Logger: cfg.Logger, Level: slog.LevelWarn, Burst: 10}}, nil
 }
 
 // Engine returns the authorisation engine.
@@ -172,36 +188,21 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	base, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.baseCtx, s.stop = base, stop
-	opts := []connection.Option{
-		connection.SetMessageReader(frameReader{s}),
-		connection.InboundMessageHandler(s.onMessage),
-		connection.ErrorHandler(func(err error) { s.log.Debug("issuer connection", "error", err.Error()) }),
-	}
-	srv := server.New(isospec.Spec, isospec.ReadMessageLength, isospec.WriteMessageLength, opts...)
+	var tcfg *tls.Config
 	if s.cfg.TLS != nil {
-		tcfg := s.cfg.TLS.Clone()
-		s.handshakes, s.endShakes = context.WithCancel(context.Background())
-		hs := s.handshakes
-		_ = srv.SetOptions(server.WithConnectionFactory(func(nc net.Conn) (*connection.Connection, error) {
-			tc, err := tlsconf.Accept(hs, nc, tcfg, 0)
-			if err != nil {
-				if hs.Err() == nil {
-					s.log.Warn("acquirer connection refused", "error", err.Error())
-				}
-				return nil, fmt.Errorf("issuerhost: %w", err)
-			}
-			s.log.Debug("acquirer connection secured", "remote", nc.RemoteAddr().String(), "tls", tlsconf.Describe(tc.ConnectionState()))
-			return connection.NewFrom(tc, isospec.Spec, isospec.ReadMessageLength, isospec.WriteMessageLength, opts...)
-		}))
+		tcfg = s.cfg.TLS.Clone()
 	}
-	if err := srv.Start(s.cfg.Listen); err != nil {
+	srv, err := frameserver.Listen(frameserver.Config{
+		Addr: s.cfg.Listen, TLS: tcfg,
+		IdleTimeout: s.cfg.IdleTimeout, FrameTimeout: s.cfg.FrameTimeout,
+		MaxFrame: s.cfg.MaxFrame, MaxConns: s.cfg.MaxConns, MaxInFlight: s.cfg.MaxInFlight,
+		Handler: s.serveFrame, Peer: "acquirer", Logger: s.log,
+	})
+	if err != nil {
 		stop()
-		if s.endShakes != nil {
-			s.endShakes()
-		}
 		return fmt.Errorf("issuerhost: listen: %w", err)
 	}
-	s.srv, s.addr = srv, srv.Addr
+	s.srv, s.addr = srv, srv.Addr().String()
 	s.log.Info("issuer host listening", "addr", s.addr, "tls", s.cfg.TLS != nil)
 	if s.cfg.MACOptional {
 		s.log.Warn("MAC optional: requests without a MAC are authorised on their unauthenticated content (R-G2 off); reversals still need one")
@@ -234,80 +235,50 @@ func (s *Server) Close() error {
 	}
 	s.closed = true
 	srv := s.srv
-	endShakes := s.endShakes
 	s.mu.Unlock()
-	if endShakes != nil {
-		endShakes()
-	}
 	if srv != nil {
-		srv.Close()
+		// Stops reading and waits for the requests in hand to be answered.
+		_ = srv.Close()
 	}
-	s.inflight.Wait()
 	if s.stop != nil {
 		s.stop()
 	}
+	s.noisy.Flush()
+	s.alarms.Flush()
 	return nil
 }
 
-// frameReader reads one frame per message. It hands the connection a
-// stand-in message and keeps the frame's bytes for onMessage, which
-// parses them under the dialect's strict rules: a malformed frame is then
-// answered (30) instead of being dropped.
-type frameReader struct{ s *Server }
-
-// standInMTI never looks like a response to the connection, so every
-// frame reaches the inbound handler.
-const standInMTI = "0000"
-
-func (f frameReader) ReadMessage(r io.Reader) (*iso8583.Message, error) {
-	b, err := isospec.ReadFrame(r)
-	if err != nil {
-		return nil, err
+// NetStats returns the listener's counters (zero before Start).
+func (s *Server) NetStats() frameserver.Stats {
+	s.mu.Lock()
+	srv := s.srv
+	s.mu.Unlock()
+	if srv == nil {
+		return frameserver.Stats{}
 	}
-	m := isospec.NewMessage()
-	m.MTI(standInMTI)
-	f.s.raw.Store(m, b)
-	return m, nil
+	return srv.Stats()
 }
 
-// onMessage answers one frame on its connection.
-func (s *Server) onMessage(c *connection.Connection, m *iso8583.Message) {
-	v, ok := s.raw.LoadAndDelete(m)
-	if !ok {
-		return
-	}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return
-	}
-	s.inflight.Add(1)
-	ctx := s.baseCtx
-	s.mu.Unlock()
-	defer s.inflight.Done()
-
-	resp, err := s.HandleFrame(ctx, v.([]byte))
+// serveFrame is the listener's handler: one frame in, its answer out; a
+// frame that cannot be answered closes the connection.
+func (s *Server) serveFrame(_ context.Context, frame []byte) ([]byte, bool) {
+	resp, err := s.HandleFrame(s.baseCtx, frame)
 	if err != nil {
-		s.log.Warn("issuer frame not answered, closing the connection", "error", err.Error())
-		_ = c.Close()
-		return
+		if !errors.Is(err, ErrClose) {
+			s.log.Warn("issuer frame not answered, closing the connection", "error", err.Error())
+		}
+		return nil, true
 	}
-	if resp == nil {
-		return
-	}
-	frame := make([]byte, 0, isospec.HeaderLen+len(resp))
-	frame = append(frame, byte(len(resp)>>8), byte(len(resp)))
-	frame = append(frame, resp...)
-	if _, err := c.Write(frame); err != nil {
-		s.log.Warn("issuer response not sent", "error", err.Error())
-	}
+	return resp, false
 }
 
 // HandleFrame is the message entry: one packed message in (length header
-// excluded), its packed answer out. A malformed message is answered with
-// 30; a frame with no readable request type gives ErrClose; a message the
-// host does not answer (a response) gives nil and no error. It never
-// panics and reads nothing past frame.
+// excluded), its packed answer out. A malformed message, and a response
+// sent to the host (0110...), is answered with 30 in the response type of
+// its class, echoing what can be read of DE7, DE11 and DE41 (isospec.Peek)
+// and MACed under the ZAK; a frame whose type has no response (no digits,
+// 9999) gives an error wrapping ErrClose. Each such frame is logged,
+// rate-limited. It never panics and reads nothing past frame.
 func (s *Server) HandleFrame(ctx context.Context, frame []byte) ([]byte, error) {
 	msg, err := isospec.Unpack(frame)
 	if err != nil {
@@ -316,24 +287,23 @@ func (s *Server) HandleFrame(ctx context.Context, frame []byte) ([]byte, error) 
 	mtiS, _ := msg.GetMTI()
 	mti := isospec.MTI(mtiS)
 	if !mti.IsRequest() {
-		s.log.Debug("issuer ignores a non-request", "mti", mtiS)
-		return nil, nil
+		return s.unexpected(frame, mti)
 	}
 	// A request that carries a MAC gets a MACed answer, whatever it is,
 	// so that the sender can trust the answer.
 	macked := msg.GetField(isospec.FieldMAC) != nil || msg.GetField(isospec.FieldMAC2) != nil
 	if err := isospec.Validate(msg); err != nil {
-		s.log.Info("issuer format error", "mti", mtiS, "error", err.Error())
+		s.noisy.Log("issuer format error", "mti", mtiS, "error", err.Error())
 		return s.answer(msg, mti, isospec.RCFormatError, isospec.ReasonFormat, macked)
 	}
 	switch {
 	case macked:
 		if err := s.verifyMAC(frame); err != nil {
-			s.log.Warn("issuer MAC check failed", "mti", mtiS, "summary", isospec.Summary(msg), "error", err.Error())
+			s.alarms.Log("issuer MAC check failed", "mti", mtiS, "summary", isospec.Summary(msg), "error", err.Error())
 			return s.answer(msg, mti, isospec.RCSecurityViolation, isospec.ReasonMACInvalid, true)
 		}
 	case !s.cfg.MACOptional || mti.Class() == '4':
-		s.log.Warn("issuer request without MAC refused", "mti", mtiS, "summary", isospec.Summary(msg))
+		s.alarms.Log("issuer request without MAC refused", "mti", mtiS, "summary", isospec.Summary(msg))
 		return s.answer(msg, mti, isospec.RCSecurityViolation, isospec.ReasonMACInvalid, false)
 	}
 	switch mti.Class() {
@@ -347,27 +317,61 @@ func (s *Server) HandleFrame(ctx context.Context, frame []byte) ([]byte, error) 
 	return s.answer(msg, mti, isospec.RCFormatError, isospec.ReasonFormat, false)
 }
 
-// malformed answers a frame that does not parse: 30 with the response
-// type of its request type when that can be read, else ErrClose.
+// malformed answers a frame that does not parse: 30 in the response type
+// of its type, echoing what can be read, else ErrClose.
 func (s *Server) malformed(frame []byte, cause error) ([]byte, error) {
-	if len(frame) < 4 {
-		return nil, fmt.Errorf("%w: %d bytes", ErrClose, len(frame))
+	g := isospec.Peek(frame)
+	rmti, ok := isospec.ResponseMTI(g.MTI)
+	if !ok {
+		s.noisy.Log("issuer frame without an answerable message type, connection closed", "bytes", len(frame), "error", cause.Error())
+		return nil, fmt.Errorf("%w: %w", ErrClose, cause)
 	}
-	mti := isospec.MTI(frame[:4])
-	rmti, err := mti.Response()
-	if err != nil || !mti.Known() {
-		return nil, fmt.Errorf("%w: %v", ErrClose, cause)
+	s.noisy.Log("issuer malformed message", "mti", string(g.MTI), "stan", g.STAN, "error", cause.Error())
+	return s.echo(g, rmti, isospec.RCFormatError, isospec.ReasonFormat)
+}
+
+// unexpected answers a well-formed message that is not a request: a
+// response gets 30 in its own type, echoing its identifiers; a type with
+// no response closes the connection.
+func (s *Server) unexpected(frame []byte, mti isospec.MTI) ([]byte, error) {
+	g := isospec.Peek(frame)
+	rmti, ok := isospec.ResponseMTI(mti)
+	if !ok {
+		s.noisy.Log("issuer message type without a response, connection closed", "mti", string(mti))
+		return nil, fmt.Errorf("%w: message type %s", ErrClose, string(mti))
 	}
-	s.log.Info("issuer malformed message", "mti", string(mti), "error", cause.Error())
+	s.noisy.Log("issuer got a message that is not a request, answered 30", "mti", string(mti), "stan", g.STAN)
+	return s.echo(g, rmti, isospec.RCFormatError, isospec.ReasonFormat)
+}
+
+// echo is an answer of type rmti with code rc and decline reason reason
+// that carries the identifiers read from the request (DE7, DE11, DE41),
+// MACed under the ZAK when the key is there.
+func (s *Server) echo(g isospec.Glimpse, rmti isospec.MTI, rc isospec.ResponseCode, reason isospec.DeclineReason) ([]byte, error) {
 	m := isospec.NewMessage()
 	m.MTI(string(rmti))
-	if err := m.Field(isospec.FieldResponseCode, string(isospec.RCFormatError)); err != nil {
+	for id, v := range map[int]string{
+		isospec.FieldTransmissionDateTime: g.TransmissionDateTime,
+		isospec.FieldSTAN:                 g.STAN,
+		isospec.FieldTerminalID:           g.TerminalID,
+	} {
+		if v != "" {
+			if err := m.Field(id, v); err != nil {
+				return nil, fmt.Errorf("issuerhost: echo field %d: %w", id, err)
+			}
+		}
+	}
+	if err := m.Field(isospec.FieldResponseCode, string(rc)); err != nil {
 		return nil, fmt.Errorf("issuerhost: %w", err)
 	}
-	if pd, err := (isospec.PrivateData{DeclineReason: isospec.ReasonFormat}).Encode(); err == nil {
+	if pd, err := (isospec.PrivateData{DeclineReason: reason}).Encode(); err == nil {
 		_ = m.Field(isospec.FieldPrivateData, pd)
 	}
-	return isospec.Pack(m)
+	zak, err := s.hsm.Lookup(s.cfg.Keys.ZAK)
+	if err != nil {
+		return isospec.Pack(m)
+	}
+	return isospec.PackWithMAC(m, func(data []byte) ([]byte, error) { return s.hsm.GenerateMAC(zak, data) })
 }
 
 // answer is a response with code rc and decline reason reason to msg,
@@ -414,11 +418,11 @@ func (s *Server) answer(msg *iso8583.Message, mti isospec.MTI, rc isospec.Respon
 		if err != nil {
 			return nil, err
 		}
-		m := isospec.NewMessage()
-		m.MTI(string(rmti))
-		_ = m.Field(isospec.FieldResponseCode, string(rc))
-		_ = m.Field(isospec.FieldPrivateData, pd)
-		return isospec.Pack(m)
+		g := isospec.Glimpse{MTI: mti}
+		g.TransmissionDateTime, _ = msg.GetString(isospec.FieldTransmissionDateTime)
+		g.STAN, _ = msg.GetString(isospec.FieldSTAN)
+		g.TerminalID, _ = msg.GetString(isospec.FieldTerminalID)
+		return s.echo(g, rmti, rc, reason)
 	}
 	return s.pack(v, mac)
 }

@@ -352,14 +352,18 @@ func TestFormatErrorEchoesIDs(t *testing.T) {
 	require.Equal(t, req.TerminalID, resp.TerminalID)
 	require.Equal(t, isospec.ReasonFormat, reason(t, resp.PrivateData))
 
-	// A response sent to the host is not answered.
+	// A response sent to the host is answered 30 in its own type, with
+	// what identifies it.
 	r, err := isospec.NewAuthorizationResponse(isoRequest(n.Request(issuertest.VisaPlastic, issuertest.Tap{Amount: 100})), isospec.RCApproved)
 	require.NoError(t, err)
 	b, err = isospec.Marshal(r)
 	require.NoError(t, err)
 	out, err = s.HandleFrame(ctx, b)
 	require.NoError(t, err)
-	require.Nil(t, out)
+	resp = decodeAuth(t, mustUnpack(out))
+	require.Equal(t, isospec.MTIAuthorizationResponse, resp.MTI)
+	require.Equal(t, isospec.RCFormatError, resp.ResponseCode)
+	require.Equal(t, r.STAN, resp.STAN)
 
 	_, err = s.HandleFrame(ctx, []byte("ab"))
 	require.ErrorIs(t, err, issuerhost.ErrClose)

@@ -62,6 +62,7 @@ type acquirerOptions struct {
 	verbose    bool
 	tls        tlsFiles // terminal-facing listener
 	issuerTLS  tlsFiles // issuer links
+	limits     listenerLimits
 }
 
 func newAcquirerCmd() *cobra.Command {
@@ -91,7 +92,15 @@ certificates must chain to; a refused handshake is logged in one line. Issuer li
 --issuer-tls-ca (the CA the issuers' certificates must chain to) turns TLS on; the acquirer
 presents --issuer-tls-cert and --issuer-tls-key, by default --tls-cert and --tls-key, and
 checks the name --issuer-tls-server-name (default: each issuer address's host). "tapsim pki
-init" writes test files.`,
+init" writes test files.
+
+The terminal listener protects itself: a connection on which no message starts for
+--idle-timeout is closed, a message must arrive whole within --frame-timeout, a length header
+announcing more than --max-frame bytes closes the connection before anything is read, and
+beyond --max-conns connections a new one is closed at once. A frame that does not parse, or a
+response sent to the acquirer, is answered with 30 echoing its DE7, DE11 and DE41 (MACed when
+DE41 names a known terminal); one without a message type that has an answer (9999) closes the
+connection. Such events are logged rate-limited.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -109,6 +118,7 @@ init" writes test files.`,
 	fl.DurationVar(&o.echo, "echo", 30*time.Second, "idle time before an echo test on an issuer link")
 	fl.DurationVar(&o.window, "duplicate-window", 24*time.Hour, "how long a (TID, STAN, DE7) is remembered to refuse duplicates")
 	fl.BoolVarP(&o.verbose, "verbose", "v", false, "log every event (masked) on stderr")
+	addLimitFlags(fl, &o.limits, "terminal")
 	addTLSFlags(fl, &o.tls, "", "the terminal-facing listener")
 	fl.StringVar(&o.tls.ca, "tls-ca", "", "PEM CA certificate(s) the terminals' certificates must chain to (mutual TLS)")
 	fl.StringVar(&o.issuerTLS.ca, "issuer-tls-ca", "", "PEM CA certificate(s) the issuers' certificates must chain to; turns TLS on for the issuer links")
@@ -190,6 +200,9 @@ func acquirerConfig(o acquirerOptions, logger *slog.Logger) (acquirer.Config, fu
 	if _, _, err := net.SplitHostPort(o.listen); err != nil {
 		return acquirer.Config{}, none, usageErr("--listen %q: want host:port", o.listen)
 	}
+	if err := o.limits.check(); err != nil {
+		return acquirer.Config{}, none, err
+	}
 	addrs, err := parseIssuerFlags(o.issuers)
 	if err != nil {
 		return acquirer.Config{}, none, usageErr("%v", err)
@@ -260,6 +273,8 @@ func acquirerConfig(o acquirerOptions, logger *slog.Logger) (acquirer.Config, fu
 	cfg.DataDir, cfg.IssuerTimeout, cfg.EchoInterval, cfg.DuplicateWindow = o.dataDir, o.timeout, o.echo, o.window
 	cfg.Logger = logger
 	cfg.TLS = listenTLS
+	cfg.IdleTimeout, cfg.FrameTimeout = o.limits.idle, o.limits.frame
+	cfg.MaxFrame, cfg.MaxConns = o.limits.maxFrame, o.limits.maxConns
 	for i := range cfg.Issuers {
 		cfg.Issuers[i].TLS = linkTLS
 	}

@@ -12,12 +12,14 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/tapsim/tapsim/cards"
 	"github.com/tapsim/tapsim/emv/cryptogram"
@@ -25,6 +27,8 @@ import (
 	"github.com/tapsim/tapsim/emv/pan"
 	"github.com/tapsim/tapsim/hsm"
 	"github.com/tapsim/tapsim/hsm/soft"
+	"github.com/tapsim/tapsim/isospec"
+	"github.com/tapsim/tapsim/isospec/frameserver"
 	"github.com/tapsim/tapsim/issuerhost"
 	"github.com/tapsim/tapsim/issuerhost/authz"
 	"github.com/tapsim/tapsim/issuerhost/cloud"
@@ -54,6 +58,41 @@ type issuerOptions struct {
 	macOptional bool
 	verbose     bool
 	tls         tlsFiles
+	limits      listenerLimits
+}
+
+// listenerLimits are the protections of a host's listener against idle,
+// slow and hostile clients (--idle-timeout, --frame-timeout, --max-frame,
+// --max-conns).
+type listenerLimits struct {
+	idle, frame        time.Duration
+	maxFrame, maxConns int
+}
+
+// addLimitFlags adds the listener's protection flags, with the
+// frameserver's defaults (0 also means the default); peers names the
+// clients in the help.
+func addLimitFlags(fl *pflag.FlagSet, l *listenerLimits, peers string) {
+	fl.DurationVar(&l.idle, "idle-timeout", frameserver.DefaultIdleTimeout, "close an idle "+peers+" connection: no message started for this long")
+	fl.DurationVar(&l.frame, "frame-timeout", frameserver.DefaultFrameTimeout, "close a connection whose message takes longer than this to arrive, header to last byte")
+	fl.IntVar(&l.maxFrame, "max-frame", frameserver.DefaultMaxFrame, "longest message accepted in bytes, checked on the length header (the longest legal one is "+strconv.Itoa(isospec.MaxMessageLen)+")")
+	fl.IntVar(&l.maxConns, "max-conns", frameserver.DefaultMaxConns, "most "+peers+" connections served at once; more are closed at once")
+}
+
+// check refuses limits out of range; zero means the default, so no
+// protection can be turned off.
+func (l listenerLimits) check() error {
+	switch {
+	case l.idle < 0:
+		return usageErr("--idle-timeout %v: must not be negative", l.idle)
+	case l.frame < 0:
+		return usageErr("--frame-timeout %v: must not be negative", l.frame)
+	case l.maxFrame < 0 || l.maxFrame > isospec.MaxFrameLen:
+		return usageErr("--max-frame %d: want 1 to %d", l.maxFrame, isospec.MaxFrameLen)
+	case l.maxConns < 0:
+		return usageErr("--max-conns %d: must not be negative", l.maxConns)
+	}
+	return nil
 }
 
 func newIssuerCmd() *cobra.Command {
@@ -89,7 +128,14 @@ command line; it is never printed.
 
 With --tls-cert, --tls-key and --tls-ca the listener speaks mutual TLS (TLS 1.2 at least, 1.3
 preferred): it presents --tls-cert and accepts only acquirers whose certificate chains to
---tls-ca; a refused handshake is logged in one line. "tapsim pki init" writes test files.`,
+--tls-ca; a refused handshake is logged in one line. "tapsim pki init" writes test files.
+
+The listener protects itself: a connection on which no message starts for --idle-timeout is
+closed, a message must arrive whole within --frame-timeout, a length header announcing more
+than --max-frame bytes closes the connection before anything is read, and beyond --max-conns
+connections a new one is closed at once. A frame that does not parse, or a response sent to
+the host, is answered with 30 echoing its DE7, DE11 and DE41; one without a message type
+that has an answer (9999) closes the connection. Such events are logged rate-limited.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -105,6 +151,7 @@ preferred): it presents --tls-cert and accepts only acquirers whose certificate 
 	addTLSFlags(fl, &o.tls, "", "this issuer host")
 	fl.StringVar(&o.tls.ca, "tls-ca", "", "PEM CA certificate(s) the acquirers' certificates must chain to (mutual TLS)")
 	fl.BoolVarP(&o.verbose, "verbose", "v", false, "log every message (masked) on stderr")
+	addLimitFlags(fl, &o.limits, "acquirer")
 	c.AddCommand(newIssuerInitCmd(), newIssuerLogCmd(), newIssuerAuditCmd(), newIssuerLostCmd(),
 		newIssuerTokenCmd("suspend"), newIssuerTokenCmd("resume"), newIssuerResetPINCmd())
 	return c
@@ -321,6 +368,9 @@ func runIssuer(ctx context.Context, o issuerOptions, out, errOut io.Writer) erro
 	if _, _, err := net.SplitHostPort(o.listen); err != nil {
 		return usageErr("--listen %q: want host:port", o.listen)
 	}
+	if err := o.limits.check(); err != nil {
+		return err
+	}
 	tlsCfg, err := o.tls.serverTLS("")
 	if err != nil {
 		return err
@@ -342,7 +392,8 @@ func runIssuer(ctx context.Context, o issuerOptions, out, errOut io.Writer) erro
 	if created {
 		printSeedSummary(out, seed)
 	}
-	srv, err := issuerhost.New(r.db, r.hsm, issuerhost.Config{Listen: o.listen, TLS: tlsCfg, MACOptional: o.macOptional, Logger: logger})
+	srv, err := issuerhost.New(r.db, r.hsm, issuerhost.Config{Listen: o.listen, TLS: tlsCfg, MACOptional: o.macOptional, Logger: logger,
+		IdleTimeout: o.limits.idle, FrameTimeout: o.limits.frame, MaxFrame: o.limits.maxFrame, MaxConns: o.limits.maxConns})
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	connection "github.com/moov-io/iso8583-connection"
+	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tapsim/tapsim/cards"
@@ -25,6 +26,7 @@ import (
 	"github.com/tapsim/tapsim/emv/tlv"
 	"github.com/tapsim/tapsim/hsm/keyblock"
 	"github.com/tapsim/tapsim/isospec"
+	"github.com/tapsim/tapsim/isospec/frameserver"
 	"github.com/tapsim/tapsim/issuerhost"
 	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/kernel"
@@ -405,4 +407,39 @@ func requestFromRecord(t *testing.T, rec tlv.List, amount int64, stan string, no
 		CardSequenceNumber: psn, AcquirerID: "100001", RRN: "000000" + stan, TerminalID: "T0000001",
 		MerchantID: "M00000000000001", Currency: "901", ICCData: b,
 	}
+}
+
+// The listener protection flags: defaults from the frame server, values
+// out of range refused as usage errors (DESIGN.md Decisions).
+func TestListenerLimitFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		ok   bool
+	}{
+		{nil, true},
+		{[]string{"--idle-timeout", "30s", "--frame-timeout", "2s", "--max-frame", "2048", "--max-conns", "8"}, true},
+		{[]string{"--idle-timeout", "-1s"}, false},
+		{[]string{"--frame-timeout", "-1s"}, false},
+		{[]string{"--max-frame", "65536"}, false},
+		{[]string{"--max-conns", "-1"}, false},
+	} {
+		for _, cmd := range []func() *cobra.Command{newIssuerCmd, newAcquirerCmd} {
+			c := cmd()
+			require.NoError(t, c.Flags().Parse(tc.args), tc.args)
+			var l listenerLimits
+			l.idle, _ = c.Flags().GetDuration("idle-timeout")
+			l.frame, _ = c.Flags().GetDuration("frame-timeout")
+			l.maxFrame, _ = c.Flags().GetInt("max-frame")
+			l.maxConns, _ = c.Flags().GetInt("max-conns")
+			if tc.ok {
+				require.NoError(t, l.check(), tc.args)
+			} else {
+				require.Error(t, l.check(), tc.args)
+			}
+		}
+	}
+	c := newIssuerCmd()
+	d, err := c.Flags().GetDuration("idle-timeout")
+	require.NoError(t, err)
+	require.Equal(t, frameserver.DefaultIdleTimeout, d)
 }

@@ -1,0 +1,31 @@
+// Package frameserver is the listener of both ISO 8583 hosts: it accepts
+// connections (plain TCP or TLS through isospec/tlsconf), reads frames of
+// the dialect (a 2-byte binary length header, then the message) and hands
+// each to a Handler, whose reply it writes back on the same connection.
+//
+// It is built so that a hostile or broken network cannot tire a host
+// (DESIGN.md, Decisions: every listener has an idle timeout, a per-frame
+// read deadline, a size limit checked before allocation and a connection
+// cap; no goroutine outlives its connection):
+//
+//   - at most MaxConns connections are served; one more is accepted and
+//     closed at once, with a rate-limited log line;
+//   - a connection on which no frame starts for IdleTimeout is closed;
+//   - a frame must arrive whole, from its first header byte to its last
+//     byte, within FrameTimeout;
+//   - the announced length is checked against MaxFrame before any buffer is
+//     allocated; a longer frame closes the connection;
+//   - at most MaxInFlight frames of one connection are handled at a time;
+//     the reader waits for a free slot, so a fast sender is slowed, not
+//     buffered; replies are written one at a time, each within
+//     WriteTimeout;
+//   - a connection's goroutines (one reader, one per frame in hand) all end
+//     before the connection is closed and its slot is given back: nothing
+//     waits on a channel that nobody reads;
+//   - Close stops accepting, stops reading, waits for the frames in hand
+//     to be answered, then closes every connection.
+//
+// Events a peer can provoke at will (refused connections, over-long
+// frames, timeouts, failed handshakes) are logged through a Limiter, so a
+// flood gives a few lines and a count rather than a line per event.
+package frameserver

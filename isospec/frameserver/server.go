@@ -1,0 +1,466 @@
+package frameserver
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tapsim/tapsim/isospec"
+	"github.com/tapsim/tapsim/isospec/tlsconf"
+)
+
+// Defaults of the Config fields left zero.
+const (
+	// DefaultIdleTimeout closes a connection on which no frame starts for
+	// 5 minutes: well above the issuer links' echo interval (30 s) and a
+	// terminal's pause between sales, short enough that idle sockets do
+	// not pile up.
+	DefaultIdleTimeout = 5 * time.Minute
+	// DefaultFrameTimeout bounds the reading of one frame, header to last
+	// byte.
+	DefaultFrameTimeout = 10 * time.Second
+	// DefaultWriteTimeout bounds the writing of one reply.
+	DefaultWriteTimeout = 10 * time.Second
+	// DefaultMaxFrame is the largest frame accepted, header excluded: 8
+	// KiB, five times isospec.MaxMessageLen, the longest legal message.
+	DefaultMaxFrame = 8 << 10
+	// DefaultMaxConns is the number of connections served at once.
+	DefaultMaxConns = 256
+	// DefaultMaxInFlight is the number of frames of one connection handled
+	// at once: an acquirer's issuer link carries every terminal's requests.
+	DefaultMaxInFlight = 32
+	// DefaultLogBurst is how many lines of one kind of network event are
+	// logged per log interval before they are only counted.
+	DefaultLogBurst = 10
+)
+
+// ErrConfig reports an unusable configuration given to Listen.
+var ErrConfig = errors.New("frameserver: invalid configuration")
+
+// Handler answers one frame (length header excluded). It returns the reply
+// to write (nil for none) and whether to close the connection after the
+// replies in hand are written. ctx ends once Close has finished waiting
+// for the handlers. A Handler must not keep frame after it returns.
+type Handler func(ctx context.Context, frame []byte) (reply []byte, hangUp bool)
+
+// Config sets up a Server. Zero durations and sizes take the defaults
+// above; a negative one is refused.
+type Config struct {
+	// Addr is the TCP address to listen on.
+	Addr string
+	// TLS, when set, makes every connection a TLS server (through
+	// tlsconf.Accept) before its first frame; nil serves plain TCP.
+	TLS *tls.Config
+	// HandshakeTimeout bounds a TLS handshake
+	// (tlsconf.DefaultHandshakeTimeout when zero).
+	HandshakeTimeout time.Duration
+	// IdleTimeout closes a connection on which no frame starts for that
+	// long while none of its frames is in hand.
+	IdleTimeout time.Duration
+	// FrameTimeout is the deadline of one frame, from its first header
+	// byte to its last byte.
+	FrameTimeout time.Duration
+	// WriteTimeout bounds the writing of one reply.
+	WriteTimeout time.Duration
+	// MaxFrame is the longest message accepted (header excluded), checked
+	// on the header before anything is allocated; at most
+	// isospec.MaxFrameLen.
+	MaxFrame int
+	// MaxConns caps the connections served at once, handshakes included.
+	MaxConns int
+	// MaxInFlight caps the frames of one connection handled at once.
+	MaxInFlight int
+	// Handler answers the frames. Required.
+	Handler Handler
+	// Peer names the clients in log lines ("terminal", "acquirer").
+	Peer string
+	// Logger receives the server's lines; nil discards them.
+	Logger *slog.Logger
+	// LogInterval and LogBurst set the Limiter of the network events
+	// (DefaultLogInterval and DefaultLogBurst when zero).
+	LogInterval time.Duration
+	LogBurst    int
+	// Now is the clock of the log limiter (time.Now when nil); deadlines
+	// always use the system clock.
+	Now func() time.Time
+}
+
+func (c *Config) check() error {
+	switch {
+	case c.Handler == nil:
+		return fmt.Errorf("%w: no handler", ErrConfig)
+	case c.IdleTimeout < 0 || c.FrameTimeout < 0 || c.WriteTimeout < 0 || c.HandshakeTimeout < 0:
+		return fmt.Errorf("%w: negative timeout", ErrConfig)
+	case c.MaxFrame < 0 || c.MaxFrame > isospec.MaxFrameLen:
+		return fmt.Errorf("%w: max frame %d outside 0..%d", ErrConfig, c.MaxFrame, isospec.MaxFrameLen)
+	case c.MaxConns < 0 || c.MaxInFlight < 0:
+		return fmt.Errorf("%w: negative limit", ErrConfig)
+	}
+	return nil
+}
+
+func (c *Config) defaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&c.IdleTimeout, DefaultIdleTimeout)
+	def(&c.FrameTimeout, DefaultFrameTimeout)
+	def(&c.WriteTimeout, DefaultWriteTimeout)
+	if c.MaxFrame == 0 {
+		c.MaxFrame = DefaultMaxFrame
+	}
+	if c.MaxConns == 0 {
+		c.MaxConns = DefaultMaxConns
+	}
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = DefaultMaxInFlight
+	}
+	if c.LogBurst == 0 {
+		c.LogBurst = DefaultLogBurst
+	}
+	if c.Peer == "" {
+		c.Peer = "client"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Stats counts what a server has seen since it started.
+type Stats struct {
+	// Active is the number of connections open now.
+	Active int
+	// Accepted counts the connections served, OverCap those closed at once
+	// because MaxConns were open.
+	Accepted, OverCap uint64
+	// Frames counts the frames read whole and handed to the Handler.
+	Frames uint64
+	// Idle counts connections closed for IdleTimeout, FrameTimeouts those
+	// closed because a frame did not arrive in time, TooLong those closed
+	// for a frame over MaxFrame.
+	Idle, FrameTimeouts, TooLong uint64
+	// Handshakes counts failed TLS handshakes, WriteErrors replies that
+	// could not be written (the connection is then closed).
+	Handshakes, WriteErrors uint64
+}
+
+// Server serves frames on one listener. Create it with Listen.
+type Server struct {
+	cfg   Config
+	ln    net.Listener
+	log   *slog.Logger
+	limit *Limiter
+
+	ctx    context.Context // handed to handlers; ends after Close
+	cancel context.CancelFunc
+	shakes context.Context // ends TLS handshakes when Close starts
+	endHS  context.CancelFunc
+
+	wg     sync.WaitGroup // accept loop and connections
+	mu     sync.Mutex
+	conns  map[*conn]struct{}
+	closed bool
+	done   chan struct{} // closed when Close has finished
+
+	accepted, overCap, frames, idle, frameTimeouts, tooLong, handshakes, writeErrors atomic.Uint64
+}
+
+// Listen checks cfg, listens on cfg.Addr and serves until Close.
+func Listen(cfg Config) (*Server, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	cfg.defaults()
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("frameserver: listen: %w", err)
+	}
+	return serve(ln, cfg), nil
+}
+
+func serve(ln net.Listener, cfg Config) *Server {
+	s := &Server{
+		cfg: cfg, ln: ln, log: cfg.Logger,
+		limit: &Limiter{Logger: cfg.Logger, Level: slog.LevelWarn, Interval: cfg.LogInterval, Burst: cfg.LogBurst, Now: cfg.Now},
+		conns: map[*conn]struct{}{},
+		done:  make(chan struct{}),
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.shakes, s.endHS = context.WithCancel(context.Background())
+	s.wg.Add(1)
+	go s.acceptLoop()
+	return s
+}
+
+// Addr returns the address the server listens on.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Stats returns the server's counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	active := len(s.conns)
+	s.mu.Unlock()
+	return Stats{
+		Active: active, Accepted: s.accepted.Load(), OverCap: s.overCap.Load(), Frames: s.frames.Load(),
+		Idle: s.idle.Load(), FrameTimeouts: s.frameTimeouts.Load(), TooLong: s.tooLong.Load(),
+		Handshakes: s.handshakes.Load(), WriteErrors: s.writeErrors.Load(),
+	}
+}
+
+// Close stops accepting and reading, waits until every frame in hand is
+// answered, closes the connections and returns once every goroutine of the
+// server has ended. Later calls wait for the first to finish.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		<-s.done
+		return nil
+	}
+	s.closed = true
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	err := s.ln.Close()
+	s.endHS()
+	for _, c := range conns {
+		c.stop()
+	}
+	s.wg.Wait()
+	s.cancel()
+	s.limit.Flush()
+	close(s.done)
+	if err != nil && !errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("frameserver: close listener: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) acceptLoop() {
+	defer s.wg.Done()
+	var delay time.Duration
+	for {
+		nc, err := s.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) || s.isClosed() {
+				return
+			}
+			// Out of descriptors or a similar passing failure: back off
+			// rather than spin.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			s.limit.Log(s.cfg.Peer+" accept failed", slog.String("error", err.Error()))
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			_ = nc.Close()
+			return
+		}
+		if len(s.conns) >= s.cfg.MaxConns {
+			s.mu.Unlock()
+			s.overCap.Add(1)
+			s.limit.Log(s.cfg.Peer+" connection over the cap closed", slog.Int("max_conns", s.cfg.MaxConns))
+			_ = nc.Close()
+			continue
+		}
+		c := &conn{raw: nc, rw: nc, sem: make(chan struct{}, s.cfg.MaxInFlight), quit: make(chan struct{})}
+		s.conns[c] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		s.accepted.Add(1)
+		go s.serveConn(c)
+	}
+}
+
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// conn is one client connection.
+type conn struct {
+	raw  net.Conn // for deadlines and the final close
+	rw   net.Conn // raw, or the TLS connection over it
+	sem  chan struct{}
+	wmu  sync.Mutex // one reply at a time
+	wg   sync.WaitGroup
+	quit chan struct{}
+	once sync.Once
+	down atomic.Bool
+}
+
+// stop makes the reader end: it sees down, or its read fails at once.
+func (c *conn) stop() {
+	c.once.Do(func() {
+		c.down.Store(true)
+		close(c.quit)
+		_ = c.raw.SetReadDeadline(time.Unix(1, 0))
+	})
+}
+
+// setReadDeadline arms the read deadline and reports whether the
+// connection is still to be read (stop may have run just before).
+func (c *conn) setReadDeadline(t time.Time) bool {
+	_ = c.raw.SetReadDeadline(t)
+	return !c.down.Load()
+}
+
+func (s *Server) serveConn(c *conn) {
+	defer s.wg.Done()
+	defer func() {
+		_ = c.rw.Close()
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+	}()
+	remote := c.raw.RemoteAddr().String()
+	if s.cfg.TLS != nil {
+		tc, err := tlsconf.Accept(s.shakes, c.raw, s.cfg.TLS, s.cfg.HandshakeTimeout)
+		if err != nil {
+			if s.shakes.Err() == nil {
+				s.handshakes.Add(1)
+				s.limit.Log(s.cfg.Peer+" connection refused", slog.String("error", err.Error()))
+			}
+			return
+		}
+		c.rw = tc
+		s.log.Debug(s.cfg.Peer+" connection secured", slog.String("remote", remote), slog.String("tls", tlsconf.Describe(tc.ConnectionState())))
+	}
+	s.readLoop(c, remote)
+	c.stop()
+	c.wg.Wait()
+}
+
+// readLoop reads frames and hands them to handlers until the connection
+// ends, is stopped, idles out or breaks a limit.
+func (s *Server) readLoop(c *conn, remote string) {
+	br := bufio.NewReaderSize(c.rw, 1024)
+	for {
+		if !c.setReadDeadline(time.Now().Add(s.cfg.IdleTimeout)) {
+			return
+		}
+		first, err := br.ReadByte()
+		if err != nil {
+			if c.down.Load() {
+				return
+			}
+			if isTimeout(err) {
+				if len(c.sem) > 0 {
+					continue // not idle: frames in hand
+				}
+				s.idle.Add(1)
+				s.log.Debug(s.cfg.Peer+" connection idle, closed", slog.String("remote", remote), slog.Duration("idle", s.cfg.IdleTimeout))
+				return
+			}
+			if !errors.Is(err, io.EOF) {
+				s.log.Debug(s.cfg.Peer+" connection read failed", slog.String("remote", remote), slog.String("error", err.Error()))
+			}
+			return
+		}
+		if !c.setReadDeadline(time.Now().Add(s.cfg.FrameTimeout)) {
+			return
+		}
+		second, err := br.ReadByte()
+		n := int(first)<<8 | int(second)
+		if err == nil && n > s.cfg.MaxFrame {
+			s.tooLong.Add(1)
+			s.limit.Log(s.cfg.Peer+" frame too long, connection closed", slog.String("remote", remote), slog.Int("bytes", n), slog.Int("max_frame", s.cfg.MaxFrame))
+			return
+		}
+		var frame []byte
+		if err == nil {
+			frame = make([]byte, n)
+			_, err = io.ReadFull(br, frame)
+		}
+		if err != nil {
+			if c.down.Load() {
+				return
+			}
+			if isTimeout(err) {
+				s.frameTimeouts.Add(1)
+				s.limit.Log(s.cfg.Peer+" frame not received in time, connection closed", slog.String("remote", remote), slog.Duration("frame_timeout", s.cfg.FrameTimeout))
+				return
+			}
+			s.log.Debug(s.cfg.Peer+" connection ended inside a frame", slog.String("remote", remote), slog.String("error", err.Error()))
+			return
+		}
+		s.frames.Add(1)
+		select {
+		case c.sem <- struct{}{}:
+		case <-c.quit:
+			return
+		}
+		c.wg.Add(1)
+		go s.handle(c, frame)
+	}
+}
+
+// handle answers one frame and releases its slot.
+func (s *Server) handle(c *conn, frame []byte) {
+	defer c.wg.Done()
+	defer func() { <-c.sem }()
+	reply, hangUp := s.call(frame)
+	if reply != nil {
+		if err := s.write(c, reply); err != nil {
+			s.writeErrors.Add(1)
+			s.log.Debug(s.cfg.Peer+" reply not sent, connection closed", slog.String("error", err.Error()))
+			hangUp = true
+		}
+	}
+	if hangUp {
+		c.stop()
+	}
+}
+
+// call runs the handler; a panic closes the connection instead of the
+// process.
+func (s *Server) call(frame []byte) (reply []byte, hangUp bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error(s.cfg.Peer+" frame handler panicked, connection closed", slog.Any("panic", r))
+			reply, hangUp = nil, true
+		}
+	}()
+	return s.cfg.Handler(s.ctx, frame)
+}
+
+func (s *Server) write(c *conn, reply []byte) error {
+	if len(reply) > isospec.MaxFrameLen {
+		return fmt.Errorf("frameserver: reply of %d bytes does not fit the header: %w", len(reply), isospec.ErrFrame)
+	}
+	buf := make([]byte, 0, isospec.HeaderLen+len(reply))
+	buf = append(buf, byte(len(reply)>>8), byte(len(reply)))
+	buf = append(buf, reply...)
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_ = c.raw.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+	if _, err := c.rw.Write(buf); err != nil {
+		return fmt.Errorf("frameserver: write reply: %w", err)
+	}
+	return nil
+}
+
+func isTimeout(err error) bool {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
