@@ -190,13 +190,22 @@ type terminal struct {
 
 func newTerminal(tb testing.TB, acquirerAddr string, now time.Time) *terminal {
 	tb.Helper()
+	link := client.New(acquirerAddr, client.Options{})
+	tb.Cleanup(func() { link.Close() })
+	term := newTerminalOn(tb, link, now)
+	term.link = link
+	return term
+}
+
+// newTerminalOn is the sample terminal T0000001 sending through link.
+func newTerminalOn(tb testing.TB, link pos.Link, now time.Time) *terminal {
+	tb.Helper()
 	cfg := pos.DefaultConfig()
 	capk, err := kernel.ParseCAPK(testca.CAPKFile())
 	require.NoError(tb, err)
 	cfg.Kernel.CAPublicKeys = capk
-	term := &terminal{link: client.New(acquirerAddr, client.Options{})}
-	tb.Cleanup(func() { term.link.Close() })
-	term.t, err = pos.New(cfg, term.link, pos.Options{
+	term := &terminal{}
+	term.t, err = pos.New(cfg, link, pos.Options{
 		Clock: func() time.Time { return now },
 		UnpredictableNumber: func() [4]byte {
 			term.un++
