@@ -52,8 +52,10 @@ terminal T0000001 with virtual cards over ISO 8583:
 
   approved without CVM below the CVM limit, a phone verified by the device above it, an
   online PIN, five wrong PINs locking the PIN (55 x4, then 75, and the right PIN refused
-  after), an HCE tap, an HCE key used again, a replayed 0100, a suspended token, and the
-  issuer down (91, then the acquirer's reversal advice delivered once the issuer is back).
+  after), an HCE tap, an HCE key used again, a replayed 0100, a compromised terminal that
+  changes the amount the card signed (13) and one that claims a cardholder verification the
+  card never made (63), a suspended token, and the issuer down (91, then the acquirer's
+  reversal advice delivered once the issuer is back).
 
 It prints a table: card, amount, CVM, DE39, decline reason, what came back for the card (the
 ARPC in tag 91 is received and recorded; the cards do not run issuer authentication) and
@@ -368,10 +370,10 @@ func (d *demoRun) rows(ctx context.Context) []demoRow {
 	// A compromised terminal, which knows its MAC key, changes what the
 	// card signed: the issuer trusts only the cryptogram (R-G2, R-S2d).
 	add(d.tampered(ctx, tamperedSale{card: "visa-plastic", amount: 150000, want: amountMismatchCode,
-		note: "card signed NT$1,500.00, DE4 says NT$2,900.00",
+		note:   "card signed NT$1,500.00, DE4 says NT$2,900.00",
 		change: func(r *isospec.AuthorizationRequest) error { r.Amount = 290000; return nil }}))
 	add(d.tampered(ctx, tamperedSale{card: "visa-plastic", amount: 400000, noCVMLimit: true, want: cvmClaimCode,
-		note: "no CVM above the limit, 9F34 edited to claim CDCVM",
+		note:   "no CVM above the limit, 9F34 edited to claim CDCVM",
 		change: claimCDCVM}))
 	// The wallet token suspended through the token service.
 	add(d.suspended(ctx))
@@ -473,7 +475,7 @@ func replayOf(sent *iso8583.Message, stan string, at time.Time, cfg pos.Config) 
 // The answers the issuer gives to the tampered sales.
 const (
 	amountMismatchCode = isospec.ResponseCode("13")
-	cvmClaimCode       = isospec.ResponseCode("57")
+	cvmClaimCode       = isospec.ResponseCode("63")
 )
 
 // tamperedSale is a sale through a compromised terminal: change edits the

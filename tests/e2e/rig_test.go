@@ -137,13 +137,17 @@ type hosts struct {
 
 // startHosts starts an issuer host with fresh sample data and an acquirer
 // routing to it.
-func startHosts(tb testing.TB) *hosts {
+func startHosts(tb testing.TB) *hosts { return startHostsTimeout(tb, 3*time.Second) }
+
+// startHostsTimeout is startHosts with the acquirer waiting up to timeout
+// for the issuer's answers.
+func startHostsTimeout(tb testing.TB, timeout time.Duration) *hosts {
 	tb.Helper()
 	dir := tb.TempDir()
 	h := &hosts{issuerDir: filepath.Join(dir, "issuer"), acquirerDir: filepath.Join(dir, "acquirer")}
 	h.issuer = start(tb, "issuer", "--listen", "127.0.0.1:0", "--data", h.issuerDir)
 	h.acquirer = start(tb, "acquirer", "--listen", "127.0.0.1:0", "--issuer", h.issuer.addr,
-		"--data", h.acquirerDir, "--issuer-timeout", "3s")
+		"--data", h.acquirerDir, "--issuer-timeout", timeout.String())
 	return h
 }
 

@@ -434,7 +434,9 @@ func tamperRun(t *testing.T, tc tamperCard, direct bool) []tamperRow {
 			h.acquirer.stop()
 			h.issuer.stop()
 		}
-		h = startHosts(t)
+		// The acquirer waits long for the issuer: a busy machine must not
+		// turn a row into a 91.
+		h = startHostsTimeout(t, 20*time.Second)
 		acq := client.New(h.acquirer.addr, client.Options{})
 		iss := client.New(h.issuer.addr, client.Options{})
 		t.Cleanup(func() { acq.Close(); iss.Close() })
