@@ -20,7 +20,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tapsim/tapsim/cards"
+	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/emv/mac"
+	"github.com/tapsim/tapsim/emv/tlv"
 	"github.com/tapsim/tapsim/isospec"
 	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/kernel"
@@ -50,8 +52,10 @@ terminal T0000001 with virtual cards over ISO 8583:
 
   approved without CVM below the CVM limit, a phone verified by the device above it, an
   online PIN, five wrong PINs locking the PIN (55 x4, then 75, and the right PIN refused
-  after), an HCE tap, an HCE key used again, a replayed 0100, a suspended token, and the
-  issuer down (91, then the acquirer's reversal advice delivered once the issuer is back).
+  after), an HCE tap, an HCE key used again, a replayed 0100, a compromised terminal that
+  changes the amount the card signed (13) and one that claims a cardholder verification the
+  card never made (63), a suspended token, and the issuer down (91, then the acquirer's
+  reversal advice delivered once the issuer is back).
 
 It prints a table: card, amount, CVM, DE39, decline reason, what came back for the card (the
 ARPC in tag 91 is received and recorded; the cards do not run issuer authentication) and
@@ -177,6 +181,9 @@ type demoRun struct {
 	pin       string
 	presenter pos.Presenter
 	un        uint32
+	// tamperSTAN numbers the compromised terminal's requests, apart from
+	// the sample terminal's.
+	tamperSTAN *pos.Counter
 }
 
 // runDemo starts the network in cfg.Dir and runs the demo's sales.
@@ -190,7 +197,7 @@ func runDemo(ctx context.Context, cfg demoConfig) ([]demoRow, error) {
 		return nil, err
 	}
 	defer n.Close()
-	d := &demoRun{cfg: cfg, net: n, cards: map[string]cards.Card{}, now: cfg.Clock()}
+	d := &demoRun{cfg: cfg, net: n, cards: map[string]cards.Card{}, now: cfg.Clock(), tamperSTAN: pos.NewCounter(500000)}
 	term, link, err := n.newTerminal(pos.Options{
 		Clock:               cfg.Clock,
 		UnpredictableNumber: d.nextUN,
@@ -360,6 +367,14 @@ func (d *demoRun) rows(ctx context.Context) []demoRow {
 	add(r)
 	// The first 0100 sent again with a new STAN and transmission time (R-G4).
 	add(d.replay(ctx, first, firstRes))
+	// A compromised terminal, which knows its MAC key, changes what the
+	// card signed: the issuer trusts only the cryptogram (R-G2, R-S2d).
+	add(d.tampered(ctx, tamperedSale{card: "visa-plastic", amount: 150000, want: amountMismatchCode,
+		note:   "card signed NT$1,500.00, DE4 says NT$2,900.00",
+		change: func(r *isospec.AuthorizationRequest) error { r.Amount = 290000; return nil }}))
+	add(d.tampered(ctx, tamperedSale{card: "visa-plastic", amount: 400000, noCVMLimit: true, want: cvmClaimCode,
+		note:   "no CVM above the limit, 9F34 edited to claim CDCVM",
+		change: claimCDCVM}))
 	// The wallet token suspended through the token service.
 	add(d.suspended(ctx))
 	// The issuer down: 91, and the reversal advice delivered once it is back.
@@ -455,6 +470,113 @@ func replayOf(sent *iso8583.Message, stan string, at time.Time, cfg pos.Config) 
 		return nil, err
 	}
 	return msg, nil
+}
+
+// The answers the issuer gives to the tampered sales.
+const (
+	amountMismatchCode = isospec.ResponseCode("13")
+	cvmClaimCode       = isospec.ResponseCode("63")
+)
+
+// tamperedSale is a sale through a compromised terminal: change edits the
+// authorisation request after the card signed it, before the terminal's
+// MAC; noCVMLimit raises the terminal's CVM required limit, so that the
+// kernel asks for no cardholder verification at any amount.
+type tamperedSale struct {
+	card       string
+	amount     int64
+	noCVMLimit bool
+	want       isospec.ResponseCode
+	note       string
+	change     func(r *isospec.AuthorizationRequest) error
+}
+
+// tampered runs a sale through a terminal in an attacker's hands: its own
+// STAN range, its own MAC key (the terminal's), and a link that edits the
+// 0100 and MACs it again.
+func (d *demoRun) tampered(ctx context.Context, s tamperedSale) demoRow {
+	row := demoRow{Card: s.card + " (tampered)", Amount: s.amount, Want: s.want, Note: s.note}
+	cfg, err := terminalConfig("")
+	if err != nil {
+		row.Err = err
+		return row
+	}
+	if s.noCVMLimit {
+		for i := range cfg.Kernel.Combinations {
+			limit := int64(999_999_999)
+			cfg.Kernel.Combinations[i].CVMRequiredLimit = &limit
+		}
+	}
+	link := &tamperLink{Link: d.link, tak: cfg.TAK, change: s.change}
+	term, err := pos.New(cfg, link, pos.Options{Clock: d.cfg.Clock, UnpredictableNumber: d.nextUN, STAN: d.tamperSTAN})
+	if err != nil {
+		row.Err = err
+		return row
+	}
+	c, err := d.card(s.card, false)
+	if err != nil {
+		row.Err = err
+		return row
+	}
+	res, err := term.Sale(ctx, s.amount, inproc.New(c))
+	if err != nil {
+		row.Err = err
+		return row
+	}
+	fillRow(&row, res)
+	d.progress("  %s %s: %s", row.Card, demoAmount(s.amount), res)
+	return row
+}
+
+// tamperLink is the link of a compromised terminal: it edits each
+// authorisation request and MACs it again under the terminal's key.
+type tamperLink struct {
+	pos.Link
+	tak    keys.Key
+	change func(r *isospec.AuthorizationRequest) error
+}
+
+// Send edits an 0100 before it leaves; other messages go as they are.
+func (l *tamperLink) Send(ctx context.Context, m *iso8583.Message, timeout time.Duration) (*iso8583.Message, error) {
+	if mti, _ := m.GetMTI(); mti == string(isospec.MTIAuthorizationRequest) {
+		var r isospec.AuthorizationRequest
+		if err := isospec.Decode(m, &r); err != nil {
+			return nil, err
+		}
+		if err := l.change(&r); err != nil {
+			return nil, err
+		}
+		r.MAC = nil
+		edited, err := isospec.Encode(&r)
+		if err != nil {
+			return nil, err
+		}
+		if err := isospec.SetMAC(edited, func(data []byte) ([]byte, error) { return mac.Alg3(l.tak, data, mac.Method1) }); err != nil {
+			return nil, err
+		}
+		m = edited
+	}
+	return l.Link.Send(ctx, m, timeout)
+}
+
+// claimCDCVM edits the CVM Results (9F34) of DE55 to say "on-device
+// cardholder verification, successful".
+func claimCDCVM(r *isospec.AuthorizationRequest) error {
+	l, err := tlv.Decode(r.ICCData)
+	if err != nil {
+		return err
+	}
+	found := false
+	for i := range l {
+		if l[i].Tag == 0x9F34 {
+			l[i].Value, found = []byte{0x01, 0x00, 0x02}, true
+		}
+	}
+	if !found {
+		l = append(l, tlv.TLV{Tag: 0x9F34, Value: []byte{0x01, 0x00, 0x02}})
+	}
+	r.ICCData, err = l.Encode()
+	return err
 }
 
 // suspended suspends the wallet phone's token at the issuer, then taps the

@@ -36,6 +36,8 @@ func TestDemoRows(t *testing.T) {
 		{"hce-phone", "00", "", "cdcvm"},
 		{"hce-phone (restored)", "82", isospec.ReasonHCEKeyUsed, "cdcvm"},
 		{"visa-plastic (replayed 0100)", "82", isospec.ReasonCryptogramReplay, "no_cvm"},
+		{"visa-plastic (tampered)", "13", "amount_mismatch", "no_cvm"},
+		{"visa-plastic (tampered)", "63", "cvm_claim_unverified", "no_cvm"},
 		{"wallet-phone", "62", isospec.ReasonTokenSuspended, "cdcvm"},
 		{"visa-plastic", "91", isospec.ReasonIssuerUnavailable, "no_cvm"},
 	}
@@ -52,7 +54,7 @@ func TestDemoRows(t *testing.T) {
 	// Approvals carry the ARPC (tag 91) back to the terminal.
 	require.Contains(t, rows[0].ARPC, "received")
 	require.Contains(t, rows[9].ARPC, "received")
-	require.Contains(t, rows[13].Note, "1 reversal advice(s) acknowledged")
+	require.Contains(t, rows[15].Note, "1 reversal advice(s) acknowledged")
 
 	// The state the demo left, read from the issuer's store.
 	r, err := openIssuer(dir+"/issuer", nil)
@@ -87,7 +89,7 @@ func TestDemoCommand(t *testing.T) {
 	dir := t.TempDir() + "/data"
 	code, out, errOut := runCLI(t, "demo", "--data", dir)
 	require.Equal(t, 0, code, out+errOut)
-	require.Contains(t, out, "all 14 rows as expected")
+	require.Contains(t, out, "all 16 rows as expected")
 	for _, secret := range []string{"4761739001010010", "5413330089010012", "4895370012340011", "0EA47A138CD931454F044620F738B3F4"} {
 		require.NotContains(t, out+errOut, secret)
 	}

@@ -16,7 +16,7 @@ type Channel string
 const (
 	ChannelContactless Channel = "contactless" // DE22 07x (chip) or 91x (magnetic stripe mode)
 	ChannelContact     Channel = "contact"     // DE22 05x
-	ChannelEcommerce   Channel = "ecommerce"   // DE22 81x or 10x, or DE25 01 (customer not present)
+	ChannelEcommerce   Channel = "ecommerce"   // DE22 81x or 10x, or DE25 01, 08 or 59 (customer or card not present)
 	ChannelMagstripe   Channel = "magstripe"   // DE22 02x or 90x
 	ChannelManual      Channel = "manual"      // DE22 01x (key entry) with the customer present
 	ChannelOther       Channel = "other"       // anything else
@@ -24,10 +24,12 @@ const (
 
 // ChannelOf derives the channel of a transaction from its POS entry mode
 // (DE22, 3 digits) and POS condition code (DE25, 2 digits, "" when
-// absent). A customer-not-present condition makes any entry an e-commerce
-// (card-not-present) transaction.
+// absent). A customer-not-present condition (01), a mail or telephone
+// order (08) or an electronic-commerce condition (59) makes any entry a
+// card-not-present transaction, reported as ChannelEcommerce.
 func ChannelOf(entryMode, condition string) Channel {
-	if condition == "01" {
+	switch condition {
+	case "01", "08", "59":
 		return ChannelEcommerce
 	}
 	if len(entryMode) < 2 {

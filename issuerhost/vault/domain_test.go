@@ -63,6 +63,8 @@ func TestChannelOf(t *testing.T) {
 		{"051", "00", vault.ChannelContact},
 		{"812", "", vault.ChannelEcommerce},
 		{"071", "01", vault.ChannelEcommerce}, // customer not present
+		{"071", "08", vault.ChannelEcommerce}, // mail or telephone order
+		{"071", "59", vault.ChannelEcommerce}, // electronic commerce
 		{"021", "", vault.ChannelMagstripe},
 		{"011", "00", vault.ChannelManual},
 		{"", "", vault.ChannelOther},

@@ -137,13 +137,17 @@ type hosts struct {
 
 // startHosts starts an issuer host with fresh sample data and an acquirer
 // routing to it.
-func startHosts(tb testing.TB) *hosts {
+func startHosts(tb testing.TB) *hosts { return startHostsTimeout(tb, 3*time.Second) }
+
+// startHostsTimeout is startHosts with the acquirer waiting up to timeout
+// for the issuer's answers.
+func startHostsTimeout(tb testing.TB, timeout time.Duration) *hosts {
 	tb.Helper()
 	dir := tb.TempDir()
 	h := &hosts{issuerDir: filepath.Join(dir, "issuer"), acquirerDir: filepath.Join(dir, "acquirer")}
 	h.issuer = start(tb, "issuer", "--listen", "127.0.0.1:0", "--data", h.issuerDir)
 	h.acquirer = start(tb, "acquirer", "--listen", "127.0.0.1:0", "--issuer", h.issuer.addr,
-		"--data", h.acquirerDir, "--issuer-timeout", "3s")
+		"--data", h.acquirerDir, "--issuer-timeout", timeout.String())
 	return h
 }
 
@@ -190,13 +194,22 @@ type terminal struct {
 
 func newTerminal(tb testing.TB, acquirerAddr string, now time.Time) *terminal {
 	tb.Helper()
+	link := client.New(acquirerAddr, client.Options{})
+	tb.Cleanup(func() { link.Close() })
+	term := newTerminalOn(tb, link, now)
+	term.link = link
+	return term
+}
+
+// newTerminalOn is the sample terminal T0000001 sending through link.
+func newTerminalOn(tb testing.TB, link pos.Link, now time.Time) *terminal {
+	tb.Helper()
 	cfg := pos.DefaultConfig()
 	capk, err := kernel.ParseCAPK(testca.CAPKFile())
 	require.NoError(tb, err)
 	cfg.Kernel.CAPublicKeys = capk
-	term := &terminal{link: client.New(acquirerAddr, client.Options{})}
-	tb.Cleanup(func() { term.link.Close() })
-	term.t, err = pos.New(cfg, term.link, pos.Options{
+	term := &terminal{}
+	term.t, err = pos.New(cfg, link, pos.Options{
 		Clock: func() time.Time { return now },
 		UnpredictableNumber: func() [4]byte {
 			term.un++
