@@ -602,7 +602,11 @@ func issuerSampleSeed(m hsm.HSM) (issuerhost.Seed, error) {
 		if err != nil {
 			return seed, fmt.Errorf("sample token %s: %w", p.Name, err)
 		}
-		bound := p.FormFactor == cards.FormHCEPhone && p.Phone != nil && len(p.Phone.DeviceID) > 0
+		// HCE and wallet tokens are bound to their phone's device ID
+		// (R-S5d): an HCE phone's device is authenticated by its
+		// single-use keys, a wallet phone's by its CVN, which covers the
+		// whole of 9F10 and so the binding in it.
+		bound := (p.FormFactor == cards.FormHCEPhone || p.FormFactor == cards.FormWallet) && p.Phone != nil && len(p.Phone.DeviceID) > 0
 		// Mobile tokens: contactless chip at a point of sale, and every
 		// tap names the token's requestor (9F19, which the sample phones
 		// carry).
@@ -612,8 +616,11 @@ func issuerSampleSeed(m hsm.HSM) (issuerhost.Seed, error) {
 			Controls: &ctl, RequestorID: a.Token.RequestorID, PSN: a.PSN, CVN: a.CVN, IMK: l, PVKI: 1, PVV: v,
 			FormFactor: p.FormFactor, DeviceBound: bound, InitialATC: p.State.ATC})
 		if bound {
-			seed.Devices = append(seed.Devices, issuerhost.SeedDevice{ID: fmt.Sprintf("%X", []byte(p.Phone.DeviceID)),
-				Token: p.Name, Keys: provisionedKeys(p)})
+			d := issuerhost.SeedDevice{ID: fmt.Sprintf("%X", []byte(p.Phone.DeviceID)), Token: p.Name}
+			if p.FormFactor == cards.FormHCEPhone {
+				d.Keys = provisionedKeys(p)
+			}
+			seed.Devices = append(seed.Devices, d)
 		}
 	}
 	// The cards of "tapsim load" (load.go).

@@ -44,7 +44,7 @@ var tamperCards = []tamperCard{
 	{profile: "mc-se-phone", passcode: "5791", cdcvm: true},
 	{profile: "hce-phone", passcode: "5791", token: true, bound: true, cdcvm: true, keys: 5},
 	{profile: "hce-phone-mc", passcode: "5791", token: true, bound: true, cdcvm: true, keys: 5},
-	{profile: "wallet-phone", passcode: "2468", token: true, cdcvm: true},
+	{profile: "wallet-phone", passcode: "2468", token: true, bound: true, cdcvm: true},
 }
 
 // tamperAmount is the genuine sale: NT$1,500.00, below the no-signature
