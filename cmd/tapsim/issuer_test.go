@@ -443,3 +443,25 @@ func TestListenerLimitFlags(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, frameserver.DefaultIdleTimeout, d)
 }
+
+// --mac-optional is an explicit opt-out of R-G2, and says so at start.
+func TestIssuerMACOptionalWarns(t *testing.T) {
+	for _, optional := range []bool{false, true} {
+		ctx, cancel := context.WithCancel(context.Background())
+		var out, errOut issuerOutput
+		done := make(chan error, 1)
+		go func() {
+			done <- runIssuer(ctx, issuerOptions{listen: "127.0.0.1:0", dataDir: t.TempDir(), macOptional: optional}, &out, &errOut)
+		}()
+		require.Eventually(t, func() bool { return strings.Contains(out.String(), "listening on") },
+			20*time.Second, 10*time.Millisecond, errOut.String())
+		cancel()
+		require.NoError(t, <-done)
+		if optional {
+			require.Contains(t, errOut.String(), "MAC optional")
+		} else {
+			require.NotContains(t, errOut.String(), "MAC optional")
+		}
+		require.NotContains(t, errOut.String(), "refused", "a first start looks up no missing key")
+	}
+}

@@ -64,7 +64,7 @@ type DataHSM interface {
 // keys.
 type DataKeyHSM interface {
 	DataHSM
-	Lookup(label string) (hsm.Handle, error)
+	List() ([]hsm.Handle, error)
 	GenerateKey(label string, usage hsm.Usage, alg keys.Alg, n int) (hsm.Handle, error)
 }
 
@@ -88,22 +88,30 @@ func NewHSMCipher(m DataHSM, dek, idx hsm.Handle) (Cipher, error) {
 // 32-byte HMAC key) when m holds neither yet. One without the other is an
 // error: the data of the store would be lost.
 func HSMCipher(m DataKeyHSM) (Cipher, error) {
-	dek, derr := m.Lookup(DataKeyLabel)
-	idx, ierr := m.Lookup(IndexKeyLabel)
+	// The keys are found by listing, so that a first start (no keys yet)
+	// logs no refused look-up.
+	all, err := m.List()
+	if err != nil {
+		return nil, fmt.Errorf("store: data keys: %w", err)
+	}
+	var dek, idx hsm.Handle
+	for _, h := range all {
+		switch h.Label {
+		case DataKeyLabel:
+			dek = h
+		case IndexKeyLabel:
+			idx = h
+		}
+	}
 	switch {
-	case derr == nil && ierr == nil:
-	case errors.Is(derr, hsm.ErrUnknownKey) && errors.Is(ierr, hsm.ErrUnknownKey):
-		var err error
+	case !dek.IsZero() && !idx.IsZero():
+	case dek.IsZero() && idx.IsZero():
 		if dek, err = m.GenerateKey(DataKeyLabel, hsm.UsageDEK, keys.AES, 32); err != nil {
 			return nil, fmt.Errorf("store: data-encryption key: %w", err)
 		}
 		if idx, err = m.GenerateKey(IndexKeyLabel, hsm.UsageDataHash, keys.AES, 32); err != nil {
 			return nil, fmt.Errorf("store: index key: %w", err)
 		}
-	case derr != nil && !errors.Is(derr, hsm.ErrUnknownKey):
-		return nil, fmt.Errorf("store: data-encryption key: %w", derr)
-	case ierr != nil && !errors.Is(ierr, hsm.ErrUnknownKey):
-		return nil, fmt.Errorf("store: index key: %w", ierr)
 	default:
 		return nil, fmt.Errorf("%w: the security module holds only one of %q and %q", ErrDataKeys, DataKeyLabel, IndexKeyLabel)
 	}
