@@ -338,6 +338,9 @@ func TestIssuerTimeoutQueuesAdvice(t *testing.T) {
 func TestIssuerBadMACQueuesAdvice(t *testing.T) {
 	r := newRig(t, nil)
 	r.iss.SetAuth(fakeissuer.BadMAC)
+	// The advice is sent at once; left unanswered, it stays queued (an
+	// acknowledged one would leave the queue before it could be counted).
+	r.iss.SetAdvice(fakeissuer.Silent)
 	resp := r.authorise(r.authReq(visaPAN, 100))
 	require.Equal(t, isospec.RCIssuerInoperative, resp.ResponseCode)
 	require.Equal(t, 1, r.pending(), "an answer that cannot be trusted is reversed")

@@ -107,22 +107,12 @@ func (s *Server) minimal(mti isospec.MTI, req *iso8583.Message, rc isospec.Respo
 // read from the request (DE7, DE11, DE41), MACed under the TAK of the
 // terminal DE41 names when the acquirer knows it.
 func (s *Server) echo(g isospec.Glimpse, rmti isospec.MTI, rc isospec.ResponseCode) []byte {
-	m := isospec.NewMessage()
-	m.MTI(string(rmti))
-	for id, v := range map[int]string{
-		isospec.FieldTransmissionDateTime: g.TransmissionDateTime,
-		isospec.FieldSTAN:                 g.STAN,
-		isospec.FieldTerminalID:           g.TerminalID,
-	} {
-		if v != "" {
-			_ = m.Field(id, v)
-		}
+	m, err := g.Answer(rmti, rc, "")
+	if err != nil {
+		s.log.Error("terminal reply not encodable", slog.String("error", err.Error()))
+		return nil
 	}
-	_ = m.Field(isospec.FieldResponseCode, string(rc))
-	var (
-		b   []byte
-		err error
-	)
+	var b []byte
 	if t, ok := s.terminals[g.TerminalID]; ok && g.TerminalID != "" {
 		b, err = isospec.PackWithMAC(m, func(d []byte) ([]byte, error) { return s.cfg.HSM.GenerateMAC(t.TAK, d) })
 	} else {

@@ -1,6 +1,11 @@
 package isospec
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+
+	"github.com/moov-io/iso8583"
+)
 
 // Glimpse is what can be read of a frame that may not unpack: the message
 // type and the fields that identify a message, as far as the frame parses
@@ -59,4 +64,37 @@ func ResponseMTI(m MTI) (MTI, bool) {
 		return m[:3] + "0", true
 	}
 	return "", false
+}
+
+// Answer is a response of type rmti with code rc that echoes what g could
+// read of the request (DE7, DE11, DE41) and, when reason is set, carries
+// it in DE48: the answer to a message a host cannot process, for the
+// sender to match. The caller adds the MAC it can.
+func (g Glimpse) Answer(rmti MTI, rc ResponseCode, reason DeclineReason) (*iso8583.Message, error) {
+	m := NewMessage()
+	m.MTI(string(rmti))
+	for _, f := range []struct {
+		id int
+		v  string
+	}{{FieldTransmissionDateTime, g.TransmissionDateTime}, {FieldSTAN, g.STAN}, {FieldTerminalID, g.TerminalID}} {
+		if f.v == "" {
+			continue
+		}
+		if err := m.Field(f.id, f.v); err != nil {
+			return nil, fmt.Errorf("isospec: echo field %d: %w", f.id, err)
+		}
+	}
+	if err := m.Field(FieldResponseCode, string(rc)); err != nil {
+		return nil, fmt.Errorf("isospec: echo response code: %w", err)
+	}
+	if reason != "" {
+		pd, err := PrivateData{DeclineReason: reason}.Encode()
+		if err != nil {
+			return nil, err
+		}
+		if err := m.Field(FieldPrivateData, pd); err != nil {
+			return nil, fmt.Errorf("isospec: echo decline reason: %w", err)
+		}
+	}
+	return m, nil
 }

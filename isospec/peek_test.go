@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -216,4 +217,32 @@ func FuzzPeek(f *testing.F) {
 		mti, _ := msg.GetMTI()
 		require.Equal(t, mti, string(g.MTI))
 	})
+}
+
+// The answer to a message a host cannot process echoes what could be read
+// of it, so that the sender can match it.
+func TestGlimpseAnswer(t *testing.T) {
+	g := isospec.Glimpse{MTI: "0100", TransmissionDateTime: "1207013000", STAN: "000042", TerminalID: "T0000001"}
+	m, err := g.Answer("0110", isospec.RCFormatError, isospec.ReasonFormat)
+	require.NoError(t, err)
+	b, err := isospec.Pack(m)
+	require.NoError(t, err)
+	back, err := isospec.Unpack(b)
+	require.NoError(t, err)
+	for id, want := range map[int]string{7: "1207013000", 11: "000042", 39: "30"} {
+		got, err := back.GetString(id)
+		require.NoError(t, err)
+		require.Equal(t, want, got, "DE%d", id)
+	}
+	tid, _ := back.GetString(isospec.FieldTerminalID)
+	require.Equal(t, "T0000001", strings.TrimSpace(tid))
+	pd, _ := back.GetString(isospec.FieldPrivateData)
+	p, err := isospec.ParsePrivateData(pd)
+	require.NoError(t, err)
+	require.Equal(t, isospec.ReasonFormat, p.DeclineReason)
+
+	// Nothing read: the response code alone.
+	m, err = isospec.Glimpse{}.Answer("0810", isospec.RCFormatError, "")
+	require.NoError(t, err)
+	require.Nil(t, m.GetField(isospec.FieldPrivateData))
 }

@@ -348,24 +348,9 @@ func (s *Server) unexpected(frame []byte, mti isospec.MTI) ([]byte, error) {
 // that carries the identifiers read from the request (DE7, DE11, DE41),
 // MACed under the ZAK when the key is there.
 func (s *Server) echo(g isospec.Glimpse, rmti isospec.MTI, rc isospec.ResponseCode, reason isospec.DeclineReason) ([]byte, error) {
-	m := isospec.NewMessage()
-	m.MTI(string(rmti))
-	for id, v := range map[int]string{
-		isospec.FieldTransmissionDateTime: g.TransmissionDateTime,
-		isospec.FieldSTAN:                 g.STAN,
-		isospec.FieldTerminalID:           g.TerminalID,
-	} {
-		if v != "" {
-			if err := m.Field(id, v); err != nil {
-				return nil, fmt.Errorf("issuerhost: echo field %d: %w", id, err)
-			}
-		}
-	}
-	if err := m.Field(isospec.FieldResponseCode, string(rc)); err != nil {
+	m, err := g.Answer(rmti, rc, reason)
+	if err != nil {
 		return nil, fmt.Errorf("issuerhost: %w", err)
-	}
-	if pd, err := (isospec.PrivateData{DeclineReason: reason}).Encode(); err == nil {
-		_ = m.Field(isospec.FieldPrivateData, pd)
 	}
 	zak, err := s.hsm.Lookup(s.cfg.Keys.ZAK)
 	if err != nil {

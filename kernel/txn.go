@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/tapsim/tapsim/emv/tlv"
 )
 
 // TxnType is the Transaction Type (tag 9C): the first two digits of the ISO
@@ -125,21 +127,13 @@ func BCD(v int, n int) []byte {
 	return out
 }
 
-// ParseN reads format n (BCD digits) into a number. It fails on a nibble
-// above 9 or more than 18 digits.
+// ParseN reads format n (BCD digits) into a number (tlv.ParseN). It
+// fails on a nibble above 9 or more than 18 digits; an empty value is 0.
 func ParseN(b []byte) (int64, bool) {
-	if len(b) > 9 {
-		return 0, false
+	if len(b) == 0 {
+		return 0, true
 	}
-	var v int64
-	for _, x := range b {
-		hi, lo := x>>4, x&0x0F
-		if hi > 9 || lo > 9 {
-			return 0, false
-		}
-		v = v*100 + int64(hi)*10 + int64(lo)
-	}
-	return v, true
+	return tlv.ParseN(b)
 }
 
 // DateYYMMDD codes a date as format n6 YYMMDD (tags 9A, 5F24, 5F25).

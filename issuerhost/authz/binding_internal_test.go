@@ -32,18 +32,7 @@ func TestDateWithinADay(t *testing.T) {
 	}
 }
 
-func TestBCDNumberAndRequestor(t *testing.T) {
-	if v, ok := bcdNumber([]byte{0, 0, 0, 0x15, 0, 0}); !ok || v != 150000 {
-		t.Errorf("9F02: %d %v", v, ok)
-	}
-	if v, ok := bcdNumber([]byte{0x09, 0x01}); !ok || v != 901 {
-		t.Errorf("5F2A: %d %v", v, ok)
-	}
-	for _, bad := range [][]byte{nil, {0x1A}, make([]byte, 9)} {
-		if _, ok := bcdNumber(bad); ok {
-			t.Errorf("%X read as BCD", bad)
-		}
-	}
+func TestRequestorID(t *testing.T) {
 	if id, ok := requestorID([]byte{0x04, 0x00, 0x10, 0x03, 0x02, 0x73}); !ok || id != "40010030273" {
 		t.Errorf("9F19: %q %v", id, ok)
 	}

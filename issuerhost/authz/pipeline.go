@@ -11,6 +11,7 @@ import (
 
 	"github.com/tapsim/tapsim/emv/cryptogram"
 	"github.com/tapsim/tapsim/emv/pan"
+	"github.com/tapsim/tapsim/emv/tlv"
 	"github.com/tapsim/tapsim/hsm"
 	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/issuerhost/vault"
@@ -414,10 +415,10 @@ func (t *txn) replay() Reason {
 // A date out of step is an old cryptogram in a new message (R-G4).
 func (t *txn) bind() Reason {
 	r := t.req
-	if v, ok := bcdNumber(t.icc.get(cryptogram.TagAmountAuthorised)); !ok || v != r.Amount {
+	if v, ok := tlv.ParseN(t.icc.get(cryptogram.TagAmountAuthorised)); !ok || v != r.Amount {
 		return AmountMismatch
 	}
-	if v, ok := bcdNumber(t.icc.get(cryptogram.TagCurrency)); !ok || v != int64(r.Currency) {
+	if v, ok := tlv.ParseN(t.icc.get(cryptogram.TagCurrency)); !ok || v != int64(r.Currency) {
 		return CurrencyMismatch
 	}
 	want := byte(0x00)
@@ -750,22 +751,6 @@ func requestorID(v []byte) (string, bool) {
 		return "", false
 	}
 	return s[1:], true
-}
-
-// bcdNumber reads a numeric (n) data element of packed BCD digits.
-func bcdNumber(v []byte) (int64, bool) {
-	if len(v) == 0 || len(v) > 8 {
-		return 0, false
-	}
-	var n int64
-	for _, b := range v {
-		hi, lo := b>>4, b&0x0F
-		if hi > 9 || lo > 9 {
-			return 0, false
-		}
-		n = n*100 + int64(hi)*10 + int64(lo)
-	}
-	return n, true
 }
 
 // validMMDD reports whether s is MMDD with a month 01 to 12 and a day 01 to
