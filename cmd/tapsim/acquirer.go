@@ -158,7 +158,17 @@ func runAcquirer(ctx context.Context, o acquirerOptions, out, errOut io.Writer) 
 	if n, err := srv.PendingAdvices(ctx); err == nil && n > 0 {
 		fmt.Fprintf(out, "  %d reversal advice(s) waiting for their issuer\n", n)
 	}
+	// Until its issuer links sign on, the acquirer answers 91: say when
+	// they are up.
+	linksUp := make(chan struct{})
+	go func() {
+		defer close(linksUp)
+		if srv.WaitLinks(ctx) == nil {
+			fmt.Fprintln(out, "  issuer links signed on")
+		}
+	}()
 	<-ctx.Done()
+	<-linksUp
 	fmt.Fprintln(out, "acquirer stopping")
 	if err := srv.Close(); err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -148,7 +149,21 @@ func startHostsTimeout(tb testing.TB, timeout time.Duration) *hosts {
 	h.issuer = start(tb, "issuer", "--listen", "127.0.0.1:0", "--data", h.issuerDir)
 	h.acquirer = start(tb, "acquirer", "--listen", "127.0.0.1:0", "--issuer", h.issuer.addr,
 		"--data", h.acquirerDir, "--issuer-timeout", timeout.String())
+	h.acquirer.waitLine(tb, "issuer links signed on")
 	return h
+}
+
+// waitLine waits until the process has printed a line containing s.
+func (p *proc) waitLine(tb testing.TB, s string) {
+	tb.Helper()
+	require.Eventually(tb, func() bool {
+		for _, l := range p.output() {
+			if strings.Contains(l, s) {
+				return true
+			}
+		}
+		return false
+	}, 20*time.Second, 5*time.Millisecond, "waiting for %q", s)
 }
 
 // restartIssuer starts the issuer again on its data, on the same address.
