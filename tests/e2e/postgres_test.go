@@ -35,6 +35,8 @@ func TestTwoIssuersOnePostgres(t *testing.T) {
 		"--data", filepath.Join(dir, "acquirer1"), "--issuer-timeout", "3s")
 	acq2 := start(t, "acquirer", "--listen", "127.0.0.1:0", "--issuer", issuer2.addr,
 		"--data", filepath.Join(dir, "acquirer2"), "--issuer-timeout", "3s", "--acquirer-id", "400002")
+	acq1.waitLine(t, "issuer links signed on")
+	acq2.waitLine(t, "issuer links signed on")
 
 	holder := newCardholder()
 	term1 := newTerminal(t, acq1.addr, holder.now)

@@ -30,6 +30,7 @@ func TestMutualTLSProcesses(t *testing.T) {
 	acq := start(t, "acquirer", "--listen", "127.0.0.1:0", "--issuer", iss.addr, "--data", filepath.Join(dir, "acquirer"),
 		"--tls-cert", f("acquirer.pem"), "--tls-key", f("acquirer-key.pem"), "--tls-ca", f("ca.pem"),
 		"--issuer-tls-ca", f("ca.pem"), "--issuer-timeout", "3s")
+	acq.waitLine(t, "issuer links signed on")
 
 	sale := func(amount string, tlsArgs ...string) (string, error) {
 		args := append([]string{"terminal", "--acquirer", acq.addr, "--card", "visa-plastic", "--amount", amount,

@@ -190,8 +190,13 @@ func startHosts(t testing.TB) string {
 	issuerAddr := issuer.waitLine(t, listenRE)[1]
 	acq := startProc(t, nil, "acquirer", "--listen", "127.0.0.1:0", "--issuer", issuerAddr,
 		"--data", filepath.Join(dir, "acquirer"), "--issuer-timeout", "5s")
-	return acq.waitLine(t, listenRE)[1]
+	addr := acq.waitLine(t, listenRE)[1]
+	// Until its issuer link signs on the acquirer would answer 91.
+	acq.waitLine(t, linksUpRE)
+	return addr
 }
+
+var linksUpRE = regexp.MustCompile(`issuer links signed on`)
 
 // newTerminal is the sample POS terminal connected to the acquirer, with
 // presenter bringing the card back when an outcome asks for it.
