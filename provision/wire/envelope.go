@@ -46,6 +46,9 @@ const (
 	DefaultSkew = 30 * time.Second
 	// maxHeader bounds a protected header, encoded.
 	maxHeader = 2048
+	// maxTime bounds iat and exp (seconds since 1970, year 36812) so that
+	// time arithmetic cannot overflow.
+	maxTime = 1 << 40
 	// jtiBytes is the length of the random nonce.
 	jtiBytes = 16
 )
@@ -301,6 +304,9 @@ func Open(token string, me *Party, trust Directory, want Expect) (Claims, error)
 	}
 	if len(cj.Msg) == 0 {
 		return Claims{}, fmt.Errorf("%w: open: no message", ErrMalformed)
+	}
+	if cj.Iat <= 0 || cj.Exp <= 0 || cj.Iat > maxTime || cj.Exp > maxTime {
+		return Claims{}, fmt.Errorf("%w: open: iat or exp out of range", ErrMalformed)
 	}
 	skew := want.Skew
 	if skew <= 0 {

@@ -2,6 +2,7 @@ package wire_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -459,4 +460,75 @@ func TestClaimsDecodeStrict(t *testing.T) {
 	var cd wire.CardData
 	_, err := wire.OpenInto(tok, w.tsp.Party, w.trust, w.expect(wire.TypeCardData), &cd)
 	requireRefused(t, err, wire.ErrMalformed)
+}
+
+// R-G1: an ephemeral key that is not a point of P-256 (invalid-curve
+// attack) is refused before any key agreement result is used.
+func TestOpenInvalidCurvePoint(t *testing.T) {
+	w := newWorld(t)
+	tok := w.seal(t, cardData(), w.wallet, w.tsp, wire.TypeCardData)
+	parts := strings.Split(tok, ".")
+	for name, edit := range map[string]func(map[string]any){
+		"off curve": func(epk map[string]any) { epk["y"] = epk["x"] },
+		"p-384":     func(epk map[string]any) { epk["crv"] = "P-384" },
+		"zero":      func(epk map[string]any) { epk["x"], epk["y"] = b64(make([]byte, 32)), b64(make([]byte, 32)) },
+		"missing":   func(epk map[string]any) { delete(epk, "x") },
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := header(t, parts[0])
+			edit(h["epk"].(map[string]any))
+			hb, _ := json.Marshal(h)
+			p := append([]string(nil), parts...)
+			p[0] = b64(hb)
+			_, err := wire.Open(strings.Join(p, "."), w.tsp.Party, w.trust, w.expect(wire.TypeCardData))
+			requireRefused(t, err, wire.ErrDecrypt, wire.ErrMalformed)
+		})
+	}
+}
+
+// Times out of any sane range are malformed, not arithmetic surprises.
+func TestOpenTimeRange(t *testing.T) {
+	w := newWorld(t)
+	kid := w.wallet.Public().SignKID
+	for name, iat := range map[string]int64{"zero": 0, "negative": -1 << 62, "far": 1 << 62} {
+		t.Run(name, func(t *testing.T) {
+			claims := fmt.Sprintf(`{"iss":"wallet-provider","aud":"token-service","iat":%d,"exp":%d,"jti":"AAAAAAAAAAAAAAAAAAAAAA","typ":"card-data","msg":{}}`, iat, iat+60)
+			_, err := wire.Open(w.forge(t, []byte(claims), w.wallet.sign, kid), w.tsp.Party, w.trust, w.expect(wire.TypeCardData))
+			requireRefused(t, err, wire.ErrMalformed)
+		})
+	}
+}
+
+// R-G1, R-G5g: the card travels sealed by the phone to the token service
+// inside the wallet provider's request; the wallet provider cannot open
+// it, the token service can, once.
+func TestTokenizeNestedCardData(t *testing.T) {
+	w := newWorld(t)
+	req := w.tokenizeRequest(t)
+
+	walletTrust, err := wire.NewTrustList(w.phone.Public())
+	require.NoError(t, err)
+	_, err = wire.Open(req.FundingAccountInfo.EncryptedPayload, w.wallet.Party, walletTrust, w.expect(wire.TypeCardData))
+	requireRefused(t, err, wire.ErrDecrypt)
+
+	outer := w.seal(t, req, w.wallet, w.tsp, wire.TypeTokenizeRequest)
+	require.NotContains(t, outer, testPAN)
+	var got wire.TokenizeRequest
+	_, err = wire.OpenInto(outer, w.tsp.Party, w.trust, w.expect(wire.TypeTokenizeRequest), &got)
+	require.NoError(t, err)
+	require.NoError(t, got.Validate())
+	cd, c, err := got.OpenCardData(w.tsp.Party, wire.Expect{Replay: w.replay, Clock: w.clock})
+	require.NoError(t, err)
+	require.Equal(t, cardData(), cd)
+	require.Equal(t, "phone-0102030405060708", c.Issuer)
+
+	_, _, err = got.OpenCardData(w.tsp.Party, wire.Expect{Replay: w.replay, Clock: w.clock})
+	requireRefused(t, err, wire.ErrReplay)
+
+	// Card data sealed by someone other than the device named in the
+	// request is refused.
+	other := w.tokenizeRequest(t)
+	other.FundingAccountInfo.EncryptedPayload = w.seal(t, cardData(), w.rogue, w.tsp, wire.TypeCardData)
+	_, _, err = other.OpenCardData(w.tsp.Party, wire.Expect{Replay: w.replay, Clock: w.clock})
+	requireRefused(t, err, wire.ErrUnknownKey)
 }

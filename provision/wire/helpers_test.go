@@ -67,6 +67,7 @@ type world struct {
 	trust                     *wire.TrustList
 	now                       time.Time
 	replay                    *wire.MemoryReplayCache
+	rnd                       *rand.ChaCha8 // jti source of seal: deterministic, never repeating
 }
 
 var epoch = time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
@@ -80,6 +81,7 @@ func newWorld(t testing.TB) *world {
 		rogue:  newKeyed(t, "rogue", 4),
 		now:    epoch,
 		replay: wire.NewMemoryReplayCache(1000),
+		rnd:    seeded(99),
 	}
 	var err error
 	w.trust, err = wire.NewTrustList(w.wallet.Public(), w.tsp.Public(), w.phone.Public())
@@ -92,7 +94,7 @@ func (w *world) clock() time.Time { return w.now }
 // seal seals v from one party to another at the world's time.
 func (w *world) seal(t testing.TB, v any, from keyed, to keyed, typ string) string {
 	t.Helper()
-	tok, err := wire.Seal(v, from.Party, to.Public(), wire.Header{Type: typ, Clock: w.clock, Rand: seeded(99)})
+	tok, err := wire.Seal(v, from.Party, to.Public(), wire.Header{Type: typ, Clock: w.clock, Rand: w.rnd})
 	require.NoError(t, err)
 	return tok
 }

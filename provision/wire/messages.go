@@ -175,6 +175,43 @@ func (r TokenizeRequest) Validate() error {
 	return nil
 }
 
+// DeviceKeys parses DevicePublicKeys.
+func (r TokenizeRequest) DeviceKeys() (PublicKeys, error) {
+	k, err := r.DevicePublicKeys.PublicKeys()
+	if err != nil {
+		return PublicKeys{}, fmt.Errorf("tokenize: devicePublicKeys: %w", err)
+	}
+	return k, nil
+}
+
+// OpenCardData is the token service's side of the nested envelope: it
+// opens FundingAccountInfo.EncryptedPayload as card data sealed to me by
+// the phone's app, whose signing key is the one in DevicePublicKeys
+// (trusted as far as the signature of the wallet provider on the request
+// that carries it, which the caller has checked), and validates it.
+// want.Type and want.From are set here; want.Replay records the inner
+// jti too, so a card payload cannot be reused in another request.
+func (r TokenizeRequest) OpenCardData(me *Party, want Expect) (CardData, Claims, error) {
+	dev, err := r.DeviceKeys()
+	if err != nil {
+		return CardData{}, Claims{}, err
+	}
+	trust, err := NewTrustList(dev)
+	if err != nil {
+		return CardData{}, Claims{}, fmt.Errorf("tokenize: devicePublicKeys: %w", err)
+	}
+	want.Type, want.From = TypeCardData, dev.Name
+	var cd CardData
+	c, err := OpenInto(r.FundingAccountInfo.EncryptedPayload, me, trust, want, &cd)
+	if err != nil {
+		return CardData{}, Claims{}, fmt.Errorf("tokenize: card data: %w", err)
+	}
+	if err := cd.Validate(); err != nil {
+		return CardData{}, Claims{}, fmt.Errorf("tokenize: %w", err)
+	}
+	return cd, c, nil
+}
+
 // ValidDeviceID checks a hardware device ID: hex, 1 to 8 bytes.
 func ValidDeviceID(id string) error {
 	b, err := hex.DecodeString(id)
