@@ -532,3 +532,35 @@ func TestTokenizeNestedCardData(t *testing.T) {
 	_, _, err = other.OpenCardData(w.tsp.Party, wire.Expect{Replay: w.replay, Clock: w.clock})
 	requireRefused(t, err, wire.ErrUnknownKey)
 }
+
+// R-G1, R-G5e, R-G5g: token data (token PAN, ICC master key) is sealed by
+// the token service to the device key of the request: the wallet provider
+// forwards what it cannot open; the phone opens it with its own trust list
+// and answers with a signed acknowledgement.
+func TestTokenDataToDevice(t *testing.T) {
+	w := newWorld(t)
+	dev, err := w.tokenizeRequest(t).DeviceKeys()
+	require.NoError(t, err)
+	tok, err := wire.Seal(tokenData(), w.tsp.Party, dev, wire.Header{Type: wire.TypeTokenData, Clock: w.clock, Rand: w.rnd})
+	require.NoError(t, err)
+	require.NotContains(t, tok, "0123456789ABCDEF")
+
+	_, err = wire.Open(tok, w.wallet.Party, w.trust, w.expect(wire.TypeTokenData))
+	requireRefused(t, err, wire.ErrDecrypt)
+
+	phoneTrust, err := wire.NewTrustList(w.tsp.Public()) // the app's own list
+	require.NoError(t, err)
+	var td wire.TokenData
+	_, err = wire.OpenInto(tok, w.phone.Party, phoneTrust, wire.Expect{
+		Type: wire.TypeTokenData, From: "token-service", Replay: wire.NewMemoryReplayCache(0), Clock: w.clock,
+	}, &td)
+	require.NoError(t, err)
+	require.NoError(t, td.Validate())
+	require.Equal(t, tokenData(), td)
+
+	ack := w.seal(t, wire.TokenDataAck{TokenUniqueReference: td.TokenUniqueReference, DeviceID: "0102030405060708", Result: wire.AckInstalled}, w.phone, w.tsp, wire.TypeTokenDataAck)
+	var got wire.TokenDataAck
+	_, err = wire.OpenInto(ack, w.tsp.Party, w.trust, w.expect(wire.TypeTokenDataAck), &got)
+	require.NoError(t, err)
+	require.NoError(t, got.Validate())
+}

@@ -28,8 +28,11 @@ type service struct {
 	addr    string
 	calls   atomic.Int64
 	closed  chan struct{} // one value per connection the server closed
-	handler wire.HandlerFunc
+	handler atomic.Pointer[wire.HandlerFunc]
 }
+
+// setHandler sets what /other does.
+func (s *service) setHandler(fn wire.HandlerFunc) { s.handler.Store(&fn) }
 
 // tokenize is the endpoint under test: open a TokenizeRequest from the
 // wallet provider, answer a sealed TokenizeResponse.
@@ -70,7 +73,7 @@ func startService(t *testing.T, lim wire.Limits) *service {
 		return func(r *wire.Request) (wire.Response, error) { s.calls.Add(1); return fn(r) }
 	}
 	mux.Handle("/tokenize", wire.Handle(count(s.tokenize), wire.HandlerOptions{MaxBody: lim.MaxBody}))
-	mux.Handle("/other", wire.Handle(count(func(r *wire.Request) (wire.Response, error) { return s.handler(r) }),
+	mux.Handle("/other", wire.Handle(count(func(r *wire.Request) (wire.Response, error) { return (*s.handler.Load())(r) }),
 		wire.HandlerOptions{MediaTypes: []string{wire.MediaJSON}}))
 	srv, err := wire.NewServer(mux, s.pki.Server("token-service"), lim)
 	require.NoError(t, err)
@@ -182,28 +185,30 @@ func TestHTTPEnvelopeRefusals(t *testing.T) {
 func TestHTTPHandlerErrors(t *testing.T) {
 	s := startService(t, wire.Limits{})
 	c := s.client(t, s.pki.Client("wallet-provider", ""))
-	s.handler = func(*wire.Request) (wire.Response, error) {
+	s.setHandler(func(*wire.Request) (wire.Response, error) {
 		return wire.Response{}, wire.Refuse(http.StatusConflict, "task_id_reused", "taskId was used for another request")
-	}
+	})
 	err := c.PostJSON(context.Background(), s.url("/other"), map[string]int{"a": 1}, nil)
 	var ref *wire.Refusal
 	require.True(t, errors.As(err, &ref))
 	require.Equal(t, "task_id_reused", ref.Reason)
 	require.NotErrorIs(t, err, wire.ErrReplay)
 
-	s.handler = func(*wire.Request) (wire.Response, error) {
+	s.setHandler(func(*wire.Request) (wire.Response, error) {
 		return wire.Response{}, errors.New("vault: row for " + testPAN + " locked")
-	}
+	})
 	err = c.PostJSON(context.Background(), s.url("/other"), map[string]int{"a": 1}, nil)
 	require.True(t, errors.As(err, &ref))
 	require.Equal(t, http.StatusInternalServerError, ref.Code)
 	require.Equal(t, wire.ReasonInternal, ref.Reason)
 	require.NotContains(t, err.Error(), testPAN)
 
-	s.handler = func(r *wire.Request) (wire.Response, error) {
-		require.Equal(t, "wallet-provider", r.Peer.Subject.CommonName)
+	s.setHandler(func(r *wire.Request) (wire.Response, error) {
+		if r.Peer.Subject.CommonName != "wallet-provider" {
+			return wire.Response{}, wire.Refuse(http.StatusForbidden, "wrong_peer", "unexpected client")
+		}
 		return wire.JSONResponse(http.StatusOK, map[string]string{"echo": string(r.Body)})
-	}
+	})
 	var out map[string]string
 	require.NoError(t, c.PostJSON(context.Background(), s.url("/other"), map[string]int{"a": 1}, &out))
 	require.Equal(t, `{"a":1}`, out["echo"])
@@ -296,7 +301,9 @@ func TestHTTPMethodAndMediaType(t *testing.T) {
 }
 
 // slowLimits are short timeouts for the slow-client tests.
-var slowLimits = wire.Limits{ReadHeaderTimeout: 300 * time.Millisecond, ReadTimeout: 600 * time.Millisecond, WriteTimeout: 5 * time.Second, IdleTimeout: 300 * time.Millisecond}
+// (The handshake shares the header timeout: it must not be so short that
+// a loaded machine fails it.)
+var slowLimits = wire.Limits{ReadHeaderTimeout: time.Second, ReadTimeout: 1500 * time.Millisecond, WriteTimeout: 5 * time.Second, IdleTimeout: time.Second}
 
 // dialTLS opens an authenticated connection and completes the handshake.
 func (s *service) dialTLS(t *testing.T) *tls.Conn {
