@@ -57,7 +57,7 @@ const (
 // recipient.
 type Header struct {
 	// Type is the message type, the signed "typ" claim the receiver checks
-	// (the Type* constants).
+	// (the Type* constants; letters and "._:-", no digit).
 	Type string
 	// TTL is how long the envelope is valid from now: DefaultTTL when 0,
 	// at most MaxLifetime.
@@ -402,14 +402,13 @@ func parseHeader(seg, what string, allowed map[string]bool) (joseHeader, error) 
 	return h, nil
 }
 
-// checkType checks a message type: 1 to 64 characters of the party-name
-// alphabet.
+// checkType checks a message type: 1 to 64 letters and "._:-", no digit.
 func checkType(t string) error {
 	if t == "" || len(t) > maxNameLen {
 		return fmt.Errorf("%w: message type must be 1 to %d characters", ErrType, maxNameLen)
 	}
 	for i := 0; i < len(t); i++ {
-		if !nameChar(t[i]) {
+		if c := t[i]; !nameChar(c) || c >= '0' && c <= '9' {
 			return fmt.Errorf("%w: message type %s", ErrType, safeName(t))
 		}
 	}

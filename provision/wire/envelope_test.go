@@ -564,3 +564,35 @@ func TestTokenDataToDevice(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, got.Validate())
 }
+
+// A sender that puts card data where names go does not get it into the
+// receiver's logs through an error.
+func TestOpenErrorsQuoteNoCardData(t *testing.T) {
+	w := newWorld(t)
+	kid := w.wallet.Public().SignKID
+	claim := func(iss, aud, typ string) []byte {
+		return fmt.Appendf(nil, `{"iss":%q,"aud":%q,"iat":%d,"exp":%d,"jti":"AAAAAAAAAAAAAAAAAAAAAA","typ":%q,"msg":{}}`,
+			iss, aud, w.now.Unix(), w.now.Unix()+60, typ)
+	}
+	for name, tok := range map[string]string{
+		"iss":  w.forge(t, claim(testPAN, "token-service", wire.TypeCardData), w.wallet.sign, kid),
+		"aud":  w.forge(t, claim("wallet-provider", testPAN, wire.TypeCardData), w.wallet.sign, kid),
+		"typ":  w.forge(t, claim("wallet-provider", "token-service", testPAN), w.wallet.sign, kid),
+		"kid":  w.forge(t, claim("wallet-provider", "token-service", wire.TypeCardData), w.wallet.sign, testPAN),
+		"alg":  encryptRaw(t, signRaw(t, map[string]any{"alg": testPAN, "kid": kid, "typ": "JWT"}, claim("a", "b", "c"), nil, []byte("s")), w.tsp.Public().Enc, w.tsp.Public().EncKID),
+		"type": w.seal(t, cardData(), w.wallet, w.tsp, wire.TypeCardData),
+	} {
+		t.Run(name, func(t *testing.T) {
+			want := w.expect(wire.TypeCardData)
+			if name == "type" {
+				want.Type = testPAN // a caller's mistake is no excuse either
+			}
+			_, err := wire.Open(tok, w.tsp.Party, w.trust, want)
+			require.Error(t, err)
+			require.NotContains(t, err.Error(), testPAN)
+		})
+	}
+	var rd wire.RiskData
+	rd.Recommendation = testPAN
+	require.NotContains(t, rd.Validate().Error(), testPAN)
+}

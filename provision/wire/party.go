@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"sync"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -187,23 +188,42 @@ func nameChar(c byte) bool {
 		c == '.' || c == '_' || c == ':' || c == '-'
 }
 
-// safeName is a bounded, printable rendering of an untrusted name for an
-// error message.
+// safeName renders an untrusted value for an error message. Only what
+// cannot be card data, a code or a key is shown: a registered JOSE
+// algorithm name, or up to 64 characters of letters and "._:/+-" without
+// a digit. Anything else is replaced, so that no PAN, OTP or key reaches
+// a log through an error.
 func safeName(s string) string {
-	if len(s) > maxNameLen {
-		s = s[:maxNameLen]
+	if joseNames[s] {
+		return s
 	}
-	ok := true
+	if s == "" {
+		return `""`
+	}
+	if len(s) > maxNameLen {
+		return "(value not shown)"
+	}
 	for i := 0; i < len(s); i++ {
-		if !nameChar(s[i]) {
-			ok = false
-			break
+		c := s[i]
+		if c >= '0' && c <= '9' || !(nameChar(c) || c == '/' || c == '+') {
+			return "(value not shown)"
 		}
 	}
-	if !ok {
-		return fmt.Sprintf("%q", s)
-	}
 	return s
+}
+
+// joseNames are the registered JOSE algorithm names (RFC 7518 §3.1,
+// §4.1, §5.1; RFC 8037).
+var joseNames = map[string]bool{}
+
+func init() {
+	for _, n := range strings.Fields(`none HS256 HS384 HS512 RS256 RS384 RS512 ES256 ES384 ES512
+		PS256 PS384 PS512 EdDSA RSA1_5 RSA-OAEP RSA-OAEP-256 A128KW A192KW A256KW dir
+		ECDH-ES ECDH-ES+A128KW ECDH-ES+A192KW ECDH-ES+A256KW A128GCMKW A192GCMKW A256GCMKW
+		PBES2-HS256+A128KW PBES2-HS384+A192KW PBES2-HS512+A256KW
+		A128CBC-HS256 A192CBC-HS384 A256CBC-HS512 A128GCM A192GCM A256GCM P-256 P-384 P-521`) {
+		joseNames[n] = true
+	}
 }
 
 // JWK is a P-256 public key as a JSON Web Key (RFC 7517, RFC 7518 §6.2.1):
