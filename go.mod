@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/ebfe/scard v0.0.0-20241214075232-7af069cabc25
 	github.com/gdamore/tcell/v2 v2.8.1
+	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/moov-io/iso8583 v0.26.1
 	github.com/moov-io/iso8583-connection v0.9.0

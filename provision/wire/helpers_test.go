@@ -1,0 +1,211 @@
+package wire_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	cryptorand "crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tapsim/tapsim/provision/wire"
+)
+
+// Test data: a test PAN and code that must never show in an error.
+const (
+	testPAN  = "4761739001010010"
+	testCode = "737"
+)
+
+// seeded is a deterministic random source.
+func seeded(seed uint64) *rand.ChaCha8 {
+	var s [32]byte
+	for i := range 8 {
+		s[i] = byte(seed >> (8 * i))
+	}
+	return rand.NewChaCha8(s)
+}
+
+// keyed is a party with its private keys in reach of the test, to forge
+// envelopes with.
+type keyed struct {
+	*wire.Party
+	sign, enc *ecdsa.PrivateKey
+}
+
+func newKeyed(t testing.TB, name string, seed uint64) keyed {
+	t.Helper()
+	rnd := seeded(seed)
+	key := func() *ecdsa.PrivateKey {
+		for {
+			b := make([]byte, 32)
+			_, _ = rnd.Read(b)
+			if k, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), b); err == nil {
+				return k
+			}
+		}
+	}
+	s, e := key(), key()
+	p, err := wire.NewPartyFromKeys(name, s, e)
+	require.NoError(t, err)
+	return keyed{Party: p, sign: s, enc: e}
+}
+
+// world is a wallet provider, a token service and a phone that trust
+// each other, a rogue nobody trusts, and the token service's clock and
+// replay cache.
+type world struct {
+	wallet, tsp, phone, rogue keyed
+	trust                     *wire.TrustList
+	now                       time.Time
+	replay                    *wire.MemoryReplayCache
+	rnd                       *rand.ChaCha8 // jti source of seal: deterministic, never repeating
+}
+
+var epoch = time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
+
+func newWorld(t testing.TB) *world {
+	t.Helper()
+	w := &world{
+		wallet: newKeyed(t, "wallet-provider", 1),
+		tsp:    newKeyed(t, "token-service", 2),
+		phone:  newKeyed(t, "phone-0102030405060708", 3),
+		rogue:  newKeyed(t, "rogue", 4),
+		now:    epoch,
+		replay: wire.NewMemoryReplayCache(1000),
+		rnd:    seeded(99),
+	}
+	var err error
+	w.trust, err = wire.NewTrustList(w.wallet.Public(), w.tsp.Public(), w.phone.Public())
+	require.NoError(t, err)
+	return w
+}
+
+func (w *world) clock() time.Time { return w.now }
+
+// seal seals v from one party to another at the world's time.
+func (w *world) seal(t testing.TB, v any, from keyed, to keyed, typ string) string {
+	t.Helper()
+	tok, err := wire.Seal(v, from.Party, to.Public(), wire.Header{Type: typ, Clock: w.clock, Rand: w.rnd})
+	require.NoError(t, err)
+	return tok
+}
+
+// expect is what the token service expects of a message of type typ.
+func (w *world) expect(typ string) wire.Expect {
+	return wire.Expect{Type: typ, Replay: w.replay, Clock: w.clock}
+}
+
+// cardData is the test card.
+func cardData() wire.CardData {
+	return wire.CardData{PAN: testPAN, Expiry: "2812", SecurityCode: testCode}
+}
+
+// b64 and unb64 are base64url without padding.
+func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+func unb64(t testing.TB, s string) []byte {
+	t.Helper()
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	require.NoError(t, err)
+	return b
+}
+
+// header decodes a protected header.
+func header(t testing.TB, seg string) map[string]any {
+	t.Helper()
+	var h map[string]any
+	require.NoError(t, json.Unmarshal(unb64(t, seg), &h))
+	return h
+}
+
+// signRaw makes a compact JWS of payload with any header, signed by key
+// with ES256 (sig is replaced when sig is not nil).
+func signRaw(t testing.TB, hdr map[string]any, payload []byte, key *ecdsa.PrivateKey, sig []byte) string {
+	t.Helper()
+	hb, err := json.Marshal(hdr)
+	require.NoError(t, err)
+	input := b64(hb) + "." + b64(payload)
+	if sig == nil {
+		sig = es256(t, key, []byte(input))
+	}
+	return input + "." + b64(sig)
+}
+
+// es256 signs input the way RFC 7518 §3.4 says: r || s, 32 bytes each.
+func es256(t testing.TB, key *ecdsa.PrivateKey, input []byte) []byte {
+	t.Helper()
+	h := sha256sum(input)
+	r, s, err := ecdsa.Sign(cryptorand.Reader, key, h[:])
+	require.NoError(t, err)
+	out := make([]byte, 64)
+	r.FillBytes(out[:32])
+	s.FillBytes(out[32:])
+	return out
+}
+
+// encryptRaw encrypts inner to the recipient's encryption key as a JWE
+// compact with the envelope's algorithms.
+func encryptRaw(t testing.TB, inner string, to *ecdsa.PublicKey, kid string) string {
+	t.Helper()
+	enc, err := jose.NewEncrypter(jose.A256GCM, jose.Recipient{Algorithm: jose.ECDH_ES_A256KW, Key: to, KeyID: kid},
+		(&jose.EncrypterOptions{}).WithContentType("JWT"))
+	require.NoError(t, err)
+	jwe, err := enc.Encrypt([]byte(inner))
+	require.NoError(t, err)
+	out, err := jwe.CompactSerialize()
+	require.NoError(t, err)
+	return out
+}
+
+// claims is a claim set for forged envelopes.
+func (w *world) claims(iss, aud, typ string, iat time.Time, ttl time.Duration) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"iss": iss, "aud": aud, "iat": iat.Unix(), "exp": iat.Add(ttl).Unix(),
+		"jti": "AAAAAAAAAAAAAAAAAAAAAA", "typ": typ, "msg": map[string]string{"x": "y"},
+	})
+	return b
+}
+
+// forge signs claims with key under kid and seals them to the token
+// service.
+func (w *world) forge(t testing.TB, claims []byte, key *ecdsa.PrivateKey, kid string) string {
+	t.Helper()
+	jws := signRaw(t, map[string]any{"alg": "ES256", "kid": kid, "typ": "JWT"}, claims, key, nil)
+	return encryptRaw(t, jws, w.tsp.Public().Enc, w.tsp.Public().EncKID)
+}
+
+// requireRefused checks err wraps want and names no secret.
+func requireRefused(t testing.TB, err error, want ...error) {
+	t.Helper()
+	require.Error(t, err)
+	ok := false
+	for _, w := range want {
+		ok = ok || errors.Is(err, w)
+	}
+	require.Truef(t, ok, "error %q wraps none of %v", err, want)
+	for _, secret := range []string{testPAN, testCode, "2812"} {
+		require.NotContains(t, err.Error(), secret)
+	}
+	require.Equal(t, strings.ToLower(err.Error()[:5]), err.Error()[:5], "errors are lower-case")
+}
+
+func sha256sum(b []byte) [32]byte { return sha256.Sum256(b) }
+
+// decryptFor opens the outer JWE with the party's key.
+func decryptFor(p keyed, tok string) (string, error) {
+	jwe, err := jose.ParseEncryptedCompact(tok, []jose.KeyAlgorithm{jose.ECDH_ES_A256KW}, []jose.ContentEncryption{jose.A256GCM})
+	if err != nil {
+		return "", err
+	}
+	b, err := jwe.Decrypt(p.enc)
+	return string(b), err
+}
