@@ -299,16 +299,16 @@ lock_reason = excluded.lock_reason, reset_at = excluded.reset_at, reset_by = exc
 // token requestor, when the token was created, downloaded to the device
 // and activated, and how the cardholder was verified for the activation.
 type CardToken struct {
-	TokenRef       string
-	CardID         string
-	CorrelationID  string
-	DeviceID       string
-	RequestorID    string
-	CreatedAt      time.Time // token created (notification), zero until told
-	DownloadedAt   time.Time // download complete (notification), zero until told
-	ActivatedAt    time.Time // zero until activated
-	ActivatedBy    string
-	FirstSeenAt    time.Time // the first notification of either kind
+	TokenRef      string
+	CardID        string
+	CorrelationID string
+	DeviceID      string
+	RequestorID   string
+	CreatedAt     time.Time // token created (notification), zero until told
+	DownloadedAt  time.Time // download complete (notification), zero until told
+	ActivatedAt   time.Time // zero until activated
+	ActivatedBy   string
+	FirstSeenAt   time.Time // the first notification of either kind
 }
 
 const cardTokenCols = `token_ref, card_id, correlation_id, device_id, requestor_id, created_at, downloaded_at, activated_at,
