@@ -28,10 +28,10 @@ const (
 	ReasonIDVLocked         Reason = "idv_locked"
 
 	// Step-ups (yellow).
-	ReasonLowDeviceScore   Reason = "low_device_score"
-	ReasonLowAccountScore  Reason = "low_account_score"
-	ReasonRecommendStepUp  Reason = "recommendation_step_up"
-	ReasonNoRiskData       Reason = "no_risk_data"
+	ReasonLowDeviceScore  Reason = "low_device_score"
+	ReasonLowAccountScore Reason = "low_account_score"
+	ReasonRecommendStepUp Reason = "recommendation_step_up"
+	ReasonNoRiskData      Reason = "no_risk_data"
 
 	// Refusals of a call.
 	ReasonInvalidRequest     Reason = "invalid_request"
