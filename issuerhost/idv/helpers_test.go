@@ -66,7 +66,7 @@ func (c *counter) Read(p []byte) (int, error) {
 // fixture is the sample issuer with the provisioning service on a fixed
 // clock, and everything it logs.
 type fixture struct {
-	t   *testing.T
+	t   testing.TB
 	net *issuertest.Net
 	svc *idv.Service
 	log *syncBuffer
@@ -75,7 +75,7 @@ type fixture struct {
 	secrets []string
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	n := issuertest.New(t)
 	buf := &syncBuffer{}
