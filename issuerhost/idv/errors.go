@@ -55,6 +55,7 @@ const (
 	ReasonNotVerified        Reason = "not_verified"
 	ReasonPasscodeWrong      Reason = "passcode_wrong"
 	ReasonPasscodeLocked     Reason = "passcode_locked"
+	ReasonCardNotActive      Reason = "card_not_active"
 	ReasonInternal           Reason = "internal_error"
 )
 
@@ -81,6 +82,7 @@ var statusOf = map[Reason]int{
 	ReasonNotVerified:        http.StatusForbidden,
 	ReasonPasscodeWrong:      http.StatusUnauthorized,
 	ReasonPasscodeLocked:     http.StatusLocked,
+	ReasonCardNotActive:      http.StatusForbidden,
 	ReasonIDVLocked:          http.StatusLocked,
 	ReasonInternal:           http.StatusInternalServerError,
 }
@@ -138,6 +140,7 @@ var (
 	ErrNotVerified        = &Error{Reason: ReasonNotVerified}
 	ErrPasscodeWrong      = &Error{Reason: ReasonPasscodeWrong}
 	ErrPasscodeLocked     = &Error{Reason: ReasonPasscodeLocked}
+	ErrCardNotActive      = &Error{Reason: ReasonCardNotActive}
 	ErrLocked             = &Error{Reason: ReasonIDVLocked}
 )
 

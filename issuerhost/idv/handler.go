@@ -105,10 +105,15 @@ type Option func(*handler)
 // WithCodec makes the handler read and write bodies with c.
 func WithCodec(c Codec) Option { return func(h *handler) { h.codec = c } }
 
+// WithoutInbox leaves /idv/inbox out: the message centre is a test and
+// admin view, not for the token service.
+func WithoutInbox() Option { return func(h *handler) { h.noInbox = true } }
+
 type handler struct {
-	api   API
-	codec Codec
-	mux   *http.ServeMux
+	api     API
+	codec   Codec
+	mux     *http.ServeMux
+	noInbox bool
 }
 
 // Handler serves api over HTTP: POST with a JSON body to
@@ -118,7 +123,7 @@ type handler struct {
 //	/idv/otp/verify   VerifyOTPRequest -> VerifyResult
 //	/idv/notify       Notification     -> TokenStatus
 //	/idv/activate     ActivateRequest  -> TokenStatus
-//	/idv/inbox        InboxRequest     -> InboxResponse (test and admin)
+//	/idv/inbox        InboxRequest     -> InboxResponse (test and admin; WithoutInbox leaves it out)
 //
 // Every refusal is a Refusal body with its own reason and HTTP status
 // (Reason.HTTPStatus); internal errors are 500 internal_error without
@@ -144,13 +149,15 @@ func Handler(api API, opts ...Option) http.Handler {
 	h.mux.HandleFunc("/idv/activate", serve(h, func(ctx context.Context, req ActivateRequest) (any, error) {
 		return h.api.Activate(ctx, req)
 	}))
-	h.mux.HandleFunc("/idv/inbox", serve(h, func(ctx context.Context, req InboxRequest) (any, error) {
-		ms, err := h.api.Inbox(ctx, req.Recipient)
-		if ms == nil {
-			ms = []Message{}
-		}
-		return InboxResponse{Messages: ms}, err
-	}))
+	if !h.noInbox {
+		h.mux.HandleFunc("/idv/inbox", serve(h, func(ctx context.Context, req InboxRequest) (any, error) {
+			ms, err := h.api.Inbox(ctx, req.Recipient)
+			if ms == nil {
+				ms = []Message{}
+			}
+			return InboxResponse{Messages: ms}, err
+		}))
+	}
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		h.refuse(w, &Error{Reason: ReasonNotFound, Message: "no such operation"})
 	})

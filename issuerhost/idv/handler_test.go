@@ -147,4 +147,8 @@ func TestHandlerCodec(t *testing.T) {
 	post(t, h, "/idv/otp/send", `{"correlationId":"corr-none","methodId":"sms"}`, nil)
 	require.Equal(t, 2, c.decoded)
 	require.Equal(t, 2, c.encoded)
+
+	code, ref := post(t, idv.Handler(f.svc, idv.WithoutInbox()), "/idv/inbox", `{"recipient":"nobody"}`, nil)
+	require.Equal(t, http.StatusNotFound, code)
+	require.Equal(t, idv.ReasonNotFound, ref.Reason)
 }

@@ -250,6 +250,39 @@ func TestAttacks(t *testing.T) {
 			}))
 			require.Equal(t, idv.ReasonCardLost, f.authorize(f.request("corr-lost", issuertest.VisaPlastic)).Reason)
 		}},
+		{"a card reported lost after the decision stops the step-up and the activation (R-C1)", func(t *testing.T, f *fixture) {
+			f.authorize(f.request("corr-later", issuertest.VisaPlastic))
+			otp := f.sendOTP("corr-later", issuertest.VisaPlastic)
+			_, err := f.svc.NotifyDownloadComplete(ctx, "corr-later", "TUR-L", device, walletTR)
+			require.NoError(t, err)
+			require.NoError(t, f.net.DB.Update(ctx, func(tx *store.Tx) error {
+				return tx.SetCardStatus(ctx, issuertest.VisaPlastic, store.CardLost)
+			}))
+			_, err = f.svc.VerifyOTP(ctx, "corr-later", otp)
+			require.ErrorIs(t, err, idv.ErrCardNotActive)
+			_, err = f.svc.Activate(ctx, idv.ActivateRequest{TokenRef: "TUR-L", Method: idv.ProofOTP})
+			require.ErrorIs(t, err, idv.ErrCardNotActive)
+		}},
+		{"the right OTP sent at once from many places verifies once (R-G3e, R-G4)", func(t *testing.T, f *fixture) {
+			f.authorize(f.request("corr-race", issuertest.VisaPlastic))
+			otp := f.sendOTP("corr-race", issuertest.VisaPlastic)
+			errs := make(chan error, 8)
+			for range 8 {
+				go func() {
+					_, err := f.svc.VerifyOTP(ctx, "corr-race", otp)
+					errs <- err
+				}()
+			}
+			ok := 0
+			for range 8 {
+				if err := <-errs; err == nil {
+					ok++
+				} else {
+					require.ErrorIs(t, err, idv.ErrOTPUsed)
+				}
+			}
+			require.Equal(t, 1, ok)
+		}},
 		{"blocked card declined", func(t *testing.T, f *fixture) {
 			require.NoError(t, f.net.DB.Update(ctx, func(tx *store.Tx) error {
 				return tx.SetCardStatus(ctx, issuertest.VisaPlastic, store.CardBlocked)

@@ -131,7 +131,7 @@ func (s *Service) SendOTP(ctx context.Context, correlationID, methodID string) (
 }
 
 // attempt finds an attempt that may still go on: recorded, not declined,
-// not locked, its card's provisioning not locked.
+// not locked, its card's provisioning not locked, its card still active.
 func (s *Service) attempt(ctx context.Context, tx *store.Tx, correlationID string) (store.IDVAttempt, store.Card, store.Provisioning, error) {
 	a, err := tx.IDVAttempt(ctx, correlationID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -153,6 +153,10 @@ func (s *Service) attempt(ctx context.Context, tx *store.Tx, correlationID strin
 	}
 	if a.Locked || prov.Locked {
 		return a, card, prov, refuse(ReasonIDVLocked, "provisioning of this card is locked until the service centre resets it")
+	}
+	if card.Status != store.CardActive {
+		// Reported lost or blocked since the decision (R-C1).
+		return a, card, prov, refuse(ReasonCardNotActive, "the card is %s", card.Status)
 	}
 	return a, card, prov, nil
 }
