@@ -118,7 +118,7 @@ func (s *Service) Authorize(ctx context.Context, req AuthorizeRequest) (Authoriz
 			return fmt.Errorf("idv: %w", err)
 		}
 		a = store.IDVAttempt{CorrelationID: req.CorrelationID, RequestorID: req.RequestorID, DeviceID: req.DeviceID,
-			Decision: string(resp.Decision), Reason: string(resp.Reason), Methods: string(enc), RequestDigest: digest,
+			Decision: string(resp.Decision), Reason: string(resp.Reason), Answer: string(enc), RequestDigest: digest,
 			CreatedAt: now, UpdatedAt: now}
 		subj := "pan " + pan.Mask(req.PAN)
 		if card != nil {
@@ -160,8 +160,8 @@ func answerOf(a store.IDVAttempt) (AuthorizeResponse, error) {
 
 func storedOf(a store.IDVAttempt) (stored, error) {
 	var st stored
-	if a.Methods != "" {
-		if err := json.Unmarshal([]byte(a.Methods), &st); err != nil {
+	if a.Answer != "" {
+		if err := json.Unmarshal([]byte(a.Answer), &st); err != nil {
 			return stored{}, fmt.Errorf("idv: attempt %s: stored answer: %w", a.CorrelationID, err)
 		}
 	}

@@ -56,6 +56,7 @@ const (
 	ReasonPasscodeWrong      Reason = "passcode_wrong"
 	ReasonPasscodeLocked     Reason = "passcode_locked"
 	ReasonCardNotActive      Reason = "card_not_active"
+	ReasonOTPSendLimit       Reason = "otp_send_limit"
 	ReasonInternal           Reason = "internal_error"
 )
 
@@ -83,6 +84,7 @@ var statusOf = map[Reason]int{
 	ReasonPasscodeWrong:      http.StatusUnauthorized,
 	ReasonPasscodeLocked:     http.StatusLocked,
 	ReasonCardNotActive:      http.StatusForbidden,
+	ReasonOTPSendLimit:       http.StatusTooManyRequests,
 	ReasonIDVLocked:          http.StatusLocked,
 	ReasonInternal:           http.StatusInternalServerError,
 }
@@ -141,6 +143,7 @@ var (
 	ErrPasscodeWrong      = &Error{Reason: ReasonPasscodeWrong}
 	ErrPasscodeLocked     = &Error{Reason: ReasonPasscodeLocked}
 	ErrCardNotActive      = &Error{Reason: ReasonCardNotActive}
+	ErrOTPSendLimit       = &Error{Reason: ReasonOTPSendLimit}
 	ErrLocked             = &Error{Reason: ReasonIDVLocked}
 )
 

@@ -71,6 +71,9 @@ const (
 	// DefaultMaxFailures is the number of consecutive wrong entries after
 	// which a card's provisioning locks (R-G3c: at most 5).
 	DefaultMaxFailures = 5
+	// DefaultMaxSends is the number of OTPs one attempt may be sent
+	// (MODEL): more would flood the cardholder's phone.
+	DefaultMaxSends = 5
 	// OTPDigits is the length of an OTP (MODEL).
 	OTPDigits = 6
 	// DefaultCVKLabel, DefaultOTPKeyLabel, DefaultZPKLabel and
@@ -115,6 +118,9 @@ type Config struct {
 	// MaxFailures is the number of consecutive wrong entries that locks a
 	// card's provisioning (DefaultMaxFailures when zero).
 	MaxFailures int
+	// MaxSends is the number of OTPs one attempt may be sent
+	// (DefaultMaxSends when zero).
+	MaxSends int
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// Rand draws the OTPs (crypto/rand when nil).
@@ -136,6 +142,7 @@ type Service struct {
 	rules       []Rule
 	ttl         time.Duration
 	maxFail     int
+	maxSends    int
 	now         func() time.Time
 	rnd         io.Reader
 	log         *slog.Logger
@@ -147,7 +154,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("idv: a store and a security module are required")
 	}
 	s := &Service{db: cfg.DB, hsm: cfg.HSM, rules: cfg.Rules, ttl: cfg.OTPTTL, maxFail: cfg.MaxFailures,
-		now: cfg.Now, rnd: cfg.Rand, log: cfg.Logger, zpkLabel: cfg.ZPKLabel, pvkLabel: cfg.PVKLabel,
+		maxSends: cfg.MaxSends, now: cfg.Now, rnd: cfg.Rand, log: cfg.Logger, zpkLabel: cfg.ZPKLabel, pvkLabel: cfg.PVKLabel,
 		requestors: map[string]bool{}}
 	if s.rules == nil {
 		s.rules = DefaultRules()
@@ -157,6 +164,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if s.maxFail <= 0 {
 		s.maxFail = DefaultMaxFailures
+	}
+	if s.maxSends <= 0 {
+		s.maxSends = DefaultMaxSends
 	}
 	if s.now == nil {
 		s.now = time.Now

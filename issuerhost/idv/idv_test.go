@@ -235,6 +235,15 @@ func TestAttacks(t *testing.T) {
 			_, err := f.svc.VerifyOTP(ctx, "corr-b", otpA)
 			require.ErrorIs(t, err, idv.ErrOTPWrong)
 		}},
+		{"OTPs sent without end are refused", func(t *testing.T, f *fixture) {
+			f.authorize(f.request("corr-flood", issuertest.VisaPlastic))
+			for range idv.DefaultMaxSends {
+				_, err := f.svc.SendOTP(ctx, "corr-flood", "email")
+				require.NoError(t, err)
+			}
+			_, err := f.svc.SendOTP(ctx, "corr-flood", "sms")
+			require.ErrorIs(t, err, idv.ErrOTPSendLimit)
+		}},
 		{"verify before any OTP was sent", func(t *testing.T, f *fixture) {
 			f.authorize(f.request("corr-none", issuertest.VisaPlastic))
 			_, err := f.svc.VerifyOTP(ctx, "corr-none", "123456")
@@ -442,7 +451,7 @@ func TestOTPNotStored(t *testing.T) {
 		require.NotContains(t, o.Hash, otp)
 		a, err := tx.IDVAttempt(ctx, "corr-hash")
 		require.NoError(t, err)
-		require.NotContains(t, a.Methods+a.RequestDigest, otp)
+		require.NotContains(t, a.Answer+a.RequestDigest, otp)
 		return nil
 	}))
 	f.noSecrets()

@@ -64,7 +64,8 @@ func AppRecipient(cardID string) string { return "app:" + cardID }
 // the step-up method methodID (one the attempt offered) to the
 // cardholder's registered contact, through the message centre. Only its
 // keyed hash is kept; it expires after the configured time (5 minutes by
-// default), and a new one replaces the one before (R-G3e).
+// default), and a new one replaces the one before (R-G3e). An attempt is
+// sent at most MaxSends OTPs (ErrOTPSendLimit).
 func (s *Service) SendOTP(ctx context.Context, correlationID, methodID string) (SendResult, error) {
 	if !correlationRE.MatchString(correlationID) || len(methodID) > 16 {
 		return SendResult{}, refuse(ReasonInvalidRequest, "correlationId or methodId malformed")
@@ -100,6 +101,13 @@ func (s *Service) SendOTP(ctx context.Context, correlationID, methodID string) (
 		if m == nil || to == "" {
 			return refuse(ReasonUnknownMethod, "no step-up method %q for this attempt", methodID)
 		}
+		prev, err := tx.OTP(ctx, correlationID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if prev.Sends >= s.maxSends {
+			return refuse(ReasonOTPSendLimit, "%d OTPs were sent for this attempt already", prev.Sends)
+		}
 		otp, err := s.drawOTP()
 		if err != nil {
 			return err
@@ -110,7 +118,7 @@ func (s *Service) SendOTP(ctx context.Context, correlationID, methodID string) (
 		}
 		exp := now.Add(s.ttl)
 		if err := tx.PutOTP(ctx, store.OTP{CorrelationID: correlationID, MethodID: methodID, Hash: hex.EncodeToString(h),
-			IssuedAt: now, ExpiresAt: exp}); err != nil {
+			Sends: prev.Sends + 1, IssuedAt: now, ExpiresAt: exp}); err != nil {
 			return err
 		}
 		body := fmt.Sprintf("tapsim bank: %s is your one-time password to add the card ending %s to a wallet. "+

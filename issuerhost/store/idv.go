@@ -54,8 +54,9 @@ func (t *Tx) CardContact(ctx context.Context, cardID string) (CardContact, error
 
 // IDVAttempt is one ID&V request of the token service, under its
 // correlation ID: the card it named (empty when none was found), the token
-// requestor and device, the decision and reason given, the step-up methods
-// offered (their encoding is the caller's, masked values only), a digest
+// requestor and device, the decision and reason given, the rest of the
+// answer (the step-up methods offered with masked values; its encoding is
+// the caller's), a digest
 // of the request (to tell a retry from another request under the same
 // correlation ID) and whether the cardholder has since been verified.
 type IDVAttempt struct {
@@ -65,7 +66,7 @@ type IDVAttempt struct {
 	DeviceID      string
 	Decision      string
 	Reason        string
-	Methods       string
+	Answer        string
 	RequestDigest string
 	Verified      bool
 	VerifiedBy    string // "otp", "passcode"
@@ -75,7 +76,7 @@ type IDVAttempt struct {
 	UpdatedAt     time.Time
 }
 
-const idvCols = `correlation_id, card_id, requestor_id, device_id, decision, reason, methods, request_digest, verified,
+const idvCols = `correlation_id, card_id, requestor_id, device_id, decision, reason, answer, request_digest, verified,
 verified_by, verified_at, locked, created_at, updated_at`
 
 // PutIDVAttempt records a new attempt; one whose correlation ID is
@@ -85,7 +86,7 @@ func (t *Tx) PutIDVAttempt(ctx context.Context, a IDVAttempt) error {
 		return fmt.Errorf("%w: ID&V attempt without correlation ID or decision", ErrInvalid)
 	}
 	_, err := t.exec(ctx, `INSERT INTO idv_attempts (`+idvCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.CorrelationID, a.CardID, a.RequestorID, a.DeviceID, a.Decision, a.Reason, a.Methods, a.RequestDigest,
+		a.CorrelationID, a.CardID, a.RequestorID, a.DeviceID, a.Decision, a.Reason, a.Answer, a.RequestDigest,
 		boolInt(a.Verified), a.VerifiedBy, nanos(a.VerifiedAt), boolInt(a.Locked), nanos(a.CreatedAt), nanos(a.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("store: put ID&V attempt: %w", err)
@@ -95,9 +96,9 @@ func (t *Tx) PutIDVAttempt(ctx context.Context, a IDVAttempt) error {
 
 // UpdateIDVAttempt writes an attempt's decision, verification and lock.
 func (t *Tx) UpdateIDVAttempt(ctx context.Context, a IDVAttempt) error {
-	res, err := t.exec(ctx, `UPDATE idv_attempts SET decision = ?, reason = ?, methods = ?, verified = ?, verified_by = ?,
+	res, err := t.exec(ctx, `UPDATE idv_attempts SET decision = ?, reason = ?, answer = ?, verified = ?, verified_by = ?,
 verified_at = ?, locked = ?, updated_at = ? WHERE correlation_id = ?`,
-		a.Decision, a.Reason, a.Methods, boolInt(a.Verified), a.VerifiedBy, nanos(a.VerifiedAt), boolInt(a.Locked),
+		a.Decision, a.Reason, a.Answer, boolInt(a.Verified), a.VerifiedBy, nanos(a.VerifiedAt), boolInt(a.Locked),
 		nanos(a.UpdatedAt), a.CorrelationID)
 	if err != nil {
 		return fmt.Errorf("store: update ID&V attempt: %w", err)
@@ -111,7 +112,7 @@ func (t *Tx) IDVAttempt(ctx context.Context, correlationID string) (IDVAttempt, 
 	var verified, locked int
 	var vat, cat, uat int64
 	err := t.queryRow(ctx, `SELECT `+idvCols+` FROM idv_attempts WHERE correlation_id = ?`, correlationID).Scan(
-		&a.CorrelationID, &a.CardID, &a.RequestorID, &a.DeviceID, &a.Decision, &a.Reason, &a.Methods, &a.RequestDigest,
+		&a.CorrelationID, &a.CardID, &a.RequestorID, &a.DeviceID, &a.Decision, &a.Reason, &a.Answer, &a.RequestDigest,
 		&verified, &a.VerifiedBy, &vat, &locked, &cat, &uat)
 	if err != nil {
 		return IDVAttempt{}, notFound(err, "ID&V attempt")
@@ -132,12 +133,13 @@ func (t *Tx) CountIDVAttempts(ctx context.Context, cardID string) (int, error) {
 
 // OTP is the one-time password of an ID&V attempt: only its keyed hash,
 // the step-up method it went by, when it was sent, when it expires and
-// when it was used. An attempt has one OTP at a time; sending another
-// replaces it.
+// when it was used, and how many OTPs the attempt was sent in all. An
+// attempt has one OTP at a time; sending another replaces it.
 type OTP struct {
 	CorrelationID string
 	MethodID      string
 	Hash          string // hex keyed hash of the OTP, never the OTP
+	Sends         int
 	IssuedAt      time.Time
 	ExpiresAt     time.Time
 	UsedAt        time.Time
@@ -145,13 +147,13 @@ type OTP struct {
 
 // PutOTP records the OTP of an attempt, replacing the one before.
 func (t *Tx) PutOTP(ctx context.Context, o OTP) error {
-	if o.CorrelationID == "" || o.Hash == "" {
+	if o.CorrelationID == "" || o.Hash == "" || o.Sends < 0 {
 		return fmt.Errorf("%w: OTP without attempt or hash", ErrInvalid)
 	}
-	_, err := t.exec(ctx, `INSERT INTO otps (correlation_id, method_id, hash, issued_at, expires_at, used_at) VALUES (?, ?, ?, ?, ?, ?)
-ON CONFLICT (correlation_id) DO UPDATE SET method_id = excluded.method_id, hash = excluded.hash, issued_at = excluded.issued_at,
-expires_at = excluded.expires_at, used_at = excluded.used_at`,
-		o.CorrelationID, o.MethodID, o.Hash, nanos(o.IssuedAt), nanos(o.ExpiresAt), nanos(o.UsedAt))
+	_, err := t.exec(ctx, `INSERT INTO otps (correlation_id, method_id, hash, sends, issued_at, expires_at, used_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (correlation_id) DO UPDATE SET method_id = excluded.method_id, hash = excluded.hash, sends = excluded.sends,
+issued_at = excluded.issued_at, expires_at = excluded.expires_at, used_at = excluded.used_at`,
+		o.CorrelationID, o.MethodID, o.Hash, o.Sends, nanos(o.IssuedAt), nanos(o.ExpiresAt), nanos(o.UsedAt))
 	if err != nil {
 		return fmt.Errorf("store: put OTP: %w", err)
 	}
@@ -162,8 +164,8 @@ expires_at = excluded.expires_at, used_at = excluded.used_at`,
 func (t *Tx) OTP(ctx context.Context, correlationID string) (OTP, error) {
 	o := OTP{CorrelationID: correlationID}
 	var iat, eat, uat int64
-	err := t.queryRow(ctx, `SELECT method_id, hash, issued_at, expires_at, used_at FROM otps WHERE correlation_id = ?`,
-		correlationID).Scan(&o.MethodID, &o.Hash, &iat, &eat, &uat)
+	err := t.queryRow(ctx, `SELECT method_id, hash, sends, issued_at, expires_at, used_at FROM otps WHERE correlation_id = ?`,
+		correlationID).Scan(&o.MethodID, &o.Hash, &o.Sends, &iat, &eat, &uat)
 	if err != nil {
 		return OTP{}, notFound(err, "OTP")
 	}

@@ -23,7 +23,7 @@ func TestIDVTables(t *testing.T) {
 			require.ErrorIs(t, tx.PutCardContact(ctx, store.CardContact{}), store.ErrInvalid)
 
 			a := store.IDVAttempt{CorrelationID: "corr-1", CardID: "c1", RequestorID: "40010075001", DeviceID: "D1",
-				Decision: "REQUIRE_ADDITIONAL_AUTHENTICATION", Reason: "low_device_score", Methods: `[{"id":"sms"}]`,
+				Decision: "REQUIRE_ADDITIONAL_AUTHENTICATION", Reason: "low_device_score", Answer: `[{"id":"sms"}]`,
 				RequestDigest: "ab", CreatedAt: t0, UpdatedAt: t0}
 			require.NoError(t, tx.PutIDVAttempt(ctx, a))
 			require.ErrorIs(t, tx.PutIDVAttempt(ctx, store.IDVAttempt{}), store.ErrInvalid)
@@ -31,7 +31,7 @@ func TestIDVTables(t *testing.T) {
 			require.NoError(t, tx.UpdateIDVAttempt(ctx, a))
 			require.ErrorIs(t, tx.UpdateIDVAttempt(ctx, store.IDVAttempt{CorrelationID: "none"}), store.ErrNotFound)
 
-			require.NoError(t, tx.PutOTP(ctx, store.OTP{CorrelationID: "corr-1", MethodID: "sms", Hash: "00ff",
+			require.NoError(t, tx.PutOTP(ctx, store.OTP{CorrelationID: "corr-1", MethodID: "sms", Hash: "00ff", Sends: 2,
 				IssuedAt: t0, ExpiresAt: t0.Add(5 * time.Minute)}))
 			require.NoError(t, tx.UseOTP(ctx, "corr-1", t1))
 			require.ErrorIs(t, tx.UseOTP(ctx, "corr-1", t1), store.ErrNotFound) // once only
@@ -73,7 +73,7 @@ func TestIDVTables(t *testing.T) {
 			require.True(t, a.Verified)
 			require.Equal(t, "otp", a.VerifiedBy)
 			require.Equal(t, t1, a.VerifiedAt)
-			require.Equal(t, `[{"id":"sms"}]`, a.Methods)
+			require.Equal(t, `[{"id":"sms"}]`, a.Answer)
 			_, err = tx.IDVAttempt(ctx, "corr-2")
 			require.ErrorIs(t, err, store.ErrNotFound)
 			n, err := tx.CountIDVAttempts(ctx, "c1")
@@ -83,6 +83,7 @@ func TestIDVTables(t *testing.T) {
 			o, err := tx.OTP(ctx, "corr-1")
 			require.NoError(t, err)
 			require.Equal(t, t1, o.UsedAt)
+			require.Equal(t, 2, o.Sends)
 			require.Equal(t, t0.Add(5*time.Minute), o.ExpiresAt)
 
 			in, err := tx.Inbox(ctx, "+886912345678", 0)
