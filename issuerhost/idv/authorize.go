@@ -78,7 +78,8 @@ type stored struct {
 // and is not a second attempt; another request under a used correlation
 // ID is ErrCorrelationReused. A wrong security code or expiry is a wrong
 // entry (R-G3c): the card's provisioning locks after MaxFailures of them
-// in a row, counted with wrong OTPs and passcodes. A malformed request is
+// in a row, counted with wrong OTPs and passcodes; the entry that locks it
+// and every request after it are declined idv_locked. A malformed request is
 // ErrInvalidRequest and records nothing.
 func (s *Service) Authorize(ctx context.Context, req AuthorizeRequest) (AuthorizeResponse, error) {
 	if err := req.validate(); err != nil {
@@ -211,6 +212,10 @@ func (s *Service) decide(ctx context.Context, tx *store.Tx, req AuthorizeRequest
 			return resp, nil, stored{}, err
 		}
 		resp.TriesLeft = left
+		if prov.Locked {
+			// This entry locked the card's provisioning.
+			return declineCard(ReasonIDVLocked)
+		}
 		return declineCard(r)
 	}
 	if subtle.ConstantTimeCompare([]byte(req.Expiry), []byte(c.Expiry)) != 1 {

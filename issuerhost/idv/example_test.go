@@ -3,6 +3,7 @@ package idv_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"regexp"
 	"time"
@@ -33,7 +34,8 @@ func Example() {
 		return tx.PutCardContact(ctx, store.CardContact{CardID: "c1", Phone: "+886912345678"})
 	})
 	now := time.Date(2026, 3, 15, 10, 0, 0, 0, time.UTC)
-	svc, err := idv.New(idv.Config{DB: db, HSM: m, Now: func() time.Time { return now }})
+	svc, err := idv.New(idv.Config{DB: db, HSM: m, Now: func() time.Time { return now },
+		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		fmt.Println(err)
 		return

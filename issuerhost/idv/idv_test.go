@@ -1,6 +1,7 @@
 package idv_test
 
 import (
+	"log/slog"
 	"testing"
 	"time"
 
@@ -160,7 +161,14 @@ func TestAttacks(t *testing.T) {
 			for i := range 5 {
 				req := f.request("corr-bad-"+string(rune('a'+i)), issuertest.VisaPlastic)
 				req.SecurityCode = wrongCode(req.SecurityCode)
-				require.Equal(t, idv.ReasonSecurityCodeWrong, f.authorize(req).Reason)
+				resp := f.authorize(req)
+				require.Equal(t, idv.Declined, resp.Decision)
+				if i < 4 {
+					require.Equal(t, idv.ReasonSecurityCodeWrong, resp.Reason)
+					require.Equal(t, 4-i, resp.TriesLeft)
+				} else {
+					require.Equal(t, idv.ReasonIDVLocked, resp.Reason, "the fifth wrong entry locks")
+				}
 			}
 			require.True(t, f.provisioning(issuertest.VisaPlastic).Locked)
 			require.Equal(t, idv.ReasonIDVLocked, f.authorize(good).Reason, "the right code is refused once locked")
@@ -464,7 +472,8 @@ func TestConfig(t *testing.T) {
 	require.Error(t, err)
 	_, err = idv.New(idv.Config{DB: n.DB, HSM: n.HSM, CVKLabel: "no/such/key"})
 	require.Error(t, err)
-	svc, err := idv.New(idv.Config{DB: n.DB, HSM: n.HSM, Now: n.Clock.Now, OTPTTL: time.Minute, MaxFailures: 2})
+	svc, err := idv.New(idv.Config{DB: n.DB, HSM: n.HSM, Now: n.Clock.Now, OTPTTL: time.Minute, MaxFailures: 2,
+		Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	f := &fixture{t: t, net: n, svc: svc, log: &syncBuffer{}}
 	f.authorize(f.request("corr-cfg", issuertest.VisaPlastic))
