@@ -108,6 +108,27 @@ func SampleCVK() SeedKey {
 	return SeedKey{Label: CVKLabel, Usage: hsm.UsageCVK, Alg: "TDES", Hex: sampleCVKHex}
 }
 
+// CVVHSM is the part of the security module SampleCVV2 uses.
+type CVVHSM interface {
+	Lookup(label string) (hsm.Handle, error)
+	GenerateCVV(cvk hsm.Handle, pan, expiry, serviceCode string) (string, error)
+}
+
+// SampleCVV2 is the security code printed on the back of a sample card
+// (CVV2: service code 000, expiry YYMM) under the CVK labelled CVKLabel in
+// m, for the phone panel and the tests to type into a wallet.
+func SampleCVV2(m CVVHSM, p, expiry string) (string, error) {
+	cvk, err := m.Lookup(CVKLabel)
+	if err != nil {
+		return "", fmt.Errorf("issuerhost: card verification key: %w", err)
+	}
+	code, err := m.GenerateCVV(cvk, p, expiry, "000")
+	if err != nil {
+		return "", fmt.Errorf("issuerhost: CVV2 of %s: %w", pan.Mask(p), err)
+	}
+	return code, nil
+}
+
 // SampleContact returns made-up registered contacts for a sample card: a
 // Taiwanese mobile number (+8869 and 8 digits derived from the card ID)
 // and an address under the reserved example.test domain.

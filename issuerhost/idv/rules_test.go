@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tapsim/tapsim/issuerhost"
 	"github.com/tapsim/tapsim/issuerhost/idv"
 )
 
@@ -39,6 +40,13 @@ func TestDefaultRules(t *testing.T) {
 	d, r := idv.Evaluate(nil, idv.DecisioningData{DeviceScore: 1})
 	require.Equal(t, idv.Approved, d, "an empty table approves")
 	require.Empty(t, r)
+}
+
+// The service's default CVK is the sample issuer's.
+func TestLabels(t *testing.T) {
+	require.Equal(t, issuerhost.CVKLabel, idv.DefaultCVKLabel)
+	require.Equal(t, issuerhost.DefaultKeys().ZPK, idv.DefaultZPKLabel)
+	require.Equal(t, issuerhost.DefaultKeys().PVK, idv.DefaultPVKLabel)
 }
 
 func TestMasks(t *testing.T) {
