@@ -29,6 +29,9 @@ var (
 	// ErrPINBlock reports a PIN block that does not decode under the key:
 	// wrong key, wrong PAN, or a format not allowed.
 	ErrPINBlock = errors.New("hsm: invalid PIN block")
+	// ErrCVV reports a card security code (CVV, CVV2, iCVV) that does not
+	// match the card.
+	ErrCVV = errors.New("hsm: card verification value mismatch")
 	// ErrMAC reports a MAC that does not verify.
 	ErrMAC = errors.New("hsm: MAC verification failed")
 	// ErrKeyBlock reports a wrapped key that fails its integrity check

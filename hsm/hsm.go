@@ -16,7 +16,8 @@
 // software implementation, with keys wrapped under a local master key.
 // hsm/keyblock is the wrapped-key format (RFC 3394 AES key wrap over a
 // short header) used by ExportKey, ImportWrappedKey and ExportHCEKeys, and
-// hsm/pvv the Visa PIN verification value. A PKCS#11 implementation
+// hsm/pvv the Visa PIN verification value, hsm/cvv the Visa card
+// verification value (CVV, CVV2). A PKCS#11 implementation
 // (SoftHSM2) is to come behind the same interfaces.
 package hsm
 
@@ -94,6 +95,19 @@ type PIN interface {
 	// GeneratePVV computes the Visa PVV of a clear PIN, to create sample
 	// cards.
 	GeneratePVV(pvk Handle, pan, pin string, pvki int) (string, error)
+}
+
+// CardCode computes and checks the Visa card verification values (package
+// hsm/cvv) under a card verification key (UsageCVK): the stripe's CVV, the
+// CVV2 printed on the card (service code "000") and the chip's iCVV. The
+// issuer checks a code and never keeps it.
+type CardCode interface {
+	// GenerateCVV computes the 3-digit code of pan, expiry (4 digits, YYMM
+	// in tapsim) and serviceCode, to make sample cards.
+	GenerateCVV(cvk Handle, pan, expiry, serviceCode string) (string, error)
+	// VerifyCVV checks code in constant time; a wrong code is ErrCVV, a
+	// malformed input ErrInput.
+	VerifyCVV(cvk Handle, pan, expiry, serviceCode, code string) error
 }
 
 // MAC computes and checks message authentication codes. A TDES key uses

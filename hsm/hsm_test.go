@@ -28,9 +28,12 @@ func TestParseUsage(t *testing.T) {
 		require.NoError(t, err, tc.in)
 		require.Equal(t, tc.want, got)
 	}
-	_, err := hsm.ParseUsage("cvk")
+	got, err := hsm.ParseUsage("cvk")
+	require.NoError(t, err)
+	require.Equal(t, hsm.UsageCVK, got)
+	_, err = hsm.ParseUsage("cvk2")
 	require.ErrorIs(t, err, hsm.ErrUsage)
-	require.Len(t, hsm.Usages(), 13)
+	require.Len(t, hsm.Usages(), 14)
 	for _, u := range hsm.Usages() {
 		require.True(t, u.Valid())
 		require.NotEqual(t, "unknown usage", u.Summary())
@@ -56,6 +59,7 @@ func TestAdmits(t *testing.T) {
 		hsm.UsageBDK:       {{keys.TDES, 16}, {keys.AES, 16}, {keys.AES, 24}, {keys.AES, 32}},
 		hsm.UsageZPK:       {{keys.TDES, 16}, {keys.TDES, 24}, {keys.AES, 16}, {keys.AES, 24}, {keys.AES, 32}},
 		hsm.UsagePVK:       {{keys.TDES, 16}},
+		hsm.UsageCVK:       {{keys.TDES, 16}},
 		hsm.UsageKEK:       {{keys.AES, 16}, {keys.AES, 24}, {keys.AES, 32}},
 		hsm.UsageSessionAC: {{keys.TDES, 16}, {keys.AES, 16}, {keys.AES, 24}, {keys.AES, 32}},
 	}

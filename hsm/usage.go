@@ -35,6 +35,9 @@ const (
 	UsageTAK Usage = "TAK"
 	// UsagePVK is a PIN verification key (Visa PVV), double-length TDES.
 	UsagePVK Usage = "PVK"
+	// UsageCVK is a card verification key (Visa CVV, CVV2, iCVV: the
+	// pair CVK A ‖ CVK B), double-length TDES.
+	UsageCVK Usage = "CVK"
 	// UsageKEK is a key-encryption key: it wraps keys for exchange (a zone
 	// master key, or an HCE phone's transport key). AES only, since keys
 	// are wrapped with the AES key wrap of RFC 3394.
@@ -77,6 +80,7 @@ var usageRules = map[Usage]usageRule{
 	UsageZAK:       {0x30, tdes2or3, aesAll, true, "zone MAC key"},
 	UsageTAK:       {0x31, tdes2or3, aesAll, true, "terminal MAC key"},
 	UsagePVK:       {0x40, []int{16}, nil, true, "PIN verification key (Visa PVV)"},
+	UsageCVK:       {0x41, []int{16}, nil, true, "card verification key (Visa CVV, CVV2)"},
 	UsageKEK:       {0x50, nil, aesAll, true, "key-encryption key"},
 	UsageDEK:       {0x70, nil, aesAll, true, "data-encryption key (AES-GCM, data at rest)"},
 	UsageDataHash:  {0x71, nil, []int{32}, true, "keyed-hash key (HMAC-SHA-256, look-up index)"},

@@ -13,6 +13,11 @@
 //   - the HCE cloud platform (issuerhost/cloud): phone registration and
 //     binding, single-use key batches wrapped under the transport key,
 //     replenishment, lost-phone suspension;
+//   - the issuer's side of provisioning (issuerhost/idv): the ID&V
+//     decision of the token service's requests, with the card security
+//     code checked in the security module, OTP step-up through a message
+//     centre, the lock after 5 wrong entries and its reset, token
+//     notifications and activation, as a Go API and an HTTP/JSON handler;
 //   - the durable state (issuerhost/store), SQLite by default or one
 //     PostgreSQL database shared by several issuer hosts, written before
 //     any answer leaves.

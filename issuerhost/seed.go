@@ -77,6 +77,13 @@ type SeedCard struct {
 	FormFactor string `yaml:"form_factor,omitempty"`
 	Status     string `yaml:"status,omitempty"`
 	InitialATC int    `yaml:"initial_atc,omitempty"`
+	// Phone and Email are the cardholder's registered contacts, where the
+	// issuer sends one-time passwords and notices (issuerhost/idv);
+	// IssuerApp says the cardholder also uses the issuer's app. A card
+	// with none of them can only be provisioned on a green decision.
+	Phone     string `yaml:"phone,omitempty"`
+	Email     string `yaml:"email,omitempty"`
+	IssuerApp bool   `yaml:"issuer_app,omitempty"`
 }
 
 // String shows the card with its PAN masked.
@@ -84,6 +91,54 @@ func (c SeedCard) String() string { return fmt.Sprintf("seed card %s %s", c.ID, 
 
 // GoString is String, so that %#v shows no PAN either.
 func (c SeedCard) GoString() string { return c.String() }
+
+// CVKLabel is the label of the sample issuer's card verification key
+// (hsm.UsageCVK), under which the security codes on the back of its cards
+// (CVV2, service code 000) are made and checked.
+const CVKLabel = "issuer/cvk"
+
+// sampleCVKHex is the sample issuer's card verification key (CVK A ‖ CVK
+// B): sample data only.
+const sampleCVKHex = "4CA2161637D0133E5E151AEA45DA2A13"
+
+// SampleCVK is the sample issuer's card verification key as a seed key:
+// the sample cards' security codes (CVV2) are derived with it
+// (hsm.CardCode.GenerateCVV with service code "000").
+func SampleCVK() SeedKey {
+	return SeedKey{Label: CVKLabel, Usage: hsm.UsageCVK, Alg: "TDES", Hex: sampleCVKHex}
+}
+
+// CVVHSM is the part of the security module SampleCVV2 uses.
+type CVVHSM interface {
+	Lookup(label string) (hsm.Handle, error)
+	GenerateCVV(cvk hsm.Handle, pan, expiry, serviceCode string) (string, error)
+}
+
+// SampleCVV2 is the security code printed on the back of a sample card
+// (CVV2: service code 000, expiry YYMM) under the CVK labelled CVKLabel in
+// m, for the phone panel and the tests to type into a wallet.
+func SampleCVV2(m CVVHSM, p, expiry string) (string, error) {
+	cvk, err := m.Lookup(CVKLabel)
+	if err != nil {
+		return "", fmt.Errorf("issuerhost: card verification key: %w", err)
+	}
+	code, err := m.GenerateCVV(cvk, p, expiry, "000")
+	if err != nil {
+		return "", fmt.Errorf("issuerhost: CVV2 of %s: %w", pan.Mask(p), err)
+	}
+	return code, nil
+}
+
+// SampleContact returns made-up registered contacts for a sample card: a
+// Taiwanese mobile number (+8869 and 8 digits derived from the card ID)
+// and an address under the reserved example.test domain.
+func SampleContact(cardID string) (phone, email string) {
+	var h uint32 = 2166136261
+	for i := 0; i < len(cardID); i++ {
+		h = (h ^ uint32(cardID[i])) * 16777619
+	}
+	return fmt.Sprintf("+8869%08d", h%100000000), strings.ToLower(cardID) + "@cardholder.example.test"
+}
 
 // SeedToken is a token of the vault for funding card Card. PVV is the
 // funding card's PIN verified over the token number.
@@ -270,6 +325,12 @@ func seedRows(ctx context.Context, tx *store.Tx, seed Seed, now time.Time, ttl t
 		}
 		if err := seedATC(ctx, tx, "card:"+c.ID, c.InitialATC, now); err != nil {
 			return err
+		}
+		if c.Phone != "" || c.Email != "" || c.IssuerApp {
+			if err := tx.PutCardContact(ctx, store.CardContact{CardID: c.ID, Phone: c.Phone, Email: c.Email,
+				IssuerApp: c.IssuerApp, UpdatedAt: now}); err != nil {
+				return fmt.Errorf("%w: contact of card %s: %w", ErrSeed, c.ID, err)
+			}
 		}
 	}
 	for _, k := range seed.Tokens {

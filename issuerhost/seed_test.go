@@ -37,6 +37,13 @@ func TestInit(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "2406", c.Expiry, "YYYY-MM read as YYMM")
 		require.Len(t, c.PVV, 4)
+		// The registered contacts of the cardholder (issuerhost/idv).
+		cc, err := tx.CardContact(ctx, issuertest.VisaPlastic)
+		require.NoError(t, err)
+		phone, email := issuerhost.SampleContact(issuertest.VisaPlastic)
+		require.Equal(t, store.CardContact{CardID: issuertest.VisaPlastic, Phone: phone, Email: email, IssuerApp: true,
+			UpdatedAt: cc.UpdatedAt}, cc)
+		require.Regexp(t, `^\+8869[0-9]{8}$`, phone)
 		n, err := tx.VerifyAudit(ctx)
 		require.NoError(t, err)
 		require.Positive(t, n)
@@ -47,6 +54,27 @@ func TestInit(t *testing.T) {
 	// the same values, which is fine.
 	db := freshStore(t)
 	require.NoError(t, issuerhost.Init(ctx, db, n.HSM, n.Seed))
+}
+
+// The sample CVK is in the seed and makes 3-digit CVV2s.
+func TestSampleCVK(t *testing.T) {
+	n := issuertest.New(t)
+	h, err := n.HSM.Lookup(issuerhost.CVKLabel)
+	require.NoError(t, err)
+	require.Equal(t, hsm.UsageCVK, h.Usage)
+	code, err := n.HSM.GenerateCVV(h, "4761739001010010", "2912", "000")
+	require.NoError(t, err)
+	require.Len(t, code, 3)
+	same, err := issuerhost.SampleCVV2(n.HSM, "4761739001010010", "2912")
+	require.NoError(t, err)
+	require.Equal(t, code, same)
+	_, err = issuerhost.SampleCVV2(n.HSM, "4761739001010010", "29-12")
+	require.ErrorIs(t, err, hsm.ErrInput)
+	require.NotContains(t, err.Error(), "4761739001010010")
+	a, b := issuerhost.SampleContact("a")
+	c, d := issuerhost.SampleContact("b")
+	require.NotEqual(t, a, c)
+	require.NotEqual(t, b, d)
 }
 
 func TestInitRefusesBadSeeds(t *testing.T) {

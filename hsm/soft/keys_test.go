@@ -90,7 +90,8 @@ func TestUsageAdmission(t *testing.T) {
 		{hsm.UsageBDK, keys.TDES, 24, hsm.ErrKeyType},     // X9.24-1 BDKs are double length
 		{hsm.UsageZPK, keys.TDES, 8, hsm.ErrKeyType},      // no single DES
 		{hsm.UsageSessionAC, keys.TDES, 16, hsm.ErrUsage}, // never stored
-		{hsm.Usage("CVK"), keys.TDES, 16, hsm.ErrUsage},   // unknown usage
+		{hsm.Usage("CVK2"), keys.TDES, 16, hsm.ErrUsage},  // unknown usage
+		{hsm.UsageCVK, keys.TDES, 24, hsm.ErrKeyType},     // Visa CVV: double length only
 		{hsm.UsageIMKAC, keys.Alg(9), 16, hsm.ErrKeyType}, // unknown algorithm
 		{hsm.UsageIMKAC, keys.AES, 20, hsm.ErrKeyType},    // no such AES key
 	}

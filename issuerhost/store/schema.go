@@ -11,8 +11,16 @@ import (
 // kept PANs, token numbers, expiry dates and PVVs in clear; version 2
 // keeps them encrypted (see Cipher). There is no migration from 1: a
 // version 1 database is refused with ErrSchema, and its data is made again
-// (the sample issuer makes its data on first start).
-const schemaVersion = "2"
+// (the sample issuer makes its data on first start). Version 3 adds the
+// tables of the issuer's side of provisioning (card_contacts,
+// idv_attempts, otps, messages, card_provisioning, card_tokens); a version
+// 2 database is brought to 3 by creating them (upgradeFrom).
+const schemaVersion = "3"
+
+// upgradeFrom are the versions migrate brings to schemaVersion: their
+// tables are a subset of the current ones, so creating the missing ones is
+// the whole upgrade.
+var upgradeFrom = map[string]bool{"2": true}
 
 // ErrSchema reports a database made by a build whose schema this one does
 // not take.
@@ -129,7 +137,66 @@ var schema = []string{
 	detail    TEXT NOT NULL,
 	prev_hash TEXT NOT NULL,
 	hash      TEXT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS card_contacts (
+	card_id    TEXT PRIMARY KEY REFERENCES cards(id),
+	phone      TEXT NOT NULL,
+	email      TEXT NOT NULL,
+	issuer_app INTEGER NOT NULL,
+	updated_at BIGINT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS idv_attempts (
+	correlation_id TEXT PRIMARY KEY,
+	card_id        TEXT NOT NULL,
+	requestor_id   TEXT NOT NULL,
+	device_id      TEXT NOT NULL,
+	decision       TEXT NOT NULL,
+	reason         TEXT NOT NULL,
+	answer         TEXT NOT NULL,
+	request_digest TEXT NOT NULL,
+	verified       INTEGER NOT NULL,
+	verified_by    TEXT NOT NULL,
+	verified_at    BIGINT NOT NULL,
+	locked         INTEGER NOT NULL,
+	created_at     BIGINT NOT NULL,
+	updated_at     BIGINT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS otps (
+	correlation_id TEXT PRIMARY KEY,
+	method_id      TEXT NOT NULL,
+	hash           TEXT NOT NULL,
+	sends          INTEGER NOT NULL,
+	issued_at      BIGINT NOT NULL,
+	expires_at     BIGINT NOT NULL,
+	used_at        BIGINT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS messages (
+	seq       BIGINT PRIMARY KEY,
+	at        BIGINT NOT NULL,
+	recipient TEXT NOT NULL,
+	channel   TEXT NOT NULL,
+	kind      TEXT NOT NULL,
+	body      TEXT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS card_provisioning (
+	card_id     TEXT PRIMARY KEY REFERENCES cards(id),
+	failures    INTEGER NOT NULL,
+	locked      INTEGER NOT NULL,
+	locked_at   BIGINT NOT NULL,
+	lock_reason TEXT NOT NULL,
+	reset_at    BIGINT NOT NULL,
+	reset_by    TEXT NOT NULL,
+	updated_at  BIGINT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS card_tokens (
+	token_ref      TEXT PRIMARY KEY,
+	card_id        TEXT NOT NULL REFERENCES cards(id),
+	correlation_id TEXT NOT NULL,
+	device_id      TEXT NOT NULL,
+	requestor_id   TEXT NOT NULL,
+	created_at     BIGINT NOT NULL,
+	downloaded_at  BIGINT NOT NULL,
+	activated_at   BIGINT NOT NULL,
+	activated_by   TEXT NOT NULL,
+	first_seen_at  BIGINT NOT NULL)`,
 	`CREATE INDEX IF NOT EXISTS hce_keys_device ON hce_keys (device_id)`,
+	`CREATE INDEX IF NOT EXISTS idv_attempts_card ON idv_attempts (card_id)`,
+	`CREATE INDEX IF NOT EXISTS messages_recipient ON messages (recipient, seq)`,
+	`CREATE INDEX IF NOT EXISTS card_tokens_card ON card_tokens (card_id)`,
 	`CREATE INDEX IF NOT EXISTS tokens_card ON tokens (card_id)`,
 }
 
@@ -147,6 +214,7 @@ func (s *DB) migrate(ctx context.Context, c Cipher) error {
 		case err == nil && v == "1":
 			return fmt.Errorf("%w: version 1 keeps PANs in clear and cannot be converted; this build (version %s) "+
 				"encrypts them: move %s aside (or use a new database) and create the data again (tapsim issuer init)", ErrSchema, schemaVersion, s.location)
+		case err == nil && upgradeFrom[v]:
 		case err == nil && v != schemaVersion:
 			return fmt.Errorf("%w: schema version %s, this build knows %s", ErrSchema, v, schemaVersion)
 		case err != nil && !errors.Is(err, sql.ErrNoRows):
@@ -157,8 +225,13 @@ func (s *DB) migrate(ctx context.Context, c Cipher) error {
 				return fmt.Errorf("store: schema: %w", err)
 			}
 		}
-		if v == "" {
+		switch {
+		case v == "":
 			if _, err := t.exec(ctx, `INSERT INTO meta (k, v) VALUES ('schema_version', ?)`, schemaVersion); err != nil {
+				return fmt.Errorf("store: schema version: %w", err)
+			}
+		case v != schemaVersion:
+			if _, err := t.exec(ctx, `UPDATE meta SET v = ? WHERE k = 'schema_version'`, schemaVersion); err != nil {
 				return fmt.Errorf("store: schema version: %w", err)
 			}
 		}

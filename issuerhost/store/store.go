@@ -2,7 +2,10 @@
 // holds, the card store, the token vault, registered phones and the
 // single-use keys issued to them, ATC high-water marks and used
 // cryptograms, PIN try counters, the authorisation log and an append-only
-// audit trail.
+// audit trail; and for the issuer's side of provisioning (issuerhost/idv)
+// the cardholders' registered contacts, ID&V attempts, one-time passwords
+// (as keyed hashes), the message centre, each card's provisioning lock and
+// the tokens the token service reported (see idv.go).
 //
 // Everything an authorisation changes is written in one transaction
 // (DB.Update) that is committed before the caller answers, so that a crash

@@ -166,6 +166,7 @@ func SeedKeys() []issuerhost.SeedKey {
 		{Label: "issuer/imk/visa", Usage: hsm.UsageIMKAC, Alg: "TDES", Hex: IMKVisa},
 		{Label: "issuer/imk/mc", Usage: hsm.UsageIMKAC, Alg: "TDES", Hex: IMKMC},
 		{Label: "issuer/imk/token", Usage: hsm.UsageIMKAC, Alg: "TDES", Hex: IMKTok},
+		issuerhost.SampleCVK(),
 	}
 }
 
@@ -186,7 +187,7 @@ func SampleSeed(t testing.TB, h *soft.HSM) issuerhost.Seed {
 		require.NoError(t, err)
 		return v
 	}
-	return issuerhost.Seed{
+	seed := issuerhost.Seed{
 		Keys: SeedKeys(),
 		Accounts: []issuerhost.SeedAccount{
 			{ID: "acct-1", Currency: 901, CreditLimit: 5_000_000},
@@ -230,6 +231,12 @@ func SampleSeed(t testing.TB, h *soft.HSM) issuerhost.Seed {
 			{ID: "3520990017614831", Token: HCEMC, Keys: &issuerhost.SeedKeyBatch{First: 1, Count: 5}},
 		},
 	}
+	for i := range seed.Cards {
+		c := &seed.Cards[i]
+		c.Phone, c.Email = issuerhost.SampleContact(c.ID)
+		c.IssuerApp = c.FormFactor == "plastic"
+	}
+	return seed
 }
 
 func mustAlg(s string) keys.Alg {
