@@ -520,6 +520,11 @@ func (c *Conn) handle(h Handler, msg *iso8583.Message) bool {
 		return true
 	}
 	select {
+	case <-c.done:
+		return false
+	default:
+	}
+	select {
 	case c.sem <- struct{}{}:
 	case <-c.done:
 		return false

@@ -402,6 +402,30 @@ func TestCloseWithSendsWaiting(t *testing.T) {
 	frametest.Settle(t, base, 2) // the peer's side of the connection may still be ending
 }
 
+func TestIdleTimeout(t *testing.T) {
+	addr := rawPeer(t, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
+	start := time.Now()
+	c := dial(t, frameclient.Config{Addr: addr, IdleTimeout: 100 * time.Millisecond})
+	waitDone(t, c)
+	require.GreaterOrEqual(t, time.Since(start), 100*time.Millisecond)
+	require.ErrorIs(t, c.Err(), os.ErrDeadlineExceeded)
+}
+
+// A handler that panics closes the connection, not the process.
+func TestHandlerPanic(t *testing.T) {
+	addr := rawPeer(t, func(c net.Conn) {
+		if isospec.WriteFrame(c, mustPack(t, echoReq(t, "777777"))) == nil {
+			_, _ = io.Copy(io.Discard, c)
+		}
+	})
+	c := dial(t, frameclient.Config{Addr: addr, Inbound: func(context.Context, *frameclient.Conn, *iso8583.Message) {
+		panic("handler bug")
+	}})
+	waitDone(t, c)
+	require.ErrorContains(t, c.Err(), "handler panicked")
+	require.NoError(t, c.Close())
+}
+
 func TestDialFails(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
