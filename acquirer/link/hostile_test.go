@@ -2,6 +2,7 @@ package link
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,7 +14,9 @@ import (
 	"github.com/tapsim/tapsim/acquirer/internal/testhsm"
 	"github.com/tapsim/tapsim/hsm"
 	"github.com/tapsim/tapsim/isospec"
+	"github.com/tapsim/tapsim/isospec/frameserver"
 	"github.com/tapsim/tapsim/isospec/frameserver/frametest"
+	"github.com/tapsim/tapsim/isospec/tlsconf/tlstest"
 )
 
 // macFrame packs msg with a MAC under zak.
@@ -81,6 +84,40 @@ func floodSeen(l *Link) bool {
 		time.Sleep(time.Millisecond)
 	}
 	return false
+}
+
+// A flood gives a few log lines and a count, not a line per message.
+func TestFloodLogsLittle(t *testing.T) {
+	peer, keys := floodingIssuer(t)
+	var logs tlstest.LogBuffer
+	var stan atomic.Uint32
+	l, err := New(Config{
+		Name: "issuer", Addr: peer.Addr(), AcquirerID: "400001", HSM: keys.m, ZAK: keys.zak,
+		STAN: func(context.Context, time.Time) (string, error) {
+			return isospec.FormatSTAN(100000 + stan.Add(1)), nil
+		},
+		Now:            func() time.Time { return t0 },
+		NetworkTimeout: 200 * time.Millisecond,
+		Logger:         slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
+	})
+	require.NoError(t, err)
+	l.Start(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), frametest.Wait)
+	defer cancel()
+	require.NoError(t, l.WaitUp(ctx))
+	require.Eventually(t, func() bool {
+		l.mu.Lock()
+		c := l.conn
+		l.mu.Unlock()
+		return c != nil && c.Stats().Late > 100
+	}, frametest.Wait, time.Millisecond)
+	require.NoError(t, l.Close())
+	// Burst lines and a count per window of a minute; two windows at most
+	// on a slow machine.
+	n := logs.Count("unmatched answer dropped")
+	require.GreaterOrEqual(t, n, frameserver.DefaultLogBurst)
+	require.LessOrEqual(t, n, 2*(frameserver.DefaultLogBurst+1))
+	require.Contains(t, logs.String(), "repeated=")
 }
 
 type testhsmKeys struct {

@@ -28,6 +28,7 @@ import (
 	"github.com/tapsim/tapsim/hsm"
 	"github.com/tapsim/tapsim/isospec"
 	"github.com/tapsim/tapsim/isospec/frameclient"
+	"github.com/tapsim/tapsim/isospec/frameserver"
 )
 
 var (
@@ -115,6 +116,9 @@ func (c *Config) defaults() {
 type Link struct {
 	cfg Config
 	log *slog.Logger
+	// info and warn log what the issuer can repeat at will (messages
+	// nobody asked for, bad MACs) a few times a minute, then a count.
+	info, warn *frameserver.Limiter
 
 	mu     sync.Mutex
 	conn   *frameclient.Conn // signed on, or nil
@@ -149,9 +153,15 @@ func New(cfg Config) (*Link, error) {
 		return nil, fmt.Errorf("link: issuer %s: no trace number source", cfg.Name)
 	}
 	cfg.defaults()
+	log := cfg.Logger.With(slog.String("issuer", cfg.Name))
+	limiter := func(lvl slog.Level) *frameserver.Limiter {
+		return &frameserver.Limiter{Logger: log, Level: lvl, Burst: frameserver.DefaultLogBurst}
+	}
 	return &Link{
 		cfg:  cfg,
-		log:  cfg.Logger.With(slog.String("issuer", cfg.Name)),
+		log:  log,
+		info: limiter(slog.LevelInfo),
+		warn: limiter(slog.LevelWarn),
 		upCh: make(chan struct{}),
 	}, nil
 }
@@ -232,6 +242,8 @@ func (l *Link) Close() error {
 		cancel()
 		<-done
 	}
+	l.info.Flush()
+	l.warn.Flush()
 	return nil
 }
 
@@ -430,11 +442,11 @@ func (l *Link) echo(c *frameclient.Conn) bool {
 func (l *Link) inbound(_ context.Context, c *frameclient.Conn, msg *iso8583.Message) {
 	mti, _ := msg.GetMTI()
 	if isospec.MTI(mti) != isospec.MTINetworkRequest {
-		l.log.Info("issuer link: unsolicited message dropped", slog.String("mti", mti))
+		l.info.Log("issuer link: unsolicited message dropped", slog.String("mti", mti))
 		return
 	}
 	if err := l.verify(msg); err != nil {
-		l.log.Warn("issuer link: network request with bad MAC dropped")
+		l.warn.Log("issuer link: network request with bad MAC dropped")
 		return
 	}
 	var req isospec.NetworkManagement
@@ -465,7 +477,7 @@ func (l *Link) inbound(_ context.Context, c *frameclient.Conn, msg *iso8583.Mess
 // request that timed out, and was therefore reversed.
 func (l *Link) unmatched(_ context.Context, _ *frameclient.Conn, msg *iso8583.Message) {
 	mti, _ := msg.GetMTI()
-	l.log.Info("issuer link: unmatched answer dropped", slog.String("mti", mti))
+	l.info.Log("issuer link: unmatched answer dropped", slog.String("mti", mti))
 }
 
 func (l *Link) mac(data []byte) ([]byte, error) { return l.cfg.HSM.GenerateMAC(l.cfg.ZAK, data) }
