@@ -364,15 +364,18 @@ func TestNotSent(t *testing.T) {
 	require.Zero(t, c.Stats().Sent)
 
 	// The same request ID twice at once: the second is refused.
+	first, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, err := c.Send(context.Background(), echoReq(t, "000005"), 200*time.Millisecond)
+		_, err := c.Send(first, echoReq(t, "000005"), frametest.Wait)
 		done <- err
 	}()
 	require.Eventually(t, func() bool { return c.Stats().Sent == 1 }, frametest.Wait, time.Millisecond)
 	_, err := c.Send(context.Background(), echoReq(t, "000005"), time.Second)
 	require.ErrorIs(t, err, frameclient.ErrNotSent)
+	stop()
 	require.ErrorIs(t, <-done, frameclient.ErrNoAnswer)
+	require.Equal(t, uint64(1), c.Stats().Sent)
 }
 
 // Close with Sends waiting: every one returns ErrClosed, nothing is left
