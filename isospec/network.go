@@ -130,8 +130,9 @@ func (Framer) WriteMessage(w io.Writer, msg *iso8583.Message) error {
 }
 
 // RequestIDGenerator matches responses to requests on a connection by
-// terminal ID (DE41) and STAN (DE11), for iso8583-connection's
-// SetRequestIDGenerator: the library's default uses the STAN alone, which
+// terminal ID (DE41) and STAN (DE11): isospec/frameclient's default, and a
+// fit for iso8583-connection's SetRequestIDGenerator, whose own default
+// uses the STAN alone, which
 // repeats across terminals sharing a link. Responses must echo DE41, as the
 // constructors in this package do.
 type RequestIDGenerator struct{}

@@ -1,8 +1,10 @@
 // Package link keeps the acquirer's connection to one issuer host: a
-// persistent ISO 8583 connection (moov-io/iso8583-connection) that signs on
-// when it connects (0800, DE70 001), sends an echo test (DE70 301) when idle,
-// signs off when closed (DE70 002) and reconnects with exponential backoff
-// when it drops or an echo goes unanswered.
+// persistent ISO 8583 connection (isospec/frameclient) that signs on when it
+// connects (0800, DE70 001), sends an echo test (DE70 301) when idle, signs
+// off when closed (DE70 002) and reconnects with exponential backoff when it
+// drops or an echo goes unanswered. The issuer's own network management
+// requests are answered. A connection's goroutines all end with it,
+// whatever the issuer still sends.
 //
 // Every message sent carries a MAC under the zone MAC key (ZAK) computed in
 // the security module, and every answer's MAC is checked before it is
@@ -22,10 +24,11 @@ import (
 	"time"
 
 	"github.com/moov-io/iso8583"
-	connection "github.com/moov-io/iso8583-connection"
 
 	"github.com/tapsim/tapsim/hsm"
 	"github.com/tapsim/tapsim/isospec"
+	"github.com/tapsim/tapsim/isospec/frameclient"
+	"github.com/tapsim/tapsim/isospec/frameserver"
 )
 
 var (
@@ -113,10 +116,13 @@ func (c *Config) defaults() {
 type Link struct {
 	cfg Config
 	log *slog.Logger
+	// info and warn log what the issuer can repeat at will (messages
+	// nobody asked for, bad MACs) a few times a minute, then a count.
+	info, warn *frameserver.Limiter
 
 	mu     sync.Mutex
-	conn   *connection.Connection // signed on, or nil
-	upCh   chan struct{}          // closed while up
+	conn   *frameclient.Conn // signed on, or nil
+	upCh   chan struct{}     // closed while up
 	closed bool
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -147,9 +153,15 @@ func New(cfg Config) (*Link, error) {
 		return nil, fmt.Errorf("link: issuer %s: no trace number source", cfg.Name)
 	}
 	cfg.defaults()
+	log := cfg.Logger.With(slog.String("issuer", cfg.Name))
+	limiter := func(lvl slog.Level) *frameserver.Limiter {
+		return &frameserver.Limiter{Logger: log, Level: lvl, Burst: frameserver.DefaultLogBurst}
+	}
 	return &Link{
 		cfg:  cfg,
-		log:  cfg.Logger.With(slog.String("issuer", cfg.Name)),
+		log:  log,
+		info: limiter(slog.LevelInfo),
+		warn: limiter(slog.LevelWarn),
 		upCh: make(chan struct{}),
 	}, nil
 }
@@ -221,8 +233,8 @@ func (l *Link) Close() error {
 	cancel, done := l.cancel, l.done
 	l.mu.Unlock()
 	if c != nil {
-		// Signed off here rather than in the connection's OnClose hook: the
-		// connection refuses to send once it is closing.
+		// Signed off before the connection closes: a closed connection
+		// sends nothing.
 		l.signOff(c)
 		_ = c.Close()
 	}
@@ -230,6 +242,8 @@ func (l *Link) Close() error {
 		cancel()
 		<-done
 	}
+	l.info.Flush()
+	l.warn.Flush()
 	return nil
 }
 
@@ -237,16 +251,12 @@ func (l *Link) run(ctx context.Context) {
 	defer close(l.done)
 	wait := l.cfg.MinBackoff
 	failures := 0
-	for ctx.Err() == nil {
+	for ctx.Err() == nil && !l.isClosed() {
 		c, err := l.connect(ctx)
 		if err == nil {
 			wait, failures = l.cfg.MinBackoff, 0
 			l.setUp(c)
-			select {
-			case <-c.Done():
-				l.log.Warn("issuer link dropped")
-			case <-ctx.Done():
-			}
+			l.keepAlive(ctx, c)
 			l.setDown(c)
 			_ = c.Close()
 			if ctx.Err() != nil {
@@ -279,7 +289,40 @@ func (l *Link) run(ctx context.Context) {
 	}
 }
 
-func (l *Link) setUp(c *connection.Connection) {
+// keepAlive sends an echo test whenever c has been idle (nothing written)
+// for EchoInterval, until c drops, an echo fails or ctx ends.
+func (l *Link) keepAlive(ctx context.Context, c *frameclient.Conn) {
+	t := time.NewTimer(l.cfg.EchoInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.Done():
+			if !errors.Is(c.Err(), frameclient.ErrClosed) {
+				l.log.Warn("issuer link dropped", slog.String("error", c.Err().Error()))
+			}
+			return
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if left := l.cfg.EchoInterval - c.Idle(); left > 0 {
+			t.Reset(left)
+			continue
+		}
+		if !l.echo(c) {
+			return
+		}
+		t.Reset(l.cfg.EchoInterval)
+	}
+}
+
+func (l *Link) isClosed() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.closed
+}
+
+func (l *Link) setUp(c *frameclient.Conn) {
 	l.mu.Lock()
 	l.conn = c
 	l.stats.SignOns++
@@ -296,7 +339,7 @@ func (l *Link) setUp(c *connection.Connection) {
 	}
 }
 
-func (l *Link) setDown(c *connection.Connection) {
+func (l *Link) setDown(c *frameclient.Conn) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.conn == c {
@@ -306,29 +349,25 @@ func (l *Link) setDown(c *connection.Connection) {
 	}
 }
 
-func (l *Link) connect(ctx context.Context) (*connection.Connection, error) {
-	c, err := connection.New(l.cfg.Addr, isospec.Spec, isospec.ReadMessageLength, isospec.WriteMessageLength,
-		connection.SetMessageReader(isospec.Framer{}),
-		connection.SetMessageWriter(isospec.Framer{}),
-		connection.SetRequestIDGenerator(isospec.RequestIDGenerator{}),
-		connection.ConnectTimeout(l.cfg.ConnectTimeout),
-		withTLS(l.cfg.TLS),
-		connection.SendTimeout(l.cfg.NetworkTimeout),
-		connection.IdleTime(l.cfg.EchoInterval),
-		connection.PingHandler(l.echo),
-		connection.InboundMessageHandler(l.inbound),
-		connection.OnConnectCtx(l.signOn),
-		connection.ErrorHandler(func(err error) {
-			l.log.Debug("issuer link error", slog.String("error", err.Error()))
-		}),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("link: issuer %s: %w", l.cfg.Name, err)
-	}
+// connect dials the issuer and signs on.
+func (l *Link) connect(ctx context.Context) (*frameclient.Conn, error) {
 	l.mu.Lock()
 	l.stats.Connects++
 	l.mu.Unlock()
-	if err := c.ConnectCtx(ctx); err != nil {
+	c, err := frameclient.Dial(ctx, frameclient.Config{
+		Addr:        l.cfg.Addr,
+		TLS:         l.cfg.TLS,
+		DialTimeout: l.cfg.ConnectTimeout,
+		Inbound:     l.inbound,
+		Unmatched:   l.unmatched,
+		OnError: func(err error) {
+			l.log.Debug("issuer link error", slog.String("error", err.Error()))
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("link: issuer %s: %w", l.cfg.Name, err)
+	}
+	if err := l.signOn(c); err != nil {
 		_ = c.Close()
 		return nil, fmt.Errorf("link: issuer %s: %w", l.cfg.Name, err)
 	}
@@ -336,7 +375,7 @@ func (l *Link) connect(ctx context.Context) (*connection.Connection, error) {
 }
 
 // network sends an 0800 with code on c and checks the 0810.
-func (l *Link) network(c *connection.Connection, code isospec.NetworkCode) error {
+func (l *Link) network(c *frameclient.Conn, code isospec.NetworkCode) error {
 	now := l.cfg.Now()
 	stan, err := l.cfg.STAN(context.Background(), now)
 	if err != nil {
@@ -365,20 +404,22 @@ func (l *Link) network(c *connection.Connection, code isospec.NetworkCode) error
 	return nil
 }
 
-func (l *Link) signOn(_ context.Context, c *connection.Connection) error {
+func (l *Link) signOn(c *frameclient.Conn) error {
 	if err := l.network(c, isospec.NetSignOn); err != nil {
 		return fmt.Errorf("%w: %w", ErrSignOn, err)
 	}
 	return nil
 }
 
-func (l *Link) signOff(c *connection.Connection) {
+func (l *Link) signOff(c *frameclient.Conn) {
 	if err := l.network(c, isospec.NetSignOff); err != nil {
 		l.log.Debug("issuer link sign-off unanswered", slog.String("error", err.Error()))
 	}
 }
 
-func (l *Link) echo(c *connection.Connection) {
+// echo sends an echo test on c; a failure closes c, so that the link
+// reconnects, and gives false.
+func (l *Link) echo(c *frameclient.Conn) bool {
 	err := l.network(c, isospec.NetEcho)
 	l.mu.Lock()
 	if err == nil {
@@ -389,21 +430,23 @@ func (l *Link) echo(c *connection.Connection) {
 	l.mu.Unlock()
 	if err != nil {
 		l.log.Warn("issuer link echo failed: reconnecting", slog.String("error", err.Error()))
-		c.TriggerFailure(fmt.Errorf("link: echo failed: %w", err))
+		_ = c.Close()
+		return false
 	}
+	return true
 }
 
-// inbound handles what the issuer sends on its own: network management
-// requests are answered; late answers to timed-out requests are only
-// logged, since the request was already reversed.
-func (l *Link) inbound(c *connection.Connection, msg *iso8583.Message) {
+// inbound answers the network management requests the issuer sends on its
+// own (echo tests, sign-on and off); a key change is refused, anything else
+// dropped.
+func (l *Link) inbound(_ context.Context, c *frameclient.Conn, msg *iso8583.Message) {
 	mti, _ := msg.GetMTI()
 	if isospec.MTI(mti) != isospec.MTINetworkRequest {
-		l.log.Info("issuer link: unmatched message dropped", slog.String("mti", mti))
+		l.info.Log("issuer link: unsolicited message dropped", slog.String("mti", mti))
 		return
 	}
 	if err := l.verify(msg); err != nil {
-		l.log.Warn("issuer link: network request with bad MAC dropped")
+		l.warn.Log("issuer link: network request with bad MAC dropped")
 		return
 	}
 	var req isospec.NetworkManagement
@@ -430,6 +473,13 @@ func (l *Link) inbound(c *connection.Connection, msg *iso8583.Message) {
 	}
 }
 
+// unmatched logs an answer that no request waits for: a late answer to a
+// request that timed out, and was therefore reversed.
+func (l *Link) unmatched(_ context.Context, _ *frameclient.Conn, msg *iso8583.Message) {
+	mti, _ := msg.GetMTI()
+	l.info.Log("issuer link: unmatched answer dropped", slog.String("mti", mti))
+}
+
 func (l *Link) mac(data []byte) ([]byte, error) { return l.cfg.HSM.GenerateMAC(l.cfg.ZAK, data) }
 
 // verify checks the MAC of a received message.
@@ -447,15 +497,17 @@ func (l *Link) verify(msg *iso8583.Message) error {
 }
 
 // send MACs msg, sends it on c and checks the answer's MAC.
-func (l *Link) send(c *connection.Connection, msg *iso8583.Message, timeout time.Duration) (*iso8583.Message, error) {
+func (l *Link) send(c *frameclient.Conn, msg *iso8583.Message, timeout time.Duration) (*iso8583.Message, error) {
 	if err := isospec.SetMAC(msg, l.mac); err != nil {
 		return nil, fmt.Errorf("link: issuer %s: %w", l.cfg.Name, err)
 	}
-	// SetMAC packed the message under the dialect's rules, so the
-	// connection cannot fail to pack it: any error now means the message
-	// left, or may have left, unanswered.
-	resp, err := c.Send(msg, connection.SendTimeout(timeout))
-	if err != nil {
+	resp, err := c.Send(context.Background(), msg, timeout)
+	switch {
+	case errors.Is(err, frameclient.ErrNotSent):
+		// Nothing left: the connection had closed, or the message has no
+		// trace number.
+		return nil, fmt.Errorf("%w: issuer %s: %w", ErrDown, l.cfg.Name, err)
+	case err != nil:
 		return nil, fmt.Errorf("%w: issuer %s: %w", ErrNoAnswer, l.cfg.Name, err)
 	}
 	if err := l.verify(resp); err != nil {
@@ -479,15 +531,4 @@ func (l *Link) Exchange(msg *iso8583.Message, timeout time.Duration) (*iso8583.M
 		return nil, fmt.Errorf("%w: issuer %s", ErrDown, l.cfg.Name)
 	}
 	return l.send(c, msg, timeout)
-}
-
-// withTLS sets the connection's TLS configuration (a copy), or leaves it
-// plain when cfg is nil.
-func withTLS(cfg *tls.Config) connection.Option {
-	return func(o *connection.Options) error {
-		if cfg != nil {
-			o.TLSConfig = cfg.Clone()
-		}
-		return nil
-	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net"
@@ -367,4 +368,62 @@ func TestWriteFilesAndLoad(t *testing.T) {
 	// A CA file that is a leaf.
 	_, err = tlsconf.ClientFiles(certPath, certPath, keyPath, "", now)
 	require.ErrorIs(t, err, tlsconf.ErrNoCA)
+}
+
+// Connect is the client side of Accept: the dialled host is the default
+// server name, and a failed handshake closes the connection.
+func TestConnect(t *testing.T) {
+	now := time.Now()
+	ca := newCA(t, "CA", now)
+	srvID := issue(t, ca, "server", now, time.Hour)
+	cliID := issue(t, ca, "client", now, time.Hour)
+	srv, err := tlsconf.Server(srvID.TLSCertificate(), ca.Pool())
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				if tc, err := tlsconf.Accept(context.Background(), nc, srv, time.Second); err == nil {
+					_, _ = tc.Write([]byte("x"))
+					_ = tc.Close()
+				}
+			}()
+		}
+	}()
+	tests := []struct {
+		name       string
+		serverName string
+		roots      *x509.CertPool
+		ok         bool
+	}{
+		{"dialled host as server name", "", ca.Pool(), true},
+		{"wrong server name", "other.example", ca.Pool(), false},
+		{"server from another CA", "", newCA(t, "Other CA", now).Pool(), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := tlsconf.Client(cliID.TLSCertificate(), tc.roots, tc.serverName)
+			require.NoError(t, err)
+			nc, err := net.Dial("tcp", ln.Addr().String())
+			require.NoError(t, err)
+			defer nc.Close()
+			c, err := tlsconf.Connect(context.Background(), nc, cfg, 5*time.Second)
+			if !tc.ok {
+				require.ErrorIs(t, err, tlsconf.ErrHandshake)
+				return
+			}
+			require.NoError(t, err)
+			require.Empty(t, cfg.ServerName, "the configuration is not modified")
+			defer c.Close()
+			b := make([]byte, 1)
+			_, err = io.ReadFull(c, b)
+			require.NoError(t, err)
+		})
+	}
 }

@@ -1,12 +1,16 @@
 // Package client is the terminal's ISO 8583 link to the acquirer: one TCP
-// connection (github.com/moov-io/iso8583-connection) speaking the isospec
-// dialect, opened on first use and opened again after it fails.
+// connection (isospec/frameclient) speaking the isospec dialect, opened on
+// first use and opened again after it fails. Closing the client, or losing
+// the connection, ends every goroutine of the connection, whatever the
+// acquirer still sends.
 //
 // Send tells the caller what it must do about a request that got no answer.
 // An error wrapping ErrNotSent means the request never left: nothing to
 // undo. An error wrapping ErrNoAnswer means it may have reached the host: the
 // terminal must reverse it. Frames the acquirer sends that do not parse are
-// skipped; the connection keeps reading.
+// skipped; the connection keeps reading. A frame that does not arrive whole
+// within frameclient.DefaultFrameTimeout, or announces more than the longest
+// message of the dialect, closes the connection.
 package client
 
 import (
@@ -18,9 +22,9 @@ import (
 	"time"
 
 	"github.com/moov-io/iso8583"
-	connection "github.com/moov-io/iso8583-connection"
 
 	"github.com/tapsim/tapsim/isospec"
+	"github.com/tapsim/tapsim/isospec/frameclient"
 )
 
 // Sentinel errors; every error of Send wraps one of them.
@@ -51,10 +55,12 @@ type Options struct {
 	TLS *tls.Config
 	// OnUnmatched, when set, receives messages from the host that answer
 	// no pending request (a response that came after its request timed
-	// out, or a request from the host). It is called on its own goroutine.
+	// out, or a request from the host). It is called on its own goroutine,
+	// a few at a time; Close waits for the calls under way.
 	OnUnmatched func(*iso8583.Message)
 	// OnError, when set, receives errors of the connection that no caller
-	// sees (an unreadable frame from the host, a dropped connection). The
+	// sees (an unreadable frame from the host, a dropped connection). It
+	// must return promptly: the connection reads nothing meanwhile. The
 	// errors never hold message contents.
 	OnError func(error)
 }
@@ -65,7 +71,7 @@ type Client struct {
 	opts Options
 
 	mu     sync.Mutex
-	conn   *connection.Connection
+	conn   *frameclient.Conn
 	closed bool
 }
 
@@ -87,49 +93,36 @@ func (c *Client) Connect(ctx context.Context) error {
 	return err
 }
 
-// connection returns the open connection, opening one if needed.
-func (c *Client) connection(ctx context.Context) (*connection.Connection, error) {
+// connection returns the open connection, opening one if needed. The lock
+// is held while dialling so that concurrent Sends share one connection.
+func (c *Client) connection(ctx context.Context) (*frameclient.Conn, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return nil, fmt.Errorf("%w: %w", ErrNotSent, ErrClosed)
 	}
 	if c.conn != nil {
-		return c.conn, nil
-	}
-	var conn *connection.Connection
-	drop := func(*connection.Connection) {
-		c.mu.Lock()
-		if c.conn == conn {
-			c.conn = nil
+		select {
+		case <-c.conn.Done():
+			c.conn = nil // dropped: its reader has ended or is ending
+		default:
+			return c.conn, nil
 		}
-		c.mu.Unlock()
 	}
-	conn, err := connection.New(c.addr, isospec.Spec, isospec.ReadMessageLength, isospec.WriteMessageLength,
-		connection.ConnectTimeout(c.opts.ConnectTimeout),
-		withTLS(c.opts.TLS),
-		connection.SetMessageReader(isospec.Framer{}),
-		connection.SetMessageWriter(isospec.Framer{}),
-		connection.SetRequestIDGenerator(isospec.RequestIDGenerator{}),
-		connection.IdleTime(time.Hour),
-		connection.ReadTimeout(time.Hour),
-		connection.WithConnectionClosedHandler(drop),
-		connection.WithConnectionFailedHandler(func(cc *connection.Connection, _ error) { drop(cc) }),
-		connection.InboundMessageHandler(func(_ *connection.Connection, m *iso8583.Message) {
-			if c.opts.OnUnmatched != nil {
-				c.opts.OnUnmatched(m)
-			}
-		}),
-		connection.ErrorHandler(func(err error) {
-			if c.opts.OnError != nil {
-				c.opts.OnError(fmt.Errorf("client: %s: %w", c.addr, err))
-			}
-		}),
-	)
+	cfg := frameclient.Config{
+		Addr:        c.addr,
+		TLS:         c.opts.TLS,
+		DialTimeout: c.opts.ConnectTimeout,
+	}
+	if f := c.opts.OnUnmatched; f != nil {
+		cfg.Inbound = func(_ context.Context, _ *frameclient.Conn, m *iso8583.Message) { f(m) }
+		cfg.Unmatched = cfg.Inbound
+	}
+	if f := c.opts.OnError; f != nil {
+		cfg.OnError = func(err error) { f(fmt.Errorf("client: %s: %w", c.addr, err)) }
+	}
+	conn, err := frameclient.Dial(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNotSent, err)
-	}
-	if err := conn.ConnectCtx(ctx); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotSent, err)
 	}
 	c.conn = conn
@@ -164,44 +157,35 @@ func (c *Client) Send(ctx context.Context, req *iso8583.Message, timeout time.Du
 	if err != nil {
 		return nil, err
 	}
-	type answer struct {
-		msg *iso8583.Message
-		err error
-	}
-	done := make(chan answer, 1)
-	go func() {
-		m, err := conn.Send(req, connection.SendTimeout(timeout))
-		done <- answer{m, err}
-	}()
-	select {
-	case a := <-done:
-		switch {
-		case a.err == nil:
-			return a.msg, nil
-		case errors.Is(a.err, connection.ErrSendTimeout):
-			return nil, fmt.Errorf("%w: no response within %s", ErrNoAnswer, timeout)
-		case errors.Is(a.err, connection.ErrConnectionClosed):
+	resp, err := conn.Send(ctx, req, timeout)
+	switch {
+	case err == nil:
+		return resp, nil
+	case errors.Is(err, frameclient.ErrNotSent):
+		if errors.Is(err, frameclient.ErrClosed) {
 			c.forget(conn)
-			return nil, fmt.Errorf("%w: connection to %s closed", ErrNoAnswer, c.addr)
 		}
+		return nil, fmt.Errorf("%w: %w", ErrNotSent, err)
+	case errors.Is(err, frameclient.ErrClosed):
 		c.forget(conn)
-		return nil, fmt.Errorf("%w: %w", ErrNoAnswer, a.err)
-	case <-ctx.Done():
-		return nil, fmt.Errorf("%w: %w", ErrNoAnswer, ctx.Err())
+		return nil, fmt.Errorf("%w: connection to %s closed: %w", ErrNoAnswer, c.addr, err)
 	}
+	return nil, fmt.Errorf("%w: %w", ErrNoAnswer, err)
 }
 
-// forget drops conn so that the next Send opens a new connection.
-func (c *Client) forget(conn *connection.Connection) {
+// forget drops conn so that the next Send opens a new connection, and
+// closes it.
+func (c *Client) forget(conn *frameclient.Conn) {
 	c.mu.Lock()
 	if c.conn == conn {
 		c.conn = nil
 	}
 	c.mu.Unlock()
-	go func() { _ = conn.Close() }()
+	_ = conn.Close()
 }
 
-// Close closes the connection; later Sends fail with ErrClosed.
+// Close closes the connection and returns once its goroutines have ended;
+// later Sends fail with ErrClosed.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	conn := c.conn
@@ -212,15 +196,4 @@ func (c *Client) Close() error {
 		return conn.Close()
 	}
 	return nil
-}
-
-// withTLS sets the connection's TLS configuration (a copy), or leaves it
-// plain when cfg is nil.
-func withTLS(cfg *tls.Config) connection.Option {
-	return func(o *connection.Options) error {
-		if cfg != nil {
-			o.TLSConfig = cfg.Clone()
-		}
-		return nil
-	}
 }

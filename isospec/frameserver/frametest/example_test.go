@@ -3,6 +3,8 @@ package frametest_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
 
 	"github.com/tapsim/tapsim/isospec/frameserver"
 	"github.com/tapsim/tapsim/isospec/frameserver/frametest"
@@ -27,6 +29,50 @@ func ExampleBurst() {
 	frametest.Settle(t, base, 2)
 	fmt.Println(closed, "closed")
 	// Output: 50 closed
+}
+
+// ServePeer answers each frame and then floods the connection with
+// frames nobody asked for.
+func ExampleServePeer() {
+	t := &cleanups{}
+	defer t.run()
+	peer := frametest.ServePeer(t, frametest.Peer{
+		Answer: func(frame []byte) []byte { return append([]byte("re:"), frame...) },
+		Flood:  [][]byte{frametest.Frame([]byte("unasked"))},
+	})
+	c, err := net.Dial("tcp", peer.Addr())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+	_, _ = c.Write(frametest.Frame([]byte("hello")))
+	for range 3 {
+		hdr := make([]byte, 2)
+		_, _ = io.ReadFull(c, hdr)
+		b := make([]byte, int(hdr[0])<<8|int(hdr[1]))
+		_, _ = io.ReadFull(c, b)
+		fmt.Println(string(b))
+	}
+	// Output:
+	// re:hello
+	// unasked
+	// unasked
+}
+
+// cleanups is a frametest.T outside a test that runs its cleanups at the
+// end.
+type cleanups struct {
+	printer
+	fs []func()
+}
+
+func (c *cleanups) Cleanup(f func()) { c.fs = append(c.fs, f) }
+
+func (c *cleanups) run() {
+	for i := len(c.fs) - 1; i >= 0; i-- {
+		c.fs[i]()
+	}
 }
 
 // printer is a frametest.T outside a test.

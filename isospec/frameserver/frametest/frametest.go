@@ -2,6 +2,8 @@
 // listeners (isospec/frameserver and the hosts built on it): idle
 // connections, stalled and over-long frames, bursts of bad frames, and the
 // process's goroutine and descriptor counts to check that nothing leaks.
+// For the tests of frame clients (isospec/frameclient and the links built
+// on it) it has a hostile server, ServePeer, that floods every connection.
 package frametest
 
 import (
