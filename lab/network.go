@@ -7,12 +7,14 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/tapsim/tapsim/acquirer"
 	"github.com/tapsim/tapsim/issuerhost"
+	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/terminal/client"
 	"github.com/tapsim/tapsim/terminal/pos"
 )
@@ -104,6 +106,13 @@ func Start(ctx context.Context, o Options) (*Network, error) {
 		return nil, fmt.Errorf("issuer link: %w", err)
 	}
 	return n, nil
+}
+
+// HasData reports whether dir holds the state of an earlier network (an
+// issuer database under issuer/).
+func HasData(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, "issuer", store.FileName))
+	return err == nil
 }
 
 // startIssuer opens the issuer's store and security module, creates the

@@ -34,15 +34,18 @@ func waitAdvices(t *testing.T, n *Network) {
 	}, 15*time.Second, 20*time.Millisecond, "reversal advices still waiting")
 }
 
-// The world's own API: a sale is approved through both hosts; an issuer
+// The world's own API: Start seeds the data directory; a sale is approved through both hosts; an issuer
 // that hangs or is stopped gets the terminal a 91 and a reversal advice,
 // and once released or restarted on the same data the next sale is
 // approved again; Close stops every host and leaves no goroutine behind.
 func TestNetwork(t *testing.T) {
 	before := goroutines()
 	ctx := context.Background()
-	n, err := Start(ctx, Options{Dir: t.TempDir(), IssuerTimeout: 500 * time.Millisecond})
+	dir := t.TempDir()
+	require.False(t, HasData(dir))
+	n, err := Start(ctx, Options{Dir: dir, IssuerTimeout: 500 * time.Millisecond})
 	require.NoError(t, err)
+	require.True(t, HasData(dir))
 	require.NotEmpty(t, n.IssuerAddr())
 	require.NotEmpty(t, n.AcquirerAddr())
 	require.NotNil(t, n.Issuer())

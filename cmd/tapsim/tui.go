@@ -16,7 +16,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/tapsim/tapsim/cards"
-	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/lab"
 	"github.com/tapsim/tapsim/terminal/client"
 	"github.com/tapsim/tapsim/terminal/pcsc"
@@ -70,7 +69,7 @@ func startTUISession(ctx context.Context, dir string) (*tuiSession, error) {
 		}
 		dir = tmp
 		cleanup = func() { _ = os.RemoveAll(tmp) }
-	} else if _, err := os.Stat(dir + "/issuer/" + store.FileName); err == nil {
+	} else if lab.HasData(dir) {
 		return nil, usageErr("--data %s holds an earlier run; give a new directory", dir)
 	}
 	logs := &tui.LogBuffer{}
