@@ -1,14 +1,19 @@
 package lab
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tapsim/tapsim/cards"
 	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/emv/pan"
+	"github.com/tapsim/tapsim/isospec"
+	"github.com/tapsim/tapsim/terminal/inproc"
+	"github.com/tapsim/tapsim/terminal/pos"
 )
 
 // Load card PANs keep the profile's BIN and length, carry the account
@@ -56,4 +61,26 @@ func TestLoadTerminalConfig(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "FFFF9876544000E00000", cfg.KSN.String())
 	require.Equal(t, 15*time.Second, cfg.ResponseTimeout)
+}
+
+// A load terminal with a load card of each load profile sells through the
+// embedded network: the acquirer knows the terminal, the issuer the card.
+func TestLoadTerminalSale(t *testing.T) {
+	n := startNetwork(t)
+	for i, profile := range LoadProfiles() {
+		t.Run(profile, func(t *testing.T) {
+			cfg, err := LoadTerminalConfig(i, 0)
+			require.NoError(t, err)
+			term, link, err := n.NewTerminalWith(cfg, pos.Options{})
+			require.NoError(t, err)
+			defer link.Close()
+			p, err := LoadCardProfile(profile, i)
+			require.NoError(t, err)
+			card, err := cards.FromProfile(p, cards.Options{})
+			require.NoError(t, err)
+			res, err := term.Sale(context.Background(), 100100, inproc.New(card))
+			require.NoError(t, err)
+			require.Equal(t, isospec.RCApproved, res.ResponseCode, res.String())
+		})
+	}
 }

@@ -218,6 +218,13 @@ func (n *Network) NewTerminal(o pos.Options) (*pos.Terminal, *client.Client, err
 	if err != nil {
 		return nil, nil, err
 	}
+	return n.NewTerminalWith(cfg, o)
+}
+
+// NewTerminalWith makes a terminal of configuration cfg connected to the
+// acquirer over TCP; close the client when done. The acquirer knows the
+// terminal IDs SampleTID and LoadTID(0..LoadMaxTerminals-1).
+func (n *Network) NewTerminalWith(cfg pos.Config, o pos.Options) (*pos.Terminal, *client.Client, error) {
 	link := client.New(n.AcquirerAddr(), client.Options{})
 	t, err := pos.New(cfg, link, o)
 	if err != nil {

@@ -85,18 +85,17 @@ func startTUISession(ctx context.Context, dir string) (*tuiSession, error) {
 		Wallet:   tuiWallet(),
 		LoadCard: func(name string) (cards.Card, error) { return lab.Card(name, now) },
 		NewTerminal: func(cfg *pos.Config, o pos.Options) (*pos.Terminal, error) {
+			var (
+				t    *pos.Terminal
+				link *client.Client
+				err  error
+			)
 			if cfg == nil {
-				t, link, err := n.NewTerminal(o)
-				if err != nil {
-					return nil, err
-				}
-				s.links = append(s.links, link)
-				return t, nil
+				t, link, err = n.NewTerminal(o)
+			} else {
+				t, link, err = n.NewTerminalWith(*cfg, o)
 			}
-			link := client.New(n.AcquirerAddr(), client.Options{})
-			t, err := pos.New(*cfg, link, o)
 			if err != nil {
-				_ = link.Close()
 				return nil, err
 			}
 			s.links = append(s.links, link)
