@@ -10,7 +10,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -19,35 +18,10 @@ import (
 
 	"github.com/tapsim/tapsim/acquirer"
 	"github.com/tapsim/tapsim/acquirer/route"
-	"github.com/tapsim/tapsim/emv/keys"
-	"github.com/tapsim/tapsim/hsm"
-	"github.com/tapsim/tapsim/hsm/soft"
+	"github.com/tapsim/tapsim/lab"
 )
 
 func init() { subcommands = append(subcommands, newAcquirerCmd) }
-
-// The acquirer's sample settings; its test keys are in samplekeys.go.
-const (
-	// acqSampleTID is the sample terminal.
-	acqSampleTID = "T0000001"
-	// acqKeystore is the acquirer's keystore file in its data directory.
-	acqKeystore = "acquirer-keys.json"
-	// acqDefaultIssuer names the issuer link of --issuer ADDR.
-	acqDefaultIssuer = "issuer"
-	// acqDefaultID is the sample acquiring institution (DE32).
-	acqDefaultID = "100001"
-)
-
-// acqSampleRoutes are the BIN ranges of the sample cards and phones, all
-// served by one issuer host.
-var acqSampleRoutes = []route.Range{
-	{Low: "476173", Label: "visa-like cards"},
-	{Low: "400551", Label: "visa-like cards"},
-	{Low: "489537", Token: true, Label: "visa-like tokens"},
-	{Low: "541333", Label: "mastercard-like cards"},
-	{Low: "520474", Token: true, Label: "mastercard-like tokens"},
-	{Low: "222100", High: "272099", Label: "mastercard-like 2-series"},
-}
 
 // acquirerOptions are the settings of one acquirer process.
 type acquirerOptions struct {
@@ -113,7 +87,7 @@ connection. Such events are logged rate-limited.`,
 	fl.StringArrayVar(&o.issuers, "issuer", nil, "issuer host address, ADDR or NAME=ADDR (repeatable)")
 	fl.StringVar(&o.dataDir, "data", acquirer.DefaultDataDir, "directory of the journal, advice queue and keystore")
 	fl.StringVar(&o.routesPath, "routes", "", "routing table, YAML (default: the sample BIN ranges to --issuer)")
-	fl.StringVar(&o.acquirerID, "acquirer-id", acqDefaultID, "acquiring institution ID, DE32 (up to 11 digits)")
+	fl.StringVar(&o.acquirerID, "acquirer-id", lab.SampleAcquirerID, "acquiring institution ID, DE32 (up to 11 digits)")
 	fl.DurationVar(&o.timeout, "issuer-timeout", 10*time.Second, "how long an issuer may take before 91 and a reversal advice")
 	fl.DurationVar(&o.echo, "echo", 30*time.Second, "idle time before an echo test on an issuer link")
 	fl.DurationVar(&o.window, "duplicate-window", 24*time.Hour, "how long a (TID, STAN, DE7) is remembered to refuse duplicates")
@@ -184,7 +158,7 @@ func parseIssuerFlags(vals []string) (map[string]string, error) {
 	}
 	out := map[string]string{}
 	for _, v := range vals {
-		name, addr := acqDefaultIssuer, v
+		name, addr := lab.SampleIssuer, v
 		if n, a, ok := strings.Cut(v, "="); ok {
 			name, addr = strings.TrimSpace(n), strings.TrimSpace(a)
 		}
@@ -237,7 +211,7 @@ func acquirerConfig(o acquirerOptions, logger *slog.Logger) (acquirer.Config, fu
 			return acquirer.Config{}, none, err
 		}
 	}
-	var table *route.Table
+	var table *route.Table // nil: the sample routes to the one issuer
 	if o.routesPath != "" {
 		f, err := os.Open(o.routesPath)
 		if err != nil {
@@ -248,40 +222,21 @@ func acquirerConfig(o acquirerOptions, logger *slog.Logger) (acquirer.Config, fu
 		if err != nil {
 			return acquirer.Config{}, none, usageErr("--routes %s: %v", o.routesPath, err)
 		}
-	} else {
-		if len(addrs) != 1 {
-			return acquirer.Config{}, none, usageErr("several --issuer links need a --routes file")
+		for _, n := range table.Issuers() {
+			if _, ok := addrs[n]; !ok {
+				return acquirer.Config{}, none, usageErr("the routing table names issuer %q: give --issuer %s=ADDR", n, n)
+			}
 		}
-		var name string
-		for n := range addrs {
-			name = n
-		}
-		rs := append([]route.Range(nil), acqSampleRoutes...)
-		for i := range rs {
-			rs[i].Issuer = name
-		}
-		if table, err = route.New(rs); err != nil {
-			return acquirer.Config{}, none, err
-		}
+	} else if len(addrs) != 1 {
+		return acquirer.Config{}, none, usageErr("several --issuer links need a --routes file")
 	}
-	for _, n := range table.Issuers() {
-		if _, ok := addrs[n]; !ok {
-			return acquirer.Config{}, none, usageErr("the routing table names issuer %q: give --issuer %s=ADDR", n, n)
-		}
-	}
-	m, err := openAcquirerHSM(o.dataDir, logger)
+	cfg, closeHSM, err := lab.AcquirerConfig(lab.AcquirerOptions{
+		Listen: o.listen, Issuers: addrs, Routes: table, DataDir: o.dataDir, AcquirerID: o.acquirerID,
+		IssuerTimeout: o.timeout, EchoInterval: o.echo, DuplicateWindow: o.window, Logger: logger,
+	})
 	if err != nil {
-		return acquirer.Config{}, none, err
+		return acquirer.Config{}, none, lmkUsage(err)
 	}
-	closeHSM := func() { m.Close() }
-	cfg, err := acquirerKeys(m, addrs)
-	if err != nil {
-		closeHSM()
-		return acquirer.Config{}, none, err
-	}
-	cfg.Listen, cfg.AcquirerID, cfg.Routes, cfg.HSM = o.listen, o.acquirerID, table, m
-	cfg.DataDir, cfg.IssuerTimeout, cfg.EchoInterval, cfg.DuplicateWindow = o.dataDir, o.timeout, o.echo, o.window
-	cfg.Logger = logger
 	cfg.TLS = listenTLS
 	cfg.IdleTimeout, cfg.FrameTimeout = o.limits.idle, o.limits.frame
 	cfg.MaxFrame, cfg.MaxConns = o.limits.maxFrame, o.limits.maxConns
@@ -289,73 +244,4 @@ func acquirerConfig(o acquirerOptions, logger *slog.Logger) (acquirer.Config, fu
 		cfg.Issuers[i].TLS = linkTLS
 	}
 	return cfg, closeHSM, nil
-}
-
-// openAcquirerHSM opens the soft security module with its keystore in dir.
-func openAcquirerHSM(dir string, logger *slog.Logger) (*soft.HSM, error) {
-	return openSoftHSM("acquirer", dir, acqKeystore, logger)
-}
-
-// acqKey finds the key labelled label among have, loading the sample key
-// when absent.
-func acqKey(m hsm.KeyManager, have map[string]hsm.Handle, label string, u hsm.Usage, sampleHex string) (hsm.Handle, error) {
-	if h, ok := have[label]; ok {
-		if h.Usage != u {
-			return hsm.Handle{}, fmt.Errorf("key %q is a %s, not a %s", label, h.Usage, u)
-		}
-		return h, nil
-	}
-	k, err := keys.ParseHex(keys.TDES, sampleHex)
-	if err != nil {
-		return hsm.Handle{}, err
-	}
-	return m.ImportKey(label, u, k)
-}
-
-// acquirerKeys finds (or loads) the BDK, the terminals' TAKs and each
-// issuer's ZAK and ZPK.
-func acquirerKeys(m hsm.KeyManager, issuers map[string]string) (acquirer.Config, error) {
-	var cfg acquirer.Config
-	all, err := m.List()
-	if err != nil {
-		return cfg, fmt.Errorf("acquirer keys: %w", err)
-	}
-	have := map[string]hsm.Handle{}
-	for _, h := range all {
-		have[h.Label] = h
-	}
-	if cfg.BDK, err = acqKey(m, have, "acq/bdk", hsm.UsageBDK, sampleBDK); err != nil {
-		return cfg, fmt.Errorf("acquirer keys: %w", err)
-	}
-	if _, err = acqKey(m, have, "acq/tak/"+acqSampleTID, hsm.UsageTAK, sampleTAK); err != nil {
-		return cfg, fmt.Errorf("acquirer keys: %w", err)
-	}
-	names := make([]string, 0, len(issuers))
-	for n := range issuers {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		is := acquirer.Issuer{Name: n, Addr: issuers[n]}
-		if is.ZAK, err = acqKey(m, have, "acq/zak/"+n, hsm.UsageZAK, sampleZAK); err != nil {
-			return cfg, fmt.Errorf("acquirer keys: %w", err)
-		}
-		if is.ZPK, err = acqKey(m, have, "acq/zpk/"+n, hsm.UsageZPK, sampleZPK); err != nil {
-			return cfg, fmt.Errorf("acquirer keys: %w", err)
-		}
-		cfg.Issuers = append(cfg.Issuers, is)
-	}
-	if all, err = m.List(); err != nil {
-		return cfg, fmt.Errorf("acquirer keys: %w", err)
-	}
-	for _, h := range all {
-		if tid, ok := strings.CutPrefix(h.Label, "acq/tak/"); ok && h.Usage == hsm.UsageTAK {
-			cfg.Terminals = append(cfg.Terminals, acquirer.Terminal{TID: tid, TAK: h})
-		}
-	}
-	// The terminals of "tapsim load" (load.go).
-	if err := addLoadTerminals(m, have, &cfg); err != nil {
-		return cfg, fmt.Errorf("acquirer keys: %w", err)
-	}
-	return cfg, nil
 }

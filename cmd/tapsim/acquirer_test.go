@@ -17,6 +17,7 @@ import (
 	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/emv/mac"
 	"github.com/tapsim/tapsim/isospec"
+	"github.com/tapsim/tapsim/lab"
 )
 
 func TestAcquirerUsageErrors(t *testing.T) {
@@ -80,7 +81,7 @@ func TestAcquirerServes(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- runAcquirer(ctx, acquirerOptions{
-			listen: listen, issuers: []string{issuerAddr}, dataDir: dir, acquirerID: acqDefaultID,
+			listen: listen, issuers: []string{issuerAddr}, dataDir: dir, acquirerID: lab.SampleAcquirerID,
 			timeout: time.Second, echo: time.Minute, window: time.Hour,
 		}, &out, &errOut)
 	}()
@@ -96,10 +97,10 @@ func TestAcquirerServes(t *testing.T) {
 	msg, err := isospec.Encode(&isospec.AuthorizationRequest{
 		MTI: isospec.MTIAuthorizationRequest, PAN: "4761739001010010", ProcessingCode: isospec.ProcPurchase,
 		Amount: 1500, TransmissionDateTime: isospec.TransmissionDateTime(now), STAN: "000001",
-		POSEntryMode: "072", TerminalID: acqSampleTID, Currency: "901", ICCData: []byte{0x9F, 0x27, 0x01, 0x80},
+		POSEntryMode: "072", TerminalID: lab.SampleTID, Currency: "901", ICCData: []byte{0x9F, 0x27, 0x01, 0x80},
 	})
 	require.NoError(t, err)
-	tak := keys.MustHex(keys.TDES, sampleTAK)
+	tak := keys.MustHex(keys.TDES, lab.TAK)
 	macTAK := func(d []byte) ([]byte, error) { return mac.Alg3(tak, d, mac.Method1) }
 	require.NoError(t, isospec.SetMAC(msg, macTAK))
 	resp, err := c.Send(msg)
@@ -127,14 +128,14 @@ func TestAcquirerServes(t *testing.T) {
 	for _, want := range []string{"TAK KCV 3B7D3D", "ZAK KCV E5DF32", "ZPK KCV 830B72", "BDK KCV 08D7B4", "acquirer stopped"} {
 		require.Contains(t, text, want)
 	}
-	for _, k := range []string{sampleBDK, sampleTAK, sampleZPK, sampleZAK, sampleLMK} {
+	for _, k := range []string{lab.BDK, lab.TAK, lab.ZPK, lab.ZAK, lab.LMK} {
 		require.NotContains(t, text+errOut.String(), k)
 	}
-	require.FileExists(t, filepath.Join(dir, acqKeystore))
+	require.FileExists(t, filepath.Join(dir, lab.AcquirerKeystore))
 	require.FileExists(t, filepath.Join(dir, "acquirer.db"))
-	ks, err := os.ReadFile(filepath.Join(dir, acqKeystore))
+	ks, err := os.ReadFile(filepath.Join(dir, lab.AcquirerKeystore))
 	require.NoError(t, err)
-	for _, k := range []string{sampleBDK, sampleTAK, sampleZPK, sampleZAK} {
+	for _, k := range []string{lab.BDK, lab.TAK, lab.ZPK, lab.ZAK} {
 		require.NotContains(t, strings.ToUpper(string(ks)), k, "keys wrapped in the keystore")
 	}
 }

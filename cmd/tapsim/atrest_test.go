@@ -15,6 +15,7 @@ import (
 
 	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/hsm/soft"
+	"github.com/tapsim/tapsim/lab"
 )
 
 // samplePANs is every PAN and token number of the sample issuer: the
@@ -22,10 +23,10 @@ import (
 // wallet and HCE phones, and the cards of tapsim load.
 func samplePANs(t *testing.T) []string {
 	t.Helper()
-	m, err := soft.Open(soft.Config{LMK: keys.MustHex(keys.AES, sampleLMK)})
+	m, err := soft.Open(soft.Config{LMK: keys.MustHex(keys.AES, lab.LMK)})
 	require.NoError(t, err)
 	defer m.Close()
-	seed, err := issuerSampleSeed(m)
+	seed, err := lab.IssuerSeed(m)
 	require.NoError(t, err)
 	var out []string
 	for _, c := range seed.Cards {
@@ -99,8 +100,8 @@ func TestNoClearPANAtRest(t *testing.T) {
 	for _, p := range samplePANs(t) {
 		secrets["PAN "+p[:6]+"…"+p[len(p)-4:]] = forms(t, p)
 	}
-	for name, k := range map[string]string{"BDK": sampleBDK, "TAK": sampleTAK, "ZPK": sampleZPK, "ZAK": sampleZAK,
-		"PVK": samplePVK, "KEK": sampleKEK, "LMK": sampleLMK} {
+	for name, k := range map[string]string{"BDK": lab.BDK, "TAK": lab.TAK, "ZPK": lab.ZPK, "ZAK": lab.ZAK,
+		"PVK": lab.PVK, "KEK": lab.KEK, "LMK": lab.LMK} {
 		raw, err := hex.DecodeString(k)
 		require.NoError(t, err)
 		secrets["key "+name] = [][]byte{[]byte(k), []byte(strings.ToLower(k)), raw}
@@ -114,7 +115,7 @@ func TestNoClearPANAtRest(t *testing.T) {
 
 	// The hosts again on the same data (their databases open: -wal and
 	// -shm files present), and a terminal keeping its state file.
-	n, err := startNetwork(ctx, networkOptions{Dir: dir, Logger: logger})
+	n, err := lab.Start(ctx, lab.Options{Dir: dir, Logger: logger})
 	require.NoError(t, err)
 	code, out, errOut := runCLI(t, "terminal", "--acquirer", n.AcquirerAddr(), "--data", filepath.Join(dir, "terminal"),
 		"--card", "mc-se-phone", "--amount", "150000")

@@ -18,6 +18,7 @@ import (
 
 	"github.com/tapsim/tapsim/cards"
 	"github.com/tapsim/tapsim/cards/vpcd"
+	"github.com/tapsim/tapsim/lab"
 )
 
 func init() { subcommands = append(subcommands, newCardCmd) }
@@ -84,7 +85,7 @@ func runCardServe(cmd *cobra.Command, f cardServeFlags) error {
 	if f.stay < 0 || f.away < 0 || f.answer < 0 {
 		return usageErr("--remove-after, --away and --answer-timeout cannot be negative")
 	}
-	p, err := loadProfile(f.profile)
+	p, err := lab.Profile(f.profile)
 	if err != nil {
 		return usageErr("%v", err)
 	}

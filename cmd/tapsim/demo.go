@@ -26,6 +26,7 @@ import (
 	"github.com/tapsim/tapsim/isospec"
 	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/kernel"
+	"github.com/tapsim/tapsim/lab"
 	"github.com/tapsim/tapsim/terminal/client"
 	"github.com/tapsim/tapsim/terminal/inproc"
 	"github.com/tapsim/tapsim/terminal/pinpad"
@@ -171,7 +172,7 @@ func demoAmount(v int64) string {
 // key stores go on).
 type demoRun struct {
 	cfg   demoConfig
-	net   *network
+	net   *lab.Network
 	term  *pos.Terminal
 	link  *client.Client
 	cards map[string]cards.Card
@@ -192,13 +193,13 @@ func runDemo(ctx context.Context, cfg demoConfig) ([]demoRow, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = func() time.Time { return now }
 	}
-	n, err := startNetwork(ctx, networkOptions{Dir: cfg.Dir, Logger: cfg.Logger, IssuerTimeout: 1500 * time.Millisecond})
+	n, err := lab.Start(ctx, lab.Options{Dir: cfg.Dir, Logger: cfg.Logger, IssuerTimeout: 1500 * time.Millisecond})
 	if err != nil {
 		return nil, err
 	}
 	defer n.Close()
 	d := &demoRun{cfg: cfg, net: n, cards: map[string]cards.Card{}, now: cfg.Clock(), tamperSTAN: pos.NewCounter(500000)}
-	term, link, err := n.newTerminal(pos.Options{
+	term, link, err := n.NewTerminal(pos.Options{
 		Clock:               cfg.Clock,
 		UnpredictableNumber: d.nextUN,
 		Keypad:              pinpad.KeypadFunc(d.readPIN),
@@ -255,7 +256,7 @@ func (d *demoRun) card(profile string, fresh bool) (cards.Card, error) {
 	if c, ok := d.cards[profile]; ok && !fresh {
 		return c, nil
 	}
-	c, err := loadCard(profile, d.now)
+	c, err := lab.Card(profile, d.now)
 	if err != nil {
 		return nil, err
 	}
@@ -340,7 +341,7 @@ func (d *demoRun) rows(ctx context.Context) []demoRow {
 	// A phone above the limit: See Phone, unlocked, tapped again (CDCVM).
 	add(d.sellSeePhone(ctx))
 	// Online PIN above the limit.
-	r, _ := d.sell(ctx, sale{card: "visa-plastic", amount: 350000, pin: issSamplePIN, want: isospec.RCApproved,
+	r, _ := d.sell(ctx, sale{card: "visa-plastic", amount: 350000, pin: lab.SamplePIN, want: isospec.RCApproved,
 		note: "online PIN 1234"})
 	add(r)
 	// Five wrong PINs: 55 four times, 75 the fifth; the right PIN is refused
@@ -354,7 +355,7 @@ func (d *demoRun) rows(ctx context.Context) []demoRow {
 			note: fmt.Sprintf("wrong PIN %d/5", i)})
 		add(r)
 	}
-	r, _ = d.sell(ctx, sale{card: "mc-plastic", amount: 350000, pin: issSamplePIN, want: isospec.RCPINTriesExceeded,
+	r, _ = d.sell(ctx, sale{card: "mc-plastic", amount: 350000, pin: lab.SamplePIN, want: isospec.RCPINTriesExceeded,
 		note: "right PIN after the lock (R-G3c)"})
 	add(r)
 	// HCE: the phone pays with a single-use key, CDCVM on every tap.
@@ -496,7 +497,7 @@ type tamperedSale struct {
 // 0100 and MACs it again.
 func (d *demoRun) tampered(ctx context.Context, s tamperedSale) demoRow {
 	row := demoRow{Card: s.card + " (tampered)", Amount: s.amount, Want: s.want, Note: s.note}
-	cfg, err := terminalConfig("")
+	cfg, err := lab.TerminalConfig("")
 	if err != nil {
 		row.Err = err
 		return row
@@ -599,7 +600,7 @@ func (d *demoRun) suspended(ctx context.Context) demoRow {
 // same data and waits until the acquirer's advice is acknowledged.
 func (d *demoRun) issuerDown(ctx context.Context) demoRow {
 	row := demoRow{Card: "visa-plastic", Amount: 120000, Want: isospec.RCIssuerInoperative}
-	if err := d.net.stopIssuer(); err != nil {
+	if err := d.net.StopIssuer(); err != nil {
 		row.Err = err
 		return row
 	}
@@ -612,7 +613,7 @@ func (d *demoRun) issuerDown(ctx context.Context) demoRow {
 		row.Err = err
 		return row
 	}
-	if err := d.net.restartIssuer(ctx); err != nil {
+	if err := d.net.RestartIssuer(ctx); err != nil {
 		row.Err = err
 		return row
 	}

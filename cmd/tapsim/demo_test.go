@@ -9,6 +9,7 @@ import (
 
 	"github.com/tapsim/tapsim/isospec"
 	"github.com/tapsim/tapsim/issuerhost/store"
+	"github.com/tapsim/tapsim/lab"
 )
 
 // Every row of the demo gets its expected DE39 and decline reason over the
@@ -57,10 +58,10 @@ func TestDemoRows(t *testing.T) {
 	require.Contains(t, rows[15].Note, "1 reversal advice(s) acknowledged")
 
 	// The state the demo left, read from the issuer's store.
-	r, err := openIssuer(dir+"/issuer", nil)
+	r, err := lab.OpenIssuer(ctx, dir+"/issuer", "", nil)
 	require.NoError(t, err)
 	defer r.Close()
-	db := r.db
+	db := r.DB
 	require.NoError(t, db.View(ctx, func(tx *store.Tx) error {
 		c, err := tx.Card(ctx, "mc-plastic")
 		require.NoError(t, err)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -21,11 +20,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/tapsim/tapsim/cards"
-	"github.com/tapsim/tapsim/emv/cryptogram"
-	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/emv/pan"
-	"github.com/tapsim/tapsim/hsm"
 	"github.com/tapsim/tapsim/hsm/soft"
 	"github.com/tapsim/tapsim/isospec"
 	"github.com/tapsim/tapsim/isospec/frameserver"
@@ -34,21 +29,13 @@ import (
 	"github.com/tapsim/tapsim/issuerhost/cloud"
 	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/issuerhost/vault"
+	"github.com/tapsim/tapsim/lab"
 )
 
 func init() { subcommands = append(subcommands, newIssuerCmd) }
 
-// The issuer's sample settings; its test keys are in samplekeys.go.
-const (
-	// issSamplePIN is the PIN of every sample card.
-	issSamplePIN = "1234"
-	// issKeystore is the issuer's keystore file in its data directory.
-	issKeystore = "issuer-keys.json"
-	// issDefaultData is the default data directory.
-	issDefaultData = "./tapsim-data"
-	// issSampleLimit is the credit limit of each sample account: NT$50,000.
-	issSampleLimit = 5_000_000
-)
+// issDefaultData is the default data directory.
+const issDefaultData = "./tapsim-data"
 
 // issuerOptions are the settings of one issuer host process.
 type issuerOptions struct {
@@ -109,7 +96,7 @@ DE39, the decline reason in DE48 and the ARPC in DE55 tag 91. Reversals (0400) a
 advices (0420/0421) release the hold once. A MAC under the zone MAC key is checked when present
 (63 when wrong); a malformed message gets 30.
 
-State (issuer.db: cards, tokens, phones, ATCs, used cryptograms and keys, PIN tries, holds,
+State (issuer.DB: cards, tokens, phones, ATCs, used cryptograms and keys, PIN tries, holds,
 authorisation log, audit trail) lives under --data and is written before each answer leaves.
 PANs, token numbers, expiry dates and PVVs are kept encrypted (AES-GCM under the data key
 issuer/dek, found by HMAC-SHA-256 under issuer/pan-hmac: both made in the security module on
@@ -157,210 +144,40 @@ that has an answer (9999) closes the connection. Such events are logged rate-lim
 	return c
 }
 
-// issuerRuntime is an opened issuer: its store and security module.
-type issuerRuntime struct {
-	db  *store.DB
-	hsm *soft.HSM
-}
-
-// Close closes the store and the security module.
-func (r *issuerRuntime) Close() {
-	if r.db != nil {
-		_ = r.db.Close()
-	}
-	if r.hsm != nil {
-		_ = r.hsm.Close()
-	}
-}
-
 // addIssuerDBFlag adds --db, the PostgreSQL database of the issuer.
 func addIssuerDBFlag(c *cobra.Command, dsn *string) {
 	c.Flags().StringVar(dsn, "db", "", "PostgreSQL database the issuer's state lives in, shared by issuer instances\n"+
 		"(postgres://USER@HOST/DB?sslmode=... or host=... dbname=...); default: SQLite in --data")
 }
 
-// openIssuerDB opens the issuer's store: the PostgreSQL database dsn, or
-// SQLite in dir when dsn is empty.
-func openIssuerDB(ctx context.Context, dir, dsn string) (*store.DB, error) {
-	if dsn == "" {
-		db, err := store.OpenDir(dir, store.Options{})
-		if err != nil {
-			return nil, fmt.Errorf("issuer database: %w", err)
-		}
-		return db, nil
+// checkIssuerDB refuses a --db that is no PostgreSQL connection string.
+func checkIssuerDB(dsn string) error {
+	if dsn != "" && !store.IsPostgres(dsn) {
+		return usageErr("--db %s: want a PostgreSQL connection string (postgres://... or host=... dbname=...)", store.RedactDSN(dsn))
 	}
-	if !store.IsPostgres(dsn) {
-		return nil, usageErr("--db %s: want a PostgreSQL connection string (postgres://... or host=... dbname=...)", store.RedactDSN(dsn))
-	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	db, err := store.OpenPostgres(ctx, dsn, store.PostgresOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("issuer database: %w", err)
-	}
-	return db, nil
-}
-
-// openIssuer opens the issuer's SQLite store and security module in dir.
-func openIssuer(dir string, logger *slog.Logger) (*issuerRuntime, error) {
-	return openIssuerAt(context.Background(), dir, "", logger)
+	return nil
 }
 
 // openIssuerAt opens the issuer's store (in dir, or the PostgreSQL
 // database dsn) and its security module in dir.
-func openIssuerAt(ctx context.Context, dir, dsn string, logger *slog.Logger) (*issuerRuntime, error) {
+func openIssuerAt(ctx context.Context, dir, dsn string, logger *slog.Logger) (*lab.Issuer, error) {
 	if strings.TrimSpace(dir) == "" {
 		return nil, usageErr("--data: empty directory")
 	}
-	m, err := openSoftHSM("issuer", dir, issKeystore, logger)
-	if err != nil {
+	if err := checkIssuerDB(dsn); err != nil {
 		return nil, err
 	}
-	db, err := openIssuerDB(ctx, dir, dsn)
-	if err != nil {
-		m.Close()
-		return nil, err
-	}
-	if err := issuerDataKeys(ctx, db, m); err != nil {
-		db.Close()
-		m.Close()
-		return nil, err
-	}
-	return &issuerRuntime{db: db, hsm: m}, nil
+	r, err := lab.OpenIssuer(ctx, dir, dsn, logger)
+	return r, lmkUsage(err)
 }
 
-// wrappedDataKeys is the setting of a shared (PostgreSQL) database that
-// holds the issuer's data keys wrapped under its KEK, for the instances
-// that share the database.
-const wrappedDataKeys = "data_keys_wrapped"
-
-// issuerDataKeys gives db the cipher of the issuer's data keys in m: the
-// data-encryption key and the PAN index key (store.DataKeyLabel,
-// store.IndexKeyLabel), generated in m on first start. The store refuses
-// keys other than those its data was written under.
-//
-// Instances sharing a PostgreSQL database each have their own keystore, so
-// the first one to start also puts its data keys in the database wrapped
-// under the issuer's KEK (key blocks, as keys are exchanged); the others
-// import them from there under the same KEK. The database then holds no
-// key in clear, and the keys are only as safe as the KEK.
-func issuerDataKeys(ctx context.Context, db *store.DB, m *soft.HSM) error {
-	if db.Engine() == "postgres" {
-		if err := shareDataKeys(ctx, db, m); err != nil {
-			return fmt.Errorf("issuer data keys: %w", err)
-		}
+// lmkUsage makes an unusable local master key (TAPSIM_HSM_LMK) a usage
+// error.
+func lmkUsage(err error) error {
+	if errors.Is(err, soft.ErrLMK) {
+		return &exitError{code: 2, err: err}
 	}
-	c, err := store.HSMCipher(m)
-	if err != nil {
-		return fmt.Errorf("issuer data keys: %w", err)
-	}
-	if err := db.SetCipher(ctx, c); err != nil {
-		return fmt.Errorf("issuer data keys: %w", err)
-	}
-	return nil
-}
-
-// shareDataKeys makes m and the shared database agree on the data keys:
-// m's keys are exported to the database when it has none, the database's
-// imported into m when m has none.
-func shareDataKeys(ctx context.Context, db *store.DB, m *soft.HSM) error {
-	k := issuerhost.DefaultKeys()
-	kek, err := issuerKey(m, k.KEK, hsm.UsageKEK, keys.MustHex(keys.AES, sampleKEK))
-	if err != nil {
-		return err
-	}
-	return db.Update(ctx, func(tx *store.Tx) error {
-		v, ok, err := tx.Meta(ctx, wrappedDataKeys)
-		if err != nil {
-			return err
-		}
-		_, derr := m.Lookup(store.DataKeyLabel)
-		_, ierr := m.Lookup(store.IndexKeyLabel)
-		if ok && errors.Is(derr, hsm.ErrUnknownKey) && errors.Is(ierr, hsm.ErrUnknownKey) {
-			dekHex, idxHex, _ := strings.Cut(v, ":")
-			dek, err1 := hex.DecodeString(dekHex)
-			idx, err2 := hex.DecodeString(idxHex)
-			if err1 != nil || err2 != nil {
-				return fmt.Errorf("%w: %s: not two hex key blocks", store.ErrInvalid, wrappedDataKeys)
-			}
-			if _, err := m.ImportWrappedKey(store.DataKeyLabel, hsm.UsageDEK, kek, dek); err != nil {
-				return err
-			}
-			_, err := m.ImportWrappedKey(store.IndexKeyLabel, hsm.UsageDataHash, kek, idx)
-			return err
-		}
-		if ok {
-			return nil // m has its keys; SetCipher checks they are the database's
-		}
-		if _, err := store.HSMCipher(m); err != nil { // made in m when missing
-			return err
-		}
-		var blocks []string
-		for _, l := range []string{store.DataKeyLabel, store.IndexKeyLabel} {
-			h, err := m.Lookup(l)
-			if err != nil {
-				return err
-			}
-			b, err := m.ExportKey(h, kek)
-			if err != nil {
-				return err
-			}
-			blocks = append(blocks, hex.EncodeToString(b))
-		}
-		return tx.SetMeta(ctx, wrappedDataKeys, strings.Join(blocks, ":"))
-	})
-}
-
-// initIssuer creates the sample data when the store has none and reports
-// whether it did.
-func initIssuer(ctx context.Context, r *issuerRuntime) (bool, issuerhost.Seed, error) {
-	done, err := issuerhost.Initialised(ctx, r.db)
-	if err != nil {
-		return false, issuerhost.Seed{}, err
-	}
-	if done {
-		if r.db.Engine() == "postgres" {
-			// Another instance made the shared data: this one's keystore
-			// gets the sample keys it was made with.
-			return false, issuerhost.Seed{}, loadSampleKeys(r.hsm)
-		}
-		return false, issuerhost.Seed{}, nil
-	}
-	seed, err := issuerSampleSeed(r.hsm)
-	if err != nil {
-		return false, issuerhost.Seed{}, err
-	}
-	if err := issuerhost.Init(ctx, r.db, r.hsm, seed); err != nil {
-		if errors.Is(err, issuerhost.ErrSeeded) && r.db.Engine() == "postgres" {
-			// Another instance sharing the database was quicker.
-			return false, issuerhost.Seed{}, loadSampleKeys(r.hsm)
-		}
-		return false, issuerhost.Seed{}, err
-	}
-	return true, seed, nil
-}
-
-// loadSampleKeys loads the sample data's keys into m where their labels
-// are missing.
-func loadSampleKeys(m *soft.HSM) error {
-	seed, err := issuerSampleSeed(m)
-	if err != nil {
-		return err
-	}
-	for _, sk := range seed.Keys {
-		alg, err := keys.ParseAlg(sk.Alg)
-		if err != nil {
-			return fmt.Errorf("sample key %q: %w", sk.Label, err)
-		}
-		k, err := keys.ParseHex(alg, sk.Hex)
-		if err != nil {
-			return fmt.Errorf("sample key %q: %w", sk.Label, err)
-		}
-		if _, err := issuerKey(m, sk.Label, sk.Usage, k); err != nil {
-			return fmt.Errorf("sample key %q: %w", sk.Label, err)
-		}
-	}
-	return nil
+	return err
 }
 
 // runIssuer starts the issuer host of o and serves until ctx ends.
@@ -385,14 +202,14 @@ func runIssuer(ctx context.Context, o issuerOptions, out, errOut io.Writer) erro
 		return err
 	}
 	defer r.Close()
-	created, seed, err := initIssuer(ctx, r)
+	created, seed, err := lab.InitIssuer(ctx, r)
 	if err != nil {
 		return err
 	}
 	if created {
 		printSeedSummary(out, seed)
 	}
-	srv, err := issuerhost.New(r.db, r.hsm, issuerhost.Config{Listen: o.listen, TLS: tlsCfg, MACOptional: o.macOptional, Logger: logger,
+	srv, err := issuerhost.New(r.DB, r.HSM, issuerhost.Config{Listen: o.listen, TLS: tlsCfg, MACOptional: o.macOptional, Logger: logger,
 		IdleTimeout: o.limits.idle, FrameTimeout: o.limits.frame, MaxFrame: o.limits.maxFrame, MaxConns: o.limits.maxConns})
 	if err != nil {
 		return err
@@ -401,12 +218,12 @@ func runIssuer(ctx context.Context, o issuerOptions, out, errOut io.Writer) erro
 		return err
 	}
 	where := o.dataDir
-	if r.db.Engine() == "postgres" {
-		where = r.db.Location() + ", keys in " + o.dataDir
+	if r.DB.Engine() == "postgres" {
+		where = r.DB.Location() + ", keys in " + o.dataDir
 	}
 	fmt.Fprintf(out, "issuer host listening on %s, data in %s\n", srv.Addr(), where)
 	k := issuerhost.DefaultKeys()
-	if all, err := r.hsm.List(); err == nil {
+	if all, err := r.HSM.List(); err == nil {
 		for _, h := range all {
 			if slices.Contains([]string{k.ZPK, k.ZAK, k.PVK, k.KEK, store.DataKeyLabel, store.IndexKeyLabel}, h.Label) {
 				fmt.Fprintf(out, "  %s %s KCV %s\n", h.Usage, h.Label, h.KCV)
@@ -424,7 +241,7 @@ func runIssuer(ctx context.Context, o issuerOptions, out, errOut io.Writer) erro
 
 func printSeedSummary(out io.Writer, s issuerhost.Seed) {
 	fmt.Fprintf(out, "sample data created: %d accounts, %d cards, %d tokens, %d phones (PIN %s on every card)\n",
-		len(s.Accounts), len(s.Cards), len(s.Tokens), len(s.Devices), issSamplePIN)
+		len(s.Accounts), len(s.Cards), len(s.Tokens), len(s.Devices), lab.SamplePIN)
 }
 
 func newIssuerInitCmd() *cobra.Command {
@@ -445,7 +262,7 @@ directory that has its sample data already is left alone.`,
 				return err
 			}
 			defer r.Close()
-			created, seed, err := initIssuer(cmd.Context(), r)
+			created, seed, err := lab.InitIssuer(cmd.Context(), r)
 			if err != nil {
 				return err
 			}
@@ -453,7 +270,7 @@ directory that has its sample data already is left alone.`,
 			if !created {
 				where := dir
 				if dsn != "" {
-					where = r.db.Location()
+					where = r.DB.Location()
 				}
 				fmt.Fprintf(out, "%s already holds the issuer's data; nothing changed\n", where)
 				return nil
@@ -463,7 +280,7 @@ directory that has its sample data already is left alone.`,
 			fmt.Fprintln(w, "  ID\tPAN\tKIND\tCVN\tEXPIRY")
 			loadCards := 0
 			for _, c := range seed.Cards {
-				if isLoadCard(c.ID) {
+				if lab.IsLoadCard(c.ID) {
 					loadCards++
 					continue
 				}
@@ -477,7 +294,7 @@ directory that has its sample data already is left alone.`,
 				fmt.Fprintf(w, "  %s\t%s\t%s token\t%s\t%s\n", k.ID, pan.Mask(k.Number), k.FormFactor, k.CVN, k.Expiry)
 			}
 			if loadCards > 0 {
-				fmt.Fprintf(w, "  %s*\t%d cards for tapsim load\t\t\t\n", loadCardPrefix, loadCards)
+				fmt.Fprintf(w, "  %s*\t%d cards for tapsim load\t\t\t\n", lab.LoadCardPrefix, loadCards)
 			}
 			return w.Flush()
 		},
@@ -494,210 +311,21 @@ func dash(s string) string {
 	return s
 }
 
-// issuerSampleSeed builds the sample data from the built-in profiles: the
-// sample network's keys, one account per funding card, the cards, the
-// tokens of the wallet and HCE phones, and the HCE phones with the keys
-// they were provisioned with. PINs (1234) become PVVs made with the PVK in
-// m, which is loaded first.
-func issuerSampleSeed(m hsm.HSM) (issuerhost.Seed, error) {
-	k := issuerhost.DefaultKeys()
-	seed := issuerhost.Seed{Keys: []issuerhost.SeedKey{
-		{Label: k.ZPK, Usage: hsm.UsageZPK, Alg: "TDES", Hex: sampleZPK},
-		{Label: k.ZAK, Usage: hsm.UsageZAK, Alg: "TDES", Hex: sampleZAK},
-		{Label: k.PVK, Usage: hsm.UsagePVK, Alg: "TDES", Hex: samplePVK},
-		{Label: k.KEK, Usage: hsm.UsageKEK, Alg: "AES", Hex: sampleKEK},
-	}}
-	pvk, err := issuerKey(m, k.PVK, hsm.UsagePVK, keys.MustHex(keys.TDES, samplePVK))
-	if err != nil {
-		return seed, fmt.Errorf("issuer PIN verification key: %w", err)
-	}
-	pvv := func(p string) (string, error) { return m.GeneratePVV(pvk, p, issSamplePIN, 1) }
-
-	imkLabels := map[string]string{} // IMK hex -> label
-	imk := func(cvnName string, hexKey []byte) (string, error) {
-		cvn, err := cryptogram.Lookup(cvnName)
-		if err != nil {
-			return "", err
-		}
-		key, err := keys.New(cvn.Alg, hexKey)
-		if err != nil {
-			return "", err
-		}
-		h := fmt.Sprintf("%X", hexKey)
-		if l, ok := imkLabels[h]; ok {
-			return l, nil
-		}
-		l := "issuer/imk/" + key.KCVHex()
-		imkLabels[h] = l
-		seed.Keys = append(seed.Keys, issuerhost.SeedKey{Label: l, Usage: hsm.UsageIMKAC, Alg: cvn.Alg.String(), Hex: h})
-		return l, nil
-	}
-
-	byPAN := map[string]string{} // PAN -> card ID
-	addCard := func(id, p string, c issuerhost.SeedCard) error {
-		if _, ok := byPAN[p]; ok {
-			return nil
-		}
-		v, err := pvv(p)
-		if err != nil {
-			return fmt.Errorf("sample card %s: %w", id, err)
-		}
-		c.ID, c.PAN, c.PVKI, c.PVV, c.Account = id, p, 1, v, "acct-"+id
-		seed.Accounts = append(seed.Accounts, issuerhost.SeedAccount{ID: c.Account, Currency: 901, CreditLimit: issSampleLimit})
-		seed.Cards = append(seed.Cards, c)
-		byPAN[p] = id
-		return nil
-	}
-
-	type tokenApp struct {
-		p   cards.Profile
-		app cards.AppProfile
-	}
-	var tokens []tokenApp
-	for _, name := range sampleProfileOrder() {
-		p, err := cards.Builtin(name)
-		if err != nil {
-			return seed, err
-		}
-		apps := p.Apps
-		if p.App != nil {
-			apps = append([]cards.AppProfile{*p.App}, apps...)
-		}
-		for i, a := range apps {
-			if a.Token != nil {
-				tokens = append(tokens, tokenApp{p, a})
-				continue
-			}
-			if a.PAN == "" || a.CVN == "" || len(a.IMK) == 0 {
-				continue
-			}
-			l, err := imk(a.CVN, a.IMK)
-			if err != nil {
-				return seed, fmt.Errorf("profile %s: %w", name, err)
-			}
-			id := name
-			if i > 0 {
-				id = fmt.Sprintf("%s-%d", name, i+1)
-			}
-			if err := addCard(id, a.PAN, issuerhost.SeedCard{PSN: a.PSN, Expiry: a.Expiry, CVN: a.CVN, IMK: l,
-				FormFactor: p.FormFactor, InitialATC: p.State.ATC}); err != nil {
-				return seed, err
-			}
-		}
-	}
-	for _, t := range tokens {
-		a, p := t.app, t.p
-		fund, ok := byPAN[a.Token.FundingPAN]
-		if !ok {
-			fund = "funding-" + p.Name
-			if err := addCard(fund, a.Token.FundingPAN, issuerhost.SeedCard{Expiry: "2029-12", FormFactor: "plastic"}); err != nil {
-				return seed, err
-			}
-		}
-		l, err := imk(a.CVN, a.IMK)
-		if err != nil {
-			return seed, fmt.Errorf("profile %s: %w", p.Name, err)
-		}
-		v, err := pvv(a.PAN)
-		if err != nil {
-			return seed, fmt.Errorf("sample token %s: %w", p.Name, err)
-		}
-		// HCE and wallet tokens are bound to their phone's device ID
-		// (R-S5d): an HCE phone's device is authenticated by its
-		// single-use keys, a wallet phone's by its CVN, which covers the
-		// whole of 9F10 and so the binding in it.
-		bound := (p.FormFactor == cards.FormHCEPhone || p.FormFactor == cards.FormWallet) && p.Phone != nil && len(p.Phone.DeviceID) > 0
-		// Mobile tokens: contactless chip at a point of sale, and every
-		// tap names the token's requestor (9F19, which the sample phones
-		// carry).
-		ctl := vault.MobileControls()
-		ctl.RequireRequestor = true
-		seed.Tokens = append(seed.Tokens, issuerhost.SeedToken{ID: p.Name, Number: a.PAN, Card: fund, Expiry: a.Expiry,
-			Controls: &ctl, RequestorID: a.Token.RequestorID, PSN: a.PSN, CVN: a.CVN, IMK: l, PVKI: 1, PVV: v,
-			FormFactor: p.FormFactor, DeviceBound: bound, InitialATC: p.State.ATC})
-		if bound {
-			d := issuerhost.SeedDevice{ID: fmt.Sprintf("%X", []byte(p.Phone.DeviceID)), Token: p.Name}
-			if p.FormFactor == cards.FormHCEPhone {
-				d.Keys = provisionedKeys(p)
-			}
-			seed.Devices = append(seed.Devices, d)
-		}
-	}
-	// The cards of "tapsim load" (load.go).
-	if err := addLoadCards(&seed, imk, pvv); err != nil {
-		return seed, err
-	}
-	return seed, nil
-}
-
-// issuerKey finds the key labelled label, loading k under it when absent.
-func issuerKey(m hsm.KeyManager, label string, u hsm.Usage, k keys.Key) (hsm.Handle, error) {
-	all, err := m.List()
-	if err != nil {
-		return hsm.Handle{}, err
-	}
-	for _, h := range all {
-		if h.Label == label {
-			return h, nil
-		}
-	}
-	return m.ImportKey(label, u, k)
-}
-
-// provisionedKeys is the batch an HCE phone of profile p is made with (as
-// cards builds it): KeyBatch keys (default 5, or the keys left of its
-// state) from FirstKeyATC (default: its ATC + 1).
-func provisionedKeys(p cards.Profile) *issuerhost.SeedKeyBatch {
-	n := p.Phone.KeyBatch
-	if n == 0 {
-		n = 5
-	}
-	if p.State.KeysLeft != nil {
-		n = *p.State.KeysLeft
-	}
-	if n == 0 {
-		return nil
-	}
-	first := p.Phone.FirstKeyATC
-	if first == 0 {
-		first = p.State.ATC + 1
-	}
-	return &issuerhost.SeedKeyBatch{First: first, Count: n}
-}
-
-// sampleProfileOrder lists the built-in profiles, the plain sample cards
-// first so that a PAN several profiles share is named after them, and
-// multi-application profiles last.
-func sampleProfileOrder() []string {
-	first := []string{"visa-plastic", "mc-plastic"}
-	names := cards.BuiltinNames()
-	out := slices.Clone(first)
-	var last []string
-	for _, n := range names {
-		if slices.Contains(first, n) {
-			continue
-		}
-		if n == "dual-brand" {
-			last = append(last, n)
-			continue
-		}
-		out = append(out, n)
-	}
-	return append(out, last...)
-}
-
 // openIssuerStore opens the store for the administrative commands: the
 // PostgreSQL database dsn, or SQLite in dir when dsn is empty. withKeys
 // also opens the security module in dir (it must exist) and gives the
 // store the data keys, for commands that read cards or tokens; the
 // authorisation log and the audit trail need none.
-func openIssuerStore(ctx context.Context, dir, dsn string, withKeys bool) (*issuerRuntime, error) {
+func openIssuerStore(ctx context.Context, dir, dsn string, withKeys bool) (*lab.Issuer, error) {
 	var (
 		db  *store.DB
 		err error
 	)
 	if dsn != "" {
-		if db, err = openIssuerDB(ctx, dir, dsn); err != nil {
+		if err := checkIssuerDB(dsn); err != nil {
+			return nil, err
+		}
+		if db, err = lab.OpenIssuerDB(ctx, dir, dsn); err != nil {
 			return nil, err
 		}
 		if done, err := issuerhost.Initialised(ctx, db); err != nil || !done {
@@ -714,23 +342,23 @@ func openIssuerStore(ctx context.Context, dir, dsn string, withKeys bool) (*issu
 		if _, err := os.Stat(filepath.Join(dir, store.FileName)); err != nil {
 			return nil, usageErr("--data %s: no issuer database (run tapsim issuer init)", dir)
 		}
-		if db, err = store.OpenDir(dir, store.Options{}); err != nil {
-			return nil, fmt.Errorf("issuer database: %w", err)
+		if db, err = lab.OpenIssuerDB(ctx, dir, ""); err != nil {
+			return nil, err
 		}
 	}
-	r := &issuerRuntime{db: db}
+	r := &lab.Issuer{DB: db}
 	if !withKeys {
 		return r, nil
 	}
-	if _, err := os.Stat(filepath.Join(dir, issKeystore)); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, lab.IssuerKeystore)); err != nil {
 		r.Close()
-		return nil, usageErr("--data %s: no issuer keystore (%s)", dir, issKeystore)
+		return nil, usageErr("--data %s: no issuer keystore (%s)", dir, lab.IssuerKeystore)
 	}
-	if r.hsm, err = openSoftHSM("issuer", dir, issKeystore, nil); err != nil {
+	if r.HSM, err = lab.OpenSoftHSM("issuer", dir, lab.IssuerKeystore, nil); err != nil {
 		r.Close()
-		return nil, err
+		return nil, lmkUsage(err)
 	}
-	if err := issuerDataKeys(ctx, r.db, r.hsm); err != nil {
+	if err := lab.IssuerDataKeys(ctx, r.DB, r.HSM); err != nil {
 		r.Close()
 		return nil, err
 	}
@@ -755,7 +383,7 @@ func newIssuerLogCmd() *cobra.Command {
 				return err
 			}
 			defer r.Close()
-			db := r.db
+			db := r.DB
 			var recs []store.AuthRecord
 			if err := db.View(cmd.Context(), func(tx *store.Tx) error {
 				recs, err = tx.AuthLog(cmd.Context(), n)
@@ -797,7 +425,7 @@ func newIssuerAuditCmd() *cobra.Command {
 				return err
 			}
 			defer r.Close()
-			db := r.db
+			db := r.DB
 			out := cmd.OutOrStdout()
 			return db.View(cmd.Context(), func(tx *store.Tx) error {
 				if show {
@@ -836,7 +464,7 @@ func newIssuerLostCmd() *cobra.Command {
 				return err
 			}
 			defer r.Close()
-			db := r.db
+			db := r.DB
 			rep, err := cloud.ReportLost(cmd.Context(), db, args[0], reason, time.Now())
 			if errors.Is(err, cloud.ErrDevice) {
 				return usageErr("%v", err)
@@ -867,7 +495,7 @@ func newIssuerTokenCmd(verb string) *cobra.Command {
 				return err
 			}
 			defer r.Close()
-			db := r.db
+			db := r.DB
 			v := vault.New(db, nil)
 			if verb == "suspend" {
 				err = v.Suspend(cmd.Context(), args[0], reason)
@@ -919,7 +547,7 @@ func newIssuerResetPINCmd() *cobra.Command {
 				return err
 			}
 			defer r.Close()
-			db := r.db
+			db := r.DB
 			if err := authz.ResetPIN(cmd.Context(), db, args[0], operator, time.Now()); err != nil {
 				if errors.Is(err, store.ErrNotFound) {
 					return usageErr("%v", err)

@@ -18,19 +18,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tapsim/tapsim/cards"
-	"github.com/tapsim/tapsim/cards/hce"
-	"github.com/tapsim/tapsim/emv/cryptogram"
 	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/emv/mac"
-	"github.com/tapsim/tapsim/emv/pin"
 	"github.com/tapsim/tapsim/emv/tlv"
-	"github.com/tapsim/tapsim/hsm/keyblock"
 	"github.com/tapsim/tapsim/isospec"
 	"github.com/tapsim/tapsim/isospec/frameserver"
-	"github.com/tapsim/tapsim/issuerhost"
 	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/kernel"
 	"github.com/tapsim/tapsim/kernel/entry"
+	"github.com/tapsim/tapsim/lab"
 	"github.com/tapsim/tapsim/terminal/inproc"
 )
 
@@ -115,7 +111,7 @@ func TestIssuerDataKeys(t *testing.T) {
 	dir := t.TempDir()
 	code, _, _ = runCLI(t, "issuer", "init", "--data", dir)
 	require.Equal(t, 0, code)
-	require.NoError(t, os.Rename(filepath.Join(dir, issKeystore), filepath.Join(dir, issKeystore+".saved")))
+	require.NoError(t, os.Rename(filepath.Join(dir, lab.IssuerKeystore), filepath.Join(dir, lab.IssuerKeystore+".saved")))
 	code, out, errOut = runCLI(t, "issuer", "suspend", "wallet-phone", "--data", dir)
 	requireUsageError(t, code, out, errOut, "no issuer keystore")
 	code, out, _ = runCLI(t, "issuer", "log", "--data", dir)
@@ -127,91 +123,6 @@ func TestIssuerDataKeys(t *testing.T) {
 	require.NotZero(t, code, out+errOut)
 	require.Contains(t, errOut, "data keys do not match")
 	require.Contains(t, errOut, "KCV")
-}
-
-// The sample data agree with the card profiles: every chip card and token
-// is in the store with its profile's CVN and master key, every PIN is
-// 1234, and the single-use keys the platform hands an HCE phone are those
-// cards/hce.DeriveBatch computes from the profile (R-S5b, R-S3f).
-func TestIssuerSampleSeed(t *testing.T) {
-	ctx := context.Background()
-	r, err := openIssuer(t.TempDir(), nil)
-	require.NoError(t, err)
-	defer r.Close()
-	created, seed, err := initIssuer(ctx, r)
-	require.NoError(t, err)
-	require.True(t, created)
-
-	zpk := keys.MustHex(keys.TDES, sampleZPK)
-	zpkH, err := r.hsm.Lookup(issuerhost.DefaultKeys().ZPK)
-	require.NoError(t, err)
-	pvkH, err := r.hsm.Lookup(issuerhost.DefaultKeys().PVK)
-	require.NoError(t, err)
-	checkPIN := func(p string, pvki int, pvv string) {
-		clear, err := pin.Encode(pin.Format0, issSamplePIN, p, nil)
-		require.NoError(t, err)
-		block, err := pin.Encrypt(zpk, clear)
-		require.NoError(t, err)
-		require.NoError(t, r.hsm.VerifyPIN(zpkH, block, p, pvkH, pvki, pvv))
-	}
-	for _, c := range seed.Cards {
-		checkPIN(c.PAN, c.PVKI, c.PVV)
-	}
-	for _, k := range seed.Tokens {
-		checkPIN(k.Number, k.PVKI, k.PVV)
-	}
-
-	for _, name := range cards.BuiltinNames() {
-		p, err := cards.Builtin(name)
-		require.NoError(t, err)
-		apps := p.Apps
-		if p.App != nil {
-			apps = append(apps, *p.App)
-		}
-		for _, a := range apps {
-			if a.CVN == "" {
-				continue
-			}
-			require.NoError(t, r.db.View(ctx, func(tx *store.Tx) error {
-				cvn, imk := "", ""
-				if c, err := tx.CardByPAN(ctx, a.PAN); err == nil {
-					cvn, imk = c.CVN, c.IMKRef
-				} else {
-					k, err := tx.TokenByNumber(ctx, a.PAN)
-					require.NoError(t, err, "profile %s", name)
-					cvn, imk = k.CVN, k.IMKRef
-					c, err := tx.Card(ctx, k.CardID)
-					require.NoError(t, err)
-					require.Equal(t, a.Token.FundingPAN, c.PAN, "token vault of %s", name)
-				}
-				require.Equal(t, a.CVN, cvn, name)
-				h, err := r.hsm.Lookup(imk)
-				require.NoError(t, err)
-				require.Equal(t, keys.MustHex(keys.TDES, fmt.Sprintf("%X", []byte(a.IMK))).KCVHex(), h.KCV, name)
-				return nil
-			}))
-		}
-	}
-
-	p, err := cards.Builtin("hce-phone")
-	require.NoError(t, err)
-	srv, err := issuerhost.New(r.db, r.hsm, issuerhost.Config{})
-	require.NoError(t, err)
-	b, err := srv.Cloud().IssueBatch(ctx, "hce-phone", fmt.Sprintf("%X", []byte(p.Phone.DeviceID)), 4)
-	require.NoError(t, err)
-	require.Equal(t, uint16(6), b.FirstATC, "after the phone's first 5 keys")
-	got, err := keyblock.OpenHCEKeys(keys.MustHex(keys.AES, sampleKEK), b.Keys)
-	require.NoError(t, err)
-	cvn, err := cryptogram.Lookup(p.App.CVN)
-	require.NoError(t, err)
-	mk, err := cvn.DeriveMK(keys.MustHex(keys.TDES, fmt.Sprintf("%X", []byte(p.App.IMK))), p.App.PAN, p.App.PSN)
-	require.NoError(t, err)
-	want, err := hce.DeriveBatch(cvn, mk, b.FirstATC, 4)
-	require.NoError(t, err)
-	for i := range want {
-		require.Equal(t, want[i].ATC, got[i].ATC)
-		require.Equal(t, want[i].Key.Bytes(), got[i].Key.Bytes(), "ATC %04X", want[i].ATC)
-	}
 }
 
 // issuerOutput is a bytes.Buffer safe for a writer and a reader.
@@ -279,7 +190,7 @@ func TestIssuerServesRealTaps(t *testing.T) {
 		{card: "visa-plastic", amount: 350000, code: "57", reason: isospec.ReasonCVMRequired, entry91: true},
 	}
 	// Every request is MACed under the sample ZAK, as an acquirer does.
-	zak := keys.MustHex(keys.TDES, sampleZAK)
+	zak := keys.MustHex(keys.TDES, lab.ZAK)
 	zakMAC := func(d []byte) ([]byte, error) { return mac.Alg3(zak, d, mac.Method1) }
 	stan := 0
 	now := time.Now().UTC()
@@ -289,7 +200,7 @@ func TestIssuerServesRealTaps(t *testing.T) {
 		t.Run(tc.card, func(t *testing.T) {
 			vc, ok := held[tc.card]
 			if !ok {
-				vc, err = loadCard(tc.card, now)
+				vc, err = lab.Card(tc.card, now)
 				require.NoError(t, err)
 				held[tc.card] = vc
 			}

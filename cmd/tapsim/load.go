@@ -23,11 +23,9 @@ import (
 	"github.com/tapsim/tapsim/acquirer"
 	"github.com/tapsim/tapsim/cards"
 	"github.com/tapsim/tapsim/emv/dukpt"
-	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/emv/pan"
-	"github.com/tapsim/tapsim/hsm"
-	"github.com/tapsim/tapsim/issuerhost"
 	"github.com/tapsim/tapsim/kernel"
+	"github.com/tapsim/tapsim/lab"
 	"github.com/tapsim/tapsim/terminal/client"
 	"github.com/tapsim/tapsim/terminal/inproc"
 	"github.com/tapsim/tapsim/terminal/load"
@@ -37,25 +35,7 @@ import (
 
 func init() { subcommands = append(subcommands, newLoadCmd) }
 
-// The load-test part of the sample network. The sample issuer holds
-// loadMaxTerminals cards of each load profile (same BIN, issuer master key,
-// expiry and PIN as the profile's card; account digits 98nnnnnnn), and the
-// sample acquirer knows the terminals L0000001 to L0000064, whose MAC key is
-// the sample terminal's and whose PIN pads are DUKPT devices of the sample
-// BDK.
 const (
-	// loadMaxTerminals bounds --terminals: one card and one terminal ID of
-	// the sample set per concurrent terminal.
-	loadMaxTerminals = 64
-	// loadTAKLabel is the acquirer's key shared by the load terminals.
-	loadTAKLabel = "acq/load-tak"
-	// loadCardPrefix starts the issuer's IDs of the load cards.
-	loadCardPrefix = "load-"
-	// loadAccountDigits follow the BIN in a load card's PAN.
-	loadAccountDigits = "98"
-	// loadCreditLimit is each load card's credit limit (NT$10 billion):
-	// holds add up over a long run.
-	loadCreditLimit = 1_000_000_000_000
 	// loadStateFile keeps the load terminals' STANs and KSNs and the load
 	// cards' ATCs between runs, in the data directory.
 	loadStateFile = "load-state.json"
@@ -63,114 +43,13 @@ const (
 	loadMaxATC = 0xFFFF
 )
 
-// loadProfiles are the profiles whose cards the sample issuer holds for
-// load tests: plastic cards that go online above the floor limit.
-var loadProfiles = []string{"visa-plastic", "mc-plastic"}
-
-// loadTID is the terminal ID of load terminal i (from 0): L0000001...
-func loadTID(i int) string { return fmt.Sprintf("L%07d", i+1) }
-
-// loadCardID is the issuer's ID of load card i (from 0) of a profile.
-func loadCardID(profile string, i int) string {
-	return fmt.Sprintf("%s%s-%03d", loadCardPrefix, profile, i+1)
-}
-
-// isLoadCard reports whether a sample card ID is a load card's.
-func isLoadCard(id string) bool { return strings.HasPrefix(id, loadCardPrefix) }
-
-// loadCardPAN is the PAN of load card i (from 0) of a card whose PAN is
-// base: the same BIN and length, account digits 98 and the card's number,
-// and a Luhn check digit.
-func loadCardPAN(base string, i int) (string, error) {
-	width := len(base) - 1 - 6 - len(loadAccountDigits)
-	if len(base) < 13 || width < 3 {
-		return "", fmt.Errorf("load cards: PAN %s too short", pan.Mask(base))
-	}
-	body := base[:6] + loadAccountDigits + fmt.Sprintf("%0*d", width, i+1)
-	if len(body) != len(base)-1 {
-		return "", fmt.Errorf("load cards: card %d does not fit the PAN", i+1)
-	}
-	d, err := pan.CheckDigit(body)
-	if err != nil {
-		return "", fmt.Errorf("load cards: card %d: %w", i+1, err)
-	}
-	return body + string(d), nil
-}
-
-// loadCardProfile is the profile of load card i of a load profile: the
-// profile's card with the load card's name and PAN.
-func loadCardProfile(profile string, i int) (cards.Profile, error) {
-	p, err := cards.Builtin(profile)
-	if err != nil {
-		return p, err
-	}
-	if p.App == nil || p.App.Token != nil || p.FormFactor != cards.FormPlastic {
-		return p, fmt.Errorf("load cards: %s is not a single-application plastic card", profile)
-	}
-	app := *p.App
-	if app.PAN, err = loadCardPAN(app.PAN, i); err != nil {
-		return p, err
-	}
-	p.App = &app
-	p.Name = loadCardID(profile, i)
-	return p, nil
-}
-
-// addLoadCards adds the load cards of every load profile, each with its own
-// account, to the sample seed. imk gives the label of an issuer master key
-// (loaded once per value); pvv the PIN verification value of a PAN.
-func addLoadCards(seed *issuerhost.Seed, imk func(cvn string, key []byte) (string, error), pvv func(pan string) (string, error)) error {
-	for _, name := range loadProfiles {
-		for i := range loadMaxTerminals {
-			p, err := loadCardProfile(name, i)
-			if err != nil {
-				return err
-			}
-			a := p.App
-			l, err := imk(a.CVN, a.IMK)
-			if err != nil {
-				return fmt.Errorf("load cards of %s: %w", name, err)
-			}
-			v, err := pvv(a.PAN)
-			if err != nil {
-				return fmt.Errorf("load card %s: %w", p.Name, err)
-			}
-			acct := "acct-" + p.Name
-			seed.Accounts = append(seed.Accounts, issuerhost.SeedAccount{ID: acct, Currency: 901, CreditLimit: loadCreditLimit})
-			seed.Cards = append(seed.Cards, issuerhost.SeedCard{ID: p.Name, PAN: a.PAN, PSN: a.PSN, Account: acct,
-				Expiry: a.Expiry, CVN: a.CVN, IMK: l, PVKI: 1, PVV: v, FormFactor: p.FormFactor, InitialATC: int(p.State.ATC)})
-		}
-	}
-	return nil
-}
-
-// addLoadTerminals gives the acquirer the load terminals, all with the
-// load MAC key (the sample TAK, loaded once), unless a terminal of that ID
-// is configured already.
-func addLoadTerminals(m hsm.KeyManager, have map[string]hsm.Handle, cfg *acquirer.Config) error {
-	h, err := acqKey(m, have, loadTAKLabel, hsm.UsageTAK, sampleTAK)
-	if err != nil {
-		return err
-	}
-	known := map[string]bool{}
-	for _, t := range cfg.Terminals {
-		known[t.TID] = true
-	}
-	for i := range loadMaxTerminals {
-		if tid := loadTID(i); !known[tid] {
-			cfg.Terminals = append(cfg.Terminals, acquirer.Terminal{TID: tid, TAK: h})
-		}
-	}
-	return nil
-}
-
 // printAcquirerTerminals lists the acquirer's terminals, the load
 // terminals on one line.
 func printAcquirerTerminals(out io.Writer, ts []acquirer.Terminal) {
 	var load []string
 	kcv := ""
 	for _, t := range ts {
-		if t.TAK.Label == loadTAKLabel {
+		if t.TAK.Label == lab.LoadTAKLabel {
 			load = append(load, t.TID)
 			kcv = t.TAK.KCV
 			continue
@@ -180,40 +59,6 @@ func printAcquirerTerminals(out io.Writer, ts []acquirer.Terminal) {
 	if len(load) > 0 {
 		fmt.Fprintf(out, "  load terminals %s..%s (%d, tapsim load): TAK KCV %s\n", load[0], load[len(load)-1], len(load), kcv)
 	}
-}
-
-// loadTerminalConfig is load terminal i: the sample terminal with its own
-// ID and its own DUKPT PIN pad (device i of the sample BDK).
-func loadTerminalConfig(i int, timeout time.Duration) (pos.Config, error) {
-	cfg, err := terminalConfig("")
-	if err != nil {
-		return cfg, err
-	}
-	cfg.TerminalID = loadTID(i)
-	base, err := dukpt.ParseKSNHex(pos.DefaultKSNHex)
-	if err != nil {
-		return cfg, err
-	}
-	b := base.Initial().Bytes()
-	// The device ID sits between the key set ID and the 21-bit counter:
-	// bytes 5 and 6 name the load terminal.
-	b[5], b[6] = byte(0x40|(i>>8)&0x3F), byte(i)
-	ksn, err := dukpt.ParseKSN(b)
-	if err != nil {
-		return cfg, err
-	}
-	bdk, err := keys.ParseHex(keys.TDES, sampleBDK)
-	if err != nil {
-		return cfg, err
-	}
-	if cfg.IPEK, err = dukpt.DeriveIPEK(bdk, ksn.Bytes()); err != nil {
-		return cfg, err
-	}
-	cfg.KSN = ksn
-	if timeout > 0 {
-		cfg.ResponseTimeout = timeout
-	}
-	return cfg, cfg.Validate()
 }
 
 // loadFlags are the flags of "tapsim load".
@@ -279,7 +124,7 @@ Exits 0 when the run completed (declines included), 1 when any sale errored, 2 o
 	fl.IntVar(&f.count, "count", 0, "sales in all (default 1000 when --duration is not given)")
 	fl.DurationVar(&f.duration, "duration", 0, "stop starting sales after this long")
 	fl.Float64Var(&f.rate, "rate", 0, "start sales at this many per second over all terminals (default flat out)")
-	fl.StringVar(&f.card, "card", "visa-plastic", "card profile of the load cards: "+strings.Join(loadProfiles, " or "))
+	fl.StringVar(&f.card, "card", "visa-plastic", "card profile of the load cards: "+strings.Join(lab.LoadProfiles(), " or "))
 	fl.Int64Var(&f.amount, "amount", 100100, "amount of each sale, minor units of the terminal currency")
 	fl.StringVar(&f.pin, "pin", "", "PIN typed when the card asks for an online PIN (default: bypassed)")
 	fl.StringVar(&f.acquirer, "acquirer", "", "running acquirer, host:port (default: hosts embedded on loopback)")
@@ -341,8 +186,8 @@ func runLoadCmd(ctx context.Context, f loadFlags, out, errOut io.Writer) error {
 // config checks the flags and makes the run's configuration.
 func (f loadFlags) config() (loadConfig, error) {
 	switch {
-	case f.terminals < 1 || f.terminals > loadMaxTerminals:
-		return loadConfig{}, usageErr("--terminals must be 1 to %d", loadMaxTerminals)
+	case f.terminals < 1 || f.terminals > lab.LoadMaxTerminals:
+		return loadConfig{}, usageErr("--terminals must be 1 to %d", lab.LoadMaxTerminals)
 	case f.count < 0:
 		return loadConfig{}, usageErr("--count must not be negative")
 	case f.duration < 0:
@@ -351,8 +196,8 @@ func (f loadFlags) config() (loadConfig, error) {
 		return loadConfig{}, usageErr("--rate must be a positive number of sales per second")
 	case f.amount <= 0 || f.amount > 999_999_999_999:
 		return loadConfig{}, usageErr("--amount must be 1 to 12 digits of minor units")
-	case !slices.Contains(loadProfiles, f.card):
-		return loadConfig{}, usageErr("--card %q: load cards exist for %s", f.card, strings.Join(loadProfiles, " and "))
+	case !slices.Contains(lab.LoadProfiles(), f.card):
+		return loadConfig{}, usageErr("--card %q: load cards exist for %s", f.card, strings.Join(lab.LoadProfiles(), " and "))
 	case f.timeout < 0:
 		return loadConfig{}, usageErr("--timeout must not be negative")
 	case f.issuerTimeout <= 0:
@@ -436,7 +281,7 @@ type loadConfig struct {
 	// Prepare, when set, runs on the embedded network before the first
 	// sale, and Finish after the last (tests stop the issuer and start it
 	// again with them).
-	Prepare, Finish func(ctx context.Context, n *network) error
+	Prepare, Finish func(ctx context.Context, n *lab.Network) error
 }
 
 // loadTerm is one terminal of the run with its card.
@@ -526,7 +371,7 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadReport, error) {
 	rep := &loadReport{Card: cfg.Card, Amount: cfg.Amount, Currency: 901}
 	addr := cfg.Acquirer
 	dir := cfg.Dir
-	var netw *network
+	var netw *lab.Network
 	if addr == "" {
 		rep.Mode = "embedded"
 		if dir == "" {
@@ -539,7 +384,7 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadReport, error) {
 		} else {
 			rep.DataDir = dir
 		}
-		n, err := startNetwork(ctx, networkOptions{Dir: dir, Logger: cfg.Logger, IssuerTimeout: cfg.IssuerTimeout})
+		n, err := lab.Start(ctx, lab.Options{Dir: dir, Logger: cfg.Logger, IssuerTimeout: cfg.IssuerTimeout})
 		if err != nil {
 			return nil, err
 		}
@@ -561,10 +406,10 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	if p, err := loadCardProfile(cfg.Card, 0); err == nil {
+	if p, err := lab.LoadCardProfile(cfg.Card, 0); err == nil {
 		rep.CardPANs = pan.Mask(p.App.PAN)
 		if cfg.Terminals > 1 {
-			last, _ := loadCardProfile(cfg.Card, cfg.Terminals-1)
+			last, _ := lab.LoadCardProfile(cfg.Card, cfg.Terminals-1)
 			rep.CardPANs += " .. " + pan.Mask(last.App.PAN)
 		}
 	}
@@ -614,7 +459,7 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadReport, error) {
 // newLoadTerm makes load terminal i with its card, going on from the
 // saved state.
 func newLoadTerm(cfg loadConfig, i int, addr string, state *loadState) (*loadTerm, error) {
-	tc, err := loadTerminalConfig(i, cfg.ResponseTimeout)
+	tc, err := lab.LoadTerminalConfig(i, cfg.ResponseTimeout)
 	if err != nil {
 		return nil, err
 	}
@@ -624,7 +469,7 @@ func newLoadTerm(cfg loadConfig, i int, addr string, state *loadState) (*loadTer
 			tc.KSN = ksn
 		}
 	}
-	p, err := loadCardProfile(cfg.Card, i)
+	p, err := lab.LoadCardProfile(cfg.Card, i)
 	if err != nil {
 		return nil, err
 	}

@@ -16,58 +16,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/tapsim/tapsim/emv/keys"
-	"github.com/tapsim/tapsim/emv/pan"
 	"github.com/tapsim/tapsim/issuerhost/store"
+	"github.com/tapsim/tapsim/lab"
 	"github.com/tapsim/tapsim/terminal/load"
 )
-
-// Load card PANs keep the profile's BIN and length, carry the account
-// digits 98 and the card's number, and pass the Luhn check.
-func TestLoadCardPAN(t *testing.T) {
-	tests := []struct {
-		base string
-		i    int
-		want string
-	}{
-		// 476173 98 0000001 + check digit: doubled from the right.
-		{"4761739001010010", 0, "4761739800000014"},
-		{"4761739001010010", 63, "4761739800000642"},
-		{"5413330089010012", 0, "5413339800000012"},
-		{"5413330089010012", 9, "5413339800000103"},
-	}
-	for _, tc := range tests {
-		got, err := loadCardPAN(tc.base, tc.i)
-		require.NoError(t, err)
-		require.Equal(t, tc.want, got)
-		require.True(t, pan.LuhnValid(got), got)
-		require.Equal(t, tc.base[:6], got[:6])
-	}
-	_, err := loadCardPAN("476173900", 0)
-	require.Error(t, err)
-	require.NotContains(t, err.Error(), "476173900")
-}
-
-// Each load terminal has its own TID and DUKPT device; the IPEK is the
-// sample BDK's for that KSN.
-func TestLoadTerminalConfig(t *testing.T) {
-	seen := map[string]bool{}
-	for i := range loadMaxTerminals {
-		cfg, err := loadTerminalConfig(i, 3*time.Second)
-		require.NoError(t, err)
-		require.Equal(t, fmt.Sprintf("L%07d", i+1), cfg.TerminalID)
-		require.Equal(t, 3*time.Second, cfg.ResponseTimeout)
-		require.Zero(t, cfg.KSN.Counter())
-		require.False(t, seen[cfg.KSN.String()], "KSN %s twice", cfg.KSN)
-		seen[cfg.KSN.String()] = true
-		require.Equal(t, keys.MustHex(keys.TDES, sampleTAK).KCVHex(), cfg.TAK.KCVHex())
-	}
-	// Terminal 0 is device 4000E of key set FFFF987654, counter 0.
-	cfg, err := loadTerminalConfig(0, 0)
-	require.NoError(t, err)
-	require.Equal(t, "FFFF9876544000E00000", cfg.KSN.String())
-	require.Equal(t, 15*time.Second, cfg.ResponseTimeout)
-}
 
 // loadUN gives terminal i the unpredictable numbers 0x4C<i>0001, ...
 func loadUN(i int) func() [4]byte {
@@ -139,8 +91,9 @@ func TestLoadRunApproved(t *testing.T) {
 	require.Contains(t, out, "476173******0014 .. 476173******0048")
 	require.Contains(t, rep.CardPANs, "476173******0014")
 	for i := range 4 {
-		p, err := loadCardPAN("4761739001010010", i)
+		lp, err := lab.LoadCardProfile("visa-plastic", i)
 		require.NoError(t, err)
+		p := lp.App.PAN
 		require.NotContains(t, out, p)
 		require.NotContains(t, string(data), p)
 	}
@@ -156,13 +109,13 @@ func TestLoadRunApproved(t *testing.T) {
 	atcs, stans := 0, 0
 	require.NoError(t, db.View(ctx, func(tx *store.Tx) error {
 		for i := range 4 {
-			id := loadCardID("visa-plastic", i)
+			id := lab.LoadCardID("visa-plastic", i)
 			atc, _, err := tx.ATC(ctx, "card:"+id)
 			require.NoError(t, err)
 			require.Positive(t, atc, id)
 			require.EqualValues(t, st.Cards[id], atc, id)
 			atcs += int(atc)
-			stans += int(st.Terminals[loadTID(i)].LastSTAN)
+			stans += int(st.Terminals[lab.LoadTID(i)].LastSTAN)
 		}
 		return nil
 	}))
@@ -186,7 +139,7 @@ func TestLoadRunContinues(t *testing.T) {
 	}
 	st, err := readLoadState(dir)
 	require.NoError(t, err)
-	require.Equal(t, 20, st.Cards[loadCardID("mc-plastic", 0)]+st.Cards[loadCardID("mc-plastic", 1)])
+	require.Equal(t, 20, st.Cards[lab.LoadCardID("mc-plastic", 0)]+st.Cards[lab.LoadCardID("mc-plastic", 1)])
 }
 
 // A run of a given duration stops starting sales when it is over, and a
@@ -205,7 +158,7 @@ func TestLoadRunDuration(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	rep2, err := runLoad(ctx, loadConfig{Card: "visa-plastic", Amount: 100100, Terminals: 2, Count: 1000, Rate: 50,
 		IssuerTimeout: time.Second, UN: loadUN,
-		Prepare: func(context.Context, *network) error { time.AfterFunc(100*time.Millisecond, cancel); return nil }})
+		Prepare: func(context.Context, *lab.Network) error { time.AfterFunc(100*time.Millisecond, cancel); return nil }})
 	require.NoError(t, err)
 	require.True(t, rep2.Interrupted)
 	require.Less(t, rep2.Transactions, 1000)
@@ -238,7 +191,7 @@ func TestLoadRunDeclines(t *testing.T) {
 	requireLine(t, out, `57\s+transaction not permitted to cardholder\s+6`)
 
 	// With the PIN typed, the same sales are approved.
-	code, out, errOut = runCLI(t, "load", "--terminals", "2", "--count", "4", "--amount", "350000", "--pin", issSamplePIN)
+	code, out, errOut = runCLI(t, "load", "--terminals", "2", "--count", "4", "--amount", "350000", "--pin", lab.SamplePIN)
 	require.Equal(t, 0, code, out+errOut)
 	requireLine(t, out, `approved\s+4`)
 
@@ -246,8 +199,8 @@ func TestLoadRunDeclines(t *testing.T) {
 	rep, err := runLoad(ctx, loadConfig{Card: "visa-plastic", Amount: 100100, Terminals: 2, Count: 4,
 		IssuerTimeout: 150 * time.Millisecond, UN: loadUN,
 		Clock:   func() time.Time { return time.Date(2026, 1, 15, 10, 30, 0, 0, time.UTC) },
-		Prepare: func(_ context.Context, n *network) error { return n.stopIssuer() },
-		Finish:  func(ctx context.Context, n *network) error { return n.restartIssuer(ctx) }})
+		Prepare: func(_ context.Context, n *lab.Network) error { return n.StopIssuer() },
+		Finish:  func(ctx context.Context, n *lab.Network) error { return n.RestartIssuer(ctx) }})
 	require.NoError(t, err)
 	require.Equal(t, 4, rep.Transactions)
 	require.Equal(t, 4, rep.Declined)
@@ -302,18 +255,18 @@ func TestLoadSampleSet(t *testing.T) {
 	code, out, errOut := runCLI(t, "issuer", "init", "--data", dir)
 	require.Equal(t, 0, code, errOut)
 	require.Contains(t, out, "load-*")
-	require.Contains(t, out, fmt.Sprintf("%d cards for tapsim load", loadMaxTerminals*len(loadProfiles)))
+	require.Contains(t, out, fmt.Sprintf("%d cards for tapsim load", lab.LoadMaxTerminals*len(lab.LoadProfiles())))
 	require.NotContains(t, out, "load-visa-plastic-001")
-	m, err := openAcquirerHSM(t.TempDir(), nil)
+	m, err := lab.OpenAcquirerHSM(t.TempDir(), nil)
 	require.NoError(t, err)
 	defer m.Close()
-	cfg, err := acquirerKeys(m, map[string]string{"issuer": "127.0.0.1:1"})
+	cfg, err := lab.AcquirerKeys(m, map[string]string{"issuer": "127.0.0.1:1"})
 	require.NoError(t, err)
 	tids := map[string]bool{}
 	for _, term := range cfg.Terminals {
 		tids[term.TID] = true
 	}
-	require.True(t, tids[acqSampleTID])
+	require.True(t, tids[lab.SampleTID])
 	require.True(t, tids["L0000001"])
 	require.True(t, tids["L0000064"])
 	require.False(t, tids["L0000065"])

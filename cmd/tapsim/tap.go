@@ -14,6 +14,7 @@ import (
 	"github.com/tapsim/tapsim/emv/tlv"
 	"github.com/tapsim/tapsim/kernel"
 	"github.com/tapsim/tapsim/kernel/entry"
+	"github.com/tapsim/tapsim/lab"
 	"github.com/tapsim/tapsim/terminal/inproc"
 	"github.com/tapsim/tapsim/terminal/trace"
 )
@@ -67,7 +68,7 @@ units of the terminal currency (TWD: 150000 is NT$1,500.00).`,
 				p := &trace.Printer{W: out, Timing: true}
 				cfg.Trace = p.Exchange
 			}
-			vc, err := loadCard(card, when)
+			vc, err := lab.Card(card, when)
 			if err != nil {
 				return usageErr("%v", err)
 			}
@@ -117,23 +118,6 @@ units of the terminal currency (TWD: 150000 is NT$1,500.00).`,
 	f.StringVar(&date, "date", "", "transaction date and time (RFC 3339); default now")
 	f.BoolVar(&showTrace, "trace", false, "print every APDU exchange")
 	return c
-}
-
-// loadCard builds a card from a built-in profile name or a profile file.
-func loadCard(name string, now time.Time) (cards.Card, error) {
-	var (
-		p   cards.Profile
-		err error
-	)
-	if strings.ContainsAny(name, `/\`) || strings.HasSuffix(name, ".yaml") {
-		p, err = cards.Load(name)
-	} else {
-		p, err = cards.Builtin(name)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return cards.FromProfile(p, cards.Options{Clock: func() time.Time { return now }})
 }
 
 // printOutcome prints an outcome for a person: one summary line, then the

@@ -15,10 +15,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tapsim/tapsim/cards"
-	"github.com/tapsim/tapsim/cards/testca"
 	"github.com/tapsim/tapsim/emv/dukpt"
 	"github.com/tapsim/tapsim/emv/pan"
 	"github.com/tapsim/tapsim/kernel"
+	"github.com/tapsim/tapsim/lab"
 	"github.com/tapsim/tapsim/terminal/client"
 	"github.com/tapsim/tapsim/terminal/inproc"
 	"github.com/tapsim/tapsim/terminal/pcsc"
@@ -131,7 +131,7 @@ func runTerminal(cmd *cobra.Command, f terminalFlags) error {
 			return usageErr("--pin must be 4 to 12 digits")
 		}
 	}
-	cfg, err := terminalConfig(f.configPath)
+	cfg, err := lab.TerminalConfig(f.configPath)
 	if err != nil {
 		return usageErr("%v", err)
 	}
@@ -164,7 +164,7 @@ func runTerminal(cmd *cobra.Command, f terminalFlags) error {
 	}
 	var profile cards.Profile
 	if f.card != "" {
-		if profile, err = loadProfile(f.card); err != nil {
+		if profile, err = lab.Profile(f.card); err != nil {
 			return usageErr("%v", err)
 		}
 	}
@@ -342,34 +342,6 @@ func printResult(b *strings.Builder, res *pos.Result, showISO bool) {
 		b.WriteString("\n")
 		b.WriteString(res.Receipt)
 	}
-}
-
-// terminalConfig loads the terminal file, or the sample terminal; either
-// way the test CA's keys stand in when no CA key is configured.
-func terminalConfig(path string) (pos.Config, error) {
-	cfg := pos.DefaultConfig()
-	if path != "" {
-		var err error
-		if cfg, err = pos.LoadConfig(path); err != nil {
-			return cfg, err
-		}
-	}
-	if len(cfg.Kernel.CAPublicKeys) == 0 {
-		capk, err := kernel.ParseCAPK(testca.CAPKFile())
-		if err != nil {
-			return cfg, err
-		}
-		cfg.Kernel.CAPublicKeys = capk
-	}
-	return cfg, nil
-}
-
-// loadProfile reads a built-in profile or a profile file.
-func loadProfile(name string) (cards.Profile, error) {
-	if strings.ContainsAny(name, `/\`) || strings.HasSuffix(name, ".yaml") {
-		return cards.Load(name)
-	}
-	return cards.Builtin(name)
 }
 
 // profilePAN is the PAN the card presents (its first application's).

@@ -11,8 +11,8 @@ import (
 	"github.com/gdamore/tcell/v2"
 	"github.com/stretchr/testify/require"
 
-	"github.com/tapsim/tapsim/cards"
 	"github.com/tapsim/tapsim/issuerhost/store"
+	"github.com/tapsim/tapsim/lab"
 	"github.com/tapsim/tapsim/tui"
 	"github.com/tapsim/tapsim/tui/model"
 	"github.com/tapsim/tapsim/tui/tuitest"
@@ -161,48 +161,6 @@ func TestTUIReplenishHCEPhone(t *testing.T) {
 	require.Equal(t, 6, strings.Count(s, "00  Approved"), s)
 }
 
-// The replenish glue: a phone that lost its keys gets a batch even though
-// the platform still counts them usable; a stocked phone gets none; only an
-// HCE phone can ask, and only while the issuer host runs.
-func TestReplenishPhone(t *testing.T) {
-	ctx := context.Background()
-	s, err := startTUISession(ctx, t.TempDir())
-	require.NoError(t, err)
-	t.Cleanup(s.Close)
-
-	c, err := loadCard("hce-phone", time.Now())
-	require.NoError(t, err)
-	ph, ok := cards.Phone(c)
-	require.True(t, ok)
-	require.Equal(t, 5, ph.KeysLeft())
-	n, err := replenishPhone(ctx, s.net, "hce-phone", c)
-	require.NoError(t, err)
-	require.Zero(t, n, "5 keys left: above the low-water mark")
-
-	first, ok := ph.KeyStore().NextATC()
-	require.True(t, ok)
-	ph.KeyStore().Discard()
-	n, err = replenishPhone(ctx, s.net, "hce-phone", c)
-	require.NoError(t, err)
-	require.Equal(t, 5, n)
-	require.Equal(t, 5, ph.KeysLeft())
-	next, ok := ph.KeyStore().NextATC()
-	require.True(t, ok)
-	require.Greater(t, next, first+4, "the new batch follows every ATC issued")
-
-	for _, name := range []string{"visa-plastic", "visa-se-phone"} {
-		c, err := loadCard(name, time.Now())
-		require.NoError(t, err)
-		_, err = replenishPhone(ctx, s.net, name, c)
-		require.ErrorContains(t, err, "not an HCE phone")
-	}
-
-	require.NoError(t, s.net.stopIssuer())
-	ph.KeyStore().Discard()
-	_, err = replenishPhone(ctx, s.net, "hce-phone", c)
-	require.ErrorContains(t, err, "issuer host not running")
-}
-
 // selectCard moves the wallet's cursor to entry name.
 func (r *tuiRig) selectCard(name string) {
 	r.T.Helper()
@@ -278,9 +236,9 @@ func TestTUIReportLostHCEPhoneRC1(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, usable, "the unused keys are voided")
 	e := r.lastAudit("device.lost")
-	require.Contains(t, e.Detail, lostReason)
+	require.Contains(t, e.Detail, lab.LostReason)
 	require.Contains(t, e.Detail, "1 tokens suspended, 4 keys voided (R-C1)")
-	require.Contains(t, r.lastAudit("token.suspended").Detail, lostReason)
+	require.Contains(t, r.lastAudit("token.suspended").Detail, lab.LostReason)
 
 	r.closePanel()
 	r.unlockAndTap("5791")
@@ -325,7 +283,7 @@ func TestTUIReportLostSEPhoneRC1(t *testing.T) {
 	require.Equal(t, store.CardLost, c.Status)
 	e := r.lastAudit("card.lost")
 	require.Equal(t, "card visa-se-phone 476173******0044", e.Subject)
-	require.Contains(t, e.Detail, lostReason)
+	require.Contains(t, e.Detail, lab.LostReason)
 
 	// A second report finds the card lost already.
 	r.Keys("l")
@@ -359,47 +317,12 @@ func TestTUIReportLostWalletPhoneRC1(t *testing.T) {
 		return err
 	}))
 	require.Equal(t, store.TokenSuspended, k.Status)
-	require.Equal(t, lostReason, r.lastAudit("token.suspended").Detail)
+	require.Equal(t, lab.LostReason, r.lastAudit("token.suspended").Detail)
 
 	r.closePanel()
 	r.unlockAndTap("2468")
 	s := r.Wait("DECLINED", "DE39 62")
 	require.Contains(t, s, "(token_suspended)")
-}
-
-// The report-lost glue refuses what is not a phone, or no issuer; a
-// second report of an HCE phone finds nothing left to suspend or void.
-func TestReportLostPhone(t *testing.T) {
-	ctx := context.Background()
-	s, err := startTUISession(ctx, t.TempDir())
-	require.NoError(t, err)
-	t.Cleanup(s.Close)
-
-	for _, name := range []string{"visa-plastic", "mc-plastic", "recorded-visa", "no-such-card", "PC/SC reader"} {
-		_, err := reportLostPhone(ctx, s.net, name)
-		require.EqualError(t, err, name+" is not a phone")
-	}
-
-	got, err := reportLostPhone(ctx, s.net, "hce-phone-mc")
-	require.NoError(t, err)
-	require.Equal(t, "device 3520990017614831: tokens suspended: hce-phone-mc; 5 keys voided", got)
-	got, err = reportLostPhone(ctx, s.net, "hce-phone-mc")
-	require.NoError(t, err)
-	require.Equal(t, "device 3520990017614831: tokens suspended: none left active; 0 keys voided", got)
-
-	got, err = reportLostPhone(ctx, s.net, "mc-se-phone")
-	require.NoError(t, err)
-	require.Equal(t, "card marked lost: mc-se-phone", got)
-	got, err = reportLostPhone(ctx, s.net, "wallet-phone")
-	require.NoError(t, err)
-	require.Equal(t, "token suspended: wallet-phone", got)
-	got, err = reportLostPhone(ctx, s.net, "wallet-phone")
-	require.NoError(t, err)
-	require.Equal(t, "token wallet-phone already suspended", got)
-
-	require.NoError(t, s.net.stopIssuer())
-	_, err = reportLostPhone(ctx, s.net, "visa-se-phone")
-	require.EqualError(t, err, "issuer host not running")
 }
 
 // waitPanel waits until the phone panel's text (see flat) holds text.

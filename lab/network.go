@@ -1,4 +1,4 @@
-package main
+package lab
 
 import (
 	"context"
@@ -7,26 +7,30 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/tapsim/tapsim/acquirer"
 	"github.com/tapsim/tapsim/issuerhost"
+	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/terminal/client"
 	"github.com/tapsim/tapsim/terminal/pos"
 )
 
-// network is the sample payment network embedded in one process: the issuer
-// host and the acquirer, each on its own TCP listener on 127.0.0.1, the
-// acquirer's issuer link going through a linkProxy so that the issuer can be
-// stopped and started again while the acquirer keeps its link.
-type network struct {
+// Network is the sample payment network embedded in one process: the
+// issuer host and the acquirer, each on its own TCP listener on 127.0.0.1,
+// the acquirer's issuer link going through a proxy so that the issuer can
+// hang (HoldIssuer), or be stopped and started again (StopIssuer,
+// RestartIssuer), while the acquirer keeps its link. Its methods may be
+// called from several goroutines.
+type Network struct {
 	dir    string
 	logger *slog.Logger
 
 	mu     sync.Mutex
-	issuer *issuerRuntime
+	issuer *Issuer
 	isrv   *issuerhost.Server
 
 	proxy    *linkProxy
@@ -34,29 +38,31 @@ type network struct {
 	closeHSM func()
 }
 
-// networkOptions tune an embedded network.
-type networkOptions struct {
+// Options tune an embedded network.
+type Options struct {
 	// Dir holds the issuer's and the acquirer's state (issuer/ and
-	// acquirer/ under it).
+	// acquirer/ under it); the issuer's sample data is created there on
+	// first start.
 	Dir string
 	// IssuerTimeout is how long the acquirer waits for the issuer before
-	// it answers 91 and queues a reversal advice.
+	// it answers 91 and queues a reversal advice; 0 means 2s.
 	IssuerTimeout time.Duration
 	// Logger receives both hosts' events, masked; nil discards them.
 	Logger *slog.Logger
 }
 
-// startNetwork starts the issuer host (its sample data created when the
-// data directory has none) and the acquirer routing every sample BIN range
-// to it, and waits until the acquirer's issuer link is signed on.
-func startNetwork(ctx context.Context, o networkOptions) (*network, error) {
+// Start starts the issuer host (its sample data created when o.Dir has
+// none) and the acquirer routing every sample BIN range to it, and waits
+// until the acquirer's issuer link is signed on. Close the network when
+// done. ctx bounds the start only.
+func Start(ctx context.Context, o Options) (*Network, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if o.IssuerTimeout <= 0 {
 		o.IssuerTimeout = 2 * time.Second
 	}
-	n := &network{dir: o.Dir, logger: o.Logger}
+	n := &Network{dir: o.Dir, logger: o.Logger}
 	if err := n.startIssuer(ctx); err != nil {
 		return nil, err
 	}
@@ -66,15 +72,16 @@ func startNetwork(ctx context.Context, o networkOptions) (*network, error) {
 		return nil, err
 	}
 	n.proxy = p
-	cfg, closeHSM, err := acquirerConfig(acquirerOptions{
-		listen:     "127.0.0.1:0",
-		issuers:    []string{p.Addr()},
-		dataDir:    filepath.Join(o.Dir, "acquirer"),
-		acquirerID: acqDefaultID,
-		timeout:    o.IssuerTimeout,
-		echo:       time.Minute,
-		window:     24 * time.Hour,
-	}, o.Logger.With("host", "acquirer"))
+	cfg, closeHSM, err := AcquirerConfig(AcquirerOptions{
+		Listen:          "127.0.0.1:0",
+		Issuers:         map[string]string{SampleIssuer: p.Addr()},
+		DataDir:         filepath.Join(o.Dir, "acquirer"),
+		AcquirerID:      SampleAcquirerID,
+		IssuerTimeout:   o.IssuerTimeout,
+		EchoInterval:    time.Minute,
+		DuplicateWindow: 24 * time.Hour,
+		Logger:          o.Logger.With("host", "acquirer"),
+	})
 	if err != nil {
 		n.Close()
 		return nil, err
@@ -101,24 +108,31 @@ func startNetwork(ctx context.Context, o networkOptions) (*network, error) {
 	return n, nil
 }
 
+// HasData reports whether dir holds the state of an earlier network (an
+// issuer database under issuer/).
+func HasData(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, "issuer", store.FileName))
+	return err == nil
+}
+
 // startIssuer opens the issuer's store and security module, creates the
 // sample data on first start, and starts the host on an ephemeral port.
-func (n *network) startIssuer(ctx context.Context) error {
+func (n *Network) startIssuer(ctx context.Context) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.isrv != nil {
 		return errors.New("issuer host already running")
 	}
 	logger := n.logger.With("host", "issuer")
-	r, err := openIssuer(filepath.Join(n.dir, "issuer"), logger)
+	r, err := OpenIssuer(ctx, filepath.Join(n.dir, "issuer"), "", logger)
 	if err != nil {
 		return err
 	}
-	if _, _, err := initIssuer(ctx, r); err != nil {
+	if _, _, err := InitIssuer(ctx, r); err != nil {
 		r.Close()
 		return err
 	}
-	srv, err := issuerhost.New(r.db, r.hsm, issuerhost.Config{Listen: "127.0.0.1:0", Logger: logger})
+	srv, err := issuerhost.New(r.DB, r.HSM, issuerhost.Config{Listen: "127.0.0.1:0", Logger: logger})
 	if err != nil {
 		r.Close()
 		return err
@@ -134,10 +148,11 @@ func (n *network) startIssuer(ctx context.Context) error {
 	return nil
 }
 
-// stopIssuer stops the issuer host and closes its store: the acquirer's
+// StopIssuer stops the issuer host and closes its store: the acquirer's
 // link stays connected to the proxy, which swallows what is sent until the
-// issuer is back (a host that does not answer).
-func (n *network) stopIssuer() error {
+// issuer is back (a host that does not answer). Stopping a stopped issuer
+// does nothing.
+func (n *Network) StopIssuer() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.isrv == nil {
@@ -152,9 +167,9 @@ func (n *network) stopIssuer() error {
 	return err
 }
 
-// restartIssuer starts the issuer again on the same data and lets the
+// RestartIssuer starts the issuer again on the same data and lets the
 // acquirer's link reconnect to it.
-func (n *network) restartIssuer(ctx context.Context) error {
+func (n *Network) RestartIssuer(ctx context.Context) error {
 	if err := n.startIssuer(ctx); err != nil {
 		return err
 	}
@@ -162,15 +177,25 @@ func (n *network) restartIssuer(ctx context.Context) error {
 	return nil
 }
 
+// HoldIssuer makes the issuer hang while it keeps running: the acquirer's
+// link stays connected, and what it sends is swallowed, until
+// ReleaseIssuer. The acquirer answers its terminals 91 after its issuer
+// timeout and queues reversal advices.
+func (n *Network) HoldIssuer() { n.proxy.Hold() }
+
+// ReleaseIssuer ends HoldIssuer: the acquirer's link is dropped and
+// reconnects to the running issuer (which RestartIssuer also does).
+func (n *Network) ReleaseIssuer() { n.proxy.Release() }
+
 // Issuer is the running issuer host, nil while it is stopped.
-func (n *network) Issuer() *issuerhost.Server {
+func (n *Network) Issuer() *issuerhost.Server {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.isrv
 }
 
-// IssuerAddr is the issuer host's own address.
-func (n *network) IssuerAddr() string {
+// IssuerAddr is the issuer host's own address, empty while it is stopped.
+func (n *Network) IssuerAddr() string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.isrv == nil {
@@ -180,18 +205,26 @@ func (n *network) IssuerAddr() string {
 }
 
 // AcquirerAddr is where terminals connect.
-func (n *network) AcquirerAddr() string { return n.acq.Addr() }
+func (n *Network) AcquirerAddr() string { return n.acq.Addr() }
 
 // Acquirer is the acquirer host.
-func (n *network) Acquirer() *acquirer.Server { return n.acq }
+func (n *Network) Acquirer() *acquirer.Server { return n.acq }
 
-// newTerminal makes the sample terminal T0000001 (test CA keys, sample
-// keys) connected to the acquirer over TCP; close the client when done.
-func (n *network) newTerminal(o pos.Options) (*pos.Terminal, *client.Client, error) {
-	cfg, err := terminalConfig("")
+// NewTerminal makes the sample terminal T0000001 (TerminalConfig: test CA
+// keys, sample keys) connected to the acquirer over TCP; close the client
+// when done.
+func (n *Network) NewTerminal(o pos.Options) (*pos.Terminal, *client.Client, error) {
+	cfg, err := TerminalConfig("")
 	if err != nil {
 		return nil, nil, err
 	}
+	return n.NewTerminalWith(cfg, o)
+}
+
+// NewTerminalWith makes a terminal of configuration cfg connected to the
+// acquirer over TCP; close the client when done. The acquirer knows the
+// terminal IDs SampleTID and LoadTID(0..LoadMaxTerminals-1).
+func (n *Network) NewTerminalWith(cfg pos.Config, o pos.Options) (*pos.Terminal, *client.Client, error) {
 	link := client.New(n.AcquirerAddr(), client.Options{})
 	t, err := pos.New(cfg, link, o)
 	if err != nil {
@@ -201,10 +234,13 @@ func (n *network) newTerminal(o pos.Options) (*pos.Terminal, *client.Client, err
 	return t, link, nil
 }
 
-// Close stops the acquirer (its links sign off), the proxy and the issuer.
-func (n *network) Close() {
+// Close stops the acquirer (its links sign off), the proxy and the issuer,
+// and reports what failed. Terminals' clients are the caller's to
+// close.
+func (n *Network) Close() error {
+	var errs []error
 	if n.acq != nil {
-		_ = n.acq.Close()
+		errs = append(errs, n.acq.Close())
 	}
 	if n.closeHSM != nil {
 		n.closeHSM()
@@ -212,7 +248,8 @@ func (n *network) Close() {
 	if n.proxy != nil {
 		n.proxy.Close()
 	}
-	_ = n.stopIssuer()
+	errs = append(errs, n.StopIssuer())
+	return errors.Join(errs...)
 }
 
 // linkProxy relays TCP connections to an upstream address. While held it
@@ -304,9 +341,10 @@ func (p *linkProxy) accept() {
 	}
 }
 
-// serve relays one client. When the upstream goes away (or cannot be
-// reached) while the proxy is held, the client stays connected and what it
-// sends is discarded; otherwise the client is closed.
+// serve relays one client. While the proxy is held what the client sends
+// is discarded; when the upstream goes away (or cannot be reached) while
+// the proxy is held, the client stays connected; otherwise the client is
+// closed.
 func (p *linkProxy) serve(down net.Conn) {
 	defer p.wg.Done()
 	defer p.track(down, false)
@@ -327,7 +365,7 @@ func (p *linkProxy) serve(down net.Conn) {
 	defer up.Close()
 	done := make(chan struct{})
 	go func() {
-		_, _ = io.Copy(up, down)
+		p.forward(up, down)
 		_ = up.Close()
 		close(done)
 	}()
@@ -343,4 +381,28 @@ func (p *linkProxy) serve(down net.Conn) {
 	_ = up.Close()
 	<-done
 	_, _ = io.Copy(io.Discard, down)
+}
+
+// forward copies what the client sends to the upstream until either side
+// fails, discarding it while the proxy is held.
+func (p *linkProxy) forward(up, down net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := down.Read(buf)
+		if n > 0 && !p.isHeld() {
+			if _, werr := up.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// isHeld reports whether the proxy is held.
+func (p *linkProxy) isHeld() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.held
 }

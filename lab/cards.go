@@ -1,0 +1,202 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tapsim/tapsim/cards"
+	"github.com/tapsim/tapsim/cards/hce"
+	"github.com/tapsim/tapsim/emv/keys"
+	"github.com/tapsim/tapsim/hsm/keyblock"
+	"github.com/tapsim/tapsim/issuerhost"
+	"github.com/tapsim/tapsim/issuerhost/store"
+)
+
+// ErrIssuerDown reports that the embedded issuer host is stopped.
+var ErrIssuerDown = errors.New("issuer host not running")
+
+// LostReason is what a lost-phone report (ReportLost) records at the
+// issuer.
+const LostReason = "reported lost by the cardholder"
+
+// Profile reads a built-in profile by name, or a profile file when name
+// is a path (holds a slash) or ends in .yaml.
+func Profile(name string) (cards.Profile, error) {
+	if strings.ContainsAny(name, `/\`) || strings.HasSuffix(name, ".yaml") {
+		return cards.Load(name)
+	}
+	return cards.Builtin(name)
+}
+
+// Card builds the card or phone of Profile(name), its clock frozen at now.
+func Card(name string, now time.Time) (cards.Card, error) {
+	p, err := Profile(name)
+	if err != nil {
+		return nil, err
+	}
+	return cards.FromProfile(p, cards.Options{Clock: func() time.Time { return now }})
+}
+
+// profileApps lists the applications of profile p, its main one first.
+func profileApps(p cards.Profile) []cards.AppProfile {
+	if p.App != nil {
+		return append([]cards.AppProfile{*p.App}, p.Apps...)
+	}
+	return p.Apps
+}
+
+// deviceID is the issuer's ID of the phone of profile p: its hardware ID
+// in hex.
+func deviceID(p cards.Profile) string { return fmt.Sprintf("%X", []byte(p.Phone.DeviceID)) }
+
+// Replenish asks the embedded issuer's cloud platform for a batch of
+// single-use keys for the HCE phone of built-in profile name and loads them
+// into c: the token is the one the sample data makes of the profile, the
+// device its hardware ID, and the phone opens the batch with the transport
+// key KEK. The platform issues when the phone holds its low-water mark of
+// usable keys or fewer; a phone that holds none gets a batch in any case.
+// It returns the number of keys loaded (0 when the platform saw no need).
+func Replenish(ctx context.Context, n *Network, name string, c cards.Card) (int, error) {
+	ph, ok := cards.Phone(c)
+	if !ok || ph.KeyStore() == nil {
+		return 0, fmt.Errorf("replenish: %s is not an HCE phone", name)
+	}
+	p, err := cards.Builtin(name)
+	if err != nil {
+		return 0, fmt.Errorf("replenish: %s: %w", name, err)
+	}
+	if p.Phone == nil || len(p.Phone.DeviceID) == 0 {
+		return 0, fmt.Errorf("replenish: %s has no device ID", name)
+	}
+	iss := n.Issuer()
+	if iss == nil {
+		return 0, fmt.Errorf("replenish: %w", ErrIssuerDown)
+	}
+	device := deviceID(p)
+	batch, issued, err := iss.Cloud().Replenish(ctx, p.Name, device)
+	if err == nil && !issued && ph.KeysLeft() == 0 {
+		batch, err = iss.Cloud().IssueBatch(ctx, p.Name, device, 0)
+		issued = err == nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("replenish: %w", err)
+	}
+	if !issued {
+		return 0, nil
+	}
+	kek, err := keys.ParseHex(keys.AES, KEK)
+	if err != nil {
+		return 0, fmt.Errorf("replenish: transport key: %w", err)
+	}
+	opened, err := keyblock.OpenHCEKeys(kek, batch.Keys)
+	if err != nil {
+		return 0, fmt.Errorf("replenish: %w", err)
+	}
+	creds := make([]hce.Credential, len(opened))
+	for i, k := range opened {
+		creds[i] = hce.Credential{ATC: k.ATC, Key: k.Key}
+	}
+	if err := ph.Replenish(creds...); err != nil {
+		return 0, fmt.Errorf("replenish: %w", err)
+	}
+	return len(creds), nil
+}
+
+// ReportLost reports the phone of built-in profile name lost to the
+// embedded issuer (R-C1) and says, for the cardholder, what the issuer
+// did. What it does follows what the phone holds, as the sample data makes
+// it of the profile (IssuerSeed): an HCE phone bound to a device is
+// reported lost to the cloud platform, which suspends every token bound to
+// the device and voids its unused single-use keys in one transaction; a
+// phone holding tokens without a device (a wallet phone) has its tokens
+// suspended in the vault; a phone holding cards (an SE phone) has them
+// marked lost in the card store. Each change is recorded with the reason
+// LostReason. A plastic card, or a name that is no built-in profile, is
+// not a phone.
+func ReportLost(ctx context.Context, n *Network, name string) (string, error) {
+	p, err := cards.Builtin(name)
+	if err != nil || !slices.Contains([]string{cards.FormSEPhone, cards.FormHCEPhone, cards.FormWallet}, p.FormFactor) {
+		return "", fmt.Errorf("%s is not a phone", name)
+	}
+	iss := n.Issuer()
+	if iss == nil {
+		return "", ErrIssuerDown
+	}
+	var done []string
+	if p.FormFactor == cards.FormHCEPhone && p.Phone != nil && len(p.Phone.DeviceID) > 0 {
+		rep, err := iss.Cloud().ReportLost(ctx, deviceID(p), LostReason)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", name, err)
+		}
+		suspended := "none left active"
+		if len(rep.TokensSuspended) > 0 {
+			suspended = strings.Join(rep.TokensSuspended, ", ")
+		}
+		done = append(done, fmt.Sprintf("device %s: tokens suspended: %s; %d keys voided", rep.DeviceID, suspended, rep.KeysVoided))
+	} else if slices.ContainsFunc(profileApps(p), func(a cards.AppProfile) bool { return a.Token != nil }) {
+		// The sample data names a profile's token after the profile.
+		s, err := suspendToken(ctx, iss, p.Name)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", name, err)
+		}
+		done = append(done, s)
+	}
+	for _, a := range profileApps(p) {
+		if a.Token != nil || a.PAN == "" {
+			continue
+		}
+		s, err := markCardLost(ctx, iss, a.PAN)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", name, err)
+		}
+		done = append(done, s)
+	}
+	if len(done) == 0 {
+		return "", fmt.Errorf("%s holds no card or token the issuer knows", name)
+	}
+	return strings.Join(done, "; "), nil
+}
+
+// suspendToken suspends token id in the issuer's vault.
+func suspendToken(ctx context.Context, iss *issuerhost.Server, id string) (string, error) {
+	var was store.TokenStatus
+	if err := iss.Store().View(ctx, func(tx *store.Tx) error {
+		k, err := tx.Token(ctx, id)
+		was = k.Status
+		return err
+	}); err != nil {
+		return "", err
+	}
+	if was == store.TokenSuspended {
+		return "token " + id + " already suspended", nil
+	}
+	if err := iss.Vault().Suspend(ctx, id, LostReason); err != nil {
+		return "", err
+	}
+	return "token suspended: " + id, nil
+}
+
+// markCardLost marks the issuer's card with PAN p lost; what it reports
+// names the card by its ID, never by its PAN.
+func markCardLost(ctx context.Context, iss *issuerhost.Server, p string) (string, error) {
+	var id string
+	if err := iss.Store().View(ctx, func(tx *store.Tx) error {
+		c, err := tx.CardByPAN(ctx, p)
+		id = c.ID
+		return err
+	}); err != nil {
+		return "", err
+	}
+	changed, err := iss.Engine().ReportCardLost(ctx, id, LostReason)
+	if err != nil {
+		return "", err
+	}
+	if !changed {
+		return "card " + id + " already lost", nil
+	}
+	return "card marked lost: " + id, nil
+}
