@@ -243,6 +243,7 @@ func IssuerSeed(m hsm.HSM) (issuerhost.Seed, error) {
 		{Label: k.ZAK, Usage: hsm.UsageZAK, Alg: "TDES", Hex: ZAK},
 		{Label: k.PVK, Usage: hsm.UsagePVK, Alg: "TDES", Hex: PVK},
 		{Label: k.KEK, Usage: hsm.UsageKEK, Alg: "AES", Hex: KEK},
+		issuerhost.SampleCVK(),
 	}}
 	pvk, err := issuerKey(m, k.PVK, hsm.UsagePVK, keys.MustHex(keys.TDES, PVK))
 	if err != nil {
@@ -280,6 +281,10 @@ func IssuerSeed(m hsm.HSM) (issuerhost.Seed, error) {
 			return fmt.Errorf("sample card %s: %w", id, err)
 		}
 		c.ID, c.PAN, c.PVKI, c.PVV, c.Account = id, p, 1, v, "acct-"+id
+		// Registered contacts, where the issuer sends one-time passwords
+		// during provisioning (R-G3e).
+		c.Phone, c.Email = issuerhost.SampleContact(id)
+		c.IssuerApp = true
 		seed.Accounts = append(seed.Accounts, issuerhost.SeedAccount{ID: c.Account, Currency: 901, CreditLimit: sampleCreditLimit})
 		seed.Cards = append(seed.Cards, c)
 		byPAN[p] = id

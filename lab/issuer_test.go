@@ -44,7 +44,14 @@ func TestIssuerSampleSeed(t *testing.T) {
 	}
 	for _, c := range seed.Cards {
 		checkPIN(c.PAN, c.PVKI, c.PVV)
+		// Every cardholder can receive a one-time password (R-G3e).
+		require.NotEmpty(t, c.Phone, c.ID)
+		require.NotEmpty(t, c.Email, c.ID)
 	}
+	// The card verification key checks the security code a cardholder
+	// types into a wallet.
+	_, err = issuerhost.SampleCVV2(r.HSM, seed.Cards[0].PAN, "2912")
+	require.NoError(t, err)
 	for _, k := range seed.Tokens {
 		checkPIN(k.Number, k.PVKI, k.PVV)
 	}
