@@ -332,6 +332,25 @@ func (s *Service) wrongEntry(ctx context.Context, tx *store.Tx, c store.Card, p 
 	return max(s.maxFail-p.Failures, 0), nil
 }
 
+// wrongAnswer counts a wrong OTP or passcode (wrongEntry) given for
+// attempt a and returns the refusal: what's tries left, or ReasonIDVLocked
+// once the limit locks the card's provisioning (the attempt is marked
+// locked too).
+func (s *Service) wrongAnswer(ctx context.Context, tx *store.Tx, c store.Card, p *store.Provisioning, a *store.IDVAttempt, r Reason, what string, now time.Time) (*Error, error) {
+	left, err := s.wrongEntry(ctx, tx, c, p, r, now)
+	if err != nil {
+		return nil, err
+	}
+	if !p.Locked {
+		return &Error{Reason: r, Message: fmt.Sprintf("wrong %s, %d tries left", what, left), TriesLeft: left}, nil
+	}
+	a.Locked, a.UpdatedAt = true, now
+	if err := tx.UpdateIDVAttempt(ctx, *a); err != nil {
+		return nil, err
+	}
+	return &Error{Reason: ReasonIDVLocked, Message: "too many wrong entries: provisioning of this card is locked until the service centre resets it"}, nil
+}
+
 // safeID is an identifier fit for a log line: itself when well formed,
 // else a placeholder (it may be anything the caller sent).
 func safeID(id string) string {

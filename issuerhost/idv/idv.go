@@ -59,6 +59,7 @@ import (
 	"github.com/tapsim/tapsim/emv/pan"
 	"github.com/tapsim/tapsim/hsm"
 	"github.com/tapsim/tapsim/issuerhost/store"
+	"github.com/tapsim/tapsim/provision/wire"
 )
 
 // Actor is the name the service writes in the audit trail.
@@ -217,17 +218,17 @@ type Decision string
 
 // The decisions (FACT: the names MDES and VTS use).
 const (
-	Approved          Decision = "APPROVED"
-	StepUp            Decision = "REQUIRE_ADDITIONAL_AUTHENTICATION"
-	Declined          Decision = "DECLINED"
+	Approved          Decision = wire.DecisionApproved
+	StepUp            Decision = wire.DecisionRequireAuthN
+	Declined          Decision = wire.DecisionDeclined
 	recommendApproved          = "APPROVED"
 )
 
 // Method types (FACT: MDES activation method types).
 const (
-	MethodSMS       = "TEXT_TO_CARDHOLDER_NUMBER"
-	MethodEmail     = "EMAIL_TO_CARDHOLDER_ADDRESS"
-	MethodIssuerApp = "CARDHOLDER_TO_USE_ISSUER_MOBILE_APP"
+	MethodSMS       = wire.AuthTextToCardholder
+	MethodEmail     = wire.AuthEmailToCardholder
+	MethodIssuerApp = wire.AuthIssuerApp
 )
 
 // Method is a step-up method the issuer offers: its ID (to name it in

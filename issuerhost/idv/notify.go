@@ -260,20 +260,8 @@ func (s *Service) Activate(ctx context.Context, req ActivateRequest) (TokenStatu
 				return err
 			}
 			if !ok {
-				left, err := s.wrongEntry(ctx, tx, card, &prov, ReasonPasscodeWrong, now)
-				if err != nil {
-					return err
-				}
-				if prov.Locked {
-					a.Locked, a.UpdatedAt = true, now
-					if err := tx.UpdateIDVAttempt(ctx, a); err != nil {
-						return err
-					}
-					refusal = &Error{Reason: ReasonIDVLocked, Message: "too many wrong entries: provisioning of this card is locked until the service centre resets it"}
-					return nil
-				}
-				refusal = &Error{Reason: ReasonPasscodeWrong, Message: fmt.Sprintf("wrong passcode, %d tries left", left), TriesLeft: left}
-				return nil
+				refusal, err = s.wrongAnswer(ctx, tx, card, &prov, &a, ReasonPasscodeWrong, "passcode", now)
+				return err
 			}
 			if prov.Failures != 0 {
 				prov.Failures, prov.UpdatedAt = 0, now

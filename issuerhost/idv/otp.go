@@ -210,20 +210,8 @@ func (s *Service) VerifyOTP(ctx context.Context, correlationID, otp string) (Ver
 			return err
 		}
 		if !digits(otp, OTPDigits, OTPDigits) || !hmac.Equal(got, want) {
-			left, err := s.wrongEntry(ctx, tx, card, &prov, ReasonOTPWrong, now)
-			if err != nil {
-				return err
-			}
-			if prov.Locked {
-				a.Locked, a.UpdatedAt = true, now
-				if err := tx.UpdateIDVAttempt(ctx, a); err != nil {
-					return err
-				}
-				refusal = &Error{Reason: ReasonIDVLocked, Message: "too many wrong entries: provisioning of this card is locked until the service centre resets it"}
-				return nil
-			}
-			refusal = &Error{Reason: ReasonOTPWrong, Message: fmt.Sprintf("wrong OTP, %d tries left", left), TriesLeft: left}
-			return nil
+			refusal, err = s.wrongAnswer(ctx, tx, card, &prov, &a, ReasonOTPWrong, "OTP", now)
+			return err
 		}
 		if err := tx.UseOTP(ctx, correlationID, now); err != nil {
 			return err

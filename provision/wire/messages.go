@@ -225,7 +225,7 @@ func ValidDeviceID(id string) error {
 const (
 	AuthTextToCardholder  = "TEXT_TO_CARDHOLDER_NUMBER"
 	AuthEmailToCardholder = "EMAIL_TO_CARDHOLDER_ADDRESS"
-	AuthIssuerApp         = "ISSUER_APP"
+	AuthIssuerApp         = "CARDHOLDER_TO_USE_ISSUER_MOBILE_APP"
 )
 
 // AuthenticationMethod is one way the issuer can verify the cardholder
@@ -234,7 +234,7 @@ type AuthenticationMethod struct {
 	// ID names the method in RequestOTP.
 	ID string `json:"id"`
 	// Type is TEXT_TO_CARDHOLDER_NUMBER, EMAIL_TO_CARDHOLDER_ADDRESS or
-	// ISSUER_APP.
+	// CARDHOLDER_TO_USE_ISSUER_MOBILE_APP.
 	Type string `json:"type"`
 	// Value is the masked contact, e.g. "*******1234" or "a***@example.com".
 	Value string `json:"value"`
