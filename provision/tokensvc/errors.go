@@ -45,12 +45,7 @@ const (
 	ReasonPeerNotAWallet     = "peer_not_a_wallet_provider"
 	ReasonVaultFailed        = "vault_failed"
 	ReasonNotAwaitingStepUp  = "not_awaiting_activation"
-	ReasonAlreadyDownloaded  = "already_downloaded"
-	ReasonLifecycleRefused   = "lifecycle_refused"
-	ReasonDeclinedByIssuer   = "declined"
 	ReasonRequestorMismatch  = "requestor_mismatch"
-	ReasonOTPExpired         = "otp_expired"
-	ReasonOTPWrong           = "otp_wrong"
 	ReasonNotificationFailed = "notification_failed"
 )
 

@@ -238,8 +238,19 @@ func (s *Service) doTokenize(ctx context.Context, c wire.Claims, req wire.Tokeni
 			return wire.TokenizeResponse{}, errTaskIDReused
 		}
 		resp := prev.resp
-		if err := s.withTokenData(ctx, &resp.TokenData, resp.TokenUniqueReference, resp.Decision == wire.DecisionApproved); err != nil {
-			return wire.TokenizeResponse{}, err
+		if resp.TokenUniqueReference != "" {
+			// The same answer, with the token as it is now: its data
+			// again only while it is ACTIVE and was approved outright.
+			tok, err := s.cfg.Vault.Get(ctx, resp.TokenUniqueReference)
+			if err != nil {
+				s.audit("tokenize", errVault, at...)
+				return wire.TokenizeResponse{}, errVault
+			}
+			resp.TokenInfo = tok.Info()
+			want := resp.Decision == wire.DecisionApproved && tok.Status == wire.StatusActive
+			if err := s.withTokenData(ctx, &resp.TokenData, resp.TokenUniqueReference, want); err != nil {
+				return wire.TokenizeResponse{}, err
+			}
 		}
 		s.audit("tokenize", nil, append(at, "repeat", true, "decision", resp.Decision, "tur", resp.TokenUniqueReference)...)
 		return resp, nil

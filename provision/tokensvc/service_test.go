@@ -302,6 +302,15 @@ func TestSameTaskIDTwice(t *testing.T) {
 	_, err = r.tokenize(other)
 	refusedWith(t, err, http.StatusConflict, tokensvc.ReasonTaskIDReused)
 	require.Equal(t, 1, r.vault.Len())
+
+	// Repeated after the token was deleted: its state now, no token data.
+	_, err = r.lifecycle(wire.LifecycleRequest{TaskID: "del", Action: wire.ActionDelete, TokenUniqueReferences: []string{first.TokenUniqueReference}, Actor: wire.ActorCardholder, Reason: "TEST"}, false)
+	require.NoError(t, err)
+	third, err := r.tokenize(req)
+	require.NoError(t, err)
+	require.Equal(t, first.TokenUniqueReference, third.TokenUniqueReference)
+	require.Equal(t, wire.StatusDeactivated, third.TokenInfo.Status)
+	require.Empty(t, third.TokenData)
 }
 
 // Life cycle from both ends; suspensions stack and a resume clears only
