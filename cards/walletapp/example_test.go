@@ -10,13 +10,13 @@ import (
 // The credentials the sample world builds a wallet-phone card from never
 // print the token PAN or the key.
 func ExampleCard() {
-	c := walletapp.Card{TokenPAN: "4895370012345672", TokenExpiry: "2912", PSN: "00", CVN: "visa18",
+	c := walletapp.Card{TokenPAN: "4895370012345671", TokenExpiry: "2912", PSN: "00", CVN: "visa18",
 		MasterKey: make([]byte, 16), RequestorID: "50110030273", DeviceID: "0102030405060708"}
 	fmt.Println(c)
 	fmt.Printf("%#v\n", c)
 	// Output:
-	// wallet card 489537******5672
-	// wallet card 489537******5672
+	// wallet card 489537******5671
+	// wallet card 489537******5671
 }
 
 // An app needs a device ID, its trust list and a client to its wallet
