@@ -207,7 +207,7 @@ func (s *Service) addCard(ctx context.Context, in AddCardRequest) (AddCardRespon
 		s.audit("add-card", err, at...)
 		return AddCardResponse{}, err
 	}
-	if !s.cfg.Store.bind(in.WalletAccountID, in.DeviceID) {
+	if !s.cfg.Store.mayUse(in.WalletAccountID, in.DeviceID) {
 		s.audit("add-card", errDeviceMismatch, at...)
 		return AddCardResponse{}, errDeviceMismatch
 	}
@@ -219,6 +219,10 @@ func (s *Service) addCard(ctx context.Context, in AddCardRequest) (AddCardRespon
 	out := AddCardResponse{Decision: resp.Decision, TokenUniqueReference: resp.TokenUniqueReference,
 		Methods: resp.AuthenticationMethods, Reason: resp.Reason, TokenData: resp.TokenData}
 	if ti := resp.TokenInfo; ti != nil {
+		if !s.cfg.Store.bind(in.WalletAccountID, in.DeviceID) {
+			s.audit("add-card", errDeviceMismatch, at...)
+			return AddCardResponse{}, errDeviceMismatch
+		}
 		out.AccountPanSuffix, out.TokenPanSuffix, out.Status = ti.AccountPanSuffix, ti.TokenPanSuffix, ti.Status
 		if _, known := s.cfg.Store.Token(resp.TokenUniqueReference); !known {
 			s.cfg.Store.put(TokenRecord{
@@ -307,7 +311,7 @@ func (s *Service) lifecycle(ctx context.Context, in LifecycleRequest) (Lifecycle
 			s.audit("lifecycle", errUnknownAccount, at...)
 			return LifecycleResult{}, errUnknownAccount
 		}
-		if !s.cfg.Store.bind(in.WalletAccountID, in.DeviceID) {
+		if !s.cfg.Store.bound(in.WalletAccountID, in.DeviceID) {
 			s.audit("lifecycle", errDeviceMismatch, at...)
 			return LifecycleResult{}, errDeviceMismatch
 		}

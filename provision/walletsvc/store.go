@@ -32,6 +32,22 @@ func NewMemoryStore() *MemoryStore {
 	return &MemoryStore{accounts: map[string]string{}, tokens: map[string]*TokenRecord{}, seen: map[string]bool{}}
 }
 
+// mayUse reports whether the account is unbound or bound to deviceID.
+func (s *MemoryStore) mayUse(account, deviceID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.accounts[account]
+	return !ok || d == deviceID
+}
+
+// bound reports whether the account is bound to deviceID.
+func (s *MemoryStore) bound(account, deviceID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.accounts[account]
+	return ok && d == deviceID
+}
+
 // bind ties a wallet account to a device on first use and reports
 // whether deviceID is the account's.
 func (s *MemoryStore) bind(account, deviceID string) bool {
