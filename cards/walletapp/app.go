@@ -71,6 +71,7 @@ type Config struct {
 
 // Token is a token as the app shows it: masked, with its state.
 type Token struct {
+	// TokenUniqueReference names the token.
 	TokenUniqueReference string
 	// Masked is the token PAN masked as on a sales slip (R-S2c).
 	Masked string
@@ -87,13 +88,20 @@ type Token struct {
 // Card is what the sample world needs to build a wallet-phone card from
 // an installed token. It holds the key: never print it.
 type Card struct {
-	TokenPAN    string
-	TokenExpiry string // YYMM
-	PSN         string
-	CVN         string
-	MasterKey   []byte // ICC master key, 16 bytes
+	// TokenPAN is the token, used as the card's PAN.
+	TokenPAN string
+	// TokenExpiry is YYMM.
+	TokenExpiry string
+	// PSN is the PAN sequence number.
+	PSN string
+	// CVN names the cryptogram version (emv/cryptogram).
+	CVN string
+	// MasterKey is the ICC master key, 16 bytes.
+	MasterKey []byte
+	// RequestorID is the wallet's token requestor ID.
 	RequestorID string
-	DeviceID    string
+	// DeviceID is the phone the token is bound to.
+	DeviceID string
 }
 
 // String hides the token PAN and the key.
@@ -174,12 +182,18 @@ func (a *App) post(ctx context.Context, path string, in, out any) error {
 // AddCardRequest is the JSON request the app posts to add a card
 // (walletsvc.AddCardRequest).
 type AddCardRequest struct {
-	RequestID        string         `json:"requestId"`
-	WalletAccountID  string         `json:"walletAccountId"`
-	DeviceID         string         `json:"deviceId"`
+	// RequestID names the request; a retry carries the same one.
+	RequestID string `json:"requestId"`
+	// WalletAccountID names the cardholder's wallet account.
+	WalletAccountID string `json:"walletAccountId"`
+	// DeviceID is the phone's device ID.
+	DeviceID string `json:"deviceId"`
+	// DevicePublicKeys are the app's public keys.
 	DevicePublicKeys wire.PartyKeys `json:"devicePublicKeys"`
-	CardData         string         `json:"cardData"`
-	Language         string         `json:"language"`
+	// CardData is the card sealed to the token service.
+	CardData string `json:"cardData"`
+	// Language is the cardholder's language.
+	Language string `json:"language"`
 }
 
 type addCardResponse struct {

@@ -55,53 +55,71 @@ type AddCardResponse struct {
 
 // OTPRequest asks for an OTP by one of the offered methods.
 type OTPRequest struct {
-	WalletAccountID      string `json:"walletAccountId"`
+	// WalletAccountID names the wallet account holding the token.
+	WalletAccountID string `json:"walletAccountId"`
+	// TokenUniqueReference names the INACTIVE token.
 	TokenUniqueReference string `json:"tokenUniqueReference"`
-	MethodID             string `json:"methodId"`
+	// MethodID is the ID of one of the offered methods.
+	MethodID string `json:"methodId"`
 }
 
 // OTPRequestResult answers OTPRequest.
 type OTPRequestResult struct {
-	Result    string    `json:"result"`
+	// Result is SUCCESS when the OTP was sent.
+	Result string `json:"result"`
+	// ExpiresAt is when the OTP stops being accepted.
 	ExpiresAt time.Time `json:"expiresAt"`
 }
 
 // OTPSubmit carries the OTP, sealed by the phone to the token service in
 // a SubmitOTP envelope.
 type OTPSubmit struct {
-	WalletAccountID      string `json:"walletAccountId"`
+	// WalletAccountID names the wallet account holding the token.
+	WalletAccountID string `json:"walletAccountId"`
+	// TokenUniqueReference names the INACTIVE token.
 	TokenUniqueReference string `json:"tokenUniqueReference"`
-	SubmitOTP            string `json:"submitOtp"`
+	// SubmitOTP is the phone's SubmitOTP envelope to the token service,
+	// relayed untouched.
+	SubmitOTP string `json:"submitOtp"`
 }
 
 // OTPSubmitResult answers OTPSubmit.
 type OTPSubmitResult struct {
 	// Result is SUCCESS, INCORRECT_CODE, EXPIRED_CODE or
 	// INCORRECT_CODE_RETRIES_EXCEEDED.
-	Result           string `json:"result"`
-	RetriesRemaining int    `json:"retriesRemaining"`
+	Result string `json:"result"`
+	// RetriesRemaining counts the tries left after INCORRECT_CODE.
+	RetriesRemaining int `json:"retriesRemaining"`
 	// TokenData is the token data sealed to the phone (SUCCESS).
 	TokenData string `json:"tokenData,omitempty"`
 }
 
 // AckRequest carries the phone's signed TokenDataAck envelope.
 type AckRequest struct {
-	WalletAccountID      string `json:"walletAccountId"`
+	// WalletAccountID names the wallet account holding the token.
+	WalletAccountID string `json:"walletAccountId"`
+	// TokenUniqueReference names the token installed.
 	TokenUniqueReference string `json:"tokenUniqueReference"`
-	Ack                  string `json:"ack"`
+	// Ack is the phone's TokenDataAck envelope to the token service,
+	// relayed untouched.
+	Ack string `json:"ack"`
 }
 
 // AckResult answers AckRequest with the token's state.
 type AckResult struct {
+	// Status is the token's state after the download completed.
 	Status string `json:"status"`
 }
 
 // LifecycleRequest is the cardholder's suspend, resume or delete of one
 // token, or (DeviceID set, no token) a lost-phone report (R-C1).
 type LifecycleRequest struct {
-	WalletAccountID      string `json:"walletAccountId"`
+	// WalletAccountID names the cardholder's wallet account.
+	WalletAccountID string `json:"walletAccountId"`
+	// TokenUniqueReference names the token (not with DeviceID).
 	TokenUniqueReference string `json:"tokenUniqueReference,omitempty"`
-	DeviceID             string `json:"deviceId,omitempty"`
+	// DeviceID names the lost phone, bound to the account.
+	DeviceID string `json:"deviceId,omitempty"`
 	// Action is SUSPEND, RESUME or DELETE.
 	Action string `json:"action"`
 	// Reason is a machine-readable code, e.g. DEVICE_LOST.
@@ -110,15 +128,18 @@ type LifecycleRequest struct {
 
 // LifecycleResult answers LifecycleRequest.
 type LifecycleResult struct {
+	// Tokens are the states after the change, one per token.
 	Tokens []wire.TokenStatus `json:"tokens"`
 }
 
 // TokensRequest lists an account's tokens.
 type TokensRequest struct {
+	// WalletAccountID names the wallet account.
 	WalletAccountID string `json:"walletAccountId"`
 }
 
 // TokensResult answers TokensRequest.
 type TokensResult struct {
+	// Tokens are the account's tokens, sorted by reference.
 	Tokens []TokenRecord `json:"tokens"`
 }

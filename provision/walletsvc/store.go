@@ -9,13 +9,18 @@ import (
 // TokenRecord is all the wallet provider keeps of a token (R-G5g): no
 // PAN, expiry, code or key.
 type TokenRecord struct {
-	WalletAccountID      string   `json:"walletAccountId"`
-	DeviceID             string   `json:"deviceId"`
-	TokenUniqueReference string   `json:"tokenUniqueReference"`
-	Status               string   `json:"status"`
-	SuspendedBy          []string `json:"suspendedBy,omitempty"`
-	AccountPanSuffix     string   `json:"accountPanSuffix"`
-	TokenPanSuffix       string   `json:"tokenPanSuffix"`
+	// WalletAccountID and DeviceID name the account and its phone.
+	WalletAccountID string `json:"walletAccountId"`
+	DeviceID        string `json:"deviceId"`
+	// TokenUniqueReference names the token.
+	TokenUniqueReference string `json:"tokenUniqueReference"`
+	// Status is the token's state as last known.
+	Status string `json:"status"`
+	// SuspendedBy lists the actors whose suspension holds.
+	SuspendedBy []string `json:"suspendedBy,omitempty"`
+	// AccountPanSuffix and TokenPanSuffix are last 4 digits.
+	AccountPanSuffix string `json:"accountPanSuffix"`
+	TokenPanSuffix   string `json:"tokenPanSuffix"`
 }
 
 // MemoryStore keeps the wallet accounts in memory. It is safe for
