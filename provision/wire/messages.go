@@ -281,6 +281,10 @@ type TokenizeResponse struct {
 	TokenInfo *TokenInfo `json:"tokenInfo,omitempty"`
 	// Reason is a machine-readable reason for a DECLINED decision.
 	Reason string `json:"reason,omitempty"`
+	// TokenData is the TokenData envelope sealed by the token service to
+	// the device (APPROVED only): the wallet provider forwards it to the
+	// phone without being able to open it.
+	TokenData string `json:"tokenData,omitempty"`
 }
 
 // Validate implements Validator.
@@ -390,6 +394,9 @@ type SubmitOTPResult struct {
 	Result string `json:"result"`
 	// RetriesRemaining counts the tries left after INCORRECT_CODE.
 	RetriesRemaining int `json:"retriesRemaining"`
+	// TokenData is the TokenData envelope sealed to the device, sent with
+	// SUCCESS (the token is now ACTIVE).
+	TokenData string `json:"tokenData,omitempty"`
 }
 
 // Validate implements Validator.
@@ -615,6 +622,10 @@ type LifecycleRequest struct {
 	Actor string `json:"actor"`
 	// Reason is machine-readable, e.g. "DEVICE_LOST" (R-C1).
 	Reason string `json:"reason"`
+	// DeviceID, when set, names a phone: the action applies to every
+	// token bound to it (a lost-phone report, R-C1), and
+	// TokenUniqueReferences may be empty.
+	DeviceID string `json:"deviceId,omitempty"`
 }
 
 // Validate implements Validator.
@@ -632,7 +643,12 @@ func (r LifecycleRequest) Validate() error {
 	default:
 		return fmt.Errorf("%w: life cycle: actor %s", ErrInvalid, safeName(r.Actor))
 	}
-	if n := len(r.TokenUniqueReferences); n == 0 || n > MaxLifecycleTokens {
+	if r.DeviceID != "" {
+		if err := ValidDeviceID(r.DeviceID); err != nil {
+			return fmt.Errorf("life cycle: %w", err)
+		}
+	}
+	if n := len(r.TokenUniqueReferences); (n == 0 && r.DeviceID == "") || n > MaxLifecycleTokens {
 		return fmt.Errorf("%w: life cycle: 1 to %d tokens", ErrInvalid, MaxLifecycleTokens)
 	}
 	for _, t := range r.TokenUniqueReferences {

@@ -97,6 +97,17 @@ func TestMessagesValidate(t *testing.T) {
 		}(), false},
 		{"lifecycle actor", func() wire.LifecycleRequest { l := life; l.Actor = "BYSTANDER"; return l }(), false},
 		{"lifecycle reason", func() wire.LifecycleRequest { l := life; l.Reason = "lost it"; return l }(), false},
+		{"lifecycle no token", func() wire.LifecycleRequest { l := life; l.TokenUniqueReferences = nil; return l }(), false},
+		{"lifecycle device", func() wire.LifecycleRequest {
+			l := life
+			l.TokenUniqueReferences, l.DeviceID = nil, "0102030405060708"
+			return l
+		}(), true},
+		{"lifecycle device not hex", func() wire.LifecycleRequest {
+			l := life
+			l.TokenUniqueReferences, l.DeviceID = nil, "phone"
+			return l
+		}(), false},
 		{"lifecycle response", wire.LifecycleResponse{TaskID: "t-1", Tokens: []wire.TokenStatus{{TokenUniqueReference: "TUR-1", Status: wire.StatusSuspended, SuspendedBy: []string{wire.ActorCardholder}}}}, true},
 		{"lifecycle response empty", wire.LifecycleResponse{TaskID: "t-1"}, false},
 	}

@@ -1,0 +1,212 @@
+package walletapp_test
+
+import (
+	"context"
+	"encoding/json"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tapsim/tapsim/cards/walletapp"
+	"github.com/tapsim/tapsim/isospec/tlsconf/tlstest"
+	"github.com/tapsim/tapsim/provision/wire"
+)
+
+var epoch = time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
+
+func clock() time.Time { return epoch }
+
+type seeded struct {
+	mu sync.Mutex
+	r  *rand.ChaCha8
+}
+
+func newSeeded(seed byte) *seeded {
+	var s [32]byte
+	s[0], s[2] = seed, 0x42
+	return &seeded{r: rand.NewChaCha8(s)}
+}
+
+func (s *seeded) Read(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.r.Read(p)
+}
+
+// fake is a wallet provider and token service in one, which answers an
+// add-card request with the token data its test chose: what a
+// compromised wallet provider could send the phone.
+type fake struct {
+	t      *testing.T
+	tsp    *wire.Party
+	forge  func(dev wire.PublicKeys, td wire.TokenData) string
+	mu     sync.Mutex
+	acks   []wire.TokenDataAck
+	device wire.PublicKeys
+}
+
+const tur = "DWSPTS0001"
+
+func tokenData(deviceID string) wire.TokenData {
+	return wire.TokenData{
+		TokenUniqueReference: tur, TokenPAN: "4895370012345671", TokenExpiry: "2912", PSN: "00", CVN: "visa18",
+		ICCMasterKey: "00112233445566778899aabbccddeeff", TokenRequestorID: "50110030273",
+		DomainControls: wire.DomainControls{POSEntryModes: []string{"07"}, DeviceID: deviceID}, Status: wire.StatusActive,
+	}
+}
+
+func (f *fake) cards(r *wire.Request) (wire.Response, error) {
+	var in walletapp.AddCardRequest
+	require.NoError(f.t, json.Unmarshal(r.Body, &in))
+	dev, err := in.DevicePublicKeys.PublicKeys()
+	require.NoError(f.t, err)
+	f.mu.Lock()
+	f.device = dev
+	f.mu.Unlock()
+	return wire.JSONResponse(200, map[string]string{
+		"decision": wire.DecisionApproved, "tokenUniqueReference": tur, "status": wire.StatusActive,
+		"accountPanSuffix": "0010", "tokenPanSuffix": "5671", "tokenData": f.forge(dev, tokenData(in.DeviceID)),
+	})
+}
+
+func (f *fake) ack(r *wire.Request) (wire.Response, error) {
+	var in struct {
+		WalletAccountID      string `json:"walletAccountId"`
+		TokenUniqueReference string `json:"tokenUniqueReference"`
+		Ack                  string `json:"ack"`
+	}
+	require.NoError(f.t, json.Unmarshal(r.Body, &in))
+	f.mu.Lock()
+	dev := f.device
+	f.mu.Unlock()
+	trust, err := wire.NewTrustList(dev)
+	require.NoError(f.t, err)
+	var a wire.TokenDataAck
+	_, err = wire.OpenInto(in.Ack, f.tsp, trust, wire.Expect{Type: wire.TypeTokenDataAck, Replay: wire.NewMemoryReplayCache(0), Clock: clock}, &a)
+	require.NoError(f.t, err) // signed by the device, sealed to the token service
+	f.mu.Lock()
+	f.acks = append(f.acks, a)
+	f.mu.Unlock()
+	return wire.JSONResponse(200, map[string]string{"status": wire.StatusActive})
+}
+
+func (f *fake) ackCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.acks)
+}
+
+// start serves the fake on loopback and returns an app pointed at it.
+func start(t *testing.T, forge func(dev wire.PublicKeys, td wire.TokenData) string) (*walletapp.App, *fake) {
+	t.Helper()
+	pki := tlstest.NewPKI(t, "wallet-provider", "phone")
+	tsp, err := wire.NewParty("token-service", newSeeded(1))
+	require.NoError(t, err)
+	wp, err := wire.NewParty("wallet-provider", newSeeded(2))
+	require.NoError(t, err)
+	f := &fake{t: t, tsp: tsp, forge: forge}
+	mux := newMux(f)
+	srv, err := wire.NewServer(mux, pki.Server("wallet-provider"), wire.Limits{})
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.ServeTLS(ln, "", "") }()
+	t.Cleanup(func() { _ = srv.Close(); <-done })
+	cl, err := wire.NewClient(pki.Client("phone", ""), wire.ClientLimits{Timeout: 20 * time.Second})
+	require.NoError(t, err)
+	t.Cleanup(cl.CloseIdleConnections)
+	trust, err := wire.NewTrustList(tsp.Public(), wp.Public())
+	require.NoError(t, err)
+	app, err := walletapp.New(walletapp.Config{
+		DeviceID: "0102030405060708", WalletAccountID: "acct-1", Trust: trust, TSPParty: "token-service",
+		WalletURL: "https://" + ln.Addr().String(), Client: cl, Clock: clock, Rand: newSeeded(3),
+	})
+	require.NoError(t, err)
+	return app, f
+}
+
+var card = wire.CardData{PAN: "4761739001010010", Expiry: "2812", SecurityCode: "737"}
+
+// R-M5, R-G5g: genuine token data is installed, acknowledged with the
+// device's signature, and only the token data is kept.
+func TestInstallGenuineTokenData(t *testing.T) {
+	app, f := start(t, func(dev wire.PublicKeys, td wire.TokenData) string {
+		env, err := wire.Seal(td, f0(t), dev, wire.Header{Type: wire.TypeTokenData, Clock: clock})
+		require.NoError(t, err)
+		return env
+	})
+	res, err := app.AddCard(context.Background(), card)
+	require.NoError(t, err)
+	require.Equal(t, wire.StatusActive, res.Status)
+	require.Equal(t, 1, f.ackCount())
+	require.Equal(t, "0102030405060708", f.acks[0].DeviceID)
+	c, err := app.Card(tur)
+	require.NoError(t, err)
+	require.Equal(t, "4895370012345671", c.TokenPAN)
+	require.Len(t, c.MasterKey, 16)
+	tok, ok := app.Token(tur)
+	require.True(t, ok)
+	require.Equal(t, "489537******5671", tok.Masked)
+	dump, err := app.Dump()
+	require.NoError(t, err)
+	require.NotContains(t, string(dump), card.PAN)
+	require.NotContains(t, string(dump), `"2812"`)
+	require.NotContains(t, string(dump), `"737"`)
+}
+
+// f0 is the genuine token service's party (the same seed as start's).
+func f0(t *testing.T) *wire.Party {
+	p, err := wire.NewParty("token-service", newSeeded(1))
+	require.NoError(t, err)
+	return p
+}
+
+// R-G2: token data signed by anybody but the trusted token service is
+// refused: nothing installed, nothing acknowledged.
+func TestTokenDataFromUntrustedSigner(t *testing.T) {
+	app, f := start(t, func(dev wire.PublicKeys, td wire.TokenData) string {
+		rogue, err := wire.NewParty("token-service", newSeeded(66))
+		require.NoError(t, err)
+		env, err := wire.Seal(td, rogue, dev, wire.Header{Type: wire.TypeTokenData, Clock: clock})
+		require.NoError(t, err)
+		return env
+	})
+	_, err := app.AddCard(context.Background(), card)
+	require.ErrorIs(t, err, walletapp.ErrTokenData)
+	require.ErrorIs(t, err, wire.ErrUnknownKey)
+	require.Zero(t, f.ackCount())
+	_, err = app.Card(tur)
+	require.ErrorIs(t, err, walletapp.ErrUnknownToken)
+}
+
+// R-S5d: token data bound to another device ID is refused.
+func TestTokenDataForAnotherDeviceID(t *testing.T) {
+	app, f := start(t, func(dev wire.PublicKeys, td wire.TokenData) string {
+		td.DomainControls.DeviceID = "1112131415161718"
+		env, err := wire.Seal(td, f0(t), dev, wire.Header{Type: wire.TypeTokenData, Clock: clock})
+		require.NoError(t, err)
+		return env
+	})
+	_, err := app.AddCard(context.Background(), card)
+	require.ErrorIs(t, err, walletapp.ErrTokenData)
+	require.Zero(t, f.ackCount())
+}
+
+// R-G1: token data sealed to another device's key cannot be opened.
+func TestTokenDataSealedToAnotherDevice(t *testing.T) {
+	app, f := start(t, func(_ wire.PublicKeys, td wire.TokenData) string {
+		other, err := wire.NewParty("phone-1112", newSeeded(77))
+		require.NoError(t, err)
+		env, err := wire.Seal(td, f0(t), other.Public(), wire.Header{Type: wire.TypeTokenData, Clock: clock})
+		require.NoError(t, err)
+		return env
+	})
+	_, err := app.AddCard(context.Background(), card)
+	require.ErrorIs(t, err, walletapp.ErrTokenData)
+	require.Zero(t, f.ackCount())
+}

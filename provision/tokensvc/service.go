@@ -1,0 +1,714 @@
+package tokensvc
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/tapsim/tapsim/emv/pan"
+	"github.com/tapsim/tapsim/provision/wire"
+)
+
+// Endpoint paths.
+const (
+	PathTokenize        = "/tokenize"
+	PathRequestOTP      = "/otp/request"
+	PathSubmitOTP       = "/otp/submit"
+	PathTokenDataAck    = "/tokendata/ack"
+	PathLifecycle       = "/lifecycle"
+	PathIssuerLifecycle = "/issuer/lifecycle"
+)
+
+// Requestor is a token requestor (wallet provider) the service knows.
+type Requestor struct {
+	// ID is the 11-digit token requestor ID.
+	ID string
+	// Party is the wallet provider's party name: the signer of its
+	// envelopes and the common name of its TLS client certificate.
+	Party string
+	// NotifyURL is the https URL of its notification endpoint; the
+	// service posts token events the issuer caused there. None when empty.
+	NotifyURL string
+}
+
+// Config configures a Service.
+type Config struct {
+	// Me is the token service's party (its signing and encryption keys).
+	Me *wire.Party
+	// Trust holds the public keys of the wallet providers and the issuer.
+	Trust *wire.TrustList
+	// Requestors are the token requestors served.
+	Requestors []Requestor
+	// IssuerParty is the issuer's party name, the only signer accepted on
+	// the issuer's endpoints.
+	IssuerParty string
+	// Issuer is the issuer's ID&V, OTP and notification API.
+	Issuer Issuer
+	// Vault keeps the tokens.
+	Vault Vault
+	// Notifier posts notifications to the wallet providers (a mutual-TLS
+	// wire.Client); none are sent when nil.
+	Notifier *wire.Client
+	// Replay remembers accepted envelopes; a fresh memory cache when nil.
+	Replay wire.ReplayCache
+	// Clock is the service's time; time.Now when nil.
+	Clock func() time.Time
+	// Rand gives the nonces of the envelopes sealed; crypto/rand when nil.
+	Rand io.Reader
+	// Log receives the audit lines; none when nil.
+	Log *slog.Logger
+}
+
+// Service is the token service. Its Handler serves the endpoints.
+type Service struct {
+	cfg   Config
+	reqs  map[string]Requestor // by ID
+	devs  *wire.TrustList      // device keys seen in tokenize requests
+	tokMu sync.Mutex           // serialises tokenize, for the taskId rule
+
+	mu    sync.Mutex
+	tasks map[string]*task    // requestor ID "/" taskId
+	recs  map[string]*record  // by TUR
+	lcs   map[string]lcResult // party "/" taskId of life-cycle requests
+	seq   int
+}
+
+type task struct {
+	fingerprint [32]byte
+	resp        wire.TokenizeResponse // without TokenData
+}
+
+type lcResult struct {
+	fingerprint [32]byte
+	resp        wire.LifecycleResponse
+}
+
+// record is what the service keeps about a token besides the vault: who
+// asked for it and for which device.
+type record struct {
+	requestor  Requestor
+	device     wire.PublicKeys
+	deviceID   string
+	methods    []wire.AuthenticationMethod
+	delivered  bool // token data sent
+	downloaded bool // acknowledged by the device and notified
+}
+
+// New checks cfg and makes a Service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Me == nil || cfg.Trust == nil || cfg.Issuer == nil || cfg.Vault == nil || len(cfg.Requestors) == 0 {
+		return nil, fmt.Errorf("%w: token service: party, trust list, issuer, vault and requestors are required", ErrConfig)
+	}
+	if cfg.Replay == nil {
+		cfg.Replay = wire.NewMemoryReplayCache(0)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	s := &Service{cfg: cfg, reqs: map[string]Requestor{}, devs: &wire.TrustList{},
+		tasks: map[string]*task{}, recs: map[string]*record{}, lcs: map[string]lcResult{}}
+	for _, r := range cfg.Requestors {
+		if _, ok := cfg.Trust.Party(r.Party); !ok {
+			return nil, fmt.Errorf("%w: token service: requestor %s's party is not trusted", ErrConfig, r.ID)
+		}
+		s.reqs[r.ID] = r
+	}
+	return s, nil
+}
+
+// Handler serves the endpoints; every refusal is audited too.
+func (s *Service) Handler() http.Handler {
+	mux := http.NewServeMux()
+	opt := wire.HandlerOptions{Log: s.cfg.Log}
+	mux.Handle(PathTokenize, wire.Handle(s.tokenize, opt))
+	mux.Handle(PathRequestOTP, wire.Handle(s.requestOTP, opt))
+	mux.Handle(PathSubmitOTP, wire.Handle(s.submitOTP, opt))
+	mux.Handle(PathTokenDataAck, wire.Handle(s.ack, opt))
+	mux.Handle(PathLifecycle, wire.Handle(s.lifecycle, opt))
+	mux.Handle(PathIssuerLifecycle, wire.Handle(s.issuerLifecycle, opt))
+	return mux
+}
+
+// audit writes one line: operation, outcome, reason and references; a
+// PAN only masked.
+func (s *Service) audit(op string, err error, attrs ...any) {
+	if s.cfg.Log == nil {
+		return
+	}
+	a := append([]any{"op", op}, attrs...)
+	if err != nil {
+		a = append(a, "outcome", "refused", "reason", wire.RefusalFor(err).Reason)
+		s.cfg.Log.Warn("token service", a...)
+		return
+	}
+	s.cfg.Log.Info("token service", append(a, "outcome", "ok")...)
+}
+
+func (s *Service) open(r *wire.Request, typ, from string, trust wire.Directory, v any) (wire.Claims, error) {
+	c, err := wire.OpenInto(string(r.Body), s.cfg.Me, trust, wire.Expect{
+		Type: typ, From: from, Replay: s.cfg.Replay, Clock: s.cfg.Clock,
+	}, v)
+	if err != nil {
+		return c, err
+	}
+	if val, ok := v.(wire.Validator); ok {
+		if err := val.Validate(); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+func (s *Service) seal(v any, to wire.PublicKeys, typ string) (wire.Response, error) {
+	tok, err := wire.Seal(v, s.cfg.Me, to, wire.Header{Type: typ, Clock: s.cfg.Clock, Rand: s.cfg.Rand})
+	if err != nil {
+		return wire.Response{}, err
+	}
+	return wire.EnvelopeResponse(tok), nil
+}
+
+// requestorOf is the requestor whose party signed c.
+func (s *Service) requestorOf(c wire.Claims) (Requestor, bool) {
+	for _, r := range s.reqs {
+		if r.Party == c.Issuer {
+			return r, true
+		}
+	}
+	return Requestor{}, false
+}
+
+func fingerprint(parts ...string) [32]byte {
+	h := sha256.New()
+	for _, p := range parts {
+		fmt.Fprintf(h, "%d:%s;", len(p), p)
+	}
+	var out [32]byte
+	copy(out[:], h.Sum(nil))
+	return out
+}
+
+func (s *Service) tokenize(r *wire.Request) (wire.Response, error) {
+	var req wire.TokenizeRequest
+	c, err := s.open(r, wire.TypeTokenizeRequest, "", s.cfg.Trust, &req)
+	if err != nil {
+		s.audit("tokenize", err)
+		return wire.Response{}, err
+	}
+	resp, err := s.doTokenize(r.HTTP.Context(), c, req)
+	if err != nil {
+		return wire.Response{}, err
+	}
+	return s.seal(resp, c.Sender, wire.TypeTokenizeResponse)
+}
+
+func (s *Service) doTokenize(ctx context.Context, c wire.Claims, req wire.TokenizeRequest) (wire.TokenizeResponse, error) {
+	at := []any{"requestor", req.TokenRequestorID, "task", req.TaskID, "device", req.DeviceID}
+	rq, ok := s.reqs[req.TokenRequestorID]
+	if !ok {
+		s.audit("tokenize", errUnknownRequestor, at...)
+		return wire.TokenizeResponse{}, errUnknownRequestor
+	}
+	if rq.Party != c.Issuer {
+		s.audit("tokenize", errRequestorMismatch, at...)
+		return wire.TokenizeResponse{}, errRequestorMismatch
+	}
+	dev, err := req.DeviceKeys()
+	if err != nil {
+		s.audit("tokenize", err, at...)
+		return wire.TokenizeResponse{}, err
+	}
+	fp := fingerprint(req.DeviceID, req.WalletAccountID, req.FundingAccountInfo.EncryptedPayload, dev.SignKID, dev.EncKID)
+	key := req.TokenRequestorID + "/" + req.TaskID
+
+	s.tokMu.Lock()
+	defer s.tokMu.Unlock()
+	s.mu.Lock()
+	prev := s.tasks[key]
+	s.mu.Unlock()
+	if prev != nil {
+		if prev.fingerprint != fp {
+			s.audit("tokenize", errTaskIDReused, at...)
+			return wire.TokenizeResponse{}, errTaskIDReused
+		}
+		resp := prev.resp
+		if resp.TokenUniqueReference != "" {
+			// The same answer, with the token as it is now: its data
+			// again only while it is ACTIVE and was approved outright.
+			tok, err := s.cfg.Vault.Get(ctx, resp.TokenUniqueReference)
+			if err != nil {
+				s.audit("tokenize", errVault, at...)
+				return wire.TokenizeResponse{}, errVault
+			}
+			resp.TokenInfo = tok.Info()
+			want := resp.Decision == wire.DecisionApproved && tok.Status == wire.StatusActive
+			if err := s.withTokenData(ctx, &resp.TokenData, resp.TokenUniqueReference, want); err != nil {
+				return wire.TokenizeResponse{}, err
+			}
+		}
+		s.audit("tokenize", nil, append(at, "repeat", true, "decision", resp.Decision, "tur", resp.TokenUniqueReference)...)
+		return resp, nil
+	}
+
+	card, _, err := req.OpenCardData(s.cfg.Me, wire.Expect{Replay: s.cfg.Replay, Clock: s.cfg.Clock})
+	if err != nil {
+		s.audit("tokenize", err, at...)
+		return wire.TokenizeResponse{}, err
+	}
+	at = append(at, "pan", pan.Mask(card.PAN))
+	if err := s.devs.Add(dev); err != nil {
+		s.audit("tokenize", errDeviceKeys, at...)
+		return wire.TokenizeResponse{}, errDeviceKeys
+	}
+	dec, err := s.cfg.Issuer.Authorize(ctx, IDVRequest{
+		Card: card, DeviceID: req.DeviceID, TokenRequestorID: req.TokenRequestorID,
+		WalletAccountID: req.WalletAccountID, Risk: req.DecisioningData,
+	})
+	if err != nil {
+		s.audit("tokenize", errIssuer, at...)
+		return wire.TokenizeResponse{}, errIssuer
+	}
+	resp := wire.TokenizeResponse{TaskID: req.TaskID, Decision: dec.Decision}
+	status := wire.StatusActive
+	switch dec.Decision {
+	case wire.DecisionDeclined:
+		resp.Reason = dec.Reason
+		if resp.Reason == "" {
+			resp.Reason = "DECLINED"
+		}
+		s.remember(key, fp, resp)
+		if s.cfg.Log != nil {
+			s.cfg.Log.Warn("token service", append([]any{"op", "tokenize", "outcome", "declined", "reason", resp.Reason}, at...)...)
+		}
+		return resp, nil
+	case wire.DecisionRequireAuthN:
+		if len(dec.Methods) == 0 {
+			s.audit("tokenize", errIssuer, at...)
+			return wire.TokenizeResponse{}, errIssuer
+		}
+		status = wire.StatusInactive // yellow: INACTIVE until step-up succeeds
+		resp.AuthenticationMethods = dec.Methods
+	case wire.DecisionApproved:
+	default:
+		s.audit("tokenize", errIssuer, at...)
+		return wire.TokenizeResponse{}, errIssuer
+	}
+	tok, err := s.cfg.Vault.Create(ctx, NewToken{
+		PAN: card.PAN, Expiry: card.Expiry, TokenRequestorID: req.TokenRequestorID,
+		WalletAccountID: req.WalletAccountID, DeviceID: req.DeviceID, Status: status,
+	})
+	if err != nil {
+		s.audit("tokenize", errVault, at...)
+		return wire.TokenizeResponse{}, errVault
+	}
+	resp.TokenUniqueReference, resp.PanUniqueReference, resp.TokenInfo = tok.TokenUniqueReference, tok.PanUniqueReference, tok.Info()
+	s.mu.Lock()
+	s.recs[tok.TokenUniqueReference] = &record{requestor: rq, device: dev, deviceID: req.DeviceID, methods: dec.Methods}
+	s.mu.Unlock()
+	s.remember(key, fp, resp)
+	s.notifyIssuer(ctx, wire.EventTokenCreated, tok, "")
+	if err := s.withTokenData(ctx, &resp.TokenData, tok.TokenUniqueReference, status == wire.StatusActive); err != nil {
+		return wire.TokenizeResponse{}, err
+	}
+	s.audit("tokenize", nil, append(at, "decision", dec.Decision, "tur", tok.TokenUniqueReference, "status", status)...)
+	return resp, nil
+}
+
+func (s *Service) remember(key string, fp [32]byte, resp wire.TokenizeResponse) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tasks[key] = &task{fingerprint: fp, resp: resp}
+}
+
+// withTokenData seals the token's data to its device (R-G1), signed by
+// the service (R-G2), into *dst when want.
+func (s *Service) withTokenData(ctx context.Context, dst *string, tur string, want bool) error {
+	if !want {
+		return nil
+	}
+	tok, err := s.cfg.Vault.Get(ctx, tur)
+	if err != nil {
+		return errVault
+	}
+	s.mu.Lock()
+	rec := s.recs[tur]
+	s.mu.Unlock()
+	if rec == nil {
+		return errUnknownTok
+	}
+	env, err := wire.Seal(tok.Data(), s.cfg.Me, rec.device, wire.Header{Type: wire.TypeTokenData, Clock: s.cfg.Clock, Rand: s.cfg.Rand})
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	rec.delivered = true
+	s.mu.Unlock()
+	*dst = env
+	return nil
+}
+
+// ownRecord is the record of tur when it belongs to the requestor rq.
+func (s *Service) ownRecord(tur string, party string) (*record, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.recs[tur]
+	if !ok || rec.requestor.Party != party {
+		return nil, false
+	}
+	return rec, true
+}
+
+func (s *Service) requestOTP(r *wire.Request) (wire.Response, error) {
+	var req wire.RequestOTP
+	c, err := s.open(r, wire.TypeRequestOTP, "", s.cfg.Trust, &req)
+	if err != nil {
+		s.audit("request-otp", err)
+		return wire.Response{}, err
+	}
+	ctx := r.HTTP.Context()
+	at := []any{"tur", req.TokenUniqueReference}
+	fail := func(e error) (wire.Response, error) { s.audit("request-otp", e, at...); return wire.Response{}, e }
+	rec, ok := s.ownRecord(req.TokenUniqueReference, c.Issuer)
+	if !ok {
+		return fail(errUnknownTok)
+	}
+	tok, err := s.cfg.Vault.Get(ctx, req.TokenUniqueReference)
+	if err != nil {
+		return fail(errVault)
+	}
+	if tok.Status != wire.StatusInactive {
+		return fail(errNotAwaiting)
+	}
+	if !slices.ContainsFunc(rec.methods, func(m wire.AuthenticationMethod) bool { return m.ID == req.AuthenticationMethodID }) {
+		return fail(errUnknownMethod)
+	}
+	exp, err := s.cfg.Issuer.SendOTP(ctx, OTPRequest{PAN: tok.FundingPAN, TokenUniqueReference: tok.TokenUniqueReference, MethodID: req.AuthenticationMethodID})
+	switch {
+	case errors.Is(err, ErrOTPLocked):
+		return fail(errOTPLocked)
+	case err != nil:
+		return fail(errIssuer)
+	}
+	s.audit("request-otp", nil, at...)
+	return s.seal(wire.RequestOTPResult{Result: wire.ResultSuccess, ExpiresAt: exp}, c.Sender, wire.TypeRequestOTPResult)
+}
+
+// relayed opens a phone's envelope relayed by its wallet provider: the
+// TLS client must be the wallet provider of the token, the signer the
+// device key of the tokenize request.
+func (s *Service) relayed(r *wire.Request, typ string, v any, tur func() string) (wire.Claims, *record, error) {
+	c, err := s.open(r, typ, "", s.devs, v)
+	if err != nil {
+		return c, nil, err
+	}
+	s.mu.Lock()
+	rec := s.recs[tur()]
+	s.mu.Unlock()
+	if rec == nil {
+		return c, nil, errUnknownTok
+	}
+	if r.Peer == nil || r.Peer.Subject.CommonName != rec.requestor.Party {
+		return c, nil, errPeer
+	}
+	if c.Sender.SignKID != rec.device.SignKID {
+		return c, nil, errWrongDevice
+	}
+	return c, rec, nil
+}
+
+func (s *Service) sealTo(party string, v any, typ string) (wire.Response, error) {
+	to, ok := s.cfg.Trust.Party(party)
+	if !ok {
+		return wire.Response{}, errUnknownRequestor
+	}
+	return s.seal(v, to, typ)
+}
+
+func (s *Service) submitOTP(r *wire.Request) (wire.Response, error) {
+	var req wire.SubmitOTP
+	_, rec, err := s.relayed(r, wire.TypeSubmitOTP, &req, func() string { return req.TokenUniqueReference })
+	at := []any{"tur", req.TokenUniqueReference}
+	fail := func(e error) (wire.Response, error) { s.audit("submit-otp", e, at...); return wire.Response{}, e }
+	if err != nil {
+		return fail(err)
+	}
+	ctx := r.HTTP.Context()
+	tok, err := s.cfg.Vault.Get(ctx, req.TokenUniqueReference)
+	if err != nil {
+		return fail(errVault)
+	}
+	if tok.Status != wire.StatusInactive && tok.Status != wire.StatusActive {
+		return fail(errNotAwaiting)
+	}
+	v, err := s.cfg.Issuer.VerifyOTP(ctx, tok.FundingPAN, tok.TokenUniqueReference, req.OTP)
+	if err != nil {
+		return fail(errIssuer)
+	}
+	res := wire.SubmitOTPResult{}
+	switch v.Status {
+	case OTPVerified:
+		if tok.Status == wire.StatusInactive {
+			if _, err := s.cfg.Vault.Change(ctx, tok.TokenUniqueReference, ActionActivate, wire.ActorIssuer); err != nil {
+				return fail(errVault)
+			}
+		}
+		res.Result = wire.ResultSuccess
+		if err := s.withTokenData(ctx, &res.TokenData, tok.TokenUniqueReference, true); err != nil {
+			return fail(err)
+		}
+	case OTPWrong:
+		res.Result, res.RetriesRemaining = wire.ResultIncorrectCode, v.TriesLeft
+	case OTPExpired:
+		res.Result = wire.ResultExpiredCode
+	case OTPLocked:
+		res.Result = wire.ResultRetriesExceeded
+	case OTPUsed:
+		return fail(errOTPUsed)
+	default:
+		return fail(errIssuer)
+	}
+	s.audit("submit-otp", nil, append(at, "result", res.Result)...)
+	return s.sealTo(rec.requestor.Party, res, wire.TypeSubmitOTPResult)
+}
+
+func (s *Service) nextCorrelation(tur string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	id := fmt.Sprintf("N%08d-%s", s.seq, tur)
+	if len(id) > 64 {
+		id = id[:64]
+	}
+	return id
+}
+
+func (s *Service) notification(event string, tok Token, reason string) wire.Notification {
+	return wire.Notification{
+		CorrelationID: s.nextCorrelation(tok.TokenUniqueReference), Event: event,
+		TokenUniqueReference: tok.TokenUniqueReference, PanUniqueReference: tok.PanUniqueReference,
+		Status: tok.Status, Reason: reason, OccurredAt: s.cfg.Clock(),
+	}
+}
+
+func (s *Service) notifyIssuer(ctx context.Context, event string, tok Token, reason string) error {
+	err := s.cfg.Issuer.Notify(ctx, s.notification(event, tok, reason))
+	if err != nil {
+		s.audit("notify-issuer", refuse(http.StatusBadGateway, ReasonNotificationFailed, ""), "tur", tok.TokenUniqueReference, "event", event)
+	}
+	return err
+}
+
+func (s *Service) ack(r *wire.Request) (wire.Response, error) {
+	var a wire.TokenDataAck
+	_, rec, err := s.relayed(r, wire.TypeTokenDataAck, &a, func() string { return a.TokenUniqueReference })
+	at := []any{"tur", a.TokenUniqueReference, "device", a.DeviceID}
+	fail := func(e error) (wire.Response, error) { s.audit("token-data-ack", e, at...); return wire.Response{}, e }
+	if err != nil {
+		return fail(err)
+	}
+	if a.DeviceID != rec.deviceID {
+		return fail(errWrongDevice)
+	}
+	if a.Result != wire.AckInstalled {
+		return fail(errDownloadFailed)
+	}
+	ctx := r.HTTP.Context()
+	s.mu.Lock()
+	delivered, done := rec.delivered, rec.downloaded
+	s.mu.Unlock()
+	if !delivered {
+		return fail(errNotDelivered)
+	}
+	tok, err := s.cfg.Vault.Get(ctx, a.TokenUniqueReference)
+	if err != nil {
+		return fail(errVault)
+	}
+	n := s.notification(wire.EventDownloadComplete, tok, "")
+	if !done {
+		// The last step of R-M5: the issuer learns the download completed.
+		if err := s.cfg.Issuer.Notify(ctx, n); err != nil {
+			return fail(errIssuer)
+		}
+		s.mu.Lock()
+		rec.downloaded = true
+		s.mu.Unlock()
+	}
+	s.audit("token-data-ack", nil, append(at, "repeat", done)...)
+	return s.sealTo(rec.requestor.Party, n, wire.TypeNotification)
+}
+
+func (s *Service) lifecycle(r *wire.Request) (wire.Response, error) {
+	var req wire.LifecycleRequest
+	c, err := s.open(r, wire.TypeLifecycleRequest, "", s.cfg.Trust, &req)
+	if err != nil {
+		s.audit("lifecycle", err)
+		return wire.Response{}, err
+	}
+	if _, ok := s.requestorOf(c); !ok {
+		s.audit("lifecycle", errUnknownRequestor)
+		return wire.Response{}, errUnknownRequestor
+	}
+	if req.Actor != wire.ActorTokenRequestor && req.Actor != wire.ActorCardholder {
+		s.audit("lifecycle", errActor, "actor", req.Actor)
+		return wire.Response{}, errActor
+	}
+	resp, err := s.applyLifecycle(r.HTTP.Context(), c, req, false)
+	if err != nil {
+		return wire.Response{}, err
+	}
+	return s.seal(resp, c.Sender, wire.TypeLifecycleResponse)
+}
+
+func (s *Service) issuerLifecycle(r *wire.Request) (wire.Response, error) {
+	var req wire.LifecycleRequest
+	if s.cfg.IssuerParty == "" {
+		return wire.Response{}, errActor
+	}
+	c, err := s.open(r, wire.TypeLifecycleRequest, s.cfg.IssuerParty, s.cfg.Trust, &req)
+	if err != nil {
+		s.audit("issuer-lifecycle", err)
+		return wire.Response{}, err
+	}
+	if req.Actor != wire.ActorIssuer && req.Actor != wire.ActorMobilePINLocked {
+		s.audit("issuer-lifecycle", errActor, "actor", req.Actor)
+		return wire.Response{}, errActor
+	}
+	resp, err := s.applyLifecycle(r.HTTP.Context(), c, req, true)
+	if err != nil {
+		return wire.Response{}, err
+	}
+	return s.seal(resp, c.Sender, wire.TypeLifecycleResponse)
+}
+
+var eventOf = map[string]string{wire.ActionSuspend: wire.EventSuspended, wire.ActionResume: wire.EventResumed, wire.ActionDelete: wire.EventDeleted}
+
+// applyLifecycle changes the tokens of req: a wallet provider only its
+// own, the issuer any; a device ID names every token bound to it (R-C1).
+// Changes are notified to the other side.
+func (s *Service) applyLifecycle(ctx context.Context, c wire.Claims, req wire.LifecycleRequest, byIssuer bool) (wire.LifecycleResponse, error) {
+	op := "lifecycle"
+	if byIssuer {
+		op = "issuer-lifecycle"
+	}
+	key := c.Issuer + "/" + req.TaskID
+	fp := fingerprint(append([]string{req.Action, req.Actor, req.Reason, req.DeviceID}, req.TokenUniqueReferences...)...)
+	s.mu.Lock()
+	prev, seen := s.lcs[key]
+	s.mu.Unlock()
+	if seen {
+		if prev.fingerprint != fp {
+			s.audit(op, errTaskIDReused, "task", req.TaskID)
+			return wire.LifecycleResponse{}, errTaskIDReused
+		}
+		return prev.resp, nil
+	}
+	turs := slices.Clone(req.TokenUniqueReferences)
+	if req.DeviceID != "" {
+		toks, err := s.cfg.Vault.ByDevice(ctx, req.DeviceID)
+		if err != nil {
+			return wire.LifecycleResponse{}, errVault
+		}
+		for _, t := range toks {
+			if t.Status == wire.StatusDeactivated || slices.Contains(turs, t.TokenUniqueReference) {
+				continue
+			}
+			if byIssuer || s.ownedBy(t.TokenUniqueReference, c.Issuer) {
+				turs = append(turs, t.TokenUniqueReference)
+			}
+		}
+		if len(turs) == 0 {
+			s.audit(op, errNoTokens, "device", req.DeviceID)
+			return wire.LifecycleResponse{}, errNoTokens
+		}
+		if len(turs) > wire.MaxLifecycleTokens {
+			turs = turs[:wire.MaxLifecycleTokens]
+		}
+	}
+	resp := wire.LifecycleResponse{TaskID: req.TaskID}
+	for _, tur := range turs {
+		st := wire.TokenStatus{TokenUniqueReference: tur}
+		if !byIssuer && !s.ownedBy(tur, c.Issuer) {
+			// An unknown token (or somebody else's) is reported as
+			// DEACTIVATED with the reason: nothing about it is revealed.
+			st.Status, st.Reason = wire.StatusDeactivated, ReasonUnknownToken
+			resp.Tokens = append(resp.Tokens, st)
+			s.audit(op, errUnknownTok, "tur", tur)
+			continue
+		}
+		tok, err := s.cfg.Vault.Change(ctx, tur, req.Action, req.Actor)
+		st.Status, st.SuspendedBy = tok.Status, tok.SuspendedBy
+		switch {
+		case errors.Is(err, ErrUnknownToken):
+			st.Status, st.Reason = wire.StatusDeactivated, ReasonUnknownToken
+		case errors.Is(err, ErrNotSuspendedBy):
+			st.Reason = ReasonNotSuspendedBy
+		case errors.Is(err, ErrState):
+			st.Reason = ReasonTokenState
+		case err != nil:
+			return wire.LifecycleResponse{}, errVault
+		}
+		resp.Tokens = append(resp.Tokens, st)
+		if st.Reason != "" {
+			s.audit(op, refuse(http.StatusConflict, st.Reason, ""), "tur", tur, "action", req.Action, "actor", req.Actor)
+			continue
+		}
+		s.audit(op, nil, "tur", tur, "action", req.Action, "actor", req.Actor, "reason", req.Reason, "status", tok.Status)
+		if byIssuer {
+			s.notifyWallet(ctx, s.notification(eventOf[req.Action], tok, req.Reason))
+		} else {
+			_ = s.notifyIssuer(ctx, eventOf[req.Action], tok, req.Reason)
+		}
+	}
+	s.mu.Lock()
+	s.lcs[key] = lcResult{fingerprint: fp, resp: resp}
+	s.mu.Unlock()
+	return resp, nil
+}
+
+func (s *Service) ownedBy(tur, party string) bool {
+	_, ok := s.ownRecord(tur, party)
+	return ok
+}
+
+// notifyWallet posts n to the wallet provider of its token and checks
+// the acknowledgement; a failure is audited (the wallet provider
+// reconciles on its next request).
+func (s *Service) notifyWallet(ctx context.Context, n wire.Notification) {
+	s.mu.Lock()
+	rec := s.recs[n.TokenUniqueReference]
+	s.mu.Unlock()
+	if rec == nil || s.cfg.Notifier == nil || rec.requestor.NotifyURL == "" {
+		return
+	}
+	at := []any{"tur", n.TokenUniqueReference, "event", n.Event}
+	failed := refuse(http.StatusBadGateway, ReasonNotificationFailed, "")
+	to, ok := s.cfg.Trust.Party(rec.requestor.Party)
+	if !ok {
+		s.audit("notify-wallet", failed, at...)
+		return
+	}
+	env, err := wire.Seal(n, s.cfg.Me, to, wire.Header{Type: wire.TypeNotification, Clock: s.cfg.Clock, Rand: s.cfg.Rand})
+	if err != nil {
+		s.audit("notify-wallet", failed, at...)
+		return
+	}
+	ans, err := s.cfg.Notifier.PostEnvelope(ctx, rec.requestor.NotifyURL, env)
+	if err != nil {
+		s.audit("notify-wallet", failed, at...)
+		return
+	}
+	var ack wire.NotificationAck
+	if _, err := wire.OpenInto(ans, s.cfg.Me, s.cfg.Trust, wire.Expect{
+		Type: wire.TypeNotificationAck, From: rec.requestor.Party, Replay: s.cfg.Replay, Clock: s.cfg.Clock,
+	}, &ack); err != nil || ack.CorrelationID != n.CorrelationID {
+		s.audit("notify-wallet", failed, at...)
+		return
+	}
+	s.audit("notify-wallet", nil, at...)
+}

@@ -1,0 +1,411 @@
+package walletsvc
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tapsim/tapsim/provision/wire"
+)
+
+// Paths of the token service's endpoints (provision/tokensvc).
+const (
+	tspTokenize   = "/tokenize"
+	tspRequestOTP = "/otp/request"
+	tspSubmitOTP  = "/otp/submit"
+	tspAck        = "/tokendata/ack"
+	tspLifecycle  = "/lifecycle"
+)
+
+// ErrConfig reports a missing or inconsistent configuration.
+var ErrConfig = errors.New("walletsvc: configuration")
+
+// Refusal reasons of the wallet provider (besides package wire's and the
+// token service's, which it passes on).
+const (
+	ReasonUnknownAccount   = "unknown_account"
+	ReasonUnknownToken     = "unknown_token"
+	ReasonDeviceMismatch   = "device_mismatch"
+	ReasonTokenServiceDown = "token_service_unavailable"
+)
+
+var (
+	errUnknownAccount = wire.Refuse(http.StatusNotFound, ReasonUnknownAccount, "no such wallet account")
+	errUnknownToken   = wire.Refuse(http.StatusNotFound, ReasonUnknownToken, "no such token in this wallet account")
+	errDeviceMismatch = wire.Refuse(http.StatusForbidden, ReasonDeviceMismatch, "the wallet account belongs to another device")
+	errTSPDown        = wire.Refuse(http.StatusBadGateway, ReasonTokenServiceDown, "the token service did not answer")
+)
+
+// Config configures a Service.
+type Config struct {
+	// Me is the wallet provider's party.
+	Me *wire.Party
+	// Trust holds the token service's public keys.
+	Trust *wire.TrustList
+	// TSPParty is the token service's party name.
+	TSPParty string
+	// TSPURL is the token service's base URL (https://host:port).
+	TSPURL string
+	// TSP is the mutual-TLS client to the token service.
+	TSP *wire.Client
+	// RequestorID is the wallet's 11-digit token requestor ID.
+	RequestorID string
+	// Store keeps the accounts; a fresh MemoryStore when nil.
+	Store *MemoryStore
+	// Replay remembers accepted envelopes; a fresh cache when nil.
+	Replay wire.ReplayCache
+	// Clock is the service's time; time.Now when nil.
+	Clock func() time.Time
+	// Rand gives nonces and task IDs; crypto/rand when nil.
+	Rand io.Reader
+	// Log receives one audit line per request (references only).
+	Log *slog.Logger
+}
+
+// Service is the wallet provider.
+type Service struct {
+	cfg Config
+	tsp wire.PublicKeys
+}
+
+// New checks cfg and makes a Service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Me == nil || cfg.Trust == nil || cfg.TSP == nil || cfg.TSPURL == "" || cfg.RequestorID == "" {
+		return nil, fmt.Errorf("%w: wallet provider: party, trust list, token service client and URL, requestor ID are required", ErrConfig)
+	}
+	tsp, ok := cfg.Trust.Party(cfg.TSPParty)
+	if !ok {
+		return nil, fmt.Errorf("%w: wallet provider: the token service is not in the trust list", ErrConfig)
+	}
+	if cfg.Store == nil {
+		cfg.Store = NewMemoryStore()
+	}
+	if cfg.Replay == nil {
+		cfg.Replay = wire.NewMemoryReplayCache(0)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	cfg.TSPURL = strings.TrimRight(cfg.TSPURL, "/")
+	return &Service{cfg: cfg, tsp: tsp}, nil
+}
+
+// Store is the service's store.
+func (s *Service) Store() *MemoryStore { return s.cfg.Store }
+
+// Handler serves the phones' API and the notification endpoint.
+func (s *Service) Handler() http.Handler {
+	mux := http.NewServeMux()
+	js := wire.HandlerOptions{MediaTypes: []string{wire.MediaJSON}, Log: s.cfg.Log}
+	mux.Handle(PathCards, wire.Handle(jsonHandler(s.addCard), js))
+	mux.Handle(PathRequestOTP, wire.Handle(jsonHandler(s.requestOTP), js))
+	mux.Handle(PathSubmitOTP, wire.Handle(jsonHandler(s.submitOTP), js))
+	mux.Handle(PathAck, wire.Handle(jsonHandler(s.ack), js))
+	mux.Handle(PathLifecycle, wire.Handle(jsonHandler(s.lifecycle), js))
+	mux.Handle(PathTokens, wire.Handle(jsonHandler(s.tokens), js))
+	mux.Handle(PathNotify, wire.Handle(s.notify, wire.HandlerOptions{Log: s.cfg.Log}))
+	return mux
+}
+
+// jsonHandler decodes the JSON request strictly and answers JSON.
+func jsonHandler[In, Out any](fn func(context.Context, In) (Out, error)) wire.HandlerFunc {
+	return func(r *wire.Request) (wire.Response, error) {
+		var in In
+		dec := json.NewDecoder(strings.NewReader(string(r.Body)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&in); err != nil {
+			return wire.Response{}, fmt.Errorf("%w: request body", wire.ErrMalformed)
+		}
+		out, err := fn(r.HTTP.Context(), in)
+		if err != nil {
+			return wire.Response{}, err
+		}
+		return wire.JSONResponse(http.StatusOK, out)
+	}
+}
+
+func (s *Service) audit(op string, err error, attrs ...any) {
+	if s.cfg.Log == nil {
+		return
+	}
+	a := append([]any{"op", op}, attrs...)
+	if err != nil {
+		s.cfg.Log.Warn("wallet provider", append(a, "outcome", "refused", "reason", wire.RefusalFor(err).Reason)...)
+		return
+	}
+	s.cfg.Log.Info("wallet provider", append(a, "outcome", "ok")...)
+}
+
+func (s *Service) taskID() (string, error) {
+	b := make([]byte, 8)
+	if _, err := io.ReadFull(s.cfg.Rand, b); err != nil {
+		return "", fmt.Errorf("walletsvc: random source: %w", err)
+	}
+	return "wp-" + hex.EncodeToString(b), nil
+}
+
+// call seals in to the token service, posts it to path (or posts raw
+// when in is a string: a phone's envelope relayed untouched) and opens
+// the answer of type typ into out. A transport failure is
+// token_service_unavailable; the token service's refusals pass through.
+func (s *Service) call(ctx context.Context, path string, in any, typ, answer string, out any) error {
+	env, ok := in.(string)
+	if !ok {
+		var err error
+		env, err = wire.Seal(in, s.cfg.Me, s.tsp, wire.Header{Type: typ, Clock: s.cfg.Clock, Rand: s.cfg.Rand})
+		if err != nil {
+			return err
+		}
+	}
+	ans, err := s.cfg.TSP.PostEnvelope(ctx, s.cfg.TSPURL+path, env)
+	if err != nil {
+		var ref *wire.Refusal
+		if errors.As(err, &ref) {
+			return ref
+		}
+		return errTSPDown
+	}
+	if _, err := wire.OpenInto(ans, s.cfg.Me, s.cfg.Trust, wire.Expect{
+		Type: answer, From: s.cfg.TSPParty, Replay: s.cfg.Replay, Clock: s.cfg.Clock,
+	}, out); err != nil {
+		return errTSPDown
+	}
+	if v, ok := out.(wire.Validator); ok {
+		if err := v.Validate(); err != nil {
+			return errTSPDown
+		}
+	}
+	return nil
+}
+
+// risk is the wallet provider's assessment (MODEL: a fixed
+// recommendation; a device new to the account scores lower).
+func risk() wire.RiskData {
+	return wire.RiskData{Recommendation: wire.DecisionApproved, DeviceScore: 4, AccountScore: 4}
+}
+
+func (s *Service) addCard(ctx context.Context, in AddCardRequest) (AddCardResponse, error) {
+	at := []any{"account", in.WalletAccountID, "device", in.DeviceID, "request", in.RequestID}
+	req := wire.TokenizeRequest{
+		TaskID: in.RequestID, TokenRequestorID: s.cfg.RequestorID, WalletAccountID: in.WalletAccountID,
+		DeviceID: in.DeviceID, DevicePublicKeys: in.DevicePublicKeys,
+		FundingAccountInfo: wire.FundingAccountInfo{EncryptedPayload: in.CardData},
+		DecisioningData:    risk(), ConsumerLanguage: in.Language,
+	}
+	if err := req.Validate(); err != nil {
+		s.audit("add-card", err, at...)
+		return AddCardResponse{}, err
+	}
+	if !s.cfg.Store.mayUse(in.WalletAccountID, in.DeviceID) {
+		s.audit("add-card", errDeviceMismatch, at...)
+		return AddCardResponse{}, errDeviceMismatch
+	}
+	var resp wire.TokenizeResponse
+	if err := s.call(ctx, tspTokenize, req, wire.TypeTokenizeRequest, wire.TypeTokenizeResponse, &resp); err != nil {
+		s.audit("add-card", err, at...)
+		return AddCardResponse{}, err
+	}
+	out := AddCardResponse{Decision: resp.Decision, TokenUniqueReference: resp.TokenUniqueReference,
+		Methods: resp.AuthenticationMethods, Reason: resp.Reason, TokenData: resp.TokenData}
+	if ti := resp.TokenInfo; ti != nil {
+		if !s.cfg.Store.bind(in.WalletAccountID, in.DeviceID) {
+			s.audit("add-card", errDeviceMismatch, at...)
+			return AddCardResponse{}, errDeviceMismatch
+		}
+		out.AccountPanSuffix, out.TokenPanSuffix, out.Status = ti.AccountPanSuffix, ti.TokenPanSuffix, ti.Status
+		if _, known := s.cfg.Store.Token(resp.TokenUniqueReference); !known {
+			s.cfg.Store.put(TokenRecord{
+				WalletAccountID: in.WalletAccountID, DeviceID: in.DeviceID, TokenUniqueReference: resp.TokenUniqueReference,
+				Status: ti.Status, AccountPanSuffix: ti.AccountPanSuffix, TokenPanSuffix: ti.TokenPanSuffix,
+			})
+		}
+	}
+	s.audit("add-card", nil, append(at, "decision", resp.Decision, "tur", resp.TokenUniqueReference, "reason", resp.Reason)...)
+	return out, nil
+}
+
+func (s *Service) own(account, tur string) (TokenRecord, error) {
+	r, ok := s.cfg.Store.get(account, tur)
+	if !ok {
+		return TokenRecord{}, errUnknownToken
+	}
+	return r, nil
+}
+
+func (s *Service) requestOTP(ctx context.Context, in OTPRequest) (OTPRequestResult, error) {
+	at := []any{"account", in.WalletAccountID, "tur", in.TokenUniqueReference}
+	if _, err := s.own(in.WalletAccountID, in.TokenUniqueReference); err != nil {
+		s.audit("request-otp", err, at...)
+		return OTPRequestResult{}, err
+	}
+	id, err := s.taskID()
+	if err != nil {
+		return OTPRequestResult{}, err
+	}
+	var res wire.RequestOTPResult
+	if err := s.call(ctx, tspRequestOTP, wire.RequestOTP{TaskID: id, TokenUniqueReference: in.TokenUniqueReference, AuthenticationMethodID: in.MethodID},
+		wire.TypeRequestOTP, wire.TypeRequestOTPResult, &res); err != nil {
+		s.audit("request-otp", err, at...)
+		return OTPRequestResult{}, err
+	}
+	s.audit("request-otp", nil, at...)
+	return OTPRequestResult{Result: res.Result, ExpiresAt: res.ExpiresAt}, nil
+}
+
+func (s *Service) submitOTP(ctx context.Context, in OTPSubmit) (OTPSubmitResult, error) {
+	at := []any{"account", in.WalletAccountID, "tur", in.TokenUniqueReference}
+	if _, err := s.own(in.WalletAccountID, in.TokenUniqueReference); err != nil {
+		s.audit("submit-otp", err, at...)
+		return OTPSubmitResult{}, err
+	}
+	var res wire.SubmitOTPResult
+	if err := s.call(ctx, tspSubmitOTP, in.SubmitOTP, "", wire.TypeSubmitOTPResult, &res); err != nil {
+		s.audit("submit-otp", err, at...)
+		return OTPSubmitResult{}, err
+	}
+	if res.Result == wire.ResultSuccess {
+		s.cfg.Store.setStatus(in.TokenUniqueReference, wire.StatusActive, nil)
+	}
+	s.audit("submit-otp", nil, append(at, "result", res.Result)...)
+	return OTPSubmitResult{Result: res.Result, RetriesRemaining: res.RetriesRemaining, TokenData: res.TokenData}, nil
+}
+
+func (s *Service) ack(ctx context.Context, in AckRequest) (AckResult, error) {
+	at := []any{"account", in.WalletAccountID, "tur", in.TokenUniqueReference}
+	if _, err := s.own(in.WalletAccountID, in.TokenUniqueReference); err != nil {
+		s.audit("ack", err, at...)
+		return AckResult{}, err
+	}
+	var n wire.Notification
+	if err := s.call(ctx, tspAck, in.Ack, "", wire.TypeNotification, &n); err != nil {
+		s.audit("ack", err, at...)
+		return AckResult{}, err
+	}
+	if n.TokenUniqueReference != in.TokenUniqueReference {
+		s.audit("ack", errTSPDown, at...)
+		return AckResult{}, errTSPDown
+	}
+	s.cfg.Store.setStatus(n.TokenUniqueReference, n.Status, nil)
+	s.audit("ack", nil, append(at, "status", n.Status)...)
+	return AckResult{Status: n.Status}, nil
+}
+
+func (s *Service) lifecycle(ctx context.Context, in LifecycleRequest) (LifecycleResult, error) {
+	at := []any{"account", in.WalletAccountID, "tur", in.TokenUniqueReference, "device", in.DeviceID, "action", in.Action}
+	req := wire.LifecycleRequest{Action: in.Action, Actor: wire.ActorCardholder, Reason: in.Reason, DeviceID: in.DeviceID}
+	switch {
+	case in.DeviceID != "":
+		// A lost-phone report (R-C1): the account must own that device.
+		if len(s.cfg.Store.Account(in.WalletAccountID)) == 0 {
+			s.audit("lifecycle", errUnknownAccount, at...)
+			return LifecycleResult{}, errUnknownAccount
+		}
+		if !s.cfg.Store.bound(in.WalletAccountID, in.DeviceID) {
+			s.audit("lifecycle", errDeviceMismatch, at...)
+			return LifecycleResult{}, errDeviceMismatch
+		}
+	default:
+		if _, err := s.own(in.WalletAccountID, in.TokenUniqueReference); err != nil {
+			s.audit("lifecycle", err, at...)
+			return LifecycleResult{}, err
+		}
+		req.TokenUniqueReferences = []string{in.TokenUniqueReference}
+	}
+	id, err := s.taskID()
+	if err != nil {
+		return LifecycleResult{}, err
+	}
+	req.TaskID = id
+	if err := req.Validate(); err != nil {
+		s.audit("lifecycle", err, at...)
+		return LifecycleResult{}, err
+	}
+	var resp wire.LifecycleResponse
+	if err := s.call(ctx, tspLifecycle, req, wire.TypeLifecycleRequest, wire.TypeLifecycleResponse, &resp); err != nil {
+		s.audit("lifecycle", err, at...)
+		return LifecycleResult{}, err
+	}
+	for _, t := range resp.Tokens {
+		if t.Reason == "" {
+			s.cfg.Store.setStatus(t.TokenUniqueReference, t.Status, t.SuspendedBy)
+		}
+	}
+	s.audit("lifecycle", nil, at...)
+	return LifecycleResult{Tokens: resp.Tokens}, nil
+}
+
+func (s *Service) tokens(_ context.Context, in TokensRequest) (TokensResult, error) {
+	list := s.cfg.Store.Account(in.WalletAccountID)
+	if list == nil {
+		list = []TokenRecord{}
+	}
+	return TokensResult{Tokens: list}, nil
+}
+
+// notify handles the token service's notifications: each correlation ID
+// once (a repeat is acknowledged as a duplicate), the token's state
+// updated.
+func (s *Service) notify(r *wire.Request) (wire.Response, error) {
+	var n wire.Notification
+	c, err := wire.OpenInto(string(r.Body), s.cfg.Me, s.cfg.Trust, wire.Expect{
+		Type: wire.TypeNotification, From: s.cfg.TSPParty, Replay: s.cfg.Replay, Clock: s.cfg.Clock,
+	}, &n)
+	if err == nil {
+		err = n.Validate()
+	}
+	if err != nil {
+		s.audit("notify", err)
+		return wire.Response{}, err
+	}
+	first := s.cfg.Store.firstTime(n.CorrelationID)
+	if first {
+		var by []string
+		if rec, ok := s.cfg.Store.Token(n.TokenUniqueReference); ok && n.Status == wire.StatusSuspended {
+			by = rec.SuspendedBy
+			switch {
+			case n.Event == wire.EventSuspended && !contains(by, wire.ActorIssuer):
+				by = append(by, wire.ActorIssuer)
+			case n.Event == wire.EventResumed:
+				by = remove(by, wire.ActorIssuer)
+			}
+		}
+		s.cfg.Store.setStatus(n.TokenUniqueReference, n.Status, by)
+	}
+	s.audit("notify", nil, "tur", n.TokenUniqueReference, "event", n.Event, "status", n.Status, "duplicate", !first)
+	ack, err := wire.Seal(wire.NotificationAck{CorrelationID: n.CorrelationID, Duplicate: !first}, s.cfg.Me, c.Sender,
+		wire.Header{Type: wire.TypeNotificationAck, Clock: s.cfg.Clock, Rand: s.cfg.Rand})
+	if err != nil {
+		return wire.Response{}, err
+	}
+	return wire.EnvelopeResponse(ack), nil
+}
+
+func remove(list []string, s string) []string {
+	var out []string
+	for _, v := range list {
+		if v != s {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
