@@ -350,7 +350,7 @@ const (
 type RequestOTPResult struct {
 	// Result is SUCCESS when the OTP was sent.
 	Result string `json:"result"`
-	// ExpiresAt is when the OTP stops being accepted (MODEL: 10 minutes).
+	// ExpiresAt is when the OTP stops being accepted (5 minutes by default, the issuer's setting).
 	ExpiresAt time.Time `json:"expiresAt"`
 }
 
