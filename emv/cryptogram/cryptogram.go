@@ -87,6 +87,23 @@ func MinimumDataSet() []uint32 {
 	return out
 }
 
+// MinimumData concatenates the values of the minimum data set (see
+// MinimumDataSet) from tags, each checked for its fixed length, into a
+// fresh slice with room for extra more bytes, which a caller appends (the
+// CVR or the Issuer Application Data of its cryptogram version). A missing
+// or wrongly sized element is a *TagError naming the tag.
+func MinimumData(tags Source, extra int) ([]byte, error) {
+	out := make([]byte, 0, 33+max(extra, 0))
+	for _, e := range minimumSet {
+		v, err := value(tags, e.tag, e.n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v...)
+	}
+	return out, nil
+}
+
 // ElementLength returns the fixed length in bytes of a data element of the
 // minimum data set, and false for any other tag.
 func ElementLength(tag uint32) (int, bool) {

@@ -247,13 +247,9 @@ func (c *CVN) IAD(tags Source) (IAD, error) {
 // composition takes from 9F10. Missing elements give a *TagError naming the
 // tag.
 func (c *CVN) Data(tags Source) ([]byte, error) {
-	out := make([]byte, 0, 33+maxIADLength)
-	for _, e := range minimumSet {
-		v, err := value(tags, e.tag, e.n)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v...)
+	out, err := MinimumData(tags, maxIADLength)
+	if err != nil {
+		return nil, err
 	}
 	iad, err := c.IAD(tags)
 	if err != nil {

@@ -1,8 +1,10 @@
 package cryptogram
 
 import (
+	"bytes"
 	"crypto/sha1"
 	"encoding/hex"
+	"errors"
 	"strings"
 	"testing"
 
@@ -101,4 +103,26 @@ func TestTagName(t *testing.T) {
 	require.Equal(t, "5F2A", TagName(0x5F2A))
 	require.Equal(t, "DF8101", TagName(0xDF8101))
 	require.Equal(t, "01020304", TagName(0x01020304))
+}
+
+func TestMinimumDataIsTheSetInOrder(t *testing.T) {
+	tags := Values{}
+	var want []byte
+	for i, tag := range MinimumDataSet() {
+		n, _ := ElementLength(tag)
+		v := make([]byte, n)
+		for j := range v {
+			v[j] = byte(i + 1)
+		}
+		tags[tag] = v
+		want = append(want, v...)
+	}
+	got, err := MinimumData(tags, 16)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("MinimumData = %X, %v; want %X", got, err, want)
+	}
+	delete(tags, TagATC)
+	if _, err := MinimumData(tags, 0); !errors.Is(err, ErrMissingTag) {
+		t.Fatalf("without 9F36: %v, want ErrMissingTag", err)
+	}
 }
