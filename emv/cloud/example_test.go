@@ -23,7 +23,7 @@ func transaction(iad []byte) cryptogram.Values {
 // A limited-use key made at one hour, used once, and refused the second
 // time.
 func Example_limitedUseKey() {
-	mk := keys.MustHex(keys.TDES, "0123456789ABCDEFFEDCBA9876543210") // the token's ICC master key
+	mk := keys.MustHex(keys.TDES, "C8B507136D921FD05864C81F79F2D30B") // the token's ICC master key
 	made := time.Date(2025, time.February, 21, 10, 30, 0, 0, time.UTC)
 	ki, _ := cloud.NewKeyIndex(made, 7)
 	luk, _ := cloud.DeriveLUK(mk, 3, ki)
@@ -40,8 +40,8 @@ func Example_limitedUseKey() {
 	err := cloud.DefaultValidity.Check(ki, 1, made.Add(2*time.Minute))
 	fmt.Println("second use refused:", errors.Is(err, cloud.ErrKeyUsedUp))
 	// Output:
-	// key index 5123407 LUK KCV F5CC68
-	// 9F26 17D422BED7029FB8
+	// key index 5123407 LUK KCV FE6CE5
+	// 9F26 9C6529C099DFF108
 	// cryptogram: <nil>
 	// first use: <nil>
 	// second use refused: true
@@ -50,8 +50,8 @@ func Example_limitedUseKey() {
 // Two cryptograms: the right PIN verifies the cardholder, a wrong one makes
 // a cryptogram the issuer refuses.
 func Example_singleUseKeys() {
-	mkMD := keys.MustHex(keys.TDES, "0123456789ABCDEFFEDCBA9876543210")
-	mkUMD := keys.MustHex(keys.TDES, "FEDCBA98765432100123456789ABCDEF")
+	mkMD := keys.MustHex(keys.TDES, "C8B507136D921FD05864C81F79F2D30B")
+	mkUMD := keys.MustHex(keys.TDES, "5198E0086E1AA2B96D024958209E3213")
 	salt, _ := hex.DecodeString("0001020304050607")
 	const tur = "DWSPMC000000000132d72d4fcb2f4136a0532d3093ff1a45"
 
@@ -68,6 +68,6 @@ func Example_singleUseKeys() {
 		fmt.Printf("PIN %s: 9F26 %X, MD %v, cardholder verified %v, %v\n", pin, ac, v.MD, v.CardholderVerified(), err)
 	}
 	// Output:
-	// PIN 2468: 9F26 75FA004BC921CF78, MD true, cardholder verified true, <nil>
-	// PIN 2469: 9F26 660F4B7CDCCAC45D, MD true, cardholder verified false, cloud: UMD cryptogram: cryptogram: mismatch
+	// PIN 2468: 9F26 124135779495827F, MD true, cardholder verified true, <nil>
+	// PIN 2469: 9F26 0C7F8E772D2A5A58, MD true, cardholder verified false, cloud: UMD cryptogram: cryptogram: mismatch
 }

@@ -14,25 +14,28 @@ import (
 // steps_test.go's primitives and through the package; both must give the
 // pinned value.
 const (
-	katMK      = "0123456789ABCDEFFEDCBA9876543210" // ICC MK (visa-cloud) and MK_MD (mc-cloud)
-	katMKUMD   = "FEDCBA98765432100123456789ABCDEF"
+	katIMK     = "0123456789ABCDEF0123456789ABCDEF" // issuer master key (visa-cloud) and IMK_MD (mc-cloud)
+	katIMKUMD  = "FEDCBA9876543210F1E2D3C4B5A69788" // IMK_UMD (mc-cloud)
+	katPAN     = "43219876543210987"                // the token, PSN 00
+	katMK      = "C8B507136D921FD05864C81F79F2D30B" // ICC MK (visa-cloud) and MK_MD (mc-cloud): EMV option A of katIMK, katPAN
+	katMKUMD   = "5198E0086E1AA2B96D024958209E3213"
 	katAPI     = 3
 	katKI      = "5123407"
-	katK2      = "A48C6BFD4FDA40E049B55E681A5D670D"
-	katLUK     = "3DB3BA1FFDA7DFDA34F1D95725D31A31"
-	katVisaAC  = "17D422BED7029FB8"
+	katK2      = "BFE51F1340107C9B491538E9A2FEC820"
+	katLUK     = "CE2C2513FB9134B0522C9D86A77A768F"
+	katVisaAC  = "9C6529C099DFF108"
 	katVisaIAD = "0AC10103A00000051234070000000000"
-	katSKMD    = "DFE626839745A77FBFB0F24F0179C825"
-	katSKUMD   = "EC089246D91C58D3F1B6CB4A9DC7AE40"
-	katMD      = "78436BF9"
-	katMCAC    = "75FA004BC921CF78"
-	katMCIAD   = "0AC20103A0000078436BF90000000000"
+	katSKMD    = "3DD508F89D3110DC642945D0860892D6"
+	katSKUMD   = "E03D20BF08835270A1ABC77C3EB0347F"
+	katMD      = "A94654B8"
+	katMCAC    = "124135779495827F"
+	katMCIAD   = "0AC20103A00000A94654B80000000000"
 	katPIN     = "2468"
 	katSalt    = "0001020304050607"
 	katTUR     = "DWSPMC000000000132d72d4fcb2f4136a0532d3093ff1a45"
 	katMask    = "E54E0C639D5C0E2C102AC09C56B7339C"
-	katSUK     = "09469E25444056FFE19C0BD6CB709DDC"
-	katWrongAC = "660F4B7CDCCAC45D" // the phone's 9F26 with PIN 2469
+	katSUK     = "05732CDC95DF5C5CB18107E0680707E3"
+	katWrongAC = "0C7F8E772D2A5A58" // the phone's 9F26 with PIN 2469
 )
 
 // katMin is the minimum data set of the known-answer transaction.
@@ -70,8 +73,10 @@ func eq(t *testing.T, what string, got []byte, want string) {
 }
 
 func TestLUKKnownAnswer(t *testing.T) {
-	// By the steps.
-	k2 := stepDiversify(unhex(katMK), unhex("0003 000000000000"))
+	// By the steps, from the issuer master key (EMV option A: PAN || PSN).
+	mk := stepDiversify(unhex(katIMK), unhex("1987654321098700"))
+	eq(t, "ICC MK (steps)", mk, katMK)
+	k2 := stepDiversify(mk, unhex("0003 000000000000"))
 	eq(t, "K2 (steps)", k2, katK2)
 	luk := stepDiversify(k2, unhex("05123407 00000000"))
 	eq(t, "LUK (steps)", luk, katLUK)
@@ -99,7 +104,8 @@ func TestLUKKnownAnswer(t *testing.T) {
 }
 
 func TestMCKnownAnswer(t *testing.T) {
-	// By the steps.
+	// By the steps, from the issuer master keys (EMV option A).
+	eq(t, "MK_UMD (steps)", stepDiversify(unhex(katIMKUMD), unhex("1987654321098700")), katMKUMD)
 	skMD, skUMD := stepCSK(unhex(katMK), 0x0042), stepCSK(unhex(katMKUMD), 0x0042)
 	eq(t, "SK_MD (steps)", skMD, katSKMD)
 	eq(t, "SK_UMD (steps)", skUMD, katSKUMD)
