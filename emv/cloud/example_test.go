@@ -23,7 +23,7 @@ func transaction(iad []byte) cryptogram.Values {
 // A limited-use key made at one hour, used once, and refused the second
 // time.
 func Example_limitedUseKey() {
-	mk := keys.MustHex(keys.TDES, "C8B507136D921FD05864C81F79F2D30B") // the token's ICC master key
+	mk := keys.MustHex(keys.TDES, "9249345E0220CEBA0D20D6A2453BF407") // the token's ICC master key
 	made := time.Date(2025, time.February, 21, 10, 30, 0, 0, time.UTC)
 	ki, _ := cloud.NewKeyIndex(made, 7)
 	luk, _ := cloud.DeriveLUK(mk, 3, ki)
@@ -40,8 +40,8 @@ func Example_limitedUseKey() {
 	err := cloud.DefaultValidity.Check(ki, 1, made.Add(2*time.Minute))
 	fmt.Println("second use refused:", errors.Is(err, cloud.ErrKeyUsedUp))
 	// Output:
-	// key index 5123407 LUK KCV FE6CE5
-	// 9F26 9C6529C099DFF108
+	// key index 5123407 LUK KCV 33B3E8
+	// 9F26 6326DB4510757A67
 	// cryptogram: <nil>
 	// first use: <nil>
 	// second use refused: true
@@ -50,7 +50,7 @@ func Example_limitedUseKey() {
 // Two cryptograms: the right PIN verifies the cardholder, a wrong one makes
 // a cryptogram the issuer refuses.
 func Example_singleUseKeys() {
-	mkMD := keys.MustHex(keys.TDES, "C8B507136D921FD05864C81F79F2D30B")
+	mkMD := keys.MustHex(keys.TDES, "9249345E0220CEBA0D20D6A2453BF407")
 	mkUMD := keys.MustHex(keys.TDES, "5198E0086E1AA2B96D024958209E3213")
 	salt, _ := hex.DecodeString("0001020304050607")
 	const tur = "DWSPMC000000000132d72d4fcb2f4136a0532d3093ff1a45"
