@@ -12,6 +12,9 @@
 // (R-G5c); keys exchanged with others travel wrapped and authenticated
 // (R-G5e).
 //
+// Cloud (cloud.go) holds the cloud-payment (HCE) operations of the
+// emv/cloud model: limited-use keys and the MD/UMD cryptograms.
+//
 // The package defines the interfaces and the vocabulary; hsm/soft is the
 // software implementation, with keys wrapped under a local master key.
 // hsm/keyblock is the wrapped-key format (RFC 3394 AES key wrap over a
