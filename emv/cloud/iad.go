@@ -34,11 +34,11 @@ const (
 //	bytes 7-10  visa-cloud: key index, BCD 0YHHHHCC; mc-cloud: MD cryptogram
 //	bytes 11-15 00 padding
 type IAD struct {
-	CVN      byte
-	DKI      byte
-	CVR      [CVRLength]byte
-	KeyIndex KeyIndex       // visa-cloud only
-	MD       [MDLength]byte // mc-cloud only
+	CVN      byte            // CVNVisaCloud or CVNMCCloud
+	DKI      byte            // derivation key index, carried for the issuer
+	CVR      [CVRLength]byte // card verification results, covered by the cryptograms
+	KeyIndex KeyIndex        // visa-cloud only: the limited-use key's index
+	MD       [MDLength]byte  // mc-cloud only: the MD cryptogram
 }
 
 // ParseIAD reads cloud Issuer Application Data. It never reads past b and

@@ -13,10 +13,11 @@ import (
 // The PIN key derivation of the single-use keys (MODEL).
 const (
 	// PINKDFIterations is the PBKDF2 iteration count. It is modest on
-	// purpose: the phone has no way to test a PIN guess (a wrong PIN gives
+	// purpose: nothing on the phone can test a PIN guess (a wrong PIN gives
 	// a wrong key that only the issuer sees, and the issuer locks the
-	// token after a few), so the count guards only a stolen SUK batch
-	// against a quick offline search together with the MD cryptogram.
+	// token after a few), so the count only slows a search by someone who
+	// holds both a SUK and a valid cryptogram made with it, which a
+	// single-use key never leaves behind on the phone.
 	PINKDFIterations = 10000
 	// PINMaskLength is the length of the mask, the length of SK_UMD.
 	PINMaskLength = 16
