@@ -26,6 +26,8 @@ import (
 	"github.com/tapsim/tapsim/provision/tokensvc"
 	"github.com/tapsim/tapsim/provision/walletsvc"
 	"github.com/tapsim/tapsim/provision/wire"
+	"github.com/tapsim/tapsim/terminal/client"
+	"github.com/tapsim/tapsim/terminal/pos"
 )
 
 // The provisioning parties' names: each signs its envelopes under it and
@@ -79,8 +81,11 @@ type Provisioning struct {
 	done    []chan struct{}
 	clients []*wire.Client
 
-	mu  sync.Mutex
-	seq int
+	mu     sync.Mutex
+	seq    int
+	term   *pos.Terminal
+	link   *client.Client
+	phones map[string]cards.Card // by TUR, for Tap
 }
 
 // StartProvisioning starts the token service and the wallet provider of
@@ -119,7 +124,8 @@ func StartProvisioning(ctx context.Context, n *Network, o ProvisioningOptions) (
 	if err != nil {
 		return nil, fmt.Errorf("provisioning: %w", err)
 	}
-	p := &Provisioning{n: n, idv: svc, clock: o.Clock, rand: o.Rand, ids: map[string]*tlsconf.Identity{}}
+	p := &Provisioning{n: n, idv: svc, clock: o.Clock, rand: o.Rand, ids: map[string]*tlsconf.Identity{},
+		phones: map[string]cards.Card{}}
 	p.bridge = &bridge{db: iss.DB, idv: svc, imk: imk, cvn: cvn, clock: o.Clock, rand: o.Rand, recommend: o.Recommend,
 		pending: map[string]string{}, toks: map[string]*bridged{}, pars: map[string]string{}}
 	if err := p.start(o); err != nil {
@@ -249,6 +255,9 @@ func (p *Provisioning) Close() {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.link != nil {
+		_ = p.link.Close()
+	}
 	for _, c := range p.clients {
 		c.CloseIdleConnections()
 	}

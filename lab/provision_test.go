@@ -244,3 +244,47 @@ func TestProvisioningGreenAndLostCard(t *testing.T) {
 	require.Equal(t, wire.DecisionDeclined, res.Decision)
 	require.Equal(t, "CARD_LOST", res.Reason)
 }
+
+// AddToWallet runs the flow headless and reports each step masked: a
+// stepped-up request with the OTP read from the inbox ends with an
+// approved tap; a wrong OTP leaves the token inactive.
+func TestAddToWallet(t *testing.T) {
+	ctx := context.Background()
+	n, p := startProvisioning(t)
+	visa, err := SampleFundingCard(ctx, n, "visa-plastic")
+	require.NoError(t, err)
+	tests := []struct {
+		name, account, otp string
+		tap                int64
+		want               WalletResult
+		steps              []string
+	}{
+		{name: "step-up, OTP from the inbox, tap", account: "stepup-1", otp: OTPAuto, tap: 150000,
+			want:  WalletResult{Decision: wire.DecisionRequireAuthN, Status: wire.StatusActive, Tap: isospec.RCApproved},
+			steps: []string{"card", "decision", "methods", "otp sent", "inbox", "otp", "token", "download ack", "issuer notified", "tap"}},
+		{name: "wrong OTP", account: "stepup-2", otp: "000000",
+			want:  WalletResult{Decision: wire.DecisionRequireAuthN, Status: wire.StatusInactive},
+			steps: []string{"card", "decision", "methods", "otp sent", "otp"}},
+		{name: "green", account: "acct-9",
+			want:  WalletResult{Decision: wire.DecisionApproved, Status: wire.StatusActive},
+			steps: []string{"card", "decision", "token", "download ack", "issuer notified"}},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var steps []string
+			var text strings.Builder
+			res, err := p.AddToWallet(ctx, WalletRequest{Profile: "visa-plastic", DeviceID: "35209900AABB01" + string(rune('0'+i)) + "0",
+				Account: tc.account, OTP: tc.otp, TapAmount: tc.tap}, func(s Step) {
+				steps = append(steps, s.Name)
+				text.WriteString(s.Detail + "\n")
+			})
+			require.NoError(t, err)
+			require.Equal(t, tc.steps, steps)
+			require.Equal(t, tc.want.Decision, res.Decision)
+			require.Equal(t, tc.want.Status, res.Status)
+			require.Equal(t, tc.want.Tap, res.Tap)
+			require.NotContains(t, text.String(), visa.Card.PAN)
+			require.Contains(t, text.String(), pan.Mask(visa.Card.PAN))
+		})
+	}
+}
