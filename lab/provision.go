@@ -268,12 +268,17 @@ func (p *Provisioning) Close() {
 // trusting the token service and the wallet provider only, talking to the
 // wallet provider over mutual TLS.
 func (p *Provisioning) NewWalletApp(deviceID, account string) (*walletapp.App, error) {
+	return p.newWalletApp(deviceID, account, nil)
+}
+
+// newWalletApp is NewWalletApp with the device's keys given (nil: drawn).
+func (p *Provisioning) newWalletApp(deviceID, account string, key *wire.Party) (*walletapp.App, error) {
 	c, err := p.client(partyPhone)
 	if err != nil {
 		return nil, err
 	}
 	return walletapp.New(walletapp.Config{
-		DeviceID: deviceID, WalletAccountID: account, Trust: p.trust, TSPParty: PartyTokenService,
+		DeviceID: deviceID, WalletAccountID: account, Device: key, Trust: p.trust, TSPParty: PartyTokenService,
 		WalletURL: "https://" + p.WalletAddr, Client: c, Clock: p.clock, Rand: p.rand,
 	})
 }

@@ -288,3 +288,13 @@ func TestAddToWallet(t *testing.T) {
 		})
 	}
 }
+
+// The provisioning demo's rows all give what they should.
+func TestProvisioningDemo(t *testing.T) {
+	rows, err := ProvisioningDemo(context.Background(), t.TempDir(), nil)
+	require.NoError(t, err)
+	require.Len(t, rows, 13)
+	for _, r := range rows {
+		require.True(t, r.OK(), "%s: want %q, got %q (%v)", r.Case, r.Want, r.Got, r.Err)
+	}
+}
