@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -193,4 +194,33 @@ func newInboxCmd() *cobra.Command {
 	c.Flags().StringVar(&contact, "contact", "", "a registered phone number or e-mail address")
 	c.Flags().StringVar(&data, "data", "", "data directory of an earlier run (tapsim provision wallet --data DIR)")
 	return c
+}
+
+// runProvisioningDemo runs lab.ProvisioningDemo in dir and prints its
+// table; it exits 1 when a row is not as expected.
+func runProvisioningDemo(ctx context.Context, dir string, logger *slog.Logger, out io.Writer) error {
+	rows, err := lab.ProvisioningDemo(ctx, dir, logger)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "CASE\tEXPECTED\tGOT\tOK\tREQUIREMENTS\tNOTE")
+	bad := 0
+	for _, r := range rows {
+		ok, note := "yes", r.Note
+		if !r.OK() {
+			ok = "NO"
+			bad++
+		}
+		if r.Err != nil {
+			note = "error: " + r.Err.Error()
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Case, r.Want, dash(r.Got), ok, r.Requirements, note)
+	}
+	_ = w.Flush()
+	if bad > 0 {
+		return &exitError{code: 1, err: fmt.Errorf("demo: %d of %d rows not as expected", bad, len(rows))}
+	}
+	fmt.Fprintf(out, "all %d rows as expected\n", len(rows))
+	return nil
 }

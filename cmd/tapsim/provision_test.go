@@ -60,3 +60,36 @@ func TestProvisionWallet(t *testing.T) {
 	require.Equal(t, 1, code)
 	require.Contains(t, out, "INCORRECT_CODE, 4 tries left, token INACTIVE")
 }
+
+// demo --provisioning prints one row per case, every one as expected, in
+// order, with the requirements each shows, and no card data in clear.
+func TestDemoProvisioningRows(t *testing.T) {
+	code, out, errOut := runCLI(t, "demo", "--provisioning", "--data", filepath.Join(t.TempDir(), "data"))
+	require.Equal(t, 0, code, out+errOut)
+	require.Contains(t, out, "all 13 rows as expected")
+	cases := []struct{ name, reqs string }{
+		{"green path -> token -> tap", "R-M4 R-M5 R-G1 R-G2"},
+		{"step-up with OTP", "R-M5 R-G3e R-S2a"},
+		{"issuer notified of the download", "R-M5"},
+		{"OTP reused", "R-G3e"},
+		{"wrong OTP", "R-G3c R-G3e"},
+		{"OTP expired", "R-G3e"},
+		{"5 wrong OTPs -> locked", "R-G3c"},
+		{"lost card -> ID&V declined", "R-G3"},
+		{"wrong device", "R-G2 R-S5d"},
+		{"tampered ciphertext", "R-G1 R-G2"},
+		{"token suspended -> tap declined", "R-M5"},
+		{"lost phone -> all its tokens suspended", "R-C1"},
+		{"no PAN in the wallet provider's or phone's store", "R-G5g"},
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, len(cases)+2, out)
+	for i, c := range cases {
+		require.True(t, strings.HasPrefix(lines[i+1], c.name), lines[i+1])
+		require.Regexp(t, `\s+yes\s+`+c.reqs+`\b`, lines[i+1])
+	}
+	for _, secret := range []string{"4761739001010010", "5413330089010012", "E6EFE6615EF25E31E59B492F15CBE651"} {
+		require.NotContains(t, out+errOut, secret)
+	}
+	require.NotRegexp(t, `\b[0-9]{6}\b is your one-time password`, out+errOut)
+}
