@@ -298,3 +298,68 @@ func TestProvisioningDemo(t *testing.T) {
 		require.True(t, r.OK(), "%s: want %q, got %q (%v)", r.Case, r.Want, r.Got, r.Err)
 	}
 }
+
+// The token's life cycle from both ends reaches the issuer's vault at
+// once (R-M5, R-C1): the cardholder's and the issuer's suspensions stack,
+// a suspension made in the issuer's own vault shows at the token service,
+// a deleted token never pays again.
+func TestProvisioningLifecycle(t *testing.T) {
+	ctx := context.Background()
+	n, p := startProvisioning(t)
+	tp := newTapper(t, n)
+	visa, err := SampleFundingCard(ctx, n, "visa-plastic")
+	require.NoError(t, err)
+	app, err := p.NewWalletApp("35209900AABB0101", "acct-101")
+	require.NoError(t, err)
+	res, err := app.AddCard(ctx, visa.Card)
+	require.NoError(t, err)
+	tur := res.TokenUniqueReference
+	issuer := func(action string) func() (string, error) {
+		return func() (string, error) {
+			lc, err := p.IssuerLifecycle(ctx, wire.LifecycleRequest{Action: action, TokenUniqueReferences: []string{tur}, Reason: "ISSUER_DECISION"})
+			if err != nil {
+				return "", err
+			}
+			return lc.Tokens[0].Status, nil
+		}
+	}
+	phone := func(f func(context.Context, string) (walletapp.Token, error)) func() (string, error) {
+		return func() (string, error) {
+			tok, err := f(ctx, tur)
+			return tok.Status, err
+		}
+	}
+	steps := []struct {
+		name   string
+		do     func() (string, error)
+		status string
+		tap    isospec.ResponseCode
+	}{
+		{"active", nil, "", isospec.RCApproved},
+		{"cardholder suspends", phone(app.Suspend), wire.StatusSuspended, isospec.RCRestrictedCard},
+		{"issuer suspends too", issuer(wire.ActionSuspend), wire.StatusSuspended, isospec.RCRestrictedCard},
+		{"cardholder resumes: the issuer's suspension holds", phone(app.Resume), wire.StatusSuspended, isospec.RCRestrictedCard},
+		{"issuer resumes", issuer(wire.ActionResume), wire.StatusActive, isospec.RCApproved},
+		{"suspended in the issuer's own vault", func() (string, error) {
+			if err := n.Issuer().Vault().Suspend(ctx, tur, LostReason); err != nil {
+				return "", err
+			}
+			tok, err := p.bridge.Get(ctx, tur)
+			return tok.Status, err
+		}, wire.StatusSuspended, isospec.RCRestrictedCard},
+		{"issuer resumes at the token service", issuer(wire.ActionResume), wire.StatusActive, isospec.RCApproved},
+		{"cardholder deletes", phone(app.Delete), wire.StatusDeactivated, isospec.RCRestrictedCard},
+	}
+	for i, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			if s.do != nil {
+				got, err := s.do()
+				require.NoError(t, err)
+				require.Equal(t, s.status, got)
+			}
+			require.Equal(t, s.tap, tp.tap(app, tur, int64(100000+i*100)))
+		})
+	}
+	_, err = app.Card(tur)
+	require.ErrorIs(t, err, walletapp.ErrUnknownToken, "a deleted token's credentials leave the phone")
+}
