@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tapsim/tapsim/cards"
 	"github.com/tapsim/tapsim/lab"
 	"github.com/tapsim/tapsim/provision/tokensvc"
 	"github.com/tapsim/tapsim/provision/wire"
@@ -94,6 +95,9 @@ func (o walletOptions) check() error {
 		return usageErr("--tap must be a positive amount in minor units")
 	case o.data != "" && strings.TrimSpace(o.data) == "":
 		return usageErr("--data: empty directory")
+	}
+	if p, err := cards.Builtin(o.card); err != nil || (p.FormFactor != "" && p.FormFactor != cards.FormPlastic) {
+		return usageErr("--card %s is not a built-in plastic card profile (tapsim cards lists them)", o.card)
 	}
 	return nil
 }

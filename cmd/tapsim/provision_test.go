@@ -20,6 +20,8 @@ func TestProvisionFlags(t *testing.T) {
 		{[]string{"provision", "wallet", "--card", "visa-plastic", "--device", "01", "--otp", "12"}, "--otp must be auto or 6 digits"},
 		{[]string{"provision", "wallet", "--card", "visa-plastic", "--device", "01", "--tap", "-5"}, "--tap must be a positive amount"},
 		{[]string{"provision", "wallet", "--bogus"}, "unknown flag"},
+		{[]string{"provision", "wallet", "--card", "nosuch", "--device", "01"}, "--card nosuch is not a built-in plastic card profile"},
+		{[]string{"provision", "wallet", "--card", "wallet-phone", "--device", "01"}, "is not a built-in plastic card profile"},
 		{[]string{"inbox", "--data", "x"}, "give one of --device or --contact"},
 		{[]string{"inbox", "--device", "01", "--contact", "a@b"}, "give one of --device or --contact"},
 		{[]string{"inbox", "--device", "01"}, "--data is required"},
