@@ -86,6 +86,8 @@ type Provisioning struct {
 	term   *pos.Terminal
 	link   *client.Client
 	phones map[string]cards.Card // by TUR, for Tap
+	// issuerClient is the issuer's service centre's client.
+	issuerClient *wire.Client
 }
 
 // StartProvisioning starts the token service and the wallet provider of
@@ -332,9 +334,16 @@ func (p *Provisioning) IssuerLifecycle(ctx context.Context, req wire.LifecycleRe
 	if err != nil {
 		return wire.LifecycleResponse{}, err
 	}
-	c, err := p.client(PartyIssuer)
-	if err != nil {
-		return wire.LifecycleResponse{}, err
+	p.mu.Lock()
+	c := p.issuerClient
+	p.mu.Unlock()
+	if c == nil {
+		if c, err = p.client(PartyIssuer); err != nil {
+			return wire.LifecycleResponse{}, err
+		}
+		p.mu.Lock()
+		p.issuerClient = c
+		p.mu.Unlock()
 	}
 	ans, err := c.PostEnvelope(ctx, "https://"+p.TokenServiceAddr+tokensvc.PathIssuerLifecycle, env)
 	if err != nil {
