@@ -219,6 +219,13 @@ func loadKeys(ph *phone.Phone, cfg emvapp.Config, ap *AppProfile, pp *PhoneProfi
 
 // masterKey derives the ICC master key from the profile's issuer master key.
 func masterKey(cvn *cryptogram.CVN, ap *AppProfile) (keys.Key, error) {
+	if len(ap.MK) > 0 {
+		mk, err := keys.New(cvn.Alg, ap.MK)
+		if err != nil {
+			return keys.Key{}, fmt.Errorf("%w: ICC master key: %w", ErrProfile, err)
+		}
+		return mk, nil
+	}
 	imk, err := keys.New(cvn.Alg, ap.IMK)
 	if err != nil {
 		return keys.Key{}, fmt.Errorf("%w: issuer master key: %w", ErrProfile, err)

@@ -114,6 +114,10 @@ type AppProfile struct {
 	CVN string `yaml:"cvn"`
 	IMK Hex    `yaml:"imk"`
 	DKI int    `yaml:"dki,omitempty"`
+	// MK is the ICC master key itself, for an application personalised
+	// with a key delivered to it (a token provisioned to a wallet phone);
+	// when set, IMK is not used.
+	MK Hex `yaml:"mk,omitempty"`
 
 	// AIP (82), AUC (9F07), the Issuer Action Codes (9F0D, 9F0E, 9F0F),
 	// CVM List (8E), PDOL and CDOL1 (as coded on the card) and the Visa

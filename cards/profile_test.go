@@ -16,6 +16,7 @@ import (
 	"github.com/tapsim/tapsim/emv/apdu"
 	"github.com/tapsim/tapsim/emv/cryptogram"
 	"github.com/tapsim/tapsim/emv/keys"
+	"github.com/tapsim/tapsim/emv/tlv"
 )
 
 const visaIMK = "A1B2C3D4E5F60718293A4B5C6D7E8F90"
@@ -332,4 +333,46 @@ func TestNoSecretsInOutput(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A card personalised with its ICC master key answers as the one whose key
+// is derived from the issuer master key; a key of the wrong size is
+// refused.
+func TestProfileICCMasterKey(t *testing.T) {
+	p, err := Builtin("visa-plastic")
+	require.NoError(t, err)
+	want := tap(t, mustCard(t, p), defaultTerminal("000000012500"))
+	require.NotEmpty(t, appCryptogram(want))
+
+	cvn, err := cryptogram.Lookup(p.App.CVN)
+	require.NoError(t, err)
+	imk, err := keys.New(cvn.Alg, p.App.IMK)
+	require.NoError(t, err)
+	mk, err := cvn.DeriveMK(imk, p.App.PAN, p.App.PSN)
+	require.NoError(t, err)
+	app := *p.App
+	app.IMK, app.MK = nil, mk.Bytes()
+	p.App = &app
+	got := tap(t, mustCard(t, p), defaultTerminal("000000012500"))
+	require.Equal(t, appCryptogram(want), appCryptogram(got))
+
+	app.MK = []byte{1, 2, 3}
+	_, err = FromProfile(p, opts())
+	require.ErrorIs(t, err, ErrProfile)
+}
+
+func mustCard(t *testing.T, p Profile) Card {
+	t.Helper()
+	c, err := FromProfile(p, opts())
+	require.NoError(t, err)
+	return c
+}
+
+func appCryptogram(r tapResult) []byte {
+	for _, m := range []tlv.Map{r.gpo, r.ac, r.recs} {
+		if v, ok := m.Lookup(0x9F26); ok {
+			return v
+		}
+	}
+	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/tapsim/tapsim/lab"
+	"github.com/tapsim/tapsim/provision/tokensvc"
+	"github.com/tapsim/tapsim/provision/wire"
 	"github.com/tapsim/tapsim/terminal/inproc"
 	"github.com/tapsim/tapsim/terminal/pos"
 )
@@ -45,4 +47,51 @@ func Example() {
 	}
 	fmt.Println(res.Kind, res.Status, res.ResponseCode)
 	// Output: sale approved 00 (approved)
+}
+
+// Add the sample Visa-like card to a new wallet phone through the wallet
+// provider and the token service the issuer runs, with the token
+// service's step-up recommendation and the OTP read from the cardholder's
+// inbox, then pay NT$1,500.00 with the new token.
+func ExampleProvisioning_AddToWallet() {
+	dir, err := os.MkdirTemp("", "tapsim-lab-")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	n, err := lab.Start(ctx, lab.Options{Dir: dir})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer n.Close()
+	p, err := lab.StartProvisioning(ctx, n, lab.ProvisioningOptions{
+		Recommend: func(tokensvc.IDVRequest) string { return wire.DecisionRequireAuthN },
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer p.Close()
+	res, err := p.AddToWallet(ctx, lab.WalletRequest{Profile: "visa-plastic", DeviceID: "35209900AABB0001",
+		OTP: lab.OTPAuto, TapAmount: 150000}, func(s lab.Step) { fmt.Println(s.Name) })
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(res.Decision, res.Status, string(res.Tap))
+	// Output:
+	// card
+	// decision
+	// methods
+	// otp sent
+	// inbox
+	// otp
+	// token
+	// download ack
+	// issuer notified
+	// tap
+	// REQUIRE_ADDITIONAL_AUTHENTICATION ACTIVE 00
 }

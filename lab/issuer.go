@@ -244,6 +244,8 @@ func IssuerSeed(m hsm.HSM) (issuerhost.Seed, error) {
 		{Label: k.PVK, Usage: hsm.UsagePVK, Alg: "TDES", Hex: PVK},
 		{Label: k.KEK, Usage: hsm.UsageKEK, Alg: "AES", Hex: KEK},
 		issuerhost.SampleCVK(),
+		// The master key of the tokens the token service makes.
+		{Label: TokenIMKLabel, Usage: hsm.UsageIMKAC, Alg: "TDES", Hex: TokenIMK},
 	}}
 	pvk, err := issuerKey(m, k.PVK, hsm.UsagePVK, keys.MustHex(keys.TDES, PVK))
 	if err != nil {

@@ -37,14 +37,15 @@ func init() { subcommands = append(subcommands, newDemoCmd) }
 
 // demoOptions are the flags of "tapsim demo".
 type demoOptions struct {
-	dataDir string
-	verbose bool
+	dataDir      string
+	verbose      bool
+	provisioning bool
 }
 
 func newDemoCmd() *cobra.Command {
 	var o demoOptions
 	c := &cobra.Command{
-		Use:   "demo [--data DIR] [-v]",
+		Use:   "demo [--data DIR] [--provisioning] [-v]",
 		Short: "Run the sample network end to end: issuer and acquirer over TCP, a fixed set of sales",
 		Long: `Starts the issuer host and the acquirer in this process, each listening on an ephemeral
 port of 127.0.0.1, with the sample cards, phones, accounts and keys created in a fresh data
@@ -60,7 +61,15 @@ terminal T0000001 with virtual cards over ISO 8583:
 
 It prints a table: card, amount, CVM, DE39, decline reason, what came back for the card (the
 ARPC in tag 91 is received and recorded; the cards do not run issuer authentication) and
-whether the row is as expected. Exits 0 only when every row has its expected DE39.`,
+whether the row is as expected. Exits 0 only when every row has its expected DE39.
+
+With --provisioning it runs the wallet provisioning cases instead, with the token service and
+a wallet provider on loopback HTTPS (mutual TLS, every card-data payload sealed and signed)
+in front of the issuer's ID&V: green path and tap, step-up with the OTP from the cardholder's
+inbox, the issuer notified of the download, an OTP reused, a wrong OTP, an expired OTP, five
+wrong OTPs locking, a lost card declined, another phone acknowledging the token, a tampered
+ciphertext, a suspended token declined at the terminal, a lost phone suspending all its
+tokens, and no card data at the wallet provider or on the phones.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -70,6 +79,8 @@ whether the row is as expected. Exits 0 only when every row has its expected DE3
 	}
 	c.Flags().StringVar(&o.dataDir, "data", "", "data directory of both hosts, kept afterwards (default: a temporary one)")
 	c.Flags().BoolVarP(&o.verbose, "verbose", "v", false, "log the hosts' events (masked) on stderr")
+	c.Flags().BoolVar(&o.provisioning, "provisioning", false,
+		"run the wallet provisioning cases instead: phone app, wallet provider, token service and issuer ID&V over mutual TLS")
 	return c
 }
 
@@ -94,6 +105,9 @@ func runDemoCmd(ctx context.Context, o demoOptions, out, errOut io.Writer) error
 		level = slog.LevelInfo
 	}
 	logger := slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: level}))
+	if o.provisioning {
+		return runProvisioningDemo(ctx, dir, logger, out)
+	}
 	rows, err := runDemo(ctx, demoConfig{Dir: dir, Logger: logger, Progress: out})
 	printDemoTable(out, rows)
 	if err != nil {

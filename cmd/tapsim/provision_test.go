@@ -1,0 +1,97 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Bad flags of provision wallet and inbox exit 2 with one line.
+func TestProvisionFlags(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"provision", "wallet", "--device", "35209900AABB0001"}, "--card is required"},
+		{[]string{"provision", "wallet", "--card", "visa-plastic", "--device", "zz"}, "--device must be 1 to 8 bytes in hex"},
+		{[]string{"provision", "wallet", "--card", "visa-plastic", "--device", "00112233445566778899"}, "--device must be 1 to 8 bytes in hex"},
+		{[]string{"provision", "wallet", "--card", "visa-plastic", "--device", "01", "--otp", "12"}, "--otp must be auto or 6 digits"},
+		{[]string{"provision", "wallet", "--card", "visa-plastic", "--device", "01", "--tap", "-5"}, "--tap must be a positive amount"},
+		{[]string{"provision", "wallet", "--bogus"}, "unknown flag"},
+		{[]string{"provision", "wallet", "--card", "nosuch", "--device", "01"}, "--card nosuch is not a built-in plastic card profile"},
+		{[]string{"provision", "wallet", "--card", "wallet-phone", "--device", "01"}, "is not a built-in plastic card profile"},
+		{[]string{"inbox", "--data", "x"}, "give one of --device or --contact"},
+		{[]string{"inbox", "--device", "01", "--contact", "a@b"}, "give one of --device or --contact"},
+		{[]string{"inbox", "--device", "01"}, "--data is required"},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, out, errOut := runCLI(t, tc.args...)
+			require.Equal(t, 2, code)
+			require.Empty(t, out)
+			require.Contains(t, errOut, tc.want)
+			require.Equal(t, 1, strings.Count(errOut, "\n"), errOut)
+		})
+	}
+}
+
+// provision wallet runs the wallet flow against the embedded issuer and
+// prints each step masked, then taps the token (R-M5, R-G3e, R-G5g);
+// inbox shows the phone's messages, the OTP as an SMS shows it.
+func TestProvisionWallet(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	code, out, errOut := runCLI(t, "provision", "wallet", "--card", "visa-plastic", "--device", "35209900aabb0001",
+		"--tap", "150000", "--data", dir)
+	require.Equal(t, 0, code, errOut+out)
+	for _, want := range []string{"476173******0010", "REQUIRE_ADDITIONAL_AUTHENTICATION", "otp sent", "+********",
+		"SUCCESS, token ACTIVE", "489537******", "download ack", "issuer notified", "created true, downloaded true, activated true",
+		"DE39 00"} {
+		require.Contains(t, out, want)
+	}
+	require.NotContains(t, out, "4761739001010010")
+	require.NotRegexp(t, `\b[0-9]{6}\b is your`, out, "no OTP outside the inbox")
+
+	code, inbox, errOut := runCLI(t, "inbox", "--device", "35209900AABB0001", "--data", dir)
+	require.Equal(t, 0, code, errOut)
+	require.Regexp(t, `sms +otp +tapsim bank: [0-9]{6} is your one-time password`, inbox)
+	require.Contains(t, inbox, "token-activated")
+
+	code, out, _ = runCLI(t, "provision", "wallet", "--card", "visa-plastic", "--device", "35209900AABB0002", "--otp", "000000")
+	require.Equal(t, 1, code)
+	require.Contains(t, out, "INCORRECT_CODE, 4 tries left, token INACTIVE")
+}
+
+// demo --provisioning prints one row per case, every one as expected, in
+// order, with the requirements each shows, and no card data in clear.
+func TestDemoProvisioningRows(t *testing.T) {
+	code, out, errOut := runCLI(t, "demo", "--provisioning", "--data", filepath.Join(t.TempDir(), "data"))
+	require.Equal(t, 0, code, out+errOut)
+	require.Contains(t, out, "all 13 rows as expected")
+	cases := []struct{ name, reqs string }{
+		{"green path -> token -> tap", "R-M4 R-M5 R-G1 R-G2"},
+		{"step-up with OTP", "R-M5 R-G3e R-S2a"},
+		{"issuer notified of the download", "R-M5"},
+		{"OTP reused", "R-G3e"},
+		{"wrong OTP", "R-G3c R-G3e"},
+		{"OTP expired", "R-G3e"},
+		{"5 wrong OTPs -> locked", "R-G3c"},
+		{"lost card -> ID&V declined", "R-G3"},
+		{"wrong device", "R-G2 R-S5d"},
+		{"tampered ciphertext", "R-G1 R-G2"},
+		{"token suspended -> tap declined", "R-M5"},
+		{"lost phone -> all its tokens suspended", "R-C1"},
+		{"no PAN in the wallet provider's or phone's store", "R-G5g"},
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, len(cases)+2, out)
+	for i, c := range cases {
+		require.True(t, strings.HasPrefix(lines[i+1], c.name), lines[i+1])
+		require.Regexp(t, `\s+yes\s+`+c.reqs+`\b`, lines[i+1])
+	}
+	for _, secret := range []string{"4761739001010010", "5413330089010012", "E6EFE6615EF25E31E59B492F15CBE651"} {
+		require.NotContains(t, out+errOut, secret)
+	}
+	require.NotRegexp(t, `\b[0-9]{6}\b is your one-time password`, out+errOut)
+}

@@ -1,0 +1,438 @@
+package lab
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tapsim/tapsim/cards"
+	"github.com/tapsim/tapsim/emv/cryptogram"
+	"github.com/tapsim/tapsim/emv/keys"
+	"github.com/tapsim/tapsim/emv/pan"
+	"github.com/tapsim/tapsim/issuerhost/authz"
+	"github.com/tapsim/tapsim/issuerhost/idv"
+	"github.com/tapsim/tapsim/issuerhost/store"
+	"github.com/tapsim/tapsim/issuerhost/vault"
+	"github.com/tapsim/tapsim/provision/tokensvc"
+	"github.com/tapsim/tapsim/provision/wire"
+)
+
+// The tokens the token service makes for the sample issuer.
+const (
+	// TokenIMK is the issuer master key of the tokens the token service
+	// makes (double-length TDES, a public test key; KCV in
+	// TokenIMKLabel's key information only). Each token's ICC master key
+	// is derived from it for the token PAN and PSN.
+	TokenIMK = "E6EFE6615EF25E31E59B492F15CBE651"
+	// TokenIMKLabel is its label in the issuer's security module.
+	TokenIMKLabel = "issuer/token-imk"
+	// TokenBIN is the token BIN range of the tokens made (the sample
+	// wallet token's).
+	TokenBIN = "489537"
+	// TokenCVN is the tokens' cryptogram version: CVN 22 covers the whole
+	// of 9F10, and so the device ID the phone puts there (R-S5d).
+	TokenCVN = "visa22"
+	// TokenValidity is how long a token made is valid.
+	TokenValidity = 3 * 365 * 24 * time.Hour
+)
+
+// bridge runs the token service against the sample issuer in the same
+// process ("the issuer operates the token service"): it is the token
+// service's tokensvc.Issuer over the issuer's ID&V API (idv.Service) and
+// its tokensvc.Vault over the issuer's token vault (the store's tokens and
+// devices), so that a token the flow makes is one the issuer detokenises
+// at the next tap. What the store has no column for (the token unique
+// reference's ID&V attempt, the wallet account, the suspensions per
+// actor, INACTIVE) is kept here, in memory, for the life of the bridge.
+type bridge struct {
+	db    *store.DB
+	idv   *idv.Service
+	imk   keys.Key // the token IMK, to derive each token's ICC master key
+	cvn   *cryptogram.CVN
+	clock func() time.Time
+	rand  io.Reader
+	// recommend is the token service's recommendation for a request (""
+	// leaves the wallet provider's).
+	recommend func(tokensvc.IDVRequest) string
+
+	mu      sync.Mutex
+	pending map[string]string // PAN/device/requestor -> correlation ID of the last decision
+	toks    map[string]*bridged
+	order   []string
+	pars    map[string]string // card ID -> PAN unique reference
+	seq     int
+}
+
+// bridged is what the bridge keeps of a token besides the store's row.
+type bridged struct {
+	correlation     string
+	cardID          string
+	requestor, acct string
+	device          string
+	par             string
+	status          string // the token service's state
+	suspendedBy     []string
+	stepUp          bool
+	createdAt       time.Time
+}
+
+var errBridge = errors.New("lab: token service bridge")
+
+func pendingKey(p, device, requestor string) string { return p + "/" + device + "/" + requestor }
+
+func (b *bridge) random(n int) ([]byte, error) {
+	r := make([]byte, n)
+	if _, err := io.ReadFull(b.rand, r); err != nil {
+		return nil, fmt.Errorf("%w: random source: %w", errBridge, err)
+	}
+	return r, nil
+}
+
+// Authorize implements tokensvc.Issuer: the issuer's ID&V decision under
+// a fresh correlation ID, remembered for the token the service makes next.
+func (b *bridge) Authorize(ctx context.Context, req tokensvc.IDVRequest) (tokensvc.IDVDecision, error) {
+	r, err := b.random(8)
+	if err != nil {
+		return tokensvc.IDVDecision{}, err
+	}
+	b.mu.Lock()
+	b.seq++
+	corr := fmt.Sprintf("TS%06d-%s", b.seq, hex.EncodeToString(r))
+	b.mu.Unlock()
+	d := idv.DecisioningData{Recommendation: req.Risk.Recommendation, DeviceScore: req.Risk.DeviceScore,
+		AccountScore: req.Risk.AccountScore, RecommendationReasons: req.Risk.Reasons}
+	if b.recommend != nil {
+		if rec := b.recommend(req); rec != "" {
+			d.Recommendation = rec
+		}
+	}
+	device, err := authz.NormaliseDeviceID(req.DeviceID)
+	if err != nil {
+		return tokensvc.IDVDecision{Decision: wire.DecisionDeclined, Reason: "INVALID_DEVICE"}, nil
+	}
+	resp, err := b.idv.Authorize(ctx, idv.AuthorizeRequest{
+		CorrelationID: corr, RequestorID: req.TokenRequestorID, TokenType: "CLOUD",
+		PAN: req.Card.PAN, Expiry: req.Card.Expiry, SecurityCode: req.Card.SecurityCode,
+		DeviceID: device, WalletID: req.WalletAccountID, Decisioning: d,
+	})
+	if err != nil {
+		var e *idv.Error
+		if errors.As(err, &e) && e.Reason == idv.ReasonInvalidRequest {
+			// The card data does not make a request (a security code of
+			// the wrong length): declined, not an issuer failure.
+			return tokensvc.IDVDecision{Decision: wire.DecisionDeclined, Reason: "INVALID_CARD_DATA"}, nil
+		}
+		return tokensvc.IDVDecision{}, fmt.Errorf("%w: ID&V: %w", errBridge, err)
+	}
+	out := tokensvc.IDVDecision{Decision: string(resp.Decision)}
+	switch resp.Decision {
+	case idv.Declined:
+		out.Reason = strings.ToUpper(string(resp.Reason))
+	case idv.StepUp:
+		for _, m := range resp.Methods {
+			out.Methods = append(out.Methods, wire.AuthenticationMethod{ID: m.ID, Type: m.Type, Value: m.Value})
+		}
+	}
+	if resp.Decision != idv.Declined {
+		b.mu.Lock()
+		b.pending[pendingKey(req.Card.PAN, device, req.TokenRequestorID)] = corr
+		b.mu.Unlock()
+	}
+	return out, nil
+}
+
+func (b *bridge) token(tur string) (*bridged, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	t, ok := b.toks[tur]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", tokensvc.ErrUnknownToken, tur)
+	}
+	return t, nil
+}
+
+// SendOTP implements tokensvc.Issuer: the issuer sends an OTP for the
+// token's ID&V attempt to the cardholder's registered contact.
+func (b *bridge) SendOTP(ctx context.Context, req tokensvc.OTPRequest) (time.Time, error) {
+	t, err := b.token(req.TokenUniqueReference)
+	if err != nil {
+		return time.Time{}, err
+	}
+	res, err := b.idv.SendOTP(ctx, t.correlation, req.MethodID)
+	switch {
+	case errors.Is(err, idv.ErrLocked):
+		return time.Time{}, fmt.Errorf("%w: %w", tokensvc.ErrOTPLocked, err)
+	case err != nil:
+		return time.Time{}, fmt.Errorf("%w: send OTP: %w", errBridge, err)
+	}
+	return res.ExpiresAt, nil
+}
+
+// VerifyOTP implements tokensvc.Issuer: the issuer's refusals become the
+// token service's verdicts.
+func (b *bridge) VerifyOTP(ctx context.Context, _, tur, code string) (tokensvc.OTPVerdict, error) {
+	t, err := b.token(tur)
+	if err != nil {
+		return tokensvc.OTPVerdict{}, err
+	}
+	_, err = b.idv.VerifyOTP(ctx, t.correlation, code)
+	var e *idv.Error
+	switch {
+	case err == nil:
+		return tokensvc.OTPVerdict{Status: tokensvc.OTPVerified}, nil
+	case errors.Is(err, idv.ErrOTPWrong):
+		errors.As(err, &e)
+		return tokensvc.OTPVerdict{Status: tokensvc.OTPWrong, TriesLeft: e.TriesLeft}, nil
+	case errors.Is(err, idv.ErrOTPExpired), errors.Is(err, idv.ErrOTPNotSent):
+		return tokensvc.OTPVerdict{Status: tokensvc.OTPExpired}, nil
+	case errors.Is(err, idv.ErrOTPUsed), errors.Is(err, idv.ErrAlreadyVerified):
+		return tokensvc.OTPVerdict{Status: tokensvc.OTPUsed}, nil
+	case errors.Is(err, idv.ErrLocked):
+		return tokensvc.OTPVerdict{Status: tokensvc.OTPLocked}, nil
+	}
+	return tokensvc.OTPVerdict{}, fmt.Errorf("%w: verify OTP: %w", errBridge, err)
+}
+
+// Notify implements tokensvc.Issuer: token created and download complete
+// go on the card's record at the issuer (token, device, requestor); a
+// stepped-up token is then activated there with the OTP verified (R-S2a).
+// Life-cycle events are already in the issuer's vault (Change).
+func (b *bridge) Notify(ctx context.Context, n wire.Notification) error {
+	var ev idv.Event
+	switch n.Event {
+	case wire.EventTokenCreated:
+		ev = idv.EventTokenCreated
+	case wire.EventDownloadComplete:
+		ev = idv.EventDownloadComplete
+	default:
+		return nil
+	}
+	t, err := b.token(n.TokenUniqueReference)
+	if err != nil {
+		return err
+	}
+	if _, err := b.idv.Notify(ctx, idv.Notification{Event: ev, CorrelationID: t.correlation,
+		TokenRef: n.TokenUniqueReference, DeviceID: t.device, RequestorID: t.requestor}); err != nil {
+		return fmt.Errorf("%w: notify: %w", errBridge, err)
+	}
+	if ev == idv.EventDownloadComplete && t.stepUp {
+		if _, err := b.idv.Activate(ctx, idv.ActivateRequest{TokenRef: n.TokenUniqueReference, Method: idv.ProofOTP}); err != nil {
+			return fmt.Errorf("%w: activate: %w", errBridge, err)
+		}
+	}
+	return nil
+}
+
+// Create implements tokensvc.Vault: a token of the issuer's vault for the
+// card of n.PAN, in TokenBIN with a valid check digit, CVN TokenCVN with
+// the ICC master key derived from the token IMK, mobile domain controls
+// naming its requestor, bound to the requesting device (a registered
+// device row). An INACTIVE token (step-up pending) is suspended in the
+// store until activated, so that it cannot pay.
+func (b *bridge) Create(ctx context.Context, n tokensvc.NewToken) (tokensvc.Token, error) {
+	if n.Status != wire.StatusActive && n.Status != wire.StatusInactive {
+		return tokensvc.Token{}, fmt.Errorf("%w: create a %s token", tokensvc.ErrState, n.Status)
+	}
+	device, err := authz.NormaliseDeviceID(n.DeviceID)
+	if err != nil {
+		return tokensvc.Token{}, fmt.Errorf("%w: device ID: %w", errBridge, err)
+	}
+	b.mu.Lock()
+	corr, ok := b.pending[pendingKey(n.PAN, device, n.TokenRequestorID)]
+	b.mu.Unlock()
+	if !ok {
+		return tokensvc.Token{}, fmt.Errorf("%w: no ID&V decision for this card and device", errBridge)
+	}
+	ref, err := b.random(16)
+	if err != nil {
+		return tokensvc.Token{}, err
+	}
+	tur := "DWSPTS" + hex.EncodeToString(ref)
+	ctl := vault.MobileControls()
+	ctl.RequireRequestor = true
+	domain, err := ctl.Encode()
+	if err != nil {
+		return tokensvc.Token{}, fmt.Errorf("%w: %w", errBridge, err)
+	}
+	now := b.clock()
+	st := store.TokenActive
+	if n.Status == wire.StatusInactive {
+		st = store.TokenSuspended
+	}
+	var cardID, number string
+	err = b.db.Update(ctx, func(tx *store.Tx) error {
+		c, err := tx.CardByPAN(ctx, n.PAN)
+		if err != nil {
+			return err
+		}
+		cardID = c.ID
+		for {
+			if number, err = b.tokenNumber(); err != nil {
+				return err
+			}
+			if _, err := tx.TokenByNumber(ctx, number); errors.Is(err, store.ErrNotFound) {
+				break
+			} else if err != nil {
+				return err
+			}
+		}
+		if err := tx.PutToken(ctx, store.Token{ID: tur, Number: number, CardID: c.ID,
+			Expiry: now.Add(TokenValidity).Format("0601"), Status: st, Domain: domain, RequestorID: n.TokenRequestorID,
+			PSN: "00", CVN: TokenCVN, IMKRef: TokenIMKLabel, FormFactor: cards.FormWallet, DeviceBound: true,
+			CreatedAt: now, StatusAt: now}); err != nil {
+			return err
+		}
+		if err := tx.PutDevice(ctx, store.Device{DeviceID: device, TokenID: tur, Status: store.DeviceActive,
+			RegisteredAt: now, StatusAt: now}); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, store.AuditEvent{At: now, Actor: vault.Actor, Action: "token.provisioned",
+			Subject: "token " + tur + " " + pan.Mask(number),
+			Detail:  fmt.Sprintf("funding card %s, requestor %s, device %s, %s", c.ID, n.TokenRequestorID, device, n.Status)})
+	})
+	if err != nil {
+		return tokensvc.Token{}, fmt.Errorf("%w: create: %w", errBridge, err)
+	}
+	b.mu.Lock()
+	par, ok := b.pars[cardID]
+	b.mu.Unlock()
+	if !ok {
+		r, err := b.random(16)
+		if err != nil {
+			return tokensvc.Token{}, err
+		}
+		par = "FWSPTS" + hex.EncodeToString(r)
+	}
+	b.mu.Lock()
+	if p, ok := b.pars[cardID]; ok {
+		par = p
+	}
+	b.pars[cardID] = par
+	delete(b.pending, pendingKey(n.PAN, device, n.TokenRequestorID))
+	b.toks[tur] = &bridged{correlation: corr, cardID: cardID, requestor: n.TokenRequestorID, acct: n.WalletAccountID,
+		device: device, par: par, status: n.Status, stepUp: n.Status == wire.StatusInactive, createdAt: now}
+	b.order = append(b.order, tur)
+	b.mu.Unlock()
+	return b.Get(ctx, tur)
+}
+
+// tokenNumber draws a token PAN in TokenBIN, 16 digits, Luhn-valid.
+func (b *bridge) tokenNumber() (string, error) {
+	r, err := b.random(16 - len(TokenBIN) - 1)
+	if err != nil {
+		return "", err
+	}
+	body := []byte(TokenBIN)
+	for _, x := range r {
+		body = append(body, '0'+x%10)
+	}
+	cd, err := pan.CheckDigit(string(body))
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", errBridge, err)
+	}
+	return string(append(body, cd)), nil
+}
+
+// Get implements tokensvc.Vault: the store's row joined with what the
+// bridge keeps. A token the issuer suspended or deleted in its own vault
+// (a lost phone reported at the issuer) shows so.
+func (b *bridge) Get(ctx context.Context, tur string) (tokensvc.Token, error) {
+	t, err := b.token(tur)
+	if err != nil {
+		return tokensvc.Token{}, err
+	}
+	var k store.Token
+	var c store.Card
+	if err := b.db.View(ctx, func(tx *store.Tx) error {
+		var err error
+		if k, err = tx.Token(ctx, tur); err != nil {
+			return err
+		}
+		c, err = tx.Card(ctx, k.CardID)
+		return err
+	}); err != nil {
+		return tokensvc.Token{}, fmt.Errorf("%w: %s: %w", errBridge, tur, err)
+	}
+	mk, err := b.cvn.DeriveMK(b.imk, k.Number, k.PSN)
+	if err != nil {
+		return tokensvc.Token{}, fmt.Errorf("%w: ICC master key: %w", errBridge, err)
+	}
+	b.mu.Lock()
+	status, by := t.status, slices.Clone(t.suspendedBy)
+	b.mu.Unlock()
+	switch {
+	case k.Status == store.TokenDeleted:
+		status, by = wire.StatusDeactivated, nil
+	case k.Status == store.TokenSuspended && status == wire.StatusActive:
+		status, by = wire.StatusSuspended, []string{wire.ActorIssuer}
+	}
+	return tokensvc.Token{
+		TokenUniqueReference: tur, PanUniqueReference: t.par, FundingPAN: c.PAN, FundingExpiry: c.Expiry,
+		TokenPAN: k.Number, TokenExpiry: k.Expiry, PSN: k.PSN, CVN: k.CVN, ICCMasterKey: mk.Bytes(),
+		TokenRequestorID: t.requestor, WalletAccountID: t.acct, DeviceID: t.device,
+		Controls: wire.DomainControls{POSEntryModes: []string{"07"}, DeviceID: t.device},
+		Status:   status, SuspendedBy: by, CreatedAt: t.createdAt,
+	}, nil
+}
+
+var storeStatus = map[string]store.TokenStatus{
+	wire.StatusActive: store.TokenActive, wire.StatusInactive: store.TokenSuspended,
+	wire.StatusSuspended: store.TokenSuspended, wire.StatusDeactivated: store.TokenDeleted,
+}
+
+// Change implements tokensvc.Vault: the life-cycle rule of tokensvc, its
+// outcome written to the issuer's vault (and audit trail) at once.
+func (b *bridge) Change(ctx context.Context, tur, action, actor string) (tokensvc.Token, error) {
+	cur, err := b.Get(ctx, tur)
+	if err != nil {
+		return tokensvc.Token{}, err
+	}
+	next, err := tokensvc.Transition(cur, action, actor)
+	if err != nil {
+		return cur, err
+	}
+	err = b.db.Update(ctx, func(tx *store.Tx) error {
+		_, err := vault.SetStatus(ctx, tx, tur, storeStatus[next.Status], vault.Actor,
+			strings.ToLower(action)+" by "+strings.ToLower(actor), b.clock())
+		return err
+	})
+	if err != nil {
+		return cur, fmt.Errorf("%w: %s: %w", errBridge, tur, err)
+	}
+	b.mu.Lock()
+	t := b.toks[tur]
+	t.status, t.suspendedBy = next.Status, slices.Clone(next.SuspendedBy)
+	b.mu.Unlock()
+	return next, nil
+}
+
+// ByDevice implements tokensvc.Vault.
+func (b *bridge) ByDevice(ctx context.Context, deviceID string) ([]tokensvc.Token, error) {
+	device, err := authz.NormaliseDeviceID(deviceID)
+	if err != nil {
+		return nil, nil
+	}
+	b.mu.Lock()
+	var turs []string
+	for _, tur := range b.order {
+		if b.toks[tur].device == device {
+			turs = append(turs, tur)
+		}
+	}
+	b.mu.Unlock()
+	out := make([]tokensvc.Token, 0, len(turs))
+	for _, tur := range turs {
+		t, err := b.Get(ctx, tur)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}

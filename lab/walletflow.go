@@ -1,0 +1,290 @@
+package lab
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/tapsim/tapsim/cards"
+	"github.com/tapsim/tapsim/cards/walletapp"
+	"github.com/tapsim/tapsim/emv/pan"
+	"github.com/tapsim/tapsim/isospec"
+	"github.com/tapsim/tapsim/issuerhost/authz"
+	"github.com/tapsim/tapsim/issuerhost/idv"
+	"github.com/tapsim/tapsim/issuerhost/store"
+	"github.com/tapsim/tapsim/provision/wire"
+	"github.com/tapsim/tapsim/terminal/inproc"
+	"github.com/tapsim/tapsim/terminal/pos"
+)
+
+// OTPAuto makes AddToWallet read the OTP from the cardholder's inbox.
+const OTPAuto = "auto"
+
+// WalletRequest is a cardholder adding a sample card to a new wallet
+// phone (AddToWallet).
+type WalletRequest struct {
+	// Profile is the built-in plastic profile of the funding card.
+	Profile string
+	// DeviceID is the phone's hardware device ID (hex, 1 to 8 bytes).
+	DeviceID string
+	// Account is the wallet account; "wallet-" and the device ID when
+	// empty.
+	Account string
+	// OTP is the one-time password to submit on a step-up: OTPAuto reads
+	// it from the cardholder's inbox, anything else is typed as is.
+	OTP string
+	// TapAmount, when positive, taps the new token for that amount (minor
+	// units) at the sample terminal.
+	TapAmount int64
+}
+
+// Step is one step of the flow as the CLI prints it: never a PAN in
+// clear, a security code or a key.
+type Step struct {
+	Name, Detail string
+}
+
+// WalletResult is the outcome of AddToWallet.
+type WalletResult struct {
+	// Decision is the issuer's ID&V decision; Reason a decline's.
+	Decision, Reason string
+	// TokenUniqueReference names the token ("" when declined).
+	TokenUniqueReference string
+	// Status is the token's state at the end.
+	Status string
+	// Tap is the DE39 of the tap ("" when none).
+	Tap isospec.ResponseCode
+}
+
+// AddToWallet runs the wallet flow headless over the services of p: the
+// phone's app adds the card, steps up with an OTP when the issuer asks,
+// installs and acknowledges the token, and the issuer's record is read
+// back; then, when asked, the new token taps. report receives each step.
+func (p *Provisioning) AddToWallet(ctx context.Context, req WalletRequest, report func(Step)) (WalletResult, error) {
+	say := func(name, format string, a ...any) {
+		if report != nil {
+			report(Step{Name: name, Detail: fmt.Sprintf(format, a...)})
+		}
+	}
+	fc, err := SampleFundingCard(ctx, p.n, req.Profile)
+	if err != nil {
+		return WalletResult{}, err
+	}
+	if req.Account == "" {
+		req.Account = "wallet-" + req.DeviceID
+	}
+	app, err := p.NewWalletApp(req.DeviceID, req.Account)
+	if err != nil {
+		return WalletResult{}, err
+	}
+	say("card", "%s %s typed into the wallet app of device %s (expiry and security code sealed to the token service)",
+		req.Profile, pan.Mask(fc.Card.PAN), req.DeviceID)
+	res, err := app.AddCard(ctx, fc.Card)
+	if err != nil {
+		return WalletResult{}, err
+	}
+	out := WalletResult{Decision: res.Decision, Reason: res.Reason, TokenUniqueReference: res.TokenUniqueReference, Status: res.Status}
+	if res.Decision == wire.DecisionDeclined {
+		say("decision", "%s: %s", res.Decision, res.Reason)
+		return out, nil
+	}
+	say("decision", "%s, token %s %s", res.Decision, res.TokenUniqueReference, res.Status)
+	tur := res.TokenUniqueReference
+	if res.Decision == wire.DecisionRequireAuthN {
+		var ms []string
+		for _, m := range res.Methods {
+			ms = append(ms, m.Type+" "+m.Value)
+		}
+		say("methods", "%s", strings.Join(ms, "; "))
+		m := res.Methods[0]
+		for _, x := range res.Methods {
+			if x.Type == wire.AuthTextToCardholder {
+				m = x
+			}
+		}
+		exp, err := app.RequestOTP(ctx, tur, m.ID)
+		if err != nil {
+			return out, err
+		}
+		say("otp sent", "by %s to %s, valid until %s", m.Type, m.Value, exp.UTC().Format("15:04:05Z"))
+		code := req.OTP
+		if code == "" || code == OTPAuto {
+			var ok bool
+			to := fc.Phone
+			if m.Type == wire.AuthEmailToCardholder {
+				to = fc.Email
+			}
+			if code, ok, err = p.LastOTP(ctx, to); err != nil {
+				return out, err
+			} else if !ok {
+				return out, errors.New("no OTP in the cardholder's inbox")
+			}
+			say("inbox", "the cardholder reads the OTP in the message centre")
+		}
+		r, err := app.SubmitOTP(ctx, tur, code)
+		if err != nil {
+			return out, err
+		}
+		out.Status = r.Status
+		if t, ok := app.Token(tur); ok && out.Status == "" {
+			out.Status = t.Status
+		}
+		if r.Result != wire.ResultSuccess {
+			say("otp", "%s, %d tries left, token %s", r.Result, r.RetriesRemaining, out.Status)
+			return out, nil
+		}
+		say("otp", "%s, token %s", r.Result, r.Status)
+	}
+	tok, ok := app.Token(tur)
+	if !ok || !tok.Installed {
+		return out, errors.New("the token data did not reach the phone")
+	}
+	out.Status = tok.Status
+	say("token", "%s (token ending %s, funding card ending %s) installed on the phone, %s", tok.Masked,
+		tok.Masked[max(len(tok.Masked)-4, 0):], tok.AccountPanSuffix, tok.Status)
+	say("download ack", "signed by the device, relayed to the token service")
+	recs, err := p.CardTokens(ctx, fc.CardID)
+	if err != nil {
+		return out, err
+	}
+	for _, k := range recs {
+		if k.TokenRef == tur {
+			say("issuer notified", "card %s: token %s, device %s, requestor %s, created %t, downloaded %t, activated %t",
+				k.CardID, k.TokenRef, k.DeviceID, k.RequestorID, k.Created, k.Downloaded, k.Activated)
+		}
+	}
+	if req.TapAmount > 0 {
+		rc, err := p.Tap(ctx, app, tur, req.TapAmount)
+		if err != nil {
+			return out, err
+		}
+		out.Tap = rc
+		say("tap", "NT$%d.%02d with CDCVM: DE39 %s", req.TapAmount/100, req.TapAmount%100, rc)
+	}
+	return out, nil
+}
+
+// Tap taps the wallet phone of token tur of app at the provisioning's
+// sample terminal: the phone is built from the app's token data once
+// (WalletPhone; its ATC goes on from tap to tap) and unlocked with the
+// sample passcode for CDCVM.
+func (p *Provisioning) Tap(ctx context.Context, app *walletapp.App, tur string, amount int64) (isospec.ResponseCode, error) {
+	p.mu.Lock()
+	phone, ok := p.phones[tur]
+	p.mu.Unlock()
+	if !ok {
+		c, err := app.Card(tur)
+		if err != nil {
+			return "", err
+		}
+		t, _ := app.Token(tur)
+		if phone, err = WalletPhone(c, t.AccountPanSuffix, p.clock); err != nil {
+			return "", err
+		}
+		p.mu.Lock()
+		p.phones[tur] = phone
+		p.mu.Unlock()
+	}
+	return p.TapPhone(ctx, phone, amount)
+}
+
+// TapPhone taps phone, unlocked with the sample wallet passcode, at the
+// provisioning's sample terminal.
+func (p *Provisioning) TapPhone(ctx context.Context, phone cards.Card, amount int64) (isospec.ResponseCode, error) {
+	ph, ok := cards.Phone(phone)
+	if !ok {
+		return "", errors.New("not a phone")
+	}
+	if err := ph.Unlock(SampleWalletPasscode); err != nil {
+		return "", err
+	}
+	term, err := p.terminal()
+	if err != nil {
+		return "", err
+	}
+	res, err := term.Sale(ctx, amount, inproc.New(phone))
+	if err != nil {
+		return "", err
+	}
+	return res.ResponseCode, nil
+}
+
+// SampleWalletPasscode is the sample wallet phone's passcode.
+const SampleWalletPasscode = "2468"
+
+func (p *Provisioning) terminal() (*pos.Terminal, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.term != nil {
+		return p.term, nil
+	}
+	term, link, err := p.n.NewTerminal(pos.Options{})
+	if err != nil {
+		return nil, err
+	}
+	p.term, p.link = term, link
+	return term, nil
+}
+
+// Inbox opens the issuer's store in the data directory dir of an earlier
+// network and returns its message centre's messages for recipient, oldest
+// first. A device ID names the phone: its own messages and the text
+// messages to the registered phone numbers of the cards whose tokens are
+// bound to it (the phone the cardholder reads).
+func Inbox(ctx context.Context, dir, recipient string, logger *slog.Logger) ([]idv.Message, error) {
+	if !HasData(dir) {
+		return nil, fmt.Errorf("%s holds no issuer data", dir)
+	}
+	r, err := OpenIssuer(ctx, filepath.Join(dir, "issuer"), "", logger)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	svc, err := idv.New(idv.Config{DB: r.DB, HSM: r.HSM, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	to := []string{recipient}
+	if dev, err := authz.NormaliseDeviceID(recipient); err == nil {
+		to = []string{dev}
+		if err := r.DB.View(ctx, func(tx *store.Tx) error {
+			ds, err := tx.DevicesByID(ctx, dev)
+			if err != nil {
+				return err
+			}
+			for _, d := range ds {
+				k, err := tx.Token(ctx, d.TokenID)
+				if err != nil {
+					return err
+				}
+				c, err := tx.CardContact(ctx, k.CardID)
+				if errors.Is(err, store.ErrNotFound) {
+					continue
+				} else if err != nil {
+					return err
+				}
+				if c.Phone != "" && !slices.Contains(to, c.Phone) {
+					to = append(to, c.Phone)
+				}
+			}
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("inbox: %w", err)
+		}
+	}
+	var out []idv.Message
+	for _, rc := range to {
+		ms, err := svc.Inbox(ctx, rc)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ms...)
+	}
+	slices.SortFunc(out, func(a, b idv.Message) int { return cmp.Compare(a.Seq, b.Seq) })
+	return out, nil
+}
