@@ -340,12 +340,17 @@ func (s *Server) event(e Event) {
 // serve answers vpcd on conn until the connection ends.
 func (s *Server) serve(conn net.Conn, done chan struct{}) {
 	err := s.session(conn)
-	_ = conn.Close()
+	// The reason is recorded before the card leaves the field (the close
+	// is what pcscd sees), so that Err tells why as soon as a reader
+	// learns the card is gone.
 	s.mu.Lock()
 	if s.reason == nil {
 		s.reason = err
 	}
 	reason := s.reason
+	s.mu.Unlock()
+	_ = conn.Close()
+	s.mu.Lock()
 	s.conn = nil
 	s.mu.Unlock()
 	s.event(Event{Type: EventRemoved, Err: reason})
