@@ -60,6 +60,9 @@ var (
 
 // Thumbprint is the RFC 7638 JWK SHA-256 thumbprint of a P-256 public key.
 func Thumbprint(pub *ecdsa.PublicKey) ([]byte, error) {
+	if pub == nil {
+		return nil, fmt.Errorf("%w: no public key", ErrKey)
+	}
 	e, err := pub.ECDH()
 	if err != nil || e.Curve() != ecdh.P256() {
 		return nil, fmt.Errorf("%w: not a P-256 public key", ErrKey)
