@@ -45,6 +45,13 @@ const Info = "tapsim ICC MK wrap v1"
 
 const pointLen = 65
 
+// MinWrapped and MaxWrapped bound the length of a wrapped key: a 16-byte
+// key to a 32-byte key.
+const (
+	MinWrapped = 1 + pointLen + 16 + 8
+	MaxWrapped = 1 + pointLen + 32 + 8
+)
+
 // Sentinel errors; none carries key material.
 var (
 	// ErrKey reports a device key that is not a P-256 key, or a key to
@@ -139,7 +146,7 @@ func Unwrap(device *ecdsa.PrivateKey, alg keys.Alg, wrapped []byte) (keys.Key, e
 	if err != nil || priv.Curve() != ecdh.P256() {
 		return keys.Key{}, fmt.Errorf("%w: not a P-256 private key", ErrKey)
 	}
-	if len(wrapped) < 1+pointLen+24 || wrapped[0] != Version {
+	if len(wrapped) < MinWrapped || len(wrapped) > MaxWrapped || wrapped[0] != Version {
 		return keys.Key{}, fmt.Errorf("%w: malformed (%d bytes)", ErrWrapped, len(wrapped))
 	}
 	eph, err := ecdh.P256().NewPublicKey(wrapped[1 : 1+pointLen])
