@@ -12,6 +12,9 @@
 // (R-G5c); keys exchanged with others travel wrapped and authenticated
 // (R-G5e).
 //
+// DeviceExport hands a card's ICC master key to its phone wrapped for the
+// phone's own key pair (emv/devicekey).
+//
 // Cloud (cloud.go) holds the cloud-payment (HCE) operations of the
 // emv/cloud model: limited-use keys and the MD/UMD cryptograms.
 //
@@ -25,6 +28,8 @@
 package hsm
 
 import (
+	"crypto/ecdsa"
+
 	"github.com/tapsim/tapsim/emv/cryptogram"
 	"github.com/tapsim/tapsim/emv/keys"
 )
@@ -162,4 +167,19 @@ type HSM interface {
 	Data
 	// Close ends the session; every later call fails with ErrClosed.
 	Close() error
+}
+
+// DeviceExport hands a card's ICC master key to the phone that will hold
+// it, so that the key is never in clear outside the module but inside the
+// phone (R-G5b, R-G5e): a token service personalising a wallet phone asks
+// for the token's key wrapped for the phone's P-256 encryption key.
+type DeviceExport interface {
+	// ExportICCMKToDevice derives the ICC master key of pan and psn from
+	// the issuer master key imk (UsageIMKAC only) by the derivation the
+	// CVN names (EMV option A, B or the AES derivation, as
+	// cryptogram.CVN.DeriveMK) and returns it wrapped for device in the
+	// format of emv/devicekey (0x01 || ephemeral P-256 key || AES-KW under
+	// an ECDH-ES + HKDF-SHA-256 KEK bound to the device key's thumbprint),
+	// with the key's check value for the phone to check what it unwrapped.
+	ExportICCMKToDevice(imk Handle, cvn, pan, psn string, device *ecdsa.PublicKey) (wrapped []byte, kcv string, err error)
 }

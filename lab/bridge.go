@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -12,9 +13,8 @@ import (
 	"time"
 
 	"github.com/tapsim/tapsim/cards"
-	"github.com/tapsim/tapsim/emv/cryptogram"
-	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/emv/pan"
+	"github.com/tapsim/tapsim/hsm"
 	"github.com/tapsim/tapsim/issuerhost/authz"
 	"github.com/tapsim/tapsim/issuerhost/idv"
 	"github.com/tapsim/tapsim/issuerhost/store"
@@ -51,10 +51,13 @@ const (
 // reference's ID&V attempt, the wallet account, the suspensions per
 // actor, INACTIVE) is kept here, in memory, for the life of the bridge.
 type bridge struct {
-	db    *store.DB
-	idv   *idv.Service
-	imk   keys.Key // the token IMK, to derive each token's ICC master key
-	cvn   *cryptogram.CVN
+	db  *store.DB
+	idv *idv.Service
+	// sm is the issuer's security module and imk the token IMK's handle
+	// there: each token's ICC master key is derived and wrapped for its
+	// phone inside the module, never in clear here (R-G5b).
+	sm    hsm.DeviceExport
+	imk   hsm.Handle
 	clock func() time.Time
 	rand  io.Reader
 	// recommend is the token service's recommendation for a request (""
@@ -231,7 +234,8 @@ func (b *bridge) Notify(ctx context.Context, n wire.Notification) error {
 
 // Create implements tokensvc.Vault: a token of the issuer's vault for the
 // card of n.PAN, in TokenBIN with a valid check digit, CVN TokenCVN with
-// the ICC master key derived from the token IMK, mobile domain controls
+// the ICC master key derived from the token IMK (inside the issuer's
+// security module, see WrapKey), mobile domain controls
 // naming its requestor, bound to the requesting device (a registered
 // device row). An INACTIVE token (step-up pending) is suspended in the
 // store until activated, so that it cannot pay.
@@ -359,10 +363,6 @@ func (b *bridge) Get(ctx context.Context, tur string) (tokensvc.Token, error) {
 	}); err != nil {
 		return tokensvc.Token{}, fmt.Errorf("%w: %s: %w", errBridge, tur, err)
 	}
-	mk, err := b.cvn.DeriveMK(b.imk, k.Number, k.PSN)
-	if err != nil {
-		return tokensvc.Token{}, fmt.Errorf("%w: ICC master key: %w", errBridge, err)
-	}
 	b.mu.Lock()
 	status, by := t.status, slices.Clone(t.suspendedBy)
 	b.mu.Unlock()
@@ -374,11 +374,36 @@ func (b *bridge) Get(ctx context.Context, tur string) (tokensvc.Token, error) {
 	}
 	return tokensvc.Token{
 		TokenUniqueReference: tur, PanUniqueReference: t.par, FundingPAN: c.PAN, FundingExpiry: c.Expiry,
-		TokenPAN: k.Number, TokenExpiry: k.Expiry, PSN: k.PSN, CVN: k.CVN, ICCMasterKey: mk.Bytes(),
+		TokenPAN: k.Number, TokenExpiry: k.Expiry, PSN: k.PSN, CVN: k.CVN,
 		TokenRequestorID: t.requestor, WalletAccountID: t.acct, DeviceID: t.device,
 		Controls: wire.DomainControls{POSEntryModes: []string{"07"}, DeviceID: t.device},
 		Status:   status, SuspendedBy: by, CreatedAt: t.createdAt,
 	}, nil
+}
+
+// WrapKey implements tokensvc.Vault: the issuer's security module derives
+// the token's ICC master key from the token IMK (by the token's CVN) and
+// returns it wrapped for the phone's key only.
+func (b *bridge) WrapKey(ctx context.Context, tur string, device *ecdsa.PublicKey) ([]byte, string, error) {
+	if _, err := b.token(tur); err != nil {
+		return nil, "", err
+	}
+	var k store.Token
+	if err := b.db.View(ctx, func(tx *store.Tx) error {
+		var err error
+		k, err = tx.Token(ctx, tur)
+		return err
+	}); err != nil {
+		return nil, "", fmt.Errorf("%w: %s: %w", errBridge, tur, err)
+	}
+	if k.IMKRef != b.imk.Label {
+		return nil, "", fmt.Errorf("%w: %s: the token's key is not the token IMK's", errBridge, tur)
+	}
+	w, kcv, err := b.sm.ExportICCMKToDevice(b.imk, k.CVN, k.Number, k.PSN, device)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: ICC master key: %w", errBridge, err)
+	}
+	return w, kcv, nil
 }
 
 var storeStatus = map[string]store.TokenStatus{

@@ -16,7 +16,6 @@ import (
 
 	"github.com/tapsim/tapsim/cards"
 	"github.com/tapsim/tapsim/cards/walletapp"
-	"github.com/tapsim/tapsim/emv/cryptogram"
 	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/hsm"
 	"github.com/tapsim/tapsim/isospec/tlsconf"
@@ -110,16 +109,15 @@ func StartProvisioning(ctx context.Context, n *Network, o ProvisioningOptions) (
 	if iss == nil || iss.HSM == nil {
 		return nil, fmt.Errorf("provisioning: %w", ErrIssuerDown)
 	}
-	imk, err := keys.ParseHex(keys.TDES, TokenIMK)
+	// The sample token IMK is loaded once into the issuer's module (a key
+	// ceremony); from then on only its handle is used.
+	clear, err := keys.ParseHex(keys.TDES, TokenIMK)
 	if err != nil {
 		return nil, fmt.Errorf("provisioning: token IMK: %w", err)
 	}
-	if _, err := issuerKey(iss.HSM, TokenIMKLabel, hsm.UsageIMKAC, imk); err != nil {
-		return nil, fmt.Errorf("provisioning: token IMK: %w", err)
-	}
-	cvn, err := cryptogram.Lookup(TokenCVN)
+	imk, err := issuerKey(iss.HSM, TokenIMKLabel, hsm.UsageIMKAC, clear)
 	if err != nil {
-		return nil, fmt.Errorf("provisioning: %w", err)
+		return nil, fmt.Errorf("provisioning: token IMK: %w", err)
 	}
 	svc, err := idv.New(idv.Config{DB: iss.DB, HSM: iss.HSM, Now: o.Clock, Rand: o.Rand,
 		Logger: o.Logger.With("host", "issuer-idv")})
@@ -128,7 +126,7 @@ func StartProvisioning(ctx context.Context, n *Network, o ProvisioningOptions) (
 	}
 	p := &Provisioning{n: n, idv: svc, clock: o.Clock, rand: o.Rand, ids: map[string]*tlsconf.Identity{},
 		phones: map[string]cards.Card{}}
-	p.bridge = &bridge{db: iss.DB, idv: svc, imk: imk, cvn: cvn, clock: o.Clock, rand: o.Rand, recommend: o.Recommend,
+	p.bridge = &bridge{db: iss.DB, idv: svc, sm: iss.HSM, imk: imk, clock: o.Clock, rand: o.Rand, recommend: o.Recommend,
 		pending: map[string]string{}, toks: map[string]*bridged{}, pars: map[string]string{}}
 	if err := p.start(o); err != nil {
 		p.Close()

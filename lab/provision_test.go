@@ -13,6 +13,8 @@ import (
 
 	"github.com/tapsim/tapsim/cards"
 	"github.com/tapsim/tapsim/cards/walletapp"
+	"github.com/tapsim/tapsim/emv/cryptogram"
+	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/emv/pan"
 	"github.com/tapsim/tapsim/isospec"
 	"github.com/tapsim/tapsim/issuerhost/store"
@@ -234,6 +236,16 @@ func TestProvisioningGreenAndLostCard(t *testing.T) {
 	require.Equal(t, wire.DecisionApproved, res.Decision)
 	require.Equal(t, wire.StatusActive, res.Status)
 	require.Equal(t, isospec.RCApproved, tp.tap(app, res.TokenUniqueReference, 150000))
+
+	// R-G5b: the phone's key is the one the issuer's module derives from
+	// the token IMK; it reached the phone wrapped for the phone's key.
+	c, err := app.Card(res.TokenUniqueReference)
+	require.NoError(t, err)
+	cvn, err := cryptogram.Lookup(TokenCVN)
+	require.NoError(t, err)
+	want, err := cvn.DeriveMK(keys.MustHex(keys.TDES, TokenIMK), c.TokenPAN, c.PSN)
+	require.NoError(t, err)
+	require.Equal(t, want.Bytes(), c.MasterKey)
 
 	_, err = markCardLost(ctx, n.Issuer(), visa.Card.PAN)
 	require.NoError(t, err)

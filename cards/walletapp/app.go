@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tapsim/tapsim/emv/cryptogram"
+	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/emv/pan"
 	"github.com/tapsim/tapsim/provision/wire"
 )
@@ -118,6 +120,9 @@ type stored struct {
 	TokenPanSuffix   string          `json:"tokenPanSuffix,omitempty"`
 	Status           string          `json:"status"`
 	SuspendedBy      []string        `json:"suspendedBy,omitempty"`
+	// key is the token's ICC master key, unwrapped from the token data
+	// with the device's key; never in Dump.
+	key keys.Key
 }
 
 // App is the wallet app. It is safe for concurrent use.
@@ -297,13 +302,23 @@ func (a *App) install(ctx context.Context, tur, env string) (string, error) {
 	if td.TokenUniqueReference != tur || td.DomainControls.DeviceID != a.cfg.DeviceID {
 		return "", fmt.Errorf("%w: not bound to this device or not the token asked for", ErrTokenData)
 	}
+	// The key comes wrapped for this phone by the issuer's security
+	// module; it is opened here and checked against its check value.
+	cvn, err := cryptogram.Lookup(td.CVN)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrTokenData, err)
+	}
+	mk, err := a.cfg.Device.UnwrapICCMasterKey(cvn.Alg, td.WrappedICCMasterKey, td.ICCMasterKeyKCV)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrTokenData, err)
+	}
 	a.mu.Lock()
 	s := a.tokens[tur]
 	if s == nil {
 		s = &stored{TUR: tur}
 		a.tokens[tur] = s
 	}
-	s.Data, s.Status, s.TokenPanSuffix = &td, td.Status, pan.Last4(td.TokenPAN)
+	s.Data, s.Status, s.TokenPanSuffix, s.key = &td, td.Status, pan.Last4(td.TokenPAN), mk
 	a.mu.Unlock()
 
 	ack, err := a.seal(wire.TokenDataAck{TokenUniqueReference: tur, DeviceID: a.cfg.DeviceID, Result: wire.AckInstalled}, wire.TypeTokenDataAck)
@@ -507,12 +522,8 @@ func (a *App) Card(tur string) (Card, error) {
 	if !ok || s.Data == nil {
 		return Card{}, fmt.Errorf("%w: %s is not installed", ErrUnknownToken, tur)
 	}
-	key, err := hex.DecodeString(s.Data.ICCMasterKey)
-	if err != nil {
-		return Card{}, fmt.Errorf("%w: key", ErrTokenData)
-	}
 	d := s.Data
-	return Card{TokenPAN: d.TokenPAN, TokenExpiry: d.TokenExpiry, PSN: d.PSN, CVN: d.CVN, MasterKey: key,
+	return Card{TokenPAN: d.TokenPAN, TokenExpiry: d.TokenExpiry, PSN: d.PSN, CVN: d.CVN, MasterKey: s.key.Bytes(),
 		RequestorID: d.TokenRequestorID, DeviceID: d.DomainControls.DeviceID}, nil
 }
 

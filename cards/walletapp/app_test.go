@@ -2,6 +2,7 @@ package walletapp_test
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"encoding/json"
 	"math/rand/v2"
 	"net"
@@ -12,6 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tapsim/tapsim/cards/walletapp"
+	"github.com/tapsim/tapsim/emv/devicekey"
+	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/isospec/tlsconf/tlstest"
 	"github.com/tapsim/tapsim/provision/wire"
 )
@@ -54,9 +57,22 @@ const tur = "DWSPTS0001"
 func tokenData(deviceID string) wire.TokenData {
 	return wire.TokenData{
 		TokenUniqueReference: tur, TokenPAN: "4895370012345671", TokenExpiry: "2912", PSN: "00", CVN: "visa18",
-		ICCMasterKey: "00112233445566778899aabbccddeeff", TokenRequestorID: "50110030273",
-		DomainControls: wire.DomainControls{POSEntryModes: []string{"07"}, DeviceID: deviceID}, Status: wire.StatusActive,
+		TokenRequestorID: "50110030273",
+		DomainControls:   wire.DomainControls{POSEntryModes: []string{"07"}, DeviceID: deviceID}, Status: wire.StatusActive,
 	}
+}
+
+// testMK is the token's ICC master key in the tests.
+var testMK = keys.MustHex(keys.TDES, "0123456789ABCDEFFEDCBA9876543210")
+
+// withKey adds testMK wrapped for the device key, as the issuer's
+// security module does (hsm.DeviceExport).
+func withKey(t *testing.T, td wire.TokenData, device *ecdsa.PublicKey) wire.TokenData {
+	t.Helper()
+	w, err := devicekey.Wrap(newSeeded(9), device, testMK)
+	require.NoError(t, err)
+	td.WrappedICCMasterKey, td.ICCMasterKeyKCV = w, testMK.KCVHex()
+	return td
 }
 
 func (f *fake) cards(r *wire.Request) (wire.Response, error) {
@@ -69,7 +85,7 @@ func (f *fake) cards(r *wire.Request) (wire.Response, error) {
 	f.mu.Unlock()
 	return wire.JSONResponse(200, map[string]string{
 		"decision": wire.DecisionApproved, "tokenUniqueReference": tur, "status": wire.StatusActive,
-		"accountPanSuffix": "0010", "tokenPanSuffix": "5671", "tokenData": f.forge(dev, tokenData(in.DeviceID)),
+		"accountPanSuffix": "0010", "tokenPanSuffix": "5671", "tokenData": f.forge(dev, withKey(f.t, tokenData(in.DeviceID), dev.Enc)),
 	})
 }
 
@@ -148,7 +164,7 @@ func TestInstallGenuineTokenData(t *testing.T) {
 	c, err := app.Card(tur)
 	require.NoError(t, err)
 	require.Equal(t, "4895370012345671", c.TokenPAN)
-	require.Len(t, c.MasterKey, 16)
+	require.Equal(t, testMK.Bytes(), c.MasterKey, "the key unwrapped with the device's key")
 	tok, ok := app.Token(tur)
 	require.True(t, ok)
 	require.Equal(t, "489537******5671", tok.Masked)
@@ -209,4 +225,45 @@ func TestTokenDataSealedToAnotherDevice(t *testing.T) {
 	_, err := app.AddCard(context.Background(), card)
 	require.ErrorIs(t, err, walletapp.ErrTokenData)
 	require.Zero(t, f.ackCount())
+}
+
+// R-G5b: the ICC master key is wrapped for the phone inside the envelope.
+// A key wrapped for another phone, an altered wrapped key or a check value
+// that does not match is refused: nothing installed, nothing acknowledged.
+func TestTokenDataKeyRefused(t *testing.T) {
+	other, err := wire.NewParty("phone-1112", newSeeded(77))
+	require.NoError(t, err)
+	tests := []struct {
+		name   string
+		change func(td wire.TokenData) wire.TokenData
+		target error
+	}{
+		{"wrapped for another phone", func(td wire.TokenData) wire.TokenData {
+			return withKey(t, td, other.Public().Enc)
+		}, devicekey.ErrWrapped},
+		{"altered", func(td wire.TokenData) wire.TokenData {
+			td.WrappedICCMasterKey = append([]byte(nil), td.WrappedICCMasterKey...)
+			td.WrappedICCMasterKey[len(td.WrappedICCMasterKey)-3] ^= 0x10
+			return td
+		}, devicekey.ErrWrapped},
+		{"check value mismatch", func(td wire.TokenData) wire.TokenData {
+			td.ICCMasterKeyKCV = "000000"
+			return td
+		}, devicekey.ErrKCV},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			app, f := start(t, func(dev wire.PublicKeys, td wire.TokenData) string {
+				env, err := wire.Seal(tc.change(td), f0(t), dev, wire.Header{Type: wire.TypeTokenData, Clock: clock})
+				require.NoError(t, err)
+				return env
+			})
+			_, err := app.AddCard(context.Background(), card)
+			require.ErrorIs(t, err, walletapp.ErrTokenData)
+			require.ErrorIs(t, err, tc.target)
+			require.Zero(t, f.ackCount())
+			_, err = app.Card(tur)
+			require.ErrorIs(t, err, walletapp.ErrUnknownToken)
+		})
+	}
 }

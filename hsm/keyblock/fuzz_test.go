@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/tapsim/tapsim/emv/keywrap"
 	"github.com/tapsim/tapsim/hsm"
 	"github.com/tapsim/tapsim/hsm/keyblock"
-	"github.com/tapsim/tapsim/hsm/keywrap"
 )
 
 // FuzzOpen feeds arbitrary blocks to Open under a fixed key-encryption

@@ -2,7 +2,7 @@
 // modules, and from the issuer's module to an HCE phone: the key and a
 // short header binding its usage, algorithm, length and a context value,
 // wrapped together under an AES key-encryption key with the AES key wrap
-// of RFC 3394 (hsm/keywrap). The wrap both hides and authenticates: a
+// of RFC 3394 (emv/keywrap). The wrap both hides and authenticates: a
 // block opened with the wrong key, or altered in any bit, is refused, and
 // the usage cannot be changed without the key-encryption key (R-G1, R-G2,
 // R-G5e).
@@ -25,8 +25,8 @@ import (
 	"strings"
 
 	"github.com/tapsim/tapsim/emv/keys"
+	"github.com/tapsim/tapsim/emv/keywrap"
 	"github.com/tapsim/tapsim/hsm"
-	"github.com/tapsim/tapsim/hsm/keywrap"
 )
 
 // Version is the header version this package writes and reads.

@@ -8,9 +8,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tapsim/tapsim/emv/keys"
+	"github.com/tapsim/tapsim/emv/keywrap"
 	"github.com/tapsim/tapsim/hsm"
 	"github.com/tapsim/tapsim/hsm/keyblock"
-	"github.com/tapsim/tapsim/hsm/keywrap"
 )
 
 func h(t testing.TB, s string) []byte {

@@ -1,11 +1,14 @@
 package soft
 
 import (
+	"crypto/ecdsa"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 
 	"github.com/tapsim/tapsim/emv/cryptogram"
+	"github.com/tapsim/tapsim/emv/devicekey"
 	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/hsm"
 	"github.com/tapsim/tapsim/hsm/keyblock"
@@ -134,4 +137,44 @@ func (s *HSM) ExportHCEKeys(imk hsm.Handle, cvnName, pan, psn string, firstATC u
 	s.audit(op, err, entryAttr("imk", e), entryAttr("transport", te), slog.String("cvn", cvnName),
 		slog.Int("first_atc", int(firstATC)), slog.Int("count", n))
 	return out, err
+}
+
+var _ hsm.DeviceExport = (*HSM)(nil)
+
+// ExportICCMKToDevice derives the card's ICC master key inside and
+// returns it only wrapped for the phone's P-256 key (emv/devicekey), with
+// its check value. Each export is audited with the IMK, the CVN, the
+// device key's thumbprint and the exported key's check value.
+func (s *HSM) ExportICCMKToDevice(imk hsm.Handle, cvnName, pan, psn string, device *ecdsa.PublicKey) ([]byte, string, error) {
+	const op = "export-icc-mk-to-device"
+	var (
+		e        *entry
+		kcv, dev string
+	)
+	wrapped, err := func() ([]byte, error) {
+		if device == nil {
+			return nil, fmt.Errorf("%w: %s: no device key", hsm.ErrInput, op)
+		}
+		tp, err := devicekey.Thumbprint(device)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: the device key is not a P-256 public key", hsm.ErrInput, op)
+		}
+		dev = base64.RawURLEncoding.EncodeToString(tp)
+		var mk keys.Key
+		if e, _, mk, err = s.iccMK(op, imk, cvnName, pan, psn); err != nil {
+			return nil, err
+		}
+		w, err := devicekey.Wrap(s.rnd, device, mk)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", hsm.ErrInput, op, err)
+		}
+		kcv = mk.KCVHex()
+		return w, nil
+	}()
+	s.audit(op, err, entryAttr("imk", e), slog.String("cvn", cvnName), slog.String("device_key", dev),
+		slog.String("kcv", kcv))
+	if err != nil {
+		return nil, "", err
+	}
+	return wrapped, kcv, nil
 }

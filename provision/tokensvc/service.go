@@ -342,7 +342,11 @@ func (s *Service) withTokenData(ctx context.Context, dst *string, tur string, wa
 	if rec == nil {
 		return errUnknownTok
 	}
-	env, err := wire.Seal(tok.Data(), s.cfg.Me, rec.device, wire.Header{Type: wire.TypeTokenData, Clock: s.cfg.Clock, Rand: s.cfg.Rand})
+	d := tok.Data()
+	if d.WrappedICCMasterKey, d.ICCMasterKeyKCV, err = s.cfg.Vault.WrapKey(ctx, tur, rec.device.Enc); err != nil {
+		return errVault
+	}
+	env, err := wire.Seal(d, s.cfg.Me, rec.device, wire.Header{Type: wire.TypeTokenData, Clock: s.cfg.Clock, Rand: s.cfg.Rand})
 	if err != nil {
 		return err
 	}

@@ -2,12 +2,14 @@ package tokensvc_test
 
 import (
 	"context"
+	"encoding/hex"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/emv/pan"
 	"github.com/tapsim/tapsim/provision/tokensvc"
 	"github.com/tapsim/tapsim/provision/wire"
@@ -295,7 +297,17 @@ func TestSameTaskIDTwice(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, first.TokenUniqueReference, second.TokenUniqueReference)
 	require.Equal(t, first.Decision, second.Decision)
-	require.Equal(t, r.openTokenData(ph, first.TokenData), r.openTokenData(ph, second.TokenData))
+	// The same token data; the key is wrapped afresh each time (a new
+	// ephemeral key), and is the same key.
+	d1, d2 := r.openTokenData(ph, first.TokenData), r.openTokenData(ph, second.TokenData)
+	require.NotEqual(t, d1.WrappedICCMasterKey, d2.WrappedICCMasterKey)
+	k1, err := ph.party.UnwrapICCMasterKey(keys.TDES, d1.WrappedICCMasterKey, d1.ICCMasterKeyKCV)
+	require.NoError(t, err)
+	k2, err := ph.party.UnwrapICCMasterKey(keys.TDES, d2.WrappedICCMasterKey, d2.ICCMasterKeyKCV)
+	require.NoError(t, err)
+	require.True(t, k1.Equal(k2))
+	d1.WrappedICCMasterKey, d2.WrappedICCMasterKey = nil, nil
+	require.Equal(t, d1, d2)
 	require.Equal(t, 1, r.vault.Len())
 
 	other := r.tokenizeRequest(ph, greenPAN, "task-twice")
@@ -398,6 +410,8 @@ func TestAuditHasNoSensitiveData(t *testing.T) {
 	resp, err := r.tokenize(r.tokenizeRequest(ph, greenPAN, "task-audit"))
 	require.NoError(t, err)
 	td := r.openTokenData(ph, resp.TokenData)
+	mk, err := ph.party.UnwrapICCMasterKey(keys.TDES, td.WrappedICCMasterKey, td.ICCMasterKeyKCV)
+	require.NoError(t, err)
 	_, err = r.ack(ph, resp.TokenUniqueReference, ph.deviceID)
 	require.NoError(t, err)
 	tur := r.stepUp(ph)
@@ -406,7 +420,7 @@ func TestAuditHasNoSensitiveData(t *testing.T) {
 	require.NoError(t, err)
 	log := r.log.String()
 	require.Contains(t, log, resp.TokenUniqueReference)
-	for _, secret := range []string{greenPAN, yellowPAN, td.TokenPAN, td.ICCMasterKey, otp, "securityCode", "=" + code, expiry} {
+	for _, secret := range []string{greenPAN, yellowPAN, td.TokenPAN, hex.EncodeToString(mk.Bytes()), strings.ToUpper(hex.EncodeToString(mk.Bytes())), otp, "securityCode", "=" + code, expiry} {
 		require.NotContains(t, log, secret)
 	}
 }
@@ -425,4 +439,30 @@ func TestSubmitOTPFromAnotherDevice(t *testing.T) {
 	res, err := r.submitOTP(ph, tur, otp)
 	require.NoError(t, err)
 	require.Equal(t, wire.ResultSuccess, res.Result)
+}
+
+// R-G5b: the token data carries the ICC master key wrapped for the
+// requesting phone only; another phone's key does not open it, and the
+// vault gives the same key again for the same token.
+func TestTokenDataKeyWrappedForThePhone(t *testing.T) {
+	r := newRig(t)
+	ph := r.newPhone("0e0f", 30)
+	other := r.newPhone("1e1f", 31)
+	resp, err := r.tokenize(r.tokenizeRequest(ph, greenPAN, "task-wrap"))
+	require.NoError(t, err)
+	td := r.openTokenData(ph, resp.TokenData)
+	require.NoError(t, td.Validate())
+	mk, err := ph.party.UnwrapICCMasterKey(keys.TDES, td.WrappedICCMasterKey, td.ICCMasterKeyKCV)
+	require.NoError(t, err)
+	require.Equal(t, mk.KCVHex(), td.ICCMasterKeyKCV)
+	_, err = other.party.UnwrapICCMasterKey(keys.TDES, td.WrappedICCMasterKey, td.ICCMasterKeyKCV)
+	require.ErrorIs(t, err, wire.ErrKey)
+
+	w, kcv, err := r.vault.WrapKey(context.Background(), resp.TokenUniqueReference, other.party.Public().Enc)
+	require.NoError(t, err)
+	again, err := other.party.UnwrapICCMasterKey(keys.TDES, w, kcv)
+	require.NoError(t, err)
+	require.True(t, again.Equal(mk))
+	_, _, err = r.vault.WrapKey(context.Background(), "DWSPTSnone", ph.party.Public().Enc)
+	require.ErrorIs(t, err, tokensvc.ErrUnknownToken)
 }

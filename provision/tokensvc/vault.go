@@ -2,6 +2,7 @@ package tokensvc
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tapsim/tapsim/emv/devicekey"
+	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/emv/pan"
 	"github.com/tapsim/tapsim/provision/wire"
 )
@@ -31,9 +34,6 @@ type Token struct {
 	TokenExpiry string
 	// PSN is the PAN sequence number; CVN the cryptogram version name.
 	PSN, CVN string
-	// ICCMasterKey is the token's 16-byte ICC master key, delivered to
-	// the phone inside the TokenData envelope only.
-	ICCMasterKey []byte
 	// TokenRequestorID and WalletAccountID name the wallet and account.
 	TokenRequestorID, WalletAccountID string
 	// DeviceID binds the token to a phone (R-S5d).
@@ -69,11 +69,13 @@ func (t Token) Info() *wire.TokenInfo {
 	}
 }
 
-// Data is the TokenData delivered to the phone.
+// Data is the TokenData delivered to the phone, without its key: the
+// token service adds the key the vault wrapped for the phone
+// (Vault.WrapKey).
 func (t Token) Data() wire.TokenData {
 	return wire.TokenData{
 		TokenUniqueReference: t.TokenUniqueReference, TokenPAN: t.TokenPAN, TokenExpiry: t.TokenExpiry,
-		PSN: t.PSN, CVN: t.CVN, ICCMasterKey: hex.EncodeToString(t.ICCMasterKey),
+		PSN: t.PSN, CVN: t.CVN,
 		TokenRequestorID: t.TokenRequestorID, DomainControls: t.Controls, Status: t.Status,
 	}
 }
@@ -105,6 +107,10 @@ type Vault interface {
 	Change(ctx context.Context, tur, action, actor string) (Token, error)
 	// ByDevice lists the tokens bound to a device ID, by creation.
 	ByDevice(ctx context.Context, deviceID string) ([]Token, error)
+	// WrapKey returns the token's ICC master key wrapped for the phone's
+	// P-256 encryption key (emv/devicekey) and its check value: the key
+	// is never handed to the token service in clear (R-G5b).
+	WrapKey(ctx context.Context, tur string, device *ecdsa.PublicKey) (wrapped []byte, kcv string, err error)
 }
 
 // ActionActivate turns an INACTIVE token ACTIVE after step-up (Vault.Change).
@@ -186,15 +192,17 @@ type VaultConfig struct {
 	Clock func() time.Time
 }
 
-// MemoryVault is a Vault in memory, for tests and the sample world. The
-// ICC master key of each token is drawn from Rand (MODEL: a real vault
-// derives it in an HSM from the issuer's keys).
+// MemoryVault is a Vault in memory, for tests. The ICC master key of each
+// token is drawn from Rand and kept inside the vault, which wraps it for
+// the phone itself (MODEL: a real vault derives and wraps it in an HSM
+// from the issuer's keys, as hsm.DeviceExport does).
 type MemoryVault struct {
 	cfg    VaultConfig
 	mu     sync.Mutex
 	tokens map[string]*Token
-	pans   map[string]bool   // token PANs in use
-	pars   map[string]string // funding PAN -> PAN unique reference
+	keys   map[string]keys.Key // ICC master keys by TUR
+	pans   map[string]bool     // token PANs in use
+	pars   map[string]string   // funding PAN -> PAN unique reference
 	order  []string
 }
 
@@ -227,7 +235,7 @@ func NewMemoryVault(cfg VaultConfig) (*MemoryVault, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
-	return &MemoryVault{cfg: cfg, tokens: map[string]*Token{}, pans: map[string]bool{}, pars: map[string]string{}}, nil
+	return &MemoryVault{cfg: cfg, tokens: map[string]*Token{}, keys: map[string]keys.Key{}, pans: map[string]bool{}, pars: map[string]string{}}, nil
 }
 
 func (v *MemoryVault) random(n int) ([]byte, error) {
@@ -283,28 +291,32 @@ func (v *MemoryVault) Create(_ context.Context, n NewToken) (Token, error) {
 		}
 		v.pars[n.PAN] = par
 	}
-	key, err := v.random(16)
+	kb, err := v.random(16)
 	if err != nil {
 		return Token{}, err
+	}
+	key, err := keys.New(keys.TDES, keys.OddParity(kb))
+	if err != nil {
+		return Token{}, fmt.Errorf("tokensvc: vault: %w", err)
 	}
 	now := v.cfg.Clock()
 	t := Token{
 		TokenUniqueReference: tur, PanUniqueReference: par,
 		FundingPAN: n.PAN, FundingExpiry: n.Expiry,
 		TokenPAN: tokPAN, TokenExpiry: now.Add(v.cfg.Validity).Format("0601"),
-		PSN: "00", CVN: v.cfg.CVN, ICCMasterKey: key,
+		PSN: "00", CVN: v.cfg.CVN,
 		TokenRequestorID: n.TokenRequestorID, WalletAccountID: n.WalletAccountID, DeviceID: n.DeviceID,
 		Controls: wire.DomainControls{POSEntryModes: slices.Clone(v.cfg.POSEntryModes), DeviceID: n.DeviceID},
 		Status:   n.Status, CreatedAt: now,
 	}
 	v.pans[tokPAN] = true
 	v.tokens[tur] = &t
+	v.keys[tur] = key
 	v.order = append(v.order, tur)
 	return clone(t), nil
 }
 
 func clone(t Token) Token {
-	t.ICCMasterKey = slices.Clone(t.ICCMasterKey)
 	t.SuspendedBy = slices.Clone(t.SuspendedBy)
 	t.Controls.POSEntryModes = slices.Clone(t.Controls.POSEntryModes)
 	return t
@@ -348,6 +360,21 @@ func (v *MemoryVault) ByDevice(_ context.Context, deviceID string) ([]Token, err
 		}
 	}
 	return out, nil
+}
+
+// WrapKey implements Vault.
+func (v *MemoryVault) WrapKey(_ context.Context, tur string, device *ecdsa.PublicKey) ([]byte, string, error) {
+	v.mu.Lock()
+	key, ok := v.keys[tur]
+	v.mu.Unlock()
+	if !ok {
+		return nil, "", fmt.Errorf("%w: %s", ErrUnknownToken, tur)
+	}
+	w, err := devicekey.Wrap(v.cfg.Rand, device, key)
+	if err != nil {
+		return nil, "", fmt.Errorf("tokensvc: vault: %w", err)
+	}
+	return w, key.KCVHex(), nil
 }
 
 // Len counts the tokens in the vault.

@@ -54,7 +54,8 @@
 // the envelope's exact profile (ECDH-ES+A256KW/A256GCM nested with ES256,
 // the claim set, lifetimes and skew), the message type names, the device
 // binding (deviceId and devicePublicKeys), the content of TokenData
-// delivered to the phone (token PAN, expiry, PSN, CVN name, ICC master key,
+// delivered to the phone (token PAN, expiry, PSN, CVN name, ICC master key
+// wrapped for the phone by the issuer's security module and its KCV,
 // domain controls), the notification event names, the Refusal body and its
 // reasons, and the HTTP limits.
 package wire

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tapsim/tapsim/emv/devicekey"
 	"github.com/tapsim/tapsim/emv/pan"
 )
 
@@ -445,10 +446,16 @@ type TokenData struct {
 	// CVN names the cryptogram version (emv/cryptogram names: visa10,
 	// visa18, visa22, mc16, mc17, mc20, mc21).
 	CVN string `json:"cvn"`
-	// ICCMasterKey is the token's ICC master key for application
-	// cryptograms, hex (16 bytes), as delivered to the phone. It exists in
-	// clear only inside the envelope and the phone.
-	ICCMasterKey string `json:"iccMasterKey"`
+	// WrappedICCMasterKey is the token's ICC master key for application
+	// cryptograms, wrapped by the security module for the phone's
+	// encryption key (emv/devicekey: ephemeral P-256 key and AES key
+	// wrap). The envelope around the token data is a second layer: the
+	// key exists in clear only inside the module and the phone (R-G5b).
+	// The phone opens it with Party.UnwrapICCMasterKey.
+	WrappedICCMasterKey []byte `json:"wrappedIccMasterKey"`
+	// ICCMasterKeyKCV is the key's check value (hex, keys.Key.KCVHex),
+	// for the phone to check what it unwrapped.
+	ICCMasterKeyKCV string `json:"iccMasterKeyKcv"`
 	// DKI is the derivation key index the issuer host uses.
 	DKI int `json:"dki,omitempty"`
 	// TokenRequestorID is the wallet's 11-digit token requestor ID.
@@ -481,8 +488,11 @@ func (d TokenData) Validate() error {
 	if !token(d.CVN, 16) {
 		return fmt.Errorf("%w: token data: cvn", ErrInvalid)
 	}
-	if k, err := hex.DecodeString(d.ICCMasterKey); err != nil || len(k) != 16 {
-		return fmt.Errorf("%w: token data: iccMasterKey is not 16 bytes of hex", ErrInvalid)
+	if n := len(d.WrappedICCMasterKey); n < devicekey.MinWrapped || n > devicekey.MaxWrapped || d.WrappedICCMasterKey[0] != devicekey.Version {
+		return fmt.Errorf("%w: token data: wrappedIccMasterKey is not a wrapped key", ErrInvalid)
+	}
+	if k, err := hex.DecodeString(d.ICCMasterKeyKCV); err != nil || (len(k) != 3 && len(k) != 5) {
+		return fmt.Errorf("%w: token data: iccMasterKeyKcv is not 3 or 5 bytes of hex", ErrInvalid)
 	}
 	if !digits(d.TokenRequestorID, 11, 11) {
 		return fmt.Errorf("%w: token data: tokenRequestorId", ErrInvalid)

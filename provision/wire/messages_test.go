@@ -8,13 +8,17 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tapsim/tapsim/emv/devicekey"
 	"github.com/tapsim/tapsim/provision/wire"
 )
+
+// wrappedKey has the shape of a wrapped 16-byte key (emv/devicekey).
+var wrappedKey = append([]byte{devicekey.Version}, make([]byte, devicekey.MinWrapped-1)...)
 
 func tokenData() wire.TokenData {
 	return wire.TokenData{
 		TokenUniqueReference: "TUR-1", TokenPAN: "4895370012345671", TokenExpiry: "2812", PSN: "00",
-		CVN: "visa18", ICCMasterKey: "0123456789ABCDEFFEDCBA9876543210", DKI: 1, TokenRequestorID: "50110030273",
+		CVN: "visa18", WrappedICCMasterKey: wrappedKey, ICCMasterKeyKCV: "08D7B4", DKI: 1, TokenRequestorID: "50110030273",
 		DomainControls: wire.DomainControls{POSEntryModes: []string{"07"}, DeviceID: "0102030405060708", MaxAmount: 300000, Currency: "901"},
 		Status:         wire.StatusActive,
 	}
@@ -76,7 +80,14 @@ func TestMessagesValidate(t *testing.T) {
 		{"submit OTP result", wire.SubmitOTPResult{Result: wire.ResultIncorrectCode, RetriesRemaining: 2}, true},
 		{"submit OTP result unknown", wire.SubmitOTPResult{Result: "MAYBE"}, false},
 		{"token data", tokenData(), true},
-		{"token data short key", func() wire.TokenData { d := tokenData(); d.ICCMasterKey = "0123"; return d }(), false},
+		{"token data short key", func() wire.TokenData { d := tokenData(); d.WrappedICCMasterKey = wrappedKey[:40]; return d }(), false},
+		{"token data no key", func() wire.TokenData { d := tokenData(); d.WrappedICCMasterKey = nil; return d }(), false},
+		{"token data key version", func() wire.TokenData {
+			d := tokenData()
+			d.WrappedICCMasterKey = append([]byte{2}, wrappedKey[1:]...)
+			return d
+		}(), false},
+		{"token data bad KCV", func() wire.TokenData { d := tokenData(); d.ICCMasterKeyKCV = "08D7"; return d }(), false},
 		{"token data bad pan", func() wire.TokenData { d := tokenData(); d.TokenPAN = "4895370012345679"; return d }(), false},
 		{"token data no device", func() wire.TokenData { d := tokenData(); d.DomainControls.DeviceID = ""; return d }(), false},
 		{"token data suspended", func() wire.TokenData { d := tokenData(); d.Status = wire.StatusSuspended; return d }(), false},
@@ -135,7 +146,7 @@ func TestMessagesJSONNames(t *testing.T) {
 		{cardData(), []string{"accountNumber", "expiry", "securityCode"}},
 		{w.tokenizeRequest(t), []string{"taskId", "tokenRequestorId", "walletAccountId", "deviceId", "devicePublicKeys", "fundingAccountInfo", "decisioningData", "consumerLanguage"}},
 		{approved("t"), []string{"taskId", "decision", "tokenUniqueReference", "panUniqueReference", "tokenInfo"}},
-		{tokenData(), []string{"tokenUniqueReference", "tokenPan", "tokenExpiry", "psn", "cvn", "iccMasterKey", "dki", "tokenRequestorId", "domainControls", "status"}},
+		{tokenData(), []string{"tokenUniqueReference", "tokenPan", "tokenExpiry", "psn", "cvn", "wrappedIccMasterKey", "iccMasterKeyKcv", "dki", "tokenRequestorId", "domainControls", "status"}},
 		{wire.SubmitOTP{OTP: "1"}, []string{"taskId", "tokenUniqueReference", "authenticationCode"}},
 		{wire.Refusal{Code: 400}, []string{"code", "reason", "message"}},
 	} {

@@ -16,6 +16,9 @@ import (
 	"sync"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/tapsim/tapsim/emv/devicekey"
+	"github.com/tapsim/tapsim/emv/keys"
 )
 
 // JWK members this package writes and accepts (RFC 7517, RFC 7518 §6.2).
@@ -105,6 +108,19 @@ func (p *Party) String() string {
 
 // GoString is String, so that %#v prints no key either.
 func (p *Party) GoString() string { return p.String() }
+
+// UnwrapICCMasterKey opens a key the security module wrapped for the
+// party's encryption key (emv/devicekey) as a key of alg, and checks it
+// against the check value kcv. Another party's blob, an altered one or a
+// check value that does not match is an error wrapping ErrKey; the error
+// carries no key material.
+func (p *Party) UnwrapICCMasterKey(alg keys.Alg, wrapped []byte, kcv string) (keys.Key, error) {
+	k, err := devicekey.UnwrapChecked(p.enc, alg, wrapped, kcv)
+	if err != nil {
+		return keys.Key{}, fmt.Errorf("%w: party %s: ICC master key: %w", ErrKey, p.pub.Name, err)
+	}
+	return k, nil
+}
 
 // PublicKeys is the public half of a Party: its name, its keys and their
 // key IDs. A kid is the base64url SHA-256 JWK thumbprint of the key (RFC

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tapsim/tapsim/emv/keys"
-	"github.com/tapsim/tapsim/hsm/keywrap"
+	"github.com/tapsim/tapsim/emv/keywrap"
 )
 
 func h(t testing.TB, s string) []byte {

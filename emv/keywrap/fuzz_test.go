@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/tapsim/tapsim/emv/keys"
-	"github.com/tapsim/tapsim/hsm/keywrap"
+	"github.com/tapsim/tapsim/emv/keywrap"
 )
 
 // FuzzUnwrap feeds arbitrary blocks to Unwrap: it must never panic, and

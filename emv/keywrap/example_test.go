@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/tapsim/tapsim/emv/keys"
-	"github.com/tapsim/tapsim/hsm/keywrap"
+	"github.com/tapsim/tapsim/emv/keywrap"
 )
 
 // RFC 3394 section 4.1: 128 bits of key data under a 128-bit KEK.
