@@ -475,3 +475,53 @@ func TestTUIWalletAddCardStepUpThenTap(t *testing.T) {
 	s := r.Wait("APPROVED", "DE39 00")
 	require.Contains(t, s, name)
 }
+
+// Wrong OTPs until the issuer locks the step-up: the panel says locked and
+// no phone joins the wallet; without a step-up the token arrives at once.
+func TestTUIWalletOTPLockedThenGreen(t *testing.T) {
+	r := newTUIRig(t)
+	require.Contains(t, r.s.backend.FundingCards, "mc-plastic")
+	r.Model(func(m *model.Model) { m.Select("visa-se-phone") })
+	r.Keys("p")
+	r.Wait("state: locked")
+	r.Keys("a")
+	r.Wait("< visa-plastic >")
+	r.Key(tcell.KeyRight)
+	r.Key(tcell.KeyEnter)
+	r.Wait("OTP: ______")
+	wrong := wrongOTP(t, r, "mc-plastic")
+	for tries := 4; tries >= 1; tries-- {
+		r.Wait("OTP: ______")
+		r.Keys(wrong)
+		r.Key(tcell.KeyEnter)
+		r.Wait(fmt.Sprintf("wrong OTP: %d tries left", tries))
+	}
+	r.Keys(wrong)
+	r.Key(tcell.KeyEnter)
+	r.Wait("no token: locked: too many wrong OTPs")
+	var wallet []string
+	r.Model(func(m *model.Model) { wallet = append(wallet, m.Wallet...) })
+	require.False(t, slices.ContainsFunc(wallet, func(n string) bool { return strings.HasPrefix(n, "token-") }))
+
+	r.Keys("a")
+	r.Wait("step-up:")
+	r.Key(tcell.KeyDown)
+	r.Key(tcell.KeyDown)
+	r.Keys(" ")
+	r.Wait("no (the issuer approves)")
+	r.Key(tcell.KeyEnter)
+	r.Wait("visa-plastic added: token ending", "ACTIVE")
+}
+
+// wrongOTP is a code other than the OTP in the inbox of card's cardholder.
+func wrongOTP(t *testing.T, r *tuiRig, card string) string {
+	t.Helper()
+	fc, err := lab.SampleFundingCard(context.Background(), r.s.net, card)
+	require.NoError(t, err)
+	ms, err := r.s.backend.Inbox(context.Background(), fc.Phone)
+	require.NoError(t, err)
+	require.NotEmpty(t, ms)
+	otp := regexp.MustCompile(`\b[0-9]{6}\b`).FindString(ms[len(ms)-1].Body)
+	require.Len(t, otp, 6)
+	return string('0'+(otp[0]-'0'+1)%10) + otp[1:]
+}
