@@ -204,6 +204,8 @@ func bindingTable() []Binding {
 		{Keys: "l", Hint: "lost", Help: "report the phone lost: tokens suspended, keys voided, SE card marked lost", Screens: phoneS, match: runes('l'), do: (*App).reportLost},
 		{Keys: "a", Hint: "add card", Help: "add a sample card to the wallet of a new phone (token service, step-up OTP)", Screens: phoneS,
 			match: runes('a'), do: func(a *App, _ *tcell.EventKey) { a.openAddCard() }},
+		{Keys: "m", Hint: "inbox", Help: "read the inbox the last OTP went to (the issuer's message centre)", Screens: phoneS,
+			match: runes('m'), do: func(a *App, _ *tcell.EventKey) { a.openInbox() }},
 		{Keys: "Esc", Hint: "back", Help: "back to the terminal", Screens: phoneS, match: keys(tcell.KeyEscape),
 			do: func(a *App, _ *tcell.EventKey) { a.m.Passcode = ""; a.m.Screen = model.ScreenMain }},
 
@@ -258,7 +260,7 @@ func bindingTable() []Binding {
 		// Inbox.
 		{Keys: "r", Hint: "refresh", Help: "read the inbox again", Screens: inboxS, match: runes('r'),
 			do: func(a *App, _ *tcell.EventKey) { a.openInbox() }},
-		{Keys: "Esc", Hint: "back", Help: "back to the OTP", Screens: inboxS, match: either(keys(tcell.KeyEscape), runes('i', 'q')),
+		{Keys: "Esc", Hint: "back", Help: "back to the OTP (or the phone panel)", Screens: inboxS, match: either(keys(tcell.KeyEscape), runes('i', 'q')),
 			do: func(a *App, _ *tcell.EventKey) { a.closeInbox() }},
 
 		// History.

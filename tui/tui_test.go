@@ -403,6 +403,10 @@ func TestAddCardToWallet(t *testing.T) {
 	r.keys("123456")
 	r.key(tcell.KeyEnter)
 	r.wait("mc-plastic added: token ******1234 ACTIVE", "provisioned: token 489537******1234")
+	r.keys("m")
+	r.wait("123456 is your one-time password")
+	r.keys("i")
+	r.wait("state: locked")
 	r.key(tcell.KeyEscape)
 	s := r.wait("> + token-1234@6071", "Trace: provisioning", "token")
 	require.NotContains(t, s, "123456", "the OTP shows only in the inbox")
@@ -411,7 +415,9 @@ func TestAddCardToWallet(t *testing.T) {
 
 func TestAddCardOTPLockedAndCancelled(t *testing.T) {
 	r := newRig(t, walletBackend("visa-se-phone"))
-	r.keys("pa")
+	r.keys("pm")
+	r.wait("no inbox yet")
+	r.keys("a")
 	r.wait("device ID")
 	r.key(tcell.KeyEnter)
 	for _, left := range []string{"2 tries left", "1 tries left"} {

@@ -210,7 +210,7 @@ func (a *App) answerOTP(cancel bool) {
 // UI goroutine.
 func (a *App) openInbox() {
 	if a.b.Inbox == nil || a.inboxOf == "" {
-		a.m.OTPNote = "no inbox to read"
+		a.m.OTPNote, a.m.PhoneNote = "no inbox to read", "no inbox yet: an OTP goes to one when a card is added with a step-up"
 		return
 	}
 	a.m.Screen = model.ScreenInbox
