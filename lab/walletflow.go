@@ -41,6 +41,23 @@ type WalletRequest struct {
 	// TapAmount, when positive, taps the new token for that amount (minor
 	// units) at the sample terminal.
 	TapAmount int64
+	// AskOTP, when set, asks the cardholder for the OTP on a step-up
+	// instead of OTP; after a wrong code it is asked again while the
+	// issuer allows more tries.
+	AskOTP func(ctx context.Context, q OTPQuestion) (string, error)
+}
+
+// OTPQuestion is what the cardholder is told when asked for the OTP.
+type OTPQuestion struct {
+	// Recipient is where the message centre delivered the OTP (the
+	// cardholder's registered phone number or e-mail address): the inbox
+	// to read it in. Masked is how the wallet app shows it.
+	Recipient, Masked string
+	// Method is the step-up method (TEXT_TO_CARDHOLDER_NUMBER, ...).
+	Method string
+	// TriesLeft is the number of tries the issuer still allows after a
+	// wrong code; -1 on the first ask.
+	TriesLeft int
 }
 
 // Step is one step of the flow as the CLI prints it: never a PAN in
@@ -57,8 +74,18 @@ type WalletResult struct {
 	TokenUniqueReference string
 	// Status is the token's state at the end.
 	Status string
+	// OTP is the result of the last OTP submitted on a step-up (SUCCESS,
+	// INCORRECT_CODE, EXPIRED_CODE, INCORRECT_CODE_RETRIES_EXCEEDED); ""
+	// when there was none.
+	OTP string
 	// Tap is the DE39 of the tap ("" when none).
 	Tap isospec.ResponseCode
+	// Masked is the token number masked (first 6 and last 4), "" when
+	// no token reached the phone.
+	Masked string
+	// Phone is the wallet phone built from the delivered token (nil when
+	// no token reached the phone); its ATC goes on from tap to tap.
+	Phone cards.Card
 }
 
 // AddToWallet runs the wallet flow headless over the services of p: the
@@ -112,31 +139,42 @@ func (p *Provisioning) AddToWallet(ctx context.Context, req WalletRequest, repor
 			return out, err
 		}
 		say("otp sent", "by %s to %s, valid until %s", m.Type, m.Value, exp.UTC().Format("15:04:05Z"))
-		code := req.OTP
-		if code == "" || code == OTPAuto {
-			var ok bool
-			to := fc.Phone
-			if m.Type == wire.AuthEmailToCardholder {
-				to = fc.Email
+		to := fc.Phone
+		if m.Type == wire.AuthEmailToCardholder {
+			to = fc.Email
+		}
+		var r walletapp.OTPResult
+		for tries := -1; ; {
+			code := req.OTP
+			switch {
+			case req.AskOTP != nil:
+				if code, err = req.AskOTP(ctx, OTPQuestion{Recipient: to, Masked: m.Value, Method: m.Type, TriesLeft: tries}); err != nil {
+					return out, err
+				}
+			case code == "" || code == OTPAuto:
+				var ok bool
+				if code, ok, err = p.LastOTP(ctx, to); err != nil {
+					return out, err
+				} else if !ok {
+					return out, errors.New("no OTP in the cardholder's inbox")
+				}
+				say("inbox", "the cardholder reads the OTP in the message centre")
 			}
-			if code, ok, err = p.LastOTP(ctx, to); err != nil {
+			if r, err = app.SubmitOTP(ctx, tur, code); err != nil {
 				return out, err
-			} else if !ok {
-				return out, errors.New("no OTP in the cardholder's inbox")
 			}
-			say("inbox", "the cardholder reads the OTP in the message centre")
-		}
-		r, err := app.SubmitOTP(ctx, tur, code)
-		if err != nil {
-			return out, err
-		}
-		out.Status = r.Status
-		if t, ok := app.Token(tur); ok && out.Status == "" {
-			out.Status = t.Status
-		}
-		if r.Result != wire.ResultSuccess {
+			out.Status, out.OTP = r.Status, r.Result
+			if t, ok := app.Token(tur); ok && out.Status == "" {
+				out.Status = t.Status
+			}
+			if r.Result == wire.ResultSuccess {
+				break
+			}
 			say("otp", "%s, %d tries left, token %s", r.Result, r.RetriesRemaining, out.Status)
-			return out, nil
+			if req.AskOTP == nil || r.Result != wire.ResultIncorrectCode || r.RetriesRemaining <= 0 {
+				return out, nil
+			}
+			tries = r.RetriesRemaining
 		}
 		say("otp", "%s, token %s", r.Result, r.Status)
 	}
@@ -144,7 +182,10 @@ func (p *Provisioning) AddToWallet(ctx context.Context, req WalletRequest, repor
 	if !ok || !tok.Installed {
 		return out, errors.New("the token data did not reach the phone")
 	}
-	out.Status = tok.Status
+	out.Status, out.Masked = tok.Status, tok.Masked
+	if out.Phone, err = p.phone(app, tur); err != nil {
+		return out, err
+	}
 	say("token", "%s (token ending %s, funding card ending %s) installed on the phone, %s", tok.Masked,
 		tok.Masked[max(len(tok.Masked)-4, 0):], tok.AccountPanSuffix, tok.Status)
 	say("download ack", "signed by the device, relayed to the token service")
@@ -174,23 +215,37 @@ func (p *Provisioning) AddToWallet(ctx context.Context, req WalletRequest, repor
 // (WalletPhone; its ATC goes on from tap to tap) and unlocked with the
 // sample passcode for CDCVM.
 func (p *Provisioning) Tap(ctx context.Context, app *walletapp.App, tur string, amount int64) (isospec.ResponseCode, error) {
+	phone, err := p.phone(app, tur)
+	if err != nil {
+		return "", err
+	}
+	return p.TapPhone(ctx, phone, amount)
+}
+
+// phone is the wallet phone of token tur of app, built once from the app's
+// token data (WalletPhone).
+func (p *Provisioning) phone(app *walletapp.App, tur string) (cards.Card, error) {
 	p.mu.Lock()
 	phone, ok := p.phones[tur]
 	p.mu.Unlock()
-	if !ok {
-		c, err := app.Card(tur)
-		if err != nil {
-			return "", err
-		}
-		t, _ := app.Token(tur)
-		if phone, err = WalletPhone(c, t.AccountPanSuffix, p.clock); err != nil {
-			return "", err
-		}
-		p.mu.Lock()
-		p.phones[tur] = phone
-		p.mu.Unlock()
+	if ok {
+		return phone, nil
 	}
-	return p.TapPhone(ctx, phone, amount)
+	c, err := app.Card(tur)
+	if err != nil {
+		return nil, err
+	}
+	t, _ := app.Token(tur)
+	if phone, err = WalletPhone(c, t.AccountPanSuffix, p.clock); err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if old, ok := p.phones[tur]; ok {
+		return old, nil
+	}
+	p.phones[tur] = phone
+	return phone, nil
 }
 
 // TapPhone taps phone, unlocked with the sample wallet passcode, at the

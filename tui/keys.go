@@ -81,6 +81,9 @@ var (
 	mainish = []model.Screen{model.ScreenMain, model.ScreenPhone}
 	setS    = []model.Screen{model.ScreenSettings}
 	editS   = []model.Screen{model.ScreenEdit}
+	addS    = []model.Screen{model.ScreenAddCard}
+	otpS    = []model.Screen{model.ScreenOTP}
+	inboxS  = []model.Screen{model.ScreenInbox}
 )
 
 // Bindings is the key table: the first binding that matches on the current
@@ -121,7 +124,7 @@ func bindingTable() []Binding {
 		{Keys: "r", Hint: "sale/refund", Help: "switch between sale and refund", Screens: mainS, match: runes('r'),
 			do: func(a *App, _ *tcell.EventKey) { a.m.ToggleType() }},
 		{Keys: "v", Hint: "void", Help: "void the last approved sale not voided yet (h: any sale)", Screens: mainS, match: runes('v'), do: func(a *App, _ *tcell.EventKey) { a.void(nil) }},
-		{Keys: "Tab", Hint: "trace", Help: "switch the trace pane: APDU, ISO 8583, host log", Screens: mainS, match: keys(tcell.KeyTab),
+		{Keys: "Tab", Hint: "trace", Help: "switch the trace pane: APDU, ISO 8583, host log, provisioning", Screens: mainS, match: keys(tcell.KeyTab),
 			do: func(a *App, _ *tcell.EventKey) { a.m.NextPane() }},
 		{Keys: "p", Hint: "phone", Help: "open the selected phone's panel (unlock, card on/off, PAN)", Screens: mainS, match: runes('p'),
 			do: func(a *App, _ *tcell.EventKey) {
@@ -199,8 +202,66 @@ func bindingTable() []Binding {
 		{Keys: "f", Hint: "full PAN", Help: "show the full PAN (needs the typed passcode)", Screens: phoneS, match: runes('f'), do: (*App).fullPAN},
 		{Keys: "n", Hint: "new keys", Help: "replenish an HCE phone's single-use keys from the issuer's cloud platform", Screens: phoneS, match: runes('n'), do: (*App).replenish},
 		{Keys: "l", Hint: "lost", Help: "report the phone lost: tokens suspended, keys voided, SE card marked lost", Screens: phoneS, match: runes('l'), do: (*App).reportLost},
+		{Keys: "a", Hint: "add card", Help: "add a sample card to the wallet of a new phone (token service, step-up OTP)", Screens: phoneS,
+			match: runes('a'), do: func(a *App, _ *tcell.EventKey) { a.openAddCard() }},
+		{Keys: "m", Hint: "inbox", Help: "read the inbox the last OTP went to (the issuer's message centre)", Screens: phoneS,
+			match: runes('m'), do: func(a *App, _ *tcell.EventKey) { a.openInbox() }},
 		{Keys: "Esc", Hint: "back", Help: "back to the terminal", Screens: phoneS, match: keys(tcell.KeyEscape),
 			do: func(a *App, _ *tcell.EventKey) { a.m.Passcode = ""; a.m.Screen = model.ScreenMain }},
+
+		// Add card to wallet.
+		{Keys: "Up/Down", Hint: "field", Help: "choose a field: card, device ID, step-up", Screens: addS,
+			match: either(keys(tcell.KeyUp, tcell.KeyDown, tcell.KeyTab, tcell.KeyBacktab), runes('j', 'k')),
+			do: func(a *App, ev *tcell.EventKey) {
+				if ev.Key() == tcell.KeyUp || ev.Key() == tcell.KeyBacktab || ev.Rune() == 'k' {
+					a.m.Form.MoveField(-1)
+				} else {
+					a.m.Form.MoveField(1)
+				}
+			}},
+		{Keys: "Left/Right", Hint: "change", Help: "another sample plastic card; step-up on or off (also Space)", Screens: addS,
+			match: either(keys(tcell.KeyLeft, tcell.KeyRight), runes(' ')),
+			do: func(a *App, ev *tcell.EventKey) {
+				if ev.Key() == tcell.KeyLeft {
+					a.m.Form.Change(-1)
+				} else {
+					a.m.Form.Change(1)
+				}
+			}},
+		{Keys: "0-9 A-F", Help: "type the device ID in hex (1 to 8 bytes)", Screens: addS,
+			match: func(ev *tcell.EventKey) bool {
+				r := ev.Rune()
+				return ev.Key() == tcell.KeyRune && (r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F')
+			},
+			do: func(a *App, ev *tcell.EventKey) { a.m.Form.TypeHex(ev.Rune()) }},
+		{Keys: "Bksp", Help: "delete the device ID's last digit", Screens: addS, match: keys(tcell.KeyBackspace, tcell.KeyBackspace2),
+			do: func(a *App, _ *tcell.EventKey) { a.m.Form.Backspace() }},
+		{Keys: "Enter", Hint: "add", Help: "add the card: the flow runs, its steps in the provisioning trace", Screens: addS,
+			match: keys(tcell.KeyEnter), do: func(a *App, _ *tcell.EventKey) { a.addCard() }},
+		{Keys: "Esc", Hint: "cancel", Help: "back to the phone panel, nothing sent", Screens: addS, match: keys(tcell.KeyEscape),
+			do: func(a *App, _ *tcell.EventKey) { a.m.Screen = model.ScreenPhone }},
+
+		// OTP modal.
+		{Keys: "0-9", Hint: "OTP", Help: "type the one-time password (6 digits)", Screens: otpS, match: digit,
+			do: func(a *App, ev *tcell.EventKey) { a.m.TypeOTP(ev.Rune()) }},
+		{Keys: "Bksp", Help: "delete the OTP's last digit", Screens: otpS, match: keys(tcell.KeyBackspace, tcell.KeyBackspace2),
+			do: func(a *App, _ *tcell.EventKey) {
+				if n := len(a.m.OTP); n > 0 {
+					a.m.OTP = a.m.OTP[:n-1]
+				}
+			}},
+		{Keys: "i", Hint: "inbox", Help: "read the phone's inbox (the issuer's message centre)", Screens: otpS, match: runes('i'),
+			do: func(a *App, _ *tcell.EventKey) { a.openInbox() }},
+		{Keys: "Enter", Hint: "send", Help: "send the OTP to the issuer", Screens: otpS, match: keys(tcell.KeyEnter),
+			do: func(a *App, _ *tcell.EventKey) { a.answerOTP(false) }},
+		{Keys: "Esc", Hint: "cancel", Help: "give up: no token", Screens: otpS, match: keys(tcell.KeyEscape),
+			do: func(a *App, _ *tcell.EventKey) { a.answerOTP(true) }},
+
+		// Inbox.
+		{Keys: "r", Hint: "refresh", Help: "read the inbox again", Screens: inboxS, match: runes('r'),
+			do: func(a *App, _ *tcell.EventKey) { a.openInbox() }},
+		{Keys: "Esc", Hint: "back", Help: "back to the OTP (or the phone panel)", Screens: inboxS, match: either(keys(tcell.KeyEscape), runes('i', 'q')),
+			do: func(a *App, _ *tcell.EventKey) { a.closeInbox() }},
 
 		// History.
 		{Keys: "Up/Down", Hint: "move", Help: "choose a transaction", Screens: histS,
@@ -214,7 +275,11 @@ func bindingTable() []Binding {
 				}
 			}},
 		{Keys: "Tab", Hint: "trace", Help: "switch the shown trace: APDU, ISO 8583, host log", Screens: histS, match: keys(tcell.KeyTab),
-			do: func(a *App, _ *tcell.EventKey) { a.m.NextPane() }},
+			do: func(a *App, _ *tcell.EventKey) {
+				if a.m.NextPane(); a.m.Pane == model.PaneProvisioning {
+					a.m.NextPane()
+				}
+			}},
 		{Keys: "PgUp/PgDn", Hint: "scroll", Help: "scroll the transaction's trace", Screens: histS,
 			match: keys(tcell.KeyPgUp, tcell.KeyPgDn),
 			do: func(a *App, ev *tcell.EventKey) {
@@ -334,7 +399,8 @@ func dedupe(in []string) []string {
 // HelpText is the help screen: every binding, screen by screen.
 func HelpText() string {
 	var b strings.Builder
-	for _, s := range []model.Screen{model.ScreenMain, model.ScreenPIN, model.ScreenPhone, model.ScreenHistory, model.ScreenSettings, model.ScreenEdit, model.ScreenHelp} {
+	for _, s := range []model.Screen{model.ScreenMain, model.ScreenPIN, model.ScreenPhone, model.ScreenHistory, model.ScreenSettings, model.ScreenEdit,
+		model.ScreenAddCard, model.ScreenOTP, model.ScreenInbox, model.ScreenHelp} {
 		fmt.Fprintf(&b, "%s\n", strings.ToUpper(s.String()))
 		for _, k := range Bindings {
 			if len(k.Screens) > 0 && k.on(s) {

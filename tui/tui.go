@@ -72,6 +72,17 @@ type Backend struct {
 	// Info tells the tester about a wallet entry (a virtual card or
 	// phone): what it is and its test credentials. Optional.
 	Info func(name string) CardInfo
+	// FundingCards lists the sample plastic cards the phone panel's "Add
+	// card to wallet" offers; AddToWallet runs that flow (off the UI
+	// goroutine) and Inbox reads the issuer's message centre for a
+	// recipient (OTPAsk.Recipient). Without them the panel cannot add a
+	// card.
+	FundingCards []string
+	AddToWallet  func(ctx context.Context, req WalletAdd) (WalletAdded, error)
+	Inbox        func(ctx context.Context, recipient string) ([]InboxMessage, error)
+	// NewDeviceID makes the device ID the form offers; nil means 8
+	// random bytes.
+	NewDeviceID func() string
 }
 
 // CardInfo is what the UI tells the tester about a virtual card or phone.
@@ -127,7 +138,13 @@ type App struct {
 	histRow     int
 	leftW       int
 
+	// UI goroutine only: the wallet entries added on the phone panel and
+	// the inbox the OTP went to.
+	provisioned map[string]CardInfo
+	inboxOf     string
+
 	pinCh   chan pinAnswer
+	otpCh   chan otpAnswer
 	againCh chan bool
 	stan    *pos.Counter
 	journal *pos.MemJournal
@@ -153,7 +170,7 @@ type App struct {
 	pages                                             *tview.Pages
 	header, entry, wallet, display, outcome, tracev   *tview.TextView
 	footer, pinView, phoneView, helpView, historyView *tview.TextView
-	settingsView                                      *tview.TextView
+	settingsView, addView, otpView, inboxView         *tview.TextView
 }
 
 type pinAnswer struct {
@@ -177,6 +194,8 @@ func New(b Backend, o Options) (*App, error) {
 		traces:      map[string]*recorded.Trace{},
 		readers:     map[string]*inproc.Reader{},
 		pinCh:       make(chan pinAnswer, 1),
+		otpCh:       make(chan otpAnswer, 1),
+		provisioned: map[string]CardInfo{},
 		againCh:     make(chan bool, 1),
 		stan:        pos.NewCounter(0),
 		journal:     &pos.MemJournal{},

@@ -341,3 +341,101 @@ func TestAPDUTraceNumberingAndTiming(t *testing.T) {
 	}
 	check()
 }
+
+// walletBackend adds to testBackend a provisioning flow that asks for the
+// OTP 123456 (sent to an inbox) until it is right or 3 tries are used.
+func walletBackend(wallet ...string) Backend {
+	b := testBackend(wallet...)
+	b.FundingCards = []string{"visa-plastic", "mc-plastic"}
+	b.NewDeviceID = func() string { return "0A1B2C3D4E5F6071" }
+	at := time.Date(2026, 3, 14, 10, 0, 0, 0, time.UTC)
+	b.Inbox = func(_ context.Context, to string) ([]InboxMessage, error) {
+		if to != "+886900000001" {
+			return nil, nil
+		}
+		return []InboxMessage{{At: at, Channel: "sms", Kind: "otp", Body: "123456 is your one-time password"}}, nil
+	}
+	b.AddToWallet = func(ctx context.Context, req WalletAdd) (WalletAdded, error) {
+		req.Step("card", req.Card+" 476173******0010 typed into device "+req.DeviceID)
+		if req.StepUp {
+			req.Step("otp sent", "by TEXT to ******0001")
+			q := OTPAsk{Recipient: "+886900000001", Masked: "******0001", TriesLeft: -1}
+			for tries := 3; ; {
+				code, err := req.OTP(ctx, q)
+				if err != nil {
+					return WalletAdded{}, err
+				}
+				if code == "123456" {
+					break
+				}
+				if tries--; tries == 0 {
+					return WalletAdded{Note: "OTP locked"}, nil
+				}
+				q.TriesLeft = tries
+			}
+		}
+		req.Step("token", "489537******1234 installed")
+		c, err := b.LoadCard("wallet-phone")
+		if err != nil {
+			return WalletAdded{}, err
+		}
+		return WalletAdded{Name: "token-1234@" + req.DeviceID[len(req.DeviceID)-4:], Card: c, Note: "token ******1234 ACTIVE",
+			Info: CardInfo{Summary: "provisioned: token 489537******1234 ACTIVE", Passcode: "2468"}}, nil
+	}
+	return b
+}
+
+func TestAddCardToWallet(t *testing.T) {
+	r := newRig(t, walletBackend("visa-plastic", "visa-se-phone"))
+	r.key(tcell.KeyDown)
+	r.keys("pa")
+	golden(t, "add-card", r.wait("Add card to wallet", "device ID: 0A1B2C3D4E5F6071"))
+	r.key(tcell.KeyRight)
+	r.wait("< mc-plastic >")
+	r.key(tcell.KeyEnter)
+	r.wait("OTP: ______", "the OTP is in the phone's inbox (i)")
+	r.keys("i")
+	r.wait("123456 is your one-time password", "inbox of ******0001")
+	r.key(tcell.KeyEscape)
+	r.keys("111111")
+	r.key(tcell.KeyEnter)
+	golden(t, "otp", r.wait("wrong OTP: 2 tries left"))
+	r.keys("123456")
+	r.key(tcell.KeyEnter)
+	r.wait("mc-plastic added: token ******1234 ACTIVE", "provisioned: token 489537******1234")
+	r.keys("m")
+	r.wait("123456 is your one-time password")
+	r.keys("i")
+	r.wait("state: locked")
+	r.key(tcell.KeyEscape)
+	s := r.wait("> + token-1234@6071", "Trace: provisioning", "token")
+	require.NotContains(t, s, "123456", "the OTP shows only in the inbox")
+	golden(t, "wallet-added", s)
+}
+
+func TestAddCardOTPLockedAndCancelled(t *testing.T) {
+	r := newRig(t, walletBackend("visa-se-phone"))
+	r.keys("pm")
+	r.wait("no inbox yet")
+	r.keys("a")
+	r.wait("device ID")
+	r.key(tcell.KeyEnter)
+	for _, left := range []string{"2 tries left", "1 tries left"} {
+		r.wait("OTP: ______")
+		r.keys("000000")
+		r.key(tcell.KeyEnter)
+		r.wait(left)
+	}
+	r.keys("000000")
+	r.key(tcell.KeyEnter)
+	r.wait("no token: OTP locked")
+	r.keys("a")
+	r.wait("device ID")
+	r.key(tcell.KeyEnter)
+	r.wait("OTP: ______")
+	r.key(tcell.KeyEscape)
+	r.wait("OTP entry cancelled")
+	r.key(tcell.KeyEscape)
+	s := r.wait("Sale entry")
+	require.NotContains(t, s, "+ token-")
+}

@@ -19,6 +19,9 @@ const (
 	pageHistory = "history"
 	pageHelp    = "help"
 	pageSet     = "settings"
+	pageAdd     = "add card"
+	pageOTP     = "otp"
+	pageInbox   = "inbox"
 )
 
 func textView(title string) *tview.TextView {
@@ -88,6 +91,8 @@ func (a *App) info(name string) CardInfo {
 		return CardInfo{Summary: "PC/SC reader: t taps whatever card or phone is on it"}
 	case traceFile(name) != "":
 		return CardInfo{Summary: "saved trace: t replays the recorded card (its amount when none is typed)"}
+	case a.provisioned[name].Summary != "":
+		return a.provisioned[name]
 	case a.b.Info != nil:
 		return a.b.Info(name)
 	}
@@ -118,7 +123,11 @@ func (a *App) renderWallet() {
 			mark = "> "
 		}
 		// The column less its borders and the mark.
-		fmt.Fprintf(&w, "%s%s\n", mark, tview.Escape(walletLabel(name, a.leftW-4)))
+		label := name
+		if _, ok := a.provisioned[name]; ok {
+			label = ProvisionedMark + name
+		}
+		fmt.Fprintf(&w, "%s%s\n", mark, tview.Escape(walletLabel(label, a.leftW-4)))
 	}
 	a.wallet.SetText(w.String())
 	a.wallet.ScrollTo(max(m.Selected-10, 0), 0)
@@ -141,6 +150,9 @@ func (a *App) build() {
 	a.helpView = textView("Help")
 	a.historyView = textView("History")
 	a.settingsView = textView("Terminal settings")
+	a.addView = textView("Add card to wallet")
+	a.otpView = textView("Step-up: one-time password")
+	a.inboxView = textView("Phone: inbox")
 
 	left := tview.NewFlex().SetDirection(tview.FlexRow).
 		AddItem(a.entry, 5, 0, false).
@@ -179,7 +191,10 @@ func (a *App) build() {
 		AddPage(pagePhone, modal(a.phoneView, 60, 14), true, false).
 		AddPage(pageHistory, modal(a.historyView, 78, 18), true, false).
 		AddPage(pageSet, modal(a.settingsView, 70, 16), true, false).
-		AddPage(pageHelp, modal(a.helpView, 78, 19), true, false)
+		AddPage(pageHelp, modal(a.helpView, 78, 19), true, false).
+		AddPage(pageAdd, modal(a.addView, 60, 8), true, false).
+		AddPage(pageOTP, modal(a.otpView, 60, 9), true, false).
+		AddPage(pageInbox, modal(a.inboxView, 78, 12), true, false)
 	a.app.SetRoot(a.pages, true)
 }
 
@@ -226,8 +241,14 @@ func (a *App) render() {
 	a.historyView.ScrollTo(a.histRow, 0)
 
 	a.settingsView.SetText(settingsText(m))
+	a.addView.SetText(addCardText(m))
+	a.otpView.SetText(otpText(m))
+	a.inboxView.SetTitle(" Phone: inbox of " + tview.Escape(m.InboxOf) + " ")
+	a.inboxView.SetText(inboxText(m))
+	a.inboxView.ScrollToEnd()
 	for page, s := range map[string]model.Screen{pagePIN: model.ScreenPIN, pagePhone: model.ScreenPhone,
-		pageHistory: model.ScreenHistory, pageHelp: model.ScreenHelp, pageSet: model.ScreenSettings} {
+		pageHistory: model.ScreenHistory, pageHelp: model.ScreenHelp, pageSet: model.ScreenSettings,
+		pageAdd: model.ScreenAddCard, pageOTP: model.ScreenOTP, pageInbox: model.ScreenInbox} {
 		if m.Screen == s || (s == model.ScreenSettings && m.Screen == model.ScreenEdit) {
 			a.pages.ShowPage(page)
 		} else {
@@ -306,6 +327,9 @@ func (a *App) phoneText() string {
 	a.mu.Unlock()
 	var b strings.Builder
 	fmt.Fprintf(&b, "[::b]%s[::-]\n", tview.Escape(name))
+	if info, ok := a.provisioned[name]; ok {
+		fmt.Fprintf(&b, "[::d]%s[::-]\n", tview.Escape(info.Summary))
+	}
 	if ph, ok := cards.Phone(c); ok {
 		state := "locked"
 		if ph.Verified() {
@@ -363,6 +387,8 @@ func historyText(m *model.Model) string {
 			lines = e.ISO
 		case model.PaneHost:
 			lines = e.Host
+		case model.PaneProvisioning:
+			lines = nil
 		default:
 			lines = e.APDU
 		}

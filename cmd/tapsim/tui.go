@@ -80,6 +80,7 @@ func startTUISession(ctx context.Context, dir string) (*tuiSession, error) {
 		return nil, err
 	}
 	s := &tuiSession{net: n}
+	wallet := newTUIWalletFlow(n, lab.ProvisioningOptions{Logger: logger})
 	now := time.Now()
 	s.backend = tui.Backend{
 		Wallet:   tuiWallet(),
@@ -115,8 +116,13 @@ func startTUISession(ctx context.Context, dir string) (*tuiSession, error) {
 		},
 		HostLog: logs,
 		Info:    tuiCardInfo,
+
+		FundingCards: tuiFundingCards(),
+		AddToWallet:  wallet.add,
+		Inbox:        wallet.inbox,
 	}
 	s.cleanup = func() {
+		wallet.Close()
 		for _, l := range s.links {
 			_ = l.Close()
 		}

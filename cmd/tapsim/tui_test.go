@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -408,4 +409,119 @@ func TestTUIWithoutTerminal(t *testing.T) {
 	t.Setenv("TERM", "dumb")
 	err := runTUI(context.Background(), tuiOptions{dataDir: t.TempDir()}, nil)
 	require.ErrorIs(t, err, errNoTTY)
+}
+
+// On the phone panel the tester adds visa-plastic to a new phone with a
+// step-up: the OTP is in the phone's inbox, a wrong one shows the tries
+// left, the right one brings the token; the trace shows each step masked
+// and the new phone taps approved.
+func TestTUIWalletAddCardStepUpThenTap(t *testing.T) {
+	r := newTUIRig(t)
+	r.Model(func(m *model.Model) { m.Select("visa-se-phone") })
+	r.Keys("p")
+	r.Wait("state: locked")
+	r.Keys("a")
+	r.Wait("Add card to wallet", "< visa-plastic >", "yes (OTP to the cardholder)")
+	var dev string
+	r.Model(func(m *model.Model) { dev = m.Form.DeviceID })
+	require.Regexp(t, `^[0-9A-F]{16}$`, dev)
+	r.Key(tcell.KeyEnter)
+	r.Wait("OTP: ______", "the OTP is in the phone's inbox (i)")
+
+	// The OTP as the cardholder reads it, through the backend's inbox.
+	fc, err := lab.SampleFundingCard(context.Background(), r.s.net, "visa-plastic")
+	require.NoError(t, err)
+	ms, err := r.s.backend.Inbox(context.Background(), fc.Phone)
+	require.NoError(t, err)
+	require.NotEmpty(t, ms)
+	otp := regexp.MustCompile(`\b[0-9]{6}\b`).FindString(ms[len(ms)-1].Body)
+	require.Len(t, otp, 6)
+	r.Keys("i")
+	r.Wait(otp + " is your one-time password")
+	r.Key(tcell.KeyEscape)
+	r.Wait("OTP: ______")
+
+	wrong := string('0'+(otp[0]-'0'+1)%10) + otp[1:]
+	r.Keys(wrong)
+	r.Key(tcell.KeyEnter)
+	r.Wait("wrong OTP: 4 tries left")
+	r.Keys(otp)
+	r.Key(tcell.KeyEnter)
+	r.Wait("visa-plastic added: token ending", "provisioned: token", "state: locked")
+
+	var trace []string
+	var name string
+	r.Model(func(m *model.Model) {
+		trace = append(trace, m.Trace[model.PaneProvisioning]...)
+		name = m.SelectedCard()
+	})
+	require.True(t, strings.HasPrefix(name, "token-"), name)
+	all := strings.Join(trace, "\n")
+	for _, step := range []string{"card", "decision", "methods", "otp sent", "otp", "token", "download ack", "issuer notified"} {
+		require.True(t, slices.ContainsFunc(trace, func(l string) bool { return strings.HasPrefix(l, step+" ") }), "step %s in:\n%s", step, all)
+	}
+	require.Contains(t, all, "INCORRECT_CODE, 4 tries left")
+	require.Contains(t, all, "476173******")
+	require.NotContains(t, all, otp, "the OTP shows only in the inbox")
+	p, err := lab.Profile("visa-plastic")
+	require.NoError(t, err)
+	require.NotContains(t, all, p.App.PAN)
+
+	r.Keys(lab.SampleWalletPasscode + "u")
+	r.Wait("unlocked with passcode")
+	r.Key(tcell.KeyEscape)
+	r.Wait("> + " + name)
+	r.Keys("1500t")
+	s := r.Wait("APPROVED", "DE39 00")
+	require.Contains(t, s, name)
+}
+
+// Wrong OTPs until the issuer locks the step-up: the panel says locked and
+// no phone joins the wallet; without a step-up the token arrives at once.
+func TestTUIWalletOTPLockedThenGreen(t *testing.T) {
+	r := newTUIRig(t)
+	require.Contains(t, r.s.backend.FundingCards, "mc-plastic")
+	r.Model(func(m *model.Model) { m.Select("visa-se-phone") })
+	r.Keys("p")
+	r.Wait("state: locked")
+	r.Keys("a")
+	r.Wait("< visa-plastic >")
+	r.Key(tcell.KeyRight)
+	r.Key(tcell.KeyEnter)
+	r.Wait("OTP: ______")
+	wrong := wrongOTP(t, r, "mc-plastic")
+	for tries := 4; tries >= 1; tries-- {
+		r.Wait("OTP: ______")
+		r.Keys(wrong)
+		r.Key(tcell.KeyEnter)
+		r.Wait(fmt.Sprintf("wrong OTP: %d tries left", tries))
+	}
+	r.Keys(wrong)
+	r.Key(tcell.KeyEnter)
+	r.Wait("no token: locked: too many wrong OTPs")
+	var wallet []string
+	r.Model(func(m *model.Model) { wallet = append(wallet, m.Wallet...) })
+	require.False(t, slices.ContainsFunc(wallet, func(n string) bool { return strings.HasPrefix(n, "token-") }))
+
+	r.Keys("a")
+	r.Wait("step-up:")
+	r.Key(tcell.KeyDown)
+	r.Key(tcell.KeyDown)
+	r.Keys(" ")
+	r.Wait("no (the issuer approves)")
+	r.Key(tcell.KeyEnter)
+	r.Wait("visa-plastic added: token ending", "ACTIVE")
+}
+
+// wrongOTP is a code other than the OTP in the inbox of card's cardholder.
+func wrongOTP(t *testing.T, r *tuiRig, card string) string {
+	t.Helper()
+	fc, err := lab.SampleFundingCard(context.Background(), r.s.net, card)
+	require.NoError(t, err)
+	ms, err := r.s.backend.Inbox(context.Background(), fc.Phone)
+	require.NoError(t, err)
+	require.NotEmpty(t, ms)
+	otp := regexp.MustCompile(`\b[0-9]{6}\b`).FindString(ms[len(ms)-1].Body)
+	require.Len(t, otp, 6)
+	return string('0'+(otp[0]-'0'+1)%10) + otp[1:]
 }

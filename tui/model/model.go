@@ -43,6 +43,8 @@ const (
 	PaneAPDU Pane = iota
 	PaneISO
 	PaneHost
+	// PaneProvisioning shows the steps of adding a card to a wallet.
+	PaneProvisioning
 	paneCount
 )
 
@@ -53,6 +55,8 @@ func (p Pane) String() string {
 		return "ISO 8583"
 	case PaneHost:
 		return "host log"
+	case PaneProvisioning:
+		return "provisioning"
 	default:
 		return "APDU"
 	}
@@ -70,6 +74,12 @@ const (
 	ScreenHelp
 	ScreenSettings
 	ScreenEdit
+	// ScreenAddCard is the form of "Add card to wallet".
+	ScreenAddCard
+	// ScreenOTP asks for the one-time password of a step-up.
+	ScreenOTP
+	// ScreenInbox shows the cardholder's message centre.
+	ScreenInbox
 )
 
 // String names the screen.
@@ -87,6 +97,12 @@ func (s Screen) String() string {
 		return "settings"
 	case ScreenEdit:
 		return "edit"
+	case ScreenAddCard:
+		return "add card"
+	case ScreenOTP:
+		return "otp"
+	case ScreenInbox:
+		return "inbox"
 	default:
 		return "main"
 	}
@@ -189,6 +205,19 @@ type Model struct {
 	Settings  []Setting
 	SetCursor int
 	Edit      string
+
+	// Form is the "Add card to wallet" form; Adding is true while a card
+	// is being added.
+	Form   AddCardForm
+	Adding bool
+	// OTP is the one-time password being typed, OTPNote what the OTP
+	// modal says (where the OTP went, tries left).
+	OTP     string
+	OTPNote string
+	// Inbox holds the lines of the message centre shown on the inbox
+	// screen, InboxOf whose it is.
+	Inbox   []string
+	InboxOf string
 
 	// Screen is in front.
 	Screen Screen
@@ -475,4 +504,94 @@ func (e *Entry) Report() string {
 	section("iso8583", e.ISO)
 	section("host", e.Host)
 	return b.String()
+}
+
+// Fields of the "Add card to wallet" form.
+const (
+	FieldCard = iota
+	FieldDevice
+	FieldStepUp
+	fieldCount
+)
+
+// MaxDeviceIDDigits bounds a device ID: 8 bytes in hex.
+const MaxDeviceIDDigits = 16
+
+// AddCardForm is the "Add card to wallet" form: which funding card, the
+// new phone's device ID (hex) and whether the issuer steps up.
+type AddCardForm struct {
+	Cards    []string
+	Card     int
+	DeviceID string
+	StepUp   bool
+	// Field is the field being changed.
+	Field int
+}
+
+// SelectedCard is the funding card chosen, "" when none is offered.
+func (f *AddCardForm) SelectedCard() string {
+	if f.Card < 0 || f.Card >= len(f.Cards) {
+		return ""
+	}
+	return f.Cards[f.Card]
+}
+
+// MoveField moves to the next (delta 1) or previous field.
+func (f *AddCardForm) MoveField(delta int) {
+	f.Field = ((f.Field+delta)%fieldCount + fieldCount) % fieldCount
+}
+
+// Change changes the current field by delta: the next or previous card,
+// step-up on or off.
+func (f *AddCardForm) Change(delta int) {
+	switch f.Field {
+	case FieldCard:
+		if n := len(f.Cards); n > 0 {
+			f.Card = ((f.Card+delta)%n + n) % n
+		}
+	case FieldStepUp:
+		f.StepUp = !f.StepUp
+	}
+}
+
+// TypeHex appends a hex digit to the device ID (upper case) when that
+// field is current.
+func (f *AddCardForm) TypeHex(r rune) {
+	if f.Field != FieldDevice || len(f.DeviceID) >= MaxDeviceIDDigits {
+		return
+	}
+	switch {
+	case r >= '0' && r <= '9', r >= 'A' && r <= 'F':
+	case r >= 'a' && r <= 'f':
+		r -= 'a' - 'A'
+	default:
+		return
+	}
+	f.DeviceID += string(r)
+}
+
+// Backspace deletes the device ID's last digit when that field is
+// current.
+func (f *AddCardForm) Backspace() {
+	if f.Field == FieldDevice && f.DeviceID != "" {
+		f.DeviceID = f.DeviceID[:len(f.DeviceID)-1]
+	}
+}
+
+// Check reports why the form cannot be sent, nil when it can.
+func (f *AddCardForm) Check() error {
+	switch {
+	case f.SelectedCard() == "":
+		return errors.New("model: no card to add")
+	case f.DeviceID == "" || len(f.DeviceID)%2 != 0:
+		return errors.New("model: the device ID is 1 to 8 bytes in hex (an even number of digits)")
+	}
+	return nil
+}
+
+// TypeOTP appends a digit to the OTP (6 digits at most).
+func (m *Model) TypeOTP(d rune) {
+	if d >= '0' && d <= '9' && len(m.OTP) < 6 {
+		m.OTP += string(d)
+	}
 }

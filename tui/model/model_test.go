@@ -96,11 +96,11 @@ func TestTypeToggleAndPanes(t *testing.T) {
 	m.ToggleType()
 	require.Equal(t, Sale, m.Type)
 	seen := []string{}
-	for range 4 {
+	for range 5 {
 		seen = append(seen, m.Pane.String())
 		m.NextPane()
 	}
-	require.Equal(t, []string{"APDU", "ISO 8583", "host log", "APDU"}, seen)
+	require.Equal(t, []string{"APDU", "ISO 8583", "host log", "provisioning", "APDU"}, seen)
 	for _, s := range []Screen{ScreenMain, ScreenPIN, ScreenPhone, ScreenHistory, ScreenHelp} {
 		require.NotEmpty(t, s.String())
 	}
@@ -166,4 +166,29 @@ func TestVoidable(t *testing.T) {
 	require.True(t, m.Voided("000005"))
 	require.ErrorContains(t, m.CanVoid(&m.History[4]), "voided already")
 	require.Equal(t, "000001", m.LastVoidable().STAN)
+}
+
+func TestAddCardForm(t *testing.T) {
+	f := AddCardForm{Cards: []string{"visa-plastic", "mc-plastic"}, DeviceID: "0A"}
+	require.NoError(t, f.Check())
+	f.Change(-1)
+	require.Equal(t, "mc-plastic", f.SelectedCard())
+	f.MoveField(1)
+	f.TypeHex('b')
+	f.TypeHex('x')
+	require.Equal(t, "0AB", f.DeviceID)
+	require.Error(t, f.Check(), "odd number of hex digits")
+	f.Backspace()
+	f.MoveField(1)
+	f.Change(1)
+	require.True(t, f.StepUp)
+	f.MoveField(1)
+	require.Equal(t, FieldCard, f.Field)
+	f.TypeHex('1')
+	require.Equal(t, "0A", f.DeviceID, "only the device field takes digits")
+	m := New("NT$", 2, nil)
+	for _, d := range "12345678" {
+		m.TypeOTP(d)
+	}
+	require.Equal(t, "123456", m.OTP)
 }
