@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"encoding/json"
-	"math/rand/v2"
 	"net"
 	"sync"
 	"testing"
@@ -17,28 +16,14 @@ import (
 	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/isospec/tlsconf/tlstest"
 	"github.com/tapsim/tapsim/provision/wire"
+	"github.com/tapsim/tapsim/provision/wire/wiretest"
 )
 
 var epoch = time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
 
 func clock() time.Time { return epoch }
 
-type seeded struct {
-	mu sync.Mutex
-	r  *rand.ChaCha8
-}
-
-func newSeeded(seed byte) *seeded {
-	var s [32]byte
-	s[0], s[2] = seed, 0x42
-	return &seeded{r: rand.NewChaCha8(s)}
-}
-
-func (s *seeded) Read(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.r.Read(p)
-}
+func newSeeded(seed byte) *wiretest.Seeded { return wiretest.NewSeeded(seed, 0, 0x42) }
 
 // fake is a wallet provider and token service in one, which answers an
 // add-card request with the token data its test chose: what a

@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +14,7 @@ import (
 	"github.com/tapsim/tapsim/isospec/tlsconf/tlstest"
 	"github.com/tapsim/tapsim/provision/tokensvc"
 	"github.com/tapsim/tapsim/provision/wire"
+	"github.com/tapsim/tapsim/provision/wire/wiretest"
 )
 
 // Test cards (test PANs, Luhn-valid) and the wallet's requestor ID.
@@ -30,37 +29,6 @@ const (
 
 var epoch = time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
 
-// clock is a test clock moved by hand.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// seeded is a deterministic random source safe for concurrent readers.
-type seeded struct {
-	mu sync.Mutex
-	r  *rand.ChaCha8
-}
-
-func newSeeded(seed byte) *seeded {
-	var s [32]byte
-	s[0] = seed
-	return &seeded{r: rand.NewChaCha8(s)}
-}
-
-func (s *seeded) Read(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.r.Read(p)
-}
-
 // phone is a wallet phone's app as far as the token service sees it.
 type phone struct {
 	party    *wire.Party
@@ -71,7 +39,7 @@ type phone struct {
 // the wallet provider, the phones and the issuer's back office.
 type rig struct {
 	t       *testing.T
-	clock   *clock
+	clock   *wiretest.Clock
 	tsp     *wire.Party
 	wallet  *wire.Party
 	issuerP *wire.Party
@@ -88,16 +56,13 @@ type rig struct {
 	seq     int
 }
 
-func newParty(t *testing.T, name string, seed byte) *wire.Party {
-	t.Helper()
-	p, err := wire.NewParty(name, newSeeded(seed))
-	require.NoError(t, err)
-	return p
-}
+func newParty(t *testing.T, name string, seed byte) *wire.Party { return wiretest.Party(t, name, seed) }
+
+func newSeeded(seed byte) *wiretest.Seeded { return wiretest.NewSeeded(seed) }
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	r := &rig{t: t, clock: &clock{now: epoch}, replay: wire.NewMemoryReplayCache(0), rnd: newSeeded(9), log: &tlstest.LogBuffer{}}
+	r := &rig{t: t, clock: wiretest.NewClock(epoch), replay: wire.NewMemoryReplayCache(0), rnd: newSeeded(9), log: &tlstest.LogBuffer{}}
 	r.tsp = newParty(t, "token-service", 1)
 	r.wallet = newParty(t, "wallet-provider", 2)
 	r.issuerP = newParty(t, "issuer", 3)

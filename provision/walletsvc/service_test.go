@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +15,7 @@ import (
 	"github.com/tapsim/tapsim/provision/tokensvc"
 	"github.com/tapsim/tapsim/provision/walletsvc"
 	"github.com/tapsim/tapsim/provision/wire"
+	"github.com/tapsim/tapsim/provision/wire/wiretest"
 )
 
 const (
@@ -28,28 +27,10 @@ var epoch = time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
 
 func clock() time.Time { return epoch }
 
-type seeded struct {
-	mu sync.Mutex
-	r  *rand.ChaCha8
-}
-
-func newSeeded(seed byte) *seeded {
-	var s [32]byte
-	s[0], s[3] = seed, 0x21
-	return &seeded{r: rand.NewChaCha8(s)}
-}
-
-func (s *seeded) Read(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.r.Read(p)
-}
+func newSeeded(seed byte) *wiretest.Seeded { return wiretest.NewSeeded(seed, 0, 0, 0x21) }
 
 func party(t *testing.T, name string, seed byte) *wire.Party {
-	t.Helper()
-	p, err := wire.NewParty(name, newSeeded(seed))
-	require.NoError(t, err)
-	return p
+	return wiretest.Party(t, name, seed, 0, 0, 0x21)
 }
 
 // rig is a wallet provider in front of a real token service, both on

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 	"github.com/tapsim/tapsim/provision/tokensvc"
 	"github.com/tapsim/tapsim/provision/walletsvc"
 	"github.com/tapsim/tapsim/provision/wire"
+	"github.com/tapsim/tapsim/provision/wire/wiretest"
 )
 
 // Test cards (test PANs, Luhn-valid).
@@ -32,40 +31,10 @@ const (
 
 var epoch = time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// seeded is a deterministic random source safe for concurrent readers.
-type seeded struct {
-	mu sync.Mutex
-	r  *rand.ChaCha8
-}
-
-func newSeeded(seed byte) *seeded {
-	var s [32]byte
-	s[0], s[1] = seed, 0x77
-	return &seeded{r: rand.NewChaCha8(s)}
-}
-
-func (s *seeded) Read(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.r.Read(p)
-}
-
 // world is a token service, a wallet provider and an issuer on loopback.
 type world struct {
 	t        *testing.T
-	clock    *clock
+	clock    *wiretest.Clock
 	pki      *tlstest.PKI
 	tsp      *wire.Party
 	wallet   *wire.Party
@@ -82,11 +51,10 @@ type world struct {
 }
 
 func party(t *testing.T, name string, seed byte) *wire.Party {
-	t.Helper()
-	p, err := wire.NewParty(name, newSeeded(seed))
-	require.NoError(t, err)
-	return p
+	return wiretest.Party(t, name, seed, 0x77)
 }
+
+func newSeeded(seed byte) *wiretest.Seeded { return wiretest.NewSeeded(seed, 0x77) }
 
 func serve(t *testing.T, h http.Handler, cfg *wire.Limits, tlsName string, pki *tlstest.PKI, ln net.Listener) {
 	t.Helper()
@@ -106,7 +74,7 @@ func (w *world) client(name string) *wire.Client {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	w := &world{t: t, clock: &clock{now: epoch}, tspLog: &tlstest.LogBuffer{}, wpLog: &tlstest.LogBuffer{}}
+	w := &world{t: t, clock: wiretest.NewClock(epoch), tspLog: &tlstest.LogBuffer{}, wpLog: &tlstest.LogBuffer{}}
 	w.pki = tlstest.NewPKI(t, "token-service", "wallet-provider", "issuer", "phone")
 	w.tsp, w.wallet, w.issuerP = party(t, "token-service", 1), party(t, "wallet-provider", 2), party(t, "issuer", 3)
 	var err error
