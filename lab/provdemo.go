@@ -287,7 +287,7 @@ func (d *provDemo) rows(ctx context.Context) []ProvisioningRow {
 		}
 		return res.Decision + " " + res.Reason, "no token made", nil
 	})
-	add("wrong device", "refused "+tokensvc.ReasonWrongDevice, "R-G2 R-S5d", func() (string, string, error) {
+	add("wrong device", "refused "+walletsvc.ReasonWrongDevice, "R-G2 R-S5d", func() (string, string, error) {
 		// Another phone, known to the token service by a card of its own,
 		// acknowledges the victim's token through the victim's wallet
 		// account: its envelope is signed by a key the token is not bound
@@ -313,8 +313,15 @@ func (d *provDemo) rows(ctx context.Context) []ProvisioningRow {
 		if err != nil {
 			return "", "", err
 		}
-		err = c.PostJSON(ctx, "https://"+d.p.WalletAddr+walletsvc.PathAck,
-			walletsvc.AckRequest{WalletAccountID: "stepup-3", TokenUniqueReference: tur3, Ack: ack}, &walletsvc.AckResult{})
+		// The thief signs with its own device key, bound to its own
+		// account, and names the victim's.
+		wp, _ := d.p.trust.Party(PartyWallet)
+		req, err := wire.Seal(walletsvc.AckRequest{WalletAccountID: "stepup-3", TokenUniqueReference: tur3, Ack: ack},
+			key, wp, wire.Header{Type: walletsvc.TypeAck, Clock: d.p.clock, Rand: d.p.rand})
+		if err != nil {
+			return "", "", err
+		}
+		_, _, err = c.Post(ctx, "https://"+d.p.WalletAddr+walletsvc.PathAck, wire.MediaJOSE, []byte(req))
 		if err == nil {
 			return "accepted", "", nil
 		}

@@ -1,6 +1,7 @@
 package walletapp
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -30,6 +31,20 @@ const (
 	pathTokens     = "/wallet/tokens"
 )
 
+// Message types of the app's signed requests to the wallet provider
+// (walletsvc.Type*).
+const (
+	typeRequestOTP = "wallet.otp.request"
+	typeSubmitOTP  = "wallet.otp.submit"
+	typeAck        = "wallet.ack"
+	typeLifecycle  = "wallet.lifecycle"
+	typeTokens     = "wallet.tokens"
+)
+
+// DefaultWalletParty is the wallet provider's party name when
+// Config.WalletParty is empty.
+const DefaultWalletParty = "wallet-provider"
+
 // Errors of the app.
 var (
 	// ErrConfig reports a missing or inconsistent configuration.
@@ -58,6 +73,9 @@ type Config struct {
 	Trust *wire.TrustList
 	// TSPParty names the token service in Trust.
 	TSPParty string
+	// WalletParty names the wallet provider in Trust, to which the app
+	// seals its signed requests; DefaultWalletParty when empty.
+	WalletParty string
 	// WalletURL is the wallet provider's base URL (https://host:port).
 	WalletURL string
 	// Client is the mutual-TLS client to the wallet provider.
@@ -129,6 +147,7 @@ type stored struct {
 type App struct {
 	cfg    Config
 	tsp    wire.PublicKeys
+	wp     wire.PublicKeys
 	replay *wire.MemoryReplayCache
 
 	mu     sync.Mutex
@@ -147,6 +166,13 @@ func New(cfg Config) (*App, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: the token service is not in the trust list", ErrConfig)
 	}
+	if cfg.WalletParty == "" {
+		cfg.WalletParty = DefaultWalletParty
+	}
+	wp, ok := cfg.Trust.Party(cfg.WalletParty)
+	if !ok {
+		return nil, fmt.Errorf("%w: the wallet provider is not in the trust list", ErrConfig)
+	}
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Reader
 	}
@@ -164,7 +190,7 @@ func New(cfg Config) (*App, error) {
 		cfg.Device = p
 	}
 	cfg.WalletURL = strings.TrimRight(cfg.WalletURL, "/")
-	return &App{cfg: cfg, tsp: tsp, replay: wire.NewMemoryReplayCache(0), tokens: map[string]*stored{}}, nil
+	return &App{cfg: cfg, tsp: tsp, wp: wp, replay: wire.NewMemoryReplayCache(0), tokens: map[string]*stored{}}, nil
 }
 
 // DeviceID is the phone's device ID.
@@ -180,6 +206,29 @@ func (a *App) seal(v any, typ string) (string, error) {
 func (a *App) post(ctx context.Context, path string, in, out any) error {
 	if err := a.cfg.Client.PostJSON(ctx, a.cfg.WalletURL+path, in, out); err != nil {
 		return fmt.Errorf("walletapp: %s: %w", path, err)
+	}
+	return nil
+}
+
+// postSigned seals in to the wallet provider as a message of type typ,
+// signed with the device's key bound to the wallet account, posts it and
+// decodes the JSON answer into out strictly.
+func (a *App) postSigned(ctx context.Context, path, typ string, in, out any) error {
+	env, err := wire.Seal(in, a.cfg.Device, a.wp, wire.Header{Type: typ, Clock: a.cfg.Clock, Rand: a.cfg.Rand})
+	if err != nil {
+		return fmt.Errorf("walletapp: %s: %w", path, err)
+	}
+	mt, b, err := a.cfg.Client.Post(ctx, a.cfg.WalletURL+path, wire.MediaJOSE, []byte(env))
+	if err != nil {
+		return fmt.Errorf("walletapp: %s: %w", path, err)
+	}
+	if mt != wire.MediaJSON {
+		return fmt.Errorf("%w: %s: the answer is not JSON", ErrProtocol, path)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(out); err != nil || dec.More() {
+		return fmt.Errorf("%w: %s: the answer does not parse", ErrProtocol, path)
 	}
 	return nil
 }
@@ -328,7 +377,7 @@ func (a *App) install(ctx context.Context, tur, env string) (string, error) {
 	var res struct {
 		Status string `json:"status"`
 	}
-	if err := a.post(ctx, pathAck, map[string]string{"walletAccountId": a.cfg.WalletAccountID, "tokenUniqueReference": tur, "ack": ack}, &res); err != nil {
+	if err := a.postSigned(ctx, pathAck, typeAck, map[string]string{"walletAccountId": a.cfg.WalletAccountID, "tokenUniqueReference": tur, "ack": ack}, &res); err != nil {
 		return "", err
 	}
 	a.setStatus(tur, res.Status, nil)
@@ -350,7 +399,7 @@ func (a *App) RequestOTP(ctx context.Context, tur, methodID string) (time.Time, 
 		Result    string    `json:"result"`
 		ExpiresAt time.Time `json:"expiresAt"`
 	}
-	if err := a.post(ctx, pathRequestOTP, map[string]string{"walletAccountId": a.cfg.WalletAccountID, "tokenUniqueReference": tur, "methodId": methodID}, &res); err != nil {
+	if err := a.postSigned(ctx, pathRequestOTP, typeRequestOTP, map[string]string{"walletAccountId": a.cfg.WalletAccountID, "tokenUniqueReference": tur, "methodId": methodID}, &res); err != nil {
 		return time.Time{}, err
 	}
 	if res.Result != wire.ResultSuccess {
@@ -387,7 +436,7 @@ func (a *App) SubmitOTP(ctx context.Context, tur, otp string) (OTPResult, error)
 		RetriesRemaining int    `json:"retriesRemaining"`
 		TokenData        string `json:"tokenData,omitempty"`
 	}
-	if err := a.post(ctx, pathSubmitOTP, map[string]string{"walletAccountId": a.cfg.WalletAccountID, "tokenUniqueReference": tur, "submitOtp": env}, &res); err != nil {
+	if err := a.postSigned(ctx, pathSubmitOTP, typeSubmitOTP, map[string]string{"walletAccountId": a.cfg.WalletAccountID, "tokenUniqueReference": tur, "submitOtp": env}, &res); err != nil {
 		return OTPResult{}, err
 	}
 	out := OTPResult{Result: res.Result, RetriesRemaining: res.RetriesRemaining}
@@ -413,7 +462,7 @@ func (a *App) lifecycle(ctx context.Context, tur, action, reason string) (Token,
 		return Token{}, fmt.Errorf("%w: %s", ErrUnknownToken, tur)
 	}
 	var res lifecycleResult
-	if err := a.post(ctx, pathLifecycle, map[string]string{"walletAccountId": a.cfg.WalletAccountID, "tokenUniqueReference": tur, "action": action, "reason": reason}, &res); err != nil {
+	if err := a.postSigned(ctx, pathLifecycle, typeLifecycle, map[string]string{"walletAccountId": a.cfg.WalletAccountID, "tokenUniqueReference": tur, "action": action, "reason": reason}, &res); err != nil {
 		return Token{}, err
 	}
 	if len(res.Tokens) != 1 || res.Tokens[0].TokenUniqueReference != tur {
@@ -463,7 +512,7 @@ func (a *App) Refresh(ctx context.Context) error {
 			TokenPanSuffix   string   `json:"tokenPanSuffix"`
 		} `json:"tokens"`
 	}
-	if err := a.post(ctx, pathTokens, map[string]string{"walletAccountId": a.cfg.WalletAccountID}, &res); err != nil {
+	if err := a.postSigned(ctx, pathTokens, typeTokens, map[string]string{"walletAccountId": a.cfg.WalletAccountID}, &res); err != nil {
 		return err
 	}
 	for _, t := range res.Tokens {

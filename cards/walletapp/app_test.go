@@ -31,6 +31,7 @@ func newSeeded(seed byte) *wiretest.Seeded { return wiretest.NewSeeded(seed, 0, 
 type fake struct {
 	t      *testing.T
 	tsp    *wire.Party
+	wp     *wire.Party
 	forge  func(dev wire.PublicKeys, td wire.TokenData) string
 	mu     sync.Mutex
 	acks   []wire.TokenDataAck
@@ -80,11 +81,15 @@ func (f *fake) ack(r *wire.Request) (wire.Response, error) {
 		TokenUniqueReference string `json:"tokenUniqueReference"`
 		Ack                  string `json:"ack"`
 	}
-	require.NoError(f.t, json.Unmarshal(r.Body, &in))
 	f.mu.Lock()
 	dev := f.device
 	f.mu.Unlock()
 	trust, err := wire.NewTrustList(dev)
+	require.NoError(f.t, err)
+	// The request is signed by the device and sealed to the wallet
+	// provider; the acknowledgement inside to the token service.
+	require.Equal(f.t, wire.MediaJOSE, r.MediaType)
+	_, err = wire.OpenInto(string(r.Body), f.wp, trust, wire.Expect{Type: "wallet.ack", Replay: wire.NewMemoryReplayCache(0), Clock: clock}, &in)
 	require.NoError(f.t, err)
 	var a wire.TokenDataAck
 	_, err = wire.OpenInto(in.Ack, f.tsp, trust, wire.Expect{Type: wire.TypeTokenDataAck, Replay: wire.NewMemoryReplayCache(0), Clock: clock}, &a)
@@ -109,7 +114,7 @@ func start(t *testing.T, forge func(dev wire.PublicKeys, td wire.TokenData) stri
 	require.NoError(t, err)
 	wp, err := wire.NewParty("wallet-provider", newSeeded(2))
 	require.NoError(t, err)
-	f := &fake{t: t, tsp: tsp, forge: forge}
+	f := &fake{t: t, tsp: tsp, wp: wp, forge: forge}
 	mux := newMux(f)
 	srv, err := wire.NewServer(mux, pki.Server("wallet-provider"), wire.Limits{})
 	require.NoError(t, err)

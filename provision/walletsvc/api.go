@@ -17,7 +17,23 @@ const (
 	PathNotify     = "/tsp/notify"
 )
 
-// AddCardRequest is the phone's request to add a card.
+// Message types of the phone's signed requests: each request but
+// add-card is a JSON message sealed in a wire envelope to the wallet
+// provider and signed with the device's signing key bound to the wallet
+// account at its first add-card (R-G2, R-G4).
+const (
+	TypeRequestOTP = "wallet.otp.request"
+	TypeSubmitOTP  = "wallet.otp.submit"
+	TypeAck        = "wallet.ack"
+	TypeLifecycle  = "wallet.lifecycle"
+	TypeTokens     = "wallet.tokens"
+)
+
+// AddCardRequest is the phone's request to add a card, plain JSON: its
+// card data is sealed to the token service, and its device keys are bound
+// to the wallet account and device ID on the account's first add-card
+// (trust on first use); a later add-card for the account must present
+// the same device ID and keys.
 type AddCardRequest struct {
 	// RequestID names the request; a retry carries the same one (it is
 	// the token service's taskId).

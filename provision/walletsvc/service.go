@@ -35,6 +35,21 @@ const (
 	ReasonUnknownToken     = "unknown_token"
 	ReasonDeviceMismatch   = "device_mismatch"
 	ReasonTokenServiceDown = "token_service_unavailable"
+	// ReasonDeviceKeyMismatch refuses an add-card for an account bound to
+	// other device keys (or with keys already bound to another account).
+	ReasonDeviceKeyMismatch = "device_key_mismatch"
+	// ReasonUnauthenticated refuses a phone's request that is not an
+	// envelope signed by a device bound to a wallet account.
+	ReasonUnauthenticated = "unauthenticated"
+	// ReasonWrongDevice refuses a request signed by a device that is not
+	// the one bound to the wallet account it names.
+	ReasonWrongDevice = "wrong_device"
+	// ReasonReplay refuses a signed request already accepted (R-G4).
+	ReasonReplay = "replay"
+	// ReasonExpired refuses a signed request outside its validity.
+	ReasonExpired = wire.ReasonExpired
+	// ReasonNotOwner refuses a request about a token of another account.
+	ReasonNotOwner = "not_owner"
 )
 
 var (
@@ -42,6 +57,13 @@ var (
 	errUnknownToken   = wire.Refuse(http.StatusNotFound, ReasonUnknownToken, "no such token in this wallet account")
 	errDeviceMismatch = wire.Refuse(http.StatusForbidden, ReasonDeviceMismatch, "the wallet account belongs to another device")
 	errTSPDown        = wire.Refuse(http.StatusBadGateway, ReasonTokenServiceDown, "the token service did not answer")
+
+	errDeviceKeyMismatch = wire.Refuse(http.StatusForbidden, ReasonDeviceKeyMismatch, "the wallet account is bound to other device keys")
+	errUnauthenticated   = wire.Refuse(http.StatusUnauthorized, ReasonUnauthenticated, "the request must be signed by the device bound to the wallet account")
+	errWrongDevice       = wire.Refuse(http.StatusForbidden, ReasonWrongDevice, "the request is signed by another device than the wallet account's")
+	errReplay            = wire.Refuse(http.StatusConflict, ReasonReplay, "this request was already accepted")
+	errExpired           = wire.Refuse(http.StatusForbidden, ReasonExpired, "the request is outside its validity period")
+	errNotOwner          = wire.Refuse(http.StatusForbidden, ReasonNotOwner, "the token belongs to another wallet account")
 )
 
 // Config configures a Service.
@@ -108,12 +130,15 @@ func (s *Service) Store() *MemoryStore { return s.cfg.Store }
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
 	js := wire.HandlerOptions{MediaTypes: []string{wire.MediaJSON}, Log: s.cfg.Log}
+	// The phone's later requests come as envelopes; a plain JSON one is
+	// accepted as a media type only to be refused as unauthenticated.
+	signed := wire.HandlerOptions{MediaTypes: []string{wire.MediaJOSE, wire.MediaJSON}, Log: s.cfg.Log}
 	mux.Handle(PathCards, wire.Handle(jsonHandler(s.addCard), js))
-	mux.Handle(PathRequestOTP, wire.Handle(jsonHandler(s.requestOTP), js))
-	mux.Handle(PathSubmitOTP, wire.Handle(jsonHandler(s.submitOTP), js))
-	mux.Handle(PathAck, wire.Handle(jsonHandler(s.ack), js))
-	mux.Handle(PathLifecycle, wire.Handle(jsonHandler(s.lifecycle), js))
-	mux.Handle(PathTokens, wire.Handle(jsonHandler(s.tokens), js))
+	mux.Handle(PathRequestOTP, wire.Handle(signedHandler(s, "request-otp", TypeRequestOTP, s.requestOTP), signed))
+	mux.Handle(PathSubmitOTP, wire.Handle(signedHandler(s, "submit-otp", TypeSubmitOTP, s.submitOTP), signed))
+	mux.Handle(PathAck, wire.Handle(signedHandler(s, "ack", TypeAck, s.ack), signed))
+	mux.Handle(PathLifecycle, wire.Handle(signedHandler(s, "lifecycle", TypeLifecycle, s.lifecycle), signed))
+	mux.Handle(PathTokens, wire.Handle(signedHandler(s, "tokens", TypeTokens, s.tokens), signed))
 	mux.Handle(PathNotify, wire.Handle(s.notify, wire.HandlerOptions{Log: s.cfg.Log}))
 	return mux
 }
@@ -133,6 +158,71 @@ func jsonHandler[In, Out any](fn func(context.Context, In) (Out, error)) wire.Ha
 		}
 		return wire.JSONResponse(http.StatusOK, out)
 	}
+}
+
+// caller is the authenticated sender of a phone's request: the wallet
+// account and device its signing key is bound to.
+type caller struct {
+	account  string
+	deviceID string
+}
+
+// signedHandler opens the phone's envelope of type typ, signed by a bound
+// device's key and sealed to the wallet provider, decodes the request
+// strictly and answers JSON. The handler decides on the caller, never on
+// the account the body names alone.
+func signedHandler[In, Out any](s *Service, op, typ string, fn func(context.Context, caller, In) (Out, error)) wire.HandlerFunc {
+	return func(r *wire.Request) (wire.Response, error) {
+		var in In
+		who, err := s.authenticate(r, typ, &in)
+		if err != nil {
+			s.audit(op, err, "device", who.deviceID)
+			return wire.Response{}, err
+		}
+		out, err := fn(r.HTTP.Context(), who, in)
+		if err != nil {
+			return wire.Response{}, err
+		}
+		return wire.JSONResponse(http.StatusOK, out)
+	}
+}
+
+// authenticate opens a phone's request: unauthenticated unless it is an
+// envelope signed by a device bound to a wallet account (expired, replay
+// and wire's other refusals for a bad one), wrong_device when it names
+// another wallet account than the signer's.
+func (s *Service) authenticate(r *wire.Request, typ string, in any) (caller, error) {
+	if r.MediaType != wire.MediaJOSE {
+		return caller{}, errUnauthenticated
+	}
+	c, err := wire.Open(string(r.Body), s.cfg.Me, devices{s.cfg.Store}, wire.Expect{
+		Type: typ, Replay: s.cfg.Replay, Clock: s.cfg.Clock,
+	})
+	switch {
+	case errors.Is(err, wire.ErrUnknownKey):
+		return caller{}, errUnauthenticated
+	case errors.Is(err, wire.ErrReplay):
+		return caller{}, errReplay
+	case errors.Is(err, wire.ErrExpired):
+		return caller{}, errExpired
+	case err != nil:
+		return caller{}, err
+	}
+	b, ok := s.cfg.Store.device(c.Sender.SignKID)
+	if !ok {
+		return caller{}, errUnauthenticated
+	}
+	who := caller{account: b.account, deviceID: b.deviceID}
+	if err := c.Decode(in); err != nil {
+		return who, err
+	}
+	var named struct {
+		WalletAccountID string `json:"walletAccountId"`
+	}
+	if err := json.Unmarshal(c.Payload, &named); err != nil || named.WalletAccountID != who.account {
+		return who, errWrongDevice
+	}
+	return who, nil
 }
 
 func (s *Service) audit(op string, err error, attrs ...any) {
@@ -207,9 +297,17 @@ func (s *Service) addCard(ctx context.Context, in AddCardRequest) (AddCardRespon
 		s.audit("add-card", err, at...)
 		return AddCardResponse{}, err
 	}
-	if !s.cfg.Store.mayUse(in.WalletAccountID, in.DeviceID) {
-		s.audit("add-card", errDeviceMismatch, at...)
-		return AddCardResponse{}, errDeviceMismatch
+	dev, err := in.DevicePublicKeys.PublicKeys()
+	if err == nil && dev.Sign == nil {
+		err = fmt.Errorf("%w: the device's signing key is required", wire.ErrInvalid)
+	}
+	if err != nil {
+		s.audit("add-card", err, at...)
+		return AddCardResponse{}, err
+	}
+	if err := s.cfg.Store.check(in.WalletAccountID, in.DeviceID, dev); err != nil {
+		s.audit("add-card", err, at...)
+		return AddCardResponse{}, err
 	}
 	var resp wire.TokenizeResponse
 	if err := s.call(ctx, tspTokenize, req, wire.TypeTokenizeRequest, wire.TypeTokenizeResponse, &resp); err != nil {
@@ -219,9 +317,9 @@ func (s *Service) addCard(ctx context.Context, in AddCardRequest) (AddCardRespon
 	out := AddCardResponse{Decision: resp.Decision, TokenUniqueReference: resp.TokenUniqueReference,
 		Methods: resp.AuthenticationMethods, Reason: resp.Reason, TokenData: resp.TokenData}
 	if ti := resp.TokenInfo; ti != nil {
-		if !s.cfg.Store.bind(in.WalletAccountID, in.DeviceID) {
-			s.audit("add-card", errDeviceMismatch, at...)
-			return AddCardResponse{}, errDeviceMismatch
+		if err := s.cfg.Store.bind(in.WalletAccountID, in.DeviceID, dev); err != nil {
+			s.audit("add-card", err, at...)
+			return AddCardResponse{}, err
 		}
 		out.AccountPanSuffix, out.TokenPanSuffix, out.Status = ti.AccountPanSuffix, ti.TokenPanSuffix, ti.Status
 		if _, known := s.cfg.Store.Token(resp.TokenUniqueReference); !known {
@@ -235,17 +333,23 @@ func (s *Service) addCard(ctx context.Context, in AddCardRequest) (AddCardRespon
 	return out, nil
 }
 
-func (s *Service) own(account, tur string) (TokenRecord, error) {
-	r, ok := s.cfg.Store.get(account, tur)
-	if !ok {
+// own is the record of tur when the caller's account holds it:
+// unknown_token when nobody's does, not_owner when another account's
+// does.
+func (s *Service) own(who caller, tur string) (TokenRecord, error) {
+	r, ok := s.cfg.Store.Token(tur)
+	switch {
+	case !ok:
 		return TokenRecord{}, errUnknownToken
+	case r.WalletAccountID != who.account:
+		return TokenRecord{}, errNotOwner
 	}
 	return r, nil
 }
 
-func (s *Service) requestOTP(ctx context.Context, in OTPRequest) (OTPRequestResult, error) {
-	at := []any{"account", in.WalletAccountID, "tur", in.TokenUniqueReference}
-	if _, err := s.own(in.WalletAccountID, in.TokenUniqueReference); err != nil {
+func (s *Service) requestOTP(ctx context.Context, who caller, in OTPRequest) (OTPRequestResult, error) {
+	at := []any{"account", who.account, "device", who.deviceID, "tur", in.TokenUniqueReference}
+	if _, err := s.own(who, in.TokenUniqueReference); err != nil {
 		s.audit("request-otp", err, at...)
 		return OTPRequestResult{}, err
 	}
@@ -263,9 +367,9 @@ func (s *Service) requestOTP(ctx context.Context, in OTPRequest) (OTPRequestResu
 	return OTPRequestResult{Result: res.Result, ExpiresAt: res.ExpiresAt}, nil
 }
 
-func (s *Service) submitOTP(ctx context.Context, in OTPSubmit) (OTPSubmitResult, error) {
-	at := []any{"account", in.WalletAccountID, "tur", in.TokenUniqueReference}
-	if _, err := s.own(in.WalletAccountID, in.TokenUniqueReference); err != nil {
+func (s *Service) submitOTP(ctx context.Context, who caller, in OTPSubmit) (OTPSubmitResult, error) {
+	at := []any{"account", who.account, "device", who.deviceID, "tur", in.TokenUniqueReference}
+	if _, err := s.own(who, in.TokenUniqueReference); err != nil {
 		s.audit("submit-otp", err, at...)
 		return OTPSubmitResult{}, err
 	}
@@ -281,9 +385,9 @@ func (s *Service) submitOTP(ctx context.Context, in OTPSubmit) (OTPSubmitResult,
 	return OTPSubmitResult{Result: res.Result, RetriesRemaining: res.RetriesRemaining, TokenData: res.TokenData}, nil
 }
 
-func (s *Service) ack(ctx context.Context, in AckRequest) (AckResult, error) {
-	at := []any{"account", in.WalletAccountID, "tur", in.TokenUniqueReference}
-	if _, err := s.own(in.WalletAccountID, in.TokenUniqueReference); err != nil {
+func (s *Service) ack(ctx context.Context, who caller, in AckRequest) (AckResult, error) {
+	at := []any{"account", who.account, "device", who.deviceID, "tur", in.TokenUniqueReference}
+	if _, err := s.own(who, in.TokenUniqueReference); err != nil {
 		s.audit("ack", err, at...)
 		return AckResult{}, err
 	}
@@ -301,22 +405,22 @@ func (s *Service) ack(ctx context.Context, in AckRequest) (AckResult, error) {
 	return AckResult{Status: n.Status}, nil
 }
 
-func (s *Service) lifecycle(ctx context.Context, in LifecycleRequest) (LifecycleResult, error) {
-	at := []any{"account", in.WalletAccountID, "tur", in.TokenUniqueReference, "device", in.DeviceID, "action", in.Action}
+func (s *Service) lifecycle(ctx context.Context, who caller, in LifecycleRequest) (LifecycleResult, error) {
+	at := []any{"account", who.account, "device", who.deviceID, "tur", in.TokenUniqueReference, "lost", in.DeviceID, "action", in.Action}
 	req := wire.LifecycleRequest{Action: in.Action, Actor: wire.ActorCardholder, Reason: in.Reason, DeviceID: in.DeviceID}
 	switch {
 	case in.DeviceID != "":
 		// A lost-phone report (R-C1): the account must own that device.
-		if len(s.cfg.Store.Account(in.WalletAccountID)) == 0 {
+		if len(s.cfg.Store.Account(who.account)) == 0 {
 			s.audit("lifecycle", errUnknownAccount, at...)
 			return LifecycleResult{}, errUnknownAccount
 		}
-		if !s.cfg.Store.bound(in.WalletAccountID, in.DeviceID) {
+		if !s.cfg.Store.bound(who.account, in.DeviceID) {
 			s.audit("lifecycle", errDeviceMismatch, at...)
 			return LifecycleResult{}, errDeviceMismatch
 		}
 	default:
-		if _, err := s.own(in.WalletAccountID, in.TokenUniqueReference); err != nil {
+		if _, err := s.own(who, in.TokenUniqueReference); err != nil {
 			s.audit("lifecycle", err, at...)
 			return LifecycleResult{}, err
 		}
@@ -345,11 +449,12 @@ func (s *Service) lifecycle(ctx context.Context, in LifecycleRequest) (Lifecycle
 	return LifecycleResult{Tokens: resp.Tokens}, nil
 }
 
-func (s *Service) tokens(_ context.Context, in TokensRequest) (TokensResult, error) {
-	list := s.cfg.Store.Account(in.WalletAccountID)
+func (s *Service) tokens(_ context.Context, who caller, _ TokensRequest) (TokensResult, error) {
+	list := s.cfg.Store.Account(who.account)
 	if list == nil {
 		list = []TokenRecord{}
 	}
+	s.audit("tokens", nil, "account", who.account, "device", who.deviceID, "count", len(list))
 	return TokensResult{Tokens: list}, nil
 }
 

@@ -145,17 +145,31 @@ func TestStoreKeepsNoSensitiveData(t *testing.T) {
 	}
 }
 
-// A wallet account is bound to its phone; a token of another account is
-// unknown.
+// A wallet account is bound to its phone and that phone's keys (first
+// use): another device ID is refused device_mismatch, other keys for the
+// same device ID device_key_mismatch, the same keys for another account
+// too; an unsigned request is unauthenticated.
 func TestAccountBoundToDevice(t *testing.T) {
 	r := newRig(t, "")
-	out, err := r.addCard(party(t, "phone-0102", 11), "0102", "acct-1", "req-1")
+	dev := party(t, "phone-0102", 11)
+	out, err := r.addCard(dev, "0102", "acct-1", "req-1")
 	require.NoError(t, err)
 	_, err = r.addCard(party(t, "phone-0304", 12), "0304", "acct-1", "req-2")
 	refused(t, err, walletsvc.ReasonDeviceMismatch)
-	err = r.post(walletsvc.PathLifecycle, walletsvc.LifecycleRequest{WalletAccountID: "acct-2", TokenUniqueReference: out.TokenUniqueReference, Action: wire.ActionSuspend, Reason: "TEST"}, &walletsvc.LifecycleResult{})
-	refused(t, err, walletsvc.ReasonUnknownToken)
-	require.Len(t, r.wp.Store().Dump(), 1)
+	_, err = r.addCard(party(t, "phone-0102", 15), "0102", "acct-1", "req-3")
+	refused(t, err, walletsvc.ReasonDeviceKeyMismatch)
+	_, err = r.addCard(dev, "0102", "acct-2", "req-4")
+	refused(t, err, walletsvc.ReasonDeviceKeyMismatch)
+	_, err = r.addCard(dev, "0102", "acct-1", "req-5") // the genuine phone again
+	require.NoError(t, err)
+	err = r.post(walletsvc.PathLifecycle, walletsvc.LifecycleRequest{WalletAccountID: "acct-1", TokenUniqueReference: out.TokenUniqueReference, Action: wire.ActionSuspend, Reason: "TEST"}, &walletsvc.LifecycleResult{})
+	refused(t, err, walletsvc.ReasonUnauthenticated)
+	require.Len(t, r.wp.Store().Dump(), 2)
+	for _, rec := range r.wp.Store().Dump() {
+		require.Equal(t, wire.StatusActive, rec.Status)
+	}
+	require.Contains(t, r.log.String(), "reason=device_key_mismatch")
+	require.Contains(t, r.log.String(), "reason=unauthenticated")
 }
 
 // docs/provisioning.md pitfall 2: a notification handled once; a repeat

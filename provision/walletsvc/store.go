@@ -4,6 +4,8 @@ import (
 	"slices"
 	"sort"
 	"sync"
+
+	"github.com/tapsim/tapsim/provision/wire"
 )
 
 // TokenRecord is all the wallet provider keeps of a token (R-G5g): no
@@ -27,42 +29,96 @@ type TokenRecord struct {
 // concurrent use.
 type MemoryStore struct {
 	mu       sync.Mutex
-	accounts map[string]string       // wallet account -> device ID
+	accounts map[string]*binding     // by wallet account
+	devices  map[string]*binding     // by the device's signing key ID
 	tokens   map[string]*TokenRecord // by TUR
 	seen     map[string]bool         // notification correlation IDs handled
 }
 
-// NewMemoryStore is an empty store.
-func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{accounts: map[string]string{}, tokens: map[string]*TokenRecord{}, seen: map[string]bool{}}
+// binding ties a wallet account to its phone: the device ID and the
+// device's public keys presented at the account's first add-card.
+type binding struct {
+	account  string
+	deviceID string
+	keys     wire.PublicKeys
 }
 
-// mayUse reports whether the account is unbound or bound to deviceID.
-func (s *MemoryStore) mayUse(account, deviceID string) bool {
+// NewMemoryStore is an empty store.
+func NewMemoryStore() *MemoryStore {
+	return &MemoryStore{accounts: map[string]*binding{}, devices: map[string]*binding{},
+		tokens: map[string]*TokenRecord{}, seen: map[string]bool{}}
+}
+
+// check is nil when account may be used by the device deviceID holding
+// keys: the account is unbound and the keys are not another account's,
+// or the account is bound to that very device and keys. Otherwise it is
+// errDeviceMismatch (another device ID) or errDeviceKeyMismatch (other
+// keys, or keys already bound elsewhere).
+func (s *MemoryStore) check(account, deviceID string, keys wire.PublicKeys) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d, ok := s.accounts[account]
-	return !ok || d == deviceID
+	return s.checkLocked(account, deviceID, keys)
+}
+
+func (s *MemoryStore) checkLocked(account, deviceID string, keys wire.PublicKeys) error {
+	if b, ok := s.accounts[account]; ok {
+		switch {
+		case b.deviceID != deviceID:
+			return errDeviceMismatch
+		case b.keys.SignKID != keys.SignKID || b.keys.EncKID != keys.EncKID:
+			return errDeviceKeyMismatch
+		}
+		return nil
+	}
+	if _, ok := s.devices[keys.SignKID]; ok {
+		return errDeviceKeyMismatch
+	}
+	return nil
 }
 
 // bound reports whether the account is bound to deviceID.
 func (s *MemoryStore) bound(account, deviceID string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d, ok := s.accounts[account]
-	return ok && d == deviceID
+	b, ok := s.accounts[account]
+	return ok && b.deviceID == deviceID
 }
 
-// bind ties a wallet account to a device on first use and reports
-// whether deviceID is the account's.
-func (s *MemoryStore) bind(account, deviceID string) bool {
+// bind ties a wallet account to a device and its keys on first use; it
+// fails as check does.
+func (s *MemoryStore) bind(account, deviceID string, keys wire.PublicKeys) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if d, ok := s.accounts[account]; ok {
-		return d == deviceID
+	if err := s.checkLocked(account, deviceID, keys); err != nil {
+		return err
 	}
-	s.accounts[account] = deviceID
-	return true
+	if _, ok := s.accounts[account]; !ok {
+		b := &binding{account: account, deviceID: deviceID, keys: keys}
+		s.accounts[account], s.devices[keys.SignKID] = b, b
+	}
+	return nil
+}
+
+// device is the binding of the device whose signing key is kid.
+func (s *MemoryStore) device(kid string) (binding, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.devices[kid]
+	if !ok {
+		return binding{}, false
+	}
+	return *b, true
+}
+
+// devices is the wire.Directory of the bound devices: the phones'
+// requests are verified with these keys and no others.
+type devices struct{ s *MemoryStore }
+
+// Signer implements wire.Directory: the keys of the device whose signing
+// key is kid.
+func (d devices) Signer(kid string) (wire.PublicKeys, bool) {
+	b, ok := d.s.device(kid)
+	return b.keys, ok
 }
 
 func (s *MemoryStore) put(r TokenRecord) {

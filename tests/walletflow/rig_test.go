@@ -2,10 +2,12 @@ package walletflow_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -48,6 +50,8 @@ type world struct {
 	wpLog    *tlstest.LogBuffer
 	appTrust *wire.TrustList
 	seq      int
+	mu       sync.Mutex
+	seeds    byte
 }
 
 func party(t *testing.T, name string, seed byte) *wire.Party {
@@ -157,9 +161,44 @@ func (w *world) sealToTSP(from *wire.Party, v any, typ string) string {
 	return env
 }
 
-// postWallet posts JSON to the wallet provider as a phone.
+// postWallet posts plain JSON, unsigned, to the wallet provider as a
+// phone.
 func (w *world) postWallet(path string, in, out any) error {
 	return w.client("phone").PostJSON(context.Background(), "https://"+w.wpAddr+path, in, out)
+}
+
+// sealToWallet seals v to the wallet provider, signed with from's key, as
+// the app does for its requests; ttl 0 is the default validity.
+func (w *world) sealToWallet(from *wire.Party, v any, typ string, ttl time.Duration) string {
+	w.t.Helper()
+	env, err := wire.Seal(v, from, w.wallet.Public(), wire.Header{Type: typ, TTL: ttl, Clock: w.clock.Now, Rand: newSeeded(w.nextSeed())})
+	require.NoError(w.t, err)
+	return env
+}
+
+// nextSeed is a fresh seed for each envelope the test seals itself.
+func (w *world) nextSeed() byte {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.seeds++
+	return 200 + w.seeds
+}
+
+// postEnvelope posts a signed request to the wallet provider and decodes
+// its JSON answer into out.
+func (w *world) postEnvelope(path, env string, out any) error {
+	mt, b, err := w.client("phone").Post(context.Background(), "https://"+w.wpAddr+path, wire.MediaJOSE, []byte(env))
+	if err != nil {
+		return err
+	}
+	require.Equal(w.t, wire.MediaJSON, mt)
+	require.NoError(w.t, json.Unmarshal(b, out))
+	return nil
+}
+
+// postSigned posts in to the wallet provider signed with from's key.
+func (w *world) postSigned(from *wire.Party, path, typ string, in, out any) error {
+	return w.postEnvelope(path, w.sealToWallet(from, in, typ, 0), out)
 }
 
 // issuerLifecycle is the issuer's service centre acting on tokens at the

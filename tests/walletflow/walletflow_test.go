@@ -178,8 +178,10 @@ func TestLostCardDeclined(t *testing.T) {
 	require.Empty(t, p.Tokens())
 }
 
-// R-G1, R-S5d: another phone cannot acknowledge a download: its signed
-// acknowledgement of this phone's token is refused.
+// R-G1, R-G2, R-S5d: another phone cannot acknowledge a download: its
+// signed acknowledgement of this phone's token is refused by the wallet
+// provider, whether it names the victim's account (wrong_device) or its
+// own (not_owner).
 func TestWrongDeviceAck(t *testing.T) {
 	w := newWorld(t)
 	victim := w.phone("0102030405060708", 17)
@@ -190,11 +192,15 @@ func TestWrongDeviceAck(t *testing.T) {
 
 	for _, deviceID := range []string{victim.DeviceID(), thief.DeviceID()} {
 		ack := w.sealToTSP(thief.device, wire.TokenDataAck{TokenUniqueReference: tur, DeviceID: deviceID, Result: wire.AckInstalled}, wire.TypeTokenDataAck)
-		err = w.postWallet(walletsvc.PathAck, walletsvc.AckRequest{WalletAccountID: victim.acct, TokenUniqueReference: tur, Ack: ack}, &walletsvc.AckResult{})
-		refused(t, err, tokensvc.ReasonWrongDevice)
+		err = w.postSigned(thief.device, walletsvc.PathAck, walletsvc.TypeAck, walletsvc.AckRequest{WalletAccountID: victim.acct, TokenUniqueReference: tur, Ack: ack}, &walletsvc.AckResult{})
+		refused(t, err, walletsvc.ReasonWrongDevice)
+		ack = w.sealToTSP(thief.device, wire.TokenDataAck{TokenUniqueReference: tur, DeviceID: deviceID, Result: wire.AckInstalled}, wire.TypeTokenDataAck)
+		err = w.postSigned(thief.device, walletsvc.PathAck, walletsvc.TypeAck, walletsvc.AckRequest{WalletAccountID: thief.acct, TokenUniqueReference: tur, Ack: ack}, &walletsvc.AckResult{})
+		refused(t, err, walletsvc.ReasonNotOwner)
 	}
 	require.Zero(t, w.downloads(tur))
-	require.Contains(t, w.tspLog.String(), "reason=wrong_device")
+	require.Contains(t, w.wpLog.String(), "reason=wrong_device")
+	require.Contains(t, w.wpLog.String(), "reason=not_owner")
 }
 
 // R-G1, R-G2: card data whose ciphertext was tampered with is refused;
@@ -227,9 +233,11 @@ func TestReplayedRequest(t *testing.T) {
 	env := w.sealToTSP(p.device, wire.SubmitOTP{TaskID: "captured", TokenUniqueReference: tur, OTP: wrongOTP(otp)}, wire.TypeSubmitOTP)
 	in := walletsvc.OTPSubmit{WalletAccountID: p.acct, TokenUniqueReference: tur, SubmitOTP: env}
 	var out walletsvc.OTPSubmitResult
-	require.NoError(t, w.postWallet(walletsvc.PathSubmitOTP, in, &out))
+	require.NoError(t, w.postSigned(p.device, walletsvc.PathSubmitOTP, walletsvc.TypeSubmitOTP, in, &out))
 	require.Equal(t, wire.ResultIncorrectCode, out.Result)
-	err := w.postWallet(walletsvc.PathSubmitOTP, in, &out)
+	// Newly signed for the wallet provider, the captured submission is
+	// still refused by the token service.
+	err := w.postSigned(p.device, walletsvc.PathSubmitOTP, walletsvc.TypeSubmitOTP, in, &out)
 	refused(t, err, wire.ReasonReplay)
 
 	r, err := p.SubmitOTP(ctx, tur, otp)
@@ -340,7 +348,7 @@ func TestLostPhone(t *testing.T) {
 	require.NoError(t, err)
 
 	var out walletsvc.LifecycleResult
-	require.NoError(t, w.postWallet(walletsvc.PathLifecycle, walletsvc.LifecycleRequest{
+	require.NoError(t, w.postSigned(p.device, walletsvc.PathLifecycle, walletsvc.TypeLifecycle, walletsvc.LifecycleRequest{
 		WalletAccountID: p.acct, DeviceID: p.DeviceID(), Action: wire.ActionSuspend, Reason: "DEVICE_LOST",
 	}, &out))
 	require.Len(t, out.Tokens, 2)
@@ -354,7 +362,7 @@ func TestLostPhone(t *testing.T) {
 	require.Equal(t, wire.StatusActive, w.vaultStatus(c.TokenUniqueReference))
 
 	// Somebody else's account cannot report this phone.
-	err = w.postWallet(walletsvc.PathLifecycle, walletsvc.LifecycleRequest{
+	err = w.postSigned(other.device, walletsvc.PathLifecycle, walletsvc.TypeLifecycle, walletsvc.LifecycleRequest{
 		WalletAccountID: other.acct, DeviceID: p.DeviceID(), Action: wire.ActionSuspend, Reason: "DEVICE_LOST",
 	}, &out)
 	refused(t, err, walletsvc.ReasonDeviceMismatch)
