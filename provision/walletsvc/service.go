@@ -44,8 +44,9 @@ const (
 	// ReasonWrongDevice refuses a request signed by a device that is not
 	// the one bound to the wallet account it names.
 	ReasonWrongDevice = "wrong_device"
-	// ReasonReplay refuses a signed request already accepted (R-G4).
-	ReasonReplay = "replay"
+	// ReasonReplay refuses a signed request already accepted (R-G4), with
+	// the envelope's own reason.
+	ReasonReplay = wire.ReasonReplay
 	// ReasonExpired refuses a signed request outside its validity.
 	ReasonExpired = wire.ReasonExpired
 	// ReasonNotOwner refuses a request about a token of another account.
