@@ -19,7 +19,7 @@ import (
 	"github.com/tapsim/tapsim/provision/wire/wiretest"
 )
 
-var epoch = time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
+var epoch = wiretest.Epoch
 
 func clock() time.Time { return epoch }
 

@@ -27,7 +27,7 @@ const (
 	code      = "737"
 )
 
-var epoch = time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
+var epoch = wiretest.Epoch
 
 // phone is a wallet phone's app as far as the token service sees it.
 type phone struct {

@@ -23,7 +23,7 @@ const (
 	requestor = "50110030273"
 )
 
-var epoch = time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
+var epoch = wiretest.Epoch
 
 func clock() time.Time { return epoch }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tapsim/tapsim/provision/wire"
+	"github.com/tapsim/tapsim/provision/wire/wiretest"
 )
 
 // Test data: a test PAN and code that must never show in an error.
@@ -70,7 +71,7 @@ type world struct {
 	rnd                       *rand.ChaCha8 // jti source of seal: deterministic, never repeating
 }
 
-var epoch = time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
+var epoch = wiretest.Epoch
 
 func newWorld(t testing.TB) *world {
 	t.Helper()

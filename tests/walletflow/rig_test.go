@@ -31,7 +31,7 @@ const (
 	code      = "737"
 )
 
-var epoch = time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
+var epoch = wiretest.Epoch
 
 // world is a token service, a wallet provider and an issuer on loopback.
 type world struct {
