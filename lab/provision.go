@@ -16,8 +16,6 @@ import (
 
 	"github.com/tapsim/tapsim/cards"
 	"github.com/tapsim/tapsim/cards/walletapp"
-	"github.com/tapsim/tapsim/emv/keys"
-	"github.com/tapsim/tapsim/hsm"
 	"github.com/tapsim/tapsim/isospec/tlsconf"
 	"github.com/tapsim/tapsim/issuerhost"
 	"github.com/tapsim/tapsim/issuerhost/idv"
@@ -109,25 +107,13 @@ func StartProvisioning(ctx context.Context, n *Network, o ProvisioningOptions) (
 	if iss == nil || iss.HSM == nil {
 		return nil, fmt.Errorf("provisioning: %w", ErrIssuerDown)
 	}
-	// The sample token IMK is loaded once into the issuer's module (a key
-	// ceremony); from then on only its handle is used.
-	clear, err := keys.ParseHex(keys.TDES, TokenIMK)
+	svc, b, err := newIssuerSide(iss, o.Clock, o.Rand, o.Recommend, o.Logger)
 	if err != nil {
-		return nil, fmt.Errorf("provisioning: token IMK: %w", err)
-	}
-	imk, err := issuerKey(iss.HSM, TokenIMKLabel, hsm.UsageIMKAC, clear)
-	if err != nil {
-		return nil, fmt.Errorf("provisioning: token IMK: %w", err)
-	}
-	svc, err := idv.New(idv.Config{DB: iss.DB, HSM: iss.HSM, Now: o.Clock, Rand: o.Rand,
-		Logger: o.Logger.With("host", "issuer-idv")})
-	if err != nil {
-		return nil, fmt.Errorf("provisioning: %w", err)
+		return nil, err
 	}
 	p := &Provisioning{n: n, idv: svc, clock: o.Clock, rand: o.Rand, ids: map[string]*tlsconf.Identity{},
 		phones: map[string]cards.Card{}}
-	p.bridge = &bridge{db: iss.DB, idv: svc, sm: iss.HSM, imk: imk, clock: o.Clock, rand: o.Rand, recommend: o.Recommend,
-		pending: map[string]string{}, toks: map[string]*bridged{}, pars: map[string]string{}}
+	p.bridge = b
 	if err := p.start(o); err != nil {
 		p.Close()
 		return nil, err
@@ -182,12 +168,8 @@ func (p *Provisioning) start(o ProvisioningOptions) error {
 	if err != nil {
 		return err
 	}
-	ts, err := tokensvc.New(tokensvc.Config{
-		Me: tsp, Trust: tspTrust, IssuerParty: PartyIssuer, Issuer: p.bridge, Vault: p.bridge,
-		Requestors: []tokensvc.Requestor{{ID: SampleWalletRequestor, Party: PartyWallet,
-			NotifyURL: "https://" + p.WalletAddr + walletsvc.PathNotify}},
-		Notifier: notifier, Clock: p.clock, Rand: p.rand, Log: o.Logger.With("host", PartyTokenService),
-	})
+	ts, err := newTokenService(p.bridge, tsp, tspTrust, "https://"+p.WalletAddr+walletsvc.PathNotify, notifier,
+		p.clock, p.rand, o.Logger)
 	if err != nil {
 		return err
 	}
