@@ -46,6 +46,7 @@ type issuerOptions struct {
 	verbose     bool
 	tls         tlsFiles
 	limits      listenerLimits
+	prov        issuerProvisioning
 }
 
 // listenerLimits are the protections of a host's listener against idle,
@@ -122,7 +123,13 @@ closed, a message must arrive whole within --frame-timeout, a length header anno
 than --max-frame bytes closes the connection before anything is read, and beyond --max-conns
 connections a new one is closed at once. A frame that does not parse, or a response sent to
 the host, is answered with 30 echoing its DE7, DE11 and DE41; one without a message type
-that has an answer (9999) closes the connection. Such events are logged rate-limited.`,
+that has an answer (9999) closes the connection. Such events are logged rate-limited.
+
+With --provisioning-listen the issuer also operates the token service (the token<->PAN map is
+its own token vault) and serves it, with its ID&V API under /idv/ (the token service's
+certificate only), over HTTPS with mutual TLS: keys, certificates and the public directory of
+the parties come from --pki (tapsim pki init). The token service notifies the wallet provider
+at --wallet-notify of token changes. --recommend-stepup makes it recommend an OTP step-up.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -139,6 +146,7 @@ that has an answer (9999) closes the connection. Such events are logged rate-lim
 	fl.StringVar(&o.tls.ca, "tls-ca", "", "PEM CA certificate(s) the acquirers' certificates must chain to (mutual TLS)")
 	fl.BoolVarP(&o.verbose, "verbose", "v", false, "log every message (masked) on stderr")
 	addLimitFlags(fl, &o.limits, "acquirer")
+	addIssuerProvisioningFlags(fl, &o.prov)
 	c.AddCommand(newIssuerInitCmd(), newIssuerLogCmd(), newIssuerAuditCmd(), newIssuerLostCmd(),
 		newIssuerTokenCmd("suspend"), newIssuerTokenCmd("resume"), newIssuerResetPINCmd())
 	return c
@@ -188,6 +196,9 @@ func runIssuer(ctx context.Context, o issuerOptions, out, errOut io.Writer) erro
 	if err := o.limits.check(); err != nil {
 		return err
 	}
+	if err := o.prov.check(); err != nil {
+		return err
+	}
 	tlsCfg, err := o.tls.serverTLS("")
 	if err != nil {
 		return err
@@ -230,8 +241,14 @@ func runIssuer(ctx context.Context, o issuerOptions, out, errOut io.Writer) erro
 			}
 		}
 	}
+	stopProv, err := startIssuerProvisioning(o.prov, r, out, logger)
+	if err != nil {
+		_ = srv.Close()
+		return err
+	}
 	<-ctx.Done()
 	fmt.Fprintln(out, "issuer host stopping")
+	stopProv()
 	if err := srv.Close(); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"regexp"
@@ -42,14 +43,17 @@ func newProvisionCmd() *cobra.Command {
 // walletOptions are the flags of "tapsim provision wallet".
 type walletOptions struct {
 	card, device, otp, data string
-	tap                     int64
-	green, verbose          bool
+	// walletProvider, pki and acquirer run the phone's side against
+	// services running as their own processes.
+	walletProvider, pki, acquirer string
+	tap                           int64
+	green, verbose                bool
 }
 
 func newProvisionWalletCmd() *cobra.Command {
 	var o walletOptions
 	c := &cobra.Command{
-		Use:   "wallet --card PROFILE --device ID [--otp auto|CODE] [--tap AMOUNT] [--data DIR]",
+		Use:   "wallet --card PROFILE --device ID [--otp auto|CODE] [--tap AMOUNT] [--data DIR] [--wallet-provider HOST:PORT --pki DIR [--acquirer HOST:PORT]]",
 		Short: "Add a sample card to a new wallet phone: phone app -> wallet provider -> token service -> issuer ID&V",
 		Long: `Starts the embedded network (issuer host and acquirer) and, in front of the issuer, the token
 service it operates and a wallet provider, both on loopback HTTPS with mutual TLS and an
@@ -59,6 +63,14 @@ service recommends a step-up unless --green), an OTP goes to the cardholder's re
 and is read from the issuer's message centre (--otp auto) or typed (--otp CODE), the token
 arrives sealed to the device, is acknowledged, and the issuer is notified. --tap AMOUNT then
 taps the new token (minor units) at the sample terminal.
+
+With --wallet-provider only the phone runs here, against services running as their own
+processes: the wallet provider at HOST:PORT (tapsim wallet-provider), in front of the token
+service the issuer host operates (tapsim issuer --provisioning-listen). The phone's app draws
+its own device keys, presents the phones' TLS certificate of --pki and trusts the token service
+and the wallet provider of the directory there. --otp auto then reads the OTP in the message
+centre of the issuer whose data directory is --data (as tapsim inbox does), and --tap taps at
+the sample terminal connected to the acquirer at --acquirer.
 
 Every step is printed masked: PAN first 6 and last 4, never the expiry, the security code, the
 OTP or a key.`,
@@ -80,6 +92,10 @@ OTP or a key.`,
 	f.StringVar(&o.data, "data", "", "data directory of the hosts, kept afterwards (default: a temporary one)")
 	f.BoolVar(&o.green, "green", false, "the token service recommends approval (no step-up)")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log the services' events (masked) on stderr")
+	f.StringVar(&o.walletProvider, "wallet-provider", "", "run only the phone, against the wallet provider at host:port (tapsim wallet-provider);\n"+
+		"--data is then the issuer's data directory, where --otp auto reads the cardholder's inbox")
+	f.StringVar(&o.pki, "pki", "", "with --wallet-provider: directory of tapsim pki init (the phones' certificate, the CA, the directory)")
+	f.StringVar(&o.acquirer, "acquirer", "", "with --wallet-provider: the acquirer host:port --tap taps at (tapsim acquirer)")
 	return c
 }
 
@@ -95,6 +111,30 @@ func (o walletOptions) check() error {
 		return usageErr("--tap must be a positive amount in minor units")
 	case o.data != "" && strings.TrimSpace(o.data) == "":
 		return usageErr("--data: empty directory")
+	}
+	if o.walletProvider == "" {
+		if o.pki != "" || o.acquirer != "" {
+			return usageErr("--pki and --acquirer go with --wallet-provider")
+		}
+	} else {
+		if _, _, err := net.SplitHostPort(o.walletProvider); err != nil {
+			return usageErr("--wallet-provider %q: want host:port", o.walletProvider)
+		}
+		switch {
+		case strings.TrimSpace(o.pki) == "":
+			return usageErr("--wallet-provider needs --pki DIR (tapsim pki init --dir DIR)")
+		case o.green:
+			return usageErr("--green: with --wallet-provider the token service recommends (tapsim issuer --recommend-stepup)")
+		case o.otp == lab.OTPAuto && o.data == "":
+			return usageErr("--otp auto with --wallet-provider needs --data, the issuer's data directory")
+		case o.tap > 0 && o.acquirer == "":
+			return usageErr("--tap with --wallet-provider needs --acquirer host:port")
+		}
+		if o.acquirer != "" {
+			if _, _, err := net.SplitHostPort(o.acquirer); err != nil {
+				return usageErr("--acquirer %q: want host:port", o.acquirer)
+			}
+		}
 	}
 	if p, err := cards.Builtin(o.card); err != nil || (p.FormFactor != "" && p.FormFactor != cards.FormPlastic) {
 		return usageErr("--card %s is not a built-in plastic card profile (tapsim cards lists them)", o.card)
@@ -134,6 +174,9 @@ func provisioningWorld(ctx context.Context, dir string, verbose bool, errOut io.
 }
 
 func runProvisionWallet(ctx context.Context, o walletOptions, out, errOut io.Writer) error {
+	if o.walletProvider != "" {
+		return runRemoteWallet(ctx, o, out, errOut)
+	}
 	po := lab.ProvisioningOptions{}
 	if !o.green {
 		po.Recommend = func(tokensvc.IDVRequest) string { return wire.DecisionRequireAuthN }
@@ -149,6 +192,12 @@ func runProvisionWallet(ctx context.Context, o walletOptions, out, errOut io.Wri
 	if err != nil {
 		return fmt.Errorf("provision wallet: %w", err)
 	}
+	return walletOutcome(o, res)
+}
+
+// walletOutcome is the exit status of a wallet flow's result: 1 when it
+// did not end with an active token (and an approved tap when asked).
+func walletOutcome(o walletOptions, res lab.WalletResult) error {
 	switch {
 	case res.Decision == wire.DecisionDeclined:
 		return &exitError{code: 1, err: fmt.Errorf("provision wallet: declined: %s", res.Reason)}
@@ -180,7 +229,7 @@ func newInboxCmd() *cobra.Command {
 				to = strings.ToUpper(device)
 			}
 			logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-			ms, err := lab.Inbox(cmd.Context(), data, to, logger)
+			ms, err := lab.IssuerInbox(cmd.Context(), data, to, logger)
 			if err != nil {
 				return fmt.Errorf("inbox: %w", err)
 			}
@@ -196,7 +245,7 @@ func newInboxCmd() *cobra.Command {
 	}
 	c.Flags().StringVar(&device, "device", "", "a phone's hardware device ID (hex)")
 	c.Flags().StringVar(&contact, "contact", "", "a registered phone number or e-mail address")
-	c.Flags().StringVar(&data, "data", "", "data directory of an earlier run (tapsim provision wallet --data DIR)")
+	c.Flags().StringVar(&data, "data", "", "data directory of an earlier run (tapsim provision wallet --data DIR) or of an issuer host")
 	return c
 }
 

@@ -5,11 +5,13 @@ import (
 	"crypto/tls"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tapsim/tapsim/isospec/tlsconf"
+	"github.com/tapsim/tapsim/lab"
 )
 
 func init() { subcommands = append(subcommands, newPKICmd) }
@@ -79,7 +81,7 @@ var pkiRoles = []string{"issuer", "acquirer", "terminal"}
 func newPKICmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "pki",
-		Short: "Test certificates for mutual TLS on the ISO 8583 links",
+		Short: "Test certificates for mutual TLS on the ISO 8583 links and the provisioning services",
 	}
 	var (
 		dir      string
@@ -89,7 +91,7 @@ func newPKICmd() *cobra.Command {
 	)
 	initCmd := &cobra.Command{
 		Use:   "init --dir DIR [--validity 720h] [--host NAME]... [--force]",
-		Short: "Write a test CA and certificates for the issuer, acquirer and terminal",
+		Short: "Write a test CA and certificates for the issuer, acquirer and terminal, and the provisioning parties' keys",
 		Long: `Writes a test PKI for trying mutual TLS on the links: a CA (ca.pem, ca-key.pem) and, signed by
 it, the certificates of the issuer host, the acquirer and the terminal (issuer.pem and
 issuer-key.pem, acquirer.pem ..., terminal.pem ...). Keys are ECDSA P-256, certificates
@@ -97,10 +99,18 @@ SHA-256, good for TLS server and client authentication, valid for --validity fro
 localhost, 127.0.0.1 and ::1 plus each --host. Private keys are written with mode 0600, DIR
 with 0700. Existing files are kept unless --force. These are test credentials only.
 
+For the provisioning services run as their own processes, DIR/provisioning gets, for the
+token service, the wallet provider, the issuer and the phones, a certificate of the same CA
+whose common name is the party's name (token-service.pem, token-service-key.pem, ...), for
+each institution its JOSE keys, P-256 for signing and for encryption (token-service.jose.pem,
+mode 0600), and directory.json, the public keys of all of them that every process trusts.
+
 Then, for example:
   tapsim issuer   --tls-cert DIR/issuer.pem --tls-key DIR/issuer-key.pem --tls-ca DIR/ca.pem
   tapsim acquirer --tls-cert DIR/acquirer.pem --tls-key DIR/acquirer-key.pem --tls-ca DIR/ca.pem --issuer-tls-ca DIR/ca.pem
-  tapsim terminal --tls-cert DIR/terminal.pem --tls-key DIR/terminal-key.pem --tls-ca DIR/ca.pem`,
+  tapsim terminal --tls-cert DIR/terminal.pem --tls-key DIR/terminal-key.pem --tls-ca DIR/ca.pem
+  tapsim issuer --provisioning-listen 127.0.0.1:8443 --pki DIR --wallet-notify https://127.0.0.1:8444
+  tapsim wallet-provider --listen 127.0.0.1:8444 --token-service https://127.0.0.1:8443 --pki DIR`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if dir == "" {
@@ -132,6 +142,11 @@ Then, for example:
 				}
 				fmt.Fprintf(out, "%-8s %s, key %s\n", role, cert, filepath.Base(key))
 			}
+			if _, err := lab.WriteProvisioningPKI(dir, ca, names, now, validity, force, rand.Reader); err != nil {
+				return fmt.Errorf("pki init: %w (--force replaces existing files)", err)
+			}
+			fmt.Fprintf(out, "provisioning parties %s: TLS certificates and keys of %s and %s, JOSE keys (.jose.pem), %s\n",
+				filepath.Join(dir, lab.ProvisioningPKIDir), strings.Join(lab.ProvisioningParties, ", "), lab.PartyPhone, lab.DirectoryFile)
 			return nil
 		},
 	}

@@ -20,6 +20,19 @@ func TestPKIInit(t *testing.T) {
 		_, err = os.Stat(filepath.Join(dir, role+".pem"))
 		require.NoError(t, err)
 	}
+	// The provisioning parties' files (R-G1: their keys 0600).
+	for _, name := range []string{"token-service", "wallet-provider", "issuer", "phone"} {
+		st, err := os.Stat(filepath.Join(dir, "provisioning", name+"-key.pem"))
+		require.NoError(t, err)
+		require.Equal(t, os.FileMode(0o600), st.Mode().Perm(), name)
+		if name != "phone" {
+			st, err = os.Stat(filepath.Join(dir, "provisioning", name+".jose.pem"))
+			require.NoError(t, err)
+			require.Equal(t, os.FileMode(0o600), st.Mode().Perm(), name)
+		}
+	}
+	_, err := os.Stat(filepath.Join(dir, "provisioning", "directory.json"))
+	require.NoError(t, err)
 	// Kept unless --force.
 	code, _, errOut = runCLI(t, "pki", "init", "--dir", dir)
 	require.NotEqual(t, 0, code)
