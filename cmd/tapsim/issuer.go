@@ -208,6 +208,10 @@ func runIssuer(ctx context.Context, o issuerOptions, out, errOut io.Writer) erro
 		level = slog.LevelInfo
 	}
 	logger := slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: level}))
+	prov, err := loadIssuerProvisioning(o.prov, logger)
+	if err != nil {
+		return err
+	}
 	r, err := openIssuerAt(ctx, o.dataDir, o.db, logger)
 	if err != nil {
 		return err
@@ -241,7 +245,7 @@ func runIssuer(ctx context.Context, o issuerOptions, out, errOut io.Writer) erro
 			}
 		}
 	}
-	stopProv, err := startIssuerProvisioning(o.prov, r, out, logger)
+	stopProv, err := prov.start(r, out)
 	if err != nil {
 		_ = srv.Close()
 		return err

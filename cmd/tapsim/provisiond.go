@@ -115,11 +115,20 @@ func (s *provisioningServer) Close() {
 	<-s.done
 }
 
-// startIssuerProvisioning serves the issuer's provisioning services of o
-// on r; nil when not asked for.
-func startIssuerProvisioning(o issuerProvisioning, r *lab.Issuer, out io.Writer, logger *slog.Logger) (func(), error) {
+// issuerProvisioningKeys are the token service's keys, trust list and
+// TLS configuration, read before the issuer opens its data.
+type issuerProvisioningKeys struct {
+	o        issuerProvisioning
+	opts     lab.IssuerServicesOptions
+	tls      *tls.Config
+	notifier *wire.Client
+}
+
+// loadIssuerProvisioning reads the key material of o; nil when the
+// services are not asked for.
+func loadIssuerProvisioning(o issuerProvisioning, logger *slog.Logger) (*issuerProvisioningKeys, error) {
 	if o.listen == "" {
-		return func() {}, nil
+		return nil, nil
 	}
 	k := lab.ProvisioningPKI{Dir: o.pki}
 	now := time.Now()
@@ -135,33 +144,42 @@ func startIssuerProvisioning(o issuerProvisioning, r *lab.Issuer, out io.Writer,
 	if err != nil {
 		return nil, usageErr("--pki: %v", err)
 	}
-	so := lab.IssuerServicesOptions{TokenService: me, Trust: trust, Logger: logger}
-	var notifier *wire.Client
+	pk := &issuerProvisioningKeys{o: o, tls: cfg,
+		opts: lab.IssuerServicesOptions{TokenService: me, Trust: trust, Logger: logger}}
 	if o.notify != "" {
 		base, _ := httpsURL(o.notify)
-		so.WalletNotifyURL = base + walletsvc.PathNotify
-		if notifier, err = k.Client(lab.PartyTokenService, now); err != nil {
+		pk.opts.WalletNotifyURL = base + walletsvc.PathNotify
+		if pk.notifier, err = k.Client(lab.PartyTokenService, now); err != nil {
 			return nil, usageErr("--pki: %v", err)
 		}
-		so.Notifier = notifier
+		pk.opts.Notifier = pk.notifier
 	}
 	if o.stepUp {
-		so.Recommend = func(tokensvc.IDVRequest) string { return wire.DecisionRequireAuthN }
+		pk.opts.Recommend = func(tokensvc.IDVRequest) string { return wire.DecisionRequireAuthN }
 	}
-	svcs, err := lab.NewIssuerServices(r, so)
+	return pk, nil
+}
+
+// start serves the issuer's provisioning services on r and returns the
+// function that stops them; nothing when pk is nil.
+func (pk *issuerProvisioningKeys) start(r *lab.Issuer, out io.Writer) (func(), error) {
+	if pk == nil {
+		return func() {}, nil
+	}
+	svcs, err := lab.NewIssuerServices(r, pk.opts)
 	if err != nil {
 		return nil, err
 	}
-	s, err := serveProvisioning(o.listen, svcs.Handler(), cfg)
+	s, err := serveProvisioning(pk.o.listen, svcs.Handler(), pk.tls)
 	if err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(out, "issuer provisioning services (token service, ID&V) listening on %s, mutual TLS under %s\n",
-		s.Addr(), filepath.Join(o.pki, "ca.pem"))
+		s.Addr(), filepath.Join(pk.o.pki, "ca.pem"))
 	return func() {
 		s.Close()
-		if notifier != nil {
-			notifier.CloseIdleConnections()
+		if pk.notifier != nil {
+			pk.notifier.CloseIdleConnections()
 		}
 	}, nil
 }

@@ -51,3 +51,12 @@ func TestProvisioningFlagsRefused(t *testing.T) {
 		})
 	}
 }
+
+// Unusable key material is refused before the issuer creates any data.
+func TestIssuerProvisioningKeysCheckedFirst(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "issuer")
+	code, _, errOut := runCLI(t, "issuer", "--listen", "127.0.0.1:0", "--data", data,
+		"--provisioning-listen", "127.0.0.1:0", "--pki", t.TempDir())
+	require.Equal(t, 2, code, errOut)
+	require.NoDirExists(t, data)
+}

@@ -132,3 +132,30 @@ func FuzzParsePartyPEM(f *testing.F) {
 		require.Equal(t, q.Public().SignKID, r.Public().SignKID)
 	})
 }
+
+// FuzzParseTrustList: the directory file comes from disk, so any bytes
+// are either a trust list or an ErrKey, never a panic, and a list read
+// writes back to one with the same parties.
+func FuzzParseTrustList(f *testing.F) {
+	a, b := newKeyed(f, "token-service", 1), newKeyed(f, "wallet-provider", 2)
+	tl, err := wire.NewTrustList(a.Public(), b.Public())
+	require.NoError(f, err)
+	good, err := tl.MarshalJSON()
+	require.NoError(f, err)
+	f.Add(good)
+	f.Add([]byte(`[]`))
+	f.Add([]byte(`[{"name":"x","keys":[]}]`))
+	f.Add(good[:len(good)/2])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := wire.ParseTrustList(b)
+		if err != nil {
+			require.ErrorIs(t, err, wire.ErrKey)
+			return
+		}
+		again, err := got.MarshalJSON()
+		require.NoError(t, err)
+		back, err := wire.ParseTrustList(again)
+		require.NoError(t, err)
+		require.Equal(t, got.Names(), back.Names())
+	})
+}
