@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tapsim/tapsim/cards"
+	"github.com/tapsim/tapsim/issuerhost/authz"
 	"github.com/tapsim/tapsim/lab"
 	"github.com/tapsim/tapsim/provision/tokensvc"
 	"github.com/tapsim/tapsim/provision/wire"
@@ -187,7 +188,13 @@ func runProvisionWallet(ctx context.Context, o walletOptions, out, errOut io.Wri
 	}
 	defer done()
 	fmt.Fprintf(out, "token service on %s, wallet provider on %s (mutual TLS)\n", p.TokenServiceAddr, p.WalletAddr)
-	res, err := p.AddToWallet(ctx, lab.WalletRequest{Profile: o.card, DeviceID: strings.ToUpper(o.device), OTP: o.otp,
+	// The issuer binds a token to the 8-byte form of the device ID (9F10
+	// carries 8 bytes): the phone uses that form too.
+	device, err := authz.NormaliseDeviceID(o.device)
+	if err != nil {
+		return usageErr("--device: %v", err)
+	}
+	res, err := p.AddToWallet(ctx, lab.WalletRequest{Profile: o.card, DeviceID: device, OTP: o.otp,
 		TapAmount: o.tap}, func(s lab.Step) { fmt.Fprintf(out, "%-16s %s\n", s.Name, s.Detail) })
 	if err != nil {
 		return fmt.Errorf("provision wallet: %w", err)

@@ -61,6 +61,12 @@ func TestProvisionWallet(t *testing.T) {
 	code, out, _ = runCLI(t, "provision", "wallet", "--card", "visa-plastic", "--device", "35209900AABB0002", "--otp", "000000")
 	require.Equal(t, 1, code)
 	require.Contains(t, out, "INCORRECT_CODE, 4 tries left, token INACTIVE")
+
+	// A short device ID is the phone's 8-byte ID, zero-padded, as the
+	// issuer binds the token to it.
+	code, out, errOut = runCLI(t, "provision", "wallet", "--card", "visa-plastic", "--device", "0a0b", "--green")
+	require.Equal(t, 0, code, errOut+out)
+	require.Contains(t, out, "device 0A0B000000000000")
 }
 
 // demo --provisioning prints one row per case, every one as expected, in
