@@ -94,9 +94,11 @@ func issuerDataDir(dir string) (string, error) {
 }
 
 // IssuerInbox reads the message centre of the issuer whose data is in dir
-// (an issuer host's --data, or an embedded network's) for recipient (a
-// registered phone number or e-mail address), oldest first; the issuer
-// host may be running.
+// (an issuer host's --data, or an embedded network's) for recipient,
+// oldest first; the issuer host may be running. A recipient is a
+// registered phone number or e-mail address, or a device ID: the phone's
+// own messages and the text messages to the registered phone numbers of
+// the cards whose tokens are bound to it (as Inbox).
 func IssuerInbox(ctx context.Context, dir, recipient string, logger *slog.Logger) ([]idv.Message, error) {
 	d, err := issuerDataDir(dir)
 	if err != nil {
@@ -114,12 +116,51 @@ func IssuerInbox(ctx context.Context, dir, recipient string, logger *slog.Logger
 	if err != nil {
 		return nil, err
 	}
-	ms, err := svc.Inbox(ctx, recipient)
-	if err != nil {
-		return nil, err
+	to := []string{recipient}
+	if dev, err := authz.NormaliseDeviceID(recipient); err == nil {
+		if to, err = devicePhones(ctx, r.DB, dev); err != nil {
+			return nil, fmt.Errorf("inbox: %w", err)
+		}
 	}
-	slices.SortFunc(ms, func(a, b idv.Message) int { return cmp.Compare(a.Seq, b.Seq) })
-	return ms, nil
+	var out []idv.Message
+	for _, rc := range to {
+		ms, err := svc.Inbox(ctx, rc)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ms...)
+	}
+	slices.SortFunc(out, func(a, b idv.Message) int { return cmp.Compare(a.Seq, b.Seq) })
+	return out, nil
+}
+
+// devicePhones are the recipients a device reads: itself and the
+// registered phone numbers of the cards whose tokens are bound to it.
+func devicePhones(ctx context.Context, db *store.DB, dev string) ([]string, error) {
+	to := []string{dev}
+	err := db.View(ctx, func(tx *store.Tx) error {
+		ds, err := tx.DevicesByID(ctx, dev)
+		if err != nil {
+			return err
+		}
+		for _, d := range ds {
+			k, err := tx.Token(ctx, d.TokenID)
+			if err != nil {
+				return err
+			}
+			c, err := tx.CardContact(ctx, k.CardID)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			} else if err != nil {
+				return err
+			}
+			if c.Phone != "" && !slices.Contains(to, c.Phone) {
+				to = append(to, c.Phone)
+			}
+		}
+		return nil
+	})
+	return to, err
 }
 
 // RemoteWalletOptions are the phone's side of the wallet flow against

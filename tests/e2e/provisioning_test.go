@@ -156,6 +156,13 @@ func TestProvisioningProcesses(t *testing.T) {
 		require.Contains(t, out, "SUCCESS, token ACTIVE")
 		require.Contains(t, out, "DE39 00", out)
 		require.NotContains(t, out, "4761739001010010", "PAN in clear")
+		require.NotRegexp(t, `\b[0-9]{6}\b is your`, out, "no OTP outside the inbox")
+
+		// The phone's inbox, read while the issuer runs.
+		inbox, err := run(t, "inbox", "--device", "0A0B0C0D", "--data", issuerDir)
+		require.NoError(t, err, inbox)
+		require.Regexp(t, `sms +otp +tapsim bank: [0-9]{6} is your one-time password`, inbox)
+		require.Contains(t, inbox, "token-activated")
 	})
 
 	// The services stop cleanly on SIGTERM.
