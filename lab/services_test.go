@@ -144,6 +144,23 @@ func TestRemoteWalletOverKeyFiles(t *testing.T) {
 	require.EqualValues(t, "00", res.Tap)
 	require.Contains(t, steps, "inbox")
 
+	// The issuer suspends the phone's tokens at the token service, which
+	// notifies the wallet provider (--wallet-notify).
+	issuer, err := k.Party(PartyIssuer)
+	require.NoError(t, err)
+	issuerTLS, err := k.Client(PartyIssuer, time.Now())
+	require.NoError(t, err)
+	t.Cleanup(issuerTLS.CloseIdleConnections)
+	env, err := wire.Seal(wire.LifecycleRequest{TaskID: "issuer-1", Action: wire.ActionSuspend, Actor: wire.ActorIssuer,
+		Reason: "DEVICE_LOST", DeviceID: "0A0B0C0D00000000"}, issuer, tsp.Public(),
+		wire.Header{Type: wire.TypeLifecycleRequest, Rand: newSeededRand(6)})
+	require.NoError(t, err)
+	_, err = issuerTLS.PostEnvelope(context.Background(), "https://"+tsAddr+tokensvc.PathIssuerLifecycle, env)
+	require.NoError(t, err)
+	rec, ok := w.Store().Token(res.TokenUniqueReference)
+	require.True(t, ok)
+	require.Equal(t, wire.StatusSuspended, rec.Status, "the wallet provider was notified")
+
 	// The ID&V API is the token service's only: the phone's certificate
 	// is refused with its reason.
 	phone, err := k.Client(PartyPhone, time.Now())
