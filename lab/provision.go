@@ -403,6 +403,16 @@ func SampleFundingCard(ctx context.Context, n *Network, name string) (FundingCar
 	if p.FormFactor != cards.FormPlastic && p.FormFactor != "" || p.App == nil {
 		return FundingCard{}, fmt.Errorf("%s is not a plastic card", name)
 	}
+	fc, err := fundingCard(ctx, n, p.App.PAN)
+	if err != nil {
+		return FundingCard{}, fmt.Errorf("funding card %s: %w", name, err)
+	}
+	return fc, nil
+}
+
+// fundingCard reads the issuer's card of PAN number as its holder would
+// type it into a wallet.
+func fundingCard(ctx context.Context, n *Network, number string) (FundingCard, error) {
 	n.mu.Lock()
 	iss := n.issuer
 	n.mu.Unlock()
@@ -413,7 +423,7 @@ func SampleFundingCard(ctx context.Context, n *Network, name string) (FundingCar
 	var contact store.CardContact
 	if err := iss.DB.View(ctx, func(tx *store.Tx) error {
 		var err error
-		if c, err = tx.CardByPAN(ctx, p.App.PAN); err != nil {
+		if c, err = tx.CardByPAN(ctx, number); err != nil {
 			return err
 		}
 		contact, err = tx.CardContact(ctx, c.ID)
@@ -422,7 +432,7 @@ func SampleFundingCard(ctx context.Context, n *Network, name string) (FundingCar
 		}
 		return err
 	}); err != nil {
-		return FundingCard{}, fmt.Errorf("funding card %s: %w", name, err)
+		return FundingCard{}, err
 	}
 	code, err := issuerhost.SampleCVV2(iss.HSM, c.PAN, c.Expiry)
 	if err != nil {

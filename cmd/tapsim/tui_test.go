@@ -296,9 +296,10 @@ func TestTUIReportLostSEPhoneRC1(t *testing.T) {
 	require.Contains(t, s, "(card_lost)")
 }
 
-// R-C1: the wallet phone (a token, no device binding) reported lost has
-// its token suspended in the vault; the next tap, unlocked, is declined
-// (62, token suspended).
+// R-C1: the wallet phone (the token the world provisioned for it through
+// the wallet flow) reported lost has every token of its device suspended
+// at the token service, and so in the issuer's vault; the next tap,
+// unlocked, is declined (62, token suspended).
 func TestTUIReportLostWalletPhoneRC1(t *testing.T) {
 	r := newTUIRig(t)
 	r.selectCard("wallet-phone")
@@ -309,16 +310,17 @@ func TestTUIReportLostWalletPhoneRC1(t *testing.T) {
 
 	r.panel()
 	r.Keys("l")
-	r.waitPanel("wallet-phone reported lost: token suspended: wallet-phone")
+	tur := r.s.net.SampleWallet().TokenRef
+	r.waitPanel("wallet-phone reported lost: device 3520990017629911: tokens suspended at the token service: " + tur)
 
 	var k store.Token
 	require.NoError(t, r.s.net.Issuer().Store().View(context.Background(), func(tx *store.Tx) error {
 		var err error
-		k, err = tx.Token(context.Background(), "wallet-phone")
+		k, err = tx.Token(context.Background(), tur)
 		return err
 	}))
 	require.Equal(t, store.TokenSuspended, k.Status)
-	require.Equal(t, lab.LostReason, r.lastAudit("token.suspended").Detail)
+	require.Equal(t, "suspend by issuer", r.lastAudit("token.suspended").Detail)
 
 	r.closePanel()
 	r.unlockAndTap("2468")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -14,54 +15,36 @@ import (
 )
 
 // tuiWalletFlow is the phone panel's "Add card to wallet" over the
-// embedded provisioning services, started at the first card added.
+// world's provisioning services (lab.Network.Provisioning).
 type tuiWalletFlow struct {
-	n    *lab.Network
-	opts lab.ProvisioningOptions
+	n *lab.Network
 
 	mu     sync.Mutex
-	p      *lab.Provisioning
 	stepUp map[string]bool // by device ID
 	names  map[string]bool
 }
 
-func newTUIWalletFlow(n *lab.Network, o lab.ProvisioningOptions) *tuiWalletFlow {
-	f := &tuiWalletFlow{n: n, opts: o, stepUp: map[string]bool{}, names: map[string]bool{}}
-	// The token service asks for a step-up when the tester chose one.
-	f.opts.Recommend = func(r tokensvc.IDVRequest) string {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		if f.stepUp[strings.ToUpper(r.DeviceID)] {
-			return wire.DecisionRequireAuthN
-		}
-		return ""
-	}
-	return f
+func newTUIWalletFlow() *tuiWalletFlow {
+	return &tuiWalletFlow{stepUp: map[string]bool{}, names: map[string]bool{}}
 }
 
-// provisioning starts the services once.
-func (f *tuiWalletFlow) provisioning(ctx context.Context) (*lab.Provisioning, error) {
+// recommend is the token service's recommendation (lab.Options.Recommend):
+// a step-up when the tester chose one for the device.
+func (f *tuiWalletFlow) recommend(r tokensvc.IDVRequest) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.p != nil {
-		return f.p, nil
+	if f.stepUp[strings.ToUpper(r.DeviceID)] {
+		return wire.DecisionRequireAuthN
 	}
-	p, err := lab.StartProvisioning(ctx, f.n, f.opts)
-	if err != nil {
-		return nil, fmt.Errorf("provisioning services: %w", err)
-	}
-	f.p = p
-	return p, nil
+	return ""
 }
 
-// Close stops the services when they were started.
-func (f *tuiWalletFlow) Close() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.p != nil {
-		f.p.Close()
-		f.p = nil
+// provisioning is the world's services.
+func (f *tuiWalletFlow) provisioning(context.Context) (*lab.Provisioning, error) {
+	if f.n == nil || f.n.Provisioning() == nil {
+		return nil, errors.New("provisioning services not running")
 	}
+	return f.n.Provisioning(), nil
 }
 
 // add is tui.Backend.AddToWallet: lab.AddToWallet, its steps and OTP
