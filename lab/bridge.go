@@ -49,7 +49,7 @@ const (
 // devices), so that a token the flow makes is one the issuer detokenises
 // at the next tap. What the store has no column for (the token unique
 // reference's ID&V attempt, the wallet account, the suspensions per
-// actor, INACTIVE) is kept here, in memory, for the life of the bridge.
+// actor) is kept here, in memory, for the life of the bridge.
 type bridge struct {
 	db  *store.DB
 	idv *idv.Service
@@ -237,8 +237,9 @@ func (b *bridge) Notify(ctx context.Context, n wire.Notification) error {
 // the ICC master key derived from the token IMK (inside the issuer's
 // security module, see WrapKey), mobile domain controls
 // naming its requestor, bound to the requesting device (a registered
-// device row). An INACTIVE token (step-up pending) is suspended in the
-// store until activated, so that it cannot pay.
+// device row). An INACTIVE token (step-up pending) is inactive in the
+// store until activated, so that it cannot pay (R-S2a): a tap is declined
+// token_inactive.
 func (b *bridge) Create(ctx context.Context, n tokensvc.NewToken) (tokensvc.Token, error) {
 	if n.Status != wire.StatusActive && n.Status != wire.StatusInactive {
 		return tokensvc.Token{}, fmt.Errorf("%w: create a %s token", tokensvc.ErrState, n.Status)
@@ -267,7 +268,7 @@ func (b *bridge) Create(ctx context.Context, n tokensvc.NewToken) (tokensvc.Toke
 	now := b.clock()
 	st := store.TokenActive
 	if n.Status == wire.StatusInactive {
-		st = store.TokenSuspended
+		st = store.TokenInactive
 	}
 	var cardID, number string
 	err = b.db.Update(ctx, func(tx *store.Tx) error {
@@ -407,7 +408,7 @@ func (b *bridge) WrapKey(ctx context.Context, tur string, device *ecdsa.PublicKe
 }
 
 var storeStatus = map[string]store.TokenStatus{
-	wire.StatusActive: store.TokenActive, wire.StatusInactive: store.TokenSuspended,
+	wire.StatusActive: store.TokenActive, wire.StatusInactive: store.TokenInactive,
 	wire.StatusSuspended: store.TokenSuspended, wire.StatusDeactivated: store.TokenDeleted,
 }
 
