@@ -110,26 +110,40 @@ func (n *Network) Card(name string, now time.Time) (cards.Card, error) {
 }
 
 // reportWalletLost reports the world's wallet phone lost at the token
-// service, as the issuer's service centre (R-C1): every token bound to
-// the device is suspended, in the token service and in the issuer's vault
-// at once.
+// service (ReportDeviceLost).
 func (n *Network) reportWalletLost(ctx context.Context) (string, error) {
 	p, w := n.Provisioning(), n.SampleWallet()
 	if p == nil || w.Phone == nil {
 		return "", fmt.Errorf("%w: not provisioned", errSampleWallet)
 	}
-	toks, err := p.bridge.ByDevice(ctx, w.DeviceID)
+	return p.ReportDeviceLost(ctx, w.DeviceID)
+}
+
+// ReportDeviceLost reports the wallet phone of device deviceID lost at the
+// token service, as the issuer's service centre would on the cardholder's
+// call (R-C1): every token bound to the device is suspended, in the token
+// service and in the issuer's vault at once. It says which tokens were
+// active until then.
+func (p *Provisioning) ReportDeviceLost(ctx context.Context, deviceID string) (string, error) {
+	toks, err := p.bridge.ByDevice(ctx, deviceID)
 	if err != nil {
 		return "", err
 	}
+	if len(toks) == 0 {
+		return "", fmt.Errorf("device %s holds no token of the token service", deviceID)
+	}
 	var active []string
+	live := 0
 	for _, t := range toks {
 		if t.Status == wire.StatusActive {
 			active = append(active, t.TokenUniqueReference)
 		}
+		if t.Status != wire.StatusDeactivated {
+			live++
+		}
 	}
-	if len(toks) > 0 {
-		if _, err := p.IssuerLifecycle(ctx, wire.LifecycleRequest{Action: wire.ActionSuspend, DeviceID: w.DeviceID,
+	if live > 0 {
+		if _, err := p.IssuerLifecycle(ctx, wire.LifecycleRequest{Action: wire.ActionSuspend, DeviceID: deviceID,
 			Reason: "DEVICE_LOST"}); err != nil {
 			return "", err
 		}
@@ -138,5 +152,5 @@ func (n *Network) reportWalletLost(ctx context.Context) (string, error) {
 	if len(active) > 0 {
 		suspended = strings.Join(active, ", ")
 	}
-	return fmt.Sprintf("device %s: tokens suspended at the token service: %s", w.DeviceID, suspended), nil
+	return fmt.Sprintf("device %s: tokens suspended at the token service: %s", deviceID, suspended), nil
 }

@@ -341,6 +341,11 @@ func (a *App) phoneText() string {
 		}
 		fmt.Fprintf(&b, "state: %s   card function: %s\n", state, fn)
 		fmt.Fprintf(&b, "PAN: %s\n", tview.Escape(strings.Join(ph.LookupPAN(), ", ")))
+		if a.b.TokenState != nil {
+			if st := a.b.TokenState(name); st != "" {
+				fmt.Fprintf(&b, "wallet token: %s\n", tview.Escape(st))
+			}
+		}
 		if ph.KeyStore() != nil {
 			repl := ""
 			if ph.NeedsReplenish() {

@@ -106,9 +106,7 @@ func startTUISession(ctx context.Context, dir string) (*tuiSession, error) {
 		},
 		StopIssuer:  n.StopIssuer,
 		StartIssuer: n.RestartIssuer,
-		ReportLost: func(ctx context.Context, name string) (string, error) {
-			return lab.ReportLost(ctx, n, name)
-		},
+		ReportLost:  wallet.reportLost,
 		Replenish: func(ctx context.Context, name string, c cards.Card) (int, error) {
 			return lab.Replenish(ctx, n, name, c)
 		},
@@ -128,6 +126,8 @@ func startTUISession(ctx context.Context, dir string) (*tuiSession, error) {
 		FundingCards: tuiFundingCards(),
 		AddToWallet:  wallet.add,
 		Inbox:        wallet.inbox,
+		WalletToken:  wallet.walletToken,
+		TokenState:   wallet.tokenState,
 	}
 	s.cleanup = func() {
 		for _, l := range s.links {

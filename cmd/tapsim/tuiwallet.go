@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/tapsim/tapsim/cards"
+	"github.com/tapsim/tapsim/cards/walletapp"
 	"github.com/tapsim/tapsim/lab"
 	"github.com/tapsim/tapsim/provision/tokensvc"
 	"github.com/tapsim/tapsim/provision/wire"
@@ -19,13 +20,21 @@ import (
 type tuiWalletFlow struct {
 	n *lab.Network
 
-	mu     sync.Mutex
-	stepUp map[string]bool // by device ID
-	names  map[string]bool
+	mu      sync.Mutex
+	stepUp  map[string]bool // by device ID
+	names   map[string]bool
+	entries map[string]walletEntry // the phones added, by wallet entry
+}
+
+// walletEntry is a wallet phone of the UI: its wallet app, token and
+// device.
+type walletEntry struct {
+	app         *walletapp.App
+	tur, device string
 }
 
 func newTUIWalletFlow() *tuiWalletFlow {
-	return &tuiWalletFlow{stepUp: map[string]bool{}, names: map[string]bool{}}
+	return &tuiWalletFlow{stepUp: map[string]bool{}, names: map[string]bool{}, entries: map[string]walletEntry{}}
 }
 
 // recommend is the token service's recommendation (lab.Options.Recommend):
@@ -81,6 +90,9 @@ func (f *tuiWalletFlow) add(ctx context.Context, req tui.WalletAdd) (tui.WalletA
 	}
 	last4 := res.Masked[max(len(res.Masked)-4, 0):]
 	out.Name, out.Card = f.name("token-"+last4+"@"+dev[max(len(dev)-4, 0):]), res.Phone
+	f.mu.Lock()
+	f.entries[out.Name] = walletEntry{app: res.App, tur: res.TokenUniqueReference, device: dev}
+	f.mu.Unlock()
 	out.Info = tui.CardInfo{
 		Summary:  fmt.Sprintf("provisioned: token %s %s, %s on device %s", res.Masked, res.Status, req.Card, dev),
 		Passcode: lab.SampleWalletPasscode,
@@ -114,6 +126,82 @@ func walletNote(r lab.WalletResult) string {
 	}
 	last4 := r.Masked[max(len(r.Masked)-4, 0):]
 	return "token ending " + last4 + " " + r.Status
+}
+
+// entry is the wallet phone of wallet entry name: a phone added on the
+// panel, or the world's wallet phone.
+func (f *tuiWalletFlow) entry(name string) (walletEntry, bool) {
+	if name == lab.SampleWalletProfile && f.n != nil {
+		if w := f.n.SampleWallet(); w.App != nil {
+			return walletEntry{app: w.App, tur: w.TokenRef, device: w.DeviceID}, true
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e, ok := f.entries[name]
+	return e, ok
+}
+
+// walletToken is tui.Backend.WalletToken: the cardholder's action in the
+// phone's wallet app, which goes to the wallet provider, the token
+// service and the issuer.
+func (f *tuiWalletFlow) walletToken(ctx context.Context, name string, action tui.WalletAction) (string, error) {
+	e, ok := f.entry(name)
+	if !ok {
+		return "", tui.ErrNoWalletToken
+	}
+	var err error
+	switch action {
+	case tui.WalletSuspend:
+		_, err = e.app.Suspend(ctx, e.tur)
+	case tui.WalletResume:
+		_, err = e.app.Resume(ctx, e.tur)
+	case tui.WalletDelete:
+		_, err = e.app.Delete(ctx, e.tur)
+	case tui.WalletRefresh:
+		err = e.app.Refresh(ctx)
+	default:
+		return "", fmt.Errorf("unknown wallet action %q", action)
+	}
+	if err != nil {
+		return "", err
+	}
+	return f.tokenState(name), nil
+}
+
+// tokenState is tui.Backend.TokenState: the token as the wallet app last
+// saw it, masked.
+func (f *tuiWalletFlow) tokenState(name string) string {
+	e, ok := f.entry(name)
+	if !ok {
+		return ""
+	}
+	t, ok := e.app.Token(e.tur)
+	if !ok {
+		return ""
+	}
+	s := t.Masked + " " + t.Status
+	if len(t.SuspendedBy) > 0 {
+		s += " (by " + strings.Join(t.SuspendedBy, ", ") + ")"
+	}
+	return s
+}
+
+// reportLost is tui.Backend.ReportLost: a phone added on the panel is
+// reported lost at the token service, every token of its device suspended
+// (R-C1); the sample cards and phones go to lab.ReportLost.
+func (f *tuiWalletFlow) reportLost(ctx context.Context, name string) (string, error) {
+	f.mu.Lock()
+	e, ok := f.entries[name]
+	f.mu.Unlock()
+	if !ok {
+		return lab.ReportLost(ctx, f.n, name)
+	}
+	p, err := f.provisioning(ctx)
+	if err != nil {
+		return "", err
+	}
+	return p.ReportDeviceLost(ctx, e.device)
 }
 
 // inbox is tui.Backend.Inbox: the issuer's message centre.
