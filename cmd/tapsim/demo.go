@@ -207,7 +207,7 @@ func runDemo(ctx context.Context, cfg demoConfig) ([]demoRow, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = func() time.Time { return now }
 	}
-	n, err := lab.Start(ctx, lab.Options{Dir: cfg.Dir, Logger: cfg.Logger, IssuerTimeout: 1500 * time.Millisecond})
+	n, err := lab.Start(ctx, lab.Options{Dir: cfg.Dir, Logger: cfg.Logger, IssuerTimeout: 1500 * time.Millisecond, Clock: cfg.Clock})
 	if err != nil {
 		return nil, err
 	}
