@@ -66,7 +66,7 @@ type Provisioning struct {
 	TokenServiceAddr, WalletAddr string
 
 	n       *Network
-	idv     *idv.Service
+	opts    ProvisioningOptions
 	bridge  *bridge
 	wallet  *walletsvc.Service
 	ca      *tlsconf.Authority
@@ -87,27 +87,29 @@ type Provisioning struct {
 	phones map[string]cards.Card // by TUR, for Tap
 	// issuerClient is the issuer's service centre's client.
 	issuerClient *wire.Client
+
+	// sideMu guards the issuer the services work on: the running issuer
+	// host's store and module, made again when it was restarted.
+	sideMu sync.Mutex
+	sideOf *Issuer
+	cur    *issuerSide
 }
 
-// StartProvisioning starts the token service and the wallet provider of
-// the embedded network n on loopback, each with a certificate of an
-// in-memory test CA, and the token IMK in the issuer's security module.
-// Close it before the network.
-func StartProvisioning(ctx context.Context, n *Network, o ProvisioningOptions) (*Provisioning, error) {
-	if o.Clock == nil {
-		o.Clock = time.Now
-	}
-	if o.Rand == nil {
-		o.Rand = rand.Reader
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	n.mu.Lock()
-	iss := n.issuer
-	n.mu.Unlock()
+// side is the running issuer's side of the services: its store, its ID&V
+// API and its security module with the token IMK's handle. The issuer
+// host may have been stopped and started again on the same data since the
+// last call (a new store and module): the side is then made again.
+func (p *Provisioning) side() (*issuerSide, error) {
+	p.n.mu.Lock()
+	iss := p.n.issuer
+	p.n.mu.Unlock()
 	if iss == nil || iss.HSM == nil {
 		return nil, fmt.Errorf("provisioning: %w", ErrIssuerDown)
+	}
+	p.sideMu.Lock()
+	defer p.sideMu.Unlock()
+	if p.sideOf == iss {
+		return p.cur, nil
 	}
 	// The sample token IMK is loaded once into the issuer's module (a key
 	// ceremony); from then on only its handle is used.
@@ -119,14 +121,38 @@ func StartProvisioning(ctx context.Context, n *Network, o ProvisioningOptions) (
 	if err != nil {
 		return nil, fmt.Errorf("provisioning: token IMK: %w", err)
 	}
-	svc, err := idv.New(idv.Config{DB: iss.DB, HSM: iss.HSM, Now: o.Clock, Rand: o.Rand,
-		Logger: o.Logger.With("host", "issuer-idv")})
+	svc, err := idv.New(idv.Config{DB: iss.DB, HSM: iss.HSM, Now: p.opts.Clock, Rand: p.opts.Rand,
+		Logger: p.opts.Logger.With("host", "issuer-idv")})
 	if err != nil {
 		return nil, fmt.Errorf("provisioning: %w", err)
 	}
-	p := &Provisioning{n: n, idv: svc, clock: o.Clock, rand: o.Rand, ids: map[string]*tlsconf.Identity{},
+	p.sideOf, p.cur = iss, &issuerSide{db: iss.DB, idv: svc, sm: iss.HSM, imk: imk}
+	return p.cur, nil
+}
+
+// StartProvisioning starts the token service and the wallet provider of
+// the embedded network n on loopback, each with a certificate of an
+// in-memory test CA, and the token IMK in the issuer's security module.
+// They work on the issuer host running at each call, so they go on after
+// it is stopped and started again. Start already runs one set
+// (Network.Provisioning); another is for callers that need options of
+// their own. Close it before the network.
+func StartProvisioning(ctx context.Context, n *Network, o ProvisioningOptions) (*Provisioning, error) {
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Reader
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	p := &Provisioning{n: n, opts: o, clock: o.Clock, rand: o.Rand, ids: map[string]*tlsconf.Identity{},
 		phones: map[string]cards.Card{}}
-	p.bridge = &bridge{db: iss.DB, idv: svc, sm: iss.HSM, imk: imk, clock: o.Clock, rand: o.Rand, recommend: o.Recommend,
+	if _, err := p.side(); err != nil {
+		return nil, err
+	}
+	p.bridge = &bridge{side: p.side, clock: o.Clock, rand: o.Rand, recommend: o.Recommend,
 		pending: map[string]string{}, toks: map[string]*bridged{}, pars: map[string]string{}}
 	if err := p.start(o); err != nil {
 		p.Close()
@@ -287,14 +313,25 @@ func (p *Provisioning) newWalletApp(deviceID, account string, key *wire.Party) (
 // card data (R-G5g).
 func (p *Provisioning) WalletStore() *walletsvc.MemoryStore { return p.wallet.Store() }
 
-// IDV is the issuer's provisioning API the token service uses.
-func (p *Provisioning) IDV() *idv.Service { return p.idv }
+// IDV is the issuer's provisioning API the token service uses; nil while
+// the issuer host is stopped.
+func (p *Provisioning) IDV() *idv.Service {
+	s, err := p.side()
+	if err != nil {
+		return nil
+	}
+	return s.idv
+}
 
 // Inbox is the issuer's message centre for recipient: a registered phone
 // number or e-mail address, or a device ID (oldest first). OTPs show
 // there as an SMS would show them.
 func (p *Provisioning) Inbox(ctx context.Context, recipient string) ([]idv.Message, error) {
-	return p.idv.Inbox(ctx, recipient)
+	s, err := p.side()
+	if err != nil {
+		return nil, err
+	}
+	return s.idv.Inbox(ctx, recipient)
 }
 
 var otpRE = regexp.MustCompile(`\b([0-9]{6})\b is your one-time password`)

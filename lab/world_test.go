@@ -10,6 +10,7 @@ import (
 	"github.com/tapsim/tapsim/cards"
 	"github.com/tapsim/tapsim/isospec"
 	"github.com/tapsim/tapsim/issuerhost/store"
+	"github.com/tapsim/tapsim/provision/wire"
 )
 
 // The world's wallet phone gets its token through the wallet flow when the
@@ -68,4 +69,27 @@ func TestSampleWalletPhone(t *testing.T) {
 	rc, err = n.Provisioning().TapPhone(ctx, other, 350000)
 	require.NoError(t, err)
 	require.Equal(t, isospec.RCSecurityViolation, rc)
+}
+
+// The world's provisioning services follow the issuer host when it is
+// stopped and started again on the same data: nothing is provisioned
+// while it is down; after the restart a card is added and the world's
+// wallet phone is reported lost.
+func TestProvisioningAfterIssuerRestart(t *testing.T) {
+	ctx := context.Background()
+	n := startNetwork(t)
+	p := n.Provisioning()
+	require.NoError(t, n.StopIssuer())
+	_, err := p.AddToWallet(ctx, WalletRequest{Profile: "visa-plastic", DeviceID: "35209900AABB0301"}, nil)
+	require.ErrorIs(t, err, ErrIssuerDown)
+	_, err = p.Inbox(ctx, "3520990017629911")
+	require.ErrorIs(t, err, ErrIssuerDown)
+
+	require.NoError(t, n.RestartIssuer(ctx))
+	res, err := p.AddToWallet(ctx, WalletRequest{Profile: "visa-plastic", DeviceID: "35209900AABB0301"}, nil)
+	require.NoError(t, err)
+	require.Equal(t, wire.StatusActive, res.Status)
+	got, err := ReportLost(ctx, n, SampleWalletProfile)
+	require.NoError(t, err)
+	require.Contains(t, got, "tokens suspended at the token service: "+n.SampleWallet().TokenRef)
 }
