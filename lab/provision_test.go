@@ -431,8 +431,15 @@ func TestTokenActivationRS2a(t *testing.T) {
 	require.Equal(t, isospec.RCApproved, sale(res.Phone, 150000).ResponseCode)
 
 	// Green: active at once.
-	res, err = p.AddToWallet(ctx, WalletRequest{Profile: "visa-plastic", DeviceID: "35209900AABB0202", Account: "acct-202"}, nil)
+	var notified string
+	res, err = p.AddToWallet(ctx, WalletRequest{Profile: "visa-plastic", DeviceID: "35209900AABB0202", Account: "acct-202"},
+		func(s Step) {
+			if s.Name == "issuer notified" {
+				notified = s.Detail
+			}
+		})
 	require.NoError(t, err)
+	require.Contains(t, notified, "active on the issuer's decision")
 	require.Equal(t, wire.DecisionApproved, res.Decision)
 	require.Equal(t, store.TokenActive, status(res.TokenUniqueReference))
 	require.Equal(t, isospec.RCApproved, sale(res.Phone, 150000).ResponseCode)

@@ -206,8 +206,16 @@ func (p *Provisioning) addToWallet(ctx context.Context, req WalletRequest, fc Fu
 	}
 	for _, k := range recs {
 		if k.TokenRef == tur {
-			say("issuer notified", "card %s: token %s, device %s, requestor %s, created %t, downloaded %t, activated %t",
-				k.CardID, k.TokenRef, k.DeviceID, k.RequestorID, k.Created, k.Downloaded, k.Activated)
+			// R-S2a: a stepped-up token is activated on the issuer's
+			// record with the verified OTP; a green one is active on the
+			// issuer's own decision, with no cardholder verification to
+			// record.
+			act := fmt.Sprintf("activated %t", k.Activated)
+			if !k.Activated && res.Decision == wire.DecisionApproved {
+				act = "active on the issuer's decision"
+			}
+			say("issuer notified", "card %s: token %s, device %s, requestor %s, created %t, downloaded %t, %s",
+				k.CardID, k.TokenRef, k.DeviceID, k.RequestorID, k.Created, k.Downloaded, act)
 		}
 	}
 	if req.TapAmount > 0 {
