@@ -188,7 +188,7 @@ func (a *App) build() {
 	a.pages = tview.NewPages().
 		AddPage(pageMain, root, true, true).
 		AddPage(pagePIN, modal(a.pinView, 36, 8), true, false).
-		AddPage(pagePhone, modal(a.phoneView, 60, 14), true, false).
+		AddPage(pagePhone, modal(a.phoneView, 60, 16), true, false).
 		AddPage(pageHistory, modal(a.historyView, 78, 18), true, false).
 		AddPage(pageSet, modal(a.settingsView, 70, 16), true, false).
 		AddPage(pageHelp, modal(a.helpView, 78, 19), true, false).
