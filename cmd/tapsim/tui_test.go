@@ -597,8 +597,9 @@ func TestTUIWalletTokenLifecycle(t *testing.T) {
 }
 
 // R-C1: a wallet phone added on the panel reported lost: every token of
-// its device is suspended at the token service, the wallet app shows the
-// issuer's suspension, and the next tap is declined.
+// its device is suspended at the token service, the panel shows the
+// issuer's suspension as the wallet app sees it, and the next tap is
+// declined.
 func TestTUIWalletPhoneLostRC1(t *testing.T) {
 	r := newTUIRig(t)
 	addGreenWalletPhone(t, r)
@@ -610,7 +611,7 @@ func TestTUIWalletPhoneLostRC1(t *testing.T) {
 	r.panel()
 	r.Keys("l")
 	r.waitPanel("tokens suspended at the token service: DWSPTS")
-	r.Keys("w")
+	r.waitPanel("wallet token: 489537")
 	r.waitPanel("SUSPENDED (by ISSUER)")
 	r.closePanel()
 	r.unlockAndTap(lab.SampleWalletPasscode)

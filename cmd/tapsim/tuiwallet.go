@@ -189,19 +189,34 @@ func (f *tuiWalletFlow) tokenState(name string) string {
 
 // reportLost is tui.Backend.ReportLost: a phone added on the panel is
 // reported lost at the token service, every token of its device suspended
-// (R-C1); the sample cards and phones go to lab.ReportLost.
+// (R-C1); the sample cards and phones go to lab.ReportLost. A wallet
+// phone's app then reads its tokens' states, as the wallet provider's
+// notice would have it do, so that the panel shows the suspension.
 func (f *tuiWalletFlow) reportLost(ctx context.Context, name string) (string, error) {
 	f.mu.Lock()
-	e, ok := f.entries[name]
+	added, ok := f.entries[name]
 	f.mu.Unlock()
-	if !ok {
-		return lab.ReportLost(ctx, f.n, name)
+	var (
+		summary string
+		err     error
+	)
+	if ok {
+		var p *lab.Provisioning
+		if p, err = f.provisioning(ctx); err == nil {
+			summary, err = p.ReportDeviceLost(ctx, added.device)
+		}
+	} else {
+		summary, err = lab.ReportLost(ctx, f.n, name)
 	}
-	p, err := f.provisioning(ctx)
 	if err != nil {
 		return "", err
 	}
-	return p.ReportDeviceLost(ctx, e.device)
+	if e, ok := f.entry(name); ok {
+		if err := e.app.Refresh(ctx); err != nil {
+			summary += "; the wallet app could not read its tokens: " + err.Error()
+		}
+	}
+	return summary, nil
 }
 
 // inbox is tui.Backend.Inbox: the issuer's message centre.
