@@ -49,15 +49,10 @@ const (
 // devices), so that a token the flow makes is one the issuer detokenises
 // at the next tap. What the store has no column for (the token unique
 // reference's ID&V attempt, the wallet account, the suspensions per
-// actor, INACTIVE) is kept here, in memory, for the life of the bridge.
+// actor) is kept here, in memory, for the life of the bridge.
 type bridge struct {
-	db  *store.DB
-	idv *idv.Service
-	// sm is the issuer's security module and imk the token IMK's handle
-	// there: each token's ICC master key is derived and wrapped for its
-	// phone inside the module, never in clear here (R-G5b).
-	sm    hsm.DeviceExport
-	imk   hsm.Handle
+	// side is the running issuer, asked at every call.
+	side  func() (*issuerSide, error)
 	clock func() time.Time
 	rand  io.Reader
 	// recommend is the token service's recommendation for a request (""
@@ -70,6 +65,17 @@ type bridge struct {
 	order   []string
 	pars    map[string]string // card ID -> PAN unique reference
 	seq     int
+}
+
+// issuerSide is the issuer the bridge works on: its store, its ID&V API,
+// and its security module with the token IMK's handle there: each token's
+// ICC master key is derived and wrapped for its phone inside the module,
+// never in clear here (R-G5b).
+type issuerSide struct {
+	db  *store.DB
+	idv *idv.Service
+	sm  hsm.DeviceExport
+	imk hsm.Handle
 }
 
 // bridged is what the bridge keeps of a token besides the store's row.
@@ -89,6 +95,15 @@ var errBridge = errors.New("lab: token service bridge")
 
 func pendingKey(p, device, requestor string) string { return p + "/" + device + "/" + requestor }
 
+// issuer is the running issuer's side.
+func (b *bridge) issuer() (*issuerSide, error) {
+	is, err := b.side()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errBridge, err)
+	}
+	return is, nil
+}
+
 func (b *bridge) random(n int) ([]byte, error) {
 	r := make([]byte, n)
 	if _, err := io.ReadFull(b.rand, r); err != nil {
@@ -100,6 +115,10 @@ func (b *bridge) random(n int) ([]byte, error) {
 // Authorize implements tokensvc.Issuer: the issuer's ID&V decision under
 // a fresh correlation ID, remembered for the token the service makes next.
 func (b *bridge) Authorize(ctx context.Context, req tokensvc.IDVRequest) (tokensvc.IDVDecision, error) {
+	is, err := b.issuer()
+	if err != nil {
+		return tokensvc.IDVDecision{}, err
+	}
 	r, err := b.random(8)
 	if err != nil {
 		return tokensvc.IDVDecision{}, err
@@ -119,7 +138,7 @@ func (b *bridge) Authorize(ctx context.Context, req tokensvc.IDVRequest) (tokens
 	if err != nil {
 		return tokensvc.IDVDecision{Decision: wire.DecisionDeclined, Reason: "INVALID_DEVICE"}, nil
 	}
-	resp, err := b.idv.Authorize(ctx, idv.AuthorizeRequest{
+	resp, err := is.idv.Authorize(ctx, idv.AuthorizeRequest{
 		CorrelationID: corr, RequestorID: req.TokenRequestorID, TokenType: "CLOUD",
 		PAN: req.Card.PAN, Expiry: req.Card.Expiry, SecurityCode: req.Card.SecurityCode,
 		DeviceID: device, WalletID: req.WalletAccountID, Decisioning: d,
@@ -163,11 +182,15 @@ func (b *bridge) token(tur string) (*bridged, error) {
 // SendOTP implements tokensvc.Issuer: the issuer sends an OTP for the
 // token's ID&V attempt to the cardholder's registered contact.
 func (b *bridge) SendOTP(ctx context.Context, req tokensvc.OTPRequest) (time.Time, error) {
+	is, err := b.issuer()
+	if err != nil {
+		return time.Time{}, err
+	}
 	t, err := b.token(req.TokenUniqueReference)
 	if err != nil {
 		return time.Time{}, err
 	}
-	res, err := b.idv.SendOTP(ctx, t.correlation, req.MethodID)
+	res, err := is.idv.SendOTP(ctx, t.correlation, req.MethodID)
 	switch {
 	case errors.Is(err, idv.ErrLocked):
 		return time.Time{}, fmt.Errorf("%w: %w", tokensvc.ErrOTPLocked, err)
@@ -180,11 +203,15 @@ func (b *bridge) SendOTP(ctx context.Context, req tokensvc.OTPRequest) (time.Tim
 // VerifyOTP implements tokensvc.Issuer: the issuer's refusals become the
 // token service's verdicts.
 func (b *bridge) VerifyOTP(ctx context.Context, _, tur, code string) (tokensvc.OTPVerdict, error) {
+	is, err := b.issuer()
+	if err != nil {
+		return tokensvc.OTPVerdict{}, err
+	}
 	t, err := b.token(tur)
 	if err != nil {
 		return tokensvc.OTPVerdict{}, err
 	}
-	_, err = b.idv.VerifyOTP(ctx, t.correlation, code)
+	_, err = is.idv.VerifyOTP(ctx, t.correlation, code)
 	var e *idv.Error
 	switch {
 	case err == nil:
@@ -216,16 +243,20 @@ func (b *bridge) Notify(ctx context.Context, n wire.Notification) error {
 	default:
 		return nil
 	}
+	is, err := b.issuer()
+	if err != nil {
+		return err
+	}
 	t, err := b.token(n.TokenUniqueReference)
 	if err != nil {
 		return err
 	}
-	if _, err := b.idv.Notify(ctx, idv.Notification{Event: ev, CorrelationID: t.correlation,
+	if _, err := is.idv.Notify(ctx, idv.Notification{Event: ev, CorrelationID: t.correlation,
 		TokenRef: n.TokenUniqueReference, DeviceID: t.device, RequestorID: t.requestor}); err != nil {
 		return fmt.Errorf("%w: notify: %w", errBridge, err)
 	}
 	if ev == idv.EventDownloadComplete && t.stepUp {
-		if _, err := b.idv.Activate(ctx, idv.ActivateRequest{TokenRef: n.TokenUniqueReference, Method: idv.ProofOTP}); err != nil {
+		if _, err := is.idv.Activate(ctx, idv.ActivateRequest{TokenRef: n.TokenUniqueReference, Method: idv.ProofOTP}); err != nil {
 			return fmt.Errorf("%w: activate: %w", errBridge, err)
 		}
 	}
@@ -237,9 +268,14 @@ func (b *bridge) Notify(ctx context.Context, n wire.Notification) error {
 // the ICC master key derived from the token IMK (inside the issuer's
 // security module, see WrapKey), mobile domain controls
 // naming its requestor, bound to the requesting device (a registered
-// device row). An INACTIVE token (step-up pending) is suspended in the
-// store until activated, so that it cannot pay.
+// device row). An INACTIVE token (step-up pending) is inactive in the
+// store until activated, so that it cannot pay (R-S2a): a tap is declined
+// token_inactive.
 func (b *bridge) Create(ctx context.Context, n tokensvc.NewToken) (tokensvc.Token, error) {
+	is, err := b.issuer()
+	if err != nil {
+		return tokensvc.Token{}, err
+	}
 	if n.Status != wire.StatusActive && n.Status != wire.StatusInactive {
 		return tokensvc.Token{}, fmt.Errorf("%w: create a %s token", tokensvc.ErrState, n.Status)
 	}
@@ -267,10 +303,10 @@ func (b *bridge) Create(ctx context.Context, n tokensvc.NewToken) (tokensvc.Toke
 	now := b.clock()
 	st := store.TokenActive
 	if n.Status == wire.StatusInactive {
-		st = store.TokenSuspended
+		st = store.TokenInactive
 	}
 	var cardID, number string
-	err = b.db.Update(ctx, func(tx *store.Tx) error {
+	err = is.db.Update(ctx, func(tx *store.Tx) error {
 		c, err := tx.CardByPAN(ctx, n.PAN)
 		if err != nil {
 			return err
@@ -347,13 +383,17 @@ func (b *bridge) tokenNumber() (string, error) {
 // bridge keeps. A token the issuer suspended or deleted in its own vault
 // (a lost phone reported at the issuer) shows so.
 func (b *bridge) Get(ctx context.Context, tur string) (tokensvc.Token, error) {
+	is, err := b.issuer()
+	if err != nil {
+		return tokensvc.Token{}, err
+	}
 	t, err := b.token(tur)
 	if err != nil {
 		return tokensvc.Token{}, err
 	}
 	var k store.Token
 	var c store.Card
-	if err := b.db.View(ctx, func(tx *store.Tx) error {
+	if err := is.db.View(ctx, func(tx *store.Tx) error {
 		var err error
 		if k, err = tx.Token(ctx, tur); err != nil {
 			return err
@@ -385,21 +425,25 @@ func (b *bridge) Get(ctx context.Context, tur string) (tokensvc.Token, error) {
 // the token's ICC master key from the token IMK (by the token's CVN) and
 // returns it wrapped for the phone's key only.
 func (b *bridge) WrapKey(ctx context.Context, tur string, device *ecdsa.PublicKey) ([]byte, string, error) {
+	is, err := b.issuer()
+	if err != nil {
+		return nil, "", err
+	}
 	if _, err := b.token(tur); err != nil {
 		return nil, "", err
 	}
 	var k store.Token
-	if err := b.db.View(ctx, func(tx *store.Tx) error {
+	if err := is.db.View(ctx, func(tx *store.Tx) error {
 		var err error
 		k, err = tx.Token(ctx, tur)
 		return err
 	}); err != nil {
 		return nil, "", fmt.Errorf("%w: %s: %w", errBridge, tur, err)
 	}
-	if k.IMKRef != b.imk.Label {
+	if k.IMKRef != is.imk.Label {
 		return nil, "", fmt.Errorf("%w: %s: the token's key is not the token IMK's", errBridge, tur)
 	}
-	w, kcv, err := b.sm.ExportICCMKToDevice(b.imk, k.CVN, k.Number, k.PSN, device)
+	w, kcv, err := is.sm.ExportICCMKToDevice(is.imk, k.CVN, k.Number, k.PSN, device)
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: ICC master key: %w", errBridge, err)
 	}
@@ -407,13 +451,17 @@ func (b *bridge) WrapKey(ctx context.Context, tur string, device *ecdsa.PublicKe
 }
 
 var storeStatus = map[string]store.TokenStatus{
-	wire.StatusActive: store.TokenActive, wire.StatusInactive: store.TokenSuspended,
+	wire.StatusActive: store.TokenActive, wire.StatusInactive: store.TokenInactive,
 	wire.StatusSuspended: store.TokenSuspended, wire.StatusDeactivated: store.TokenDeleted,
 }
 
 // Change implements tokensvc.Vault: the life-cycle rule of tokensvc, its
 // outcome written to the issuer's vault (and audit trail) at once.
 func (b *bridge) Change(ctx context.Context, tur, action, actor string) (tokensvc.Token, error) {
+	is, err := b.issuer()
+	if err != nil {
+		return tokensvc.Token{}, err
+	}
 	cur, err := b.Get(ctx, tur)
 	if err != nil {
 		return tokensvc.Token{}, err
@@ -422,7 +470,7 @@ func (b *bridge) Change(ctx context.Context, tur, action, actor string) (tokensv
 	if err != nil {
 		return cur, err
 	}
-	err = b.db.Update(ctx, func(tx *store.Tx) error {
+	err = is.db.Update(ctx, func(tx *store.Tx) error {
 		_, err := vault.SetStatus(ctx, tx, tur, storeStatus[next.Status], vault.Actor,
 			strings.ToLower(action)+" by "+strings.ToLower(actor), b.clock())
 		return err

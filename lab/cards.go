@@ -111,9 +111,10 @@ func Replenish(ctx context.Context, n *Network, name string, c cards.Card) (int,
 // did. What it does follows what the phone holds, as the sample data makes
 // it of the profile (IssuerSeed): an HCE phone bound to a device is
 // reported lost to the cloud platform, which suspends every token bound to
-// the device and voids its unused single-use keys in one transaction; a
-// phone holding tokens without a device (a wallet phone) has its tokens
-// suspended in the vault; a phone holding cards (an SE phone) has them
+// the device and voids its unused single-use keys in one transaction; the
+// world's wallet phone (SampleWallet) is reported lost at the token
+// service, which suspends every token of the device; another phone holding
+// tokens has its tokens suspended in the vault; a phone holding cards (an SE phone) has them
 // marked lost in the card store. Each change is recorded with the reason
 // LostReason. A plastic card, or a name that is no built-in profile, is
 // not a phone.
@@ -137,6 +138,14 @@ func ReportLost(ctx context.Context, n *Network, name string) (string, error) {
 			suspended = strings.Join(rep.TokensSuspended, ", ")
 		}
 		done = append(done, fmt.Sprintf("device %s: tokens suspended: %s; %d keys voided", rep.DeviceID, suspended, rep.KeysVoided))
+	} else if p.Name == SampleWalletProfile && n.SampleWallet().Phone != nil {
+		// The world's wallet phone got its token through the wallet flow:
+		// the token service suspends every token of the device.
+		s, err := n.reportWalletLost(ctx)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", name, err)
+		}
+		done = append(done, s)
 	} else if slices.ContainsFunc(profileApps(p), func(a cards.AppProfile) bool { return a.Token != nil }) {
 		// The sample data names a profile's token after the profile.
 		s, err := suspendToken(ctx, iss, p.Name)

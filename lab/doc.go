@@ -7,7 +7,10 @@
 // runs), the acquirer's sample terminals, keys and routes, the default
 // terminal configuration, and the issuer host and acquirer started in one
 // process on loopback TCP (Start), with a proxy on the acquirer's issuer
-// link so that an issuer that hangs or goes away can be simulated.
+// link so that an issuer that hangs or goes away can be simulated. Start
+// also runs the wallet flow's services (Provisioning) and gives the sample
+// wallet phone its token through them (SampleWallet, Network.Card); an
+// issuer host run on its own has that token seeded instead (IssuerSeed).
 //
 // The command line (cmd/tapsim), the terminal UI (tui), the end-to-end
 // tests (tests/) and the provisioning flows build the world through this

@@ -61,21 +61,14 @@ func ExampleProvisioning_AddToWallet() {
 	}
 	defer os.RemoveAll(dir)
 	ctx := context.Background()
-	n, err := lab.Start(ctx, lab.Options{Dir: dir})
+	n, err := lab.Start(ctx, lab.Options{Dir: dir,
+		Recommend: func(tokensvc.IDVRequest) string { return wire.DecisionRequireAuthN }})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer n.Close()
-	p, err := lab.StartProvisioning(ctx, n, lab.ProvisioningOptions{
-		Recommend: func(tokensvc.IDVRequest) string { return wire.DecisionRequireAuthN },
-	})
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	defer p.Close()
-	res, err := p.AddToWallet(ctx, lab.WalletRequest{Profile: "visa-plastic", DeviceID: "35209900AABB0001",
+	res, err := n.Provisioning().AddToWallet(ctx, lab.WalletRequest{Profile: "visa-plastic", DeviceID: "35209900AABB0001",
 		OTP: lab.OTPAuto, TapAmount: 150000}, func(s lab.Step) { fmt.Println(s.Name) })
 	if err != nil {
 		fmt.Println(err)
@@ -94,4 +87,34 @@ func ExampleProvisioning_AddToWallet() {
 	// issuer notified
 	// tap
 	// REQUIRE_ADDITIONAL_AUTHENTICATION ACTIVE 00
+}
+
+// The embedded world's wallet phone got its token through the wallet flow
+// when the world started: tap it, unlocked with its passcode, for
+// NT$3,500.00.
+func ExampleNetwork_SampleWallet() {
+	dir, err := os.MkdirTemp("", "tapsim-lab-")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	n, err := lab.Start(ctx, lab.Options{Dir: dir})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer n.Close()
+	w := n.SampleWallet()
+	fmt.Println(w.DeviceID, w.Masked[:6])
+	rc, err := n.Provisioning().TapPhone(ctx, w.Phone, 350000)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(rc)
+	// Output:
+	// 3520990017629911 489537
+	// 00 (approved)
 }

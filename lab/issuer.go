@@ -182,6 +182,11 @@ func shareDataKeys(ctx context.Context, db *store.DB, m *soft.HSM) error {
 // PostgreSQL database that another instance seeded, it loads the sample
 // keys into this instance's security module instead.
 func InitIssuer(ctx context.Context, r *Issuer) (bool, issuerhost.Seed, error) {
+	return initIssuer(ctx, r, IssuerSeed)
+}
+
+// initIssuer is InitIssuer with the sample data made by seedOf.
+func initIssuer(ctx context.Context, r *Issuer, seedOf func(hsm.HSM) (issuerhost.Seed, error)) (bool, issuerhost.Seed, error) {
 	done, err := issuerhost.Initialised(ctx, r.DB)
 	if err != nil {
 		return false, issuerhost.Seed{}, err
@@ -194,7 +199,7 @@ func InitIssuer(ctx context.Context, r *Issuer) (bool, issuerhost.Seed, error) {
 		}
 		return false, issuerhost.Seed{}, nil
 	}
-	seed, err := IssuerSeed(r.HSM)
+	seed, err := seedOf(r.HSM)
 	if err != nil {
 		return false, issuerhost.Seed{}, err
 	}
@@ -236,7 +241,24 @@ func loadSampleKeys(m *soft.HSM) error {
 // the wallet and HCE phones, the HCE phones with the keys they were
 // provisioned with, and the load cards. PINs (SamplePIN) become PVVs made
 // with the PVK in m, which is loaded first.
-func IssuerSeed(m hsm.HSM) (issuerhost.Seed, error) {
+//
+// It is the data of an issuer host run on its own ("tapsim issuer init"),
+// where no token service runs to provision the sample wallet phone: its
+// token is seeded as its profile has it, for phones served from the
+// profile ("tapsim card serve --profile wallet-phone"). The embedded world
+// (Start) seeds WorldSeed instead and provisions the wallet phone through
+// the wallet flow.
+func IssuerSeed(m hsm.HSM) (issuerhost.Seed, error) { return issuerSeed(m, true) }
+
+// WorldSeed is the sample data of the embedded world (Start): IssuerSeed
+// without the sample wallet phone's token and device, which the world
+// gets through the wallet flow when it is created. The wallet phone's
+// funding card is there.
+func WorldSeed(m hsm.HSM) (issuerhost.Seed, error) { return issuerSeed(m, false) }
+
+// issuerSeed builds the sample data, with the sample wallet phone's token
+// when walletToken is set.
+func issuerSeed(m hsm.HSM, walletToken bool) (issuerhost.Seed, error) {
 	k := issuerhost.DefaultKeys()
 	seed := issuerhost.Seed{Keys: []issuerhost.SeedKey{
 		{Label: k.ZPK, Usage: hsm.UsageZPK, Alg: "TDES", Hex: ZPK},
@@ -333,6 +355,9 @@ func IssuerSeed(m hsm.HSM) (issuerhost.Seed, error) {
 			if err := addCard(fund, a.Token.FundingPAN, issuerhost.SeedCard{Expiry: "2029-12", FormFactor: "plastic"}); err != nil {
 				return seed, err
 			}
+		}
+		if !walletToken && p.Name == SampleWalletProfile {
+			continue
 		}
 		l, err := imk(a.CVN, a.IMK)
 		if err != nil {

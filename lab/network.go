@@ -15,6 +15,7 @@ import (
 	"github.com/tapsim/tapsim/acquirer"
 	"github.com/tapsim/tapsim/issuerhost"
 	"github.com/tapsim/tapsim/issuerhost/store"
+	"github.com/tapsim/tapsim/provision/tokensvc"
 	"github.com/tapsim/tapsim/terminal/client"
 	"github.com/tapsim/tapsim/terminal/pos"
 )
@@ -36,6 +37,10 @@ type Network struct {
 	proxy    *linkProxy
 	acq      *acquirer.Server
 	closeHSM func()
+	// prov is the wallet flow's services, sample the wallet phone the
+	// world provisioned through them.
+	prov   *Provisioning
+	sample SampleWallet
 }
 
 // Options tune an embedded network.
@@ -49,11 +54,22 @@ type Options struct {
 	IssuerTimeout time.Duration
 	// Logger receives both hosts' events, masked; nil discards them.
 	Logger *slog.Logger
+	// Clock and Rand are the world's provisioning services' and its
+	// wallet phones' (ProvisioningOptions); time.Now and crypto/rand when
+	// nil.
+	Clock func() time.Time
+	Rand  io.Reader
+	// Recommend is the token service's recommendation to the issuer
+	// (ProvisioningOptions); nil keeps the wallet provider's assessment.
+	Recommend func(tokensvc.IDVRequest) string
 }
 
-// Start starts the issuer host (its sample data created when o.Dir has
-// none) and the acquirer routing every sample BIN range to it, and waits
-// until the acquirer's issuer link is signed on. Close the network when
+// Start starts the issuer host (its sample data, WorldSeed, created when
+// o.Dir has none) and the acquirer routing every sample BIN range to it,
+// and waits until the acquirer's issuer link is signed on. Then it starts
+// the wallet flow's services (Provisioning) and provisions the sample
+// wallet phone through them (SampleWallet): a new token at every start,
+// since the phone lives in this process only. Close the network when
 // done. ctx bounds the start only.
 func Start(ctx context.Context, o Options) (*Network, error) {
 	if o.Logger == nil {
@@ -105,6 +121,11 @@ func Start(ctx context.Context, o Options) (*Network, error) {
 		n.Close()
 		return nil, fmt.Errorf("issuer link: %w", err)
 	}
+	if err := n.provisionSampleWallet(ctx, ProvisioningOptions{Clock: o.Clock, Rand: o.Rand, Recommend: o.Recommend,
+		Logger: o.Logger}); err != nil {
+		n.Close()
+		return nil, err
+	}
 	return n, nil
 }
 
@@ -128,7 +149,7 @@ func (n *Network) startIssuer(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, _, err := InitIssuer(ctx, r); err != nil {
+	if _, _, err := initIssuer(ctx, r, WorldSeed); err != nil {
 		r.Close()
 		return err
 	}
@@ -239,6 +260,9 @@ func (n *Network) NewTerminalWith(cfg pos.Config, o pos.Options) (*pos.Terminal,
 // close.
 func (n *Network) Close() error {
 	var errs []error
+	if p := n.Provisioning(); p != nil {
+		p.Close()
+	}
 	if n.acq != nil {
 		errs = append(errs, n.acq.Close())
 	}

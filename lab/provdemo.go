@@ -52,13 +52,8 @@ type provDemo struct {
 // account named "stepup-..." gets the token service's step-up
 // recommendation.
 func ProvisioningDemo(ctx context.Context, dir string, logger *slog.Logger) ([]ProvisioningRow, error) {
-	n, err := Start(ctx, Options{Dir: dir, Logger: logger, IssuerTimeout: 1500 * time.Millisecond})
-	if err != nil {
-		return nil, err
-	}
-	defer n.Close()
 	clock := &demoClock{now: time.Now().Truncate(time.Second)}
-	p, err := StartProvisioning(ctx, n, ProvisioningOptions{Clock: clock.Now, Logger: logger,
+	n, err := Start(ctx, Options{Dir: dir, Logger: logger, IssuerTimeout: 1500 * time.Millisecond, Clock: clock.Now,
 		Recommend: func(r tokensvc.IDVRequest) string {
 			if strings.HasPrefix(r.WalletAccountID, "stepup") {
 				return wire.DecisionRequireAuthN
@@ -68,7 +63,8 @@ func ProvisioningDemo(ctx context.Context, dir string, logger *slog.Logger) ([]P
 	if err != nil {
 		return nil, err
 	}
-	defer p.Close()
+	defer n.Close()
+	p := n.Provisioning()
 	d := &provDemo{n: n, p: p, clock: clock, cards: map[string]FundingCard{}}
 	for _, name := range []string{"visa-plastic", "mc-plastic", "visa-plastic-cvn22", "visa-plastic-cvn10", "mc-plastic-cvn17", "mc-plastic-cvn20"} {
 		fc, err := SampleFundingCard(ctx, n, name)

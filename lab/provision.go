@@ -64,7 +64,7 @@ type Provisioning struct {
 	TokenServiceAddr, WalletAddr string
 
 	n       *Network
-	idv     *idv.Service
+	opts    ProvisioningOptions
 	bridge  *bridge
 	wallet  *walletsvc.Service
 	ca      *tlsconf.Authority
@@ -85,12 +85,45 @@ type Provisioning struct {
 	phones map[string]cards.Card // by TUR, for Tap
 	// issuerClient is the issuer's service centre's client.
 	issuerClient *wire.Client
+
+	// sideMu guards the issuer the services work on: the running issuer
+	// host's store and module, made again when it was restarted.
+	sideMu sync.Mutex
+	sideOf *Issuer
+	cur    *issuerSide
+}
+
+// side is the running issuer's side of the services: its store, its ID&V
+// API and its security module with the token IMK's handle. The issuer
+// host may have been stopped and started again on the same data since the
+// last call (a new store and module): the side is then made again.
+func (p *Provisioning) side() (*issuerSide, error) {
+	p.n.mu.Lock()
+	iss := p.n.issuer
+	p.n.mu.Unlock()
+	if iss == nil || iss.HSM == nil {
+		return nil, fmt.Errorf("provisioning: %w", ErrIssuerDown)
+	}
+	p.sideMu.Lock()
+	defer p.sideMu.Unlock()
+	if p.sideOf == iss {
+		return p.cur, nil
+	}
+	side, err := loadIssuerSide(iss, p.opts.Clock, p.opts.Rand, p.opts.Logger)
+	if err != nil {
+		return nil, err
+	}
+	p.sideOf, p.cur = iss, side
+	return p.cur, nil
 }
 
 // StartProvisioning starts the token service and the wallet provider of
 // the embedded network n on loopback, each with a certificate of an
 // in-memory test CA, and the token IMK in the issuer's security module.
-// Close it before the network.
+// They work on the issuer host running at each call, so they go on after
+// it is stopped and started again. Start already runs one set
+// (Network.Provisioning); another is for callers that need options of
+// their own. Close it before the network.
 func StartProvisioning(ctx context.Context, n *Network, o ProvisioningOptions) (*Provisioning, error) {
 	if o.Clock == nil {
 		o.Clock = time.Now
@@ -101,19 +134,13 @@ func StartProvisioning(ctx context.Context, n *Network, o ProvisioningOptions) (
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	n.mu.Lock()
-	iss := n.issuer
-	n.mu.Unlock()
-	if iss == nil || iss.HSM == nil {
-		return nil, fmt.Errorf("provisioning: %w", ErrIssuerDown)
-	}
-	svc, b, err := newIssuerSide(iss, o.Clock, o.Rand, o.Recommend, o.Logger)
-	if err != nil {
+	p := &Provisioning{n: n, opts: o, clock: o.Clock, rand: o.Rand, ids: map[string]*tlsconf.Identity{},
+		phones: map[string]cards.Card{}}
+	if _, err := p.side(); err != nil {
 		return nil, err
 	}
-	p := &Provisioning{n: n, idv: svc, clock: o.Clock, rand: o.Rand, ids: map[string]*tlsconf.Identity{},
-		phones: map[string]cards.Card{}}
-	p.bridge = b
+	p.bridge = &bridge{side: p.side, clock: o.Clock, rand: o.Rand, recommend: o.Recommend,
+		pending: map[string]string{}, toks: map[string]*bridged{}, pars: map[string]string{}}
 	if err := p.start(o); err != nil {
 		p.Close()
 		return nil, err
@@ -269,14 +296,25 @@ func (p *Provisioning) newWalletApp(deviceID, account string, key *wire.Party) (
 // card data (R-G5g).
 func (p *Provisioning) WalletStore() *walletsvc.MemoryStore { return p.wallet.Store() }
 
-// IDV is the issuer's provisioning API the token service uses.
-func (p *Provisioning) IDV() *idv.Service { return p.idv }
+// IDV is the issuer's provisioning API the token service uses; nil while
+// the issuer host is stopped.
+func (p *Provisioning) IDV() *idv.Service {
+	s, err := p.side()
+	if err != nil {
+		return nil
+	}
+	return s.idv
+}
 
 // Inbox is the issuer's message centre for recipient: a registered phone
 // number or e-mail address, or a device ID (oldest first). OTPs show
 // there as an SMS would show them.
 func (p *Provisioning) Inbox(ctx context.Context, recipient string) ([]idv.Message, error) {
-	return p.idv.Inbox(ctx, recipient)
+	s, err := p.side()
+	if err != nil {
+		return nil, err
+	}
+	return s.idv.Inbox(ctx, recipient)
 }
 
 var otpRE = regexp.MustCompile(`\b([0-9]{6})\b is your one-time password`)
@@ -385,6 +423,16 @@ func SampleFundingCard(ctx context.Context, n *Network, name string) (FundingCar
 	if p.FormFactor != cards.FormPlastic && p.FormFactor != "" || p.App == nil {
 		return FundingCard{}, fmt.Errorf("%s is not a plastic card", name)
 	}
+	fc, err := fundingCard(ctx, n, p.App.PAN)
+	if err != nil {
+		return FundingCard{}, fmt.Errorf("funding card %s: %w", name, err)
+	}
+	return fc, nil
+}
+
+// fundingCard reads the issuer's card of PAN number as its holder would
+// type it into a wallet.
+func fundingCard(ctx context.Context, n *Network, number string) (FundingCard, error) {
 	n.mu.Lock()
 	iss := n.issuer
 	n.mu.Unlock()
@@ -395,7 +443,7 @@ func SampleFundingCard(ctx context.Context, n *Network, name string) (FundingCar
 	var contact store.CardContact
 	if err := iss.DB.View(ctx, func(tx *store.Tx) error {
 		var err error
-		if c, err = tx.CardByPAN(ctx, p.App.PAN); err != nil {
+		if c, err = tx.CardByPAN(ctx, number); err != nil {
 			return err
 		}
 		contact, err = tx.CardContact(ctx, c.ID)
@@ -404,7 +452,7 @@ func SampleFundingCard(ctx context.Context, n *Network, name string) (FundingCar
 		}
 		return err
 	}); err != nil {
-		return FundingCard{}, fmt.Errorf("funding card %s: %w", name, err)
+		return FundingCard{}, err
 	}
 	code, err := issuerhost.SampleCVV2(iss.HSM, c.PAN, c.Expiry)
 	if err != nil {

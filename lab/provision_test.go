@@ -375,3 +375,102 @@ func TestProvisioningLifecycle(t *testing.T) {
 	_, err = app.Card(tur)
 	require.ErrorIs(t, err, walletapp.ErrUnknownToken, "a deleted token's credentials leave the phone")
 }
+
+// R-S2a: a token is active at the issuer once its cardholder is verified.
+// A stepped-up token whose OTP was verified is active in the issuer's
+// vault, activated on the issuer's record with the OTP, and pays; a green
+// token is active at once by the issuer's own decision. A stepped-up token
+// whose verification never completed is inactive: no token data reached
+// the phone, and its credentials made off the issuer's data (a clone) are
+// refused at a tap with their own reason, token_inactive.
+func TestTokenActivationRS2a(t *testing.T) {
+	ctx := context.Background()
+	n, p := startProvisioning(t)
+	term, link, err := n.NewTerminal(pos.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = link.Close() })
+	sale := func(phone cards.Card, amount int64) *pos.Result {
+		t.Helper()
+		ph, ok := cards.Phone(phone)
+		require.True(t, ok)
+		require.NoError(t, ph.Unlock(SampleWalletPasscode))
+		res, err := term.Sale(ctx, amount, inproc.New(phone))
+		require.NoError(t, err)
+		return res
+	}
+	visa, err := SampleFundingCard(ctx, n, "visa-plastic")
+	require.NoError(t, err)
+	status := func(tur string) store.TokenStatus {
+		var k store.Token
+		require.NoError(t, n.Issuer().Store().View(ctx, func(tx *store.Tx) error {
+			var err error
+			k, err = tx.Token(ctx, tur)
+			return err
+		}))
+		return k.Status
+	}
+	activated := func(tur string) bool {
+		recs, err := p.CardTokens(ctx, visa.CardID)
+		require.NoError(t, err)
+		for _, r := range recs {
+			if r.TokenRef == tur {
+				return r.Activated
+			}
+		}
+		t.Fatalf("no issuer record of token %s", tur)
+		return false
+	}
+
+	// Verified with the OTP from the inbox: active, activated, approved.
+	res, err := p.AddToWallet(ctx, WalletRequest{Profile: "visa-plastic", DeviceID: "35209900AABB0201", Account: "stepup-201",
+		OTP: OTPAuto}, nil)
+	require.NoError(t, err)
+	require.Equal(t, wire.ResultSuccess, res.OTP)
+	require.Equal(t, store.TokenActive, status(res.TokenUniqueReference))
+	require.True(t, activated(res.TokenUniqueReference))
+	require.Equal(t, isospec.RCApproved, sale(res.Phone, 150000).ResponseCode)
+
+	// Green: active at once.
+	var notified string
+	res, err = p.AddToWallet(ctx, WalletRequest{Profile: "visa-plastic", DeviceID: "35209900AABB0202", Account: "acct-202"},
+		func(s Step) {
+			if s.Name == "issuer notified" {
+				notified = s.Detail
+			}
+		})
+	require.NoError(t, err)
+	require.Contains(t, notified, "active on the issuer's decision")
+	require.Equal(t, wire.DecisionApproved, res.Decision)
+	require.Equal(t, store.TokenActive, status(res.TokenUniqueReference))
+	require.Equal(t, isospec.RCApproved, sale(res.Phone, 150000).ResponseCode)
+
+	// The step-up never completed: inactive, nothing on the phone, a clone
+	// refused as inactive.
+	app, err := p.NewWalletApp("35209900AABB0203", "stepup-203")
+	require.NoError(t, err)
+	added, err := app.AddCard(ctx, visa.Card)
+	require.NoError(t, err)
+	require.Equal(t, wire.DecisionRequireAuthN, added.Decision)
+	tur := added.TokenUniqueReference
+	require.Equal(t, store.TokenInactive, status(tur))
+	require.False(t, activated(tur))
+	_, err = app.Card(tur)
+	require.Error(t, err, "no token data before the cardholder is verified")
+
+	var k store.Token
+	require.NoError(t, n.Issuer().Store().View(ctx, func(tx *store.Tx) error {
+		var err error
+		k, err = tx.Token(ctx, tur)
+		return err
+	}))
+	cvn, err := cryptogram.Lookup(k.CVN)
+	require.NoError(t, err)
+	mk, err := cvn.DeriveMK(keys.MustHex(keys.TDES, TokenIMK), k.Number, k.PSN)
+	require.NoError(t, err)
+	clone, err := WalletPhone(walletapp.Card{TokenPAN: k.Number, TokenExpiry: k.Expiry, PSN: k.PSN, CVN: k.CVN,
+		MasterKey: mk.Bytes(), RequestorID: SampleWalletRequestor, DeviceID: "35209900AABB0203"}, "0010", time.Now)
+	require.NoError(t, err)
+	got := sale(clone, 150000)
+	require.Equal(t, isospec.RCRestrictedCard, got.ResponseCode)
+	require.Equal(t, isospec.DeclineReason("token_inactive"), got.DeclineReason)
+}

@@ -258,27 +258,36 @@ func NewIssuerServices(r *Issuer, o IssuerServicesOptions) (*IssuerServices, err
 	return &IssuerServices{idv: svc, ts: ts, log: o.Logger}, nil
 }
 
-// newIssuerSide is the issuer's ID&V service and the bridge the token
-// service works through, on r.
+// newIssuerSide is the issuer's side of the services on r and the bridge
+// the token service works through, on that one issuer.
 func newIssuerSide(r *Issuer, clock func() time.Time, rnd io.Reader, recommend func(tokensvc.IDVRequest) string,
 	logger *slog.Logger) (*idv.Service, *bridge, error) {
-	// The sample token IMK is loaded once into the issuer's module (a key
-	// ceremony); from then on only its handle is used.
+	side, err := loadIssuerSide(r, clock, rnd, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	b := &bridge{side: func() (*issuerSide, error) { return side, nil }, clock: clock, rand: rnd, recommend: recommend,
+		pending: map[string]string{}, toks: map[string]*bridged{}, pars: map[string]string{}}
+	return side.idv, b, nil
+}
+
+// loadIssuerSide is r's ID&V API and the handle of the token IMK in r's
+// module. The sample token IMK is loaded once into the module (a key
+// ceremony); from then on only its handle is used.
+func loadIssuerSide(r *Issuer, clock func() time.Time, rnd io.Reader, logger *slog.Logger) (*issuerSide, error) {
 	clear, err := keys.ParseHex(keys.TDES, TokenIMK)
 	if err != nil {
-		return nil, nil, fmt.Errorf("provisioning: token IMK: %w", err)
+		return nil, fmt.Errorf("provisioning: token IMK: %w", err)
 	}
 	imk, err := issuerKey(r.HSM, TokenIMKLabel, hsm.UsageIMKAC, clear)
 	if err != nil {
-		return nil, nil, fmt.Errorf("provisioning: token IMK: %w", err)
+		return nil, fmt.Errorf("provisioning: token IMK: %w", err)
 	}
 	svc, err := idv.New(idv.Config{DB: r.DB, HSM: r.HSM, Now: clock, Rand: rnd, Logger: logger.With("host", "issuer-idv")})
 	if err != nil {
-		return nil, nil, fmt.Errorf("provisioning: %w", err)
+		return nil, fmt.Errorf("provisioning: %w", err)
 	}
-	b := &bridge{db: r.DB, idv: svc, sm: r.HSM, imk: imk, clock: clock, rand: rnd, recommend: recommend,
-		pending: map[string]string{}, toks: map[string]*bridged{}, pars: map[string]string{}}
-	return svc, b, nil
+	return &issuerSide{db: r.DB, idv: svc, sm: r.HSM, imk: imk}, nil
 }
 
 // newTokenService is the token service the issuer operates over b,

@@ -86,6 +86,10 @@ type WalletResult struct {
 	// Phone is the wallet phone built from the delivered token (nil when
 	// no token reached the phone); its ATC goes on from tap to tap.
 	Phone cards.Card
+	// App is the phone's wallet app (nil when the flow failed before it
+	// was made): the cardholder's suspend, resume and delete go through
+	// it.
+	App *walletapp.App
 }
 
 // AddToWallet runs the wallet flow headless over the services of p: the
@@ -93,14 +97,20 @@ type WalletResult struct {
 // installs and acknowledges the token, and the issuer's record is read
 // back; then, when asked, the new token taps. report receives each step.
 func (p *Provisioning) AddToWallet(ctx context.Context, req WalletRequest, report func(Step)) (WalletResult, error) {
+	fc, err := SampleFundingCard(ctx, p.n, req.Profile)
+	if err != nil {
+		return WalletResult{}, err
+	}
+	return p.addToWallet(ctx, req, fc, report)
+}
+
+// addToWallet is AddToWallet with the funding card fc; req.Profile only
+// names it in the steps.
+func (p *Provisioning) addToWallet(ctx context.Context, req WalletRequest, fc FundingCard, report func(Step)) (WalletResult, error) {
 	say := func(name, format string, a ...any) {
 		if report != nil {
 			report(Step{Name: name, Detail: fmt.Sprintf(format, a...)})
 		}
-	}
-	fc, err := SampleFundingCard(ctx, p.n, req.Profile)
-	if err != nil {
-		return WalletResult{}, err
 	}
 	if req.Account == "" {
 		req.Account = "wallet-" + req.DeviceID
@@ -115,7 +125,8 @@ func (p *Provisioning) AddToWallet(ctx context.Context, req WalletRequest, repor
 	if err != nil {
 		return WalletResult{}, err
 	}
-	out := WalletResult{Decision: res.Decision, Reason: res.Reason, TokenUniqueReference: res.TokenUniqueReference, Status: res.Status}
+	out := WalletResult{Decision: res.Decision, Reason: res.Reason, TokenUniqueReference: res.TokenUniqueReference, Status: res.Status,
+		App: app}
 	if res.Decision == wire.DecisionDeclined {
 		say("decision", "%s: %s", res.Decision, res.Reason)
 		return out, nil
@@ -195,8 +206,16 @@ func (p *Provisioning) AddToWallet(ctx context.Context, req WalletRequest, repor
 	}
 	for _, k := range recs {
 		if k.TokenRef == tur {
-			say("issuer notified", "card %s: token %s, device %s, requestor %s, created %t, downloaded %t, activated %t",
-				k.CardID, k.TokenRef, k.DeviceID, k.RequestorID, k.Created, k.Downloaded, k.Activated)
+			// R-S2a: a stepped-up token is activated on the issuer's
+			// record with the verified OTP; a green one is active on the
+			// issuer's own decision, with no cardholder verification to
+			// record.
+			act := fmt.Sprintf("activated %t", k.Activated)
+			if !k.Activated && res.Decision == wire.DecisionApproved {
+				act = "active on the issuer's decision"
+			}
+			say("issuer notified", "card %s: token %s, device %s, requestor %s, created %t, downloaded %t, %s",
+				k.CardID, k.TokenRef, k.DeviceID, k.RequestorID, k.Created, k.Downloaded, act)
 		}
 	}
 	if req.TapAmount > 0 {

@@ -138,7 +138,7 @@ func bindingTable() []Binding {
 					}
 					return
 				}
-				a.m.Passcode, a.m.PhoneNote = "", ""
+				a.m.Passcode, a.m.PhoneNote, a.confirmDelete = "", "", ""
 				a.m.Screen = model.ScreenPhone
 			}},
 		{Keys: "h", Hint: "history", Help: "list the session's transactions", Screens: mainS, match: runes('h'),
@@ -202,6 +202,11 @@ func bindingTable() []Binding {
 		{Keys: "f", Hint: "full PAN", Help: "show the full PAN (needs the typed passcode)", Screens: phoneS, match: runes('f'), do: (*App).fullPAN},
 		{Keys: "n", Hint: "new keys", Help: "replenish an HCE phone's single-use keys from the issuer's cloud platform", Screens: phoneS, match: runes('n'), do: (*App).replenish},
 		{Keys: "l", Hint: "lost", Help: "report the phone lost: tokens suspended, keys voided, SE card marked lost", Screens: phoneS, match: runes('l'), do: (*App).reportLost},
+		{Keys: "s/r/d/w", Hint: "token", Help: "wallet token: s suspend, r resume, d delete (twice), w read its state",
+			Screens: phoneS,
+			match:   runes('s', 'r', 'd', 'w'), do: func(a *App, ev *tcell.EventKey) {
+				a.walletToken(map[rune]WalletAction{'s': WalletSuspend, 'r': WalletResume, 'd': WalletDelete, 'w': WalletRefresh}[ev.Rune()])
+			}},
 		{Keys: "a", Hint: "add card", Help: "add a sample card to the wallet of a new phone (token service, step-up OTP)", Screens: phoneS,
 			match: runes('a'), do: func(a *App, _ *tcell.EventKey) { a.openAddCard() }},
 		{Keys: "m", Hint: "inbox", Help: "read the inbox the last OTP went to (the issuer's message centre)", Screens: phoneS,

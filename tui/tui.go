@@ -83,6 +83,18 @@ type Backend struct {
 	// NewDeviceID makes the device ID the form offers; nil means 8
 	// random bytes.
 	NewDeviceID func() string
+	// WalletToken acts, as the cardholder, on the token of wallet entry
+	// walletName in its phone's wallet app: suspend, resume or delete it
+	// (phone -> wallet provider -> token service -> issuer), or read its
+	// state again from the wallet provider. It returns the token's state
+	// afterwards, masked, or ErrNoWalletToken when the entry holds no
+	// wallet app's token. It runs off the UI goroutine. Optional.
+	WalletToken func(ctx context.Context, walletName string, action WalletAction) (string, error)
+	// TokenState is the state of wallet entry walletName's token as its
+	// wallet app last saw it, masked ("" for none). It reads the phone's
+	// memory only: the UI calls it when it draws the phone panel.
+	// Optional.
+	TokenState func(walletName string) string
 }
 
 // CardInfo is what the UI tells the tester about a virtual card or phone.
@@ -142,6 +154,9 @@ type App struct {
 	// the inbox the OTP went to.
 	provisioned map[string]CardInfo
 	inboxOf     string
+	// confirmDelete is the wallet entry whose token d deletes when
+	// pressed again.
+	confirmDelete string
 
 	pinCh   chan pinAnswer
 	otpCh   chan otpAnswer

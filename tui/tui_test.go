@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -147,11 +148,15 @@ func TestGoldenScreens(t *testing.T) {
 		{"help", func(r *rig) string {
 			r.keys("?")
 			r.wait("MAIN")
-			for range 6 {
+			// Scrolled so that the help's last lines show.
+			end := max(strings.Count(HelpText(), "\n")-12, 0)
+			for range end / 10 {
 				r.sim.InjectKey(tcell.KeyPgDn, 0, tcell.ModNone)
 			}
-			// Every PgDn handled: the help is at its end.
-			end := min(60, strings.Count(HelpText(), "\n"))
+			for range end % 10 {
+				r.sim.InjectKey(tcell.KeyDown, 0, tcell.ModNone)
+			}
+			// Every key handled: the help is at its end.
 			deadline := time.Now().Add(10 * time.Second)
 			for row := -1; row != end; {
 				require.True(r.t, time.Now().Before(deadline), "the help did not scroll to its end")
@@ -438,4 +443,64 @@ func TestAddCardOTPLockedAndCancelled(t *testing.T) {
 	r.key(tcell.KeyEscape)
 	s := r.wait("Sale entry")
 	require.NotContains(t, s, "+ token-")
+}
+
+// The phone panel's wallet token keys: s, r and w go to the backend at
+// once, d only when pressed twice; the panel shows the token's state as
+// the wallet app sees it; a phone without a wallet token says so.
+func TestWalletTokenKeys(t *testing.T) {
+	b := walletBackend("visa-se-phone")
+	var (
+		mu    sync.Mutex
+		state = "489537******1234 ACTIVE"
+		asked []WalletAction
+	)
+	b.WalletToken = func(_ context.Context, name string, act WalletAction) (string, error) {
+		if !strings.HasPrefix(name, "token-") {
+			return "", ErrNoWalletToken
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		asked = append(asked, act)
+		switch act {
+		case WalletSuspend:
+			state = "489537******1234 SUSPENDED (by CARDHOLDER)"
+		case WalletResume:
+			state = "489537******1234 ACTIVE"
+		case WalletDelete:
+			state = "******1234 DEACTIVATED"
+		}
+		return state, nil
+	}
+	b.TokenState = func(name string) string {
+		if !strings.HasPrefix(name, "token-") {
+			return ""
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return state
+	}
+	r := newRig(t, b)
+	r.keys("ps")
+	r.wait("visa-se-phone holds no wallet token")
+	r.keys("a")
+	r.wait("device ID")
+	r.key(tcell.KeyDown)
+	r.key(tcell.KeyDown)
+	r.keys(" ")
+	r.key(tcell.KeyEnter)
+	r.wait("visa-plastic added", "wallet token: 489537******1234 ACTIVE")
+	r.keys("s")
+	r.wait("token suspend: 489537******1234 SUSPENDED (by CARDHOLDER)", "wallet token: 489537******1234 SUSPENDED")
+	r.keys("r")
+	r.wait("token resume: 489537******1234 ACTIVE")
+	r.keys("w")
+	r.wait("token refresh: 489537******1234 ACTIVE")
+	r.keys("d")
+	r.wait("d again deletes the token")
+	r.keys("d")
+	r.wait("token delete: ******1234 DEACTIVATED", "wallet token: ******1234 DEACTIVATED")
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, []WalletAction{WalletSuspend, WalletResume, WalletRefresh, WalletDelete}, asked)
 }

@@ -188,7 +188,7 @@ func (a *App) build() {
 	a.pages = tview.NewPages().
 		AddPage(pageMain, root, true, true).
 		AddPage(pagePIN, modal(a.pinView, 36, 8), true, false).
-		AddPage(pagePhone, modal(a.phoneView, 60, 14), true, false).
+		AddPage(pagePhone, modal(a.phoneView, 60, 16), true, false).
 		AddPage(pageHistory, modal(a.historyView, 78, 18), true, false).
 		AddPage(pageSet, modal(a.settingsView, 70, 16), true, false).
 		AddPage(pageHelp, modal(a.helpView, 78, 19), true, false).
@@ -341,6 +341,11 @@ func (a *App) phoneText() string {
 		}
 		fmt.Fprintf(&b, "state: %s   card function: %s\n", state, fn)
 		fmt.Fprintf(&b, "PAN: %s\n", tview.Escape(strings.Join(ph.LookupPAN(), ", ")))
+		if a.b.TokenState != nil {
+			if st := a.b.TokenState(name); st != "" {
+				fmt.Fprintf(&b, "wallet token: %s\n", tview.Escape(st))
+			}
+		}
 		if ph.KeyStore() != nil {
 			repl := ""
 			if ph.NeedsReplenish() {

@@ -65,6 +65,61 @@ type InboxMessage struct {
 	Channel, Kind, Body string
 }
 
+// WalletAction is what the cardholder does with a wallet phone's token
+// from the phone panel (Backend.WalletToken).
+type WalletAction string
+
+// The cardholder's actions on a wallet token.
+const (
+	// WalletRefresh reads the token's state from the wallet provider.
+	WalletRefresh WalletAction = "refresh"
+	// WalletSuspend suspends the token: taps are declined.
+	WalletSuspend WalletAction = "suspend"
+	// WalletResume lifts the cardholder's own suspension.
+	WalletResume WalletAction = "resume"
+	// WalletDelete deletes the token for good.
+	WalletDelete WalletAction = "delete"
+)
+
+// ErrNoWalletToken reports that a wallet entry holds no wallet app's token
+// (a plastic card, an SE or HCE phone).
+var ErrNoWalletToken = errors.New("tui: no wallet token on this phone")
+
+// walletToken runs action on the selected phone's wallet token off the UI
+// goroutine; a delete asks to be confirmed by a second d.
+func (a *App) walletToken(action WalletAction) {
+	name, _, ok := a.phone()
+	switch {
+	case !ok:
+		a.m.PhoneNote = "not a phone"
+		return
+	case a.b.WalletToken == nil:
+		a.m.PhoneNote = "no wallet provider to ask"
+		return
+	case action == WalletDelete && a.confirmDelete != name:
+		a.confirmDelete = name
+		a.m.PhoneNote = "d again deletes the token from the wallet for good"
+		return
+	}
+	a.confirmDelete = ""
+	a.m.PhoneNote = string(action) + "..."
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		state, err := a.b.WalletToken(a.ctx, name, action)
+		a.post(func(m *model.Model) {
+			switch {
+			case errors.Is(err, ErrNoWalletToken):
+				m.PhoneNote = name + " holds no wallet token: s, r, d and w act on a wallet phone's token"
+			case err != nil:
+				m.PhoneNote = string(action) + ": " + err.Error()
+			default:
+				m.PhoneNote = fmt.Sprintf("token %s: %s", action, state)
+			}
+		})
+	}()
+}
+
 // ProvisionedMark precedes a wallet entry added on the phone panel.
 const ProvisionedMark = "+ "
 

@@ -89,6 +89,10 @@ func runCardServe(cmd *cobra.Command, f cardServeFlags) error {
 	if err != nil {
 		return usageErr("%v", err)
 	}
+	// No world runs here: a wallet-phone is served with its profile's own
+	// token, the one an issuer run on its own seeds (lab.IssuerSeed); the
+	// embedded world's wallet-phone gets a token through the wallet flow
+	// instead (lab.Network.SampleWallet).
 	card, err := cards.FromProfile(p, cards.Options{})
 	if err != nil {
 		return usageErr("%v", err)

@@ -207,7 +207,7 @@ func runDemo(ctx context.Context, cfg demoConfig) ([]demoRow, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = func() time.Time { return now }
 	}
-	n, err := lab.Start(ctx, lab.Options{Dir: cfg.Dir, Logger: cfg.Logger, IssuerTimeout: 1500 * time.Millisecond})
+	n, err := lab.Start(ctx, lab.Options{Dir: cfg.Dir, Logger: cfg.Logger, IssuerTimeout: 1500 * time.Millisecond, Clock: cfg.Clock})
 	if err != nil {
 		return nil, err
 	}
@@ -270,7 +270,7 @@ func (d *demoRun) card(profile string, fresh bool) (cards.Card, error) {
 	if c, ok := d.cards[profile]; ok && !fresh {
 		return c, nil
 	}
-	c, err := lab.Card(profile, d.now)
+	c, err := d.net.Card(profile, d.now)
 	if err != nil {
 		return nil, err
 	}
@@ -597,15 +597,16 @@ func claimCDCVM(r *isospec.AuthorizationRequest) error {
 // suspended suspends the wallet phone's token at the issuer, then taps the
 // phone.
 func (d *demoRun) suspended(ctx context.Context) demoRow {
-	const token = "wallet-phone"
+	const phone = lab.SampleWalletProfile
 	iss := d.net.Issuer()
 	if iss == nil {
-		return demoRow{Card: token, Err: errors.New("issuer host not running")}
+		return demoRow{Card: phone, Err: errors.New("issuer host not running")}
 	}
-	if err := iss.Vault().Suspend(ctx, token, "demo: suspended by the cardholder"); err != nil {
-		return demoRow{Card: token, Err: err}
+	// The world's wallet phone got its token through the wallet flow.
+	if err := iss.Vault().Suspend(ctx, d.net.SampleWallet().TokenRef, "demo: suspended by the cardholder"); err != nil {
+		return demoRow{Card: phone, Err: err}
 	}
-	r, _ := d.sell(ctx, sale{card: token, amount: 350000, unlock: "2468", want: isospec.RCRestrictedCard, note: "token suspended at the issuer"})
+	r, _ := d.sell(ctx, sale{card: phone, amount: 350000, unlock: "2468", want: isospec.RCRestrictedCard, note: "token suspended at the issuer"})
 	return r
 }
 

@@ -69,7 +69,12 @@ func TestDemoRows(t *testing.T) {
 		k, err := tx.HCEKey(ctx, "hce-phone", 1)
 		require.NoError(t, err)
 		require.Equal(t, store.KeyUsed, k.Status, "R-S5b")
-		tok, err := tx.Token(ctx, "wallet-phone")
+		// The wallet phone's token, made by the wallet flow for the
+		// sample device when the world was created.
+		ds, err := tx.DevicesByID(ctx, "3520990017629911")
+		require.NoError(t, err)
+		require.Len(t, ds, 1)
+		tok, err := tx.Token(ctx, ds[0].TokenID)
 		require.NoError(t, err)
 		require.Equal(t, store.TokenSuspended, tok.Status)
 		log, err := tx.AuthLog(ctx, 100)

@@ -143,8 +143,9 @@ func (o walletOptions) check() error {
 	return nil
 }
 
-// world starts the network and its provisioning services in dir (a
-// temporary directory when empty), calling done to stop them.
+// provisioningWorld starts the network in dir (a temporary directory when
+// empty) with its provisioning services tuned by o (its logger aside),
+// calling done to stop them.
 func provisioningWorld(ctx context.Context, dir string, verbose bool, errOut io.Writer, o lab.ProvisioningOptions) (*lab.Network, *lab.Provisioning, func(), error) {
 	cleanup := func() {}
 	if dir == "" {
@@ -159,19 +160,13 @@ func provisioningWorld(ctx context.Context, dir string, verbose bool, errOut io.
 		level = slog.LevelInfo
 	}
 	logger := slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: level}))
-	n, err := lab.Start(ctx, lab.Options{Dir: dir, Logger: logger, IssuerTimeout: 1500 * time.Millisecond})
+	n, err := lab.Start(ctx, lab.Options{Dir: dir, Logger: logger, IssuerTimeout: 1500 * time.Millisecond,
+		Clock: o.Clock, Rand: o.Rand, Recommend: o.Recommend})
 	if err != nil {
 		cleanup()
 		return nil, nil, nil, err
 	}
-	o.Logger = logger
-	p, err := lab.StartProvisioning(ctx, n, o)
-	if err != nil {
-		_ = n.Close()
-		cleanup()
-		return nil, nil, nil, err
-	}
-	return n, p, func() { p.Close(); _ = n.Close(); cleanup() }, nil
+	return n, n.Provisioning(), func() { _ = n.Close(); cleanup() }, nil
 }
 
 func runProvisionWallet(ctx context.Context, o walletOptions, out, errOut io.Writer) error {

@@ -74,17 +74,19 @@ func startTUISession(ctx context.Context, dir string) (*tuiSession, error) {
 	}
 	logs := &tui.LogBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	n, err := lab.Start(ctx, lab.Options{Dir: dir, Logger: logger, IssuerTimeout: 1500 * time.Millisecond})
+	wallet := newTUIWalletFlow()
+	n, err := lab.Start(ctx, lab.Options{Dir: dir, Logger: logger, IssuerTimeout: 1500 * time.Millisecond,
+		Recommend: wallet.recommend})
 	if err != nil {
 		cleanup()
 		return nil, err
 	}
+	wallet.n = n
 	s := &tuiSession{net: n}
-	wallet := newTUIWalletFlow(n, lab.ProvisioningOptions{Logger: logger})
 	now := time.Now()
 	s.backend = tui.Backend{
 		Wallet:   tuiWallet(),
-		LoadCard: func(name string) (cards.Card, error) { return lab.Card(name, now) },
+		LoadCard: func(name string) (cards.Card, error) { return n.Card(name, now) },
 		NewTerminal: func(cfg *pos.Config, o pos.Options) (*pos.Terminal, error) {
 			var (
 				t    *pos.Terminal
@@ -104,9 +106,7 @@ func startTUISession(ctx context.Context, dir string) (*tuiSession, error) {
 		},
 		StopIssuer:  n.StopIssuer,
 		StartIssuer: n.RestartIssuer,
-		ReportLost: func(ctx context.Context, name string) (string, error) {
-			return lab.ReportLost(ctx, n, name)
-		},
+		ReportLost:  wallet.reportLost,
 		Replenish: func(ctx context.Context, name string, c cards.Card) (int, error) {
 			return lab.Replenish(ctx, n, name, c)
 		},
@@ -115,14 +115,21 @@ func startTUISession(ctx context.Context, dir string) (*tuiSession, error) {
 			return pcsc.Open(name, pcsc.Options{})
 		},
 		HostLog: logs,
-		Info:    tuiCardInfo,
+		Info: func(name string) tui.CardInfo {
+			info := tuiCardInfo(name)
+			if w := n.SampleWallet(); name == lab.SampleWalletProfile && w.Phone != nil {
+				info.Summary += "; token " + w.Masked + " added through the wallet flow on device " + w.DeviceID
+			}
+			return info
+		},
 
 		FundingCards: tuiFundingCards(),
 		AddToWallet:  wallet.add,
 		Inbox:        wallet.inbox,
+		WalletToken:  wallet.walletToken,
+		TokenState:   wallet.tokenState,
 	}
 	s.cleanup = func() {
-		wallet.Close()
 		for _, l := range s.links {
 			_ = l.Close()
 		}

@@ -296,9 +296,10 @@ func TestTUIReportLostSEPhoneRC1(t *testing.T) {
 	require.Contains(t, s, "(card_lost)")
 }
 
-// R-C1: the wallet phone (a token, no device binding) reported lost has
-// its token suspended in the vault; the next tap, unlocked, is declined
-// (62, token suspended).
+// R-C1: the wallet phone (the token the world provisioned for it through
+// the wallet flow) reported lost has every token of its device suspended
+// at the token service, and so in the issuer's vault; the next tap,
+// unlocked, is declined (62, token suspended).
 func TestTUIReportLostWalletPhoneRC1(t *testing.T) {
 	r := newTUIRig(t)
 	r.selectCard("wallet-phone")
@@ -309,16 +310,21 @@ func TestTUIReportLostWalletPhoneRC1(t *testing.T) {
 
 	r.panel()
 	r.Keys("l")
-	r.waitPanel("wallet-phone reported lost: token suspended: wallet-phone")
+	tur := r.s.net.SampleWallet().TokenRef
+	r.waitPanel("wallet-phone reported lost: device 3520990017629911: tokens suspended at the token service: " + tur)
 
 	var k store.Token
 	require.NoError(t, r.s.net.Issuer().Store().View(context.Background(), func(tx *store.Tx) error {
 		var err error
-		k, err = tx.Token(context.Background(), "wallet-phone")
+		k, err = tx.Token(context.Background(), tur)
 		return err
 	}))
 	require.Equal(t, store.TokenSuspended, k.Status)
-	require.Equal(t, lab.LostReason, r.lastAudit("token.suspended").Detail)
+	require.Equal(t, "suspend by issuer", r.lastAudit("token.suspended").Detail)
+	// The phone's wallet app shows the issuer's suspension.
+	r.Keys("w")
+	r.waitPanel("wallet token: 489537")
+	r.waitPanel("SUSPENDED (by ISSUER)")
 
 	r.closePanel()
 	r.unlockAndTap("2468")
@@ -524,4 +530,91 @@ func wrongOTP(t *testing.T, r *tuiRig, card string) string {
 	otp := regexp.MustCompile(`\b[0-9]{6}\b`).FindString(ms[len(ms)-1].Body)
 	require.Len(t, otp, 6)
 	return string('0'+(otp[0]-'0'+1)%10) + otp[1:]
+}
+
+// addGreenWalletPhone adds visa-plastic to a new phone on the panel
+// without a step-up, closes the panel and returns the new wallet entry.
+func addGreenWalletPhone(t *testing.T, r *tuiRig) string {
+	t.Helper()
+	r.Model(func(m *model.Model) { m.Select("visa-se-phone") })
+	r.Keys("p")
+	r.Wait("state: locked")
+	r.Keys("a")
+	r.Wait("step-up:")
+	r.Key(tcell.KeyDown)
+	r.Key(tcell.KeyDown)
+	r.Keys(" ")
+	r.Wait("no (the issuer approves)")
+	r.Key(tcell.KeyEnter)
+	r.waitPanel("visa-plastic added: token ending")
+	r.waitPanel("ACTIVE")
+	var name string
+	r.Model(func(m *model.Model) { name = m.SelectedCard() })
+	require.True(t, strings.HasPrefix(name, "token-"), name)
+	r.waitPanel("wallet token: 489537")
+	r.closePanel()
+	r.Wait("> + " + name)
+	return name
+}
+
+// The cardholder's life cycle of a token added on the phone panel, from
+// the phone's wallet app through the wallet provider and the token
+// service to the issuer, the panel showing the token's state: suspended,
+// a tap is declined; resumed, approved; deleted, declined for good.
+func TestTUIWalletTokenLifecycle(t *testing.T) {
+	r := newTUIRig(t)
+	addGreenWalletPhone(t, r)
+	r.Keys("150000")
+	r.Wait("NT$1,500.00")
+	r.unlockAndTap(lab.SampleWalletPasscode)
+	r.Wait("APPROVED", "DE39 00")
+
+	r.panel()
+	r.Keys("s")
+	r.waitPanel("token suspend: 489537")
+	r.waitPanel("SUSPENDED (by CARDHOLDER)")
+	r.closePanel()
+	r.unlockAndTap(lab.SampleWalletPasscode)
+	s := r.Wait("DECLINED", "DE39 62")
+	require.Contains(t, s, "(token_suspended)")
+
+	r.panel()
+	r.Keys("r")
+	r.waitPanel("token resume: 489537")
+	r.closePanel()
+	r.unlockAndTap(lab.SampleWalletPasscode)
+	r.Wait("APPROVED", "DE39 00")
+
+	r.panel()
+	r.Keys("d")
+	r.waitPanel("d again deletes")
+	r.Keys("d")
+	r.waitPanel("DEACTIVATED")
+	r.closePanel()
+	r.unlockAndTap(lab.SampleWalletPasscode)
+	s = r.Wait("DECLINED", "DE39 62")
+	require.Contains(t, s, "(token_deleted)")
+}
+
+// R-C1: a wallet phone added on the panel reported lost: every token of
+// its device is suspended at the token service, the panel shows the
+// issuer's suspension as the wallet app sees it, and the next tap is
+// declined.
+func TestTUIWalletPhoneLostRC1(t *testing.T) {
+	r := newTUIRig(t)
+	addGreenWalletPhone(t, r)
+	r.Keys("150000")
+	r.Wait("NT$1,500.00")
+	r.unlockAndTap(lab.SampleWalletPasscode)
+	r.Wait("APPROVED", "DE39 00")
+
+	r.panel()
+	r.Keys("l")
+	r.waitPanel("tokens suspended at the token service: DWSPTS")
+	r.waitPanel("wallet token: 489537")
+	r.waitPanel("SUSPENDED (by ISSUER)")
+	r.closePanel()
+	r.unlockAndTap(lab.SampleWalletPasscode)
+	s := r.Wait("DECLINED", "DE39 62")
+	require.Contains(t, s, "(token_suspended)")
 }

@@ -142,6 +142,12 @@ func TestPipeline(t *testing.T) {
 					return tx.SetTokenStatus(ctx, issuertest.Wallet, store.TokenSuspended, n.Clock.Now())
 				}))
 			}, want: authz.TokenSuspended, code: "62", stage: authz.StageLookup},
+		{name: "token never activated (R-S2a)", card: issuertest.Wallet, tap: issuertest.Tap{Amount: 100, CDCVM: true},
+			setup: func(t *testing.T, n *issuertest.Net) {
+				require.NoError(t, n.DB.Update(ctx, func(tx *store.Tx) error {
+					return tx.SetTokenStatus(ctx, issuertest.Wallet, store.TokenInactive, n.Clock.Now())
+				}))
+			}, want: authz.TokenInactive, code: "62", stage: authz.StageLookup},
 		{name: "token deleted", card: issuertest.Wallet, tap: issuertest.Tap{Amount: 100, CDCVM: true},
 			setup: func(t *testing.T, n *issuertest.Net) {
 				require.NoError(t, n.DB.Update(ctx, func(tx *store.Tx) error {

@@ -250,6 +250,8 @@ func (t *txn) lookup() Reason {
 			return TokenDeleted
 		case store.TokenSuspended:
 			return TokenSuspended
+		case store.TokenInactive:
+			return TokenInactive
 		case store.TokenActive:
 		default:
 			return TokenSuspended

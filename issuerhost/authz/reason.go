@@ -79,6 +79,9 @@ const (
 const (
 	// ExpiryMismatch: the expiry date sent is not the card's or token's (54).
 	ExpiryMismatch Reason = "expiry_mismatch"
+	// TokenInactive: the token was made before its cardholder was verified
+	// and was never activated (62, R-S2a).
+	TokenInactive Reason = "token_inactive"
 	// DeviceLost: the phone was reported lost (62, R-C1).
 	DeviceLost Reason = "device_lost"
 	// CardLost: the card (or the SE phone holding it) was reported lost
@@ -182,6 +185,7 @@ var reasons = map[Reason]reasonInfo{
 	CardLost:       {"41", StageLookup, "R-C1"},
 	ExpiryMismatch: {"54", StageLookup, ""},
 	TokenSuspended: {"", StageLookup, "R-C1"},
+	TokenInactive:  {"62", StageLookup, "R-S2a"},
 	TokenDeleted:   {"", StageLookup, ""},
 	TokenExpired:   {"", StageLookup, ""},
 	TokenDomain:    {"", StageLookup, "R-S5d"},

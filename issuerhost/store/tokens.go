@@ -17,11 +17,14 @@ const (
 	TokenActive    TokenStatus = "active"
 	TokenSuspended TokenStatus = "suspended"
 	TokenDeleted   TokenStatus = "deleted"
+	// TokenInactive is a token made before its cardholder was verified
+	// (a step-up pending): it cannot pay until it is activated (R-S2a).
+	TokenInactive TokenStatus = "inactive"
 )
 
 // Valid reports whether s is a known state.
 func (s TokenStatus) Valid() bool {
-	return s == TokenActive || s == TokenSuspended || s == TokenDeleted
+	return s == TokenActive || s == TokenSuspended || s == TokenDeleted || s == TokenInactive
 }
 
 // Token is a row of the token vault: the token (a PAN-format number), the

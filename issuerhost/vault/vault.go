@@ -1,6 +1,7 @@
 // Package vault is the issuer's token service: the token vault that maps
 // each payment token to its funding card (PAN and expiry), the token's own
-// expiry, its life cycle (active, suspended, deleted) and its domain
+// expiry, its life cycle (inactive until its cardholder is verified,
+// active, suspended, deleted) and its domain
 // restriction controls (Controls: entry modes, channels, token requestor,
 // merchants, merchant categories). Besides the card store it is the only place a PAN is kept
 // (R-G5g); everything it reports shows PANs masked.
@@ -98,6 +99,9 @@ func allowed(from, to store.TokenStatus) bool {
 		return to == store.TokenSuspended || to == store.TokenDeleted
 	case store.TokenSuspended:
 		return to == store.TokenActive || to == store.TokenDeleted
+	case store.TokenInactive:
+		// Activated once the cardholder is verified (R-S2a), or ended.
+		return to == store.TokenActive || to == store.TokenDeleted
 	}
 	return false
 }
@@ -163,9 +167,21 @@ func (v *Vault) Suspend(ctx context.Context, id, reason string) error {
 	return v.set(ctx, id, store.TokenSuspended, reason)
 }
 
-// Resume makes a suspended token active again.
+// Resume makes a suspended token active again. An inactive token is not
+// resumed: it becomes active only when its cardholder is verified
+// (R-S2a).
 func (v *Vault) Resume(ctx context.Context, id, reason string) error {
-	return v.set(ctx, id, store.TokenActive, reason)
+	return v.db.Update(ctx, func(tx *store.Tx) error {
+		k, err := tx.Token(ctx, id)
+		if err != nil {
+			return err
+		}
+		if k.Status == store.TokenInactive {
+			return fmt.Errorf("%w: resume an inactive token (it is activated once its cardholder is verified)", ErrTransition)
+		}
+		_, err = SetStatus(ctx, tx, id, store.TokenActive, Actor, reason, v.now())
+		return err
+	})
 }
 
 // Delete ends token id for good.

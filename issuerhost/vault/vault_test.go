@@ -65,6 +65,30 @@ func TestLifeCycle(t *testing.T) {
 	}))
 }
 
+// R-S2a: a token made before its cardholder was verified is inactive: the
+// service centre cannot resume it, it cannot be suspended; it becomes
+// active when the cardholder is verified, or is ended.
+func TestInactiveToken(t *testing.T) {
+	n := issuertest.New(t)
+	v := vault.New(n.DB, n.Clock.Now)
+	set := func(to store.TokenStatus) error {
+		return n.DB.Update(ctx, func(tx *store.Tx) error {
+			_, err := vault.SetStatus(ctx, tx, issuertest.Wallet, to, "test", "step-up", n.Clock.Now())
+			return err
+		})
+	}
+	require.NoError(t, n.DB.Update(ctx, func(tx *store.Tx) error {
+		return tx.SetTokenStatus(ctx, issuertest.Wallet, store.TokenInactive, n.Clock.Now())
+	}))
+	require.ErrorIs(t, v.Resume(ctx, issuertest.Wallet, "service centre"), vault.ErrTransition)
+	require.ErrorIs(t, v.Suspend(ctx, issuertest.Wallet, "lost"), vault.ErrTransition)
+	require.NoError(t, set(store.TokenActive), "activated: the cardholder verified")
+	d, err := v.Detokenise(ctx, "4895370098760017")
+	require.NoError(t, err)
+	require.Equal(t, store.TokenActive, d.Token.Status)
+	require.ErrorIs(t, set(store.TokenInactive), vault.ErrTransition, "an active token never goes back to inactive")
+}
+
 func TestProvision(t *testing.T) {
 	n := issuertest.New(t)
 	v := vault.New(n.DB, n.Clock.Now)
