@@ -299,6 +299,16 @@ func TestAddToWallet(t *testing.T) {
 			require.Contains(t, text.String(), pan.Mask(visa.Card.PAN))
 		})
 	}
+
+	// A short device ID is the phone's 8-byte ID, zero-padded, as the
+	// issuer binds the token to it: the token taps from that phone.
+	res, err := p.AddToWallet(ctx, WalletRequest{Profile: "visa-plastic", DeviceID: "0a0b", Account: "short-id",
+		TapAmount: 1000}, nil)
+	require.NoError(t, err)
+	require.Equal(t, isospec.RCApproved, res.Tap)
+	require.Equal(t, "0A0B000000000000", res.App.DeviceID())
+	_, err = p.AddToWallet(ctx, WalletRequest{Profile: "visa-plastic", DeviceID: "not-hex"}, nil)
+	require.Error(t, err)
 }
 
 // The provisioning demo's rows all give what they should.

@@ -112,6 +112,13 @@ func (p *Provisioning) addToWallet(ctx context.Context, req WalletRequest, fc Fu
 			report(Step{Name: name, Detail: fmt.Sprintf(format, a...)})
 		}
 	}
+	// The issuer binds a token to the 8-byte form of the device ID (9F10
+	// carries 8 bytes): the phone uses that form too.
+	dev, err := authz.NormaliseDeviceID(req.DeviceID)
+	if err != nil {
+		return WalletResult{}, fmt.Errorf("lab: wallet: %w", err)
+	}
+	req.DeviceID = dev
 	if req.Account == "" {
 		req.Account = "wallet-" + req.DeviceID
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tapsim/tapsim/cards"
 	"github.com/tapsim/tapsim/cards/walletapp"
+	"github.com/tapsim/tapsim/issuerhost/authz"
 	"github.com/tapsim/tapsim/lab"
 	"github.com/tapsim/tapsim/provision/tokensvc"
 	"github.com/tapsim/tapsim/provision/wire"
@@ -62,7 +63,10 @@ func (f *tuiWalletFlow) add(ctx context.Context, req tui.WalletAdd) (tui.WalletA
 	if !deviceIDRE.MatchString(req.DeviceID) {
 		return tui.WalletAdded{}, usageErr("the device ID must be 1 to 8 bytes in hex")
 	}
-	dev := strings.ToUpper(req.DeviceID)
+	dev, err := authz.NormaliseDeviceID(req.DeviceID)
+	if err != nil {
+		return tui.WalletAdded{}, usageErr("the device ID must be 1 to 8 bytes in hex")
+	}
 	p, err := f.provisioning(ctx)
 	if err != nil {
 		return tui.WalletAdded{}, err
