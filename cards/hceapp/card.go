@@ -1,0 +1,178 @@
+package hceapp
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/tapsim/tapsim/emv/cloud"
+	"github.com/tapsim/tapsim/emv/cryptogram"
+	"github.com/tapsim/tapsim/emv/keys"
+	"github.com/tapsim/tapsim/emv/pan"
+	"github.com/tapsim/tapsim/provision/wire"
+)
+
+// ErrNoKeys reports a tap with every limited-use key spent: the app must
+// replenish first.
+var ErrNoKeys = errors.New("hceapp: no limited-use key left")
+
+// AIP is the Application Interchange Profile the card reports (82): CDA,
+// cardholder verification, terminal risk management, issuer
+// authentication supported; as a contactless phone.
+var AIP = []byte{0x19, 0x80}
+
+// lukEntry is one limited-use key on the phone.
+type lukEntry struct {
+	ki  cloud.KeyIndex
+	luk keys.Key
+}
+
+// Card is a card on the phone: the emulated personalisation data and the
+// limited-use keys not yet spent. It is safe for concurrent use.
+type Card struct {
+	ref, device string
+	profile     wire.HCEProfile
+
+	mu    sync.Mutex
+	keys  []lukEntry
+	atc   uint16
+	spend []string
+}
+
+func newCard(ref, device string, p wire.HCEProfile) (*Card, error) {
+	if p.CVN != wire.HCECVNVisaCloud {
+		return nil, fmt.Errorf("%w: cryptogram version %q is not supported", ErrBatch, p.CVN)
+	}
+	if !pan.LuhnValid(p.AccountNumber) {
+		return nil, fmt.Errorf("%w: account number", ErrBatch)
+	}
+	return &Card{ref: ref, device: device, profile: p}, nil
+}
+
+// Ref is the card account's reference.
+func (c *Card) Ref() string { return c.ref }
+
+// Profile is the emulated personalisation data.
+func (c *Card) Profile() wire.HCEProfile { return c.profile }
+
+// String names the card with its account number masked.
+func (c *Card) String() string { return "hce card " + c.ref + " " + pan.Mask(c.profile.AccountNumber) }
+
+func (c *Card) add(ks []lukEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.keys = append(c.keys, ks...)
+}
+
+// KeysLeft is the number of keys not yet spent.
+func (c *Card) KeysLeft() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.keys)
+}
+
+// spent returns and forgets the key indexes spent since the last call.
+func (c *Card) spent() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.spend
+	c.spend = nil
+	return s
+}
+
+// Tap is one payment: the ICC data the phone returns to the terminal.
+type Tap struct {
+	// DeviceID is the phone's device ID.
+	DeviceID string
+	// KeyIndex is the key the cryptogram was made with.
+	KeyIndex string
+	// Tags are the terminal's data with the card's: AIP (82), ATC (9F36),
+	// IAD (9F10), account number (5A), PSN (5F34), cryptogram (9F26).
+	Tags cryptogram.Values
+}
+
+// AC is the application cryptogram (9F26).
+func (t Tap) AC() []byte { return t.Tags[0x9F26] }
+
+// Pay makes the cryptogram of one transaction with the oldest key left,
+// which is then forgotten (R-S5b). terminal holds the terminal's data of
+// the minimum data set (9F02, 9F03, 9F1A, 95, 5F2A, 9A, 9C, 9F37);
+// cdcvm is whether the cardholder was verified on the phone for this
+// transaction (R-S2e), recorded in the CVR the cryptogram covers.
+func (c *Card) Pay(terminal cryptogram.Values, cdcvm bool) (Tap, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.keys) == 0 {
+		return Tap{}, ErrNoKeys
+	}
+	k := c.keys[0]
+	c.keys = c.keys[1:]
+	c.spend = append(c.spend, k.ki.String())
+	c.atc++
+	tags := cryptogram.Values{}
+	for t, v := range terminal {
+		tags[t] = append([]byte(nil), v...)
+	}
+	var cvr [cloud.CVRLength]byte
+	cvr[1] = 0xA0 // second generate AC not requested, first AC an ARQC (MODEL)
+	if cdcvm {
+		cvr[0] |= cloud.CVRCDCVM
+	}
+	tags[cryptogram.TagAIP] = append([]byte(nil), AIP...)
+	tags[cryptogram.TagATC] = []byte{byte(c.atc >> 8), byte(c.atc)}
+	tags[cryptogram.TagIssuerAppData] = cloud.VisaIAD(c.profile.DKI, cvr, k.ki)
+	tags[0x5A] = bcd(c.profile.AccountNumber)
+	tags[0x5F34] = bcd(c.profile.PSN)
+	ac, err := cloud.GenerateLUKAC(k.luk, tags)
+	if err != nil {
+		return Tap{}, fmt.Errorf("hceapp: cryptogram: %w", err)
+	}
+	tags[0x9F26] = ac
+	return Tap{DeviceID: c.device, KeyIndex: k.ki.String(), Tags: tags}, nil
+}
+
+// bcd packs decimal digits, padding an odd count with F.
+func bcd(s string) []byte {
+	if len(s)%2 == 1 {
+		s += "F"
+	}
+	out := make([]byte, len(s)/2)
+	for i := range out {
+		out[i] = nibble(s[2*i])<<4 | nibble(s[2*i+1])
+	}
+	return out
+}
+
+func nibble(c byte) byte {
+	if c == 'F' {
+		return 0xF
+	}
+	return c - '0'
+}
+
+// unwrap opens every key of a batch with the phone's encryption key.
+func (a *App) unwrap(ks []wire.HCEKey) ([]lukEntry, error) {
+	out := make([]lukEntry, 0, len(ks))
+	for _, k := range ks {
+		ki, err := cloud.ParseKeyIndex(k.KeyIndex)
+		if err != nil {
+			return nil, fmt.Errorf("%w: key index: %w", ErrBatch, err)
+		}
+		luk, err := a.me.UnwrapHCEKey(k)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrBatch, err)
+		}
+		out = append(out, lukEntry{ki: ki, luk: luk})
+	}
+	return out, nil
+}
+
+func decodeJSON(b []byte, v any) error {
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%w: answer: %w", wire.ErrMalformed, err)
+	}
+	return nil
+}
