@@ -178,11 +178,7 @@ func (a *App) Replenish(ctx context.Context, cardRef string) (int, error) {
 	if !ok {
 		return 0, ErrUnknownCard
 	}
-	env, err := a.seal(wire.HCEReplenishRequest{DeviceID: a.cfg.DeviceID, CardRef: cardRef, Used: c.spent()}, wire.TypeHCEReplenish)
-	if err != nil {
-		return 0, err
-	}
-	ans, err := a.cfg.Client.PostEnvelope(ctx, a.cfg.URL+wire.PathHCEReplenish, env)
+	ans, err := a.RequestReplenish(ctx, cardRef, c.spent())
 	if err != nil {
 		return 0, err
 	}
@@ -190,6 +186,17 @@ func (a *App) Replenish(ctx context.Context, cardRef string) (int, error) {
 		return 0, err
 	}
 	return c.KeysLeft(), nil
+}
+
+// RequestReplenish sends a replenishment request for cardRef, signed with
+// the device key, reporting the key indexes used, and returns the
+// platform's answer unopened (the batch envelope), for Install.
+func (a *App) RequestReplenish(ctx context.Context, cardRef string, used []string) (string, error) {
+	env, err := a.seal(wire.HCEReplenishRequest{DeviceID: a.cfg.DeviceID, CardRef: cardRef, Used: used}, wire.TypeHCEReplenish)
+	if err != nil {
+		return "", err
+	}
+	return a.cfg.Client.PostEnvelope(ctx, a.cfg.URL+wire.PathHCEReplenish, env)
 }
 
 // Install opens a batch envelope (sealed to this phone, signed by the
