@@ -50,6 +50,7 @@ import (
 
 	"github.com/tapsim/tapsim/emv/pan"
 	"github.com/tapsim/tapsim/hsm"
+	"github.com/tapsim/tapsim/issuerhost/cloud"
 	"github.com/tapsim/tapsim/issuerhost/store"
 )
 
@@ -115,6 +116,20 @@ type Config struct {
 	Now func() time.Time
 	// Rand draws authorisation codes (crypto/rand when nil).
 	Rand io.Reader
+	// Cloud checks the cryptograms of cards and tokens of a cloud CVN
+	// ("visa-cloud", "mc-cloud") against the keys the issuer's cloud
+	// platform issued (issuerhost/cloud.Verifier). Without it such a card
+	// is declined TransactionNotAllowed.
+	Cloud CloudVerifier
+}
+
+// CloudVerifier is the issuer's check of cloud-payment cryptograms
+// (issuerhost/cloud.Verifier): it finds the limited-use or single-use key
+// the transaction names, refuses a key not issued, of another or a
+// suspended phone, used up or expired, verifies the cryptogram(s) and says
+// from the cryptography alone whether the cardholder was verified.
+type CloudVerifier interface {
+	Verify(cloud.Tap) (cloud.Verified, error)
 }
 
 // Engine runs the decision pipeline. It is safe for concurrent use: each

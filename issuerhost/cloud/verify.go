@@ -175,7 +175,10 @@ func (v *Verifier) validity() emvcloud.Validity {
 }
 
 // Verify decides on one tap. A refusal is a *TapError (wrapping ErrTap);
-// any other error is a failure of the security module or the input.
+// any other error is a failure of the security module or the input. On
+// TapCardholderNotVerified alone the key and its phone are authentic and
+// Verified names them (with CardholderVerified false), for a host that
+// accepts another verification (an online PIN) instead.
 func (v *Verifier) Verify(t Tap) (Verified, error) {
 	if v.HSM == nil || v.Ledger == nil {
 		return Verified{}, fmt.Errorf("cloud: verifier: security module and ledger are required")
@@ -243,10 +246,11 @@ func (v *Verifier) verifyLUK(t Tap, iad emvcloud.IAD) (Verified, error) {
 	}
 	// The key served: count it whatever comes next.
 	k.Used++
-	if !iad.CDCVM() {
-		return Verified{}, refuseTap(TapCardholderNotVerified, "the phone did not verify the cardholder")
+	out := Verified{DeviceID: k.DeviceID, Kind: KindLUK, KeyID: ki.String(), CardholderVerified: iad.CDCVM()}
+	if !out.CardholderVerified {
+		return out, refuseTap(TapCardholderNotVerified, "the phone did not verify the cardholder")
 	}
-	return Verified{DeviceID: k.DeviceID, Kind: KindLUK, KeyID: ki.String(), CardholderVerified: true}, nil
+	return out, nil
 }
 
 func (v *Verifier) verifyMC(t Tap) (Verified, error) {
@@ -286,8 +290,9 @@ func (v *Verifier) verifyMC(t Tap) (Verified, error) {
 	}
 	// The phone held the key: it is spent whatever the UMD cryptogram says.
 	k.Used++
-	if !verdict.CardholderVerified() {
-		return Verified{}, refuseTap(TapCardholderNotVerified, "the UMD cryptogram of %s does not verify", what)
+	out := Verified{DeviceID: k.DeviceID, Kind: KindSUK, KeyID: fmt.Sprintf("%04X", atc), CardholderVerified: verdict.CardholderVerified()}
+	if !out.CardholderVerified {
+		return out, refuseTap(TapCardholderNotVerified, "the UMD cryptogram of %s does not verify", what)
 	}
-	return Verified{DeviceID: k.DeviceID, Kind: KindSUK, KeyID: fmt.Sprintf("%04X", atc), CardholderVerified: true}, nil
+	return out, nil
 }
