@@ -68,3 +68,50 @@ func TestExportLUKsToDevice(t *testing.T) {
 		})
 	}
 }
+
+// The pairs a phone unwraps are SK_MD and the PIN-masked SK_UMD computed
+// step by step; the right PIN unlocks SK_UMD, and the module refuses a
+// batch made of one master key twice.
+func TestExportSUKsToDevice(t *testing.T) {
+	m, err := soft.Open(soft.Config{LMK: keys.MustHex(keys.AES, "000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F")})
+	require.NoError(t, err)
+	defer m.Close()
+	mdKey := keys.MustHex(keys.TDES, "0123456789ABCDEFFEDCBA9876543210")
+	umdKey := keys.MustHex(keys.TDES, "5198E0086E1AA2B96D024958209E3213")
+	md, err := m.ImportKey("issuer/mc-md", hsm.UsageIMKAC, mdKey)
+	require.NoError(t, err)
+	umd, err := m.ImportKey("issuer/mc-umd", hsm.UsageIMKAC, umdKey)
+	require.NoError(t, err)
+	phone, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	const pan, psn, tur = "5204740000009997", "00", "tur-1"
+	salt := []byte("saltsaltsalt")
+
+	got, err := m.ExportSUKsToDevice(md, umd, pan, psn, 7, 2, "2468", salt, tur, &phone.PublicKey)
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	mkMD, err := cryptogram.DeriveICCMK(cryptogram.OptionA, mdKey, pan, psn)
+	require.NoError(t, err)
+	mkUMD, err := cryptogram.DeriveICCMK(cryptogram.OptionA, umdKey, pan, psn)
+	require.NoError(t, err)
+	for i, w := range got {
+		require.Equal(t, uint16(7+i), w.ATC)
+		wantMD, wantUMD, err := cloud.SessionKeys(mkMD, mkUMD, w.ATC)
+		require.NoError(t, err)
+		skMD, err := devicekey.UnwrapChecked(phone, keys.TDES, w.MDWrapped, w.MDKCV)
+		require.NoError(t, err)
+		require.Equal(t, wantMD.Bytes(), skMD.Bytes())
+		suk, err := devicekey.UnwrapChecked(phone, keys.TDES, w.SUKWrapped, w.SUKKCV)
+		require.NoError(t, err)
+		skUMD, err := cloud.UnlockSUK(suk, "2468", salt, tur)
+		require.NoError(t, err)
+		require.Equal(t, wantUMD.Bytes(), skUMD.Bytes())
+		require.NotEqual(t, wantUMD.KCVHex(), w.SUKKCV)
+	}
+	_, err = m.ExportSUKsToDevice(md, md, pan, psn, 7, 2, "2468", salt, tur, &phone.PublicKey)
+	require.ErrorIs(t, err, hsm.ErrInput)
+	_, err = m.ExportSUKsToDevice(md, umd, pan, psn, 7, 2, "24", salt, tur, &phone.PublicKey)
+	require.ErrorIs(t, err, hsm.ErrInput)
+	_, err = m.ExportSUKsToDevice(md, umd, pan, psn, 0xFFFF, 2, "2468", salt, tur, &phone.PublicKey)
+	require.ErrorIs(t, err, hsm.ErrInput)
+}
