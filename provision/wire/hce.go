@@ -39,6 +39,10 @@ const (
 // HCECVNVisaCloud names the visa-cloud limited-use key model in HCEProfile.
 const HCECVNVisaCloud = "visa-cloud"
 
+// HCECVNMCCloud names the mc-cloud single-use key model (MD and UMD
+// cryptograms) in HCEProfile.
+const HCECVNMCCloud = "mc-cloud"
+
 // HCEChallengeLabel starts the input of the challenge signature.
 const HCEChallengeLabel = "tapsim hce download v1"
 
@@ -46,6 +50,7 @@ var (
 	hceIDRE   = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 	hceCodeRE = regexp.MustCompile(`^[0-9]{3}$`)
 	hceOTPRE  = regexp.MustCompile(`^[0-9]{4,8}$`)
+	hcePINRE  = regexp.MustCompile(`^[0-9]{4,12}$`)
 )
 
 // HCERegisterRequest is the JSON body of a registration: the device's public
@@ -71,6 +76,10 @@ type HCERegister struct {
 	// Method is the step-up method the OTP goes by; the first the issuer
 	// offers when empty.
 	Method string `json:"method,omitempty"`
+	// MobilePIN is the mobile PIN the cardholder sets for an mc-cloud
+	// card (4 to 12 digits): the platform masks each SUK with it and the
+	// phone never stores it. Empty for a visa-cloud card.
+	MobilePIN string `json:"mobilePin,omitempty"`
 }
 
 // String shows no security code.
@@ -91,6 +100,8 @@ func (r HCERegister) Validate() error {
 		return fmt.Errorf("%w: securityCode is 3 digits", ErrInvalid)
 	case len(r.Method) > 16:
 		return fmt.Errorf("%w: method too long", ErrInvalid)
+	case r.MobilePIN != "" && !hcePINRE.MatchString(r.MobilePIN):
+		return fmt.Errorf("%w: mobilePin is 4 to 12 digits", ErrInvalid)
 	}
 	return nil
 }
@@ -215,6 +226,10 @@ type HCEProfile struct {
 	CVN           string `json:"cvn"`
 	DKI           byte   `json:"dki"`
 	API           uint16 `json:"api"`
+	// Salt and TokenRef enter the PIN mask of an mc-cloud card's SUKs
+	// (emv/cloud.UnlockSUK).
+	Salt     []byte `json:"salt,omitempty"`
+	TokenRef string `json:"tokenRef,omitempty"`
 }
 
 // String masks the account number.
@@ -232,7 +247,9 @@ type HCEBatch struct {
 	CardRef  string      `json:"cardRef"`
 	DeviceID string      `json:"deviceId"`
 	Profile  *HCEProfile `json:"profile,omitempty"`
-	Keys     []HCEKey    `json:"keys"`
+	Keys     []HCEKey    `json:"keys,omitempty"`
+	// SUKs are the mc-cloud keys, one pair per ATC.
+	SUKs []HCESUK `json:"suks,omitempty"`
 	// NextReplenish is the earliest time the platform accepts a
 	// replenishment.
 	NextReplenish time.Time `json:"nextReplenish"`
@@ -240,7 +257,8 @@ type HCEBatch struct {
 
 // Validate checks the form of a batch the phone opened.
 func (b HCEBatch) Validate() error {
-	if !hceIDRE.MatchString(b.CardRef) || !hceIDRE.MatchString(b.DeviceID) || len(b.Keys) == 0 || len(b.Keys) > 100 {
+	n := len(b.Keys) + len(b.SUKs)
+	if !hceIDRE.MatchString(b.CardRef) || !hceIDRE.MatchString(b.DeviceID) || n == 0 || n > 100 {
 		return fmt.Errorf("%w: batch", ErrInvalid)
 	}
 	return nil
@@ -314,4 +332,38 @@ func (p *Party) UnwrapHCEKey(k HCEKey) (keys.Key, error) {
 		return keys.Key{}, fmt.Errorf("%w: party %s: limited-use key %s is not double-length", ErrKey, p.pub.Name, k.KeyIndex)
 	}
 	return key, nil
+}
+
+// HCESUK is the pair of mc-cloud keys of one ATC, each wrapped for the
+// phone's encryption key: SK_MD, and the SUK (SK_UMD masked by the mobile
+// PIN, emv/cloud.MakeSUK).
+type HCESUK struct {
+	ATC        uint16 `json:"atc"`
+	MDKCV      string `json:"mdKcv"`
+	MDWrapped  []byte `json:"mdWrapped"`
+	SUKKCV     string `json:"sukKcv"`
+	SUKWrapped []byte `json:"sukWrapped"`
+}
+
+// String shows the ATC and check values only.
+func (k HCESUK) String() string {
+	return fmt.Sprintf("SK_MD/SUK ATC %04X KCV %s/%s", k.ATC, k.MDKCV, k.SUKKCV)
+}
+
+// UnwrapHCESUK opens the pair of an mc-cloud batch with the party's
+// encryption key, each checked against its KCV; errors wrap ErrKey and
+// carry no key material.
+func (p *Party) UnwrapHCESUK(k HCESUK) (skMD, suk keys.Key, err error) {
+	skMD, err = devicekey.UnwrapChecked(p.enc, keys.TDES, k.MDWrapped, k.MDKCV)
+	if err != nil {
+		return keys.Key{}, keys.Key{}, fmt.Errorf("%w: party %s: SK_MD of ATC %04X: %w", ErrKey, p.pub.Name, k.ATC, err)
+	}
+	suk, err = devicekey.UnwrapChecked(p.enc, keys.TDES, k.SUKWrapped, k.SUKKCV)
+	if err != nil {
+		return keys.Key{}, keys.Key{}, fmt.Errorf("%w: party %s: SUK of ATC %04X: %w", ErrKey, p.pub.Name, k.ATC, err)
+	}
+	if skMD.Len() != 16 || suk.Len() != 16 {
+		return keys.Key{}, keys.Key{}, fmt.Errorf("%w: party %s: keys of ATC %04X are not double-length", ErrKey, p.pub.Name, k.ATC)
+	}
+	return skMD, suk, nil
 }
