@@ -40,6 +40,10 @@ type CardAccount struct {
 	// API is the account parameters index; DKI the derivation key index.
 	API uint16
 	DKI byte
+	// CVN is wire.HCECVNVisaCloud (the default) or wire.HCECVNMCCloud;
+	// an mc-cloud card derives SK_MD from IMK and SK_UMD from UMDIMK.
+	CVN    string
+	UMDIMK string
 }
 
 // String masks the numbers.
@@ -62,6 +66,10 @@ func (c CardAccount) validate() error {
 		return fmt.Errorf("%w: expiry dates", ErrInput)
 	case len(c.PSN) != 2, c.IMK == "":
 		return fmt.Errorf("%w: PSN and issuer master key", ErrInput)
+	case c.CVN != "" && c.CVN != wire.HCECVNVisaCloud && c.CVN != wire.HCECVNMCCloud:
+		return fmt.Errorf("%w: cryptogram version", ErrInput)
+	case c.CVN == wire.HCECVNMCCloud && (c.UMDIMK == "" || c.UMDIMK == c.IMK):
+		return fmt.Errorf("%w: an mc-cloud card needs a second (UMD) issuer master key", ErrInput)
 	}
 	return nil
 }
@@ -92,8 +100,12 @@ func (s *Service) AddCard(staff string, c CardAccount) error {
 	if _, ok := s.st.cards[c.Ref]; ok {
 		return fmt.Errorf("%w: %s", ErrExists, c.Ref)
 	}
+	cvn := c.CVN
+	if cvn == "" {
+		cvn = wire.HCECVNVisaCloud
+	}
 	s.st.cards[c.Ref] = &cardAccount{Ref: c.Ref, Holder: c.Holder, PSN: c.PSN, IMK: c.IMK, API: c.API, DKI: c.DKI,
-		MaskedPAN: pan.Mask(c.PAN), Sealed: sealed, issued: map[int64]int{}}
+		MaskedPAN: pan.Mask(c.PAN), Sealed: sealed, CVN: cvn, UMDIMK: c.UMDIMK, nextATC: 1, issued: map[int64]int{}}
 	s.auditLocked(staff, "add-card", c.Ref, "", nil, pan.Mask(c.PAN))
 	return nil
 }

@@ -46,6 +46,8 @@ const (
 	ReasonKeySpaceExhausted    = "key_space_exhausted"
 	ReasonProofOfPossession    = "proof_of_possession_failed"
 	ReasonRegistrationMismatch = "registration_mismatch"
+	ReasonMobilePINRequired    = "mobile_pin_required"
+	ReasonATCExhausted         = "atc_exhausted"
 )
 
 func refuse(code int, reason, msg string) *wire.Refusal { return wire.Refuse(code, reason, msg) }
@@ -70,6 +72,8 @@ var (
 	errKeySpace            = refuse(http.StatusServiceUnavailable, ReasonKeySpaceExhausted, "no more keys can be issued this hour")
 	errPoP                 = refuse(http.StatusForbidden, ReasonProofOfPossession, "the registration is not signed by the device key it carries")
 	errRegMismatch         = refuse(http.StatusForbidden, ReasonRegistrationMismatch, "the registration belongs to another device key")
+	errMobilePIN           = refuse(http.StatusUnprocessableEntity, ReasonMobilePINRequired, "this card needs a mobile PIN of 4 to 12 digits, not all one digit")
+	errATC                 = refuse(http.StatusServiceUnavailable, ReasonATCExhausted, "the card account has no transaction counters left")
 	errExpired             = refuse(http.StatusForbidden, wire.ReasonExpired, "the request is outside its validity period")
 	errReplay              = refuse(http.StatusConflict, wire.ReasonReplay, "this request was already accepted")
 )
@@ -90,6 +94,7 @@ type CardholderVerifier interface {
 // authorisation reads (issuerhost/cloud.Ledger).
 type KeyLedger interface {
 	IssueLUK(cardRef, deviceID string, ki cloud.KeyIndex, api uint16) error
+	IssueSUK(cardRef, deviceID string, atc uint16) error
 	SuspendDevice(cardRef, deviceID string) error
 }
 
@@ -309,7 +314,11 @@ func (s *Service) registerChecked(ctx context.Context, keys wire.PublicKeys, reg
 		s.st.mu.Unlock()
 		return wire.HCERegisterResult{}, errUnknownCard
 	}
-	holder := card.Holder
+	holder, mc := card.Holder, card.CVN == wire.HCECVNMCCloud
+	if mc != (reg.MobilePIN != "") {
+		s.st.mu.Unlock()
+		return wire.HCERegisterResult{}, errMobilePIN
+	}
 	for _, b := range s.st.bindings {
 		if b.DeviceID == reg.DeviceID {
 			other := s.st.cards[b.CardRef]
@@ -337,6 +346,12 @@ func (s *Service) registerChecked(ctx context.Context, keys wire.PublicKeys, reg
 		return wire.HCERegisterResult{}, err
 	}
 	regID := "reg-" + reg.RequestID
+	var pin []byte
+	if mc {
+		if pin, err = s.sealPIN(reg.CardRef, reg.DeviceID, reg.MobilePIN); err != nil {
+			return wire.HCERegisterResult{}, err
+		}
+	}
 	methods, err := s.cfg.Verifier.Begin(ctx, regID, sec.PAN, sec.Expiry, reg.SecurityCode, reg.DeviceID)
 	if err != nil {
 		return wire.HCERegisterResult{}, verificationRefusal(err)
@@ -351,7 +366,7 @@ func (s *Service) registerChecked(ctx context.Context, keys wire.PublicKeys, reg
 	}
 	exp := s.now().Add(DefaultRegistrationTTL)
 	s.st.mu.Lock()
-	s.st.pending[regID] = &pending{ID: regID, CardRef: reg.CardRef, DeviceID: reg.DeviceID, Keys: keys, Expires: exp}
+	s.st.pending[regID] = &pending{ID: regID, CardRef: reg.CardRef, DeviceID: reg.DeviceID, Keys: keys, Expires: exp, PIN: pin}
 	s.st.mu.Unlock()
 	return wire.HCERegisterResult{RegistrationID: regID, Method: method, Contact: contact, ExpiresAt: exp}, nil
 }
@@ -418,6 +433,10 @@ func (s *Service) verify(r *wire.Request) (wire.Response, error) {
 	if err != nil {
 		return wire.Response{}, err
 	}
+	salt := make([]byte, 16)
+	if _, err := io.ReadFull(s.cfg.Rand, salt); err != nil {
+		return wire.Response{}, fmt.Errorf("cloudsvc: random source: %w", err)
+	}
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
 	delete(s.st.pending, pend.ID)
@@ -429,7 +448,8 @@ func (s *Service) verify(r *wire.Request) (wire.Response, error) {
 			return wire.Response{}, errAlreadyBound
 		}
 	}
-	b := &binding{ID: id, CardRef: pend.CardRef, DeviceID: pend.DeviceID, Keys: pend.Keys, Status: wire.HCEBindingActive, CreatedAt: s.now()}
+	b := &binding{ID: id, CardRef: pend.CardRef, DeviceID: pend.DeviceID, Keys: pend.Keys, Status: wire.HCEBindingActive,
+		CreatedAt: s.now(), PIN: pend.PIN, Salt: salt}
 	s.st.bindings[id] = b
 	s.auditLocked("issuer", "bind", b.CardRef, b.DeviceID, nil, "cardholder verified by OTP; binding "+id)
 	return jsonOK(b.public())
@@ -523,8 +543,11 @@ func (s *Service) downloadLocked(who caller, in wire.HCEDownloadRequest) (string
 	if err != nil {
 		return "", err
 	}
-	batch.Profile = &wire.HCEProfile{AccountNumber: sec.CloudPAN, Expiry: sec.CloudExpiry, PSN: card.PSN, CVN: wire.HCECVNVisaCloud,
+	batch.Profile = &wire.HCEProfile{AccountNumber: sec.CloudPAN, Expiry: sec.CloudExpiry, PSN: card.PSN, CVN: card.CVN,
 		DKI: card.DKI, API: card.API}
+	if card.CVN == wire.HCECVNMCCloud {
+		batch.Profile.Salt, batch.Profile.TokenRef = b.Salt, b.ID
+	}
 	tok, err := s.seal(b, batch)
 	if err != nil {
 		return "", err
@@ -573,9 +596,12 @@ func (s *Service) replenishLocked(who caller, in wire.HCEReplenishRequest) (stri
 	return s.seal(b, batch)
 }
 
-// issueLocked derives a batch of limited-use keys for the phone of b,
-// wrapped for its encryption key, and records them in the ledger.
+// issueLocked derives a batch of keys for the phone of b, wrapped for
+// its encryption key, and records them in the ledger.
 func (s *Service) issueLocked(card *cardAccount, b *binding, sec cardSecrets) (wire.HCEBatch, error) {
+	if card.CVN == wire.HCECVNMCCloud {
+		return s.issueSUKsLocked(card, b, sec)
+	}
 	now := s.now().UTC()
 	hour := now.Truncate(time.Hour).Unix()
 	first := card.issued[hour]
@@ -627,4 +653,91 @@ func strictJSON(b []byte, v any) error {
 		return fmt.Errorf("%w: request body", wire.ErrMalformed)
 	}
 	return nil
+}
+
+// issueSUKsLocked derives a batch of mc-cloud key pairs for the next ATCs
+// of the card account, masked with the phone's mobile PIN and wrapped
+// for its encryption key, and records them in the ledger.
+func (s *Service) issueSUKsLocked(card *cardAccount, b *binding, sec cardSecrets) (wire.HCEBatch, error) {
+	first, n := card.nextATC, s.cfg.BatchSize
+	if first == 0 || int(first)+n-1 > 0xFFFF {
+		return wire.HCEBatch{}, errATC
+	}
+	md, err := s.cfg.HSM.Lookup(card.IMK)
+	if err != nil {
+		return wire.HCEBatch{}, fmt.Errorf("cloudsvc: issuer master key: %w", err)
+	}
+	umd, err := s.cfg.HSM.Lookup(card.UMDIMK)
+	if err != nil {
+		return wire.HCEBatch{}, fmt.Errorf("cloudsvc: issuer master key: %w", err)
+	}
+	pin, err := s.openPIN(b.CardRef, b.DeviceID, b.PIN)
+	if err != nil {
+		return wire.HCEBatch{}, err
+	}
+	pairs, err := s.cfg.HSM.ExportSUKsToDevice(md, umd, sec.CloudPAN, card.PSN, first, n, pin, b.Salt, b.ID, b.Keys.Enc)
+	if err != nil {
+		return wire.HCEBatch{}, fmt.Errorf("cloudsvc: export keys: %w", err)
+	}
+	out := make([]wire.HCESUK, 0, len(pairs))
+	for _, k := range pairs {
+		if err := s.cfg.Ledger.IssueSUK(card.Ref, b.DeviceID, k.ATC); err != nil {
+			return wire.HCEBatch{}, fmt.Errorf("cloudsvc: ledger: %w", err)
+		}
+		out = append(out, wire.HCESUK{ATC: k.ATC, MDKCV: k.MDKCV, MDWrapped: k.MDWrapped, SUKKCV: k.SUKKCV, SUKWrapped: k.SUKWrapped})
+	}
+	card.nextATC = first + uint16(n)
+	if card.nextATC == 0 {
+		card.nextATC = 0xFFFF // spent: the next batch is refused
+	}
+	b.LastIssue = s.now()
+	return wire.HCEBatch{CardRef: card.Ref, DeviceID: b.DeviceID, SUKs: out,
+		NextReplenish: b.LastIssue.Add(s.cfg.MinReplenishInterval)}, nil
+}
+
+func pinAAD(cardRef, deviceID string) []byte {
+	return []byte("tapsim cloud mobile pin v1\x00" + cardRef + "\x00" + deviceID)
+}
+
+// sealPIN seals a mobile PIN under the data key, bound to the card
+// account and phone: the platform needs it to mask every later SUK, and
+// keeps it only sealed.
+func (s *Service) sealPIN(cardRef, deviceID, pin string) ([]byte, error) {
+	if err := cloud.CheckPIN(pin); err != nil || weakPIN(pin) {
+		return nil, errMobilePIN
+	}
+	dek, err := s.cfg.HSM.Lookup(s.cfg.DEK)
+	if err != nil {
+		return nil, fmt.Errorf("cloudsvc: data key: %w", err)
+	}
+	sealed, err := s.cfg.HSM.EncryptData(dek, []byte(pin), pinAAD(cardRef, deviceID))
+	if err != nil {
+		return nil, fmt.Errorf("cloudsvc: seal mobile PIN: %w", err)
+	}
+	return sealed, nil
+}
+
+func (s *Service) openPIN(cardRef, deviceID string, sealed []byte) (string, error) {
+	dek, err := s.cfg.HSM.Lookup(s.cfg.DEK)
+	if err != nil {
+		return "", fmt.Errorf("cloudsvc: data key: %w", err)
+	}
+	pin, err := s.cfg.HSM.DecryptData(dek, sealed, pinAAD(cardRef, deviceID))
+	if err != nil {
+		return "", fmt.Errorf("cloudsvc: open mobile PIN: %w", err)
+	}
+	return string(pin), nil
+}
+
+// weakPIN refuses a PIN of one digit repeated or a run of consecutive
+// digits up or down (R-G3b).
+func weakPIN(pin string) bool {
+	same, up, down := true, true, true
+	for i := 1; i < len(pin); i++ {
+		d := int(pin[i]) - int(pin[i-1])
+		same = same && d == 0
+		up = up && (d == 1 || d == -9)
+		down = down && (d == -1 || d == 9)
+	}
+	return same || up || down
 }

@@ -20,6 +20,12 @@ type cardAccount struct {
 	DKI       byte
 	MaskedPAN string
 	Sealed    []byte
+	// CVN is wire.HCECVNVisaCloud or wire.HCECVNMCCloud; UMDIMK labels
+	// the mc-cloud UMD issuer master key.
+	CVN    string
+	UMDIMK string
+	// nextATC is the next mc-cloud ATC to issue.
+	nextATC uint16
 	// issued counts the keys issued per hour (key index counter).
 	issued map[int64]int
 }
@@ -39,6 +45,7 @@ type pending struct {
 	DeviceID string
 	Keys     wire.PublicKeys
 	Expires  time.Time
+	PIN      []byte // the sealed mobile PIN of an mc-cloud card
 }
 
 // binding is a phone bound to a card account.
@@ -51,6 +58,8 @@ type binding struct {
 	CreatedAt     time.Time
 	Downloaded    bool
 	LastIssue     time.Time
+	PIN           []byte // the sealed mobile PIN of an mc-cloud card
+	Salt          []byte // the salt of its PIN mask
 	challenge     string
 	challengeEnds time.Time
 }
