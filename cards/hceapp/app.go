@@ -100,10 +100,13 @@ func (a *App) post(ctx context.Context, path, typ string, v, out any) error {
 }
 
 // Register registers the phone for card account cardRef with the card's
-// security code: the issuer sends an OTP to the cardholder's contact.
-// requestID is the app's unique ID of this registration.
-func (a *App) Register(ctx context.Context, requestID, cardRef, securityCode, method string) (wire.HCERegisterResult, error) {
-	reg := wire.HCERegister{RequestID: requestID, DeviceID: a.cfg.DeviceID, CardRef: cardRef, SecurityCode: securityCode, Method: method}
+// security code: the issuer sends an OTP to the cardholder's contact by
+// method (its first when empty). mobilePIN is the PIN the cardholder sets
+// for an mc-cloud card ("" for a visa-cloud card). requestID is the app's
+// unique ID of this registration.
+func (a *App) Register(ctx context.Context, requestID, cardRef, securityCode, method, mobilePIN string) (wire.HCERegisterResult, error) {
+	reg := wire.HCERegister{RequestID: requestID, DeviceID: a.cfg.DeviceID, CardRef: cardRef, SecurityCode: securityCode,
+		Method: method, MobilePIN: mobilePIN}
 	if err := reg.Validate(); err != nil {
 		return wire.HCERegisterResult{}, err
 	}
@@ -221,6 +224,10 @@ func (a *App) Install(cardRef, envelope string) (*Card, error) {
 	if err != nil {
 		return nil, err
 	}
+	suks, err := a.unwrapSUKs(b.SUKs)
+	if err != nil {
+		return nil, err
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	card, ok := a.cards[cardRef]
@@ -232,9 +239,12 @@ func (a *App) Install(cardRef, envelope string) (*Card, error) {
 		if err != nil {
 			return nil, err
 		}
-		a.cards[cardRef] = card
 	}
-	card.add(keys)
+	if (card.profile.CVN == wire.HCECVNMCCloud) != (len(keys) == 0) {
+		return nil, fmt.Errorf("%w: keys of the other cryptogram version", ErrBatch)
+	}
+	a.cards[cardRef] = card
+	card.add(keys, suks)
 	return card, nil
 }
 

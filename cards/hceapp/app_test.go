@@ -79,7 +79,7 @@ func TestCardPays(t *testing.T) {
 	require.NoError(t, err)
 	require.NotContains(t, c.String(), "4895370012345671")
 	for i, cdcvm := range []bool{true, false} {
-		tap, err := c.Pay(terminal(), cdcvm)
+		tap, err := c.Pay(terminal(), hceapp.Verification{CDCVM: cdcvm})
 		require.NoError(t, err)
 		iad, err := cloud.ParseIAD(tap.Tags[cryptogram.TagIssuerAppData])
 		require.NoError(t, err)
@@ -89,7 +89,7 @@ func TestCardPays(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, want, tap.AC())
 	}
-	_, err = c.Pay(terminal(), true)
+	_, err = c.Pay(terminal(), hceapp.Verification{CDCVM: true})
 	require.ErrorIs(t, err, hceapp.ErrNoKeys)
 }
 

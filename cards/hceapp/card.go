@@ -29,6 +29,25 @@ type lukEntry struct {
 	luk keys.Key
 }
 
+// sukEntry is one mc-cloud key pair on the phone.
+type sukEntry struct {
+	atc     uint16
+	md, suk keys.Key
+}
+
+// Verification is how the cardholder was verified on the phone for one
+// payment (R-S2e).
+type Verification struct {
+	// CDCVM is whether the phone verified the cardholder (passcode or
+	// biometrics); a visa-cloud card records it in the CVR its
+	// cryptogram covers.
+	CDCVM bool
+	// MobilePIN is the PIN the cardholder typed for an mc-cloud card: it
+	// unlocks the SUK. The phone cannot tell a wrong PIN: it makes a
+	// cryptogram the issuer refuses. Never kept.
+	MobilePIN string
+}
+
 // Card is a card on the phone: the emulated personalisation data and the
 // limited-use keys not yet spent. It is safe for concurrent use.
 type Card struct {
@@ -37,12 +56,13 @@ type Card struct {
 
 	mu    sync.Mutex
 	keys  []lukEntry
+	suks  []sukEntry
 	atc   uint16
 	spend []string
 }
 
 func newCard(ref, device string, p wire.HCEProfile) (*Card, error) {
-	if p.CVN != wire.HCECVNVisaCloud {
+	if p.CVN != wire.HCECVNVisaCloud && p.CVN != wire.HCECVNMCCloud {
 		return nil, fmt.Errorf("%w: cryptogram version %q is not supported", ErrBatch, p.CVN)
 	}
 	if !pan.LuhnValid(p.AccountNumber) {
@@ -60,17 +80,18 @@ func (c *Card) Profile() wire.HCEProfile { return c.profile }
 // String names the card with its account number masked.
 func (c *Card) String() string { return "hce card " + c.ref + " " + pan.Mask(c.profile.AccountNumber) }
 
-func (c *Card) add(ks []lukEntry) {
+func (c *Card) add(ks []lukEntry, ss []sukEntry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.keys = append(c.keys, ks...)
+	c.suks = append(c.suks, ss...)
 }
 
 // KeysLeft is the number of keys not yet spent.
 func (c *Card) KeysLeft() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.keys)
+	return len(c.keys) + len(c.suks)
 }
 
 // spent returns and forgets the key indexes spent since the last call.
@@ -96,14 +117,16 @@ type Tap struct {
 // AC is the application cryptogram (9F26).
 func (t Tap) AC() []byte { return t.Tags[0x9F26] }
 
-// Pay makes the cryptogram of one transaction with the oldest key left,
-// which is then forgotten (R-S5b). terminal holds the terminal's data of
-// the minimum data set (9F02, 9F03, 9F1A, 95, 5F2A, 9A, 9C, 9F37);
-// cdcvm is whether the cardholder was verified on the phone for this
-// transaction (R-S2e), recorded in the CVR the cryptogram covers.
-func (c *Card) Pay(terminal cryptogram.Values, cdcvm bool) (Tap, error) {
+// Pay makes the cryptogram(s) of one transaction with the oldest key
+// left, which is then forgotten (R-S5b). terminal holds the terminal's
+// data of the minimum data set (9F02, 9F03, 9F1A, 95, 5F2A, 9A, 9C,
+// 9F37); v is how the cardholder was verified on the phone (R-S2e).
+func (c *Card) Pay(terminal cryptogram.Values, v Verification) (Tap, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.profile.CVN == wire.HCECVNMCCloud {
+		return c.payMC(terminal, v.MobilePIN)
+	}
 	if len(c.keys) == 0 {
 		return Tap{}, ErrNoKeys
 	}
@@ -111,26 +134,59 @@ func (c *Card) Pay(terminal cryptogram.Values, cdcvm bool) (Tap, error) {
 	c.keys = c.keys[1:]
 	c.spend = append(c.spend, k.ki.String())
 	c.atc++
-	tags := cryptogram.Values{}
-	for t, v := range terminal {
-		tags[t] = append([]byte(nil), v...)
-	}
+	tags := c.tags(terminal, c.atc)
 	var cvr [cloud.CVRLength]byte
-	cvr[1] = 0xA0 // second generate AC not requested, first AC an ARQC (MODEL)
-	if cdcvm {
+	cvr[1] = 0xA0 // first AC an ARQC, second not requested (MODEL)
+	if v.CDCVM {
 		cvr[0] |= cloud.CVRCDCVM
 	}
-	tags[cryptogram.TagAIP] = append([]byte(nil), AIP...)
-	tags[cryptogram.TagATC] = []byte{byte(c.atc >> 8), byte(c.atc)}
 	tags[cryptogram.TagIssuerAppData] = cloud.VisaIAD(c.profile.DKI, cvr, k.ki)
-	tags[0x5A] = bcd(c.profile.AccountNumber)
-	tags[0x5F34] = bcd(c.profile.PSN)
 	ac, err := cloud.GenerateLUKAC(k.luk, tags)
 	if err != nil {
 		return Tap{}, fmt.Errorf("hceapp: cryptogram: %w", err)
 	}
 	tags[0x9F26] = ac
 	return Tap{DeviceID: c.device, KeyIndex: k.ki.String(), Tags: tags}, nil
+}
+
+// payMC makes the MD and UMD cryptograms with the oldest key pair; the
+// SUK is unlocked with whatever PIN was typed.
+func (c *Card) payMC(terminal cryptogram.Values, pin string) (Tap, error) {
+	if len(c.suks) == 0 {
+		return Tap{}, ErrNoKeys
+	}
+	k := c.suks[0]
+	c.suks = c.suks[1:]
+	c.spend = append(c.spend, fmt.Sprintf("%04X", k.atc))
+	tags := c.tags(terminal, k.atc)
+	var cvr [cloud.CVRLength]byte
+	cvr[1] = 0xA0
+	tags[cryptogram.TagIssuerAppData] = cloud.MCIAD(c.profile.DKI, cvr, [cloud.MDLength]byte{})
+	umd, err := cloud.UnlockSUK(k.suk, pin, c.profile.Salt, c.profile.TokenRef)
+	if err != nil {
+		return Tap{}, fmt.Errorf("hceapp: unlock: %w", err)
+	}
+	ac, iad, err := cloud.GenerateMC(k.md, umd, tags)
+	if err != nil {
+		return Tap{}, fmt.Errorf("hceapp: cryptogram: %w", err)
+	}
+	tags[cryptogram.TagIssuerAppData] = iad
+	tags[0x9F26] = ac
+	return Tap{DeviceID: c.device, KeyIndex: fmt.Sprintf("%04X", k.atc), Tags: tags}, nil
+}
+
+// tags are the terminal's data with the card's AIP, ATC, account number
+// and PSN.
+func (c *Card) tags(terminal cryptogram.Values, atc uint16) cryptogram.Values {
+	tags := cryptogram.Values{}
+	for t, v := range terminal {
+		tags[t] = append([]byte(nil), v...)
+	}
+	tags[cryptogram.TagAIP] = append([]byte(nil), AIP...)
+	tags[cryptogram.TagATC] = []byte{byte(atc >> 8), byte(atc)}
+	tags[0x5A] = bcd(c.profile.AccountNumber)
+	tags[0x5F34] = bcd(c.profile.PSN)
+	return tags
 }
 
 // bcd packs decimal digits, padding an odd count with F.
@@ -150,6 +206,19 @@ func nibble(c byte) byte {
 		return 0xF
 	}
 	return c - '0'
+}
+
+// unwrapSUKs opens every key pair of an mc-cloud batch.
+func (a *App) unwrapSUKs(ks []wire.HCESUK) ([]sukEntry, error) {
+	out := make([]sukEntry, 0, len(ks))
+	for _, k := range ks {
+		md, suk, err := a.me.UnwrapHCESUK(k)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrBatch, err)
+		}
+		out = append(out, sukEntry{atc: k.ATC, md: md, suk: suk})
+	}
+	return out, nil
 }
 
 // unwrap opens every key of a batch with the phone's encryption key.

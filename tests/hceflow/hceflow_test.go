@@ -23,7 +23,7 @@ func TestHCEEnrolAndPay(t *testing.T) {
 	w := newWorld(t)
 	phone := w.phone("alice-phone-1", 1)
 
-	res, err := phone.Register(ctx, w.requestID(), aliceRef, w.codes[alicePAN], "")
+	res, err := phone.Register(ctx, w.requestID(), aliceRef, w.codes[alicePAN], "", "")
 	require.NoError(t, err)
 	require.Equal(t, "+********5678", res.Contact)
 	require.Empty(t, w.platform.Bindings(aliceRef), "nothing is bound before the cardholder is verified")

@@ -17,7 +17,7 @@ import (
 func TestHCERegistrationWrongOTP(t *testing.T) {
 	w := newWorld(t)
 	phone := w.phone("alice-phone-1", 1)
-	res, err := phone.Register(ctx, w.requestID(), aliceRef, w.codes[alicePAN], "")
+	res, err := phone.Register(ctx, w.requestID(), aliceRef, w.codes[alicePAN], "", "")
 	require.NoError(t, err)
 	otp := w.lastOTP(alicePhoneNo)
 	wrong := "000000"
@@ -44,9 +44,9 @@ func TestHCERegistrationWrongCardData(t *testing.T) {
 	if w.codes[alicePAN] == code {
 		code = "111"
 	}
-	_, err := phone.Register(ctx, w.requestID(), aliceRef, code, "")
+	_, err := phone.Register(ctx, w.requestID(), aliceRef, code, "", "")
 	refused(t, err, string(idv.ReasonSecurityCodeWrong))
-	_, err = phone.Register(ctx, w.requestID(), "card-nobody", w.codes[alicePAN], "")
+	_, err = phone.Register(ctx, w.requestID(), "card-nobody", w.codes[alicePAN], "", "")
 	refused(t, err, cloudsvc.ReasonUnknownCard)
 	require.Empty(t, w.platform.Bindings(aliceRef))
 }
@@ -62,9 +62,9 @@ func TestHCESecondRegistrationByAnotherPerson(t *testing.T) {
 	// Bob, holding the phone (the same hardware ID), with a reinstalled
 	// app and so new device keys.
 	thief := w.phone("alice-phone-1", 9)
-	_, err := thief.Register(ctx, w.requestID(), bobRef, w.codes[bobPAN], "")
+	_, err := thief.Register(ctx, w.requestID(), bobRef, w.codes[bobPAN], "", "")
 	refused(t, err, cloudsvc.ReasonBoundToOtherHolder)
-	_, err = phone.Register(ctx, w.requestID(), aliceRef, w.codes[alicePAN], "")
+	_, err = phone.Register(ctx, w.requestID(), aliceRef, w.codes[alicePAN], "", "")
 	refused(t, err, cloudsvc.ReasonAlreadyBound)
 	require.Empty(t, w.platform.Bindings(bobRef))
 

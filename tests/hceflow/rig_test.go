@@ -43,6 +43,13 @@ const (
 	bobPhoneNo    = "+886987654321"
 	requestorID   = "40010099001"
 	imkLabel      = "issuer/cloud-imk"
+	// Carol's card is an mc-cloud card: SK_MD from imkLabel, SK_UMD from
+	// umdLabel.
+	carolPAN      = "5413330089010061"
+	carolCloudPAN = "5204740000001234"
+	carolRef      = "card-carol"
+	carolPhoneNo  = "+886911222333"
+	umdLabel      = "issuer/cloud-imk/umd"
 )
 
 // world is the issuer (ID&V over its store, security module, key ledger,
@@ -75,6 +82,8 @@ func newWorld(t *testing.T) *world {
 	t.Cleanup(func() { _ = w.hsm.Close() })
 	_, err = w.hsm.ImportKey(imkLabel, hsm.UsageIMKAC, keys.MustHex(keys.TDES, "0123456789ABCDEFFEDCBA9876543210"))
 	require.NoError(t, err)
+	_, err = w.hsm.ImportKey(umdLabel, hsm.UsageIMKAC, keys.MustHex(keys.TDES, "5198E0086E1AA2B96D024958209E3213"))
+	require.NoError(t, err)
 	_, err = w.hsm.GenerateKey(cloudsvc.DefaultDEKLabel, hsm.UsageDEK, keys.AES, 32)
 	require.NoError(t, err)
 	cvk, err := w.hsm.ImportKey(idv.DefaultCVKLabel, hsm.UsageCVK, keys.MustHex(keys.TDES, "4CA2161637D0133E5E151AEA45DA2A13"))
@@ -84,7 +93,7 @@ func newWorld(t *testing.T) *world {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
 	require.NoError(t, db.Update(ctx, func(tx *store.Tx) error {
-		for _, c := range []struct{ id, pan, phone string }{{"c-alice", alicePAN, alicePhoneNo}, {"c-bob", bobPAN, bobPhoneNo}} {
+		for _, c := range []struct{ id, pan, phone string }{{"c-alice", alicePAN, alicePhoneNo}, {"c-bob", bobPAN, bobPhoneNo}, {"c-carol", carolPAN, carolPhoneNo}} {
 			if err := tx.PutAccount(ctx, store.Account{ID: "a-" + c.id, Currency: 901, CreditLimit: 100000}); err != nil {
 				return err
 			}
@@ -97,7 +106,7 @@ func newWorld(t *testing.T) *world {
 		}
 		return nil
 	}))
-	for _, p := range []string{alicePAN, bobPAN} {
+	for _, p := range []string{alicePAN, bobPAN, carolPAN} {
 		w.codes[p], err = w.hsm.GenerateCVV(cvk, p, expiry, "000")
 		require.NoError(t, err)
 	}
@@ -117,6 +126,8 @@ func newWorld(t *testing.T) *world {
 	for _, c := range []cloudsvc.CardAccount{
 		{Ref: aliceRef, Holder: "alice", PAN: alicePAN, Expiry: expiry, CloudPAN: aliceCloudPAN, CloudExpiry: cloudExpiry, PSN: "01", IMK: imkLabel, API: 1, DKI: 1},
 		{Ref: bobRef, Holder: "bob", PAN: bobPAN, Expiry: expiry, CloudPAN: bobCloudPAN, CloudExpiry: cloudExpiry, PSN: "01", IMK: imkLabel, API: 1, DKI: 1},
+		{Ref: carolRef, Holder: "carol", PAN: carolPAN, Expiry: expiry, CloudPAN: carolCloudPAN, CloudExpiry: cloudExpiry, PSN: "01",
+			IMK: imkLabel, CVN: wire.HCECVNMCCloud, UMDIMK: umdLabel, DKI: 1},
 	} {
 		require.NoError(t, w.platform.AddCard("staff-enrol", c))
 	}
@@ -168,7 +179,7 @@ func (w *world) requestID() string {
 // cardholder receives.
 func (w *world) register(app *hceapp.App, ref, pan, number string) wire.HCEBinding {
 	w.t.Helper()
-	res, err := app.Register(ctx, w.requestID(), ref, w.codes[pan], "")
+	res, err := app.Register(ctx, w.requestID(), ref, w.codes[pan], "", "")
 	require.NoError(w.t, err)
 	b, err := app.VerifyRegistration(ctx, res.RegistrationID, w.lastOTP(number))
 	require.NoError(w.t, err)
@@ -201,15 +212,18 @@ func terminal(amount int64, un byte) cryptogram.Values {
 // pay taps the phone's card and has the issuer check it.
 func (w *world) pay(c *hceapp.Card, ref string, amount int64, cdcvm bool) (issuercloud.Verified, error) {
 	w.t.Helper()
-	tap, err := c.Pay(terminal(amount, byte(w.seq)), cdcvm)
+	tap, err := c.Pay(terminal(amount, byte(w.seq)), hceapp.Verification{CDCVM: cdcvm})
 	require.NoError(w.t, err)
 	return w.verify(ref, tap, tap.DeviceID)
 }
 
 func (w *world) verify(ref string, tap hceapp.Tap, device string) (issuercloud.Verified, error) {
 	card := issuercloud.CloudCard{Ref: ref, PAN: aliceCloudPAN, PSN: "01", CVN: 0xC1, IMK: imkLabel}
-	if ref == bobRef {
+	switch ref {
+	case bobRef:
 		card.PAN = bobCloudPAN
+	case carolRef:
+		card = issuercloud.CloudCard{Ref: ref, PAN: carolCloudPAN, PSN: "01", CVN: 0xC2, MKMD: imkLabel, MKUMD: umdLabel}
 	}
 	return w.verifier.Verify(issuercloud.Tap{Card: card, Tags: tap.Tags, AC: tap.AC(), DeviceID: device})
 }

@@ -33,7 +33,7 @@ func TestHCETapRefusals(t *testing.T) {
 		reason issuercloud.TapReason
 	}{
 		{"key reused", func() (issuercloud.Verified, error) {
-			tap, err := ca.Pay(terminal(1000, 1), true)
+			tap, err := ca.Pay(terminal(1000, 1), hceapp.Verification{CDCVM: true})
 			require.NoError(t, err)
 			_, err = w.verify(aliceRef, tap, tap.DeviceID)
 			require.NoError(t, err)
@@ -41,13 +41,13 @@ func TestHCETapRefusals(t *testing.T) {
 		}, issuercloud.TapKeyUsed},
 		{"key of another phone", func() (issuercloud.Verified, error) {
 			// A's key and cryptogram, presented as phone B's transaction.
-			tap, err := ca.Pay(terminal(1000, 2), true)
+			tap, err := ca.Pay(terminal(1000, 2), hceapp.Verification{CDCVM: true})
 			require.NoError(t, err)
 			return w.verify(aliceRef, tap, "alice-phone-2")
 		}, issuercloud.TapKeyOtherDevice},
 		{"key never issued", func() (issuercloud.Verified, error) {
 			// A's tap naming a key index the platform never issued.
-			tap, err := ca.Pay(terminal(1000, 3), true)
+			tap, err := ca.Pay(terminal(1000, 3), hceapp.Verification{CDCVM: true})
 			require.NoError(t, err)
 			iad, err := cloud.ParseIAD(tap.Tags[cryptogram.TagIssuerAppData])
 			require.NoError(t, err)
@@ -56,7 +56,7 @@ func TestHCETapRefusals(t *testing.T) {
 			return w.verify(aliceRef, tap, "")
 		}, issuercloud.TapKeyNotIssued},
 		{"altered amount", func() (issuercloud.Verified, error) {
-			tap, err := cb.Pay(terminal(1000, 4), true)
+			tap, err := cb.Pay(terminal(1000, 4), hceapp.Verification{CDCVM: true})
 			require.NoError(t, err)
 			tap.Tags[0x9F02] = terminal(100000, 4)[0x9F02]
 			return w.verify(aliceRef, tap, tap.DeviceID)
@@ -65,7 +65,7 @@ func TestHCETapRefusals(t *testing.T) {
 			return w.pay(cb, aliceRef, 1, false)
 		}, issuercloud.TapCardholderNotVerified},
 		{"key past its time to live", func() (issuercloud.Verified, error) {
-			tap, err := cb.Pay(terminal(1000, 5), true)
+			tap, err := cb.Pay(terminal(1000, 5), hceapp.Verification{CDCVM: true})
 			require.NoError(t, err)
 			w.clock.Advance(25 * time.Hour)
 			return w.verify(aliceRef, tap, tap.DeviceID)
@@ -84,7 +84,7 @@ func TestHCEKeyUsedOnce(t *testing.T) {
 	w := newWorld(t)
 	a := w.phone("alice-phone-1", 1)
 	ca := w.enrol(a, aliceRef, alicePAN, alicePhoneNo)
-	tap, err := ca.Pay(terminal(500, 1), false)
+	tap, err := ca.Pay(terminal(500, 1), hceapp.Verification{CDCVM: false})
 	require.NoError(t, err)
 	_, err = w.verify(aliceRef, tap, tap.DeviceID)
 	tapRefused(t, err, issuercloud.TapCardholderNotVerified)
@@ -94,7 +94,7 @@ func TestHCEKeyUsedOnce(t *testing.T) {
 		_, err = w.pay(ca, aliceRef, 500, true)
 		require.NoError(t, err)
 	}
-	_, err = ca.Pay(terminal(500, 1), true)
+	_, err = ca.Pay(terminal(500, 1), hceapp.Verification{CDCVM: true})
 	require.ErrorIs(t, err, hceapp.ErrNoKeys)
 }
 
