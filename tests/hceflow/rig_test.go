@@ -59,6 +59,7 @@ type world struct {
 	clock    *wiretest.Clock
 	pki      *tlstest.PKI
 	hsm      *soft.HSM
+	db       *store.DB
 	idv      *idv.Service
 	ledger   *issuercloud.Ledger
 	verifier *issuercloud.Verifier
@@ -92,6 +93,7 @@ func newWorld(t *testing.T) *world {
 	db, err := store.OpenDir(t.TempDir(), storetest.Options())
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
+	w.db = db
 	require.NoError(t, db.Update(ctx, func(tx *store.Tx) error {
 		for _, c := range []struct{ id, pan, phone string }{{"c-alice", alicePAN, alicePhoneNo}, {"c-bob", bobPAN, bobPhoneNo}, {"c-carol", carolPAN, carolPhoneNo}} {
 			if err := tx.PutAccount(ctx, store.Account{ID: "a-" + c.id, Currency: 901, CreditLimit: 100000}); err != nil {
