@@ -48,6 +48,7 @@ const (
 	ReasonRegistrationMismatch = "registration_mismatch"
 	ReasonMobilePINRequired    = "mobile_pin_required"
 	ReasonATCExhausted         = "atc_exhausted"
+	ReasonTransactionLog       = "transaction_log_mismatch"
 )
 
 func refuse(code int, reason, msg string) *wire.Refusal { return wire.Refuse(code, reason, msg) }
@@ -74,6 +75,8 @@ var (
 	errRegMismatch         = refuse(http.StatusForbidden, ReasonRegistrationMismatch, "the registration belongs to another device key")
 	errMobilePIN           = refuse(http.StatusUnprocessableEntity, ReasonMobilePINRequired, "this card needs a mobile PIN of 4 to 12 digits, not all one digit")
 	errATC                 = refuse(http.StatusServiceUnavailable, ReasonATCExhausted, "the card account has no transaction counters left")
+	errLog                 = refuse(http.StatusConflict, ReasonTransactionLog, "the phone reports keys the platform did not issue to it")
+	errBusy                = refuse(http.StatusServiceUnavailable, wire.ReasonCapacity, "too many registrations are waiting; try again")
 	errExpired             = refuse(http.StatusForbidden, wire.ReasonExpired, "the request is outside its validity period")
 	errReplay              = refuse(http.StatusConflict, wire.ReasonReplay, "this request was already accepted")
 )
@@ -112,9 +115,11 @@ const (
 	DefaultMinReplenishInterval = time.Minute
 	DefaultChallengeTTL         = 2 * time.Minute
 	DefaultRegistrationTTL      = 10 * time.Minute
-	DefaultDEKLabel             = "cloud/card-data"
-	maxKeysPerHour              = 100
-	challengeBytes              = 32
+	// DefaultMaxPending bounds the registrations waiting for their OTP.
+	DefaultMaxPending = 1024
+	DefaultDEKLabel   = "cloud/card-data"
+	maxKeysPerHour    = 100
+	challengeBytes    = 32
 )
 
 // Config configures a Service.
@@ -366,6 +371,15 @@ func (s *Service) registerChecked(ctx context.Context, keys wire.PublicKeys, reg
 	}
 	exp := s.now().Add(DefaultRegistrationTTL)
 	s.st.mu.Lock()
+	for id, p := range s.st.pending {
+		if !s.now().Before(p.Expires) {
+			delete(s.st.pending, id)
+		}
+	}
+	if len(s.st.pending) >= DefaultMaxPending {
+		s.st.mu.Unlock()
+		return wire.HCERegisterResult{}, errBusy
+	}
 	s.st.pending[regID] = &pending{ID: regID, CardRef: reg.CardRef, DeviceID: reg.DeviceID, Keys: keys, Expires: exp, PIN: pin}
 	s.st.mu.Unlock()
 	return wire.HCERegisterResult{RegistrationID: regID, Method: method, Contact: contact, ExpiresAt: exp}, nil
@@ -449,7 +463,7 @@ func (s *Service) verify(r *wire.Request) (wire.Response, error) {
 		}
 	}
 	b := &binding{ID: id, CardRef: pend.CardRef, DeviceID: pend.DeviceID, Keys: pend.Keys, Status: wire.HCEBindingActive,
-		CreatedAt: s.now(), PIN: pend.PIN, Salt: salt}
+		CreatedAt: s.now(), PIN: pend.PIN, Salt: salt, issued: map[string]bool{}}
 	s.st.bindings[id] = b
 	s.auditLocked("issuer", "bind", b.CardRef, b.DeviceID, nil, "cardholder verified by OTP; binding "+id)
 	return jsonOK(b.public())
@@ -584,6 +598,11 @@ func (s *Service) replenishLocked(who caller, in wire.HCEReplenishRequest) (stri
 	if s.now().Before(b.LastIssue.Add(s.cfg.MinReplenishInterval)) {
 		return "", errTooFrequent
 	}
+	for _, id := range in.Used {
+		if _, ok := b.issued[id]; !ok {
+			return "", errLog
+		}
+	}
 	card := s.st.cards[b.CardRef]
 	sec, err := s.openCard(card.Ref, card.Sealed)
 	if err != nil {
@@ -634,6 +653,9 @@ func (s *Service) issueLocked(card *cardAccount, b *binding, sec cardSecrets) (w
 		}
 	}
 	card.issued[hour] = first + len(kis)
+	for _, ki := range kis {
+		b.issued[ki.String()] = true
+	}
 	b.LastIssue = s.now()
 	return wire.HCEBatch{CardRef: card.Ref, DeviceID: b.DeviceID, Keys: out,
 		NextReplenish: b.LastIssue.Add(s.cfg.MinReplenishInterval)}, nil
@@ -684,6 +706,7 @@ func (s *Service) issueSUKsLocked(card *cardAccount, b *binding, sec cardSecrets
 		if err := s.cfg.Ledger.IssueSUK(card.Ref, b.DeviceID, k.ATC); err != nil {
 			return wire.HCEBatch{}, fmt.Errorf("cloudsvc: ledger: %w", err)
 		}
+		b.issued[fmt.Sprintf("%04X", k.ATC)] = true
 		out = append(out, wire.HCESUK{ATC: k.ATC, MDKCV: k.MDKCV, MDWrapped: k.MDWrapped, SUKKCV: k.SUKKCV, SUKWrapped: k.SUKWrapped})
 	}
 	card.nextATC = first + uint16(n)

@@ -50,16 +50,19 @@ type pending struct {
 
 // binding is a phone bound to a card account.
 type binding struct {
-	ID            string
-	CardRef       string
-	DeviceID      string
-	Keys          wire.PublicKeys
-	Status        string
-	CreatedAt     time.Time
-	Downloaded    bool
-	LastIssue     time.Time
-	PIN           []byte // the sealed mobile PIN of an mc-cloud card
-	Salt          []byte // the salt of its PIN mask
+	ID         string
+	CardRef    string
+	DeviceID   string
+	Keys       wire.PublicKeys
+	Status     string
+	CreatedAt  time.Time
+	Downloaded bool
+	LastIssue  time.Time
+	PIN        []byte // the sealed mobile PIN of an mc-cloud card
+	Salt       []byte // the salt of its PIN mask
+	// issued are the keys (key index, or ATC in hex) issued to the phone:
+	// a replenishment's transaction log may name these only.
+	issued        map[string]bool
 	challenge     string
 	challengeEnds time.Time
 }

@@ -200,8 +200,10 @@ func HCEChallengeInput(challenge, deviceID, cardRef string) []byte {
 	return b
 }
 
-// HCEReplenishRequest asks for more keys (TypeHCEReplenish). Used lists the key
-// indexes the phone spent since its last batch (its transaction log).
+// HCEReplenishRequest asks for more keys (TypeHCEReplenish). Used lists the
+// keys the phone spent since its last request (its transaction log): the
+// visa-cloud key indexes (YHHHHCC), the mc-cloud ATCs (4 hex digits). The
+// platform refuses a log naming a key it did not issue to the phone.
 type HCEReplenishRequest struct {
 	DeviceID string   `json:"deviceId"`
 	CardRef  string   `json:"cardRef"`

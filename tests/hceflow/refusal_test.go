@@ -190,6 +190,12 @@ func TestHCEReplenish(t *testing.T) {
 	_, err = w.pay(card, aliceRef, 100, true)
 	require.NoError(t, err)
 
+	// A transaction log naming a key the platform never issued to this
+	// phone.
+	w.clock.Advance(10 * time.Minute)
+	_, err = phone.RequestReplenish(ctx, aliceRef, []string{"6816199"})
+	refused(t, err, cloudsvc.ReasonTransactionLog)
+
 	// A phone whose keys are not bound (a reinstalled app).
 	stranger := w.phone("alice-phone-1", 9)
 	_, err = stranger.RequestReplenish(ctx, aliceRef, nil)
