@@ -191,6 +191,24 @@ func (a *App) Replenish(ctx context.Context, cardRef string) (int, error) {
 	return c.KeysLeft(), nil
 }
 
+// ReplenishIfLow asks for more keys for cardRef when lowWater keys or
+// fewer are left (DefaultLowWater when lowWater is 0), and reports
+// whether it asked.
+func (a *App) ReplenishIfLow(ctx context.Context, cardRef string, lowWater int) (bool, error) {
+	c, ok := a.Card(cardRef)
+	if !ok {
+		return false, ErrUnknownCard
+	}
+	if lowWater <= 0 {
+		lowWater = DefaultLowWater
+	}
+	if !c.NeedsReplenish(lowWater) {
+		return false, nil
+	}
+	_, err := a.Replenish(ctx, cardRef)
+	return err == nil, err
+}
+
 // RequestReplenish sends a replenishment request for cardRef, signed with
 // the device key, reporting the key indexes used, and returns the
 // platform's answer unopened (the batch envelope), for Install.

@@ -245,3 +245,10 @@ func decodeJSON(b []byte, v any) error {
 	}
 	return nil
 }
+
+// DefaultLowWater is the number of keys left at or below which the app
+// asks for more (MODEL).
+const DefaultLowWater = 2
+
+// NeedsReplenish reports whether lowWater keys or fewer are left.
+func (c *Card) NeedsReplenish(lowWater int) bool { return c.KeysLeft() <= lowWater }

@@ -220,6 +220,13 @@ func (w *world) pay(c *hceapp.Card, ref string, amount int64, cdcvm bool) (issue
 }
 
 func (w *world) verify(ref string, tap hceapp.Tap, device string) (issuercloud.Verified, error) {
+	it := issuerTap(ref, tap)
+	it.DeviceID = device
+	return w.verifier.Verify(it)
+}
+
+// issuerTap is the issuer's view of a tap on the card account ref.
+func issuerTap(ref string, tap hceapp.Tap) issuercloud.Tap {
 	card := issuercloud.CloudCard{Ref: ref, PAN: aliceCloudPAN, PSN: "01", CVN: 0xC1, IMK: imkLabel}
 	switch ref {
 	case bobRef:
@@ -227,7 +234,7 @@ func (w *world) verify(ref string, tap hceapp.Tap, device string) (issuercloud.V
 	case carolRef:
 		card = issuercloud.CloudCard{Ref: ref, PAN: carolCloudPAN, PSN: "01", CVN: 0xC2, MKMD: imkLabel, MKUMD: umdLabel}
 	}
-	return w.verifier.Verify(issuercloud.Tap{Card: card, Tags: tap.Tags, AC: tap.AC(), DeviceID: device})
+	return issuercloud.Tap{Card: card, Tags: tap.Tags, AC: tap.AC()}
 }
 
 // refused checks a platform refusal's reason.
