@@ -11,6 +11,14 @@
 //     (entry mode, channel, token requestor, merchant, merchant category;
 //     vault.Controls);
 //  3. ARQC: verified inside the security module with the card's CVN (82);
+//     a card or token of a cloud CVN ("visa-cloud", "mc-cloud") is checked
+//     by Config.Cloud instead (issuerhost/cloud.Verifier): the key the
+//     transaction names must have been issued by the cloud platform,
+//     to the phone the message names, not suspended, used up or expired
+//     (R-S5b, R-C1), and its phone is the transaction's authenticated
+//     device; cardholder verification is then what the cryptograms
+//     authenticate (the visa-cloud CVR bit the LUK cryptogram covers, the
+//     mc-cloud UMD cryptogram) and nothing else (R-S2e);
 //  4. replay: the ATC must be new and ahead of the last one seen within a
 //     window, a cryptogram is never accepted twice, a message is never
 //     processed twice (R-G4);
