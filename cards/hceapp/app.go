@@ -120,6 +120,30 @@ func (a *App) Register(ctx context.Context, requestID, cardRef, securityCode, me
 	return out, err
 }
 
+// OTPReader gives the one-time password the cardholder received (from
+// the message centre, or typed by a person) for the registration the
+// platform answered.
+type OTPReader func(ctx context.Context, r wire.HCERegisterResult) (string, error)
+
+// Enrol is the whole enrolment of the phone for card account cardRef:
+// registration with the card's security code (and, for an mc-cloud card,
+// the mobile PIN the cardholder sets), the OTP the cardholder received
+// (read by otp), then the download of the card and its first keys.
+func (a *App) Enrol(ctx context.Context, requestID, cardRef, securityCode, mobilePIN string, otp OTPReader) (*Card, error) {
+	res, err := a.Register(ctx, requestID, cardRef, securityCode, "", mobilePIN)
+	if err != nil {
+		return nil, err
+	}
+	code, err := otp(ctx, res)
+	if err != nil {
+		return nil, fmt.Errorf("hceapp: read OTP: %w", err)
+	}
+	if _, err := a.VerifyRegistration(ctx, res.RegistrationID, code); err != nil {
+		return nil, err
+	}
+	return a.Download(ctx, cardRef)
+}
+
 // VerifyRegistration sends the OTP the cardholder received; the binding
 // is stored when it is right.
 func (a *App) VerifyRegistration(ctx context.Context, registrationID, otp string) (wire.HCEBinding, error) {

@@ -350,7 +350,12 @@ func (s *Service) registerChecked(ctx context.Context, keys wire.PublicKeys, reg
 	if err != nil {
 		return wire.HCERegisterResult{}, err
 	}
-	regID := "reg-" + reg.RequestID
+	// The registration's ID (the issuer's correlation ID) is the
+	// platform's own: a phone cannot name, or collide with, another's.
+	regID, err := s.randomID("reg-", 12)
+	if err != nil {
+		return wire.HCERegisterResult{}, err
+	}
 	var pin []byte
 	if mc {
 		if pin, err = s.sealPIN(reg.CardRef, reg.DeviceID, reg.MobilePIN); err != nil {

@@ -188,11 +188,13 @@ func (w *world) register(app *hceapp.App, ref, pan, number string) wire.HCEBindi
 	return b
 }
 
-// enrol registers and downloads.
+// enrol registers and downloads, reading the OTP from the message
+// centre.
 func (w *world) enrol(app *hceapp.App, ref, pan, number string) *hceapp.Card {
 	w.t.Helper()
-	w.register(app, ref, pan, number)
-	c, err := app.Download(ctx, ref)
+	c, err := app.Enrol(ctx, w.requestID(), ref, w.codes[pan], "", func(context.Context, wire.HCERegisterResult) (string, error) {
+		return w.lastOTP(number), nil
+	})
 	require.NoError(w.t, err)
 	return c
 }
