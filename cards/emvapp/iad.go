@@ -32,6 +32,15 @@ func deviceBinding(id []byte) []byte {
 	return out
 }
 
+// cardIAD is the transaction's 9F10: the key source's own when it writes
+// one (IADSource), else the CVN's layout (iad).
+func (a *App) cardIAD(f cvrFlags, idn []byte) ([]byte, error) {
+	if s, ok := a.cfg.Keys.(IADSource); ok {
+		return s.IAD(a.txn.atc, f.cid, f.cdcvm)
+	}
+	return a.iad(f, idn), nil
+}
+
 // iad builds Issuer Application Data (9F10) in the CVN's layout (see the
 // package documentation), with idn the 2-byte DAC/ICC dynamic number field
 // of the Mastercard layout.
