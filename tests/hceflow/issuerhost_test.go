@@ -93,6 +93,14 @@ func (is *issuer) authorise(tap hceapp.Tap, account string, amount int64) (isosp
 	list = append(list, tlv.TLV{Tag: 0x9F27, Value: []byte{0x80}})
 	icc, err := list.Encode()
 	require.NoError(t, err)
+	return is.authoriseICC(icc, account, amount)
+}
+
+// authoriseICC sends DE55 icc as the acquirer's 0100 over TCP, MACed, and
+// returns the response code and decline reason.
+func (is *issuer) authoriseICC(icc []byte, account string, amount int64) (isospec.ResponseCode, isospec.DeclineReason) {
+	t := is.w.t
+	t.Helper()
 	is.stan++
 	now := is.w.clock.Now()
 	m, err := isospec.Encode(&isospec.AuthorizationRequest{
