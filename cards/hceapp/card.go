@@ -117,6 +117,13 @@ type Tap struct {
 // AC is the application cryptogram (9F26).
 func (t Tap) AC() []byte { return t.Tags[0x9F26] }
 
+// String names the phone and the key; never the account number or the
+// cryptogram.
+func (t Tap) String() string { return "tap on " + t.DeviceID + " with key " + t.KeyIndex }
+
+// GoString is String, so that %#v shows no card data either.
+func (t Tap) GoString() string { return t.String() }
+
 // Pay makes the cryptogram(s) of one transaction with the oldest key
 // left, which is then forgotten (R-S5b). terminal holds the terminal's
 // data of the minimum data set (9F02, 9F03, 9F1A, 95, 5F2A, 9A, 9C,
