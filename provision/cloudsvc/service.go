@@ -319,29 +319,14 @@ func (s *Service) registerChecked(ctx context.Context, keys wire.PublicKeys, reg
 		s.st.mu.Unlock()
 		return wire.HCERegisterResult{}, errUnknownCard
 	}
-	holder, mc := card.Holder, card.CVN == wire.HCECVNMCCloud
+	mc := card.CVN == wire.HCECVNMCCloud
 	if mc != (reg.MobilePIN != "") {
 		s.st.mu.Unlock()
 		return wire.HCERegisterResult{}, errMobilePIN
 	}
-	for _, b := range s.st.bindings {
-		if b.DeviceID == reg.DeviceID {
-			other := s.st.cards[b.CardRef]
-			switch {
-			case b.CardRef == reg.CardRef:
-				s.st.mu.Unlock()
-				return wire.HCERegisterResult{}, errAlreadyBound
-			case other == nil || other.Holder != holder:
-				s.st.mu.Unlock()
-				return wire.HCERegisterResult{}, errOtherHolder
-			}
-		}
-		if b.Keys.SignKID == keys.SignKID || b.Keys.EncKID == keys.EncKID {
-			if b.DeviceID != reg.DeviceID {
-				s.st.mu.Unlock()
-				return wire.HCERegisterResult{}, errKeyInUse
-			}
-		}
+	if err := s.conflictLocked(reg.CardRef, reg.DeviceID, keys); err != nil {
+		s.st.mu.Unlock()
+		return wire.HCERegisterResult{}, err
 	}
 	sealed := card.Sealed
 	s.st.mu.Unlock()
@@ -388,6 +373,29 @@ func (s *Service) registerChecked(ctx context.Context, keys wire.PublicKeys, reg
 	s.st.pending[regID] = &pending{ID: regID, CardRef: reg.CardRef, DeviceID: reg.DeviceID, Keys: keys, Expires: exp, PIN: pin}
 	s.st.mu.Unlock()
 	return wire.HCERegisterResult{RegistrationID: regID, Method: method, Contact: contact, ExpiresAt: exp}, nil
+}
+
+// conflictLocked refuses binding the phone deviceID with keys to card
+// account cardRef when the phone is bound to it already, or to a card
+// account of another cardholder, or when the keys are bound to another
+// phone. The store is locked.
+func (s *Service) conflictLocked(cardRef, deviceID string, keys wire.PublicKeys) error {
+	holder := s.st.cards[cardRef].Holder
+	for _, b := range s.st.bindings {
+		if b.DeviceID == deviceID {
+			other := s.st.cards[b.CardRef]
+			switch {
+			case b.CardRef == cardRef:
+				return errAlreadyBound
+			case other == nil || other.Holder != holder:
+				return errOtherHolder
+			}
+		}
+		if (b.Keys.SignKID == keys.SignKID || b.Keys.EncKID == keys.EncKID) && b.DeviceID != deviceID {
+			return errKeyInUse
+		}
+	}
+	return nil
 }
 
 // caller is the authenticated sender of a phone's request.
@@ -459,13 +467,11 @@ func (s *Service) verify(r *wire.Request) (wire.Response, error) {
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
 	delete(s.st.pending, pend.ID)
-	// The checks of the registration again: another phone may have bound
-	// in the meantime.
-	for _, b := range s.st.bindings {
-		if b.DeviceID == pend.DeviceID && b.CardRef == pend.CardRef {
-			s.auditLocked("phone", "bind", pend.CardRef, pend.DeviceID, errAlreadyBound, "")
-			return wire.Response{}, errAlreadyBound
-		}
+	// The checks of the registration again: another registration may
+	// have bound the phone in the meantime.
+	if err := s.conflictLocked(pend.CardRef, pend.DeviceID, pend.Keys); err != nil {
+		s.auditLocked("phone", "bind", pend.CardRef, pend.DeviceID, err, "")
+		return wire.Response{}, err
 	}
 	b := &binding{ID: id, CardRef: pend.CardRef, DeviceID: pend.DeviceID, Keys: pend.Keys, Status: wire.HCEBindingActive,
 		CreatedAt: s.now(), PIN: pend.PIN, Salt: salt, issued: map[string]bool{}}

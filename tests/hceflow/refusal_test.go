@@ -68,6 +68,22 @@ func TestHCESecondRegistrationByAnotherPerson(t *testing.T) {
 	refused(t, err, cloudsvc.ReasonAlreadyBound)
 	require.Empty(t, w.platform.Bindings(bobRef))
 
+	// Two registrations of one phone waiting at once, by two
+	// cardholders: the first verified binds, the second is refused when
+	// its OTP comes.
+	ap, bp := w.phone("shared-phone", 21), w.phone("shared-phone", 22)
+	ra, err := ap.Register(ctx, w.requestID(), aliceRef, w.codes[alicePAN], "", "")
+	require.NoError(t, err)
+	otpA := w.lastOTP(alicePhoneNo)
+	rb, err := bp.Register(ctx, w.requestID(), bobRef, w.codes[bobPAN], "", "")
+	require.NoError(t, err)
+	otpB := w.lastOTP(bobPhoneNo)
+	_, err = ap.VerifyRegistration(ctx, ra.RegistrationID, otpA)
+	require.NoError(t, err)
+	_, err = bp.VerifyRegistration(ctx, rb.RegistrationID, otpB)
+	refused(t, err, cloudsvc.ReasonBoundToOtherHolder)
+	require.Empty(t, w.platform.Bindings(bobRef))
+
 	// A registration envelope not signed by the keys it carries.
 	other := wiretest.Party(t, "hce-other", 77)
 	env, err := wire.Seal(wire.HCERegister{RequestID: "r-x", DeviceID: "bob-phone", CardRef: bobRef, SecurityCode: w.codes[bobPAN]},
