@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"regexp"
+	"slices"
 
 	"github.com/tapsim/tapsim/emv/pan"
 	"github.com/tapsim/tapsim/provision/wire"
@@ -19,7 +21,12 @@ var (
 	ErrInput = errors.New("cloudsvc: invalid input")
 	// ErrExists reports a card account enrolled already.
 	ErrExists = errors.New("cloudsvc: card account exists")
+	// ErrForbidden reports a staff member not allowed to read card data.
+	ErrForbidden = errors.New("cloudsvc: not allowed")
 )
+
+// errReader is the audit trail's refusal of a staff read.
+var errReader = wire.Refuse(http.StatusForbidden, ReasonNotAllowed, "not allowed to read card data")
 
 // CardAccount is a card account the issuer enrols on its cloud platform:
 // the real card (PAN, expiry), the cloud account number and expiry the
@@ -141,14 +148,20 @@ func (c CardData) String() string {
 func (c CardData) GoString() string { return c.String() }
 
 // ReadCard is a staff member's read of a card account's real data (an
-// admin function): it is written to the audit trail with the staff
-// member's name and purpose before the data is returned (R-S5e). Both are
-// required.
+// admin function): only the staff members of Config.CardReaders may read
+// (ErrForbidden), and every read, allowed or not, is written to the audit
+// trail with the staff member's name and purpose before the data is
+// returned (R-S5e). Both are required.
 func (s *Service) ReadCard(staff, ref, purpose string) (CardData, error) {
 	if !idRE.MatchString(staff) || purpose == "" || len(purpose) > 200 {
 		return CardData{}, fmt.Errorf("%w: a staff read names the staff member and its purpose", ErrInput)
 	}
 	s.st.mu.Lock()
+	if !slices.Contains(s.cfg.CardReaders, staff) {
+		s.auditLocked(staff, "read-card", ref, "", errReader, purpose)
+		s.st.mu.Unlock()
+		return CardData{}, fmt.Errorf("%w: %s may not read card data", ErrForbidden, staff)
+	}
 	c, ok := s.st.cards[ref]
 	if !ok {
 		s.auditLocked(staff, "read-card", ref, "", errUnknownCard, purpose)

@@ -49,6 +49,7 @@ const (
 	ReasonMobilePINRequired    = "mobile_pin_required"
 	ReasonATCExhausted         = "atc_exhausted"
 	ReasonTransactionLog       = "transaction_log_mismatch"
+	ReasonNotAllowed           = "not_allowed"
 )
 
 func refuse(code int, reason, msg string) *wire.Refusal { return wire.Refuse(code, reason, msg) }
@@ -150,6 +151,9 @@ type Config struct {
 	Rand io.Reader
 	// Log receives one line per request (references only).
 	Log *slog.Logger
+	// CardReaders are the staff members allowed to read a card account's
+	// real data (ReadCard, R-S5e); nobody when empty.
+	CardReaders []string
 }
 
 // Service is the cloud platform.

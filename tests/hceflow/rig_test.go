@@ -121,8 +121,8 @@ func newWorld(t *testing.T) *world {
 	w.platform, err = cloudsvc.New(cloudsvc.Config{
 		Me: wiretest.Party(t, "cloud-platform", 3), HSM: w.hsm,
 		Verifier: idv.HCEVerifier{Service: w.idv, RequestorID: requestorID}, Ledger: w.ledger,
-		MinReplenishInterval: 10 * time.Minute,
-		Clock:                w.clock.Now, Rand: wiretest.NewSeeded(4), Log: slog.New(slog.NewTextHandler(w.log, nil)),
+		MinReplenishInterval: 10 * time.Minute, CardReaders: []string{"staff-1"},
+		Clock: w.clock.Now, Rand: wiretest.NewSeeded(4), Log: slog.New(slog.NewTextHandler(w.log, nil)),
 	})
 	require.NoError(t, err)
 	for _, c := range []cloudsvc.CardAccount{

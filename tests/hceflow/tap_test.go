@@ -132,17 +132,21 @@ func TestHCELostPhone(t *testing.T) {
 
 // R-S5e: a staff read of the real card data is written to the audit trail
 // with who read it and why, before the data is returned; a read without a
-// purpose is refused.
+// purpose, or by a staff member not allowed, is refused (and the latter
+// audited).
 func TestHCEStaffReadAudited(t *testing.T) {
 	w := newWorld(t)
 	_, err := w.platform.ReadCard("staff-1", aliceRef, "")
 	require.ErrorIs(t, err, cloudsvc.ErrInput)
+	_, err = w.platform.ReadCard("staff-2", aliceRef, "curiosity")
+	require.ErrorIs(t, err, cloudsvc.ErrForbidden)
 	d, err := w.platform.ReadCard("staff-1", aliceRef, "dispute 4711")
 	require.NoError(t, err)
 	require.Equal(t, alicePAN, d.PAN)
 	require.NotContains(t, d.String(), alicePAN)
 	audit := auditText(w.platform.Audit())
 	require.Contains(t, audit, "staff-1 read-card card-alice  ok dispute 4711")
+	require.Contains(t, audit, "staff-2 read-card card-alice  refused: not_allowed curiosity")
 	require.NotContains(t, audit, alicePAN)
-	require.Equal(t, 1, strings.Count(audit, "read-card"))
+	require.Equal(t, 2, strings.Count(audit, "read-card"))
 }
