@@ -1,8 +1,11 @@
 package cloud
 
 import (
+	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -126,4 +129,88 @@ func (l *Ledger) Keys(cardRef string) []IssuedKey {
 		}
 	}
 	return out
+}
+
+// ledgerSnapshot is the Ledger's state as JSON.
+type ledgerSnapshot struct {
+	Keys      []snapKey   `json:"keys"`
+	Suspended [][2]string `json:"suspended,omitempty"` // card reference, device
+}
+
+type snapKey struct {
+	Kind     KeyKind   `json:"kind"`
+	CardRef  string    `json:"cardRef"`
+	DeviceID string    `json:"deviceId"`
+	KeyIndex string    `json:"keyIndex,omitempty"`
+	API      uint16    `json:"api,omitempty"`
+	ATC      uint16    `json:"atc,omitempty"`
+	IssuedAt time.Time `json:"issuedAt"`
+	Used     int       `json:"used"`
+}
+
+// Snapshot is the ledger as JSON, for Restore after a restart. It holds
+// references only, no key.
+func (l *Ledger) Snapshot() ([]byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out ledgerSnapshot
+	for _, k := range l.keys {
+		s := snapKey{Kind: k.Kind, CardRef: k.CardRef, DeviceID: k.DeviceID, API: k.API, ATC: k.ATC, IssuedAt: k.IssuedAt, Used: k.Used}
+		if k.Kind == KindLUK {
+			s.KeyIndex = k.KeyIndex.String()
+		}
+		out.Keys = append(out.Keys, s)
+	}
+	for d, on := range l.suspended {
+		if on {
+			out.Suspended = append(out.Suspended, [2]string{d.cardRef, d.deviceID})
+		}
+	}
+	slices.SortFunc(out.Keys, func(a, b snapKey) int {
+		return cmp.Or(cmp.Compare(a.CardRef, b.CardRef), cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.KeyIndex, b.KeyIndex), cmp.Compare(a.ATC, b.ATC))
+	})
+	slices.SortFunc(out.Suspended, func(a, b [2]string) int { return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1])) })
+	data, err := json.Marshal(out)
+	if err != nil {
+		return nil, fmt.Errorf("%w: snapshot: %w", ErrLedger, err)
+	}
+	return data, nil
+}
+
+// Restore replaces the ledger's content with a Snapshot; one that does not
+// parse, or names a key twice, is ErrLedger and changes nothing.
+func (l *Ledger) Restore(data []byte) error {
+	var in ledgerSnapshot
+	if err := json.Unmarshal(data, &in); err != nil {
+		return fmt.Errorf("%w: snapshot: %w", ErrLedger, err)
+	}
+	keys := map[ledgerKey]*IssuedKey{}
+	for _, s := range in.Keys {
+		k := IssuedKey{Kind: s.Kind, CardRef: s.CardRef, DeviceID: s.DeviceID, API: s.API, ATC: s.ATC, IssuedAt: s.IssuedAt, Used: s.Used}
+		var id ledgerKey
+		switch s.Kind {
+		case KindLUK:
+			ki, err := emvcloud.ParseKeyIndex(s.KeyIndex)
+			if err != nil {
+				return fmt.Errorf("%w: snapshot: %w", ErrLedger, err)
+			}
+			k.KeyIndex, id = ki, ledgerKey{KindLUK, s.CardRef, ki.Uint32()}
+		case KindSUK:
+			id = ledgerKey{KindSUK, s.CardRef, uint32(s.ATC)}
+		default:
+			return fmt.Errorf("%w: snapshot: key kind %q", ErrLedger, s.Kind)
+		}
+		if k.CardRef == "" || k.DeviceID == "" || k.Used < 0 || keys[id] != nil {
+			return fmt.Errorf("%w: snapshot: key of card %s", ErrLedger, s.CardRef)
+		}
+		keys[id] = &k
+	}
+	suspended := map[deviceKey]bool{}
+	for _, d := range in.Suspended {
+		suspended[deviceKey{d[0], d[1]}] = true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.keys, l.suspended = keys, suspended
+	return nil
 }
