@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net"
+	"net/http"
 	"regexp"
 	"testing"
 	"time"
@@ -65,6 +66,8 @@ type world struct {
 	verifier *issuercloud.Verifier
 	platform *cloudsvc.Service
 	url      string
+	addr     string
+	srv      *http.Server
 	log      *tlstest.LogBuffer
 	codes    map[string]string
 	seq      int
@@ -118,13 +121,7 @@ func newWorld(t *testing.T) *world {
 
 	w.ledger = issuercloud.NewLedger(w.clock.Now)
 	w.verifier = &issuercloud.Verifier{HSM: w.hsm, Ledger: w.ledger, Now: w.clock.Now}
-	w.platform, err = cloudsvc.New(cloudsvc.Config{
-		Me: wiretest.Party(t, "cloud-platform", 3), HSM: w.hsm,
-		Verifier: idv.HCEVerifier{Service: w.idv, RequestorID: requestorID}, Ledger: w.ledger,
-		MinReplenishInterval: 10 * time.Minute, CardReaders: []string{"staff-1"},
-		Clock: w.clock.Now, Rand: wiretest.NewSeeded(4), Log: slog.New(slog.NewTextHandler(w.log, nil)),
-	})
-	require.NoError(t, err)
+	w.platform = w.newPlatform()
 	for _, c := range []cloudsvc.CardAccount{
 		{Ref: aliceRef, Holder: "alice", PAN: alicePAN, Expiry: expiry, CloudPAN: aliceCloudPAN, CloudExpiry: cloudExpiry, PSN: "01", IMK: imkLabel, API: 1, DKI: 1},
 		{Ref: bobRef, Holder: "bob", PAN: bobPAN, Expiry: expiry, CloudPAN: bobCloudPAN, CloudExpiry: cloudExpiry, PSN: "01", IMK: imkLabel, API: 1, DKI: 1},
@@ -136,11 +133,25 @@ func newWorld(t *testing.T) *world {
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	w.url = "https://" + ln.Addr().String()
-	srv, err := w.platform.Serve(ln, w.pki.Server("cloud-platform"), wire.Limits{})
+	w.addr = ln.Addr().String()
+	w.url = "https://" + w.addr
+	w.srv, err = w.platform.Serve(ln, w.pki.Server("cloud-platform"), wire.Limits{})
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Close() })
+	t.Cleanup(func() { _ = w.srv.Close() })
 	return w
+}
+
+// newPlatform is the issuer's cloud platform of the world, with no card
+// account.
+func (w *world) newPlatform() *cloudsvc.Service {
+	p, err := cloudsvc.New(cloudsvc.Config{
+		Me: wiretest.Party(w.t, "cloud-platform", 3), HSM: w.hsm,
+		Verifier: idv.HCEVerifier{Service: w.idv, RequestorID: requestorID}, Ledger: w.ledger,
+		MinReplenishInterval: 10 * time.Minute, CardReaders: []string{"staff-1"},
+		Clock: w.clock.Now, Rand: wiretest.NewSeeded(4), Log: slog.New(slog.NewTextHandler(w.log, nil)),
+	})
+	require.NoError(w.t, err)
+	return p
 }
 
 func (w *world) client() *wire.Client {
