@@ -199,3 +199,25 @@ func TestVerifier(t *testing.T) {
 	require.ErrorIs(t, err, &cloud.TapError{Reason: cloud.TapKeyExpired})
 	require.Len(t, r.ledger.Keys("card-1"), 9)
 }
+
+// A ledger snapshot read back from disk: any bytes restore or are refused
+// with ErrLedger, and a refused one changes nothing.
+func FuzzLedgerRestore(f *testing.F) {
+	l := cloud.NewLedger(func() time.Time { return at })
+	ki, _ := emvcloud.NewKeyIndex(at, 3)
+	_ = l.IssueLUK("card-1", "phone-1", ki, 1)
+	_ = l.IssueSUK("card-1", "phone-1", 7)
+	_ = l.SuspendDevice("card-1", "phone-2")
+	snap, err := l.Snapshot()
+	require.NoError(f, err)
+	f.Add(snap)
+	f.Add([]byte(`{"keys":[{"kind":"suk","cardRef":"c","deviceId":"d","atc":1}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m := cloud.NewLedger(func() time.Time { return at })
+		require.NoError(t, m.Restore(snap))
+		if err := m.Restore(b); err != nil {
+			require.ErrorIs(t, err, cloud.ErrLedger)
+			require.Len(t, m.Keys("card-1"), 2)
+		}
+	})
+}

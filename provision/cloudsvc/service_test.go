@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -160,6 +161,27 @@ func FuzzHandler(f *testing.F) {
 		for _, mt := range []string{wire.MediaJSON, wire.MediaJOSE} {
 			w := post(h, path, mt, body)
 			require.NotEqual(t, http.StatusInternalServerError, w.Code, "%s %s", path, w.Body.String())
+		}
+	})
+}
+
+// A snapshot read back from disk: any bytes restore or are refused
+// without panicking, into a fresh platform.
+func FuzzRestore(f *testing.F) {
+	s := newService(f)
+	snap, err := s.Snapshot()
+	require.NoError(f, err)
+	f.Add(snap)
+	f.Add([]byte(`{"version":1,"bindings":[{"id":"b","cardRef":"card-1","deviceId":"p","status":"ACTIVE"}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, done, err := build()
+		if done != nil {
+			defer done()
+		}
+		require.NoError(t, err)
+		err = p.Restore(b)
+		if err != nil {
+			require.True(t, errors.Is(err, cloudsvc.ErrInput) || errors.Is(err, cloudsvc.ErrExists), "%v", err)
 		}
 	})
 }
