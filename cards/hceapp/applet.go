@@ -90,9 +90,9 @@ var VisaAID = []byte{0xA0, 0x00, 0x00, 0x00, 0x03, 0x10, 0x10}
 // DKI) and KeySource, on the qVSDC path (its CVN, visa18, only chooses the
 // path: the cryptogram and IAD are the cloud ones). holder is the phone's
 // cardholder verification (cards/phone.Phone.Holder), rnd its random
-// source. The caller may set more (label, ODA, form factor). The phone it
-// is installed on must verify its holder before every tap (R-S2e:
-// cards/phone.Config.AlwaysVerify).
+// source. The caller may set more (label, ODA, form factor). Install it
+// on an HCE phone (cards/phone, Kind HCE, CloudKeys the card), which
+// verifies its holder before every tap (R-S2e).
 func (c *Card) AppConfig(holder emvapp.Holder, rnd io.Reader) (emvapp.Config, error) {
 	ks, err := c.KeySource()
 	if err != nil {

@@ -2,6 +2,7 @@ package hceflow_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -27,7 +28,7 @@ func TestHCEKernelTap(t *testing.T) {
 	app := w.phone("alice-phone-1", 1)
 	card := w.enrol(app, aliceRef, alicePAN, alicePhoneNo)
 
-	ph, err := phone.New(phone.Config{Kind: phone.Wallet, AlwaysVerify: true, Passcode: "5791", Clock: w.clock.Now, Rand: wiretest.NewSeeded(8)})
+	ph, err := phone.New(phone.Config{Kind: phone.HCE, CloudKeys: card, LowWater: 1, Passcode: "5791", Clock: w.clock.Now, Rand: wiretest.NewSeeded(8)})
 	require.NoError(t, err)
 	cfg, err := card.AppConfig(ph.Holder(), wiretest.NewSeeded(9))
 	require.NoError(t, err)
@@ -50,6 +51,8 @@ func TestHCEKernelTap(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, kernel.OnlineRequest, out.Type, out.Reason)
 	require.Equal(t, 4, card.KeysLeft())
+	require.Equal(t, 4, ph.KeysLeft())
+	require.False(t, ph.NeedsReplenish())
 
 	icc, err := out.DataRecord.Encode()
 	require.NoError(t, err)
@@ -58,4 +61,26 @@ func TestHCEKernelTap(t *testing.T) {
 	code, why = is.authoriseICC(icc, aliceCloudPAN, 1200)
 	require.NotEqual(t, isospec.RCApproved, code)
 	require.Equal(t, isospec.DeclineReason(authz.KeyUsed), why)
+
+	// The phone spends its keys, one per verified tap, then offers no
+	// card and asks for replenishment.
+	for range 4 {
+		require.NoError(t, ph.Unlock("5791"))
+		out, err = entry.Run(ctx, reader, kcfg, txn)
+		require.NoError(t, err)
+		require.Equal(t, kernel.OnlineRequest, out.Type, out.Reason)
+	}
+	require.True(t, ph.NeedsReplenish())
+	require.Contains(t, ph.Events(), phone.EventReplenish)
+	require.NoError(t, ph.Unlock("5791"))
+	out, err = entry.Run(ctx, reader, kcfg, txn)
+	require.NoError(t, err)
+	require.NotEqual(t, kernel.OnlineRequest, out.Type)
+	w.clock.Advance(10 * time.Minute)
+	asked, err := app.ReplenishIfLow(ctx, aliceRef, 1)
+	require.NoError(t, err)
+	require.True(t, asked)
+	out, err = entry.Run(ctx, reader, kcfg, txn)
+	require.NoError(t, err)
+	require.Equal(t, kernel.OnlineRequest, out.Type, out.Reason)
 }
