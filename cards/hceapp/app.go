@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tapsim/tapsim/emv/cloud"
 	"github.com/tapsim/tapsim/provision/wire"
 )
 
@@ -215,9 +216,10 @@ func (a *App) Replenish(ctx context.Context, cardRef string) (int, error) {
 	return c.KeysLeft(), nil
 }
 
-// ReplenishIfLow asks for more keys for cardRef when lowWater keys or
-// fewer are left (DefaultLowWater when lowWater is 0), and reports
-// whether it asked.
+// ReplenishIfLow forgets the card's keys past their time to live
+// (emv/cloud.DefaultValidity), then asks for more keys for cardRef when
+// lowWater keys or fewer are left (DefaultLowWater when lowWater is 0):
+// the count and the time thresholds. It reports whether it asked.
 func (a *App) ReplenishIfLow(ctx context.Context, cardRef string, lowWater int) (bool, error) {
 	c, ok := a.Card(cardRef)
 	if !ok {
@@ -226,6 +228,7 @@ func (a *App) ReplenishIfLow(ctx context.Context, cardRef string, lowWater int) 
 	if lowWater <= 0 {
 		lowWater = DefaultLowWater
 	}
+	c.Prune(a.cfg.Clock(), cloud.DefaultValidity.TimeToLive)
 	if !c.NeedsReplenish(lowWater) {
 		return false, nil
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/tapsim/tapsim/emv/cloud"
 	"github.com/tapsim/tapsim/emv/cryptogram"
@@ -259,3 +260,25 @@ const DefaultLowWater = 2
 
 // NeedsReplenish reports whether lowWater keys or fewer are left.
 func (c *Card) NeedsReplenish(lowWater int) bool { return c.KeysLeft() <= lowWater }
+
+// Prune forgets the visa-cloud keys past ttl at now (their key index
+// names the hour they were made) and returns how many it forgot. A
+// forgotten key is reported at the next replenishment with the used ones,
+// as the platform issued it to this phone.
+func (c *Card) Prune(now time.Time, ttl time.Duration) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	kept := c.keys[:0]
+	n := 0
+	for _, k := range c.keys {
+		at, err := k.ki.IssuedAt(now)
+		if err == nil && now.Before(at.Add(ttl)) {
+			kept = append(kept, k)
+			continue
+		}
+		c.spend = append(c.spend, k.ki.String())
+		n++
+	}
+	c.keys = kept
+	return n
+}

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tapsim/tapsim/cards/hceapp"
+	issuercloud "github.com/tapsim/tapsim/issuerhost/cloud"
 	"github.com/tapsim/tapsim/issuerhost/idv"
 	"github.com/tapsim/tapsim/provision/cloudsvc"
 	"github.com/tapsim/tapsim/provision/wire"
@@ -228,4 +229,24 @@ func TestHCEReplenish(t *testing.T) {
 	w.clock.Advance(10 * time.Minute)
 	_, err = phone.Replenish(ctx, aliceRef)
 	refused(t, err, cloudsvc.ReasonDeviceSuspended)
+}
+
+// Replenishment on the time threshold: a day later the phone's keys are
+// past their time to live; the app forgets them, asks for a new batch and
+// pays with it.
+func TestHCETimeThreshold(t *testing.T) {
+	w := newWorld(t)
+	app := w.phone("alice-phone-1", 1)
+	card := w.enrol(app, aliceRef, alicePAN, alicePhoneNo)
+	old, err := card.Pay(terminal(100, 1), hceapp.Verification{CDCVM: true})
+	require.NoError(t, err)
+	w.clock.Advance(25 * time.Hour)
+	_, err = w.verify(aliceRef, old, "")
+	tapRefused(t, err, issuercloud.TapKeyExpired)
+	asked, err := app.ReplenishIfLow(ctx, aliceRef, 0)
+	require.NoError(t, err)
+	require.True(t, asked)
+	require.Equal(t, 5, card.KeysLeft())
+	_, err = w.pay(card, aliceRef, 100, true)
+	require.NoError(t, err)
 }
