@@ -10,12 +10,15 @@
 //
 // # The phones' API
 //
-//	POST /hce/register         RegisterRequest (JSON: the device's public keys and an
-//	                           envelope of Register signed with them) -> RegisterResult
-//	POST /hce/register/verify  VerifyRegistration (TypeVerify) -> Binding (JSON)
-//	POST /hce/challenge        ChallengeRequest (TypeChallenge) -> Challenge (JSON)
-//	POST /hce/download         DownloadRequest (TypeDownload) -> envelope of Batch (TypeBatch)
-//	POST /hce/replenish        ReplenishRequest (TypeReplenish) -> envelope of Batch (TypeBatch)
+// The messages are package wire's (HCE*), so that the phones' app
+// (cards/hceapp) shares them:
+//
+//	POST /hce/register         HCERegisterRequest (JSON: the device's public keys and an
+//	                           envelope of HCERegister signed with them) -> HCERegisterResult
+//	POST /hce/register/verify  HCEVerifyRegistration (TypeHCEVerify) -> HCEBinding (JSON)
+//	POST /hce/challenge        HCEChallengeRequest (TypeHCEChallenge) -> HCEChallenge (JSON)
+//	POST /hce/download         HCEDownloadRequest (TypeHCEDownload) -> envelope of HCEBatch
+//	POST /hce/replenish        HCEReplenishRequest (TypeHCEReplenish) -> envelope of HCEBatch
 //
 // Registration (R-S3d): the app generates its own P-256 key pairs and
 // registers the phone's hardware device ID, its public keys and the card
@@ -38,19 +41,35 @@
 // (hsm.CloudDevice), the whole batch sealed to the phone and signed by
 // the platform.
 //
+// Two cloud-payment models (emv/cloud): a visa-cloud card's phone gets
+// limited-use keys named by their key index; an mc-cloud card's phone
+// gets, per ATC, SK_MD and the SUK masked with the mobile PIN the
+// cardholder set at registration (kept by the platform only sealed).
+// Every key issued is recorded in the issuer's key ledger (KeyLedger,
+// issuerhost/cloud.Ledger), which the issuer's authorisation reads.
+//
 // Replenishment: a bound, downloaded phone asks for more keys with a
-// signed request; a phone not bound is refused device_not_bound, a
-// suspended one device_suspended, one asking again sooner than
-// Config.MinReplenishInterval too_frequent.
+// signed request carrying its transaction log (the keys it spent); a
+// phone not bound is refused device_not_bound, a suspended one
+// device_suspended, one asking again sooner than
+// Config.MinReplenishInterval too_frequent, one whose log names a key not
+// issued to it transaction_log_mismatch.
 //
 // # The issuer's staff
 //
 // AddCard enrols a card account; its real card data is kept only
 // encrypted under a data key of the security module (R-S5e). ReadCard is
-// the staff read of it, written to the audit trail with the staff
-// member's name and purpose. ReportLost suspends one phone's binding and
-// every key issued to it at once (R-C1); other phones of the account
-// keep working.
+// the staff read of it, allowed to Config.CardReaders only and written to
+// the audit trail with the staff member's name and purpose, allowed or
+// not. ReportLost suspends one phone's binding and every key issued to it
+// at once (R-C1); other phones of the account keep working. Snapshot and
+// Restore keep the platform's state across a restart, with nothing
+// sensitive in clear.
+//
+// The platform's own P-256 keys (Config.Me) are held by the process: the
+// soft security module holds no elliptic-curve keys (R-S5a is met for
+// the card keys, which never leave the module but wrapped for one
+// phone).
 //
 // MODEL: the paths, message types, bodies, the challenge signature's
 // input and the refusal reasons are tapsim's; the schemes' cloud
