@@ -41,6 +41,17 @@ func (a *App) cardIAD(f cvrFlags, idn []byte) ([]byte, error) {
 	return a.iad(f, idn), nil
 }
 
+// finalIAD is the 9F10 to send once the cryptogram is made: the key
+// source's final one (IADFinisher), else iad unchanged.
+func (a *App) finalIAD(iad []byte) []byte {
+	if f, ok := a.cfg.Keys.(IADFinisher); ok {
+		if out := f.FinalIAD(); out != nil {
+			return out
+		}
+	}
+	return iad
+}
+
 // iad builds Issuer Application Data (9F10) in the CVN's layout (see the
 // package documentation), with idn the 2-byte DAC/ICC dynamic number field
 // of the Mastercard layout.

@@ -58,3 +58,24 @@ func TestIADSource(t *testing.T) {
 	require.Equal(t, apdu.SW6985, resp.SW)
 	var _ emvapp.IADSource = src
 }
+
+// finisher fills its IAD once the cryptogram is made.
+type finisher struct{ ownIAD }
+
+func (f *finisher) FinalIAD() []byte { return []byte{0x0A, 0xC2, 0x01, 0xFF} }
+
+// A key source whose cryptogram completes the IAD has its final IAD sent,
+// while the cryptogram's data held the first.
+func TestIADFinisher(t *testing.T) {
+	src := &finisher{}
+	cfg := visaConfig(t, "visa18")
+	cfg.Keys = src
+	cfg.Holder = &holder{verified: true, always: true}
+	a := newApp(t, cfg)
+	_, resp := gpo(t, a, newTx("000000001000"))
+	require.Equal(t, apdu.SW9000, resp.SW)
+	m := decode(t, resp.Data)
+	require.Equal(t, []byte{0x0A, 0xC2, 0x01, 0xFF}, m[0x9F10])
+	require.Equal(t, []byte{0x0A, 0xC1, 0x01, 0x01}, src.seen)
+	var _ emvapp.IADFinisher = src
+}

@@ -35,6 +35,14 @@ type IADSource interface {
 	IAD(atc uint16, cid byte, cdcvm bool) ([]byte, error)
 }
 
+// IADFinisher is an IADSource whose cryptogram fills part of the IAD it
+// wrote (the mc-cloud MD cryptogram, outside the data both cryptograms
+// cover): the application sends FinalIAD, asked after AC, as 9F10.
+type IADFinisher interface {
+	IADSource
+	FinalIAD() []byte
+}
+
 // MasterKey is the key source of a card personalised with its ICC master
 // key (plastic cards, SE phones, wallet tokens): the ATC counts up from the
 // last one and each cryptogram's session key is derived from the master key

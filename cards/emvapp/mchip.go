@@ -91,6 +91,7 @@ func (a *App) generateAC(cmd apdu.Command) []byte {
 	if err != nil {
 		return rsw(apdu.SW6985)
 	}
+	iad = a.finalIAD(iad)
 
 	head := []tlv.TLV{obj(0x9F27, []byte{cid}), obj(0x9F36, u16(a.txn.atc))}
 	tail := []tlv.TLV{obj(0x9F10, iad)}

@@ -103,6 +103,7 @@ func (a *App) qvsdc(term tlv.Map) []byte {
 	if err != nil {
 		return rsw(apdu.SW6985)
 	}
+	iad = a.finalIAD(iad)
 
 	objs := []tlv.TLV{
 		obj(0x82, a.aip),
