@@ -2,6 +2,7 @@ package hceapp_test
 
 import (
 	"encoding/hex"
+	"fmt"
 	"testing"
 	"time"
 
@@ -135,4 +136,39 @@ func FuzzInstall(f *testing.F) {
 		}
 		require.NotNil(t, c)
 	})
+}
+
+// The key source takes the oldest key once, names it in the IAD with the
+// cardholder verification, and refuses a cryptogram for another ATC.
+func TestKeySource(t *testing.T) {
+	r := newRig(t)
+	env, luks := r.batch(t, 2, true)
+	c, err := r.app.Install("card-1", env)
+	require.NoError(t, err)
+	ks, err := c.KeySource(nil)
+	require.NoError(t, err)
+	require.Equal(t, "limited-use keys: 2 left", fmt.Sprintf("%v", ks))
+
+	atc, err := ks.Next(0)
+	require.NoError(t, err)
+	require.Equal(t, uint16(1), atc)
+	_, err = ks.AC(nil, atc+1, nil)
+	require.Error(t, err)
+	iad, err := ks.IAD(atc, 0x80, true)
+	require.NoError(t, err)
+	p, err := cloud.ParseIAD(iad)
+	require.NoError(t, err)
+	require.True(t, p.CDCVM())
+	tags := terminal()
+	tags[cryptogram.TagAIP] = []byte{0x19, 0x80}
+	tags[cryptogram.TagATC] = []byte{0, 1}
+	tags[cryptogram.TagIssuerAppData] = iad
+	ac, err := ks.AC(nil, atc, tags)
+	require.NoError(t, err)
+	want, err := cloud.GenerateLUKAC(luks[0], tags)
+	require.NoError(t, err)
+	require.Equal(t, want, ac)
+	_, err = ks.AC(nil, atc, tags)
+	require.Error(t, err, "a key serves once")
+	require.Equal(t, 1, c.KeysLeft())
 }
