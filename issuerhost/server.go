@@ -79,6 +79,11 @@ type Config struct {
 	// Cloud configures the HCE cloud platform; its KEK defaults to
 	// Keys.KEK.
 	Cloud cloud.Config
+	// CloudVerifier checks the cryptograms of the cards and tokens served
+	// by the issuer's cloud-payment platform (CVN "visa-cloud" or
+	// "mc-cloud"; issuerhost/cloud.Verifier over the platform's key
+	// ledger). Without it they are declined.
+	CloudVerifier authz.CloudVerifier
 	// MACOptional lets requests without a MAC through (R-G2 opt-out for an
 	// integrator whose acquirer cannot MAC yet): a MAC present is still
 	// checked, and a reversal or advice without one is still refused, since
@@ -153,7 +158,8 @@ func New(db *store.DB, h HSM, cfg Config) (*Server, error) {
 	if cfg.Cloud.Now == nil {
 		cfg.Cloud.Now = cfg.Now
 	}
-	eng, err := authz.New(db, h, authz.Config{ZPK: cfg.Keys.ZPK, PVK: cfg.Keys.PVK, Policy: cfg.Policy, Now: cfg.Now, Rand: cfg.Rand})
+	eng, err := authz.New(db, h, authz.Config{ZPK: cfg.Keys.ZPK, PVK: cfg.Keys.PVK, Policy: cfg.Policy, Now: cfg.Now, Rand: cfg.Rand,
+		Cloud: cfg.CloudVerifier})
 	if err != nil {
 		return nil, err
 	}

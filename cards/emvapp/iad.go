@@ -32,6 +32,26 @@ func deviceBinding(id []byte) []byte {
 	return out
 }
 
+// cardIAD is the transaction's 9F10: the key source's own when it writes
+// one (IADSource), else the CVN's layout (iad).
+func (a *App) cardIAD(f cvrFlags, idn []byte) ([]byte, error) {
+	if s, ok := a.cfg.Keys.(IADSource); ok {
+		return s.IAD(a.txn.atc, f.cid, f.cdcvm)
+	}
+	return a.iad(f, idn), nil
+}
+
+// finalIAD is the 9F10 to send once the cryptogram is made: the key
+// source's final one (IADFinisher), else iad unchanged.
+func (a *App) finalIAD(iad []byte) []byte {
+	if f, ok := a.cfg.Keys.(IADFinisher); ok {
+		if out := f.FinalIAD(); out != nil {
+			return out
+		}
+	}
+	return iad
+}
+
 // iad builds Issuer Application Data (9F10) in the CVN's layout (see the
 // package documentation), with idn the 2-byte DAC/ICC dynamic number field
 // of the Mastercard layout.

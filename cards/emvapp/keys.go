@@ -25,6 +25,24 @@ type KeySource interface {
 	AC(cvn *cryptogram.CVN, atc uint16, tags cryptogram.Source) ([]byte, error)
 }
 
+// IADSource is a KeySource that writes the Issuer Application Data (9F10)
+// itself: the cloud-payment keys (emv/cloud) name the key in the IAD and
+// have their own layout, covered by the cryptogram. The application calls
+// IAD after Next and before AC, with the cryptogram type it answers and
+// whether the phone's cardholder verification served the transaction.
+type IADSource interface {
+	KeySource
+	IAD(atc uint16, cid byte, cdcvm bool) ([]byte, error)
+}
+
+// IADFinisher is an IADSource whose cryptogram fills part of the IAD it
+// wrote (the mc-cloud MD cryptogram, outside the data both cryptograms
+// cover): the application sends FinalIAD, asked after AC, as 9F10.
+type IADFinisher interface {
+	IADSource
+	FinalIAD() []byte
+}
+
 // MasterKey is the key source of a card personalised with its ICC master
 // key (plastic cards, SE phones, wallet tokens): the ATC counts up from the
 // last one and each cryptogram's session key is derived from the master key

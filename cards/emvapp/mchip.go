@@ -82,12 +82,16 @@ func (a *App) generateAC(cmd apdu.Command) []byte {
 			return rsw(apdu.SW6F00)
 		}
 	}
-	iad := a.iad(cvrFlags{cid: cid, cda: cda, cdcvm: res.CDCVM}, idn)
+	iad, err := a.cardIAD(cvrFlags{cid: cid, cda: cda, cdcvm: res.CDCVM}, idn)
+	if err != nil {
+		return rsw(apdu.SW6985)
+	}
 	tags := a.terminalData(term, a.txn.atc, iad)
 	ac, err := a.cfg.Keys.AC(a.cfg.CVN, a.txn.atc, tags)
 	if err != nil {
 		return rsw(apdu.SW6985)
 	}
+	iad = a.finalIAD(iad)
 
 	head := []tlv.TLV{obj(0x9F27, []byte{cid}), obj(0x9F36, u16(a.txn.atc))}
 	tail := []tlv.TLV{obj(0x9F10, iad)}

@@ -94,12 +94,16 @@ func (a *App) qvsdc(term tlv.Map) []byte {
 		cardAuth = append(append([]byte{0x01}, un...), ctq...)
 	}
 
-	iad := a.iad(cvrFlags{cid: cid, dda: sign, cdcvm: res.CDCVM}, nil)
+	iad, err := a.cardIAD(cvrFlags{cid: cid, dda: sign, cdcvm: res.CDCVM}, nil)
+	if err != nil {
+		return rsw(apdu.SW6985)
+	}
 	tags := a.terminalData(term, a.txn.atc, iad)
 	ac, err := a.cfg.Keys.AC(a.cfg.CVN, a.txn.atc, tags)
 	if err != nil {
 		return rsw(apdu.SW6985)
 	}
+	iad = a.finalIAD(iad)
 
 	objs := []tlv.TLV{
 		obj(0x82, a.aip),

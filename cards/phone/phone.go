@@ -148,6 +148,11 @@ type Config struct {
 	Clock func() time.Time
 	// Rand supplies salts and challenges; required.
 	Rand io.Reader
+	// CloudKeys, when set on an HCE phone, counts the keys of the
+	// cloud-payment card it holds (cards/hceapp.Card): the phone then
+	// keeps no single-use key store of its own, offers no card with no
+	// key left, and asks for replenishment at LowWater.
+	CloudKeys interface{ KeysLeft() int }
 }
 
 // Phone is a virtual phone. Build it with New, add its card with InstallSE
@@ -208,7 +213,7 @@ func New(cfg Config) (*Phone, error) {
 			return nil, err
 		}
 	}
-	if cfg.Kind == HCE {
+	if cfg.Kind == HCE && cfg.CloudKeys == nil {
 		p.store = hce.NewStore(cfg.LowWater)
 	}
 	return p, nil
@@ -285,11 +290,14 @@ func (p *Phone) reachable(a chip.Application) bool {
 	if p.se != nil && p.se.Select(a.AID()) == nil {
 		return false
 	}
-	if p.store != nil && p.store.Len() == 0 {
+	if p.hasKeys() && p.KeysLeft() == 0 {
 		return false
 	}
 	return true
 }
+
+// hasKeys reports whether the phone pays with keys it must replenish.
+func (p *Phone) hasKeys() bool { return p.store != nil || p.cfg.CloudKeys != nil }
 
 // ATR returns the phone's Answer To Reset.
 func (p *Phone) ATR() []byte { return p.chip.ATR() }
@@ -307,7 +315,7 @@ func (p *Phone) Process(capdu []byte) []byte {
 			p.note(EventCardOff)
 		case p.pass.Locked():
 			p.note(EventLocked)
-		case p.store != nil && p.store.Len() == 0:
+		case p.hasKeys() && p.KeysLeft() == 0:
 			p.note(EventReplenish)
 		}
 	}
@@ -472,14 +480,22 @@ func (p *Phone) Replenish(creds ...hce.Credential) error {
 
 // KeysLeft returns the single-use keys an HCE phone holds (0 for others).
 func (p *Phone) KeysLeft() int {
-	if p.store == nil {
-		return 0
+	switch {
+	case p.cfg.CloudKeys != nil:
+		return p.cfg.CloudKeys.KeysLeft()
+	case p.store != nil:
+		return p.store.Len()
 	}
-	return p.store.Len()
+	return 0
 }
 
 // NeedsReplenish reports whether an HCE phone should ask for more keys.
-func (p *Phone) NeedsReplenish() bool { return p.store != nil && p.store.NeedsReplenish() }
+func (p *Phone) NeedsReplenish() bool {
+	if p.cfg.CloudKeys != nil {
+		return p.cfg.CloudKeys.KeysLeft() <= p.cfg.LowWater
+	}
+	return p.store != nil && p.store.NeedsReplenish()
+}
 
 // String describes the phone without card data.
 func (p *Phone) String() string {
@@ -487,8 +503,8 @@ func (p *Phone) String() string {
 	if p.Locked() {
 		s += ", wallet locked"
 	}
-	if p.store != nil {
-		s += fmt.Sprintf(", %d keys", p.store.Len())
+	if p.hasKeys() {
+		s += fmt.Sprintf(", %d keys", p.KeysLeft())
 	}
 	return s
 }
@@ -530,7 +546,7 @@ func (h holder) Done(r emvapp.Result) {
 	case r.CID != 0x00:
 		p.note(EventPaid)
 	}
-	if p.store != nil && p.store.NeedsReplenish() {
+	if p.NeedsReplenish() {
 		p.note(EventReplenish)
 	}
 }

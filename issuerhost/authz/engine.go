@@ -11,6 +11,14 @@
 //     (entry mode, channel, token requestor, merchant, merchant category;
 //     vault.Controls);
 //  3. ARQC: verified inside the security module with the card's CVN (82);
+//     a card or token of a cloud CVN ("visa-cloud", "mc-cloud") is checked
+//     by Config.Cloud instead (issuerhost/cloud.Verifier): the key the
+//     transaction names must have been issued by the cloud platform,
+//     to the phone the message names, not suspended, used up or expired
+//     (R-S5b, R-C1), and its phone is the transaction's authenticated
+//     device; cardholder verification is then what the cryptograms
+//     authenticate (the visa-cloud CVR bit the LUK cryptogram covers, the
+//     mc-cloud UMD cryptogram) and nothing else (R-S2e);
 //  4. replay: the ATC must be new and ahead of the last one seen within a
 //     window, a cryptogram is never accepted twice, a message is never
 //     processed twice (R-G4);
@@ -50,6 +58,7 @@ import (
 
 	"github.com/tapsim/tapsim/emv/pan"
 	"github.com/tapsim/tapsim/hsm"
+	"github.com/tapsim/tapsim/issuerhost/cloud"
 	"github.com/tapsim/tapsim/issuerhost/store"
 )
 
@@ -115,6 +124,20 @@ type Config struct {
 	Now func() time.Time
 	// Rand draws authorisation codes (crypto/rand when nil).
 	Rand io.Reader
+	// Cloud checks the cryptograms of cards and tokens of a cloud CVN
+	// ("visa-cloud", "mc-cloud") against the keys the issuer's cloud
+	// platform issued (issuerhost/cloud.Verifier). Without it such a card
+	// is declined TransactionNotAllowed.
+	Cloud CloudVerifier
+}
+
+// CloudVerifier is the issuer's check of cloud-payment cryptograms
+// (issuerhost/cloud.Verifier): it finds the limited-use or single-use key
+// the transaction names, refuses a key not issued, of another or a
+// suspended phone, used up or expired, verifies the cryptogram(s) and says
+// from the cryptography alone whether the cardholder was verified.
+type CloudVerifier interface {
+	Verify(cloud.Tap) (cloud.Verified, error)
 }
 
 // Engine runs the decision pipeline. It is safe for concurrent use: each

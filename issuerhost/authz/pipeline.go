@@ -62,12 +62,17 @@ type txn struct {
 	requestorConflict bool
 
 	// set by later stages
-	cvn    *cryptogram.CVN
-	imk    hsm.Handle
-	arqc   []byte
-	atc    int
-	arqcOK bool
-	cvm    CVM
+	cvn *cryptogram.CVN
+	imk hsm.Handle
+	// cloud is the cloud CVN (emv/cloud's C1 or C2) of a card or token
+	// served by the cloud platform, 0 for any other; cloudCV is the
+	// cardholder verification its cryptograms authenticate.
+	cloud   byte
+	cloudCV bool
+	arqc    []byte
+	atc     int
+	arqcOK  bool
+	cvm     CVM
 
 	authCode string
 }
@@ -97,7 +102,7 @@ func (t *txn) run() Decision {
 	if r == Approved {
 		d.AuthCode = t.authCode
 	}
-	if t.err == nil && t.arqcOK && !t.aac {
+	if t.err == nil && t.arqcOK && !t.aac && t.cloud == 0 {
 		iad, err := t.issuerAuthData(d.Code)
 		if err != nil {
 			t.fail(err)
@@ -292,12 +297,14 @@ func (t *txn) lookup() Reason {
 	if t.cvnName == "" || t.imkRef == "" {
 		return TransactionNotAllowed // no chip profile on file
 	}
-	cvn, err := cryptogram.Lookup(t.cvnName)
-	if err != nil {
-		return t.fail(fmt.Errorf("card %s: %w", t.cred, err))
+	if t.cloud = cloudCVN(t.cvnName); t.cloud == 0 {
+		cvn, err := cryptogram.Lookup(t.cvnName)
+		if err != nil {
+			return t.fail(fmt.Errorf("card %s: %w", t.cred, err))
+		}
+		t.cvn = cvn
+		t.claimedDevice = DeviceFromIAD(t.icc.get(cryptogram.TagIssuerAppData), cvn.Scheme)
 	}
-	t.cvn = cvn
-	t.claimedDevice = DeviceFromIAD(t.icc.get(cryptogram.TagIssuerAppData), cvn.Scheme)
 	a, err := t.tx.Account(t.ctx, t.card.AccountID)
 	if err != nil {
 		return t.fail(err)
@@ -346,6 +353,9 @@ func (t *txn) domain(k store.Token) Reason {
 // verifyARQC checks the application cryptogram in the security module
 // (stage 3).
 func (t *txn) verifyARQC() Reason {
+	if t.cloud != 0 {
+		return t.verifyCloud()
+	}
 	if _, err := t.cvn.Data(t.icc.tags); err != nil {
 		if errors.Is(err, cryptogram.ErrCVNMismatch) {
 			return ARQCInvalid
@@ -387,6 +397,11 @@ func (t *txn) replay() Reason {
 	}
 	if !fresh {
 		return ARQCReplayed
+	}
+	if t.cloud != 0 {
+		// Each phone of a cloud card counts its own ATC; the key ledger
+		// refuses a key used again (R-S5b).
+		return ""
 	}
 	hw, _, err := t.tx.ATC(t.ctx, t.cred)
 	if err != nil {
@@ -441,7 +456,7 @@ func (t *txn) bind() Reason {
 // was issued to exactly one phone, and the cryptogram verified under it:
 // that phone is the transaction's authenticated device (R-S5d).
 func (t *txn) singleUse() Reason {
-	if t.form != formHCE || t.token == nil {
+	if t.form != formHCE || t.token == nil || t.cloud != 0 {
 		return ""
 	}
 	k, err := t.tx.HCEKey(t.ctx, t.token.ID, uint16(t.atc))
@@ -483,6 +498,15 @@ func (t *txn) singleUse() Reason {
 // lost. Credentials bound to no device ignore device claims.
 func (t *txn) deviceBinding() Reason {
 	if t.token == nil {
+		return ""
+	}
+	if t.cloud != 0 {
+		// The key ledger named the phone and refused a suspended one.
+		if t.req.DeviceID != "" {
+			if id, _ := NormaliseDeviceID(t.req.DeviceID); id != t.device {
+				return DeviceMismatch
+			}
+		}
 		return ""
 	}
 	bound, hce := t.token.DeviceBound, t.form == formHCE
@@ -536,8 +560,11 @@ func (t *txn) deviceBinding() Reason {
 // HCE phone always.
 func (t *txn) cvmPolicy() Reason {
 	pin := len(t.req.PINBlock) > 0
-	cdcvm := cvrCDCVM(t.icc.get(cryptogram.TagIssuerAppData), t.cvn.Scheme)
 	claims := claimsOf(t.icc, t.req.CVM, strings.HasPrefix(t.req.EntryMode, "07"))
+	if t.cloud != 0 {
+		return t.cloudCVM(pin, claims)
+	}
+	cdcvm := cvrCDCVM(t.icc.get(cryptogram.TagIssuerAppData), t.cvn.Scheme)
 	sig := claims.signature
 	switch {
 	case pin:

@@ -146,6 +146,19 @@ const (
 	DeviceBindingUnauthenticated Reason = "device_binding_unauthenticated"
 )
 
+// Decline reasons of the cloud-payment cryptograms (package
+// issuerhost/cloud; the others map to KeyNotIssued, KeyUsed, KeyExpired,
+// DeviceMismatch, DeviceLost, ARQCInvalid and CDCVMRequired).
+const (
+	// CloudMDInvalid: the mc-cloud MD cryptogram is not the card's: the
+	// phone does not hold this card's keys (82).
+	CloudMDInvalid Reason = "cloud_md_invalid"
+	// CloudUMDInvalid: the mc-cloud UMD cryptogram fails while the MD one
+	// holds: the cardholder was not verified, a wrong mobile PIN (55,
+	// R-S2e).
+	CloudUMDInvalid Reason = "cloud_umd_invalid"
+)
+
 // Decline reasons of a token's domain restriction controls
 // (vault.Controls), one per control (57 transaction not permitted to
 // cardholder, R-S5d: a phone's token serves that phone's payments only).
@@ -217,6 +230,9 @@ var reasons = map[Reason]reasonInfo{
 	DeviceMismatch:               {"63", StageDevice, "R-S5d"},
 	DeviceBindingUnauthenticated: {"57", StageDevice, "R-S5d"},
 	DeviceLost:                   {"62", StageDevice, "R-C1"},
+
+	CloudMDInvalid:  {"82", StageARQC, "R-S5d"},
+	CloudUMDInvalid: {"55", StageCVM, "R-S2e"},
 
 	CVMRequired:        {"", StageCVM, "R-S2d"},
 	CDCVMRequired:      {"", StageCVM, "R-S2e"},

@@ -15,6 +15,17 @@
 //
 // Every change is written to the audit trail in the same transaction
 // (R-S4d, R-S5e).
+//
+// # Cloud-payment keys
+//
+// Ledger and Verifier are the issuer's side of the cloud-payment keys of
+// emv/cloud, which the issuer's cloud platform (provision/cloudsvc)
+// issues: the Ledger records which limited-use key (visa-cloud, by key
+// index) or single-use key pair (mc-cloud, by ATC) of which card account
+// went to which phone, and which phones are suspended; the Verifier
+// checks a tap's cryptogram(s) against it in the security module, with
+// one TapReason per refusal. The authorisation engine uses it for the
+// cards and tokens of a cloud CVN (authz.Config.Cloud).
 package cloud
 
 import (

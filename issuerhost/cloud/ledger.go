@@ -1,0 +1,216 @@
+package cloud
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	emvcloud "github.com/tapsim/tapsim/emv/cloud"
+)
+
+// ErrLedger reports a key issued twice or a malformed ledger entry.
+var ErrLedger = errors.New("cloud: key ledger")
+
+// KeyKind tells the two cloud-payment key models apart.
+type KeyKind string
+
+// The key kinds of the ledger.
+const (
+	// KindLUK is a visa-cloud limited-use key, named by its key index.
+	KindLUK KeyKind = "luk"
+	// KindSUK is an mc-cloud single-use key pair, named by its ATC.
+	KindSUK KeyKind = "suk"
+)
+
+// IssuedKey is the ledger's record of one cloud key: which phone it went
+// to, when, and how often it served. It holds no key.
+type IssuedKey struct {
+	Kind     KeyKind
+	CardRef  string
+	DeviceID string
+	// KeyIndex is the visa-cloud key index (KindLUK).
+	KeyIndex emvcloud.KeyIndex
+	// API is the visa-cloud account parameters index (KindLUK).
+	API uint16
+	// ATC is the mc-cloud transaction counter the key serves (KindSUK).
+	ATC uint16
+	// IssuedAt is when the platform issued it.
+	IssuedAt time.Time
+	// Used is the number of transactions it served.
+	Used int
+}
+
+type ledgerKey struct {
+	kind    KeyKind
+	cardRef string
+	id      uint32
+}
+
+type deviceKey struct{ cardRef, deviceID string }
+
+// Ledger is the issuer's record of the cloud-payment keys its own cloud
+// platform issued (R-M3: issuer and platform are one institution): which
+// key of which card account went to which phone, how often it served,
+// and which phones are suspended (R-C1). The platform writes it at each
+// download and replenishment, the authorisation reads and updates it at
+// each tap. It is safe for concurrent use.
+type Ledger struct {
+	mu        sync.Mutex
+	keys      map[ledgerKey]*IssuedKey
+	suspended map[deviceKey]bool
+	now       func() time.Time
+}
+
+// NewLedger makes an empty ledger on the clock now (time.Now when nil).
+func NewLedger(now func() time.Time) *Ledger {
+	if now == nil {
+		now = time.Now
+	}
+	return &Ledger{keys: map[ledgerKey]*IssuedKey{}, suspended: map[deviceKey]bool{}, now: now}
+}
+
+// IssueLUK records the limited-use key ki of cardRef as issued to
+// deviceID. A key index recorded already is ErrLedger.
+func (l *Ledger) IssueLUK(cardRef, deviceID string, ki emvcloud.KeyIndex, api uint16) error {
+	return l.issue(IssuedKey{Kind: KindLUK, CardRef: cardRef, DeviceID: deviceID, KeyIndex: ki, API: api},
+		ledgerKey{KindLUK, cardRef, ki.Uint32()})
+}
+
+// IssueSUK records the single-use keys of ATC atc of cardRef as issued to
+// deviceID. An ATC recorded already is ErrLedger.
+func (l *Ledger) IssueSUK(cardRef, deviceID string, atc uint16) error {
+	return l.issue(IssuedKey{Kind: KindSUK, CardRef: cardRef, DeviceID: deviceID, ATC: atc},
+		ledgerKey{KindSUK, cardRef, uint32(atc)})
+}
+
+func (l *Ledger) issue(k IssuedKey, id ledgerKey) error {
+	if k.CardRef == "" || k.DeviceID == "" {
+		return fmt.Errorf("%w: a key needs a card reference and a device", ErrLedger)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.keys[id]; ok {
+		return fmt.Errorf("%w: %s key %d of card %s issued already", ErrLedger, k.Kind, id.id, k.CardRef)
+	}
+	k.IssuedAt = l.now()
+	l.keys[id] = &k
+	return nil
+}
+
+// SuspendDevice marks the phone deviceID of cardRef suspended: none of
+// the keys issued to it serves any more (R-C1). Other phones of the same
+// card account are not affected.
+func (l *Ledger) SuspendDevice(cardRef, deviceID string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.suspended[deviceKey{cardRef, deviceID}] = true
+	return nil
+}
+
+// Suspended reports whether the phone is suspended.
+func (l *Ledger) Suspended(cardRef, deviceID string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.suspended[deviceKey{cardRef, deviceID}]
+}
+
+// Keys is a copy of every record of cardRef, for the issuer's staff.
+func (l *Ledger) Keys(cardRef string) []IssuedKey {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []IssuedKey
+	for _, k := range l.keys {
+		if k.CardRef == cardRef {
+			out = append(out, *k)
+		}
+	}
+	return out
+}
+
+// ledgerSnapshot is the Ledger's state as JSON.
+type ledgerSnapshot struct {
+	Keys      []snapKey   `json:"keys"`
+	Suspended [][2]string `json:"suspended,omitempty"` // card reference, device
+}
+
+type snapKey struct {
+	Kind     KeyKind   `json:"kind"`
+	CardRef  string    `json:"cardRef"`
+	DeviceID string    `json:"deviceId"`
+	KeyIndex string    `json:"keyIndex,omitempty"`
+	API      uint16    `json:"api,omitempty"`
+	ATC      uint16    `json:"atc,omitempty"`
+	IssuedAt time.Time `json:"issuedAt"`
+	Used     int       `json:"used"`
+}
+
+// Snapshot is the ledger as JSON, for Restore after a restart. It holds
+// references only, no key.
+func (l *Ledger) Snapshot() ([]byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out ledgerSnapshot
+	for _, k := range l.keys {
+		s := snapKey{Kind: k.Kind, CardRef: k.CardRef, DeviceID: k.DeviceID, API: k.API, ATC: k.ATC, IssuedAt: k.IssuedAt, Used: k.Used}
+		if k.Kind == KindLUK {
+			s.KeyIndex = k.KeyIndex.String()
+		}
+		out.Keys = append(out.Keys, s)
+	}
+	for d, on := range l.suspended {
+		if on {
+			out.Suspended = append(out.Suspended, [2]string{d.cardRef, d.deviceID})
+		}
+	}
+	slices.SortFunc(out.Keys, func(a, b snapKey) int {
+		return cmp.Or(cmp.Compare(a.CardRef, b.CardRef), cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.KeyIndex, b.KeyIndex), cmp.Compare(a.ATC, b.ATC))
+	})
+	slices.SortFunc(out.Suspended, func(a, b [2]string) int { return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1])) })
+	data, err := json.Marshal(out)
+	if err != nil {
+		return nil, fmt.Errorf("%w: snapshot: %w", ErrLedger, err)
+	}
+	return data, nil
+}
+
+// Restore replaces the ledger's content with a Snapshot; one that does not
+// parse, or names a key twice, is ErrLedger and changes nothing.
+func (l *Ledger) Restore(data []byte) error {
+	var in ledgerSnapshot
+	if err := json.Unmarshal(data, &in); err != nil {
+		return fmt.Errorf("%w: snapshot: %w", ErrLedger, err)
+	}
+	keys := map[ledgerKey]*IssuedKey{}
+	for _, s := range in.Keys {
+		k := IssuedKey{Kind: s.Kind, CardRef: s.CardRef, DeviceID: s.DeviceID, API: s.API, ATC: s.ATC, IssuedAt: s.IssuedAt, Used: s.Used}
+		var id ledgerKey
+		switch s.Kind {
+		case KindLUK:
+			ki, err := emvcloud.ParseKeyIndex(s.KeyIndex)
+			if err != nil {
+				return fmt.Errorf("%w: snapshot: %w", ErrLedger, err)
+			}
+			k.KeyIndex, id = ki, ledgerKey{KindLUK, s.CardRef, ki.Uint32()}
+		case KindSUK:
+			id = ledgerKey{KindSUK, s.CardRef, uint32(s.ATC)}
+		default:
+			return fmt.Errorf("%w: snapshot: key kind %q", ErrLedger, s.Kind)
+		}
+		if k.CardRef == "" || k.DeviceID == "" || k.Used < 0 || keys[id] != nil {
+			return fmt.Errorf("%w: snapshot: key of card %s", ErrLedger, s.CardRef)
+		}
+		keys[id] = &k
+	}
+	suspended := map[deviceKey]bool{}
+	for _, d := range in.Suspended {
+		suspended[deviceKey{d[0], d[1]}] = true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.keys, l.suspended = keys, suspended
+	return nil
+}

@@ -1,0 +1,126 @@
+package cloudsvc
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/tapsim/tapsim/provision/wire"
+)
+
+// SnapshotVersion is the version of the snapshot format.
+const SnapshotVersion = 1
+
+// snapshot is the platform's lasting state. It holds nothing in clear
+// that is sensitive: card data and mobile PINs stay sealed under the data
+// key, devices are known by their public keys. Waiting registrations and
+// challenges are not kept.
+type snapshot struct {
+	Version  int           `json:"version"`
+	Cards    []snapCard    `json:"cards"`
+	Bindings []snapBinding `json:"bindings"`
+	Audit    []AuditEntry  `json:"audit"`
+}
+
+type snapCard struct {
+	Ref       string        `json:"ref"`
+	Holder    string        `json:"holder"`
+	PSN       string        `json:"psn"`
+	IMK       string        `json:"imk"`
+	API       uint16        `json:"api"`
+	DKI       byte          `json:"dki"`
+	MaskedPAN string        `json:"maskedPan"`
+	Sealed    []byte        `json:"sealed"`
+	CVN       string        `json:"cvn"`
+	UMDIMK    string        `json:"umdImk,omitempty"`
+	NextATC   uint16        `json:"nextAtc"`
+	Issued    map[int64]int `json:"issued,omitempty"`
+}
+
+type snapBinding struct {
+	ID         string          `json:"id"`
+	CardRef    string          `json:"cardRef"`
+	DeviceID   string          `json:"deviceId"`
+	Keys       wire.PublicKeys `json:"keys"`
+	Status     string          `json:"status"`
+	CreatedAt  time.Time       `json:"createdAt"`
+	Downloaded bool            `json:"downloaded"`
+	LastIssue  time.Time       `json:"lastIssue"`
+	PIN        []byte          `json:"pin,omitempty"`
+	Salt       []byte          `json:"salt,omitempty"`
+	Issued     []string        `json:"issued,omitempty"`
+}
+
+// Snapshot is the platform's lasting state as JSON (card accounts with
+// their sealed data, bindings, the audit trail), for Restore after a
+// restart. Nothing sensitive is in it in clear.
+func (s *Service) Snapshot() ([]byte, error) {
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	out := snapshot{Version: SnapshotVersion, Audit: slices.Clone(s.st.audit)}
+	for _, ref := range slices.Sorted(maps.Keys(s.st.cards)) {
+		c := s.st.cards[ref]
+		out.Cards = append(out.Cards, snapCard{Ref: c.Ref, Holder: c.Holder, PSN: c.PSN, IMK: c.IMK, API: c.API, DKI: c.DKI,
+			MaskedPAN: c.MaskedPAN, Sealed: c.Sealed, CVN: c.CVN, UMDIMK: c.UMDIMK, NextATC: c.nextATC, Issued: c.issued})
+	}
+	for _, id := range slices.Sorted(maps.Keys(s.st.bindings)) {
+		b := s.st.bindings[id]
+		out.Bindings = append(out.Bindings, snapBinding{ID: b.ID, CardRef: b.CardRef, DeviceID: b.DeviceID, Keys: b.Keys,
+			Status: b.Status, CreatedAt: b.CreatedAt, Downloaded: b.Downloaded, LastIssue: b.LastIssue, PIN: b.PIN,
+			Salt: b.Salt, Issued: slices.Sorted(maps.Keys(b.issued))})
+	}
+	data, err := json.Marshal(out)
+	if err != nil {
+		return nil, fmt.Errorf("cloudsvc: snapshot: %w", err)
+	}
+	return data, nil
+}
+
+// Restore loads a Snapshot into a platform that has no card account yet
+// (ErrExists otherwise). A snapshot that does not parse, or whose
+// bindings name unknown card accounts, is ErrInput.
+func (s *Service) Restore(data []byte) error {
+	var in snapshot
+	if err := json.Unmarshal(data, &in); err != nil {
+		return fmt.Errorf("%w: snapshot: %w", ErrInput, err)
+	}
+	if in.Version != SnapshotVersion {
+		return fmt.Errorf("%w: snapshot version %d", ErrInput, in.Version)
+	}
+	cards := map[string]*cardAccount{}
+	for _, c := range in.Cards {
+		if !idRE.MatchString(c.Ref) || cards[c.Ref] != nil || len(c.Sealed) == 0 ||
+			(c.CVN != wire.HCECVNVisaCloud && c.CVN != wire.HCECVNMCCloud) {
+			return fmt.Errorf("%w: snapshot: card account", ErrInput)
+		}
+		issued := c.Issued
+		if issued == nil {
+			issued = map[int64]int{}
+		}
+		cards[c.Ref] = &cardAccount{Ref: c.Ref, Holder: c.Holder, PSN: c.PSN, IMK: c.IMK, API: c.API, DKI: c.DKI,
+			MaskedPAN: c.MaskedPAN, Sealed: c.Sealed, CVN: c.CVN, UMDIMK: c.UMDIMK, nextATC: c.NextATC, issued: issued}
+	}
+	bindings := map[string]*binding{}
+	for _, b := range in.Bindings {
+		if cards[b.CardRef] == nil || !idRE.MatchString(b.DeviceID) || bindings[b.ID] != nil || b.Keys.Sign == nil ||
+			b.Keys.Enc == nil || (b.Status != wire.HCEBindingActive && b.Status != wire.HCEBindingSuspended) {
+			return fmt.Errorf("%w: snapshot: binding", ErrInput)
+		}
+		issued := map[string]bool{}
+		for _, id := range b.Issued {
+			issued[id] = true
+		}
+		bindings[b.ID] = &binding{ID: b.ID, CardRef: b.CardRef, DeviceID: b.DeviceID, Keys: b.Keys, Status: b.Status,
+			CreatedAt: b.CreatedAt, Downloaded: b.Downloaded, LastIssue: b.LastIssue, PIN: b.PIN, Salt: b.Salt, issued: issued}
+	}
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	if len(s.st.cards) != 0 {
+		return fmt.Errorf("%w: restore into a platform that has card accounts", ErrExists)
+	}
+	s.st.cards, s.st.bindings = cards, bindings
+	s.st.audit = append(slices.Clone(in.Audit), s.st.audit...)
+	return nil
+}
