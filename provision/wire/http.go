@@ -14,9 +14,11 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -348,15 +350,9 @@ func (c *Client) Post(ctx context.Context, rawURL, mediaType string, body []byte
 	if err != nil || u.Scheme != "https" || u.Host == "" {
 		return "", nil, fmt.Errorf("%w: client: the URL must be https://host/...", ErrConfig)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
+	resp, err := c.do(ctx, u, mediaType, body)
 	if err != nil {
-		return "", nil, fmt.Errorf("%w: client: %w", ErrConfig, err)
-	}
-	req.Header.Set("Content-Type", mediaType)
-	req.Header.Set("Accept", MediaJOSE+", "+MediaJSON)
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return "", nil, fmt.Errorf("%w: post %s: %w", ErrTransport, u.Path, unwrapURLError(err))
+		return "", nil, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, c.maxResponse+1))
@@ -376,6 +372,40 @@ func (c *Client) Post(ctx context.Context, rawURL, mediaType string, body []byte
 		return "", nil, Refuse(resp.StatusCode, "http_"+strconv.Itoa(resp.StatusCode), "the answer is not a refusal body")
 	}
 	return mt, b, nil
+}
+
+// do sends one POST. A connection kept from an earlier exchange may have
+// been closed by the server meanwhile (it restarted, or its idle timer
+// fired first): when such a reused connection ends before any answer, the
+// request is sent once more on a new connection. A request the server did
+// see is then refused as a replay by the envelope's own check, never
+// acted on twice.
+func (c *Client) do(ctx context.Context, u *url.URL, mediaType string, body []byte) (*http.Response, error) {
+	for attempt := 0; ; attempt++ {
+		var reused bool
+		trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { reused = i.Reused }}
+		req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodPost, u.String(), bytes.NewReader(body))
+		if err != nil {
+			return nil, fmt.Errorf("%w: client: %w", ErrConfig, err)
+		}
+		req.Header.Set("Content-Type", mediaType)
+		req.Header.Set("Accept", MediaJOSE+", "+MediaJSON)
+		resp, err := c.hc.Do(req)
+		if err == nil {
+			return resp, nil
+		}
+		if attempt == 0 && reused && ctx.Err() == nil && staleConn(err) {
+			continue
+		}
+		return nil, fmt.Errorf("%w: post %s: %w", ErrTransport, u.Path, unwrapURLError(err))
+	}
+}
+
+// staleConn tells whether err is a connection that ended under the
+// request: closed (EOF) or reset by the peer.
+func staleConn(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE)
 }
 
 // PostEnvelope posts an envelope and returns the envelope answered.

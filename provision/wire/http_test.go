@@ -402,3 +402,41 @@ func TestHTTPConfigRefused(t *testing.T) {
 	_, err = c.PostEnvelope(context.Background(), "http://127.0.0.1:1/x", "a.b.c.d.e")
 	require.ErrorIs(t, err, wire.ErrConfig)
 }
+
+// A kept connection the server drops under the next request (it restarted,
+// or timed the connection out first) costs one new connection, not the
+// request: the client sends it again once, on a fresh connection.
+func TestHTTPStaleConnectionRetried(t *testing.T) {
+	pki := tlstest.NewPKI(t, "token-service", "wallet-provider")
+	var calls atomic.Int32
+	srv := &http.Server{
+		TLSConfig:    pki.Server("token-service"),
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){}, // HTTP/1.1: one request at a time per connection
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if calls.Add(1) == 2 {
+				conn, _, err := http.NewResponseController(w).Hijack()
+				if err == nil {
+					_ = conn.Close()
+				}
+				return
+			}
+			w.Header().Set("Content-Type", wire.MediaJSON)
+			_, _ = w.Write([]byte(`{"ok":true}`))
+		}),
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.ServeTLS(ln, "", "") }()
+	t.Cleanup(func() { _ = srv.Close(); <-done })
+	c, err := wire.NewClient(pki.Client("wallet-provider", ""), wire.ClientLimits{Timeout: 5 * time.Second})
+	require.NoError(t, err)
+	t.Cleanup(c.CloseIdleConnections)
+	u := "https://" + ln.Addr().String() + "/x"
+	for i := range 2 {
+		_, b, err := c.Post(context.Background(), u, wire.MediaJSON, []byte(`{}`))
+		require.NoError(t, err, "post %d", i)
+		require.JSONEq(t, `{"ok":true}`, string(b))
+	}
+	require.Equal(t, int32(3), calls.Load(), "the dropped request was sent once more")
+}
