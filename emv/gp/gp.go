@@ -269,6 +269,11 @@ func (r *reader) lv() []byte {
 // selectable), for make selectable, for personalization. The slices are
 // copies.
 func ParseInstall(p1 byte, data []byte) (Install, error) {
+	switch p1 &^ 0x80 {
+	case InstallForInstall, InstallForInstall | InstallForMakeSelectable, InstallForMakeSelectable, InstallForPersonalization:
+	default:
+		return Install{}, fmt.Errorf("%w: INSTALL P1 %02X", ErrParam, p1)
+	}
 	r := &reader{b: data}
 	var in Install
 	in.LoadFile = r.lv()
@@ -297,12 +302,10 @@ func ParseInstall(p1 byte, data []byte) (Install, error) {
 			}
 			in.Params = append([]byte{}, params[2:]...)
 		}
-	case InstallForMakeSelectable, InstallForPersonalization:
+	default:
 		if len(in.LoadFile) != 0 || len(in.Module) != 0 {
 			return Install{}, fmt.Errorf("%w: INSTALL with load file or module AID", ErrMalformed)
 		}
-	default:
-		return Install{}, fmt.Errorf("%w: INSTALL P1 %02X", ErrParam, p1)
 	}
 	return in, nil
 }
