@@ -395,3 +395,68 @@ func FuzzSessionCommand(f *testing.F) {
 		}
 	})
 }
+
+// TestHandshakeRefusals: a host cryptogram that does not verify under a
+// valid C-MAC is '6300'; a replayed session fails because the card
+// challenge moved on (R-G4).
+func TestHandshakeRefusals(t *testing.T) {
+	w := newWorld(t)
+	w.createSSD(t, ssdA, "bank A", keySet(0x60))
+
+	t.Run("wrong host cryptogram", func(t *testing.T) {
+		sel, _ := gp.Select(ssdA)
+		w.se.Process(sel)
+		hc := []byte{8, 7, 6, 5, 4, 3, 2, 1}
+		iu, _ := scp03.InitializeUpdate(initKVN, hc)
+		r := w.se.Process(iu)
+		parsed, err := scp03.ParseInitializeUpdateResponse(r[:len(r)-2])
+		require.NoError(t, err)
+		s, err := scp03.SessionKeys(keySet(0x60), hc, parsed.CardChallenge)
+		require.NoError(t, err)
+		host, err := scp03.NewChannel(scp03.HostRole, s, scp03.S8, scp03.LevelCMAC, make([]byte, 16))
+		require.NoError(t, err)
+		ea, err := host.WrapCommand([]byte{0x80, 0x82, 0x01, 0x00, 0x08, 1, 2, 3, 4, 5, 6, 7, 8})
+		require.NoError(t, err)
+		require.Equal(t, []byte{0x63, 0x00}, w.se.Process(ea))
+	})
+
+	t.Run("replayed session", func(t *testing.T) {
+		var rec [][]byte
+		tap := func(c []byte) ([]byte, error) {
+			rec = append(rec, bytes.Clone(c))
+			return w.se.Process(c), nil
+		}
+		s, err := gp.Open(tap, gp.Config{SD: ssdA, KeyVersion: initKVN, Keys: keySet(0x60), Level: scp03.LevelCMACCDec, Rand: w.rand})
+		require.NoError(t, err)
+		require.NoError(t, s.InstallApplet(payELF, payMod, appA, []byte{0}, nil, true))
+		require.Len(t, rec, 4)
+		w.se.Reset()
+		var got [][]byte
+		for _, c := range rec {
+			got = append(got, w.se.Process(c))
+		}
+		require.Equal(t, []byte{0x90, 0x00}, got[0][len(got[0])-2:], "SELECT")
+		require.NotEqual(t, rec[2], got[1], "a new card challenge")
+		require.Equal(t, []byte{0x69, 0x82}, got[2], "the recorded EXTERNAL AUTHENTICATE fails its C-MAC")
+		require.Equal(t, []byte{0x69, 0x82}, got[3], "no session")
+	})
+
+	t.Run("full protection", func(t *testing.T) {
+		s, err := gp.Open(w.transport, gp.Config{SD: ssdA, KeyVersion: initKVN, Keys: keySet(0x60), Level: scp03.LevelFull, Rand: w.rand})
+		require.NoError(t, err)
+		cplc, err := s.GetData(gp.TagCPLC)
+		require.NoError(t, err)
+		c, err := gp.ParseCPLC(cplc)
+		require.NoError(t, err)
+		require.Equal(t, w.se.SEID(), c.SEID())
+	})
+
+	t.Run("card refuses the host", func(t *testing.T) {
+		_, err := gp.Open(w.transport, gp.Config{SD: ssdA, KeyVersion: 0x44, Keys: keySet(0x60), Level: scp03.LevelCMAC, Rand: w.rand})
+		requireSW(t, err, 0x6A88)
+		_, err = gp.Open(w.transport, gp.Config{SD: ssdB, Keys: keySet(0x60), Level: scp03.LevelCMAC, Rand: w.rand})
+		requireSW(t, err, 0x6A82)
+		_, err = gp.Open(w.transport, gp.Config{SD: ssdA, Keys: keySet(0x60), Level: scp03.LevelNone, Rand: w.rand})
+		require.ErrorIs(t, err, gp.ErrParam)
+	})
+}

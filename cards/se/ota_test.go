@@ -10,9 +10,7 @@ import (
 
 	"github.com/tapsim/tapsim/cards"
 	"github.com/tapsim/tapsim/cards/emvapp"
-	"github.com/tapsim/tapsim/cards/se"
 	"github.com/tapsim/tapsim/emv/apdu"
-	"github.com/tapsim/tapsim/emv/dgi"
 	"github.com/tapsim/tapsim/emv/gp"
 	"github.com/tapsim/tapsim/emv/tlv"
 )
@@ -40,9 +38,7 @@ func directApp(t *testing.T, profile string) (*emvapp.App, emvapp.Holder) {
 func otaApp(t *testing.T, direct *emvapp.App, holder emvapp.Holder) *emvapp.App {
 	t.Helper()
 	w := newWorld(t)
-	require.NoError(t, w.se.AddModule(emvapp.LoadFileAID, emvapp.ModuleAID, func(aid []byte, d []dgi.DGI) (se.Applet, error) {
-		return emvapp.FromDGIs(aid, d, emvapp.Env{Holder: holder, Rand: rand.NewChaCha8([32]byte{2})})
-	}))
+	require.NoError(t, w.se.AddPaymentModule(emvapp.Env{Holder: holder, Rand: rand.NewChaCha8([32]byte{2})}))
 	initial, rotated := keySet(0x60), keySet(0x70)
 	w.createSSD(t, ssdA, "tapsim test bank", initial)
 	iss := w.open(t, ssdA, initKVN, initial)
@@ -165,9 +161,7 @@ func TestOTAAppMatchesDirect(t *testing.T) {
 func TestOTARefusesSecondPersonalisation(t *testing.T) {
 	direct, holder := directApp(t, "visa-se-phone")
 	w := newWorld(t)
-	require.NoError(t, w.se.AddModule(emvapp.LoadFileAID, emvapp.ModuleAID, func(aid []byte, d []dgi.DGI) (se.Applet, error) {
-		return emvapp.FromDGIs(aid, d, emvapp.Env{Holder: holder, Rand: rand.NewChaCha8([32]byte{2})})
-	}))
+	require.NoError(t, w.se.AddPaymentModule(emvapp.Env{Holder: holder, Rand: rand.NewChaCha8([32]byte{2})}))
 	w.createSSD(t, ssdA, "bank", keySet(0x60))
 	iss := w.open(t, ssdA, initKVN, keySet(0x60))
 	require.NoError(t, iss.InstallApplet(emvapp.LoadFileAID, emvapp.ModuleAID, direct.AID(), []byte{0x00}, nil, true))
