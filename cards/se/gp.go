@@ -329,7 +329,7 @@ func (s *SE) dispatch(c apdu.Command) []byte {
 		return s.getData(c)
 	}
 	switch c.INS {
-	case gp.InsInstall, gp.InsPutKey, gp.InsStoreData, gp.InsSetStatus, gp.InsDelete:
+	case gp.InsInstall, gp.InsPutKey, gp.InsStoreData, gp.InsSetStatus, gp.InsDelete, gp.InsGetStatus:
 	default:
 		return sw(gp.SWInsNotSupported)
 	}
@@ -345,6 +345,8 @@ func (s *SE) dispatch(c apdu.Command) []byte {
 		return s.storeData(c)
 	case gp.InsSetStatus:
 		return s.setStatus(c)
+	case gp.InsGetStatus:
+		return s.getStatus(c)
 	}
 	return s.delete(c)
 }
@@ -768,4 +770,59 @@ func deleteFrom[T comparable](list []T, v T) []T {
 		}
 	}
 	return out
+}
+
+// getStatus answers GET STATUS (GP TLV format, every entry) with what the
+// session's domain may see (R-G5d): for P1 '80' the ISD (to the ISD only),
+// for '40' its own applet instances and the SSDs associated with it, for
+// '10' the load files and modules of the SE.
+func (s *SE) getStatus(c apdu.Command) []byte {
+	if c.P2&^0x01 != gp.StatusFormatTLV {
+		return sw(gp.SWIncorrectP1P2)
+	}
+	if len(c.Data) < 2 || c.Data[0] != gp.TagAIDTemplate || int(c.Data[1]) != len(c.Data)-2 {
+		return sw(gp.SWWrongData)
+	}
+	filter := c.Data[2:]
+	match := func(aid []byte) bool { return len(filter) == 0 || bytes.Equal(filter, aid) }
+	sd := s.gp.sd
+	var es []gp.StatusEntry
+	switch c.P1 {
+	case gp.StatusOfISD:
+		if sd.isd && match(sd.aid) {
+			es = append(es, gp.StatusEntry{AID: sd.aid, State: gp.CardSecured, Privileges: []byte{0x9E, 0x00, 0x00}})
+		}
+	case gp.StatusOfApps:
+		for _, in := range sd.instances {
+			if match(in.aid) {
+				es = append(es, gp.StatusEntry{AID: in.aid, State: in.state, Privileges: []byte{0x00, 0x00, 0x00}})
+			}
+		}
+		for _, d := range s.domains {
+			if d.parent == sd && match(d.aid) {
+				st := d.gpState
+				if d.locked {
+					st |= gp.StateLockedBit
+				}
+				es = append(es, gp.StatusEntry{AID: d.aid, State: st, Privileges: []byte{gp.PrivSecurityDomain, 0x00, 0x00}})
+			}
+		}
+	case gp.StatusOfModules:
+		es = append(es, gp.StatusEntry{AID: SDLoadFile, State: 0x01, Modules: [][]byte{SDModule}})
+		for _, m := range s.modules {
+			if match(m.elf) {
+				es = append(es, gp.StatusEntry{AID: m.elf, State: 0x01, Modules: [][]byte{m.aid}})
+			}
+		}
+	default:
+		return sw(gp.SWIncorrectP1P2)
+	}
+	if len(es) == 0 {
+		return sw(gp.SWRefNotFound)
+	}
+	b, err := gp.EncodeStatus(es)
+	if err != nil || len(b) > 256 {
+		return sw(gp.SWNoMemory)
+	}
+	return okData(b)
 }

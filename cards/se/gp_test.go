@@ -460,3 +460,37 @@ func TestHandshakeRefusals(t *testing.T) {
 		require.ErrorIs(t, err, gp.ErrParam)
 	})
 }
+
+// TestGetStatus: each domain sees its own part of the registry (R-G5d).
+func TestGetStatus(t *testing.T) {
+	w := newWorld(t)
+	w.createSSD(t, ssdA, "bank A", keySet(0x60))
+	w.createSSD(t, ssdB, "bank B", keySet(0x80))
+	a := w.open(t, ssdA, initKVN, keySet(0x60))
+	require.NoError(t, a.InstallApplet(payELF, payMod, appA, []byte{0x00}, nil, true))
+	es, err := a.Status(gp.StatusOfApps)
+	require.NoError(t, err)
+	require.Equal(t, []gp.StatusEntry{{AID: appA, State: gp.StateSelectable, Privileges: []byte{0, 0, 0}}}, es)
+	_, err = a.Status(gp.StatusOfISD)
+	requireSW(t, err, gp.SWRefNotFound)
+	mods, err := a.Status(gp.StatusOfModules)
+	require.NoError(t, err)
+	require.Len(t, mods, 2)
+	require.Equal(t, [][]byte{payMod}, mods[1].Modules)
+
+	b := w.open(t, ssdB, initKVN, keySet(0x80))
+	_, err = b.Status(gp.StatusOfApps)
+	requireSW(t, err, gp.SWRefNotFound)
+
+	isd := w.open(t, isdAID, 0, keySet(0x40))
+	es, err = isd.Status(gp.StatusOfApps)
+	require.NoError(t, err)
+	require.Len(t, es, 2)
+	require.Equal(t, ssdA, es[0].AID)
+	require.Equal(t, ssdB, es[1].AID)
+	es, err = isd.Status(gp.StatusOfISD)
+	require.NoError(t, err)
+	require.Equal(t, isdAID, es[0].AID)
+	_, err = isd.Send("GET STATUS", []byte{0x80, 0xF2, 0x40, 0x00, 0x02, 0x4F, 0x00, 0x00})
+	requireSW(t, err, gp.SWIncorrectP1P2)
+}

@@ -76,9 +76,9 @@ func TestCardSideAgainstPublishedTranscripts(t *testing.T) {
 			// verifies, and the SE, which takes DGIs only outside an
 			// INSTALL [for personalization], refuses it for its own reason.
 			require.Equal(t, []byte{0x69, 0x85}, s.Process(hx(tc.storeData)))
-			// GET STATUS is not modelled: its C-MAC verifies, the
-			// instruction is refused.
-			require.Equal(t, []byte{0x6D, 0x00}, s.Process(hx(tc.getStatus)))
+			// GET STATUS without search criteria: the C-MAC verifies, the
+			// data field is refused.
+			require.Equal(t, []byte{0x6A, 0x80}, s.Process(hx(tc.getStatus)))
 			// GET DATA '0066': C-MAC verified, card data returned.
 			r := s.Process(hx(tc.card))
 			require.Equal(t, []byte{0x90, 0x00}, r[len(r)-2:], "%X", r)

@@ -193,3 +193,34 @@ func FuzzParseCPLC(f *testing.F) {
 		}
 	})
 }
+
+func TestStatusRoundTrip(t *testing.T) {
+	es := []gp.StatusEntry{
+		{AID: inst, State: gp.StatePersonalized, Privileges: []byte{0, 0, 0}},
+		{AID: elf, State: 1, Modules: [][]byte{module}},
+	}
+	b, err := gp.EncodeStatus(es)
+	require.NoError(t, err)
+	got, err := gp.ParseStatus(b)
+	require.NoError(t, err)
+	require.Equal(t, es, got)
+	require.Equal(t, h("80F24002024F0000"), gp.GetStatusCmd(gp.StatusOfApps))
+	for _, bad := range []string{"E300", "E3034F0101", "E3069F700101", "6F00", "E3"} {
+		_, err := gp.ParseStatus(h(bad))
+		require.ErrorIs(t, err, gp.ErrMalformed, bad)
+	}
+}
+
+func FuzzParseStatus(f *testing.F) {
+	b, _ := gp.EncodeStatus([]gp.StatusEntry{{AID: inst, State: 7, Privileges: []byte{0}}})
+	f.Add(b)
+	f.Add(h("E3"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		es, err := gp.ParseStatus(b)
+		if err == nil {
+			for _, e := range es {
+				require.GreaterOrEqual(t, len(e.AID), 5)
+			}
+		}
+	})
+}
