@@ -177,3 +177,26 @@ func TestOTARefusesSecondPersonalisation(t *testing.T) {
 	requireSW(t, iss.StoreDGIs(ds[:2]), gp.SWWrongData)
 	require.Nil(t, w.se.Select(appB))
 }
+
+// TestPrepareSE: the data preparation from a profile gives the same DGIs
+// as the directly installed application.
+func TestPrepareSE(t *testing.T) {
+	for _, name := range []string{"visa-se-phone", "mc-se-phone"} {
+		p, err := cards.Builtin(name)
+		require.NoError(t, err)
+		ps, err := cards.PrepareSE(p, cards.Options{Rand: rand.NewChaCha8([32]byte{3})})
+		require.NoError(t, err)
+		require.Len(t, ps, 1)
+		direct, _ := directApp(t, name)
+		want, err := direct.DGIs()
+		require.NoError(t, err)
+		require.Equal(t, want, ps[0].DGIs)
+		require.Equal(t, direct.AID(), ps[0].App)
+		require.Equal(t, []byte(p.Phone.SDAID), ps[0].SD)
+		require.NotContains(t, ps[0].String(), direct.PAN())
+	}
+	p, err := cards.Builtin("visa-plastic")
+	require.NoError(t, err)
+	_, err = cards.PrepareSE(p, cards.Options{})
+	require.ErrorIs(t, err, cards.ErrProfile)
+}
