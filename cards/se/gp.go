@@ -36,8 +36,13 @@ import (
 //     enciphered under the session's K-DEK (dgi.Encipher); clear blocks
 //     carry a stream of DGIs that may continue in the next clear block;
 //   - a domain asked about an AID that belongs to another domain answers as
-//     if the AID did not exist ('6A88'): the firewall does not even reveal
-//     another domain's content.
+//     if the AID did not exist ('6A88'), and GET STATUS lists only what the
+//     domain may see: the firewall does not even reveal another domain's
+//     content;
+//   - the ISD keeps the SE owner's powers over the SSDs associated with it:
+//     it may lock, unlock and delete them (with their content), never read
+//     or change what is inside;
+//   - at most 8 key sets per domain.
 
 // AIDs of the Security Domain load file and module built into the SE, for
 // INSTALL [for install] of an SSD.
@@ -49,6 +54,9 @@ var (
 // Param is the SCP03 "i" parameter the SE announces: S8 mode,
 // pseudo-random card challenge, R-MAC and R-ENCRYPTION supported.
 const Param = scp03.ParamPseudoRandom | scp03.ParamRMAC | scp03.ParamREnc
+
+// maxKeySets bounds the key sets of a domain.
+const maxKeySets = 8
 
 // maxPerso bounds the personalisation data buffered for one instance.
 const maxPerso = 64 << 10
@@ -144,6 +152,9 @@ func (s *SE) SetKeys(sd []byte, kvn byte, ks scp03.StaticKeys) error {
 			k.keys, k.counter = ks, 0
 			return nil
 		}
+	}
+	if len(d.keySets) >= maxKeySets {
+		return fmt.Errorf("se: domain %X holds %d key sets already", sd, maxKeySets)
 	}
 	d.keySets = append(d.keySets, &keySet{kvn: kvn, keys: ks})
 	return nil
@@ -413,10 +424,11 @@ func (s *SE) getData(c apdu.Command) []byte {
 				body = append(body, 0xC0, 0x04, id, ks.kvn, gp.KeyTypeAES, byte(ks.keys.ENC.Len()))
 			}
 		}
+		head := []byte{0xE0, byte(len(body))}
 		if len(body) > 0x7F {
-			body = body[:0x7E]
+			head = []byte{0xE0, 0x81, byte(len(body))}
 		}
-		return okData(append([]byte{0xE0, byte(len(body))}, body...))
+		return okData(append(head, body...))
 	}
 	return sw(gp.SWRefNotFound)
 }
@@ -616,6 +628,8 @@ func (s *SE) putKey(c apdu.Command) []byte {
 		}
 	}
 	switch {
+	case c.P1 == 0 && len(target.keySets) >= maxKeySets:
+		return sw(gp.SWNoMemory)
 	case c.P1 == 0:
 		target.keySets = append(target.keySets, &keySet{kvn: kvn, keys: ks})
 	case old == nil:

@@ -43,16 +43,20 @@ const (
 	InstallForPersonalization byte = 0x20
 )
 
-// Privileges byte 1 bits (GP Card Specification table 6-1).
+// Privileges (GP Card Specification table 6-1): bits of byte 1, then of
+// byte 2.
 const (
-	PrivSecurityDomain    byte = 0x80
-	PrivDelegatedMgmt     byte = 0xA0
-	PrivCardLock          byte = 0x10
-	PrivCardTerminate     byte = 0x08
-	PrivCVMManagement     byte = 0x02
-	PrivAuthorizedMgmt2   byte = 0x40 // byte 2
-	PrivTrustedPath2      byte = 0x80 // byte 2
-	PrivTokenVerification byte = 0x20 // byte 2
+	PrivSecurityDomain byte = 0x80 // byte 1: Security Domain
+	PrivDAPVerif       byte = 0xC0 // byte 1: Security Domain with DAP Verification
+	PrivDelegatedMgmt  byte = 0xA0 // byte 1: Security Domain with Delegated Management
+	PrivCardLock       byte = 0x10 // byte 1: Card Lock
+	PrivCardTerminate  byte = 0x08 // byte 1: Card Terminate
+	PrivCardReset      byte = 0x04 // byte 1: Card Reset
+	PrivCVMManagement  byte = 0x02 // byte 1: CVM Management
+
+	PrivTrustedPath       byte = 0x80 // byte 2: Trusted Path
+	PrivAuthorizedMgmt    byte = 0x40 // byte 2: Authorized Management
+	PrivTokenVerification byte = 0x20 // byte 2: Token Verification
 )
 
 // Life cycle states (GP Card Specification section 5).
