@@ -494,3 +494,34 @@ func TestGetStatus(t *testing.T) {
 	_, err = isd.Send("GET STATUS", []byte{0x80, 0xF2, 0x40, 0x00, 0x02, 0x4F, 0x00, 0x00})
 	requireSW(t, err, gp.SWIncorrectP1P2)
 }
+
+// TestISDPowers: the SE owner locks, unlocks and deletes an issuer's SSD
+// it cannot read (R-M2); the issuer adds key sets up to the limit.
+func TestISDPowers(t *testing.T) {
+	w := newWorld(t)
+	w.createSSD(t, ssdA, "bank A", keySet(0x60))
+	iss := w.open(t, ssdA, initKVN, keySet(0x60))
+	require.NoError(t, iss.InstallApplet(payELF, payMod, appA, []byte{0x00}, nil, true))
+	require.NoError(t, iss.Personalize(appA))
+	require.NoError(t, iss.StoreDGIs(perso()))
+	for v := byte(0x31); v < 0x38; v++ {
+		require.NoError(t, iss.PutKey(0, v, keySet(v)))
+	}
+	requireSW(t, iss.PutKey(0, 0x40, keySet(0x40)), gp.SWNoMemory)
+	requireSW(t, iss.PutKey(0, 0x31, keySet(0x40)), gp.SWWrongData)
+	iss.Close()
+
+	isd := w.open(t, isdAID, 0, keySet(0x40))
+	require.NoError(t, isd.SetStatus(ssdA, gp.StatePersonalized|gp.StateLockedBit))
+	require.Nil(t, w.se.Select(appA))
+	require.Empty(t, w.se.Selectable())
+	requireSW(t, isd.SetStatus(ssdA, 0x0F), gp.SWWrongData)
+	require.NoError(t, isd.SetStatus(ssdA, gp.StateSelectable))
+	require.NotNil(t, w.se.Select(appA))
+	requireSW(t, isd.SetStatus(ssdA, gp.StateSelectable), gp.SWWrongData)
+	requireSW(t, isd.Delete(appA), gp.SWRefNotFound)
+	require.NoError(t, isd.Delete(ssdA))
+	require.Nil(t, w.se.Select(appA))
+	require.Len(t, w.se.Registry(), 1)
+	requireSW(t, isd.Delete(isdAID), gp.SWRefNotFound)
+}
