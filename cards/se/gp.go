@@ -21,7 +21,9 @@ import (
 //
 // MODEL choices where the GP text leaves the card free:
 //   - every management command (INSTALL, PUT KEY, STORE DATA, SET STATUS,
-//     DELETE) needs a secure channel at least at C-MAC;
+//     DELETE, GET STATUS) needs a secure channel at least at C-MAC, and
+//     STORE DATA one with C-DECRYPTION: the record data is cardholder data
+//     and travels enciphered too (R-S3b);
 //   - the associated domain (the ISD) may put an SSD's first key set, through
 //     INSTALL [for personalization] of the SSD and PUT KEY, only until the
 //     SSD replaces a key set in a session of its own (key rotation by its
@@ -655,6 +657,10 @@ func (s *SE) storeData(c apdu.Command) []byte {
 	inst := s.gp.persoInst
 	if inst == nil {
 		return sw(gp.SWConditions)
+	}
+	if !s.gp.ch.Level().Has(scp03.CDecryption) {
+		// R-S3b: personalisation data travels enciphered, all of it.
+		return s.abandon(gp.SWSecurityNotSatisfied)
 	}
 	if inst.applet != nil {
 		return s.abandon(gp.SWConditions) // R-S4e

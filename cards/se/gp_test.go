@@ -311,13 +311,18 @@ func TestGPRefusals(t *testing.T) {
 		enc, _ := dgi.Encode(dgi.DGI{Tag: dgi.KeysDES, Data: bad})
 		require.Equal(t, []byte{0x6A, 0x80}, send(ch, block(0, true, true, enc)))
 	})
+	t.Run("store data without C-DECRYPTION", func(t *testing.T) {
+		ch := rawSession(t, w, ssdA, keySet(0x60), scp03.LevelCMACRMAC)
+		require.Equal(t, []byte{0x90, 0x00}, send(ch, persoCmd))
+		require.Equal(t, []byte{0x69, 0x82}, send(ch, block(0, true, false, rec)))
+	})
 	t.Run("incomplete DGI at the last block", func(t *testing.T) {
-		ch := rawSession(t, w, ssdA, keySet(0x60), scp03.LevelCMAC)
+		ch := rawSession(t, w, ssdA, keySet(0x60), scp03.LevelCMACCDec)
 		require.Equal(t, []byte{0x90, 0x00}, send(ch, persoCmd))
 		require.Equal(t, []byte{0x6A, 0x80}, send(ch, block(0, true, false, rec[:3])))
 	})
 	t.Run("applet refuses its data", func(t *testing.T) {
-		ch := rawSession(t, w, ssdA, keySet(0x60), scp03.LevelCMAC)
+		ch := rawSession(t, w, ssdA, keySet(0x60), scp03.LevelCMACCDec)
 		require.Equal(t, []byte{0x90, 0x00}, send(ch, persoCmd))
 		other, _ := dgi.Encode(dgi.DGI{Tag: 0x0202, Data: []byte{0x70, 0x00}})
 		require.Equal(t, []byte{0x6A, 0x80}, send(ch, block(0, true, false, other)))

@@ -224,8 +224,12 @@ const maxBlock = 255 - 8 - 16
 // in STORE DATA blocks numbered from 0, the last flagged. Sensitive DGIs
 // (dgi.Sensitive) go one per block, their data enciphered under K-DEK and
 // the block flagged enciphered (R-S3b); the others are packed together,
-// and split across blocks when longer than one.
+// and split across blocks when longer than one. The session must encipher
+// command data (scp03.CDecryption): the records are cardholder data.
 func (s *Session) StoreDGIs(ds []dgi.DGI) error {
+	if !s.level.Has(scp03.CDecryption) {
+		return fmt.Errorf("%w: STORE DATA of personalisation data needs a session with C-DECRYPTION (level %v)", ErrParam, s.level)
+	}
 	type blk struct {
 		enc  bool
 		data []byte
