@@ -224,3 +224,32 @@ func FuzzParseStatus(f *testing.F) {
 		}
 	})
 }
+
+func TestDescribe(t *testing.T) {
+	st, _ := gp.StoreDataCmd(2, true, true, make([]byte, 35))
+	inst, _ := gp.InstallForPersonalizationCmd(inst)
+	put, _ := gp.PutKeyCmd(0x30, 0x31, testKeys(1).DEK, testKeys(2))
+	tests := []struct {
+		cmd  []byte
+		want string
+	}{
+		{st, "STORE DATA block 2, last, enciphered, DGI (35 bytes of data)"},
+		{inst, "INSTALL [for personalization] (13 bytes of data)"},
+		{put, "PUT KEY (replace key version 30) (70 bytes of data)"},
+		{h("84E2000002AABB"), "STORE DATA block 0 (2 bytes of data, secure messaging)"},
+		{h("80F0"), "short APDU (2 bytes)"},
+		{h("80CA9F7F00"), "GET DATA 9F7F (0 bytes of data)"},
+		{h("00B2010C00"), "00 B2 01 0C (0 bytes of data)"},
+	}
+	for _, tc := range tests {
+		require.Equal(t, tc.want, gp.Describe(tc.cmd))
+	}
+}
+
+func FuzzDescribe(f *testing.F) {
+	f.Add(h("80E2880005010102700000"))
+	f.Add(h("00"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		require.NotEmpty(t, gp.Describe(b))
+	})
+}
