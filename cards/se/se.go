@@ -13,6 +13,19 @@
 // of the challenge under the domain key with the CMAC under the key offered.
 // A key never leaves the SE, never prints (keys.Key shows only its check
 // value) and is never named in an error.
+//
+// # GlobalPlatform
+//
+// The same SE answers a TSM as a GlobalPlatform card (Process, gp.go): an
+// Issuer Security Domain (the first domain created) and Supplementary
+// Security Domains, each with SCP03 key sets (SetKeys, PUT KEY); CPLC and
+// card recognition data by GET DATA; an SCP03 secure channel (package
+// scp03) under which a domain installs applet instances of the modules the
+// SE holds (AddModule), personalises them with STORE DATA of EMV CPS DGIs
+// (package dgi; keys enciphered under K-DEK), locks, unlocks and deletes
+// them, and creates SSDs (the ISD only). Each domain reaches only its own
+// instances and the SSDs associated with it (R-G5d). The host side of the
+// same commands is package gp.
 package se
 
 import (
@@ -25,6 +38,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tapsim/tapsim/emv/gp"
 	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/emv/mac"
 )
@@ -60,6 +74,9 @@ type Applet interface {
 type SE struct {
 	rand    io.Reader
 	domains []*domain
+	modules []*module
+	cplc    gp.CPLC
+	gp      gpSession
 }
 
 type domain struct {
@@ -69,6 +86,13 @@ type domain struct {
 	locked bool
 	data   map[string][]byte
 	applet Applet
+
+	// GlobalPlatform (gp.go).
+	isd       bool
+	parent    *domain
+	gpState   byte
+	keySets   []*keySet
+	instances []*instance
 }
 
 // New returns an empty SE whose authentication challenges come from rand
@@ -92,8 +116,11 @@ func (s *SE) find(aid []byte) *domain {
 }
 
 // CreateDomain adds a security domain identified by aid, owned by owner
-// (a name for people, e.g. "issuer 476173") and keyed with key. In a real
-// SE the SE issuer's own domain creates the others; here the SE owner does.
+// (a name for people, e.g. "issuer 476173") and keyed with key. The first
+// domain created is the Issuer Security Domain (ISD) of the GlobalPlatform
+// interface (gp.go); the others are associated with it. In a real SE the
+// ISD creates the others (Process: INSTALL [for install] of SDModule);
+// here the SE owner may also create them directly.
 func (s *SE) CreateDomain(aid []byte, owner string, key keys.Key) error {
 	if err := checkAID(aid); err != nil {
 		return err
@@ -101,10 +128,11 @@ func (s *SE) CreateDomain(aid []byte, owner string, key keys.Key) error {
 	if key.IsZero() || (key.Alg() != keys.TDES && key.Alg() != keys.AES) || (key.Alg() == keys.TDES && key.Len() == 8) {
 		return ErrKey
 	}
-	if s.find(aid) != nil || s.applet(aid) != nil {
+	if s.inUse(aid) {
 		return fmt.Errorf("%w: domain %X", ErrExists, aid)
 	}
-	s.domains = append(s.domains, &domain{aid: bytes.Clone(aid), owner: owner, key: key, data: map[string][]byte{}})
+	s.domains = append(s.domains, &domain{aid: bytes.Clone(aid), owner: owner, key: key, data: map[string][]byte{},
+		isd: len(s.domains) == 0, parent: s.isd(), gpState: gp.StatePersonalized})
 	return nil
 }
 
@@ -164,24 +192,46 @@ func (s *SE) applet(aid []byte) *domain {
 }
 
 // Selectable returns the applets the contactless interface can reach: those
-// installed in a domain that is not locked, in domain creation order.
+// installed in a domain that is not locked, in domain creation order, each
+// domain's directly installed applet first, then its GlobalPlatform
+// instances that are personalised, selectable and not locked.
 func (s *SE) Selectable() []Applet {
 	var out []Applet
 	for _, d := range s.domains {
-		if d.applet != nil && !d.locked {
+		if d.locked {
+			continue
+		}
+		if d.applet != nil {
 			out = append(out, d.applet)
+		}
+		for _, in := range d.instances {
+			if reachable(in) {
+				out = append(out, in.applet)
+			}
 		}
 	}
 	return out
 }
 
+// reachable reports whether a GlobalPlatform instance answers the
+// contactless interface: personalised, selectable, not locked.
+func reachable(in *instance) bool {
+	return in.applet != nil && in.state&gp.StateSelectable == gp.StateSelectable && in.state&gp.StateLockedBit == 0
+}
+
 // Select returns the selectable applet with aid, or nil.
 func (s *SE) Select(aid []byte) Applet {
-	d := s.applet(aid)
-	if d == nil || d.locked {
+	if d := s.applet(aid); d != nil {
+		if d.locked {
+			return nil
+		}
+		return d.applet
+	}
+	d, in := s.findInstance(aid)
+	if in == nil || d.locked || !reachable(in) {
 		return nil
 	}
-	return d.applet
+	return in.applet
 }
 
 // String lists the domains without keys or data.
@@ -262,6 +312,9 @@ func (x *Session) Install(a Applet) error {
 	}
 	if o := x.se.applet(a.AID()); o != nil && o != x.d {
 		return fmt.Errorf("%w: applet %X", ErrExists, a.AID())
+	}
+	if _, in := x.se.findInstance(a.AID()); in != nil {
+		return fmt.Errorf("%w: applet %X is a GlobalPlatform instance", ErrExists, a.AID())
 	}
 	if o := x.se.find(a.AID()); o != nil {
 		return fmt.Errorf("%w: applet %X is a domain AID", ErrExists, a.AID())
