@@ -277,16 +277,17 @@ func newIssuerSide(r *Issuer, clock func() time.Time, rnd io.Reader, recommend f
 		return nil, nil, fmt.Errorf("provisioning: %w", err)
 	}
 	b := &bridge{db: r.DB, idv: svc, sm: r.HSM, imk: imk, clock: clock, rand: rnd, recommend: recommend,
-		pending: map[string]string{}, toks: map[string]*bridged{}, pars: map[string]string{}}
+		pending: map[string]string{}}
 	return svc, b, nil
 }
 
 // newTokenService is the token service the issuer operates over b,
-// serving the sample wallet's requestor.
+// serving the sample wallet's requestor; its state is in the issuer's
+// database (serviceStore), so that it outlives the process.
 func newTokenService(b *bridge, me *wire.Party, trust *wire.TrustList, notifyURL string, notifier *wire.Client,
 	clock func() time.Time, rnd io.Reader, logger *slog.Logger) (*tokensvc.Service, error) {
 	return tokensvc.New(tokensvc.Config{
-		Me: me, Trust: trust, IssuerParty: PartyIssuer, Issuer: b, Vault: b,
+		Me: me, Trust: trust, IssuerParty: PartyIssuer, Issuer: b, Vault: b, Store: &serviceStore{db: b.db, clock: clock},
 		Requestors: []tokensvc.Requestor{{ID: SampleWalletRequestor, Party: PartyWallet, NotifyURL: notifyURL}},
 		Notifier:   notifier, Clock: clock, Rand: rnd, Log: logger.With("host", PartyTokenService),
 	})

@@ -1,0 +1,180 @@
+package lab
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tapsim/tapsim/cards"
+	"github.com/tapsim/tapsim/cards/walletapp"
+	"github.com/tapsim/tapsim/issuerhost/vault"
+	"github.com/tapsim/tapsim/provision/tokensvc"
+	"github.com/tapsim/tapsim/provision/walletsvc"
+	"github.com/tapsim/tapsim/provision/wire"
+	"github.com/tapsim/tapsim/terminal/inproc"
+	"github.com/tapsim/tapsim/terminal/pos"
+)
+
+// issuerServicesAt serves new issuer provisioning services (a token
+// service with nothing in memory) over n's issuer on addr ("" for a
+// fresh port), notifying the wallet provider at wpAddr; stop stops them.
+func issuerServicesAt(t *testing.T, n *Network, k ProvisioningPKI, addr, wpAddr string, seed byte) (string, func()) {
+	t.Helper()
+	tsp, err := k.Party(PartyTokenService)
+	require.NoError(t, err)
+	trust, err := k.Trust(PartyWallet, PartyIssuer)
+	require.NoError(t, err)
+	notifier, err := k.Client(PartyTokenService, time.Now())
+	require.NoError(t, err)
+	svcs, err := NewIssuerServices(n.issuer, IssuerServicesOptions{TokenService: tsp, Trust: trust,
+		WalletNotifyURL: "https://" + wpAddr + walletsvc.PathNotify, Notifier: notifier, Rand: newSeededRand(seed),
+		Recommend: func(tokensvc.IDVRequest) string { return wire.DecisionRequireAuthN }})
+	require.NoError(t, err)
+	cfg, err := k.ServerTLS(PartyTokenService, time.Now())
+	require.NoError(t, err)
+	srv, err := wire.NewServer(svcs.Handler(), cfg, wire.Limits{})
+	require.NoError(t, err)
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	require.NoError(t, err)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.ServeTLS(ln, "", "") }()
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			_ = srv.Close()
+			<-done
+			notifier.CloseIdleConnections()
+		}
+	}
+	t.Cleanup(stop)
+	return ln.Addr().String(), stop
+}
+
+// The token service's state is in the issuer's database: after each
+// restart of the issuer's provisioning services the wallet's later
+// requests work for the token made before, the OTP step-up that was
+// waiting included; the issuer's own changes reach the wallet provider;
+// a token deleted from the wallet no longer pays.
+func TestTokenServiceSurvivesRestart(t *testing.T) {
+	ctx := context.Background()
+	n := startNetwork(t)
+	k := writePKI(t, time.Now())
+	wpLn, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	wpAddr := wpLn.Addr().String()
+	tsAddr, stop := issuerServicesAt(t, n, k, "", wpAddr, 31)
+	restart := func(seed byte) {
+		t.Helper()
+		stop()
+		_, stop = issuerServicesAt(t, n, k, tsAddr, wpAddr, seed)
+	}
+
+	wp, err := k.Party(PartyWallet)
+	require.NoError(t, err)
+	wpTrust, err := k.Trust(PartyTokenService)
+	require.NoError(t, err)
+	toTS, err := k.Client(PartyWallet, time.Now())
+	require.NoError(t, err)
+	t.Cleanup(toTS.CloseIdleConnections)
+	w, err := NewWalletProvider(WalletProviderOptions{Me: wp, Trust: wpTrust, TokenServiceURL: "https://" + tsAddr,
+		Client: toTS, Rand: newSeededRand(32)})
+	require.NoError(t, err)
+	cfg, err := k.ServerTLS(PartyWallet, time.Now())
+	require.NoError(t, err)
+	srv, err := wire.NewServer(w.Handler(), cfg, wire.Limits{})
+	require.NoError(t, err)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.ServeTLS(wpLn, "", "") }()
+	t.Cleanup(func() { _ = srv.Close(); <-done })
+
+	trust, err := k.Trust(PartyTokenService, PartyWallet)
+	require.NoError(t, err)
+	phoneTLS, err := k.Client(PartyPhone, time.Now())
+	require.NoError(t, err)
+	t.Cleanup(phoneTLS.CloseIdleConnections)
+	app, err := walletapp.New(walletapp.Config{DeviceID: "0A0B0C0D00000001", WalletAccountID: "wallet-durable", Trust: trust,
+		TSPParty: PartyTokenService, WalletURL: "https://" + wpAddr, Client: phoneTLS, Rand: newSeededRand(33)})
+	require.NoError(t, err)
+	fc, err := PlasticCard("visa-plastic")
+	require.NoError(t, err)
+
+	res, err := app.AddCard(ctx, fc.Card)
+	require.NoError(t, err)
+	require.Equal(t, wire.DecisionRequireAuthN, res.Decision)
+	tur := res.TokenUniqueReference
+	_, err = app.RequestOTP(ctx, tur, res.Methods[0].ID)
+	require.NoError(t, err)
+
+	restart(34)
+	code, err := lastOTPAt(ctx, n.dir, fc.Phone, nil)
+	require.NoError(t, err)
+	r, err := app.SubmitOTP(ctx, tur, code)
+	require.NoError(t, err)
+	require.Equal(t, wire.ResultSuccess, r.Result)
+	tok, ok := app.Token(tur)
+	require.True(t, ok)
+	require.True(t, tok.Installed, "the token data reached the phone and was acknowledged")
+	require.Equal(t, wire.StatusActive, tok.Status)
+	card, err := app.Card(tur)
+	require.NoError(t, err)
+	phone, err := WalletPhone(card, tok.AccountPanSuffix, time.Now)
+	require.NoError(t, err)
+	ph, ok := cards.Phone(phone)
+	require.True(t, ok)
+	require.NoError(t, ph.Unlock(SampleWalletPasscode))
+	term, link, err := n.NewTerminal(pos.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = link.Close() })
+	tap := func() string {
+		t.Helper()
+		res, err := term.Sale(ctx, 1000, inproc.New(phone))
+		require.NoError(t, err)
+		return string(res.ResponseCode) + "/" + string(res.DeclineReason)
+	}
+	require.Equal(t, "00/", tap())
+
+	restart(35)
+	tok, err = app.Suspend(ctx, tur)
+	require.NoError(t, err)
+	require.Equal(t, wire.StatusSuspended, tok.Status)
+	require.Equal(t, "62/token_suspended", tap())
+	restart(36)
+	tok, err = app.Resume(ctx, tur)
+	require.NoError(t, err)
+	require.Equal(t, wire.StatusActive, tok.Status)
+	require.Equal(t, "00/", tap())
+
+	// The issuer's change in its own vault (no token service told) shows
+	// as the issuer's suspension, which the wallet cannot lift.
+	v := vault.New(n.issuer.DB, nil)
+	require.NoError(t, v.Suspend(ctx, tur, "service centre"))
+	restart(37)
+	_, err = app.Resume(ctx, tur)
+	require.ErrorContains(t, err, tokensvc.ReasonNotSuspendedBy)
+	require.NoError(t, v.Resume(ctx, tur, "service centre"))
+
+	// The issuer's change through the token service reaches the wallet
+	// provider.
+	issuer, err := k.Party(PartyIssuer)
+	require.NoError(t, err)
+	lc, err := IssuerLifecycleAt(ctx, IssuerLifecycleOptions{TokenServiceAddr: tsAddr, PKI: k, Me: issuer, Rand: newSeededRand(38)},
+		wire.LifecycleRequest{Action: wire.ActionSuspend, TokenUniqueReferences: []string{tur}, Reason: "FRAUD_SUSPECTED"})
+	require.NoError(t, err)
+	require.Equal(t, wire.StatusSuspended, lc.Tokens[0].Status)
+	rec, ok := w.Store().Token(tur)
+	require.True(t, ok)
+	require.Equal(t, wire.StatusSuspended, rec.Status, "the wallet provider was notified")
+
+	restart(39)
+	tok, err = app.Delete(ctx, tur)
+	require.NoError(t, err)
+	require.Equal(t, wire.StatusDeactivated, tok.Status)
+	require.Equal(t, "62/token_deleted", tap())
+}
