@@ -303,9 +303,15 @@ func (p *Provisioning) LastOTP(ctx context.Context, recipient string) (string, b
 // token service (suspend, resume, delete; a device ID names every token on
 // that phone, R-C1), signed by the issuer and over mutual TLS.
 func (p *Provisioning) IssuerLifecycle(ctx context.Context, req wire.LifecycleRequest) (wire.LifecycleResponse, error) {
+	// The token service keeps the answers to tasks in the issuer's data:
+	// a task ID must not repeat when the world starts again on it.
+	r := make([]byte, 6)
+	if _, err := io.ReadFull(p.rand, r); err != nil {
+		return wire.LifecycleResponse{}, fmt.Errorf("issuer lifecycle: random source: %w", err)
+	}
 	p.mu.Lock()
 	p.seq++
-	req.TaskID = fmt.Sprintf("issuer-%06d", p.seq)
+	req.TaskID = fmt.Sprintf("issuer-%06d-%s", p.seq, hex.EncodeToString(r))
 	p.mu.Unlock()
 	if req.Actor == "" {
 		req.Actor = wire.ActorIssuer
