@@ -62,7 +62,7 @@ func issuerServicesAt(t *testing.T, n *Network, k ProvisioningPKI, addr, wpAddr 
 // requests work for the token made before, the OTP step-up that was
 // waiting included; the issuer's own changes reach the wallet provider;
 // a token deleted from the wallet no longer pays.
-func TestTokenServiceSurvivesRestart(t *testing.T) {
+func TestProvisioningTokenServiceSurvivesRestart(t *testing.T) {
 	ctx := context.Background()
 	n := startNetwork(t)
 	k := writePKI(t, time.Now())

@@ -13,7 +13,7 @@ import (
 // rows by token and device, the card's PAN reference (given once), its
 // records found by token and by device signing key, and the tasks it
 // answered (the first answer kept).
-func TestTokenServiceState(t *testing.T) {
+func TestProvisioningTokenServiceState(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e engine) {
 		target := e.fresh(t)
 		db := e.mustOpen(t, target)

@@ -15,7 +15,7 @@ import (
 // one made: the step-up that was waiting (the OTP sent before the
 // restart, submitted after it by the device), the acknowledgement, a
 // repeated tokenize and life-cycle task, and the life cycle.
-func TestRestartOnTheSameStore(t *testing.T) {
+func TestProvisioningRestartOnTheSameStore(t *testing.T) {
 	r := newRig(t)
 	ph := r.newPhone("0a0b0c0d", 31)
 	req := r.tokenizeRequest(ph, yellowPAN, "task-restart")
@@ -80,7 +80,7 @@ func TestRestartOnTheSameStore(t *testing.T) {
 
 // The memory store keeps the first answer of a task and finds a device's
 // keys by signing key ID.
-func TestMemoryStore(t *testing.T) {
+func TestProvisioningMemoryStore(t *testing.T) {
 	ctx := context.Background()
 	m := tokensvc.NewMemoryStore()
 	ph := newParty(t, "phone", 40)
