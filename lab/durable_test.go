@@ -58,21 +58,32 @@ func issuerServicesAt(t *testing.T, n *Network, k ProvisioningPKI, addr, wpAddr 
 }
 
 // The token service's state is in the issuer's database: after each
-// restart of the issuer's provisioning services the wallet's later
-// requests work for the token made before, the OTP step-up that was
-// waiting included; the issuer's own changes reach the wallet provider;
-// a token deleted from the wallet no longer pays.
+// restart of the hosts and the issuer's provisioning services on the same
+// data directory (the wallet provider and the phone go on), the wallet's
+// later requests work for the token made before, the OTP step-up that
+// was waiting included; the issuer's own changes reach the wallet
+// provider; a token deleted from the wallet no longer pays.
 func TestProvisioningTokenServiceSurvivesRestart(t *testing.T) {
 	ctx := context.Background()
-	n := startNetwork(t)
+	dir := t.TempDir()
+	n, err := Start(ctx, Options{Dir: dir, IssuerTimeout: 500 * time.Millisecond})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, n.Close()) })
 	k := writePKI(t, time.Now())
 	wpLn, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	wpAddr := wpLn.Addr().String()
 	tsAddr, stop := issuerServicesAt(t, n, k, "", wpAddr, 31)
+	stan := pos.NewCounter(0) // the terminal's STANs go on across restarts
+	var term *pos.Terminal
 	restart := func(seed byte) {
 		t.Helper()
 		stop()
+		require.NoError(t, n.Close())
+		var err error
+		n, err = Start(ctx, Options{Dir: dir, IssuerTimeout: 500 * time.Millisecond})
+		require.NoError(t, err)
+		term = nil
 		_, stop = issuerServicesAt(t, n, k, tsAddr, wpAddr, seed)
 	}
 
@@ -129,11 +140,14 @@ func TestProvisioningTokenServiceSurvivesRestart(t *testing.T) {
 	ph, ok := cards.Phone(phone)
 	require.True(t, ok)
 	require.NoError(t, ph.Unlock(SampleWalletPasscode))
-	term, link, err := n.NewTerminal(pos.Options{})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = link.Close() })
 	tap := func() string {
 		t.Helper()
+		if term == nil {
+			tm, link, err := n.NewTerminal(pos.Options{STAN: stan})
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = link.Close() })
+			term = tm
+		}
 		res, err := term.Sale(ctx, 1000, inproc.New(phone))
 		require.NoError(t, err)
 		return string(res.ResponseCode) + "/" + string(res.DeclineReason)
@@ -158,7 +172,7 @@ func TestProvisioningTokenServiceSurvivesRestart(t *testing.T) {
 	restart(37)
 	_, err = app.Resume(ctx, tur)
 	require.ErrorContains(t, err, tokensvc.ReasonNotSuspendedBy)
-	require.NoError(t, v.Resume(ctx, tur, "service centre"))
+	require.NoError(t, vault.New(n.issuer.DB, nil).Resume(ctx, tur, "service centre"))
 
 	// The issuer's change through the token service reaches the wallet
 	// provider.
