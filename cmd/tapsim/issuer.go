@@ -130,7 +130,10 @@ With --provisioning-listen the issuer also operates the token service (the token
 its own token vault) and serves it, with its ID&V API under /idv/ (the token service's
 certificate only), over HTTPS with mutual TLS: keys, certificates and the public directory of
 the parties come from --pki (tapsim pki init). The token service notifies the wallet provider
-at --wallet-notify of token changes. --recommend-stepup makes it recommend an OTP step-up.`,
+at --wallet-notify of token changes. --recommend-stepup makes it recommend an OTP step-up. The
+token service keeps its state in the issuer's data, so a restarted issuer serves the tokens it
+made before (step-up, acknowledgement, life cycle). "issuer suspend|resume|delete|lost" with
+--provisioning ADDR --pki DIR act through it, and so reach the wallet provider.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
