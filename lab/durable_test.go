@@ -186,7 +186,26 @@ func TestProvisioningTokenServiceSurvivesRestart(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, wire.StatusSuspended, rec.Status, "the wallet provider was notified")
 
+	// An envelope the token service accepted before a restart is refused
+	// after it (R-G4): the envelopes it accepted are in the issuer's data.
+	tsp, err := k.Party(PartyTokenService)
+	require.NoError(t, err)
+	issuerTLS, err := k.Client(PartyIssuer, time.Now())
+	require.NoError(t, err)
+	t.Cleanup(issuerTLS.CloseIdleConnections)
+	env, err := wire.Seal(wire.LifecycleRequest{TaskID: "issuer-replay", Action: wire.ActionResume, Actor: wire.ActorIssuer,
+		Reason: "FRAUD_CLEARED", TokenUniqueReferences: []string{tur}}, issuer, tsp.Public(),
+		wire.Header{Type: wire.TypeLifecycleRequest, Rand: newSeededRand(40)})
+	require.NoError(t, err)
+	_, err = issuerTLS.PostEnvelope(ctx, "https://"+tsAddr+tokensvc.PathIssuerLifecycle, env)
+	require.NoError(t, err)
 	restart(39)
+	issuerTLS.CloseIdleConnections()
+	_, err = issuerTLS.PostEnvelope(ctx, "https://"+tsAddr+tokensvc.PathIssuerLifecycle, env)
+	var ref *wire.Refusal
+	require.ErrorAs(t, err, &ref)
+	require.Equal(t, wire.ReasonReplay, ref.Reason)
+
 	tok, err = app.Delete(ctx, tur)
 	require.NoError(t, err)
 	require.Equal(t, wire.StatusDeactivated, tok.Status)

@@ -282,12 +282,14 @@ func newIssuerSide(r *Issuer, clock func() time.Time, rnd io.Reader, recommend f
 }
 
 // newTokenService is the token service the issuer operates over b,
-// serving the sample wallet's requestor; its state is in the issuer's
-// database (serviceStore), so that it outlives the process.
+// serving the sample wallet's requestor; its state and the envelopes it
+// accepted are in the issuer's database (serviceStore, serviceReplay), so
+// that they outlive the process.
 func newTokenService(b *bridge, me *wire.Party, trust *wire.TrustList, notifyURL string, notifier *wire.Client,
 	clock func() time.Time, rnd io.Reader, logger *slog.Logger) (*tokensvc.Service, error) {
 	return tokensvc.New(tokensvc.Config{
 		Me: me, Trust: trust, IssuerParty: PartyIssuer, Issuer: b, Vault: b, Store: &serviceStore{db: b.db, clock: clock},
+		Replay:     &serviceReplay{db: b.db},
 		Requestors: []tokensvc.Requestor{{ID: SampleWalletRequestor, Party: PartyWallet, NotifyURL: notifyURL}},
 		Notifier:   notifier, Clock: clock, Rand: rnd, Log: logger.With("host", PartyTokenService),
 	})

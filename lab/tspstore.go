@@ -117,3 +117,30 @@ func (s *serviceStore) Task(ctx context.Context, key string) (tokensvc.Task, boo
 	copy(t.Fingerprint[:], fp)
 	return t, true, nil
 }
+
+// serviceReplay is the wire.ReplayCache of the token service the issuer
+// operates: the envelopes it accepted are in the issuer's database, so a
+// restarted service (or another instance on the same PostgreSQL database)
+// still refuses them while they are valid (R-G4).
+type serviceReplay struct {
+	db *store.DB
+}
+
+// Use implements wire.ReplayCache.
+func (r *serviceReplay) Use(id string, until, now time.Time) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var fresh bool
+	err := r.db.Update(ctx, func(tx *store.Tx) error {
+		var err error
+		fresh, err = tx.UseEnvelope(ctx, id, until, now)
+		return err
+	})
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: %w: %w", wire.ErrCapacity, errServiceStore, err)
+	case !fresh:
+		return fmt.Errorf("%w: this envelope was already accepted", wire.ErrReplay)
+	}
+	return nil
+}

@@ -128,7 +128,7 @@ func TestSchemaUpgradeFrom2(t *testing.T) {
 
 		raw := e.raw(t, target)
 		for _, table := range []string{"card_contacts", "idv_attempts", "otps", "messages", "card_provisioning", "card_tokens",
-			"tsp_tokens", "tsp_records", "tsp_tasks", "pan_references"} {
+			"tsp_tokens", "tsp_records", "tsp_tasks", "tsp_envelopes", "pan_references"} {
 			_, err := raw.Exec(`DROP TABLE ` + table)
 			require.NoError(t, err, table)
 		}

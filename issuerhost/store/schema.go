@@ -16,7 +16,8 @@ import (
 // idv_attempts, otps, messages, card_provisioning, card_tokens); a version
 // 2 database is brought to 3 by creating them (upgradeFrom). Version 4
 // adds the state of the token service the issuer operates (tsp_tokens,
-// tsp_records, tsp_tasks, pan_references; see tsp.go), made the same way.
+// tsp_records, tsp_tasks, tsp_envelopes, pan_references; see tsp.go), made
+// the same way.
 const schemaVersion = "4"
 
 // upgradeFrom are the versions migrate brings to schemaVersion: their
@@ -215,6 +216,9 @@ var schema = []string{
 	fingerprint TEXT NOT NULL,
 	answer      TEXT NOT NULL,
 	created_at  BIGINT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS tsp_envelopes (
+	id         TEXT PRIMARY KEY,
+	expires_at BIGINT NOT NULL)`,
 	`CREATE TABLE IF NOT EXISTS pan_references (
 	card_id    TEXT PRIMARY KEY REFERENCES cards(id),
 	par        TEXT NOT NULL UNIQUE,
@@ -226,6 +230,7 @@ var schema = []string{
 	`CREATE INDEX IF NOT EXISTS tokens_card ON tokens (card_id)`,
 	`CREATE INDEX IF NOT EXISTS tsp_tokens_device ON tsp_tokens (device_id, created_at)`,
 	`CREATE INDEX IF NOT EXISTS tsp_records_signer ON tsp_records (sign_kid)`,
+	`CREATE INDEX IF NOT EXISTS tsp_envelopes_expiry ON tsp_envelopes (expires_at)`,
 }
 
 // migrate creates the schema and records its version, refusing a database

@@ -11,7 +11,8 @@ import (
 // that it outlives the process: what the token service knows of each token
 // besides the vault row (tsp_records: the requestor, the device's public
 // keys, the step-up methods offered, delivery), the answers it gave to
-// requests it must answer the same way when repeated (tsp_tasks), and
+// requests it must answer the same way when repeated (tsp_tasks), the
+// envelopes it accepted while they could be replayed (tsp_envelopes), and
 // what its bridge to the vault adds to a token row (tsp_tokens: the ID&V
 // attempt, wallet account and device, and who holds a suspension) and to
 // a card (pan_references). None of them holds a PAN or an expiry date:
@@ -217,4 +218,32 @@ func (t *Tx) ServiceTask(ctx context.Context, key string) (ServiceTask, error) {
 	}
 	k.CreatedAt = fromNanos(at)
 	return k, nil
+}
+
+// UseEnvelope records the ID of an envelope accepted at now and valid
+// until until. It reports false, recording nothing, when the ID is
+// recorded already and not past its time; entries past their time are
+// forgotten.
+func (t *Tx) UseEnvelope(ctx context.Context, id string, until, now time.Time) (bool, error) {
+	if id == "" {
+		return false, fmt.Errorf("%w: envelope without ID", ErrInvalid)
+	}
+	if _, err := t.exec(ctx, `DELETE FROM tsp_envelopes WHERE expires_at <= ?`, nanos(now)); err != nil {
+		return false, fmt.Errorf("store: envelopes: %w", err)
+	}
+	var u int64
+	err := t.queryRow(ctx, `SELECT expires_at FROM tsp_envelopes WHERE id = ?`, id).Scan(&u)
+	switch {
+	case err == nil:
+		return false, nil
+	case !isNotFound(notFound(err, "envelope")):
+		return false, fmt.Errorf("store: envelopes: %w", err)
+	}
+	if !until.After(now) {
+		return true, nil
+	}
+	if _, err := t.exec(ctx, `INSERT INTO tsp_envelopes (id, expires_at) VALUES (?, ?)`, id, nanos(until)); err != nil {
+		return false, fmt.Errorf("store: envelopes: %w", err)
+	}
+	return true, nil
 }

@@ -75,7 +75,7 @@ func TestSchemaUpgradeFrom3(t *testing.T) {
 		seedCard(t, db)
 		require.NoError(t, db.Close())
 		raw := e.raw(t, target)
-		for _, table := range []string{"tsp_tokens", "tsp_records", "tsp_tasks", "pan_references"} {
+		for _, table := range []string{"tsp_tokens", "tsp_records", "tsp_tasks", "tsp_envelopes", "pan_references"} {
 			_, err := raw.Exec(`DROP TABLE ` + table)
 			require.NoError(t, err, table)
 		}
@@ -89,5 +89,37 @@ func TestSchemaUpgradeFrom3(t *testing.T) {
 		update(t, db, func(tx *store.Tx) error {
 			return tx.PutServiceToken(ctx, store.ServiceToken{TokenID: "k1", CreatedAt: t0})
 		})
+	})
+}
+
+// An envelope ID is accepted once while it is valid, also after the
+// database is opened again, and forgotten once past its time.
+func TestProvisioningEnvelopeIDs(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e engine) {
+		target := e.fresh(t)
+		db := e.mustOpen(t, target)
+		use := func(db *store.DB, id string, until, now time.Time) bool {
+			t.Helper()
+			var fresh bool
+			update(t, db, func(tx *store.Tx) error {
+				var err error
+				fresh, err = tx.UseEnvelope(ctx, id, until, now)
+				return err
+			})
+			return fresh
+		}
+		require.True(t, use(db, "j1", t0.Add(time.Minute), t0))
+		require.False(t, use(db, "j1", t0.Add(time.Minute), t0.Add(time.Second)))
+		require.True(t, use(db, "j0", t0, t0), "past its time: nothing to remember")
+		require.True(t, use(db, "j0", t0, t0))
+		require.NoError(t, db.Close())
+		db = e.mustOpen(t, target)
+		require.False(t, use(db, "j1", t0.Add(time.Minute), t0.Add(2*time.Second)))
+		require.True(t, use(db, "j1", t0.Add(2*time.Minute), t0.Add(time.Minute)), "forgotten once past its time")
+		require.NoError(t, db.Update(ctx, func(tx *store.Tx) error {
+			_, err := tx.UseEnvelope(ctx, "", t0, t0)
+			require.ErrorIs(t, err, store.ErrInvalid)
+			return nil
+		}))
 	})
 }
