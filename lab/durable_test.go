@@ -3,6 +3,8 @@ package lab
 import (
 	"context"
 	"net"
+	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,10 +20,10 @@ import (
 	"github.com/tapsim/tapsim/terminal/pos"
 )
 
-// issuerServicesAt serves new issuer provisioning services (a token
-// service with nothing in memory) over n's issuer on addr ("" for a
-// fresh port), notifying the wallet provider at wpAddr; stop stops them.
-func issuerServicesAt(t *testing.T, n *Network, k ProvisioningPKI, addr, wpAddr string, seed byte) (string, func()) {
+// newIssuerServicesFor is a new instance of the issuer's provisioning
+// services (a token service with nothing in memory) over n's issuer,
+// notifying the wallet provider at wpAddr.
+func newIssuerServicesFor(t *testing.T, n *Network, k ProvisioningPKI, wpAddr string, seed byte) http.Handler {
 	t.Helper()
 	tsp, err := k.Party(PartyTokenService)
 	require.NoError(t, err)
@@ -29,33 +31,21 @@ func issuerServicesAt(t *testing.T, n *Network, k ProvisioningPKI, addr, wpAddr 
 	require.NoError(t, err)
 	notifier, err := k.Client(PartyTokenService, time.Now())
 	require.NoError(t, err)
+	t.Cleanup(notifier.CloseIdleConnections)
 	svcs, err := NewIssuerServices(n.issuer, IssuerServicesOptions{TokenService: tsp, Trust: trust,
 		WalletNotifyURL: "https://" + wpAddr + walletsvc.PathNotify, Notifier: notifier, Rand: newSeededRand(seed),
 		Recommend: func(tokensvc.IDVRequest) string { return wire.DecisionRequireAuthN }})
 	require.NoError(t, err)
-	cfg, err := k.ServerTLS(PartyTokenService, time.Now())
-	require.NoError(t, err)
-	srv, err := wire.NewServer(svcs.Handler(), cfg, wire.Limits{})
-	require.NoError(t, err)
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	ln, err := net.Listen("tcp", addr)
-	require.NoError(t, err)
-	done := make(chan struct{})
-	go func() { defer close(done); _ = srv.ServeTLS(ln, "", "") }()
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			_ = srv.Close()
-			<-done
-			notifier.CloseIdleConnections()
-		}
-	}
-	t.Cleanup(stop)
-	return ln.Addr().String(), stop
+	return svcs.Handler()
 }
+
+// swappable serves the handler stored last: a restarted instance of the
+// services takes over the same address.
+type swappable struct{ h atomic.Pointer[http.Handler] }
+
+func (s *swappable) set(h http.Handler) { s.h.Store(&h) }
+
+func (s *swappable) ServeHTTP(w http.ResponseWriter, r *http.Request) { (*s.h.Load()).ServeHTTP(w, r) }
 
 // The token service's state is in the issuer's database: after each
 // restart of the hosts and the issuer's provisioning services on the same
@@ -73,18 +63,19 @@ func TestProvisioningTokenServiceSurvivesRestart(t *testing.T) {
 	wpLn, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	wpAddr := wpLn.Addr().String()
-	tsAddr, stop := issuerServicesAt(t, n, k, "", wpAddr, 31)
+	services := &swappable{}
+	services.set(newIssuerServicesFor(t, n, k, wpAddr, 31))
+	tsAddr := serveTLS(t, k, PartyTokenService, services)
 	stan := pos.NewCounter(0) // the terminal's STANs go on across restarts
 	var term *pos.Terminal
 	restart := func(seed byte) {
 		t.Helper()
-		stop()
 		require.NoError(t, n.Close())
 		var err error
 		n, err = Start(ctx, Options{Dir: dir, IssuerTimeout: 500 * time.Millisecond})
 		require.NoError(t, err)
 		term = nil
-		_, stop = issuerServicesAt(t, n, k, tsAddr, wpAddr, seed)
+		services.set(newIssuerServicesFor(t, n, k, wpAddr, seed))
 	}
 
 	wp, err := k.Party(PartyWallet)
