@@ -2,22 +2,37 @@ package e2e
 
 import (
 	"net"
+	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 )
 
-// freeAddr is a loopback host:port nothing listens on now.
+// portsTaken spreads the ports freeAddr hands out.
+var portsTaken atomic.Int32
+
+// freeAddr is a loopback host:port nothing listens on now, below the
+// ephemeral range (32768 and up on Linux) so that no outgoing connection
+// takes it while the process that will listen on it restarts.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	return addr
+	start := os.Getpid()*7919 + int(portsTaken.Add(1))*101
+	for i := range 10000 {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(20000+(start+i)%10000))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		require.NoError(t, ln.Close())
+		return addr
+	}
+	t.Fatal("no free port below the ephemeral range")
+	return ""
 }
 
 var turRE = regexp.MustCompile(`token (DWSPTS[0-9a-f]+)`)
