@@ -56,7 +56,7 @@ type rig struct {
 	seq     int
 	// store is the token service's state, kept across restart; tspTrust
 	// its trust list and stop stops the running service.
-	store    *tokensvc.MemoryStore
+	store    tokensvc.Store
 	tspTrust *wire.TrustList
 	stop     func()
 	restarts int

@@ -220,8 +220,8 @@ func (s *Service) doTokenize(ctx context.Context, c wire.Claims, req wire.Tokeni
 	defer s.tokMu.Unlock()
 	prev, seen, err := s.cfg.Store.Task(ctx, key)
 	if err != nil {
-		s.audit("tokenize", errVault, at...)
-		return wire.TokenizeResponse{}, errVault
+		s.audit("tokenize", errStore, at...)
+		return wire.TokenizeResponse{}, errStore
 	}
 	if seen {
 		if prev.Fingerprint != fp {
@@ -230,8 +230,8 @@ func (s *Service) doTokenize(ctx context.Context, c wire.Claims, req wire.Tokeni
 		}
 		var resp wire.TokenizeResponse
 		if err := json.Unmarshal(prev.Answer, &resp); err != nil {
-			s.audit("tokenize", errVault, at...)
-			return wire.TokenizeResponse{}, errVault
+			s.audit("tokenize", errStore, at...)
+			return wire.TokenizeResponse{}, errStore
 		}
 		if resp.TokenUniqueReference != "" {
 			// The same answer, with the token as it is now: its data
@@ -308,8 +308,11 @@ func (s *Service) doTokenize(ctx context.Context, c wire.Claims, req wire.Tokeni
 	resp.TokenUniqueReference, resp.PanUniqueReference, resp.TokenInfo = tok.TokenUniqueReference, tok.PanUniqueReference, tok.Info()
 	if err := s.cfg.Store.PutRecord(ctx, Record{TokenUniqueReference: tok.TokenUniqueReference, RequestorID: rq.ID,
 		DeviceID: req.DeviceID, Device: dev, Methods: dec.Methods}); err != nil {
-		s.audit("tokenize", errVault, at...)
-		return wire.TokenizeResponse{}, errVault
+		// Nothing could serve the token without its record: it is
+		// deactivated, so that nothing half-made can pay.
+		_, _ = s.cfg.Vault.Change(ctx, tok.TokenUniqueReference, wire.ActionDelete, wire.ActorTokenRequestor)
+		s.audit("tokenize", errStore, append(at, "tur", tok.TokenUniqueReference)...)
+		return wire.TokenizeResponse{}, errStore
 	}
 	if err := s.remember(ctx, key, fp, resp); err != nil {
 		s.audit("tokenize", err, at...)
@@ -327,10 +330,10 @@ func (s *Service) doTokenize(ctx context.Context, c wire.Claims, req wire.Tokeni
 func (s *Service) remember(ctx context.Context, key string, fp [32]byte, resp any) error {
 	b, err := json.Marshal(resp)
 	if err != nil {
-		return errVault
+		return errStore
 	}
 	if err := s.cfg.Store.PutTask(ctx, key, Task{Fingerprint: fp, Answer: b}); err != nil {
-		return errVault
+		return errStore
 	}
 	return nil
 }
@@ -350,7 +353,7 @@ func (s *Service) withTokenData(ctx context.Context, dst *string, tur string, wa
 	case errors.Is(err, ErrUnknownToken):
 		return errUnknownTok
 	case err != nil:
-		return errVault
+		return errStore
 	}
 	d := tok.Data()
 	if d.WrappedICCMasterKey, d.ICCMasterKeyKCV, err = s.cfg.Vault.WrapKey(ctx, tur, rec.Device.Enc); err != nil {
@@ -363,7 +366,7 @@ func (s *Service) withTokenData(ctx context.Context, dst *string, tur string, wa
 	if !rec.Delivered {
 		rec.Delivered = true
 		if err := s.cfg.Store.PutRecord(ctx, rec); err != nil {
-			return errVault
+			return errStore
 		}
 	}
 	*dst = env
@@ -371,7 +374,7 @@ func (s *Service) withTokenData(ctx context.Context, dst *string, tur string, wa
 }
 
 // record is the record of tur and its requestor: errUnknownTok when
-// there is none (or its requestor is no longer served), errVault when
+// there is none (or its requestor is no longer served), errStore when
 // the store fails.
 func (s *Service) record(ctx context.Context, tur string) (Record, Requestor, error) {
 	rec, err := s.cfg.Store.Record(ctx, tur)
@@ -379,7 +382,7 @@ func (s *Service) record(ctx context.Context, tur string) (Record, Requestor, er
 	case errors.Is(err, ErrUnknownToken):
 		return Record{}, Requestor{}, errUnknownTok
 	case err != nil:
-		return Record{}, Requestor{}, errVault
+		return Record{}, Requestor{}, errStore
 	}
 	rq, ok := s.reqs[rec.RequestorID]
 	if !ok {
@@ -575,7 +578,7 @@ func (s *Service) ack(r *wire.Request) (wire.Response, error) {
 		}
 		rec.Downloaded = true
 		if err := s.cfg.Store.PutRecord(ctx, rec); err != nil {
-			return fail(errVault)
+			return fail(errStore)
 		}
 	}
 	s.audit("token-data-ack", nil, append(at, "repeat", done)...)
@@ -639,8 +642,8 @@ func (s *Service) applyLifecycle(ctx context.Context, c wire.Claims, req wire.Li
 	fp := fingerprint(append([]string{req.Action, req.Actor, req.Reason, req.DeviceID}, req.TokenUniqueReferences...)...)
 	prev, seen, err := s.cfg.Store.Task(ctx, key)
 	if err != nil {
-		s.audit(op, errVault, "task", req.TaskID)
-		return wire.LifecycleResponse{}, errVault
+		s.audit(op, errStore, "task", req.TaskID)
+		return wire.LifecycleResponse{}, errStore
 	}
 	if seen {
 		if prev.Fingerprint != fp {
@@ -649,8 +652,8 @@ func (s *Service) applyLifecycle(ctx context.Context, c wire.Claims, req wire.Li
 		}
 		var resp wire.LifecycleResponse
 		if err := json.Unmarshal(prev.Answer, &resp); err != nil {
-			s.audit(op, errVault, "task", req.TaskID)
-			return wire.LifecycleResponse{}, errVault
+			s.audit(op, errStore, "task", req.TaskID)
+			return wire.LifecycleResponse{}, errStore
 		}
 		return resp, nil
 	}

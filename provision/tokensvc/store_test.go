@@ -2,6 +2,7 @@ package tokensvc_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"testing"
 
@@ -101,4 +102,47 @@ func TestProvisioningMemoryStore(t *testing.T) {
 	_, ok, err = m.Task(ctx, "b")
 	require.NoError(t, err)
 	require.False(t, ok)
+}
+
+// failingStore is a MemoryStore whose writes fail once broken.
+type failingStore struct {
+	*tokensvc.MemoryStore
+	broken bool
+}
+
+var errBroken = errors.New("store broken")
+
+func (f *failingStore) PutRecord(ctx context.Context, r tokensvc.Record) error {
+	if f.broken {
+		return errBroken
+	}
+	return f.MemoryStore.PutRecord(ctx, r)
+}
+
+func (f *failingStore) PutTask(ctx context.Context, key string, t tokensvc.Task) error {
+	if f.broken {
+		return errBroken
+	}
+	return f.MemoryStore.PutTask(ctx, key, t)
+}
+
+// A store that fails is refused with its own reason, not the vault's.
+func TestProvisioningStoreFailed(t *testing.T) {
+	r := newRig(t)
+	f := &failingStore{MemoryStore: tokensvc.NewMemoryStore()}
+	r.store = f
+	r.restart()
+	ph := r.newPhone("0a0b0c0e", 41)
+	tur := r.provision(ph)
+	f.broken = true
+	_, err := r.tokenize(r.tokenizeRequest(ph, greenPAN, r.taskID()))
+	refusedWith(t, err, http.StatusInternalServerError, tokensvc.ReasonStoreFailed)
+	require.Equal(t, 2, r.vault.Len())
+	toks, err := r.vault.ByDevice(context.Background(), ph.deviceID)
+	require.NoError(t, err)
+	require.Len(t, toks, 2)
+	require.Equal(t, wire.StatusDeactivated, toks[1].Status, "the token without a record cannot pay")
+	_, err = r.lifecycle(wire.LifecycleRequest{TaskID: r.taskID(), Action: wire.ActionSuspend, TokenUniqueReferences: []string{tur},
+		Actor: wire.ActorCardholder, Reason: "TEST"}, false)
+	refusedWith(t, err, http.StatusInternalServerError, tokensvc.ReasonStoreFailed)
 }
