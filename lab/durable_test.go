@@ -56,7 +56,7 @@ func (s *swappable) ServeHTTP(w http.ResponseWriter, r *http.Request) { (*s.h.Lo
 func TestProvisioningTokenServiceSurvivesRestart(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	n, err := Start(ctx, Options{Dir: dir, IssuerTimeout: 500 * time.Millisecond})
+	n, err := Start(ctx, Options{Dir: dir, IssuerTimeout: 5 * time.Second})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, n.Close()) })
 	k := writePKI(t, time.Now())
@@ -72,7 +72,7 @@ func TestProvisioningTokenServiceSurvivesRestart(t *testing.T) {
 		t.Helper()
 		require.NoError(t, n.Close())
 		var err error
-		n, err = Start(ctx, Options{Dir: dir, IssuerTimeout: 500 * time.Millisecond})
+		n, err = Start(ctx, Options{Dir: dir, IssuerTimeout: 5 * time.Second})
 		require.NoError(t, err)
 		term = nil
 		services.set(newIssuerServicesFor(t, n, k, wpAddr, seed))
