@@ -47,9 +47,14 @@ const (
 // service's tokensvc.Issuer over the issuer's ID&V API (idv.Service) and
 // its tokensvc.Vault over the issuer's token vault (the store's tokens and
 // devices), so that a token the flow makes is one the issuer detokenises
-// at the next tap. What the store has no column for (the token unique
-// reference's ID&V attempt, the wallet account, the suspensions per
-// actor) is kept here, in memory, for the life of the bridge.
+// at the next tap. What the tokens row has no column for (the ID&V
+// attempt, the wallet account, the step-up awaited and the suspensions per actor,
+// the card's PAN unique reference) is in the issuer's database too
+// (store.ServiceToken, PAN references), so that a restarted process
+// serves the tokens made before. The state of a token is the tokens row's
+// alone; the bridge's row only says who holds a suspension (see Get). The
+// ID&V decision waiting for the token the service makes next is kept in
+// memory: it lives for one tokenize request.
 type bridge struct {
 	// side is the running issuer, asked at every call.
 	side  func() (*issuerSide, error)
@@ -61,9 +66,6 @@ type bridge struct {
 
 	mu      sync.Mutex
 	pending map[string]string // PAN/device/requestor -> correlation ID of the last decision
-	toks    map[string]*bridged
-	order   []string
-	pars    map[string]string // card ID -> PAN unique reference
 	seq     int
 }
 
@@ -76,19 +78,6 @@ type issuerSide struct {
 	idv *idv.Service
 	sm  hsm.DeviceExport
 	imk hsm.Handle
-}
-
-// bridged is what the bridge keeps of a token besides the store's row.
-type bridged struct {
-	correlation     string
-	cardID          string
-	requestor, acct string
-	device          string
-	par             string
-	status          string // the token service's state
-	suspendedBy     []string
-	stepUp          bool
-	createdAt       time.Time
 }
 
 var errBridge = errors.New("lab: token service bridge")
@@ -115,9 +104,9 @@ func (b *bridge) random(n int) ([]byte, error) {
 // Authorize implements tokensvc.Issuer: the issuer's ID&V decision under
 // a fresh correlation ID, remembered for the token the service makes next.
 func (b *bridge) Authorize(ctx context.Context, req tokensvc.IDVRequest) (tokensvc.IDVDecision, error) {
-	is, err := b.issuer()
-	if err != nil {
-		return tokensvc.IDVDecision{}, err
+	is, ierr := b.issuer()
+	if ierr != nil {
+		return tokensvc.IDVDecision{}, ierr
 	}
 	r, err := b.random(8)
 	if err != nil {
@@ -169,28 +158,43 @@ func (b *bridge) Authorize(ctx context.Context, req tokensvc.IDVRequest) (tokens
 	return out, nil
 }
 
-func (b *bridge) token(tur string) (*bridged, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	t, ok := b.toks[tur]
-	if !ok {
-		return nil, fmt.Errorf("%w: %s", tokensvc.ErrUnknownToken, tur)
+// serviceToken is the bridge's row of tur and the token's row.
+func (b *bridge) serviceToken(ctx context.Context, tur string) (store.ServiceToken, store.Token, error) {
+	is, ierr := b.issuer()
+	if ierr != nil {
+		return store.ServiceToken{}, store.Token{}, ierr
 	}
-	return t, nil
+	var st store.ServiceToken
+	var k store.Token
+	err := is.db.View(ctx, func(tx *store.Tx) error {
+		var err error
+		if st, err = tx.ServiceToken(ctx, tur); err != nil {
+			return err
+		}
+		k, err = tx.Token(ctx, tur)
+		return err
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return st, k, fmt.Errorf("%w: %s", tokensvc.ErrUnknownToken, tur)
+	case err != nil:
+		return st, k, fmt.Errorf("%w: %s: %w", errBridge, tur, err)
+	}
+	return st, k, nil
 }
 
 // SendOTP implements tokensvc.Issuer: the issuer sends an OTP for the
 // token's ID&V attempt to the cardholder's registered contact.
 func (b *bridge) SendOTP(ctx context.Context, req tokensvc.OTPRequest) (time.Time, error) {
-	is, err := b.issuer()
+	is, ierr := b.issuer()
+	if ierr != nil {
+		return time.Time{}, ierr
+	}
+	t, _, err := b.serviceToken(ctx, req.TokenUniqueReference)
 	if err != nil {
 		return time.Time{}, err
 	}
-	t, err := b.token(req.TokenUniqueReference)
-	if err != nil {
-		return time.Time{}, err
-	}
-	res, err := is.idv.SendOTP(ctx, t.correlation, req.MethodID)
+	res, err := is.idv.SendOTP(ctx, t.CorrelationID, req.MethodID)
 	switch {
 	case errors.Is(err, idv.ErrLocked):
 		return time.Time{}, fmt.Errorf("%w: %w", tokensvc.ErrOTPLocked, err)
@@ -203,15 +207,15 @@ func (b *bridge) SendOTP(ctx context.Context, req tokensvc.OTPRequest) (time.Tim
 // VerifyOTP implements tokensvc.Issuer: the issuer's refusals become the
 // token service's verdicts.
 func (b *bridge) VerifyOTP(ctx context.Context, _, tur, code string) (tokensvc.OTPVerdict, error) {
-	is, err := b.issuer()
+	is, ierr := b.issuer()
+	if ierr != nil {
+		return tokensvc.OTPVerdict{}, ierr
+	}
+	t, _, err := b.serviceToken(ctx, tur)
 	if err != nil {
 		return tokensvc.OTPVerdict{}, err
 	}
-	t, err := b.token(tur)
-	if err != nil {
-		return tokensvc.OTPVerdict{}, err
-	}
-	_, err = is.idv.VerifyOTP(ctx, t.correlation, code)
+	_, err = is.idv.VerifyOTP(ctx, t.CorrelationID, code)
 	var e *idv.Error
 	switch {
 	case err == nil:
@@ -234,6 +238,10 @@ func (b *bridge) VerifyOTP(ctx context.Context, _, tur, code string) (tokensvc.O
 // stepped-up token is then activated there with the OTP verified (R-S2a).
 // Life-cycle events are already in the issuer's vault (Change).
 func (b *bridge) Notify(ctx context.Context, n wire.Notification) error {
+	is, ierr := b.issuer()
+	if ierr != nil {
+		return ierr
+	}
 	var ev idv.Event
 	switch n.Event {
 	case wire.EventTokenCreated:
@@ -243,19 +251,15 @@ func (b *bridge) Notify(ctx context.Context, n wire.Notification) error {
 	default:
 		return nil
 	}
-	is, err := b.issuer()
+	t, k, err := b.serviceToken(ctx, n.TokenUniqueReference)
 	if err != nil {
 		return err
 	}
-	t, err := b.token(n.TokenUniqueReference)
-	if err != nil {
-		return err
-	}
-	if _, err := is.idv.Notify(ctx, idv.Notification{Event: ev, CorrelationID: t.correlation,
-		TokenRef: n.TokenUniqueReference, DeviceID: t.device, RequestorID: t.requestor}); err != nil {
+	if _, err := is.idv.Notify(ctx, idv.Notification{Event: ev, CorrelationID: t.CorrelationID,
+		TokenRef: n.TokenUniqueReference, DeviceID: t.DeviceID, RequestorID: k.RequestorID}); err != nil {
 		return fmt.Errorf("%w: notify: %w", errBridge, err)
 	}
-	if ev == idv.EventDownloadComplete && t.stepUp {
+	if ev == idv.EventDownloadComplete && t.StepUp {
 		if _, err := is.idv.Activate(ctx, idv.ActivateRequest{TokenRef: n.TokenUniqueReference, Method: idv.ProofOTP}); err != nil {
 			return fmt.Errorf("%w: activate: %w", errBridge, err)
 		}
@@ -272,9 +276,9 @@ func (b *bridge) Notify(ctx context.Context, n wire.Notification) error {
 // store until activated, so that it cannot pay (R-S2a): a tap is declined
 // token_inactive.
 func (b *bridge) Create(ctx context.Context, n tokensvc.NewToken) (tokensvc.Token, error) {
-	is, err := b.issuer()
-	if err != nil {
-		return tokensvc.Token{}, err
+	is, ierr := b.issuer()
+	if ierr != nil {
+		return tokensvc.Token{}, ierr
 	}
 	if n.Status != wire.StatusActive && n.Status != wire.StatusInactive {
 		return tokensvc.Token{}, fmt.Errorf("%w: create a %s token", tokensvc.ErrState, n.Status)
@@ -294,6 +298,10 @@ func (b *bridge) Create(ctx context.Context, n tokensvc.NewToken) (tokensvc.Toke
 		return tokensvc.Token{}, err
 	}
 	tur := "DWSPTS" + hex.EncodeToString(ref)
+	pr, err := b.random(16)
+	if err != nil {
+		return tokensvc.Token{}, err
+	}
 	ctl := vault.MobileControls()
 	ctl.RequireRequestor = true
 	domain, err := ctl.Encode()
@@ -305,13 +313,12 @@ func (b *bridge) Create(ctx context.Context, n tokensvc.NewToken) (tokensvc.Toke
 	if n.Status == wire.StatusInactive {
 		st = store.TokenInactive
 	}
-	var cardID, number string
+	var number string
 	err = is.db.Update(ctx, func(tx *store.Tx) error {
 		c, err := tx.CardByPAN(ctx, n.PAN)
 		if err != nil {
 			return err
 		}
-		cardID = c.ID
 		for {
 			if number, err = b.tokenNumber(); err != nil {
 				return err
@@ -332,6 +339,14 @@ func (b *bridge) Create(ctx context.Context, n tokensvc.NewToken) (tokensvc.Toke
 			RegisteredAt: now, StatusAt: now}); err != nil {
 			return err
 		}
+		if err := tx.PutServiceToken(ctx, store.ServiceToken{TokenID: tur, CorrelationID: corr,
+			WalletAccount: n.WalletAccountID, DeviceID: device, StepUp: n.Status == wire.StatusInactive,
+			Awaiting: n.Status == wire.StatusInactive, StatusAt: now, CreatedAt: now}); err != nil {
+			return err
+		}
+		if _, err := tx.PutPanReference(ctx, c.ID, "FWSPTS"+hex.EncodeToString(pr), now); err != nil {
+			return err
+		}
 		return tx.Audit(ctx, store.AuditEvent{At: now, Actor: vault.Actor, Action: "token.provisioned",
 			Subject: "token " + tur + " " + pan.Mask(number),
 			Detail:  fmt.Sprintf("funding card %s, requestor %s, device %s, %s", c.ID, n.TokenRequestorID, device, n.Status)})
@@ -340,24 +355,7 @@ func (b *bridge) Create(ctx context.Context, n tokensvc.NewToken) (tokensvc.Toke
 		return tokensvc.Token{}, fmt.Errorf("%w: create: %w", errBridge, err)
 	}
 	b.mu.Lock()
-	par, ok := b.pars[cardID]
-	b.mu.Unlock()
-	if !ok {
-		r, err := b.random(16)
-		if err != nil {
-			return tokensvc.Token{}, err
-		}
-		par = "FWSPTS" + hex.EncodeToString(r)
-	}
-	b.mu.Lock()
-	if p, ok := b.pars[cardID]; ok {
-		par = p
-	}
-	b.pars[cardID] = par
 	delete(b.pending, pendingKey(n.PAN, device, n.TokenRequestorID))
-	b.toks[tur] = &bridged{correlation: corr, cardID: cardID, requestor: n.TokenRequestorID, acct: n.WalletAccountID,
-		device: device, par: par, status: n.Status, stepUp: n.Status == wire.StatusInactive, createdAt: now}
-	b.order = append(b.order, tur)
 	b.mu.Unlock()
 	return b.Get(ctx, tur)
 }
@@ -379,66 +377,89 @@ func (b *bridge) tokenNumber() (string, error) {
 	return string(append(body, cd)), nil
 }
 
-// Get implements tokensvc.Vault: the store's row joined with what the
-// bridge keeps. A token the issuer suspended or deleted in its own vault
-// (a lost phone reported at the issuer) shows so.
+// Get implements tokensvc.Vault: the store's rows of the token, its card
+// and the bridge's row. The state is the tokens row's: deleted is
+// DEACTIVATED, active ACTIVE, inactive INACTIVE; suspended is INACTIVE
+// while the step-up is awaited, else SUSPENDED by the actors of the bridge's row. Those
+// annotations hold only for the status change they were written with: a
+// token the issuer suspended in its own vault (a lost phone reported at
+// the issuer, "tapsim issuer suspend") shows SUSPENDED by the issuer, one
+// it resumed there ACTIVE.
 func (b *bridge) Get(ctx context.Context, tur string) (tokensvc.Token, error) {
-	is, err := b.issuer()
-	if err != nil {
-		return tokensvc.Token{}, err
+	is, ierr := b.issuer()
+	if ierr != nil {
+		return tokensvc.Token{}, ierr
 	}
-	t, err := b.token(tur)
-	if err != nil {
-		return tokensvc.Token{}, err
-	}
-	var k store.Token
-	var c store.Card
-	if err := is.db.View(ctx, func(tx *store.Tx) error {
+	var out tokensvc.Token
+	err := is.db.View(ctx, func(tx *store.Tx) error {
 		var err error
-		if k, err = tx.Token(ctx, tur); err != nil {
-			return err
-		}
-		c, err = tx.Card(ctx, k.CardID)
+		out, _, err = b.get(ctx, tx, tur)
 		return err
-	}); err != nil {
-		return tokensvc.Token{}, fmt.Errorf("%w: %s: %w", errBridge, tur, err)
+	})
+	return out, err
+}
+
+// get is Get inside tx; it returns the bridge's row too.
+func (b *bridge) get(ctx context.Context, tx *store.Tx, tur string) (tokensvc.Token, store.ServiceToken, error) {
+	st, err := tx.ServiceToken(ctx, tur)
+	if errors.Is(err, store.ErrNotFound) {
+		return tokensvc.Token{}, st, fmt.Errorf("%w: %s", tokensvc.ErrUnknownToken, tur)
 	}
-	b.mu.Lock()
-	status, by := t.status, slices.Clone(t.suspendedBy)
-	b.mu.Unlock()
-	switch {
-	case k.Status == store.TokenDeleted:
-		status, by = wire.StatusDeactivated, nil
-	case k.Status == store.TokenSuspended && status == wire.StatusActive:
-		status, by = wire.StatusSuspended, []string{wire.ActorIssuer}
+	if err != nil {
+		return tokensvc.Token{}, st, fmt.Errorf("%w: %s: %w", errBridge, tur, err)
+	}
+	k, err := tx.Token(ctx, tur)
+	if err != nil {
+		return tokensvc.Token{}, st, fmt.Errorf("%w: %s: %w", errBridge, tur, err)
+	}
+	c, err := tx.Card(ctx, k.CardID)
+	if err != nil {
+		return tokensvc.Token{}, st, fmt.Errorf("%w: %s: %w", errBridge, tur, err)
+	}
+	par, err := tx.PanReference(ctx, k.CardID)
+	if err != nil {
+		return tokensvc.Token{}, st, fmt.Errorf("%w: %s: %w", errBridge, tur, err)
+	}
+	var status string
+	var by []string
+	own := st.StatusAt.Equal(k.StatusAt) // the annotations are of this status
+	switch k.Status {
+	case store.TokenDeleted:
+		status = wire.StatusDeactivated
+	case store.TokenActive:
+		status = wire.StatusActive
+	case store.TokenInactive:
+		status = wire.StatusInactive
+	default:
+		switch {
+		case own && st.Awaiting:
+			status = wire.StatusInactive
+		case own && len(st.SuspendedBy) > 0:
+			status, by = wire.StatusSuspended, slices.Clone(st.SuspendedBy)
+		default:
+			status, by = wire.StatusSuspended, []string{wire.ActorIssuer}
+		}
 	}
 	return tokensvc.Token{
-		TokenUniqueReference: tur, PanUniqueReference: t.par, FundingPAN: c.PAN, FundingExpiry: c.Expiry,
+		TokenUniqueReference: tur, PanUniqueReference: par, FundingPAN: c.PAN, FundingExpiry: c.Expiry,
 		TokenPAN: k.Number, TokenExpiry: k.Expiry, PSN: k.PSN, CVN: k.CVN,
-		TokenRequestorID: t.requestor, WalletAccountID: t.acct, DeviceID: t.device,
-		Controls: wire.DomainControls{POSEntryModes: []string{"07"}, DeviceID: t.device},
-		Status:   status, SuspendedBy: by, CreatedAt: t.createdAt,
-	}, nil
+		TokenRequestorID: k.RequestorID, WalletAccountID: st.WalletAccount, DeviceID: st.DeviceID,
+		Controls: wire.DomainControls{POSEntryModes: []string{"07"}, DeviceID: st.DeviceID},
+		Status:   status, SuspendedBy: by, CreatedAt: st.CreatedAt,
+	}, st, nil
 }
 
 // WrapKey implements tokensvc.Vault: the issuer's security module derives
 // the token's ICC master key from the token IMK (by the token's CVN) and
 // returns it wrapped for the phone's key only.
 func (b *bridge) WrapKey(ctx context.Context, tur string, device *ecdsa.PublicKey) ([]byte, string, error) {
-	is, err := b.issuer()
+	is, ierr := b.issuer()
+	if ierr != nil {
+		return nil, "", ierr
+	}
+	_, k, err := b.serviceToken(ctx, tur)
 	if err != nil {
 		return nil, "", err
-	}
-	if _, err := b.token(tur); err != nil {
-		return nil, "", err
-	}
-	var k store.Token
-	if err := is.db.View(ctx, func(tx *store.Tx) error {
-		var err error
-		k, err = tx.Token(ctx, tur)
-		return err
-	}); err != nil {
-		return nil, "", fmt.Errorf("%w: %s: %w", errBridge, tur, err)
 	}
 	if k.IMKRef != is.imk.Label {
 		return nil, "", fmt.Errorf("%w: %s: the token's key is not the token IMK's", errBridge, tur)
@@ -455,57 +476,85 @@ var storeStatus = map[string]store.TokenStatus{
 	wire.StatusSuspended: store.TokenSuspended, wire.StatusDeactivated: store.TokenDeleted,
 }
 
-// Change implements tokensvc.Vault: the life-cycle rule of tokensvc, its
-// outcome written to the issuer's vault (and audit trail) at once.
+// refusedChange carries a refused transition out of the transaction.
+type refusedChange struct {
+	cur tokensvc.Token
+	err error
+}
+
+func (e *refusedChange) Error() string { return e.err.Error() }
+func (e *refusedChange) Unwrap() error { return e.err }
+
+// Change implements tokensvc.Vault: the life-cycle rule of tokensvc on
+// the token as Get reads it, its outcome written to the issuer's vault
+// (and audit trail) and who holds a suspension to the bridge's row, in
+// one transaction.
 func (b *bridge) Change(ctx context.Context, tur, action, actor string) (tokensvc.Token, error) {
-	is, err := b.issuer()
-	if err != nil {
-		return tokensvc.Token{}, err
+	is, ierr := b.issuer()
+	if ierr != nil {
+		return tokensvc.Token{}, ierr
 	}
-	cur, err := b.Get(ctx, tur)
-	if err != nil {
-		return tokensvc.Token{}, err
-	}
-	next, err := tokensvc.Transition(cur, action, actor)
-	if err != nil {
-		return cur, err
-	}
-	err = is.db.Update(ctx, func(tx *store.Tx) error {
-		_, err := vault.SetStatus(ctx, tx, tur, storeStatus[next.Status], vault.Actor,
-			strings.ToLower(action)+" by "+strings.ToLower(actor), b.clock())
-		return err
+	var next tokensvc.Token
+	err := is.db.Update(ctx, func(tx *store.Tx) error {
+		cur, st, err := b.get(ctx, tx, tur)
+		if err != nil {
+			return err
+		}
+		if next, err = tokensvc.Transition(cur, action, actor); err != nil {
+			return &refusedChange{cur: cur, err: err}
+		}
+		now := b.clock()
+		if _, err := vault.SetStatus(ctx, tx, tur, storeStatus[next.Status], vault.Actor,
+			strings.ToLower(action)+" by "+strings.ToLower(actor), now); err != nil {
+			return err
+		}
+		k, err := tx.Token(ctx, tur)
+		if err != nil {
+			return err
+		}
+		st.Awaiting, st.SuspendedBy, st.StatusAt = next.Status == wire.StatusInactive, next.SuspendedBy, k.StatusAt
+		return tx.PutServiceToken(ctx, st)
 	})
-	if err != nil {
-		return cur, fmt.Errorf("%w: %s: %w", errBridge, tur, err)
+	var refused *refusedChange
+	switch {
+	case errors.As(err, &refused):
+		return refused.cur, refused.err
+	case errors.Is(err, tokensvc.ErrUnknownToken), errors.Is(err, errBridge):
+		return tokensvc.Token{}, err
+	case err != nil:
+		return tokensvc.Token{}, fmt.Errorf("%w: %s: %w", errBridge, tur, err)
 	}
-	b.mu.Lock()
-	t := b.toks[tur]
-	t.status, t.suspendedBy = next.Status, slices.Clone(next.SuspendedBy)
-	b.mu.Unlock()
 	return next, nil
 }
 
-// ByDevice implements tokensvc.Vault.
+// ByDevice implements tokensvc.Vault: the tokens the token service made
+// for the device, oldest first.
 func (b *bridge) ByDevice(ctx context.Context, deviceID string) ([]tokensvc.Token, error) {
+	is, ierr := b.issuer()
+	if ierr != nil {
+		return nil, ierr
+	}
 	device, err := authz.NormaliseDeviceID(deviceID)
 	if err != nil {
 		return nil, nil
 	}
-	b.mu.Lock()
-	var turs []string
-	for _, tur := range b.order {
-		if b.toks[tur].device == device {
-			turs = append(turs, tur)
-		}
-	}
-	b.mu.Unlock()
-	out := make([]tokensvc.Token, 0, len(turs))
-	for _, tur := range turs {
-		t, err := b.Get(ctx, tur)
+	var out []tokensvc.Token
+	err = is.db.View(ctx, func(tx *store.Tx) error {
+		sts, err := tx.ServiceTokensOfDevice(ctx, device)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, t)
+		for _, st := range sts {
+			t, _, err := b.get(ctx, tx, st.TokenID)
+			if err != nil {
+				return err
+			}
+			out = append(out, t)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: device %s: %w", errBridge, device, err)
 	}
 	return out, nil
 }

@@ -140,7 +140,7 @@ func StartProvisioning(ctx context.Context, n *Network, o ProvisioningOptions) (
 		return nil, err
 	}
 	p.bridge = &bridge{side: p.side, clock: o.Clock, rand: o.Rand, recommend: o.Recommend,
-		pending: map[string]string{}, toks: map[string]*bridged{}, pars: map[string]string{}}
+		pending: map[string]string{}}
 	if err := p.start(o); err != nil {
 		p.Close()
 		return nil, err
@@ -341,9 +341,15 @@ func (p *Provisioning) LastOTP(ctx context.Context, recipient string) (string, b
 // token service (suspend, resume, delete; a device ID names every token on
 // that phone, R-C1), signed by the issuer and over mutual TLS.
 func (p *Provisioning) IssuerLifecycle(ctx context.Context, req wire.LifecycleRequest) (wire.LifecycleResponse, error) {
+	// The token service keeps the answers to tasks in the issuer's data:
+	// a task ID must not repeat when the world starts again on it.
+	r := make([]byte, 6)
+	if _, err := io.ReadFull(p.rand, r); err != nil {
+		return wire.LifecycleResponse{}, fmt.Errorf("issuer lifecycle: random source: %w", err)
+	}
 	p.mu.Lock()
 	p.seq++
-	req.TaskID = fmt.Sprintf("issuer-%06d", p.seq)
+	req.TaskID = fmt.Sprintf("issuer-%06d-%s", p.seq, hex.EncodeToString(r))
 	p.mu.Unlock()
 	if req.Actor == "" {
 		req.Actor = wire.ActorIssuer

@@ -267,7 +267,7 @@ func newIssuerSide(r *Issuer, clock func() time.Time, rnd io.Reader, recommend f
 		return nil, nil, err
 	}
 	b := &bridge{side: func() (*issuerSide, error) { return side, nil }, clock: clock, rand: rnd, recommend: recommend,
-		pending: map[string]string{}, toks: map[string]*bridged{}, pars: map[string]string{}}
+		pending: map[string]string{}}
 	return side.idv, b, nil
 }
 
@@ -291,11 +291,14 @@ func loadIssuerSide(r *Issuer, clock func() time.Time, rnd io.Reader, logger *sl
 }
 
 // newTokenService is the token service the issuer operates over b,
-// serving the sample wallet's requestor.
+// serving the sample wallet's requestor; its state and the envelopes it
+// accepted are in the issuer's database (serviceStore, serviceReplay), so
+// that they outlive the process.
 func newTokenService(b *bridge, me *wire.Party, trust *wire.TrustList, notifyURL string, notifier *wire.Client,
 	clock func() time.Time, rnd io.Reader, logger *slog.Logger) (*tokensvc.Service, error) {
 	return tokensvc.New(tokensvc.Config{
-		Me: me, Trust: trust, IssuerParty: PartyIssuer, Issuer: b, Vault: b,
+		Me: me, Trust: trust, IssuerParty: PartyIssuer, Issuer: b, Vault: b, Store: &serviceStore{db: b.issuer, clock: clock},
+		Replay:     &serviceReplay{db: b.issuer},
 		Requestors: []tokensvc.Requestor{{ID: SampleWalletRequestor, Party: PartyWallet, NotifyURL: notifyURL}},
 		Notifier:   notifier, Clock: clock, Rand: rnd, Log: logger.With("host", PartyTokenService),
 	})

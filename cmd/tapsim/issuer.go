@@ -30,6 +30,7 @@ import (
 	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/issuerhost/vault"
 	"github.com/tapsim/tapsim/lab"
+	"github.com/tapsim/tapsim/provision/wire"
 )
 
 func init() { subcommands = append(subcommands, newIssuerCmd) }
@@ -129,7 +130,10 @@ With --provisioning-listen the issuer also operates the token service (the token
 its own token vault) and serves it, with its ID&V API under /idv/ (the token service's
 certificate only), over HTTPS with mutual TLS: keys, certificates and the public directory of
 the parties come from --pki (tapsim pki init). The token service notifies the wallet provider
-at --wallet-notify of token changes. --recommend-stepup makes it recommend an OTP step-up.`,
+at --wallet-notify of token changes. --recommend-stepup makes it recommend an OTP step-up. The
+token service keeps its state in the issuer's data, so a restarted issuer serves the tokens it
+made before (step-up, acknowledgement, life cycle). "issuer suspend|resume|delete|lost" with
+--provisioning ADDR --pki DIR act through it, and so reach the wallet provider.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -148,7 +152,7 @@ at --wallet-notify of token changes. --recommend-stepup makes it recommend an OT
 	addLimitFlags(fl, &o.limits, "acquirer")
 	addIssuerProvisioningFlags(fl, &o.prov)
 	c.AddCommand(newIssuerInitCmd(), newIssuerLogCmd(), newIssuerAuditCmd(), newIssuerLostCmd(),
-		newIssuerTokenCmd("suspend"), newIssuerTokenCmd("resume"), newIssuerResetPINCmd())
+		newIssuerTokenCmd("suspend"), newIssuerTokenCmd("resume"), newIssuerTokenCmd("delete"), newIssuerResetPINCmd())
 	return c
 }
 
@@ -475,11 +479,26 @@ func newIssuerAuditCmd() *cobra.Command {
 
 func newIssuerLostCmd() *cobra.Command {
 	var dir, dsn, reason string
+	var ts tokenServiceFlags
 	c := &cobra.Command{
-		Use:   "lost DEVICE-ID [--reason TEXT]",
-		Short: "Report an HCE phone lost: suspend its tokens and void its keys at once (R-C1)",
-		Args:  cobra.ExactArgs(1),
+		Use:   "lost DEVICE-ID [--reason TEXT] [--provisioning ADDR --pki DIR]",
+		Short: "Report a phone lost: suspend its tokens and void its keys at once (R-C1)",
+		Long: `Reports a phone lost: every token registered for it is suspended, its single-use HCE keys are
+voided and the phone is marked lost in the issuer's vault (--data or --db). With --provisioning
+ADDR (the running issuer's --provisioning-listen) and --pki DIR, the phone's wallet tokens are
+first suspended through the token service that issuer operates, which notifies their wallet
+provider; without it nobody but the vault learns of the change.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := ts.check(); err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if ts.addr != "" {
+				if err := lostThroughService(cmd.Context(), ts, out, args[0], reason); err != nil {
+					return err
+				}
+			}
 			r, err := openIssuerStore(cmd.Context(), dir, dsn, true)
 			if err != nil {
 				return err
@@ -493,24 +512,44 @@ func newIssuerLostCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "phone %s reported lost: tokens suspended %v, %d keys voided\n",
+			fmt.Fprintf(out, "phone %s reported lost: tokens suspended %v, %d keys voided\n",
 				rep.DeviceID, rep.TokensSuspended, rep.KeysVoided)
+			if ts.addr == "" {
+				fmt.Fprintln(out, "  directly in the issuer's vault: no token service was told, no wallet provider notified (--provisioning ADDR --pki DIR)")
+			}
 			return nil
 		},
 	}
 	c.Flags().StringVar(&dir, "data", issDefaultData, "directory of the issuer's database")
 	addIssuerDBFlag(c, &dsn)
 	c.Flags().StringVar(&reason, "reason", "reported by the cardholder", "why, for the audit trail")
+	addTokenServiceFlags(c.Flags(), &ts)
 	return c
 }
 
+var tokenActions = map[string]string{"suspend": wire.ActionSuspend, "resume": wire.ActionResume, "delete": wire.ActionDelete}
+
 func newIssuerTokenCmd(verb string) *cobra.Command {
 	var dir, dsn, reason string
+	var ts tokenServiceFlags
 	c := &cobra.Command{
-		Use:   verb + " TOKEN-ID [--reason TEXT]",
+		Use:   verb + " TOKEN-ID [--reason TEXT] [--provisioning ADDR --pki DIR]",
 		Short: strings.ToUpper(verb[:1]) + verb[1:] + " a token of the vault (IDs: tapsim issuer init lists them)",
-		Args:  cobra.ExactArgs(1),
+		Long: strings.ToUpper(verb[:1]) + verb[1:] + ` a token. Without --provisioning the issuer's vault (--data or --db) is
+changed directly: nobody else is told, so a wallet provider keeps showing the old state. With
+--provisioning ADDR (the running issuer's --provisioning-listen) and --pki DIR (tapsim pki init:
+the issuer's certificate and JOSE keys) the change goes, signed by the issuer over mutual TLS,
+through the token service that issuer operates: it changes the vault and notifies the token's
+wallet provider. Only the tokens the token service made (references DWSPTS...) are its; a
+refusal names its reason (unknown_token, token_state, not_suspended_by_actor).`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := ts.check(); err != nil {
+				return err
+			}
+			if ts.addr != "" {
+				return tokenThroughService(cmd.Context(), ts, cmd.OutOrStdout(), tokenActions[verb], args[0], reason)
+			}
 			r, err := openIssuerStore(cmd.Context(), dir, dsn, true)
 			if err != nil {
 				return err
@@ -518,10 +557,13 @@ func newIssuerTokenCmd(verb string) *cobra.Command {
 			defer r.Close()
 			db := r.DB
 			v := vault.New(db, nil)
-			if verb == "suspend" {
+			switch verb {
+			case "suspend":
 				err = v.Suspend(cmd.Context(), args[0], reason)
-			} else {
+			case "resume":
 				err = v.Resume(cmd.Context(), args[0], reason)
+			default:
+				err = v.Delete(cmd.Context(), args[0], reason)
 			}
 			if errors.Is(err, store.ErrNotFound) || errors.Is(err, vault.ErrTransition) {
 				return usageErr("%v", err)
@@ -529,28 +571,24 @@ func newIssuerTokenCmd(verb string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			d, err := v.Detokenise(cmd.Context(), tokenNumber(cmd.Context(), db, args[0]))
-			if err != nil {
+			var k store.Token
+			if err := db.View(cmd.Context(), func(tx *store.Tx) error {
+				var err error
+				k, err = tx.Token(cmd.Context(), args[0])
+				return err
+			}); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "token %s %s: %s\n", args[0], pan.Mask(d.Token.Number), d.Token.Status)
+			fmt.Fprintf(cmd.OutOrStdout(), "token %s %s: %s, directly in the issuer's vault: no token service was told, "+
+				"no wallet provider notified (--provisioning ADDR --pki DIR)\n", args[0], pan.Mask(k.Number), k.Status)
 			return nil
 		},
 	}
 	c.Flags().StringVar(&dir, "data", issDefaultData, "directory of the issuer's database")
 	addIssuerDBFlag(c, &dsn)
 	c.Flags().StringVar(&reason, "reason", "cardholder request", "why, for the audit trail")
+	addTokenServiceFlags(c.Flags(), &ts)
 	return c
-}
-
-func tokenNumber(ctx context.Context, db *store.DB, id string) string {
-	var n string
-	_ = db.View(ctx, func(tx *store.Tx) error {
-		k, err := tx.Token(ctx, id)
-		n = k.Number
-		return err
-	})
-	return n
 }
 
 func newIssuerResetPINCmd() *cobra.Command {

@@ -118,7 +118,7 @@ func TestIDVTables(t *testing.T) {
 }
 
 // A version 2 database (before the provisioning tables) is brought to
-// version 3 when opened, and keeps its data.
+// the current version when opened, and keeps its data.
 func TestSchemaUpgradeFrom2(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e engine) {
 		target := e.fresh(t)
@@ -127,7 +127,8 @@ func TestSchemaUpgradeFrom2(t *testing.T) {
 		require.NoError(t, db.Close())
 
 		raw := e.raw(t, target)
-		for _, table := range []string{"card_contacts", "idv_attempts", "otps", "messages", "card_provisioning", "card_tokens"} {
+		for _, table := range []string{"card_contacts", "idv_attempts", "otps", "messages", "card_provisioning", "card_tokens",
+			"tsp_tokens", "tsp_records", "tsp_tasks", "tsp_envelopes", "pan_references"} {
 			_, err := raw.Exec(`DROP TABLE ` + table)
 			require.NoError(t, err, table)
 		}
@@ -137,7 +138,7 @@ func TestSchemaUpgradeFrom2(t *testing.T) {
 		db = e.mustOpen(t, target)
 		var v string
 		require.NoError(t, raw.QueryRow(`SELECT v FROM meta WHERE k = 'schema_version'`).Scan(&v))
-		require.Equal(t, "3", v)
+		require.Equal(t, "4", v)
 		require.NoError(t, raw.Close())
 		update(t, db, func(tx *store.Tx) error {
 			c, err := tx.Card(ctx, "c1")

@@ -14,13 +14,16 @@ import (
 // (the sample issuer makes its data on first start). Version 3 adds the
 // tables of the issuer's side of provisioning (card_contacts,
 // idv_attempts, otps, messages, card_provisioning, card_tokens); a version
-// 2 database is brought to 3 by creating them (upgradeFrom).
-const schemaVersion = "3"
+// 2 database is brought to 3 by creating them (upgradeFrom). Version 4
+// adds the state of the token service the issuer operates (tsp_tokens,
+// tsp_records, tsp_tasks, tsp_envelopes, pan_references; see tsp.go), made
+// the same way.
+const schemaVersion = "4"
 
 // upgradeFrom are the versions migrate brings to schemaVersion: their
 // tables are a subset of the current ones, so creating the missing ones is
 // the whole upgrade.
-var upgradeFrom = map[string]bool{"2": true}
+var upgradeFrom = map[string]bool{"2": true, "3": true}
 
 // ErrSchema reports a database made by a build whose schema this one does
 // not take.
@@ -193,11 +196,41 @@ var schema = []string{
 	activated_at   BIGINT NOT NULL,
 	activated_by   TEXT NOT NULL,
 	first_seen_at  BIGINT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS tsp_tokens (
+	token_id       TEXT PRIMARY KEY REFERENCES tokens(id),
+	correlation_id TEXT NOT NULL,
+	wallet_account TEXT NOT NULL,
+	device_id      TEXT NOT NULL,
+	step_up        INTEGER NOT NULL,
+	awaiting       INTEGER NOT NULL,
+	suspended_by   TEXT NOT NULL,
+	status_at      BIGINT NOT NULL,
+	created_at     BIGINT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS tsp_records (
+	token_ref  TEXT PRIMARY KEY,
+	sign_kid   TEXT NOT NULL,
+	body       TEXT NOT NULL,
+	updated_at BIGINT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS tsp_tasks (
+	task_key    TEXT PRIMARY KEY,
+	fingerprint TEXT NOT NULL,
+	answer      TEXT NOT NULL,
+	created_at  BIGINT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS tsp_envelopes (
+	id         TEXT PRIMARY KEY,
+	expires_at BIGINT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS pan_references (
+	card_id    TEXT PRIMARY KEY REFERENCES cards(id),
+	par        TEXT NOT NULL UNIQUE,
+	created_at BIGINT NOT NULL)`,
 	`CREATE INDEX IF NOT EXISTS hce_keys_device ON hce_keys (device_id)`,
 	`CREATE INDEX IF NOT EXISTS idv_attempts_card ON idv_attempts (card_id)`,
 	`CREATE INDEX IF NOT EXISTS messages_recipient ON messages (recipient, seq)`,
 	`CREATE INDEX IF NOT EXISTS card_tokens_card ON card_tokens (card_id)`,
 	`CREATE INDEX IF NOT EXISTS tokens_card ON tokens (card_id)`,
+	`CREATE INDEX IF NOT EXISTS tsp_tokens_device ON tsp_tokens (device_id, created_at)`,
+	`CREATE INDEX IF NOT EXISTS tsp_records_signer ON tsp_records (sign_kid)`,
+	`CREATE INDEX IF NOT EXISTS tsp_envelopes_expiry ON tsp_envelopes (expires_at)`,
 }
 
 // migrate creates the schema and records its version, refusing a database

@@ -52,6 +52,19 @@
 // by the wallet provider are notified to the Issuer; changes asked by the
 // issuer are notified to the wallet provider (Requestor.NotifyURL).
 //
+// # State
+//
+// The token's state is the Vault's only. What the service keeps besides
+// (each token's Record: requestor, device keys, step-up methods,
+// delivery; the answers to tasks, by requestor or party and taskId) is in
+// its Store: a MemoryStore by default, which ends with the process; the
+// token service the issuer operates keeps it in the issuer's database, so
+// that after a restart the wallet's requests for tokens made before work:
+// the step-up that was waiting (the OTP is the issuer's, and the device
+// is found by its signing key), the acknowledgement, the life cycle and
+// repeated tasks. Notification correlation IDs carry random bytes, so a
+// restarted service does not repeat those its receivers deduplicate on.
+//
 // # Refusals and audit
 //
 // Every refusal is a wire.Refusal with a machine-readable reason: the

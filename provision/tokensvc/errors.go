@@ -47,6 +47,7 @@ const (
 	ReasonNotAwaitingStepUp  = "not_awaiting_activation"
 	ReasonRequestorMismatch  = "requestor_mismatch"
 	ReasonNotificationFailed = "notification_failed"
+	ReasonStoreFailed        = "store_failed"
 )
 
 func refuse(code int, reason, msg string) *wire.Refusal { return wire.Refuse(code, reason, msg) }
@@ -69,4 +70,5 @@ var (
 	errNotDelivered      = refuse(http.StatusConflict, ReasonNotYetDelivered, "the token data was not delivered yet")
 	errPeer              = refuse(http.StatusForbidden, ReasonPeerNotAWallet, "the TLS client is not the wallet provider of this token")
 	errVault             = refuse(http.StatusInternalServerError, ReasonVaultFailed, "the vault failed")
+	errStore             = refuse(http.StatusInternalServerError, ReasonStoreFailed, "the token service's store failed")
 )

@@ -54,6 +54,12 @@ type rig struct {
 	log     *tlstest.LogBuffer
 	trust   *wire.TrustList // the wallet provider's and issuer's: the token service
 	seq     int
+	// store is the token service's state, kept across restart; tspTrust
+	// its trust list and stop stops the running service.
+	store    tokensvc.Store
+	tspTrust *wire.TrustList
+	stop     func()
+	restarts int
 }
 
 func newParty(t *testing.T, name string, seed byte) *wire.Party { return wiretest.Party(t, name, seed) }
@@ -76,25 +82,51 @@ func newRig(t *testing.T) *rig {
 	r.issuer.AddCard(lostPAN, tokensvc.Card{Expiry: expiry, SecurityCode: code, Blocked: "CARD_LOST"})
 	r.vault, err = tokensvc.NewMemoryVault(tokensvc.VaultConfig{Rand: newSeeded(5), Clock: r.clock.Now})
 	require.NoError(t, err)
+	r.store, r.tspTrust = tokensvc.NewMemoryStore(), trust
+	r.pki = tlstest.NewPKI(t, "token-service", "wallet-provider", "issuer")
+	r.start(6)
+	r.client = r.newClient("wallet-provider")
+	r.iclient = r.newClient("issuer")
+	return r
+}
+
+// start runs a token service over the rig's vault, issuer and store on a
+// fresh loopback port, its random source seeded with seed.
+func (r *rig) start(seed byte) {
+	t := r.t
 	svc, err := tokensvc.New(tokensvc.Config{
-		Me: r.tsp, Trust: trust, IssuerParty: "issuer", Issuer: r.issuer, Vault: r.vault,
+		Me: r.tsp, Trust: r.tspTrust, IssuerParty: "issuer", Issuer: r.issuer, Vault: r.vault, Store: r.store,
 		Requestors: []tokensvc.Requestor{{ID: requestor, Party: "wallet-provider"}},
-		Clock:      r.clock.Now, Rand: newSeeded(6),
+		Clock:      r.clock.Now, Rand: newSeeded(seed),
 		Log: slog.New(slog.NewTextHandler(r.log, nil)),
 	})
 	require.NoError(t, err)
-	r.pki = tlstest.NewPKI(t, "token-service", "wallet-provider", "issuer")
 	srv, err := wire.NewServer(svc.Handler(), r.pki.Server("token-service"), wire.Limits{})
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	done := make(chan struct{})
 	go func() { defer close(done); _ = srv.ServeTLS(ln, "", "") }()
-	t.Cleanup(func() { _ = srv.Close(); <-done })
+	stopped := false
+	r.stop = func() {
+		if !stopped {
+			stopped = true
+			_ = srv.Close()
+			<-done
+		}
+	}
+	t.Cleanup(func() { r.stop() })
 	r.addr = ln.Addr().String()
-	r.client = r.newClient("wallet-provider")
-	r.iclient = r.newClient("issuer")
-	return r
+}
+
+// restart stops the token service and starts a new one on the same
+// store, vault and issuer: everything it kept in memory is gone.
+func (r *rig) restart() {
+	r.stop()
+	r.client.CloseIdleConnections()
+	r.iclient.CloseIdleConnections()
+	r.restarts++
+	r.start(byte(60 + r.restarts))
 }
 
 func (r *rig) newClient(name string) *wire.Client {

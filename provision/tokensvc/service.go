@@ -2,7 +2,10 @@ package tokensvc
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -53,6 +56,10 @@ type Config struct {
 	Issuer Issuer
 	// Vault keeps the tokens.
 	Vault Vault
+	// Store keeps the service's own state (token records, device keys,
+	// answers to tasks); a fresh MemoryStore when nil, which ends with
+	// the process.
+	Store Store
 	// Notifier posts notifications to the wallet providers (a mutual-TLS
 	// wire.Client); none are sent when nil.
 	Notifier *wire.Client
@@ -60,7 +67,8 @@ type Config struct {
 	Replay wire.ReplayCache
 	// Clock is the service's time; time.Now when nil.
 	Clock func() time.Time
-	// Rand gives the nonces of the envelopes sealed; crypto/rand when nil.
+	// Rand gives the nonces of the envelopes sealed and the random part
+	// of notifications' correlation IDs; crypto/rand when nil.
 	Rand io.Reader
 	// Log receives the audit lines; none when nil.
 	Log *slog.Logger
@@ -73,32 +81,8 @@ type Service struct {
 	devs  *wire.TrustList      // device keys seen in tokenize requests
 	tokMu sync.Mutex           // serialises tokenize, for the taskId rule
 
-	mu    sync.Mutex
-	tasks map[string]*task    // requestor ID "/" taskId
-	recs  map[string]*record  // by TUR
-	lcs   map[string]lcResult // party "/" taskId of life-cycle requests
-	seq   int
-}
-
-type task struct {
-	fingerprint [32]byte
-	resp        wire.TokenizeResponse // without TokenData
-}
-
-type lcResult struct {
-	fingerprint [32]byte
-	resp        wire.LifecycleResponse
-}
-
-// record is what the service keeps about a token besides the vault: who
-// asked for it and for which device.
-type record struct {
-	requestor  Requestor
-	device     wire.PublicKeys
-	deviceID   string
-	methods    []wire.AuthenticationMethod
-	delivered  bool // token data sent
-	downloaded bool // acknowledged by the device and notified
+	mu  sync.Mutex
+	seq int
 }
 
 // New checks cfg and makes a Service.
@@ -112,8 +96,13 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
-	s := &Service{cfg: cfg, reqs: map[string]Requestor{}, devs: &wire.TrustList{},
-		tasks: map[string]*task{}, recs: map[string]*record{}, lcs: map[string]lcResult{}}
+	if cfg.Store == nil {
+		cfg.Store = NewMemoryStore()
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	s := &Service{cfg: cfg, reqs: map[string]Requestor{}, devs: &wire.TrustList{}}
 	for _, r := range cfg.Requestors {
 		if _, ok := cfg.Trust.Party(r.Party); !ok {
 			return nil, fmt.Errorf("%w: token service: requestor %s's party is not trusted", ErrConfig, r.ID)
@@ -225,19 +214,25 @@ func (s *Service) doTokenize(ctx context.Context, c wire.Claims, req wire.Tokeni
 		return wire.TokenizeResponse{}, err
 	}
 	fp := fingerprint(req.DeviceID, req.WalletAccountID, req.FundingAccountInfo.EncryptedPayload, dev.SignKID, dev.EncKID)
-	key := req.TokenRequestorID + "/" + req.TaskID
+	key := "tokenize/" + req.TokenRequestorID + "/" + req.TaskID
 
 	s.tokMu.Lock()
 	defer s.tokMu.Unlock()
-	s.mu.Lock()
-	prev := s.tasks[key]
-	s.mu.Unlock()
-	if prev != nil {
-		if prev.fingerprint != fp {
+	prev, seen, err := s.cfg.Store.Task(ctx, key)
+	if err != nil {
+		s.audit("tokenize", errStore, at...)
+		return wire.TokenizeResponse{}, errStore
+	}
+	if seen {
+		if prev.Fingerprint != fp {
 			s.audit("tokenize", errTaskIDReused, at...)
 			return wire.TokenizeResponse{}, errTaskIDReused
 		}
-		resp := prev.resp
+		var resp wire.TokenizeResponse
+		if err := json.Unmarshal(prev.Answer, &resp); err != nil {
+			s.audit("tokenize", errStore, at...)
+			return wire.TokenizeResponse{}, errStore
+		}
 		if resp.TokenUniqueReference != "" {
 			// The same answer, with the token as it is now: its data
 			// again only while it is ACTIVE and was approved outright.
@@ -282,7 +277,10 @@ func (s *Service) doTokenize(ctx context.Context, c wire.Claims, req wire.Tokeni
 		if resp.Reason == "" {
 			resp.Reason = "DECLINED"
 		}
-		s.remember(key, fp, resp)
+		if err := s.remember(ctx, key, fp, resp); err != nil {
+			s.audit("tokenize", err, at...)
+			return wire.TokenizeResponse{}, err
+		}
 		if s.cfg.Log != nil {
 			s.cfg.Log.Warn("token service", append([]any{"op", "tokenize", "outcome", "declined", "reason", resp.Reason}, at...)...)
 		}
@@ -308,10 +306,18 @@ func (s *Service) doTokenize(ctx context.Context, c wire.Claims, req wire.Tokeni
 		return wire.TokenizeResponse{}, errVault
 	}
 	resp.TokenUniqueReference, resp.PanUniqueReference, resp.TokenInfo = tok.TokenUniqueReference, tok.PanUniqueReference, tok.Info()
-	s.mu.Lock()
-	s.recs[tok.TokenUniqueReference] = &record{requestor: rq, device: dev, deviceID: req.DeviceID, methods: dec.Methods}
-	s.mu.Unlock()
-	s.remember(key, fp, resp)
+	if err := s.cfg.Store.PutRecord(ctx, Record{TokenUniqueReference: tok.TokenUniqueReference, RequestorID: rq.ID,
+		DeviceID: req.DeviceID, Device: dev, Methods: dec.Methods}); err != nil {
+		// Nothing could serve the token without its record: it is
+		// deactivated, so that nothing half-made can pay.
+		_, _ = s.cfg.Vault.Change(ctx, tok.TokenUniqueReference, wire.ActionDelete, wire.ActorTokenRequestor)
+		s.audit("tokenize", errStore, append(at, "tur", tok.TokenUniqueReference)...)
+		return wire.TokenizeResponse{}, errStore
+	}
+	if err := s.remember(ctx, key, fp, resp); err != nil {
+		s.audit("tokenize", err, at...)
+		return wire.TokenizeResponse{}, err
+	}
 	s.notifyIssuer(ctx, wire.EventTokenCreated, tok, "")
 	if err := s.withTokenData(ctx, &resp.TokenData, tok.TokenUniqueReference, status == wire.StatusActive); err != nil {
 		return wire.TokenizeResponse{}, err
@@ -320,10 +326,16 @@ func (s *Service) doTokenize(ctx context.Context, c wire.Claims, req wire.Tokeni
 	return resp, nil
 }
 
-func (s *Service) remember(key string, fp [32]byte, resp wire.TokenizeResponse) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.tasks[key] = &task{fingerprint: fp, resp: resp}
+// remember records the answer to a task (without token data).
+func (s *Service) remember(ctx context.Context, key string, fp [32]byte, resp any) error {
+	b, err := json.Marshal(resp)
+	if err != nil {
+		return errStore
+	}
+	if err := s.cfg.Store.PutTask(ctx, key, Task{Fingerprint: fp, Answer: b}); err != nil {
+		return errStore
+	}
+	return nil
 }
 
 // withTokenData seals the token's data to its device (R-G1), signed by
@@ -336,36 +348,60 @@ func (s *Service) withTokenData(ctx context.Context, dst *string, tur string, wa
 	if err != nil {
 		return errVault
 	}
-	s.mu.Lock()
-	rec := s.recs[tur]
-	s.mu.Unlock()
-	if rec == nil {
+	rec, err := s.cfg.Store.Record(ctx, tur)
+	switch {
+	case errors.Is(err, ErrUnknownToken):
 		return errUnknownTok
+	case err != nil:
+		return errStore
 	}
 	d := tok.Data()
-	if d.WrappedICCMasterKey, d.ICCMasterKeyKCV, err = s.cfg.Vault.WrapKey(ctx, tur, rec.device.Enc); err != nil {
+	if d.WrappedICCMasterKey, d.ICCMasterKeyKCV, err = s.cfg.Vault.WrapKey(ctx, tur, rec.Device.Enc); err != nil {
 		return errVault
 	}
-	env, err := wire.Seal(d, s.cfg.Me, rec.device, wire.Header{Type: wire.TypeTokenData, Clock: s.cfg.Clock, Rand: s.cfg.Rand})
+	env, err := wire.Seal(d, s.cfg.Me, rec.Device, wire.Header{Type: wire.TypeTokenData, Clock: s.cfg.Clock, Rand: s.cfg.Rand})
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	rec.delivered = true
-	s.mu.Unlock()
+	if !rec.Delivered {
+		rec.Delivered = true
+		if err := s.cfg.Store.PutRecord(ctx, rec); err != nil {
+			return errStore
+		}
+	}
 	*dst = env
 	return nil
 }
 
-// ownRecord is the record of tur when it belongs to the requestor rq.
-func (s *Service) ownRecord(tur string, party string) (*record, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rec, ok := s.recs[tur]
-	if !ok || rec.requestor.Party != party {
-		return nil, false
+// record is the record of tur and its requestor: errUnknownTok when
+// there is none (or its requestor is no longer served), errStore when
+// the store fails.
+func (s *Service) record(ctx context.Context, tur string) (Record, Requestor, error) {
+	rec, err := s.cfg.Store.Record(ctx, tur)
+	switch {
+	case errors.Is(err, ErrUnknownToken):
+		return Record{}, Requestor{}, errUnknownTok
+	case err != nil:
+		return Record{}, Requestor{}, errStore
 	}
-	return rec, true
+	rq, ok := s.reqs[rec.RequestorID]
+	if !ok {
+		return Record{}, Requestor{}, errUnknownTok
+	}
+	return rec, rq, nil
+}
+
+// ownRecord is the record of tur when it belongs to the requestor whose
+// party is party (errUnknownTok otherwise).
+func (s *Service) ownRecord(ctx context.Context, tur string, party string) (Record, error) {
+	rec, rq, err := s.record(ctx, tur)
+	if err != nil {
+		return Record{}, err
+	}
+	if rq.Party != party {
+		return Record{}, errUnknownTok
+	}
+	return rec, nil
 }
 
 func (s *Service) requestOTP(r *wire.Request) (wire.Response, error) {
@@ -378,9 +414,9 @@ func (s *Service) requestOTP(r *wire.Request) (wire.Response, error) {
 	ctx := r.HTTP.Context()
 	at := []any{"tur", req.TokenUniqueReference}
 	fail := func(e error) (wire.Response, error) { s.audit("request-otp", e, at...); return wire.Response{}, e }
-	rec, ok := s.ownRecord(req.TokenUniqueReference, c.Issuer)
-	if !ok {
-		return fail(errUnknownTok)
+	rec, err := s.ownRecord(ctx, req.TokenUniqueReference, c.Issuer)
+	if err != nil {
+		return fail(err)
 	}
 	tok, err := s.cfg.Vault.Get(ctx, req.TokenUniqueReference)
 	if err != nil {
@@ -389,7 +425,7 @@ func (s *Service) requestOTP(r *wire.Request) (wire.Response, error) {
 	if tok.Status != wire.StatusInactive {
 		return fail(errNotAwaiting)
 	}
-	if !slices.ContainsFunc(rec.methods, func(m wire.AuthenticationMethod) bool { return m.ID == req.AuthenticationMethodID }) {
+	if !slices.ContainsFunc(rec.Methods, func(m wire.AuthenticationMethod) bool { return m.ID == req.AuthenticationMethodID }) {
 		return fail(errUnknownMethod)
 	}
 	exp, err := s.cfg.Issuer.SendOTP(ctx, OTPRequest{PAN: tok.FundingPAN, TokenUniqueReference: tok.TokenUniqueReference, MethodID: req.AuthenticationMethodID})
@@ -406,24 +442,22 @@ func (s *Service) requestOTP(r *wire.Request) (wire.Response, error) {
 // relayed opens a phone's envelope relayed by its wallet provider: the
 // TLS client must be the wallet provider of the token, the signer the
 // device key of the tokenize request.
-func (s *Service) relayed(r *wire.Request, typ string, v any, tur func() string) (wire.Claims, *record, error) {
-	c, err := s.open(r, typ, "", s.devs, v)
+func (s *Service) relayed(r *wire.Request, typ string, v any, tur func() string) (wire.Claims, Record, Requestor, error) {
+	c, err := s.open(r, typ, "", storeDirectory{seen: s.devs, store: s.cfg.Store}, v)
 	if err != nil {
-		return c, nil, err
+		return c, Record{}, Requestor{}, err
 	}
-	s.mu.Lock()
-	rec := s.recs[tur()]
-	s.mu.Unlock()
-	if rec == nil {
-		return c, nil, errUnknownTok
+	rec, rq, err := s.record(r.HTTP.Context(), tur())
+	if err != nil {
+		return c, Record{}, Requestor{}, err
 	}
-	if r.Peer == nil || r.Peer.Subject.CommonName != rec.requestor.Party {
-		return c, nil, errPeer
+	if r.Peer == nil || r.Peer.Subject.CommonName != rq.Party {
+		return c, Record{}, Requestor{}, errPeer
 	}
-	if c.Sender.SignKID != rec.device.SignKID {
-		return c, nil, errWrongDevice
+	if c.Sender.SignKID != rec.Device.SignKID {
+		return c, Record{}, Requestor{}, errWrongDevice
 	}
-	return c, rec, nil
+	return c, rec, rq, nil
 }
 
 func (s *Service) sealTo(party string, v any, typ string) (wire.Response, error) {
@@ -436,7 +470,7 @@ func (s *Service) sealTo(party string, v any, typ string) (wire.Response, error)
 
 func (s *Service) submitOTP(r *wire.Request) (wire.Response, error) {
 	var req wire.SubmitOTP
-	_, rec, err := s.relayed(r, wire.TypeSubmitOTP, &req, func() string { return req.TokenUniqueReference })
+	_, _, rq, err := s.relayed(r, wire.TypeSubmitOTP, &req, func() string { return req.TokenUniqueReference })
 	at := []any{"tur", req.TokenUniqueReference}
 	fail := func(e error) (wire.Response, error) { s.audit("submit-otp", e, at...); return wire.Response{}, e }
 	if err != nil {
@@ -478,14 +512,19 @@ func (s *Service) submitOTP(r *wire.Request) (wire.Response, error) {
 		return fail(errIssuer)
 	}
 	s.audit("submit-otp", nil, append(at, "result", res.Result)...)
-	return s.sealTo(rec.requestor.Party, res, wire.TypeSubmitOTPResult)
+	return s.sealTo(rq.Party, res, wire.TypeSubmitOTPResult)
 }
 
+// nextCorrelation is a notification's correlation ID: a sequence number,
+// random bytes (so that a restarted service does not repeat the IDs it
+// used, which the receivers deduplicate on) and the token's reference.
 func (s *Service) nextCorrelation(tur string) string {
+	var r [4]byte
+	_, _ = io.ReadFull(s.cfg.Rand, r[:])
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.seq++
-	id := fmt.Sprintf("N%08d-%s", s.seq, tur)
+	id := fmt.Sprintf("N%08d-%s-%s", s.seq, hex.EncodeToString(r[:]), tur)
 	if len(id) > 64 {
 		id = id[:64]
 	}
@@ -510,23 +549,21 @@ func (s *Service) notifyIssuer(ctx context.Context, event string, tok Token, rea
 
 func (s *Service) ack(r *wire.Request) (wire.Response, error) {
 	var a wire.TokenDataAck
-	_, rec, err := s.relayed(r, wire.TypeTokenDataAck, &a, func() string { return a.TokenUniqueReference })
+	_, rec, rq, err := s.relayed(r, wire.TypeTokenDataAck, &a, func() string { return a.TokenUniqueReference })
 	at := []any{"tur", a.TokenUniqueReference, "device", a.DeviceID}
 	fail := func(e error) (wire.Response, error) { s.audit("token-data-ack", e, at...); return wire.Response{}, e }
 	if err != nil {
 		return fail(err)
 	}
-	if a.DeviceID != rec.deviceID {
+	if a.DeviceID != rec.DeviceID {
 		return fail(errWrongDevice)
 	}
 	if a.Result != wire.AckInstalled {
 		return fail(errDownloadFailed)
 	}
 	ctx := r.HTTP.Context()
-	s.mu.Lock()
-	delivered, done := rec.delivered, rec.downloaded
-	s.mu.Unlock()
-	if !delivered {
+	done := rec.Downloaded
+	if !rec.Delivered {
 		return fail(errNotDelivered)
 	}
 	tok, err := s.cfg.Vault.Get(ctx, a.TokenUniqueReference)
@@ -539,12 +576,13 @@ func (s *Service) ack(r *wire.Request) (wire.Response, error) {
 		if err := s.cfg.Issuer.Notify(ctx, n); err != nil {
 			return fail(errIssuer)
 		}
-		s.mu.Lock()
-		rec.downloaded = true
-		s.mu.Unlock()
+		rec.Downloaded = true
+		if err := s.cfg.Store.PutRecord(ctx, rec); err != nil {
+			return fail(errStore)
+		}
 	}
 	s.audit("token-data-ack", nil, append(at, "repeat", done)...)
-	return s.sealTo(rec.requestor.Party, n, wire.TypeNotification)
+	return s.sealTo(rq.Party, n, wire.TypeNotification)
 }
 
 func (s *Service) lifecycle(r *wire.Request) (wire.Response, error) {
@@ -600,17 +638,24 @@ func (s *Service) applyLifecycle(ctx context.Context, c wire.Claims, req wire.Li
 	if byIssuer {
 		op = "issuer-lifecycle"
 	}
-	key := c.Issuer + "/" + req.TaskID
+	key := "lifecycle/" + c.Issuer + "/" + req.TaskID
 	fp := fingerprint(append([]string{req.Action, req.Actor, req.Reason, req.DeviceID}, req.TokenUniqueReferences...)...)
-	s.mu.Lock()
-	prev, seen := s.lcs[key]
-	s.mu.Unlock()
+	prev, seen, err := s.cfg.Store.Task(ctx, key)
+	if err != nil {
+		s.audit(op, errStore, "task", req.TaskID)
+		return wire.LifecycleResponse{}, errStore
+	}
 	if seen {
-		if prev.fingerprint != fp {
+		if prev.Fingerprint != fp {
 			s.audit(op, errTaskIDReused, "task", req.TaskID)
 			return wire.LifecycleResponse{}, errTaskIDReused
 		}
-		return prev.resp, nil
+		var resp wire.LifecycleResponse
+		if err := json.Unmarshal(prev.Answer, &resp); err != nil {
+			s.audit(op, errStore, "task", req.TaskID)
+			return wire.LifecycleResponse{}, errStore
+		}
+		return resp, nil
 	}
 	turs := slices.Clone(req.TokenUniqueReferences)
 	if req.DeviceID != "" {
@@ -622,7 +667,7 @@ func (s *Service) applyLifecycle(ctx context.Context, c wire.Claims, req wire.Li
 			if t.Status == wire.StatusDeactivated || slices.Contains(turs, t.TokenUniqueReference) {
 				continue
 			}
-			if byIssuer || s.ownedBy(t.TokenUniqueReference, c.Issuer) {
+			if byIssuer || s.ownedBy(ctx, t.TokenUniqueReference, c.Issuer) {
 				turs = append(turs, t.TokenUniqueReference)
 			}
 		}
@@ -637,7 +682,7 @@ func (s *Service) applyLifecycle(ctx context.Context, c wire.Claims, req wire.Li
 	resp := wire.LifecycleResponse{TaskID: req.TaskID}
 	for _, tur := range turs {
 		st := wire.TokenStatus{TokenUniqueReference: tur}
-		if !byIssuer && !s.ownedBy(tur, c.Issuer) {
+		if !byIssuer && !s.ownedBy(ctx, tur, c.Issuer) {
 			// An unknown token (or somebody else's) is reported as
 			// DEACTIVATED with the reason: nothing about it is revealed.
 			st.Status, st.Reason = wire.StatusDeactivated, ReasonUnknownToken
@@ -669,30 +714,35 @@ func (s *Service) applyLifecycle(ctx context.Context, c wire.Claims, req wire.Li
 			_ = s.notifyIssuer(ctx, eventOf[req.Action], tok, req.Reason)
 		}
 	}
-	s.mu.Lock()
-	s.lcs[key] = lcResult{fingerprint: fp, resp: resp}
-	s.mu.Unlock()
+	if err := s.remember(ctx, key, fp, resp); err != nil {
+		s.audit(op, err, "task", req.TaskID)
+		return wire.LifecycleResponse{}, err
+	}
 	return resp, nil
 }
 
-func (s *Service) ownedBy(tur, party string) bool {
-	_, ok := s.ownRecord(tur, party)
-	return ok
+func (s *Service) ownedBy(ctx context.Context, tur, party string) bool {
+	_, err := s.ownRecord(ctx, tur, party)
+	return err == nil
 }
 
 // notifyWallet posts n to the wallet provider of its token and checks
 // the acknowledgement; a failure is audited (the wallet provider
 // reconciles on its next request).
 func (s *Service) notifyWallet(ctx context.Context, n wire.Notification) {
-	s.mu.Lock()
-	rec := s.recs[n.TokenUniqueReference]
-	s.mu.Unlock()
-	if rec == nil || s.cfg.Notifier == nil || rec.requestor.NotifyURL == "" {
-		return
-	}
 	at := []any{"tur", n.TokenUniqueReference, "event", n.Event}
 	failed := refuse(http.StatusBadGateway, ReasonNotificationFailed, "")
-	to, ok := s.cfg.Trust.Party(rec.requestor.Party)
+	_, rq, err := s.record(ctx, n.TokenUniqueReference)
+	if err != nil {
+		if !errors.Is(err, errUnknownTok) {
+			s.audit("notify-wallet", failed, at...)
+		}
+		return
+	}
+	if s.cfg.Notifier == nil || rq.NotifyURL == "" {
+		return
+	}
+	to, ok := s.cfg.Trust.Party(rq.Party)
 	if !ok {
 		s.audit("notify-wallet", failed, at...)
 		return
@@ -702,14 +752,14 @@ func (s *Service) notifyWallet(ctx context.Context, n wire.Notification) {
 		s.audit("notify-wallet", failed, at...)
 		return
 	}
-	ans, err := s.cfg.Notifier.PostEnvelope(ctx, rec.requestor.NotifyURL, env)
+	ans, err := s.cfg.Notifier.PostEnvelope(ctx, rq.NotifyURL, env)
 	if err != nil {
 		s.audit("notify-wallet", failed, at...)
 		return
 	}
 	var ack wire.NotificationAck
 	if _, err := wire.OpenInto(ans, s.cfg.Me, s.cfg.Trust, wire.Expect{
-		Type: wire.TypeNotificationAck, From: rec.requestor.Party, Replay: s.cfg.Replay, Clock: s.cfg.Clock,
+		Type: wire.TypeNotificationAck, From: rq.Party, Replay: s.cfg.Replay, Clock: s.cfg.Clock,
 	}, &ack); err != nil || ack.CorrelationID != n.CorrelationID {
 		s.audit("notify-wallet", failed, at...)
 		return

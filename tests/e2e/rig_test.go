@@ -67,15 +67,36 @@ var listenRE = regexp.MustCompile(`listening on (\S+),`)
 // start runs tapsim with args and waits for its "listening on" line.
 func start(tb testing.TB, args ...string) *proc {
 	tb.Helper()
+	return startProc(tb, false, args...)
+}
+
+// startLogged is start with the process's log (stderr) kept in its
+// output too.
+func startLogged(tb testing.TB, args ...string) *proc {
+	tb.Helper()
+	return startProc(tb, true, args...)
+}
+
+func startProc(tb testing.TB, logged bool, args ...string) *proc {
+	tb.Helper()
 	cmd := exec.Command(tapsimBin, args...)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(tb, err)
-	cmd.Stderr = io.Discard
+	var out io.Reader
+	var closeOut func()
+	if logged {
+		r, w := io.Pipe()
+		cmd.Stdout, cmd.Stderr = w, w
+		out, closeOut = r, func() { _ = w.Close() }
+	} else {
+		stdout, err := cmd.StdoutPipe()
+		require.NoError(tb, err)
+		cmd.Stderr = io.Discard
+		out, closeOut = stdout, func() {}
+	}
 	require.NoError(tb, cmd.Start())
 	p := &proc{cmd: cmd, done: make(chan struct{})}
 	addr := make(chan string, 1)
 	go func() {
-		s := bufio.NewScanner(stdout)
+		s := bufio.NewScanner(out)
 		for s.Scan() {
 			line := s.Text()
 			p.mu.Lock()
@@ -89,7 +110,7 @@ func start(tb testing.TB, args ...string) *proc {
 			}
 		}
 	}()
-	go func() { _ = cmd.Wait(); close(p.done) }()
+	go func() { _ = cmd.Wait(); closeOut(); close(p.done) }()
 	tb.Cleanup(func() { p.stop() })
 	select {
 	case p.addr = <-addr:
