@@ -257,6 +257,27 @@ func TestProvisioningGreenAndLostCard(t *testing.T) {
 	require.Equal(t, "CARD_LOST", res.Reason)
 }
 
+// R-G3, R-M5: an expired card is declined by the issuer's ID&V with its
+// own reason over the real services; no token is made for it, nothing
+// reaches the phone or the wallet provider.
+func TestProvisioningExpiredCardDeclined(t *testing.T) {
+	ctx := context.Background()
+	n, p := startProvisioning(t)
+	exp, err := SampleFundingCard(ctx, n, "visa-expired")
+	require.NoError(t, err)
+	app, err := p.NewWalletApp("35209900AABB0E01", "acct-expired")
+	require.NoError(t, err)
+	res, err := app.AddCard(ctx, exp.Card)
+	require.NoError(t, err)
+	require.Equal(t, wire.DecisionDeclined, res.Decision)
+	require.Equal(t, "CARD_EXPIRED", res.Reason)
+	require.Empty(t, res.TokenUniqueReference)
+	require.Empty(t, app.Tokens())
+	toks, err := p.CardTokens(ctx, exp.CardID)
+	require.NoError(t, err)
+	require.Empty(t, toks)
+}
+
 // AddToWallet runs the flow headless and reports each step masked: a
 // stepped-up request with the OTP read from the inbox ends with an
 // approved tap; a wrong OTP leaves the token inactive.
