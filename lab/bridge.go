@@ -117,7 +117,7 @@ func (b *bridge) Authorize(ctx context.Context, req tokensvc.IDVRequest) (tokens
 	corr := fmt.Sprintf("TS%06d-%s", b.seq, hex.EncodeToString(r))
 	b.mu.Unlock()
 	d := idv.DecisioningData{Recommendation: req.Risk.Recommendation, DeviceScore: req.Risk.DeviceScore,
-		AccountScore: req.Risk.AccountScore, RecommendationReasons: req.Risk.Reasons}
+		AccountScore: req.Risk.AccountScore, RecommendationReasons: req.Risk.Reasons, DeviceCVM: req.DeviceCVM}
 	if b.recommend != nil {
 		if rec := b.recommend(req); rec != "" {
 			d.Recommendation = rec
@@ -234,8 +234,11 @@ func (b *bridge) VerifyOTP(ctx context.Context, _, tur, code string) (tokensvc.O
 }
 
 // Notify implements tokensvc.Issuer: token created and download complete
-// go on the card's record at the issuer (token, device, requestor); a
-// stepped-up token is then activated there with the OTP verified (R-S2a).
+// go on the card's record at the issuer (token, device, requestor); the
+// token is then activated there (R-S2a) on the OTP verified when it was
+// stepped up, else on the cardholder verification on the device its
+// green decision was made on (R-G3f). A token already activated (by the
+// card's PIN) stays as it is.
 // Life-cycle events are already in the issuer's vault (Change).
 func (b *bridge) Notify(ctx context.Context, n wire.Notification) error {
 	is, ierr := b.issuer()
@@ -259,8 +262,12 @@ func (b *bridge) Notify(ctx context.Context, n wire.Notification) error {
 		TokenRef: n.TokenUniqueReference, DeviceID: t.DeviceID, RequestorID: k.RequestorID}); err != nil {
 		return fmt.Errorf("%w: notify: %w", errBridge, err)
 	}
-	if ev == idv.EventDownloadComplete && t.StepUp {
-		if _, err := is.idv.Activate(ctx, idv.ActivateRequest{TokenRef: n.TokenUniqueReference, Method: idv.ProofOTP}); err != nil {
+	if ev == idv.EventDownloadComplete {
+		proof := idv.ProofDeviceCVM
+		if t.StepUp {
+			proof = idv.ProofOTP
+		}
+		if _, err := is.idv.Activate(ctx, idv.ActivateRequest{TokenRef: n.TokenUniqueReference, Method: proof}); err != nil {
 			return fmt.Errorf("%w: activate: %w", errBridge, err)
 		}
 	}

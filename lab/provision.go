@@ -389,6 +389,9 @@ func (p *Provisioning) IssuerLifecycle(ctx context.Context, req wire.LifecycleRe
 type CardToken struct {
 	CardID, TokenRef, DeviceID, RequestorID string
 	Created, Downloaded, Activated          bool
+	// VerifiedWith is how the cardholder was verified for the activation
+	// (otp, passcode, device-cvm:<method>), "" before it.
+	VerifiedWith string
 }
 
 // CardTokens lists the issuer's records of the tokens of card cardID.
@@ -398,7 +401,8 @@ func (p *Provisioning) CardTokens(ctx context.Context, cardID string) ([]CardTok
 		ks, err := tx.CardTokens(ctx, cardID)
 		for _, k := range ks {
 			out = append(out, CardToken{CardID: k.CardID, TokenRef: k.TokenRef, DeviceID: k.DeviceID, RequestorID: k.RequestorID,
-				Created: !k.CreatedAt.IsZero(), Downloaded: !k.DownloadedAt.IsZero(), Activated: !k.ActivatedAt.IsZero()})
+				Created: !k.CreatedAt.IsZero(), Downloaded: !k.DownloadedAt.IsZero(), Activated: !k.ActivatedAt.IsZero(),
+				VerifiedWith: k.ActivatedBy})
 		}
 		return err
 	})

@@ -171,7 +171,7 @@ func TestProvisioningEndToEnd(t *testing.T) {
 	recs, err := p.CardTokens(ctx, visa.CardID)
 	require.NoError(t, err)
 	require.Equal(t, []CardToken{{CardID: visa.CardID, TokenRef: tur, DeviceID: device, RequestorID: SampleWalletRequestor,
-		Created: true, Downloaded: true, Activated: true}}, recs)
+		Created: true, Downloaded: true, Activated: true, VerifiedWith: "otp"}}, recs)
 
 	// The phone pays with the token (detokenised at the issuer).
 	require.Equal(t, isospec.RCApproved, tp.tap(app, tur, 150000))
@@ -461,7 +461,8 @@ func TestTokenActivationRS2a(t *testing.T) {
 	require.True(t, activated(res.TokenUniqueReference))
 	require.Equal(t, isospec.RCApproved, sale(res.Phone, 150000).ResponseCode)
 
-	// Green: active at once.
+	// Green on the phone's own cardholder verification (R-G3f): active at
+	// once, activated at the issuer on the device CVM.
 	var notified string
 	res, err = p.AddToWallet(ctx, WalletRequest{Profile: "visa-plastic", DeviceID: "35209900AABB0202", Account: "acct-202"},
 		func(s Step) {
@@ -470,7 +471,8 @@ func TestTokenActivationRS2a(t *testing.T) {
 			}
 		})
 	require.NoError(t, err)
-	require.Contains(t, notified, "active on the issuer's decision")
+	require.Contains(t, notified, "activated true (cardholder verified by device-cvm:passcode)")
+	require.True(t, activated(res.TokenUniqueReference))
 	require.Equal(t, wire.DecisionApproved, res.Decision)
 	require.Equal(t, store.TokenActive, status(res.TokenUniqueReference))
 	require.Equal(t, isospec.RCApproved, sale(res.Phone, 150000).ResponseCode)

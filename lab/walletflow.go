@@ -213,13 +213,12 @@ func (p *Provisioning) addToWallet(ctx context.Context, req WalletRequest, fc Fu
 	}
 	for _, k := range recs {
 		if k.TokenRef == tur {
-			// R-S2a: a stepped-up token is activated on the issuer's
-			// record with the verified OTP; a green one is active on the
-			// issuer's own decision, with no cardholder verification to
-			// record.
+			// R-S2a: the token is activated on the issuer's record with
+			// the cardholder's verification: the OTP of a step-up, or the
+			// phone's own verification (R-G3f) of a green decision.
 			act := fmt.Sprintf("activated %t", k.Activated)
-			if !k.Activated && res.Decision == wire.DecisionApproved {
-				act = "active on the issuer's decision"
+			if k.Activated {
+				act += " (cardholder verified by " + k.VerifiedWith + ")"
 			}
 			say("issuer notified", "card %s: token %s, device %s, requestor %s, created %t, downloaded %t, %s",
 				k.CardID, k.TokenRef, k.DeviceID, k.RequestorID, k.Created, k.Downloaded, act)

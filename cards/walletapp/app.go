@@ -41,6 +41,10 @@ const (
 	typeTokens     = "wallet.tokens"
 )
 
+// DeviceCVMNone is Config.DeviceCVM for a phone that adds a card without
+// verifying the cardholder first.
+const DeviceCVMNone = "NONE"
+
 // DefaultWalletParty is the wallet provider's party name when
 // Config.WalletParty is empty.
 const DefaultWalletParty = "wallet-provider"
@@ -82,6 +86,13 @@ type Config struct {
 	Client *wire.Client
 	// Language is the cardholder's language; "zh" when empty.
 	Language string
+	// DeviceCVM is how the phone verifies the cardholder before it adds a
+	// card (consumer-device CVM, R-G3f): wire.DeviceCVMPasscode (the
+	// default: the phone asks its passcode first, as wallets do),
+	// wire.DeviceCVMBiometric or wire.DeviceCVMPattern; DeviceCVMNone
+	// when the phone does not, and the issuer then steps the cardholder
+	// up. The claim is signed with the device key.
+	DeviceCVM string
 	// Clock is the phone's time; time.Now when nil.
 	Clock func() time.Time
 	// Rand gives the keys (when Device is nil), nonces and request IDs;
@@ -182,6 +193,16 @@ func New(cfg Config) (*App, error) {
 	if cfg.Language == "" {
 		cfg.Language = "zh"
 	}
+	switch cfg.DeviceCVM {
+	case "":
+		cfg.DeviceCVM = wire.DeviceCVMPasscode
+	case DeviceCVMNone:
+		cfg.DeviceCVM = ""
+	default:
+		if !wire.ValidDeviceCVM(cfg.DeviceCVM) {
+			return nil, fmt.Errorf("%w: device CVM must be PASSCODE, BIOMETRIC, PATTERN or NONE", ErrConfig)
+		}
+	}
 	if cfg.Device == nil {
 		p, err := wire.NewParty("phone-"+cfg.DeviceID, cfg.Rand)
 		if err != nil {
@@ -248,6 +269,9 @@ type AddCardRequest struct {
 	CardData string `json:"cardData"`
 	// Language is the cardholder's language.
 	Language string `json:"language"`
+	// DeviceCVM is the phone's cardholder verification at add-card
+	// (R-G3f), also signed inside CardData; "" for none.
+	DeviceCVM string `json:"deviceCvm,omitempty"`
 }
 
 type addCardResponse struct {
@@ -278,6 +302,7 @@ type Result struct {
 // NewAddCardRequest seals the card to the token service and makes the
 // request; Submit posts it (twice is one task: a retry).
 func (a *App) NewAddCardRequest(card wire.CardData) (AddCardRequest, error) {
+	card.DeviceCVM = a.cfg.DeviceCVM
 	if err := card.Validate(); err != nil {
 		return AddCardRequest{}, err
 	}
@@ -295,7 +320,7 @@ func (a *App) NewAddCardRequest(card wire.CardData) (AddCardRequest, error) {
 	}
 	return AddCardRequest{
 		RequestID: "app-" + hex.EncodeToString(b), WalletAccountID: a.cfg.WalletAccountID, DeviceID: a.cfg.DeviceID,
-		DevicePublicKeys: keys, CardData: env, Language: a.cfg.Language,
+		DevicePublicKeys: keys, CardData: env, Language: a.cfg.Language, DeviceCVM: a.cfg.DeviceCVM,
 	}, nil
 }
 

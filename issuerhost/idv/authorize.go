@@ -44,6 +44,8 @@ func (r AuthorizeRequest) validate() error {
 		return refuse(ReasonInvalidRequest, "unknown recommendation")
 	case len(d.RecommendationReasons) > 16 || len(d.DeviceIPAddress) > 64 || len(d.MobileNumberSuffix) > 8:
 		return refuse(ReasonInvalidRequest, "decisioningData too long")
+	case d.DeviceCVM != "" && !ValidDeviceCVM(d.DeviceCVM):
+		return refuse(ReasonInvalidRequest, "deviceCvm must be PASSCODE, BIOMETRIC or PATTERN")
 	}
 	return nil
 }
@@ -71,6 +73,9 @@ type stored struct {
 	Offered   bool     `json:"offered,omitempty"` // methods shown in the answer (yellow)
 	PANSuffix string   `json:"panSuffix,omitempty"`
 	TriesLeft int      `json:"triesLeft,omitempty"`
+	// DeviceCVM is the consumer-device CVM a green decision relied on
+	// (R-G3f): the proof of an activation by ProofDeviceCVM.
+	DeviceCVM string `json:"deviceCvm,omitempty"`
 }
 
 // Authorize decides an ID&V request (green, yellow or red) and records it
@@ -170,7 +175,11 @@ func storedOf(a store.IDVAttempt) (stored, error) {
 }
 
 // decide runs the checks in order: requestor, card, lock, card status,
-// expiry, security code, account, risk rules, step-up methods.
+// expiry, security code, account, risk rules, step-up methods. A request
+// the rules approve is approved only when it carries the cardholder's
+// verification on the phone (DecisioningData.DeviceCVM, R-G3f): card
+// data is not a cardholder verification, so without it the cardholder
+// steps up (no_device_cvm).
 func (s *Service) decide(ctx context.Context, tx *store.Tx, req AuthorizeRequest, now time.Time) (AuthorizeResponse, *store.Card, stored, error) {
 	resp := AuthorizeResponse{CorrelationID: req.CorrelationID, Decision: Declined}
 	decline := func(r Reason) (AuthorizeResponse, *store.Card, stored, error) {
@@ -238,6 +247,9 @@ func (s *Service) decide(ctx context.Context, tx *store.Tx, req AuthorizeRequest
 		return declineCard(ReasonAccountClosed)
 	}
 	resp.Decision, resp.Reason = Evaluate(s.rules, req.Decisioning)
+	if resp.Decision == Approved && req.Decisioning.DeviceCVM == "" {
+		resp.Decision, resp.Reason = StepUp, ReasonNoDeviceCVM
+	}
 	if resp.Decision == Declined {
 		return resp, card, stored{}, nil
 	}
@@ -246,6 +258,9 @@ func (s *Service) decide(ctx context.Context, tx *store.Tx, req AuthorizeRequest
 		return resp, nil, stored{}, err
 	}
 	st := stored{Methods: methods}
+	if resp.Decision == Approved {
+		st.DeviceCVM = req.Decisioning.DeviceCVM
+	}
 	if resp.Decision == StepUp {
 		if len(methods) == 0 {
 			return declineCard(ReasonNoStepUpMethod)

@@ -32,6 +32,9 @@ const (
 	ReasonLowAccountScore Reason = "low_account_score"
 	ReasonRecommendStepUp Reason = "recommendation_step_up"
 	ReasonNoRiskData      Reason = "no_risk_data"
+	// ReasonNoDeviceCVM steps up a request the risk rules approve but
+	// that carries no cardholder verification on the phone (R-G3f).
+	ReasonNoDeviceCVM Reason = "no_device_cvm"
 
 	// Refusals of a call.
 	ReasonInvalidRequest     Reason = "invalid_request"

@@ -250,6 +250,32 @@ type DecisioningData struct {
 	RecommendationReasons []string `json:"recommendationReasons,omitempty"`
 	DeviceIPAddress       string   `json:"deviceIpAddress,omitempty"`
 	MobileNumberSuffix    string   `json:"mobileNumberSuffix,omitempty"`
+	// DeviceCVM is how the cardholder was verified on the phone when the
+	// card was added (a consumer-device CVM, R-G3f): DeviceCVMPasscode,
+	// DeviceCVMBiometric or DeviceCVMPattern; "" when the phone did not
+	// say it verified the cardholder. The issuer approves green only with
+	// it (MODEL, see Authorize).
+	//
+	// Residual trust: the claim is made by the phone's app and signed
+	// with the device key the wallet provider bound to the wallet
+	// account; the token service passes it on only when that signature
+	// holds. It is as good as that key and the app that holds it, which
+	// is the card schemes' own model of consumer-device CVM: the issuer
+	// cannot see the fingerprint or the passcode.
+	DeviceCVM string `json:"deviceCvm,omitempty"`
+}
+
+// Consumer-device CVMs the issuer accepts as a cardholder verification
+// (R-G3f; names after the wallets' CDCVM types, MODEL).
+const (
+	DeviceCVMPasscode  = "PASSCODE"
+	DeviceCVMBiometric = "BIOMETRIC"
+	DeviceCVMPattern   = "PATTERN"
+)
+
+// ValidDeviceCVM reports whether m is one of the consumer-device CVMs.
+func ValidDeviceCVM(m string) bool {
+	return m == DeviceCVMPasscode || m == DeviceCVMBiometric || m == DeviceCVMPattern
 }
 
 // AuthorizeRequest is the token service's ID&V request for a card the

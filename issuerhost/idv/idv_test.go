@@ -2,6 +2,7 @@ package idv_test
 
 import (
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -102,6 +103,7 @@ func TestGreenPathPasscode(t *testing.T) {
 	f := newFixture(t)
 	req := f.request("corr-green", issuertest.VisaPlastic)
 	req.Decisioning.DeviceScore = 5
+	req.Decisioning.DeviceCVM = idv.DeviceCVMBiometric
 	resp := f.authorize(req)
 	require.Equal(t, idv.Approved, resp.Decision)
 	require.Empty(t, resp.Reason)
@@ -383,6 +385,7 @@ func TestAttacks(t *testing.T) {
 		{"five wrong passcodes lock (R-G3c)", func(t *testing.T, f *fixture) {
 			req := f.request("corr-pin", issuertest.VisaPlastic)
 			req.Decisioning.DeviceScore = 5
+			req.Decisioning.DeviceCVM = idv.DeviceCVMPasscode
 			f.authorize(req)
 			_, err := f.svc.NotifyDownloadComplete(ctx, "corr-pin", "TUR-P", device, walletTR)
 			require.NoError(t, err)
@@ -484,4 +487,69 @@ func TestConfig(t *testing.T) {
 	require.ErrorIs(t, err, idv.ErrOTPWrong)
 	_, err = svc.VerifyOTP(ctx, "corr-cfg", "000001")
 	require.ErrorIs(t, err, idv.ErrLocked)
+}
+
+// R-G3f: the rules approve good scores only with the cardholder verified
+// on the phone; without that claim the cardholder steps up, with it the
+// token is activated on the device CVM after its download, and the
+// card's record and the audit trail say so.
+func TestGreenNeedsDeviceCVM(t *testing.T) {
+	f := newFixture(t)
+	req := f.request("corr-nocvm", issuertest.VisaPlastic)
+	req.Decisioning.DeviceScore = 5
+	resp := f.authorize(req)
+	require.Equal(t, idv.StepUp, resp.Decision)
+	require.Equal(t, idv.ReasonNoDeviceCVM, resp.Reason)
+	require.NotEmpty(t, resp.Methods)
+	_, err := f.svc.NotifyDownloadComplete(ctx, "corr-nocvm", "TUR-NC", device, walletTR)
+	require.NoError(t, err)
+	_, err = f.svc.Activate(ctx, idv.ActivateRequest{TokenRef: "TUR-NC", Method: idv.ProofDeviceCVM})
+	require.ErrorIs(t, err, idv.ErrNotVerified)
+
+	req = f.request("corr-cvm", issuertest.VisaPlastic)
+	req.Decisioning.DeviceScore = 5
+	req.Decisioning.DeviceCVM = idv.DeviceCVMBiometric
+	resp = f.authorize(req)
+	require.Equal(t, idv.Approved, resp.Decision)
+	_, err = f.svc.Activate(ctx, idv.ActivateRequest{TokenRef: "TUR-C", Method: idv.ProofDeviceCVM})
+	require.ErrorIs(t, err, idv.ErrUnknownToken)
+	_, err = f.svc.NotifyTokenCreated(ctx, "corr-cvm", "TUR-C", device, walletTR)
+	require.NoError(t, err)
+	_, err = f.svc.Activate(ctx, idv.ActivateRequest{TokenRef: "TUR-C", Method: idv.ProofDeviceCVM})
+	require.ErrorIs(t, err, idv.ErrNotDownloaded)
+	_, err = f.svc.NotifyDownloadComplete(ctx, "corr-cvm", "TUR-C", device, walletTR)
+	require.NoError(t, err)
+	st, err := f.svc.Activate(ctx, idv.ActivateRequest{TokenRef: "TUR-C", Method: idv.ProofDeviceCVM})
+	require.NoError(t, err)
+	require.Equal(t, idv.StatusActive, st.Status)
+	require.Equal(t, "device-cvm:biometric", st.VerifiedWith)
+
+	bad := f.request("corr-badcvm", issuertest.VisaPlastic)
+	bad.Decisioning.DeviceCVM = "FACE-ON-A-POSTER"
+	_, err = f.svc.Authorize(ctx, bad)
+	require.ErrorIs(t, err, idv.ErrInvalidRequest)
+
+	found := false
+	for _, e := range f.audit() {
+		if e.Action == "idv.token.activated" && strings.Contains(e.Detail, "TUR-C") {
+			found = strings.Contains(e.Detail, "device-cvm:biometric")
+		}
+	}
+	require.True(t, found, "the audit trail records the device CVM")
+	f.noSecrets()
+}
+
+// R-S2a, activation afterwards: a token whose step-up was never completed
+// (never downloaded) is activated by the card's PIN.
+func TestPasscodeBeforeDownload(t *testing.T) {
+	f := newFixture(t)
+	f.authorize(f.request("corr-later", issuertest.VisaPlastic))
+	_, err := f.svc.NotifyTokenCreated(ctx, "corr-later", "TUR-LATER", device, walletTR)
+	require.NoError(t, err)
+	c := f.card(issuertest.VisaPlastic)
+	st, err := f.svc.Activate(ctx, idv.ActivateRequest{TokenRef: "TUR-LATER", Method: idv.ProofPasscode,
+		PINBlock: pinBlock(t, issuertest.PIN, c.PAN)})
+	require.NoError(t, err)
+	require.Equal(t, "passcode", st.VerifiedWith)
+	require.False(t, st.Downloaded)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tapsim/tapsim/emv/pan"
@@ -46,7 +47,7 @@ type TokenStatus struct {
 	Created      bool      `json:"created"`
 	Downloaded   bool      `json:"downloaded"`
 	ActivatedAt  time.Time `json:"activatedAt,omitzero"`
-	VerifiedWith string    `json:"verifiedWith,omitempty"` // otp, passcode
+	VerifiedWith string    `json:"verifiedWith,omitempty"` // otp, passcode, device-cvm:<method>
 }
 
 func tokenStatus(k store.CardToken) TokenStatus {
@@ -173,6 +174,9 @@ func (s *Service) notice(ctx context.Context, tx *store.Tx, card store.Card, now
 const (
 	ProofOTP      = "OTP"
 	ProofPasscode = "PASSCODE"
+	// ProofDeviceCVM relies on the consumer-device CVM the green decision
+	// of the token's attempt was made on (R-G3f, DecisioningData.DeviceCVM).
+	ProofDeviceCVM = "DEVICE_CVM"
 )
 
 // ActivateRequest asks to activate a downloaded token. Method OTP relies
@@ -182,7 +186,7 @@ const (
 // (R-S2a, R-G1).
 type ActivateRequest struct {
 	TokenRef string `json:"tokenRef"`
-	Method   string `json:"method"`             // OTP or PASSCODE
+	Method   string `json:"method"`             // OTP, PASSCODE or DEVICE_CVM
 	PINBlock string `json:"pinBlock,omitempty"` // hex, PASSCODE only
 }
 
@@ -194,20 +198,23 @@ func (r ActivateRequest) String() string {
 // GoString is String.
 func (r ActivateRequest) GoString() string { return r.String() }
 
-// Activate activates a token after its download, once the cardholder is
-// verified (R-S2a, per R-G3): by the OTP verified for the token's ID&V
-// attempt (R-G3e), or by the card's PIN (R-G3a), checked in the security
-// module against the card's PIN verification value; a wrong PIN is a
-// wrong entry counted toward the lock (R-G3c). A token not downloaded is
-// ErrNotDownloaded, one without verification ErrNotVerified. Activating an
-// active token again answers the same.
+// Activate activates a token once the cardholder is verified (R-S2a, per
+// R-G3): after its download, by the OTP verified for the token's ID&V
+// attempt (R-G3e) or by the consumer-device CVM its green decision was
+// made on (R-G3f); at any time, by the card's PIN (R-G3a: activation
+// afterwards, also of a token whose step-up was never completed), checked
+// in the security module against the card's PIN verification value. A
+// wrong PIN is a wrong entry counted toward the lock (R-G3c); a locked
+// card's provisioning refuses idv_locked. A token not downloaded is
+// ErrNotDownloaded (OTP, device CVM), one without verification
+// ErrNotVerified. Activating an active token again answers the same.
 func (s *Service) Activate(ctx context.Context, req ActivateRequest) (TokenStatus, error) {
 	if !refRE.MatchString(req.TokenRef) {
 		return TokenStatus{}, refuse(ReasonInvalidRequest, "tokenRef malformed")
 	}
 	var block []byte
 	switch req.Method {
-	case ProofOTP:
+	case ProofOTP, ProofDeviceCVM:
 		if req.PINBlock != "" {
 			return TokenStatus{}, refuse(ReasonInvalidRequest, "pinBlock goes with method PASSCODE only")
 		}
@@ -218,7 +225,7 @@ func (s *Service) Activate(ctx context.Context, req ActivateRequest) (TokenStatu
 		}
 		block = b
 	default:
-		return TokenStatus{}, refuse(ReasonInvalidRequest, "method must be OTP or PASSCODE")
+		return TokenStatus{}, refuse(ReasonInvalidRequest, "method must be OTP, PASSCODE or DEVICE_CVM")
 	}
 	now := s.now()
 	var out TokenStatus
@@ -236,18 +243,28 @@ func (s *Service) Activate(ctx context.Context, req ActivateRequest) (TokenStatu
 			out = tokenStatus(k)
 			return nil
 		}
-		if k.DownloadedAt.IsZero() {
+		if k.DownloadedAt.IsZero() && req.Method != ProofPasscode {
 			return refuse(ReasonNotDownloaded, "token %s is not downloaded yet", req.TokenRef)
 		}
 		a, card, prov, err := s.attempt(ctx, tx, k.CorrelationID)
 		if err != nil {
 			return err
 		}
+		by := map[string]string{ProofOTP: "otp", ProofPasscode: "passcode"}[req.Method]
 		switch req.Method {
 		case ProofOTP:
 			if !a.Verified {
 				return refuse(ReasonNotVerified, "the cardholder is not verified for this token's attempt")
 			}
+		case ProofDeviceCVM:
+			st, err := storedOf(a)
+			if err != nil {
+				return err
+			}
+			if Decision(a.Decision) != Approved || st.DeviceCVM == "" {
+				return refuse(ReasonNotVerified, "the token's attempt was not approved on a cardholder verification on the device")
+			}
+			by = "device-cvm:" + strings.ToLower(st.DeviceCVM)
 		case ProofPasscode:
 			if card.PINLocked {
 				return refuse(ReasonPasscodeLocked, "the card's PIN is locked")
@@ -270,7 +287,7 @@ func (s *Service) Activate(ctx context.Context, req ActivateRequest) (TokenStatu
 				}
 			}
 		}
-		k.ActivatedAt, k.ActivatedBy = now, map[string]string{ProofOTP: "otp", ProofPasscode: "passcode"}[req.Method]
+		k.ActivatedAt, k.ActivatedBy = now, by
 		if err := tx.PutCardToken(ctx, k); err != nil {
 			return err
 		}

@@ -22,6 +22,11 @@ type IDVRequest struct {
 	WalletAccountID string
 	// Risk is the wallet provider's assessment.
 	Risk wire.RiskData
+	// DeviceCVM is the cardholder verification on the phone at add-card
+	// (R-G3f) when both the phone's signed card data and the wallet
+	// provider's risk data claim it, "" otherwise: the claim is only as
+	// good as the device key that signs it.
+	DeviceCVM string
 }
 
 // IDVDecision is the issuer's answer to an IDVRequest.

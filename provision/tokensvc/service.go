@@ -261,9 +261,17 @@ func (s *Service) doTokenize(ctx context.Context, c wire.Claims, req wire.Tokeni
 		s.audit("tokenize", errDeviceKeys, at...)
 		return wire.TokenizeResponse{}, errDeviceKeys
 	}
+	// R-G3f: the cardholder's verification on the phone counts only as
+	// the device signed it (in the card data) and as the wallet provider
+	// forwarded it; the card data is not passed on with it.
+	cvm := ""
+	if card.DeviceCVM != "" && card.DeviceCVM == req.DecisioningData.DeviceCVM {
+		cvm = card.DeviceCVM
+	}
+	card.DeviceCVM = ""
 	dec, err := s.cfg.Issuer.Authorize(ctx, IDVRequest{
 		Card: card, DeviceID: req.DeviceID, TokenRequestorID: req.TokenRequestorID,
-		WalletAccountID: req.WalletAccountID, Risk: req.DecisioningData,
+		WalletAccountID: req.WalletAccountID, Risk: req.DecisioningData, DeviceCVM: cvm,
 	})
 	if err != nil {
 		s.audit("tokenize", errIssuer, at...)

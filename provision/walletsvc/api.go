@@ -48,6 +48,11 @@ type AddCardRequest struct {
 	CardData string `json:"cardData"`
 	// Language is the cardholder's language (ISO 639-1).
 	Language string `json:"language"`
+	// DeviceCVM is how the phone verified the cardholder before adding
+	// the card (R-G3f), "" for none; forwarded in the risk data. The
+	// phone signs the same claim inside CardData, which the token service
+	// checks: the wallet provider cannot add it on its own.
+	DeviceCVM string `json:"deviceCvm,omitempty"`
 }
 
 // AddCardResponse answers AddCardRequest.

@@ -294,6 +294,7 @@ func (s *Service) addCard(ctx context.Context, in AddCardRequest) (AddCardRespon
 		FundingAccountInfo: wire.FundingAccountInfo{EncryptedPayload: in.CardData},
 		DecisioningData:    risk(), ConsumerLanguage: in.Language,
 	}
+	req.DecisioningData.DeviceCVM = in.DeviceCVM
 	if err := req.Validate(); err != nil {
 		s.audit("add-card", err, at...)
 		return AddCardResponse{}, err

@@ -46,6 +46,26 @@ type CardData struct {
 	Expiry string `json:"expiry"`
 	// SecurityCode is the 3- or 4-digit code printed on the card.
 	SecurityCode string `json:"securityCode,omitempty"`
+	// DeviceCVM is how the phone verified the cardholder before the card
+	// was added (consumer-device CVM, R-G3f): DeviceCVMPasscode,
+	// DeviceCVMBiometric or DeviceCVMPattern; "" for none. It rides in
+	// the envelope the device signs, so that the token service can tell
+	// the phone's own claim from the wallet provider's copy in RiskData
+	// (MODEL).
+	DeviceCVM string `json:"deviceCvm,omitempty"`
+}
+
+// Consumer-device CVMs a phone may claim (R-G3f; MODEL names).
+const (
+	DeviceCVMPasscode  = "PASSCODE"
+	DeviceCVMBiometric = "BIOMETRIC"
+	DeviceCVMPattern   = "PATTERN"
+)
+
+// ValidDeviceCVM reports whether m is "" or one of the consumer-device
+// CVMs.
+func ValidDeviceCVM(m string) bool {
+	return m == "" || m == DeviceCVMPasscode || m == DeviceCVMBiometric || m == DeviceCVMPattern
 }
 
 // String is a masked rendering (first 6, last 4 at most): never the full
@@ -65,6 +85,9 @@ func (c CardData) Validate() error {
 	}
 	if c.SecurityCode != "" && !digits(c.SecurityCode, 3, 4) {
 		return fmt.Errorf("%w: card data: securityCode is not 3 or 4 digits", ErrInvalid)
+	}
+	if !ValidDeviceCVM(c.DeviceCVM) {
+		return fmt.Errorf("%w: card data: deviceCvm is not PASSCODE, BIOMETRIC or PATTERN", ErrInvalid)
 	}
 	return nil
 }
@@ -98,6 +121,11 @@ type RiskData struct {
 	// Reasons are machine-readable codes behind the recommendation
 	// (MDES recommendationReasons), e.g. "ACCOUNT_TOO_NEW".
 	Reasons []string `json:"recommendationReasons,omitempty"`
+	// DeviceCVM is the phone's claim, as the wallet provider received it
+	// with the add-card request, that the cardholder was verified on the
+	// device (R-G3f); "" for none. The token service passes it to the
+	// issuer only when the device's signed card data says the same.
+	DeviceCVM string `json:"deviceCvm,omitempty"`
 }
 
 // Validate implements Validator.
@@ -110,6 +138,9 @@ func (r RiskData) Validate() error {
 	}
 	if len(r.Reasons) > 16 {
 		return fmt.Errorf("%w: risk data: more than 16 reasons", ErrInvalid)
+	}
+	if !ValidDeviceCVM(r.DeviceCVM) {
+		return fmt.Errorf("%w: risk data: deviceCvm is not PASSCODE, BIOMETRIC or PATTERN", ErrInvalid)
 	}
 	for _, s := range r.Reasons {
 		if !code(s) {
