@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/tapsim/tapsim/cards"
+	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/emv/pan"
 	"github.com/tapsim/tapsim/hsm"
+	"github.com/tapsim/tapsim/issuerhost"
 	"github.com/tapsim/tapsim/issuerhost/authz"
 	"github.com/tapsim/tapsim/issuerhost/idv"
 	"github.com/tapsim/tapsim/issuerhost/store"
@@ -562,6 +564,103 @@ func (b *bridge) ByDevice(ctx context.Context, deviceID string) ([]tokensvc.Toke
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: device %s: %w", errBridge, device, err)
+	}
+	return out, nil
+}
+
+// pinZone is what the bridge needs of the issuer's security module to
+// bring the phone's PIN block under the zone PIN key.
+type pinZone interface {
+	ImportKey(label string, usage hsm.Usage, k keys.Key) (hsm.Handle, error)
+	DeleteKey(h hsm.Handle) error
+	Lookup(label string) (hsm.Handle, error)
+	TranslatePIN(src hsm.Handle, block []byte, dst hsm.Handle, pan string) ([]byte, error)
+}
+
+// ActivatePasscode implements tokensvc.PasscodeIssuer: the phone's clear
+// format 1 PIN block (opened from its envelope by the token service, which
+// the issuer operates here) is enciphered under a one-time PIN transport
+// key drawn for this call, imported into the issuer's security module,
+// re-enciphered there under the zone PIN key (the module's own
+// translation: the zone key never leaves it) and the one-time key is
+// deleted; the issuer's ID&V then verifies it against the card's PIN
+// verification value and activates the token (idv.ProofPasscode, R-S2a).
+// MODEL: a real token service would open the phone's envelope inside its
+// own module too; here the clear block lives in memory for this call only
+// and is cleared.
+func (b *bridge) ActivatePasscode(ctx context.Context, tur string, block []byte) (tokensvc.OTPVerdict, error) {
+	is, ierr := b.issuer()
+	if ierr != nil {
+		return tokensvc.OTPVerdict{}, ierr
+	}
+	_, k, err := b.serviceToken(ctx, tur)
+	if err != nil {
+		return tokensvc.OTPVerdict{}, err
+	}
+	zone, ok := is.sm.(pinZone)
+	if !ok {
+		return tokensvc.OTPVerdict{}, fmt.Errorf("%w: the security module translates no PIN", errBridge)
+	}
+	var card store.Card
+	if err := is.db.View(ctx, func(tx *store.Tx) error {
+		var err error
+		card, err = tx.Card(ctx, k.CardID)
+		return err
+	}); err != nil {
+		return tokensvc.OTPVerdict{}, fmt.Errorf("%w: %s: %w", errBridge, tur, err)
+	}
+	underZPK, err := b.toZone(zone, block, card.PAN)
+	if err != nil {
+		return tokensvc.OTPVerdict{}, err
+	}
+	_, err = is.idv.Activate(ctx, idv.ActivateRequest{TokenRef: tur, Method: idv.ProofPasscode,
+		PINBlock: hex.EncodeToString(underZPK)})
+	clear(underZPK)
+	var e *idv.Error
+	switch {
+	case err == nil:
+		return tokensvc.OTPVerdict{Status: tokensvc.OTPVerified}, nil
+	case errors.Is(err, idv.ErrPasscodeWrong):
+		errors.As(err, &e)
+		return tokensvc.OTPVerdict{Status: tokensvc.OTPWrong, TriesLeft: e.TriesLeft}, nil
+	case errors.Is(err, idv.ErrLocked), errors.Is(err, idv.ErrPasscodeLocked):
+		return tokensvc.OTPVerdict{Status: tokensvc.OTPLocked}, nil
+	}
+	return tokensvc.OTPVerdict{}, fmt.Errorf("%w: activate: %w", errBridge, err)
+}
+
+// toZone re-enciphers a clear PIN block under the issuer's zone PIN key
+// through a one-time transport key.
+func (b *bridge) toZone(zone pinZone, block []byte, cardPAN string) ([]byte, error) {
+	raw, err := b.random(16)
+	if err != nil {
+		return nil, err
+	}
+	tk, err := keys.New(keys.TDES, raw)
+	clear(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: transport key: %w", errBridge, err)
+	}
+	enc, err := tk.EncryptECB(block)
+	if err != nil {
+		return nil, fmt.Errorf("%w: PIN block: %w", errBridge, err)
+	}
+	tag, err := b.random(8)
+	if err != nil {
+		return nil, err
+	}
+	h, err := zone.ImportKey("tsp/activation-"+hex.EncodeToString(tag), hsm.UsageTPK, tk)
+	if err != nil {
+		return nil, fmt.Errorf("%w: transport key: %w", errBridge, err)
+	}
+	defer func() { _ = zone.DeleteKey(h) }()
+	zpk, err := zone.Lookup(issuerhost.DefaultKeys().ZPK)
+	if err != nil {
+		return nil, fmt.Errorf("%w: zone PIN key: %w", errBridge, err)
+	}
+	out, err := zone.TranslatePIN(h, enc, zpk, cardPAN)
+	if err != nil {
+		return nil, fmt.Errorf("%w: PIN translation: %w", errBridge, err)
 	}
 	return out, nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/tapsim/tapsim/emv/cryptogram"
 	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/emv/pan"
+	"github.com/tapsim/tapsim/emv/pin"
 	"github.com/tapsim/tapsim/provision/wire"
 )
 
@@ -26,6 +27,7 @@ const (
 	pathCards      = "/wallet/cards"
 	pathRequestOTP = "/wallet/otp/request"
 	pathSubmitOTP  = "/wallet/otp/submit"
+	pathActivate   = "/wallet/activate"
 	pathAck        = "/wallet/ack"
 	pathLifecycle  = "/wallet/lifecycle"
 	pathTokens     = "/wallet/tokens"
@@ -36,6 +38,7 @@ const (
 const (
 	typeRequestOTP = "wallet.otp.request"
 	typeSubmitOTP  = "wallet.otp.submit"
+	typeActivate   = "wallet.activate"
 	typeAck        = "wallet.ack"
 	typeLifecycle  = "wallet.lifecycle"
 	typeTokens     = "wallet.tokens"
@@ -475,6 +478,67 @@ func (a *App) SubmitOTP(ctx context.Context, tur, otp string) (OTPResult, error)
 		}
 		out.Status = st
 	}
+	return out, nil
+}
+
+// ErrPasscode reports a passcode that cannot be a card's PIN (4 to 12
+// digits); nothing was sent.
+var ErrPasscode = errors.New("walletapp: the passcode must be 4 to 12 digits")
+
+// Activate activates a token afterwards with the card's passcode, its PIN
+// (R-S2a: activation afterwards by phone), when the step-up was not
+// completed. The PIN goes into an ISO 9564 format 1 PIN block (the format
+// that needs no PAN: the phone never holds the funding card's number),
+// sealed to the token service and signed with the device key (R-G1,
+// R-G2): the wallet provider relays it and cannot read it. The issuer
+// checks it against the card's PIN verification value; a wrong passcode
+// counts toward the lock (R-G3c). On SUCCESS the token data, when the
+// token was inactive, is installed and acknowledged before it returns.
+// Result is SUCCESS, INCORRECT_CODE (RetriesRemaining) or
+// INCORRECT_CODE_RETRIES_EXCEEDED.
+func (a *App) Activate(ctx context.Context, tur, passcode string) (OTPResult, error) {
+	if len(passcode) < 4 || len(passcode) > 12 || strings.Trim(passcode, "0123456789") != "" {
+		return OTPResult{}, ErrPasscode
+	}
+	block, err := pin.Encode(pin.Format1, passcode, "", a.cfg.Rand)
+	if err != nil {
+		return OTPResult{}, fmt.Errorf("walletapp: PIN block: %w", ErrPasscode)
+	}
+	b := make([]byte, 8)
+	if _, err := io.ReadFull(a.cfg.Rand, b); err != nil {
+		clear(block)
+		return OTPResult{}, fmt.Errorf("walletapp: random source: %w", err)
+	}
+	msg := wire.ActivatePasscode{TaskID: "app-" + hex.EncodeToString(b), TokenUniqueReference: tur,
+		PINBlock: strings.ToUpper(hex.EncodeToString(block))}
+	clear(block)
+	env, err := a.seal(msg, wire.TypeActivate)
+	msg.PINBlock = ""
+	if err != nil {
+		return OTPResult{}, err
+	}
+	var res struct {
+		Result           string `json:"result"`
+		RetriesRemaining int    `json:"retriesRemaining"`
+		TokenData        string `json:"tokenData,omitempty"`
+	}
+	if err := a.postSigned(ctx, pathActivate, typeActivate, map[string]string{"walletAccountId": a.cfg.WalletAccountID, "tokenUniqueReference": tur, "activation": env}, &res); err != nil {
+		return OTPResult{}, err
+	}
+	out := OTPResult{Result: res.Result, RetriesRemaining: res.RetriesRemaining}
+	if res.Result != wire.ResultSuccess {
+		return out, nil
+	}
+	if res.TokenData != "" {
+		st, err := a.install(ctx, tur, res.TokenData)
+		if err != nil {
+			return out, err
+		}
+		out.Status = st
+		return out, nil
+	}
+	a.setStatus(tur, wire.StatusActive, nil)
+	out.Status = wire.StatusActive
 	return out, nil
 }
 

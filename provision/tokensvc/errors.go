@@ -48,6 +48,9 @@ const (
 	ReasonRequestorMismatch  = "requestor_mismatch"
 	ReasonNotificationFailed = "notification_failed"
 	ReasonStoreFailed        = "store_failed"
+	// ReasonActivationUnsupported refuses a passcode activation when the
+	// issuer offers none.
+	ReasonActivationUnsupported = "activation_unsupported"
 )
 
 func refuse(code int, reason, msg string) *wire.Refusal { return wire.Refuse(code, reason, msg) }
@@ -70,5 +73,6 @@ var (
 	errNotDelivered      = refuse(http.StatusConflict, ReasonNotYetDelivered, "the token data was not delivered yet")
 	errPeer              = refuse(http.StatusForbidden, ReasonPeerNotAWallet, "the TLS client is not the wallet provider of this token")
 	errVault             = refuse(http.StatusInternalServerError, ReasonVaultFailed, "the vault failed")
+	errNoPasscode        = refuse(http.StatusNotImplemented, ReasonActivationUnsupported, "the issuer does not activate tokens by passcode")
 	errStore             = refuse(http.StatusInternalServerError, ReasonStoreFailed, "the token service's store failed")
 )

@@ -133,3 +133,17 @@ type Issuer interface {
 	// Notify tells the issuer of a token event.
 	Notify(ctx context.Context, n wire.Notification) error
 }
+
+// PasscodeIssuer is the part of an issuer that activates a token
+// afterwards with the card's passcode (R-S2a). An Issuer without it
+// refuses such activations (activation_unsupported).
+type PasscodeIssuer interface {
+	// ActivatePasscode verifies block, the clear ISO 9564 format 1 PIN
+	// block the cardholder's phone sealed to the token service, against
+	// the card of the token and activates the token on the issuer's
+	// record: OTPVerified (also for a token already activated),
+	// OTPWrong with the tries left (a wrong entry toward the lock,
+	// R-G3c) or OTPLocked. The issuer never keeps or logs the block; the
+	// caller clears it afterwards.
+	ActivatePasscode(ctx context.Context, tokenUniqueReference string, block []byte) (OTPVerdict, error)
+}

@@ -24,6 +24,7 @@ const (
 	PathTokenize        = "/tokenize"
 	PathRequestOTP      = "/otp/request"
 	PathSubmitOTP       = "/otp/submit"
+	PathActivate        = "/activate"
 	PathTokenDataAck    = "/tokendata/ack"
 	PathLifecycle       = "/lifecycle"
 	PathIssuerLifecycle = "/issuer/lifecycle"
@@ -119,6 +120,7 @@ func (s *Service) Handler() http.Handler {
 	mux.Handle(PathTokenize, wire.Handle(s.tokenize, opt))
 	mux.Handle(PathRequestOTP, wire.Handle(s.requestOTP, opt))
 	mux.Handle(PathSubmitOTP, wire.Handle(s.submitOTP, opt))
+	mux.Handle(PathActivate, wire.Handle(s.activate, opt))
 	mux.Handle(PathTokenDataAck, wire.Handle(s.ack, opt))
 	mux.Handle(PathLifecycle, wire.Handle(s.lifecycle, opt))
 	mux.Handle(PathIssuerLifecycle, wire.Handle(s.issuerLifecycle, opt))
@@ -521,6 +523,68 @@ func (s *Service) submitOTP(r *wire.Request) (wire.Response, error) {
 	}
 	s.audit("submit-otp", nil, append(at, "result", res.Result)...)
 	return s.sealTo(rq.Party, res, wire.TypeSubmitOTPResult)
+}
+
+// activate is the cardholder's activation afterwards with the card's
+// passcode (R-S2a): the phone's envelope, signed by the token's device
+// (another phone is wrong_device) and relayed by its wallet provider,
+// carries a PIN block the wallet provider cannot read; it goes to the
+// issuer and is cleared here after the call. A token already active
+// answers SUCCESS again, without token data; an inactive one becomes
+// ACTIVE and its data is sealed to the device.
+func (s *Service) activate(r *wire.Request) (wire.Response, error) {
+	var req wire.ActivatePasscode
+	_, _, rq, err := s.relayed(r, wire.TypeActivate, &req, func() string { return req.TokenUniqueReference })
+	var block []byte
+	defer func() {
+		clear(block)
+		req.PINBlock = ""
+	}()
+	at := []any{"tur", req.TokenUniqueReference}
+	fail := func(e error) (wire.Response, error) { s.audit("activate", e, at...); return wire.Response{}, e }
+	if err != nil {
+		return fail(err)
+	}
+	pi, ok := s.cfg.Issuer.(PasscodeIssuer)
+	if !ok {
+		return fail(errNoPasscode)
+	}
+	ctx := r.HTTP.Context()
+	tok, err := s.cfg.Vault.Get(ctx, req.TokenUniqueReference)
+	if err != nil {
+		return fail(errVault)
+	}
+	if tok.Status != wire.StatusInactive && tok.Status != wire.StatusActive {
+		return fail(errNotAwaiting)
+	}
+	if block, err = hex.DecodeString(req.PINBlock); err != nil {
+		return fail(fmt.Errorf("%w: activate: pinBlock", wire.ErrInvalid))
+	}
+	v, err := pi.ActivatePasscode(ctx, tok.TokenUniqueReference, block)
+	if err != nil {
+		return fail(errIssuer)
+	}
+	res := wire.ActivateResult{}
+	switch v.Status {
+	case OTPVerified:
+		res.Result = wire.ResultSuccess
+		if tok.Status == wire.StatusInactive {
+			if _, err := s.cfg.Vault.Change(ctx, tok.TokenUniqueReference, ActionActivate, wire.ActorIssuer); err != nil {
+				return fail(errVault)
+			}
+			if err := s.withTokenData(ctx, &res.TokenData, tok.TokenUniqueReference, true); err != nil {
+				return fail(err)
+			}
+		}
+	case OTPWrong:
+		res.Result, res.RetriesRemaining = wire.ResultIncorrectCode, v.TriesLeft
+	case OTPLocked:
+		res.Result = wire.ResultRetriesExceeded
+	default:
+		return fail(errIssuer)
+	}
+	s.audit("activate", nil, append(at, "result", res.Result)...)
+	return s.sealTo(rq.Party, res, wire.TypeActivateResult)
 }
 
 // nextCorrelation is a notification's correlation ID: a sequence number,

@@ -11,6 +11,7 @@ const (
 	PathCards      = "/wallet/cards"
 	PathRequestOTP = "/wallet/otp/request"
 	PathSubmitOTP  = "/wallet/otp/submit"
+	PathActivate   = "/wallet/activate"
 	PathAck        = "/wallet/ack"
 	PathLifecycle  = "/wallet/lifecycle"
 	PathTokens     = "/wallet/tokens"
@@ -24,6 +25,7 @@ const (
 const (
 	TypeRequestOTP = "wallet.otp.request"
 	TypeSubmitOTP  = "wallet.otp.submit"
+	TypeActivate   = "wallet.activate"
 	TypeAck        = "wallet.ack"
 	TypeLifecycle  = "wallet.lifecycle"
 	TypeTokens     = "wallet.tokens"
@@ -114,6 +116,22 @@ type OTPSubmitResult struct {
 	// TokenData is the token data sealed to the phone (SUCCESS).
 	TokenData string `json:"tokenData,omitempty"`
 }
+
+// ActivateRequest carries the cardholder's activation afterwards with the
+// card's passcode (R-S2a), sealed by the phone to the token service in an
+// ActivatePasscode envelope that the wallet provider relays untouched and
+// cannot open: it never sees, keeps or logs the PIN block.
+type ActivateRequest struct {
+	// WalletAccountID names the wallet account holding the token.
+	WalletAccountID string `json:"walletAccountId"`
+	// TokenUniqueReference names the token.
+	TokenUniqueReference string `json:"tokenUniqueReference"`
+	// Activation is the phone's ActivatePasscode envelope.
+	Activation string `json:"activation"`
+}
+
+// ActivateResult answers ActivateRequest.
+type ActivateResult = OTPSubmitResult
 
 // AckRequest carries the phone's signed TokenDataAck envelope.
 type AckRequest struct {

@@ -21,6 +21,7 @@ const (
 	tspTokenize   = "/tokenize"
 	tspRequestOTP = "/otp/request"
 	tspSubmitOTP  = "/otp/submit"
+	tspActivate   = "/activate"
 	tspAck        = "/tokendata/ack"
 	tspLifecycle  = "/lifecycle"
 )
@@ -137,6 +138,7 @@ func (s *Service) Handler() http.Handler {
 	mux.Handle(PathCards, wire.Handle(jsonHandler(s.addCard), js))
 	mux.Handle(PathRequestOTP, wire.Handle(signedHandler(s, "request-otp", TypeRequestOTP, s.requestOTP), signed))
 	mux.Handle(PathSubmitOTP, wire.Handle(signedHandler(s, "submit-otp", TypeSubmitOTP, s.submitOTP), signed))
+	mux.Handle(PathActivate, wire.Handle(signedHandler(s, "activate", TypeActivate, s.activate), signed))
 	mux.Handle(PathAck, wire.Handle(signedHandler(s, "ack", TypeAck, s.ack), signed))
 	mux.Handle(PathLifecycle, wire.Handle(signedHandler(s, "lifecycle", TypeLifecycle, s.lifecycle), signed))
 	mux.Handle(PathTokens, wire.Handle(signedHandler(s, "tokens", TypeTokens, s.tokens), signed))
@@ -385,6 +387,24 @@ func (s *Service) submitOTP(ctx context.Context, who caller, in OTPSubmit) (OTPS
 	}
 	s.audit("submit-otp", nil, append(at, "result", res.Result)...)
 	return OTPSubmitResult{Result: res.Result, RetriesRemaining: res.RetriesRemaining, TokenData: res.TokenData}, nil
+}
+
+func (s *Service) activate(ctx context.Context, who caller, in ActivateRequest) (ActivateResult, error) {
+	at := []any{"account", who.account, "device", who.deviceID, "tur", in.TokenUniqueReference}
+	if _, err := s.own(who, in.TokenUniqueReference); err != nil {
+		s.audit("activate", err, at...)
+		return ActivateResult{}, err
+	}
+	var res wire.ActivateResult
+	if err := s.call(ctx, tspActivate, in.Activation, "", wire.TypeActivateResult, &res); err != nil {
+		s.audit("activate", err, at...)
+		return ActivateResult{}, err
+	}
+	if res.Result == wire.ResultSuccess {
+		s.cfg.Store.setStatus(in.TokenUniqueReference, wire.StatusActive, nil)
+	}
+	s.audit("activate", nil, append(at, "result", res.Result)...)
+	return ActivateResult{Result: res.Result, RetriesRemaining: res.RetriesRemaining, TokenData: res.TokenData}, nil
 }
 
 func (s *Service) ack(ctx context.Context, who caller, in AckRequest) (AckResult, error) {

@@ -20,6 +20,8 @@ const (
 	TypeRequestOTPResult  = "request-otp-result"
 	TypeSubmitOTP         = "submit-otp"
 	TypeSubmitOTPResult   = "submit-otp-result"
+	TypeActivate          = "activate-passcode"
+	TypeActivateResult    = "activate-passcode-result"
 	TypeTokenData         = "token-data"
 	TypeTokenDataAck      = "token-data-ack"
 	TypeNotification      = "notification"
@@ -443,6 +445,48 @@ func (r SubmitOTPResult) Validate() error {
 	}
 	return nil
 }
+
+// ActivatePasscode carries the card's passcode (its PIN) with which the
+// cardholder activates a token afterwards, when the step-up was not
+// completed (TypeActivate, phone -> token service, relayed untouched by
+// the wallet provider; R-S2a: activation afterwards by phone). The PIN is
+// an ISO 9564 format 1 PIN block, the one format that needs no PAN (the
+// phone holds the token, never the funding card's number), and travels
+// only inside this envelope, sealed to the token service (R-G1); the
+// token service hands it to the issuer's security module, where it is
+// re-enciphered under the zone PIN key and checked against the card's PIN
+// verification value (MODEL).
+type ActivatePasscode struct {
+	// TaskID is unique per token requestor.
+	TaskID string `json:"taskId"`
+	// TokenUniqueReference names the token.
+	TokenUniqueReference string `json:"tokenUniqueReference"`
+	// PINBlock is the clear format 1 PIN block, 16 hex digits.
+	PINBlock string `json:"pinBlock"`
+}
+
+// String hides the PIN block.
+func (r ActivatePasscode) String() string { return "passcode activation of " + r.TokenUniqueReference }
+
+// GoString is String.
+func (r ActivatePasscode) GoString() string { return r.String() }
+
+// Validate implements Validator. Its errors never quote the block.
+func (r ActivatePasscode) Validate() error {
+	if !token(r.TaskID, 64) || !token(r.TokenUniqueReference, 64) {
+		return fmt.Errorf("%w: activate: taskId and tokenUniqueReference are required", ErrInvalid)
+	}
+	if b, err := hex.DecodeString(r.PINBlock); err != nil || len(b) != 8 || b[0]>>4 != 1 {
+		return fmt.Errorf("%w: activate: pinBlock must be an 8-byte ISO 9564 format 1 block in hex", ErrInvalid)
+	}
+	return nil
+}
+
+// ActivateResult answers ActivatePasscode (TypeActivateResult): SUCCESS
+// (with the token data sealed to the device when the token was inactive),
+// INCORRECT_CODE with the tries left, INCORRECT_CODE_RETRIES_EXCEEDED when
+// the card's provisioning is locked (R-G3c).
+type ActivateResult = SubmitOTPResult
 
 // DomainControls summarise where the token may be used (EMVCo Token
 // Domain Restriction Controls, FACT; this set of fields is tapsim's
