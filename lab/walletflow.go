@@ -25,6 +25,11 @@ import (
 // OTPAuto makes AddToWallet read the OTP from the cardholder's inbox.
 const OTPAuto = "auto"
 
+// OTPNone makes AddToWallet leave a step-up unfinished: no OTP is asked
+// for or typed, and the token stays inactive unless ActivatePIN activates
+// it afterwards.
+const OTPNone = "none"
+
 // WalletRequest is a cardholder adding a sample card to a new wallet
 // phone (AddToWallet).
 type WalletRequest struct {
@@ -36,8 +41,13 @@ type WalletRequest struct {
 	// empty.
 	Account string
 	// OTP is the one-time password to submit on a step-up: OTPAuto reads
-	// it from the cardholder's inbox, anything else is typed as is.
+	// it from the cardholder's inbox, OTPNone submits none, anything else
+	// is typed as is.
 	OTP string
+	// ActivatePIN, when set, activates the token afterwards with the
+	// card's PIN (R-S2a) when the step-up did not end with the cardholder
+	// verified (OTPNone, a wrong OTP).
+	ActivatePIN string
 	// TapAmount, when positive, taps the new token for that amount (minor
 	// units) at the sample terminal.
 	TapAmount int64
@@ -78,6 +88,9 @@ type WalletResult struct {
 	// INCORRECT_CODE, EXPIRED_CODE, INCORRECT_CODE_RETRIES_EXCEEDED); ""
 	// when there was none.
 	OTP string
+	// Activation is the result of the activation afterwards with the
+	// card's PIN (ActivatePIN), "" when there was none.
+	Activation string
 	// Tap is the DE39 of the tap ("" when none).
 	Tap isospec.ResponseCode
 	// Masked is the token number masked (first 6 and last 4), "" when
@@ -152,9 +165,42 @@ func (p *Provisioning) addToWallet(ctx context.Context, req WalletRequest, fc Fu
 				m = x
 			}
 		}
-		exp, err := app.RequestOTP(ctx, tur, m.ID)
+		verified, err := p.stepUp(ctx, req, app, fc, tur, m, say, &out)
 		if err != nil {
 			return out, err
+		}
+		if !verified {
+			if req.ActivatePIN == "" {
+				return out, nil
+			}
+			r, err := app.Activate(ctx, tur, req.ActivatePIN)
+			if err != nil {
+				return out, err
+			}
+			out.Activation = r.Result
+			if r.Result != wire.ResultSuccess {
+				say("activate", "with the card's PIN (sealed to the token service): %s, %d tries left", r.Result, r.RetriesRemaining)
+				return out, nil
+			}
+			say("activate", "with the card's PIN (sealed to the token service): %s, token %s", r.Result, r.Status)
+		}
+	}
+	return p.afterDelivery(ctx, req, app, fc, tur, res, say, out)
+}
+
+// stepUp runs the OTP step-up of token tur by method m: it reports
+// whether the cardholder was verified; out gets the OTP result and the
+// token's state.
+func (p *Provisioning) stepUp(ctx context.Context, req WalletRequest, app *walletapp.App, fc FundingCard, tur string,
+	m wire.AuthenticationMethod, say func(string, string, ...any), out *WalletResult) (bool, error) {
+	if req.OTP == OTPNone && req.AskOTP == nil {
+		say("otp", "not entered: the step-up is left unfinished, token %s", out.Status)
+		return false, nil
+	}
+	{
+		exp, err := app.RequestOTP(ctx, tur, m.ID)
+		if err != nil {
+			return false, err
 		}
 		say("otp sent", "by %s to %s, valid until %s", m.Type, m.Value, exp.UTC().Format("15:04:05Z"))
 		to := fc.Phone
@@ -167,19 +213,19 @@ func (p *Provisioning) addToWallet(ctx context.Context, req WalletRequest, fc Fu
 			switch {
 			case req.AskOTP != nil:
 				if code, err = req.AskOTP(ctx, OTPQuestion{Recipient: to, Masked: m.Value, Method: m.Type, TriesLeft: tries}); err != nil {
-					return out, err
+					return false, err
 				}
 			case code == "" || code == OTPAuto:
 				var ok bool
 				if code, ok, err = p.LastOTP(ctx, to); err != nil {
-					return out, err
+					return false, err
 				} else if !ok {
-					return out, errors.New("no OTP in the cardholder's inbox")
+					return false, errors.New("no OTP in the cardholder's inbox")
 				}
 				say("inbox", "the cardholder reads the OTP in the message centre")
 			}
 			if r, err = app.SubmitOTP(ctx, tur, code); err != nil {
-				return out, err
+				return false, err
 			}
 			out.Status, out.OTP = r.Status, r.Result
 			if t, ok := app.Token(tur); ok && out.Status == "" {
@@ -190,12 +236,20 @@ func (p *Provisioning) addToWallet(ctx context.Context, req WalletRequest, fc Fu
 			}
 			say("otp", "%s, %d tries left, token %s", r.Result, r.RetriesRemaining, out.Status)
 			if req.AskOTP == nil || r.Result != wire.ResultIncorrectCode || r.RetriesRemaining <= 0 {
-				return out, nil
+				return false, nil
 			}
 			tries = r.RetriesRemaining
 		}
 		say("otp", "%s, token %s", r.Result, r.Status)
 	}
+	return true, nil
+}
+
+// afterDelivery checks the token reached the phone, reads the issuer's
+// record back and taps when asked.
+func (p *Provisioning) afterDelivery(ctx context.Context, req WalletRequest, app *walletapp.App, fc FundingCard, tur string,
+	res walletapp.Result, say func(string, string, ...any), out WalletResult) (WalletResult, error) {
+	var err error
 	tok, ok := app.Token(tur)
 	if !ok || !tok.Installed {
 		return out, errors.New("the token data did not reach the phone")

@@ -30,6 +30,7 @@ func init() {
 var (
 	deviceIDRE = regexp.MustCompile(`^([0-9A-Fa-f]{2}){1,8}$`)
 	otpFlagRE  = regexp.MustCompile(`^[0-9]{6}$`)
+	pinFlagRE  = regexp.MustCompile(`^[0-9]{4,12}$`)
 )
 
 func newProvisionCmd() *cobra.Command {
@@ -44,6 +45,9 @@ func newProvisionCmd() *cobra.Command {
 // walletOptions are the flags of "tapsim provision wallet".
 type walletOptions struct {
 	card, device, otp, data string
+	// activatePIN activates the token afterwards with the card's PIN when
+	// the step-up did not verify the cardholder.
+	activatePIN string
 	// walletProvider, pki and acquirer run the phone's side against
 	// services running as their own processes.
 	walletProvider, pki, acquirer string
@@ -54,7 +58,7 @@ type walletOptions struct {
 func newProvisionWalletCmd() *cobra.Command {
 	var o walletOptions
 	c := &cobra.Command{
-		Use:   "wallet --card PROFILE --device ID [--otp auto|CODE] [--tap AMOUNT] [--data DIR] [--wallet-provider HOST:PORT --pki DIR [--acquirer HOST:PORT]]",
+		Use:   "wallet --card PROFILE --device ID [--otp auto|none|CODE] [--activate-pin PIN] [--tap AMOUNT] [--data DIR] [--wallet-provider HOST:PORT --pki DIR [--acquirer HOST:PORT]]",
 		Short: "Add a sample card to a new wallet phone: phone app -> wallet provider -> token service -> issuer ID&V",
 		Long: `Starts the embedded network (issuer host and acquirer) and, in front of the issuer, the token
 service it operates and a wallet provider, both on loopback HTTPS with mutual TLS and an
@@ -63,7 +67,10 @@ in-memory test CA. A new phone with hardware device ID --device adds the sample 
 service recommends a step-up unless --green), an OTP goes to the cardholder's registered phone
 and is read from the issuer's message centre (--otp auto) or typed (--otp CODE), the token
 arrives sealed to the device, is acknowledged, and the issuer is notified. --tap AMOUNT then
-taps the new token (minor units) at the sample terminal.
+taps the new token (minor units) at the sample terminal. --otp none leaves the step-up
+unfinished (the token stays inactive); --activate-pin PIN then activates it afterwards with the
+card's PIN (the sample cards' is 1234), sent from the phone as a PIN block sealed to the token
+service, which the wallet provider cannot read; a wrong PIN counts toward the 5-try lock.
 
 With --wallet-provider only the phone runs here, against services running as their own
 processes: the wallet provider at HOST:PORT (tapsim wallet-provider), in front of the token
@@ -88,7 +95,8 @@ OTP or a key.`,
 	f := c.Flags()
 	f.StringVar(&o.card, "card", "", "built-in plastic card profile of the funding card (visa-plastic, mc-plastic, ...)")
 	f.StringVar(&o.device, "device", "", "the new phone's hardware device ID, 1 to 8 bytes in hex")
-	f.StringVar(&o.otp, "otp", lab.OTPAuto, "the OTP on a step-up: auto reads it from the cardholder's inbox, or 6 digits")
+	f.StringVar(&o.otp, "otp", lab.OTPAuto, "the OTP on a step-up: auto reads it from the cardholder's inbox, none leaves the step-up unfinished, or 6 digits")
+	f.StringVar(&o.activatePIN, "activate-pin", "", "activate the token afterwards with the card's PIN (4 to 12 digits) when the step-up did not verify the cardholder")
 	f.Int64Var(&o.tap, "tap", 0, "tap the new token for this amount (minor units) when provisioned")
 	f.StringVar(&o.data, "data", "", "data directory of the hosts, kept afterwards (default: a temporary one)")
 	f.BoolVar(&o.green, "green", false, "the token service recommends approval (no step-up)")
@@ -106,8 +114,10 @@ func (o walletOptions) check() error {
 		return usageErr("--card is required")
 	case !deviceIDRE.MatchString(o.device):
 		return usageErr("--device must be 1 to 8 bytes in hex")
-	case o.otp != lab.OTPAuto && !otpFlagRE.MatchString(o.otp):
-		return usageErr("--otp must be auto or 6 digits")
+	case o.otp != lab.OTPAuto && o.otp != lab.OTPNone && !otpFlagRE.MatchString(o.otp):
+		return usageErr("--otp must be auto, none or 6 digits")
+	case o.activatePIN != "" && !pinFlagRE.MatchString(o.activatePIN):
+		return usageErr("--activate-pin must be 4 to 12 digits")
 	case o.tap < 0:
 		return usageErr("--tap must be a positive amount in minor units")
 	case o.data != "" && strings.TrimSpace(o.data) == "":
@@ -124,6 +134,8 @@ func (o walletOptions) check() error {
 		switch {
 		case strings.TrimSpace(o.pki) == "":
 			return usageErr("--wallet-provider needs --pki DIR (tapsim pki init --dir DIR)")
+		case o.activatePIN != "" || o.otp == lab.OTPNone:
+			return usageErr("--otp none and --activate-pin run with the embedded services only")
 		case o.green:
 			return usageErr("--green: with --wallet-provider the token service recommends (tapsim issuer --recommend-stepup)")
 		case o.otp == lab.OTPAuto && o.data == "":
@@ -190,7 +202,7 @@ func runProvisionWallet(ctx context.Context, o walletOptions, out, errOut io.Wri
 		return usageErr("--device: %v", err)
 	}
 	res, err := p.AddToWallet(ctx, lab.WalletRequest{Profile: o.card, DeviceID: device, OTP: o.otp,
-		TapAmount: o.tap}, func(s lab.Step) { fmt.Fprintf(out, "%-16s %s\n", s.Name, s.Detail) })
+		ActivatePIN: o.activatePIN, TapAmount: o.tap}, func(s lab.Step) { fmt.Fprintf(out, "%-16s %s\n", s.Name, s.Detail) })
 	if err != nil {
 		return fmt.Errorf("provision wallet: %w", err)
 	}

@@ -17,7 +17,8 @@ func TestProvisionFlags(t *testing.T) {
 		{[]string{"provision", "wallet", "--device", "35209900AABB0001"}, "--card is required"},
 		{[]string{"provision", "wallet", "--card", "visa-plastic", "--device", "zz"}, "--device must be 1 to 8 bytes in hex"},
 		{[]string{"provision", "wallet", "--card", "visa-plastic", "--device", "00112233445566778899"}, "--device must be 1 to 8 bytes in hex"},
-		{[]string{"provision", "wallet", "--card", "visa-plastic", "--device", "01", "--otp", "12"}, "--otp must be auto or 6 digits"},
+		{[]string{"provision", "wallet", "--card", "visa-plastic", "--device", "01", "--otp", "12"}, "--otp must be auto, none or 6 digits"},
+		{[]string{"provision", "wallet", "--card", "visa-plastic", "--device", "01", "--activate-pin", "12a4"}, "--activate-pin must be 4 to 12 digits"},
 		{[]string{"provision", "wallet", "--card", "visa-plastic", "--device", "01", "--tap", "-5"}, "--tap must be a positive amount"},
 		{[]string{"provision", "wallet", "--bogus"}, "unknown flag"},
 		{[]string{"provision", "wallet", "--card", "nosuch", "--device", "01"}, "--card nosuch is not a built-in plastic card profile"},
@@ -67,6 +68,28 @@ func TestProvisionWallet(t *testing.T) {
 	code, out, errOut = runCLI(t, "provision", "wallet", "--card", "visa-plastic", "--device", "0a0b", "--green")
 	require.Equal(t, 0, code, errOut+out)
 	require.Contains(t, out, "device 0A0B000000000000")
+}
+
+// provision wallet --otp none leaves the step-up unfinished and
+// --activate-pin activates the token afterwards with the card's PIN
+// (R-S2a, R-G1); a wrong PIN leaves it inactive with the tries left
+// (R-G3c). No PIN or PIN block is printed.
+func TestProvisionWalletActivatePIN(t *testing.T) {
+	code, out, errOut := runCLI(t, "provision", "wallet", "--card", "visa-plastic", "--device", "35209900AABB0011",
+		"--otp", "none", "--activate-pin", "1234", "--tap", "150000")
+	require.Equal(t, 0, code, errOut+out)
+	for _, want := range []string{"not entered", "activate", "SUCCESS, token ACTIVE", "activated true (cardholder verified by passcode)",
+		"DE39 00"} {
+		require.Contains(t, out, want)
+	}
+	require.NotContains(t, out, "otp sent")
+	require.NotContains(t, strings.ToUpper(out+errOut), "141234", "no PIN block (format 1, PIN 1234)")
+	require.NotContains(t, out+errOut, "PIN 1234")
+
+	code, out, _ = runCLI(t, "provision", "wallet", "--card", "visa-plastic", "--device", "35209900AABB0012",
+		"--otp", "none", "--activate-pin", "9999")
+	require.Equal(t, 1, code)
+	require.Contains(t, out, "INCORRECT_CODE, 4 tries left")
 }
 
 // demo --provisioning prints one row per case, every one as expected, in
