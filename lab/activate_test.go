@@ -272,3 +272,23 @@ func TestActivatePINLock(t *testing.T) {
 	require.Equal(t, store.TokenInactive, tokenStatus(t, n, tur))
 	require.False(t, cardToken(t, p, mc.CardID, tur).Activated)
 }
+
+// R-C1, R-S2a: a card reported lost after its step-up began cannot be
+// activated afterwards: the issuer's own reason reaches the phone.
+func TestActivateLostCard(t *testing.T) {
+	ctx := context.Background()
+	n, p, _ := activationWorld(t)
+	visa, err := SampleFundingCard(ctx, n, "visa-plastic")
+	require.NoError(t, err)
+	app, err := p.NewWalletApp("35209900AABB0331", "stepup-331")
+	require.NoError(t, err)
+	added, err := app.AddCard(ctx, visa.Card)
+	require.NoError(t, err)
+	require.Equal(t, wire.DecisionRequireAuthN, added.Decision)
+	_, err = markCardLost(ctx, n.Issuer(), visa.Card.PAN)
+	require.NoError(t, err)
+	_, err = app.Activate(ctx, added.TokenUniqueReference, SamplePIN)
+	var ref *wire.Refusal
+	require.ErrorAs(t, err, &ref)
+	require.Equal(t, "card_not_active", ref.Reason)
+}

@@ -625,6 +625,9 @@ func (b *bridge) ActivatePasscode(ctx context.Context, tur string, block []byte)
 		return tokensvc.OTPVerdict{Status: tokensvc.OTPWrong, TriesLeft: e.TriesLeft}, nil
 	case errors.Is(err, idv.ErrLocked), errors.Is(err, idv.ErrPasscodeLocked):
 		return tokensvc.OTPVerdict{Status: tokensvc.OTPLocked}, nil
+	case errors.As(err, &e) && e.Reason != idv.ReasonInternal && e.Reason != idv.ReasonInvalidRequest:
+		// The issuer's own refusal (card_not_active, not_verified, ...).
+		return tokensvc.OTPVerdict{}, wire.Refuse(e.Reason.HTTPStatus(), string(e.Reason), e.Message)
 	}
 	return tokensvc.OTPVerdict{}, fmt.Errorf("%w: activate: %w", errBridge, err)
 }

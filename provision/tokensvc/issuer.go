@@ -143,7 +143,10 @@ type PasscodeIssuer interface {
 	// the card of the token and activates the token on the issuer's
 	// record: OTPVerified (also for a token already activated),
 	// OTPWrong with the tries left (a wrong entry toward the lock,
-	// R-G3c) or OTPLocked. The issuer never keeps or logs the block; the
-	// caller clears it afterwards.
+	// R-G3c) or OTPLocked. Any other refusal of the issuer (a card
+	// reported lost since, a card without a PIN) may come as a
+	// *wire.Refusal with the issuer's own reason, which the token service
+	// passes on. The issuer never keeps or logs the block; the caller
+	// clears it afterwards.
 	ActivatePasscode(ctx context.Context, tokenUniqueReference string, block []byte) (OTPVerdict, error)
 }

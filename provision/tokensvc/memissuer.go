@@ -52,6 +52,7 @@ type MemoryIssuer struct {
 	sent    map[string]string // last OTP sent, by PAN (the cardholder's phone)
 	notes   []wire.Notification
 	seen    map[string]bool
+	cvm     map[string]string // device CVM of the last request, by PAN
 	changed chan struct{}
 }
 
@@ -74,7 +75,7 @@ func NewMemoryIssuer(clock func() time.Time, rnd io.Reader) *MemoryIssuer {
 	return &MemoryIssuer{
 		clock: clock, rnd: rnd, cards: map[string]Card{}, otps: map[string]*otpState{},
 		wrong: map[string]int{}, locked: map[string]bool{}, sent: map[string]string{},
-		seen: map[string]bool{}, changed: make(chan struct{}),
+		seen: map[string]bool{}, cvm: map[string]string{}, changed: make(chan struct{}),
 	}
 }
 
@@ -91,6 +92,7 @@ func (m *MemoryIssuer) AddCard(p string, c Card) {
 func (m *MemoryIssuer) Authorize(_ context.Context, req IDVRequest) (IDVDecision, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.cvm[req.Card.PAN] = req.DeviceCVM
 	c, ok := m.cards[req.Card.PAN]
 	switch {
 	case !ok, c.Expiry != req.Card.Expiry, c.SecurityCode != "" && c.SecurityCode != req.Card.SecurityCode:
@@ -103,6 +105,14 @@ func (m *MemoryIssuer) Authorize(_ context.Context, req IDVRequest) (IDVDecision
 		}}}, nil
 	}
 	return IDVDecision{Decision: wire.DecisionApproved}, nil
+}
+
+// DeviceCVM is the consumer-device CVM the token service passed on with
+// the last ID&V request for card p ("" for none).
+func (m *MemoryIssuer) DeviceCVM(p string) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.cvm[p]
 }
 
 // SendOTP implements Issuer: a fresh 6-digit code, valid OTPValidity.

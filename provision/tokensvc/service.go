@@ -561,7 +561,11 @@ func (s *Service) activate(r *wire.Request) (wire.Response, error) {
 		return fail(fmt.Errorf("%w: activate: pinBlock", wire.ErrInvalid))
 	}
 	v, err := pi.ActivatePasscode(ctx, tok.TokenUniqueReference, block)
-	if err != nil {
+	var ref *wire.Refusal
+	switch {
+	case errors.As(err, &ref):
+		return fail(ref)
+	case err != nil:
 		return fail(errIssuer)
 	}
 	res := wire.ActivateResult{}

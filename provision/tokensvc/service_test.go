@@ -3,6 +3,7 @@ package tokensvc_test
 import (
 	"context"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -465,4 +466,56 @@ func TestTokenDataKeyWrappedForThePhone(t *testing.T) {
 	require.True(t, again.Equal(mk))
 	_, _, err = r.vault.WrapKey(context.Background(), "DWSPTSnone", ph.party.Public().Enc)
 	require.ErrorIs(t, err, tokensvc.ErrUnknownToken)
+}
+
+// R-G3f: the cardholder's verification on the phone reaches the issuer
+// only when the phone signed it in its card data and the wallet provider's
+// risk data says the same: a wallet provider cannot add it on its own, nor
+// can a phone's claim pass without the wallet provider's.
+func TestDeviceCVMClaim(t *testing.T) {
+	r := newRig(t)
+	cases := []struct {
+		name           string
+		signed, risked string
+		want           string
+	}{
+		{"both", wire.DeviceCVMBiometric, wire.DeviceCVMBiometric, wire.DeviceCVMBiometric},
+		{"wallet provider only", "", wire.DeviceCVMPasscode, ""},
+		{"phone only", wire.DeviceCVMPasscode, "", ""},
+		{"contradiction", wire.DeviceCVMPasscode, wire.DeviceCVMBiometric, ""},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ph := r.newPhone(fmt.Sprintf("0A0B0C0D000000%02X", 0x40+i), byte(60+i))
+			keys, err := ph.party.Public().Keys()
+			require.NoError(t, err)
+			card := wire.CardData{PAN: greenPAN, Expiry: expiry, SecurityCode: code, DeviceCVM: tc.signed}
+			req := wire.TokenizeRequest{
+				TaskID: r.taskID(), TokenRequestorID: requestor, WalletAccountID: "acct-" + ph.deviceID,
+				DeviceID: ph.deviceID, DevicePublicKeys: keys,
+				FundingAccountInfo: wire.FundingAccountInfo{EncryptedPayload: r.seal(card, ph.party, wire.TypeCardData)},
+				DecisioningData: wire.RiskData{Recommendation: wire.DecisionApproved, DeviceScore: 4, AccountScore: 4,
+					DeviceCVM: tc.risked},
+				ConsumerLanguage: "zh",
+			}
+			_, err = r.tokenize(req)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, r.issuer.DeviceCVM(greenPAN))
+		})
+	}
+}
+
+// R-S2a: an issuer without passcode activation refuses it with its own
+// reason; the PIN block is not in the token service's log.
+func TestActivateUnsupported(t *testing.T) {
+	r := newRig(t)
+	ph := r.newPhone("0A0B0C0D00000077", 77)
+	resp, err := r.tokenize(r.tokenizeRequest(ph, yellowPAN, r.taskID()))
+	require.NoError(t, err)
+	env := r.seal(wire.ActivatePasscode{TaskID: r.taskID(), TokenUniqueReference: resp.TokenUniqueReference,
+		PINBlock: "141234FFFFFFFFFF"}, ph.party, wire.TypeActivate)
+	var out wire.ActivateResult
+	err = r.post(tokensvc.PathActivate, env, wire.TypeActivateResult, &out)
+	refusedWith(t, err, 501, tokensvc.ReasonActivationUnsupported)
+	require.NotContains(t, r.log.String(), "141234")
 }
