@@ -4,11 +4,16 @@
 // R-S6a), adds a card through the wallet provider, handles the issuer's
 // step-up (the caller reads the OTP from the message centre and passes it
 // to SubmitOTP), checks and installs the token data, acknowledges it with
-// a signature, and shows the token's state.
+// a signature, and shows the token's state. Before adding a card the
+// phone verifies the cardholder itself (Config.DeviceCVM, a consumer-device
+// CVM, R-G3f) and says so, signed with the device key; a token whose
+// step-up was not completed is activated afterwards with the card's PIN
+// (Activate, R-S2a), an ISO 9564 format 1 PIN block sealed to the token
+// service.
 //
 // The app talks JSON over mutual TLS to the wallet provider (the phones'
 // API of provision/walletsvc); everything sensitive travels inside
-// envelopes of provision/wire: the card data and the OTP sealed to the
+// envelopes of provision/wire: the card data, the OTP and the PIN block sealed to the
 // token service (the wallet provider cannot read them: R-G1, R-S2a), the
 // token data sealed by the token service to this device, and the
 // acknowledgement signed by this device.

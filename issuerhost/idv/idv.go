@@ -33,8 +33,13 @@
 //     not, or whoever holds the card data could guess OTPs without end by
 //     starting new attempts. Activation needs the cardholder verified
 //     even after a green decision (R-S2a): PAN, expiry and code are card
-//     data, not a verification per R-G3. The JSON field names follow
-//     MDES where it has one.
+//     data, not a verification per R-G3; so the rules approve green only
+//     a request that carries the cardholder's verification on the phone
+//     (a consumer-device CVM, R-G3f, DecisioningData.DeviceCVM), else
+//     step up (no_device_cvm), and a green token is activated on that
+//     verification (ProofDeviceCVM). A token whose step-up was not
+//     completed is activated afterwards with the card's PIN
+//     (ProofPasscode). The JSON field names follow MDES where it has one.
 //
 // Sensitive data: the PAN, expiry and security code of a request are used
 // and forgotten; the security code is checked in the security module

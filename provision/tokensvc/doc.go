@@ -8,15 +8,20 @@
 //	POST /tokenize          wallet provider: TokenizeRequest -> TokenizeResponse
 //	POST /otp/request       wallet provider: RequestOTP -> RequestOTPResult
 //	POST /otp/submit        phone (relayed by its wallet provider): SubmitOTP -> SubmitOTPResult
+//	POST /activate          phone (relayed by its wallet provider): ActivatePasscode -> ActivateResult
 //	POST /tokendata/ack     phone (relayed by its wallet provider): TokenDataAck -> Notification
 //	POST /lifecycle         wallet provider: LifecycleRequest -> LifecycleResponse
 //	POST /issuer/lifecycle  issuer: LifecycleRequest -> LifecycleResponse
 //
 // Every body is an envelope (application/jose). The envelopes of
-// /otp/submit and /tokendata/ack are sealed by the phone's app to the
-// token service and signed with the device key given in the tokenize
-// request: the wallet provider forwards them without being able to read
-// the OTP (R-S2a, R-G3e) or forge the acknowledgement (R-G1). Answers are
+// /otp/submit, /activate and /tokendata/ack are sealed by the phone's app
+// to the token service and signed with the device key given in the
+// tokenize request: the wallet provider forwards them without being able
+// to read the OTP (R-S2a, R-G3e) or the PIN block of an activation
+// afterwards (R-S2a, R-G1; the issuer verifies it, PasscodeIssuer), or
+// forge the acknowledgement (R-G1). The phone's claim that it verified
+// the cardholder (R-G3f) reaches the issuer only when its signed card
+// data and the wallet provider's risk data both make it. Answers are
 // sealed to the wallet provider (or the issuer) that called.
 //
 // # The flow (R-M5)

@@ -26,13 +26,16 @@
 // Everything sensitive inside the messages is already an end-to-end
 // envelope the wallet provider cannot open: the card data (sealed by the
 // phone to the token service), the OTP (a SubmitOTP sealed by the phone
-// to the token service, R-S2a), the token data (sealed by the token
+// to the token service, R-S2a), the card's PIN for an activation
+// afterwards (an ActivatePasscode sealed by the phone to the token service,
+// R-S2a, R-G1), the token data (sealed by the token
 // service to the phone) and the phone's signed acknowledgement. The
 // wallet provider forwards those untouched. Answers are JSON.
 //
 //	POST /wallet/cards          AddCardRequest -> AddCardResponse (JSON)
 //	POST /wallet/otp/request    OTPRequest -> OTPRequestResult (TypeRequestOTP)
 //	POST /wallet/otp/submit     OTPSubmit -> OTPSubmitResult (TypeSubmitOTP)
+//	POST /wallet/activate       ActivateRequest -> ActivateResult (TypeActivate)
 //	POST /wallet/ack            AckRequest -> AckResult (TypeAck)
 //	POST /wallet/lifecycle      LifecycleRequest -> LifecycleResult (TypeLifecycle)
 //	POST /wallet/tokens         TokensRequest -> TokensResult (TypeTokens)
@@ -47,6 +50,10 @@
 // state, suspending actors and the last 4 digits of the token and of the
 // account: never a PAN, an expiry, a code or a key (MemoryStore.Dump shows
 // all of it).
+//
+// The add-card request's deviceCvm (the phone's verification of the
+// cardholder, R-G3f) is forwarded in the risk data; the token service
+// counts it only when the phone's signed card data says the same.
 //
 // MODEL: the paths, the JSON bodies, the risk scoring (a fixed
 // recommendation) and the use of the phone's requestId as the taskId
