@@ -495,7 +495,9 @@ var ErrPasscode = errors.New("walletapp: the passcode must be 4 to 12 digits")
 // counts toward the lock (R-G3c). On SUCCESS the token data, when the
 // token was inactive, is installed and acknowledged before it returns.
 // Result is SUCCESS, INCORRECT_CODE (RetriesRemaining) or
-// INCORRECT_CODE_RETRIES_EXCEEDED.
+// INCORRECT_CODE_RETRIES_EXCEEDED. The passcode is the card's PIN, which
+// the issuer sets (R-G3a) and checks: the rules of cards/passcode (R-G3b)
+// are those of the phone's own passcode and are not applied here.
 func (a *App) Activate(ctx context.Context, tur, passcode string) (OTPResult, error) {
 	if len(passcode) < 4 || len(passcode) > 12 || strings.Trim(passcode, "0123456789") != "" {
 		return OTPResult{}, ErrPasscode

@@ -257,3 +257,15 @@ func TestTokenDataKeyRefused(t *testing.T) {
 		})
 	}
 }
+
+// R-S2a: a passcode that cannot be a card's PIN is refused on the phone,
+// before anything is sent.
+func TestActivateRefusesBadPasscode(t *testing.T) {
+	app, f := start(t, nil)
+	for _, p := range []string{"", "123", "12a4", "1234567890123", "12 34"} {
+		_, err := app.Activate(context.Background(), tur, p)
+		require.ErrorIs(t, err, walletapp.ErrPasscode, p)
+		require.Equal(t, walletapp.ErrPasscode.Error(), err.Error(), "the refusal never quotes the passcode")
+	}
+	require.Zero(t, f.ackCount())
+}

@@ -211,3 +211,35 @@ func TestRefusalFor(t *testing.T) {
 	own := wire.Refuse(409, "task_id_reused", "taskId reused")
 	require.Same(t, own, wire.RefusalFor(fmt.Errorf("x: %w", own)))
 }
+
+// R-S2a, R-G1: an activation carries a format 1 PIN block only, never
+// shown by String, %v or %#v, nor quoted by Validate; the device CVM
+// claims are the three methods or none.
+func TestActivatePasscodeMessage(t *testing.T) {
+	ok := wire.ActivatePasscode{TaskID: "t-1", TokenUniqueReference: "TUR-1", PINBlock: "141234ABCDEF0123"}
+	require.NoError(t, ok.Validate())
+	for _, s := range []string{ok.String(), fmt.Sprintf("%v", ok), fmt.Sprintf("%#v", ok)} {
+		require.NotContains(t, s, "141234")
+	}
+	for _, block := range []string{"041234FFFFFFFFFF", "141234", "1412 34FFFFFFFFF", "zz1234FFFFFFFFFF", ""} {
+		bad := ok
+		bad.PINBlock = block
+		err := bad.Validate()
+		require.ErrorIs(t, err, wire.ErrInvalid, block)
+		if block != "" {
+			require.NotContains(t, err.Error(), block)
+		}
+	}
+	bad := ok
+	bad.TokenUniqueReference = ""
+	require.ErrorIs(t, bad.Validate(), wire.ErrInvalid)
+
+	for _, m := range []string{"", wire.DeviceCVMPasscode, wire.DeviceCVMBiometric, wire.DeviceCVMPattern} {
+		require.True(t, wire.ValidDeviceCVM(m), m)
+	}
+	require.False(t, wire.ValidDeviceCVM("NONE"))
+	c := wire.CardData{PAN: "4761739001010010", Expiry: "2812", DeviceCVM: "IRIS"}
+	require.ErrorIs(t, c.Validate(), wire.ErrInvalid)
+	r := wire.RiskData{Recommendation: wire.DecisionApproved, DeviceScore: 4, AccountScore: 4, DeviceCVM: "IRIS"}
+	require.ErrorIs(t, r.Validate(), wire.ErrInvalid)
+}
