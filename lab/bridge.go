@@ -588,7 +588,9 @@ type pinZone interface {
 // MODEL: a real token service would open the phone's envelope inside its
 // own module too; here the clear block lives in memory for this call only
 // and is cleared.
-func (b *bridge) ActivatePasscode(ctx context.Context, tur string, block []byte) (tokensvc.OTPVerdict, error) {
+// The PAN the token service names is not used: the card is the token's
+// on the issuer's own record.
+func (b *bridge) ActivatePasscode(ctx context.Context, _, tur string, block []byte) (tokensvc.OTPVerdict, error) {
 	is, ierr := b.issuer()
 	if ierr != nil {
 		return tokensvc.OTPVerdict{}, ierr

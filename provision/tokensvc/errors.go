@@ -51,6 +51,9 @@ const (
 	// ReasonActivationUnsupported refuses a passcode activation when the
 	// issuer offers none.
 	ReasonActivationUnsupported = "activation_unsupported"
+	// ReasonPasscodeUnavailable refuses a passcode activation of a card
+	// that has no PIN (MemoryIssuer).
+	ReasonPasscodeUnavailable = "passcode_unavailable"
 )
 
 func refuse(code int, reason, msg string) *wire.Refusal { return wire.Refuse(code, reason, msg) }

@@ -148,5 +148,6 @@ type PasscodeIssuer interface {
 	// *wire.Refusal with the issuer's own reason, which the token service
 	// passes on. The issuer never keeps or logs the block; the caller
 	// clears it afterwards.
-	ActivatePasscode(ctx context.Context, tokenUniqueReference string, block []byte) (OTPVerdict, error)
+	// pan names the cardholder's account, as for VerifyOTP.
+	ActivatePasscode(ctx context.Context, pan, tokenUniqueReference string, block []byte) (OTPVerdict, error)
 }

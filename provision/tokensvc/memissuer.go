@@ -6,11 +6,13 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/tapsim/tapsim/emv/pan"
+	"github.com/tapsim/tapsim/emv/pin"
 	"github.com/tapsim/tapsim/provision/wire"
 )
 
@@ -35,6 +37,9 @@ type Card struct {
 	StepUp bool
 	// Phone is the cardholder's phone number; its last 4 digits are shown.
 	Phone string
+	// PIN is the card's PIN for an activation afterwards
+	// (ActivatePasscode); none when empty.
+	PIN string
 }
 
 // MemoryIssuer is an Issuer in memory with the semantics the interface
@@ -163,6 +168,39 @@ func (m *MemoryIssuer) VerifyOTP(_ context.Context, p, tur, code string) (OTPVer
 		return OTPVerdict{Status: OTPWrong, TriesLeft: MaxWrongOTP - m.wrong[p]}, nil
 	}
 	o.used = true
+	m.wrong[p] = 0
+	return OTPVerdict{Status: OTPVerified}, nil
+}
+
+var _ PasscodeIssuer = (*MemoryIssuer)(nil)
+
+// ActivatePasscode implements PasscodeIssuer: the clear ISO 9564 format 1
+// block is decoded and compared with the card's PIN in constant time; a
+// wrong PIN counts with the wrong OTPs toward the lock (R-G3c), a right
+// one resets the count. A card without a PIN is refused
+// passcode_unavailable.
+func (m *MemoryIssuer) ActivatePasscode(_ context.Context, p, _ string, block []byte) (OTPVerdict, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.cards[p]
+	switch {
+	case !ok || c.PIN == "":
+		return OTPVerdict{}, refuse(http.StatusConflict, ReasonPasscodeUnavailable, "the card has no PIN to activate with")
+	case m.locked[p]:
+		return OTPVerdict{Status: OTPLocked}, nil
+	}
+	got, err := pin.Decode(pin.Format1, block, "")
+	if err != nil {
+		got = ""
+	}
+	if subtle.ConstantTimeCompare([]byte(got), []byte(c.PIN)) != 1 {
+		m.wrong[p]++
+		if m.wrong[p] >= MaxWrongOTP {
+			m.locked[p] = true
+			return OTPVerdict{Status: OTPLocked}, nil
+		}
+		return OTPVerdict{Status: OTPWrong, TriesLeft: MaxWrongOTP - m.wrong[p]}, nil
+	}
 	m.wrong[p] = 0
 	return OTPVerdict{Status: OTPVerified}, nil
 }

@@ -560,7 +560,7 @@ func (s *Service) activate(r *wire.Request) (wire.Response, error) {
 	if block, err = hex.DecodeString(req.PINBlock); err != nil {
 		return fail(fmt.Errorf("%w: activate: pinBlock", wire.ErrInvalid))
 	}
-	v, err := pi.ActivatePasscode(ctx, tok.TokenUniqueReference, block)
+	v, err := pi.ActivatePasscode(ctx, tok.FundingPAN, tok.TokenUniqueReference, block)
 	var ref *wire.Refusal
 	switch {
 	case errors.As(err, &ref):

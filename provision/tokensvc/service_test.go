@@ -505,17 +505,57 @@ func TestDeviceCVMClaim(t *testing.T) {
 	}
 }
 
-// R-S2a: an issuer without passcode activation refuses it with its own
-// reason; the PIN block is not in the token service's log.
-func TestActivateUnsupported(t *testing.T) {
+// R-S2a, R-G3c: the activation afterwards with the card's PIN. Only the
+// token's own phone may send it (wrong_device); a card without a PIN is
+// refused with the issuer's reason; a wrong PIN leaves the token INACTIVE
+// with the tries left; the right one activates it and delivers its data
+// to the device; again, it answers SUCCESS without data. The PIN block is
+// not in the token service's log.
+func TestActivatePasscode(t *testing.T) {
 	r := newRig(t)
 	ph := r.newPhone("0A0B0C0D00000077", 77)
+	other := r.newPhone("0A0B0C0D00000078", 78)
 	resp, err := r.tokenize(r.tokenizeRequest(ph, yellowPAN, r.taskID()))
 	require.NoError(t, err)
-	env := r.seal(wire.ActivatePasscode{TaskID: r.taskID(), TokenUniqueReference: resp.TokenUniqueReference,
-		PINBlock: "141234FFFFFFFFFF"}, ph.party, wire.TypeActivate)
-	var out wire.ActivateResult
-	err = r.post(tokensvc.PathActivate, env, wire.TypeActivateResult, &out)
-	refusedWith(t, err, 501, tokensvc.ReasonActivationUnsupported)
+	tur := resp.TokenUniqueReference
+	activate := func(signer phone, block string) (wire.ActivateResult, error) {
+		env := r.seal(wire.ActivatePasscode{TaskID: r.taskID(), TokenUniqueReference: tur, PINBlock: block},
+			signer.party, wire.TypeActivate)
+		var out wire.ActivateResult
+		err := r.post(tokensvc.PathActivate, env, wire.TypeActivateResult, &out)
+		return out, err
+	}
+	_, err = activate(ph, "141234FFFFFFFFFF")
+	refusedWith(t, err, 409, tokensvc.ReasonPasscodeUnavailable)
+
+	r.issuer.AddCard(yellowPAN, tokensvc.Card{Expiry: expiry, SecurityCode: code, Phone: "0912345678", StepUp: true, PIN: "1234"})
+	_, err = r.tokenize(r.tokenizeRequest(other, greenPAN, r.taskID()))
+	require.NoError(t, err)
+	_, err = activate(other, "141234FFFFFFFFFF")
+	refusedWith(t, err, 403, tokensvc.ReasonWrongDevice)
+
+	out, err := activate(ph, "149999FFFFFFFFFF")
+	require.NoError(t, err)
+	require.Equal(t, wire.ResultIncorrectCode, out.Result)
+	require.Equal(t, tokensvc.MaxWrongOTP-1, out.RetriesRemaining)
+	require.Empty(t, out.TokenData)
+	tok, err := r.vault.Get(context.Background(), tur)
+	require.NoError(t, err)
+	require.Equal(t, wire.StatusInactive, tok.Status)
+
+	out, err = activate(ph, "141234FFFFFFFFFF")
+	require.NoError(t, err)
+	require.Equal(t, wire.ResultSuccess, out.Result)
+	td := r.openTokenData(ph, out.TokenData)
+	require.Equal(t, tur, td.TokenUniqueReference)
+	tok, err = r.vault.Get(context.Background(), tur)
+	require.NoError(t, err)
+	require.Equal(t, wire.StatusActive, tok.Status)
+
+	out, err = activate(ph, "141234FFFFFFFFFF")
+	require.NoError(t, err)
+	require.Equal(t, wire.ResultSuccess, out.Result)
+	require.Empty(t, out.TokenData)
 	require.NotContains(t, r.log.String(), "141234")
+	require.NotContains(t, r.log.String(), "149999")
 }

@@ -24,11 +24,11 @@ func TestDeviceCVMReachesIssuer(t *testing.T) {
 	require.Equal(t, wire.DeviceCVMPasscode, w.issuer.DeviceCVM(greenPAN))
 }
 
-// R-S2a, R-G1: the activation afterwards with the card's PIN goes through
-// the wallet provider sealed to the token service: the wallet provider
-// cannot open it, keeps and logs no PIN block, refuses a token of another
-// account, and passes on the token service's refusal (this issuer offers
-// no passcode activation).
+// R-S2a, R-G1, R-G3c: the activation afterwards with the card's PIN goes
+// through the wallet provider sealed to the token service: the wallet
+// provider cannot open it, keeps and logs no PIN block, refuses a token of
+// another account and passes on the issuer's refusal of a card without a
+// PIN; a wrong PIN leaves the token inactive, the right one installs it.
 func TestActivationSealedThroughWalletProvider(t *testing.T) {
 	w := newWorld(t)
 	p := w.phone("0102030405060778", 32)
@@ -38,7 +38,22 @@ func TestActivationSealedThroughWalletProvider(t *testing.T) {
 	tur := res.TokenUniqueReference
 
 	_, err = p.Activate(ctx, tur, "1234")
-	refused(t, err, tokensvc.ReasonActivationUnsupported)
+	refused(t, err, tokensvc.ReasonPasscodeUnavailable)
+	w.issuer.AddCard(yellowPAN, tokensvc.Card{Expiry: expiry, SecurityCode: code, Phone: "0912345678", StepUp: true, PIN: "1234"})
+
+	r, err := p.Activate(ctx, tur, "9999")
+	require.NoError(t, err)
+	require.Equal(t, wire.ResultIncorrectCode, r.Result)
+	require.Equal(t, tokensvc.MaxWrongOTP-1, r.RetriesRemaining)
+	require.Equal(t, wire.StatusInactive, w.walletStatus(tur).Status)
+	r, err = p.Activate(ctx, tur, "1234")
+	require.NoError(t, err)
+	require.Equal(t, wire.ResultSuccess, r.Result)
+	require.Equal(t, wire.StatusActive, r.Status)
+	tok, ok := p.Token(tur)
+	require.True(t, ok)
+	require.True(t, tok.Installed)
+	require.Equal(t, wire.StatusActive, w.walletStatus(tur).Status)
 
 	thief := w.phone("0102030405060779", 33)
 	_, err = thief.AddCard(ctx, card(greenPAN))
