@@ -7,6 +7,7 @@ import (
 	"github.com/gdamore/tcell/v2"
 
 	"github.com/tapsim/tapsim/cards"
+	"github.com/tapsim/tapsim/cards/phone"
 	"github.com/tapsim/tapsim/terminal/pinpad"
 	"github.com/tapsim/tapsim/tui/model"
 )
@@ -521,7 +522,7 @@ func (a *App) replenish(*tcell.EventKey) {
 	}
 	ph, _ := cards.Phone(c)
 	switch {
-	case ph.KeyStore() == nil:
+	case ph.Kind() != phone.HCE:
 		a.m.PhoneNote = "no single-use keys: not an HCE phone"
 		return
 	case a.b.Replenish == nil:

@@ -8,6 +8,7 @@ import (
 	"github.com/rivo/tview"
 
 	"github.com/tapsim/tapsim/cards"
+	"github.com/tapsim/tapsim/cards/phone"
 	"github.com/tapsim/tapsim/tui/model"
 )
 
@@ -346,7 +347,7 @@ func (a *App) phoneText() string {
 				fmt.Fprintf(&b, "wallet token: %s\n", tview.Escape(st))
 			}
 		}
-		if ph.KeyStore() != nil {
+		if ph.Kind() == phone.HCE {
 			repl := ""
 			if ph.NeedsReplenish() {
 				repl = " (needs replenishing)"

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/lab"
+	"github.com/tapsim/tapsim/provision/wire"
 	"github.com/tapsim/tapsim/tui"
 	"github.com/tapsim/tapsim/tui/model"
 	"github.com/tapsim/tapsim/tui/tuitest"
@@ -216,9 +217,9 @@ func (r *tuiRig) lastAudit(action string) store.AuditEvent {
 }
 
 // R-C1: the HCE phone reported lost from its panel. The cloud platform
-// suspends its token and voids the 4 keys it still had (one was spent on
-// the approved tap) at once; the next tap, unlocked, is declined by the
-// issuer (62, token suspended), and the platform issues no new keys to it.
+// suspends its binding and the issuer's ledger every key issued to it, at
+// once; the next tap, unlocked, is declined by the issuer (62, device
+// lost), and the platform issues no new keys to it.
 func TestTUIReportLostHCEPhoneRC1(t *testing.T) {
 	r := newTUIRig(t)
 	r.selectCard("hce-phone")
@@ -229,30 +230,27 @@ func TestTUIReportLostHCEPhoneRC1(t *testing.T) {
 
 	r.panel("single-use keys left: 4")
 	r.Keys("l")
-	r.waitPanel("hce-phone reported lost: device 3520990017614823: tokens suspended: hce-phone; 4 keys voided")
+	r.waitPanel("hce-phone reported lost: device 3520990017614823: cloud binding of hce-phone suspended, its 4 keys refused from now on")
 
 	ctx := context.Background()
-	iss := r.s.net.Issuer()
-	usable, err := iss.Cloud().UsableKeys(ctx, "hce-phone", "3520990017614823")
-	require.NoError(t, err)
-	require.Zero(t, usable, "the unused keys are voided")
-	e := r.lastAudit("device.lost")
-	require.Contains(t, e.Detail, lab.LostReason)
-	require.Contains(t, e.Detail, "1 tokens suspended, 4 keys voided (R-C1)")
-	require.Contains(t, r.lastAudit("token.suspended").Detail, lab.LostReason)
+	h := r.s.net.SampleHCE()
+	cl := r.s.net.Cloud()
+	require.True(t, cl.Ledger().Suspended(h.Ref, h.DeviceID), "the keys are refused")
+	require.Equal(t, wire.HCEBindingSuspended, cl.Service().Bindings(h.Ref)[0].Status)
+	audit := cl.Service().Audit()
+	require.Equal(t, "report-lost", audit[len(audit)-1].Action)
 
 	r.closePanel()
 	r.unlockAndTap("5791")
 	s := r.Wait("DECLINED", "DE39 62")
-	require.Contains(t, s, "(token_suspended)")
+	require.Contains(t, s, "(device_lost)")
 	require.NotContains(t, s, "4895370012340011")
 
 	// The phone still holds keys of its own, but the platform refuses it
-	// any new one: its token is suspended.
+	// any new one: its binding is suspended.
 	r.panel("single-use keys left: 3")
-	r.Keys("n")
-	r.waitPanel("token not active: hce-phone is suspended")
-	r.panel("single-use keys left: 3")
+	_, err := h.App.Replenish(ctx, h.Ref)
+	require.ErrorIs(t, err, wire.ErrRefused)
 
 	r.closePanel()
 	r.Keys("h")
