@@ -326,7 +326,8 @@ func yymm(s string) string {
 // platform under ref, its phones to present cloudPAN (expiry cloudExpiry,
 // YYMM), and records cloudPAN at the issuer as a token of that card, of
 // the visa-cloud model (the token ID is ref), replacing a token of that ID
-// of another model. It returns the funding card as its holder types it.
+// of another model. An account already on the platform is kept (another
+// phone enrols on it). It returns the funding card as its holder types it.
 func (c *Cloud) AddCardAccount(ctx context.Context, ref, fundingPAN, cloudPAN, cloudExpiry, psn string) (FundingCard, error) {
 	fc, err := fundingCard(ctx, c.n, fundingPAN)
 	if err != nil {
@@ -334,7 +335,7 @@ func (c *Cloud) AddCardAccount(ctx context.Context, ref, fundingPAN, cloudPAN, c
 	}
 	if err := c.svc.AddCard("issuer-enrol", cloudsvc.CardAccount{Ref: ref, Holder: fc.CardID, PAN: fc.Card.PAN,
 		Expiry: yymm(fc.Card.Expiry), CloudPAN: cloudPAN, CloudExpiry: cloudExpiry, PSN: psn, IMK: CloudIMKLabel,
-		API: 1, DKI: 1}); err != nil {
+		API: 1, DKI: 1}); err != nil && !errors.Is(err, cloudsvc.ErrExists) {
 		return FundingCard{}, err
 	}
 	iss := c.n.Issuer()
