@@ -23,6 +23,9 @@ type HCERequest struct {
 	// OTP is the one-time password the cardholder answers: OTPAuto reads
 	// it from the cardholder's inbox, otherwise it is sent as given.
 	OTP string
+	// AskOTP, when set, asks a person for the OTP instead (OTP is then
+	// ignored); one try, a wrong code is refused by the platform.
+	AskOTP func(ctx context.Context, q OTPQuestion) (string, error)
 	// Passcode is the phone's passcode, unlocked before each tap
 	// (SampleHCEPasscode when empty).
 	Passcode string
@@ -120,7 +123,12 @@ func (c *Cloud) EnrolHCE(ctx context.Context, r HCERequest, step func(Step)) (HC
 	}
 	step(Step{"register", fmt.Sprintf("registration %s: OTP sent by %s to %s", reg.RegistrationID, reg.Method, reg.Contact)})
 	otp := r.OTP
-	if otp == "" || otp == OTPAuto {
+	if r.AskOTP != nil {
+		if otp, err = r.AskOTP(ctx, OTPQuestion{Recipient: fc.Phone, Masked: reg.Contact, Method: reg.Method, TriesLeft: -1}); err != nil {
+			return res, err
+		}
+		step(Step{"otp", "typed by the cardholder"})
+	} else if otp == "" || otp == OTPAuto {
 		code, ok, err := c.p.LastOTP(ctx, fc.Phone)
 		if err != nil {
 			return res, err

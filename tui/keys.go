@@ -210,6 +210,8 @@ func bindingTable() []Binding {
 			}},
 		{Keys: "a", Hint: "add card", Help: "add a sample card to the wallet of a new phone (token service, step-up OTP)", Screens: phoneS,
 			match: runes('a'), do: func(a *App, _ *tcell.EventKey) { a.openAddCard() }},
+		{Keys: "e", Hint: "HCE", Help: "enrol a new HCE phone with the issuer's cloud platform (OTP, then the card and its keys)", Screens: phoneS,
+			match: runes('e'), do: func(a *App, _ *tcell.EventKey) { a.openEnrolHCE() }},
 		{Keys: "m", Hint: "inbox", Help: "read the inbox the last OTP went to (the issuer's message centre)", Screens: phoneS,
 			match: runes('m'), do: func(a *App, _ *tcell.EventKey) { a.openInbox() }},
 		{Keys: "Esc", Hint: "back", Help: "back to the terminal", Screens: phoneS, match: keys(tcell.KeyEscape),

@@ -242,6 +242,11 @@ func (a *App) render() {
 	a.historyView.ScrollTo(a.histRow, 0)
 
 	a.settingsView.SetText(settingsText(m))
+	if m.Form.HCE {
+		a.addView.SetTitle(" Enrol HCE phone ")
+	} else {
+		a.addView.SetTitle(" Add card to wallet ")
+	}
 	a.addView.SetText(addCardText(m))
 	a.otpView.SetText(otpText(m))
 	a.inboxView.SetTitle(" Phone: inbox of " + tview.Escape(m.InboxOf) + " ")

@@ -616,3 +616,59 @@ func TestTUIWalletPhoneLostRC1(t *testing.T) {
 	s := r.Wait("DECLINED", "DE39 62")
 	require.Contains(t, s, "(token_suspended)")
 }
+
+// R-M7, R-S3d, R-S3e, R-S2e: on the phone panel the tester enrols a new
+// HCE phone for visa-plastic: the OTP is in the phone's inbox, the phone
+// downloads its card and limited-use keys, joins the wallet and taps
+// approved with a key; reported lost, its next tap is declined.
+func TestTUIEnrolHCEPhoneThenTap(t *testing.T) {
+	r := newTUIRig(t)
+	r.Model(func(m *model.Model) { m.Select("visa-se-phone") })
+	r.Keys("p")
+	r.Wait("state: locked")
+	r.Keys("e")
+	r.Wait("Enrol HCE phone", "< visa-plastic >", "always (OTP to the cardholder)")
+	r.Key(tcell.KeyEnter)
+	r.Wait("OTP: ______", "the OTP is in the phone's inbox (i)")
+
+	fc, err := lab.SampleFundingCard(context.Background(), r.s.net, "visa-plastic")
+	require.NoError(t, err)
+	ms, err := r.s.backend.Inbox(context.Background(), fc.Phone)
+	require.NoError(t, err)
+	require.NotEmpty(t, ms)
+	otp := regexp.MustCompile(`\b[0-9]{6}\b`).FindString(ms[len(ms)-1].Body)
+	require.Len(t, otp, 6)
+	r.Keys(otp)
+	r.Key(tcell.KeyEnter)
+	r.Wait("visa-plastic added: card ending", "enrolled: cloud card", "single-use keys left: 5")
+
+	var trace []string
+	var name string
+	r.Model(func(m *model.Model) {
+		trace = append(trace, m.Trace[model.PaneProvisioning]...)
+		name = m.SelectedCard()
+	})
+	require.True(t, strings.HasPrefix(name, "hce-"), name)
+	all := strings.Join(trace, "\n")
+	for _, step := range []string{"card account", "device keys", "register", "otp", "bound", "download"} {
+		require.True(t, slices.ContainsFunc(trace, func(l string) bool { return strings.HasPrefix(l, step+" ") }), "step %s in:\n%s", step, all)
+	}
+	require.NotContains(t, all, otp, "the OTP shows only in the inbox")
+	require.NotContains(t, all, fc.Card.PAN)
+
+	r.Keys(lab.SampleHCEPasscode + "u")
+	r.Wait("unlocked with passcode")
+	r.Key(tcell.KeyEscape)
+	r.Wait("> + " + name)
+	r.Keys("1500t")
+	s := r.Wait("APPROVED", "DE39 00")
+	require.Contains(t, s, name)
+
+	r.panel("single-use keys left: 4")
+	r.Keys("l")
+	r.waitPanel(name + " reported lost: device")
+	r.closePanel()
+	r.unlockAndTap(lab.SampleHCEPasscode)
+	s = r.Wait("DECLINED", "DE39 62")
+	require.Contains(t, s, "(device_lost)")
+}

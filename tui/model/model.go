@@ -524,6 +524,10 @@ type AddCardForm struct {
 	Card     int
 	DeviceID string
 	StepUp   bool
+	// HCE makes it the "Enrol HCE phone" form: the card is enrolled with
+	// the issuer's cloud platform, which always verifies the cardholder
+	// by OTP (StepUp does not change).
+	HCE bool
 	// Field is the field being changed.
 	Field int
 }
@@ -550,7 +554,9 @@ func (f *AddCardForm) Change(delta int) {
 			f.Card = ((f.Card+delta)%n + n) % n
 		}
 	case FieldStepUp:
-		f.StepUp = !f.StepUp
+		if !f.HCE {
+			f.StepUp = !f.StepUp
+		}
 	}
 }
 

@@ -192,3 +192,13 @@ func TestAddCardForm(t *testing.T) {
 	}
 	require.Equal(t, "123456", m.OTP)
 }
+
+// The "Enrol HCE phone" form always verifies the cardholder: its step-up
+// does not change.
+func TestAddCardFormHCE(t *testing.T) {
+	f := AddCardForm{Cards: []string{"visa-plastic"}, DeviceID: "01", StepUp: true, HCE: true}
+	f.MoveField(2)
+	f.Change(1)
+	require.True(t, f.StepUp)
+	require.NoError(t, f.Check())
+}
