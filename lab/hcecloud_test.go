@@ -95,3 +95,43 @@ func TestSampleHCEPhone(t *testing.T) {
 	_, err = h.App.Replenish(ctx, h.Ref)
 	require.ErrorIs(t, err, wire.ErrRefused, "a suspended phone gets no keys")
 }
+
+// The world's cloud platform and the issuer host's cryptogram check
+// follow the issuer when it is stopped and started again on the same
+// data (a new security module on the same keystore, the same key
+// ledger): the platform refuses nothing for it, the phone's keys issued
+// before the restart still pay, a new batch is issued after it.
+func TestSampleHCEAfterIssuerRestart(t *testing.T) {
+	ctx := context.Background()
+	clk := wiretest.NewClock(time.Now())
+	n, err := Start(ctx, Options{Dir: t.TempDir(), Rand: newSeededRand(13), Clock: clk.Now, IssuerTimeout: 500 * time.Millisecond})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, n.Close()) })
+	h, cl := n.SampleHCE(), n.Cloud()
+
+	require.NoError(t, n.StopIssuer())
+	clk.Advance(sampleReplenishInterval)
+	_, err = h.App.Replenish(ctx, h.Ref)
+	require.Error(t, err, "no security module while the issuer is down")
+	code, _, err := cl.Tap(ctx, h.Phone, SampleHCEPasscode, 150000)
+	require.NoError(t, err)
+	require.Equal(t, isospec.RCIssuerInoperative, code)
+	require.NoError(t, n.RestartIssuer(ctx))
+	waitAdvices(t, n) // the link is up again
+
+	code, why, err := cl.Tap(ctx, h.Phone, SampleHCEPasscode, 150000)
+	require.NoError(t, err)
+	require.Equal(t, isospec.RCApproved, code, why)
+	for h.Card.KeysLeft() > 1 {
+		code, why, err = cl.Tap(ctx, h.Phone, SampleHCEPasscode, 1000)
+		require.NoError(t, err)
+		require.Equal(t, isospec.RCApproved, code, why)
+	}
+	clk.Advance(sampleReplenishInterval)
+	got, err := Replenish(ctx, n, SampleHCEProfile, h.Phone)
+	require.NoError(t, err)
+	require.Equal(t, 5, got)
+	code, why, err = cl.Tap(ctx, h.Phone, SampleHCEPasscode, 1000)
+	require.NoError(t, err)
+	require.Equal(t, isospec.RCApproved, code, why)
+}
