@@ -15,8 +15,10 @@ import (
 	"github.com/tapsim/tapsim/cards/emvapp"
 	"github.com/tapsim/tapsim/cards/hceapp"
 	"github.com/tapsim/tapsim/cards/phone"
+	"github.com/tapsim/tapsim/cards/testca"
 	emvcloud "github.com/tapsim/tapsim/emv/cloud"
 	"github.com/tapsim/tapsim/emv/keys"
+	"github.com/tapsim/tapsim/emv/oda"
 	"github.com/tapsim/tapsim/emv/pan"
 	"github.com/tapsim/tapsim/hsm"
 	"github.com/tapsim/tapsim/hsm/soft"
@@ -49,6 +51,9 @@ const (
 	// CloudIMK is the sample value of that key (test key, double-length
 	// TDES), loaded once into the module.
 	CloudIMK = "8A3F51C2D4E6079B1C2D3E4F50617283"
+	// CloudUMDIMK is the sample second master key of the mc-cloud cards
+	// (their UMD keys), labelled CloudIMKLabel + authz.UMDKeySuffix.
+	CloudUMDIMK = "3E7A19C5B2D40F6E81A7C3D95B0E2F46"
 	// SampleCloudRequestor is the ID the cloud platform is known under
 	// among the issuer's token requestors (the hce-phone profile's).
 	SampleCloudRequestor = "40010030273"
@@ -212,11 +217,14 @@ func (v cloudIDV) VerifyOTP(ctx context.Context, correlationID, otp string) erro
 }
 
 // cloudKeys loads the platform's keys into the issuer's module where they
-// are missing: the cloud IMK and the data key the card data is sealed
+// are missing: the cloud IMKs and the data key the card data is sealed
 // under.
 func cloudKeys(m *soft.HSM) error {
 	if _, err := issuerKey(m, CloudIMKLabel, hsm.UsageIMKAC, keys.MustHex(keys.TDES, CloudIMK)); err != nil {
 		return fmt.Errorf("cloud IMK: %w", err)
+	}
+	if _, err := issuerKey(m, CloudIMKLabel+authz.UMDKeySuffix, hsm.UsageIMKAC, keys.MustHex(keys.TDES, CloudUMDIMK)); err != nil {
+		return fmt.Errorf("cloud UMD IMK: %w", err)
 	}
 	if _, err := m.Lookup(cloudsvc.DefaultDEKLabel); errors.Is(err, hsm.ErrUnknownKey) {
 		if _, err := m.GenerateKey(cloudsvc.DefaultDEKLabel, hsm.UsageDEK, keys.AES, 32); err != nil {
@@ -329,13 +337,23 @@ func yymm(s string) string {
 // of another model. An account already on the platform is kept (another
 // phone enrols on it). It returns the funding card as its holder types it.
 func (c *Cloud) AddCardAccount(ctx context.Context, ref, fundingPAN, cloudPAN, cloudExpiry, psn string) (FundingCard, error) {
+	return c.addCardAccount(ctx, ref, fundingPAN, cloudPAN, cloudExpiry, psn, wire.HCECVNVisaCloud)
+}
+
+// addCardAccount is AddCardAccount of the cloud model cvn
+// (wire.HCECVNVisaCloud or wire.HCECVNMCCloud).
+func (c *Cloud) addCardAccount(ctx context.Context, ref, fundingPAN, cloudPAN, cloudExpiry, psn, cvn string) (FundingCard, error) {
+	storeCVN, umd := authz.CVNVisaCloud, ""
+	if cvn == wire.HCECVNMCCloud {
+		storeCVN, umd = authz.CVNMCCloud, CloudIMKLabel+authz.UMDKeySuffix
+	}
 	fc, err := fundingCard(ctx, c.n, fundingPAN)
 	if err != nil {
 		return FundingCard{}, fmt.Errorf("funding card: %w", err)
 	}
 	if err := c.svc.AddCard("issuer-enrol", cloudsvc.CardAccount{Ref: ref, Holder: fc.CardID, PAN: fc.Card.PAN,
 		Expiry: yymm(fc.Card.Expiry), CloudPAN: cloudPAN, CloudExpiry: cloudExpiry, PSN: psn, IMK: CloudIMKLabel,
-		API: 1, DKI: 1}); err != nil && !errors.Is(err, cloudsvc.ErrExists) {
+		API: 1, DKI: 1, CVN: cvn, UMDIMK: umd}); err != nil && !errors.Is(err, cloudsvc.ErrExists) {
 		return FundingCard{}, err
 	}
 	iss := c.n.Issuer()
@@ -344,14 +362,14 @@ func (c *Cloud) AddCardAccount(ctx context.Context, ref, fundingPAN, cloudPAN, c
 	}
 	err = iss.Store().Update(ctx, func(tx *store.Tx) error {
 		k, err := tx.Token(ctx, ref)
-		if err == nil && k.CVN == authz.CVNVisaCloud && k.Number == cloudPAN {
+		if err == nil && k.CVN == storeCVN && k.Number == cloudPAN {
 			return nil
 		}
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 		return tx.PutToken(ctx, store.Token{ID: ref, Number: cloudPAN, CardID: fc.CardID, Expiry: cloudExpiry,
-			Status: store.TokenActive, RequestorID: SampleCloudRequestor, PSN: psn, CVN: authz.CVNVisaCloud,
+			Status: store.TokenActive, RequestorID: SampleCloudRequestor, PSN: psn, CVN: storeCVN,
 			IMKRef: CloudIMKLabel, FormFactor: cards.FormHCEPhone, DeviceBound: true})
 	})
 	if err != nil {
@@ -417,6 +435,14 @@ func (n *Network) enrolSampleHCE(ctx context.Context, c *Cloud) error {
 // the phone verifies its holder before every tap and counts the card's
 // keys (R-S2e, R-S5b). Its clock is now.
 func HCEPhone(p cards.Profile, card *hceapp.Card, now func() time.Time, rnd io.Reader) (cards.Card, error) {
+	return hcePhone(p, card, nil, "", now, rnd)
+}
+
+// hcePhone is HCEPhone with pin, the mobile PIN typed at each tap of an
+// mc-cloud card (which also signs with CDA, its ICC key certified under
+// the test CA as p's ODA settings name it), and last4, the funding card's
+// last 4 digits the phone shows (9F25; "" keeps the profile's).
+func hcePhone(p cards.Profile, card *hceapp.Card, pin func() string, last4 string, now func() time.Time, rnd io.Reader) (cards.Card, error) {
 	if p.Phone == nil {
 		return nil, fmt.Errorf("hce phone: profile %s has no phone settings", p.Name)
 	}
@@ -426,16 +452,36 @@ func HCEPhone(p cards.Profile, card *hceapp.Card, now func() time.Time, rnd io.R
 	if err != nil {
 		return nil, fmt.Errorf("hce phone: %w", err)
 	}
-	cfg, err := card.AppConfig(ph.Holder(), rnd, nil)
+	cfg, err := card.AppConfig(ph.Holder(), rnd, pin)
 	if err != nil {
 		return nil, fmt.Errorf("hce phone: %w", err)
+	}
+	if card.Profile().CVN == wire.HCECVNMCCloud {
+		if p.App == nil || p.App.ODA == nil {
+			return nil, fmt.Errorf("hce phone: profile %s names no ODA keys for an mc-cloud card", p.Name)
+		}
+		o := p.App.ODA
+		iss, err := testca.Issuer(byte(o.CAIndex), o.IssuerKey, oda.IssuerTemplate{IssuerID: card.Profile().AccountNumber[:6],
+			Expiry: emvapp.Date{Year: cfg.Expiry.Year + 2, Month: cfg.Expiry.Month}, Serial: [3]byte{0, 0, 1}})
+		if err != nil {
+			return nil, fmt.Errorf("hce phone: %w", err)
+		}
+		icc, err := testca.ICCKey(o.ICCKey)
+		if err != nil {
+			return nil, fmt.Errorf("hce phone: %w", err)
+		}
+		cfg.ODA = &emvapp.ODA{CAIndex: byte(o.CAIndex), Issuer: iss, ICCKey: icc, ICCSerial: [3]byte{0, 0, 2}}
 	}
 	if p.App != nil {
 		if p.App.Name != "" {
 			cfg.Name = p.App.Name
 		}
 		if t := p.App.Token; t != nil {
-			cfg.Token = &emvapp.Token{RequestorID: t.RequestorID, PANLast4: t.PANLast4}
+			// The cloud platform is the token's requestor (9F19).
+			cfg.Token = &emvapp.Token{RequestorID: SampleCloudRequestor, PANLast4: t.PANLast4}
+			if last4 != "" {
+				cfg.Token.PANLast4 = last4
+			}
 		}
 	}
 	a, err := emvapp.New(cfg)

@@ -10,14 +10,19 @@ import (
 	"github.com/tapsim/tapsim/cards/hceapp"
 	"github.com/tapsim/tapsim/emv/pan"
 	"github.com/tapsim/tapsim/isospec"
+	"github.com/tapsim/tapsim/provision/wire"
 )
 
 // HCERequest is one phone's enrolment with the world's cloud platform
 // (EnrolHCE).
 type HCERequest struct {
 	// Profile is the built-in plastic card profile of the card to put on
-	// the phone (a Visa-like card: the platform's visa-cloud model).
+	// the phone: a Visa-like card takes the platform's visa-cloud model, a
+	// Mastercard-like one its mc-cloud model (MobilePIN needed).
 	Profile string
+	// MobilePIN is the PIN the cardholder sets for an mc-cloud card at
+	// registration and types at each tap (it unlocks the UMD key).
+	MobilePIN string
 	// DeviceID is the new phone's hardware device ID (hex).
 	DeviceID string
 	// OTP is the one-time password the cardholder answers: OTPAuto reads
@@ -41,6 +46,10 @@ type HCERequest struct {
 // hce-phone profile's).
 const SampleHCEPasscode = "5791"
 
+// sampleHCEMCProfile is the profile of EnrolHCE's phones of mc-cloud
+// cards: its passcode and ODA keys.
+const sampleHCEMCProfile = "hce-phone-mc"
+
 // HCEResult is what EnrolHCE did.
 type HCEResult struct {
 	// Ref is the card account's reference at the platform.
@@ -59,27 +68,53 @@ type HCEResult struct {
 }
 
 // ErrHCEProfile reports a profile the cloud platform cannot enrol.
-var ErrHCEProfile = errors.New("not a Visa-like plastic card profile")
+var ErrHCEProfile = errors.New("not a Visa-like or Mastercard-like plastic card profile")
 
-// HCEProfile reads built-in profile name, a Visa-like plastic card the
-// cloud platform can enrol (ErrHCEProfile otherwise).
+// HCEProfile reads built-in profile name, a Visa-like or
+// Mastercard-like plastic card the cloud platform can enrol
+// (ErrHCEProfile otherwise).
 func HCEProfile(name string) (cards.Profile, error) {
 	p, err := cards.Builtin(name)
 	if err != nil || (p.FormFactor != "" && p.FormFactor != cards.FormPlastic) || p.App == nil ||
-		!strings.EqualFold(p.App.Scheme, "visa") || len(p.App.PAN) != 16 {
+		hceCVN(p) == "" || len(p.App.PAN) != 16 {
 		return cards.Profile{}, fmt.Errorf("%s: %w", name, ErrHCEProfile)
 	}
 	return p, nil
 }
 
+// hceCVN is the cloud model of plastic profile p's card, "" for none.
+func hceCVN(p cards.Profile) string {
+	switch {
+	case p.App == nil:
+		return ""
+	case strings.EqualFold(p.App.Scheme, "visa"):
+		return wire.HCECVNVisaCloud
+	case strings.EqualFold(p.App.Scheme, "mastercard"):
+		return wire.HCECVNMCCloud
+	}
+	return ""
+}
+
+// IsMCCloud reports whether the card of HCEProfile(name) takes the
+// mc-cloud model (a mobile PIN at registration and at each tap).
+func IsMCCloud(name string) bool {
+	p, err := HCEProfile(name)
+	return err == nil && hceCVN(p) == wire.HCECVNMCCloud
+}
+
 // cloudAccount is the platform's reference of the card account of plastic
 // profile name, and its cloud account number: the sample cloud range
-// 489537, the funding PAN's middle digits, a Luhn check digit.
+// (489537 for a Visa-like card, 520474 for a Mastercard-like one), the
+// funding PAN's middle digits, a Luhn check digit.
 func cloudAccount(name, funding string) (string, string, error) {
 	if len(funding) != 16 {
 		return "", "", fmt.Errorf("%w: %s", ErrHCEProfile, name)
 	}
-	body := "489537" + funding[6:15]
+	prefix := "489537"
+	if funding[0] == '5' {
+		prefix = "520474"
+	}
+	body := prefix + funding[6:15]
 	d, err := pan.CheckDigit(body)
 	if err != nil {
 		return "", "", err
@@ -106,7 +141,11 @@ func (c *Cloud) EnrolHCE(ctx context.Context, r HCERequest, step func(Step)) (HC
 		return HCEResult{}, err
 	}
 	res := HCEResult{Ref: ref, Masked: pan.Mask(cloudPAN)}
-	fc, err := c.AddCardAccount(ctx, ref, p.App.PAN, cloudPAN, yymm(p.App.Expiry), "00")
+	cvn := hceCVN(p)
+	if (cvn == wire.HCECVNMCCloud) != (r.MobilePIN != "") {
+		return res, fmt.Errorf("%s: a mobile PIN goes with a Mastercard-like card, and only with one", r.Profile)
+	}
+	fc, err := c.addCardAccount(ctx, ref, p.App.PAN, cloudPAN, yymm(p.App.Expiry), "00", cvn)
 	if err != nil {
 		return res, err
 	}
@@ -117,7 +156,7 @@ func (c *Cloud) EnrolHCE(ctx context.Context, r HCERequest, step func(Step)) (HC
 	}
 	res.App = app
 	step(Step{"device keys", app.String()})
-	reg, err := app.Register(ctx, c.RequestID(), ref, fc.Card.SecurityCode, "", "")
+	reg, err := app.Register(ctx, c.RequestID(), ref, fc.Card.SecurityCode, "", r.MobilePIN)
 	if err != nil {
 		return res, fmt.Errorf("register: %w", err)
 	}
@@ -152,11 +191,15 @@ func (c *Cloud) EnrolHCE(ctx context.Context, r HCERequest, step func(Step)) (HC
 	}
 	res.Card = card
 	step(Step{"download", fmt.Sprintf("challenge signed by the device key; %s, %d limited-use keys", card, card.KeysLeft())})
-	prof, err := cards.Builtin(SampleHCEProfile)
+	phoneProfile, pin := SampleHCEProfile, func() string { return "" }
+	if cvn == wire.HCECVNMCCloud {
+		phoneProfile, pin = sampleHCEMCProfile, func() string { return r.MobilePIN }
+	}
+	prof, err := cards.Builtin(phoneProfile)
 	if err != nil {
 		return res, err
 	}
-	if res.Phone, err = HCEPhone(prof, card, c.clock, c.rand); err != nil {
+	if res.Phone, err = hcePhone(prof, card, pin, pan.Last4(fc.Card.PAN), c.clock, c.rand); err != nil {
 		return res, err
 	}
 	if r.Passcode == "" {

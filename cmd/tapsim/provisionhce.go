@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
 	"strings"
 	"syscall"
 
@@ -25,6 +26,8 @@ type hceOptions struct {
 	replenish, verbose           bool
 }
 
+var mobilePINRE = regexp.MustCompile(`^[0-9]{4,12}$`)
+
 func (o hceOptions) check() error {
 	switch {
 	case o.card == "":
@@ -33,8 +36,8 @@ func (o hceOptions) check() error {
 		return usageErr("--device must be 1 to 8 bytes in hex")
 	case o.otp != lab.OTPAuto && !otpFlagRE.MatchString(o.otp):
 		return usageErr("--otp must be auto or 6 digits")
-	case o.pin != "":
-		return usageErr("--pin: the mobile PIN is for Mastercard-like (mc-cloud) cards, which the CLI does not enrol yet")
+	case o.pin != "" && !mobilePINRE.MatchString(o.pin):
+		return usageErr("--pin must be 4 to 12 digits")
 	case o.tap < 0:
 		return usageErr("--tap must be a positive amount in minor units")
 	case o.taps < 0:
@@ -45,15 +48,21 @@ func (o hceOptions) check() error {
 	if _, err := lab.HCEProfile(o.card); err != nil {
 		return usageErr("--card %v (tapsim cards lists them)", err)
 	}
+	switch mc := lab.IsMCCloud(o.card); {
+	case mc && o.pin == "":
+		return usageErr("--pin MOBILEPIN is required for the Mastercard-like card %s (its mc-cloud keys need it)", o.card)
+	case !mc && o.pin != "":
+		return usageErr("--pin goes with a Mastercard-like card only")
+	}
 	return nil
 }
 
 func addHCEFlags(c *cobra.Command, o *hceOptions) {
 	f := c.Flags()
-	f.StringVar(&o.card, "card", "", "built-in Visa-like plastic card profile to put on the phone (visa-plastic, ...)")
+	f.StringVar(&o.card, "card", "", "built-in plastic card profile to put on the phone (visa-plastic, mc-plastic, ...)")
 	f.StringVar(&o.device, "device", "", "the new phone's hardware device ID, 1 to 8 bytes in hex")
 	f.StringVar(&o.otp, "otp", lab.OTPAuto, "the OTP of the registration: auto reads it from the cardholder's inbox, or 6 digits")
-	f.StringVar(&o.pin, "pin", "", "mobile PIN of a Mastercard-like card (not supported yet)")
+	f.StringVar(&o.pin, "pin", "", "mobile PIN of a Mastercard-like card: set at registration, typed at each tap")
 	f.StringVar(&o.data, "data", "", "data directory of the hosts, kept afterwards (default: a temporary one)")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log the services' events (masked) on stderr")
 }
@@ -65,12 +74,13 @@ func init() {
 func newProvisionHCECmd() *cobra.Command {
 	var o hceOptions
 	c := &cobra.Command{
-		Use:   "hce --card PROFILE --device ID [--otp auto|CODE] [--tap AMOUNT] [--data DIR]",
+		Use:   "hce --card PROFILE --device ID [--otp auto|CODE] [--pin MOBILEPIN] [--tap AMOUNT] [--data DIR]",
 		Short: "Enrol a sample card on a new HCE phone: phone app -> cloud platform -> issuer ID&V, then download",
 		Long: `Starts the embedded network and its HCE cloud platform (loopback HTTPS, mutual TLS, keys in the
 issuer's security module). A new phone with hardware device ID --device installs the issuer's HCE
-app, which draws its own device key pair and registers for the Visa-like sample card --card with
-the card's security code; the issuer sends an OTP to the cardholder's registered phone, read from
+app, which draws its own device key pair and registers for the sample plastic card --card with
+the card's security code (a Mastercard-like card also sets the mobile PIN --pin, which unlocks its
+UMD keys at each tap and signs with CDA); the issuer sends an OTP to the cardholder's registered phone, read from
 its message centre (--otp auto) or typed (--otp CODE). Once bound, the phone signs the platform's
 challenge with its device key and downloads the emulated card data and its first limited-use keys,
 encrypted to the device. --tap AMOUNT then taps the phone (passcode 5791, CDCVM) at the sample
@@ -129,7 +139,7 @@ func runProvisionHCE(ctx context.Context, o hceOptions, out, errOut io.Writer) e
 	defer done()
 	cl := n.Cloud()
 	fmt.Fprintf(out, "cloud platform on %s (mutual TLS)\n", cl.Addr)
-	res, err := cl.EnrolHCE(ctx, lab.HCERequest{Profile: o.card, DeviceID: strings.ToUpper(o.device), OTP: o.otp,
+	res, err := cl.EnrolHCE(ctx, lab.HCERequest{Profile: o.card, DeviceID: strings.ToUpper(o.device), OTP: o.otp, MobilePIN: o.pin,
 		TapAmount: o.tap, Taps: o.taps, Replenish: o.replenish},
 		func(s lab.Step) { fmt.Fprintf(out, "%-16s %s\n", s.Name, s.Detail) })
 	switch {

@@ -19,9 +19,10 @@ func TestProvisionHCEFlags(t *testing.T) {
 		{[]string{"provision", "hce", "--card", "visa-plastic", "--device", "0g"}, "--device must be 1 to 8 bytes in hex"},
 		{[]string{"provision", "hce", "--card", "visa-plastic", "--device", "01", "--otp", "abc"}, "--otp must be auto or 6 digits"},
 		{[]string{"provision", "hce", "--card", "visa-plastic", "--device", "01", "--tap", "-1"}, "--tap must be a positive amount"},
-		{[]string{"provision", "hce", "--card", "visa-plastic", "--device", "01", "--pin", "2580"}, "--pin: the mobile PIN"},
-		{[]string{"provision", "hce", "--card", "mc-plastic", "--device", "01"}, "--card mc-plastic: not a Visa-like plastic card profile"},
-		{[]string{"provision", "hce", "--card", "hce-phone", "--device", "01"}, "not a Visa-like plastic card profile"},
+		{[]string{"provision", "hce", "--card", "visa-plastic", "--device", "01", "--pin", "2580"}, "--pin goes with a Mastercard-like card only"},
+		{[]string{"provision", "hce", "--card", "mc-plastic", "--device", "01"}, "--pin MOBILEPIN is required for the Mastercard-like card mc-plastic"},
+		{[]string{"provision", "hce", "--card", "mc-plastic", "--device", "01", "--pin", "25a0"}, "--pin must be 4 to 12 digits"},
+		{[]string{"provision", "hce", "--card", "hce-phone", "--device", "01"}, "--card hce-phone: not a Visa-like or Mastercard-like plastic card profile"},
 		{[]string{"provision", "hce", "--bogus"}, "unknown flag"},
 		{[]string{"provision", "replenish", "--card", "visa-plastic", "--device", "01", "--taps", "-2"}, "--taps must be 0 or more"},
 	}
@@ -54,6 +55,22 @@ func TestProvisionHCE(t *testing.T) {
 	require.Equal(t, 1, code, out)
 	require.Contains(t, errOut, "refused: otp_wrong")
 	require.NotContains(t, out, "download")
+}
+
+// R-S2e: a Mastercard-like card takes the mc-cloud model: the mobile PIN
+// set at registration unlocks the UMD key at each tap, and the phone signs
+// with CDA; the issuer approves. A weak mobile PIN is refused.
+func TestProvisionHCEMobilePIN(t *testing.T) {
+	code, out, errOut := runCLI(t, "provision", "hce", "--card", "mc-plastic", "--device", "35209900aabb0003", "--pin", "2580", "--tap", "150000")
+	require.Equal(t, 0, code, errOut+out)
+	require.Contains(t, out, "520474******")
+	require.Contains(t, out, "tap 1            DE39 00")
+	require.NotContains(t, out+errOut, "5413330089010012")
+	require.NotContains(t, out+errOut, "2580")
+
+	code, _, errOut = runCLI(t, "provision", "hce", "--card", "mc-plastic", "--device", "04", "--pin", "1111")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "refused:")
 }
 
 // R-S5b: replenish spends keys on taps in the same run, then the phone
