@@ -81,3 +81,11 @@ func TestProvisionReplenish(t *testing.T) {
 	require.Equal(t, 4, strings.Count(out, "DE39 00"), out)
 	require.Contains(t, out, "replenish        5 keys loaded, keys left 1 -> 6")
 }
+
+// The panel's "Enrol HCE phone" offers the Visa-like sample cards only.
+func TestTUIHCECards(t *testing.T) {
+	cs := tuiHCECards()
+	require.Contains(t, cs, "visa-plastic")
+	require.NotContains(t, cs, "mc-plastic")
+	require.NotContains(t, cs, "hce-phone")
+}

@@ -100,11 +100,13 @@ func (f *tuiHCEFlow) reportLost(ctx context.Context, name string) (string, error
 		strings.ToLower(b.Status), e.Card.KeysLeft()), nil
 }
 
-// tuiHCECards lists the sample cards a new HCE phone can enrol.
+// tuiHCECards lists the sample cards a new HCE phone can enrol from the
+// panel: the Visa-like ones (the form has no mobile PIN entry, which a
+// Mastercard-like card needs).
 func tuiHCECards() []string {
 	var out []string
 	for _, n := range tuiFundingCards() {
-		if _, err := lab.HCEProfile(n); err == nil {
+		if _, err := lab.HCEProfile(n); err == nil && !lab.IsMCCloud(n) {
 			out = append(out, n)
 		}
 	}
