@@ -86,7 +86,10 @@ type Backend struct {
 	// (req.StepUp is ignored). Without them the panel cannot enrol.
 	HCECards []string
 	EnrolHCE func(ctx context.Context, req WalletAdd) (WalletAdded, error)
-	Inbox    func(ctx context.Context, recipient string) ([]InboxMessage, error)
+	// HCEPINCards are the cards of HCECards that need a mobile PIN
+	// (Mastercard-like): the form asks for it (WalletAdd.MobilePIN).
+	HCEPINCards []string
+	Inbox       func(ctx context.Context, recipient string) ([]InboxMessage, error)
 	// NewDeviceID makes the device ID the form offers; nil means 8
 	// random bytes.
 	NewDeviceID func() string

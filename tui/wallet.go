@@ -28,6 +28,10 @@ type WalletAdd struct {
 	DeviceID string
 	// StepUp asks the issuer to verify the cardholder with an OTP.
 	StepUp bool
+	// MobilePIN is the mobile PIN the cardholder sets for an HCE card
+	// that needs one (Backend.HCEPINCards); the phone uses it at each
+	// tap.
+	MobilePIN string
 	// Step reports each step of the flow, already masked.
 	Step func(name, detail string)
 	// OTP asks the tester for the one-time password; it returns
@@ -162,7 +166,8 @@ func (a *App) openEnrolHCE() {
 		a.m.PhoneNote = "a card is being added: wait for it"
 		return
 	}
-	a.m.Form = model.AddCardForm{Cards: a.b.HCECards, DeviceID: a.newDeviceID(), StepUp: true, HCE: true}
+	a.m.Form = model.AddCardForm{Cards: a.b.HCECards, DeviceID: a.newDeviceID(), StepUp: true, HCE: true,
+		PINCards: a.b.HCEPINCards}
 	a.m.Screen = model.ScreenAddCard
 }
 
@@ -193,6 +198,9 @@ func (a *App) addCard() {
 			line := fmt.Sprintf("%-15s %s", name, detail)
 			a.post(func(m *model.Model) { m.AddTrace(model.PaneProvisioning, line) })
 		},
+	}
+	if f.NeedsPIN() {
+		req.MobilePIN = f.MobilePIN
 	}
 	a.wg.Add(1)
 	go func() {
@@ -336,7 +344,7 @@ func addCardText(m *model.Model) string {
 	intro := "A new phone adds a sample plastic card to its wallet.\n\n"
 	if f.HCE {
 		step = "always (OTP to the cardholder)"
-		intro = "A new HCE phone enrols a sample card with the cloud platform.\n\n"
+		intro = "A new HCE phone enrols a card with the cloud platform.\n\n"
 	}
 	dev := f.DeviceID
 	if f.Field == model.FieldDevice {
@@ -347,6 +355,13 @@ func addCardText(m *model.Model) string {
 	fmt.Fprintf(&b, "%scard:      < %s >\n", mark(model.FieldCard), tview.Escape(f.SelectedCard()))
 	fmt.Fprintf(&b, "%sdevice ID: %s\n", mark(model.FieldDevice), dev)
 	fmt.Fprintf(&b, "%sstep-up:   %s\n", mark(model.FieldStepUp), step)
+	if f.HCE && f.NeedsPIN() {
+		pin := strings.Repeat("*", len(f.MobilePIN))
+		if f.Field == model.FieldPIN {
+			pin = "[::u]" + pin + "_[::-]"
+		}
+		fmt.Fprintf(&b, "%smobile PIN: %s\n", mark(model.FieldPIN), pin)
+	}
 	return b.String()
 }
 

@@ -82,10 +82,13 @@ func TestProvisionReplenish(t *testing.T) {
 	require.Contains(t, out, "replenish        5 keys loaded, keys left 1 -> 6")
 }
 
-// The panel's "Enrol HCE phone" offers the Visa-like sample cards only.
+// The panel's "Enrol HCE phone" offers the sample plastic cards; the
+// Mastercard-like ones ask for a mobile PIN.
 func TestTUIHCECards(t *testing.T) {
-	cs := tuiHCECards()
+	cs, pin := tuiHCECards()
 	require.Contains(t, cs, "visa-plastic")
-	require.NotContains(t, cs, "mc-plastic")
+	require.Contains(t, cs, "mc-plastic")
 	require.NotContains(t, cs, "hce-phone")
+	require.Contains(t, pin, "mc-plastic")
+	require.NotContains(t, pin, "visa-plastic")
 }

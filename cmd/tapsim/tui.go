@@ -83,6 +83,7 @@ func startTUISession(ctx context.Context, dir string) (*tuiSession, error) {
 	}
 	wallet.n = n
 	hce := &tuiHCEFlow{n: n, wallet: wallet, entries: map[string]lab.HCEResult{}}
+	hceCards, hcePINCards := tuiHCECards()
 	s := &tuiSession{net: n}
 	now := time.Now()
 	s.backend = tui.Backend{
@@ -124,7 +125,8 @@ func startTUISession(ctx context.Context, dir string) (*tuiSession, error) {
 
 		FundingCards: tuiFundingCards(),
 		AddToWallet:  wallet.add,
-		HCECards:     tuiHCECards(),
+		HCECards:     hceCards,
+		HCEPINCards:  hcePINCards,
 		EnrolHCE:     hce.enrol,
 		Inbox:        wallet.inbox,
 		WalletToken:  wallet.walletToken,

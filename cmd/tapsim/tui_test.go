@@ -672,3 +672,46 @@ func TestTUIEnrolHCEPhoneThenTap(t *testing.T) {
 	s = r.Wait("DECLINED", "DE39 62")
 	require.Contains(t, s, "(device_lost)")
 }
+
+// R-S2e: a Mastercard-like card enrolled on a new HCE phone from the
+// panel: the form asks for the mobile PIN the cardholder sets, the phone
+// downloads its key pairs and taps approved (CDA, the UMD cryptogram under
+// the key the PIN unlocks).
+func TestTUIEnrolHCEPhoneMobilePIN(t *testing.T) {
+	r := newTUIRig(t)
+	r.Model(func(m *model.Model) { m.Select("visa-se-phone") })
+	r.Keys("p")
+	r.Wait("state: locked")
+	r.Keys("e")
+	r.Wait("Enrol HCE phone", "< visa-plastic >")
+	for range slices.Index(r.s.backend.HCECards, "mc-plastic") {
+		r.Key(tcell.KeyRight)
+	}
+	r.Wait("< mc-plastic >", "mobile PIN:")
+	r.Key(tcell.KeyUp)
+	r.Keys("2580")
+	r.Wait("mobile PIN: ****")
+	r.Key(tcell.KeyEnter)
+	r.Wait("OTP: ______")
+
+	fc, err := lab.SampleFundingCard(context.Background(), r.s.net, "mc-plastic")
+	require.NoError(t, err)
+	ms, err := r.s.backend.Inbox(context.Background(), fc.Phone)
+	require.NoError(t, err)
+	require.NotEmpty(t, ms)
+	otp := regexp.MustCompile(`\b[0-9]{6}\b`).FindString(ms[len(ms)-1].Body)
+	r.Keys(otp)
+	r.Key(tcell.KeyEnter)
+	r.Wait("mc-plastic added: card ending", "single-use keys left: 5")
+
+	var name string
+	r.Model(func(m *model.Model) { name = m.SelectedCard() })
+	r.Keys(lab.SampleHCEPasscode + "u")
+	r.Wait("unlocked with passcode")
+	r.Key(tcell.KeyEscape)
+	r.Wait("> + " + name)
+	r.Keys("1500t")
+	s := r.Wait("APPROVED", "DE39 00")
+	require.Contains(t, s, name)
+	require.NotContains(t, s, "2580")
+}

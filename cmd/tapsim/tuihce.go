@@ -32,7 +32,7 @@ func (f *tuiHCEFlow) enrol(ctx context.Context, req tui.WalletAdd) (tui.WalletAd
 		return tui.WalletAdded{}, fmt.Errorf("cloud platform not running")
 	}
 	dev := strings.ToUpper(req.DeviceID)
-	hr := lab.HCERequest{Profile: req.Card, DeviceID: dev}
+	hr := lab.HCERequest{Profile: req.Card, DeviceID: dev, MobilePIN: req.MobilePIN}
 	if req.OTP != nil {
 		hr.AskOTP = func(ctx context.Context, q lab.OTPQuestion) (string, error) {
 			return req.OTP(ctx, tui.OTPAsk{Recipient: q.Recipient, Masked: q.Masked, TriesLeft: q.TriesLeft})
@@ -101,14 +101,16 @@ func (f *tuiHCEFlow) reportLost(ctx context.Context, name string) (string, error
 }
 
 // tuiHCECards lists the sample cards a new HCE phone can enrol from the
-// panel: the Visa-like ones (the form has no mobile PIN entry, which a
-// Mastercard-like card needs).
-func tuiHCECards() []string {
-	var out []string
+// panel, and those of them that need a mobile PIN (Mastercard-like).
+func tuiHCECards() (all, pin []string) {
 	for _, n := range tuiFundingCards() {
-		if _, err := lab.HCEProfile(n); err == nil && !lab.IsMCCloud(n) {
-			out = append(out, n)
+		if _, err := lab.HCEProfile(n); err != nil {
+			continue
+		}
+		all = append(all, n)
+		if lab.IsMCCloud(n) {
+			pin = append(pin, n)
 		}
 	}
-	return out
+	return all, pin
 }
