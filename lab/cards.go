@@ -53,15 +53,23 @@ func profileApps(p cards.Profile) []cards.AppProfile {
 // in hex.
 func deviceID(p cards.Profile) string { return fmt.Sprintf("%X", []byte(p.Phone.DeviceID)) }
 
-// Replenish asks the embedded issuer's cloud platform for a batch of
-// single-use keys for the HCE phone of built-in profile name and loads them
-// into c: the token is the one the sample data makes of the profile, the
+// Replenish asks for keys for the HCE phone c of built-in profile name.
+// The world's HCE phone (SampleHCE) asks the cloud platform through its
+// app when it holds its low-water mark of keys or fewer. Another HCE phone
+// asks the issuer host's own key service for a batch of single-use keys
+// and loads them into c: the token is the one the sample data makes of the profile, the
 // device its hardware ID, and the phone opens the batch with the transport
 // key KEK. The platform issues when the phone holds its low-water mark of
 // usable keys or fewer; a phone that holds none gets a batch in any case.
 // It returns the number of keys loaded (0 when the platform saw no need).
 func Replenish(ctx context.Context, n *Network, name string, c cards.Card) (int, error) {
 	ph, ok := cards.Phone(c)
+	if h := n.SampleHCE(); ok && name == SampleHCEProfile && h.Phone == c {
+		if n.Issuer() == nil {
+			return 0, fmt.Errorf("replenish: %w", ErrIssuerDown)
+		}
+		return n.replenishSampleHCE(ctx)
+	}
 	if !ok || ph.KeyStore() == nil {
 		return 0, fmt.Errorf("replenish: %s is not an HCE phone", name)
 	}
@@ -109,7 +117,9 @@ func Replenish(ctx context.Context, n *Network, name string, c cards.Card) (int,
 // ReportLost reports the phone of built-in profile name lost to the
 // embedded issuer (R-C1) and says, for the cardholder, what the issuer
 // did. What it does follows what the phone holds, as the sample data makes
-// it of the profile (IssuerSeed): an HCE phone bound to a device is
+// it of the profile (IssuerSeed): the world's HCE phone (SampleHCE) is
+// reported lost to the cloud platform it enrolled with, which suspends its
+// binding and every key issued to it; another HCE phone bound to a device is
 // reported lost to the cloud platform, which suspends every token bound to
 // the device and voids its unused single-use keys in one transaction; the
 // world's wallet phone (SampleWallet) is reported lost at the token
@@ -128,7 +138,15 @@ func ReportLost(ctx context.Context, n *Network, name string) (string, error) {
 		return "", ErrIssuerDown
 	}
 	var done []string
-	if p.FormFactor == cards.FormHCEPhone && p.Phone != nil && len(p.Phone.DeviceID) > 0 {
+	if p.Name == SampleHCEProfile && n.SampleHCE().Phone != nil {
+		// The world's HCE phone got its card from the cloud platform: the
+		// platform suspends its binding and the ledger its keys.
+		s, err := n.reportSampleHCELost(ctx)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", name, err)
+		}
+		done = append(done, s)
+	} else if p.FormFactor == cards.FormHCEPhone && p.Phone != nil && len(p.Phone.DeviceID) > 0 {
 		rep, err := iss.Cloud().ReportLost(ctx, deviceID(p), LostReason)
 		if err != nil {
 			return "", fmt.Errorf("%s: %w", name, err)

@@ -10,26 +10,29 @@ import (
 	"github.com/tapsim/tapsim/cards"
 )
 
-// The replenish glue: a phone that lost its keys gets a batch even though
-// the platform still counts them usable; a stocked phone gets none; only an
-// HCE phone can ask, and only while the issuer host runs.
+// The replenish glue of a phone built from its profile (the issuer host's
+// own key service): a phone that lost its keys gets a batch even though
+// the platform still counts them usable; a stocked phone gets none; only
+// an HCE phone can ask, and only while the issuer host runs. (The world's
+// hce-phone asks the cloud platform: TestSampleHCEPhone.)
 func TestReplenishPhone(t *testing.T) {
 	ctx := context.Background()
 	net := startNetwork(t)
+	const name = "hce-phone-mc"
 
-	c, err := Card("hce-phone", time.Now())
+	c, err := Card(name, time.Now())
 	require.NoError(t, err)
 	ph, ok := cards.Phone(c)
 	require.True(t, ok)
 	require.Equal(t, 5, ph.KeysLeft())
-	n, err := Replenish(ctx, net, "hce-phone", c)
+	n, err := Replenish(ctx, net, name, c)
 	require.NoError(t, err)
 	require.Zero(t, n, "5 keys left: above the low-water mark")
 
 	first, ok := ph.KeyStore().NextATC()
 	require.True(t, ok)
 	ph.KeyStore().Discard()
-	n, err = Replenish(ctx, net, "hce-phone", c)
+	n, err = Replenish(ctx, net, name, c)
 	require.NoError(t, err)
 	require.Equal(t, 5, n)
 	require.Equal(t, 5, ph.KeysLeft())
@@ -46,7 +49,7 @@ func TestReplenishPhone(t *testing.T) {
 
 	require.NoError(t, net.StopIssuer())
 	ph.KeyStore().Discard()
-	_, err = Replenish(ctx, net, "hce-phone", c)
+	_, err = Replenish(ctx, net, name, c)
 	require.ErrorContains(t, err, "issuer host not running")
 }
 

@@ -252,8 +252,10 @@ func IssuerSeed(m hsm.HSM) (issuerhost.Seed, error) { return issuerSeed(m, true)
 
 // WorldSeed is the sample data of the embedded world (Start): IssuerSeed
 // without the sample wallet phone's token and device, which the world
-// gets through the wallet flow when it is created. The wallet phone's
-// funding card is there.
+// gets through the wallet flow when it is created, and without the
+// sample HCE phone's token, device and keys, which the world's cloud
+// platform makes when it enrols the phone (SampleHCE). The phones'
+// funding cards are there.
 func WorldSeed(m hsm.HSM) (issuerhost.Seed, error) { return issuerSeed(m, false) }
 
 // issuerSeed builds the sample data, with the sample wallet phone's token
@@ -356,7 +358,7 @@ func issuerSeed(m hsm.HSM, walletToken bool) (issuerhost.Seed, error) {
 				return seed, err
 			}
 		}
-		if !walletToken && p.Name == SampleWalletProfile {
+		if !walletToken && (p.Name == SampleWalletProfile || p.Name == SampleHCEProfile) {
 			continue
 		}
 		l, err := imk(a.CVN, a.IMK)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tapsim/tapsim/acquirer"
 	"github.com/tapsim/tapsim/issuerhost"
+	issuercloud "github.com/tapsim/tapsim/issuerhost/cloud"
 	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/provision/tokensvc"
 	"github.com/tapsim/tapsim/terminal/client"
@@ -41,6 +42,13 @@ type Network struct {
 	// world provisioned through them.
 	prov   *Provisioning
 	sample SampleWallet
+	// ledger is the issuer's ledger of the cloud keys, kept across issuer
+	// restarts; cloud the HCE cloud platform, hce the HCE phone the world
+	// enrolled through it.
+	ledger *issuercloud.Ledger
+	clock  func() time.Time
+	cloud  *Cloud
+	hce    SampleHCE
 }
 
 // Options tune an embedded network.
@@ -69,7 +77,11 @@ type Options struct {
 // and waits until the acquirer's issuer link is signed on. Then it starts
 // the wallet flow's services (Provisioning) and provisions the sample
 // wallet phone through them (SampleWallet): a new token at every start,
-// since the phone lives in this process only. Close the network when
+// since the phone lives in this process only. Last it starts the HCE
+// cloud platform (Cloud), its keys in the issuer's security module and
+// the issuer host checking its cryptograms, and enrols the sample HCE
+// phone with it (SampleHCE): registration with the cardholder's OTP and
+// a challenge-signed download, again at every start. Close the network when
 // done. ctx bounds the start only.
 func Start(ctx context.Context, o Options) (*Network, error) {
 	if o.Logger == nil {
@@ -78,7 +90,10 @@ func Start(ctx context.Context, o Options) (*Network, error) {
 	if o.IssuerTimeout <= 0 {
 		o.IssuerTimeout = 2 * time.Second
 	}
-	n := &Network{dir: o.Dir, logger: o.Logger}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	n := &Network{dir: o.Dir, logger: o.Logger, clock: o.Clock, ledger: issuercloud.NewLedger(o.Clock)}
 	if err := n.startIssuer(ctx); err != nil {
 		return nil, err
 	}
@@ -126,6 +141,10 @@ func Start(ctx context.Context, o Options) (*Network, error) {
 		n.Close()
 		return nil, err
 	}
+	if err := n.startCloud(ctx, n.Provisioning()); err != nil {
+		n.Close()
+		return nil, err
+	}
 	return n, nil
 }
 
@@ -153,7 +172,8 @@ func (n *Network) startIssuer(ctx context.Context) error {
 		r.Close()
 		return err
 	}
-	srv, err := issuerhost.New(r.DB, r.HSM, issuerhost.Config{Listen: "127.0.0.1:0", Logger: logger})
+	srv, err := issuerhost.New(r.DB, r.HSM, issuerhost.Config{Listen: "127.0.0.1:0", Logger: logger,
+		CloudVerifier: &issuercloud.Verifier{HSM: r.HSM, Ledger: n.ledger, Now: n.clock}})
 	if err != nil {
 		r.Close()
 		return err

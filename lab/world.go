@@ -97,13 +97,18 @@ func (n *Network) Provisioning() *Provisioning {
 }
 
 // Card is the world's card or phone of Profile(name): the sample wallet
-// phone (SampleWalletProfile) is the one the world provisioned, the same
-// phone at every call; any other is built from its profile, its clock
+// phone (SampleWalletProfile) and the sample HCE phone (SampleHCEProfile)
+// are the ones the world provisioned, the same phone at every call; any other is built from its profile, its clock
 // frozen at now (Card).
 func (n *Network) Card(name string, now time.Time) (cards.Card, error) {
 	if name == SampleWalletProfile {
 		if w := n.SampleWallet(); w.Phone != nil {
 			return w.Phone, nil
+		}
+	}
+	if name == SampleHCEProfile {
+		if h := n.SampleHCE(); h.Phone != nil {
+			return h.Phone, nil
 		}
 	}
 	return Card(name, now)

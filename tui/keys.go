@@ -7,6 +7,7 @@ import (
 	"github.com/gdamore/tcell/v2"
 
 	"github.com/tapsim/tapsim/cards"
+	"github.com/tapsim/tapsim/cards/phone"
 	"github.com/tapsim/tapsim/terminal/pinpad"
 	"github.com/tapsim/tapsim/tui/model"
 )
@@ -209,6 +210,8 @@ func bindingTable() []Binding {
 			}},
 		{Keys: "a", Hint: "add card", Help: "add a sample card to the wallet of a new phone (token service, step-up OTP)", Screens: phoneS,
 			match: runes('a'), do: func(a *App, _ *tcell.EventKey) { a.openAddCard() }},
+		{Keys: "e", Hint: "HCE", Help: "enrol a new HCE phone: cloud platform, OTP, card and keys", Screens: phoneS,
+			match: runes('e'), do: func(a *App, _ *tcell.EventKey) { a.openEnrolHCE() }},
 		{Keys: "m", Hint: "inbox", Help: "read the inbox the last OTP went to (the issuer's message centre)", Screens: phoneS,
 			match: runes('m'), do: func(a *App, _ *tcell.EventKey) { a.openInbox() }},
 		{Keys: "Esc", Hint: "back", Help: "back to the terminal", Screens: phoneS, match: keys(tcell.KeyEscape),
@@ -233,13 +236,13 @@ func bindingTable() []Binding {
 					a.m.Form.Change(1)
 				}
 			}},
-		{Keys: "0-9 A-F", Help: "type the device ID in hex (1 to 8 bytes)", Screens: addS,
+		{Keys: "0-9 A-F", Help: "type the device ID in hex (1 to 8 bytes) or the mobile PIN", Screens: addS,
 			match: func(ev *tcell.EventKey) bool {
 				r := ev.Rune()
 				return ev.Key() == tcell.KeyRune && (r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F')
 			},
 			do: func(a *App, ev *tcell.EventKey) { a.m.Form.TypeHex(ev.Rune()) }},
-		{Keys: "Bksp", Help: "delete the device ID's last digit", Screens: addS, match: keys(tcell.KeyBackspace, tcell.KeyBackspace2),
+		{Keys: "Bksp", Help: "delete the device ID's or the mobile PIN's last digit", Screens: addS, match: keys(tcell.KeyBackspace, tcell.KeyBackspace2),
 			do: func(a *App, _ *tcell.EventKey) { a.m.Form.Backspace() }},
 		{Keys: "Enter", Hint: "add", Help: "add the card: the flow runs, its steps in the provisioning trace", Screens: addS,
 			match: keys(tcell.KeyEnter), do: func(a *App, _ *tcell.EventKey) { a.addCard() }},
@@ -521,7 +524,7 @@ func (a *App) replenish(*tcell.EventKey) {
 	}
 	ph, _ := cards.Phone(c)
 	switch {
-	case ph.KeyStore() == nil:
+	case ph.Kind() != phone.HCE:
 		a.m.PhoneNote = "no single-use keys: not an HCE phone"
 		return
 	case a.b.Replenish == nil:

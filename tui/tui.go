@@ -79,7 +79,17 @@ type Backend struct {
 	// card.
 	FundingCards []string
 	AddToWallet  func(ctx context.Context, req WalletAdd) (WalletAdded, error)
-	Inbox        func(ctx context.Context, recipient string) ([]InboxMessage, error)
+	// HCECards lists the sample cards the phone panel's "Enrol HCE phone"
+	// offers; EnrolHCE runs that flow (off the UI goroutine): a new phone
+	// registers with the issuer's cloud platform, the OTP asked through
+	// req.OTP, and downloads the card and its limited-use keys
+	// (req.StepUp is ignored). Without them the panel cannot enrol.
+	HCECards []string
+	EnrolHCE func(ctx context.Context, req WalletAdd) (WalletAdded, error)
+	// HCEPINCards are the cards of HCECards that need a mobile PIN
+	// (Mastercard-like): the form asks for it (WalletAdd.MobilePIN).
+	HCEPINCards []string
+	Inbox       func(ctx context.Context, recipient string) ([]InboxMessage, error)
 	// NewDeviceID makes the device ID the form offers; nil means 8
 	// random bytes.
 	NewDeviceID func() string

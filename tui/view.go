@@ -8,6 +8,7 @@ import (
 	"github.com/rivo/tview"
 
 	"github.com/tapsim/tapsim/cards"
+	"github.com/tapsim/tapsim/cards/phone"
 	"github.com/tapsim/tapsim/tui/model"
 )
 
@@ -241,6 +242,11 @@ func (a *App) render() {
 	a.historyView.ScrollTo(a.histRow, 0)
 
 	a.settingsView.SetText(settingsText(m))
+	if m.Form.HCE {
+		a.addView.SetTitle(" Enrol HCE phone ")
+	} else {
+		a.addView.SetTitle(" Add card to wallet ")
+	}
 	a.addView.SetText(addCardText(m))
 	a.otpView.SetText(otpText(m))
 	a.inboxView.SetTitle(" Phone: inbox of " + tview.Escape(m.InboxOf) + " ")
@@ -346,7 +352,7 @@ func (a *App) phoneText() string {
 				fmt.Fprintf(&b, "wallet token: %s\n", tview.Escape(st))
 			}
 		}
-		if ph.KeyStore() != nil {
+		if ph.Kind() == phone.HCE {
 			repl := ""
 			if ph.NeedsReplenish() {
 				repl = " (needs replenishing)"

@@ -28,6 +28,10 @@ type WalletAdd struct {
 	DeviceID string
 	// StepUp asks the issuer to verify the cardholder with an OTP.
 	StepUp bool
+	// MobilePIN is the mobile PIN the cardholder sets for an HCE card
+	// that needs one (Backend.HCEPINCards); the phone uses it at each
+	// tap.
+	MobilePIN string
 	// Step reports each step of the flow, already masked.
 	Step func(name, detail string)
 	// OTP asks the tester for the one-time password; it returns
@@ -152,6 +156,21 @@ func (a *App) openAddCard() {
 	a.m.Screen = model.ScreenAddCard
 }
 
+// openEnrolHCE opens the "Enrol HCE phone" form.
+func (a *App) openEnrolHCE() {
+	switch {
+	case a.b.EnrolHCE == nil || len(a.b.HCECards) == 0:
+		a.m.PhoneNote = "no cloud platform to enrol a phone with"
+		return
+	case a.m.Adding:
+		a.m.PhoneNote = "a card is being added: wait for it"
+		return
+	}
+	a.m.Form = model.AddCardForm{Cards: a.b.HCECards, DeviceID: a.newDeviceID(), StepUp: true, HCE: true,
+		PINCards: a.b.HCEPINCards}
+	a.m.Screen = model.ScreenAddCard
+}
+
 // addCard sends the form: the flow runs on its own goroutine, the OTP
 // modal opens when the issuer steps up and the new phone joins the wallet
 // when its token arrives.
@@ -167,6 +186,11 @@ func (a *App) addCard() {
 	m.Trace[model.PaneProvisioning] = nil
 	m.Pane = model.PaneProvisioning
 	m.PhoneNote = fmt.Sprintf("adding %s to device %s...", f.SelectedCard(), f.DeviceID)
+	run := a.b.AddToWallet
+	if f.HCE {
+		m.PhoneNote = fmt.Sprintf("enrolling device %s for %s with the cloud platform...", f.DeviceID, f.SelectedCard())
+		run = a.b.EnrolHCE
+	}
 	m.Screen = model.ScreenPhone
 	req := WalletAdd{
 		Card: f.SelectedCard(), DeviceID: f.DeviceID, StepUp: f.StepUp, OTP: a.askOTP,
@@ -175,10 +199,13 @@ func (a *App) addCard() {
 			a.post(func(m *model.Model) { m.AddTrace(model.PaneProvisioning, line) })
 		},
 	}
+	if f.NeedsPIN() {
+		req.MobilePIN = f.MobilePIN
+	}
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		res, err := a.b.AddToWallet(a.ctx, req)
+		res, err := run(a.ctx, req)
 		a.post(func(m *model.Model) { a.added(m, req, res, err) })
 	}()
 }
@@ -314,15 +341,27 @@ func addCardText(m *model.Model) string {
 	if f.StepUp {
 		step = "yes (OTP to the cardholder)"
 	}
+	intro := "A new phone adds a sample plastic card to its wallet.\n\n"
+	if f.HCE {
+		step = "always (OTP to the cardholder)"
+		intro = "A new HCE phone enrols a card with the cloud platform.\n\n"
+	}
 	dev := f.DeviceID
 	if f.Field == model.FieldDevice {
 		dev = "[::u]" + dev + "_[::-]"
 	}
 	var b strings.Builder
-	b.WriteString("A new phone adds a sample plastic card to its wallet.\n\n")
+	b.WriteString(intro)
 	fmt.Fprintf(&b, "%scard:      < %s >\n", mark(model.FieldCard), tview.Escape(f.SelectedCard()))
 	fmt.Fprintf(&b, "%sdevice ID: %s\n", mark(model.FieldDevice), dev)
 	fmt.Fprintf(&b, "%sstep-up:   %s\n", mark(model.FieldStepUp), step)
+	if f.HCE && f.NeedsPIN() {
+		pin := strings.Repeat("*", len(f.MobilePIN))
+		if f.Field == model.FieldPIN {
+			pin = "[::u]" + pin + "_[::-]"
+		}
+		fmt.Fprintf(&b, "%smobile PIN: %s\n", mark(model.FieldPIN), pin)
+	}
 	return b.String()
 }
 

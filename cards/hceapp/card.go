@@ -282,3 +282,14 @@ func (c *Card) Prune(now time.Time, ttl time.Duration) int {
 	c.keys = kept
 	return n
 }
+
+// Copy is a copy of the card as the phone's storage holds it now: the
+// emulated data and the keys not yet spent, as a backup restored on the
+// phone would bring them back. The issuer refuses a key of the copy that
+// the card spent already (R-S5b).
+func (c *Card) Copy() *Card {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return &Card{ref: c.ref, device: c.device, profile: c.profile, keys: append([]lukEntry(nil), c.keys...),
+		suks: append([]sukEntry(nil), c.suks...), atc: c.atc}
+}

@@ -265,12 +265,16 @@ func (d *demoRun) presentAgain(ctx context.Context, o kernel.Outcome) (kernel.Re
 }
 
 // card returns the cardholder's card or phone of a profile; fresh builds a
-// new one from the profile (a phone whose key store was restored).
+// new one as a backup brings it back (a phone whose keys were restored).
 func (d *demoRun) card(profile string, fresh bool) (cards.Card, error) {
 	if c, ok := d.cards[profile]; ok && !fresh {
 		return c, nil
 	}
-	c, err := d.net.Card(profile, d.now)
+	get := d.net.Card
+	if fresh {
+		get = d.net.RestoredCard
+	}
+	c, err := get(profile, d.now)
 	if err != nil {
 		return nil, err
 	}

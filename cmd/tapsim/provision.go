@@ -39,8 +39,15 @@ func newProvisionCmd() *cobra.Command {
 		Short: "Provision cards onto phones through the provisioning services",
 	}
 	c.AddCommand(newProvisionWalletCmd())
+	for _, sub := range provisionSubcommands {
+		c.AddCommand(sub())
+	}
 	return c
 }
+
+// provisionSubcommands are the provision subcommands defined in other
+// files.
+var provisionSubcommands []func() *cobra.Command
 
 // walletOptions are the flags of "tapsim provision wallet".
 type walletOptions struct {

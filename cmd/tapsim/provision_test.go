@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/tapsim/tapsim/lab"
 )
 
 // Bad flags of provision wallet and inbox exit 2 with one line.
@@ -97,7 +99,7 @@ func TestProvisionWalletActivatePIN(t *testing.T) {
 func TestDemoProvisioningRows(t *testing.T) {
 	code, out, errOut := runCLI(t, "demo", "--provisioning", "--data", filepath.Join(t.TempDir(), "data"))
 	require.Equal(t, 0, code, out+errOut)
-	require.Contains(t, out, "all 13 rows as expected")
+	require.Contains(t, out, "all 24 rows as expected")
 	cases := []struct{ name, reqs string }{
 		{"green path -> token -> tap", "R-M4 R-M5 R-G1 R-G2"},
 		{"step-up with OTP", "R-M5 R-G3e R-S2a"},
@@ -112,6 +114,17 @@ func TestDemoProvisioningRows(t *testing.T) {
 		{"token suspended -> tap declined", "R-M5"},
 		{"lost phone -> all its tokens suspended", "R-C1"},
 		{"no PAN in the wallet provider's or phone's store", "R-G5g"},
+		{"HCE registration with OTP -> bound", "R-M7 R-S3d R-G3e"},
+		{"HCE wrong OTP", "R-S3d R-G3e"},
+		{"HCE download, challenge signed by another key", "R-S3e"},
+		{"HCE download", "R-S3e R-S3f R-S5a R-S5c"},
+		{"HCE tap with a limited-use key", "R-S5b R-S2e"},
+		{"HCE key reused (restored backup)", "R-S5b"},
+		{"HCE tap without cardholder verification", "R-S2e"},
+		{"HCE replenishment", "R-S5b"},
+		{"HCE key expired", "R-S5b"},
+		{"HCE lost phone", "R-C1"},
+		{"HCE two phones on one account: the other goes on", "R-S5d R-C1"},
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	require.Len(t, lines, len(cases)+2, out)
@@ -119,7 +132,7 @@ func TestDemoProvisioningRows(t *testing.T) {
 		require.True(t, strings.HasPrefix(lines[i+1], c.name), lines[i+1])
 		require.Regexp(t, `\s+yes\s+`+c.reqs+`\b`, lines[i+1])
 	}
-	for _, secret := range []string{"4761739001010010", "5413330089010012", "E6EFE6615EF25E31E59B492F15CBE651"} {
+	for _, secret := range []string{"4761739001010010", "5413330089010012", "4895379001010014", "E6EFE6615EF25E31E59B492F15CBE651", lab.CloudIMK} {
 		require.NotContains(t, out+errOut, secret)
 	}
 	require.NotRegexp(t, `\b[0-9]{6}\b is your one-time password`, out+errOut)

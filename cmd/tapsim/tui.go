@@ -82,6 +82,8 @@ func startTUISession(ctx context.Context, dir string) (*tuiSession, error) {
 		return nil, err
 	}
 	wallet.n = n
+	hce := &tuiHCEFlow{n: n, wallet: wallet, entries: map[string]lab.HCEResult{}}
+	hceCards, hcePINCards := tuiHCECards()
 	s := &tuiSession{net: n}
 	now := time.Now()
 	s.backend = tui.Backend{
@@ -106,11 +108,9 @@ func startTUISession(ctx context.Context, dir string) (*tuiSession, error) {
 		},
 		StopIssuer:  n.StopIssuer,
 		StartIssuer: n.RestartIssuer,
-		ReportLost:  wallet.reportLost,
-		Replenish: func(ctx context.Context, name string, c cards.Card) (int, error) {
-			return lab.Replenish(ctx, n, name, c)
-		},
-		Readers: pcsc.AvailableReaders,
+		ReportLost:  hce.reportLost,
+		Replenish:   hce.replenish,
+		Readers:     pcsc.AvailableReaders,
 		OpenReader: func(_ context.Context, name string) (tui.FieldReader, error) {
 			return pcsc.Open(name, pcsc.Options{})
 		},
@@ -125,6 +125,9 @@ func startTUISession(ctx context.Context, dir string) (*tuiSession, error) {
 
 		FundingCards: tuiFundingCards(),
 		AddToWallet:  wallet.add,
+		HCECards:     hceCards,
+		HCEPINCards:  hcePINCards,
+		EnrolHCE:     hce.enrol,
 		Inbox:        wallet.inbox,
 		WalletToken:  wallet.walletToken,
 		TokenState:   wallet.tokenState,

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/lab"
+	"github.com/tapsim/tapsim/provision/wire"
 	"github.com/tapsim/tapsim/tui"
 	"github.com/tapsim/tapsim/tui/model"
 	"github.com/tapsim/tapsim/tui/tuitest"
@@ -216,9 +217,9 @@ func (r *tuiRig) lastAudit(action string) store.AuditEvent {
 }
 
 // R-C1: the HCE phone reported lost from its panel. The cloud platform
-// suspends its token and voids the 4 keys it still had (one was spent on
-// the approved tap) at once; the next tap, unlocked, is declined by the
-// issuer (62, token suspended), and the platform issues no new keys to it.
+// suspends its binding and the issuer's ledger every key issued to it, at
+// once; the next tap, unlocked, is declined by the issuer (62, device
+// lost), and the platform issues no new keys to it.
 func TestTUIReportLostHCEPhoneRC1(t *testing.T) {
 	r := newTUIRig(t)
 	r.selectCard("hce-phone")
@@ -229,30 +230,27 @@ func TestTUIReportLostHCEPhoneRC1(t *testing.T) {
 
 	r.panel("single-use keys left: 4")
 	r.Keys("l")
-	r.waitPanel("hce-phone reported lost: device 3520990017614823: tokens suspended: hce-phone; 4 keys voided")
+	r.waitPanel("hce-phone reported lost: device 3520990017614823: cloud binding of hce-phone suspended, its 4 keys refused from now on")
 
 	ctx := context.Background()
-	iss := r.s.net.Issuer()
-	usable, err := iss.Cloud().UsableKeys(ctx, "hce-phone", "3520990017614823")
-	require.NoError(t, err)
-	require.Zero(t, usable, "the unused keys are voided")
-	e := r.lastAudit("device.lost")
-	require.Contains(t, e.Detail, lab.LostReason)
-	require.Contains(t, e.Detail, "1 tokens suspended, 4 keys voided (R-C1)")
-	require.Contains(t, r.lastAudit("token.suspended").Detail, lab.LostReason)
+	h := r.s.net.SampleHCE()
+	cl := r.s.net.Cloud()
+	require.True(t, cl.Ledger().Suspended(h.Ref, h.DeviceID), "the keys are refused")
+	require.Equal(t, wire.HCEBindingSuspended, cl.Service().Bindings(h.Ref)[0].Status)
+	audit := cl.Service().Audit()
+	require.Equal(t, "report-lost", audit[len(audit)-1].Action)
 
 	r.closePanel()
 	r.unlockAndTap("5791")
 	s := r.Wait("DECLINED", "DE39 62")
-	require.Contains(t, s, "(token_suspended)")
+	require.Contains(t, s, "(device_lost)")
 	require.NotContains(t, s, "4895370012340011")
 
 	// The phone still holds keys of its own, but the platform refuses it
-	// any new one: its token is suspended.
+	// any new one: its binding is suspended.
 	r.panel("single-use keys left: 3")
-	r.Keys("n")
-	r.waitPanel("token not active: hce-phone is suspended")
-	r.panel("single-use keys left: 3")
+	_, err := h.App.Replenish(ctx, h.Ref)
+	require.ErrorIs(t, err, wire.ErrRefused)
 
 	r.closePanel()
 	r.Keys("h")
@@ -617,4 +615,103 @@ func TestTUIWalletPhoneLostRC1(t *testing.T) {
 	r.unlockAndTap(lab.SampleWalletPasscode)
 	s := r.Wait("DECLINED", "DE39 62")
 	require.Contains(t, s, "(token_suspended)")
+}
+
+// R-M7, R-S3d, R-S3e, R-S2e: on the phone panel the tester enrols a new
+// HCE phone for visa-plastic: the OTP is in the phone's inbox, the phone
+// downloads its card and limited-use keys, joins the wallet and taps
+// approved with a key; reported lost, its next tap is declined.
+func TestTUIEnrolHCEPhoneThenTap(t *testing.T) {
+	r := newTUIRig(t)
+	r.Model(func(m *model.Model) { m.Select("visa-se-phone") })
+	r.Keys("p")
+	r.Wait("state: locked")
+	r.Keys("e")
+	r.Wait("Enrol HCE phone", "< visa-plastic >", "always (OTP to the cardholder)")
+	r.Key(tcell.KeyEnter)
+	r.Wait("OTP: ______", "the OTP is in the phone's inbox (i)")
+
+	fc, err := lab.SampleFundingCard(context.Background(), r.s.net, "visa-plastic")
+	require.NoError(t, err)
+	ms, err := r.s.backend.Inbox(context.Background(), fc.Phone)
+	require.NoError(t, err)
+	require.NotEmpty(t, ms)
+	otp := regexp.MustCompile(`\b[0-9]{6}\b`).FindString(ms[len(ms)-1].Body)
+	require.Len(t, otp, 6)
+	r.Keys(otp)
+	r.Key(tcell.KeyEnter)
+	r.Wait("visa-plastic added: card ending", "enrolled: cloud card", "single-use keys left: 5")
+
+	var trace []string
+	var name string
+	r.Model(func(m *model.Model) {
+		trace = append(trace, m.Trace[model.PaneProvisioning]...)
+		name = m.SelectedCard()
+	})
+	require.True(t, strings.HasPrefix(name, "hce-"), name)
+	all := strings.Join(trace, "\n")
+	for _, step := range []string{"card account", "device keys", "register", "otp", "bound", "download"} {
+		require.True(t, slices.ContainsFunc(trace, func(l string) bool { return strings.HasPrefix(l, step+" ") }), "step %s in:\n%s", step, all)
+	}
+	require.NotContains(t, all, otp, "the OTP shows only in the inbox")
+	require.NotContains(t, all, fc.Card.PAN)
+
+	r.Keys(lab.SampleHCEPasscode + "u")
+	r.Wait("unlocked with passcode")
+	r.Key(tcell.KeyEscape)
+	r.Wait("> + " + name)
+	r.Keys("1500t")
+	s := r.Wait("APPROVED", "DE39 00")
+	require.Contains(t, s, name)
+
+	r.panel("single-use keys left: 4")
+	r.Keys("l")
+	r.waitPanel(name + " reported lost: device")
+	r.closePanel()
+	r.unlockAndTap(lab.SampleHCEPasscode)
+	s = r.Wait("DECLINED", "DE39 62")
+	require.Contains(t, s, "(device_lost)")
+}
+
+// R-S2e: a Mastercard-like card enrolled on a new HCE phone from the
+// panel: the form asks for the mobile PIN the cardholder sets, the phone
+// downloads its key pairs and taps approved (CDA, the UMD cryptogram under
+// the key the PIN unlocks).
+func TestTUIEnrolHCEPhoneMobilePIN(t *testing.T) {
+	r := newTUIRig(t)
+	r.Model(func(m *model.Model) { m.Select("visa-se-phone") })
+	r.Keys("p")
+	r.Wait("state: locked")
+	r.Keys("e")
+	r.Wait("Enrol HCE phone", "< visa-plastic >")
+	for range slices.Index(r.s.backend.HCECards, "mc-plastic") {
+		r.Key(tcell.KeyRight)
+	}
+	r.Wait("< mc-plastic >", "mobile PIN:")
+	r.Key(tcell.KeyUp)
+	r.Keys("2580")
+	r.Wait("mobile PIN: ****")
+	r.Key(tcell.KeyEnter)
+	r.Wait("OTP: ______")
+
+	fc, err := lab.SampleFundingCard(context.Background(), r.s.net, "mc-plastic")
+	require.NoError(t, err)
+	ms, err := r.s.backend.Inbox(context.Background(), fc.Phone)
+	require.NoError(t, err)
+	require.NotEmpty(t, ms)
+	otp := regexp.MustCompile(`\b[0-9]{6}\b`).FindString(ms[len(ms)-1].Body)
+	r.Keys(otp)
+	r.Key(tcell.KeyEnter)
+	r.Wait("mc-plastic added: card ending", "single-use keys left: 5")
+
+	var name string
+	r.Model(func(m *model.Model) { name = m.SelectedCard() })
+	r.Keys(lab.SampleHCEPasscode + "u")
+	r.Wait("unlocked with passcode")
+	r.Key(tcell.KeyEscape)
+	r.Wait("> + " + name)
+	r.Keys("1500t")
+	s := r.Wait("APPROVED", "DE39 00")
+	require.Contains(t, s, name)
+	require.NotContains(t, s, "2580")
 }

@@ -511,8 +511,14 @@ const (
 	FieldCard = iota
 	FieldDevice
 	FieldStepUp
+	// FieldPIN is the mobile PIN of an HCE card that needs one (only
+	// then is it a field of the form).
+	FieldPIN
 	fieldCount
 )
+
+// MaxMobilePINDigits bounds a mobile PIN.
+const MaxMobilePINDigits = 12
 
 // MaxDeviceIDDigits bounds a device ID: 8 bytes in hex.
 const MaxDeviceIDDigits = 16
@@ -524,6 +530,14 @@ type AddCardForm struct {
 	Card     int
 	DeviceID string
 	StepUp   bool
+	// HCE makes it the "Enrol HCE phone" form: the card is enrolled with
+	// the issuer's cloud platform, which always verifies the cardholder
+	// by OTP (StepUp does not change).
+	HCE bool
+	// PINCards are the cards of Cards that need a mobile PIN (HCE
+	// Mastercard-like cards); MobilePIN is the one typed.
+	PINCards  []string
+	MobilePIN string
 	// Field is the field being changed.
 	Field int
 }
@@ -538,7 +552,22 @@ func (f *AddCardForm) SelectedCard() string {
 
 // MoveField moves to the next (delta 1) or previous field.
 func (f *AddCardForm) MoveField(delta int) {
-	f.Field = ((f.Field+delta)%fieldCount + fieldCount) % fieldCount
+	n := fieldCount
+	if !f.NeedsPIN() {
+		n = FieldPIN
+	}
+	f.Field = ((f.Field+delta)%n + n) % n
+}
+
+// NeedsPIN reports whether the card chosen needs a mobile PIN.
+func (f *AddCardForm) NeedsPIN() bool {
+	c := f.SelectedCard()
+	for _, p := range f.PINCards {
+		if p == c {
+			return true
+		}
+	}
+	return false
 }
 
 // Change changes the current field by delta: the next or previous card,
@@ -550,13 +579,21 @@ func (f *AddCardForm) Change(delta int) {
 			f.Card = ((f.Card+delta)%n + n) % n
 		}
 	case FieldStepUp:
-		f.StepUp = !f.StepUp
+		if !f.HCE {
+			f.StepUp = !f.StepUp
+		}
 	}
 }
 
 // TypeHex appends a hex digit to the device ID (upper case) when that
-// field is current.
+// field is current, or a digit to the mobile PIN when that one is.
 func (f *AddCardForm) TypeHex(r rune) {
+	if f.Field == FieldPIN {
+		if r >= '0' && r <= '9' && len(f.MobilePIN) < MaxMobilePINDigits {
+			f.MobilePIN += string(r)
+		}
+		return
+	}
 	if f.Field != FieldDevice || len(f.DeviceID) >= MaxDeviceIDDigits {
 		return
 	}
@@ -570,11 +607,14 @@ func (f *AddCardForm) TypeHex(r rune) {
 	f.DeviceID += string(r)
 }
 
-// Backspace deletes the device ID's last digit when that field is
-// current.
+// Backspace deletes the last digit of the device ID or the mobile PIN,
+// whichever field is current.
 func (f *AddCardForm) Backspace() {
 	if f.Field == FieldDevice && f.DeviceID != "" {
 		f.DeviceID = f.DeviceID[:len(f.DeviceID)-1]
+	}
+	if f.Field == FieldPIN && f.MobilePIN != "" {
+		f.MobilePIN = f.MobilePIN[:len(f.MobilePIN)-1]
 	}
 }
 
@@ -585,6 +625,8 @@ func (f *AddCardForm) Check() error {
 		return errors.New("model: no card to add")
 	case f.DeviceID == "" || len(f.DeviceID)%2 != 0:
 		return errors.New("model: the device ID is 1 to 8 bytes in hex (an even number of digits)")
+	case f.NeedsPIN() && len(f.MobilePIN) < 4:
+		return errors.New("model: the card needs a mobile PIN of 4 to 12 digits")
 	}
 	return nil
 }

@@ -192,3 +192,37 @@ func TestAddCardForm(t *testing.T) {
 	}
 	require.Equal(t, "123456", m.OTP)
 }
+
+// The "Enrol HCE phone" form always verifies the cardholder: its step-up
+// does not change.
+func TestAddCardFormHCE(t *testing.T) {
+	f := AddCardForm{Cards: []string{"visa-plastic"}, DeviceID: "01", StepUp: true, HCE: true}
+	f.MoveField(2)
+	f.Change(1)
+	require.True(t, f.StepUp)
+	require.NoError(t, f.Check())
+}
+
+// A card that needs a mobile PIN adds the PIN field: digits go to it, the
+// form is not sent without 4 of them; another card has no such field.
+func TestAddCardFormMobilePIN(t *testing.T) {
+	f := AddCardForm{Cards: []string{"visa-plastic", "mc-plastic"}, DeviceID: "01", HCE: true, PINCards: []string{"mc-plastic"}}
+	f.MoveField(-1)
+	require.Equal(t, FieldStepUp, f.Field, "no PIN field for visa-plastic")
+	f.MoveField(-2)
+	f.Change(1)
+	require.True(t, f.NeedsPIN())
+	f.MoveField(-1)
+	require.Equal(t, FieldPIN, f.Field)
+	f.TypeHex('2')
+	f.TypeHex('A')
+	f.TypeHex('5')
+	require.Equal(t, "25", f.MobilePIN)
+	require.Error(t, f.Check())
+	f.TypeHex('8')
+	f.TypeHex('0')
+	f.Backspace()
+	f.TypeHex('0')
+	require.Equal(t, "2580", f.MobilePIN)
+	require.NoError(t, f.Check())
+}

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"regexp"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tapsim/tapsim/lab"
+	"github.com/tapsim/tapsim/provision/wire"
+)
+
+// hceOptions are the flags of "tapsim provision hce" and "tapsim
+// provision replenish".
+type hceOptions struct {
+	card, device, otp, pin, data string
+	tap                          int64
+	taps                         int
+	replenish, verbose           bool
+}
+
+var mobilePINRE = regexp.MustCompile(`^[0-9]{4,12}$`)
+
+func (o hceOptions) check() error {
+	switch {
+	case o.card == "":
+		return usageErr("--card is required")
+	case !deviceIDRE.MatchString(o.device):
+		return usageErr("--device must be 1 to 8 bytes in hex")
+	case o.otp != lab.OTPAuto && !otpFlagRE.MatchString(o.otp):
+		return usageErr("--otp must be auto or 6 digits")
+	case o.pin != "" && !mobilePINRE.MatchString(o.pin):
+		return usageErr("--pin must be 4 to 12 digits")
+	case o.tap < 0:
+		return usageErr("--tap must be a positive amount in minor units")
+	case o.taps < 0:
+		return usageErr("--taps must be 0 or more")
+	case o.data != "" && strings.TrimSpace(o.data) == "":
+		return usageErr("--data: empty directory")
+	}
+	if _, err := lab.HCEProfile(o.card); err != nil {
+		return usageErr("--card %v (tapsim cards lists them)", err)
+	}
+	switch mc := lab.IsMCCloud(o.card); {
+	case mc && o.pin == "":
+		return usageErr("--pin MOBILEPIN is required for the Mastercard-like card %s (its mc-cloud keys need it)", o.card)
+	case !mc && o.pin != "":
+		return usageErr("--pin goes with a Mastercard-like card only")
+	}
+	return nil
+}
+
+func addHCEFlags(c *cobra.Command, o *hceOptions) {
+	f := c.Flags()
+	f.StringVar(&o.card, "card", "", "built-in plastic card profile to put on the phone (visa-plastic, mc-plastic, ...)")
+	f.StringVar(&o.device, "device", "", "the new phone's hardware device ID, 1 to 8 bytes in hex")
+	f.StringVar(&o.otp, "otp", lab.OTPAuto, "the OTP of the registration: auto reads it from the cardholder's inbox, or 6 digits")
+	f.StringVar(&o.pin, "pin", "", "mobile PIN of a Mastercard-like card: set at registration, typed at each tap")
+	f.StringVar(&o.data, "data", "", "data directory of the hosts, kept afterwards (default: a temporary one)")
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "log the services' events (masked) on stderr")
+}
+
+func init() {
+	provisionSubcommands = append(provisionSubcommands, newProvisionHCECmd, newProvisionReplenishCmd)
+}
+
+func newProvisionHCECmd() *cobra.Command {
+	var o hceOptions
+	c := &cobra.Command{
+		Use:   "hce --card PROFILE --device ID [--otp auto|CODE] [--pin MOBILEPIN] [--tap AMOUNT] [--data DIR]",
+		Short: "Enrol a sample card on a new HCE phone: phone app -> cloud platform -> issuer ID&V, then download",
+		Long: `Starts the embedded network and its HCE cloud platform (loopback HTTPS, mutual TLS, keys in the
+issuer's security module). A new phone with hardware device ID --device installs the issuer's HCE
+app, which draws its own device key pair and registers for the sample plastic card --card with
+the card's security code (a Mastercard-like card also sets the mobile PIN --pin, which unlocks its
+UMD keys at each tap and signs with CDA); the issuer sends an OTP to the cardholder's registered phone, read from
+its message centre (--otp auto) or typed (--otp CODE). Once bound, the phone signs the platform's
+challenge with its device key and downloads the emulated card data and its first limited-use keys,
+encrypted to the device. --tap AMOUNT then taps the phone (passcode 5791, CDCVM) at the sample
+terminal; the issuer host checks the cryptogram against the keys the platform issued.
+
+Every step is printed masked: PAN first 6 and last 4, never the expiry, the security code, the
+OTP or a key.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.check(); err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runProvisionHCE(ctx, o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	addHCEFlags(c, &o)
+	c.Flags().Int64Var(&o.tap, "tap", 0, "tap the phone for this amount (minor units) once enrolled")
+	return c
+}
+
+func newProvisionReplenishCmd() *cobra.Command {
+	o := hceOptions{replenish: true}
+	c := &cobra.Command{
+		Use:   "replenish --card PROFILE --device ID [--taps N] [--tap AMOUNT] [--otp auto|CODE] [--data DIR]",
+		Short: "Enrol a new HCE phone, spend N keys, then ask the cloud platform for more",
+		Long: `Phones live in the memory of one run, so replenish does the whole life of one phone in this run:
+it enrols the phone as tapsim provision hce does, taps it --taps times (each for --tap minor units,
+default NT$10.00, passcode 5791), then asks the cloud platform for keys with the device key,
+reporting the keys spent, and prints the keys left before and after.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.check(); err != nil {
+				return err
+			}
+			if o.tap == 0 {
+				o.tap = 1000
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runProvisionHCE(ctx, o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	addHCEFlags(c, &o)
+	c.Flags().IntVar(&o.taps, "taps", 4, "taps before the replenishment")
+	c.Flags().Int64Var(&o.tap, "tap", 0, "amount of each tap, minor units (default 1000)")
+	return c
+}
+
+func runProvisionHCE(ctx context.Context, o hceOptions, out, errOut io.Writer) error {
+	n, _, done, err := provisioningWorld(ctx, o.data, o.verbose, errOut, lab.ProvisioningOptions{})
+	if err != nil {
+		return err
+	}
+	defer done()
+	cl := n.Cloud()
+	fmt.Fprintf(out, "cloud platform on %s (mutual TLS)\n", cl.Addr)
+	res, err := cl.EnrolHCE(ctx, lab.HCERequest{Profile: o.card, DeviceID: strings.ToUpper(o.device), OTP: o.otp, MobilePIN: o.pin,
+		TapAmount: o.tap, Taps: o.taps, Replenish: o.replenish},
+		func(s lab.Step) { fmt.Fprintf(out, "%-16s %s\n", s.Name, s.Detail) })
+	switch {
+	case errors.Is(err, wire.ErrRefused):
+		r := wire.RefusalFor(err)
+		return &exitError{code: 1, err: fmt.Errorf("provision hce: refused: %s", r.Reason)}
+	case err != nil:
+		return fmt.Errorf("provision hce: %w", err)
+	}
+	for i, code := range res.Taps {
+		if code != "00" {
+			return &exitError{code: 1, err: fmt.Errorf("provision hce: tap %d declined with DE39 %s", i+1, code)}
+		}
+	}
+	return nil
+}

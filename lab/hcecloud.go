@@ -1,0 +1,567 @@
+package lab
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tapsim/tapsim/cards"
+	"github.com/tapsim/tapsim/cards/emvapp"
+	"github.com/tapsim/tapsim/cards/hceapp"
+	"github.com/tapsim/tapsim/cards/phone"
+	"github.com/tapsim/tapsim/cards/testca"
+	emvcloud "github.com/tapsim/tapsim/emv/cloud"
+	"github.com/tapsim/tapsim/emv/keys"
+	"github.com/tapsim/tapsim/emv/oda"
+	"github.com/tapsim/tapsim/emv/pan"
+	"github.com/tapsim/tapsim/hsm"
+	"github.com/tapsim/tapsim/hsm/soft"
+	"github.com/tapsim/tapsim/isospec"
+	"github.com/tapsim/tapsim/issuerhost/authz"
+	issuercloud "github.com/tapsim/tapsim/issuerhost/cloud"
+	"github.com/tapsim/tapsim/issuerhost/idv"
+	"github.com/tapsim/tapsim/issuerhost/store"
+	"github.com/tapsim/tapsim/provision/cloudsvc"
+	"github.com/tapsim/tapsim/provision/wire"
+	"github.com/tapsim/tapsim/terminal/inproc"
+)
+
+// The embedded world's HCE cloud platform (provision/cloudsvc) and its
+// keys in the issuer's security module.
+const (
+	// SampleHCEProfile is the built-in profile of the sample HCE phone:
+	// its passcode, CDCVM rules, device and funding card. The embedded
+	// world enrols it with the cloud platform when it starts
+	// (SampleHCE); the phone built from the profile alone, with keys
+	// derived from the profile's master key, is what an issuer run on its
+	// own is seeded for (IssuerSeed).
+	SampleHCEProfile = "hce-phone"
+	// PartyCloud is the cloud platform's name (TLS certificate and JOSE
+	// keys).
+	PartyCloud = "cloud-platform"
+	// CloudIMKLabel labels the issuer master key of the cloud cards'
+	// limited-use keys in the issuer's security module.
+	CloudIMKLabel = "issuer/cloud-imk"
+	// CloudIMK is the sample value of that key (test key, double-length
+	// TDES), loaded once into the module.
+	CloudIMK = "8A3F51C2D4E6079B1C2D3E4F50617283"
+	// CloudUMDIMK is the sample second master key of the mc-cloud cards
+	// (their UMD keys), labelled CloudIMKLabel + authz.UMDKeySuffix.
+	CloudUMDIMK = "3E7A19C5B2D40F6E81A7C3D95B0E2F46"
+	// SampleCloudRequestor is the ID the cloud platform is known under
+	// among the issuer's token requestors (the hce-phone profile's).
+	SampleCloudRequestor = "40010030273"
+	// sampleReplenishInterval is the world's platform's shortest time
+	// between two batches of one phone: short, so that a person at the
+	// TUI replenishes as soon as the phone asks (the phone asks only at
+	// its low-water mark; the platform's hourly key cap still holds).
+	sampleReplenishInterval = time.Millisecond
+	// staffServiceCentre is who takes a lost-phone report.
+	staffServiceCentre = "service-centre"
+)
+
+// SampleHCE is the embedded world's HCE phone: the issuer's HCE app on the
+// sample device, the card it enrolled with the cloud platform when the
+// world was created (registration with the cardholder's OTP, then the
+// challenge-signed download), and the phone that pays with it.
+type SampleHCE struct {
+	// App is the phone's HCE app.
+	App *hceapp.App
+	// Card is the card on the phone: emulated data and limited-use keys.
+	Card *hceapp.Card
+	// Ref is the card account's reference at the platform, the token's ID
+	// at the issuer.
+	Ref string
+	// DeviceID is the phone's hardware device ID (hex).
+	DeviceID string
+	// Masked is the cloud account number masked (first 6 and last 4).
+	Masked string
+	// Phone is the HCE phone holding the card.
+	Phone cards.Card
+	// backup is the card as downloaded, for a phone restored from a
+	// backup (RestoredCard).
+	backup  *hceapp.Card
+	profile cards.Profile
+}
+
+// Cloud is the world's HCE cloud platform on loopback HTTPS with mutual
+// TLS, its keys in the issuer's security module, and the issuer's ledger
+// of the keys it issued, which the issuer host's authorisation reads.
+type Cloud struct {
+	// Addr is the platform's host:port.
+	Addr string
+
+	n      *Network
+	p      *Provisioning
+	svc    *cloudsvc.Service
+	me     *wire.Party
+	ledger *issuercloud.Ledger
+	clock  func() time.Time
+	rand   io.Reader
+
+	mu  sync.Mutex
+	seq int
+}
+
+// errSampleHCE reports that the world could not enrol its HCE phone.
+var errSampleHCE = errors.New("sample HCE phone")
+
+// cloudHSM is the running issuer's security module, as the platform sees
+// it: the issuer host may have been stopped and started again (a new
+// module on the same keystore), so each call finds the module and its key
+// by label again.
+type cloudHSM struct{ n *Network }
+
+func (c cloudHSM) cur() (*soft.HSM, error) {
+	c.n.mu.Lock()
+	defer c.n.mu.Unlock()
+	if c.n.issuer == nil || c.n.issuer.HSM == nil {
+		return nil, ErrIssuerDown
+	}
+	return c.n.issuer.HSM, nil
+}
+
+func (c cloudHSM) key(h hsm.Handle) (*soft.HSM, hsm.Handle, error) {
+	m, err := c.cur()
+	if err != nil {
+		return nil, hsm.Handle{}, err
+	}
+	k, err := m.Lookup(h.Label)
+	return m, k, err
+}
+
+func (c cloudHSM) Lookup(label string) (hsm.Handle, error) {
+	m, err := c.cur()
+	if err != nil {
+		return hsm.Handle{}, err
+	}
+	return m.Lookup(label)
+}
+
+func (c cloudHSM) ExportLUKsToDevice(imk hsm.Handle, p, psn string, api uint16, kis []emvcloud.KeyIndex, device *ecdsa.PublicKey) ([]hsm.DeviceLUK, error) {
+	m, k, err := c.key(imk)
+	if err != nil {
+		return nil, err
+	}
+	return m.ExportLUKsToDevice(k, p, psn, api, kis, device)
+}
+
+func (c cloudHSM) ExportSUKsToDevice(mkMD, mkUMD hsm.Handle, p, psn string, firstATC uint16, n int, pin string, salt []byte, tokenRef string, device *ecdsa.PublicKey) ([]hsm.DeviceSUK, error) {
+	m, md, err := c.key(mkMD)
+	if err != nil {
+		return nil, err
+	}
+	_, umd, err := c.key(mkUMD)
+	if err != nil {
+		return nil, err
+	}
+	return m.ExportSUKsToDevice(md, umd, p, psn, firstATC, n, pin, salt, tokenRef, device)
+}
+
+func (c cloudHSM) EncryptData(dek hsm.Handle, plain, aad []byte) ([]byte, error) {
+	m, k, err := c.key(dek)
+	if err != nil {
+		return nil, err
+	}
+	return m.EncryptData(k, plain, aad)
+}
+
+func (c cloudHSM) DecryptData(dek hsm.Handle, sealed, aad []byte) ([]byte, error) {
+	m, k, err := c.key(dek)
+	if err != nil {
+		return nil, err
+	}
+	return m.DecryptData(k, sealed, aad)
+}
+
+// cloudIDV is the running issuer's ID&V as the platform's cardholder
+// verifier.
+type cloudIDV struct{ p *Provisioning }
+
+func (v cloudIDV) verifier() (idv.HCEVerifier, error) {
+	s := v.p.IDV()
+	if s == nil {
+		return idv.HCEVerifier{}, ErrIssuerDown
+	}
+	return idv.HCEVerifier{Service: s, RequestorID: SampleCloudRequestor}, nil
+}
+
+func (v cloudIDV) Begin(ctx context.Context, correlationID, p, expiry, securityCode, deviceID string) ([]string, error) {
+	iv, err := v.verifier()
+	if err != nil {
+		return nil, err
+	}
+	return iv.Begin(ctx, correlationID, p, expiry, securityCode, deviceID)
+}
+
+func (v cloudIDV) SendOTP(ctx context.Context, correlationID, method string) (string, error) {
+	iv, err := v.verifier()
+	if err != nil {
+		return "", err
+	}
+	return iv.SendOTP(ctx, correlationID, method)
+}
+
+func (v cloudIDV) VerifyOTP(ctx context.Context, correlationID, otp string) error {
+	iv, err := v.verifier()
+	if err != nil {
+		return err
+	}
+	return iv.VerifyOTP(ctx, correlationID, otp)
+}
+
+// cloudKeys loads the platform's keys into the issuer's module where they
+// are missing: the cloud IMKs and the data key the card data is sealed
+// under.
+func cloudKeys(m *soft.HSM) error {
+	if _, err := issuerKey(m, CloudIMKLabel, hsm.UsageIMKAC, keys.MustHex(keys.TDES, CloudIMK)); err != nil {
+		return fmt.Errorf("cloud IMK: %w", err)
+	}
+	if _, err := issuerKey(m, CloudIMKLabel+authz.UMDKeySuffix, hsm.UsageIMKAC, keys.MustHex(keys.TDES, CloudUMDIMK)); err != nil {
+		return fmt.Errorf("cloud UMD IMK: %w", err)
+	}
+	if _, err := m.Lookup(cloudsvc.DefaultDEKLabel); errors.Is(err, hsm.ErrUnknownKey) {
+		if _, err := m.GenerateKey(cloudsvc.DefaultDEKLabel, hsm.UsageDEK, keys.AES, 32); err != nil {
+			return fmt.Errorf("cloud data key: %w", err)
+		}
+	} else if err != nil {
+		return fmt.Errorf("cloud data key: %w", err)
+	}
+	return nil
+}
+
+// startCloud starts the world's cloud platform on loopback (its TLS
+// certificate from the provisioning services' CA) and enrols the sample
+// HCE phone through it.
+func (n *Network) startCloud(ctx context.Context, p *Provisioning) error {
+	m, err := cloudHSM{n}.cur()
+	if err != nil {
+		return err
+	}
+	if err := cloudKeys(m); err != nil {
+		return fmt.Errorf("%w: %w", errSampleHCE, err)
+	}
+	me, err := wire.NewParty(PartyCloud, p.rand)
+	if err != nil {
+		return err
+	}
+	svc, err := cloudsvc.New(cloudsvc.Config{
+		Me: me, HSM: cloudHSM{n}, Verifier: cloudIDV{p}, Ledger: n.ledger,
+		MinReplenishInterval: sampleReplenishInterval, CardReaders: []string{staffServiceCentre},
+		Clock: p.clock, Rand: p.rand, Log: p.opts.Logger.With("host", PartyCloud),
+	})
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	id, err := p.ca.Issue(p.rand, PartyCloud, []string{PartyCloud, "localhost", "127.0.0.1"}, now, 24*time.Hour)
+	if err != nil {
+		return fmt.Errorf("cloud platform: %w", err)
+	}
+	p.ids[PartyCloud] = id
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("cloud platform: %w", err)
+	}
+	c := &Cloud{Addr: ln.Addr().String(), n: n, p: p, svc: svc, me: me, ledger: n.ledger, clock: p.clock, rand: p.rand}
+	if err := p.serve(svc.Handler(), PartyCloud, ln); err != nil {
+		return err
+	}
+	n.mu.Lock()
+	n.cloud = c
+	n.mu.Unlock()
+	return n.enrolSampleHCE(ctx, c)
+}
+
+// Cloud is the world's HCE cloud platform.
+func (n *Network) Cloud() *Cloud {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.cloud
+}
+
+// SampleHCE is the world's HCE phone, enrolled with the cloud platform
+// when the world was created.
+func (n *Network) SampleHCE() SampleHCE {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.hce
+}
+
+// Service is the platform itself, for its staff operations (ReportLost,
+// ReadCard, Bindings).
+func (c *Cloud) Service() *cloudsvc.Service { return c.svc }
+
+// Ledger is the issuer's ledger of the keys the platform issued.
+func (c *Cloud) Ledger() *issuercloud.Ledger { return c.ledger }
+
+// NewApp makes the issuer's HCE app on a new phone of hardware device ID
+// deviceID: its own device keys, trusting the platform only, talking to
+// it over mutual TLS.
+func (c *Cloud) NewApp(deviceID string) (*hceapp.App, error) {
+	cl, err := c.p.client(partyPhone)
+	if err != nil {
+		return nil, err
+	}
+	return hceapp.New(hceapp.Config{DeviceID: deviceID, Platform: c.me.Public(), URL: "https://" + c.Addr,
+		Client: cl, Rand: c.rand, Clock: c.clock})
+}
+
+// RequestID is a new registration request ID.
+func (c *Cloud) RequestID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq++
+	return fmt.Sprintf("reg-%06d", c.seq)
+}
+
+// yymm turns an expiry of the store or a profile (YYMM or YYYY-MM) into
+// YYMM.
+func yymm(s string) string {
+	if len(s) == 7 && s[4] == '-' {
+		return s[2:4] + s[5:]
+	}
+	return s
+}
+
+// AddCardAccount enrols the issuer's card of PAN fundingPAN on the
+// platform under ref, its phones to present cloudPAN (expiry cloudExpiry,
+// YYMM), and records cloudPAN at the issuer as a token of that card, of
+// the visa-cloud model (the token ID is ref), replacing a token of that ID
+// of another model. An account already on the platform is kept (another
+// phone enrols on it). It returns the funding card as its holder types it.
+func (c *Cloud) AddCardAccount(ctx context.Context, ref, fundingPAN, cloudPAN, cloudExpiry, psn string) (FundingCard, error) {
+	return c.addCardAccount(ctx, ref, fundingPAN, cloudPAN, cloudExpiry, psn, wire.HCECVNVisaCloud)
+}
+
+// addCardAccount is AddCardAccount of the cloud model cvn
+// (wire.HCECVNVisaCloud or wire.HCECVNMCCloud).
+func (c *Cloud) addCardAccount(ctx context.Context, ref, fundingPAN, cloudPAN, cloudExpiry, psn, cvn string) (FundingCard, error) {
+	storeCVN, umd := authz.CVNVisaCloud, ""
+	if cvn == wire.HCECVNMCCloud {
+		storeCVN, umd = authz.CVNMCCloud, CloudIMKLabel+authz.UMDKeySuffix
+	}
+	fc, err := fundingCard(ctx, c.n, fundingPAN)
+	if err != nil {
+		return FundingCard{}, fmt.Errorf("funding card: %w", err)
+	}
+	if err := c.svc.AddCard("issuer-enrol", cloudsvc.CardAccount{Ref: ref, Holder: fc.CardID, PAN: fc.Card.PAN,
+		Expiry: yymm(fc.Card.Expiry), CloudPAN: cloudPAN, CloudExpiry: cloudExpiry, PSN: psn, IMK: CloudIMKLabel,
+		API: 1, DKI: 1, CVN: cvn, UMDIMK: umd}); err != nil && !errors.Is(err, cloudsvc.ErrExists) {
+		return FundingCard{}, err
+	}
+	iss := c.n.Issuer()
+	if iss == nil {
+		return FundingCard{}, ErrIssuerDown
+	}
+	err = iss.Store().Update(ctx, func(tx *store.Tx) error {
+		k, err := tx.Token(ctx, ref)
+		if err == nil && k.CVN == storeCVN && k.Number == cloudPAN {
+			return nil
+		}
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		return tx.PutToken(ctx, store.Token{ID: ref, Number: cloudPAN, CardID: fc.CardID, Expiry: cloudExpiry,
+			Status: store.TokenActive, RequestorID: SampleCloudRequestor, PSN: psn, CVN: storeCVN,
+			IMKRef: CloudIMKLabel, FormFactor: cards.FormHCEPhone, DeviceBound: true})
+	})
+	if err != nil {
+		return FundingCard{}, fmt.Errorf("cloud token: %w", err)
+	}
+	return fc, nil
+}
+
+// Enrol enrols app for card account ref: registration with the card's
+// security code, the OTP read from the cardholder's inbox at contact, and
+// the download.
+func (c *Cloud) Enrol(ctx context.Context, app *hceapp.App, ref, securityCode, contact string) (*hceapp.Card, error) {
+	return app.Enrol(ctx, c.RequestID(), ref, securityCode, "", func(ctx context.Context, _ wire.HCERegisterResult) (string, error) {
+		otp, ok, err := c.p.LastOTP(ctx, contact)
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			return "", errors.New("no one-time password in the cardholder's inbox")
+		}
+		return otp, nil
+	})
+}
+
+// enrolSampleHCE enrols the sample HCE phone: its card account on the
+// platform, the phone's app registered and its card downloaded.
+func (n *Network) enrolSampleHCE(ctx context.Context, c *Cloud) error {
+	prof, err := cards.Builtin(SampleHCEProfile)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errSampleHCE, err)
+	}
+	if prof.App == nil || prof.App.Token == nil || prof.Phone == nil || len(prof.Phone.DeviceID) == 0 {
+		return fmt.Errorf("%w: profile %s names no funding card or device", errSampleHCE, SampleHCEProfile)
+	}
+	ref := prof.Name
+	fc, err := c.AddCardAccount(ctx, ref, prof.App.Token.FundingPAN, prof.App.PAN, yymm(prof.App.Expiry), prof.App.PSN)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errSampleHCE, err)
+	}
+	device := deviceID(prof)
+	app, err := c.NewApp(device)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errSampleHCE, err)
+	}
+	card, err := c.Enrol(ctx, app, ref, fc.Card.SecurityCode, fc.Phone)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errSampleHCE, err)
+	}
+	backup := card.Copy()
+	ph, err := HCEPhone(prof, card, c.clock, c.rand)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errSampleHCE, err)
+	}
+	n.mu.Lock()
+	n.hce = SampleHCE{App: app, Card: card, Ref: ref, DeviceID: device, Masked: pan.Mask(card.Profile().AccountNumber),
+		Phone: ph, backup: backup, profile: prof}
+	n.mu.Unlock()
+	return nil
+}
+
+// HCEPhone builds the HCE phone of profile p (its passcode, CDCVM rules
+// and token requestor) paying with card, a card an HCE app downloaded:
+// the phone verifies its holder before every tap and counts the card's
+// keys (R-S2e, R-S5b). Its clock is now.
+func HCEPhone(p cards.Profile, card *hceapp.Card, now func() time.Time, rnd io.Reader) (cards.Card, error) {
+	return hcePhone(p, card, nil, "", now, rnd)
+}
+
+// hcePhone is HCEPhone with pin, the mobile PIN typed at each tap of an
+// mc-cloud card (which also signs with CDA, its ICC key certified under
+// the test CA as p's ODA settings name it), and last4, the funding card's
+// last 4 digits the phone shows (9F25; "" keeps the profile's).
+func hcePhone(p cards.Profile, card *hceapp.Card, pin func() string, last4 string, now func() time.Time, rnd io.Reader) (cards.Card, error) {
+	if p.Phone == nil {
+		return nil, fmt.Errorf("hce phone: profile %s has no phone settings", p.Name)
+	}
+	ph, err := phone.New(phone.Config{Kind: phone.HCE, CloudKeys: card, Passcode: p.Phone.Passcode,
+		Biometric: p.Phone.Biometric, AlwaysVerify: p.Phone.AlwaysCDCVM, LowWater: p.Phone.LowWater,
+		Clock: now, Rand: rnd})
+	if err != nil {
+		return nil, fmt.Errorf("hce phone: %w", err)
+	}
+	cfg, err := card.AppConfig(ph.Holder(), rnd, pin)
+	if err != nil {
+		return nil, fmt.Errorf("hce phone: %w", err)
+	}
+	if card.Profile().CVN == wire.HCECVNMCCloud {
+		if p.App == nil || p.App.ODA == nil {
+			return nil, fmt.Errorf("hce phone: profile %s names no ODA keys for an mc-cloud card", p.Name)
+		}
+		o := p.App.ODA
+		iss, err := testca.Issuer(byte(o.CAIndex), o.IssuerKey, oda.IssuerTemplate{IssuerID: card.Profile().AccountNumber[:6],
+			Expiry: emvapp.Date{Year: cfg.Expiry.Year + 2, Month: cfg.Expiry.Month}, Serial: [3]byte{0, 0, 1}})
+		if err != nil {
+			return nil, fmt.Errorf("hce phone: %w", err)
+		}
+		icc, err := testca.ICCKey(o.ICCKey)
+		if err != nil {
+			return nil, fmt.Errorf("hce phone: %w", err)
+		}
+		cfg.ODA = &emvapp.ODA{CAIndex: byte(o.CAIndex), Issuer: iss, ICCKey: icc, ICCSerial: [3]byte{0, 0, 2}}
+	}
+	if p.App != nil {
+		if p.App.Name != "" {
+			cfg.Name = p.App.Name
+		}
+		if t := p.App.Token; t != nil {
+			// The cloud platform is the token's requestor (9F19).
+			cfg.Token = &emvapp.Token{RequestorID: SampleCloudRequestor, PANLast4: t.PANLast4}
+			if last4 != "" {
+				cfg.Token.PANLast4 = last4
+			}
+		}
+	}
+	a, err := emvapp.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("hce phone: %w", err)
+	}
+	if err := ph.Install(a); err != nil {
+		return nil, fmt.Errorf("hce phone: %w", err)
+	}
+	ph.CardOn()
+	return ph, nil
+}
+
+// RestoredCard is the card or phone of Profile(name) as a backup would
+// bring it back: for the world's HCE phone, a phone on a copy of the card
+// as it was downloaded (its first keys, which the issuer refuses once the
+// phone spent them, R-S5b); for any other, the card built from its
+// profile (Card).
+func (n *Network) RestoredCard(name string, now time.Time) (cards.Card, error) {
+	if name == SampleHCEProfile {
+		if h := n.SampleHCE(); h.Phone != nil {
+			return HCEPhone(h.profile, h.backup.Copy(), func() time.Time { return now }, n.Cloud().rand)
+		}
+	}
+	return Card(name, now)
+}
+
+// replenishSampleHCE asks the platform for a batch for the world's HCE
+// phone when it holds its low-water mark of keys or fewer; it returns the
+// number of keys loaded.
+func (n *Network) replenishSampleHCE(ctx context.Context) (int, error) {
+	h := n.SampleHCE()
+	low := 0
+	if h.profile.Phone != nil {
+		low = h.profile.Phone.LowWater
+	}
+	if !h.Card.NeedsReplenish(low) {
+		return 0, nil
+	}
+	before := h.Card.KeysLeft()
+	left, err := h.App.Replenish(ctx, h.Ref)
+	if err != nil {
+		return 0, fmt.Errorf("replenish: %w", err)
+	}
+	return left - before, nil
+}
+
+// reportSampleHCELost reports the world's HCE phone lost at the cloud
+// platform: its binding and every key issued to it are suspended at once;
+// the account's other phones go on (R-C1, R-S5d).
+func (n *Network) reportSampleHCELost(ctx context.Context) (string, error) {
+	h, c := n.SampleHCE(), n.Cloud()
+	b, err := c.svc.ReportLost(staffServiceCentre, h.Ref, h.DeviceID)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("device %s: cloud binding of %s %s, its %d keys refused from now on", b.DeviceID, h.Ref,
+		strings.ToLower(string(b.Status)), h.Card.KeysLeft()), nil
+}
+
+// Tap unlocks phone with passcode (none when empty) and taps it on the
+// world's terminal for a sale of amount minor units; it returns the
+// issuer's answer and decline reason.
+func (c *Cloud) Tap(ctx context.Context, phone cards.Card, passcode string, amount int64) (isospec.ResponseCode, isospec.DeclineReason, error) {
+	if passcode != "" {
+		ph, ok := cards.Phone(phone)
+		if !ok {
+			return "", "", errors.New("not a phone")
+		}
+		if err := ph.Unlock(passcode); err != nil {
+			return "", "", err
+		}
+	}
+	term, err := c.p.terminal()
+	if err != nil {
+		return "", "", err
+	}
+	res, err := term.Sale(ctx, amount, inproc.New(phone))
+	if err != nil {
+		return "", "", err
+	}
+	return res.ResponseCode, res.DeclineReason, nil
+}
