@@ -169,3 +169,20 @@ func jsonDecoder(r io.Reader) *json.Decoder {
 	d.DisallowUnknownFields()
 	return d
 }
+
+// ReasonPeer refuses a client certificate not among the listener's peers.
+const ReasonPeer = "peer_not_allowed"
+
+var errPeer = refuse(http.StatusForbidden, ReasonPeer, "this listener does not serve this client")
+
+func peerAllowed(r *wire.Request, peers []string) bool {
+	if len(peers) == 0 {
+		return true
+	}
+	for _, p := range peers {
+		if r.Peer.Subject.CommonName == p {
+			return true
+		}
+	}
+	return false
+}

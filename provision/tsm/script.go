@@ -219,21 +219,23 @@ func IssuerOwned(isd []byte, isdKeys Keys, ssd Keys, p cards.SEPerso) (Script, e
 }
 
 // Shared is the script on an SE shared with an SE operator (R-M2): the
-// operator created the SSD with initial keys it handed over; the issuer
-// rotates them with PUT KEY (the new set enciphered under the initial
-// K-DEK) in the same session that installs and personalises the applet,
-// so that the operator's keys open nothing afterwards.
+// operator created the SSD with initial keys it handed over; in a first
+// session under those keys the issuer rotates them with PUT KEY (the new
+// set enciphered under the initial K-DEK), then installs and personalises
+// the applet in a second session under its own keys, the sensitive DGIs
+// under its own K-DEK: what the operator knows opens nothing of it.
 func Shared(initial, issuer Keys, p cards.SEPerso) (Script, error) {
-	s, err := appSession(initial, issuer, p)
-	if err != nil {
-		return Script{}, err
-	}
 	put, err := gp.PutKeyCmd(initial.KVN, issuer.KVN, initial.Keys.DEK, issuer.Keys)
 	if err != nil {
 		return Script{}, err
 	}
-	s.Commands = append([]Command{{APDU: hex.EncodeToString(put)}}, s.Commands...)
-	return Script{Sessions: []Session{s}}, nil
+	s1 := ChannelSession(p.SD, initial.KVN, initial.Keys)
+	s1.Add(put)
+	s2, err := appSession(issuer, issuer, p)
+	if err != nil {
+		return Script{}, err
+	}
+	return Script{Sessions: []Session{s1, s2}}, nil
 }
 
 // appSession opens the SSD with open and installs and personalises the

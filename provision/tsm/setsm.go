@@ -42,6 +42,10 @@ type SEConfig struct {
 	Trust *wire.TrustList
 	// SPTSMs are the names of the SP TSMs allowed to hand orders over.
 	SPTSMs []string
+	// BackOfficePeers are the client certificate names the back-office
+	// listener accepts (R-S4b); any certificate of the trusted CA when
+	// empty.
+	BackOfficePeers []string
 	// ISD is where the CPLC is read; DefaultISD when nil.
 	ISD []byte
 	// Now and Rand: the clock and the random source (session IDs, host
@@ -132,6 +136,9 @@ func (s *SETSM) record(order, seid, step, outcome string) {
 }
 
 func (s *SETSM) openFrom(r *wire.Request, typ string, v interface{ Validate() error }) (wire.Claims, error) {
+	if !peerAllowed(r, s.cfg.BackOfficePeers) {
+		return wire.Claims{}, errPeer
+	}
 	c, err := wire.OpenInto(string(r.Body), s.cfg.Party, s.cfg.Trust, wire.Expect{Type: typ, Replay: s.replay, Clock: s.cfg.Now}, v)
 	if err != nil {
 		return c, err

@@ -64,7 +64,7 @@ func newRig(t *testing.T) *rig {
 	seTrust, err := wire.NewTrustList(r.issuer.Public(), r.spParty.Public())
 	require.NoError(t, err)
 
-	r.se, err = tsm.NewSETSM(tsm.SEConfig{Party: r.seParty, Trust: seTrust, SPTSMs: []string{"sp-tsm"}, Now: r.clock.Now, Rand: wiretest.NewSeeded(4)})
+	r.se, err = tsm.NewSETSM(tsm.SEConfig{Party: r.seParty, Trust: seTrust, SPTSMs: []string{"sp-tsm"}, BackOfficePeers: []string{"sp-tsm"}, Now: r.clock.Now, Rand: wiretest.NewSeeded(4)})
 	require.NoError(t, err)
 	t.Cleanup(r.se.Close)
 	bo := r.listen(r.se.BackOffice(), "se-tsm")
