@@ -15,6 +15,7 @@ import (
 
 	"github.com/tapsim/tapsim/emv/gp"
 	"github.com/tapsim/tapsim/emv/scp03"
+	"github.com/tapsim/tapsim/hsm"
 	"github.com/tapsim/tapsim/provision/wire"
 )
 
@@ -48,6 +49,11 @@ type SEConfig struct {
 	BackOfficePeers []string
 	// ISD is where the CPLC is read; DefaultISD when nil.
 	ISD []byte
+	// Vault and DEK keep the sealed scripts waiting for their device
+	// encrypted at rest under a key the security module holds and never
+	// releases (R-S4a, R-S4f); both required.
+	Vault hsm.Data
+	DEK   hsm.Handle
 	// Now and Rand: the clock and the random source (session IDs, host
 	// challenges).
 	Now  func() time.Time
@@ -74,14 +80,15 @@ type SETSM struct {
 }
 
 type pending struct {
-	order    Order
+	order    Order // Script empty: it is in sealed
+	sealed   []byte
 	attempts int
 }
 
 // NewSETSM makes an SE TSM.
 func NewSETSM(cfg SEConfig) (*SETSM, error) {
-	if cfg.Party == nil || cfg.Trust == nil || cfg.Now == nil || cfg.Rand == nil {
-		return nil, errors.New("tsm: SE TSM needs a party, a trust list, a clock and a random source")
+	if cfg.Party == nil || cfg.Trust == nil || cfg.Now == nil || cfg.Rand == nil || cfg.Vault == nil {
+		return nil, errors.New("tsm: SE TSM needs a party, a trust list, a security module, a clock and a random source")
 	}
 	if cfg.ISD == nil {
 		cfg.ISD = DefaultISD
@@ -120,10 +127,10 @@ func (s *SETSM) Dump() []string {
 	defer s.mu.Unlock()
 	var out []string
 	for id, p := range s.pending {
-		out = append(out, "pending "+id+" "+p.order.Script)
+		out = append(out, fmt.Sprintf("pending %s %s%x", id, p.order.Script, p.sealed))
 	}
 	for id, x := range s.sessions {
-		out = append(out, "session "+id+" "+x.order.Script)
+		out = append(out, fmt.Sprintf("session %s %s%x", id, x.order.Script, x.sealed))
 	}
 	return out
 }
@@ -198,7 +205,13 @@ func (s *SETSM) BackOffice() http.Handler {
 			s.record(o.OrderID, o.SEID, "handover", ReasonAlreadyDone)
 			return wire.Response{}, errAlreadyDone
 		}
-		s.pending[o.DeviceID] = &pending{order: o}
+		sealed, err := sealAtRest(s.cfg.Vault, s.cfg.DEK, s.cfg.Rand, []byte(o.Script), []byte(o.OrderID))
+		if err != nil {
+			s.mu.Unlock()
+			return wire.Response{}, err
+		}
+		o.Script = ""
+		s.pending[o.DeviceID] = &pending{order: o, sealed: sealed}
 		s.mu.Unlock()
 		s.record(o.OrderID, o.SEID, "handover", "waiting for device")
 		return wire.JSONResponse(http.StatusAccepted, Result{OrderID: o.OrderID, Status: "waiting"})
@@ -271,7 +284,7 @@ func (s *SETSM) open(m OTAOpen) (OTANext, error) {
 		s.mu.Unlock()
 		return OTANext{}, err
 	}
-	x := &otaSession{id: hex.EncodeToString(id), order: p.order, cmd: make(chan []byte), resp: make(chan []byte), end: make(chan string, 1)}
+	x := &otaSession{id: hex.EncodeToString(id), order: p.order, sealed: p.sealed, cmd: make(chan []byte), resp: make(chan []byte), end: make(chan string, 1)}
 	s.sessions[x.id] = x
 	s.wg.Add(1)
 	s.mu.Unlock()
@@ -338,6 +351,7 @@ func (s *SETSM) step(m OTAStep) (OTANext, error) {
 type otaSession struct {
 	id       string
 	order    Order
+	sealed   []byte
 	cmd      chan []byte
 	resp     chan []byte
 	end      chan string
@@ -372,8 +386,16 @@ func (s *SETSM) run(x *otaSession) string {
 		return ReasonNotDesignated
 	}
 	// The script is opened only now, for the SE it is meant for (R-S4f).
+	s.mu.Lock()
+	sealed := x.sealed
+	x.sealed = nil
+	s.mu.Unlock()
+	tok, err := openAtRest(s.cfg.Vault, s.cfg.DEK, sealed, []byte(o.OrderID))
+	if err != nil {
+		return ReasonScript
+	}
 	var sc Script
-	c, err := wire.OpenInto(o.Script, s.cfg.Party, s.cfg.Trust, wire.Expect{Type: TypeScript, Replay: s.replay, Clock: s.cfg.Now}, &sc)
+	c, err := wire.OpenInto(string(tok), s.cfg.Party, s.cfg.Trust, wire.Expect{Type: TypeScript, Replay: s.replay, Clock: s.cfg.Now}, &sc)
 	if err != nil {
 		return wire.RefusalFor(err).Reason
 	}

@@ -28,7 +28,7 @@ func tap(t *testing.T, r *rig, d *device) kernel.Outcome {
 	return out
 }
 
-// R-M1, R-M6, R-S3a, R-S3b, R-S3c, R-S4d, R-G5g: on an SE the issuer owns,
+// R-M1, R-M6, R-S3a, R-S3b, R-S3c, R-S4a, R-S4d, R-S4f, R-G5g: on an SE the issuer owns,
 // the issuer's order goes to the SP TSM, which has the SE operator confirm
 // the designated SE and hands the sealed script to the SE TSM; the phone's
 // agent connects with the cardholder's one-time code, the SE TSM reads the
@@ -46,6 +46,7 @@ func TestIssuerOwnedSE(t *testing.T) {
 			o := r.order(d, p, sc, false)
 			require.NoError(t, r.submit(o))
 			require.NotEmpty(t, r.se.Dump(), "the sealed script waits for the device")
+			require.NotContains(t, strings.Join(r.se.Dump(), " "), "ey", "R-S4a, R-S4f: stored under the security module's key, not as received")
 			var trace []string
 			a := r.agent(d)
 			a.Trace = func(l string) { trace = append(trace, l) }

@@ -19,6 +19,8 @@ import (
 	"github.com/tapsim/tapsim/emv/gp"
 	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/emv/scp03"
+	"github.com/tapsim/tapsim/hsm"
+	"github.com/tapsim/tapsim/hsm/soft"
 	"github.com/tapsim/tapsim/isospec/tlsconf/tlstest"
 	"github.com/tapsim/tapsim/provision/tsm"
 	"github.com/tapsim/tapsim/provision/wire"
@@ -64,7 +66,12 @@ func newRig(t *testing.T) *rig {
 	seTrust, err := wire.NewTrustList(r.issuer.Public(), r.spParty.Public())
 	require.NoError(t, err)
 
-	r.se, err = tsm.NewSETSM(tsm.SEConfig{Party: r.seParty, Trust: seTrust, SPTSMs: []string{"sp-tsm"}, BackOfficePeers: []string{"sp-tsm"}, Now: r.clock.Now, Rand: wiretest.NewSeeded(4)})
+	vault, err := soft.Open(soft.Config{LMK: keys.MustHex(keys.AES, "000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F"), Rand: wiretest.NewSeeded(30)})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = vault.Close() })
+	dek, err := vault.GenerateKey("se-tsm/scripts", hsm.UsageDEK, keys.AES, 32)
+	require.NoError(t, err)
+	r.se, err = tsm.NewSETSM(tsm.SEConfig{Vault: vault, DEK: dek, Party: r.seParty, Trust: seTrust, SPTSMs: []string{"sp-tsm"}, BackOfficePeers: []string{"sp-tsm"}, Now: r.clock.Now, Rand: wiretest.NewSeeded(4)})
 	require.NoError(t, err)
 	t.Cleanup(r.se.Close)
 	bo := r.listen(r.se.BackOffice(), "se-tsm")
