@@ -1,0 +1,48 @@
+package lab
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tapsim/tapsim/isospec"
+	"github.com/tapsim/tapsim/provision/tsm"
+	"github.com/tapsim/tapsim/terminal/pos"
+)
+
+// R-M1, R-M2, R-M6: both sample SE phones are personalised over the air
+// (issuer-owned and shared SE) and approved by the embedded issuer host;
+// the trace names commands, never data.
+func TestSEFlowTapsApproved(t *testing.T) {
+	n := startNetwork(t)
+	p, err := StartSEPlatform(nil, newSeededRand(11), nil)
+	require.NoError(t, err)
+	t.Cleanup(p.Close)
+	term, link, err := n.NewTerminal(pos.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = link.Close() })
+	for i, c := range []struct {
+		profile string
+		shared  bool
+	}{{"visa-se-phone", false}, {"mc-se-phone", true}} {
+		d, err := p.NewSEDevice("phone-"+c.profile, uint32(i+1), true)
+		require.NoError(t, err)
+		var trace []string
+		res, err := p.Personalise(context.Background(), d, SERun{Profile: c.profile, Shared: c.shared, Trace: func(l string) { trace = append(trace, l) }})
+		require.NoError(t, err)
+		require.Equal(t, tsm.ReasonPersonalised, res.Outcome)
+		require.Equal(t, 1, res.Apps)
+		require.Contains(t, strings.Join(trace, "\n"), "STORE DATA")
+		if c.shared {
+			ssd, err := SSDOf(c.profile)
+			require.NoError(t, err)
+			require.False(t, OperatorKeysOpen(d, ssd, *res.OperatorKeys, nil))
+		}
+		rc, err := TapSE(context.Background(), term, d, 1500)
+		require.NoError(t, err)
+		require.Equal(t, isospec.ResponseCode("00"), rc, c.profile)
+	}
+	require.Empty(t, p.SE.Dump())
+}
