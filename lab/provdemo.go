@@ -426,6 +426,7 @@ func (d *provDemo) rows(ctx context.Context) []ProvisioningRow {
 		}
 		return "none found", fmt.Sprintf("%d wallet records, %d phones dumped", len(d.p.WalletStore().Dump()), len(d.apps)), nil
 	})
+	rows = append(rows, SEDemoRows(ctx, d.n)...)
 	return rows
 }
 

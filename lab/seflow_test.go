@@ -46,3 +46,13 @@ func TestSEFlowTapsApproved(t *testing.T) {
 	}
 	require.Empty(t, p.SE.Dump())
 }
+
+// The SE demo rows all give what they expect.
+func TestSEDemoRows(t *testing.T) {
+	n := startNetwork(t)
+	rows := SEDemoRows(context.Background(), n)
+	require.Len(t, rows, 11)
+	for _, r := range rows {
+		require.True(t, r.OK(), "%s: want %q got %q (%v)", r.Case, r.Want, r.Got, r.Err)
+	}
+}
