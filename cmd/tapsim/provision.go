@@ -37,7 +37,7 @@ func newProvisionCmd() *cobra.Command {
 		Use:   "provision",
 		Short: "Provision cards onto phones through the provisioning services",
 	}
-	c.AddCommand(newProvisionWalletCmd())
+	c.AddCommand(newProvisionWalletCmd(), newProvisionSECmd())
 	return c
 }
 
