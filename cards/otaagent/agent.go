@@ -61,9 +61,9 @@ func (a *Agent) Run(ctx context.Context, orderID, otp string) (Result, error) {
 			res.Outcome = next.Outcome
 			return res, nil
 		}
-		c, err := hex.DecodeString(next.Command)
-		if err != nil || len(c) < 4 || next.Session != res.Session {
-			return res, ErrProtocol
+		c, err := Command(next, res.Session)
+		if err != nil {
+			return res, err
 		}
 		if a.Tamper != nil {
 			c = a.Tamper(next.Step, c)
@@ -86,4 +86,17 @@ func (a *Agent) Run(ctx context.Context, orderID, otp string) (Result, error) {
 func (a *Agent) Replay(ctx context.Context, step tsm.OTAStep) error {
 	var next tsm.OTANext
 	return a.Client.PostJSON(ctx, a.URL+"/step", step, &next)
+}
+
+// Command is the APDU an answer of the SE TSM carries for session: a
+// command of 4 to 261 bytes, in the session the agent opened.
+func Command(next tsm.OTANext, session string) ([]byte, error) {
+	if next.Session != session || next.Step < 1 || next.Step > MaxSteps {
+		return nil, ErrProtocol
+	}
+	c, err := hex.DecodeString(next.Command)
+	if err != nil || len(c) < 4 || len(c) > 261 {
+		return nil, ErrProtocol
+	}
+	return c, nil
 }
