@@ -54,6 +54,10 @@ type SEConfig struct {
 	// releases (R-S4a, R-S4f); both required.
 	Vault hsm.Data
 	DEK   hsm.Handle
+	// SessionTTL ends an OTA session whose agent is silent that long;
+	// PendingTTL erases an order no device opened within it. 5 minutes and
+	// 24 hours when 0.
+	SessionTTL, PendingTTL time.Duration
 	// Now and Rand: the clock and the random source (session IDs, host
 	// challenges).
 	Now  func() time.Time
@@ -83,6 +87,27 @@ type pending struct {
 	order    Order // Script empty: it is in sealed
 	sealed   []byte
 	attempts int
+	at       time.Time
+}
+
+// sweep ends the silent OTA sessions and erases the stale orders; s.mu
+// held.
+func (s *SETSM) sweep() {
+	now := s.cfg.Now()
+	for dev, p := range s.pending {
+		if now.Sub(p.at) > s.cfg.PendingTTL {
+			delete(s.pending, dev)
+			s.log.add(Entry{At: now, Order: p.order.OrderID, SEID: p.order.SEID, Step: "order", Outcome: "expired"})
+		}
+	}
+	for id, x := range s.sessions {
+		if now.Sub(x.last) > s.cfg.SessionTTL {
+			close(x.abort)
+			delete(s.sessions, id)
+			s.closed[id] = true
+			s.log.add(Entry{At: now, Order: x.order.OrderID, SEID: x.order.SEID, Step: "download", Outcome: "expired"})
+		}
+	}
 }
 
 // NewSETSM makes an SE TSM.
@@ -92,6 +117,12 @@ func NewSETSM(cfg SEConfig) (*SETSM, error) {
 	}
 	if cfg.ISD == nil {
 		cfg.ISD = DefaultISD
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 5 * time.Minute
+	}
+	if cfg.PendingTTL <= 0 {
+		cfg.PendingTTL = 24 * time.Hour
 	}
 	return &SETSM{cfg: cfg, replay: wire.NewMemoryReplayCache(4096), bindings: map[string]Binding{},
 		pending: map[string]*pending{}, sessions: map[string]*otaSession{}, closed: map[string]bool{},
@@ -211,7 +242,7 @@ func (s *SETSM) BackOffice() http.Handler {
 			return wire.Response{}, err
 		}
 		o.Script = ""
-		s.pending[o.DeviceID] = &pending{order: o, sealed: sealed}
+		s.pending[o.DeviceID] = &pending{order: o, sealed: sealed, at: s.cfg.Now()}
 		s.mu.Unlock()
 		s.record(o.OrderID, o.SEID, "handover", "waiting for device")
 		return wire.JSONResponse(http.StatusAccepted, Result{OrderID: o.OrderID, Status: "waiting"})
@@ -260,6 +291,7 @@ func (s *SETSM) open(m OTAOpen) (OTANext, error) {
 		return OTANext{}, fmt.Errorf("%w: open", wire.ErrInvalid)
 	}
 	s.mu.Lock()
+	s.sweep()
 	p, ok := s.pending[m.DeviceID]
 	if !ok || p.order.OrderID != m.OrderID {
 		s.mu.Unlock()
@@ -284,7 +316,8 @@ func (s *SETSM) open(m OTAOpen) (OTANext, error) {
 		s.mu.Unlock()
 		return OTANext{}, err
 	}
-	x := &otaSession{id: hex.EncodeToString(id), order: p.order, sealed: p.sealed, cmd: make(chan []byte), resp: make(chan []byte), end: make(chan string, 1)}
+	x := &otaSession{id: hex.EncodeToString(id), order: p.order, sealed: p.sealed, cmd: make(chan []byte), resp: make(chan []byte), end: make(chan string, 1),
+		abort: make(chan struct{}), last: s.cfg.Now()}
 	s.sessions[x.id] = x
 	s.wg.Add(1)
 	s.mu.Unlock()
@@ -302,6 +335,8 @@ func (s *SETSM) next(x *otaSession) (OTANext, error) {
 	case c := <-x.cmd:
 		x.step++
 		return OTANext{Session: x.id, Step: x.step, Command: hex.EncodeToString(c)}, nil
+	case <-x.abort:
+		return OTANext{}, errOTAClosed
 	case out := <-x.end:
 		s.mu.Lock()
 		delete(s.sessions, x.id)
@@ -321,8 +356,12 @@ func (s *SETSM) step(m OTAStep) (OTANext, error) {
 		return OTANext{}, fmt.Errorf("%w: step", wire.ErrInvalid)
 	}
 	s.mu.Lock()
+	s.sweep()
 	x, ok := s.sessions[m.Session]
 	closed := s.closed[m.Session]
+	if ok {
+		x.last = s.cfg.Now()
+	}
 	s.mu.Unlock()
 	if !ok {
 		if closed {
@@ -341,6 +380,8 @@ func (s *SETSM) step(m OTAStep) (OTANext, error) {
 	case x.resp <- rapdu:
 	case <-s.stop:
 		return OTANext{}, errOTAClosed
+	case <-x.abort:
+		return OTANext{}, errOTAClosed
 	}
 	return s.next(x)
 }
@@ -358,7 +399,8 @@ type otaSession struct {
 	mu       sync.Mutex
 	step     int
 	answered int
-	trace    []string
+	last     time.Time // s.mu
+	abort    chan struct{}
 }
 
 var errStopped = errors.New("tsm: stopped")
@@ -369,11 +411,15 @@ func (s *SETSM) run(x *otaSession) string {
 		case x.cmd <- c:
 		case <-s.stop:
 			return nil, errStopped
+		case <-x.abort:
+			return nil, errStopped
 		}
 		select {
 		case r := <-x.resp:
 			return r, nil
 		case <-s.stop:
+			return nil, errStopped
+		case <-x.abort:
 			return nil, errStopped
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -180,4 +181,28 @@ func TestListenersApart(t *testing.T) {
 	require.NoError(t, err)
 	_, _, err = r.issuerCl.Post(ctx, r.spURL+"/order", wire.MediaJOSE, []byte(tok))
 	require.ErrorIs(t, err, wire.ErrRefused)
+}
+
+// An OTA session whose agent falls silent ends, and its script is erased
+// (R-G5g); an order no device opens is erased too.
+func TestSilentOTASessionEnds(t *testing.T) {
+	r := newRig(t)
+	d, o := issuerOwned(t, r, "nina-phone", 14)
+	require.NoError(t, r.submit(o))
+	var first tsm.OTANext
+	require.NoError(t, r.phoneCl.PostJSON(ctx, r.otaURL+"/open", tsm.OTAOpen{DeviceID: d.id, OrderID: o.OrderID, OTP: o.otp}, &first))
+	require.NotEmpty(t, r.se.Dump())
+	r.clock.Advance(6 * time.Minute)
+	c, err := hex.DecodeString(first.Command)
+	require.NoError(t, err)
+	step := tsm.OTAStep{Session: first.Session, Step: first.Step, Response: hex.EncodeToString(d.ph.SE().Process(c))}
+	require.Equal(t, tsm.ReasonOTAClosed, reason(t, r.phoneCl.PostJSON(ctx, r.otaURL+"/step", step, &tsm.OTANext{})))
+	require.Empty(t, r.se.Dump())
+
+	d2, o2 := issuerOwned(t, r, "olga-phone", 15)
+	require.NoError(t, r.submit(o2))
+	r.clock.Advance(25 * time.Hour)
+	_, err = r.agent(d2).Run(ctx, o2.OrderID, o2.otp)
+	require.Equal(t, tsm.ReasonNoOrder, reason(t, err))
+	require.Empty(t, r.se.Dump())
 }
