@@ -20,6 +20,8 @@ const (
 	TypeCheck = "tsm.check"
 	// TypeHandover: SP TSM to SE TSM, the order to run.
 	TypeHandover = "tsm.handover"
+	// TypeStatus: SP TSM to SE TSM, how did an order end?
+	TypeStatus = "tsm.status"
 )
 
 // Order is the issuer's personalisation order to the SP TSM. It carries no
@@ -91,6 +93,32 @@ type Check struct {
 	DeviceID    string `json:"device_id"`
 	PhoneNumber string `json:"phone_number"`
 }
+
+// StatusQuery asks the SE TSM where an order stands.
+type StatusQuery struct {
+	OrderID string `json:"order_id"`
+}
+
+// Validate checks the form.
+func (q StatusQuery) Validate() error {
+	if !idRE.MatchString(q.OrderID) {
+		return fmt.Errorf("%w: order", wire.ErrInvalid)
+	}
+	return nil
+}
+
+// Order statuses at the SE TSM besides the download outcomes.
+const (
+	StatusWaiting     = "waiting"
+	StatusDownloading = "downloading"
+	StatusUnknown     = "unknown"
+)
+
+// ReasonInProgress refuses an order while an earlier one for the same SE
+// or device is still waiting or downloading.
+const ReasonInProgress = "order_in_progress"
+
+var errInProgress = refuse(http.StatusConflict, ReasonInProgress, "an earlier order for this SE or device is still under way")
 
 // Result answers an order or a check.
 type Result struct {

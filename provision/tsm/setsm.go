@@ -78,7 +78,8 @@ type SETSM struct {
 	pending  map[string]*pending
 	sessions map[string]*otaSession
 	closed   map[string]bool
-	done     map[string]bool // SEID|SSD personalised
+	done     map[string]bool   // SEID|SSD personalised
+	status   map[string]string // order -> status or outcome
 	stop     chan struct{}
 	wg       sync.WaitGroup
 }
@@ -97,6 +98,7 @@ func (s *SETSM) sweep() {
 	for dev, p := range s.pending {
 		if now.Sub(p.at) > s.cfg.PendingTTL {
 			delete(s.pending, dev)
+			s.status[p.order.OrderID] = "expired"
 			s.log.add(Entry{At: now, Order: p.order.OrderID, SEID: p.order.SEID, Step: "order", Outcome: "expired"})
 		}
 	}
@@ -105,6 +107,7 @@ func (s *SETSM) sweep() {
 			close(x.abort)
 			delete(s.sessions, id)
 			s.closed[id] = true
+			s.status[x.order.OrderID] = "expired"
 			s.log.add(Entry{At: now, Order: x.order.OrderID, SEID: x.order.SEID, Step: "download", Outcome: "expired"})
 		}
 	}
@@ -126,7 +129,7 @@ func NewSETSM(cfg SEConfig) (*SETSM, error) {
 	}
 	return &SETSM{cfg: cfg, replay: wire.NewMemoryReplayCache(4096), bindings: map[string]Binding{},
 		pending: map[string]*pending{}, sessions: map[string]*otaSession{}, closed: map[string]bool{},
-		done: map[string]bool{}, stop: make(chan struct{})}, nil
+		done: map[string]bool{}, status: map[string]string{}, stop: make(chan struct{})}, nil
 }
 
 // Register records the SE the operator issued to a device (R-S3a).
@@ -221,6 +224,19 @@ func (s *SETSM) BackOffice() http.Handler {
 		}
 		return wire.JSONResponse(http.StatusOK, Result{Status: "designated"})
 	}, wire.HandlerOptions{Log: s.cfg.Logger}))
+	mux.Handle("/status", wire.Handle(func(r *wire.Request) (wire.Response, error) {
+		var q StatusQuery
+		if _, err := s.openFrom(r, TypeStatus, &q); err != nil {
+			return wire.Response{}, err
+		}
+		s.mu.Lock()
+		st, ok := s.status[q.OrderID]
+		s.mu.Unlock()
+		if !ok {
+			st = StatusUnknown
+		}
+		return wire.JSONResponse(http.StatusOK, Result{OrderID: q.OrderID, Status: st})
+	}, wire.HandlerOptions{Log: s.cfg.Logger}))
 	mux.Handle("/handover", wire.Handle(func(r *wire.Request) (wire.Response, error) {
 		var o Order
 		if _, err := s.openFrom(r, TypeHandover, &o); err != nil {
@@ -243,6 +259,7 @@ func (s *SETSM) BackOffice() http.Handler {
 		}
 		o.Script = ""
 		s.pending[o.DeviceID] = &pending{order: o, sealed: sealed, at: s.cfg.Now()}
+		s.status[o.OrderID] = StatusWaiting
 		s.mu.Unlock()
 		s.record(o.OrderID, o.SEID, "handover", "waiting for device")
 		return wire.JSONResponse(http.StatusAccepted, Result{OrderID: o.OrderID, Status: "waiting"})
@@ -302,6 +319,7 @@ func (s *SETSM) open(m OTAOpen) (OTANext, error) {
 		p.attempts++
 		if p.attempts >= MaxOTPAttempts {
 			delete(s.pending, m.DeviceID)
+			s.status[m.OrderID] = ReasonOTPLocked
 			s.mu.Unlock()
 			s.record(m.OrderID, p.order.SEID, "cardholder verification", ReasonOTPLocked)
 			return OTANext{}, errOTPLocked
@@ -319,6 +337,7 @@ func (s *SETSM) open(m OTAOpen) (OTANext, error) {
 	x := &otaSession{id: hex.EncodeToString(id), order: p.order, sealed: p.sealed, cmd: make(chan []byte), resp: make(chan []byte), end: make(chan string, 1),
 		abort: make(chan struct{}), last: s.cfg.Now()}
 	s.sessions[x.id] = x
+	s.status[m.OrderID] = StatusDownloading
 	s.wg.Add(1)
 	s.mu.Unlock()
 	s.record(m.OrderID, p.order.SEID, "cardholder verification", "verified")
@@ -344,6 +363,7 @@ func (s *SETSM) next(x *otaSession) (OTANext, error) {
 		if out == ReasonPersonalised {
 			s.done[x.order.SEID+"|"+x.order.SSD] = true
 		}
+		s.status[x.order.OrderID] = out
 		s.mu.Unlock()
 		s.record(x.order.OrderID, x.order.SEID, "download", out)
 		return OTANext{Session: x.id, Step: x.step, Done: true, Outcome: out}, nil

@@ -38,7 +38,7 @@ type SPTSM struct {
 
 	mu      sync.Mutex
 	status  map[string]string // order -> status, nothing else
-	written map[string]bool   // SEID|SSD and device: one set each (R-S4e)
+	written map[string]string // SEID|SSD and device -> order: one set each (R-S4e)
 }
 
 // NewSPTSM makes an SP TSM.
@@ -46,7 +46,7 @@ func NewSPTSM(cfg SPConfig) (*SPTSM, error) {
 	if cfg.Party == nil || cfg.Trust == nil || cfg.Client == nil || cfg.Now == nil || cfg.SETSM == "" {
 		return nil, errors.New("tsm: SP TSM needs a party, a trust list, a client, a clock and the SE TSM")
 	}
-	return &SPTSM{cfg: cfg, replay: wire.NewMemoryReplayCache(4096), status: map[string]string{}, written: map[string]bool{}}, nil
+	return &SPTSM{cfg: cfg, replay: wire.NewMemoryReplayCache(4096), status: map[string]string{}, written: map[string]string{}}, nil
 }
 
 // Log is the transaction log (R-S4d).
@@ -104,13 +104,18 @@ func (s *SPTSM) take(ctx context.Context, o Order) error {
 		return errNoConsent
 	}
 	key, dev := "se|"+o.SEID+"|"+o.SSD, "device|"+o.DeviceID
-	s.mu.Lock()
-	if s.written[key] || s.written[dev] {
-		s.mu.Unlock()
-		s.record(o, "order", ReasonAlreadyDone)
-		return errAlreadyDone
+	for _, k := range []string{key, dev} {
+		if err := s.free(ctx, o, k); err != nil {
+			return err
+		}
 	}
-	s.written[key], s.written[dev] = true, true
+	s.mu.Lock()
+	if s.written[key] != "" || s.written[dev] != "" {
+		s.mu.Unlock()
+		s.record(o, "order", ReasonInProgress)
+		return errInProgress
+	}
+	s.written[key], s.written[dev] = o.OrderID, o.OrderID
 	s.mu.Unlock()
 	release := func() {
 		s.mu.Lock()
@@ -118,14 +123,7 @@ func (s *SPTSM) take(ctx context.Context, o Order) error {
 		delete(s.written, dev)
 		s.mu.Unlock()
 	}
-	post := func(path, typ string, v any) error {
-		tok, err := wire.Seal(v, s.cfg.Party, mustParty(s.cfg.Trust, s.cfg.SETSM), wire.Header{Type: typ, Clock: s.cfg.Now, Rand: s.cfg.Rand})
-		if err != nil {
-			return err
-		}
-		_, _, err = s.cfg.Client.Post(ctx, s.cfg.SETSMURL+path, wire.MediaJOSE, []byte(tok))
-		return err
-	}
+	post := func(path, typ string, v any) error { _, err := s.post(ctx, path, typ, v); return err }
 	if err := post("/check", TypeCheck, Check{SEID: o.SEID, DeviceID: o.DeviceID, PhoneNumber: o.PhoneNumber}); err != nil {
 		release()
 		s.record(o, "check with SE operator", wire.RefusalFor(err).Reason)
@@ -141,6 +139,50 @@ func (s *SPTSM) take(ctx context.Context, o Order) error {
 	s.status[o.OrderID] = "handed over"
 	s.mu.Unlock()
 	s.record(o, "handover", "accepted")
+	return nil
+}
+
+// post seals v to the SE TSM and posts it to its back office.
+func (s *SPTSM) post(ctx context.Context, path, typ string, v any) ([]byte, error) {
+	tok, err := wire.Seal(v, s.cfg.Party, mustParty(s.cfg.Trust, s.cfg.SETSM), wire.Header{Type: typ, Clock: s.cfg.Now, Rand: s.cfg.Rand})
+	if err != nil {
+		return nil, err
+	}
+	_, b, err := s.cfg.Client.Post(ctx, s.cfg.SETSMURL+path, wire.MediaJOSE, []byte(tok))
+	return b, err
+}
+
+// free releases the mark k when the order that holds it failed or expired
+// at the SE TSM; a personalised SE or device keeps it for good (R-S4e).
+func (s *SPTSM) free(ctx context.Context, o Order, k string) error {
+	s.mu.Lock()
+	prev := s.written[k]
+	s.mu.Unlock()
+	if prev == "" {
+		return nil
+	}
+	b, err := s.post(ctx, "/status", TypeStatus, StatusQuery{OrderID: prev})
+	if err != nil {
+		return wire.RefusalFor(err)
+	}
+	var res Result
+	if err := strictDecode(b, &res); err != nil {
+		return err
+	}
+	switch res.Status {
+	case ReasonPersonalised:
+		s.record(o, "order", ReasonAlreadyDone)
+		return errAlreadyDone
+	case StatusWaiting, StatusDownloading:
+		s.record(o, "order", ReasonInProgress)
+		return errInProgress
+	}
+	s.mu.Lock()
+	if s.written[k] == prev {
+		delete(s.written, k)
+	}
+	s.mu.Unlock()
+	s.record(o, "order", "earlier order "+prev+" ended "+res.Status)
 	return nil
 }
 

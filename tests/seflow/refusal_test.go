@@ -206,3 +206,30 @@ func TestSilentOTASessionEnds(t *testing.T) {
 	require.Equal(t, tsm.ReasonNoOrder, reason(t, err))
 	require.Empty(t, r.se.Dump())
 }
+
+// R-S4e: a second order while the first still waits is refused as in
+// progress; after a failed download the issuer may order again, and the
+// SE, once personalised, takes no further set.
+func TestRetryAfterFailedDownload(t *testing.T) {
+	r := newRig(t)
+	d := r.device("pat-phone", 16, true)
+	p := perso(t, "visa-se-phone")
+	bad, err := tsm.IssuerOwned(phone.ISDAID, tsm.Keys{KVN: 1, Keys: keySet(0x99)}, tsm.Keys{KVN: 0x30, Keys: keySet(0x60)}, p)
+	require.NoError(t, err)
+	o1 := r.order(d, p, bad, false)
+	require.NoError(t, r.submit(o1))
+	good, err := tsm.IssuerOwned(phone.ISDAID, d.isdKeys, tsm.Keys{KVN: 0x30, Keys: keySet(0x60)}, p)
+	require.NoError(t, err)
+	require.Equal(t, tsm.ReasonInProgress, reason(t, r.submit(r.order(d, p, good, false))))
+
+	res, err := r.agent(d).Run(ctx, o1.OrderID, o1.otp)
+	require.NoError(t, err)
+	require.Equal(t, tsm.ReasonCardCryptogram, res.Outcome)
+
+	o2 := r.order(d, p, good, false)
+	require.NoError(t, r.submit(o2), "the failed order no longer holds the SE")
+	res, err = r.agent(d).Run(ctx, o2.OrderID, o2.otp)
+	require.NoError(t, err)
+	require.Equal(t, tsm.ReasonPersonalised, res.Outcome)
+	require.Equal(t, tsm.ReasonAlreadyDone, reason(t, r.submit(r.order(d, p, good, false))))
+}
