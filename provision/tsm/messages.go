@@ -171,6 +171,7 @@ const (
 	ReasonHostCryptogram = "host_cryptogram_refused"
 	ReasonKeyVersion     = "key_version_unknown"
 	ReasonBadMAC         = "bad_cmac"
+	ReasonBadRMAC        = "bad_rmac"
 	ReasonOutOfOrder     = "store_data_out_of_order"
 	ReasonSSDWritten     = "ssd_already_written"
 	ReasonSERefused      = "se_refused"

@@ -472,7 +472,7 @@ func (s *SETSM) run(x *otaSession) string {
 	for i, ss := range sc.Sessions {
 		sd, _ := hex.DecodeString(ss.SD)
 		ks, _ := ss.keys()
-		sess, err := gp.Open(transport, gp.Config{SD: sd, KeyVersion: ss.KVN, Keys: ks, Level: scp03.LevelCMACCDec, Rand: s.cfg.Rand})
+		sess, err := gp.Open(transport, gp.Config{SD: sd, KeyVersion: ss.KVN, Keys: ks, Level: scp03.LevelCMACCDecRMAC, Rand: s.cfg.Rand})
 		if err != nil {
 			s.record(o.OrderID, o.SEID, fmt.Sprintf("open session %d", i+1), "failed")
 			return classify(err, 0)
@@ -498,6 +498,8 @@ func classify(err error, ins byte) string {
 	switch {
 	case errors.Is(err, scp03.ErrCryptogram):
 		return ReasonCardCryptogram
+	case errors.Is(err, scp03.ErrMAC), errors.Is(err, scp03.ErrResponse):
+		return ReasonBadRMAC
 	case errors.As(err, &se):
 		switch {
 		case se.Cmd == "INITIALIZE UPDATE" && se.SW == 0x6A88:

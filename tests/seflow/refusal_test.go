@@ -233,3 +233,23 @@ func TestRetryAfterFailedDownload(t *testing.T) {
 	require.Equal(t, tsm.ReasonPersonalised, res.Outcome)
 	require.Equal(t, tsm.ReasonAlreadyDone, reason(t, r.submit(r.order(d, p, good, false))))
 }
+
+// A host decides only on what is authenticated: responses carry an R-MAC,
+// so an agent that answers "done" for the SE is caught, and the download
+// does not count as personalised.
+func TestForgedResponse(t *testing.T) {
+	r := newRig(t)
+	d, o := issuerOwned(t, r, "quinn-phone", 17)
+	require.NoError(t, r.submit(o))
+	a := r.agent(d)
+	se := a.SE
+	a.SE = func(c []byte) []byte {
+		if c[1] == 0xE2 {
+			return []byte{0x90, 0x00}
+		}
+		return se(c)
+	}
+	res, err := a.Run(ctx, o.OrderID, o.otp)
+	require.NoError(t, err)
+	require.Equal(t, tsm.ReasonBadRMAC, res.Outcome)
+}
