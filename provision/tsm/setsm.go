@@ -478,6 +478,18 @@ func (s *SETSM) run(x *otaSession) string {
 			return classify(err, 0)
 		}
 		s.record(o.OrderID, o.SEID, fmt.Sprintf("open session %d on %X", i+1, sd), "open")
+		if i == 0 {
+			// The SE's identity again, now under R-MAC: the agent cannot
+			// have made it up (R-S3a).
+			b, err := sess.GetData(gp.TagCPLC)
+			if err != nil {
+				return classify(err, 0xCA)
+			}
+			c, err := gp.ParseCPLC(b)
+			if err != nil || c.SEID() != o.SEID {
+				return ReasonNotDesignated
+			}
+		}
 		for _, cmd := range ss.Commands {
 			b, _ := hex.DecodeString(cmd.APDU)
 			what := gp.Describe(b)
