@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 )
@@ -178,4 +179,15 @@ func (a *Accounts) Stored(name string) string {
 		return ""
 	}
 	return fmt.Sprintf("pbkdf2-sha256$%x$%x", acc.salt, acc.hash)
+}
+
+// loginReason is the machine-readable reason of a login error.
+func loginReason(err error) string {
+	for _, e := range []error{ErrUnknownOperator, ErrWrongPassword, ErrLockedOut, ErrChangePassword, ErrOutsideHours, ErrWeakPassword} {
+		if errors.Is(err, e) {
+			msg := e.Error()
+			return msg[strings.LastIndex(msg, " ")+1:]
+		}
+	}
+	return "login_failed"
 }

@@ -139,6 +139,18 @@ func (s *SETSM) Register(b Binding) {
 	s.bindings[b.DeviceID] = b
 }
 
+// RegisterBy is Register done by a TSM operator, who must log in (R-S4c);
+// the attempt is audited either way, by the operator's name (R-S4d).
+func (s *SETSM) RegisterBy(a *Accounts, operator, password string, b Binding) error {
+	if err := a.Login(operator, password); err != nil {
+		s.log.add(Entry{At: s.cfg.Now(), Order: "-", SEID: b.SEID, Step: "register by " + operator, Outcome: loginReason(err)})
+		return err
+	}
+	s.Register(b)
+	s.log.add(Entry{At: s.cfg.Now(), Order: "-", SEID: b.SEID, Step: "register by " + operator, Outcome: "registered"})
+	return nil
+}
+
 // Log is the transaction log (R-S4d).
 func (s *SETSM) Log() []Entry { return s.log.Entries() }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tapsim/tapsim/cards/phone"
 	"github.com/tapsim/tapsim/provision/tsm"
 	"github.com/tapsim/tapsim/provision/wire/wiretest"
 )
@@ -57,4 +58,32 @@ func TestTransactionLog(t *testing.T) {
 	require.Equal(t, "handover: waiting for device", se[0])
 	require.Equal(t, "cardholder verification: verified", se[1])
 	require.Equal(t, "download: personalised", se[len(se)-1])
+}
+
+// R-S4c, R-S4d, R-S3a: only a logged-in TSM operator registers an SE for a
+// device; a default password or a wrong one registers nothing, and every
+// attempt is in the log by the operator's name.
+func TestOperatorRegistersSE(t *testing.T) {
+	r := newRig(t)
+	a := &tsm.Accounts{Now: r.clock.Now, Rand: wiretest.NewSeeded(21), Iter: 1000}
+	require.NoError(t, a.Create("ops-2", "changeme", tsm.Hours{From: 0, To: 24}))
+	d := r.device("rita-phone", 18, false)
+	b := tsm.Binding{SEID: d.seid, DeviceID: d.id, PhoneNumber: phoneNo}
+	require.ErrorIs(t, r.se.RegisterBy(a, "ops-2", "changeme", b), tsm.ErrChangePassword)
+	require.ErrorIs(t, r.se.RegisterBy(a, "ops-2", "guess", b), tsm.ErrWrongPassword)
+	p := perso(t, "visa-se-phone")
+	sc, err := tsm.IssuerOwned(phone.ISDAID, d.isdKeys, tsm.Keys{KVN: 0x30, Keys: keySet(0x60)}, p)
+	require.NoError(t, err)
+	require.Equal(t, tsm.ReasonNotDesignated, reason(t, r.submit(r.order(d, p, sc, false))))
+
+	require.NoError(t, a.ChangePassword("ops-2", "changeme", "a long passphrase 43"))
+	require.NoError(t, r.se.RegisterBy(a, "ops-2", "a long passphrase 43", b))
+	require.NoError(t, r.submit(r.order(d, p, sc, false)))
+	var outcomes []string
+	for _, e := range r.se.Log() {
+		if e.Step == "register by ops-2" {
+			outcomes = append(outcomes, e.Outcome)
+		}
+	}
+	require.Equal(t, []string{"default_password_must_change", "wrong_password", "registered"}, outcomes)
 }
