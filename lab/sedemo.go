@@ -27,6 +27,7 @@ func SEDemoRows(ctx context.Context, n *Network) []ProvisioningRow {
 		return rows
 	}
 	defer p.Close()
+	p.Messages = IssuerMessages(n)
 	cfg, err := LoadTerminalConfig(LoadMaxTerminals-1, 0)
 	if err != nil {
 		add("SE: terminal", "ready", "R-M6", func() (string, string, error) { return "", "", err })

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +26,7 @@ import (
 	"github.com/tapsim/tapsim/hsm/soft"
 	"github.com/tapsim/tapsim/isospec"
 	"github.com/tapsim/tapsim/isospec/tlsconf"
+	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/provision/tsm"
 	"github.com/tapsim/tapsim/provision/wire"
 	"github.com/tapsim/tapsim/terminal/inproc"
@@ -65,8 +67,60 @@ type SEPlatform struct {
 	phoneC  *wire.Client
 	spC     *wire.Client
 
+	// Messages, when set, delivers the one-time code (R-S3c); the
+	// simpler model when nil.
+	Messages MessageCentre
+
 	mu  sync.Mutex
 	seq int
+}
+
+// MessageCentre is the issuer's message centre: it sends the cardholder's
+// one-time code to the registered phone, where the cardholder reads it.
+type MessageCentre interface {
+	Send(ctx context.Context, recipient, code string) error
+	LastCode(ctx context.Context, recipient string) (string, bool, error)
+}
+
+// IssuerMessages is the embedded issuer's message centre, the one the
+// wallet flow's OTPs go through.
+func IssuerMessages(n *Network) MessageCentre { return issuerMessages{n} }
+
+type issuerMessages struct{ n *Network }
+
+var seOTPRE = regexp.MustCompile(`\b([0-9]{6})\b is your one-time code`)
+
+func (m issuerMessages) Send(ctx context.Context, recipient, code string) error {
+	is := m.n.Issuer()
+	if is == nil {
+		return ErrIssuerDown
+	}
+	return is.Store().Update(ctx, func(tx *store.Tx) error {
+		_, err := tx.PostMessage(ctx, store.Message{At: time.Now(), Recipient: recipient, Channel: "sms", Kind: "otp",
+			Body: code + " is your one-time code to put your card in your phone's secure element. Do not share it."})
+		return err
+	})
+}
+
+func (m issuerMessages) LastCode(ctx context.Context, recipient string) (string, bool, error) {
+	is := m.n.Issuer()
+	if is == nil {
+		return "", false, ErrIssuerDown
+	}
+	var code string
+	err := is.Store().View(ctx, func(tx *store.Tx) error {
+		ms, err := tx.Inbox(ctx, recipient, 10)
+		if err != nil {
+			return err
+		}
+		for _, msg := range ms {
+			if g := seOTPRE.FindStringSubmatch(msg.Body); g != nil {
+				code = g[1]
+			}
+		}
+		return nil
+	})
+	return code, code != "", err
 }
 
 // StartSEPlatform starts the TSMs on loopback; now and rnd default to
@@ -283,10 +337,8 @@ type SEResult struct {
 	OperatorKeys *tsm.Keys
 }
 
-// oneTimeCode is the code the issuer's message centre sends the
-// cardholder: a labelled simplification, the issuer draws it here and the
-// cardholder reads it back from the run (OTP), instead of the ID&V
-// service's message centre.
+// oneTimeCode is the code the issuer sends the cardholder (R-S3c): through
+// Messages when set, else handed over directly (a simpler model).
 func (p *SEPlatform) oneTimeCode() (string, error) {
 	b := make([]byte, 4)
 	if _, err := io.ReadFull(p.rand, b); err != nil {
@@ -376,7 +428,25 @@ func (p *SEPlatform) Personalise(ctx context.Context, d *SEDevice, r SERun) (SER
 		return res, err
 	}
 	step("SP TSM: order %s for SE %s: designated SE confirmed by the SE operator, handed to the SE TSM", o.OrderID, d.SEID)
-	step("issuer message centre: one-time code sent to %s", maskPhone(SamplePhoneNumber))
+	if p.Messages != nil {
+		if err := p.Messages.Send(ctx, SamplePhoneNumber, otp); err != nil {
+			return res, err
+		}
+		step("issuer message centre: one-time code sent by SMS to %s", maskPhone(SamplePhoneNumber))
+		if r.OTP == "" {
+			code, ok, err := p.Messages.LastCode(ctx, SamplePhoneNumber)
+			if err != nil {
+				return res, err
+			}
+			if !ok {
+				return res, errors.New("lab: no one-time code in the cardholder's inbox")
+			}
+			otp = code
+			step("cardholder: reads the code in the inbox and types it in the phone")
+		}
+	} else {
+		step("issuer: one-time code given to the cardholder (simplified message centre)")
+	}
 	a := &otaagent.Agent{Client: p.phoneC, URL: p.otaURL, DeviceID: d.ID, SE: d.Phone.SE().Process, Trace: r.Trace}
 	if r.Agent != nil {
 		r.Agent(a)

@@ -20,6 +20,7 @@ func TestSEFlowTapsApproved(t *testing.T) {
 	p, err := StartSEPlatform(nil, newSeededRand(11), nil)
 	require.NoError(t, err)
 	t.Cleanup(p.Close)
+	p.Messages = IssuerMessages(n)
 	term, link, err := n.NewTerminal(pos.Options{})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = link.Close() })
@@ -45,6 +46,10 @@ func TestSEFlowTapsApproved(t *testing.T) {
 		require.Equal(t, isospec.ResponseCode("00"), rc, c.profile)
 	}
 	require.Empty(t, p.SE.Dump())
+	code, ok, err := p.Messages.LastCode(context.Background(), SamplePhoneNumber)
+	require.NoError(t, err)
+	require.True(t, ok, "R-S3c: the code went through the issuer's message centre")
+	require.Len(t, code, 6)
 }
 
 // The SE demo rows all give what they expect.

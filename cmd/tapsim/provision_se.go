@@ -32,7 +32,8 @@ secure element the SE operator registered for the cardholder. The issuer prepare
 personalisation data of the sample --card, seals the download script to the SE TSM and the
 order to the SP TSM; the SP TSM has the SE operator confirm the designated SE and hands the
 order over; the phone's OTA agent connects with the one-time code the issuer sent the
-cardholder (--otp auto: the code sent; --otp CODE: a code typed), and relays the SE TSM's
+cardholder by SMS through the embedded issuer's message centre (--otp auto: read from the
+inbox; --otp CODE: a code typed), and relays the SE TSM's
 SCP03 session to the SE: the SSD and the applet are installed and personalised.
 
 --shared-se: the SE belongs to a mobile network operator, which creates the issuer's SSD and
@@ -54,9 +55,9 @@ a card number or the one-time code.`,
 	f.StringVar(&o.card, "card", "", "se-phone sample profile: visa-se-phone or mc-se-phone")
 	f.StringVar(&o.device, "device", "", "the phone's hardware device ID, hex (1 to 8 bytes)")
 	f.BoolVar(&o.shared, "shared-se", false, "the SE is shared with an SE operator (R-M2) instead of owned by the issuer (R-M1)")
-	f.StringVar(&o.otp, "otp", lab.OTPAuto, "the one-time code: auto (the code sent to the cardholder) or 6 digits typed")
+	f.StringVar(&o.otp, "otp", lab.OTPAuto, "the one-time code: auto (read from the cardholder's inbox) or 6 digits typed")
 	f.Int64Var(&o.tap, "tap", 0, "tap the personalised phone for this amount (minor units) at the embedded network")
-	f.StringVar(&o.data, "data", "", "data directory of the embedded network for --tap (default: a temporary one)")
+	f.StringVar(&o.data, "data", "", "data directory of the embedded network (default: a temporary one)")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log the services")
 	return c
 }
@@ -80,20 +81,17 @@ func runProvisionSE(ctx context.Context, o seOptions, out, errOut io.Writer) err
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	var n *lab.Network
-	if o.tap > 0 {
-		net, _, done, err := provisioningWorld(ctx, o.data, o.verbose, errOut, lab.ProvisioningOptions{})
-		if err != nil {
-			return err
-		}
-		defer done()
-		n = net
+	n, _, done, err := provisioningWorld(ctx, o.data, o.verbose, errOut, lab.ProvisioningOptions{})
+	if err != nil {
+		return err
 	}
+	defer done()
 	p, err := lab.StartSEPlatform(nil, nil, nil)
 	if err != nil {
 		return err
 	}
 	defer p.Close()
+	p.Messages = lab.IssuerMessages(n)
 	fmt.Fprintln(out, "SP TSM and SE TSM (back office, OTA listener) on loopback, mutual TLS")
 	d, err := p.NewSEDevice(strings.ToUpper(o.device), 1, true)
 	if err != nil {
@@ -125,7 +123,7 @@ func runProvisionSE(ctx context.Context, o seOptions, out, errOut io.Writer) err
 		}
 		fmt.Fprintf(out, "operator's key set %02X opens the SSD: %v\n", res.OperatorKeys.KVN, lab.OperatorKeysOpen(d, ssd, *res.OperatorKeys, nil))
 	}
-	if n != nil {
+	if o.tap > 0 {
 		cfg, err := lab.LoadTerminalConfig(lab.LoadMaxTerminals-1, 0)
 		if err != nil {
 			return err
