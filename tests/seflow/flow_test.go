@@ -1,6 +1,8 @@
 package seflow_test
 
 import (
+	"encoding/hex"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -8,6 +10,8 @@ import (
 
 	"github.com/tapsim/tapsim/cards/phone"
 	"github.com/tapsim/tapsim/cards/testca"
+	"github.com/tapsim/tapsim/emv/dgi"
+	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/kernel"
 	"github.com/tapsim/tapsim/kernel/entry"
 	"github.com/tapsim/tapsim/provision/tsm"
@@ -71,5 +75,34 @@ func TestIssuerOwnedSE(t *testing.T) {
 				require.NotRegexp(t, `\b[0-9]{13,19}\b`, e.Step+" "+e.Outcome+" "+e.Order, "R-S4d: no card number in the log")
 			}
 		})
+	}
+}
+
+// R-S3b, R-G5e: no TSM sees a clear card key: the issuer enciphers the key
+// DGIs under the SSD's K-DEK before the script leaves it, the script
+// carries no K-DEK (only the channel keys the SE TSM opens the session
+// with), and the PUT KEY it carries holds the new keys enciphered.
+func TestScriptHoldsNoClearKey(t *testing.T) {
+	for _, profile := range []string{"visa-se-phone", "mc-se-phone"} {
+		p := perso(t, profile)
+		issuer := tsm.Keys{KVN: 0x31, Keys: keySet(0x70)}
+		sc, err := tsm.Shared(tsm.Keys{KVN: 0x30, Keys: keySet(0x50)}, issuer, p)
+		require.NoError(t, err)
+		b, err := json.Marshal(sc)
+		require.NoError(t, err)
+		all := strings.ToLower(string(b))
+		n := 0
+		for _, d := range p.DGIs {
+			if dgi.Sensitive(d.Tag) {
+				n++
+				require.NotContains(t, all, hex.EncodeToString(d.Data), "DGI %04X in clear", d.Tag)
+			}
+		}
+		require.NotZero(t, n)
+		// The channel keys go to the SE TSM (sealed to it); K-DEK never.
+		for _, k := range []keys.Key{issuer.Keys.DEK, keySet(0x50).DEK} {
+			require.NotContains(t, all, hex.EncodeToString(k.Bytes()))
+		}
+		require.NotContains(t, sc.String(), "enc")
 	}
 }
