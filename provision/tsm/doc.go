@@ -13,13 +13,22 @@
 // The SP TSM (SPTSM) checks the order (issuer's consent on a shared SE,
 // R-S1; one personalisation set per SE and SSD, R-S4e), asks the SE TSM
 // whether the SE is the one the cardholder designated (R-S3a) and hands the
-// still-sealed script on. The SE TSM (SETSM) keeps the sealed script until
-// the phone's OTA agent connects, verifies the cardholder's one-time code
-// (R-S3c), then drives the SCP03 sessions through the agent: each step of
-// the OTA session is a POST carrying the previous response and the step
-// number, answered with the next command (a relay; a step replayed or out
-// of turn ends the session). When the download ends the sealed script is
-// erased: neither TSM keeps personalisation data (R-G5g).
+// still-sealed script on. The SE TSM (SETSM) keeps the sealed script,
+// enciphered under a key of its security module (hsm.Data, R-S4a, R-S4f),
+// until the phone's OTA agent connects; it verifies the cardholder's
+// one-time code (R-S3c), reads the SE's CPLC and checks its SEID, then
+// drives the SCP03 sessions through the agent with C-MAC, C-DECRYPTION and
+// R-MAC, so that it decides on authenticated responses only (it reads the
+// CPLC again inside the first session). Each step of the OTA session is a
+// POST carrying the step number and the SE's response to that step's
+// command, answered with the next command: a step sent again or out of
+// turn is refused (ota_replay), one of a session that is over too
+// (ota_session_closed), and a silent session ends after SEConfig.SessionTTL.
+//
+// When the download ends, fails or expires the script is erased: neither
+// TSM keeps personalisation data (R-G5g). The SP TSM remembers which SE and
+// device each order went to and asks the SE TSM how it ended: a
+// personalised SE takes no second set (R-S4e), a failed order frees it.
 //
 // The SE TSM answers on two listeners: the back office, reached by the SP
 // TSM over mutual TLS, and the OTA listener the phones reach (R-S4b).
