@@ -258,6 +258,8 @@ type SEDevice struct {
 	Phone   *phone.Phone
 	ISDKeys tsm.Keys
 	SEID    string
+	// Passcode unlocks the phone.
+	Passcode string
 }
 
 func seKeySet(rnd io.Reader) (scp03.StaticKeys, error) {
@@ -276,7 +278,14 @@ func seKeySet(rnd io.Reader) (scp03.StaticKeys, error) {
 // has the SE operator register it for the device and SamplePhoneNumber
 // (R-S3a).
 func (p *SEPlatform) NewSEDevice(id string, serial uint32, register bool) (*SEDevice, error) {
-	ph, err := phone.New(phone.Config{Kind: phone.SE, Passcode: SEPhonePasscode, Clock: p.now, Rand: p.rand})
+	return p.newSEDevice(id, serial, register, phone.Config{Passcode: SEPhonePasscode})
+}
+
+// newSEDevice is NewSEDevice with the phone's settings cfg (kind, clock
+// and random source set here).
+func (p *SEPlatform) newSEDevice(id string, serial uint32, register bool, cfg phone.Config) (*SEDevice, error) {
+	cfg.Kind, cfg.Clock, cfg.Rand = phone.SE, p.now, p.rand
+	ph, err := phone.New(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -285,7 +294,7 @@ func (p *SEPlatform) NewSEDevice(id string, serial uint32, register bool) (*SEDe
 	if err != nil {
 		return nil, err
 	}
-	d := &SEDevice{ID: id, Phone: ph, ISDKeys: tsm.Keys{KVN: 1, Keys: ks}}
+	d := &SEDevice{ID: id, Phone: ph, ISDKeys: tsm.Keys{KVN: 1, Keys: ks}, Passcode: cfg.Passcode}
 	if err := ph.SE().SetKeys(phone.ISDAID, 1, ks); err != nil {
 		return nil, err
 	}
@@ -514,7 +523,7 @@ func SSDOf(profile string) ([]byte, error) {
 // TapSE taps the phone at term (a terminal of the embedded network: its
 // issuer host decides), after the cardholder unlocks it.
 func TapSE(ctx context.Context, term *pos.Terminal, d *SEDevice, amount int64) (isospec.ResponseCode, error) {
-	if err := d.Phone.Unlock(SEPhonePasscode); err != nil {
+	if err := d.Phone.Unlock(d.Passcode); err != nil {
 		return "", err
 	}
 	res, err := term.Sale(ctx, amount, inproc.New(d.Phone))
@@ -522,4 +531,46 @@ func TapSE(ctx context.Context, term *pos.Terminal, d *SEDevice, amount int64) (
 		return "", err
 	}
 	return res.ResponseCode, nil
+}
+
+// SampleSEPhone builds the phone of se-phone profile name with the
+// profile's phone settings (passcode, biometric, validity, CDCVM) and
+// state, its SE empty, registers its SE for the cardholder under device ID
+// id, and personalises it over the air (issuer-owned SE, or shared with an
+// operator when shared): the sample world can build its se-phone samples
+// this way instead of installing their applets directly.
+func (p *SEPlatform) SampleSEPhone(ctx context.Context, name, id string, serial uint32, shared bool) (*SEDevice, SEResult, error) {
+	prof, err := Profile(name)
+	if err != nil {
+		return nil, SEResult{}, err
+	}
+	if prof.FormFactor != cards.FormSEPhone || prof.Phone == nil {
+		return nil, SEResult{}, fmt.Errorf("lab: %s is not an se-phone profile", name)
+	}
+	pp := prof.Phone
+	var validity time.Duration
+	if pp.Validity != "" {
+		if validity, err = time.ParseDuration(pp.Validity); err != nil || validity < 0 {
+			return nil, SEResult{}, fmt.Errorf("lab: %s: validity %q", name, pp.Validity)
+		}
+	}
+	d, err := p.newSEDevice(id, serial, true, phone.Config{Passcode: pp.Passcode, Biometric: pp.Biometric, Validity: validity,
+		AlwaysVerify: pp.AlwaysCDCVM, ATR: prof.ATR})
+	if err != nil {
+		return nil, SEResult{}, err
+	}
+	res, err := p.Personalise(ctx, d, SERun{Profile: name, Shared: shared})
+	if err != nil {
+		return d, res, err
+	}
+	if res.Outcome != tsm.ReasonPersonalised {
+		return d, res, fmt.Errorf("lab: %s over the air: %s", name, res.Outcome)
+	}
+	st := prof.State
+	if st.CardOn != nil && !*st.CardOn {
+		d.Phone.CardOff()
+	}
+	d.Phone.SetPasscodeFailures(st.PasscodeFailures)
+	d.Phone.SetVerified(st.Unlocked)
+	return d, res, nil
 }

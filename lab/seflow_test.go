@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -59,5 +60,28 @@ func TestSEDemoRows(t *testing.T) {
 	require.Len(t, rows, 11)
 	for _, r := range rows {
 		require.True(t, r.OK(), "%s: want %q got %q (%v)", r.Case, r.Want, r.Got, r.Err)
+	}
+}
+
+// The se-phone samples built from their profiles and personalised over
+// the air pay at the embedded network like the directly installed ones.
+func TestSampleSEPhones(t *testing.T) {
+	n := startNetwork(t)
+	p, err := StartSEPlatform(nil, newSeededRand(12), nil)
+	require.NoError(t, err)
+	t.Cleanup(p.Close)
+	p.Messages = IssuerMessages(n)
+	cfg, err := LoadTerminalConfig(LoadMaxTerminals-2, 0)
+	require.NoError(t, err)
+	term, link, err := n.NewTerminalWith(cfg, pos.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = link.Close() })
+	for i, name := range []string{"visa-se-phone", "mc-se-phone"} {
+		d, res, err := p.SampleSEPhone(context.Background(), name, fmt.Sprintf("SAMPLE%d", i), uint32(100+i), i == 1)
+		require.NoError(t, err)
+		require.Equal(t, 1, res.Apps)
+		rc, err := TapSE(context.Background(), term, d, 900)
+		require.NoError(t, err)
+		require.Equal(t, isospec.ResponseCode("00"), rc, name)
 	}
 }
