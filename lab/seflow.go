@@ -191,7 +191,7 @@ func StartSEPlatform(now func() time.Time, rnd io.Reader, logger *slog.Logger) (
 	if p.spC, err = p.client(PartySPTSM); err != nil {
 		return nil, err
 	}
-	if p.SP, err = tsm.NewSPTSM(tsm.SPConfig{Party: p.spParty, Trust: spTrust, Issuers: []string{PartySEIssuer}, SETSM: PartySETSM, SETSMURL: bo,
+	if p.SP, err = tsm.NewSPTSM(tsm.SPConfig{Party: p.spParty, Trust: spTrust, Issuers: []string{PartySEIssuer}, Peers: []string{PartySEIssuer}, SETSM: PartySETSM, SETSMURL: bo,
 		Client: p.spC, Now: now, Rand: rnd, Logger: logger.With("host", PartySPTSM)}); err != nil {
 		return nil, err
 	}

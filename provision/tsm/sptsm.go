@@ -19,6 +19,9 @@ type SPConfig struct {
 	Trust *wire.TrustList
 	// Issuers are the names of the issuers it takes orders from.
 	Issuers []string
+	// Peers are the client certificate names the order listener accepts;
+	// any certificate of the trusted CA when empty.
+	Peers []string
 	// SETSM is the SE TSM's name; SETSMURL its back-office listener; Client
 	// the mutually authenticated client that reaches it.
 	SETSM    string
@@ -74,6 +77,9 @@ func (s *SPTSM) record(o Order, step, outcome string) {
 func (s *SPTSM) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/order", wire.Handle(func(r *wire.Request) (wire.Response, error) {
+		if !peerAllowed(r, s.cfg.Peers) {
+			return wire.Response{}, errPeer
+		}
 		var o Order
 		c, err := wire.OpenInto(string(r.Body), s.cfg.Party, s.cfg.Trust, wire.Expect{Type: TypeOrder, Replay: s.replay, Clock: s.cfg.Now}, &o)
 		if err != nil {

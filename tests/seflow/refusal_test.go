@@ -176,8 +176,18 @@ func TestListenersApart(t *testing.T) {
 	require.False(t, errors.As(err, &ref) && ref.Reason == "", "answered, not served")
 
 	d, o := issuerOwned(t, r, "leo-phone", 13)
+	tok, err := tsm.OrderFor(r.issuer, r.spParty.Public(), r.seParty.Public(), o.Order, o.script, wire.Header{Clock: r.clock.Now})
+	require.NoError(t, err)
+	_, _, err = r.phoneCl.Post(ctx, r.spURL+"/order", wire.MediaJOSE, []byte(tok))
+	require.Equal(t, tsm.ReasonPeer, reason(t, err), "a phone's certificate cannot place orders")
 	_ = d
-	tok, err := tsm.OrderFor(r.spParty, r.spParty.Public(), r.seParty.Public(), o.Order, o.script, wire.Header{Clock: r.clock.Now})
+	// A phone reaching the back office with a sealed check is refused by
+	// its certificate.
+	chk, err := wire.Seal(tsm.Check{SEID: d.seid, DeviceID: d.id, PhoneNumber: phoneNo}, r.spParty, r.seParty.Public(), wire.Header{Type: tsm.TypeCheck, Clock: r.clock.Now})
+	require.NoError(t, err)
+	_, _, err = r.phoneCl.Post(ctx, r.boURL+"/check", wire.MediaJOSE, []byte(chk))
+	require.Equal(t, tsm.ReasonPeer, reason(t, err), "R-S4b")
+	tok, err = tsm.OrderFor(r.spParty, r.spParty.Public(), r.seParty.Public(), o.Order, o.script, wire.Header{Clock: r.clock.Now})
 	require.NoError(t, err)
 	_, _, err = r.issuerCl.Post(ctx, r.spURL+"/order", wire.MediaJOSE, []byte(tok))
 	require.ErrorIs(t, err, wire.ErrRefused)

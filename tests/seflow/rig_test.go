@@ -49,6 +49,7 @@ type rig struct {
 	se       *tsm.SETSM
 	spURL    string
 	otaURL   string
+	boURL    string
 	issuerCl *wire.Client
 	phoneCl  *wire.Client
 	seq      byte
@@ -75,11 +76,12 @@ func newRig(t *testing.T) *rig {
 	require.NoError(t, err)
 	t.Cleanup(r.se.Close)
 	bo := r.listen(r.se.BackOffice(), "se-tsm")
+	r.boURL = bo
 	r.otaURL = r.listen(r.se.OTA(), "se-tsm-ota")
 
 	spCl, err := wire.NewClient(r.pki.Client("sp-tsm", ""), wire.ClientLimits{Timeout: 30 * time.Second})
 	require.NoError(t, err)
-	r.sp, err = tsm.NewSPTSM(tsm.SPConfig{Party: r.spParty, Trust: spTrust, Issuers: []string{"issuer"}, SETSM: "se-tsm", SETSMURL: bo,
+	r.sp, err = tsm.NewSPTSM(tsm.SPConfig{Party: r.spParty, Trust: spTrust, Issuers: []string{"issuer"}, Peers: []string{"issuer"}, SETSM: "se-tsm", SETSMURL: bo,
 		Client: spCl, Now: r.clock.Now, Rand: wiretest.NewSeeded(5)})
 	require.NoError(t, err)
 	r.spURL = r.listen(r.sp.Handler(), "sp-tsm")
