@@ -177,7 +177,7 @@ func StartSEPlatform(now func() time.Time, rnd io.Reader, logger *slog.Logger) (
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	if p.SE, err = tsm.NewSETSM(tsm.SEConfig{Party: p.seParty, Trust: seTrust, SPTSMs: []string{PartySPTSM}, BackOfficePeers: []string{PartySPTSM},
+	if p.SE, err = tsm.NewSETSM(tsm.SEConfig{Party: p.seParty, Trust: seTrust, SPTSMs: []string{PartySPTSM}, Issuers: []string{PartySEIssuer}, BackOfficePeers: []string{PartySPTSM},
 		Vault: p.vault, DEK: dek, Now: now, Rand: rnd, Logger: logger.With("host", PartySETSM)}); err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -41,8 +42,10 @@ type SEConfig struct {
 	// issuers it accepts envelopes from.
 	Party *wire.Party
 	Trust *wire.TrustList
-	// SPTSMs are the names of the SP TSMs allowed to hand orders over.
-	SPTSMs []string
+	// SPTSMs are the names of the SP TSMs allowed to hand orders over;
+	// Issuers those whose download scripts it runs.
+	SPTSMs  []string
+	Issuers []string
 	// BackOfficePeers are the client certificate names the back-office
 	// listener accepts (R-S4b); any certificate of the trusted CA when
 	// empty.
@@ -477,7 +480,10 @@ func (s *SETSM) run(x *otaSession) string {
 	if err != nil {
 		return wire.RefusalFor(err).Reason
 	}
-	_ = c
+	// Only an issuer writes scripts: an SP TSM cannot forge one.
+	if !slices.Contains(s.cfg.Issuers, c.Issuer) {
+		return wire.ReasonIssuer
+	}
 	if err := sc.Validate(); err != nil {
 		return ReasonScript
 	}

@@ -263,3 +263,23 @@ func TestForgedResponse(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, tsm.ReasonBadRMAC, res.Outcome)
 }
+
+// A host decides only on what is authenticated: a script the SP TSM
+// sealed itself (not the issuer) is not run.
+func TestScriptNotFromIssuer(t *testing.T) {
+	r := newRig(t)
+	d, o := issuerOwned(t, r, "sam-phone", 19)
+	forged, err := wire.Seal(o.script, r.spParty, r.seParty.Public(), wire.Header{Type: tsm.TypeScript, Clock: r.clock.Now})
+	require.NoError(t, err)
+	o.Order.Script = forged
+	tok, err := wire.Seal(o.Order, r.issuer, r.spParty.Public(), wire.Header{Type: tsm.TypeOrder, Clock: r.clock.Now})
+	require.NoError(t, err)
+	_, _, err = r.issuerCl.Post(ctx, r.spURL+"/order", wire.MediaJOSE, []byte(tok))
+	require.NoError(t, err)
+	res, err := r.agent(d).Run(ctx, o.OrderID, o.otp)
+	require.NoError(t, err)
+	require.Equal(t, wire.ReasonIssuer, res.Outcome)
+	n, err := d.ph.SyncSE()
+	require.NoError(t, err)
+	require.Zero(t, n)
+}

@@ -72,7 +72,7 @@ func newRig(t *testing.T) *rig {
 	t.Cleanup(func() { _ = vault.Close() })
 	dek, err := vault.GenerateKey("se-tsm/scripts", hsm.UsageDEK, keys.AES, 32)
 	require.NoError(t, err)
-	r.se, err = tsm.NewSETSM(tsm.SEConfig{Vault: vault, DEK: dek, Party: r.seParty, Trust: seTrust, SPTSMs: []string{"sp-tsm"}, BackOfficePeers: []string{"sp-tsm"}, Now: r.clock.Now, Rand: wiretest.NewSeeded(4)})
+	r.se, err = tsm.NewSETSM(tsm.SEConfig{Vault: vault, DEK: dek, Party: r.seParty, Trust: seTrust, SPTSMs: []string{"sp-tsm"}, Issuers: []string{"issuer"}, BackOfficePeers: []string{"sp-tsm"}, Now: r.clock.Now, Rand: wiretest.NewSeeded(4)})
 	require.NoError(t, err)
 	t.Cleanup(r.se.Close)
 	bo := r.listen(r.se.BackOffice(), "se-tsm")
