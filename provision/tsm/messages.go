@@ -172,6 +172,9 @@ const (
 	ReasonKeyVersion     = "key_version_unknown"
 	ReasonBadMAC         = "bad_cmac"
 	ReasonBadRMAC        = "bad_rmac"
+	// ReasonScriptMismatch: the script was written for another order or
+	// another SE.
+	ReasonScriptMismatch = "script_mismatch"
 	ReasonOutOfOrder     = "store_data_out_of_order"
 	ReasonSSDWritten     = "ssd_already_written"
 	ReasonSERefused      = "se_refused"

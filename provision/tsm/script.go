@@ -41,6 +41,10 @@ type Session struct {
 // Script is what the SE TSM runs on one SE, sealed by the issuer to the
 // SE TSM.
 type Script struct {
+	// OrderID and SEID bind the script to its order and its SE (OrderFor
+	// sets them): the SE TSM runs it for that order on that SE only.
+	OrderID string `json:"order_id,omitempty"`
+	SEID    string `json:"se_id,omitempty"`
 	// Sessions are opened in order.
 	Sessions []Session `json:"sessions"`
 }

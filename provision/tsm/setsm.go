@@ -487,6 +487,9 @@ func (s *SETSM) run(x *otaSession) string {
 	if err := sc.Validate(); err != nil {
 		return ReasonScript
 	}
+	if sc.OrderID != o.OrderID || sc.SEID != cplc.SEID() {
+		return ReasonScriptMismatch
+	}
 	for i, ss := range sc.Sessions {
 		sd, _ := hex.DecodeString(ss.SD)
 		ks, _ := ss.keys()

@@ -283,3 +283,22 @@ func TestScriptNotFromIssuer(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, n)
 }
+
+// A script is bound to its order and SE by the issuer's signature: moved
+// into another order (for another SE), it is not run there.
+func TestScriptMovedToAnotherOrder(t *testing.T) {
+	r := newRig(t)
+	_, o1 := issuerOwned(t, r, "tom-phone", 20)
+	d2, o2 := issuerOwned(t, r, "uma-phone", 21)
+	sealed1, err := wire.Seal(func() tsm.Script { s := o1.script; s.OrderID, s.SEID = o1.OrderID, o1.SEID; return s }(),
+		r.issuer, r.seParty.Public(), wire.Header{Type: tsm.TypeScript, Clock: r.clock.Now})
+	require.NoError(t, err)
+	o2.Order.Script = sealed1
+	tok, err := wire.Seal(o2.Order, r.issuer, r.spParty.Public(), wire.Header{Type: tsm.TypeOrder, Clock: r.clock.Now})
+	require.NoError(t, err)
+	_, _, err = r.issuerCl.Post(ctx, r.spURL+"/order", wire.MediaJOSE, []byte(tok))
+	require.NoError(t, err)
+	res, err := r.agent(d2).Run(ctx, o2.OrderID, o2.otp)
+	require.NoError(t, err)
+	require.Equal(t, tsm.ReasonScriptMismatch, res.Outcome)
+}
