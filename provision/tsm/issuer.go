@@ -86,7 +86,7 @@ func OrderFor(issuer *wire.Party, sp, setsm wire.PublicKeys, o Order, sc Script,
 	if err := sc.Validate(); err != nil {
 		return "", err
 	}
-	sc.OrderID, sc.SEID = o.OrderID, o.SEID
+	sc.OrderID, sc.SEID, sc.OTPCheck = o.OrderID, o.SEID, o.OTPCheck
 	hs := h
 	hs.Type = TypeScript
 	tok, err := wire.Seal(sc, issuer, setsm, hs)

@@ -45,6 +45,9 @@ type Script struct {
 	// sets them): the SE TSM runs it for that order on that SE only.
 	OrderID string `json:"order_id,omitempty"`
 	SEID    string `json:"se_id,omitempty"`
+	// OTPCheck repeats the order's, under the issuer's signature: the
+	// cardholder verification the SE TSM checked is the issuer's.
+	OTPCheck string `json:"otp_check,omitempty"`
 	// Sessions are opened in order.
 	Sessions []Session `json:"sessions"`
 }

@@ -487,7 +487,7 @@ func (s *SETSM) run(x *otaSession) string {
 	if err := sc.Validate(); err != nil {
 		return ReasonScript
 	}
-	if sc.OrderID != o.OrderID || sc.SEID != cplc.SEID() {
+	if sc.OrderID != o.OrderID || sc.SEID != cplc.SEID() || sc.OTPCheck != o.OTPCheck {
 		return ReasonScriptMismatch
 	}
 	for i, ss := range sc.Sessions {

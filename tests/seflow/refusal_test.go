@@ -290,7 +290,11 @@ func TestScriptMovedToAnotherOrder(t *testing.T) {
 	r := newRig(t)
 	_, o1 := issuerOwned(t, r, "tom-phone", 20)
 	d2, o2 := issuerOwned(t, r, "uma-phone", 21)
-	sealed1, err := wire.Seal(func() tsm.Script { s := o1.script; s.OrderID, s.SEID = o1.OrderID, o1.SEID; return s }(),
+	sealed1, err := wire.Seal(func() tsm.Script {
+		s := o1.script
+		s.OrderID, s.SEID, s.OTPCheck = o1.OrderID, o1.SEID, o1.OTPCheck
+		return s
+	}(),
 		r.issuer, r.seParty.Public(), wire.Header{Type: tsm.TypeScript, Clock: r.clock.Now})
 	require.NoError(t, err)
 	o2.Order.Script = sealed1
@@ -299,6 +303,26 @@ func TestScriptMovedToAnotherOrder(t *testing.T) {
 	_, _, err = r.issuerCl.Post(ctx, r.spURL+"/order", wire.MediaJOSE, []byte(tok))
 	require.NoError(t, err)
 	res, err := r.agent(d2).Run(ctx, o2.OrderID, o2.otp)
+	require.NoError(t, err)
+	require.Equal(t, tsm.ReasonScriptMismatch, res.Outcome)
+}
+
+// The one-time code check the SE TSM applies is the issuer's: an order
+// whose check value was replaced on the way is not run.
+func TestOTPCheckReplaced(t *testing.T) {
+	r := newRig(t)
+	d, o := issuerOwned(t, r, "vic-phone", 22)
+	sc := o.script
+	sc.OrderID, sc.SEID, sc.OTPCheck = o.OrderID, o.SEID, o.OTPCheck
+	sealed, err := wire.Seal(sc, r.issuer, r.seParty.Public(), wire.Header{Type: tsm.TypeScript, Clock: r.clock.Now})
+	require.NoError(t, err)
+	o.Order.Script = sealed
+	o.Order.OTPCheck = tsm.OTPCheck(o.OrderID, "111111")
+	tok, err := wire.Seal(o.Order, r.issuer, r.spParty.Public(), wire.Header{Type: tsm.TypeOrder, Clock: r.clock.Now})
+	require.NoError(t, err)
+	_, _, err = r.issuerCl.Post(ctx, r.spURL+"/order", wire.MediaJOSE, []byte(tok))
+	require.NoError(t, err)
+	res, err := r.agent(d).Run(ctx, o.OrderID, "111111")
 	require.NoError(t, err)
 	require.Equal(t, tsm.ReasonScriptMismatch, res.Outcome)
 }
