@@ -16,7 +16,7 @@ func FuzzOTA(f *testing.F) {
 		if strictDecode(b, &st) == nil {
 			s := &SETSM{cfg: SEConfig{Now: func() time.Time { return time.Time{} }}, sessions: map[string]*otaSession{}, closed: map[string]bool{},
 				pending: map[string]*pending{}, status: map[string]string{}, stop: make(chan struct{})}
-			_, _ = s.step(st)
+			_, _ = s.step(st, "")
 		}
 		var op OTAOpen
 		_ = strictDecode(b, &op)

@@ -292,7 +292,7 @@ func (s *SETSM) OTA() http.Handler {
 		if err := strictDecode(r.Body, &m); err != nil {
 			return wire.Response{}, err
 		}
-		next, err := s.open(m)
+		next, err := s.open(m, peerID(r))
 		if err != nil {
 			return wire.Response{}, err
 		}
@@ -303,7 +303,7 @@ func (s *SETSM) OTA() http.Handler {
 		if err := strictDecode(r.Body, &m); err != nil {
 			return wire.Response{}, err
 		}
-		next, err := s.step(m)
+		next, err := s.step(m, peerID(r))
 		if err != nil {
 			return wire.Response{}, err
 		}
@@ -318,7 +318,13 @@ func OTPCheck(orderID, otp string) string {
 	return hex.EncodeToString(h[:])
 }
 
-func (s *SETSM) open(m OTAOpen) (OTANext, error) {
+// peerID names the client certificate of a request.
+func peerID(r *wire.Request) string {
+	h := sha256.Sum256(r.Peer.Raw)
+	return hex.EncodeToString(h[:])
+}
+
+func (s *SETSM) open(m OTAOpen, peer string) (OTANext, error) {
 	if !idRE.MatchString(m.DeviceID) || !idRE.MatchString(m.OrderID) || len(m.OTP) > 16 {
 		return OTANext{}, fmt.Errorf("%w: open", wire.ErrInvalid)
 	}
@@ -350,7 +356,7 @@ func (s *SETSM) open(m OTAOpen) (OTANext, error) {
 		return OTANext{}, err
 	}
 	x := &otaSession{id: hex.EncodeToString(id), order: p.order, sealed: p.sealed, cmd: make(chan []byte), resp: make(chan []byte), end: make(chan string, 1),
-		abort: make(chan struct{}), last: s.cfg.Now()}
+		abort: make(chan struct{}), last: s.cfg.Now(), peer: peer}
 	s.sessions[x.id] = x
 	s.status[m.OrderID] = StatusDownloading
 	s.wg.Add(1)
@@ -385,7 +391,7 @@ func (s *SETSM) next(x *otaSession) (OTANext, error) {
 	}
 }
 
-func (s *SETSM) step(m OTAStep) (OTANext, error) {
+func (s *SETSM) step(m OTAStep, peer string) (OTANext, error) {
 	rapdu, err := hex.DecodeString(m.Response)
 	if err != nil || len(rapdu) < 2 || len(rapdu) > 258 || len(m.Session) != 32 {
 		return OTANext{}, fmt.Errorf("%w: step", wire.ErrInvalid)
@@ -394,6 +400,11 @@ func (s *SETSM) step(m OTAStep) (OTANext, error) {
 	s.sweep()
 	x, ok := s.sessions[m.Session]
 	closed := s.closed[m.Session]
+	if ok && x.peer != peer {
+		s.mu.Unlock()
+		s.record(x.order.OrderID, x.order.SEID, fmt.Sprintf("OTA step %d", m.Step), ReasonPeer)
+		return OTANext{}, errPeer
+	}
 	if ok {
 		x.last = s.cfg.Now()
 	}
@@ -436,6 +447,9 @@ type otaSession struct {
 	answered int
 	last     time.Time // s.mu
 	abort    chan struct{}
+	// peer is the client certificate that opened the session: every step
+	// comes with the same one.
+	peer string
 }
 
 var errStopped = errors.New("tsm: stopped")

@@ -140,6 +140,8 @@ func TestReplayedOTA(t *testing.T) {
 	require.NoError(t, err)
 	step := tsm.OTAStep{Session: first.Session, Step: first.Step, Response: hex.EncodeToString(d.ph.SE().Process(c))}
 	var next tsm.OTANext
+	require.Equal(t, tsm.ReasonPeer, reason(t, r.phone2Cl.PostJSON(ctx, r.otaURL+"/step", step, &next)),
+		"a step comes from the certificate that opened the session")
 	require.NoError(t, r.phoneCl.PostJSON(ctx, r.otaURL+"/step", step, &next))
 	require.Equal(t, tsm.ReasonOTAReplay, reason(t, r.phoneCl.PostJSON(ctx, r.otaURL+"/step", step, &next)))
 

@@ -52,13 +52,14 @@ type rig struct {
 	boURL    string
 	issuerCl *wire.Client
 	phoneCl  *wire.Client
+	phone2Cl *wire.Client
 	seq      byte
 }
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
 	r := &rig{t: t, clock: wiretest.NewClock(wiretest.Epoch)}
-	r.pki = tlstest.NewPKI(t, "sp-tsm", "se-tsm", "se-tsm-ota", "issuer", "phone")
+	r.pki = tlstest.NewPKI(t, "sp-tsm", "se-tsm", "se-tsm-ota", "issuer", "phone", "phone-2")
 	r.issuer = wiretest.Party(t, "issuer", 1)
 	r.spParty = wiretest.Party(t, "sp-tsm", 2)
 	r.seParty = wiretest.Party(t, "se-tsm", 3)
@@ -88,6 +89,8 @@ func newRig(t *testing.T) *rig {
 	r.issuerCl, err = wire.NewClient(r.pki.Client("issuer", ""), wire.ClientLimits{Timeout: 30 * time.Second})
 	require.NoError(t, err)
 	r.phoneCl, err = wire.NewClient(r.pki.Client("phone", ""), wire.ClientLimits{Timeout: 30 * time.Second})
+	require.NoError(t, err)
+	r.phone2Cl, err = wire.NewClient(r.pki.Client("phone-2", ""), wire.ClientLimits{Timeout: 30 * time.Second})
 	require.NoError(t, err)
 	return r
 }
