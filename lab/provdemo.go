@@ -48,7 +48,7 @@ type provDemo struct {
 
 // ProvisioningDemo starts the embedded network in dir with its
 // provisioning services and runs the wallet flow's cases, then the HCE
-// cloud platform's, over real sockets: each row says what it expected and what it got. A wallet
+// cloud platform's, then the SE's over the air, over real sockets: each row says what it expected and what it got. A wallet
 // account named "stepup-..." gets the token service's step-up
 // recommendation.
 func ProvisioningDemo(ctx context.Context, dir string, logger *slog.Logger) ([]ProvisioningRow, error) {
@@ -73,7 +73,8 @@ func ProvisioningDemo(ctx context.Context, dir string, logger *slog.Logger) ([]P
 		}
 		d.cards[name] = fc
 	}
-	return append(d.rows(ctx), d.hceRows(ctx)...), nil
+	rows := append(d.rows(ctx), d.hceRows(ctx)...)
+	return append(rows, SEDemoRows(ctx, n)...), nil
 }
 
 // refusal names a refused call by its machine-readable reason.

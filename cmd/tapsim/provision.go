@@ -38,7 +38,7 @@ func newProvisionCmd() *cobra.Command {
 		Use:   "provision",
 		Short: "Provision cards onto phones through the provisioning services",
 	}
-	c.AddCommand(newProvisionWalletCmd())
+	c.AddCommand(newProvisionWalletCmd(), newProvisionSECmd())
 	for _, sub := range provisionSubcommands {
 		c.AddCommand(sub())
 	}

@@ -99,7 +99,7 @@ func TestProvisionWalletActivatePIN(t *testing.T) {
 func TestDemoProvisioningRows(t *testing.T) {
 	code, out, errOut := runCLI(t, "demo", "--provisioning", "--data", filepath.Join(t.TempDir(), "data"))
 	require.Equal(t, 0, code, out+errOut)
-	require.Contains(t, out, "all 24 rows as expected")
+	require.Contains(t, out, "all 35 rows as expected")
 	cases := []struct{ name, reqs string }{
 		{"green path -> token -> tap", "R-M4 R-M5 R-G1 R-G2"},
 		{"step-up with OTP", "R-M5 R-G3e R-S2a"},
@@ -125,6 +125,17 @@ func TestDemoProvisioningRows(t *testing.T) {
 		{"HCE key expired", "R-S5b"},
 		{"HCE lost phone", "R-C1"},
 		{"HCE two phones on one account: the other goes on", "R-S5d R-C1"},
+		{"SE issuer-owned: OTA personalisation -> tap", "R-M1 R-M6 R-S3b R-S3c"},
+		{"SE shared with an operator: keys rotated -> tap", "R-M2 R-S1 R-G5e"},
+		{"SE shared without the issuer's consent", "R-S1"},
+		{"SE download to a non-designated SE", "R-S3a"},
+		{"SE wrong one-time codes at download", "R-S3c"},
+		{"SE SCP03 card cryptogram fails", "R-G5e"},
+		{"SE OTA command with a bad C-MAC", "R-S3b"},
+		{"SE replayed OTA step", "R-S4e"},
+		{"SE second personalisation of the same SE", "R-S4e"},
+		{"SE TSM operator with the default password", "R-S4c"},
+		{"SE TSM stores after the downloads", "R-G5g R-S4d R-S4f"},
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	require.Len(t, lines, len(cases)+2, out)

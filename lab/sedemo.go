@@ -1,0 +1,160 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/tapsim/tapsim/cards/otaagent"
+	"github.com/tapsim/tapsim/provision/tsm"
+	"github.com/tapsim/tapsim/provision/wire"
+	"github.com/tapsim/tapsim/terminal/pos"
+)
+
+// SEDemoRows runs the over-the-air SE personalisation cases against the
+// embedded network n, whose issuer host decides the taps: an SE platform of
+// its own on loopback (SP TSM, SE TSM), a fresh phone per case.
+func SEDemoRows(ctx context.Context, n *Network) []ProvisioningRow {
+	var rows []ProvisioningRow
+	add := func(c, want, req string, f func() (got, note string, err error)) {
+		got, note, err := f()
+		rows = append(rows, ProvisioningRow{Case: c, Want: want, Got: got, Note: note, Requirements: req, Err: err})
+	}
+	p, err := StartSEPlatform(nil, nil, nil)
+	if err != nil {
+		add("SE: TSM platform starts", "started", "R-M6", func() (string, string, error) { return "", "", err })
+		return rows
+	}
+	defer p.Close()
+	p.Messages = IssuerMessages(n)
+	cfg, err := LoadTerminalConfig(LoadMaxTerminals-1, 0)
+	if err != nil {
+		add("SE: terminal", "ready", "R-M6", func() (string, string, error) { return "", "", err })
+		return rows
+	}
+	term, link, err := n.NewTerminalWith(cfg, pos.Options{})
+	if err != nil {
+		add("SE: terminal", "ready", "R-M6", func() (string, string, error) { return "", "", err })
+		return rows
+	}
+	defer func() { _ = link.Close() }()
+
+	serial := uint32(0x5E000000)
+	run := func(register bool, r SERun) (*SEDevice, SEResult, error) {
+		serial++
+		d, err := p.NewSEDevice(fmt.Sprintf("SE-%08X", serial), serial, register)
+		if err != nil {
+			return nil, SEResult{}, err
+		}
+		res, err := p.Personalise(ctx, d, r)
+		return d, res, err
+	}
+	green := func(r SERun) (string, string, error) {
+		d, res, err := run(true, r)
+		if err != nil || res.Outcome != tsm.ReasonPersonalised {
+			return res.Outcome, "", err
+		}
+		rc, err := TapSE(ctx, term, d, 2500)
+		if err != nil {
+			return "", "", err
+		}
+		got := fmt.Sprintf("%s, tap %s", res.Outcome, string(rc))
+		if res.OperatorKeys != nil {
+			ssd, err := SSDOf(r.Profile)
+			if err != nil {
+				return "", "", err
+			}
+			if OperatorKeysOpen(d, ssd, *res.OperatorKeys, nil) {
+				got += ", operator keys still open the SSD"
+			} else {
+				got += ", operator keys refused"
+			}
+		}
+		return got, fmt.Sprintf("SE %s, %d app", d.SEID, res.Apps), nil
+	}
+	refused := func(register bool, r SERun) func() (string, string, error) {
+		return func() (string, string, error) {
+			_, res, err := run(register, r)
+			return res.Outcome, "", err
+		}
+	}
+
+	add("SE issuer-owned: OTA personalisation -> tap", "personalised, tap 00", "R-M1 R-M6 R-S3b R-S3c",
+		func() (string, string, error) { return green(SERun{Profile: "visa-se-phone"}) })
+	add("SE shared with an operator: keys rotated -> tap", "personalised, tap 00, operator keys refused", "R-M2 R-S1 R-G5e",
+		func() (string, string, error) { return green(SERun{Profile: "mc-se-phone", Shared: true}) })
+	add("SE shared without the issuer's consent", tsm.ReasonNoConsent, "R-S1",
+		refused(true, SERun{Profile: "mc-se-phone", Shared: true, NoConsent: true}))
+	add("SE download to a non-designated SE", tsm.ReasonNotDesignated, "R-S3a", refused(false, SERun{Profile: "visa-se-phone"}))
+	add("SE wrong one-time codes at download", tsm.ReasonOTP+", then "+tsm.ReasonOTPLocked, "R-S3c", func() (string, string, error) {
+		_, res, err := run(true, SERun{Profile: "visa-se-phone", OTP: "000000x"})
+		if err != nil || res.Agent == nil {
+			return res.Outcome, "", err
+		}
+		got := res.Outcome
+		for i := 1; i < tsm.MaxOTPAttempts; i++ {
+			_, err = res.Agent.Run(ctx, res.OrderID, "000000x")
+		}
+		var ref *wire.Refusal
+		if errors.As(err, &ref) {
+			return got + ", then " + ref.Reason, "the order is cancelled", nil
+		}
+		return got, "", err
+	})
+	add("SE SCP03 card cryptogram fails", tsm.ReasonCardCryptogram, "R-G5e", refused(true, SERun{Profile: "visa-se-phone", WrongISDKeys: true}))
+	add("SE OTA command with a bad C-MAC", tsm.ReasonBadMAC, "R-S3b", refused(true, SERun{Profile: "visa-se-phone", Agent: func(a *otaagent.Agent) {
+		done := false
+		a.Tamper = func(_ int, c []byte) []byte {
+			if !done && len(c) > 6 && c[1] == 0xE6 {
+				done = true
+				c[5] ^= 1
+			}
+			return c
+		}
+	}}))
+	var again *SEDevice
+	add("SE replayed OTA step", tsm.ReasonOTAClosed, "R-S4e", func() (string, string, error) {
+		d, res, err := run(true, SERun{Profile: "visa-se-phone"})
+		if err != nil || res.Outcome != tsm.ReasonPersonalised {
+			return res.Outcome, "", err
+		}
+		again = d
+		err = res.Agent.Replay(ctx, res.Last)
+		var ref *wire.Refusal
+		if errors.As(err, &ref) {
+			return ref.Reason, fmt.Sprintf("step %d sent again", res.Last.Step), nil
+		}
+		return "accepted", "", err
+	})
+	add("SE second personalisation of the same SE", tsm.ReasonAlreadyDone, "R-S4e", func() (string, string, error) {
+		if again == nil {
+			return "no phone", "", nil
+		}
+		res, err := p.Personalise(ctx, again, SERun{Profile: "visa-se-phone"})
+		return res.Outcome, "", err
+	})
+	add("SE TSM operator with the default password", "default_password_must_change", "R-S4c", func() (string, string, error) {
+		a := &tsm.Accounts{Now: p.now, Rand: p.rand}
+		if err := a.Create("tsm-operator", "changeme", tsm.Hours{From: 0, To: 24}); err != nil {
+			return "", "", err
+		}
+		err := a.Login("tsm-operator", "changeme")
+		if err == nil {
+			return "logged in", "", nil
+		}
+		return strings.TrimPrefix(err.Error(), "tsm: login refused: "), "", nil
+	})
+	add("SE TSM stores after the downloads", "no personalisation data", "R-G5g R-S4d R-S4f", func() (string, string, error) {
+		if len(p.SE.Dump()) != 0 {
+			return fmt.Sprintf("%d scripts kept", len(p.SE.Dump())), "", nil
+		}
+		for _, l := range p.SP.Dump() {
+			if strings.Contains(l, "ey") {
+				return "SP TSM keeps an envelope", "", nil
+			}
+		}
+		return "no personalisation data", fmt.Sprintf("%d SP TSM and %d SE TSM log entries", len(p.SP.Log()), len(p.SE.Log())), nil
+	})
+	return rows
+}

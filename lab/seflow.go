@@ -1,0 +1,576 @@
+package lab
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tapsim/tapsim/cards"
+	"github.com/tapsim/tapsim/cards/emvapp"
+	"github.com/tapsim/tapsim/cards/otaagent"
+	"github.com/tapsim/tapsim/cards/phone"
+	"github.com/tapsim/tapsim/emv/gp"
+	"github.com/tapsim/tapsim/emv/keys"
+	"github.com/tapsim/tapsim/emv/scp03"
+	"github.com/tapsim/tapsim/hsm"
+	"github.com/tapsim/tapsim/hsm/soft"
+	"github.com/tapsim/tapsim/isospec"
+	"github.com/tapsim/tapsim/isospec/tlsconf"
+	"github.com/tapsim/tapsim/issuerhost/store"
+	"github.com/tapsim/tapsim/provision/tsm"
+	"github.com/tapsim/tapsim/provision/wire"
+	"github.com/tapsim/tapsim/terminal/inproc"
+	"github.com/tapsim/tapsim/terminal/pos"
+)
+
+// Names of the SE personalisation parties (JOSE and TLS).
+const (
+	PartySPTSM    = "sp-tsm"
+	PartySETSM    = "se-tsm"
+	PartySEOTA    = "se-tsm-ota"
+	PartySEIssuer = "se-issuer"
+	PartySEPhone  = "se-phone"
+	// SEPhonePasscode unlocks the phones SE flows make.
+	SEPhonePasscode = "2468"
+	// SamplePhoneNumber is the cardholder's registered phone number.
+	SamplePhoneNumber = "+886912345678"
+)
+
+// SEPlatform is the over-the-air SE personalisation path on loopback: the
+// issuer's side, the SP TSM, and the SE TSM with its back-office and OTA
+// listeners apart (R-S4b), all over mutual TLS with an in-memory test CA.
+type SEPlatform struct {
+	now     func() time.Time
+	rand    io.Reader
+	ca      *tlsconf.Authority
+	ids     map[string]*tlsconf.Identity
+	issuer  *wire.Party
+	spParty *wire.Party
+	seParty *wire.Party
+	vault   *soft.HSM
+	SP      *tsm.SPTSM
+	SE      *tsm.SETSM
+	spURL   string
+	otaURL  string
+	servers []*http.Server
+	issuerC *wire.Client
+	phoneC  *wire.Client
+	spC     *wire.Client
+
+	// Messages, when set, delivers the one-time code (R-S3c); the
+	// simpler model when nil.
+	Messages MessageCentre
+
+	mu  sync.Mutex
+	seq int
+}
+
+// MessageCentre is the issuer's message centre: it sends the cardholder's
+// one-time code to the registered phone, where the cardholder reads it.
+type MessageCentre interface {
+	Send(ctx context.Context, recipient, code string) error
+	LastCode(ctx context.Context, recipient string) (string, bool, error)
+}
+
+// IssuerMessages is the embedded issuer's message centre, the one the
+// wallet flow's OTPs go through.
+func IssuerMessages(n *Network) MessageCentre { return issuerMessages{n} }
+
+type issuerMessages struct{ n *Network }
+
+var seOTPRE = regexp.MustCompile(`\b([0-9]{6})\b is your one-time code`)
+
+func (m issuerMessages) Send(ctx context.Context, recipient, code string) error {
+	is := m.n.Issuer()
+	if is == nil {
+		return ErrIssuerDown
+	}
+	return is.Store().Update(ctx, func(tx *store.Tx) error {
+		_, err := tx.PostMessage(ctx, store.Message{At: time.Now(), Recipient: recipient, Channel: "sms", Kind: "otp",
+			Body: code + " is your one-time code to put your card in your phone's secure element. Do not share it."})
+		return err
+	})
+}
+
+func (m issuerMessages) LastCode(ctx context.Context, recipient string) (string, bool, error) {
+	is := m.n.Issuer()
+	if is == nil {
+		return "", false, ErrIssuerDown
+	}
+	var code string
+	err := is.Store().View(ctx, func(tx *store.Tx) error {
+		ms, err := tx.Inbox(ctx, recipient, 10)
+		if err != nil {
+			return err
+		}
+		for _, msg := range ms {
+			if g := seOTPRE.FindStringSubmatch(msg.Body); g != nil {
+				code = g[1]
+			}
+		}
+		return nil
+	})
+	return code, code != "", err
+}
+
+// StartSEPlatform starts the TSMs on loopback; now and rnd default to
+// time.Now and crypto/rand.
+func StartSEPlatform(now func() time.Time, rnd io.Reader, logger *slog.Logger) (_ *SEPlatform, err error) {
+	if now == nil {
+		now = time.Now
+	}
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	p := &SEPlatform{now: now, rand: rnd, ids: map[string]*tlsconf.Identity{}}
+	defer func() {
+		if err != nil {
+			p.Close()
+		}
+	}()
+	if p.ca, err = tlsconf.NewCA(rnd, "tapsim SE TSM test CA", now(), 24*time.Hour); err != nil {
+		return nil, err
+	}
+	for _, n := range []string{PartySPTSM, PartySETSM, PartySEOTA, PartySEIssuer, PartySEPhone} {
+		if p.ids[n], err = p.ca.Issue(rnd, n, []string{"127.0.0.1", "localhost"}, now(), 24*time.Hour); err != nil {
+			return nil, err
+		}
+	}
+	if p.issuer, err = wire.NewParty(PartySEIssuer, rnd); err != nil {
+		return nil, err
+	}
+	if p.spParty, err = wire.NewParty(PartySPTSM, rnd); err != nil {
+		return nil, err
+	}
+	if p.seParty, err = wire.NewParty(PartySETSM, rnd); err != nil {
+		return nil, err
+	}
+	spTrust, err := wire.NewTrustList(p.issuer.Public(), p.seParty.Public())
+	if err != nil {
+		return nil, err
+	}
+	seTrust, err := wire.NewTrustList(p.issuer.Public(), p.spParty.Public())
+	if err != nil {
+		return nil, err
+	}
+	lmk := make([]byte, 32)
+	if _, err := io.ReadFull(rnd, lmk); err != nil {
+		return nil, err
+	}
+	if p.vault, err = soft.Open(soft.Config{LMK: keys.MustNew(keys.AES, lmk), Rand: rnd}); err != nil {
+		return nil, err
+	}
+	dek, err := p.vault.GenerateKey("se-tsm/scripts", hsm.UsageDEK, keys.AES, 32)
+	if err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if p.SE, err = tsm.NewSETSM(tsm.SEConfig{Party: p.seParty, Trust: seTrust, SPTSMs: []string{PartySPTSM}, Issuers: []string{PartySEIssuer}, BackOfficePeers: []string{PartySPTSM},
+		Vault: p.vault, DEK: dek, Now: now, Rand: rnd, Logger: logger.With("host", PartySETSM)}); err != nil {
+		return nil, err
+	}
+	bo, err := p.serve(p.SE.BackOffice(), PartySETSM)
+	if err != nil {
+		return nil, err
+	}
+	if p.otaURL, err = p.serve(p.SE.OTA(), PartySEOTA); err != nil {
+		return nil, err
+	}
+	if p.spC, err = p.client(PartySPTSM); err != nil {
+		return nil, err
+	}
+	if p.SP, err = tsm.NewSPTSM(tsm.SPConfig{Party: p.spParty, Trust: spTrust, Issuers: []string{PartySEIssuer}, Peers: []string{PartySEIssuer}, SETSM: PartySETSM, SETSMURL: bo,
+		Client: p.spC, Now: now, Rand: rnd, Logger: logger.With("host", PartySPTSM)}); err != nil {
+		return nil, err
+	}
+	if p.spURL, err = p.serve(p.SP.Handler(), PartySPTSM); err != nil {
+		return nil, err
+	}
+	if p.issuerC, err = p.client(PartySEIssuer); err != nil {
+		return nil, err
+	}
+	if p.phoneC, err = p.client(PartySEPhone); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *SEPlatform) serve(h http.Handler, name string) (string, error) {
+	cfg, err := tlsconf.Server(p.ids[name].TLSCertificate(), p.ca.Pool())
+	if err != nil {
+		return "", err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	srv, err := tsm.Serve(h, ln, cfg)
+	if err != nil {
+		_ = ln.Close()
+		return "", err
+	}
+	p.servers = append(p.servers, srv)
+	return "https://" + ln.Addr().String(), nil
+}
+
+func (p *SEPlatform) client(name string) (*wire.Client, error) {
+	cfg, err := tlsconf.Client(p.ids[name].TLSCertificate(), p.ca.Pool(), "")
+	if err != nil {
+		return nil, err
+	}
+	return wire.NewClient(cfg, wire.ClientLimits{Timeout: 30 * time.Second})
+}
+
+// Close stops the services.
+func (p *SEPlatform) Close() {
+	for _, s := range p.servers {
+		_ = s.Close()
+	}
+	if p.SE != nil {
+		p.SE.Close()
+	}
+	for _, c := range []*wire.Client{p.issuerC, p.phoneC, p.spC} {
+		if c != nil {
+			c.CloseIdleConnections()
+		}
+	}
+	if p.vault != nil {
+		_ = p.vault.Close()
+	}
+}
+
+// SEDevice is a phone with an empty secure element: its ISD keys (the SE
+// owner's), its CPLC.
+type SEDevice struct {
+	ID      string
+	Phone   *phone.Phone
+	ISDKeys tsm.Keys
+	SEID    string
+	// Passcode unlocks the phone.
+	Passcode string
+}
+
+func seKeySet(rnd io.Reader) (scp03.StaticKeys, error) {
+	var ks [3]keys.Key
+	for i := range ks {
+		b := make([]byte, 16)
+		if _, err := io.ReadFull(rnd, b); err != nil {
+			return scp03.StaticKeys{}, err
+		}
+		ks[i] = keys.MustNew(keys.AES, b)
+	}
+	return scp03.StaticKeys{ENC: ks[0], MAC: ks[1], DEK: ks[2]}, nil
+}
+
+// NewSEDevice makes a phone whose SE has serial number serial; register
+// has the SE operator register it for the device and SamplePhoneNumber
+// (R-S3a).
+func (p *SEPlatform) NewSEDevice(id string, serial uint32, register bool) (*SEDevice, error) {
+	return p.newSEDevice(id, serial, register, phone.Config{Passcode: SEPhonePasscode})
+}
+
+// newSEDevice is NewSEDevice with the phone's settings cfg (kind, clock
+// and random source set here).
+func (p *SEPlatform) newSEDevice(id string, serial uint32, register bool, cfg phone.Config) (*SEDevice, error) {
+	cfg.Kind, cfg.Clock, cfg.Rand = phone.SE, p.now, p.rand
+	ph, err := phone.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ph.CardOn()
+	ks, err := seKeySet(p.rand)
+	if err != nil {
+		return nil, err
+	}
+	d := &SEDevice{ID: id, Phone: ph, ISDKeys: tsm.Keys{KVN: 1, Keys: ks}, Passcode: cfg.Passcode}
+	if err := ph.SE().SetKeys(phone.ISDAID, 1, ks); err != nil {
+		return nil, err
+	}
+	ph.SE().SetCPLC(gp.CPLC{ICFabricator: [2]byte{0x47, 0x90}, ICType: [2]byte{0x50, 0x40},
+		ICSerial: [4]byte{byte(serial >> 24), byte(serial >> 16), byte(serial >> 8), byte(serial)}, ICBatch: [2]byte{0, 1}})
+	if err := ph.SE().AddPaymentModule(emvapp.Env{Holder: ph.Holder(), Rand: p.rand}); err != nil {
+		return nil, err
+	}
+	d.SEID = ph.SE().SEID()
+	if register {
+		p.SE.Register(tsm.Binding{SEID: d.SEID, DeviceID: id, PhoneNumber: SamplePhoneNumber})
+	}
+	return d, nil
+}
+
+// SERun is one over-the-air personalisation.
+type SERun struct {
+	// Profile is the se-phone sample (visa-se-phone, mc-se-phone).
+	Profile string
+	// Shared: the SE belongs to an SE operator that creates the SSD first
+	// (R-M2); otherwise the issuer owns it (R-M1).
+	Shared bool
+	// NoConsent withholds the issuer's consent to a shared SE (R-S1).
+	NoConsent bool
+	// OTP is what the cardholder types; the code sent when empty.
+	OTP string
+	// WrongISDKeys makes the issuer's script use keys the SE does not
+	// hold (a failing SCP03 cryptogram).
+	WrongISDKeys bool
+	// Agent, when set, adjusts the phone's OTA agent (tests, demo cases).
+	Agent func(*otaagent.Agent)
+	// Step receives one line per step of the flow, Trace one per OTA
+	// command (gp.Describe and status word, never data).
+	Step, Trace func(string)
+}
+
+// SEResult is how a run ended.
+type SEResult struct {
+	OrderID string
+	// Outcome is tsm.ReasonPersonalised or the refusal's reason.
+	Outcome string
+	// Apps is the number of applications the phone offers afterwards.
+	Apps int
+	// Last is the agent's last OTA step.
+	Last tsm.OTAStep
+	// Agent is the agent used.
+	Agent *otaagent.Agent
+	// OperatorKeys is the SSD key set the SE operator created (shared SE).
+	OperatorKeys *tsm.Keys
+}
+
+// oneTimeCode is the code the issuer sends the cardholder (R-S3c): through
+// Messages when set, else handed over directly (a simpler model).
+func (p *SEPlatform) oneTimeCode() (string, error) {
+	b := make([]byte, 4)
+	if _, err := io.ReadFull(p.rand, b); err != nil {
+		return "", err
+	}
+	n := (uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])) % 1000000
+	return fmt.Sprintf("%06d", n), nil
+}
+
+// Personalise runs the flow for d: data preparation at the issuer, the
+// order to the SP TSM, the SE check and hand-over to the SE TSM, then the
+// phone's agent relays the download. A refusal is a result with its
+// reason, not an error.
+func (p *SEPlatform) Personalise(ctx context.Context, d *SEDevice, r SERun) (SEResult, error) {
+	step := func(format string, a ...any) {
+		if r.Step != nil {
+			r.Step(fmt.Sprintf(format, a...))
+		}
+	}
+	prof, err := Profile(r.Profile)
+	if err != nil {
+		return SEResult{}, err
+	}
+	ps, err := cards.PrepareSE(prof, cards.Options{Clock: p.now, Rand: p.rand})
+	if err != nil {
+		return SEResult{}, err
+	}
+	if len(ps) != 1 {
+		return SEResult{}, errors.New("lab: one SE personalisation set expected")
+	}
+	perso := ps[0]
+	step("issuer: data preparation of %s: %d DGIs for applet %X in SSD %X", r.Profile, len(perso.DGIs), perso.App, perso.SD)
+	issuerKeys, err := seKeySet(p.rand)
+	if err != nil {
+		return SEResult{}, err
+	}
+	res := SEResult{}
+	var sc tsm.Script
+	if r.Shared {
+		initial, err := seKeySet(p.rand)
+		if err != nil {
+			return SEResult{}, err
+		}
+		ik := tsm.Keys{KVN: 0x30, Keys: initial}
+		res.OperatorKeys = &ik
+		transport := func(c []byte) ([]byte, error) { return d.Phone.SE().Process(c), nil }
+		if err := tsm.CreateSSD(transport, phone.ISDAID, d.ISDKeys, perso.SD, perso.Owner, ik, p.rand); err != nil {
+			return SEResult{}, err
+		}
+		step("SE operator: created SSD %X for %q, initial key set %02X handed to the issuer sealed", perso.SD, perso.Owner, ik.KVN)
+		if sc, err = tsm.Shared(ik, tsm.Keys{KVN: 0x31, Keys: issuerKeys}, perso); err != nil {
+			return SEResult{}, err
+		}
+	} else {
+		isd := d.ISDKeys
+		if r.WrongISDKeys {
+			if isd.Keys, err = seKeySet(p.rand); err != nil {
+				return SEResult{}, err
+			}
+		}
+		if sc, err = tsm.IssuerOwned(phone.ISDAID, isd, tsm.Keys{KVN: 0x30, Keys: issuerKeys}, perso); err != nil {
+			return SEResult{}, err
+		}
+	}
+	step("issuer: %v, key DGIs enciphered under the SSD's K-DEK", sc)
+	p.mu.Lock()
+	p.seq++
+	res.OrderID = fmt.Sprintf("se-order-%d", p.seq)
+	p.mu.Unlock()
+	otp, err := p.oneTimeCode()
+	if err != nil {
+		return SEResult{}, err
+	}
+	o := tsm.Order{OrderID: res.OrderID, CardRef: "card-" + strings.ToLower(r.Profile), SEID: d.SEID, DeviceID: d.ID, PhoneNumber: SamplePhoneNumber,
+		SSD: fmt.Sprintf("%X", perso.SD), Shared: r.Shared, IssuerConsent: !r.NoConsent, OTPCheck: tsm.OTPCheck(res.OrderID, otp)}
+	tok, err := tsm.OrderFor(p.issuer, p.spParty.Public(), p.seParty.Public(), o, sc, wire.Header{Clock: p.now, Rand: p.rand})
+	if err != nil {
+		return SEResult{}, err
+	}
+	if _, _, err := p.issuerC.Post(ctx, p.spURL+"/order", wire.MediaJOSE, []byte(tok)); err != nil {
+		var ref *wire.Refusal
+		if errors.As(err, &ref) {
+			step("SP TSM: order %s refused: %s", o.OrderID, ref.Reason)
+			res.Outcome = ref.Reason
+			return res, nil
+		}
+		return res, err
+	}
+	step("SP TSM: order %s for SE %s: designated SE confirmed by the SE operator, handed to the SE TSM", o.OrderID, d.SEID)
+	if p.Messages != nil {
+		if err := p.Messages.Send(ctx, SamplePhoneNumber, otp); err != nil {
+			return res, err
+		}
+		step("issuer message centre: one-time code sent by SMS to %s", maskPhone(SamplePhoneNumber))
+		if r.OTP == "" {
+			code, ok, err := p.Messages.LastCode(ctx, SamplePhoneNumber)
+			if err != nil {
+				return res, err
+			}
+			if !ok {
+				return res, errors.New("lab: no one-time code in the cardholder's inbox")
+			}
+			otp = code
+			step("cardholder: reads the code in the inbox and types it in the phone")
+		}
+	} else {
+		step("issuer: one-time code given to the cardholder (simplified message centre)")
+	}
+	a := &otaagent.Agent{Client: p.phoneC, URL: p.otaURL, DeviceID: d.ID, SE: d.Phone.SE().Process, Trace: r.Trace}
+	if r.Agent != nil {
+		r.Agent(a)
+	}
+	res.Agent = a
+	code := otp
+	if r.OTP != "" {
+		code = r.OTP
+	}
+	out, err := a.Run(ctx, o.OrderID, code)
+	res.Last = out.Last
+	if err != nil {
+		var ref *wire.Refusal
+		if errors.As(err, &ref) {
+			step("SE TSM: download refused: %s", ref.Reason)
+			res.Outcome = ref.Reason
+			return res, nil
+		}
+		return res, err
+	}
+	res.Outcome = out.Outcome
+	step("SE TSM: OTA session of %d steps ended: %s", out.Steps, out.Outcome)
+	n, err := d.Phone.SyncSE()
+	if err != nil {
+		return res, err
+	}
+	res.Apps = n
+	return res, nil
+}
+
+func maskPhone(s string) string {
+	if len(s) < 4 {
+		return "****"
+	}
+	return strings.Repeat("*", len(s)-4) + s[len(s)-4:]
+}
+
+// OperatorKeysOpen reports whether a key set still opens the SSD (after
+// the issuer's rotation it must not, R-M2).
+func OperatorKeysOpen(d *SEDevice, ssd []byte, ks tsm.Keys, rnd io.Reader) bool {
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	t := func(c []byte) ([]byte, error) { return d.Phone.SE().Process(c), nil }
+	s, err := gp.Open(t, gp.Config{SD: ssd, KeyVersion: ks.KVN, Keys: ks.Keys, Level: scp03.LevelCMAC, Rand: rnd})
+	if err != nil {
+		return false
+	}
+	s.Close()
+	return true
+}
+
+// SSDOf is the SSD AID of an se-phone profile.
+func SSDOf(profile string) ([]byte, error) {
+	prof, err := Profile(profile)
+	if err != nil {
+		return nil, err
+	}
+	if len(prof.Phone.SDAID) > 0 {
+		return []byte(prof.Phone.SDAID), nil
+	}
+	return bytes.Clone([]byte{0xA0, 0x00, 0x00, 0x01, 0x51, 0x53, 0x50, 0x01}), nil
+}
+
+// TapSE taps the phone at term (a terminal of the embedded network: its
+// issuer host decides), after the cardholder unlocks it.
+func TapSE(ctx context.Context, term *pos.Terminal, d *SEDevice, amount int64) (isospec.ResponseCode, error) {
+	if err := d.Phone.Unlock(d.Passcode); err != nil {
+		return "", err
+	}
+	res, err := term.Sale(ctx, amount, inproc.New(d.Phone))
+	if err != nil {
+		return "", err
+	}
+	return res.ResponseCode, nil
+}
+
+// SampleSEPhone builds the phone of se-phone profile name with the
+// profile's phone settings (passcode, biometric, validity, CDCVM) and
+// state, its SE empty, registers its SE for the cardholder under device ID
+// id, and personalises it over the air (issuer-owned SE, or shared with an
+// operator when shared): the sample world can build its se-phone samples
+// this way instead of installing their applets directly.
+func (p *SEPlatform) SampleSEPhone(ctx context.Context, name, id string, serial uint32, shared bool) (*SEDevice, SEResult, error) {
+	prof, err := Profile(name)
+	if err != nil {
+		return nil, SEResult{}, err
+	}
+	if prof.FormFactor != cards.FormSEPhone || prof.Phone == nil {
+		return nil, SEResult{}, fmt.Errorf("lab: %s is not an se-phone profile", name)
+	}
+	pp := prof.Phone
+	var validity time.Duration
+	if pp.Validity != "" {
+		if validity, err = time.ParseDuration(pp.Validity); err != nil || validity < 0 {
+			return nil, SEResult{}, fmt.Errorf("lab: %s: validity %q", name, pp.Validity)
+		}
+	}
+	d, err := p.newSEDevice(id, serial, true, phone.Config{Passcode: pp.Passcode, Biometric: pp.Biometric, Validity: validity,
+		AlwaysVerify: pp.AlwaysCDCVM, ATR: prof.ATR})
+	if err != nil {
+		return nil, SEResult{}, err
+	}
+	res, err := p.Personalise(ctx, d, SERun{Profile: name, Shared: shared})
+	if err != nil {
+		return d, res, err
+	}
+	if res.Outcome != tsm.ReasonPersonalised {
+		return d, res, fmt.Errorf("lab: %s over the air: %s", name, res.Outcome)
+	}
+	st := prof.State
+	if st.CardOn != nil && !*st.CardOn {
+		d.Phone.CardOff()
+	}
+	d.Phone.SetPasscodeFailures(st.PasscodeFailures)
+	d.Phone.SetVerified(st.Unlocked)
+	return d, res, nil
+}

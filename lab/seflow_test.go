@@ -1,0 +1,87 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tapsim/tapsim/isospec"
+	"github.com/tapsim/tapsim/provision/tsm"
+	"github.com/tapsim/tapsim/terminal/pos"
+)
+
+// R-M1, R-M2, R-M6: both sample SE phones are personalised over the air
+// (issuer-owned and shared SE) and approved by the embedded issuer host;
+// the trace names commands, never data.
+func TestSEFlowTapsApproved(t *testing.T) {
+	n := startNetwork(t)
+	p, err := StartSEPlatform(nil, newSeededRand(11), nil)
+	require.NoError(t, err)
+	t.Cleanup(p.Close)
+	p.Messages = IssuerMessages(n)
+	term, link, err := n.NewTerminal(pos.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = link.Close() })
+	for i, c := range []struct {
+		profile string
+		shared  bool
+	}{{"visa-se-phone", false}, {"mc-se-phone", true}} {
+		d, err := p.NewSEDevice("phone-"+c.profile, uint32(i+1), true)
+		require.NoError(t, err)
+		var trace []string
+		res, err := p.Personalise(context.Background(), d, SERun{Profile: c.profile, Shared: c.shared, Trace: func(l string) { trace = append(trace, l) }})
+		require.NoError(t, err)
+		require.Equal(t, tsm.ReasonPersonalised, res.Outcome)
+		require.Equal(t, 1, res.Apps)
+		require.Contains(t, strings.Join(trace, "\n"), "STORE DATA")
+		if c.shared {
+			ssd, err := SSDOf(c.profile)
+			require.NoError(t, err)
+			require.False(t, OperatorKeysOpen(d, ssd, *res.OperatorKeys, nil))
+		}
+		rc, err := TapSE(context.Background(), term, d, 1500)
+		require.NoError(t, err)
+		require.Equal(t, isospec.ResponseCode("00"), rc, c.profile)
+	}
+	require.Empty(t, p.SE.Dump())
+	code, ok, err := p.Messages.LastCode(context.Background(), SamplePhoneNumber)
+	require.NoError(t, err)
+	require.True(t, ok, "R-S3c: the code went through the issuer's message centre")
+	require.Len(t, code, 6)
+}
+
+// The SE demo rows all give what they expect.
+func TestSEDemoRows(t *testing.T) {
+	n := startNetwork(t)
+	rows := SEDemoRows(context.Background(), n)
+	require.Len(t, rows, 11)
+	for _, r := range rows {
+		require.True(t, r.OK(), "%s: want %q got %q (%v)", r.Case, r.Want, r.Got, r.Err)
+	}
+}
+
+// The se-phone samples built from their profiles and personalised over
+// the air pay at the embedded network like the directly installed ones.
+func TestSampleSEPhones(t *testing.T) {
+	n := startNetwork(t)
+	p, err := StartSEPlatform(nil, newSeededRand(12), nil)
+	require.NoError(t, err)
+	t.Cleanup(p.Close)
+	p.Messages = IssuerMessages(n)
+	cfg, err := LoadTerminalConfig(LoadMaxTerminals-2, 0)
+	require.NoError(t, err)
+	term, link, err := n.NewTerminalWith(cfg, pos.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = link.Close() })
+	for i, name := range []string{"visa-se-phone", "mc-se-phone"} {
+		d, res, err := p.SampleSEPhone(context.Background(), name, fmt.Sprintf("SAMPLE%d", i), uint32(100+i), i == 1)
+		require.NoError(t, err)
+		require.Equal(t, 1, res.Apps)
+		rc, err := TapSE(context.Background(), term, d, 900)
+		require.NoError(t, err)
+		require.Equal(t, isospec.ResponseCode("00"), rc, name)
+	}
+}

@@ -1,0 +1,220 @@
+package tsm
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+
+	"github.com/tapsim/tapsim/provision/wire"
+)
+
+// Message types (the signed typ claim).
+const (
+	// TypeOrder: issuer to SP TSM.
+	TypeOrder = "tsm.order"
+	// TypeScript: issuer to SE TSM, carried inside an Order.
+	TypeScript = "tsm.script"
+	// TypeCheck: SP TSM to SE TSM, is this the designated SE?
+	TypeCheck = "tsm.check"
+	// TypeHandover: SP TSM to SE TSM, the order to run.
+	TypeHandover = "tsm.handover"
+	// TypeStatus: SP TSM to SE TSM, how did an order end?
+	TypeStatus = "tsm.status"
+)
+
+// Order is the issuer's personalisation order to the SP TSM. It carries no
+// card number and no key: those are inside Script, sealed to the SE TSM.
+type Order struct {
+	// OrderID names the order (letters, digits, "-", at most 64).
+	OrderID string `json:"order_id"`
+	// CardRef is the issuer's reference of the card.
+	CardRef string `json:"card_ref"`
+	// SEID is the SE identifier of the SE the cardholder designated (from
+	// its CPLC, gp.CPLC.SEID).
+	SEID string `json:"se_id"`
+	// DeviceID and PhoneNumber are the device binding registered for the
+	// cardholder (R-S3a).
+	DeviceID    string `json:"device_id"`
+	PhoneNumber string `json:"phone_number"`
+	// SSD is the issuer's Supplementary Security Domain, hex.
+	SSD string `json:"ssd"`
+	// Shared says the SE belongs to an SE operator (R-M2); IssuerConsent
+	// is then required (R-S1).
+	Shared        bool `json:"shared"`
+	IssuerConsent bool `json:"issuer_consent"`
+	// OTPCheck is hex SHA-256 of OrderID, "|" and the one-time code the
+	// issuer's message centre sent the cardholder (R-S3c).
+	OTPCheck string `json:"otp_check"`
+	// Script is the download script sealed by the issuer to the SE TSM.
+	Script string `json:"script"`
+}
+
+var (
+	idRE    = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
+	hexRE   = regexp.MustCompile(`^[0-9A-Fa-f]{10,32}$`)
+	phoneRE = regexp.MustCompile(`^\+[0-9]{6,15}$`)
+	seidRE  = regexp.MustCompile(`^[0-9A-F]{8,64}$`)
+	sumRE   = regexp.MustCompile(`^[0-9a-f]{64}$`)
+)
+
+// String never shows the script or the phone number.
+func (o Order) String() string {
+	return fmt.Sprintf("order %s for SE %s device %s", o.OrderID, o.SEID, o.DeviceID)
+}
+
+// GoString is String.
+func (o Order) GoString() string { return o.String() }
+
+// Validate checks every field's form.
+func (o Order) Validate() error {
+	switch {
+	case !idRE.MatchString(o.OrderID), !idRE.MatchString(o.CardRef), !idRE.MatchString(o.DeviceID):
+		return fmt.Errorf("%w: order, card or device identifier", wire.ErrInvalid)
+	case !seidRE.MatchString(o.SEID):
+		return fmt.Errorf("%w: SE identifier", wire.ErrInvalid)
+	case !phoneRE.MatchString(o.PhoneNumber):
+		return fmt.Errorf("%w: phone number", wire.ErrInvalid)
+	case !hexRE.MatchString(o.SSD):
+		return fmt.Errorf("%w: security domain", wire.ErrInvalid)
+	case !sumRE.MatchString(o.OTPCheck):
+		return fmt.Errorf("%w: one-time code check", wire.ErrInvalid)
+	case o.Script == "" || len(o.Script) > wire.MaxEnvelope:
+		return fmt.Errorf("%w: script", wire.ErrInvalid)
+	}
+	return nil
+}
+
+// Check asks the SE TSM whether SEID is the SE registered for the device
+// and phone number (R-S3a).
+type Check struct {
+	SEID        string `json:"se_id"`
+	DeviceID    string `json:"device_id"`
+	PhoneNumber string `json:"phone_number"`
+}
+
+// StatusQuery asks the SE TSM where an order stands.
+type StatusQuery struct {
+	OrderID string `json:"order_id"`
+}
+
+// Validate checks the form.
+func (q StatusQuery) Validate() error {
+	if !idRE.MatchString(q.OrderID) {
+		return fmt.Errorf("%w: order", wire.ErrInvalid)
+	}
+	return nil
+}
+
+// Order statuses at the SE TSM besides the download outcomes.
+const (
+	StatusWaiting     = "waiting"
+	StatusDownloading = "downloading"
+	StatusUnknown     = "unknown"
+)
+
+// ReasonInProgress refuses an order while an earlier one for the same SE
+// or device is still waiting or downloading.
+const ReasonInProgress = "order_in_progress"
+
+var errInProgress = refuse(http.StatusConflict, ReasonInProgress, "an earlier order for this SE or device is still under way")
+
+// Result answers an order or a check.
+type Result struct {
+	OrderID string `json:"order_id,omitempty"`
+	Status  string `json:"status"`
+}
+
+// OTA relay messages (JSON over mutual TLS between the phone's agent and
+// the SE TSM's OTA listener).
+
+// OTAOpen starts the download waiting for a device.
+type OTAOpen struct {
+	DeviceID string `json:"device_id"`
+	OrderID  string `json:"order_id"`
+	// OTP is the one-time code the cardholder received (R-S3c).
+	OTP string `json:"otp"`
+}
+
+// OTAStep returns the response to the step's command.
+type OTAStep struct {
+	Session string `json:"session"`
+	Step    int    `json:"step"`
+	// Response is the SE's response APDU, hex.
+	Response string `json:"response"`
+}
+
+// OTANext is the SE TSM's answer: the next command for the SE, or the
+// end of the session.
+type OTANext struct {
+	Session string `json:"session"`
+	Step    int    `json:"step"`
+	// Command is the APDU to pass to the SE, hex; empty when Done.
+	Command string `json:"command,omitempty"`
+	Done    bool   `json:"done,omitempty"`
+	// Outcome is "personalised" or the reason the download failed.
+	Outcome string `json:"outcome,omitempty"`
+}
+
+// Refusal reasons of the TSMs.
+const (
+	ReasonNotDesignated  = "se_not_designated"
+	ReasonNoConsent      = "no_issuer_consent"
+	ReasonAlreadyDone    = "already_personalised"
+	ReasonNoOrder        = "no_pending_order"
+	ReasonOTP            = "otp_mismatch"
+	ReasonOTPLocked      = "otp_attempts_exceeded"
+	ReasonOTAReplay      = "ota_replay"
+	ReasonOTAClosed      = "ota_session_closed"
+	ReasonCardCryptogram = "card_cryptogram"
+	ReasonHostCryptogram = "host_cryptogram_refused"
+	ReasonKeyVersion     = "key_version_unknown"
+	ReasonBadMAC         = "bad_cmac"
+	ReasonBadRMAC        = "bad_rmac"
+	// ReasonScriptMismatch: the script was written for another order or
+	// another SE.
+	ReasonScriptMismatch = "script_mismatch"
+	ReasonOutOfOrder     = "store_data_out_of_order"
+	ReasonSSDWritten     = "ssd_already_written"
+	ReasonSERefused      = "se_refused"
+	ReasonTransport      = "ota_transport"
+	ReasonScript         = "invalid_script"
+	ReasonPersonalised   = "personalised"
+)
+
+func refuse(code int, reason, msg string) *wire.Refusal { return wire.Refuse(code, reason, msg) }
+
+var (
+	errNotDesignated = refuse(http.StatusForbidden, ReasonNotDesignated, "the SE is not the one registered for the cardholder's device")
+	errNoConsent     = refuse(http.StatusForbidden, ReasonNoConsent, "a shared SE needs the issuer's consent")
+	errAlreadyDone   = refuse(http.StatusConflict, ReasonAlreadyDone, "this SE and security domain already received a personalisation set")
+	errNoOrder       = refuse(http.StatusNotFound, ReasonNoOrder, "no download waits for this device")
+	errOTP           = refuse(http.StatusForbidden, ReasonOTP, "the one-time code does not match")
+	errOTPLocked     = refuse(http.StatusForbidden, ReasonOTPLocked, "too many wrong one-time codes: the order is cancelled")
+	errOTAReplay     = refuse(http.StatusConflict, ReasonOTAReplay, "this OTA step was already answered or is out of turn")
+	errOTAClosed     = refuse(http.StatusConflict, ReasonOTAClosed, "this OTA session is over")
+)
+
+func jsonDecoder(r io.Reader) *json.Decoder {
+	d := json.NewDecoder(r)
+	d.DisallowUnknownFields()
+	return d
+}
+
+// ReasonPeer refuses a client certificate not among the listener's peers.
+const ReasonPeer = "peer_not_allowed"
+
+var errPeer = refuse(http.StatusForbidden, ReasonPeer, "this listener does not serve this client")
+
+func peerAllowed(r *wire.Request, peers []string) bool {
+	if len(peers) == 0 {
+		return true
+	}
+	for _, p := range peers {
+		if r.Peer.Subject.CommonName == p {
+			return true
+		}
+	}
+	return false
+}

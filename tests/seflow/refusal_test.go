@@ -1,0 +1,330 @@
+package seflow_test
+
+import (
+	"encoding/hex"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tapsim/tapsim/cards/phone"
+	"github.com/tapsim/tapsim/provision/tsm"
+	"github.com/tapsim/tapsim/provision/wire"
+)
+
+// issuerOwned is a ready order for a fresh registered device.
+func issuerOwned(t *testing.T, r *rig, id string, serial byte) (*device, order) {
+	t.Helper()
+	d := r.device(id, serial, true)
+	p := perso(t, "visa-se-phone")
+	sc, err := tsm.IssuerOwned(phone.ISDAID, d.isdKeys, tsm.Keys{KVN: 0x30, Keys: keySet(0x60)}, p)
+	require.NoError(t, err)
+	return d, r.order(d, p, sc, false)
+}
+
+// R-S3a: an order for an SE the SE operator did not register for the
+// device and phone number is refused by the SP TSM before any hand-over.
+func TestNotDesignatedSE(t *testing.T) {
+	r := newRig(t)
+	d := r.device("carol-phone", 3, false)
+	p := perso(t, "visa-se-phone")
+	sc, err := tsm.IssuerOwned(phone.ISDAID, d.isdKeys, tsm.Keys{KVN: 0x30, Keys: keySet(0x60)}, p)
+	require.NoError(t, err)
+	require.Equal(t, tsm.ReasonNotDesignated, reason(t, r.submit(r.order(d, p, sc, false))))
+	require.Empty(t, r.se.Dump())
+	require.Empty(t, r.sp.Dump())
+}
+
+// R-S3a: at download the SE TSM reads the CPLC of the SE behind the agent;
+// another SE than the designated one gets nothing.
+func TestOtherSEBehindAgent(t *testing.T) {
+	r := newRig(t)
+	d, o := issuerOwned(t, r, "dave-phone", 4)
+	require.NoError(t, r.submit(o))
+	other := r.device("mallory-phone", 5, false)
+	a := r.agent(d)
+	a.SE = other.ph.SE().Process
+	res, err := a.Run(ctx, o.OrderID, o.otp)
+	require.NoError(t, err)
+	require.Equal(t, tsm.ReasonNotDesignated, res.Outcome)
+	n, err := other.ph.SyncSE()
+	require.NoError(t, err)
+	require.Zero(t, n)
+	require.Empty(t, r.se.Dump(), "R-G5g: the script is erased")
+}
+
+// R-S3c: a wrong one-time code is refused; the third cancels the order.
+func TestWrongOTP(t *testing.T) {
+	r := newRig(t)
+	d, o := issuerOwned(t, r, "erin-phone", 6)
+	require.NoError(t, r.submit(o))
+	a := r.agent(d)
+	for i := 0; i < tsm.MaxOTPAttempts-1; i++ {
+		_, err := a.Run(ctx, o.OrderID, "000000")
+		require.Equal(t, tsm.ReasonOTP, reason(t, err))
+	}
+	_, err := a.Run(ctx, o.OrderID, "000000")
+	require.Equal(t, tsm.ReasonOTPLocked, reason(t, err))
+	_, err = a.Run(ctx, o.OrderID, o.otp)
+	require.Equal(t, tsm.ReasonNoOrder, reason(t, err))
+	require.Empty(t, r.se.Dump())
+}
+
+// An SCP03 card cryptogram that does not verify (the script's keys are
+// not the SE's) ends the download.
+func TestCardCryptogramFails(t *testing.T) {
+	r := newRig(t)
+	d := r.device("frank-phone", 7, true)
+	p := perso(t, "visa-se-phone")
+	sc, err := tsm.IssuerOwned(phone.ISDAID, tsm.Keys{KVN: 1, Keys: keySet(0x99)}, tsm.Keys{KVN: 0x30, Keys: keySet(0x60)}, p)
+	require.NoError(t, err)
+	o := r.order(d, p, sc, false)
+	require.NoError(t, r.submit(o))
+	res, err := r.agent(d).Run(ctx, o.OrderID, o.otp)
+	require.NoError(t, err)
+	require.Equal(t, tsm.ReasonCardCryptogram, res.Outcome)
+}
+
+// A command whose C-MAC the SE does not verify ends the session.
+func TestBadCMAC(t *testing.T) {
+	r := newRig(t)
+	d, o := issuerOwned(t, r, "grace-phone", 8)
+	require.NoError(t, r.submit(o))
+	a := r.agent(d)
+	done := false
+	a.Tamper = func(_ int, c []byte) []byte {
+		if !done && c[1] == 0xE6 {
+			done = true
+			c[5] ^= 1
+		}
+		return c
+	}
+	res, err := a.Run(ctx, o.OrderID, o.otp)
+	require.NoError(t, err)
+	require.Equal(t, tsm.ReasonBadMAC, res.Outcome)
+}
+
+// STORE DATA blocks out of order are refused by the SE.
+func TestStoreDataOutOfOrder(t *testing.T) {
+	r := newRig(t)
+	d := r.device("heidi-phone", 9, true)
+	p := perso(t, "visa-se-phone")
+	sc, err := tsm.IssuerOwned(phone.ISDAID, d.isdKeys, tsm.Keys{KVN: 0x30, Keys: keySet(0x60)}, p)
+	require.NoError(t, err)
+	cmds := sc.Sessions[1].Commands
+	var stores []int
+	for i, c := range cmds {
+		if b, _ := hex.DecodeString(c.APDU); b[1] == 0xE2 {
+			stores = append(stores, i)
+		}
+	}
+	require.GreaterOrEqual(t, len(stores), 2)
+	cmds[stores[0]], cmds[stores[1]] = cmds[stores[1]], cmds[stores[0]]
+	o := r.order(d, p, sc, false)
+	require.NoError(t, r.submit(o))
+	res, err := r.agent(d).Run(ctx, o.OrderID, o.otp)
+	require.NoError(t, err)
+	require.Equal(t, tsm.ReasonOutOfOrder, res.Outcome)
+}
+
+// An OTA step sent twice is refused, and so is any step of a session that
+// is over.
+func TestReplayedOTA(t *testing.T) {
+	r := newRig(t)
+	d, o := issuerOwned(t, r, "ivan-phone", 10)
+	require.NoError(t, r.submit(o))
+	var first tsm.OTANext
+	require.NoError(t, r.phoneCl.PostJSON(ctx, r.otaURL+"/open", tsm.OTAOpen{DeviceID: d.id, OrderID: o.OrderID, OTP: o.otp}, &first))
+	c, err := hex.DecodeString(first.Command)
+	require.NoError(t, err)
+	step := tsm.OTAStep{Session: first.Session, Step: first.Step, Response: hex.EncodeToString(d.ph.SE().Process(c))}
+	var next tsm.OTANext
+	require.Equal(t, tsm.ReasonPeer, reason(t, r.phone2Cl.PostJSON(ctx, r.otaURL+"/step", step, &next)),
+		"a step comes from the certificate that opened the session")
+	require.NoError(t, r.phoneCl.PostJSON(ctx, r.otaURL+"/step", step, &next))
+	require.Equal(t, tsm.ReasonOTAReplay, reason(t, r.phoneCl.PostJSON(ctx, r.otaURL+"/step", step, &next)))
+
+	d2, o2 := issuerOwned(t, r, "judy-phone", 11)
+	require.NoError(t, r.submit(o2))
+	a := r.agent(d2)
+	res, err := a.Run(ctx, o2.OrderID, o2.otp)
+	require.NoError(t, err)
+	require.Equal(t, tsm.ReasonPersonalised, res.Outcome)
+	require.Equal(t, tsm.ReasonOTAClosed, reason(t, a.Replay(ctx, res.Last)))
+}
+
+// R-S4e: one phone gets one personalisation set: a second order for the
+// same SE and SSD is refused.
+func TestSecondPersonalisation(t *testing.T) {
+	r := newRig(t)
+	d, o := issuerOwned(t, r, "ken-phone", 12)
+	require.NoError(t, r.submit(o))
+	res, err := r.agent(d).Run(ctx, o.OrderID, o.otp)
+	require.NoError(t, err)
+	require.Equal(t, tsm.ReasonPersonalised, res.Outcome)
+	again := r.order(d, perso(t, "visa-se-phone"), o.script, false)
+	require.Equal(t, tsm.ReasonAlreadyDone, reason(t, r.submit(again)))
+}
+
+// R-S4b: the OTA listener serves no back-office path, and the back office
+// refuses a phone's certificate; an order not signed by a trusted issuer
+// is refused (R-G1, R-G2).
+func TestListenersApart(t *testing.T) {
+	r := newRig(t)
+	err := r.phoneCl.PostJSON(ctx, r.otaURL+"/handover", tsm.Check{}, nil)
+	require.Error(t, err)
+	var ref *wire.Refusal
+	require.False(t, errors.As(err, &ref) && ref.Reason == "", "answered, not served")
+
+	d, o := issuerOwned(t, r, "leo-phone", 13)
+	tok, err := tsm.OrderFor(r.issuer, r.spParty.Public(), r.seParty.Public(), o.Order, o.script, wire.Header{Clock: r.clock.Now})
+	require.NoError(t, err)
+	_, _, err = r.phoneCl.Post(ctx, r.spURL+"/order", wire.MediaJOSE, []byte(tok))
+	require.Equal(t, tsm.ReasonPeer, reason(t, err), "a phone's certificate cannot place orders")
+	_ = d
+	// A phone reaching the back office with a sealed check is refused by
+	// its certificate.
+	chk, err := wire.Seal(tsm.Check{SEID: d.seid, DeviceID: d.id, PhoneNumber: phoneNo}, r.spParty, r.seParty.Public(), wire.Header{Type: tsm.TypeCheck, Clock: r.clock.Now})
+	require.NoError(t, err)
+	_, _, err = r.phoneCl.Post(ctx, r.boURL+"/check", wire.MediaJOSE, []byte(chk))
+	require.Equal(t, tsm.ReasonPeer, reason(t, err), "R-S4b")
+	tok, err = tsm.OrderFor(r.spParty, r.spParty.Public(), r.seParty.Public(), o.Order, o.script, wire.Header{Clock: r.clock.Now})
+	require.NoError(t, err)
+	_, _, err = r.issuerCl.Post(ctx, r.spURL+"/order", wire.MediaJOSE, []byte(tok))
+	require.ErrorIs(t, err, wire.ErrRefused)
+}
+
+// An OTA session whose agent falls silent ends, and its script is erased
+// (R-G5g); an order no device opens is erased too.
+func TestSilentOTASessionEnds(t *testing.T) {
+	r := newRig(t)
+	d, o := issuerOwned(t, r, "nina-phone", 14)
+	require.NoError(t, r.submit(o))
+	var first tsm.OTANext
+	require.NoError(t, r.phoneCl.PostJSON(ctx, r.otaURL+"/open", tsm.OTAOpen{DeviceID: d.id, OrderID: o.OrderID, OTP: o.otp}, &first))
+	require.NotEmpty(t, r.se.Dump())
+	r.clock.Advance(6 * time.Minute)
+	c, err := hex.DecodeString(first.Command)
+	require.NoError(t, err)
+	step := tsm.OTAStep{Session: first.Session, Step: first.Step, Response: hex.EncodeToString(d.ph.SE().Process(c))}
+	require.Equal(t, tsm.ReasonOTAClosed, reason(t, r.phoneCl.PostJSON(ctx, r.otaURL+"/step", step, &tsm.OTANext{})))
+	require.Empty(t, r.se.Dump())
+
+	d2, o2 := issuerOwned(t, r, "olga-phone", 15)
+	require.NoError(t, r.submit(o2))
+	r.clock.Advance(25 * time.Hour)
+	_, err = r.agent(d2).Run(ctx, o2.OrderID, o2.otp)
+	require.Equal(t, tsm.ReasonNoOrder, reason(t, err))
+	require.Empty(t, r.se.Dump())
+}
+
+// R-S4e: a second order while the first still waits is refused as in
+// progress; after a failed download the issuer may order again, and the
+// SE, once personalised, takes no further set.
+func TestRetryAfterFailedDownload(t *testing.T) {
+	r := newRig(t)
+	d := r.device("pat-phone", 16, true)
+	p := perso(t, "visa-se-phone")
+	bad, err := tsm.IssuerOwned(phone.ISDAID, tsm.Keys{KVN: 1, Keys: keySet(0x99)}, tsm.Keys{KVN: 0x30, Keys: keySet(0x60)}, p)
+	require.NoError(t, err)
+	o1 := r.order(d, p, bad, false)
+	require.NoError(t, r.submit(o1))
+	good, err := tsm.IssuerOwned(phone.ISDAID, d.isdKeys, tsm.Keys{KVN: 0x30, Keys: keySet(0x60)}, p)
+	require.NoError(t, err)
+	require.Equal(t, tsm.ReasonInProgress, reason(t, r.submit(r.order(d, p, good, false))))
+
+	res, err := r.agent(d).Run(ctx, o1.OrderID, o1.otp)
+	require.NoError(t, err)
+	require.Equal(t, tsm.ReasonCardCryptogram, res.Outcome)
+
+	o2 := r.order(d, p, good, false)
+	require.NoError(t, r.submit(o2), "the failed order no longer holds the SE")
+	res, err = r.agent(d).Run(ctx, o2.OrderID, o2.otp)
+	require.NoError(t, err)
+	require.Equal(t, tsm.ReasonPersonalised, res.Outcome)
+	require.Equal(t, tsm.ReasonAlreadyDone, reason(t, r.submit(r.order(d, p, good, false))))
+}
+
+// A host decides only on what is authenticated: responses carry an R-MAC,
+// so an agent that answers "done" for the SE is caught, and the download
+// does not count as personalised.
+func TestForgedResponse(t *testing.T) {
+	r := newRig(t)
+	d, o := issuerOwned(t, r, "quinn-phone", 17)
+	require.NoError(t, r.submit(o))
+	a := r.agent(d)
+	se := a.SE
+	a.SE = func(c []byte) []byte {
+		if c[1] == 0xE2 {
+			return []byte{0x90, 0x00}
+		}
+		return se(c)
+	}
+	res, err := a.Run(ctx, o.OrderID, o.otp)
+	require.NoError(t, err)
+	require.Equal(t, tsm.ReasonBadRMAC, res.Outcome)
+}
+
+// A host decides only on what is authenticated: a script the SP TSM
+// sealed itself (not the issuer) is not run.
+func TestScriptNotFromIssuer(t *testing.T) {
+	r := newRig(t)
+	d, o := issuerOwned(t, r, "sam-phone", 19)
+	forged, err := wire.Seal(o.script, r.spParty, r.seParty.Public(), wire.Header{Type: tsm.TypeScript, Clock: r.clock.Now})
+	require.NoError(t, err)
+	o.Order.Script = forged
+	tok, err := wire.Seal(o.Order, r.issuer, r.spParty.Public(), wire.Header{Type: tsm.TypeOrder, Clock: r.clock.Now})
+	require.NoError(t, err)
+	_, _, err = r.issuerCl.Post(ctx, r.spURL+"/order", wire.MediaJOSE, []byte(tok))
+	require.NoError(t, err)
+	res, err := r.agent(d).Run(ctx, o.OrderID, o.otp)
+	require.NoError(t, err)
+	require.Equal(t, wire.ReasonIssuer, res.Outcome)
+	n, err := d.ph.SyncSE()
+	require.NoError(t, err)
+	require.Zero(t, n)
+}
+
+// A script is bound to its order and SE by the issuer's signature: moved
+// into another order (for another SE), it is not run there.
+func TestScriptMovedToAnotherOrder(t *testing.T) {
+	r := newRig(t)
+	_, o1 := issuerOwned(t, r, "tom-phone", 20)
+	d2, o2 := issuerOwned(t, r, "uma-phone", 21)
+	sealed1, err := wire.Seal(func() tsm.Script {
+		s := o1.script
+		s.OrderID, s.SEID, s.OTPCheck = o1.OrderID, o1.SEID, o1.OTPCheck
+		return s
+	}(),
+		r.issuer, r.seParty.Public(), wire.Header{Type: tsm.TypeScript, Clock: r.clock.Now})
+	require.NoError(t, err)
+	o2.Order.Script = sealed1
+	tok, err := wire.Seal(o2.Order, r.issuer, r.spParty.Public(), wire.Header{Type: tsm.TypeOrder, Clock: r.clock.Now})
+	require.NoError(t, err)
+	_, _, err = r.issuerCl.Post(ctx, r.spURL+"/order", wire.MediaJOSE, []byte(tok))
+	require.NoError(t, err)
+	res, err := r.agent(d2).Run(ctx, o2.OrderID, o2.otp)
+	require.NoError(t, err)
+	require.Equal(t, tsm.ReasonScriptMismatch, res.Outcome)
+}
+
+// The one-time code check the SE TSM applies is the issuer's: an order
+// whose check value was replaced on the way is not run.
+func TestOTPCheckReplaced(t *testing.T) {
+	r := newRig(t)
+	d, o := issuerOwned(t, r, "vic-phone", 22)
+	sc := o.script
+	sc.OrderID, sc.SEID, sc.OTPCheck = o.OrderID, o.SEID, o.OTPCheck
+	sealed, err := wire.Seal(sc, r.issuer, r.seParty.Public(), wire.Header{Type: tsm.TypeScript, Clock: r.clock.Now})
+	require.NoError(t, err)
+	o.Order.Script = sealed
+	o.Order.OTPCheck = tsm.OTPCheck(o.OrderID, "111111")
+	tok, err := wire.Seal(o.Order, r.issuer, r.spParty.Public(), wire.Header{Type: tsm.TypeOrder, Clock: r.clock.Now})
+	require.NoError(t, err)
+	_, _, err = r.issuerCl.Post(ctx, r.spURL+"/order", wire.MediaJOSE, []byte(tok))
+	require.NoError(t, err)
+	res, err := r.agent(d).Run(ctx, o.OrderID, "111111")
+	require.NoError(t, err)
+	require.Equal(t, tsm.ReasonScriptMismatch, res.Outcome)
+}
