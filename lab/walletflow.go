@@ -16,7 +16,6 @@ import (
 	"github.com/tapsim/tapsim/isospec"
 	"github.com/tapsim/tapsim/issuerhost/authz"
 	"github.com/tapsim/tapsim/issuerhost/idv"
-	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/provision/wire"
 	"github.com/tapsim/tapsim/terminal/inproc"
 	"github.com/tapsim/tapsim/terminal/pos"
@@ -385,31 +384,11 @@ func Inbox(ctx context.Context, dir, recipient string, logger *slog.Logger) ([]i
 	}
 	to := []string{recipient}
 	if dev, err := authz.NormaliseDeviceID(recipient); err == nil {
-		to = []string{dev}
-		if err := r.DB.View(ctx, func(tx *store.Tx) error {
-			ds, err := tx.DevicesByID(ctx, dev)
-			if err != nil {
-				return err
-			}
-			for _, d := range ds {
-				k, err := tx.Token(ctx, d.TokenID)
-				if err != nil {
-					return err
-				}
-				c, err := tx.CardContact(ctx, k.CardID)
-				if errors.Is(err, store.ErrNotFound) {
-					continue
-				} else if err != nil {
-					return err
-				}
-				if c.Phone != "" && !slices.Contains(to, c.Phone) {
-					to = append(to, c.Phone)
-				}
-			}
-			return nil
-		}); err != nil {
+		phones, err := devicePhones(ctx, r.DB, dev)
+		if err != nil {
 			return nil, fmt.Errorf("inbox: %w", err)
 		}
+		to = phones
 	}
 	var out []idv.Message
 	for _, rc := range to {

@@ -101,57 +101,73 @@ func (s *HSM) ExportSUKs(mkMD, mkUMD hsm.Handle, pan, psn string, firstATC uint1
 	const op = "export-suks"
 	var em, eu, te *entry
 	out, err := func() ([]hsm.WrappedSUK, error) {
-		var (
-			md, umd keys.Key
-			err     error
-		)
+		var err error
 		if te, err = s.use(op, transport, hsm.UsageKEK); err != nil {
 			return nil, err
 		}
-		if n < 1 || n > MaxHCEBatch {
-			return nil, fmt.Errorf("%w: %s: batch of %d keys, want 1 to %d", hsm.ErrInput, op, n, MaxHCEBatch)
-		}
-		if int(firstATC)+n-1 > 0xFFFF {
-			return nil, fmt.Errorf("%w: %s: ATC %04X + %d keys passes FFFF", hsm.ErrInput, op, firstATC, n)
-		}
-		if err := cloud.CheckPIN(pin); err != nil {
-			return nil, cloudErr(op, nil, err)
-		}
-		if em, md, err = s.tokenMK(op, mkMD, pan, psn); err != nil {
-			return nil, err
-		}
-		if eu, umd, err = s.tokenMK(op, mkUMD, pan, psn); err != nil {
-			return nil, err
-		}
-		if em.h.ID == eu.h.ID {
-			return nil, fmt.Errorf("%w: %s: MK_MD and MK_UMD must be two keys", hsm.ErrInput, op)
-		}
 		out := make([]hsm.WrappedSUK, 0, n)
-		for i := range n {
-			atc := firstATC + uint16(i)
-			skMD, skUMD, err := cloud.SessionKeys(md, umd, atc)
-			if err != nil {
-				return nil, cloudErr(op, nil, err)
-			}
-			suk, err := cloud.MakeSUK(skUMD, pin, salt, tokenRef)
-			if err != nil {
-				return nil, cloudErr(op, nil, err)
-			}
+		em, eu, err = s.eachSUK(op, mkMD, mkUMD, pan, psn, firstATC, n, pin, salt, tokenRef, func(atc uint16, skMD, suk keys.Key) error {
 			mb, err := keyblock.Wrap(te.key, hsm.UsageSessionAC, uint32(atc), skMD)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			sb, err := keyblock.Wrap(te.key, hsm.UsageSessionAC, uint32(atc), suk)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			out = append(out, hsm.WrappedSUK{ATC: atc, MDKCV: skMD.KCVHex(), MDBlock: mb, SUKKCV: suk.KCVHex(), SUKBlock: sb})
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 		return out, nil
 	}()
 	s.audit(op, err, entryAttr("mk_md", em), entryAttr("mk_umd", eu), entryAttr("transport", te),
 		slog.Int("first_atc", int(firstATC)), slog.Int("count", n))
 	return out, err
+}
+
+// eachSUK checks a batch request of n mc-cloud keys from firstATC and
+// derives, for each ATC, SK_MD and the SUK (SK_UMD masked with the mobile
+// PIN), handing them to fn, which wraps them for their destination. It
+// returns the entries of the two master keys for the audit line.
+func (s *HSM) eachSUK(op string, mkMD, mkUMD hsm.Handle, pan, psn string, firstATC uint16, n int, pin string, salt []byte,
+	tokenRef string, fn func(atc uint16, skMD, suk keys.Key) error) (em, eu *entry, err error) {
+	if n < 1 || n > MaxHCEBatch {
+		return nil, nil, fmt.Errorf("%w: %s: batch of %d keys, want 1 to %d", hsm.ErrInput, op, n, MaxHCEBatch)
+	}
+	if int(firstATC)+n-1 > 0xFFFF {
+		return nil, nil, fmt.Errorf("%w: %s: ATC %04X + %d keys passes FFFF", hsm.ErrInput, op, firstATC, n)
+	}
+	if err := cloud.CheckPIN(pin); err != nil {
+		return nil, nil, cloudErr(op, nil, err)
+	}
+	var md, umd keys.Key
+	if em, md, err = s.tokenMK(op, mkMD, pan, psn); err != nil {
+		return em, nil, err
+	}
+	if eu, umd, err = s.tokenMK(op, mkUMD, pan, psn); err != nil {
+		return em, eu, err
+	}
+	if em.h.ID == eu.h.ID {
+		return em, eu, fmt.Errorf("%w: %s: MK_MD and MK_UMD must be two keys", hsm.ErrInput, op)
+	}
+	for i := range n {
+		atc := firstATC + uint16(i)
+		skMD, skUMD, err := cloud.SessionKeys(md, umd, atc)
+		if err != nil {
+			return em, eu, cloudErr(op, nil, err)
+		}
+		suk, err := cloud.MakeSUK(skUMD, pin, salt, tokenRef)
+		if err != nil {
+			return em, eu, cloudErr(op, nil, err)
+		}
+		if err := fn(atc, skMD, suk); err != nil {
+			return em, eu, err
+		}
+	}
+	return em, eu, nil
 }
 
 // VerifyMCCryptograms checks the MD and UMD cryptograms of an mc-cloud

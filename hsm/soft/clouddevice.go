@@ -79,45 +79,21 @@ func (s *HSM) ExportSUKsToDevice(mkMD, mkUMD hsm.Handle, pan, psn string, firstA
 			return nil, fmt.Errorf("%w: %s: the device key is not a P-256 public key", hsm.ErrInput, op)
 		}
 		dev = base64.RawURLEncoding.EncodeToString(tp)
-		if n < 1 || n > MaxHCEBatch {
-			return nil, fmt.Errorf("%w: %s: batch of %d keys, want 1 to %d", hsm.ErrInput, op, n, MaxHCEBatch)
-		}
-		if int(firstATC)+n-1 > 0xFFFF {
-			return nil, fmt.Errorf("%w: %s: ATC %04X + %d keys passes FFFF", hsm.ErrInput, op, firstATC, n)
-		}
-		if err := cloud.CheckPIN(pin); err != nil {
-			return nil, cloudErr(op, nil, err)
-		}
-		var md, umd keys.Key
-		if em, md, err = s.tokenMK(op, mkMD, pan, psn); err != nil {
-			return nil, err
-		}
-		if eu, umd, err = s.tokenMK(op, mkUMD, pan, psn); err != nil {
-			return nil, err
-		}
-		if em.h.ID == eu.h.ID {
-			return nil, fmt.Errorf("%w: %s: MK_MD and MK_UMD must be two keys", hsm.ErrInput, op)
-		}
 		out := make([]hsm.DeviceSUK, 0, n)
-		for i := range n {
-			atc := firstATC + uint16(i)
-			skMD, skUMD, err := cloud.SessionKeys(md, umd, atc)
-			if err != nil {
-				return nil, cloudErr(op, nil, err)
-			}
-			suk, err := cloud.MakeSUK(skUMD, pin, salt, tokenRef)
-			if err != nil {
-				return nil, cloudErr(op, nil, err)
-			}
+		em, eu, err = s.eachSUK(op, mkMD, mkUMD, pan, psn, firstATC, n, pin, salt, tokenRef, func(atc uint16, skMD, suk keys.Key) error {
 			mw, err := devicekey.Wrap(s.rnd, device, skMD)
 			if err != nil {
-				return nil, fmt.Errorf("%w: %s: %w", hsm.ErrInput, op, err)
+				return fmt.Errorf("%w: %s: %w", hsm.ErrInput, op, err)
 			}
 			sw, err := devicekey.Wrap(s.rnd, device, suk)
 			if err != nil {
-				return nil, fmt.Errorf("%w: %s: %w", hsm.ErrInput, op, err)
+				return fmt.Errorf("%w: %s: %w", hsm.ErrInput, op, err)
 			}
 			out = append(out, hsm.DeviceSUK{ATC: atc, MDKCV: skMD.KCVHex(), MDWrapped: mw, SUKKCV: suk.KCVHex(), SUKWrapped: sw})
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 		return out, nil
 	}()
