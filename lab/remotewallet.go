@@ -1,7 +1,6 @@
 package lab
 
 import (
-	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -107,31 +106,7 @@ func IssuerInbox(ctx context.Context, dir, recipient string, logger *slog.Logger
 	if d != dir {
 		return Inbox(ctx, dir, recipient, logger)
 	}
-	r, err := OpenIssuer(ctx, d, "", logger)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	svc, err := idv.New(idv.Config{DB: r.DB, HSM: r.HSM, Logger: logger})
-	if err != nil {
-		return nil, err
-	}
-	to := []string{recipient}
-	if dev, err := authz.NormaliseDeviceID(recipient); err == nil {
-		if to, err = devicePhones(ctx, r.DB, dev); err != nil {
-			return nil, fmt.Errorf("inbox: %w", err)
-		}
-	}
-	var out []idv.Message
-	for _, rc := range to {
-		ms, err := svc.Inbox(ctx, rc)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ms...)
-	}
-	slices.SortFunc(out, func(a, b idv.Message) int { return cmp.Compare(a.Seq, b.Seq) })
-	return out, nil
+	return issuerDirInbox(ctx, d, recipient, logger)
 }
 
 // devicePhones are the recipients a device reads: itself and the

@@ -373,7 +373,14 @@ func Inbox(ctx context.Context, dir, recipient string, logger *slog.Logger) ([]i
 	if !HasData(dir) {
 		return nil, fmt.Errorf("%s holds no issuer data", dir)
 	}
-	r, err := OpenIssuer(ctx, filepath.Join(dir, "issuer"), "", logger)
+	return issuerDirInbox(ctx, filepath.Join(dir, "issuer"), recipient, logger)
+}
+
+// issuerDirInbox is the inbox of recipient in the issuer's own data
+// directory d: a device reads its own messages and the text messages to
+// the registered phone numbers of the cards whose tokens are bound to it.
+func issuerDirInbox(ctx context.Context, d, recipient string, logger *slog.Logger) ([]idv.Message, error) {
+	r, err := OpenIssuer(ctx, d, "", logger)
 	if err != nil {
 		return nil, err
 	}
@@ -384,11 +391,9 @@ func Inbox(ctx context.Context, dir, recipient string, logger *slog.Logger) ([]i
 	}
 	to := []string{recipient}
 	if dev, err := authz.NormaliseDeviceID(recipient); err == nil {
-		phones, err := devicePhones(ctx, r.DB, dev)
-		if err != nil {
+		if to, err = devicePhones(ctx, r.DB, dev); err != nil {
 			return nil, fmt.Errorf("inbox: %w", err)
 		}
-		to = phones
 	}
 	var out []idv.Message
 	for _, rc := range to {
