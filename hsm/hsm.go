@@ -18,6 +18,10 @@
 // Cloud (cloud.go) holds the cloud-payment (HCE) operations of the
 // emv/cloud model: limited-use keys and the MD/UMD cryptograms.
 //
+// ECKeys (eckeys.go) holds P-256 key pairs for the JOSE keys of the
+// provisioning services: ES256 signing and ECDH-ES key agreement, the
+// private halves never leaving the module.
+//
 // The package defines the interfaces and the vocabulary; hsm/soft is the
 // software implementation, with keys wrapped under a local master key.
 // hsm/keyblock is the wrapped-key format (RFC 3394 AES key wrap over a

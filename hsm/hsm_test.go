@@ -33,7 +33,7 @@ func TestParseUsage(t *testing.T) {
 	require.Equal(t, hsm.UsageCVK, got)
 	_, err = hsm.ParseUsage("cvk2")
 	require.ErrorIs(t, err, hsm.ErrUsage)
-	require.Len(t, hsm.Usages(), 14)
+	require.Len(t, hsm.Usages(), 16)
 	for _, u := range hsm.Usages() {
 		require.True(t, u.Valid())
 		require.NotEqual(t, "unknown usage", u.Summary())
@@ -41,6 +41,7 @@ func TestParseUsage(t *testing.T) {
 		require.True(t, ok)
 		require.Equal(t, u, back)
 		require.Equal(t, u != hsm.UsageSessionAC, u.Storable())
+		require.Equal(t, u == hsm.UsageECSign || u == hsm.UsageECDH, u.P256())
 	}
 	_, ok := hsm.UsageFromCode(0)
 	require.False(t, ok)
@@ -62,6 +63,8 @@ func TestAdmits(t *testing.T) {
 		hsm.UsageCVK:       {{keys.TDES, 16}},
 		hsm.UsageKEK:       {{keys.AES, 16}, {keys.AES, 24}, {keys.AES, 32}},
 		hsm.UsageSessionAC: {{keys.TDES, 16}, {keys.AES, 16}, {keys.AES, 24}, {keys.AES, 32}},
+		hsm.UsageECSign:    nil,
+		hsm.UsageECDH:      nil,
 	}
 	all := []c{{keys.TDES, 8}, {keys.TDES, 16}, {keys.TDES, 24}, {keys.AES, 16}, {keys.AES, 24}, {keys.AES, 32}, {keys.AES, 8}, {keys.Alg(0), 16}}
 	for u, ok := range allow {
@@ -81,6 +84,8 @@ func TestAdmits(t *testing.T) {
 	require.ErrorIs(t, hsm.Usage("X").Admits(keys.TDES, 16), hsm.ErrUsage)
 	err := hsm.UsagePVK.Admits(keys.AES, 16)
 	require.Contains(t, err.Error(), "PVK takes TDES 16 bytes")
+	err = hsm.UsageECSign.Admits(keys.AES, 32)
+	require.Contains(t, err.Error(), "EC-SIGN takes a P-256 key pair")
 }
 
 func TestHandle(t *testing.T) {
@@ -93,6 +98,8 @@ func TestHandle(t *testing.T) {
 	slog.New(slog.NewTextHandler(&b, nil)).Info("x", "key", h)
 	require.Contains(t, b.String(), "key.label=acq/zpk key.usage=ZPK key.kcv=08D7B4")
 	require.NotContains(t, b.String(), "k1")
+	ec := hsm.Handle{ID: "k2", Label: "svc/sign", Usage: hsm.UsageECSign, Len: 32, KCV: "0A1B2C3D4E"}
+	require.Equal(t, `EC-SIGN "svc/sign" P-256 KCV 0A1B2C3D4E`, ec.String())
 	w := hsm.WrappedKey{ATC: 0x1C, KCV: "22C8F0", Block: []byte{0xDE, 0xAD}}
 	require.Equal(t, "wrapped session key ATC 001C KCV 22C8F0", w.String())
 }

@@ -51,6 +51,12 @@ const (
 	// clear. Held as an AES key of 32 bytes (the module's key type for
 	// any secret that is not TDES).
 	UsageDataHash Usage = "HMAC"
+	// UsageECSign is a P-256 key pair that signs (ES256: a provisioning
+	// party's JWS key). Made by ECKeys.GenerateP256 only.
+	UsageECSign Usage = "EC-SIGN"
+	// UsageECDH is a P-256 key pair for ECDH-ES key agreement (a
+	// provisioning party's JWE key). Made by ECKeys.GenerateP256 only.
+	UsageECDH Usage = "EC-KA"
 	// UsageSessionAC marks, inside a key block, an application cryptogram
 	// session key handed to an HCE phone. The module never stores one.
 	UsageSessionAC Usage = "SK-AC"
@@ -62,6 +68,7 @@ type usageRule struct {
 	tdes     []int // admitted TDES lengths in bytes
 	aes      []int // admitted AES lengths in bytes
 	storable bool
+	p256     bool // a P-256 key pair, not a symmetric key
 	summary  string
 }
 
@@ -71,20 +78,22 @@ var (
 )
 
 var usageRules = map[Usage]usageRule{
-	UsageIMKAC:     {0x01, tdes2or3, aesAll, true, "issuer master key, application cryptograms"},
-	UsageIMKSMI:    {0x02, tdes2or3, aesAll, true, "issuer master key, secure-messaging integrity"},
-	UsageIMKSMC:    {0x03, tdes2or3, aesAll, true, "issuer master key, secure-messaging confidentiality"},
-	UsageBDK:       {0x10, []int{16}, aesAll, true, "DUKPT base derivation key"},
-	UsageZPK:       {0x20, tdes2or3, aesAll, true, "zone PIN key"},
-	UsageTPK:       {0x21, tdes2or3, aesAll, true, "terminal PIN key"},
-	UsageZAK:       {0x30, tdes2or3, aesAll, true, "zone MAC key"},
-	UsageTAK:       {0x31, tdes2or3, aesAll, true, "terminal MAC key"},
-	UsagePVK:       {0x40, []int{16}, nil, true, "PIN verification key (Visa PVV)"},
-	UsageCVK:       {0x41, []int{16}, nil, true, "card verification key (Visa CVV, CVV2)"},
-	UsageKEK:       {0x50, nil, aesAll, true, "key-encryption key"},
-	UsageDEK:       {0x70, nil, aesAll, true, "data-encryption key (AES-GCM, data at rest)"},
-	UsageDataHash:  {0x71, nil, []int{32}, true, "keyed-hash key (HMAC-SHA-256, look-up index)"},
-	UsageSessionAC: {0x60, []int{16}, aesAll, false, "application cryptogram session key (HCE)"},
+	UsageIMKAC:     {0x01, tdes2or3, aesAll, true, false, "issuer master key, application cryptograms"},
+	UsageIMKSMI:    {0x02, tdes2or3, aesAll, true, false, "issuer master key, secure-messaging integrity"},
+	UsageIMKSMC:    {0x03, tdes2or3, aesAll, true, false, "issuer master key, secure-messaging confidentiality"},
+	UsageBDK:       {0x10, []int{16}, aesAll, true, false, "DUKPT base derivation key"},
+	UsageZPK:       {0x20, tdes2or3, aesAll, true, false, "zone PIN key"},
+	UsageTPK:       {0x21, tdes2or3, aesAll, true, false, "terminal PIN key"},
+	UsageZAK:       {0x30, tdes2or3, aesAll, true, false, "zone MAC key"},
+	UsageTAK:       {0x31, tdes2or3, aesAll, true, false, "terminal MAC key"},
+	UsagePVK:       {0x40, []int{16}, nil, true, false, "PIN verification key (Visa PVV)"},
+	UsageCVK:       {0x41, []int{16}, nil, true, false, "card verification key (Visa CVV, CVV2)"},
+	UsageKEK:       {0x50, nil, aesAll, true, false, "key-encryption key"},
+	UsageDEK:       {0x70, nil, aesAll, true, false, "data-encryption key (AES-GCM, data at rest)"},
+	UsageDataHash:  {0x71, nil, []int{32}, true, false, "keyed-hash key (HMAC-SHA-256, look-up index)"},
+	UsageECSign:    {0x80, nil, nil, true, true, "P-256 signing key pair (ES256)"},
+	UsageECDH:      {0x81, nil, nil, true, true, "P-256 key agreement key pair (ECDH-ES)"},
+	UsageSessionAC: {0x60, []int{16}, aesAll, false, false, "application cryptogram session key (HCE)"},
 }
 
 // Usages returns every usage, sorted.
@@ -112,6 +121,10 @@ func (u Usage) Valid() bool { _, ok := usageRules[u]; return ok }
 // Storable reports whether the module keeps keys of this usage (every usage
 // but UsageSessionAC, which exists only inside key blocks).
 func (u Usage) Storable() bool { return usageRules[u].storable }
+
+// P256 reports whether keys of this usage are P-256 key pairs (ECKeys)
+// rather than symmetric keys.
+func (u Usage) P256() bool { return usageRules[u].p256 }
 
 // Summary describes the usage in a few words.
 func (u Usage) Summary() string {
@@ -155,6 +168,9 @@ func (u Usage) Admits(alg keys.Alg, n int) error {
 }
 
 func (r usageRule) describe() string {
+	if r.p256 {
+		return "a P-256 key pair made inside the module"
+	}
 	var parts []string
 	if len(r.tdes) > 0 {
 		parts = append(parts, fmt.Sprintf("TDES %s bytes", joinInts(r.tdes)))

@@ -14,6 +14,7 @@
 package soft
 
 import (
+	"crypto/ecdh"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -82,8 +83,9 @@ type HSM struct {
 // made, so operations use them outside the lock.
 type entry struct {
 	h   hsm.Handle
-	key keys.Key
-	rec record // the persisted form
+	key keys.Key         // a symmetric key; zero for a key pair
+	ec  *ecdh.PrivateKey // a P-256 key pair (ECKeys); nil for a symmetric key
+	rec record           // the persisted form
 }
 
 var _ hsm.HSM = (*HSM)(nil)
@@ -244,26 +246,34 @@ func (s *HSM) add(label string, usage hsm.Usage, k keys.Key) (hsm.Handle, error)
 	if err != nil {
 		return hsm.Handle{}, err
 	}
-	e := &entry{h: h, key: k, rec: rec}
+	if err := s.insert(&entry{h: h, key: k, rec: rec}); err != nil {
+		return hsm.Handle{}, err
+	}
+	return h, nil
+}
 
+// insert stores a new entry whose label and ID are still free and saves
+// the keystore.
+func (s *HSM) insert(e *entry) error {
+	id, label := e.h.ID, e.h.Label
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return hsm.Handle{}, hsm.ErrClosed
+		return hsm.ErrClosed
 	}
 	if _, taken := s.byName[label]; taken {
-		return hsm.Handle{}, fmt.Errorf("%w: %q", hsm.ErrExists, label)
+		return fmt.Errorf("%w: %q", hsm.ErrExists, label)
 	}
 	if _, taken := s.byID[id]; taken {
-		return hsm.Handle{}, fmt.Errorf("soft: key ID collision, try again")
+		return fmt.Errorf("soft: key ID collision, try again")
 	}
 	s.byID[id], s.byName[label] = e, id
 	if err := s.saveLocked(); err != nil {
 		delete(s.byID, id)
 		delete(s.byName, label)
-		return hsm.Handle{}, err
+		return err
 	}
-	return h, nil
+	return nil
 }
 
 // GenerateKey draws a new key inside the module (R-G5a): odd parity for
@@ -329,6 +339,9 @@ func (s *HSM) ExportKey(key, kek hsm.Handle) ([]byte, error) {
 		}
 		if kk == ke {
 			return nil, fmt.Errorf("%w: %s: a key cannot be wrapped under itself", hsm.ErrInput, op)
+		}
+		if kk.ec != nil {
+			return nil, fmt.Errorf("%w: %s: the key pair %q never leaves the module", hsm.ErrUsage, op, kk.h.Label)
 		}
 		return keyblock.Wrap(ke.key, kk.h.Usage, 0, kk.key)
 	}()

@@ -69,6 +69,12 @@ func lmkAEAD(lmk keys.Key) (cipher.AEAD, error) {
 
 // seal makes the record of key k described by h.
 func seal(lmk keys.Key, h hsm.Handle, k keys.Key, created time.Time, rnd io.Reader) (record, error) {
+	return sealRaw(lmk, h, h.Alg.String(), k.Bytes(), created, rnd)
+}
+
+// sealRaw makes the record of the secret raw, of algorithm name alg,
+// described by h.
+func sealRaw(lmk keys.Key, h hsm.Handle, alg string, raw []byte, created time.Time, rnd io.Reader) (record, error) {
 	aead, err := lmkAEAD(lmk)
 	if err != nil {
 		return record{}, err
@@ -77,9 +83,9 @@ func seal(lmk keys.Key, h hsm.Handle, k keys.Key, created time.Time, rnd io.Read
 	if _, err := io.ReadFull(rnd, nonce); err != nil {
 		return record{}, fmt.Errorf("soft: random source: %w", err)
 	}
-	r := record{ID: h.ID, Label: h.Label, Usage: string(h.Usage), Alg: h.Alg.String(), Length: h.Len,
+	r := record{ID: h.ID, Label: h.Label, Usage: string(h.Usage), Alg: alg, Length: h.Len,
 		KCV: h.KCV, Created: created, Nonce: hex.EncodeToString(nonce)}
-	r.Wrapped = hex.EncodeToString(aead.Seal(nil, nonce, k.Bytes(), r.aad()))
+	r.Wrapped = hex.EncodeToString(aead.Seal(nil, nonce, raw, r.aad()))
 	return r, nil
 }
 
@@ -89,6 +95,9 @@ func (r record) open(aead cipher.AEAD) (*entry, error) {
 	usage, err := hsm.ParseUsage(r.Usage)
 	if err != nil || string(usage) != r.Usage || !usage.Storable() {
 		return nil, errors.New("unknown usage")
+	}
+	if usage.P256() || r.Alg == algP256 {
+		return r.openP256(aead, usage)
 	}
 	alg, err := keys.ParseAlg(r.Alg)
 	if err != nil || alg.String() != r.Alg {
@@ -100,6 +109,24 @@ func (r record) open(aead cipher.AEAD) (*entry, error) {
 	if r.ID == "" || checkLabel(r.Label) != nil {
 		return nil, errors.New("missing ID or bad label")
 	}
+	plain, err := r.unseal(aead)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(plain)
+	k, err := keys.New(alg, plain)
+	if err != nil {
+		return nil, err
+	}
+	if k.KCVHex() != r.KCV {
+		return nil, errors.New("check value does not match")
+	}
+	h := hsm.Handle{ID: r.ID, Label: r.Label, Usage: usage, Alg: alg, Len: r.Length, KCV: r.KCV}
+	return &entry{h: h, key: k, rec: r}, nil
+}
+
+// unseal checks a record's wrapped secret under the LMK and returns it.
+func (r record) unseal(aead cipher.AEAD) ([]byte, error) {
 	nonce, err := hex.DecodeString(r.Nonce)
 	if err != nil || len(nonce) != nonceLen {
 		return nil, errors.New("bad nonce")
@@ -112,16 +139,7 @@ func (r record) open(aead cipher.AEAD) (*entry, error) {
 	if err != nil {
 		return nil, errors.New("integrity check failed (altered record)")
 	}
-	defer clear(plain)
-	k, err := keys.New(alg, plain)
-	if err != nil {
-		return nil, err
-	}
-	if k.KCVHex() != r.KCV {
-		return nil, errors.New("check value does not match")
-	}
-	h := hsm.Handle{ID: r.ID, Label: r.Label, Usage: usage, Alg: alg, Len: r.Length, KCV: r.KCV}
-	return &entry{h: h, key: k, rec: r}, nil
+	return plain, nil
 }
 
 // decodeStore parses and checks a keystore file under lmk. It never
