@@ -3,6 +3,7 @@ package soft_test
 import (
 	"crypto/ecdh"
 	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/sha256"
 	"encoding/hex"
 	"math/big"
@@ -167,4 +168,27 @@ func TestP256Deterministic(t *testing.T) {
 	raw, err := pa.Bytes()
 	require.NoError(t, err)
 	require.NotContains(t, hb.String(), hex.EncodeToString(raw))
+}
+
+// An imported key pair works as a generated one and keeps its public key.
+func TestP256Import(t *testing.T) {
+	f := newHSM(t, "")
+	k, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), h(t, "C9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721"))
+	require.NoError(t, err)
+	hd, err := f.hsm.ImportP256("imported", hsm.UsageECSign, k)
+	require.NoError(t, err)
+	pub, err := f.hsm.PublicP256(hd)
+	require.NoError(t, err)
+	require.True(t, pub.Equal(&k.PublicKey))
+	require.Contains(t, f.log.String(), `"op":"import-p256"`)
+	require.NotContains(t, strings.ToUpper(f.log.String()), "C9AFA9D845BA7516")
+
+	_, err = f.hsm.ImportP256("x", hsm.UsageKEK, k)
+	require.ErrorIs(t, err, hsm.ErrUsage)
+	p384, err := ecdsa.GenerateKey(elliptic.P384(), nil)
+	require.NoError(t, err)
+	_, err = f.hsm.ImportP256("x", hsm.UsageECDH, p384)
+	require.ErrorIs(t, err, hsm.ErrKeyType)
+	_, err = f.hsm.ImportP256("x", hsm.UsageECDH, nil)
+	require.ErrorIs(t, err, hsm.ErrKeyType)
 }

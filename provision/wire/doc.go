@@ -29,6 +29,12 @@
 // that RefusalFor turns into an HTTP answer. A kid is the RFC 7638 JWK
 // thumbprint (SHA-256, base64url) of the key.
 //
+// A Party's private keys are in memory (NewParty, ParsePartyPEM) or held in
+// a security module (NewHSMParty, HSMParty: hsm.ECKeys; R-G5a, R-S4a,
+// R-S5a). A module signs through a go-jose OpaqueSigner and opens
+// envelopes through an OpaqueKeyDecrypter that asks the module for the
+// ECDH shared secret and derives the key-encryption key with ConcatKDF.
+//
 // # HTTP
 //
 // NewServer sets every timeout and size limit of an http.Server and

@@ -173,7 +173,7 @@ func Seal(v any, from *Party, to PublicKeys, h Header) (string, error) {
 
 	signer, err := jose.NewSigner(jose.SigningKey{
 		Algorithm: SignatureAlgorithm,
-		Key:       jose.JSONWebKey{Key: from.sign, KeyID: from.pub.SignKID, Algorithm: string(SignatureAlgorithm)},
+		Key:       from.joseSigningKey(),
 	}, (&jose.SignerOptions{}).WithType(TokenType))
 	if err != nil {
 		return "", fmt.Errorf("%w: seal: signer", ErrKey)
@@ -249,7 +249,7 @@ func Open(token string, me *Party, trust Directory, want Expect) (Claims, error)
 	if err != nil {
 		return Claims{}, fmt.Errorf("%w: open: JWE does not parse", ErrMalformed)
 	}
-	signed, err := jwe.Decrypt(me.enc)
+	signed, err := jwe.Decrypt(me.joseDecryptionKey())
 	if err != nil {
 		return Claims{}, fmt.Errorf("%w: open: the ciphertext does not authenticate under %s's key", ErrDecrypt, me.Name())
 	}

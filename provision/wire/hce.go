@@ -318,6 +318,14 @@ func HCEVerifyChallenge(device PublicKeys, challenge, deviceID, cardRef, sig str
 // SignHCEChallenge is HCESignChallenge with the party's signing key: the
 // phone's answer to a download challenge.
 func (p *Party) SignHCEChallenge(challenge, deviceID, cardRef string) (string, error) {
+	if p.hsm != nil {
+		h := sha256.Sum256(HCEChallengeInput(challenge, deviceID, cardRef))
+		sig, err := p.signES256(h[:])
+		if err != nil {
+			return "", err
+		}
+		return base64.RawURLEncoding.EncodeToString(sig), nil
+	}
 	return HCESignChallenge(p.sign, challenge, deviceID, cardRef)
 }
 
@@ -326,7 +334,11 @@ func (p *Party) SignHCEChallenge(challenge, deviceID, cardRef string) (string, e
 // Another phone's key, an altered one or a wrong check value is an error
 // wrapping ErrKey that carries no key material.
 func (p *Party) UnwrapHCEKey(k HCEKey) (keys.Key, error) {
-	key, err := devicekey.UnwrapChecked(p.enc, keys.TDES, k.Wrapped, k.KCV)
+	enc, err := p.phoneKey()
+	if err != nil {
+		return keys.Key{}, err
+	}
+	key, err := devicekey.UnwrapChecked(enc, keys.TDES, k.Wrapped, k.KCV)
 	if err != nil {
 		return keys.Key{}, fmt.Errorf("%w: party %s: limited-use key %s: %w", ErrKey, p.pub.Name, k.KeyIndex, err)
 	}
@@ -356,11 +368,15 @@ func (k HCESUK) String() string {
 // encryption key, each checked against its KCV; errors wrap ErrKey and
 // carry no key material.
 func (p *Party) UnwrapHCESUK(k HCESUK) (skMD, suk keys.Key, err error) {
-	skMD, err = devicekey.UnwrapChecked(p.enc, keys.TDES, k.MDWrapped, k.MDKCV)
+	enc, err := p.phoneKey()
+	if err != nil {
+		return keys.Key{}, keys.Key{}, err
+	}
+	skMD, err = devicekey.UnwrapChecked(enc, keys.TDES, k.MDWrapped, k.MDKCV)
 	if err != nil {
 		return keys.Key{}, keys.Key{}, fmt.Errorf("%w: party %s: SK_MD of ATC %04X: %w", ErrKey, p.pub.Name, k.ATC, err)
 	}
-	suk, err = devicekey.UnwrapChecked(p.enc, keys.TDES, k.SUKWrapped, k.SUKKCV)
+	suk, err = devicekey.UnwrapChecked(enc, keys.TDES, k.SUKWrapped, k.SUKKCV)
 	if err != nil {
 		return keys.Key{}, keys.Key{}, fmt.Errorf("%w: party %s: SUK of ATC %04X: %w", ErrKey, p.pub.Name, k.ATC, err)
 	}

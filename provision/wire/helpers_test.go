@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,9 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tapsim/tapsim/emv/keys"
+	"github.com/tapsim/tapsim/hsm"
+	"github.com/tapsim/tapsim/hsm/soft"
 	"github.com/tapsim/tapsim/provision/wire"
 	"github.com/tapsim/tapsim/provision/wire/wiretest"
 )
@@ -42,7 +46,21 @@ type keyed struct {
 	sign, enc *ecdsa.PrivateKey
 }
 
+// newKeyed is a party of keys drawn from seed, held in a security module
+// when hsmParties is set and the party is no phone.
 func newKeyed(t testing.TB, name string, seed uint64) keyed {
+	t.Helper()
+	return makeKeyed(t, name, seed, hsmParties && !strings.HasPrefix(name, "phone"))
+}
+
+// newSoftKeyed is a party of keys drawn from seed, held in memory: the
+// kind a key file is written from.
+func newSoftKeyed(t testing.TB, name string, seed uint64) keyed {
+	t.Helper()
+	return makeKeyed(t, name, seed, false)
+}
+
+func makeKeyed(t testing.TB, name string, seed uint64, inHSM bool) keyed {
 	t.Helper()
 	rnd := seeded(seed)
 	key := func() *ecdsa.PrivateKey {
@@ -55,9 +73,54 @@ func newKeyed(t testing.TB, name string, seed uint64) keyed {
 		}
 	}
 	s, e := key(), key()
+	if inHSM {
+		return keyed{Party: importedParty(t, name, s, e), sign: s, enc: e}
+	}
 	p, err := wire.NewPartyFromKeys(name, s, e)
 	require.NoError(t, err)
 	return keyed{Party: p, sign: s, enc: e}
+}
+
+// hsmParties makes newKeyed give the parties that are not phones their
+// keys in a security module: TestMain runs every test once with each
+// kind of party.
+var hsmParties bool
+
+func TestMain(m *testing.M) {
+	if code := m.Run(); code != 0 {
+		os.Exit(code)
+	}
+	hsmParties = true
+	os.Exit(m.Run())
+}
+
+// importedParty is a party whose keys are imported into a fresh
+// in-memory module: the same public keys as a party of the same keys in
+// memory, so that the same tests hold for both.
+func importedParty(t testing.TB, name string, sign, enc *ecdsa.PrivateKey) *wire.Party {
+	t.Helper()
+	mod := newModule(t)
+	sh, err := mod.ImportP256(name+wire.HSMLabelSign, hsm.UsageECSign, sign)
+	require.NoError(t, err)
+	eh, err := mod.ImportP256(name+wire.HSMLabelEnc, hsm.UsageECDH, enc)
+	require.NoError(t, err)
+	p, err := wire.NewHSMParty(name, mod, sh, eh)
+	require.NoError(t, err)
+	require.True(t, p.InHSM())
+	return p
+}
+
+// testLMK is the local master key of the test modules.
+var testLMK = keys.MustHex(keys.AES, "0F1E2D3C4B5A69788796A5B4C3D2E1F00112233445566778899AABBCCDDEEFF1")
+
+// newModule is an in-memory software module with a deterministic random
+// source.
+func newModule(t testing.TB) *soft.HSM {
+	t.Helper()
+	mod, err := soft.Open(soft.Config{LMK: testLMK, Rand: seeded(77)})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = mod.Close() })
+	return mod
 }
 
 // world is a wallet provider, a token service and a phone that trust

@@ -30,8 +30,12 @@ const MaxKeyFile = 64 << 10
 // MarshalPEM writes the party's private keys as a party key file: two PEM
 // blocks of type PEMTypePartyKey (PKCS #8), the signing key first, each
 // with the headers Party (its name) and Use (sig or enc). The result holds
-// private keys: keep it in a file of mode 0600 (WriteFile).
+// private keys: keep it in a file of mode 0600 (WriteFile). A party whose
+// keys a security module holds has no key file (ErrKey).
 func (p *Party) MarshalPEM() ([]byte, error) {
+	if p.hsm != nil {
+		return nil, fmt.Errorf("%w: party %s: its keys are held in a security module and never leave it", ErrKey, p.Name())
+	}
 	var out bytes.Buffer
 	for _, k := range []struct {
 		use string

@@ -21,7 +21,7 @@ import (
 // A party written to a key file reads back with the same keys, and the
 // file is 0600 (R-G5 keys never readable by others).
 func TestPartyKeyFileRoundTrip(t *testing.T) {
-	p := newKeyed(t, "token-service", 1)
+	p := newSoftKeyed(t, "token-service", 1)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "token-service.jose.pem")
 	require.NoError(t, p.WriteFile(path, false))
@@ -45,7 +45,7 @@ func TestPartyKeyFileRoundTrip(t *testing.T) {
 
 // A trust file reads back as the same list.
 func TestTrustFileRoundTrip(t *testing.T) {
-	a, b := newKeyed(t, "token-service", 1), newKeyed(t, "wallet-provider", 2)
+	a, b := newSoftKeyed(t, "token-service", 1), newSoftKeyed(t, "wallet-provider", 2)
 	tl, err := wire.NewTrustList(a.Public(), b.Public())
 	require.NoError(t, err)
 	path := filepath.Join(t.TempDir(), "directory.json")
@@ -77,7 +77,7 @@ func pemBlock(t testing.TB, k *ecdsa.PrivateKey, party, use string) []byte {
 // Every malformed key file is refused with ErrKey and no key material in
 // the error.
 func TestParsePartyPEMRefuses(t *testing.T) {
-	p := newKeyed(t, "issuer", 3)
+	p := newSoftKeyed(t, "issuer", 3)
 	good, err := p.MarshalPEM()
 	require.NoError(t, err)
 	p384, err := ecdsa.GenerateKey(elliptic.P384(), seeded(9))
@@ -112,7 +112,7 @@ func TestParsePartyPEMRefuses(t *testing.T) {
 // FuzzParsePartyPEM: a party key file comes from disk, so any bytes are
 // either a party or an ErrKey, never a panic.
 func FuzzParsePartyPEM(f *testing.F) {
-	p := newKeyed(f, "wallet-provider", 4)
+	p := newSoftKeyed(f, "wallet-provider", 4)
 	good, err := p.MarshalPEM()
 	require.NoError(f, err)
 	f.Add(good)
@@ -137,7 +137,7 @@ func FuzzParsePartyPEM(f *testing.F) {
 // are either a trust list or an ErrKey, never a panic, and a list read
 // writes back to one with the same parties.
 func FuzzParseTrustList(f *testing.F) {
-	a, b := newKeyed(f, "token-service", 1), newKeyed(f, "wallet-provider", 2)
+	a, b := newSoftKeyed(f, "token-service", 1), newSoftKeyed(f, "wallet-provider", 2)
 	tl, err := wire.NewTrustList(a.Public(), b.Public())
 	require.NoError(f, err)
 	good, err := tl.MarshalJSON()

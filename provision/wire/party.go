@@ -35,11 +35,14 @@ const maxNameLen = 64
 // Party is one institution or phone app taking part in provisioning: a
 // name, a P-256 key to sign what it sends (ES256) and a P-256 key that
 // envelopes sent to it are encrypted to (ECDH-ES). The two keys are
-// distinct. A Party holds private keys: it never prints them (String and
-// GoString show the name and key IDs only).
+// distinct. A Party holds private keys, in process memory (NewParty,
+// NewPartyFromKeys, ParsePartyPEM) or in a security module (NewHSMParty,
+// HSMParty); both kinds seal and open the same envelopes. It never prints
+// them (String and GoString show the name and key IDs only).
 type Party struct {
-	sign *ecdsa.PrivateKey
-	enc  *ecdsa.PrivateKey
+	sign *ecdsa.PrivateKey // nil when hsm holds the keys
+	enc  *ecdsa.PrivateKey // nil when hsm holds the keys
+	hsm  *hsmKeys          // the module holding the keys (NewHSMParty), or nil
 	pub  PublicKeys
 }
 
@@ -115,7 +118,11 @@ func (p *Party) GoString() string { return p.String() }
 // check value that does not match is an error wrapping ErrKey; the error
 // carries no key material.
 func (p *Party) UnwrapICCMasterKey(alg keys.Alg, wrapped []byte, kcv string) (keys.Key, error) {
-	k, err := devicekey.UnwrapChecked(p.enc, alg, wrapped, kcv)
+	enc, err := p.phoneKey()
+	if err != nil {
+		return keys.Key{}, err
+	}
+	k, err := devicekey.UnwrapChecked(enc, alg, wrapped, kcv)
 	if err != nil {
 		return keys.Key{}, fmt.Errorf("%w: party %s: ICC master key: %w", ErrKey, p.pub.Name, err)
 	}
