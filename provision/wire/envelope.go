@@ -180,7 +180,7 @@ func Seal(v any, from *Party, to PublicKeys, h Header) (string, error) {
 	}
 	jws, err := signer.Sign(payload)
 	if err != nil {
-		return "", fmt.Errorf("%w: seal: sign", ErrKey)
+		return "", fmt.Errorf("%w: seal: sign: %w", ErrKey, err)
 	}
 	signed, err := jws.CompactSerialize()
 	if err != nil {
@@ -211,7 +211,8 @@ func Seal(v any, from *Party, to PublicKeys, h Header) (string, error) {
 // not been accepted before (R-G4); the jti is recorded only when all else
 // passed. The error of a refused envelope wraps one of ErrTooLarge,
 // ErrMalformed, ErrAlgorithm, ErrDecrypt, ErrUnknownKey, ErrSignature,
-// ErrIssuer, ErrAudience, ErrType, ErrExpired, ErrReplay, ErrCapacity.
+// ErrIssuer, ErrAudience, ErrType, ErrExpired, ErrReplay, ErrCapacity,
+// or ErrUnavailable when the security module holding my keys fails.
 func Open(token string, me *Party, trust Directory, want Expect) (Claims, error) {
 	if me == nil || trust == nil || want.Replay == nil {
 		return Claims{}, fmt.Errorf("%w: open: a receiver, a directory and a replay cache are required", ErrConfig)
@@ -249,8 +250,12 @@ func Open(token string, me *Party, trust Directory, want Expect) (Claims, error)
 	if err != nil {
 		return Claims{}, fmt.Errorf("%w: open: JWE does not parse", ErrMalformed)
 	}
-	signed, err := jwe.Decrypt(me.joseDecryptionKey())
+	key, moduleErr := me.joseDecryptionKey()
+	signed, err := jwe.Decrypt(key)
 	if err != nil {
+		if merr := moduleErr(); merr != nil {
+			return Claims{}, fmt.Errorf("%w: open: %s's security module: %w", ErrUnavailable, me.Name(), merr)
+		}
 		return Claims{}, fmt.Errorf("%w: open: the ciphertext does not authenticate under %s's key", ErrDecrypt, me.Name())
 	}
 

@@ -42,6 +42,10 @@ var (
 	// ErrCapacity reports a replay cache full of live entries: the
 	// envelope is refused rather than risk forgetting one (fail closed).
 	ErrCapacity = errors.New("wire: replay cache full")
+	// ErrUnavailable reports a security module holding the receiver's keys
+	// that did not answer (closed, or its host down): the envelope was not
+	// judged, and may be sent again.
+	ErrUnavailable = errors.New("wire: security module unavailable")
 
 	// ErrInvalid reports a message whose fields break the rules of its
 	// type (Validate methods).

@@ -126,12 +126,16 @@ func (p *Party) joseSigningKey() any {
 	return jose.JSONWebKey{Key: p.sign, KeyID: p.pub.SignKID, Algorithm: string(SignatureAlgorithm)}
 }
 
-// joseDecryptionKey is the key Open hands to go-jose.
-func (p *Party) joseDecryptionKey() any {
+// joseDecryptionKey is the key Open hands to go-jose, and a function
+// that tells, after a failed decryption, the module's error when the
+// module failed rather than the envelope (go-jose keeps only that the
+// decryption failed).
+func (p *Party) joseDecryptionKey() (key any, moduleErr func() error) {
 	if p.hsm != nil {
-		return hsmDecrypter{p}
+		d := hsmDecrypter{p: p, fail: new(error)}
+		return d, func() error { return *d.fail }
 	}
-	return p.enc
+	return p.enc, func() error { return nil }
 }
 
 // signES256 signs a SHA-256 digest with the party's signing key: r || s.
@@ -179,7 +183,10 @@ func (s hsmSigner) SignPayload(payload []byte, alg jose.SignatureAlgorithm) ([]b
 
 // hsmDecrypter is the jose.OpaqueKeyDecrypter of a party whose keys a
 // module holds: ECDH-ES+A256KW only.
-type hsmDecrypter struct{ p *Party }
+type hsmDecrypter struct {
+	p    *Party
+	fail *error // the module's own failure, not the envelope's
+}
 
 // DecryptKey recovers the content key of a JWE sealed to the party.
 func (d hsmDecrypter) DecryptKey(encryptedKey []byte, header jose.Header) ([]byte, error) {
@@ -200,6 +207,9 @@ func (d hsmDecrypter) DecryptKey(encryptedKey []byte, header jose.Header) ([]byt
 	}
 	z, err := d.p.hsm.mod.ECDH(d.p.hsm.enc, epk)
 	if err != nil {
+		if !moduleRefused(err) {
+			*d.fail = err
+		}
 		return nil, fmt.Errorf("%w: party %s: key agreement: %w", ErrDecrypt, d.p.pub.Name, err)
 	}
 	defer clear(z)
@@ -214,6 +224,18 @@ func (d hsmDecrypter) DecryptKey(encryptedKey []byte, header jose.Header) ([]byt
 		return nil, fmt.Errorf("%w: the content key does not unwrap", ErrDecrypt)
 	}
 	return cek, nil
+}
+
+// moduleRefused reports an error of a module that answered and refused
+// (a bad input or a key that cannot serve), rather than one that did not
+// answer.
+func moduleRefused(err error) bool {
+	for _, e := range []error{hsm.ErrInput, hsm.ErrUsage, hsm.ErrKeyType, hsm.ErrUnknownKey} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // headerEPK is the ephemeral public key of a JWE header: a P-256 JWK.

@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"encoding/base64"
+	"errors"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -211,4 +212,47 @@ func TestHSMPartySurvivesRestart(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, list, 2)
 	require.Equal(t, "party token-service (sig "+before.SignKID+", enc "+before.EncKID+")", again.String())
+}
+
+// A party on a ModuleFunc follows its module through a restart on the
+// same keystore; while the module is down, what it seals fails with the
+// module's error and what is sealed to it is refused as ErrUnavailable,
+// not as an envelope that does not decrypt.
+func TestHSMPartyModuleFunc(t *testing.T) {
+	w := newHSMWorld(t)
+	cur, down := wire.PartyModule(w.mod), false
+	errDown := errors.New("module host down")
+	f := wire.ModuleFunc(func() (wire.PartyModule, error) {
+		if down {
+			return nil, errDown
+		}
+		return cur, nil
+	})
+	p, err := wire.HSMParty("token-service", f, "provision/token-service")
+	require.NoError(t, err)
+	require.Equal(t, w.tsp.Public().EncKID, p.Public().EncKID, "the keys are found, not made again")
+	hdr := wire.Header{Type: wire.TypeCardData, Clock: w.clock, Rand: w.rnd}
+	seal := func() string {
+		tok, err := wire.Seal(cardData(), w.wallet.Party, p.Public(), hdr)
+		require.NoError(t, err)
+		return tok
+	}
+	_, err = wire.Open(seal(), p, w.trust, w.expect(wire.TypeCardData))
+	require.NoError(t, err)
+
+	down = true
+	_, err = wire.Open(seal(), p, w.trust, w.expect(wire.TypeCardData))
+	require.ErrorIs(t, err, wire.ErrUnavailable)
+	require.ErrorIs(t, err, errDown)
+	require.Equal(t, wire.ReasonUnavailable, wire.RefusalFor(err).Reason)
+	_, err = wire.Seal(cardData(), p, w.wallet.Public(), hdr)
+	require.ErrorIs(t, err, wire.ErrKey)
+	require.ErrorIs(t, err, errDown)
+
+	require.NoError(t, w.mod.Close())
+	cur, down = openModule(t, w.path, &bytes.Buffer{}), false
+	_, err = wire.Open(seal(), p, w.trust, w.expect(wire.TypeCardData))
+	require.NoError(t, err)
+	_, err = wire.Seal(cardData(), p, w.wallet.Public(), hdr)
+	require.NoError(t, err)
 }

@@ -196,6 +196,7 @@ func TestRefusalFor(t *testing.T) {
 		{wire.ErrReplay, 409, wire.ReasonReplay},
 		{wire.ErrCapacity, 503, wire.ReasonCapacity},
 		{wire.ErrInvalid, 422, wire.ReasonInvalid},
+		{wire.ErrUnavailable, 503, wire.ReasonUnavailable},
 		{fmt.Errorf("something %s", testPAN), 500, wire.ReasonInternal},
 	} {
 		wrapped := fmt.Errorf("open: %w", tc.err)

@@ -20,6 +20,7 @@ const (
 	ReasonExpired           = "expired"
 	ReasonReplay            = "replayed"
 	ReasonCapacity          = "busy"
+	ReasonUnavailable       = "unavailable"
 	ReasonInvalid           = "invalid_message"
 	ReasonMediaType         = "unsupported_media_type"
 	ReasonMethod            = "method_not_allowed"
@@ -90,6 +91,7 @@ var refusals = []struct {
 	{ErrReplay, ReasonReplay, http.StatusConflict, "this message was already accepted"},
 	{ErrCapacity, ReasonCapacity, http.StatusServiceUnavailable, "the service is busy; try again"},
 	{ErrInvalid, ReasonInvalid, http.StatusUnprocessableEntity, "a field of the message breaks its rules"},
+	{ErrUnavailable, ReasonUnavailable, http.StatusServiceUnavailable, "the service cannot use its keys now; try again"},
 }
 
 // RefusalFor is the Refusal answering err: the one err is or wraps, the
