@@ -34,6 +34,11 @@ const (
 	PartyWallet       = "wallet-provider"
 	PartyIssuer       = "issuer"
 	partyPhone        = "phone"
+	// TokenServiceKeys and IssuerPartyKeys prefix the labels of the
+	// token service's and the issuer's JOSE key pairs in the issuer's
+	// security module (wire.HSMParty: ".../sign", ".../enc").
+	TokenServiceKeys = "provision/" + PartyTokenService
+	IssuerPartyKeys  = "provision/" + PartyIssuer
 	// SampleWalletRequestor is the sample wallet's token requestor ID
 	// (the wallet phone profile's).
 	SampleWalletRequestor = "40010075001"
@@ -117,6 +122,17 @@ func (p *Provisioning) side() (*issuerSide, error) {
 	return p.cur, nil
 }
 
+// issuerModule is the running issuer host's security module, which holds
+// the JOSE keys of the token service and of the issuer (R-S5a).
+func (p *Provisioning) issuerModule() (wire.PartyModule, error) {
+	p.n.mu.Lock()
+	defer p.n.mu.Unlock()
+	if p.n.issuer == nil || p.n.issuer.HSM == nil {
+		return nil, fmt.Errorf("provisioning: %w", ErrIssuerDown)
+	}
+	return p.n.issuer.HSM, nil
+}
+
 // StartProvisioning starts the token service and the wallet provider of
 // the embedded network n on loopback, each with a certificate of an
 // in-memory test CA, and the token IMK in the issuer's security module.
@@ -161,7 +177,7 @@ func (p *Provisioning) start(o ProvisioningOptions) error {
 		}
 		p.ids[name] = id
 	}
-	tsp, err := wire.NewParty(PartyTokenService, p.rand)
+	tsp, err := wire.HSMParty(PartyTokenService, wire.ModuleFunc(p.issuerModule), TokenServiceKeys)
 	if err != nil {
 		return err
 	}
@@ -169,7 +185,7 @@ func (p *Provisioning) start(o ProvisioningOptions) error {
 	if err != nil {
 		return err
 	}
-	if p.issuer, err = wire.NewParty(PartyIssuer, p.rand); err != nil {
+	if p.issuer, err = wire.HSMParty(PartyIssuer, wire.ModuleFunc(p.issuerModule), IssuerPartyKeys); err != nil {
 		return err
 	}
 	p.tsp = tsp
