@@ -25,7 +25,9 @@ import (
 // check value of the LMK it was made with, and one record per key. A
 // record's clear fields describe the key; its "wrapped" field is the key
 // sealed with AES-256-GCM under the LMK, with every clear field except the
-// creation time as additional data.
+// creation time as additional data. A P-256 key pair's record (alg
+// "P-256", length 32) wraps its private scalar, and its check value is
+// that of its public key (ec.go).
 const (
 	storeFormat  = "tapsim-soft-hsm-keystore"
 	storeVersion = 1
