@@ -1,0 +1,50 @@
+package lab
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tapsim/tapsim/isospec"
+	"github.com/tapsim/tapsim/terminal/pos"
+)
+
+// The world's SE phones get their card over the air through the world's
+// TSMs when the world is created (R-M6): visa-se-phone into an SE the
+// issuer owns (R-M1), mc-se-phone into an SE shared with an operator
+// (R-M2); Network.Card hands out those phones, the TSMs keep no script
+// afterwards (R-G5g), and both phones pay.
+func TestSampleSEPhonesInWorld(t *testing.T) {
+	ctx := context.Background()
+	n, err := Start(ctx, Options{Dir: t.TempDir(), Rand: newSeededRand(14)})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, n.Close()) })
+	p := n.SEPlatform()
+	require.NotNil(t, p)
+	require.Empty(t, p.SE.Dump(), "no personalisation script kept")
+	cfg, err := LoadTerminalConfig(LoadMaxTerminals-2, 0)
+	require.NoError(t, err)
+	term, link, err := n.NewTerminalWith(cfg, pos.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = link.Close() })
+	seen := map[string]bool{}
+	for _, name := range SampleSEProfiles {
+		d := n.SampleSE(name)
+		require.NotNil(t, d, name)
+		require.False(t, seen[d.SEID], "one SE per phone")
+		seen[d.SEID] = true
+		c, err := n.Card(name, time.Now())
+		require.NoError(t, err)
+		require.True(t, c == d.Phone, "the world's %s is the personalised phone", name)
+		require.Len(t, d.Phone.Apps(), 1, name)
+		rc, err := TapSE(ctx, term, d, 900)
+		require.NoError(t, err)
+		require.Equal(t, isospec.RCApproved, rc, name)
+	}
+	require.Nil(t, n.SampleSE("visa-plastic"))
+	c, err := n.Card("visa-plastic", time.Now())
+	require.NoError(t, err)
+	require.NotNil(t, c)
+}
