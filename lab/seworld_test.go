@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tapsim/tapsim/isospec"
+	"github.com/tapsim/tapsim/provision/tsm"
 	"github.com/tapsim/tapsim/terminal/pos"
 )
 
@@ -47,4 +48,43 @@ func TestSampleSEPhonesInWorld(t *testing.T) {
 	c, err := n.Card("visa-plastic", time.Now())
 	require.NoError(t, err)
 	require.NotNil(t, c)
+}
+
+// The cardholder types the code the issuer's message centre sent (R-S3c):
+// a wrong code is asked again with the tries left, the code read from the
+// inbox personalises the SE; three wrong codes cancel the order.
+func TestSEAskOTP(t *testing.T) {
+	ctx := context.Background()
+	n, err := Start(ctx, Options{Dir: t.TempDir(), Rand: newSeededRand(15)})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, n.Close()) })
+	p := n.SEPlatform()
+	var asked []int
+	d, err := p.NewSEDevice("0A0B", 40, true)
+	require.NoError(t, err)
+	res, err := p.Personalise(ctx, d, SERun{Profile: "visa-se-phone", AskOTP: func(ctx context.Context, left int) (string, error) {
+		asked = append(asked, left)
+		if len(asked) < 3 {
+			return "000000x", nil
+		}
+		code, ok, err := p.Messages.LastCode(ctx, SamplePhoneNumber)
+		require.True(t, ok)
+		return code, err
+	}})
+	require.NoError(t, err)
+	require.Equal(t, tsm.ReasonPersonalised, res.Outcome)
+	require.Equal(t, []int{-1, 2, 1}, asked)
+	require.Equal(t, 1, res.Apps)
+
+	d, err = p.NewSEDevice("0A0C", 41, true)
+	require.NoError(t, err)
+	asked = nil
+	res, err = p.Personalise(ctx, d, SERun{Profile: "mc-se-phone", Shared: true, AskOTP: func(context.Context, int) (string, error) {
+		asked = append(asked, 0)
+		return "000000x", nil
+	}})
+	require.NoError(t, err)
+	require.Equal(t, tsm.ReasonOTPLocked, res.Outcome)
+	require.Len(t, asked, tsm.MaxOTPAttempts)
+	require.Zero(t, res.Apps)
 }
