@@ -96,7 +96,11 @@ func (m issuerMessages) Send(ctx context.Context, recipient, code string) error 
 		return ErrIssuerDown
 	}
 	return is.Store().Update(ctx, func(tx *store.Tx) error {
-		_, err := tx.PostMessage(ctx, store.Message{At: time.Now(), Recipient: recipient, Channel: "sms", Kind: "otp",
+		at := time.Now()
+		if m.n.clock != nil {
+			at = m.n.clock()
+		}
+		_, err := tx.PostMessage(ctx, store.Message{At: at, Recipient: recipient, Channel: "sms", Kind: "otp",
 			Body: code + " is your one-time code to put your card in your phone's secure element. Do not share it."})
 		return err
 	})
