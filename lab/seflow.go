@@ -432,7 +432,10 @@ func (p *SEPlatform) Personalise(ctx context.Context, d *SEDevice, r SERun) (SER
 	}
 	o := tsm.Order{OrderID: res.OrderID, CardRef: "card-" + strings.ToLower(r.Profile), SEID: d.SEID, DeviceID: d.ID, PhoneNumber: SamplePhoneNumber,
 		SSD: fmt.Sprintf("%X", perso.SD), Shared: r.Shared, IssuerConsent: !r.NoConsent, OTPCheck: tsm.OTPCheck(res.OrderID, otp)}
-	tok, err := tsm.OrderFor(p.issuer, p.spParty.Public(), p.seParty.Public(), o, sc, wire.Header{Clock: p.now, Rand: p.rand})
+	// The script must outlive the one-time code: the download starts when
+	// the cardholder types it.
+	tok, err := tsm.OrderFor(p.issuer, p.spParty.Public(), p.seParty.Public(), o, sc, wire.Header{Clock: p.now, Rand: p.rand,
+		TTL: tsm.DefaultOTPTTL + time.Minute})
 	if err != nil {
 		return SEResult{}, err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tapsim/tapsim/isospec"
 	"github.com/tapsim/tapsim/provision/tsm"
+	"github.com/tapsim/tapsim/provision/wire/wiretest"
 	"github.com/tapsim/tapsim/terminal/pos"
 )
 
@@ -86,5 +87,37 @@ func TestSEAskOTP(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, tsm.ReasonOTPLocked, res.Outcome)
 	require.Len(t, asked, tsm.MaxOTPAttempts)
+	require.Zero(t, res.Apps)
+}
+
+// R-G3c: the SE one-time code lives as the issuer's ID&V codes do: typed 4
+// minutes after it was sent it still personalises the SE (the script
+// outlives it), typed after 5 minutes it is refused and the order
+// cancelled.
+func TestSECodeLife(t *testing.T) {
+	ctx := context.Background()
+	clk := wiretest.NewClock(time.Now())
+	n, err := Start(ctx, Options{Dir: t.TempDir(), Rand: newSeededRand(16), Clock: clk.Now})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, n.Close()) })
+	p := n.SEPlatform()
+	typeAfter := func(wait time.Duration) func(context.Context, int) (string, error) {
+		return func(ctx context.Context, _ int) (string, error) {
+			clk.Advance(wait)
+			code, _, err := p.Messages.LastCode(ctx, SamplePhoneNumber)
+			return code, err
+		}
+	}
+	d, err := p.NewSEDevice("0B01", 50, true)
+	require.NoError(t, err)
+	res, err := p.Personalise(ctx, d, SERun{Profile: "visa-se-phone", AskOTP: typeAfter(4 * time.Minute)})
+	require.NoError(t, err)
+	require.Equal(t, tsm.ReasonPersonalised, res.Outcome)
+
+	d, err = p.NewSEDevice("0B02", 51, true)
+	require.NoError(t, err)
+	res, err = p.Personalise(ctx, d, SERun{Profile: "visa-se-phone", AskOTP: typeAfter(5*time.Minute + time.Second)})
+	require.NoError(t, err)
+	require.Equal(t, tsm.ReasonOTPExpired, res.Outcome)
 	require.Zero(t, res.Apps)
 }
