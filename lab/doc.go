@@ -11,6 +11,10 @@
 // also runs the wallet flow's services (Provisioning) and gives the sample
 // wallet phone its token through them (SampleWallet, Network.Card); an
 // issuer host run on its own has that token seeded instead (IssuerSeed).
+// It also runs the SP TSM and the SE TSM (SEPlatform) and personalises
+// the sample SE phones over the air through them (SampleSE,
+// Network.Card); without a world (Card) those phones are built from
+// their profiles, their applets installed directly.
 //
 // The command line (cmd/tapsim), the terminal UI (tui), the end-to-end
 // tests (tests/) and the provisioning flows build the world through this

@@ -49,6 +49,10 @@ type Network struct {
 	clock  func() time.Time
 	cloud  *Cloud
 	hce    SampleHCE
+	// se is the world's TSMs, sePhones the SE phones it personalised
+	// through them, by profile name.
+	se       *SEPlatform
+	sePhones map[string]*SEDevice
 }
 
 // Options tune an embedded network.
@@ -81,8 +85,10 @@ type Options struct {
 // cloud platform (Cloud), its keys in the issuer's security module and
 // the issuer host checking its cryptograms, and enrols the sample HCE
 // phone with it (SampleHCE): registration with the cardholder's OTP and
-// a challenge-signed download, again at every start. Close the network when
-// done. ctx bounds the start only.
+// a challenge-signed download, again at every start. Then it starts the
+// SP TSM and the SE TSM (SEPlatform) and personalises the sample SE phones
+// over the air through them (SampleSE): a new SE and download at every
+// start as well. Close the network when done. ctx bounds the start only.
 func Start(ctx context.Context, o Options) (*Network, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -142,6 +148,10 @@ func Start(ctx context.Context, o Options) (*Network, error) {
 		return nil, err
 	}
 	if err := n.startCloud(ctx, n.Provisioning()); err != nil {
+		n.Close()
+		return nil, err
+	}
+	if err := n.startSEPlatform(ctx, o); err != nil {
 		n.Close()
 		return nil, err
 	}
@@ -280,6 +290,7 @@ func (n *Network) NewTerminalWith(cfg pos.Config, o pos.Options) (*pos.Terminal,
 // close.
 func (n *Network) Close() error {
 	var errs []error
+	n.closeSEPlatform()
 	if p := n.Provisioning(); p != nil {
 		p.Close()
 	}

@@ -96,7 +96,11 @@ func (m issuerMessages) Send(ctx context.Context, recipient, code string) error 
 		return ErrIssuerDown
 	}
 	return is.Store().Update(ctx, func(tx *store.Tx) error {
-		_, err := tx.PostMessage(ctx, store.Message{At: time.Now(), Recipient: recipient, Channel: "sms", Kind: "otp",
+		at := time.Now()
+		if m.n.clock != nil {
+			at = m.n.clock()
+		}
+		_, err := tx.PostMessage(ctx, store.Message{At: at, Recipient: recipient, Channel: "sms", Kind: "otp",
 			Body: code + " is your one-time code to put your card in your phone's secure element. Do not share it."})
 		return err
 	})
@@ -326,6 +330,11 @@ type SERun struct {
 	WrongISDKeys bool
 	// Agent, when set, adjusts the phone's OTA agent (tests, demo cases).
 	Agent func(*otaagent.Agent)
+	// AskOTP, when set with a message centre, asks the cardholder for the
+	// code sent to the inbox instead of reading it there; triesLeft is -1
+	// on the first ask, else the wrong codes the SE TSM still accepts
+	// before it cancels the order. An error ends the run.
+	AskOTP func(ctx context.Context, triesLeft int) (string, error)
 	// Step receives one line per step of the flow, Trace one per OTA
 	// command (gp.Describe and status word, never data).
 	Step, Trace func(string)
@@ -423,7 +432,10 @@ func (p *SEPlatform) Personalise(ctx context.Context, d *SEDevice, r SERun) (SER
 	}
 	o := tsm.Order{OrderID: res.OrderID, CardRef: "card-" + strings.ToLower(r.Profile), SEID: d.SEID, DeviceID: d.ID, PhoneNumber: SamplePhoneNumber,
 		SSD: fmt.Sprintf("%X", perso.SD), Shared: r.Shared, IssuerConsent: !r.NoConsent, OTPCheck: tsm.OTPCheck(res.OrderID, otp)}
-	tok, err := tsm.OrderFor(p.issuer, p.spParty.Public(), p.seParty.Public(), o, sc, wire.Header{Clock: p.now, Rand: p.rand})
+	// The script must outlive the one-time code: the download starts when
+	// the cardholder types it.
+	tok, err := tsm.OrderFor(p.issuer, p.spParty.Public(), p.seParty.Public(), o, sc, wire.Header{Clock: p.now, Rand: p.rand,
+		TTL: tsm.DefaultOTPTTL + time.Minute})
 	if err != nil {
 		return SEResult{}, err
 	}
@@ -442,6 +454,9 @@ func (p *SEPlatform) Personalise(ctx context.Context, d *SEDevice, r SERun) (SER
 			return res, err
 		}
 		step("issuer message centre: one-time code sent by SMS to %s", maskPhone(SamplePhoneNumber))
+		if r.AskOTP != nil {
+			return p.download(ctx, d, r, res, o.OrderID, step)
+		}
 		if r.OTP == "" {
 			code, ok, err := p.Messages.LastCode(ctx, SamplePhoneNumber)
 			if err != nil {
@@ -476,6 +491,11 @@ func (p *SEPlatform) Personalise(ctx context.Context, d *SEDevice, r SERun) (SER
 		}
 		return res, err
 	}
+	return p.downloaded(d, res, out, step)
+}
+
+// downloaded ends a download that the SE TSM ran to its end.
+func (p *SEPlatform) downloaded(d *SEDevice, res SEResult, out otaagent.Result, step func(string, ...any)) (SEResult, error) {
 	res.Outcome = out.Outcome
 	step("SE TSM: OTA session of %d steps ended: %s", out.Steps, out.Outcome)
 	n, err := d.Phone.SyncSE()
@@ -484,6 +504,41 @@ func (p *SEPlatform) Personalise(ctx context.Context, d *SEDevice, r SERun) (SER
 	}
 	res.Apps = n
 	return res, nil
+}
+
+// download is the phone's side when the cardholder types the code
+// (SERun.AskOTP): a wrong code is asked again while the SE TSM keeps the
+// order open.
+func (p *SEPlatform) download(ctx context.Context, d *SEDevice, r SERun, res SEResult, orderID string, step func(string, ...any)) (SEResult, error) {
+	a := &otaagent.Agent{Client: p.phoneC, URL: p.otaURL, DeviceID: d.ID, SE: d.Phone.SE().Process, Trace: r.Trace}
+	if r.Agent != nil {
+		r.Agent(a)
+	}
+	res.Agent = a
+	left := -1
+	for wrong := 0; ; wrong++ {
+		code, err := r.AskOTP(ctx, left)
+		if err != nil {
+			return res, err
+		}
+		step("cardholder: types the code from the inbox in the phone")
+		out, err := a.Run(ctx, orderID, code)
+		res.Last = out.Last
+		var ref *wire.Refusal
+		switch {
+		case err == nil:
+			return p.downloaded(d, res, out, step)
+		case !errors.As(err, &ref):
+			return res, err
+		case ref.Reason == tsm.ReasonOTP && wrong+1 < tsm.MaxOTPAttempts:
+			left = tsm.MaxOTPAttempts - wrong - 1
+			step("SE TSM: wrong one-time code, %d tries left", left)
+		default:
+			step("SE TSM: download refused: %s", ref.Reason)
+			res.Outcome = ref.Reason
+			return res, nil
+		}
+	}
 }
 
 func maskPhone(s string) string {

@@ -97,10 +97,16 @@ func (n *Network) Provisioning() *Provisioning {
 }
 
 // Card is the world's card or phone of Profile(name): the sample wallet
-// phone (SampleWalletProfile) and the sample HCE phone (SampleHCEProfile)
-// are the ones the world provisioned, the same phone at every call; any other is built from its profile, its clock
-// frozen at now (Card).
+// phone (SampleWalletProfile), the sample HCE phone (SampleHCEProfile) and
+// the sample SE phones (SampleSEProfiles) are the ones the world
+// provisioned, the same phone at every call; any other is built from its
+// profile, its clock frozen at now (Card). Paths without a world (a tap
+// or a terminal against an issuer run on its own, a card served over
+// vpcd) build every phone from its profile.
 func (n *Network) Card(name string, now time.Time) (cards.Card, error) {
+	if c, ok := n.sampleSECard(name); ok {
+		return c, nil
+	}
 	if name == SampleWalletProfile {
 		if w := n.SampleWallet(); w.Phone != nil {
 			return w.Phone, nil

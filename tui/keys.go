@@ -212,6 +212,8 @@ func bindingTable() []Binding {
 			match: runes('a'), do: func(a *App, _ *tcell.EventKey) { a.openAddCard() }},
 		{Keys: "e", Hint: "HCE", Help: "enrol a new HCE phone: cloud platform, OTP, card and keys", Screens: phoneS,
 			match: runes('e'), do: func(a *App, _ *tcell.EventKey) { a.openEnrolHCE() }},
+		{Keys: "o", Help: "personalise a new phone's SE over the air (TSMs, OTP, OTA trace)", Screens: phoneS,
+			match: runes('o'), do: func(a *App, _ *tcell.EventKey) { a.openPersonaliseSE() }},
 		{Keys: "m", Hint: "inbox", Help: "read the inbox the last OTP went to (the issuer's message centre)", Screens: phoneS,
 			match: runes('m'), do: func(a *App, _ *tcell.EventKey) { a.openInbox() }},
 		{Keys: "Esc", Hint: "back", Help: "back to the terminal", Screens: phoneS, match: keys(tcell.KeyEscape),
@@ -227,7 +229,7 @@ func bindingTable() []Binding {
 					a.m.Form.MoveField(1)
 				}
 			}},
-		{Keys: "Left/Right", Hint: "change", Help: "another sample plastic card; step-up on or off (also Space)", Screens: addS,
+		{Keys: "Left/Right", Hint: "change", Help: "another sample card; step-up on/off, SE owner (also Space)", Screens: addS,
 			match: either(keys(tcell.KeyLeft, tcell.KeyRight), runes(' ')),
 			do: func(a *App, ev *tcell.EventKey) {
 				if ev.Key() == tcell.KeyLeft {

@@ -89,7 +89,13 @@ type Backend struct {
 	// HCEPINCards are the cards of HCECards that need a mobile PIN
 	// (Mastercard-like): the form asks for it (WalletAdd.MobilePIN).
 	HCEPINCards []string
-	Inbox       func(ctx context.Context, recipient string) ([]InboxMessage, error)
+	// SECards lists the se-phone sample cards the phone panel's
+	// "Personalise SE over the air" offers; PersonaliseSE runs that flow
+	// (off the UI goroutine): a new phone whose secure element the TSMs
+	// personalise, its OTA commands in WalletAdd.Trace.
+	SECards       []string
+	PersonaliseSE func(ctx context.Context, req WalletAdd) (WalletAdded, error)
+	Inbox         func(ctx context.Context, recipient string) ([]InboxMessage, error)
 	// NewDeviceID makes the device ID the form offers; nil means 8
 	// random bytes.
 	NewDeviceID func() string

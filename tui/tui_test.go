@@ -504,3 +504,67 @@ func TestWalletTokenKeys(t *testing.T) {
 	defer mu.Unlock()
 	require.Equal(t, []WalletAction{WalletSuspend, WalletResume, WalletRefresh, WalletDelete}, asked)
 }
+
+// seBackend adds a fake "Personalise SE over the air" to walletBackend: its
+// OTA commands go to req.Trace, the OTP to the inbox of walletBackend.
+func seBackend(wallet ...string) Backend {
+	b := walletBackend(wallet...)
+	b.SECards = []string{"visa-se-phone", "mc-se-phone"}
+	b.PersonaliseSE = func(ctx context.Context, req WalletAdd) (WalletAdded, error) {
+		owner := "issuer-owned SE"
+		if req.Shared {
+			owner = "shared SE"
+		}
+		req.Step("issuer", "data preparation of "+req.Card+", "+owner)
+		code, err := req.OTP(ctx, OTPAsk{Recipient: "+886900000001", Masked: "******0001", TriesLeft: -1})
+		if err != nil {
+			return WalletAdded{}, err
+		}
+		if code != "123456" {
+			return WalletAdded{Note: "otp_mismatch"}, nil
+		}
+		for _, l := range []string{"SELECT A000000151000000 -> 9000", "INSTALL [for install] -> 9000", "STORE DATA (last block) -> 9000"} {
+			req.Trace(l)
+		}
+		c, err := b.LoadCard(req.Card)
+		if err != nil {
+			return WalletAdded{}, err
+		}
+		return WalletAdded{Name: "se-0044@" + req.DeviceID[len(req.DeviceID)-4:], Card: c, Note: "personalised over the air",
+			Info: CardInfo{Summary: "personalised: card 476173******0044 in the SE of device " + req.DeviceID, Passcode: "2468"}}, nil
+	}
+	return b
+}
+
+// "Personalise SE over the air" on the phone panel: an se-phone sample,
+// the device ID and the SE's owner; the code read from the inbox; the OTA
+// commands in the provisioning trace; the new phone joins the wallet.
+func TestPersonaliseSE(t *testing.T) {
+	r := newRig(t, seBackend("visa-plastic", "visa-se-phone"))
+	r.key(tcell.KeyDown)
+	r.keys("po")
+	r.wait("Personalise SE over the air", "SE owner:  the issuer (R-M1)")
+	r.key(tcell.KeyDown)
+	r.key(tcell.KeyDown)
+	r.key(tcell.KeyRight)
+	golden(t, "se-form", r.wait("SE owner:  an SE operator, shared (R-M2)"))
+	r.key(tcell.KeyEnter)
+	r.wait("OTP: ______", "the OTP is in the phone's inbox (i)")
+	r.keys("i")
+	r.wait("123456 is your one-time password")
+	r.key(tcell.KeyEscape)
+	r.keys("123456")
+	r.key(tcell.KeyEnter)
+	r.wait("visa-se-phone added: personalised over the air")
+	r.key(tcell.KeyEscape)
+	s := r.wait("> + se-0044@6071", "Trace: provisioning", "OTA             INSTALL [for install] -> 9000", "shared SE")
+	require.NotContains(t, s, "123456", "the OTP shows only in the inbox")
+	golden(t, "se-added", s)
+}
+
+// Without TSMs the panel says so.
+func TestPersonaliseSENoTSM(t *testing.T) {
+	r := newRig(t, walletBackend("visa-se-phone"))
+	r.keys("po")
+	r.wait("no TSMs to personalise a secure element with")
+}

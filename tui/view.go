@@ -242,7 +242,9 @@ func (a *App) render() {
 	a.historyView.ScrollTo(a.histRow, 0)
 
 	a.settingsView.SetText(settingsText(m))
-	if m.Form.HCE {
+	if m.Form.SE {
+		a.addView.SetTitle(" Personalise SE over the air ")
+	} else if m.Form.HCE {
 		a.addView.SetTitle(" Enrol HCE phone ")
 	} else {
 		a.addView.SetTitle(" Add card to wallet ")

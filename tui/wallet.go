@@ -32,8 +32,14 @@ type WalletAdd struct {
 	// that needs one (Backend.HCEPINCards); the phone uses it at each
 	// tap.
 	MobilePIN string
+	// Shared asks for an SE shared with an SE operator (R-M2) rather than
+	// one the issuer owns (R-M1), for PersonaliseSE.
+	Shared bool
 	// Step reports each step of the flow, already masked.
 	Step func(name, detail string)
+	// Trace reports each OTA command of an SE download: its name and
+	// status word, never its data.
+	Trace func(line string)
 	// OTP asks the tester for the one-time password; it returns
 	// ErrOTPCancelled when the tester gives up.
 	OTP func(ctx context.Context, q OTPAsk) (string, error)
@@ -171,6 +177,20 @@ func (a *App) openEnrolHCE() {
 	a.m.Screen = model.ScreenAddCard
 }
 
+// openPersonaliseSE opens the "Personalise SE over the air" form.
+func (a *App) openPersonaliseSE() {
+	switch {
+	case a.b.PersonaliseSE == nil || len(a.b.SECards) == 0:
+		a.m.PhoneNote = "no TSMs to personalise a secure element with"
+		return
+	case a.m.Adding:
+		a.m.PhoneNote = "a card is being added: wait for it"
+		return
+	}
+	a.m.Form = model.AddCardForm{Cards: a.b.SECards, DeviceID: a.newDeviceID(), StepUp: true, SE: true}
+	a.m.Screen = model.ScreenAddCard
+}
+
 // addCard sends the form: the flow runs on its own goroutine, the OTP
 // modal opens when the issuer steps up and the new phone joins the wallet
 // when its token arrives.
@@ -191,6 +211,10 @@ func (a *App) addCard() {
 		m.PhoneNote = fmt.Sprintf("enrolling device %s for %s with the cloud platform...", f.DeviceID, f.SelectedCard())
 		run = a.b.EnrolHCE
 	}
+	if f.SE {
+		m.PhoneNote = fmt.Sprintf("personalising the SE of device %s with %s over the air...", f.DeviceID, f.SelectedCard())
+		run = a.b.PersonaliseSE
+	}
 	m.Screen = model.ScreenPhone
 	req := WalletAdd{
 		Card: f.SelectedCard(), DeviceID: f.DeviceID, StepUp: f.StepUp, OTP: a.askOTP,
@@ -201,6 +225,13 @@ func (a *App) addCard() {
 	}
 	if f.NeedsPIN() {
 		req.MobilePIN = f.MobilePIN
+	}
+	if f.SE {
+		req.Shared = f.Shared
+		req.Trace = func(line string) {
+			line = fmt.Sprintf("%-15s %s", "OTA", line)
+			a.post(func(m *model.Model) { m.AddTrace(model.PaneProvisioning, line) })
+		}
 	}
 	a.wg.Add(1)
 	go func() {
@@ -342,9 +373,17 @@ func addCardText(m *model.Model) string {
 		step = "yes (OTP to the cardholder)"
 	}
 	intro := "A new phone adds a sample plastic card to its wallet.\n\n"
+	stepName := "step-up:  "
 	if f.HCE {
 		step = "always (OTP to the cardholder)"
 		intro = "A new HCE phone enrols a card with the cloud platform.\n\n"
+	}
+	if f.SE {
+		stepName, step = "SE owner: ", "the issuer (R-M1)"
+		if f.Shared {
+			step = "an SE operator, shared (R-M2)"
+		}
+		intro = "The TSMs put a card in a new phone's SE over the air.\n\n"
 	}
 	dev := f.DeviceID
 	if f.Field == model.FieldDevice {
@@ -354,7 +393,7 @@ func addCardText(m *model.Model) string {
 	b.WriteString(intro)
 	fmt.Fprintf(&b, "%scard:      < %s >\n", mark(model.FieldCard), tview.Escape(f.SelectedCard()))
 	fmt.Fprintf(&b, "%sdevice ID: %s\n", mark(model.FieldDevice), dev)
-	fmt.Fprintf(&b, "%sstep-up:   %s\n", mark(model.FieldStepUp), step)
+	fmt.Fprintf(&b, "%s%s %s\n", mark(model.FieldStepUp), stepName, step)
 	if f.HCE && f.NeedsPIN() {
 		pin := strings.Repeat("*", len(f.MobilePIN))
 		if f.Field == model.FieldPIN {

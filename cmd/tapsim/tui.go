@@ -84,6 +84,7 @@ func startTUISession(ctx context.Context, dir string) (*tuiSession, error) {
 	wallet.n = n
 	hce := &tuiHCEFlow{n: n, wallet: wallet, entries: map[string]lab.HCEResult{}}
 	hceCards, hcePINCards := tuiHCECards()
+	se := &tuiSEFlow{n: n, wallet: wallet, lost: hce.reportLost, entries: map[string]string{}}
 	s := &tuiSession{net: n}
 	now := time.Now()
 	s.backend = tui.Backend{
@@ -108,7 +109,7 @@ func startTUISession(ctx context.Context, dir string) (*tuiSession, error) {
 		},
 		StopIssuer:  n.StopIssuer,
 		StartIssuer: n.RestartIssuer,
-		ReportLost:  hce.reportLost,
+		ReportLost:  se.reportLost,
 		Replenish:   hce.replenish,
 		Readers:     pcsc.AvailableReaders,
 		OpenReader: func(_ context.Context, name string) (tui.FieldReader, error) {
@@ -120,17 +121,22 @@ func startTUISession(ctx context.Context, dir string) (*tuiSession, error) {
 			if w := n.SampleWallet(); name == lab.SampleWalletProfile && w.Phone != nil {
 				info.Summary += "; token " + w.Masked + " added through the wallet flow on device " + w.DeviceID
 			}
+			if d := n.SampleSE(name); d != nil {
+				info.Summary += "; personalised over the air into SE " + d.SEID + " of device " + d.ID
+			}
 			return info
 		},
 
-		FundingCards: tuiFundingCards(),
-		AddToWallet:  wallet.add,
-		HCECards:     hceCards,
-		HCEPINCards:  hcePINCards,
-		EnrolHCE:     hce.enrol,
-		Inbox:        wallet.inbox,
-		WalletToken:  wallet.walletToken,
-		TokenState:   wallet.tokenState,
+		FundingCards:  tuiFundingCards(),
+		AddToWallet:   wallet.add,
+		HCECards:      hceCards,
+		HCEPINCards:   hcePINCards,
+		EnrolHCE:      hce.enrol,
+		SECards:       tuiSECards(),
+		PersonaliseSE: se.personalise,
+		Inbox:         wallet.inbox,
+		WalletToken:   wallet.walletToken,
+		TokenState:    wallet.tokenState,
 	}
 	s.cleanup = func() {
 		for _, l := range s.links {

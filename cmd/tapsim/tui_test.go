@@ -715,3 +715,64 @@ func TestTUIEnrolHCEPhoneMobilePIN(t *testing.T) {
 	require.Contains(t, s, name)
 	require.NotContains(t, s, "2580")
 }
+
+// R-M2, R-M6, R-S3c: the phone panel's "Personalise SE over the air" makes
+// a new phone whose SE is shared with an operator, the cardholder types
+// the code read from the inbox, the OTA trace names each command and its
+// status word (never data, no card number, no code), and the new phone
+// joins the wallet and taps approved.
+func TestTUIPersonaliseSEPhoneThenTap(t *testing.T) {
+	r := newTUIRig(t)
+	r.Model(func(m *model.Model) { m.Select("visa-se-phone") })
+	r.Keys("p")
+	r.Wait("state: locked")
+	r.Keys("o")
+	r.Wait("Personalise SE over the air", "SE owner:  the issuer (R-M1)")
+	cards := tuiSECards()
+	require.Contains(t, cards, "mc-se-phone")
+	for range slices.Index(cards, "mc-se-phone") {
+		r.Key(tcell.KeyRight)
+	}
+	r.Wait("< mc-se-phone >")
+	r.Key(tcell.KeyDown)
+	r.Key(tcell.KeyDown)
+	r.Key(tcell.KeyRight)
+	r.Wait("SE owner:  an SE operator, shared (R-M2)")
+	r.Key(tcell.KeyEnter)
+	r.Wait("OTP: ______", "the OTP is in the phone's inbox (i)")
+	r.Keys("i")
+	r.Wait("is your one-time code to put your card in your")
+	r.Key(tcell.KeyEscape)
+	r.Wait("OTP: ______")
+
+	ms, err := r.s.backend.Inbox(context.Background(), lab.SamplePhoneNumber)
+	require.NoError(t, err)
+	require.NotEmpty(t, ms)
+	otp := regexp.MustCompile(`\b[0-9]{6}\b`).FindString(ms[len(ms)-1].Body)
+	require.Len(t, otp, 6)
+	r.Keys(otp)
+	r.Key(tcell.KeyEnter)
+	r.Wait("mc-se-phone added: card ending 0053 in the SE", "personalised over the air: card 541333******0053")
+
+	var trace []string
+	var name string
+	r.Model(func(m *model.Model) {
+		trace = append(trace, m.Trace[model.PaneProvisioning]...)
+		name = m.SelectedCard()
+	})
+	require.True(t, strings.HasPrefix(name, "se-0053@"), name)
+	all := strings.Join(trace, "\n")
+	for _, want := range []string{"SE operator", "SP TSM", "OTA             INSTALL", "OTA             STORE DATA", "-> 9000", "personalised"} {
+		require.Contains(t, all, want)
+	}
+	require.NotContains(t, all, otp, "the OTP shows only in the inbox")
+	require.NotContains(t, all, "5413330089010053")
+
+	r.Keys(lab.SEPhonePasscode + "u")
+	r.Wait("unlocked with passcode")
+	r.Key(tcell.KeyEscape)
+	r.Wait("> + " + name)
+	r.Keys("1500t")
+	s := r.Wait("APPROVED", "DE39 00")
+	require.Contains(t, s, name)
+}

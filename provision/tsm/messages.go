@@ -165,6 +165,7 @@ const (
 	ReasonNoOrder        = "no_pending_order"
 	ReasonOTP            = "otp_mismatch"
 	ReasonOTPLocked      = "otp_attempts_exceeded"
+	ReasonOTPExpired     = "otp_expired"
 	ReasonOTAReplay      = "ota_replay"
 	ReasonOTAClosed      = "ota_session_closed"
 	ReasonCardCryptogram = "card_cryptogram"
@@ -192,6 +193,7 @@ var (
 	errNoOrder       = refuse(http.StatusNotFound, ReasonNoOrder, "no download waits for this device")
 	errOTP           = refuse(http.StatusForbidden, ReasonOTP, "the one-time code does not match")
 	errOTPLocked     = refuse(http.StatusForbidden, ReasonOTPLocked, "too many wrong one-time codes: the order is cancelled")
+	errOTPExpired    = refuse(http.StatusForbidden, ReasonOTPExpired, "the one-time code has expired: the order is cancelled")
 	errOTAReplay     = refuse(http.StatusConflict, ReasonOTAReplay, "this OTA step was already answered or is out of turn")
 	errOTAClosed     = refuse(http.StatusConflict, ReasonOTAClosed, "this OTA session is over")
 )

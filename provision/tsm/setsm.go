@@ -36,6 +36,10 @@ type Binding struct {
 // order.
 const MaxOTPAttempts = 3
 
+// DefaultOTPTTL is how long a one-time code is good for, as the issuer's
+// ID&V codes (R-G3c).
+const DefaultOTPTTL = 5 * time.Minute
+
 // SEConfig configures an SE TSM.
 type SEConfig struct {
 	// Party is the SE TSM's JOSE identity; Trust holds the SP TSMs and
@@ -61,6 +65,11 @@ type SEConfig struct {
 	// PendingTTL erases an order no device opened within it. 5 minutes and
 	// 24 hours when 0.
 	SessionTTL, PendingTTL time.Duration
+	// OTPTTL is how long after the order's hand-over the cardholder's
+	// one-time code is accepted, as the issuer's ID&V codes are; later
+	// the order is cancelled as expired. DefaultOTPTTL when 0; an issuer
+	// seals the script for at least that long.
+	OTPTTL time.Duration
 	// Now and Rand: the clock and the random source (session IDs, host
 	// challenges).
 	Now  func() time.Time
@@ -129,6 +138,9 @@ func NewSETSM(cfg SEConfig) (*SETSM, error) {
 	}
 	if cfg.PendingTTL <= 0 {
 		cfg.PendingTTL = 24 * time.Hour
+	}
+	if cfg.OTPTTL <= 0 {
+		cfg.OTPTTL = DefaultOTPTTL
 	}
 	return &SETSM{cfg: cfg, replay: wire.NewMemoryReplayCache(4096), bindings: map[string]Binding{},
 		pending: map[string]*pending{}, sessions: map[string]*otaSession{}, closed: map[string]bool{},
@@ -334,6 +346,13 @@ func (s *SETSM) open(m OTAOpen, peer string) (OTANext, error) {
 	if !ok || p.order.OrderID != m.OrderID {
 		s.mu.Unlock()
 		return OTANext{}, errNoOrder
+	}
+	if s.cfg.Now().Sub(p.at) > s.cfg.OTPTTL {
+		delete(s.pending, m.DeviceID)
+		s.status[m.OrderID] = ReasonOTPExpired
+		s.mu.Unlock()
+		s.record(m.OrderID, p.order.SEID, "cardholder verification", ReasonOTPExpired)
+		return OTANext{}, errOTPExpired
 	}
 	sum := OTPCheck(m.OrderID, m.OTP)
 	if subtle.ConstantTimeCompare([]byte(sum), []byte(p.order.OTPCheck)) != 1 {

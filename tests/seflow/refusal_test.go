@@ -328,3 +328,28 @@ func TestOTPCheckReplaced(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, tsm.ReasonScriptMismatch, res.Outcome)
 }
+
+// R-G3c: the one-time code follows the issuer's ID&V rules for a code's
+// life: it is good for 5 minutes after the order reached the SE TSM (then
+// the order is cancelled as expired), and once a download opened with it,
+// it opens nothing more.
+func TestOTPExpiresAndIsSingleUse(t *testing.T) {
+	r := newRig(t)
+	d, o := issuerOwned(t, r, "quinn-phone", 17)
+	require.NoError(t, r.submit(o))
+	r.clock.Advance(5*time.Minute + time.Second)
+	_, err := r.agent(d).Run(ctx, o.OrderID, o.otp)
+	require.Equal(t, tsm.ReasonOTPExpired, reason(t, err))
+	_, err = r.agent(d).Run(ctx, o.OrderID, o.otp)
+	require.Equal(t, tsm.ReasonNoOrder, reason(t, err), "the expired order is cancelled")
+	require.Empty(t, r.se.Dump())
+
+	d2, o2 := issuerOwned(t, r, "rita-phone", 18)
+	require.NoError(t, r.submit(o2))
+	r.clock.Advance(time.Minute)
+	res, err := r.agent(d2).Run(ctx, o2.OrderID, o2.otp)
+	require.NoError(t, err)
+	require.Equal(t, tsm.ReasonPersonalised, res.Outcome)
+	_, err = r.agent(d2).Run(ctx, o2.OrderID, o2.otp)
+	require.Equal(t, tsm.ReasonNoOrder, reason(t, err), "the code is spent")
+}

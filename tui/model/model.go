@@ -534,6 +534,12 @@ type AddCardForm struct {
 	// the issuer's cloud platform, which always verifies the cardholder
 	// by OTP (StepUp does not change).
 	HCE bool
+	// SE makes it the "Personalise SE over the air" form: the card is
+	// personalised into a new phone's secure element through the TSMs,
+	// the cardholder verified by OTP; the step-up field chooses who owns
+	// the SE instead: Shared, an SE operator (R-M2), else the issuer
+	// (R-M1).
+	SE, Shared bool
 	// PINCards are the cards of Cards that need a mobile PIN (HCE
 	// Mastercard-like cards); MobilePIN is the one typed.
 	PINCards  []string
@@ -571,7 +577,7 @@ func (f *AddCardForm) NeedsPIN() bool {
 }
 
 // Change changes the current field by delta: the next or previous card,
-// step-up on or off.
+// step-up on or off (an SE form: the SE's owner).
 func (f *AddCardForm) Change(delta int) {
 	switch f.Field {
 	case FieldCard:
@@ -579,7 +585,10 @@ func (f *AddCardForm) Change(delta int) {
 			f.Card = ((f.Card+delta)%n + n) % n
 		}
 	case FieldStepUp:
-		if !f.HCE {
+		switch {
+		case f.SE:
+			f.Shared = !f.Shared
+		case !f.HCE:
 			f.StepUp = !f.StepUp
 		}
 	}

@@ -226,3 +226,17 @@ func TestAddCardFormMobilePIN(t *testing.T) {
 	require.Equal(t, "2580", f.MobilePIN)
 	require.NoError(t, f.Check())
 }
+
+// The "Personalise SE over the air" form: its third field chooses the
+// SE's owner, the step-up stays on (the cardholder is always verified).
+func TestAddCardFormSE(t *testing.T) {
+	f := AddCardForm{Cards: []string{"visa-se-phone", "mc-se-phone"}, DeviceID: "01", StepUp: true, SE: true}
+	f.MoveField(2)
+	require.Equal(t, FieldStepUp, f.Field)
+	f.Change(1)
+	require.True(t, f.Shared)
+	require.True(t, f.StepUp)
+	f.Change(-1)
+	require.False(t, f.Shared)
+	require.NoError(t, f.Check())
+}
