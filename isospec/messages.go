@@ -66,6 +66,7 @@ type AuthorizationResponse struct {
 	MerchantID           string         `iso8583:"42"`
 	PrivateData          string         `iso8583:"48"` // decline reason
 	Currency             string         `iso8583:"49"`
+	AdditionalAmounts    string         `iso8583:"54"` // see Balance
 	ICCData              []byte         `iso8583:"55"` // 91 ARPC, 71/72 scripts
 	MAC                  []byte         `iso8583:"64"`
 }

@@ -124,6 +124,10 @@ func checkSemantics(id int, s string, have map[int][]byte, secondary bool) error
 		if _, err := tlv.Decode([]byte(s)); err != nil {
 			return bad("not BER-TLV")
 		}
+	case FieldAdditionalAmounts:
+		if _, err := ParseAdditionalAmounts(s); err != nil {
+			return err
+		}
 	case FieldPrivateData:
 		if _, err := ParsePrivateData(s); err != nil {
 			return bad("malformed private data")
