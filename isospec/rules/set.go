@@ -120,6 +120,22 @@ func (s *Set) Rules() *Rules {
 	return s.rules
 }
 
+// UsesProfile reports whether a rule in force matches on the card
+// profile, so that a host looks the profile up only when it matters.
+func (s *Set) UsesProfile() bool {
+	if s == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.rules.List {
+		if len(r.Match.Profile) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // Match finds the first rule that matches req and has not used up its
 // count, counts the firing, logs it ("rule NAME fired: ...", PAN masked)
 // and returns what to do. ok is false when no rule fires.
