@@ -234,6 +234,9 @@ func Parse(name string, data []byte) (*Rules, error) {
 	names := map[string]int{}
 	for i, rn := range rulesNode.Content {
 		label := fmt.Sprintf("#%d", i+1)
+		if n := nameOf(rn); n != "" {
+			label = n
+		}
 		if line, field, err := checkKeys(rn, ruleSchema, ""); err != nil {
 			return fail(line, label, field, err)
 		}
@@ -258,6 +261,19 @@ func Parse(name string, data []byte) (*Rules, error) {
 		out.List = append(out.List, r)
 	}
 	return out, nil
+}
+
+// nameOf returns the name a rule node gives itself, or "".
+func nameOf(n *yaml.Node) string {
+	if n.Kind != yaml.MappingNode {
+		return ""
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "name" && n.Content[i+1].Kind == yaml.ScalarNode {
+			return n.Content[i+1].Value
+		}
+	}
+	return ""
 }
 
 const maxMS = int64(24 * time.Hour / time.Millisecond)
