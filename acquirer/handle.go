@@ -207,12 +207,14 @@ func (s *Server) authorize(ctx context.Context, frame []byte, msg *iso8583.Messa
 			return s.applyRule(ctx, d, &req, term)
 		}
 	}
-	return s.forward(ctx, &req, term, rc, reason), false
+	return s.forward(ctx, &req, term, rc, reason, 0), false
 }
 
 // forward answers a checked request (rc "" when its MAC and format are
 // good, else the code to refuse it with) by forwarding it to its issuer.
-func (s *Server) forward(ctx context.Context, reqp *isospec.AuthorizationRequest, term Terminal, rc isospec.ResponseCode, reason string) []byte {
+// With standIn positive, an amount up to standIn is approved in the
+// issuer's stead when the issuer is down or gives no valid answer.
+func (s *Server) forward(ctx context.Context, reqp *isospec.AuthorizationRequest, term Terminal, rc isospec.ResponseCode, reason string, standIn int64) []byte {
 	now := s.cfg.Now()
 	req := *reqp
 	refuse := func(t Terminal, rc isospec.ResponseCode, reason string) []byte {
@@ -302,9 +304,13 @@ func (s *Server) forward(ctx context.Context, reqp *isospec.AuthorizationRequest
 	}
 	resp, err := lk.Exchange(out, s.cfg.IssuerTimeout)
 	if err != nil {
+		standsIn := standIn > 0 && req.Amount <= standIn
 		if errors.Is(err, link.ErrDown) || errors.Is(err, link.ErrClosed) {
 			// Nothing left: nothing to reverse.
 			s.log.Warn("issuer down", slog.String("issuer", rt.Issuer))
+			if standsIn {
+				return s.standIn(ctx, id, &req, rt, entry, term)
+			}
 			return decline(isospec.RCIssuerInoperative, string(isospec.ReasonIssuerUnavailable))
 		}
 		jr := string(isospec.ReasonIssuerUnavailable)
@@ -313,12 +319,18 @@ func (s *Server) forward(ctx context.Context, reqp *isospec.AuthorizationRequest
 		}
 		s.log.Warn("no valid issuer answer: reversal advice queued", slog.String("issuer", rt.Issuer), slog.String("error", err.Error()))
 		s.queueTimeout(ctx, id, &req, rt, entry, jr)
+		if standsIn {
+			return s.standIn(ctx, id, &req, rt, entry, term)
+		}
 		return refuse(term, isospec.RCIssuerInoperative, string(isospec.ReasonIssuerUnavailable))
 	}
 	var ir isospec.AuthorizationResponse
 	if err := isospec.Decode(resp, &ir); err != nil || ir.MTI != mustResponse(req.MTI) || !ir.ResponseCode.Known() {
 		s.log.Warn("issuer answer unusable: reversal advice queued", slog.String("issuer", rt.Issuer))
 		s.queueTimeout(ctx, id, &req, rt, entry, string(isospec.ReasonSystemError))
+		if standIn > 0 && req.Amount <= standIn {
+			return s.standIn(ctx, id, &req, rt, entry, term)
+		}
 		return refuse(term, isospec.RCIssuerInoperative, string(isospec.ReasonIssuerUnavailable))
 	}
 	jr := ""

@@ -38,7 +38,7 @@ func (s *Server) applyRule(ctx context.Context, d rules.Decision, req *isospec.A
 	}
 	var reply []byte
 	if d.Respond == "" {
-		reply = s.forward(ctx, req, term, "", "")
+		reply = s.forward(ctx, req, term, "", "", d.StandInLimit)
 	} else {
 		reply = s.ruleAnswer(ctx, d, req, term)
 	}

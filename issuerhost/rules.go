@@ -113,3 +113,22 @@ func (s *Server) ruleAnswer(d rules.Decision, req *isospec.AuthorizationRequest,
 		"pan", pan.Mask(req.PAN), "amount", req.Amount, "code", string(d.Respond), "reason", string(d.Reason))
 	return s.pack(resp, mac)
 }
+
+// standInAdvice acknowledges an authorisation advice (0120, 0121): the
+// acquirer approved in this host's stead while it was unreachable. The
+// advice carries no PAN (the acquirer keeps none), so it is logged, with
+// its identifiers, for the issuer's reconciliation; the ledger is not
+// changed.
+func (s *Server) standInAdvice(msg *iso8583.Message, mac bool) ([]byte, error) {
+	var adv isospec.AuthorizationAdvice
+	if err := isospec.Decode(msg, &adv); err != nil {
+		return s.answer(msg, isospec.MTIAuthorizationAdvice, isospec.RCFormatError, isospec.ReasonFormat, mac)
+	}
+	s.log.Warn("stand-in advice: the acquirer approved in the issuer's stead", "mti", string(adv.MTI), "rrn", adv.RRN,
+		"tid", adv.TerminalID, "amount", adv.Amount, "currency", adv.Currency, "auth_code", adv.AuthCode, "code", string(adv.ResponseCode))
+	resp, err := isospec.NewReversalResponse(&adv, isospec.RCApproved)
+	if err != nil {
+		return nil, err
+	}
+	return s.pack(resp, mac)
+}

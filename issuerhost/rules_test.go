@@ -143,3 +143,24 @@ rules:
 	require.Contains(t, logs.String(), "rule nsf fired")
 	require.NotContains(t, logs.String(), "4761739001010010")
 }
+
+// An authorisation advice (0120) of a stand-in approval is acknowledged
+// with an 0130, MACed.
+func TestIssuerStandInAdvice(t *testing.T) {
+	n := issuertest.New(t)
+	s := newServer(t, n, issuerhost.Config{})
+	c := dial(t, s.Addr())
+	now := n.Clock.Now()
+	de90, err := isospec.OriginalData{MTI: isospec.MTIAuthorizationRequest, STAN: "000042", TransmissionDateTime: isospec.TransmissionDateTime(now), AcquirerID: "400001"}.Encode()
+	require.NoError(t, err)
+	pd, err := isospec.PrivateData{StandIn: true}.Encode()
+	require.NoError(t, err)
+	adv := &isospec.AuthorizationAdvice{MTI: isospec.MTIAuthorizationAdvice, ProcessingCode: isospec.ProcPurchase, Amount: 150000,
+		TransmissionDateTime: isospec.TransmissionDateTime(now), STAN: n.NextSTAN(), AcquirerID: "400001", RRN: "000000000042",
+		AuthCode: "S00042", ResponseCode: isospec.RCApproved, TerminalID: "T0000001", MerchantID: "M00000000000001",
+		PrivateData: pd, Currency: "901", OriginalData: de90}
+	var r isospec.AuthorizationAdviceResponse
+	require.NoError(t, isospec.Decode(send(t, c, adv, true), &r))
+	require.Equal(t, isospec.MTIAuthorizationAdviceResponse, r.MTI)
+	require.Equal(t, isospec.RCApproved, r.ResponseCode)
+}

@@ -330,6 +330,9 @@ func (s *Server) HandleFrame(ctx context.Context, frame []byte) ([]byte, error) 
 		s.alarms.Log("issuer request without MAC refused", "mti", mtiS, "summary", isospec.Summary(msg))
 		return s.answer(msg, mti, isospec.RCSecurityViolation, isospec.ReasonMACInvalid, false)
 	}
+	if mti == isospec.MTIAuthorizationAdvice || mti == isospec.MTIAuthorizationAdviceRepeat {
+		return s.standInAdvice(msg, macked)
+	}
 	switch mti.Class() {
 	case '1', '2':
 		return s.authorize(ctx, msg, macked)

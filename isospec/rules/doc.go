@@ -14,7 +14,9 @@
 // reason), referring (01), approving partially (10, a smaller DE4 and the
 // balance in DE54), answering a balance (DE54), delaying the answer,
 // answering only after the terminal's timeout, never answering, closing the
-// connection, or corrupting the answer's MAC. once and count limit how
+// connection, or corrupting the answer's MAC; at the acquirer, stand_in
+// approves in the issuer's stead, up to a limit, when the issuer is down or
+// does not answer in time. once and count limit how
 // often a rule fires. Every firing is logged as "rule NAME fired: ...",
 // the PAN masked.
 //

@@ -85,6 +85,7 @@ type ruleYAML struct {
 	NoAnswer     bool         `yaml:"no_answer"`
 	Close        bool         `yaml:"close"`
 	CorruptMAC   bool         `yaml:"corrupt_mac"`
+	StandIn      *standInYAML `yaml:"stand_in"`
 	Once         bool         `yaml:"once"`
 	Count        int          `yaml:"count"`
 }
@@ -111,6 +112,10 @@ type panYAML struct {
 	Prefix string `yaml:"prefix"`
 	From   string `yaml:"from"`
 	To     string `yaml:"to"`
+}
+
+type standInYAML struct {
+	Limit int64 `yaml:"limit"`
 }
 
 type partialYAML struct {
@@ -141,11 +146,12 @@ var (
 	amountSchema  = schema{"eq": nil, "min": nil, "max": nil, "ends": nil}
 	panSchema     = schema{"prefix": nil, "from": nil, "to": nil}
 	partialSchema = schema{"amount": nil, "percent": nil}
+	standInSchema = schema{"limit": nil}
 	matchSchema   = schema{"mti": nil, "processing_code": nil, "amount": amountSchema, "pan": panSchema,
 		"profile": nil, "tid": nil, "mid": nil, "entry_mode": nil}
 	ruleSchema = schema{"name": nil, "match": matchSchema, "respond": nil, "reason": nil, "refer": nil,
 		"partial": partialSchema, "balance": nil, "delay_ms": nil, "after_timeout": nil, "no_answer": nil,
-		"close": nil, "corrupt_mac": nil, "once": nil, "count": nil}
+		"close": nil, "corrupt_mac": nil, "stand_in": standInSchema, "once": nil, "count": nil}
 )
 
 // checkKeys reports the first key of n (a mapping) that sc does not know,
@@ -461,8 +467,15 @@ func compileAction(r *Rule, ry ruleYAML) (field string, err error) {
 		answers++
 		a.Close = true
 	}
+	if si := ry.StandIn; si != nil {
+		answers++
+		if si.Limit <= 0 || si.Limit > maxAmount {
+			return "stand_in.limit", invalid("must be 1 to %d minor units", maxAmount)
+		}
+		a.StandInLimit = si.Limit
+	}
 	if answers > 1 {
-		return "respond", invalid("give one of respond, refer, partial, no_answer, close")
+		return "respond", invalid("give one of respond, refer, partial, no_answer, close, stand_in")
 	}
 	if ry.Reason != "" {
 		if a.Respond == "" {
@@ -506,7 +519,7 @@ func compileAction(r *Rule, ry ruleYAML) (field string, err error) {
 		a.CorruptMAC = true
 	}
 	if answers == 0 && a.Balance == nil && a.Delay == 0 && !a.AfterTimeout && !a.CorruptMAC {
-		return "respond", invalid("no action: give respond, refer, partial, balance, delay_ms, after_timeout, no_answer, close or corrupt_mac")
+		return "respond", invalid("no action: give respond, refer, partial, balance, delay_ms, after_timeout, no_answer, close, corrupt_mac or stand_in")
 	}
 	return "", nil
 }

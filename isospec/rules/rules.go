@@ -83,6 +83,10 @@ type Action struct {
 	NoAnswer, Close bool
 	// CorruptMAC spoils the answer's MAC.
 	CorruptMAC bool
+	// StandInLimit, when positive, lets the acquirer approve in the
+	// issuer's stead up to this amount when the issuer is down or silent;
+	// the request is forwarded as usual. The issuer host ignores it.
+	StandInLimit int64
 }
 
 // Request is what rules match on, taken from a request by the host.
@@ -165,12 +169,14 @@ type Decision struct {
 	Delay time.Duration
 	// NoAnswer, Close and CorruptMAC are as in Action.
 	NoAnswer, Close, CorruptMAC bool
+	// StandInLimit is as in Action.
+	StandInLimit int64
 }
 
 // decide makes a's action concrete for req.
 func (a *Action) decide(name string, req Request, terminalTimeout time.Duration) Decision {
 	d := Decision{Rule: name, Respond: a.Respond, Reason: a.Reason, Balance: a.Balance, Delay: a.Delay,
-		NoAnswer: a.NoAnswer, Close: a.Close, CorruptMAC: a.CorruptMAC}
+		NoAnswer: a.NoAnswer, Close: a.Close, CorruptMAC: a.CorruptMAC, StandInLimit: a.StandInLimit}
 	if a.AfterTimeout {
 		d.Delay = terminalTimeout + AfterTimeoutMargin
 	}
@@ -230,6 +236,8 @@ func (d Decision) String() string {
 			s += fmt.Sprintf(" balance %d", *d.Balance)
 		}
 		parts = append(parts, s)
+	case d.StandInLimit > 0:
+		parts = append(parts, fmt.Sprintf("forward, stand-in up to %d if the issuer is down", d.StandInLimit))
 	default:
 		parts = append(parts, "normal answer")
 	}

@@ -97,6 +97,7 @@ func TestActions(t *testing.T) {
 		{"no answer", `no_answer: true`, rules.Decision{NoAnswer: true}},
 		{"close", `close: true`, rules.Decision{Close: true}},
 		{"corrupt mac", `corrupt_mac: true`, rules.Decision{CorruptMAC: true}},
+		{"stand-in", `stand_in: {limit: 300000}`, rules.Decision{StandInLimit: 300000}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := mustParse(t, "rules:\n  - name: x\n    "+tc.action+"\n")
@@ -178,6 +179,8 @@ func TestParseErrors(t *testing.T) {
 		{"late and silent", "rules:\n  - name: a\n    no_answer: true\n    after_timeout: true\n", "after_timeout with no answer"},
 		{"two documents", "rules: []\n---\nrules: []\n", "more than one YAML document"},
 		{"twice", "rules: []\nrules: []\n", "given twice"},
+		{"stand-in without limit", "rules:\n  - name: a\n    stand_in: {}\n", `rule "a": stand_in.limit: invalid rules: must be 1 to`},
+		{"stand-in and an answer", "rules:\n  - name: a\n    stand_in: {limit: 5}\n    respond: \"05\"\n", "give one of"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := rules.Parse("t.yaml", []byte(tc.src))
