@@ -178,3 +178,37 @@ func TestRulesBadFileAtStart(t *testing.T) {
 		require.NotContains(t, string(out), "listening")
 	}
 }
+
+// Stand-in: the issuer process dies, the acquirer approves under the
+// rule's limit with the stand-in marker, and tells the issuer once it is
+// back.
+func TestRulesStandIn(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "rules.yaml")
+	require.NoError(t, os.WriteFile(path, []byte("rules:\n  - name: stand-in\n    match: {pan: {prefix: \"476173\"}}\n    stand_in: {limit: 200000}\n"), 0o600))
+	h := &hosts{issuerDir: filepath.Join(dir, "issuer"), acquirerDir: filepath.Join(dir, "acquirer")}
+	h.issuer = start(t, "issuer", "--listen", "127.0.0.1:0", "--data", h.issuerDir)
+	h.acquirer = startLogged(t, "acquirer", "--listen", "127.0.0.1:0", "--issuer", h.issuer.addr,
+		"--data", h.acquirerDir, "--issuer-timeout", "2s", "--rules", path)
+	h.acquirer.waitLine(t, "issuer links signed on")
+	holder := newCardholder()
+	term := newTerminal(t, h.acquirer.addr, holder.now)
+
+	h.issuer.kill()
+	res := term.sell(t, holder.card(t, "visa-plastic", false), 150000, "", "")
+	requireAnswer(t, res, "00", "")
+	var ar isospec.AuthorizationResponse
+	require.NoError(t, isospec.Decode(res.Exchanges[0].Response, &ar))
+	pd, err := isospec.ParsePrivateData(ar.PrivateData)
+	require.NoError(t, err)
+	require.True(t, pd.StandIn, "stand-in marker")
+	h.acquirer.waitLine(t, "stand-in approval in the issuer's stead, advice queued")
+
+	// Over the limit: 91.
+	res = term.sell(t, holder.card(t, "visa-plastic", false), 250000, "", "")
+	require.Equal(t, isospec.RCIssuerInoperative, res.ResponseCode, "%s", res)
+
+	// The issuer back: it receives the stand-in advice.
+	h.issuer = startLogged(t, "issuer", "--listen", h.issuer.addr, "--data", h.issuerDir)
+	h.issuer.waitLine(t, "stand-in advice: the acquirer approved in the issuer's stead")
+}
