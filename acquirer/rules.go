@@ -23,29 +23,27 @@ func ruleRequest(req *isospec.AuthorizationRequest) rules.Request {
 
 // applyRule carries out a fired rule on a request whose MAC and format
 // were good. A rule that answers journals the request as not forwarded
-// (its reason "rule:NAME"), so that a reversal of it is not sent on.
+// (its reason "rule:NAME"), so that a reversal of it is not sent on. The
+// answer is made (and the request forwarded) first, then held back for the
+// rule's delay: a terminal that gives up meanwhile finds the original in
+// the journal when it reverses.
 func (s *Server) applyRule(ctx context.Context, d rules.Decision, req *isospec.AuthorizationRequest, term Terminal) ([]byte, bool) {
-	if err := s.cfg.Rules.Sleep(s.ruleCtx, d.Delay); err != nil {
-		return nil, true // closing
-	}
-	switch {
-	case d.NoAnswer:
-		s.journalRule(ctx, req, "", d)
-		return nil, false
-	case d.Close:
-		s.journalRule(ctx, req, "", d)
-		return nil, true
-	}
 	var reply []byte
-	if d.Respond == "" {
+	switch {
+	case d.NoAnswer, d.Close:
+		s.journalRule(ctx, req, "", d)
+	case d.Respond == "":
 		reply = s.forward(ctx, req, term, "", "", d.StandInLimit)
-	} else {
+	default:
 		reply = s.ruleAnswer(ctx, d, req, term)
 	}
 	if d.CorruptMAC {
 		reply = corruptMAC(reply)
 	}
-	return reply, false
+	if err := s.cfg.Rules.Sleep(s.ruleCtx, d.Delay); err != nil {
+		return nil, true // closing
+	}
+	return reply, d.Close
 }
 
 // ruleAnswer is the answer a rule gives in the issuer's stead.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -220,4 +221,23 @@ func TestRulesDelayEndsOnClose(t *testing.T) {
 	o := <-done
 	require.Nil(t, o.reply)
 	require.True(t, o.hang)
+}
+
+// A delayed answer is made first and then held back: the request is
+// forwarded and journalled before the delay, so a terminal that reverses
+// meanwhile finds it.
+func TestRulesDelayAfterForwarding(t *testing.T) {
+	rs, err := rules.Parse("rules.yaml", []byte("rules:\n  - name: late\n    after_timeout: true\n"))
+	require.NoError(t, err)
+	var r *rig
+	var seen, journalled atomic.Int64
+	set := rules.New(rs, rules.Options{Sleep: func(context.Context, time.Duration) error {
+		seen.Store(int64(len(r.iss.ReceivedMTI(isospec.MTIAuthorizationRequest))))
+		journalled.Store(int64(len(r.journal())))
+		return nil
+	}})
+	r = newRig(t, func(c *acquirer.Config) { c.Rules = set })
+	require.Equal(t, isospec.RCApproved, r.authorise(r.authReq(visaPAN, 1000)).ResponseCode)
+	require.Equal(t, int64(1), seen.Load(), "forwarded before the delay")
+	require.Equal(t, int64(1), journalled.Load())
 }

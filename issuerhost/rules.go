@@ -48,28 +48,22 @@ func (s *Server) profileOf(ctx context.Context, p string) string {
 }
 
 // applyRule carries out a fired rule in place of the engine's decision
-// (or, for a rule without an answer of its own, around it).
+// (or, for a rule without an answer of its own, around it). The answer is
+// made first, then held back for the rule's delay.
 func (s *Server) applyRule(ctx context.Context, d rules.Decision, msg *iso8583.Message, req *isospec.AuthorizationRequest, mac bool) ([]byte, error) {
-	if err := s.cfg.Rules.Sleep(s.ruleCtx, d.Delay); err != nil {
-		return nil, errHangUp // closing
-	}
-	switch {
-	case d.NoAnswer:
-		return nil, nil
-	case d.Close:
-		return nil, errHangUp
-	}
 	var (
 		reply []byte
 		err   error
 	)
-	if d.Respond == "" {
+	switch {
+	case d.NoAnswer, d.Close:
+	case d.Respond == "":
 		ar, aerr := authzRequest(req)
 		if aerr != nil {
 			return s.answer(msg, req.MTI, isospec.RCFormatError, isospec.ReasonFormat, mac)
 		}
 		reply, err = s.decide(ctx, msg, req, ar, mac)
-	} else {
+	default:
 		reply, err = s.ruleAnswer(d, req, mac)
 	}
 	if err != nil {
@@ -78,6 +72,9 @@ func (s *Server) applyRule(ctx context.Context, d rules.Decision, msg *iso8583.M
 	if d.CorruptMAC && len(reply) > 0 {
 		reply = append([]byte(nil), reply...)
 		reply[len(reply)-1] ^= 0x01 // DE64, the last field
+	}
+	if err := s.cfg.Rules.Sleep(s.ruleCtx, d.Delay); err != nil || d.Close {
+		return nil, errHangUp // closing, or closed by the rule
 	}
 	return reply, nil
 }

@@ -130,9 +130,11 @@ func TestRulesAtBothHosts(t *testing.T) {
 func TestRulesNoAnswerReversal(t *testing.T) {
 	h, _ := rulesHosts(t)
 	holder := newCardholder()
-	term := newTimedTerminal(t, h.acquirer.addr, holder.now, 500*time.Millisecond)
+	term := newTimedTerminal(t, h.acquirer.addr, holder.now, time.Second)
 	res := term.sell(t, holder.card(t, "visa-plastic", false), 150091, "", "")
-	require.Equal(t, pos.StatusReversed, res.Status, "%s", res)
+	// Reversed, or pending should the reversal's own answer be slow.
+	require.Contains(t, []pos.Status{pos.StatusReversed, pos.StatusReversalPending}, res.Status, "%s", res)
+	require.Error(t, res.Exchanges[0].Err, "no answer")
 	require.GreaterOrEqual(t, len(res.Exchanges), 2)
 	require.Equal(t, "reversal", res.Exchanges[1].Purpose)
 	mti, err := res.Exchanges[1].Request.GetMTI()
