@@ -44,10 +44,11 @@ func (s *Server) adviceDelay(n int) time.Duration {
 	return min(d, s.cfg.AdviceRetryMax)
 }
 
-// RetryAdvices sends every stored reversal advice that is due and whose
-// issuer link is up: a 0420 the first time, a 0421 after, each recorded in
+// RetryAdvices sends every stored advice that is due and whose issuer link
+// is up: a reversal advice as a 0420 the first time, a 0421 after, and the
+// advice of a stand-in approval as a 0120, then 0121; each is recorded in
 // the store before it is sent. An advice is done when the issuer
-// acknowledges it with an 0430, whatever its response code. It returns how
+// acknowledges it (0430, 0130), whatever its response code. It returns how
 // many were acknowledged. The advice worker calls it on its own; tests and
 // tools may call it to flush the queue at once.
 func (s *Server) RetryAdvices(ctx context.Context) (int, error) {
@@ -112,6 +113,18 @@ func (s *Server) sendAdvice(ctx context.Context, a store.Advice, now time.Time) 
 	if a.Attempts > 1 {
 		adv.MTI = isospec.MTIReversalAdviceRepeat
 	}
+	wantMTI := isospec.MTIReversalAdviceResponse
+	if a.Kind == store.KindStandIn {
+		// The advice of an approval given in the issuer's stead.
+		adv.MTI, wantMTI = isospec.MTIAuthorizationAdvice, isospec.MTIAuthorizationAdviceResponse
+		if a.Attempts > 1 {
+			adv.MTI = isospec.MTIAuthorizationAdviceRepeat
+		}
+		adv.AuthCode = a.AuthCode
+		if adv.PrivateData, err = (isospec.PrivateData{StandIn: true}).Encode(); err != nil {
+			return false, false
+		}
+	}
 	msg, err := isospec.Encode(adv)
 	if err != nil {
 		s.log.Error("advice not encodable", slog.Int64("advice", a.ID), slog.String("error", err.Error()))
@@ -123,7 +136,7 @@ func (s *Server) sendAdvice(ctx context.Context, a store.Advice, now time.Time) 
 		return false, true
 	}
 	var r isospec.ReversalResponse
-	if err := isospec.Decode(resp, &r); err != nil || r.MTI != isospec.MTIReversalAdviceResponse {
+	if err := isospec.Decode(resp, &r); err != nil || r.MTI != wantMTI {
 		return false, true
 	}
 	if err := s.store.Acknowledge(ctx, a.ID, string(r.ResponseCode), s.cfg.Now()); err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/tapsim/tapsim/acquirer/route"
 	"github.com/tapsim/tapsim/acquirer/store"
 	"github.com/tapsim/tapsim/hsm"
+	"github.com/tapsim/tapsim/isospec/rules"
 )
 
 // HSM is what the acquirer asks of its security module: MACs under the
@@ -118,6 +119,12 @@ type Config struct {
 	// Numbers stamps STAN and RRN on the issuer links; nil uses
 	// DurableNumbers on the store.
 	Numbers Numbers
+	// Rules, when set, are the host response rules consulted for every
+	// authorisation and financial request from a terminal, after its MAC
+	// and format are checked and before it is forwarded: a rule may answer
+	// in the issuer's stead, delay the answer, withhold it, close the
+	// connection or spoil the answer's MAC. nil forwards everything.
+	Rules *rules.Set
 	// Logger receives events (masked); nil discards them.
 	Logger *slog.Logger
 }

@@ -35,6 +35,17 @@
 // translated to the issuer link's numbers, or stored as an advice when the
 // issuer cannot take it.
 //
+// With Config.Rules (package isospec/rules), host response rules are
+// consulted after steps 2 and 3: a rule may answer in the issuer's stead
+// (any DE39 with its reason, a referral, a partial approval with DE54, a
+// balance), hold the answer back, withhold it, close the connection or
+// spoil the answer's MAC; such requests are journalled with the reason
+// "rule:NAME" and are not forwarded. A stand_in rule forwards as usual
+// but, when the issuer is down or gives no valid answer, approves up to
+// its limit in the issuer's stead (00, an "S" authorisation code, the
+// stand-in marker in DE48) and queues an authorisation advice (0120,
+// repeated as 0121) beside any reversal advice, sent when the link is up.
+//
 // The acquirer keeps no sensitive data (R-G5g): its journal and advice
 // queue hold the masked PAN and the 6-digit BIN, never the full PAN, track
 // 2, PIN blocks or ICC data; keys exist only inside the security module.

@@ -50,7 +50,7 @@ func (s *Server) HandleFrame(ctx context.Context, frame []byte) (reply []byte, h
 	}
 	switch mti {
 	case isospec.MTIAuthorizationRequest, isospec.MTIFinancialRequest:
-		return s.authorize(ctx, frame, msg), false
+		return s.authorize(ctx, frame, msg)
 	case isospec.MTIReversalRequest, isospec.MTIReversalAdvice, isospec.MTIReversalAdviceRepeat:
 		return s.reverse(ctx, frame, msg), false
 	case isospec.MTINetworkRequest:
@@ -190,12 +190,33 @@ func accountNumber(pan, track2 string) string {
 	return p
 }
 
-func (s *Server) authorize(ctx context.Context, frame []byte, msg *iso8583.Message) []byte {
-	now := s.cfg.Now()
+func (s *Server) authorize(ctx context.Context, frame []byte, msg *iso8583.Message) (reply []byte, hangUp bool) {
 	var req isospec.AuthorizationRequest
 	if err := isospec.Decode(msg, &req); err != nil {
-		return s.minimal(isospec.MTIAuthorizationRequest, msg, isospec.RCFormatError)
+		return s.minimal(isospec.MTIAuthorizationRequest, msg, isospec.RCFormatError), false
 	}
+	term, rc, reason := s.checkTerminal(frame, req.TerminalID, true)
+	if rc == "" {
+		if err := isospec.Validate(msg); err != nil {
+			s.noisy.Log("terminal message format error", slog.String("tid", req.TerminalID), slog.String("error", err.Error()))
+			rc, reason = isospec.RCFormatError, string(isospec.ReasonFormat)
+		}
+	}
+	if rc == "" && s.cfg.Rules != nil {
+		if d, ok := s.cfg.Rules.Match(ruleRequest(&req)); ok {
+			return s.applyRule(ctx, d, &req, term)
+		}
+	}
+	return s.forward(ctx, &req, term, rc, reason, 0), false
+}
+
+// forward answers a checked request (rc "" when its MAC and format are
+// good, else the code to refuse it with) by forwarding it to its issuer.
+// With standIn positive, an amount up to standIn is approved in the
+// issuer's stead when the issuer is down or gives no valid answer.
+func (s *Server) forward(ctx context.Context, reqp *isospec.AuthorizationRequest, term Terminal, rc isospec.ResponseCode, reason string, standIn int64) []byte {
+	now := s.cfg.Now()
+	req := *reqp
 	refuse := func(t Terminal, rc isospec.ResponseCode, reason string) []byte {
 		r, err := isospec.NewAuthorizationResponse(&req, rc)
 		if err != nil {
@@ -204,13 +225,8 @@ func (s *Server) authorize(ctx context.Context, frame []byte, msg *iso8583.Messa
 		r.PrivateData = declineData(reason)
 		return s.encodeReply(r, t.TAK)
 	}
-	term, rc, reason := s.checkTerminal(frame, req.TerminalID, true)
 	if rc != "" {
 		return refuse(term, rc, reason)
-	}
-	if err := isospec.Validate(msg); err != nil {
-		s.noisy.Log("terminal message format error", slog.String("tid", req.TerminalID), slog.String("error", err.Error()))
-		return refuse(term, isospec.RCFormatError, string(isospec.ReasonFormat))
 	}
 	account := accountNumber(req.PAN, req.Track2)
 	entry := store.Entry{
@@ -288,9 +304,13 @@ func (s *Server) authorize(ctx context.Context, frame []byte, msg *iso8583.Messa
 	}
 	resp, err := lk.Exchange(out, s.cfg.IssuerTimeout)
 	if err != nil {
+		standsIn := standIn > 0 && req.Amount <= standIn
 		if errors.Is(err, link.ErrDown) || errors.Is(err, link.ErrClosed) {
 			// Nothing left: nothing to reverse.
 			s.log.Warn("issuer down", slog.String("issuer", rt.Issuer))
+			if standsIn {
+				return s.standIn(ctx, id, &req, rt, entry, term)
+			}
 			return decline(isospec.RCIssuerInoperative, string(isospec.ReasonIssuerUnavailable))
 		}
 		jr := string(isospec.ReasonIssuerUnavailable)
@@ -299,12 +319,18 @@ func (s *Server) authorize(ctx context.Context, frame []byte, msg *iso8583.Messa
 		}
 		s.log.Warn("no valid issuer answer: reversal advice queued", slog.String("issuer", rt.Issuer), slog.String("error", err.Error()))
 		s.queueTimeout(ctx, id, &req, rt, entry, jr)
+		if standsIn {
+			return s.standIn(ctx, id, &req, rt, entry, term)
+		}
 		return refuse(term, isospec.RCIssuerInoperative, string(isospec.ReasonIssuerUnavailable))
 	}
 	var ir isospec.AuthorizationResponse
 	if err := isospec.Decode(resp, &ir); err != nil || ir.MTI != mustResponse(req.MTI) || !ir.ResponseCode.Known() {
 		s.log.Warn("issuer answer unusable: reversal advice queued", slog.String("issuer", rt.Issuer))
 		s.queueTimeout(ctx, id, &req, rt, entry, string(isospec.ReasonSystemError))
+		if standIn > 0 && req.Amount <= standIn {
+			return s.standIn(ctx, id, &req, rt, entry, term)
+		}
 		return refuse(term, isospec.RCIssuerInoperative, string(isospec.ReasonIssuerUnavailable))
 	}
 	jr := ""
@@ -320,6 +346,12 @@ func (s *Server) authorize(ctx context.Context, frame []byte, msg *iso8583.Messa
 	// that one RRN names the sale at the terminal, the acquirer and the
 	// issuer (the terminal's own, if it sent one, stays in the journal).
 	r.AuthCode, r.PrivateData, r.ICCData, r.RRN = ir.AuthCode, ir.PrivateData, ir.ICCData, rrn
+	// A partial approval's amount and the balances go back as the issuer
+	// gave them.
+	r.AdditionalAmounts = ir.AdditionalAmounts
+	if ir.ResponseCode == isospec.RCPartialApproval && ir.Amount < req.Amount {
+		r.Amount = ir.Amount
+	}
 	return s.encodeReply(r, term.TAK)
 }
 

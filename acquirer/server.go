@@ -40,6 +40,10 @@ type Server struct {
 
 	adviceMu sync.Mutex // one advice pass at a time
 
+	// ruleCtx ends when Close begins, cutting short the delays of rules.
+	ruleCtx  context.Context
+	ruleStop context.CancelFunc
+
 	ready atomic.Bool // started and not closed: messages may be handled
 
 	mu        sync.Mutex
@@ -67,6 +71,7 @@ func New(cfg Config) (*Server, error) {
 		noisy:     &frameserver.Limiter{Logger: cfg.Logger, Level: slog.LevelInfo},
 		alarms:    &frameserver.Limiter{Logger: cfg.Logger, Level: slog.LevelWarn, Burst: 10},
 	}
+	s.ruleCtx, s.ruleStop = context.WithCancel(context.Background())
 	for _, t := range cfg.Terminals {
 		if t.BDK.IsZero() {
 			t.BDK = cfg.BDK
@@ -228,6 +233,7 @@ func (s *Server) Close() error {
 	s.closed = true
 	started := s.started
 	s.mu.Unlock()
+	s.ruleStop()
 	defer close(s.closeDone)
 	if !started {
 		return nil

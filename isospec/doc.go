@@ -46,6 +46,7 @@
 //	DE49  currency code                n3
 //	DE52  PIN block                    b8
 //	DE53  security control info        b..48 LLVAR: the DUKPT key serial number
+//	DE54  additional amounts           an..120 LLLVAR, 20 a balance (see AdditionalAmount)
 //	DE55  ICC data                     b..255 LLLVAR, BER-TLV
 //	DE64  MAC                          b8    when there is no secondary bitmap
 //	DE70  network management code      n3    (see NetworkCode)
@@ -54,8 +55,9 @@
 //
 // # Messages
 //
-// 0100/0110 authorisation, 0200/0210 financial, 0400/0410 reversal,
-// 0420/0421/0430 reversal advice and its repeat, 0800/0810 network management
+// 0100/0110 authorisation, 0200/0210 financial, 0120/0121/0130
+// authorisation advice (a stand-in approval the acquirer reports), 0400/0410
+// reversal, 0420/0421/0430 reversal advice and its repeat, 0800/0810 network management
 // (DE70: 001 sign-on, 002 sign-off, 161 key change, 301 echo). Each has a
 // typed struct with iso8583 tags (AuthorizationRequest, ReversalRequest,
 // NetworkManagement...) for Encode and Decode.

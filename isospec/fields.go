@@ -129,6 +129,7 @@ const (
 	FieldCurrency             = 49
 	FieldPINBlock             = 52
 	FieldSecurityControl      = 53
+	FieldAdditionalAmounts    = 54
 	FieldICCData              = 55
 	FieldMAC                  = 64
 	FieldNetworkCode          = 70
@@ -165,6 +166,7 @@ var fieldDefs = []FieldDef{
 	{ID: FieldCurrency, Name: "currency code, transaction", Format: FormatN, Length: Fixed, MinLen: 3, MaxLen: 3},
 	{ID: FieldPINBlock, Name: "personal identification number data", Format: FormatB, Length: Fixed, MinLen: 8, MaxLen: 8},
 	{ID: FieldSecurityControl, Name: "security related control information", Format: FormatB, Length: LLVAR, MinLen: 1, MaxLen: 48},
+	{ID: FieldAdditionalAmounts, Name: "additional amounts", Format: FormatAN, Length: LLLVAR, MinLen: 20, MaxLen: 120},
 	{ID: FieldICCData, Name: "integrated circuit card system related data", Format: FormatB, Length: LLLVAR, MinLen: 1, MaxLen: 255},
 	{ID: FieldMAC, Name: "message authentication code", Format: FormatB, Length: Fixed, MinLen: MACLen, MaxLen: MACLen},
 	{ID: FieldNetworkCode, Name: "network management information code", Format: FormatN, Length: Fixed, MinLen: 3, MaxLen: 3},

@@ -42,6 +42,18 @@ type AuthorizationRequest struct {
 	MAC                  []byte         `iso8583:"64"`
 }
 
+// AuthorizationAdvice is the 0120 authorisation advice (0121 repeated):
+// the acquirer telling the issuer of an authorisation it gave in the
+// issuer's stead. It carries the fields of a reversal advice: DE39 the
+// answer given, DE38 its authorisation code, DE90 the original as sent on
+// the issuer link (or as it would have been), DE48 the stand-in marker.
+// The full PAN is not kept by the acquirer, so DE2 is absent.
+type AuthorizationAdvice = ReversalRequest
+
+// AuthorizationAdviceResponse is the 0130 answering an 0120 or 0121;
+// NewReversalResponse builds it.
+type AuthorizationAdviceResponse = ReversalResponse
+
 // FinancialRequest is the 0200 financial request; it carries the same
 // fields as the 0100.
 type FinancialRequest = AuthorizationRequest
@@ -66,6 +78,7 @@ type AuthorizationResponse struct {
 	MerchantID           string         `iso8583:"42"`
 	PrivateData          string         `iso8583:"48"` // decline reason
 	Currency             string         `iso8583:"49"`
+	AdditionalAmounts    string         `iso8583:"54"` // see Balance
 	ICCData              []byte         `iso8583:"55"` // 91 ARPC, 71/72 scripts
 	MAC                  []byte         `iso8583:"64"`
 }

@@ -131,3 +131,18 @@ func TestMessagesStringAndLogValue(t *testing.T) {
 	slog.New(slog.NewTextHandler(&buf, nil)).Info("sent", "req", sample0100(t))
 	require.Contains(t, buf.String(), "PAN 476173******0119")
 }
+
+func TestAuthorizationAdvice(t *testing.T) {
+	require.True(t, isospec.MTIAuthorizationAdvice.IsRequest())
+	rsp, err := isospec.MTIAuthorizationAdviceRepeat.Response()
+	require.NoError(t, err)
+	require.Equal(t, isospec.MTIAuthorizationAdviceResponse, rsp)
+	pd, err := isospec.PrivateData{StandIn: true}.Encode()
+	require.NoError(t, err)
+	require.Equal(t, "100011", pd)
+	back, err := isospec.ParsePrivateData(pd)
+	require.NoError(t, err)
+	require.True(t, back.StandIn)
+	_, err = isospec.ParsePrivateData("100012")
+	require.ErrorIs(t, err, isospec.ErrPrivateData)
+}

@@ -8,31 +8,37 @@ type MTI string
 
 // Message types of the dialect.
 const (
-	MTIAuthorizationRequest   MTI = "0100"
-	MTIAuthorizationResponse  MTI = "0110"
-	MTIFinancialRequest       MTI = "0200"
-	MTIFinancialResponse      MTI = "0210"
-	MTIReversalRequest        MTI = "0400"
-	MTIReversalResponse       MTI = "0410"
-	MTIReversalAdvice         MTI = "0420"
-	MTIReversalAdviceRepeat   MTI = "0421"
-	MTIReversalAdviceResponse MTI = "0430"
-	MTINetworkRequest         MTI = "0800"
-	MTINetworkResponse        MTI = "0810"
+	MTIAuthorizationRequest        MTI = "0100"
+	MTIAuthorizationResponse       MTI = "0110"
+	MTIAuthorizationAdvice         MTI = "0120"
+	MTIAuthorizationAdviceRepeat   MTI = "0121"
+	MTIAuthorizationAdviceResponse MTI = "0130"
+	MTIFinancialRequest            MTI = "0200"
+	MTIFinancialResponse           MTI = "0210"
+	MTIReversalRequest             MTI = "0400"
+	MTIReversalResponse            MTI = "0410"
+	MTIReversalAdvice              MTI = "0420"
+	MTIReversalAdviceRepeat        MTI = "0421"
+	MTIReversalAdviceResponse      MTI = "0430"
+	MTINetworkRequest              MTI = "0800"
+	MTINetworkResponse             MTI = "0810"
 )
 
 var mtiNames = map[MTI]string{
-	MTIAuthorizationRequest:   "authorisation request",
-	MTIAuthorizationResponse:  "authorisation response",
-	MTIFinancialRequest:       "financial request",
-	MTIFinancialResponse:      "financial response",
-	MTIReversalRequest:        "reversal request",
-	MTIReversalResponse:       "reversal response",
-	MTIReversalAdvice:         "reversal advice",
-	MTIReversalAdviceRepeat:   "reversal advice repeat",
-	MTIReversalAdviceResponse: "reversal advice response",
-	MTINetworkRequest:         "network management request",
-	MTINetworkResponse:        "network management response",
+	MTIAuthorizationRequest:        "authorisation request",
+	MTIAuthorizationResponse:       "authorisation response",
+	MTIAuthorizationAdvice:         "authorisation advice",
+	MTIAuthorizationAdviceRepeat:   "authorisation advice repeat",
+	MTIAuthorizationAdviceResponse: "authorisation advice response",
+	MTIFinancialRequest:            "financial request",
+	MTIFinancialResponse:           "financial response",
+	MTIReversalRequest:             "reversal request",
+	MTIReversalResponse:            "reversal response",
+	MTIReversalAdvice:              "reversal advice",
+	MTIReversalAdviceRepeat:        "reversal advice repeat",
+	MTIReversalAdviceResponse:      "reversal advice response",
+	MTINetworkRequest:              "network management request",
+	MTINetworkResponse:             "network management response",
 }
 
 // Known reports whether the dialect uses m.

@@ -21,7 +21,7 @@ const MaxFrameLen = 0xFFFF
 // header excluded: the MTI, both bitmaps and every field at its longest,
 // length prefixes included. No legal frame is longer, so a reader may
 // refuse a longer announced length before reading it.
-const MaxMessageLen = 1631
+const MaxMessageLen = 1754
 
 // ReadMessageLength reads the 2-byte binary big-endian length header. It
 // has the shape of iso8583-connection's MessageLengthReader: pass it to

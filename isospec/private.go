@@ -22,6 +22,7 @@ const (
 	TagKeyType          = "07" // an..8: key change, type of the key sent (ZPK, TAK...)
 	TagKeyUnderKEK      = "08" // hex: key change, the key encrypted under the KEK
 	TagKeyCheckValue    = "09" // hex 6: key change, check value of the key sent
+	TagStandIn          = "10" // n1: 1 if the acquirer answered in the issuer's stead
 )
 
 // Subelement is one tag-length-value element of DE48.
@@ -38,6 +39,7 @@ type Subelement struct {
 //	01 decline reason       04 device ID           07 key type
 //	02 token requestor ID   05 CDCVM performed     08 key under KEK (hex)
 //	03 token assurance      06 HCE key ATC         09 key check value (hex)
+//	10 stand-in
 //
 // Absent subelements leave the field's zero value. Unknown tags are kept in
 // Extra so that a relay passes them on unchanged.
@@ -59,6 +61,9 @@ type PrivateData struct {
 	KeyType       string
 	KeyUnderKEK   string
 	KeyCheckValue string
+	// StandIn marks an answer the acquirer gave in the issuer's stead
+	// (stand-in processing), and the advice that tells the issuer of it.
+	StandIn bool
 	// Extra holds subelements with tags not listed above.
 	Extra []Subelement
 }
@@ -88,6 +93,9 @@ func (p PrivateData) subelements() []Subelement {
 	add(TagKeyType, p.KeyType)
 	add(TagKeyUnderKEK, p.KeyUnderKEK)
 	add(TagKeyCheckValue, p.KeyCheckValue)
+	if p.StandIn {
+		add(TagStandIn, "1")
+	}
 	out = append(out, p.Extra...)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Tag < out[j].Tag })
 	return out
@@ -166,6 +174,8 @@ func ParsePrivateData(s string) (PrivateData, error) {
 			p.KeyUnderKEK = v
 		case TagKeyCheckValue:
 			p.KeyCheckValue = v
+		case TagStandIn:
+			p.StandIn = v == "1"
 		default:
 			p.Extra = append(p.Extra, sub)
 		}
@@ -201,7 +211,7 @@ func checkSubelement(s Subelement) error {
 		ok = digits && len(v) == 2
 	case TagDeviceID:
 		ok = len(v) <= 64
-	case TagCDCVM:
+	case TagCDCVM, TagStandIn:
 		ok = v == "0" || v == "1"
 	case TagHCEKeyATC:
 		if ok = digits && len(v) == 5; ok {

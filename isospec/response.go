@@ -9,7 +9,9 @@ type ResponseCode string
 // dialect's "cryptogram failure").
 const (
 	RCApproved               ResponseCode = "00"
+	RCReferToIssuer          ResponseCode = "01"
 	RCDoNotHonour            ResponseCode = "05"
+	RCPartialApproval        ResponseCode = "10"
 	RCInvalidTransaction     ResponseCode = "12"
 	RCInvalidAmount          ResponseCode = "13"
 	RCInvalidCardNumber      ResponseCode = "14"
@@ -35,6 +37,8 @@ const (
 
 var rcMeanings = map[ResponseCode]string{
 	RCApproved:               "approved",
+	RCReferToIssuer:          "refer to card issuer",
+	RCPartialApproval:        "approved for partial amount",
 	RCDoNotHonour:            "do not honour",
 	RCInvalidTransaction:     "invalid transaction",
 	RCInvalidAmount:          "invalid amount",

@@ -19,15 +19,18 @@ var required = map[MTI]struct {
 		all:   []int{3, 4, 7, 11, 22, 41, 49},
 		anyOf: [][]int{{FieldPAN, FieldTrack2}},
 	},
-	MTIAuthorizationResponse:  {all: []int{11, 39}},
-	MTIFinancialResponse:      {all: []int{11, 39}},
-	MTIReversalRequest:        {all: []int{3, 4, 7, 11, 41, 49, 90}},
-	MTIReversalAdvice:         {all: []int{3, 4, 7, 11, 41, 49, 90}},
-	MTIReversalAdviceRepeat:   {all: []int{3, 4, 7, 11, 41, 49, 90}},
-	MTIReversalResponse:       {all: []int{11, 39}},
-	MTIReversalAdviceResponse: {all: []int{11, 39}},
-	MTINetworkRequest:         {all: []int{7, 11, 70}},
-	MTINetworkResponse:        {all: []int{11, 39, 70}},
+	MTIAuthorizationResponse:       {all: []int{11, 39}},
+	MTIAuthorizationAdvice:         {all: []int{3, 4, 7, 11, 39, 41, 49, 90}},
+	MTIAuthorizationAdviceRepeat:   {all: []int{3, 4, 7, 11, 39, 41, 49, 90}},
+	MTIAuthorizationAdviceResponse: {all: []int{11, 39}},
+	MTIFinancialResponse:           {all: []int{11, 39}},
+	MTIReversalRequest:             {all: []int{3, 4, 7, 11, 41, 49, 90}},
+	MTIReversalAdvice:              {all: []int{3, 4, 7, 11, 41, 49, 90}},
+	MTIReversalAdviceRepeat:        {all: []int{3, 4, 7, 11, 41, 49, 90}},
+	MTIReversalResponse:            {all: []int{11, 39}},
+	MTIReversalAdviceResponse:      {all: []int{11, 39}},
+	MTINetworkRequest:              {all: []int{7, 11, 70}},
+	MTINetworkResponse:             {all: []int{11, 39, 70}},
 }
 
 // Validate checks msg as the receiving host does before acting on it (any
@@ -123,6 +126,10 @@ func checkSemantics(id int, s string, have map[int][]byte, secondary bool) error
 	case FieldICCData:
 		if _, err := tlv.Decode([]byte(s)); err != nil {
 			return bad("not BER-TLV")
+		}
+	case FieldAdditionalAmounts:
+		if _, err := ParseAdditionalAmounts(s); err != nil {
+			return err
 		}
 	case FieldPrivateData:
 		if _, err := ParsePrivateData(s); err != nil {

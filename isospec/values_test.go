@@ -137,3 +137,30 @@ func TestTrack2(t *testing.T) {
 	_, err = isospec.Track2FromEMV(h("4761739001010119"))
 	require.ErrorIs(t, err, isospec.ErrValue)
 }
+
+func TestAdditionalAmounts(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   isospec.AdditionalAmount
+		want string
+	}{
+		{"credit", isospec.AdditionalAmount{Currency: "901", Amount: 1234}, "0002901C000000001234"},
+		{"debit", isospec.AdditionalAmount{AccountType: "30", AmountType: "01", Currency: "840", Amount: -5}, "3001840D000000000005"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := tc.in.Encode()
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got)
+			back, err := isospec.ParseAdditionalAmounts(got)
+			require.NoError(t, err)
+			require.Len(t, back, 1)
+			require.Equal(t, tc.in.Amount, back[0].Amount)
+		})
+	}
+	_, err := isospec.AdditionalAmount{Currency: "9x1"}.Encode()
+	require.ErrorIs(t, err, isospec.ErrValue)
+	for _, bad := range []string{"", "0002901X000000001234", "0002901C00000000123"} {
+		_, err := isospec.ParseAdditionalAmounts(bad)
+		require.ErrorIs(t, err, isospec.ErrValue, bad)
+	}
+}

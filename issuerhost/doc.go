@@ -28,4 +28,12 @@
 // Sample data comes in as a Seed (accounts, cards, tokens, phones, key
 // references, PINs as PIN verification values) that Init loads once into
 // a store and a security module.
+//
+// With Config.Rules (package isospec/rules), host response rules are
+// consulted for authorisations whose MAC and format are good, before the
+// engine: a rule's answer replaces the engine's decision and is MACed like
+// any other unless the rule spoils the MAC; a rule may also hold the
+// answer back, withhold it or close the connection. An authorisation
+// advice (0120, 0121) of a stand-in approval given by the acquirer is
+// acknowledged (0130) and logged.
 package issuerhost

@@ -18,6 +18,7 @@ import (
 	"github.com/tapsim/tapsim/hsm"
 	"github.com/tapsim/tapsim/isospec"
 	"github.com/tapsim/tapsim/isospec/frameserver"
+	"github.com/tapsim/tapsim/isospec/rules"
 	"github.com/tapsim/tapsim/issuerhost/authz"
 	"github.com/tapsim/tapsim/issuerhost/cloud"
 	"github.com/tapsim/tapsim/issuerhost/store"
@@ -91,6 +92,13 @@ type Config struct {
 	// needs a valid MAC under the ZAK (63 otherwise). Start logs a warning
 	// when it is set.
 	MACOptional bool
+	// Rules, when set, are the host response rules consulted for every
+	// authorisation and financial request whose MAC and format are good,
+	// before the authorisation engine: a rule's answer replaces the
+	// engine's decision (and is MACed like any answer unless the rule
+	// corrupts the MAC); a rule may also delay or withhold the answer or
+	// close the connection. nil leaves every decision to the engine.
+	Rules *rules.Set
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// Rand draws authorisation codes (crypto/rand when nil).
@@ -132,6 +140,10 @@ type Server struct {
 	closed  bool
 	baseCtx context.Context
 	stop    context.CancelFunc
+
+	// ruleCtx ends when Close begins, cutting short the delays of rules.
+	ruleCtx  context.Context
+	ruleStop context.CancelFunc
 }
 
 // New returns a server over the store and security module; Start starts
@@ -167,9 +179,11 @@ func New(db *store.DB, h HSM, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{db: db, hsm: h, cfg: cfg, log: cfg.Logger, engine: eng, vault: vault.New(db, cfg.Now), cloud: cp,
+	srv := &Server{db: db, hsm: h, cfg: cfg, log: cfg.Logger, engine: eng, vault: vault.New(db, cfg.Now), cloud: cp,
 		noisy:  &frameserver.Limiter{Logger: cfg.Logger, Level: slog.LevelInfo},
-		alarms: &frameserver.Limiter{Logger: cfg.Logger, Level: slog.LevelWarn, Burst: 10}}, nil
+		alarms: &frameserver.Limiter{Logger: cfg.Logger, Level: slog.LevelWarn, Burst: 10}}
+	srv.ruleCtx, srv.ruleStop = context.WithCancel(context.Background())
+	return srv, nil
 }
 
 // Engine returns the authorisation engine.
@@ -242,6 +256,7 @@ func (s *Server) Close() error {
 	s.closed = true
 	srv := s.srv
 	s.mu.Unlock()
+	s.ruleStop()
 	if srv != nil {
 		// Stops reading and waits for the requests in hand to be answered.
 		_ = srv.Close()
@@ -269,6 +284,9 @@ func (s *Server) NetStats() frameserver.Stats {
 // frame that cannot be answered closes the connection.
 func (s *Server) serveFrame(_ context.Context, frame []byte) ([]byte, bool) {
 	resp, err := s.HandleFrame(s.baseCtx, frame)
+	if errors.Is(err, errHangUp) {
+		return nil, true
+	}
 	if err != nil {
 		if !errors.Is(err, ErrClose) {
 			s.log.Warn("issuer frame not answered, closing the connection", "error", err.Error())
@@ -311,6 +329,9 @@ func (s *Server) HandleFrame(ctx context.Context, frame []byte) ([]byte, error) 
 	case !s.cfg.MACOptional || mti.Class() == '4':
 		s.alarms.Log("issuer request without MAC refused", "mti", mtiS, "summary", isospec.Summary(msg))
 		return s.answer(msg, mti, isospec.RCSecurityViolation, isospec.ReasonMACInvalid, false)
+	}
+	if mti == isospec.MTIAuthorizationAdvice || mti == isospec.MTIAuthorizationAdviceRepeat {
+		return s.standInAdvice(msg, macked)
 	}
 	switch mti.Class() {
 	case '1', '2':
@@ -456,6 +477,17 @@ func (s *Server) authorize(ctx context.Context, msg *iso8583.Message, mac bool) 
 	if err != nil {
 		return s.answer(msg, req.MTI, isospec.RCFormatError, isospec.ReasonFormat, mac)
 	}
+	if s.cfg.Rules != nil {
+		if rd, ok := s.cfg.Rules.Match(s.ruleRequest(ctx, ar)); ok {
+			return s.applyRule(ctx, rd, msg, &req, mac)
+		}
+	}
+	return s.decide(ctx, msg, &req, ar, mac)
+}
+
+// decide answers an authorisation with the engine's decision.
+func (s *Server) decide(ctx context.Context, msg *iso8583.Message, reqp *isospec.AuthorizationRequest, ar authz.Request, mac bool) ([]byte, error) {
+	req := *reqp
 	d, err := s.engine.Authorize(ctx, ar)
 	if err != nil {
 		s.log.Error("issuer authorisation failed", "summary", isospec.Summary(msg), "error", err.Error())

@@ -64,7 +64,9 @@ var schema = []string{
 		attempts    INTEGER NOT NULL,
 		done        INTEGER NOT NULL,
 		ack_code    VARCHAR(2) NOT NULL,
-		acked_ms    BIGINT NOT NULL
+		acked_ms    BIGINT NOT NULL,
+		kind        VARCHAR(4) NOT NULL DEFAULT '',
+		auth_code   VARCHAR(6) NOT NULL DEFAULT ''
 	)`,
 	`CREATE INDEX IF NOT EXISTS advices_due ON advices (done, next_ms)`,
 	`CREATE INDEX IF NOT EXISTS advices_journal ON advices (journal_id)`,
@@ -134,7 +136,44 @@ func New(db *sql.DB) (*SQL, error) {
 			return nil, fmt.Errorf("store: schema: %w", err)
 		}
 	}
+	if err := addAdviceColumns(ctx, db); err != nil {
+		return nil, err
+	}
 	return &SQL{db: db}, nil
+}
+
+// addAdviceColumns adds the columns of stand-in advices to a queue an
+// older build made.
+func addAdviceColumns(ctx context.Context, db *sql.DB) error {
+	rows, err := db.QueryContext(ctx, `SELECT name FROM pragma_table_info('advices')`)
+	if err != nil {
+		return fmt.Errorf("store: schema: %w", err)
+	}
+	have := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return fmt.Errorf("store: schema: %w", err)
+		}
+		have[n] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: schema: %w", err)
+	}
+	for _, c := range []struct{ name, def string }{
+		{"kind", "VARCHAR(4) NOT NULL DEFAULT ''"},
+		{"auth_code", "VARCHAR(6) NOT NULL DEFAULT ''"},
+	} {
+		if have[c.name] {
+			continue
+		}
+		if _, err := db.ExecContext(ctx, `ALTER TABLE advices ADD COLUMN `+c.name+` `+c.def); err != nil {
+			return fmt.Errorf("store: schema: %w", err)
+		}
+	}
+	return nil
 }
 
 // Close closes the database.
@@ -324,14 +363,14 @@ func queryAll[T any](ctx context.Context, db *sql.DB, op string, scan func(scann
 }
 
 const adviceCols = `id, journal_id, created_ms, next_ms, bin, de90, stan, proc_code, rrn, tid, mid, amount, currency,
-	masked_pan, reason_code, attempts, done, ack_code, acked_ms`
+	masked_pan, reason_code, attempts, done, ack_code, acked_ms, kind, auth_code`
 
 func scanAdvice(r scanner) (Advice, error) {
 	var a Advice
 	var created, next, acked int64
 	var done int
 	err := r.Scan(&a.ID, &a.JournalID, &created, &next, &a.BIN, &a.DE90, &a.STAN, &a.ProcessingCode, &a.RRN, &a.TID, &a.MID,
-		&a.Amount, &a.Currency, &a.MaskedPAN, &a.ReasonCode, &a.Attempts, &done, &a.AckCode, &acked)
+		&a.Amount, &a.Currency, &a.MaskedPAN, &a.ReasonCode, &a.Attempts, &done, &a.AckCode, &acked, &a.Kind, &a.AuthCode)
 	a.CreatedAt, a.NextAt, a.AckedAt = fromMS(created), fromMS(next), fromMS(acked)
 	a.Done = done != 0
 	return a, err
@@ -349,6 +388,14 @@ func (s *SQL) Enqueue(ctx context.Context, a Advice, r Result) (int64, error) {
 	if len(a.DE90) != 42 || strings.Trim(a.DE90, "0123456789") != "" {
 		return 0, fmt.Errorf("%w: original data elements must be 42 digits", ErrInvalid)
 	}
+	switch a.Kind {
+	case "", KindReversal, KindStandIn:
+	default:
+		return 0, fmt.Errorf("%w: advice kind %q", ErrInvalid, a.Kind)
+	}
+	if len(a.AuthCode) > 6 {
+		return 0, fmt.Errorf("%w: authorisation code over 6 characters", ErrInvalid)
+	}
 	if a.NextAt.IsZero() {
 		a.NextAt = a.CreatedAt
 	}
@@ -359,10 +406,10 @@ func (s *SQL) Enqueue(ctx context.Context, a Advice, r Result) (int64, error) {
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
 	var id int64
 	err = tx.QueryRowContext(ctx, `INSERT INTO advices (journal_id, created_ms, next_ms, bin, de90, stan, proc_code,
-		rrn, tid, mid, amount, currency, masked_pan, reason_code, attempts, done, ack_code, acked_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, '', 0) RETURNING id`,
+		rrn, tid, mid, amount, currency, masked_pan, reason_code, attempts, done, ack_code, acked_ms, kind, auth_code)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, '', 0, ?, ?) RETURNING id`,
 		a.JournalID, ms(a.CreatedAt), ms(a.NextAt), a.BIN, a.DE90, a.STAN, a.ProcessingCode, a.RRN, a.TID, a.MID, a.Amount, a.Currency,
-		a.MaskedPAN, a.ReasonCode).Scan(&id)
+		a.MaskedPAN, a.ReasonCode, a.Kind, a.AuthCode).Scan(&id)
 	if err != nil {
 		return 0, wrap("enqueue", err)
 	}

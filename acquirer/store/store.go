@@ -91,10 +91,24 @@ type Result struct {
 	State State
 }
 
-// Advice is one reversal advice of the store-and-forward queue.
+// Advice kinds.
+const (
+	// KindReversal is a reversal advice, 0420 then 0421 (also "").
+	KindReversal = "0420"
+	// KindStandIn is an authorisation advice, 0120 then 0121, telling the
+	// issuer of an approval the acquirer gave in its stead.
+	KindStandIn = "0120"
+)
+
+// Advice is one advice of the store-and-forward queue: a reversal advice,
+// or the advice of a stand-in approval.
 type Advice struct {
 	// ID is assigned by the store.
 	ID int64
+	// Kind is KindReversal ("" reads the same) or KindStandIn.
+	Kind string
+	// AuthCode is the DE38 of a stand-in approval.
+	AuthCode string
 	// JournalID is the journal line of the reversed message (0 if none).
 	JournalID int64
 	// CreatedAt is when it was queued; NextAt when it is due again.

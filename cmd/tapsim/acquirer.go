@@ -37,6 +37,7 @@ type acquirerOptions struct {
 	tls        tlsFiles // terminal-facing listener
 	issuerTLS  tlsFiles // issuer links
 	limits     listenerLimits
+	rules      rulesFlags
 }
 
 func newAcquirerCmd() *cobra.Command {
@@ -74,7 +75,12 @@ announcing more than --max-frame bytes closes the connection before anything is 
 beyond --max-conns connections a new one is closed at once. A frame that does not parse, or a
 response sent to the acquirer, is answered with 30 echoing its DE7, DE11 and DE41 (MACed when
 DE41 names a known terminal); one without a message type that has an answer (9999) closes the
-connection. Such events are logged rate-limited.`,
+connection. Such events are logged rate-limited.
+
+--rules FILE applies host response rules (YAML) to the terminals' authorisations after their
+MAC and format checks, before forwarding: a rule may answer in the issuer's stead, delay or
+withhold the answer, close the connection or spoil the answer's MAC. The file is read again
+when it changes; a bad file at start exits 2, a bad file later keeps the last good rules.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -93,6 +99,7 @@ connection. Such events are logged rate-limited.`,
 	fl.DurationVar(&o.window, "duplicate-window", 24*time.Hour, "how long a (TID, STAN, DE7) is remembered to refuse duplicates")
 	fl.BoolVarP(&o.verbose, "verbose", "v", false, "log every event (masked) on stderr")
 	addLimitFlags(fl, &o.limits, "terminal")
+	addRulesFlags(fl, &o.rules)
 	addTLSFlags(fl, &o.tls, "", "the terminal-facing listener")
 	fl.StringVar(&o.tls.ca, "tls-ca", "", "PEM CA certificate(s) the terminals' certificates must chain to (mutual TLS)")
 	fl.StringVar(&o.issuerTLS.ca, "issuer-tls-ca", "", "PEM CA certificate(s) the issuers' certificates must chain to; turns TLS on for the issuer links")
@@ -109,11 +116,17 @@ func runAcquirer(ctx context.Context, o acquirerOptions, out, errOut io.Writer) 
 		level = slog.LevelInfo
 	}
 	logger := slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: level}))
+	set, stopRules, err := o.rules.load(errOut)
+	if err != nil {
+		return err
+	}
+	defer stopRules()
 	cfg, closeHSM, err := acquirerConfig(o, logger)
 	if err != nil {
 		return err
 	}
 	defer closeHSM()
+	cfg.Rules = set
 	srv, err := acquirer.New(cfg)
 	if err != nil {
 		return usageErr("%v", err)
@@ -129,6 +142,7 @@ func runAcquirer(ctx context.Context, o acquirerOptions, out, errOut io.Writer) 
 	}
 	printAcquirerTerminals(out, cfg.Terminals)
 	fmt.Fprintf(out, "  DUKPT BDK KCV %s\n", cfg.BDK.KCV)
+	o.rules.print(out, set)
 	if n, err := srv.PendingAdvices(ctx); err == nil && n > 0 {
 		fmt.Fprintf(out, "  %d reversal advice(s) waiting for their issuer\n", n)
 	}

@@ -48,6 +48,7 @@ type issuerOptions struct {
 	tls         tlsFiles
 	limits      listenerLimits
 	prov        issuerProvisioning
+	rules       rulesFlags
 }
 
 // listenerLimits are the protections of a host's listener against idle,
@@ -150,6 +151,7 @@ made before (step-up, acknowledgement, life cycle). "issuer suspend|resume|delet
 	fl.StringVar(&o.tls.ca, "tls-ca", "", "PEM CA certificate(s) the acquirers' certificates must chain to (mutual TLS)")
 	fl.BoolVarP(&o.verbose, "verbose", "v", false, "log every message (masked) on stderr")
 	addLimitFlags(fl, &o.limits, "acquirer")
+	addRulesFlags(fl, &o.rules)
 	addIssuerProvisioningFlags(fl, &o.prov)
 	c.AddCommand(newIssuerInitCmd(), newIssuerLogCmd(), newIssuerAuditCmd(), newIssuerLostCmd(),
 		newIssuerTokenCmd("suspend"), newIssuerTokenCmd("resume"), newIssuerTokenCmd("delete"), newIssuerResetPINCmd())
@@ -207,6 +209,11 @@ func runIssuer(ctx context.Context, o issuerOptions, out, errOut io.Writer) erro
 	if err != nil {
 		return err
 	}
+	set, stopRules, err := o.rules.load(errOut)
+	if err != nil {
+		return err
+	}
+	defer stopRules()
 	level := slog.LevelWarn
 	if o.verbose {
 		level = slog.LevelInfo
@@ -228,7 +235,7 @@ func runIssuer(ctx context.Context, o issuerOptions, out, errOut io.Writer) erro
 	if created {
 		printSeedSummary(out, seed)
 	}
-	srv, err := issuerhost.New(r.DB, r.HSM, issuerhost.Config{Listen: o.listen, TLS: tlsCfg, MACOptional: o.macOptional, Logger: logger,
+	srv, err := issuerhost.New(r.DB, r.HSM, issuerhost.Config{Listen: o.listen, TLS: tlsCfg, MACOptional: o.macOptional, Logger: logger, Rules: set,
 		IdleTimeout: o.limits.idle, FrameTimeout: o.limits.frame, MaxFrame: o.limits.maxFrame, MaxConns: o.limits.maxConns})
 	if err != nil {
 		return err
@@ -241,6 +248,7 @@ func runIssuer(ctx context.Context, o issuerOptions, out, errOut io.Writer) erro
 		where = r.DB.Location() + ", keys in " + o.dataDir
 	}
 	fmt.Fprintf(out, "issuer host listening on %s, data in %s\n", srv.Addr(), where)
+	o.rules.print(out, set)
 	k := issuerhost.DefaultKeys()
 	if all, err := r.HSM.List(); err == nil {
 		for _, h := range all {

@@ -175,7 +175,8 @@ func (is *Issuer) handle(c *connection.Connection, msg *iso8583.Message) {
 				resp = r
 			}
 		}
-	case isospec.MTIReversalRequest, isospec.MTIReversalAdvice, isospec.MTIReversalAdviceRepeat:
+	case isospec.MTIReversalRequest, isospec.MTIReversalAdvice, isospec.MTIReversalAdviceRepeat,
+		isospec.MTIAuthorizationAdvice, isospec.MTIAuthorizationAdviceRepeat:
 		mode = auth
 		if isospec.MTI(mti) != isospec.MTIReversalRequest {
 			mode = advice
