@@ -40,6 +40,7 @@ var tapReasons = map[cloud.TapReason]Reason{
 	cloud.TapCryptogramInvalid:     ARQCInvalid,
 	cloud.TapMDInvalid:             CloudMDInvalid,
 	cloud.TapCardholderNotVerified: CloudUMDInvalid,
+	cloud.TapPINLocked:             CloudPINLocked,
 }
 
 // verifyCloud checks a cloud card's cryptograms through the key ledger
