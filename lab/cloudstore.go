@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	emvcloud "github.com/tapsim/tapsim/emv/cloud"
-	issuercloud "github.com/tapsim/tapsim/issuerhost/cloud"
 	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/provision/cloudsvc"
 )
@@ -90,78 +88,4 @@ func (s CloudStore) Audit(e cloudsvc.AuditEntry) error {
 	}
 	ctx := context.Background()
 	return s.DB.Update(ctx, func(tx *store.Tx) error { return tx.AppendCloudAudit(ctx, e.At, string(body)) })
-}
-
-// LedgerStore is the issuer's cloud key ledger's issuercloud.LedgerStore
-// in its database (store.CloudKey, store.CloudDevice): keys by index or
-// ATC, never a key.
-type LedgerStore struct {
-	DB    TxRunner
-	Clock func() time.Time
-}
-
-// LoadLedger implements issuercloud.LedgerStore.
-func (s LedgerStore) LoadLedger() ([]issuercloud.IssuedKey, []issuercloud.DeviceState, error) {
-	ctx := context.Background()
-	var ks []store.CloudKey
-	var ds []store.CloudDevice
-	err := s.DB.View(ctx, func(tx *store.Tx) error {
-		var err error
-		if ks, err = tx.CloudKeys(ctx); err != nil {
-			return err
-		}
-		ds, err = tx.CloudDevices(ctx)
-		return err
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	keys := make([]issuercloud.IssuedKey, 0, len(ks))
-	for _, k := range ks {
-		ik := issuercloud.IssuedKey{Kind: issuercloud.KeyKind(k.Kind), CardRef: k.CardRef, DeviceID: k.DeviceID, API: k.API,
-			IssuedAt: k.IssuedAt, Used: k.Used}
-		switch ik.Kind {
-		case issuercloud.KindLUK:
-			ki, err := emvcloud.ParseKeyIndex(fmt.Sprintf("%07d", k.KeyID))
-			if err != nil {
-				return nil, nil, fmt.Errorf("%w: key of %s: %w", errCloudStore, k.CardRef, err)
-			}
-			ik.KeyIndex = ki
-		case issuercloud.KindSUK:
-			ik.ATC = uint16(k.KeyID)
-		}
-		keys = append(keys, ik)
-	}
-	devs := make([]issuercloud.DeviceState, 0, len(ds))
-	for _, d := range ds {
-		devs = append(devs, issuercloud.DeviceState{CardRef: d.CardRef, DeviceID: d.DeviceID, Suspended: d.Suspended,
-			PINFailures: d.PINFailures, PINLocked: d.PINLocked})
-	}
-	return keys, devs, nil
-}
-
-// PutKey implements issuercloud.LedgerStore.
-func (s LedgerStore) PutKey(k issuercloud.IssuedKey) error {
-	id := uint32(k.ATC)
-	if k.Kind == issuercloud.KindLUK {
-		id = k.KeyIndex.Uint32()
-	}
-	ctx := context.Background()
-	return s.DB.Update(ctx, func(tx *store.Tx) error {
-		return tx.PutCloudKey(ctx, store.CloudKey{Kind: string(k.Kind), CardRef: k.CardRef, KeyID: id, DeviceID: k.DeviceID,
-			API: k.API, IssuedAt: k.IssuedAt, Used: k.Used})
-	})
-}
-
-// PutDevice implements issuercloud.LedgerStore.
-func (s LedgerStore) PutDevice(d issuercloud.DeviceState) error {
-	now := time.Now
-	if s.Clock != nil {
-		now = s.Clock
-	}
-	ctx := context.Background()
-	return s.DB.Update(ctx, func(tx *store.Tx) error {
-		return tx.PutCloudDevice(ctx, store.CloudDevice{CardRef: d.CardRef, DeviceID: d.DeviceID, Suspended: d.Suspended,
-			PINFailures: d.PINFailures, PINLocked: d.PINLocked, UpdatedAt: now()})
-	})
 }

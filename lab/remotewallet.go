@@ -307,7 +307,7 @@ func AddToRemoteWallet(ctx context.Context, o RemoteWalletOptions, req WalletReq
 		return out, err
 	}
 	if req.TapAmount > 0 {
-		rc, err := tapAt(ctx, o.AcquirerAddr, out.Phone, req.TapAmount)
+		rc, err := tapAt(ctx, o.AcquirerAddr, out.Phone, SampleWalletPasscode, req.TapAmount)
 		if err != nil {
 			return out, err
 		}
@@ -334,14 +334,14 @@ func lastOTPAt(ctx context.Context, dir, recipient string, logger *slog.Logger) 
 	return "", errors.New("no OTP in the cardholder's inbox")
 }
 
-// tapAt taps phone, unlocked with the sample wallet passcode, at the
-// sample terminal connected to the acquirer at addr (plain TCP).
-func tapAt(ctx context.Context, addr string, phone cards.Card, amount int64) (isospec.ResponseCode, error) {
+// tapAt taps phone, unlocked with passcode, at the sample terminal
+// connected to the acquirer at addr (plain TCP).
+func tapAt(ctx context.Context, addr string, phone cards.Card, passcode string, amount int64) (isospec.ResponseCode, error) {
 	ph, ok := cards.Phone(phone)
 	if !ok {
 		return "", errors.New("not a phone")
 	}
-	if err := ph.Unlock(SampleWalletPasscode); err != nil {
+	if err := ph.Unlock(passcode); err != nil {
 		return "", err
 	}
 	cfg, err := TerminalConfig("")

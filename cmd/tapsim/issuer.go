@@ -228,8 +228,18 @@ func runIssuer(ctx context.Context, o issuerOptions, out, errOut io.Writer) erro
 	if created {
 		printSeedSummary(out, seed)
 	}
+	// The ledger of the keys the issuer's HCE cloud platform issued, in
+	// its database: the authorisation reads it, the platform writes it.
+	ledger, err := lab.OpenCloudLedger(r, nil)
+	if err != nil {
+		return err
+	}
+	if prov != nil {
+		prov.opts.Ledger = ledger
+	}
 	srv, err := issuerhost.New(r.DB, r.HSM, issuerhost.Config{Listen: o.listen, TLS: tlsCfg, MACOptional: o.macOptional, Logger: logger,
-		IdleTimeout: o.limits.idle, FrameTimeout: o.limits.frame, MaxFrame: o.limits.maxFrame, MaxConns: o.limits.maxConns})
+		IdleTimeout: o.limits.idle, FrameTimeout: o.limits.frame, MaxFrame: o.limits.maxFrame, MaxConns: o.limits.maxConns,
+		CloudVerifier: lab.CloudVerifier(r, ledger, nil)})
 	if err != nil {
 		return err
 	}

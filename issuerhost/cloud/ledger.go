@@ -140,9 +140,16 @@ func idOf(k IssuedKey) (ledgerKey, error) {
 }
 
 // putKeyLocked stores k (a changed copy of a record) and then takes it.
-func (l *Ledger) putKeyLocked(id ledgerKey, k IssuedKey) error {
+func (l *Ledger) putKeyLocked(id ledgerKey, k IssuedKey) error { return l.putKeyIn(nil, id, k) }
+
+// putKeyIn is putKeyLocked writing to st (a transaction under way) instead
+// of the ledger's own store when both are set.
+func (l *Ledger) putKeyIn(st LedgerStore, id ledgerKey, k IssuedKey) error {
 	if l.st != nil {
-		if err := l.st.PutKey(k); err != nil {
+		if st == nil {
+			st = l.st
+		}
+		if err := st.PutKey(k); err != nil {
 			return fmt.Errorf("%w: store: %w", ErrLedger, err)
 		}
 	}
@@ -151,9 +158,15 @@ func (l *Ledger) putKeyLocked(id ledgerKey, k IssuedKey) error {
 }
 
 // putDeviceLocked stores d and then takes it.
-func (l *Ledger) putDeviceLocked(d DeviceState) error {
+func (l *Ledger) putDeviceLocked(d DeviceState) error { return l.putDeviceIn(nil, d) }
+
+// putDeviceIn is putDeviceLocked writing to st when both are set.
+func (l *Ledger) putDeviceIn(st LedgerStore, d DeviceState) error {
 	if l.st != nil {
-		if err := l.st.PutDevice(d); err != nil {
+		if st == nil {
+			st = l.st
+		}
+		if err := st.PutDevice(d); err != nil {
 			return fmt.Errorf("%w: store: %w", ErrLedger, err)
 		}
 	}
@@ -227,7 +240,7 @@ func (l *Ledger) ResetPIN(cardRef, deviceID string) error {
 
 // pinResultLocked counts a wrong mobile PIN of the phone (locking it at
 // MaxPINTries) or, for a right one, clears the count.
-func (l *Ledger) pinResultLocked(cardRef, deviceID string, ok bool) error {
+func (l *Ledger) pinResultLocked(st LedgerStore, cardRef, deviceID string, ok bool) error {
 	d := l.devices[deviceKey{cardRef, deviceID}]
 	if ok && d.PINFailures == 0 {
 		return nil
@@ -239,7 +252,7 @@ func (l *Ledger) pinResultLocked(cardRef, deviceID string, ok bool) error {
 		d.PINFailures++
 		d.PINLocked = d.PINLocked || d.PINFailures >= MaxPINTries
 	}
-	return l.putDeviceLocked(d)
+	return l.putDeviceIn(st, d)
 }
 
 // Keys is a copy of every record of cardRef, for the issuer's staff.

@@ -139,6 +139,11 @@ type Tap struct {
 	// DeviceID is the phone the transaction names (a claim); empty when
 	// none. A key issued to another phone is refused.
 	DeviceID string
+	// Store, when set, takes the ledger's writes of this tap (the key's
+	// use, the mobile PIN count) in the authorisation's transaction
+	// instead of the ledger's own store; a ledger kept in memory only
+	// ignores it.
+	Store LedgerStore
 }
 
 // Verified is an accepted tap: the phone the key was issued to and the
@@ -228,14 +233,14 @@ func (v *Verifier) check(t Tap, k *IssuedKey, what string) error {
 }
 
 // useLocked counts a use of k, in the ledger's store first.
-func (v *Verifier) useLocked(k *IssuedKey) error {
+func (v *Verifier) useLocked(st LedgerStore, k *IssuedKey) error {
 	id, err := idOf(*k)
 	if err != nil {
 		return err
 	}
 	u := *k
 	u.Used++
-	if err := v.Ledger.putKeyLocked(id, u); err != nil {
+	if err := v.Ledger.putKeyIn(st, id, u); err != nil {
 		return fmt.Errorf("cloud: verify: %w", err)
 	}
 	return nil
@@ -271,7 +276,7 @@ func (v *Verifier) verifyLUK(t Tap, iad emvcloud.IAD) (Verified, error) {
 		return Verified{}, fmt.Errorf("cloud: verify: %w", err)
 	}
 	// The key served: count it whatever comes next.
-	if err := v.useLocked(k); err != nil {
+	if err := v.useLocked(t.Store, k); err != nil {
 		return Verified{}, err
 	}
 	out := Verified{DeviceID: k.DeviceID, Kind: KindLUK, KeyID: ki.String(), CardholderVerified: iad.CDCVM()}
@@ -317,12 +322,12 @@ func (v *Verifier) verifyMC(t Tap) (Verified, error) {
 		return Verified{}, fmt.Errorf("cloud: verify: %w", err)
 	}
 	// The phone held the key: it is spent whatever the UMD cryptogram says.
-	if err := v.useLocked(k); err != nil {
+	if err := v.useLocked(t.Store, k); err != nil {
 		return Verified{}, err
 	}
 	out := Verified{DeviceID: k.DeviceID, Kind: KindSUK, KeyID: fmt.Sprintf("%04X", atc), CardholderVerified: verdict.CardholderVerified()}
 	// The UMD cryptogram is the mobile PIN's: count the wrong ones (R-G3c).
-	if err := l.pinResultLocked(k.CardRef, k.DeviceID, out.CardholderVerified); err != nil {
+	if err := l.pinResultLocked(t.Store, k.CardRef, k.DeviceID, out.CardholderVerified); err != nil {
 		return Verified{}, fmt.Errorf("cloud: verify: %w", err)
 	}
 	if !out.CardholderVerified {

@@ -160,7 +160,7 @@ func (w *world) newLedger() *issuercloud.Ledger {
 	if !w.durable {
 		return issuercloud.NewLedger(w.clock.Now)
 	}
-	l, err := issuercloud.OpenLedger(lab.LedgerStore{DB: w.db, Clock: w.clock.Now}, w.clock.Now)
+	l, err := issuercloud.OpenLedger(issuercloud.DBStore{DB: w.db, Clock: w.clock.Now}, w.clock.Now)
 	require.NoError(w.t, err)
 	return l
 }
