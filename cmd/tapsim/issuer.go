@@ -152,7 +152,8 @@ made before (step-up, acknowledgement, life cycle). "issuer suspend|resume|delet
 	addLimitFlags(fl, &o.limits, "acquirer")
 	addIssuerProvisioningFlags(fl, &o.prov)
 	c.AddCommand(newIssuerInitCmd(), newIssuerLogCmd(), newIssuerAuditCmd(), newIssuerLostCmd(),
-		newIssuerTokenCmd("suspend"), newIssuerTokenCmd("resume"), newIssuerTokenCmd("delete"), newIssuerResetPINCmd())
+		newIssuerTokenCmd("suspend"), newIssuerTokenCmd("resume"), newIssuerTokenCmd("delete"), newIssuerResetPINCmd(),
+		newIssuerResetMobilePINCmd())
 	return c
 }
 

@@ -110,6 +110,28 @@ func TestHCECloudProcesses(t *testing.T) {
 		}
 	})
 
+	t.Run("R-G3c the service centre resets a phone's mobile PIN tries", func(t *testing.T) {
+		out, err := run(t, "provision", "hce", "--card", "mc-plastic", "--pin", "2580", "--device", "35209900AABB0014",
+			"--cloud", cloudAddr, "--pki", pki, "--data", issuerDir)
+		require.NoError(t, err, out)
+		reset := func(device string) (string, error) {
+			return run(t, "issuer", "reset-mobile-pin", "--card", "mc-plastic", "--device", device,
+				"--provisioning", cloudAddr, "--pki", pki, "--staff", "agent-7")
+		}
+		out, err = reset("35209900AABB0014")
+		require.NoError(t, err, out)
+		require.Contains(t, out, "mobile PIN tries reset by agent-7")
+		out, err = reset("35209900AABB00FF")
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee, out)
+		require.Contains(t, out, "unknown_card_or_phone")
+		// The phones' certificate cannot reset.
+		err = phone.PostJSON(context.Background(), "https://"+cloudAddr+"/cloud-admin/reset-mobile-pin", map[string]string{}, nil)
+		var ref *wire.Refusal
+		require.True(t, errors.As(err, &ref), "%v", err)
+		require.Equal(t, "peer_not_allowed", ref.Reason)
+	})
+
 	t.Run("R-S3d the binding outlives the issuer process", func(t *testing.T) {
 		iss.stop()
 		require.Contains(t, iss.output(), "issuer host stopped")
