@@ -57,7 +57,10 @@ func newIssuerCloud(r *Issuer, iv *idv.Service, me *wire.Party, ledger *issuercl
 	svc, err := cloudsvc.New(cloudsvc.Config{
 		Me: me, HSM: r.HSM, Verifier: idv.HCEVerifier{Service: iv, RequestorID: SampleCloudRequestor}, Ledger: ledger,
 		Store: CloudStore{DB: r.DB, Clock: clock}, CardReaders: []string{staffServiceCentre},
-		Clock: clock, Rand: rnd, Log: logger.With("host", PartyCloud),
+		// As the embedded world's: a phone replenishes as soon as it asks
+		// (the hourly key cap still holds).
+		MinReplenishInterval: sampleReplenishInterval,
+		Clock:                clock, Rand: rnd, Log: logger.With("host", PartyCloud),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cloud platform: %w", err)

@@ -350,7 +350,12 @@ func tapAt(ctx context.Context, addr string, phone cards.Card, passcode string, 
 	}
 	link := client.New(addr, client.Options{})
 	defer link.Close()
-	term, err := pos.New(cfg, link, pos.Options{})
+	// Each run is a new terminal session of the same terminal ID: its
+	// STANs start where the clock puts them, not at 1 again, so that the
+	// acquirer does not take a later run's tap for a repeat of an earlier
+	// one.
+	stan := pos.NewCounter(uint32(time.Now().UnixMilli() % 900_000))
+	term, err := pos.New(cfg, link, pos.Options{STAN: stan})
 	if err != nil {
 		return "", err
 	}
