@@ -139,11 +139,9 @@ func idOf(k IssuedKey) (ledgerKey, error) {
 	return ledgerKey{}, fmt.Errorf("%w: key kind %q", ErrLedger, k.Kind)
 }
 
-// putKeyLocked stores k (a changed copy of a record) and then takes it.
-func (l *Ledger) putKeyLocked(id ledgerKey, k IssuedKey) error { return l.putKeyIn(nil, id, k) }
-
-// putKeyIn is putKeyLocked writing to st (a transaction under way) instead
-// of the ledger's own store when both are set.
+// putKeyIn stores k (a changed copy of a record) and then takes it; the
+// ledger is locked. It writes to st (a transaction under way) instead of
+// the ledger's own store when both are set.
 func (l *Ledger) putKeyIn(st LedgerStore, id ledgerKey, k IssuedKey) error {
 	if l.st != nil {
 		if st == nil {
@@ -157,10 +155,7 @@ func (l *Ledger) putKeyIn(st LedgerStore, id ledgerKey, k IssuedKey) error {
 	return nil
 }
 
-// putDeviceLocked stores d and then takes it.
-func (l *Ledger) putDeviceLocked(d DeviceState) error { return l.putDeviceIn(nil, d) }
-
-// putDeviceIn is putDeviceLocked writing to st when both are set.
+// putDeviceIn stores d and then takes it, as putKeyIn.
 func (l *Ledger) putDeviceIn(st LedgerStore, d DeviceState) error {
 	if l.st != nil {
 		if st == nil {
@@ -192,24 +187,59 @@ func (l *Ledger) issue(k IssuedKey, id ledgerKey) error {
 	if k.CardRef == "" || k.DeviceID == "" {
 		return fmt.Errorf("%w: a key needs a card reference and a device", ErrLedger)
 	}
+	// The store is written without the ledger's lock held: a tap holds
+	// the lock while it writes in the authorisation's own database
+	// transaction.
+	l.mu.Lock()
+	_, dup := l.keys[id]
+	st := l.st
+	k.IssuedAt = l.now()
+	l.mu.Unlock()
+	if dup {
+		return fmt.Errorf("%w: %s key %d of card %s issued already", ErrLedger, k.Kind, id.id, k.CardRef)
+	}
+	if st != nil {
+		if err := st.PutKey(k); err != nil {
+			return fmt.Errorf("%w: store: %w", ErrLedger, err)
+		}
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if _, ok := l.keys[id]; ok {
 		return fmt.Errorf("%w: %s key %d of card %s issued already", ErrLedger, k.Kind, id.id, k.CardRef)
 	}
-	k.IssuedAt = l.now()
-	return l.putKeyLocked(id, k)
+	l.keys[id] = &k
+	return nil
+}
+
+// changeDevice applies change to the phone's state, in the store first
+// (without the ledger's lock held, as issue), then in the ledger.
+func (l *Ledger) changeDevice(cardRef, deviceID string, change func(*DeviceState)) error {
+	key := deviceKey{cardRef, deviceID}
+	l.mu.Lock()
+	d, st := l.devices[key], l.st
+	l.mu.Unlock()
+	d.CardRef, d.DeviceID = cardRef, deviceID
+	change(&d)
+	if st != nil {
+		if err := st.PutDevice(d); err != nil {
+			return fmt.Errorf("%w: store: %w", ErrLedger, err)
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	cur := l.devices[key]
+	cur.CardRef, cur.DeviceID = cardRef, deviceID
+	change(&cur)
+	l.devices[key] = cur
+	return nil
 }
 
 // SuspendDevice marks the phone deviceID of cardRef suspended: none of
 // the keys issued to it serves any more (R-C1). Other phones of the same
 // card account are not affected.
 func (l *Ledger) SuspendDevice(cardRef, deviceID string) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	d := l.devices[deviceKey{cardRef, deviceID}]
-	d.CardRef, d.DeviceID, d.Suspended = cardRef, deviceID, true
-	return l.putDeviceLocked(d)
+	return l.changeDevice(cardRef, deviceID, func(d *DeviceState) { d.Suspended = true })
 }
 
 // Suspended reports whether the phone is suspended.
@@ -231,11 +261,7 @@ func (l *Ledger) PINLocked(cardRef, deviceID string) bool {
 // once it has verified the cardholder (R-G3c): the count goes back to
 // zero and the lock is lifted.
 func (l *Ledger) ResetPIN(cardRef, deviceID string) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	d := l.devices[deviceKey{cardRef, deviceID}]
-	d.CardRef, d.DeviceID, d.PINFailures, d.PINLocked = cardRef, deviceID, 0, false
-	return l.putDeviceLocked(d)
+	return l.changeDevice(cardRef, deviceID, func(d *DeviceState) { d.PINFailures, d.PINLocked = 0, false })
 }
 
 // pinResultLocked counts a wrong mobile PIN of the phone (locking it at
