@@ -19,6 +19,22 @@ import (
 // client presenting the issuer's certificate may call it.
 const PathCloudResetPIN = "/cloud-admin/reset-mobile-pin"
 
+// PathCloudReportLost is the issuer's service centre's lost-phone report
+// at the cloud platform the issuer serves (R-C1): every binding of the
+// phone and its keys suspended at once; the issuer's certificate only.
+const PathCloudReportLost = "/cloud-admin/report-lost"
+
+// CloudReportLost is the body of PathCloudReportLost.
+type CloudReportLost struct {
+	Staff    string `json:"staff"`
+	DeviceID string `json:"deviceId"`
+}
+
+// CloudReportLostResult is the answer: the bindings suspended.
+type CloudReportLostResult struct {
+	Bindings []wire.HCEBinding `json:"bindings"`
+}
+
 // CloudResetPIN is the body of PathCloudResetPIN: the staff member, the
 // sample plastic card (its card account at the platform) and the phone.
 type CloudResetPIN struct {
@@ -62,6 +78,39 @@ func cloudAdminHandler(svc *cloudsvc.Service, logger *slog.Logger) http.Handler 
 		}
 		return wire.JSONResponse(http.StatusOK, CloudResetPINResult{CardRef: ref, DeviceID: in.DeviceID, Status: "reset"})
 	}, wire.HandlerOptions{MediaTypes: []string{wire.MediaJSON}, Log: logger})
+}
+
+func cloudLostHandler(svc *cloudsvc.Service, logger *slog.Logger) http.Handler {
+	return wire.Handle(func(r *wire.Request) (wire.Response, error) {
+		var in CloudReportLost
+		dec := json.NewDecoder(bytes.NewReader(r.Body))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&in); err != nil || in.Staff == "" || in.DeviceID == "" {
+			return wire.Response{}, fmt.Errorf("%w: request body", wire.ErrMalformed)
+		}
+		bs, err := svc.ReportDeviceLost(in.Staff, in.DeviceID)
+		switch {
+		case errors.Is(err, cloudsvc.ErrUnknown):
+			return wire.Response{}, wire.Refuse(http.StatusNotFound, ReasonUnknownPhone, "no binding of that phone")
+		case err != nil:
+			return wire.Response{}, err
+		}
+		return wire.JSONResponse(http.StatusOK, CloudReportLostResult{Bindings: bs})
+	}, wire.HandlerOptions{MediaTypes: []string{wire.MediaJSON}, Log: logger})
+}
+
+// ReportLostAt reports phone deviceID lost at the cloud platform of the
+// issuer running at addr, as the issuer's service centre (the issuer's
+// certificate under pki): its bindings and keys are suspended at once.
+func ReportLostAt(ctx context.Context, addr string, pki ProvisioningPKI, staff, deviceID string) (CloudReportLostResult, error) {
+	c, err := pki.Client(PartyIssuer, time.Now())
+	if err != nil {
+		return CloudReportLostResult{}, err
+	}
+	defer c.CloseIdleConnections()
+	var out CloudReportLostResult
+	err = c.PostJSON(ctx, "https://"+addr+PathCloudReportLost, CloudReportLost{Staff: staff, DeviceID: deviceID}, &out)
+	return out, err
 }
 
 // cloudRef is the platform's card account of sample plastic card name.

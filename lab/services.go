@@ -324,8 +324,8 @@ func newTokenService(b *bridge, me *wire.Party, trust *wire.TrustList, notifyURL
 // service's certificate may call, and, when the issuer operates it, under
 // /hce/ the HCE cloud platform's phones' API, which only a client
 // presenting the phones' certificate may call, and its service centre's
-// reset of a phone's mobile PIN tries (PathCloudResetPIN), the issuer's
-// certificate only; the phones' certificate is
+// reset of a phone's mobile PIN tries (PathCloudResetPIN) and lost-phone
+// report (PathCloudReportLost), the issuer's certificate only; the phones' certificate is
 // good for nothing else (others: 403 peer_not_allowed). Serve it with
 // wire.NewServer (mutual TLS).
 func (s *IssuerServices) Handler() http.Handler {
@@ -335,6 +335,7 @@ func (s *IssuerServices) Handler() http.Handler {
 		mux.Handle("/hce/", peerGate(func(cn string) bool { return cn == PartyPhone }, s.cloud.Handler(), s.log,
 			"this API is the phones' only"))
 		mux.Handle(PathCloudResetPIN, OnlyPeer(PartyIssuer, cloudAdminHandler(s.cloud, s.log), s.log))
+		mux.Handle(PathCloudReportLost, OnlyPeer(PartyIssuer, cloudLostHandler(s.cloud, s.log), s.log))
 	}
 	mux.Handle("/", peerGate(func(cn string) bool { return cn != PartyPhone }, s.ts.Handler(), s.log,
 		"a phone's certificate is good for the cloud platform's API only"))

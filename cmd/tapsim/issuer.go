@@ -498,17 +498,24 @@ func newIssuerLostCmd() *cobra.Command {
 voided and the phone is marked lost in the issuer's vault (--data or --db). With --provisioning
 ADDR (the running issuer's --provisioning-listen) and --pki DIR, the phone's wallet tokens are
 first suspended through the token service that issuer operates, which notifies their wallet
-provider; without it nobody but the vault learns of the change.`,
+provider, and the phone's bindings at the HCE cloud platform it serves are suspended with their
+keys; without it nobody but the vault learns of the change.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := ts.check(); err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
+			cloudN := 0
 			if ts.addr != "" {
 				if err := lostThroughService(cmd.Context(), ts, out, args[0], reason); err != nil {
 					return err
 				}
+				n, err := cloudLostThroughService(cmd.Context(), ts, out, args[0])
+				if err != nil {
+					return err
+				}
+				cloudN = n
 			}
 			r, err := openIssuerStore(cmd.Context(), dir, dsn, true)
 			if err != nil {
@@ -517,6 +524,11 @@ provider; without it nobody but the vault learns of the change.`,
 			defer r.Close()
 			db := r.DB
 			rep, err := cloud.ReportLost(cmd.Context(), db, args[0], reason, time.Now())
+			if errors.Is(err, cloud.ErrDevice) && cloudN > 0 {
+				// An HCE phone of the cloud platform only.
+				fmt.Fprintf(out, "phone %s: not in the issuer's vault (%v)\n", args[0], err)
+				return nil
+			}
 			if errors.Is(err, cloud.ErrDevice) {
 				return usageErr("%v", err)
 			}

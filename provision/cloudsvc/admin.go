@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
 	"slices"
@@ -241,4 +242,32 @@ func (s *Service) ResetMobilePIN(staff, ref, deviceID string) error {
 	}
 	s.auditLocked(staff, "reset-mobile-pin", ref, deviceID, nil, "cardholder verified by the service centre")
 	return nil
+}
+
+// ReportDeviceLost suspends every binding of phone deviceID, whatever its
+// card accounts, and every key issued to it, at once (R-C1), as
+// ReportLost does for one. A phone bound to nothing is ErrUnknown.
+func (s *Service) ReportDeviceLost(actor, deviceID string) ([]wire.HCEBinding, error) {
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	var out []wire.HCEBinding
+	for _, id := range slices.Sorted(maps.Keys(s.st.bindings)) {
+		b := s.st.bindings[id]
+		if b.DeviceID != deviceID {
+			continue
+		}
+		if err := s.cfg.Ledger.SuspendDevice(b.CardRef, deviceID); err != nil {
+			return out, fmt.Errorf("cloudsvc: ledger: %w", err)
+		}
+		b.Status = wire.HCEBindingSuspended
+		if err := s.putBindingLocked(b); err != nil {
+			return out, err
+		}
+		s.auditLocked(actor, "report-lost", b.CardRef, deviceID, nil, "binding "+b.ID+" and its keys suspended")
+		out = append(out, b.public())
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: phone %s", ErrUnknown, deviceID)
+	}
+	return out, nil
 }

@@ -132,6 +132,12 @@ func TestHCECloudProcesses(t *testing.T) {
 		require.Equal(t, "peer_not_allowed", ref.Reason)
 	})
 
+	t.Run("R-C1 a lost phone's bindings are suspended at the platform", func(t *testing.T) {
+		out, err := run(t, "issuer", "lost", "35209900AABB0013", "--provisioning", cloudAddr, "--pki", pki, "--data", issuerDir)
+		require.NoError(t, err, out)
+		require.Contains(t, out, "HCE bindings suspended [cloud-visa-plastic bind-", out)
+	})
+
 	t.Run("R-S3d the binding outlives the issuer process", func(t *testing.T) {
 		iss.stop()
 		require.Contains(t, iss.output(), "issuer host stopped")
