@@ -62,7 +62,8 @@
 // the staff read of it, allowed to Config.CardReaders only and written to
 // the audit trail with the staff member's name and purpose, allowed or
 // not. ReportLost suspends one phone's binding and every key issued to it
-// at once (R-C1); other phones of the account keep working.
+// at once (R-C1); other phones of the account keep working;
+// ReportDeviceLost does so for every card account of one phone.
 // ResetMobilePIN is the service centre's reset of a phone the issuer
 // locked after five wrong mobile PINs in a row (R-G3c; the issuer's
 // ledger, a PINLedger, counts them); until then the phone is refused
