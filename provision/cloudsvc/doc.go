@@ -78,7 +78,8 @@
 // their OTP, and the audit trail; lab.CloudStore keeps them in the
 // issuer's database. Without it the state is in memory, and Snapshot and
 // Restore carry it across a restart; neither holds anything sensitive in
-// clear. The cache of accepted envelopes (Config.Replay) is not kept.
+// clear. The cache of accepted envelopes is Config.Replay's (the
+// issuer's process keeps it in its database too).
 //
 // The platform's own P-256 keys (Config.Me) are held by the process: the
 // soft security module holds no elliptic-curve keys (R-S5a is met for
