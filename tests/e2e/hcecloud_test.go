@@ -7,11 +7,13 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/tapsim/tapsim/isospec/tlsconf/tlstest"
+	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/provision/cloudsvc"
 	"github.com/tapsim/tapsim/provision/tokensvc"
 	"github.com/tapsim/tapsim/provision/wire"
@@ -141,6 +143,28 @@ func TestHCECloudProcesses(t *testing.T) {
 	t.Run("R-S3d the binding outlives the issuer process", func(t *testing.T) {
 		iss.stop()
 		require.Contains(t, iss.output(), "issuer host stopped")
+		// R-S5b: the tap's key use was written with the authorisation, the
+		// lost phone's suspension with the report; no key or PAN is there.
+		issuerState(t, issuerDir, func(ctx context.Context, tx *store.Tx) {
+			ks, err := tx.CloudKeys(ctx)
+			require.NoError(t, err)
+			used := 0
+			for _, k := range ks {
+				used += k.Used
+			}
+			require.Equal(t, 1, used, "one tap, one key used")
+			ds, err := tx.CloudDevices(ctx)
+			require.NoError(t, err)
+			i := slices.IndexFunc(ds, func(d store.CloudDevice) bool { return d.DeviceID == "35209900AABB0013" })
+			require.GreaterOrEqual(t, i, 0, "the lost phone's row")
+			require.True(t, ds[i].Suspended)
+			require.Equal(t, "cloud-visa-plastic", ds[i].CardRef)
+			recs, err := tx.CloudRecords(ctx)
+			require.NoError(t, err)
+			for _, r := range recs {
+				require.NotContains(t, r.Body, "4761739001010010", r.Kind)
+			}
+		})
 		iss = start(t, issuerArgs...)
 		iss.provisioningAddr(t)
 		out, err := enrol("35209900AABB0011")
