@@ -343,37 +343,17 @@ func (c *Cloud) AddCardAccount(ctx context.Context, ref, fundingPAN, cloudPAN, c
 // addCardAccount is AddCardAccount of the cloud model cvn
 // (wire.HCECVNVisaCloud or wire.HCECVNMCCloud).
 func (c *Cloud) addCardAccount(ctx context.Context, ref, fundingPAN, cloudPAN, cloudExpiry, psn, cvn string) (FundingCard, error) {
-	storeCVN, umd := authz.CVNVisaCloud, ""
-	if cvn == wire.HCECVNMCCloud {
-		storeCVN, umd = authz.CVNMCCloud, CloudIMKLabel+authz.UMDKeySuffix
-	}
 	fc, err := fundingCard(ctx, c.n, fundingPAN)
 	if err != nil {
 		return FundingCard{}, fmt.Errorf("funding card: %w", err)
-	}
-	if err := c.svc.AddCard("issuer-enrol", cloudsvc.CardAccount{Ref: ref, Holder: fc.CardID, PAN: fc.Card.PAN,
-		Expiry: yymm(fc.Card.Expiry), CloudPAN: cloudPAN, CloudExpiry: cloudExpiry, PSN: psn, IMK: CloudIMKLabel,
-		API: 1, DKI: 1, CVN: cvn, UMDIMK: umd}); err != nil && !errors.Is(err, cloudsvc.ErrExists) {
-		return FundingCard{}, err
 	}
 	iss := c.n.Issuer()
 	if iss == nil {
 		return FundingCard{}, ErrIssuerDown
 	}
-	err = iss.Store().Update(ctx, func(tx *store.Tx) error {
-		k, err := tx.Token(ctx, ref)
-		if err == nil && k.CVN == storeCVN && k.Number == cloudPAN {
-			return nil
-		}
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		return tx.PutToken(ctx, store.Token{ID: ref, Number: cloudPAN, CardID: fc.CardID, Expiry: cloudExpiry,
-			Status: store.TokenActive, RequestorID: SampleCloudRequestor, PSN: psn, CVN: storeCVN,
-			IMKRef: CloudIMKLabel, FormFactor: cards.FormHCEPhone, DeviceBound: true})
-	})
-	if err != nil {
-		return FundingCard{}, fmt.Errorf("cloud token: %w", err)
+	if err := enrolCloudCard(ctx, c.svc, iss.Store(), store.Card{ID: fc.CardID, PAN: fc.Card.PAN, Expiry: fc.Card.Expiry},
+		ref, cloudPAN, cloudExpiry, psn, cvn); err != nil {
+		return FundingCard{}, err
 	}
 	return fc, nil
 }

@@ -238,6 +238,74 @@ func (d *provDemo) hceRows(ctx context.Context) []ProvisioningRow {
 		code, why, err := cl.Tap(ctx, phone2, SampleHCEPasscode, 1000)
 		return tapText(code, why), "its own binding and keys", err
 	})
+	// R-G3c: a Mastercard-like card's mobile PIN, five wrong in a row.
+	const mcDevice = "3520990000000104"
+	var (
+		mc     HCEResult
+		mcProf cards.Profile
+		last4  string
+	)
+	mcPhone := func(pin string) (cards.Card, error) {
+		return hcePhone(mcProf, mc.Card, func() string { return pin }, last4, cl.clock, cl.rand)
+	}
+	add("five wrong mobile PINs lock the phone", "5 x "+tapText(isospec.RCIncorrectPIN, "cloud_umd_invalid")+
+		", replenish refused "+cloudsvc.ReasonMobilePINLocked, "R-G3c R-S2e", func() (string, string, error) {
+		var err error
+		if mcProf, err = cards.Builtin(sampleHCEMCProfile); err != nil {
+			return "", "", err
+		}
+		p, err := HCEProfile("mc-plastic")
+		if err != nil {
+			return "", "", err
+		}
+		last4 = p.App.PAN[len(p.App.PAN)-4:]
+		if mc, err = cl.EnrolHCE(ctx, HCERequest{Profile: "mc-plastic", DeviceID: mcDevice, OTP: OTPAuto, MobilePIN: "2580"}, nil); err != nil {
+			return "", "", err
+		}
+		wrong, err := mcPhone("1357")
+		if err != nil {
+			return "", "", err
+		}
+		seen := map[string]int{}
+		var first string
+		for range issuercloud.MaxPINTries {
+			code, why, err := cl.Tap(ctx, wrong, SampleHCEPasscode, 1000)
+			if err != nil {
+				return "", "", err
+			}
+			if first == "" {
+				first = tapText(code, why)
+			}
+			seen[tapText(code, why)]++
+		}
+		got := fmt.Sprintf("%d x %s", seen[first], first)
+		if len(seen) != 1 {
+			got = fmt.Sprint(seen)
+		}
+		d.clock.Advance(time.Minute)
+		_, err = mc.App.Replenish(ctx, mc.Ref)
+		if !errors.Is(err, wire.ErrRefused) {
+			return got, "", fmt.Errorf("replenish of a locked phone: %v", err)
+		}
+		return got + ", replenish refused " + wire.RefusalFor(err).Reason, "the issuer counts the UMD failures; the platform serves the phone no more", nil
+	})
+	add("service centre resets the mobile PIN: the phone pays again", "tap 00", "R-G3c", func() (string, string, error) {
+		if mc.App == nil {
+			return "", "", errors.New("no mc-cloud phone enrolled")
+		}
+		if err := cl.svc.ResetMobilePIN(staffServiceCentre, mc.Ref, mcDevice); err != nil {
+			return "", "", err
+		}
+		if _, err := mc.App.Replenish(ctx, mc.Ref); err != nil {
+			return "", "", err
+		}
+		right, err := mcPhone("2580")
+		if err != nil {
+			return "", "", err
+		}
+		code, why, err := cl.Tap(ctx, right, SampleHCEPasscode, 1000)
+		return tapText(code, why), "after the cardholder was verified; written to the audit trail", err
+	})
 	return rows
 }
 

@@ -282,7 +282,7 @@ func AddToRemoteWallet(ctx context.Context, o RemoteWalletOptions, req WalletReq
 		return out, err
 	}
 	if req.TapAmount > 0 {
-		rc, err := tapAt(ctx, o.AcquirerAddr, out.Phone, req.TapAmount)
+		rc, err := tapAt(ctx, o.AcquirerAddr, out.Phone, SampleWalletPasscode, req.TapAmount)
 		if err != nil {
 			return out, err
 		}
@@ -309,14 +309,14 @@ func lastOTPAt(ctx context.Context, dir, recipient string, logger *slog.Logger) 
 	return "", errors.New("no OTP in the cardholder's inbox")
 }
 
-// tapAt taps phone, unlocked with the sample wallet passcode, at the
-// sample terminal connected to the acquirer at addr (plain TCP).
-func tapAt(ctx context.Context, addr string, phone cards.Card, amount int64) (isospec.ResponseCode, error) {
+// tapAt taps phone, unlocked with passcode, at the sample terminal
+// connected to the acquirer at addr (plain TCP).
+func tapAt(ctx context.Context, addr string, phone cards.Card, passcode string, amount int64) (isospec.ResponseCode, error) {
 	ph, ok := cards.Phone(phone)
 	if !ok {
 		return "", errors.New("not a phone")
 	}
-	if err := ph.Unlock(SampleWalletPasscode); err != nil {
+	if err := ph.Unlock(passcode); err != nil {
 		return "", err
 	}
 	cfg, err := TerminalConfig("")
@@ -325,7 +325,12 @@ func tapAt(ctx context.Context, addr string, phone cards.Card, amount int64) (is
 	}
 	link := client.New(addr, client.Options{})
 	defer link.Close()
-	term, err := pos.New(cfg, link, pos.Options{})
+	// Each run is a new terminal session of the same terminal ID: its
+	// STANs start where the clock puts them, not at 1 again, so that the
+	// acquirer does not take a later run's tap for a repeat of an earlier
+	// one.
+	stan := pos.NewCounter(uint32(time.Now().UnixMilli() % 900_000))
+	term, err := pos.New(cfg, link, pos.Options{STAN: stan})
 	if err != nil {
 		return "", err
 	}

@@ -15,7 +15,9 @@ import (
 	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/hsm"
 	"github.com/tapsim/tapsim/isospec/tlsconf"
+	issuercloud "github.com/tapsim/tapsim/issuerhost/cloud"
 	"github.com/tapsim/tapsim/issuerhost/idv"
+	"github.com/tapsim/tapsim/provision/cloudsvc"
 	"github.com/tapsim/tapsim/provision/tokensvc"
 	"github.com/tapsim/tapsim/provision/walletsvc"
 	"github.com/tapsim/tapsim/provision/wire"
@@ -45,7 +47,7 @@ const (
 
 // ProvisioningParties are the institutions with JOSE keys in the
 // directory.
-var ProvisioningParties = []string{PartyTokenService, PartyWallet, PartyIssuer}
+var ProvisioningParties = []string{PartyTokenService, PartyWallet, PartyIssuer, PartyCloud}
 
 // ReasonPeerNotAllowed is the refusal reason of a TLS client whose
 // certificate names a party not allowed on an endpoint.
@@ -212,6 +214,12 @@ type IssuerServicesOptions struct {
 	// Notifier is the token service's mutual-TLS client to the wallet
 	// provider; required with WalletNotifyURL.
 	Notifier *wire.Client
+	// Cloud is the HCE cloud platform's party (keys); the issuer serves
+	// the platform beside the token service when it is set.
+	Cloud *wire.Party
+	// Ledger is the issuer's cloud key ledger (OpenCloudLedger), which
+	// the issuer host's authorisation reads; required with Cloud.
+	Ledger *issuercloud.Ledger
 	// Clock, Rand, Recommend and Logger are as in ProvisioningOptions.
 	Clock     func() time.Time
 	Rand      io.Reader
@@ -223,9 +231,10 @@ type IssuerServicesOptions struct {
 // and security module: the token service it operates (its vault the
 // issuer's, the same bridge as the embedded network's) and its ID&V API.
 type IssuerServices struct {
-	idv *idv.Service
-	ts  *tokensvc.Service
-	log *slog.Logger
+	idv   *idv.Service
+	ts    *tokensvc.Service
+	cloud *cloudsvc.Service
+	log   *slog.Logger
 }
 
 // NewIssuerServices builds the issuer's provisioning services on r (store
@@ -255,7 +264,13 @@ func NewIssuerServices(r *Issuer, o IssuerServicesOptions) (*IssuerServices, err
 	if err != nil {
 		return nil, err
 	}
-	return &IssuerServices{idv: svc, ts: ts, log: o.Logger}, nil
+	out := &IssuerServices{idv: svc, ts: ts, log: o.Logger}
+	if o.Cloud != nil {
+		if out.cloud, err = newIssuerCloud(r, svc, o.Cloud, o.Ledger, o.Clock, o.Rand, o.Logger); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // newIssuerSide is the issuer's side of the services on r and the bridge
@@ -304,16 +319,32 @@ func newTokenService(b *bridge, me *wire.Party, trust *wire.TrustList, notifyURL
 	})
 }
 
-// Handler serves the token service's API (tokensvc paths) and, under
-// /idv/, the issuer's ID&V API, which only a client presenting the token
-// service's certificate may call (others: 403 peer_not_allowed). Serve it
-// with wire.NewServer (mutual TLS).
+// Handler serves the token service's API (tokensvc paths), under /idv/
+// the issuer's ID&V API, which only a client presenting the token
+// service's certificate may call, and, when the issuer operates it, under
+// /hce/ the HCE cloud platform's phones' API, which only a client
+// presenting the phones' certificate may call, and its service centre's
+// reset of a phone's mobile PIN tries (PathCloudResetPIN) and lost-phone
+// report (PathCloudReportLost), the issuer's certificate only; the phones' certificate is
+// good for nothing else (others: 403 peer_not_allowed). Serve it with
+// wire.NewServer (mutual TLS).
 func (s *IssuerServices) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/idv/", OnlyPeer(PartyTokenService, idv.Handler(s.idv, idv.WithoutInbox()), s.log))
-	mux.Handle("/", s.ts.Handler())
+	if s.cloud != nil {
+		mux.Handle("/hce/", peerGate(func(cn string) bool { return cn == PartyPhone }, s.cloud.Handler(), s.log,
+			"this API is the phones' only"))
+		mux.Handle(PathCloudResetPIN, OnlyPeer(PartyIssuer, cloudAdminHandler(s.cloud, s.log), s.log))
+		mux.Handle(PathCloudReportLost, OnlyPeer(PartyIssuer, cloudLostHandler(s.cloud, s.log), s.log))
+	}
+	mux.Handle("/", peerGate(func(cn string) bool { return cn != PartyPhone }, s.ts.Handler(), s.log,
+		"a phone's certificate is good for the cloud platform's API only"))
 	return mux
 }
+
+// Cloud is the HCE cloud platform the issuer operates, for its staff
+// (ReportLost, ResetMobilePIN, ReadCard); nil when not served.
+func (s *IssuerServices) Cloud() *cloudsvc.Service { return s.cloud }
 
 // IDV is the issuer's ID&V service.
 func (s *IssuerServices) IDV() *idv.Service { return s.idv }
@@ -321,12 +352,19 @@ func (s *IssuerServices) IDV() *idv.Service { return s.idv }
 // OnlyPeer passes to h the requests of a TLS client whose certificate's
 // common name is name; any other is refused 403 peer_not_allowed.
 func OnlyPeer(name string, h http.Handler, logger *slog.Logger) http.Handler {
+	return peerGate(func(cn string) bool { return cn == name }, h, logger, "this API is the "+name+"'s only")
+}
+
+// peerGate passes to h the requests of a TLS client whose certificate's
+// common name allow takes; any other is refused 403 peer_not_allowed
+// with msg.
+func peerGate(allow func(cn string) bool, h http.Handler, logger *slog.Logger, msg string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 || r.TLS.PeerCertificates[0].Subject.CommonName != name {
+		if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 || !allow(r.TLS.PeerCertificates[0].Subject.CommonName) {
 			if logger != nil {
 				logger.Warn("request refused", "path", r.URL.Path, "reason", ReasonPeerNotAllowed, "peer", r.RemoteAddr)
 			}
-			wire.WriteRefusal(w, wire.Refuse(http.StatusForbidden, ReasonPeerNotAllowed, "this API is the token service's only"))
+			wire.WriteRefusal(w, wire.Refuse(http.StatusForbidden, ReasonPeerNotAllowed, msg))
 			return
 		}
 		h.ServeHTTP(w, r)

@@ -154,7 +154,8 @@ made before (step-up, acknowledgement, life cycle). "issuer suspend|resume|delet
 	addRulesFlags(fl, &o.rules)
 	addIssuerProvisioningFlags(fl, &o.prov)
 	c.AddCommand(newIssuerInitCmd(), newIssuerLogCmd(), newIssuerAuditCmd(), newIssuerLostCmd(),
-		newIssuerTokenCmd("suspend"), newIssuerTokenCmd("resume"), newIssuerTokenCmd("delete"), newIssuerResetPINCmd())
+		newIssuerTokenCmd("suspend"), newIssuerTokenCmd("resume"), newIssuerTokenCmd("delete"), newIssuerResetPINCmd(),
+		newIssuerResetMobilePINCmd())
 	return c
 }
 
@@ -235,8 +236,18 @@ func runIssuer(ctx context.Context, o issuerOptions, out, errOut io.Writer) erro
 	if created {
 		printSeedSummary(out, seed)
 	}
+	// The ledger of the keys the issuer's HCE cloud platform issued, in
+	// its database: the authorisation reads it, the platform writes it.
+	ledger, err := lab.OpenCloudLedger(r, nil)
+	if err != nil {
+		return err
+	}
+	if prov != nil {
+		prov.opts.Ledger = ledger
+	}
 	srv, err := issuerhost.New(r.DB, r.HSM, issuerhost.Config{Listen: o.listen, TLS: tlsCfg, MACOptional: o.macOptional, Logger: logger, Rules: set,
-		IdleTimeout: o.limits.idle, FrameTimeout: o.limits.frame, MaxFrame: o.limits.maxFrame, MaxConns: o.limits.maxConns})
+		IdleTimeout: o.limits.idle, FrameTimeout: o.limits.frame, MaxFrame: o.limits.maxFrame, MaxConns: o.limits.maxConns,
+		CloudVerifier: lab.CloudVerifier(r, ledger, nil)})
 	if err != nil {
 		return err
 	}
@@ -495,17 +506,24 @@ func newIssuerLostCmd() *cobra.Command {
 voided and the phone is marked lost in the issuer's vault (--data or --db). With --provisioning
 ADDR (the running issuer's --provisioning-listen) and --pki DIR, the phone's wallet tokens are
 first suspended through the token service that issuer operates, which notifies their wallet
-provider; without it nobody but the vault learns of the change.`,
+provider, and the phone's bindings at the HCE cloud platform it serves are suspended with their
+keys; without it nobody but the vault learns of the change.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := ts.check(); err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
+			cloudN := 0
 			if ts.addr != "" {
 				if err := lostThroughService(cmd.Context(), ts, out, args[0], reason); err != nil {
 					return err
 				}
+				n, err := cloudLostThroughService(cmd.Context(), ts, out, args[0])
+				if err != nil {
+					return err
+				}
+				cloudN = n
 			}
 			r, err := openIssuerStore(cmd.Context(), dir, dsn, true)
 			if err != nil {
@@ -514,6 +532,11 @@ provider; without it nobody but the vault learns of the change.`,
 			defer r.Close()
 			db := r.DB
 			rep, err := cloud.ReportLost(cmd.Context(), db, args[0], reason, time.Now())
+			if errors.Is(err, cloud.ErrDevice) && cloudN > 0 {
+				// An HCE phone of the cloud platform only.
+				fmt.Fprintf(out, "phone %s: not in the issuer's vault (%v)\n", args[0], err)
+				return nil
+			}
 			if errors.Is(err, cloud.ErrDevice) {
 				return usageErr("%v", err)
 			}

@@ -144,3 +144,26 @@ func lostThroughService(ctx context.Context, f tokenServiceFlags, out io.Writer,
 	}
 	return nil
 }
+
+// cloudLostThroughService reports the phone lost at the HCE cloud
+// platform the running issuer serves: its bindings and their keys are
+// suspended at once (R-C1). A phone bound to nothing there, or an issuer
+// that serves no platform, is said so.
+func cloudLostThroughService(ctx context.Context, f tokenServiceFlags, out io.Writer, device string) (int, error) {
+	res, err := lab.ReportLostAt(ctx, f.addr, lab.ProvisioningPKI{Dir: f.pki}, "service-centre", strings.ToUpper(device))
+	var ref *wire.Refusal
+	switch {
+	case errors.As(err, &ref):
+		fmt.Fprintf(out, "phone %s: no HCE binding at the cloud platform at %s (%s)\n", device, f.addr, ref.Reason)
+		return 0, nil
+	case err != nil:
+		return 0, err
+	}
+	var ids []string
+	for _, b := range res.Bindings {
+		ids = append(ids, b.CardRef+" "+b.BindingID)
+	}
+	fmt.Fprintf(out, "phone %s: HCE bindings suspended %v at the cloud platform at %s, their keys refused from now on\n",
+		device, ids, f.addr)
+	return len(ids), nil
+}

@@ -99,7 +99,7 @@ func TestProvisionWalletActivatePIN(t *testing.T) {
 func TestDemoProvisioningRows(t *testing.T) {
 	code, out, errOut := runCLI(t, "demo", "--provisioning", "--data", filepath.Join(t.TempDir(), "data"))
 	require.Equal(t, 0, code, out+errOut)
-	require.Contains(t, out, "all 35 rows as expected")
+	require.Contains(t, out, "all 37 rows as expected")
 	cases := []struct{ name, reqs string }{
 		{"green path -> token -> tap", "R-M4 R-M5 R-G1 R-G2"},
 		{"step-up with OTP", "R-M5 R-G3e R-S2a"},
@@ -125,6 +125,8 @@ func TestDemoProvisioningRows(t *testing.T) {
 		{"HCE key expired", "R-S5b"},
 		{"HCE lost phone", "R-C1"},
 		{"HCE two phones on one account: the other goes on", "R-S5d R-C1"},
+		{"HCE five wrong mobile PINs lock the phone", "R-G3c R-S2e"},
+		{"HCE service centre resets the mobile PIN: the phone pays again", "R-G3c"},
 		{"SE issuer-owned: OTA personalisation -> tap", "R-M1 R-M6 R-S3b R-S3c"},
 		{"SE shared with an operator: keys rotated -> tap", "R-M2 R-S1 R-G5e"},
 		{"SE shared without the issuer's consent", "R-S1"},

@@ -146,6 +146,13 @@ func loadIssuerProvisioning(o issuerProvisioning, logger *slog.Logger) (*issuerP
 	}
 	pk := &issuerProvisioningKeys{o: o, tls: cfg,
 		opts: lab.IssuerServicesOptions{TokenService: me, Trust: trust, Logger: logger}}
+	// The HCE cloud platform is served when the PKI holds its keys (pki
+	// init writes them; a directory made before them serves none).
+	if _, err := os.Stat(filepath.Join(o.pki, lab.ProvisioningPKIDir, lab.PartyCloud+".jose.pem")); err == nil {
+		if pk.opts.Cloud, err = k.Party(lab.PartyCloud); err != nil {
+			return nil, usageErr("--pki: %v", err)
+		}
+	}
 	if o.notify != "" {
 		base, _ := httpsURL(o.notify)
 		pk.opts.WalletNotifyURL = base + walletsvc.PathNotify
@@ -173,6 +180,9 @@ func (pk *issuerProvisioningKeys) start(r *lab.Issuer, out io.Writer) (func(), e
 	s, err := serveProvisioning(pk.o.listen, svcs.Handler(), pk.tls)
 	if err != nil {
 		return nil, err
+	}
+	if svcs.Cloud() != nil {
+		fmt.Fprintf(out, "HCE cloud platform on the same address under /hce/ (phones' certificate only), state in the issuer's database\n")
 	}
 	fmt.Fprintf(out, "issuer provisioning services (token service, ID&V) listening on %s, mutual TLS under %s\n",
 		s.Addr(), filepath.Join(pk.o.pki, "ca.pem"))

@@ -21,9 +21,12 @@ import (
 // provision replenish".
 type hceOptions struct {
 	card, device, otp, pin, data string
-	tap                          int64
-	taps                         int
-	replenish, verbose           bool
+	// cloud, pki and acquirer run the phone alone against the cloud
+	// platform an issuer serves (tapsim issuer --provisioning-listen).
+	cloud, pki, acquirer string
+	tap                  int64
+	taps                 int
+	replenish, verbose   bool
 }
 
 var mobilePINRE = regexp.MustCompile(`^[0-9]{4,12}$`)
@@ -44,6 +47,19 @@ func (o hceOptions) check() error {
 		return usageErr("--taps must be 0 or more")
 	case o.data != "" && strings.TrimSpace(o.data) == "":
 		return usageErr("--data: empty directory")
+	case o.cloud == "" && (o.pki != "" || o.acquirer != ""):
+		return usageErr("--pki and --acquirer go with --cloud")
+	case o.cloud != "" && o.pki == "":
+		return usageErr("--cloud needs --pki DIR (tapsim pki init --dir DIR)")
+	case o.cloud != "" && o.tap > 0 && o.acquirer == "":
+		return usageErr("--tap with --cloud needs --acquirer ADDR")
+	case o.cloud != "" && o.otp == lab.OTPAuto && o.data == "":
+		return usageErr("--cloud with --otp auto needs the issuer's --data DIR (its message centre), or --otp CODE")
+	}
+	if o.cloud != "" {
+		if _, err := cloudURL(o.cloud); err != nil {
+			return usageErr("--cloud %q: want host:port", o.cloud)
+		}
 	}
 	if _, err := lab.HCEProfile(o.card); err != nil {
 		return usageErr("--card %v (tapsim cards lists them)", err)
@@ -63,7 +79,12 @@ func addHCEFlags(c *cobra.Command, o *hceOptions) {
 	f.StringVar(&o.device, "device", "", "the new phone's hardware device ID, 1 to 8 bytes in hex")
 	f.StringVar(&o.otp, "otp", lab.OTPAuto, "the OTP of the registration: auto reads it from the cardholder's inbox, or 6 digits")
 	f.StringVar(&o.pin, "pin", "", "mobile PIN of a Mastercard-like card: set at registration, typed at each tap")
-	f.StringVar(&o.data, "data", "", "data directory of the hosts, kept afterwards (default: a temporary one)")
+	f.StringVar(&o.data, "data", "", "data directory of the hosts, kept afterwards (default: a temporary one);\n"+
+		"with --cloud, the issuer's data directory, where --otp auto reads the cardholder's inbox")
+	f.StringVar(&o.cloud, "cloud", "", "run only the phone, against the cloud platform of a running issuer (its\n"+
+		"--provisioning-listen host:port)")
+	f.StringVar(&o.pki, "pki", "", "with --cloud: the PKI directory (tapsim pki init) of the phones' certificate and the directory")
+	f.StringVar(&o.acquirer, "acquirer", "", "with --cloud: the acquirer's host:port the sample terminal taps at")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log the services' events (masked) on stderr")
 }
 
@@ -132,16 +153,26 @@ reporting the keys spent, and prints the keys left before and after.`,
 }
 
 func runProvisionHCE(ctx context.Context, o hceOptions, out, errOut io.Writer) error {
-	n, _, done, err := provisioningWorld(ctx, o.data, o.verbose, errOut, lab.ProvisioningOptions{})
-	if err != nil {
-		return err
+	req := lab.HCERequest{Profile: o.card, DeviceID: strings.ToUpper(o.device), OTP: o.otp, MobilePIN: o.pin,
+		TapAmount: o.tap, Taps: o.taps, Replenish: o.replenish}
+	step := func(s lab.Step) { fmt.Fprintf(out, "%-16s %s\n", s.Name, s.Detail) }
+	var res lab.HCEResult
+	var err error
+	if o.cloud != "" {
+		base, _ := cloudURL(o.cloud)
+		fmt.Fprintf(out, "cloud platform at %s (mutual TLS, the phones' certificate under %s)\n", base, o.pki)
+		res, err = lab.EnrolRemoteHCE(ctx, lab.RemoteHCEOptions{CloudURL: base, PKI: lab.ProvisioningPKI{Dir: o.pki},
+			IssuerData: o.data, AcquirerAddr: o.acquirer}, req, step)
+	} else {
+		n, _, done, werr := provisioningWorld(ctx, o.data, o.verbose, errOut, lab.ProvisioningOptions{})
+		if werr != nil {
+			return werr
+		}
+		defer done()
+		cl := n.Cloud()
+		fmt.Fprintf(out, "cloud platform on %s (mutual TLS)\n", cl.Addr)
+		res, err = cl.EnrolHCE(ctx, req, step)
 	}
-	defer done()
-	cl := n.Cloud()
-	fmt.Fprintf(out, "cloud platform on %s (mutual TLS)\n", cl.Addr)
-	res, err := cl.EnrolHCE(ctx, lab.HCERequest{Profile: o.card, DeviceID: strings.ToUpper(o.device), OTP: o.otp, MobilePIN: o.pin,
-		TapAmount: o.tap, Taps: o.taps, Replenish: o.replenish},
-		func(s lab.Step) { fmt.Fprintf(out, "%-16s %s\n", s.Name, s.Detail) })
 	switch {
 	case errors.Is(err, wire.ErrRefused):
 		r := wire.RefusalFor(err)
@@ -155,4 +186,13 @@ func runProvisionHCE(ctx context.Context, o hceOptions, out, errOut io.Writer) e
 		}
 	}
 	return nil
+}
+
+// cloudURL is the base URL of the cloud platform at s (host:port, or
+// https://host:port).
+func cloudURL(s string) (string, error) {
+	if !strings.Contains(s, "://") {
+		s = "https://" + s
+	}
+	return httpsURL(s)
 }

@@ -40,6 +40,7 @@ var tapReasons = map[cloud.TapReason]Reason{
 	cloud.TapCryptogramInvalid:     ARQCInvalid,
 	cloud.TapMDInvalid:             CloudMDInvalid,
 	cloud.TapCardholderNotVerified: CloudUMDInvalid,
+	cloud.TapPINLocked:             CloudPINLocked,
 }
 
 // verifyCloud checks a cloud card's cryptograms through the key ledger
@@ -63,6 +64,8 @@ func (t *txn) verifyCloud() Reason {
 		Card: cloud.CloudCard{Ref: ref, PAN: t.req.PAN, PSN: t.psn, CVN: t.cloud, IMK: t.imkRef,
 			MKMD: t.imkRef, MKUMD: t.imkRef + UMDKeySuffix},
 		Tags: t.icc.tags, AC: t.arqc, DeviceID: dev,
+		// The key's use commits with the authorisation.
+		Store: cloud.TxStore{Ctx: t.ctx, Tx: t.tx, Now: t.now},
 	})
 	var te *cloud.TapError
 	switch {

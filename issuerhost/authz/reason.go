@@ -157,6 +157,10 @@ const (
 	// holds: the cardholder was not verified, a wrong mobile PIN (55,
 	// R-S2e).
 	CloudUMDInvalid Reason = "cloud_umd_invalid"
+	// CloudPINLocked: the phone's card is locked after
+	// cloud.MaxPINTries consecutive wrong mobile PINs, until the
+	// issuer's service centre resets it (75, R-G3c).
+	CloudPINLocked Reason = "cloud_mobile_pin_locked"
 )
 
 // Decline reasons of a token's domain restriction controls
@@ -233,6 +237,7 @@ var reasons = map[Reason]reasonInfo{
 
 	CloudMDInvalid:  {"82", StageARQC, "R-S5d"},
 	CloudUMDInvalid: {"55", StageCVM, "R-S2e"},
+	CloudPINLocked:  {"75", StageDevice, "R-G3c"},
 
 	CVMRequired:        {"", StageCVM, "R-S2d"},
 	CDCVMRequired:      {"", StageCVM, "R-S2e"},

@@ -52,6 +52,34 @@ type ledgerKey struct {
 
 type deviceKey struct{ cardRef, deviceID string }
 
+// MaxPINTries is the number of consecutive wrong mobile PINs (an mc-cloud
+// UMD cryptogram that fails while the MD one holds) after which the
+// issuer locks the phone's card until its service centre resets it
+// (R-G3c).
+const MaxPINTries = 5
+
+// DeviceState is what the ledger knows of one phone of a card account:
+// suspended (lost, R-C1), its consecutive wrong mobile PINs and whether
+// they locked it (R-G3c).
+type DeviceState struct {
+	CardRef, DeviceID string
+	Suspended         bool
+	PINFailures       int
+	PINLocked         bool
+}
+
+// LedgerStore keeps a Ledger across restarts (the issuer's database). The
+// ledger writes a key or a phone's state to it before it changes its own
+// copy: a write that fails changes nothing.
+type LedgerStore interface {
+	// LoadLedger is every key and phone state stored.
+	LoadLedger() ([]IssuedKey, []DeviceState, error)
+	// PutKey creates or replaces a key's record.
+	PutKey(IssuedKey) error
+	// PutDevice creates or replaces a phone's state.
+	PutDevice(DeviceState) error
+}
+
 // Ledger is the issuer's record of the cloud-payment keys its own cloud
 // platform issued (R-M3: issuer and platform are one institution): which
 // key of which card account went to which phone, how often it served,
@@ -59,10 +87,11 @@ type deviceKey struct{ cardRef, deviceID string }
 // download and replenishment, the authorisation reads and updates it at
 // each tap. It is safe for concurrent use.
 type Ledger struct {
-	mu        sync.Mutex
-	keys      map[ledgerKey]*IssuedKey
-	suspended map[deviceKey]bool
-	now       func() time.Time
+	mu      sync.Mutex
+	keys    map[ledgerKey]*IssuedKey
+	devices map[deviceKey]DeviceState
+	st      LedgerStore
+	now     func() time.Time
 }
 
 // NewLedger makes an empty ledger on the clock now (time.Now when nil).
@@ -70,7 +99,74 @@ func NewLedger(now func() time.Time) *Ledger {
 	if now == nil {
 		now = time.Now
 	}
-	return &Ledger{keys: map[ledgerKey]*IssuedKey{}, suspended: map[deviceKey]bool{}, now: now}
+	return &Ledger{keys: map[ledgerKey]*IssuedKey{}, devices: map[deviceKey]DeviceState{}, now: now}
+}
+
+// OpenLedger makes a ledger kept in st, with what st holds already, on
+// the clock now (time.Now when nil).
+func OpenLedger(st LedgerStore, now func() time.Time) (*Ledger, error) {
+	l := NewLedger(now)
+	if st == nil {
+		return l, nil
+	}
+	keys, devs, err := st.LoadLedger()
+	if err != nil {
+		return nil, fmt.Errorf("%w: load: %w", ErrLedger, err)
+	}
+	for _, k := range keys {
+		id, err := idOf(k)
+		if err != nil {
+			return nil, err
+		}
+		k := k
+		l.keys[id] = &k
+	}
+	for _, d := range devs {
+		l.devices[deviceKey{d.CardRef, d.DeviceID}] = d
+	}
+	l.st = st
+	return l, nil
+}
+
+// idOf is the ledger's key of a record.
+func idOf(k IssuedKey) (ledgerKey, error) {
+	switch k.Kind {
+	case KindLUK:
+		return ledgerKey{KindLUK, k.CardRef, k.KeyIndex.Uint32()}, nil
+	case KindSUK:
+		return ledgerKey{KindSUK, k.CardRef, uint32(k.ATC)}, nil
+	}
+	return ledgerKey{}, fmt.Errorf("%w: key kind %q", ErrLedger, k.Kind)
+}
+
+// putKeyIn stores k (a changed copy of a record) and then takes it; the
+// ledger is locked. It writes to st (a transaction under way) instead of
+// the ledger's own store when both are set.
+func (l *Ledger) putKeyIn(st LedgerStore, id ledgerKey, k IssuedKey) error {
+	if l.st != nil {
+		if st == nil {
+			st = l.st
+		}
+		if err := st.PutKey(k); err != nil {
+			return fmt.Errorf("%w: store: %w", ErrLedger, err)
+		}
+	}
+	l.keys[id] = &k
+	return nil
+}
+
+// putDeviceIn stores d and then takes it, as putKeyIn.
+func (l *Ledger) putDeviceIn(st LedgerStore, d DeviceState) error {
+	if l.st != nil {
+		if st == nil {
+			st = l.st
+		}
+		if err := st.PutDevice(d); err != nil {
+			return fmt.Errorf("%w: store: %w", ErrLedger, err)
+		}
+	}
+	l.devices[deviceKey{d.CardRef, d.DeviceID}] = d
+	return nil
 }
 
 // IssueLUK records the limited-use key ki of cardRef as issued to
@@ -91,13 +187,51 @@ func (l *Ledger) issue(k IssuedKey, id ledgerKey) error {
 	if k.CardRef == "" || k.DeviceID == "" {
 		return fmt.Errorf("%w: a key needs a card reference and a device", ErrLedger)
 	}
+	// The store is written without the ledger's lock held: a tap holds
+	// the lock while it writes in the authorisation's own database
+	// transaction.
+	l.mu.Lock()
+	_, dup := l.keys[id]
+	st := l.st
+	k.IssuedAt = l.now()
+	l.mu.Unlock()
+	if dup {
+		return fmt.Errorf("%w: %s key %d of card %s issued already", ErrLedger, k.Kind, id.id, k.CardRef)
+	}
+	if st != nil {
+		if err := st.PutKey(k); err != nil {
+			return fmt.Errorf("%w: store: %w", ErrLedger, err)
+		}
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if _, ok := l.keys[id]; ok {
 		return fmt.Errorf("%w: %s key %d of card %s issued already", ErrLedger, k.Kind, id.id, k.CardRef)
 	}
-	k.IssuedAt = l.now()
 	l.keys[id] = &k
+	return nil
+}
+
+// changeDevice applies change to the phone's state, in the store first
+// (without the ledger's lock held, as issue), then in the ledger.
+func (l *Ledger) changeDevice(cardRef, deviceID string, change func(*DeviceState)) error {
+	key := deviceKey{cardRef, deviceID}
+	l.mu.Lock()
+	d, st := l.devices[key], l.st
+	l.mu.Unlock()
+	d.CardRef, d.DeviceID = cardRef, deviceID
+	change(&d)
+	if st != nil {
+		if err := st.PutDevice(d); err != nil {
+			return fmt.Errorf("%w: store: %w", ErrLedger, err)
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	cur := l.devices[key]
+	cur.CardRef, cur.DeviceID = cardRef, deviceID
+	change(&cur)
+	l.devices[key] = cur
 	return nil
 }
 
@@ -105,17 +239,46 @@ func (l *Ledger) issue(k IssuedKey, id ledgerKey) error {
 // the keys issued to it serves any more (R-C1). Other phones of the same
 // card account are not affected.
 func (l *Ledger) SuspendDevice(cardRef, deviceID string) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.suspended[deviceKey{cardRef, deviceID}] = true
-	return nil
+	return l.changeDevice(cardRef, deviceID, func(d *DeviceState) { d.Suspended = true })
 }
 
 // Suspended reports whether the phone is suspended.
 func (l *Ledger) Suspended(cardRef, deviceID string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.suspended[deviceKey{cardRef, deviceID}]
+	return l.devices[deviceKey{cardRef, deviceID}].Suspended
+}
+
+// PINLocked reports whether the phone's card is locked by wrong mobile
+// PINs (R-G3c).
+func (l *Ledger) PINLocked(cardRef, deviceID string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.devices[deviceKey{cardRef, deviceID}].PINLocked
+}
+
+// ResetPIN is the service centre's reset of the phone's mobile PIN tries
+// once it has verified the cardholder (R-G3c): the count goes back to
+// zero and the lock is lifted.
+func (l *Ledger) ResetPIN(cardRef, deviceID string) error {
+	return l.changeDevice(cardRef, deviceID, func(d *DeviceState) { d.PINFailures, d.PINLocked = 0, false })
+}
+
+// pinResultLocked counts a wrong mobile PIN of the phone (locking it at
+// MaxPINTries) or, for a right one, clears the count.
+func (l *Ledger) pinResultLocked(st LedgerStore, cardRef, deviceID string, ok bool) error {
+	d := l.devices[deviceKey{cardRef, deviceID}]
+	if ok && d.PINFailures == 0 {
+		return nil
+	}
+	d.CardRef, d.DeviceID = cardRef, deviceID
+	if ok {
+		d.PINFailures = 0
+	} else {
+		d.PINFailures++
+		d.PINLocked = d.PINLocked || d.PINFailures >= MaxPINTries
+	}
+	return l.putDeviceIn(st, d)
 }
 
 // Keys is a copy of every record of cardRef, for the issuer's staff.
@@ -161,8 +324,8 @@ func (l *Ledger) Snapshot() ([]byte, error) {
 		}
 		out.Keys = append(out.Keys, s)
 	}
-	for d, on := range l.suspended {
-		if on {
+	for d, st := range l.devices {
+		if st.Suspended {
 			out.Suspended = append(out.Suspended, [2]string{d.cardRef, d.deviceID})
 		}
 	}
@@ -178,7 +341,8 @@ func (l *Ledger) Snapshot() ([]byte, error) {
 }
 
 // Restore replaces the ledger's content with a Snapshot; one that does not
-// parse, or names a key twice, is ErrLedger and changes nothing.
+// parse, or names a key twice, is ErrLedger and changes nothing. It is for
+// a ledger without a LedgerStore: a stored ledger is not rewritten.
 func (l *Ledger) Restore(data []byte) error {
 	var in ledgerSnapshot
 	if err := json.Unmarshal(data, &in); err != nil {
@@ -205,12 +369,62 @@ func (l *Ledger) Restore(data []byte) error {
 		}
 		keys[id] = &k
 	}
-	suspended := map[deviceKey]bool{}
+	devices := map[deviceKey]DeviceState{}
 	for _, d := range in.Suspended {
-		suspended[deviceKey{d[0], d[1]}] = true
+		devices[deviceKey{d[0], d[1]}] = DeviceState{CardRef: d[0], DeviceID: d[1], Suspended: true}
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.keys, l.suspended = keys, suspended
+	l.keys, l.devices = keys, devices
+	return nil
+}
+
+// MemoryLedgerStore is a LedgerStore in memory, for tests: a ledger
+// opened again on it finds what the first one wrote. It is safe for
+// concurrent use.
+type MemoryLedgerStore struct {
+	mu      sync.Mutex
+	keys    map[ledgerKey]IssuedKey
+	devices map[deviceKey]DeviceState
+}
+
+// LoadLedger implements LedgerStore.
+func (m *MemoryLedgerStore) LoadLedger() ([]IssuedKey, []DeviceState, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var ks []IssuedKey
+	for _, k := range m.keys {
+		ks = append(ks, k)
+	}
+	var ds []DeviceState
+	for _, d := range m.devices {
+		ds = append(ds, d)
+	}
+	return ks, ds, nil
+}
+
+// PutKey implements LedgerStore.
+func (m *MemoryLedgerStore) PutKey(k IssuedKey) error {
+	id, err := idOf(k)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.keys == nil {
+		m.keys = map[ledgerKey]IssuedKey{}
+	}
+	m.keys[id] = k
+	return nil
+}
+
+// PutDevice implements LedgerStore.
+func (m *MemoryLedgerStore) PutDevice(d DeviceState) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.devices == nil {
+		m.devices = map[deviceKey]DeviceState{}
+	}
+	m.devices[deviceKey{d.CardRef, d.DeviceID}] = d
 	return nil
 }

@@ -36,6 +36,10 @@ const (
 	TapCryptogramInvalid TapReason = "cloud_cryptogram_invalid"
 	// TapMDInvalid: the mc-cloud MD cryptogram is not this card's.
 	TapMDInvalid TapReason = "cloud_md_cryptogram_invalid"
+	// TapPINLocked: the phone's card is locked after MaxPINTries
+	// consecutive wrong mobile PINs until the issuer's service centre
+	// resets it (R-G3c).
+	TapPINLocked TapReason = "cloud_mobile_pin_locked"
 	// TapCardholderNotVerified: the cardholder was not verified (R-S2e):
 	// a visa-cloud cryptogram without CDCVM, or an mc-cloud UMD
 	// cryptogram that fails while the MD one holds (wrong mobile PIN).
@@ -53,6 +57,8 @@ func (r TapReason) Requirement() string {
 		return "R-C1"
 	case TapCardholderNotVerified:
 		return "R-S2e"
+	case TapPINLocked:
+		return "R-G3c"
 	}
 	return "R-G2"
 }
@@ -66,6 +72,8 @@ func (r TapReason) ResponseCode() string {
 		return "82" // cryptogram failure
 	case TapCardholderNotVerified:
 		return "55" // cardholder verification failed
+	case TapPINLocked:
+		return "75" // allowable number of PIN tries exceeded
 	}
 	return "30" // format error
 }
@@ -131,6 +139,11 @@ type Tap struct {
 	// DeviceID is the phone the transaction names (a claim); empty when
 	// none. A key issued to another phone is refused.
 	DeviceID string
+	// Store, when set, takes the ledger's writes of this tap (the key's
+	// use, the mobile PIN count) in the authorisation's transaction
+	// instead of the ledger's own store; a ledger kept in memory only
+	// ignores it.
+	Store LedgerStore
 }
 
 // Verified is an accepted tap: the phone the key was issued to and the
@@ -206,11 +219,29 @@ func (v *Verifier) check(t Tap, k *IssuedKey, what string) error {
 	if k == nil {
 		return refuseTap(TapKeyNotIssued, "%s was never issued for card %s", what, t.Card.Ref)
 	}
-	if v.Ledger.suspended[deviceKey{k.CardRef, k.DeviceID}] {
+	d := v.Ledger.devices[deviceKey{k.CardRef, k.DeviceID}]
+	if d.Suspended {
 		return refuseTap(TapDeviceSuspended, "%s belongs to a suspended phone", what)
+	}
+	if d.PINLocked {
+		return refuseTap(TapPINLocked, "%s belongs to a phone locked by wrong mobile PINs", what)
 	}
 	if t.DeviceID != "" && t.DeviceID != k.DeviceID {
 		return refuseTap(TapKeyOtherDevice, "%s was issued to another phone", what)
+	}
+	return nil
+}
+
+// useLocked counts a use of k, in the ledger's store first.
+func (v *Verifier) useLocked(st LedgerStore, k *IssuedKey) error {
+	id, err := idOf(*k)
+	if err != nil {
+		return err
+	}
+	u := *k
+	u.Used++
+	if err := v.Ledger.putKeyIn(st, id, u); err != nil {
+		return fmt.Errorf("cloud: verify: %w", err)
 	}
 	return nil
 }
@@ -245,7 +276,9 @@ func (v *Verifier) verifyLUK(t Tap, iad emvcloud.IAD) (Verified, error) {
 		return Verified{}, fmt.Errorf("cloud: verify: %w", err)
 	}
 	// The key served: count it whatever comes next.
-	k.Used++
+	if err := v.useLocked(t.Store, k); err != nil {
+		return Verified{}, err
+	}
 	out := Verified{DeviceID: k.DeviceID, Kind: KindLUK, KeyID: ki.String(), CardholderVerified: iad.CDCVM()}
 	if !out.CardholderVerified {
 		return out, refuseTap(TapCardholderNotVerified, "the phone did not verify the cardholder")
@@ -289,8 +322,14 @@ func (v *Verifier) verifyMC(t Tap) (Verified, error) {
 		return Verified{}, fmt.Errorf("cloud: verify: %w", err)
 	}
 	// The phone held the key: it is spent whatever the UMD cryptogram says.
-	k.Used++
+	if err := v.useLocked(t.Store, k); err != nil {
+		return Verified{}, err
+	}
 	out := Verified{DeviceID: k.DeviceID, Kind: KindSUK, KeyID: fmt.Sprintf("%04X", atc), CardholderVerified: verdict.CardholderVerified()}
+	// The UMD cryptogram is the mobile PIN's: count the wrong ones (R-G3c).
+	if err := l.pinResultLocked(t.Store, k.CardRef, k.DeviceID, out.CardholderVerified); err != nil {
+		return Verified{}, fmt.Errorf("cloud: verify: %w", err)
+	}
 	if !out.CardholderVerified {
 		return out, refuseTap(TapCardholderNotVerified, "the UMD cryptogram of %s does not verify", what)
 	}

@@ -85,14 +85,14 @@ WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position`)
 		tables[table] = true
 		switch {
 		case col == "at" || strings.HasSuffix(col, "_at") || col == "seq" ||
-			col == "amount" || col == "credit_limit" || col == "posted" || col == "held" || col == "txn_limit":
+			col == "key_id" || col == "amount" || col == "credit_limit" || col == "posted" || col == "held" || col == "txn_limit":
 			require.Equal(t, "bigint", typ, "%s.%s", table, col)
 		case typ != "text" && typ != "integer":
 			t.Errorf("%s.%s is %s", table, col, typ)
 		}
 	}
 	require.NoError(t, rows.Err())
-	require.Len(t, tables, 22)
+	require.Len(t, tables, 26)
 	var n int
 	require.NoError(t, raw.QueryRow(`SELECT COUNT(*) FROM information_schema.table_constraints
 WHERE table_schema = current_schema() AND constraint_type = 'PRIMARY KEY'`).Scan(&n))

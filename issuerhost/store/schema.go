@@ -17,13 +17,15 @@ import (
 // 2 database is brought to 3 by creating them (upgradeFrom). Version 4
 // adds the state of the token service the issuer operates (tsp_tokens,
 // tsp_records, tsp_tasks, tsp_envelopes, pan_references; see tsp.go), made
-// the same way.
-const schemaVersion = "4"
+// the same way. Version 5 adds the state of the HCE cloud platform the
+// issuer operates and its key ledger (cloud_records, cloud_audit,
+// cloud_keys, cloud_devices; see cloud.go), made the same way.
+const schemaVersion = "5"
 
 // upgradeFrom are the versions migrate brings to schemaVersion: their
 // tables are a subset of the current ones, so creating the missing ones is
 // the whole upgrade.
-var upgradeFrom = map[string]bool{"2": true, "3": true}
+var upgradeFrom = map[string]bool{"2": true, "3": true, "4": true}
 
 // ErrSchema reports a database made by a build whose schema this one does
 // not take.
@@ -223,6 +225,33 @@ var schema = []string{
 	card_id    TEXT PRIMARY KEY REFERENCES cards(id),
 	par        TEXT NOT NULL UNIQUE,
 	created_at BIGINT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS cloud_records (
+	kind       TEXT NOT NULL,
+	id         TEXT NOT NULL,
+	body       TEXT NOT NULL,
+	updated_at BIGINT NOT NULL,
+	PRIMARY KEY (kind, id))`,
+	`CREATE TABLE IF NOT EXISTS cloud_audit (
+	seq  BIGINT PRIMARY KEY,
+	at   BIGINT NOT NULL,
+	body TEXT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS cloud_keys (
+	kind      TEXT NOT NULL,
+	card_ref  TEXT NOT NULL,
+	key_id    BIGINT NOT NULL,
+	device_id TEXT NOT NULL,
+	api       INTEGER NOT NULL,
+	issued_at BIGINT NOT NULL,
+	used      INTEGER NOT NULL,
+	PRIMARY KEY (kind, card_ref, key_id))`,
+	`CREATE TABLE IF NOT EXISTS cloud_devices (
+	card_ref     TEXT NOT NULL,
+	device_id    TEXT NOT NULL,
+	suspended    INTEGER NOT NULL,
+	pin_failures INTEGER NOT NULL,
+	pin_locked   INTEGER NOT NULL,
+	updated_at   BIGINT NOT NULL,
+	PRIMARY KEY (card_ref, device_id))`,
 	`CREATE INDEX IF NOT EXISTS hce_keys_device ON hce_keys (device_id)`,
 	`CREATE INDEX IF NOT EXISTS idv_attempts_card ON idv_attempts (card_id)`,
 	`CREATE INDEX IF NOT EXISTS messages_recipient ON messages (recipient, seq)`,

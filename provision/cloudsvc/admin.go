@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
 	"slices"
@@ -111,8 +112,12 @@ func (s *Service) AddCard(staff string, c CardAccount) error {
 	if cvn == "" {
 		cvn = wire.HCECVNVisaCloud
 	}
-	s.st.cards[c.Ref] = &cardAccount{Ref: c.Ref, Holder: c.Holder, PSN: c.PSN, IMK: c.IMK, API: c.API, DKI: c.DKI,
+	ca := &cardAccount{Ref: c.Ref, Holder: c.Holder, PSN: c.PSN, IMK: c.IMK, API: c.API, DKI: c.DKI,
 		MaskedPAN: pan.Mask(c.PAN), Sealed: sealed, CVN: cvn, UMDIMK: c.UMDIMK, nextATC: 1, issued: map[int64]int{}}
+	if err := s.putCardLocked(ca); err != nil {
+		return err
+	}
+	s.st.cards[c.Ref] = ca
 	s.auditLocked(staff, "add-card", c.Ref, "", nil, pan.Mask(c.PAN))
 	return nil
 }
@@ -194,6 +199,9 @@ func (s *Service) ReportLost(actor, ref, deviceID string) (wire.HCEBinding, erro
 		return wire.HCEBinding{}, fmt.Errorf("cloudsvc: ledger: %w", err)
 	}
 	b.Status = wire.HCEBindingSuspended
+	if err := s.putBindingLocked(b); err != nil {
+		return wire.HCEBinding{}, err
+	}
 	s.auditLocked(actor, "report-lost", ref, deviceID, nil, "binding "+b.ID+" and its keys suspended")
 	return b.public(), nil
 }
@@ -209,4 +217,57 @@ func (s *Service) Bindings(ref string) []wire.HCEBinding {
 		}
 	}
 	return out
+}
+
+// ResetMobilePIN is the issuer's service centre's reset of a phone's
+// mobile PIN tries once it has verified the cardholder (R-G3c): the
+// issuer's ledger counts from zero again and the phone is served again.
+// staff is who resets, for the audit trail. A ledger that counts no PIN
+// tries (not a PINLedger) is ErrInput.
+func (s *Service) ResetMobilePIN(staff, ref, deviceID string) error {
+	if !idRE.MatchString(staff) {
+		return fmt.Errorf("%w: a reset names the staff member", ErrInput)
+	}
+	l, ok := s.cfg.Ledger.(PINLedger)
+	if !ok {
+		return fmt.Errorf("%w: the ledger counts no mobile PIN tries", ErrInput)
+	}
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	if s.st.bindingOf(ref, deviceID) == nil {
+		return fmt.Errorf("%w: phone %s of card account %s", ErrUnknown, deviceID, ref)
+	}
+	if err := l.ResetPIN(ref, deviceID); err != nil {
+		return fmt.Errorf("cloudsvc: ledger: %w", err)
+	}
+	s.auditLocked(staff, "reset-mobile-pin", ref, deviceID, nil, "cardholder verified by the service centre")
+	return nil
+}
+
+// ReportDeviceLost suspends every binding of phone deviceID, whatever its
+// card accounts, and every key issued to it, at once (R-C1), as
+// ReportLost does for one. A phone bound to nothing is ErrUnknown.
+func (s *Service) ReportDeviceLost(actor, deviceID string) ([]wire.HCEBinding, error) {
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	var out []wire.HCEBinding
+	for _, id := range slices.Sorted(maps.Keys(s.st.bindings)) {
+		b := s.st.bindings[id]
+		if b.DeviceID != deviceID {
+			continue
+		}
+		if err := s.cfg.Ledger.SuspendDevice(b.CardRef, deviceID); err != nil {
+			return out, fmt.Errorf("cloudsvc: ledger: %w", err)
+		}
+		b.Status = wire.HCEBindingSuspended
+		if err := s.putBindingLocked(b); err != nil {
+			return out, err
+		}
+		s.auditLocked(actor, "report-lost", b.CardRef, deviceID, nil, "binding "+b.ID+" and its keys suspended")
+		out = append(out, b.public())
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: phone %s", ErrUnknown, deviceID)
+	}
+	return out, nil
 }

@@ -62,9 +62,24 @@
 // the staff read of it, allowed to Config.CardReaders only and written to
 // the audit trail with the staff member's name and purpose, allowed or
 // not. ReportLost suspends one phone's binding and every key issued to it
-// at once (R-C1); other phones of the account keep working. Snapshot and
-// Restore keep the platform's state across a restart, with nothing
-// sensitive in clear.
+// at once (R-C1); other phones of the account keep working;
+// ReportDeviceLost does so for every card account of one phone.
+// ResetMobilePIN is the service centre's reset of a phone the issuer
+// locked after five wrong mobile PINs in a row (R-G3c; the issuer's
+// ledger, a PINLedger, counts them); until then the phone is refused
+// mobile_pin_locked.
+//
+// # Lasting state
+//
+// With Config.Store the platform loads its state when it is made and
+// writes every change through to the store as it makes it: card accounts
+// (card data sealed under the data key), bindings (with the keys issued
+// to them and their open or spent challenge), registrations waiting for
+// their OTP, and the audit trail; lab.CloudStore keeps them in the
+// issuer's database. Without it the state is in memory, and Snapshot and
+// Restore carry it across a restart; neither holds anything sensitive in
+// clear. The cache of accepted envelopes is Config.Replay's (the
+// issuer's process keeps it in its database too).
 //
 // The platform's own P-256 keys (Config.Me) are held by the process: the
 // soft security module holds no elliptic-curve keys (R-S5a is met for

@@ -50,6 +50,10 @@ const (
 	ReasonATCExhausted         = "atc_exhausted"
 	ReasonTransactionLog       = "transaction_log_mismatch"
 	ReasonNotAllowed           = "not_allowed"
+	// ReasonMobilePINLocked: the issuer locked the phone's card after
+	// too many wrong mobile PINs (R-G3c); its service centre resets it
+	// (ResetMobilePIN).
+	ReasonMobilePINLocked = "mobile_pin_locked"
 )
 
 func refuse(code int, reason, msg string) *wire.Refusal { return wire.Refuse(code, reason, msg) }
@@ -80,6 +84,7 @@ var (
 	errBusy                = refuse(http.StatusServiceUnavailable, wire.ReasonCapacity, "too many registrations are waiting; try again")
 	errExpired             = refuse(http.StatusForbidden, wire.ReasonExpired, "the request is outside its validity period")
 	errReplay              = refuse(http.StatusConflict, wire.ReasonReplay, "this request was already accepted")
+	errPINLocked           = refuse(http.StatusForbidden, ReasonMobilePINLocked, "too many wrong mobile PINs: the issuer's service centre must reset this phone's card")
 )
 
 // CardholderVerifier is the issuer's verification of the cardholder at
@@ -100,6 +105,15 @@ type KeyLedger interface {
 	IssueLUK(cardRef, deviceID string, ki cloud.KeyIndex, api uint16) error
 	IssueSUK(cardRef, deviceID string, atc uint16) error
 	SuspendDevice(cardRef, deviceID string) error
+}
+
+// PINLedger is a KeyLedger that also counts the wrong mobile PINs the
+// issuer sees (issuerhost/cloud.Ledger, R-G3c): a phone it locked gets no
+// challenge, download or replenishment until the issuer's service centre
+// resets it (ResetMobilePIN).
+type PINLedger interface {
+	PINLocked(cardRef, deviceID string) bool
+	ResetPIN(cardRef, deviceID string) error
 }
 
 // HSM is the part of the security module the platform uses.
@@ -151,6 +165,9 @@ type Config struct {
 	Rand io.Reader
 	// Log receives one line per request (references only).
 	Log *slog.Logger
+	// Store keeps the platform's state across restarts; in memory only
+	// when nil.
+	Store Store
 	// CardReaders are the staff members allowed to read a card account's
 	// real data (ReadCard, R-S5e); nobody when empty.
 	CardReaders []string
@@ -188,7 +205,13 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Reader
 	}
-	return &Service{cfg: cfg, st: newMemStore()}, nil
+	s := &Service{cfg: cfg, st: newMemStore()}
+	if cfg.Store != nil {
+		if err := s.load(); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
 // Public is the platform's public keys, for the phones' trust lists.
@@ -234,6 +257,11 @@ func (s *Service) auditLocked(actor, action, cardRef, device string, err error, 
 	}
 	e := AuditEntry{At: s.now(), Actor: actor, Action: action, CardRef: cardRef, Device: device, Outcome: out, Detail: detail}
 	s.st.audit = append(s.st.audit, e)
+	if s.cfg.Store != nil {
+		if err := s.cfg.Store.Audit(e); err != nil && s.cfg.Log != nil {
+			s.cfg.Log.Error("cloud platform: audit trail not stored", "action", action, "err", err)
+		}
+	}
 	if s.cfg.Log != nil {
 		s.cfg.Log.Info("cloud platform", "actor", actor, "action", action, "card", cardRef, "device", device, "outcome", out)
 	}
@@ -367,6 +395,10 @@ func (s *Service) registerChecked(ctx context.Context, keys wire.PublicKeys, reg
 	s.st.mu.Lock()
 	for id, p := range s.st.pending {
 		if !s.now().Before(p.Expires) {
+			if err := s.deletePendingLocked(id); err != nil {
+				s.st.mu.Unlock()
+				return wire.HCERegisterResult{}, err
+			}
 			delete(s.st.pending, id)
 		}
 	}
@@ -374,7 +406,12 @@ func (s *Service) registerChecked(ctx context.Context, keys wire.PublicKeys, reg
 		s.st.mu.Unlock()
 		return wire.HCERegisterResult{}, errBusy
 	}
-	s.st.pending[regID] = &pending{ID: regID, CardRef: reg.CardRef, DeviceID: reg.DeviceID, Keys: keys, Expires: exp, PIN: pin}
+	p := &pending{ID: regID, CardRef: reg.CardRef, DeviceID: reg.DeviceID, Keys: keys, Expires: exp, PIN: pin}
+	if err := s.putPendingLocked(p); err != nil {
+		s.st.mu.Unlock()
+		return wire.HCERegisterResult{}, err
+	}
+	s.st.pending[regID] = p
 	s.st.mu.Unlock()
 	return wire.HCERegisterResult{RegistrationID: regID, Method: method, Contact: contact, ExpiresAt: exp}, nil
 }
@@ -470,6 +507,9 @@ func (s *Service) verify(r *wire.Request) (wire.Response, error) {
 	}
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
+	if err := s.deletePendingLocked(pend.ID); err != nil {
+		return wire.Response{}, err
+	}
 	delete(s.st.pending, pend.ID)
 	// The checks of the registration again: another registration may
 	// have bound the phone in the meantime.
@@ -479,6 +519,9 @@ func (s *Service) verify(r *wire.Request) (wire.Response, error) {
 	}
 	b := &binding{ID: id, CardRef: pend.CardRef, DeviceID: pend.DeviceID, Keys: pend.Keys, Status: wire.HCEBindingActive,
 		CreatedAt: s.now(), PIN: pend.PIN, Salt: salt, issued: map[string]bool{}}
+	if err := s.putBindingLocked(b); err != nil {
+		return wire.Response{}, err
+	}
 	s.st.bindings[id] = b
 	s.auditLocked("issuer", "bind", b.CardRef, b.DeviceID, nil, "cardholder verified by OTP; binding "+id)
 	return jsonOK(b.public())
@@ -504,6 +547,9 @@ func (s *Service) boundLocked(who caller, cardRef, deviceID string) (*binding, e
 	if who.b.Status != wire.HCEBindingActive {
 		return nil, errSuspended
 	}
+	if l, ok := s.cfg.Ledger.(PINLedger); ok && l.PINLocked(cardRef, deviceID) {
+		return nil, errPINLocked
+	}
 	return who.b, nil
 }
 
@@ -526,6 +572,9 @@ func (s *Service) challenge(r *wire.Request) (wire.Response, error) {
 		return wire.Response{}, err
 	}
 	b.challenge, b.challengeEnds = c, s.now().Add(DefaultChallengeTTL)
+	if err := s.putBindingLocked(b); err != nil {
+		return wire.Response{}, err
+	}
 	return jsonOK(wire.HCEChallenge{Challenge: c, ExpiresAt: b.challengeEnds})
 }
 
@@ -539,6 +588,9 @@ func (s *Service) download(r *wire.Request) (wire.Response, error) {
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
 	tok, err := s.downloadLocked(who, in)
+	if perr := s.persistLocked(who, in.CardRef, in.DeviceID); perr != nil && err == nil {
+		err = perr
+	}
 	s.auditLocked("phone", "download", in.CardRef, in.DeviceID, err, "")
 	if err != nil {
 		return wire.Response{}, err
@@ -595,11 +647,36 @@ func (s *Service) replenish(r *wire.Request) (wire.Response, error) {
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
 	tok, err := s.replenishLocked(who, in)
+	if perr := s.persistLocked(who, in.CardRef, in.DeviceID); perr != nil && err == nil {
+		err = perr
+	}
 	s.auditLocked("phone", "replenish", in.CardRef, in.DeviceID, err, fmt.Sprintf("%d keys reported used", len(in.Used)))
 	if err != nil {
 		return wire.Response{}, err
 	}
 	return wire.EnvelopeResponse(tok), nil
+}
+
+// persistLocked writes the binding of the caller (as boundLocked finds
+// it) and its card account through to the store after a download or a
+// replenishment, whatever its outcome: a challenge spent stays spent.
+func (s *Service) persistLocked(who caller, cardRef, deviceID string) error {
+	if s.cfg.Store == nil || who.b == nil {
+		return nil
+	}
+	b := who.b
+	if b.CardRef != cardRef {
+		if b = s.st.bindingOf(cardRef, who.b.DeviceID); b == nil {
+			return nil
+		}
+	}
+	if err := s.putBindingLocked(b); err != nil {
+		return err
+	}
+	if c := s.st.cards[b.CardRef]; c != nil {
+		return s.putCardLocked(c)
+	}
+	return nil
 }
 
 func (s *Service) replenishLocked(who caller, in wire.HCEReplenishRequest) (string, error) {

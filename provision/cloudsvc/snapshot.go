@@ -51,6 +51,10 @@ type snapBinding struct {
 	PIN        []byte          `json:"pin,omitempty"`
 	Salt       []byte          `json:"salt,omitempty"`
 	Issued     []string        `json:"issued,omitempty"`
+	// Challenge is the binding's open challenge (stored records only;
+	// spent ones are cleared).
+	Challenge     string    `json:"challenge,omitempty"`
+	ChallengeEnds time.Time `json:"challengeEnds,omitzero"`
 }
 
 // Snapshot is the platform's lasting state as JSON (card accounts with
@@ -119,6 +123,16 @@ func (s *Service) Restore(data []byte) error {
 	defer s.st.mu.Unlock()
 	if len(s.st.cards) != 0 {
 		return fmt.Errorf("%w: restore into a platform that has card accounts", ErrExists)
+	}
+	for _, ref := range slices.Sorted(maps.Keys(cards)) {
+		if err := s.putCardLocked(cards[ref]); err != nil {
+			return err
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(bindings)) {
+		if err := s.putBindingLocked(bindings[id]); err != nil {
+			return err
+		}
 	}
 	s.st.cards, s.st.bindings = cards, bindings
 	s.st.audit = append(slices.Clone(in.Audit), s.st.audit...)

@@ -58,9 +58,24 @@ func TestHCEMobilePIN(t *testing.T) {
 	left, err := phone.Replenish(ctx, carolRef)
 	require.NoError(t, err)
 	require.Equal(t, 7, left)
-	for range 7 {
+	// R-G3c: the fifth wrong mobile PIN in a row locks the phone's card.
+	for i := range 7 {
 		_, err = w.pay(card, carolRef, 100, false) // a visa-style CDCVM flag is no verification here
-		tapRefused(t, err, issuercloud.TapCardholderNotVerified)
+		if i < issuercloud.MaxPINTries-2 {
+			tapRefused(t, err, issuercloud.TapCardholderNotVerified)
+		} else {
+			tapRefused(t, err, issuercloud.TapPINLocked)
+		}
 	}
+	w.clock.Advance(10 * time.Minute)
+	_, err = phone.Replenish(ctx, carolRef)
+	refused(t, err, cloudsvc.ReasonMobilePINLocked)
+	require.NoError(t, w.platform.ResetMobilePIN("call-centre", carolRef, "carol-phone"))
+	_, err = phone.Replenish(ctx, carolRef)
+	require.NoError(t, err)
+	tap, err = card.Pay(terminal(2500, 3), hceapp.Verification{MobilePIN: "2580"})
+	require.NoError(t, err)
+	_, err = w.verify(carolRef, tap, "")
+	require.NoError(t, err, "reset by the service centre")
 	require.NotContains(t, w.log.String(), "2580")
 }

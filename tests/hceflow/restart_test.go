@@ -2,7 +2,10 @@ package hceflow_test
 
 import (
 	"context"
+	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -10,8 +13,12 @@ import (
 
 	"github.com/tapsim/tapsim/cards/hceapp"
 	issuercloud "github.com/tapsim/tapsim/issuerhost/cloud"
+	"github.com/tapsim/tapsim/issuerhost/idv"
+	"github.com/tapsim/tapsim/issuerhost/store"
+	"github.com/tapsim/tapsim/issuerhost/store/storetest"
 	"github.com/tapsim/tapsim/provision/cloudsvc"
 	"github.com/tapsim/tapsim/provision/wire"
+	"github.com/tapsim/tapsim/provision/wire/wiretest"
 )
 
 // R-S5b, R-S5c, R-C1: the platform and the issuer's key ledger restart
@@ -93,5 +100,105 @@ func TestHCERestoreRefusals(t *testing.T) {
 		`{"keys":[{"kind":"other","cardRef":"c","deviceId":"d"}]}`,
 		`{"keys":[{"kind":"suk","cardRef":"c","deviceId":"d","atc":1},{"kind":"suk","cardRef":"c","deviceId":"e","atc":1}]}`} {
 		require.ErrorIs(t, l.Restore([]byte(bad)), issuercloud.ErrLedger, bad)
+	}
+}
+
+// restart closes the platform's server, the ledger and the issuer's
+// database, and opens them again on the same data directory, the
+// platform on the same address.
+func (w *world) restart() {
+	t := w.t
+	t.Helper()
+	require.NoError(t, w.srv.Close())
+	require.NoError(t, w.db.Close())
+	db, err := store.OpenDir(w.dir, storetest.Options())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	w.db = db
+	w.idv, err = idv.New(idv.Config{DB: db, HSM: w.hsm, Requestors: []string{requestorID}, Now: w.clock.Now,
+		Rand: wiretest.NewSeeded(12), Logger: slog.New(slog.NewTextHandler(w.log, nil))})
+	require.NoError(t, err)
+	w.ledger = w.newLedger()
+	w.verifier.Ledger = w.ledger
+	w.platform = w.newPlatform()
+	ln, err := net.Listen("tcp", w.addr)
+	require.NoError(t, err)
+	w.srv, err = w.platform.Serve(ln, w.pki.Server("cloud-platform"), wire.Limits{})
+	require.NoError(t, err)
+}
+
+// R-S5b, R-S5c, R-S5d, R-S5e, R-C1: the platform and the issuer's key
+// ledger kept in the issuer's database: after everything is closed and
+// opened again on the same data directory the bindings are kept, a key
+// used before is still refused (hce_key_used), a phone reported lost is
+// still refused, the phones replenish and pay, a phone locked by wrong
+// mobile PINs stays locked (R-G3c), the audit trail goes on, and the
+// database holds no card number or mobile PIN in clear.
+func TestHCEDurableRestart(t *testing.T) {
+	w := newWorldOf(t, true)
+	a1, a2 := w.phone("alice-phone-1", 1), w.phone("alice-phone-2", 2)
+	c1 := w.enrol(a1, aliceRef, alicePAN, alicePhoneNo)
+	c2 := w.enrol(a2, aliceRef, alicePAN, alicePhoneNo)
+	carol := w.phone("carol-phone", 5)
+	cc, err := carol.Enrol(ctx, w.requestID(), carolRef, w.codes[carolPAN], "2580", func(context.Context, wire.HCERegisterResult) (string, error) {
+		return w.lastOTP(carolPhoneNo), nil
+	})
+	require.NoError(t, err)
+	spent, err := c1.Pay(terminal(100, 1), hceapp.Verification{CDCVM: true})
+	require.NoError(t, err)
+	_, err = w.verify(aliceRef, spent, "")
+	require.NoError(t, err)
+	_, err = w.platform.ReportLost("call-centre", aliceRef, "alice-phone-2")
+	require.NoError(t, err)
+	wrongPIN := func(un byte) {
+		t.Helper()
+		tap, err := cc.Pay(terminal(100, un), hceapp.Verification{MobilePIN: "1357"})
+		require.NoError(t, err)
+		_, err = w.verify(carolRef, tap, "")
+		tapRefused(t, err, issuercloud.TapCardholderNotVerified)
+	}
+	for i := range issuercloud.MaxPINTries - 1 {
+		wrongPIN(byte(10 + i))
+	}
+	audit := len(w.platform.Audit())
+
+	w.restart()
+	require.Len(t, w.platform.Bindings(aliceRef), 2)
+	require.Len(t, w.platform.Audit(), audit, "the audit trail is kept")
+	_, err = w.verify(aliceRef, spent, "")
+	tapRefused(t, err, issuercloud.TapKeyUsed)
+	_, err = w.pay(c2, aliceRef, 100, true)
+	tapRefused(t, err, issuercloud.TapDeviceSuspended)
+	_, err = w.pay(c1, aliceRef, 100, true)
+	require.NoError(t, err)
+	w.clock.Advance(10 * time.Minute)
+	left, err := a1.Replenish(ctx, aliceRef)
+	require.NoError(t, err)
+	require.Equal(t, 8, left)
+	_, err = a2.Replenish(ctx, aliceRef)
+	refused(t, err, cloudsvc.ReasonDeviceSuspended)
+	wrongPIN(30) // the fifth in a row, counted across the restart
+	_, err = carol.Replenish(ctx, carolRef)
+	refused(t, err, cloudsvc.ReasonMobilePINLocked)
+
+	require.NoError(t, w.platform.ResetMobilePIN("call-centre", carolRef, "carol-phone"))
+	w.restart()
+	_, err = carol.Replenish(ctx, carolRef)
+	require.NoError(t, err)
+	tap, err := cc.Pay(terminal(100, 31), hceapp.Verification{MobilePIN: "2580"})
+	require.NoError(t, err)
+	_, err = w.verify(carolRef, tap, "")
+	require.NoError(t, err)
+	require.Contains(t, auditText(w.platform.Audit()), "reset-mobile-pin")
+
+	require.NoError(t, w.db.Close())
+	files, err := os.ReadDir(w.dir)
+	require.NoError(t, err)
+	for _, f := range files {
+		raw, err := os.ReadFile(filepath.Join(w.dir, f.Name()))
+		require.NoError(t, err)
+		for _, secret := range []string{alicePAN, aliceCloudPAN, carolPAN, carolCloudPAN, `"2580"`} {
+			require.NotContains(t, string(raw), secret, f.Name())
+		}
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/tapsim/tapsim/issuerhost/idv"
 	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/issuerhost/store/storetest"
+	"github.com/tapsim/tapsim/lab"
 	"github.com/tapsim/tapsim/provision/cloudsvc"
 	"github.com/tapsim/tapsim/provision/wire"
 	"github.com/tapsim/tapsim/provision/wire/wiretest"
@@ -71,11 +72,23 @@ type world struct {
 	log      *tlstest.LogBuffer
 	codes    map[string]string
 	seq      int
+	// dir is the issuer's data directory; durable keeps the platform and
+	// the ledger in its database.
+	dir     string
+	durable bool
 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	w := &world{t: t, clock: wiretest.NewClock(wiretest.Epoch), log: &tlstest.LogBuffer{}, codes: map[string]string{}}
+	return newWorldOf(t, false)
+}
+
+// newWorldOf is newWorld, with the platform's state and the key ledger in
+// the issuer's database when durable.
+func newWorldOf(t *testing.T, durable bool) *world {
+	t.Helper()
+	w := &world{t: t, clock: wiretest.NewClock(wiretest.Epoch), log: &tlstest.LogBuffer{}, codes: map[string]string{},
+		dir: t.TempDir(), durable: durable}
 	w.pki = tlstest.NewPKI(t, "cloud-platform", "phone")
 	var err error
 	w.hsm, err = soft.Open(soft.Config{
@@ -93,7 +106,7 @@ func newWorld(t *testing.T) *world {
 	cvk, err := w.hsm.ImportKey(idv.DefaultCVKLabel, hsm.UsageCVK, keys.MustHex(keys.TDES, "4CA2161637D0133E5E151AEA45DA2A13"))
 	require.NoError(t, err)
 
-	db, err := store.OpenDir(t.TempDir(), storetest.Options())
+	db, err := store.OpenDir(w.dir, storetest.Options())
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
 	w.db = db
@@ -119,7 +132,7 @@ func newWorld(t *testing.T) *world {
 		Rand: wiretest.NewSeeded(2), Logger: slog.New(slog.NewTextHandler(w.log, nil))})
 	require.NoError(t, err)
 
-	w.ledger = issuercloud.NewLedger(w.clock.Now)
+	w.ledger = w.newLedger()
 	w.verifier = &issuercloud.Verifier{HSM: w.hsm, Ledger: w.ledger, Now: w.clock.Now}
 	w.platform = w.newPlatform()
 	for _, c := range []cloudsvc.CardAccount{
@@ -141,10 +154,25 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
+// newLedger is the issuer's key ledger: empty, or what the database holds
+// in a durable world.
+func (w *world) newLedger() *issuercloud.Ledger {
+	if !w.durable {
+		return issuercloud.NewLedger(w.clock.Now)
+	}
+	l, err := issuercloud.OpenLedger(issuercloud.DBStore{DB: w.db, Clock: w.clock.Now}, w.clock.Now)
+	require.NoError(w.t, err)
+	return l
+}
+
 // newPlatform is the issuer's cloud platform of the world, with no card
-// account.
+// account (what the database holds in a durable world).
 func (w *world) newPlatform() *cloudsvc.Service {
-	p, err := cloudsvc.New(cloudsvc.Config{
+	var st cloudsvc.Store
+	if w.durable {
+		st = lab.CloudStore{DB: w.db, Clock: w.clock.Now}
+	}
+	p, err := cloudsvc.New(cloudsvc.Config{Store: st,
 		Me: wiretest.Party(w.t, "cloud-platform", 3), HSM: w.hsm,
 		Verifier: idv.HCEVerifier{Service: w.idv, RequestorID: requestorID}, Ledger: w.ledger,
 		MinReplenishInterval: 10 * time.Minute, CardReaders: []string{"staff-1"},

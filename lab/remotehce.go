@@ -1,0 +1,163 @@
+package lab
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/tapsim/tapsim/cards"
+	"github.com/tapsim/tapsim/cards/hceapp"
+	"github.com/tapsim/tapsim/emv/pan"
+	"github.com/tapsim/tapsim/provision/wire"
+)
+
+// RemoteHCEOptions are the phone's side of the HCE flow against the cloud
+// platform the issuer serves as its own process (tapsim issuer
+// --provisioning-listen).
+type RemoteHCEOptions struct {
+	// CloudURL is the platform's base URL (https://host:port).
+	CloudURL string
+	// PKI is the PKI directory: the phones' TLS certificate, the CA and
+	// the public directory (the app trusts the platform's keys from it).
+	PKI ProvisioningPKI
+	// IssuerData is the issuer's data directory, where an OTPAuto request
+	// reads the cardholder's inbox; "" when the OTP is typed.
+	IssuerData string
+	// AcquirerAddr is the acquirer's host:port the sample terminal taps
+	// at; required for a tap.
+	AcquirerAddr string
+	// Clock and Rand are the phone's; time.Now and crypto/rand when nil.
+	Clock func() time.Time
+	Rand  io.Reader
+	// Logger receives the inbox reader's lines; nil discards them.
+	Logger *slog.Logger
+}
+
+// EnrolRemoteHCE enrols a new phone for the sample plastic card of
+// r.Profile with the cloud platform at o.CloudURL, step by step as step
+// reports them (masked): the phone's HCE app draws its device keys,
+// registers with the card's security code (and r.MobilePIN for a
+// Mastercard-like card), answers the OTP, downloads its card with the
+// signed challenge; then r.Taps taps (r.TapAmount each) at the sample
+// terminal connected to o.AcquirerAddr, and a replenishment when asked.
+func EnrolRemoteHCE(ctx context.Context, o RemoteHCEOptions, r HCERequest, step func(Step)) (HCEResult, error) {
+	if step == nil {
+		step = func(Step) {}
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Reader
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	taps := r.Taps
+	if taps == 0 && r.TapAmount > 0 {
+		taps = 1
+	}
+	if taps > 0 && o.AcquirerAddr == "" {
+		return HCEResult{}, errors.New("a tap needs the acquirer's address")
+	}
+	p, err := HCEProfile(r.Profile)
+	if err != nil {
+		return HCEResult{}, err
+	}
+	ref, cloudPAN, err := cloudAccount(p.Name, p.App.PAN)
+	if err != nil {
+		return HCEResult{}, err
+	}
+	res := HCEResult{Ref: ref, Masked: pan.Mask(cloudPAN)}
+	cvn := hceCVN(p)
+	if (cvn == wire.HCECVNMCCloud) != (r.MobilePIN != "") {
+		return res, fmt.Errorf("%s: a mobile PIN goes with a Mastercard-like card, and only with one", r.Profile)
+	}
+	fc, err := PlasticCard(r.Profile)
+	if err != nil {
+		return res, err
+	}
+	trust, err := o.PKI.Trust(PartyCloud)
+	if err != nil {
+		return res, err
+	}
+	platform, _ := trust.Party(PartyCloud)
+	cl, err := o.PKI.Client(PartyPhone, o.Clock())
+	if err != nil {
+		return res, err
+	}
+	defer cl.CloseIdleConnections()
+	app, err := hceapp.New(hceapp.Config{DeviceID: r.DeviceID, Platform: platform, URL: strings.TrimSuffix(o.CloudURL, "/"),
+		Client: cl, Rand: o.Rand, Clock: o.Clock})
+	if err != nil {
+		return res, err
+	}
+	res.App = app
+	step(Step{"device keys", app.String()})
+	reg, err := app.Register(ctx, fmt.Sprintf("reg-%s", r.DeviceID), ref, fc.Card.SecurityCode, "", r.MobilePIN)
+	if err != nil {
+		return res, fmt.Errorf("register: %w", err)
+	}
+	step(Step{"register", fmt.Sprintf("card account %s (phones present %s), registration %s: OTP sent by %s to %s",
+		ref, res.Masked, reg.RegistrationID, reg.Method, reg.Contact)})
+	otp := r.OTP
+	if otp == "" || otp == OTPAuto {
+		if o.IssuerData == "" {
+			return res, errors.New("reading the OTP needs the issuer's data directory")
+		}
+		if otp, err = lastOTPAt(ctx, o.IssuerData, fc.Phone, o.Logger); err != nil {
+			return res, err
+		}
+		step(Step{"otp", "read from the cardholder's inbox"})
+	} else {
+		step(Step{"otp", "as typed"})
+	}
+	b, err := app.VerifyRegistration(ctx, reg.RegistrationID, otp)
+	if err != nil {
+		return res, fmt.Errorf("verify: %w", err)
+	}
+	step(Step{"bound", fmt.Sprintf("binding %s: device %s, %s", b.BindingID, b.DeviceID, b.Status)})
+	card, err := app.Download(ctx, ref)
+	if err != nil {
+		return res, fmt.Errorf("download: %w", err)
+	}
+	res.Card = card
+	step(Step{"download", fmt.Sprintf("challenge signed by the device key; %s, %d limited-use keys", card, card.KeysLeft())})
+	phoneProfile, pin := SampleHCEProfile, func() string { return "" }
+	if cvn == wire.HCECVNMCCloud {
+		phoneProfile, pin = sampleHCEMCProfile, func() string { return r.MobilePIN }
+	}
+	prof, err := cards.Builtin(phoneProfile)
+	if err != nil {
+		return res, err
+	}
+	if res.Phone, err = hcePhone(prof, card, pin, pan.Last4(fc.Card.PAN), o.Clock, o.Rand); err != nil {
+		return res, err
+	}
+	if r.Passcode == "" {
+		r.Passcode = SampleHCEPasscode
+	}
+	for i := range taps {
+		code, err := tapAt(ctx, o.AcquirerAddr, res.Phone, r.Passcode, r.TapAmount)
+		if err != nil {
+			return res, fmt.Errorf("tap %d: %w", i+1, err)
+		}
+		res.Taps = append(res.Taps, code)
+		step(Step{fmt.Sprintf("tap %d", i+1), fmt.Sprintf("at %s: DE39 %s, keys left %d", o.AcquirerAddr, code, card.KeysLeft())})
+	}
+	if r.Replenish {
+		before := card.KeysLeft()
+		left, err := app.Replenish(ctx, ref)
+		if err != nil {
+			return res, fmt.Errorf("replenish: %w", err)
+		}
+		res.Replenished = left - before
+		step(Step{"replenish", fmt.Sprintf("%d keys loaded, keys left %d -> %d", res.Replenished, before, left)})
+	}
+	return res, nil
+}
