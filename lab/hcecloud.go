@@ -247,7 +247,9 @@ func (n *Network) startCloud(ctx context.Context, p *Provisioning) error {
 	if err := cloudKeys(m); err != nil {
 		return fmt.Errorf("%w: %w", errSampleHCE, err)
 	}
-	me, err := wire.NewParty(PartyCloud, p.rand)
+	// The platform's signing and key-agreement keys are generated and kept
+	// in the issuer's security module, which operates the platform (R-S5a).
+	me, err := wire.HSMParty(PartyCloud, wire.ModuleFunc(p.issuerModule), CloudPartyKeys)
 	if err != nil {
 		return err
 	}

@@ -39,6 +39,9 @@ const (
 	// security module (wire.HSMParty: ".../sign", ".../enc").
 	TokenServiceKeys = "provision/" + PartyTokenService
 	IssuerPartyKeys  = "provision/" + PartyIssuer
+	// CloudPartyKeys prefixes the labels of the embedded HCE cloud
+	// platform's keys in the issuer's module.
+	CloudPartyKeys = "provision/" + PartyCloud
 	// SampleWalletRequestor is the sample wallet's token requestor ID
 	// (the wallet phone profile's).
 	SampleWalletRequestor = "40010075001"

@@ -10,8 +10,8 @@ import (
 	"github.com/tapsim/tapsim/hsm"
 )
 
-// The token service's and the issuer's JOSE keys are key pairs in the
-// issuer's security module, found again when the world starts again on
+// R-S5a: the token service's, the issuer's and the HCE cloud platform's
+// JOSE keys are key pairs in the issuer's security module, found again when the world starts again on
 // the same data directory.
 func TestProvisioningKeysInIssuerHSM(t *testing.T) {
 	dir := t.TempDir()
@@ -33,6 +33,8 @@ func TestProvisioningKeysInIssuerHSM(t *testing.T) {
 		{TokenServiceKeys + "/enc", hsm.UsageECDH},
 		{IssuerPartyKeys + "/sign", hsm.UsageECSign},
 		{IssuerPartyKeys + "/enc", hsm.UsageECDH},
+		{CloudPartyKeys + "/sign", hsm.UsageECSign},
+		{CloudPartyKeys + "/enc", hsm.UsageECDH},
 	} {
 		h, err := n.issuer.HSM.Lookup(c.label)
 		require.NoError(t, err, c.label)

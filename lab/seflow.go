@@ -57,7 +57,8 @@ type SEPlatform struct {
 	issuer  *wire.Party
 	spParty *wire.Party
 	seParty *wire.Party
-	vault   *soft.HSM
+	vault   *soft.HSM // the SE TSM's module
+	spHSM   *soft.HSM // the SP TSM's module
 	SP      *tsm.SPTSM
 	SE      *tsm.SETSM
 	spURL   string
@@ -127,6 +128,15 @@ func (m issuerMessages) LastCode(ctx context.Context, recipient string) (string,
 	return code, code != "", err
 }
 
+// newSoftModule is a TSM's in-memory security module under a fresh LMK.
+func newSoftModule(rnd io.Reader) (*soft.HSM, error) {
+	lmk := make([]byte, 32)
+	if _, err := io.ReadFull(rnd, lmk); err != nil {
+		return nil, err
+	}
+	return soft.Open(soft.Config{LMK: keys.MustNew(keys.AES, lmk), Rand: rnd})
+}
+
 // StartSEPlatform starts the TSMs on loopback; now and rnd default to
 // time.Now and crypto/rand.
 func StartSEPlatform(now func() time.Time, rnd io.Reader, logger *slog.Logger) (_ *SEPlatform, err error) {
@@ -153,10 +163,19 @@ func StartSEPlatform(now func() time.Time, rnd io.Reader, logger *slog.Logger) (
 	if p.issuer, err = wire.NewParty(PartySEIssuer, rnd); err != nil {
 		return nil, err
 	}
-	if p.spParty, err = wire.NewParty(PartySPTSM, rnd); err != nil {
+	// Each TSM has its own security module (R-S4a): the SE TSM's also
+	// keeps the key the waiting scripts are sealed under; each TSM's JOSE
+	// keys are generated and kept in its module.
+	if p.vault, err = newSoftModule(rnd); err != nil {
 		return nil, err
 	}
-	if p.seParty, err = wire.NewParty(PartySETSM, rnd); err != nil {
+	if p.spHSM, err = newSoftModule(rnd); err != nil {
+		return nil, err
+	}
+	if p.spParty, err = wire.HSMParty(PartySPTSM, p.spHSM, "tsm/"+PartySPTSM); err != nil {
+		return nil, err
+	}
+	if p.seParty, err = wire.HSMParty(PartySETSM, p.vault, "tsm/"+PartySETSM); err != nil {
 		return nil, err
 	}
 	spTrust, err := wire.NewTrustList(p.issuer.Public(), p.seParty.Public())
@@ -165,13 +184,6 @@ func StartSEPlatform(now func() time.Time, rnd io.Reader, logger *slog.Logger) (
 	}
 	seTrust, err := wire.NewTrustList(p.issuer.Public(), p.spParty.Public())
 	if err != nil {
-		return nil, err
-	}
-	lmk := make([]byte, 32)
-	if _, err := io.ReadFull(rnd, lmk); err != nil {
-		return nil, err
-	}
-	if p.vault, err = soft.Open(soft.Config{LMK: keys.MustNew(keys.AES, lmk), Rand: rnd}); err != nil {
 		return nil, err
 	}
 	dek, err := p.vault.GenerateKey("se-tsm/scripts", hsm.UsageDEK, keys.AES, 32)
@@ -249,6 +261,9 @@ func (p *SEPlatform) Close() {
 		if c != nil {
 			c.CloseIdleConnections()
 		}
+	}
+	if p.spHSM != nil {
+		_ = p.spHSM.Close()
 	}
 	if p.vault != nil {
 		_ = p.vault.Close()
