@@ -201,6 +201,14 @@ func acquirerConfig(o acquirerOptions, logger *slog.Logger) (acquirer.Config, fu
 	if err := o.limits.check(); err != nil {
 		return acquirer.Config{}, none, err
 	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"--issuer-timeout", o.timeout}, {"--echo", o.echo}, {"--duplicate-window", o.window}} {
+		if d.v < 0 {
+			return acquirer.Config{}, none, usageErr("%s %v: must not be negative", d.name, d.v)
+		}
+	}
 	addrs, err := parseIssuerFlags(o.issuers)
 	if err != nil {
 		return acquirer.Config{}, none, usageErr("%v", err)
