@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/tapsim/tapsim/cards"
 	"github.com/tapsim/tapsim/emv/dukpt"
 	"github.com/tapsim/tapsim/emv/pan"
+	"github.com/tapsim/tapsim/isospec/tlsconf"
 	"github.com/tapsim/tapsim/kernel"
 	"github.com/tapsim/tapsim/lab"
 	"github.com/tapsim/tapsim/terminal/client"
@@ -36,6 +39,7 @@ type terminalFlags struct {
 	dataDir                                          string
 	tid, mid                                         string
 	voidSTAN, voidRRN, date, unHex                   string
+	amountText                                       string
 	amount                                           int64
 	timeout                                          time.Duration
 	refund, biometric, showISO, showTrace, freshCard bool
@@ -69,7 +73,14 @@ from its profile).
 The terminal is T0000001 of merchant 000000000000001 with the sample network's test keys
 unless --config names a terminal file (terminal_id, merchant_id, acquirer_id, merchant_name,
 merchant_city, merchant_country, tak, ipek or bdk, ksn, response_timeout,
-reversal_attempts, kernel_config); --tid and --mid override the identifiers. Amounts are minor units (TWD: 150000 is NT$1,500.00).
+reversal_attempts, kernel_config); --tid and --mid override the identifiers.
+
+--amount is a whole number of minor units (TWD: 150000 is NT$1,500.00), or major units
+written with the currency's decimal point (1500.00, or 1500.5); a decimal amount with more
+decimals than the currency has is refused.
+
+Before the card is tapped the terminal connects to the acquirer: an acquirer that cannot be
+reached, or whose TLS handshake fails, is reported as such and no card is tapped.
 With --tls-cert, --tls-key and --tls-ca the terminal dials the acquirer over mutual TLS
 (TLS 1.2 at least, 1.3 preferred): it checks that the acquirer's certificate chains to
 --tls-ca and names the host of --acquirer (or --tls-server-name), and presents its own.
@@ -81,7 +92,7 @@ Exits 0 when approved, 1 when declined, reversed or not completed, 2 on bad inpu
 	fl.StringVar(&f.acquirer, "acquirer", "", "acquirer address, host:port")
 	fl.StringVar(&f.card, "card", "", "built-in card profile name or profile file")
 	fl.StringVar(&f.reader, "reader", "", "PC/SC reader (name, part of it, or index) instead of a virtual card")
-	fl.Int64Var(&f.amount, "amount", 0, "amount, minor units of the terminal currency")
+	fl.StringVar(&f.amountText, "amount", "", "amount: minor units (150000), or major units with the currency's decimals (1500.00)")
 	fl.StringVar(&f.pin, "pin", "", "PIN the cardholder types when the card asks for an online PIN")
 	fl.StringVar(&f.unlock, "unlock", "", "phone passcode: unlock the phone and tap again after See Phone")
 	fl.BoolVar(&f.biometric, "biometric", false, "unlock the phone by biometric and tap again after See Phone")
@@ -107,6 +118,8 @@ func runTerminal(cmd *cobra.Command, f terminalFlags) error {
 	switch {
 	case f.acquirer == "":
 		return usageErr("--acquirer is required")
+	case !isHostPort(f.acquirer):
+		return usageErr("--acquirer %q: want host:port, like 127.0.0.1:8583", f.acquirer)
 	case f.card == "" && f.reader == "":
 		return usageErr("--card or --reader is required (see tapsim cards, tapsim readers)")
 	case f.card != "" && f.reader != "":
@@ -115,10 +128,10 @@ func runTerminal(cmd *cobra.Command, f terminalFlags) error {
 		return usageErr("--void needs --card: the journal keeps no full PAN")
 	case voiding && f.refund:
 		return usageErr("--void and --refund do not go together")
-	case !voiding && f.amount <= 0:
-		return usageErr("--amount must be a positive number of minor units")
-	case f.amount > 999_999_999_999:
-		return usageErr("--amount must be at most 12 digits")
+	case !voiding && f.amountText == "":
+		return usageErr("--amount is required")
+	case voiding && f.amountText != "":
+		return usageErr("--void takes no --amount: it reverses the original amount")
 	case f.voidSTAN != "" && !isDigits(f.voidSTAN, 1, 6):
 		return usageErr("--void takes a STAN of up to 6 digits")
 	case f.voidRRN != "" && len(f.voidRRN) != 12:
@@ -146,6 +159,11 @@ func runTerminal(cmd *cobra.Command, f terminalFlags) error {
 	}
 	if err := cfg.Validate(); err != nil {
 		return usageErr("%v", err)
+	}
+	if !voiding {
+		if f.amount, err = parseAmount(f.amountText, cfg.Kernel.CurrencyExponent); err != nil {
+			return usageErr("--amount %s: %v", f.amountText, err)
+		}
 	}
 	now := time.Now()
 	fixedDate := f.date != ""
@@ -259,6 +277,11 @@ func runTerminal(cmd *cobra.Command, f terminalFlags) error {
 	if err != nil {
 		return usageErr("%v", err)
 	}
+	// Connect before the card is tapped: a tap the host can never hear of
+	// would only spend the card's counter and leave the tester guessing.
+	if err := link.Connect(ctx); err != nil {
+		return &exitError{code: 1, err: connectError(f.acquirer, err)}
+	}
 
 	fmt.Fprintf(&b, "terminal %s, merchant %s, acquirer %s\n", cfg.TerminalID, cfg.MerchantID, f.acquirer)
 	var res *pos.Result
@@ -364,6 +387,51 @@ func padSTAN(s string) string {
 		return ""
 	}
 	return strings.Repeat("0", 6-len(s)) + s
+}
+
+// isHostPort reports whether s is host:port with a port number.
+func isHostPort(s string) bool {
+	_, port, err := net.SplitHostPort(s)
+	if err != nil || port == "" {
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n > 0 && n <= 65535
+}
+
+// connectError says why the acquirer could not be reached: its TLS
+// handshake failed, or nothing answered at its address.
+func connectError(addr string, err error) error {
+	if errors.Is(err, tlsconf.ErrHandshake) {
+		return fmt.Errorf("TLS handshake with the acquirer at %s failed (no card tapped): %w", addr, err)
+	}
+	return fmt.Errorf("acquirer at %s unreachable (no card tapped): %w", addr, err)
+}
+
+// parseAmount reads an amount: a whole number is minor units; a number with
+// a decimal point is major units, with at most exp decimals. The result is
+// 1 to 12 digits of minor units.
+func parseAmount(s string, exp int) (int64, error) {
+	whole, frac, dec := strings.Cut(s, ".")
+	switch {
+	case whole == "" || !isDigits(whole, 1, 12) || (dec && frac != "" && !isDigits(frac, 1, 12)):
+		return 0, errors.New("want a positive number: minor units (150000) or major units (1500.00)")
+	case dec && len(frac) > exp:
+		return 0, fmt.Errorf("the currency has %d decimal(s)", exp)
+	}
+	if dec {
+		frac += strings.Repeat("0", exp-len(frac))
+		whole += frac
+	}
+	whole = strings.TrimLeft(whole, "0")
+	if len(whole) > 12 {
+		return 0, errors.New("at most 12 digits of minor units")
+	}
+	v, _ := strconv.ParseInt("0"+whole, 10, 64)
+	if v <= 0 {
+		return 0, errors.New("must be positive")
+	}
+	return v, nil
 }
 
 func isDigits(s string, minLen, maxLen int) bool {
