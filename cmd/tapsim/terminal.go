@@ -392,11 +392,16 @@ func padSTAN(s string) string {
 // isHostPort reports whether s is host:port with a port number.
 func isHostPort(s string) bool {
 	_, port, err := net.SplitHostPort(s)
-	if err != nil || port == "" {
+	if err != nil || port == "0" {
 		return false
 	}
-	n, err := strconv.Atoi(port)
-	return err == nil && n > 0 && n <= 65535
+	return isPort(port)
+}
+
+// isPort reports whether s is a port number, 0 to 65535.
+func isPort(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && isDigits(s, 1, 5) && n <= 65535
 }
 
 // connectError says why the acquirer could not be reached: its TLS
