@@ -200,8 +200,10 @@ func runTerminal(cmd *cobra.Command, f terminalFlags) error {
 			cfg.KSN = ksn
 		}
 	}
-	if cs, ok := st.Cards[profile.Name]; ok && !f.freshCard && profile.FormFactor != cards.FormRecorded {
-		profile.State.ATC = cs.ATC
+	if !f.freshCard && profile.FormFactor != cards.FormRecorded {
+		if atc := savedATC(f.dataDir, profile.Name); atc > 0 {
+			profile.State.ATC = atc
+		}
 	}
 	clock := func() time.Time {
 		if fixedDate {
@@ -516,15 +518,51 @@ func (s *terminalState) NextSTAN() uint32 {
 
 // rememberCard keeps the highest ATC the card's applications reached.
 func (s *terminalState) rememberCard(name string, c cards.Card) {
-	atc := 0
-	for _, a := range cards.Applications(c) {
-		if v := int(a.State().ATC); v > atc {
-			atc = v
-		}
-	}
-	if atc > 0 {
+	if atc := cardATC(c); atc > 0 {
 		s.Cards[name] = cardState{ATC: atc}
 	}
+}
+
+// servedCardsFile keeps the counters of the cards "tapsim card serve"
+// served, next to the terminals' state files.
+const servedCardsFile = "cards-served.json"
+
+// savedATC is the highest transaction counter the card of this profile
+// reached in any run that kept its state under dir: a headless terminal's
+// or "tapsim card serve"'s. Unreadable files count as none.
+func savedATC(dir, name string) int {
+	files, _ := filepath.Glob(filepath.Join(dir, "terminal-*.json"))
+	files = append(files, filepath.Join(dir, servedCardsFile))
+	atc := 0
+	for _, fn := range files {
+		data, err := os.ReadFile(fn)
+		if err != nil {
+			continue
+		}
+		var v struct {
+			Cards map[string]cardState `json:"cards"`
+		}
+		if json.Unmarshal(data, &v) == nil && v.Cards[name].ATC > atc {
+			atc = v.Cards[name].ATC
+		}
+	}
+	return atc
+}
+
+// saveServedATC records the counter a served card reached.
+func saveServedATC(dir, name string, atc int) error {
+	path := filepath.Join(dir, servedCardsFile)
+	v := struct {
+		Cards map[string]cardState `json:"cards"`
+	}{Cards: map[string]cardState{}}
+	if data, err := os.ReadFile(path); err == nil {
+		_ = json.Unmarshal(data, &v)
+		if v.Cards == nil {
+			v.Cards = map[string]cardState{}
+		}
+	}
+	v.Cards[name] = cardState{ATC: atc}
+	return writeJSONFile(path, v)
 }
 
 // fileJournal is the terminal's journal in its state file. Records are
