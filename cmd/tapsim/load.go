@@ -54,7 +54,14 @@ func printAcquirerTerminals(out io.Writer, ts []acquirer.Terminal) {
 			kcv = t.TAK.KCV
 			continue
 		}
-		fmt.Fprintf(out, "  terminal %s: TAK KCV %s\n", t.TID, t.TAK.KCV)
+		line := fmt.Sprintf("  terminal %s: TAK KCV %s", t.TID, t.TAK.KCV)
+		if !t.BDK.IsZero() {
+			line += ", BDK KCV " + t.BDK.KCV
+		}
+		if t.MACOptional {
+			line += " - WARNING: MAC optional, requests without a MAC accepted"
+		}
+		fmt.Fprintln(out, line)
 	}
 	if len(load) > 0 {
 		fmt.Fprintf(out, "  load terminals %s..%s (%d, tapsim load): TAK KCV %s\n", load[0], load[len(load)-1], len(load), kcv)
