@@ -19,6 +19,7 @@ import (
 	"github.com/tapsim/tapsim/cards"
 	"github.com/tapsim/tapsim/emv/dukpt"
 	"github.com/tapsim/tapsim/emv/pan"
+	"github.com/tapsim/tapsim/isospec"
 	"github.com/tapsim/tapsim/isospec/tlsconf"
 	"github.com/tapsim/tapsim/kernel"
 	"github.com/tapsim/tapsim/lab"
@@ -79,8 +80,10 @@ reversal_attempts, kernel_config); --tid and --mid override the identifiers.
 written with the currency's decimal point (1500.00, or 1500.5); a decimal amount with more
 decimals than the currency has is refused.
 
-Before the card is tapped the terminal connects to the acquirer: an acquirer that cannot be
-reached, or whose TLS handshake fails, is reported as such and no card is tapped.
+Before the card is tapped the terminal connects to the acquirer and sends it an echo test
+(0800, DE70 301, STAN 000000): an acquirer that cannot be reached, whose TLS handshake fails
+or that refuses the terminal's certificate, or that does not know the terminal, is reported
+as such and no card is tapped.
 With --tls-cert, --tls-key and --tls-ca the terminal dials the acquirer over mutual TLS
 (TLS 1.2 at least, 1.3 preferred): it checks that the acquirer's certificate chains to
 --tls-ca and names the host of --acquirer (or --tls-server-name), and presents its own.
@@ -284,6 +287,9 @@ func runTerminal(cmd *cobra.Command, f terminalFlags) error {
 	if err := link.Connect(ctx); err != nil {
 		return &exitError{code: 1, err: connectError(f.acquirer, err)}
 	}
+	if err := echoAcquirer(ctx, link, cfg, clock()); err != nil {
+		return &exitError{code: 1, err: err}
+	}
 
 	fmt.Fprintf(&b, "terminal %s, merchant %s, acquirer %s\n", cfg.TerminalID, cfg.MerchantID, f.acquirer)
 	var res *pos.Result
@@ -413,6 +419,43 @@ func connectError(addr string, err error) error {
 		return fmt.Errorf("TLS handshake with the acquirer at %s failed (no card tapped): %w", addr, err)
 	}
 	return fmt.Errorf("acquirer at %s unreachable (no card tapped): %w", addr, err)
+}
+
+// echoAcquirer sends an echo test (0800, DE70 301) and waits for its
+// answer before the card is tapped: over TLS 1.3 an acquirer that refuses
+// the terminal's certificate says so only once the terminal reads, and an
+// acquirer that does not know the terminal answers 63. The echo has STAN
+// 000000, outside the terminal's sequence of STANs.
+func echoAcquirer(ctx context.Context, link *client.Client, cfg pos.Config, now time.Time) error {
+	msg, err := isospec.Encode(&isospec.NetworkManagement{
+		MTI: isospec.MTINetworkRequest, TransmissionDateTime: isospec.TransmissionDateTime(now),
+		STAN: "000000", TerminalID: cfg.TerminalID, NetworkCode: isospec.NetEcho,
+	})
+	if err != nil {
+		return fmt.Errorf("echo test: %w", err)
+	}
+	resp, err := link.Send(ctx, msg, cfg.ResponseTimeout)
+	if err != nil {
+		if isTLSRefusal(err) {
+			return fmt.Errorf("TLS: the acquirer at %s refused the terminal (no card tapped): %w", link.Addr(), err)
+		}
+		return fmt.Errorf("the acquirer at %s did not answer an echo test (no card tapped): %w", link.Addr(), err)
+	}
+	rc, _ := resp.GetString(isospec.FieldResponseCode)
+	switch isospec.ResponseCode(rc) {
+	case isospec.RCApproved:
+		return nil
+	case isospec.RCSecurityViolation:
+		return fmt.Errorf("the acquirer at %s does not know terminal %s or its MAC key (echo test answered 63; no card tapped)", link.Addr(), cfg.TerminalID)
+	}
+	return fmt.Errorf("the acquirer at %s answered the echo test %s (%s; no card tapped)", link.Addr(), rc, isospec.ResponseCode(rc).Meaning())
+}
+
+// isTLSRefusal reports whether err is a TLS alert from the peer (a refused
+// certificate, for one).
+func isTLSRefusal(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "remote error" || strings.Contains(err.Error(), "remote error: tls")
 }
 
 // parseAmount reads an amount: a whole number is minor units; a number with

@@ -26,6 +26,7 @@ type cliAcquirer struct {
 	silent bool
 	mu     sync.Mutex
 	mtis   []string
+	echoRC isospec.ResponseCode // the echo test's answer; "" approves
 }
 
 func startCLIAcquirer(t *testing.T, silent bool) *cliAcquirer {
@@ -38,11 +39,24 @@ func startCLIAcquirer(t *testing.T, silent bool) *cliAcquirer {
 		connection.SetRequestIDGenerator(isospec.RequestIDGenerator{}),
 		connection.InboundMessageHandler(func(c *connection.Connection, m *iso8583.Message) {
 			mti, _ := m.GetMTI()
-			a.mu.Lock()
-			a.mtis = append(a.mtis, mti)
-			a.mu.Unlock()
 			var v any
+			if mti == "0800" { // the echo test before each tap
+				var req isospec.NetworkManagement
+				_ = isospec.Decode(m, &req)
+				a.mu.Lock()
+				rc := a.echoRC
+				a.mu.Unlock()
+				if rc == "" {
+					rc = isospec.RCApproved
+				}
+				v, _ = req.Response(rc)
+			} else {
+				a.mu.Lock()
+				a.mtis = append(a.mtis, mti)
+				a.mu.Unlock()
+			}
 			switch mti {
+			case "0800":
 			case "0100":
 				if a.silent {
 					return
@@ -185,6 +199,20 @@ func TestTerminalHostDown(t *testing.T) {
 	require.Equal(t, 1, code, out+errOut)
 	require.Contains(t, errOut, "acquirer at "+addr+" unreachable (no card tapped)")
 	require.NotContains(t, out, "sale ")
+}
+
+// An acquirer that does not know the terminal says so at the echo test,
+// before any tap.
+func TestTerminalUnknownToTheAcquirer(t *testing.T) {
+	acq := startCLIAcquirer(t, false)
+	acq.mu.Lock()
+	acq.echoRC = isospec.RCSecurityViolation
+	acq.mu.Unlock()
+	code, out, errOut := runCLI(t, "terminal", "--acquirer", acq.srv.Addr, "--data", t.TempDir(),
+		"--card", "visa-plastic", "--amount", "100")
+	require.Equal(t, 1, code, out+errOut)
+	require.Contains(t, errOut, "does not know terminal T0000001 or its MAC key")
+	require.Empty(t, acq.received(), "no sale sent")
 }
 
 // A connection refused before the tap leaves the card's counter where it
