@@ -132,6 +132,23 @@ func TestMAC(t *testing.T) {
 	require.Len(t, r.iss.ReceivedMTI(isospec.MTIAuthorizationRequest), 2, "only the good ones forwarded")
 }
 
+// A terminal whose MAC is optional may send without one; a MAC it does
+// send must still verify, and its answers are MACed.
+func TestMACOptionalTerminal(t *testing.T) {
+	r := newRig(t, func(c *acquirer.Config) { c.Terminals[0].MACOptional = true })
+	msg, err := isospec.Encode(r.authReq(visaPAN, 100))
+	require.NoError(t, err)
+	resp := r.send(msg)
+	require.Equal(t, "00", de(t, resp, isospec.FieldResponseCode))
+	r.requireTerminalMAC(resp)
+
+	req := r.authReq(visaPAN, 100)
+	bad, err := isospec.Encode(req)
+	require.NoError(t, err)
+	require.NoError(t, isospec.SetMAC(bad, func(d []byte) ([]byte, error) { return terminalMACWith(testhsm.ZAK, d) }))
+	require.Equal(t, "63", de(t, r.send(bad), isospec.FieldResponseCode), "a wrong MAC is refused still")
+}
+
 func terminalMACWith(hexKey string, d []byte) ([]byte, error) {
 	return macAlg3(keys.MustHex(keys.TDES, hexKey), d)
 }

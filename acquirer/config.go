@@ -44,6 +44,11 @@ type Terminal struct {
 	// BDK is the DUKPT base derivation key of the terminal's PIN pad;
 	// zero means Config.BDK.
 	BDK hsm.Handle
+	// MACOptional accepts this terminal's requests without a MAC (R-G2 off
+	// for it; Start logs a warning): a request that carries a MAC must
+	// still carry the right one, and answers are MACed as usual. Only for
+	// a terminal under test that cannot MAC yet.
+	MACOptional bool
 }
 
 // Config sets up an acquirer.

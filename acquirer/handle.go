@@ -150,7 +150,8 @@ func (s *Server) encodeReply(v any, tak hsm.Handle) []byte {
 // checkTerminal finds the terminal of a message and verifies the MAC of its
 // frame under the terminal's TAK. It returns the response code to refuse
 // with: 30 without a terminal ID, 63 for an unknown terminal or a missing
-// or wrong MAC (R-G2).
+// or wrong MAC (R-G2); a missing MAC is accepted from a terminal whose
+// MAC is optional.
 func (s *Server) checkTerminal(frame []byte, tid string, macRequired bool) (Terminal, isospec.ResponseCode, string) {
 	if tid == "" {
 		return Terminal{}, isospec.RCFormatError, string(isospec.ReasonFormat)
@@ -160,7 +161,7 @@ func (s *Server) checkTerminal(frame []byte, tid string, macRequired bool) (Term
 		return Terminal{}, isospec.RCSecurityViolation, reasonUnknownTerminal
 	}
 	err := isospec.VerifyMAC(frame, func(d, m []byte) error { return s.cfg.HSM.VerifyMAC(t.TAK, d, m) })
-	if err != nil && (macRequired || !errors.Is(err, isospec.ErrMACMissing)) {
+	if err != nil && ((macRequired && !t.MACOptional) || !errors.Is(err, isospec.ErrMACMissing)) {
 		s.alarms.Log("terminal MAC rejected", slog.String("tid", tid), slog.String("error", err.Error()))
 		return t, isospec.RCSecurityViolation, string(isospec.ReasonMACInvalid)
 	}

@@ -157,6 +157,11 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 	}()
 	s.log.Info("acquirer listening", slog.String("addr", s.addr), slog.Bool("tls", s.cfg.TLS != nil), slog.Int("issuers", len(s.links)), slog.Int("terminals", len(s.terminals)))
+	for _, t := range s.cfg.Terminals {
+		if t.MACOptional {
+			s.log.Warn("MAC optional: requests from this terminal without a MAC are accepted (R-G2 off for it)", slog.String("tid", t.TID))
+		}
+	}
 	return nil
 }
 

@@ -79,6 +79,43 @@
 // bytes, with the MAC field's bitmap bit already set (SetMAC, VerifyMAC).
 // The key stays with the caller.
 //
+// The algorithm on both links is ISO/IEC 9797-1 MAC algorithm 3 (the
+// retail MAC: single-DES CBC under the key's left half, the last block
+// deciphered under the right half and enciphered under the left again)
+// with padding method 1 (zero bytes up to a multiple of 8; none when the
+// data already is one), the whole 8-byte result in the field. The key is
+// a double-length TDES key: the terminal's MAC key (TAK) between terminal
+// and acquirer, the zone MAC key (ZAK) between acquirer and issuer.
+// Authorisation, financial and reversal messages and their answers carry a
+// MAC; such a request without one, or with a wrong one, is answered 63 with
+// decline reason mac_invalid, unless the acquirer's configuration makes
+// that terminal's MAC optional (then only a missing MAC is accepted).
+//
+// # PIN and keys
+//
+// An online PIN travels in DE52 as an ISO 9564 format 0 PIN block
+// enciphered under the PIN pad's TDES DUKPT key of the transaction (ANSI
+// X9.24-1, the PIN variant), with the 10-byte key serial number in DE53.
+// The acquirer derives the key from the terminal's base derivation key
+// (BDK) and translates the block to the zone PIN key (ZPK) for the issuer.
+// Keys are named in logs and on screens by their check value only (the
+// first 3 bytes of the key's encryption of zeros).
+//
+// # Response codes
+//
+// DE39 (ResponseCode; Meaning gives the words): 00 approved, 01 refer to
+// card issuer, 05 do not honour, 10 approved for a partial amount, 12
+// invalid transaction, 13 invalid amount, 14 invalid card number, 30 format
+// error, 41 lost card, 43 stolen card, 51 insufficient funds, 54 expired
+// card, 55 incorrect PIN, 57 not permitted to cardholder, 58 not permitted
+// to terminal, 61 exceeds amount limit, 62 restricted card, 63 security
+// violation (MAC), 65 exceeds frequency limit, 68 response too late, 75
+// PIN tries exceeded, 82 cryptogram failure, 91 issuer inoperative, 94
+// duplicate transmission, 96 system malfunction. A decline also carries
+// its machine-readable reason in DE48 subelement 01 (DeclineReason, for
+// example insufficient_funds or arqc_invalid); subelement 10 set to 1
+// marks an acquirer's stand-in answer.
+//
 // # Printing
 //
 // Describe and Summary print messages for logs, the terminal's ISO pane and

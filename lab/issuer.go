@@ -31,6 +31,32 @@ const (
 	sampleCreditLimit = 5_000_000
 )
 
+// SampleDecline is how the sample issuer sets up the account or card of a
+// profile meant to be declined without rules.
+type SampleDecline struct {
+	// Code is the response code (DE39) a sale of Amount gets.
+	Code   string
+	Amount int64
+	// CreditLimit and TxnLimit are the account's limits, in minor units
+	// (TxnLimit 0: none).
+	CreditLimit, TxnLimit int64
+	// Blocked makes the issuer hold the card blocked.
+	Blocked bool
+}
+
+// SampleDeclines are the sample profiles a tester taps to get each usual
+// decline from the issuer, by profile name. visa-expired is declined 54 by
+// its expiry date alone (its card is set up like any other). A sale below
+// NT$1,000.00 on visa-low-funds or visa-txn-limit is approved, and the
+// former's approvals use up its open-to-buy: re-create the issuer's data
+// to start again.
+var SampleDeclines = map[string]SampleDecline{
+	"visa-low-funds":  {Code: "51", Amount: 150000, CreditLimit: 100000},
+	"visa-expired":    {Code: "54", Amount: 150000, CreditLimit: sampleCreditLimit},
+	"visa-txn-limit":  {Code: "61", Amount: 150000, CreditLimit: sampleCreditLimit, TxnLimit: 100000},
+	"visa-restricted": {Code: "62", Amount: 150000, CreditLimit: sampleCreditLimit, Blocked: true},
+}
+
 // Issuer is an opened issuer: its store, whose cipher holds the data keys
 // of its security module, and the module.
 type Issuer struct {
@@ -311,7 +337,14 @@ func issuerSeed(m hsm.HSM, walletToken bool) (issuerhost.Seed, error) {
 		// during provisioning (R-G3e).
 		c.Phone, c.Email = issuerhost.SampleContact(id)
 		c.IssuerApp = true
-		seed.Accounts = append(seed.Accounts, issuerhost.SeedAccount{ID: c.Account, Currency: 901, CreditLimit: sampleCreditLimit})
+		acct := issuerhost.SeedAccount{ID: c.Account, Currency: 901, CreditLimit: sampleCreditLimit}
+		if d, ok := SampleDeclines[id]; ok {
+			acct.CreditLimit, acct.TxnLimit = d.CreditLimit, d.TxnLimit
+			if d.Blocked {
+				c.Status = string(store.CardBlocked)
+			}
+		}
+		seed.Accounts = append(seed.Accounts, acct)
 		seed.Cards = append(seed.Cards, c)
 		byPAN[p] = id
 		return nil

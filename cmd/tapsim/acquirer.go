@@ -18,6 +18,7 @@ import (
 
 	"github.com/tapsim/tapsim/acquirer"
 	"github.com/tapsim/tapsim/acquirer/route"
+	"github.com/tapsim/tapsim/hsm"
 	"github.com/tapsim/tapsim/lab"
 )
 
@@ -29,6 +30,7 @@ type acquirerOptions struct {
 	issuers    []string // ADDR or NAME=ADDR
 	dataDir    string
 	routesPath string
+	terminals  string
 	acquirerID string
 	timeout    time.Duration
 	echo       time.Duration
@@ -61,6 +63,14 @@ missing keys are loaded with the sample network's test keys (BDK, the TAK of T00
 each issuer, ZPK and ZAK). Terminals are those with a key labelled acq/tak/TID. The journal
 and advice queue (acquirer.db) hold masked PANs only.
 
+--terminals FILE adds your own terminals, each with its MAC key and optionally its own DUKPT
+BDK (clear TDES keys in hex, for test keys only):
+  terminals:
+    - {tid: T1000001, tak: 0123456789ABCDEFFEDCBA9876543210, bdk: ..., mac: required}
+The keys go into the keystore (acq/tak/TID, acq/bdk/TID) and are shown by check value only.
+"mac: optional" accepts that terminal's requests without a MAC (a MAC it sends must still
+verify); it is never the default and is warned at start.
+
 Mutual TLS (TLS 1.2 at least, 1.3 preferred), off by default, is set per side. Terminals:
 --tls-cert and --tls-key are what the listener presents, --tls-ca the CA terminals'
 certificates must chain to; a refused handshake is logged in one line. Issuer links:
@@ -89,6 +99,7 @@ when it changes; a bad file at start exits 2, a bad file later keeps the last go
 		},
 	}
 	fl := c.Flags()
+	fl.StringVar(&o.terminals, "terminals", "", "YAML file of your own terminals: tid, tak, bdk (hex keys), mac: required|optional")
 	fl.StringVar(&o.listen, "listen", "127.0.0.1:8584", "address terminals connect to, host:port")
 	fl.StringArrayVar(&o.issuers, "issuer", nil, "issuer host address, ADDR or NAME=ADDR (repeatable)")
 	fl.StringVar(&o.dataDir, "data", acquirer.DefaultDataDir, "directory of the journal, advice queue and keystore")
@@ -201,6 +212,14 @@ func acquirerConfig(o acquirerOptions, logger *slog.Logger) (acquirer.Config, fu
 	if err := o.limits.check(); err != nil {
 		return acquirer.Config{}, none, err
 	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"--issuer-timeout", o.timeout}, {"--echo", o.echo}, {"--duplicate-window", o.window}} {
+		if d.v < 0 {
+			return acquirer.Config{}, none, usageErr("%s %v: must not be negative", d.name, d.v)
+		}
+	}
 	addrs, err := parseIssuerFlags(o.issuers)
 	if err != nil {
 		return acquirer.Config{}, none, usageErr("%v", err)
@@ -250,6 +269,17 @@ func acquirerConfig(o acquirerOptions, logger *slog.Logger) (acquirer.Config, fu
 	})
 	if err != nil {
 		return acquirer.Config{}, none, lmkUsage(err)
+	}
+	if o.terminals != "" {
+		km, ok := cfg.HSM.(hsm.KeyManager)
+		if !ok {
+			closeHSM()
+			return acquirer.Config{}, none, errors.New("--terminals: the security module cannot load keys")
+		}
+		if err := loadTerminalsFile(o.terminals, km, &cfg); err != nil {
+			closeHSM()
+			return acquirer.Config{}, none, err
+		}
 	}
 	cfg.TLS = listenTLS
 	cfg.IdleTimeout, cfg.FrameTimeout = o.limits.idle, o.limits.frame

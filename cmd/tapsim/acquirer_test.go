@@ -38,7 +38,10 @@ func TestAcquirerUsageErrors(t *testing.T) {
 		{[]string{"acquirer", "--data", dir, "--issuer", "127.0.0.1:1", "--routes", bad}, "invalid routing table"},
 		{[]string{"acquirer", "--data", dir, "--issuer", "127.0.0.1:1", "--routes", filepath.Join(dir, "none")}, "--routes"},
 		{[]string{"acquirer", "--data", dir, "--issuer", "127.0.0.1:1", "--acquirer-id", "12AB"}, "acquirer ID"},
-		{[]string{"acquirer", "--issuer-timeout", "soon"}, "invalid argument"},
+		{[]string{"acquirer", "--issuer-timeout", "soon"}, `--issuer-timeout "soon": want a duration`},
+		{[]string{"acquirer", "--data", dir, "--issuer", "127.0.0.1:1", "--issuer-timeout", "-1s"}, "--issuer-timeout -1s: must not be negative"},
+		{[]string{"acquirer", "--data", dir, "--issuer", "127.0.0.1:1", "--echo", "-5s"}, "--echo -5s: must not be negative"},
+		{[]string{"acquirer", "--data", dir, "--issuer", "127.0.0.1:1", "--duplicate-window", "-1h"}, "--duplicate-window -1h0m0s: must not be negative"},
 	} {
 		code, out, errOut := runCLI(t, tc.args...)
 		require.Equal(t, 2, code, "%v: %s", tc.args, errOut)

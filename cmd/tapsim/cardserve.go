@@ -37,6 +37,8 @@ func newCardCmd() *cobra.Command {
 // cardServeFlags are the flags of "tapsim card serve".
 type cardServeFlags struct {
 	addr, profile, unlock string
+	dataDir               string
+	freshCard             bool
 	stay, away, answer    time.Duration
 	biometric, verbose    bool
 }
@@ -55,7 +57,12 @@ The same card is served from one presentation to the next, so a phone keeps its 
 used single-use keys, passcode tries). --remove-after takes the card away after each
 presentation has lasted that long; SIGUSR1 takes it away at once. It comes back after --away.
 With --unlock (or --biometric) the holder unlocks a phone each time it is out of the field, so
-that after "See Phone" the next tap goes through. SIGINT or SIGTERM stops.`,
+that after "See Phone" the next tap goes through. SIGINT or SIGTERM stops.
+
+The card's transaction counter (ATC) is kept in --data between runs, shared with "tapsim
+terminal --card" runs on the same --data: the next run starts where the last one of either
+stopped, so the issuer does not take its cryptograms for replays. --fresh-card starts the card
+from its profile.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runCardServe(cmd, f) },
 	}
@@ -67,6 +74,8 @@ that after "See Phone" the next tap goes through. SIGINT or SIGTERM stops.`,
 	fl.DurationVar(&f.answer, "answer-timeout", vpcd.DefaultAnswerTimeout, "leave the field when the card takes longer than this to answer")
 	fl.StringVar(&f.unlock, "unlock", "", "phone passcode the holder unlocks the phone with while it is away")
 	fl.BoolVar(&f.biometric, "biometric", false, "unlock the phone by biometric while it is away")
+	fl.StringVar(&f.dataDir, "data", "tapsim-data", "directory where the card's counter is kept between runs")
+	fl.BoolVar(&f.freshCard, "fresh-card", false, "start the card from its profile, not from its saved counter")
 	fl.BoolVar(&f.verbose, "verbose", false, "print every command with its status word and timing (no card data)")
 	return c
 }
@@ -88,6 +97,12 @@ func runCardServe(cmd *cobra.Command, f cardServeFlags) error {
 	p, err := lab.Profile(f.profile)
 	if err != nil {
 		return usageErr("%v", err)
+	}
+	keep := !f.freshCard && p.FormFactor != cards.FormRecorded
+	if keep {
+		if atc := savedATC(f.dataDir, p.Name); atc > 0 {
+			p.State.ATC = atc
+		}
 	}
 	// No world runs here: a wallet-phone is served with its profile's own
 	// token, the one an issuer run on its own seeds (lab.IssuerSeed); the
@@ -127,9 +142,25 @@ func runCardServe(cmd *cobra.Command, f cardServeFlags) error {
 	}()
 
 	out := &lockedWriter{w: cmd.OutOrStdout()}
+	// The counter is saved as soon as it moves (events come from the
+	// goroutine that runs the card, after each command), so that a run
+	// killed without a goodbye still leaves it.
+	saved := cardATC(card)
+	saveATC := func() {
+		if atc := cardATC(card); keep && atc > saved {
+			if err := saveServedATC(f.dataDir, p.Name, atc); err != nil {
+				out.printf("card state: %v\n", err)
+				return
+			}
+			saved = atc
+		}
+	}
 	srv := vpcd.New(f.addr, card, vpcd.Options{
 		AnswerTimeout: f.answer,
-		OnEvent:       func(e vpcd.Event) { printServeEvent(out, f, e) },
+		OnEvent: func(e vpcd.Event) {
+			printServeEvent(out, f, e)
+			saveATC()
+		},
 	})
 	sch := vpcd.Schedule{Stay: f.stay, Away: f.away, Take: take}
 	if f.unlock != "" || f.biometric {
@@ -151,6 +182,7 @@ func runCardServe(cmd *cobra.Command, f cardServeFlags) error {
 	out.printf("serving %s (%s, ATR %s) to vpcd at %s; SIGUSR1 takes it away, Ctrl-C stops\n",
 		p.Name, p.FormFactor, strings.ToUpper(hex.EncodeToString(card.ATR())), f.addr)
 	err = srv.Serve(ctx, sch)
+	saveATC()
 	st := srv.Stats()
 	out.printf("stopped: %d presentations, %d commands answered\n", st.Insertions, st.APDUs)
 	return err

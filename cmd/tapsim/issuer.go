@@ -197,7 +197,7 @@ func lmkUsage(err error) error {
 
 // runIssuer starts the issuer host of o and serves until ctx ends.
 func runIssuer(ctx context.Context, o issuerOptions, out, errOut io.Writer) error {
-	if _, _, err := net.SplitHostPort(o.listen); err != nil {
+	if _, port, err := net.SplitHostPort(o.listen); err != nil || !isPort(port) {
 		return usageErr("--listen %q: want host:port", o.listen)
 	}
 	if err := o.limits.check(); err != nil {
@@ -206,6 +206,13 @@ func runIssuer(ctx context.Context, o issuerOptions, out, errOut io.Writer) erro
 	if err := o.prov.check(); err != nil {
 		return err
 	}
+	// Try the address before anything is written under --data: a busy or
+	// foreign address must not leave a half-made issuer behind.
+	probe, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return &exitError{code: 1, err: fmt.Errorf("--listen %s: cannot listen: %w", o.listen, err)}
+	}
+	_ = probe.Close()
 	tlsCfg, err := o.tls.serverTLS("")
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -54,6 +55,13 @@ func TestIssuerUsageErrors(t *testing.T) {
 	requireUsageError(t, code, out, errOut, "no issuer database")
 	code, _, _ = runCLI(t, "issuer", "--bogus")
 	require.Equal(t, 2, code)
+	for _, addr := range []string{"127.0.0.1", "127.0.0.1:http", "127.0.0.1:70000"} {
+		data := filepath.Join(t.TempDir(), "data")
+		code, out, errOut = runCLI(t, "issuer", "--listen", addr, "--data", data)
+		requireUsageError(t, code, out, errOut, "want host:port")
+		_, err := os.Stat(data)
+		require.ErrorIs(t, err, os.ErrNotExist, addr)
+	}
 
 	dir := t.TempDir()
 	code, _, _ = runCLI(t, "issuer", "init", "--data", dir)
@@ -66,6 +74,20 @@ func TestIssuerUsageErrors(t *testing.T) {
 	requireUsageError(t, code, out, errOut, "--operator")
 	code, out, errOut = runCLI(t, "issuer", "-n", "0", "log", "--data", dir)
 	require.Equal(t, 2, code, out+errOut)
+}
+
+// A listen address already taken is found before any sample data is
+// written.
+func TestIssuerBusyAddressWritesNothing(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { ln.Close() })
+	data := filepath.Join(t.TempDir(), "data")
+	code, out, errOut := runCLI(t, "issuer", "--listen", ln.Addr().String(), "--data", data)
+	require.Equal(t, 1, code, out+errOut)
+	require.Contains(t, errOut, "--listen "+ln.Addr().String()+": cannot listen")
+	_, err = os.Stat(data)
+	require.ErrorIs(t, err, os.ErrNotExist)
 }
 
 func TestIssuerAdminCommands(t *testing.T) {

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -54,7 +53,14 @@ func printAcquirerTerminals(out io.Writer, ts []acquirer.Terminal) {
 			kcv = t.TAK.KCV
 			continue
 		}
-		fmt.Fprintf(out, "  terminal %s: TAK KCV %s\n", t.TID, t.TAK.KCV)
+		line := fmt.Sprintf("  terminal %s: TAK KCV %s", t.TID, t.TAK.KCV)
+		if !t.BDK.IsZero() {
+			line += ", BDK KCV " + t.BDK.KCV
+		}
+		if t.MACOptional {
+			line += " - WARNING: MAC optional, requests without a MAC accepted"
+		}
+		fmt.Fprintln(out, line)
 	}
 	if len(load) > 0 {
 		fmt.Fprintf(out, "  load terminals %s..%s (%d, tapsim load): TAK KCV %s\n", load[0], load[len(load)-1], len(load), kcv)
@@ -66,6 +72,7 @@ type loadFlags struct {
 	acquirer, card, pin, dataDir, report string
 	terminals, count                     int
 	amount                               int64
+	amountText                           string
 	duration, timeout, issuerTimeout     time.Duration
 	rate                                 float64
 	jsonOut, verbose                     bool
@@ -125,7 +132,7 @@ Exits 0 when the run completed (declines included), 1 when any sale errored, 2 o
 	fl.DurationVar(&f.duration, "duration", 0, "stop starting sales after this long")
 	fl.Float64Var(&f.rate, "rate", 0, "start sales at this many per second over all terminals (default flat out)")
 	fl.StringVar(&f.card, "card", "visa-plastic", "card profile of the load cards: "+strings.Join(lab.LoadProfiles(), " or "))
-	fl.Int64Var(&f.amount, "amount", 100100, "amount of each sale, minor units of the terminal currency")
+	fl.StringVar(&f.amountText, "amount", "100100", "amount of each sale: minor units (100100), or major units with the currency's decimals (1001.00)")
 	fl.StringVar(&f.pin, "pin", "", "PIN typed when the card asks for an online PIN (default: bypassed)")
 	fl.StringVar(&f.acquirer, "acquirer", "", "running acquirer, host:port (default: hosts embedded on loopback)")
 	fl.StringVar(&f.dataDir, "data", "", "data directory: the embedded hosts' (default a temporary one) and the load state (default ./tapsim-data with --acquirer)")
@@ -185,7 +192,17 @@ func runLoadCmd(ctx context.Context, f loadFlags, out, errOut io.Writer) error {
 
 // config checks the flags and makes the run's configuration.
 func (f loadFlags) config() (loadConfig, error) {
+	if f.amountText != "" {
+		// The load terminals are the sample terminal's kind: TWD, 2 decimals.
+		v, err := parseAmount(f.amountText, 2)
+		if err != nil {
+			return loadConfig{}, usageErr("--amount %s: %v", f.amountText, err)
+		}
+		f.amount = v
+	}
 	switch {
+	case f.amount <= 0 || f.amount > 999_999_999_999:
+		return loadConfig{}, usageErr("--amount must be 1 to 12 digits of minor units")
 	case f.terminals < 1 || f.terminals > lab.LoadMaxTerminals:
 		return loadConfig{}, usageErr("--terminals must be 1 to %d", lab.LoadMaxTerminals)
 	case f.count < 0:
@@ -194,8 +211,6 @@ func (f loadFlags) config() (loadConfig, error) {
 		return loadConfig{}, usageErr("--duration must not be negative")
 	case f.rate < 0 || math.IsNaN(f.rate) || math.IsInf(f.rate, 0):
 		return loadConfig{}, usageErr("--rate must be a positive number of sales per second")
-	case f.amount <= 0 || f.amount > 999_999_999_999:
-		return loadConfig{}, usageErr("--amount must be 1 to 12 digits of minor units")
 	case !slices.Contains(lab.LoadProfiles(), f.card):
 		return loadConfig{}, usageErr("--card %q: load cards exist for %s", f.card, strings.Join(lab.LoadProfiles(), " and "))
 	case f.timeout < 0:
@@ -206,7 +221,7 @@ func (f loadFlags) config() (loadConfig, error) {
 		return loadConfig{}, usageErr("--data: empty directory")
 	}
 	if f.acquirer != "" {
-		if _, _, err := net.SplitHostPort(f.acquirer); err != nil {
+		if !isHostPort(f.acquirer) {
 			return loadConfig{}, usageErr("--acquirer %q: want host:port", f.acquirer)
 		}
 	}

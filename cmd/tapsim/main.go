@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -63,8 +64,8 @@ readers, an acquirer host and an issuer host talking ISO 8583.`,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return &exitError{code: 2, err: err}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &exitError{code: 2, err: flagError(c, err)}
 	})
 	root.AddCommand(newVersionCmd())
 	for _, add := range subcommands {
@@ -96,4 +97,46 @@ func newVersionCmd() *cobra.Command {
 			return err
 		},
 	}
+}
+
+// flagError rewrites the flag parser's "invalid argument" errors, which
+// quote the Go parser ("strconv.ParseInt: parsing ..."), into a message
+// that names the flag and the kind of value it wants.
+func flagError(c *cobra.Command, err error) error {
+	const prefix = "invalid argument "
+	msg := err.Error()
+	if !strings.HasPrefix(msg, prefix) {
+		return err
+	}
+	// invalid argument "VALUE" for "-s, --name" flag: detail
+	rest := strings.TrimPrefix(msg, prefix)
+	value, rest, ok := strings.Cut(rest, " for ")
+	if !ok {
+		return err
+	}
+	names, _, ok := strings.Cut(rest, " flag:")
+	if !ok {
+		return err
+	}
+	names = strings.Trim(names, `"`)
+	if i := strings.LastIndex(names, ", "); i >= 0 {
+		names = names[i+2:]
+	}
+	name := strings.TrimLeft(names, "-")
+	want := "a valid value"
+	if f := c.Flags().Lookup(name); f != nil {
+		switch f.Value.Type() {
+		case "duration":
+			want = "a duration like 500ms, 30s or 2m"
+		case "int", "int64", "int32", "uint", "uint64", "uint32", "uint16", "uint8", "int16", "int8":
+			want = "a whole number"
+		case "float64", "float32":
+			want = "a number"
+		case "bool":
+			want = "true or false"
+		default:
+			want = "a " + f.Value.Type()
+		}
+	}
+	return fmt.Errorf("--%s %s: want %s", name, value, want)
 }

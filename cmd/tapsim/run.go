@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -13,6 +14,10 @@ import (
 )
 
 func init() { subcommands = append(subcommands, newRunCmd) }
+
+// runClock gives the start of a run, the JUnit report's timestamp; tests
+// replace it.
+var runClock = time.Now
 
 func newRunCmd() *cobra.Command {
 	var junitPath, jsonPath, configPath string
@@ -39,6 +44,7 @@ terminal with the test CA's public keys.`,
 			if len(files) == 0 {
 				return usageErr("no scenario files in %v", args)
 			}
+			start := runClock()
 			r := scenario.Runner{Base: base}
 			results := r.RunFiles(cmd.Context(), files)
 			out := cmd.OutOrStdout()
@@ -46,7 +52,9 @@ terminal with the test CA's public keys.`,
 				return err
 			}
 			if junitPath != "" {
-				if err := writeFile(junitPath, func(w io.Writer) error { return scenario.WriteJUnit(w, "tapsim scenarios", results) }); err != nil {
+				if err := writeFile(junitPath, func(w io.Writer) error {
+					return scenario.WriteJUnit(w, scenario.JUnit{Suite: "tapsim scenarios", Roots: args, Start: start}, results)
+				}); err != nil {
 					return err
 				}
 			}

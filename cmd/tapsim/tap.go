@@ -24,6 +24,7 @@ func init() { subcommands = append(subcommands, newTapCmd, newCardsCmd) }
 func newTapCmd() *cobra.Command {
 	var (
 		card, typ, configPath, unlock, unHex, date string
+		amountText                                 string
 		amount, other                              int64
 		biometric, showTrace, secondTap            bool
 	)
@@ -34,8 +35,9 @@ func newTapCmd() *cobra.Command {
 card or phone (a built-in profile name, see "tapsim cards", or a profile file), and prints the
 outcome, the CVM, the TVR and the data record (PAN masked). --trace prints every APDU with its
 decoded response. When the outcome asks for the card again (See Phone) and --unlock or
---biometric is given, the phone is unlocked and tapped a second time. Amounts are in minor
-units of the terminal currency (TWD: 150000 is NT$1,500.00).`,
+--biometric is given, the phone is unlocked and tapped a second time. --amount is minor
+units of the terminal currency (TWD: 150000 is NT$1,500.00), or major units with the
+currency's decimal point (1500.00); --other is minor units.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if card == "" {
@@ -48,6 +50,11 @@ units of the terminal currency (TWD: 150000 is NT$1,500.00).`,
 			cfg, err := baseTerminalConfig(configPath)
 			if err != nil {
 				return usageErr("%v", err)
+			}
+			if amountText != "0" { // a zero amount is a case kernels handle
+				if amount, err = parseAmount(amountText, cfg.CurrencyExponent); err != nil {
+					return usageErr("--amount %s: %v", amountText, err)
+				}
 			}
 			when := time.Now()
 			if date != "" {
@@ -107,7 +114,7 @@ units of the terminal currency (TWD: 150000 is NT$1,500.00).`,
 	}
 	f := c.Flags()
 	f.StringVar(&card, "card", "", "built-in profile name or profile file")
-	f.Int64Var(&amount, "amount", 10000, "amount authorised, minor units")
+	f.StringVar(&amountText, "amount", "10000", "amount authorised: minor units (10000), or major units with the currency's decimals (100.00)")
 	f.Int64Var(&other, "other", 0, "amount other (cashback), minor units")
 	f.StringVar(&typ, "type", "purchase", "purchase, cash, cashback or refund")
 	f.StringVar(&configPath, "config", "", "terminal configuration file (default: built-in Taiwanese terminal + test CA keys)")

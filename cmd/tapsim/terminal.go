@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +19,8 @@ import (
 	"github.com/tapsim/tapsim/cards"
 	"github.com/tapsim/tapsim/emv/dukpt"
 	"github.com/tapsim/tapsim/emv/pan"
+	"github.com/tapsim/tapsim/isospec"
+	"github.com/tapsim/tapsim/isospec/tlsconf"
 	"github.com/tapsim/tapsim/kernel"
 	"github.com/tapsim/tapsim/lab"
 	"github.com/tapsim/tapsim/terminal/client"
@@ -36,6 +40,7 @@ type terminalFlags struct {
 	dataDir                                          string
 	tid, mid                                         string
 	voidSTAN, voidRRN, date, unHex                   string
+	amountText                                       string
 	amount                                           int64
 	timeout                                          time.Duration
 	refund, biometric, showISO, showTrace, freshCard bool
@@ -69,7 +74,16 @@ from its profile).
 The terminal is T0000001 of merchant 000000000000001 with the sample network's test keys
 unless --config names a terminal file (terminal_id, merchant_id, acquirer_id, merchant_name,
 merchant_city, merchant_country, tak, ipek or bdk, ksn, response_timeout,
-reversal_attempts, kernel_config); --tid and --mid override the identifiers. Amounts are minor units (TWD: 150000 is NT$1,500.00).
+reversal_attempts, kernel_config); --tid and --mid override the identifiers.
+
+--amount is a whole number of minor units (TWD: 150000 is NT$1,500.00), or major units
+written with the currency's decimal point (1500.00, or 1500.5); a decimal amount with more
+decimals than the currency has is refused.
+
+Before the card is tapped the terminal connects to the acquirer and sends it an echo test
+(0800, DE70 301, STAN 000000): an acquirer that cannot be reached, whose TLS handshake fails
+or that refuses the terminal's certificate, or that does not know the terminal, is reported
+as such and no card is tapped.
 With --tls-cert, --tls-key and --tls-ca the terminal dials the acquirer over mutual TLS
 (TLS 1.2 at least, 1.3 preferred): it checks that the acquirer's certificate chains to
 --tls-ca and names the host of --acquirer (or --tls-server-name), and presents its own.
@@ -81,7 +95,7 @@ Exits 0 when approved, 1 when declined, reversed or not completed, 2 on bad inpu
 	fl.StringVar(&f.acquirer, "acquirer", "", "acquirer address, host:port")
 	fl.StringVar(&f.card, "card", "", "built-in card profile name or profile file")
 	fl.StringVar(&f.reader, "reader", "", "PC/SC reader (name, part of it, or index) instead of a virtual card")
-	fl.Int64Var(&f.amount, "amount", 0, "amount, minor units of the terminal currency")
+	fl.StringVar(&f.amountText, "amount", "", "amount: minor units (150000), or major units with the currency's decimals (1500.00)")
 	fl.StringVar(&f.pin, "pin", "", "PIN the cardholder types when the card asks for an online PIN")
 	fl.StringVar(&f.unlock, "unlock", "", "phone passcode: unlock the phone and tap again after See Phone")
 	fl.BoolVar(&f.biometric, "biometric", false, "unlock the phone by biometric and tap again after See Phone")
@@ -107,6 +121,8 @@ func runTerminal(cmd *cobra.Command, f terminalFlags) error {
 	switch {
 	case f.acquirer == "":
 		return usageErr("--acquirer is required")
+	case !isHostPort(f.acquirer):
+		return usageErr("--acquirer %q: want host:port, like 127.0.0.1:8583", f.acquirer)
 	case f.card == "" && f.reader == "":
 		return usageErr("--card or --reader is required (see tapsim cards, tapsim readers)")
 	case f.card != "" && f.reader != "":
@@ -115,10 +131,10 @@ func runTerminal(cmd *cobra.Command, f terminalFlags) error {
 		return usageErr("--void needs --card: the journal keeps no full PAN")
 	case voiding && f.refund:
 		return usageErr("--void and --refund do not go together")
-	case !voiding && f.amount <= 0:
-		return usageErr("--amount must be a positive number of minor units")
-	case f.amount > 999_999_999_999:
-		return usageErr("--amount must be at most 12 digits")
+	case !voiding && f.amountText == "":
+		return usageErr("--amount is required")
+	case voiding && f.amountText != "":
+		return usageErr("--void takes no --amount: it reverses the original amount")
 	case f.voidSTAN != "" && !isDigits(f.voidSTAN, 1, 6):
 		return usageErr("--void takes a STAN of up to 6 digits")
 	case f.voidRRN != "" && len(f.voidRRN) != 12:
@@ -146,6 +162,11 @@ func runTerminal(cmd *cobra.Command, f terminalFlags) error {
 	}
 	if err := cfg.Validate(); err != nil {
 		return usageErr("%v", err)
+	}
+	if !voiding {
+		if f.amount, err = parseAmount(f.amountText, cfg.Kernel.CurrencyExponent); err != nil {
+			return usageErr("--amount %s: %v", f.amountText, err)
+		}
 	}
 	now := time.Now()
 	fixedDate := f.date != ""
@@ -182,8 +203,10 @@ func runTerminal(cmd *cobra.Command, f terminalFlags) error {
 			cfg.KSN = ksn
 		}
 	}
-	if cs, ok := st.Cards[profile.Name]; ok && !f.freshCard && profile.FormFactor != cards.FormRecorded {
-		profile.State.ATC = cs.ATC
+	if !f.freshCard && profile.FormFactor != cards.FormRecorded {
+		if atc := savedATC(f.dataDir, profile.Name); atc > 0 {
+			profile.State.ATC = atc
+		}
 	}
 	clock := func() time.Time {
 		if fixedDate {
@@ -258,6 +281,14 @@ func runTerminal(cmd *cobra.Command, f terminalFlags) error {
 	term, err := pos.New(cfg, link, opts)
 	if err != nil {
 		return usageErr("%v", err)
+	}
+	// Connect before the card is tapped: a tap the host can never hear of
+	// would only spend the card's counter and leave the tester guessing.
+	if err := link.Connect(ctx); err != nil {
+		return &exitError{code: 1, err: connectError(f.acquirer, err)}
+	}
+	if err := echoAcquirer(ctx, link, cfg, clock()); err != nil {
+		return &exitError{code: 1, err: err}
 	}
 
 	fmt.Fprintf(&b, "terminal %s, merchant %s, acquirer %s\n", cfg.TerminalID, cfg.MerchantID, f.acquirer)
@@ -366,6 +397,93 @@ func padSTAN(s string) string {
 	return strings.Repeat("0", 6-len(s)) + s
 }
 
+// isHostPort reports whether s is host:port with a port number.
+func isHostPort(s string) bool {
+	_, port, err := net.SplitHostPort(s)
+	if err != nil || port == "0" {
+		return false
+	}
+	return isPort(port)
+}
+
+// isPort reports whether s is a port number, 0 to 65535.
+func isPort(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && isDigits(s, 1, 5) && n <= 65535
+}
+
+// connectError says why the acquirer could not be reached: its TLS
+// handshake failed, or nothing answered at its address.
+func connectError(addr string, err error) error {
+	if errors.Is(err, tlsconf.ErrHandshake) {
+		return fmt.Errorf("TLS handshake with the acquirer at %s failed (no card tapped): %w", addr, err)
+	}
+	return fmt.Errorf("acquirer at %s unreachable (no card tapped): %w", addr, err)
+}
+
+// echoAcquirer sends an echo test (0800, DE70 301) and waits for its
+// answer before the card is tapped: over TLS 1.3 an acquirer that refuses
+// the terminal's certificate says so only once the terminal reads, and an
+// acquirer that does not know the terminal answers 63. The echo has STAN
+// 000000, outside the terminal's sequence of STANs.
+func echoAcquirer(ctx context.Context, link *client.Client, cfg pos.Config, now time.Time) error {
+	msg, err := isospec.Encode(&isospec.NetworkManagement{
+		MTI: isospec.MTINetworkRequest, TransmissionDateTime: isospec.TransmissionDateTime(now),
+		STAN: "000000", TerminalID: cfg.TerminalID, NetworkCode: isospec.NetEcho,
+	})
+	if err != nil {
+		return fmt.Errorf("echo test: %w", err)
+	}
+	resp, err := link.Send(ctx, msg, cfg.ResponseTimeout)
+	if err != nil {
+		if isTLSRefusal(err) {
+			return fmt.Errorf("TLS: the acquirer at %s refused the terminal (no card tapped): %w", link.Addr(), err)
+		}
+		return fmt.Errorf("the acquirer at %s did not answer an echo test (no card tapped): %w", link.Addr(), err)
+	}
+	rc, _ := resp.GetString(isospec.FieldResponseCode)
+	switch isospec.ResponseCode(rc) {
+	case isospec.RCApproved:
+		return nil
+	case isospec.RCSecurityViolation:
+		return fmt.Errorf("the acquirer at %s does not know terminal %s or its MAC key (echo test answered 63; no card tapped)", link.Addr(), cfg.TerminalID)
+	}
+	return fmt.Errorf("the acquirer at %s answered the echo test %s (%s; no card tapped)", link.Addr(), rc, isospec.ResponseCode(rc).Meaning())
+}
+
+// isTLSRefusal reports whether err is a TLS alert from the peer (a refused
+// certificate, for one).
+func isTLSRefusal(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "remote error" || strings.Contains(err.Error(), "remote error: tls")
+}
+
+// parseAmount reads an amount: a whole number is minor units; a number with
+// a decimal point is major units, with at most exp decimals. The result is
+// 1 to 12 digits of minor units.
+func parseAmount(s string, exp int) (int64, error) {
+	whole, frac, dec := strings.Cut(s, ".")
+	switch {
+	case whole == "" || !isDigits(whole, 1, 12) || (dec && frac != "" && !isDigits(frac, 1, 12)):
+		return 0, errors.New("want a positive number: minor units (150000) or major units (1500.00)")
+	case dec && len(frac) > exp:
+		return 0, fmt.Errorf("the currency has %d decimal(s)", exp)
+	}
+	if dec {
+		frac += strings.Repeat("0", exp-len(frac))
+		whole += frac
+	}
+	whole = strings.TrimLeft(whole, "0")
+	if len(whole) > 12 {
+		return 0, errors.New("at most 12 digits of minor units")
+	}
+	v, _ := strconv.ParseInt("0"+whole, 10, 64)
+	if v <= 0 {
+		return 0, errors.New("must be positive")
+	}
+	return v, nil
+}
+
 func isDigits(s string, minLen, maxLen int) bool {
 	if len(s) < minLen || len(s) > maxLen {
 		return false
@@ -443,15 +561,51 @@ func (s *terminalState) NextSTAN() uint32 {
 
 // rememberCard keeps the highest ATC the card's applications reached.
 func (s *terminalState) rememberCard(name string, c cards.Card) {
-	atc := 0
-	for _, a := range cards.Applications(c) {
-		if v := int(a.State().ATC); v > atc {
-			atc = v
-		}
-	}
-	if atc > 0 {
+	if atc := cardATC(c); atc > 0 {
 		s.Cards[name] = cardState{ATC: atc}
 	}
+}
+
+// servedCardsFile keeps the counters of the cards "tapsim card serve"
+// served, next to the terminals' state files.
+const servedCardsFile = "cards-served.json"
+
+// savedATC is the highest transaction counter the card of this profile
+// reached in any run that kept its state under dir: a headless terminal's
+// or "tapsim card serve"'s. Unreadable files count as none.
+func savedATC(dir, name string) int {
+	files, _ := filepath.Glob(filepath.Join(dir, "terminal-*.json"))
+	files = append(files, filepath.Join(dir, servedCardsFile))
+	atc := 0
+	for _, fn := range files {
+		data, err := os.ReadFile(fn)
+		if err != nil {
+			continue
+		}
+		var v struct {
+			Cards map[string]cardState `json:"cards"`
+		}
+		if json.Unmarshal(data, &v) == nil && v.Cards[name].ATC > atc {
+			atc = v.Cards[name].ATC
+		}
+	}
+	return atc
+}
+
+// saveServedATC records the counter a served card reached.
+func saveServedATC(dir, name string, atc int) error {
+	path := filepath.Join(dir, servedCardsFile)
+	v := struct {
+		Cards map[string]cardState `json:"cards"`
+	}{Cards: map[string]cardState{}}
+	if data, err := os.ReadFile(path); err == nil {
+		_ = json.Unmarshal(data, &v)
+		if v.Cards == nil {
+			v.Cards = map[string]cardState{}
+		}
+	}
+	v.Cards[name] = cardState{ATC: atc}
+	return writeJSONFile(path, v)
 }
 
 // fileJournal is the terminal's journal in its state file. Records are

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,6 +26,7 @@ type cliAcquirer struct {
 	silent bool
 	mu     sync.Mutex
 	mtis   []string
+	echoRC isospec.ResponseCode // the echo test's answer; "" approves
 }
 
 func startCLIAcquirer(t *testing.T, silent bool) *cliAcquirer {
@@ -37,11 +39,24 @@ func startCLIAcquirer(t *testing.T, silent bool) *cliAcquirer {
 		connection.SetRequestIDGenerator(isospec.RequestIDGenerator{}),
 		connection.InboundMessageHandler(func(c *connection.Connection, m *iso8583.Message) {
 			mti, _ := m.GetMTI()
-			a.mu.Lock()
-			a.mtis = append(a.mtis, mti)
-			a.mu.Unlock()
 			var v any
+			if mti == "0800" { // the echo test before each tap
+				var req isospec.NetworkManagement
+				_ = isospec.Decode(m, &req)
+				a.mu.Lock()
+				rc := a.echoRC
+				a.mu.Unlock()
+				if rc == "" {
+					rc = isospec.RCApproved
+				}
+				v, _ = req.Response(rc)
+			} else {
+				a.mu.Lock()
+				a.mtis = append(a.mtis, mti)
+				a.mu.Unlock()
+			}
 			switch mti {
+			case "0800":
 			case "0100":
 				if a.silent {
 					return
@@ -182,7 +197,108 @@ func TestTerminalHostDown(t *testing.T) {
 	code, out, errOut := runCLI(t, "terminal", "--acquirer", addr, "--data", t.TempDir(),
 		"--card", "visa-plastic", "--amount", "150000")
 	require.Equal(t, 1, code, out+errOut)
-	require.Contains(t, out, "Host unavailable")
+	require.Contains(t, errOut, "acquirer at "+addr+" unreachable (no card tapped)")
+	require.NotContains(t, out, "sale ")
+}
+
+// An acquirer that does not know the terminal says so at the echo test,
+// before any tap.
+func TestTerminalUnknownToTheAcquirer(t *testing.T) {
+	acq := startCLIAcquirer(t, false)
+	acq.mu.Lock()
+	acq.echoRC = isospec.RCSecurityViolation
+	acq.mu.Unlock()
+	code, out, errOut := runCLI(t, "terminal", "--acquirer", acq.srv.Addr, "--data", t.TempDir(),
+		"--card", "visa-plastic", "--amount", "100")
+	require.Equal(t, 1, code, out+errOut)
+	require.Contains(t, errOut, "does not know terminal T0000001 or its MAC key")
+	require.Empty(t, acq.received(), "no sale sent")
+}
+
+// A connection refused before the tap leaves the card's counter where it
+// was: the next sale against a running acquirer is approved with it.
+func TestTerminalUnreachableTapsNoCard(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	data := t.TempDir()
+	code, _, errOut := runCLI(t, "terminal", "--acquirer", addr, "--data", data, "--card", "visa-plastic", "--amount", "100")
+	require.Equal(t, 1, code, errOut)
+	_, err = os.Stat(filepath.Join(data, "terminal-T0000001.json"))
+	require.ErrorIs(t, err, os.ErrNotExist, "no STAN spent, no card counter saved")
+}
+
+// An acquirer address that does not speak TLS fails the handshake: the
+// terminal says so before any tap, not "No answer from host".
+func TestTerminalTLSHandshakeFails(t *testing.T) {
+	pki := filepath.Join(t.TempDir(), "pki")
+	code, _, errOut := runCLI(t, "pki", "init", "--dir", pki)
+	require.Equal(t, 0, code, errOut)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = c.Write([]byte("not TLS at all, sorry\r\n"))
+			_ = c.Close()
+		}
+	}()
+	f := func(n string) string { return filepath.Join(pki, n) }
+	code, out, errOut := runCLI(t, "terminal", "--acquirer", ln.Addr().String(), "--data", t.TempDir(),
+		"--card", "visa-plastic", "--amount", "100",
+		"--tls-cert", f("terminal.pem"), "--tls-key", f("terminal-key.pem"), "--tls-ca", f("ca.pem"), "--tls-server-name", "acquirer")
+	require.Equal(t, 1, code, out+errOut)
+	require.Contains(t, errOut, "TLS handshake with the acquirer at "+ln.Addr().String()+" failed (no card tapped)")
+	require.NotContains(t, out+errOut, "No answer")
+}
+
+// --amount takes minor units as a whole number, major units with the
+// currency's decimals.
+func TestTerminalAmountMajorUnits(t *testing.T) {
+	acq := startCLIAcquirer(t, false)
+	code, out, errOut := runCLI(t, "terminal", "--acquirer", acq.srv.Addr, "--data", t.TempDir(),
+		"--card", "visa-plastic", "--amount", "1500.00")
+	require.Equal(t, 0, code, out+errOut)
+	require.Contains(t, out, "sale TWD 1,500.00")
+}
+
+func TestParseAmount(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		exp  int
+		want int64
+		err  string
+	}{
+		{"150000", 2, 150000, ""},
+		{"1500.00", 2, 150000, ""},
+		{"1500.5", 2, 150050, ""},
+		{"1500.", 2, 150000, ""},
+		{"0.01", 2, 1, ""},
+		{"15", 0, 15, ""},
+		{"15.0", 0, 0, "0 decimal"},
+		{"1.234", 2, 0, "2 decimal"},
+		{"0", 2, 0, "positive"},
+		{"0.00", 2, 0, "positive"},
+		{"-5", 2, 0, "want a positive number"},
+		{"1e3", 2, 0, "want a positive number"},
+		{"abc", 2, 0, "want a positive number"},
+		{".5", 2, 0, "want a positive number"},
+		{"9999999999999", 2, 0, "want a positive number"},
+		{"99999999999.00", 2, 0, "12 digits"},
+	} {
+		got, err := parseAmount(tc.in, tc.exp)
+		if tc.err != "" {
+			require.ErrorContains(t, err, tc.err, tc.in)
+			continue
+		}
+		require.NoError(t, err, tc.in)
+		require.Equal(t, tc.want, got, tc.in)
+	}
 }
 
 func TestTerminalUsage(t *testing.T) {
@@ -194,7 +310,12 @@ func TestTerminalUsage(t *testing.T) {
 		{"no card", "--card or --reader is required", []string{"--acquirer", "127.0.0.1:1", "--amount", "1"}},
 		{"card and reader", "do not go together", []string{"--acquirer", "127.0.0.1:1", "--amount", "1", "--card", "visa-plastic", "--reader", "0"}},
 		{"void by reader", "--void needs --card", []string{"--acquirer", "127.0.0.1:1", "--reader", "0", "--void", "1"}},
-		{"no amount", "--amount must be", []string{"--acquirer", "127.0.0.1:1", "--card", "visa-plastic"}},
+		{"no amount", "--amount is required", []string{"--acquirer", "127.0.0.1:1", "--card", "visa-plastic"}},
+		{"bad amount", "--amount 15,00: want a positive number", []string{"--acquirer", "127.0.0.1:1", "--card", "visa-plastic", "--amount", "15,00"}},
+		{"too many decimals", "--amount 15.001: the currency has 2 decimal(s)", []string{"--acquirer", "127.0.0.1:1", "--card", "visa-plastic", "--amount", "15.001"}},
+		{"no port", `--acquirer "localhost": want host:port`, []string{"--acquirer", "localhost", "--card", "visa-plastic", "--amount", "1"}},
+		{"bad port", `--acquirer "localhost:http": want host:port`, []string{"--acquirer", "localhost:http", "--card", "visa-plastic", "--amount", "1"}},
+		{"bad timeout", `--timeout "soon": want a duration`, []string{"--acquirer", "127.0.0.1:1", "--card", "visa-plastic", "--amount", "1", "--timeout", "soon"}},
 		{"refund and void", "do not go together", []string{"--acquirer", "127.0.0.1:1", "--card", "visa-plastic", "--refund", "--void", "1"}},
 		{"bad void", "--void takes", []string{"--acquirer", "127.0.0.1:1", "--card", "visa-plastic", "--void", "12a"}},
 		{"bad pin", "--pin must be", []string{"--acquirer", "127.0.0.1:1", "--card", "visa-plastic", "--amount", "1", "--pin", "12"}},

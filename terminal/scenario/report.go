@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -90,18 +91,22 @@ func WriteJSON(w io.Writer, rs []Result) error {
 
 type junitSuites struct {
 	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
 	Tests    int          `xml:"tests,attr"`
 	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Time     string       `xml:"time,attr"`
 	Suites   []junitSuite `xml:"testsuite"`
 }
 
 type junitSuite struct {
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Errors   int         `xml:"errors,attr"`
-	Time     string      `xml:"time,attr"`
-	Cases    []junitCase `xml:"testcase"`
+	Name      string      `xml:"name,attr"`
+	Tests     int         `xml:"tests,attr"`
+	Failures  int         `xml:"failures,attr"`
+	Errors    int         `xml:"errors,attr"`
+	Time      string      `xml:"time,attr"`
+	Timestamp string      `xml:"timestamp,attr"`
+	Cases     []junitCase `xml:"testcase"`
 }
 
 type junitCase struct {
@@ -117,14 +122,28 @@ type junitMessage struct {
 	Body    string `xml:",chardata"`
 }
 
-// WriteJUnit writes the results as JUnit XML, one testsuite per scenario
-// file directory, the form CI servers read.
-func WriteJUnit(w io.Writer, suite string, rs []Result) error {
-	s := junitSuite{Name: suite, Tests: len(rs)}
+// JUnit names a JUnit report: the suite, the paths the scenarios were
+// found under (the files and directories given to Find) and when the run
+// started.
+type JUnit struct {
+	Suite string
+	Roots []string
+	Start time.Time
+}
+
+// WriteJUnit writes the results as JUnit XML, the form CI servers read: one
+// testsuite, whose counts the root element repeats (a scenario that could
+// not run is an error, one whose expectations failed a failure), with a
+// timestamp (rep.Start, UTC). Each testcase's classname is its file's path
+// relative to the root it was found under, with slashes and without the
+// extension ("visa/no-cvm"); a file given by itself is named by its base
+// name.
+func WriteJUnit(w io.Writer, rep JUnit, rs []Result) error {
+	s := junitSuite{Name: rep.Suite, Tests: len(rs), Timestamp: rep.Start.UTC().Format("2006-01-02T15:04:05")}
 	var total time.Duration
 	for _, r := range rs {
 		total += r.Duration
-		c := junitCase{Name: r.Name, Classname: strings.TrimSuffix(r.File, ".yaml"), Time: secs(r.Duration)}
+		c := junitCase{Name: r.Name, Classname: classname(rep.Roots, r.File), Time: secs(r.Duration)}
 		switch {
 		case r.Err != "":
 			s.Errors++
@@ -136,7 +155,7 @@ func WriteJUnit(w io.Writer, suite string, rs []Result) error {
 		s.Cases = append(s.Cases, c)
 	}
 	s.Time = secs(total)
-	doc := junitSuites{Tests: s.Tests, Failures: s.Failures + s.Errors, Suites: []junitSuite{s}}
+	doc := junitSuites{Name: rep.Suite, Tests: s.Tests, Failures: s.Failures, Errors: s.Errors, Time: s.Time, Suites: []junitSuite{s}}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
 	}
@@ -147,6 +166,29 @@ func WriteJUnit(w io.Writer, suite string, rs []Result) error {
 	}
 	_, err := io.WriteString(w, "\n")
 	return err
+}
+
+// classname is file relative to the first root that holds it (the longest
+// match wins), in slash form and without its extension.
+func classname(roots []string, file string) string {
+	best := ""
+	for _, root := range roots {
+		rel, err := filepath.Rel(root, file)
+		if err != nil || strings.HasPrefix(rel, "..") {
+			continue
+		}
+		if rel == "." { // the root is the file itself
+			rel = filepath.Base(file)
+		}
+		if best == "" || len(rel) < len(best) {
+			best = rel
+		}
+	}
+	if best == "" {
+		best = filepath.Base(file)
+	}
+	best = filepath.ToSlash(best)
+	return strings.TrimSuffix(strings.TrimSuffix(best, ".yaml"), ".yml")
 }
 
 func secs(d time.Duration) string { return fmt.Sprintf("%.6f", d.Seconds()) }

@@ -3,6 +3,9 @@ package scenario
 import (
 	"bytes"
 	"encoding/xml"
+	"flag"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -113,26 +116,58 @@ func TestReports(t *testing.T) {
 	require.Equal(t, 1, strings.Count(quiet.String(), "passed,"), quiet.String())
 	require.True(t, strings.HasSuffix(quiet.String(), "1 passed, 2 failed\n"), quiet.String())
 
+	var js bytes.Buffer
+	require.NoError(t, WriteJSON(&js, rs))
+	require.Contains(t, js.String(), `"failed": 2`)
+}
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata")
+
+// The JUnit report: the root repeats the suite's counts (errors apart from
+// failures), classnames are paths relative to the root the file was found
+// under, and the suite carries the run's start as its timestamp.
+func TestJUnitGolden(t *testing.T) {
+	rs := []Result{
+		{Name: "good", File: filepath.Join("suite", "visa", "no-cvm.yaml"), Passed: true, Duration: 1500 * time.Microsecond},
+		{Name: "bad", File: filepath.Join("suite", "mc", "pin.yml"), Diffs: []string{"outcome: want approved, got declined", "cvm: want no_cvm, got online_pin"}, Duration: time.Millisecond},
+		{Name: "broken", File: filepath.Join("suite", "c.yaml"), Err: "scenario: card: unknown profile"},
+		{Name: "alone", File: filepath.Join("other", "one.yaml"), Passed: true},
+	}
 	var junit bytes.Buffer
-	require.NoError(t, WriteJUnit(&junit, "suite", rs))
+	start := time.Date(2026, 1, 15, 10, 30, 0, 0, time.FixedZone("TST", 8*3600))
+	require.NoError(t, WriteJUnit(&junit, JUnit{Suite: "tapsim scenarios", Roots: []string{"suite", filepath.Join("other", "one.yaml")}, Start: start}, rs))
+	golden := filepath.Join("testdata", "junit.golden.xml")
+	if *update {
+		require.NoError(t, os.MkdirAll("testdata", 0o755))
+		require.NoError(t, os.WriteFile(golden, junit.Bytes(), 0o644))
+	}
+	want, err := os.ReadFile(golden)
+	require.NoError(t, err)
+	require.Equal(t, string(want), junit.String())
+
 	var doc struct {
 		Tests    int `xml:"tests,attr"`
 		Failures int `xml:"failures,attr"`
+		Errors   int `xml:"errors,attr"`
 		Suites   []struct {
-			Cases []struct {
-				Name    string `xml:"name,attr"`
-				Failure *struct {
-					Body string `xml:",chardata"`
-				} `xml:"failure"`
+			Tests     int    `xml:"tests,attr"`
+			Failures  int    `xml:"failures,attr"`
+			Errors    int    `xml:"errors,attr"`
+			Timestamp string `xml:"timestamp,attr"`
+			Cases     []struct {
+				Classname string `xml:"classname,attr"`
 			} `xml:"testcase"`
 		} `xml:"testsuite"`
 	}
 	require.NoError(t, xml.Unmarshal(junit.Bytes(), &doc))
-	require.Equal(t, 3, doc.Tests)
-	require.Equal(t, 2, doc.Failures)
-	require.Equal(t, "outcome: want approved, got declined", doc.Suites[0].Cases[1].Failure.Body)
-
-	var js bytes.Buffer
-	require.NoError(t, WriteJSON(&js, rs))
-	require.Contains(t, js.String(), `"failed": 2`)
+	require.Len(t, doc.Suites, 1)
+	s := doc.Suites[0]
+	require.Equal(t, []int{4, 1, 1}, []int{doc.Tests, doc.Failures, doc.Errors})
+	require.Equal(t, []int{doc.Tests, doc.Failures, doc.Errors}, []int{s.Tests, s.Failures, s.Errors})
+	require.Equal(t, "2026-01-15T02:30:00", s.Timestamp)
+	var names []string
+	for _, c := range s.Cases {
+		names = append(names, c.Classname)
+	}
+	require.Equal(t, []string{"visa/no-cvm", "mc/pin", "c", "one"}, names)
 }

@@ -51,6 +51,11 @@ func TestMutualTLSProcesses(t *testing.T) {
 		var ee *exec.ExitError
 		require.ErrorAs(t, err, &ee, name+": "+out)
 		require.NotContains(t, out, "APPROVED", name)
+		require.Contains(t, out, "no card tapped", name)
+		require.NotContains(t, out, "No answer from host", name)
+		if args != nil {
+			require.Contains(t, out, "TLS", name)
+		}
 	}
 
 	// The acquirer still serves terminals that prove themselves.
