@@ -25,6 +25,7 @@ import (
 
 	"github.com/tapsim/tapsim/cards"
 	"github.com/tapsim/tapsim/cards/recorded"
+	"github.com/tapsim/tapsim/isospec/rules"
 	"github.com/tapsim/tapsim/kernel"
 	"github.com/tapsim/tapsim/terminal/inproc"
 	"github.com/tapsim/tapsim/terminal/pinpad"
@@ -69,6 +70,10 @@ type Backend struct {
 	OpenReader func(ctx context.Context, name string) (FieldReader, error)
 	// HostLog holds the hosts' log lines (masked).
 	HostLog *LogBuffer
+	// NextAnswer is the acquirer's response rules: the terminal screen's
+	// "next answer" setting puts a rule there that fires once (Set.Once).
+	// nil hides the setting.
+	NextAnswer *rules.Set
 	// Info tells the tester about a wallet entry (a virtual card or
 	// phone): what it is and its test credentials. Optional.
 	Info func(name string) CardInfo

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -28,7 +30,7 @@ type tuiRig struct {
 
 func newTUIRig(t *testing.T) *tuiRig {
 	t.Helper()
-	s, err := startTUISession(context.Background(), t.TempDir())
+	s, err := startTUISession(context.Background(), t.TempDir(), tuiOptions{})
 	require.NoError(t, err)
 	t.Cleanup(s.Close)
 	return &tuiRig{Rig: tuitest.Start(t, s.backend, tui.Options{SaveDir: t.TempDir()}), s: s}
@@ -775,4 +777,32 @@ func TestTUIPersonaliseSEPhoneThenTap(t *testing.T) {
 	r.Keys("1500t")
 	s := r.Wait("APPROVED", "DE39 00")
 	require.Contains(t, s, name)
+}
+
+func TestTUIRulesFileAtTheAcquirer(t *testing.T) {
+	rf := filepath.Join(t.TempDir(), "rules.yaml")
+	require.NoError(t, os.WriteFile(rf, []byte("rules:\n  - name: nsf-by-amount\n    match:\n      amount: {ends: \"51\"}\n    respond: \"51\"\n"), 0o600))
+	s, err := startTUISession(context.Background(), t.TempDir(), tuiOptions{rules: rulesFlags{path: rf, poll: time.Hour}})
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	r := tuitest.Start(t, s.backend, tui.Options{SaveDir: t.TempDir()})
+	r.Keys("150051")
+	r.Wait("NT$1,500.51")
+	r.Keys("t")
+	r.Wait("DE39 51")
+	r.Key(tcell.KeyTab)
+	r.Wait("Trace: ISO 8583")
+	r.Key(tcell.KeyTab)
+	r.Wait("Trace: host log")
+	log := strings.Join(s.backend.HostLog.Since(0), "\n")
+	require.Contains(t, log, "rule nsf-by-amount fired: answer 51")
+	require.Contains(t, log, "476173******0010")
+	require.NotContains(t, log, "4761739001010010")
+}
+
+func TestTUIBadRulesFileIsAUsageError(t *testing.T) {
+	rf := filepath.Join(t.TempDir(), "rules.yaml")
+	require.NoError(t, os.WriteFile(rf, []byte("rules:\n  - name: x\n    respond: [\n"), 0o600))
+	_, err := startTUISession(context.Background(), t.TempDir(), tuiOptions{issuerRules: rf})
+	require.ErrorContains(t, err, "--issuer-rules")
 }
