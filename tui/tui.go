@@ -170,6 +170,7 @@ type App struct {
 	helpRow     int
 	histRow     int
 	leftW       int
+	footW       int
 
 	// UI goroutine only: the wallet entries added on the phone panel and
 	// the inbox the OTP went to.
@@ -203,10 +204,10 @@ type App struct {
 	unQueue   [][4]byte
 	giveUp    context.CancelFunc
 
-	pages                                             *tview.Pages
-	header, entry, wallet, display, outcome, tracev   *tview.TextView
-	footer, pinView, phoneView, helpView, historyView *tview.TextView
-	settingsView, addView, otpView, inboxView         *tview.TextView
+	pages                                               *tview.Pages
+	header, entry, wallet, display, outcome, tracev     *tview.TextView
+	footer, pinView, phoneView, helpView, historyView   *tview.TextView
+	settingsView, addView, otpView, inboxView, nextView *tview.TextView
 }
 
 type pinAnswer struct {
@@ -686,6 +687,9 @@ func (a *App) finish(m *model.Model, e model.Entry, res *pos.Result, host []stri
 	}
 	m.AddTrace(model.PaneHost, host...)
 	a.clearUN()
+	if m.NextAnswer != "" && len(a.b.NextAnswer.Pending()) == 0 {
+		m.NextAnswer = ""
+	}
 	m.Finish(e)
 	if m.Screen == model.ScreenPIN {
 		m.Screen = model.ScreenMain

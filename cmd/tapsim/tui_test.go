@@ -17,6 +17,7 @@ import (
 	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/lab"
 	"github.com/tapsim/tapsim/provision/wire"
+	"github.com/tapsim/tapsim/terminal/pos"
 	"github.com/tapsim/tapsim/tui"
 	"github.com/tapsim/tapsim/tui/model"
 	"github.com/tapsim/tapsim/tui/tuitest"
@@ -805,4 +806,57 @@ func TestTUIBadRulesFileIsAUsageError(t *testing.T) {
 	require.NoError(t, os.WriteFile(rf, []byte("rules:\n  - name: x\n    respond: [\n"), 0o600))
 	_, err := startTUISession(context.Background(), t.TempDir(), tuiOptions{issuerRules: rf})
 	require.ErrorContains(t, err, "--issuer-rules")
+}
+
+// nextAnswer opens the next-answer menu and picks its line number line
+// (from 0), which reads label.
+func (r *tuiRig) nextAnswer(t *testing.T, line int, label string) {
+	t.Helper()
+	r.Keys("n")
+	r.Wait("How the host answers the next sale")
+	for range line {
+		r.Key(tcell.KeyDown)
+	}
+	r.Wait("> " + label)
+	r.Key(tcell.KeyEnter)
+	r.Wait("the next sale is answered")
+}
+
+func TestTUINextAnswerForced51OnceOnly(t *testing.T) {
+	r := newTUIRig(t)
+	r.nextAnswer(t, 0, "51 insufficient funds")
+	r.Wait("next: 51")
+	r.Keys("150000t")
+	scr := r.Wait("DECLINED", "DE39 51", "ready")
+	require.NotContains(t, scr, "next: 51")
+	log := strings.Join(r.s.backend.HostLog.Since(0), "\n")
+	require.Contains(t, log, "rule next-answer fired: answer 51")
+
+	// The sale after it gets the host's normal answer.
+	r.Keys("t")
+	r.Wait("APPROVED", "DE39 00")
+}
+
+func TestTUINextAnswerNoAnswerReverses(t *testing.T) {
+	s, err := startTUISession(context.Background(), t.TempDir(), tuiOptions{})
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	b := s.backend
+	newTerm := b.NewTerminal
+	b.NewTerminal = func(cfg *pos.Config, o pos.Options) (*pos.Terminal, error) {
+		if cfg == nil {
+			c, err := lab.TerminalConfig("")
+			if err != nil {
+				return nil, err
+			}
+			cfg = &c
+		}
+		cfg.ResponseTimeout = 300 * time.Millisecond
+		return newTerm(cfg, o)
+	}
+	r := &tuiRig{Rig: tuitest.Start(t, b, tui.Options{SaveDir: t.TempDir()}), s: s}
+	r.nextAnswer(t, 9, "no answer")
+	r.Keys("150000t")
+	r.Wait("No answer from host: reversed", "ready")
+	require.Contains(t, strings.Join(s.backend.HostLog.Since(0), "\n"), "rule next-answer fired: no answer")
 }
