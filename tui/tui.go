@@ -708,6 +708,7 @@ func entryOf(kind, card string, amount int64, res *pos.Result, err error) model.
 	e.Status = res.Status.String()
 	e.Message = res.Message
 	e.Approved = res.Approved()
+	e.ApprovedAmount, e.Balance = res.ApprovedAmount, res.Balance
 	e.DE39 = string(res.ResponseCode)
 	e.Meaning = res.ResponseMeaning()
 	e.Reason = string(res.DeclineReason)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tapsim/tapsim/cards"
 	"github.com/tapsim/tapsim/cards/phone"
+	"github.com/tapsim/tapsim/terminal/pos"
 	"github.com/tapsim/tapsim/tui/model"
 )
 
@@ -307,7 +308,14 @@ func outcomeText(m *model.Model) string {
 	} else if e.Status == "declined" {
 		head = "[red::b]DECLINED[-::-]"
 	}
-	fmt.Fprintf(&b, "%s %s %s %s\n", head, tview.Escape(e.Kind), m.FormatAmount(e.Amount), tview.Escape(e.Card))
+	amount := m.FormatAmount(e.Amount)
+	if e.ApprovedAmount > 0 && e.ApprovedAmount < e.Amount {
+		amount = m.FormatAmount(e.ApprovedAmount) + " of " + amount + " requested"
+	}
+	fmt.Fprintf(&b, "%s %s %s %s\n", head, tview.Escape(e.Kind), amount, tview.Escape(e.Card))
+	if e.Message == pos.MsgReferral || e.Message == pos.MsgApprovedPartial {
+		fmt.Fprintf(&b, "%s\n", tview.Escape(e.Message))
+	}
 	if e.Err != "" {
 		fmt.Fprintf(&b, "error: %s\n", tview.Escape(e.Err))
 	}
@@ -329,6 +337,9 @@ func outcomeText(m *model.Model) string {
 	line("CVM", e.CVM)
 	line("auth", e.AuthCode)
 	line("STAN", e.STAN)
+	if e.Balance != nil {
+		line("balance", m.FormatAmount(*e.Balance))
+	}
 	b.WriteByte('\n')
 	line("PAN", e.PAN)
 	line("AID", e.AID)

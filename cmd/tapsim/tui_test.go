@@ -860,3 +860,11 @@ func TestTUINextAnswerNoAnswerReverses(t *testing.T) {
 	r.Wait("No answer from host: reversed", "ready")
 	require.Contains(t, strings.Join(s.backend.HostLog.Since(0), "\n"), "rule next-answer fired: no answer")
 }
+
+func TestTUINextAnswerPartialApproval(t *testing.T) {
+	r := newTUIRig(t)
+	r.nextAnswer(t, 7, "10 partial approval (half)")
+	r.Keys("150000t")
+	scr := r.Wait("APPROVED sale NT$750.00 of NT$1,500.00 requested", "Approved for a partial amount", "DE39 10", "balance:", "NT$0.00")
+	require.NotContains(t, scr, "DECLINED")
+}

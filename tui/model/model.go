@@ -115,16 +115,20 @@ func (s Screen) String() string {
 // Entry is one finished transaction of the session, as shown in the outcome
 // pane and the history. Every field is already masked.
 type Entry struct {
-	Kind     string
-	Card     string
-	Amount   int64
-	Status   string
-	Message  string
-	Approved bool
-	CVM      string
-	DE39     string
-	Meaning  string
-	Reason   string
+	Kind   string
+	Card   string
+	Amount int64
+	// ApprovedAmount is the part of Amount a partial approval approved
+	// (0 otherwise); Balance the available balance the host answered.
+	ApprovedAmount int64
+	Balance        *int64
+	Status         string
+	Message        string
+	Approved       bool
+	CVM            string
+	DE39           string
+	Meaning        string
+	Reason         string
 	// Kernel says in words why the kernel ended as it did.
 	Kernel     string
 	AuthCode   string
