@@ -8,6 +8,7 @@ import (
 
 	"github.com/tapsim/tapsim/cards"
 	"github.com/tapsim/tapsim/cards/phone"
+	"github.com/tapsim/tapsim/kernel"
 	"github.com/tapsim/tapsim/terminal/pinpad"
 	"github.com/tapsim/tapsim/tui/model"
 )
@@ -106,9 +107,10 @@ func bindingTable() []Binding {
 				if err := a.m.TypeDigit(ev.Rune()); err != nil {
 					a.m.Notice = err.Error()
 				}
+				a.clearDisplay()
 			}},
 		{Keys: "Bksp", Help: "delete the amount's last digit", Screens: mainS, match: keys(tcell.KeyBackspace, tcell.KeyBackspace2),
-			do: func(a *App, _ *tcell.EventKey) { a.m.Backspace() }},
+			do: func(a *App, _ *tcell.EventKey) { a.m.Backspace(); a.clearDisplay() }},
 		{Keys: "Up/Down", Hint: "card", Help: "choose a card, phone, PC/SC reader (▣) or saved trace (↺) in the wallet", Screens: mainS,
 			match: either(keys(tcell.KeyUp, tcell.KeyDown), runes('j', 'k')),
 			do: func(a *App, ev *tcell.EventKey) {
@@ -156,7 +158,9 @@ func bindingTable() []Binding {
 			do: func(a *App, _ *tcell.EventKey) { a.openNextAnswer() }},
 		{Keys: "Esc", Help: "give up presenting the card again", Screens: mainS, match: keys(tcell.KeyEscape),
 			do: func(a *App, _ *tcell.EventKey) {
+				a.clearDisplay()
 				if a.m.WaitingPhone {
+					a.gaveUp = true
 					a.m.WaitingPhone = false
 					select {
 					case a.againCh <- false:
@@ -485,6 +489,14 @@ func HelpText() string {
 }
 
 func (a *App) quit(*tcell.EventKey) { a.Stop() }
+
+// clearDisplay puts the customer display back to Welcome once the last
+// transaction's message is stale: a new amount is typed, or Esc.
+func (a *App) clearDisplay() {
+	if !a.m.Busy || a.m.WaitingPhone {
+		a.m.Display, a.m.Status = kernel.MsgWelcome.String(), "Idle"
+	}
+}
 
 func (a *App) answerPIN(ans pinAnswer) {
 	a.m.PIN = ""

@@ -171,6 +171,9 @@ type App struct {
 	histRow     int
 	leftW       int
 	footW       int
+	// gaveUp is set when Esc gave up presenting the card again: the
+	// display goes back to Welcome when the transaction ends.
+	gaveUp bool
 
 	// UI goroutine only: the wallet entries added on the phone panel and
 	// the inbox the OTP went to.
@@ -365,8 +368,17 @@ func (a *App) flush() {
 func (a *App) onEvent(e pos.Event) {
 	switch e.Kind {
 	case pos.EventDisplay:
+		// The cardholder sees Book A's standard messages only; anything
+		// else the terminal says (a host's reason, an issuer update) is
+		// for the operator.
 		text := e.Text
-		a.post(func(m *model.Model) { m.Display = text })
+		a.post(func(m *model.Model) {
+			if _, err := kernel.ParseMessageID(text); err == nil {
+				m.Display = text
+			} else if m.Notice == "" {
+				m.Notice = text
+			}
+		})
 	case pos.EventUI:
 		if e.UI == nil {
 			return
@@ -392,7 +404,7 @@ func (a *App) onEvent(e pos.Event) {
 		a.post(func(m *model.Model) {
 			m.AddTrace(model.PaneISO, line)
 			if e.Kind == pos.EventHostSend {
-				m.Display = "Processing"
+				m.Display = kernel.MsgAuthorising.String()
 			}
 		})
 	}
@@ -691,9 +703,40 @@ func (a *App) finish(m *model.Model, e model.Entry, res *pos.Result, host []stri
 		m.NextAnswer = ""
 	}
 	m.Finish(e)
+	m.Display, m.Status = cardholderMessage(e), "Card read OK"
+	switch {
+	case e.Err != "":
+		m.Status = "Error"
+	case e.PAN == "":
+		m.Status = "Idle"
+	}
+	if a.gaveUp {
+		a.gaveUp = false
+		m.Display, m.Status = kernel.MsgWelcome.String(), "Idle"
+	}
 	if m.Screen == model.ScreenPIN {
 		m.Screen = model.ScreenMain
 	}
+}
+
+// cardholderMessage is the customer display's message of Book A for the
+// end of transaction e; the reason stays on the operator's side.
+func cardholderMessage(e model.Entry) string {
+	switch {
+	case e.Approved && e.Signature:
+		return kernel.MsgApprovedSign.String()
+	case e.Approved:
+		return kernel.MsgApproved.String()
+	case e.Status == "declined" || e.Status == "reversed" || e.Status == "reversal_pending":
+		return kernel.MsgNotAuthorised.String()
+	case e.Status == "cancelled":
+		return kernel.MsgWelcome.String()
+	case e.Status == "not_completed":
+		if _, err := kernel.ParseMessageID(e.Message); err == nil {
+			return e.Message
+		}
+	}
+	return kernel.MsgProcessingError.String()
 }
 
 // entryOf turns a terminal result into a history entry, masked.

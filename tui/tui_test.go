@@ -615,3 +615,39 @@ func TestNextAnswerNeedsTheAcquirersRules(t *testing.T) {
 	r.keys("n")
 	r.wait("no embedded acquirer")
 }
+
+// The customer display shows Book A's messages only: the host's trouble is
+// on the operator's side, and a new amount clears the last message.
+func TestCustomerDisplayBookAMessages(t *testing.T) {
+	r := newRig(t, testBackend("visa-plastic"))
+	r.keys("150000t")
+	s := r.wait("HOST UNAVAILABLE", "Processing Error")
+	golden(t, "display-processing-error", s)
+	var display string
+	require.True(t, r.app.Sync(func(m *model.Model) { display = m.Display }))
+	require.Equal(t, "Processing Error", display)
+
+	r.keys("1")
+	s = r.wait("NT$15,000.01", "Welcome")
+	require.NotContains(t, s, "Processing Error")
+	golden(t, "display-cleared", s)
+}
+
+func TestCardholderMessage(t *testing.T) {
+	for _, tc := range []struct {
+		e    model.Entry
+		want string
+	}{
+		{model.Entry{Approved: true, Status: "approved"}, "Approved"},
+		{model.Entry{Approved: true, Status: "approved", Signature: true}, "Approved, Please Sign"},
+		{model.Entry{Status: "declined", Message: "Declined: cryptogram failure"}, "Not Authorised"},
+		{model.Entry{Status: "reversed"}, "Not Authorised"},
+		{model.Entry{Status: "host_unavailable"}, "Processing Error"},
+		{model.Entry{Status: "not_completed", Message: "Present Card Again"}, "Present Card Again"},
+		{model.Entry{Status: "not_completed", Message: "PPSE not found"}, "Processing Error"},
+		{model.Entry{Status: "cancelled"}, "Welcome"},
+		{model.Entry{Status: "error", Err: "boom"}, "Processing Error"},
+	} {
+		require.Equal(t, tc.want, cardholderMessage(tc.e), "%+v", tc.e)
+	}
+}

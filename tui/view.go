@@ -313,7 +313,7 @@ func outcomeText(m *model.Model) string {
 		amount = m.FormatAmount(e.ApprovedAmount) + " of " + amount + " requested"
 	}
 	fmt.Fprintf(&b, "%s %s %s %s\n", head, tview.Escape(e.Kind), amount, tview.Escape(e.Card))
-	if e.Message == pos.MsgReferral || e.Message == pos.MsgApprovedPartial {
+	if e.Message == pos.MsgReferral || e.Message == pos.MsgApprovedPartial || e.Message == pos.MsgVoided {
 		fmt.Fprintf(&b, "%s\n", tview.Escape(e.Message))
 	}
 	if e.Err != "" {

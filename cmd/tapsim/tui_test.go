@@ -827,8 +827,11 @@ func TestTUINextAnswerForced51OnceOnly(t *testing.T) {
 	r.nextAnswer(t, 0, "51 insufficient funds")
 	r.Wait("next: 51")
 	r.Keys("150000t")
-	scr := r.Wait("DECLINED", "DE39 51", "ready")
+	scr := r.Wait("DECLINED", "DE39 51", "ready", "Not Authorised")
 	require.NotContains(t, scr, "next: 51")
+	var display string
+	r.Model(func(m *model.Model) { display = m.Display })
+	require.Equal(t, "Not Authorised", display, "no host reason to the cardholder")
 	log := strings.Join(r.s.backend.HostLog.Since(0), "\n")
 	require.Contains(t, log, "rule next-answer fired: answer 51")
 
