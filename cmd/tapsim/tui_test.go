@@ -871,3 +871,20 @@ func TestTUINextAnswerPartialApproval(t *testing.T) {
 	scr := r.Wait("APPROVED sale NT$750.00 of NT$1,500.00 requested", "Approved for a partial amount", "DE39 10", "balance:", "NT$0.00")
 	require.NotContains(t, scr, "DECLINED")
 }
+
+// Esc while the terminal waits for the phone ends the sale: the customer
+// display goes back to Welcome, not See Phone.
+func TestTUIEscAfterSeePhoneClearsTheDisplay(t *testing.T) {
+	r := newTUIRig(t)
+	for range 3 {
+		r.Key(tcell.KeyDown)
+	}
+	r.Wait("> hce-phone")
+	r.Keys("150000t")
+	r.Wait("See Phone", "waiting for the card")
+	r.Key(tcell.KeyEscape)
+	r.Wait("ready")
+	var display string
+	r.Model(func(m *model.Model) { display = m.Display })
+	require.Equal(t, "Welcome", display)
+}
