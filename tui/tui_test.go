@@ -651,3 +651,16 @@ func TestCardholderMessage(t *testing.T) {
 		require.Equal(t, tc.want, cardholderMessage(tc.e), "%+v", tc.e)
 	}
 }
+
+// Every screen's hints fit the footer's two lines at 80 columns, wrapped
+// between hints.
+func TestFooterFits80Columns(t *testing.T) {
+	for s := model.ScreenMain; s <= model.ScreenNextAnswer; s++ {
+		lines := FooterLines(s, 80)
+		require.LessOrEqual(t, len(lines), 2, "%s: %q", s, lines)
+		for _, l := range lines {
+			require.LessOrEqual(t, len([]rune(l)), 80, "%s: %q", s, l)
+		}
+		require.Equal(t, FooterText(s), strings.Join(lines, "  "), "%s: no hint cut", s)
+	}
+}
