@@ -799,6 +799,9 @@ func TestTUIRulesFileAtTheAcquirer(t *testing.T) {
 	require.Contains(t, log, "rule nsf-by-amount fired: answer 51")
 	require.Contains(t, log, "476173******0010")
 	require.NotContains(t, log, "4761739001010010")
+	var pane []string
+	r.Model(func(m *model.Model) { pane = m.Last.Host })
+	require.Contains(t, strings.Join(pane, "\n"), "rule nsf-by-amount fired", "the sale's host log pane")
 }
 
 func TestTUIBadRulesFileIsAUsageError(t *testing.T) {
