@@ -10,6 +10,8 @@ import (
 	"github.com/moov-io/iso8583"
 	"github.com/stretchr/testify/require"
 
+	emvkeys "github.com/tapsim/tapsim/emv/keys"
+	"github.com/tapsim/tapsim/emv/mac"
 	"github.com/tapsim/tapsim/isospec"
 	"github.com/tapsim/tapsim/isospec/rules"
 	"github.com/tapsim/tapsim/terminal/client"
@@ -17,7 +19,8 @@ import (
 )
 
 // rulesLink is an acquirer link that answers as the rules of set say:
-// their DE39 (unMACed, as a decline may be), or no answer; without a rule
+// their DE39 (a partial approval for half the amount, balance 0), MACed
+// under the default TAK, or no answer; without a rule
 // it declines 05. Reversals are answered 12: an answer, so the terminal's
 // reversal is acknowledged.
 type rulesLink struct{ set *rules.Set }
@@ -41,7 +44,19 @@ func (l rulesLink) Send(_ context.Context, req *iso8583.Message, _ time.Duration
 		if err != nil {
 			return nil, err
 		}
-		return isospec.Encode(resp)
+		if rc == isospec.RCPartialApproval {
+			resp.Amount, resp.AuthCode = ar.Amount/2, "P00001"
+			if resp.AdditionalAmounts, err = (isospec.AdditionalAmount{Currency: "901"}).Encode(); err != nil {
+				return nil, err
+			}
+		}
+		msg, err := isospec.Encode(resp)
+		if err == nil {
+			err = isospec.SetMAC(msg, func(data []byte) ([]byte, error) {
+				return mac.Alg3(emvkeys.MustHex(emvkeys.TDES, pos.DefaultTAKHex), data, mac.Method1)
+			})
+		}
+		return msg, err
 	case isospec.MTIReversalRequest:
 		var rr isospec.ReversalRequest
 		if err := isospec.Decode(req, &rr); err != nil {
@@ -100,4 +115,12 @@ func TestGoldenNextAnswerNoAnswerReverses(t *testing.T) {
 	golden(t, "next-answer-no-answer", s)
 	require.Contains(t, s, "REVERSED sale")
 	require.Contains(t, s, "No answer from host: reversed")
+}
+
+func TestGoldenNextAnswerPartialApproval(t *testing.T) {
+	set := rules.New(nil, rules.Options{})
+	r := newRig(t, rulesBackend(set))
+	r.chooseNext(7, "10 partial approval")
+	r.keys("150000t")
+	golden(t, "next-answer-partial", r.wait("APPROVED sale NT$750.00 of NT$1,500.00 requested", "Approved for a partial amount", "ready"))
 }
