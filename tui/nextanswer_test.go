@@ -124,3 +124,41 @@ func TestGoldenNextAnswerPartialApproval(t *testing.T) {
 	r.keys("150000t")
 	golden(t, "next-answer-partial", r.wait("APPROVED sale NT$750.00 of NT$1,500.00 requested", "Approved for a partial amount", "ready"))
 }
+
+// heldLink holds each request until release is closed, then answers as
+// next does.
+type heldLink struct {
+	release chan struct{}
+	next    rulesLink
+}
+
+func (l heldLink) Send(ctx context.Context, req *iso8583.Message, d time.Duration) (*iso8583.Message, error) {
+	select {
+	case <-l.release:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return l.next.Send(ctx, req, d)
+}
+
+// While the host has not answered the display says Authorising, Please
+// Wait; then Not Authorised, the host's reason on the operator's side.
+func TestGoldenDisplayWhileAuthorising(t *testing.T) {
+	set := rules.New(nil, rules.Options{})
+	release := make(chan struct{})
+	b := rulesBackend(set)
+	newTerm := b.NewTerminal
+	b.NewTerminal = func(cfg *pos.Config, o pos.Options) (*pos.Terminal, error) {
+		t, err := newTerm(cfg, o)
+		if err != nil {
+			return nil, err
+		}
+		return pos.New(t.Config(), heldLink{release: release, next: rulesLink{set}}, o)
+	}
+	r := newRig(t, b)
+	r.keys("150000t")
+	golden(t, "display-authorising", r.wait("Authorising, Please Wait", "in progress"))
+	close(release)
+	s := r.wait("Not Authorised", "DE39 05", "ready")
+	require.NotContains(t, s, "Authorising")
+}
