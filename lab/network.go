@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tapsim/tapsim/acquirer"
+	"github.com/tapsim/tapsim/isospec/rules"
 	"github.com/tapsim/tapsim/issuerhost"
 	issuercloud "github.com/tapsim/tapsim/issuerhost/cloud"
 	"github.com/tapsim/tapsim/issuerhost/store"
@@ -30,6 +31,8 @@ import (
 type Network struct {
 	dir    string
 	logger *slog.Logger
+	// acqRules and issuerRules are the hosts' response rules.
+	acqRules, issuerRules *rules.Set
 
 	mu     sync.Mutex
 	issuer *Issuer
@@ -74,6 +77,12 @@ type Options struct {
 	// Recommend is the token service's recommendation to the issuer
 	// (ProvisioningOptions); nil keeps the wallet provider's assessment.
 	Recommend func(tokensvc.IDVRequest) string
+	// AcquirerRules and IssuerRules are the host response rules of the
+	// acquirer and of the issuer host (package isospec/rules); the caller
+	// loads and reloads them. When AcquirerRules is nil the acquirer gets
+	// an empty set logging to Logger, so that AcquirerRules always has one
+	// for rules put with Once (a "next answer").
+	AcquirerRules, IssuerRules *rules.Set
 }
 
 // Start starts the issuer host (its sample data, WorldSeed, created when
@@ -99,7 +108,11 @@ func Start(ctx context.Context, o Options) (*Network, error) {
 	if o.Clock == nil {
 		o.Clock = time.Now
 	}
-	n := &Network{dir: o.Dir, logger: o.Logger, clock: o.Clock, ledger: issuercloud.NewLedger(o.Clock)}
+	if o.AcquirerRules == nil {
+		o.AcquirerRules = rules.New(nil, rules.Options{Logger: o.Logger.With("host", "acquirer")})
+	}
+	n := &Network{dir: o.Dir, logger: o.Logger, clock: o.Clock, ledger: issuercloud.NewLedger(o.Clock),
+		acqRules: o.AcquirerRules, issuerRules: o.IssuerRules}
 	if err := n.startIssuer(ctx); err != nil {
 		return nil, err
 	}
@@ -124,6 +137,7 @@ func Start(ctx context.Context, o Options) (*Network, error) {
 		return nil, err
 	}
 	n.closeHSM = closeHSM
+	cfg.Rules = o.AcquirerRules
 	cfg.ReconnectMin, cfg.ReconnectMax = 20*time.Millisecond, 200*time.Millisecond
 	cfg.AdviceRetry, cfg.AdviceRetryMax, cfg.AdvicePoll = 200*time.Millisecond, time.Second, 100*time.Millisecond
 	srv, err := acquirer.New(cfg)
@@ -182,7 +196,7 @@ func (n *Network) startIssuer(ctx context.Context) error {
 		r.Close()
 		return err
 	}
-	srv, err := issuerhost.New(r.DB, r.HSM, issuerhost.Config{Listen: "127.0.0.1:0", Logger: logger,
+	srv, err := issuerhost.New(r.DB, r.HSM, issuerhost.Config{Listen: "127.0.0.1:0", Logger: logger, Rules: n.issuerRules,
 		CloudVerifier: &issuercloud.Verifier{HSM: r.HSM, Ledger: n.ledger, Now: n.clock}})
 	if err != nil {
 		r.Close()
@@ -260,6 +274,10 @@ func (n *Network) AcquirerAddr() string { return n.acq.Addr() }
 
 // Acquirer is the acquirer host.
 func (n *Network) Acquirer() *acquirer.Server { return n.acq }
+
+// AcquirerRules returns the acquirer's host response rules (never nil):
+// put a rule with Once to force the next answer.
+func (n *Network) AcquirerRules() *rules.Set { return n.acqRules }
 
 // NewTerminal makes the sample terminal T0000001 (TerminalConfig: test CA
 // keys, sample keys) connected to the acquirer over TCP; close the client

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tapsim/tapsim/cards"
 	"github.com/tapsim/tapsim/cards/phone"
+	"github.com/tapsim/tapsim/kernel"
 	"github.com/tapsim/tapsim/terminal/pinpad"
 	"github.com/tapsim/tapsim/tui/model"
 )
@@ -85,6 +86,7 @@ var (
 	addS    = []model.Screen{model.ScreenAddCard}
 	otpS    = []model.Screen{model.ScreenOTP}
 	inboxS  = []model.Screen{model.ScreenInbox}
+	nextS   = []model.Screen{model.ScreenNextAnswer}
 )
 
 // Bindings is the key table: the first binding that matches on the current
@@ -105,9 +107,10 @@ func bindingTable() []Binding {
 				if err := a.m.TypeDigit(ev.Rune()); err != nil {
 					a.m.Notice = err.Error()
 				}
+				a.clearDisplay()
 			}},
 		{Keys: "Bksp", Help: "delete the amount's last digit", Screens: mainS, match: keys(tcell.KeyBackspace, tcell.KeyBackspace2),
-			do: func(a *App, _ *tcell.EventKey) { a.m.Backspace() }},
+			do: func(a *App, _ *tcell.EventKey) { a.m.Backspace(); a.clearDisplay() }},
 		{Keys: "Up/Down", Hint: "card", Help: "choose a card, phone, PC/SC reader (▣) or saved trace (↺) in the wallet", Screens: mainS,
 			match: either(keys(tcell.KeyUp, tcell.KeyDown), runes('j', 'k')),
 			do: func(a *App, ev *tcell.EventKey) {
@@ -151,9 +154,13 @@ func bindingTable() []Binding {
 			}},
 		{Keys: "i", Hint: "issuer", Help: "stop or start the embedded issuer host", Screens: mainS, match: runes('i'),
 			do: func(a *App, _ *tcell.EventKey) { a.toggleIssuer() }},
+		{Keys: "n", Hint: "next answer", Help: "force the host's answer to the next sale: a DE39, a delay, or none", Screens: mainS, match: runes('n'),
+			do: func(a *App, _ *tcell.EventKey) { a.openNextAnswer() }},
 		{Keys: "Esc", Help: "give up presenting the card again", Screens: mainS, match: keys(tcell.KeyEscape),
 			do: func(a *App, _ *tcell.EventKey) {
+				a.clearDisplay()
 				if a.m.WaitingPhone {
+					a.gaveUp = true
 					a.m.WaitingPhone = false
 					select {
 					case a.againCh <- false:
@@ -273,6 +280,36 @@ func bindingTable() []Binding {
 		{Keys: "Esc", Hint: "back", Help: "back to the OTP (or the phone panel)", Screens: inboxS, match: either(keys(tcell.KeyEscape), runes('i', 'q')),
 			do: func(a *App, _ *tcell.EventKey) { a.closeInbox() }},
 
+		// Next answer.
+		{Keys: "Up/Down", Hint: "choose", Help: "choose the next sale's answer", Screens: nextS,
+			match: either(keys(tcell.KeyUp, tcell.KeyDown), runes('j', 'k')),
+			do: func(a *App, ev *tcell.EventKey) {
+				if ev.Key() == tcell.KeyUp || ev.Rune() == 'k' {
+					a.m.NextCursor = max(a.m.NextCursor-1, 0)
+				} else {
+					a.m.NextCursor = min(a.m.NextCursor+1, len(nextChoices)-1)
+				}
+			}},
+		{Keys: "0-9", Hint: "delay", Help: "type the delay in milliseconds", Screens: nextS, match: digit,
+			do: func(a *App, ev *tcell.EventKey) {
+				if a.m.NextDelay == defaultNextDelay || a.m.NextDelay == "0" {
+					a.m.NextDelay = ""
+				}
+				if len(a.m.NextDelay) < 6 {
+					a.m.NextDelay += string(ev.Rune())
+				}
+			}},
+		{Keys: "Bksp", Help: "delete the delay's last digit", Screens: nextS, match: keys(tcell.KeyBackspace, tcell.KeyBackspace2),
+			do: func(a *App, _ *tcell.EventKey) {
+				if n := len(a.m.NextDelay); n > 0 {
+					a.m.NextDelay = a.m.NextDelay[:n-1]
+				}
+			}},
+		{Keys: "Enter", Hint: "set", Help: "answer the next sale so (once)", Screens: nextS, match: keys(tcell.KeyEnter),
+			do: func(a *App, _ *tcell.EventKey) { a.setNextAnswer() }},
+		{Keys: "Esc", Hint: "back", Help: "back to the terminal, nothing changed", Screens: nextS, match: either(keys(tcell.KeyEscape), runes('q', 'n')),
+			do: func(a *App, _ *tcell.EventKey) { a.m.Screen = model.ScreenMain }},
+
 		// History.
 		{Keys: "Up/Down", Hint: "move", Help: "choose a transaction", Screens: histS,
 			match: either(keys(tcell.KeyUp, tcell.KeyDown), runes('j', 'k')),
@@ -378,7 +415,31 @@ func (a *App) dispatch(ev *tcell.EventKey) {
 }
 
 // FooterText lists the hints of the screen's bindings.
-func FooterText(s model.Screen) string {
+func FooterText(s model.Screen) string { return strings.Join(footerHints(s), "  ") }
+
+// FooterLines is FooterText wrapped to width columns between hints, never
+// inside one.
+func FooterLines(s model.Screen, width int) []string {
+	var lines []string
+	line := ""
+	for _, h := range footerHints(s) {
+		switch {
+		case line == "":
+			line = h
+		case len([]rune(line))+2+len([]rune(h)) <= width:
+			line += "  " + h
+		default:
+			lines = append(lines, line)
+			line = h
+		}
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
+}
+
+func footerHints(s model.Screen) []string {
 	var parts []string
 	for _, b := range Bindings {
 		if b.Hint != "" && b.on(s) && b.Keys != "?" {
@@ -391,7 +452,7 @@ func FooterText(s model.Screen) string {
 			break
 		}
 	}
-	return strings.Join(dedupe(parts), "  ")
+	return dedupe(parts)
 }
 
 func dedupe(in []string) []string {
@@ -410,7 +471,7 @@ func dedupe(in []string) []string {
 func HelpText() string {
 	var b strings.Builder
 	for _, s := range []model.Screen{model.ScreenMain, model.ScreenPIN, model.ScreenPhone, model.ScreenHistory, model.ScreenSettings, model.ScreenEdit,
-		model.ScreenAddCard, model.ScreenOTP, model.ScreenInbox, model.ScreenHelp} {
+		model.ScreenAddCard, model.ScreenOTP, model.ScreenInbox, model.ScreenNextAnswer, model.ScreenHelp} {
 		fmt.Fprintf(&b, "%s\n", strings.ToUpper(s.String()))
 		for _, k := range Bindings {
 			if len(k.Screens) > 0 && k.on(s) {
@@ -428,6 +489,14 @@ func HelpText() string {
 }
 
 func (a *App) quit(*tcell.EventKey) { a.Stop() }
+
+// clearDisplay puts the customer display back to Welcome once the last
+// transaction's message is stale: a new amount is typed, or Esc.
+func (a *App) clearDisplay() {
+	if !a.m.Busy || a.m.WaitingPhone {
+		a.m.Display, a.m.Status = kernel.MsgWelcome.String(), "Idle"
+	}
+}
 
 func (a *App) answerPIN(ans pinAnswer) {
 	a.m.PIN = ""

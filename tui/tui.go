@@ -25,6 +25,7 @@ import (
 
 	"github.com/tapsim/tapsim/cards"
 	"github.com/tapsim/tapsim/cards/recorded"
+	"github.com/tapsim/tapsim/isospec/rules"
 	"github.com/tapsim/tapsim/kernel"
 	"github.com/tapsim/tapsim/terminal/inproc"
 	"github.com/tapsim/tapsim/terminal/pinpad"
@@ -69,6 +70,10 @@ type Backend struct {
 	OpenReader func(ctx context.Context, name string) (FieldReader, error)
 	// HostLog holds the hosts' log lines (masked).
 	HostLog *LogBuffer
+	// NextAnswer is the acquirer's response rules: the terminal screen's
+	// "next answer" setting puts a rule there that fires once (Set.Once).
+	// nil hides the setting.
+	NextAnswer *rules.Set
 	// Info tells the tester about a wallet entry (a virtual card or
 	// phone): what it is and its test credentials. Optional.
 	Info func(name string) CardInfo
@@ -165,6 +170,10 @@ type App struct {
 	helpRow     int
 	histRow     int
 	leftW       int
+	footW       int
+	// gaveUp is set when Esc gave up presenting the card again: the
+	// display goes back to Welcome when the transaction ends.
+	gaveUp bool
 
 	// UI goroutine only: the wallet entries added on the phone panel and
 	// the inbox the OTP went to.
@@ -198,10 +207,10 @@ type App struct {
 	unQueue   [][4]byte
 	giveUp    context.CancelFunc
 
-	pages                                             *tview.Pages
-	header, entry, wallet, display, outcome, tracev   *tview.TextView
-	footer, pinView, phoneView, helpView, historyView *tview.TextView
-	settingsView, addView, otpView, inboxView         *tview.TextView
+	pages                                               *tview.Pages
+	header, entry, wallet, display, outcome, tracev     *tview.TextView
+	footer, pinView, phoneView, helpView, historyView   *tview.TextView
+	settingsView, addView, otpView, inboxView, nextView *tview.TextView
 }
 
 type pinAnswer struct {
@@ -359,8 +368,17 @@ func (a *App) flush() {
 func (a *App) onEvent(e pos.Event) {
 	switch e.Kind {
 	case pos.EventDisplay:
+		// The cardholder sees Book A's standard messages only; anything
+		// else the terminal says (a host's reason, an issuer update) is
+		// for the operator.
 		text := e.Text
-		a.post(func(m *model.Model) { m.Display = text })
+		a.post(func(m *model.Model) {
+			if _, err := kernel.ParseMessageID(text); err == nil {
+				m.Display = text
+			} else if m.Notice == "" {
+				m.Notice = text
+			}
+		})
 	case pos.EventUI:
 		if e.UI == nil {
 			return
@@ -386,7 +404,7 @@ func (a *App) onEvent(e pos.Event) {
 		a.post(func(m *model.Model) {
 			m.AddTrace(model.PaneISO, line)
 			if e.Kind == pos.EventHostSend {
-				m.Display = "Processing"
+				m.Display = kernel.MsgAuthorising.String()
 			}
 		})
 	}
@@ -681,10 +699,44 @@ func (a *App) finish(m *model.Model, e model.Entry, res *pos.Result, host []stri
 	}
 	m.AddTrace(model.PaneHost, host...)
 	a.clearUN()
+	if m.NextAnswer != "" && len(a.b.NextAnswer.Pending()) == 0 {
+		m.NextAnswer = ""
+	}
 	m.Finish(e)
+	m.Display, m.Status = cardholderMessage(e), "Card read OK"
+	switch {
+	case e.Err != "":
+		m.Status = "Error"
+	case e.PAN == "":
+		m.Status = "Idle"
+	}
+	if a.gaveUp {
+		a.gaveUp = false
+		m.Display, m.Status = kernel.MsgWelcome.String(), "Idle"
+	}
 	if m.Screen == model.ScreenPIN {
 		m.Screen = model.ScreenMain
 	}
+}
+
+// cardholderMessage is the customer display's message of Book A for the
+// end of transaction e; the reason stays on the operator's side.
+func cardholderMessage(e model.Entry) string {
+	switch {
+	case e.Approved && e.Signature:
+		return kernel.MsgApprovedSign.String()
+	case e.Approved:
+		return kernel.MsgApproved.String()
+	case e.Status == "declined" || e.Status == "reversed" || e.Status == "reversal_pending":
+		return kernel.MsgNotAuthorised.String()
+	case e.Status == "cancelled":
+		return kernel.MsgWelcome.String()
+	case e.Status == "not_completed":
+		if _, err := kernel.ParseMessageID(e.Message); err == nil {
+			return e.Message
+		}
+	}
+	return kernel.MsgProcessingError.String()
 }
 
 // entryOf turns a terminal result into a history entry, masked.
@@ -699,6 +751,7 @@ func entryOf(kind, card string, amount int64, res *pos.Result, err error) model.
 	e.Status = res.Status.String()
 	e.Message = res.Message
 	e.Approved = res.Approved()
+	e.ApprovedAmount, e.Balance = res.ApprovedAmount, res.Balance
 	e.DE39 = string(res.ResponseCode)
 	e.Meaning = res.ResponseMeaning()
 	e.Reason = string(res.DeclineReason)

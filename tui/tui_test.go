@@ -17,6 +17,7 @@ import (
 
 	"github.com/tapsim/tapsim/cards"
 	"github.com/tapsim/tapsim/cards/recorded"
+	"github.com/tapsim/tapsim/isospec/rules"
 	"github.com/tapsim/tapsim/kernel"
 	"github.com/tapsim/tapsim/terminal/client"
 	"github.com/tapsim/tapsim/terminal/pos"
@@ -567,4 +568,99 @@ func TestPersonaliseSENoTSM(t *testing.T) {
 	r := newRig(t, walletBackend("visa-se-phone"))
 	r.keys("po")
 	r.wait("no TSMs to personalise a secure element with")
+}
+
+// The next-answer menu puts a rule that fires once in front of the
+// acquirer's rules, and replaces one still pending.
+func TestNextAnswerMenu(t *testing.T) {
+	b := testBackend("visa-plastic")
+	b.NextAnswer = rules.New(nil, rules.Options{})
+	r := newRig(t, b)
+	r.keys("n")
+	r.key(tcell.KeyDown)
+	golden(t, "next-answer", r.wait("> 05 do not honour"))
+	r.key(tcell.KeyEnter)
+	r.wait("next: 05", "the next sale is answered: 05 do not honour")
+	require.Len(t, b.NextAnswer.Pending(), 1)
+
+	// A delay typed on the menu replaces the pending answer.
+	r.keys("n")
+	for range 7 {
+		r.key(tcell.KeyDown)
+	}
+	r.wait("> delay 3000 ms")
+	r.keys("1500")
+	r.wait("> delay 1500 ms")
+	r.key(tcell.KeyEnter)
+	r.wait("next: delay 1500 ms")
+	p := b.NextAnswer.Pending()
+	require.Len(t, p, 1)
+	require.Equal(t, 1500*time.Millisecond, p[0].Action.Delay)
+	require.Equal(t, "next-answer", p[0].Name)
+
+	// The last line takes it back.
+	r.keys("n")
+	for range len(nextChoices) {
+		r.key(tcell.KeyDown)
+	}
+	r.wait("> normal answer")
+	r.key(tcell.KeyEnter)
+	s := r.wait("the host's normal answer", "ready")
+	require.NotContains(t, s, "next:")
+	require.Empty(t, b.NextAnswer.Pending())
+}
+
+func TestNextAnswerNeedsTheAcquirersRules(t *testing.T) {
+	r := newRig(t, testBackend("visa-plastic"))
+	r.keys("n")
+	r.wait("no embedded acquirer")
+}
+
+// The customer display shows Book A's messages only: the host's trouble is
+// on the operator's side, and a new amount clears the last message.
+func TestCustomerDisplayBookAMessages(t *testing.T) {
+	r := newRig(t, testBackend("visa-plastic"))
+	r.keys("150000t")
+	s := r.wait("HOST UNAVAILABLE", "Processing Error")
+	golden(t, "display-processing-error", s)
+	var display string
+	require.True(t, r.app.Sync(func(m *model.Model) { display = m.Display }))
+	require.Equal(t, "Processing Error", display)
+
+	r.keys("1")
+	s = r.wait("NT$15,000.01", "Welcome")
+	require.NotContains(t, s, "Processing Error")
+	golden(t, "display-cleared", s)
+}
+
+func TestCardholderMessage(t *testing.T) {
+	for _, tc := range []struct {
+		e    model.Entry
+		want string
+	}{
+		{model.Entry{Approved: true, Status: "approved"}, "Approved"},
+		{model.Entry{Approved: true, Status: "approved", Signature: true}, "Approved, Please Sign"},
+		{model.Entry{Status: "declined", Message: "Declined: cryptogram failure"}, "Not Authorised"},
+		{model.Entry{Status: "reversed"}, "Not Authorised"},
+		{model.Entry{Status: "host_unavailable"}, "Processing Error"},
+		{model.Entry{Status: "not_completed", Message: "Present Card Again"}, "Present Card Again"},
+		{model.Entry{Status: "not_completed", Message: "PPSE not found"}, "Processing Error"},
+		{model.Entry{Status: "cancelled"}, "Welcome"},
+		{model.Entry{Status: "error", Err: "boom"}, "Processing Error"},
+	} {
+		require.Equal(t, tc.want, cardholderMessage(tc.e), "%+v", tc.e)
+	}
+}
+
+// Every screen's hints fit the footer's two lines at 80 columns, wrapped
+// between hints.
+func TestFooterFits80Columns(t *testing.T) {
+	for s := model.ScreenMain; s <= model.ScreenNextAnswer; s++ {
+		lines := FooterLines(s, 80)
+		require.LessOrEqual(t, len(lines), 2, "%s: %q", s, lines)
+		for _, l := range lines {
+			require.LessOrEqual(t, len([]rune(l)), 80, "%s: %q", s, l)
+		}
+		require.Equal(t, FooterText(s), strings.Join(lines, "  "), "%s: no hint cut", s)
+	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tapsim/tapsim/cards"
 	"github.com/tapsim/tapsim/cards/phone"
+	"github.com/tapsim/tapsim/terminal/pos"
 	"github.com/tapsim/tapsim/tui/model"
 )
 
@@ -23,6 +24,7 @@ const (
 	pageAdd     = "add card"
 	pageOTP     = "otp"
 	pageInbox   = "inbox"
+	pageNext    = "next answer"
 )
 
 func textView(title string) *tview.TextView {
@@ -154,6 +156,7 @@ func (a *App) build() {
 	a.addView = textView("Add card to wallet")
 	a.otpView = textView("Step-up: one-time password")
 	a.inboxView = textView("Phone: inbox")
+	a.nextView = textView("Next answer")
 
 	left := tview.NewFlex().SetDirection(tview.FlexRow).
 		AddItem(a.entry, 5, 0, false).
@@ -170,6 +173,10 @@ func (a *App) build() {
 	// more room.
 	a.app.SetBeforeDrawFunc(func(s tcell.Screen) bool {
 		w, _ := s.Size()
+		if w != a.footW {
+			a.footW = w
+			a.renderFooter()
+		}
 		lw := leftWidth
 		if w >= wideScreen {
 			lw = leftWidthWide
@@ -195,7 +202,8 @@ func (a *App) build() {
 		AddPage(pageHelp, modal(a.helpView, 78, 19), true, false).
 		AddPage(pageAdd, modal(a.addView, 60, 8), true, false).
 		AddPage(pageOTP, modal(a.otpView, 60, 9), true, false).
-		AddPage(pageInbox, modal(a.inboxView, 78, 12), true, false)
+		AddPage(pageInbox, modal(a.inboxView, 78, 12), true, false).
+		AddPage(pageNext, modal(a.nextView, 70, len(nextChoices)+3), true, false)
 	a.app.SetRoot(a.pages, true)
 }
 
@@ -223,11 +231,7 @@ func (a *App) render() {
 	a.tracev.SetText(tview.Escape(strings.Join(m.Trace[m.Pane], "\n")))
 	a.tracev.ScrollToEnd()
 
-	notice := ""
-	if m.Notice != "" {
-		notice = "[yellow]" + tview.Escape(m.Notice) + "[-]"
-	}
-	a.footer.SetText(notice + "\n" + tview.Escape(FooterText(m.Screen)))
+	a.renderFooter()
 
 	pinHint := ""
 	if info := a.info(a.tapping()); info.PIN != "" {
@@ -254,9 +258,10 @@ func (a *App) render() {
 	a.inboxView.SetTitle(" Phone: inbox of " + tview.Escape(m.InboxOf) + " ")
 	a.inboxView.SetText(inboxText(m))
 	a.inboxView.ScrollToEnd()
+	a.nextView.SetText(nextAnswerText(m))
 	for page, s := range map[string]model.Screen{pagePIN: model.ScreenPIN, pagePhone: model.ScreenPhone,
 		pageHistory: model.ScreenHistory, pageHelp: model.ScreenHelp, pageSet: model.ScreenSettings,
-		pageAdd: model.ScreenAddCard, pageOTP: model.ScreenOTP, pageInbox: model.ScreenInbox} {
+		pageAdd: model.ScreenAddCard, pageOTP: model.ScreenOTP, pageInbox: model.ScreenInbox, pageNext: model.ScreenNextAnswer} {
 		if m.Screen == s || (s == model.ScreenSettings && m.Screen == model.ScreenEdit) {
 			a.pages.ShowPage(page)
 		} else {
@@ -265,12 +270,28 @@ func (a *App) render() {
 	}
 }
 
+// renderFooter shows the notice and the screen's hints, wrapped between
+// hints to the screen's width.
+func (a *App) renderFooter() {
+	notice := ""
+	if a.m.Notice != "" {
+		notice = "[yellow]" + tview.Escape(a.m.Notice) + "[-]"
+	}
+	w := a.footW
+	if w <= 0 {
+		w = 80
+	}
+	a.footer.SetText(notice + "\n" + tview.Escape(strings.Join(FooterLines(a.m.Screen, w), "\n")))
+}
+
 func busy(m *model.Model) string {
 	switch {
 	case m.WaitingPhone:
 		return "[yellow]waiting for the card[-]"
 	case m.Busy:
 		return "[yellow]in progress...[-]"
+	case m.NextAnswer != "":
+		return "[yellow]next: " + tview.Escape(m.NextAnswer) + "[-]"
 	}
 	return "ready"
 }
@@ -287,7 +308,14 @@ func outcomeText(m *model.Model) string {
 	} else if e.Status == "declined" {
 		head = "[red::b]DECLINED[-::-]"
 	}
-	fmt.Fprintf(&b, "%s %s %s %s\n", head, tview.Escape(e.Kind), m.FormatAmount(e.Amount), tview.Escape(e.Card))
+	amount := m.FormatAmount(e.Amount)
+	if e.ApprovedAmount > 0 && e.ApprovedAmount < e.Amount {
+		amount = m.FormatAmount(e.ApprovedAmount) + " of " + amount + " requested"
+	}
+	fmt.Fprintf(&b, "%s %s %s %s\n", head, tview.Escape(e.Kind), amount, tview.Escape(e.Card))
+	if e.Message == pos.MsgReferral || e.Message == pos.MsgApprovedPartial || e.Message == pos.MsgVoided {
+		fmt.Fprintf(&b, "%s\n", tview.Escape(e.Message))
+	}
 	if e.Err != "" {
 		fmt.Fprintf(&b, "error: %s\n", tview.Escape(e.Err))
 	}
@@ -309,6 +337,9 @@ func outcomeText(m *model.Model) string {
 	line("CVM", e.CVM)
 	line("auth", e.AuthCode)
 	line("STAN", e.STAN)
+	if e.Balance != nil {
+		line("balance", m.FormatAmount(*e.Balance))
+	}
 	b.WriteByte('\n')
 	line("PAN", e.PAN)
 	line("AID", e.AID)

@@ -29,6 +29,11 @@ func addRulesFlags(fl *pflag.FlagSet, r *rulesFlags) {
 // whatever the log level, since a tester reads them. A file that does not
 // parse is a usage error (exit 2) naming the line and field at fault.
 func (r rulesFlags) load(errOut io.Writer) (*rules.Set, func(), error) {
+	return r.loadTo(slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: slog.LevelInfo})))
+}
+
+// loadTo is load with the firings and reloads logged to logger.
+func (r rulesFlags) loadTo(logger *slog.Logger) (*rules.Set, func(), error) {
 	none := func() {}
 	if r.path == "" {
 		return nil, none, nil
@@ -36,7 +41,6 @@ func (r rulesFlags) load(errOut io.Writer) (*rules.Set, func(), error) {
 	if r.poll <= 0 {
 		return nil, none, usageErr("--rules-poll %s: must be positive", r.poll)
 	}
-	logger := slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	set, err := rules.Load(r.path, rules.Options{Logger: logger})
 	if err != nil {
 		return nil, none, usageErr("--rules: %v", err)

@@ -29,6 +29,10 @@ func init() { subcommands = append(subcommands, newTUICmd) }
 type tuiOptions struct {
 	dataDir string
 	saveDir string
+	// rules are the acquirer's response rules, issuerRules the issuer
+	// host's (their poll is rules.poll).
+	rules       rulesFlags
+	issuerRules string
 }
 
 func newTUICmd() *cobra.Command {
@@ -39,7 +43,12 @@ func newTUICmd() *cobra.Command {
 		Long: `Opens the terminal UI: a POS terminal on the sample network, with the issuer host and
 the acquirer started in this process over loopback TCP and a wallet of the sample virtual
 cards and phones. Type an amount, choose a card, tap; the footer shows the keys of each
-screen and ? lists them all. q or Ctrl-C quits and stops the hosts.`,
+screen and ? lists them all. q or Ctrl-C quits and stops the hosts.
+
+--rules FILE applies host response rules (YAML, see the README) at the acquirer, which every
+sale goes through; --issuer-rules FILE applies a rules file at the issuer host. Both are
+reloaded when they change and their firings are shown in the host log pane. On the terminal
+screen, n forces the answer to the next sale only (a DE39, a delay, or no answer).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runTUI(cmd.Context(), o, nil)
@@ -47,6 +56,8 @@ screen and ? lists them all. q or Ctrl-C quits and stops the hosts.`,
 	}
 	c.Flags().StringVar(&o.dataDir, "data", "", "data directory of both hosts, kept afterwards (default: a temporary one)")
 	c.Flags().StringVar(&o.saveDir, "save-dir", ".", "where transaction traces are saved; its *.trace files are in the wallet as recorded cards")
+	addRulesFlags(c.Flags(), &o.rules)
+	c.Flags().StringVar(&o.issuerRules, "issuer-rules", "", "host response rules of the issuer host, YAML; reloaded when the file changes")
 	return c
 }
 
@@ -60,7 +71,7 @@ type tuiSession struct {
 
 // startTUISession starts the network in dir ("" means a temporary one) and
 // makes the UI's backend.
-func startTUISession(ctx context.Context, dir string) (*tuiSession, error) {
+func startTUISession(ctx context.Context, dir string, o tuiOptions) (*tuiSession, error) {
 	cleanup := func() {}
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "tapsim-tui-")
@@ -74,10 +85,30 @@ func startTUISession(ctx context.Context, dir string) (*tuiSession, error) {
 	}
 	logs := &tui.LogBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	acqRules, stopAcq, err := o.rules.loadTo(logger.With("host", "acquirer"))
+	if err != nil {
+		cleanup()
+		return nil, err
+	}
+	issuerFlags := rulesFlags{path: o.issuerRules, poll: o.rules.poll}
+	if issuerFlags.poll <= 0 {
+		issuerFlags.poll = time.Second
+	}
+	issRules, stopIss, err := issuerFlags.loadTo(logger.With("host", "issuer"))
+	if err != nil {
+		stopAcq()
+		cleanup()
+		if o.issuerRules != "" {
+			return nil, usageErr("--issuer-rules: %s", strings.TrimPrefix(err.Error(), "--rules: "))
+		}
+		return nil, err
+	}
+	stopRules := func() { stopIss(); stopAcq() }
 	wallet := newTUIWalletFlow()
 	n, err := lab.Start(ctx, lab.Options{Dir: dir, Logger: logger, IssuerTimeout: 1500 * time.Millisecond,
-		Recommend: wallet.recommend})
+		Recommend: wallet.recommend, AcquirerRules: acqRules, IssuerRules: issRules})
 	if err != nil {
+		stopRules()
 		cleanup()
 		return nil, err
 	}
@@ -115,7 +146,8 @@ func startTUISession(ctx context.Context, dir string) (*tuiSession, error) {
 		OpenReader: func(_ context.Context, name string) (tui.FieldReader, error) {
 			return pcsc.Open(name, pcsc.Options{})
 		},
-		HostLog: logs,
+		HostLog:    logs,
+		NextAnswer: n.AcquirerRules(),
 		Info: func(name string) tui.CardInfo {
 			info := tuiCardInfo(name)
 			if w := n.SampleWallet(); name == lab.SampleWalletProfile && w.Phone != nil {
@@ -143,6 +175,7 @@ func startTUISession(ctx context.Context, dir string) (*tuiSession, error) {
 			_ = l.Close()
 		}
 		_ = n.Close()
+		stopRules()
 		cleanup()
 	}
 	return s, nil
@@ -203,7 +236,7 @@ func runTUI(ctx context.Context, o tuiOptions, screen tcell.Screen) error {
 			return err
 		}
 	}
-	s, err := startTUISession(ctx, o.dataDir)
+	s, err := startTUISession(ctx, o.dataDir, o)
 	if err != nil {
 		return err
 	}
@@ -247,6 +280,6 @@ func checkTTY() error {
 
 func init() {
 	rootRunE = func(cmd *cobra.Command, _ []string) error {
-		return runTUI(cmd.Context(), tuiOptions{saveDir: "."}, nil)
+		return runTUI(cmd.Context(), tuiOptions{saveDir: ".", rules: rulesFlags{poll: time.Second}}, nil)
 	}
 }

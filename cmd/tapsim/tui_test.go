@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -15,6 +17,7 @@ import (
 	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/lab"
 	"github.com/tapsim/tapsim/provision/wire"
+	"github.com/tapsim/tapsim/terminal/pos"
 	"github.com/tapsim/tapsim/tui"
 	"github.com/tapsim/tapsim/tui/model"
 	"github.com/tapsim/tapsim/tui/tuitest"
@@ -28,7 +31,7 @@ type tuiRig struct {
 
 func newTUIRig(t *testing.T) *tuiRig {
 	t.Helper()
-	s, err := startTUISession(context.Background(), t.TempDir())
+	s, err := startTUISession(context.Background(), t.TempDir(), tuiOptions{})
 	require.NoError(t, err)
 	t.Cleanup(s.Close)
 	return &tuiRig{Rig: tuitest.Start(t, s.backend, tui.Options{SaveDir: t.TempDir()}), s: s}
@@ -775,4 +778,116 @@ func TestTUIPersonaliseSEPhoneThenTap(t *testing.T) {
 	r.Keys("1500t")
 	s := r.Wait("APPROVED", "DE39 00")
 	require.Contains(t, s, name)
+}
+
+func TestTUIRulesFileAtTheAcquirer(t *testing.T) {
+	rf := filepath.Join(t.TempDir(), "rules.yaml")
+	require.NoError(t, os.WriteFile(rf, []byte("rules:\n  - name: nsf-by-amount\n    match:\n      amount: {ends: \"51\"}\n    respond: \"51\"\n"), 0o600))
+	s, err := startTUISession(context.Background(), t.TempDir(), tuiOptions{rules: rulesFlags{path: rf, poll: time.Hour}})
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	r := tuitest.Start(t, s.backend, tui.Options{SaveDir: t.TempDir()})
+	r.Keys("150051")
+	r.Wait("NT$1,500.51")
+	r.Keys("t")
+	r.Wait("DE39 51")
+	r.Key(tcell.KeyTab)
+	r.Wait("Trace: ISO 8583")
+	r.Key(tcell.KeyTab)
+	r.Wait("Trace: host log")
+	log := strings.Join(s.backend.HostLog.Since(0), "\n")
+	require.Contains(t, log, "rule nsf-by-amount fired: answer 51")
+	require.Contains(t, log, "476173******0010")
+	require.NotContains(t, log, "4761739001010010")
+	var pane []string
+	r.Model(func(m *model.Model) { pane = m.Last.Host })
+	require.Contains(t, strings.Join(pane, "\n"), "rule nsf-by-amount fired", "the sale's host log pane")
+}
+
+func TestTUIBadRulesFileIsAUsageError(t *testing.T) {
+	rf := filepath.Join(t.TempDir(), "rules.yaml")
+	require.NoError(t, os.WriteFile(rf, []byte("rules:\n  - name: x\n    respond: [\n"), 0o600))
+	_, err := startTUISession(context.Background(), t.TempDir(), tuiOptions{issuerRules: rf})
+	require.ErrorContains(t, err, "--issuer-rules")
+}
+
+// nextAnswer opens the next-answer menu and picks its line number line
+// (from 0), which reads label.
+func (r *tuiRig) nextAnswer(t *testing.T, line int, label string) {
+	t.Helper()
+	r.Keys("n")
+	r.Wait("How the host answers the next sale")
+	for range line {
+		r.Key(tcell.KeyDown)
+	}
+	r.Wait("> " + label)
+	r.Key(tcell.KeyEnter)
+	r.Wait("the next sale is answered")
+}
+
+func TestTUINextAnswerForced51OnceOnly(t *testing.T) {
+	r := newTUIRig(t)
+	r.nextAnswer(t, 0, "51 insufficient funds")
+	r.Wait("next: 51")
+	r.Keys("150000t")
+	scr := r.Wait("DECLINED", "DE39 51", "ready", "Not Authorised")
+	require.NotContains(t, scr, "next: 51")
+	var display string
+	r.Model(func(m *model.Model) { display = m.Display })
+	require.Equal(t, "Not Authorised", display, "no host reason to the cardholder")
+	log := strings.Join(r.s.backend.HostLog.Since(0), "\n")
+	require.Contains(t, log, "rule next-answer fired: answer 51")
+
+	// The sale after it gets the host's normal answer.
+	r.Keys("t")
+	r.Wait("APPROVED", "DE39 00")
+}
+
+func TestTUINextAnswerNoAnswerReverses(t *testing.T) {
+	s, err := startTUISession(context.Background(), t.TempDir(), tuiOptions{})
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	b := s.backend
+	newTerm := b.NewTerminal
+	b.NewTerminal = func(cfg *pos.Config, o pos.Options) (*pos.Terminal, error) {
+		if cfg == nil {
+			c, err := lab.TerminalConfig("")
+			if err != nil {
+				return nil, err
+			}
+			cfg = &c
+		}
+		cfg.ResponseTimeout = 300 * time.Millisecond
+		return newTerm(cfg, o)
+	}
+	r := &tuiRig{Rig: tuitest.Start(t, b, tui.Options{SaveDir: t.TempDir()}), s: s}
+	r.nextAnswer(t, 9, "no answer")
+	r.Keys("150000t")
+	r.Wait("No answer from host: reversed", "ready")
+	require.Contains(t, strings.Join(s.backend.HostLog.Since(0), "\n"), "rule next-answer fired: no answer")
+}
+
+func TestTUINextAnswerPartialApproval(t *testing.T) {
+	r := newTUIRig(t)
+	r.nextAnswer(t, 7, "10 partial approval (half)")
+	r.Keys("150000t")
+	scr := r.Wait("APPROVED sale NT$750.00 of NT$1,500.00 requested", "Approved for a partial amount", "DE39 10", "balance:", "NT$0.00")
+	require.NotContains(t, scr, "DECLINED")
+}
+
+// Esc while the terminal waits for the phone ends the sale: the customer
+// display goes back to Welcome, not See Phone.
+func TestTUIEscAfterSeePhoneClearsTheDisplay(t *testing.T) {
+	r := newTUIRig(t)
+	for range 3 {
+		r.Key(tcell.KeyDown)
+	}
+	r.Wait("> hce-phone")
+	r.Keys("150000t")
+	r.Wait("See Phone", "waiting for the card")
+	r.Key(tcell.KeyEscape)
+	r.Wait("ready")
+	var display string
+	r.Model(func(m *model.Model) { display = m.Display })
+	require.Equal(t, "Welcome", display)
 }

@@ -292,3 +292,22 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.b.String()
 }
+
+func TestOnceFiresBeforeTheFileOnce(t *testing.T) {
+	s := rules.New(mustParse(t, "rules:\n- name: all51\n  respond: \"51\"\n"), rules.Options{})
+	s.Once(&rules.Rule{Name: "next", Action: rules.Action{Respond: isospec.RCDoNotHonour}})
+	require.Len(t, s.Pending(), 1)
+	d, ok := s.Match(sale(100))
+	require.True(t, ok)
+	require.Equal(t, "next", d.Rule)
+	require.Equal(t, isospec.RCDoNotHonour, d.Respond)
+	require.Empty(t, s.Pending())
+	d, ok = s.Match(sale(100))
+	require.True(t, ok)
+	require.Equal(t, "all51", d.Rule)
+
+	s.Once(&rules.Rule{Name: "next", Action: rules.Action{NoAnswer: true}})
+	s.Cancel()
+	d, _ = s.Match(sale(100))
+	require.Equal(t, "all51", d.Rule)
+}

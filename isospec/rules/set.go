@@ -40,6 +40,7 @@ type Set struct {
 	rules   *Rules
 	fired   []int  // per rule of rules.List
 	content []byte // the file content the rules came from
+	once    []*Rule
 }
 
 // New returns a Set holding r (nil for none).
@@ -145,7 +146,17 @@ func (s *Set) Match(req Request) (d Decision, ok bool) {
 	}
 	s.mu.Lock()
 	var hit *Rule
+	for i, r := range s.once {
+		if r.Match.Matches(req) {
+			s.once = append(s.once[:i:i], s.once[i+1:]...)
+			hit = r
+			break
+		}
+	}
 	for i, r := range s.rules.List {
+		if hit != nil {
+			break
+		}
 		if r.Limit > 0 && s.fired[i] >= r.Limit {
 			continue
 		}
@@ -168,6 +179,36 @@ func (s *Set) Match(req Request) (d Decision, ok bool) {
 		slog.String("rule", hit.Name), slog.String("mti", string(req.MTI)), slog.String("pan", pan.Mask(req.PAN)),
 		slog.Int64("amount", req.Amount), slog.String("tid", req.TID))
 	return d, true
+}
+
+// Once puts r in front of the rules in force for one firing: the next
+// request it matches gets its action, then it is gone. Rules put with Once
+// fire in the order they were put, before any rule of the file, and stay
+// across reloads until they fire. Cancel takes them back.
+func (s *Set) Once(r *Rule) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.once = append(s.once, r)
+}
+
+// Pending returns the rules put with Once that have not fired yet.
+func (s *Set) Pending() []*Rule {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*Rule(nil), s.once...)
+}
+
+// Cancel takes back the rules put with Once that have not fired yet.
+func (s *Set) Cancel() {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.once = nil
 }
 
 // Sleep waits d, or until ctx ends, with the Set's sleeper.

@@ -103,6 +103,8 @@ const (
 	MsgApprovedOffline   = "Approved offline"
 	MsgDeclinedOffline   = "Declined offline"
 	MsgInvalidHostAnswer = "Invalid answer from host: reversed"
+	MsgApprovedPartial   = "Approved for a partial amount"
+	MsgReferral          = "Referral: call the card issuer for a voice authorisation"
 )
 
 // IssuerUpdate is what the issuer sent for the card in field 55 of its
@@ -243,6 +245,12 @@ type Result struct {
 	DeclineReason isospec.DeclineReason
 	// AuthCode is field 38.
 	AuthCode string
+	// ApprovedAmount is the amount approved by a partial approval (DE39
+	// 10, the answer's DE4), less than Amount; 0 otherwise.
+	ApprovedAmount int64
+	// Balance is the card's available balance the host answered in
+	// DE54, nil when it sent none.
+	Balance *int64
 	// IssuerUpdate holds what the issuer sent for the card.
 	IssuerUpdate IssuerUpdate
 	// Exchanges are the ISO 8583 exchanges, in order.

@@ -363,6 +363,9 @@ func (t *Terminal) online(ctx context.Context, res *Result, kind Kind, out kerne
 		// at the issuer), which a void then carries.
 		rec := *req
 		rec.RRN = res.RRN
+		if res.ApprovedAmount > 0 {
+			rec.Amount = res.ApprovedAmount
+		}
 		_ = t.o.Journal.Add(NewRecord(rec, ar.AuthCode, now))
 	}
 }
@@ -386,16 +389,49 @@ func (t *Terminal) apply(res *Result, out kernel.Outcome, ar *isospec.Authorizat
 	if res.IssuerUpdate.Requested {
 		t.emit(Event{Kind: EventDisplay, Text: "Issuer update requested by the card: " + res.IssuerUpdate.String()})
 	}
-	if ar.ResponseCode.Approved() {
+	res.Balance = balanceOf(ar.AdditionalAmounts)
+	switch {
+	case ar.ResponseCode.Approved():
 		res.Status = StatusApproved
 		res.Message = MsgApproved
 		if out.CVM == kernel.CVMSignature {
 			res.Message = MsgApprovedSign
 		}
 		return
+	case ar.ResponseCode == isospec.RCPartialApproval && ar.Amount > 0 && ar.Amount <= res.Amount:
+		// Approved for part of the amount (DE4 of the answer): the rest
+		// is to be paid another way.
+		res.Status = StatusApproved
+		res.ApprovedAmount = ar.Amount
+		res.Message = MsgApprovedPartial
+		return
+	case ar.ResponseCode == isospec.RCReferToIssuer:
+		res.Status = StatusDeclined
+		res.Message = MsgReferral
+		return
 	}
 	res.Status = StatusDeclined
 	res.Message = MsgDeclined + ": " + ar.ResponseCode.Meaning()
+}
+
+// balanceOf returns the available balance of DE54 (its first entry when
+// none is typed available), nil when absent or malformed.
+func balanceOf(de54 string) *int64 {
+	if de54 == "" {
+		return nil
+	}
+	list, err := isospec.ParseAdditionalAmounts(de54)
+	if err != nil || len(list) == 0 {
+		return nil
+	}
+	v := list[0].Amount
+	for _, a := range list {
+		if a.AmountType == isospec.AmountTypeAvailable {
+			v = a.Amount
+			break
+		}
+	}
+	return &v
 }
 
 // errInvalidAnswer marks an answer the terminal cannot trust (bad MAC, an
@@ -455,7 +491,7 @@ func (t *Terminal) validAnswer(req, resp *iso8583.Message) error {
 	}
 	rc, _ := resp.GetString(isospec.FieldResponseCode)
 	if !hasMACField(resp) {
-		if isospec.ResponseCode(rc).Approved() {
+		if c := isospec.ResponseCode(rc); c.Approved() || c == isospec.RCPartialApproval {
 			return fmt.Errorf("%w: approval without MAC", errInvalidAnswer)
 		}
 		return nil

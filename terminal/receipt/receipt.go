@@ -106,6 +106,11 @@ type Data struct {
 	Amount   int64
 	Currency int
 	Exponent int
+	// ApprovedAmount, when set and below Amount, is the part of Amount a
+	// partial approval approved: both are printed.
+	ApprovedAmount int64
+	// Balance, when set, is the available balance the host answered.
+	Balance *int64
 	// PAN is the account number; it is printed masked.
 	PAN string
 	// Label is the application label; AID the application identifier.
@@ -212,7 +217,12 @@ func Render(d Data) string {
 	if d.Kind != Sale {
 		amount = "-" + amount
 	}
-	pair("AMOUNT", amount)
+	if d.ApprovedAmount > 0 && d.ApprovedAmount < d.Amount {
+		pair("AMOUNT REQUESTED", amount)
+		pair("AMOUNT APPROVED", FormatAmount(d.ApprovedAmount, d.Currency, d.Exponent))
+	} else {
+		pair("AMOUNT", amount)
+	}
 	rule()
 	status := "DECLINED"
 	if d.Approved {
@@ -223,8 +233,11 @@ func Render(d Data) string {
 	} else {
 		center(status)
 	}
-	if d.ResponseText != "" && !d.Approved {
+	if d.ResponseText != "" && (!d.Approved || d.ApprovedAmount > 0 && d.ApprovedAmount < d.Amount) {
 		center(strings.ToUpper(d.ResponseText))
+	}
+	if d.Balance != nil {
+		pair("AVAILABLE BALANCE", FormatAmount(*d.Balance, d.Currency, d.Exponent))
 	}
 	for _, n := range d.Notes {
 		center(strings.ToUpper(n))

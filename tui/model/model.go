@@ -80,6 +80,8 @@ const (
 	ScreenOTP
 	// ScreenInbox shows the cardholder's message centre.
 	ScreenInbox
+	// ScreenNextAnswer chooses how the host answers the next sale.
+	ScreenNextAnswer
 )
 
 // String names the screen.
@@ -103,6 +105,8 @@ func (s Screen) String() string {
 		return "otp"
 	case ScreenInbox:
 		return "inbox"
+	case ScreenNextAnswer:
+		return "next answer"
 	default:
 		return "main"
 	}
@@ -111,16 +115,20 @@ func (s Screen) String() string {
 // Entry is one finished transaction of the session, as shown in the outcome
 // pane and the history. Every field is already masked.
 type Entry struct {
-	Kind     string
-	Card     string
-	Amount   int64
-	Status   string
-	Message  string
-	Approved bool
-	CVM      string
-	DE39     string
-	Meaning  string
-	Reason   string
+	Kind   string
+	Card   string
+	Amount int64
+	// ApprovedAmount is the part of Amount a partial approval approved
+	// (0 otherwise); Balance the available balance the host answered.
+	ApprovedAmount int64
+	Balance        *int64
+	Status         string
+	Message        string
+	Approved       bool
+	CVM            string
+	DE39           string
+	Meaning        string
+	Reason         string
 	// Kernel says in words why the kernel ended as it did.
 	Kernel     string
 	AuthCode   string
@@ -180,6 +188,13 @@ type Model struct {
 	// WaitingPhone is true while the terminal waits for the phone to be
 	// presented again (See Phone).
 	WaitingPhone bool
+
+	// NextCursor is the chosen line of the next-answer menu, NextDelay
+	// the delay typed there in milliseconds, and NextAnswer what the host
+	// will answer the next sale ("" for its normal answer).
+	NextCursor int
+	NextDelay  string
+	NextAnswer string
 
 	// PIN is the PIN being typed on the PIN pad.
 	PIN string
