@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
+	"time"
 
 	"github.com/tapsim/tapsim/cards"
 	"github.com/tapsim/tapsim/cards/hceapp"
@@ -180,31 +182,10 @@ func (c *Cloud) EnrolHCE(ctx context.Context, r HCERequest, step func(Step)) (HC
 	} else {
 		step(Step{"otp", "as typed"})
 	}
-	b, err := app.VerifyRegistration(ctx, reg.RegistrationID, otp)
-	if err != nil {
-		return res, fmt.Errorf("verify: %w", err)
-	}
-	step(Step{"bound", fmt.Sprintf("binding %s: device %s, %s", b.BindingID, b.DeviceID, b.Status)})
-	card, err := app.Download(ctx, ref)
-	if err != nil {
-		return res, fmt.Errorf("download: %w", err)
-	}
-	res.Card = card
-	step(Step{"download", fmt.Sprintf("challenge signed by the device key; %s, %d limited-use keys", card, card.KeysLeft())})
-	phoneProfile, pin := SampleHCEProfile, func() string { return "" }
-	if cvn == wire.HCECVNMCCloud {
-		phoneProfile, pin = sampleHCEMCProfile, func() string { return r.MobilePIN }
-	}
-	prof, err := cards.Builtin(phoneProfile)
-	if err != nil {
+	if err := bindAndBuild(ctx, app, reg.RegistrationID, otp, ref, cvn, fc, &r, &res, c.clock, c.rand, step); err != nil {
 		return res, err
 	}
-	if res.Phone, err = hcePhone(prof, card, pin, pan.Last4(fc.Card.PAN), c.clock, c.rand); err != nil {
-		return res, err
-	}
-	if r.Passcode == "" {
-		r.Passcode = SampleHCEPasscode
-	}
+	card := res.Card
 	taps := r.Taps
 	if taps == 0 && r.TapAmount > 0 {
 		taps = 1
@@ -231,4 +212,37 @@ func (c *Cloud) EnrolHCE(ctx context.Context, r HCERequest, step func(Step)) (HC
 		step(Step{"replenish", fmt.Sprintf("%d keys loaded, keys left %d -> %d", res.Replenished, before, left)})
 	}
 	return res, nil
+}
+
+// bindAndBuild ends an HCE enrolment after the registration: the OTP
+// binds the phone, the phone downloads its card and keys, and res.Phone is
+// the sample HCE phone holding them (r.Passcode defaulted to the sample's).
+func bindAndBuild(ctx context.Context, app *hceapp.App, regID, otp, ref, cvn string, fc FundingCard, r *HCERequest, res *HCEResult,
+	clock func() time.Time, rnd io.Reader, step func(Step)) error {
+	b, err := app.VerifyRegistration(ctx, regID, otp)
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	step(Step{"bound", fmt.Sprintf("binding %s: device %s, %s", b.BindingID, b.DeviceID, b.Status)})
+	card, err := app.Download(ctx, ref)
+	if err != nil {
+		return fmt.Errorf("download: %w", err)
+	}
+	res.Card = card
+	step(Step{"download", fmt.Sprintf("challenge signed by the device key; %s, %d limited-use keys", card, card.KeysLeft())})
+	phoneProfile, pin := SampleHCEProfile, func() string { return "" }
+	if cvn == wire.HCECVNMCCloud {
+		phoneProfile, pin = sampleHCEMCProfile, func() string { return r.MobilePIN }
+	}
+	prof, err := cards.Builtin(phoneProfile)
+	if err != nil {
+		return err
+	}
+	if res.Phone, err = hcePhone(prof, card, pin, pan.Last4(fc.Card.PAN), clock, rnd); err != nil {
+		return err
+	}
+	if r.Passcode == "" {
+		r.Passcode = SampleHCEPasscode
+	}
+	return nil
 }

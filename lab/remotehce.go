@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tapsim/tapsim/cards"
 	"github.com/tapsim/tapsim/cards/hceapp"
 	"github.com/tapsim/tapsim/emv/pan"
 	"github.com/tapsim/tapsim/provision/wire"
@@ -117,31 +116,10 @@ func EnrolRemoteHCE(ctx context.Context, o RemoteHCEOptions, r HCERequest, step 
 	} else {
 		step(Step{"otp", "as typed"})
 	}
-	b, err := app.VerifyRegistration(ctx, reg.RegistrationID, otp)
-	if err != nil {
-		return res, fmt.Errorf("verify: %w", err)
-	}
-	step(Step{"bound", fmt.Sprintf("binding %s: device %s, %s", b.BindingID, b.DeviceID, b.Status)})
-	card, err := app.Download(ctx, ref)
-	if err != nil {
-		return res, fmt.Errorf("download: %w", err)
-	}
-	res.Card = card
-	step(Step{"download", fmt.Sprintf("challenge signed by the device key; %s, %d limited-use keys", card, card.KeysLeft())})
-	phoneProfile, pin := SampleHCEProfile, func() string { return "" }
-	if cvn == wire.HCECVNMCCloud {
-		phoneProfile, pin = sampleHCEMCProfile, func() string { return r.MobilePIN }
-	}
-	prof, err := cards.Builtin(phoneProfile)
-	if err != nil {
+	if err := bindAndBuild(ctx, app, reg.RegistrationID, otp, ref, cvn, fc, &r, &res, o.Clock, o.Rand, step); err != nil {
 		return res, err
 	}
-	if res.Phone, err = hcePhone(prof, card, pin, pan.Last4(fc.Card.PAN), o.Clock, o.Rand); err != nil {
-		return res, err
-	}
-	if r.Passcode == "" {
-		r.Passcode = SampleHCEPasscode
-	}
+	card := res.Card
 	for i := range taps {
 		code, err := tapAt(ctx, o.AcquirerAddr, res.Phone, r.Passcode, r.TapAmount)
 		if err != nil {
