@@ -71,9 +71,17 @@ currency's decimal point (1500.00); --other is minor units.`,
 				cfg.UnpredictableNumber = kernel.FixedUN([4]byte(b))
 			}
 			out := cmd.OutOrStdout()
+			// The trace is held until the tap ends: tag names depend on the
+			// kernel that read the card, known only once it is selected.
+			var held []kernel.Exchange
 			if showTrace {
-				p := &trace.Printer{W: out, Timing: true}
-				cfg.Trace = p.Exchange
+				cfg.Trace = func(ex kernel.Exchange) { held = append(held, ex) }
+			}
+			flush := func(id byte) {
+				if showTrace {
+					printTrace(out, id, held)
+					held = held[:0]
+				}
 			}
 			vc, err := lab.Card(card, when)
 			if err != nil {
@@ -90,8 +98,10 @@ currency's decimal point (1500.00); --other is minor units.`,
 			r := inproc.New(vc)
 			o, err := ep.Start(ctx, r, kernel.Transaction{Amount: amount, Other: other, Type: t, Date: when})
 			if err != nil {
+				flush(0)
 				return err
 			}
+			flush(o.KernelID)
 			printOutcome(out, 1, o)
 			if o.Start == kernel.StartB && (unlock != "" || biometric || secondTap) {
 				if ph, ok := cards.Phone(vc); ok {
@@ -105,8 +115,10 @@ currency's decimal point (1500.00); --other is minor units.`,
 				}
 				r.Present(vc)
 				if o, err = ep.Restart(ctx, r); err != nil {
+					flush(0)
 					return err
 				}
+				flush(o.KernelID)
 				printOutcome(out, 2, o)
 			}
 			return nil
@@ -165,6 +177,26 @@ func printOutcome(w io.Writer, tap int, o kernel.Outcome) {
 		}
 	}
 	_, _ = io.WriteString(w, b.String())
+}
+
+// printTrace prints the exchanges of one tap under a line naming the kernel
+// that read the card; tag names are those of that kernel.
+func printTrace(w io.Writer, kernelID byte, exs []kernel.Exchange) {
+	if len(exs) == 0 {
+		return
+	}
+	k := kernelOf(kernelID)
+	head := "trace: no kernel selected (tag names of EMV Book 3 and Entry Point)"
+	if k != tlv.KernelAny {
+		head = fmt.Sprintf("trace: kernel %s (kernel ID %d)", k, kernelID)
+	} else if kernelID != 0 {
+		head = fmt.Sprintf("trace: kernel ID %d (tag names of EMV Book 3 and Entry Point)", kernelID)
+	}
+	_, _ = io.WriteString(w, head+"\n")
+	p := &trace.Printer{W: w, Kernel: k, Timing: true}
+	for _, ex := range exs {
+		p.Exchange(ex)
+	}
 }
 
 func kernelOf(id byte) tlv.Kernel {

@@ -22,6 +22,11 @@ func TestTap(t *testing.T) {
 			[]string{"tap 1: Try Again", "See Phone for Instructions", "restart: Start B"}, []string{"tap 2"}},
 		{"hce second tap", []string{"--card", "hce-phone", "--amount", "5000", "--unlock", "5791", "--trace"}, 0,
 			[]string{"tap 2: Online Request", "CVM: Confirmation Code Verified (CDCVM)", "> GET PROCESSING OPTIONS", "(masked)"}, []string{"4895370012340011"}},
+		// Issue: a trace names tags with the kernel that read the card.
+		{"trace names the kernel c2", []string{"--card", "mc-plastic", "--trace"}, 0,
+			[]string{"trace: kernel C-2 (kernel ID 2)\n1. > SELECT PPSE"}, nil},
+		{"trace names the kernel c3", []string{"--card", "visa-plastic", "--trace"}, 0,
+			[]string{"trace: kernel C-3 (kernel ID 3)\n1. > SELECT PPSE", "9F66 [4] Terminal Transaction Qualifiers (TTQ)"}, nil},
 		{"major units", []string{"--card", "visa-plastic", "--amount", "500.00"}, 0,
 			[]string{"tap 1: Approved", "CVM: No CVM"}, nil},
 		{"bad amount", []string{"--card", "visa-plastic", "--amount", "5,00"}, 2, nil, nil},

@@ -336,6 +336,7 @@ func table() []Info {
 
 		// Tags whose meaning depends on the kernel: the general entry names both.
 		{0x9F5D, "Application Capabilities Information (C-2) / Available Offline Spending Amount (C-3)", b, icc, 3, 6, gen, false},
+		{0x9F68, "Mag-stripe CVM List (C-2) / Card Additional Processes (C-3)", b, icc, 4, 32, gen, false},
 		{0x9F69, "UDOL (C-2) / Card Authentication Related Data (C-3)", b, icc, 0, 16, gen, false},
 		{0x9F6C, "Mag-stripe Application Version Number (C-2) / Card Transaction Qualifiers (C-3)", b, icc, 2, 2, gen, false},
 		{0x9F6E, "Third Party Data (C-2) / Form Factor Indicator (C-3)", b, icc, 4, 32, gen, false},
@@ -358,6 +359,7 @@ func table() []Info {
 		{0x9F64, "NATC (Track1)", b, icc, 1, 1, c2, false},
 		{0x9F65, "PCVC3 (Track2)", b, icc, 2, 2, c2, false},
 		{0x9F66, "PUNATC (Track2)", b, icc, 2, 2, c2, false},
+		{0x9F68, "Mag-stripe CVM List", b, icc, 10, 32, c2, false},
 		{0x9F67, "NATC (Track2)", b, icc, 1, 1, c2, false},
 		{0x9F69, "UDOL", b, icc, 0, 252, c2, false},
 		{0x9F6A, "Unpredictable Number (Numeric)", n, krn, 4, 4, c2, false},

@@ -95,7 +95,10 @@ func TestLookupForKernel(t *testing.T) {
 		// Tags of one kernel only are found whatever the kernel asked.
 		{0xDF8124, tlv.KernelAny, "Reader Contactless Transaction Limit (No On-device CVM)"},
 		{0xDF8124, tlv.Kernel3, "Reader Contactless Transaction Limit (No On-device CVM)"},
-		{0x9F68, tlv.KernelAny, "Card Additional Processes"},
+		// 9F68 means two things: each kernel gets its own, no kernel both.
+		{0x9F68, tlv.Kernel2, "Mag-stripe CVM List"},
+		{0x9F68, tlv.Kernel3, "Card Additional Processes"},
+		{0x9F68, tlv.KernelAny, "Mag-stripe CVM List (C-2) / Card Additional Processes (C-3)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.tag.String()+" "+tc.kernel.String(), func(t *testing.T) {

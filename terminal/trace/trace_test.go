@@ -75,3 +75,28 @@ func TestDuration(t *testing.T) {
 		require.Equal(t, tc.want, trace.Duration(tc.d))
 	}
 }
+
+// Tags that C-2 and C-3 define differently are named by the printer's
+// kernel: a Mastercard record's 2-byte 9F66 is PUNATC(Track2), its 9F68 the
+// Mag-stripe CVM List.
+func TestExchangeNamesTagsByKernel(t *testing.T) {
+	// 70 { 9F66 0038, 9F68 0E bytes }
+	r := h("70169F660200389F680E000000000000000042031E031F009000")
+	tests := []struct {
+		kernel tlv.Kernel
+		want   []string
+	}{
+		{tlv.Kernel2, []string{"9F66 [2] PUNATC (Track2): 0038", "9F68 [14] Mag-stripe CVM List"}},
+		{tlv.Kernel3, []string{"9F66 [2] Terminal Transaction Qualifiers (TTQ)", "9F68 [14] Card Additional Processes"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.kernel.String(), func(t *testing.T) {
+			var out bytes.Buffer
+			p := trace.Printer{W: &out, Kernel: tc.kernel}
+			p.Exchange(kernel.Exchange{C: h("00B2010C00"), R: r})
+			for _, w := range tc.want {
+				require.Contains(t, out.String(), w)
+			}
+		})
+	}
+}
