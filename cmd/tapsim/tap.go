@@ -171,7 +171,7 @@ func printOutcome(w io.Writer, tap int, o kernel.Outcome) {
 	if len(o.DataRecord) > 0 {
 		b.WriteString("  data record:\n")
 		var sb strings.Builder
-		_ = tlv.Printer{Kernel: kernelOf(o.KernelID)}.FprintList(&sb, o.DataRecord)
+		_ = tlv.Printer{Kernel: kernelOf(o.KernelID), Explain: true}.FprintList(&sb, o.DataRecord)
 		for _, line := range strings.Split(strings.TrimRight(sb.String(), "\n"), "\n") {
 			b.WriteString("    " + line + "\n")
 		}

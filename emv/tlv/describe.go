@@ -26,7 +26,16 @@ type Printer struct {
 	ShowSensitive bool
 	// Decoder holds the decoding options.
 	Decoder Decoder
+	// Explain adds, under each bit-coded value (TVR, TSI, AIP, AUC, CVM
+	// Results, TTQ, CTQ, the CVR in 9F10), one line per bit set, named as
+	// the EMV books name it (see Explain), and prints values longer than
+	// WrapBytes bytes on lines of their own under their tag.
+	Explain bool
 }
+
+// WrapBytes is the longest value, in bytes, an explaining Printer prints on
+// its tag's line.
+const WrapBytes = 32
 
 // Describe returns the masked tree of b for kernel k. Malformed input gives
 // what could be decoded followed by a line "error: ..."; it never panics.
@@ -82,11 +91,30 @@ func (p Printer) object(sb *strings.Builder, t TLV, depth int) {
 		}
 		return
 	}
-	if len(t.Value) > 0 {
-		sb.WriteString(": ")
-		sb.WriteString(p.value(t.Tag, t.Value))
+	if len(t.Value) == 0 {
+		sb.WriteByte('\n')
+		return
 	}
+	masked := !p.ShowSensitive && sensitive(t.Tag)
+	indent := strings.Repeat("  ", depth+1)
+	if p.Explain && !masked && len(t.Value) > WrapBytes {
+		sb.WriteString(":\n")
+		h := upperHex(t.Value)
+		for len(h) > 0 {
+			n := min(len(h), 2*WrapBytes)
+			sb.WriteString(indent + h[:n] + "\n")
+			h = h[n:]
+		}
+		return
+	}
+	sb.WriteString(": ")
+	sb.WriteString(p.value(t.Tag, t.Value))
 	sb.WriteByte('\n')
+	if p.Explain && !masked {
+		for _, line := range Explain(t.Tag, t.Value, p.Kernel) {
+			sb.WriteString(indent + "- " + line + "\n")
+		}
+	}
 }
 
 // value renders a primitive value: hex, text for a/an/ans, masked if

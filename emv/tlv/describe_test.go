@@ -46,6 +46,9 @@ func TestDescribeGolden(t *testing.T) {
 		{"mag_stripe_record_c2", record("mag_stripe_record"), tlv.Printer{Kernel: tlv.Kernel2}},
 		{"truncated", record("read_record")[:60], tlv.Printer{Kernel: tlv.Kernel2}},
 		{"indefinite", h("6F 0C 84 03 414243 A5 80 50 02 4142 0000"), tlv.Printer{}},
+		{"gen_ac_explained_c2", record("gen_ac"), tlv.Printer{Kernel: tlv.Kernel2, Explain: true}},
+		{"gpo_format2_explained_c3", record("gpo_format2"), tlv.Printer{Kernel: tlv.Kernel3, Explain: true}},
+		{"read_record_explained_c2", record("read_record"), tlv.Printer{Kernel: tlv.Kernel2, Explain: true}},
 		{"data_record_ff_tags", h("FF8105 10 DF8129 08 2000F0F000000000 9F02 01 01"), tlv.Printer{Kernel: tlv.Kernel2, Decoder: tlv.Decoder{FFTags: true}}},
 	}
 	for _, tc := range tests {

@@ -106,7 +106,9 @@ func (p *Printer) Exchange(ex kernel.Exchange) {
 	}
 	b.WriteString("\n")
 	if ex.Err == nil && len(ex.R) > 2 {
-		tree := tlv.Describe(ex.R[:len(ex.R)-2], p.Kernel)
+		var tb strings.Builder
+		_ = tlv.Printer{Kernel: p.Kernel, Explain: true}.Fprint(&tb, ex.R[:len(ex.R)-2])
+		tree := tb.String()
 		for _, line := range strings.Split(strings.TrimRight(tree, "\n"), "\n") {
 			b.WriteString("     " + line + "\n")
 		}
