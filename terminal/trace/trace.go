@@ -72,13 +72,105 @@ func cryptogramType(p1 byte) string {
 	return s
 }
 
-// Printer writes exchanges; Kernel selects the tag meanings.
+// Printer writes exchanges; Kernel selects the tag meanings. A Printer
+// whose Kernel is KernelAny follows the card: once an application is
+// selected it names tags as the kernel of that application does (the Kernel
+// Identifier the PPSE gave the application, else the kernel of its
+// registered application provider, as Book B defaults it), says so on a line
+// of its own, and goes back to general names at the next SELECT PPSE.
 type Printer struct {
 	W      io.Writer
 	Kernel tlv.Kernel
 	// Timing prints how long each exchange took; off for golden files.
 	Timing bool
 	n      int
+	// followed is the kernel of the selected application; ppse maps the
+	// AIDs the PPSE listed to their kernel identifiers.
+	followed tlv.Kernel
+	ppse     map[string]byte
+}
+
+func (p *Printer) kernel() tlv.Kernel {
+	if p.Kernel != tlv.KernelAny {
+		return p.Kernel
+	}
+	return p.followed
+}
+
+// follow notes the PPSE's directory and the selected application's kernel;
+// it returns the line announcing a newly selected kernel, or "".
+func (p *Printer) follow(capdu []byte, r apdu.Response) string {
+	if p.Kernel != tlv.KernelAny || len(capdu) < 5 || capdu[1] != 0xA4 {
+		return ""
+	}
+	if CommandName(capdu) == "SELECT PPSE" {
+		p.followed, p.ppse = tlv.KernelAny, map[string]byte{}
+		l, _ := tlv.Decode(r.Data)
+		for _, e := range l.FindAll(0x61) {
+			aid, ok := tlv.List(e.Children).Find(0x4F)
+			if !ok {
+				continue
+			}
+			if id, ok := tlv.List(e.Children).Find(0x9F2A); ok && len(id.Value) > 0 {
+				p.ppse[string(aid.Value)] = id.Value[0]
+			}
+		}
+		return ""
+	}
+	if r.SW != apdu.SW9000 {
+		return ""
+	}
+	lc := int(capdu[4])
+	if len(capdu) < 5+lc {
+		return ""
+	}
+	aid := capdu[5 : 5+lc]
+	id, ok := p.ppse[string(aid)]
+	if !ok {
+		id = defaultKernelID(aid)
+	}
+	switch id {
+	case 2:
+		p.followed = tlv.Kernel2
+	case 3:
+		p.followed = tlv.Kernel3
+	default:
+		p.followed = tlv.KernelAny
+		if id == 0 {
+			return ""
+		}
+		return fmt.Sprintf("   kernel ID %d (tag names of EMV Book 3 and Entry Point)\n", id)
+	}
+	return fmt.Sprintf("   kernel %s (kernel ID %d)\n", p.followed, id)
+}
+
+// defaultKernelID is the kernel Book B gives an application whose PPSE
+// entry names none, by its registered application provider; 0 if unknown.
+func defaultKernelID(aid []byte) byte {
+	if len(aid) < 5 {
+		return 0
+	}
+	switch strings.ToUpper(hex.EncodeToString(aid[:5])) {
+	case "A000000004":
+		return 2
+	case "A000000003":
+		return 3
+	}
+	return 0
+}
+
+// swText describes a status word; a 6986 answering a command that asks
+// the card to transact (GET PROCESSING OPTIONS, GENERATE AC, COMPUTE
+// CRYPTOGRAPHIC CHECKSUM) is how a phone tells the reader to have the
+// cardholder look at it.
+func swText(capdu []byte, sw uint16) string {
+	if sw == apdu.SW6986 && len(capdu) >= 2 {
+		switch capdu[1] {
+		case 0xA8, 0xAE, 0x2A:
+			return "6986: see phone (conditions of use not satisfied: see phone for instructions)"
+		}
+	}
+	return apdu.Describe(sw)
 }
 
 // Exchange prints one exchange; it suits kernel.Config.Trace. Write errors
@@ -86,6 +178,7 @@ type Printer struct {
 func (p *Printer) Exchange(ex kernel.Exchange) {
 	p.n++
 	var b strings.Builder
+	var announce string
 	fmt.Fprintf(&b, "%d. > %s  %s\n", p.n, CommandName(ex.C), strings.ToUpper(hex.EncodeToString(ex.C)))
 	switch {
 	case ex.Err != nil:
@@ -96,18 +189,20 @@ func (p *Printer) Exchange(ex kernel.Exchange) {
 			fmt.Fprintf(&b, "   < %v", err)
 			break
 		}
-		fmt.Fprintf(&b, "   < %s", apdu.Describe(r.SW))
+		fmt.Fprintf(&b, "   < %s", swText(ex.C, r.SW))
 		if len(r.Data) > 0 {
 			fmt.Fprintf(&b, ", %d bytes", len(r.Data))
 		}
+		announce = p.follow(ex.C, r)
 	}
 	if p.Timing {
 		fmt.Fprintf(&b, " (%s)", Duration(ex.Dur))
 	}
 	b.WriteString("\n")
+	b.WriteString(announce)
 	if ex.Err == nil && len(ex.R) > 2 {
 		var tb strings.Builder
-		_ = tlv.Printer{Kernel: p.Kernel, Explain: true}.Fprint(&tb, ex.R[:len(ex.R)-2])
+		_ = tlv.Printer{Kernel: p.kernel(), Explain: true}.Fprint(&tb, ex.R[:len(ex.R)-2])
 		tree := tb.String()
 		for _, line := range strings.Split(strings.TrimRight(tree, "\n"), "\n") {
 			b.WriteString("     " + line + "\n")

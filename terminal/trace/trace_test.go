@@ -100,3 +100,67 @@ func TestExchangeNamesTagsByKernel(t *testing.T) {
 		})
 	}
 }
+
+// A Printer left on KernelAny (the terminal UI's) follows the card: after
+// the SELECT of an application it names the kernel the PPSE gave it and
+// uses that kernel's tag names.
+func TestExchangeFollowsSelectedKernel(t *testing.T) {
+	// PPSE: 6F { 84 2PAY.SYS.DDF01, A5 { BF0C { 61 { 4F A0000000041010, 9F2A 02 } } } }
+	ppse := h("6F23840E325041592E5359532E4444463031A511BF0C0E610C4F07A00000000410109F2A01029000")
+	record := h("70059F660200389000")
+	tests := []struct {
+		name    string
+		steps   []kernel.Exchange
+		want    []string
+		notWant []string
+	}{
+		{"kernel from the ppse", []kernel.Exchange{
+			{C: h("00A404000E325041592E5359532E444446303100"), R: ppse},
+			{C: h("00A4040007A000000004101000"), R: h("9000")},
+			{C: h("00B2010C00"), R: record},
+		}, []string{"   kernel C-2 (kernel ID 2)\n", "9F66 [2] PUNATC (Track2): 0038"}, nil},
+		{"kernel by the rid", []kernel.Exchange{
+			{C: h("00A4040007A000000003101000"), R: h("9000")},
+			{C: h("00B2010C00"), R: h("70069F6C0280009000")},
+		}, []string{"   kernel C-3 (kernel ID 3)\n", "9F6C [2] Card Transaction Qualifiers (CTQ): 8000", "byte 1 bit 8: Online PIN Required"}, nil},
+		{"a new ppse forgets the kernel", []kernel.Exchange{
+			{C: h("00A4040007A000000004101000"), R: h("9000")},
+			{C: h("00A404000E325041592E5359532E444446303100"), R: h("6A82")},
+			{C: h("00B2010C00"), R: record},
+		}, []string{"9F66 [2] Terminal Transaction Qualifiers (TTQ)"}, []string{"PUNATC"}},
+		{"failed select", []kernel.Exchange{
+			{C: h("00A4040007A000000004101000"), R: h("6A82")},
+		}, nil, []string{"kernel C-2"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			p := trace.Printer{W: &out}
+			for _, ex := range tc.steps {
+				p.Exchange(ex)
+			}
+			for _, w := range tc.want {
+				require.Contains(t, out.String(), w)
+			}
+			for _, w := range tc.notWant {
+				require.NotContains(t, out.String(), w)
+			}
+		})
+	}
+}
+
+// A phone answers 6986 to a command asking it to transact when the
+// cardholder must look at it; elsewhere 6986 keeps its ISO 7816 name.
+func TestExchangeSeePhone(t *testing.T) {
+	tests := []struct{ capdu, want string }{
+		{"80A8000002830000", "< 6986: see phone (conditions of use not satisfied: see phone for instructions)"},
+		{"80AE800000", "< 6986: see phone"},
+		{"00B2010C00", "< 6986: command not allowed (no current EF)"},
+	}
+	for _, tc := range tests {
+		var out bytes.Buffer
+		p := trace.Printer{W: &out}
+		p.Exchange(kernel.Exchange{C: h(tc.capdu), R: h("6986")})
+		require.Contains(t, out.String(), tc.want, tc.capdu)
+	}
+}
