@@ -329,33 +329,55 @@ func describeICC(sb *strings.Builder, b []byte) {
 		return
 	}
 	fmt.Fprintf(sb, "%d bytes\n", len(b))
-	describeTLV(sb, l, 1)
+	describeTLV(sb, l, 1, iccKernel(l))
 }
 
-func describeTLV(sb *strings.Builder, l tlv.List, depth int) {
+// iccKernel is the kernel whose tag names suit DE55: the one Book B gives
+// the application (9F06, else 84, else 4F) by its registered application
+// provider, or KernelAny.
+func iccKernel(l tlv.List) tlv.Kernel {
+	for _, tag := range []tlv.Tag{0x9F06, 0x84, 0x4F} {
+		t, ok := l.Find(tag)
+		if !ok || len(t.Value) < 5 {
+			continue
+		}
+		switch upperHex(t.Value[:5]) {
+		case "A000000004":
+			return tlv.Kernel2
+		case "A000000003":
+			return tlv.Kernel3
+		}
+	}
+	return tlv.KernelAny
+}
+
+func describeTLV(sb *strings.Builder, l tlv.List, depth int, k tlv.Kernel) {
 	pad := strings.Repeat(indent, 1) + strings.Repeat("  ", depth-1)
 	for _, t := range l {
 		switch {
 		case t.Tag.Constructed():
 			name := "unknown tag"
-			if in, ok := tlv.Lookup(t.Tag); ok {
+			if in, ok := tlv.LookupFor(t.Tag, k); ok {
 				name = in.Name
 			}
 			fmt.Fprintf(sb, "%s%v [%d] %s\n", pad, t.Tag, len(t.Value), name)
 			if depth < tlv.DefaultMaxDepth {
-				describeTLV(sb, t.Children, depth+1)
+				describeTLV(sb, t.Children, depth+1, k)
 			}
 		case maskedICCTags[t.Tag]:
 			name := "unknown tag"
-			if in, ok := tlv.Lookup(t.Tag); ok {
+			if in, ok := tlv.LookupFor(t.Tag, k); ok {
 				name = in.Name
 			}
 			fmt.Fprintf(sb, "%s%v [%d] %s: %s (masked)\n", pad, t.Tag, len(t.Value), name, strings.Repeat("*", 2*len(t.Value)))
 		default:
 			var line strings.Builder
-			_ = tlv.Printer{}.FprintList(&line, tlv.List{t})
-			sb.WriteString(pad)
-			sb.WriteString(line.String())
+			_ = tlv.Printer{Kernel: k, Explain: true}.FprintList(&line, tlv.List{t})
+			for _, ln := range strings.SplitAfter(line.String(), "\n") {
+				if ln != "" {
+					sb.WriteString(pad + ln)
+				}
+			}
 		}
 	}
 }
