@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moov-io/iso8583"
 	"github.com/spf13/cobra"
 
 	"github.com/tapsim/tapsim/cards"
@@ -36,15 +37,16 @@ func init() { subcommands = append(subcommands, newTerminalCmd) }
 
 // terminalFlags are the flags of "tapsim terminal".
 type terminalFlags struct {
-	acquirer, card, reader, pin, unlock, configPath  string
-	dataDir                                          string
-	tid, mid                                         string
-	voidSTAN, voidRRN, date, unHex                   string
-	amountText                                       string
-	amount                                           int64
-	timeout                                          time.Duration
-	refund, biometric, showISO, showTrace, freshCard bool
-	tls                                              tlsFiles
+	acquirer, card, reader, pin, unlock, configPath string
+	dataDir                                         string
+	tid, mid                                        string
+	voidSTAN, voidRRN, date, unHex                  string
+	amountText                                      string
+	amount                                          int64
+	timeout                                         time.Duration
+	refund, biometric, showISO, showRaw, showTrace  bool
+	freshCard                                       bool
+	tls                                             tlsFiles
 }
 
 func newTerminalCmd() *cobra.Command {
@@ -109,6 +111,7 @@ Exits 0 when approved, 1 when declined, reversed or not completed, 2 on bad inpu
 	fl.DurationVar(&f.timeout, "timeout", 0, "response timeout before reversing (default: the configuration's, 15s)")
 	fl.BoolVar(&f.freshCard, "fresh-card", false, "start the card from its profile, not from its saved counters")
 	fl.BoolVar(&f.showISO, "iso", false, "print the ISO 8583 messages, masked")
+	fl.BoolVar(&f.showRaw, "raw", false, "print the raw hex of each ISO 8583 message, PAN, track 2, expiry, PIN block and keys masked")
 	fl.BoolVar(&f.showTrace, "trace", false, "print every APDU exchange")
 	fl.StringVar(&f.date, "date", "", "transaction date and time (RFC 3339); default now")
 	fl.StringVar(&f.unHex, "un", "", "fixed unpredictable number (4 bytes hex); default random")
@@ -322,7 +325,7 @@ func runTerminal(cmd *cobra.Command, f terminalFlags) error {
 		_, _ = io.WriteString(out, b.String())
 		return err
 	}
-	printResult(&b, res, f.showISO)
+	printResult(&b, res, f.showISO, f.showRaw)
 	_, err = io.WriteString(out, b.String())
 	if err != nil {
 		return err
@@ -334,7 +337,7 @@ func runTerminal(cmd *cobra.Command, f terminalFlags) error {
 }
 
 // printResult prints a result for a person, masked.
-func printResult(b *strings.Builder, res *pos.Result, showISO bool) {
+func printResult(b *strings.Builder, res *pos.Result, showISO, showRaw bool) {
 	o := res.Outcome
 	if o.Type != kernel.OutcomeNone {
 		fmt.Fprintf(b, "outcome: %s, CVM %s, %d tap(s)\n", o.Type, o.CVM, res.Taps)
@@ -369,9 +372,32 @@ func printResult(b *strings.Builder, res *pos.Result, showISO bool) {
 			b.WriteString(x.Describe())
 		}
 	}
+	if showRaw {
+		for _, x := range res.Exchanges {
+			printRaw(b, "-->", x.Purpose+" request", x.Request)
+			printRaw(b, "<--", x.Purpose+" response", x.Response)
+		}
+	}
 	if res.Receipt != "" {
 		b.WriteString("\n")
 		b.WriteString(res.Receipt)
+	}
+}
+
+// printRaw prints a message as its frame's raw hex (length header
+// excluded), cardholder data and keys masked; nothing if msg is nil.
+func printRaw(b *strings.Builder, arrow, what string, msg *iso8583.Message) {
+	if msg == nil {
+		return
+	}
+	frame, err := isospec.Pack(msg)
+	if err != nil {
+		fmt.Fprintf(b, "%s %s: cannot pack: %v\n", arrow, what, err)
+		return
+	}
+	fmt.Fprintf(b, "%s %s, %d bytes (raw, masked)\n", arrow, what, len(frame))
+	for _, line := range strings.Split(isospec.MaskedHex(frame), "\n") {
+		b.WriteString("    " + line + "\n")
 	}
 }
 

@@ -146,6 +146,22 @@ func TestTerminalSale(t *testing.T) {
 	require.Contains(t, string(state), `"next_ksn": "FFFF9876543210E00002"`)
 }
 
+// --raw prints each message's frame in hex with the PAN, track 2, expiry
+// and PIN block masked, in DE55 too.
+func TestTerminalRawFrames(t *testing.T) {
+	acq := startCLIAcquirer(t, false)
+	code, out, errOut := runCLI(t, "terminal", "--acquirer", acq.srv.Addr, "--data", t.TempDir(), "--un", "CAFEBABE", "--date", "2026-01-15T10:30:00+08:00",
+		"--card", "visa-plastic", "--amount", "350000", "--pin", "1234", "--raw")
+	require.Equal(t, 0, code, out+errOut)
+	for _, w := range []string{"--> authorisation request, ", "(raw, masked)", "<-- authorisation response, ", "    30313030", "****"} {
+		require.Contains(t, out, w)
+	}
+	flat := strings.ReplaceAll(out, "\n    ", "")
+	for _, w := range []string{"4761739001010010", "34373631373339303031303130303130"} {
+		require.NotContains(t, flat, w)
+	}
+}
+
 // A void in a later run finds the sale in the journal; the card names the
 // account again since the journal keeps no full PAN.
 func TestTerminalVoid(t *testing.T) {
