@@ -64,11 +64,11 @@ func deviceID(p cards.Profile) string { return fmt.Sprintf("%X", []byte(p.Phone.
 // It returns the number of keys loaded (0 when the platform saw no need).
 func Replenish(ctx context.Context, n *Network, name string, c cards.Card) (int, error) {
 	ph, ok := cards.Phone(c)
-	if h := n.SampleHCE(); ok && name == SampleHCEProfile && h.Phone == c {
+	if h, world := n.sampleHCE(name); ok && world && h.Phone == c {
 		if n.Issuer() == nil {
 			return 0, fmt.Errorf("replenish: %w", ErrIssuerDown)
 		}
-		return n.replenishSampleHCE(ctx)
+		return n.replenishSampleHCE(ctx, h)
 	}
 	if !ok || ph.KeyStore() == nil {
 		return 0, fmt.Errorf("replenish: %s is not an HCE phone", name)
@@ -138,10 +138,10 @@ func ReportLost(ctx context.Context, n *Network, name string) (string, error) {
 		return "", ErrIssuerDown
 	}
 	var done []string
-	if p.Name == SampleHCEProfile && n.SampleHCE().Phone != nil {
+	if h, world := n.sampleHCE(p.Name); world {
 		// The world's HCE phone got its card from the cloud platform: the
 		// platform suspends its binding and the ledger its keys.
-		s, err := n.reportSampleHCELost(ctx)
+		s, err := n.reportSampleHCELost(ctx, h)
 		if err != nil {
 			return "", fmt.Errorf("%s: %w", name, err)
 		}
