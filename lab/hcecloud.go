@@ -108,6 +108,9 @@ type Cloud struct {
 
 	mu  sync.Mutex
 	seq int
+	// enrolMu takes the load phones' enrolments one at a time (each
+	// reads its OTP from an inbox).
+	enrolMu sync.Mutex
 }
 
 // errSampleHCE reports that the world could not enrol its HCE phone.
