@@ -66,6 +66,11 @@ func TestReplenishPhone(t *testing.T) {
 		require.ErrorContains(t, err, "not an HCE phone")
 	}
 
+	other, err := Card(name, time.Now())
+	require.NoError(t, err)
+	_, err = Replenish(ctx, net, name, other)
+	require.ErrorContains(t, err, "not enrolled with the world's cloud platform")
+
 	require.NoError(t, net.StopIssuer())
 	_, err = Replenish(ctx, net, name, c)
 	require.ErrorContains(t, err, "issuer host not running")
