@@ -9,9 +9,6 @@ import (
 	"time"
 
 	"github.com/tapsim/tapsim/cards"
-	"github.com/tapsim/tapsim/cards/hce"
-	"github.com/tapsim/tapsim/emv/keys"
-	"github.com/tapsim/tapsim/hsm/keyblock"
 	"github.com/tapsim/tapsim/issuerhost"
 	"github.com/tapsim/tapsim/issuerhost/store"
 )
@@ -53,65 +50,23 @@ func profileApps(p cards.Profile) []cards.AppProfile {
 // in hex.
 func deviceID(p cards.Profile) string { return fmt.Sprintf("%X", []byte(p.Phone.DeviceID)) }
 
-// Replenish asks for keys for the HCE phone c of built-in profile name.
-// The world's HCE phone (SampleHCE) asks the cloud platform through its
-// app when it holds its low-water mark of keys or fewer. Another HCE phone
-// asks the issuer host's own key service for a batch of single-use keys
-// and loads them into c: the token is the one the sample data makes of the profile, the
-// device its hardware ID, and the phone opens the batch with the transport
-// key KEK. The platform issues when the phone holds its low-water mark of
-// usable keys or fewer; a phone that holds none gets a batch in any case.
-// It returns the number of keys loaded (0 when the platform saw no need).
+// Replenish asks for keys for the HCE phone c of built-in profile name,
+// one of the world's HCE phones (SampleHCEProfile, SampleHCEMCProfile):
+// it asks the cloud platform through its app when it holds its low-water
+// mark of keys or fewer, and returns the number of keys loaded (0 when the
+// phone saw no need).
 func Replenish(ctx context.Context, n *Network, name string, c cards.Card) (int, error) {
-	ph, ok := cards.Phone(c)
-	if h := n.SampleHCE(); ok && name == SampleHCEProfile && h.Phone == c {
-		if n.Issuer() == nil {
-			return 0, fmt.Errorf("replenish: %w", ErrIssuerDown)
+	h, world := n.sampleHCE(name)
+	if !world || h.Phone != c {
+		if p, err := cards.Builtin(name); err != nil || p.FormFactor != cards.FormHCEPhone {
+			return 0, fmt.Errorf("replenish: %s is not an HCE phone", name)
 		}
-		return n.replenishSampleHCE(ctx)
+		return 0, fmt.Errorf("replenish: %s is not enrolled with the world's cloud platform", name)
 	}
-	if !ok || ph.KeyStore() == nil {
-		return 0, fmt.Errorf("replenish: %s is not an HCE phone", name)
-	}
-	p, err := cards.Builtin(name)
-	if err != nil {
-		return 0, fmt.Errorf("replenish: %s: %w", name, err)
-	}
-	if p.Phone == nil || len(p.Phone.DeviceID) == 0 {
-		return 0, fmt.Errorf("replenish: %s has no device ID", name)
-	}
-	iss := n.Issuer()
-	if iss == nil {
+	if n.Issuer() == nil {
 		return 0, fmt.Errorf("replenish: %w", ErrIssuerDown)
 	}
-	device := deviceID(p)
-	batch, issued, err := iss.Cloud().Replenish(ctx, p.Name, device)
-	if err == nil && !issued && ph.KeysLeft() == 0 {
-		batch, err = iss.Cloud().IssueBatch(ctx, p.Name, device, 0)
-		issued = err == nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("replenish: %w", err)
-	}
-	if !issued {
-		return 0, nil
-	}
-	kek, err := keys.ParseHex(keys.AES, KEK)
-	if err != nil {
-		return 0, fmt.Errorf("replenish: transport key: %w", err)
-	}
-	opened, err := keyblock.OpenHCEKeys(kek, batch.Keys)
-	if err != nil {
-		return 0, fmt.Errorf("replenish: %w", err)
-	}
-	creds := make([]hce.Credential, len(opened))
-	for i, k := range opened {
-		creds[i] = hce.Credential{ATC: k.ATC, Key: k.Key}
-	}
-	if err := ph.Replenish(creds...); err != nil {
-		return 0, fmt.Errorf("replenish: %w", err)
-	}
-	return len(creds), nil
+	return n.replenishSampleHCE(ctx, h)
 }
 
 // ReportLost reports the phone of built-in profile name lost to the
@@ -138,24 +93,16 @@ func ReportLost(ctx context.Context, n *Network, name string) (string, error) {
 		return "", ErrIssuerDown
 	}
 	var done []string
-	if p.Name == SampleHCEProfile && n.SampleHCE().Phone != nil {
+	if h, world := n.sampleHCE(p.Name); world {
 		// The world's HCE phone got its card from the cloud platform: the
 		// platform suspends its binding and the ledger its keys.
-		s, err := n.reportSampleHCELost(ctx)
+		s, err := n.reportSampleHCELost(ctx, h)
 		if err != nil {
 			return "", fmt.Errorf("%s: %w", name, err)
 		}
 		done = append(done, s)
-	} else if p.FormFactor == cards.FormHCEPhone && p.Phone != nil && len(p.Phone.DeviceID) > 0 {
-		rep, err := iss.Cloud().ReportLost(ctx, deviceID(p), LostReason)
-		if err != nil {
-			return "", fmt.Errorf("%s: %w", name, err)
-		}
-		suspended := "none left active"
-		if len(rep.TokensSuspended) > 0 {
-			suspended = strings.Join(rep.TokensSuspended, ", ")
-		}
-		done = append(done, fmt.Sprintf("device %s: tokens suspended: %s; %d keys voided", rep.DeviceID, suspended, rep.KeysVoided))
+	} else if p.FormFactor == cards.FormHCEPhone {
+		return "", fmt.Errorf("%s is not enrolled with the world's cloud platform", name)
 	} else if p.Name == SampleWalletProfile && n.SampleWallet().Phone != nil {
 		// The world's wallet phone got its token through the wallet flow:
 		// the token service suspends every token of the device.

@@ -7,38 +7,57 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/tapsim/tapsim/cards"
+	"github.com/tapsim/tapsim/isospec"
+	"github.com/tapsim/tapsim/issuerhost/authz"
+	"github.com/tapsim/tapsim/issuerhost/store"
+	"github.com/tapsim/tapsim/provision/wire/wiretest"
 )
 
-// The replenish glue of a phone built from its profile (the issuer host's
-// own key service): a phone that lost its keys gets a batch even though
-// the platform still counts them usable; a stocked phone gets none; only
-// an HCE phone can ask, and only while the issuer host runs. (The world's
-// hce-phone asks the cloud platform: TestSampleHCEPhone.)
+// The world's mc-cloud phone (hce-phone-mc) is enrolled with the cloud
+// platform at start: its mobile PIN unlocks the UMD key at each tap, it
+// asks the platform for keys at its low-water mark only, and only an HCE
+// phone can ask, only while the issuer host runs.
 func TestReplenishPhone(t *testing.T) {
 	ctx := context.Background()
-	net := startNetwork(t)
+	clk := wiretest.NewClock(time.Now())
+	net, err := Start(ctx, Options{Dir: t.TempDir(), Rand: newSeededRand(21), Clock: clk.Now})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, net.Close()) })
 	const name = "hce-phone-mc"
 
-	c, err := Card(name, time.Now())
-	require.NoError(t, err)
-	ph, ok := cards.Phone(c)
+	h, ok := net.SampleHCEOf(name)
 	require.True(t, ok)
-	require.Equal(t, 5, ph.KeysLeft())
+	c, err := net.Card(name, time.Now())
+	require.NoError(t, err)
+	require.True(t, c == h.Phone, "the world's hce-phone-mc is the enrolled phone")
+	require.Equal(t, "3520990017614831", h.DeviceID)
+	require.Equal(t, 5, h.Card.KeysLeft())
+	require.NoError(t, net.Issuer().Store().View(ctx, func(tx *store.Tx) error {
+		k, err := tx.Token(ctx, h.Ref)
+		require.NoError(t, err)
+		require.Equal(t, authz.CVNMCCloud, k.CVN)
+		ds, err := tx.DevicesByID(ctx, h.DeviceID)
+		require.NoError(t, err)
+		require.Empty(t, ds, "no key of the issuer host's own key service")
+		return nil
+	}))
 	n, err := Replenish(ctx, net, name, c)
 	require.NoError(t, err)
 	require.Zero(t, n, "5 keys left: above the low-water mark")
 
-	first, ok := ph.KeyStore().NextATC()
-	require.True(t, ok)
-	ph.KeyStore().Discard()
+	cl := net.Cloud()
+	for h.Card.KeysLeft() > 1 {
+		code, why, err := cl.Tap(ctx, c, "5791", 10000)
+		require.NoError(t, err)
+		require.Equal(t, isospec.RCApproved, code, why)
+	}
+	clk.Advance(sampleReplenishInterval)
 	n, err = Replenish(ctx, net, name, c)
 	require.NoError(t, err)
 	require.Equal(t, 5, n)
-	require.Equal(t, 5, ph.KeysLeft())
-	next, ok := ph.KeyStore().NextATC()
-	require.True(t, ok)
-	require.Greater(t, next, first+4, "the new batch follows every ATC issued")
+	code, why, err := cl.Tap(ctx, c, "5791", 10000)
+	require.NoError(t, err)
+	require.Equal(t, isospec.RCApproved, code, why)
 
 	for _, name := range []string{"visa-plastic", "visa-se-phone"} {
 		c, err := Card(name, time.Now())
@@ -47,8 +66,12 @@ func TestReplenishPhone(t *testing.T) {
 		require.ErrorContains(t, err, "not an HCE phone")
 	}
 
+	other, err := Card(name, time.Now())
+	require.NoError(t, err)
+	_, err = Replenish(ctx, net, name, other)
+	require.ErrorContains(t, err, "not enrolled with the world's cloud platform")
+
 	require.NoError(t, net.StopIssuer())
-	ph.KeyStore().Discard()
 	_, err = Replenish(ctx, net, name, c)
 	require.ErrorContains(t, err, "issuer host not running")
 }
@@ -66,10 +89,7 @@ func TestReportLostPhone(t *testing.T) {
 
 	got, err := ReportLost(ctx, net, "hce-phone-mc")
 	require.NoError(t, err)
-	require.Equal(t, "device 3520990017614831: tokens suspended: hce-phone-mc; 5 keys voided", got)
-	got, err = ReportLost(ctx, net, "hce-phone-mc")
-	require.NoError(t, err)
-	require.Equal(t, "device 3520990017614831: tokens suspended: none left active; 0 keys voided", got)
+	require.Equal(t, "device 3520990017614831: cloud binding of hce-phone-mc suspended, its 5 keys refused from now on", got)
 
 	got, err = ReportLost(ctx, net, "mc-se-phone")
 	require.NoError(t, err)

@@ -86,8 +86,9 @@ type SampleHCE struct {
 	Phone cards.Card
 	// backup is the card as downloaded, for a phone restored from a
 	// backup (RestoredCard).
-	backup  *hceapp.Card
-	profile cards.Profile
+	backup    *hceapp.Card
+	profile   cards.Profile
+	mobilePIN string
 }
 
 // Cloud is the world's HCE cloud platform on loopback HTTPS with mutual
@@ -107,6 +108,9 @@ type Cloud struct {
 
 	mu  sync.Mutex
 	seq int
+	// enrolMu takes the load phones' enrolments one at a time (each
+	// reads its OTP from an inbox).
+	enrolMu sync.Mutex
 }
 
 // errSampleHCE reports that the world could not enrol its HCE phone.
@@ -364,7 +368,12 @@ func (c *Cloud) addCardAccount(ctx context.Context, ref, fundingPAN, cloudPAN, c
 // security code, the OTP read from the cardholder's inbox at contact, and
 // the download.
 func (c *Cloud) Enrol(ctx context.Context, app *hceapp.App, ref, securityCode, contact string) (*hceapp.Card, error) {
-	return app.Enrol(ctx, c.RequestID(), ref, securityCode, "", func(ctx context.Context, _ wire.HCERegisterResult) (string, error) {
+	return c.enrol(ctx, app, ref, securityCode, "", contact)
+}
+
+// enrol is Enrol with the mobile PIN of an mc-cloud card ("" for none).
+func (c *Cloud) enrol(ctx context.Context, app *hceapp.App, ref, securityCode, mobilePIN, contact string) (*hceapp.Card, error) {
+	return app.Enrol(ctx, c.RequestID(), ref, securityCode, mobilePIN, func(ctx context.Context, _ wire.HCERegisterResult) (string, error) {
 		otp, ok, err := c.p.LastOTP(ctx, contact)
 		if err != nil {
 			return "", err
@@ -376,41 +385,97 @@ func (c *Cloud) Enrol(ctx context.Context, app *hceapp.App, ref, securityCode, c
 	})
 }
 
-// enrolSampleHCE enrols the sample HCE phone: its card account on the
-// platform, the phone's app registered and its card downloaded.
+// SampleHCEMobilePIN is the mobile PIN the cardholder of the world's
+// mc-cloud phone (SampleHCEMCProfile) set at registration and types at
+// each tap, unlocking the phone's UMD key (sample value; the profile
+// format has no field for it).
+const SampleHCEMobilePIN = "4827"
+
+// SampleHCEMCProfile is the built-in profile of the world's mc-cloud HCE
+// phone, enrolled with the cloud platform at start like SampleHCEProfile.
+const SampleHCEMCProfile = sampleHCEMCProfile
+
+// enrolSampleHCE enrols the sample HCE phones: for each, its card account
+// on the platform, the phone's app registered and its card downloaded.
 func (n *Network) enrolSampleHCE(ctx context.Context, c *Cloud) error {
-	prof, err := cards.Builtin(SampleHCEProfile)
+	h, err := c.enrolSample(ctx, SampleHCEProfile, "")
 	if err != nil {
-		return fmt.Errorf("%w: %w", errSampleHCE, err)
+		return err
+	}
+	mc, err := c.enrolSample(ctx, SampleHCEMCProfile, SampleHCEMobilePIN)
+	if err != nil {
+		return err
+	}
+	n.mu.Lock()
+	n.hce, n.hceMC = h, mc
+	n.mu.Unlock()
+	return nil
+}
+
+// enrolSample enrols the phone of sample profile name (its device, its
+// token as the card account's cloud number, funded by the token's card);
+// mobilePIN is the mobile PIN of an mc-cloud card, "" for a visa-cloud
+// one.
+func (c *Cloud) enrolSample(ctx context.Context, name, mobilePIN string) (SampleHCE, error) {
+	prof, err := cards.Builtin(name)
+	if err != nil {
+		return SampleHCE{}, fmt.Errorf("%w: %w", errSampleHCE, err)
 	}
 	if prof.App == nil || prof.App.Token == nil || prof.Phone == nil || len(prof.Phone.DeviceID) == 0 {
-		return fmt.Errorf("%w: profile %s names no funding card or device", errSampleHCE, SampleHCEProfile)
+		return SampleHCE{}, fmt.Errorf("%w: profile %s names no funding card or device", errSampleHCE, name)
 	}
 	ref := prof.Name
-	fc, err := c.AddCardAccount(ctx, ref, prof.App.Token.FundingPAN, prof.App.PAN, yymm(prof.App.Expiry), prof.App.PSN)
+	cvn := wire.HCECVNVisaCloud
+	if mobilePIN != "" {
+		cvn = wire.HCECVNMCCloud
+	}
+	fc, err := c.addCardAccount(ctx, ref, prof.App.Token.FundingPAN, prof.App.PAN, yymm(prof.App.Expiry), prof.App.PSN, cvn)
 	if err != nil {
-		return fmt.Errorf("%w: %w", errSampleHCE, err)
+		return SampleHCE{}, fmt.Errorf("%w: %w", errSampleHCE, err)
 	}
 	device := deviceID(prof)
 	app, err := c.NewApp(device)
 	if err != nil {
-		return fmt.Errorf("%w: %w", errSampleHCE, err)
+		return SampleHCE{}, fmt.Errorf("%w: %w", errSampleHCE, err)
 	}
-	card, err := c.Enrol(ctx, app, ref, fc.Card.SecurityCode, fc.Phone)
+	card, err := c.enrol(ctx, app, ref, fc.Card.SecurityCode, mobilePIN, fc.Phone)
 	if err != nil {
-		return fmt.Errorf("%w: %w", errSampleHCE, err)
+		return SampleHCE{}, fmt.Errorf("%w: %w", errSampleHCE, err)
 	}
-	backup := card.Copy()
-	ph, err := HCEPhone(prof, card, c.clock, c.rand)
-	if err != nil {
-		return fmt.Errorf("%w: %w", errSampleHCE, err)
+	h := SampleHCE{App: app, Card: card, Ref: ref, DeviceID: device, Masked: pan.Mask(card.Profile().AccountNumber),
+		backup: card.Copy(), profile: prof, mobilePIN: mobilePIN}
+	if h.Phone, err = h.phone(card, c.clock, c.rand); err != nil {
+		return SampleHCE{}, fmt.Errorf("%w: %w", errSampleHCE, err)
 	}
-	n.mu.Lock()
-	n.hce = SampleHCE{App: app, Card: card, Ref: ref, DeviceID: device, Masked: pan.Mask(card.Profile().AccountNumber),
-		Phone: ph, backup: backup, profile: prof}
-	n.mu.Unlock()
-	return nil
+	return h, nil
 }
+
+// phone is a phone of h's profile paying with card (h's or a copy).
+func (h SampleHCE) phone(card *hceapp.Card, now func() time.Time, rnd io.Reader) (cards.Card, error) {
+	if h.mobilePIN == "" {
+		return HCEPhone(h.profile, card, now, rnd)
+	}
+	pin := h.mobilePIN
+	return hcePhone(h.profile, card, func() string { return pin }, "", now, rnd)
+}
+
+// sampleHCE is the world's HCE phone of profile name (SampleHCEProfile or
+// SampleHCEMCProfile), when the world enrolled it.
+func (n *Network) sampleHCE(name string) (SampleHCE, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	h := n.hce
+	if name == SampleHCEMCProfile {
+		h = n.hceMC
+	} else if name != SampleHCEProfile {
+		return SampleHCE{}, false
+	}
+	return h, h.Phone != nil
+}
+
+// SampleHCEOf is the world's HCE phone of profile name: SampleHCE for
+// SampleHCEProfile, the mc-cloud phone for SampleHCEMCProfile.
+func (n *Network) SampleHCEOf(name string) (SampleHCE, bool) { return n.sampleHCE(name) }
 
 // HCEPhone builds the HCE phone of profile p (its passcode, CDCVM rules
 // and token requestor) paying with card, a card an HCE app downloaded:
@@ -483,10 +548,8 @@ func hcePhone(p cards.Profile, card *hceapp.Card, pin func() string, last4 strin
 // phone spent them, R-S5b); for any other, the card built from its
 // profile (Card).
 func (n *Network) RestoredCard(name string, now time.Time) (cards.Card, error) {
-	if name == SampleHCEProfile {
-		if h := n.SampleHCE(); h.Phone != nil {
-			return HCEPhone(h.profile, h.backup.Copy(), func() time.Time { return now }, n.Cloud().rand)
-		}
+	if h, ok := n.sampleHCE(name); ok {
+		return h.phone(h.backup.Copy(), func() time.Time { return now }, n.Cloud().rand)
 	}
 	return Card(name, now)
 }
@@ -494,8 +557,7 @@ func (n *Network) RestoredCard(name string, now time.Time) (cards.Card, error) {
 // replenishSampleHCE asks the platform for a batch for the world's HCE
 // phone when it holds its low-water mark of keys or fewer; it returns the
 // number of keys loaded.
-func (n *Network) replenishSampleHCE(ctx context.Context) (int, error) {
-	h := n.SampleHCE()
+func (n *Network) replenishSampleHCE(ctx context.Context, h SampleHCE) (int, error) {
 	low := 0
 	if h.profile.Phone != nil {
 		low = h.profile.Phone.LowWater
@@ -514,8 +576,8 @@ func (n *Network) replenishSampleHCE(ctx context.Context) (int, error) {
 // reportSampleHCELost reports the world's HCE phone lost at the cloud
 // platform: its binding and every key issued to it are suspended at once;
 // the account's other phones go on (R-C1, R-S5d).
-func (n *Network) reportSampleHCELost(ctx context.Context) (string, error) {
-	h, c := n.SampleHCE(), n.Cloud()
+func (n *Network) reportSampleHCELost(ctx context.Context, h SampleHCE) (string, error) {
+	c := n.Cloud()
 	b, err := c.svc.ReportLost(staffServiceCentre, h.Ref, h.DeviceID)
 	if err != nil {
 		return "", err

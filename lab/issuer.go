@@ -391,7 +391,7 @@ func issuerSeed(m hsm.HSM, walletToken bool) (issuerhost.Seed, error) {
 				return seed, err
 			}
 		}
-		if !walletToken && (p.Name == SampleWalletProfile || p.Name == SampleHCEProfile) {
+		if !walletToken && (p.Name == SampleWalletProfile || p.Name == SampleHCEProfile || p.Name == SampleHCEMCProfile) {
 			continue
 		}
 		l, err := imk(a.CVN, a.IMK)

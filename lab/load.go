@@ -1,6 +1,8 @@
 package lab
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -8,11 +10,13 @@ import (
 
 	"github.com/tapsim/tapsim/acquirer"
 	"github.com/tapsim/tapsim/cards"
+	"github.com/tapsim/tapsim/cards/hceapp"
 	"github.com/tapsim/tapsim/emv/dukpt"
 	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/emv/pan"
 	"github.com/tapsim/tapsim/hsm"
 	"github.com/tapsim/tapsim/issuerhost"
+	"github.com/tapsim/tapsim/provision/wire"
 	"github.com/tapsim/tapsim/terminal/pos"
 )
 
@@ -114,9 +118,13 @@ func addLoadCards(seed *issuerhost.Seed, imk func(cvn string, key []byte) (strin
 				return fmt.Errorf("load card %s: %w", p.Name, err)
 			}
 			acct := "acct-" + p.Name
+			// A contact, where the issuer sends the OTP when a load HCE
+			// phone enrols on this card (LoadHCEPhone).
+			phone, email := issuerhost.SampleContact(p.Name)
 			seed.Accounts = append(seed.Accounts, issuerhost.SeedAccount{ID: acct, Currency: 901, CreditLimit: loadCreditLimit})
 			seed.Cards = append(seed.Cards, issuerhost.SeedCard{ID: p.Name, PAN: a.PAN, PSN: a.PSN, Account: acct,
-				Expiry: a.Expiry, CVN: a.CVN, IMK: l, PVKI: 1, PVV: v, FormFactor: p.FormFactor, InitialATC: int(p.State.ATC)})
+				Expiry: a.Expiry, CVN: a.CVN, IMK: l, PVKI: 1, PVV: v, FormFactor: p.FormFactor, InitialATC: int(p.State.ATC),
+				Phone: phone, Email: email})
 		}
 	}
 	return nil
@@ -175,4 +183,106 @@ func LoadTerminalConfig(i int, timeout time.Duration) (pos.Config, error) {
 		cfg.ResponseTimeout = timeout
 	}
 	return cfg, cfg.Validate()
+}
+
+// loadHCEFunding is the load profile whose load card i funds the card
+// account of load HCE phone i of each sample HCE phone profile.
+var loadHCEFunding = map[string]string{SampleHCEProfile: "visa-plastic", SampleHCEMCProfile: "mc-plastic"}
+
+// LoadHCEProfiles lists the HCE phone profiles a load run in the embedded
+// world can tap (LoadHCEPhone).
+func LoadHCEProfiles() []string { return []string{SampleHCEProfile, SampleHCEMCProfile} }
+
+// LoadHCEMaxSales is how many sales one load HCE phone can make in an
+// hour: the platform issues at most 100 limited-use keys per card account
+// and hour (the key index counts them in two digits), the first batch and
+// the last one left unspent included.
+const LoadHCEMaxSales = 90
+
+// LoadHCEPhone is load HCE phone i: the phone of a load terminal in a load
+// run of an HCE phone profile.
+type LoadHCEPhone struct {
+	// Phone is the phone, its card from the cloud platform.
+	Phone cards.Card
+	// Masked is its cloud account number masked.
+	Masked string
+
+	sample SampleHCE
+	card   *hceapp.Card
+}
+
+// LoadHCEPhone enrols load HCE phone i (from 0) of sample HCE profile name
+// with the world's cloud platform, as the sample phone enrols: a card
+// account of its own (load card i of the matching load profile funds it;
+// the platform's key space is per account and hour), a device ID of its
+// own, the OTP read from the load card's holder's inbox, the download.
+// Load phones on one card account would share its key space.
+func (n *Network) LoadHCEPhone(ctx context.Context, name string, i int) (*LoadHCEPhone, error) {
+	fund, ok := loadHCEFunding[name]
+	c := n.Cloud()
+	if !ok || c == nil {
+		return nil, fmt.Errorf("load HCE phone: %s: %w", name, ErrHCEProfile)
+	}
+	prof, err := cards.Builtin(name)
+	if err != nil {
+		return nil, err
+	}
+	lp, err := LoadCardProfile(fund, i)
+	if err != nil {
+		return nil, err
+	}
+	ref, cloudPAN, err := cloudAccount(LoadCardPrefix+name+fmt.Sprintf("-%03d", i+1), lp.App.PAN)
+	if err != nil {
+		return nil, err
+	}
+	pin := ""
+	cvn := wire.HCECVNVisaCloud
+	if name == SampleHCEMCProfile {
+		pin, cvn = SampleHCEMobilePIN, wire.HCECVNMCCloud
+	}
+	c.enrolMu.Lock()
+	defer c.enrolMu.Unlock()
+	fc, err := c.addCardAccount(ctx, ref, lp.App.PAN, cloudPAN, yymm(prof.App.Expiry), "00", cvn)
+	if err != nil {
+		return nil, fmt.Errorf("load HCE phone %d: %w", i+1, err)
+	}
+	// "LOAD" or "LOMC" and the phone's number: a device of its own per
+	// profile and terminal.
+	device := fmt.Sprintf("4C4F4144%08X", i+1)
+	if name == SampleHCEMCProfile {
+		device = fmt.Sprintf("4C4F4D43%08X", i+1)
+	}
+	app, err := c.NewApp(device)
+	if err != nil {
+		return nil, err
+	}
+	card, err := c.enrol(ctx, app, ref, fc.Card.SecurityCode, pin, fc.Phone)
+	if err != nil {
+		return nil, fmt.Errorf("load HCE phone %d: %w", i+1, err)
+	}
+	h := SampleHCE{App: app, Card: card, Ref: ref, DeviceID: device, Masked: pan.Mask(cloudPAN), profile: prof, mobilePIN: pin}
+	if h.Phone, err = h.phone(card, c.clock, c.rand); err != nil {
+		return nil, err
+	}
+	return &LoadHCEPhone{Phone: h.Phone, Masked: h.Masked, sample: h, card: card}, nil
+}
+
+// Ready readies the phone for its next tap: it asks the platform for keys
+// when it holds its low-water mark or fewer, then its holder unlocks it
+// with the passcode (an HCE tap is always verified, R-S2e).
+func (l *LoadHCEPhone) Ready(ctx context.Context) error {
+	low := 0
+	if l.sample.profile.Phone != nil {
+		low = l.sample.profile.Phone.LowWater
+	}
+	if l.card.NeedsReplenish(low) {
+		if _, err := l.sample.App.Replenish(ctx, l.sample.Ref); err != nil {
+			return fmt.Errorf("replenish: %w", err)
+		}
+	}
+	ph, ok := cards.Phone(l.Phone)
+	if !ok {
+		return errors.New("load HCE phone: not a phone")
+	}
+	return ph.Unlock(l.sample.profile.Phone.Passcode)
 }

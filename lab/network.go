@@ -52,6 +52,7 @@ type Network struct {
 	clock  func() time.Time
 	cloud  *Cloud
 	hce    SampleHCE
+	hceMC  SampleHCE
 	// se is the world's TSMs, sePhones the SE phones it personalised
 	// through them, by profile name.
 	se       *SEPlatform

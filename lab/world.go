@@ -97,7 +97,7 @@ func (n *Network) Provisioning() *Provisioning {
 }
 
 // Card is the world's card or phone of Profile(name): the sample wallet
-// phone (SampleWalletProfile), the sample HCE phone (SampleHCEProfile) and
+// phone (SampleWalletProfile), the sample HCE phones (SampleHCEProfile, SampleHCEMCProfile) and
 // the sample SE phones (SampleSEProfiles) are the ones the world
 // provisioned, the same phone at every call; any other is built from its
 // profile, its clock frozen at now (Card). Paths without a world (a tap
@@ -112,10 +112,8 @@ func (n *Network) Card(name string, now time.Time) (cards.Card, error) {
 			return w.Phone, nil
 		}
 	}
-	if name == SampleHCEProfile {
-		if h := n.SampleHCE(); h.Phone != nil {
-			return h.Phone, nil
-		}
+	if h, ok := n.sampleHCE(name); ok {
+		return h.Phone, nil
 	}
 	return Card(name, now)
 }

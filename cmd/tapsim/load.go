@@ -101,6 +101,14 @@ or mc-plastic (M/Chip, CDA). The default amount, NT$1,001.00, is above the floor
 limit the card asks for an online PIN, typed from --pin (without it the PIN is bypassed and
 the issuer declines).
 
+--card hce-phone or hce-phone-mc (embedded hosts only): each terminal taps an HCE phone of its
+own, enrolled at the start of the run with the embedded cloud platform (registration with the
+OTP, challenge-signed download) on a card account of its own funded by load card n of
+visa-plastic or mc-plastic; its holder unlocks it before every tap (the mc-cloud phone types its
+mobile PIN too) and it asks the platform for keys whenever it holds its low-water mark or fewer
+(the replenishment counts in that sale's time). The platform issues a card account at most 100
+keys an hour, so such a run has at most 90 sales per terminal (the default count is cut to that).
+
 The run stops after --count sales in all (default 1000 when neither is given) or after
 --duration, whichever comes first; sales in flight finish. --rate TPS starts sales at a
 fixed rate over all terminals instead of flat out (latency under a fixed load; the start lag
@@ -131,7 +139,7 @@ Exits 0 when the run completed (declines included), 1 when any sale errored, 2 o
 	fl.IntVar(&f.count, "count", 0, "sales in all (default 1000 when --duration is not given)")
 	fl.DurationVar(&f.duration, "duration", 0, "stop starting sales after this long")
 	fl.Float64Var(&f.rate, "rate", 0, "start sales at this many per second over all terminals (default flat out)")
-	fl.StringVar(&f.card, "card", "visa-plastic", "card profile of the load cards: "+strings.Join(lab.LoadProfiles(), " or "))
+	fl.StringVar(&f.card, "card", "visa-plastic", "card profile of the load cards: "+strings.Join(append(lab.LoadProfiles(), lab.LoadHCEProfiles()...), ", "))
 	fl.StringVar(&f.amountText, "amount", "100100", "amount of each sale: minor units (100100), or major units with the currency's decimals (1001.00)")
 	fl.StringVar(&f.pin, "pin", "", "PIN typed when the card asks for an online PIN (default: bypassed)")
 	fl.StringVar(&f.acquirer, "acquirer", "", "running acquirer, host:port (default: hosts embedded on loopback)")
@@ -211,8 +219,11 @@ func (f loadFlags) config() (loadConfig, error) {
 		return loadConfig{}, usageErr("--duration must not be negative")
 	case f.rate < 0 || math.IsNaN(f.rate) || math.IsInf(f.rate, 0):
 		return loadConfig{}, usageErr("--rate must be a positive number of sales per second")
-	case !slices.Contains(lab.LoadProfiles(), f.card):
-		return loadConfig{}, usageErr("--card %q: load cards exist for %s", f.card, strings.Join(lab.LoadProfiles(), " and "))
+	case !slices.Contains(lab.LoadProfiles(), f.card) && !slices.Contains(lab.LoadHCEProfiles(), f.card):
+		return loadConfig{}, usageErr("--card %q: load cards exist for %s, load HCE phones for %s", f.card,
+			strings.Join(lab.LoadProfiles(), " and "), strings.Join(lab.LoadHCEProfiles(), " and "))
+	case f.acquirer != "" && slices.Contains(lab.LoadHCEProfiles(), f.card):
+		return loadConfig{}, usageErr("--card %s: load HCE phones enrol with the embedded world's cloud platform; not with --acquirer", f.card)
 	case f.timeout < 0:
 		return loadConfig{}, usageErr("--timeout must not be negative")
 	case f.issuerTimeout <= 0:
@@ -240,11 +251,21 @@ func (f loadFlags) config() (loadConfig, error) {
 	count := f.count
 	if count == 0 && f.duration == 0 {
 		count = 1000
+		if slices.Contains(lab.LoadHCEProfiles(), f.card) {
+			count = min(count, f.terminals*lab.LoadHCEMaxSales)
+		}
 	}
 	// Each terminal's card counts its ATC up from where it is; a card has
 	// 65535 transactions in it.
 	if count > f.terminals*(loadMaxATC-1) {
 		return loadConfig{}, usageErr("--count %d: at most %d sales per terminal (a card's transaction counter)", count, loadMaxATC-1)
+	}
+	// A load HCE phone's card account gets at most 100 limited-use keys an
+	// hour from the cloud platform.
+	if slices.Contains(lab.LoadHCEProfiles(), f.card) && (count > f.terminals*lab.LoadHCEMaxSales ||
+		count == 0 && f.duration > time.Hour) {
+		return loadConfig{}, usageErr("--card %s: at most %d sales per terminal (a phone's card account gets at most 100 limited-use keys an hour)",
+			f.card, lab.LoadHCEMaxSales)
 	}
 	dir := f.dataDir
 	if dir == "" && f.acquirer != "" {
@@ -301,7 +322,10 @@ type loadConfig struct {
 
 // loadTerm is one terminal of the run with its card.
 type loadTerm struct {
+	// cardID is the load card's ID, "" for a load HCE phone (hce), which
+	// enrols anew at each run.
 	cardID string
+	hce    *lab.LoadHCEPhone
 	term   *pos.Terminal
 	link   *client.Client
 	card   cards.Card
@@ -421,6 +445,10 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	hce := slices.Contains(lab.LoadHCEProfiles(), cfg.Card)
+	if hce && netw == nil {
+		return nil, fmt.Errorf("load: %s: load HCE phones are the embedded world's", cfg.Card)
+	}
 	if p, err := lab.LoadCardProfile(cfg.Card, 0); err == nil {
 		rep.CardPANs = pan.Mask(p.App.PAN)
 		if cfg.Terminals > 1 {
@@ -439,7 +467,20 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadReport, error) {
 		Terminals: cfg.Terminals, Count: cfg.Count, Duration: cfg.Duration, Rate: cfg.Rate,
 		// Each terminal connects before the clock starts.
 		NewSale: func(ctx context.Context, i int) (load.SaleFunc, error) {
-			t, err := newLoadTerm(cfg, i, addr, state)
+			var ph *lab.LoadHCEPhone
+			if hce {
+				p, err := netw.LoadHCEPhone(ctx, cfg.Card, i)
+				if err != nil {
+					return nil, err
+				}
+				ph = p
+				if i == 0 {
+					rep.CardPANs = p.Masked
+				} else {
+					rep.CardPANs = strings.SplitN(rep.CardPANs, " ", 2)[0] + " .. " + p.Masked
+				}
+			}
+			t, err := newLoadTerm(cfg, i, addr, state, ph)
 			if err != nil {
 				return nil, err
 			}
@@ -463,7 +504,9 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadReport, error) {
 		ts.LastSTAN = t.stan.Last()
 		ts.NextKSN = t.term.NextKSN().String()
 		state.Terminals[t.term.Config().TerminalID] = ts
-		state.Cards[t.cardID] = cardATC(t.card)
+		if t.cardID != "" {
+			state.Cards[t.cardID] = cardATC(t.card)
+		}
 	}
 	if err := state.save(); err != nil {
 		return nil, fmt.Errorf("load state: %w", err)
@@ -472,8 +515,8 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadReport, error) {
 }
 
 // newLoadTerm makes load terminal i with its card, going on from the
-// saved state.
-func newLoadTerm(cfg loadConfig, i int, addr string, state *loadState) (*loadTerm, error) {
+// saved state, or with load HCE phone hce when set.
+func newLoadTerm(cfg loadConfig, i int, addr string, state *loadState, hce *lab.LoadHCEPhone) (*loadTerm, error) {
 	tc, err := lab.LoadTerminalConfig(i, cfg.ResponseTimeout)
 	if err != nil {
 		return nil, err
@@ -484,21 +527,26 @@ func newLoadTerm(cfg loadConfig, i int, addr string, state *loadState) (*loadTer
 			tc.KSN = ksn
 		}
 	}
-	p, err := lab.LoadCardProfile(cfg.Card, i)
-	if err != nil {
-		return nil, err
-	}
-	if atc, ok := state.Cards[p.Name]; ok {
-		if atc < 0 || atc > loadMaxATC {
-			return nil, fmt.Errorf("load state: card %s: ATC %d", p.Name, atc)
+	t := &loadTerm{hce: hce, stan: pos.NewCounter(ts.LastSTAN)}
+	if hce != nil {
+		t.card = hce.Phone
+	} else {
+		p, err := lab.LoadCardProfile(cfg.Card, i)
+		if err != nil {
+			return nil, err
 		}
-		p.State.ATC = atc
+		if atc, ok := state.Cards[p.Name]; ok {
+			if atc < 0 || atc > loadMaxATC {
+				return nil, fmt.Errorf("load state: card %s: ATC %d", p.Name, atc)
+			}
+			p.State.ATC = atc
+		}
+		if t.card, err = cards.FromProfile(p, cards.Options{Clock: cfg.Clock}); err != nil {
+			return nil, err
+		}
+		t.cardID = p.Name
 	}
-	card, err := cards.FromProfile(p, cards.Options{Clock: cfg.Clock})
-	if err != nil {
-		return nil, err
-	}
-	t := &loadTerm{cardID: p.Name, card: card, reader: inproc.New(card), stan: pos.NewCounter(ts.LastSTAN)}
+	t.reader = inproc.New(t.card)
 	var keypad pinpad.Keypad
 	if cfg.PIN != "" {
 		keypad = pinpad.Always(cfg.PIN)
@@ -534,6 +582,12 @@ func (t *loadTerm) sale(amount int64) load.SaleFunc {
 	return func(ctx context.Context) (*pos.Result, error) {
 		if cardATC(t.card) >= loadMaxATC {
 			return nil, load.Stop(errors.New("card transaction counter exhausted"))
+		}
+		if t.hce != nil {
+			// Keys replenished when low, the holder verified (R-S2e).
+			if err := t.hce.Ready(ctx); err != nil {
+				return nil, fmt.Errorf("phone: %w", err)
+			}
 		}
 		t.reader.Present(t.card)
 		res, err := t.term.Sale(ctx, amount, t.reader)

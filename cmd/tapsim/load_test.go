@@ -35,6 +35,24 @@ func loadUN(i int) func() [4]byte {
 	}
 }
 
+// Load HCE phones in the embedded world: each terminal taps its own phone,
+// enrolled with the cloud platform on a card account of its own, which
+// replenishes its keys through the platform when they run low; every sale
+// is approved, none errors.
+func TestLoadRunHCE(t *testing.T) {
+	for _, card := range []string{"hce-phone", "hce-phone-mc"} {
+		code, out, errOut := runCLI(t, "load", "--card", card, "--terminals", "2", "--count", "24", "--json")
+		require.Equal(t, 0, code, out+errOut)
+		var rep loadReport
+		require.NoError(t, json.Unmarshal([]byte(out), &rep))
+		require.Equal(t, 24, rep.Transactions, card)
+		require.Equal(t, 24, rep.Approved, card)
+		require.Zero(t, rep.Errors, card)
+		require.Contains(t, rep.CardPANs, " .. ", card)
+		require.NotContains(t, out, "5204740000001234")
+	}
+}
+
 // Four terminals, 50 sales each, over the embedded network: every sale is
 // approved online by the issuer, the counts add up, the percentiles are
 // ordered, and the JSON report says what the text says. The issuer saw
@@ -235,7 +253,9 @@ func TestLoadBadFlags(t *testing.T) {
 		{[]string{"--amount", "10.001"}, "--amount 10.001: the currency has 2 decimal(s)"},
 		{[]string{"--amount", "ten"}, "--amount ten: want a positive number"},
 		{[]string{"--acquirer", "localhost"}, `--acquirer "localhost": want host:port`},
-		{[]string{"--card", "hce-phone"}, "load cards exist for visa-plastic and mc-plastic"},
+		{[]string{"--card", "wallet-phone"}, "load cards exist for visa-plastic and mc-plastic, load HCE phones for hce-phone and hce-phone-mc"},
+		{[]string{"--card", "hce-phone", "--acquirer", "127.0.0.1:1"}, "not with --acquirer"},
+		{[]string{"--card", "hce-phone-mc", "--terminals", "2", "--count", "181"}, "at most 90 sales per terminal"},
 		{[]string{"--acquirer", "nowhere"}, "want host:port"},
 		{[]string{"--pin", "12"}, "--pin"},
 		{[]string{"--timeout", "-1s"}, "--timeout"},
