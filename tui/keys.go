@@ -129,7 +129,7 @@ func bindingTable() []Binding {
 			do: func(a *App, _ *tcell.EventKey) { a.m.ToggleType() }},
 		{Keys: "v", Hint: "void", Help: "void the last approved sale not voided yet (h: any sale)", Screens: mainS, match: runes('v'), do: func(a *App, _ *tcell.EventKey) { a.void(nil) }},
 		{Keys: "Tab", Hint: "trace", Help: "switch the trace pane: APDU, ISO 8583, host log, provisioning", Screens: mainS, match: keys(tcell.KeyTab),
-			do: func(a *App, _ *tcell.EventKey) { a.m.NextPane() }},
+			do: func(a *App, _ *tcell.EventKey) { a.m.NextPane(); a.followTrace() }},
 		{Keys: "p", Hint: "phone", Help: "open the selected phone's panel (unlock, card on/off, PAN)", Screens: mainS, match: runes('p'),
 			do: func(a *App, _ *tcell.EventKey) {
 				if a.m.Busy && !a.m.WaitingPhone {
@@ -174,6 +174,10 @@ func bindingTable() []Binding {
 				}
 			}},
 		{Keys: "q", Hint: "quit", Help: "quit (stops the embedded hosts)", Screens: mainS, match: runes('q'), do: (*App).quit},
+		{Keys: "PgUp/Dn", Hint: "scroll", Help: "scroll the yellow-bordered pane (Home/End; mouse wheel too)", Screens: mainS,
+			match: keys(tcell.KeyPgUp, tcell.KeyPgDn, tcell.KeyHome, tcell.KeyEnd), do: (*App).scrollKey},
+		{Keys: "Left/Right", Help: "choose the pane PgUp/Dn scroll: outcome or trace (or click)", Screens: mainS,
+			match: keys(tcell.KeyLeft, tcell.KeyRight), do: func(a *App, _ *tcell.EventKey) { a.switchFocus() }},
 
 		// PIN pad.
 		{Keys: "0-9", Hint: "PIN digit", Help: "type a PIN digit (shown as *)", Screens: pinS, match: digit,

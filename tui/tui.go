@@ -169,8 +169,12 @@ type App struct {
 	back        model.Screen
 	helpRow     int
 	histRow     int
-	leftW       int
-	footW       int
+	scrollState
+	// shownLast is the outcome the outcome pane shows: a new one shows
+	// from its top.
+	shownLast *model.Entry
+	leftW     int
+	footW     int
 	// gaveUp is set when Esc gave up presenting the card again: the
 	// display goes back to Welcome when the transaction ends.
 	gaveUp bool
@@ -258,6 +262,8 @@ func New(b Backend, o Options) (*App, error) {
 		a.dispatch(ev)
 		return nil
 	})
+	a.app.EnableMouse(true)
+	a.app.SetMouseCapture(a.mouse)
 	a.render()
 	return a, nil
 }
@@ -606,6 +612,7 @@ func (a *App) tap() {
 		amount, typ := m.Amount(), m.Type
 		m.Begin()
 		a.resetAPDU()
+		a.followTrace()
 		a.tapReader(name, amount, typ)
 		return
 	}
@@ -621,6 +628,7 @@ func (a *App) tap() {
 	a.mu.Unlock()
 	m.Begin()
 	a.resetAPDU()
+	a.followTrace()
 	if t := a.traceOf(name); t != nil {
 		a.replayUN(t)
 		m.Notice = "replaying " + traceFile(name) + " with its unpredictable numbers"

@@ -229,7 +229,7 @@ func (a *App) render() {
 	a.outcome.SetText(outcomeText(m))
 	a.tracev.SetTitle(" Trace: " + m.Pane.String() + " (Tab) ")
 	a.tracev.SetText(tview.Escape(strings.Join(m.Trace[m.Pane], "\n")))
-	a.tracev.ScrollToEnd()
+	a.applyScroll()
 
 	a.renderFooter()
 
