@@ -331,13 +331,14 @@ func bindingTable() []Binding {
 					a.m.NextPane()
 				}
 			}},
-		{Keys: "PgUp/PgDn", Hint: "scroll", Help: "scroll the transaction's trace", Screens: histS,
+		{Keys: "PgUp/PgDn", Hint: "scroll", Help: "scroll the chosen transaction's receipt and trace", Screens: histS,
 			match: keys(tcell.KeyPgUp, tcell.KeyPgDn),
 			do: func(a *App, ev *tcell.EventKey) {
+				page := pageOf(a.historyView)
 				if ev.Key() == tcell.KeyPgUp {
-					a.histRow = max(a.histRow-10, 0)
+					a.histRow = max(a.histRow-page, 0)
 				} else {
-					a.histRow += 10
+					a.histRow = min(a.histRow+page, lastRow(a.historyView))
 				}
 			}},
 		{Keys: "v", Hint: "void", Help: "void the chosen sale", Screens: histS, match: runes('v'),

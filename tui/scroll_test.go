@@ -78,3 +78,20 @@ func TestMouseWheelScrollsTrace(t *testing.T) {
 	r.sim.InjectMouse(60, 20, tcell.WheelUp, tcell.ModNone)
 	require.Eventually(t, func() bool { _, row, _ := r.rows(); return row < tail }, 10*time.Second, 10*time.Millisecond)
 }
+
+// The history lists time, STAN, RRN, amount and result; the chosen entry's
+// whole receipt is below the list and scrolls.
+func TestHistoryEntryAndReceipt(t *testing.T) {
+	set := rules.New(nil, rules.Options{})
+	r := newRig(t, rulesBackend(set))
+	r.chooseNext(7, "10 partial approval")
+	r.keys("150000t")
+	r.wait("APPROVED sale NT$750.00", "ready")
+	var rrn string
+	require.True(t, r.app.Sync(func(m *model.Model) { rrn = m.Last.RRN }))
+	require.NotEmpty(t, rrn)
+	r.keys("h")
+	r.wait("> 10:00:00 000001 "+rrn+" sale     NT$1,500.00 10", "-- sale visa-plastic, STAN 000001")
+	r.key(tcell.KeyPgDn)
+	r.wait("AUTH CODE")
+}

@@ -137,6 +137,8 @@ type Options struct {
 	SaveDir string
 	// Timing prints the per-APDU timings in the APDU trace.
 	Timing bool
+	// Clock stamps the history's entries; nil means time.Now.
+	Clock func() time.Time
 	// UnpredictableNumber is the terminal's source of 9F37 outside
 	// replays of saved traces; nil means crypto/rand.
 	UnpredictableNumber func() [4]byte
@@ -650,7 +652,7 @@ func (a *App) tap() {
 		rec := a.takeRecording(c.ATR())
 		time.Sleep(20 * time.Millisecond) // the hosts' last log lines
 		host := a.b.HostLog.Since(mark)
-		e := entryOf(typ.String(), name, amount, res, err)
+		e := entryOf(a.now(), typ.String(), name, amount, res, err)
 		a.post(func(m *model.Model) {
 			a.finish(m, e, res, host)
 			if rec != nil {
@@ -690,7 +692,7 @@ func (a *App) void(e *model.Entry) {
 		res, err := a.term.Void(a.ctx, pos.Ref{STAN: stan})
 		time.Sleep(20 * time.Millisecond)
 		host := a.b.HostLog.Since(mark)
-		e := entryOf("void", card, amount, res, err)
+		e := entryOf(a.now(), "void", card, amount, res, err)
 		e.Voids = stan
 		a.post(func(m *model.Model) { a.finish(m, e, res, host) })
 	}()
@@ -748,8 +750,8 @@ func cardholderMessage(e model.Entry) string {
 }
 
 // entryOf turns a terminal result into a history entry, masked.
-func entryOf(kind, card string, amount int64, res *pos.Result, err error) model.Entry {
-	e := model.Entry{Kind: kind, Card: card, Amount: amount}
+func entryOf(now time.Time, kind, card string, amount int64, res *pos.Result, err error) model.Entry {
+	e := model.Entry{Time: now, Kind: kind, Card: card, Amount: amount}
 	if err != nil {
 		e.Err = err.Error()
 		e.Message = "Error"
@@ -764,7 +766,7 @@ func entryOf(kind, card string, amount int64, res *pos.Result, err error) model.
 	e.Meaning = res.ResponseMeaning()
 	e.Reason = string(res.DeclineReason)
 	e.AuthCode = res.AuthCode
-	e.STAN = res.STAN
+	e.STAN, e.RRN = res.STAN, res.RRN
 	e.Receipt = res.Receipt
 	o := res.Outcome
 	e.Kernel = o.Reason
@@ -836,4 +838,12 @@ func responseLine(e *model.Entry) string {
 		s += " " + e.Meaning
 	}
 	return s
+}
+
+// now is the UI's clock.
+func (a *App) now() time.Time {
+	if a.o.Clock != nil {
+		return a.o.Clock()
+	}
+	return time.Now()
 }
