@@ -343,6 +343,9 @@ func bindingTable() []Binding {
 			}},
 		{Keys: "v", Hint: "void", Help: "void the chosen sale", Screens: histS, match: runes('v'),
 			do: func(a *App, _ *tcell.EventKey) { a.void(a.m.Current()) }},
+		{Keys: "y/n", Help: "after v: void the sale, or not (also Esc)", Screens: []model.Screen{model.ScreenMain, model.ScreenHistory},
+			// A pending question is answered in dispatch; y alone says so.
+			match: runes('y'), do: func(a *App, _ *tcell.EventKey) { a.m.Notice = "no void to confirm: v asks first" }},
 		{Keys: "s", Hint: "save", Help: "save the full trace; a card's tap comes back as ↺ in the wallet", Screens: histS, match: runes('s'),
 			do: func(a *App, _ *tcell.EventKey) { a.saveTrace() }},
 		{Keys: "Esc", Hint: "back", Help: "back to the terminal", Screens: histS, match: either(keys(tcell.KeyEscape), runes('q', 'h')),
@@ -409,6 +412,11 @@ func bindingTable() []Binding {
 // dispatch runs the first binding of the table that matches ev on the
 // current screen, then redraws.
 func (a *App) dispatch(ev *tcell.EventKey) {
+	if a.confirmVoid != "" && ev.Key() != tcell.KeyCtrlC {
+		a.answerVoid(ev)
+		a.render()
+		return
+	}
 	for i := range Bindings {
 		b := &Bindings[i]
 		if b.on(a.m.Screen) && b.match(ev) {
@@ -632,4 +640,23 @@ func (a *App) replenish(*tcell.EventKey) {
 			}
 		})
 	}()
+}
+
+// answerVoid takes the answer to "void sale ...?": y voids it, n or Esc
+// does not; other keys leave the question open.
+func (a *App) answerVoid(ev *tcell.EventKey) {
+	switch {
+	case ev.Key() == tcell.KeyRune && (ev.Rune() == 'y' || ev.Rune() == 'Y'):
+		stan := a.confirmVoid
+		for i := range a.m.History {
+			if e := &a.m.History[i]; e.STAN == stan && e.Kind == model.Sale.String() {
+				a.void(e)
+				return
+			}
+		}
+		a.confirmVoid = ""
+	case ev.Key() == tcell.KeyEscape || ev.Key() == tcell.KeyRune && (ev.Rune() == 'n' || ev.Rune() == 'N'):
+		a.confirmVoid = ""
+		a.m.Notice = "not voided"
+	}
 }

@@ -91,7 +91,7 @@ func TestHistoryEntryAndReceipt(t *testing.T) {
 	require.True(t, r.app.Sync(func(m *model.Model) { rrn = m.Last.RRN }))
 	require.NotEmpty(t, rrn)
 	r.keys("h")
-	r.wait("> 10:00:00 000001 "+rrn+" sale     NT$1,500.00 10", "-- sale visa-plastic, STAN 000001")
+	r.wait("> 10:00:00 000001 "+rrn+" sale   visa-plastic   NT$1,500.00 10", "-- sale visa-plastic, STAN 000001")
 	r.key(tcell.KeyPgDn)
 	r.wait("AUTH CODE")
 }

@@ -185,6 +185,8 @@ type App struct {
 	// the inbox the OTP went to.
 	provisioned map[string]CardInfo
 	inboxOf     string
+	// confirmVoid is the STAN of the sale whose void waits for y or n.
+	confirmVoid string
 	// confirmDelete is the wallet entry whose token d deletes when
 	// pressed again.
 	confirmDelete string
@@ -681,6 +683,13 @@ func (a *App) void(e *model.Entry) {
 		return
 	}
 	stan, card, amount := e.STAN, e.Card, e.Amount
+	if a.confirmVoid != stan {
+		a.confirmVoid = stan
+		m.Notice = fmt.Sprintf("void sale %s of %s (%s)? y yes, n no", stan, m.FormatAmount(amount), card)
+		return
+	}
+	a.confirmVoid = ""
+	m.Notice = ""
 	m.Begin()
 	a.resetAPDU()
 	m.Display = "Processing"
@@ -699,6 +708,10 @@ func (a *App) void(e *model.Entry) {
 }
 
 func (a *App) finish(m *model.Model, e model.Entry, res *pos.Result, host []string) {
+	// A refund is the exception: the terminal goes back to sales.
+	if e.Kind == model.Refund.String() {
+		m.Type = model.Sale
+	}
 	if res != nil && len(res.Exchanges) > 0 && m.Trace != nil {
 		var iso []string
 		for _, x := range res.Exchanges {

@@ -438,8 +438,8 @@ func historyText(m *model.Model) string {
 		if !e.Time.IsZero() {
 			at = e.Time.Format("15:04:05")
 		}
-		fmt.Fprintf(&b, "%s%s %-6s %-12s %-6s %13s %-2s %s\n", mark, at, orDash(e.STAN), orDash(e.RRN), tview.Escape(e.Kind),
-			m.FormatAmount(e.Amount), tview.Escape(e.DE39), tview.Escape(msg))
+		fmt.Fprintf(&b, "%s%s %-6s %-12s %-6s %-12s %13s %-2s %s\n", mark, at, orDash(e.STAN), orDash(e.RRN), tview.Escape(e.Kind),
+			tview.Escape(walletLabel(e.Card, 12)), m.FormatAmount(e.Amount), tview.Escape(e.DE39), tview.Escape(msg))
 	}
 	if e := m.Current(); e != nil {
 		fmt.Fprintf(&b, "\n-- %s %s, STAN %s (Up/Down: another; PgUp/PgDn) --\n%s", tview.Escape(e.Kind), tview.Escape(e.Card), orDash(e.STAN), entryText(m, e))

@@ -54,13 +54,20 @@ func TestTUIApprovedSale(t *testing.T) {
 	s = r.Wait("Trace: host log", "host=")
 	require.NotContains(t, s, "4761739001010010")
 
-	// Void the sale, then a refund.
+	// Void the sale (asked, refused, asked again and confirmed), then a
+	// refund, after which the terminal is back on sales.
 	r.Keys("v")
+	r.Wait("void sale 000001 of NT$1,500.00 (visa-plastic)? y yes, n no")
+	r.Keys("n")
+	r.Wait("not voided")
+	r.Keys("v")
+	r.Wait("void sale 000001")
+	r.Keys("y")
 	r.Wait("Voided", "APPROVED void", "ready")
 	r.Keys("r")
 	r.Wait("REFUND")
 	r.Keys("t")
-	r.Wait("refund NT$1,500.00 visa-plastic")
+	r.Wait("refund NT$1,500.00 visa-plastic", "Type:   SALE")
 	r.Keys("h")
 	s = r.Wait("History", "void")
 	require.Contains(t, s, "refund")
@@ -162,8 +169,7 @@ func TestTUIReplenishHCEPhone(t *testing.T) {
 	r.Key(tcell.KeyEscape)
 	r.Keys("h")
 	s = r.Wait("History")
-	require.Equal(t, 6, strings.Count(s, "hce-phone"), s)
-	require.Equal(t, 6, strings.Count(s, "00  Approved"), s)
+	require.Equal(t, 6, strings.Count(s, " sale   hce-phone      NT$1,500.00 00 Approved"), s)
 }
 
 // selectCard moves the wallet's cursor to entry name.
@@ -258,8 +264,8 @@ func TestTUIReportLostHCEPhoneRC1(t *testing.T) {
 	r.closePanel()
 	r.Keys("h")
 	s = r.Wait("History")
-	require.Contains(t, s, "sale   hce-phone        NT$1,500.00 00  Approved")
-	require.Contains(t, s, "sale   hce-phone        NT$1,500.00 62  Declined: restricted card")
+	require.Contains(t, s, " sale   hce-phone      NT$1,500.00 00 Approved")
+	require.Contains(t, s, " sale   hce-phone      NT$1,500.00 62 Declined:")
 }
 
 // R-C1: the SE phone reported lost has its card (the applet's PAN) marked
@@ -383,11 +389,15 @@ func TestTUIVoidFromHistory(t *testing.T) {
 	r.Key(tcell.KeyUp)
 	r.Wait("-- sale visa-plastic, STAN 000001")
 	r.Keys("v")
+	r.Wait("void sale 000001")
+	r.Keys("y")
 	r.Wait("APPROVED void NT$1,500.00 visa-plastic", "ready")
 	r.Keys("h")
-	s := r.Wait("History", "void")
-	require.Contains(t, s, " sale     NT$1,500.00 00 Approved (voided)")
-	require.NotContains(t, s, " sale     NT$2,000.00 00 Approved (voided)")
+	r.Wait("History", " void   visa-plastic   NT$1,500.00 00 Voided", "(voided)")
+	r.Model(func(m *model.Model) {
+		require.True(t, m.Voided("000001"))
+		require.False(t, m.Voided("000002"))
+	})
 	r.Key(tcell.KeyUp)
 	r.Key(tcell.KeyUp)
 	r.Wait("-- sale visa-plastic, STAN 000001")
@@ -396,6 +406,8 @@ func TestTUIVoidFromHistory(t *testing.T) {
 
 	r.Key(tcell.KeyEscape)
 	r.Keys("v")
+	r.Wait("void sale 000002")
+	r.Keys("y")
 	r.Wait("APPROVED void NT$2,000.00 visa-plastic", "ready")
 	r.Keys("v")
 	r.Wait("no approved sale to void")
