@@ -591,6 +591,17 @@ func (a *App) tap() {
 		return
 	}
 	if m.WaitingPhone {
+		// The card or phone presented again is the one chosen now, which
+		// may not be the one that asked to see the phone.
+		if sel := m.SelectedCard(); sel != a.tapping() && readerName(sel) == "" && traceFile(sel) == "" {
+			if _, _, err := a.card(sel); err != nil {
+				m.Notice = err.Error()
+				return
+			}
+			a.mu.Lock()
+			a.current = sel
+			a.mu.Unlock()
+		}
 		m.WaitingPhone = false
 		m.Notice = ""
 		m.Display = "Processing"
@@ -654,7 +665,7 @@ func (a *App) tap() {
 		rec := a.takeRecording(c.ATR())
 		time.Sleep(20 * time.Millisecond) // the hosts' last log lines
 		host := a.b.HostLog.Since(mark)
-		e := entryOf(a.now(), typ.String(), name, amount, res, err)
+		e := entryOf(a.now(), typ.String(), a.tapping(), amount, res, err)
 		a.post(func(m *model.Model) {
 			a.finish(m, e, res, host)
 			if rec != nil {

@@ -73,6 +73,29 @@ func TestTUIApprovedSale(t *testing.T) {
 	require.Contains(t, s, "refund")
 }
 
+// While the terminal waits after See Phone, the tester chooses another card:
+// the tap again presents that card, not the phone.
+func TestTUISeePhoneThenAnotherCard(t *testing.T) {
+	r := newTUIRig(t)
+	for range 3 {
+		r.Key(tcell.KeyDown)
+	}
+	r.Wait("> hce-phone")
+	r.Keys("150000t")
+	r.Wait("See Phone", "waiting for the card")
+	for range 3 {
+		r.Key(tcell.KeyUp)
+	}
+	r.Wait("> visa-plastic")
+	r.Keys("t")
+	r.Wait("APPROVED sale NT$1,500.00 visa-plastic", "ready")
+	r.Model(func(m *model.Model) {
+		require.Len(t, m.History, 1)
+		require.Equal(t, "visa-plastic", m.History[0].Card)
+		require.Contains(t, m.History[0].PAN, "476173")
+	})
+}
+
 func TestTUISeePhoneThenUnlock(t *testing.T) {
 	r := newTUIRig(t)
 	r.Key(tcell.KeyDown)
