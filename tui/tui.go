@@ -24,6 +24,7 @@ import (
 	"github.com/rivo/tview"
 
 	"github.com/tapsim/tapsim/cards"
+	"github.com/tapsim/tapsim/cards/phone"
 	"github.com/tapsim/tapsim/cards/recorded"
 	"github.com/tapsim/tapsim/isospec/rules"
 	"github.com/tapsim/tapsim/kernel"
@@ -667,6 +668,7 @@ func (a *App) tap() {
 		host := a.b.HostLog.Since(mark)
 		e := entryOf(a.now(), typ.String(), a.tapping(), amount, res, err)
 		a.post(func(m *model.Model) {
+			a.outOfKeys(&e)
 			a.finish(m, e, res, host)
 			if rec != nil {
 				a.replay[len(m.History)-1] = rec
@@ -870,4 +872,23 @@ func (a *App) now() time.Time {
 		return a.o.Clock()
 	}
 	return time.Now()
+}
+
+// NoKeysLeft is what a tap of an HCE phone out of single-use keys ends
+// with: the phone offers no card, so the terminal finds none.
+const NoKeysLeft = "no keys left: replenish (p, then n)"
+
+// outOfKeys says why an HCE phone out of single-use keys offered no card,
+// where the kernel can only tell that it found none.
+func (a *App) outOfKeys(e *model.Entry) {
+	if e.Approved || e.DE39 != "" || e.Err != "" {
+		return
+	}
+	_, c := a.readerFor(a.tapping())
+	ph, ok := cards.Phone(c)
+	if !ok || ph.Kind() != phone.HCE || ph.KeysLeft() > 0 {
+		return
+	}
+	e.Kernel = NoKeysLeft
+	a.m.Notice = NoKeysLeft
 }

@@ -175,8 +175,15 @@ func TestTUIReplenishHCEPhone(t *testing.T) {
 		r.Key(tcell.KeyEscape)
 		r.Keys("t")
 	}
-	s := r.panel("single-use keys left: 0 (needs replenishing)")
-	require.Contains(t, s, "state: locked")
+	r.panel("single-use keys left: 0 (needs replenishing)")
+	// Out of keys, the phone offers no card: the outcome says why.
+	r.Keys("5791u")
+	r.Wait("unlocked with passcode")
+	r.Key(tcell.KeyEscape)
+	r.Keys("t")
+	s := r.Wait("kernel: "+tui.NoKeysLeft, "ready")
+	require.NotContains(t, s, "PPSE not found")
+	s = r.panel("single-use keys left: 0 (needs replenishing)")
 	r.Keys("n")
 	r.Wait("replenished: 5 keys loaded, keys left 0 -> 5", "single-use keys left: 5")
 
