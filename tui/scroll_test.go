@@ -95,3 +95,17 @@ func TestHistoryEntryAndReceipt(t *testing.T) {
 	r.key(tcell.KeyPgDn)
 	r.wait("AUTH CODE")
 }
+
+// At 120x40 too, the receipt's auth code and its end come into view.
+func TestReceiptScrolls120x40(t *testing.T) {
+	set := rules.New(nil, rules.Options{})
+	r := newRig(t, rulesBackend(set))
+	r.sim.SetSize(120, 40)
+	r.chooseNext(7, "10 partial approval")
+	r.keys("150000t")
+	r.wait("APPROVED sale NT$750.00 of NT$1,500.00 requested", "ready")
+	r.key(tcell.KeyPgDn)
+	r.wait("AUTH CODE")
+	r.key(tcell.KeyEnd)
+	r.wait("NO SIGNATURE REQUIRED", "CUSTOMER COPY")
+}
