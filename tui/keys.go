@@ -129,7 +129,7 @@ func bindingTable() []Binding {
 			do: func(a *App, _ *tcell.EventKey) { a.m.ToggleType() }},
 		{Keys: "v", Hint: "void", Help: "void the last approved sale not voided yet (h: any sale)", Screens: mainS, match: runes('v'), do: func(a *App, _ *tcell.EventKey) { a.void(nil) }},
 		{Keys: "Tab", Hint: "trace", Help: "switch the trace pane: APDU, ISO 8583, host log, provisioning", Screens: mainS, match: keys(tcell.KeyTab),
-			do: func(a *App, _ *tcell.EventKey) { a.m.NextPane() }},
+			do: func(a *App, _ *tcell.EventKey) { a.m.NextPane(); a.followTrace() }},
 		{Keys: "p", Hint: "phone", Help: "open the selected phone's panel (unlock, card on/off, PAN)", Screens: mainS, match: runes('p'),
 			do: func(a *App, _ *tcell.EventKey) {
 				if a.m.Busy && !a.m.WaitingPhone {
@@ -174,6 +174,10 @@ func bindingTable() []Binding {
 				}
 			}},
 		{Keys: "q", Hint: "quit", Help: "quit (stops the embedded hosts)", Screens: mainS, match: runes('q'), do: (*App).quit},
+		{Keys: "PgUp/Dn", Hint: "scroll", Help: "scroll the yellow-bordered pane (Home/End; mouse wheel too)", Screens: mainS,
+			match: keys(tcell.KeyPgUp, tcell.KeyPgDn, tcell.KeyHome, tcell.KeyEnd), do: (*App).scrollKey},
+		{Keys: "Left/Right", Help: "choose the pane PgUp/Dn scroll: outcome or trace (or click)", Screens: mainS,
+			match: keys(tcell.KeyLeft, tcell.KeyRight), do: func(a *App, _ *tcell.EventKey) { a.switchFocus() }},
 
 		// PIN pad.
 		{Keys: "0-9", Hint: "PIN digit", Help: "type a PIN digit (shown as *)", Screens: pinS, match: digit,
@@ -327,17 +331,21 @@ func bindingTable() []Binding {
 					a.m.NextPane()
 				}
 			}},
-		{Keys: "PgUp/PgDn", Hint: "scroll", Help: "scroll the transaction's trace", Screens: histS,
+		{Keys: "PgUp/PgDn", Hint: "scroll", Help: "scroll the chosen transaction's receipt and trace", Screens: histS,
 			match: keys(tcell.KeyPgUp, tcell.KeyPgDn),
 			do: func(a *App, ev *tcell.EventKey) {
+				page := pageOf(a.historyView)
 				if ev.Key() == tcell.KeyPgUp {
-					a.histRow = max(a.histRow-10, 0)
+					a.histRow = max(a.histRow-page, 0)
 				} else {
-					a.histRow += 10
+					a.histRow = min(a.histRow+page, lastRow(a.historyView))
 				}
 			}},
 		{Keys: "v", Hint: "void", Help: "void the chosen sale", Screens: histS, match: runes('v'),
 			do: func(a *App, _ *tcell.EventKey) { a.void(a.m.Current()) }},
+		{Keys: "y/n", Help: "after v: void the sale, or not (also Esc)", Screens: []model.Screen{model.ScreenMain, model.ScreenHistory},
+			// A pending question is answered in dispatch; y alone says so.
+			match: runes('y'), do: func(a *App, _ *tcell.EventKey) { a.m.Notice = "no void to confirm: v asks first" }},
 		{Keys: "s", Hint: "save", Help: "save the full trace; a card's tap comes back as ↺ in the wallet", Screens: histS, match: runes('s'),
 			do: func(a *App, _ *tcell.EventKey) { a.saveTrace() }},
 		{Keys: "Esc", Hint: "back", Help: "back to the terminal", Screens: histS, match: either(keys(tcell.KeyEscape), runes('q', 'h')),
@@ -404,6 +412,11 @@ func bindingTable() []Binding {
 // dispatch runs the first binding of the table that matches ev on the
 // current screen, then redraws.
 func (a *App) dispatch(ev *tcell.EventKey) {
+	if a.confirmVoid != "" && ev.Key() != tcell.KeyCtrlC {
+		a.answerVoid(ev)
+		a.render()
+		return
+	}
 	for i := range Bindings {
 		b := &Bindings[i]
 		if b.on(a.m.Screen) && b.match(ev) {
@@ -627,4 +640,23 @@ func (a *App) replenish(*tcell.EventKey) {
 			}
 		})
 	}()
+}
+
+// answerVoid takes the answer to "void sale ...?": y voids it, n or Esc
+// does not; other keys leave the question open.
+func (a *App) answerVoid(ev *tcell.EventKey) {
+	switch {
+	case ev.Key() == tcell.KeyRune && (ev.Rune() == 'y' || ev.Rune() == 'Y'):
+		stan := a.confirmVoid
+		for i := range a.m.History {
+			if e := &a.m.History[i]; e.STAN == stan && e.Kind == model.Sale.String() {
+				a.void(e)
+				return
+			}
+		}
+		a.confirmVoid = ""
+	case ev.Key() == tcell.KeyEscape || ev.Key() == tcell.KeyRune && (ev.Rune() == 'n' || ev.Rune() == 'N'):
+		a.confirmVoid = ""
+		a.m.Notice = "not voided"
+	}
 }

@@ -86,7 +86,7 @@ func (a *App) tapReader(entry string, amount int64, typ model.TxType) {
 			return a.term.Sale(a.ctx, amount, fr)
 		}()
 		host := a.b.HostLog.Since(mark)
-		e := entryOf(typ.String(), entry, amount, res, err)
+		e := entryOf(a.now(), typ.String(), entry, amount, res, err)
 		a.post(func(m *model.Model) { a.finish(m, e, res, host) })
 	}()
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/rivo/tview"
 
 	"github.com/tapsim/tapsim/cards"
+	"github.com/tapsim/tapsim/cards/phone"
 	"github.com/tapsim/tapsim/cards/recorded"
 	"github.com/tapsim/tapsim/isospec/rules"
 	"github.com/tapsim/tapsim/kernel"
@@ -137,6 +138,8 @@ type Options struct {
 	SaveDir string
 	// Timing prints the per-APDU timings in the APDU trace.
 	Timing bool
+	// Clock stamps the history's entries; nil means time.Now.
+	Clock func() time.Time
 	// UnpredictableNumber is the terminal's source of 9F37 outside
 	// replays of saved traces; nil means crypto/rand.
 	UnpredictableNumber func() [4]byte
@@ -169,8 +172,12 @@ type App struct {
 	back        model.Screen
 	helpRow     int
 	histRow     int
-	leftW       int
-	footW       int
+	scrollState
+	// shownLast is the outcome the outcome pane shows: a new one shows
+	// from its top.
+	shownLast *model.Entry
+	leftW     int
+	footW     int
 	// gaveUp is set when Esc gave up presenting the card again: the
 	// display goes back to Welcome when the transaction ends.
 	gaveUp bool
@@ -179,6 +186,8 @@ type App struct {
 	// the inbox the OTP went to.
 	provisioned map[string]CardInfo
 	inboxOf     string
+	// confirmVoid is the STAN of the sale whose void waits for y or n.
+	confirmVoid string
 	// confirmDelete is the wallet entry whose token d deletes when
 	// pressed again.
 	confirmDelete string
@@ -258,6 +267,8 @@ func New(b Backend, o Options) (*App, error) {
 		a.dispatch(ev)
 		return nil
 	})
+	a.app.EnableMouse(true)
+	a.app.SetMouseCapture(a.mouse)
 	a.render()
 	return a, nil
 }
@@ -581,6 +592,17 @@ func (a *App) tap() {
 		return
 	}
 	if m.WaitingPhone {
+		// The card or phone presented again is the one chosen now, which
+		// may not be the one that asked to see the phone.
+		if sel := m.SelectedCard(); sel != a.tapping() && readerName(sel) == "" && traceFile(sel) == "" {
+			if _, _, err := a.card(sel); err != nil {
+				m.Notice = err.Error()
+				return
+			}
+			a.mu.Lock()
+			a.current = sel
+			a.mu.Unlock()
+		}
 		m.WaitingPhone = false
 		m.Notice = ""
 		m.Display = "Processing"
@@ -606,6 +628,7 @@ func (a *App) tap() {
 		amount, typ := m.Amount(), m.Type
 		m.Begin()
 		a.resetAPDU()
+		a.followTrace()
 		a.tapReader(name, amount, typ)
 		return
 	}
@@ -621,6 +644,7 @@ func (a *App) tap() {
 	a.mu.Unlock()
 	m.Begin()
 	a.resetAPDU()
+	a.followTrace()
 	if t := a.traceOf(name); t != nil {
 		a.replayUN(t)
 		m.Notice = "replaying " + traceFile(name) + " with its unpredictable numbers"
@@ -642,8 +666,9 @@ func (a *App) tap() {
 		rec := a.takeRecording(c.ATR())
 		time.Sleep(20 * time.Millisecond) // the hosts' last log lines
 		host := a.b.HostLog.Since(mark)
-		e := entryOf(typ.String(), name, amount, res, err)
+		e := entryOf(a.now(), typ.String(), a.tapping(), amount, res, err)
 		a.post(func(m *model.Model) {
+			a.outOfKeys(&e)
 			a.finish(m, e, res, host)
 			if rec != nil {
 				a.replay[len(m.History)-1] = rec
@@ -671,6 +696,13 @@ func (a *App) void(e *model.Entry) {
 		return
 	}
 	stan, card, amount := e.STAN, e.Card, e.Amount
+	if a.confirmVoid != stan {
+		a.confirmVoid = stan
+		m.Notice = fmt.Sprintf("void sale %s of %s (%s)? y yes, n no", stan, m.FormatAmount(amount), card)
+		return
+	}
+	a.confirmVoid = ""
+	m.Notice = ""
 	m.Begin()
 	a.resetAPDU()
 	m.Display = "Processing"
@@ -682,13 +714,17 @@ func (a *App) void(e *model.Entry) {
 		res, err := a.term.Void(a.ctx, pos.Ref{STAN: stan})
 		time.Sleep(20 * time.Millisecond)
 		host := a.b.HostLog.Since(mark)
-		e := entryOf("void", card, amount, res, err)
+		e := entryOf(a.now(), "void", card, amount, res, err)
 		e.Voids = stan
 		a.post(func(m *model.Model) { a.finish(m, e, res, host) })
 	}()
 }
 
 func (a *App) finish(m *model.Model, e model.Entry, res *pos.Result, host []string) {
+	// A refund is the exception: the terminal goes back to sales.
+	if e.Kind == model.Refund.String() {
+		m.Type = model.Sale
+	}
 	if res != nil && len(res.Exchanges) > 0 && m.Trace != nil {
 		var iso []string
 		for _, x := range res.Exchanges {
@@ -740,8 +776,8 @@ func cardholderMessage(e model.Entry) string {
 }
 
 // entryOf turns a terminal result into a history entry, masked.
-func entryOf(kind, card string, amount int64, res *pos.Result, err error) model.Entry {
-	e := model.Entry{Kind: kind, Card: card, Amount: amount}
+func entryOf(now time.Time, kind, card string, amount int64, res *pos.Result, err error) model.Entry {
+	e := model.Entry{Time: now, Kind: kind, Card: card, Amount: amount}
 	if err != nil {
 		e.Err = err.Error()
 		e.Message = "Error"
@@ -756,7 +792,7 @@ func entryOf(kind, card string, amount int64, res *pos.Result, err error) model.
 	e.Meaning = res.ResponseMeaning()
 	e.Reason = string(res.DeclineReason)
 	e.AuthCode = res.AuthCode
-	e.STAN = res.STAN
+	e.STAN, e.RRN = res.STAN, res.RRN
 	e.Receipt = res.Receipt
 	o := res.Outcome
 	e.Kernel = o.Reason
@@ -828,4 +864,31 @@ func responseLine(e *model.Entry) string {
 		s += " " + e.Meaning
 	}
 	return s
+}
+
+// now is the UI's clock.
+func (a *App) now() time.Time {
+	if a.o.Clock != nil {
+		return a.o.Clock()
+	}
+	return time.Now()
+}
+
+// NoKeysLeft is what a tap of an HCE phone out of single-use keys ends
+// with: the phone offers no card, so the terminal finds none.
+const NoKeysLeft = "no keys left: replenish (p, then n)"
+
+// outOfKeys says why an HCE phone out of single-use keys offered no card,
+// where the kernel can only tell that it found none.
+func (a *App) outOfKeys(e *model.Entry) {
+	if e.Approved || e.DE39 != "" || e.Err != "" {
+		return
+	}
+	_, c := a.readerFor(a.tapping())
+	ph, ok := cards.Phone(c)
+	if !ok || ph.Kind() != phone.HCE || ph.KeysLeft() > 0 {
+		return
+	}
+	e.Kernel = NoKeysLeft
+	a.m.Notice = NoKeysLeft
 }

@@ -65,7 +65,8 @@ type rig struct {
 
 func newRig(t *testing.T, b Backend) *rig {
 	t.Helper()
-	return newRigWith(t, b, Options{SaveDir: t.TempDir(), UnpredictableNumber: kernel.FixedUN([4]byte{0xDE, 0, 0, 1})})
+	return newRigWith(t, b, Options{SaveDir: t.TempDir(), UnpredictableNumber: kernel.FixedUN([4]byte{0xDE, 0, 0, 1}),
+		Clock: func() time.Time { return time.Date(2026, 3, 14, 10, 0, 0, 0, time.UTC) }})
 }
 
 // newRigWith runs the UI with options o on an 80x24 simulation screen.
@@ -192,7 +193,7 @@ func TestTapHostUnavailable(t *testing.T) {
 	s := r.wait("HOST UNAVAILABLE", "Host unavailable: not sent")
 	require.NotContains(t, s, "4761739001010010")
 	r.keys("h")
-	r.wait("> sale   visa-plastic")
+	r.wait("> 10:00:00 ", " sale ", "NT$1,500.00", "-- sale visa-plastic")
 	r.keys("s")
 	r.wait("saved " + r.app.o.SaveDir)
 	var (

@@ -46,6 +46,15 @@ func modal(p tview.Primitive, w, h int) tview.Primitive {
 		AddItem(nil, 0, 1, false)
 }
 
+// frame shows p over the whole main page but its header and footer rows,
+// so that the footer's hints stay in view.
+func frame(p tview.Primitive) tview.Primitive {
+	return tview.NewFlex().SetDirection(tview.FlexRow).
+		AddItem(nil, 1, 0, false).
+		AddItem(p, 0, 1, true).
+		AddItem(nil, 3, 0, false)
+}
+
 // Widths of the left column (sale entry and wallet): 80 columns and up,
 // and from wideScreen columns.
 const (
@@ -197,7 +206,7 @@ func (a *App) build() {
 		AddPage(pageMain, root, true, true).
 		AddPage(pagePIN, modal(a.pinView, 36, 8), true, false).
 		AddPage(pagePhone, modal(a.phoneView, 60, 16), true, false).
-		AddPage(pageHistory, modal(a.historyView, 78, 18), true, false).
+		AddPage(pageHistory, frame(a.historyView), true, false).
 		AddPage(pageSet, modal(a.settingsView, 70, 16), true, false).
 		AddPage(pageHelp, modal(a.helpView, 78, 19), true, false).
 		AddPage(pageAdd, modal(a.addView, 60, 8), true, false).
@@ -229,7 +238,7 @@ func (a *App) render() {
 	a.outcome.SetText(outcomeText(m))
 	a.tracev.SetTitle(" Trace: " + m.Pane.String() + " (Tab) ")
 	a.tracev.SetText(tview.Escape(strings.Join(m.Trace[m.Pane], "\n")))
-	a.tracev.ScrollToEnd()
+	a.applyScroll()
 
 	a.renderFooter()
 
@@ -297,10 +306,14 @@ func busy(m *model.Model) string {
 }
 
 func outcomeText(m *model.Model) string {
-	e := m.Last
-	if e == nil {
+	if m.Last == nil {
 		return "Type an amount, choose a card, press t to tap."
 	}
+	return entryText(m, m.Last)
+}
+
+// entryText is the outcome and the whole receipt of transaction e.
+func entryText(m *model.Model, e *model.Entry) string {
 	var b strings.Builder
 	head := "[red::b]" + strings.ToUpper(strings.ReplaceAll(e.Status, "_", " ")) + "[-::-]"
 	if e.Approved {
@@ -421,10 +434,15 @@ func historyText(m *model.Model) string {
 		if e.Kind == "sale" && e.Approved && e.STAN != "" && m.Voided(e.STAN) {
 			msg += " (voided)"
 		}
-		fmt.Fprintf(&b, "%s%-6s %-14s %13s %-3s %s\n", mark, tview.Escape(e.Kind), tview.Escape(walletLabel(e.Card, 14)),
-			m.FormatAmount(e.Amount), tview.Escape(e.DE39), tview.Escape(msg))
+		at := "--:--:--"
+		if !e.Time.IsZero() {
+			at = e.Time.Format("15:04:05")
+		}
+		fmt.Fprintf(&b, "%s%s %-6s %-12s %-6s %-12s %13s %-2s %s\n", mark, at, orDash(e.STAN), orDash(e.RRN), tview.Escape(e.Kind),
+			tview.Escape(walletLabel(e.Card, 12)), m.FormatAmount(e.Amount), tview.Escape(e.DE39), tview.Escape(msg))
 	}
 	if e := m.Current(); e != nil {
+		fmt.Fprintf(&b, "\n-- %s %s, STAN %s (Up/Down: another; PgUp/PgDn) --\n%s", tview.Escape(e.Kind), tview.Escape(e.Card), orDash(e.STAN), entryText(m, e))
 		var lines []string
 		switch m.Pane {
 		case model.PaneISO:
@@ -460,4 +478,12 @@ func settingsText(m *model.Model) string {
 		fmt.Fprintf(&b, "\n%s\nChanges apply from the next tap.", tview.Escape(m.Settings[m.SetCursor].Help))
 	}
 	return b.String()
+}
+
+// orDash is s, or "-" when empty.
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return tview.Escape(s)
 }

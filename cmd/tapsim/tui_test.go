@@ -54,16 +54,46 @@ func TestTUIApprovedSale(t *testing.T) {
 	s = r.Wait("Trace: host log", "host=")
 	require.NotContains(t, s, "4761739001010010")
 
-	// Void the sale, then a refund.
+	// Void the sale (asked, refused, asked again and confirmed), then a
+	// refund, after which the terminal is back on sales.
 	r.Keys("v")
+	r.Wait("void sale 000001 of NT$1,500.00 (visa-plastic)? y yes, n no")
+	r.Keys("n")
+	r.Wait("not voided")
+	r.Keys("v")
+	r.Wait("void sale 000001")
+	r.Keys("y")
 	r.Wait("Voided", "APPROVED void", "ready")
 	r.Keys("r")
 	r.Wait("REFUND")
 	r.Keys("t")
-	r.Wait("refund NT$1,500.00 visa-plastic")
+	r.Wait("refund NT$1,500.00 visa-plastic", "Type:   SALE")
 	r.Keys("h")
 	s = r.Wait("History", "void")
 	require.Contains(t, s, "refund")
+}
+
+// While the terminal waits after See Phone, the tester chooses another card:
+// the tap again presents that card, not the phone.
+func TestTUISeePhoneThenAnotherCard(t *testing.T) {
+	r := newTUIRig(t)
+	for range 3 {
+		r.Key(tcell.KeyDown)
+	}
+	r.Wait("> hce-phone")
+	r.Keys("150000t")
+	r.Wait("See Phone", "waiting for the card")
+	for range 3 {
+		r.Key(tcell.KeyUp)
+	}
+	r.Wait("> visa-plastic")
+	r.Keys("t")
+	r.Wait("APPROVED sale NT$1,500.00 visa-plastic", "ready")
+	r.Model(func(m *model.Model) {
+		require.Len(t, m.History, 1)
+		require.Equal(t, "visa-plastic", m.History[0].Card)
+		require.Contains(t, m.History[0].PAN, "476173")
+	})
 }
 
 func TestTUISeePhoneThenUnlock(t *testing.T) {
@@ -145,8 +175,15 @@ func TestTUIReplenishHCEPhone(t *testing.T) {
 		r.Key(tcell.KeyEscape)
 		r.Keys("t")
 	}
-	s := r.panel("single-use keys left: 0 (needs replenishing)")
-	require.Contains(t, s, "state: locked")
+	r.panel("single-use keys left: 0 (needs replenishing)")
+	// Out of keys, the phone offers no card: the outcome says why.
+	r.Keys("5791u")
+	r.Wait("unlocked with passcode")
+	r.Key(tcell.KeyEscape)
+	r.Keys("t")
+	s := r.Wait("kernel: "+tui.NoKeysLeft, "ready")
+	require.NotContains(t, s, "PPSE not found")
+	s = r.panel("single-use keys left: 0 (needs replenishing)")
 	r.Keys("n")
 	r.Wait("replenished: 5 keys loaded, keys left 0 -> 5", "single-use keys left: 5")
 
@@ -162,8 +199,7 @@ func TestTUIReplenishHCEPhone(t *testing.T) {
 	r.Key(tcell.KeyEscape)
 	r.Keys("h")
 	s = r.Wait("History")
-	require.Equal(t, 6, strings.Count(s, "hce-phone"), s)
-	require.Equal(t, 6, strings.Count(s, "00  Approved"), s)
+	require.Equal(t, 6, strings.Count(s, " sale   hce-phone      NT$1,500.00 00 Approved"), s)
 }
 
 // selectCard moves the wallet's cursor to entry name.
@@ -258,8 +294,8 @@ func TestTUIReportLostHCEPhoneRC1(t *testing.T) {
 	r.closePanel()
 	r.Keys("h")
 	s = r.Wait("History")
-	require.Contains(t, s, "sale   hce-phone        NT$1,500.00 00  Approved")
-	require.Contains(t, s, "sale   hce-phone        NT$1,500.00 62  Declined: restricted card")
+	require.Contains(t, s, " sale   hce-phone      NT$1,500.00 00 Approved")
+	require.Contains(t, s, " sale   hce-phone      NT$1,500.00 62 Declined:")
 }
 
 // R-C1: the SE phone reported lost has its card (the applet's PAN) marked
@@ -379,23 +415,29 @@ func TestTUIVoidFromHistory(t *testing.T) {
 	r.Wait("APPROVED sale NT$2,000.00 visa-plastic", "STAN: 000002")
 
 	r.Keys("h")
-	r.Wait("> sale   visa-plastic     NT$2,000.00")
+	r.Wait("-- sale visa-plastic, STAN 000002")
 	r.Key(tcell.KeyUp)
-	r.Wait("> sale   visa-plastic     NT$1,500.00")
+	r.Wait("-- sale visa-plastic, STAN 000001")
 	r.Keys("v")
+	r.Wait("void sale 000001")
+	r.Keys("y")
 	r.Wait("APPROVED void NT$1,500.00 visa-plastic", "ready")
 	r.Keys("h")
-	s := r.Wait("History", "void")
-	require.Contains(t, s, "NT$1,500.00 00  Approved (voided)")
-	require.NotContains(t, s, "NT$2,000.00 00  Approved (voided)")
+	r.Wait("History", " void   visa-plastic   NT$1,500.00 00 Voided", "(voided)")
+	r.Model(func(m *model.Model) {
+		require.True(t, m.Voided("000001"))
+		require.False(t, m.Voided("000002"))
+	})
 	r.Key(tcell.KeyUp)
 	r.Key(tcell.KeyUp)
-	r.Wait("> sale   visa-plastic     NT$1,500.00")
+	r.Wait("-- sale visa-plastic, STAN 000001")
 	r.Keys("v")
 	r.Wait("sale 000001 is voided already")
 
 	r.Key(tcell.KeyEscape)
 	r.Keys("v")
+	r.Wait("void sale 000002")
+	r.Keys("y")
 	r.Wait("APPROVED void NT$2,000.00 visa-plastic", "ready")
 	r.Keys("v")
 	r.Wait("no approved sale to void")

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // ErrAmount reports an amount that cannot be keyed (too many digits) or
@@ -115,6 +116,8 @@ func (s Screen) String() string {
 // Entry is one finished transaction of the session, as shown in the outcome
 // pane and the history. Every field is already masked.
 type Entry struct {
+	// Time is when the transaction ended.
+	Time   time.Time
 	Kind   string
 	Card   string
 	Amount int64
@@ -137,6 +140,7 @@ type Entry struct {
 	Label      string
 	Cryptogram string
 	STAN       string
+	RRN        string
 	// Voids is, for a void, the STAN of the sale it reverses.
 	Voids     string
 	Signature bool
