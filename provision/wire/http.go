@@ -376,10 +376,10 @@ func (c *Client) Post(ctx context.Context, rawURL, mediaType string, body []byte
 
 // do sends one POST. A connection kept from an earlier exchange may have
 // been closed by the server meanwhile (it restarted, or its idle timer
-// fired first): when such a reused connection ends before any answer, the
-// request is sent once more on a new connection. A request the server did
-// see is then refused as a replay by the envelope's own check, never
-// acted on twice.
+// fired first): when such a reused connection ends before any answer, an
+// envelope is sent once more on a new connection. An envelope the server
+// did see is then refused as a replay by its own check, never acted on
+// twice; a plain JSON body has no such check and is not sent again.
 func (c *Client) do(ctx context.Context, u *url.URL, mediaType string, body []byte) (*http.Response, error) {
 	for attempt := 0; ; attempt++ {
 		var reused bool
@@ -394,7 +394,7 @@ func (c *Client) do(ctx context.Context, u *url.URL, mediaType string, body []by
 		if err == nil {
 			return resp, nil
 		}
-		if attempt == 0 && reused && ctx.Err() == nil && staleConn(err) {
+		if attempt == 0 && reused && mediaType == MediaJOSE && ctx.Err() == nil && staleConn(err) {
 			continue
 		}
 		return nil, fmt.Errorf("%w: post %s: %w", ErrTransport, u.Path, unwrapURLError(err))

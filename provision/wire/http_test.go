@@ -405,38 +405,57 @@ func TestHTTPConfigRefused(t *testing.T) {
 
 // A kept connection the server drops under the next request (it restarted,
 // or timed the connection out first) costs one new connection, not the
-// request: the client sends it again once, on a fresh connection.
+// envelope: the client sends it again once, on a fresh connection, where a
+// replay would be refused by the envelope's own check. A plain JSON body
+// has no such check and is not sent again.
 func TestHTTPStaleConnectionRetried(t *testing.T) {
-	pki := tlstest.NewPKI(t, "token-service", "wallet-provider")
-	var calls atomic.Int32
-	srv := &http.Server{
-		TLSConfig:    pki.Server("token-service"),
-		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){}, // HTTP/1.1: one request at a time per connection
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if calls.Add(1) == 2 {
-				conn, _, err := http.NewResponseController(w).Hijack()
-				if err == nil {
-					_ = conn.Close()
-				}
+	for _, tc := range []struct {
+		name      string
+		mediaType string
+		retried   bool
+	}{
+		{"envelope sent again", wire.MediaJOSE, true},
+		{"JSON not sent again", wire.MediaJSON, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pki := tlstest.NewPKI(t, "token-service", "wallet-provider")
+			var calls atomic.Int32
+			srv := &http.Server{
+				TLSConfig:    pki.Server("token-service"),
+				TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){}, // HTTP/1.1: one request at a time per connection
+				Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if calls.Add(1) == 2 {
+						conn, _, err := http.NewResponseController(w).Hijack()
+						if err == nil {
+							_ = conn.Close()
+						}
+						return
+					}
+					w.Header().Set("Content-Type", wire.MediaJSON)
+					_, _ = w.Write([]byte(`{"ok":true}`))
+				}),
+			}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			done := make(chan struct{})
+			go func() { defer close(done); _ = srv.ServeTLS(ln, "", "") }()
+			t.Cleanup(func() { _ = srv.Close(); <-done })
+			c, err := wire.NewClient(pki.Client("wallet-provider", ""), wire.ClientLimits{Timeout: 5 * time.Second})
+			require.NoError(t, err)
+			t.Cleanup(c.CloseIdleConnections)
+			u := "https://" + ln.Addr().String() + "/x"
+			_, b, err := c.Post(context.Background(), u, tc.mediaType, []byte(`{}`))
+			require.NoError(t, err)
+			require.JSONEq(t, `{"ok":true}`, string(b))
+			_, b, err = c.Post(context.Background(), u, tc.mediaType, []byte(`{}`))
+			if tc.retried {
+				require.NoError(t, err)
+				require.JSONEq(t, `{"ok":true}`, string(b))
+				require.Equal(t, int32(3), calls.Load(), "the dropped envelope was sent once more")
 				return
 			}
-			w.Header().Set("Content-Type", wire.MediaJSON)
-			_, _ = w.Write([]byte(`{"ok":true}`))
-		}),
+			require.ErrorIs(t, err, wire.ErrTransport)
+			require.Equal(t, int32(2), calls.Load(), "the JSON body was not sent again")
+		})
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	done := make(chan struct{})
-	go func() { defer close(done); _ = srv.ServeTLS(ln, "", "") }()
-	t.Cleanup(func() { _ = srv.Close(); <-done })
-	c, err := wire.NewClient(pki.Client("wallet-provider", ""), wire.ClientLimits{Timeout: 5 * time.Second})
-	require.NoError(t, err)
-	t.Cleanup(c.CloseIdleConnections)
-	u := "https://" + ln.Addr().String() + "/x"
-	for i := range 2 {
-		_, b, err := c.Post(context.Background(), u, wire.MediaJSON, []byte(`{}`))
-		require.NoError(t, err, "post %d", i)
-		require.JSONEq(t, `{"ok":true}`, string(b))
-	}
-	require.Equal(t, int32(3), calls.Load(), "the dropped request was sent once more")
 }
