@@ -40,9 +40,9 @@ import (
 var (
 	// LoadFileAID is the executable load file of the payment applet
 	// (MODEL, a proprietary 'F' AID).
-	LoadFileAID = []byte{0xF0, 0x74, 0x61, 0x70, 0x73, 0x69, 0x6D, 0x01}
+	LoadFileAID = dgi.PaymentLoadFile
 	// ModuleAID is the payment applet's executable module (MODEL).
-	ModuleAID = []byte{0xF0, 0x74, 0x61, 0x70, 0x73, 0x69, 0x6D, 0x01, 0x01}
+	ModuleAID = dgi.PaymentModule
 )
 
 // Private tags of the internal parameters DGI.

@@ -11,7 +11,6 @@ import (
 	"fmt"
 
 	"github.com/tapsim/tapsim/emv/gp"
-	"github.com/tapsim/tapsim/provision/tsm"
 	"github.com/tapsim/tapsim/provision/wire"
 )
 
@@ -45,14 +44,14 @@ type Result struct {
 	Outcome string
 	// Last is the last step the agent answered (a replay test sends it
 	// again).
-	Last tsm.OTAStep
+	Last wire.OTAStep
 }
 
 // Run opens the download waiting for the device with the cardholder's
 // one-time code and relays until the SE TSM ends the session.
 func (a *Agent) Run(ctx context.Context, orderID, otp string) (Result, error) {
-	var next tsm.OTANext
-	if err := a.Client.PostJSON(ctx, a.URL+"/open", tsm.OTAOpen{DeviceID: a.DeviceID, OrderID: orderID, OTP: otp}, &next); err != nil {
+	var next wire.OTANext
+	if err := a.Client.PostJSON(ctx, a.URL+"/open", wire.OTAOpen{DeviceID: a.DeviceID, OrderID: orderID, OTP: otp}, &next); err != nil {
 		return Result{}, err
 	}
 	res := Result{Session: next.Session}
@@ -72,9 +71,9 @@ func (a *Agent) Run(ctx context.Context, orderID, otp string) (Result, error) {
 		if a.Trace != nil && len(r) >= 2 {
 			a.Trace(fmt.Sprintf("%s -> %02X%02X", gp.Describe(c), r[len(r)-2], r[len(r)-1]))
 		}
-		step := tsm.OTAStep{Session: res.Session, Step: next.Step, Response: hex.EncodeToString(r)}
+		step := wire.OTAStep{Session: res.Session, Step: next.Step, Response: hex.EncodeToString(r)}
 		res.Last, res.Steps = step, next.Step
-		next = tsm.OTANext{}
+		next = wire.OTANext{}
 		if err := a.Client.PostJSON(ctx, a.URL+"/step", step, &next); err != nil {
 			return res, err
 		}
@@ -83,14 +82,14 @@ func (a *Agent) Run(ctx context.Context, orderID, otp string) (Result, error) {
 }
 
 // Replay sends a step again (tests: the SE TSM refuses it).
-func (a *Agent) Replay(ctx context.Context, step tsm.OTAStep) error {
-	var next tsm.OTANext
+func (a *Agent) Replay(ctx context.Context, step wire.OTAStep) error {
+	var next wire.OTANext
 	return a.Client.PostJSON(ctx, a.URL+"/step", step, &next)
 }
 
 // Command is the APDU an answer of the SE TSM carries for session: a
 // command of 4 to 261 bytes, in the session the agent opened.
-func Command(next tsm.OTANext, session string) ([]byte, error) {
+func Command(next wire.OTANext, session string) ([]byte, error) {
 	if next.Session != session || next.Step < 1 || next.Step > MaxSteps {
 		return nil, ErrProtocol
 	}

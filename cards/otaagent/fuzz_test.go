@@ -1,11 +1,12 @@
 package otaagent
 
 import (
+	"github.com/tapsim/tapsim/provision/wire"
+
 	"encoding/json"
 	"testing"
 
 	"github.com/tapsim/tapsim/emv/gp"
-	"github.com/tapsim/tapsim/provision/tsm"
 )
 
 // FuzzCommand: whatever the SE TSM answers, the agent takes a well-formed
@@ -14,7 +15,7 @@ func FuzzCommand(f *testing.F) {
 	f.Add([]byte(`{"session":"s1","step":1,"command":"00A4040008A000000151000000"}`))
 	f.Add([]byte(`{"session":"s1","step":2,"done":true,"outcome":"personalised"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var next tsm.OTANext
+		var next wire.OTANext
 		if json.Unmarshal(b, &next) != nil {
 			return
 		}

@@ -49,8 +49,8 @@ import (
 // AIDs of the Security Domain load file and module built into the SE, for
 // INSTALL [for install] of an SSD.
 var (
-	SDLoadFile = []byte{0xA0, 0x00, 0x00, 0x01, 0x51, 0x53, 0x50}
-	SDModule   = []byte{0xA0, 0x00, 0x00, 0x01, 0x51, 0x53, 0x50, 0x41}
+	SDLoadFile = gp.SDLoadFile
+	SDModule   = gp.SDModule
 )
 
 // Param is the SCP03 "i" parameter the SE announces: S8 mode,

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 
-	"github.com/tapsim/tapsim/cards/se"
 	"github.com/tapsim/tapsim/emv/gp"
 	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/emv/scp03"
@@ -71,7 +70,7 @@ func CreateSSD(t gp.Transport, isd []byte, isdKeys Keys, ssd []byte, owner strin
 		return err
 	}
 	defer s.Close()
-	if err := s.InstallApplet(se.SDLoadFile, se.SDModule, ssd, []byte{gp.PrivSecurityDomain}, []byte(owner), true); err != nil {
+	if err := s.InstallApplet(gp.SDLoadFile, gp.SDModule, ssd, []byte{gp.PrivSecurityDomain}, []byte(owner), true); err != nil {
 		return err
 	}
 	if err := s.Personalize(ssd); err != nil {

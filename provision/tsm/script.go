@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/tapsim/tapsim/cards"
-	"github.com/tapsim/tapsim/cards/emvapp"
-	"github.com/tapsim/tapsim/cards/se"
 	"github.com/tapsim/tapsim/emv/dgi"
 	"github.com/tapsim/tapsim/emv/gp"
 	"github.com/tapsim/tapsim/emv/keys"
@@ -202,9 +199,9 @@ type Keys struct {
 // IssuerOwned is the script on an SE the issuer owns (R-M1): in the ISD,
 // the issuer creates its SSD and puts its key set there (enciphered under
 // the ISD's K-DEK); in the SSD, it installs and personalises the applet.
-func IssuerOwned(isd []byte, isdKeys Keys, ssd Keys, p cards.SEPerso) (Script, error) {
+func IssuerOwned(isd []byte, isdKeys Keys, ssd Keys, p dgi.Perso) (Script, error) {
 	s1 := ChannelSession(isd, isdKeys.KVN, isdKeys.Keys)
-	inst, err := gp.InstallForInstallCmd(gp.Install{LoadFile: se.SDLoadFile, Module: se.SDModule, Instance: p.SD,
+	inst, err := gp.InstallForInstallCmd(gp.Install{LoadFile: gp.SDLoadFile, Module: gp.SDModule, Instance: p.SD,
 		Privileges: []byte{gp.PrivSecurityDomain}, Params: []byte(p.Owner)}, true)
 	if err != nil {
 		return Script{}, err
@@ -231,7 +228,7 @@ func IssuerOwned(isd []byte, isdKeys Keys, ssd Keys, p cards.SEPerso) (Script, e
 // set enciphered under the initial K-DEK), then installs and personalises
 // the applet in a second session under its own keys, the sensitive DGIs
 // under its own K-DEK: what the operator knows opens nothing of it.
-func Shared(initial, issuer Keys, p cards.SEPerso) (Script, error) {
+func Shared(initial, issuer Keys, p dgi.Perso) (Script, error) {
 	put, err := gp.PutKeyCmd(initial.KVN, issuer.KVN, initial.Keys.DEK, issuer.Keys)
 	if err != nil {
 		return Script{}, err
@@ -248,9 +245,9 @@ func Shared(initial, issuer Keys, p cards.SEPerso) (Script, error) {
 // appSession opens the SSD with open and installs and personalises the
 // applet, the sensitive DGIs under data's K-DEK (the key set the SSD holds
 // once the session's PUT KEY, if any, has run).
-func appSession(open, data Keys, p cards.SEPerso) (Session, error) {
+func appSession(open, data Keys, p dgi.Perso) (Session, error) {
 	s := ChannelSession(p.SD, open.KVN, open.Keys)
-	inst, err := gp.InstallForInstallCmd(gp.Install{LoadFile: emvapp.LoadFileAID, Module: emvapp.ModuleAID, Instance: p.App, Privileges: []byte{0x00}}, true)
+	inst, err := gp.InstallForInstallCmd(gp.Install{LoadFile: dgi.PaymentLoadFile, Module: dgi.PaymentModule, Instance: p.App, Privileges: []byte{0x00}}, true)
 	if err != nil {
 		return Session{}, err
 	}

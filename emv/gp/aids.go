@@ -1,0 +1,8 @@
+package gp
+
+// AIDs of the Security Domain load file and module built into an SE, for
+// INSTALL [for install] of a Supplementary Security Domain.
+var (
+	SDLoadFile = []byte{0xA0, 0x00, 0x00, 0x01, 0x51, 0x53, 0x50}
+	SDModule   = []byte{0xA0, 0x00, 0x00, 0x01, 0x51, 0x53, 0x50, 0x41}
+)
