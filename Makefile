@@ -32,8 +32,17 @@ lint: ## gofmt and go vet
 		if [ -n "$$out" ]; then echo "not gofmt-clean:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 
-bench: deps ## run the Go benchmarks
-	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+# One benchmark per hot step of an authorisation: ISO 8583 pack/unpack, the
+# terminal MAC, the ARQC check, the issuer's durable commit, the issuer and
+# the acquirer over loopback, and the whole sale terminal -> acquirer ->
+# issuer. BENCH=. BENCHPKGS=./... runs every benchmark; BENCHCOUNT=6 gives
+# benchstat enough samples.
+BENCH      ?= ^Benchmark(Pack0100|Unpack0100|Alg3|VerifyARQC|VerifyMAC|Authorise|AuthorizeTCP|Authorisation)$$
+BENCHPKGS  ?= ./isospec ./emv/mac ./hsm/soft ./issuerhost/store ./issuerhost ./acquirer ./tests/e2e
+BENCHCOUNT ?= 1
+
+bench: deps ## run the benchmarks of the hot steps (BENCH=. BENCHPKGS=./... for all)
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count $(BENCHCOUNT) $(BENCHPKGS)
 
 fuzz: ## run each fuzz target for FUZZTIME (default 60s)
 	@scripts/fuzz.sh $${FUZZTIME:-60s}

@@ -36,6 +36,7 @@ type acquirerOptions struct {
 	echo       time.Duration
 	window     time.Duration
 	verbose    bool
+	pprof      string
 	tls        tlsFiles // terminal-facing listener
 	issuerTLS  tlsFiles // issuer links
 	limits     listenerLimits
@@ -109,6 +110,7 @@ when it changes; a bad file at start exits 2, a bad file later keeps the last go
 	fl.DurationVar(&o.echo, "echo", 30*time.Second, "idle time before an echo test on an issuer link")
 	fl.DurationVar(&o.window, "duplicate-window", 24*time.Hour, "how long a (TID, STAN, DE7) is remembered to refuse duplicates")
 	fl.BoolVarP(&o.verbose, "verbose", "v", false, "log every event (masked) on stderr")
+	addPprofFlag(fl, &o.pprof)
 	addLimitFlags(fl, &o.limits, "terminal")
 	addRulesFlags(fl, &o.rules)
 	addTLSFlags(fl, &o.tls, "", "the terminal-facing listener")
@@ -127,6 +129,9 @@ func runAcquirer(ctx context.Context, o acquirerOptions, out, errOut io.Writer) 
 		level = slog.LevelInfo
 	}
 	logger := slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: level}))
+	if err := checkPprofAddr(o.pprof); err != nil {
+		return err
+	}
 	set, stopRules, err := o.rules.load(errOut)
 	if err != nil {
 		return err
@@ -137,6 +142,11 @@ func runAcquirer(ctx context.Context, o acquirerOptions, out, errOut io.Writer) 
 		return err
 	}
 	defer closeHSM()
+	stopPprof, err := startPprof(ctx, o.pprof, errOut)
+	if err != nil {
+		return err
+	}
+	defer stopPprof()
 	cfg.Rules = set
 	srv, err := acquirer.New(cfg)
 	if err != nil {

@@ -49,6 +49,7 @@ type issuerOptions struct {
 	limits      listenerLimits
 	prov        issuerProvisioning
 	rules       rulesFlags
+	pprof       string
 }
 
 // listenerLimits are the protections of a host's listener against idle,
@@ -153,6 +154,7 @@ made before (step-up, acknowledgement, life cycle). "issuer suspend|resume|delet
 	addLimitFlags(fl, &o.limits, "acquirer")
 	addRulesFlags(fl, &o.rules)
 	addIssuerProvisioningFlags(fl, &o.prov)
+	addPprofFlag(fl, &o.pprof)
 	c.AddCommand(newIssuerInitCmd(), newIssuerLogCmd(), newIssuerAuditCmd(), newIssuerLostCmd(),
 		newIssuerTokenCmd("suspend"), newIssuerTokenCmd("resume"), newIssuerTokenCmd("delete"), newIssuerResetPINCmd(),
 		newIssuerResetMobilePINCmd())
@@ -206,6 +208,9 @@ func runIssuer(ctx context.Context, o issuerOptions, out, errOut io.Writer) erro
 	if err := o.prov.check(); err != nil {
 		return err
 	}
+	if err := checkPprofAddr(o.pprof); err != nil {
+		return err
+	}
 	// Try the address before anything is written under --data: a busy or
 	// foreign address must not leave a half-made issuer behind.
 	probe, err := net.Listen("tcp", o.listen)
@@ -213,6 +218,11 @@ func runIssuer(ctx context.Context, o issuerOptions, out, errOut io.Writer) erro
 		return &exitError{code: 1, err: fmt.Errorf("--listen %s: cannot listen: %w", o.listen, err)}
 	}
 	_ = probe.Close()
+	stopPprof, err := startPprof(ctx, o.pprof, errOut)
+	if err != nil {
+		return err
+	}
+	defer stopPprof()
 	tlsCfg, err := o.tls.serverTLS("")
 	if err != nil {
 		return err

@@ -70,6 +70,7 @@ func printAcquirerTerminals(out io.Writer, ts []acquirer.Terminal) {
 // loadFlags are the flags of "tapsim load".
 type loadFlags struct {
 	acquirer, card, pin, dataDir, report string
+	pprof                                string
 	terminals, count                     int
 	amount                               int64
 	amountText                           string
@@ -149,6 +150,7 @@ Exits 0 when the run completed (declines included), 1 when any sale errored, 2 o
 	fl.BoolVar(&f.jsonOut, "json", false, "print the summary as JSON")
 	fl.StringVar(&f.report, "report", "", "also write the summary as JSON to this file")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log the embedded hosts' events (masked) on stderr")
+	addPprofFlag(fl, &f.pprof)
 	addClientTLSFlags(fl, &f.tls, "", "acquirer")
 	return c
 }
@@ -159,6 +161,14 @@ func runLoadCmd(ctx context.Context, f loadFlags, out, errOut io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := checkPprofAddr(f.pprof); err != nil {
+		return err
+	}
+	stopPprof, err := startPprof(ctx, f.pprof, errOut)
+	if err != nil {
+		return err
+	}
+	defer stopPprof()
 	level := slog.LevelWarn + 4
 	if f.verbose {
 		level = slog.LevelInfo
