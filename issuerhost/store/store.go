@@ -20,9 +20,14 @@
 // ErrExists and a missing row ErrNotFound on both engines.
 //
 // The embedded default is SQLite (modernc.org/sqlite, pure Go) in WAL mode
-// with full synchronous commits; its writers run one at a time, in one
-// process by a mutex and across processes by SQLite's own write lock
-// (transactions begin IMMEDIATE).
+// with full synchronous commits. Its writers run one at a time, in one
+// process on one long-lived connection with its statements prepared once,
+// and across processes by SQLite's own write lock (transactions begin
+// IMMEDIATE). Concurrent Update calls are committed together (group
+// commit): each runs under a savepoint of one transaction, so that one
+// that fails keeps nothing, and every caller returns only after the one
+// commit that holds its writes reached the disk. Readers (View) run on
+// other connections beside the writer.
 //
 // PostgreSQL (OpenPostgres, over pgx's database/sql driver) lets several
 // issuer host processes share one database. Read-write transactions are
@@ -87,6 +92,10 @@ var (
 // FileName is the name of the SQLite database file in a data directory.
 const FileName = "issuer.db"
 
+// sqliteConns is the SQLite connections of a store: the writer's and
+// the readers'.
+const sqliteConns = 4
+
 // Options tune the SQLite database. The zero value is the safe default.
 type Options struct {
 	// Synchronous is the SQLite synchronous setting: "" or "FULL" (every
@@ -106,9 +115,10 @@ type DB struct {
 	path     string
 	location string // where the data is, without secrets
 
-	mu     sync.RWMutex // serialises read-write transactions
+	mu     sync.RWMutex // guards closed and cipher; on PostgreSQL it also serialises writers
 	closed bool
-	cipher Cipher // nil until given: cards and tokens refused
+	cipher Cipher       // nil until given: cards and tokens refused
+	writer *groupWriter // SQLite: the one writer; nil on PostgreSQL
 }
 
 // dialect holds what differs between database engines.
@@ -133,9 +143,16 @@ type dialect struct {
 }
 
 var sqliteDialect = dialect{
-	name:            "sqlite",
-	rebind:          func(q string) string { return q },
-	txOptions:       func(bool) *sql.TxOptions { return nil },
+	name:   "sqlite",
+	rebind: func(q string) string { return q },
+	txOptions: func(readOnly bool) *sql.TxOptions {
+		if readOnly {
+			// A plain BEGIN: readers take no write lock.
+			return &sql.TxOptions{ReadOnly: true}
+		}
+		return nil
+	},
+	concurrentReads: true,
 	uniqueViolation: sqliteUnique,
 	extra: []string{
 		`CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
@@ -184,15 +201,24 @@ func OpenSQLite(path string, o Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
-	// One connection: SQLite has one writer, and the pragmas above are per
-	// connection.
-	db.SetMaxOpenConns(1)
+	// The writer keeps one connection for itself; readers use the others.
+	// Each connection gets the pragmas above.
+	db.SetMaxOpenConns(sqliteConns)
+	db.SetMaxIdleConns(sqliteConns)
 	s := &DB{db: db, dialect: sqliteDialect, path: path, location: path}
+	w, err := startGroupWriter(db, sqliteDialect)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.writer = w
 	if err := s.migrate(context.Background(), o.Cipher); err != nil {
+		w.stop()
 		db.Close()
 		return nil, err
 	}
 	if err := chmodPrivate(path); err != nil {
+		w.stop()
 		db.Close()
 		return nil, fmt.Errorf("store: %w", err)
 	}
@@ -259,6 +285,9 @@ func (s *DB) Close() error {
 		return nil
 	}
 	s.closed = true
+	if s.writer != nil {
+		s.writer.stop()
+	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}
@@ -268,9 +297,22 @@ func (s *DB) Close() error {
 // Update runs fn in one read-write transaction and commits it before
 // returning; when fn returns an error nothing it wrote is kept. Read-write
 // transactions run one at a time (on PostgreSQL, one at a time across
-// every process sharing the database). On PostgreSQL a statement that
+// every process sharing the database); on SQLite the functions of
+// concurrent calls share one commit (see the package documentation), so
+// fn must not wait for another Update. On PostgreSQL a statement that
 // fails ends the transaction: fn should return its error.
 func (s *DB) Update(ctx context.Context, fn func(*Tx) error) error {
+	if s.writer != nil {
+		s.mu.RLock()
+		if s.closed {
+			s.mu.RUnlock()
+			return ErrClosed
+		}
+		j := &writeJob{ctx: ctx, fn: fn, c: s.cipher, done: make(chan error, 1)}
+		s.writer.jobs <- j
+		s.mu.RUnlock()
+		return <-j.done
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -305,7 +347,7 @@ func (s *DB) run(ctx context.Context, readOnly bool, fn func(*Tx) error) error {
 			return fmt.Errorf("store: wait for the write lock: %w", err)
 		}
 	}
-	tx := &Tx{tx: sqlTx, d: s.dialect, readOnly: readOnly, c: s.cipher}
+	tx := &Tx{q: sqlTx, d: s.dialect, readOnly: readOnly, c: s.cipher}
 	if err := fn(tx); err != nil {
 		_ = sqlTx.Rollback()
 		return err
@@ -323,7 +365,7 @@ func (s *DB) run(ctx context.Context, readOnly bool, fn func(*Tx) error) error {
 // Tx is one transaction. Its methods are valid only inside the function
 // given to Update or View.
 type Tx struct {
-	tx       *sql.Tx
+	q        querier
 	d        dialect
 	readOnly bool
 	c        Cipher // nil: cards and tokens refused (ErrNoCipher)
@@ -333,7 +375,7 @@ func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error
 	if t.readOnly {
 		return nil, fmt.Errorf("%w: write in a read-only transaction", ErrInvalid)
 	}
-	res, err := t.tx.ExecContext(ctx, t.d.rebind(q), args...)
+	res, err := t.q.ExecContext(ctx, t.d.rebind(q), args...)
 	if err != nil {
 		if what, ok := t.d.uniqueViolation(err); ok {
 			return nil, fmt.Errorf("%w: %s", ErrExists, what)
@@ -344,11 +386,11 @@ func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error
 }
 
 func (t *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return t.tx.QueryContext(ctx, t.d.rebind(q), args...)
+	return t.q.QueryContext(ctx, t.d.rebind(q), args...)
 }
 
 func (t *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return t.tx.QueryRowContext(ctx, t.d.rebind(q), args...)
+	return t.q.QueryRowContext(ctx, t.d.rebind(q), args...)
 }
 
 // nanos stores a time as integer nanoseconds since the Unix epoch (0 for

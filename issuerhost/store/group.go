@@ -1,0 +1,235 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// maxBatch is the most read-write transactions one SQLite commit carries.
+const maxBatch = 64
+
+// maxCachedStmts bounds the writer's prepared statements; a query beyond
+// them runs unprepared.
+const maxCachedStmts = 512
+
+// querier runs statements: a *sql.Tx, or the SQLite writer's connection.
+type querier interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+// writeJob is one DB.Update waiting for the SQLite writer.
+type writeJob struct {
+	ctx  context.Context
+	fn   func(*Tx) error
+	c    Cipher
+	err  error
+	done chan error
+}
+
+// groupWriter is the SQLite store's only writer: it runs the functions of
+// concurrent Update calls one after the other, each under a savepoint of
+// one transaction, and commits them together, so that many decisions
+// share one write of the WAL and one fsync (group commit). A function
+// that fails is rolled back to its savepoint alone; no caller returns
+// before the commit that holds its writes reached the disk, and a failed
+// commit fails every caller of the batch. Its statements are prepared
+// once on its own long-lived connection.
+type groupWriter struct {
+	d       dialect
+	conn    *sql.Conn
+	jobs    chan *writeJob
+	stopped chan struct{}
+
+	mu    sync.Mutex // guards stmts (the writer's goroutine uses them)
+	stmts map[string]*sql.Stmt
+}
+
+// startGroupWriter takes a connection of db for the writer and starts it.
+func startGroupWriter(db *sql.DB, d dialect) (*groupWriter, error) {
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("store: writer connection: %w", err)
+	}
+	g := newGroupWriter(conn, d)
+	go g.loop()
+	return g, nil
+}
+
+// newGroupWriter returns a writer on conn that is not running yet.
+func newGroupWriter(conn *sql.Conn, d dialect) *groupWriter {
+	return &groupWriter{d: d, conn: conn, jobs: make(chan *writeJob, maxBatch*4),
+		stopped: make(chan struct{}), stmts: map[string]*sql.Stmt{}}
+}
+
+// stop ends the writer once the jobs already queued are done; jobs must
+// not be sent after it.
+func (g *groupWriter) stop() {
+	close(g.jobs)
+	<-g.stopped
+}
+
+func (g *groupWriter) loop() {
+	defer close(g.stopped)
+	defer g.release()
+	batch := make([]*writeJob, 0, maxBatch)
+	for j := range g.jobs {
+		batch = append(batch[:0], j)
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case j, ok := <-g.jobs:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, j)
+			default:
+				break fill
+			}
+		}
+		g.commit(batch)
+		for i, j := range batch {
+			j.done <- j.err
+			batch[i] = nil
+		}
+	}
+}
+
+// release closes the prepared statements and gives the connection back.
+func (g *groupWriter) release() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for q, st := range g.stmts {
+		_ = st.Close()
+		delete(g.stmts, q)
+	}
+	_ = g.conn.Close()
+}
+
+// commit runs the batch in one transaction and sets each job's err.
+func (g *groupWriter) commit(batch []*writeJob) {
+	ctx := context.Background()
+	if _, err := g.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		g.rollback()
+		for _, j := range batch {
+			j.err = fmt.Errorf("store: begin: %w", err)
+		}
+		return
+	}
+	for i, j := range batch {
+		if err := j.ctx.Err(); err != nil {
+			j.err = fmt.Errorf("store: begin: %w", err)
+			continue
+		}
+		if _, err := g.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+			g.abort(batch[:i], batch[i:], err)
+			return
+		}
+		if err := j.fn(&Tx{q: g, d: g.d, c: j.c}); err != nil {
+			j.err = err
+			if _, rerr := g.ExecContext(ctx, "ROLLBACK TO w"); rerr != nil {
+				// The transaction itself is gone (SQLite rolls it all back
+				// on some errors): nothing of the batch is kept.
+				g.abort(batch[:i], batch[i+1:], rerr)
+				return
+			}
+		}
+		if _, err := g.ExecContext(ctx, "RELEASE w"); err != nil {
+			g.abort(batch[:i+1], batch[i+1:], err)
+			return
+		}
+	}
+	if _, err := g.ExecContext(ctx, "COMMIT"); err != nil {
+		g.rollback()
+		for _, j := range batch {
+			if j.err == nil {
+				j.err = fmt.Errorf("store: commit: %w", err)
+			}
+		}
+	}
+}
+
+// abort rolls the whole transaction back after err: the jobs done so far
+// lose their writes, those not run yet are not run.
+func (g *groupWriter) abort(done, rest []*writeJob, err error) {
+	g.rollback()
+	for _, j := range done {
+		if j.err == nil {
+			j.err = fmt.Errorf("store: transaction rolled back: %w", err)
+		}
+	}
+	for _, j := range rest {
+		if j.err == nil {
+			j.err = fmt.Errorf("store: transaction rolled back: %w", err)
+		}
+	}
+}
+
+// rollback ends whatever transaction the connection is in.
+func (g *groupWriter) rollback() {
+	if _, err := g.conn.ExecContext(context.Background(), "ROLLBACK"); err != nil && !errors.Is(err, sql.ErrConnDone) {
+		return
+	}
+}
+
+// stmt returns the writer's prepared statement of q, nil when the cache
+// is full.
+func (g *groupWriter) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if st, ok := g.stmts[q]; ok {
+		return st, nil
+	}
+	if len(g.stmts) >= maxCachedStmts {
+		return nil, nil
+	}
+	st, err := g.conn.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	g.stmts[q] = st
+	return st, nil
+}
+
+// The writer's statements run to their end once started: the caller's
+// context ending while its function runs does not interrupt SQLite, which
+// would roll back the whole batch's transaction.
+
+func (g *groupWriter) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	ctx = context.WithoutCancel(ctx)
+	st, err := g.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return g.conn.ExecContext(ctx, q, args...)
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (g *groupWriter) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	ctx = context.WithoutCancel(ctx)
+	st, err := g.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return g.conn.QueryContext(ctx, q, args...)
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+func (g *groupWriter) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	ctx = context.WithoutCancel(ctx)
+	st, err := g.stmt(ctx, q)
+	if err != nil || st == nil {
+		// Unprepared; a query that did not prepare fails here again, with
+		// its error in the Row.
+		return g.conn.QueryRowContext(ctx, q, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
+}

@@ -1,0 +1,119 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// One batch: each function keeps its writes or, when it fails, none of
+// them, and the others' are committed together.
+func TestGroupWriterBatch(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := OpenDir(dir, Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, db.Close()) })
+
+	raw, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName)+"?_pragma=busy_timeout(10000)")
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, raw.Close()) })
+	conn, err := raw.Conn(ctx)
+	require.NoError(t, err)
+	g := newGroupWriter(conn, sqliteDialect)
+	t.Cleanup(g.release)
+
+	put := func(id string, fail error) func(*Tx) error {
+		return func(tx *Tx) error {
+			if err := tx.PutAccount(ctx, Account{ID: id, Currency: 901}); err != nil {
+				return err
+			}
+			return fail
+		}
+	}
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	boom := errors.New("boom")
+	jobs := []*writeJob{
+		{ctx: ctx, fn: put("a1", nil)},
+		{ctx: ctx, fn: put("a2", boom)},
+		{ctx: ctx, fn: put("a3", nil)},
+		{ctx: canceled, fn: put("a4", nil)},
+		{ctx: ctx, fn: func(tx *Tx) error { // a statement that fails: the row exists
+			if err := put("a5", nil)(tx); err != nil {
+				return err
+			}
+			_, err := tx.exec(ctx, `INSERT INTO meta (k, v) VALUES ('schema_version', 'x')`)
+			return err
+		}},
+		{ctx: ctx, fn: put("a6", nil)},
+	}
+	g.commit(jobs)
+	want := []error{nil, boom, nil, context.Canceled, ErrExists, nil}
+	for i, j := range jobs {
+		if want[i] == nil {
+			require.NoError(t, j.err, "job %d", i)
+		} else {
+			require.ErrorIs(t, j.err, want[i], "job %d", i)
+		}
+	}
+	require.NoError(t, db.View(ctx, func(tx *Tx) error {
+		for _, id := range []string{"a1", "a3", "a6"} {
+			_, err := tx.Account(ctx, id)
+			require.NoError(t, err, id)
+		}
+		for _, id := range []string{"a2", "a4", "a5"} {
+			_, err := tx.Account(ctx, id)
+			require.ErrorIs(t, err, ErrNotFound, id)
+		}
+		return nil
+	}))
+}
+
+// Many concurrent writers: every success is kept, every failure leaves
+// nothing, and Close waits for the writes queued before it.
+func TestGroupWriterConcurrent(t *testing.T) {
+	ctx := context.Background()
+	db, err := OpenDir(t.TempDir(), Options{})
+	require.NoError(t, err)
+	const n = 200
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = db.Update(ctx, func(tx *Tx) error {
+				if err := tx.PutAccount(ctx, Account{ID: fmt.Sprintf("a%d", i), Currency: 901}); err != nil {
+					return err
+				}
+				if i%3 == 0 {
+					return ErrInvalid
+				}
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	require.NoError(t, db.View(ctx, func(tx *Tx) error {
+		for i := range n {
+			_, err := tx.Account(ctx, fmt.Sprintf("a%d", i))
+			if i%3 == 0 {
+				require.ErrorIs(t, errs[i], ErrInvalid)
+				require.ErrorIs(t, err, ErrNotFound)
+			} else {
+				require.NoError(t, errs[i])
+				require.NoError(t, err)
+			}
+		}
+		return nil
+	}))
+	require.NoError(t, db.Close())
+	require.ErrorIs(t, db.Update(ctx, func(*Tx) error { return nil }), ErrClosed)
+}
