@@ -76,10 +76,18 @@ var schema = []string{
 	)`,
 }
 
-// SQL is the Store on a SQLite database through database/sql.
+// SQL is the Store on a SQLite database through database/sql. Its
+// writes go through one writer on a connection of its own that commits
+// concurrent writes together (group commit); reads run on the other
+// connections, beside it.
 type SQL struct {
 	db *sql.DB
+	w  *writer
 }
+
+// sqliteConns is the connections OpenFile's database keeps open: the
+// writer's and the readers'.
+const sqliteConns = 4
 
 var _ Store = (*SQL)(nil)
 
@@ -112,6 +120,9 @@ func OpenFile(path string) (*SQL, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
+	// Connections are kept, not opened and closed per use.
+	db.SetMaxOpenConns(sqliteConns)
+	db.SetMaxIdleConns(sqliteConns)
 	s, err := New(db)
 	if err != nil {
 		db.Close()
@@ -120,7 +131,7 @@ func OpenFile(path string) (*SQL, error) {
 	// A database an older build made may have other modes.
 	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
 		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
-			db.Close()
+			s.Close()
 			return nil, fmt.Errorf("store: %w", err)
 		}
 	}
@@ -128,7 +139,8 @@ func OpenFile(path string) (*SQL, error) {
 }
 
 // New uses an open SQLite database (driver "sqlite"), creating the tables
-// when missing.
+// when missing. The store's writer keeps one connection of db for as long
+// as the store is open; db must allow at least two, for the readers.
 func New(db *sql.DB) (*SQL, error) {
 	ctx := context.Background()
 	for _, stmt := range schema {
@@ -139,7 +151,11 @@ func New(db *sql.DB) (*SQL, error) {
 	if err := addAdviceColumns(ctx, db); err != nil {
 		return nil, err
 	}
-	return &SQL{db: db}, nil
+	w, err := startWriter(db)
+	if err != nil {
+		return nil, err
+	}
+	return &SQL{db: db, w: w}, nil
 }
 
 // addAdviceColumns adds the columns of stand-in advices to a queue an
@@ -176,8 +192,9 @@ func addAdviceColumns(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-// Close closes the database.
+// Close closes the database, after the writes already asked for.
 func (s *SQL) Close() error {
+	s.w.stop()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}
@@ -264,18 +281,20 @@ func (s *SQL) Record(ctx context.Context, e Entry) (int64, error) {
 		e.State = StatePending
 	}
 	var id int64
-	err := s.db.QueryRowContext(ctx, `INSERT INTO journal (at_ms, mti, tid, mid, term_stan, term_de7, term_rrn,
+	err := s.w.do(ctx, func(q querier) error {
+		return q.QueryRowContext(ctx, `INSERT INTO journal (at_ms, mti, tid, mid, term_stan, term_de7, term_rrn,
 		acq_stan, acq_de7, rrn, masked_pan, bin, issuer, amount, currency, response_code, auth_code, reason, state)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		ms(e.At), e.MTI, e.TID, e.MID, e.TermSTAN, e.TermDE7, e.TermRRN, e.AcqSTAN, e.AcqDE7, e.RRN,
-		e.MaskedPAN, e.BIN, e.Issuer, e.Amount, e.Currency, e.ResponseCode, e.AuthCode, e.Reason, string(e.State)).Scan(&id)
+			ms(e.At), e.MTI, e.TID, e.MID, e.TermSTAN, e.TermDE7, e.TermRRN, e.AcqSTAN, e.AcqDE7, e.RRN,
+			e.MaskedPAN, e.BIN, e.Issuer, e.Amount, e.Currency, e.ResponseCode, e.AuthCode, e.Reason, string(e.State)).Scan(&id)
+	})
 	if err != nil {
 		return 0, wrap("record", err)
 	}
 	return id, nil
 }
 
-func complete(ctx context.Context, x execer, id int64, r Result) error {
+func complete(ctx context.Context, x querier, id int64, r Result) error {
 	res, err := x.ExecContext(ctx, `UPDATE journal SET response_code = ?, auth_code = ?, reason = ?, state = ? WHERE id = ?`,
 		r.ResponseCode, r.AuthCode, r.Reason, string(r.State), id)
 	if err != nil {
@@ -287,11 +306,7 @@ func complete(ctx context.Context, x execer, id int64, r Result) error {
 	return nil
 }
 
-type execer interface {
-	ExecContext(context.Context, string, ...any) (sql.Result, error)
-}
-
-func mark(ctx context.Context, x execer, id int64, st State) error {
+func mark(ctx context.Context, x querier, id int64, st State) error {
 	res, err := x.ExecContext(ctx, `UPDATE journal SET state = ? WHERE id = ?`, string(st), id)
 	if err != nil {
 		return err
@@ -304,22 +319,25 @@ func mark(ctx context.Context, x execer, id int64, st State) error {
 
 // Mark sets the state of a journal line, keeping its outcome.
 func (s *SQL) Mark(ctx context.Context, id int64, st State) error {
-	return wrap("mark", mark(ctx, s.db, id, st))
+	return wrap("mark", s.w.do(ctx, func(q querier) error { return mark(ctx, q, id, st) }))
 }
 
 // Complete sets a journal line's outcome.
 func (s *SQL) Complete(ctx context.Context, id int64, r Result) error {
-	return wrap("complete", complete(ctx, s.db, id, r))
+	return wrap("complete", s.w.do(ctx, func(q querier) error { return complete(ctx, q, id, r) }))
 }
 
 // Stamp sets the issuer-link STAN, DE7 and RRN of a journal line.
 func (s *SQL) Stamp(ctx context.Context, id int64, acqSTAN, acqDE7, rrn string) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE journal SET acq_stan = ?, acq_de7 = ?, rrn = ? WHERE id = ?`, acqSTAN, acqDE7, rrn, id)
-	if err == nil {
-		if n, e := res.RowsAffected(); e == nil && n == 0 {
-			err = sql.ErrNoRows
+	err := s.w.do(ctx, func(q querier) error {
+		res, err := q.ExecContext(ctx, `UPDATE journal SET acq_stan = ?, acq_de7 = ?, rrn = ? WHERE id = ?`, acqSTAN, acqDE7, rrn, id)
+		if err == nil {
+			if n, e := res.RowsAffected(); e == nil && n == 0 {
+				err = sql.ErrNoRows
+			}
 		}
-	}
+		return err
+	})
 	return wrap("stamp", err)
 }
 
@@ -399,31 +417,22 @@ func (s *SQL) Enqueue(ctx context.Context, a Advice, r Result) (int64, error) {
 	if a.NextAt.IsZero() {
 		a.NextAt = a.CreatedAt
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, wrap("enqueue", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
 	var id int64
-	err = tx.QueryRowContext(ctx, `INSERT INTO advices (journal_id, created_ms, next_ms, bin, de90, stan, proc_code,
+	err := s.w.do(ctx, func(tx querier) error {
+		err := tx.QueryRowContext(ctx, `INSERT INTO advices (journal_id, created_ms, next_ms, bin, de90, stan, proc_code,
 		rrn, tid, mid, amount, currency, masked_pan, reason_code, attempts, done, ack_code, acked_ms, kind, auth_code)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, '', 0, ?, ?) RETURNING id`,
-		a.JournalID, ms(a.CreatedAt), ms(a.NextAt), a.BIN, a.DE90, a.STAN, a.ProcessingCode, a.RRN, a.TID, a.MID, a.Amount, a.Currency,
-		a.MaskedPAN, a.ReasonCode, a.Kind, a.AuthCode).Scan(&id)
-	if err != nil {
-		return 0, wrap("enqueue", err)
-	}
-	if a.JournalID != 0 {
+			a.JournalID, ms(a.CreatedAt), ms(a.NextAt), a.BIN, a.DE90, a.STAN, a.ProcessingCode, a.RRN, a.TID, a.MID, a.Amount, a.Currency,
+			a.MaskedPAN, a.ReasonCode, a.Kind, a.AuthCode).Scan(&id)
+		if err != nil || a.JournalID == 0 {
+			return err
+		}
 		if r.ResponseCode != "" {
-			err = complete(ctx, tx, a.JournalID, r)
-		} else {
-			err = mark(ctx, tx, a.JournalID, r.State)
+			return complete(ctx, tx, a.JournalID, r)
 		}
-		if err != nil {
-			return 0, wrap("enqueue", err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
+		return mark(ctx, tx, a.JournalID, r.State)
+	})
+	if err != nil {
 		return 0, wrap("enqueue", err)
 	}
 	return id, nil
@@ -438,19 +447,27 @@ func (s *SQL) Due(ctx context.Context, now time.Time, limit int) ([]Advice, erro
 // Attempted records one more send of an advice and when it is due next,
 // and returns the advice as now stored.
 func (s *SQL) Attempted(ctx context.Context, id int64, next time.Time) (Advice, error) {
-	a, err := scanAdvice(s.db.QueryRowContext(ctx, `UPDATE advices SET attempts = attempts + 1, next_ms = ?
+	var a Advice
+	err := s.w.do(ctx, func(q querier) error {
+		var err error
+		a, err = scanAdvice(q.QueryRowContext(ctx, `UPDATE advices SET attempts = attempts + 1, next_ms = ?
 		WHERE id = ? AND done = 0 RETURNING `+adviceCols, ms(next), id))
+		return err
+	})
 	return a, wrap("attempted", err)
 }
 
 // Acknowledge marks an advice delivered.
 func (s *SQL) Acknowledge(ctx context.Context, id int64, code string, at time.Time) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE advices SET done = 1, ack_code = ?, acked_ms = ? WHERE id = ?`, code, ms(at), id)
-	if err == nil {
-		if n, e := res.RowsAffected(); e == nil && n == 0 {
-			err = sql.ErrNoRows
+	err := s.w.do(ctx, func(q querier) error {
+		res, err := q.ExecContext(ctx, `UPDATE advices SET done = 1, ack_code = ?, acked_ms = ? WHERE id = ?`, code, ms(at), id)
+		if err == nil {
+			if n, e := res.RowsAffected(); e == nil && n == 0 {
+				err = sql.ErrNoRows
+			}
 		}
-	}
+		return err
+	})
 	return wrap("acknowledge", err)
 }
 
@@ -474,23 +491,19 @@ func (s *SQL) Reserve(ctx context.Context, name string, n int64) (int64, error) 
 	if n < 1 {
 		return 0, fmt.Errorf("store: reserve: count must be positive")
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, wrap("reserve", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
 	var cur int64
-	err = tx.QueryRowContext(ctx, `SELECT value FROM counters WHERE name = ?`, name).Scan(&cur)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		_, err = tx.ExecContext(ctx, `INSERT INTO counters (name, value) VALUES (?, ?)`, name, n)
-	case err == nil:
-		_, err = tx.ExecContext(ctx, `UPDATE counters SET value = ? WHERE name = ?`, cur+n, name)
-	}
+	err := s.w.do(ctx, func(tx querier) error {
+		cur = 0
+		err := tx.QueryRowContext(ctx, `SELECT value FROM counters WHERE name = ?`, name).Scan(&cur)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			_, err = tx.ExecContext(ctx, `INSERT INTO counters (name, value) VALUES (?, ?)`, name, n)
+		case err == nil:
+			_, err = tx.ExecContext(ctx, `UPDATE counters SET value = ? WHERE name = ?`, cur+n, name)
+		}
+		return err
+	})
 	if err != nil {
-		return 0, wrap("reserve", err)
-	}
-	if err := tx.Commit(); err != nil {
 		return 0, wrap("reserve", err)
 	}
 	return cur + 1, nil

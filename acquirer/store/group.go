@@ -1,0 +1,203 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+)
+
+// maxBatch is the most writes one commit carries.
+const maxBatch = 64
+
+// maxCachedStmts bounds the writer's prepared statements.
+const maxCachedStmts = 64
+
+// querier runs statements on the writer's connection.
+type querier interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+// writeJob is one write waiting for the writer.
+type writeJob struct {
+	ctx  context.Context
+	fn   func(querier) error
+	err  error
+	done chan error
+}
+
+// writer is the store's only writer. It runs the writes of concurrent
+// callers one after the other, each under a savepoint of one transaction,
+// and commits them together (group commit): a journal line recorded
+// before forwarding and another one completed after its answer share one
+// write of the WAL and one fsync. A write that fails is rolled back to its
+// savepoint alone; no caller returns before the commit that holds its
+// write reached the disk, and a failed commit fails the whole batch. Its
+// statements are prepared once on its own long-lived connection.
+type writer struct {
+	conn    *sql.Conn
+	jobs    chan *writeJob
+	stopped chan struct{}
+
+	mu     sync.Mutex // guards closed against a send after stop
+	closed bool
+
+	smu   sync.Mutex
+	stmts map[string]*sql.Stmt
+}
+
+func startWriter(db *sql.DB) (*writer, error) {
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("store: writer connection: %w", err)
+	}
+	w := &writer{conn: conn, jobs: make(chan *writeJob, maxBatch*4), stopped: make(chan struct{}),
+		stmts: map[string]*sql.Stmt{}}
+	go w.loop()
+	return w, nil
+}
+
+// do runs fn in the writer's next transaction and returns once that is
+// committed (fn's error, or the commit's).
+func (w *writer) do(ctx context.Context, fn func(querier) error) error {
+	j := &writeJob{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return ErrClosed
+	}
+	w.jobs <- j
+	w.mu.Unlock()
+	return <-j.done
+}
+
+// stop ends the writer after the writes already queued.
+func (w *writer) stop() {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return
+	}
+	w.closed = true
+	close(w.jobs)
+	w.mu.Unlock()
+	<-w.stopped
+}
+
+func (w *writer) loop() {
+	defer close(w.stopped)
+	defer w.release()
+	batch := make([]*writeJob, 0, maxBatch)
+	for j := range w.jobs {
+		batch = append(batch[:0], j)
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case j, ok := <-w.jobs:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, j)
+			default:
+				break fill
+			}
+		}
+		w.commit(batch)
+		for i, j := range batch {
+			j.done <- j.err
+			batch[i] = nil
+		}
+	}
+}
+
+func (w *writer) release() {
+	w.smu.Lock()
+	defer w.smu.Unlock()
+	for q, st := range w.stmts {
+		_ = st.Close()
+		delete(w.stmts, q)
+	}
+	_ = w.conn.Close()
+}
+
+func (w *writer) commit(batch []*writeJob) {
+	ctx := context.Background()
+	fail := func(jobs []*writeJob, what string, err error) {
+		_, _ = w.conn.ExecContext(ctx, "ROLLBACK")
+		for _, j := range jobs {
+			if j.err == nil {
+				j.err = fmt.Errorf("%s: %w", what, err)
+			}
+		}
+	}
+	if _, err := w.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		fail(batch, "begin", err)
+		return
+	}
+	for _, j := range batch {
+		if err := j.ctx.Err(); err != nil {
+			j.err = err
+			continue
+		}
+		if _, err := w.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+			fail(batch, "savepoint", err)
+			return
+		}
+		if err := j.fn(w); err != nil {
+			j.err = err
+			if _, rerr := w.ExecContext(ctx, "ROLLBACK TO w"); rerr != nil {
+				fail(batch, "transaction rolled back", rerr)
+				return
+			}
+		}
+		if _, err := w.ExecContext(ctx, "RELEASE w"); err != nil {
+			fail(batch, "transaction rolled back", err)
+			return
+		}
+	}
+	if _, err := w.ExecContext(ctx, "COMMIT"); err != nil {
+		fail(batch, "commit", err)
+	}
+}
+
+func (w *writer) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	w.smu.Lock()
+	defer w.smu.Unlock()
+	if st, ok := w.stmts[q]; ok {
+		return st, nil
+	}
+	if len(w.stmts) >= maxCachedStmts {
+		return nil, nil
+	}
+	st, err := w.conn.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	w.stmts[q] = st
+	return st, nil
+}
+
+// A started statement runs to its end: a caller's context ending must not
+// interrupt SQLite, which would roll back the whole batch.
+
+func (w *writer) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	ctx = context.WithoutCancel(ctx)
+	st, err := w.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return w.conn.ExecContext(ctx, q, args...)
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (w *writer) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	ctx = context.WithoutCancel(ctx)
+	st, err := w.stmt(ctx, q)
+	if err != nil || st == nil {
+		return w.conn.QueryRowContext(ctx, q, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
+}
