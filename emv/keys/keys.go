@@ -17,6 +17,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 )
 
 // Alg is the block-cipher algorithm a key is used with.
@@ -70,7 +71,17 @@ type Key struct {
 	m *material
 }
 
-type material struct{ b []byte }
+type material struct {
+	b []byte
+
+	// The key schedules, made once on first use: the material never
+	// changes, and a cipher.Block is safe for concurrent use.
+	blockOnce sync.Once
+	block     cipher.Block
+	blockErr  error
+	partsOnce sync.Once
+	parts     []cipher.Block
+}
 
 // raw returns the key bytes without copying; nil for the zero Key.
 func (k Key) raw() []byte {
@@ -145,6 +156,39 @@ func (k Key) Equal(o Key) bool { return k.alg == o.alg && bytes.Equal(k.raw(), o
 // Block returns the block cipher for k: DES for 8-byte keys, TDES (K1K2K1 for
 // double length) for 16/24-byte TDES keys, AES for AES keys.
 func (k Key) Block() (cipher.Block, error) {
+	if k.m == nil {
+		return k.newBlock()
+	}
+	k.m.blockOnce.Do(func() { k.m.block, k.m.blockErr = k.newBlock() })
+	return k.m.block, k.m.blockErr
+}
+
+// DESParts returns single-DES ciphers of each 8-byte part of a TDES key
+// (K1, K2 and, for a triple-length key, K3), for algorithms that use the
+// parts apart (ISO/IEC 9797-1 MAC algorithm 3). Like Block, they are made
+// once per key.
+func (k Key) DESParts() ([]cipher.Block, error) {
+	if k.alg != TDES || k.m == nil || len(k.raw())%8 != 0 || len(k.raw()) == 0 {
+		return nil, fmt.Errorf("%w: %v key of %d bytes has no DES parts", ErrKeyLength, k.alg, len(k.raw()))
+	}
+	k.m.partsOnce.Do(func() {
+		parts := make([]cipher.Block, 0, len(k.raw())/8)
+		for i := 0; i < len(k.raw()); i += 8 {
+			c, err := des.NewCipher(k.raw()[i : i+8])
+			if err != nil {
+				return
+			}
+			parts = append(parts, c)
+		}
+		k.m.parts = parts
+	})
+	if k.m.parts == nil {
+		return nil, fmt.Errorf("%w: DES parts of a %d-byte key", ErrKeyLength, len(k.raw()))
+	}
+	return k.m.parts, nil
+}
+
+func (k Key) newBlock() (cipher.Block, error) {
 	switch k.alg {
 	case TDES:
 		switch len(k.raw()) {

@@ -74,19 +74,22 @@ func Alg3(k keys.Key, data []byte, p Padding) ([]byte, error) {
 	if k.Alg() != keys.TDES || (k.Len() != 16 && k.Len() != 24) {
 		return nil, fmt.Errorf("%w: MAC algorithm 3 takes a 16- or 24-byte TDES key, got %v", ErrKey, k)
 	}
-	b := k.Bytes()
-	k1 := keys.MustNew(keys.TDES, b[0:8])
-	k2 := keys.MustNew(keys.TDES, b[8:16])
-	k3 := k1
-	if len(b) == 24 {
-		k3 = keys.MustNew(keys.TDES, b[16:24])
-	}
-	h, err := Alg1(k1, data, p)
+	parts, err := k.DESParts()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("mac: %w", err)
 	}
-	c2, _ := k2.Block()
-	c3, _ := k3.Block()
+	c1, c2, c3 := parts[0], parts[1], parts[0]
+	if len(parts) == 3 {
+		c3 = parts[2]
+	}
+	msg := Pad(data, 8, p)
+	h := make([]byte, 8)
+	for i := 0; i < len(msg); i += 8 {
+		for j := range 8 {
+			h[j] ^= msg[i+j]
+		}
+		c1.Encrypt(h, h)
+	}
 	c2.Decrypt(h, h)
 	c3.Encrypt(h, h)
 	return h, nil
