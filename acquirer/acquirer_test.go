@@ -3,6 +3,7 @@ package acquirer_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -181,12 +182,24 @@ func TestFormatError(t *testing.T) {
 }
 
 // R-G4: the same TID, STAN and DE7 within the window is refused with 94,
-// even after a restart of the acquirer; never forwarded twice.
+// even after a restart of the acquirer; never forwarded twice. With a
+// memory of a few keys only, older keys are found in the journal.
 func TestDuplicate(t *testing.T) {
-	r := newRig(t, func(c *acquirer.Config) { c.DuplicateWindow = time.Hour })
+	for _, memory := range []int{0, 1, 3} {
+		t.Run(fmt.Sprintf("memory %d", memory), func(t *testing.T) { testDuplicate(t, memory) })
+	}
+}
+
+func testDuplicate(t *testing.T, memory int) {
+	r := newRig(t, func(c *acquirer.Config) { c.DuplicateWindow = time.Hour; c.DuplicateMemory = memory })
 	req := r.authReq(visaPAN, 100)
 	require.Equal(t, isospec.RCApproved, r.authorise(req).ResponseCode)
 
+	for i := range 4 {
+		r.clock.Advance(time.Second)
+		other := r.authReq(visaPAN, int64(200+i))
+		require.Equal(t, isospec.RCApproved, r.authorise(other).ResponseCode)
+	}
 	r.clock.Advance(59 * time.Minute)
 	dup := r.authorise(req)
 	require.Equal(t, isospec.RCDuplicateTransmission, dup.ResponseCode)
@@ -203,7 +216,7 @@ func TestDuplicate(t *testing.T) {
 
 	r.clock.Advance(2 * time.Minute) // window of the first sighting over
 	require.Equal(t, isospec.RCApproved, r.authorise(req).ResponseCode)
-	require.Len(t, r.iss.ReceivedMTI(isospec.MTIAuthorizationRequest), 3)
+	require.Len(t, r.iss.ReceivedMTI(isospec.MTIAuthorizationRequest), 7)
 }
 
 // The PIN block leaves the acquirer under the zone PIN key, ISO 9564

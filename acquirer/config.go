@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/tapsim/tapsim/acquirer/dedup"
 	"github.com/tapsim/tapsim/acquirer/route"
 	"github.com/tapsim/tapsim/acquirer/store"
 	"github.com/tapsim/tapsim/hsm"
@@ -102,6 +103,10 @@ type Config struct {
 	// DuplicateWindow is how long a (TID, STAN, DE7) stays known to detect
 	// duplicates (24 h when 0).
 	DuplicateWindow time.Duration
+	// DuplicateMemory is the most (TID, STAN, DE7) keys held in memory
+	// (dedup.DefaultMaxKeys when 0); older keys of the window are looked up
+	// in the journal.
+	DuplicateMemory int
 	// EchoInterval is the idle time before an echo test on an issuer link
 	// (30 s when 0).
 	EchoInterval time.Duration
@@ -149,6 +154,9 @@ func (c *Config) defaults() {
 	}
 	if c.DuplicateWindow <= 0 {
 		c.DuplicateWindow = 24 * time.Hour
+	}
+	if c.DuplicateMemory <= 0 {
+		c.DuplicateMemory = dedup.DefaultMaxKeys
 	}
 	if c.AdviceRetry <= 0 {
 		c.AdviceRetry = 2 * time.Second

@@ -240,7 +240,12 @@ func (s *Server) forward(ctx context.Context, reqp *isospec.AuthorizationRequest
 	}
 	key := dedup.Key{Class: string(req.MTI), TID: req.TerminalID, STAN: req.STAN, DE7: req.TransmissionDateTime}
 	// R-G4: a message seen before within the window is never forwarded.
-	if s.dedup.Check(key, now) {
+	dup, err := s.duplicate(ctx, key, now)
+	if err != nil {
+		s.log.Error("journal read failed", slog.String("error", err.Error()))
+		return refuse(term, isospec.RCSystemMalfunction, string(isospec.ReasonSystemError))
+	}
+	if dup {
 		s.log.Warn("duplicate transmission refused", slog.String("tid", req.TerminalID), slog.String("stan", req.STAN))
 		s.journalDecline(ctx, entry, isospec.RCDuplicateTransmission, string(isospec.ReasonDuplicate))
 		return refuse(term, isospec.RCDuplicateTransmission, string(isospec.ReasonDuplicate))

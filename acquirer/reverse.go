@@ -54,7 +54,12 @@ func (s *Server) reverse(ctx context.Context, frame []byte, msg *iso8583.Message
 		class = string(isospec.MTIReversalAdvice)
 	}
 	key := dedup.Key{Class: class, TID: req.TerminalID, STAN: req.STAN, DE7: req.TransmissionDateTime}
-	if s.dedup.Check(key, now) {
+	dup, err := s.duplicate(ctx, key, now)
+	if err != nil {
+		s.log.Error("journal read failed", slog.String("error", err.Error()))
+		return answer(term, isospec.RCSystemMalfunction, string(isospec.ReasonSystemError))
+	}
+	if dup {
 		// Answer a repeat with the first outcome, forward nothing.
 		prev, err := s.store.Original(ctx, class, req.TerminalID, req.STAN, req.TransmissionDateTime)
 		if err == nil && prev.ResponseCode != "" {

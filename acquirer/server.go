@@ -12,6 +12,7 @@ import (
 	"github.com/tapsim/tapsim/acquirer/dedup"
 	"github.com/tapsim/tapsim/acquirer/link"
 	"github.com/tapsim/tapsim/acquirer/store"
+	"github.com/tapsim/tapsim/isospec"
 	"github.com/tapsim/tapsim/isospec/frameserver"
 )
 
@@ -62,7 +63,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg:       cfg,
 		log:       cfg.Logger,
-		dedup:     dedup.New(cfg.DuplicateWindow),
+		dedup:     dedup.NewSize(cfg.DuplicateWindow, cfg.DuplicateMemory),
 		links:     map[string]*link.Link{},
 		issuers:   map[string]Issuer{},
 		terminals: map[string]Terminal{},
@@ -178,13 +179,22 @@ func (s *Server) open(ctx context.Context) error {
 	if s.numbers == nil {
 		s.numbers = &DurableNumbers{Store: s.store}
 	}
+	// The detector starts with the journal's most recent lines of the
+	// window, as many as it holds; when the window holds more, the older
+	// ones are looked up in the journal (see duplicate).
 	now := s.cfg.Now()
-	recent, err := s.store.Since(ctx, now.Add(-s.cfg.DuplicateWindow))
+	recent, err := s.store.Recent(ctx, now.Add(-s.cfg.DuplicateWindow), s.cfg.DuplicateMemory)
 	if err != nil {
 		return fmt.Errorf("acquirer: prime duplicate detection: %w", err)
 	}
 	for _, e := range recent {
+		if e.ResponseCode == string(isospec.RCDuplicateTransmission) {
+			continue // a refusal: the window runs from the sighting it repeated
+		}
 		s.dedup.Remember(dedup.Key{Class: e.MTI, TID: e.TID, STAN: e.TermSTAN, DE7: e.TermDE7}, e.At)
+	}
+	if len(recent) == s.cfg.DuplicateMemory {
+		s.dedup.MarkIncomplete(recent[0].At.Add(time.Nanosecond))
 	}
 	return nil
 }

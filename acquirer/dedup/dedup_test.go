@@ -45,7 +45,7 @@ func TestExpiryFreesMemory(t *testing.T) {
 		d.Check(key(fmt.Sprintf("%06d", i)), t0.Add(time.Duration(i)*time.Millisecond))
 	}
 	require.LessOrEqual(t, d.Len(), 1001, "only the last second's keys are held")
-	require.Less(t, len(d.order)-d.head, 1100)
+	require.Less(t, d.n, 1100)
 }
 
 func TestRememberAndForget(t *testing.T) {
@@ -57,11 +57,13 @@ func TestRememberAndForget(t *testing.T) {
 	d.Forget(key("000007"))
 	require.False(t, d.Check(key("000007"), t0.Add(62*time.Second)), "forgotten key passes again")
 
-	// An older sighting wins over a newer one.
+	// The sighting remembered last is the one the window runs from.
 	d2 := New(time.Minute)
-	d2.Remember(key("000008"), t0)
 	d2.Remember(key("000008"), t0.Add(50*time.Second))
+	d2.Remember(key("000008"), t0)
 	require.False(t, d2.Check(key("000008"), t0.Add(60*time.Second)))
+	d2.Remember(key("000008"), t0.Add(50*time.Second))
+	require.True(t, d2.Check(key("000008"), t0.Add(60*time.Second)))
 }
 
 func TestConcurrentExactlyOnePasses(t *testing.T) {
@@ -86,4 +88,41 @@ func TestZeroWindow(t *testing.T) {
 	require.Equal(t, time.Nanosecond, d.Window())
 	require.False(t, d.Check(key("1"), t0))
 	require.False(t, d.Check(key("1"), t0.Add(time.Nanosecond)))
+}
+
+// Memory is bounded: past max keys the oldest go, and a key not held is
+// Unsure while the window still reaches back to what was dropped.
+func TestBoundedUnsure(t *testing.T) {
+	d := NewSize(time.Hour, 100)
+	for i := range 1000 {
+		v := d.See(key(fmt.Sprintf("%06d", i)), t0.Add(time.Duration(i)*time.Second))
+		if i < 100 {
+			require.Equal(t, Fresh, v, "key %d", i)
+		} else {
+			require.Equal(t, Unsure, v, "key %d: older keys were dropped for room", i)
+		}
+	}
+	require.Equal(t, 100, d.Len())
+	at := t0.Add(1000 * time.Second)
+	require.Equal(t, Duplicate, d.See(key("000999"), at), "held")
+	require.Equal(t, Unsure, d.See(key("000005"), at), "dropped for room: ask the journal")
+	require.Equal(t, Duplicate, d.See(key("000005"), at), "now held")
+	require.Equal(t, Unsure, d.See(key("777777"), at), "never seen, but the detector cannot tell")
+	// Once the window has passed the last key dropped for room, a key not
+	// held is fresh again.
+	later := t0.Add(time.Hour + 1000*time.Second)
+	require.Equal(t, Fresh, d.See(key("888888"), later))
+}
+
+// After a restart the keys of the earlier run are not held: Unsure until
+// the window has moved past the restart; Remember keeps the journal's
+// first sighting.
+func TestMarkIncomplete(t *testing.T) {
+	d := New(10 * time.Minute)
+	d.MarkIncomplete(t0)
+	require.Equal(t, Unsure, d.See(key("000001"), t0.Add(time.Minute)))
+	d.Remember(key("000001"), t0.Add(-5*time.Minute))
+	require.Equal(t, Duplicate, d.See(key("000001"), t0.Add(4*time.Minute)))
+	require.Equal(t, Unsure, d.See(key("000001"), t0.Add(5*time.Minute)), "window from the first sighting")
+	require.Equal(t, Fresh, d.See(key("000002"), t0.Add(10*time.Minute)))
 }

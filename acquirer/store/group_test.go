@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -67,4 +68,40 @@ func TestGroupCommitConcurrent(t *testing.T) {
 		require.Equal(t, StateAnswered, l.State)
 		require.Equal(t, "00", l.ResponseCode)
 	}
+}
+
+// Sighting skips the lines refused as duplicates and finds the last
+// other one; Recent lists the newest lines, oldest first.
+func TestSightingAndRecent(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t)
+	first := entry()
+	id1, err := s.Record(ctx, first)
+	require.NoError(t, err)
+	dup := entry()
+	dup.At = t0.Add(time.Minute)
+	dup.ResponseCode, dup.State = "94", StateAnswered
+	_, err = s.Record(ctx, dup)
+	require.NoError(t, err)
+	got, err := s.Sighting(ctx, "0100", first.TID, first.TermSTAN, first.TermDE7)
+	require.NoError(t, err)
+	require.Equal(t, id1, got.ID)
+	again := entry()
+	again.At = t0.Add(2 * time.Hour)
+	id3, err := s.Record(ctx, again)
+	require.NoError(t, err)
+	got, err = s.Sighting(ctx, "0100", first.TID, first.TermSTAN, first.TermDE7)
+	require.NoError(t, err)
+	require.Equal(t, id3, got.ID)
+	_, err = s.Sighting(ctx, "0400", first.TID, first.TermSTAN, first.TermDE7)
+	require.ErrorIs(t, err, ErrNotFound)
+
+	lines, err := s.Recent(ctx, t0, 2)
+	require.NoError(t, err)
+	require.Len(t, lines, 2)
+	require.Equal(t, "94", lines[0].ResponseCode)
+	require.Equal(t, id3, lines[1].ID)
+	lines, err = s.Recent(ctx, t0.Add(time.Hour), 10)
+	require.NoError(t, err)
+	require.Len(t, lines, 1)
 }

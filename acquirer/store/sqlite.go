@@ -81,8 +81,10 @@ var schema = []string{
 // concurrent writes together (group commit); reads run on the other
 // connections, beside it.
 type SQL struct {
-	db *sql.DB
-	w  *writer
+	db       *sql.DB
+	w        *writer
+	original *sql.Stmt // Original's query, prepared on each reader once
+	sighting *sql.Stmt // Sighting's
 }
 
 // sqliteConns is the connections OpenFile's database keeps open: the
@@ -151,11 +153,24 @@ func New(db *sql.DB) (*SQL, error) {
 	if err := addAdviceColumns(ctx, db); err != nil {
 		return nil, err
 	}
+	original, err := db.PrepareContext(ctx, `SELECT `+journalCols+` FROM journal
+		WHERE tid = ? AND term_stan = ? AND term_de7 = ? AND mti = ? ORDER BY id LIMIT 1`)
+	if err != nil {
+		return nil, fmt.Errorf("store: prepare: %w", err)
+	}
+	sighting, err := db.PrepareContext(ctx, `SELECT `+journalCols+` FROM journal
+		WHERE tid = ? AND term_stan = ? AND term_de7 = ? AND mti = ? AND response_code <> '94' ORDER BY id DESC LIMIT 1`)
+	if err != nil {
+		original.Close()
+		return nil, fmt.Errorf("store: prepare: %w", err)
+	}
 	w, err := startWriter(db)
 	if err != nil {
+		original.Close()
+		sighting.Close()
 		return nil, err
 	}
-	return &SQL{db: db, w: w}, nil
+	return &SQL{db: db, w: w, original: original, sighting: sighting}, nil
 }
 
 // addAdviceColumns adds the columns of stand-in advices to a queue an
@@ -195,6 +210,8 @@ func addAdviceColumns(ctx context.Context, db *sql.DB) error {
 // Close closes the database, after the writes already asked for.
 func (s *SQL) Close() error {
 	s.w.stop()
+	_ = s.original.Close()
+	_ = s.sighting.Close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}
@@ -246,7 +263,8 @@ func wrap(op string, err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("store: %s: %w", op, ErrNotFound)
 	}
-	if errors.Is(err, sql.ErrConnDone) || strings.Contains(err.Error(), "database is closed") {
+	if errors.Is(err, sql.ErrConnDone) || strings.Contains(err.Error(), "database is closed") ||
+		strings.Contains(err.Error(), "statement is closed") {
 		return fmt.Errorf("store: %s: %w", op, ErrClosed)
 	}
 	return fmt.Errorf("store: %s: %w", op, err)
@@ -344,9 +362,15 @@ func (s *SQL) Stamp(ctx context.Context, id int64, acqSTAN, acqDE7, rrn string) 
 // Original finds the first journal line of a terminal's message: later
 // lines with the same numbers are refused duplicates of it.
 func (s *SQL) Original(ctx context.Context, mti, tid, stan, de7 string) (Entry, error) {
-	e, err := scanEntry(s.db.QueryRowContext(ctx, `SELECT `+journalCols+` FROM journal
-		WHERE tid = ? AND term_stan = ? AND term_de7 = ? AND mti = ? ORDER BY id LIMIT 1`, tid, stan, de7, mti))
+	e, err := scanEntry(s.original.QueryRowContext(ctx, tid, stan, de7, mti))
 	return e, wrap("original", err)
+}
+
+// Sighting finds the last journal line of a terminal's message that was
+// not refused as a duplicate.
+func (s *SQL) Sighting(ctx context.Context, mti, tid, stan, de7 string) (Entry, error) {
+	e, err := scanEntry(s.sighting.QueryRowContext(ctx, tid, stan, de7, mti))
+	return e, wrap("sighting", err)
 }
 
 // Entry reads a journal line.
@@ -359,6 +383,13 @@ func (s *SQL) Entry(ctx context.Context, id int64) (Entry, error) {
 func (s *SQL) Since(ctx context.Context, t time.Time) ([]Entry, error) {
 	return queryAll(ctx, s.db, "since", scanEntry,
 		`SELECT `+journalCols+` FROM journal WHERE at_ms >= ? ORDER BY id`, ms(t))
+}
+
+// Recent lists the last limit journal lines received at or after t,
+// oldest first.
+func (s *SQL) Recent(ctx context.Context, t time.Time, limit int) ([]Entry, error) {
+	return queryAll(ctx, s.db, "recent", scanEntry, `SELECT `+journalCols+` FROM (SELECT `+journalCols+` FROM journal
+		WHERE at_ms >= ? ORDER BY id DESC LIMIT ?) AS last ORDER BY id`, ms(t), limit)
 }
 
 // queryAll runs a query and scans every row with scan; op names the

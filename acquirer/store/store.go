@@ -153,8 +153,16 @@ type Store interface {
 	// given type by its TID, STAN and transmission date and time (DE7);
 	// later lines with the same numbers are refused duplicates of it.
 	Original(ctx context.Context, mti, tid, stan, de7 string) (Entry, error)
+	// Sighting finds the last journal line of a terminal's message of the
+	// given type by its TID, STAN and DE7 that was not refused as a
+	// duplicate (response code 94): the sighting a duplicate window runs
+	// from.
+	Sighting(ctx context.Context, mti, tid, stan, de7 string) (Entry, error)
 	// Since lists the journal lines received at or after t, oldest first.
 	Since(ctx context.Context, t time.Time) ([]Entry, error)
+	// Recent lists the last limit journal lines received at or after t,
+	// oldest first.
+	Recent(ctx context.Context, t time.Time, limit int) ([]Entry, error)
 	// Entry reads a journal line.
 	Entry(ctx context.Context, id int64) (Entry, error)
 
