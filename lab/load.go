@@ -23,13 +23,13 @@ import (
 // The load-test part of the sample world. The sample issuer holds
 // LoadMaxTerminals cards of each load profile (same BIN, issuer master key,
 // expiry and PIN as the profile's card; account digits 98nnnnnnn), and the
-// sample acquirer knows the terminals L0000001 to L0000064, whose MAC key is
+// sample acquirer knows the terminals L0000001 to L0000256, whose MAC key is
 // the sample terminal's and whose PIN pads are DUKPT devices of the sample
 // BDK.
 const (
 	// LoadMaxTerminals is how many load terminals, and load cards of each
 	// load profile, the sample world holds.
-	LoadMaxTerminals = 64
+	LoadMaxTerminals = 256
 	// LoadTAKLabel is the acquirer's key shared by the load terminals.
 	LoadTAKLabel = "acq/load-tak"
 	// LoadCardPrefix starts the issuer's IDs of the load cards.

@@ -92,7 +92,7 @@ durable SQLite commit per decision) and back. By default the issuer host and the
 in this process on ephemeral ports of 127.0.0.1 with the sample data in a temporary directory
 (or --data DIR, kept afterwards), as "tapsim demo" does.
 
---terminals N (1 to 64) terminals sell in parallel, each with its own TCP connection, terminal
+--terminals N (1 to 256) terminals sell in parallel, each with its own TCP connection, terminal
 ID (L0000001, L0000002... known to the sample acquirer, sample MAC key, its own DUKPT PIN pad)
 and STAN sequence, and its own card: load card n of --card, a card of the profile's BIN with its
 own PAN (account digits 98nnnnnnn, Luhn-valid), issuer master key, PIN 1234 and an account with
@@ -126,7 +126,15 @@ answer in time, connection, card or kernel errors), wall time, throughput of ans
 and latency min/p50/p90/p99/max/mean in milliseconds of the whole sale (tap to answer), of the
 host round trip alone (terminal to acquirer to issuer and back) and of the card (kernel and
 APDUs). --json prints it as JSON instead; --report FILE writes the JSON to FILE as well. PANs
-are never printed.
+are never printed. On a terminal (and without --json) a progress line shows the elapsed time,
+sales, tx/s, p99 latency so far and errors, with a bar towards --count or --duration.
+
+A terminal whose sale found the host in trouble (91, no answer, not sent) waits 20 ms before its
+next sale, twice as long after each such sale in a row, up to 1 s: every tap spends one of the
+card's transaction counters (ATC), and the issuer declines an ATC more than 64 ahead of the last
+it saw (atc_out_of_window), so a terminal hammering a host that is down would lock its card out.
+With the back-off an outage of T seconds costs each card about T + 6 taps: outages up to about a
+minute leave the load cards in the issuer's window.
 Exits 0 when the run completed (declines included), 1 when any sale errored, 2 on bad flags.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -136,7 +144,7 @@ Exits 0 when the run completed (declines included), 1 when any sale errored, 2 o
 		},
 	}
 	fl := c.Flags()
-	fl.IntVar(&f.terminals, "terminals", 4, "terminals selling in parallel (1 to 64), each with its own connection and card")
+	fl.IntVar(&f.terminals, "terminals", 4, "terminals selling in parallel (1 to 256), each with its own connection and card")
 	fl.IntVar(&f.count, "count", 0, "sales in all (default 1000 when --duration is not given)")
 	fl.DurationVar(&f.duration, "duration", 0, "stop starting sales after this long")
 	fl.Float64Var(&f.rate, "rate", 0, "start sales at this many per second over all terminals (default flat out)")
@@ -174,7 +182,13 @@ func runLoadCmd(ctx context.Context, f loadFlags, out, errOut io.Writer) error {
 		level = slog.LevelInfo
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: level}))
+	stopProgress := func() {}
+	if !f.jsonOut && isTerminal(errOut) {
+		cfg.Live = &load.Live{}
+		stopProgress = showProgress(errOut, cfg.Live, cfg.Count, cfg.Duration)
+	}
 	rep, err := runLoad(ctx, cfg)
+	stopProgress()
 	if err != nil {
 		if !strings.HasPrefix(err.Error(), "load: ") {
 			err = fmt.Errorf("load: %w", err)
@@ -328,6 +342,8 @@ type loadConfig struct {
 	// sale, and Finish after the last (tests stop the issuer and start it
 	// again with them).
 	Prepare, Finish func(ctx context.Context, n *lab.Network) error
+	// Live, when set, follows the run (a progress line on a terminal).
+	Live *load.Live
 }
 
 // loadTerm is one terminal of the run with its card.
@@ -474,7 +490,7 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadReport, error) {
 		}
 	}()
 	run, err := load.Run(ctx, load.Config{
-		Terminals: cfg.Terminals, Count: cfg.Count, Duration: cfg.Duration, Rate: cfg.Rate,
+		Terminals: cfg.Terminals, Count: cfg.Count, Duration: cfg.Duration, Rate: cfg.Rate, Live: cfg.Live,
 		// Each terminal connects before the clock starts.
 		NewSale: func(ctx context.Context, i int) (load.SaleFunc, error) {
 			var ph *lab.LoadHCEPhone

@@ -243,8 +243,8 @@ func TestLoadBadFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--terminals", "0"}, "--terminals must be 1 to 64"},
-		{[]string{"--terminals", "65"}, "--terminals must be 1 to 64"},
+		{[]string{"--terminals", "0"}, "--terminals must be 1 to 256"},
+		{[]string{"--terminals", "257"}, "--terminals must be 1 to 256"},
 		{[]string{"--count", "-1"}, "--count"},
 		{[]string{"--duration", "-1s"}, "--duration"},
 		{[]string{"--rate", "-3"}, "--rate"},
@@ -291,11 +291,11 @@ func TestLoadSampleSet(t *testing.T) {
 	}
 	require.True(t, tids[lab.SampleTID])
 	require.True(t, tids["L0000001"])
-	require.True(t, tids["L0000064"])
-	require.False(t, tids["L0000065"])
+	require.True(t, tids["L0000256"])
+	require.False(t, tids["L0000257"])
 	var b strings.Builder
 	printAcquirerTerminals(&b, cfg.Terminals)
-	require.Equal(t, "  terminal T0000001: TAK KCV 3B7D3D\n  load terminals L0000001..L0000064 (64, tapsim load): TAK KCV 3B7D3D\n", b.String())
+	require.Equal(t, "  terminal T0000001: TAK KCV 3B7D3D\n  load terminals L0000001..L0000256 (256, tapsim load): TAK KCV 3B7D3D\n", b.String())
 }
 
 // requireLine checks that some line of out matches the pattern.

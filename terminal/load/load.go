@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tapsim/tapsim/isospec"
 	"github.com/tapsim/tapsim/terminal/pos"
 )
 
@@ -47,7 +48,23 @@ type Config struct {
 	NewSale func(ctx context.Context, i int) (SaleFunc, error)
 	// Clock measures the run and paces it; nil means the system clock.
 	Clock Clock
+	// Live, when set, follows the run as it goes (see Live).
+	Live *Live
 }
+
+// After a sale that found the host in trouble (no answer, not sent, or
+// 91: issuer or switch inoperative) a terminal waits before its next sale,
+// HostBackoffMin at first and twice as long after each such sale in a
+// row, up to HostBackoffMax; any other answer ends the wait. A cashier
+// does not tap again and again while the host is down, and each tap
+// spends one of the card's application transaction counters (ATC): a
+// terminal hammering a host that is down would move its card's ATC far
+// ahead of what the issuer last saw, beyond the issuer's ATC window, and
+// the card would be declined when the host is back.
+const (
+	HostBackoffMin = 20 * time.Millisecond
+	HostBackoffMax = time.Second
+)
 
 // Clock is the time source of a run.
 type Clock interface {
@@ -140,6 +157,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	start := cfg.Clock.Now()
 	sched := newSchedule(cfg, start)
+	if cfg.Live != nil {
+		cfg.Live.begin(cfg.Clock, start)
+	}
 	per := make([]stats, len(sales))
 	var wg sync.WaitGroup
 	for i, sale := range sales {
@@ -147,7 +167,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			work(ctx, cfg.Clock, sched, sale, &per[i])
+			work(ctx, cfg.Clock, sched, sale, &per[i], cfg.Live)
 		}()
 	}
 	wg.Wait()
@@ -167,8 +187,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 }
 
 // work sells until the schedule says stop.
-func work(ctx context.Context, clock Clock, sched *schedule, sale SaleFunc, s *stats) {
+func work(ctx context.Context, clock Clock, sched *schedule, sale SaleFunc, s *stats, live *Live) {
+	var backoff time.Duration
 	for {
+		if backoff > 0 && clock.Sleep(ctx, backoff) != nil {
+			return
+		}
 		due, ok := sched.next(ctx)
 		if !ok {
 			return
@@ -183,20 +207,38 @@ func work(ctx context.Context, clock Clock, sched *schedule, sale SaleFunc, s *s
 		switch {
 		case errors.As(err, &stop):
 			s.fail(err.Error())
+			live.sale(took, true)
 			return
 		case err != nil:
 			if ctx.Err() != nil {
 				return // interrupted: the run says so
 			}
 			s.fail(err.Error())
+			live.sale(took, true)
 			continue
 		case res == nil:
 			s.fail("no result")
+			live.sale(took, true)
 			continue
 		}
 		if ctx.Err() != nil && res.Status != pos.StatusApproved && res.Status != pos.StatusDeclined {
 			return // cut short by the interruption, not by the path
 		}
 		s.record(res, took)
+		live.sale(took, res.Status != pos.StatusApproved && res.Status != pos.StatusDeclined)
+		backoff = nextBackoff(backoff, res)
 	}
+}
+
+// nextBackoff is the wait before a terminal's next sale after res.
+func nextBackoff(prev time.Duration, res *pos.Result) time.Duration {
+	switch {
+	case res.Status == pos.StatusHostUnavailable, res.Status == pos.StatusReversed, res.Status == pos.StatusReversalPending,
+		res.Status == pos.StatusDeclined && res.ResponseCode == isospec.RCIssuerInoperative:
+		if prev <= 0 {
+			return HostBackoffMin
+		}
+		return min(2*prev, HostBackoffMax)
+	}
+	return 0
 }

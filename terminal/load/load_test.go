@@ -466,3 +466,59 @@ func TestRunConfigErrors(t *testing.T) {
 	require.EqualError(t, err, "load: terminal 2: no such card")
 	require.Equal(t, 1, made)
 }
+
+// A terminal whose host is down waits before its next sale, twice as long
+// each time up to a second, so that it does not spend its card's ATCs
+// while nobody answers; an answer ends the wait. Live follows the run.
+func TestRunBacksOffWhileHostDown(t *testing.T) {
+	clock := newFakeClock()
+	var n atomic.Int64
+	sale := func(context.Context) (*pos.Result, error) {
+		clock.advance(3 * time.Millisecond)
+		switch k := n.Add(1); {
+		case k <= 4:
+			return answer("91"), nil
+		case k == 5:
+			return &pos.Result{Status: pos.StatusHostUnavailable}, nil
+		case k <= 8:
+			return &pos.Result{Status: pos.StatusReversed, Message: pos.MsgReversed}, nil
+		default:
+			return answer("00"), nil
+		}
+	}
+	live := &load.Live{}
+	rep, err := load.Run(context.Background(), load.Config{Terminals: 1, Count: 12, NewSale: constant(sale), Clock: clock, Live: live})
+	require.NoError(t, err)
+	require.Equal(t, 12, rep.Transactions)
+	ms := time.Millisecond
+	require.Equal(t, []time.Duration{20 * ms, 40 * ms, 80 * ms, 160 * ms, 320 * ms, 640 * ms, time.Second, time.Second}, clock.sleeps)
+
+	p := live.Snapshot()
+	require.Equal(t, 12, p.Sales)
+	require.Equal(t, 4, p.Errors)
+	require.Equal(t, 36*ms+1260*ms+2*time.Second, p.Elapsed)
+	require.InDelta(t, 12/p.Elapsed.Seconds(), p.TPS, 1e-9)
+	require.Equal(t, 3100*time.Microsecond, p.P99, "3 ms, to the next 0.1 ms")
+}
+
+func TestLiveBeforeRun(t *testing.T) {
+	var l load.Live
+	require.Equal(t, load.Progress{}, l.Snapshot())
+}
+
+func TestProgressLine(t *testing.T) {
+	p := load.Progress{Elapsed: 2500 * time.Millisecond, Sales: 500, Errors: 1, TPS: 200, P99: 12300 * time.Microsecond}
+	for _, tc := range []struct {
+		name  string
+		count int
+		limit time.Duration
+		want  string
+	}{
+		{"no limit", 0, 0, "    2.5s       500 sales    200.0 tx/s  p99     12.3 ms      1 errors"},
+		{"count", 1000, 0, "    2.5s       500 sales    200.0 tx/s  p99     12.3 ms      1 errors  [############------------]  50%"},
+		{"duration", 0, 10 * time.Second, "    2.5s       500 sales    200.0 tx/s  p99     12.3 ms      1 errors  [######------------------]  25%"},
+		{"past the end", 100, 0, "    2.5s       500 sales    200.0 tx/s  p99     12.3 ms      1 errors  [########################] 100%"},
+	} {
+		require.Equal(t, tc.want, p.Line(tc.count, tc.limit), tc.name)
+	}
+}
