@@ -22,18 +22,26 @@ func NewMessage() *iso8583.Message { return iso8583.NewMessage(Spec) }
 // character set) and packs it, length header excluded. Errors are
 // *FieldError and never contain field contents.
 func Pack(msg *iso8583.Message) ([]byte, error) {
-	if err := checkFields(msg); err != nil {
-		return nil, err
+	if msg == nil || msg.GetSpec() != Spec {
+		return nil, checkFields(msg)
 	}
+	// The bytes must read back under the dialect's own rules; scanning
+	// them checks every field's length and characters. Only a message that
+	// fails is checked field by field, for the error that names the field.
 	b, err := msg.Pack()
-	if err != nil {
-		return nil, fieldErr(moovFieldID(err), -1, ErrValue, "cannot pack")
+	if err == nil {
+		if _, err = scan(b); err == nil {
+			return b, nil
+		}
 	}
-	// The bytes must read back under the dialect's own rules.
-	if _, err := scan(b); err != nil {
+	if ferr := checkFields(msg); ferr != nil {
+		return nil, ferr
+	}
+	var fe *FieldError
+	if errors.As(err, &fe) {
 		return nil, err
 	}
-	return b, nil
+	return nil, fieldErr(moovFieldID(err), -1, ErrValue, "cannot pack")
 }
 
 // Unpack parses one message (length header excluded). The frame is checked
