@@ -272,10 +272,12 @@ func (s *Server) forward(ctx context.Context, reqp *isospec.AuthorizationRequest
 		s.log.Error("journal write failed", slog.String("error", err.Error()))
 		return refuse(term, isospec.RCSystemMalfunction, string(isospec.ReasonSystemError))
 	}
+	// The outcome goes to the journal with the next commit: the line
+	// recorded before forwarding is what a reversal needs, and the issuer
+	// committed its own decision before it answered.
 	finish := func(rc isospec.ResponseCode, authCode, reason string) {
-		if err := s.store.Complete(ctx, id, store.Result{ResponseCode: string(rc), AuthCode: authCode, Reason: reason, State: store.StateAnswered}); err != nil {
-			s.log.Error("journal write failed", slog.String("error", err.Error()))
-		}
+		s.store.CompleteLater(ctx, id, store.Result{ResponseCode: string(rc), AuthCode: authCode, Reason: reason, State: store.StateAnswered},
+			s.journalFailed)
 	}
 	decline := func(rc isospec.ResponseCode, reason string) []byte {
 		finish(rc, "", reason)
@@ -364,6 +366,13 @@ func (s *Server) forward(ctx context.Context, reqp *isospec.AuthorizationRequest
 func mustResponse(m isospec.MTI) isospec.MTI {
 	r, _ := m.Response()
 	return r
+}
+
+// journalFailed logs a journal write that failed, if it did.
+func (s *Server) journalFailed(err error) {
+	if err != nil {
+		s.log.Error("journal write failed", slog.String("error", err.Error()))
+	}
 }
 
 // journalDecline records a message the acquirer refused itself.

@@ -21,10 +21,11 @@ type querier interface {
 
 // writeJob is one write waiting for the writer.
 type writeJob struct {
-	ctx  context.Context
-	fn   func(querier) error
-	err  error
-	done chan error
+	ctx   context.Context
+	fn    func(querier) error
+	err   error
+	done  chan error  // a caller waiting, or nil
+	after func(error) // called once committed, or nil
 }
 
 // writer is the store's only writer. It runs the writes of concurrent
@@ -72,6 +73,23 @@ func (w *writer) do(ctx context.Context, fn func(querier) error) error {
 	return <-j.done
 }
 
+// later queues fn for the writer's next transaction without waiting;
+// after, when set, gets its outcome once committed. It reports ErrClosed
+// at once when the writer is stopped.
+func (w *writer) later(ctx context.Context, fn func(querier) error, after func(error)) {
+	j := &writeJob{ctx: context.WithoutCancel(ctx), fn: fn, after: after}
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		if after != nil {
+			after(ErrClosed)
+		}
+		return
+	}
+	w.jobs <- j
+	w.mu.Unlock()
+}
+
 // stop ends the writer after the writes already queued.
 func (w *writer) stop() {
 	w.mu.Lock()
@@ -105,7 +123,12 @@ func (w *writer) loop() {
 		}
 		w.commit(batch)
 		for i, j := range batch {
-			j.done <- j.err
+			if j.done != nil {
+				j.done <- j.err
+			}
+			if j.after != nil {
+				j.after(j.err)
+			}
 			batch[i] = nil
 		}
 	}

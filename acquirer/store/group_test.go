@@ -105,3 +105,36 @@ func TestSightingAndRecent(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, lines, 1)
 }
+
+// CompleteLater does not wait for its commit, but a read sees it, a later
+// write lands after it, and Close commits it.
+func TestCompleteLater(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Open(dir)
+	require.NoError(t, err)
+	id, err := s.Record(ctx, entry())
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	s.CompleteLater(ctx, id, Result{ResponseCode: "00", AuthCode: "A1", State: StateAnswered}, func(err error) { done <- err })
+	require.NoError(t, s.Mark(ctx, id, StateReversed))
+	require.NoError(t, <-done)
+	e, err := s.Entry(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, "00", e.ResponseCode)
+	require.Equal(t, StateReversed, e.State, "the later Mark wins")
+
+	id2, err := s.Record(ctx, entry())
+	require.NoError(t, err)
+	s.CompleteLater(ctx, id2, Result{ResponseCode: "05", State: StateAnswered}, nil)
+	require.NoError(t, s.Close())
+	s.CompleteLater(ctx, id2, Result{ResponseCode: "00", State: StateAnswered}, func(err error) { done <- err })
+	require.ErrorIs(t, <-done, ErrClosed)
+
+	s, err = Open(dir)
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	e, err = s.Entry(ctx, id2)
+	require.NoError(t, err)
+	require.Equal(t, "05", e.ResponseCode)
+}

@@ -345,6 +345,16 @@ func (s *SQL) Complete(ctx context.Context, id int64, r Result) error {
 	return wrap("complete", s.w.do(ctx, func(q querier) error { return complete(ctx, q, id, r) }))
 }
 
+// CompleteLater sets a journal line's outcome with the next commit,
+// without waiting for it.
+func (s *SQL) CompleteLater(ctx context.Context, id int64, r Result, done func(error)) {
+	var after func(error)
+	if done != nil {
+		after = func(err error) { done(wrap("complete", err)) }
+	}
+	s.w.later(ctx, func(q querier) error { return complete(ctx, q, id, r) }, after)
+}
+
 // Stamp sets the issuer-link STAN, DE7 and RRN of a journal line.
 func (s *SQL) Stamp(ctx context.Context, id int64, acqSTAN, acqDE7, rrn string) error {
 	err := s.w.do(ctx, func(q querier) error {
@@ -373,14 +383,27 @@ func (s *SQL) Sighting(ctx context.Context, mti, tid, stan, de7 string) (Entry, 
 	return e, wrap("sighting", err)
 }
 
+// settled waits until every write asked for so far (CompleteLater's
+// included) is committed, so that a read sees them.
+func (s *SQL) settled(ctx context.Context) error {
+	return s.w.do(ctx, func(querier) error { return nil })
+}
+
 // Entry reads a journal line.
 func (s *SQL) Entry(ctx context.Context, id int64) (Entry, error) {
+	if err := s.settled(ctx); err != nil {
+		return Entry{}, wrap("entry", err)
+	}
 	e, err := scanEntry(s.db.QueryRowContext(ctx, `SELECT `+journalCols+` FROM journal WHERE id = ?`, id))
 	return e, wrap("entry", err)
 }
 
-// Since lists the journal lines received at or after t, oldest first.
+// Since lists the journal lines received at or after t, oldest first,
+// with every write asked for before it.
 func (s *SQL) Since(ctx context.Context, t time.Time) ([]Entry, error) {
+	if err := s.settled(ctx); err != nil {
+		return nil, wrap("since", err)
+	}
 	return queryAll(ctx, s.db, "since", scanEntry,
 		`SELECT `+journalCols+` FROM journal WHERE at_ms >= ? ORDER BY id`, ms(t))
 }
