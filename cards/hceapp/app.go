@@ -60,6 +60,14 @@ func New(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hceapp: device keys: %w", err)
 	}
+	return newApp(cfg, me)
+}
+
+// newApp is the app of cfg with device keys me.
+func newApp(cfg Config, me *wire.Party) (*App, error) {
+	if cfg.DeviceID == "" || cfg.Client == nil || cfg.URL == "" || cfg.Platform.Sign == nil {
+		return nil, fmt.Errorf("%w: device ID, platform keys, URL and client are required", ErrConfig)
+	}
 	trust, err := wire.NewTrustList(cfg.Platform)
 	if err != nil {
 		return nil, fmt.Errorf("%w: platform keys: %w", ErrConfig, err)
