@@ -63,10 +63,11 @@ func New(cfg Config) (*App, error) {
 	return newApp(cfg, me)
 }
 
-// newApp is the app of cfg with device keys me.
+// newApp is the app of cfg with device keys me; cfg's client and URL may
+// be missing (online refuses the calls to the platform then).
 func newApp(cfg Config, me *wire.Party) (*App, error) {
-	if cfg.DeviceID == "" || cfg.Client == nil || cfg.URL == "" || cfg.Platform.Sign == nil {
-		return nil, fmt.Errorf("%w: device ID, platform keys, URL and client are required", ErrConfig)
+	if cfg.DeviceID == "" || cfg.Platform.Sign == nil {
+		return nil, fmt.Errorf("%w: device ID and platform keys are required", ErrConfig)
 	}
 	trust, err := wire.NewTrustList(cfg.Platform)
 	if err != nil {
@@ -91,12 +92,24 @@ func (a *App) DeviceKeys() wire.PublicKeys { return a.me.Public() }
 // String names the phone and its key IDs only.
 func (a *App) String() string { return "hce app on " + a.cfg.DeviceID + " (" + a.me.String() + ")" }
 
+// online refuses a call to the platform from an app restored without a
+// client or URL.
+func (a *App) online() error {
+	if a.cfg.Client == nil || a.cfg.URL == "" {
+		return fmt.Errorf("%w: no connection to the platform configured", ErrConfig)
+	}
+	return nil
+}
+
 func (a *App) seal(v any, typ string) (string, error) {
 	return wire.Seal(v, a.me, a.cfg.Platform, wire.Header{Type: typ, Clock: a.cfg.Clock})
 }
 
 // post seals v, posts it to path and decodes the JSON answer into out.
 func (a *App) post(ctx context.Context, path, typ string, v, out any) error {
+	if err := a.online(); err != nil {
+		return err
+	}
 	env, err := a.seal(v, typ)
 	if err != nil {
 		return err
@@ -117,6 +130,9 @@ func (a *App) Register(ctx context.Context, requestID, cardRef, securityCode, me
 	reg := wire.HCERegister{RequestID: requestID, DeviceID: a.cfg.DeviceID, CardRef: cardRef, SecurityCode: securityCode,
 		Method: method, MobilePIN: mobilePIN}
 	if err := reg.Validate(); err != nil {
+		return wire.HCERegisterResult{}, err
+	}
+	if err := a.online(); err != nil {
 		return wire.HCERegisterResult{}, err
 	}
 	env, err := a.seal(reg, wire.TypeHCERegister)
@@ -201,6 +217,9 @@ func (a *App) DownloadWith(ctx context.Context, req wire.HCEDownloadRequest) (*C
 // and returns the platform's answer unopened (the batch envelope), for
 // Install.
 func (a *App) RequestDownload(ctx context.Context, req wire.HCEDownloadRequest) (string, error) {
+	if err := a.online(); err != nil {
+		return "", err
+	}
 	env, err := a.seal(req, wire.TypeHCEDownload)
 	if err != nil {
 		return "", err
@@ -248,6 +267,9 @@ func (a *App) ReplenishIfLow(ctx context.Context, cardRef string, lowWater int) 
 // the device key, reporting the key indexes used, and returns the
 // platform's answer unopened (the batch envelope), for Install.
 func (a *App) RequestReplenish(ctx context.Context, cardRef string, used []string) (string, error) {
+	if err := a.online(); err != nil {
+		return "", err
+	}
 	env, err := a.seal(wire.HCEReplenishRequest{DeviceID: a.cfg.DeviceID, CardRef: cardRef, Used: used}, wire.TypeHCEReplenish)
 	if err != nil {
 		return "", err

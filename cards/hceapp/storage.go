@@ -24,10 +24,11 @@ const MaxStorage = 1 << 20
 // savedApp is the app's storage: the device keys and each card as the
 // platform delivered it.
 type savedApp struct {
-	Version  int         `json:"version"`
-	DeviceID string      `json:"deviceId"`
-	Device   string      `json:"deviceKeys"` // party key file (PEM) of the device keys
-	Cards    []savedCard `json:"cards"`
+	Version  int             `json:"version"`
+	DeviceID string          `json:"deviceId"`
+	Device   string          `json:"deviceKeys"` // party key file (PEM) of the device keys
+	Platform wire.PublicKeys `json:"platform"`   // the app's trust list: the platform's public keys
+	Cards    []savedCard     `json:"cards"`
 }
 
 // savedCard is one card: its emulated data, the keys not yet spent as
@@ -52,7 +53,7 @@ func (a *App) Save() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrStorage, err)
 	}
-	s := savedApp{Version: storageVersion, DeviceID: a.cfg.DeviceID, Device: string(pemKeys)}
+	s := savedApp{Version: storageVersion, DeviceID: a.cfg.DeviceID, Device: string(pemKeys), Platform: a.cfg.Platform}
 	a.mu.Lock()
 	refs := make([]string, 0, len(a.cards))
 	for ref := range a.cards {
@@ -109,6 +110,9 @@ func Restore(cfg Config, data []byte) (*App, error) {
 		return nil, fmt.Errorf("%w: device keys", ErrStorage)
 	}
 	cfg.DeviceID = s.DeviceID
+	if cfg.Platform.Sign == nil {
+		cfg.Platform = s.Platform
+	}
 	a, err := newApp(cfg, me)
 	if err != nil {
 		return nil, err

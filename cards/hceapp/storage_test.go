@@ -42,6 +42,18 @@ func TestSaveRestore(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, want, next.AC(), "the second key, unwrapped from storage")
 	require.Equal(t, []byte{0, 2}, next.Tags[0x9F36], "the counter goes on")
+
+	// Without a connection (a terminal run) it pays and saves, and says
+	// it cannot reach the platform; it trusts the stored platform keys.
+	off, err := hceapp.Restore(hceapp.Config{}, data)
+	require.NoError(t, err)
+	_, err = off.Replenish(t.Context(), "card-1")
+	require.ErrorIs(t, err, hceapp.ErrConfig)
+	oc, _ := off.Card("card-1")
+	_, err = oc.Pay(terminal(), hceapp.Verification{CDCVM: true})
+	require.NoError(t, err)
+	_, err = off.Save()
+	require.NoError(t, err)
 }
 
 // Storage that is not the app's, or another phone's, or whose keys do
