@@ -128,6 +128,34 @@ func OpenLedger(st LedgerStore, now func() time.Time) (*Ledger, error) {
 	return l, nil
 }
 
+// refreshLocked is the record of key id, read again from st when st is a
+// KeyReader (the authorisation's transaction: another issuer instance on
+// the same database may have used the key or suspended its phone since
+// this ledger loaded), with its phone's record; the ledger's own copy
+// otherwise. nil when the key was never issued.
+func (l *Ledger) refreshLocked(st LedgerStore, id ledgerKey) (*IssuedKey, error) {
+	r, ok := st.(KeyReader)
+	if !ok {
+		return l.keys[id], nil
+	}
+	k, found, err := r.ReadKey(id.kind, id.cardRef, id.id)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return l.keys[id], nil
+	}
+	l.keys[id] = &k
+	d, found, err := r.ReadDevice(k.CardRef, k.DeviceID)
+	if err != nil {
+		return nil, err
+	}
+	if found {
+		l.devices[deviceKey{k.CardRef, k.DeviceID}] = d
+	}
+	return &k, nil
+}
+
 // idOf is the ledger's key of a record.
 func idOf(k IssuedKey) (ledgerKey, error) {
 	switch k.Kind {
