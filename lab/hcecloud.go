@@ -230,12 +230,22 @@ func cloudKeys(m *soft.HSM) error {
 	if _, err := issuerKey(m, CloudIMKLabel+authz.UMDKeySuffix, hsm.UsageIMKAC, keys.MustHex(keys.TDES, CloudUMDIMK)); err != nil {
 		return fmt.Errorf("cloud UMD IMK: %w", err)
 	}
-	if _, err := m.Lookup(cloudsvc.DefaultDEKLabel); errors.Is(err, hsm.ErrUnknownKey) {
+	// Generated where missing, without asking the module for a key it
+	// lacks (which it logs as a refusal).
+	have, err := labels(m)
+	if err != nil {
+		return fmt.Errorf("cloud data key: %w", err)
+	}
+	if !have[cloudsvc.DefaultDEKLabel] {
 		if _, err := m.GenerateKey(cloudsvc.DefaultDEKLabel, hsm.UsageDEK, keys.AES, 32); err != nil {
 			return fmt.Errorf("cloud data key: %w", err)
 		}
-	} else if err != nil {
-		return fmt.Errorf("cloud data key: %w", err)
+	}
+	if !have[idv.DefaultOTPKeyLabel] {
+		// The issuer's OTP key, which its ID&V makes otherwise.
+		if _, err := m.GenerateKey(idv.DefaultOTPKeyLabel, hsm.UsageDataHash, keys.AES, 32); err != nil {
+			return fmt.Errorf("OTP key: %w", err)
+		}
 	}
 	return nil
 }

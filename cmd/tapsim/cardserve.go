@@ -108,8 +108,19 @@ func runCardServe(cmd *cobra.Command, f cardServeFlags) error {
 	// token, the one an issuer run on its own seeds (lab.IssuerSeed); the
 	// embedded world's wallet-phone gets a token through the wallet flow
 	// instead (lab.Network.SampleWallet).
-	card, err := cards.FromProfile(p, cards.Options{})
-	if err != nil {
+	var (
+		card     cards.Card
+		hcePhone *lab.IssuerHCEPhone
+	)
+	if lab.IsSampleHCE(p.Name) {
+		// The sample HCE phone the issuer enrolled with its cloud platform,
+		// kept in its data directory; its storage is written back as it
+		// spends keys.
+		if hcePhone, err = lab.OpenIssuerHCEPhone(f.dataDir, p.Name, time.Now, nil); err != nil {
+			return usageErr("%v", err)
+		}
+		card, keep = hcePhone.Phone, false
+	} else if card, err = cards.FromProfile(p, cards.Options{}); err != nil {
 		return usageErr("%v", err)
 	}
 	_, isPhone := cards.Phone(card)
@@ -146,7 +157,18 @@ func runCardServe(cmd *cobra.Command, f cardServeFlags) error {
 	// goroutine that runs the card, after each command), so that a run
 	// killed without a goodbye still leaves it.
 	saved := cardATC(card)
+	keysSaved := -1
+	if hcePhone != nil {
+		keysSaved = hcePhone.Card.KeysLeft()
+	}
 	saveATC := func() {
+		if hcePhone != nil && hcePhone.Card.KeysLeft() != keysSaved {
+			if err := hcePhone.Save(); err != nil {
+				out.printf("phone storage: %v\n", err)
+				return
+			}
+			keysSaved = hcePhone.Card.KeysLeft()
+		}
 		if atc := cardATC(card); keep && atc > saved {
 			if err := saveServedATC(f.dataDir, p.Name, atc); err != nil {
 				out.printf("card state: %v\n", err)

@@ -224,6 +224,7 @@ func runTerminal(cmd *cobra.Command, f terminalFlags) error {
 	out := cmd.OutOrStdout()
 	var (
 		card      cards.Card
+		hcePhone  *lab.IssuerHCEPhone
 		reader    kernel.Reader
 		presenter pos.Presenter
 		tapWhat   = profile.Name
@@ -242,7 +243,14 @@ func runTerminal(cmd *cobra.Command, f terminalFlags) error {
 		}
 		reader, presenter, tapWhat = pr, pr, pr.Name()
 	} else {
-		if card, err = cards.FromProfile(profile, cards.Options{Clock: clock}); err != nil {
+		if lab.IsSampleHCE(profile.Name) {
+			// The sample HCE phone the issuer enrolled with its cloud
+			// platform, kept in its data directory.
+			if hcePhone, err = lab.OpenIssuerHCEPhone(f.dataDir, profile.Name, clock, nil); err != nil {
+				return usageErr("%v", err)
+			}
+			card = hcePhone.Phone
+		} else if card, err = cards.FromProfile(profile, cards.Options{Clock: clock}); err != nil {
 			return usageErr("%v", err)
 		}
 		r := inproc.New(card)
@@ -310,6 +318,17 @@ func runTerminal(cmd *cobra.Command, f terminalFlags) error {
 	st.NextKSN = term.NextKSN().String()
 	if !voiding && card != nil {
 		st.rememberCard(profile.Name, card)
+	}
+	if hcePhone != nil {
+		// The keys it spent are gone from the phone's storage (R-S5b).
+		if serr := hcePhone.Save(); serr != nil {
+			_, _ = io.WriteString(out, b.String())
+			return fmt.Errorf("phone storage: %w", serr)
+		}
+		if hcePhone.Card.KeysLeft() == 0 {
+			fmt.Fprintf(&b, "  %s: no limited-use keys left: replenish (tapsim provision replenish --phone %s --data %s --cloud ADDR --pki DIR)\n",
+				profile.Name, profile.Name, f.dataDir)
+		}
 	}
 	if serr := st.save(); serr != nil {
 		_, _ = io.WriteString(out, b.String())
