@@ -193,7 +193,19 @@ func (v cloudIDV) verifier() (idv.HCEVerifier, error) {
 	if s == nil {
 		return idv.HCEVerifier{}, ErrIssuerDown
 	}
-	return idv.HCEVerifier{Service: s, RequestorID: SampleCloudRequestor}, nil
+	m, err := cloudHSM{v.p.n}.cur()
+	if err != nil {
+		return idv.HCEVerifier{}, err
+	}
+	return idv.HCEVerifier{Service: s, RequestorID: SampleCloudRequestor, Zone: m, Rand: v.p.rand}, nil
+}
+
+func (v cloudIDV) VerifyPasscode(ctx context.Context, correlationID, p string, block []byte) error {
+	iv, err := v.verifier()
+	if err != nil {
+		return err
+	}
+	return iv.VerifyPasscode(ctx, correlationID, p, block)
 }
 
 func (v cloudIDV) Begin(ctx context.Context, correlationID, p, expiry, securityCode, deviceID string) ([]string, error) {

@@ -58,8 +58,9 @@ func newIssuerCloud(r *Issuer, iv *idv.Service, me *wire.Party, ledger *issuercl
 		return nil, fmt.Errorf("cloud platform: %w", err)
 	}
 	svc, err := cloudsvc.New(cloudsvc.Config{
-		Me: me, HSM: r.HSM, Verifier: idv.HCEVerifier{Service: iv, RequestorID: SampleCloudRequestor}, Ledger: ledger,
-		Store: CloudStore{DB: r.DB, Clock: clock}, CardReaders: []string{staffServiceCentre},
+		Me: me, HSM: r.HSM, Verifier: idv.HCEVerifier{Service: iv, RequestorID: SampleCloudRequestor, Zone: r.HSM, Rand: rnd},
+		Ledger: ledger,
+		Store:  CloudStore{DB: r.DB, Clock: clock}, CardReaders: []string{staffServiceCentre},
 		// The envelopes it accepted, in the issuer's database: refused
 		// again while valid, also after a restart (R-G4).
 		Replay: &serviceReplay{db: func() (*issuerSide, error) { return &issuerSide{db: r.DB}, nil }},

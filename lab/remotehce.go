@@ -99,6 +99,12 @@ func EnrolRemoteHCE(ctx context.Context, o RemoteHCEOptions, r HCERequest, step 
 	}
 	res.App = app
 	step(Step{"device keys", app.String()})
+	if r.CardPasscode != "" {
+		if err := registerByPasscode(ctx, app, fmt.Sprintf("reg-%s", r.DeviceID), ref, cvn, fc, &r, &res, o.Clock, o.Rand, step); err != nil {
+			return res, err
+		}
+		return remoteTaps(ctx, o, app, ref, r, res, taps, step)
+	}
 	reg, err := app.Register(ctx, fmt.Sprintf("reg-%s", r.DeviceID), ref, fc.Card.SecurityCode, "", r.MobilePIN)
 	if err != nil {
 		return res, fmt.Errorf("register: %w", err)
@@ -120,6 +126,13 @@ func EnrolRemoteHCE(ctx context.Context, o RemoteHCEOptions, r HCERequest, step 
 	if err := bindAndBuild(ctx, app, reg.RegistrationID, otp, ref, cvn, fc, &r, &res, o.Clock, o.Rand, step); err != nil {
 		return res, err
 	}
+	return remoteTaps(ctx, o, app, ref, r, res, taps, step)
+}
+
+// remoteTaps ends EnrolRemoteHCE: taps at the acquirer, then a
+// replenishment when asked.
+func remoteTaps(ctx context.Context, o RemoteHCEOptions, app *hceapp.App, ref string, r HCERequest, res HCEResult, taps int,
+	step func(Step)) (HCEResult, error) {
 	card := res.Card
 	for i := range taps {
 		code, err := tapAt(ctx, o.AcquirerAddr, res.Phone, r.Passcode, r.TapAmount)

@@ -21,6 +21,9 @@ import (
 // provision replenish".
 type hceOptions struct {
 	card, device, otp, pin, data string
+	// passcode is the cardholder's issuer-set passcode (the card's PIN),
+	// verifying the registration instead of an OTP.
+	passcode string
 	// cloud, pki and acquirer run the phone alone against the cloud
 	// platform an issuer serves (tapsim issuer --provisioning-listen).
 	cloud, pki, acquirer string
@@ -63,6 +66,10 @@ func (o hceOptions) check() error {
 		return usageErr("--otp must be auto or 6 digits")
 	case o.pin != "" && !mobilePINRE.MatchString(o.pin):
 		return usageErr("--pin must be 4 to 12 digits")
+	case o.passcode != "" && !mobilePINRE.MatchString(o.passcode):
+		return usageErr("--passcode must be 4 to 12 digits")
+	case o.passcode != "" && o.otp != lab.OTPAuto:
+		return usageErr("--passcode verifies the cardholder instead of an OTP: no --otp")
 	case o.tap < 0:
 		return usageErr("--tap must be a positive amount in minor units")
 	case o.taps < 0:
@@ -101,6 +108,8 @@ func addHCEFlags(c *cobra.Command, o *hceOptions) {
 	f.StringVar(&o.device, "device", "", "the new phone's hardware device ID, 1 to 8 bytes in hex")
 	f.StringVar(&o.otp, "otp", lab.OTPAuto, "the OTP of the registration: auto reads it from the cardholder's inbox, or 6 digits")
 	f.StringVar(&o.pin, "pin", "", "mobile PIN of a Mastercard-like card: set at registration, typed at each tap")
+	f.StringVar(&o.passcode, "passcode", "", "verify the cardholder by the issuer-set passcode (the card's PIN; the sample cards'\n"+
+		"is 1234) instead of an OTP: sealed to the platform, checked in the issuer's security module")
 	f.StringVar(&o.data, "data", "", "data directory of the hosts, kept afterwards (default: a temporary one);\n"+
 		"with --cloud, the issuer's data directory: the platform's public keys, and where --otp auto\n"+
 		"reads the cardholder's inbox")
@@ -118,14 +127,16 @@ func init() {
 func newProvisionHCECmd() *cobra.Command {
 	var o hceOptions
 	c := &cobra.Command{
-		Use:   "hce --card PROFILE --device ID [--otp auto|CODE] [--pin MOBILEPIN] [--tap AMOUNT] [--data DIR]",
+		Use:   "hce --card PROFILE --device ID [--otp auto|CODE | --passcode PIN] [--pin MOBILEPIN] [--tap AMOUNT] [--data DIR]",
 		Short: "Enrol a sample card on a new HCE phone: phone app -> cloud platform -> issuer ID&V, then download",
 		Long: `Starts the embedded network and its HCE cloud platform (loopback HTTPS, mutual TLS, keys in the
 issuer's security module). A new phone with hardware device ID --device installs the issuer's HCE
 app, which draws its own device key pair and registers for the sample plastic card --card with
 the card's security code (a Mastercard-like card also sets the mobile PIN --pin, which unlocks its
 UMD keys at each tap and signs with CDA); the issuer sends an OTP to the cardholder's registered phone, read from
-its message centre (--otp auto) or typed (--otp CODE). Once bound, the phone signs the platform's
+its message centre (--otp auto) or typed (--otp CODE); with --passcode the cardholder is verified by
+the issuer-set passcode instead (the card's PIN, sealed to the platform and checked in the issuer's
+security module; a wrong one counts toward the 5-try lock) and no OTP is sent. Once bound, the phone signs the platform's
 challenge with its device key and downloads the emulated card data and its first limited-use keys,
 encrypted to the device. --tap AMOUNT then taps the phone (passcode 5791, CDCVM) at the sample
 terminal; the issuer host checks the cryptogram against the keys the platform issued.
@@ -186,7 +197,7 @@ phone asks the platform at --cloud, signed with its device key, and its storage 
 }
 
 func runProvisionHCE(ctx context.Context, o hceOptions, out, errOut io.Writer) error {
-	req := lab.HCERequest{Profile: o.card, DeviceID: strings.ToUpper(o.device), OTP: o.otp, MobilePIN: o.pin,
+	req := lab.HCERequest{Profile: o.card, DeviceID: strings.ToUpper(o.device), OTP: o.otp, MobilePIN: o.pin, CardPasscode: o.passcode,
 		TapAmount: o.tap, Taps: o.taps, Replenish: o.replenish}
 	step := func(s lab.Step) { fmt.Fprintf(out, "%-16s %s\n", s.Name, s.Detail) }
 	var res lab.HCEResult

@@ -68,6 +68,18 @@ func TestHCECloudProcesses(t *testing.T) {
 		require.Contains(t, out, "5 limited-use keys")
 	})
 
+	t.Run("R-S3d R-G3a registration verified by the issuer-set passcode", func(t *testing.T) {
+		out, err := enrol("35209900AABB0019", "--passcode", "9753")
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee, out)
+		require.Contains(t, out, "refused: passcode_wrong")
+		out, err = enrol("35209900AABB0019", "--passcode", "1234")
+		require.NoError(t, err, out)
+		require.Contains(t, out, "cardholder verified by the issuer-set passcode, no OTP")
+		require.Contains(t, out, "5 limited-use keys")
+		require.NotContains(t, out, "1234 ", "the passcode is never printed")
+	})
+
 	foreign := tlstest.NewPKI(t, "phone")
 	t.Run("R-G1 platform refuses a phone certificate of another CA at TLS", func(t *testing.T) {
 		c := provisioningClient(t, pki, foreign.Rogue("phone").TLSCertificate())
