@@ -145,3 +145,28 @@ func TestLedgerSharedDatabase(t *testing.T) {
 	}))
 	require.ErrorIs(t, check(v2, ki(2)), &cloud.TapError{Reason: cloud.TapDeviceSuspended}, "suspended by the other instance")
 }
+
+// A ledger made before its store could be opened takes the store's
+// records when attached and writes to it from then on.
+func TestLedgerAttach(t *testing.T) {
+	r := newVerifyRig(t)
+	st := &cloud.MemoryLedgerStore{}
+	before, err := cloud.OpenLedger(st, r.v.Now)
+	require.NoError(t, err)
+	ki, err := emvcloud.NewKeyIndex(at, 0)
+	require.NoError(t, err)
+	require.NoError(t, before.IssueLUK("card-1", "phone-1", ki, 1))
+	require.NoError(t, before.SuspendDevice("card-1", "phone-2"))
+
+	l := cloud.NewLedger(r.v.Now)
+	require.NoError(t, l.Attach(st))
+	require.Len(t, l.Keys("card-1"), 1)
+	require.True(t, l.Suspended("card-1", "phone-2"))
+	ki2, err := emvcloud.NewKeyIndex(at, 1)
+	require.NoError(t, err)
+	require.NoError(t, l.IssueLUK("card-1", "phone-1", ki2, 1))
+	again, err := cloud.OpenLedger(st, r.v.Now)
+	require.NoError(t, err)
+	require.Len(t, again.Keys("card-1"), 2, "written to the store")
+	require.ErrorIs(t, l.Attach(nil), cloud.ErrLedger)
+}
