@@ -129,6 +129,16 @@ func ReadCloudKeys(dir string) (wire.PublicKeys, error) {
 // issuer's data directory.
 func HCEPhoneFile(dir, name string) string { return filepath.Join(dir, "phone-"+name+".json") }
 
+// IssuerHCEOptions tune EnrolIssuerSampleHCE.
+type IssuerHCEOptions struct {
+	// Clock and Rand are the platform's and the phones' (time.Now and
+	// crypto/rand when nil).
+	Clock func() time.Time
+	Rand  io.Reader
+	// Logger receives the platform's events, masked; nil discards them.
+	Logger *slog.Logger
+}
+
 // EnrolIssuerSampleHCE enrols the sample HCE phones (SampleHCEProfiles)
 // with the cloud platform of the issuer r, whose data directory is dir,
 // and keeps each phone's storage there; a phone whose storage is there
@@ -136,7 +146,7 @@ func HCEPhoneFile(dir, name string) string { return filepath.Join(dir, "phone-"+
 // its keys in r's module), served for the enrolment on loopback HTTPS
 // with mutual TLS under a test CA of this call only. It returns the
 // phones it enrolled, masked.
-func EnrolIssuerSampleHCE(ctx context.Context, r *Issuer, dir string, logger *slog.Logger) ([]string, error) {
+func EnrolIssuerSampleHCE(ctx context.Context, r *Issuer, dir string, o IssuerHCEOptions) ([]string, error) {
 	var todo []string
 	for _, name := range SampleHCEProfiles {
 		if _, err := os.Stat(HCEPhoneFile(dir, name)); errors.Is(err, fs.ErrNotExist) {
@@ -148,10 +158,16 @@ func EnrolIssuerSampleHCE(ctx context.Context, r *Issuer, dir string, logger *sl
 	if len(todo) == 0 {
 		return nil, nil
 	}
+	logger, clock, rnd := o.Logger, o.Clock, o.Rand
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	clock, rnd := time.Now, io.Reader(rand.Reader)
+	if clock == nil {
+		clock = time.Now
+	}
+	if rnd == nil {
+		rnd = rand.Reader
+	}
 	if err := cloudKeys(r.HSM); err != nil {
 		return nil, fmt.Errorf("%w: %w", errSampleHCE, err)
 	}

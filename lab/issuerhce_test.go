@@ -31,7 +31,7 @@ func TestEnrolIssuerSampleHCE(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, pub.Sign.Equal(got.Sign))
 
-	lines, err := EnrolIssuerSampleHCE(ctx, r, dir, nil)
+	lines, err := EnrolIssuerSampleHCE(ctx, r, dir, IssuerHCEOptions{Rand: newSeededRand(51)})
 	require.NoError(t, err)
 	require.Len(t, lines, 2)
 	for _, name := range SampleHCEProfiles {
@@ -50,7 +50,7 @@ func TestEnrolIssuerSampleHCE(t *testing.T) {
 		require.True(t, ok)
 		require.NoError(t, ph.Unlock("5791"))
 	}
-	again, err := EnrolIssuerSampleHCE(ctx, r, dir, nil)
+	again, err := EnrolIssuerSampleHCE(ctx, r, dir, IssuerHCEOptions{})
 	require.NoError(t, err)
 	require.Empty(t, again, "phones already enrolled are left alone")
 

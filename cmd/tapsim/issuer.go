@@ -303,7 +303,7 @@ func issuerCloudStart(ctx context.Context, r *lab.Issuer, dir string, created bo
 	if !created {
 		return nil
 	}
-	phones, err := lab.EnrolIssuerSampleHCE(ctx, r, dir, logger)
+	phones, err := lab.EnrolIssuerSampleHCE(ctx, r, dir, lab.IssuerHCEOptions{Logger: logger})
 	if err != nil {
 		return err
 	}
