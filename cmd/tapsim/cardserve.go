@@ -62,7 +62,9 @@ that after "See Phone" the next tap goes through. SIGINT or SIGTERM stops.
 The card's transaction counter (ATC) is kept in --data between runs, shared with "tapsim
 terminal --card" runs on the same --data: the next run starts where the last one of either
 stopped, so the issuer does not take its cryptograms for replays. --fresh-card starts the card
-from its profile.`,
+from its profile. The sample HCE phones (hce-phone, hce-phone-mc) are the ones the issuer whose
+--data this is enrolled with its cloud platform: served from their storage there, which is written
+back as they spend their keys.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runCardServe(cmd, f) },
 	}
@@ -74,7 +76,8 @@ from its profile.`,
 	fl.DurationVar(&f.answer, "answer-timeout", vpcd.DefaultAnswerTimeout, "leave the field when the card takes longer than this to answer")
 	fl.StringVar(&f.unlock, "unlock", "", "phone passcode the holder unlocks the phone with while it is away")
 	fl.BoolVar(&f.biometric, "biometric", false, "unlock the phone by biometric while it is away")
-	fl.StringVar(&f.dataDir, "data", "tapsim-data", "directory where the card's counter is kept between runs")
+	fl.StringVar(&f.dataDir, "data", "tapsim-data", "directory where the card's counter is kept between runs; for hce-phone or\n"+
+		"hce-phone-mc, the issuer's --data, where it keeps the phone it enrolled")
 	fl.BoolVar(&f.freshCard, "fresh-card", false, "start the card from its profile, not from its saved counter")
 	fl.BoolVar(&f.verbose, "verbose", false, "print every command with its status word and timing (no card data)")
 	return c

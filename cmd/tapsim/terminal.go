@@ -107,7 +107,8 @@ Exits 0 when approved, 1 when declined, reversed or not completed, 2 on bad inpu
 	fl.StringVar(&f.tid, "tid", "", "terminal ID, field 41 (default: the configuration's, T0000001)")
 	fl.StringVar(&f.mid, "mid", "", "merchant ID, field 42 (default: the configuration's, 000000000000001)")
 	fl.StringVar(&f.configPath, "config", "", "terminal configuration file (default: the sample terminal T0000001)")
-	fl.StringVar(&f.dataDir, "data", "tapsim-data", "directory of the terminal's state (STAN, KSN, journal, card counters)")
+	fl.StringVar(&f.dataDir, "data", "tapsim-data", "directory of the terminal's state (STAN, KSN, journal, card counters);\n"+
+		"for --card hce-phone or hce-phone-mc, the issuer's --data, where it keeps the phone it enrolled")
 	fl.DurationVar(&f.timeout, "timeout", 0, "response timeout before reversing (default: the configuration's, 15s)")
 	fl.BoolVar(&f.freshCard, "fresh-card", false, "start the card from its profile, not from its saved counters")
 	fl.BoolVar(&f.showISO, "iso", false, "print the ISO 8583 messages, masked")
