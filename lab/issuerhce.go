@@ -319,8 +319,8 @@ func OpenIssuerHCEPhone(dir, name string, now func() time.Time, rnd io.Reader) (
 	path := HCEPhoneFile(dir, name)
 	b, err := readBoundedFile(path, hceapp.MaxStorage)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %s in %s (tapsim issuer --data %s enrols it with its cloud platform when it creates its data)",
-			ErrNoHCEPhone, name, dir, dir)
+		return nil, fmt.Errorf("%w: %s in %s (an issuer enrols it with its cloud platform when it creates its data: "+
+			"tapsim issuer init --data on a new directory)", ErrNoHCEPhone, name, dir)
 	}
 	if err != nil {
 		return nil, err
