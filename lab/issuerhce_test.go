@@ -40,6 +40,7 @@ func TestEnrolIssuerSampleHCE(t *testing.T) {
 		p, err := cards.Builtin(name)
 		require.NoError(t, err)
 		require.NotContains(t, string(b), p.App.Token.FundingPAN, "the funding card stays at the platform (R-S5c)")
+		require.NotContains(t, string(b), p.App.PAN, "the cloud account number is sealed in the phone's storage")
 		st, err := os.Stat(HCEPhoneFile(dir, name))
 		require.NoError(t, err)
 		require.Equal(t, os.FileMode(0o600), st.Mode().Perm())

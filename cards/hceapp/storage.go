@@ -2,9 +2,18 @@ package hceapp
 
 import (
 	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/ecdsa"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 
 	"github.com/tapsim/tapsim/provision/wire"
@@ -21,14 +30,16 @@ const storageVersion = 1
 // MaxStorage bounds the phone storage Restore reads.
 const MaxStorage = 1 << 20
 
-// savedApp is the app's storage: the device keys and each card as the
-// platform delivered it.
+// savedApp is the app's storage: the device keys (the phone's keystore),
+// the platform's public keys, and the cards sealed under a key derived
+// from the device's encryption key, so that no account number is in clear
+// in the file.
 type savedApp struct {
 	Version  int             `json:"version"`
 	DeviceID string          `json:"deviceId"`
 	Device   string          `json:"deviceKeys"` // party key file (PEM) of the device keys
 	Platform wire.PublicKeys `json:"platform"`   // the app's trust list: the platform's public keys
-	Cards    []savedCard     `json:"cards"`
+	Cards    []byte          `json:"cards"`      // AES-256-GCM: nonce || ciphertext of []savedCard
 }
 
 // savedCard is one card: its emulated data, the keys not yet spent as
@@ -65,10 +76,74 @@ func (a *App) Save() ([]byte, error) {
 		cards = append(cards, a.cards[ref])
 	}
 	a.mu.Unlock()
+	saved := make([]savedCard, 0, len(cards))
 	for _, c := range cards {
-		s.Cards = append(s.Cards, c.saved())
+		saved = append(saved, c.saved())
 	}
+	plain, err := json.Marshal(saved)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrStorage, err)
+	}
+	aead, err := storageAEAD(pemKeys, a.cfg.DeviceID)
+	if err != nil {
+		return nil, err
+	}
+	rnd := a.cfg.Rand
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	nonce := make([]byte, aead.NonceSize())
+	if _, err := io.ReadFull(rnd, nonce); err != nil {
+		return nil, fmt.Errorf("%w: random source: %w", ErrStorage, err)
+	}
+	s.Cards = aead.Seal(nonce, nonce, plain, []byte(a.cfg.DeviceID))
+	clear(plain)
 	return json.MarshalIndent(s, "", "  ")
+}
+
+// storageAEAD is the cipher of the cards in the phone's storage: AES-256-GCM
+// under HKDF-SHA-256 of the device's encryption private key (MODEL: the
+// phone's keystore would hold such a key; here the device keys are in the
+// same file).
+func storageAEAD(pemKeys []byte, deviceID string) (cipher.AEAD, error) {
+	var enc *ecdsa.PrivateKey
+	rest := pemKeys
+	for {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			break
+		}
+		if b.Headers[wire.PEMHeaderUse] != wire.UseEnc {
+			continue
+		}
+		k, err := x509.ParsePKCS8PrivateKey(b.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("%w: device keys", ErrStorage)
+		}
+		var ok bool
+		if enc, ok = k.(*ecdsa.PrivateKey); !ok {
+			return nil, fmt.Errorf("%w: device keys", ErrStorage)
+		}
+	}
+	if enc == nil {
+		return nil, fmt.Errorf("%w: device keys", ErrStorage)
+	}
+	secret, err := enc.Bytes()
+	if err != nil {
+		return nil, fmt.Errorf("%w: device keys", ErrStorage)
+	}
+	key, err := hkdf.Key(sha256.New, secret, nil, "tapsim hceapp storage v1 "+deviceID, 32)
+	clear(secret)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrStorage, err)
+	}
+	blk, err := aes.NewCipher(key)
+	clear(key)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrStorage, err)
+	}
+	return cipher.NewGCM(blk)
 }
 
 func (c *Card) saved() savedCard {
@@ -117,7 +192,24 @@ func Restore(cfg Config, data []byte) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, sc := range s.Cards {
+	aead, err := storageAEAD([]byte(s.Device), s.DeviceID)
+	if err != nil {
+		return nil, err
+	}
+	if len(s.Cards) < aead.NonceSize() {
+		return nil, fmt.Errorf("%w: no cards", ErrStorage)
+	}
+	plain, err := aead.Open(nil, s.Cards[:aead.NonceSize()], s.Cards[aead.NonceSize():], []byte(s.DeviceID))
+	if err != nil {
+		return nil, fmt.Errorf("%w: the cards do not open with the device key", ErrStorage)
+	}
+	var saved []savedCard
+	err = json.Unmarshal(plain, &saved)
+	clear(plain)
+	if err != nil {
+		return nil, fmt.Errorf("%w: cards", ErrStorage)
+	}
+	for _, sc := range saved {
 		if sc.Ref == "" {
 			return nil, fmt.Errorf("%w: a card without a reference", ErrStorage)
 		}

@@ -1,6 +1,9 @@
 package hceapp_test
 
 import (
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -27,8 +30,9 @@ func TestSaveRestore(t *testing.T) {
 	data, err := r.app.Save()
 	require.NoError(t, err)
 	for _, k := range luks {
-		require.NotContains(t, strings.ToUpper(string(data)), strings.ToUpper(k.String()), "a key in clear")
+		require.NotContains(t, strings.ToUpper(string(data)), strings.ToUpper(hex.EncodeToString(k.Bytes())), "a key in clear")
 	}
+	require.NotContains(t, string(data), "4895370012345671", "the account number in clear")
 	got, err := hceapp.Restore(r.cfg(t), data)
 	require.NoError(t, err)
 	require.True(t, r.app.DeviceKeys().Sign.Equal(got.DeviceKeys().Sign), "the same device keys")
@@ -84,6 +88,7 @@ func TestRestoreRefuses(t *testing.T) {
 		{name: "no device keys", data: `{"version":1,"deviceId":"phone-1","deviceKeys":""}`},
 		{name: "wrapped for another device", data: strings.Replace(string(good), deviceKeysOf(t, good), deviceKeysOf(t, otherData), 1)},
 		{name: "too long", data: strings.Repeat(" ", hceapp.MaxStorage+1)},
+		{name: "cards tampered", data: tamperCards(t, good)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := cfg
@@ -94,6 +99,20 @@ func TestRestoreRefuses(t *testing.T) {
 			require.ErrorIs(t, err, hceapp.ErrStorage)
 		})
 	}
+}
+
+// tamperCards flips a bit of the sealed cards of storage data.
+func tamperCards(t *testing.T, data []byte) string {
+	t.Helper()
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(data, &m))
+	b, err := base64.StdEncoding.DecodeString(m["cards"].(string))
+	require.NoError(t, err)
+	b[len(b)-1] ^= 1
+	m["cards"] = base64.StdEncoding.EncodeToString(b)
+	out, err := json.Marshal(m)
+	require.NoError(t, err)
+	return string(out)
 }
 
 // deviceKeysOf is the JSON-escaped device key file in storage data.
