@@ -44,18 +44,3 @@ func (h Handle) LogValue() slog.Value {
 		slog.String("kcv", h.KCV),
 	)
 }
-
-// WrappedKey is one HCE single-use session key for the transaction with
-// the given ATC, wrapped under the phone's transport key as a key block
-// (hsm/keyblock, usage UsageSessionAC, context = ATC). KCV lets the phone
-// check what it unwrapped.
-type WrappedKey struct {
-	ATC   uint16 `json:"atc"`
-	KCV   string `json:"kcv"`
-	Block []byte `json:"block"`
-}
-
-// String shows the ATC and KCV only.
-func (w WrappedKey) String() string {
-	return fmt.Sprintf("wrapped session key ATC %04X KCV %s", w.ATC, w.KCV)
-}

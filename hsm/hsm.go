@@ -25,7 +25,7 @@
 // The package defines the interfaces and the vocabulary; hsm/soft is the
 // software implementation, with keys wrapped under a local master key.
 // hsm/keyblock is the wrapped-key format (RFC 3394 AES key wrap over a
-// short header) used by ExportKey, ImportWrappedKey and ExportHCEKeys, and
+// short header) used by ExportKey and ImportWrappedKey, and
 // hsm/pvv the Visa PIN verification value, hsm/cvv the Visa card
 // verification value (CVV, CVV2). A PKCS#11 implementation
 // (SoftHSM2) is to come behind the same interfaces.
@@ -77,11 +77,6 @@ type EMV interface {
 	// is the 2-byte ARC (ARPC method 1) or the 4-byte CSU (method 2), prop
 	// the method 2 proprietary authentication data (0 to 8 bytes).
 	GenerateARPC(imk Handle, cvn, pan, psn string, tags cryptogram.Source, arqc, resp, prop []byte) ([]byte, error)
-	// ExportHCEKeys derives the single-use session keys of n consecutive
-	// ATCs from firstATC for an HCE card and returns each wrapped under the
-	// transport key (UsageKEK), never in clear (R-S3f, R-G5e). Only CVNs
-	// whose session key depends on the ATC alone qualify.
-	ExportHCEKeys(imk Handle, cvn, pan, psn string, firstATC uint16, n int, transport Handle) ([]WrappedKey, error)
 }
 
 // PIN translates and verifies enciphered PIN blocks; the clear PIN never

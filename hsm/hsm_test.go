@@ -100,8 +100,6 @@ func TestHandle(t *testing.T) {
 	require.NotContains(t, b.String(), "k1")
 	ec := hsm.Handle{ID: "k2", Label: "svc/sign", Usage: hsm.UsageECSign, Len: 32, KCV: "0A1B2C3D4E"}
 	require.Equal(t, `EC-SIGN "svc/sign" P-256 KCV 0A1B2C3D4E`, ec.String())
-	w := hsm.WrappedKey{ATC: 0x1C, KCV: "22C8F0", Block: []byte{0xDE, 0xAD}}
-	require.Equal(t, "wrapped session key ATC 001C KCV 22C8F0", w.String())
 }
 
 func TestUsageError(t *testing.T) {

@@ -10,9 +10,10 @@
 //     ARPC of the approval;
 //   - the token service (issuerhost/vault): token to funding PAN and
 //     expiry, token life cycle and domain restrictions;
-//   - the HCE cloud platform (issuerhost/cloud): phone registration and
-//     binding, single-use key batches wrapped under the transport key,
-//     replenishment, lost-phone suspension;
+//   - the issuer's side of its HCE cloud platform (issuerhost/cloud; the
+//     platform itself is provision/cloudsvc): the ledger of the cloud
+//     keys issued to each phone and the check of a tap's cloud
+//     cryptograms against it, and the vault's lost-phone suspension;
 //   - the issuer's side of provisioning (issuerhost/idv): the ID&V
 //     decision of the token service's requests, with the card security
 //     code checked in the security module, OTP step-up through a message

@@ -20,7 +20,6 @@ import (
 	"github.com/tapsim/tapsim/isospec/frameserver"
 	"github.com/tapsim/tapsim/isospec/rules"
 	"github.com/tapsim/tapsim/issuerhost/authz"
-	"github.com/tapsim/tapsim/issuerhost/cloud"
 	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/issuerhost/vault"
 )
@@ -30,7 +29,7 @@ type Keys struct {
 	ZPK string // zone PIN key, acquirer to issuer (online PINs arrive under it)
 	ZAK string // zone MAC key, acquirer to issuer (DE64/DE128)
 	PVK string // PIN verification key (Visa PVV)
-	KEK string // transport key of the HCE phones' single-use keys
+	KEK string // key-encryption key: wraps the data keys issuer instances share
 }
 
 // DefaultKeys returns the labels the sample issuer uses.
@@ -77,9 +76,6 @@ type Config struct {
 	// Policy is the authorisation policy (authz.DefaultPolicy for zero
 	// fields).
 	Policy authz.Policy
-	// Cloud configures the HCE cloud platform; its KEK defaults to
-	// Keys.KEK.
-	Cloud cloud.Config
 	// CloudVerifier checks the cryptograms of the cards and tokens served
 	// by the issuer's cloud-payment platform (CVN "visa-cloud" or
 	// "mc-cloud"; issuerhost/cloud.Verifier over the platform's key
@@ -115,7 +111,7 @@ type Config struct {
 var ErrClose = errors.New("issuerhost: frame cannot be answered")
 
 // Server is the issuer host: the ISO 8583 server in front of the
-// authorisation engine, the token vault and the HCE cloud platform. It
+// authorisation engine and the token vault. It
 // answers sign-on, sign-off and echo (0810), authorisations (0100 ->
 // 0110, 0200 -> 0210), reversals (0400 -> 0410) and reversal advices
 // (0420/0421 -> 0430); every request needs a valid MAC under the ZAK
@@ -129,7 +125,6 @@ type Server struct {
 	log    *slog.Logger
 	engine *authz.Engine
 	vault  *vault.Vault
-	cloud  *cloud.Platform
 
 	noisy  *frameserver.Limiter // malformed and unanswerable frames (info)
 	alarms *frameserver.Limiter // MAC failures (warning)
@@ -164,22 +159,12 @@ func New(db *store.DB, h HSM, cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Cloud.KEK == "" {
-		cfg.Cloud.KEK = cfg.Keys.KEK
-	}
-	if cfg.Cloud.Now == nil {
-		cfg.Cloud.Now = cfg.Now
-	}
 	eng, err := authz.New(db, h, authz.Config{ZPK: cfg.Keys.ZPK, PVK: cfg.Keys.PVK, Policy: cfg.Policy, Now: cfg.Now, Rand: cfg.Rand,
 		Cloud: cfg.CloudVerifier})
 	if err != nil {
 		return nil, err
 	}
-	cp, err := cloud.New(db, h, cfg.Cloud)
-	if err != nil {
-		return nil, err
-	}
-	srv := &Server{db: db, hsm: h, cfg: cfg, log: cfg.Logger, engine: eng, vault: vault.New(db, cfg.Now), cloud: cp,
+	srv := &Server{db: db, hsm: h, cfg: cfg, log: cfg.Logger, engine: eng, vault: vault.New(db, cfg.Now),
 		noisy:  &frameserver.Limiter{Logger: cfg.Logger, Level: slog.LevelInfo},
 		alarms: &frameserver.Limiter{Logger: cfg.Logger, Level: slog.LevelWarn, Burst: 10}}
 	srv.ruleCtx, srv.ruleStop = context.WithCancel(context.Background())
@@ -191,9 +176,6 @@ func (s *Server) Engine() *authz.Engine { return s.engine }
 
 // Vault returns the token service.
 func (s *Server) Vault() *vault.Vault { return s.vault }
-
-// Cloud returns the HCE cloud platform.
-func (s *Server) Cloud() *cloud.Platform { return s.cloud }
 
 // Store returns the store.
 func (s *Server) Store() *store.DB { return s.db }

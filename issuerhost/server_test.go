@@ -394,7 +394,6 @@ func TestServerLifecycle(t *testing.T) {
 	require.Error(t, err)
 	require.NotNil(t, s.Engine())
 	require.NotNil(t, s.Vault())
-	require.NotNil(t, s.Cloud())
 	require.Equal(t, n.DB, s.Store())
 	_ = fmt.Sprint(s.Addr())
 }

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -193,7 +195,19 @@ func (v cloudIDV) verifier() (idv.HCEVerifier, error) {
 	if s == nil {
 		return idv.HCEVerifier{}, ErrIssuerDown
 	}
-	return idv.HCEVerifier{Service: s, RequestorID: SampleCloudRequestor}, nil
+	m, err := cloudHSM{v.p.n}.cur()
+	if err != nil {
+		return idv.HCEVerifier{}, err
+	}
+	return idv.HCEVerifier{Service: s, RequestorID: SampleCloudRequestor, Zone: m, Rand: v.p.rand}, nil
+}
+
+func (v cloudIDV) VerifyPasscode(ctx context.Context, correlationID, p string, block []byte) error {
+	iv, err := v.verifier()
+	if err != nil {
+		return err
+	}
+	return iv.VerifyPasscode(ctx, correlationID, p, block)
 }
 
 func (v cloudIDV) Begin(ctx context.Context, correlationID, p, expiry, securityCode, deviceID string) ([]string, error) {
@@ -230,12 +244,22 @@ func cloudKeys(m *soft.HSM) error {
 	if _, err := issuerKey(m, CloudIMKLabel+authz.UMDKeySuffix, hsm.UsageIMKAC, keys.MustHex(keys.TDES, CloudUMDIMK)); err != nil {
 		return fmt.Errorf("cloud UMD IMK: %w", err)
 	}
-	if _, err := m.Lookup(cloudsvc.DefaultDEKLabel); errors.Is(err, hsm.ErrUnknownKey) {
+	// Generated where missing, without asking the module for a key it
+	// lacks (which it logs as a refusal).
+	have, err := labels(m)
+	if err != nil {
+		return fmt.Errorf("cloud data key: %w", err)
+	}
+	if !have[cloudsvc.DefaultDEKLabel] {
 		if _, err := m.GenerateKey(cloudsvc.DefaultDEKLabel, hsm.UsageDEK, keys.AES, 32); err != nil {
 			return fmt.Errorf("cloud data key: %w", err)
 		}
-	} else if err != nil {
-		return fmt.Errorf("cloud data key: %w", err)
+	}
+	if !have[idv.DefaultOTPKeyLabel] {
+		// The issuer's OTP key, which its ID&V makes otherwise.
+		if _, err := m.GenerateKey(idv.DefaultOTPKeyLabel, hsm.UsageDataHash, keys.AES, 32); err != nil {
+			return fmt.Errorf("OTP key: %w", err)
+		}
 	}
 	return nil
 }
@@ -257,11 +281,18 @@ func (n *Network) startCloud(ctx context.Context, p *Provisioning) error {
 	if err != nil {
 		return err
 	}
-	svc, err := cloudsvc.New(cloudsvc.Config{
+	cfg := cloudsvc.Config{
 		Me: me, HSM: cloudHSM{n}, Verifier: cloudIDV{p}, Ledger: n.ledger,
 		MinReplenishInterval: sampleReplenishInterval, CardReaders: []string{staffServiceCentre},
 		Clock: p.clock, Rand: p.rand, Log: p.opts.Logger.With("host", PartyCloud),
-	})
+	}
+	if !n.cloudMemory {
+		// Its state in the issuer's database, as an issuer run on its own
+		// keeps it (CloudStore), and the envelopes it accepted too.
+		cfg.Store = CloudStore{DB: worldDB{n}, Clock: p.clock}
+		cfg.Replay = &serviceReplay{db: issuerDB(p.side)}
+	}
+	svc, err := cloudsvc.New(cfg)
 	if err != nil {
 		return err
 	}
@@ -434,13 +465,20 @@ func (c *Cloud) enrolSample(ctx context.Context, name, mobilePIN string) (Sample
 		return SampleHCE{}, fmt.Errorf("%w: %w", errSampleHCE, err)
 	}
 	device := deviceID(prof)
-	app, err := c.NewApp(device)
+	app, card, err := c.restoreSample(ctx, name, ref, prof)
 	if err != nil {
 		return SampleHCE{}, fmt.Errorf("%w: %w", errSampleHCE, err)
 	}
-	card, err := c.enrol(ctx, app, ref, fc.Card.SecurityCode, mobilePIN, fc.Phone)
-	if err != nil {
-		return SampleHCE{}, fmt.Errorf("%w: %w", errSampleHCE, err)
+	if app == nil {
+		if app, err = c.NewApp(device); err != nil {
+			return SampleHCE{}, fmt.Errorf("%w: %w", errSampleHCE, err)
+		}
+		if card, err = c.enrol(ctx, app, ref, fc.Card.SecurityCode, mobilePIN, fc.Phone); err != nil {
+			return SampleHCE{}, fmt.Errorf("%w: %w", errSampleHCE, err)
+		}
+		if err := c.saveSample(name, app); err != nil {
+			return SampleHCE{}, fmt.Errorf("%w: %w", errSampleHCE, err)
+		}
 	}
 	h := SampleHCE{App: app, Card: card, Ref: ref, DeviceID: device, Masked: pan.Mask(card.Profile().AccountNumber),
 		backup: card.Copy(), profile: prof, mobilePIN: mobilePIN}
@@ -448,6 +486,88 @@ func (c *Cloud) enrolSample(ctx context.Context, name, mobilePIN string) (Sample
 		return SampleHCE{}, fmt.Errorf("%w: %w", errSampleHCE, err)
 	}
 	return h, nil
+}
+
+// sampleFile is the storage of the world's sample HCE phone of profile
+// name, beside the issuer's data; "" when the platform lives in memory.
+func (c *Cloud) sampleFile(name string) string {
+	if c.n.cloudMemory {
+		return ""
+	}
+	return HCEPhoneFile(filepath.Join(c.n.dir, "issuer"), name)
+}
+
+// restoreSample brings back the world's sample phone of profile name from
+// its storage, when the world keeps one: the app with its device keys
+// talking to this run's platform, its card with the keys it had left;
+// keys past their time to live are dropped and the phone replenishes when
+// low. nil when there is none.
+func (c *Cloud) restoreSample(ctx context.Context, name, ref string, prof cards.Profile) (*hceapp.App, *hceapp.Card, error) {
+	path := c.sampleFile(name)
+	if path == "" {
+		return nil, nil, nil
+	}
+	b, err := readBoundedFile(path, hceapp.MaxStorage)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	cl, err := c.p.client(partyPhone)
+	if err != nil {
+		return nil, nil, err
+	}
+	app, err := hceapp.Restore(hceapp.Config{DeviceID: deviceID(prof), Platform: c.me.Public(), URL: "https://" + c.Addr,
+		Client: cl, Rand: c.rand, Clock: c.clock}, b)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
+	}
+	card, ok := app.Card(ref)
+	if !ok {
+		return nil, nil, fmt.Errorf("%s: %w", filepath.Base(path), hceapp.ErrUnknownCard)
+	}
+	low := 0
+	if prof.Phone != nil {
+		low = prof.Phone.LowWater
+	}
+	if _, err := app.ReplenishIfLow(ctx, ref, low); err != nil {
+		return nil, nil, fmt.Errorf("replenish: %w", err)
+	}
+	return app, card, nil
+}
+
+// saveSample writes the storage of the world's sample phone of profile
+// name, when the world keeps one.
+func (c *Cloud) saveSample(name string, app *hceapp.App) error {
+	path := c.sampleFile(name)
+	if path == "" || app == nil {
+		return nil
+	}
+	b, err := app.Save()
+	if err != nil {
+		return err
+	}
+	return writePrivate(path, b)
+}
+
+// saveSampleHCE writes the storage of the world's sample HCE phones, with
+// the keys they have left.
+func (n *Network) saveSampleHCE() error {
+	c := n.Cloud()
+	if c == nil {
+		return nil
+	}
+	n.mu.Lock()
+	hs := []SampleHCE{n.hce, n.hceMC}
+	n.mu.Unlock()
+	var errs []error
+	for _, h := range hs {
+		if h.App != nil {
+			errs = append(errs, c.saveSample(h.profile.Name, h.App))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // phone is a phone of h's profile paying with card (h's or a copy).
@@ -569,6 +689,9 @@ func (n *Network) replenishSampleHCE(ctx context.Context, h SampleHCE) (int, err
 	left, err := h.App.Replenish(ctx, h.Ref)
 	if err != nil {
 		return 0, fmt.Errorf("replenish: %w", err)
+	}
+	if err := n.saveSampleHCE(); err != nil {
+		return 0, fmt.Errorf("phone storage: %w", err)
 	}
 	return left - before, nil
 }

@@ -2,16 +2,21 @@ package lab
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tapsim/tapsim/cards"
 	"github.com/tapsim/tapsim/isospec"
 	"github.com/tapsim/tapsim/issuerhost/authz"
 	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/provision/wire"
 	"github.com/tapsim/tapsim/provision/wire/wiretest"
+	"github.com/tapsim/tapsim/terminal/inproc"
+	"github.com/tapsim/tapsim/terminal/pos"
 )
 
 // R-M3, R-M7, R-S3d, R-S3e, R-S5b, R-S2e, R-C1: the world's hce-phone
@@ -134,4 +139,64 @@ func TestSampleHCEAfterIssuerRestart(t *testing.T) {
 	code, why, err = cl.Tap(ctx, h.Phone, SampleHCEPasscode, 1000)
 	require.NoError(t, err)
 	require.Equal(t, isospec.RCApproved, code, why)
+}
+
+// R-S5b, R-S3d, R-S5e: the world's cloud platform and the issuer's key
+// ledger are kept in the issuer's database under the world's data
+// directory, and the sample HCE phones' storage beside it: a world
+// started again on it finds the phone bound (no second enrolment), with
+// the keys it had left, which still pay; a key the phone spent before the
+// restart is still refused from a backup. A world that keeps the platform
+// in memory enrols its phones afresh.
+func TestSampleHCEDurable(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	clk := wiretest.NewClock(time.Now())
+	n, err := Start(ctx, Options{Dir: dir, Rand: newSeededRand(41), Clock: clk.Now})
+	require.NoError(t, err)
+	h := n.SampleHCE()
+	cl := n.Cloud()
+	backup, err := n.RestoredCard(SampleHCEProfile, time.Now())
+	require.NoError(t, err)
+	code, why, err := cl.Tap(ctx, h.Phone, "5791", 150000)
+	require.NoError(t, err)
+	require.Equal(t, isospec.RCApproved, code, why)
+	binding := cl.Service().Bindings(h.Ref)[0].BindingID
+	require.NoError(t, n.Close())
+
+	n, err = Start(ctx, Options{Dir: dir, Rand: newSeededRand(42), Clock: clk.Now})
+	require.NoError(t, err)
+	h2 := n.SampleHCE()
+	cl = n.Cloud()
+	bs := cl.Service().Bindings(h2.Ref)
+	require.Len(t, bs, 1, "the same binding, no second enrolment")
+	require.Equal(t, binding, bs[0].BindingID)
+	require.Equal(t, 4, h2.Card.KeysLeft(), "the keys the phone had left")
+	require.Len(t, cl.Ledger().Keys(h2.Ref), 5)
+	// A terminal whose STANs go on from the first run's: the acquirer
+	// keeps its duplicate check under dir too.
+	term, link, err := n.NewTerminal(pos.Options{STAN: pos.NewCounter(100)})
+	require.NoError(t, err)
+	defer link.Close()
+	sale := func(c cards.Card, amount int64) (isospec.ResponseCode, isospec.DeclineReason) {
+		ph, ok := cards.Phone(c)
+		require.True(t, ok)
+		require.NoError(t, ph.Unlock("5791"))
+		res, err := term.Sale(ctx, amount, inproc.New(c))
+		require.NoError(t, err)
+		return res.ResponseCode, res.DeclineReason
+	}
+	code, why = sale(h2.Phone, 150000)
+	require.Equal(t, isospec.RCApproved, code, why)
+	code, why = sale(backup, 120000)
+	require.Equal(t, isospec.RCCryptogramFailure, code)
+	require.Equal(t, isospec.ReasonHCEKeyUsed, why, "spent before the restart")
+	require.NoError(t, n.Close())
+
+	mem, err := Start(ctx, Options{Dir: t.TempDir(), Rand: newSeededRand(43), Clock: clk.Now, CloudInMemory: true})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, mem.Close()) })
+	require.Equal(t, 5, mem.SampleHCE().Card.KeysLeft())
+	_, err = os.Stat(HCEPhoneFile(filepath.Join(mem.dir, "issuer"), SampleHCEProfile))
+	require.ErrorIs(t, err, os.ErrNotExist, "no phone storage when the platform lives in memory")
 }

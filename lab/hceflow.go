@@ -36,6 +36,10 @@ type HCERequest struct {
 	// Passcode is the phone's passcode, unlocked before each tap
 	// (SampleHCEPasscode when empty).
 	Passcode string
+	// CardPasscode, when set, is the cardholder's issuer-set passcode
+	// (the card's PIN, R-G3a): the registration is verified by it instead
+	// of an OTP (OTP and AskOTP are then ignored).
+	CardPasscode string
 	// TapAmount, when positive, is the amount (minor units) of each of
 	// Taps taps (1 when Taps is 0) after the download.
 	TapAmount int64
@@ -158,6 +162,12 @@ func (c *Cloud) EnrolHCE(ctx context.Context, r HCERequest, step func(Step)) (HC
 	}
 	res.App = app
 	step(Step{"device keys", app.String()})
+	if r.CardPasscode != "" {
+		if err := registerByPasscode(ctx, app, c.RequestID(), ref, cvn, fc, &r, &res, c.clock, c.rand, step); err != nil {
+			return res, err
+		}
+		return c.tapAndReplenish(ctx, app, ref, r, res, step)
+	}
 	reg, err := app.Register(ctx, c.RequestID(), ref, fc.Card.SecurityCode, "", r.MobilePIN)
 	if err != nil {
 		return res, fmt.Errorf("register: %w", err)
@@ -185,6 +195,12 @@ func (c *Cloud) EnrolHCE(ctx context.Context, r HCERequest, step func(Step)) (HC
 	if err := bindAndBuild(ctx, app, reg.RegistrationID, otp, ref, cvn, fc, &r, &res, c.clock, c.rand, step); err != nil {
 		return res, err
 	}
+	return c.tapAndReplenish(ctx, app, ref, r, res, step)
+}
+
+// tapAndReplenish ends EnrolHCE: r.Taps taps at the world's terminal,
+// then a replenishment when asked.
+func (c *Cloud) tapAndReplenish(ctx context.Context, app *hceapp.App, ref string, r HCERequest, res HCEResult, step func(Step)) (HCEResult, error) {
 	card := res.Card
 	taps := r.Taps
 	if taps == 0 && r.TapAmount > 0 {
@@ -214,6 +230,24 @@ func (c *Cloud) EnrolHCE(ctx context.Context, r HCERequest, step func(Step)) (HC
 	return res, nil
 }
 
+// registerByPasscode registers app for card account ref with the
+// cardholder's issuer-set passcode r.CardPasscode (no OTP: the phone is
+// bound at once when it is right), then downloads and builds the phone as
+// bindAndBuild does.
+func registerByPasscode(ctx context.Context, app *hceapp.App, requestID, ref, cvn string, fc FundingCard, r *HCERequest, res *HCEResult,
+	clock func() time.Time, rnd io.Reader, step func(Step)) error {
+	reg, err := app.RegisterWithPasscode(ctx, requestID, ref, fc.Card.SecurityCode, r.CardPasscode, r.MobilePIN)
+	if err != nil {
+		return fmt.Errorf("register: %w", err)
+	}
+	if reg.Binding == nil {
+		return errors.New("register: the platform bound nothing")
+	}
+	step(Step{"register", fmt.Sprintf("registration %s: cardholder verified by the issuer-set passcode, no OTP", reg.RegistrationID)})
+	step(Step{"bound", fmt.Sprintf("binding %s: device %s, %s", reg.Binding.BindingID, reg.Binding.DeviceID, reg.Binding.Status)})
+	return downloadAndBuild(ctx, app, ref, cvn, fc, r, res, clock, rnd, step)
+}
+
 // bindAndBuild ends an HCE enrolment after the registration: the OTP
 // binds the phone, the phone downloads its card and keys, and res.Phone is
 // the sample HCE phone holding them (r.Passcode defaulted to the sample's).
@@ -224,6 +258,14 @@ func bindAndBuild(ctx context.Context, app *hceapp.App, regID, otp, ref, cvn str
 		return fmt.Errorf("verify: %w", err)
 	}
 	step(Step{"bound", fmt.Sprintf("binding %s: device %s, %s", b.BindingID, b.DeviceID, b.Status)})
+	return downloadAndBuild(ctx, app, ref, cvn, fc, r, res, clock, rnd, step)
+}
+
+// downloadAndBuild downloads the bound phone's card and keys; res.Phone
+// is the sample HCE phone holding them (r.Passcode defaulted to the
+// sample's).
+func downloadAndBuild(ctx context.Context, app *hceapp.App, ref, cvn string, fc FundingCard, r *HCERequest, res *HCEResult,
+	clock func() time.Time, rnd io.Reader, step func(Step)) error {
 	card, err := app.Download(ctx, ref)
 	if err != nil {
 		return fmt.Errorf("download: %w", err)

@@ -16,6 +16,7 @@ import (
 	"github.com/tapsim/tapsim/hsm"
 	"github.com/tapsim/tapsim/hsm/soft"
 	"github.com/tapsim/tapsim/issuerhost"
+	"github.com/tapsim/tapsim/issuerhost/authz"
 	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/issuerhost/vault"
 )
@@ -263,9 +264,9 @@ func loadSampleKeys(m *soft.HSM) error {
 }
 
 // IssuerSeed builds the sample data from the built-in profiles: the sample
-// network's keys, one account per funding card, the cards, the tokens of
-// the wallet and HCE phones, the HCE phones with the keys they were
-// provisioned with, and the load cards. PINs (SamplePIN) become PVVs made
+// network's keys, one account per funding card, the cards, the token of
+// the wallet phone and the load cards; the HCE phones get their cards
+// from the issuer's cloud platform (EnrolIssuerSampleHCE). PINs (SamplePIN) become PVVs made
 // with the PVK in m, which is loaded first.
 //
 // It is the data of an issuer host run on its own ("tapsim issuer init"),
@@ -278,10 +279,8 @@ func IssuerSeed(m hsm.HSM) (issuerhost.Seed, error) { return issuerSeed(m, true)
 
 // WorldSeed is the sample data of the embedded world (Start): IssuerSeed
 // without the sample wallet phone's token and device, which the world
-// gets through the wallet flow when it is created, and without the
-// sample HCE phone's token, device and keys, which the world's cloud
-// platform makes when it enrols the phone (SampleHCE). The phones'
-// funding cards are there.
+// gets through the wallet flow when it is created. The phones' funding
+// cards are there.
 func WorldSeed(m hsm.HSM) (issuerhost.Seed, error) { return issuerSeed(m, false) }
 
 // issuerSeed builds the sample data, with the sample wallet phone's token
@@ -296,6 +295,10 @@ func issuerSeed(m hsm.HSM, walletToken bool) (issuerhost.Seed, error) {
 		issuerhost.SampleCVK(),
 		// The master key of the tokens the token service makes.
 		{Label: TokenIMKLabel, Usage: hsm.UsageIMKAC, Alg: "TDES", Hex: TokenIMK},
+		// The master keys of the cloud cards' keys, which every issuer
+		// instance verifies taps with, whichever runs the platform.
+		{Label: CloudIMKLabel, Usage: hsm.UsageIMKAC, Alg: "TDES", Hex: CloudIMK},
+		{Label: CloudIMKLabel + authz.UMDKeySuffix, Usage: hsm.UsageIMKAC, Alg: "TDES", Hex: CloudUMDIMK},
 	}}
 	pvk, err := issuerKey(m, k.PVK, hsm.UsagePVK, keys.MustHex(keys.TDES, PVK))
 	if err != nil {
@@ -391,7 +394,10 @@ func issuerSeed(m hsm.HSM, walletToken bool) (issuerhost.Seed, error) {
 				return seed, err
 			}
 		}
-		if !walletToken && (p.Name == SampleWalletProfile || p.Name == SampleHCEProfile || p.Name == SampleHCEMCProfile) {
+		// HCE phones get their card from the cloud platform
+		// (EnrolIssuerSampleHCE, the world's SampleHCE): only their
+		// funding cards are seeded.
+		if p.FormFactor == cards.FormHCEPhone || !walletToken && p.Name == SampleWalletProfile {
 			continue
 		}
 		l, err := imk(a.CVN, a.IMK)
@@ -416,11 +422,7 @@ func issuerSeed(m hsm.HSM, walletToken bool) (issuerhost.Seed, error) {
 			Controls: &ctl, RequestorID: a.Token.RequestorID, PSN: a.PSN, CVN: a.CVN, IMK: l, PVKI: 1, PVV: v,
 			FormFactor: p.FormFactor, DeviceBound: bound, InitialATC: p.State.ATC})
 		if bound {
-			d := issuerhost.SeedDevice{ID: deviceID(p), Token: p.Name}
-			if p.FormFactor == cards.FormHCEPhone {
-				d.Keys = provisionedKeys(p)
-			}
-			seed.Devices = append(seed.Devices, d)
+			seed.Devices = append(seed.Devices, issuerhost.SeedDevice{ID: deviceID(p), Token: p.Name})
 		}
 	}
 	// The cards of load runs (load.go).
@@ -442,27 +444,6 @@ func issuerKey(m hsm.KeyManager, label string, u hsm.Usage, k keys.Key) (hsm.Han
 		}
 	}
 	return m.ImportKey(label, u, k)
-}
-
-// provisionedKeys is the batch an HCE phone of profile p is made with (as
-// cards builds it): KeyBatch keys (default 5, or the keys left of its
-// state) from FirstKeyATC (default: its ATC + 1).
-func provisionedKeys(p cards.Profile) *issuerhost.SeedKeyBatch {
-	n := p.Phone.KeyBatch
-	if n == 0 {
-		n = 5
-	}
-	if p.State.KeysLeft != nil {
-		n = *p.State.KeysLeft
-	}
-	if n == 0 {
-		return nil
-	}
-	first := p.Phone.FirstKeyATC
-	if first == 0 {
-		first = p.State.ATC + 1
-	}
-	return &issuerhost.SeedKeyBatch{First: first, Count: n}
 }
 
 // sampleProfileOrder lists the built-in profiles, the plain sample cards

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/tapsim/tapsim/cards"
@@ -13,6 +15,7 @@ import (
 	issuercloud "github.com/tapsim/tapsim/issuerhost/cloud"
 	"github.com/tapsim/tapsim/issuerhost/idv"
 	"github.com/tapsim/tapsim/issuerhost/store"
+	"github.com/tapsim/tapsim/issuerhost/vault"
 	"github.com/tapsim/tapsim/provision/cloudsvc"
 	"github.com/tapsim/tapsim/provision/wire"
 )
@@ -55,8 +58,9 @@ func newIssuerCloud(r *Issuer, iv *idv.Service, me *wire.Party, ledger *issuercl
 		return nil, fmt.Errorf("cloud platform: %w", err)
 	}
 	svc, err := cloudsvc.New(cloudsvc.Config{
-		Me: me, HSM: r.HSM, Verifier: idv.HCEVerifier{Service: iv, RequestorID: SampleCloudRequestor}, Ledger: ledger,
-		Store: CloudStore{DB: r.DB, Clock: clock}, CardReaders: []string{staffServiceCentre},
+		Me: me, HSM: r.HSM, Verifier: idv.HCEVerifier{Service: iv, RequestorID: SampleCloudRequestor, Zone: r.HSM, Rand: rnd},
+		Ledger: ledger,
+		Store:  CloudStore{DB: r.DB, Clock: clock}, CardReaders: []string{staffServiceCentre},
 		// The envelopes it accepted, in the issuer's database: refused
 		// again while valid, also after a restart (R-G4).
 		Replay: &serviceReplay{db: func() (*issuerSide, error) { return &issuerSide{db: r.DB}, nil }},
@@ -114,16 +118,24 @@ func enrolCloudCard(ctx context.Context, svc *cloudsvc.Service, db TxRunner, c s
 	if cvn == wire.HCECVNMCCloud {
 		storeCVN, umd = authz.CVNMCCloud, CloudIMKLabel+authz.UMDKeySuffix
 	}
-	err := db.Update(ctx, func(tx *store.Tx) error {
+	// A mobile token's domain: contactless chip at a point of sale, and
+	// every tap names the token's requestor (9F19), as the wallet's.
+	ctl := vault.MobileControls()
+	ctl.RequireRequestor = true
+	domain, err := ctl.Encode()
+	if err != nil {
+		return fmt.Errorf("cloud token: %w", err)
+	}
+	err = db.Update(ctx, func(tx *store.Tx) error {
 		k, err := tx.Token(ctx, ref)
-		if err == nil && k.CVN == storeCVN && k.Number == cloudPAN {
+		if err == nil && k.CVN == storeCVN && k.Number == cloudPAN && k.Domain == domain {
 			return nil
 		}
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 		return tx.PutToken(ctx, store.Token{ID: ref, Number: cloudPAN, CardID: c.ID, Expiry: cloudExpiry,
-			Status: store.TokenActive, RequestorID: SampleCloudRequestor, PSN: psn, CVN: storeCVN,
+			Status: store.TokenActive, RequestorID: SampleCloudRequestor, PSN: psn, CVN: storeCVN, Domain: domain,
 			IMKRef: CloudIMKLabel, FormFactor: cards.FormHCEPhone, DeviceBound: true})
 	})
 	if err != nil {
@@ -135,4 +147,24 @@ func enrolCloudCard(ctx context.Context, svc *cloudsvc.Service, db TxRunner, c s
 		return err
 	}
 	return nil
+}
+
+// CloudPhoneCards are the card accounts of the issuer's cloud platform
+// that the phone deviceID (hex, any case) holds keys of, by the issuer's
+// ledger in r's database.
+func CloudPhoneCards(r *Issuer, deviceID string) ([]string, error) {
+	if r == nil || r.DB == nil {
+		return nil, ErrIssuerDown
+	}
+	ks, _, err := issuercloud.DBStore{DB: r.DB}.LoadLedger()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, k := range ks {
+		if strings.EqualFold(k.DeviceID, deviceID) && !slices.Contains(out, k.CardRef) {
+			out = append(out, k.CardRef)
+		}
+	}
+	return out, nil
 }

@@ -49,10 +49,13 @@ type Network struct {
 	// restarts; cloud the HCE cloud platform, hce the HCE phone the world
 	// enrolled through it.
 	ledger *issuercloud.Ledger
-	clock  func() time.Time
-	cloud  *Cloud
-	hce    SampleHCE
-	hceMC  SampleHCE
+	// cloudMemory keeps the platform's state and the ledger in memory
+	// (Options.CloudInMemory).
+	cloudMemory bool
+	clock       func() time.Time
+	cloud       *Cloud
+	hce         SampleHCE
+	hceMC       SampleHCE
 	// se is the world's TSMs, sePhones the SE phones it personalised
 	// through them, by profile name.
 	se       *SEPlatform
@@ -84,6 +87,13 @@ type Options struct {
 	// an empty set logging to Logger, so that AcquirerRules always has one
 	// for rules put with Once (a "next answer").
 	AcquirerRules, IssuerRules *rules.Set
+	// CloudInMemory keeps the HCE cloud platform's state and the issuer's
+	// ledger of its keys in memory, the sample HCE phones enrolled afresh
+	// at each start. By default they are kept in the issuer's database
+	// under Dir, as an issuer run on its own keeps them, and the sample
+	// HCE phones' storage beside it: a world started again on Dir finds
+	// its phones bound, with the keys they had left.
+	CloudInMemory bool
 }
 
 // Start starts the issuer host (its sample data, WorldSeed, created when
@@ -94,8 +104,11 @@ type Options struct {
 // since the phone lives in this process only. Last it starts the HCE
 // cloud platform (Cloud), its keys in the issuer's security module and
 // the issuer host checking its cryptograms, and enrols the sample HCE
-// phone with it (SampleHCE): registration with the cardholder's OTP and
-// a challenge-signed download, again at every start. Then it starts the
+// phones with it (SampleHCE): registration with the cardholder's OTP and
+// a challenge-signed download at the first start on o.Dir; the
+// platform's state, the issuer's key ledger and the phones' storage are
+// kept under o.Dir for the next starts (o.CloudInMemory: enrolled again
+// at every start). Then it starts the
 // SP TSM and the SE TSM (SEPlatform) and personalises the sample SE phones
 // over the air through them (SampleSE): a new SE and download at every
 // start as well. Close the network when done. ctx bounds the start only.
@@ -113,9 +126,17 @@ func Start(ctx context.Context, o Options) (*Network, error) {
 		o.AcquirerRules = rules.New(nil, rules.Options{Logger: o.Logger.With("host", "acquirer")})
 	}
 	n := &Network{dir: o.Dir, logger: o.Logger, clock: o.Clock, ledger: issuercloud.NewLedger(o.Clock),
-		acqRules: o.AcquirerRules, issuerRules: o.IssuerRules}
+		cloudMemory: o.CloudInMemory, acqRules: o.AcquirerRules, issuerRules: o.IssuerRules}
 	if err := n.startIssuer(ctx); err != nil {
 		return nil, err
+	}
+	if !o.CloudInMemory {
+		// The ledger in the issuer's database, whichever issuer host runs
+		// on it (the host may be stopped and started again).
+		if err := n.ledger.Attach(issuercloud.DBStore{DB: worldDB{n}, Clock: o.Clock}); err != nil {
+			n.Close()
+			return nil, err
+		}
 	}
 	p, err := newLinkProxy(n.IssuerAddr())
 	if err != nil {
@@ -171,6 +192,37 @@ func Start(ctx context.Context, o Options) (*Network, error) {
 		return nil, err
 	}
 	return n, nil
+}
+
+// worldDB runs transactions on the store of the world's running issuer
+// host.
+type worldDB struct{ n *Network }
+
+func (w worldDB) db() (*store.DB, error) {
+	w.n.mu.Lock()
+	defer w.n.mu.Unlock()
+	if w.n.issuer == nil || w.n.issuer.DB == nil {
+		return nil, ErrIssuerDown
+	}
+	return w.n.issuer.DB, nil
+}
+
+// Update implements TxRunner.
+func (w worldDB) Update(ctx context.Context, fn func(*store.Tx) error) error {
+	db, err := w.db()
+	if err != nil {
+		return err
+	}
+	return db.Update(ctx, fn)
+}
+
+// View implements TxRunner.
+func (w worldDB) View(ctx context.Context, fn func(*store.Tx) error) error {
+	db, err := w.db()
+	if err != nil {
+		return err
+	}
+	return db.View(ctx, fn)
 }
 
 // HasData reports whether dir holds the state of an earlier network (an
@@ -309,6 +361,8 @@ func (n *Network) NewTerminalWith(cfg pos.Config, o pos.Options) (*pos.Terminal,
 // close.
 func (n *Network) Close() error {
 	var errs []error
+	// The sample HCE phones' storage, with the keys they have left.
+	errs = append(errs, n.saveSampleHCE())
 	n.closeSEPlatform()
 	if p := n.Provisioning(); p != nil {
 		p.Close()

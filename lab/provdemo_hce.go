@@ -110,6 +110,35 @@ func (d *provDemo) hceRows(ctx context.Context) []ProvisioningRow {
 		got, err := refusal(err)
 		return got, "nothing bound", err
 	})
+	add("wrong issuer-set passcode", "refused passcode_wrong", "R-S3d R-G3a R-G3c", func() (string, string, error) {
+		if perr != nil {
+			return "", "", perr
+		}
+		app, err := cl.NewApp("3520990000000111")
+		if err != nil {
+			return "", "", err
+		}
+		_, err = app.RegisterWithPasscode(ctx, cl.RequestID(), ref, fc.Card.SecurityCode, "9753", "")
+		got, err := refusal(err)
+		return got, "nothing bound; counted toward the 5-try lock", err
+	})
+	add("registration with the issuer-set passcode -> bound", wire.HCEBindingActive, "R-S3d R-G3a R-S2a", func() (string, string, error) {
+		if perr != nil {
+			return "", "", perr
+		}
+		app, err := cl.NewApp("3520990000000112")
+		if err != nil {
+			return "", "", err
+		}
+		res, err := app.RegisterWithPasscode(ctx, cl.RequestID(), ref, fc.Card.SecurityCode, SamplePIN, "")
+		if err != nil {
+			return "", "", err
+		}
+		if res.Binding == nil {
+			return "", "", errors.New("no binding")
+		}
+		return res.Binding.Status, "the card's PIN sealed to the platform, checked in the issuer's module; no OTP sent", nil
+	})
 	add("download, challenge signed by another key", "refused "+cloudsvc.ReasonChallengeSignature, "R-S3e", func() (string, string, error) {
 		if err := need(); err != nil {
 			return "", "", err

@@ -468,6 +468,11 @@ func fundingCard(ctx context.Context, n *Network, number string) (FundingCard, e
 	if iss == nil || iss.HSM == nil {
 		return FundingCard{}, ErrIssuerDown
 	}
+	return fundingCardAt(ctx, iss, number)
+}
+
+// fundingCardAt is fundingCard on the issuer iss.
+func fundingCardAt(ctx context.Context, iss *Issuer, number string) (FundingCard, error) {
 	var c store.Card
 	var contact store.CardContact
 	if err := iss.DB.View(ctx, func(tx *store.Tx) error {

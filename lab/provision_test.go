@@ -336,7 +336,7 @@ func TestAddToWallet(t *testing.T) {
 func TestProvisioningDemo(t *testing.T) {
 	rows, err := ProvisioningDemo(context.Background(), t.TempDir(), nil)
 	require.NoError(t, err)
-	require.Len(t, rows, 37)
+	require.Len(t, rows, 39)
 	for _, r := range rows {
 		require.True(t, r.OK(), "%s: want %q, got %q (%v)", r.Case, r.Want, r.Got, r.Err)
 	}

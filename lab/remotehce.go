@@ -21,11 +21,11 @@ import (
 type RemoteHCEOptions struct {
 	// CloudURL is the platform's base URL (https://host:port).
 	CloudURL string
-	// PKI is the PKI directory: the phones' TLS certificate, the CA and
-	// the public directory (the app trusts the platform's keys from it).
+	// PKI is the PKI directory: the phones' TLS certificate and the CA.
 	PKI ProvisioningPKI
-	// IssuerData is the issuer's data directory, where an OTPAuto request
-	// reads the cardholder's inbox; "" when the OTP is typed.
+	// IssuerData is the issuer's data directory: the public keys of its
+	// cloud platform (CloudKeysFile), and the cardholder's inbox an OTPAuto
+	// request reads.
 	IssuerData string
 	// AcquirerAddr is the acquirer's host:port the sample terminal taps
 	// at; required for a tap.
@@ -81,11 +81,12 @@ func EnrolRemoteHCE(ctx context.Context, o RemoteHCEOptions, r HCERequest, step 
 	if err != nil {
 		return res, err
 	}
-	trust, err := o.PKI.Trust(PartyCloud)
+	// The platform's keys are in the issuer's security module; the phone
+	// trusts their public half, which the issuer publishes in its data.
+	platform, err := ReadCloudKeys(o.IssuerData)
 	if err != nil {
 		return res, err
 	}
-	platform, _ := trust.Party(PartyCloud)
 	cl, err := o.PKI.Client(PartyPhone, o.Clock())
 	if err != nil {
 		return res, err
@@ -98,6 +99,12 @@ func EnrolRemoteHCE(ctx context.Context, o RemoteHCEOptions, r HCERequest, step 
 	}
 	res.App = app
 	step(Step{"device keys", app.String()})
+	if r.CardPasscode != "" {
+		if err := registerByPasscode(ctx, app, fmt.Sprintf("reg-%s", r.DeviceID), ref, cvn, fc, &r, &res, o.Clock, o.Rand, step); err != nil {
+			return res, err
+		}
+		return remoteTaps(ctx, o, app, ref, r, res, taps, step)
+	}
 	reg, err := app.Register(ctx, fmt.Sprintf("reg-%s", r.DeviceID), ref, fc.Card.SecurityCode, "", r.MobilePIN)
 	if err != nil {
 		return res, fmt.Errorf("register: %w", err)
@@ -119,6 +126,13 @@ func EnrolRemoteHCE(ctx context.Context, o RemoteHCEOptions, r HCERequest, step 
 	if err := bindAndBuild(ctx, app, reg.RegistrationID, otp, ref, cvn, fc, &r, &res, o.Clock, o.Rand, step); err != nil {
 		return res, err
 	}
+	return remoteTaps(ctx, o, app, ref, r, res, taps, step)
+}
+
+// remoteTaps ends EnrolRemoteHCE: taps at the acquirer, then a
+// replenishment when asked.
+func remoteTaps(ctx context.Context, o RemoteHCEOptions, app *hceapp.App, ref string, r HCERequest, res HCEResult, taps int,
+	step func(Step)) (HCEResult, error) {
 	card := res.Card
 	for i := range taps {
 		code, err := tapAt(ctx, o.AcquirerAddr, res.Phone, r.Passcode, r.TapAmount)

@@ -46,8 +46,10 @@ const (
 )
 
 // ProvisioningParties are the institutions with JOSE keys in the
-// directory.
-var ProvisioningParties = []string{PartyTokenService, PartyWallet, PartyIssuer, PartyCloud}
+// directory. The HCE cloud platform has none there: the issuer operating
+// it keeps its keys in its security module and publishes their public
+// half in its data directory (PublishCloudKeys).
+var ProvisioningParties = []string{PartyTokenService, PartyWallet, PartyIssuer}
 
 // ReasonPeerNotAllowed is the refusal reason of a TLS client whose
 // certificate names a party not allowed on an endpoint.

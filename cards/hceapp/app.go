@@ -2,6 +2,8 @@ package hceapp
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tapsim/tapsim/emv/cloud"
+	"github.com/tapsim/tapsim/emv/pin"
 	"github.com/tapsim/tapsim/provision/wire"
 )
 
@@ -60,6 +63,15 @@ func New(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hceapp: device keys: %w", err)
 	}
+	return newApp(cfg, me)
+}
+
+// newApp is the app of cfg with device keys me; cfg's client and URL may
+// be missing (online refuses the calls to the platform then).
+func newApp(cfg Config, me *wire.Party) (*App, error) {
+	if cfg.DeviceID == "" || cfg.Platform.Sign == nil {
+		return nil, fmt.Errorf("%w: device ID and platform keys are required", ErrConfig)
+	}
 	trust, err := wire.NewTrustList(cfg.Platform)
 	if err != nil {
 		return nil, fmt.Errorf("%w: platform keys: %w", ErrConfig, err)
@@ -83,12 +95,24 @@ func (a *App) DeviceKeys() wire.PublicKeys { return a.me.Public() }
 // String names the phone and its key IDs only.
 func (a *App) String() string { return "hce app on " + a.cfg.DeviceID + " (" + a.me.String() + ")" }
 
+// online refuses a call to the platform from an app restored without a
+// client or URL.
+func (a *App) online() error {
+	if a.cfg.Client == nil || a.cfg.URL == "" {
+		return fmt.Errorf("%w: no connection to the platform configured", ErrConfig)
+	}
+	return nil
+}
+
 func (a *App) seal(v any, typ string) (string, error) {
 	return wire.Seal(v, a.me, a.cfg.Platform, wire.Header{Type: typ, Clock: a.cfg.Clock})
 }
 
 // post seals v, posts it to path and decodes the JSON answer into out.
 func (a *App) post(ctx context.Context, path, typ string, v, out any) error {
+	if err := a.online(); err != nil {
+		return err
+	}
 	env, err := a.seal(v, typ)
 	if err != nil {
 		return err
@@ -106,9 +130,17 @@ func (a *App) post(ctx context.Context, path, typ string, v, out any) error {
 // for an mc-cloud card ("" for a visa-cloud card). requestID is the app's
 // unique ID of this registration.
 func (a *App) Register(ctx context.Context, requestID, cardRef, securityCode, method, mobilePIN string) (wire.HCERegisterResult, error) {
-	reg := wire.HCERegister{RequestID: requestID, DeviceID: a.cfg.DeviceID, CardRef: cardRef, SecurityCode: securityCode,
-		Method: method, MobilePIN: mobilePIN}
+	return a.register(ctx, wire.HCERegister{RequestID: requestID, DeviceID: a.cfg.DeviceID, CardRef: cardRef,
+		SecurityCode: securityCode, Method: method, MobilePIN: mobilePIN})
+}
+
+// register sends a registration, sealed to the platform and signed with
+// the device key.
+func (a *App) register(ctx context.Context, reg wire.HCERegister) (wire.HCERegisterResult, error) {
 	if err := reg.Validate(); err != nil {
+		return wire.HCERegisterResult{}, err
+	}
+	if err := a.online(); err != nil {
 		return wire.HCERegisterResult{}, err
 	}
 	env, err := a.seal(reg, wire.TypeHCERegister)
@@ -119,6 +151,41 @@ func (a *App) Register(ctx context.Context, requestID, cardRef, securityCode, me
 	err = a.cfg.Client.PostJSON(ctx, a.cfg.URL+wire.PathHCERegister,
 		wire.HCERegisterRequest{DevicePublicKeys: a.me.Public(), Envelope: env}, &out)
 	return out, err
+}
+
+// RegisterWithPasscode registers the phone for card account cardRef with
+// the card's security code and the cardholder's issuer-set passcode
+// (R-G3a) instead of an OTP: the passcode travels as an ISO 9564 format 1
+// PIN block inside the envelope sealed to the platform only (R-S2a, R-G1),
+// and the issuer checks it in its security module; a wrong one counts
+// toward the lock of the card's provisioning (R-G3c). The answer's Binding
+// is the phone's binding when the passcode was right.
+func (a *App) RegisterWithPasscode(ctx context.Context, requestID, cardRef, securityCode, passcode, mobilePIN string) (wire.HCERegisterResult, error) {
+	rnd := a.cfg.Rand
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	block, err := pin.Encode(pin.Format1, passcode, "", rnd)
+	if err != nil {
+		return wire.HCERegisterResult{}, fmt.Errorf("%w: passcode: %w", ErrConfig, err)
+	}
+	reg := wire.HCERegister{RequestID: requestID, DeviceID: a.cfg.DeviceID, CardRef: cardRef, SecurityCode: securityCode,
+		Method: wire.HCEMethodPasscode, MobilePIN: mobilePIN, Passcode: strings.ToUpper(hex.EncodeToString(block))}
+	clear(block)
+	return a.register(ctx, reg)
+}
+
+// EnrolWithPasscode is Enrol with the cardholder verified by the issuer-set
+// passcode instead of an OTP.
+func (a *App) EnrolWithPasscode(ctx context.Context, requestID, cardRef, securityCode, passcode, mobilePIN string) (*Card, error) {
+	res, err := a.RegisterWithPasscode(ctx, requestID, cardRef, securityCode, passcode, mobilePIN)
+	if err != nil {
+		return nil, err
+	}
+	if res.Binding == nil {
+		return nil, fmt.Errorf("%w: the platform bound nothing", ErrBatch)
+	}
+	return a.Download(ctx, cardRef)
 }
 
 // OTPReader gives the one-time password the cardholder received (from
@@ -193,6 +260,9 @@ func (a *App) DownloadWith(ctx context.Context, req wire.HCEDownloadRequest) (*C
 // and returns the platform's answer unopened (the batch envelope), for
 // Install.
 func (a *App) RequestDownload(ctx context.Context, req wire.HCEDownloadRequest) (string, error) {
+	if err := a.online(); err != nil {
+		return "", err
+	}
 	env, err := a.seal(req, wire.TypeHCEDownload)
 	if err != nil {
 		return "", err
@@ -240,6 +310,9 @@ func (a *App) ReplenishIfLow(ctx context.Context, cardRef string, lowWater int) 
 // the device key, reporting the key indexes used, and returns the
 // platform's answer unopened (the batch envelope), for Install.
 func (a *App) RequestReplenish(ctx context.Context, cardRef string, used []string) (string, error) {
+	if err := a.online(); err != nil {
+		return "", err
+	}
 	env, err := a.seal(wire.HCEReplenishRequest{DeviceID: a.cfg.DeviceID, CardRef: cardRef, Used: used}, wire.TypeHCEReplenish)
 	if err != nil {
 		return "", err

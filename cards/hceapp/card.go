@@ -28,12 +28,14 @@ var AIP = []byte{0x19, 0x80}
 type lukEntry struct {
 	ki  cloud.KeyIndex
 	luk keys.Key
+	w   wire.HCEKey // as the platform sent it: wrapped for the device
 }
 
 // sukEntry is one mc-cloud key pair on the phone.
 type sukEntry struct {
 	atc     uint16
 	md, suk keys.Key
+	w       wire.HCESUK // as the platform sent it: wrapped for the device
 }
 
 // Verification is how the cardholder was verified on the phone for one
@@ -224,7 +226,7 @@ func (a *App) unwrapSUKs(ks []wire.HCESUK) ([]sukEntry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrBatch, err)
 		}
-		out = append(out, sukEntry{atc: k.ATC, md: md, suk: suk})
+		out = append(out, sukEntry{atc: k.ATC, md: md, suk: suk, w: k})
 	}
 	return out, nil
 }
@@ -241,7 +243,7 @@ func (a *App) unwrap(ks []wire.HCEKey) ([]lukEntry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrBatch, err)
 		}
-		out = append(out, lukEntry{ki: ki, luk: luk})
+		out = append(out, lukEntry{ki: ki, luk: luk, w: k})
 	}
 	return out, nil
 }

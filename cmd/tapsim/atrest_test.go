@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tapsim/tapsim/cards"
 	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/hsm/soft"
 	"github.com/tapsim/tapsim/lab"
@@ -36,6 +37,13 @@ func samplePANs(t *testing.T) []string {
 		out = append(out, k.Number)
 	}
 	require.NotEmpty(t, seed.Tokens)
+	// The cloud account numbers of the sample HCE phones, which the cloud
+	// platform enrols (their phones' storage is in the data directory).
+	for _, name := range lab.SampleHCEProfiles {
+		p, err := cards.Builtin(name)
+		require.NoError(t, err)
+		out = append(out, p.App.PAN)
+	}
 	return out
 }
 

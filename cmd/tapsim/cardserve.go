@@ -62,7 +62,9 @@ that after "See Phone" the next tap goes through. SIGINT or SIGTERM stops.
 The card's transaction counter (ATC) is kept in --data between runs, shared with "tapsim
 terminal --card" runs on the same --data: the next run starts where the last one of either
 stopped, so the issuer does not take its cryptograms for replays. --fresh-card starts the card
-from its profile.`,
+from its profile. The sample HCE phones (hce-phone, hce-phone-mc) are the ones the issuer whose
+--data this is enrolled with its cloud platform: served from their storage there, which is written
+back as they spend their keys.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runCardServe(cmd, f) },
 	}
@@ -74,7 +76,8 @@ from its profile.`,
 	fl.DurationVar(&f.answer, "answer-timeout", vpcd.DefaultAnswerTimeout, "leave the field when the card takes longer than this to answer")
 	fl.StringVar(&f.unlock, "unlock", "", "phone passcode the holder unlocks the phone with while it is away")
 	fl.BoolVar(&f.biometric, "biometric", false, "unlock the phone by biometric while it is away")
-	fl.StringVar(&f.dataDir, "data", "tapsim-data", "directory where the card's counter is kept between runs")
+	fl.StringVar(&f.dataDir, "data", "tapsim-data", "directory where the card's counter is kept between runs; for hce-phone or\n"+
+		"hce-phone-mc, the issuer's --data, where it keeps the phone it enrolled")
 	fl.BoolVar(&f.freshCard, "fresh-card", false, "start the card from its profile, not from its saved counter")
 	fl.BoolVar(&f.verbose, "verbose", false, "print every command with its status word and timing (no card data)")
 	return c
@@ -108,8 +111,19 @@ func runCardServe(cmd *cobra.Command, f cardServeFlags) error {
 	// token, the one an issuer run on its own seeds (lab.IssuerSeed); the
 	// embedded world's wallet-phone gets a token through the wallet flow
 	// instead (lab.Network.SampleWallet).
-	card, err := cards.FromProfile(p, cards.Options{})
-	if err != nil {
+	var (
+		card     cards.Card
+		hcePhone *lab.IssuerHCEPhone
+	)
+	if lab.IsSampleHCE(p.Name) {
+		// The sample HCE phone the issuer enrolled with its cloud platform,
+		// kept in its data directory; its storage is written back as it
+		// spends keys.
+		if hcePhone, err = lab.OpenIssuerHCEPhone(f.dataDir, p.Name, time.Now, nil); err != nil {
+			return usageErr("%v", err)
+		}
+		card, keep = hcePhone.Phone, false
+	} else if card, err = cards.FromProfile(p, cards.Options{}); err != nil {
 		return usageErr("%v", err)
 	}
 	_, isPhone := cards.Phone(card)
@@ -146,7 +160,18 @@ func runCardServe(cmd *cobra.Command, f cardServeFlags) error {
 	// goroutine that runs the card, after each command), so that a run
 	// killed without a goodbye still leaves it.
 	saved := cardATC(card)
+	keysSaved := -1
+	if hcePhone != nil {
+		keysSaved = hcePhone.Card.KeysLeft()
+	}
 	saveATC := func() {
+		if hcePhone != nil && hcePhone.Card.KeysLeft() != keysSaved {
+			if err := hcePhone.Save(); err != nil {
+				out.printf("phone storage: %v\n", err)
+				return
+			}
+			keysSaved = hcePhone.Card.KeysLeft()
+		}
 		if atc := cardATC(card); keep && atc > saved {
 			if err := saveServedATC(f.dataDir, p.Name, atc); err != nil {
 				out.printf("card state: %v\n", err)

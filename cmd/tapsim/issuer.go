@@ -253,6 +253,9 @@ func runIssuer(ctx context.Context, o issuerOptions, out, errOut io.Writer) erro
 	if created {
 		printSeedSummary(out, seed)
 	}
+	if err := issuerCloudStart(ctx, r, o.dataDir, created, out, logger); err != nil {
+		return err
+	}
 	// The ledger of the keys the issuer's HCE cloud platform issued, in
 	// its database: the authorisation reads it, the platform writes it.
 	ledger, err := lab.OpenCloudLedger(r, nil)
@@ -300,6 +303,26 @@ func runIssuer(ctx context.Context, o issuerOptions, out, errOut io.Writer) erro
 	return nil
 }
 
+// issuerCloudStart publishes the public keys of the issuer's cloud
+// platform in dir and, when the sample data was just created, enrols the
+// sample HCE phones with the platform, their storage kept in dir.
+func issuerCloudStart(ctx context.Context, r *lab.Issuer, dir string, created bool, out io.Writer, logger *slog.Logger) error {
+	if _, err := lab.PublishCloudKeys(r, dir); err != nil {
+		return err
+	}
+	if !created {
+		return nil
+	}
+	phones, err := lab.EnrolIssuerSampleHCE(ctx, r, dir, lab.IssuerHCEOptions{Logger: logger})
+	if err != nil {
+		return err
+	}
+	for _, p := range phones {
+		fmt.Fprintf(out, "HCE phone enrolled with the issuer's cloud platform: %s\n", p)
+	}
+	return nil
+}
+
 func printSeedSummary(out io.Writer, s issuerhost.Seed) {
 	fmt.Fprintf(out, "sample data created: %d accounts, %d cards, %d tokens, %d phones (PIN %s on every card)\n",
 		len(s.Accounts), len(s.Cards), len(s.Tokens), len(s.Devices), lab.SamplePIN)
@@ -313,8 +336,11 @@ func newIssuerInitCmd() *cobra.Command {
 		Long: `Creates, in --data, the issuer's sample data from the built-in card and phone profiles (see
 "tapsim cards"): an account per card, the card store (PAN, expiry, CVN, the issuer master key in
 the security module, PIN 1234 as a Visa PVV), the token vault (token -> funding PAN) for wallet
-and HCE phones, the HCE phones bound to their tokens with the single-use keys they hold, and the
-zone PIN and MAC keys, PIN verification key and HCE transport key of the sample network. A data
+phones, the zone PIN and MAC keys, PIN verification key and key-encryption key of the sample
+network. The sample HCE phones (hce-phone, hce-phone-mc) are enrolled with the issuer's own cloud
+platform (registration, the cardholder's OTP from the message centre, the challenge-signed
+download of limited-use keys) and each phone's storage is kept in --data (phone-NAME.json), where
+"tapsim terminal --card" and "tapsim card serve --profile" on that directory find it. A data
 directory that has its sample data already is left alone.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -337,6 +363,9 @@ directory that has its sample data already is left alone.`,
 				return nil
 			}
 			printSeedSummary(out, seed)
+			if err := issuerCloudStart(cmd.Context(), r, dir, true, out, nil); err != nil {
+				return err
+			}
 			w := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "  ID\tPAN\tKIND\tCVN\tEXPIRY")
 			loadCards := 0
@@ -513,6 +542,10 @@ func newIssuerAuditCmd() *cobra.Command {
 	return c
 }
 
+// reasonCloudPhone is the refusal reason of a lost-phone report, without
+// --provisioning, of a phone whose keys the cloud platform issued.
+const reasonCloudPhone = "cloud_phone_needs_platform"
+
 func newIssuerLostCmd() *cobra.Command {
 	var dir, dsn, reason string
 	var ts tokenServiceFlags
@@ -555,6 +588,12 @@ keys; without it nobody but the vault learns of the change.`,
 				return nil
 			}
 			if errors.Is(err, cloud.ErrDevice) {
+				// An HCE phone of the issuer's cloud platform: the running
+				// platform holds its binding, and only it can suspend it.
+				if refs, lerr := lab.CloudPhoneCards(r, args[0]); lerr == nil && len(refs) > 0 {
+					return usageErr("phone %s holds keys of %v from the issuer's cloud platform: report it through the running issuer with --provisioning ADDR --pki DIR (%s)",
+						args[0], refs, reasonCloudPhone)
+				}
 				return usageErr("%v", err)
 			}
 			if err != nil {

@@ -37,9 +37,17 @@ func TestIssuerInit(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	require.Contains(t, out, "sample data created")
 	require.Contains(t, out, "476173******0010")
-	require.Contains(t, out, "hce-phone token")
+	// R-M7, R-S3d: the sample HCE phones are enrolled with the issuer's
+	// own cloud platform, their storage kept in the data directory (0600).
+	require.Contains(t, out, "HCE phone enrolled with the issuer's cloud platform: hce-phone: device 3520990017614823, hce card hce-phone 489537******0011, 5 limited-use keys")
+	require.Contains(t, out, "HCE phone enrolled with the issuer's cloud platform: hce-phone-mc: device 3520990017614831")
 	for _, full := range []string{"4761739001010010", "4895370012340011", "4761739001010051"} {
 		require.NotContains(t, out, full)
+	}
+	for _, f := range []string{"phone-hce-phone.json", "phone-hce-phone-mc.json", lab.CloudKeysFile} {
+		st, err := os.Stat(filepath.Join(dir, f))
+		require.NoError(t, err)
+		require.Equal(t, os.FileMode(0o600), st.Mode().Perm(), f)
 	}
 	code, out, _ = runCLI(t, "issuer", "init", "--data", dir)
 	require.Equal(t, 0, code)
@@ -94,15 +102,18 @@ func TestIssuerAdminCommands(t *testing.T) {
 	dir := t.TempDir()
 	code, _, _ := runCLI(t, "issuer", "init", "--data", dir)
 	require.Equal(t, 0, code)
-	code, out, _ := runCLI(t, "issuer", "lost", "3520990017614823", "--data", dir)
-	require.Equal(t, 0, code)
-	require.Contains(t, out, "tokens suspended [hce-phone], 5 keys voided")
-	code, out, _ = runCLI(t, "issuer", "suspend", "wallet-phone", "--data", dir)
+	code, out, _ := runCLI(t, "issuer", "suspend", "wallet-phone", "--data", dir)
 	require.Equal(t, 0, code)
 	require.Contains(t, out, "489537******0017: suspended")
 	code, out, _ = runCLI(t, "issuer", "resume", "wallet-phone", "--data", dir)
 	require.Equal(t, 0, code)
 	require.Contains(t, out, ": active")
+	code, out, _ = runCLI(t, "issuer", "lost", "3520990017629911", "--data", dir)
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "tokens suspended [wallet-phone], 0 keys voided")
+	// R-C1: an HCE phone's binding is the running cloud platform's.
+	code, out, errOut := runCLI(t, "issuer", "lost", "3520990017614823", "--data", dir)
+	requireUsageError(t, code, out, errOut, "cloud_phone_needs_platform")
 	code, out, _ = runCLI(t, "issuer", "reset-pin", "visa-plastic", "--operator", "agent 7", "--data", dir)
 	require.Equal(t, 0, code)
 	require.Contains(t, out, "reset by agent 7")
@@ -167,8 +178,9 @@ func TestIssuerServesRealTaps(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errOut issuerOutput
 	done := make(chan error, 1)
+	dataDir := t.TempDir()
 	go func() {
-		done <- runIssuer(ctx, issuerOptions{listen: "127.0.0.1:0", dataDir: t.TempDir()}, &out, &errOut)
+		done <- runIssuer(ctx, issuerOptions{listen: "127.0.0.1:0", dataDir: dataDir}, &out, &errOut)
 	}()
 	re := regexp.MustCompile(`listening on (\S+),`)
 	var addr string
@@ -206,8 +218,10 @@ func TestIssuerServesRealTaps(t *testing.T) {
 		{card: "visa-plastic-cvn10", amount: 10000, code: "00", entry91: true},
 		{card: "mc-plastic-cvn21", amount: 200000, code: "00", entry91: true},
 		{card: "visa-se-phone", unlock: "5791", amount: 450000, code: "00", entry91: true},
-		{card: "hce-phone", unlock: "5791", amount: 10000, code: "00", entry91: true},
-		{card: "hce-phone-mc", unlock: "5791", amount: 10000, code: "00", entry91: true},
+		// Cloud cryptograms have no issuer response cryptogram (emv/cloud
+		// MODEL.md): no tag 91.
+		{card: "hce-phone", unlock: "5791", amount: 10000, code: "00"},
+		{card: "hce-phone-mc", unlock: "5791", amount: 10000, code: "00"},
 		{card: "wallet-phone", unlock: "2468", amount: 450000, code: "00", entry91: true},
 		{card: "visa-plastic", amount: 350000, code: "57", reason: isospec.ReasonCVMRequired, entry91: true},
 	}
@@ -222,8 +236,15 @@ func TestIssuerServesRealTaps(t *testing.T) {
 		t.Run(tc.card, func(t *testing.T) {
 			vc, ok := held[tc.card]
 			if !ok {
-				vc, err = lab.Card(tc.card, now)
-				require.NoError(t, err)
+				if lab.IsSampleHCE(tc.card) {
+					// The phone the issuer enrolled with its cloud platform.
+					hp, err := lab.OpenIssuerHCEPhone(dataDir, tc.card, func() time.Time { return now }, nil)
+					require.NoError(t, err)
+					vc = hp.Phone
+				} else {
+					vc, err = lab.Card(tc.card, now)
+					require.NoError(t, err)
+				}
 				held[tc.card] = vc
 			}
 			rec := tapRecord(t, vc, tc.unlock, tc.amount, now)

@@ -112,7 +112,9 @@ func TestIssuerLifecycleThroughProvisioning(t *testing.T) {
 	code, out, errOut = runCLI(t, append([]string{"issuer", "lost", "3520990017614823"}, via...)...)
 	require.Equal(t, 0, code, out+errOut)
 	require.Contains(t, out, "no wallet token at the token service")
-	require.Contains(t, out, "tokens suspended [hce-phone]")
+	// R-C1: the sample HCE phone's binding at the issuer's cloud platform.
+	require.Contains(t, out, "HCE bindings suspended [hce-phone ")
+	require.Contains(t, out, "not in the issuer's vault")
 
 	code, out, errOut = runCLI(t, append([]string{"issuer", "delete", tur}, via...)...)
 	require.Equal(t, 0, code, out+errOut)

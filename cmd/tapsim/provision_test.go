@@ -99,7 +99,7 @@ func TestProvisionWalletActivatePIN(t *testing.T) {
 func TestDemoProvisioningRows(t *testing.T) {
 	code, out, errOut := runCLI(t, "demo", "--provisioning", "--data", filepath.Join(t.TempDir(), "data"))
 	require.Equal(t, 0, code, out+errOut)
-	require.Contains(t, out, "all 37 rows as expected")
+	require.Contains(t, out, "all 39 rows as expected")
 	cases := []struct{ name, reqs string }{
 		{"green path -> token -> tap", "R-M4 R-M5 R-G1 R-G2"},
 		{"step-up with OTP", "R-M5 R-G3e R-S2a"},
@@ -116,6 +116,8 @@ func TestDemoProvisioningRows(t *testing.T) {
 		{"no PAN in the wallet provider's or phone's store", "R-G5g"},
 		{"HCE registration with OTP -> bound", "R-M7 R-S3d R-G3e"},
 		{"HCE wrong OTP", "R-S3d R-G3e"},
+		{"HCE wrong issuer-set passcode", "R-S3d R-G3a R-G3c"},
+		{"HCE registration with the issuer-set passcode -> bound", "R-S3d R-G3a R-S2a"},
 		{"HCE download, challenge signed by another key", "R-S3e"},
 		{"HCE download", "R-S3e R-S3f R-S5a R-S5c"},
 		{"HCE tap with a limited-use key", "R-S5b R-S2e"},

@@ -146,13 +146,6 @@ func loadIssuerProvisioning(o issuerProvisioning, logger *slog.Logger) (*issuerP
 	}
 	pk := &issuerProvisioningKeys{o: o, tls: cfg,
 		opts: lab.IssuerServicesOptions{TokenService: me, Trust: trust, Logger: logger}}
-	// The HCE cloud platform is served when the PKI holds its keys (pki
-	// init writes them; a directory made before them serves none).
-	if _, err := os.Stat(filepath.Join(o.pki, lab.ProvisioningPKIDir, lab.PartyCloud+".jose.pem")); err == nil {
-		if pk.opts.Cloud, err = k.Party(lab.PartyCloud); err != nil {
-			return nil, usageErr("--pki: %v", err)
-		}
-	}
 	if o.notify != "" {
 		base, _ := httpsURL(o.notify)
 		pk.opts.WalletNotifyURL = base + walletsvc.PathNotify
@@ -173,6 +166,13 @@ func (pk *issuerProvisioningKeys) start(r *lab.Issuer, out io.Writer) (func(), e
 	if pk == nil {
 		return func() {}, nil
 	}
+	// The HCE cloud platform's JOSE keys are in the issuer's security
+	// module (R-S5a); their public half is in the issuer's data directory.
+	cloudParty, err := lab.IssuerCloudParty(r)
+	if err != nil {
+		return nil, err
+	}
+	pk.opts.Cloud = cloudParty
 	svcs, err := lab.NewIssuerServices(r, pk.opts)
 	if err != nil {
 		return nil, err

@@ -25,6 +25,17 @@ func TestProvisionHCEFlags(t *testing.T) {
 		{[]string{"provision", "hce", "--card", "hce-phone", "--device", "01"}, "--card hce-phone: not a Visa-like or Mastercard-like plastic card profile"},
 		{[]string{"provision", "hce", "--bogus"}, "unknown flag"},
 		{[]string{"provision", "replenish", "--card", "visa-plastic", "--device", "01", "--taps", "-2"}, "--taps must be 0 or more"},
+		{[]string{"provision", "hce", "--card", "visa-plastic", "--device", "01", "--cloud", "127.0.0.1:1", "--pki", "p"},
+			"--cloud needs the issuer's --data DIR"},
+		{[]string{"provision", "hce", "--card", "visa-plastic", "--device", "01", "--passcode", "12a4"}, "--passcode must be 4 to 12 digits"},
+		{[]string{"provision", "hce", "--card", "visa-plastic", "--device", "01", "--passcode", "1234", "--otp", "123456"},
+			"--passcode verifies the cardholder instead of an OTP: no --otp"},
+		{[]string{"provision", "replenish", "--phone", "visa-plastic"}, "--phone visa-plastic: want one of hce-phone, hce-phone-mc"},
+		{[]string{"provision", "replenish", "--phone", "hce-phone", "--card", "visa-plastic"}, "no --card or --device"},
+		{[]string{"provision", "replenish", "--phone", "hce-phone", "--data", "d"}, "--phone needs --cloud ADDR, --pki DIR and the issuer's --data DIR"},
+		{[]string{"provision", "replenish", "--phone", "hce-phone", "--data", "d", "--pki", "p", "--cloud", "a b"}, "--cloud \"a b\": want host:port"},
+		{[]string{"provision", "replenish", "--phone", "hce-phone", "--data", t.TempDir(), "--pki", "p", "--cloud", "127.0.0.1:1"},
+			"no enrolled HCE phone: hce-phone"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

@@ -107,7 +107,8 @@ Exits 0 when approved, 1 when declined, reversed or not completed, 2 on bad inpu
 	fl.StringVar(&f.tid, "tid", "", "terminal ID, field 41 (default: the configuration's, T0000001)")
 	fl.StringVar(&f.mid, "mid", "", "merchant ID, field 42 (default: the configuration's, 000000000000001)")
 	fl.StringVar(&f.configPath, "config", "", "terminal configuration file (default: the sample terminal T0000001)")
-	fl.StringVar(&f.dataDir, "data", "tapsim-data", "directory of the terminal's state (STAN, KSN, journal, card counters)")
+	fl.StringVar(&f.dataDir, "data", "tapsim-data", "directory of the terminal's state (STAN, KSN, journal, card counters);\n"+
+		"for --card hce-phone or hce-phone-mc, the issuer's --data, where it keeps the phone it enrolled")
 	fl.DurationVar(&f.timeout, "timeout", 0, "response timeout before reversing (default: the configuration's, 15s)")
 	fl.BoolVar(&f.freshCard, "fresh-card", false, "start the card from its profile, not from its saved counters")
 	fl.BoolVar(&f.showISO, "iso", false, "print the ISO 8583 messages, masked")
@@ -224,6 +225,7 @@ func runTerminal(cmd *cobra.Command, f terminalFlags) error {
 	out := cmd.OutOrStdout()
 	var (
 		card      cards.Card
+		hcePhone  *lab.IssuerHCEPhone
 		reader    kernel.Reader
 		presenter pos.Presenter
 		tapWhat   = profile.Name
@@ -242,7 +244,14 @@ func runTerminal(cmd *cobra.Command, f terminalFlags) error {
 		}
 		reader, presenter, tapWhat = pr, pr, pr.Name()
 	} else {
-		if card, err = cards.FromProfile(profile, cards.Options{Clock: clock}); err != nil {
+		if lab.IsSampleHCE(profile.Name) {
+			// The sample HCE phone the issuer enrolled with its cloud
+			// platform, kept in its data directory.
+			if hcePhone, err = lab.OpenIssuerHCEPhone(f.dataDir, profile.Name, clock, nil); err != nil {
+				return usageErr("%v", err)
+			}
+			card = hcePhone.Phone
+		} else if card, err = cards.FromProfile(profile, cards.Options{Clock: clock}); err != nil {
 			return usageErr("%v", err)
 		}
 		r := inproc.New(card)
@@ -310,6 +319,17 @@ func runTerminal(cmd *cobra.Command, f terminalFlags) error {
 	st.NextKSN = term.NextKSN().String()
 	if !voiding && card != nil {
 		st.rememberCard(profile.Name, card)
+	}
+	if hcePhone != nil {
+		// The keys it spent are gone from the phone's storage (R-S5b).
+		if serr := hcePhone.Save(); serr != nil {
+			_, _ = io.WriteString(out, b.String())
+			return fmt.Errorf("phone storage: %w", serr)
+		}
+		if hcePhone.Card.KeysLeft() == 0 {
+			fmt.Fprintf(&b, "  %s: no limited-use keys left: replenish (tapsim provision replenish --phone %s --data %s --cloud ADDR --pki DIR)\n",
+				profile.Name, profile.Name, f.dataDir)
+		}
 	}
 	if serr := st.save(); serr != nil {
 		_, _ = io.WriteString(out, b.String())

@@ -16,6 +16,7 @@ import (
 	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/emv/mac"
 	"github.com/tapsim/tapsim/isospec"
+	"github.com/tapsim/tapsim/lab"
 )
 
 // cliAcquirer is a stand-in acquirer for the terminal command: it answers
@@ -95,6 +96,10 @@ func (a *cliAcquirer) received() []string {
 func TestTerminalSale(t *testing.T) {
 	acq := startCLIAcquirer(t, false)
 	data := t.TempDir()
+	// The sample HCE phone is the one the issuer enrolled with its cloud
+	// platform, kept in its data directory.
+	code, out, errOut := runCLI(t, "issuer", "init", "--data", data)
+	require.Equal(t, 0, code, out+errOut)
 	base := []string{"terminal", "--acquirer", acq.srv.Addr, "--data", data, "--date", "2026-01-15T10:30:00+08:00", "--un", "CAFEBABE"}
 	tests := []struct {
 		name    string
@@ -144,6 +149,14 @@ func TestTerminalSale(t *testing.T) {
 	require.NotContains(t, string(state), "4761739001010010")
 	require.Contains(t, string(state), "476173******0010")
 	require.Contains(t, string(state), `"next_ksn": "FFFF9876543210E00002"`)
+	// The phone's storage lost the key the approved tap spent (R-S5b).
+	hp, err := lab.OpenIssuerHCEPhone(data, "hce-phone", nil, nil)
+	require.NoError(t, err)
+	require.Equal(t, 4, hp.Card.KeysLeft())
+
+	// A data directory where no issuer enrolled the phone says so.
+	code, out, errOut = runCLI(t, "terminal", "--acquirer", acq.srv.Addr, "--data", t.TempDir(), "--card", "hce-phone", "--amount", "1500")
+	requireUsageError(t, code, out, errOut, "no enrolled HCE phone: hce-phone")
 }
 
 // --raw prints each message's frame in hex with the PAN, track 2, expiry

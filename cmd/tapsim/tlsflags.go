@@ -103,7 +103,9 @@ For the provisioning services run as their own processes, DIR/provisioning gets,
 token service, the wallet provider, the issuer and the phones, a certificate of the same CA
 whose common name is the party's name (token-service.pem, token-service-key.pem, ...), for
 each institution its JOSE keys, P-256 for signing and for encryption (token-service.jose.pem,
-mode 0600), and directory.json, the public keys of all of them that every process trusts.
+mode 0600), and directory.json, the public keys of all of them that every process trusts. The
+HCE cloud platform's JOSE keys are not among them: the issuer operating it generates them in its
+security module and writes their public half to its --data (cloud-platform.pub.json).
 
 Then, for example:
   tapsim issuer   --tls-cert DIR/issuer.pem --tls-key DIR/issuer-key.pem --tls-ca DIR/ca.pem

@@ -22,16 +22,3 @@ func ExampleWrap() {
 	// 32 bytes
 	// key block ZPK context 0 TDES-128 key KCV 08D7B4 <nil>
 }
-
-// The phone's side of an HCE key batch: each session key comes wrapped
-// under its transport key, bound to its ATC.
-func ExampleOpenHCEKeys() {
-	transport := keys.MustHex(keys.AES, "00112233445566778899AABBCCDDEEFF")
-	sk := keys.MustHex(keys.TDES, "E9FB384AF807B940FEDCEA613461B0C4")
-	block, _ := keyblock.Wrap(transport, hsm.UsageSessionAC, 0x001C, sk)
-	batch := []hsm.WrappedKey{{ATC: 0x001C, KCV: sk.KCVHex(), Block: block}}
-
-	ks, err := keyblock.OpenHCEKeys(transport, batch)
-	fmt.Println(ks, err)
-	// Output: [session key ATC 001C TDES-128 key KCV 7DD53C] <nil>
-}

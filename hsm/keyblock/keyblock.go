@@ -22,7 +22,6 @@ package keyblock
 import (
 	"encoding/binary"
 	"fmt"
-	"strings"
 
 	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/emv/keywrap"
@@ -109,40 +108,4 @@ func Open(kek keys.Key, block []byte) (Block, error) {
 		return Block{}, fmt.Errorf("%w: %w", hsm.ErrKeyBlock, err)
 	}
 	return Block{Usage: usage, Context: binary.BigEndian.Uint32(p[4:8]), Key: k}, nil
-}
-
-// HCEKey is a single-use application cryptogram session key as an HCE
-// phone holds it: the key for the transaction with ATC.
-type HCEKey struct {
-	ATC uint16
-	Key keys.Key
-}
-
-// String shows the ATC and the key check value only.
-func (k HCEKey) String() string { return fmt.Sprintf("session key ATC %04X %v", k.ATC, k.Key) }
-
-// OpenHCEKeys is the phone's side of hsm.EMV.ExportHCEKeys: it opens each
-// wrapped session key under the phone's transport key and checks that the
-// block is a session key (hsm.UsageSessionAC), that its context is the ATC
-// it is listed under and that its check value matches. Nothing is returned
-// unless every key opens.
-func OpenHCEKeys(transport keys.Key, ws []hsm.WrappedKey) ([]HCEKey, error) {
-	out := make([]HCEKey, 0, len(ws))
-	for _, w := range ws {
-		b, err := Open(transport, w.Block)
-		if err != nil {
-			return nil, fmt.Errorf("keyblock: session key for ATC %04X: %w", w.ATC, err)
-		}
-		if b.Usage != hsm.UsageSessionAC {
-			return nil, fmt.Errorf("%w: ATC %04X: block holds a %s key, want %s", hsm.ErrKeyBlock, w.ATC, b.Usage, hsm.UsageSessionAC)
-		}
-		if b.Context != uint32(w.ATC) {
-			return nil, fmt.Errorf("%w: block for ATC %04X is listed under ATC %04X", hsm.ErrKeyBlock, b.Context, w.ATC)
-		}
-		if !strings.EqualFold(b.Key.KCVHex(), w.KCV) {
-			return nil, fmt.Errorf("%w: ATC %04X: check value %s, listed %s", hsm.ErrKeyBlock, w.ATC, b.Key.KCVHex(), w.KCV)
-		}
-		out = append(out, HCEKey{ATC: w.ATC, Key: b.Key})
-	}
-	return out, nil
 }

@@ -11,10 +11,9 @@ import (
 	"github.com/tapsim/tapsim/emv/devicekey"
 	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/hsm"
-	"github.com/tapsim/tapsim/hsm/keyblock"
 )
 
-// MaxHCEBatch is the most session keys one ExportHCEKeys call derives.
+// MaxHCEBatch is the most cloud keys one export to a phone derives.
 const MaxHCEBatch = 1000
 
 // cryptoErr sorts an error of emv/cryptogram: a mismatch is verify (when
@@ -90,53 +89,6 @@ func (s *HSM) GenerateARPC(imk hsm.Handle, cvnName, pan, psn string, tags crypto
 	}()
 	s.audit(op, err, entryAttr("imk", e), slog.String("cvn", cvnName))
 	return arpc, err
-}
-
-// ExportHCEKeys derives n single-use session keys from firstATC on and
-// wraps each under the transport key (R-S3f, R-G5e). The CVN's session key
-// must depend on the ATC alone (the EMV common session key).
-func (s *HSM) ExportHCEKeys(imk hsm.Handle, cvnName, pan, psn string, firstATC uint16, n int, transport hsm.Handle) ([]hsm.WrappedKey, error) {
-	const op = "export-hce-keys"
-	var e, te *entry
-	out, err := func() ([]hsm.WrappedKey, error) {
-		var (
-			cvn *cryptogram.CVN
-			mk  keys.Key
-			err error
-		)
-		if te, err = s.use(op, transport, hsm.UsageKEK); err != nil {
-			return nil, err
-		}
-		if n < 1 || n > MaxHCEBatch {
-			return nil, fmt.Errorf("%w: %s: batch of %d keys, want 1 to %d", hsm.ErrInput, op, n, MaxHCEBatch)
-		}
-		if int(firstATC)+n-1 > 0xFFFF {
-			return nil, fmt.Errorf("%w: %s: ATC %04X + %d keys passes FFFF", hsm.ErrInput, op, firstATC, n)
-		}
-		if e, cvn, mk, err = s.iccMK(op, imk, cvnName, pan, psn); err != nil {
-			return nil, err
-		}
-		if cvn.Session != cryptogram.SessionEMV {
-			return nil, fmt.Errorf("%w: %s: %v derives its session key by method %v, which cannot be prepared in advance", hsm.ErrInput, op, cvn, cvn.Session)
-		}
-		out := make([]hsm.WrappedKey, 0, n)
-		for i := range n {
-			atc := firstATC + uint16(i)
-			sk, err := cryptogram.SessionKey(cvn.Session, mk, []byte{byte(atc >> 8), byte(atc)}, nil)
-			if err != nil {
-				return nil, cryptoErr(op, nil, err)
-			}
-			b, err := keyblock.Wrap(te.key, hsm.UsageSessionAC, uint32(atc), sk)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, hsm.WrappedKey{ATC: atc, KCV: sk.KCVHex(), Block: b})
-		}
-		return out, nil
-	}()
-	s.audit(op, err, entryAttr("imk", e), entryAttr("transport", te), slog.String("cvn", cvnName),
-		slog.Int("first_atc", int(firstATC)), slog.Int("count", n))
-	return out, err
 }
 
 var _ hsm.DeviceExport = (*HSM)(nil)

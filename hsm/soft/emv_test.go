@@ -8,7 +8,6 @@ import (
 	"github.com/tapsim/tapsim/emv/cryptogram"
 	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/hsm"
-	"github.com/tapsim/tapsim/hsm/keyblock"
 )
 
 // Published cryptograms (pyemv's HSM-checked CVN tests): IMK-AC
@@ -169,95 +168,4 @@ func TestAESCVNAgreesWithCard(t *testing.T) {
 	require.NoError(t, cvn.VerifyARPC(mk, tags, arqc, h(t, "00000000"), h(t, "0102"), arpc))
 	arqc[0] ^= 0x80
 	require.ErrorIs(t, f.hsm.VerifyARQC(imk, "aes", "4761739001010010", "01", tags, arqc), hsm.ErrVerify)
-}
-
-// R-S3f, R-G5e, R-S5b: the cloud platform hands an HCE phone its
-// single-use session keys wrapped under the phone's transport key. The
-// phone opens them, a cryptogram made with one verifies at the issuer, and
-// each key is bound to its ATC.
-func TestExportHCEKeys(t *testing.T) {
-	f := newHSM(t, "")
-	imk := mustImport(t, f.hsm, "iss/imk-ac", hsm.UsageIMKAC, keys.TDES, katIMK)
-	tkHex := "00112233445566778899AABBCCDDEEFF"
-	tk := mustImport(t, f.hsm, "device/phone-1/transport", hsm.UsageKEK, keys.AES, tkHex)
-
-	ws, err := f.hsm.ExportHCEKeys(imk, "visa18", katPAN, "00", 0x001C, 5, tk)
-	require.NoError(t, err)
-	require.Len(t, ws, 5)
-	// Published: the visa18 AC session key of ATC 001C has KCV 22C8.
-	require.Equal(t, uint16(0x001C), ws[0].ATC)
-	require.Equal(t, "22C8", ws[0].KCV[:4])
-	for _, w := range ws {
-		require.Len(t, w.Block, 32)
-		require.NotContains(t, w.String(), hx(w.Block))
-	}
-
-	// The phone's side.
-	got, err := keyblock.OpenHCEKeys(keys.MustHex(keys.AES, tkHex), ws)
-	require.NoError(t, err)
-	cvn, err := cryptogram.Lookup("visa18")
-	require.NoError(t, err)
-	mk, err := cvn.DeriveMK(keys.MustHex(keys.TDES, katIMK), katPAN, "00")
-	require.NoError(t, err)
-	for i, k := range got {
-		require.Equal(t, uint16(0x001C+i), k.ATC)
-		sk, err := cryptogram.SessionKey(cryptogram.SessionEMV, mk, []byte{0, byte(0x1C + i)}, nil)
-		require.NoError(t, err)
-		require.True(t, sk.Equal(k.Key), "ATC %04X", k.ATC)
-	}
-
-	// A phone taps with the key of ATC 001C: the published ARQC, which the
-	// issuer verifies with the card's IMK.
-	tags := visaTags(t, "06011203A0B800")
-	data, err := cvn.Data(tags)
-	require.NoError(t, err)
-	ac, err := cryptogram.ComputeAC(got[0].Key, data, cvn.Padding)
-	require.NoError(t, err)
-	require.Equal(t, "7A788EA6B8A3E733", hx(ac))
-	require.NoError(t, f.hsm.VerifyARQC(imk, "visa18", katPAN, "00", tags, ac))
-	// The key of ATC 001D cannot stand for ATC 001C.
-	ac2, err := cryptogram.ComputeAC(got[1].Key, data, cvn.Padding)
-	require.NoError(t, err)
-	require.ErrorIs(t, f.hsm.VerifyARQC(imk, "visa18", katPAN, "00", tags, ac2), hsm.ErrVerify)
-
-	// Another phone's transport key opens nothing.
-	_, err = keyblock.OpenHCEKeys(keys.MustHex(keys.AES, "FFEEDDCCBBAA99887766554433221100"), ws)
-	require.ErrorIs(t, err, hsm.ErrKeyBlock)
-}
-
-func TestExportHCEKeysRefusals(t *testing.T) {
-	f := newHSM(t, "")
-	imk := mustImport(t, f.hsm, "iss/imk-ac", hsm.UsageIMKAC, keys.TDES, katIMK)
-	tk := mustImport(t, f.hsm, "transport", hsm.UsageKEK, keys.AES, "00112233445566778899AABBCCDDEEFF")
-	zpk := mustImport(t, f.hsm, "zpk", hsm.UsageZPK, keys.TDES, zpkHex)
-	tests := []struct {
-		name      string
-		imk       hsm.Handle
-		cvn       string
-		first     uint16
-		n         int
-		transport hsm.Handle
-		target    error
-	}{
-		{"MC session key needs the UN", imk, "mc16", 1, 10, tk, hsm.ErrInput},
-		{"CVN 10 would hand out the master key", imk, "visa10", 1, 10, tk, hsm.ErrInput},
-		{"no keys", imk, "visa18", 1, 0, tk, hsm.ErrInput},
-		{"too many", imk, "visa18", 1, 1001, tk, hsm.ErrInput},
-		{"ATC wraps", imk, "visa18", 0xFFFE, 3, tk, hsm.ErrInput},
-		{"ZPK as transport key", imk, "visa18", 1, 10, zpk, hsm.ErrUsage},
-		{"ZPK as IMK", zpk, "visa18", 1, 10, tk, hsm.ErrUsage},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			ws, err := f.hsm.ExportHCEKeys(tc.imk, tc.cvn, katPAN, "00", tc.first, tc.n, tc.transport)
-			require.ErrorIs(t, err, tc.target)
-			require.Nil(t, ws)
-		})
-	}
-	ws, err := f.hsm.ExportHCEKeys(imk, "mc20", katPAN, "00", 0xFFFE, 2, tk)
-	require.NoError(t, err)
-	require.Len(t, ws, 2)
-	ws, err = f.hsm.ExportHCEKeys(imk, "visa18", katPAN, "00", 1, 1000, tk)
-	require.NoError(t, err)
-	require.Len(t, ws, 1000)
 }

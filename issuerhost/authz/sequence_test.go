@@ -1,15 +1,14 @@
 package authz_test
 
 import (
+	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/tapsim/tapsim/emv/keys"
-	"github.com/tapsim/tapsim/hsm/keyblock"
 	"github.com/tapsim/tapsim/issuerhost/authz"
-	"github.com/tapsim/tapsim/issuerhost/cloud"
 	"github.com/tapsim/tapsim/issuerhost/internal/issuertest"
 	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/issuerhost/store/storetest"
@@ -99,18 +98,12 @@ func TestHCEKeyUsedTwice(t *testing.T) {
 }
 
 // R-S5b, R-S5d: a key issued to one phone does not serve another phone of
-// the same account; the keys the platform exports are the ones the phone
-// computes with.
+// the same account.
 func TestHCEKeyOfAnotherPhone(t *testing.T) {
 	n := issuertest.New(t)
 	e := engine(t, n, authz.Policy{})
-	p, err := cloud.New(n.DB, n.HSM, cloud.Config{KEK: n.Keys.KEK, Now: n.Clock.Now})
-	require.NoError(t, err)
 	second := "0102030405060708"
-	require.NoError(t, p.Register(ctx, issuertest.HCE, second))
-	b, err := p.IssueBatch(ctx, issuertest.HCE, second, 3)
-	require.NoError(t, err)
-	require.Equal(t, uint16(6), b.FirstATC, "after the 5 keys of the first phone")
+	issueHCEKeys(t, n, second, 6, 3)
 
 	// The first phone forges a tap with ATC 6, naming itself in 9F10: the
 	// key of ATC 6 was issued to the second phone only, so the device the
@@ -118,16 +111,26 @@ func TestHCEKeyOfAnotherPhone(t *testing.T) {
 	d := decide(t, e, n.Request(issuertest.HCE, issuertest.Tap{Amount: 100, CDCVM: true, ATC: 6}))
 	require.Equal(t, authz.DeviceMismatch, d.Reason)
 
-	// The second phone opens its batch with the transport key and pays
-	// with the key of ATC 7.
-	ks, err := keyblock.OpenHCEKeys(keys.MustHex(keys.AES, issuertest.KEKHex), b.Keys)
-	require.NoError(t, err)
-	require.Len(t, ks, 3)
-	sk := ks[1].Key
-	require.Equal(t, uint16(7), ks[1].ATC)
-	d = decide(t, e, n.Request(issuertest.HCE, issuertest.Tap{Amount: 100, CDCVM: true, ATC: 7, Key: &sk,
+	// The second phone pays with the key of ATC 7.
+	d = decide(t, e, n.Request(issuertest.HCE, issuertest.Tap{Amount: 100, CDCVM: true, ATC: 7,
 		Device: []byte{1, 2, 3, 4, 5, 6, 7, 8}}))
 	require.Equal(t, authz.Approved, d.Reason, d.String())
+}
+
+// issueHCEKeys records count single-use keys of the HCE token from ATC
+// first as issued to phone device (registered for the token), as the
+// sample data records the first phone's.
+func issueHCEKeys(tb testing.TB, n *issuertest.Net, device string, first uint16, count int) {
+	tb.Helper()
+	now := n.Clock.Now()
+	require.NoError(tb, n.DB.Update(ctx, func(tx *store.Tx) error {
+		if _, err := tx.Device(ctx, device, issuertest.HCE); errors.Is(err, store.ErrNotFound) {
+			if err := tx.PutDevice(ctx, store.Device{DeviceID: device, TokenID: issuertest.HCE, RegisteredAt: now, StatusAt: now}); err != nil {
+				return err
+			}
+		}
+		return tx.IssueKeys(ctx, issuertest.HCE, device, first, count, now, now.Add(30*24*time.Hour))
+	}))
 }
 
 // R-G3c: five wrong PINs in a row lock the PIN until the issuer resets it.
@@ -309,13 +312,6 @@ func TestCrashSafety(t *testing.T) {
 	d, err = e2.Authorize(ctx, n.Request(issuertest.HCE, issuertest.Tap{Amount: 1000, CDCVM: true, ATC: 2, UN: 7}))
 	require.NoError(t, err)
 	require.Equal(t, authz.KeyUsed, d.Reason)
-}
-
-func issuertestPlatform(tb testing.TB, n *issuertest.Net) *cloud.Platform {
-	tb.Helper()
-	p, err := cloud.New(n.DB, n.HSM, cloud.Config{KEK: n.Keys.KEK, Now: n.Clock.Now, BatchSize: 50})
-	require.NoError(tb, err)
-	return p
 }
 
 // When the host cannot decide (here: the card's master key is missing

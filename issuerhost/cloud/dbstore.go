@@ -2,6 +2,7 @@ package cloud
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -49,16 +50,9 @@ func (s DBStore) LoadLedger() ([]IssuedKey, []DeviceState, error) {
 	}
 	keys := make([]IssuedKey, 0, len(ks))
 	for _, k := range ks {
-		ik := IssuedKey{Kind: KeyKind(k.Kind), CardRef: k.CardRef, DeviceID: k.DeviceID, API: k.API, IssuedAt: k.IssuedAt, Used: k.Used}
-		switch ik.Kind {
-		case KindLUK:
-			ki, err := emvcloud.ParseKeyIndex(fmt.Sprintf("%07d", k.KeyID))
-			if err != nil {
-				return nil, nil, fmt.Errorf("%w: stored key of %s: %w", ErrLedger, k.CardRef, err)
-			}
-			ik.KeyIndex = ki
-		case KindSUK:
-			ik.ATC = uint16(k.KeyID)
+		ik, err := issuedKey(k)
+		if err != nil {
+			return nil, nil, err
 		}
 		keys = append(keys, ik)
 	}
@@ -108,4 +102,58 @@ func (s TxStore) PutKey(k IssuedKey) error {
 func (s TxStore) PutDevice(d DeviceState) error {
 	return s.Tx.PutCloudDevice(s.Ctx, store.CloudDevice{CardRef: d.CardRef, DeviceID: d.DeviceID, Suspended: d.Suspended,
 		PINFailures: d.PINFailures, PINLocked: d.PINLocked, UpdatedAt: s.Now})
+}
+
+// KeyReader is a LedgerStore that reads one key's record and one phone's
+// as its transaction sees them: the Verifier decides on those rather than
+// on its own copy, so that issuer instances sharing a database see each
+// other's uses, suspensions and PIN locks (R-S5b, R-C1).
+type KeyReader interface {
+	// ReadKey reads the record of the key kind/cardRef/id; false when
+	// there is none.
+	ReadKey(kind KeyKind, cardRef string, id uint32) (IssuedKey, bool, error)
+	// ReadDevice reads the record of a phone; false when there is none.
+	ReadDevice(cardRef, deviceID string) (DeviceState, bool, error)
+}
+
+// ReadKey implements KeyReader.
+func (s TxStore) ReadKey(kind KeyKind, cardRef string, id uint32) (IssuedKey, bool, error) {
+	k, err := s.Tx.CloudKey(s.Ctx, string(kind), cardRef, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return IssuedKey{}, false, nil
+	}
+	if err != nil {
+		return IssuedKey{}, false, err
+	}
+	ik, err := issuedKey(k)
+	return ik, err == nil, err
+}
+
+// ReadDevice implements KeyReader.
+func (s TxStore) ReadDevice(cardRef, deviceID string) (DeviceState, bool, error) {
+	d, err := s.Tx.CloudDevice(s.Ctx, cardRef, deviceID)
+	if errors.Is(err, store.ErrNotFound) {
+		return DeviceState{}, false, nil
+	}
+	if err != nil {
+		return DeviceState{}, false, err
+	}
+	return DeviceState{CardRef: d.CardRef, DeviceID: d.DeviceID, Suspended: d.Suspended, PINFailures: d.PINFailures,
+		PINLocked: d.PINLocked}, true, nil
+}
+
+// issuedKey is the ledger's record of a stored key row.
+func issuedKey(k store.CloudKey) (IssuedKey, error) {
+	ik := IssuedKey{Kind: KeyKind(k.Kind), CardRef: k.CardRef, DeviceID: k.DeviceID, API: k.API, IssuedAt: k.IssuedAt, Used: k.Used}
+	switch ik.Kind {
+	case KindLUK:
+		ki, err := emvcloud.ParseKeyIndex(fmt.Sprintf("%07d", k.KeyID))
+		if err != nil {
+			return IssuedKey{}, fmt.Errorf("%w: stored key of %s: %w", ErrLedger, k.CardRef, err)
+		}
+		ik.KeyIndex = ki
+	case KindSUK:
+		ik.ATC = uint16(k.KeyID)
+	}
+	return ik, nil
 }

@@ -1,12 +1,15 @@
 package cloud_test
 
 import (
+	"errors"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	emvcloud "github.com/tapsim/tapsim/emv/cloud"
 	"github.com/tapsim/tapsim/issuerhost/cloud"
+	"github.com/tapsim/tapsim/issuerhost/store"
 )
 
 // reopen makes the rig's ledger again from st, as after a restart.
@@ -88,4 +91,82 @@ func TestMobilePINTryLimit(t *testing.T) {
 	r.reopen(t, st)
 	require.False(t, r.ledger.PINLocked("card-1", "phone-1"))
 	require.NoError(t, tap(atc, "2468"))
+}
+
+// R-S5b, R-C1: two issuer instances sharing one database, each with its
+// own copy of the ledger: a key the first used in its authorisation's
+// transaction is refused by the second, a key issued after the second
+// loaded its copy serves it, a phone the first suspended is refused by the
+// second.
+func TestLedgerSharedDatabase(t *testing.T) {
+	r := newVerifyRig(t)
+	db, err := store.OpenSQLite(filepath.Join(t.TempDir(), "issuer.db"), store.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	ki := func(c int) emvcloud.KeyIndex {
+		k, err := emvcloud.NewKeyIndex(at, c)
+		require.NoError(t, err)
+		return k
+	}
+	st := cloud.DBStore{DB: db}
+	first, err := cloud.OpenLedger(st, r.v.Now)
+	require.NoError(t, err)
+	require.NoError(t, first.IssueLUK("card-1", "phone-1", ki(0), 1))
+	second, err := cloud.OpenLedger(st, r.v.Now)
+	require.NoError(t, err)
+	require.NoError(t, first.IssueLUK("card-1", "phone-1", ki(1), 1))
+	require.NoError(t, first.IssueLUK("card-1", "phone-2", ki(2), 1))
+	v1 := &cloud.Verifier{HSM: r.v.HSM, Ledger: first, Now: r.v.Now}
+	v2 := &cloud.Verifier{HSM: r.v.HSM, Ledger: second, Now: r.v.Now}
+	verify := func(v *cloud.Verifier, k emvcloud.KeyIndex) error {
+		tags, ac := r.luk(t, k, true)
+		return db.Update(t.Context(), func(tx *store.Tx) error {
+			_, err := v.Verify(cloud.Tap{Card: visaCard, Tags: tags, AC: ac, Store: cloud.TxStore{Ctx: t.Context(), Tx: tx, Now: at}})
+			if _, refused := errors.AsType[*cloud.TapError](err); refused {
+				return nil // the decision commits, as the authorisation's
+			}
+			return err
+		})
+	}
+	check := func(v *cloud.Verifier, k emvcloud.KeyIndex) error {
+		tags, ac := r.luk(t, k, true)
+		var out error
+		require.NoError(t, db.Update(t.Context(), func(tx *store.Tx) error {
+			_, out = v.Verify(cloud.Tap{Card: visaCard, Tags: tags, AC: ac, Store: cloud.TxStore{Ctx: t.Context(), Tx: tx, Now: at}})
+			return nil
+		}))
+		return out
+	}
+	require.NoError(t, verify(v1, ki(0)))
+	require.ErrorIs(t, check(v2, ki(0)), &cloud.TapError{Reason: cloud.TapKeyUsed}, "used on the other instance")
+	require.NoError(t, check(v2, ki(1)), "issued after the second loaded its copy")
+	require.NoError(t, db.Update(t.Context(), func(tx *store.Tx) error {
+		return tx.PutCloudDevice(t.Context(), store.CloudDevice{CardRef: "card-1", DeviceID: "phone-2", Suspended: true, UpdatedAt: at})
+	}))
+	require.ErrorIs(t, check(v2, ki(2)), &cloud.TapError{Reason: cloud.TapDeviceSuspended}, "suspended by the other instance")
+}
+
+// A ledger made before its store could be opened takes the store's
+// records when attached and writes to it from then on.
+func TestLedgerAttach(t *testing.T) {
+	r := newVerifyRig(t)
+	st := &cloud.MemoryLedgerStore{}
+	before, err := cloud.OpenLedger(st, r.v.Now)
+	require.NoError(t, err)
+	ki, err := emvcloud.NewKeyIndex(at, 0)
+	require.NoError(t, err)
+	require.NoError(t, before.IssueLUK("card-1", "phone-1", ki, 1))
+	require.NoError(t, before.SuspendDevice("card-1", "phone-2"))
+
+	l := cloud.NewLedger(r.v.Now)
+	require.NoError(t, l.Attach(st))
+	require.Len(t, l.Keys("card-1"), 1)
+	require.True(t, l.Suspended("card-1", "phone-2"))
+	ki2, err := emvcloud.NewKeyIndex(at, 1)
+	require.NoError(t, err)
+	require.NoError(t, l.IssueLUK("card-1", "phone-1", ki2, 1))
+	again, err := cloud.OpenLedger(st, r.v.Now)
+	require.NoError(t, err)
+	require.Len(t, again.Keys("card-1"), 2, "written to the store")
+	require.ErrorIs(t, l.Attach(nil), cloud.ErrLedger)
 }

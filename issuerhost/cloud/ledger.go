@@ -128,6 +128,63 @@ func OpenLedger(st LedgerStore, now func() time.Time) (*Ledger, error) {
 	return l, nil
 }
 
+// Attach keeps the ledger in st from now on: what st holds is loaded into
+// the ledger (st's records win over the ledger's own), and every later
+// change is written to st first. For a ledger made before its store could
+// be opened (NewLedger).
+func (l *Ledger) Attach(st LedgerStore) error {
+	if st == nil {
+		return fmt.Errorf("%w: attach: no store", ErrLedger)
+	}
+	keys, devs, err := st.LoadLedger()
+	if err != nil {
+		return fmt.Errorf("%w: load: %w", ErrLedger, err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, k := range keys {
+		id, err := idOf(k)
+		if err != nil {
+			return err
+		}
+		k := k
+		l.keys[id] = &k
+	}
+	for _, d := range devs {
+		l.devices[deviceKey{d.CardRef, d.DeviceID}] = d
+	}
+	l.st = st
+	return nil
+}
+
+// refreshLocked is the record of key id, read again from st when st is a
+// KeyReader (the authorisation's transaction: another issuer instance on
+// the same database may have used the key or suspended its phone since
+// this ledger loaded), with its phone's record; the ledger's own copy
+// otherwise. nil when the key was never issued.
+func (l *Ledger) refreshLocked(st LedgerStore, id ledgerKey) (*IssuedKey, error) {
+	r, ok := st.(KeyReader)
+	if !ok {
+		return l.keys[id], nil
+	}
+	k, found, err := r.ReadKey(id.kind, id.cardRef, id.id)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return l.keys[id], nil
+	}
+	l.keys[id] = &k
+	d, found, err := r.ReadDevice(k.CardRef, k.DeviceID)
+	if err != nil {
+		return nil, err
+	}
+	if found {
+		l.devices[deviceKey{k.CardRef, k.DeviceID}] = d
+	}
+	return &k, nil
+}
+
 // idOf is the ledger's key of a record.
 func idOf(k IssuedKey) (ledgerKey, error) {
 	switch k.Kind {

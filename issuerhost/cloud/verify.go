@@ -252,7 +252,10 @@ func (v *Verifier) verifyLUK(t Tap, iad emvcloud.IAD) (Verified, error) {
 	l := v.Ledger
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	k := l.keys[ledgerKey{KindLUK, t.Card.Ref, ki.Uint32()}]
+	k, err := l.refreshLocked(t.Store, ledgerKey{KindLUK, t.Card.Ref, ki.Uint32()})
+	if err != nil {
+		return Verified{}, fmt.Errorf("cloud: verify: %w", err)
+	}
 	if err := v.check(t, k, what); err != nil {
 		return Verified{}, err
 	}
@@ -296,7 +299,10 @@ func (v *Verifier) verifyMC(t Tap) (Verified, error) {
 	l := v.Ledger
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	k := l.keys[ledgerKey{KindSUK, t.Card.Ref, uint32(atc)}]
+	k, err := l.refreshLocked(t.Store, ledgerKey{KindSUK, t.Card.Ref, uint32(atc)})
+	if err != nil {
+		return Verified{}, fmt.Errorf("cloud: verify: %w", err)
+	}
 	if err := v.check(t, k, what); err != nil {
 		return Verified{}, err
 	}

@@ -2,7 +2,13 @@ package idv
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
+	"fmt"
+	"io"
+
+	"github.com/tapsim/tapsim/emv/keys"
+	"github.com/tapsim/tapsim/hsm"
 )
 
 // HCEVerifier is the issuer's verification of the cardholder when a phone
@@ -19,6 +25,21 @@ type HCEVerifier struct {
 	// RequestorID is the ID the cloud platform is known under among the
 	// issuer's requestors (11 digits).
 	RequestorID string
+	// Zone is the issuer's security module, which brings a phone's
+	// passcode under the zone PIN key (VerifyPasscode); without it a
+	// passcode registration is refused.
+	Zone PINZone
+	// Rand draws the one-time PIN transport key (crypto/rand when nil).
+	Rand io.Reader
+}
+
+// PINZone is the part of the security module that re-enciphers a PIN
+// block under the zone PIN key: the key never leaves it.
+type PINZone interface {
+	ImportKey(label string, usage hsm.Usage, k keys.Key) (hsm.Handle, error)
+	DeleteKey(h hsm.Handle) error
+	Lookup(label string) (hsm.Handle, error)
+	TranslatePIN(src hsm.Handle, block []byte, dst hsm.Handle, pan string) ([]byte, error)
 }
 
 // HCEError is a refused verification, with its Reason for the platform.
@@ -94,4 +115,54 @@ func (v HCEVerifier) VerifyOTP(ctx context.Context, correlationID, otp string) e
 		return &HCEError{Err: refuse(ReasonOTPWrong, "not verified")}
 	}
 	return nil
+}
+
+// VerifyPasscode checks the cardholder's issuer-set passcode (R-G3a)
+// for the registration of correlationID: block is the clear ISO 9564
+// format 1 PIN block the phone sealed to the platform. It is enciphered
+// under a one-time PIN transport key drawn for this call, imported into
+// the security module, re-enciphered there under the zone PIN key and
+// the one-time key deleted; Service.VerifyPasscode then checks it against
+// the card's PIN verification value, a wrong one counting toward the lock
+// (R-G3c). MODEL: the clear block is in memory for this call only.
+func (v HCEVerifier) VerifyPasscode(ctx context.Context, correlationID, pan string, block []byte) error {
+	if v.Zone == nil {
+		return &HCEError{Err: refuse(ReasonNotVerified, "no passcode verification here")}
+	}
+	if len(block) != 8 || block[0]>>4 != 1 {
+		return &HCEError{Err: refuse(ReasonInvalidRequest, "the passcode is not a format 1 PIN block")}
+	}
+	rnd := v.Rand
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	raw := make([]byte, 16)
+	if _, err := io.ReadFull(rnd, raw); err != nil {
+		return fmt.Errorf("idv: random source: %w", err)
+	}
+	tk, err := keys.New(keys.TDES, raw)
+	clear(raw)
+	if err != nil {
+		return fmt.Errorf("idv: transport key: %w", err)
+	}
+	enc, err := tk.EncryptECB(block)
+	if err != nil {
+		return fmt.Errorf("idv: passcode: %w", err)
+	}
+	h, err := v.Zone.ImportKey("idv/passcode-"+correlationID, hsm.UsageTPK, tk)
+	if err != nil {
+		return fmt.Errorf("idv: transport key: %w", err)
+	}
+	defer func() { _ = v.Zone.DeleteKey(h) }()
+	zpk, err := v.Zone.Lookup(v.Service.zpkLabel)
+	if err != nil {
+		return fmt.Errorf("idv: zone PIN key: %w", err)
+	}
+	underZPK, err := v.Zone.TranslatePIN(h, enc, zpk, pan)
+	if err != nil {
+		return fmt.Errorf("idv: passcode translation: %w", err)
+	}
+	_, err = v.Service.VerifyPasscode(ctx, correlationID, underZPK)
+	clear(underZPK)
+	return hceErr(err)
 }

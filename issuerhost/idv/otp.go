@@ -284,3 +284,63 @@ func (s *Service) refused(op, correlationID string, err error) error {
 	s.log.Error("idv: failed", "op", op, "correlation", correlationID, "err", err)
 	return fmt.Errorf("idv: %s: %w", op, err)
 }
+
+// VerifyPasscode checks the cardholder's passcode for the attempt of
+// correlationID (R-G3a): block is the PIN block under the issuer's zone
+// PIN key, checked in the security module against the card's PIN
+// verification value (the issuer-set passcode is the card's PIN). The
+// right passcode verifies the cardholder for the attempt. A wrong one is
+// ErrPasscodeWrong with the entries left, counted with wrong OTPs and
+// security codes toward the lock of the card's provisioning (R-G3c); a
+// card whose PIN is locked is ErrPasscodeLocked.
+func (s *Service) VerifyPasscode(ctx context.Context, correlationID string, block []byte) (VerifyResult, error) {
+	if !correlationRE.MatchString(correlationID) || (len(block) != 8 && len(block) != 16) {
+		return VerifyResult{}, refuse(ReasonInvalidRequest, "correlationId or PIN block malformed")
+	}
+	now := s.now()
+	var refusal error
+	err := s.db.Update(ctx, func(tx *store.Tx) error {
+		refusal = nil
+		a, card, prov, err := s.attempt(ctx, tx, correlationID)
+		if err != nil {
+			return err
+		}
+		if a.Verified {
+			return refuse(ReasonAlreadyVerified, "the cardholder is verified for this attempt already")
+		}
+		if card.PINLocked {
+			return refuse(ReasonPasscodeLocked, "the card's PIN is locked")
+		}
+		if card.PVV == "" {
+			return refuse(ReasonNotVerified, "the card has no passcode")
+		}
+		ok, err := s.checkPIN(card, block)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			refusal, err = s.wrongAnswer(ctx, tx, card, &prov, &a, ReasonPasscodeWrong, "passcode", now)
+			return err
+		}
+		a.Verified, a.VerifiedBy, a.VerifiedAt, a.UpdatedAt = true, "passcode", now, now
+		if err := tx.UpdateIDVAttempt(ctx, a); err != nil {
+			return err
+		}
+		if prov.Failures != 0 {
+			prov.Failures, prov.UpdatedAt = 0, now
+			if err := tx.PutProvisioning(ctx, prov); err != nil {
+				return err
+			}
+		}
+		return tx.Audit(ctx, store.AuditEvent{At: now, Actor: Actor, Action: "idv.passcode.verified", Subject: subject(card),
+			Detail: "correlation " + correlationID + ": cardholder verified by passcode"})
+	})
+	if err == nil {
+		err = refusal
+	}
+	if err != nil {
+		return VerifyResult{}, s.refused("verify passcode", correlationID, err)
+	}
+	s.log.Info("idv: passcode verified", "correlation", correlationID)
+	return VerifyResult{CorrelationID: correlationID, Verified: true}, nil
+}

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -211,4 +213,40 @@ ORDER BY card_ref, device_id`)
 		return nil, fmt.Errorf("store: cloud devices: %w", err)
 	}
 	return out, nil
+}
+
+// CloudKey reads the ledger's row of one key as this transaction sees it
+// (ErrNotFound when there is none).
+func (t *Tx) CloudKey(ctx context.Context, kind, cardRef string, keyID uint32) (CloudKey, error) {
+	k := CloudKey{Kind: kind, CardRef: cardRef, KeyID: keyID}
+	var api int
+	var at int64
+	err := t.queryRow(ctx, `SELECT device_id, api, issued_at, used FROM cloud_keys WHERE kind = ? AND card_ref = ? AND key_id = ?`,
+		kind, cardRef, int64(keyID)).Scan(&k.DeviceID, &api, &at, &k.Used)
+	if errors.Is(err, sql.ErrNoRows) {
+		return CloudKey{}, fmt.Errorf("%w: cloud key of %s", ErrNotFound, cardRef)
+	}
+	if err != nil {
+		return CloudKey{}, fmt.Errorf("store: cloud key of %s: %w", cardRef, err)
+	}
+	k.API, k.IssuedAt = uint16(api), fromNanos(at)
+	return k, nil
+}
+
+// CloudDevice reads the ledger's row of one phone as this transaction
+// sees it (ErrNotFound when there is none).
+func (t *Tx) CloudDevice(ctx context.Context, cardRef, deviceID string) (CloudDevice, error) {
+	d := CloudDevice{CardRef: cardRef, DeviceID: deviceID}
+	var susp, locked int
+	var at int64
+	err := t.queryRow(ctx, `SELECT suspended, pin_failures, pin_locked, updated_at FROM cloud_devices WHERE card_ref = ? AND device_id = ?`,
+		cardRef, deviceID).Scan(&susp, &d.PINFailures, &locked, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return CloudDevice{}, fmt.Errorf("%w: cloud device", ErrNotFound)
+	}
+	if err != nil {
+		return CloudDevice{}, fmt.Errorf("store: cloud device: %w", err)
+	}
+	d.Suspended, d.PINLocked, d.UpdatedAt = susp != 0, locked != 0, fromNanos(at)
+	return d, nil
 }

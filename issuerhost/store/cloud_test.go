@@ -46,3 +46,31 @@ func TestCloudState(t *testing.T) {
 		}))
 	})
 }
+
+// One key's and one phone's row read back in a transaction; absent ones
+// are ErrNotFound.
+func TestCloudKeyAndDeviceRead(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e engine) {
+		db := e.mustOpen(t, e.fresh(t))
+		update(t, db, func(tx *store.Tx) error {
+			require.NoError(t, tx.PutCloudKey(ctx, store.CloudKey{Kind: "suk", CardRef: "c1", KeyID: 7, DeviceID: "d1", IssuedAt: t0, Used: 1}))
+			return tx.PutCloudDevice(ctx, store.CloudDevice{CardRef: "c1", DeviceID: "d1", Suspended: true, PINFailures: 2, UpdatedAt: t0})
+		})
+		update(t, db, func(tx *store.Tx) error {
+			k, err := tx.CloudKey(ctx, "suk", "c1", 7)
+			require.NoError(t, err)
+			require.Equal(t, "d1", k.DeviceID)
+			require.Equal(t, 1, k.Used)
+			require.True(t, t0.Equal(k.IssuedAt))
+			_, err = tx.CloudKey(ctx, "luk", "c1", 7)
+			require.ErrorIs(t, err, store.ErrNotFound)
+			d, err := tx.CloudDevice(ctx, "c1", "d1")
+			require.NoError(t, err)
+			require.True(t, d.Suspended)
+			require.Equal(t, 2, d.PINFailures)
+			_, err = tx.CloudDevice(ctx, "c1", "d2")
+			require.ErrorIs(t, err, store.ErrNotFound)
+			return nil
+		})
+	})
+}

@@ -54,6 +54,9 @@ const (
 	// too many wrong mobile PINs (R-G3c); its service centre resets it
 	// (ResetMobilePIN).
 	ReasonMobilePINLocked = "mobile_pin_locked"
+	// ReasonPasscodeNotOffered: the issuer's verification takes no
+	// passcode.
+	ReasonPasscodeNotOffered = "passcode_not_offered"
 )
 
 func refuse(code int, reason, msg string) *wire.Refusal { return wire.Refuse(code, reason, msg) }
@@ -77,6 +80,7 @@ var (
 	errTooFrequent         = refuse(http.StatusTooManyRequests, ReasonTooFrequent, "keys were issued to this phone too recently")
 	errKeySpace            = refuse(http.StatusServiceUnavailable, ReasonKeySpaceExhausted, "no more keys can be issued this hour")
 	errPoP                 = refuse(http.StatusForbidden, ReasonProofOfPossession, "the registration is not signed by the device key it carries")
+	errNoPasscode          = refuse(http.StatusForbidden, ReasonPasscodeNotOffered, "the issuer does not verify cardholders by passcode here")
 	errRegMismatch         = refuse(http.StatusForbidden, ReasonRegistrationMismatch, "the registration belongs to another device key")
 	errMobilePIN           = refuse(http.StatusUnprocessableEntity, ReasonMobilePINRequired, "this card needs a mobile PIN of 4 to 12 digits, not all one digit")
 	errATC                 = refuse(http.StatusServiceUnavailable, ReasonATCExhausted, "the card account has no transaction counters left")
@@ -97,6 +101,17 @@ type CardholderVerifier interface {
 	Begin(ctx context.Context, correlationID, pan, expiry, securityCode, deviceID string) (methods []string, err error)
 	SendOTP(ctx context.Context, correlationID, method string) (maskedContact string, err error)
 	VerifyOTP(ctx context.Context, correlationID, otp string) error
+}
+
+// PasscodeVerifier is a CardholderVerifier that also verifies the
+// cardholder by the issuer-set passcode (R-G3a): block is the clear ISO
+// 9564 format 1 PIN block the phone sealed to the platform, pan the card's
+// number; the issuer checks it in its security module, and a wrong one
+// counts toward the lock of the card's provisioning (R-G3c). A platform
+// whose verifier is not one refuses a passcode registration
+// (passcode_not_offered).
+type PasscodeVerifier interface {
+	VerifyPasscode(ctx context.Context, correlationID, pan string, block []byte) error
 }
 
 // KeyLedger is the issuer's record of the keys issued, which its
@@ -379,9 +394,35 @@ func (s *Service) registerChecked(ctx context.Context, keys wire.PublicKeys, reg
 			return wire.HCERegisterResult{}, err
 		}
 	}
+	var pv PasscodeVerifier
+	if reg.Passcode != "" {
+		var ok bool
+		if pv, ok = s.cfg.Verifier.(PasscodeVerifier); !ok {
+			return wire.HCERegisterResult{}, errNoPasscode
+		}
+	}
 	methods, err := s.cfg.Verifier.Begin(ctx, regID, sec.PAN, sec.Expiry, reg.SecurityCode, reg.DeviceID)
 	if err != nil {
 		return wire.HCERegisterResult{}, verificationRefusal(err)
+	}
+	if pv != nil {
+		// Verified by the issuer-set passcode: no OTP, the phone is bound
+		// at once.
+		block, err := hex.DecodeString(reg.Passcode)
+		if err != nil {
+			return wire.HCERegisterResult{}, fmt.Errorf("%w: passcode", wire.ErrInvalid)
+		}
+		err = pv.VerifyPasscode(ctx, regID, sec.PAN, block)
+		clear(block)
+		if err != nil {
+			return wire.HCERegisterResult{}, verificationRefusal(err)
+		}
+		b, err := s.bind(pending{ID: regID, CardRef: reg.CardRef, DeviceID: reg.DeviceID, Keys: keys, PIN: pin}, "passcode")
+		if err != nil {
+			return wire.HCERegisterResult{}, err
+		}
+		pub := b.public()
+		return wire.HCERegisterResult{RegistrationID: regID, Method: wire.HCEMethodPasscode, Binding: &pub}, nil
 	}
 	method := reg.Method
 	if method == "" && len(methods) > 0 {
@@ -497,34 +538,46 @@ func (s *Service) verify(r *wire.Request) (wire.Response, error) {
 		s.audit("phone", "verify-registration", pend.CardRef, pend.DeviceID, err, "")
 		return wire.Response{}, err
 	}
-	id, err := s.randomID("bind-", 8)
+	b, err := s.bind(pend, "OTP")
 	if err != nil {
 		return wire.Response{}, err
 	}
+	return jsonOK(b.public())
+}
+
+// bind binds the phone of registration pend, whose cardholder the issuer
+// verified by how (OTP or passcode): the registration is forgotten, its
+// checks made again (another registration may have bound the phone in
+// the meantime) and the binding stored.
+func (s *Service) bind(pend pending, how string) (*binding, error) {
+	id, err := s.randomID("bind-", 8)
+	if err != nil {
+		return nil, err
+	}
 	salt := make([]byte, 16)
 	if _, err := io.ReadFull(s.cfg.Rand, salt); err != nil {
-		return wire.Response{}, fmt.Errorf("cloudsvc: random source: %w", err)
+		return nil, fmt.Errorf("cloudsvc: random source: %w", err)
 	}
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
-	if err := s.deletePendingLocked(pend.ID); err != nil {
-		return wire.Response{}, err
+	if _, ok := s.st.pending[pend.ID]; ok {
+		if err := s.deletePendingLocked(pend.ID); err != nil {
+			return nil, err
+		}
+		delete(s.st.pending, pend.ID)
 	}
-	delete(s.st.pending, pend.ID)
-	// The checks of the registration again: another registration may
-	// have bound the phone in the meantime.
 	if err := s.conflictLocked(pend.CardRef, pend.DeviceID, pend.Keys); err != nil {
 		s.auditLocked("phone", "bind", pend.CardRef, pend.DeviceID, err, "")
-		return wire.Response{}, err
+		return nil, err
 	}
 	b := &binding{ID: id, CardRef: pend.CardRef, DeviceID: pend.DeviceID, Keys: pend.Keys, Status: wire.HCEBindingActive,
 		CreatedAt: s.now(), PIN: pend.PIN, Salt: salt, issued: map[string]bool{}}
 	if err := s.putBindingLocked(b); err != nil {
-		return wire.Response{}, err
+		return nil, err
 	}
 	s.st.bindings[id] = b
-	s.auditLocked("issuer", "bind", b.CardRef, b.DeviceID, nil, "cardholder verified by OTP; binding "+id)
-	return jsonOK(b.public())
+	s.auditLocked("issuer", "bind", b.CardRef, b.DeviceID, nil, "cardholder verified by "+how+"; binding "+id)
+	return b, nil
 }
 
 // boundCaller checks that the signer is bound to cardRef as deviceID and

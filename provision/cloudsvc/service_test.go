@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -184,4 +185,24 @@ func FuzzRestore(f *testing.F) {
 			require.True(t, errors.Is(err, cloudsvc.ErrInput) || errors.Is(err, cloudsvc.ErrExists), "%v", err)
 		}
 	})
+}
+
+// R-G3a: a registration by passcode on a platform whose issuer
+// verification takes no passcode is refused passcode_not_offered before
+// the issuer is asked; the passcode never shows in the answer.
+func TestPasscodeNotOffered(t *testing.T) {
+	s := newService(t)
+	phone, err := wire.NewParty("hce-phone-1", wiretest.NewSeeded(9))
+	require.NoError(t, err)
+	reg := wire.HCERegister{RequestID: "r1", DeviceID: "phone-1", CardRef: "card-1", SecurityCode: "123",
+		Method: wire.HCEMethodPasscode, Passcode: "1412347A5C1E9B30"}
+	require.NoError(t, reg.Validate())
+	env, err := wire.Seal(reg, phone, s.Public(), wire.Header{Type: wire.TypeHCERegister, Clock: wiretest.NewClock(wiretest.Epoch).Now})
+	require.NoError(t, err)
+	body, err := json.Marshal(wire.HCERegisterRequest{DevicePublicKeys: phone.Public(), Envelope: env})
+	require.NoError(t, err)
+	w := post(s.Handler(), wire.PathHCERegister, wire.MediaJSON, body)
+	require.Equal(t, http.StatusForbidden, w.Code, w.Body.String())
+	require.Contains(t, w.Body.String(), `"reason":"`+cloudsvc.ReasonPasscodeNotOffered+`"`)
+	require.NotContains(t, w.Body.String(), "1412347A5C1E9B30")
 }

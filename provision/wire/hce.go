@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/big"
@@ -80,7 +81,19 @@ type HCERegister struct {
 	// card (4 to 12 digits): the platform masks each SUK with it and the
 	// phone never stores it. Empty for a visa-cloud card.
 	MobilePIN string `json:"mobilePin,omitempty"`
+	// Passcode is the cardholder's issuer-set passcode (R-G3a: the card's
+	// PIN) as a clear ISO 9564 format 1 PIN block, 16 hex digits, for a
+	// registration verified by passcode (Method HCEMethodPasscode) rather
+	// than by OTP: it travels only inside this envelope sealed to the
+	// platform (R-S2a, R-G1), which has the issuer's security module check
+	// it. Empty for an OTP registration.
+	Passcode string `json:"passcode,omitempty"`
 }
+
+// HCEMethodPasscode is the registration's Method when the cardholder is
+// verified by the issuer-set passcode (HCERegister.Passcode) instead of
+// an OTP.
+const HCEMethodPasscode = "PASSCODE"
 
 // String shows no security code.
 func (r HCERegister) String() string {
@@ -102,16 +115,25 @@ func (r HCERegister) Validate() error {
 		return fmt.Errorf("%w: method too long", ErrInvalid)
 	case r.MobilePIN != "" && !hcePINRE.MatchString(r.MobilePIN):
 		return fmt.Errorf("%w: mobilePin is 4 to 12 digits", ErrInvalid)
+	case (r.Method == HCEMethodPasscode) != (r.Passcode != ""):
+		return fmt.Errorf("%w: a passcode goes with method %s, and that method with a passcode", ErrInvalid, HCEMethodPasscode)
+	case r.Passcode != "":
+		if b, err := hex.DecodeString(r.Passcode); err != nil || len(b) != 8 || b[0]>>4 != 1 {
+			return fmt.Errorf("%w: passcode must be an 8-byte ISO 9564 format 1 PIN block in hex", ErrInvalid)
+		}
 	}
 	return nil
 }
 
-// HCERegisterResult says where the OTP went.
+// HCERegisterResult says where the OTP went; for a registration verified
+// by passcode, Binding is the phone's binding, made at once, and no OTP
+// was sent.
 type HCERegisterResult struct {
-	RegistrationID string    `json:"registrationId"`
-	Method         string    `json:"method"`
-	Contact        string    `json:"contact"` // masked
-	ExpiresAt      time.Time `json:"expiresAt"`
+	RegistrationID string      `json:"registrationId"`
+	Method         string      `json:"method"`
+	Contact        string      `json:"contact"` // masked
+	ExpiresAt      time.Time   `json:"expiresAt"`
+	Binding        *HCEBinding `json:"binding,omitempty"`
 }
 
 // HCEVerifyRegistration is the OTP the cardholder received (TypeHCEVerify),

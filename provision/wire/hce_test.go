@@ -44,6 +44,10 @@ func TestHCEValidate(t *testing.T) {
 	ok := wire.HCERegister{RequestID: "r1", DeviceID: "phone-1", CardRef: "card-1", SecurityCode: "123"}
 	require.NoError(t, ok.Validate())
 	require.NotContains(t, ok.String(), "123")
+	pc := ok
+	pc.Method, pc.Passcode = wire.HCEMethodPasscode, "1412347A5C1E9B30"
+	require.NoError(t, pc.Validate())
+	require.NotContains(t, pc.String()+pc.GoString(), pc.Passcode)
 	v := wire.HCEVerifyRegistration{RegistrationID: "reg-r1", OTP: "654321"}
 	require.NoError(t, v.Validate())
 	require.NotContains(t, v.String()+v.GoString(), "654321")
@@ -53,6 +57,14 @@ func TestHCEValidate(t *testing.T) {
 	}{
 		{"register without code", wire.HCERegister{RequestID: "r1", DeviceID: "phone-1", CardRef: "card-1"}},
 		{"register bad device", wire.HCERegister{RequestID: "r1", DeviceID: "phone 1", CardRef: "card-1", SecurityCode: "123"}},
+		{"register passcode without its method", wire.HCERegister{RequestID: "r1", DeviceID: "phone-1", CardRef: "card-1",
+			SecurityCode: "123", Passcode: "1412347A5C1E9B30"}},
+		{"register passcode method without passcode", wire.HCERegister{RequestID: "r1", DeviceID: "phone-1", CardRef: "card-1",
+			SecurityCode: "123", Method: wire.HCEMethodPasscode}},
+		{"register passcode not format 1", wire.HCERegister{RequestID: "r1", DeviceID: "phone-1", CardRef: "card-1",
+			SecurityCode: "123", Method: wire.HCEMethodPasscode, Passcode: "0412347A5C1E9B30"}},
+		{"register passcode not hex", wire.HCERegister{RequestID: "r1", DeviceID: "phone-1", CardRef: "card-1",
+			SecurityCode: "123", Method: wire.HCEMethodPasscode, Passcode: "1412347A5C1E9BZZ"}},
 		{"verify bad otp", wire.HCEVerifyRegistration{RegistrationID: "reg-r1", OTP: "12ab56"}},
 		{"challenge without card", wire.HCEChallengeRequest{DeviceID: "phone-1"}},
 		{"download without signature", wire.HCEDownloadRequest{DeviceID: "phone-1", CardRef: "card-1", Challenge: "c"}},

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/tapsim/tapsim/isospec/tlsconf/tlstest"
 	"github.com/tapsim/tapsim/issuerhost/store"
+	"github.com/tapsim/tapsim/lab"
 	"github.com/tapsim/tapsim/provision/cloudsvc"
 	"github.com/tapsim/tapsim/provision/tokensvc"
 	"github.com/tapsim/tapsim/provision/wire"
@@ -64,6 +66,18 @@ func TestHCECloudProcesses(t *testing.T) {
 		out, err := enrol("35209900AABB0012")
 		require.NoError(t, err, out)
 		require.Contains(t, out, "5 limited-use keys")
+	})
+
+	t.Run("R-S3d R-G3a registration verified by the issuer-set passcode", func(t *testing.T) {
+		out, err := enrol("35209900AABB0019", "--passcode", "9753")
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee, out)
+		require.Contains(t, out, "refused: passcode_wrong")
+		out, err = enrol("35209900AABB0019", "--passcode", "1234")
+		require.NoError(t, err, out)
+		require.Contains(t, out, "cardholder verified by the issuer-set passcode, no OTP")
+		require.Contains(t, out, "5 limited-use keys")
+		require.NotContains(t, out, "1234 ", "the passcode is never printed")
 	})
 
 	foreign := tlstest.NewPKI(t, "phone")
@@ -173,6 +187,44 @@ func TestHCECloudProcesses(t *testing.T) {
 		require.Contains(t, out, cloudsvc.ReasonAlreadyBound, out)
 	})
 
-	iss.stop()
-	require.Contains(t, iss.output(), "issuer host stopped")
+	// R-M3, R-M7, R-S5b: the issuer's own sample HCE phone, enrolled with
+	// its cloud platform when the issuer made its data, pays from the
+	// issuer's data directory as the README's commands do, runs out of
+	// keys and is replenished in place by the platform (after the restart
+	// above), its used keys refused from a backup.
+	t.Run("R-S5b the sample phone in the issuer's data pays, runs out and is replenished", func(t *testing.T) {
+		iss = start(t, issuerArgs...)
+		iss.provisioningAddr(t)
+		acq2 := start(t, "acquirer", "--listen", "127.0.0.1:0", "--issuer", iss.addr, "--data", filepath.Join(dir, "acquirer2"),
+			"--issuer-timeout", "3s")
+		acq2.waitLine(t, "issuer links signed on")
+		tap := func() (string, error) {
+			return run(t, "terminal", "--acquirer", acq2.addr, "--card", "hce-phone", "--amount", "1500.00", "--unlock", "5791",
+				"--data", issuerDir)
+		}
+		backup, err := os.ReadFile(lab.HCEPhoneFile(issuerDir, "hce-phone"))
+		require.NoError(t, err)
+		for i := range 5 {
+			out, err := tap()
+			require.NoError(t, err, "tap %d: %s", i+1, out)
+			require.Contains(t, out, "DE39: 00 (approved)")
+			require.NotContains(t, out, "4895370012340011")
+		}
+		out, err := tap()
+		require.Error(t, err, out)
+		require.Contains(t, out, "no limited-use keys left: replenish")
+		out, err = run(t, "provision", "replenish", "--phone", "hce-phone", "--cloud", cloudAddr, "--pki", pki, "--data", issuerDir)
+		require.NoError(t, err, out)
+		require.Contains(t, out, "hce-phone: 5 keys loaded from the cloud platform")
+		out, err = tap()
+		require.NoError(t, err, out)
+		require.Contains(t, out, "DE39: 00 (approved)")
+		require.NoError(t, os.WriteFile(lab.HCEPhoneFile(issuerDir, "hce-phone"), backup, 0o600))
+		out, err = tap()
+		require.Error(t, err, out)
+		require.Contains(t, out, "DE39: 82", "a key spent before the backup was restored")
+		iss.stop()
+		require.Contains(t, iss.output(), "issuer host stopped")
+	})
+
 }

@@ -38,7 +38,7 @@ func TestTwoIssuersOnePostgres(t *testing.T) {
 	acq1.waitLine(t, "issuer links signed on")
 	acq2.waitLine(t, "issuer links signed on")
 
-	holder := newCardholder()
+	holder := newCardholder().at(filepath.Join(dir, "issuer1"))
 	term1 := newTerminal(t, acq1.addr, holder.now)
 	term2 := newTerminal(t, acq2.addr, holder.now)
 
@@ -98,9 +98,7 @@ func TestTwoIssuersOnePostgres(t *testing.T) {
 		atc, _, err := tx.ATC(ctx, "card:visa-plastic")
 		require.NoError(t, err)
 		require.Equal(t, uint16(2), atc)
-		k, err := tx.HCEKey(ctx, "hce-phone", 1)
-		require.NoError(t, err)
-		require.Equal(t, istore.KeyUsed, k.Status)
+		requireCloudKeys(t, ctx, tx, "hce-phone", 1, 4)
 		a, err := tx.Account(ctx, "acct-visa-plastic")
 		require.NoError(t, err)
 		require.Equal(t, int64(2*150000), a.Held, "both instances' holds on one account")

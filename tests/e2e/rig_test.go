@@ -25,6 +25,7 @@ import (
 	"github.com/tapsim/tapsim/isospec"
 	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/kernel"
+	"github.com/tapsim/tapsim/lab"
 	"github.com/tapsim/tapsim/terminal/client"
 	"github.com/tapsim/tapsim/terminal/inproc"
 	"github.com/tapsim/tapsim/terminal/pinpad"
@@ -197,17 +198,43 @@ func (h *hosts) restartIssuer(tb testing.TB) {
 type cardholder struct {
 	now   time.Time
 	cards map[string]cards.Card
+	// issuerDir is the data of the issuer whose cloud platform enrolled
+	// the sample HCE phones (their storage is there); backups holds a
+	// copy of each phone's storage as it was first taken out.
+	issuerDir string
+	backups   map[string]string
 }
 
 func newCardholder() *cardholder {
-	return &cardholder{now: time.Now().Truncate(time.Second), cards: map[string]cards.Card{}}
+	return &cardholder{now: time.Now().Truncate(time.Second), cards: map[string]cards.Card{}, backups: map[string]string{}}
+}
+
+// at points the holder at the sample HCE phones of the issuer whose data
+// is dir, forgetting the phones and backups taken from another.
+func (h *cardholder) at(dir string) *cardholder {
+	if dir != h.issuerDir {
+		for _, name := range lab.SampleHCEProfiles {
+			delete(h.cards, name)
+		}
+		h.issuerDir, h.backups = dir, map[string]string{}
+	}
+	return h
 }
 
 // card is the holder's card of a profile; fresh makes a new one from the
-// profile (its counters and key store as first provisioned).
+// profile (its counters and key store as first provisioned): for a sample
+// HCE phone, the phone restored from a backup of its storage as the
+// issuer's cloud platform first delivered it.
 func (h *cardholder) card(tb testing.TB, profile string, fresh bool) cards.Card {
 	tb.Helper()
 	if c, ok := h.cards[profile]; ok && !fresh {
+		return c
+	}
+	if lab.IsSampleHCE(profile) {
+		c := h.hcePhone(tb, profile, fresh)
+		if !fresh {
+			h.cards[profile] = c
+		}
 		return c
 	}
 	p, err := cards.Builtin(profile)
@@ -218,6 +245,27 @@ func (h *cardholder) card(tb testing.TB, profile string, fresh bool) cards.Card 
 		h.cards[profile] = c
 	}
 	return c
+}
+
+// hcePhone opens the sample HCE phone of profile from the issuer's data,
+// or from the backup of its storage made when it was first opened.
+func (h *cardholder) hcePhone(tb testing.TB, profile string, fromBackup bool) cards.Card {
+	tb.Helper()
+	require.NotEmpty(tb, h.issuerDir, "the issuer whose cloud platform enrolled %s", profile)
+	if _, ok := h.backups[profile]; !ok {
+		b, err := os.ReadFile(lab.HCEPhoneFile(h.issuerDir, profile))
+		require.NoError(tb, err)
+		dir := tb.TempDir()
+		require.NoError(tb, os.WriteFile(lab.HCEPhoneFile(dir, profile), b, 0o600))
+		h.backups[profile] = dir
+	}
+	dir := h.issuerDir
+	if fromBackup {
+		dir = h.backups[profile]
+	}
+	hp, err := lab.OpenIssuerHCEPhone(dir, profile, func() time.Time { return h.now }, nil)
+	require.NoError(tb, err)
+	return hp.Phone
 }
 
 // terminal is the sample terminal T0000001 connected to an acquirer.
@@ -322,4 +370,33 @@ func waitPort(tb testing.TB, addr string) {
 		c.Close()
 		return true
 	}, 20*time.Second, 20*time.Millisecond)
+}
+
+// requireCloudKeys checks, in tx, the issuer's ledger of the cloud keys of
+// card account ref: used keys served one transaction each, unused none
+// (R-S5b).
+func requireCloudKeys(tb testing.TB, ctx context.Context, tx *store.Tx, ref string, used, unused int) {
+	tb.Helper()
+	ks, err := tx.CloudKeys(ctx)
+	require.NoError(tb, err)
+	u, n := 0, 0
+	for _, k := range ks {
+		if k.CardRef != ref {
+			continue
+		}
+		require.LessOrEqual(tb, k.Used, 1, "a key served one transaction at most")
+		if k.Used == 1 {
+			u++
+		} else {
+			n++
+		}
+	}
+	require.Equal(tb, used, u, "keys of %s used", ref)
+	require.Equal(tb, unused, n, "keys of %s not used", ref)
+}
+
+// requireCloudKeysUsed is requireCloudKeys on the issuer whose data is dir.
+func requireCloudKeysUsed(tb testing.TB, dir, ref string, used, unused int) {
+	tb.Helper()
+	issuerState(tb, dir, func(ctx context.Context, tx *store.Tx) { requireCloudKeys(tb, ctx, tx, ref, used, unused) })
 }

@@ -443,6 +443,7 @@ func tamperRun(t *testing.T, tc tamperCard, direct bool) []tamperRow {
 		link = &compromised{acq: acq, iss: iss, zak: keys.MustHex(keys.TDES, sampleZAK), direct: direct}
 		term = newTerminalOn(t, link, holdr.now)
 		link.tak = term.t.Config().TAK
+		holdr.at(h.issuerDir)
 		holdr.card(t, tc.profile, true)
 		delete(holdr.cards, tc.profile)
 		holdr.card(t, tc.profile, false)

@@ -185,6 +185,15 @@ var listenRE = regexp.MustCompile(`listening on (\S+),`)
 // address.
 func startHosts(t testing.TB) string {
 	t.Helper()
+	addr, _ := startHostsAt(t)
+	return addr
+}
+
+// startHostsAt is startHosts, also returning the issuer's data directory,
+// where the issuer keeps the sample HCE phones it enrolled with its cloud
+// platform.
+func startHostsAt(t testing.TB) (string, string) {
+	t.Helper()
 	dir := t.TempDir()
 	issuer := startProc(t, nil, "issuer", "--listen", "127.0.0.1:0", "--data", filepath.Join(dir, "issuer"))
 	issuerAddr := issuer.waitLine(t, listenRE)[1]
@@ -193,7 +202,7 @@ func startHosts(t testing.TB) string {
 	addr := acq.waitLine(t, listenRE)[1]
 	// Until its issuer link signs on the acquirer would answer 91.
 	acq.waitLine(t, linksUpRE)
-	return addr
+	return addr, filepath.Join(dir, "issuer")
 }
 
 var linksUpRE = regexp.MustCompile(`issuer links signed on`)

@@ -16,6 +16,7 @@ import (
 	"github.com/tapsim/tapsim/cards/vpcd"
 	"github.com/tapsim/tapsim/isospec"
 	"github.com/tapsim/tapsim/kernel"
+	"github.com/tapsim/tapsim/lab"
 	"github.com/tapsim/tapsim/terminal/pcsc"
 	"github.com/tapsim/tapsim/terminal/pos"
 	"github.com/tapsim/tapsim/tests/pcsc/pcscd"
@@ -27,7 +28,7 @@ import (
 // loopback TCP), and approved.
 func TestSaleThroughTheNetwork(t *testing.T) {
 	pcscd.Need(t)
-	acquirer := startHosts(t)
+	acquirer, issuerDir := startHostsAt(t)
 	now := time.Now().Truncate(time.Second)
 	// One terminal for all the sales; the presenter brings back the card
 	// of the sale in progress.
@@ -63,10 +64,18 @@ func TestSaleThroughTheNetwork(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := testCtx(t)
-			p, err := cards.Builtin(tc.profile)
-			require.NoError(t, err)
-			card, err := cards.FromProfile(p, cards.Options{Clock: func() time.Time { return now }})
-			require.NoError(t, err)
+			var card cards.Card
+			if lab.IsSampleHCE(tc.profile) {
+				// The phone the issuer enrolled with its cloud platform.
+				hp, err := lab.OpenIssuerHCEPhone(issuerDir, tc.profile, func() time.Time { return now }, nil)
+				require.NoError(t, err)
+				card = hp.Phone
+			} else {
+				p, err := cards.Builtin(tc.profile)
+				require.NoError(t, err)
+				card, err = cards.FromProfile(p, cards.Options{Clock: func() time.Time { return now }})
+				require.NoError(t, err)
+			}
 			r := newRig(t, card, vpcd.Options{})
 			cur, passcode = r, tc.passcode
 			r.present(ctx)
@@ -105,17 +114,20 @@ func TestCardServeAndReadersCommands(t *testing.T) {
 	require.NoError(t, err, out)
 	require.Equal(t, fmt.Sprintf("0  %s: no card\n1  %s: no card\n", d.Reader(0), d.Reader(1)), out)
 
+	// The phone the issuer enrolled with its cloud platform, from its data.
+	acquirer, issuerDir := startHostsAt(t)
 	serve := startProc(t, nil, "card", "serve", "--vpcd", d.VPCD(1), "--profile", "hce-phone",
-		"--unlock", "5791", "--away", "200ms", "--verbose")
+		"--unlock", "5791", "--away", "200ms", "--verbose", "--data", issuerDir)
 	serve.waitLine(t, regexp.MustCompile(`^card in the field$`))
 	reader, err := pcsc.Open("1", pcsc.Options{})
 	require.NoError(t, err)
 	defer reader.Close()
 	require.NoError(t, reader.WaitForCard(ctx))
 
-	p, err := cards.Builtin("hce-phone")
+	hp, err := lab.OpenIssuerHCEPhone(issuerDir, "hce-phone", nil, nil)
 	require.NoError(t, err)
-	phone, err := cards.FromProfile(p, cards.Options{})
+	phone := hp.Phone
+	p, err := cards.Builtin("hce-phone")
 	require.NoError(t, err)
 	atr := strings.ToUpper(hex.EncodeToString(phone.ATR()))
 	out, err = runTapsim(t, env, "readers")
@@ -123,7 +135,6 @@ func TestCardServeAndReadersCommands(t *testing.T) {
 	require.Contains(t, out, fmt.Sprintf("0  %s: no card\n", d.Reader(0)))
 	require.Contains(t, out, fmt.Sprintf("1  %s: card present, ATR %s (in use)\n", d.Reader(1), atr))
 
-	acquirer := startHosts(t)
 	presenter := pos.PresenterFunc(func(ctx context.Context, o kernel.Outcome) (kernel.Reader, error) {
 		serve.signal(t, syscall.SIGUSR1)
 		if err := reader.WaitForRemoval(ctx); err != nil {
