@@ -41,6 +41,7 @@ const (
 //	ppse: true                  # false: no PPSE ('6A82' to 2PAY.SYS.DDF01)
 //	atr: 3B8880015441505349...  # optional
 //	trace: traces/x.trace       # recorded cards: the APDU trace, relative to the profile
+//	test_card: true             # certified by tapsim's test CA (default: true, recorded: false)
 //	app:                        # or apps: [ ... ] for several applications
 //	  scheme: visa              # visa (qVSDC, kernel 3) | mastercard (M/Chip, kernel 2)
 //	  aid: A0000000031010
@@ -62,22 +63,38 @@ const (
 // Unknown keys are errors, so that a misspelt setting does not pass
 // silently.
 type Profile struct {
-	Name        string        `yaml:"name"`
-	Description string        `yaml:"description,omitempty"`
-	FormFactor  string        `yaml:"form_factor"`
-	PPSE        *bool         `yaml:"ppse,omitempty"`
-	ATR         Hex           `yaml:"atr,omitempty"`
-	Trace       string        `yaml:"trace,omitempty"`
-	App         *AppProfile   `yaml:"app,omitempty"`
-	Apps        []AppProfile  `yaml:"apps,omitempty"`
-	Phone       *PhoneProfile `yaml:"phone,omitempty"`
-	State       StateProfile  `yaml:"state,omitempty"`
+	Name        string `yaml:"name"`
+	Description string `yaml:"description,omitempty"`
+	FormFactor  string `yaml:"form_factor"`
+	PPSE        *bool  `yaml:"ppse,omitempty"`
+	ATR         Hex    `yaml:"atr,omitempty"`
+	Trace       string `yaml:"trace,omitempty"`
+	// TestCard says the card's ODA certificates chain to tapsim's test CA
+	// (RID F000000001), so a terminal may stand the test CA's key in for
+	// the card's scheme RID. Nil means true for the virtual form factors,
+	// whose certificates the test CA always makes, and false for a recorded
+	// card, which may be a real one certified by a scheme CA.
+	TestCard *bool         `yaml:"test_card,omitempty"`
+	App      *AppProfile   `yaml:"app,omitempty"`
+	Apps     []AppProfile  `yaml:"apps,omitempty"`
+	Phone    *PhoneProfile `yaml:"phone,omitempty"`
+	State    StateProfile  `yaml:"state,omitempty"`
 	// Requirements lists the rule IDs (R-xx) the profile demonstrates.
 	Requirements []string `yaml:"requirements,omitempty"`
 
 	// where the profile was read from, to find its trace file
 	fsys fs.FS
 	dir  string
+}
+
+// UsesTestCA reports whether the card's certificates chain to tapsim's
+// test CA (see TestCard): a terminal reading it may accept the test CA's
+// keys for the card's RID, and must not for any other card.
+func (p Profile) UsesTestCA() bool {
+	if p.TestCard != nil {
+		return *p.TestCard
+	}
+	return p.FormFactor != FormRecorded
 }
 
 // AppProfile is one EMV application of a profile. Hex fields take hex

@@ -70,7 +70,7 @@ func seed(name string) uint64 {
 }
 
 func (r *Runner) run(ctx context.Context, s Scenario) ([]string, string, error) {
-	card, err := r.card(s)
+	card, testCard, err := r.card(s)
 	if err != nil {
 		return nil, "", err
 	}
@@ -78,6 +78,8 @@ func (r *Runner) run(ctx context.Context, s Scenario) ([]string, string, error) 
 	if err != nil {
 		return nil, "", err
 	}
+	// Only a card certified by the test CA may be read with its keys.
+	cfg.AcceptTestCA = cfg.AcceptTestCA && testCard
 	date, _ := s.date()
 	typ, _ := s.txnType()
 	un, err := s.unpredictableNumber()
@@ -186,8 +188,9 @@ func (s Scenario) unpredictableNumber() ([4]byte, error) {
 }
 
 // card builds the scenario's card: a built-in profile or a profile file
-// relative to the scenario, with the state overrides applied.
-func (r *Runner) card(s Scenario) (cards.Card, error) {
+// relative to the scenario, with the state overrides applied, and whether
+// the test CA certifies it (cards.Profile.UsesTestCA).
+func (r *Runner) card(s Scenario) (cards.Card, bool, error) {
 	var (
 		p   cards.Profile
 		err error
@@ -202,20 +205,20 @@ func (r *Runner) card(s Scenario) (cards.Card, error) {
 		p, err = cards.Builtin(s.Card)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("scenario: card: %w", err)
+		return nil, false, fmt.Errorf("scenario: card: %w", err)
 	}
 	if !s.State.IsZero() {
 		if err := decodeStrict(&s.State, &p.State); err != nil {
-			return nil, fmt.Errorf("scenario: card state: %w", err)
+			return nil, false, fmt.Errorf("scenario: card state: %w", err)
 		}
 	}
 	rng := rand.NewChaCha8(seedBytes(seed("card:" + s.Name)))
 	date, _ := s.date()
 	c, err := cards.FromProfile(p, cards.Options{Rand: rng, Clock: func() time.Time { return date }})
 	if err != nil {
-		return nil, fmt.Errorf("scenario: card: %w", err)
+		return nil, false, fmt.Errorf("scenario: card: %w", err)
 	}
-	return c, nil
+	return c, p.UsesTestCA(), nil
 }
 
 func seedBytes(v uint64) [32]byte {
@@ -290,6 +293,9 @@ func (e Expectation) check(o kernel.Outcome, card cards.Card) []string {
 	}
 	if e.Reason != "" && !strings.Contains(strings.ToLower(o.Reason), strings.ToLower(e.Reason)) {
 		d = append(d, fmt.Sprintf("reason: want it to contain %q, got %q", e.Reason, o.Reason))
+	}
+	if e.ODAReason != "" && !strings.Contains(strings.ToLower(o.ODA.Reason), strings.ToLower(e.ODAReason)) {
+		d = append(d, fmt.Sprintf("oda_reason: want it to contain %q, got %q", e.ODAReason, o.ODA.Reason))
 	}
 	if e.Receipt != nil && *e.Receipt != o.Receipt {
 		d = append(d, fmt.Sprintf("receipt: want %v, got %v", *e.Receipt, o.Receipt))

@@ -161,10 +161,12 @@ type Expectation struct {
 	Absent    []string          `yaml:"absent,omitempty"`
 	Error     string            `yaml:"error,omitempty"`
 	ODA       string            `yaml:"oda,omitempty"`
-	Reason    string            `yaml:"reason,omitempty"`
-	AID       string            `yaml:"aid,omitempty"`
-	Kernel    int               `yaml:"kernel,omitempty"`
-	Receipt   *bool             `yaml:"receipt,omitempty"`
+	// ODAReason must be contained in the ODA failure reason.
+	ODAReason string `yaml:"oda_reason,omitempty"`
+	Reason    string `yaml:"reason,omitempty"`
+	AID       string `yaml:"aid,omitempty"`
+	Kernel    int    `yaml:"kernel,omitempty"`
+	Receipt   *bool  `yaml:"receipt,omitempty"`
 	// Taps is how many taps the scenario took (checked on the final
 	// expectation only).
 	Taps int `yaml:"taps,omitempty"`
