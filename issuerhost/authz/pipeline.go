@@ -587,7 +587,8 @@ func (t *txn) cvmPolicy() Reason {
 	if t.form == formHCE && !strong {
 		return CDCVMRequired
 	}
-	if t.req.Amount >= t.e.cfg.Policy.NoCVMLimit {
+	// R-S2d: a CVM is needed above the no-signature limit, not at it.
+	if t.req.Amount > t.e.cfg.Policy.NoCVMLimit {
 		if isPhone(t.form) && !strong {
 			return CVMRequired
 		}
