@@ -396,8 +396,9 @@ func TestCDAFailures(t *testing.T) {
 }
 
 // TestCDANotPossible: without the CA key CDA fails before GENERATE AC; the
-// card is not asked to sign and TAC-Online sends it online; a phone gets an
-// AAC (GAC.22-23).
+// card is not asked to sign and TAC-Online sends it online; a phone whose
+// CDA failed gets an AAC (GAC.20-23); a phone that does not announce CDA is
+// not CDA-failed and Terminal Action Analysis decides.
 func TestCDANotPossible(t *testing.T) {
 	noKeys := func(c *kernel.Config) { c.CAPublicKeys = nil }
 	m := newCard(t, nil)
@@ -429,6 +430,29 @@ func TestCDANotPossible(t *testing.T) {
 	out = tap(t, m, 50000, nil)
 	require.True(t, out.TVR.Has(kernel.TVRODANotPerformed))
 	require.Equal(t, kernel.OnlineRequest, out.Type, "TAC-Online has ODA not performed")
+
+	// A phone (on-device CVM) whose AIP does not announce CDA: ODA Status
+	// is not CDA, so GAC.22-23 do not apply; TAC-Online sends it online
+	// with an ARQC asked for without CDA.
+	for _, verified := range []bool{false, true} {
+		m = newCard(t, func(m *kerneltest.MChip) {
+			phone(verified)(m)
+			m.AIP = []byte{0x1A, 0x80}
+		})
+		out = tap(t, m, 50000, nil)
+		require.Equal(t, kernel.OnlineRequest, out.Type, out.String())
+		require.Equal(t, apdu.ARQC, m.LastP1, "ARQC, no CDA requested")
+		require.True(t, out.TVR.Has(kernel.TVRODANotPerformed))
+		require.False(t, out.TVR.Has(kernel.TVRCDAFailed))
+	}
+	// The same phone above the CVM Required Limit, verified: CDCVM.
+	m = newCard(t, func(m *kerneltest.MChip) {
+		phone(true)(m)
+		m.AIP = []byte{0x1A, 0x80}
+	})
+	out = tap(t, m, 350000, nil)
+	require.Equal(t, kernel.OnlineRequest, out.Type, out.String())
+	require.Equal(t, kernel.CVMConfirmationCode, out.CVM)
 }
 
 // TestProcessingRestrictions: dates and versions set their TVR bits.
