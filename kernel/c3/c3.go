@@ -6,7 +6,9 @@
 //
 //   - the Cryptogram Information Data (9F27, or the Card Verification
 //     Results in the Issuer Application Data when 9F27 is absent) gives the
-//     decision: AAC declines, ARQC goes online, TC approves offline;
+//     decision: AAC declines, ARQC goes online, TC approves offline; a
+//     reader that cannot go online (offline-only TTQ or terminal type)
+//     declines an ARQC rather than return an Online Request;
 //   - processing restrictions for an offline approval: an expired
 //     application goes online if the Card Transaction Qualifiers (9F6C) allow
 //     it and the reader can, else it is declined;
@@ -200,6 +202,16 @@ func (r *run) process() (kernel.Outcome, error) {
 	cvm := kernel.CVMNA
 	if !r.decline {
 		cvm = r.selectCVM(cid)
+	}
+	// Book C-3 5.4.3 and 5.9: a reader that cannot go online (offline-only
+	// TTQ, or a terminal type that is offline only) declines an online
+	// cryptogram; it never gives the terminal an Online Request it cannot
+	// send.
+	if r.online && !r.decline && !r.onlineCapable() {
+		r.online = false
+		r.decline = true
+		r.reason += ": the reader is offline only"
+		cvm = kernel.CVMNA
 	}
 	switch {
 	case r.decline:

@@ -653,3 +653,32 @@ func TestNoTTQ(t *testing.T) {
 	require.Equal(t, kernel.EndApplication, out.Type)
 	require.True(t, bytes.Contains([]byte(out.Reason), []byte("TTQ")), out.Reason)
 }
+
+// TestOfflineOnlyReaderGivenARQC: a reader that cannot go online declines
+// an ARQC (Book C-3 5.4.3, 5.9) instead of handing the terminal an Online
+// Request it cannot send: an offline-only TTQ, or an offline-only terminal
+// type.
+func TestOfflineOnlyReaderGivenARQC(t *testing.T) {
+	arqc := func(v *kerneltest.Visa) { v.CID = func(tlv.Map) byte { return 0x80 } }
+	for _, tc := range []struct {
+		name   string
+		change func(*kernel.Config)
+		want   kernel.OutcomeType
+	}{
+		{"online capable reader", nil, kernel.OnlineRequest},
+		{"offline-only TTQ", setTTQ(0x3E, 0x00, 0x40, 0x00), kernel.Declined},
+		{"offline-only terminal type", func(c *kernel.Config) { c.TerminalType = kernel.HexBytes{0x23} }, kernel.Declined},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := newVisa(t, arqc)
+			out := tap(t, v, 50000, tc.change)
+			require.Equal(t, tc.want, out.Type, out.String())
+			if tc.want == kernel.Declined {
+				require.Equal(t, kernel.MsgNotAuthorised, out.UIOnOutcome.Message)
+				require.Contains(t, out.Reason, "offline only")
+				require.Equal(t, []byte{0x80}, out.Record(0x9F27), "the data record keeps the card's ARQC")
+				require.Equal(t, kernel.StartNA, out.Start)
+			}
+		})
+	}
+}
