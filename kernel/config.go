@@ -43,7 +43,10 @@ type Config struct {
 	// TransactionCategoryCode is 9F53 (an 1), e.g. "R" for retail.
 	TransactionCategoryCode string `yaml:"transaction_category_code"`
 	// ContactChip says the terminal also has a contact chip reader, so a
-	// card may be asked to switch interface.
+	// card may be asked to switch interface (Try Another Interface with
+	// the contact chip preferred). False (the default terminal): no
+	// contact interface; a C-3 card asking to switch is handled as the
+	// card's other answers say (decline, End Application).
 	ContactChip bool `yaml:"contact_chip"`
 
 	// Combinations lists the AID and kernel pairs the reader supports,
@@ -215,10 +218,15 @@ var (
 // DefaultConfig returns a Taiwanese attended merchant terminal: country
 // 0158, currency 0901 (TWD, exponent 2), terminal type 22 (attended, online
 // with offline capability), online PIN, signature and no-CVM capable, SDA,
-// DDA and CDA capable, with a contact chip reader. It has two combinations:
+// DDA and CDA capable. It is contactless only: no contact interface
+// (ContactChip false, Terminal Capabilities byte 1 and the C-2 Card Data
+// Input Capability 00, no contact bit in the TTQ), so no kernel asks the card
+// to switch interface, and a Try Another Interface outcome the Entry Point
+// still gives (no combination allowed, Book B 3.1.1.13) ends the transaction
+// with "Insert, Swipe or Try Another Card". It has two combinations:
 //
-//   - A0000000031010 with C-3: TTQ 36004000 (qVSDC, contact chip, online PIN,
-//     signature; consumer device CVM supported), Reader Contactless
+//   - A0000000031010 with C-3: TTQ 26004000 (qVSDC, online PIN, signature;
+//     consumer device CVM supported), Reader Contactless
 //     Transaction Limit NT$50,000, Floor Limit NT$1,000, CVM Required Limit
 //     NT$3,000;
 //   - A0000000041010 with C-2: Floor Limit NT$1,000, CVM Required Limit
@@ -241,7 +249,7 @@ func DefaultConfig() Config {
 		Currency:                901,
 		CurrencyExponent:        2,
 		TerminalType:            HexBytes{0x22},
-		Capabilities:            HexBytes{0xE0, 0x68, 0xC8},
+		Capabilities:            HexBytes{0x00, 0x68, 0xC8},
 		AdditionalCapabilities:  HexBytes{0xF0, 0x00, 0xF0, 0xA0, 0x01},
 		MerchantCategoryCode:    HexBytes{0x54, 0x11},
 		MerchantNameLocation:    "TAPSIM STORE TAIPEI TW",
@@ -249,7 +257,7 @@ func DefaultConfig() Config {
 		TerminalID:              "T0000001",
 		MerchantID:              "000000000000001",
 		TransactionCategoryCode: "R",
-		ContactChip:             true,
+		ContactChip:             false,
 		AcceptTestCA:            true,
 		Combinations: []Combination{
 			{
@@ -260,7 +268,7 @@ func DefaultConfig() Config {
 				TransactionLimit:  i64(DefaultTransactionLimit),
 				FloorLimit:        i64(DefaultFloorLimit),
 				CVMRequiredLimit:  i64(DefaultCVMRequiredLimit),
-				TTQ:               HexBytes{0x36, 0x00, 0x40, 0x00},
+				TTQ:               HexBytes{0x26, 0x00, 0x40, 0x00},
 			},
 			{
 				AID:                        append(HexBytes(nil), MastercardAID...),
@@ -278,7 +286,7 @@ func DefaultConfig() Config {
 				CVMCapabilityCVMRequired:   HexBytes{0x60},
 				CVMCapabilityNoCVMRequired: HexBytes{0x08},
 				SecurityCapability:         HexBytes{0x08},
-				CardDataInputCapability:    HexBytes{0xE0},
+				CardDataInputCapability:    HexBytes{0x00},
 				ApplicationVersion:         HexBytes{0x00, 0x02},
 				MessageHoldTime:            1300 * time.Millisecond,
 			},

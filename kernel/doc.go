@@ -27,7 +27,7 @@
 //	currency: "0901"           # Transaction Currency Code (5F2A), ISO 4217 numeric
 //	currency_exponent: 2       # Transaction Currency Exponent (5F36)
 //	terminal_type: "22"        # 9F35
-//	capabilities: "E068C8"     # Terminal Capabilities (9F33)
+//	capabilities: "0068C8"     # Terminal Capabilities (9F33)
 //	additional_capabilities: "F000F0A001"   # 9F40
 //	merchant_category_code: "5411"          # 9F15
 //	merchant_name_location: "TAPSIM STORE TAIPEI"  # 9F4E
@@ -35,14 +35,14 @@
 //	terminal_id: "T0000001"    # 9F1C
 //	merchant_id: "000000000000001"         # 9F16
 //	transaction_category_code: "R"         # 9F53
-//	contact_chip: true         # an alternative contact interface exists
+//	contact_chip: false        # true only when a contact chip reader exists
 //	accept_test_ca: true       # the test CA's keys stand for scheme RIDs
 //	capk_file: capk.yaml       # CA public keys, relative to this file
 //	combinations:
 //	  - aid: "A0000000031010"
 //	    kernel_id: 3
 //	    label: "VISA-LIKE"
-//	    ttq: "36004000"
+//	    ttq: "26004000"
 //	    transaction_limit: 5000000      # Reader Contactless Transaction Limit
 //	    floor_limit: 100000             # Reader Contactless Floor Limit
 //	    cvm_required_limit: 300000      # Reader CVM Required Limit (NT$3,000)

@@ -80,7 +80,7 @@ func TestApprovedWithCDA(t *testing.T) {
 	for _, tag := range []tlv.Tag{0x9F27, 0x9F10, 0x9F37, 0x9F36, 0x95, 0x9A, 0x9C, 0x9F02, 0x5F2A, 0x82, 0x9F1A, 0x9F34, 0x9F33, 0x9F35, 0x84, 0x9F09, 0x5A, 0x57, 0x5F24, 0x5F34, 0x9F7E} {
 		require.NotNil(t, out.Record(tag), "data record tag %s", tag)
 	}
-	require.Equal(t, []byte{0xE0, 0x08, 0x08}, out.Record(0x9F33), "CVM capability below the CVM required limit")
+	require.Equal(t, []byte{0x00, 0x08, 0x08}, out.Record(0x9F33), "CVM capability below the CVM required limit")
 }
 
 func messagesOf(o kernel.Outcome) []kernel.MessageID {

@@ -56,6 +56,13 @@ func tap(t *testing.T, v *kerneltest.Visa, amount int64, change func(*kernel.Con
 	return out
 }
 
+// withContact gives the reader a contact chip interface, announced in its
+// TTQ (byte 1 b5); the default terminal is contactless only.
+func withContact(c *kernel.Config) {
+	c.ContactChip = true
+	c.Combinations[0].TTQ[0] |= 0x10
+}
+
 func setTTQ(ttq ...byte) func(*kernel.Config) {
 	return func(c *kernel.Config) { c.Combinations[0].TTQ = ttq }
 }
@@ -86,7 +93,7 @@ func TestOfflineApprovalWithFDDA(t *testing.T) {
 	require.Equal(t, []byte{0x11, 0x22, 0x33, 0x44}, out.Record(0x9F37))
 	require.Equal(t, []byte{0x25, 0x03, 0x01}, out.Record(0x9A))
 	require.Equal(t, []byte{0, 0, 0, 0x05, 0, 0}, out.Record(0x9F02))
-	require.Equal(t, []byte{0x36, 0x00, 0x40, 0x00}, out.Record(0x9F66), "TTQ below every limit")
+	require.Equal(t, []byte{0x26, 0x00, 0x40, 0x00}, out.Record(0x9F66), "TTQ below every limit")
 }
 
 // TestTTQFromPreProcessing: the Copy of TTQ the card receives carries
@@ -109,7 +116,7 @@ func TestTTQFromPreProcessing(t *testing.T) {
 		v.CID = func(p tlv.Map) byte { seen = p[0x9F66]; return 0x80 }
 		v.CTQ = []byte{0x80, 0x00} // online PIN required, so a CVM exists
 		tap(t, v, tt.amount, nil)
-		require.Equal(t, []byte{0x36, tt.ttq2, 0x40, 0x00}, seen, "amount %d", tt.amount)
+		require.Equal(t, []byte{0x26, tt.ttq2, 0x40, 0x00}, seen, "amount %d", tt.amount)
 	}
 }
 
@@ -181,7 +188,7 @@ func TestHCEPhoneCDCVMBelowLimit(t *testing.T) {
 	out := tap(t, v, 5000, nil)
 	require.Equal(t, kernel.Approved, out.Type, out.String())
 	require.Equal(t, kernel.CVMConfirmationCode, out.CVM)
-	require.Equal(t, []byte{0x36, 0x00, 0x40, 0x00}, out.Record(0x9F66), "the reader did not require a CVM")
+	require.Equal(t, []byte{0x26, 0x00, 0x40, 0x00}, out.Record(0x9F66), "the reader did not require a CVM")
 }
 
 // TestCDCVMCopyMismatch: a CTQ claiming CDCVM whose copy in 9F69 differs
@@ -262,8 +269,9 @@ func TestFDDAFailure(t *testing.T) {
 		{"decline", nil, nil, kernel.Declined},
 		{"go online", []byte{0x20, 0x00}, nil, kernel.OnlineRequest},
 		{"go online but offline-only reader", []byte{0x20, 0x00}, setTTQ(0x3E, 0x00, 0x40, 0x00), kernel.Declined},
-		{"switch interface", []byte{0x10, 0x00}, nil, kernel.TryAnotherInterface},
-		{"switch interface without contact", []byte{0x10, 0x00}, func(c *kernel.Config) { c.ContactChip = false }, kernel.Declined},
+		{"switch interface", []byte{0x10, 0x00}, withContact, kernel.TryAnotherInterface},
+		{"switch interface without contact", []byte{0x10, 0x00}, nil, kernel.Declined},
+		{"switch interface, contact reader not in the TTQ", []byte{0x10, 0x00}, func(c *kernel.Config) { c.ContactChip = true }, kernel.Declined},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -410,9 +418,14 @@ func TestGPOStatusWords(t *testing.T) {
 	require.Equal(t, uint16(0x6986), out.SW)
 
 	v.GPOStatus = apdu.SW6984
-	out = tap(t, v, 50000, nil)
+	out = tap(t, v, 50000, withContact)
 	require.Equal(t, kernel.TryAnotherInterface, out.Type)
 	require.Equal(t, kernel.InterfaceContact, out.AlternateInterface)
+	// Without a contact interface (the default terminal) 6984 ends the
+	// application as any other status word does.
+	out = tap(t, v, 50000, nil)
+	require.Equal(t, kernel.EndApplication, out.Type)
+	require.Equal(t, kernel.MsgTryAnotherCard, out.UIOnOutcome.Message)
 
 	// 6985 asks for the next application: with none left the Entry Point
 	// ends the transaction.
@@ -618,10 +631,16 @@ func TestRefund(t *testing.T) {
 func TestCashbackSwitchInterface(t *testing.T) {
 	v := newVisa(t, func(v *kerneltest.Visa) { v.CTQ = []byte{0x02, 0x00} })
 	cfg := config(v)
+	withContact(&cfg)
 	out, err := entry.Run(context.Background(), &kerneltest.Card{Apps: []kerneltest.App{v}}, cfg,
 		kernel.Transaction{Amount: 20000, Other: 10000, Type: kernel.PurchaseWithCashback})
 	require.NoError(t, err)
 	require.Equal(t, kernel.TryAnotherInterface, out.Type)
+	// A contactless-only reader (the default) does not switch.
+	out, err = entry.Run(context.Background(), &kerneltest.Card{Apps: []kerneltest.App{v}}, config(v),
+		kernel.Transaction{Amount: 20000, Other: 10000, Type: kernel.PurchaseWithCashback})
+	require.NoError(t, err)
+	require.NotEqual(t, kernel.TryAnotherInterface, out.Type, out.String())
 }
 
 // TestIssuerUpdateSignalled: both TTQ and CTQ support Issuer Update
