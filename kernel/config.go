@@ -74,6 +74,63 @@ type Config struct {
 	Trace TraceFunc `yaml:"-"`
 	// UI, when set, receives each User Interface Request as it is sent.
 	UI UI `yaml:"-"`
+	// Stopwatch, when set, is a monotonic clock the kernels time card
+	// exchanges with (C-2 relay resistance): it returns the time elapsed
+	// since any fixed instant. nil means the machine's monotonic clock.
+	// Tests and scenarios inject one the virtual card advances.
+	Stopwatch func() time.Duration `yaml:"-"`
+}
+
+// Measure runs exchange and returns how long it took by the Stopwatch, or
+// by the machine's monotonic clock without one.
+func (c *Config) Measure(exchange func()) time.Duration {
+	if c.Stopwatch != nil {
+		start := c.Stopwatch()
+		exchange()
+		return c.Stopwatch() - start
+	}
+	start := time.Now()
+	exchange()
+	return time.Since(start)
+}
+
+// RelayResistance is the reader's side of the C-2 Relay Resistance
+// Protocol: the grace periods (DF8132, DF8133), the expected transmission
+// times of the EXCHANGE RELAY RESISTANCE DATA command and response (DF8134,
+// DF8135), the accuracy threshold (DF8136) and the transmission time
+// mismatch threshold in percent (DF8137). The card's times are coded in
+// units of 100 microseconds; these durations are rounded down to them.
+type RelayResistance struct {
+	MinGrace          time.Duration `yaml:"min_grace"`
+	MaxGrace          time.Duration `yaml:"max_grace"`
+	ExpectedCAPDU     time.Duration `yaml:"expected_c_apdu"`
+	ExpectedRAPDU     time.Duration `yaml:"expected_r_apdu"`
+	AccuracyThreshold time.Duration `yaml:"accuracy_threshold"`
+	MismatchThreshold int           `yaml:"mismatch_threshold"`
+}
+
+// DefaultRelayResistance is the relay resistance configuration a combination
+// without one uses: grace periods 2 ms and 5 ms, expected transmission times
+// 1.8 ms (C-APDU) and 2.4 ms (R-APDU), accuracy threshold 30 ms, mismatch
+// threshold 50 %.
+func DefaultRelayResistance() RelayResistance {
+	return RelayResistance{
+		MinGrace:          2 * time.Millisecond,
+		MaxGrace:          5 * time.Millisecond,
+		ExpectedCAPDU:     1800 * time.Microsecond,
+		ExpectedRAPDU:     2400 * time.Microsecond,
+		AccuracyThreshold: 30 * time.Millisecond,
+		MismatchThreshold: 50,
+	}
+}
+
+// RelayResistanceConfig returns the combination's relay resistance
+// configuration, or DefaultRelayResistance.
+func (cb *Combination) RelayResistanceConfig() RelayResistance {
+	if cb.RelayResistance != nil {
+		return *cb.RelayResistance
+	}
+	return DefaultRelayResistance()
 }
 
 // Combination is the configuration of one AID and kernel pair: the Entry
@@ -129,6 +186,9 @@ type Combination struct {
 	// EMV mode not supported, b6 on-device cardholder verification
 	// supported, b5 relay resistance protocol supported.
 	KernelConfiguration HexBytes `yaml:"kernel_configuration,omitempty"`
+	// RelayResistance is the relay resistance configuration (DF8132 to
+	// DF8137); nil means DefaultRelayResistance.
+	RelayResistance *RelayResistance `yaml:"relay_resistance,omitempty"`
 	// CVMCapabilityCVMRequired is DF8118: byte 2 of Terminal Capabilities
 	// above the CVM required limit.
 	CVMCapabilityCVMRequired HexBytes `yaml:"cvm_capability_cvm_required,omitempty"`
@@ -232,7 +292,8 @@ var (
 //   - A0000000041010 with C-2: Floor Limit NT$1,000, CVM Required Limit
 //     NT$3,000, transaction limits NT$50,000 without and NT$100,000 with
 //     on-device CVM, TACs default/online F45084800C and denial 0000000000,
-//     Kernel Configuration A0 (EMV mode only, on-device CVM supported),
+//     Kernel Configuration B0 (EMV mode only, on-device CVM and relay
+//     resistance supported, DefaultRelayResistance),
 //     CVM capability 60 (online PIN, signature) above the CVM required limit
 //     and 08 (no CVM) below, CDA capable, message hold time 1.3 s, and the
 //     default Phone Message Table.
@@ -282,7 +343,7 @@ func DefaultConfig() Config {
 				TACDefault:                 HexBytes{0xF4, 0x50, 0x84, 0x80, 0x0C},
 				TACDenial:                  HexBytes{0x00, 0x00, 0x00, 0x00, 0x00},
 				TACOnline:                  HexBytes{0xF4, 0x50, 0x84, 0x80, 0x0C},
-				KernelConfiguration:        HexBytes{0xA0},
+				KernelConfiguration:        HexBytes{0xB0},
 				CVMCapabilityCVMRequired:   HexBytes{0x60},
 				CVMCapabilityNoCVMRequired: HexBytes{0x08},
 				SecurityCapability:         HexBytes{0x08},
@@ -337,6 +398,10 @@ func (cb Combination) Clone() Combination {
 	out.TACDenial = cb.TACDenial.clone()
 	out.TACOnline = cb.TACOnline.clone()
 	out.KernelConfiguration = cb.KernelConfiguration.clone()
+	if cb.RelayResistance != nil {
+		rr := *cb.RelayResistance
+		out.RelayResistance = &rr
+	}
 	out.CVMCapabilityCVMRequired = cb.CVMCapabilityCVMRequired.clone()
 	out.CVMCapabilityNoCVMRequired = cb.CVMCapabilityNoCVMRequired.clone()
 	out.SecurityCapability = cb.SecurityCapability.clone()
@@ -460,6 +525,14 @@ func (cb Combination) validate() error {
 	for i, p := range cb.PhoneMessageTable {
 		if len(p.Mask) != 3 || len(p.Value) != 3 {
 			return bad("phone message table entry %d: mask and value must be 3 bytes", i)
+		}
+	}
+	if rr := cb.RelayResistance; rr != nil {
+		if rr.MinGrace < 0 || rr.MaxGrace < 0 || rr.ExpectedCAPDU < 0 || rr.ExpectedRAPDU < 0 || rr.AccuracyThreshold < 0 {
+			return bad("negative relay resistance time")
+		}
+		if rr.MismatchThreshold < 0 || rr.MismatchThreshold > 255 {
+			return bad("relay resistance mismatch threshold out of 0..255")
 		}
 	}
 	if cb.MessageHoldTime < 0 {

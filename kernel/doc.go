@@ -57,7 +57,7 @@
 //	    tac_default: "F45084800C"
 //	    tac_denial: "0000000000"
 //	    tac_online: "F45084800C"
-//	    kernel_configuration: "A0"      # DF811B
+//	    kernel_configuration: "B0"      # DF811B
 //	    cvm_capability_cvm_required: "60"     # DF8118
 //	    cvm_capability_no_cvm_required: "08"  # DF8119
 //	    security_capability: "08"       # DF811F

@@ -34,9 +34,33 @@
 // on-device CVM and the amount is above the Reader CVM Required Limit; a CDA
 // signature that fails verification ends the transaction (End Application,
 // CDA failed in the TVR); a refund asks for an AAC and ends with End
-// Application and the data record; mag-stripe mode, relay resistance, data
-// storage, balance reading and torn transaction recovery are not
-// implemented.
+// Application and the data record; mag-stripe mode, data storage, balance
+// reading and torn transaction recovery are not implemented; the relay
+// resistance data are not added to the ICC Dynamic Data a CDA signature
+// covers.
+//
+// # Relay resistance
+//
+// When the Kernel Configuration (DF811B b5) and the AIP (byte 2 b1) both
+// support the Relay Resistance Protocol, the kernel sends EXCHANGE RELAY
+// RESISTANCE DATA after GET PROCESSING OPTIONS with the Unpredictable
+// Number as Terminal Relay Resistance Entropy (DF8301) and times the
+// exchange with Config.Stopwatch. The card answers template 80 with its
+// entropy (DF8302), its minimum and maximum processing times (DF8303,
+// DF8304) and its estimated R-APDU transmission time (DF8305), in units of
+// 100 microseconds. The measured processing time (DF8306) is the exchange's
+// duration less the expected C-APDU transmission time (DF8134) and the
+// smaller of the card's and the reader's R-APDU transmission times (DF8305,
+// DF8135). Below the card's minimum less the minimum grace period (DF8132)
+// the card cannot be genuine: End Application, card data error. Above its
+// maximum plus the maximum grace period (DF8133) the exchange is tried again
+// with a new Unpredictable Number, twice at most; then 'relay resistance time
+// limits exceeded' is set in the TVR. 'Relay resistance threshold exceeded'
+// is set when the measured time exceeds the minimum by more than the
+// accuracy threshold (DF8136), or when either transmission time is below the
+// mismatch threshold (DF8137, percent) of the other. 'Relay resistance
+// protocol performed' is set in the TVR (byte 5 b2-b1 = 10); Terminal Action
+// Analysis then weighs the bits like any other.
 package c2
 
 import (
@@ -44,6 +68,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/tapsim/tapsim/emv/apdu"
 	"github.com/tapsim/tapsim/emv/oda"
@@ -63,6 +88,8 @@ const (
 	kcMSNotSupp    = 0x80 // Kernel Configuration b8: mag-stripe mode not supported
 	kcEMVNotSupp   = 0x40 // Kernel Configuration b7: EMV mode not supported
 	kcODCVM        = 0x20 // Kernel Configuration b6: on-device cardholder verification supported
+	kcRRP          = 0x10 // Kernel Configuration b5: relay resistance protocol supported
+	aip2RRP        = 0x01 // AIP byte 2 b1: relay resistance protocol supported
 	sec3CDA        = 0x08 // Terminal Capabilities byte 3 b4: CDA
 	msiMobile      = 0x01 // Mobile Support Indicator b1
 	msiODCVMReq    = 0x02 // Mobile Support Indicator b2: OD-CVM required
@@ -193,8 +220,16 @@ func (r *run) process() (kernel.Outcome, error) {
 	} else {
 		r.limit = r.cb.TransactionLimitNoODCVM
 	}
-	// Relay resistance is not implemented: the TVR says so.
-	r.tvr.Set(kernel.TVRRRNotPerformed)
+	// Relay resistance (the steps after GET PROCESSING OPTIONS) when the
+	// card and the kernel support it, else the TVR says it was not
+	// performed.
+	if r.kc&kcRRP != 0 && aip[1]&aip2RRP != 0 {
+		if o, done, err := r.relayResistance(); done || err != nil {
+			return o, err
+		}
+	} else {
+		r.tvr.Set(kernel.TVRRRNotPerformed)
+	}
 	if len(afl) == 0 {
 		return r.endApplication(kernel.L2CardDataError, "empty AFL"), nil
 	}
@@ -246,6 +281,96 @@ func (r *run) parseGPO(data []byte) (kernel.Outcome, bool) {
 		return r.endApplication(kernel.L2CardDataError, "AIP is not 2 bytes"), true
 	}
 	return kernel.Outcome{}, false
+}
+
+// relayResistance is the Relay Resistance Protocol of Book C-2: EXCHANGE
+// RELAY RESISTANCE DATA, the timing and its checks (see the package
+// documentation). It reports done
+// with the outcome when the transaction ends here.
+func (r *run) relayResistance() (kernel.Outcome, bool, error) {
+	a := r.a
+	cfg := r.cb.RelayResistanceConfig()
+	for attempt := 0; ; attempt++ {
+		un := a.UN
+		if attempt > 0 {
+			// A new Unpredictable Number for each retry.
+			un = a.Config.NewUnpredictableNumber()
+		}
+		r.term[0x9F37] = un[:]
+		r.term[0xDF8301] = append([]byte(nil), un[:]...)
+		var (
+			resp apdu.Response
+			err  error
+		)
+		took := a.Config.Measure(func() { resp, err = a.Card.Send(apdu.ExchangeRelayResistanceData(un)) })
+		if err != nil {
+			if !kernel.IsCommunicationError(err) {
+				return kernel.Outcome{}, true, err
+			}
+			return r.commError(err), true, nil
+		}
+		if !resp.OK() {
+			o := r.endApplication(kernel.L2StatusBytes, "EXCHANGE RELAY RESISTANCE DATA: "+apdu.Describe(resp.SW))
+			o.SW = resp.SW
+			return o, true, nil
+		}
+		l, err := tlv.Decode(resp.Data)
+		if err != nil || len(l) != 1 || l[0].Tag != 0x80 {
+			return r.endApplication(kernel.L2ParsingError, "EXCHANGE RELAY RESISTANCE DATA response is not template 80"), true, nil
+		}
+		v := l[0].Value
+		if len(v) != 10 {
+			return r.endApplication(kernel.L2CardDataError, fmt.Sprintf("EXCHANGE RELAY RESISTANCE DATA response has %d bytes, not 10", len(v))), true, nil
+		}
+		r.card[0xDF8302] = append([]byte(nil), v[:4]...)
+		r.card[0xDF8303] = append([]byte(nil), v[4:6]...)
+		r.card[0xDF8304] = append([]byte(nil), v[6:8]...)
+		r.card[0xDF8305] = append([]byte(nil), v[8:10]...)
+		minTime := units(v[4:6])
+		maxTime := units(v[6:8])
+		devR := units(v[8:10])
+		measured := took - cfg.ExpectedCAPDU - min(devR, cfg.ExpectedRAPDU)
+		if measured < 0 {
+			measured = 0
+		}
+		r.term[0xDF8306] = toUnits(measured)
+		r.term[0xDF8307] = []byte{byte(attempt)}
+		// Faster than the card can be.
+		if measured < minTime-cfg.MinGrace {
+			return r.endApplication(kernel.L2CardDataError, fmt.Sprintf("relay resistance: the card answered in %v, under its minimum %v less the grace period", measured, minTime)), true, nil
+		}
+		slow := measured > maxTime+cfg.MaxGrace
+		// Too slow: try again, twice at most, with a new number.
+		if slow && attempt < 2 {
+			continue
+		}
+		if slow {
+			r.tvr.Set(kernel.TVRRRTimeLimits)
+		}
+		mismatch := func(x, y time.Duration) bool {
+			return y > 0 && int64(x)*100/int64(y) < int64(cfg.MismatchThreshold)
+		}
+		if measured-minTime > cfg.AccuracyThreshold || mismatch(devR, cfg.ExpectedRAPDU) || mismatch(cfg.ExpectedRAPDU, devR) {
+			r.tvr.Set(kernel.TVRRRThreshold)
+		}
+		r.tvr.Set(kernel.TVRRRPerformed)
+		return kernel.Outcome{}, false, nil
+	}
+}
+
+// units reads a 2-byte time in units of 100 microseconds.
+func units(b []byte) time.Duration {
+	return time.Duration(int(b[0])<<8|int(b[1])) * 100 * time.Microsecond
+}
+
+// toUnits codes a duration in units of 100 microseconds on 2 bytes,
+// saturating.
+func toUnits(d time.Duration) []byte {
+	n := d / (100 * time.Microsecond)
+	if n > 0xFFFF {
+		n = 0xFFFF
+	}
+	return []byte{byte(n >> 8), byte(n)}
 }
 
 // recordError turns a READ RECORD failure into an outcome (S4.10, S4.27).
@@ -905,6 +1030,12 @@ func (r *run) base(t kernel.OutcomeType) kernel.Outcome {
 	}
 	for _, tag := range []tlv.Tag{0xDF4B, 0x9F6E} {
 		if v, ok := r.card[tag]; ok {
+			o.DiscretionaryData = append(o.DiscretionaryData, tlv.TLV{Tag: tag, Value: append([]byte(nil), v...)})
+		}
+	}
+	// The relay resistance measurement, when the protocol ran.
+	for _, tag := range []tlv.Tag{0xDF8306, 0xDF8307} {
+		if v, ok := r.term[tag]; ok {
 			o.DiscretionaryData = append(o.DiscretionaryData, tlv.TLV{Tag: tag, Value: append([]byte(nil), v...)})
 		}
 	}

@@ -781,3 +781,106 @@ func TestCVMConditionCodes(t *testing.T) {
 		})
 	}
 }
+
+// TestRelayResistance: EXCHANGE RELAY RESISTANCE DATA timed on an injected
+// stopwatch the test card advances; the TVR bits and outcomes of Book C-2's
+// Relay Resistance Protocol.
+func TestRelayResistance(t *testing.T) {
+	const (
+		ms = time.Millisecond
+		us = time.Microsecond
+	)
+	// Each exchange takes the card's transmission both ways (1.8 ms each)
+	// plus its processing; the kernel expects 1.8 ms for the C-APDU and
+	// 2.4 ms for the R-APDU, so the measured processing time is the
+	// card's processing time.
+	takes := func(proc ...time.Duration) func(n int) time.Duration {
+		return func(n int) time.Duration {
+			p := proc[len(proc)-1]
+			if n-1 < len(proc) {
+				p = proc[n-1]
+			}
+			return 3600*us + p
+		}
+	}
+	type rrCase struct {
+		name      string
+		card      *kerneltest.RelayResistance
+		announce  bool
+		proc      func(n int) time.Duration
+		cfg       func(*kernel.Config)
+		outcome   kernel.OutcomeType
+		exchanges int
+		set       []kernel.TVRBit
+		clear     []kernel.TVRBit
+		err       kernel.L2Error
+		measured  []byte
+	}
+	normal := func() *kerneltest.RelayResistance {
+		return &kerneltest.RelayResistance{Min: 10, Max: 50, Transmission: 18}
+	}
+	tests := []rrCase{
+		{name: "card without relay resistance", card: nil, outcome: kernel.Approved,
+			set: []kernel.TVRBit{kernel.TVRRRNotPerformed}},
+		{name: "kernel without relay resistance", card: normal(), announce: true, proc: takes(2 * ms),
+			cfg: func(c *kernel.Config) { mc(c).KernelConfiguration = kernel.HexBytes{0xA0} }, outcome: kernel.Approved,
+			set: []kernel.TVRBit{kernel.TVRRRNotPerformed}},
+		{name: "in time", card: normal(), announce: true, proc: takes(2 * ms), outcome: kernel.Approved, exchanges: 1,
+			set: []kernel.TVRBit{kernel.TVRRRPerformed}, clear: []kernel.TVRBit{kernel.TVRRRTimeLimits, kernel.TVRRRThreshold, kernel.TVRRRNotPerformed},
+			measured: []byte{0x00, 0x14}},
+		{name: "at the maximum plus the grace period", card: normal(), announce: true, proc: takes(10 * ms), outcome: kernel.Approved, exchanges: 1,
+			set: []kernel.TVRBit{kernel.TVRRRPerformed}, clear: []kernel.TVRBit{kernel.TVRRRTimeLimits}},
+		{name: "slow once, then in time", card: normal(), announce: true, proc: takes(12*ms, 2*ms), outcome: kernel.Approved, exchanges: 2,
+			set: []kernel.TVRBit{kernel.TVRRRPerformed}, clear: []kernel.TVRBit{kernel.TVRRRTimeLimits}},
+		{name: "too slow three times", card: normal(), announce: true, proc: takes(20 * ms), outcome: kernel.OnlineRequest, exchanges: 3,
+			set: []kernel.TVRBit{kernel.TVRRRPerformed, kernel.TVRRRTimeLimits}, clear: []kernel.TVRBit{kernel.TVRRRThreshold}},
+		{name: "far too slow: threshold too", card: normal(), announce: true, proc: takes(50 * ms), outcome: kernel.OnlineRequest, exchanges: 3,
+			set: []kernel.TVRBit{kernel.TVRRRTimeLimits, kernel.TVRRRThreshold}},
+		{name: "too slow, denied by the TAC", card: normal(), announce: true, proc: takes(20 * ms),
+			cfg:     func(c *kernel.Config) { mc(c).TACDenial = kernel.HexBytes{0, 0, 0, 0, 0x04} },
+			outcome: kernel.Declined, exchanges: 3, set: []kernel.TVRBit{kernel.TVRRRTimeLimits}},
+		{name: "faster than its minimum", card: &kerneltest.RelayResistance{Min: 50, Max: 80, Transmission: 18}, announce: true,
+			proc: takes(0), outcome: kernel.EndApplication, exchanges: 1, err: kernel.L2CardDataError},
+		{name: "transmission times mismatch", card: &kerneltest.RelayResistance{Min: 10, Max: 50, Transmission: 5}, announce: true,
+			proc: func(int) time.Duration { return 2300*us + 2*ms }, outcome: kernel.OnlineRequest, exchanges: 1,
+			set: []kernel.TVRBit{kernel.TVRRRThreshold}, clear: []kernel.TVRBit{kernel.TVRRRTimeLimits}},
+		{name: "status word", card: &kerneltest.RelayResistance{Status: apdu.SW6A81}, announce: true, proc: takes(0),
+			outcome: kernel.EndApplication, exchanges: 1, err: kernel.L2StatusBytes},
+		{name: "short response", card: &kerneltest.RelayResistance{Response: []byte{1, 2, 3}}, announce: true, proc: takes(0),
+			outcome: kernel.EndApplication, exchanges: 1, err: kernel.L2CardDataError},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var now time.Duration
+			m := newCard(t, func(m *kerneltest.MChip) {
+				m.RelayResistance = tc.card
+				if tc.announce {
+					m.AIP = []byte{0x19, 0x81}
+				}
+				if tc.card != nil {
+					tc.card.Elapse = func(n int) { now += tc.proc(n) }
+				}
+			})
+			out := tap(t, m, 50000, func(c *kernel.Config) {
+				c.Stopwatch = func() time.Duration { return now }
+				if tc.cfg != nil {
+					tc.cfg(c)
+				}
+			})
+			require.Equal(t, tc.outcome, out.Type, out.String())
+			require.Equal(t, tc.exchanges, m.RRExchanges)
+			for _, b := range tc.set {
+				require.True(t, out.TVR.Has(b), "want %s in %s", b.Name(), out.TVR)
+			}
+			for _, b := range tc.clear {
+				require.False(t, out.TVR.Has(b), "want %s clear in %s", b.Name(), out.TVR)
+			}
+			require.Equal(t, tc.err, out.Error, out.Reason)
+			if tc.measured != nil {
+				v, ok := out.DiscretionaryData.Find(0xDF8306)
+				require.True(t, ok)
+				require.Equal(t, tc.measured, v.Value)
+			}
+		})
+	}
+}

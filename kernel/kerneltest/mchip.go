@@ -66,6 +66,11 @@ type MChip struct {
 	// ATC is the Application Transaction Counter, incremented at each
 	// GENERATE AC.
 	ATC uint16
+	// RelayResistance, when set, makes the card answer EXCHANGE RELAY
+	// RESISTANCE DATA (add 01 to AIP byte 2 to announce it).
+	RelayResistance *RelayResistance
+	// RRExchanges counts the EXCHANGE RELAY RESISTANCE DATA commands.
+	RRExchanges int
 
 	// LastPDOLData, LastCDOL1 and LastP1 record what the terminal sent in
 	// the latest GET PROCESSING OPTIONS and GENERATE AC.
@@ -202,8 +207,49 @@ func (m *MChip) Command(cmd apdu.Command) apdu.Response {
 		return answerRecord(m.records, cmd, m.MutateRecord)
 	case cmd.CLA == 0x80 && cmd.INS == 0xAE:
 		return m.gac(cmd)
+	case cmd.CLA == 0x80 && cmd.INS == 0xEA && m.RelayResistance != nil:
+		return m.RelayResistance.answer(cmd, &m.RRExchanges)
 	}
 	return apdu.Response{SW: apdu.SW6D00}
+}
+
+// RelayResistance is a test card's side of the Relay Resistance Protocol:
+// the times it announces (units of 100 microseconds) and, through Elapse,
+// how long each exchange takes on the test's stopwatch.
+type RelayResistance struct {
+	// Min, Max and Transmission are DF8303, DF8304 and DF8305.
+	Min, Max, Transmission uint16
+	// Elapse, when set, is called with the exchange's number (1 for the
+	// first) to advance the test's stopwatch by the time it takes.
+	Elapse func(n int)
+	// Status, when set, is the only answer.
+	Status uint16
+	// Response, when set, replaces the response data.
+	Response []byte
+}
+
+func (rr *RelayResistance) answer(cmd apdu.Command, n *int) apdu.Response {
+	*n++
+	if rr.Elapse != nil {
+		rr.Elapse(*n)
+	}
+	if rr.Status != 0 {
+		return apdu.Response{SW: rr.Status}
+	}
+	if len(cmd.Data) != 4 {
+		return apdu.Response{SW: apdu.SW6700}
+	}
+	v := rr.Response
+	if v == nil {
+		v = append([]byte{0xCA, 0xFE, byte(*n), 0x01}, u16(rr.Min)...)
+		v = append(v, u16(rr.Max)...)
+		v = append(v, u16(rr.Transmission)...)
+	}
+	b, err := tlv.Encode(0x80, v)
+	if err != nil {
+		return apdu.Response{SW: apdu.SW6F00}
+	}
+	return apdu.Response{Data: b, SW: apdu.SW9000}
 }
 
 func (m *MChip) gac(cmd apdu.Command) apdu.Response {
