@@ -29,6 +29,10 @@ type Options struct {
 	// Clock gives the time (phone verification validity); nil means
 	// time.Now.
 	Clock func() time.Time
+	// Elapse, when set, is told how long each timed exchange takes (relay
+	// resistance), so that a simulated reader's stopwatch advances by it;
+	// the card never sleeps.
+	Elapse func(time.Duration)
 }
 
 // Default settings of a profile.
@@ -290,7 +294,11 @@ func appConfig(ap *AppProfile, o Options) (emvapp.Config, error) {
 		CVN: cvn, DKI: byte(ap.DKI), Keys: emvapp.MasterKey{MK: mk},
 		AIP: ap.AIP, AUC: ap.AUC, IACDefault: ap.IACDefault, IACDenial: ap.IACDenial, IACOnline: ap.IACOnline,
 		CVMList: ap.CVMList, CTQ: ap.CTQ, FormFactor: ap.FFI, CVMLimit: ap.CVMLimit,
-		Blocked: ap.Blocked, Rand: o.Rand,
+		Blocked: ap.Blocked, Rand: o.Rand, Elapse: o.Elapse,
+	}
+	if rr := ap.RelayResistance; rr != nil {
+		cfg.RelayResistance = &emvapp.RelayResistance{Min: rr.Min, Max: rr.Max, Transmission: rr.Transmission,
+			Processing: rr.Processing, Slow: rr.Slow, SlowCount: rr.SlowCount}
 	}
 	if cfg.DKI == 0 {
 		cfg.DKI = 1

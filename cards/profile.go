@@ -163,11 +163,32 @@ type AppProfile struct {
 	ODA *ODAProfile `yaml:"oda,omitempty"`
 	// Token marks the PAN as a payment token.
 	Token *TokenProfile `yaml:"token,omitempty"`
+	// RelayResistance makes a Mastercard application answer EXCHANGE
+	// RELAY RESISTANCE DATA (Book C-2), with its announced and real times.
+	RelayResistance *RelayResistanceProfile `yaml:"relay_resistance,omitempty"`
 	// Blocked makes SELECT answer '6283' (application blocked).
 	Blocked bool `yaml:"blocked,omitempty"`
 	// Faults maps an instruction byte (hex, e.g. "A8") to the status word
 	// (hex, e.g. "6F00") the application answers it with.
 	Faults map[string]string `yaml:"faults,omitempty"`
+}
+
+// RelayResistanceProfile is emvapp.RelayResistance in YAML: durations
+// ("1ms", "1800us"):
+//
+//	relay_resistance: {min: 1ms, max: 5ms, transmission: 1800us, processing: 2ms}
+//	relay_resistance: {min: 1ms, max: 5ms, transmission: 1800us, processing: 2ms, slow: 20ms}
+//
+// slow, when set, is the time the first slow_count exchanges of a
+// transaction really take (every exchange when slow_count is 0): a card
+// behind a relay, or too slow for the reader.
+type RelayResistanceProfile struct {
+	Min          time.Duration `yaml:"min"`
+	Max          time.Duration `yaml:"max"`
+	Transmission time.Duration `yaml:"transmission"`
+	Processing   time.Duration `yaml:"processing"`
+	Slow         time.Duration `yaml:"slow,omitempty"`
+	SlowCount    int           `yaml:"slow_count,omitempty"`
 }
 
 // OfflineProfile is the card's offline approval policy (emvapp.Offline):

@@ -57,6 +57,7 @@ var knownINS = map[byte]byte{
 	0xA8: 0x80, // GET PROCESSING OPTIONS
 	0xAE: 0x80, // GENERATE AC
 	0xCA: 0x80, // GET DATA
+	0xEA: 0x80, // EXCHANGE RELAY RESISTANCE DATA
 }
 
 // Status words as R-APDUs.

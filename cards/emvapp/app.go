@@ -154,6 +154,8 @@ type txn struct {
 	acDone   bool
 	atc      uint16
 	pdolData []byte
+	// rrd counts EXCHANGE RELAY RESISTANCE DATA commands.
+	rrd int
 }
 
 // New personalises an application from cfg: it builds the FCI, the
@@ -219,7 +221,11 @@ func (a *App) defaultAIP() []byte {
 		if a.cfg.Holder != nil {
 			b1 |= 0x02 // on-device cardholder verification supported
 		}
-		return []byte{b1, 0x80} // byte 2 b8: EMV mode supported
+		b2 := byte(0x80) // byte 2 b8: EMV mode supported
+		if a.cfg.RelayResistance != nil {
+			b2 |= 0x01 // byte 2 b1: relay resistance protocol supported
+		}
+		return []byte{b1, b2}
 	}
 }
 
@@ -304,6 +310,8 @@ func (a *App) Process(cmd apdu.Command) []byte {
 		return a.generateAC(cmd)
 	case cmd.CLA == 0x80 && cmd.INS == 0xCA:
 		return a.getData(cmd)
+	case cmd.CLA == 0x80 && cmd.INS == 0xEA && a.cfg.RelayResistance != nil:
+		return a.relayResistance(cmd)
 	}
 	return rsw(apdu.SW6D00)
 }

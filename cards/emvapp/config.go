@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/tapsim/tapsim/emv/cryptogram"
 	"github.com/tapsim/tapsim/emv/oda"
@@ -200,14 +201,39 @@ type Config struct {
 	// wants CDCVM; 0 means it follows the terminal.
 	CVMLimit int64
 
+	// RelayResistance, when set, makes a Mastercard application support
+	// the Relay Resistance Protocol (AIP byte 2 b1) and answer EXCHANGE
+	// RELAY RESISTANCE DATA.
+	RelayResistance *RelayResistance
+
 	// Rand supplies card unpredictable numbers (9F69) and ICC dynamic
-	// numbers (CDA).
+	// numbers (CDA) and the device relay resistance entropy.
 	Rand io.Reader
+	// Elapse, when set, is told how long each exchange the application
+	// times takes (EXCHANGE RELAY RESISTANCE DATA): a simulation advances
+	// the reader's stopwatch by it instead of the card sleeping.
+	Elapse func(time.Duration)
 	// Blocked makes SELECT answer '6283' (application blocked) with the FCI.
 	Blocked bool
 	// Faults maps an instruction byte to the status word the application
 	// answers it with, for cards that answer errors (A4 is SELECT).
 	Faults map[byte]uint16
+}
+
+// RelayResistance is a Mastercard application's side of the Relay
+// Resistance Protocol (Book C-2): the minimum and maximum times it takes to
+// process EXCHANGE RELAY RESISTANCE DATA (DF8303, DF8304), its estimated
+// R-APDU transmission time (DF8305), all announced in units of 100
+// microseconds, and how long it really takes: Processing, plus Transmission
+// each way. Slow, when positive, replaces Processing for the first
+// SlowCount exchanges of a transaction (0: every exchange): a card behind a
+// relay, or one too slow for the reader.
+type RelayResistance struct {
+	Min, Max     time.Duration
+	Transmission time.Duration
+	Processing   time.Duration
+	Slow         time.Duration
+	SlowCount    int
 }
 
 // DefaultPDOL returns the PDOL of the scheme: for Visa, what Book C-3 needs
@@ -297,6 +323,15 @@ func (c *Config) validate() error {
 	}
 	if c.FormFactor != nil && len(c.FormFactor) != 4 {
 		return fmt.Errorf("%w: form factor indicator must be 4 bytes", ErrConfig)
+	}
+	if rr := c.RelayResistance; rr != nil {
+		if c.Scheme != Mastercard {
+			return fmt.Errorf("%w: relay resistance is a Mastercard (C-2) procedure", ErrConfig)
+		}
+		if rr.Min < 0 || rr.Max < rr.Min || rr.Transmission < 0 || rr.Processing < 0 || rr.Slow < 0 ||
+			rr.Max > 0xFFFF*100*time.Microsecond || rr.Transmission > 0xFFFF*100*time.Microsecond {
+			return fmt.Errorf("%w: relay resistance times out of range", ErrConfig)
+		}
 	}
 	if c.AIP != nil && len(c.AIP) != 2 {
 		return fmt.Errorf("%w: AIP must be 2 bytes", ErrConfig)

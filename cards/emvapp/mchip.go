@@ -2,6 +2,7 @@ package emvapp
 
 import (
 	"io"
+	"time"
 
 	"github.com/tapsim/tapsim/emv/apdu"
 	"github.com/tapsim/tapsim/emv/oda"
@@ -126,4 +127,51 @@ func (a *App) generateAC(cmd apdu.Command) []byte {
 	res.ATC, res.CID = a.txn.atc, cid
 	a.finish(res, amount)
 	return ok(resp)
+}
+
+// relayResistance answers EXCHANGE RELAY RESISTANCE DATA (Book C-2): after
+// GET PROCESSING OPTIONS and before GENERATE AC, with the terminal's 4-byte
+// entropy, template 80 with the device's entropy (4 random bytes), its
+// minimum and maximum processing times and its estimated R-APDU
+// transmission time. The time the exchange takes goes to Elapse.
+func (a *App) relayResistance(cmd apdu.Command) []byte {
+	rr := a.cfg.RelayResistance
+	if !a.txn.gpo || a.txn.acDone {
+		return rsw(apdu.SW6985)
+	}
+	if cmd.P1 != 0 || cmd.P2 != 0 {
+		return rsw(apdu.SW6A86)
+	}
+	if len(cmd.Data) != 4 {
+		return rsw(apdu.SW6700)
+	}
+	a.txn.rrd++
+	took := rr.Processing
+	if rr.Slow > 0 && (rr.SlowCount == 0 || a.txn.rrd <= rr.SlowCount) {
+		took = rr.Slow
+	}
+	if a.cfg.Elapse != nil {
+		a.cfg.Elapse(2*rr.Transmission + took)
+	}
+	entropy := make([]byte, 4)
+	if _, err := io.ReadFull(a.cfg.Rand, entropy); err != nil {
+		return rsw(apdu.SW6F00)
+	}
+	v := append(entropy, units(rr.Min)...)
+	v = append(v, units(rr.Max)...)
+	v = append(v, units(rr.Transmission)...)
+	b, err := tlv.Encode(0x80, v)
+	if err != nil {
+		return rsw(apdu.SW6F00)
+	}
+	return ok(b)
+}
+
+// units codes a duration in units of 100 microseconds on 2 bytes.
+func units(d time.Duration) []byte {
+	n := d / (100 * time.Microsecond)
+	if n > 0xFFFF {
+		n = 0xFFFF
+	}
+	return u16(uint16(n))
 }

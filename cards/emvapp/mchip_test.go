@@ -2,6 +2,7 @@ package emvapp_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -193,5 +194,47 @@ func TestConfigValidation(t *testing.T) {
 	require.Equal(t, emvapp.Mastercard, s)
 	require.Equal(t, "mastercard", s.String())
 	_, err = emvapp.ParseScheme("amex")
+	require.ErrorIs(t, err, emvapp.ErrConfig)
+}
+
+// TestMChipRelayResistance: the application announces the Relay Resistance
+// Protocol in its AIP and answers EXCHANGE RELAY RESISTANCE DATA between GET
+// PROCESSING OPTIONS and GENERATE AC with its entropy and times, telling
+// Elapse how long each exchange takes (slow for the first SlowCount).
+func TestMChipRelayResistance(t *testing.T) {
+	cfg := mcConfig(t, "mc16")
+	var took []time.Duration
+	cfg.RelayResistance = &emvapp.RelayResistance{Min: time.Millisecond, Max: 5 * time.Millisecond,
+		Transmission: 1800 * time.Microsecond, Processing: 2 * time.Millisecond, Slow: 20 * time.Millisecond, SlowCount: 1}
+	cfg.Elapse = func(d time.Duration) { took = append(took, d) }
+	a := newApp(t, cfg)
+	errd := apdu.ExchangeRelayResistanceData([4]byte{1, 2, 3, 4})
+
+	// Before GET PROCESSING OPTIONS: conditions of use not satisfied.
+	selectApp(t, a)
+	require.Equal(t, apdu.SW6985, run(t, a, errd).SW)
+
+	x := newTx("000000050000")
+	_, g := gpo(t, a, x)
+	require.Equal(t, apdu.SW9000, g.SW)
+	require.Equal(t, h("1981"), decode(t, g.Data)[0x82], "AIP byte 2 b1: relay resistance supported")
+	for i := 0; i < 2; i++ {
+		r := run(t, a, errd)
+		require.Equal(t, apdu.SW9000, r.SW)
+		l, err := tlv.Decode(r.Data)
+		require.NoError(t, err)
+		require.Equal(t, tlv.Tag(0x80), l[0].Tag)
+		require.Len(t, l[0].Value, 10)
+		require.Equal(t, h("000A 0032 0012"), l[0].Value[4:], "min 1 ms, max 5 ms, transmission 1.8 ms in 100 us")
+	}
+	require.Equal(t, []time.Duration{23600 * time.Microsecond, 5600 * time.Microsecond}, took, "slow once, then in time")
+	bad := errd
+	bad.Data = []byte{1, 2}
+	require.Equal(t, apdu.SW6700, run(t, a, bad).SW)
+
+	// Visa applications have no relay resistance.
+	v := visaConfig(t, "visa18")
+	v.RelayResistance = cfg.RelayResistance
+	_, err := emvapp.New(v)
 	require.ErrorIs(t, err, emvapp.ErrConfig)
 }

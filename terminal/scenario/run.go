@@ -70,7 +70,10 @@ func seed(name string) uint64 {
 }
 
 func (r *Runner) run(ctx context.Context, s Scenario) ([]string, string, error) {
-	card, testCard, err := r.card(s)
+	// A simulated stopwatch: the card advances it by the time its timed
+	// exchanges take (relay resistance), the kernel reads it.
+	var elapsed time.Duration
+	card, testCard, err := r.card(s, func(d time.Duration) { elapsed += d })
 	if err != nil {
 		return nil, "", err
 	}
@@ -87,6 +90,7 @@ func (r *Runner) run(ctx context.Context, s Scenario) ([]string, string, error) 
 		return nil, "", err
 	}
 	cfg.Clock = kernel.FixedClock(date)
+	cfg.Stopwatch = func() time.Duration { return elapsed }
 	cfg.UnpredictableNumber = kernel.FixedUN(un)
 	if r.Trace != nil {
 		cfg.Trace = r.Trace
@@ -190,7 +194,7 @@ func (s Scenario) unpredictableNumber() ([4]byte, error) {
 // card builds the scenario's card: a built-in profile or a profile file
 // relative to the scenario, with the state overrides applied, and whether
 // the test CA certifies it (cards.Profile.UsesTestCA).
-func (r *Runner) card(s Scenario) (cards.Card, bool, error) {
+func (r *Runner) card(s Scenario, elapse func(time.Duration)) (cards.Card, bool, error) {
 	var (
 		p   cards.Profile
 		err error
@@ -214,7 +218,7 @@ func (r *Runner) card(s Scenario) (cards.Card, bool, error) {
 	}
 	rng := rand.NewChaCha8(seedBytes(seed("card:" + s.Name)))
 	date, _ := s.date()
-	c, err := cards.FromProfile(p, cards.Options{Rand: rng, Clock: func() time.Time { return date }})
+	c, err := cards.FromProfile(p, cards.Options{Rand: rng, Clock: func() time.Time { return date }, Elapse: elapse})
 	if err != nil {
 		return nil, false, fmt.Errorf("scenario: card: %w", err)
 	}

@@ -44,6 +44,8 @@ func CommandName(capdu []byte) string {
 		return "GET RESPONSE"
 	case 0x2A:
 		return "COMPUTE CRYPTOGRAPHIC CHECKSUM"
+	case 0xEA:
+		return "EXCHANGE RELAY RESISTANCE DATA"
 	case 0x88:
 		return "INTERNAL AUTHENTICATE"
 	case 0x82:
