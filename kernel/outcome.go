@@ -183,6 +183,29 @@ func (d OnlineResponseData) String() string {
 	return "N/A"
 }
 
+// OnlineResponse is what the terminal hands the Entry Point after the
+// online authorisation when the outcome asked for a restart with Online
+// Response Data (Book A 6.2.3): the issuer's decision and the EMV data of
+// the response (ISO 8583 field 55) for Issuer Update Processing.
+type OnlineResponse struct {
+	// Approved is the host's decision.
+	Approved bool
+	// ARC is the Authorisation Response Code (8A), two characters ("00").
+	ARC []byte
+	// IssuerAuthData is the Issuer Authentication Data (91); nil when the
+	// response has none.
+	IssuerAuthData []byte
+	// Scripts are the Issuer Script Templates (71, 72) as BER-TLV, in the
+	// order of the response; nil when none.
+	Scripts []byte
+}
+
+// HasEMVData reports whether the response carries data for the card:
+// Issuer Authentication Data or scripts.
+func (r OnlineResponse) HasEMVData() bool {
+	return len(r.IssuerAuthData) > 0 || len(r.Scripts) > 0
+}
+
 // Interface is the Alternate Interface Preference of an outcome.
 type Interface int
 

@@ -701,3 +701,151 @@ func TestOfflineOnlyReaderGivenARQC(t *testing.T) {
 		})
 	}
 }
+
+// TestIssuerUpdateProcessing: after an Online Request with Online Response
+// Data, the Entry Point restarts at Start B with the issuer's response; the
+// kernel sends EXTERNAL AUTHENTICATE and the script commands, and the
+// outcome is the host's decision with the Issuer Script Results.
+func TestIssuerUpdateProcessing(t *testing.T) {
+	script := func(tag tlv.Tag, id string, cmds ...string) []byte {
+		ch := []tlv.TLV{}
+		if id != "" {
+			ch = append(ch, tlv.TLV{Tag: 0x9F18, Value: h(id)})
+		}
+		for _, c := range cmds {
+			ch = append(ch, tlv.TLV{Tag: 0x86, Value: h(c)})
+		}
+		b, err := tlv.EncodeConstructed(tag, ch...)
+		require.NoError(t, err)
+		return b
+	}
+	block := "841E000004AABBCCDD"
+	tests := []struct {
+		name     string
+		resp     kernel.OnlineResponse
+		eaSW     uint16
+		scriptSW map[byte]uint16
+		want     kernel.OutcomeType
+		results  string
+		set      []kernel.TVRBit
+		cmds     []string
+	}{
+		{name: "ARPC accepted, approved", resp: kernel.OnlineResponse{Approved: true, ARC: []byte("00"), IssuerAuthData: h("11223344 00820000")},
+			eaSW: 0x9000, want: kernel.Approved, cmds: []string{"SELECT PPSE", "SELECT", "EXTERNAL AUTHENTICATE"}},
+		{name: "ARPC refused", resp: kernel.OnlineResponse{Approved: true, ARC: []byte("00"), IssuerAuthData: h("11223344 00820000")},
+			eaSW: 0x6300, want: kernel.Approved, set: []kernel.TVRBit{kernel.TVRIssuerAuthFailed}},
+		{name: "declined with a block script", resp: kernel.OnlineResponse{ARC: []byte("05"), IssuerAuthData: h("11223344 00820000"), Scripts: script(0x72, "00000001", block)},
+			eaSW: 0x9000, want: kernel.Declined, results: "2000000001", cmds: []string{"SELECT PPSE", "SELECT", "EXTERNAL AUTHENTICATE", "84 1E"}},
+		{name: "script command refused", resp: kernel.OnlineResponse{Approved: true, Scripts: script(0x71, "", "04DA9F580103", block)},
+			scriptSW: map[byte]uint16{0x1E: 0x6985}, want: kernel.Approved, results: "1200000000", set: []kernel.TVRBit{kernel.TVRScriptBeforeFailed}},
+		{name: "two scripts", resp: kernel.OnlineResponse{Approved: true, Scripts: append(script(0x71, "0000000A", block), script(0x72, "0000000B", block)...)},
+			scriptSW: map[byte]uint16{}, want: kernel.Approved, results: "200000000A200000000B"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var sent []string
+			v := newVisa(t, func(v *kerneltest.Visa) {
+				v.CTQ = []byte{0x00, 0x40}
+				v.CID = func(tlv.Map) byte { return 0x80 }
+				v.Other = func(cmd apdu.Command) apdu.Response {
+					switch {
+					case cmd.INS == 0x82:
+						sent = append(sent, "EXTERNAL AUTHENTICATE")
+						return apdu.Response{SW: tc.eaSW}
+					case cmd.CLA == 0x84 || cmd.CLA == 0x04:
+						sent = append(sent, strings.ToUpper(hex.EncodeToString([]byte{cmd.CLA}))+" "+strings.ToUpper(hex.EncodeToString([]byte{cmd.INS})))
+						if sw, ok := tc.scriptSW[cmd.INS]; ok {
+							return apdu.Response{SW: sw}
+						}
+						return apdu.Response{SW: apdu.SW9000}
+					}
+					return apdu.Response{SW: apdu.SW6D00}
+				}
+			})
+			cfg := config(v)
+			setTTQ(0x26, 0x00, 0xC0, 0x00)(&cfg)
+			ep, err := entry.New(cfg)
+			require.NoError(t, err)
+			card := &kerneltest.Card{Apps: []kerneltest.App{v}}
+			out, err := ep.Start(context.Background(), card, kernel.Transaction{Amount: 150000})
+			require.NoError(t, err)
+			require.Equal(t, kernel.OnlineRequest, out.Type, out.String())
+			require.Equal(t, kernel.StartB, out.Start)
+			require.Equal(t, kernel.OnlineResponseEMV, out.OnlineResponseData)
+
+			var cmds []string
+			cfg2 := ep.Config()
+			cfg2.Trace = func(x kernel.Exchange) {
+				switch x.C[1] {
+				case 0xA4:
+					if bytes.Contains(x.C, []byte("2PAY")) {
+						cmds = append(cmds, "SELECT PPSE")
+					} else {
+						cmds = append(cmds, "SELECT")
+					}
+				case 0x82:
+					cmds = append(cmds, "EXTERNAL AUTHENTICATE")
+				default:
+					cmds = append(cmds, strings.ToUpper(hex.EncodeToString(x.C[:1]))+" "+strings.ToUpper(hex.EncodeToString(x.C[1:2])))
+				}
+			}
+			out, err = ep.RestartOnline(context.Background(), card, tc.resp)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, out.Type, out.String())
+			require.Equal(t, kernel.StartNA, out.Start)
+			if tc.results != "" {
+				require.Equal(t, h(tc.results), out.Record(0x9F5B))
+			}
+			for _, b := range tc.set {
+				require.True(t, out.TVR.Has(b), "want %s in %s", b.Name(), out.TVR)
+			}
+			if tc.cmds != nil {
+				require.Equal(t, tc.cmds, cmds)
+			}
+			require.NotContains(t, cmds, "80 A8", "no new GET PROCESSING OPTIONS")
+			require.Equal(t, tc.resp.ARC, out.Record(0x8A))
+			// A second restart is refused: the transaction is over.
+			_, err = ep.RestartOnline(context.Background(), card, tc.resp)
+			require.ErrorIs(t, err, entry.ErrNoOnlineRestart)
+		})
+	}
+}
+
+// TestIssuerUpdateNotNeeded: a response without EMV data ends the
+// transaction with the host's decision at once; an outcome without Online
+// Response Data refuses the restart.
+func TestIssuerUpdateNotNeeded(t *testing.T) {
+	v := newVisa(t, func(v *kerneltest.Visa) {
+		v.CTQ = []byte{0x00, 0x40}
+		v.CID = func(tlv.Map) byte { return 0x80 }
+	})
+	cfg := config(v)
+	setTTQ(0x26, 0x00, 0xC0, 0x00)(&cfg)
+	ep, err := entry.New(cfg)
+	require.NoError(t, err)
+	card := &kerneltest.Card{Apps: []kerneltest.App{v}}
+	_, err = ep.Start(context.Background(), card, kernel.Transaction{Amount: 150000})
+	require.NoError(t, err)
+	out, err := ep.RestartOnline(context.Background(), card, kernel.OnlineResponse{ARC: []byte("51")})
+	require.NoError(t, err)
+	require.Equal(t, kernel.Declined, out.Type)
+	require.Equal(t, kernel.MsgNotAuthorised, out.UIOnOutcome.Message)
+
+	// Without issuer update support in the TTQ: no restart.
+	ep, err = entry.New(config(v))
+	require.NoError(t, err)
+	out, err = ep.Start(context.Background(), card, kernel.Transaction{Amount: 150000})
+	require.NoError(t, err)
+	require.Equal(t, kernel.StartNA, out.Start)
+	_, err = ep.RestartOnline(context.Background(), card, kernel.OnlineResponse{Approved: true})
+	require.ErrorIs(t, err, entry.ErrNoOnlineRestart)
+}
+
+// h decodes hex, spaces allowed; it panics on bad test data.
+func h(s string) []byte {
+	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
+	if err != nil {
+		panic(err)
+	}
+	return b
+}

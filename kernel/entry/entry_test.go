@@ -432,3 +432,61 @@ func TestConfigCopy(t *testing.T) {
 	*cfg.Combinations[0].FloorLimit = 1
 	require.Equal(t, int64(100000), *e.Config().Combinations[0].FloorLimit, "the Entry Point keeps its own copy")
 }
+
+// stayKernel is a kernel whose Online Request asks for a restart at Start D
+// with any online response: the card stays in the field while the host
+// answers. Restarted, it reports what it was given.
+type stayKernel struct {
+	activations []*kernel.Activation
+}
+
+func (*stayKernel) ID() byte { return 2 }
+
+func (k *stayKernel) Activate(_ context.Context, a *kernel.Activation) (kernel.Outcome, error) {
+	k.activations = append(k.activations, a)
+	if a.OnlineResponse == nil {
+		return kernel.Outcome{Type: kernel.OnlineRequest, Start: kernel.StartD, OnlineResponseData: kernel.OnlineResponseAny,
+			UIOnRestart: &kernel.UIRequest{Message: kernel.MsgProcessing}}, nil
+	}
+	if a.OnlineResponse.Approved {
+		return kernel.Outcome{Type: kernel.Approved}, nil
+	}
+	return kernel.Outcome{Type: kernel.Declined}, nil
+}
+
+// TestRestartOnlineStartD: at Start D the Entry Point activates the kernel
+// that ran again at once, with the online response, without a new SELECT;
+// the restart's UI Request is sent first.
+func TestRestartOnlineStartD(t *testing.T) {
+	k := &stayKernel{}
+	ep, err := entry.New(baseConfig(t), k)
+	require.NoError(t, err)
+	m := mchip(t)
+	r := &kerneltest.Card{Apps: []kerneltest.App{m}}
+	out, err := ep.Start(context.Background(), r, kernel.Transaction{Amount: 1000})
+	require.NoError(t, err)
+	require.Equal(t, kernel.StartD, out.Start)
+	require.Len(t, k.activations, 1)
+
+	var cmds int
+	tr := &kerneltest.Reader{Respond: func(capdu []byte) ([]byte, error) {
+		cmds++
+		return []byte{0x90, 0x00}, nil
+	}}
+	out, err = ep.RestartOnline(context.Background(), tr, kernel.OnlineResponse{Approved: true, ARC: []byte("00")})
+	require.NoError(t, err)
+	require.Equal(t, kernel.Approved, out.Type)
+	require.Zero(t, cmds, "no PPSE, no SELECT at Start D")
+	require.Len(t, k.activations, 2)
+	a := k.activations[1]
+	require.True(t, a.Restart)
+	require.Equal(t, k.activations[0].FCI, a.FCI, "the first selection's FCI")
+	require.Equal(t, []byte("00"), a.OnlineResponse.ARC)
+	require.Equal(t, kernel.MsgProcessing, out.UIRequests[0].Message)
+
+	// Restart refused before any transaction.
+	ep2, err := entry.New(baseConfig(t), k)
+	require.NoError(t, err)
+	_, err = ep2.RestartOnline(context.Background(), tr, kernel.OnlineResponse{})
+	require.ErrorIs(t, err, entry.ErrNotStarted)
+}
