@@ -222,6 +222,36 @@ func loadKeys(ph *phone.Phone, cfg emvapp.Config, ap *AppProfile, pp *PhoneProfi
 }
 
 // masterKey derives the ICC master key from the profile's issuer master key.
+// IssuerARPC answers an application's ARQC as its issuer would, for tests
+// and simulations of the issuer's response: the Issuer Authentication Data
+// (91) for the cryptogram in tags (the data record of the online
+// transaction: 9F26, 9F36, 9F10 and the data the cryptogram covers) with
+// the profile's test keys: the ARPC and the ARC (method 1), or the ARPC and
+// the CSU (method 2).
+func IssuerARPC(ap AppProfile, tags cryptogram.Source, arc, csu []byte) ([]byte, error) {
+	cvn, err := cryptogram.Lookup(ap.CVN)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrProfile, err)
+	}
+	mk, err := masterKey(cvn, &ap)
+	if err != nil {
+		return nil, err
+	}
+	arqc, ok := tags.Value(0x9F26)
+	if !ok {
+		return nil, fmt.Errorf("%w: no application cryptogram to answer", ErrProfile)
+	}
+	resp := csu
+	if cvn.ARPCMethod == cryptogram.ARPC1 {
+		resp = arc
+	}
+	arpc, err := cvn.ARPC(mk, tags, arqc, resp, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: ARPC: %w", ErrProfile, err)
+	}
+	return append(arpc, resp...), nil
+}
+
 func masterKey(cvn *cryptogram.CVN, ap *AppProfile) (keys.Key, error) {
 	if len(ap.MK) > 0 {
 		mk, err := keys.New(cvn.Alg, ap.MK)

@@ -108,6 +108,9 @@ type State struct {
 	// cryptogram; CumulativeOffline sums their amounts.
 	ConsecutiveOffline int
 	CumulativeOffline  int64
+	// Blocked is set by an APPLICATION BLOCK issuer script command and
+	// cleared by APPLICATION UNBLOCK.
+	Blocked bool
 }
 
 // Result describes the last transaction the application answered, for
@@ -145,6 +148,15 @@ type App struct {
 	state State
 	last  Result
 	txn   txn
+	// online is the last online cryptogram, which the issuer's ARPC
+	// answers on the next presentation (Issuer Update Processing).
+	online *onlineAC
+}
+
+// onlineAC is an ARQC and the data it covered.
+type onlineAC struct {
+	tags cryptogram.Values
+	ac   []byte
 }
 
 // txn is the state of the transaction in progress.
@@ -156,6 +168,9 @@ type txn struct {
 	pdolData []byte
 	// rrd counts EXCHANGE RELAY RESISTANCE DATA commands.
 	rrd int
+	// issuerAuth is set once EXTERNAL AUTHENTICATE verified the ARPC;
+	// eaDone once it was tried.
+	issuerAuth, eaDone bool
 }
 
 // New personalises an application from cfg: it builds the FCI, the
@@ -280,7 +295,7 @@ func (a *App) Select() []byte {
 		a.txn = txn{}
 		return rsw(sw)
 	}
-	if a.cfg.Blocked {
+	if a.cfg.Blocked || a.state.Blocked {
 		return append(bytes.Clone(a.fci), 0x62, 0x83)
 	}
 	return ok(bytes.Clone(a.fci))
@@ -312,6 +327,10 @@ func (a *App) Process(cmd apdu.Command) []byte {
 		return a.getData(cmd)
 	case cmd.CLA == 0x80 && cmd.INS == 0xEA && a.cfg.RelayResistance != nil:
 		return a.relayResistance(cmd)
+	case cmd.CLA == 0x00 && cmd.INS == 0x82:
+		return a.externalAuthenticate(cmd)
+	case (cmd.CLA == 0x84 || cmd.CLA == 0x04) && (cmd.INS == 0x1E || cmd.INS == 0x18 || cmd.INS == 0xDA):
+		return a.script(cmd)
 	}
 	return rsw(apdu.SW6D00)
 }
@@ -366,7 +385,7 @@ func (a *App) gpo(cmd apdu.Command) []byte {
 	if cmd.P1 != 0 || cmd.P2 != 0 {
 		return rsw(apdu.SW6A86)
 	}
-	if a.txn.gpo || a.cfg.Blocked {
+	if a.txn.gpo || a.cfg.Blocked || a.state.Blocked {
 		return rsw(apdu.SW6985)
 	}
 	l, err := tlv.Decode(cmd.Data)

@@ -93,6 +93,9 @@ func (a *App) generateAC(cmd apdu.Command) []byte {
 		return rsw(apdu.SW6985)
 	}
 	iad = a.finalIAD(iad)
+	if cid == cidARQC {
+		a.online = &onlineAC{tags: tags, ac: ac}
+	}
 
 	head := []tlv.TLV{obj(0x9F27, []byte{cid}), obj(0x9F36, u16(a.txn.atc))}
 	tail := []tlv.TLV{obj(0x9F10, iad)}

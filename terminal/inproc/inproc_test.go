@@ -3,6 +3,7 @@ package inproc_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -68,4 +69,31 @@ func TestBuiltinProfileAnswersPPSE(t *testing.T) {
 	rr, err := apdu.ParseResponse(resp)
 	require.NoError(t, err)
 	require.True(t, rr.OK(), "PPSE answered %04X", rr.SW)
+}
+
+// TestFieldOff: the field going off resets the card (power lost) and waits
+// the time through Wait, never on the wall clock in a test; a cancelled
+// wait is reported.
+func TestFieldOff(t *testing.T) {
+	ctx := context.Background()
+	c := &echoCard{}
+	r := inproc.New(c)
+	var waited []time.Duration
+	r.Wait = func(_ context.Context, d time.Duration) error {
+		waited = append(waited, d)
+		return nil
+	}
+	require.NoError(t, r.FieldOff(ctx, 1300*time.Millisecond))
+	require.Equal(t, 2, c.resets, "the card lost power")
+	require.Equal(t, []time.Duration{1300 * time.Millisecond}, waited)
+	require.Equal(t, []time.Duration{1300 * time.Millisecond}, r.FieldOffs())
+	require.Same(t, c, r.Card(), "the card is still in the field")
+
+	r.Wait = func(ctx context.Context, _ time.Duration) error { return context.Canceled }
+	require.ErrorIs(t, r.FieldOff(ctx, time.Second), context.Canceled)
+
+	// Without Wait the field comes back at once.
+	r.Wait = nil
+	require.NoError(t, r.FieldOff(ctx, time.Hour))
+	require.Equal(t, 4, c.resets)
 }

@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/tapsim/tapsim/cards"
+	"github.com/tapsim/tapsim/emv/cryptogram"
 	"github.com/tapsim/tapsim/emv/tlv"
 	"github.com/tapsim/tapsim/kernel"
 	"github.com/tapsim/tapsim/kernel/entry"
@@ -102,24 +103,40 @@ func (r *Runner) run(ctx context.Context, s Scenario) ([]string, string, error) 
 	txn := kernel.Transaction{Amount: s.Amount, Other: s.Other, Type: typ, Date: date}
 
 	reader := inproc.New(card)
+	reader.Wait = func(_ context.Context, d time.Duration) error {
+		elapsed += d
+		return nil
+	}
 	var (
 		diffs   []string
 		last    kernel.Outcome
 		taps    int
 		removal = -1
+		online  *kernel.OnlineResponse
 	)
 	for i, st := range s.Steps {
 		switch st.Action {
 		case "tap":
+			if taps > 0 && last.FieldOff > 0 {
+				// The field stays off as the outcome asked, on the
+				// simulated clock.
+				if err := reader.FieldOff(ctx, last.FieldOff); err != nil {
+					return diffs, last.String(), err
+				}
+			}
 			reader.Present(card)
 			if removal >= 0 {
 				reader.RemoveAfter(removal)
 				removal = -1
 			}
 			var out kernel.Outcome
-			if taps > 0 && last.Start == kernel.StartB {
+			switch {
+			case online != nil:
+				out, err = ep.RestartOnline(ctx, reader, *online)
+				online = nil
+			case taps > 0 && last.Start == kernel.StartB:
 				out, err = ep.Restart(ctx, reader)
-			} else {
+			default:
 				out, err = ep.Start(ctx, reader, txn)
 			}
 			if err != nil {
@@ -132,6 +149,12 @@ func (r *Runner) run(ctx context.Context, s Scenario) ([]string, string, error) 
 					diffs = append(diffs, fmt.Sprintf("tap %d: %s", taps, d))
 				}
 			}
+		case "online":
+			resp, err := r.issuerResponse(s, st.Online, last)
+			if err != nil {
+				return nil, "", fmt.Errorf("scenario: step %d (online): %w", i+1, err)
+			}
+			online = &resp
 		case "remove_after":
 			n, err := strconv.Atoi(st.Arg)
 			if err != nil || n < 0 {
@@ -149,6 +172,55 @@ func (r *Runner) run(ctx context.Context, s Scenario) ([]string, string, error) 
 		diffs = append(diffs, fmt.Sprintf("taps: want %d, got %d", s.Expect.Taps, taps))
 	}
 	return diffs, last.String(), nil
+}
+
+// issuerResponse builds the issuer's answer of an online step from the
+// last outcome's data record and the card profile's test keys.
+func (r *Runner) issuerResponse(s Scenario, o *Online, last kernel.Outcome) (kernel.OnlineResponse, error) {
+	resp := kernel.OnlineResponse{Approved: o.Approved, ARC: []byte(o.ARC)}
+	if o.ARC == "" {
+		resp.ARC = []byte("05")
+		if o.Approved {
+			resp.ARC = []byte("00")
+		}
+	}
+	if len(resp.ARC) != 2 {
+		return resp, fmt.Errorf("%w: arc is two characters", ErrScenario)
+	}
+	for _, sc := range o.Scripts {
+		b, err := hex.DecodeString(strings.ReplaceAll(sc, " ", ""))
+		if err != nil {
+			return resp, fmt.Errorf("%w: script %q is not hex", ErrScenario, sc)
+		}
+		resp.Scripts = append(resp.Scripts, b...)
+	}
+	if o.ARPC == "" || o.ARPC == "none" {
+		return resp, nil
+	}
+	p, err := r.profile(s)
+	if err != nil {
+		return resp, err
+	}
+	ap := p.App
+	if ap == nil && len(p.Apps) > 0 {
+		ap = &p.Apps[0]
+	}
+	if ap == nil {
+		return resp, fmt.Errorf("%w: the card has no application to answer", ErrScenario)
+	}
+	tags := cryptogram.Values{}
+	for _, t := range last.DataRecord {
+		tags[uint32(t.Tag)] = t.Value
+	}
+	iad, err := cards.IssuerARPC(*ap, tags, resp.ARC, []byte{0x00, 0x82, 0x00, 0x00})
+	if err != nil {
+		return resp, err
+	}
+	if o.ARPC == "invalid" {
+		iad[0] ^= 0x01
+	}
+	resp.IssuerAuthData = iad
+	return resp, nil
 }
 
 // phoneStep does what the cardholder does on a phone between taps.
@@ -195,6 +267,27 @@ func (s Scenario) unpredictableNumber() ([4]byte, error) {
 // relative to the scenario, with the state overrides applied, and whether
 // the test CA certifies it (cards.Profile.UsesTestCA).
 func (r *Runner) card(s Scenario, elapse func(time.Duration)) (cards.Card, bool, error) {
+	p, err := r.profile(s)
+	if err != nil {
+		return nil, false, err
+	}
+	if !s.State.IsZero() {
+		if err := decodeStrict(&s.State, &p.State); err != nil {
+			return nil, false, fmt.Errorf("scenario: card state: %w", err)
+		}
+	}
+	rng := rand.NewChaCha8(seedBytes(seed("card:" + s.Name)))
+	date, _ := s.date()
+	c, err := cards.FromProfile(p, cards.Options{Rand: rng, Clock: func() time.Time { return date }, Elapse: elapse})
+	if err != nil {
+		return nil, false, fmt.Errorf("scenario: card: %w", err)
+	}
+	return c, p.UsesTestCA(), nil
+}
+
+// profile reads the scenario's card profile: a built-in one, or a file
+// relative to the scenario.
+func (r *Runner) profile(s Scenario) (cards.Profile, error) {
 	var (
 		p   cards.Profile
 		err error
@@ -209,20 +302,9 @@ func (r *Runner) card(s Scenario, elapse func(time.Duration)) (cards.Card, bool,
 		p, err = cards.Builtin(s.Card)
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("scenario: card: %w", err)
+		return p, fmt.Errorf("scenario: card: %w", err)
 	}
-	if !s.State.IsZero() {
-		if err := decodeStrict(&s.State, &p.State); err != nil {
-			return nil, false, fmt.Errorf("scenario: card state: %w", err)
-		}
-	}
-	rng := rand.NewChaCha8(seedBytes(seed("card:" + s.Name)))
-	date, _ := s.date()
-	c, err := cards.FromProfile(p, cards.Options{Rand: rng, Clock: func() time.Time { return date }, Elapse: elapse})
-	if err != nil {
-		return nil, false, fmt.Errorf("scenario: card: %w", err)
-	}
-	return c, p.UsesTestCA(), nil
+	return p, nil
 }
 
 func seedBytes(v uint64) [32]byte {
@@ -297,6 +379,15 @@ func (e Expectation) check(o kernel.Outcome, card cards.Card) []string {
 	}
 	if e.Reason != "" && !strings.Contains(strings.ToLower(o.Reason), strings.ToLower(e.Reason)) {
 		d = append(d, fmt.Sprintf("reason: want it to contain %q, got %q", e.Reason, o.Reason))
+	}
+	if e.FieldOff != "" {
+		want, err := time.ParseDuration(e.FieldOff)
+		switch {
+		case err != nil:
+			d = append(d, fmt.Sprintf("field_off: %v", err))
+		case want != o.FieldOff:
+			d = append(d, fmt.Sprintf("field_off: want %v, got %v", want, o.FieldOff))
+		}
 	}
 	if e.ODAReason != "" && !strings.Contains(strings.ToLower(o.ODA.Reason), strings.ToLower(e.ODAReason)) {
 		d = append(d, fmt.Sprintf("oda_reason: want it to contain %q, got %q", e.ODAReason, o.ODA.Reason))
@@ -410,6 +501,9 @@ func (s Step) MarshalYAML() (any, error) {
 	}
 	if s.Action == "tap" {
 		return map[string]any{"tap": map[string]any{"expect": s.Expect}}, nil
+	}
+	if s.Action == "online" && s.Online != nil {
+		return map[string]any{"online": s.Online}, nil
 	}
 	if s.Arg == "" {
 		return s.Action, nil

@@ -23,6 +23,8 @@
 //	  - unlock: "5791"            # passcode; also biometric: true|false, card_on, card_off
 //	  - remove_after: 3           # the next tap loses the card after 3 exchanges
 //	  - tap
+//	  - online: {approved: true, arpc: valid, scripts: ["7207..."]}  # the issuer's answer
+//	  - tap                       # presented again: Issuer Update Processing
 //	expect:                       # the last tap's outcome
 //	  outcome: online_request
 //	  cvm: online_pin
@@ -110,6 +112,25 @@ type Step struct {
 	Arg string
 	// Expect, for a tap, is checked against that tap's outcome.
 	Expect *Expectation
+	// Online, for an online step, is the issuer's response to the last
+	// Online Request; the next tap restarts the kernel with it.
+	Online *Online
+}
+
+// Online is the issuer's answer to an Online Request whose outcome asked
+// for a restart with the online response (Issuer Update Processing):
+//
+//   - online: {approved: true, arc: "00", arpc: valid, scripts: ["72..."]}
+//
+// arpc is valid (computed with the card profile's test keys over the Online
+// Request's data record), invalid (one bit flipped) or none (no 91); arc
+// defaults to "00" when approved, "05" otherwise; scripts are Issuer Script
+// Templates (71, 72) in hex.
+type Online struct {
+	Approved bool     `yaml:"approved"`
+	ARC      string   `yaml:"arc,omitempty"`
+	ARPC     string   `yaml:"arpc,omitempty"`
+	Scripts  []string `yaml:"scripts,omitempty"`
 }
 
 // UnmarshalYAML reads "tap", {tap: {expect: ...}}, {unlock: "5791"}, ...
@@ -131,6 +152,17 @@ func (s *Step) UnmarshalYAML(n *yaml.Node) error {
 				return err
 			}
 			s.Expect = t.Expect
+		} else if s.Action == "online" {
+			var o Online
+			if err := decodeStrict(v, &o); err != nil {
+				return err
+			}
+			switch o.ARPC {
+			case "", "valid", "invalid", "none":
+			default:
+				return fmt.Errorf("%w: line %d: arpc is valid, invalid or none", ErrScenario, v.Line)
+			}
+			s.Online = &o
 		} else {
 			if v.Kind != yaml.ScalarNode {
 				return fmt.Errorf("%w: line %d: %s takes one value", ErrScenario, v.Line, s.Action)
@@ -142,6 +174,11 @@ func (s *Step) UnmarshalYAML(n *yaml.Node) error {
 	}
 	switch s.Action {
 	case "tap", "unlock", "biometric", "card_on", "card_off", "lock", "remove_after":
+		return nil
+	case "online":
+		if s.Online == nil {
+			return fmt.Errorf("%w: line %d: online takes the issuer's response", ErrScenario, n.Line)
+		}
 		return nil
 	}
 	return fmt.Errorf("%w: line %d: unknown step %q", ErrScenario, n.Line, s.Action)
@@ -163,10 +200,13 @@ type Expectation struct {
 	ODA       string            `yaml:"oda,omitempty"`
 	// ODAReason must be contained in the ODA failure reason.
 	ODAReason string `yaml:"oda_reason,omitempty"`
-	Reason    string `yaml:"reason,omitempty"`
-	AID       string `yaml:"aid,omitempty"`
-	Kernel    int    `yaml:"kernel,omitempty"`
-	Receipt   *bool  `yaml:"receipt,omitempty"`
+	// FieldOff is the outcome's Field Off time ("1.3s"); empty is not
+	// checked, "0s" means none.
+	FieldOff string `yaml:"field_off,omitempty"`
+	Reason   string `yaml:"reason,omitempty"`
+	AID      string `yaml:"aid,omitempty"`
+	Kernel   int    `yaml:"kernel,omitempty"`
+	Receipt  *bool  `yaml:"receipt,omitempty"`
 	// Taps is how many taps the scenario took (checked on the final
 	// expectation only).
 	Taps int `yaml:"taps,omitempty"`
