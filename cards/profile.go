@@ -163,6 +163,10 @@ type AppProfile struct {
 	ODA *ODAProfile `yaml:"oda,omitempty"`
 	// Token marks the PAN as a payment token.
 	Token *TokenProfile `yaml:"token,omitempty"`
+	// MagStripe gives a Mastercard application C-2 mag-stripe mode data
+	// and COMPUTE CRYPTOGRAPHIC CHECKSUM: {emv: false} is a card without
+	// M/Chip, {emv: true} one with both; track1 adds Track 1 Data.
+	MagStripe *MagStripeProfile `yaml:"mag_stripe,omitempty"`
 	// RelayResistance makes a Mastercard application answer EXCHANGE
 	// RELAY RESISTANCE DATA (Book C-2), with its announced and real times.
 	RelayResistance *RelayResistanceProfile `yaml:"relay_resistance,omitempty"`
@@ -171,6 +175,12 @@ type AppProfile struct {
 	// Faults maps an instruction byte (hex, e.g. "A8") to the status word
 	// (hex, e.g. "6F00") the application answers it with.
 	Faults map[string]string `yaml:"faults,omitempty"`
+}
+
+// MagStripeProfile is emvapp.MagStripe in YAML.
+type MagStripeProfile struct {
+	EMV    bool `yaml:"emv"`
+	Track1 bool `yaml:"track1,omitempty"`
 }
 
 // RelayResistanceProfile is emvapp.RelayResistance in YAML: durations

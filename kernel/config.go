@@ -199,6 +199,13 @@ type Combination struct {
 	SecurityCapability HexBytes `yaml:"security_capability,omitempty"`
 	// CardDataInputCapability is DF8117: byte 1 of Terminal Capabilities.
 	CardDataInputCapability HexBytes `yaml:"card_data_input_capability,omitempty"`
+	// MagStripeCVMCapabilityCVMRequired is DF811E and
+	// MagStripeCVMCapabilityNoCVMRequired DF812C: the CVM of a mag-stripe
+	// mode transaction above and at or below the CVM Required Limit, in
+	// b8-b5: 0000 no CVM, 0001 obtain signature, 0010 online PIN. Empty
+	// means 20 (online PIN) and 00 (no CVM).
+	MagStripeCVMCapabilityCVMRequired   HexBytes `yaml:"mag_stripe_cvm_capability_cvm_required,omitempty"`
+	MagStripeCVMCapabilityNoCVMRequired HexBytes `yaml:"mag_stripe_cvm_capability_no_cvm_required,omitempty"`
 	// ApplicationVersion is the Application Version Number (Reader), 9F09.
 	ApplicationVersion HexBytes `yaml:"application_version,omitempty"`
 	// MessageHoldTime is DF812D: how long outcome messages stay.
@@ -406,6 +413,8 @@ func (cb Combination) Clone() Combination {
 	out.CVMCapabilityNoCVMRequired = cb.CVMCapabilityNoCVMRequired.clone()
 	out.SecurityCapability = cb.SecurityCapability.clone()
 	out.CardDataInputCapability = cb.CardDataInputCapability.clone()
+	out.MagStripeCVMCapabilityCVMRequired = cb.MagStripeCVMCapabilityCVMRequired.clone()
+	out.MagStripeCVMCapabilityNoCVMRequired = cb.MagStripeCVMCapabilityNoCVMRequired.clone()
 	out.ApplicationVersion = cb.ApplicationVersion.clone()
 	if cb.PhoneMessageTable != nil {
 		out.PhoneMessageTable = make([]PhoneMessage, len(cb.PhoneMessageTable))
@@ -515,6 +524,8 @@ func (cb Combination) validate() error {
 		{"cvm_capability_no_cvm_required", cb.CVMCapabilityNoCVMRequired, 1},
 		{"security_capability", cb.SecurityCapability, 1},
 		{"card_data_input_capability", cb.CardDataInputCapability, 1},
+		{"mag_stripe_cvm_capability_cvm_required", cb.MagStripeCVMCapabilityCVMRequired, 1},
+		{"mag_stripe_cvm_capability_no_cvm_required", cb.MagStripeCVMCapabilityNoCVMRequired, 1},
 		{"application_version", cb.ApplicationVersion, 2},
 	}
 	for _, f := range fixed {

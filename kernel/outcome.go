@@ -365,6 +365,11 @@ type Outcome struct {
 	KernelID byte
 	// ODA reports offline data authentication.
 	ODA ODAResult
+	// MagStripe is true for a C-2 mag-stripe mode transaction: the data
+	// record carries the track data (9F6B, 56) with the CVC3 instead of an
+	// application cryptogram, for an authorisation with the contactless
+	// mag-stripe entry mode.
+	MagStripe bool
 	// Error is the error indication; L2OK when the run went normally.
 	Error L2Error
 	// SW is the status word behind an L2StatusBytes error.
@@ -435,6 +440,9 @@ func panFromRecord(l tlv.List) string {
 		return digitsOf(t.Value, false)
 	}
 	if t, ok := l.Find(0x57); ok {
+		return digitsOf(t.Value, true)
+	}
+	if t, ok := l.Find(0x9F6B); ok {
 		return digitsOf(t.Value, true)
 	}
 	return ""

@@ -144,6 +144,9 @@ type App struct {
 	entry   []byte
 	track2  []byte
 	icc     *oda.ICC
+	// msTrack2 and msTrack1 are the mag-stripe mode track data as
+	// personalised (9F6B, 56).
+	msTrack2, msTrack1 []byte
 
 	state State
 	last  Result
@@ -237,6 +240,9 @@ func (a *App) defaultAIP() []byte {
 			b1 |= 0x02 // on-device cardholder verification supported
 		}
 		b2 := byte(0x80) // byte 2 b8: EMV mode supported
+		if ms := a.cfg.MagStripe; ms != nil && !ms.EMV {
+			b2 = 0 // a card without M/Chip: mag-stripe mode only
+		}
 		if a.cfg.RelayResistance != nil {
 			b2 |= 0x01 // byte 2 b1: relay resistance protocol supported
 		}
@@ -327,6 +333,8 @@ func (a *App) Process(cmd apdu.Command) []byte {
 		return a.getData(cmd)
 	case cmd.CLA == 0x80 && cmd.INS == 0xEA && a.cfg.RelayResistance != nil:
 		return a.relayResistance(cmd)
+	case cmd.CLA == 0x80 && cmd.INS == 0x2A && a.cfg.MagStripe != nil:
+		return a.computeChecksum(cmd)
 	case cmd.CLA == 0x00 && cmd.INS == 0x82:
 		return a.externalAuthenticate(cmd)
 	case (cmd.CLA == 0x84 || cmd.CLA == 0x04) && (cmd.INS == 0x1E || cmd.INS == 0x18 || cmd.INS == 0xDA):

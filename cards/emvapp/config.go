@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tapsim/tapsim/emv/cryptogram"
+	"github.com/tapsim/tapsim/emv/magstripe"
 	"github.com/tapsim/tapsim/emv/oda"
 	"github.com/tapsim/tapsim/emv/pan"
 	"github.com/tapsim/tapsim/emv/tlv"
@@ -201,6 +202,9 @@ type Config struct {
 	// wants CDCVM; 0 means it follows the terminal.
 	CVMLimit int64
 
+	// MagStripe, when set, gives a Mastercard application the data and the
+	// COMPUTE CRYPTOGRAPHIC CHECKSUM of C-2 mag-stripe mode.
+	MagStripe *MagStripe
 	// RelayResistance, when set, makes a Mastercard application support
 	// the Relay Resistance Protocol (AIP byte 2 b1) and answer EXCHANGE
 	// RELAY RESISTANCE DATA.
@@ -219,6 +223,26 @@ type Config struct {
 	// answers it with, for cards that answer errors (A4 is SELECT).
 	Faults map[byte]uint16
 }
+
+// MagStripe is a Mastercard application's mag-stripe mode (Book C-2): its
+// first record (SFI 1) carries Track 2 Data (9F6B), PCVC3(Track2) 000E
+// (CVC3 digits in discretionary positions 1 to 3), PUNATC(Track2) 0FF0
+// (positions 4 to 11), NATC(Track2) 3 (so 5 unpredictable digits) and the
+// Mag-stripe Application Version Number (9F6C, 0001); with Track1 also
+// Track 1 Data (56) and the same layout for it (9F62, 9F63, 9F64).
+// COMPUTE CRYPTOGRAPHIC CHECKSUM answers CVC3(Track2) (9F61), CVC3(Track1)
+// (9F60) and the ATC, made with emv/cryptogram's CVC3 under the
+// application's ICC master key as KDCVC3 (tapsim personalises no separate
+// CVC3 key). EMV false makes a card without M/Chip: the AIP does not
+// announce EMV mode, so a C-2 kernel must use mag-stripe mode.
+type MagStripe struct {
+	EMV    bool
+	Track1 bool
+}
+
+// MagStripeLayout is where a mag-stripe mode track of this package's cards
+// carries its dynamic digits (both tracks).
+var MagStripeLayout = magstripe.Layout{PCVC3: 0x000E, PUNATC: 0x0FF0, NATC: 3}
 
 // RelayResistance is a Mastercard application's side of the Relay
 // Resistance Protocol (Book C-2): the minimum and maximum times it takes to
@@ -323,6 +347,9 @@ func (c *Config) validate() error {
 	}
 	if c.FormFactor != nil && len(c.FormFactor) != 4 {
 		return fmt.Errorf("%w: form factor indicator must be 4 bytes", ErrConfig)
+	}
+	if c.MagStripe != nil && c.Scheme != Mastercard {
+		return fmt.Errorf("%w: mag-stripe mode is a Mastercard (C-2) procedure", ErrConfig)
 	}
 	if rr := c.RelayResistance; rr != nil {
 		if c.Scheme != Mastercard {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tapsim/tapsim/emv/apdu"
+	"github.com/tapsim/tapsim/emv/cryptogram"
 	"github.com/tapsim/tapsim/emv/oda"
 	"github.com/tapsim/tapsim/emv/tlv"
 )
@@ -177,4 +178,53 @@ func units(d time.Duration) []byte {
 		n = 0xFFFF
 	}
 	return u16(uint16(n))
+}
+
+// computeChecksum answers COMPUTE CRYPTOGRAPHIC CHECKSUM (80 2A 8E 80) in
+// mag-stripe mode: after GET PROCESSING OPTIONS, once per transaction, with
+// the UDOL related data (the Unpredictable Number (Numeric), 4 bytes). It
+// returns 77 with CVC3(Track2) (9F61), CVC3(Track1) (9F60) when the card
+// has Track 1 Data, and the ATC (9F36). The ATC is the one GET PROCESSING
+// OPTIONS started; the transaction counts as online.
+func (a *App) computeChecksum(cmd apdu.Command) []byte {
+	if !a.txn.gpo || a.txn.acDone {
+		return rsw(apdu.SW6985)
+	}
+	if cmd.P1 != 0x8E || cmd.P2 != 0x80 {
+		return rsw(apdu.SW6A86)
+	}
+	if len(cmd.Data) != 4 {
+		return rsw(apdu.SW6700)
+	}
+	mk, isMK := a.cfg.Keys.(MasterKey)
+	if !isMK {
+		return rsw(apdu.SW6985)
+	}
+	un := cmd.Data
+	cvc := func(track []byte) ([]byte, error) {
+		iv, err := cryptogram.CVC3IV(mk.MK, track)
+		if err != nil {
+			return nil, err
+		}
+		return cryptogram.ComputeCVC3(mk.MK, iv, un, a.txn.atc)
+	}
+	cvc2, err := cvc(a.msTrack2)
+	if err != nil {
+		return rsw(apdu.SW6F00)
+	}
+	objs := []tlv.TLV{obj(0x9F61, cvc2)}
+	if a.msTrack1 != nil {
+		cvc1, err := cvc(a.msTrack1)
+		if err != nil {
+			return rsw(apdu.SW6F00)
+		}
+		objs = append(objs, obj(0x9F60, cvc1))
+	}
+	objs = append(objs, obj(0x9F36, u16(a.txn.atc)))
+	resp, err := tlv.EncodeConstructed(0x77, objs...)
+	if err != nil {
+		return rsw(apdu.SW6F00)
+	}
+	a.finish(Result{ATC: a.txn.atc, CID: cidARQC}, 0)
+	return ok(resp)
 }

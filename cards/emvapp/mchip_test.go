@@ -8,6 +8,7 @@ import (
 
 	"github.com/tapsim/tapsim/cards/emvapp"
 	"github.com/tapsim/tapsim/emv/apdu"
+	"github.com/tapsim/tapsim/emv/cryptogram"
 	"github.com/tapsim/tapsim/emv/oda"
 	"github.com/tapsim/tapsim/emv/tlv"
 )
@@ -237,4 +238,36 @@ func TestMChipRelayResistance(t *testing.T) {
 	v.RelayResistance = cfg.RelayResistance
 	_, err := emvapp.New(v)
 	require.ErrorIs(t, err, emvapp.ErrConfig)
+}
+
+// TestMChipMagStripe: a card without M/Chip answers COMPUTE CRYPTOGRAPHIC
+// CHECKSUM once per transaction with CVC3s the issuer verifies over the
+// tracks as personalised.
+func TestMChipMagStripe(t *testing.T) {
+	cfg := mcConfig(t, "mc16")
+	cfg.MagStripe = &emvapp.MagStripe{Track1: true}
+	mk := cfg.Keys.(emvapp.MasterKey).MK
+	a := newApp(t, cfg)
+	ccc := apdu.ComputeCryptographicChecksum(h("00012345"))
+	selectApp(t, a)
+	require.Equal(t, apdu.SW6985, run(t, a, ccc).SW, "before GET PROCESSING OPTIONS")
+
+	x := newTx("000000050000")
+	_, g := gpo(t, a, x)
+	m := decode(t, g.Data)
+	require.Equal(t, byte(0x00), m[0x82][1], "AIP: no EMV mode")
+	recs, _ := readRecords(t, a, m[0x94], m[0x82])
+	require.Equal(t, h("000E"), recs[0x9F65])
+	require.Equal(t, h("0FF0"), recs[0x9F66])
+	require.Equal(t, h("03"), recs[0x9F67])
+	require.Equal(t, h("0001"), recs[0x9F6C])
+	r := run(t, a, ccc)
+	require.Equal(t, apdu.SW9000, r.SW)
+	resp := decode(t, r.Data)
+	atc := uint16(resp[0x9F36][0])<<8 | uint16(resp[0x9F36][1])
+	require.NoError(t, cryptogram.VerifyCVC3(mk, recs[0x9F6B], h("00012345"), atc, resp[0x9F61]))
+	require.NoError(t, cryptogram.VerifyCVC3(mk, recs[0x56], h("00012345"), atc, resp[0x9F60]))
+	require.ErrorIs(t, cryptogram.VerifyCVC3(mk, recs[0x9F6B], h("00012346"), atc, resp[0x9F61]), cryptogram.ErrMismatch)
+	require.Equal(t, apdu.SW6985, run(t, a, ccc).SW, "once per transaction")
+	require.Equal(t, atc, a.State().LastOnlineATC, "counted as online")
 }

@@ -134,6 +134,7 @@ type run struct {
 	limit   *int64
 	kc      byte
 	amount  int64
+	ms      bool // mag-stripe mode
 }
 
 // Activate runs Kernel 2 on the selected application.
@@ -204,9 +205,13 @@ func (r *run) process() (kernel.Outcome, error) {
 		return o, nil
 	}
 	aip := r.card[0x82]
-	// S3.15, S3.16: EMV mode.
+	// S3.15, S3.16: EMV mode when the card and the kernel support it, else
+	// mag-stripe mode when the kernel does.
 	if r.kc&kcEMVNotSupp != 0 || aip[1]&aip2EMV == 0 {
-		return r.endApplication(kernel.L2CardDataError, "the card does not support EMV mode and mag-stripe mode is not implemented"), nil
+		if r.kc&kcMSNotSupp != 0 {
+			return r.endApplication(kernel.L2CardDataError, "the card does not support EMV mode and the kernel does not support mag-stripe mode"), nil
+		}
+		return r.magStripe()
 	}
 	afl := r.card[0x94]
 	// S3.32: a mag-stripe-only first AFL entry is skipped when mag-stripe
@@ -1027,6 +1032,7 @@ func (r *run) base(t kernel.OutcomeType) kernel.Outcome {
 		Label:      r.fci.Label,
 		KernelID:   ID,
 		ODA:        r.odaRes,
+		MagStripe:  r.ms,
 	}
 	for _, tag := range []tlv.Tag{0xDF4B, 0x9F6E} {
 		if v, ok := r.card[tag]; ok {

@@ -884,3 +884,69 @@ func TestRelayResistance(t *testing.T) {
 		})
 	}
 }
+
+// TestMagStripeMode: a card without EMV mode on a kernel supporting
+// mag-stripe mode: COMPUTE CRYPTOGRAPHIC CHECKSUM with the Unpredictable
+// Number (Numeric), the dynamic digits written into track 2, online.
+func TestMagStripeMode(t *testing.T) {
+	msKernel := func(c *kernel.Config) { mc(c).KernelConfiguration = kernel.HexBytes{0x30} }
+	stripe := func(ms *kerneltest.MagStripe) func(m *kerneltest.MChip) {
+		return func(m *kerneltest.MChip) {
+			m.AIP = []byte{0x18, 0x00}
+			m.MagStripe = ms
+		}
+	}
+	t.Run("kernel without mag-stripe mode", func(t *testing.T) {
+		m := newCard(t, stripe(&kerneltest.MagStripe{}))
+		out := tap(t, m, 50000, nil)
+		require.Equal(t, kernel.EndApplication, out.Type)
+		require.Equal(t, kernel.L2CardDataError, out.Error)
+	})
+	t.Run("online with the track filled", func(t *testing.T) {
+		ms := &kerneltest.MagStripe{}
+		m := newCard(t, stripe(ms))
+		out := tap(t, m, 50000, msKernel)
+		require.Equal(t, kernel.OnlineRequest, out.Type, out.String())
+		require.True(t, out.MagStripe)
+		require.Equal(t, kernel.CVMNone, out.CVM)
+		// UN A1B2C3D4 = 2712847316: nUN 5 digits 47316.
+		require.Equal(t, kerneltest.MustHex("00047316"), ms.LastUDOLData)
+		require.Equal(t, kerneltest.MustHex("00047316"), out.Record(0x9F6A))
+		// CVC3 12345 -> 345, ATC 0x21 = 33 -> 033, UN 47316, nUN 5.
+		require.Equal(t, []byte{0x00, 0x21}, out.Record(0x9F36))
+		require.Equal(t, kerneltest.MustHex("5413330089010012D30122010473160333455F"), out.Record(0x9F6B))
+		require.Equal(t, "541333******0012", out.MaskedPAN())
+		require.Nil(t, out.Record(0x9F26))
+	})
+	t.Run("above the CVM required limit", func(t *testing.T) {
+		m := newCard(t, stripe(&kerneltest.MagStripe{}))
+		out := tap(t, m, 300001, msKernel)
+		require.Equal(t, kernel.CVMOnlinePIN, out.CVM)
+		require.Equal(t, kernel.MsgEnterPIN, out.UIOnOutcome.Message)
+		out = tap(t, newCard(t, stripe(&kerneltest.MagStripe{})), 300000, msKernel)
+		require.Equal(t, kernel.CVMNone, out.CVM, "at the limit: not above it")
+	})
+	t.Run("checksum refused", func(t *testing.T) {
+		m := newCard(t, stripe(&kerneltest.MagStripe{Status: apdu.SW6985}))
+		out := tap(t, m, 50000, msKernel)
+		require.Equal(t, kernel.EndApplication, out.Type)
+		require.Equal(t, kernel.L2StatusBytes, out.Error)
+	})
+	t.Run("track data missing", func(t *testing.T) {
+		m := newCard(t, func(m *kerneltest.MChip) {
+			stripe(&kerneltest.MagStripe{})(m)
+			m.MutateRecord = func(sfi, rec byte, objs tlv.List) tlv.List {
+				var out tlv.List
+				for _, o := range objs {
+					if o.Tag != 0x9F67 {
+						out = append(out, o)
+					}
+				}
+				return out
+			}
+		})
+		out := tap(t, m, 50000, msKernel)
+		require.Equal(t, kernel.EndApplication, out.Type)
+		require.Equal(t, kernel.L2CardDataMissing, out.Error)
+	})
+}

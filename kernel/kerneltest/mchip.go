@@ -66,6 +66,11 @@ type MChip struct {
 	// ATC is the Application Transaction Counter, incremented at each
 	// GENERATE AC.
 	ATC uint16
+	// MagStripe, when set, adds mag-stripe mode data to the first record
+	// (9F6B with 13 discretionary digits, 9F65 000E, 9F66 0FF0, 9F67 03)
+	// and makes the card answer COMPUTE CRYPTOGRAPHIC CHECKSUM with it
+	// (clear AIP byte 2 b8 for a card without EMV mode).
+	MagStripe *MagStripe
 	// RelayResistance, when set, makes the card answer EXCHANGE RELAY
 	// RESISTANCE DATA (add 01 to AIP byte 2 to announce it).
 	RelayResistance *RelayResistance
@@ -135,6 +140,14 @@ func (m *MChip) Build() error {
 		if iac.v != nil {
 			objs = append(objs, tlv.TLV{Tag: iac.tag, Value: iac.v})
 		}
+	}
+	if ms := m.MagStripe; ms != nil {
+		objs = append(objs,
+			tlv.TLV{Tag: 0x9F6B, Value: MustHex(m.PAN + "D" + m.Expiry[:4] + "201" + "0000000000000F")},
+			tlv.TLV{Tag: 0x9F65, Value: []byte{0x00, 0x0E}},
+			tlv.TLV{Tag: 0x9F66, Value: []byte{0x0F, 0xF0}},
+			tlv.TLV{Tag: 0x9F67, Value: []byte{0x03}},
+		)
 	}
 	rec1 := record{1, 1, objs}
 	static := staticFor([]record{rec1}, map[[2]byte]bool{{1, 1}: true}, m.AIP, true)
@@ -207,10 +220,39 @@ func (m *MChip) Command(cmd apdu.Command) apdu.Response {
 		return answerRecord(m.records, cmd, m.MutateRecord)
 	case cmd.CLA == 0x80 && cmd.INS == 0xAE:
 		return m.gac(cmd)
+	case cmd.CLA == 0x80 && cmd.INS == 0x2A && m.MagStripe != nil:
+		return m.MagStripe.answer(cmd, &m.ATC)
 	case cmd.CLA == 0x80 && cmd.INS == 0xEA && m.RelayResistance != nil:
 		return m.RelayResistance.answer(cmd, &m.RRExchanges)
 	}
 	return apdu.Response{SW: apdu.SW6D00}
+}
+
+// MagStripe is a test card's mag-stripe mode: COMPUTE CRYPTOGRAPHIC
+// CHECKSUM answers CVC3(Track2) (a fixed 12345 unless CVC3 says otherwise)
+// and the ATC, or Status.
+type MagStripe struct {
+	CVC3   []byte
+	Status uint16
+	// LastUDOLData is the data of the latest command.
+	LastUDOLData []byte
+}
+
+func (ms *MagStripe) answer(cmd apdu.Command, atc *uint16) apdu.Response {
+	ms.LastUDOLData = append([]byte(nil), cmd.Data...)
+	if ms.Status != 0 {
+		return apdu.Response{SW: ms.Status}
+	}
+	*atc++
+	cvc := ms.CVC3
+	if cvc == nil {
+		cvc = []byte{0x30, 0x39}
+	}
+	b, err := tlv.EncodeConstructed(0x77, tlv.TLV{Tag: 0x9F61, Value: cvc}, tlv.TLV{Tag: 0x9F36, Value: u16(*atc)})
+	if err != nil {
+		return apdu.Response{SW: apdu.SW6F00}
+	}
+	return apdu.Response{Data: b, SW: apdu.SW9000}
 }
 
 // RelayResistance is a test card's side of the Relay Resistance Protocol:

@@ -168,6 +168,9 @@ func (r *Runner) run(ctx context.Context, s Scenario) ([]string, string, error) 
 		}
 	}
 	diffs = append(diffs, s.Expect.check(last, card)...)
+	if s.Expect.CVC3 != "" {
+		diffs = append(diffs, r.checkCVC3(s, last)...)
+	}
 	if s.Expect.Taps != 0 && s.Expect.Taps != taps {
 		diffs = append(diffs, fmt.Sprintf("taps: want %d, got %d", s.Expect.Taps, taps))
 	}
@@ -221,6 +224,31 @@ func (r *Runner) issuerResponse(s Scenario, o *Online, last kernel.Outcome) (ker
 	}
 	resp.IssuerAuthData = iad
 	return resp, nil
+}
+
+// checkCVC3 checks a mag-stripe mode record's CVC3 as the issuer would.
+func (r *Runner) checkCVC3(s Scenario, o kernel.Outcome) []string {
+	p, err := r.profile(s)
+	if err != nil {
+		return []string{"cvc3: " + err.Error()}
+	}
+	ap := p.App
+	if ap == nil && len(p.Apps) > 0 {
+		ap = &p.Apps[0]
+	}
+	if ap == nil {
+		return []string{"cvc3: the card has no application"}
+	}
+	err = cards.IssuerCheckCVC3(*ap, o.DataRecord)
+	switch {
+	case s.Expect.CVC3 == "valid" && err != nil:
+		return []string{"cvc3: want valid, got " + err.Error()}
+	case s.Expect.CVC3 == "invalid" && err == nil:
+		return []string{"cvc3: want invalid, the issuer verified it"}
+	case s.Expect.CVC3 != "valid" && s.Expect.CVC3 != "invalid":
+		return []string{"cvc3: want valid or invalid"}
+	}
+	return nil
 }
 
 // phoneStep does what the cardholder does on a phone between taps.
@@ -391,6 +419,9 @@ func (e Expectation) check(o kernel.Outcome, card cards.Card) []string {
 	}
 	if e.ODAReason != "" && !strings.Contains(strings.ToLower(o.ODA.Reason), strings.ToLower(e.ODAReason)) {
 		d = append(d, fmt.Sprintf("oda_reason: want it to contain %q, got %q", e.ODAReason, o.ODA.Reason))
+	}
+	if e.MagStripe != nil && *e.MagStripe != o.MagStripe {
+		d = append(d, fmt.Sprintf("mag_stripe: want %v, got %v", *e.MagStripe, o.MagStripe))
 	}
 	if e.Receipt != nil && *e.Receipt != o.Receipt {
 		d = append(d, fmt.Sprintf("receipt: want %v, got %v", *e.Receipt, o.Receipt))

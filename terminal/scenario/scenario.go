@@ -200,6 +200,12 @@ type Expectation struct {
 	ODA       string            `yaml:"oda,omitempty"`
 	// ODAReason must be contained in the ODA failure reason.
 	ODAReason string `yaml:"oda_reason,omitempty"`
+	// MagStripe checks whether the outcome is of C-2 mag-stripe mode.
+	MagStripe *bool `yaml:"mag_stripe,omitempty"`
+	// CVC3 is "valid" or "invalid": the issuer's check of a mag-stripe mode
+	// record's CVC3 with the card profile's test keys (final expectation
+	// only).
+	CVC3 string `yaml:"cvc3,omitempty"`
 	// FieldOff is the outcome's Field Off time ("1.3s"); empty is not
 	// checked, "0s" means none.
 	FieldOff string `yaml:"field_off,omitempty"`
