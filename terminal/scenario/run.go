@@ -197,6 +197,14 @@ func (r *Runner) issuerResponse(s Scenario, o *Online, last kernel.Outcome) (ker
 		}
 		resp.Scripts = append(resp.Scripts, b...)
 	}
+	if o.IssuerAuthData != "" {
+		b, err := hex.DecodeString(strings.ReplaceAll(o.IssuerAuthData, " ", ""))
+		if err != nil {
+			return resp, fmt.Errorf("%w: issuer_auth_data is not hex", ErrScenario)
+		}
+		resp.IssuerAuthData = b
+		return resp, nil
+	}
 	if o.ARPC == "" || o.ARPC == "none" {
 		return resp, nil
 	}

@@ -131,6 +131,9 @@ type Online struct {
 	ARC      string   `yaml:"arc,omitempty"`
 	ARPC     string   `yaml:"arpc,omitempty"`
 	Scripts  []string `yaml:"scripts,omitempty"`
+	// IssuerAuthData, in hex, is tag 91 as given (a recorded card's);
+	// it replaces arpc.
+	IssuerAuthData string `yaml:"issuer_auth_data,omitempty"`
 }
 
 // UnmarshalYAML reads "tap", {tap: {expect: ...}}, {unlock: "5791"}, ...
