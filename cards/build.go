@@ -387,6 +387,7 @@ func appConfig(ap *AppProfile, o Options) (emvapp.Config, error) {
 		CVMList: ap.CVMList, CTQ: ap.CTQ, FormFactor: ap.FFI, CVMLimit: ap.CVMLimit,
 		Blocked: ap.Blocked, Rand: o.Rand, Elapse: o.Elapse,
 	}
+	cfg.BalanceReading = ap.BalanceReading
 	if ms := ap.MagStripe; ms != nil {
 		cfg.MagStripe = &emvapp.MagStripe{EMV: ms.EMV, Track1: ms.Track1}
 	}

@@ -163,6 +163,9 @@ type AppProfile struct {
 	ODA *ODAProfile `yaml:"oda,omitempty"`
 	// Token marks the PAN as a payment token.
 	Token *TokenProfile `yaml:"token,omitempty"`
+	// BalanceReading makes a Mastercard application support C-2 balance
+	// reading (9F5D byte 2 b2, GET DATA 9F50: its offline balance).
+	BalanceReading bool `yaml:"balance_reading,omitempty"`
 	// MagStripe gives a Mastercard application C-2 mag-stripe mode data
 	// and COMPUTE CRYPTOGRAPHIC CHECKSUM: {emv: false} is a card without
 	// M/Chip, {emv: true} one with both; track1 adds Track 1 Data.

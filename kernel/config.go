@@ -186,6 +186,13 @@ type Combination struct {
 	// EMV mode not supported, b6 on-device cardholder verification
 	// supported, b5 relay resistance protocol supported.
 	KernelConfiguration HexBytes `yaml:"kernel_configuration,omitempty"`
+	// BalanceReadBefore and BalanceReadAfter ask the C-2 kernel to read the
+	// card's Offline Accumulator Balance (9F50) with GET DATA before and
+	// after GENERATE AC, when the card's Application Capabilities
+	// Information (9F5D byte 2 b2) supports balance reading; the balances
+	// come back as DF8104 and DF8105 in the outcome's discretionary data.
+	BalanceReadBefore bool `yaml:"balance_read_before,omitempty"`
+	BalanceReadAfter  bool `yaml:"balance_read_after,omitempty"`
 	// RelayResistance is the relay resistance configuration (DF8132 to
 	// DF8137); nil means DefaultRelayResistance.
 	RelayResistance *RelayResistance `yaml:"relay_resistance,omitempty"`

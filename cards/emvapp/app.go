@@ -378,6 +378,11 @@ func (a *App) getData(cmd apdu.Command) []byte {
 		v = u16(a.state.ATC)
 	case 0x9F13:
 		v = u16(a.state.LastOnlineATC)
+	case 0x9F50:
+		if !a.cfg.BalanceReading {
+			return rsw(apdu.SW6A88)
+		}
+		v = bcdAmount(max(a.cfg.Offline.Limit-a.state.CumulativeOffline, 0))
 	default:
 		return rsw(apdu.SW6A88)
 	}

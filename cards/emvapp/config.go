@@ -202,6 +202,12 @@ type Config struct {
 	// wants CDCVM; 0 means it follows the terminal.
 	CVMLimit int64
 
+	// BalanceReading makes a Mastercard application announce balance
+	// reading in its Application Capabilities Information (9F5D, byte 2 b2)
+	// and answer GET DATA of the Offline Accumulator Balance (9F50): what
+	// is left of its offline limit (Offline.Limit less the cumulative
+	// offline amount).
+	BalanceReading bool
 	// MagStripe, when set, gives a Mastercard application the data and the
 	// COMPUTE CRYPTOGRAPHIC CHECKSUM of C-2 mag-stripe mode.
 	MagStripe *MagStripe

@@ -165,6 +165,10 @@ func (a *App) build() error {
 		auc = []byte{0xFF, 0x00}
 	}
 	card = append(card, obj(0x9F07, auc))
+	if c.Scheme == Mastercard && c.BalanceReading {
+		// Application Capabilities Information: byte 2 b2, balance reading.
+		card = append(card, obj(0x9F5D, []byte{0x00, 0x02, 0x00}))
+	}
 	if c.Scheme == Mastercard {
 		card = append(card,
 			obj(0x9F08, []byte{0x00, 0x02}),

@@ -34,10 +34,15 @@
 // on-device CVM and the amount is above the Reader CVM Required Limit; a CDA
 // signature that fails verification ends the transaction (End Application,
 // CDA failed in the TVR); a refund asks for an AAC and ends with End
-// Application and the data record; mag-stripe mode, data storage, balance
-// reading and torn transaction recovery are not implemented; the relay
-// resistance data are not added to the ICC Dynamic Data a CDA signature
-// covers.
+// Application and the data record; data storage, data exchange and torn
+// transaction recovery are not implemented; the relay resistance data are
+// not added to the ICC Dynamic Data a CDA signature covers.
+//
+// Balance reading: with BalanceReadBefore or BalanceReadAfter in the
+// combination and a card whose Application Capabilities Information (9F5D)
+// supports it, GET DATA of the Offline Accumulator Balance (9F50) just before
+// and just after GENERATE AC; the balances are DF8104 and DF8105 in the
+// outcome's discretionary data.
 //
 // # Relay resistance
 //
@@ -793,6 +798,11 @@ func (r *run) generateAC() (kernel.Outcome, error) {
 		return v, ok
 	}
 	r.cdol1 = tlv.BuildDOLFor(tlv.Kernel2, cdol, src)
+	if r.cb.BalanceReadBefore {
+		if err := r.readBalance(0xDF8104); err != nil {
+			return r.commError(err), nil
+		}
+	}
 	resp, err := a.Card.Send(apdu.GenerateAC(ref, r.cdol1))
 	if err != nil {
 		if !kernel.IsCommunicationError(err) {
@@ -866,6 +876,11 @@ func (r *run) generateAC() (kernel.Outcome, error) {
 		}
 		r.odaRes = kernel.ODAResult{Method: "CDA", Status: kernel.ODAPassed}
 	}
+	if r.cb.BalanceReadAfter {
+		if err := r.readBalance(0xDF8105); err != nil {
+			return r.commError(err), nil
+		}
+	}
 	switch kind {
 	case acTC:
 		return r.approved(), nil
@@ -873,6 +888,38 @@ func (r *run) generateAC() (kernel.Outcome, error) {
 		return r.onlineRequest(), nil
 	}
 	return r.aac(), nil
+}
+
+// readBalance is C-2 balance reading: when the card's Application
+// Capabilities Information (9F5D) says it supports balance reading (byte 2
+// b2), GET DATA of the Offline Accumulator Balance (9F50); a well-formed
+// answer is kept as tag (DF8104 before GENERATE AC, DF8105 after). A card
+// that refuses the command or answers a malformed balance leaves it unread;
+// only a communication error stops the transaction.
+func (r *run) readBalance(tag tlv.Tag) error {
+	aci := r.card[0x9F5D]
+	if len(aci) < 2 || aci[1]&0x02 == 0 {
+		return nil
+	}
+	resp, err := r.a.Card.Send(apdu.GetData(0x9F50))
+	if err != nil {
+		if kernel.IsCommunicationError(err) {
+			return err
+		}
+		return nil
+	}
+	if !resp.OK() {
+		return nil
+	}
+	l, err := tlv.Decode(resp.Data)
+	if err != nil || len(l) != 1 || l[0].Tag != 0x9F50 || len(l[0].Value) != 6 {
+		return nil
+	}
+	if _, ok := kernel.ParseN(l[0].Value); !ok {
+		return nil
+	}
+	r.term[tag] = append([]byte(nil), l[0].Value...)
+	return nil
 }
 
 // verifyCDA recovers the ICC key and checks the signature (Book 2 6.6.2).
@@ -1039,8 +1086,9 @@ func (r *run) base(t kernel.OutcomeType) kernel.Outcome {
 			o.DiscretionaryData = append(o.DiscretionaryData, tlv.TLV{Tag: tag, Value: append([]byte(nil), v...)})
 		}
 	}
-	// The relay resistance measurement, when the protocol ran.
-	for _, tag := range []tlv.Tag{0xDF8306, 0xDF8307} {
+	// The relay resistance measurement, when the protocol ran, and the
+	// balances read before and after GENERATE AC.
+	for _, tag := range []tlv.Tag{0xDF8306, 0xDF8307, 0xDF8104, 0xDF8105} {
 		if v, ok := r.term[tag]; ok {
 			o.DiscretionaryData = append(o.DiscretionaryData, tlv.TLV{Tag: tag, Value: append([]byte(nil), v...)})
 		}

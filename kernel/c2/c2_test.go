@@ -950,3 +950,40 @@ func TestMagStripeMode(t *testing.T) {
 		require.Equal(t, kernel.L2CardDataMissing, out.Error)
 	})
 }
+
+// TestBalanceReading: GET DATA 9F50 before and after GENERATE AC as the
+// combination asks, only for a card announcing balance reading; a malformed
+// balance is left unread.
+func TestBalanceReading(t *testing.T) {
+	both := func(c *kernel.Config) { mc(c).BalanceReadBefore, mc(c).BalanceReadAfter = true, true }
+	tests := []struct {
+		name          string
+		balance       []byte
+		cfg           func(*kernel.Config)
+		reads         int
+		before, after []byte
+	}{
+		{"before and after", kerneltest.MustHex("000000012345"), both, 2, kerneltest.MustHex("000000012345"), kerneltest.MustHex("000000012345")},
+		{"before only", kerneltest.MustHex("000000012345"), func(c *kernel.Config) { mc(c).BalanceReadBefore = true }, 1, kerneltest.MustHex("000000012345"), nil},
+		{"not asked", kerneltest.MustHex("000000012345"), nil, 0, nil, nil},
+		{"card without balance reading", nil, both, 0, nil, nil},
+		{"malformed balance", kerneltest.MustHex("0000001234"), both, 2, nil, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newCard(t, func(m *kerneltest.MChip) { m.Balance = tc.balance })
+			out := tap(t, m, 50000, tc.cfg)
+			require.Equal(t, kernel.Approved, out.Type, out.String())
+			require.Equal(t, tc.reads, m.BalanceReads)
+			for tag, want := range map[tlv.Tag][]byte{0xDF8104: tc.before, 0xDF8105: tc.after} {
+				v, ok := out.DiscretionaryData.Find(tag)
+				if want == nil {
+					require.False(t, ok, "%s", tag)
+					continue
+				}
+				require.True(t, ok, "%s", tag)
+				require.Equal(t, want, v.Value)
+			}
+		})
+	}
+}

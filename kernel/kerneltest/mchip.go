@@ -66,6 +66,11 @@ type MChip struct {
 	// ATC is the Application Transaction Counter, incremented at each
 	// GENERATE AC.
 	ATC uint16
+	// Balance, when set, makes the card announce balance reading (9F5D
+	// 000200 in its first record) and answer GET DATA 9F50 with it;
+	// BalanceReads counts those commands.
+	Balance      []byte
+	BalanceReads int
 	// MagStripe, when set, adds mag-stripe mode data to the first record
 	// (9F6B with 13 discretionary digits, 9F65 000E, 9F66 0FF0, 9F67 03)
 	// and makes the card answer COMPUTE CRYPTOGRAPHIC CHECKSUM with it
@@ -140,6 +145,9 @@ func (m *MChip) Build() error {
 		if iac.v != nil {
 			objs = append(objs, tlv.TLV{Tag: iac.tag, Value: iac.v})
 		}
+	}
+	if m.Balance != nil {
+		objs = append(objs, tlv.TLV{Tag: 0x9F5D, Value: []byte{0x00, 0x02, 0x00}})
 	}
 	if ms := m.MagStripe; ms != nil {
 		objs = append(objs,
@@ -220,6 +228,13 @@ func (m *MChip) Command(cmd apdu.Command) apdu.Response {
 		return answerRecord(m.records, cmd, m.MutateRecord)
 	case cmd.CLA == 0x80 && cmd.INS == 0xAE:
 		return m.gac(cmd)
+	case cmd.CLA == 0x80 && cmd.INS == 0xCA && cmd.P1 == 0x9F && cmd.P2 == 0x50 && m.Balance != nil:
+		m.BalanceReads++
+		b, err := tlv.Encode(0x9F50, m.Balance)
+		if err != nil {
+			return apdu.Response{SW: apdu.SW6F00}
+		}
+		return apdu.Response{Data: b, SW: apdu.SW9000}
 	case cmd.CLA == 0x80 && cmd.INS == 0x2A && m.MagStripe != nil:
 		return m.MagStripe.answer(cmd, &m.ATC)
 	case cmd.CLA == 0x80 && cmd.INS == 0xEA && m.RelayResistance != nil:

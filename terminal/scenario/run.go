@@ -481,6 +481,28 @@ func (e Expectation) check(o kernel.Outcome, card cards.Card) []string {
 			d = append(d, fmt.Sprintf("tag %s: want %s, got %s", ts, want, describeValue(tag, v.Value)))
 		}
 	}
+	dtags := make([]string, 0, len(e.Discretionary))
+	for t := range e.Discretionary {
+		dtags = append(dtags, t)
+	}
+	slices.Sort(dtags)
+	for _, ts := range dtags {
+		want := e.Discretionary[ts]
+		tag, err := tlv.ParseTag(ts)
+		if err != nil {
+			d = append(d, fmt.Sprintf("discretionary: %v", err))
+			continue
+		}
+		v, ok := o.DiscretionaryData.Find(tag)
+		switch {
+		case !ok && want != "absent":
+			d = append(d, fmt.Sprintf("discretionary %s: want %s, absent", ts, want))
+		case ok && want == "absent":
+			d = append(d, fmt.Sprintf("discretionary %s: want absent, got %s", ts, describeValue(tag, v.Value)))
+		case ok && want != "*" && !strings.EqualFold(strings.ReplaceAll(want, " ", ""), hex.EncodeToString(v.Value)):
+			d = append(d, fmt.Sprintf("discretionary %s: want %s, got %s", ts, want, describeValue(tag, v.Value)))
+		}
+	}
 	for _, ts := range e.Absent {
 		tag, err := tlv.ParseTag(ts)
 		if err != nil {

@@ -199,8 +199,12 @@ type Expectation struct {
 	TVRClear  []string          `yaml:"tvr_clear,omitempty"`
 	Tags      map[string]string `yaml:"tags,omitempty"`
 	Absent    []string          `yaml:"absent,omitempty"`
-	Error     string            `yaml:"error,omitempty"`
-	ODA       string            `yaml:"oda,omitempty"`
+	// Discretionary checks tags of the outcome's discretionary data (the
+	// balances DF8104 and DF8105, the relay resistance time DF8306), as
+	// tags does the data record's; "absent" for a tag that must not be.
+	Discretionary map[string]string `yaml:"discretionary,omitempty"`
+	Error         string            `yaml:"error,omitempty"`
+	ODA           string            `yaml:"oda,omitempty"`
 	// ODAReason must be contained in the ODA failure reason.
 	ODAReason string `yaml:"oda_reason,omitempty"`
 	// MagStripe checks whether the outcome is of C-2 mag-stripe mode.
