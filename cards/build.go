@@ -388,6 +388,7 @@ func appConfig(ap *AppProfile, o Options) (emvapp.Config, error) {
 		Blocked: ap.Blocked, Rand: o.Rand, Elapse: o.Elapse,
 	}
 	cfg.BalanceReading = ap.BalanceReading
+	cfg.TornRecovery = ap.TornRecovery
 	if ms := ap.MagStripe; ms != nil {
 		cfg.MagStripe = &emvapp.MagStripe{EMV: ms.EMV, Track1: ms.Track1}
 	}

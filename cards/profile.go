@@ -163,6 +163,9 @@ type AppProfile struct {
 	ODA *ODAProfile `yaml:"oda,omitempty"`
 	// Token marks the PAN as a payment token.
 	Token *TokenProfile `yaml:"token,omitempty"`
+	// TornRecovery makes a Mastercard application support C-2 torn
+	// transaction recovery (DRDOL 9F51, RECOVER AC).
+	TornRecovery bool `yaml:"torn_recovery,omitempty"`
 	// BalanceReading makes a Mastercard application support C-2 balance
 	// reading (9F5D byte 2 b2, GET DATA 9F50: its offline balance).
 	BalanceReading bool `yaml:"balance_reading,omitempty"`

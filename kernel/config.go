@@ -74,6 +74,10 @@ type Config struct {
 	Trace TraceFunc `yaml:"-"`
 	// UI, when set, receives each User Interface Request as it is sent.
 	UI UI `yaml:"-"`
+	// TornLog, when set, is the reader's torn transaction log (C-2): it
+	// must outlive transactions, so a terminal keeps one. nil: no torn
+	// transaction recovery.
+	TornLog *TornLog `yaml:"-"`
 	// Stopwatch, when set, is a monotonic clock the kernels time card
 	// exchanges with (C-2 relay resistance): it returns the time elapsed
 	// since any fixed instant. nil means the machine's monotonic clock.
@@ -186,6 +190,11 @@ type Combination struct {
 	// EMV mode not supported, b6 on-device cardholder verification
 	// supported, b5 relay resistance protocol supported.
 	KernelConfiguration HexBytes `yaml:"kernel_configuration,omitempty"`
+	// MaxTornRecords (DF811D) and MaxTornLifetime (DF811C) bound the torn
+	// transaction log (Config.TornLog) for this combination; 0 records
+	// keeps none, a zero lifetime lets records live until recovered.
+	MaxTornRecords  int           `yaml:"max_torn_records,omitempty"`
+	MaxTornLifetime time.Duration `yaml:"max_torn_lifetime,omitempty"`
 	// BalanceReadBefore and BalanceReadAfter ask the C-2 kernel to read the
 	// card's Offline Accumulator Balance (9F50) with GET DATA before and
 	// after GENERATE AC, when the card's Application Capabilities
@@ -364,6 +373,8 @@ func DefaultConfig() Config {
 				CardDataInputCapability:    HexBytes{0x00},
 				ApplicationVersion:         HexBytes{0x00, 0x02},
 				MessageHoldTime:            1300 * time.Millisecond,
+				MaxTornRecords:             1,
+				MaxTornLifetime:            5 * time.Minute,
 			},
 		},
 	}

@@ -61,6 +61,7 @@ var knownINS = map[byte][]byte{
 	0xCA: {0x80},       // GET DATA
 	0xEA: {0x80},       // EXCHANGE RELAY RESISTANCE DATA
 	0x2A: {0x80},       // COMPUTE CRYPTOGRAPHIC CHECKSUM
+	0xD0: {0x80},       // RECOVER AC
 	0x82: {0x00},       // EXTERNAL AUTHENTICATE
 	0x1E: {0x84},       // APPLICATION BLOCK
 	0x18: {0x84},       // APPLICATION UNBLOCK

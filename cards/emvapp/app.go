@@ -154,6 +154,15 @@ type App struct {
 	// online is the last online cryptogram, which the issuer's ARPC
 	// answers on the next presentation (Issuer Update Processing).
 	online *onlineAC
+	// lastGAC is the last GENERATE AC response and the DRDOL related data
+	// that recover it (torn transaction recovery).
+	lastGAC *lastGAC
+}
+
+// lastGAC is a GENERATE AC response kept for RECOVER AC.
+type lastGAC struct {
+	drdol []byte
+	resp  []byte
 }
 
 // onlineAC is an ARQC and the data it covered.
@@ -333,6 +342,8 @@ func (a *App) Process(cmd apdu.Command) []byte {
 		return a.getData(cmd)
 	case cmd.CLA == 0x80 && cmd.INS == 0xEA && a.cfg.RelayResistance != nil:
 		return a.relayResistance(cmd)
+	case cmd.CLA == 0x80 && cmd.INS == 0xD0 && a.cfg.TornRecovery:
+		return a.recoverAC(cmd)
 	case cmd.CLA == 0x80 && cmd.INS == 0x2A && a.cfg.MagStripe != nil:
 		return a.computeChecksum(cmd)
 	case cmd.CLA == 0x00 && cmd.INS == 0x82:

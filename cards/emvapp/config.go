@@ -202,6 +202,12 @@ type Config struct {
 	// wants CDCVM; 0 means it follows the terminal.
 	CVMLimit int64
 
+	// TornRecovery makes a Mastercard application support torn
+	// transaction recovery (Book C-2): its DRDOL (9F51) asks for the
+	// Unpredictable Number and the amount (9F3704 9F0206), it keeps its last
+	// GENERATE AC response, and RECOVER AC with the same DRDOL related data
+	// answers it again.
+	TornRecovery bool
 	// BalanceReading makes a Mastercard application announce balance
 	// reading in its Application Capabilities Information (9F5D, byte 2 b2)
 	// and answer GET DATA of the Offline Accumulator Balance (9F50): what

@@ -165,6 +165,9 @@ func (a *App) build() error {
 		auc = []byte{0xFF, 0x00}
 	}
 	card = append(card, obj(0x9F07, auc))
+	if c.Scheme == Mastercard && c.TornRecovery {
+		card = append(card, obj(0x9F51, []byte{0x9F, 0x37, 0x04, 0x9F, 0x02, 0x06}))
+	}
 	if c.Scheme == Mastercard && c.BalanceReading {
 		// Application Capabilities Information: byte 2 b2, balance reading.
 		card = append(card, obj(0x9F5D, []byte{0x00, 0x02, 0x00}))

@@ -1,6 +1,7 @@
 package emvapp
 
 import (
+	"bytes"
 	"io"
 	"time"
 
@@ -130,7 +131,30 @@ func (a *App) generateAC(cmd apdu.Command) []byte {
 	}
 	res.ATC, res.CID = a.txn.atc, cid
 	a.finish(res, amount)
+	if a.cfg.TornRecovery {
+		// Kept in case the reader never gets it: the DRDOL related data
+		// (9F37, 9F02) of this command recover it.
+		a.lastGAC = &lastGAC{drdol: append(append([]byte(nil), term[0x9F37]...), term[0x9F02]...), resp: ok(bytes.Clone(resp))}
+	}
 	return ok(resp)
+}
+
+// recoverAC answers RECOVER AC (Book C-2 torn transaction recovery): after
+// GET PROCESSING OPTIONS, with DRDOL related data equal to those of the
+// last GENERATE AC, it answers that command's response again (once) and
+// ends the transaction; anything else is '6A88' and the reader sends a new
+// GENERATE AC.
+func (a *App) recoverAC(cmd apdu.Command) []byte {
+	if !a.txn.gpo || a.txn.acDone {
+		return rsw(apdu.SW6985)
+	}
+	last := a.lastGAC
+	if last == nil || !bytes.Equal(cmd.Data, last.drdol) {
+		return rsw(apdu.SW6A88)
+	}
+	a.lastGAC = nil
+	a.txn.acDone = true
+	return bytes.Clone(last.resp)
 }
 
 // relayResistance answers EXCHANGE RELAY RESISTANCE DATA (Book C-2): after

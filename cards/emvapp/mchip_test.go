@@ -271,3 +271,29 @@ func TestMChipMagStripe(t *testing.T) {
 	require.Equal(t, apdu.SW6985, run(t, a, ccc).SW, "once per transaction")
 	require.Equal(t, atc, a.State().LastOnlineATC, "counted as online")
 }
+
+// TestMChipRecoverAC: a card with torn recovery announces its DRDOL and
+// answers RECOVER AC with its last GENERATE AC response, once, for the same
+// DRDOL related data only.
+func TestMChipRecoverAC(t *testing.T) {
+	cfg := mcConfig(t, "mc16")
+	cfg.TornRecovery = true
+	a := newApp(t, cfg)
+	x := newTx("000000050000")
+	r := mcTap(t, a, x, apdu.ARQC|apdu.CDARequest)
+	require.Equal(t, apdu.SW9000, r.resp.SW)
+	require.Equal(t, h("9F37049F0206"), r.recs[0x9F51])
+
+	// The next presentation: a new GET PROCESSING OPTIONS, then RECOVER AC.
+	_, g := gpo(t, a, x)
+	require.Equal(t, apdu.SW9000, g.SW)
+	require.Equal(t, apdu.SW6A88, run(t, a, apdu.RecoverAC(h("00000000 000000050000"))).SW, "other DRDOL data")
+	got := run(t, a, apdu.RecoverAC(append(h("A1B2C3D4"), h("000000050000")...)))
+	require.Equal(t, apdu.SW9000, got.SW)
+	require.Equal(t, r.resp.Data, got.Data, "the torn response again")
+	require.Equal(t, apdu.SW6985, run(t, a, apdu.GenerateAC(apdu.ARQC, r.cdolData)).SW, "the transaction is over")
+
+	_, g = gpo(t, a, x)
+	require.Equal(t, apdu.SW9000, g.SW)
+	require.Equal(t, apdu.SW6A88, run(t, a, apdu.RecoverAC(append(h("A1B2C3D4"), h("000000050000")...))).SW, "once")
+}

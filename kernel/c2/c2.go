@@ -34,9 +34,19 @@
 // on-device CVM and the amount is above the Reader CVM Required Limit; a CDA
 // signature that fails verification ends the transaction (End Application,
 // CDA failed in the TVR); a refund asks for an AAC and ends with End
-// Application and the data record; data storage, data exchange and torn
-// transaction recovery are not implemented; the relay resistance data are
-// not added to the ICC Dynamic Data a CDA signature covers.
+// Application and the data record; data storage and data exchange are not
+// implemented; the relay resistance data are not added to the ICC Dynamic
+// Data a CDA signature covers.
+//
+// Torn transactions: when the reader keeps a torn log (Config.TornLog) and
+// the card has a DRDOL (9F51), a GENERATE AC whose response is lost is
+// recorded (PAN, PSN, the CDOL1 and DRDOL values, the command's reference
+// control parameter), at most MaxTornRecords (DF811D) for MaxTornLifetime
+// (DF811C). At the same card's next presentation the kernel sends RECOVER
+// AC with the record's DRDOL related data before any GENERATE AC; the
+// recovered response is processed with the torn transaction's data (TVR,
+// CVM Results, CDOL1 for the CDA hash). A card that cannot recover answers
+// an error and gets a new GENERATE AC.
 //
 // Balance reading: with BalanceReadBefore or BalanceReadAfter in the
 // combination and a card whose Application Capabilities Information (9F5D)
@@ -140,6 +150,10 @@ type run struct {
 	kc      byte
 	amount  int64
 	ms      bool // mag-stripe mode
+	// recovered is set when RECOVER AC answered a torn transaction's
+	// GENERATE AC; tornPDOL is that transaction's PDOL related data.
+	recovered bool
+	tornPDOL  []byte
 }
 
 // Activate runs Kernel 2 on the selected application.
@@ -803,12 +817,51 @@ func (r *run) generateAC() (kernel.Outcome, error) {
 			return r.commError(err), nil
 		}
 	}
-	resp, err := a.Card.Send(apdu.GenerateAC(ref, r.cdol1))
-	if err != nil {
-		if !kernel.IsCommunicationError(err) {
-			return kernel.Outcome{}, err
+	// Torn transaction recovery: the same card's torn GENERATE AC is asked
+	// for again with RECOVER AC before any new one.
+	var resp apdu.Response
+	recovered := false
+	if rec, ok := r.tornRecord(); ok {
+		drdol, _ := tlv.ParseDOL(r.card[0x9F51])
+		rresp, err := a.Card.Send(apdu.RecoverAC(tlv.BuildDOLFor(tlv.Kernel2, drdol, rec.Term.Lookup)))
+		if err != nil {
+			if !kernel.IsCommunicationError(err) {
+				return kernel.Outcome{}, err
+			}
+			// Still torn: keep the record for the next presentation.
+			a.Config.TornLog.Add(rec, r.cb.MaxTornRecords)
+			return r.commError(err), nil
 		}
-		return r.commError(err), nil
+		if rresp.OK() {
+			// The torn transaction's data, not this one's, go with its
+			// cryptogram.
+			for t, v := range rec.Term {
+				r.term[t] = v
+			}
+			if v := rec.Term[0x95]; len(v) == 5 {
+				copy(r.tvr[:], v)
+			}
+			if v := rec.Term[0x9F34]; len(v) == 3 {
+				copy(r.cvmRes[:], v)
+			}
+			r.cdol1, r.tornPDOL = rec.CDOL1, rec.PDOL
+			r.recovered = true
+			ref = rec.Ref
+			r.ac = acType(ref & 0xC0)
+			cdaRequested = ref&apdu.CDARequest != 0
+			resp, recovered = rresp, true
+		}
+	}
+	if !recovered {
+		var err error
+		resp, err = a.Card.Send(apdu.GenerateAC(ref, r.cdol1))
+		if err != nil {
+			if !kernel.IsCommunicationError(err) {
+				return kernel.Outcome{}, err
+			}
+			r.tear(ref)
+			return r.commError(err), nil
+		}
 	}
 	a.SendUI(kernel.UIRequest{Message: kernel.MsgCardReadOK, Status: kernel.StatusCardReadOK})
 	if !resp.OK() {
@@ -881,13 +934,19 @@ func (r *run) generateAC() (kernel.Outcome, error) {
 			return r.commError(err), nil
 		}
 	}
+	var o kernel.Outcome
 	switch kind {
 	case acTC:
-		return r.approved(), nil
+		o = r.approved()
 	case acARQC:
-		return r.onlineRequest(), nil
+		o = r.onlineRequest()
+	default:
+		o = r.aac()
 	}
-	return r.aac(), nil
+	if r.recovered {
+		o.Reason = "torn transaction recovered with RECOVER AC: " + o.Reason
+	}
+	return o, nil
 }
 
 // readBalance is C-2 balance reading: when the card's Application
@@ -957,9 +1016,49 @@ func (r *run) verifyCDA(cid byte, template []byte) error {
 	return nil
 }
 
+// tornRecord takes the torn transaction record of the card in the field,
+// when the reader keeps a torn log and the card has a DRDOL (9F51).
+func (r *run) tornRecord() (kernel.TornRecord, bool) {
+	log := r.a.Config.TornLog
+	if log == nil || len(r.card[0x9F51]) == 0 {
+		return kernel.TornRecord{}, false
+	}
+	pan, _ := kernel.PAN(r.card)
+	return log.Take(pan, r.card[0x5F34], r.a.Config.Now(), r.cb.MaxTornLifetime)
+}
+
+// tear records a GENERATE AC whose response was lost (Book C-2 torn
+// transaction log): for a card with a DRDOL, when the reader keeps a log.
+func (r *run) tear(ref byte) {
+	log := r.a.Config.TornLog
+	if log == nil || len(r.card[0x9F51]) == 0 || r.cb.MaxTornRecords <= 0 {
+		return
+	}
+	pan, _ := kernel.PAN(r.card)
+	term := tlv.Map{}
+	for _, dol := range [][]byte{r.card[0x8C], r.card[0x9F51]} {
+		d, err := tlv.ParseDOL(dol)
+		if err != nil {
+			continue
+		}
+		for _, e := range d {
+			if v, ok := r.term[e.Tag]; ok {
+				term[e.Tag] = append([]byte(nil), v...)
+			}
+		}
+	}
+	log.Add(kernel.TornRecord{
+		PAN: pan, PSN: append([]byte(nil), r.card[0x5F34]...), At: r.a.Config.Now(), Term: term,
+		CDOL1: append([]byte(nil), r.cdol1...), PDOL: append([]byte(nil), r.pdolOrNil()...), Ref: ref,
+	}, r.cb.MaxTornRecords)
+}
+
 // pdolOrNil is the PDOL related data for the transaction data hash: nil
-// when the card has no PDOL.
+// when the card has no PDOL; for a recovered torn transaction, its own.
 func (r *run) pdolOrNil() []byte {
+	if r.recovered {
+		return r.tornPDOL
+	}
 	if !r.fci.HasPDOL {
 		return nil
 	}

@@ -27,6 +27,7 @@ type Reader struct {
 	mu          sync.Mutex
 	card        cards.Card
 	removeAfter int // exchanges left before the card leaves; <0 never
+	loseAfter   int // exchanges left before a response is lost; <0 never
 	exchanges   int
 	fieldOffs   []time.Duration
 }
@@ -61,7 +62,7 @@ func (r *Reader) FieldOffs() []time.Duration {
 
 // New returns a reader with c in its field, freshly powered.
 func New(c cards.Card) *Reader {
-	r := &Reader{removeAfter: -1}
+	r := &Reader{removeAfter: -1, loseAfter: -1}
 	r.Present(c)
 	return r
 }
@@ -73,6 +74,7 @@ func (r *Reader) Present(c cards.Card) {
 	defer r.mu.Unlock()
 	r.card = c
 	r.removeAfter = -1
+	r.loseAfter = -1
 	if c != nil {
 		c.Reset()
 	}
@@ -92,6 +94,15 @@ func (r *Reader) RemoveAfter(n int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.removeAfter = n
+}
+
+// LoseResponseAfter lets n more exchanges through; the card answers the
+// (n+1)th command but leaves the field before its response reaches the
+// reader: a torn transaction when the command was GENERATE AC.
+func (r *Reader) LoseResponseAfter(n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.loseAfter = n
 }
 
 // Card returns the card in the field, or nil.
@@ -128,6 +139,14 @@ func (r *Reader) Transmit(ctx context.Context, capdu []byte) ([]byte, error) {
 	}
 	r.exchanges++
 	resp := r.card.Process(capdu)
+	if r.loseAfter == 0 {
+		r.card = nil
+		r.loseAfter = -1
+		return nil, fmt.Errorf("inproc: the card left before its response: %w", kernel.ErrCardRemoved)
+	}
+	if r.loseAfter > 0 {
+		r.loseAfter--
+	}
 	if len(resp) < 2 {
 		return nil, fmt.Errorf("inproc: card answered %d bytes: %w", len(resp), kernel.ErrCardRemoved)
 	}

@@ -97,3 +97,31 @@ func TestFieldOff(t *testing.T) {
 	require.NoError(t, r.FieldOff(ctx, time.Hour))
 	require.Equal(t, 4, c.resets)
 }
+
+// TestLoseResponse: the card processes the command whose response is lost,
+// then it is gone.
+func TestLoseResponse(t *testing.T) {
+	ctx := context.Background()
+	c := &countingCard{}
+	r := inproc.New(c)
+	r.LoseResponseAfter(1)
+	_, err := r.Transmit(ctx, []byte{0x00, 0xA4, 0x04, 0x00})
+	require.NoError(t, err)
+	_, err = r.Transmit(ctx, []byte{0x80, 0xAE, 0x80, 0x00})
+	require.ErrorIs(t, err, kernel.ErrCardRemoved)
+	require.Equal(t, 2, c.processed, "the card answered the lost command")
+	require.Nil(t, r.Card())
+	r.Present(c)
+	_, err = r.Transmit(ctx, []byte{0x00, 0xA4, 0x04, 0x00})
+	require.NoError(t, err, "presented again")
+}
+
+// countingCard answers 9000 and counts the commands it processed.
+type countingCard struct{ processed int }
+
+func (c *countingCard) ATR() []byte { return []byte{0x3B, 0x80, 0x80, 0x01, 0x01} }
+func (c *countingCard) Process([]byte) []byte {
+	c.processed++
+	return []byte{0x90, 0x00}
+}
+func (c *countingCard) Reset() {}

@@ -91,6 +91,8 @@ func (r *Runner) run(ctx context.Context, s Scenario) ([]string, string, error) 
 		return nil, "", err
 	}
 	cfg.Clock = kernel.FixedClock(date)
+	// The reader's torn transaction log lives as long as the scenario.
+	cfg.TornLog = &kernel.TornLog{}
 	cfg.Stopwatch = func() time.Duration { return elapsed }
 	cfg.UnpredictableNumber = kernel.FixedUN(un)
 	if r.Trace != nil {
@@ -112,6 +114,7 @@ func (r *Runner) run(ctx context.Context, s Scenario) ([]string, string, error) 
 		last    kernel.Outcome
 		taps    int
 		removal = -1
+		tear    = -1
 		online  *kernel.OnlineResponse
 	)
 	for i, st := range s.Steps {
@@ -128,6 +131,10 @@ func (r *Runner) run(ctx context.Context, s Scenario) ([]string, string, error) 
 			if removal >= 0 {
 				reader.RemoveAfter(removal)
 				removal = -1
+			}
+			if tear >= 0 {
+				reader.LoseResponseAfter(tear)
+				tear = -1
 			}
 			var out kernel.Outcome
 			switch {
@@ -155,12 +162,16 @@ func (r *Runner) run(ctx context.Context, s Scenario) ([]string, string, error) 
 				return nil, "", fmt.Errorf("scenario: step %d (online): %w", i+1, err)
 			}
 			online = &resp
-		case "remove_after":
+		case "remove_after", "tear_after":
 			n, err := strconv.Atoi(st.Arg)
 			if err != nil || n < 0 {
-				return nil, "", fmt.Errorf("%w: step %d: remove_after takes a count", ErrScenario, i+1)
+				return nil, "", fmt.Errorf("%w: step %d: %s takes a count", ErrScenario, i+1, st.Action)
 			}
-			removal = n
+			if st.Action == "tear_after" {
+				tear = n
+			} else {
+				removal = n
+			}
 		default:
 			if err := phoneStep(card, st); err != nil {
 				return nil, "", fmt.Errorf("scenario: step %d (%s): %w", i+1, st.Action, err)

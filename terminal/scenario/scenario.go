@@ -22,6 +22,7 @@
 //	  - tap: {expect: {outcome: end_application, ui: [see_phone]}}
 //	  - unlock: "5791"            # passcode; also biometric: true|false, card_on, card_off
 //	  - remove_after: 3           # the next tap loses the card after 3 exchanges
+//	  - tear_after: 6             # the card answers the 7th command, the response is lost
 //	  - tap
 //	  - online: {approved: true, arpc: valid, scripts: ["7207..."]}  # the issuer's answer
 //	  - tap                       # presented again: Issuer Update Processing
@@ -176,7 +177,7 @@ func (s *Step) UnmarshalYAML(n *yaml.Node) error {
 		return fmt.Errorf("%w: line %d: a step is an action name or a one-key map", ErrScenario, n.Line)
 	}
 	switch s.Action {
-	case "tap", "unlock", "biometric", "card_on", "card_off", "lock", "remove_after":
+	case "tap", "unlock", "biometric", "card_on", "card_off", "lock", "remove_after", "tear_after":
 		return nil
 	case "online":
 		if s.Online == nil {

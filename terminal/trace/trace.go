@@ -46,6 +46,8 @@ func CommandName(capdu []byte) string {
 		return "COMPUTE CRYPTOGRAPHIC CHECKSUM"
 	case 0xEA:
 		return "EXCHANGE RELAY RESISTANCE DATA"
+	case 0xD0:
+		return "RECOVER AC"
 	case 0x1E:
 		return "APPLICATION BLOCK"
 	case 0x18:
