@@ -522,6 +522,25 @@ func TestIssuerUpdateRecorded(t *testing.T) {
 	require.NotContains(t, strings.ToUpper(s), "1122334455667788")
 	require.Contains(t, s, "1 issuer script")
 
+	require.False(t, res.IssuerUpdate.Done, "no presenter: recorded only")
+
+	// With a presenter the card is presented again and the kernel delivers
+	// the data: the card refuses this ARPC (not made with its key) and does
+	// not know the script's command; the approval stands.
+	card = cardFrom(t, p)
+	reader := inproc.New(card)
+	term, err = pos.New(cfg, link, pos.Options{Clock: func() time.Time { return testNow },
+		Presenter: pos.PhonePresenter{Reader: reader, Card: card}})
+	require.NoError(t, err)
+	res, err = term.Sale(context.Background(), 150000, reader)
+	require.NoError(t, err)
+	require.Equal(t, pos.StatusApproved, res.Status, res.String())
+	require.True(t, res.IssuerUpdate.Done)
+	require.True(t, res.IssuerUpdate.AuthenticationFailed)
+	require.Equal(t, []byte{0x11, 0, 0, 0, 1}, res.IssuerUpdate.ScriptResults)
+	require.Equal(t, 2, res.Taps)
+	require.Contains(t, res.IssuerUpdate.String(), "issuer authentication failed")
+
 	// The default reader does not support it: data recorded, not requested.
 	r := newRig(t, decide, pos.Options{})
 	res, err = r.term.Sale(context.Background(), 150000, inproc.New(newCard(t, "visa-plastic")))
