@@ -170,7 +170,30 @@ func FuzzReplaceResponse(f *testing.F) {
 		f.Fatal(err)
 	}
 	vphone.CDCVM = true
-	apps := []kerneltest.App{v, m, phone, vphone}
+	// C-2 cards for relay resistance, mag-stripe mode and balance reading,
+	// which the combination supports.
+	cfg.Combinations[1].KernelConfiguration = kernel.HexBytes{0x30}
+	cfg.Combinations[1].BalanceReadBefore, cfg.Combinations[1].BalanceReadAfter = true, true
+	rr, err := kerneltest.NewMChip("5413330089010038", "301231")
+	if err != nil {
+		f.Fatal(err)
+	}
+	rr.AIP = []byte{0x19, 0x81}
+	rr.RelayResistance = &kerneltest.RelayResistance{Min: 10, Max: 50, Transmission: 18}
+	rr.Balance = kerneltest.MustHex("000000012345")
+	if err := rr.Build(); err != nil {
+		f.Fatal(err)
+	}
+	ms, err := kerneltest.NewMChip("5413330089010046", "301231")
+	if err != nil {
+		f.Fatal(err)
+	}
+	ms.AIP = []byte{0x18, 0x00}
+	ms.MagStripe = &kerneltest.MagStripe{}
+	if err := ms.Build(); err != nil {
+		f.Fatal(err)
+	}
+	apps := []kerneltest.App{v, m, phone, vphone, rr, ms}
 	amounts := []int64{500, 150000, 400000}
 	// Seeds: each exchange of each card answered as the card would.
 	for ai, app := range apps {
