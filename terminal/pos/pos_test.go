@@ -704,3 +704,22 @@ func TestHostRRNNamesTheSale(t *testing.T) {
 	require.Len(t, reqs, 2)
 	require.Equal(t, hostRRN, decodeReversal(t, reqs[1]).RRN)
 }
+
+// A GENERATE AC whose response is lost tears the sale; the card presented
+// again is asked RECOVER AC from the terminal's torn log and the lost ARQC
+// goes to the host (C-2 torn transaction recovery).
+func TestTornSaleRecovered(t *testing.T) {
+	p, err := cards.Builtin("mc-plastic")
+	require.NoError(t, err)
+	p.App.TornRecovery = true
+	card := cardFrom(t, p)
+	reader := inproc.New(card)
+	reader.LoseResponseAfter(9) // PPSE, SELECT, GPO, six records: GENERATE AC's answer is lost
+	r := newRig(t, approveAll, pos.Options{Presenter: pos.PhonePresenter{Reader: reader, Card: card}})
+	res, err := r.term.Sale(context.Background(), 150000, reader)
+	require.NoError(t, err)
+	require.Equal(t, pos.StatusApproved, res.Status, res.String())
+	require.Equal(t, 2, res.Taps)
+	require.Contains(t, res.Outcome.Reason, "RECOVER AC")
+	require.Equal(t, []byte{0x00, 0x01}, res.Outcome.Record(0x9F36), "the torn transaction's ATC")
+}

@@ -95,6 +95,11 @@ func New(cfg Config, link Link, o Options) (*Terminal, error) {
 	cfg.Kernel = cfg.Kernel.Clone()
 	cfg.Kernel.TerminalID = cfg.TerminalID
 	cfg.Kernel.MerchantID = cfg.MerchantID
+	if cfg.Kernel.TornLog == nil {
+		// The terminal's torn transaction log lives as long as the
+		// terminal: a card torn at one sale is recovered at the next.
+		cfg.Kernel.TornLog = &kernel.TornLog{}
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
