@@ -254,7 +254,7 @@ type MagStripe struct {
 
 // MagStripeLayout is where a mag-stripe mode track of this package's cards
 // carries its dynamic digits (both tracks).
-var MagStripeLayout = magstripe.Layout{PCVC3: 0x000E, PUNATC: 0x0FF0, NATC: 3}
+var MagStripeLayout = magstripe.DefaultLayout
 
 // RelayResistance is a Mastercard application's side of the Relay
 // Resistance Protocol (Book C-2): the minimum and maximum times it takes to

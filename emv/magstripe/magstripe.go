@@ -39,6 +39,11 @@ type Layout struct {
 	NATC   int
 }
 
+// DefaultLayout is the layout tapsim's virtual cards personalise on both
+// tracks and its issuer expects: CVC3 in positions 1 to 3, ATC (3 digits)
+// and Unpredictable Number (5 digits) in positions 4 to 11.
+var DefaultLayout = Layout{PCVC3: 0x000E, PUNATC: 0x0FF0, NATC: 3}
+
 // NUN is the number of Unpredictable Number digits: the PUNATC positions
 // less the ATC's.
 func (l Layout) NUN() int { return bits.OnesCount64(l.PUNATC) - l.NATC }
@@ -284,6 +289,22 @@ func CVC3Digits(cvc3 []byte, l Layout) uint64 {
 		mod *= 10
 	}
 	return v % mod
+}
+
+// ATC rebuilds a full ATC from the NATC digits a track carries: the first
+// counter after last whose low digits are these, within window counters;
+// false when none is.
+func ATC(digits uint64, l Layout, last uint16, window int) (uint16, bool) {
+	for i := 1; i <= window; i++ {
+		c := int(last) + i
+		if c > 0xFFFF {
+			return 0, false
+		}
+		if ATCDigits(uint16(c), l) == digits {
+			return uint16(c), true
+		}
+	}
+	return 0, false
 }
 
 // ATCDigits is the same for the ATC: its NATC least significant digits.

@@ -723,3 +723,33 @@ func TestTornSaleRecovered(t *testing.T) {
 	require.Contains(t, res.Outcome.Reason, "RECOVER AC")
 	require.Equal(t, []byte{0x00, 0x01}, res.Outcome.Record(0x9F36), "the torn transaction's ATC")
 }
+
+// A card without M/Chip read in C-2 mag-stripe mode goes to the host with
+// entry mode 91, the filled track in field 35 and no field 55.
+func TestMagStripeSale(t *testing.T) {
+	p, err := cards.Builtin("mc-plastic")
+	require.NoError(t, err)
+	p.App.MagStripe = &cards.MagStripeProfile{}
+	card := cardFrom(t, p)
+	acq := startAcquirer(t, approveAll)
+	link := client.New(acq.addr(), client.Options{})
+	defer link.Close()
+	cfg := testConfig(t)
+	cfg.Kernel.Combinations[1].KernelConfiguration = kernel.HexBytes{0x30}
+	term, err := pos.New(cfg, link, pos.Options{Clock: func() time.Time { return testNow }})
+	require.NoError(t, err)
+	res, err := term.Sale(context.Background(), 150000, inproc.New(card))
+	require.NoError(t, err)
+	require.Equal(t, pos.StatusApproved, res.Status, res.String())
+	require.True(t, res.Outcome.MagStripe)
+	reqs, _ := acq.received()
+	require.Len(t, reqs, 1)
+	entry, err := reqs[0].GetString(isospec.FieldPOSEntryMode)
+	require.NoError(t, err)
+	require.Equal(t, "911", entry)
+	track, err := reqs[0].GetString(isospec.FieldTrack2)
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(track, "5413330089010012"), "the card's track")
+	icc, _ := reqs[0].GetBytes(isospec.FieldICCData)
+	require.Empty(t, icc)
+}
