@@ -76,6 +76,11 @@ func fuzzConfig() kernel.Config {
 // restart must too.
 func FuzzParseResponses(f *testing.F) {
 	cfg := fuzzConfig()
+	// The reader supports issuer update processing, so that an online
+	// outcome may restart the kernel with the issuer's response.
+	cfg.Combinations[0].TTQ = kernel.HexBytes{0x26, 0x00, 0xC0, 0x00}
+	iup := kernel.OnlineResponse{Approved: true, ARC: []byte("00"), IssuerAuthData: []byte{1, 2, 3, 4, 0, 0x82, 0, 0},
+		Scripts: []byte{0x72, 0x0B, 0x86, 0x09, 0x84, 0x1E, 0, 0, 0x04, 0xAA, 0xBB, 0xCC, 0xDD}}
 	v, err := kerneltest.NewVisa("4761739001010119", "301231")
 	if err != nil {
 		f.Fatal(err)
@@ -128,7 +133,13 @@ func FuzzParseResponses(f *testing.F) {
 			t.Fatalf("no outcome")
 		}
 		_ = out.String()
-		if out.Start == kernel.StartB {
+		switch {
+		case out.Type == kernel.OnlineRequest && out.OnlineResponseData != kernel.OnlineResponseNA:
+			out, err = e.RestartOnline(context.Background(), r, iup)
+			if err != nil || out.Type == kernel.OutcomeNone {
+				t.Fatalf("restart with the online response: %v %v", out, err)
+			}
+		case out.Start == kernel.StartB:
 			out, err = e.Restart(context.Background(), r)
 			if err != nil || out.Type == kernel.OutcomeNone {
 				t.Fatalf("restart: %v %v", out, err)
