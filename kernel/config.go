@@ -74,6 +74,10 @@ type Config struct {
 	Trace TraceFunc `yaml:"-"`
 	// UI, when set, receives each User Interface Request as it is sent.
 	UI UI `yaml:"-"`
+	// DataExchange, when set, receives the C-2 kernel's Data Exchange
+	// Kernel signal (DEK) once the records are read and answers with the
+	// terminal's Data Exchange Terminal signal (DET); nil: no exchange.
+	DataExchange func(DEK) DET `yaml:"-"`
 	// TornLog, when set, is the reader's torn transaction log (C-2): it
 	// must outlive transactions, so a terminal keeps one. nil: no torn
 	// transaction recovery.
@@ -190,6 +194,12 @@ type Combination struct {
 	// EMV mode not supported, b6 on-device cardholder verification
 	// supported, b5 relay resistance protocol supported.
 	KernelConfiguration HexBytes `yaml:"kernel_configuration,omitempty"`
+	// TagsToRead (DF8112) lists tags the terminal wants from the card
+	// (C-2 Data Exchange): after the records, the kernel takes them from
+	// what it read, or asks GET DATA for them, and sends them to the
+	// terminal as Data To Send (FF8104) in a DEK (Config.DataExchange) and
+	// in the outcome's discretionary data.
+	TagsToRead []HexBytes `yaml:"tags_to_read,omitempty"`
 	// MaxTornRecords (DF811D) and MaxTornLifetime (DF811C) bound the torn
 	// transaction log (Config.TornLog) for this combination; 0 records
 	// keeps none, a zero lifetime lets records live until recovered.
@@ -423,6 +433,12 @@ func (cb Combination) Clone() Combination {
 	out.TACDenial = cb.TACDenial.clone()
 	out.TACOnline = cb.TACOnline.clone()
 	out.KernelConfiguration = cb.KernelConfiguration.clone()
+	if cb.TagsToRead != nil {
+		out.TagsToRead = make([]HexBytes, len(cb.TagsToRead))
+		for i, t := range cb.TagsToRead {
+			out.TagsToRead[i] = t.clone()
+		}
+	}
 	if cb.RelayResistance != nil {
 		rr := *cb.RelayResistance
 		out.RelayResistance = &rr
@@ -562,6 +578,11 @@ func (cb Combination) validate() error {
 		}
 		if rr.MismatchThreshold < 0 || rr.MismatchThreshold > 255 {
 			return bad("relay resistance mismatch threshold out of 0..255")
+		}
+	}
+	for i, t := range cb.TagsToRead {
+		if len(t) == 0 || len(t) > 3 {
+			return bad("tags_to_read entry %d is not a tag", i)
 		}
 	}
 	if cb.MessageHoldTime < 0 {

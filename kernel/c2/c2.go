@@ -34,9 +34,10 @@
 // on-device CVM and the amount is above the Reader CVM Required Limit; a CDA
 // signature that fails verification ends the transaction (End Application,
 // CDA failed in the TVR); a refund asks for an AAC and ends with End
-// Application and the data record; data storage and data exchange are not
-// implemented; the relay resistance data are not added to the ICC Dynamic
-// Data a CDA signature covers.
+// Application and the data record; data storage is not implemented, and
+// of data exchange only the Tags To Read after the records (a DEK with Data
+// To Send, the terminal's DET) is; the relay resistance data are not added
+// to the ICC Dynamic Data a CDA signature covers.
 //
 // Torn transactions: when the reader keeps a torn log (Config.TornLog) and
 // the card has a DRDOL (9F51), a GENERATE AC whose response is lost is
@@ -150,6 +151,8 @@ type run struct {
 	kc      byte
 	amount  int64
 	ms      bool // mag-stripe mode
+	// dataToSend is the Data To Send of the data exchange.
+	dataToSend tlv.List
 	// recovered is set when RECOVER AC answered a torn transaction's
 	// GENERATE AC; tornPDOL is that transaction's PDOL related data.
 	recovered bool
@@ -270,6 +273,9 @@ func (r *run) process() (kernel.Outcome, error) {
 	if err := kernel.ReadRecords(a.Card, entries, r.card, &r.static); err != nil {
 		return r.recordError(err)
 	}
+	if o, done, err := r.dataExchange(); done || err != nil {
+		return o, err
+	}
 	return r.afterRead()
 }
 
@@ -305,6 +311,60 @@ func (r *run) parseGPO(data []byte) (kernel.Outcome, bool) {
 		return r.endApplication(kernel.L2CardDataError, "AIP is not 2 bytes"), true
 	}
 	return kernel.Outcome{}, false
+}
+
+// dataExchange is C-2 Data Exchange after the records: the Tags To Read
+// (DF8112) taken from the card's data or read with GET DATA, sent to the
+// terminal (DEK) whose answer (DET) updates terminal data; Data To Send
+// (FF8104) goes in the outcome's discretionary data too. A communication
+// error during GET DATA ends with Start B; a card refusing GET DATA leaves
+// the tag in Data Needed.
+func (r *run) dataExchange() (kernel.Outcome, bool, error) {
+	if len(r.cb.TagsToRead) == 0 && r.a.Config.DataExchange == nil {
+		return kernel.Outcome{}, false, nil
+	}
+	var dek kernel.DEK
+	for _, raw := range r.cb.TagsToRead {
+		tag, err := tlv.ParseTag(fmt.Sprintf("%X", []byte(raw)))
+		if err != nil {
+			continue
+		}
+		if v, ok := r.card[tag]; ok {
+			dek.DataToSend = append(dek.DataToSend, tlv.TLV{Tag: tag, Value: append([]byte(nil), v...)})
+			continue
+		}
+		if tag > 0xFFFF || tag < 0x100 {
+			dek.DataNeeded = append(dek.DataNeeded, tag)
+			continue
+		}
+		resp, err := r.a.Card.Send(apdu.GetData(uint16(tag)))
+		if err != nil {
+			if !kernel.IsCommunicationError(err) {
+				return kernel.Outcome{}, true, err
+			}
+			return r.commError(err), true, nil
+		}
+		l, derr := tlv.Decode(resp.Data)
+		if !resp.OK() || derr != nil || len(l) != 1 || l[0].Tag != tag {
+			dek.DataNeeded = append(dek.DataNeeded, tag)
+			continue
+		}
+		// Kept apart from the card's data: a later response (the ATC of
+		// GENERATE AC) may carry the same tag.
+		dek.DataToSend = append(dek.DataToSend, tlv.TLV{Tag: tag, Value: append([]byte(nil), l[0].Value...)})
+	}
+	if len(dek.DataToSend) > 0 {
+		r.dataToSend = dek.DataToSend
+	}
+	if f := r.a.Config.DataExchange; f != nil {
+		det := f(dek)
+		for _, d := range det.Data {
+			if kernel.DETAllows(d.Tag) {
+				r.term[d.Tag] = append([]byte(nil), d.Value...)
+			}
+		}
+	}
+	return kernel.Outcome{}, false, nil
 }
 
 // relayResistance is the Relay Resistance Protocol of Book C-2: EXCHANGE
@@ -1184,6 +1244,9 @@ func (r *run) base(t kernel.OutcomeType) kernel.Outcome {
 		if v, ok := r.card[tag]; ok {
 			o.DiscretionaryData = append(o.DiscretionaryData, tlv.TLV{Tag: tag, Value: append([]byte(nil), v...)})
 		}
+	}
+	if len(r.dataToSend) > 0 {
+		o.DiscretionaryData = append(o.DiscretionaryData, tlv.TLV{Tag: 0xFF8104, Children: r.dataToSend})
 	}
 	// The relay resistance measurement, when the protocol ran, and the
 	// balances read before and after GENERATE AC.

@@ -987,3 +987,29 @@ func TestBalanceReading(t *testing.T) {
 		})
 	}
 }
+
+// TestDataExchange: the Tags To Read come from the records or GET DATA and
+// go to the terminal (DEK) and the outcome (Data To Send); the terminal's
+// DET updates terminal data but never the amounts.
+func TestDataExchange(t *testing.T) {
+	m := newCard(t, func(m *kerneltest.MChip) { m.Balance = kerneltest.MustHex("000000012345") })
+	var got kernel.DEK
+	out := tap(t, m, 50000, func(c *kernel.Config) {
+		mc(c).TagsToRead = []kernel.HexBytes{{0x5F, 0x34}, {0x9F, 0x50}, {0x9F, 0x13}, {0x56}}
+		c.DataExchange = func(d kernel.DEK) kernel.DET {
+			got = d
+			return kernel.DET{Data: tlv.List{{Tag: 0x9F35, Value: []byte{0x25}}, {Tag: 0x9F02, Value: kerneltest.MustHex("000000000001")}}}
+		}
+	})
+	require.Equal(t, kernel.Approved, out.Type, out.String())
+	require.Len(t, got.DataToSend, 2)
+	require.Equal(t, tlv.Tag(0x5F34), got.DataToSend[0].Tag)
+	require.Equal(t, kerneltest.MustHex("000000012345"), got.DataToSend[1].Value)
+	require.Equal(t, []tlv.Tag{0x9F13, 0x56}, got.DataNeeded)
+	v, ok := out.DiscretionaryData.Find(0x9F50)
+	require.True(t, ok, "Data To Send in the outcome")
+	require.Equal(t, kerneltest.MustHex("000000012345"), v.Value)
+	require.Equal(t, []byte{0x25}, out.Record(0x9F35), "the DET's terminal type")
+	require.Equal(t, kerneltest.MustHex("000000050000"), out.Record(0x9F02), "the amount is not the DET's")
+	require.Equal(t, 1, m.BalanceReads)
+}
