@@ -62,6 +62,15 @@
 //	    cvm_capability_no_cvm_required: "08"  # DF8119
 //	    security_capability: "08"       # DF811F
 //	    message_hold_time: 1300ms       # DF812D
+//	    relay_resistance: {min_grace: 2ms, max_grace: 5ms, expected_c_apdu: 1800us,
+//	      expected_r_apdu: 2400us, accuracy_threshold: 30ms, mismatch_threshold: 50}  # DF8132-DF8137
+//	    mag_stripe_cvm_capability_cvm_required: "20"     # DF811E (with kernel_configuration 30)
+//	    mag_stripe_cvm_capability_no_cvm_required: "00"  # DF812C
+//	    max_torn_records: 1             # DF811D
+//	    max_torn_lifetime: 5m           # DF811C
+//	    balance_read_before: true       # GET DATA 9F50 before GENERATE AC (DF8104)
+//	    balance_read_after: true        # and after it (DF8105)
+//	    tags_to_read: ["9F50"]          # DF8112
 //	    phone_message_table:            # DF8131
 //	      - {mask: "000800", value: "000800", message: see_phone, status: not_ready}
 //
