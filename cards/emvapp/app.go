@@ -178,8 +178,11 @@ type txn struct {
 	acDone   bool
 	atc      uint16
 	pdolData []byte
-	// rrd counts EXCHANGE RELAY RESISTANCE DATA commands.
-	rrd int
+	// rrd counts EXCHANGE RELAY RESISTANCE DATA commands; rrData is the
+	// last one's terminal entropy, device entropy and times, which a CDA
+	// signature then covers.
+	rrd    int
+	rrData []byte
 	// issuerAuth is set once EXTERNAL AUTHENTICATE verified the ARPC;
 	// eaDone once it was tried.
 	issuerAuth, eaDone bool

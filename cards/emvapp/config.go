@@ -263,7 +263,9 @@ var MagStripeLayout = magstripe.DefaultLayout
 // microseconds, and how long it really takes: Processing, plus Transmission
 // each way. Slow, when positive, replaces Processing for the first
 // SlowCount exchanges of a transaction (0: every exchange): a card behind a
-// relay, or one too slow for the reader.
+// relay, or one too slow for the reader. A CDA signature made after the
+// exchange covers the relay resistance data (the terminal's and the card's
+// entropies, the three times) in its ICC Dynamic Data.
 type RelayResistance struct {
 	Min, Max     time.Duration
 	Transmission time.Duration

@@ -116,7 +116,9 @@ func (a *App) generateAC(cmd apdu.Command) []byte {
 		if err != nil {
 			return rsw(apdu.SW6F00)
 		}
-		sdad, err := a.icc.SignCDA(oda.DynamicData{Number: idn, CID: cid, AC: ac, TransactionDataHash: hash}, tags[0x9F37])
+		// With relay resistance the ICC Dynamic Data also carries the
+		// entropies and times of the last exchange (Book C-2).
+		sdad, err := a.icc.SignCDA(oda.DynamicData{Number: idn, CID: cid, AC: ac, TransactionDataHash: hash, Extra: a.txn.rrData}, tags[0x9F37])
 		if err != nil {
 			return rsw(apdu.SW6F00)
 		}
@@ -188,6 +190,7 @@ func (a *App) relayResistance(cmd apdu.Command) []byte {
 	v := append(entropy, units(rr.Min)...)
 	v = append(v, units(rr.Max)...)
 	v = append(v, units(rr.Transmission)...)
+	a.txn.rrData = append(bytes.Clone(cmd.Data), v...)
 	b, err := tlv.Encode(0x80, v)
 	if err != nil {
 		return rsw(apdu.SW6F00)

@@ -36,8 +36,7 @@
 // CDA failed in the TVR); a refund asks for an AAC and ends with End
 // Application and the data record; data storage is not implemented, and
 // of data exchange only the Tags To Read after the records (a DEK with Data
-// To Send, the terminal's DET) is; the relay resistance data are not added
-// to the ICC Dynamic Data a CDA signature covers.
+// To Send, the terminal's DET) is.
 //
 // Torn transactions: when the reader keeps a torn log (Config.TornLog) and
 // the card has a DRDOL (9F51), a GENERATE AC whose response is lost is
@@ -76,7 +75,9 @@
 // accuracy threshold (DF8136), or when either transmission time is below the
 // mismatch threshold (DF8137, percent) of the other. 'Relay resistance
 // protocol performed' is set in the TVR (byte 5 b2-b1 = 10); Terminal Action
-// Analysis then weighs the bits like any other.
+// Analysis then weighs the bits like any other. A CDA signature must then
+// cover the relay resistance data (terminal and device entropies, the three
+// times) after the Transaction Data Hash Code, else CDA fails.
 package c2
 
 import (
@@ -1064,6 +1065,18 @@ func (r *run) verifyCDA(cid byte, template []byte) error {
 	dd, err := oda.VerifyCDA(icc.PublicKey, r.card[0x9F4B], in)
 	if err != nil {
 		return err
+	}
+	// After relay resistance the signed ICC Dynamic Data carry the
+	// exchange's entropies and times: a relay that changed them, or a card
+	// that did not sign them, fails CDA.
+	if r.tvr.Has(kernel.TVRRRPerformed) && !r.recovered {
+		want := append([]byte(nil), r.term[0xDF8301]...)
+		for _, t := range []tlv.Tag{0xDF8302, 0xDF8303, 0xDF8304, 0xDF8305} {
+			want = append(want, r.card[t]...)
+		}
+		if !bytes.Equal(dd.Extra, want) {
+			return fmt.Errorf("%w: the relay resistance data in the signature differ from the exchange's", kernel.ErrODAData)
+		}
 	}
 	if _, ok := r.card[0x9F26]; !ok {
 		r.card[0x9F26] = append([]byte(nil), dd.AC...)

@@ -283,6 +283,11 @@ type RelayResistance struct {
 	Status uint16
 	// Response, when set, replaces the response data.
 	Response []byte
+	// Unsigned leaves the relay resistance data out of the CDA
+	// signature, as a card behind a tampering relay would.
+	Unsigned bool
+
+	last []byte // the last exchange's entropies and times, for CDA
 }
 
 func (rr *RelayResistance) answer(cmd apdu.Command, n *int) apdu.Response {
@@ -302,6 +307,7 @@ func (rr *RelayResistance) answer(cmd apdu.Command, n *int) apdu.Response {
 		v = append(v, u16(rr.Max)...)
 		v = append(v, u16(rr.Transmission)...)
 	}
+	rr.last = append(append([]byte(nil), cmd.Data...), v...)
 	b, err := tlv.Encode(0x80, v)
 	if err != nil {
 		return apdu.Response{SW: apdu.SW6F00}
@@ -362,7 +368,11 @@ func (m *MChip) gac(cmd apdu.Command) apdu.Response {
 		if err != nil {
 			return apdu.Response{SW: apdu.SW6F00}
 		}
-		sdad, err := m.icc.SignCDA(oda.DynamicData{Number: dynamicNumber(m.ATC, un), CID: cid, AC: ac, TransactionDataHash: hash}, un)
+		var extra []byte
+		if rr := m.RelayResistance; rr != nil && !rr.Unsigned {
+			extra = rr.last
+		}
+		sdad, err := m.icc.SignCDA(oda.DynamicData{Number: dynamicNumber(m.ATC, un), CID: cid, AC: ac, TransactionDataHash: hash, Extra: extra}, un)
 		if err != nil {
 			return apdu.Response{SW: apdu.SW6F00}
 		}
