@@ -17,6 +17,7 @@ import (
 	"github.com/tapsim/tapsim/cards/testca"
 	"github.com/tapsim/tapsim/emv/cryptogram"
 	"github.com/tapsim/tapsim/emv/keys"
+	"github.com/tapsim/tapsim/emv/magstripe"
 	"github.com/tapsim/tapsim/emv/oda"
 	"github.com/tapsim/tapsim/emv/tlv"
 )
@@ -29,6 +30,10 @@ type Options struct {
 	// Clock gives the time (phone verification validity); nil means
 	// time.Now.
 	Clock func() time.Time
+	// Elapse, when set, is told how long each timed exchange takes (relay
+	// resistance), so that a simulated reader's stopwatch advances by it;
+	// the card never sleeps.
+	Elapse func(time.Duration)
 }
 
 // Default settings of a profile.
@@ -218,6 +223,96 @@ func loadKeys(ph *phone.Phone, cfg emvapp.Config, ap *AppProfile, pp *PhoneProfi
 }
 
 // masterKey derives the ICC master key from the profile's issuer master key.
+// IssuerARPC answers an application's ARQC as its issuer would, for tests
+// and simulations of the issuer's response: the Issuer Authentication Data
+// (91) for the cryptogram in tags (the data record of the online
+// transaction: 9F26, 9F36, 9F10 and the data the cryptogram covers) with
+// the profile's test keys: the ARPC and the ARC (method 1), or the ARPC and
+// the CSU (method 2).
+func IssuerARPC(ap AppProfile, tags cryptogram.Source, arc, csu []byte) ([]byte, error) {
+	cvn, err := cryptogram.Lookup(ap.CVN)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrProfile, err)
+	}
+	mk, err := masterKey(cvn, &ap)
+	if err != nil {
+		return nil, err
+	}
+	arqc, ok := tags.Value(0x9F26)
+	if !ok {
+		return nil, fmt.Errorf("%w: no application cryptogram to answer", ErrProfile)
+	}
+	resp := csu
+	if cvn.ARPCMethod == cryptogram.ARPC1 {
+		resp = arc
+	}
+	arpc, err := cvn.ARPC(mk, tags, arqc, resp, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: ARPC: %w", ErrProfile, err)
+	}
+	return append(arpc, resp...), nil
+}
+
+// IssuerCheckCVC3 checks the track data of a mag-stripe mode data record
+// (9F6B, and 56 when present) as the application's issuer would, with the
+// profile's test keys: the dynamic digits are read back (emv/magstripe,
+// the layout of emvapp.MagStripe), the ATC's digits must match the ATC
+// (9F36), and the CVC3 recomputed over the track as personalised must give
+// the digits the track carries. It fails with cryptogram.ErrMismatch for a
+// wrong CVC3.
+func IssuerCheckCVC3(ap AppProfile, record tlv.List) error {
+	cvn, err := cryptogram.Lookup(ap.CVN)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrProfile, err)
+	}
+	mk, err := masterKey(cvn, &ap)
+	if err != nil {
+		return err
+	}
+	atcv, ok := record.Find(0x9F36)
+	if !ok || len(atcv.Value) != 2 {
+		return fmt.Errorf("%w: no ATC in the record", ErrProfile)
+	}
+	atc := uint16(atcv.Value[0])<<8 | uint16(atcv.Value[1])
+	check := func(tag tlv.Tag, parse func([]byte) (*magstripe.Track, error), l magstripe.Layout) error {
+		v, ok := record.Find(tag)
+		if !ok {
+			return fmt.Errorf("%w: no track data %s in the record", ErrProfile, tag)
+		}
+		t, err := parse(v.Value)
+		if err != nil {
+			return err
+		}
+		static, cvc3, un, atcDigits, err := magstripe.Read(t, l)
+		if err != nil {
+			return err
+		}
+		if atcDigits != magstripe.ATCDigits(atc, l) {
+			return fmt.Errorf("%w: ATC digits in track %s", cryptogram.ErrMismatch, tag)
+		}
+		iv, err := cryptogram.CVC3IV(mk, static.Bytes())
+		if err != nil {
+			return err
+		}
+		want, err := cryptogram.ComputeCVC3(mk, iv, un, atc)
+		if err != nil {
+			return err
+		}
+		if magstripe.CVC3Digits(want, l) != cvc3 {
+			return fmt.Errorf("%w: CVC3 in track %s", cryptogram.ErrMismatch, tag)
+		}
+		return nil
+	}
+	l := emvapp.MagStripeLayout
+	if err := check(0x9F6B, magstripe.ParseTrack2, l); err != nil {
+		return err
+	}
+	if _, ok := record.Find(0x56); ok {
+		return check(0x56, magstripe.ParseTrack1, l)
+	}
+	return nil
+}
+
 func masterKey(cvn *cryptogram.CVN, ap *AppProfile) (keys.Key, error) {
 	if len(ap.MK) > 0 {
 		mk, err := keys.New(cvn.Alg, ap.MK)
@@ -290,7 +385,16 @@ func appConfig(ap *AppProfile, o Options) (emvapp.Config, error) {
 		CVN: cvn, DKI: byte(ap.DKI), Keys: emvapp.MasterKey{MK: mk},
 		AIP: ap.AIP, AUC: ap.AUC, IACDefault: ap.IACDefault, IACDenial: ap.IACDenial, IACOnline: ap.IACOnline,
 		CVMList: ap.CVMList, CTQ: ap.CTQ, FormFactor: ap.FFI, CVMLimit: ap.CVMLimit,
-		Blocked: ap.Blocked, Rand: o.Rand,
+		Blocked: ap.Blocked, Rand: o.Rand, Elapse: o.Elapse,
+	}
+	cfg.BalanceReading = ap.BalanceReading
+	cfg.TornRecovery = ap.TornRecovery
+	if ms := ap.MagStripe; ms != nil {
+		cfg.MagStripe = &emvapp.MagStripe{EMV: ms.EMV, Track1: ms.Track1}
+	}
+	if rr := ap.RelayResistance; rr != nil {
+		cfg.RelayResistance = &emvapp.RelayResistance{Min: rr.Min, Max: rr.Max, Transmission: rr.Transmission,
+			Processing: rr.Processing, Slow: rr.Slow, SlowCount: rr.SlowCount}
 	}
 	if cfg.DKI == 0 {
 		cfg.DKI = 1

@@ -41,6 +41,7 @@ const (
 //	ppse: true                  # false: no PPSE ('6A82' to 2PAY.SYS.DDF01)
 //	atr: 3B8880015441505349...  # optional
 //	trace: traces/x.trace       # recorded cards: the APDU trace, relative to the profile
+//	test_card: true             # certified by tapsim's test CA (default: true, recorded: false)
 //	app:                        # or apps: [ ... ] for several applications
 //	  scheme: visa              # visa (qVSDC, kernel 3) | mastercard (M/Chip, kernel 2)
 //	  aid: A0000000031010
@@ -62,22 +63,38 @@ const (
 // Unknown keys are errors, so that a misspelt setting does not pass
 // silently.
 type Profile struct {
-	Name        string        `yaml:"name"`
-	Description string        `yaml:"description,omitempty"`
-	FormFactor  string        `yaml:"form_factor"`
-	PPSE        *bool         `yaml:"ppse,omitempty"`
-	ATR         Hex           `yaml:"atr,omitempty"`
-	Trace       string        `yaml:"trace,omitempty"`
-	App         *AppProfile   `yaml:"app,omitempty"`
-	Apps        []AppProfile  `yaml:"apps,omitempty"`
-	Phone       *PhoneProfile `yaml:"phone,omitempty"`
-	State       StateProfile  `yaml:"state,omitempty"`
+	Name        string `yaml:"name"`
+	Description string `yaml:"description,omitempty"`
+	FormFactor  string `yaml:"form_factor"`
+	PPSE        *bool  `yaml:"ppse,omitempty"`
+	ATR         Hex    `yaml:"atr,omitempty"`
+	Trace       string `yaml:"trace,omitempty"`
+	// TestCard says the card's ODA certificates chain to tapsim's test CA
+	// (RID F000000001), so a terminal may stand the test CA's key in for
+	// the card's scheme RID. Nil means true for the virtual form factors,
+	// whose certificates the test CA always makes, and false for a recorded
+	// card, which may be a real one certified by a scheme CA.
+	TestCard *bool         `yaml:"test_card,omitempty"`
+	App      *AppProfile   `yaml:"app,omitempty"`
+	Apps     []AppProfile  `yaml:"apps,omitempty"`
+	Phone    *PhoneProfile `yaml:"phone,omitempty"`
+	State    StateProfile  `yaml:"state,omitempty"`
 	// Requirements lists the rule IDs (R-xx) the profile demonstrates.
 	Requirements []string `yaml:"requirements,omitempty"`
 
 	// where the profile was read from, to find its trace file
 	fsys fs.FS
 	dir  string
+}
+
+// UsesTestCA reports whether the card's certificates chain to tapsim's
+// test CA (see TestCard): a terminal reading it may accept the test CA's
+// keys for the card's RID, and must not for any other card.
+func (p Profile) UsesTestCA() bool {
+	if p.TestCard != nil {
+		return *p.TestCard
+	}
+	return p.FormFactor != FormRecorded
 }
 
 // AppProfile is one EMV application of a profile. Hex fields take hex
@@ -146,11 +163,48 @@ type AppProfile struct {
 	ODA *ODAProfile `yaml:"oda,omitempty"`
 	// Token marks the PAN as a payment token.
 	Token *TokenProfile `yaml:"token,omitempty"`
+	// TornRecovery makes a Mastercard application support C-2 torn
+	// transaction recovery (DRDOL 9F51, RECOVER AC).
+	TornRecovery bool `yaml:"torn_recovery,omitempty"`
+	// BalanceReading makes a Mastercard application support C-2 balance
+	// reading (9F5D byte 2 b2, GET DATA 9F50: its offline balance).
+	BalanceReading bool `yaml:"balance_reading,omitempty"`
+	// MagStripe gives a Mastercard application C-2 mag-stripe mode data
+	// and COMPUTE CRYPTOGRAPHIC CHECKSUM: {emv: false} is a card without
+	// M/Chip, {emv: true} one with both; track1 adds Track 1 Data.
+	MagStripe *MagStripeProfile `yaml:"mag_stripe,omitempty"`
+	// RelayResistance makes a Mastercard application answer EXCHANGE
+	// RELAY RESISTANCE DATA (Book C-2), with its announced and real times.
+	RelayResistance *RelayResistanceProfile `yaml:"relay_resistance,omitempty"`
 	// Blocked makes SELECT answer '6283' (application blocked).
 	Blocked bool `yaml:"blocked,omitempty"`
 	// Faults maps an instruction byte (hex, e.g. "A8") to the status word
 	// (hex, e.g. "6F00") the application answers it with.
 	Faults map[string]string `yaml:"faults,omitempty"`
+}
+
+// MagStripeProfile is emvapp.MagStripe in YAML.
+type MagStripeProfile struct {
+	EMV    bool `yaml:"emv"`
+	Track1 bool `yaml:"track1,omitempty"`
+}
+
+// RelayResistanceProfile is emvapp.RelayResistance in YAML: durations
+// ("1ms", "1800us"):
+//
+//	relay_resistance: {min: 1ms, max: 5ms, transmission: 1800us, processing: 2ms}
+//	relay_resistance: {min: 1ms, max: 5ms, transmission: 1800us, processing: 2ms, slow: 20ms}
+//
+// slow, when set, is the time the first slow_count exchanges of a
+// transaction really take (every exchange when slow_count is 0): a card
+// behind a relay, or too slow for the reader.
+type RelayResistanceProfile struct {
+	Min          time.Duration `yaml:"min"`
+	Max          time.Duration `yaml:"max"`
+	Transmission time.Duration `yaml:"transmission"`
+	Processing   time.Duration `yaml:"processing"`
+	Slow         time.Duration `yaml:"slow,omitempty"`
+	SlowCount    int           `yaml:"slow_count,omitempty"`
 }
 
 // OfflineProfile is the card's offline approval policy (emvapp.Offline):

@@ -376,3 +376,27 @@ func appCryptogram(r tapResult) []byte {
 	}
 	return nil
 }
+
+// TestUsesTestCA: virtual cards are certified by the test CA, a recorded
+// card only when its profile says so.
+func TestUsesTestCA(t *testing.T) {
+	yes, no := true, false
+	for _, tc := range []struct {
+		name string
+		p    Profile
+		want bool
+	}{
+		{"plastic", Profile{FormFactor: FormPlastic}, true},
+		{"hce phone", Profile{FormFactor: FormHCEPhone}, true},
+		{"recorded", Profile{FormFactor: FormRecorded}, false},
+		{"recorded test card", Profile{FormFactor: FormRecorded, TestCard: &yes}, true},
+		{"plastic said not to be", Profile{FormFactor: FormPlastic, TestCard: &no}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, tc.p.UsesTestCA())
+		})
+	}
+	p, err := Builtin("recorded-visa")
+	require.NoError(t, err)
+	require.True(t, p.UsesTestCA(), "the sample trace is of a virtual card")
+}

@@ -79,6 +79,18 @@ type EMV interface {
 	GenerateARPC(imk Handle, cvn, pan, psn string, tags cryptogram.Source, arqc, resp, prop []byte) ([]byte, error)
 }
 
+// CVC3 checks the dynamic card verification code of contactless mag-stripe
+// mode transactions (emv/cryptogram's CVC3), with the card's key derived
+// inside the module. A module that can implements it beside EMV.
+type CVC3 interface {
+	// VerifyCVC3 derives the card's key for pan and psn from imk by the
+	// CVN's option, computes the CVC3 over staticTrack (the track data as
+	// personalised), un (the Unpredictable Number, 4 bytes of BCD) and
+	// atc, and compares its digits least significant decimal digits with
+	// cvc3. A mismatch is ErrVerify.
+	VerifyCVC3(imk Handle, cvn, pan, psn string, staticTrack, un []byte, atc uint16, cvc3 uint64, digits int) error
+}
+
 // PIN translates and verifies enciphered PIN blocks; the clear PIN never
 // leaves the module.
 type PIN interface {

@@ -539,7 +539,7 @@ func authzRequest(r *isospec.AuthorizationRequest) (authz.Request, error) {
 		MTI: string(r.MTI), PAN: p, Expiry: exp, PSN: psn, ProcessingCode: string(r.ProcessingCode),
 		Amount: r.Amount, Currency: cur, EntryMode: string(r.POSEntryMode), TransmissionTime: r.TransmissionDateTime,
 		STAN: r.STAN, RRN: r.RRN, AcquirerID: r.AcquirerID, TerminalID: r.TerminalID, MerchantID: r.MerchantID,
-		ICC: r.ICCData, PINBlock: r.PINBlock, LocalDate: r.LocalDate, MCC: r.MCC, ConditionCode: r.POSConditionCode,
+		ICC: r.ICCData, Track2: r.Track2, PINBlock: r.PINBlock, LocalDate: r.LocalDate, MCC: r.MCC, ConditionCode: r.POSConditionCode,
 	}
 	if r.PrivateData != "" {
 		pd, err := isospec.ParsePrivateData(r.PrivateData)

@@ -61,6 +61,11 @@ type Activation struct {
 	// UI receives the User Interface Requests the kernel sends while it
 	// runs (not the one on its outcome); nil discards them.
 	UI UI
+	// OnlineResponse, when set, is the issuer's response the Entry Point
+	// restarted the kernel with (Start B or D after an Online Request with
+	// Online Response Data): the kernel does Issuer Update Processing
+	// instead of a new transaction.
+	OnlineResponse *OnlineResponse
 }
 
 // SendUI sends a User Interface Request while the kernel runs.
@@ -140,6 +145,7 @@ var DataRecordTags = []tlv.Tag{
 	0x82, 0x9F1A, 0x9F34, 0x9F33, 0x9F35, 0x9F1E, 0x84, 0x9F09, 0x9F03,
 	0x9F6E, 0x9F66, 0x9F6C, 0x9F7C, 0x9F7E, 0x9F21, 0x9F53, 0x5F34, 0x9F06,
 	0x9F5D, 0x9F24, 0x9F19, 0x9F25, 0x57, 0x5A, 0x5F24, 0x5F20, 0x56, 0x9F6B,
+	0x9F5B, 0x9F6A, 0x9F61, 0x9F60, 0x9F65, 0x9F67, 0x9F62, 0x9F63, 0x9F64,
 }
 
 // BuildDataRecord collects the DataRecordTags present in the sources, the

@@ -43,7 +43,10 @@ type Config struct {
 	// TransactionCategoryCode is 9F53 (an 1), e.g. "R" for retail.
 	TransactionCategoryCode string `yaml:"transaction_category_code"`
 	// ContactChip says the terminal also has a contact chip reader, so a
-	// card may be asked to switch interface.
+	// card may be asked to switch interface (Try Another Interface with
+	// the contact chip preferred). False (the default terminal): no
+	// contact interface; a C-3 card asking to switch is handled as the
+	// card's other answers say (decline, End Application).
 	ContactChip bool `yaml:"contact_chip"`
 
 	// Combinations lists the AID and kernel pairs the reader supports,
@@ -71,6 +74,71 @@ type Config struct {
 	Trace TraceFunc `yaml:"-"`
 	// UI, when set, receives each User Interface Request as it is sent.
 	UI UI `yaml:"-"`
+	// DataExchange, when set, receives the C-2 kernel's Data Exchange
+	// Kernel signal (DEK) once the records are read and answers with the
+	// terminal's Data Exchange Terminal signal (DET); nil: no exchange.
+	DataExchange func(DEK) DET `yaml:"-"`
+	// TornLog, when set, is the reader's torn transaction log (C-2): it
+	// must outlive transactions, so a terminal keeps one. nil: no torn
+	// transaction recovery.
+	TornLog *TornLog `yaml:"-"`
+	// Stopwatch, when set, is a monotonic clock the kernels time card
+	// exchanges with (C-2 relay resistance): it returns the time elapsed
+	// since any fixed instant. nil means the machine's monotonic clock.
+	// Tests and scenarios inject one the virtual card advances.
+	Stopwatch func() time.Duration `yaml:"-"`
+}
+
+// Measure runs exchange and returns how long it took by the Stopwatch, or
+// by the machine's monotonic clock without one.
+func (c *Config) Measure(exchange func()) time.Duration {
+	if c.Stopwatch != nil {
+		start := c.Stopwatch()
+		exchange()
+		return c.Stopwatch() - start
+	}
+	start := time.Now()
+	exchange()
+	return time.Since(start)
+}
+
+// RelayResistance is the reader's side of the C-2 Relay Resistance
+// Protocol: the grace periods (DF8132, DF8133), the expected transmission
+// times of the EXCHANGE RELAY RESISTANCE DATA command and response (DF8134,
+// DF8135), the accuracy threshold (DF8136) and the transmission time
+// mismatch threshold in percent (DF8137). The card's times are coded in
+// units of 100 microseconds; these durations are rounded down to them.
+type RelayResistance struct {
+	MinGrace          time.Duration `yaml:"min_grace"`
+	MaxGrace          time.Duration `yaml:"max_grace"`
+	ExpectedCAPDU     time.Duration `yaml:"expected_c_apdu"`
+	ExpectedRAPDU     time.Duration `yaml:"expected_r_apdu"`
+	AccuracyThreshold time.Duration `yaml:"accuracy_threshold"`
+	MismatchThreshold int           `yaml:"mismatch_threshold"`
+}
+
+// DefaultRelayResistance is the relay resistance configuration a combination
+// without one uses: grace periods 2 ms and 5 ms, expected transmission times
+// 1.8 ms (C-APDU) and 2.4 ms (R-APDU), accuracy threshold 30 ms, mismatch
+// threshold 50 %.
+func DefaultRelayResistance() RelayResistance {
+	return RelayResistance{
+		MinGrace:          2 * time.Millisecond,
+		MaxGrace:          5 * time.Millisecond,
+		ExpectedCAPDU:     1800 * time.Microsecond,
+		ExpectedRAPDU:     2400 * time.Microsecond,
+		AccuracyThreshold: 30 * time.Millisecond,
+		MismatchThreshold: 50,
+	}
+}
+
+// RelayResistanceConfig returns the combination's relay resistance
+// configuration, or DefaultRelayResistance.
+func (cb *Combination) RelayResistanceConfig() RelayResistance {
+	if cb.RelayResistance != nil {
+		return *cb.RelayResistance
+	}
+	return DefaultRelayResistance()
 }
 
 // Combination is the configuration of one AID and kernel pair: the Entry
@@ -126,6 +194,27 @@ type Combination struct {
 	// EMV mode not supported, b6 on-device cardholder verification
 	// supported, b5 relay resistance protocol supported.
 	KernelConfiguration HexBytes `yaml:"kernel_configuration,omitempty"`
+	// TagsToRead (DF8112) lists tags the terminal wants from the card
+	// (C-2 Data Exchange): after the records, the kernel takes them from
+	// what it read, or asks GET DATA for them, and sends them to the
+	// terminal as Data To Send (FF8104) in a DEK (Config.DataExchange) and
+	// in the outcome's discretionary data.
+	TagsToRead []HexBytes `yaml:"tags_to_read,omitempty"`
+	// MaxTornRecords (DF811D) and MaxTornLifetime (DF811C) bound the torn
+	// transaction log (Config.TornLog) for this combination; 0 records
+	// keeps none, a zero lifetime lets records live until recovered.
+	MaxTornRecords  int           `yaml:"max_torn_records,omitempty"`
+	MaxTornLifetime time.Duration `yaml:"max_torn_lifetime,omitempty"`
+	// BalanceReadBefore and BalanceReadAfter ask the C-2 kernel to read the
+	// card's Offline Accumulator Balance (9F50) with GET DATA before and
+	// after GENERATE AC, when the card's Application Capabilities
+	// Information (9F5D byte 2 b2) supports balance reading; the balances
+	// come back as DF8104 and DF8105 in the outcome's discretionary data.
+	BalanceReadBefore bool `yaml:"balance_read_before,omitempty"`
+	BalanceReadAfter  bool `yaml:"balance_read_after,omitempty"`
+	// RelayResistance is the relay resistance configuration (DF8132 to
+	// DF8137); nil means DefaultRelayResistance.
+	RelayResistance *RelayResistance `yaml:"relay_resistance,omitempty"`
 	// CVMCapabilityCVMRequired is DF8118: byte 2 of Terminal Capabilities
 	// above the CVM required limit.
 	CVMCapabilityCVMRequired HexBytes `yaml:"cvm_capability_cvm_required,omitempty"`
@@ -136,6 +225,13 @@ type Combination struct {
 	SecurityCapability HexBytes `yaml:"security_capability,omitempty"`
 	// CardDataInputCapability is DF8117: byte 1 of Terminal Capabilities.
 	CardDataInputCapability HexBytes `yaml:"card_data_input_capability,omitempty"`
+	// MagStripeCVMCapabilityCVMRequired is DF811E and
+	// MagStripeCVMCapabilityNoCVMRequired DF812C: the CVM of a mag-stripe
+	// mode transaction above and at or below the CVM Required Limit, in
+	// b8-b5: 0000 no CVM, 0001 obtain signature, 0010 online PIN. Empty
+	// means 20 (online PIN) and 00 (no CVM).
+	MagStripeCVMCapabilityCVMRequired   HexBytes `yaml:"mag_stripe_cvm_capability_cvm_required,omitempty"`
+	MagStripeCVMCapabilityNoCVMRequired HexBytes `yaml:"mag_stripe_cvm_capability_no_cvm_required,omitempty"`
 	// ApplicationVersion is the Application Version Number (Reader), 9F09.
 	ApplicationVersion HexBytes `yaml:"application_version,omitempty"`
 	// MessageHoldTime is DF812D: how long outcome messages stay.
@@ -215,16 +311,22 @@ var (
 // DefaultConfig returns a Taiwanese attended merchant terminal: country
 // 0158, currency 0901 (TWD, exponent 2), terminal type 22 (attended, online
 // with offline capability), online PIN, signature and no-CVM capable, SDA,
-// DDA and CDA capable, with a contact chip reader. It has two combinations:
+// DDA and CDA capable. It is contactless only: no contact interface
+// (ContactChip false, Terminal Capabilities byte 1 and the C-2 Card Data
+// Input Capability 00, no contact bit in the TTQ), so no kernel asks the card
+// to switch interface, and a Try Another Interface outcome the Entry Point
+// still gives (no combination allowed, Book B 3.1.1.13) ends the transaction
+// with "Insert, Swipe or Try Another Card". It has two combinations:
 //
-//   - A0000000031010 with C-3: TTQ 36004000 (qVSDC, contact chip, online PIN,
-//     signature; consumer device CVM supported), Reader Contactless
+//   - A0000000031010 with C-3: TTQ 26004000 (qVSDC, online PIN, signature;
+//     consumer device CVM supported), Reader Contactless
 //     Transaction Limit NT$50,000, Floor Limit NT$1,000, CVM Required Limit
 //     NT$3,000;
 //   - A0000000041010 with C-2: Floor Limit NT$1,000, CVM Required Limit
 //     NT$3,000, transaction limits NT$50,000 without and NT$100,000 with
 //     on-device CVM, TACs default/online F45084800C and denial 0000000000,
-//     Kernel Configuration A0 (EMV mode only, on-device CVM supported),
+//     Kernel Configuration B0 (EMV mode only, on-device CVM and relay
+//     resistance supported, DefaultRelayResistance),
 //     CVM capability 60 (online PIN, signature) above the CVM required limit
 //     and 08 (no CVM) below, CDA capable, message hold time 1.3 s, and the
 //     default Phone Message Table.
@@ -241,7 +343,7 @@ func DefaultConfig() Config {
 		Currency:                901,
 		CurrencyExponent:        2,
 		TerminalType:            HexBytes{0x22},
-		Capabilities:            HexBytes{0xE0, 0x68, 0xC8},
+		Capabilities:            HexBytes{0x00, 0x68, 0xC8},
 		AdditionalCapabilities:  HexBytes{0xF0, 0x00, 0xF0, 0xA0, 0x01},
 		MerchantCategoryCode:    HexBytes{0x54, 0x11},
 		MerchantNameLocation:    "TAPSIM STORE TAIPEI TW",
@@ -249,7 +351,7 @@ func DefaultConfig() Config {
 		TerminalID:              "T0000001",
 		MerchantID:              "000000000000001",
 		TransactionCategoryCode: "R",
-		ContactChip:             true,
+		ContactChip:             false,
 		AcceptTestCA:            true,
 		Combinations: []Combination{
 			{
@@ -260,7 +362,7 @@ func DefaultConfig() Config {
 				TransactionLimit:  i64(DefaultTransactionLimit),
 				FloorLimit:        i64(DefaultFloorLimit),
 				CVMRequiredLimit:  i64(DefaultCVMRequiredLimit),
-				TTQ:               HexBytes{0x36, 0x00, 0x40, 0x00},
+				TTQ:               HexBytes{0x26, 0x00, 0x40, 0x00},
 			},
 			{
 				AID:                        append(HexBytes(nil), MastercardAID...),
@@ -274,13 +376,15 @@ func DefaultConfig() Config {
 				TACDefault:                 HexBytes{0xF4, 0x50, 0x84, 0x80, 0x0C},
 				TACDenial:                  HexBytes{0x00, 0x00, 0x00, 0x00, 0x00},
 				TACOnline:                  HexBytes{0xF4, 0x50, 0x84, 0x80, 0x0C},
-				KernelConfiguration:        HexBytes{0xA0},
+				KernelConfiguration:        HexBytes{0xB0},
 				CVMCapabilityCVMRequired:   HexBytes{0x60},
 				CVMCapabilityNoCVMRequired: HexBytes{0x08},
 				SecurityCapability:         HexBytes{0x08},
-				CardDataInputCapability:    HexBytes{0xE0},
+				CardDataInputCapability:    HexBytes{0x00},
 				ApplicationVersion:         HexBytes{0x00, 0x02},
 				MessageHoldTime:            1300 * time.Millisecond,
+				MaxTornRecords:             1,
+				MaxTornLifetime:            5 * time.Minute,
 			},
 		},
 	}
@@ -329,10 +433,22 @@ func (cb Combination) Clone() Combination {
 	out.TACDenial = cb.TACDenial.clone()
 	out.TACOnline = cb.TACOnline.clone()
 	out.KernelConfiguration = cb.KernelConfiguration.clone()
+	if cb.TagsToRead != nil {
+		out.TagsToRead = make([]HexBytes, len(cb.TagsToRead))
+		for i, t := range cb.TagsToRead {
+			out.TagsToRead[i] = t.clone()
+		}
+	}
+	if cb.RelayResistance != nil {
+		rr := *cb.RelayResistance
+		out.RelayResistance = &rr
+	}
 	out.CVMCapabilityCVMRequired = cb.CVMCapabilityCVMRequired.clone()
 	out.CVMCapabilityNoCVMRequired = cb.CVMCapabilityNoCVMRequired.clone()
 	out.SecurityCapability = cb.SecurityCapability.clone()
 	out.CardDataInputCapability = cb.CardDataInputCapability.clone()
+	out.MagStripeCVMCapabilityCVMRequired = cb.MagStripeCVMCapabilityCVMRequired.clone()
+	out.MagStripeCVMCapabilityNoCVMRequired = cb.MagStripeCVMCapabilityNoCVMRequired.clone()
 	out.ApplicationVersion = cb.ApplicationVersion.clone()
 	if cb.PhoneMessageTable != nil {
 		out.PhoneMessageTable = make([]PhoneMessage, len(cb.PhoneMessageTable))
@@ -442,6 +558,8 @@ func (cb Combination) validate() error {
 		{"cvm_capability_no_cvm_required", cb.CVMCapabilityNoCVMRequired, 1},
 		{"security_capability", cb.SecurityCapability, 1},
 		{"card_data_input_capability", cb.CardDataInputCapability, 1},
+		{"mag_stripe_cvm_capability_cvm_required", cb.MagStripeCVMCapabilityCVMRequired, 1},
+		{"mag_stripe_cvm_capability_no_cvm_required", cb.MagStripeCVMCapabilityNoCVMRequired, 1},
 		{"application_version", cb.ApplicationVersion, 2},
 	}
 	for _, f := range fixed {
@@ -452,6 +570,19 @@ func (cb Combination) validate() error {
 	for i, p := range cb.PhoneMessageTable {
 		if len(p.Mask) != 3 || len(p.Value) != 3 {
 			return bad("phone message table entry %d: mask and value must be 3 bytes", i)
+		}
+	}
+	if rr := cb.RelayResistance; rr != nil {
+		if rr.MinGrace < 0 || rr.MaxGrace < 0 || rr.ExpectedCAPDU < 0 || rr.ExpectedRAPDU < 0 || rr.AccuracyThreshold < 0 {
+			return bad("negative relay resistance time")
+		}
+		if rr.MismatchThreshold < 0 || rr.MismatchThreshold > 255 {
+			return bad("relay resistance mismatch threshold out of 0..255")
+		}
+	}
+	for i, t := range cb.TagsToRead {
+		if len(t) == 0 || len(t) > 3 {
+			return bad("tags_to_read entry %d is not a tag", i)
 		}
 	}
 	if cb.MessageHoldTime < 0 {

@@ -32,7 +32,9 @@ func TestDefaultConfigIsTaiwanese(t *testing.T) {
 	require.Equal(t, int64(300000), *visa.CVMRequiredLimit)
 	require.Equal(t, int64(100000), *visa.FloorLimit)
 	require.Equal(t, int64(5000000), *visa.TransactionLimit)
-	require.Equal(t, HexBytes{0x36, 0x00, 0x40, 0x00}, visa.TTQ)
+	require.Equal(t, HexBytes{0x26, 0x00, 0x40, 0x00}, visa.TTQ, "no contact chip bit")
+	require.False(t, c.ContactChip, "contactless only")
+	require.Equal(t, byte(0x00), c.Capabilities[0], "no contact, mag-stripe or manual entry")
 
 	mc := c.Combination(MastercardAID, 2)
 	require.NotNil(t, mc)
@@ -52,12 +54,12 @@ func TestConfigCloneIsDeep(t *testing.T) {
 	d.Combinations[0].TTQ[0] = 0xFF
 	d.Combinations[1].TACOnline[0] = 0
 	d.CAPublicKeys[0].Modulus[0] = 0
-	d.Capabilities[0] = 0
+	d.Capabilities[0] = 0xFF
 	require.Equal(t, int64(300000), *c.Combinations[0].CVMRequiredLimit)
-	require.Equal(t, byte(0x36), c.Combinations[0].TTQ[0])
+	require.Equal(t, byte(0x26), c.Combinations[0].TTQ[0])
 	require.Equal(t, byte(0xF4), c.Combinations[1].TACOnline[0])
 	require.Equal(t, byte(0xC0), c.CAPublicKeys[0].Modulus[0])
-	require.Equal(t, byte(0xE0), c.Capabilities[0])
+	require.Equal(t, byte(0x00), c.Capabilities[0])
 }
 
 func TestConfigValidate(t *testing.T) {

@@ -27,7 +27,7 @@
 //	currency: "0901"           # Transaction Currency Code (5F2A), ISO 4217 numeric
 //	currency_exponent: 2       # Transaction Currency Exponent (5F36)
 //	terminal_type: "22"        # 9F35
-//	capabilities: "E068C8"     # Terminal Capabilities (9F33)
+//	capabilities: "0068C8"     # Terminal Capabilities (9F33)
 //	additional_capabilities: "F000F0A001"   # 9F40
 //	merchant_category_code: "5411"          # 9F15
 //	merchant_name_location: "TAPSIM STORE TAIPEI"  # 9F4E
@@ -35,14 +35,14 @@
 //	terminal_id: "T0000001"    # 9F1C
 //	merchant_id: "000000000000001"         # 9F16
 //	transaction_category_code: "R"         # 9F53
-//	contact_chip: true         # an alternative contact interface exists
+//	contact_chip: false        # true only when a contact chip reader exists
 //	accept_test_ca: true       # the test CA's keys stand for scheme RIDs
 //	capk_file: capk.yaml       # CA public keys, relative to this file
 //	combinations:
 //	  - aid: "A0000000031010"
 //	    kernel_id: 3
 //	    label: "VISA-LIKE"
-//	    ttq: "36004000"
+//	    ttq: "26004000"
 //	    transaction_limit: 5000000      # Reader Contactless Transaction Limit
 //	    floor_limit: 100000             # Reader Contactless Floor Limit
 //	    cvm_required_limit: 300000      # Reader CVM Required Limit (NT$3,000)
@@ -57,11 +57,20 @@
 //	    tac_default: "F45084800C"
 //	    tac_denial: "0000000000"
 //	    tac_online: "F45084800C"
-//	    kernel_configuration: "A0"      # DF811B
+//	    kernel_configuration: "B0"      # DF811B
 //	    cvm_capability_cvm_required: "60"     # DF8118
 //	    cvm_capability_no_cvm_required: "08"  # DF8119
 //	    security_capability: "08"       # DF811F
 //	    message_hold_time: 1300ms       # DF812D
+//	    relay_resistance: {min_grace: 2ms, max_grace: 5ms, expected_c_apdu: 1800us,
+//	      expected_r_apdu: 2400us, accuracy_threshold: 30ms, mismatch_threshold: 50}  # DF8132-DF8137
+//	    mag_stripe_cvm_capability_cvm_required: "20"     # DF811E (with kernel_configuration 30)
+//	    mag_stripe_cvm_capability_no_cvm_required: "00"  # DF812C
+//	    max_torn_records: 1             # DF811D
+//	    max_torn_lifetime: 5m           # DF811C
+//	    balance_read_before: true       # GET DATA 9F50 before GENERATE AC (DF8104)
+//	    balance_read_after: true        # and after it (DF8105)
+//	    tags_to_read: ["9F50"]          # DF8112
 //	    phone_message_table:            # DF8131
 //	      - {mask: "000800", value: "000800", message: see_phone, status: not_ready}
 //

@@ -17,7 +17,7 @@ func ExampleDefaultConfig() {
 	// Output:
 	// country 0158 currency 0901
 	// CVM required limit 300000 minor units
-	// TTQ 36004000
+	// TTQ 26004000
 }
 
 func ExampleTVR() {

@@ -132,7 +132,9 @@ func RecoverICCKey(cfg *Config, aid []byte, card tlv.Map, staticData []byte, now
 // CAPublicKeys. When AcceptTestCA is set and the RID has no key with that
 // index, the key with that index under the test CA's RID (oda.TestRID) is
 // used: the virtual cards of this project carry scheme AIDs but are
-// certified by the project's test CA.
+// certified by the project's test CA. A key found nowhere is reported under
+// the card's own RID and index (A000000004/05), never the test CA's: that is
+// the key a terminal operator must load.
 func (c *Config) LookupCAKey(rid [5]byte, index byte, now time.Time) (oda.CAPublicKey, error) {
 	store, err := oda.NewCAStore(c.CAPublicKeys...)
 	if err != nil {
@@ -140,7 +142,10 @@ func (c *Config) LookupCAKey(rid [5]byte, index byte, now time.Time) (oda.CAPubl
 	}
 	k, err := store.Lookup(rid, index, now)
 	if err != nil && c.AcceptTestCA && rid != oda.TestRID && errors.Is(err, oda.ErrUnknownCA) {
-		return store.Lookup(oda.TestRID, index, now)
+		tk, terr := store.Lookup(oda.TestRID, index, now)
+		if terr == nil || !errors.Is(terr, oda.ErrUnknownCA) {
+			return tk, terr
+		}
 	}
 	return k, err
 }

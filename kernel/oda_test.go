@@ -29,13 +29,17 @@ func TestLookupCAKey(t *testing.T) {
 	k, err = cfg.LookupCAKey(visaRID, kerneltest.CAIndex, now)
 	require.NoError(t, err)
 	require.Equal(t, oda.TestRID, k.RID)
-	// ...but not for an index the test CA does not have...
+	// ...but not for an index the test CA does not have, which is
+	// reported under the card's RID, never the test CA's...
 	_, err = cfg.LookupCAKey(visaRID, 0x92, now)
 	require.ErrorIs(t, err, oda.ErrUnknownCA)
+	require.Contains(t, err.Error(), "A000000003/92")
+	require.NotContains(t, err.Error(), "F000000001")
 	// ...and not at all when the terminal does not accept the test CA.
 	cfg.AcceptTestCA = false
 	_, err = cfg.LookupCAKey(visaRID, kerneltest.CAIndex, now)
 	require.ErrorIs(t, err, oda.ErrUnknownCA)
+	require.Contains(t, err.Error(), "A000000003/01")
 
 	// An expired CA key is refused.
 	cfg.AcceptTestCA = true

@@ -183,6 +183,29 @@ func (d OnlineResponseData) String() string {
 	return "N/A"
 }
 
+// OnlineResponse is what the terminal hands the Entry Point after the
+// online authorisation when the outcome asked for a restart with Online
+// Response Data (Book A 6.2.3): the issuer's decision and the EMV data of
+// the response (ISO 8583 field 55) for Issuer Update Processing.
+type OnlineResponse struct {
+	// Approved is the host's decision.
+	Approved bool
+	// ARC is the Authorisation Response Code (8A), two characters ("00").
+	ARC []byte
+	// IssuerAuthData is the Issuer Authentication Data (91); nil when the
+	// response has none.
+	IssuerAuthData []byte
+	// Scripts are the Issuer Script Templates (71, 72) as BER-TLV, in the
+	// order of the response; nil when none.
+	Scripts []byte
+}
+
+// HasEMVData reports whether the response carries data for the card:
+// Issuer Authentication Data or scripts.
+func (r OnlineResponse) HasEMVData() bool {
+	return len(r.IssuerAuthData) > 0 || len(r.Scripts) > 0
+}
+
 // Interface is the Alternate Interface Preference of an outcome.
 type Interface int
 
@@ -342,6 +365,11 @@ type Outcome struct {
 	KernelID byte
 	// ODA reports offline data authentication.
 	ODA ODAResult
+	// MagStripe is true for a C-2 mag-stripe mode transaction: the data
+	// record carries the track data (9F6B, 56) with the CVC3 instead of an
+	// application cryptogram, for an authorisation with the contactless
+	// mag-stripe entry mode.
+	MagStripe bool
 	// Error is the error indication; L2OK when the run went normally.
 	Error L2Error
 	// SW is the status word behind an L2StatusBytes error.
@@ -412,6 +440,9 @@ func panFromRecord(l tlv.List) string {
 		return digitsOf(t.Value, false)
 	}
 	if t, ok := l.Find(0x57); ok {
+		return digitsOf(t.Value, true)
+	}
+	if t, ok := l.Find(0x9F6B); ok {
 		return digitsOf(t.Value, true)
 	}
 	return ""

@@ -48,6 +48,7 @@ const (
 	TVRRRThreshold        TVRBit = 0x0508 // byte 5 b4 Relay resistance threshold exceeded
 	TVRRRTimeLimits       TVRBit = 0x0504 // byte 5 b3 Relay resistance time limits exceeded
 	TVRRRNotPerformed     TVRBit = 0x0501 // byte 5 b2-b1 = 01: relay resistance protocol not performed
+	TVRRRPerformed        TVRBit = 0x0502 // byte 5 b2-b1 = 10: relay resistance protocol performed
 )
 
 var tvrBitNames = []struct {
@@ -85,6 +86,7 @@ var tvrBitNames = []struct {
 	{TVRRRThreshold, "rr_threshold_exceeded", "Relay resistance threshold exceeded"},
 	{TVRRRTimeLimits, "rr_time_limits_exceeded", "Relay resistance time limits exceeded"},
 	{TVRRRNotPerformed, "rr_not_performed", "Relay resistance protocol not performed"},
+	{TVRRRPerformed, "rr_performed", "Relay resistance protocol performed"},
 }
 
 func (b TVRBit) index() (int, byte) { return int(b>>8) - 1, byte(b) }
@@ -147,8 +149,8 @@ func (t TVR) Has(b TVRBit) bool {
 func (t TVR) Bits() []TVRBit {
 	var out []TVRBit
 	for _, n := range tvrBitNames {
-		if n.bit == TVRRRNotPerformed {
-			if t[4]&0x03 == 0x01 {
+		if n.bit == TVRRRNotPerformed || n.bit == TVRRRPerformed {
+			if t[4]&0x03 == byte(n.bit) {
 				out = append(out, n.bit)
 			}
 			continue

@@ -50,13 +50,22 @@ type Application interface {
 	Deselect()
 }
 
-// Instructions the chip knows, with the class each belongs to.
-var knownINS = map[byte]byte{
-	0xA4: 0x00, // SELECT
-	0xB2: 0x00, // READ RECORD
-	0xA8: 0x80, // GET PROCESSING OPTIONS
-	0xAE: 0x80, // GENERATE AC
-	0xCA: 0x80, // GET DATA
+// Instructions the chip knows, with the classes each may come in: the
+// issuer script commands come with secure messaging (84, or 04 for PUT
+// DATA).
+var knownINS = map[byte][]byte{
+	0xA4: {0x00},       // SELECT
+	0xB2: {0x00},       // READ RECORD
+	0xA8: {0x80},       // GET PROCESSING OPTIONS
+	0xAE: {0x80},       // GENERATE AC
+	0xCA: {0x80},       // GET DATA
+	0xEA: {0x80},       // EXCHANGE RELAY RESISTANCE DATA
+	0x2A: {0x80},       // COMPUTE CRYPTOGRAPHIC CHECKSUM
+	0xD0: {0x80},       // RECOVER AC
+	0x82: {0x00},       // EXTERNAL AUTHENTICATE
+	0x1E: {0x84},       // APPLICATION BLOCK
+	0x18: {0x84},       // APPLICATION UNBLOCK
+	0xDA: {0x04, 0x84}, // PUT DATA
 }
 
 // Status words as R-APDUs.
@@ -161,14 +170,16 @@ func (c *Chip) Process(capdu []byte) []byte {
 	if err != nil {
 		return sw(apdu.SW6700)
 	}
-	if cmd.CLA != 0x00 && cmd.CLA != 0x80 {
+	switch cmd.CLA {
+	case 0x00, 0x80, 0x04, 0x84:
+	default:
 		return sw(apdu.SW6E00)
 	}
-	cla, known := knownINS[cmd.INS]
+	classes, known := knownINS[cmd.INS]
 	if !known {
 		return sw(apdu.SW6D00)
 	}
-	if cla != cmd.CLA {
+	if !bytes.Contains(classes, []byte{cmd.CLA}) {
 		return sw(apdu.SW6E00)
 	}
 	if cmd.INS == 0xA4 {

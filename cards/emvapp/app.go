@@ -108,6 +108,9 @@ type State struct {
 	// cryptogram; CumulativeOffline sums their amounts.
 	ConsecutiveOffline int
 	CumulativeOffline  int64
+	// Blocked is set by an APPLICATION BLOCK issuer script command and
+	// cleared by APPLICATION UNBLOCK.
+	Blocked bool
 }
 
 // Result describes the last transaction the application answered, for
@@ -141,10 +144,31 @@ type App struct {
 	entry   []byte
 	track2  []byte
 	icc     *oda.ICC
+	// msTrack2 and msTrack1 are the mag-stripe mode track data as
+	// personalised (9F6B, 56).
+	msTrack2, msTrack1 []byte
 
 	state State
 	last  Result
 	txn   txn
+	// online is the last online cryptogram, which the issuer's ARPC
+	// answers on the next presentation (Issuer Update Processing).
+	online *onlineAC
+	// lastGAC is the last GENERATE AC response and the DRDOL related data
+	// that recover it (torn transaction recovery).
+	lastGAC *lastGAC
+}
+
+// lastGAC is a GENERATE AC response kept for RECOVER AC.
+type lastGAC struct {
+	drdol []byte
+	resp  []byte
+}
+
+// onlineAC is an ARQC and the data it covered.
+type onlineAC struct {
+	tags cryptogram.Values
+	ac   []byte
 }
 
 // txn is the state of the transaction in progress.
@@ -154,6 +178,14 @@ type txn struct {
 	acDone   bool
 	atc      uint16
 	pdolData []byte
+	// rrd counts EXCHANGE RELAY RESISTANCE DATA commands; rrData is the
+	// last one's terminal entropy, device entropy and times, which a CDA
+	// signature then covers.
+	rrd    int
+	rrData []byte
+	// issuerAuth is set once EXTERNAL AUTHENTICATE verified the ARPC;
+	// eaDone once it was tried.
+	issuerAuth, eaDone bool
 }
 
 // New personalises an application from cfg: it builds the FCI, the
@@ -219,7 +251,14 @@ func (a *App) defaultAIP() []byte {
 		if a.cfg.Holder != nil {
 			b1 |= 0x02 // on-device cardholder verification supported
 		}
-		return []byte{b1, 0x80} // byte 2 b8: EMV mode supported
+		b2 := byte(0x80) // byte 2 b8: EMV mode supported
+		if ms := a.cfg.MagStripe; ms != nil && !ms.EMV {
+			b2 = 0 // a card without M/Chip: mag-stripe mode only
+		}
+		if a.cfg.RelayResistance != nil {
+			b2 |= 0x01 // byte 2 b1: relay resistance protocol supported
+		}
+		return []byte{b1, b2}
 	}
 }
 
@@ -274,7 +313,7 @@ func (a *App) Select() []byte {
 		a.txn = txn{}
 		return rsw(sw)
 	}
-	if a.cfg.Blocked {
+	if a.cfg.Blocked || a.state.Blocked {
 		return append(bytes.Clone(a.fci), 0x62, 0x83)
 	}
 	return ok(bytes.Clone(a.fci))
@@ -304,6 +343,16 @@ func (a *App) Process(cmd apdu.Command) []byte {
 		return a.generateAC(cmd)
 	case cmd.CLA == 0x80 && cmd.INS == 0xCA:
 		return a.getData(cmd)
+	case cmd.CLA == 0x80 && cmd.INS == 0xEA && a.cfg.RelayResistance != nil:
+		return a.relayResistance(cmd)
+	case cmd.CLA == 0x80 && cmd.INS == 0xD0 && a.cfg.TornRecovery:
+		return a.recoverAC(cmd)
+	case cmd.CLA == 0x80 && cmd.INS == 0x2A && a.cfg.MagStripe != nil:
+		return a.computeChecksum(cmd)
+	case cmd.CLA == 0x00 && cmd.INS == 0x82:
+		return a.externalAuthenticate(cmd)
+	case (cmd.CLA == 0x84 || cmd.CLA == 0x04) && (cmd.INS == 0x1E || cmd.INS == 0x18 || cmd.INS == 0xDA):
+		return a.script(cmd)
 	}
 	return rsw(apdu.SW6D00)
 }
@@ -343,6 +392,11 @@ func (a *App) getData(cmd apdu.Command) []byte {
 		v = u16(a.state.ATC)
 	case 0x9F13:
 		v = u16(a.state.LastOnlineATC)
+	case 0x9F50:
+		if !a.cfg.BalanceReading {
+			return rsw(apdu.SW6A88)
+		}
+		v = bcdAmount(max(a.cfg.Offline.Limit-a.state.CumulativeOffline, 0))
 	default:
 		return rsw(apdu.SW6A88)
 	}
@@ -358,7 +412,7 @@ func (a *App) gpo(cmd apdu.Command) []byte {
 	if cmd.P1 != 0 || cmd.P2 != 0 {
 		return rsw(apdu.SW6A86)
 	}
-	if a.txn.gpo || a.cfg.Blocked {
+	if a.txn.gpo || a.cfg.Blocked || a.state.Blocked {
 		return rsw(apdu.SW6985)
 	}
 	l, err := tlv.Decode(cmd.Data)

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/tapsim/tapsim/emv/cryptogram"
+	"github.com/tapsim/tapsim/emv/magstripe"
 	"github.com/tapsim/tapsim/emv/oda"
 	"github.com/tapsim/tapsim/emv/pan"
 	"github.com/tapsim/tapsim/emv/tlv"
@@ -200,14 +202,76 @@ type Config struct {
 	// wants CDCVM; 0 means it follows the terminal.
 	CVMLimit int64
 
+	// TornRecovery makes a Mastercard application support torn
+	// transaction recovery (Book C-2): its DRDOL (9F51) asks for the
+	// Unpredictable Number and the amount (9F3704 9F0206), it keeps its last
+	// GENERATE AC response, and RECOVER AC with the same DRDOL related data
+	// answers it again.
+	TornRecovery bool
+	// BalanceReading makes a Mastercard application announce balance
+	// reading in its Application Capabilities Information (9F5D, byte 2 b2)
+	// and answer GET DATA of the Offline Accumulator Balance (9F50): what
+	// is left of its offline limit (Offline.Limit less the cumulative
+	// offline amount).
+	BalanceReading bool
+	// MagStripe, when set, gives a Mastercard application the data and the
+	// COMPUTE CRYPTOGRAPHIC CHECKSUM of C-2 mag-stripe mode.
+	MagStripe *MagStripe
+	// RelayResistance, when set, makes a Mastercard application support
+	// the Relay Resistance Protocol (AIP byte 2 b1) and answer EXCHANGE
+	// RELAY RESISTANCE DATA.
+	RelayResistance *RelayResistance
+
 	// Rand supplies card unpredictable numbers (9F69) and ICC dynamic
-	// numbers (CDA).
+	// numbers (CDA) and the device relay resistance entropy.
 	Rand io.Reader
+	// Elapse, when set, is told how long each exchange the application
+	// times takes (EXCHANGE RELAY RESISTANCE DATA): a simulation advances
+	// the reader's stopwatch by it instead of the card sleeping.
+	Elapse func(time.Duration)
 	// Blocked makes SELECT answer '6283' (application blocked) with the FCI.
 	Blocked bool
 	// Faults maps an instruction byte to the status word the application
 	// answers it with, for cards that answer errors (A4 is SELECT).
 	Faults map[byte]uint16
+}
+
+// MagStripe is a Mastercard application's mag-stripe mode (Book C-2): its
+// first record (SFI 1) carries Track 2 Data (9F6B), PCVC3(Track2) 000E
+// (CVC3 digits in discretionary positions 1 to 3), PUNATC(Track2) 0FF0
+// (positions 4 to 11), NATC(Track2) 3 (so 5 unpredictable digits) and the
+// Mag-stripe Application Version Number (9F6C, 0001); with Track1 also
+// Track 1 Data (56) and the same layout for it (9F62, 9F63, 9F64).
+// COMPUTE CRYPTOGRAPHIC CHECKSUM answers CVC3(Track2) (9F61), CVC3(Track1)
+// (9F60) and the ATC, made with emv/cryptogram's CVC3 under the
+// application's ICC master key as KDCVC3 (tapsim personalises no separate
+// CVC3 key). EMV false makes a card without M/Chip: the AIP does not
+// announce EMV mode, so a C-2 kernel must use mag-stripe mode.
+type MagStripe struct {
+	EMV    bool
+	Track1 bool
+}
+
+// MagStripeLayout is where a mag-stripe mode track of this package's cards
+// carries its dynamic digits (both tracks).
+var MagStripeLayout = magstripe.DefaultLayout
+
+// RelayResistance is a Mastercard application's side of the Relay
+// Resistance Protocol (Book C-2): the minimum and maximum times it takes to
+// process EXCHANGE RELAY RESISTANCE DATA (DF8303, DF8304), its estimated
+// R-APDU transmission time (DF8305), all announced in units of 100
+// microseconds, and how long it really takes: Processing, plus Transmission
+// each way. Slow, when positive, replaces Processing for the first
+// SlowCount exchanges of a transaction (0: every exchange): a card behind a
+// relay, or one too slow for the reader. A CDA signature made after the
+// exchange covers the relay resistance data (the terminal's and the card's
+// entropies, the three times) in its ICC Dynamic Data.
+type RelayResistance struct {
+	Min, Max     time.Duration
+	Transmission time.Duration
+	Processing   time.Duration
+	Slow         time.Duration
+	SlowCount    int
 }
 
 // DefaultPDOL returns the PDOL of the scheme: for Visa, what Book C-3 needs
@@ -297,6 +361,18 @@ func (c *Config) validate() error {
 	}
 	if c.FormFactor != nil && len(c.FormFactor) != 4 {
 		return fmt.Errorf("%w: form factor indicator must be 4 bytes", ErrConfig)
+	}
+	if c.MagStripe != nil && c.Scheme != Mastercard {
+		return fmt.Errorf("%w: mag-stripe mode is a Mastercard (C-2) procedure", ErrConfig)
+	}
+	if rr := c.RelayResistance; rr != nil {
+		if c.Scheme != Mastercard {
+			return fmt.Errorf("%w: relay resistance is a Mastercard (C-2) procedure", ErrConfig)
+		}
+		if rr.Min < 0 || rr.Max < rr.Min || rr.Transmission < 0 || rr.Processing < 0 || rr.Slow < 0 ||
+			rr.Max > 0xFFFF*100*time.Microsecond || rr.Transmission > 0xFFFF*100*time.Microsecond {
+			return fmt.Errorf("%w: relay resistance times out of range", ErrConfig)
+		}
 	}
 	if c.AIP != nil && len(c.AIP) != 2 {
 		return fmt.Errorf("%w: AIP must be 2 bytes", ErrConfig)

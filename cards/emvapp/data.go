@@ -64,6 +64,18 @@ func track2(pan string, exp Date, service string) ([]byte, error) {
 	return packDigits(s), nil
 }
 
+// track1 builds Track 1 Data (56) in format B: "B", PAN, "^", name, "^",
+// expiry YYMM, service code, 15 discretionary digits (zeros).
+func track1(pan, name string, exp Date, service string) []byte {
+	if name == "" {
+		name = "/"
+	}
+	if len(name) > 26 {
+		name = name[:26]
+	}
+	return []byte(fmt.Sprintf("B%s^%s^%02d%02d%s%s", pan, name, exp.Year%100, int(exp.Month), service, strings.Repeat("0", 15)))
+}
+
 // obj is a shorthand for a primitive TLV.
 func obj(tag tlv.Tag, v []byte) tlv.TLV { return tlv.TLV{Tag: tag, Value: v} }
 
@@ -153,6 +165,13 @@ func (a *App) build() error {
 		auc = []byte{0xFF, 0x00}
 	}
 	card = append(card, obj(0x9F07, auc))
+	if c.Scheme == Mastercard && c.TornRecovery {
+		card = append(card, obj(0x9F51, []byte{0x9F, 0x37, 0x04, 0x9F, 0x02, 0x06}))
+	}
+	if c.Scheme == Mastercard && c.BalanceReading {
+		// Application Capabilities Information: byte 2 b2, balance reading.
+		card = append(card, obj(0x9F5D, []byte{0x00, 0x02, 0x00}))
+	}
 	if c.Scheme == Mastercard {
 		card = append(card,
 			obj(0x9F08, []byte{0x00, 0x02}),
@@ -178,6 +197,25 @@ func (a *App) build() error {
 		track := []tlv.TLV{obj(0x57, a.track2)}
 		if c.Name != "" {
 			track = append(track, obj(0x5F20, []byte(c.Name)))
+		}
+		if ms := c.MagStripe; ms != nil {
+			a.msTrack2 = a.track2
+			track = append(track,
+				obj(0x9F6C, []byte{0x00, 0x01}),
+				obj(0x9F6B, a.msTrack2),
+				obj(0x9F65, []byte{0x00, 0x0E}),
+				obj(0x9F66, []byte{0x0F, 0xF0}),
+				obj(0x9F67, []byte{0x03}),
+			)
+			if ms.Track1 {
+				a.msTrack1 = track1(c.PAN, c.Name, c.Expiry, c.ServiceCode)
+				track = append(track,
+					obj(0x56, a.msTrack1),
+					obj(0x9F62, []byte{0, 0, 0, 0, 0x00, 0x0E}),
+					obj(0x9F63, []byte{0, 0, 0, 0, 0x0F, 0xF0}),
+					obj(0x9F64, []byte{0x03}),
+				)
+			}
 		}
 		if err := a.addRecord(sfiTrack, 1, track...); err != nil {
 			return err

@@ -43,6 +43,13 @@ type IADFinisher interface {
 	FinalIAD() []byte
 }
 
+// ARPCVerifier is a KeySource that can check the issuer's response
+// cryptogram (ARPC) for a cryptogram it made (EMV Book 2 section 8.2): the
+// card's side of issuer authentication.
+type ARPCVerifier interface {
+	VerifyARPC(cvn *cryptogram.CVN, tags cryptogram.Source, arqc, resp, prop, arpc []byte) error
+}
+
 // MasterKey is the key source of a card personalised with its ICC master
 // key (plastic cards, SE phones, wallet tokens): the ATC counts up from the
 // last one and each cryptogram's session key is derived from the master key
@@ -135,4 +142,10 @@ type Holder interface {
 	// r tells what it answered (r.CDCVM: the verification served the
 	// transaction; r.SeePhone: declined until the holder verifies).
 	Done(r Result)
+}
+
+// VerifyARPC checks the ARPC with the key the CVN names (the ICC master key
+// or the cryptogram's session key).
+func (m MasterKey) VerifyARPC(cvn *cryptogram.CVN, tags cryptogram.Source, arqc, resp, prop, arpc []byte) error {
+	return cvn.VerifyARPC(m.MK, tags, arqc, resp, prop, arpc)
 }

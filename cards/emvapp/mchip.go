@@ -1,9 +1,12 @@
 package emvapp
 
 import (
+	"bytes"
 	"io"
+	"time"
 
 	"github.com/tapsim/tapsim/emv/apdu"
+	"github.com/tapsim/tapsim/emv/cryptogram"
 	"github.com/tapsim/tapsim/emv/oda"
 	"github.com/tapsim/tapsim/emv/tlv"
 )
@@ -92,6 +95,9 @@ func (a *App) generateAC(cmd apdu.Command) []byte {
 		return rsw(apdu.SW6985)
 	}
 	iad = a.finalIAD(iad)
+	if cid == cidARQC {
+		a.online = &onlineAC{tags: tags, ac: ac}
+	}
 
 	head := []tlv.TLV{obj(0x9F27, []byte{cid}), obj(0x9F36, u16(a.txn.atc))}
 	tail := []tlv.TLV{obj(0x9F10, iad)}
@@ -110,7 +116,9 @@ func (a *App) generateAC(cmd apdu.Command) []byte {
 		if err != nil {
 			return rsw(apdu.SW6F00)
 		}
-		sdad, err := a.icc.SignCDA(oda.DynamicData{Number: idn, CID: cid, AC: ac, TransactionDataHash: hash}, tags[0x9F37])
+		// With relay resistance the ICC Dynamic Data also carries the
+		// entropies and times of the last exchange (Book C-2).
+		sdad, err := a.icc.SignCDA(oda.DynamicData{Number: idn, CID: cid, AC: ac, TransactionDataHash: hash, Extra: a.txn.rrData}, tags[0x9F37])
 		if err != nil {
 			return rsw(apdu.SW6F00)
 		}
@@ -125,5 +133,125 @@ func (a *App) generateAC(cmd apdu.Command) []byte {
 	}
 	res.ATC, res.CID = a.txn.atc, cid
 	a.finish(res, amount)
+	if a.cfg.TornRecovery {
+		// Kept in case the reader never gets it: the DRDOL related data
+		// (9F37, 9F02) of this command recover it.
+		a.lastGAC = &lastGAC{drdol: append(append([]byte(nil), term[0x9F37]...), term[0x9F02]...), resp: ok(bytes.Clone(resp))}
+	}
+	return ok(resp)
+}
+
+// recoverAC answers RECOVER AC (Book C-2 torn transaction recovery): after
+// GET PROCESSING OPTIONS, with DRDOL related data equal to those of the
+// last GENERATE AC, it answers that command's response again (once) and
+// ends the transaction; anything else is '6A88' and the reader sends a new
+// GENERATE AC.
+func (a *App) recoverAC(cmd apdu.Command) []byte {
+	if !a.txn.gpo || a.txn.acDone {
+		return rsw(apdu.SW6985)
+	}
+	last := a.lastGAC
+	if last == nil || !bytes.Equal(cmd.Data, last.drdol) {
+		return rsw(apdu.SW6A88)
+	}
+	a.lastGAC = nil
+	a.txn.acDone = true
+	return bytes.Clone(last.resp)
+}
+
+// relayResistance answers EXCHANGE RELAY RESISTANCE DATA (Book C-2): after
+// GET PROCESSING OPTIONS and before GENERATE AC, with the terminal's 4-byte
+// entropy, template 80 with the device's entropy (4 random bytes), its
+// minimum and maximum processing times and its estimated R-APDU
+// transmission time. The time the exchange takes goes to Elapse.
+func (a *App) relayResistance(cmd apdu.Command) []byte {
+	rr := a.cfg.RelayResistance
+	if !a.txn.gpo || a.txn.acDone {
+		return rsw(apdu.SW6985)
+	}
+	if cmd.P1 != 0 || cmd.P2 != 0 {
+		return rsw(apdu.SW6A86)
+	}
+	if len(cmd.Data) != 4 {
+		return rsw(apdu.SW6700)
+	}
+	a.txn.rrd++
+	took := rr.Processing
+	if rr.Slow > 0 && (rr.SlowCount == 0 || a.txn.rrd <= rr.SlowCount) {
+		took = rr.Slow
+	}
+	if a.cfg.Elapse != nil {
+		a.cfg.Elapse(2*rr.Transmission + took)
+	}
+	entropy := make([]byte, 4)
+	if _, err := io.ReadFull(a.cfg.Rand, entropy); err != nil {
+		return rsw(apdu.SW6F00)
+	}
+	v := append(entropy, units(rr.Min)...)
+	v = append(v, units(rr.Max)...)
+	v = append(v, units(rr.Transmission)...)
+	a.txn.rrData = append(bytes.Clone(cmd.Data), v...)
+	b, err := tlv.Encode(0x80, v)
+	if err != nil {
+		return rsw(apdu.SW6F00)
+	}
+	return ok(b)
+}
+
+// units codes a duration in units of 100 microseconds on 2 bytes.
+func units(d time.Duration) []byte {
+	n := d / (100 * time.Microsecond)
+	if n > 0xFFFF {
+		n = 0xFFFF
+	}
+	return u16(uint16(n))
+}
+
+// computeChecksum answers COMPUTE CRYPTOGRAPHIC CHECKSUM (80 2A 8E 80) in
+// mag-stripe mode: after GET PROCESSING OPTIONS, once per transaction, with
+// the UDOL related data (the Unpredictable Number (Numeric), 4 bytes). It
+// returns 77 with CVC3(Track2) (9F61), CVC3(Track1) (9F60) when the card
+// has Track 1 Data, and the ATC (9F36). The ATC is the one GET PROCESSING
+// OPTIONS started; the transaction counts as online.
+func (a *App) computeChecksum(cmd apdu.Command) []byte {
+	if !a.txn.gpo || a.txn.acDone {
+		return rsw(apdu.SW6985)
+	}
+	if cmd.P1 != 0x8E || cmd.P2 != 0x80 {
+		return rsw(apdu.SW6A86)
+	}
+	if len(cmd.Data) != 4 {
+		return rsw(apdu.SW6700)
+	}
+	mk, isMK := a.cfg.Keys.(MasterKey)
+	if !isMK {
+		return rsw(apdu.SW6985)
+	}
+	un := cmd.Data
+	cvc := func(track []byte) ([]byte, error) {
+		iv, err := cryptogram.CVC3IV(mk.MK, track)
+		if err != nil {
+			return nil, err
+		}
+		return cryptogram.ComputeCVC3(mk.MK, iv, un, a.txn.atc)
+	}
+	cvc2, err := cvc(a.msTrack2)
+	if err != nil {
+		return rsw(apdu.SW6F00)
+	}
+	objs := []tlv.TLV{obj(0x9F61, cvc2)}
+	if a.msTrack1 != nil {
+		cvc1, err := cvc(a.msTrack1)
+		if err != nil {
+			return rsw(apdu.SW6F00)
+		}
+		objs = append(objs, obj(0x9F60, cvc1))
+	}
+	objs = append(objs, obj(0x9F36, u16(a.txn.atc)))
+	resp, err := tlv.EncodeConstructed(0x77, objs...)
+	if err != nil {
+		return rsw(apdu.SW6F00)
+	}
+	a.finish(Result{ATC: a.txn.atc, CID: cidARQC}, 0)
 	return ok(resp)
 }

@@ -2,11 +2,13 @@ package emvapp_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/tapsim/tapsim/cards/emvapp"
 	"github.com/tapsim/tapsim/emv/apdu"
+	"github.com/tapsim/tapsim/emv/cryptogram"
 	"github.com/tapsim/tapsim/emv/oda"
 	"github.com/tapsim/tapsim/emv/tlv"
 )
@@ -194,4 +196,104 @@ func TestConfigValidation(t *testing.T) {
 	require.Equal(t, "mastercard", s.String())
 	_, err = emvapp.ParseScheme("amex")
 	require.ErrorIs(t, err, emvapp.ErrConfig)
+}
+
+// TestMChipRelayResistance: the application announces the Relay Resistance
+// Protocol in its AIP and answers EXCHANGE RELAY RESISTANCE DATA between GET
+// PROCESSING OPTIONS and GENERATE AC with its entropy and times, telling
+// Elapse how long each exchange takes (slow for the first SlowCount).
+func TestMChipRelayResistance(t *testing.T) {
+	cfg := mcConfig(t, "mc16")
+	var took []time.Duration
+	cfg.RelayResistance = &emvapp.RelayResistance{Min: time.Millisecond, Max: 5 * time.Millisecond,
+		Transmission: 1800 * time.Microsecond, Processing: 2 * time.Millisecond, Slow: 20 * time.Millisecond, SlowCount: 1}
+	cfg.Elapse = func(d time.Duration) { took = append(took, d) }
+	a := newApp(t, cfg)
+	errd := apdu.ExchangeRelayResistanceData([4]byte{1, 2, 3, 4})
+
+	// Before GET PROCESSING OPTIONS: conditions of use not satisfied.
+	selectApp(t, a)
+	require.Equal(t, apdu.SW6985, run(t, a, errd).SW)
+
+	x := newTx("000000050000")
+	_, g := gpo(t, a, x)
+	require.Equal(t, apdu.SW9000, g.SW)
+	require.Equal(t, h("1981"), decode(t, g.Data)[0x82], "AIP byte 2 b1: relay resistance supported")
+	for i := 0; i < 2; i++ {
+		r := run(t, a, errd)
+		require.Equal(t, apdu.SW9000, r.SW)
+		l, err := tlv.Decode(r.Data)
+		require.NoError(t, err)
+		require.Equal(t, tlv.Tag(0x80), l[0].Tag)
+		require.Len(t, l[0].Value, 10)
+		require.Equal(t, h("000A 0032 0012"), l[0].Value[4:], "min 1 ms, max 5 ms, transmission 1.8 ms in 100 us")
+	}
+	require.Equal(t, []time.Duration{23600 * time.Microsecond, 5600 * time.Microsecond}, took, "slow once, then in time")
+	bad := errd
+	bad.Data = []byte{1, 2}
+	require.Equal(t, apdu.SW6700, run(t, a, bad).SW)
+
+	// Visa applications have no relay resistance.
+	v := visaConfig(t, "visa18")
+	v.RelayResistance = cfg.RelayResistance
+	_, err := emvapp.New(v)
+	require.ErrorIs(t, err, emvapp.ErrConfig)
+}
+
+// TestMChipMagStripe: a card without M/Chip answers COMPUTE CRYPTOGRAPHIC
+// CHECKSUM once per transaction with CVC3s the issuer verifies over the
+// tracks as personalised.
+func TestMChipMagStripe(t *testing.T) {
+	cfg := mcConfig(t, "mc16")
+	cfg.MagStripe = &emvapp.MagStripe{Track1: true}
+	mk := cfg.Keys.(emvapp.MasterKey).MK
+	a := newApp(t, cfg)
+	ccc := apdu.ComputeCryptographicChecksum(h("00012345"))
+	selectApp(t, a)
+	require.Equal(t, apdu.SW6985, run(t, a, ccc).SW, "before GET PROCESSING OPTIONS")
+
+	x := newTx("000000050000")
+	_, g := gpo(t, a, x)
+	m := decode(t, g.Data)
+	require.Equal(t, byte(0x00), m[0x82][1], "AIP: no EMV mode")
+	recs, _ := readRecords(t, a, m[0x94], m[0x82])
+	require.Equal(t, h("000E"), recs[0x9F65])
+	require.Equal(t, h("0FF0"), recs[0x9F66])
+	require.Equal(t, h("03"), recs[0x9F67])
+	require.Equal(t, h("0001"), recs[0x9F6C])
+	r := run(t, a, ccc)
+	require.Equal(t, apdu.SW9000, r.SW)
+	resp := decode(t, r.Data)
+	atc := uint16(resp[0x9F36][0])<<8 | uint16(resp[0x9F36][1])
+	require.NoError(t, cryptogram.VerifyCVC3(mk, recs[0x9F6B], h("00012345"), atc, resp[0x9F61]))
+	require.NoError(t, cryptogram.VerifyCVC3(mk, recs[0x56], h("00012345"), atc, resp[0x9F60]))
+	require.ErrorIs(t, cryptogram.VerifyCVC3(mk, recs[0x9F6B], h("00012346"), atc, resp[0x9F61]), cryptogram.ErrMismatch)
+	require.Equal(t, apdu.SW6985, run(t, a, ccc).SW, "once per transaction")
+	require.Equal(t, atc, a.State().LastOnlineATC, "counted as online")
+}
+
+// TestMChipRecoverAC: a card with torn recovery announces its DRDOL and
+// answers RECOVER AC with its last GENERATE AC response, once, for the same
+// DRDOL related data only.
+func TestMChipRecoverAC(t *testing.T) {
+	cfg := mcConfig(t, "mc16")
+	cfg.TornRecovery = true
+	a := newApp(t, cfg)
+	x := newTx("000000050000")
+	r := mcTap(t, a, x, apdu.ARQC|apdu.CDARequest)
+	require.Equal(t, apdu.SW9000, r.resp.SW)
+	require.Equal(t, h("9F37049F0206"), r.recs[0x9F51])
+
+	// The next presentation: a new GET PROCESSING OPTIONS, then RECOVER AC.
+	_, g := gpo(t, a, x)
+	require.Equal(t, apdu.SW9000, g.SW)
+	require.Equal(t, apdu.SW6A88, run(t, a, apdu.RecoverAC(h("00000000 000000050000"))).SW, "other DRDOL data")
+	got := run(t, a, apdu.RecoverAC(append(h("A1B2C3D4"), h("000000050000")...)))
+	require.Equal(t, apdu.SW9000, got.SW)
+	require.Equal(t, r.resp.Data, got.Data, "the torn response again")
+	require.Equal(t, apdu.SW6985, run(t, a, apdu.GenerateAC(apdu.ARQC, r.cdolData)).SW, "the transaction is over")
+
+	_, g = gpo(t, a, x)
+	require.Equal(t, apdu.SW9000, g.SW)
+	require.Equal(t, apdu.SW6A88, run(t, a, apdu.RecoverAC(append(h("A1B2C3D4"), h("000000050000")...))).SW, "once")
 }

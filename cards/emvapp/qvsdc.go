@@ -104,6 +104,9 @@ func (a *App) qvsdc(term tlv.Map) []byte {
 		return rsw(apdu.SW6985)
 	}
 	iad = a.finalIAD(iad)
+	if cid == cidARQC {
+		a.online = &onlineAC{tags: tags, ac: ac}
+	}
 
 	objs := []tlv.TLV{
 		obj(0x82, a.aip),

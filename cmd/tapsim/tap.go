@@ -83,7 +83,13 @@ currency's decimal point (1500.00); --other is minor units.`,
 					held = held[:0]
 				}
 			}
-			vc, err := lab.Card(card, when)
+			prof, err := lab.Profile(card)
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			// Only a card certified by the test CA may be read with its keys.
+			cfg.AcceptTestCA = cfg.AcceptTestCA && prof.UsesTestCA()
+			vc, err := cards.FromProfile(prof, cards.Options{Clock: func() time.Time { return when }})
 			if err != nil {
 				return usageErr("%v", err)
 			}

@@ -192,6 +192,8 @@ func runTerminal(cmd *cobra.Command, f terminalFlags) error {
 		if profile, err = lab.Profile(f.card); err != nil {
 			return usageErr("%v", err)
 		}
+		// Only a card certified by the test CA may be read with its keys.
+		cfg.Kernel.AcceptTestCA = cfg.Kernel.AcceptTestCA && profile.UsesTestCA()
 	}
 
 	st, err := loadTerminalState(f.dataDir, cfg.TerminalID)

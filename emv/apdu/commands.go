@@ -126,3 +126,10 @@ func ComputeCryptographicChecksum(udolData []byte) Command {
 func ExchangeRelayResistanceData(entropy [4]byte) Command {
 	return Command{CLA: 0x80, INS: 0xEA, Data: entropy[:], Le: MaxShortLe}
 }
+
+// RecoverAC is RECOVER AC (80 D0 00 00 Lc data 00) with the DRDOL related
+// data of a torn transaction (EMV Contactless Book C-2): the card answers
+// the GENERATE AC response the reader did not receive.
+func RecoverAC(drdolData []byte) Command {
+	return Command{CLA: 0x80, INS: 0xD0, Data: drdolData, Le: MaxShortLe}
+}

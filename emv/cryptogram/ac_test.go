@@ -179,3 +179,27 @@ func TestComputeARPCDispatch(t *testing.T) {
 	_, err = cryptogram.ParseARPCMethod("3")
 	require.ErrorIs(t, err, cryptogram.ErrMethod)
 }
+
+// TestCVC3: the card's CVC3 verifies at the issuer over the same static
+// track, number and ATC; any change fails.
+func TestCVC3(t *testing.T) {
+	kd := keys.MustHex(keys.TDES, "0123456789ABCDEFFEDCBA9876543210")
+	track := []byte{0x54, 0x13, 0x33, 0x00, 0x89, 0x01, 0x00, 0x12, 0xD2, 0x91, 0x22, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0F}
+	iv, err := cryptogram.CVC3IV(kd, track)
+	require.NoError(t, err)
+	require.Len(t, iv, 2)
+	un := []byte{0x00, 0x01, 0x23, 0x45}
+	cvc3, err := cryptogram.ComputeCVC3(kd, iv, un, 0x0123)
+	require.NoError(t, err)
+	require.Len(t, cvc3, 2)
+	require.NoError(t, cryptogram.VerifyCVC3(kd, track, un, 0x0123, cvc3))
+	require.ErrorIs(t, cryptogram.VerifyCVC3(kd, track, un, 0x0124, cvc3), cryptogram.ErrMismatch)
+	require.ErrorIs(t, cryptogram.VerifyCVC3(kd, track, []byte{0, 1, 0x23, 0x46}, 0x0123, cvc3), cryptogram.ErrMismatch)
+	other := append([]byte(nil), track...)
+	other[3] ^= 1
+	require.ErrorIs(t, cryptogram.VerifyCVC3(kd, other, un, 0x0123, cvc3), cryptogram.ErrMismatch)
+	_, err = cryptogram.ComputeCVC3(kd, iv, un[:3], 1)
+	require.ErrorIs(t, err, cryptogram.ErrLength)
+	_, err = cryptogram.CVC3IV(kd, nil)
+	require.ErrorIs(t, err, cryptogram.ErrTrack)
+}

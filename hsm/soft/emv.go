@@ -68,6 +68,40 @@ func (s *HSM) VerifyARQC(imk hsm.Handle, cvnName, pan, psn string, tags cryptogr
 	return err
 }
 
+// VerifyCVC3 checks a mag-stripe mode CVC3 (hsm.CVC3): the card's key is
+// its ICC master key, derived inside and never out.
+func (s *HSM) VerifyCVC3(imk hsm.Handle, cvnName, pan, psn string, staticTrack, un []byte, atc uint16, cvc3 uint64, digits int) error {
+	const op = "verify-cvc3"
+	var e *entry
+	err := func() error {
+		var (
+			mk  keys.Key
+			err error
+		)
+		if e, _, mk, err = s.iccMK(op, imk, cvnName, pan, psn); err != nil {
+			return err
+		}
+		iv, err := cryptogram.CVC3IV(mk, staticTrack)
+		if err != nil {
+			return cryptoErr(op, nil, err)
+		}
+		got, err := cryptogram.ComputeCVC3(mk, iv, un, atc)
+		if err != nil {
+			return cryptoErr(op, nil, err)
+		}
+		mod := uint64(1)
+		for i := 0; i < digits; i++ {
+			mod *= 10
+		}
+		if (uint64(got[0])<<8|uint64(got[1]))%mod != cvc3 {
+			return cryptoErr(op, hsm.ErrVerify, cryptogram.ErrMismatch)
+		}
+		return nil
+	}()
+	s.audit(op, err, entryAttr("imk", e), slog.String("cvn", cvnName))
+	return err
+}
+
 // GenerateARPC computes the ARPC by the CVN's method and key.
 func (s *HSM) GenerateARPC(imk hsm.Handle, cvnName, pan, psn string, tags cryptogram.Source, arqc, resp, prop []byte) ([]byte, error) {
 	const op = "generate-arpc"
@@ -130,3 +164,5 @@ func (s *HSM) ExportICCMKToDevice(imk hsm.Handle, cvnName, pan, psn string, devi
 	}
 	return wrapped, kcv, nil
 }
+
+var _ hsm.CVC3 = (*HSM)(nil)

@@ -169,3 +169,25 @@ func TestAESCVNAgreesWithCard(t *testing.T) {
 	arqc[0] ^= 0x80
 	require.ErrorIs(t, f.hsm.VerifyARQC(imk, "aes", "4761739001010010", "01", tags, arqc), hsm.ErrVerify)
 }
+
+// TestVerifyCVC3: the module checks a mag-stripe mode CVC3 with the card's
+// key derived inside; its digits only, as the track carries them.
+func TestVerifyCVC3(t *testing.T) {
+	f := newHSM(t, "")
+	imk := mustImport(t, f.hsm, "iss/imk-ac", hsm.UsageIMKAC, keys.TDES, katIMK)
+	cvn, err := cryptogram.Lookup("mc16")
+	require.NoError(t, err)
+	mk, err := cvn.DeriveMK(keys.MustHex(keys.TDES, katIMK), katPAN, "00")
+	require.NoError(t, err)
+	track := h(t, "1234567890123456D29122010000000000000F")
+	un := h(t, "00012345")
+	iv, err := cryptogram.CVC3IV(mk, track)
+	require.NoError(t, err)
+	cvc3, err := cryptogram.ComputeCVC3(mk, iv, un, 7)
+	require.NoError(t, err)
+	digits := (uint64(cvc3[0])<<8 | uint64(cvc3[1])) % 1000
+	require.NoError(t, f.hsm.VerifyCVC3(imk, "mc16", katPAN, "00", track, un, 7, digits, 3))
+	require.ErrorIs(t, f.hsm.VerifyCVC3(imk, "mc16", katPAN, "00", track, un, 8, digits, 3), hsm.ErrVerify)
+	require.ErrorIs(t, f.hsm.VerifyCVC3(imk, "mc16", katPAN, "00", track, un, 7, (digits+1)%1000, 3), hsm.ErrVerify)
+	require.ErrorIs(t, f.hsm.VerifyCVC3(imk, "mc16", katPAN, "00", track, un[:3], 7, digits, 3), hsm.ErrInput)
+}

@@ -200,7 +200,13 @@ func TestPipeline(t *testing.T) {
 					return err
 				}))
 			}, want: authz.KeyVoid, code: "82", stage: authz.StageSingleUse, hasARPC: true},
-		{name: "at the no-signature limit without CVM (R-S2d)", card: issuertest.VisaPlastic, tap: issuertest.Tap{Amount: 300000},
+		{name: "just above the no-signature limit without CVM (R-S2d)", card: issuertest.VisaPlastic, tap: issuertest.Tap{Amount: 300001},
+			want: authz.CVMRequired, code: "57", stage: authz.StageCVM, hasARPC: true},
+		{name: "at the no-signature limit without CVM: not above it (R-S2d)", card: issuertest.MCPlastic, tap: issuertest.Tap{Amount: 300000},
+			want: authz.Approved, code: "00", stage: authz.StageApprove, hasARPC: true},
+		{name: "phone at the no-signature limit without CVM (R-S2d)", card: issuertest.VisaSE, tap: issuertest.Tap{Amount: 300000},
+			want: authz.Approved, code: "00", stage: authz.StageApprove, hasARPC: true},
+		{name: "phone just above the limit without CVM (R-S2d)", card: issuertest.VisaSE, tap: issuertest.Tap{Amount: 300001},
 			want: authz.CVMRequired, code: "57", stage: authz.StageCVM, hasARPC: true},
 		{name: "just below the limit without CVM", card: issuertest.VisaPlastic, tap: issuertest.Tap{Amount: 299999},
 			want: authz.Approved, code: "00", stage: authz.StageApprove, hasARPC: true},

@@ -30,7 +30,7 @@
 //  7. device binding of device-bound and HCE tokens on authenticated data
 //     only; device claims of 9F10 and the private field must agree (R-S5d);
 //  8. CVM policy: cardholder verification from the cryptogram-covered CVR
-//     and the online PIN only; at or above the no-signature limit a
+//     and the online PIN only; above the no-signature limit a
 //     cardholder verification is required (R-S2d); an HCE payment needs
 //     CDCVM or an online PIN every time (R-S2e);
 //  9. online PIN against the PIN verification value, locked after 5
@@ -72,13 +72,14 @@ type HSM interface {
 
 // Policy holds the issuer's rules.
 type Policy struct {
-	// NoCVMLimit is the no-signature limit in minor units: at or above it
-	// a cardholder verification is required (R-S2d), as the contactless
-	// reader requires one at or above its CVM Required Limit. Default
-	// 300000 (NT$3,000).
+	// NoCVMLimit is the no-signature limit in minor units: above it a
+	// cardholder verification is required (R-S2d says "above"); at it none
+	// is. Readers differ at the limit itself (a C-3 reader asks for a CVM at
+	// its CVM Required Limit, Book B 3.1.1.8; a C-2 reader only above it),
+	// and the issuer accepts both. Default 300000 (NT$3,000).
 	NoCVMLimit int64
-	// RejectSignature refuses a signature as the CVM of a plastic card at
-	// or above the limit; phones always need CDCVM or an online PIN there.
+	// RejectSignature refuses a signature as the CVM of a plastic card
+	// above the limit; phones always need CDCVM or an online PIN there.
 	RejectSignature bool
 	// ATCWindow is how far ahead of the last ATC seen a new one may be.
 	// Default 64.

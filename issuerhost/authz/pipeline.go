@@ -75,6 +75,14 @@ type txn struct {
 	cvm     CVM
 
 	authCode string
+
+	// a contactless mag-stripe mode transaction (formatTrack): the track
+	// as personalised, the reader's unpredictable number and the digits
+	// of the CVC3 and the ATC the track carries.
+	msStatic    []byte
+	msUN        []byte
+	msCVC3      uint64
+	msATCDigits uint64
 }
 
 // fail records a failure that stops the host from deciding.
@@ -87,6 +95,9 @@ func (t *txn) fail(err error) Reason {
 func (t *txn) run() Decision {
 	stages := []func() Reason{t.format, t.lookup, t.verifyARQC, t.replay, t.bind, t.singleUse, t.deviceBinding,
 		t.cvmPolicy, t.onlinePIN, t.limits, t.approve}
+	if t.isMagStripe() {
+		stages = []func() Reason{t.format, t.lookup, t.verifyCVC3, t.replay, t.cvmPolicyMagStripe, t.onlinePIN, t.limits, t.approve}
+	}
 	r := Approved
 	for _, stage := range stages {
 		if got := stage(); got != "" {
@@ -181,6 +192,9 @@ func (t *txn) format() Reason {
 	}
 	if !pan.LuhnValid(r.PAN) {
 		return UnknownCard
+	}
+	if t.isMagStripe() {
+		return t.formatTrack()
 	}
 	if !hasPrefix(r.EntryMode, t.e.cfg.Policy.ChipEntryModes) {
 		return TransactionNotAllowed
@@ -587,7 +601,8 @@ func (t *txn) cvmPolicy() Reason {
 	if t.form == formHCE && !strong {
 		return CDCVMRequired
 	}
-	if t.req.Amount >= t.e.cfg.Policy.NoCVMLimit {
+	// R-S2d: a CVM is needed above the no-signature limit, not at it.
+	if t.req.Amount > t.e.cfg.Policy.NoCVMLimit {
 		if isPhone(t.form) && !strong {
 			return CVMRequired
 		}

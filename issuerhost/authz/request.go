@@ -39,6 +39,7 @@ type Request struct {
 	TerminalID       string // DE41
 	MerchantID       string // DE42
 	ICC              []byte // DE55, BER-TLV
+	Track2           string // DE35 as sent ("" when absent): the track of a contactless mag-stripe mode transaction
 	PINBlock         []byte // DE52, enciphered under the zone PIN key
 	LocalDate        string // DE13, MMDD; "" when absent
 	MCC              string // DE18, merchant category code; "" when absent

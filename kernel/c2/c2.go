@@ -16,7 +16,9 @@
 //     floor limit, and Terminal Action Analysis with the TACs and IACs;
 //   - GENERATE AC for the cryptogram Terminal Action Analysis chose, asking
 //     for a CDA signature when the card and the reader support CDA, and the
-//     CDA verification of the response;
+//     CDA verification of the response; a card with on-device CVM whose CDA
+//     failed before GENERATE AC is asked for an AAC (GAC.20-23), one whose
+//     AIP does not announce CDA is not (its ODA Status is not CDA);
 //   - the POS Cardholder Interaction Information (DF4B) of a phone that
 //     declined: when it asks the holder to act on the phone (mask 00030F),
 //     the outcome is End Application with Start B and the Phone Message
@@ -32,9 +34,50 @@
 // on-device CVM and the amount is above the Reader CVM Required Limit; a CDA
 // signature that fails verification ends the transaction (End Application,
 // CDA failed in the TVR); a refund asks for an AAC and ends with End
-// Application and the data record; mag-stripe mode, relay resistance, data
-// storage, balance reading and torn transaction recovery are not
-// implemented.
+// Application and the data record; data storage is not implemented, and
+// of data exchange only the Tags To Read after the records (a DEK with Data
+// To Send, the terminal's DET) is.
+//
+// Torn transactions: when the reader keeps a torn log (Config.TornLog) and
+// the card has a DRDOL (9F51), a GENERATE AC whose response is lost is
+// recorded (PAN, PSN, the CDOL1 and DRDOL values, the command's reference
+// control parameter), at most MaxTornRecords (DF811D) for MaxTornLifetime
+// (DF811C). At the same card's next presentation the kernel sends RECOVER
+// AC with the record's DRDOL related data before any GENERATE AC; the
+// recovered response is processed with the torn transaction's data (TVR,
+// CVM Results, CDOL1 for the CDA hash). A card that cannot recover answers
+// an error and gets a new GENERATE AC.
+//
+// Balance reading: with BalanceReadBefore or BalanceReadAfter in the
+// combination and a card whose Application Capabilities Information (9F5D)
+// supports it, GET DATA of the Offline Accumulator Balance (9F50) just before
+// and just after GENERATE AC; the balances are DF8104 and DF8105 in the
+// outcome's discretionary data.
+//
+// # Relay resistance
+//
+// When the Kernel Configuration (DF811B b5) and the AIP (byte 2 b1) both
+// support the Relay Resistance Protocol, the kernel sends EXCHANGE RELAY
+// RESISTANCE DATA after GET PROCESSING OPTIONS with the Unpredictable
+// Number as Terminal Relay Resistance Entropy (DF8301) and times the
+// exchange with Config.Stopwatch. The card answers template 80 with its
+// entropy (DF8302), its minimum and maximum processing times (DF8303,
+// DF8304) and its estimated R-APDU transmission time (DF8305), in units of
+// 100 microseconds. The measured processing time (DF8306) is the exchange's
+// duration less the expected C-APDU transmission time (DF8134) and the
+// smaller of the card's and the reader's R-APDU transmission times (DF8305,
+// DF8135). Below the card's minimum less the minimum grace period (DF8132)
+// the card cannot be genuine: End Application, card data error. Above its
+// maximum plus the maximum grace period (DF8133) the exchange is tried again
+// with a new Unpredictable Number, twice at most; then 'relay resistance time
+// limits exceeded' is set in the TVR. 'Relay resistance threshold exceeded'
+// is set when the measured time exceeds the minimum by more than the
+// accuracy threshold (DF8136), or when either transmission time is below the
+// mismatch threshold (DF8137, percent) of the other. 'Relay resistance
+// protocol performed' is set in the TVR (byte 5 b2-b1 = 10); Terminal Action
+// Analysis then weighs the bits like any other. A CDA signature must then
+// cover the relay resistance data (terminal and device entropies, the three
+// times) after the Transaction Data Hash Code, else CDA fails.
 package c2
 
 import (
@@ -42,6 +85,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/tapsim/tapsim/emv/apdu"
 	"github.com/tapsim/tapsim/emv/oda"
@@ -61,6 +105,8 @@ const (
 	kcMSNotSupp    = 0x80 // Kernel Configuration b8: mag-stripe mode not supported
 	kcEMVNotSupp   = 0x40 // Kernel Configuration b7: EMV mode not supported
 	kcODCVM        = 0x20 // Kernel Configuration b6: on-device cardholder verification supported
+	kcRRP          = 0x10 // Kernel Configuration b5: relay resistance protocol supported
+	aip2RRP        = 0x01 // AIP byte 2 b1: relay resistance protocol supported
 	sec3CDA        = 0x08 // Terminal Capabilities byte 3 b4: CDA
 	msiMobile      = 0x01 // Mobile Support Indicator b1
 	msiODCVMReq    = 0x02 // Mobile Support Indicator b2: OD-CVM required
@@ -105,6 +151,13 @@ type run struct {
 	limit   *int64
 	kc      byte
 	amount  int64
+	ms      bool // mag-stripe mode
+	// dataToSend is the Data To Send of the data exchange.
+	dataToSend tlv.List
+	// recovered is set when RECOVER AC answered a torn transaction's
+	// GENERATE AC; tornPDOL is that transaction's PDOL related data.
+	recovered bool
+	tornPDOL  []byte
 }
 
 // Activate runs Kernel 2 on the selected application.
@@ -175,9 +228,13 @@ func (r *run) process() (kernel.Outcome, error) {
 		return o, nil
 	}
 	aip := r.card[0x82]
-	// S3.15, S3.16: EMV mode.
+	// S3.15, S3.16: EMV mode when the card and the kernel support it, else
+	// mag-stripe mode when the kernel does.
 	if r.kc&kcEMVNotSupp != 0 || aip[1]&aip2EMV == 0 {
-		return r.endApplication(kernel.L2CardDataError, "the card does not support EMV mode and mag-stripe mode is not implemented"), nil
+		if r.kc&kcMSNotSupp != 0 {
+			return r.endApplication(kernel.L2CardDataError, "the card does not support EMV mode and the kernel does not support mag-stripe mode"), nil
+		}
+		return r.magStripe()
 	}
 	afl := r.card[0x94]
 	// S3.32: a mag-stripe-only first AFL entry is skipped when mag-stripe
@@ -191,8 +248,16 @@ func (r *run) process() (kernel.Outcome, error) {
 	} else {
 		r.limit = r.cb.TransactionLimitNoODCVM
 	}
-	// Relay resistance is not implemented: the TVR says so.
-	r.tvr.Set(kernel.TVRRRNotPerformed)
+	// Relay resistance (the steps after GET PROCESSING OPTIONS) when the
+	// card and the kernel support it, else the TVR says it was not
+	// performed.
+	if r.kc&kcRRP != 0 && aip[1]&aip2RRP != 0 {
+		if o, done, err := r.relayResistance(); done || err != nil {
+			return o, err
+		}
+	} else {
+		r.tvr.Set(kernel.TVRRRNotPerformed)
+	}
 	if len(afl) == 0 {
 		return r.endApplication(kernel.L2CardDataError, "empty AFL"), nil
 	}
@@ -208,6 +273,9 @@ func (r *run) process() (kernel.Outcome, error) {
 	}
 	if err := kernel.ReadRecords(a.Card, entries, r.card, &r.static); err != nil {
 		return r.recordError(err)
+	}
+	if o, done, err := r.dataExchange(); done || err != nil {
+		return o, err
 	}
 	return r.afterRead()
 }
@@ -244,6 +312,150 @@ func (r *run) parseGPO(data []byte) (kernel.Outcome, bool) {
 		return r.endApplication(kernel.L2CardDataError, "AIP is not 2 bytes"), true
 	}
 	return kernel.Outcome{}, false
+}
+
+// dataExchange is C-2 Data Exchange after the records: the Tags To Read
+// (DF8112) taken from the card's data or read with GET DATA, sent to the
+// terminal (DEK) whose answer (DET) updates terminal data; Data To Send
+// (FF8104) goes in the outcome's discretionary data too. A communication
+// error during GET DATA ends with Start B; a card refusing GET DATA leaves
+// the tag in Data Needed.
+func (r *run) dataExchange() (kernel.Outcome, bool, error) {
+	if len(r.cb.TagsToRead) == 0 && r.a.Config.DataExchange == nil {
+		return kernel.Outcome{}, false, nil
+	}
+	var dek kernel.DEK
+	for _, raw := range r.cb.TagsToRead {
+		tag, err := tlv.ParseTag(fmt.Sprintf("%X", []byte(raw)))
+		if err != nil {
+			continue
+		}
+		if v, ok := r.card[tag]; ok {
+			dek.DataToSend = append(dek.DataToSend, tlv.TLV{Tag: tag, Value: append([]byte(nil), v...)})
+			continue
+		}
+		if tag > 0xFFFF || tag < 0x100 {
+			dek.DataNeeded = append(dek.DataNeeded, tag)
+			continue
+		}
+		resp, err := r.a.Card.Send(apdu.GetData(uint16(tag)))
+		if err != nil {
+			if !kernel.IsCommunicationError(err) {
+				return kernel.Outcome{}, true, err
+			}
+			return r.commError(err), true, nil
+		}
+		l, derr := tlv.Decode(resp.Data)
+		if !resp.OK() || derr != nil || len(l) != 1 || l[0].Tag != tag {
+			dek.DataNeeded = append(dek.DataNeeded, tag)
+			continue
+		}
+		// Kept apart from the card's data: a later response (the ATC of
+		// GENERATE AC) may carry the same tag.
+		dek.DataToSend = append(dek.DataToSend, tlv.TLV{Tag: tag, Value: append([]byte(nil), l[0].Value...)})
+	}
+	if len(dek.DataToSend) > 0 {
+		r.dataToSend = dek.DataToSend
+	}
+	if f := r.a.Config.DataExchange; f != nil {
+		det := f(dek)
+		for _, d := range det.Data {
+			if kernel.DETAllows(d.Tag) {
+				r.term[d.Tag] = append([]byte(nil), d.Value...)
+			}
+		}
+	}
+	return kernel.Outcome{}, false, nil
+}
+
+// relayResistance is the Relay Resistance Protocol of Book C-2: EXCHANGE
+// RELAY RESISTANCE DATA, the timing and its checks (see the package
+// documentation). It reports done
+// with the outcome when the transaction ends here.
+func (r *run) relayResistance() (kernel.Outcome, bool, error) {
+	a := r.a
+	cfg := r.cb.RelayResistanceConfig()
+	for attempt := 0; ; attempt++ {
+		un := a.UN
+		if attempt > 0 {
+			// A new Unpredictable Number for each retry.
+			un = a.Config.NewUnpredictableNumber()
+		}
+		r.term[0x9F37] = un[:]
+		r.term[0xDF8301] = append([]byte(nil), un[:]...)
+		var (
+			resp apdu.Response
+			err  error
+		)
+		took := a.Config.Measure(func() { resp, err = a.Card.Send(apdu.ExchangeRelayResistanceData(un)) })
+		if err != nil {
+			if !kernel.IsCommunicationError(err) {
+				return kernel.Outcome{}, true, err
+			}
+			return r.commError(err), true, nil
+		}
+		if !resp.OK() {
+			o := r.endApplication(kernel.L2StatusBytes, "EXCHANGE RELAY RESISTANCE DATA: "+apdu.Describe(resp.SW))
+			o.SW = resp.SW
+			return o, true, nil
+		}
+		l, err := tlv.Decode(resp.Data)
+		if err != nil || len(l) != 1 || l[0].Tag != 0x80 {
+			return r.endApplication(kernel.L2ParsingError, "EXCHANGE RELAY RESISTANCE DATA response is not template 80"), true, nil
+		}
+		v := l[0].Value
+		if len(v) != 10 {
+			return r.endApplication(kernel.L2CardDataError, fmt.Sprintf("EXCHANGE RELAY RESISTANCE DATA response has %d bytes, not 10", len(v))), true, nil
+		}
+		r.card[0xDF8302] = append([]byte(nil), v[:4]...)
+		r.card[0xDF8303] = append([]byte(nil), v[4:6]...)
+		r.card[0xDF8304] = append([]byte(nil), v[6:8]...)
+		r.card[0xDF8305] = append([]byte(nil), v[8:10]...)
+		minTime := units(v[4:6])
+		maxTime := units(v[6:8])
+		devR := units(v[8:10])
+		measured := took - cfg.ExpectedCAPDU - min(devR, cfg.ExpectedRAPDU)
+		if measured < 0 {
+			measured = 0
+		}
+		r.term[0xDF8306] = toUnits(measured)
+		r.term[0xDF8307] = []byte{byte(attempt)}
+		// Faster than the card can be.
+		if measured < minTime-cfg.MinGrace {
+			return r.endApplication(kernel.L2CardDataError, fmt.Sprintf("relay resistance: the card answered in %v, under its minimum %v less the grace period", measured, minTime)), true, nil
+		}
+		slow := measured > maxTime+cfg.MaxGrace
+		// Too slow: try again, twice at most, with a new number.
+		if slow && attempt < 2 {
+			continue
+		}
+		if slow {
+			r.tvr.Set(kernel.TVRRRTimeLimits)
+		}
+		mismatch := func(x, y time.Duration) bool {
+			return y > 0 && int64(x)*100/int64(y) < int64(cfg.MismatchThreshold)
+		}
+		if measured-minTime > cfg.AccuracyThreshold || mismatch(devR, cfg.ExpectedRAPDU) || mismatch(cfg.ExpectedRAPDU, devR) {
+			r.tvr.Set(kernel.TVRRRThreshold)
+		}
+		r.tvr.Set(kernel.TVRRRPerformed)
+		return kernel.Outcome{}, false, nil
+	}
+}
+
+// units reads a 2-byte time in units of 100 microseconds.
+func units(b []byte) time.Duration {
+	return time.Duration(int(b[0])<<8|int(b[1])) * 100 * time.Microsecond
+}
+
+// toUnits codes a duration in units of 100 microseconds on 2 bytes,
+// saturating.
+func toUnits(d time.Duration) []byte {
+	n := d / (100 * time.Microsecond)
+	if n > 0xFFFF {
+		n = 0xFFFF
+	}
+	return []byte{byte(n >> 8), byte(n)}
 }
 
 // recordError turns a READ RECORD failure into an outcome (S4.10, S4.27).
@@ -633,13 +845,20 @@ func (r *run) generateAC() (kernel.Outcome, error) {
 	aip := r.card[0x82]
 	ref := byte(r.ac)
 	cdaRequested := false
-	if !r.cda || r.tvr.Has(kernel.TVRCDAFailed) {
-		// GAC.22-23: a phone without CDA gets no approval.
+	if r.cda && r.tvr.Has(kernel.TVRCDAFailed) {
+		// GAC.20-23 (Book C-2 section 7.6): ODA Status is CDA but CDA has
+		// already failed (CA key, certificates or data missing): a card and
+		// kernel doing on-device CVM ask for an AAC, since nothing will
+		// authenticate the phone's verification. A card whose AIP does not
+		// announce CDA never enters this branch: its ODA Status is not CDA,
+		// 'ODA not performed' is in the TVR and Terminal Action Analysis
+		// alone chooses the cryptogram, asked for without CDA (a cloud
+		// phone without RSA keys goes online so).
 		if aip[0]&aip1ODCVM != 0 && r.kc&kcODCVM != 0 {
 			r.ac = acAAC
 			ref = byte(acAAC)
 		}
-	} else if r.ac != acAAC {
+	} else if r.cda && r.ac != acAAC {
 		// GAC.24-27: CDA for TC and ARQC.
 		ref |= apdu.CDARequest
 		cdaRequested = true
@@ -654,12 +873,56 @@ func (r *run) generateAC() (kernel.Outcome, error) {
 		return v, ok
 	}
 	r.cdol1 = tlv.BuildDOLFor(tlv.Kernel2, cdol, src)
-	resp, err := a.Card.Send(apdu.GenerateAC(ref, r.cdol1))
-	if err != nil {
-		if !kernel.IsCommunicationError(err) {
-			return kernel.Outcome{}, err
+	if r.cb.BalanceReadBefore {
+		if err := r.readBalance(0xDF8104); err != nil {
+			return r.commError(err), nil
 		}
-		return r.commError(err), nil
+	}
+	// Torn transaction recovery: the same card's torn GENERATE AC is asked
+	// for again with RECOVER AC before any new one.
+	var resp apdu.Response
+	recovered := false
+	if rec, ok := r.tornRecord(); ok {
+		drdol, _ := tlv.ParseDOL(r.card[0x9F51])
+		rresp, err := a.Card.Send(apdu.RecoverAC(tlv.BuildDOLFor(tlv.Kernel2, drdol, rec.Term.Lookup)))
+		if err != nil {
+			if !kernel.IsCommunicationError(err) {
+				return kernel.Outcome{}, err
+			}
+			// Still torn: keep the record for the next presentation.
+			a.Config.TornLog.Add(rec, r.cb.MaxTornRecords)
+			return r.commError(err), nil
+		}
+		if rresp.OK() {
+			// The torn transaction's data, not this one's, go with its
+			// cryptogram.
+			for t, v := range rec.Term {
+				r.term[t] = v
+			}
+			if v := rec.Term[0x95]; len(v) == 5 {
+				copy(r.tvr[:], v)
+			}
+			if v := rec.Term[0x9F34]; len(v) == 3 {
+				copy(r.cvmRes[:], v)
+			}
+			r.cdol1, r.tornPDOL = rec.CDOL1, rec.PDOL
+			r.recovered = true
+			ref = rec.Ref
+			r.ac = acType(ref & 0xC0)
+			cdaRequested = ref&apdu.CDARequest != 0
+			resp, recovered = rresp, true
+		}
+	}
+	if !recovered {
+		var err error
+		resp, err = a.Card.Send(apdu.GenerateAC(ref, r.cdol1))
+		if err != nil {
+			if !kernel.IsCommunicationError(err) {
+				return kernel.Outcome{}, err
+			}
+			r.tear(ref)
+			return r.commError(err), nil
+		}
 	}
 	a.SendUI(kernel.UIRequest{Message: kernel.MsgCardReadOK, Status: kernel.StatusCardReadOK})
 	if !resp.OK() {
@@ -727,13 +990,56 @@ func (r *run) generateAC() (kernel.Outcome, error) {
 		}
 		r.odaRes = kernel.ODAResult{Method: "CDA", Status: kernel.ODAPassed}
 	}
+	if r.cb.BalanceReadAfter {
+		if err := r.readBalance(0xDF8105); err != nil {
+			return r.commError(err), nil
+		}
+	}
+	var o kernel.Outcome
 	switch kind {
 	case acTC:
-		return r.approved(), nil
+		o = r.approved()
 	case acARQC:
-		return r.onlineRequest(), nil
+		o = r.onlineRequest()
+	default:
+		o = r.aac()
 	}
-	return r.aac(), nil
+	if r.recovered {
+		o.Reason = "torn transaction recovered with RECOVER AC: " + o.Reason
+	}
+	return o, nil
+}
+
+// readBalance is C-2 balance reading: when the card's Application
+// Capabilities Information (9F5D) says it supports balance reading (byte 2
+// b2), GET DATA of the Offline Accumulator Balance (9F50); a well-formed
+// answer is kept as tag (DF8104 before GENERATE AC, DF8105 after). A card
+// that refuses the command or answers a malformed balance leaves it unread;
+// only a communication error stops the transaction.
+func (r *run) readBalance(tag tlv.Tag) error {
+	aci := r.card[0x9F5D]
+	if len(aci) < 2 || aci[1]&0x02 == 0 {
+		return nil
+	}
+	resp, err := r.a.Card.Send(apdu.GetData(0x9F50))
+	if err != nil {
+		if kernel.IsCommunicationError(err) {
+			return err
+		}
+		return nil
+	}
+	if !resp.OK() {
+		return nil
+	}
+	l, err := tlv.Decode(resp.Data)
+	if err != nil || len(l) != 1 || l[0].Tag != 0x9F50 || len(l[0].Value) != 6 {
+		return nil
+	}
+	if _, ok := kernel.ParseN(l[0].Value); !ok {
+		return nil
+	}
+	r.term[tag] = append([]byte(nil), l[0].Value...)
+	return nil
 }
 
 // verifyCDA recovers the ICC key and checks the signature (Book 2 6.6.2).
@@ -760,6 +1066,18 @@ func (r *run) verifyCDA(cid byte, template []byte) error {
 	if err != nil {
 		return err
 	}
+	// After relay resistance the signed ICC Dynamic Data carry the
+	// exchange's entropies and times: a relay that changed them, or a card
+	// that did not sign them, fails CDA.
+	if r.tvr.Has(kernel.TVRRRPerformed) && !r.recovered {
+		want := append([]byte(nil), r.term[0xDF8301]...)
+		for _, t := range []tlv.Tag{0xDF8302, 0xDF8303, 0xDF8304, 0xDF8305} {
+			want = append(want, r.card[t]...)
+		}
+		if !bytes.Equal(dd.Extra, want) {
+			return fmt.Errorf("%w: the relay resistance data in the signature differ from the exchange's", kernel.ErrODAData)
+		}
+	}
 	if _, ok := r.card[0x9F26]; !ok {
 		r.card[0x9F26] = append([]byte(nil), dd.AC...)
 	}
@@ -771,9 +1089,49 @@ func (r *run) verifyCDA(cid byte, template []byte) error {
 	return nil
 }
 
+// tornRecord takes the torn transaction record of the card in the field,
+// when the reader keeps a torn log and the card has a DRDOL (9F51).
+func (r *run) tornRecord() (kernel.TornRecord, bool) {
+	log := r.a.Config.TornLog
+	if log == nil || len(r.card[0x9F51]) == 0 {
+		return kernel.TornRecord{}, false
+	}
+	pan, _ := kernel.PAN(r.card)
+	return log.Take(pan, r.card[0x5F34], r.a.Config.Now(), r.cb.MaxTornLifetime)
+}
+
+// tear records a GENERATE AC whose response was lost (Book C-2 torn
+// transaction log): for a card with a DRDOL, when the reader keeps a log.
+func (r *run) tear(ref byte) {
+	log := r.a.Config.TornLog
+	if log == nil || len(r.card[0x9F51]) == 0 || r.cb.MaxTornRecords <= 0 {
+		return
+	}
+	pan, _ := kernel.PAN(r.card)
+	term := tlv.Map{}
+	for _, dol := range [][]byte{r.card[0x8C], r.card[0x9F51]} {
+		d, err := tlv.ParseDOL(dol)
+		if err != nil {
+			continue
+		}
+		for _, e := range d {
+			if v, ok := r.term[e.Tag]; ok {
+				term[e.Tag] = append([]byte(nil), v...)
+			}
+		}
+	}
+	log.Add(kernel.TornRecord{
+		PAN: pan, PSN: append([]byte(nil), r.card[0x5F34]...), At: r.a.Config.Now(), Term: term,
+		CDOL1: append([]byte(nil), r.cdol1...), PDOL: append([]byte(nil), r.pdolOrNil()...), Ref: ref,
+	}, r.cb.MaxTornRecords)
+}
+
 // pdolOrNil is the PDOL related data for the transaction data hash: nil
-// when the card has no PDOL.
+// when the card has no PDOL; for a recovered torn transaction, its own.
 func (r *run) pdolOrNil() []byte {
+	if r.recovered {
+		return r.tornPDOL
+	}
 	if !r.fci.HasPDOL {
 		return nil
 	}
@@ -893,9 +1251,20 @@ func (r *run) base(t kernel.OutcomeType) kernel.Outcome {
 		Label:      r.fci.Label,
 		KernelID:   ID,
 		ODA:        r.odaRes,
+		MagStripe:  r.ms,
 	}
 	for _, tag := range []tlv.Tag{0xDF4B, 0x9F6E} {
 		if v, ok := r.card[tag]; ok {
+			o.DiscretionaryData = append(o.DiscretionaryData, tlv.TLV{Tag: tag, Value: append([]byte(nil), v...)})
+		}
+	}
+	if len(r.dataToSend) > 0 {
+		o.DiscretionaryData = append(o.DiscretionaryData, tlv.TLV{Tag: 0xFF8104, Children: r.dataToSend})
+	}
+	// The relay resistance measurement, when the protocol ran, and the
+	// balances read before and after GENERATE AC.
+	for _, tag := range []tlv.Tag{0xDF8306, 0xDF8307, 0xDF8104, 0xDF8105} {
+		if v, ok := r.term[tag]; ok {
 			o.DiscretionaryData = append(o.DiscretionaryData, tlv.TLV{Tag: tag, Value: append([]byte(nil), v...)})
 		}
 	}

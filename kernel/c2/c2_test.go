@@ -80,7 +80,7 @@ func TestApprovedWithCDA(t *testing.T) {
 	for _, tag := range []tlv.Tag{0x9F27, 0x9F10, 0x9F37, 0x9F36, 0x95, 0x9A, 0x9C, 0x9F02, 0x5F2A, 0x82, 0x9F1A, 0x9F34, 0x9F33, 0x9F35, 0x84, 0x9F09, 0x5A, 0x57, 0x5F24, 0x5F34, 0x9F7E} {
 		require.NotNil(t, out.Record(tag), "data record tag %s", tag)
 	}
-	require.Equal(t, []byte{0xE0, 0x08, 0x08}, out.Record(0x9F33), "CVM capability below the CVM required limit")
+	require.Equal(t, []byte{0x00, 0x08, 0x08}, out.Record(0x9F33), "CVM capability below the CVM required limit")
 }
 
 func messagesOf(o kernel.Outcome) []kernel.MessageID {
@@ -396,8 +396,9 @@ func TestCDAFailures(t *testing.T) {
 }
 
 // TestCDANotPossible: without the CA key CDA fails before GENERATE AC; the
-// card is not asked to sign and TAC-Online sends it online; a phone gets an
-// AAC (GAC.22-23).
+// card is not asked to sign and TAC-Online sends it online; a phone whose
+// CDA failed gets an AAC (GAC.20-23); a phone that does not announce CDA is
+// not CDA-failed and Terminal Action Analysis decides.
 func TestCDANotPossible(t *testing.T) {
 	noKeys := func(c *kernel.Config) { c.CAPublicKeys = nil }
 	m := newCard(t, nil)
@@ -429,6 +430,29 @@ func TestCDANotPossible(t *testing.T) {
 	out = tap(t, m, 50000, nil)
 	require.True(t, out.TVR.Has(kernel.TVRODANotPerformed))
 	require.Equal(t, kernel.OnlineRequest, out.Type, "TAC-Online has ODA not performed")
+
+	// A phone (on-device CVM) whose AIP does not announce CDA: ODA Status
+	// is not CDA, so GAC.22-23 do not apply; TAC-Online sends it online
+	// with an ARQC asked for without CDA.
+	for _, verified := range []bool{false, true} {
+		m = newCard(t, func(m *kerneltest.MChip) {
+			phone(verified)(m)
+			m.AIP = []byte{0x1A, 0x80}
+		})
+		out = tap(t, m, 50000, nil)
+		require.Equal(t, kernel.OnlineRequest, out.Type, out.String())
+		require.Equal(t, apdu.ARQC, m.LastP1, "ARQC, no CDA requested")
+		require.True(t, out.TVR.Has(kernel.TVRODANotPerformed))
+		require.False(t, out.TVR.Has(kernel.TVRCDAFailed))
+	}
+	// The same phone above the CVM Required Limit, verified: CDCVM.
+	m = newCard(t, func(m *kerneltest.MChip) {
+		phone(true)(m)
+		m.AIP = []byte{0x1A, 0x80}
+	})
+	out = tap(t, m, 350000, nil)
+	require.Equal(t, kernel.OnlineRequest, out.Type, out.String())
+	require.Equal(t, kernel.CVMConfirmationCode, out.CVM)
 }
 
 // TestProcessingRestrictions: dates and versions set their TVR bits.
@@ -756,4 +780,239 @@ func TestCVMConditionCodes(t *testing.T) {
 			require.Equal(t, want, out.CVM, out.String())
 		})
 	}
+}
+
+// TestRelayResistance: EXCHANGE RELAY RESISTANCE DATA timed on an injected
+// stopwatch the test card advances; the TVR bits and outcomes of Book C-2's
+// Relay Resistance Protocol.
+func TestRelayResistance(t *testing.T) {
+	const (
+		ms = time.Millisecond
+		us = time.Microsecond
+	)
+	// Each exchange takes the card's transmission both ways (1.8 ms each)
+	// plus its processing; the kernel expects 1.8 ms for the C-APDU and
+	// 2.4 ms for the R-APDU, so the measured processing time is the
+	// card's processing time.
+	takes := func(proc ...time.Duration) func(n int) time.Duration {
+		return func(n int) time.Duration {
+			p := proc[len(proc)-1]
+			if n-1 < len(proc) {
+				p = proc[n-1]
+			}
+			return 3600*us + p
+		}
+	}
+	type rrCase struct {
+		name      string
+		card      *kerneltest.RelayResistance
+		announce  bool
+		proc      func(n int) time.Duration
+		cfg       func(*kernel.Config)
+		outcome   kernel.OutcomeType
+		exchanges int
+		set       []kernel.TVRBit
+		clear     []kernel.TVRBit
+		err       kernel.L2Error
+		measured  []byte
+	}
+	normal := func() *kerneltest.RelayResistance {
+		return &kerneltest.RelayResistance{Min: 10, Max: 50, Transmission: 18}
+	}
+	tests := []rrCase{
+		{name: "card without relay resistance", card: nil, outcome: kernel.Approved,
+			set: []kernel.TVRBit{kernel.TVRRRNotPerformed}},
+		{name: "kernel without relay resistance", card: normal(), announce: true, proc: takes(2 * ms),
+			cfg: func(c *kernel.Config) { mc(c).KernelConfiguration = kernel.HexBytes{0xA0} }, outcome: kernel.Approved,
+			set: []kernel.TVRBit{kernel.TVRRRNotPerformed}},
+		{name: "in time", card: normal(), announce: true, proc: takes(2 * ms), outcome: kernel.Approved, exchanges: 1,
+			set: []kernel.TVRBit{kernel.TVRRRPerformed}, clear: []kernel.TVRBit{kernel.TVRRRTimeLimits, kernel.TVRRRThreshold, kernel.TVRRRNotPerformed},
+			measured: []byte{0x00, 0x14}},
+		{name: "at the maximum plus the grace period", card: normal(), announce: true, proc: takes(10 * ms), outcome: kernel.Approved, exchanges: 1,
+			set: []kernel.TVRBit{kernel.TVRRRPerformed}, clear: []kernel.TVRBit{kernel.TVRRRTimeLimits}},
+		{name: "slow once, then in time", card: normal(), announce: true, proc: takes(12*ms, 2*ms), outcome: kernel.Approved, exchanges: 2,
+			set: []kernel.TVRBit{kernel.TVRRRPerformed}, clear: []kernel.TVRBit{kernel.TVRRRTimeLimits}},
+		{name: "too slow three times", card: normal(), announce: true, proc: takes(20 * ms), outcome: kernel.OnlineRequest, exchanges: 3,
+			set: []kernel.TVRBit{kernel.TVRRRPerformed, kernel.TVRRRTimeLimits}, clear: []kernel.TVRBit{kernel.TVRRRThreshold}},
+		{name: "far too slow: threshold too", card: normal(), announce: true, proc: takes(50 * ms), outcome: kernel.OnlineRequest, exchanges: 3,
+			set: []kernel.TVRBit{kernel.TVRRRTimeLimits, kernel.TVRRRThreshold}},
+		{name: "too slow, denied by the TAC", card: normal(), announce: true, proc: takes(20 * ms),
+			cfg:     func(c *kernel.Config) { mc(c).TACDenial = kernel.HexBytes{0, 0, 0, 0, 0x04} },
+			outcome: kernel.Declined, exchanges: 3, set: []kernel.TVRBit{kernel.TVRRRTimeLimits}},
+		{name: "faster than its minimum", card: &kerneltest.RelayResistance{Min: 50, Max: 80, Transmission: 18}, announce: true,
+			proc: takes(0), outcome: kernel.EndApplication, exchanges: 1, err: kernel.L2CardDataError},
+		{name: "transmission times mismatch", card: &kerneltest.RelayResistance{Min: 10, Max: 50, Transmission: 5}, announce: true,
+			proc: func(int) time.Duration { return 2300*us + 2*ms }, outcome: kernel.OnlineRequest, exchanges: 1,
+			set: []kernel.TVRBit{kernel.TVRRRThreshold}, clear: []kernel.TVRBit{kernel.TVRRRTimeLimits}},
+		{name: "relay resistance data not signed", card: &kerneltest.RelayResistance{Min: 10, Max: 50, Transmission: 18, Unsigned: true},
+			announce: true, proc: takes(2 * ms), outcome: kernel.EndApplication, exchanges: 1,
+			set: []kernel.TVRBit{kernel.TVRRRPerformed, kernel.TVRCDAFailed}, err: kernel.L2CAMFailed},
+		{name: "status word", card: &kerneltest.RelayResistance{Status: apdu.SW6A81}, announce: true, proc: takes(0),
+			outcome: kernel.EndApplication, exchanges: 1, err: kernel.L2StatusBytes},
+		{name: "short response", card: &kerneltest.RelayResistance{Response: []byte{1, 2, 3}}, announce: true, proc: takes(0),
+			outcome: kernel.EndApplication, exchanges: 1, err: kernel.L2CardDataError},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var now time.Duration
+			m := newCard(t, func(m *kerneltest.MChip) {
+				m.RelayResistance = tc.card
+				if tc.announce {
+					m.AIP = []byte{0x19, 0x81}
+				}
+				if tc.card != nil {
+					tc.card.Elapse = func(n int) { now += tc.proc(n) }
+				}
+			})
+			out := tap(t, m, 50000, func(c *kernel.Config) {
+				c.Stopwatch = func() time.Duration { return now }
+				if tc.cfg != nil {
+					tc.cfg(c)
+				}
+			})
+			require.Equal(t, tc.outcome, out.Type, out.String())
+			require.Equal(t, tc.exchanges, m.RRExchanges)
+			for _, b := range tc.set {
+				require.True(t, out.TVR.Has(b), "want %s in %s", b.Name(), out.TVR)
+			}
+			for _, b := range tc.clear {
+				require.False(t, out.TVR.Has(b), "want %s clear in %s", b.Name(), out.TVR)
+			}
+			require.Equal(t, tc.err, out.Error, out.Reason)
+			if tc.measured != nil {
+				v, ok := out.DiscretionaryData.Find(0xDF8306)
+				require.True(t, ok)
+				require.Equal(t, tc.measured, v.Value)
+			}
+		})
+	}
+}
+
+// TestMagStripeMode: a card without EMV mode on a kernel supporting
+// mag-stripe mode: COMPUTE CRYPTOGRAPHIC CHECKSUM with the Unpredictable
+// Number (Numeric), the dynamic digits written into track 2, online.
+func TestMagStripeMode(t *testing.T) {
+	msKernel := func(c *kernel.Config) { mc(c).KernelConfiguration = kernel.HexBytes{0x30} }
+	stripe := func(ms *kerneltest.MagStripe) func(m *kerneltest.MChip) {
+		return func(m *kerneltest.MChip) {
+			m.AIP = []byte{0x18, 0x00}
+			m.MagStripe = ms
+		}
+	}
+	t.Run("kernel without mag-stripe mode", func(t *testing.T) {
+		m := newCard(t, stripe(&kerneltest.MagStripe{}))
+		out := tap(t, m, 50000, nil)
+		require.Equal(t, kernel.EndApplication, out.Type)
+		require.Equal(t, kernel.L2CardDataError, out.Error)
+	})
+	t.Run("online with the track filled", func(t *testing.T) {
+		ms := &kerneltest.MagStripe{}
+		m := newCard(t, stripe(ms))
+		out := tap(t, m, 50000, msKernel)
+		require.Equal(t, kernel.OnlineRequest, out.Type, out.String())
+		require.True(t, out.MagStripe)
+		require.Equal(t, kernel.CVMNone, out.CVM)
+		// UN A1B2C3D4 = 2712847316: nUN 5 digits 47316.
+		require.Equal(t, kerneltest.MustHex("00047316"), ms.LastUDOLData)
+		require.Equal(t, kerneltest.MustHex("00047316"), out.Record(0x9F6A))
+		// CVC3 12345 -> 345, ATC 0x21 = 33 -> 033, UN 47316, nUN 5.
+		require.Equal(t, []byte{0x00, 0x21}, out.Record(0x9F36))
+		require.Equal(t, kerneltest.MustHex("5413330089010012D30122010473160333455F"), out.Record(0x9F6B))
+		require.Equal(t, "541333******0012", out.MaskedPAN())
+		require.Nil(t, out.Record(0x9F26))
+	})
+	t.Run("above the CVM required limit", func(t *testing.T) {
+		m := newCard(t, stripe(&kerneltest.MagStripe{}))
+		out := tap(t, m, 300001, msKernel)
+		require.Equal(t, kernel.CVMOnlinePIN, out.CVM)
+		require.Equal(t, kernel.MsgEnterPIN, out.UIOnOutcome.Message)
+		out = tap(t, newCard(t, stripe(&kerneltest.MagStripe{})), 300000, msKernel)
+		require.Equal(t, kernel.CVMNone, out.CVM, "at the limit: not above it")
+	})
+	t.Run("checksum refused", func(t *testing.T) {
+		m := newCard(t, stripe(&kerneltest.MagStripe{Status: apdu.SW6985}))
+		out := tap(t, m, 50000, msKernel)
+		require.Equal(t, kernel.EndApplication, out.Type)
+		require.Equal(t, kernel.L2StatusBytes, out.Error)
+	})
+	t.Run("track data missing", func(t *testing.T) {
+		m := newCard(t, func(m *kerneltest.MChip) {
+			stripe(&kerneltest.MagStripe{})(m)
+			m.MutateRecord = func(sfi, rec byte, objs tlv.List) tlv.List {
+				var out tlv.List
+				for _, o := range objs {
+					if o.Tag != 0x9F67 {
+						out = append(out, o)
+					}
+				}
+				return out
+			}
+		})
+		out := tap(t, m, 50000, msKernel)
+		require.Equal(t, kernel.EndApplication, out.Type)
+		require.Equal(t, kernel.L2CardDataMissing, out.Error)
+	})
+}
+
+// TestBalanceReading: GET DATA 9F50 before and after GENERATE AC as the
+// combination asks, only for a card announcing balance reading; a malformed
+// balance is left unread.
+func TestBalanceReading(t *testing.T) {
+	both := func(c *kernel.Config) { mc(c).BalanceReadBefore, mc(c).BalanceReadAfter = true, true }
+	tests := []struct {
+		name          string
+		balance       []byte
+		cfg           func(*kernel.Config)
+		reads         int
+		before, after []byte
+	}{
+		{"before and after", kerneltest.MustHex("000000012345"), both, 2, kerneltest.MustHex("000000012345"), kerneltest.MustHex("000000012345")},
+		{"before only", kerneltest.MustHex("000000012345"), func(c *kernel.Config) { mc(c).BalanceReadBefore = true }, 1, kerneltest.MustHex("000000012345"), nil},
+		{"not asked", kerneltest.MustHex("000000012345"), nil, 0, nil, nil},
+		{"card without balance reading", nil, both, 0, nil, nil},
+		{"malformed balance", kerneltest.MustHex("0000001234"), both, 2, nil, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newCard(t, func(m *kerneltest.MChip) { m.Balance = tc.balance })
+			out := tap(t, m, 50000, tc.cfg)
+			require.Equal(t, kernel.Approved, out.Type, out.String())
+			require.Equal(t, tc.reads, m.BalanceReads)
+			for tag, want := range map[tlv.Tag][]byte{0xDF8104: tc.before, 0xDF8105: tc.after} {
+				v, ok := out.DiscretionaryData.Find(tag)
+				if want == nil {
+					require.False(t, ok, "%s", tag)
+					continue
+				}
+				require.True(t, ok, "%s", tag)
+				require.Equal(t, want, v.Value)
+			}
+		})
+	}
+}
+
+// TestDataExchange: the Tags To Read come from the records or GET DATA and
+// go to the terminal (DEK) and the outcome (Data To Send); the terminal's
+// DET updates terminal data but never the amounts.
+func TestDataExchange(t *testing.T) {
+	m := newCard(t, func(m *kerneltest.MChip) { m.Balance = kerneltest.MustHex("000000012345") })
+	var got kernel.DEK
+	out := tap(t, m, 50000, func(c *kernel.Config) {
+		mc(c).TagsToRead = []kernel.HexBytes{{0x5F, 0x34}, {0x9F, 0x50}, {0x9F, 0x13}, {0x56}}
+		c.DataExchange = func(d kernel.DEK) kernel.DET {
+			got = d
+			return kernel.DET{Data: tlv.List{{Tag: 0x9F35, Value: []byte{0x25}}, {Tag: 0x9F02, Value: kerneltest.MustHex("000000000001")}}}
+		}
+	})
+	require.Equal(t, kernel.Approved, out.Type, out.String())
+	require.Len(t, got.DataToSend, 2)
+	require.Equal(t, tlv.Tag(0x5F34), got.DataToSend[0].Tag)
+	require.Equal(t, kerneltest.MustHex("000000012345"), got.DataToSend[1].Value)
+	require.Equal(t, []tlv.Tag{0x9F13, 0x56}, got.DataNeeded)
+	v, ok := out.DiscretionaryData.Find(0x9F50)
+	require.True(t, ok, "Data To Send in the outcome")
+	require.Equal(t, kerneltest.MustHex("000000012345"), v.Value)
+	require.Equal(t, []byte{0x25}, out.Record(0x9F35), "the DET's terminal type")
+	require.Equal(t, kerneltest.MustHex("000000050000"), out.Record(0x9F02), "the amount is not the DET's")
+	require.Equal(t, 1, m.BalanceReads)
 }

@@ -6,7 +6,9 @@
 //
 //   - the Cryptogram Information Data (9F27, or the Card Verification
 //     Results in the Issuer Application Data when 9F27 is absent) gives the
-//     decision: AAC declines, ARQC goes online, TC approves offline;
+//     decision: AAC declines, ARQC goes online, TC approves offline; a
+//     reader that cannot go online (offline-only TTQ or terminal type)
+//     declines an ARQC rather than return an Online Request;
 //   - processing restrictions for an offline approval: an expired
 //     application goes online if the Card Transaction Qualifiers (9F6C) allow
 //     it and the reader can, else it is declined;
@@ -28,9 +30,12 @@
 // Where Book C-3 leaves a detail to Visa's specifications, this kernel
 // chooses as documented on each decision below. A refund is expected to get
 // an AAC; it ends with End Application and the data record, for the
-// terminal to complete the refund. Issuer Update Processing is signalled
-// (Online Request with Start B and Online Response Data "EMV Data" when the
-// TTQ and CTQ both support it) but the issuer's scripts are not delivered.
+// terminal to complete the refund. Issuer Update Processing: when the TTQ
+// (byte 3 b8) and the CTQ (byte 2 b7) both support it, the Online Request
+// asks for Start B with Online Response Data "EMV Data"; the Entry Point's
+// RestartOnline then activates the kernel on the card presented again with
+// the issuer's response, and the kernel delivers the ARPC (EXTERNAL
+// AUTHENTICATE) and the issuer scripts (see issuerUpdate).
 package c3
 
 import (
@@ -127,6 +132,11 @@ func (r *run) process() (kernel.Outcome, error) {
 			r.card[tag] = v
 		}
 	}
+	// The second presentation after an Online Request with Online
+	// Response Data: Issuer Update Processing, no new transaction.
+	if a.OnlineResponse != nil {
+		return r.issuerUpdate(*a.OnlineResponse)
+	}
 
 	// GET PROCESSING OPTIONS with the PDOL related data.
 	r.pdolData = tlv.BuildDOLFor(tlv.Kernel3, fci.PDOL, r.term.Lookup)
@@ -200,6 +210,16 @@ func (r *run) process() (kernel.Outcome, error) {
 	cvm := kernel.CVMNA
 	if !r.decline {
 		cvm = r.selectCVM(cid)
+	}
+	// Book C-3 5.4.3 and 5.9: a reader that cannot go online (offline-only
+	// TTQ, or a terminal type that is offline only) declines an online
+	// cryptogram; it never gives the terminal an Online Request it cannot
+	// send.
+	if r.online && !r.decline && !r.onlineCapable() {
+		r.online = false
+		r.decline = true
+		r.reason += ": the reader is offline only"
+		cvm = kernel.CVMNA
 	}
 	switch {
 	case r.decline:
@@ -633,6 +653,117 @@ func (r *run) recordError(err error) (kernel.Outcome, error) {
 func isDecodeError(err error) bool {
 	var de *tlv.DecodeError
 	return errors.As(err, &de)
+}
+
+// issuerUpdate is Issuer Update Processing on the card presented again
+// (Book C-3 section 5.9; VCPS): EXTERNAL AUTHENTICATE with the Issuer
+// Authentication Data (91) when the response has it, then each command (86)
+// of the Issuer Script Templates (71, then 72, in the response's order);
+// a script stops at its first command answered other than 9000, 62xx or
+// 63xx. The Issuer Script Results (9F5B: per script, a result nibble 0 not
+// performed, 1 failed, 2 successful with the failing command's sequence
+// number, then the script identifier 9F18 or zeros) and the TVR bits
+// 'issuer authentication failed', 'script processing failed before/after
+// final GENERATE AC' (template 71, 72) go in the data record. The outcome
+// is the host's decision: Approved or Declined; a failed update is reported
+// to the issuer in the record, it does not reverse the decision. A card
+// that leaves during the update ends it with the host's decision too.
+func (r *run) issuerUpdate(resp kernel.OnlineResponse) (kernel.Outcome, error) {
+	a := r.a
+	var results []byte
+	done := func(reason string) (kernel.Outcome, error) {
+		t := kernel.Declined
+		msg := kernel.MsgNotAuthorised
+		r.reason = "declined online"
+		if resp.Approved {
+			t, msg = kernel.Approved, kernel.MsgApproved
+			r.reason = "approved online"
+		}
+		if reason != "" {
+			r.reason += "; " + reason
+		}
+		o := r.base(t)
+		o.CVM = kernel.CVMNA
+		o.UIOnOutcome = &kernel.UIRequest{Message: msg, Status: kernel.StatusNotReady}
+		rec := tlv.Map{0x95: r.tvr[:]}
+		if len(results) > 0 {
+			rec[0x9F5B] = results
+		}
+		o.DataRecord = kernel.BuildDataRecord(rec, r.card)
+		if len(resp.ARC) == 2 {
+			o.DataRecord = append(o.DataRecord, tlv.TLV{Tag: 0x8A, Value: append([]byte(nil), resp.ARC...)})
+		}
+		return o, nil
+	}
+	if len(resp.IssuerAuthData) > 0 {
+		ea, err := a.Card.Send(apdu.ExternalAuthenticate(resp.IssuerAuthData))
+		if err != nil {
+			if !kernel.IsCommunicationError(err) {
+				return kernel.Outcome{}, err
+			}
+			r.tvr.Set(kernel.TVRIssuerAuthFailed)
+			return done("the card left during issuer authentication")
+		}
+		if !ea.OK() {
+			r.tvr.Set(kernel.TVRIssuerAuthFailed)
+		}
+	}
+	if len(resp.Scripts) == 0 {
+		return done("")
+	}
+	scripts, err := tlv.Decode(resp.Scripts)
+	if err != nil {
+		r.tvr.Set(kernel.TVRScriptBeforeFailed)
+		return done("issuer scripts do not parse")
+	}
+	for _, sc := range scripts {
+		if sc.Tag != 0x71 && sc.Tag != 0x72 {
+			continue
+		}
+		failBit := kernel.TVRScriptBeforeFailed
+		if sc.Tag == 0x72 {
+			failBit = kernel.TVRScriptAfterFailed
+		}
+		id := make([]byte, 4)
+		result := byte(0x20)
+		seq := 0
+		for _, c := range sc.Children {
+			switch c.Tag {
+			case 0x9F18:
+				if len(c.Value) == 4 {
+					copy(id, c.Value)
+				}
+				continue
+			case 0x86:
+			default:
+				continue
+			}
+			seq++
+			cmd, err := apdu.ParseCommand(c.Value)
+			if err != nil {
+				result = 0x10 | byte(min(seq, 15))
+				break
+			}
+			rs, err := a.Card.Send(cmd)
+			if err != nil {
+				if !kernel.IsCommunicationError(err) {
+					return kernel.Outcome{}, err
+				}
+				r.tvr.Set(failBit)
+				results = append(results, append([]byte{0x10 | byte(min(seq, 15))}, id...)...)
+				return done("the card left during script processing")
+			}
+			if rs.SW != apdu.SW9000 && rs.SW1() != 0x62 && rs.SW1() != 0x63 {
+				result = 0x10 | byte(min(seq, 15))
+				break
+			}
+		}
+		if result&0xF0 == 0x10 {
+			r.tvr.Set(failBit)
+		}
+		results = append(results, append([]byte{result}, id...)...)
+	}
+	return done("")
 }
 
 // holdTime is how long "See Phone" stays and the field stays off before

@@ -56,6 +56,13 @@ func tap(t *testing.T, v *kerneltest.Visa, amount int64, change func(*kernel.Con
 	return out
 }
 
+// withContact gives the reader a contact chip interface, announced in its
+// TTQ (byte 1 b5); the default terminal is contactless only.
+func withContact(c *kernel.Config) {
+	c.ContactChip = true
+	c.Combinations[0].TTQ[0] |= 0x10
+}
+
 func setTTQ(ttq ...byte) func(*kernel.Config) {
 	return func(c *kernel.Config) { c.Combinations[0].TTQ = ttq }
 }
@@ -86,7 +93,7 @@ func TestOfflineApprovalWithFDDA(t *testing.T) {
 	require.Equal(t, []byte{0x11, 0x22, 0x33, 0x44}, out.Record(0x9F37))
 	require.Equal(t, []byte{0x25, 0x03, 0x01}, out.Record(0x9A))
 	require.Equal(t, []byte{0, 0, 0, 0x05, 0, 0}, out.Record(0x9F02))
-	require.Equal(t, []byte{0x36, 0x00, 0x40, 0x00}, out.Record(0x9F66), "TTQ below every limit")
+	require.Equal(t, []byte{0x26, 0x00, 0x40, 0x00}, out.Record(0x9F66), "TTQ below every limit")
 }
 
 // TestTTQFromPreProcessing: the Copy of TTQ the card receives carries
@@ -109,7 +116,7 @@ func TestTTQFromPreProcessing(t *testing.T) {
 		v.CID = func(p tlv.Map) byte { seen = p[0x9F66]; return 0x80 }
 		v.CTQ = []byte{0x80, 0x00} // online PIN required, so a CVM exists
 		tap(t, v, tt.amount, nil)
-		require.Equal(t, []byte{0x36, tt.ttq2, 0x40, 0x00}, seen, "amount %d", tt.amount)
+		require.Equal(t, []byte{0x26, tt.ttq2, 0x40, 0x00}, seen, "amount %d", tt.amount)
 	}
 }
 
@@ -181,7 +188,7 @@ func TestHCEPhoneCDCVMBelowLimit(t *testing.T) {
 	out := tap(t, v, 5000, nil)
 	require.Equal(t, kernel.Approved, out.Type, out.String())
 	require.Equal(t, kernel.CVMConfirmationCode, out.CVM)
-	require.Equal(t, []byte{0x36, 0x00, 0x40, 0x00}, out.Record(0x9F66), "the reader did not require a CVM")
+	require.Equal(t, []byte{0x26, 0x00, 0x40, 0x00}, out.Record(0x9F66), "the reader did not require a CVM")
 }
 
 // TestCDCVMCopyMismatch: a CTQ claiming CDCVM whose copy in 9F69 differs
@@ -262,8 +269,9 @@ func TestFDDAFailure(t *testing.T) {
 		{"decline", nil, nil, kernel.Declined},
 		{"go online", []byte{0x20, 0x00}, nil, kernel.OnlineRequest},
 		{"go online but offline-only reader", []byte{0x20, 0x00}, setTTQ(0x3E, 0x00, 0x40, 0x00), kernel.Declined},
-		{"switch interface", []byte{0x10, 0x00}, nil, kernel.TryAnotherInterface},
-		{"switch interface without contact", []byte{0x10, 0x00}, func(c *kernel.Config) { c.ContactChip = false }, kernel.Declined},
+		{"switch interface", []byte{0x10, 0x00}, withContact, kernel.TryAnotherInterface},
+		{"switch interface without contact", []byte{0x10, 0x00}, nil, kernel.Declined},
+		{"switch interface, contact reader not in the TTQ", []byte{0x10, 0x00}, func(c *kernel.Config) { c.ContactChip = true }, kernel.Declined},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -410,9 +418,14 @@ func TestGPOStatusWords(t *testing.T) {
 	require.Equal(t, uint16(0x6986), out.SW)
 
 	v.GPOStatus = apdu.SW6984
-	out = tap(t, v, 50000, nil)
+	out = tap(t, v, 50000, withContact)
 	require.Equal(t, kernel.TryAnotherInterface, out.Type)
 	require.Equal(t, kernel.InterfaceContact, out.AlternateInterface)
+	// Without a contact interface (the default terminal) 6984 ends the
+	// application as any other status word does.
+	out = tap(t, v, 50000, nil)
+	require.Equal(t, kernel.EndApplication, out.Type)
+	require.Equal(t, kernel.MsgTryAnotherCard, out.UIOnOutcome.Message)
 
 	// 6985 asks for the next application: with none left the Entry Point
 	// ends the transaction.
@@ -618,10 +631,16 @@ func TestRefund(t *testing.T) {
 func TestCashbackSwitchInterface(t *testing.T) {
 	v := newVisa(t, func(v *kerneltest.Visa) { v.CTQ = []byte{0x02, 0x00} })
 	cfg := config(v)
+	withContact(&cfg)
 	out, err := entry.Run(context.Background(), &kerneltest.Card{Apps: []kerneltest.App{v}}, cfg,
 		kernel.Transaction{Amount: 20000, Other: 10000, Type: kernel.PurchaseWithCashback})
 	require.NoError(t, err)
 	require.Equal(t, kernel.TryAnotherInterface, out.Type)
+	// A contactless-only reader (the default) does not switch.
+	out, err = entry.Run(context.Background(), &kerneltest.Card{Apps: []kerneltest.App{v}}, config(v),
+		kernel.Transaction{Amount: 20000, Other: 10000, Type: kernel.PurchaseWithCashback})
+	require.NoError(t, err)
+	require.NotEqual(t, kernel.TryAnotherInterface, out.Type, out.String())
 }
 
 // TestIssuerUpdateSignalled: both TTQ and CTQ support Issuer Update
@@ -652,4 +671,181 @@ func TestNoTTQ(t *testing.T) {
 	out := tap(t, v, 500, func(c *kernel.Config) { c.Combinations[0].TTQ = nil })
 	require.Equal(t, kernel.EndApplication, out.Type)
 	require.True(t, bytes.Contains([]byte(out.Reason), []byte("TTQ")), out.Reason)
+}
+
+// TestOfflineOnlyReaderGivenARQC: a reader that cannot go online declines
+// an ARQC (Book C-3 5.4.3, 5.9) instead of handing the terminal an Online
+// Request it cannot send: an offline-only TTQ, or an offline-only terminal
+// type.
+func TestOfflineOnlyReaderGivenARQC(t *testing.T) {
+	arqc := func(v *kerneltest.Visa) { v.CID = func(tlv.Map) byte { return 0x80 } }
+	for _, tc := range []struct {
+		name   string
+		change func(*kernel.Config)
+		want   kernel.OutcomeType
+	}{
+		{"online capable reader", nil, kernel.OnlineRequest},
+		{"offline-only TTQ", setTTQ(0x3E, 0x00, 0x40, 0x00), kernel.Declined},
+		{"offline-only terminal type", func(c *kernel.Config) { c.TerminalType = kernel.HexBytes{0x23} }, kernel.Declined},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := newVisa(t, arqc)
+			out := tap(t, v, 50000, tc.change)
+			require.Equal(t, tc.want, out.Type, out.String())
+			if tc.want == kernel.Declined {
+				require.Equal(t, kernel.MsgNotAuthorised, out.UIOnOutcome.Message)
+				require.Contains(t, out.Reason, "offline only")
+				require.Equal(t, []byte{0x80}, out.Record(0x9F27), "the data record keeps the card's ARQC")
+				require.Equal(t, kernel.StartNA, out.Start)
+			}
+		})
+	}
+}
+
+// TestIssuerUpdateProcessing: after an Online Request with Online Response
+// Data, the Entry Point restarts at Start B with the issuer's response; the
+// kernel sends EXTERNAL AUTHENTICATE and the script commands, and the
+// outcome is the host's decision with the Issuer Script Results.
+func TestIssuerUpdateProcessing(t *testing.T) {
+	script := func(tag tlv.Tag, id string, cmds ...string) []byte {
+		ch := []tlv.TLV{}
+		if id != "" {
+			ch = append(ch, tlv.TLV{Tag: 0x9F18, Value: h(id)})
+		}
+		for _, c := range cmds {
+			ch = append(ch, tlv.TLV{Tag: 0x86, Value: h(c)})
+		}
+		b, err := tlv.EncodeConstructed(tag, ch...)
+		require.NoError(t, err)
+		return b
+	}
+	block := "841E000004AABBCCDD"
+	tests := []struct {
+		name     string
+		resp     kernel.OnlineResponse
+		eaSW     uint16
+		scriptSW map[byte]uint16
+		want     kernel.OutcomeType
+		results  string
+		set      []kernel.TVRBit
+		cmds     []string
+	}{
+		{name: "ARPC accepted, approved", resp: kernel.OnlineResponse{Approved: true, ARC: []byte("00"), IssuerAuthData: h("11223344 00820000")},
+			eaSW: 0x9000, want: kernel.Approved, cmds: []string{"SELECT PPSE", "SELECT", "EXTERNAL AUTHENTICATE"}},
+		{name: "ARPC refused", resp: kernel.OnlineResponse{Approved: true, ARC: []byte("00"), IssuerAuthData: h("11223344 00820000")},
+			eaSW: 0x6300, want: kernel.Approved, set: []kernel.TVRBit{kernel.TVRIssuerAuthFailed}},
+		{name: "declined with a block script", resp: kernel.OnlineResponse{ARC: []byte("05"), IssuerAuthData: h("11223344 00820000"), Scripts: script(0x72, "00000001", block)},
+			eaSW: 0x9000, want: kernel.Declined, results: "2000000001", cmds: []string{"SELECT PPSE", "SELECT", "EXTERNAL AUTHENTICATE", "84 1E"}},
+		{name: "script command refused", resp: kernel.OnlineResponse{Approved: true, Scripts: script(0x71, "", "04DA9F580103", block)},
+			scriptSW: map[byte]uint16{0x1E: 0x6985}, want: kernel.Approved, results: "1200000000", set: []kernel.TVRBit{kernel.TVRScriptBeforeFailed}},
+		{name: "two scripts", resp: kernel.OnlineResponse{Approved: true, Scripts: append(script(0x71, "0000000A", block), script(0x72, "0000000B", block)...)},
+			scriptSW: map[byte]uint16{}, want: kernel.Approved, results: "200000000A200000000B"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var sent []string
+			v := newVisa(t, func(v *kerneltest.Visa) {
+				v.CTQ = []byte{0x00, 0x40}
+				v.CID = func(tlv.Map) byte { return 0x80 }
+				v.Other = func(cmd apdu.Command) apdu.Response {
+					switch {
+					case cmd.INS == 0x82:
+						sent = append(sent, "EXTERNAL AUTHENTICATE")
+						return apdu.Response{SW: tc.eaSW}
+					case cmd.CLA == 0x84 || cmd.CLA == 0x04:
+						sent = append(sent, strings.ToUpper(hex.EncodeToString([]byte{cmd.CLA}))+" "+strings.ToUpper(hex.EncodeToString([]byte{cmd.INS})))
+						if sw, ok := tc.scriptSW[cmd.INS]; ok {
+							return apdu.Response{SW: sw}
+						}
+						return apdu.Response{SW: apdu.SW9000}
+					}
+					return apdu.Response{SW: apdu.SW6D00}
+				}
+			})
+			cfg := config(v)
+			setTTQ(0x26, 0x00, 0xC0, 0x00)(&cfg)
+			ep, err := entry.New(cfg)
+			require.NoError(t, err)
+			card := &kerneltest.Card{Apps: []kerneltest.App{v}}
+			out, err := ep.Start(context.Background(), card, kernel.Transaction{Amount: 150000})
+			require.NoError(t, err)
+			require.Equal(t, kernel.OnlineRequest, out.Type, out.String())
+			require.Equal(t, kernel.StartB, out.Start)
+			require.Equal(t, kernel.OnlineResponseEMV, out.OnlineResponseData)
+
+			var cmds []string
+			cfg2 := ep.Config()
+			cfg2.Trace = func(x kernel.Exchange) {
+				switch x.C[1] {
+				case 0xA4:
+					if bytes.Contains(x.C, []byte("2PAY")) {
+						cmds = append(cmds, "SELECT PPSE")
+					} else {
+						cmds = append(cmds, "SELECT")
+					}
+				case 0x82:
+					cmds = append(cmds, "EXTERNAL AUTHENTICATE")
+				default:
+					cmds = append(cmds, strings.ToUpper(hex.EncodeToString(x.C[:1]))+" "+strings.ToUpper(hex.EncodeToString(x.C[1:2])))
+				}
+			}
+			out, err = ep.RestartOnline(context.Background(), card, tc.resp)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, out.Type, out.String())
+			require.Equal(t, kernel.StartNA, out.Start)
+			if tc.results != "" {
+				require.Equal(t, h(tc.results), out.Record(0x9F5B))
+			}
+			for _, b := range tc.set {
+				require.True(t, out.TVR.Has(b), "want %s in %s", b.Name(), out.TVR)
+			}
+			if tc.cmds != nil {
+				require.Equal(t, tc.cmds, cmds)
+			}
+			require.NotContains(t, cmds, "80 A8", "no new GET PROCESSING OPTIONS")
+			require.Equal(t, tc.resp.ARC, out.Record(0x8A))
+			// A second restart is refused: the transaction is over.
+			_, err = ep.RestartOnline(context.Background(), card, tc.resp)
+			require.ErrorIs(t, err, entry.ErrNoOnlineRestart)
+		})
+	}
+}
+
+// TestIssuerUpdateNotNeeded: a response without EMV data ends the
+// transaction with the host's decision at once; an outcome without Online
+// Response Data refuses the restart.
+func TestIssuerUpdateNotNeeded(t *testing.T) {
+	v := newVisa(t, func(v *kerneltest.Visa) {
+		v.CTQ = []byte{0x00, 0x40}
+		v.CID = func(tlv.Map) byte { return 0x80 }
+	})
+	cfg := config(v)
+	setTTQ(0x26, 0x00, 0xC0, 0x00)(&cfg)
+	ep, err := entry.New(cfg)
+	require.NoError(t, err)
+	card := &kerneltest.Card{Apps: []kerneltest.App{v}}
+	_, err = ep.Start(context.Background(), card, kernel.Transaction{Amount: 150000})
+	require.NoError(t, err)
+	out, err := ep.RestartOnline(context.Background(), card, kernel.OnlineResponse{ARC: []byte("51")})
+	require.NoError(t, err)
+	require.Equal(t, kernel.Declined, out.Type)
+	require.Equal(t, kernel.MsgNotAuthorised, out.UIOnOutcome.Message)
+
+	// Without issuer update support in the TTQ: no restart.
+	ep, err = entry.New(config(v))
+	require.NoError(t, err)
+	out, err = ep.Start(context.Background(), card, kernel.Transaction{Amount: 150000})
+	require.NoError(t, err)
+	require.Equal(t, kernel.StartNA, out.Start)
+	_, err = ep.RestartOnline(context.Background(), card, kernel.OnlineResponse{Approved: true})
+	require.ErrorIs(t, err, entry.ErrNoOnlineRestart)
+}
+
+// h decodes hex, spaces allowed; it panics on bad test data.
+func h(s string) []byte {
+	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
+	if err != nil {
+		panic(err)
+	}
+	return b
 }

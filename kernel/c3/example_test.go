@@ -33,5 +33,5 @@ func Example_consumerDeviceCVM() {
 	fmt.Printf("TTQ sent %X\n", out.Record(0x9F66))
 	// Output:
 	// Online Request - Confirmation Code Verified (CDCVM)
-	// TTQ sent 36C04000
+	// TTQ sent 26C04000
 }

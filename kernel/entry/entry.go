@@ -9,8 +9,11 @@
 // outcome asks for a new presentation of the card (Try Again, or End
 // Application with Start B after "See Phone"), the terminal presents the
 // card again and calls Restart, which resumes at Start B with what the first
-// presentation retained. Select Next outcomes are handled inside: the next
-// candidate is selected at once.
+// presentation retained. After an Online Request whose Online Response Data
+// is not N/A, the terminal calls RestartOnline with the issuer's response:
+// at Start B on the card presented again, at Start D on the card still in
+// the field, the kernel does Issuer Update Processing. Select Next outcomes
+// are handled inside: the next candidate is selected at once.
 //
 // Comparisons with the limits follow Book B exactly: the Reader Contactless
 // Transaction Limit and the Reader CVM Required Limit are exceeded when the
@@ -58,6 +61,11 @@ type EntryPoint struct {
 	restart    bool
 	last       kernel.Outcome
 	ui         []kernel.UIRequest
+	// online is the issuer's response of a restart after Online Request
+	// (RestartOnline), handed to the kernel it activates.
+	online *kernel.OnlineResponse
+	// lastAct is the latest kernel activation, for a restart at Start D.
+	lastAct *kernel.Activation
 }
 
 // comboState is one combination with its pre-processing indicators.
@@ -123,6 +131,8 @@ func (e *EntryPoint) Start(ctx context.Context, r kernel.Reader, txn kernel.Tran
 	e.last = kernel.Outcome{}
 	e.sel = nil
 	e.ui = nil
+	e.lastAct = nil
+	e.online = nil
 	if out, done := e.preprocess(); done {
 		return e.final(out), nil
 	}
@@ -138,6 +148,81 @@ func (e *EntryPoint) Restart(ctx context.Context, r kernel.Reader) (kernel.Outco
 	}
 	e.ui = nil
 	return e.present(ctx, r)
+}
+
+// Errors of RestartOnline.
+var (
+	// ErrNoOnlineRestart reports RestartOnline after an outcome that did
+	// not ask for Online Response Data.
+	ErrNoOnlineRestart = errors.New("entry: the last outcome asked for no restart with the online response")
+)
+
+// RestartOnline resumes the transaction after the online authorisation of
+// an Online Request whose Online Response Data is not N/A (Book A 6.2.3,
+// Book B 3.4.1.1): with Start B the card is presented again through r and
+// selected as on a first tap; with Start D the kernel that ran is activated
+// again at once on the card still in the field behind r. Either way the
+// kernel gets resp and does Issuer Update Processing. With Online Response
+// Data "EMV Data" and a response without Issuer Authentication Data or
+// scripts, no restart is needed: the outcome is the host's decision at once.
+func (e *EntryPoint) RestartOnline(ctx context.Context, r kernel.Reader, resp kernel.OnlineResponse) (kernel.Outcome, error) {
+	if !e.started {
+		return kernel.Outcome{}, ErrNotStarted
+	}
+	last := e.last
+	if last.Type != kernel.OnlineRequest || last.OnlineResponseData == kernel.OnlineResponseNA ||
+		(last.Start != kernel.StartB && last.Start != kernel.StartD) {
+		return kernel.Outcome{}, ErrNoOnlineRestart
+	}
+	e.ui = nil
+	if last.OnlineResponseData == kernel.OnlineResponseEMV && !resp.HasEMVData() {
+		return e.final(hostDecision(last, resp)), nil
+	}
+	e.online = &resp
+	defer func() { e.online = nil }()
+	if last.Start == kernel.StartD && e.lastAct != nil {
+		// Start D: kernel activation, the card still in the field.
+		if last.UIOnRestart != nil {
+			e.sendUI(*last.UIOnRestart)
+		}
+		k, ok := e.kernels[e.lastAct.Combination.KernelID]
+		if !ok {
+			return kernel.Outcome{}, fmt.Errorf("%w: kernel %d gone", kernel.ErrConfig, e.lastAct.Combination.KernelID)
+		}
+		a := *e.lastAct
+		a.Card = kernel.NewCard(ctx, r, e.cfg.Trace)
+		a.Restart = true
+		a.OnlineResponse = e.online
+		a.UI = e.sendUI
+		out, err := k.Activate(ctx, &a)
+		if err != nil {
+			return kernel.Outcome{}, err
+		}
+		return e.final(out), nil
+	}
+	return e.present(ctx, r)
+}
+
+// hostDecision is the outcome of an online transaction that needs nothing
+// more from the card: Approved or Declined as the host said, with the data
+// record of the Online Request.
+func hostDecision(last kernel.Outcome, resp kernel.OnlineResponse) kernel.Outcome {
+	o := last
+	o.Start = kernel.StartNA
+	o.OnlineResponseData = kernel.OnlineResponseNA
+	o.UIOnRestart = nil
+	o.UIRequests = nil
+	if resp.Approved {
+		o.Type = kernel.Approved
+		o.UIOnOutcome = &kernel.UIRequest{Message: kernel.MsgApproved, Status: kernel.StatusNotReady}
+		o.Reason = "approved online"
+	} else {
+		o.Type = kernel.Declined
+		o.CVM = kernel.CVMNA
+		o.UIOnOutcome = &kernel.UIRequest{Message: kernel.MsgNotAuthorised, Status: kernel.StatusNotReady}
+		o.Reason = "declined online"
+	}
+	return o
 }
 
 // LastOutcome returns the outcome of the latest presentation.
@@ -365,19 +450,22 @@ func (e *EntryPoint) selectAndRun(ctx context.Context, card *kernel.Card) (kerne
 			continue
 		}
 		a := &kernel.Activation{
-			Card:        card,
-			Config:      &e.cfg,
-			Combination: cb,
-			Indicators:  e.combos[c.combo].ind,
-			Transaction: e.txn,
-			UN:          e.cfg.NewUnpredictableNumber(),
-			ADFName:     name,
-			FCI:         sresp.Data,
-			SW:          sresp.SW,
-			Label:       c.label,
-			Restart:     e.restart,
-			UI:          e.sendUI,
+			Card:           card,
+			Config:         &e.cfg,
+			Combination:    cb,
+			Indicators:     e.combos[c.combo].ind,
+			Transaction:    e.txn,
+			UN:             e.cfg.NewUnpredictableNumber(),
+			ADFName:        name,
+			FCI:            sresp.Data,
+			SW:             sresp.SW,
+			Label:          c.label,
+			Restart:        e.restart,
+			UI:             e.sendUI,
+			OnlineResponse: e.online,
 		}
+		act := *a
+		e.lastAct = &act
 		a.Indicators.TTQ = append([]byte(nil), a.Indicators.TTQ...)
 		out, err := k.Activate(ctx, a)
 		if err != nil {

@@ -57,28 +57,28 @@ func TestPreProcessing(t *testing.T) {
 		comb   func(*kernel.Combination)
 		want   kernel.Indicators
 	}{
-		{"small amount", 500, nil, kernel.Indicators{TTQ: []byte{0x36, 0x00, 0x40, 0x00}}},
-		{"floor limit at", 100000, nil, kernel.Indicators{TTQ: []byte{0x36, 0x00, 0x40, 0x00}}},
-		{"floor limit above", 100001, nil, kernel.Indicators{FloorLimitExceeded: true, TTQ: []byte{0x36, 0x80, 0x40, 0x00}}},
-		{"CVM limit below", 299999, nil, kernel.Indicators{FloorLimitExceeded: true, TTQ: []byte{0x36, 0x80, 0x40, 0x00}}},
-		{"CVM limit at", 300000, nil, kernel.Indicators{FloorLimitExceeded: true, CVMRequiredLimitExceeded: true, TTQ: []byte{0x36, 0xC0, 0x40, 0x00}}},
-		{"transaction limit below", 4999999, nil, kernel.Indicators{FloorLimitExceeded: true, CVMRequiredLimitExceeded: true, TTQ: []byte{0x36, 0xC0, 0x40, 0x00}}},
-		{"transaction limit at", 5000000, nil, kernel.Indicators{ContactlessNotAllowed: true, FloorLimitExceeded: true, CVMRequiredLimitExceeded: true, TTQ: []byte{0x36, 0xC0, 0x40, 0x00}}},
-		{"zero amount online reader", 0, nil, kernel.Indicators{ZeroAmount: true, TTQ: []byte{0x36, 0x80, 0x40, 0x00}}},
+		{"small amount", 500, nil, kernel.Indicators{TTQ: []byte{0x26, 0x00, 0x40, 0x00}}},
+		{"floor limit at", 100000, nil, kernel.Indicators{TTQ: []byte{0x26, 0x00, 0x40, 0x00}}},
+		{"floor limit above", 100001, nil, kernel.Indicators{FloorLimitExceeded: true, TTQ: []byte{0x26, 0x80, 0x40, 0x00}}},
+		{"CVM limit below", 299999, nil, kernel.Indicators{FloorLimitExceeded: true, TTQ: []byte{0x26, 0x80, 0x40, 0x00}}},
+		{"CVM limit at", 300000, nil, kernel.Indicators{FloorLimitExceeded: true, CVMRequiredLimitExceeded: true, TTQ: []byte{0x26, 0xC0, 0x40, 0x00}}},
+		{"transaction limit below", 4999999, nil, kernel.Indicators{FloorLimitExceeded: true, CVMRequiredLimitExceeded: true, TTQ: []byte{0x26, 0xC0, 0x40, 0x00}}},
+		{"transaction limit at", 5000000, nil, kernel.Indicators{ContactlessNotAllowed: true, FloorLimitExceeded: true, CVMRequiredLimitExceeded: true, TTQ: []byte{0x26, 0xC0, 0x40, 0x00}}},
+		{"zero amount online reader", 0, nil, kernel.Indicators{ZeroAmount: true, TTQ: []byte{0x26, 0x80, 0x40, 0x00}}},
 		{"zero amount offline-only reader", 0, func(c *kernel.Combination) { c.TTQ = []byte{0x3E, 0x00, 0x40, 0x00} },
 			kernel.Indicators{ZeroAmount: true, ContactlessNotAllowed: true, TTQ: []byte{0x3E, 0x00, 0x40, 0x00}}},
 		{"zero amount not allowed", 0, func(c *kernel.Combination) { f := false; c.ZeroAmountAllowed = &f },
-			kernel.Indicators{ContactlessNotAllowed: true, TTQ: []byte{0x36, 0x00, 0x40, 0x00}}},
+			kernel.Indicators{ContactlessNotAllowed: true, TTQ: []byte{0x26, 0x00, 0x40, 0x00}}},
 		{"status check", 100, func(c *kernel.Combination) { c.StatusCheck = true },
-			kernel.Indicators{StatusCheckRequested: true, TTQ: []byte{0x36, 0x80, 0x40, 0x00}}},
+			kernel.Indicators{StatusCheckRequested: true, TTQ: []byte{0x26, 0x80, 0x40, 0x00}}},
 		{"status check other amount", 101, func(c *kernel.Combination) { c.StatusCheck = true },
-			kernel.Indicators{TTQ: []byte{0x36, 0x00, 0x40, 0x00}}},
+			kernel.Indicators{TTQ: []byte{0x26, 0x00, 0x40, 0x00}}},
 		{"terminal floor limit when no reader floor limit", 2001, func(c *kernel.Combination) { c.FloorLimit = nil; c.TerminalFloorLimit = i64(2000) },
-			kernel.Indicators{FloorLimitExceeded: true, TTQ: []byte{0x36, 0x80, 0x40, 0x00}}},
-		{"configured TTQ online bits are cleared", 500, func(c *kernel.Combination) { c.TTQ = []byte{0x36, 0xC0, 0x40, 0x00} },
-			kernel.Indicators{TTQ: []byte{0x36, 0x00, 0x40, 0x00}}},
+			kernel.Indicators{FloorLimitExceeded: true, TTQ: []byte{0x26, 0x80, 0x40, 0x00}}},
+		{"configured TTQ online bits are cleared", 500, func(c *kernel.Combination) { c.TTQ = []byte{0x26, 0xC0, 0x40, 0x00} },
+			kernel.Indicators{TTQ: []byte{0x26, 0x00, 0x40, 0x00}}},
 		{"absent limits", 9999999999, func(c *kernel.Combination) { c.TransactionLimit, c.FloorLimit, c.CVMRequiredLimit = nil, nil, nil },
-			kernel.Indicators{TTQ: []byte{0x36, 0x00, 0x40, 0x00}}},
+			kernel.Indicators{TTQ: []byte{0x26, 0x00, 0x40, 0x00}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -431,4 +431,62 @@ func TestConfigCopy(t *testing.T) {
 	require.NoError(t, err)
 	*cfg.Combinations[0].FloorLimit = 1
 	require.Equal(t, int64(100000), *e.Config().Combinations[0].FloorLimit, "the Entry Point keeps its own copy")
+}
+
+// stayKernel is a kernel whose Online Request asks for a restart at Start D
+// with any online response: the card stays in the field while the host
+// answers. Restarted, it reports what it was given.
+type stayKernel struct {
+	activations []*kernel.Activation
+}
+
+func (*stayKernel) ID() byte { return 2 }
+
+func (k *stayKernel) Activate(_ context.Context, a *kernel.Activation) (kernel.Outcome, error) {
+	k.activations = append(k.activations, a)
+	if a.OnlineResponse == nil {
+		return kernel.Outcome{Type: kernel.OnlineRequest, Start: kernel.StartD, OnlineResponseData: kernel.OnlineResponseAny,
+			UIOnRestart: &kernel.UIRequest{Message: kernel.MsgProcessing}}, nil
+	}
+	if a.OnlineResponse.Approved {
+		return kernel.Outcome{Type: kernel.Approved}, nil
+	}
+	return kernel.Outcome{Type: kernel.Declined}, nil
+}
+
+// TestRestartOnlineStartD: at Start D the Entry Point activates the kernel
+// that ran again at once, with the online response, without a new SELECT;
+// the restart's UI Request is sent first.
+func TestRestartOnlineStartD(t *testing.T) {
+	k := &stayKernel{}
+	ep, err := entry.New(baseConfig(t), k)
+	require.NoError(t, err)
+	m := mchip(t)
+	r := &kerneltest.Card{Apps: []kerneltest.App{m}}
+	out, err := ep.Start(context.Background(), r, kernel.Transaction{Amount: 1000})
+	require.NoError(t, err)
+	require.Equal(t, kernel.StartD, out.Start)
+	require.Len(t, k.activations, 1)
+
+	var cmds int
+	tr := &kerneltest.Reader{Respond: func(capdu []byte) ([]byte, error) {
+		cmds++
+		return []byte{0x90, 0x00}, nil
+	}}
+	out, err = ep.RestartOnline(context.Background(), tr, kernel.OnlineResponse{Approved: true, ARC: []byte("00")})
+	require.NoError(t, err)
+	require.Equal(t, kernel.Approved, out.Type)
+	require.Zero(t, cmds, "no PPSE, no SELECT at Start D")
+	require.Len(t, k.activations, 2)
+	a := k.activations[1]
+	require.True(t, a.Restart)
+	require.Equal(t, k.activations[0].FCI, a.FCI, "the first selection's FCI")
+	require.Equal(t, []byte("00"), a.OnlineResponse.ARC)
+	require.Equal(t, kernel.MsgProcessing, out.UIRequests[0].Message)
+
+	// Restart refused before any transaction.
+	ep2, err := entry.New(baseConfig(t), k)
+	require.NoError(t, err)
+	_, err = ep2.RestartOnline(context.Background(), tr, kernel.OnlineResponse{})
+	require.ErrorIs(t, err, entry.ErrNotStarted)
 }

@@ -76,6 +76,11 @@ func fuzzConfig() kernel.Config {
 // restart must too.
 func FuzzParseResponses(f *testing.F) {
 	cfg := fuzzConfig()
+	// The reader supports issuer update processing, so that an online
+	// outcome may restart the kernel with the issuer's response.
+	cfg.Combinations[0].TTQ = kernel.HexBytes{0x26, 0x00, 0xC0, 0x00}
+	iup := kernel.OnlineResponse{Approved: true, ARC: []byte("00"), IssuerAuthData: []byte{1, 2, 3, 4, 0, 0x82, 0, 0},
+		Scripts: []byte{0x72, 0x0B, 0x86, 0x09, 0x84, 0x1E, 0, 0, 0x04, 0xAA, 0xBB, 0xCC, 0xDD}}
 	v, err := kerneltest.NewVisa("4761739001010119", "301231")
 	if err != nil {
 		f.Fatal(err)
@@ -128,7 +133,13 @@ func FuzzParseResponses(f *testing.F) {
 			t.Fatalf("no outcome")
 		}
 		_ = out.String()
-		if out.Start == kernel.StartB {
+		switch {
+		case out.Type == kernel.OnlineRequest && out.OnlineResponseData != kernel.OnlineResponseNA:
+			out, err = e.RestartOnline(context.Background(), r, iup)
+			if err != nil || out.Type == kernel.OutcomeNone {
+				t.Fatalf("restart with the online response: %v %v", out, err)
+			}
+		case out.Start == kernel.StartB:
 			out, err = e.Restart(context.Background(), r)
 			if err != nil || out.Type == kernel.OutcomeNone {
 				t.Fatalf("restart: %v %v", out, err)
@@ -170,7 +181,30 @@ func FuzzReplaceResponse(f *testing.F) {
 		f.Fatal(err)
 	}
 	vphone.CDCVM = true
-	apps := []kerneltest.App{v, m, phone, vphone}
+	// C-2 cards for relay resistance, mag-stripe mode and balance reading,
+	// which the combination supports.
+	cfg.Combinations[1].KernelConfiguration = kernel.HexBytes{0x30}
+	cfg.Combinations[1].BalanceReadBefore, cfg.Combinations[1].BalanceReadAfter = true, true
+	rr, err := kerneltest.NewMChip("5413330089010038", "301231")
+	if err != nil {
+		f.Fatal(err)
+	}
+	rr.AIP = []byte{0x19, 0x81}
+	rr.RelayResistance = &kerneltest.RelayResistance{Min: 10, Max: 50, Transmission: 18}
+	rr.Balance = kerneltest.MustHex("000000012345")
+	if err := rr.Build(); err != nil {
+		f.Fatal(err)
+	}
+	ms, err := kerneltest.NewMChip("5413330089010046", "301231")
+	if err != nil {
+		f.Fatal(err)
+	}
+	ms.AIP = []byte{0x18, 0x00}
+	ms.MagStripe = &kerneltest.MagStripe{}
+	if err := ms.Build(); err != nil {
+		f.Fatal(err)
+	}
+	apps := []kerneltest.App{v, m, phone, vphone, rr, ms}
 	amounts := []int64{500, 150000, 400000}
 	// Seeds: each exchange of each card answered as the card would.
 	for ai, app := range apps {

@@ -66,6 +66,21 @@ type MChip struct {
 	// ATC is the Application Transaction Counter, incremented at each
 	// GENERATE AC.
 	ATC uint16
+	// Balance, when set, makes the card announce balance reading (9F5D
+	// 000200 in its first record) and answer GET DATA 9F50 with it;
+	// BalanceReads counts those commands.
+	Balance      []byte
+	BalanceReads int
+	// MagStripe, when set, adds mag-stripe mode data to the first record
+	// (9F6B with 13 discretionary digits, 9F65 000E, 9F66 0FF0, 9F67 03)
+	// and makes the card answer COMPUTE CRYPTOGRAPHIC CHECKSUM with it
+	// (clear AIP byte 2 b8 for a card without EMV mode).
+	MagStripe *MagStripe
+	// RelayResistance, when set, makes the card answer EXCHANGE RELAY
+	// RESISTANCE DATA (add 01 to AIP byte 2 to announce it).
+	RelayResistance *RelayResistance
+	// RRExchanges counts the EXCHANGE RELAY RESISTANCE DATA commands.
+	RRExchanges int
 
 	// LastPDOLData, LastCDOL1 and LastP1 record what the terminal sent in
 	// the latest GET PROCESSING OPTIONS and GENERATE AC.
@@ -130,6 +145,17 @@ func (m *MChip) Build() error {
 		if iac.v != nil {
 			objs = append(objs, tlv.TLV{Tag: iac.tag, Value: iac.v})
 		}
+	}
+	if m.Balance != nil {
+		objs = append(objs, tlv.TLV{Tag: 0x9F5D, Value: []byte{0x00, 0x02, 0x00}})
+	}
+	if ms := m.MagStripe; ms != nil {
+		objs = append(objs,
+			tlv.TLV{Tag: 0x9F6B, Value: MustHex(m.PAN + "D" + m.Expiry[:4] + "201" + "0000000000000F")},
+			tlv.TLV{Tag: 0x9F65, Value: []byte{0x00, 0x0E}},
+			tlv.TLV{Tag: 0x9F66, Value: []byte{0x0F, 0xF0}},
+			tlv.TLV{Tag: 0x9F67, Value: []byte{0x03}},
+		)
 	}
 	rec1 := record{1, 1, objs}
 	static := staticFor([]record{rec1}, map[[2]byte]bool{{1, 1}: true}, m.AIP, true)
@@ -202,8 +228,91 @@ func (m *MChip) Command(cmd apdu.Command) apdu.Response {
 		return answerRecord(m.records, cmd, m.MutateRecord)
 	case cmd.CLA == 0x80 && cmd.INS == 0xAE:
 		return m.gac(cmd)
+	case cmd.CLA == 0x80 && cmd.INS == 0xCA && cmd.P1 == 0x9F && cmd.P2 == 0x50 && m.Balance != nil:
+		m.BalanceReads++
+		b, err := tlv.Encode(0x9F50, m.Balance)
+		if err != nil {
+			return apdu.Response{SW: apdu.SW6F00}
+		}
+		return apdu.Response{Data: b, SW: apdu.SW9000}
+	case cmd.CLA == 0x80 && cmd.INS == 0x2A && m.MagStripe != nil:
+		return m.MagStripe.answer(cmd, &m.ATC)
+	case cmd.CLA == 0x80 && cmd.INS == 0xEA && m.RelayResistance != nil:
+		return m.RelayResistance.answer(cmd, &m.RRExchanges)
 	}
 	return apdu.Response{SW: apdu.SW6D00}
+}
+
+// MagStripe is a test card's mag-stripe mode: COMPUTE CRYPTOGRAPHIC
+// CHECKSUM answers CVC3(Track2) (a fixed 12345 unless CVC3 says otherwise)
+// and the ATC, or Status.
+type MagStripe struct {
+	CVC3   []byte
+	Status uint16
+	// LastUDOLData is the data of the latest command.
+	LastUDOLData []byte
+}
+
+func (ms *MagStripe) answer(cmd apdu.Command, atc *uint16) apdu.Response {
+	ms.LastUDOLData = append([]byte(nil), cmd.Data...)
+	if ms.Status != 0 {
+		return apdu.Response{SW: ms.Status}
+	}
+	*atc++
+	cvc := ms.CVC3
+	if cvc == nil {
+		cvc = []byte{0x30, 0x39}
+	}
+	b, err := tlv.EncodeConstructed(0x77, tlv.TLV{Tag: 0x9F61, Value: cvc}, tlv.TLV{Tag: 0x9F36, Value: u16(*atc)})
+	if err != nil {
+		return apdu.Response{SW: apdu.SW6F00}
+	}
+	return apdu.Response{Data: b, SW: apdu.SW9000}
+}
+
+// RelayResistance is a test card's side of the Relay Resistance Protocol:
+// the times it announces (units of 100 microseconds) and, through Elapse,
+// how long each exchange takes on the test's stopwatch.
+type RelayResistance struct {
+	// Min, Max and Transmission are DF8303, DF8304 and DF8305.
+	Min, Max, Transmission uint16
+	// Elapse, when set, is called with the exchange's number (1 for the
+	// first) to advance the test's stopwatch by the time it takes.
+	Elapse func(n int)
+	// Status, when set, is the only answer.
+	Status uint16
+	// Response, when set, replaces the response data.
+	Response []byte
+	// Unsigned leaves the relay resistance data out of the CDA
+	// signature, as a card behind a tampering relay would.
+	Unsigned bool
+
+	last []byte // the last exchange's entropies and times, for CDA
+}
+
+func (rr *RelayResistance) answer(cmd apdu.Command, n *int) apdu.Response {
+	*n++
+	if rr.Elapse != nil {
+		rr.Elapse(*n)
+	}
+	if rr.Status != 0 {
+		return apdu.Response{SW: rr.Status}
+	}
+	if len(cmd.Data) != 4 {
+		return apdu.Response{SW: apdu.SW6700}
+	}
+	v := rr.Response
+	if v == nil {
+		v = append([]byte{0xCA, 0xFE, byte(*n), 0x01}, u16(rr.Min)...)
+		v = append(v, u16(rr.Max)...)
+		v = append(v, u16(rr.Transmission)...)
+	}
+	rr.last = append(append([]byte(nil), cmd.Data...), v...)
+	b, err := tlv.Encode(0x80, v)
+	if err != nil {
+		return apdu.Response{SW: apdu.SW6F00}
+	}
+	return apdu.Response{Data: b, SW: apdu.SW9000}
 }
 
 func (m *MChip) gac(cmd apdu.Command) apdu.Response {
@@ -259,7 +368,11 @@ func (m *MChip) gac(cmd apdu.Command) apdu.Response {
 		if err != nil {
 			return apdu.Response{SW: apdu.SW6F00}
 		}
-		sdad, err := m.icc.SignCDA(oda.DynamicData{Number: dynamicNumber(m.ATC, un), CID: cid, AC: ac, TransactionDataHash: hash}, un)
+		var extra []byte
+		if rr := m.RelayResistance; rr != nil && !rr.Unsigned {
+			extra = rr.last
+		}
+		sdad, err := m.icc.SignCDA(oda.DynamicData{Number: dynamicNumber(m.ATC, un), CID: cid, AC: ac, TransactionDataHash: hash, Extra: extra}, un)
 		if err != nil {
 			return apdu.Response{SW: apdu.SW6F00}
 		}

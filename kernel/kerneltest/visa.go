@@ -52,6 +52,9 @@ type Visa struct {
 	icc     *oda.ICC
 	records []record
 	built   bool
+	// Other, when set, answers the commands the test card does not know
+	// (EXTERNAL AUTHENTICATE, issuer script commands).
+	Other func(cmd apdu.Command) apdu.Response
 }
 
 // NewVisa returns a qVSDC test application certified by the test PKI.
@@ -132,6 +135,9 @@ func (v *Visa) Command(cmd apdu.Command) apdu.Response {
 			return apdu.Response{SW: apdu.SW6A83}
 		}
 		return answerRecord(v.records, cmd, v.MutateRecord)
+	}
+	if v.Other != nil {
+		return v.Other(cmd)
 	}
 	return apdu.Response{SW: apdu.SW6D00}
 }

@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/tapsim/tapsim/cards"
 	"github.com/tapsim/tapsim/kernel"
@@ -18,15 +19,50 @@ import (
 // Reader holds one card in its field. The zero Reader has no card. It is
 // safe for concurrent use, though a kernel drives it from one goroutine.
 type Reader struct {
+	// Wait, when set, is how the reader lets a field-off time pass
+	// (FieldOff): a simulation advances its clock, a test records it. nil
+	// means the field comes back at once: a virtual card cannot tell.
+	Wait func(ctx context.Context, d time.Duration) error
+
 	mu          sync.Mutex
 	card        cards.Card
 	removeAfter int // exchanges left before the card leaves; <0 never
+	loseAfter   int // exchanges left before a response is lost; <0 never
 	exchanges   int
+	fieldOffs   []time.Duration
+}
+
+// FieldOff turns the field off for d, as an outcome's Field Off asks (Book
+// A 6.2; C-3's See Phone holds it 1.3 s): the card in the field loses power,
+// so its selection and the transaction in progress are gone (its persistent
+// state stays), and the field stays off for d through Wait. The card is
+// still there when the field comes back.
+func (r *Reader) FieldOff(ctx context.Context, d time.Duration) error {
+	r.mu.Lock()
+	if r.card != nil {
+		r.card.Reset()
+	}
+	r.fieldOffs = append(r.fieldOffs, d)
+	wait := r.Wait
+	r.mu.Unlock()
+	if wait != nil && d > 0 {
+		if err := wait(ctx, d); err != nil {
+			return fmt.Errorf("inproc: field off: %w", err)
+		}
+	}
+	return ctx.Err()
+}
+
+// FieldOffs lists the field-off times the reader honoured, in order.
+func (r *Reader) FieldOffs() []time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]time.Duration(nil), r.fieldOffs...)
 }
 
 // New returns a reader with c in its field, freshly powered.
 func New(c cards.Card) *Reader {
-	r := &Reader{removeAfter: -1}
+	r := &Reader{removeAfter: -1, loseAfter: -1}
 	r.Present(c)
 	return r
 }
@@ -38,6 +74,7 @@ func (r *Reader) Present(c cards.Card) {
 	defer r.mu.Unlock()
 	r.card = c
 	r.removeAfter = -1
+	r.loseAfter = -1
 	if c != nil {
 		c.Reset()
 	}
@@ -57,6 +94,15 @@ func (r *Reader) RemoveAfter(n int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.removeAfter = n
+}
+
+// LoseResponseAfter lets n more exchanges through; the card answers the
+// (n+1)th command but leaves the field before its response reaches the
+// reader: a torn transaction when the command was GENERATE AC.
+func (r *Reader) LoseResponseAfter(n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.loseAfter = n
 }
 
 // Card returns the card in the field, or nil.
@@ -93,6 +139,14 @@ func (r *Reader) Transmit(ctx context.Context, capdu []byte) ([]byte, error) {
 	}
 	r.exchanges++
 	resp := r.card.Process(capdu)
+	if r.loseAfter == 0 {
+		r.card = nil
+		r.loseAfter = -1
+		return nil, fmt.Errorf("inproc: the card left before its response: %w", kernel.ErrCardRemoved)
+	}
+	if r.loseAfter > 0 {
+		r.loseAfter--
+	}
 	if len(resp) < 2 {
 		return nil, fmt.Errorf("inproc: card answered %d bytes: %w", len(resp), kernel.ErrCardRemoved)
 	}

@@ -3,6 +3,7 @@ package inproc_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -69,3 +70,58 @@ func TestBuiltinProfileAnswersPPSE(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, rr.OK(), "PPSE answered %04X", rr.SW)
 }
+
+// TestFieldOff: the field going off resets the card (power lost) and waits
+// the time through Wait, never on the wall clock in a test; a cancelled
+// wait is reported.
+func TestFieldOff(t *testing.T) {
+	ctx := context.Background()
+	c := &echoCard{}
+	r := inproc.New(c)
+	var waited []time.Duration
+	r.Wait = func(_ context.Context, d time.Duration) error {
+		waited = append(waited, d)
+		return nil
+	}
+	require.NoError(t, r.FieldOff(ctx, 1300*time.Millisecond))
+	require.Equal(t, 2, c.resets, "the card lost power")
+	require.Equal(t, []time.Duration{1300 * time.Millisecond}, waited)
+	require.Equal(t, []time.Duration{1300 * time.Millisecond}, r.FieldOffs())
+	require.Same(t, c, r.Card(), "the card is still in the field")
+
+	r.Wait = func(ctx context.Context, _ time.Duration) error { return context.Canceled }
+	require.ErrorIs(t, r.FieldOff(ctx, time.Second), context.Canceled)
+
+	// Without Wait the field comes back at once.
+	r.Wait = nil
+	require.NoError(t, r.FieldOff(ctx, time.Hour))
+	require.Equal(t, 4, c.resets)
+}
+
+// TestLoseResponse: the card processes the command whose response is lost,
+// then it is gone.
+func TestLoseResponse(t *testing.T) {
+	ctx := context.Background()
+	c := &countingCard{}
+	r := inproc.New(c)
+	r.LoseResponseAfter(1)
+	_, err := r.Transmit(ctx, []byte{0x00, 0xA4, 0x04, 0x00})
+	require.NoError(t, err)
+	_, err = r.Transmit(ctx, []byte{0x80, 0xAE, 0x80, 0x00})
+	require.ErrorIs(t, err, kernel.ErrCardRemoved)
+	require.Equal(t, 2, c.processed, "the card answered the lost command")
+	require.Nil(t, r.Card())
+	r.Present(c)
+	_, err = r.Transmit(ctx, []byte{0x00, 0xA4, 0x04, 0x00})
+	require.NoError(t, err, "presented again")
+}
+
+// countingCard answers 9000 and counts the commands it processed.
+type countingCard struct{ processed int }
+
+func (c *countingCard) ATR() []byte { return []byte{0x3B, 0x80, 0x80, 0x01, 0x01} }
+func (c *countingCard) Process([]byte) []byte {
+	c.processed++
+	return []byte{0x90, 0x00}
+}
+func (c *countingCard) Reset() {}

@@ -27,7 +27,9 @@
 //     trusted. Field 39 decides; field 38 is the approval code; the private
 //     field 48 carries the machine-readable decline reason; field 55's tag
 //     91 (ARPC) and scripts (71, 72) are recorded for the card, with
-//     whether the kernel asked for them (Issuer Update).
+//     whether the kernel asked for them; when it did and a Presenter brings
+//     the card back, the Entry Point restarts the kernel with them (Issuer
+//     Update Processing) and the card's answers are recorded too.
 //  5. No valid answer within Config.ResponseTimeout: the terminal sends a
 //     0400 reversal on its own (field 90 naming the original, field 39 68)
 //     and shows "No answer from host: reversed". A reversal that gets no

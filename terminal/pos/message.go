@@ -30,7 +30,13 @@ type cardData struct {
 // date (5F24, else track 2) and the PAN sequence number (5F34).
 func cardDataOf(o kernel.Outcome) (cardData, error) {
 	var cd cardData
-	if t2 := o.Record(0x57); len(t2) > 0 {
+	t2 := o.Record(0x57)
+	if o.MagStripe {
+		// A C-2 mag-stripe mode transaction: the track the kernel filled
+		// with the CVC3 and its numbers is the card data.
+		t2 = o.Record(0x9F6B)
+	}
+	if len(t2) > 0 {
 		s, err := isospec.Track2FromEMV(t2)
 		if err != nil {
 			return cd, fmt.Errorf("%w: track 2 equivalent data malformed", errCardData)
@@ -101,6 +107,13 @@ func (t *Terminal) buildRequest(kind Kind, amount int64, o kernel.Outcome, cd ca
 	if err != nil {
 		return nil, err
 	}
+	entry := isospec.ContactlessEntry(true)
+	if o.MagStripe {
+		// Contactless mag-stripe mode: entry mode 91, the track in field
+		// 35 carries the CVC3; there is no chip data for field 55.
+		entry = isospec.POSEntryMode(isospec.PANEntryContactlessMagstripe + string(rune(isospec.PINCapable)))
+		icc = nil
+	}
 	stan := isospec.FormatSTAN(t.o.STAN.NextSTAN())
 	rrn, err := isospec.NewRRN(now, stan)
 	if err != nil {
@@ -120,7 +133,7 @@ func (t *Terminal) buildRequest(kind Kind, amount int64, o kernel.Outcome, cd ca
 		LocalTime:            isospec.LocalTime(now),
 		LocalDate:            isospec.LocalDate(now),
 		Expiry:               cd.expiry,
-		POSEntryMode:         isospec.ContactlessEntry(true),
+		POSEntryMode:         entry,
 		CardSequenceNumber:   cd.psn,
 		POSConditionCode:     isospec.POSConditionNormal,
 		AcquirerID:           t.cfg.AcquirerID,

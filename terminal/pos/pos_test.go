@@ -522,6 +522,25 @@ func TestIssuerUpdateRecorded(t *testing.T) {
 	require.NotContains(t, strings.ToUpper(s), "1122334455667788")
 	require.Contains(t, s, "1 issuer script")
 
+	require.False(t, res.IssuerUpdate.Done, "no presenter: recorded only")
+
+	// With a presenter the card is presented again and the kernel delivers
+	// the data: the card refuses this ARPC (not made with its key) and does
+	// not know the script's command; the approval stands.
+	card = cardFrom(t, p)
+	reader := inproc.New(card)
+	term, err = pos.New(cfg, link, pos.Options{Clock: func() time.Time { return testNow },
+		Presenter: pos.PhonePresenter{Reader: reader, Card: card}})
+	require.NoError(t, err)
+	res, err = term.Sale(context.Background(), 150000, reader)
+	require.NoError(t, err)
+	require.Equal(t, pos.StatusApproved, res.Status, res.String())
+	require.True(t, res.IssuerUpdate.Done)
+	require.True(t, res.IssuerUpdate.AuthenticationFailed)
+	require.Equal(t, []byte{0x11, 0, 0, 0, 1}, res.IssuerUpdate.ScriptResults)
+	require.Equal(t, 2, res.Taps)
+	require.Contains(t, res.IssuerUpdate.String(), "issuer authentication failed")
+
 	// The default reader does not support it: data recorded, not requested.
 	r := newRig(t, decide, pos.Options{})
 	res, err = r.term.Sale(context.Background(), 150000, inproc.New(newCard(t, "visa-plastic")))
@@ -684,4 +703,53 @@ func TestHostRRNNamesTheSale(t *testing.T) {
 	reqs, _ := r.acq.received()
 	require.Len(t, reqs, 2)
 	require.Equal(t, hostRRN, decodeReversal(t, reqs[1]).RRN)
+}
+
+// A GENERATE AC whose response is lost tears the sale; the card presented
+// again is asked RECOVER AC from the terminal's torn log and the lost ARQC
+// goes to the host (C-2 torn transaction recovery).
+func TestTornSaleRecovered(t *testing.T) {
+	p, err := cards.Builtin("mc-plastic")
+	require.NoError(t, err)
+	p.App.TornRecovery = true
+	card := cardFrom(t, p)
+	reader := inproc.New(card)
+	reader.LoseResponseAfter(9) // PPSE, SELECT, GPO, six records: GENERATE AC's answer is lost
+	r := newRig(t, approveAll, pos.Options{Presenter: pos.PhonePresenter{Reader: reader, Card: card}})
+	res, err := r.term.Sale(context.Background(), 150000, reader)
+	require.NoError(t, err)
+	require.Equal(t, pos.StatusApproved, res.Status, res.String())
+	require.Equal(t, 2, res.Taps)
+	require.Contains(t, res.Outcome.Reason, "RECOVER AC")
+	require.Equal(t, []byte{0x00, 0x01}, res.Outcome.Record(0x9F36), "the torn transaction's ATC")
+}
+
+// A card without M/Chip read in C-2 mag-stripe mode goes to the host with
+// entry mode 91, the filled track in field 35 and no field 55.
+func TestMagStripeSale(t *testing.T) {
+	p, err := cards.Builtin("mc-plastic")
+	require.NoError(t, err)
+	p.App.MagStripe = &cards.MagStripeProfile{}
+	card := cardFrom(t, p)
+	acq := startAcquirer(t, approveAll)
+	link := client.New(acq.addr(), client.Options{})
+	defer link.Close()
+	cfg := testConfig(t)
+	cfg.Kernel.Combinations[1].KernelConfiguration = kernel.HexBytes{0x30}
+	term, err := pos.New(cfg, link, pos.Options{Clock: func() time.Time { return testNow }})
+	require.NoError(t, err)
+	res, err := term.Sale(context.Background(), 150000, inproc.New(card))
+	require.NoError(t, err)
+	require.Equal(t, pos.StatusApproved, res.Status, res.String())
+	require.True(t, res.Outcome.MagStripe)
+	reqs, _ := acq.received()
+	require.Len(t, reqs, 1)
+	entry, err := reqs[0].GetString(isospec.FieldPOSEntryMode)
+	require.NoError(t, err)
+	require.Equal(t, "911", entry)
+	track, err := reqs[0].GetString(isospec.FieldTrack2)
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(track, "5413330089010012"), "the card's track")
+	icc, _ := reqs[0].GetBytes(isospec.FieldICCData)
+	require.Empty(t, icc)
 }

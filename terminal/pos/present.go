@@ -43,8 +43,8 @@ type PhonePresenter struct {
 	Biometric bool
 }
 
-// PresentAgain unlocks the phone if it is one and puts the card back in the
-// reader's field.
+// PresentAgain honours the outcome's Field Off on the reader, unlocks the
+// phone if it is one and puts the card back in the reader's field.
 func (p PhonePresenter) PresentAgain(ctx context.Context, o kernel.Outcome) (kernel.Reader, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -62,6 +62,11 @@ func (p PhonePresenter) PresentAgain(ctx context.Context, o kernel.Outcome) (ker
 			_ = ph.UnlockBiometric(true)
 		default:
 			return nil, fmt.Errorf("%w: the phone asks to be unlocked", ErrNotPresented)
+		}
+	}
+	if o.FieldOff > 0 {
+		if err := p.Reader.FieldOff(ctx, o.FieldOff); err != nil {
+			return nil, err
 		}
 	}
 	p.Reader.Present(p.Card)

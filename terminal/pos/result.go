@@ -110,9 +110,10 @@ const (
 // IssuerUpdate is what the issuer sent for the card in field 55 of its
 // answer, and whether the kernel asked for it: Issuer Authentication Data
 // (tag 91: the ARPC and its response code or CSU) and issuer script
-// templates (tags 71 and 72). The kernels of this terminal signal Issuer
-// Update Processing (an outcome with Start B and Online Response Data) but
-// do not run it; the terminal records the data. It prints with the
+// templates (tags 71 and 72). When the kernel asked for them (an outcome
+// with Start B and Online Response Data) and the terminal has a Presenter,
+// the card is presented again and the kernel delivers them (Issuer Update
+// Processing): Done, with what the card said. It prints with the
 // cryptograms hidden.
 type IssuerUpdate struct {
 	// Requested is true when the kernel's outcome asked for the card
@@ -123,6 +124,13 @@ type IssuerUpdate struct {
 	// Scripts are the tag 71 and 72 templates, whole (tag and length
 	// included), in the order received.
 	Scripts [][]byte
+	// Done is true once the card, presented again, was given the data;
+	// AuthenticationFailed then says whether it refused the ARPC, and
+	// ScriptResults is the Issuer Script Results (9F5B), nil without
+	// scripts.
+	Done                 bool
+	AuthenticationFailed bool
+	ScriptResults        []byte
 }
 
 // Available reports whether the issuer sent any data for the card.
@@ -141,6 +149,16 @@ func (u IssuerUpdate) String() string {
 	}
 	if len(u.Scripts) > 0 {
 		parts = append(parts, fmt.Sprintf("%d issuer script(s)", len(u.Scripts)))
+	}
+	if u.Done {
+		auth := "issuer authentication passed"
+		if u.AuthenticationFailed {
+			auth = "issuer authentication failed"
+		}
+		parts = append(parts, "delivered to the card: "+auth)
+		if len(u.ScriptResults) > 0 {
+			parts = append(parts, fmt.Sprintf("script results %X", u.ScriptResults))
+		}
 	}
 	if len(parts) == 0 {
 		return "none"

@@ -95,6 +95,11 @@ func New(cfg Config, link Link, o Options) (*Terminal, error) {
 	cfg.Kernel = cfg.Kernel.Clone()
 	cfg.Kernel.TerminalID = cfg.TerminalID
 	cfg.Kernel.MerchantID = cfg.MerchantID
+	if cfg.Kernel.TornLog == nil {
+		// The terminal's torn transaction log lives as long as the
+		// terminal: a card torn at one sale is recovered at the next.
+		cfg.Kernel.TornLog = &kernel.TornLog{}
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -181,7 +186,7 @@ func (t *Terminal) card(ctx context.Context, kind Kind, typ kernel.TxnType, amou
 	res := &Result{Kind: kind, Amount: amount}
 	defer func() { res.Timings.Total = time.Since(start) }()
 
-	out, err := t.runKernel(ctx, res, typ, amount, now, reader)
+	out, ep, err := t.runKernel(ctx, res, typ, amount, now, reader)
 	if err != nil {
 		return nil, err
 	}
@@ -191,6 +196,12 @@ func (t *Terminal) card(ctx context.Context, kind Kind, typ kernel.TxnType, amou
 	case out.Type == kernel.OnlineRequest,
 		kind == KindRefund && out.Type == kernel.EndApplication && out.Start == kernel.StartNA && len(out.DataRecord) > 0:
 		t.online(ctx, res, kind, out, now)
+		if res.IssuerUpdate.Requested && res.IssuerUpdate.Available() &&
+			(res.Status == StatusApproved || res.Status == StatusDeclined) {
+			if err := t.issuerUpdate(ctx, res, ep); err != nil {
+				return nil, err
+			}
+		}
 	case out.Type == kernel.Approved:
 		res.Status = StatusApproved
 		res.ResponseCode = RCOfflineApproved
@@ -227,7 +238,7 @@ func outcomeMessage(o kernel.Outcome) string {
 
 // runKernel runs the Entry Point, presenting the card again while the
 // outcome asks for it and the presenter brings it back.
-func (t *Terminal) runKernel(ctx context.Context, res *Result, typ kernel.TxnType, amount int64, now time.Time, reader kernel.Reader) (kernel.Outcome, error) {
+func (t *Terminal) runKernel(ctx context.Context, res *Result, typ kernel.TxnType, amount int64, now time.Time, reader kernel.Reader) (kernel.Outcome, *entry.EntryPoint, error) {
 	kc := t.cfg.Kernel.Clone()
 	kc.Clock = func() time.Time { return now }
 	kc.UnpredictableNumber = t.o.UnpredictableNumber
@@ -244,13 +255,13 @@ func (t *Terminal) runKernel(ctx context.Context, res *Result, typ kernel.TxnTyp
 	}
 	ep, err := entry.New(kc)
 	if err != nil {
-		return kernel.Outcome{}, fmt.Errorf("pos: kernel: %w", err)
+		return kernel.Outcome{}, nil, fmt.Errorf("pos: kernel: %w", err)
 	}
 	begin := time.Now()
 	defer func() { res.Timings.Card += time.Since(begin) }()
 	out, err := ep.Start(ctx, reader, kernel.Transaction{Amount: amount, Type: typ, Date: now})
 	if err != nil {
-		return kernel.Outcome{}, fmt.Errorf("pos: kernel: %w", err)
+		return kernel.Outcome{}, nil, fmt.Errorf("pos: kernel: %w", err)
 	}
 	res.Taps = 1
 	for needsCardAgain(out) && res.Taps < t.o.MaxTaps && t.o.Presenter != nil {
@@ -258,17 +269,53 @@ func (t *Terminal) runKernel(ctx context.Context, res *Result, typ kernel.TxnTyp
 		r, err := t.o.Presenter.PresentAgain(ctx, out)
 		if err != nil {
 			if ctx.Err() != nil {
-				return kernel.Outcome{}, fmt.Errorf("pos: %w", ctx.Err())
+				return kernel.Outcome{}, nil, fmt.Errorf("pos: %w", ctx.Err())
 			}
 			break
 		}
 		out, err = ep.Restart(ctx, r)
 		if err != nil {
-			return kernel.Outcome{}, fmt.Errorf("pos: kernel: %w", err)
+			return kernel.Outcome{}, nil, fmt.Errorf("pos: kernel: %w", err)
 		}
 		res.Taps++
 	}
-	return out, nil
+	return out, ep, nil
+}
+
+// issuerUpdate is Issuer Update Processing after the host's answer: the
+// card is presented again (through the Presenter) and the Entry Point
+// restarts the kernel with the issuer's decision, Issuer Authentication Data
+// and scripts. What the card said goes in res.IssuerUpdate; the host's
+// decision stands. Without a Presenter the data are only recorded.
+func (t *Terminal) issuerUpdate(ctx context.Context, res *Result, ep *entry.EntryPoint) error {
+	if t.o.Presenter == nil || ep == nil {
+		return nil
+	}
+	t.display("Issuer update: present the card again")
+	r, err := t.o.Presenter.PresentAgain(ctx, res.Outcome)
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("pos: %w", ctx.Err())
+		}
+		return nil
+	}
+	resp := kernel.OnlineResponse{
+		Approved:       res.Status == StatusApproved,
+		ARC:            []byte(res.ResponseCode),
+		IssuerAuthData: res.IssuerUpdate.AuthenticationData,
+	}
+	for _, sc := range res.IssuerUpdate.Scripts {
+		resp.Scripts = append(resp.Scripts, sc...)
+	}
+	out, err := ep.RestartOnline(ctx, r, resp)
+	if err != nil {
+		return fmt.Errorf("pos: kernel: %w", err)
+	}
+	res.Taps++
+	res.IssuerUpdate.Done = true
+	res.IssuerUpdate.AuthenticationFailed = out.TVR.Has(kernel.TVRIssuerAuthFailed)
+	res.IssuerUpdate.ScriptResults = out.Record(0x9F5B)
+	return nil
 }
 
 // needsCardAgain reports an outcome that asks for a new presentation of the

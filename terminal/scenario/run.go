@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/tapsim/tapsim/cards"
+	"github.com/tapsim/tapsim/emv/cryptogram"
 	"github.com/tapsim/tapsim/emv/tlv"
 	"github.com/tapsim/tapsim/kernel"
 	"github.com/tapsim/tapsim/kernel/entry"
@@ -70,7 +71,10 @@ func seed(name string) uint64 {
 }
 
 func (r *Runner) run(ctx context.Context, s Scenario) ([]string, string, error) {
-	card, err := r.card(s)
+	// A simulated stopwatch: the card advances it by the time its timed
+	// exchanges take (relay resistance), the kernel reads it.
+	var elapsed time.Duration
+	card, testCard, err := r.card(s, func(d time.Duration) { elapsed += d })
 	if err != nil {
 		return nil, "", err
 	}
@@ -78,6 +82,8 @@ func (r *Runner) run(ctx context.Context, s Scenario) ([]string, string, error) 
 	if err != nil {
 		return nil, "", err
 	}
+	// Only a card certified by the test CA may be read with its keys.
+	cfg.AcceptTestCA = cfg.AcceptTestCA && testCard
 	date, _ := s.date()
 	typ, _ := s.txnType()
 	un, err := s.unpredictableNumber()
@@ -85,6 +91,9 @@ func (r *Runner) run(ctx context.Context, s Scenario) ([]string, string, error) 
 		return nil, "", err
 	}
 	cfg.Clock = kernel.FixedClock(date)
+	// The reader's torn transaction log lives as long as the scenario.
+	cfg.TornLog = &kernel.TornLog{}
+	cfg.Stopwatch = func() time.Duration { return elapsed }
 	cfg.UnpredictableNumber = kernel.FixedUN(un)
 	if r.Trace != nil {
 		cfg.Trace = r.Trace
@@ -96,24 +105,45 @@ func (r *Runner) run(ctx context.Context, s Scenario) ([]string, string, error) 
 	txn := kernel.Transaction{Amount: s.Amount, Other: s.Other, Type: typ, Date: date}
 
 	reader := inproc.New(card)
+	reader.Wait = func(_ context.Context, d time.Duration) error {
+		elapsed += d
+		return nil
+	}
 	var (
 		diffs   []string
 		last    kernel.Outcome
 		taps    int
 		removal = -1
+		tear    = -1
+		online  *kernel.OnlineResponse
 	)
 	for i, st := range s.Steps {
 		switch st.Action {
 		case "tap":
+			if taps > 0 && last.FieldOff > 0 {
+				// The field stays off as the outcome asked, on the
+				// simulated clock.
+				if err := reader.FieldOff(ctx, last.FieldOff); err != nil {
+					return diffs, last.String(), err
+				}
+			}
 			reader.Present(card)
 			if removal >= 0 {
 				reader.RemoveAfter(removal)
 				removal = -1
 			}
+			if tear >= 0 {
+				reader.LoseResponseAfter(tear)
+				tear = -1
+			}
 			var out kernel.Outcome
-			if taps > 0 && last.Start == kernel.StartB {
+			switch {
+			case online != nil:
+				out, err = ep.RestartOnline(ctx, reader, *online)
+				online = nil
+			case taps > 0 && last.Start == kernel.StartB:
 				out, err = ep.Restart(ctx, reader)
-			} else {
+			default:
 				out, err = ep.Start(ctx, reader, txn)
 			}
 			if err != nil {
@@ -126,12 +156,22 @@ func (r *Runner) run(ctx context.Context, s Scenario) ([]string, string, error) 
 					diffs = append(diffs, fmt.Sprintf("tap %d: %s", taps, d))
 				}
 			}
-		case "remove_after":
+		case "online":
+			resp, err := r.issuerResponse(s, st.Online, last)
+			if err != nil {
+				return nil, "", fmt.Errorf("scenario: step %d (online): %w", i+1, err)
+			}
+			online = &resp
+		case "remove_after", "tear_after":
 			n, err := strconv.Atoi(st.Arg)
 			if err != nil || n < 0 {
-				return nil, "", fmt.Errorf("%w: step %d: remove_after takes a count", ErrScenario, i+1)
+				return nil, "", fmt.Errorf("%w: step %d: %s takes a count", ErrScenario, i+1, st.Action)
 			}
-			removal = n
+			if st.Action == "tear_after" {
+				tear = n
+			} else {
+				removal = n
+			}
 		default:
 			if err := phoneStep(card, st); err != nil {
 				return nil, "", fmt.Errorf("scenario: step %d (%s): %w", i+1, st.Action, err)
@@ -139,10 +179,95 @@ func (r *Runner) run(ctx context.Context, s Scenario) ([]string, string, error) 
 		}
 	}
 	diffs = append(diffs, s.Expect.check(last, card)...)
+	if s.Expect.CVC3 != "" {
+		diffs = append(diffs, r.checkCVC3(s, last)...)
+	}
 	if s.Expect.Taps != 0 && s.Expect.Taps != taps {
 		diffs = append(diffs, fmt.Sprintf("taps: want %d, got %d", s.Expect.Taps, taps))
 	}
 	return diffs, last.String(), nil
+}
+
+// issuerResponse builds the issuer's answer of an online step from the
+// last outcome's data record and the card profile's test keys.
+func (r *Runner) issuerResponse(s Scenario, o *Online, last kernel.Outcome) (kernel.OnlineResponse, error) {
+	resp := kernel.OnlineResponse{Approved: o.Approved, ARC: []byte(o.ARC)}
+	if o.ARC == "" {
+		resp.ARC = []byte("05")
+		if o.Approved {
+			resp.ARC = []byte("00")
+		}
+	}
+	if len(resp.ARC) != 2 {
+		return resp, fmt.Errorf("%w: arc is two characters", ErrScenario)
+	}
+	for _, sc := range o.Scripts {
+		b, err := hex.DecodeString(strings.ReplaceAll(sc, " ", ""))
+		if err != nil {
+			return resp, fmt.Errorf("%w: script %q is not hex", ErrScenario, sc)
+		}
+		resp.Scripts = append(resp.Scripts, b...)
+	}
+	if o.IssuerAuthData != "" {
+		b, err := hex.DecodeString(strings.ReplaceAll(o.IssuerAuthData, " ", ""))
+		if err != nil {
+			return resp, fmt.Errorf("%w: issuer_auth_data is not hex", ErrScenario)
+		}
+		resp.IssuerAuthData = b
+		return resp, nil
+	}
+	if o.ARPC == "" || o.ARPC == "none" {
+		return resp, nil
+	}
+	p, err := r.profile(s)
+	if err != nil {
+		return resp, err
+	}
+	ap := p.App
+	if ap == nil && len(p.Apps) > 0 {
+		ap = &p.Apps[0]
+	}
+	if ap == nil {
+		return resp, fmt.Errorf("%w: the card has no application to answer", ErrScenario)
+	}
+	tags := cryptogram.Values{}
+	for _, t := range last.DataRecord {
+		tags[uint32(t.Tag)] = t.Value
+	}
+	iad, err := cards.IssuerARPC(*ap, tags, resp.ARC, []byte{0x00, 0x82, 0x00, 0x00})
+	if err != nil {
+		return resp, err
+	}
+	if o.ARPC == "invalid" {
+		iad[0] ^= 0x01
+	}
+	resp.IssuerAuthData = iad
+	return resp, nil
+}
+
+// checkCVC3 checks a mag-stripe mode record's CVC3 as the issuer would.
+func (r *Runner) checkCVC3(s Scenario, o kernel.Outcome) []string {
+	p, err := r.profile(s)
+	if err != nil {
+		return []string{"cvc3: " + err.Error()}
+	}
+	ap := p.App
+	if ap == nil && len(p.Apps) > 0 {
+		ap = &p.Apps[0]
+	}
+	if ap == nil {
+		return []string{"cvc3: the card has no application"}
+	}
+	err = cards.IssuerCheckCVC3(*ap, o.DataRecord)
+	switch {
+	case s.Expect.CVC3 == "valid" && err != nil:
+		return []string{"cvc3: want valid, got " + err.Error()}
+	case s.Expect.CVC3 == "invalid" && err == nil:
+		return []string{"cvc3: want invalid, the issuer verified it"}
+	case s.Expect.CVC3 != "valid" && s.Expect.CVC3 != "invalid":
+		return []string{"cvc3: want valid or invalid"}
+	}
+	return nil
 }
 
 // phoneStep does what the cardholder does on a phone between taps.
@@ -186,8 +311,30 @@ func (s Scenario) unpredictableNumber() ([4]byte, error) {
 }
 
 // card builds the scenario's card: a built-in profile or a profile file
-// relative to the scenario, with the state overrides applied.
-func (r *Runner) card(s Scenario) (cards.Card, error) {
+// relative to the scenario, with the state overrides applied, and whether
+// the test CA certifies it (cards.Profile.UsesTestCA).
+func (r *Runner) card(s Scenario, elapse func(time.Duration)) (cards.Card, bool, error) {
+	p, err := r.profile(s)
+	if err != nil {
+		return nil, false, err
+	}
+	if !s.State.IsZero() {
+		if err := decodeStrict(&s.State, &p.State); err != nil {
+			return nil, false, fmt.Errorf("scenario: card state: %w", err)
+		}
+	}
+	rng := rand.NewChaCha8(seedBytes(seed("card:" + s.Name)))
+	date, _ := s.date()
+	c, err := cards.FromProfile(p, cards.Options{Rand: rng, Clock: func() time.Time { return date }, Elapse: elapse})
+	if err != nil {
+		return nil, false, fmt.Errorf("scenario: card: %w", err)
+	}
+	return c, p.UsesTestCA(), nil
+}
+
+// profile reads the scenario's card profile: a built-in one, or a file
+// relative to the scenario.
+func (r *Runner) profile(s Scenario) (cards.Profile, error) {
 	var (
 		p   cards.Profile
 		err error
@@ -202,20 +349,9 @@ func (r *Runner) card(s Scenario) (cards.Card, error) {
 		p, err = cards.Builtin(s.Card)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("scenario: card: %w", err)
+		return p, fmt.Errorf("scenario: card: %w", err)
 	}
-	if !s.State.IsZero() {
-		if err := decodeStrict(&s.State, &p.State); err != nil {
-			return nil, fmt.Errorf("scenario: card state: %w", err)
-		}
-	}
-	rng := rand.NewChaCha8(seedBytes(seed("card:" + s.Name)))
-	date, _ := s.date()
-	c, err := cards.FromProfile(p, cards.Options{Rand: rng, Clock: func() time.Time { return date }})
-	if err != nil {
-		return nil, fmt.Errorf("scenario: card: %w", err)
-	}
-	return c, nil
+	return p, nil
 }
 
 func seedBytes(v uint64) [32]byte {
@@ -291,6 +427,21 @@ func (e Expectation) check(o kernel.Outcome, card cards.Card) []string {
 	if e.Reason != "" && !strings.Contains(strings.ToLower(o.Reason), strings.ToLower(e.Reason)) {
 		d = append(d, fmt.Sprintf("reason: want it to contain %q, got %q", e.Reason, o.Reason))
 	}
+	if e.FieldOff != "" {
+		want, err := time.ParseDuration(e.FieldOff)
+		switch {
+		case err != nil:
+			d = append(d, fmt.Sprintf("field_off: %v", err))
+		case want != o.FieldOff:
+			d = append(d, fmt.Sprintf("field_off: want %v, got %v", want, o.FieldOff))
+		}
+	}
+	if e.ODAReason != "" && !strings.Contains(strings.ToLower(o.ODA.Reason), strings.ToLower(e.ODAReason)) {
+		d = append(d, fmt.Sprintf("oda_reason: want it to contain %q, got %q", e.ODAReason, o.ODA.Reason))
+	}
+	if e.MagStripe != nil && *e.MagStripe != o.MagStripe {
+		d = append(d, fmt.Sprintf("mag_stripe: want %v, got %v", *e.MagStripe, o.MagStripe))
+	}
 	if e.Receipt != nil && *e.Receipt != o.Receipt {
 		d = append(d, fmt.Sprintf("receipt: want %v, got %v", *e.Receipt, o.Receipt))
 	}
@@ -339,6 +490,28 @@ func (e Expectation) check(o kernel.Outcome, card cards.Card) []string {
 			d = append(d, fmt.Sprintf("tag %s: want %s, absent from the data record", ts, want))
 		case want != "*" && !strings.EqualFold(strings.ReplaceAll(want, " ", ""), hex.EncodeToString(v.Value)):
 			d = append(d, fmt.Sprintf("tag %s: want %s, got %s", ts, want, describeValue(tag, v.Value)))
+		}
+	}
+	dtags := make([]string, 0, len(e.Discretionary))
+	for t := range e.Discretionary {
+		dtags = append(dtags, t)
+	}
+	slices.Sort(dtags)
+	for _, ts := range dtags {
+		want := e.Discretionary[ts]
+		tag, err := tlv.ParseTag(ts)
+		if err != nil {
+			d = append(d, fmt.Sprintf("discretionary: %v", err))
+			continue
+		}
+		v, ok := o.DiscretionaryData.Find(tag)
+		switch {
+		case !ok && want != "absent":
+			d = append(d, fmt.Sprintf("discretionary %s: want %s, absent", ts, want))
+		case ok && want == "absent":
+			d = append(d, fmt.Sprintf("discretionary %s: want absent, got %s", ts, describeValue(tag, v.Value)))
+		case ok && want != "*" && !strings.EqualFold(strings.ReplaceAll(want, " ", ""), hex.EncodeToString(v.Value)):
+			d = append(d, fmt.Sprintf("discretionary %s: want %s, got %s", ts, want, describeValue(tag, v.Value)))
 		}
 	}
 	for _, ts := range e.Absent {
@@ -400,6 +573,9 @@ func (s Step) MarshalYAML() (any, error) {
 	}
 	if s.Action == "tap" {
 		return map[string]any{"tap": map[string]any{"expect": s.Expect}}, nil
+	}
+	if s.Action == "online" && s.Online != nil {
+		return map[string]any{"online": s.Online}, nil
 	}
 	if s.Arg == "" {
 		return s.Action, nil

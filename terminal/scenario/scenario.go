@@ -22,7 +22,10 @@
 //	  - tap: {expect: {outcome: end_application, ui: [see_phone]}}
 //	  - unlock: "5791"            # passcode; also biometric: true|false, card_on, card_off
 //	  - remove_after: 3           # the next tap loses the card after 3 exchanges
+//	  - tear_after: 6             # the card answers the 7th command, the response is lost
 //	  - tap
+//	  - online: {approved: true, arpc: valid, scripts: ["7207..."]}  # the issuer's answer
+//	  - tap                       # presented again: Issuer Update Processing
 //	expect:                       # the last tap's outcome
 //	  outcome: online_request
 //	  cvm: online_pin
@@ -110,6 +113,28 @@ type Step struct {
 	Arg string
 	// Expect, for a tap, is checked against that tap's outcome.
 	Expect *Expectation
+	// Online, for an online step, is the issuer's response to the last
+	// Online Request; the next tap restarts the kernel with it.
+	Online *Online
+}
+
+// Online is the issuer's answer to an Online Request whose outcome asked
+// for a restart with the online response (Issuer Update Processing):
+//
+//   - online: {approved: true, arc: "00", arpc: valid, scripts: ["72..."]}
+//
+// arpc is valid (computed with the card profile's test keys over the Online
+// Request's data record), invalid (one bit flipped) or none (no 91); arc
+// defaults to "00" when approved, "05" otherwise; scripts are Issuer Script
+// Templates (71, 72) in hex.
+type Online struct {
+	Approved bool     `yaml:"approved"`
+	ARC      string   `yaml:"arc,omitempty"`
+	ARPC     string   `yaml:"arpc,omitempty"`
+	Scripts  []string `yaml:"scripts,omitempty"`
+	// IssuerAuthData, in hex, is tag 91 as given (a recorded card's);
+	// it replaces arpc.
+	IssuerAuthData string `yaml:"issuer_auth_data,omitempty"`
 }
 
 // UnmarshalYAML reads "tap", {tap: {expect: ...}}, {unlock: "5791"}, ...
@@ -131,6 +156,17 @@ func (s *Step) UnmarshalYAML(n *yaml.Node) error {
 				return err
 			}
 			s.Expect = t.Expect
+		} else if s.Action == "online" {
+			var o Online
+			if err := decodeStrict(v, &o); err != nil {
+				return err
+			}
+			switch o.ARPC {
+			case "", "valid", "invalid", "none":
+			default:
+				return fmt.Errorf("%w: line %d: arpc is valid, invalid or none", ErrScenario, v.Line)
+			}
+			s.Online = &o
 		} else {
 			if v.Kind != yaml.ScalarNode {
 				return fmt.Errorf("%w: line %d: %s takes one value", ErrScenario, v.Line, s.Action)
@@ -141,7 +177,12 @@ func (s *Step) UnmarshalYAML(n *yaml.Node) error {
 		return fmt.Errorf("%w: line %d: a step is an action name or a one-key map", ErrScenario, n.Line)
 	}
 	switch s.Action {
-	case "tap", "unlock", "biometric", "card_on", "card_off", "lock", "remove_after":
+	case "tap", "unlock", "biometric", "card_on", "card_off", "lock", "remove_after", "tear_after":
+		return nil
+	case "online":
+		if s.Online == nil {
+			return fmt.Errorf("%w: line %d: online takes the issuer's response", ErrScenario, n.Line)
+		}
 		return nil
 	}
 	return fmt.Errorf("%w: line %d: unknown step %q", ErrScenario, n.Line, s.Action)
@@ -159,12 +200,27 @@ type Expectation struct {
 	TVRClear  []string          `yaml:"tvr_clear,omitempty"`
 	Tags      map[string]string `yaml:"tags,omitempty"`
 	Absent    []string          `yaml:"absent,omitempty"`
-	Error     string            `yaml:"error,omitempty"`
-	ODA       string            `yaml:"oda,omitempty"`
-	Reason    string            `yaml:"reason,omitempty"`
-	AID       string            `yaml:"aid,omitempty"`
-	Kernel    int               `yaml:"kernel,omitempty"`
-	Receipt   *bool             `yaml:"receipt,omitempty"`
+	// Discretionary checks tags of the outcome's discretionary data (the
+	// balances DF8104 and DF8105, the relay resistance time DF8306), as
+	// tags does the data record's; "absent" for a tag that must not be.
+	Discretionary map[string]string `yaml:"discretionary,omitempty"`
+	Error         string            `yaml:"error,omitempty"`
+	ODA           string            `yaml:"oda,omitempty"`
+	// ODAReason must be contained in the ODA failure reason.
+	ODAReason string `yaml:"oda_reason,omitempty"`
+	// MagStripe checks whether the outcome is of C-2 mag-stripe mode.
+	MagStripe *bool `yaml:"mag_stripe,omitempty"`
+	// CVC3 is "valid" or "invalid": the issuer's check of a mag-stripe mode
+	// record's CVC3 with the card profile's test keys (final expectation
+	// only).
+	CVC3 string `yaml:"cvc3,omitempty"`
+	// FieldOff is the outcome's Field Off time ("1.3s"); empty is not
+	// checked, "0s" means none.
+	FieldOff string `yaml:"field_off,omitempty"`
+	Reason   string `yaml:"reason,omitempty"`
+	AID      string `yaml:"aid,omitempty"`
+	Kernel   int    `yaml:"kernel,omitempty"`
+	Receipt  *bool  `yaml:"receipt,omitempty"`
 	// Taps is how many taps the scenario took (checked on the final
 	// expectation only).
 	Taps int `yaml:"taps,omitempty"`

@@ -27,6 +27,9 @@ func TestParseErrors(t *testing.T) {
 		{"unknown step", "card: x\nsteps: [dance]\n", "unknown step"},
 		{"no tap", "card: x\nsteps: [{unlock: \"1357\"}]\n", "no tap"},
 		{"tap with unknown field", "card: x\nsteps: [{tap: {expekt: {}}}]\n", "expekt"},
+		{"online without response", "card: x\nsteps: [tap, online, tap]\n", "issuer's response"},
+		{"online with a bad arpc", "card: x\nsteps: [tap, {online: {arpc: maybe}}, tap]\n", "valid, invalid or none"},
+		{"online with an unknown field", "card: x\nsteps: [tap, {online: {aproved: true}}, tap]\n", "aproved"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -69,6 +72,37 @@ steps:
 	require.Equal(t, "end_application", s.Steps[0].Expect.Outcome)
 	require.Equal(t, Step{Action: "unlock", Arg: "5791"}, s.Steps[1])
 	require.Equal(t, Step{Action: "remove_after", Arg: "2"}, s.Steps[2])
+}
+
+func TestParseOnlineAndTear(t *testing.T) {
+	s, err := Parse([]byte(`card: x
+steps:
+  - tear_after: 9
+  - tap
+  - online: {approved: true, arc: "00", arpc: valid, scripts: ["7200"]}
+  - tap
+expect: {cvc3: valid, mag_stripe: true, field_off: 1.3s, discretionary: {DF8104: absent}}
+`), "x.yaml")
+	require.NoError(t, err)
+	require.Equal(t, Step{Action: "tear_after", Arg: "9"}, s.Steps[0])
+	require.Equal(t, &Online{Approved: true, ARC: "00", ARPC: "valid", Scripts: []string{"7200"}}, s.Steps[2].Online)
+	require.Equal(t, "valid", s.Expect.CVC3)
+	require.True(t, *s.Expect.MagStripe)
+	require.Equal(t, "absent", s.Expect.Discretionary["DF8104"])
+}
+
+// FuzzParse: a scenario file never crashes the parser.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("card: visa-plastic\namount: 500\n"))
+	f.Add([]byte("card: x\nsteps: [tap, {online: {approved: true, arpc: valid}}, tap]\nexpect: {cvc3: valid}\n"))
+	f.Add([]byte("card: x\nsteps: [{tear_after: 3}, tap]\n"))
+	f.Add([]byte("steps: [{tap: {expect: {discretionary: {DF8104: \"00\"}}}}]\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := Parse(b, "fuzz.yaml")
+		if err == nil && len(s.Steps) == 0 {
+			t.Fatal("a parsed scenario has steps")
+		}
+	})
 }
 
 func TestCheck(t *testing.T) {

@@ -44,6 +44,16 @@ func CommandName(capdu []byte) string {
 		return "GET RESPONSE"
 	case 0x2A:
 		return "COMPUTE CRYPTOGRAPHIC CHECKSUM"
+	case 0xEA:
+		return "EXCHANGE RELAY RESISTANCE DATA"
+	case 0xD0:
+		return "RECOVER AC"
+	case 0x1E:
+		return "APPLICATION BLOCK"
+	case 0x18:
+		return "APPLICATION UNBLOCK"
+	case 0xDA:
+		return "PUT DATA"
 	case 0x88:
 		return "INTERNAL AUTHENTICATE"
 	case 0x82:

@@ -286,9 +286,12 @@ func newTerminal(tb testing.TB, acquirerAddr string, now time.Time) *terminal {
 }
 
 // newTerminalOn is the sample terminal T0000001 sending through link.
-func newTerminalOn(tb testing.TB, link pos.Link, now time.Time) *terminal {
+func newTerminalOn(tb testing.TB, link pos.Link, now time.Time, change ...func(*pos.Config)) *terminal {
 	tb.Helper()
 	cfg := pos.DefaultConfig()
+	for _, f := range change {
+		f(&cfg)
+	}
 	capk, err := kernel.ParseCAPK(testca.CAPKFile())
 	require.NoError(tb, err)
 	cfg.Kernel.CAPublicKeys = capk

@@ -1,0 +1,112 @@
+package authz
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/bits"
+	"strings"
+
+	"github.com/tapsim/tapsim/emv/magstripe"
+	"github.com/tapsim/tapsim/hsm"
+)
+
+// A contactless mag-stripe mode transaction (EMV Contactless Book C-2) comes
+// with entry mode 91, the track 2 the reader filled (DE35) and no chip data:
+// its proof is the CVC3 in the track's discretionary data, computed by the
+// card over the track as personalised, the reader's Unpredictable Number and
+// the ATC (emv/cryptogram, emv/magstripe; tapsim's cards personalise
+// magstripe.DefaultLayout). The stages are then: format (the track read),
+// lookup, verifyCVC3 (the ATC rebuilt from its digits within the ATC window
+// after the last one seen, the CVC3 checked in the security module), replay,
+// the CVM policy (online PIN above the no-signature limit, R-S2d; no CDCVM
+// can be proved, so an HCE card is refused, R-S2e), online PIN, limits and
+// approval. A CVC3 that does not verify declines as an invalid cryptogram.
+
+// isMagStripe reports a contactless mag-stripe mode request.
+func (t *txn) isMagStripe() bool {
+	r := t.req
+	return strings.HasPrefix(r.EntryMode, "91") && len(r.ICC) == 0 && r.Track2 != ""
+}
+
+// formatTrack reads the dynamic digits out of the track.
+func (t *txn) formatTrack() Reason {
+	s := strings.ToUpper(strings.ReplaceAll(t.req.Track2, "=", "D"))
+	if len(s)%2 == 1 {
+		s += "F"
+	}
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		return FormatError
+	}
+	tr, err := magstripe.ParseTrack2(b)
+	if err != nil {
+		return FormatError
+	}
+	static, cvc3, un, atc, err := magstripe.Read(tr, magstripe.DefaultLayout)
+	if err != nil {
+		return FormatError
+	}
+	t.msStatic, t.msCVC3, t.msUN, t.msATCDigits = static.Bytes(), cvc3, un, atc
+	return ""
+}
+
+// verifyCVC3 rebuilds the ATC and checks the CVC3 in the security module.
+func (t *txn) verifyCVC3() Reason {
+	if t.cloud != 0 || t.cvn == nil {
+		return TransactionNotAllowed
+	}
+	v, ok := t.e.hsm.(hsm.CVC3)
+	if !ok {
+		return TransactionNotAllowed
+	}
+	hw, _, err := t.tx.ATC(t.ctx, t.cred)
+	if err != nil {
+		return t.fail(err)
+	}
+	atc, ok := magstripe.ATC(t.msATCDigits, magstripe.DefaultLayout, hw, t.e.cfg.Policy.ATCWindow)
+	if !ok {
+		return ATCOutOfWindow
+	}
+	imk, err := t.e.hsm.Lookup(t.imkRef)
+	if err != nil {
+		return t.fail(fmt.Errorf("issuer master key %s: %w", t.imkRef, err))
+	}
+	t.imk = imk
+	q := bits.OnesCount64(magstripe.DefaultLayout.PCVC3)
+	err = v.VerifyCVC3(imk, t.cvn.Name, t.req.PAN, t.psn, t.msStatic, t.msUN, atc, t.msCVC3, q)
+	switch {
+	case err == nil:
+	case errors.Is(err, hsm.ErrVerify):
+		return ARQCInvalid
+	case errors.Is(err, hsm.ErrInput):
+		return FormatError
+	default:
+		return t.fail(err)
+	}
+	t.atc = int(atc)
+	// The replay stage records the number and CVC3 as this transaction's
+	// cryptogram.
+	t.arqc = append(append([]byte(nil), t.msUN...), byte(t.msCVC3>>16), byte(t.msCVC3>>8), byte(t.msCVC3))
+	return ""
+}
+
+// cvmPolicyMagStripe is the CVM policy of a mag-stripe mode transaction:
+// only an online PIN proves the cardholder.
+func (t *txn) cvmPolicyMagStripe() Reason {
+	pin := len(t.req.PINBlock) > 0
+	t.cvm = CVMNone
+	if pin {
+		t.cvm = CVMOnlinePIN
+	}
+	if t.refund {
+		return ""
+	}
+	if t.form == formHCE && !pin {
+		return CDCVMRequired
+	}
+	if t.req.Amount > t.e.cfg.Policy.NoCVMLimit && !pin {
+		return CVMRequired
+	}
+	return ""
+}

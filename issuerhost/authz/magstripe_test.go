@@ -1,0 +1,78 @@
+package authz_test
+
+import (
+	"encoding/hex"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tapsim/tapsim/emv/cryptogram"
+	"github.com/tapsim/tapsim/emv/keys"
+	"github.com/tapsim/tapsim/emv/magstripe"
+	"github.com/tapsim/tapsim/issuerhost/authz"
+	"github.com/tapsim/tapsim/issuerhost/internal/issuertest"
+)
+
+// magStripeTrack is the track 2 a C-2 reader sends for the sample
+// Mastercard card in mag-stripe mode: the CVC3 the card computes over its
+// personalised track, the number un and the ATC, written in the
+// discretionary data (magstripe.DefaultLayout).
+func magStripeTrack(t *testing.T, un []byte, atc uint16, tamper bool) string {
+	t.Helper()
+	cvn, err := cryptogram.Lookup("mc16")
+	require.NoError(t, err)
+	imk, err := keys.ParseHex(keys.TDES, issuertest.IMKMC)
+	require.NoError(t, err)
+	mk, err := cvn.DeriveMK(imk, "5413330089010012", "01")
+	require.NoError(t, err)
+	static, err := hex.DecodeString("5413330089010012D29122010000000000000F")
+	require.NoError(t, err)
+	iv, err := cryptogram.CVC3IV(mk, static)
+	require.NoError(t, err)
+	cvc3, err := cryptogram.ComputeCVC3(mk, iv, un, atc)
+	require.NoError(t, err)
+	if tamper {
+		cvc3[1] ^= 0x01
+	}
+	tr, err := magstripe.ParseTrack2(static)
+	require.NoError(t, err)
+	filled, err := magstripe.Fill(tr, magstripe.DefaultLayout, magstripe.Dynamic{CVC3: cvc3, UN: un, ATC: atc})
+	require.NoError(t, err)
+	return strings.TrimRight(strings.ToUpper(hex.EncodeToString(filled.Bytes())), "F")
+}
+
+// TestMagStripeCVC3: the issuer verifies a contactless mag-stripe mode
+// transaction's CVC3 in its security module, rebuilding the ATC from the
+// track's digits; a wrong CVC3 or a replayed track declines.
+func TestMagStripeCVC3(t *testing.T) {
+	n := issuertest.New(t)
+	e := engine(t, n, authz.Policy{})
+	req := func(amount int64, track string) authz.Request {
+		r := n.Request(issuertest.MCPlastic, issuertest.Tap{Amount: amount})
+		r.ICC, r.EntryMode, r.Track2 = nil, "912", track
+		return r
+	}
+	un := []byte{0x00, 0x01, 0x23, 0x45}
+
+	d := decide(t, e, req(150000, magStripeTrack(t, un, 1, false)))
+	require.Equal(t, authz.Approved, d.Reason, d.Reason)
+	require.Empty(t, d.IssuerAuthData, "no ARPC for a mag-stripe transaction")
+
+	d = decide(t, e, req(150000, magStripeTrack(t, un, 1, false)))
+	require.NotEqual(t, authz.Approved, d.Reason, "the same track again")
+
+	d = decide(t, e, req(150000, magStripeTrack(t, un, 2, true)))
+	require.Equal(t, authz.ARQCInvalid, d.Reason, "a wrong CVC3")
+
+	d = decide(t, e, req(350000, magStripeTrack(t, []byte{0, 0, 0, 7}, 3, false)))
+	require.Equal(t, authz.CVMRequired, d.Reason, "above the no-signature limit without PIN (R-S2d)")
+
+	d = decide(t, e, req(150000, "5413330089010012D2912201"))
+	require.Equal(t, authz.FormatError, d.Reason, "no discretionary data for the digits")
+
+	r := req(150000, magStripeTrack(t, un, 4, false))
+	r.EntryMode = "072"
+	d = decide(t, e, r)
+	require.NotEqual(t, authz.Approved, d.Reason, "a chip entry mode without chip data")
+}
