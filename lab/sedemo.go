@@ -2,11 +2,13 @@ package lab
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/tapsim/tapsim/cards/otaagent"
+	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/provision/tsm"
 	"github.com/tapsim/tapsim/provision/wire"
 	"github.com/tapsim/tapsim/terminal/pos"
@@ -145,13 +147,25 @@ func SEDemoRows(ctx context.Context, n *Network) []ProvisioningRow {
 		}
 		return strings.TrimPrefix(err.Error(), "tsm: login refused: "), "", nil
 	})
-	add("SE TSM stores after the downloads", "no personalisation data", "R-G5g R-S4d R-S4f", func() (string, string, error) {
+	add("SE TSM stores after the downloads", "no personalisation data", "R-G5g R-S4d R-S4f R-M2", func() (string, string, error) {
 		if len(p.SE.Dump()) != 0 {
 			return fmt.Sprintf("%d scripts kept", len(p.SE.Dump())), "", nil
 		}
 		for _, l := range p.SP.Dump() {
 			if strings.Contains(l, "ey") {
 				return "SP TSM keeps an envelope", "", nil
+			}
+		}
+		// R-M2: the SE TSM holds no key of an issuer's SSD, not even the
+		// initial sets it created.
+		state := strings.ToLower(strings.Join(p.SE.State(), "\n"))
+		p.initialMu.Lock()
+		defer p.initialMu.Unlock()
+		for _, ks := range p.initial {
+			for _, k := range []keys.Key{ks.Keys.ENC, ks.Keys.MAC, ks.Keys.DEK} {
+				if strings.Contains(state, hex.EncodeToString(k.Bytes())) {
+					return "SE TSM keeps an SSD key", "", nil
+				}
 			}
 		}
 		return "no personalisation data", fmt.Sprintf("%d SP TSM and %d SE TSM log entries", len(p.SP.Log()), len(p.SE.Log())), nil

@@ -67,6 +67,13 @@ type SEPlatform struct {
 	issuerC *wire.Client
 	phoneC  *wire.Client
 	spC     *wire.Client
+	seC     *wire.Client
+
+	// initial are the SSD key sets the SE TSM created, by SEID: the
+	// operator's copy, to show that after the issuer's rotation they open
+	// nothing (R-M2).
+	initialMu sync.Mutex
+	initial   map[string]tsm.Keys
 
 	// Messages, when set, delivers the one-time code (R-S3c); the
 	// simpler model when nil.
@@ -146,7 +153,7 @@ func StartSEPlatform(now func() time.Time, rnd io.Reader, logger *slog.Logger) (
 	if rnd == nil {
 		rnd = rand.Reader
 	}
-	p := &SEPlatform{now: now, rand: rnd, ids: map[string]*tlsconf.Identity{}}
+	p := &SEPlatform{now: now, rand: rnd, ids: map[string]*tlsconf.Identity{}, initial: map[string]tsm.Keys{}}
 	defer func() {
 		if err != nil {
 			p.Close()
@@ -186,32 +193,56 @@ func StartSEPlatform(now func() time.Time, rnd io.Reader, logger *slog.Logger) (
 	if err != nil {
 		return nil, err
 	}
-	dek, err := p.vault.GenerateKey("se-tsm/scripts", hsm.UsageDEK, keys.AES, 32)
+	dek, err := p.vault.GenerateKey("se-tsm/isd-keys", hsm.UsageDEK, keys.AES, 32)
+	if err != nil {
+		return nil, err
+	}
+	spDEK, err := p.spHSM.GenerateKey("sp-tsm/scripts", hsm.UsageDEK, keys.AES, 32)
 	if err != nil {
 		return nil, err
 	}
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	if p.SE, err = tsm.NewSETSM(tsm.SEConfig{Party: p.seParty, Trust: seTrust, SPTSMs: []string{PartySPTSM}, Issuers: []string{PartySEIssuer}, BackOfficePeers: []string{PartySPTSM},
-		Vault: p.vault, DEK: dek, Now: now, Rand: rnd, Logger: logger.With("host", PartySETSM)}); err != nil {
-		return nil, err
-	}
-	bo, err := p.serve(p.SE.BackOffice(), PartySETSM)
+	// The listeners first: each TSM calls the other.
+	boLn, bo, err := listenLoopback()
 	if err != nil {
 		return nil, err
 	}
+	spLn, spURL, err := listenLoopback()
+	if err != nil {
+		_ = boLn.Close()
+		return nil, err
+	}
+	p.spURL = spURL
+	if p.seC, err = p.client(PartySETSM); err != nil {
+		_, _ = boLn.Close(), spLn.Close()
+		return nil, err
+	}
+	if p.SE, err = tsm.NewSETSM(tsm.SEConfig{Party: p.seParty, Trust: seTrust, SPTSMs: []string{PartySPTSM}, Issuers: []string{PartySEIssuer}, BackOfficePeers: []string{PartySPTSM},
+		SPTSMURLs: map[string]string{PartySPTSM: spURL}, Client: p.seC, NewKeys: p.newInitialKeys,
+		Vault: p.vault, DEK: dek, Now: now, Rand: rnd, Logger: logger.With("host", PartySETSM)}); err != nil {
+		_, _ = boLn.Close(), spLn.Close()
+		return nil, err
+	}
+	if err := p.serveOn(p.SE.BackOffice(), boLn, PartySETSM); err != nil {
+		_ = spLn.Close()
+		return nil, err
+	}
 	if p.otaURL, err = p.serve(p.SE.OTA(), PartySEOTA); err != nil {
+		_ = spLn.Close()
 		return nil, err
 	}
 	if p.spC, err = p.client(PartySPTSM); err != nil {
+		_ = spLn.Close()
 		return nil, err
 	}
-	if p.SP, err = tsm.NewSPTSM(tsm.SPConfig{Party: p.spParty, Trust: spTrust, Issuers: []string{PartySEIssuer}, Peers: []string{PartySEIssuer}, SETSM: PartySETSM, SETSMURL: bo,
-		Client: p.spC, Now: now, Rand: rnd, Logger: logger.With("host", PartySPTSM)}); err != nil {
+	if p.SP, err = tsm.NewSPTSM(tsm.SPConfig{Party: p.spParty, Trust: spTrust, Issuers: []string{PartySEIssuer}, Peers: []string{PartySEIssuer}, SETSMPeers: []string{PartySETSM},
+		SETSM: PartySETSM, SETSMURL: bo, Client: p.spC, Vault: p.spHSM, DEK: spDEK, Now: now, Rand: rnd, Logger: logger.With("host", PartySPTSM)}); err != nil {
+		_ = spLn.Close()
 		return nil, err
 	}
-	if p.spURL, err = p.serve(p.SP.Handler(), PartySPTSM); err != nil {
+	if err := p.serveOn(p.SP.Handler(), spLn, PartySPTSM); err != nil {
 		return nil, err
 	}
 	if p.issuerC, err = p.client(PartySEIssuer); err != nil {
@@ -223,22 +254,58 @@ func StartSEPlatform(now func() time.Time, rnd io.Reader, logger *slog.Logger) (
 	return p, nil
 }
 
+func listenLoopback() (net.Listener, string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", err
+	}
+	return ln, "https://" + ln.Addr().String(), nil
+}
+
 func (p *SEPlatform) serve(h http.Handler, name string) (string, error) {
-	cfg, err := tlsconf.Server(p.ids[name].TLSCertificate(), p.ca.Pool())
+	ln, url, err := listenLoopback()
 	if err != nil {
 		return "", err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return url, p.serveOn(h, ln, name)
+}
+
+// serveOn serves h on ln as name over mutual TLS; ln is closed on error.
+func (p *SEPlatform) serveOn(h http.Handler, ln net.Listener, name string) error {
+	cfg, err := tlsconf.Server(p.ids[name].TLSCertificate(), p.ca.Pool())
 	if err != nil {
-		return "", err
+		_ = ln.Close()
+		return err
 	}
 	srv, err := tsm.Serve(h, ln, cfg)
 	if err != nil {
 		_ = ln.Close()
-		return "", err
+		return err
 	}
 	p.servers = append(p.servers, srv)
-	return "https://" + ln.Addr().String(), nil
+	return nil
+}
+
+// newInitialKeys is the SE TSM's key generation for the SSDs it creates,
+// of which the operator keeps a copy here.
+func (p *SEPlatform) newInitialKeys(seid string) (scp03.StaticKeys, error) {
+	ks, err := tsm.RandomKeys(p.rand)
+	if err != nil {
+		return ks, err
+	}
+	p.initialMu.Lock()
+	p.initial[seid] = tsm.Keys{KVN: tsm.InitialKVN, Keys: ks}
+	p.initialMu.Unlock()
+	return ks, nil
+}
+
+// OperatorCopy is the initial SSD key set the SE TSM created on the SE
+// seid, as a dishonest operator would have kept it.
+func (p *SEPlatform) OperatorCopy(seid string) (tsm.Keys, bool) {
+	p.initialMu.Lock()
+	defer p.initialMu.Unlock()
+	k, ok := p.initial[seid]
+	return k, ok
 }
 
 func (p *SEPlatform) client(name string) (*wire.Client, error) {
@@ -257,7 +324,10 @@ func (p *SEPlatform) Close() {
 	if p.SE != nil {
 		p.SE.Close()
 	}
-	for _, c := range []*wire.Client{p.issuerC, p.phoneC, p.spC} {
+	if p.SP != nil {
+		p.SP.Close()
+	}
+	for _, c := range []*wire.Client{p.issuerC, p.phoneC, p.spC, p.seC} {
 		if c != nil {
 			c.CloseIdleConnections()
 		}
@@ -324,7 +394,10 @@ func (p *SEPlatform) newSEDevice(id string, serial uint32, register bool, cfg ph
 	}
 	d.SEID = ph.SE().SEID()
 	if register {
-		p.SE.Register(tsm.Binding{SEID: d.SEID, DeviceID: id, PhoneNumber: SamplePhoneNumber})
+		isd := d.ISDKeys
+		if err := p.SE.Register(tsm.Binding{SEID: d.SEID, DeviceID: id, PhoneNumber: SamplePhoneNumber, ISDKeys: &isd}); err != nil {
+			return nil, err
+		}
 	}
 	return d, nil
 }
@@ -411,18 +484,7 @@ func (p *SEPlatform) Personalise(ctx context.Context, d *SEDevice, r SERun) (SER
 	res := SEResult{}
 	var sc tsm.Script
 	if r.Shared {
-		initial, err := seKeySet(p.rand)
-		if err != nil {
-			return SEResult{}, err
-		}
-		ik := tsm.Keys{KVN: 0x30, Keys: initial}
-		res.OperatorKeys = &ik
-		transport := func(c []byte) ([]byte, error) { return d.Phone.SE().Process(c), nil }
-		if err := tsm.CreateSSD(transport, phone.ISDAID, d.ISDKeys, perso.SD, perso.Owner, ik, p.rand); err != nil {
-			return SEResult{}, err
-		}
-		step("SE operator: created SSD %X for %q, initial key set %02X handed to the issuer sealed", perso.SD, perso.Owner, ik.KVN)
-		if sc, err = tsm.Shared(ik, tsm.Keys{KVN: 0x31, Keys: issuerKeys}, perso); err != nil {
+		if sc, err = tsm.Shared(tsm.Keys{KVN: tsm.InitialKVN + 1, Keys: issuerKeys}, perso); err != nil {
 			return SEResult{}, err
 		}
 	} else {
@@ -436,7 +498,7 @@ func (p *SEPlatform) Personalise(ctx context.Context, d *SEDevice, r SERun) (SER
 			return SEResult{}, err
 		}
 	}
-	step("issuer: %v, key DGIs enciphered under the SSD's K-DEK", sc)
+	step("issuer: %v, key DGIs enciphered under the SSD's K-DEK, sealed to the SP TSM with the issuer's keys", sc)
 	p.mu.Lock()
 	p.seq++
 	res.OrderID = fmt.Sprintf("se-order-%d", p.seq)
@@ -446,10 +508,10 @@ func (p *SEPlatform) Personalise(ctx context.Context, d *SEDevice, r SERun) (SER
 		return SEResult{}, err
 	}
 	o := tsm.Order{OrderID: res.OrderID, CardRef: "card-" + strings.ToLower(r.Profile), SEID: d.SEID, DeviceID: d.ID, PhoneNumber: SamplePhoneNumber,
-		SSD: fmt.Sprintf("%X", perso.SD), Shared: r.Shared, IssuerConsent: !r.NoConsent, OTPCheck: tsm.OTPCheck(res.OrderID, otp)}
+		SSD: fmt.Sprintf("%X", perso.SD), Owner: perso.Owner, Shared: r.Shared, IssuerConsent: !r.NoConsent, OTPCheck: tsm.OTPCheck(res.OrderID, otp)}
 	// The script must outlive the one-time code: the download starts when
 	// the cardholder types it.
-	tok, err := tsm.OrderFor(p.issuer, p.spParty.Public(), p.seParty.Public(), o, sc, wire.Header{Clock: p.now, Rand: p.rand,
+	tok, err := tsm.OrderFor(p.issuer, p.spParty.Public(), o, sc, wire.Header{Clock: p.now, Rand: p.rand,
 		TTL: tsm.DefaultOTPTTL + time.Minute})
 	if err != nil {
 		return SEResult{}, err
@@ -513,6 +575,9 @@ func (p *SEPlatform) Personalise(ctx context.Context, d *SEDevice, r SERun) (SER
 func (p *SEPlatform) downloaded(d *SEDevice, res SEResult, out otaagent.Result, step func(string, ...any)) (SEResult, error) {
 	res.Outcome = out.Outcome
 	step("SE TSM: OTA session of %d steps ended: %s", out.Steps, out.Outcome)
+	if ks, ok := p.OperatorCopy(d.SEID); ok {
+		res.OperatorKeys = &ks
+	}
 	n, err := d.Phone.SyncSE()
 	if err != nil {
 		return res, err

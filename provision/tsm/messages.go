@@ -14,7 +14,7 @@ import (
 const (
 	// TypeOrder: issuer to SP TSM.
 	TypeOrder = "tsm.order"
-	// TypeScript: issuer to SE TSM, carried inside an Order.
+	// TypeScript: issuer to SP TSM, carried inside an Order.
 	TypeScript = "tsm.script"
 	// TypeCheck: SP TSM to SE TSM, is this the designated SE?
 	TypeCheck = "tsm.check"
@@ -22,6 +22,11 @@ const (
 	TypeHandover = "tsm.handover"
 	// TypeStatus: SP TSM to SE TSM, how did an order end?
 	TypeStatus = "tsm.status"
+	// TypeRelay: SE TSM to SP TSM, the SE's response to the last secured
+	// command (or the start of the download).
+	TypeRelay = "tsm.relay"
+	// TypeRelayNext: SP TSM to SE TSM, the next secured command.
+	TypeRelayNext = "tsm.relay-next"
 )
 
 // Order is the issuer's personalisation order to the SP TSM. It carries no
@@ -40,6 +45,9 @@ type Order struct {
 	PhoneNumber string `json:"phone_number"`
 	// SSD is the issuer's Supplementary Security Domain, hex.
 	SSD string `json:"ssd"`
+	// Owner names the SSD's owner (the parameter of the INSTALL that
+	// creates it on a shared SE).
+	Owner string `json:"owner,omitempty"`
 	// Shared says the SE belongs to an SE operator (R-M2); IssuerConsent
 	// is then required (R-S1).
 	Shared        bool `json:"shared"`
@@ -47,8 +55,9 @@ type Order struct {
 	// OTPCheck is hex SHA-256 of OrderID, "|" and the one-time code the
 	// issuer's message centre sent the cardholder (R-S3c).
 	OTPCheck string `json:"otp_check"`
-	// Script is the download script sealed by the issuer to the SE TSM.
-	Script string `json:"script"`
+	// Script is the download script sealed by the issuer to the SP TSM;
+	// empty in the hand-over to the SE TSM, which never sees it.
+	Script string `json:"script,omitempty"`
 }
 
 var (
@@ -57,6 +66,7 @@ var (
 	phoneRE = regexp.MustCompile(`^\+[0-9]{6,15}$`)
 	seidRE  = regexp.MustCompile(`^[0-9A-F]{8,64}$`)
 	sumRE   = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	ownerRE = regexp.MustCompile(`^[ -~]{0,32}$`)
 )
 
 // String never shows the script or the phone number.
@@ -80,8 +90,75 @@ func (o Order) Validate() error {
 		return fmt.Errorf("%w: security domain", wire.ErrInvalid)
 	case !sumRE.MatchString(o.OTPCheck):
 		return fmt.Errorf("%w: one-time code check", wire.ErrInvalid)
+	case !ownerRE.MatchString(o.Owner):
+		return fmt.Errorf("%w: owner", wire.ErrInvalid)
 	case o.Script == "" || len(o.Script) > wire.MaxEnvelope:
 		return fmt.Errorf("%w: script", wire.ErrInvalid)
+	}
+	return nil
+}
+
+// ValidateHandover checks an order as the SE TSM gets it: every field but
+// the script, which stays with the SP TSM.
+func (o Order) ValidateHandover() error {
+	if o.Script != "" {
+		return fmt.Errorf("%w: a hand-over carries no script", wire.ErrInvalid)
+	}
+	o.Script = "-"
+	return o.Validate()
+}
+
+// Relay is the SE TSM's request to the SP TSM during a download: Step 0
+// starts it (with, on a shared SE, the initial key set of the SSD the SE
+// TSM just created, sealed with the request to the SP TSM); then each
+// step carries the SE's response to that step's command.
+type Relay struct {
+	OrderID  string   `json:"order_id"`
+	Step     int      `json:"step"`
+	Response string   `json:"response,omitempty"`
+	Initial  *SSDKeys `json:"initial_keys,omitempty"`
+	// Abort ends the SP TSM's side of a download the OTA session lost.
+	Abort bool `json:"abort,omitempty"`
+}
+
+// String never shows the response or keys.
+func (r Relay) String() string { return fmt.Sprintf("relay %s step %d", r.OrderID, r.Step) }
+
+// GoString is String.
+func (r Relay) GoString() string { return r.String() }
+
+// Validate checks the form.
+func (r Relay) Validate() error {
+	switch {
+	case !idRE.MatchString(r.OrderID), r.Step < 0, r.Step > MaxRelaySteps:
+		return fmt.Errorf("%w: relay", wire.ErrInvalid)
+	case r.Step > 0 && (len(r.Response) < 4 || len(r.Response) > 2*258):
+		return fmt.Errorf("%w: relay response", wire.ErrInvalid)
+	case r.Step == 0 && r.Response != "":
+		return fmt.Errorf("%w: relay start carries no response", wire.ErrInvalid)
+	case r.Initial != nil && (r.Step != 0 || r.Initial.Validate() != nil):
+		return fmt.Errorf("%w: relay initial keys", wire.ErrInvalid)
+	}
+	return nil
+}
+
+// MaxRelaySteps bounds one download.
+const MaxRelaySteps = 1000
+
+// RelayNext is the SP TSM's answer: the next secured command for the SE,
+// or the end of the download with its outcome.
+type RelayNext struct {
+	OrderID string `json:"order_id"`
+	Step    int    `json:"step"`
+	Command string `json:"command,omitempty"`
+	Done    bool   `json:"done,omitempty"`
+	Outcome string `json:"outcome,omitempty"`
+}
+
+// Validate checks the form.
+func (n RelayNext) Validate() error {
+	if !idRE.MatchString(n.OrderID) || n.Step < 0 || n.Step > MaxRelaySteps || (!n.Done && (len(n.Command) < 8 || len(n.Command) > 2*261)) || len(n.Outcome) > 64 {
+		return fmt.Errorf("%w: relay answer", wire.ErrInvalid)
 	}
 	return nil
 }

@@ -2,15 +2,17 @@ package tsm
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"slices"
+	"sort"
 	"sync"
 	"time"
 
@@ -30,6 +32,23 @@ type Binding struct {
 	SEID        string
 	DeviceID    string
 	PhoneNumber string
+	// ISDKeys are the SE operator's keys of the SE's Issuer Security
+	// Domain, with which the SE TSM creates an issuer's SSD on a shared SE
+	// (R-M2); kept sealed under the security module's key. Nil on an SE
+	// the issuer owns: its SE TSM then only relays.
+	ISDKeys *Keys
+}
+
+// String names the binding, never its keys.
+func (b Binding) String() string { return "SE " + b.SEID + " of device " + b.DeviceID }
+
+// GoString is String.
+func (b Binding) GoString() string { return b.String() }
+
+// binding is a Binding as kept: the ISD keys sealed.
+type binding struct {
+	Binding
+	isd []byte
 }
 
 // MaxOTPAttempts is the number of wrong one-time codes that cancels an
@@ -54,11 +73,20 @@ type SEConfig struct {
 	// listener accepts (R-S4b); any certificate of the trusted CA when
 	// empty.
 	BackOfficePeers []string
-	// ISD is where the CPLC is read; DefaultISD when nil.
+	// ISD is where the CPLC is read and, on a shared SE, the SSD created;
+	// DefaultISD when nil.
 	ISD []byte
-	// Vault and DEK keep the sealed scripts waiting for their device
-	// encrypted at rest under a key the security module holds and never
-	// releases (R-S4a, R-S4f); both required.
+	// SPTSMURLs are the SP TSMs' listeners by name, where the SE TSM
+	// relays each download to the SP TSM that runs it; Client reaches them
+	// with the SE TSM's certificate.
+	SPTSMURLs map[string]string
+	Client    *wire.Client
+	// NewKeys draws the initial key set of an SSD the SE TSM creates on
+	// the shared SE seid; from Rand when nil.
+	NewKeys func(seid string) (scp03.StaticKeys, error)
+	// Vault and DEK keep the operator's ISD keys encrypted at rest under a
+	// key the security module holds and never releases (R-S4a, R-S4f);
+	// both required.
 	Vault hsm.Data
 	DEK   hsm.Handle
 	// SessionTTL ends an OTA session whose agent is silent that long;
@@ -79,14 +107,16 @@ type SEConfig struct {
 }
 
 // SETSM is the SE TSM: the SE operator's registry of designated SEs, the
-// store of sealed scripts waiting for their device, and the OTA relay.
+// orders waiting for their device, and the OTA relay. It holds no key of
+// an issuer's security domain: the SP TSM secures every command to it, the
+// SE TSM passes them to the phone's agent and the responses back.
 type SETSM struct {
 	cfg    SEConfig
 	replay *wire.MemoryReplayCache
 	log    Log
 
 	mu       sync.Mutex
-	bindings map[string]Binding // by device
+	bindings map[string]binding // by device
 	pending  map[string]*pending
 	sessions map[string]*otaSession
 	closed   map[string]bool
@@ -97,8 +127,8 @@ type SETSM struct {
 }
 
 type pending struct {
-	order    Order // Script empty: it is in sealed
-	sealed   []byte
+	order    Order // no script: the SP TSM keeps it
+	sp       string
 	attempts int
 	at       time.Time
 }
@@ -116,7 +146,7 @@ func (s *SETSM) sweep() {
 	}
 	for id, x := range s.sessions {
 		if now.Sub(x.last) > s.cfg.SessionTTL {
-			close(x.abort)
+			x.cancel()
 			delete(s.sessions, id)
 			s.closed[id] = true
 			s.status[x.order.OrderID] = "expired"
@@ -127,8 +157,12 @@ func (s *SETSM) sweep() {
 
 // NewSETSM makes an SE TSM.
 func NewSETSM(cfg SEConfig) (*SETSM, error) {
-	if cfg.Party == nil || cfg.Trust == nil || cfg.Now == nil || cfg.Rand == nil || cfg.Vault == nil {
-		return nil, errors.New("tsm: SE TSM needs a party, a trust list, a security module, a clock and a random source")
+	if cfg.Party == nil || cfg.Trust == nil || cfg.Now == nil || cfg.Rand == nil || cfg.Vault == nil || cfg.Client == nil {
+		return nil, errors.New("tsm: SE TSM needs a party, a trust list, a security module, a client, a clock and a random source")
+	}
+	if cfg.NewKeys == nil {
+		rnd := cfg.Rand
+		cfg.NewKeys = func(string) (scp03.StaticKeys, error) { return RandomKeys(rnd) }
 	}
 	if cfg.ISD == nil {
 		cfg.ISD = DefaultISD
@@ -142,16 +176,47 @@ func NewSETSM(cfg SEConfig) (*SETSM, error) {
 	if cfg.OTPTTL <= 0 {
 		cfg.OTPTTL = DefaultOTPTTL
 	}
-	return &SETSM{cfg: cfg, replay: wire.NewMemoryReplayCache(4096), bindings: map[string]Binding{},
+	return &SETSM{cfg: cfg, replay: wire.NewMemoryReplayCache(4096), bindings: map[string]binding{},
 		pending: map[string]*pending{}, sessions: map[string]*otaSession{}, closed: map[string]bool{},
 		done: map[string]bool{}, status: map[string]string{}, stop: make(chan struct{})}, nil
 }
 
-// Register records the SE the operator issued to a device (R-S3a).
-func (s *SETSM) Register(b Binding) {
+// Register records the SE the operator issued to a device (R-S3a), its
+// ISD keys, if any, sealed under the security module's key.
+func (s *SETSM) Register(b Binding) error {
+	kept := binding{Binding: b}
+	if b.ISDKeys != nil {
+		plain, err := json.Marshal(HandOver(s.cfg.ISD, *b.ISDKeys))
+		if err != nil {
+			return err
+		}
+		if kept.isd, err = sealAtRest(s.cfg.Vault, s.cfg.DEK, s.cfg.Rand, plain, []byte("isd|"+b.SEID)); err != nil {
+			return err
+		}
+		clear(plain)
+		kept.ISDKeys = nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.bindings[b.DeviceID] = b
+	s.bindings[b.DeviceID] = kept
+	return nil
+}
+
+// isdKeys opens the operator's ISD keys of a binding.
+func (s *SETSM) isdKeys(b binding) (Keys, error) {
+	if b.isd == nil {
+		return Keys{}, errSealed
+	}
+	plain, err := openAtRest(s.cfg.Vault, s.cfg.DEK, b.isd, []byte("isd|"+b.SEID))
+	if err != nil {
+		return Keys{}, err
+	}
+	defer clear(plain)
+	var k SSDKeys
+	if err := json.Unmarshal(plain, &k); err != nil {
+		return Keys{}, err
+	}
+	return k.Keys()
 }
 
 // RegisterBy is Register done by a TSM operator, who must log in (R-S4c);
@@ -161,7 +226,9 @@ func (s *SETSM) RegisterBy(a *Accounts, operator, password string, b Binding) er
 		s.log.add(Entry{At: s.cfg.Now(), Order: "-", SEID: b.SEID, Step: "register by " + operator, Outcome: loginReason(err)})
 		return err
 	}
-	s.Register(b)
+	if err := s.Register(b); err != nil {
+		return err
+	}
 	s.log.add(Entry{At: s.cfg.Now(), Order: "-", SEID: b.SEID, Step: "register by " + operator, Outcome: "registered"})
 	return nil
 }
@@ -181,18 +248,39 @@ func (s *SETSM) Close() {
 	s.wg.Wait()
 }
 
-// Dump is everything the SE TSM keeps about orders (R-G5g: after a
-// download, no personalisation data).
+// Dump is everything the SE TSM keeps about orders in progress (R-G5g:
+// after a download, nothing).
 func (s *SETSM) Dump() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []string
 	for id, p := range s.pending {
-		out = append(out, fmt.Sprintf("pending %s %s%x", id, p.order.Script, p.sealed))
+		out = append(out, fmt.Sprintf("pending %s %+v", id, p.order))
 	}
 	for id, x := range s.sessions {
-		out = append(out, fmt.Sprintf("session %s %s%x", id, x.order.Script, x.sealed))
+		out = append(out, fmt.Sprintf("session %s %+v", id, x.order))
 	}
+	sort.Strings(out)
+	return out
+}
+
+// State is everything the SE TSM keeps, as stored: the bindings with their
+// sealed ISD keys, the orders in progress and how every order ended
+// (tests: no key of an issuer's security domain is among it, R-M2).
+func (s *SETSM) State() []string {
+	out := s.Dump()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for dev, b := range s.bindings {
+		out = append(out, fmt.Sprintf("binding %s %s %s isd-sealed %x", dev, b.SEID, b.PhoneNumber, b.isd))
+	}
+	for id, st := range s.status {
+		out = append(out, "order "+id+" "+st)
+	}
+	for k := range s.done {
+		out = append(out, "personalised "+k)
+	}
+	sort.Strings(out)
 	return out
 }
 
@@ -236,6 +324,17 @@ func (s *SETSM) designated(c Check) bool {
 	return ok && b.SEID == c.SEID && b.PhoneNumber == c.PhoneNumber
 }
 
+// handover is an Order as handed over: without its script.
+type handover Order
+
+func (h *handover) Validate() error { return Order(*h).ValidateHandover() }
+
+// ReasonNoOperatorKeys refuses a shared SE's order when the SE operator
+// registered no ISD keys to create the SSD with.
+const ReasonNoOperatorKeys = "no_operator_isd_keys"
+
+var errNoOperatorKeys = refuse(http.StatusConflict, ReasonNoOperatorKeys, "the SE operator holds no ISD keys of this SE")
+
 // BackOffice is the handler of the listener the SP TSMs reach (R-S4b):
 // POST /check and POST /handover, JOSE from an SP TSM.
 func (s *SETSM) BackOffice() http.Handler {
@@ -265,27 +364,31 @@ func (s *SETSM) BackOffice() http.Handler {
 		return wire.JSONResponse(http.StatusOK, Result{OrderID: q.OrderID, Status: st})
 	}, wire.HandlerOptions{Log: s.cfg.Logger}))
 	mux.Handle("/handover", wire.Handle(func(r *wire.Request) (wire.Response, error) {
-		var o Order
-		if _, err := s.openFrom(r, TypeHandover, &o); err != nil {
+		var h handover
+		c, err := s.openFrom(r, TypeHandover, &h)
+		if err != nil {
 			return wire.Response{}, err
 		}
+		o := Order(h)
 		if !s.designated(Check{SEID: o.SEID, DeviceID: o.DeviceID, PhoneNumber: o.PhoneNumber}) {
 			s.record(o.OrderID, o.SEID, "handover", ReasonNotDesignated)
 			return wire.Response{}, errNotDesignated
 		}
+		if _, ok := s.cfg.SPTSMURLs[c.Issuer]; !ok {
+			return wire.Response{}, wire.ErrIssuer
+		}
 		s.mu.Lock()
+		if o.Shared && s.bindings[o.DeviceID].isd == nil {
+			s.mu.Unlock()
+			s.record(o.OrderID, o.SEID, "handover", ReasonNoOperatorKeys)
+			return wire.Response{}, errNoOperatorKeys
+		}
 		if s.done[o.SEID+"|"+o.SSD] {
 			s.mu.Unlock()
 			s.record(o.OrderID, o.SEID, "handover", ReasonAlreadyDone)
 			return wire.Response{}, errAlreadyDone
 		}
-		sealed, err := sealAtRest(s.cfg.Vault, s.cfg.DEK, s.cfg.Rand, []byte(o.Script), []byte(o.OrderID))
-		if err != nil {
-			s.mu.Unlock()
-			return wire.Response{}, err
-		}
-		o.Script = ""
-		s.pending[o.DeviceID] = &pending{order: o, sealed: sealed, at: s.cfg.Now()}
+		s.pending[o.DeviceID] = &pending{order: o, sp: c.Issuer, at: s.cfg.Now()}
 		s.status[o.OrderID] = StatusWaiting
 		s.mu.Unlock()
 		s.record(o.OrderID, o.SEID, "handover", "waiting for device")
@@ -374,8 +477,7 @@ func (s *SETSM) open(m OTAOpen, peer string) (OTANext, error) {
 		s.mu.Unlock()
 		return OTANext{}, err
 	}
-	x := &otaSession{id: hex.EncodeToString(id), order: p.order, sealed: p.sealed, cmd: make(chan []byte), resp: make(chan []byte), end: make(chan string, 1),
-		abort: make(chan struct{}), last: s.cfg.Now(), peer: peer}
+	x := &otaSession{stepper: newStepper(s.stop), id: hex.EncodeToString(id), order: p.order, sp: p.sp, last: s.cfg.Now(), peer: peer}
 	s.sessions[x.id] = x
 	s.status[m.OrderID] = StatusDownloading
 	s.wg.Add(1)
@@ -385,18 +487,18 @@ func (s *SETSM) open(m OTAOpen, peer string) (OTANext, error) {
 		defer s.wg.Done()
 		x.end <- s.run(x)
 	}()
-	return s.next(x)
+	return s.next(x)(x.first())
 }
 
-// next waits for the runner's next command or its end.
-func (s *SETSM) next(x *otaSession) (OTANext, error) {
-	select {
-	case c := <-x.cmd:
-		x.step++
-		return OTANext{Session: x.id, Step: x.step, Command: hex.EncodeToString(c)}, nil
-	case <-x.abort:
-		return OTANext{}, errOTAClosed
-	case out := <-x.end:
+// next turns the stepper's answer into the agent's.
+func (s *SETSM) next(x *otaSession) func(cmd []byte, step int, out string, err error) (OTANext, error) {
+	return func(cmd []byte, step int, out string, err error) (OTANext, error) {
+		if err != nil {
+			return OTANext{}, err
+		}
+		if cmd != nil {
+			return OTANext{Session: x.id, Step: step, Command: hex.EncodeToString(cmd)}, nil
+		}
 		s.mu.Lock()
 		delete(s.sessions, x.id)
 		s.closed[x.id] = true
@@ -406,7 +508,7 @@ func (s *SETSM) next(x *otaSession) (OTANext, error) {
 		s.status[x.order.OrderID] = out
 		s.mu.Unlock()
 		s.record(x.order.OrderID, x.order.SEID, "download", out)
-		return OTANext{Session: x.id, Step: x.step, Done: true, Outcome: out}, nil
+		return OTANext{Session: x.id, Step: step, Done: true, Outcome: out}, nil
 	}
 }
 
@@ -434,63 +536,39 @@ func (s *SETSM) step(m OTAStep, peer string) (OTANext, error) {
 		}
 		return OTANext{}, errNoOrder
 	}
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if m.Step != x.step || x.answered == x.step {
+	next, err := s.next(x)(x.answer(m.Step, rapdu))
+	if errors.Is(err, errOTAReplay) {
 		s.record(x.order.OrderID, x.order.SEID, fmt.Sprintf("OTA step %d", m.Step), ReasonOTAReplay)
-		return OTANext{}, errOTAReplay
 	}
-	x.answered = x.step
-	select {
-	case x.resp <- rapdu:
-	case <-s.stop:
-		return OTANext{}, errOTAClosed
-	case <-x.abort:
-		return OTANext{}, errOTAClosed
-	}
-	return s.next(x)
+	return next, err
 }
 
 // otaSession is one download in progress: the runner goroutine drives the
 // GlobalPlatform sessions and its transport hands each command to the
 // agent's next request.
 type otaSession struct {
-	id       string
-	order    Order
-	sealed   []byte
-	cmd      chan []byte
-	resp     chan []byte
-	end      chan string
-	mu       sync.Mutex
-	step     int
-	answered int
-	last     time.Time // s.mu
-	abort    chan struct{}
+	*stepper
+	id    string
+	order Order
+	sp    string    // the SP TSM that runs the download
+	last  time.Time // s.mu
 	// peer is the client certificate that opened the session: every step
 	// comes with the same one.
 	peer string
 }
 
-var errStopped = errors.New("tsm: stopped")
-
 func (s *SETSM) run(x *otaSession) string {
-	transport := func(c []byte) ([]byte, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
 		select {
-		case x.cmd <- c:
-		case <-s.stop:
-			return nil, errStopped
 		case <-x.abort:
-			return nil, errStopped
-		}
-		select {
-		case r := <-x.resp:
-			return r, nil
 		case <-s.stop:
-			return nil, errStopped
-		case <-x.abort:
-			return nil, errStopped
+		case <-ctx.Done():
 		}
-	}
+		cancel()
+	}()
+	transport := x.transport
 	o := x.order
 	cplc, err := gp.ReadCPLC(transport, s.cfg.ISD)
 	if err != nil {
@@ -499,63 +577,132 @@ func (s *SETSM) run(x *otaSession) string {
 	if cplc.SEID() != o.SEID {
 		return ReasonNotDesignated
 	}
-	// The script is opened only now, for the SE it is meant for (R-S4f).
+	start := Relay{OrderID: o.OrderID}
+	if o.Shared {
+		hand, reason := s.createSSD(transport, o)
+		if reason != "" {
+			return reason
+		}
+		start.Initial = &hand
+	}
+	return s.relayDownload(ctx, x, start)
+}
+
+// createSSD is the SE operator's own session on a shared SE (R-M2): in its
+// ISD, under its keys, it checks the SE's identity under R-MAC, creates
+// the issuer's SSD and puts a fresh initial key set there, which it hands
+// to the SP TSM and forgets: the SP TSM replaces it with the issuer's.
+func (s *SETSM) createSSD(t gp.Transport, o Order) (SSDKeys, string) {
 	s.mu.Lock()
-	sealed := x.sealed
-	x.sealed = nil
+	b := s.bindings[o.DeviceID]
 	s.mu.Unlock()
-	tok, err := openAtRest(s.cfg.Vault, s.cfg.DEK, sealed, []byte(o.OrderID))
+	isd, err := s.isdKeys(b)
 	if err != nil {
-		return ReasonScript
+		return SSDKeys{}, ReasonNoOperatorKeys
 	}
-	var sc Script
-	c, err := wire.OpenInto(string(tok), s.cfg.Party, s.cfg.Trust, wire.Expect{Type: TypeScript, Replay: s.replay, Clock: s.cfg.Now}, &sc)
+	ssd, _ := hex.DecodeString(o.SSD)
+	sess, err := gp.Open(t, gp.Config{SD: s.cfg.ISD, KeyVersion: isd.KVN, Keys: isd.Keys, Level: scp03.LevelCMACCDecRMAC, Rand: s.cfg.Rand})
 	if err != nil {
-		return wire.RefusalFor(err).Reason
+		s.record(o.OrderID, o.SEID, "open the ISD", "failed")
+		return SSDKeys{}, classify(err, 0)
 	}
-	// Only an issuer writes scripts: an SP TSM cannot forge one.
-	if !slices.Contains(s.cfg.Issuers, c.Issuer) {
+	defer sess.Close()
+	s.record(o.OrderID, o.SEID, fmt.Sprintf("open the operator's session on %X", s.cfg.ISD), "open")
+	raw, err := sess.GetData(gp.TagCPLC)
+	if err != nil {
+		return SSDKeys{}, classify(err, 0xCA)
+	}
+	if c, err := gp.ParseCPLC(raw); err != nil || c.SEID() != o.SEID {
+		return SSDKeys{}, ReasonNotDesignated
+	}
+	if err := sess.InstallApplet(gp.SDLoadFile, gp.SDModule, ssd, []byte{gp.PrivSecurityDomain}, []byte(o.Owner), true); err != nil {
+		s.record(o.OrderID, o.SEID, "INSTALL [for install] of the SSD", "failed")
+		return SSDKeys{}, classify(err, 0xE6)
+	}
+	s.record(o.OrderID, o.SEID, fmt.Sprintf("INSTALL [for install] of SSD %X", ssd), "9000")
+	if err := sess.Personalize(ssd); err != nil {
+		return SSDKeys{}, classify(err, 0xE6)
+	}
+	initial, err := s.cfg.NewKeys(o.SEID)
+	if err != nil {
+		return SSDKeys{}, ReasonTransport
+	}
+	ks := Keys{KVN: InitialKVN, Keys: initial}
+	if err := sess.PutKey(0, ks.KVN, ks.Keys); err != nil {
+		s.record(o.OrderID, o.SEID, "PUT KEY of the initial key set", "failed")
+		return SSDKeys{}, classify(err, 0xD8)
+	}
+	s.record(o.OrderID, o.SEID, fmt.Sprintf("PUT KEY: initial key set %02X of SSD %X, handed to the SP TSM", ks.KVN, ssd), "9000")
+	return HandOver(ssd, ks), ""
+}
+
+// InitialKVN is the key version of the initial key set the SE TSM puts in
+// an SSD it creates.
+const InitialKVN = 0x30
+
+// relayDownload passes the SP TSM's secured commands to the SE and the
+// SE's responses back until the SP TSM ends the download.
+func (s *SETSM) relayDownload(ctx context.Context, x *otaSession, req Relay) string {
+	o := x.order
+	url, ok := s.cfg.SPTSMURLs[x.sp]
+	if !ok {
 		return wire.ReasonIssuer
 	}
-	if err := sc.Validate(); err != nil {
-		return ReasonScript
+	to := mustParty(s.cfg.Trust, x.sp)
+	abort := func() {
+		actx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, _ = s.relayPost(actx, url, to, Relay{OrderID: o.OrderID, Abort: true})
 	}
-	if sc.OrderID != o.OrderID || sc.SEID != cplc.SEID() || sc.OTPCheck != o.OTPCheck {
-		return ReasonScriptMismatch
-	}
-	for i, ss := range sc.Sessions {
-		sd, _ := hex.DecodeString(ss.SD)
-		ks, _ := ss.keys()
-		sess, err := gp.Open(transport, gp.Config{SD: sd, KeyVersion: ss.KVN, Keys: ks, Level: scp03.LevelCMACCDecRMAC, Rand: s.cfg.Rand})
+	for i := 0; i <= MaxRelaySteps; i++ {
+		next, err := s.relayPost(ctx, url, to, req)
+		req.Initial = nil
 		if err != nil {
-			s.record(o.OrderID, o.SEID, fmt.Sprintf("open session %d", i+1), "failed")
-			return classify(err, 0)
-		}
-		s.record(o.OrderID, o.SEID, fmt.Sprintf("open session %d on %X", i+1, sd), "open")
-		if i == 0 {
-			// The SE's identity again, now under R-MAC: the agent cannot
-			// have made it up (R-S3a).
-			b, err := sess.GetData(gp.TagCPLC)
-			if err != nil {
-				return classify(err, 0xCA)
+			if ctx.Err() != nil {
+				abort()
+				return ReasonTransport
 			}
-			c, err := gp.ParseCPLC(b)
-			if err != nil || c.SEID() != o.SEID {
-				return ReasonNotDesignated
-			}
+			return wire.RefusalFor(err).Reason
 		}
-		for _, cmd := range ss.Commands {
-			b, _ := hex.DecodeString(cmd.APDU)
-			what := gp.Describe(b)
-			if _, err := sess.Send(what, b); err != nil {
-				s.record(o.OrderID, o.SEID, what, "failed")
-				return classify(err, b[1])
-			}
-			s.record(o.OrderID, o.SEID, what, "9000")
+		if next.OrderID != o.OrderID || (!next.Done && next.Step != req.Step+1) {
+			abort()
+			return ReasonTransport
 		}
-		sess.Close()
+		if next.Done {
+			return next.Outcome
+		}
+		cmd, _ := hex.DecodeString(next.Command)
+		resp, err := x.transport(cmd)
+		if err != nil || len(resp) < 2 {
+			abort()
+			return ReasonTransport
+		}
+		s.record(o.OrderID, o.SEID, "relay "+gp.Describe(cmd), fmt.Sprintf("%02X%02X", resp[len(resp)-2], resp[len(resp)-1]))
+		req = Relay{OrderID: o.OrderID, Step: next.Step, Response: hex.EncodeToString(resp)}
 	}
-	return ReasonPersonalised
+	abort()
+	return ReasonTransport
+}
+
+// relayPost seals req to the SP TSM, posts it and opens the answer.
+func (s *SETSM) relayPost(ctx context.Context, url string, to wire.PublicKeys, req Relay) (RelayNext, error) {
+	tok, err := wire.Seal(req, s.cfg.Party, to, wire.Header{Type: TypeRelay, Clock: s.cfg.Now, Rand: s.cfg.Rand})
+	if err != nil {
+		return RelayNext{}, err
+	}
+	ans, err := s.cfg.Client.PostEnvelope(ctx, url+"/relay", tok)
+	if err != nil {
+		return RelayNext{}, err
+	}
+	var next RelayNext
+	c, err := wire.OpenInto(ans, s.cfg.Party, s.cfg.Trust, wire.Expect{Type: TypeRelayNext, Replay: s.replay, Clock: s.cfg.Now}, &next)
+	if err != nil {
+		return RelayNext{}, err
+	}
+	if _, ok := s.cfg.SPTSMURLs[c.Issuer]; !ok || c.Issuer != to.Name {
+		return RelayNext{}, wire.ErrIssuer
+	}
+	return next, next.Validate()
 }
 
 // classify names a failed GlobalPlatform step.

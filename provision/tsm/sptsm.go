@@ -2,12 +2,22 @@ package tsm
 
 import (
 	"context"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"slices"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/tapsim/tapsim/emv/gp"
+	"github.com/tapsim/tapsim/emv/scp03"
+	"github.com/tapsim/tapsim/hsm"
 	"github.com/tapsim/tapsim/provision/wire"
 )
 
@@ -19,21 +29,34 @@ type SPConfig struct {
 	Trust *wire.TrustList
 	// Issuers are the names of the issuers it takes orders from.
 	Issuers []string
-	// Peers are the client certificate names the order listener accepts;
-	// any certificate of the trusted CA when empty.
-	Peers []string
+	// Peers are the client certificate names the order path accepts;
+	// SETSMPeers those the relay path accepts (the SE TSM's); any
+	// certificate of the trusted CA when empty.
+	Peers      []string
+	SETSMPeers []string
 	// SETSM is the SE TSM's name; SETSMURL its back-office listener; Client
 	// the mutually authenticated client that reaches it.
 	SETSM    string
 	SETSMURL string
 	Client   *wire.Client
-	Now      func() time.Time
-	Rand     interface{ Read([]byte) (int, error) }
-	Logger   *slog.Logger
+	// Vault and DEK keep the issuer's scripts, and the keys in them,
+	// enciphered at rest under a key the security module holds and never
+	// releases (R-S4a, R-S4f); both required.
+	Vault hsm.Data
+	DEK   hsm.Handle
+	// SessionTTL ends a download whose SE TSM is silent that long;
+	// OrderTTL erases a script whose download did not start within it. 5
+	// and 6 minutes when 0 (the cardholder's code is good for 5).
+	SessionTTL, OrderTTL time.Duration
+	Now                  func() time.Time
+	Rand                 io.Reader
+	Logger               *slog.Logger
 }
 
-// SPTSM is the service provider's TSM: it takes the issuer's orders and
-// passes them to the SE TSM once the SE is confirmed.
+// SPTSM is the service provider's TSM: it takes the issuer's orders,
+// passes them to the SE TSM once the SE is confirmed, and, holding the
+// issuer's keys, runs the SCP03 sessions to the issuer's security domain
+// itself: the SE TSM only relays the secured commands (R-M2).
 type SPTSM struct {
 	cfg    SPConfig
 	replay *wire.MemoryReplayCache
@@ -42,20 +65,59 @@ type SPTSM struct {
 	mu      sync.Mutex
 	status  map[string]string // order -> status, nothing else
 	written map[string]string // SEID|SSD and device -> order: one set each (R-S4e)
+	orders  map[string]*spOrder
+	relays  map[string]*relaySession
+	stop    chan struct{}
+	wg      sync.WaitGroup
+}
+
+// spOrder is an order handed over, its script sealed at rest.
+type spOrder struct {
+	order  Order // Script empty
+	sealed []byte
+	at     time.Time
+}
+
+// relaySession is the SP TSM's side of one download.
+type relaySession struct {
+	*stepper
+	order Order
+	last  time.Time // SPTSM.mu
 }
 
 // NewSPTSM makes an SP TSM.
 func NewSPTSM(cfg SPConfig) (*SPTSM, error) {
-	if cfg.Party == nil || cfg.Trust == nil || cfg.Client == nil || cfg.Now == nil || cfg.SETSM == "" {
-		return nil, errors.New("tsm: SP TSM needs a party, a trust list, a client, a clock and the SE TSM")
+	if cfg.Party == nil || cfg.Trust == nil || cfg.Client == nil || cfg.Now == nil || cfg.Rand == nil || cfg.SETSM == "" || cfg.Vault == nil {
+		return nil, errors.New("tsm: SP TSM needs a party, a trust list, a client, a security module, a clock, a random source and the SE TSM")
 	}
-	return &SPTSM{cfg: cfg, replay: wire.NewMemoryReplayCache(4096), status: map[string]string{}, written: map[string]string{}}, nil
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 5 * time.Minute
+	}
+	if cfg.OrderTTL <= 0 {
+		cfg.OrderTTL = DefaultOTPTTL + time.Minute
+	}
+	return &SPTSM{cfg: cfg, replay: wire.NewMemoryReplayCache(4096), status: map[string]string{}, written: map[string]string{},
+		orders: map[string]*spOrder{}, relays: map[string]*relaySession{}, stop: make(chan struct{})}, nil
 }
 
 // Log is the transaction log (R-S4d).
 func (s *SPTSM) Log() []Entry { return s.log.Entries() }
 
-// Dump is everything the SP TSM keeps: order statuses, no data (R-G5g).
+// Close ends the running downloads.
+func (s *SPTSM) Close() {
+	s.mu.Lock()
+	select {
+	case <-s.stop:
+	default:
+		close(s.stop)
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+}
+
+// Dump is everything the SP TSM keeps: order statuses, and the scripts
+// still waiting for their download, sealed (R-G5g: after a download,
+// nothing of it).
 func (s *SPTSM) Dump() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -63,6 +125,13 @@ func (s *SPTSM) Dump() []string {
 	for id, st := range s.status {
 		out = append(out, id+" "+st)
 	}
+	for id, p := range s.orders {
+		out = append(out, fmt.Sprintf("script %s %x", id, p.sealed))
+	}
+	for id := range s.relays {
+		out = append(out, "download "+id)
+	}
+	sort.Strings(out)
 	return out
 }
 
@@ -73,7 +142,14 @@ func (s *SPTSM) record(o Order, step, outcome string) {
 	}
 }
 
-// Handler serves POST /order (JOSE, from an issuer).
+// Refusals of the SP TSM on an order's script.
+var (
+	errScriptMismatch = refuse(http.StatusBadRequest, ReasonScriptMismatch, "the script was written for another order or SE")
+	errScript         = refuse(http.StatusBadRequest, ReasonScript, "the download script breaks its rules")
+)
+
+// Handler serves POST /order (JOSE, from an issuer) and POST /relay
+// (JOSE, from the SE TSM during a download).
 func (s *SPTSM) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/order", wire.Handle(func(r *wire.Request) (wire.Response, error) {
@@ -85,11 +161,7 @@ func (s *SPTSM) Handler() http.Handler {
 		if err != nil {
 			return wire.Response{}, err
 		}
-		ok := false
-		for _, n := range s.cfg.Issuers {
-			ok = ok || n == c.Issuer
-		}
-		if !ok {
+		if !slices.Contains(s.cfg.Issuers, c.Issuer) {
 			return wire.Response{}, wire.ErrIssuer
 		}
 		if err := o.Validate(); err != nil {
@@ -100,7 +172,58 @@ func (s *SPTSM) Handler() http.Handler {
 		}
 		return wire.JSONResponse(http.StatusAccepted, Result{OrderID: o.OrderID, Status: "handed over"})
 	}, wire.HandlerOptions{Log: s.cfg.Logger}))
+	mux.Handle("/relay", wire.Handle(func(r *wire.Request) (wire.Response, error) {
+		if !peerAllowed(r, s.cfg.SETSMPeers) {
+			return wire.Response{}, errPeer
+		}
+		var m Relay
+		c, err := wire.OpenInto(string(r.Body), s.cfg.Party, s.cfg.Trust, wire.Expect{Type: TypeRelay, Replay: s.replay, Clock: s.cfg.Now}, &m)
+		if err != nil {
+			return wire.Response{}, err
+		}
+		if c.Issuer != s.cfg.SETSM {
+			return wire.Response{}, wire.ErrIssuer
+		}
+		if err := m.Validate(); err != nil {
+			return wire.Response{}, err
+		}
+		next, err := s.relay(m)
+		if err != nil {
+			return wire.Response{}, err
+		}
+		tok, err := wire.Seal(next, s.cfg.Party, mustParty(s.cfg.Trust, s.cfg.SETSM), wire.Header{Type: TypeRelayNext, Clock: s.cfg.Now, Rand: s.cfg.Rand})
+		if err != nil {
+			return wire.Response{}, err
+		}
+		return wire.EnvelopeResponse(tok), nil
+	}, wire.HandlerOptions{Log: s.cfg.Logger}))
 	return mux
+}
+
+// script opens the order's script, checks it is the issuer's, for this
+// order and SE, and seals it at rest.
+func (s *SPTSM) script(o Order) ([]byte, error) {
+	var sc Script
+	c, err := wire.OpenInto(o.Script, s.cfg.Party, s.cfg.Trust, wire.Expect{Type: TypeScript, Replay: s.replay, Clock: s.cfg.Now}, &sc)
+	if err != nil {
+		return nil, err
+	}
+	// Only an issuer writes scripts: the issuer of the order.
+	if !slices.Contains(s.cfg.Issuers, c.Issuer) {
+		return nil, wire.ErrIssuer
+	}
+	if sc.Validate() != nil {
+		return nil, errScript
+	}
+	if sc.OrderID != o.OrderID || sc.SEID != o.SEID || sc.OTPCheck != o.OTPCheck || (sc.Rotate != nil) != o.Shared ||
+		(sc.Rotate != nil && !strings.EqualFold(sc.Rotate.SSD, o.SSD)) {
+		return nil, errScriptMismatch
+	}
+	plain, err := json.Marshal(sc)
+	if err != nil {
+		return nil, err
+	}
+	return sealAtRest(s.cfg.Vault, s.cfg.DEK, s.cfg.Rand, plain, []byte("sp-script|"+o.OrderID))
 }
 
 func (s *SPTSM) take(ctx context.Context, o Order) error {
@@ -109,6 +232,12 @@ func (s *SPTSM) take(ctx context.Context, o Order) error {
 		s.record(o, "order", ReasonNoConsent)
 		return errNoConsent
 	}
+	sealed, err := s.script(o)
+	if err != nil {
+		s.record(o, "order", wire.RefusalFor(err).Reason)
+		return err
+	}
+	o.Script = ""
 	key, dev := "se|"+o.SEID+"|"+o.SSD, "device|"+o.DeviceID
 	for _, k := range []string{key, dev} {
 		if err := s.free(ctx, o, k); err != nil {
@@ -116,17 +245,19 @@ func (s *SPTSM) take(ctx context.Context, o Order) error {
 		}
 	}
 	s.mu.Lock()
-	if s.written[key] != "" || s.written[dev] != "" {
+	if s.written[key] != "" || s.written[dev] != "" || s.orders[o.OrderID] != nil || s.relays[o.OrderID] != nil {
 		s.mu.Unlock()
 		s.record(o, "order", ReasonInProgress)
 		return errInProgress
 	}
 	s.written[key], s.written[dev] = o.OrderID, o.OrderID
+	s.orders[o.OrderID] = &spOrder{order: o, sealed: sealed, at: s.cfg.Now()}
 	s.mu.Unlock()
 	release := func() {
 		s.mu.Lock()
 		delete(s.written, key)
 		delete(s.written, dev)
+		delete(s.orders, o.OrderID)
 		s.mu.Unlock()
 	}
 	post := func(path, typ string, v any) error { _, err := s.post(ctx, path, typ, v); return err }
@@ -187,9 +318,205 @@ func (s *SPTSM) free(ctx context.Context, o Order, k string) error {
 	if s.written[k] == prev {
 		delete(s.written, k)
 	}
+	if p := s.orders[prev]; p != nil {
+		delete(s.orders, prev)
+	}
 	s.mu.Unlock()
 	s.record(o, "order", "earlier order "+prev+" ended "+res.Status)
 	return nil
+}
+
+// sweep ends silent downloads and erases stale scripts; s.mu held.
+func (s *SPTSM) sweep() {
+	now := s.cfg.Now()
+	for id, p := range s.orders {
+		if now.Sub(p.at) > s.cfg.OrderTTL {
+			delete(s.orders, id)
+			s.status[id] = "expired"
+			s.log.add(Entry{At: now, Order: id, SEID: p.order.SEID, Step: "order", Outcome: "expired"})
+		}
+	}
+	for id, x := range s.relays {
+		if now.Sub(x.last) > s.cfg.SessionTTL {
+			x.cancel()
+			delete(s.relays, id)
+			s.status[id] = "expired"
+			s.log.add(Entry{At: now, Order: id, SEID: x.order.SEID, Step: "download", Outcome: "expired"})
+		}
+	}
+}
+
+// relay answers one step of the SE TSM.
+func (s *SPTSM) relay(m Relay) (RelayNext, error) {
+	s.mu.Lock()
+	s.sweep()
+	x, running := s.relays[m.OrderID]
+	if m.Abort {
+		if running {
+			x.cancel()
+			delete(s.relays, m.OrderID)
+			s.status[m.OrderID] = ReasonOTAClosed
+		}
+		delete(s.orders, m.OrderID)
+		s.mu.Unlock()
+		return RelayNext{OrderID: m.OrderID, Done: true, Outcome: ReasonOTAClosed}, nil
+	}
+	var (
+		cmd     []byte
+		step    int
+		outcome string
+		err     error
+	)
+	if m.Step == 0 {
+		if running {
+			s.mu.Unlock()
+			return RelayNext{}, errOTAReplay
+		}
+		p, ok := s.orders[m.OrderID]
+		if !ok {
+			s.mu.Unlock()
+			return RelayNext{}, errNoOrder
+		}
+		delete(s.orders, m.OrderID)
+		x = &relaySession{stepper: newStepper(s.stop), order: p.order, last: s.cfg.Now()}
+		s.relays[m.OrderID] = x
+		s.status[m.OrderID] = StatusDownloading
+		s.wg.Add(1)
+		s.mu.Unlock()
+		var initial *Keys
+		if m.Initial != nil && strings.EqualFold(m.Initial.SSD, p.order.SSD) {
+			k, err := m.Initial.Keys()
+			if err == nil {
+				initial = &k
+			}
+		}
+		sealed := p.sealed
+		go func() {
+			defer s.wg.Done()
+			x.end <- s.run(x, sealed, initial)
+		}()
+		s.record(p.order, "download", "started")
+		cmd, step, outcome, err = x.first()
+	} else {
+		if !running {
+			_, ended := s.status[m.OrderID]
+			s.mu.Unlock()
+			if ended {
+				return RelayNext{}, errOTAClosed
+			}
+			return RelayNext{}, errNoOrder
+		}
+		x.last = s.cfg.Now()
+		s.mu.Unlock()
+		r, derr := hex.DecodeString(m.Response)
+		if derr != nil {
+			return RelayNext{}, fmt.Errorf("%w: relay response", wire.ErrInvalid)
+		}
+		cmd, step, outcome, err = x.answer(m.Step, r)
+	}
+	if err != nil {
+		return RelayNext{}, err
+	}
+	if cmd == nil {
+		s.mu.Lock()
+		if s.relays[m.OrderID] == x {
+			delete(s.relays, m.OrderID)
+		}
+		s.status[m.OrderID] = outcome
+		s.mu.Unlock()
+		s.record(x.order, "download", outcome)
+		return RelayNext{OrderID: m.OrderID, Step: step, Done: true, Outcome: outcome}, nil
+	}
+	return RelayNext{OrderID: m.OrderID, Step: step, Command: hex.EncodeToString(cmd)}, nil
+}
+
+// ReasonNoInitialKeys: on a shared SE, the SE TSM did not hand over the
+// initial key set of the SSD it created.
+const ReasonNoInitialKeys = "initial_keys_missing"
+
+// run drives the issuer's sessions through x: the script is opened only
+// now, its keys live in this goroutine for the download and are dropped
+// with it.
+func (s *SPTSM) run(x *relaySession, sealed []byte, initial *Keys) string {
+	o := x.order
+	plain, err := openAtRest(s.cfg.Vault, s.cfg.DEK, sealed, []byte("sp-script|"+o.OrderID))
+	if err != nil {
+		return ReasonScript
+	}
+	var sc Script
+	if err := json.Unmarshal(plain, &sc); err != nil || sc.Validate() != nil {
+		return ReasonScript
+	}
+	clear(plain)
+	t := x.transport
+	identified := false
+	// The SE's identity, read under R-MAC in the first session: the agent
+	// and the SE TSM cannot have made it up (R-S3a).
+	identify := func(sess *gp.Session) string {
+		if identified {
+			return ""
+		}
+		identified = true
+		b, err := sess.GetData(gp.TagCPLC)
+		if err != nil {
+			return classify(err, 0xCA)
+		}
+		c, err := gp.ParseCPLC(b)
+		if err != nil || c.SEID() != o.SEID {
+			return ReasonNotDesignated
+		}
+		return ""
+	}
+	if sc.Rotate != nil {
+		if initial == nil {
+			return ReasonNoInitialKeys
+		}
+		rot, _ := sc.Rotate.Keys()
+		ssd, _ := hex.DecodeString(sc.Rotate.SSD)
+		sess, err := gp.Open(t, gp.Config{SD: ssd, KeyVersion: initial.KVN, Keys: initial.Keys, Level: scp03.LevelCMACCDecRMAC, Rand: s.cfg.Rand})
+		if err != nil {
+			s.record(o, "open the SSD with the operator's initial keys", "failed")
+			return classify(err, 0)
+		}
+		s.record(o, fmt.Sprintf("open session on %X with the operator's initial keys", ssd), "open")
+		if r := identify(sess); r != "" {
+			return r
+		}
+		put, err := gp.PutKeyCmd(initial.KVN, rot.KVN, initial.Keys.DEK, rot.Keys)
+		if err != nil {
+			return ReasonScript
+		}
+		if _, err := sess.Send("PUT KEY", put); err != nil {
+			s.record(o, "PUT KEY", "failed")
+			return classify(err, put[1])
+		}
+		s.record(o, fmt.Sprintf("PUT KEY: key set %02X replaced by the issuer's %02X", initial.KVN, rot.KVN), "9000")
+		sess.Close()
+	}
+	for i, ss := range sc.Sessions {
+		sd, _ := hex.DecodeString(ss.SD)
+		ks, _ := ss.keys()
+		sess, err := gp.Open(t, gp.Config{SD: sd, KeyVersion: ss.KVN, Keys: ks, Level: scp03.LevelCMACCDecRMAC, Rand: s.cfg.Rand})
+		if err != nil {
+			s.record(o, fmt.Sprintf("open session %d", i+1), "failed")
+			return classify(err, 0)
+		}
+		s.record(o, fmt.Sprintf("open session %d on %X", i+1, sd), "open")
+		if r := identify(sess); r != "" {
+			return r
+		}
+		for _, cmd := range ss.Commands {
+			b, _ := hex.DecodeString(cmd.APDU)
+			what := gp.Describe(b)
+			if _, err := sess.Send(what, b); err != nil {
+				s.record(o, what, "failed")
+				return classify(err, b[1])
+			}
+			s.record(o, what, "9000")
+		}
+		sess.Close()
+	}
+	return ReasonPersonalised
 }
 
 func mustParty(d *wire.TrustList, name string) wire.PublicKeys {
