@@ -26,6 +26,8 @@ import (
 	"github.com/tapsim/tapsim/hsm/soft"
 	"github.com/tapsim/tapsim/isospec"
 	"github.com/tapsim/tapsim/isospec/tlsconf"
+	"github.com/tapsim/tapsim/issuerhost"
+	"github.com/tapsim/tapsim/issuerhost/idv"
 	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/provision/tsm"
 	"github.com/tapsim/tapsim/provision/wire"
@@ -75,64 +77,157 @@ type SEPlatform struct {
 	initialMu sync.Mutex
 	initial   map[string]tsm.Keys
 
-	// Messages, when set, delivers the one-time code (R-S3c); the
-	// simpler model when nil.
+	// Messages, when set, is the issuer's ID&V and message centre: the
+	// issuer opens an ID&V attempt per order and sends the one-time code
+	// by SMS to the card's registered phone, and the SP TSM has it check
+	// the code the cardholder types at download (R-S3c, R-G3c). Without
+	// it, a simpler model: the issuer gives the SE TSM a hash of a code
+	// handed to the cardholder directly.
 	Messages MessageCentre
 
 	mu  sync.Mutex
 	seq int
 }
 
-// MessageCentre is the issuer's message centre: it sends the cardholder's
-// one-time code to the registered phone, where the cardholder reads it.
+// MessageCentre is the issuer's side of the cardholder verification at
+// download: its ID&V (issuerhost/idv) and its message centre, where the
+// cardholder reads the code.
 type MessageCentre interface {
-	Send(ctx context.Context, recipient, code string) error
+	// BeginOTP opens the ID&V attempt correlationID for the card of the
+	// se-phone profile on device and sends its one-time code by SMS to
+	// the card's registered phone, whose number it returns.
+	BeginOTP(ctx context.Context, correlationID, profile, device string) (string, error)
+	// VerifyOTP checks a code typed for the attempt: a refusal is a
+	// *wire.Refusal with the ID&V's reason and tries left.
+	VerifyOTP(ctx context.Context, correlationID, otp string) error
+	// LastCode is the last code in recipient's inbox.
 	LastCode(ctx context.Context, recipient string) (string, bool, error)
 }
 
-// IssuerMessages is the embedded issuer's message centre, the one the
-// wallet flow's OTPs go through.
+// IssuerMessages is the embedded issuer's ID&V and message centre, the
+// ones the wallet flow's OTPs go through.
 func IssuerMessages(n *Network) MessageCentre { return issuerMessages{n} }
 
 type issuerMessages struct{ n *Network }
 
-var seOTPRE = regexp.MustCompile(`\b([0-9]{6})\b is your one-time code`)
+var seOTPRE = regexp.MustCompile(`\b([0-9]{6}) is your one-time password to put the card`)
 
-func (m issuerMessages) Send(ctx context.Context, recipient, code string) error {
-	is := m.n.Issuer()
-	if is == nil {
-		return ErrIssuerDown
+func (m issuerMessages) idv() (*idv.Service, error) {
+	p := m.n.Provisioning()
+	if p == nil {
+		return nil, ErrIssuerDown
 	}
-	return is.Store().Update(ctx, func(tx *store.Tx) error {
-		at := time.Now()
-		if m.n.clock != nil {
-			at = m.n.clock()
-		}
-		_, err := tx.PostMessage(ctx, store.Message{At: at, Recipient: recipient, Channel: "sms", Kind: "otp",
-			Body: code + " is your one-time code to put your card in your phone's secure element. Do not share it."})
+	s := p.IDV()
+	if s == nil {
+		return nil, ErrIssuerDown
+	}
+	return s, nil
+}
+
+func (m issuerMessages) BeginOTP(ctx context.Context, correlationID, profile, device string) (string, error) {
+	s, err := m.idv()
+	if err != nil {
+		return "", err
+	}
+	cardID, err := seCardID(ctx, m.n, profile)
+	if err != nil {
+		return "", err
+	}
+	if _, err := s.BeginSE(ctx, correlationID, cardID, device); err != nil {
+		return "", idvRefusal(err)
+	}
+	res, err := s.SendOTP(ctx, correlationID, "sms")
+	if err != nil {
+		return "", idvRefusal(err)
+	}
+	phone, _ := issuerhost.SampleContact(cardID)
+	_ = res
+	return phone, nil
+}
+
+// seCardID is the issuer's card ID of an se-phone profile's card.
+func seCardID(ctx context.Context, n *Network, profile string) (string, error) {
+	prof, err := Profile(profile)
+	if err != nil || prof.App == nil {
+		return "", fmt.Errorf("lab: %s has no card", profile)
+	}
+	is := n.Issuer()
+	if is == nil {
+		return "", ErrIssuerDown
+	}
+	var cardID string
+	if err := is.Store().View(ctx, func(tx *store.Tx) error {
+		c, err := tx.CardByPAN(ctx, prof.App.PAN)
+		cardID = c.ID
 		return err
-	})
+	}); err != nil {
+		return "", fmt.Errorf("lab: the issuer's card of %s: %w", profile, err)
+	}
+	return cardID, nil
+}
+
+// ResetSEProvisioning is the issuer's service centre unlocking the
+// provisioning of an se-phone profile's card after too many wrong codes
+// (R-G3c), once it verified the cardholder by other means.
+func ResetSEProvisioning(ctx context.Context, n *Network, profile, operator string) error {
+	s, err := issuerMessages{n}.idv()
+	if err != nil {
+		return err
+	}
+	cardID, err := seCardID(ctx, n, profile)
+	if err != nil {
+		return err
+	}
+	return s.ResetProvisioning(ctx, cardID, operator)
+}
+
+func (m issuerMessages) VerifyOTP(ctx context.Context, correlationID, otp string) error {
+	s, err := m.idv()
+	if err != nil {
+		return err
+	}
+	if _, err := s.VerifyOTP(ctx, correlationID, otp); err != nil {
+		return idvRefusal(err)
+	}
+	return nil
+}
+
+// idvRefusal is an ID&V refusal as the TSMs pass it on.
+func idvRefusal(err error) error {
+	var e *idv.Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	r := wire.Refuse(e.Reason.HTTPStatus(), string(e.Reason), e.Message)
+	r.TriesLeft = e.TriesLeft
+	return r
 }
 
 func (m issuerMessages) LastCode(ctx context.Context, recipient string) (string, bool, error) {
-	is := m.n.Issuer()
-	if is == nil {
-		return "", false, ErrIssuerDown
+	s, err := m.idv()
+	if err != nil {
+		return "", false, err
 	}
-	var code string
-	err := is.Store().View(ctx, func(tx *store.Tx) error {
-		ms, err := tx.Inbox(ctx, recipient, 10)
-		if err != nil {
-			return err
+	ms, err := s.Inbox(ctx, recipient)
+	if err != nil {
+		return "", false, err
+	}
+	code := ""
+	for _, msg := range ms {
+		if g := seOTPRE.FindStringSubmatch(msg.Body); g != nil {
+			code = g[1]
 		}
-		for _, msg := range ms {
-			if g := seOTPRE.FindStringSubmatch(msg.Body); g != nil {
-				code = g[1]
-			}
-		}
-		return nil
-	})
-	return code, code != "", err
+	}
+	return code, code != "", nil
+}
+
+// VerifyOTP is the SP TSM's CardholderVerifier: the issuer's ID&V, through
+// Messages.
+func (p *SEPlatform) VerifyOTP(ctx context.Context, correlationID, otp string) error {
+	if p.Messages == nil {
+		return wire.Refuse(http.StatusServiceUnavailable, tsm.ReasonNoVerifier, "no issuer ID&V")
+	}
+	return p.Messages.VerifyOTP(ctx, correlationID, otp)
 }
 
 // newSoftModule is a TSM's in-memory security module under a fresh LMK.
@@ -238,7 +333,7 @@ func StartSEPlatform(now func() time.Time, rnd io.Reader, logger *slog.Logger) (
 		return nil, err
 	}
 	if p.SP, err = tsm.NewSPTSM(tsm.SPConfig{Party: p.spParty, Trust: spTrust, Issuers: []string{PartySEIssuer}, Peers: []string{PartySEIssuer}, SETSMPeers: []string{PartySETSM},
-		SETSM: PartySETSM, SETSMURL: bo, Client: p.spC, Vault: p.spHSM, DEK: spDEK, Now: now, Rand: rnd, Logger: logger.With("host", PartySPTSM)}); err != nil {
+		SETSM: PartySETSM, SETSMURL: bo, Client: p.spC, Verifier: p, Vault: p.spHSM, DEK: spDEK, Now: now, Rand: rnd, Logger: logger.With("host", PartySPTSM)}); err != nil {
 		_ = spLn.Close()
 		return nil, err
 	}
@@ -419,10 +514,11 @@ type SERun struct {
 	// Agent, when set, adjusts the phone's OTA agent (tests, demo cases).
 	Agent func(*otaagent.Agent)
 	// AskOTP, when set with a message centre, asks the cardholder for the
-	// code sent to the inbox instead of reading it there; triesLeft is -1
-	// on the first ask, else the wrong codes the SE TSM still accepts
-	// before it cancels the order. An error ends the run.
-	AskOTP func(ctx context.Context, triesLeft int) (string, error)
+	// code sent to recipient's inbox instead of reading it there;
+	// triesLeft is -1 on the first ask, else the wrong codes the issuer
+	// still accepts before it locks the card's provisioning. An error
+	// ends the run.
+	AskOTP func(ctx context.Context, recipient string, triesLeft int) (string, error)
 	// Step receives one line per step of the flow, Trace one per OTA
 	// command (gp.Describe and status word, never data).
 	Step, Trace func(string)
@@ -439,7 +535,11 @@ type SEResult struct {
 	Last tsm.OTAStep
 	// Agent is the agent used.
 	Agent *otaagent.Agent
-	// OperatorKeys is the SSD key set the SE operator created (shared SE).
+	// Recipient is the registered phone the issuer sent the one-time code
+	// to.
+	Recipient string
+	// OperatorKeys is the initial SSD key set the SE operator's TSM
+	// created (shared SE), as a dishonest operator would keep it.
 	OperatorKeys *tsm.Keys
 }
 
@@ -501,14 +601,24 @@ func (p *SEPlatform) Personalise(ctx context.Context, d *SEDevice, r SERun) (SER
 	step("issuer: %v, key DGIs enciphered under the SSD's K-DEK, sealed to the SP TSM with the issuer's keys", sc)
 	p.mu.Lock()
 	p.seq++
-	res.OrderID = fmt.Sprintf("se-order-%d", p.seq)
+	seq := p.seq
 	p.mu.Unlock()
-	otp, err := p.oneTimeCode()
-	if err != nil {
+	// Unique across runs on the same issuer data: the order ID is the
+	// issuer's ID&V correlation ID.
+	nonce := make([]byte, 4)
+	if _, err := io.ReadFull(p.rand, nonce); err != nil {
 		return SEResult{}, err
 	}
+	res.OrderID = fmt.Sprintf("se-order-%d-%x", seq, nonce)
+	otp, check := "", ""
+	if p.Messages == nil {
+		if otp, err = p.oneTimeCode(); err != nil {
+			return SEResult{}, err
+		}
+		check = tsm.OTPCheck(res.OrderID, otp)
+	}
 	o := tsm.Order{OrderID: res.OrderID, CardRef: "card-" + strings.ToLower(r.Profile), SEID: d.SEID, DeviceID: d.ID, PhoneNumber: SamplePhoneNumber,
-		SSD: fmt.Sprintf("%X", perso.SD), Owner: perso.Owner, Shared: r.Shared, IssuerConsent: !r.NoConsent, OTPCheck: tsm.OTPCheck(res.OrderID, otp)}
+		SSD: fmt.Sprintf("%X", perso.SD), Owner: perso.Owner, Shared: r.Shared, IssuerConsent: !r.NoConsent, OTPCheck: check}
 	// The script must outlive the one-time code: the download starts when
 	// the cardholder types it.
 	tok, err := tsm.OrderFor(p.issuer, p.spParty.Public(), o, sc, wire.Header{Clock: p.now, Rand: p.rand,
@@ -527,15 +637,23 @@ func (p *SEPlatform) Personalise(ctx context.Context, d *SEDevice, r SERun) (SER
 	}
 	step("SP TSM: order %s for SE %s: designated SE confirmed by the SE operator, handed to the SE TSM", o.OrderID, d.SEID)
 	if p.Messages != nil {
-		if err := p.Messages.Send(ctx, SamplePhoneNumber, otp); err != nil {
+		to, err := p.Messages.BeginOTP(ctx, o.OrderID, r.Profile, d.ID)
+		if err != nil {
+			var ref *wire.Refusal
+			if errors.As(err, &ref) {
+				step("issuer ID&V: refused: %s", ref.Reason)
+				res.Outcome = ref.Reason
+				return res, nil
+			}
 			return res, err
 		}
-		step("issuer message centre: one-time code sent by SMS to %s", maskPhone(SamplePhoneNumber))
+		res.Recipient = to
+		step("issuer ID&V: one-time code sent by SMS to the card's registered phone %s", maskPhone(to))
 		if r.AskOTP != nil {
-			return p.download(ctx, d, r, res, o.OrderID, step)
+			return p.download(ctx, d, r, res, o.OrderID, to, step)
 		}
 		if r.OTP == "" {
-			code, ok, err := p.Messages.LastCode(ctx, SamplePhoneNumber)
+			code, ok, err := p.Messages.LastCode(ctx, to)
 			if err != nil {
 				return res, err
 			}
@@ -589,15 +707,15 @@ func (p *SEPlatform) downloaded(d *SEDevice, res SEResult, out otaagent.Result, 
 // download is the phone's side when the cardholder types the code
 // (SERun.AskOTP): a wrong code is asked again while the SE TSM keeps the
 // order open.
-func (p *SEPlatform) download(ctx context.Context, d *SEDevice, r SERun, res SEResult, orderID string, step func(string, ...any)) (SEResult, error) {
+func (p *SEPlatform) download(ctx context.Context, d *SEDevice, r SERun, res SEResult, orderID, recipient string, step func(string, ...any)) (SEResult, error) {
 	a := &otaagent.Agent{Client: p.phoneC, URL: p.otaURL, DeviceID: d.ID, SE: d.Phone.SE().Process, Trace: r.Trace}
 	if r.Agent != nil {
 		r.Agent(a)
 	}
 	res.Agent = a
 	left := -1
-	for wrong := 0; ; wrong++ {
-		code, err := r.AskOTP(ctx, left)
+	for {
+		code, err := r.AskOTP(ctx, recipient, left)
 		if err != nil {
 			return res, err
 		}
@@ -610,9 +728,9 @@ func (p *SEPlatform) download(ctx context.Context, d *SEDevice, r SERun, res SER
 			return p.downloaded(d, res, out, step)
 		case !errors.As(err, &ref):
 			return res, err
-		case ref.Reason == tsm.ReasonOTP && wrong+1 < tsm.MaxOTPAttempts:
-			left = tsm.MaxOTPAttempts - wrong - 1
-			step("SE TSM: wrong one-time code, %d tries left", left)
+		case ref.Reason == tsm.ReasonOTPWrong && ref.TriesLeft > 0:
+			left = ref.TriesLeft
+			step("issuer ID&V: wrong one-time code, %d tries left", left)
 		default:
 			step("SE TSM: download refused: %s", ref.Reason)
 			res.Outcome = ref.Reason

@@ -25,6 +25,7 @@ func TestSEFlowTapsApproved(t *testing.T) {
 	term, link, err := n.NewTerminal(pos.Options{})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = link.Close() })
+	to := ""
 	for i, c := range []struct {
 		profile string
 		shared  bool
@@ -37,6 +38,7 @@ func TestSEFlowTapsApproved(t *testing.T) {
 		require.Equal(t, tsm.ReasonPersonalised, res.Outcome)
 		require.Equal(t, 1, res.Apps)
 		require.Contains(t, strings.Join(trace, "\n"), "STORE DATA")
+		to = res.Recipient
 		if c.shared {
 			ssd, err := SSDOf(c.profile)
 			require.NoError(t, err)
@@ -47,9 +49,9 @@ func TestSEFlowTapsApproved(t *testing.T) {
 		require.Equal(t, isospec.ResponseCode("00"), rc, c.profile)
 	}
 	require.Empty(t, p.SE.Dump())
-	code, ok, err := p.Messages.LastCode(context.Background(), SamplePhoneNumber)
+	code, ok, err := p.Messages.LastCode(context.Background(), to)
 	require.NoError(t, err)
-	require.True(t, ok, "R-S3c: the code went through the issuer's message centre")
+	require.True(t, ok, "R-S3c: the code went through the issuer's ID&V and message centre")
 	require.Len(t, code, 6)
 }
 

@@ -29,16 +29,17 @@ func newProvisionSECmd() *cobra.Command {
 		Long: `Starts an SP TSM and an SE TSM (its back-office and OTA listeners apart) on loopback HTTPS with
 mutual TLS and an in-memory test CA, and a new phone with hardware device ID --device whose
 secure element the SE operator registered for the cardholder. The issuer prepares the
-personalisation data of the sample --card, seals the download script to the SE TSM and the
-order to the SP TSM; the SP TSM has the SE operator confirm the designated SE and hands the
-order over; the phone's OTA agent connects with the one-time code the issuer sent the
-cardholder by SMS through the embedded issuer's message centre (--otp auto: read from the
-inbox; --otp CODE: a code typed), and relays the SE TSM's
-SCP03 session to the SE: the SSD and the applet are installed and personalised.
+personalisation data of the sample --card and seals the download script, with its keys,
+within the order to the SP TSM; the SP TSM has the SE operator confirm the designated SE and
+hands the order over without the script; the issuer's ID&V sends the cardholder a one-time
+code by SMS to the card's registered phone; the phone's OTA agent connects with it (--otp
+auto: read from the inbox; --otp CODE: a code typed; the issuer checks it, 5 wrong codes lock
+the card's provisioning) and relays the SCP03 session the SP TSM computes, through the SE TSM,
+to the SE: the SSD and the applet are installed and personalised.
 
---shared-se: the SE belongs to a mobile network operator, which creates the issuer's SSD and
-hands its keys to the issuer; the issuer rotates them in the download. Without it the issuer
-owns the SE. --tap AMOUNT then taps the phone (minor units) at a terminal of the embedded
+--shared-se: the SE belongs to a mobile network operator, whose SE TSM creates the issuer's
+SSD with initial keys and hands them to the SP TSM; the SP TSM rotates them to the issuer's
+with PUT KEY in the download. Without it the issuer owns the SE. --tap AMOUNT then taps the phone (minor units) at a terminal of the embedded
 network, whose issuer host decides.
 
 The OTA trace names each command and its status word, never its data; no step prints a key,

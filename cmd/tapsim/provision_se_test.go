@@ -20,7 +20,7 @@ func TestProvisionSE(t *testing.T) {
 
 	code, out, errOut = runCLI(t, "provision", "se", "--card", "visa-se-phone", "--device", "35209900AABB0003", "--otp", "000000")
 	require.Equal(t, 1, code, out+errOut)
-	require.Contains(t, errOut, "otp_mismatch")
+	require.Contains(t, errOut, "otp_wrong", "R-S3c: the issuer's ID&V refuses a wrong code")
 
 	code, _, _ = runCLI(t, "provision", "se", "--card", "visa-plastic", "--device", "01")
 	require.Equal(t, 2, code)

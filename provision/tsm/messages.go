@@ -1,6 +1,7 @@
 package tsm
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -27,6 +28,52 @@ const (
 	TypeRelay = "tsm.relay"
 	// TypeRelayNext: SP TSM to SE TSM, the next secured command.
 	TypeRelayNext = "tsm.relay-next"
+	// TypeVerify: SE TSM to SP TSM, the one-time code the cardholder
+	// typed at download, for the issuer's ID&V.
+	TypeVerify = "tsm.verify"
+)
+
+// VerifyOTP carries the cardholder's one-time code from the SE TSM to the
+// SP TSM, which has the issuer's ID&V check it (R-S3c).
+type VerifyOTP struct {
+	OrderID string `json:"order_id"`
+	OTP     string `json:"otp"`
+}
+
+// String never shows the code.
+func (v VerifyOTP) String() string { return "one-time code for " + v.OrderID }
+
+// GoString is String.
+func (v VerifyOTP) GoString() string { return v.String() }
+
+// Validate checks the form.
+func (v VerifyOTP) Validate() error {
+	if !idRE.MatchString(v.OrderID) || len(v.OTP) > 16 {
+		return fmt.Errorf("%w: one-time code", wire.ErrInvalid)
+	}
+	return nil
+}
+
+// CardholderVerifier is the issuer's ID&V as the SP TSM reaches it: it
+// checks the one-time code the issuer sent for the order (the order ID is
+// the ID&V attempt's correlation ID) under the issuer's rules (expiry,
+// single use, try limit and lock, R-G3c). A refusal is a *wire.Refusal with
+// the ID&V's reason (ReasonOTPWrong with TriesLeft, ReasonIDVLocked, ...).
+type CardholderVerifier interface {
+	VerifyOTP(ctx context.Context, correlationID, otp string) error
+}
+
+// Reasons of the issuer's ID&V the TSMs pass on as they are.
+const (
+	ReasonOTPWrong  = "otp_wrong"
+	ReasonIDVLocked = "idv_locked"
+	// ReasonNotVerified: a download started before the cardholder was
+	// verified.
+	ReasonNotVerified = "cardholder_not_verified"
+	// ReasonNoVerifier: the SP TSM has no way to reach the issuer's ID&V.
+	ReasonNoVerifier = "no_cardholder_verifier"
+	// ReasonAlreadyVerified: the order's cardholder was verified before.
+	ReasonAlreadyVerified = "already_verified"
 )
 
 // Order is the issuer's personalisation order to the SP TSM. It carries no
@@ -52,9 +99,13 @@ type Order struct {
 	// is then required (R-S1).
 	Shared        bool `json:"shared"`
 	IssuerConsent bool `json:"issuer_consent"`
-	// OTPCheck is hex SHA-256 of OrderID, "|" and the one-time code the
-	// issuer's message centre sent the cardholder (R-S3c).
-	OTPCheck string `json:"otp_check"`
+	// OTPCheck, when set, is hex SHA-256 of OrderID, "|" and the one-time
+	// code the issuer's message centre sent the cardholder, which the SE
+	// TSM compares itself (R-S3c; MaxOTPAttempts wrong codes cancel the
+	// order). Empty when the issuer's ID&V verifies the code: the SE TSM
+	// then passes it to the SP TSM, which asks the issuer (its
+	// CardholderVerifier), whose try limit and lock apply.
+	OTPCheck string `json:"otp_check,omitempty"`
 	// Script is the download script sealed by the issuer to the SP TSM;
 	// empty in the hand-over to the SE TSM, which never sees it.
 	Script string `json:"script,omitempty"`
@@ -88,7 +139,7 @@ func (o Order) Validate() error {
 		return fmt.Errorf("%w: phone number", wire.ErrInvalid)
 	case !hexRE.MatchString(o.SSD):
 		return fmt.Errorf("%w: security domain", wire.ErrInvalid)
-	case !sumRE.MatchString(o.OTPCheck):
+	case o.OTPCheck != "" && !sumRE.MatchString(o.OTPCheck):
 		return fmt.Errorf("%w: one-time code check", wire.ErrInvalid)
 	case !ownerRE.MatchString(o.Owner):
 		return fmt.Errorf("%w: owner", wire.ErrInvalid)

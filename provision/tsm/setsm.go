@@ -407,7 +407,7 @@ func (s *SETSM) OTA() http.Handler {
 		if err := strictDecode(r.Body, &m); err != nil {
 			return wire.Response{}, err
 		}
-		next, err := s.open(m, peerID(r))
+		next, err := s.open(r.HTTP.Context(), m, peerID(r))
 		if err != nil {
 			return wire.Response{}, err
 		}
@@ -439,7 +439,23 @@ func peerID(r *wire.Request) string {
 	return hex.EncodeToString(h[:])
 }
 
-func (s *SETSM) open(m OTAOpen, peer string) (OTANext, error) {
+// verifyAtSP passes the cardholder's code to the SP TSM that handed the
+// order over, for the issuer's ID&V.
+func (s *SETSM) verifyAtSP(ctx context.Context, p *pending, otp string) error {
+	url, ok := s.cfg.SPTSMURLs[p.sp]
+	if !ok {
+		return wire.ErrIssuer
+	}
+	tok, err := wire.Seal(VerifyOTP{OrderID: p.order.OrderID, OTP: otp}, s.cfg.Party, mustParty(s.cfg.Trust, p.sp),
+		wire.Header{Type: TypeVerify, Clock: s.cfg.Now, Rand: s.cfg.Rand})
+	if err != nil {
+		return err
+	}
+	_, _, err = s.cfg.Client.Post(ctx, url+"/verify", wire.MediaJOSE, []byte(tok))
+	return err
+}
+
+func (s *SETSM) open(ctx context.Context, m OTAOpen, peer string) (OTANext, error) {
 	if !idRE.MatchString(m.DeviceID) || !idRE.MatchString(m.OrderID) || len(m.OTP) > 16 {
 		return OTANext{}, fmt.Errorf("%w: open", wire.ErrInvalid)
 	}
@@ -457,8 +473,28 @@ func (s *SETSM) open(m OTAOpen, peer string) (OTANext, error) {
 		s.record(m.OrderID, p.order.SEID, "cardholder verification", ReasonOTPExpired)
 		return OTANext{}, errOTPExpired
 	}
-	sum := OTPCheck(m.OrderID, m.OTP)
-	if subtle.ConstantTimeCompare([]byte(sum), []byte(p.order.OTPCheck)) != 1 {
+	if p.order.OTPCheck == "" {
+		// The issuer's ID&V checks the code, through the SP TSM.
+		s.mu.Unlock()
+		if err := s.verifyAtSP(ctx, p, m.OTP); err != nil {
+			ref := wire.RefusalFor(err)
+			s.record(m.OrderID, p.order.SEID, "cardholder verification by the issuer", ref.Reason)
+			if ref.Reason != ReasonOTPWrong {
+				s.mu.Lock()
+				if s.pending[m.DeviceID] == p {
+					delete(s.pending, m.DeviceID)
+					s.status[m.OrderID] = ref.Reason
+				}
+				s.mu.Unlock()
+			}
+			return OTANext{}, ref
+		}
+		s.mu.Lock()
+		if s.pending[m.DeviceID] != p {
+			s.mu.Unlock()
+			return OTANext{}, errNoOrder
+		}
+	} else if sum := OTPCheck(m.OrderID, m.OTP); subtle.ConstantTimeCompare([]byte(sum), []byte(p.order.OTPCheck)) != 1 {
 		p.attempts++
 		if p.attempts >= MaxOTPAttempts {
 			delete(s.pending, m.DeviceID)

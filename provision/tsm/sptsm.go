@@ -48,9 +48,13 @@ type SPConfig struct {
 	// OrderTTL erases a script whose download did not start within it. 5
 	// and 6 minutes when 0 (the cardholder's code is good for 5).
 	SessionTTL, OrderTTL time.Duration
-	Now                  func() time.Time
-	Rand                 io.Reader
-	Logger               *slog.Logger
+	// Verifier is the issuer's ID&V, which checks the cardholder's
+	// one-time code of an order without OTPCheck (R-S3c); such orders are
+	// refused at download without it.
+	Verifier CardholderVerifier
+	Now      func() time.Time
+	Rand     io.Reader
+	Logger   *slog.Logger
 }
 
 // SPTSM is the service provider's TSM: it takes the issuer's orders,
@@ -73,9 +77,10 @@ type SPTSM struct {
 
 // spOrder is an order handed over, its script sealed at rest.
 type spOrder struct {
-	order  Order // Script empty
-	sealed []byte
-	at     time.Time
+	order    Order // Script empty
+	sealed   []byte
+	at       time.Time
+	verified bool // by the issuer's ID&V
 }
 
 // relaySession is the SP TSM's side of one download.
@@ -171,6 +176,26 @@ func (s *SPTSM) Handler() http.Handler {
 			return wire.Response{}, err
 		}
 		return wire.JSONResponse(http.StatusAccepted, Result{OrderID: o.OrderID, Status: "handed over"})
+	}, wire.HandlerOptions{Log: s.cfg.Logger}))
+	mux.Handle("/verify", wire.Handle(func(r *wire.Request) (wire.Response, error) {
+		if !peerAllowed(r, s.cfg.SETSMPeers) {
+			return wire.Response{}, errPeer
+		}
+		var m VerifyOTP
+		c, err := wire.OpenInto(string(r.Body), s.cfg.Party, s.cfg.Trust, wire.Expect{Type: TypeVerify, Replay: s.replay, Clock: s.cfg.Now}, &m)
+		if err != nil {
+			return wire.Response{}, err
+		}
+		if c.Issuer != s.cfg.SETSM {
+			return wire.Response{}, wire.ErrIssuer
+		}
+		if err := m.Validate(); err != nil {
+			return wire.Response{}, err
+		}
+		if err := s.verify(r.HTTP.Context(), m); err != nil {
+			return wire.Response{}, err
+		}
+		return wire.JSONResponse(http.StatusOK, Result{OrderID: m.OrderID, Status: "verified"})
 	}, wire.HandlerOptions{Log: s.cfg.Logger}))
 	mux.Handle("/relay", wire.Handle(func(r *wire.Request) (wire.Response, error) {
 		if !peerAllowed(r, s.cfg.SETSMPeers) {
@@ -346,6 +371,51 @@ func (s *SPTSM) sweep() {
 	}
 }
 
+var (
+	errNoVerifier      = refuse(http.StatusServiceUnavailable, ReasonNoVerifier, "the issuer's ID&V cannot be reached")
+	errAlreadyVerified = refuse(http.StatusConflict, ReasonAlreadyVerified, "the cardholder of this order was verified already")
+	errNotVerified     = refuse(http.StatusForbidden, ReasonNotVerified, "the cardholder is not verified for this order")
+)
+
+// verify has the issuer's ID&V check the cardholder's code for an order
+// waiting for its download (R-S3c). A wrong code leaves the order waiting
+// for another try; any other refusal (locked, expired, used) cancels it
+// and erases its script.
+func (s *SPTSM) verify(ctx context.Context, m VerifyOTP) error {
+	s.mu.Lock()
+	s.sweep()
+	p, ok := s.orders[m.OrderID]
+	s.mu.Unlock()
+	switch {
+	case !ok:
+		return errNoOrder
+	case p.order.OTPCheck != "":
+		return errNoVerifier
+	case p.verified:
+		return errAlreadyVerified
+	case s.cfg.Verifier == nil:
+		return errNoVerifier
+	}
+	if err := s.cfg.Verifier.VerifyOTP(ctx, m.OrderID, m.OTP); err != nil {
+		ref := wire.RefusalFor(err)
+		s.record(p.order, "cardholder verification by the issuer", ref.Reason)
+		if ref.Reason != ReasonOTPWrong {
+			s.mu.Lock()
+			if s.orders[m.OrderID] == p {
+				delete(s.orders, m.OrderID)
+				s.status[m.OrderID] = ref.Reason
+			}
+			s.mu.Unlock()
+		}
+		return ref
+	}
+	s.mu.Lock()
+	p.verified = true
+	s.mu.Unlock()
+	s.record(p.order, "cardholder verification by the issuer", "verified")
+	return nil
+}
+
 // relay answers one step of the SE TSM.
 func (s *SPTSM) relay(m Relay) (RelayNext, error) {
 	s.mu.Lock()
@@ -376,6 +446,10 @@ func (s *SPTSM) relay(m Relay) (RelayNext, error) {
 		if !ok {
 			s.mu.Unlock()
 			return RelayNext{}, errNoOrder
+		}
+		if p.order.OTPCheck == "" && !p.verified {
+			s.mu.Unlock()
+			return RelayNext{}, errNotVerified
 		}
 		delete(s.orders, m.OrderID)
 		x = &relaySession{stepper: newStepper(s.stop), order: p.order, last: s.cfg.Now()}
