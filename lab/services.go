@@ -47,7 +47,11 @@ const (
 
 // ProvisioningParties are the institutions with JOSE keys in the
 // directory.
-var ProvisioningParties = []string{PartyTokenService, PartyWallet, PartyIssuer, PartyCloud}
+var ProvisioningParties = []string{PartyTokenService, PartyWallet, PartyIssuer, PartyCloud, PartySPTSM, PartySETSM, PartySEOperator}
+
+// PartySEOperator is the SE operator's system that registers the SEs it
+// issued with its SE TSM.
+const PartySEOperator = "se-operator"
 
 // ReasonPeerNotAllowed is the refusal reason of a TLS client whose
 // certificate names a party not allowed on an endpoint.
@@ -68,7 +72,8 @@ func WriteProvisioningPKI(dir string, ca *tlsconf.Authority, hosts []string, now
 		return nil, fmt.Errorf("%w: %w", ErrPKI, err)
 	}
 	var out []string
-	for _, name := range append(append([]string{}, ProvisioningParties...), PartyPhone) {
+	// The SE TSM's OTA listener has a certificate of its own (R-S4b).
+	for _, name := range append(append([]string{}, ProvisioningParties...), PartyPhone, PartySEOTA) {
 		id, err := ca.Issue(rnd, name, append([]string{name}, hosts...), now, validity)
 		if err != nil {
 			return out, fmt.Errorf("%w: %w", ErrPKI, err)

@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -69,6 +70,10 @@ type SEConfig struct {
 	// Issuers those whose download scripts it runs.
 	SPTSMs  []string
 	Issuers []string
+	// Registrars are the names of the SE operator's systems allowed to
+	// register SEs with their ISD keys over the back office (POST
+	// /register, sealed and signed, R-G5e).
+	Registrars []string
 	// BackOfficePeers are the client certificate names the back-office
 	// listener accepts (R-S4b); any certificate of the trusted CA when
 	// empty.
@@ -335,10 +340,65 @@ const ReasonNoOperatorKeys = "no_operator_isd_keys"
 
 var errNoOperatorKeys = refuse(http.StatusConflict, ReasonNoOperatorKeys, "the SE operator holds no ISD keys of this SE")
 
+// TypeRegister: SE operator to SE TSM, an SE issued to a device.
+const TypeRegister = "tsm.register"
+
+// Registration is an SE the SE operator issued, sealed to the SE TSM.
+type Registration struct {
+	SEID        string   `json:"se_id"`
+	DeviceID    string   `json:"device_id"`
+	PhoneNumber string   `json:"phone_number"`
+	ISD         *SSDKeys `json:"isd_keys,omitempty"`
+}
+
+// String never shows keys.
+func (r Registration) String() string { return "registration of SE " + r.SEID }
+
+// GoString is String.
+func (r Registration) GoString() string { return r.String() }
+
+// Validate checks the form.
+func (r Registration) Validate() error {
+	if err := (Check{SEID: r.SEID, DeviceID: r.DeviceID, PhoneNumber: r.PhoneNumber}).Validate(); err != nil {
+		return err
+	}
+	if r.ISD != nil && r.ISD.Validate() != nil {
+		return fmt.Errorf("%w: ISD keys", wire.ErrInvalid)
+	}
+	return nil
+}
+
 // BackOffice is the handler of the listener the SP TSMs reach (R-S4b):
-// POST /check and POST /handover, JOSE from an SP TSM.
+// POST /check, /status and /handover, JOSE from an SP TSM, and POST
+// /register, JOSE from the SE operator's registrars.
 func (s *SETSM) BackOffice() http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("/register", wire.Handle(func(r *wire.Request) (wire.Response, error) {
+		if !peerAllowed(r, s.cfg.BackOfficePeers) {
+			return wire.Response{}, errPeer
+		}
+		var reg Registration
+		c, err := wire.OpenInto(string(r.Body), s.cfg.Party, s.cfg.Trust, wire.Expect{Type: TypeRegister, Replay: s.replay, Clock: s.cfg.Now}, &reg)
+		if err != nil {
+			return wire.Response{}, err
+		}
+		if !slices.Contains(s.cfg.Registrars, c.Issuer) {
+			return wire.Response{}, wire.ErrIssuer
+		}
+		if err := reg.Validate(); err != nil {
+			return wire.Response{}, err
+		}
+		b := Binding{SEID: reg.SEID, DeviceID: reg.DeviceID, PhoneNumber: reg.PhoneNumber}
+		if reg.ISD != nil {
+			k, _ := reg.ISD.Keys()
+			b.ISDKeys = &k
+		}
+		if err := s.Register(b); err != nil {
+			return wire.Response{}, err
+		}
+		s.record("-", reg.SEID, "register by "+c.Issuer, "registered")
+		return wire.JSONResponse(http.StatusOK, Result{Status: "registered"})
+	}, wire.HandlerOptions{Log: s.cfg.Logger}))
 	mux.Handle("/check", wire.Handle(func(r *wire.Request) (wire.Response, error) {
 		var c Check
 		if _, err := s.openFrom(r, TypeCheck, &c); err != nil {

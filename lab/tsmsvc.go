@@ -1,0 +1,204 @@
+package lab
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/tapsim/tapsim/emv/keys"
+	"github.com/tapsim/tapsim/hsm"
+	"github.com/tapsim/tapsim/hsm/soft"
+	"github.com/tapsim/tapsim/provision/tsm"
+	"github.com/tapsim/tapsim/provision/wire"
+)
+
+// TSMServiceOptions configure an SP TSM or an SE TSM run as its own
+// process, its keys and certificates from a PKI directory (tapsim pki
+// init): the TSMs talk HTTPS with mutual TLS under the directory's CA and
+// seal every message to each other (R-S4b, R-G1, R-G2).
+type TSMServiceOptions struct {
+	PKI ProvisioningPKI
+	// Listen is the SP TSM's listener (issuers' orders, the SE TSM's
+	// relay), or the SE TSM's back office (the SP TSM, the SE operator's
+	// registrations).
+	Listen string
+	// OTAListen is the SE TSM's OTA listener, the phones' (R-S4b: apart
+	// from the back office).
+	OTAListen string
+	// PeerURL is the other TSM's: the SE TSM's back office for the SP TSM,
+	// the SP TSM's listener for the SE TSM (https://host:port).
+	PeerURL string
+	Now     func() time.Time
+	Rand    io.Reader
+	Logger  *slog.Logger
+}
+
+// TSMService is a TSM serving on its listeners.
+type TSMService struct {
+	// Addr is the main listener's address; OTAAddr the SE TSM's OTA one.
+	Addr, OTAAddr string
+	// SP or SE is the TSM.
+	SP *tsm.SPTSM
+	SE *tsm.SETSM
+
+	servers []*http.Server
+	module  *soft.HSM
+	client  *wire.Client
+}
+
+// Close stops the listeners, the downloads in progress and the security
+// module.
+func (s *TSMService) Close() {
+	for _, srv := range s.servers {
+		_ = srv.Close()
+	}
+	if s.SP != nil {
+		s.SP.Close()
+	}
+	if s.SE != nil {
+		s.SE.Close()
+	}
+	if s.client != nil {
+		s.client.CloseIdleConnections()
+	}
+	if s.module != nil {
+		_ = s.module.Close()
+	}
+}
+
+func (o *TSMServiceOptions) defaults() {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Reader
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// serve listens on addr and serves h as party name of the PKI.
+func (s *TSMService) serve(o TSMServiceOptions, addr, name string, h http.Handler) (string, error) {
+	cfg, err := o.PKI.ServerTLS(name, o.Now())
+	if err != nil {
+		return "", err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	srv, err := tsm.Serve(h, ln, cfg)
+	if err != nil {
+		_ = ln.Close()
+		return "", err
+	}
+	s.servers = append(s.servers, srv)
+	return ln.Addr().String(), nil
+}
+
+// start is the common part: the TSM's security module (a fresh key per
+// process, R-S4a), its JOSE identity and client.
+func (s *TSMService) start(o TSMServiceOptions, name string) (*wire.Party, hsm.Handle, error) {
+	lmk := make([]byte, 32)
+	if _, err := io.ReadFull(o.Rand, lmk); err != nil {
+		return nil, hsm.Handle{}, err
+	}
+	m, err := soft.Open(soft.Config{LMK: keys.MustNew(keys.AES, lmk), Rand: o.Rand})
+	clear(lmk)
+	if err != nil {
+		return nil, hsm.Handle{}, err
+	}
+	s.module = m
+	dek, err := m.GenerateKey(name+"/at-rest", hsm.UsageDEK, keys.AES, 32)
+	if err != nil {
+		return nil, hsm.Handle{}, err
+	}
+	me, err := o.PKI.Party(name)
+	if err != nil {
+		return nil, hsm.Handle{}, err
+	}
+	if me.Name() != name {
+		return nil, hsm.Handle{}, fmt.Errorf("%w: the key file is %s's, want %s", ErrPKI, me.Name(), name)
+	}
+	if s.client, err = o.PKI.Client(name, o.Now()); err != nil {
+		return nil, hsm.Handle{}, err
+	}
+	return me, dek, nil
+}
+
+// StartSPTSMService runs an SP TSM on o.Listen for the issuer of the PKI
+// directory, handing orders to the SE TSM at o.PeerURL. It has no link
+// to the issuer's ID&V: the issuer's orders carry the hash of the
+// cardholder's code (Order.OTPCheck), which the SE TSM checks.
+func StartSPTSMService(o TSMServiceOptions) (_ *TSMService, err error) {
+	o.defaults()
+	if o.PeerURL == "" {
+		return nil, errors.New("lab: the SP TSM needs the SE TSM's URL")
+	}
+	s := &TSMService{}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	me, dek, err := s.start(o, PartySPTSM)
+	if err != nil {
+		return nil, err
+	}
+	trust, err := o.PKI.Trust(PartyIssuer, PartySETSM)
+	if err != nil {
+		return nil, err
+	}
+	if s.SP, err = tsm.NewSPTSM(tsm.SPConfig{Party: me, Trust: trust, Issuers: []string{PartyIssuer}, Peers: []string{PartyIssuer},
+		SETSMPeers: []string{PartySETSM}, SETSM: PartySETSM, SETSMURL: o.PeerURL, Client: s.client, Vault: s.module, DEK: dek,
+		Now: o.Now, Rand: o.Rand, Logger: o.Logger.With("host", PartySPTSM)}); err != nil {
+		return nil, err
+	}
+	if s.Addr, err = s.serve(o, o.Listen, PartySPTSM, s.SP.Handler()); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// StartSETSMService runs an SE TSM: its back office on o.Listen (the SP
+// TSM at o.PeerURL, the SE operator's registrations) and its OTA listener
+// on o.OTAListen (the phones), apart (R-S4b).
+func StartSETSMService(o TSMServiceOptions) (_ *TSMService, err error) {
+	o.defaults()
+	if o.PeerURL == "" {
+		return nil, errors.New("lab: the SE TSM needs the SP TSM's URL")
+	}
+	s := &TSMService{}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	me, dek, err := s.start(o, PartySETSM)
+	if err != nil {
+		return nil, err
+	}
+	trust, err := o.PKI.Trust(PartyIssuer, PartySPTSM, PartySEOperator)
+	if err != nil {
+		return nil, err
+	}
+	if s.SE, err = tsm.NewSETSM(tsm.SEConfig{Party: me, Trust: trust, SPTSMs: []string{PartySPTSM}, Issuers: []string{PartyIssuer},
+		Registrars: []string{PartySEOperator}, BackOfficePeers: []string{PartySPTSM, PartySEOperator},
+		SPTSMURLs: map[string]string{PartySPTSM: o.PeerURL}, Client: s.client, Vault: s.module, DEK: dek,
+		Now: o.Now, Rand: o.Rand, Logger: o.Logger.With("host", PartySETSM)}); err != nil {
+		return nil, err
+	}
+	if s.Addr, err = s.serve(o, o.Listen, PartySETSM, s.SE.BackOffice()); err != nil {
+		return nil, err
+	}
+	if s.OTAAddr, err = s.serve(o, o.OTAListen, PartySEOTA, s.SE.OTA()); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
