@@ -545,9 +545,12 @@ type SEResult struct {
 
 // oneTimeCode is the code the issuer sends the cardholder (R-S3c): through
 // Messages when set, else handed over directly (a simpler model).
-func (p *SEPlatform) oneTimeCode() (string, error) {
+func (p *SEPlatform) oneTimeCode() (string, error) { return drawCode(p.rand) }
+
+// drawCode is a 6-digit code from rnd.
+func drawCode(rnd io.Reader) (string, error) {
 	b := make([]byte, 4)
-	if _, err := io.ReadFull(p.rand, b); err != nil {
+	if _, err := io.ReadFull(rnd, b); err != nil {
 		return "", err
 	}
 	n := (uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])) % 1000000

@@ -191,4 +191,20 @@ func TestTSMProcesses(t *testing.T) {
 			require.Equal(t, tsm.ReasonAlreadyDone, wire.RefusalFor(err).Reason)
 		})
 	}
+	t.Run("R-M6 provision se drives the phone and the issuer against the running TSMs", func(t *testing.T) {
+		args := []string{"provision", "se", "--card", "mc-se-phone", "--device", "35209900E2E0F001", "--shared-se",
+			"--sp-tsm", spAddr, "--se-tsm", se.addr, "--ota", otaAddr, "--pki", pki}
+		// Fresh hosts: the card's counter starts again with each new SE.
+		fresh := startHosts(t)
+		out, err := run(t, append(args, "--tap", "1500", "--acquirer", fresh.acquirer.addr)...)
+		require.NoError(t, err, out)
+		require.Contains(t, out, "SE TSM: OTA session")
+		require.Contains(t, out, "personalised")
+		require.Contains(t, out, "DE39 00")
+		require.Contains(t, out, "OTA  PUT KEY")
+		args[5] = "35209900E2E0F002"
+		out, err = run(t, append(args, "--otp", "000000")...)
+		require.Error(t, err, out)
+		require.Contains(t, out, tsm.ReasonOTP, "R-S3c")
+	})
 }
