@@ -14,8 +14,11 @@ func FuzzOTA(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var st OTAStep
 		if strictDecode(b, &st) == nil {
+			ms := NewMemoryStore()
+			pend, _ := newPmap[*pending](ms, "pending", func(error) {})
+			status, _ := newPmap[string](ms, "status", func(error) {})
 			s := &SETSM{cfg: SEConfig{Now: func() time.Time { return time.Time{} }}, sessions: map[string]*otaSession{}, closed: map[string]bool{},
-				pending: map[string]*pending{}, status: map[string]string{}, stop: make(chan struct{})}
+				pending: pend, status: status, stop: make(chan struct{})}
 			_, _ = s.step(st, "")
 		}
 		var op OTAOpen

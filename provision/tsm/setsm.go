@@ -37,7 +37,7 @@ type Binding struct {
 	// Domain, with which the SE TSM creates an issuer's SSD on a shared SE
 	// (R-M2); kept sealed under the security module's key. Nil on an SE
 	// the issuer owns: its SE TSM then only relays.
-	ISDKeys *Keys
+	ISDKeys *Keys `json:"-"`
 }
 
 // String names the binding, never its keys.
@@ -49,7 +49,7 @@ func (b Binding) GoString() string { return b.String() }
 // binding is a Binding as kept: the ISD keys sealed.
 type binding struct {
 	Binding
-	isd []byte
+	ISD []byte `json:"isd,omitempty"`
 }
 
 // MaxOTPAttempts is the number of wrong one-time codes that cancels an
@@ -103,6 +103,8 @@ type SEConfig struct {
 	// the order is cancelled as expired. DefaultOTPTTL when 0; an issuer
 	// seals the script for at least that long.
 	OTPTTL time.Duration
+	// Store keeps the SE TSM's state and log; a MemoryStore when nil.
+	Store Store
 	// Now and Rand: the clock and the random source (session IDs, host
 	// challenges).
 	Now  func() time.Time
@@ -121,32 +123,32 @@ type SETSM struct {
 	log    Log
 
 	mu       sync.Mutex
-	bindings map[string]binding // by device
-	pending  map[string]*pending
+	bindings *pmap[binding]  // by device
+	pending  *pmap[*pending] // by device
 	sessions map[string]*otaSession
 	closed   map[string]bool
-	done     map[string]bool   // SEID|SSD personalised
-	status   map[string]string // order -> status or outcome
+	done     *pmap[bool]   // SEID|SSD personalised
+	status   *pmap[string] // order -> status or outcome
 	stop     chan struct{}
 	wg       sync.WaitGroup
 }
 
 type pending struct {
-	order    Order // no script: the SP TSM keeps it
-	sp       string
-	attempts int
-	at       time.Time
+	Order    Order     `json:"order"` // no script: the SP TSM keeps it
+	SP       string    `json:"sp"`
+	Attempts int       `json:"attempts,omitempty"`
+	At       time.Time `json:"at"`
 }
 
 // sweep ends the silent OTA sessions and erases the stale orders; s.mu
 // held.
 func (s *SETSM) sweep() {
 	now := s.cfg.Now()
-	for dev, p := range s.pending {
-		if now.Sub(p.at) > s.cfg.PendingTTL {
-			delete(s.pending, dev)
-			s.status[p.order.OrderID] = "expired"
-			s.log.add(Entry{At: now, Order: p.order.OrderID, SEID: p.order.SEID, Step: "order", Outcome: "expired"})
+	for dev, p := range s.pending.m {
+		if now.Sub(p.At) > s.cfg.PendingTTL {
+			s.pending.del(dev)
+			s.status.set(p.Order.OrderID, "expired")
+			s.log.add(Entry{At: now, Order: p.Order.OrderID, SEID: p.Order.SEID, Step: "order", Outcome: "expired"})
 		}
 	}
 	for id, x := range s.sessions {
@@ -154,7 +156,7 @@ func (s *SETSM) sweep() {
 			x.cancel()
 			delete(s.sessions, id)
 			s.closed[id] = true
-			s.status[x.order.OrderID] = "expired"
+			s.status.set(x.order.OrderID, "expired")
 			s.log.add(Entry{At: now, Order: x.order.OrderID, SEID: x.order.SEID, Step: "download", Outcome: "expired"})
 		}
 	}
@@ -181,9 +183,41 @@ func NewSETSM(cfg SEConfig) (*SETSM, error) {
 	if cfg.OTPTTL <= 0 {
 		cfg.OTPTTL = DefaultOTPTTL
 	}
-	return &SETSM{cfg: cfg, replay: wire.NewMemoryReplayCache(4096), bindings: map[string]binding{},
-		pending: map[string]*pending{}, sessions: map[string]*otaSession{}, closed: map[string]bool{},
-		done: map[string]bool{}, status: map[string]string{}, stop: make(chan struct{})}, nil
+	if cfg.Store == nil {
+		cfg.Store = NewMemoryStore()
+	}
+	s := &SETSM{cfg: cfg, replay: wire.NewMemoryReplayCache(4096), sessions: map[string]*otaSession{}, closed: map[string]bool{},
+		stop: make(chan struct{})}
+	var err error
+	if s.bindings, err = newPmap[binding](cfg.Store, "binding", s.storeErr); err != nil {
+		return nil, err
+	}
+	if s.pending, err = newPmap[*pending](cfg.Store, "pending", s.storeErr); err != nil {
+		return nil, err
+	}
+	if s.done, err = newPmap[bool](cfg.Store, "done", s.storeErr); err != nil {
+		return nil, err
+	}
+	if s.status, err = newPmap[string](cfg.Store, "status", s.storeErr); err != nil {
+		return nil, err
+	}
+	// A download under way when the TSM stopped is over.
+	for id, st := range s.status.m {
+		if st == StatusDownloading {
+			s.status.set(id, ReasonOTAClosed)
+		}
+	}
+	if err := s.log.load(cfg.Store, s.storeErr); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// storeErr reports a store that failed to keep a change.
+func (s *SETSM) storeErr(err error) {
+	if s.cfg.Logger != nil {
+		s.cfg.Logger.Error("se tsm: store", "err", err)
+	}
 }
 
 // Register records the SE the operator issued to a device (R-S3a), its
@@ -195,7 +229,7 @@ func (s *SETSM) Register(b Binding) error {
 		if err != nil {
 			return err
 		}
-		if kept.isd, err = sealAtRest(s.cfg.Vault, s.cfg.DEK, s.cfg.Rand, plain, []byte("isd|"+b.SEID)); err != nil {
+		if kept.ISD, err = sealAtRest(s.cfg.Vault, s.cfg.DEK, s.cfg.Rand, plain, []byte("isd|"+b.SEID)); err != nil {
 			return err
 		}
 		clear(plain)
@@ -203,16 +237,16 @@ func (s *SETSM) Register(b Binding) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.bindings[b.DeviceID] = kept
+	s.bindings.set(b.DeviceID, kept)
 	return nil
 }
 
 // isdKeys opens the operator's ISD keys of a binding.
 func (s *SETSM) isdKeys(b binding) (Keys, error) {
-	if b.isd == nil {
+	if b.ISD == nil {
 		return Keys{}, errSealed
 	}
-	plain, err := openAtRest(s.cfg.Vault, s.cfg.DEK, b.isd, []byte("isd|"+b.SEID))
+	plain, err := openAtRest(s.cfg.Vault, s.cfg.DEK, b.ISD, []byte("isd|"+b.SEID))
 	if err != nil {
 		return Keys{}, err
 	}
@@ -259,8 +293,8 @@ func (s *SETSM) Dump() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []string
-	for id, p := range s.pending {
-		out = append(out, fmt.Sprintf("pending %s %+v", id, p.order))
+	for id, p := range s.pending.m {
+		out = append(out, fmt.Sprintf("pending %s %+v", id, p.Order))
 	}
 	for id, x := range s.sessions {
 		out = append(out, fmt.Sprintf("session %s %+v", id, x.order))
@@ -276,13 +310,13 @@ func (s *SETSM) State() []string {
 	out := s.Dump()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for dev, b := range s.bindings {
-		out = append(out, fmt.Sprintf("binding %s %s %s isd-sealed %x", dev, b.SEID, b.PhoneNumber, b.isd))
+	for dev, b := range s.bindings.m {
+		out = append(out, fmt.Sprintf("binding %s %s %s isd-sealed %x", dev, b.SEID, b.PhoneNumber, b.ISD))
 	}
-	for id, st := range s.status {
+	for id, st := range s.status.m {
 		out = append(out, "order "+id+" "+st)
 	}
-	for k := range s.done {
+	for k := range s.done.m {
 		out = append(out, "personalised "+k)
 	}
 	sort.Strings(out)
@@ -325,7 +359,7 @@ func (c Check) Validate() error {
 func (s *SETSM) designated(c Check) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	b, ok := s.bindings[c.DeviceID]
+	b, ok := s.bindings.m[c.DeviceID]
 	return ok && b.SEID == c.SEID && b.PhoneNumber == c.PhoneNumber
 }
 
@@ -416,7 +450,7 @@ func (s *SETSM) BackOffice() http.Handler {
 			return wire.Response{}, err
 		}
 		s.mu.Lock()
-		st, ok := s.status[q.OrderID]
+		st, ok := s.status.m[q.OrderID]
 		s.mu.Unlock()
 		if !ok {
 			st = StatusUnknown
@@ -438,18 +472,18 @@ func (s *SETSM) BackOffice() http.Handler {
 			return wire.Response{}, wire.ErrIssuer
 		}
 		s.mu.Lock()
-		if o.Shared && s.bindings[o.DeviceID].isd == nil {
+		if o.Shared && s.bindings.m[o.DeviceID].ISD == nil {
 			s.mu.Unlock()
 			s.record(o.OrderID, o.SEID, "handover", ReasonNoOperatorKeys)
 			return wire.Response{}, errNoOperatorKeys
 		}
-		if s.done[o.SEID+"|"+o.SSD] {
+		if s.done.m[o.SEID+"|"+o.SSD] {
 			s.mu.Unlock()
 			s.record(o.OrderID, o.SEID, "handover", ReasonAlreadyDone)
 			return wire.Response{}, errAlreadyDone
 		}
-		s.pending[o.DeviceID] = &pending{order: o, sp: c.Issuer, at: s.cfg.Now()}
-		s.status[o.OrderID] = StatusWaiting
+		s.pending.set(o.DeviceID, &pending{Order: o, SP: c.Issuer, At: s.cfg.Now()})
+		s.status.set(o.OrderID, StatusWaiting)
 		s.mu.Unlock()
 		s.record(o.OrderID, o.SEID, "handover", "waiting for device")
 		return wire.JSONResponse(http.StatusAccepted, Result{OrderID: o.OrderID, Status: "waiting"})
@@ -502,11 +536,11 @@ func peerID(r *wire.Request) string {
 // verifyAtSP passes the cardholder's code to the SP TSM that handed the
 // order over, for the issuer's ID&V.
 func (s *SETSM) verifyAtSP(ctx context.Context, p *pending, otp string) error {
-	url, ok := s.cfg.SPTSMURLs[p.sp]
+	url, ok := s.cfg.SPTSMURLs[p.SP]
 	if !ok {
 		return wire.ErrIssuer
 	}
-	tok, err := wire.Seal(VerifyOTP{OrderID: p.order.OrderID, OTP: otp}, s.cfg.Party, mustParty(s.cfg.Trust, p.sp),
+	tok, err := wire.Seal(VerifyOTP{OrderID: p.Order.OrderID, OTP: otp}, s.cfg.Party, mustParty(s.cfg.Trust, p.SP),
 		wire.Header{Type: TypeVerify, Clock: s.cfg.Now, Rand: s.cfg.Rand})
 	if err != nil {
 		return err
@@ -521,64 +555,65 @@ func (s *SETSM) open(ctx context.Context, m OTAOpen, peer string) (OTANext, erro
 	}
 	s.mu.Lock()
 	s.sweep()
-	p, ok := s.pending[m.DeviceID]
-	if !ok || p.order.OrderID != m.OrderID {
+	p, ok := s.pending.m[m.DeviceID]
+	if !ok || p.Order.OrderID != m.OrderID {
 		s.mu.Unlock()
 		return OTANext{}, errNoOrder
 	}
-	if s.cfg.Now().Sub(p.at) > s.cfg.OTPTTL {
-		delete(s.pending, m.DeviceID)
-		s.status[m.OrderID] = ReasonOTPExpired
+	if s.cfg.Now().Sub(p.At) > s.cfg.OTPTTL {
+		s.pending.del(m.DeviceID)
+		s.status.set(m.OrderID, ReasonOTPExpired)
 		s.mu.Unlock()
-		s.record(m.OrderID, p.order.SEID, "cardholder verification", ReasonOTPExpired)
+		s.record(m.OrderID, p.Order.SEID, "cardholder verification", ReasonOTPExpired)
 		return OTANext{}, errOTPExpired
 	}
-	if p.order.OTPCheck == "" {
+	if p.Order.OTPCheck == "" {
 		// The issuer's ID&V checks the code, through the SP TSM.
 		s.mu.Unlock()
 		if err := s.verifyAtSP(ctx, p, m.OTP); err != nil {
 			ref := wire.RefusalFor(err)
-			s.record(m.OrderID, p.order.SEID, "cardholder verification by the issuer", ref.Reason)
+			s.record(m.OrderID, p.Order.SEID, "cardholder verification by the issuer", ref.Reason)
 			if ref.Reason != ReasonOTPWrong {
 				s.mu.Lock()
-				if s.pending[m.DeviceID] == p {
-					delete(s.pending, m.DeviceID)
-					s.status[m.OrderID] = ref.Reason
+				if s.pending.m[m.DeviceID] == p {
+					s.pending.del(m.DeviceID)
+					s.status.set(m.OrderID, ref.Reason)
 				}
 				s.mu.Unlock()
 			}
 			return OTANext{}, ref
 		}
 		s.mu.Lock()
-		if s.pending[m.DeviceID] != p {
+		if s.pending.m[m.DeviceID] != p {
 			s.mu.Unlock()
 			return OTANext{}, errNoOrder
 		}
-	} else if sum := OTPCheck(m.OrderID, m.OTP); subtle.ConstantTimeCompare([]byte(sum), []byte(p.order.OTPCheck)) != 1 {
-		p.attempts++
-		if p.attempts >= MaxOTPAttempts {
-			delete(s.pending, m.DeviceID)
-			s.status[m.OrderID] = ReasonOTPLocked
+	} else if sum := OTPCheck(m.OrderID, m.OTP); subtle.ConstantTimeCompare([]byte(sum), []byte(p.Order.OTPCheck)) != 1 {
+		p.Attempts++
+		s.pending.set(m.DeviceID, p)
+		if p.Attempts >= MaxOTPAttempts {
+			s.pending.del(m.DeviceID)
+			s.status.set(m.OrderID, ReasonOTPLocked)
 			s.mu.Unlock()
-			s.record(m.OrderID, p.order.SEID, "cardholder verification", ReasonOTPLocked)
+			s.record(m.OrderID, p.Order.SEID, "cardholder verification", ReasonOTPLocked)
 			return OTANext{}, errOTPLocked
 		}
 		s.mu.Unlock()
-		s.record(m.OrderID, p.order.SEID, "cardholder verification", ReasonOTP)
+		s.record(m.OrderID, p.Order.SEID, "cardholder verification", ReasonOTP)
 		return OTANext{}, errOTP
 	}
-	delete(s.pending, m.DeviceID)
+	s.pending.del(m.DeviceID)
 	id := make([]byte, 16)
 	if _, err := io.ReadFull(s.cfg.Rand, id); err != nil {
 		s.mu.Unlock()
 		return OTANext{}, err
 	}
-	x := &otaSession{stepper: newStepper(s.stop), id: hex.EncodeToString(id), order: p.order, sp: p.sp, last: s.cfg.Now(), peer: peer}
+	x := &otaSession{stepper: newStepper(s.stop), id: hex.EncodeToString(id), order: p.Order, sp: p.SP, last: s.cfg.Now(), peer: peer}
 	s.sessions[x.id] = x
-	s.status[m.OrderID] = StatusDownloading
+	s.status.set(m.OrderID, StatusDownloading)
 	s.wg.Add(1)
 	s.mu.Unlock()
-	s.record(m.OrderID, p.order.SEID, "cardholder verification", "verified")
+	s.record(m.OrderID, p.Order.SEID, "cardholder verification", "verified")
 	go func() {
 		defer s.wg.Done()
 		x.end <- s.run(x)
@@ -599,9 +634,9 @@ func (s *SETSM) next(x *otaSession) func(cmd []byte, step int, out string, err e
 		delete(s.sessions, x.id)
 		s.closed[x.id] = true
 		if out == ReasonPersonalised {
-			s.done[x.order.SEID+"|"+x.order.SSD] = true
+			s.done.set(x.order.SEID+"|"+x.order.SSD, true)
 		}
-		s.status[x.order.OrderID] = out
+		s.status.set(x.order.OrderID, out)
 		s.mu.Unlock()
 		s.record(x.order.OrderID, x.order.SEID, "download", out)
 		return OTANext{Session: x.id, Step: step, Done: true, Outcome: out}, nil
@@ -690,7 +725,7 @@ func (s *SETSM) run(x *otaSession) string {
 // to the SP TSM and forgets: the SP TSM replaces it with the issuer's.
 func (s *SETSM) createSSD(t gp.Transport, o Order) (SSDKeys, string) {
 	s.mu.Lock()
-	b := s.bindings[o.DeviceID]
+	b := s.bindings.m[o.DeviceID]
 	s.mu.Unlock()
 	isd, err := s.isdKeys(b)
 	if err != nil {

@@ -48,6 +48,8 @@ type SPConfig struct {
 	// OrderTTL erases a script whose download did not start within it. 5
 	// and 6 minutes when 0 (the cardholder's code is good for 5).
 	SessionTTL, OrderTTL time.Duration
+	// Store keeps the SP TSM's state and log; a MemoryStore when nil.
+	Store Store
 	// Verifier is the issuer's ID&V, which checks the cardholder's
 	// one-time code of an order without OTPCheck (R-S3c); such orders are
 	// refused at download without it.
@@ -67,9 +69,9 @@ type SPTSM struct {
 	log    Log
 
 	mu      sync.Mutex
-	status  map[string]string // order -> status, nothing else
-	written map[string]string // SEID|SSD and device -> order: one set each (R-S4e)
-	orders  map[string]*spOrder
+	status  *pmap[string]   // order -> status, nothing else
+	written *pmap[string]   // SEID|SSD and device -> order: one set each (R-S4e)
+	orders  *pmap[*spOrder] // waiting for their download, script sealed
 	relays  map[string]*relaySession
 	stop    chan struct{}
 	wg      sync.WaitGroup
@@ -77,10 +79,10 @@ type SPTSM struct {
 
 // spOrder is an order handed over, its script sealed at rest.
 type spOrder struct {
-	order    Order // Script empty
-	sealed   []byte
-	at       time.Time
-	verified bool // by the issuer's ID&V
+	Order    Order     `json:"order"` // Script empty
+	Sealed   []byte    `json:"sealed"`
+	At       time.Time `json:"at"`
+	Verified bool      `json:"verified,omitempty"` // by the issuer's ID&V
 }
 
 // relaySession is the SP TSM's side of one download.
@@ -101,9 +103,41 @@ func NewSPTSM(cfg SPConfig) (*SPTSM, error) {
 	if cfg.OrderTTL <= 0 {
 		cfg.OrderTTL = DefaultOTPTTL + time.Minute
 	}
-	return &SPTSM{cfg: cfg, replay: wire.NewMemoryReplayCache(4096), status: map[string]string{}, written: map[string]string{},
-		orders: map[string]*spOrder{}, relays: map[string]*relaySession{}, stop: make(chan struct{})}, nil
+	if cfg.Store == nil {
+		cfg.Store = NewMemoryStore()
+	}
+	s := &SPTSM{cfg: cfg, replay: wire.NewMemoryReplayCache(4096), relays: map[string]*relaySession{}, stop: make(chan struct{})}
+	var err error
+	if s.status, err = newPmap[string](cfg.Store, "status", s.storeErr); err != nil {
+		return nil, err
+	}
+	if s.written, err = newPmap[string](cfg.Store, "written", s.storeErr); err != nil {
+		return nil, err
+	}
+	if s.orders, err = newPmap[*spOrder](cfg.Store, "order", s.storeErr); err != nil {
+		return nil, err
+	}
+	// A download under way when the TSM stopped is over.
+	for id, st := range s.status.m {
+		if st == StatusDownloading {
+			s.status.set(id, ReasonOTAClosed)
+		}
+	}
+	if err := s.log.load(cfg.Store, s.storeErr); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
+
+// storeErr reports a store that failed to keep a change.
+func (s *SPTSM) storeErr(err error) {
+	if s.cfg.Logger != nil {
+		s.cfg.Logger.Error("sp tsm: store", "err", err)
+	}
+}
+
+// StoreKinds are the record kinds a TSM's Store holds.
+var StoreKinds = []string{"status", "written", "order", "binding", "pending", "done"}
 
 // Log is the transaction log (R-S4d).
 func (s *SPTSM) Log() []Entry { return s.log.Entries() }
@@ -127,11 +161,11 @@ func (s *SPTSM) Dump() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []string
-	for id, st := range s.status {
+	for id, st := range s.status.m {
 		out = append(out, id+" "+st)
 	}
-	for id, p := range s.orders {
-		out = append(out, fmt.Sprintf("script %s %x", id, p.sealed))
+	for id, p := range s.orders.m {
+		out = append(out, fmt.Sprintf("script %s %x", id, p.Sealed))
 	}
 	for id := range s.relays {
 		out = append(out, "download "+id)
@@ -270,19 +304,20 @@ func (s *SPTSM) take(ctx context.Context, o Order) error {
 		}
 	}
 	s.mu.Lock()
-	if s.written[key] != "" || s.written[dev] != "" || s.orders[o.OrderID] != nil || s.relays[o.OrderID] != nil {
+	if s.written.m[key] != "" || s.written.m[dev] != "" || s.orders.m[o.OrderID] != nil || s.relays[o.OrderID] != nil {
 		s.mu.Unlock()
 		s.record(o, "order", ReasonInProgress)
 		return errInProgress
 	}
-	s.written[key], s.written[dev] = o.OrderID, o.OrderID
-	s.orders[o.OrderID] = &spOrder{order: o, sealed: sealed, at: s.cfg.Now()}
+	s.written.set(key, o.OrderID)
+	s.written.set(dev, o.OrderID)
+	s.orders.set(o.OrderID, &spOrder{Order: o, Sealed: sealed, At: s.cfg.Now()})
 	s.mu.Unlock()
 	release := func() {
 		s.mu.Lock()
-		delete(s.written, key)
-		delete(s.written, dev)
-		delete(s.orders, o.OrderID)
+		s.written.del(key)
+		s.written.del(dev)
+		s.orders.del(o.OrderID)
 		s.mu.Unlock()
 	}
 	post := func(path, typ string, v any) error { _, err := s.post(ctx, path, typ, v); return err }
@@ -298,7 +333,7 @@ func (s *SPTSM) take(ctx context.Context, o Order) error {
 		return wire.RefusalFor(err)
 	}
 	s.mu.Lock()
-	s.status[o.OrderID] = "handed over"
+	s.status.set(o.OrderID, "handed over")
 	s.mu.Unlock()
 	s.record(o, "handover", "accepted")
 	return nil
@@ -318,7 +353,7 @@ func (s *SPTSM) post(ctx context.Context, path, typ string, v any) ([]byte, erro
 // at the SE TSM; a personalised SE or device keeps it for good (R-S4e).
 func (s *SPTSM) free(ctx context.Context, o Order, k string) error {
 	s.mu.Lock()
-	prev := s.written[k]
+	prev := s.written.m[k]
 	s.mu.Unlock()
 	if prev == "" {
 		return nil
@@ -340,11 +375,11 @@ func (s *SPTSM) free(ctx context.Context, o Order, k string) error {
 		return errInProgress
 	}
 	s.mu.Lock()
-	if s.written[k] == prev {
-		delete(s.written, k)
+	if s.written.m[k] == prev {
+		s.written.del(k)
 	}
-	if p := s.orders[prev]; p != nil {
-		delete(s.orders, prev)
+	if p := s.orders.m[prev]; p != nil {
+		s.orders.del(prev)
 	}
 	s.mu.Unlock()
 	s.record(o, "order", "earlier order "+prev+" ended "+res.Status)
@@ -354,18 +389,18 @@ func (s *SPTSM) free(ctx context.Context, o Order, k string) error {
 // sweep ends silent downloads and erases stale scripts; s.mu held.
 func (s *SPTSM) sweep() {
 	now := s.cfg.Now()
-	for id, p := range s.orders {
-		if now.Sub(p.at) > s.cfg.OrderTTL {
-			delete(s.orders, id)
-			s.status[id] = "expired"
-			s.log.add(Entry{At: now, Order: id, SEID: p.order.SEID, Step: "order", Outcome: "expired"})
+	for id, p := range s.orders.m {
+		if now.Sub(p.At) > s.cfg.OrderTTL {
+			s.orders.del(id)
+			s.status.set(id, "expired")
+			s.log.add(Entry{At: now, Order: id, SEID: p.Order.SEID, Step: "order", Outcome: "expired"})
 		}
 	}
 	for id, x := range s.relays {
 		if now.Sub(x.last) > s.cfg.SessionTTL {
 			x.cancel()
 			delete(s.relays, id)
-			s.status[id] = "expired"
+			s.status.set(id, "expired")
 			s.log.add(Entry{At: now, Order: id, SEID: x.order.SEID, Step: "download", Outcome: "expired"})
 		}
 	}
@@ -384,35 +419,36 @@ var (
 func (s *SPTSM) verify(ctx context.Context, m VerifyOTP) error {
 	s.mu.Lock()
 	s.sweep()
-	p, ok := s.orders[m.OrderID]
+	p, ok := s.orders.m[m.OrderID]
 	s.mu.Unlock()
 	switch {
 	case !ok:
 		return errNoOrder
-	case p.order.OTPCheck != "":
+	case p.Order.OTPCheck != "":
 		return errNoVerifier
-	case p.verified:
+	case p.Verified:
 		return errAlreadyVerified
 	case s.cfg.Verifier == nil:
 		return errNoVerifier
 	}
 	if err := s.cfg.Verifier.VerifyOTP(ctx, m.OrderID, m.OTP); err != nil {
 		ref := wire.RefusalFor(err)
-		s.record(p.order, "cardholder verification by the issuer", ref.Reason)
+		s.record(p.Order, "cardholder verification by the issuer", ref.Reason)
 		if ref.Reason != ReasonOTPWrong {
 			s.mu.Lock()
-			if s.orders[m.OrderID] == p {
-				delete(s.orders, m.OrderID)
-				s.status[m.OrderID] = ref.Reason
+			if s.orders.m[m.OrderID] == p {
+				s.orders.del(m.OrderID)
+				s.status.set(m.OrderID, ref.Reason)
 			}
 			s.mu.Unlock()
 		}
 		return ref
 	}
 	s.mu.Lock()
-	p.verified = true
+	p.Verified = true
+	s.orders.set(m.OrderID, p)
 	s.mu.Unlock()
-	s.record(p.order, "cardholder verification by the issuer", "verified")
+	s.record(p.Order, "cardholder verification by the issuer", "verified")
 	return nil
 }
 
@@ -425,9 +461,9 @@ func (s *SPTSM) relay(m Relay) (RelayNext, error) {
 		if running {
 			x.cancel()
 			delete(s.relays, m.OrderID)
-			s.status[m.OrderID] = ReasonOTAClosed
+			s.status.set(m.OrderID, ReasonOTAClosed)
 		}
-		delete(s.orders, m.OrderID)
+		s.orders.del(m.OrderID)
 		s.mu.Unlock()
 		return RelayNext{OrderID: m.OrderID, Done: true, Outcome: ReasonOTAClosed}, nil
 	}
@@ -442,38 +478,38 @@ func (s *SPTSM) relay(m Relay) (RelayNext, error) {
 			s.mu.Unlock()
 			return RelayNext{}, errOTAReplay
 		}
-		p, ok := s.orders[m.OrderID]
+		p, ok := s.orders.m[m.OrderID]
 		if !ok {
 			s.mu.Unlock()
 			return RelayNext{}, errNoOrder
 		}
-		if p.order.OTPCheck == "" && !p.verified {
+		if p.Order.OTPCheck == "" && !p.Verified {
 			s.mu.Unlock()
 			return RelayNext{}, errNotVerified
 		}
-		delete(s.orders, m.OrderID)
-		x = &relaySession{stepper: newStepper(s.stop), order: p.order, last: s.cfg.Now()}
+		s.orders.del(m.OrderID)
+		x = &relaySession{stepper: newStepper(s.stop), order: p.Order, last: s.cfg.Now()}
 		s.relays[m.OrderID] = x
-		s.status[m.OrderID] = StatusDownloading
+		s.status.set(m.OrderID, StatusDownloading)
 		s.wg.Add(1)
 		s.mu.Unlock()
 		var initial *Keys
-		if m.Initial != nil && strings.EqualFold(m.Initial.SSD, p.order.SSD) {
+		if m.Initial != nil && strings.EqualFold(m.Initial.SSD, p.Order.SSD) {
 			k, err := m.Initial.Keys()
 			if err == nil {
 				initial = &k
 			}
 		}
-		sealed := p.sealed
+		sealed := p.Sealed
 		go func() {
 			defer s.wg.Done()
 			x.end <- s.run(x, sealed, initial)
 		}()
-		s.record(p.order, "download", "started")
+		s.record(p.Order, "download", "started")
 		cmd, step, outcome, err = x.first()
 	} else {
 		if !running {
-			_, ended := s.status[m.OrderID]
+			_, ended := s.status.m[m.OrderID]
 			s.mu.Unlock()
 			if ended {
 				return RelayNext{}, errOTAClosed
@@ -496,7 +532,7 @@ func (s *SPTSM) relay(m Relay) (RelayNext, error) {
 		if s.relays[m.OrderID] == x {
 			delete(s.relays, m.OrderID)
 		}
-		s.status[m.OrderID] = outcome
+		s.status.set(m.OrderID, outcome)
 		s.mu.Unlock()
 		s.record(x.order, "download", outcome)
 		return RelayNext{OrderID: m.OrderID, Step: step, Done: true, Outcome: outcome}, nil
