@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/hsm"
 	"github.com/tapsim/tapsim/hsm/soft"
 	"github.com/tapsim/tapsim/provision/tsm"
+	"github.com/tapsim/tapsim/provision/tsm/sqlstore"
 	"github.com/tapsim/tapsim/provision/wire"
 )
 
@@ -33,6 +35,11 @@ type TSMServiceOptions struct {
 	// PeerURL is the other TSM's: the SE TSM's back office for the SP TSM,
 	// the SP TSM's listener for the SE TSM (https://host:port).
 	PeerURL string
+	// DataDir, when set, keeps the TSM's state and transaction log in an
+	// SQLite database of its own there (NAME.db) and its security module's
+	// keystore (NAME-keys.json, under the LMK of TAPSIM_HSM_LMK or the
+	// sample one), so that they outlive the process; in memory otherwise.
+	DataDir string
 	Now     func() time.Time
 	Rand    io.Reader
 	Logger  *slog.Logger
@@ -49,6 +56,7 @@ type TSMService struct {
 	servers []*http.Server
 	module  *soft.HSM
 	client  *wire.Client
+	store   *sqlstore.Store
 }
 
 // Close stops the listeners, the downloads in progress and the security
@@ -69,7 +77,13 @@ func (s *TSMService) Close() {
 	if s.module != nil {
 		_ = s.module.Close()
 	}
+	if s.store != nil {
+		_ = s.store.Close()
+	}
 }
+
+// StoreFile is the database of TSM name under a data directory.
+func StoreFile(dir, name string) string { return filepath.Join(dir, name+".db") }
 
 func (o *TSMServiceOptions) defaults() {
 	if o.Now == nil {
@@ -105,19 +119,36 @@ func (s *TSMService) serve(o TSMServiceOptions, addr, name string, h http.Handle
 // start is the common part: the TSM's security module (a fresh key per
 // process, R-S4a), its JOSE identity and client.
 func (s *TSMService) start(o TSMServiceOptions, name string) (*wire.Party, hsm.Handle, error) {
-	lmk := make([]byte, 32)
-	if _, err := io.ReadFull(o.Rand, lmk); err != nil {
-		return nil, hsm.Handle{}, err
-	}
-	m, err := soft.Open(soft.Config{LMK: keys.MustNew(keys.AES, lmk), Rand: o.Rand})
-	clear(lmk)
-	if err != nil {
-		return nil, hsm.Handle{}, err
-	}
-	s.module = m
-	dek, err := m.GenerateKey(name+"/at-rest", hsm.UsageDEK, keys.AES, 32)
-	if err != nil {
-		return nil, hsm.Handle{}, err
+	label := name + "/at-rest"
+	var dek hsm.Handle
+	if o.DataDir != "" {
+		m, err := OpenSoftHSM(name, o.DataDir, name+"-keys.json", o.Logger)
+		if err != nil {
+			return nil, hsm.Handle{}, err
+		}
+		s.module = m
+		if s.store, err = sqlstore.Open(StoreFile(o.DataDir, name)); err != nil {
+			return nil, hsm.Handle{}, err
+		}
+		if dek, err = m.Lookup(label); err != nil {
+			if dek, err = m.GenerateKey(label, hsm.UsageDEK, keys.AES, 32); err != nil {
+				return nil, hsm.Handle{}, err
+			}
+		}
+	} else {
+		lmk := make([]byte, 32)
+		if _, err := io.ReadFull(o.Rand, lmk); err != nil {
+			return nil, hsm.Handle{}, err
+		}
+		m, err := soft.Open(soft.Config{LMK: keys.MustNew(keys.AES, lmk), Rand: o.Rand})
+		clear(lmk)
+		if err != nil {
+			return nil, hsm.Handle{}, err
+		}
+		s.module = m
+		if dek, err = m.GenerateKey(label, hsm.UsageDEK, keys.AES, 32); err != nil {
+			return nil, hsm.Handle{}, err
+		}
 	}
 	me, err := o.PKI.Party(name)
 	if err != nil {
@@ -130,6 +161,14 @@ func (s *TSMService) start(o TSMServiceOptions, name string) (*wire.Party, hsm.H
 		return nil, hsm.Handle{}, err
 	}
 	return me, dek, nil
+}
+
+// tsmStore is the SQLite store, or nil (in memory).
+func (s *TSMService) tsmStore() tsm.Store {
+	if s.store == nil {
+		return nil
+	}
+	return s.store
 }
 
 // StartSPTSMService runs an SP TSM on o.Listen for the issuer of the PKI
@@ -156,7 +195,7 @@ func StartSPTSMService(o TSMServiceOptions) (_ *TSMService, err error) {
 		return nil, err
 	}
 	if s.SP, err = tsm.NewSPTSM(tsm.SPConfig{Party: me, Trust: trust, Issuers: []string{PartyIssuer}, Peers: []string{PartyIssuer},
-		SETSMPeers: []string{PartySETSM}, SETSM: PartySETSM, SETSMURL: o.PeerURL, Client: s.client, Vault: s.module, DEK: dek,
+		SETSMPeers: []string{PartySETSM}, SETSM: PartySETSM, SETSMURL: o.PeerURL, Client: s.client, Vault: s.module, DEK: dek, Store: s.tsmStore(),
 		Now: o.Now, Rand: o.Rand, Logger: o.Logger.With("host", PartySPTSM)}); err != nil {
 		return nil, err
 	}
@@ -190,7 +229,7 @@ func StartSETSMService(o TSMServiceOptions) (_ *TSMService, err error) {
 	}
 	if s.SE, err = tsm.NewSETSM(tsm.SEConfig{Party: me, Trust: trust, SPTSMs: []string{PartySPTSM}, Issuers: []string{PartyIssuer},
 		Registrars: []string{PartySEOperator}, BackOfficePeers: []string{PartySPTSM, PartySEOperator},
-		SPTSMURLs: map[string]string{PartySPTSM: o.PeerURL}, Client: s.client, Vault: s.module, DEK: dek,
+		SPTSMURLs: map[string]string{PartySPTSM: o.PeerURL}, Client: s.client, Vault: s.module, DEK: dek, Store: s.tsmStore(),
 		Now: o.Now, Rand: o.Rand, Logger: o.Logger.With("host", PartySETSM)}); err != nil {
 		return nil, err
 	}

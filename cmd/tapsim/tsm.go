@@ -20,8 +20,8 @@ import (
 func init() { subcommands = append(subcommands, newTSMCmd) }
 
 type tsmOptions struct {
-	listen, otaListen, peer, pki string
-	verbose                      bool
+	listen, otaListen, peer, pki, data string
+	verbose                            bool
 }
 
 func newTSMCmd() *cobra.Command {
@@ -32,14 +32,16 @@ func newTSMCmd() *cobra.Command {
 	}
 	var sp tsmOptions
 	spCmd := &cobra.Command{
-		Use:   "sp --listen ADDR --se-tsm URL --pki DIR",
+		Use:   "sp --listen ADDR --se-tsm URL --pki DIR [--data DIR]",
 		Short: "Run the SP TSM: the issuer's orders in, SCP03 sessions to the issuer's SSD computed here",
 		Long: `Runs the SP TSM until SIGINT or SIGTERM. Issuers post their orders to it over HTTPS with
 mutual TLS on --listen (only the issuer's certificate), each sealed and signed (JOSE); it holds
 the issuer's keys of the order's script sealed under a key of its security module, has the SE
 TSM at --se-tsm (its back office, https://host:port) confirm the designated SE, hands the order
 over without the script, and computes the SCP03 session the SE TSM relays at POST /relay (only
-the SE TSM's certificate). --pki is a directory of "tapsim pki init".`,
+the SE TSM's certificate). --pki is a directory of "tapsim pki init". With --data its state
+(orders, scripts sealed, statuses, transaction log) is in DIR/sp-tsm.db (SQLite) and its
+security module's keys in DIR/sp-tsm-keys.json, and outlive the process.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -52,17 +54,20 @@ the SE TSM's certificate). --pki is a directory of "tapsim pki init".`,
 	fl.StringVar(&sp.peer, "se-tsm", "", "the SE TSM's back office, https://host:port")
 	fl.StringVar(&sp.pki, "pki", "", "directory of tapsim pki init")
 	fl.BoolVarP(&sp.verbose, "verbose", "v", false, "log every step (references only) on stderr")
+	fl.StringVar(&sp.data, "data", "", "directory of the SP TSM's database and keystore (default: in memory)")
 
 	var se tsmOptions
 	seCmd := &cobra.Command{
-		Use:   "se --listen ADDR --ota-listen ADDR --sp-tsm URL --pki DIR",
+		Use:   "se --listen ADDR --ota-listen ADDR --sp-tsm URL --pki DIR [--data DIR]",
 		Short: "Run the SE TSM: the SE operator's registry, its back office and the phones' OTA listener apart",
 		Long: `Runs the SE TSM until SIGINT or SIGTERM. Its back office on --listen takes the SP TSM's checks
 and hand-overs and the SE operator's registrations of the SEs it issued (certificates sp-tsm and
 se-operator only); its OTA listener on --ota-listen, a listener and certificate of its own, takes
 the phones' OTA agents, whose SCP03 sessions it relays to and from the SP TSM at --sp-tsm
 (https://host:port). It never holds a key of an issuer's SSD. --pki is a directory of
-"tapsim pki init".`,
+"tapsim pki init". With --data its state (registered SEs with their ISD keys sealed, orders,
+statuses, personalised SEs, transaction log) is in DIR/se-tsm.db and its security module's keys
+in DIR/se-tsm-keys.json.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -76,6 +81,7 @@ the phones' OTA agents, whose SCP03 sessions it relays to and from the SP TSM at
 	fl.StringVar(&se.peer, "sp-tsm", "", "the SP TSM, https://host:port")
 	fl.StringVar(&se.pki, "pki", "", "directory of tapsim pki init")
 	fl.BoolVarP(&se.verbose, "verbose", "v", false, "log every step (references only) on stderr")
+	fl.StringVar(&se.data, "data", "", "directory of the SE TSM's database and keystore (default: in memory)")
 	c.AddCommand(spCmd, seCmd)
 	return c
 }
@@ -103,7 +109,7 @@ func runTSM(ctx context.Context, role string, o tsmOptions, out, errOut io.Write
 	if o.verbose {
 		level = slog.LevelInfo
 	}
-	opts := lab.TSMServiceOptions{PKI: lab.ProvisioningPKI{Dir: o.pki}, Listen: o.listen, OTAListen: o.otaListen, PeerURL: peer,
+	opts := lab.TSMServiceOptions{PKI: lab.ProvisioningPKI{Dir: o.pki}, Listen: o.listen, OTAListen: o.otaListen, PeerURL: peer, DataDir: o.data,
 		Logger: slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: level}))}
 	var s *lab.TSMService
 	if role == "sp" {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -19,10 +21,12 @@ import (
 	"github.com/tapsim/tapsim/cards/otaagent"
 	"github.com/tapsim/tapsim/cards/phone"
 	"github.com/tapsim/tapsim/emv/gp"
+	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/isospec/tlsconf"
 	"github.com/tapsim/tapsim/isospec/tlsconf/tlstest"
 	"github.com/tapsim/tapsim/lab"
 	"github.com/tapsim/tapsim/provision/tsm"
+	"github.com/tapsim/tapsim/provision/tsm/sqlstore"
 	"github.com/tapsim/tapsim/provision/wire"
 )
 
@@ -56,11 +60,14 @@ func TestTSMProcesses(t *testing.T) {
 	require.Contains(t, out, "se-tsm-ota")
 
 	spAddr, boAddr := freeAddr(t), freeAddr(t)
-	se := start(t, "tsm", "se", "--listen", boAddr, "--ota-listen", "127.0.0.1:0", "--sp-tsm", "https://"+spAddr, "--pki", pki)
+	spData, seData := filepath.Join(dir, "sp-tsm"), filepath.Join(dir, "se-tsm")
+	seArgs := []string{"tsm", "se", "--listen", boAddr, "--ota-listen", "127.0.0.1:0", "--sp-tsm", "https://" + spAddr, "--pki", pki, "--data", seData}
+	se := start(t, seArgs...)
 	m := otaAddrRE.FindStringSubmatch(strings.Join(se.output(), "\n"))
 	require.NotNil(t, m, se.output())
 	otaAddr := m[1]
-	sp := start(t, "tsm", "sp", "--listen", spAddr, "--se-tsm", "https://"+se.addr, "--pki", pki)
+	spArgs := []string{"tsm", "sp", "--listen", spAddr, "--se-tsm", "https://" + se.addr, "--pki", pki, "--data", spData}
+	sp := start(t, spArgs...)
 	require.Equal(t, spAddr, sp.addr)
 
 	k := lab.ProvisioningPKI{Dir: pki}
@@ -126,6 +133,12 @@ func TestTSMProcesses(t *testing.T) {
 
 	hosts := startHosts(t)
 	term := newTerminal(t, hosts.acquirer.addr, time.Now())
+	type done struct {
+		o      tsm.Order
+		sc     tsm.Script
+		secret []string // hex of keys no TSM store may hold in clear
+	}
+	var orders []done
 	for i, c := range []struct {
 		profile string
 		shared  bool
@@ -182,6 +195,12 @@ func TestTSMProcesses(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, 1, n)
 			requireAnswer(t, term.sell(t, ph, 1500, "2468", ""), "00", "")
+			var secret []string
+			for _, k := range []keys.Key{isd.ENC, isd.MAC, isd.DEK, issuerKeys.ENC, issuerKeys.MAC, issuerKeys.DEK} {
+				secret = append(secret, hex.EncodeToString(k.Bytes()), strings.ToUpper(hex.EncodeToString(k.Bytes())),
+					base64.StdEncoding.EncodeToString(k.Bytes()))
+			}
+			orders = append(orders, done{o: o, sc: sc, secret: secret})
 			// R-S4e: a second order for the same SE is refused.
 			o.OrderID = orderID + "-again"
 			o.OTPCheck = tsm.OTPCheck(o.OrderID, "731904")
@@ -206,5 +225,37 @@ func TestTSMProcesses(t *testing.T) {
 		out, err = run(t, append(args, "--otp", "000000")...)
 		require.Error(t, err, out)
 		require.Contains(t, out, tsm.ReasonOTP, "R-S3c")
+	})
+	t.Run("R-G5g R-S4d the TSMs' stores hold no personalisation data and outlive a restart", func(t *testing.T) {
+		require.Len(t, orders, 2)
+		sp.stop()
+		se.stop()
+		for _, f := range []string{lab.StoreFile(spData, lab.PartySPTSM), lab.StoreFile(seData, lab.PartySETSM)} {
+			st, err := sqlstore.Open(f)
+			require.NoError(t, err)
+			d, err := tsm.Dump(st, tsm.StoreKinds...)
+			require.NoError(t, err)
+			log, err := st.Log()
+			require.NoError(t, err)
+			require.NoError(t, st.Close())
+			require.NotEmpty(t, d, f)
+			require.NotEmpty(t, log, "R-S4d: "+f)
+			all := strings.Join(d, "\n")
+			require.NotRegexp(t, `eyJ[A-Za-z0-9_-]{16,}\.`, all, "no envelope or script kept: "+f)
+			for _, o := range orders {
+				for _, k := range o.secret {
+					require.NotContains(t, all, k, f)
+				}
+			}
+		}
+		se = start(t, seArgs...)
+		sp = start(t, spArgs...)
+		o := orders[0].o
+		o.OrderID += "-after-restart"
+		o.OTPCheck = tsm.OTPCheck(o.OrderID, "731904")
+		tok, err := tsm.OrderFor(issuer, spKeys, o, orders[0].sc, wire.Header{})
+		require.NoError(t, err)
+		_, _, err = issuerC.Post(ctx, "https://"+spAddr+"/order", wire.MediaJOSE, []byte(tok))
+		require.Equal(t, tsm.ReasonAlreadyDone, wire.RefusalFor(err).Reason, "R-S4e: remembered across the restart")
 	})
 }
