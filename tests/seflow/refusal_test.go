@@ -71,8 +71,8 @@ func TestWrongOTP(t *testing.T) {
 	require.Empty(t, r.se.Dump())
 }
 
-// An SCP03 card cryptogram that does not verify (the script's keys are
-// not the SE's) ends the download.
+// R-G5e, R-G2: an SCP03 card cryptogram that does not verify (the
+// script's keys are not the SE's) ends the download with its reason.
 func TestCardCryptogramFails(t *testing.T) {
 	r := newRig(t)
 	d := r.device("frank-phone", 7, true)
@@ -86,7 +86,8 @@ func TestCardCryptogramFails(t *testing.T) {
 	require.Equal(t, tsm.ReasonCardCryptogram, res.Outcome)
 }
 
-// A command whose C-MAC the SE does not verify ends the session.
+// R-S3b, R-G2: a command whose C-MAC the SE does not verify (altered on
+// the way through the agent) is refused by the SE and ends the session.
 func TestBadCMAC(t *testing.T) {
 	r := newRig(t)
 	d, o := issuerOwned(t, r, "grace-phone", 8)
@@ -105,7 +106,8 @@ func TestBadCMAC(t *testing.T) {
 	require.Equal(t, tsm.ReasonBadMAC, res.Outcome)
 }
 
-// STORE DATA blocks out of order are refused by the SE.
+// R-S3b: STORE DATA blocks out of order are refused by the SE, and the
+// download ends with its reason.
 func TestStoreDataOutOfOrder(t *testing.T) {
 	r := newRig(t)
 	d := r.device("heidi-phone", 9, true)
@@ -128,8 +130,9 @@ func TestStoreDataOutOfOrder(t *testing.T) {
 	require.Equal(t, tsm.ReasonOutOfOrder, res.Outcome)
 }
 
-// An OTA step sent twice is refused, and so is any step of a session that
-// is over.
+// R-G4: an OTA step sent twice is refused, and so is any step of a
+// session that is over; a step from another certificate than the one
+// that opened the session is refused too.
 func TestReplayedOTA(t *testing.T) {
 	r := newRig(t)
 	d, o := issuerOwned(t, r, "ivan-phone", 10)
@@ -246,7 +249,7 @@ func TestRetryAfterFailedDownload(t *testing.T) {
 	require.Equal(t, tsm.ReasonAlreadyDone, reason(t, r.submit(r.order(d, p, good, false))))
 }
 
-// A host decides only on what is authenticated: responses carry an R-MAC,
+// R-G2: a host decides only on what is authenticated: responses carry an R-MAC,
 // so an agent that answers "done" for the SE is caught, and the download
 // does not count as personalised.
 func TestForgedResponse(t *testing.T) {
@@ -266,7 +269,7 @@ func TestForgedResponse(t *testing.T) {
 	require.Equal(t, tsm.ReasonBadRMAC, res.Outcome)
 }
 
-// A host decides only on what is authenticated: a script not sealed by a
+// R-G2: a host decides only on what is authenticated: a script not sealed by a
 // trusted issuer (here by the SE TSM, a party the SP TSM knows) is refused
 // with the order.
 func TestScriptNotFromIssuer(t *testing.T) {
@@ -284,7 +287,7 @@ func TestScriptNotFromIssuer(t *testing.T) {
 	require.Empty(t, r.sp.Dump())
 }
 
-// A script is bound to its order, its SE and the cardholder's code check
+// R-G2, R-S3a: a script is bound to its order, its SE and the cardholder's code check
 // by the issuer's signature: moved into another order (for another SE), or
 // with the order's check value replaced on the way, it is refused with
 // the order.
