@@ -30,8 +30,14 @@ type RemoteSEOptions struct {
 	SPURL, SEURL, OTAURL string
 	// AcquirerAddr is the acquirer a tap goes to.
 	AcquirerAddr string
-	Clock        func() time.Time
-	Rand         io.Reader
+	// IssuerData, when set, is the running issuer's data directory: the
+	// issuer's ID&V then sends the cardholder's code by SMS (read from the
+	// inbox there) and checks it for the SP TSM, which must run with
+	// --issuer-idv; otherwise the order carries the hash of a code handed
+	// over directly.
+	IssuerData string
+	Clock      func() time.Time
+	Rand       io.Reader
 }
 
 // RemoteSERequest is one over-the-air personalisation against them.
@@ -58,9 +64,10 @@ type RemoteSEResult struct {
 // PersonaliseRemoteSE plays the SE operator, the issuer and the phone
 // against running TSMs: the operator issues a new phone's SE and registers
 // it, its ISD keys sealed to the SE TSM; the issuer prepares the data and
-// orders the download at the SP TSM, the hash of the cardholder's code in
-// the order (the TSM processes have no link to the issuer's ID&V); the
-// phone's OTA agent relays the download. Each step goes to step, each OTA
+// orders the download at the SP TSM (with o.IssuerData its ID&V then
+// sends the cardholder's code and checks it for the SP TSM; otherwise the
+// hash of a code handed over is in the order); the phone's OTA agent
+// relays the download. Each step goes to step, each OTA
 // command (name and status word) to trace.
 func PersonaliseRemoteSE(ctx context.Context, o RemoteSEOptions, r RemoteSERequest, step, trace func(string)) (RemoteSEResult, error) {
 	if o.Clock == nil {
@@ -160,17 +167,20 @@ func PersonaliseRemoteSE(ctx context.Context, o RemoteSEOptions, r RemoteSEReque
 		return res, err
 	}
 	res.OrderID = fmt.Sprintf("se-order-%s-%x", strings.ToLower(r.Device), nonce)
-	code, err := drawCode(o.Rand)
-	if err != nil {
-		return res, err
+	code, check := "", ""
+	if o.IssuerData == "" {
+		if code, err = drawCode(o.Rand); err != nil {
+			return res, err
+		}
+		check = tsm.OTPCheck(res.OrderID, code)
 	}
 	ord := tsm.Order{OrderID: res.OrderID, CardRef: "card-" + r.Profile, SEID: res.SEID, DeviceID: r.Device, PhoneNumber: SamplePhoneNumber,
-		SSD: fmt.Sprintf("%X", perso.SD), Owner: perso.Owner, Shared: r.Shared, IssuerConsent: true, OTPCheck: tsm.OTPCheck(res.OrderID, code)}
+		SSD: fmt.Sprintf("%X", perso.SD), Owner: perso.Owner, Shared: r.Shared, IssuerConsent: true, OTPCheck: check}
 	tok, err := tsm.OrderFor(issuer, spKeys, ord, sc, wire.Header{Clock: o.Clock, Rand: o.Rand, TTL: tsm.DefaultOTPTTL + time.Minute})
 	if err != nil {
 		return res, err
 	}
-	step(fmt.Sprintf("issuer: %v, sealed with its keys to the SP TSM; a one-time code handed to the cardholder", sc))
+	step(fmt.Sprintf("issuer: %v, sealed with its keys to the SP TSM", sc))
 	if _, _, err := clients[PartyIssuer].Post(ctx, o.SPURL+"/order", wire.MediaJOSE, []byte(tok)); err != nil {
 		var ref *wire.Refusal
 		if errors.As(err, &ref) {
@@ -181,6 +191,22 @@ func PersonaliseRemoteSE(ctx context.Context, o RemoteSEOptions, r RemoteSEReque
 		return res, err
 	}
 	step(fmt.Sprintf("SP TSM: order %s for SE %s: designated SE confirmed by the SE operator, handed to the SE TSM", res.OrderID, res.SEID))
+	if o.IssuerData != "" {
+		to, sent, err := BeginSEAtIssuer(ctx, o.IssuerData, res.OrderID, r.Profile, r.Device)
+		if err != nil {
+			var ref *wire.Refusal
+			if errors.As(err, &ref) {
+				res.Outcome = ref.Reason
+				step("issuer ID&V: refused: " + ref.Reason)
+				return res, nil
+			}
+			return res, err
+		}
+		code = sent
+		step("issuer ID&V: one-time code sent by SMS to the card's registered phone " + maskPhone(to) + "; the cardholder reads it in the inbox")
+	} else {
+		step("issuer: a one-time code handed to the cardholder, its hash in the order")
+	}
 
 	a := &otaagent.Agent{Client: clients[PartyPhone], URL: o.OTAURL, DeviceID: r.Device, SE: ph.SE().Process, Trace: trace}
 	if r.OTP != "" {
@@ -191,7 +217,7 @@ func PersonaliseRemoteSE(ctx context.Context, o RemoteSEOptions, r RemoteSEReque
 		var ref *wire.Refusal
 		if errors.As(err, &ref) {
 			res.Outcome = ref.Reason
-			step("SE TSM: download refused: " + ref.Reason)
+			step("SE TSM: download refused: " + ref.Reason + ": " + ref.Message)
 			return res, nil
 		}
 		return res, err

@@ -225,6 +225,10 @@ type IssuerServicesOptions struct {
 	// Ledger is the issuer's cloud key ledger (OpenCloudLedger), which
 	// the issuer host's authorisation reads; required with Cloud.
 	Ledger *issuercloud.Ledger
+	// SPTSM, when set, is the SP TSM's public keys: the issuer then also
+	// checks the cardholder's code of its SE downloads for it
+	// (PathSEVerify, R-S3c).
+	SPTSM *wire.PublicKeys
 	// Clock, Rand, Recommend and Logger are as in ProvisioningOptions.
 	Clock     func() time.Time
 	Rand      io.Reader
@@ -236,10 +240,11 @@ type IssuerServicesOptions struct {
 // and security module: the token service it operates (its vault the
 // issuer's, the same bridge as the embedded network's) and its ID&V API.
 type IssuerServices struct {
-	idv   *idv.Service
-	ts    *tokensvc.Service
-	cloud *cloudsvc.Service
-	log   *slog.Logger
+	seVerify http.Handler
+	idv      *idv.Service
+	ts       *tokensvc.Service
+	cloud    *cloudsvc.Service
+	log      *slog.Logger
 }
 
 // NewIssuerServices builds the issuer's provisioning services on r (store
@@ -270,6 +275,13 @@ func NewIssuerServices(r *Issuer, o IssuerServicesOptions) (*IssuerServices, err
 		return nil, err
 	}
 	out := &IssuerServices{idv: svc, ts: ts, log: o.Logger}
+	if o.SPTSM != nil {
+		trust, err := wire.NewTrustList(*o.SPTSM)
+		if err != nil {
+			return nil, err
+		}
+		out.seVerify = seVerifyHandler(svc, o.TokenService, trust, o.Clock)
+	}
 	if o.Cloud != nil {
 		if out.cloud, err = newIssuerCloud(r, svc, o.Cloud, o.Ledger, o.Clock, o.Rand, o.Logger); err != nil {
 			return nil, err
@@ -336,6 +348,9 @@ func newTokenService(b *bridge, me *wire.Party, trust *wire.TrustList, notifyURL
 func (s *IssuerServices) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/idv/", OnlyPeer(PartyTokenService, idv.Handler(s.idv, idv.WithoutInbox()), s.log))
+	if s.seVerify != nil {
+		mux.Handle(PathSEVerify, OnlyPeer(PartySPTSM, s.seVerify, s.log))
+	}
 	if s.cloud != nil {
 		mux.Handle("/hce/", peerGate(func(cn string) bool { return cn == PartyPhone }, s.cloud.Handler(), s.log,
 			"this API is the phones' only"))

@@ -35,6 +35,10 @@ type TSMServiceOptions struct {
 	// PeerURL is the other TSM's: the SE TSM's back office for the SP TSM,
 	// the SP TSM's listener for the SE TSM (https://host:port).
 	PeerURL string
+	// IssuerIDVURL, for the SP TSM, is the issuer's provisioning listener
+	// (https://host:port), whose ID&V checks the cardholder's code of an
+	// order without OTPCheck (PathSEVerify, R-S3c).
+	IssuerIDVURL string
 	// DataDir, when set, keeps the TSM's state and transaction log in an
 	// SQLite database of its own there (NAME.db) and its security module's
 	// keystore (NAME-keys.json, under the LMK of TAPSIM_HSM_LMK or the
@@ -172,9 +176,10 @@ func (s *TSMService) tsmStore() tsm.Store {
 }
 
 // StartSPTSMService runs an SP TSM on o.Listen for the issuer of the PKI
-// directory, handing orders to the SE TSM at o.PeerURL. It has no link
-// to the issuer's ID&V: the issuer's orders carry the hash of the
-// cardholder's code (Order.OTPCheck), which the SE TSM checks.
+// directory, handing orders to the SE TSM at o.PeerURL. With
+// o.IssuerIDVURL the issuer's ID&V checks the cardholder's code; without
+// it the issuer's orders must carry the code's hash (Order.OTPCheck),
+// which the SE TSM checks.
 func StartSPTSMService(o TSMServiceOptions) (_ *TSMService, err error) {
 	o.defaults()
 	if o.PeerURL == "" {
@@ -194,7 +199,16 @@ func StartSPTSMService(o TSMServiceOptions) (_ *TSMService, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.SP, err = tsm.NewSPTSM(tsm.SPConfig{Party: me, Trust: trust, Issuers: []string{PartyIssuer}, Peers: []string{PartyIssuer},
+	var verifier tsm.CardholderVerifier
+	if o.IssuerIDVURL != "" {
+		ts, err := o.PKI.Trust(PartyTokenService)
+		if err != nil {
+			return nil, err
+		}
+		to, _ := ts.Party(PartyTokenService)
+		verifier = RemoteIDV{URL: o.IssuerIDVURL, Me: me, Issuer: to, Client: s.client, Clock: o.Now}
+	}
+	if s.SP, err = tsm.NewSPTSM(tsm.SPConfig{Party: me, Trust: trust, Issuers: []string{PartyIssuer}, Peers: []string{PartyIssuer}, Verifier: verifier,
 		SETSMPeers: []string{PartySETSM}, SETSM: PartySETSM, SETSMURL: o.PeerURL, Client: s.client, Vault: s.module, DEK: dek, Store: s.tsmStore(),
 		Now: o.Now, Rand: o.Rand, Logger: o.Logger.With("host", PartySPTSM)}); err != nil {
 		return nil, err

@@ -48,8 +48,10 @@ network, whose issuer host decides.
 With --sp-tsm, --se-tsm and --ota (host:port of "tapsim tsm sp" and of "tapsim tsm se"'s back
 office and OTA listener) and --pki (the directory of "tapsim pki init"), nothing is started:
 the command plays the SE operator (registers the new phone's SE), the issuer (orders the
-download, the cardholder's code given by hand: --otp auto types it, --otp CODE another) and the
-phone against the running TSMs; --tap then needs --acquirer (host:port).
+download) and the phone against the running TSMs; --tap then needs --acquirer (host:port).
+With --data (the running issuer's data directory; its SP TSM runs with --issuer-idv) the
+issuer's ID&V sends the code by SMS and checks it; without it the issuer hands a code over
+and puts its hash in the order. --otp auto types the code, --otp CODE another.
 
 The OTA trace names each command and its status word, never its data; no step prints a key,
 a card number or the one-time code.`,
@@ -94,8 +96,6 @@ func (o seOptions) check() error {
 		return usageErr("--sp-tsm needs --se-tsm, --ota and --pki")
 	case o.spTSM != "" && o.tap > 0 && o.acquirer == "":
 		return usageErr("--tap with --sp-tsm needs --acquirer")
-	case o.spTSM != "" && o.data != "":
-		return usageErr("--data does not go with --sp-tsm")
 	}
 	for _, a := range []string{o.spTSM, o.seTSM, o.ota, o.acquirer} {
 		if a == "" {
@@ -115,7 +115,7 @@ func runRemoteSE(ctx context.Context, o seOptions, out io.Writer) error {
 		r.OTP = o.otp
 	}
 	res, err := lab.PersonaliseRemoteSE(ctx, lab.RemoteSEOptions{PKI: lab.ProvisioningPKI{Dir: o.pki}, SPURL: "https://" + o.spTSM,
-		SEURL: "https://" + o.seTSM, OTAURL: "https://" + o.ota, AcquirerAddr: o.acquirer}, r,
+		SEURL: "https://" + o.seTSM, OTAURL: "https://" + o.ota, AcquirerAddr: o.acquirer, IssuerData: o.data}, r,
 		func(s string) { fmt.Fprintln(out, s) }, func(s string) { fmt.Fprintln(out, "  OTA  "+s) })
 	if err != nil {
 		return fmt.Errorf("provision se: %w", err)

@@ -20,8 +20,8 @@ import (
 func init() { subcommands = append(subcommands, newTSMCmd) }
 
 type tsmOptions struct {
-	listen, otaListen, peer, pki, data string
-	verbose                            bool
+	listen, otaListen, peer, pki, data, idv string
+	verbose                                 bool
 }
 
 func newTSMCmd() *cobra.Command {
@@ -32,7 +32,7 @@ func newTSMCmd() *cobra.Command {
 	}
 	var sp tsmOptions
 	spCmd := &cobra.Command{
-		Use:   "sp --listen ADDR --se-tsm URL --pki DIR [--data DIR]",
+		Use:   "sp --listen ADDR --se-tsm URL --pki DIR [--issuer-idv URL] [--data DIR]",
 		Short: "Run the SP TSM: the issuer's orders in, SCP03 sessions to the issuer's SSD computed here",
 		Long: `Runs the SP TSM until SIGINT or SIGTERM. Issuers post their orders to it over HTTPS with
 mutual TLS on --listen (only the issuer's certificate), each sealed and signed (JOSE); it holds
@@ -41,7 +41,10 @@ TSM at --se-tsm (its back office, https://host:port) confirm the designated SE, 
 over without the script, and computes the SCP03 session the SE TSM relays at POST /relay (only
 the SE TSM's certificate). --pki is a directory of "tapsim pki init". With --data its state
 (orders, scripts sealed, statuses, transaction log) is in DIR/sp-tsm.db (SQLite) and its
-security module's keys in DIR/sp-tsm-keys.json, and outlive the process.`,
+security module's keys in DIR/sp-tsm-keys.json, and outlive the process. With --issuer-idv
+(the issuer's --provisioning-listen, https://host:port) the issuer's ID&V checks the
+cardholder's one-time code of each download, under its try limit and lock (R-S3c); without it
+the issuer's orders must carry the code's hash, which the SE TSM checks.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -55,6 +58,7 @@ security module's keys in DIR/sp-tsm-keys.json, and outlive the process.`,
 	fl.StringVar(&sp.pki, "pki", "", "directory of tapsim pki init")
 	fl.BoolVarP(&sp.verbose, "verbose", "v", false, "log every step (references only) on stderr")
 	fl.StringVar(&sp.data, "data", "", "directory of the SP TSM's database and keystore (default: in memory)")
+	fl.StringVar(&sp.idv, "issuer-idv", "", "the issuer's provisioning listener, https://host:port, whose ID&V checks the cardholder's code")
 
 	var se tsmOptions
 	seCmd := &cobra.Command{
@@ -105,11 +109,17 @@ func runTSM(ctx context.Context, role string, o tsmOptions, out, errOut io.Write
 	if strings.TrimSpace(o.pki) == "" {
 		return usageErr("--pki DIR is required (tapsim pki init --dir DIR)")
 	}
+	idv := ""
+	if o.idv != "" {
+		if idv, err = httpsURL(o.idv); err != nil {
+			return usageErr("--issuer-idv %q: %v", o.idv, err)
+		}
+	}
 	level := slog.LevelWarn
 	if o.verbose {
 		level = slog.LevelInfo
 	}
-	opts := lab.TSMServiceOptions{PKI: lab.ProvisioningPKI{Dir: o.pki}, Listen: o.listen, OTAListen: o.otaListen, PeerURL: peer, DataDir: o.data,
+	opts := lab.TSMServiceOptions{PKI: lab.ProvisioningPKI{Dir: o.pki}, Listen: o.listen, OTAListen: o.otaListen, PeerURL: peer, DataDir: o.data, IssuerIDVURL: idv,
 		Logger: slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: level}))}
 	var s *lab.TSMService
 	if role == "sp" {

@@ -259,3 +259,47 @@ func TestTSMProcesses(t *testing.T) {
 		require.Equal(t, tsm.ReasonAlreadyDone, wire.RefusalFor(err).Reason, "R-S4e: remembered across the restart")
 	})
 }
+
+// R-S3c, R-G3c, R-M6: with the issuer's ID&V on its provisioning listener
+// and the SP TSM pointed at it (--issuer-idv), the issuer sends the
+// cardholder's code by SMS to the card's registered phone and checks it
+// for the SP TSM across the processes: a wrong code is refused otp_wrong
+// with the tries left, the code from the inbox personalises the SE and
+// the phone taps, approved; a certificate other than the SP TSM's is
+// refused at the issuer's check.
+func TestTSMProcessesWithIssuerIDV(t *testing.T) {
+	dir := t.TempDir()
+	pki := filepath.Join(dir, "pki")
+	out, err := run(t, "pki", "init", "--dir", pki, "--validity", "1h")
+	require.NoError(t, err, out)
+	issuerDir := filepath.Join(dir, "issuer")
+	iss := start(t, "issuer", "--listen", "127.0.0.1:0", "--data", issuerDir, "--provisioning-listen", "127.0.0.1:0", "--pki", pki)
+	provAddr := iss.provisioningAddr(t)
+	acq := start(t, "acquirer", "--listen", "127.0.0.1:0", "--issuer", iss.addr, "--data", filepath.Join(dir, "acquirer"),
+		"--issuer-timeout", "3s")
+	acq.waitLine(t, "issuer links signed on")
+
+	spAddr, boAddr := freeAddr(t), freeAddr(t)
+	se := start(t, "tsm", "se", "--listen", boAddr, "--ota-listen", "127.0.0.1:0", "--sp-tsm", "https://"+spAddr, "--pki", pki)
+	m := otaAddrRE.FindStringSubmatch(strings.Join(se.output(), "\n"))
+	require.NotNil(t, m, se.output())
+	start(t, "tsm", "sp", "--listen", spAddr, "--se-tsm", "https://"+se.addr, "--pki", pki, "--issuer-idv", "https://"+provAddr)
+
+	c := tsmParty(t, pki, lab.PartyIssuer)
+	_, _, err = c.Post(context.Background(), "https://"+provAddr+lab.PathSEVerify, wire.MediaJOSE, []byte("garbage"))
+	require.Equal(t, tsm.ReasonPeer, wire.RefusalFor(err).Reason, "R-S4b: only the SP TSM's certificate")
+
+	args := []string{"provision", "se", "--card", "visa-se-phone", "--device", "35209900E2E0A001", "--sp-tsm", spAddr,
+		"--se-tsm", se.addr, "--ota", m[1], "--pki", pki, "--data", issuerDir}
+	out, err = run(t, append(args, "--otp", "000000")...)
+	require.Error(t, err, out)
+	require.Contains(t, out, "issuer ID&V: one-time code sent by SMS")
+	require.Contains(t, out, tsm.ReasonOTPWrong)
+	require.Contains(t, out, "4 tries left", "R-G3c: the issuer's count")
+
+	args[5] = "35209900E2E0A002"
+	out, err = run(t, append(args, "--tap", "1500", "--acquirer", acq.addr)...)
+	require.NoError(t, err, out)
+	require.Contains(t, out, "personalised")
+	require.Contains(t, out, "DE39 00")
+}
