@@ -103,6 +103,9 @@ type SEConfig struct {
 	// the order is cancelled as expired. DefaultOTPTTL when 0; an issuer
 	// seals the script for at least that long.
 	OTPTTL time.Duration
+	// SweepEvery is how often the TTLs are applied without a request;
+	// SweepInterval when 0.
+	SweepEvery time.Duration
 	// Store keeps the SE TSM's state and log; a MemoryStore when nil.
 	Store Store
 	// Now and Rand: the clock and the random source (session IDs, host
@@ -210,6 +213,15 @@ func NewSETSM(cfg SEConfig) (*SETSM, error) {
 	if err := s.log.load(cfg.Store, s.storeErr); err != nil {
 		return nil, err
 	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		sweepEvery(s.stop, s.cfg.SweepEvery, func() {
+			s.mu.Lock()
+			s.sweep()
+			s.mu.Unlock()
+		})
+	}()
 	return s, nil
 }
 

@@ -48,6 +48,9 @@ type SPConfig struct {
 	// OrderTTL erases a script whose download did not start within it. 5
 	// and 6 minutes when 0 (the cardholder's code is good for 5).
 	SessionTTL, OrderTTL time.Duration
+	// SweepEvery is how often the TTLs are applied without a request;
+	// SweepInterval when 0.
+	SweepEvery time.Duration
 	// Store keeps the SP TSM's state and log; a MemoryStore when nil.
 	Store Store
 	// Verifier is the issuer's ID&V, which checks the cardholder's
@@ -126,6 +129,15 @@ func NewSPTSM(cfg SPConfig) (*SPTSM, error) {
 	if err := s.log.load(cfg.Store, s.storeErr); err != nil {
 		return nil, err
 	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		sweepEvery(s.stop, s.cfg.SweepEvery, func() {
+			s.mu.Lock()
+			s.sweep()
+			s.mu.Unlock()
+		})
+	}()
 	return s, nil
 }
 

@@ -3,7 +3,30 @@ package tsm
 import (
 	"errors"
 	"sync"
+	"time"
 )
+
+// SweepInterval is how often a TSM ends its silent sessions and erases
+// its stale orders without waiting for a request (by its own clock's
+// TTLs), so that no session's goroutine outlives its agent for long.
+const SweepInterval = 30 * time.Second
+
+// sweepEvery runs sweep every d (SweepInterval when 0) until stop closes.
+func sweepEvery(stop <-chan struct{}, d time.Duration, sweep func()) {
+	if d <= 0 {
+		d = SweepInterval
+	}
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			sweep()
+		}
+	}
+}
 
 var errStopped = errors.New("tsm: stopped")
 

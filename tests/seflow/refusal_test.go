@@ -3,6 +3,7 @@ package seflow_test
 import (
 	"encoding/hex"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -339,4 +340,31 @@ func TestOTPExpiresAndIsSingleUse(t *testing.T) {
 	require.Equal(t, tsm.ReasonPersonalised, res.Outcome)
 	_, err = r.agent(d2).Run(ctx, o2.OrderID, o2.otp)
 	require.Equal(t, tsm.ReasonNoOrder, reason(t, err), "the code is spent")
+}
+
+// R-G5g: a download whose phone falls silent ends by the TSMs' own clock
+// even when no request comes any more: the SE TSM's session and the SP
+// TSM's side of it are gone, and so are the orders no phone opened.
+func TestSilentSessionsSweptWithoutRequests(t *testing.T) {
+	r := newRigSweeping(t, 5*time.Millisecond)
+	d, o := issuerOwned(t, r, "wes-phone", 25)
+	require.NoError(t, r.submit(o))
+	var first tsm.OTANext
+	require.NoError(t, r.phoneCl.PostJSON(ctx, r.otaURL+"/open", tsm.OTAOpen{DeviceID: d.id, OrderID: o.OrderID, OTP: o.otp}, &first))
+	_, o2 := issuerOwned(t, r, "xia-phone", 26)
+	require.NoError(t, r.submit(o2))
+	require.NotEmpty(t, r.se.Dump())
+	require.NotEmpty(t, r.sp.Dump())
+	r.clock.Advance(25 * time.Hour)
+	require.Eventually(t, func() bool {
+		if len(r.se.Dump()) != 0 {
+			return false
+		}
+		for _, l := range r.sp.Dump() {
+			if strings.HasPrefix(l, "script ") || strings.HasPrefix(l, "download ") {
+				return false
+			}
+		}
+		return true
+	}, 10*time.Second, 5*time.Millisecond)
 }

@@ -73,6 +73,13 @@ func (r *rig) operatorCopy(seid string) tsm.Keys {
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
+	return newRigSweeping(t, 0)
+}
+
+// newRigSweeping is newRig with the TSMs applying their TTLs every sweep
+// without a request (their default when 0).
+func newRigSweeping(t *testing.T, sweep time.Duration) *rig {
+	t.Helper()
 	r := &rig{t: t, clock: wiretest.NewClock(wiretest.Epoch)}
 	r.pki = tlstest.NewPKI(t, "sp-tsm", "se-tsm", "se-tsm-ota", "issuer", "phone", "phone-2")
 	r.issuer = wiretest.Party(t, "issuer", 1)
@@ -109,7 +116,7 @@ func newRig(t *testing.T) *rig {
 		return ks, nil
 	}
 	r.se, err = tsm.NewSETSM(tsm.SEConfig{Vault: vault, DEK: dek, Party: r.seParty, Trust: seTrust, SPTSMs: []string{"sp-tsm"}, Issuers: []string{"issuer"}, BackOfficePeers: []string{"sp-tsm"},
-		SPTSMURLs: map[string]string{"sp-tsm": spURL}, Client: seCl, NewKeys: newKeys, Now: r.clock.Now, Rand: wiretest.NewSeeded(4)})
+		SPTSMURLs: map[string]string{"sp-tsm": spURL}, Client: seCl, NewKeys: newKeys, Now: r.clock.Now, Rand: wiretest.NewSeeded(4), SweepEvery: sweep})
 	require.NoError(t, err)
 	t.Cleanup(r.se.Close)
 	r.serve(r.se.BackOffice(), boLn, "se-tsm")
@@ -118,7 +125,7 @@ func newRig(t *testing.T) *rig {
 	spCl, err := wire.NewClient(r.pki.Client("sp-tsm", ""), wire.ClientLimits{Timeout: 30 * time.Second})
 	require.NoError(t, err)
 	r.sp, err = tsm.NewSPTSM(tsm.SPConfig{Party: r.spParty, Trust: spTrust, Issuers: []string{"issuer"}, Peers: []string{"issuer"}, SETSMPeers: []string{"se-tsm"},
-		SETSM: "se-tsm", SETSMURL: bo, Client: spCl, Vault: spVault, DEK: spDEK, Now: r.clock.Now, Rand: wiretest.NewSeeded(5)})
+		SETSM: "se-tsm", SETSMURL: bo, Client: spCl, Vault: spVault, DEK: spDEK, Now: r.clock.Now, Rand: wiretest.NewSeeded(5), SweepEvery: sweep})
 	require.NoError(t, err)
 	t.Cleanup(r.sp.Close)
 	r.serve(r.sp.Handler(), spLn, "sp-tsm")
