@@ -199,8 +199,9 @@ var (
 	errScript         = refuse(http.StatusBadRequest, ReasonScript, "the download script breaks its rules")
 )
 
-// Handler serves POST /order (JOSE, from an issuer) and POST /relay
-// (JOSE, from the SE TSM during a download).
+// Handler serves POST /order (JOSE, from an issuer), and POST /verify
+// (the cardholder's code for the issuer's ID&V) and POST /relay (each
+// step of a download), JOSE from the SE TSM.
 func (s *SPTSM) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/order", wire.Handle(func(r *wire.Request) (wire.Response, error) {
