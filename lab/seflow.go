@@ -3,6 +3,9 @@ package lab
 import (
 	"bytes"
 	"context"
+	"crypto/ecdh"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -70,6 +73,9 @@ type SEPlatform struct {
 	phoneC  *wire.Client
 	spC     *wire.Client
 	seC     *wire.Client
+	// seCA certifies the SEs' key-agreement keys at manufacture; the SP
+	// TSM trusts it.
+	seCA *ecdsa.PrivateKey
 
 	// initial are the SSD key sets the SE TSM created, by SEID: the
 	// operator's copy, to show that after the issuer's rotation they open
@@ -265,6 +271,9 @@ func StartSEPlatform(now func() time.Time, rnd io.Reader, logger *slog.Logger) (
 	if p.issuer, err = wire.NewParty(PartySEIssuer, rnd); err != nil {
 		return nil, err
 	}
+	if p.seCA, err = ecdsa.GenerateKey(elliptic.P256(), rnd); err != nil {
+		return nil, err
+	}
 	// Each TSM has its own security module (R-S4a): the SE TSM's also
 	// keeps the key the waiting scripts are sealed under; each TSM's JOSE
 	// keys are generated and kept in its module.
@@ -333,7 +342,7 @@ func StartSEPlatform(now func() time.Time, rnd io.Reader, logger *slog.Logger) (
 		return nil, err
 	}
 	if p.SP, err = tsm.NewSPTSM(tsm.SPConfig{Party: p.spParty, Trust: spTrust, Issuers: []string{PartySEIssuer}, Peers: []string{PartySEIssuer}, SETSMPeers: []string{PartySETSM},
-		SETSM: PartySETSM, SETSMURL: bo, Client: p.spC, Verifier: p, Vault: p.spHSM, DEK: spDEK, Now: now, Rand: rnd, Logger: logger.With("host", PartySPTSM)}); err != nil {
+		SETSM: PartySETSM, SETSMURL: bo, Client: p.spC, Verifier: p, SEAuthority: &p.seCA.PublicKey, Vault: p.spHSM, DEK: spDEK, Now: now, Rand: rnd, Logger: logger.With("host", PartySPTSM)}); err != nil {
 		_ = spLn.Close()
 		return nil, err
 	}
@@ -488,6 +497,16 @@ func (p *SEPlatform) newSEDevice(id string, serial uint32, register bool, cfg ph
 		return nil, err
 	}
 	d.SEID = ph.SE().SEID()
+	// The SE's key-agreement key pair, certified at manufacture.
+	agree, err := ecdh.P256().GenerateKey(p.rand)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := gp.SignSECert(p.seCA, d.SEID, agree.PublicKey(), p.rand)
+	if err != nil {
+		return nil, err
+	}
+	ph.SE().SetAgreementKey(agree, cert)
 	if register {
 		isd := d.ISDKeys
 		if err := p.SE.Register(tsm.Binding{SEID: d.SEID, DeviceID: id, PhoneNumber: SamplePhoneNumber, ISDKeys: &isd}); err != nil {

@@ -26,11 +26,13 @@
 // initial key set and hands that set, sealed, to the SP TSM, which
 // replaces it with the issuer's set by PUT KEY before it installs and
 // personalises the applet: the keys the operator knows open nothing
-// afterwards, and no state of the SE TSM holds a key of the SSD. The
-// rotation is symmetric, as SCP03's PUT KEY is: an SE TSM that kept its
-// initial set and recorded the relayed session could still unwrap the new
-// set; GlobalPlatform's confidential key setup with the SE's own key pair
-// (Amendment A) would close that and is not modelled. A relay step or OTA step sent again or out of turn is
+// afterwards, and no state of the SE TSM holds a key of the SSD. With an
+// SE authority configured (SPConfig.SEAuthority) the SP TSM reads the
+// SE's certified key-agreement key and sends the new set under a key
+// agreed with it (gp.PutKeyAgreedCmd, a model of GlobalPlatform's
+// confidential key setup): an SE TSM that kept its initial set and
+// recorded the session still cannot read it. Without one the new set
+// travels under the initial K-DEK, which such an SE TSM could unwrap. A relay step or OTA step sent again or out of turn is
 // refused (ota_replay), one of a session that is over too
 // (ota_session_closed), and a silent session ends after SessionTTL.
 //

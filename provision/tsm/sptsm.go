@@ -2,6 +2,7 @@ package tsm
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -53,6 +54,14 @@ type SPConfig struct {
 	SweepEvery time.Duration
 	// Store keeps the SP TSM's state and log; a MemoryStore when nil.
 	Store Store
+	// SEAuthority, when set, is the key of the authority that certifies
+	// SEs' key-agreement keys: on a shared SE the SP TSM then rotates the
+	// operator's initial key set with a confidential key setup
+	// (gp.PutKeyAgreedCmd), which the SE TSM cannot read even with the
+	// initial keys and a recording of the session; an SE without a valid
+	// certificate is refused se_certificate. Without it, the new set
+	// travels under the initial K-DEK.
+	SEAuthority *ecdsa.PublicKey
 	// Verifier is the issuer's ID&V, which checks the cardholder's
 	// one-time code of an order without OTPCheck (R-S3c); such orders are
 	// refused at download without it.
@@ -553,6 +562,10 @@ func (s *SPTSM) relay(m Relay) (RelayNext, error) {
 	return RelayNext{OrderID: m.OrderID, Step: step, Command: hex.EncodeToString(cmd)}, nil
 }
 
+// ReasonSECertificate: the SE's key-agreement certificate is missing or
+// not its authority's.
+const ReasonSECertificate = "se_certificate"
+
 // ReasonNoInitialKeys: on a shared SE, the SE TSM did not hand over the
 // initial key set of the SSD it created.
 const ReasonNoInitialKeys = "initial_keys_missing"
@@ -605,8 +618,23 @@ func (s *SPTSM) run(x *relaySession, sealed []byte, initial *Keys) string {
 		if r := identify(sess); r != "" {
 			return r
 		}
-		put, err := gp.PutKeyCmd(initial.KVN, rot.KVN, initial.Keys.DEK, rot.Keys)
-		if err != nil {
+		var put []byte
+		if s.cfg.SEAuthority != nil {
+			cert, err := sess.GetData(gp.TagSECertificate)
+			if err != nil {
+				return ReasonSECertificate
+			}
+			pub, err := gp.VerifySECert(s.cfg.SEAuthority, o.SEID, cert)
+			if err != nil {
+				s.record(o, "SE certificate", ReasonSECertificate)
+				return ReasonSECertificate
+			}
+			s.record(o, "SE certificate", "verified")
+			put, err = gp.PutKeyAgreedCmd(initial.KVN, rot.KVN, pub, rot.Keys, s.cfg.Rand)
+			if err != nil {
+				return ReasonScript
+			}
+		} else if put, err = gp.PutKeyCmd(initial.KVN, rot.KVN, initial.Keys.DEK, rot.Keys); err != nil {
 			return ReasonScript
 		}
 		if _, err := sess.Send("PUT KEY", put); err != nil {

@@ -3,6 +3,9 @@ package seflow_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdh"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"encoding/hex"
 	"net"
 	"net/http"
@@ -57,6 +60,8 @@ type rig struct {
 	seq      byte
 	// initial are the SSD key sets the SE TSM drew, by SEID: the copy a
 	// dishonest operator keeps (R-M2).
+	// seCA certifies the SEs' key-agreement keys; the SP TSM trusts it.
+	seCA    *ecdsa.PrivateKey
 	mu      sync.Mutex
 	initial map[string]tsm.Keys
 	seq2    byte
@@ -124,7 +129,9 @@ func newRigSweeping(t *testing.T, sweep time.Duration) *rig {
 
 	spCl, err := wire.NewClient(r.pki.Client("sp-tsm", ""), wire.ClientLimits{Timeout: 30 * time.Second})
 	require.NoError(t, err)
-	r.sp, err = tsm.NewSPTSM(tsm.SPConfig{Party: r.spParty, Trust: spTrust, Issuers: []string{"issuer"}, Peers: []string{"issuer"}, SETSMPeers: []string{"se-tsm"},
+	r.seCA, err = ecdsa.GenerateKey(elliptic.P256(), wiretest.NewSeeded(32))
+	require.NoError(t, err)
+	r.sp, err = tsm.NewSPTSM(tsm.SPConfig{SEAuthority: &r.seCA.PublicKey, Party: r.spParty, Trust: spTrust, Issuers: []string{"issuer"}, Peers: []string{"issuer"}, SETSMPeers: []string{"se-tsm"},
 		SETSM: "se-tsm", SETSMURL: bo, Client: spCl, Vault: spVault, DEK: spDEK, Now: r.clock.Now, Rand: wiretest.NewSeeded(5), SweepEvery: sweep})
 	require.NoError(t, err)
 	t.Cleanup(r.sp.Close)
@@ -175,6 +182,11 @@ func (r *rig) device(id string, serial byte, register bool) *device {
 	ph.SE().SetCPLC(gp.CPLC{ICFabricator: [2]byte{0x47, 0x90}, ICType: [2]byte{0x50, 0x40}, ICSerial: [4]byte{0, 0, 1, serial}, ICBatch: [2]byte{0, 7}})
 	require.NoError(r.t, ph.SE().AddPaymentModule(emvapp.Env{Holder: ph.Holder(), Rand: wiretest.NewSeeded(serial, 7)}))
 	d.seid = ph.SE().SEID()
+	agree, err := ecdh.P256().GenerateKey(wiretest.NewSeeded(serial, 8))
+	require.NoError(r.t, err)
+	cert, err := gp.SignSECert(r.seCA, d.seid, agree.PublicKey(), wiretest.NewSeeded(serial, 9))
+	require.NoError(r.t, err)
+	ph.SE().SetAgreementKey(agree, cert)
 	if register {
 		isd := d.isdKeys
 		require.NoError(r.t, r.se.Register(tsm.Binding{SEID: d.seid, DeviceID: id, PhoneNumber: phoneNo, ISDKeys: &isd}))

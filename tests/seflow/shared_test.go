@@ -1,6 +1,9 @@
 package seflow_test
 
 import (
+	"crypto/ecdh"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"encoding/hex"
 	"strings"
 	"testing"
@@ -8,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tapsim/tapsim/cards/phone"
+	"github.com/tapsim/tapsim/cards/se"
 	"github.com/tapsim/tapsim/emv/dgi"
 	"github.com/tapsim/tapsim/emv/gp"
 	"github.com/tapsim/tapsim/emv/keys"
@@ -81,11 +85,13 @@ func TestSharedSE(t *testing.T) {
 	require.Empty(t, r.se.Dump(), "R-G5g")
 }
 
-// R-M2: an SE TSM that tries to run the issuer's download with the SSD's
-// old keys is refused by the SE: after the rotation, a second order for
-// the same SE (its SSD already written) gets no further, and an OTA
-// session whose SE TSM replays the initial set's session against the SSD
-// fails the card cryptogram.
+// R-M2, R-G5b: an SE TSM that kept the initial key set it created and
+// recorded every command it relayed learns nothing of the issuer's keys:
+// it can replay the card's side of the session under the initial keys and
+// read the PUT KEY in clear, but the new set in it is enciphered under a
+// key the SP TSM agreed with the SE's certified key-agreement key, not
+// under the initial K-DEK. Its keys open nothing on the SE afterwards,
+// under any key version, and a second order for the SE is refused.
 func TestOperatorKeysAfterRotation(t *testing.T) {
 	r := newRig(t)
 	d := r.device("bill-phone", 23, true)
@@ -95,19 +101,77 @@ func TestOperatorKeysAfterRotation(t *testing.T) {
 	require.NoError(t, err)
 	o := r.order(d, p, sc, true)
 	require.NoError(t, r.submit(o))
-	res, err := r.agent(d).Run(ctx, o.OrderID, o.otp)
+	type exchange struct{ cmd, resp []byte }
+	var rec []exchange
+	a := r.agent(d)
+	a.SE = func(c []byte) []byte {
+		resp := d.ph.SE().Process(c)
+		rec = append(rec, exchange{append([]byte(nil), c...), append([]byte(nil), resp...)})
+		return resp
+	}
+	res, err := a.Run(ctx, o.OrderID, o.otp)
 	require.NoError(t, err)
 	require.Equal(t, tsm.ReasonPersonalised, res.Outcome)
 
-	// The operator's TSM, keeping its copy, opens the SSD as if it were
-	// the issuer's under each version it might try.
+	// The recording SE TSM replays the card's side under the initial keys.
 	initial := r.operatorCopy(d.seid)
+	card := &scp03.Card{Keys: initial.Keys, KeyVersion: initial.KVN, Param: se.Param, AID: p.SD}
+	var ch *scp03.Channel
+	var putKey []byte
+	for _, x := range rec {
+		switch {
+		case x.cmd[1] == 0x50 && x.cmd[2] == initial.KVN:
+			copy(card.DiversificationData[:], x.resp) // public: the SE says it
+			got, err := card.InitializeUpdate(x.cmd)
+			require.NoError(t, err)
+			require.Equal(t, x.resp, got, "the initial keys recompute the card's answer")
+		case x.cmd[1] == 0x82 && ch == nil && card != nil:
+			if ch, err = card.ExternalAuthenticate(x.cmd); err != nil {
+				ch = nil
+			}
+		case ch != nil && putKey == nil && x.cmd[0]&0x04 != 0:
+			clear, err := ch.UnwrapCommand(x.cmd)
+			require.NoError(t, err)
+			if clear[1] == 0xD8 {
+				putKey = clear
+			}
+		}
+	}
+	require.NotNil(t, putKey, "the PUT KEY was read in clear under the initial keys")
+	data := putKey[5 : 5+int(putKey[4])]
+	require.True(t, gp.AgreedPutKey(data), "the new set is under an agreed key")
+	_, got, err := gp.ParsePutKey(putKey[3], append([]byte{data[0]}, data[3+65:]...), initial.Keys.DEK)
+	if err == nil {
+		require.NotEqual(t, issuerKeys.Keys.ENC.Bytes(), got.ENC.Bytes())
+	}
+
 	for _, kvn := range []byte{initial.KVN, issuerKeys.KVN, 0} {
 		_, err := gp.Open(d.transport(), gp.Config{SD: p.SD, KeyVersion: kvn, Keys: initial.Keys, Level: scp03.LevelCMACCDec, Rand: wiretest.NewSeeded(kvn, 16)})
 		require.Error(t, err, "key version %02X", kvn)
 	}
-	// A second shared order for the SE is refused: the SSD is written.
 	require.Equal(t, tsm.ReasonAlreadyDone, reason(t, r.submit(r.order(d, p, sc, true))))
+}
+
+// R-M2: an SE whose key-agreement certificate is not its authority's does
+// not get the issuer's keys: the SP TSM refuses it se_certificate.
+func TestSharedSEWithForgedCertificate(t *testing.T) {
+	r := newRig(t)
+	d := r.device("ben-phone", 27, true)
+	rogue, err := ecdsa.GenerateKey(elliptic.P256(), wiretest.NewSeeded(33))
+	require.NoError(t, err)
+	agree, err := ecdh.P256().GenerateKey(wiretest.NewSeeded(34))
+	require.NoError(t, err)
+	cert, err := gp.SignSECert(rogue, d.seid, agree.PublicKey(), wiretest.NewSeeded(35))
+	require.NoError(t, err)
+	d.ph.SE().SetAgreementKey(agree, cert)
+	p := perso(t, "visa-se-phone")
+	sc, err := tsm.Shared(tsm.Keys{KVN: 0x31, Keys: keySet(0x70)}, p)
+	require.NoError(t, err)
+	o := r.order(d, p, sc, true)
+	require.NoError(t, r.submit(o))
+	res, err := r.agent(d).Run(ctx, o.OrderID, o.otp)
+	require.NoError(t, err)
+	require.Equal(t, tsm.ReasonSECertificate, res.Outcome)
 }
 
 // R-M2: a shared SE whose operator registered no ISD keys cannot have an
