@@ -2,11 +2,13 @@ package lab
 
 import (
 	"context"
+	"crypto/ecdh"
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -132,6 +134,23 @@ func PersonaliseRemoteSE(ctx context.Context, o RemoteSEOptions, r RemoteSEReque
 		return RemoteSEResult{}, err
 	}
 	res := RemoteSEResult{SEID: ph.SE().SEID()}
+	// Manufacture: the SE's key-agreement key, certified by the SE
+	// authority of the PKI when it has one (confidential key setup).
+	if _, err := os.Stat(o.PKI.path(seAuthorityKeyFile)); err == nil {
+		ca, err := o.PKI.SEAuthority()
+		if err != nil {
+			return res, err
+		}
+		agree, err := ecdh.P256().GenerateKey(o.Rand)
+		if err != nil {
+			return res, err
+		}
+		cert, err := gp.SignSECert(ca, res.SEID, agree.PublicKey(), o.Rand)
+		if err != nil {
+			return res, err
+		}
+		ph.SE().SetAgreementKey(agree, cert)
+	}
 	isdSet := tsm.HandOver(phone.ISDAID, tsm.Keys{KVN: 1, Keys: isd})
 	reg, err := wire.Seal(tsm.Registration{SEID: res.SEID, DeviceID: r.Device, PhoneNumber: SamplePhoneNumber, ISD: &isdSet},
 		operator, seKeys, wire.Header{Type: tsm.TypeRegister, Clock: o.Clock, Rand: o.Rand})

@@ -99,6 +99,11 @@ func WriteProvisioningPKI(dir string, ca *tlsconf.Authority, hosts []string, now
 			return out, err
 		}
 	}
+	auth, err := writeSEAuthority(sub, overwrite, rnd)
+	out = append(out, auth...)
+	if err != nil {
+		return out, err
+	}
 	path := filepath.Join(sub, DirectoryFile)
 	if err := wire.WriteTrustFile(path, dirList, overwrite); err != nil {
 		return out, fmt.Errorf("%w: %w", ErrPKI, err)

@@ -1,13 +1,18 @@
 package lab
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -199,6 +204,15 @@ func StartSPTSMService(o TSMServiceOptions) (_ *TSMService, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// The SE authority, when the directory has it (pki init writes it; a
+	// directory made before does not): confidential key setup on shared
+	// SEs.
+	var authority *ecdsa.PublicKey
+	if _, err := os.Stat(o.PKI.path(seAuthorityPubFile)); err == nil {
+		if authority, err = o.PKI.SEAuthorityPublic(); err != nil {
+			return nil, err
+		}
+	}
 	var verifier tsm.CardholderVerifier
 	if o.IssuerIDVURL != "" {
 		ts, err := o.PKI.Trust(PartyTokenService)
@@ -208,7 +222,7 @@ func StartSPTSMService(o TSMServiceOptions) (_ *TSMService, err error) {
 		to, _ := ts.Party(PartyTokenService)
 		verifier = RemoteIDV{URL: o.IssuerIDVURL, Me: me, Issuer: to, Client: s.client, Clock: o.Now}
 	}
-	if s.SP, err = tsm.NewSPTSM(tsm.SPConfig{Party: me, Trust: trust, Issuers: []string{PartyIssuer}, Peers: []string{PartyIssuer}, Verifier: verifier,
+	if s.SP, err = tsm.NewSPTSM(tsm.SPConfig{Party: me, Trust: trust, Issuers: []string{PartyIssuer}, Peers: []string{PartyIssuer}, Verifier: verifier, SEAuthority: authority,
 		SETSMPeers: []string{PartySETSM}, SETSM: PartySETSM, SETSMURL: o.PeerURL, Client: s.client, Vault: s.module, DEK: dek, Store: s.tsmStore(),
 		Now: o.Now, Rand: o.Rand, Logger: o.Logger.With("host", PartySPTSM)}); err != nil {
 		return nil, err
@@ -254,4 +268,98 @@ func StartSETSMService(o TSMServiceOptions) (_ *TSMService, err error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// The SE authority's key under a PKI directory: it certifies the SEs'
+// key-agreement keys at manufacture (gp.SignSECert); the SP TSM trusts its
+// public half.
+const (
+	seAuthorityKeyFile = "se-authority-key.pem"
+	seAuthorityPubFile = "se-authority.pub.pem"
+)
+
+// writeSEAuthority writes a fresh SE authority key pair under sub (the
+// private key 0600).
+func writeSEAuthority(sub string, overwrite bool, rnd io.Reader) ([]string, error) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rnd)
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	flag := os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	if overwrite {
+		flag = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	}
+	var out []string
+	for _, f := range []struct {
+		name, typ string
+		der       []byte
+		mode      os.FileMode
+	}{{seAuthorityKeyFile, "PRIVATE KEY", der, 0o600}, {seAuthorityPubFile, "PUBLIC KEY", pub, 0o644}} {
+		path := filepath.Join(sub, f.name)
+		fh, err := os.OpenFile(path, flag, f.mode)
+		if err != nil {
+			return out, fmt.Errorf("%w: %w", ErrPKI, err)
+		}
+		err = pem.Encode(fh, &pem.Block{Type: f.typ, Bytes: f.der})
+		if cerr := fh.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return out, fmt.Errorf("%w: %w", ErrPKI, err)
+		}
+		out = append(out, path)
+	}
+	return out, nil
+}
+
+func (k ProvisioningPKI) pemBlock(file, typ string) ([]byte, error) {
+	p, err := k.need(file)
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrPKI, err)
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil || blk.Type != typ {
+		return nil, fmt.Errorf("%w: %s is not a %s", ErrPKI, file, typ)
+	}
+	return blk.Bytes, nil
+}
+
+// SEAuthority is the SE authority's private key (the SE manufacturer's
+// side: it certifies new SEs).
+func (k ProvisioningPKI) SEAuthority() (*ecdsa.PrivateKey, error) {
+	der, err := k.pemBlock(seAuthorityKeyFile, "PRIVATE KEY")
+	if err != nil {
+		return nil, err
+	}
+	key, err := x509.ParsePKCS8PrivateKey(der)
+	if e, ok := key.(*ecdsa.PrivateKey); err == nil && ok && e.Curve == elliptic.P256() {
+		return e, nil
+	}
+	return nil, fmt.Errorf("%w: %s is not a P-256 key", ErrPKI, seAuthorityKeyFile)
+}
+
+// SEAuthorityPublic is the SE authority's public key, which the SP TSM
+// trusts.
+func (k ProvisioningPKI) SEAuthorityPublic() (*ecdsa.PublicKey, error) {
+	der, err := k.pemBlock(seAuthorityPubFile, "PUBLIC KEY")
+	if err != nil {
+		return nil, err
+	}
+	key, err := x509.ParsePKIXPublicKey(der)
+	if e, ok := key.(*ecdsa.PublicKey); err == nil && ok && e.Curve == elliptic.P256() {
+		return e, nil
+	}
+	return nil, fmt.Errorf("%w: %s is not a P-256 key", ErrPKI, seAuthorityPubFile)
 }

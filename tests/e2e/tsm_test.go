@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"crypto/ecdh"
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/base64"
@@ -154,6 +155,15 @@ func TestTSMProcesses(t *testing.T) {
 			require.NoError(t, ph.SE().SetKeys(phone.ISDAID, 1, isd))
 			ph.SE().SetCPLC(gp.CPLC{ICFabricator: [2]byte{0x47, 0x90}, ICType: [2]byte{0x50, 0x40}, ICSerial: [4]byte{0, 0xE2, 0xE0, byte(i)}, ICBatch: [2]byte{0, 1}})
 			require.NoError(t, ph.SE().AddPaymentModule(emvapp.Env{Holder: ph.Holder(), Rand: rand.Reader}))
+			// Its key-agreement key, certified by the SE authority of pki
+			// init at manufacture: the SP TSM agrees the issuer's keys with it.
+			ca, err := k.SEAuthority()
+			require.NoError(t, err)
+			agree, err := ecdh.P256().GenerateKey(rand.Reader)
+			require.NoError(t, err)
+			cert, err := gp.SignSECert(ca, ph.SE().SEID(), agree.PublicKey(), rand.Reader)
+			require.NoError(t, err)
+			ph.SE().SetAgreementKey(agree, cert)
 			device := fmt.Sprintf("35209900E2E0%04X", i)
 			isdSet := tsm.HandOver(phone.ISDAID, tsm.Keys{KVN: 1, Keys: isd})
 			reg, err := wire.Seal(tsm.Registration{SEID: ph.SE().SEID(), DeviceID: device, PhoneNumber: lab.SamplePhoneNumber, ISD: &isdSet},
@@ -221,6 +231,7 @@ func TestTSMProcesses(t *testing.T) {
 		require.Contains(t, out, "personalised")
 		require.Contains(t, out, "DE39 00")
 		require.Contains(t, out, "OTA  PUT KEY")
+		require.Contains(t, out, "OTA  GET DATA 7F21", "R-M2: the SE's certificate read for the agreed key")
 		args[5] = "35209900E2E0F002"
 		out, err = run(t, append(args, "--otp", "000000")...)
 		require.Error(t, err, out)
