@@ -2,11 +2,13 @@ package lab
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/tapsim/tapsim/cards/otaagent"
+	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/provision/tsm"
 	"github.com/tapsim/tapsim/provision/wire"
 	"github.com/tapsim/tapsim/terminal/pos"
@@ -87,20 +89,29 @@ func SEDemoRows(ctx context.Context, n *Network) []ProvisioningRow {
 	add("SE shared without the issuer's consent", tsm.ReasonNoConsent, "R-S1",
 		refused(true, SERun{Profile: "mc-se-phone", Shared: true, NoConsent: true}))
 	add("SE download to a non-designated SE", tsm.ReasonNotDesignated, "R-S3a", refused(false, SERun{Profile: "visa-se-phone"}))
-	add("SE wrong one-time codes at download", tsm.ReasonOTP+", then "+tsm.ReasonOTPLocked, "R-S3c", func() (string, string, error) {
+	add("SE wrong one-time codes at download", tsm.ReasonOTPWrong+" x4, then "+tsm.ReasonIDVLocked+", reset", "R-S3c R-G3c", func() (string, string, error) {
 		_, res, err := run(true, SERun{Profile: "visa-se-phone", OTP: "000000x"})
 		if err != nil || res.Agent == nil {
 			return res.Outcome, "", err
 		}
-		got := res.Outcome
-		for i := 1; i < tsm.MaxOTPAttempts; i++ {
+		got, wrong := res.Outcome, 1
+		for res.Outcome == tsm.ReasonOTPWrong && wrong < 10 {
 			_, err = res.Agent.Run(ctx, res.OrderID, "000000x")
+			var ref *wire.Refusal
+			if !errors.As(err, &ref) {
+				return got, "", err
+			}
+			if res.Outcome = ref.Reason; ref.Reason == tsm.ReasonOTPWrong {
+				wrong++
+			}
 		}
-		var ref *wire.Refusal
-		if errors.As(err, &ref) {
-			return got + ", then " + ref.Reason, "the order is cancelled", nil
+		got = fmt.Sprintf("%s x%d, then %s", got, wrong, res.Outcome)
+		// The service centre verifies the cardholder by other means and
+		// unlocks the card's provisioning for the next rows.
+		if err := ResetSEProvisioning(ctx, n, "visa-se-phone", "service-centre-demo"); err != nil {
+			return got, "", err
 		}
-		return got, "", err
+		return got + ", reset", "the issuer's ID&V counts the codes; its service centre unlocks", nil
 	})
 	add("SE SCP03 card cryptogram fails", tsm.ReasonCardCryptogram, "R-G5e", refused(true, SERun{Profile: "visa-se-phone", WrongISDKeys: true}))
 	add("SE OTA command with a bad C-MAC", tsm.ReasonBadMAC, "R-S3b", refused(true, SERun{Profile: "visa-se-phone", Agent: func(a *otaagent.Agent) {
@@ -145,13 +156,25 @@ func SEDemoRows(ctx context.Context, n *Network) []ProvisioningRow {
 		}
 		return strings.TrimPrefix(err.Error(), "tsm: login refused: "), "", nil
 	})
-	add("SE TSM stores after the downloads", "no personalisation data", "R-G5g R-S4d R-S4f", func() (string, string, error) {
+	add("SE TSM stores after the downloads", "no personalisation data", "R-G5g R-S4d R-S4f R-M2", func() (string, string, error) {
 		if len(p.SE.Dump()) != 0 {
 			return fmt.Sprintf("%d scripts kept", len(p.SE.Dump())), "", nil
 		}
 		for _, l := range p.SP.Dump() {
 			if strings.Contains(l, "ey") {
 				return "SP TSM keeps an envelope", "", nil
+			}
+		}
+		// R-M2: the SE TSM holds no key of an issuer's SSD, not even the
+		// initial sets it created.
+		state := strings.ToLower(strings.Join(p.SE.State(), "\n"))
+		p.initialMu.Lock()
+		defer p.initialMu.Unlock()
+		for _, ks := range p.initial {
+			for _, k := range []keys.Key{ks.Keys.ENC, ks.Keys.MAC, ks.Keys.DEK} {
+				if strings.Contains(state, hex.EncodeToString(k.Bytes())) {
+					return "SE TSM keeps an SSD key", "", nil
+				}
 			}
 		}
 		return "no personalisation data", fmt.Sprintf("%d SP TSM and %d SE TSM log entries", len(p.SP.Log()), len(p.SE.Log())), nil

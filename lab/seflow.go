@@ -3,6 +3,9 @@ package lab
 import (
 	"bytes"
 	"context"
+	"crypto/ecdh"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -26,6 +29,8 @@ import (
 	"github.com/tapsim/tapsim/hsm/soft"
 	"github.com/tapsim/tapsim/isospec"
 	"github.com/tapsim/tapsim/isospec/tlsconf"
+	"github.com/tapsim/tapsim/issuerhost"
+	"github.com/tapsim/tapsim/issuerhost/idv"
 	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/provision/tsm"
 	"github.com/tapsim/tapsim/provision/wire"
@@ -67,65 +72,168 @@ type SEPlatform struct {
 	issuerC *wire.Client
 	phoneC  *wire.Client
 	spC     *wire.Client
+	seC     *wire.Client
+	// seCA certifies the SEs' key-agreement keys at manufacture; the SP
+	// TSM trusts it.
+	seCA *ecdsa.PrivateKey
 
-	// Messages, when set, delivers the one-time code (R-S3c); the
-	// simpler model when nil.
+	// initial are the SSD key sets the SE TSM created, by SEID: the
+	// operator's copy, to show that after the issuer's rotation they open
+	// nothing (R-M2).
+	initialMu sync.Mutex
+	initial   map[string]tsm.Keys
+
+	// Messages, when set, is the issuer's ID&V and message centre: the
+	// issuer opens an ID&V attempt per order and sends the one-time code
+	// by SMS to the card's registered phone, and the SP TSM has it check
+	// the code the cardholder types at download (R-S3c, R-G3c). Without
+	// it, a simpler model: the issuer gives the SE TSM a hash of a code
+	// handed to the cardholder directly.
 	Messages MessageCentre
 
 	mu  sync.Mutex
 	seq int
 }
 
-// MessageCentre is the issuer's message centre: it sends the cardholder's
-// one-time code to the registered phone, where the cardholder reads it.
+// MessageCentre is the issuer's side of the cardholder verification at
+// download: its ID&V (issuerhost/idv) and its message centre, where the
+// cardholder reads the code.
 type MessageCentre interface {
-	Send(ctx context.Context, recipient, code string) error
+	// BeginOTP opens the ID&V attempt correlationID for the card of the
+	// se-phone profile on device and sends its one-time code by SMS to
+	// the card's registered phone, whose number it returns.
+	BeginOTP(ctx context.Context, correlationID, profile, device string) (string, error)
+	// VerifyOTP checks a code typed for the attempt: a refusal is a
+	// *wire.Refusal with the ID&V's reason and tries left.
+	VerifyOTP(ctx context.Context, correlationID, otp string) error
+	// LastCode is the last code in recipient's inbox.
 	LastCode(ctx context.Context, recipient string) (string, bool, error)
 }
 
-// IssuerMessages is the embedded issuer's message centre, the one the
-// wallet flow's OTPs go through.
+// IssuerMessages is the embedded issuer's ID&V and message centre, the
+// ones the wallet flow's OTPs go through.
 func IssuerMessages(n *Network) MessageCentre { return issuerMessages{n} }
 
 type issuerMessages struct{ n *Network }
 
-var seOTPRE = regexp.MustCompile(`\b([0-9]{6})\b is your one-time code`)
+var seOTPRE = regexp.MustCompile(`\b([0-9]{6}) is your one-time password to put the card`)
 
-func (m issuerMessages) Send(ctx context.Context, recipient, code string) error {
-	is := m.n.Issuer()
-	if is == nil {
-		return ErrIssuerDown
+func (m issuerMessages) idv() (*idv.Service, error) {
+	p := m.n.Provisioning()
+	if p == nil {
+		return nil, ErrIssuerDown
 	}
-	return is.Store().Update(ctx, func(tx *store.Tx) error {
-		at := time.Now()
-		if m.n.clock != nil {
-			at = m.n.clock()
-		}
-		_, err := tx.PostMessage(ctx, store.Message{At: at, Recipient: recipient, Channel: "sms", Kind: "otp",
-			Body: code + " is your one-time code to put your card in your phone's secure element. Do not share it."})
+	s := p.IDV()
+	if s == nil {
+		return nil, ErrIssuerDown
+	}
+	return s, nil
+}
+
+func (m issuerMessages) BeginOTP(ctx context.Context, correlationID, profile, device string) (string, error) {
+	s, err := m.idv()
+	if err != nil {
+		return "", err
+	}
+	cardID, err := seCardID(ctx, m.n, profile)
+	if err != nil {
+		return "", err
+	}
+	if _, err := s.BeginSE(ctx, correlationID, cardID, device); err != nil {
+		return "", idvRefusal(err)
+	}
+	res, err := s.SendOTP(ctx, correlationID, "sms")
+	if err != nil {
+		return "", idvRefusal(err)
+	}
+	phone, _ := issuerhost.SampleContact(cardID)
+	_ = res
+	return phone, nil
+}
+
+// seCardID is the issuer's card ID of an se-phone profile's card.
+func seCardID(ctx context.Context, n *Network, profile string) (string, error) {
+	prof, err := Profile(profile)
+	if err != nil || prof.App == nil {
+		return "", fmt.Errorf("lab: %s has no card", profile)
+	}
+	is := n.Issuer()
+	if is == nil {
+		return "", ErrIssuerDown
+	}
+	var cardID string
+	if err := is.Store().View(ctx, func(tx *store.Tx) error {
+		c, err := tx.CardByPAN(ctx, prof.App.PAN)
+		cardID = c.ID
 		return err
-	})
+	}); err != nil {
+		return "", fmt.Errorf("lab: the issuer's card of %s: %w", profile, err)
+	}
+	return cardID, nil
+}
+
+// ResetSEProvisioning is the issuer's service centre unlocking the
+// provisioning of an se-phone profile's card after too many wrong codes
+// (R-G3c), once it verified the cardholder by other means.
+func ResetSEProvisioning(ctx context.Context, n *Network, profile, operator string) error {
+	s, err := issuerMessages{n}.idv()
+	if err != nil {
+		return err
+	}
+	cardID, err := seCardID(ctx, n, profile)
+	if err != nil {
+		return err
+	}
+	return s.ResetProvisioning(ctx, cardID, operator)
+}
+
+func (m issuerMessages) VerifyOTP(ctx context.Context, correlationID, otp string) error {
+	s, err := m.idv()
+	if err != nil {
+		return err
+	}
+	if _, err := s.VerifyOTP(ctx, correlationID, otp); err != nil {
+		return idvRefusal(err)
+	}
+	return nil
+}
+
+// idvRefusal is an ID&V refusal as the TSMs pass it on.
+func idvRefusal(err error) error {
+	var e *idv.Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	r := wire.Refuse(e.Reason.HTTPStatus(), string(e.Reason), e.Message)
+	r.TriesLeft = e.TriesLeft
+	return r
 }
 
 func (m issuerMessages) LastCode(ctx context.Context, recipient string) (string, bool, error) {
-	is := m.n.Issuer()
-	if is == nil {
-		return "", false, ErrIssuerDown
+	s, err := m.idv()
+	if err != nil {
+		return "", false, err
 	}
-	var code string
-	err := is.Store().View(ctx, func(tx *store.Tx) error {
-		ms, err := tx.Inbox(ctx, recipient, 10)
-		if err != nil {
-			return err
+	ms, err := s.Inbox(ctx, recipient)
+	if err != nil {
+		return "", false, err
+	}
+	code := ""
+	for _, msg := range ms {
+		if g := seOTPRE.FindStringSubmatch(msg.Body); g != nil {
+			code = g[1]
 		}
-		for _, msg := range ms {
-			if g := seOTPRE.FindStringSubmatch(msg.Body); g != nil {
-				code = g[1]
-			}
-		}
-		return nil
-	})
-	return code, code != "", err
+	}
+	return code, code != "", nil
+}
+
+// VerifyOTP is the SP TSM's CardholderVerifier: the issuer's ID&V, through
+// Messages.
+func (p *SEPlatform) VerifyOTP(ctx context.Context, correlationID, otp string) error {
+	if p.Messages == nil {
+		return wire.Refuse(http.StatusServiceUnavailable, tsm.ReasonNoVerifier, "no issuer ID&V")
+	}
+	return p.Messages.VerifyOTP(ctx, correlationID, otp)
 }
 
 // newSoftModule is a TSM's in-memory security module under a fresh LMK.
@@ -146,7 +254,7 @@ func StartSEPlatform(now func() time.Time, rnd io.Reader, logger *slog.Logger) (
 	if rnd == nil {
 		rnd = rand.Reader
 	}
-	p := &SEPlatform{now: now, rand: rnd, ids: map[string]*tlsconf.Identity{}}
+	p := &SEPlatform{now: now, rand: rnd, ids: map[string]*tlsconf.Identity{}, initial: map[string]tsm.Keys{}}
 	defer func() {
 		if err != nil {
 			p.Close()
@@ -161,6 +269,9 @@ func StartSEPlatform(now func() time.Time, rnd io.Reader, logger *slog.Logger) (
 		}
 	}
 	if p.issuer, err = wire.NewParty(PartySEIssuer, rnd); err != nil {
+		return nil, err
+	}
+	if p.seCA, err = ecdsa.GenerateKey(elliptic.P256(), rnd); err != nil {
 		return nil, err
 	}
 	// Each TSM has its own security module (R-S4a): the SE TSM's also
@@ -186,32 +297,56 @@ func StartSEPlatform(now func() time.Time, rnd io.Reader, logger *slog.Logger) (
 	if err != nil {
 		return nil, err
 	}
-	dek, err := p.vault.GenerateKey("se-tsm/scripts", hsm.UsageDEK, keys.AES, 32)
+	dek, err := p.vault.GenerateKey("se-tsm/isd-keys", hsm.UsageDEK, keys.AES, 32)
+	if err != nil {
+		return nil, err
+	}
+	spDEK, err := p.spHSM.GenerateKey("sp-tsm/scripts", hsm.UsageDEK, keys.AES, 32)
 	if err != nil {
 		return nil, err
 	}
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	if p.SE, err = tsm.NewSETSM(tsm.SEConfig{Party: p.seParty, Trust: seTrust, SPTSMs: []string{PartySPTSM}, Issuers: []string{PartySEIssuer}, BackOfficePeers: []string{PartySPTSM},
-		Vault: p.vault, DEK: dek, Now: now, Rand: rnd, Logger: logger.With("host", PartySETSM)}); err != nil {
-		return nil, err
-	}
-	bo, err := p.serve(p.SE.BackOffice(), PartySETSM)
+	// The listeners first: each TSM calls the other.
+	boLn, bo, err := listenLoopback()
 	if err != nil {
 		return nil, err
 	}
+	spLn, spURL, err := listenLoopback()
+	if err != nil {
+		_ = boLn.Close()
+		return nil, err
+	}
+	p.spURL = spURL
+	if p.seC, err = p.client(PartySETSM); err != nil {
+		_, _ = boLn.Close(), spLn.Close()
+		return nil, err
+	}
+	if p.SE, err = tsm.NewSETSM(tsm.SEConfig{Party: p.seParty, Trust: seTrust, SPTSMs: []string{PartySPTSM}, Issuers: []string{PartySEIssuer}, BackOfficePeers: []string{PartySPTSM},
+		SPTSMURLs: map[string]string{PartySPTSM: spURL}, Client: p.seC, NewKeys: p.newInitialKeys,
+		Vault: p.vault, DEK: dek, Now: now, Rand: rnd, Logger: logger.With("host", PartySETSM)}); err != nil {
+		_, _ = boLn.Close(), spLn.Close()
+		return nil, err
+	}
+	if err := p.serveOn(p.SE.BackOffice(), boLn, PartySETSM); err != nil {
+		_ = spLn.Close()
+		return nil, err
+	}
 	if p.otaURL, err = p.serve(p.SE.OTA(), PartySEOTA); err != nil {
+		_ = spLn.Close()
 		return nil, err
 	}
 	if p.spC, err = p.client(PartySPTSM); err != nil {
+		_ = spLn.Close()
 		return nil, err
 	}
-	if p.SP, err = tsm.NewSPTSM(tsm.SPConfig{Party: p.spParty, Trust: spTrust, Issuers: []string{PartySEIssuer}, Peers: []string{PartySEIssuer}, SETSM: PartySETSM, SETSMURL: bo,
-		Client: p.spC, Now: now, Rand: rnd, Logger: logger.With("host", PartySPTSM)}); err != nil {
+	if p.SP, err = tsm.NewSPTSM(tsm.SPConfig{Party: p.spParty, Trust: spTrust, Issuers: []string{PartySEIssuer}, Peers: []string{PartySEIssuer}, SETSMPeers: []string{PartySETSM},
+		SETSM: PartySETSM, SETSMURL: bo, Client: p.spC, Verifier: p, SEAuthority: &p.seCA.PublicKey, Vault: p.spHSM, DEK: spDEK, Now: now, Rand: rnd, Logger: logger.With("host", PartySPTSM)}); err != nil {
+		_ = spLn.Close()
 		return nil, err
 	}
-	if p.spURL, err = p.serve(p.SP.Handler(), PartySPTSM); err != nil {
+	if err := p.serveOn(p.SP.Handler(), spLn, PartySPTSM); err != nil {
 		return nil, err
 	}
 	if p.issuerC, err = p.client(PartySEIssuer); err != nil {
@@ -223,22 +358,58 @@ func StartSEPlatform(now func() time.Time, rnd io.Reader, logger *slog.Logger) (
 	return p, nil
 }
 
+func listenLoopback() (net.Listener, string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", err
+	}
+	return ln, "https://" + ln.Addr().String(), nil
+}
+
 func (p *SEPlatform) serve(h http.Handler, name string) (string, error) {
-	cfg, err := tlsconf.Server(p.ids[name].TLSCertificate(), p.ca.Pool())
+	ln, url, err := listenLoopback()
 	if err != nil {
 		return "", err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return url, p.serveOn(h, ln, name)
+}
+
+// serveOn serves h on ln as name over mutual TLS; ln is closed on error.
+func (p *SEPlatform) serveOn(h http.Handler, ln net.Listener, name string) error {
+	cfg, err := tlsconf.Server(p.ids[name].TLSCertificate(), p.ca.Pool())
 	if err != nil {
-		return "", err
+		_ = ln.Close()
+		return err
 	}
 	srv, err := tsm.Serve(h, ln, cfg)
 	if err != nil {
 		_ = ln.Close()
-		return "", err
+		return err
 	}
 	p.servers = append(p.servers, srv)
-	return "https://" + ln.Addr().String(), nil
+	return nil
+}
+
+// newInitialKeys is the SE TSM's key generation for the SSDs it creates,
+// of which the operator keeps a copy here.
+func (p *SEPlatform) newInitialKeys(seid string) (scp03.StaticKeys, error) {
+	ks, err := tsm.RandomKeys(p.rand)
+	if err != nil {
+		return ks, err
+	}
+	p.initialMu.Lock()
+	p.initial[seid] = tsm.Keys{KVN: tsm.InitialKVN, Keys: ks}
+	p.initialMu.Unlock()
+	return ks, nil
+}
+
+// OperatorCopy is the initial SSD key set the SE TSM created on the SE
+// seid, as a dishonest operator would have kept it.
+func (p *SEPlatform) OperatorCopy(seid string) (tsm.Keys, bool) {
+	p.initialMu.Lock()
+	defer p.initialMu.Unlock()
+	k, ok := p.initial[seid]
+	return k, ok
 }
 
 func (p *SEPlatform) client(name string) (*wire.Client, error) {
@@ -257,7 +428,10 @@ func (p *SEPlatform) Close() {
 	if p.SE != nil {
 		p.SE.Close()
 	}
-	for _, c := range []*wire.Client{p.issuerC, p.phoneC, p.spC} {
+	if p.SP != nil {
+		p.SP.Close()
+	}
+	for _, c := range []*wire.Client{p.issuerC, p.phoneC, p.spC, p.seC} {
 		if c != nil {
 			c.CloseIdleConnections()
 		}
@@ -323,8 +497,21 @@ func (p *SEPlatform) newSEDevice(id string, serial uint32, register bool, cfg ph
 		return nil, err
 	}
 	d.SEID = ph.SE().SEID()
+	// The SE's key-agreement key pair, certified at manufacture.
+	agree, err := ecdh.P256().GenerateKey(p.rand)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := gp.SignSECert(p.seCA, d.SEID, agree.PublicKey(), p.rand)
+	if err != nil {
+		return nil, err
+	}
+	ph.SE().SetAgreementKey(agree, cert)
 	if register {
-		p.SE.Register(tsm.Binding{SEID: d.SEID, DeviceID: id, PhoneNumber: SamplePhoneNumber})
+		isd := d.ISDKeys
+		if err := p.SE.Register(tsm.Binding{SEID: d.SEID, DeviceID: id, PhoneNumber: SamplePhoneNumber, ISDKeys: &isd}); err != nil {
+			return nil, err
+		}
 	}
 	return d, nil
 }
@@ -346,10 +533,11 @@ type SERun struct {
 	// Agent, when set, adjusts the phone's OTA agent (tests, demo cases).
 	Agent func(*otaagent.Agent)
 	// AskOTP, when set with a message centre, asks the cardholder for the
-	// code sent to the inbox instead of reading it there; triesLeft is -1
-	// on the first ask, else the wrong codes the SE TSM still accepts
-	// before it cancels the order. An error ends the run.
-	AskOTP func(ctx context.Context, triesLeft int) (string, error)
+	// code sent to recipient's inbox instead of reading it there;
+	// triesLeft is -1 on the first ask, else the wrong codes the issuer
+	// still accepts before it locks the card's provisioning. An error
+	// ends the run.
+	AskOTP func(ctx context.Context, recipient string, triesLeft int) (string, error)
 	// Step receives one line per step of the flow, Trace one per OTA
 	// command (gp.Describe and status word, never data).
 	Step, Trace func(string)
@@ -366,15 +554,22 @@ type SEResult struct {
 	Last tsm.OTAStep
 	// Agent is the agent used.
 	Agent *otaagent.Agent
-	// OperatorKeys is the SSD key set the SE operator created (shared SE).
+	// Recipient is the registered phone the issuer sent the one-time code
+	// to.
+	Recipient string
+	// OperatorKeys is the initial SSD key set the SE operator's TSM
+	// created (shared SE), as a dishonest operator would keep it.
 	OperatorKeys *tsm.Keys
 }
 
 // oneTimeCode is the code the issuer sends the cardholder (R-S3c): through
 // Messages when set, else handed over directly (a simpler model).
-func (p *SEPlatform) oneTimeCode() (string, error) {
+func (p *SEPlatform) oneTimeCode() (string, error) { return drawCode(p.rand) }
+
+// drawCode is a 6-digit code from rnd.
+func drawCode(rnd io.Reader) (string, error) {
 	b := make([]byte, 4)
-	if _, err := io.ReadFull(p.rand, b); err != nil {
+	if _, err := io.ReadFull(rnd, b); err != nil {
 		return "", err
 	}
 	n := (uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])) % 1000000
@@ -411,18 +606,7 @@ func (p *SEPlatform) Personalise(ctx context.Context, d *SEDevice, r SERun) (SER
 	res := SEResult{}
 	var sc tsm.Script
 	if r.Shared {
-		initial, err := seKeySet(p.rand)
-		if err != nil {
-			return SEResult{}, err
-		}
-		ik := tsm.Keys{KVN: 0x30, Keys: initial}
-		res.OperatorKeys = &ik
-		transport := func(c []byte) ([]byte, error) { return d.Phone.SE().Process(c), nil }
-		if err := tsm.CreateSSD(transport, phone.ISDAID, d.ISDKeys, perso.SD, perso.Owner, ik, p.rand); err != nil {
-			return SEResult{}, err
-		}
-		step("SE operator: created SSD %X for %q, initial key set %02X handed to the issuer sealed", perso.SD, perso.Owner, ik.KVN)
-		if sc, err = tsm.Shared(ik, tsm.Keys{KVN: 0x31, Keys: issuerKeys}, perso); err != nil {
+		if sc, err = tsm.Shared(tsm.Keys{KVN: tsm.InitialKVN + 1, Keys: issuerKeys}, perso); err != nil {
 			return SEResult{}, err
 		}
 	} else {
@@ -436,20 +620,30 @@ func (p *SEPlatform) Personalise(ctx context.Context, d *SEDevice, r SERun) (SER
 			return SEResult{}, err
 		}
 	}
-	step("issuer: %v, key DGIs enciphered under the SSD's K-DEK", sc)
+	step("issuer: %v, key DGIs enciphered under the SSD's K-DEK, sealed to the SP TSM with the issuer's keys", sc)
 	p.mu.Lock()
 	p.seq++
-	res.OrderID = fmt.Sprintf("se-order-%d", p.seq)
+	seq := p.seq
 	p.mu.Unlock()
-	otp, err := p.oneTimeCode()
-	if err != nil {
+	// Unique across runs on the same issuer data: the order ID is the
+	// issuer's ID&V correlation ID.
+	nonce := make([]byte, 4)
+	if _, err := io.ReadFull(p.rand, nonce); err != nil {
 		return SEResult{}, err
 	}
+	res.OrderID = fmt.Sprintf("se-order-%d-%x", seq, nonce)
+	otp, check := "", ""
+	if p.Messages == nil {
+		if otp, err = p.oneTimeCode(); err != nil {
+			return SEResult{}, err
+		}
+		check = tsm.OTPCheck(res.OrderID, otp)
+	}
 	o := tsm.Order{OrderID: res.OrderID, CardRef: "card-" + strings.ToLower(r.Profile), SEID: d.SEID, DeviceID: d.ID, PhoneNumber: SamplePhoneNumber,
-		SSD: fmt.Sprintf("%X", perso.SD), Shared: r.Shared, IssuerConsent: !r.NoConsent, OTPCheck: tsm.OTPCheck(res.OrderID, otp)}
+		SSD: fmt.Sprintf("%X", perso.SD), Owner: perso.Owner, Shared: r.Shared, IssuerConsent: !r.NoConsent, OTPCheck: check}
 	// The script must outlive the one-time code: the download starts when
 	// the cardholder types it.
-	tok, err := tsm.OrderFor(p.issuer, p.spParty.Public(), p.seParty.Public(), o, sc, wire.Header{Clock: p.now, Rand: p.rand,
+	tok, err := tsm.OrderFor(p.issuer, p.spParty.Public(), o, sc, wire.Header{Clock: p.now, Rand: p.rand,
 		TTL: tsm.DefaultOTPTTL + time.Minute})
 	if err != nil {
 		return SEResult{}, err
@@ -465,15 +659,23 @@ func (p *SEPlatform) Personalise(ctx context.Context, d *SEDevice, r SERun) (SER
 	}
 	step("SP TSM: order %s for SE %s: designated SE confirmed by the SE operator, handed to the SE TSM", o.OrderID, d.SEID)
 	if p.Messages != nil {
-		if err := p.Messages.Send(ctx, SamplePhoneNumber, otp); err != nil {
+		to, err := p.Messages.BeginOTP(ctx, o.OrderID, r.Profile, d.ID)
+		if err != nil {
+			var ref *wire.Refusal
+			if errors.As(err, &ref) {
+				step("issuer ID&V: refused: %s", ref.Reason)
+				res.Outcome = ref.Reason
+				return res, nil
+			}
 			return res, err
 		}
-		step("issuer message centre: one-time code sent by SMS to %s", maskPhone(SamplePhoneNumber))
+		res.Recipient = to
+		step("issuer ID&V: one-time code sent by SMS to the card's registered phone %s", maskPhone(to))
 		if r.AskOTP != nil {
-			return p.download(ctx, d, r, res, o.OrderID, step)
+			return p.download(ctx, d, r, res, o.OrderID, to, step)
 		}
 		if r.OTP == "" {
-			code, ok, err := p.Messages.LastCode(ctx, SamplePhoneNumber)
+			code, ok, err := p.Messages.LastCode(ctx, to)
 			if err != nil {
 				return res, err
 			}
@@ -513,6 +715,9 @@ func (p *SEPlatform) Personalise(ctx context.Context, d *SEDevice, r SERun) (SER
 func (p *SEPlatform) downloaded(d *SEDevice, res SEResult, out otaagent.Result, step func(string, ...any)) (SEResult, error) {
 	res.Outcome = out.Outcome
 	step("SE TSM: OTA session of %d steps ended: %s", out.Steps, out.Outcome)
+	if ks, ok := p.OperatorCopy(d.SEID); ok {
+		res.OperatorKeys = &ks
+	}
 	n, err := d.Phone.SyncSE()
 	if err != nil {
 		return res, err
@@ -524,15 +729,15 @@ func (p *SEPlatform) downloaded(d *SEDevice, res SEResult, out otaagent.Result, 
 // download is the phone's side when the cardholder types the code
 // (SERun.AskOTP): a wrong code is asked again while the SE TSM keeps the
 // order open.
-func (p *SEPlatform) download(ctx context.Context, d *SEDevice, r SERun, res SEResult, orderID string, step func(string, ...any)) (SEResult, error) {
+func (p *SEPlatform) download(ctx context.Context, d *SEDevice, r SERun, res SEResult, orderID, recipient string, step func(string, ...any)) (SEResult, error) {
 	a := &otaagent.Agent{Client: p.phoneC, URL: p.otaURL, DeviceID: d.ID, SE: d.Phone.SE().Process, Trace: r.Trace}
 	if r.Agent != nil {
 		r.Agent(a)
 	}
 	res.Agent = a
 	left := -1
-	for wrong := 0; ; wrong++ {
-		code, err := r.AskOTP(ctx, left)
+	for {
+		code, err := r.AskOTP(ctx, recipient, left)
 		if err != nil {
 			return res, err
 		}
@@ -545,9 +750,9 @@ func (p *SEPlatform) download(ctx context.Context, d *SEDevice, r SERun, res SER
 			return p.downloaded(d, res, out, step)
 		case !errors.As(err, &ref):
 			return res, err
-		case ref.Reason == tsm.ReasonOTP && wrong+1 < tsm.MaxOTPAttempts:
-			left = tsm.MaxOTPAttempts - wrong - 1
-			step("SE TSM: wrong one-time code, %d tries left", left)
+		case ref.Reason == tsm.ReasonOTPWrong && ref.TriesLeft > 0:
+			left = ref.TriesLeft
+			step("issuer ID&V: wrong one-time code, %d tries left", left)
 		default:
 			step("SE TSM: download refused: %s", ref.Reason)
 			res.Outcome = ref.Reason

@@ -2,14 +2,17 @@ package lab
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tapsim/tapsim/cards/otaagent"
 	"github.com/tapsim/tapsim/isospec"
 	"github.com/tapsim/tapsim/provision/tsm"
+	"github.com/tapsim/tapsim/provision/wire"
 	"github.com/tapsim/tapsim/terminal/pos"
 )
 
@@ -25,6 +28,7 @@ func TestSEFlowTapsApproved(t *testing.T) {
 	term, link, err := n.NewTerminal(pos.Options{})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = link.Close() })
+	to := ""
 	for i, c := range []struct {
 		profile string
 		shared  bool
@@ -37,6 +41,7 @@ func TestSEFlowTapsApproved(t *testing.T) {
 		require.Equal(t, tsm.ReasonPersonalised, res.Outcome)
 		require.Equal(t, 1, res.Apps)
 		require.Contains(t, strings.Join(trace, "\n"), "STORE DATA")
+		to = res.Recipient
 		if c.shared {
 			ssd, err := SSDOf(c.profile)
 			require.NoError(t, err)
@@ -47,9 +52,9 @@ func TestSEFlowTapsApproved(t *testing.T) {
 		require.Equal(t, isospec.ResponseCode("00"), rc, c.profile)
 	}
 	require.Empty(t, p.SE.Dump())
-	code, ok, err := p.Messages.LastCode(context.Background(), SamplePhoneNumber)
+	code, ok, err := p.Messages.LastCode(context.Background(), to)
 	require.NoError(t, err)
-	require.True(t, ok, "R-S3c: the code went through the issuer's message centre")
+	require.True(t, ok, "R-S3c: the code went through the issuer's ID&V and message centre")
 	require.Len(t, code, 6)
 }
 
@@ -84,4 +89,55 @@ func TestSampleSEPhones(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, isospec.ResponseCode("00"), rc, name)
 	}
+}
+
+// R-S3c, R-G2, R-G4, R-S4b: the SP TSM runs a download only for an SE TSM
+// that relays it, over its own certificate and JOSE key, once the issuer's
+// ID&V verified the cardholder: a relay before the code was verified is
+// refused cardholder_not_verified, one from a phone's certificate
+// peer_not_allowed, one signed by another party wrong_issuer, the same
+// envelope twice replayed, and once the download ran, its order is gone.
+func TestSPTSMRelayGuarded(t *testing.T) {
+	ctx := context.Background()
+	n := startNetwork(t)
+	p, err := StartSEPlatform(nil, newSeededRand(13), nil)
+	require.NoError(t, err)
+	t.Cleanup(p.Close)
+	p.Messages = IssuerMessages(n)
+	d, err := p.NewSEDevice("0C01", 60, true)
+	require.NoError(t, err)
+	stop := errors.New("the cardholder walks away")
+	res, err := p.Personalise(ctx, d, SERun{Profile: "visa-se-phone", AskOTP: func(context.Context, string, int) (string, error) { return "", stop }})
+	require.ErrorIs(t, err, stop)
+	require.NotEmpty(t, res.OrderID)
+
+	relay := func(c *wire.Client, from *wire.Party, m tsm.Relay) (string, string) {
+		tok, err := wire.Seal(m, from, p.spParty.Public(), wire.Header{Type: tsm.TypeRelay})
+		require.NoError(t, err)
+		_, _, err = c.Post(ctx, p.spURL+"/relay", wire.MediaJOSE, []byte(tok))
+		if err == nil {
+			return "", tok
+		}
+		return wire.RefusalFor(err).Reason, tok
+	}
+	got, tok := relay(p.seC, p.seParty, tsm.Relay{OrderID: res.OrderID})
+	require.Equal(t, tsm.ReasonNotVerified, got, "R-S3c")
+	_, _, err = p.seC.Post(ctx, p.spURL+"/relay", wire.MediaJOSE, []byte(tok))
+	require.Equal(t, wire.ReasonReplay, wire.RefusalFor(err).Reason, "R-G4")
+	got, _ = relay(p.phoneC, p.seParty, tsm.Relay{OrderID: res.OrderID})
+	require.Equal(t, tsm.ReasonPeer, got, "R-S4b")
+	got, _ = relay(p.seC, p.issuer, tsm.Relay{OrderID: res.OrderID})
+	require.Equal(t, wire.ReasonIssuer, got, "R-G2")
+	got, _ = relay(p.seC, p.seParty, tsm.Relay{OrderID: "no-such-order", Step: 3, Response: "9000"})
+	require.Equal(t, tsm.ReasonNoOrder, got)
+
+	code, ok, err := p.Messages.LastCode(ctx, res.Recipient)
+	require.NoError(t, err)
+	require.True(t, ok)
+	a := &otaagent.Agent{Client: p.phoneC, URL: p.otaURL, DeviceID: d.ID, SE: d.Phone.SE().Process}
+	out, err := a.Run(ctx, res.OrderID, code)
+	require.NoError(t, err)
+	require.Equal(t, tsm.ReasonPersonalised, out.Outcome)
+	got, _ = relay(p.seC, p.seParty, tsm.Relay{OrderID: res.OrderID})
+	require.Equal(t, tsm.ReasonNoOrder, got, "the order's script is gone with its download")
 }

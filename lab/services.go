@@ -49,7 +49,11 @@ const (
 // directory. The HCE cloud platform has none there: the issuer operating
 // it keeps its keys in its security module and publishes their public
 // half in its data directory (PublishCloudKeys).
-var ProvisioningParties = []string{PartyTokenService, PartyWallet, PartyIssuer}
+var ProvisioningParties = []string{PartyTokenService, PartyWallet, PartyIssuer, PartySPTSM, PartySETSM, PartySEOperator}
+
+// PartySEOperator is the SE operator's system that registers the SEs it
+// issued with its SE TSM.
+const PartySEOperator = "se-operator"
 
 // ReasonPeerNotAllowed is the refusal reason of a TLS client whose
 // certificate names a party not allowed on an endpoint.
@@ -70,7 +74,8 @@ func WriteProvisioningPKI(dir string, ca *tlsconf.Authority, hosts []string, now
 		return nil, fmt.Errorf("%w: %w", ErrPKI, err)
 	}
 	var out []string
-	for _, name := range append(append([]string{}, ProvisioningParties...), PartyPhone) {
+	// The SE TSM's OTA listener has a certificate of its own (R-S4b).
+	for _, name := range append(append([]string{}, ProvisioningParties...), PartyPhone, PartySEOTA) {
 		id, err := ca.Issue(rnd, name, append([]string{name}, hosts...), now, validity)
 		if err != nil {
 			return out, fmt.Errorf("%w: %w", ErrPKI, err)
@@ -95,6 +100,11 @@ func WriteProvisioningPKI(dir string, ca *tlsconf.Authority, hosts []string, now
 		if err := dirList.Add(p.Public()); err != nil {
 			return out, err
 		}
+	}
+	auth, err := writeSEAuthority(sub, overwrite, rnd)
+	out = append(out, auth...)
+	if err != nil {
+		return out, err
 	}
 	path := filepath.Join(sub, DirectoryFile)
 	if err := wire.WriteTrustFile(path, dirList, overwrite); err != nil {
@@ -222,6 +232,10 @@ type IssuerServicesOptions struct {
 	// Ledger is the issuer's cloud key ledger (OpenCloudLedger), which
 	// the issuer host's authorisation reads; required with Cloud.
 	Ledger *issuercloud.Ledger
+	// SPTSM, when set, is the SP TSM's public keys: the issuer then also
+	// checks the cardholder's code of its SE downloads for it
+	// (PathSEVerify, R-S3c).
+	SPTSM *wire.PublicKeys
 	// Clock, Rand, Recommend and Logger are as in ProvisioningOptions.
 	Clock     func() time.Time
 	Rand      io.Reader
@@ -233,10 +247,11 @@ type IssuerServicesOptions struct {
 // and security module: the token service it operates (its vault the
 // issuer's, the same bridge as the embedded network's) and its ID&V API.
 type IssuerServices struct {
-	idv   *idv.Service
-	ts    *tokensvc.Service
-	cloud *cloudsvc.Service
-	log   *slog.Logger
+	seVerify http.Handler
+	idv      *idv.Service
+	ts       *tokensvc.Service
+	cloud    *cloudsvc.Service
+	log      *slog.Logger
 }
 
 // NewIssuerServices builds the issuer's provisioning services on r (store
@@ -267,6 +282,13 @@ func NewIssuerServices(r *Issuer, o IssuerServicesOptions) (*IssuerServices, err
 		return nil, err
 	}
 	out := &IssuerServices{idv: svc, ts: ts, log: o.Logger}
+	if o.SPTSM != nil {
+		trust, err := wire.NewTrustList(*o.SPTSM)
+		if err != nil {
+			return nil, err
+		}
+		out.seVerify = seVerifyHandler(svc, o.TokenService, trust, o.Clock)
+	}
 	if o.Cloud != nil {
 		if out.cloud, err = newIssuerCloud(r, svc, o.Cloud, o.Ledger, o.Clock, o.Rand, o.Logger); err != nil {
 			return nil, err
@@ -333,6 +355,9 @@ func newTokenService(b *bridge, me *wire.Party, trust *wire.TrustList, notifyURL
 func (s *IssuerServices) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/idv/", OnlyPeer(PartyTokenService, idv.Handler(s.idv, idv.WithoutInbox()), s.log))
+	if s.seVerify != nil {
+		mux.Handle(PathSEVerify, OnlyPeer(PartySPTSM, s.seVerify, s.log))
+	}
 	if s.cloud != nil {
 		mux.Handle("/hce/", peerGate(func(cn string) bool { return cn == PartyPhone }, s.cloud.Handler(), s.log,
 			"this API is the phones' only"))

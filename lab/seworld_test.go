@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tapsim/tapsim/isospec"
+	"github.com/tapsim/tapsim/issuerhost/idv"
 	"github.com/tapsim/tapsim/provision/tsm"
 	"github.com/tapsim/tapsim/provision/wire/wiretest"
 	"github.com/tapsim/tapsim/terminal/pos"
@@ -51,9 +52,10 @@ func TestSampleSEPhonesInWorld(t *testing.T) {
 	require.NotNil(t, c)
 }
 
-// The cardholder types the code the issuer's message centre sent (R-S3c):
-// a wrong code is asked again with the tries left, the code read from the
-// inbox personalises the SE; three wrong codes cancel the order.
+// R-S3c, R-G3c: the cardholder types the code the issuer's ID&V sent by
+// SMS: a wrong code is asked again with the issuer's tries left, the code
+// read from the inbox personalises the SE; five wrong codes lock the
+// card's provisioning and cancel the order.
 func TestSEAskOTP(t *testing.T) {
 	ctx := context.Background()
 	n, err := Start(ctx, Options{Dir: t.TempDir(), Rand: newSeededRand(15)})
@@ -63,30 +65,30 @@ func TestSEAskOTP(t *testing.T) {
 	var asked []int
 	d, err := p.NewSEDevice("0A0B", 40, true)
 	require.NoError(t, err)
-	res, err := p.Personalise(ctx, d, SERun{Profile: "visa-se-phone", AskOTP: func(ctx context.Context, left int) (string, error) {
+	res, err := p.Personalise(ctx, d, SERun{Profile: "visa-se-phone", AskOTP: func(ctx context.Context, to string, left int) (string, error) {
 		asked = append(asked, left)
 		if len(asked) < 3 {
 			return "000000x", nil
 		}
-		code, ok, err := p.Messages.LastCode(ctx, SamplePhoneNumber)
+		code, ok, err := p.Messages.LastCode(ctx, to)
 		require.True(t, ok)
 		return code, err
 	}})
 	require.NoError(t, err)
 	require.Equal(t, tsm.ReasonPersonalised, res.Outcome)
-	require.Equal(t, []int{-1, 2, 1}, asked)
+	require.Equal(t, []int{-1, idv.DefaultMaxFailures - 1, idv.DefaultMaxFailures - 2}, asked)
 	require.Equal(t, 1, res.Apps)
 
 	d, err = p.NewSEDevice("0A0C", 41, true)
 	require.NoError(t, err)
 	asked = nil
-	res, err = p.Personalise(ctx, d, SERun{Profile: "mc-se-phone", Shared: true, AskOTP: func(context.Context, int) (string, error) {
+	res, err = p.Personalise(ctx, d, SERun{Profile: "mc-se-phone", Shared: true, AskOTP: func(context.Context, string, int) (string, error) {
 		asked = append(asked, 0)
 		return "000000x", nil
 	}})
 	require.NoError(t, err)
-	require.Equal(t, tsm.ReasonOTPLocked, res.Outcome)
-	require.Len(t, asked, tsm.MaxOTPAttempts)
+	require.Equal(t, tsm.ReasonIDVLocked, res.Outcome)
+	require.Len(t, asked, idv.DefaultMaxFailures)
 	require.Zero(t, res.Apps)
 }
 
@@ -101,10 +103,10 @@ func TestSECodeLife(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, n.Close()) })
 	p := n.SEPlatform()
-	typeAfter := func(wait time.Duration) func(context.Context, int) (string, error) {
-		return func(ctx context.Context, _ int) (string, error) {
+	typeAfter := func(wait time.Duration) func(context.Context, string, int) (string, error) {
+		return func(ctx context.Context, to string, _ int) (string, error) {
 			clk.Advance(wait)
-			code, _, err := p.Messages.LastCode(ctx, SamplePhoneNumber)
+			code, _, err := p.Messages.LastCode(ctx, to)
 			return code, err
 		}
 	}

@@ -2,6 +2,7 @@ package se
 
 import (
 	"bytes"
+	"crypto/ecdh"
 	"errors"
 	"fmt"
 
@@ -178,6 +179,14 @@ func (s *SE) KeyVersions(sd []byte) ([]byte, error) {
 // SetCPLC sets the Card Production Life Cycle data that GET DATA '9F7F'
 // returns and from which the SE identifier comes.
 func (s *SE) SetCPLC(c gp.CPLC) { s.cplc = c }
+
+// SetAgreementKey gives the SE its static key-agreement key pair, made at
+// manufacture, and its authority's certificate of it (gp.SignSECert),
+// which GET DATA '7F21' answers: a service provider then sends an SSD's
+// new keys enciphered under a key agreed with it (gp.PutKeyAgreedCmd).
+func (s *SE) SetAgreementKey(priv *ecdh.PrivateKey, cert []byte) {
+	s.agreement, s.cert = priv, bytes.Clone(cert)
+}
 
 // CPLC returns the Card Production Life Cycle data.
 func (s *SE) CPLC() gp.CPLC { return s.cplc }
@@ -409,6 +418,11 @@ func (s *SE) getData(c apdu.Command) []byte {
 		return okData(append([]byte{0x9F, 0x7F, gp.CPLCLen}, s.cplc.Bytes()...))
 	case gp.TagCardData:
 		return okData(bytes.Clone(cardData))
+	case gp.TagSECertificate:
+		if s.cert == nil {
+			return sw(gp.SWRefNotFound)
+		}
+		return okData(append([]byte{0x7F, 0x21, 0x81, byte(len(s.cert))}, s.cert...))
 	case gp.TagCIN:
 		id := s.diversification()
 		return okData(append([]byte{0x45, byte(len(id))}, id...))
@@ -611,7 +625,19 @@ func (s *SE) putKey(c apdu.Command) []byte {
 	} else if s.gp.persoInst != nil {
 		return sw(gp.SWConditions)
 	}
-	kvn, ks, err := gp.ParsePutKey(c.P2, c.Data, s.gp.dek)
+	var (
+		kvn byte
+		ks  scp03.StaticKeys
+		err error
+	)
+	if gp.AgreedPutKey(c.Data) {
+		if s.agreement == nil {
+			return sw(gp.SWRefNotFound)
+		}
+		kvn, ks, err = gp.ParsePutKeyAgreed(c.P2, c.Data, s.agreement)
+	} else {
+		kvn, ks, err = gp.ParsePutKey(c.P2, c.Data, s.gp.dek)
+	}
 	switch {
 	case errors.Is(err, gp.ErrParam):
 		return sw(gp.SWIncorrectP1P2)

@@ -30,6 +30,7 @@ package se
 
 import (
 	"bytes"
+	"crypto/ecdh"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -77,6 +78,10 @@ type SE struct {
 	modules []*module
 	cplc    gp.CPLC
 	gp      gpSession
+	// agreement is the SE's static key-agreement key pair and cert its
+	// authority's certificate (confidential key setup, gp.PutKeyAgreedCmd).
+	agreement *ecdh.PrivateKey
+	cert      []byte
 }
 
 type domain struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -19,27 +20,38 @@ type seOptions struct {
 	card, device, otp, data string
 	shared, verbose         bool
 	tap                     int64
+	// Running TSMs (tapsim tsm sp|se).
+	spTSM, seTSM, ota, pki, acquirer string
 }
 
 func newProvisionSECmd() *cobra.Command {
 	var o seOptions
 	c := &cobra.Command{
-		Use:   "se --card visa-se-phone|mc-se-phone --device ID [--shared-se] [--otp auto|CODE] [--tap AMOUNT] [--data DIR]",
+		Use:   "se --card visa-se-phone|mc-se-phone --device ID [--shared-se] [--otp auto|CODE] [--tap AMOUNT] [--data DIR] [--sp-tsm ADDR --se-tsm ADDR --ota ADDR --pki DIR [--acquirer ADDR]]",
 		Short: "Personalise a payment applet into a new phone's secure element over the air: issuer -> SP TSM -> SE TSM -> phone's OTA agent -> SE",
 		Long: `Starts an SP TSM and an SE TSM (its back-office and OTA listeners apart) on loopback HTTPS with
 mutual TLS and an in-memory test CA, and a new phone with hardware device ID --device whose
 secure element the SE operator registered for the cardholder. The issuer prepares the
-personalisation data of the sample --card, seals the download script to the SE TSM and the
-order to the SP TSM; the SP TSM has the SE operator confirm the designated SE and hands the
-order over; the phone's OTA agent connects with the one-time code the issuer sent the
-cardholder by SMS through the embedded issuer's message centre (--otp auto: read from the
-inbox; --otp CODE: a code typed), and relays the SE TSM's
-SCP03 session to the SE: the SSD and the applet are installed and personalised.
+personalisation data of the sample --card and seals the download script, with its keys,
+within the order to the SP TSM; the SP TSM has the SE operator confirm the designated SE and
+hands the order over without the script; the issuer's ID&V sends the cardholder a one-time
+code by SMS to the card's registered phone; the phone's OTA agent connects with it (--otp
+auto: read from the inbox; --otp CODE: a code typed; the issuer checks it, 5 wrong codes lock
+the card's provisioning) and relays the SCP03 session the SP TSM computes, through the SE TSM,
+to the SE: the SSD and the applet are installed and personalised.
 
---shared-se: the SE belongs to a mobile network operator, which creates the issuer's SSD and
-hands its keys to the issuer; the issuer rotates them in the download. Without it the issuer
-owns the SE. --tap AMOUNT then taps the phone (minor units) at a terminal of the embedded
+--shared-se: the SE belongs to a mobile network operator, whose SE TSM creates the issuer's
+SSD with initial keys and hands them to the SP TSM; the SP TSM rotates them to the issuer's
+with PUT KEY in the download. Without it the issuer owns the SE. --tap AMOUNT then taps the phone (minor units) at a terminal of the embedded
 network, whose issuer host decides.
+
+With --sp-tsm, --se-tsm and --ota (host:port of "tapsim tsm sp" and of "tapsim tsm se"'s back
+office and OTA listener) and --pki (the directory of "tapsim pki init"), nothing is started:
+the command plays the SE operator (registers the new phone's SE), the issuer (orders the
+download) and the phone against the running TSMs; --tap then needs --acquirer (host:port).
+With --data (the running issuer's data directory; its SP TSM runs with --issuer-idv) the
+issuer's ID&V sends the code by SMS and checks it; without it the issuer hands a code over
+and puts its hash in the order. --otp auto types the code, --otp CODE another.
 
 The OTA trace names each command and its status word, never its data; no step prints a key,
 a card number or the one-time code.`,
@@ -59,6 +71,11 @@ a card number or the one-time code.`,
 	f.Int64Var(&o.tap, "tap", 0, "tap the personalised phone for this amount (minor units) at the embedded network")
 	f.StringVar(&o.data, "data", "", "data directory of the embedded network (default: a temporary one)")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log the services")
+	f.StringVar(&o.spTSM, "sp-tsm", "", "a running SP TSM, host:port (tapsim tsm sp)")
+	f.StringVar(&o.seTSM, "se-tsm", "", "a running SE TSM's back office, host:port (tapsim tsm se --listen)")
+	f.StringVar(&o.ota, "ota", "", "that SE TSM's OTA listener, host:port (tapsim tsm se --ota-listen)")
+	f.StringVar(&o.pki, "pki", "", "directory of tapsim pki init, with --sp-tsm")
+	f.StringVar(&o.acquirer, "acquirer", "", "acquirer host:port a --tap goes to, with --sp-tsm")
 	return c
 }
 
@@ -73,6 +90,42 @@ func (o seOptions) check() error {
 		return usageErr("--otp must be auto or 6 digits")
 	case o.tap < 0:
 		return usageErr("--tap must be a positive amount")
+	case o.spTSM == "" && (o.seTSM != "" || o.ota != "" || o.pki != "" || o.acquirer != ""):
+		return usageErr("--se-tsm, --ota, --pki and --acquirer go with --sp-tsm")
+	case o.spTSM != "" && (o.seTSM == "" || o.ota == "" || o.pki == ""):
+		return usageErr("--sp-tsm needs --se-tsm, --ota and --pki")
+	case o.spTSM != "" && o.tap > 0 && o.acquirer == "":
+		return usageErr("--tap with --sp-tsm needs --acquirer")
+	}
+	for _, a := range []string{o.spTSM, o.seTSM, o.ota, o.acquirer} {
+		if a == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return usageErr("%q: want host:port", a)
+		}
+	}
+	return nil
+}
+
+// runRemoteSE personalises a new phone's SE against running TSMs.
+func runRemoteSE(ctx context.Context, o seOptions, out io.Writer) error {
+	r := lab.RemoteSERequest{Profile: o.card, Device: strings.ToUpper(o.device), Shared: o.shared, TapAmount: o.tap}
+	if o.otp != lab.OTPAuto {
+		r.OTP = o.otp
+	}
+	res, err := lab.PersonaliseRemoteSE(ctx, lab.RemoteSEOptions{PKI: lab.ProvisioningPKI{Dir: o.pki}, SPURL: "https://" + o.spTSM,
+		SEURL: "https://" + o.seTSM, OTAURL: "https://" + o.ota, AcquirerAddr: o.acquirer, IssuerData: o.data}, r,
+		func(s string) { fmt.Fprintln(out, s) }, func(s string) { fmt.Fprintln(out, "  OTA  "+s) })
+	if err != nil {
+		return fmt.Errorf("provision se: %w", err)
+	}
+	if res.Outcome != tsm.ReasonPersonalised {
+		return &exitError{code: 1, err: fmt.Errorf("provision se: %s", res.Outcome)}
+	}
+	fmt.Fprintf(out, "phone offers %d new payment application(s)\n", res.Apps)
+	if o.tap > 0 && res.ResponseCode != "00" {
+		return &exitError{code: 1, err: fmt.Errorf("provision se: tap declined %s", res.ResponseCode)}
 	}
 	return nil
 }
@@ -80,6 +133,9 @@ func (o seOptions) check() error {
 func runProvisionSE(ctx context.Context, o seOptions, out, errOut io.Writer) error {
 	if ctx == nil {
 		ctx = context.Background()
+	}
+	if o.spTSM != "" {
+		return runRemoteSE(ctx, o, out)
 	}
 	n, _, done, err := provisioningWorld(ctx, o.data, o.verbose, errOut, lab.ProvisioningOptions{})
 	if err != nil {
@@ -115,7 +171,13 @@ func runProvisionSE(ctx context.Context, o seOptions, out, errOut io.Writer) err
 	if res.Outcome != tsm.ReasonPersonalised {
 		return &exitError{code: 1, err: fmt.Errorf("provision se: %s", res.Outcome)}
 	}
-	fmt.Fprintf(out, "phone offers %d new payment application(s); TSM stores hold %d scripts\n", res.Apps, len(p.SE.Dump()))
+	kept := len(p.SE.Dump())
+	for _, l := range p.SP.Dump() {
+		if strings.HasPrefix(l, "script ") {
+			kept++
+		}
+	}
+	fmt.Fprintf(out, "phone offers %d new payment application(s); TSM stores hold %d scripts\n", res.Apps, kept)
 	if res.OperatorKeys != nil {
 		ssd, err := lab.SSDOf(o.card)
 		if err != nil {

@@ -20,8 +20,37 @@ func TestProvisionSE(t *testing.T) {
 
 	code, out, errOut = runCLI(t, "provision", "se", "--card", "visa-se-phone", "--device", "35209900AABB0003", "--otp", "000000")
 	require.Equal(t, 1, code, out+errOut)
-	require.Contains(t, errOut, "otp_mismatch")
+	require.Contains(t, errOut, "otp_wrong", "R-S3c: the issuer's ID&V refuses a wrong code")
 
 	code, _, _ = runCLI(t, "provision", "se", "--card", "visa-plastic", "--device", "01")
 	require.Equal(t, 2, code)
+}
+
+// The flags of the TSM processes and of provision se against them are
+// checked before anything starts: each mistake exits 2 with its reason.
+func TestTSMFlags(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"tsm", "sp", "--se-tsm", "https://127.0.0.1:1"}, "--pki"},
+		{[]string{"tsm", "sp", "--se-tsm", "http://127.0.0.1:1", "--pki", "x"}, "--se-tsm"},
+		{[]string{"tsm", "sp", "--se-tsm", "https://127.0.0.1:1", "--pki", "x", "--issuer-idv", "nope"}, "--issuer-idv"},
+		{[]string{"tsm", "se", "--sp-tsm", "https://127.0.0.1:1", "--pki", "x", "--ota-listen", "nohost"}, "--ota-listen"},
+		{[]string{"tsm", "se", "--pki", "x"}, "--sp-tsm"},
+		{[]string{"provision", "se", "--card", "visa-se-phone", "--device", "01", "--se-tsm", "127.0.0.1:1"}, "go with --sp-tsm"},
+		{[]string{"provision", "se", "--card", "visa-se-phone", "--device", "01", "--sp-tsm", "127.0.0.1:1"}, "needs --se-tsm"},
+		{[]string{"provision", "se", "--card", "visa-se-phone", "--device", "01", "--sp-tsm", "127.0.0.1:1", "--se-tsm", "127.0.0.1:2",
+			"--ota", "127.0.0.1:3", "--pki", "x", "--tap", "100"}, "--acquirer"},
+		{[]string{"provision", "se", "--card", "visa-se-phone", "--device", "01", "--sp-tsm", "nohost", "--se-tsm", "127.0.0.1:2",
+			"--ota", "127.0.0.1:3", "--pki", "x"}, "host:port"},
+	} {
+		code, out, errOut := runCLI(t, c.args...)
+		require.Equal(t, 2, code, "%v: %s", c.args, out+errOut)
+		require.Contains(t, errOut, c.want, c.args)
+	}
+	// A PKI directory without the TSM's files is reported as such.
+	code, out, errOut := runCLI(t, "tsm", "sp", "--listen", "127.0.0.1:0", "--se-tsm", "https://127.0.0.1:1", "--pki", t.TempDir())
+	require.Equal(t, 2, code, out+errOut)
+	require.Contains(t, errOut, "sp-tsm.jose.pem missing (run tapsim pki init")
 }

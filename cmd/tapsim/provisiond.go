@@ -146,6 +146,12 @@ func loadIssuerProvisioning(o issuerProvisioning, logger *slog.Logger) (*issuerP
 	}
 	pk := &issuerProvisioningKeys{o: o, tls: cfg,
 		opts: lab.IssuerServicesOptions{TokenService: me, Trust: trust, Logger: logger}}
+	// The SP TSM's code checks of SE downloads, when the directory has it
+	// (pki init writes it; a directory made before does not).
+	if spTrust, err := k.Trust(lab.PartySPTSM); err == nil {
+		sp, _ := spTrust.Party(lab.PartySPTSM)
+		pk.opts.SPTSM = &sp
+	}
 	if o.notify != "" {
 		base, _ := httpsURL(o.notify)
 		pk.opts.WalletNotifyURL = base + walletsvc.PathNotify

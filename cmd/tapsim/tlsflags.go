@@ -147,8 +147,8 @@ Then, for example:
 			if _, err := lab.WriteProvisioningPKI(dir, ca, names, now, validity, force, rand.Reader); err != nil {
 				return fmt.Errorf("pki init: %w (--force replaces existing files)", err)
 			}
-			fmt.Fprintf(out, "provisioning parties %s: TLS certificates and keys of %s and %s, JOSE keys (.jose.pem), %s\n",
-				filepath.Join(dir, lab.ProvisioningPKIDir), strings.Join(lab.ProvisioningParties, ", "), lab.PartyPhone, lab.DirectoryFile)
+			fmt.Fprintf(out, "provisioning parties %s: TLS certificates and keys of %s, %s and %s, JOSE keys (.jose.pem), %s\n",
+				filepath.Join(dir, lab.ProvisioningPKIDir), strings.Join(lab.ProvisioningParties, ", "), lab.PartyPhone, lab.PartySEOTA, lab.DirectoryFile)
 			return nil
 		},
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/gdamore/tcell/v2"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tapsim/tapsim/issuerhost"
 	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/lab"
 	"github.com/tapsim/tapsim/provision/wire"
@@ -786,11 +787,13 @@ func TestTUIPersonaliseSEPhoneThenTap(t *testing.T) {
 	r.Key(tcell.KeyEnter)
 	r.Wait("OTP: ______", "the OTP is in the phone's inbox (i)")
 	r.Keys("i")
-	r.Wait("is your one-time code to put your card in your")
+	r.Wait("is your one-time password to put the")
 	r.Key(tcell.KeyEscape)
 	r.Wait("OTP: ______")
 
-	ms, err := r.s.backend.Inbox(context.Background(), lab.SamplePhoneNumber)
+	// The issuer's ID&V sent it to the card's registered phone (R-S3c).
+	to, _ := issuerhost.SampleContact("mc-se-phone")
+	ms, err := r.s.backend.Inbox(context.Background(), to)
 	require.NoError(t, err)
 	require.NotEmpty(t, ms)
 	otp := regexp.MustCompile(`\b[0-9]{6}\b`).FindString(ms[len(ms)-1].Body)

@@ -71,8 +71,8 @@ func (f *tuiSEFlow) personalise(ctx context.Context, req tui.WalletAdd) (tui.Wal
 	step(fmt.Sprintf("SE operator: SE %s of device %s %s, registered for the cardholder", d.SEID, dev, mode))
 	r := lab.SERun{Profile: req.Card, Shared: req.Shared, Step: step, Trace: req.Trace}
 	if req.OTP != nil {
-		r.AskOTP = func(ctx context.Context, left int) (string, error) {
-			return req.OTP(ctx, tui.OTPAsk{Recipient: lab.SamplePhoneNumber, Masked: maskedPhone(lab.SamplePhoneNumber), TriesLeft: left})
+		r.AskOTP = func(ctx context.Context, to string, left int) (string, error) {
+			return req.OTP(ctx, tui.OTPAsk{Recipient: to, Masked: maskedPhone(to), TriesLeft: left})
 		}
 	}
 	res, err := p.Personalise(ctx, d, r)

@@ -51,6 +51,16 @@ func checkSetKey(k keys.Key) error {
 // Security Domain; AES-CBC, zero ICV) as type '88', length, key length,
 // enciphered key, then its check value ('03' and 3 bytes).
 func PutKeyCmd(oldKVN, newKVN byte, dek keys.Key, ks scp03.StaticKeys) ([]byte, error) {
+	d, err := putKeyData(newKVN, dek, ks)
+	if err != nil {
+		return nil, err
+	}
+	return command(ClaGP, InsPutKey, oldKVN, PutKeyP2, d, true)
+}
+
+// putKeyData is the data of a PUT KEY of ks as version newKVN, each key
+// enciphered under dek.
+func putKeyData(newKVN byte, dek keys.Key, ks scp03.StaticKeys) ([]byte, error) {
 	if newKVN == 0 || newKVN == 0xFF {
 		return nil, fmt.Errorf("%w: key version %02X", ErrParam, newKVN)
 	}
@@ -75,7 +85,7 @@ func PutKeyCmd(oldKVN, newKVN byte, dek keys.Key, ks scp03.StaticKeys) ([]byte, 
 		d = append(d, KeyTypeKCV3)
 		d = append(d, v...)
 	}
-	return command(ClaGP, InsPutKey, oldKVN, PutKeyP2, d, true)
+	return d, nil
 }
 
 // ParsePutKey is the card's reading of a PUT KEY data field for P2

@@ -76,6 +76,9 @@ type stored struct {
 	// DeviceCVM is the consumer-device CVM a green decision relied on
 	// (R-G3f): the proof of an activation by ProofDeviceCVM.
 	DeviceCVM string `json:"deviceCvm,omitempty"`
+	// Purpose is "se" for an attempt of the issuer's own SE
+	// personalisation (BeginSE), "" for a token requestor's.
+	Purpose string `json:"purpose,omitempty"`
 }
 
 // Authorize decides an ID&V request (green, yellow or red) and records it

@@ -121,8 +121,12 @@ func (s *Service) SendOTP(ctx context.Context, correlationID, methodID string) (
 			Sends: prev.Sends + 1, IssuedAt: now, ExpiresAt: exp}); err != nil {
 			return err
 		}
-		body := fmt.Sprintf("tapsim bank: %s is your one-time password to add the card ending %s to a wallet. "+
-			"It expires in %s. Never share it.", otp, pan.Last4(card.PAN), s.ttl)
+		what := "to add the card ending %s to a wallet"
+		if st.Purpose == purposeSE {
+			what = "to put the card ending %s in your phone's secure element"
+		}
+		body := fmt.Sprintf("tapsim bank: %s is your one-time password %s. It expires in %s. Never share it.",
+			otp, fmt.Sprintf(what, pan.Last4(card.PAN)), s.ttl)
 		if _, err := tx.PostMessage(ctx, store.Message{At: now, Recipient: to, Channel: ch, Kind: "otp", Body: body}); err != nil {
 			return err
 		}

@@ -15,16 +15,36 @@ type Entry struct {
 	Outcome string    `json:"outcome"`
 }
 
-// Log is an append-only transaction log and audit trail.
+// Log is an append-only transaction log and audit trail, written through
+// to the TSM's Store.
 type Log struct {
 	mu      sync.Mutex
 	entries []Entry
+	st      Store
+	onErr   func(error)
+}
+
+// load reads the log kept in st and writes the next entries there.
+func (l *Log) load(st Store, onErr func(error)) error {
+	es, err := st.Log()
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.entries, l.st, l.onErr = es, st, onErr
+	return nil
 }
 
 func (l *Log) add(e Entry) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.entries = append(l.entries, e)
+	if l.st != nil {
+		if err := l.st.AppendLog(e); err != nil && l.onErr != nil {
+			l.onErr(err)
+		}
+	}
 }
 
 // Entries returns a copy of the log.

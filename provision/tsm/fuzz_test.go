@@ -14,8 +14,11 @@ func FuzzOTA(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var st OTAStep
 		if strictDecode(b, &st) == nil {
+			ms := NewMemoryStore()
+			pend, _ := newPmap[*pending](ms, "pending", func(error) {})
+			status, _ := newPmap[string](ms, "status", func(error) {})
 			s := &SETSM{cfg: SEConfig{Now: func() time.Time { return time.Time{} }}, sessions: map[string]*otaSession{}, closed: map[string]bool{},
-				pending: map[string]*pending{}, status: map[string]string{}, stop: make(chan struct{})}
+				pending: pend, status: status, stop: make(chan struct{})}
 			_, _ = s.step(st, "")
 		}
 		var op OTAOpen
@@ -29,6 +32,11 @@ func FuzzOrder(f *testing.F) {
 	f.Add([]byte(`{"order_id":"o-1"}`))
 	f.Add([]byte(`{"order_id":"o-1","card_ref":"c","se_id":"47905040000001010007","device_id":"d","phone_number":"+886912345678","ssd":"A000000151535001","otp_check":"00","script":"x"}`))
 	f.Add([]byte(`{"sessions":[{"sd":"A000000151000000","kvn":1,"enc":"00","mac":"00","commands":[{"apdu":"80E60000"}]}]}`))
+	f.Add([]byte(`{"order_id":"o-1","step":0,"initial_keys":{"ssd":"A000000151535001","kvn":48,"enc":"00","mac":"00","dek":"00"}}`))
+	f.Add([]byte(`{"order_id":"o-1","step":2,"response":"9000"}`))
+	f.Add([]byte(`{"order_id":"o-1","step":3,"command":"84E2000010","done":false}`))
+	f.Add([]byte(`{"order_id":"o-1","otp":"123456"}`))
+	f.Add([]byte(`{"se_id":"47905040000001010007","device_id":"d","phone_number":"+886912345678","isd_keys":{"ssd":"A000000151000000","kvn":1}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var o Order
 		if json.Unmarshal(b, &o) == nil {
@@ -50,6 +58,26 @@ func FuzzOrder(f *testing.F) {
 		var k SSDKeys
 		if json.Unmarshal(b, &k) == nil {
 			_ = k.Validate()
+		}
+		var rl Relay
+		if json.Unmarshal(b, &rl) == nil {
+			_ = rl.Validate()
+			_ = rl.String()
+		}
+		var rn RelayNext
+		if json.Unmarshal(b, &rn) == nil {
+			_ = rn.Validate()
+		}
+		var v VerifyOTP
+		if json.Unmarshal(b, &v) == nil {
+			_ = v.Validate()
+		}
+		var reg Registration
+		if json.Unmarshal(b, &reg) == nil {
+			_ = reg.Validate()
+		}
+		if json.Unmarshal(b, &o) == nil {
+			_ = o.ValidateHandover()
 		}
 	})
 }

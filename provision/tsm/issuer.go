@@ -4,11 +4,9 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 
-	"github.com/tapsim/tapsim/emv/gp"
 	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/emv/scp03"
 	"github.com/tapsim/tapsim/provision/wire"
@@ -62,33 +60,17 @@ func HandOver(ssd []byte, ks Keys) SSDKeys {
 		MAC: hex.EncodeToString(ks.Keys.MAC.Bytes()), DEK: hex.EncodeToString(ks.Keys.DEK.Bytes())}
 }
 
-// CreateSSD is the SE operator's own step on a shared SE (R-M2): in its
-// ISD, it creates the issuer's SSD and puts the initial key set there.
-func CreateSSD(t gp.Transport, isd []byte, isdKeys Keys, ssd []byte, owner string, initial Keys, rnd io.Reader) error {
-	s, err := gp.Open(t, gp.Config{SD: isd, KeyVersion: isdKeys.KVN, Keys: isdKeys.Keys, Level: scp03.LevelCMACCDec, Rand: rnd})
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	if err := s.InstallApplet(gp.SDLoadFile, gp.SDModule, ssd, []byte{gp.PrivSecurityDomain}, []byte(owner), true); err != nil {
-		return err
-	}
-	if err := s.Personalize(ssd); err != nil {
-		return err
-	}
-	return s.PutKey(0, initial.KVN, initial.Keys)
-}
-
-// OrderFor seals script to the SE TSM and o (its Script set) to the SP
-// TSM, as the issuer.
-func OrderFor(issuer *wire.Party, sp, setsm wire.PublicKeys, o Order, sc Script, h wire.Header) (string, error) {
+// OrderFor seals script and o (its Script set) to the SP TSM, as the
+// issuer: the SP TSM keeps the script, and the issuer's keys in it, to
+// itself.
+func OrderFor(issuer *wire.Party, sp wire.PublicKeys, o Order, sc Script, h wire.Header) (string, error) {
 	if err := sc.Validate(); err != nil {
 		return "", err
 	}
 	sc.OrderID, sc.SEID, sc.OTPCheck = o.OrderID, o.SEID, o.OTPCheck
 	hs := h
 	hs.Type = TypeScript
-	tok, err := wire.Seal(sc, issuer, setsm, hs)
+	tok, err := wire.Seal(sc, issuer, sp, hs)
 	if err != nil {
 		return "", err
 	}

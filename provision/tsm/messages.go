@@ -1,6 +1,7 @@
 package tsm
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,7 +15,7 @@ import (
 const (
 	// TypeOrder: issuer to SP TSM.
 	TypeOrder = "tsm.order"
-	// TypeScript: issuer to SE TSM, carried inside an Order.
+	// TypeScript: issuer to SP TSM, carried inside an Order.
 	TypeScript = "tsm.script"
 	// TypeCheck: SP TSM to SE TSM, is this the designated SE?
 	TypeCheck = "tsm.check"
@@ -22,6 +23,57 @@ const (
 	TypeHandover = "tsm.handover"
 	// TypeStatus: SP TSM to SE TSM, how did an order end?
 	TypeStatus = "tsm.status"
+	// TypeRelay: SE TSM to SP TSM, the SE's response to the last secured
+	// command (or the start of the download).
+	TypeRelay = "tsm.relay"
+	// TypeRelayNext: SP TSM to SE TSM, the next secured command.
+	TypeRelayNext = "tsm.relay-next"
+	// TypeVerify: SE TSM to SP TSM, the one-time code the cardholder
+	// typed at download, for the issuer's ID&V.
+	TypeVerify = "tsm.verify"
+)
+
+// VerifyOTP carries the cardholder's one-time code from the SE TSM to the
+// SP TSM, which has the issuer's ID&V check it (R-S3c).
+type VerifyOTP struct {
+	OrderID string `json:"order_id"`
+	OTP     string `json:"otp"`
+}
+
+// String never shows the code.
+func (v VerifyOTP) String() string { return "one-time code for " + v.OrderID }
+
+// GoString is String.
+func (v VerifyOTP) GoString() string { return v.String() }
+
+// Validate checks the form.
+func (v VerifyOTP) Validate() error {
+	if !idRE.MatchString(v.OrderID) || len(v.OTP) > 16 {
+		return fmt.Errorf("%w: one-time code", wire.ErrInvalid)
+	}
+	return nil
+}
+
+// CardholderVerifier is the issuer's ID&V as the SP TSM reaches it: it
+// checks the one-time code the issuer sent for the order (the order ID is
+// the ID&V attempt's correlation ID) under the issuer's rules (expiry,
+// single use, try limit and lock, R-G3c). A refusal is a *wire.Refusal with
+// the ID&V's reason (ReasonOTPWrong with TriesLeft, ReasonIDVLocked, ...).
+type CardholderVerifier interface {
+	VerifyOTP(ctx context.Context, correlationID, otp string) error
+}
+
+// Reasons of the issuer's ID&V the TSMs pass on as they are.
+const (
+	ReasonOTPWrong  = "otp_wrong"
+	ReasonIDVLocked = "idv_locked"
+	// ReasonNotVerified: a download started before the cardholder was
+	// verified.
+	ReasonNotVerified = "cardholder_not_verified"
+	// ReasonNoVerifier: the SP TSM has no way to reach the issuer's ID&V.
+	ReasonNoVerifier = "no_cardholder_verifier"
+	// ReasonAlreadyVerified: the order's cardholder was verified before.
+	ReasonAlreadyVerified = "already_verified"
 )
 
 // Order is the issuer's personalisation order to the SP TSM. It carries no
@@ -40,15 +92,23 @@ type Order struct {
 	PhoneNumber string `json:"phone_number"`
 	// SSD is the issuer's Supplementary Security Domain, hex.
 	SSD string `json:"ssd"`
+	// Owner names the SSD's owner (the parameter of the INSTALL that
+	// creates it on a shared SE).
+	Owner string `json:"owner,omitempty"`
 	// Shared says the SE belongs to an SE operator (R-M2); IssuerConsent
 	// is then required (R-S1).
 	Shared        bool `json:"shared"`
 	IssuerConsent bool `json:"issuer_consent"`
-	// OTPCheck is hex SHA-256 of OrderID, "|" and the one-time code the
-	// issuer's message centre sent the cardholder (R-S3c).
-	OTPCheck string `json:"otp_check"`
-	// Script is the download script sealed by the issuer to the SE TSM.
-	Script string `json:"script"`
+	// OTPCheck, when set, is hex SHA-256 of OrderID, "|" and the one-time
+	// code the issuer's message centre sent the cardholder, which the SE
+	// TSM compares itself (R-S3c; MaxOTPAttempts wrong codes cancel the
+	// order). Empty when the issuer's ID&V verifies the code: the SE TSM
+	// then passes it to the SP TSM, which asks the issuer (its
+	// CardholderVerifier), whose try limit and lock apply.
+	OTPCheck string `json:"otp_check,omitempty"`
+	// Script is the download script sealed by the issuer to the SP TSM;
+	// empty in the hand-over to the SE TSM, which never sees it.
+	Script string `json:"script,omitempty"`
 }
 
 var (
@@ -57,6 +117,7 @@ var (
 	phoneRE = regexp.MustCompile(`^\+[0-9]{6,15}$`)
 	seidRE  = regexp.MustCompile(`^[0-9A-F]{8,64}$`)
 	sumRE   = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	ownerRE = regexp.MustCompile(`^[ -~]{0,32}$`)
 )
 
 // String never shows the script or the phone number.
@@ -78,10 +139,77 @@ func (o Order) Validate() error {
 		return fmt.Errorf("%w: phone number", wire.ErrInvalid)
 	case !hexRE.MatchString(o.SSD):
 		return fmt.Errorf("%w: security domain", wire.ErrInvalid)
-	case !sumRE.MatchString(o.OTPCheck):
+	case o.OTPCheck != "" && !sumRE.MatchString(o.OTPCheck):
 		return fmt.Errorf("%w: one-time code check", wire.ErrInvalid)
+	case !ownerRE.MatchString(o.Owner):
+		return fmt.Errorf("%w: owner", wire.ErrInvalid)
 	case o.Script == "" || len(o.Script) > wire.MaxEnvelope:
 		return fmt.Errorf("%w: script", wire.ErrInvalid)
+	}
+	return nil
+}
+
+// ValidateHandover checks an order as the SE TSM gets it: every field but
+// the script, which stays with the SP TSM.
+func (o Order) ValidateHandover() error {
+	if o.Script != "" {
+		return fmt.Errorf("%w: a hand-over carries no script", wire.ErrInvalid)
+	}
+	o.Script = "-"
+	return o.Validate()
+}
+
+// Relay is the SE TSM's request to the SP TSM during a download: Step 0
+// starts it (with, on a shared SE, the initial key set of the SSD the SE
+// TSM just created, sealed with the request to the SP TSM); then each
+// step carries the SE's response to that step's command.
+type Relay struct {
+	OrderID  string   `json:"order_id"`
+	Step     int      `json:"step"`
+	Response string   `json:"response,omitempty"`
+	Initial  *SSDKeys `json:"initial_keys,omitempty"`
+	// Abort ends the SP TSM's side of a download the OTA session lost.
+	Abort bool `json:"abort,omitempty"`
+}
+
+// String never shows the response or keys.
+func (r Relay) String() string { return fmt.Sprintf("relay %s step %d", r.OrderID, r.Step) }
+
+// GoString is String.
+func (r Relay) GoString() string { return r.String() }
+
+// Validate checks the form.
+func (r Relay) Validate() error {
+	switch {
+	case !idRE.MatchString(r.OrderID), r.Step < 0, r.Step > MaxRelaySteps:
+		return fmt.Errorf("%w: relay", wire.ErrInvalid)
+	case r.Step > 0 && (len(r.Response) < 4 || len(r.Response) > 2*258):
+		return fmt.Errorf("%w: relay response", wire.ErrInvalid)
+	case r.Step == 0 && r.Response != "":
+		return fmt.Errorf("%w: relay start carries no response", wire.ErrInvalid)
+	case r.Initial != nil && (r.Step != 0 || r.Initial.Validate() != nil):
+		return fmt.Errorf("%w: relay initial keys", wire.ErrInvalid)
+	}
+	return nil
+}
+
+// MaxRelaySteps bounds one download.
+const MaxRelaySteps = 1000
+
+// RelayNext is the SP TSM's answer: the next secured command for the SE,
+// or the end of the download with its outcome.
+type RelayNext struct {
+	OrderID string `json:"order_id"`
+	Step    int    `json:"step"`
+	Command string `json:"command,omitempty"`
+	Done    bool   `json:"done,omitempty"`
+	Outcome string `json:"outcome,omitempty"`
+}
+
+// Validate checks the form.
+func (n RelayNext) Validate() error {
+	if !idRE.MatchString(n.OrderID) || n.Step < 0 || n.Step > MaxRelaySteps || (!n.Done && (len(n.Command) < 8 || len(n.Command) > 2*261)) || len(n.Outcome) > 64 {
+		return fmt.Errorf("%w: relay answer", wire.ErrInvalid)
 	}
 	return nil
 }

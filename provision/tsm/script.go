@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/tapsim/tapsim/emv/dgi"
 	"github.com/tapsim/tapsim/emv/gp"
@@ -35,8 +36,9 @@ type Session struct {
 	Commands []Command `json:"commands"`
 }
 
-// Script is what the SE TSM runs on one SE, sealed by the issuer to the
-// SE TSM.
+// Script is what the SP TSM runs on one SE for the issuer, sealed by the
+// issuer to the SP TSM: its keys never reach the SE TSM, which relays the
+// secured commands only.
 type Script struct {
 	// OrderID and SEID bind the script to its order and its SE (OrderFor
 	// sets them): the SE TSM runs it for that order on that SE only.
@@ -45,6 +47,13 @@ type Script struct {
 	// OTPCheck repeats the order's, under the issuer's signature: the
 	// cardholder verification the SE TSM checked is the issuer's.
 	OTPCheck string `json:"otp_check,omitempty"`
+	// Rotate, on an SE shared with an SE operator (R-M2), is the issuer's
+	// key set that replaces the initial set of the SSD the operator
+	// created: the SP TSM opens the SSD with the initial set the SE TSM
+	// hands over at the start of the download and puts this one in its
+	// place with PUT KEY (enciphered under the initial K-DEK) before the
+	// sessions run.
+	Rotate *SSDKeys `json:"rotate,omitempty"`
 	// Sessions are opened in order.
 	Sessions []Session `json:"sessions"`
 }
@@ -68,6 +77,9 @@ const MaxCommands = 300
 func (s Script) Validate() error {
 	if len(s.Sessions) == 0 || len(s.Sessions) > 4 {
 		return fmt.Errorf("%w: %d sessions", ErrScript, len(s.Sessions))
+	}
+	if s.Rotate != nil && s.Rotate.Validate() != nil {
+		return fmt.Errorf("%w: key set to rotate to", ErrScript)
 	}
 	n := 0
 	for i, x := range s.Sessions {
@@ -223,23 +235,18 @@ func IssuerOwned(isd []byte, isdKeys Keys, ssd Keys, p dgi.Perso) (Script, error
 }
 
 // Shared is the script on an SE shared with an SE operator (R-M2): the
-// operator created the SSD with initial keys it handed over; in a first
-// session under those keys the issuer rotates them with PUT KEY (the new
-// set enciphered under the initial K-DEK), then installs and personalises
-// the applet in a second session under its own keys, the sensitive DGIs
-// under its own K-DEK: what the operator knows opens nothing of it.
-func Shared(initial, issuer Keys, p dgi.Perso) (Script, error) {
-	put, err := gp.PutKeyCmd(initial.KVN, issuer.KVN, initial.Keys.DEK, issuer.Keys)
+// operator's SE TSM creates the SSD with an initial key set in its own ISD
+// session and hands that set to the SP TSM; the SP TSM rotates it to
+// issuer's with PUT KEY (Script.Rotate), then installs and personalises
+// the applet in a session under the issuer's keys, the sensitive DGIs
+// under the issuer's K-DEK: what the operator knows opens nothing of it.
+func Shared(issuer Keys, p dgi.Perso) (Script, error) {
+	s, err := appSession(issuer, issuer, p)
 	if err != nil {
 		return Script{}, err
 	}
-	s1 := ChannelSession(p.SD, initial.KVN, initial.Keys)
-	s1.Add(put)
-	s2, err := appSession(issuer, issuer, p)
-	if err != nil {
-		return Script{}, err
-	}
-	return Script{Sessions: []Session{s1, s2}}, nil
+	rot := HandOver(p.SD, issuer)
+	return Script{Rotate: &rot, Sessions: []Session{s}}, nil
 }
 
 // appSession opens the SSD with open and installs and personalises the
@@ -262,4 +269,21 @@ func appSession(open, data Keys, p dgi.Perso) (Session, error) {
 	s.Add(inst, perso)
 	s.Add(store...)
 	return s, nil
+}
+
+// RandomKeys draws an AES-128 key set from rnd.
+func RandomKeys(rnd io.Reader) (scp03.StaticKeys, error) {
+	var ks [3]keys.Key
+	for i := range ks {
+		b := make([]byte, 16)
+		if _, err := io.ReadFull(rnd, b); err != nil {
+			return scp03.StaticKeys{}, err
+		}
+		k, err := keys.New(keys.AES, b)
+		if err != nil {
+			return scp03.StaticKeys{}, err
+		}
+		ks[i] = k
+	}
+	return scp03.StaticKeys{ENC: ks[0], MAC: ks[1], DEK: ks[2]}, nil
 }

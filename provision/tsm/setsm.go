@@ -2,15 +2,18 @@ package tsm
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"slices"
+	"sort"
 	"sync"
 	"time"
 
@@ -30,6 +33,23 @@ type Binding struct {
 	SEID        string
 	DeviceID    string
 	PhoneNumber string
+	// ISDKeys are the SE operator's keys of the SE's Issuer Security
+	// Domain, with which the SE TSM creates an issuer's SSD on a shared SE
+	// (R-M2); kept sealed under the security module's key. Nil on an SE
+	// the issuer owns: its SE TSM then only relays.
+	ISDKeys *Keys `json:"-"`
+}
+
+// String names the binding, never its keys.
+func (b Binding) String() string { return "SE " + b.SEID + " of device " + b.DeviceID }
+
+// GoString is String.
+func (b Binding) GoString() string { return b.String() }
+
+// binding is a Binding as kept: the ISD keys sealed.
+type binding struct {
+	Binding
+	ISD []byte `json:"isd,omitempty"`
 }
 
 // MaxOTPAttempts is the number of wrong one-time codes that cancels an
@@ -50,15 +70,28 @@ type SEConfig struct {
 	// Issuers those whose download scripts it runs.
 	SPTSMs  []string
 	Issuers []string
+	// Registrars are the names of the SE operator's systems allowed to
+	// register SEs with their ISD keys over the back office (POST
+	// /register, sealed and signed, R-G5e).
+	Registrars []string
 	// BackOfficePeers are the client certificate names the back-office
 	// listener accepts (R-S4b); any certificate of the trusted CA when
 	// empty.
 	BackOfficePeers []string
-	// ISD is where the CPLC is read; DefaultISD when nil.
+	// ISD is where the CPLC is read and, on a shared SE, the SSD created;
+	// DefaultISD when nil.
 	ISD []byte
-	// Vault and DEK keep the sealed scripts waiting for their device
-	// encrypted at rest under a key the security module holds and never
-	// releases (R-S4a, R-S4f); both required.
+	// SPTSMURLs are the SP TSMs' listeners by name, where the SE TSM
+	// relays each download to the SP TSM that runs it; Client reaches them
+	// with the SE TSM's certificate.
+	SPTSMURLs map[string]string
+	Client    *wire.Client
+	// NewKeys draws the initial key set of an SSD the SE TSM creates on
+	// the shared SE seid; from Rand when nil.
+	NewKeys func(seid string) (scp03.StaticKeys, error)
+	// Vault and DEK keep the operator's ISD keys encrypted at rest under a
+	// key the security module holds and never releases (R-S4a, R-S4f);
+	// both required.
 	Vault hsm.Data
 	DEK   hsm.Handle
 	// SessionTTL ends an OTA session whose agent is silent that long;
@@ -70,6 +103,11 @@ type SEConfig struct {
 	// the order is cancelled as expired. DefaultOTPTTL when 0; an issuer
 	// seals the script for at least that long.
 	OTPTTL time.Duration
+	// SweepEvery is how often the TTLs are applied without a request;
+	// SweepInterval when 0.
+	SweepEvery time.Duration
+	// Store keeps the SE TSM's state and log; a MemoryStore when nil.
+	Store Store
 	// Now and Rand: the clock and the random source (session IDs, host
 	// challenges).
 	Now  func() time.Time
@@ -79,47 +117,49 @@ type SEConfig struct {
 }
 
 // SETSM is the SE TSM: the SE operator's registry of designated SEs, the
-// store of sealed scripts waiting for their device, and the OTA relay.
+// orders waiting for their device, and the OTA relay. It holds no key of
+// an issuer's security domain: the SP TSM secures every command to it, the
+// SE TSM passes them to the phone's agent and the responses back.
 type SETSM struct {
 	cfg    SEConfig
 	replay *wire.MemoryReplayCache
 	log    Log
 
 	mu       sync.Mutex
-	bindings map[string]Binding // by device
-	pending  map[string]*pending
+	bindings *pmap[binding]  // by device
+	pending  *pmap[*pending] // by device
 	sessions map[string]*otaSession
 	closed   map[string]bool
-	done     map[string]bool   // SEID|SSD personalised
-	status   map[string]string // order -> status or outcome
+	done     *pmap[bool]   // SEID|SSD personalised
+	status   *pmap[string] // order -> status or outcome
 	stop     chan struct{}
 	wg       sync.WaitGroup
 }
 
 type pending struct {
-	order    Order // Script empty: it is in sealed
-	sealed   []byte
-	attempts int
-	at       time.Time
+	Order    Order     `json:"order"` // no script: the SP TSM keeps it
+	SP       string    `json:"sp"`
+	Attempts int       `json:"attempts,omitempty"`
+	At       time.Time `json:"at"`
 }
 
 // sweep ends the silent OTA sessions and erases the stale orders; s.mu
 // held.
 func (s *SETSM) sweep() {
 	now := s.cfg.Now()
-	for dev, p := range s.pending {
-		if now.Sub(p.at) > s.cfg.PendingTTL {
-			delete(s.pending, dev)
-			s.status[p.order.OrderID] = "expired"
-			s.log.add(Entry{At: now, Order: p.order.OrderID, SEID: p.order.SEID, Step: "order", Outcome: "expired"})
+	for dev, p := range s.pending.m {
+		if now.Sub(p.At) > s.cfg.PendingTTL {
+			s.pending.del(dev)
+			s.status.set(p.Order.OrderID, "expired")
+			s.log.add(Entry{At: now, Order: p.Order.OrderID, SEID: p.Order.SEID, Step: "order", Outcome: "expired"})
 		}
 	}
 	for id, x := range s.sessions {
 		if now.Sub(x.last) > s.cfg.SessionTTL {
-			close(x.abort)
+			x.cancel()
 			delete(s.sessions, id)
 			s.closed[id] = true
-			s.status[x.order.OrderID] = "expired"
+			s.status.set(x.order.OrderID, "expired")
 			s.log.add(Entry{At: now, Order: x.order.OrderID, SEID: x.order.SEID, Step: "download", Outcome: "expired"})
 		}
 	}
@@ -127,8 +167,12 @@ func (s *SETSM) sweep() {
 
 // NewSETSM makes an SE TSM.
 func NewSETSM(cfg SEConfig) (*SETSM, error) {
-	if cfg.Party == nil || cfg.Trust == nil || cfg.Now == nil || cfg.Rand == nil || cfg.Vault == nil {
-		return nil, errors.New("tsm: SE TSM needs a party, a trust list, a security module, a clock and a random source")
+	if cfg.Party == nil || cfg.Trust == nil || cfg.Now == nil || cfg.Rand == nil || cfg.Vault == nil || cfg.Client == nil {
+		return nil, errors.New("tsm: SE TSM needs a party, a trust list, a security module, a client, a clock and a random source")
+	}
+	if cfg.NewKeys == nil {
+		rnd := cfg.Rand
+		cfg.NewKeys = func(string) (scp03.StaticKeys, error) { return RandomKeys(rnd) }
 	}
 	if cfg.ISD == nil {
 		cfg.ISD = DefaultISD
@@ -142,16 +186,88 @@ func NewSETSM(cfg SEConfig) (*SETSM, error) {
 	if cfg.OTPTTL <= 0 {
 		cfg.OTPTTL = DefaultOTPTTL
 	}
-	return &SETSM{cfg: cfg, replay: wire.NewMemoryReplayCache(4096), bindings: map[string]Binding{},
-		pending: map[string]*pending{}, sessions: map[string]*otaSession{}, closed: map[string]bool{},
-		done: map[string]bool{}, status: map[string]string{}, stop: make(chan struct{})}, nil
+	if cfg.Store == nil {
+		cfg.Store = NewMemoryStore()
+	}
+	s := &SETSM{cfg: cfg, replay: wire.NewMemoryReplayCache(4096), sessions: map[string]*otaSession{}, closed: map[string]bool{},
+		stop: make(chan struct{})}
+	var err error
+	if s.bindings, err = newPmap[binding](cfg.Store, "binding", s.storeErr); err != nil {
+		return nil, err
+	}
+	if s.pending, err = newPmap[*pending](cfg.Store, "pending", s.storeErr); err != nil {
+		return nil, err
+	}
+	if s.done, err = newPmap[bool](cfg.Store, "done", s.storeErr); err != nil {
+		return nil, err
+	}
+	if s.status, err = newPmap[string](cfg.Store, "status", s.storeErr); err != nil {
+		return nil, err
+	}
+	// A download under way when the TSM stopped is over.
+	for id, st := range s.status.m {
+		if st == StatusDownloading {
+			s.status.set(id, ReasonOTAClosed)
+		}
+	}
+	if err := s.log.load(cfg.Store, s.storeErr); err != nil {
+		return nil, err
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		sweepEvery(s.stop, s.cfg.SweepEvery, func() {
+			s.mu.Lock()
+			s.sweep()
+			s.mu.Unlock()
+		})
+	}()
+	return s, nil
 }
 
-// Register records the SE the operator issued to a device (R-S3a).
-func (s *SETSM) Register(b Binding) {
+// storeErr reports a store that failed to keep a change.
+func (s *SETSM) storeErr(err error) {
+	if s.cfg.Logger != nil {
+		s.cfg.Logger.Error("se tsm: store", "err", err)
+	}
+}
+
+// Register records the SE the operator issued to a device (R-S3a), its
+// ISD keys, if any, sealed under the security module's key.
+func (s *SETSM) Register(b Binding) error {
+	kept := binding{Binding: b}
+	if b.ISDKeys != nil {
+		plain, err := json.Marshal(HandOver(s.cfg.ISD, *b.ISDKeys))
+		if err != nil {
+			return err
+		}
+		if kept.ISD, err = sealAtRest(s.cfg.Vault, s.cfg.DEK, s.cfg.Rand, plain, []byte("isd|"+b.SEID)); err != nil {
+			return err
+		}
+		clear(plain)
+		kept.ISDKeys = nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.bindings[b.DeviceID] = b
+	s.bindings.set(b.DeviceID, kept)
+	return nil
+}
+
+// isdKeys opens the operator's ISD keys of a binding.
+func (s *SETSM) isdKeys(b binding) (Keys, error) {
+	if b.ISD == nil {
+		return Keys{}, errSealed
+	}
+	plain, err := openAtRest(s.cfg.Vault, s.cfg.DEK, b.ISD, []byte("isd|"+b.SEID))
+	if err != nil {
+		return Keys{}, err
+	}
+	defer clear(plain)
+	var k SSDKeys
+	if err := json.Unmarshal(plain, &k); err != nil {
+		return Keys{}, err
+	}
+	return k.Keys()
 }
 
 // RegisterBy is Register done by a TSM operator, who must log in (R-S4c);
@@ -161,7 +277,9 @@ func (s *SETSM) RegisterBy(a *Accounts, operator, password string, b Binding) er
 		s.log.add(Entry{At: s.cfg.Now(), Order: "-", SEID: b.SEID, Step: "register by " + operator, Outcome: loginReason(err)})
 		return err
 	}
-	s.Register(b)
+	if err := s.Register(b); err != nil {
+		return err
+	}
 	s.log.add(Entry{At: s.cfg.Now(), Order: "-", SEID: b.SEID, Step: "register by " + operator, Outcome: "registered"})
 	return nil
 }
@@ -181,18 +299,39 @@ func (s *SETSM) Close() {
 	s.wg.Wait()
 }
 
-// Dump is everything the SE TSM keeps about orders (R-G5g: after a
-// download, no personalisation data).
+// Dump is everything the SE TSM keeps about orders in progress (R-G5g:
+// after a download, nothing).
 func (s *SETSM) Dump() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []string
-	for id, p := range s.pending {
-		out = append(out, fmt.Sprintf("pending %s %s%x", id, p.order.Script, p.sealed))
+	for id, p := range s.pending.m {
+		out = append(out, fmt.Sprintf("pending %s %+v", id, p.Order))
 	}
 	for id, x := range s.sessions {
-		out = append(out, fmt.Sprintf("session %s %s%x", id, x.order.Script, x.sealed))
+		out = append(out, fmt.Sprintf("session %s %+v", id, x.order))
 	}
+	sort.Strings(out)
+	return out
+}
+
+// State is everything the SE TSM keeps, as stored: the bindings with their
+// sealed ISD keys, the orders in progress and how every order ended
+// (tests: no key of an issuer's security domain is among it, R-M2).
+func (s *SETSM) State() []string {
+	out := s.Dump()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for dev, b := range s.bindings.m {
+		out = append(out, fmt.Sprintf("binding %s %s %s isd-sealed %x", dev, b.SEID, b.PhoneNumber, b.ISD))
+	}
+	for id, st := range s.status.m {
+		out = append(out, "order "+id+" "+st)
+	}
+	for k := range s.done.m {
+		out = append(out, "personalised "+k)
+	}
+	sort.Strings(out)
 	return out
 }
 
@@ -232,14 +371,80 @@ func (c Check) Validate() error {
 func (s *SETSM) designated(c Check) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	b, ok := s.bindings[c.DeviceID]
+	b, ok := s.bindings.m[c.DeviceID]
 	return ok && b.SEID == c.SEID && b.PhoneNumber == c.PhoneNumber
 }
 
+// handover is an Order as handed over: without its script.
+type handover Order
+
+func (h *handover) Validate() error { return Order(*h).ValidateHandover() }
+
+// ReasonNoOperatorKeys refuses a shared SE's order when the SE operator
+// registered no ISD keys to create the SSD with.
+const ReasonNoOperatorKeys = "no_operator_isd_keys"
+
+var errNoOperatorKeys = refuse(http.StatusConflict, ReasonNoOperatorKeys, "the SE operator holds no ISD keys of this SE")
+
+// TypeRegister: SE operator to SE TSM, an SE issued to a device.
+const TypeRegister = "tsm.register"
+
+// Registration is an SE the SE operator issued, sealed to the SE TSM.
+type Registration struct {
+	SEID        string   `json:"se_id"`
+	DeviceID    string   `json:"device_id"`
+	PhoneNumber string   `json:"phone_number"`
+	ISD         *SSDKeys `json:"isd_keys,omitempty"`
+}
+
+// String never shows keys.
+func (r Registration) String() string { return "registration of SE " + r.SEID }
+
+// GoString is String.
+func (r Registration) GoString() string { return r.String() }
+
+// Validate checks the form.
+func (r Registration) Validate() error {
+	if err := (Check{SEID: r.SEID, DeviceID: r.DeviceID, PhoneNumber: r.PhoneNumber}).Validate(); err != nil {
+		return err
+	}
+	if r.ISD != nil && r.ISD.Validate() != nil {
+		return fmt.Errorf("%w: ISD keys", wire.ErrInvalid)
+	}
+	return nil
+}
+
 // BackOffice is the handler of the listener the SP TSMs reach (R-S4b):
-// POST /check and POST /handover, JOSE from an SP TSM.
+// POST /check, /status and /handover, JOSE from an SP TSM, and POST
+// /register, JOSE from the SE operator's registrars.
 func (s *SETSM) BackOffice() http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("/register", wire.Handle(func(r *wire.Request) (wire.Response, error) {
+		if !peerAllowed(r, s.cfg.BackOfficePeers) {
+			return wire.Response{}, errPeer
+		}
+		var reg Registration
+		c, err := wire.OpenInto(string(r.Body), s.cfg.Party, s.cfg.Trust, wire.Expect{Type: TypeRegister, Replay: s.replay, Clock: s.cfg.Now}, &reg)
+		if err != nil {
+			return wire.Response{}, err
+		}
+		if !slices.Contains(s.cfg.Registrars, c.Issuer) {
+			return wire.Response{}, wire.ErrIssuer
+		}
+		if err := reg.Validate(); err != nil {
+			return wire.Response{}, err
+		}
+		b := Binding{SEID: reg.SEID, DeviceID: reg.DeviceID, PhoneNumber: reg.PhoneNumber}
+		if reg.ISD != nil {
+			k, _ := reg.ISD.Keys()
+			b.ISDKeys = &k
+		}
+		if err := s.Register(b); err != nil {
+			return wire.Response{}, err
+		}
+		s.record("-", reg.SEID, "register by "+c.Issuer, "registered")
+		return wire.JSONResponse(http.StatusOK, Result{Status: "registered"})
+	}, wire.HandlerOptions{Log: s.cfg.Logger}))
 	mux.Handle("/check", wire.Handle(func(r *wire.Request) (wire.Response, error) {
 		var c Check
 		if _, err := s.openFrom(r, TypeCheck, &c); err != nil {
@@ -257,7 +462,7 @@ func (s *SETSM) BackOffice() http.Handler {
 			return wire.Response{}, err
 		}
 		s.mu.Lock()
-		st, ok := s.status[q.OrderID]
+		st, ok := s.status.m[q.OrderID]
 		s.mu.Unlock()
 		if !ok {
 			st = StatusUnknown
@@ -265,28 +470,32 @@ func (s *SETSM) BackOffice() http.Handler {
 		return wire.JSONResponse(http.StatusOK, Result{OrderID: q.OrderID, Status: st})
 	}, wire.HandlerOptions{Log: s.cfg.Logger}))
 	mux.Handle("/handover", wire.Handle(func(r *wire.Request) (wire.Response, error) {
-		var o Order
-		if _, err := s.openFrom(r, TypeHandover, &o); err != nil {
+		var h handover
+		c, err := s.openFrom(r, TypeHandover, &h)
+		if err != nil {
 			return wire.Response{}, err
 		}
+		o := Order(h)
 		if !s.designated(Check{SEID: o.SEID, DeviceID: o.DeviceID, PhoneNumber: o.PhoneNumber}) {
 			s.record(o.OrderID, o.SEID, "handover", ReasonNotDesignated)
 			return wire.Response{}, errNotDesignated
 		}
+		if _, ok := s.cfg.SPTSMURLs[c.Issuer]; !ok {
+			return wire.Response{}, wire.ErrIssuer
+		}
 		s.mu.Lock()
-		if s.done[o.SEID+"|"+o.SSD] {
+		if o.Shared && s.bindings.m[o.DeviceID].ISD == nil {
+			s.mu.Unlock()
+			s.record(o.OrderID, o.SEID, "handover", ReasonNoOperatorKeys)
+			return wire.Response{}, errNoOperatorKeys
+		}
+		if s.done.m[o.SEID+"|"+o.SSD] {
 			s.mu.Unlock()
 			s.record(o.OrderID, o.SEID, "handover", ReasonAlreadyDone)
 			return wire.Response{}, errAlreadyDone
 		}
-		sealed, err := sealAtRest(s.cfg.Vault, s.cfg.DEK, s.cfg.Rand, []byte(o.Script), []byte(o.OrderID))
-		if err != nil {
-			s.mu.Unlock()
-			return wire.Response{}, err
-		}
-		o.Script = ""
-		s.pending[o.DeviceID] = &pending{order: o, sealed: sealed, at: s.cfg.Now()}
-		s.status[o.OrderID] = StatusWaiting
+		s.pending.set(o.DeviceID, &pending{Order: o, SP: c.Issuer, At: s.cfg.Now()})
+		s.status.set(o.OrderID, StatusWaiting)
 		s.mu.Unlock()
 		s.record(o.OrderID, o.SEID, "handover", "waiting for device")
 		return wire.JSONResponse(http.StatusAccepted, Result{OrderID: o.OrderID, Status: "waiting"})
@@ -304,7 +513,7 @@ func (s *SETSM) OTA() http.Handler {
 		if err := strictDecode(r.Body, &m); err != nil {
 			return wire.Response{}, err
 		}
-		next, err := s.open(m, peerID(r))
+		next, err := s.open(r.HTTP.Context(), m, peerID(r))
 		if err != nil {
 			return wire.Response{}, err
 		}
@@ -336,77 +545,113 @@ func peerID(r *wire.Request) string {
 	return hex.EncodeToString(h[:])
 }
 
-func (s *SETSM) open(m OTAOpen, peer string) (OTANext, error) {
+// verifyAtSP passes the cardholder's code to the SP TSM that handed the
+// order over, for the issuer's ID&V.
+func (s *SETSM) verifyAtSP(ctx context.Context, p *pending, otp string) error {
+	url, ok := s.cfg.SPTSMURLs[p.SP]
+	if !ok {
+		return wire.ErrIssuer
+	}
+	tok, err := wire.Seal(VerifyOTP{OrderID: p.Order.OrderID, OTP: otp}, s.cfg.Party, mustParty(s.cfg.Trust, p.SP),
+		wire.Header{Type: TypeVerify, Clock: s.cfg.Now, Rand: s.cfg.Rand})
+	if err != nil {
+		return err
+	}
+	_, _, err = s.cfg.Client.Post(ctx, url+"/verify", wire.MediaJOSE, []byte(tok))
+	return err
+}
+
+func (s *SETSM) open(ctx context.Context, m OTAOpen, peer string) (OTANext, error) {
 	if !idRE.MatchString(m.DeviceID) || !idRE.MatchString(m.OrderID) || len(m.OTP) > 16 {
 		return OTANext{}, fmt.Errorf("%w: open", wire.ErrInvalid)
 	}
 	s.mu.Lock()
 	s.sweep()
-	p, ok := s.pending[m.DeviceID]
-	if !ok || p.order.OrderID != m.OrderID {
+	p, ok := s.pending.m[m.DeviceID]
+	if !ok || p.Order.OrderID != m.OrderID {
 		s.mu.Unlock()
 		return OTANext{}, errNoOrder
 	}
-	if s.cfg.Now().Sub(p.at) > s.cfg.OTPTTL {
-		delete(s.pending, m.DeviceID)
-		s.status[m.OrderID] = ReasonOTPExpired
+	if s.cfg.Now().Sub(p.At) > s.cfg.OTPTTL {
+		s.pending.del(m.DeviceID)
+		s.status.set(m.OrderID, ReasonOTPExpired)
 		s.mu.Unlock()
-		s.record(m.OrderID, p.order.SEID, "cardholder verification", ReasonOTPExpired)
+		s.record(m.OrderID, p.Order.SEID, "cardholder verification", ReasonOTPExpired)
 		return OTANext{}, errOTPExpired
 	}
-	sum := OTPCheck(m.OrderID, m.OTP)
-	if subtle.ConstantTimeCompare([]byte(sum), []byte(p.order.OTPCheck)) != 1 {
-		p.attempts++
-		if p.attempts >= MaxOTPAttempts {
-			delete(s.pending, m.DeviceID)
-			s.status[m.OrderID] = ReasonOTPLocked
+	if p.Order.OTPCheck == "" {
+		// The issuer's ID&V checks the code, through the SP TSM.
+		s.mu.Unlock()
+		if err := s.verifyAtSP(ctx, p, m.OTP); err != nil {
+			ref := wire.RefusalFor(err)
+			s.record(m.OrderID, p.Order.SEID, "cardholder verification by the issuer", ref.Reason)
+			if ref.Reason != ReasonOTPWrong {
+				s.mu.Lock()
+				if s.pending.m[m.DeviceID] == p {
+					s.pending.del(m.DeviceID)
+					s.status.set(m.OrderID, ref.Reason)
+				}
+				s.mu.Unlock()
+			}
+			return OTANext{}, ref
+		}
+		s.mu.Lock()
+		if s.pending.m[m.DeviceID] != p {
 			s.mu.Unlock()
-			s.record(m.OrderID, p.order.SEID, "cardholder verification", ReasonOTPLocked)
+			return OTANext{}, errNoOrder
+		}
+	} else if sum := OTPCheck(m.OrderID, m.OTP); subtle.ConstantTimeCompare([]byte(sum), []byte(p.Order.OTPCheck)) != 1 {
+		p.Attempts++
+		s.pending.set(m.DeviceID, p)
+		if p.Attempts >= MaxOTPAttempts {
+			s.pending.del(m.DeviceID)
+			s.status.set(m.OrderID, ReasonOTPLocked)
+			s.mu.Unlock()
+			s.record(m.OrderID, p.Order.SEID, "cardholder verification", ReasonOTPLocked)
 			return OTANext{}, errOTPLocked
 		}
 		s.mu.Unlock()
-		s.record(m.OrderID, p.order.SEID, "cardholder verification", ReasonOTP)
+		s.record(m.OrderID, p.Order.SEID, "cardholder verification", ReasonOTP)
 		return OTANext{}, errOTP
 	}
-	delete(s.pending, m.DeviceID)
+	s.pending.del(m.DeviceID)
 	id := make([]byte, 16)
 	if _, err := io.ReadFull(s.cfg.Rand, id); err != nil {
 		s.mu.Unlock()
 		return OTANext{}, err
 	}
-	x := &otaSession{id: hex.EncodeToString(id), order: p.order, sealed: p.sealed, cmd: make(chan []byte), resp: make(chan []byte), end: make(chan string, 1),
-		abort: make(chan struct{}), last: s.cfg.Now(), peer: peer}
+	x := &otaSession{stepper: newStepper(s.stop), id: hex.EncodeToString(id), order: p.Order, sp: p.SP, last: s.cfg.Now(), peer: peer}
 	s.sessions[x.id] = x
-	s.status[m.OrderID] = StatusDownloading
+	s.status.set(m.OrderID, StatusDownloading)
 	s.wg.Add(1)
 	s.mu.Unlock()
-	s.record(m.OrderID, p.order.SEID, "cardholder verification", "verified")
+	s.record(m.OrderID, p.Order.SEID, "cardholder verification", "verified")
 	go func() {
 		defer s.wg.Done()
 		x.end <- s.run(x)
 	}()
-	return s.next(x)
+	return s.next(x)(x.first())
 }
 
-// next waits for the runner's next command or its end.
-func (s *SETSM) next(x *otaSession) (OTANext, error) {
-	select {
-	case c := <-x.cmd:
-		x.step++
-		return OTANext{Session: x.id, Step: x.step, Command: hex.EncodeToString(c)}, nil
-	case <-x.abort:
-		return OTANext{}, errOTAClosed
-	case out := <-x.end:
+// next turns the stepper's answer into the agent's.
+func (s *SETSM) next(x *otaSession) func(cmd []byte, step int, out string, err error) (OTANext, error) {
+	return func(cmd []byte, step int, out string, err error) (OTANext, error) {
+		if err != nil {
+			return OTANext{}, err
+		}
+		if cmd != nil {
+			return OTANext{Session: x.id, Step: step, Command: hex.EncodeToString(cmd)}, nil
+		}
 		s.mu.Lock()
 		delete(s.sessions, x.id)
 		s.closed[x.id] = true
 		if out == ReasonPersonalised {
-			s.done[x.order.SEID+"|"+x.order.SSD] = true
+			s.done.set(x.order.SEID+"|"+x.order.SSD, true)
 		}
-		s.status[x.order.OrderID] = out
+		s.status.set(x.order.OrderID, out)
 		s.mu.Unlock()
 		s.record(x.order.OrderID, x.order.SEID, "download", out)
-		return OTANext{Session: x.id, Step: x.step, Done: true, Outcome: out}, nil
+		return OTANext{Session: x.id, Step: step, Done: true, Outcome: out}, nil
 	}
 }
 
@@ -434,63 +679,39 @@ func (s *SETSM) step(m OTAStep, peer string) (OTANext, error) {
 		}
 		return OTANext{}, errNoOrder
 	}
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if m.Step != x.step || x.answered == x.step {
+	next, err := s.next(x)(x.answer(m.Step, rapdu))
+	if errors.Is(err, errOTAReplay) {
 		s.record(x.order.OrderID, x.order.SEID, fmt.Sprintf("OTA step %d", m.Step), ReasonOTAReplay)
-		return OTANext{}, errOTAReplay
 	}
-	x.answered = x.step
-	select {
-	case x.resp <- rapdu:
-	case <-s.stop:
-		return OTANext{}, errOTAClosed
-	case <-x.abort:
-		return OTANext{}, errOTAClosed
-	}
-	return s.next(x)
+	return next, err
 }
 
 // otaSession is one download in progress: the runner goroutine drives the
 // GlobalPlatform sessions and its transport hands each command to the
 // agent's next request.
 type otaSession struct {
-	id       string
-	order    Order
-	sealed   []byte
-	cmd      chan []byte
-	resp     chan []byte
-	end      chan string
-	mu       sync.Mutex
-	step     int
-	answered int
-	last     time.Time // s.mu
-	abort    chan struct{}
+	*stepper
+	id    string
+	order Order
+	sp    string    // the SP TSM that runs the download
+	last  time.Time // s.mu
 	// peer is the client certificate that opened the session: every step
 	// comes with the same one.
 	peer string
 }
 
-var errStopped = errors.New("tsm: stopped")
-
 func (s *SETSM) run(x *otaSession) string {
-	transport := func(c []byte) ([]byte, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
 		select {
-		case x.cmd <- c:
-		case <-s.stop:
-			return nil, errStopped
 		case <-x.abort:
-			return nil, errStopped
-		}
-		select {
-		case r := <-x.resp:
-			return r, nil
 		case <-s.stop:
-			return nil, errStopped
-		case <-x.abort:
-			return nil, errStopped
+		case <-ctx.Done():
 		}
-	}
+		cancel()
+	}()
+	transport := x.transport
 	o := x.order
 	cplc, err := gp.ReadCPLC(transport, s.cfg.ISD)
 	if err != nil {
@@ -499,63 +720,132 @@ func (s *SETSM) run(x *otaSession) string {
 	if cplc.SEID() != o.SEID {
 		return ReasonNotDesignated
 	}
-	// The script is opened only now, for the SE it is meant for (R-S4f).
+	start := Relay{OrderID: o.OrderID}
+	if o.Shared {
+		hand, reason := s.createSSD(transport, o)
+		if reason != "" {
+			return reason
+		}
+		start.Initial = &hand
+	}
+	return s.relayDownload(ctx, x, start)
+}
+
+// createSSD is the SE operator's own session on a shared SE (R-M2): in its
+// ISD, under its keys, it checks the SE's identity under R-MAC, creates
+// the issuer's SSD and puts a fresh initial key set there, which it hands
+// to the SP TSM and forgets: the SP TSM replaces it with the issuer's.
+func (s *SETSM) createSSD(t gp.Transport, o Order) (SSDKeys, string) {
 	s.mu.Lock()
-	sealed := x.sealed
-	x.sealed = nil
+	b := s.bindings.m[o.DeviceID]
 	s.mu.Unlock()
-	tok, err := openAtRest(s.cfg.Vault, s.cfg.DEK, sealed, []byte(o.OrderID))
+	isd, err := s.isdKeys(b)
 	if err != nil {
-		return ReasonScript
+		return SSDKeys{}, ReasonNoOperatorKeys
 	}
-	var sc Script
-	c, err := wire.OpenInto(string(tok), s.cfg.Party, s.cfg.Trust, wire.Expect{Type: TypeScript, Replay: s.replay, Clock: s.cfg.Now}, &sc)
+	ssd, _ := hex.DecodeString(o.SSD)
+	sess, err := gp.Open(t, gp.Config{SD: s.cfg.ISD, KeyVersion: isd.KVN, Keys: isd.Keys, Level: scp03.LevelCMACCDecRMAC, Rand: s.cfg.Rand})
 	if err != nil {
-		return wire.RefusalFor(err).Reason
+		s.record(o.OrderID, o.SEID, "open the ISD", "failed")
+		return SSDKeys{}, classify(err, 0)
 	}
-	// Only an issuer writes scripts: an SP TSM cannot forge one.
-	if !slices.Contains(s.cfg.Issuers, c.Issuer) {
+	defer sess.Close()
+	s.record(o.OrderID, o.SEID, fmt.Sprintf("open the operator's session on %X", s.cfg.ISD), "open")
+	raw, err := sess.GetData(gp.TagCPLC)
+	if err != nil {
+		return SSDKeys{}, classify(err, 0xCA)
+	}
+	if c, err := gp.ParseCPLC(raw); err != nil || c.SEID() != o.SEID {
+		return SSDKeys{}, ReasonNotDesignated
+	}
+	if err := sess.InstallApplet(gp.SDLoadFile, gp.SDModule, ssd, []byte{gp.PrivSecurityDomain}, []byte(o.Owner), true); err != nil {
+		s.record(o.OrderID, o.SEID, "INSTALL [for install] of the SSD", "failed")
+		return SSDKeys{}, classify(err, 0xE6)
+	}
+	s.record(o.OrderID, o.SEID, fmt.Sprintf("INSTALL [for install] of SSD %X", ssd), "9000")
+	if err := sess.Personalize(ssd); err != nil {
+		return SSDKeys{}, classify(err, 0xE6)
+	}
+	initial, err := s.cfg.NewKeys(o.SEID)
+	if err != nil {
+		return SSDKeys{}, ReasonTransport
+	}
+	ks := Keys{KVN: InitialKVN, Keys: initial}
+	if err := sess.PutKey(0, ks.KVN, ks.Keys); err != nil {
+		s.record(o.OrderID, o.SEID, "PUT KEY of the initial key set", "failed")
+		return SSDKeys{}, classify(err, 0xD8)
+	}
+	s.record(o.OrderID, o.SEID, fmt.Sprintf("PUT KEY: initial key set %02X of SSD %X, handed to the SP TSM", ks.KVN, ssd), "9000")
+	return HandOver(ssd, ks), ""
+}
+
+// InitialKVN is the key version of the initial key set the SE TSM puts in
+// an SSD it creates.
+const InitialKVN = 0x30
+
+// relayDownload passes the SP TSM's secured commands to the SE and the
+// SE's responses back until the SP TSM ends the download.
+func (s *SETSM) relayDownload(ctx context.Context, x *otaSession, req Relay) string {
+	o := x.order
+	url, ok := s.cfg.SPTSMURLs[x.sp]
+	if !ok {
 		return wire.ReasonIssuer
 	}
-	if err := sc.Validate(); err != nil {
-		return ReasonScript
+	to := mustParty(s.cfg.Trust, x.sp)
+	abort := func() {
+		actx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, _ = s.relayPost(actx, url, to, Relay{OrderID: o.OrderID, Abort: true})
 	}
-	if sc.OrderID != o.OrderID || sc.SEID != cplc.SEID() || sc.OTPCheck != o.OTPCheck {
-		return ReasonScriptMismatch
-	}
-	for i, ss := range sc.Sessions {
-		sd, _ := hex.DecodeString(ss.SD)
-		ks, _ := ss.keys()
-		sess, err := gp.Open(transport, gp.Config{SD: sd, KeyVersion: ss.KVN, Keys: ks, Level: scp03.LevelCMACCDecRMAC, Rand: s.cfg.Rand})
+	for i := 0; i <= MaxRelaySteps; i++ {
+		next, err := s.relayPost(ctx, url, to, req)
+		req.Initial = nil
 		if err != nil {
-			s.record(o.OrderID, o.SEID, fmt.Sprintf("open session %d", i+1), "failed")
-			return classify(err, 0)
-		}
-		s.record(o.OrderID, o.SEID, fmt.Sprintf("open session %d on %X", i+1, sd), "open")
-		if i == 0 {
-			// The SE's identity again, now under R-MAC: the agent cannot
-			// have made it up (R-S3a).
-			b, err := sess.GetData(gp.TagCPLC)
-			if err != nil {
-				return classify(err, 0xCA)
+			if ctx.Err() != nil {
+				abort()
+				return ReasonTransport
 			}
-			c, err := gp.ParseCPLC(b)
-			if err != nil || c.SEID() != o.SEID {
-				return ReasonNotDesignated
-			}
+			return wire.RefusalFor(err).Reason
 		}
-		for _, cmd := range ss.Commands {
-			b, _ := hex.DecodeString(cmd.APDU)
-			what := gp.Describe(b)
-			if _, err := sess.Send(what, b); err != nil {
-				s.record(o.OrderID, o.SEID, what, "failed")
-				return classify(err, b[1])
-			}
-			s.record(o.OrderID, o.SEID, what, "9000")
+		if next.OrderID != o.OrderID || (!next.Done && next.Step != req.Step+1) {
+			abort()
+			return ReasonTransport
 		}
-		sess.Close()
+		if next.Done {
+			return next.Outcome
+		}
+		cmd, _ := hex.DecodeString(next.Command)
+		resp, err := x.transport(cmd)
+		if err != nil || len(resp) < 2 {
+			abort()
+			return ReasonTransport
+		}
+		s.record(o.OrderID, o.SEID, "relay "+gp.Describe(cmd), fmt.Sprintf("%02X%02X", resp[len(resp)-2], resp[len(resp)-1]))
+		req = Relay{OrderID: o.OrderID, Step: next.Step, Response: hex.EncodeToString(resp)}
 	}
-	return ReasonPersonalised
+	abort()
+	return ReasonTransport
+}
+
+// relayPost seals req to the SP TSM, posts it and opens the answer.
+func (s *SETSM) relayPost(ctx context.Context, url string, to wire.PublicKeys, req Relay) (RelayNext, error) {
+	tok, err := wire.Seal(req, s.cfg.Party, to, wire.Header{Type: TypeRelay, Clock: s.cfg.Now, Rand: s.cfg.Rand})
+	if err != nil {
+		return RelayNext{}, err
+	}
+	ans, err := s.cfg.Client.PostEnvelope(ctx, url+"/relay", tok)
+	if err != nil {
+		return RelayNext{}, err
+	}
+	var next RelayNext
+	c, err := wire.OpenInto(ans, s.cfg.Party, s.cfg.Trust, wire.Expect{Type: TypeRelayNext, Replay: s.replay, Clock: s.cfg.Now}, &next)
+	if err != nil {
+		return RelayNext{}, err
+	}
+	if _, ok := s.cfg.SPTSMURLs[c.Issuer]; !ok || c.Issuer != to.Name {
+		return RelayNext{}, wire.ErrIssuer
+	}
+	return next, next.Validate()
 }
 
 // classify names a failed GlobalPlatform step.

@@ -46,6 +46,9 @@ type Refusal struct {
 	Reason string `json:"reason"`
 	// Message explains the reason in a sentence.
 	Message string `json:"message"`
+	// TriesLeft, for a wrong one-time code or passcode, is the number of
+	// wrong entries left before the lock.
+	TriesLeft int `json:"tries_left,omitempty"`
 }
 
 // Refuse is a Refusal.

@@ -11,7 +11,6 @@ import (
 	"github.com/tapsim/tapsim/cards/phone"
 	"github.com/tapsim/tapsim/cards/testca"
 	"github.com/tapsim/tapsim/emv/dgi"
-	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/kernel"
 	"github.com/tapsim/tapsim/kernel/entry"
 	"github.com/tapsim/tapsim/provision/tsm"
@@ -49,8 +48,9 @@ func TestIssuerOwnedSE(t *testing.T) {
 			require.NoError(t, err)
 			o := r.order(d, p, sc, false)
 			require.NoError(t, r.submit(o))
-			require.NotEmpty(t, r.se.Dump(), "the sealed script waits for the device")
-			require.NotContains(t, strings.Join(r.se.Dump(), " "), "ey", "R-S4a, R-S4f: stored under the security module's key, not as received")
+			require.Contains(t, strings.Join(r.sp.Dump(), " "), "script "+o.OrderID, "the sealed script waits for the device at the SP TSM")
+			require.NotContains(t, strings.Join(r.sp.Dump(), " "), "ey", "R-S4a, R-S4f: stored under the security module's key, not as received")
+			require.NotContains(t, strings.Join(r.se.State(), " "), "ey", "the SE TSM never has the script")
 			var trace []string
 			a := r.agent(d)
 			a.Trace = func(l string) { trace = append(trace, l) }
@@ -79,30 +79,39 @@ func TestIssuerOwnedSE(t *testing.T) {
 }
 
 // R-S3b, R-G5e: no TSM sees a clear card key: the issuer enciphers the key
-// DGIs under the SSD's K-DEK before the script leaves it, the script
-// carries no K-DEK (only the channel keys the SE TSM opens the session
-// with), and the PUT KEY it carries holds the new keys enciphered.
+// DGIs under the SSD's K-DEK before the script leaves it. On an SE the
+// issuer owns, the script carries no K-DEK (only the channel keys the SP
+// TSM opens the sessions with) and its PUT KEY holds the SSD's keys
+// enciphered; on a shared SE it carries the issuer's key set for the SP
+// TSM to rotate to, sealed to the SP TSM alone (R-M2).
 func TestScriptHoldsNoClearKey(t *testing.T) {
 	for _, profile := range []string{"visa-se-phone", "mc-se-phone"} {
 		p := perso(t, profile)
 		issuer := tsm.Keys{KVN: 0x31, Keys: keySet(0x70)}
-		sc, err := tsm.Shared(tsm.Keys{KVN: 0x30, Keys: keySet(0x50)}, issuer, p)
+		isd := tsm.Keys{KVN: 1, Keys: keySet(0x50)}
+		owned, err := tsm.IssuerOwned(phone.ISDAID, isd, issuer, p)
 		require.NoError(t, err)
-		b, err := json.Marshal(sc)
+		shared, err := tsm.Shared(issuer, p)
 		require.NoError(t, err)
-		all := strings.ToLower(string(b))
-		n := 0
-		for _, d := range p.DGIs {
-			if dgi.Sensitive(d.Tag) {
-				n++
-				require.NotContains(t, all, hex.EncodeToString(d.Data), "DGI %04X in clear", d.Tag)
+		for _, sc := range []tsm.Script{owned, shared} {
+			b, err := json.Marshal(sc)
+			require.NoError(t, err)
+			all := strings.ToLower(string(b))
+			n := 0
+			for _, d := range p.DGIs {
+				if dgi.Sensitive(d.Tag) {
+					n++
+					require.NotContains(t, all, hex.EncodeToString(d.Data), "DGI %04X in clear", d.Tag)
+				}
 			}
+			require.NotZero(t, n)
+			require.NotContains(t, all, hex.EncodeToString(isd.Keys.DEK.Bytes()))
+			require.NotContains(t, sc.String(), "enc")
 		}
-		require.NotZero(t, n)
-		// The channel keys go to the SE TSM (sealed to it); K-DEK never.
-		for _, k := range []keys.Key{issuer.Keys.DEK, keySet(0x50).DEK} {
-			require.NotContains(t, all, hex.EncodeToString(k.Bytes()))
-		}
-		require.NotContains(t, sc.String(), "enc")
+		b, err := json.Marshal(owned)
+		require.NoError(t, err)
+		require.NotContains(t, strings.ToLower(string(b)), hex.EncodeToString(issuer.Keys.DEK.Bytes()))
+		require.NotNil(t, shared.Rotate)
+		require.Equal(t, issuer.KVN, shared.Rotate.KVN)
 	}
 }

@@ -53,10 +53,14 @@ func TestTransactionLog(t *testing.T) {
 		}
 		return out
 	}
-	require.Equal(t, []string{"order: received", "check with SE operator: designated", "handover: accepted"}, steps(r.sp.Log()))
+	sp := steps(r.sp.Log())
+	require.Equal(t, []string{"order: received", "check with SE operator: designated", "handover: accepted", "download: started"}, sp[:4])
+	require.Contains(t, sp, "PUT KEY (new key set) (70 bytes of data): 9000", "the SP TSM secures each command itself")
+	require.Equal(t, "download: personalised", sp[len(sp)-1])
 	se := steps(r.se.Log())
 	require.Equal(t, "handover: waiting for device", se[0])
 	require.Equal(t, "cardholder verification: verified", se[1])
+	require.Contains(t, se, "relay PUT KEY (new key set) (88 bytes of data, secure messaging): 9000", "the SE TSM relays it, secured")
 	require.Equal(t, "download: personalised", se[len(se)-1])
 }
 

@@ -3,6 +3,7 @@ package seflow_test
 import (
 	"encoding/hex"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,8 +72,8 @@ func TestWrongOTP(t *testing.T) {
 	require.Empty(t, r.se.Dump())
 }
 
-// An SCP03 card cryptogram that does not verify (the script's keys are
-// not the SE's) ends the download.
+// R-G5e, R-G2: an SCP03 card cryptogram that does not verify (the
+// script's keys are not the SE's) ends the download with its reason.
 func TestCardCryptogramFails(t *testing.T) {
 	r := newRig(t)
 	d := r.device("frank-phone", 7, true)
@@ -86,7 +87,8 @@ func TestCardCryptogramFails(t *testing.T) {
 	require.Equal(t, tsm.ReasonCardCryptogram, res.Outcome)
 }
 
-// A command whose C-MAC the SE does not verify ends the session.
+// R-S3b, R-G2: a command whose C-MAC the SE does not verify (altered on
+// the way through the agent) is refused by the SE and ends the session.
 func TestBadCMAC(t *testing.T) {
 	r := newRig(t)
 	d, o := issuerOwned(t, r, "grace-phone", 8)
@@ -105,7 +107,8 @@ func TestBadCMAC(t *testing.T) {
 	require.Equal(t, tsm.ReasonBadMAC, res.Outcome)
 }
 
-// STORE DATA blocks out of order are refused by the SE.
+// R-S3b: STORE DATA blocks out of order are refused by the SE, and the
+// download ends with its reason.
 func TestStoreDataOutOfOrder(t *testing.T) {
 	r := newRig(t)
 	d := r.device("heidi-phone", 9, true)
@@ -128,8 +131,9 @@ func TestStoreDataOutOfOrder(t *testing.T) {
 	require.Equal(t, tsm.ReasonOutOfOrder, res.Outcome)
 }
 
-// An OTA step sent twice is refused, and so is any step of a session that
-// is over.
+// R-G4: an OTA step sent twice is refused, and so is any step of a
+// session that is over; a step from another certificate than the one
+// that opened the session is refused too.
 func TestReplayedOTA(t *testing.T) {
 	r := newRig(t)
 	d, o := issuerOwned(t, r, "ivan-phone", 10)
@@ -178,7 +182,7 @@ func TestListenersApart(t *testing.T) {
 	require.False(t, errors.As(err, &ref) && ref.Reason == "", "answered, not served")
 
 	d, o := issuerOwned(t, r, "leo-phone", 13)
-	tok, err := tsm.OrderFor(r.issuer, r.spParty.Public(), r.seParty.Public(), o.Order, o.script, wire.Header{Clock: r.clock.Now})
+	tok, err := tsm.OrderFor(r.issuer, r.spParty.Public(), o.Order, o.script, wire.Header{Clock: r.clock.Now})
 	require.NoError(t, err)
 	_, _, err = r.phoneCl.Post(ctx, r.spURL+"/order", wire.MediaJOSE, []byte(tok))
 	require.Equal(t, tsm.ReasonPeer, reason(t, err), "a phone's certificate cannot place orders")
@@ -189,7 +193,7 @@ func TestListenersApart(t *testing.T) {
 	require.NoError(t, err)
 	_, _, err = r.phoneCl.Post(ctx, r.boURL+"/check", wire.MediaJOSE, []byte(chk))
 	require.Equal(t, tsm.ReasonPeer, reason(t, err), "R-S4b")
-	tok, err = tsm.OrderFor(r.spParty, r.spParty.Public(), r.seParty.Public(), o.Order, o.script, wire.Header{Clock: r.clock.Now})
+	tok, err = tsm.OrderFor(r.spParty, r.spParty.Public(), o.Order, o.script, wire.Header{Clock: r.clock.Now})
 	require.NoError(t, err)
 	_, _, err = r.issuerCl.Post(ctx, r.spURL+"/order", wire.MediaJOSE, []byte(tok))
 	require.ErrorIs(t, err, wire.ErrRefused)
@@ -246,7 +250,7 @@ func TestRetryAfterFailedDownload(t *testing.T) {
 	require.Equal(t, tsm.ReasonAlreadyDone, reason(t, r.submit(r.order(d, p, good, false))))
 }
 
-// A host decides only on what is authenticated: responses carry an R-MAC,
+// R-G2: a host decides only on what is authenticated: responses carry an R-MAC,
 // so an agent that answers "done" for the SE is caught, and the download
 // does not count as personalised.
 func TestForgedResponse(t *testing.T) {
@@ -266,67 +270,51 @@ func TestForgedResponse(t *testing.T) {
 	require.Equal(t, tsm.ReasonBadRMAC, res.Outcome)
 }
 
-// A host decides only on what is authenticated: a script the SP TSM
-// sealed itself (not the issuer) is not run.
+// R-G2: a host decides only on what is authenticated: a script not sealed by a
+// trusted issuer (here by the SE TSM, a party the SP TSM knows) is refused
+// with the order.
 func TestScriptNotFromIssuer(t *testing.T) {
 	r := newRig(t)
 	d, o := issuerOwned(t, r, "sam-phone", 19)
-	forged, err := wire.Seal(o.script, r.spParty, r.seParty.Public(), wire.Header{Type: tsm.TypeScript, Clock: r.clock.Now})
+	forged, err := wire.Seal(o.script, r.seParty, r.spParty.Public(), wire.Header{Type: tsm.TypeScript, Clock: r.clock.Now})
 	require.NoError(t, err)
 	o.Order.Script = forged
 	tok, err := wire.Seal(o.Order, r.issuer, r.spParty.Public(), wire.Header{Type: tsm.TypeOrder, Clock: r.clock.Now})
 	require.NoError(t, err)
 	_, _, err = r.issuerCl.Post(ctx, r.spURL+"/order", wire.MediaJOSE, []byte(tok))
-	require.NoError(t, err)
-	res, err := r.agent(d).Run(ctx, o.OrderID, o.otp)
-	require.NoError(t, err)
-	require.Equal(t, wire.ReasonIssuer, res.Outcome)
-	n, err := d.ph.SyncSE()
-	require.NoError(t, err)
-	require.Zero(t, n)
+	require.Equal(t, wire.ReasonIssuer, reason(t, err))
+	_, err = r.agent(d).Run(ctx, o.OrderID, o.otp)
+	require.Equal(t, tsm.ReasonNoOrder, reason(t, err))
+	require.Empty(t, r.sp.Dump())
 }
 
-// A script is bound to its order and SE by the issuer's signature: moved
-// into another order (for another SE), it is not run there.
+// R-G2, R-S3a: a script is bound to its order, its SE and the cardholder's code check
+// by the issuer's signature: moved into another order (for another SE), or
+// with the order's check value replaced on the way, it is refused with
+// the order.
 func TestScriptMovedToAnotherOrder(t *testing.T) {
 	r := newRig(t)
 	_, o1 := issuerOwned(t, r, "tom-phone", 20)
-	d2, o2 := issuerOwned(t, r, "uma-phone", 21)
-	sealed1, err := wire.Seal(func() tsm.Script {
-		s := o1.script
-		s.OrderID, s.SEID, s.OTPCheck = o1.OrderID, o1.SEID, o1.OTPCheck
+	_, o2 := issuerOwned(t, r, "uma-phone", 21)
+	bound := func(o order) tsm.Script {
+		s := o.script
+		s.OrderID, s.SEID, s.OTPCheck = o.OrderID, o.SEID, o.OTPCheck
 		return s
-	}(),
-		r.issuer, r.seParty.Public(), wire.Header{Type: tsm.TypeScript, Clock: r.clock.Now})
-	require.NoError(t, err)
-	o2.Order.Script = sealed1
-	tok, err := wire.Seal(o2.Order, r.issuer, r.spParty.Public(), wire.Header{Type: tsm.TypeOrder, Clock: r.clock.Now})
-	require.NoError(t, err)
-	_, _, err = r.issuerCl.Post(ctx, r.spURL+"/order", wire.MediaJOSE, []byte(tok))
-	require.NoError(t, err)
-	res, err := r.agent(d2).Run(ctx, o2.OrderID, o2.otp)
-	require.NoError(t, err)
-	require.Equal(t, tsm.ReasonScriptMismatch, res.Outcome)
-}
-
-// The one-time code check the SE TSM applies is the issuer's: an order
-// whose check value was replaced on the way is not run.
-func TestOTPCheckReplaced(t *testing.T) {
-	r := newRig(t)
-	d, o := issuerOwned(t, r, "vic-phone", 22)
-	sc := o.script
-	sc.OrderID, sc.SEID, sc.OTPCheck = o.OrderID, o.SEID, o.OTPCheck
-	sealed, err := wire.Seal(sc, r.issuer, r.seParty.Public(), wire.Header{Type: tsm.TypeScript, Clock: r.clock.Now})
-	require.NoError(t, err)
-	o.Order.Script = sealed
-	o.Order.OTPCheck = tsm.OTPCheck(o.OrderID, "111111")
-	tok, err := wire.Seal(o.Order, r.issuer, r.spParty.Public(), wire.Header{Type: tsm.TypeOrder, Clock: r.clock.Now})
-	require.NoError(t, err)
-	_, _, err = r.issuerCl.Post(ctx, r.spURL+"/order", wire.MediaJOSE, []byte(tok))
-	require.NoError(t, err)
-	res, err := r.agent(d).Run(ctx, o.OrderID, "111111")
-	require.NoError(t, err)
-	require.Equal(t, tsm.ReasonScriptMismatch, res.Outcome)
+	}
+	replaced := o2
+	replaced.Order.OTPCheck = tsm.OTPCheck(o2.OrderID, "111111")
+	for name, c := range map[string]struct {
+		o  order
+		sc tsm.Script
+	}{"moved": {o2, bound(o1)}, "code check replaced": {replaced, bound(o2)}} {
+		sealed, err := wire.Seal(c.sc, r.issuer, r.spParty.Public(), wire.Header{Type: tsm.TypeScript, Clock: r.clock.Now})
+		require.NoError(t, err)
+		c.o.Order.Script = sealed
+		tok, err := wire.Seal(c.o.Order, r.issuer, r.spParty.Public(), wire.Header{Type: tsm.TypeOrder, Clock: r.clock.Now})
+		require.NoError(t, err)
+		_, _, err = r.issuerCl.Post(ctx, r.spURL+"/order", wire.MediaJOSE, []byte(tok))
+		require.Equal(t, tsm.ReasonScriptMismatch, reason(t, err), name)
+	}
 }
 
 // R-G3c: the one-time code follows the issuer's ID&V rules for a code's
@@ -352,4 +340,31 @@ func TestOTPExpiresAndIsSingleUse(t *testing.T) {
 	require.Equal(t, tsm.ReasonPersonalised, res.Outcome)
 	_, err = r.agent(d2).Run(ctx, o2.OrderID, o2.otp)
 	require.Equal(t, tsm.ReasonNoOrder, reason(t, err), "the code is spent")
+}
+
+// R-G5g: a download whose phone falls silent ends by the TSMs' own clock
+// even when no request comes any more: the SE TSM's session and the SP
+// TSM's side of it are gone, and so are the orders no phone opened.
+func TestSilentSessionsSweptWithoutRequests(t *testing.T) {
+	r := newRigSweeping(t, 5*time.Millisecond)
+	d, o := issuerOwned(t, r, "wes-phone", 25)
+	require.NoError(t, r.submit(o))
+	var first tsm.OTANext
+	require.NoError(t, r.phoneCl.PostJSON(ctx, r.otaURL+"/open", tsm.OTAOpen{DeviceID: d.id, OrderID: o.OrderID, OTP: o.otp}, &first))
+	_, o2 := issuerOwned(t, r, "xia-phone", 26)
+	require.NoError(t, r.submit(o2))
+	require.NotEmpty(t, r.se.Dump())
+	require.NotEmpty(t, r.sp.Dump())
+	r.clock.Advance(25 * time.Hour)
+	require.Eventually(t, func() bool {
+		if len(r.se.Dump()) != 0 {
+			return false
+		}
+		for _, l := range r.sp.Dump() {
+			if strings.HasPrefix(l, "script ") || strings.HasPrefix(l, "download ") {
+				return false
+			}
+		}
+		return true
+	}, 10*time.Second, 5*time.Millisecond)
 }

@@ -3,10 +3,14 @@ package seflow_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdh"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"encoding/hex"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -54,9 +58,32 @@ type rig struct {
 	phoneCl  *wire.Client
 	phone2Cl *wire.Client
 	seq      byte
+	// initial are the SSD key sets the SE TSM drew, by SEID: the copy a
+	// dishonest operator keeps (R-M2).
+	// seCA certifies the SEs' key-agreement keys; the SP TSM trusts it.
+	seCA    *ecdsa.PrivateKey
+	mu      sync.Mutex
+	initial map[string]tsm.Keys
+	seq2    byte
+}
+
+// operatorCopy is the initial key set the SE TSM drew for seid.
+func (r *rig) operatorCopy(seid string) tsm.Keys {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k, ok := r.initial[seid]
+	require.True(r.t, ok, "no SSD created on %s", seid)
+	return k
 }
 
 func newRig(t *testing.T) *rig {
+	t.Helper()
+	return newRigSweeping(t, 0)
+}
+
+// newRigSweeping is newRig with the TSMs applying their TTLs every sweep
+// without a request (their default when 0).
+func newRigSweeping(t *testing.T, sweep time.Duration) *rig {
 	t.Helper()
 	r := &rig{t: t, clock: wiretest.NewClock(wiretest.Epoch)}
 	r.pki = tlstest.NewPKI(t, "sp-tsm", "se-tsm", "se-tsm-ota", "issuer", "phone", "phone-2")
@@ -71,21 +98,44 @@ func newRig(t *testing.T) *rig {
 	vault, err := soft.Open(soft.Config{LMK: keys.MustHex(keys.AES, "000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F"), Rand: wiretest.NewSeeded(30)})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = vault.Close() })
-	dek, err := vault.GenerateKey("se-tsm/scripts", hsm.UsageDEK, keys.AES, 32)
+	dek, err := vault.GenerateKey("se-tsm/isd-keys", hsm.UsageDEK, keys.AES, 32)
 	require.NoError(t, err)
-	r.se, err = tsm.NewSETSM(tsm.SEConfig{Vault: vault, DEK: dek, Party: r.seParty, Trust: seTrust, SPTSMs: []string{"sp-tsm"}, Issuers: []string{"issuer"}, BackOfficePeers: []string{"sp-tsm"}, Now: r.clock.Now, Rand: wiretest.NewSeeded(4)})
+	spVault, err := soft.Open(soft.Config{LMK: keys.MustHex(keys.AES, "202122232425262728292A2B2C2D2E2F303132333435363738393A3B3C3D3E3F"), Rand: wiretest.NewSeeded(31)})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = spVault.Close() })
+	spDEK, err := spVault.GenerateKey("sp-tsm/scripts", hsm.UsageDEK, keys.AES, 32)
+	require.NoError(t, err)
+	// Each TSM calls the other: both listeners first.
+	boLn, bo := r.listener()
+	spLn, spURL := r.listener()
+	r.boURL, r.spURL = bo, spURL
+	seCl, err := wire.NewClient(r.pki.Client("se-tsm", ""), wire.ClientLimits{Timeout: 30 * time.Second})
+	require.NoError(t, err)
+	r.initial = map[string]tsm.Keys{}
+	newKeys := func(seid string) (scp03.StaticKeys, error) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.seq2++
+		ks := keySet(0xA0 + r.seq2)
+		r.initial[seid] = tsm.Keys{KVN: tsm.InitialKVN, Keys: ks}
+		return ks, nil
+	}
+	r.se, err = tsm.NewSETSM(tsm.SEConfig{Vault: vault, DEK: dek, Party: r.seParty, Trust: seTrust, SPTSMs: []string{"sp-tsm"}, Issuers: []string{"issuer"}, BackOfficePeers: []string{"sp-tsm"},
+		SPTSMURLs: map[string]string{"sp-tsm": spURL}, Client: seCl, NewKeys: newKeys, Now: r.clock.Now, Rand: wiretest.NewSeeded(4), SweepEvery: sweep})
 	require.NoError(t, err)
 	t.Cleanup(r.se.Close)
-	bo := r.listen(r.se.BackOffice(), "se-tsm")
-	r.boURL = bo
+	r.serve(r.se.BackOffice(), boLn, "se-tsm")
 	r.otaURL = r.listen(r.se.OTA(), "se-tsm-ota")
 
 	spCl, err := wire.NewClient(r.pki.Client("sp-tsm", ""), wire.ClientLimits{Timeout: 30 * time.Second})
 	require.NoError(t, err)
-	r.sp, err = tsm.NewSPTSM(tsm.SPConfig{Party: r.spParty, Trust: spTrust, Issuers: []string{"issuer"}, Peers: []string{"issuer"}, SETSM: "se-tsm", SETSMURL: bo,
-		Client: spCl, Now: r.clock.Now, Rand: wiretest.NewSeeded(5)})
+	r.seCA, err = ecdsa.GenerateKey(elliptic.P256(), wiretest.NewSeeded(32))
 	require.NoError(t, err)
-	r.spURL = r.listen(r.sp.Handler(), "sp-tsm")
+	r.sp, err = tsm.NewSPTSM(tsm.SPConfig{SEAuthority: &r.seCA.PublicKey, Party: r.spParty, Trust: spTrust, Issuers: []string{"issuer"}, Peers: []string{"issuer"}, SETSMPeers: []string{"se-tsm"},
+		SETSM: "se-tsm", SETSMURL: bo, Client: spCl, Vault: spVault, DEK: spDEK, Now: r.clock.Now, Rand: wiretest.NewSeeded(5), SweepEvery: sweep})
+	require.NoError(t, err)
+	t.Cleanup(r.sp.Close)
+	r.serve(r.sp.Handler(), spLn, "sp-tsm")
 	r.issuerCl, err = wire.NewClient(r.pki.Client("issuer", ""), wire.ClientLimits{Timeout: 30 * time.Second})
 	require.NoError(t, err)
 	r.phoneCl, err = wire.NewClient(r.pki.Client("phone", ""), wire.ClientLimits{Timeout: 30 * time.Second})
@@ -95,13 +145,22 @@ func newRig(t *testing.T) *rig {
 	return r
 }
 
-func (r *rig) listen(h http.Handler, name string) string {
+func (r *rig) listener() (net.Listener, string) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(r.t, err)
+	return ln, "https://" + ln.Addr().String()
+}
+
+func (r *rig) serve(h http.Handler, ln net.Listener, name string) {
 	srv, err := tsm.Serve(h, ln, r.pki.Server(name))
 	require.NoError(r.t, err)
 	r.t.Cleanup(func() { _ = srv.Close() })
-	return "https://" + ln.Addr().String()
+}
+
+func (r *rig) listen(h http.Handler, name string) string {
+	ln, url := r.listener()
+	r.serve(h, ln, name)
+	return url
 }
 
 // device is a phone with an SE, its CPLC and ISD keys, registered by the
@@ -123,8 +182,14 @@ func (r *rig) device(id string, serial byte, register bool) *device {
 	ph.SE().SetCPLC(gp.CPLC{ICFabricator: [2]byte{0x47, 0x90}, ICType: [2]byte{0x50, 0x40}, ICSerial: [4]byte{0, 0, 1, serial}, ICBatch: [2]byte{0, 7}})
 	require.NoError(r.t, ph.SE().AddPaymentModule(emvapp.Env{Holder: ph.Holder(), Rand: wiretest.NewSeeded(serial, 7)}))
 	d.seid = ph.SE().SEID()
+	agree, err := ecdh.P256().GenerateKey(wiretest.NewSeeded(serial, 8))
+	require.NoError(r.t, err)
+	cert, err := gp.SignSECert(r.seCA, d.seid, agree.PublicKey(), wiretest.NewSeeded(serial, 9))
+	require.NoError(r.t, err)
+	ph.SE().SetAgreementKey(agree, cert)
 	if register {
-		r.se.Register(tsm.Binding{SEID: d.seid, DeviceID: id, PhoneNumber: phoneNo})
+		isd := d.isdKeys
+		require.NoError(r.t, r.se.Register(tsm.Binding{SEID: d.seid, DeviceID: id, PhoneNumber: phoneNo, ISDKeys: &isd}))
 	}
 	return d
 }
@@ -157,13 +222,13 @@ func (r *rig) order(d *device, p cards.SEPerso, sc tsm.Script, shared bool) orde
 	r.seq++
 	id := "order-" + string('a'+rune(r.seq))
 	o := tsm.Order{OrderID: id, CardRef: "card-" + d.id, SEID: d.seid, DeviceID: d.id, PhoneNumber: phoneNo,
-		SSD: strings.ToUpper(hexs(p.SD)), Shared: shared, IssuerConsent: true, OTPCheck: tsm.OTPCheck(id, "482913")}
+		SSD: strings.ToUpper(hexs(p.SD)), Owner: p.Owner, Shared: shared, IssuerConsent: true, OTPCheck: tsm.OTPCheck(id, "482913")}
 	return order{Order: o, script: sc, otp: "482913"}
 }
 
 // submit sends the order to the SP TSM.
 func (r *rig) submit(o order) error {
-	tok, err := tsm.OrderFor(r.issuer, r.spParty.Public(), r.seParty.Public(), o.Order, o.script, wire.Header{Clock: r.clock.Now})
+	tok, err := tsm.OrderFor(r.issuer, r.spParty.Public(), o.Order, o.script, wire.Header{Clock: r.clock.Now})
 	require.NoError(r.t, err)
 	_, _, err = r.issuerCl.Post(ctx, r.spURL+"/order", wire.MediaJOSE, []byte(tok))
 	return err
