@@ -160,7 +160,6 @@ func bindingTable() []Binding {
 			do: func(a *App, _ *tcell.EventKey) {
 				a.clearDisplay()
 				if a.m.WaitingPhone {
-					a.gaveUp = true
 					a.m.WaitingPhone = false
 					select {
 					case a.againCh <- false:
@@ -507,14 +506,13 @@ func (a *App) quit(*tcell.EventKey) { a.Stop() }
 // transaction's message is stale: a new amount is typed, or Esc.
 func (a *App) clearDisplay() {
 	if !a.m.Busy || a.m.WaitingPhone {
-		a.m.Display, a.m.Status = kernel.MsgWelcome.String(), "Idle"
+		a.m.Display, a.m.Status = kernel.MsgWelcome.String(), kernel.StatusIdle.String()
 	}
 }
 
 func (a *App) answerPIN(ans pinAnswer) {
 	a.m.PIN = ""
 	a.m.Screen = model.ScreenMain
-	a.m.Display = "Processing"
 	select {
 	case a.pinCh <- ans:
 	default:

@@ -178,9 +178,6 @@ type App struct {
 	shownLast *model.Entry
 	leftW     int
 	footW     int
-	// gaveUp is set when Esc gave up presenting the card again: the
-	// display goes back to Welcome when the transaction ends.
-	gaveUp bool
 
 	// UI goroutine only: the wallet entries added on the phone panel and
 	// the inbox the OTP went to.
@@ -379,24 +376,27 @@ func (a *App) flush() {
 func (a *App) onEvent(e pos.Event) {
 	switch e.Kind {
 	case pos.EventDisplay:
-		// The cardholder sees Book A's standard messages only; anything
-		// else the terminal says (a host's reason, an issuer update) is
-		// for the operator.
+		// What the terminal says besides its User Interface Requests (a
+		// host's reason, an issuer update) is for the operator; Book A's
+		// messages reach the customer display as UI Requests only.
 		text := e.Text
+		if _, err := kernel.ParseMessageID(text); err == nil {
+			return
+		}
 		a.post(func(m *model.Model) {
-			if _, err := kernel.ParseMessageID(text); err == nil {
-				m.Display = text
-			} else if m.Notice == "" {
+			if m.Notice == "" {
 				m.Notice = text
 			}
 		})
 	case pos.EventUI:
+		// The customer display shows the User Interface Requests of the
+		// Entry Point, the kernel and the terminal, and nothing else.
 		if e.UI == nil {
 			return
 		}
 		ui := *e.UI
 		a.post(func(m *model.Model) {
-			if ui.Message != 0 {
+			if ui.Message != kernel.MsgNone {
 				m.Display = ui.Message.String()
 			}
 			m.Status = ui.Status.String()
@@ -408,16 +408,9 @@ func (a *App) onEvent(e pos.Event) {
 		a.recordExchange(*e.Exchange)
 		lines := a.apduLines(*e.Exchange)
 		a.post(func(m *model.Model) { m.AddTrace(model.PaneAPDU, lines...) })
-	case pos.EventPIN:
-		a.post(func(m *model.Model) { m.Display = "Enter PIN" })
 	case pos.EventHostSend, pos.EventHostReceive, pos.EventReversal:
 		line := e.Kind.String() + ": " + e.Text
-		a.post(func(m *model.Model) {
-			m.AddTrace(model.PaneISO, line)
-			if e.Kind == pos.EventHostSend {
-				m.Display = kernel.MsgAuthorising.String()
-			}
-		})
+		a.post(func(m *model.Model) { m.AddTrace(model.PaneISO, line) })
 	}
 }
 
@@ -453,7 +446,6 @@ func (a *App) readPIN(ctx context.Context, p pinpad.Prompt) (pinpad.PIN, error) 
 		a.pinPrompt = p
 		m.PIN = ""
 		m.Screen = model.ScreenPIN
-		m.Display = "Enter PIN"
 	})
 	select {
 	case ans := <-a.pinCh:
@@ -473,10 +465,6 @@ func (a *App) presentAgain(ctx context.Context, o kernel.Outcome) (kernel.Reader
 	case <-a.againCh:
 	default:
 	}
-	msg := "Present Card Again"
-	if o.UIOnOutcome != nil && o.UIOnOutcome.Message != 0 {
-		msg = o.UIOnOutcome.Message.String()
-	}
 	if fr := a.field(); fr != nil {
 		// A real card or phone: the cardholder does it on the device and
 		// the reader waits for it, until the tester gives up (Esc).
@@ -487,7 +475,6 @@ func (a *App) presentAgain(ctx context.Context, o kernel.Outcome) (kernel.Reader
 		a.mu.Unlock()
 		a.post(func(m *model.Model) {
 			m.WaitingPhone = true
-			m.Display = msg
 			m.Notice = "unlock the phone itself, then present it on the reader again; Esc gives up"
 		})
 		rd, err := fr.PresentAgain(wait, o)
@@ -502,7 +489,6 @@ func (a *App) presentAgain(ctx context.Context, o kernel.Outcome) (kernel.Reader
 	}
 	a.post(func(m *model.Model) {
 		m.WaitingPhone = true
-		m.Display = msg
 		m.Notice = "unlock the phone (p) then tap again (t); Esc gives up"
 	})
 	var name string
@@ -605,7 +591,6 @@ func (a *App) tap() {
 		}
 		m.WaitingPhone = false
 		m.Notice = ""
-		m.Display = "Processing"
 		m.Screen = model.ScreenMain
 		select {
 		case a.againCh <- true:
@@ -705,7 +690,6 @@ func (a *App) void(e *model.Entry) {
 	m.Notice = ""
 	m.Begin()
 	a.resetAPDU()
-	m.Display = "Processing"
 	m.Screen = model.ScreenMain
 	mark := a.b.HostLog.Len()
 	a.wg.Add(1)
@@ -739,40 +723,9 @@ func (a *App) finish(m *model.Model, e model.Entry, res *pos.Result, host []stri
 		m.NextAnswer = ""
 	}
 	m.Finish(e)
-	m.Display, m.Status = cardholderMessage(e), "Card read OK"
-	switch {
-	case e.Err != "":
-		m.Status = "Error"
-	case e.PAN == "":
-		m.Status = "Idle"
-	}
-	if a.gaveUp {
-		a.gaveUp = false
-		m.Display, m.Status = kernel.MsgWelcome.String(), "Idle"
-	}
 	if m.Screen == model.ScreenPIN {
 		m.Screen = model.ScreenMain
 	}
-}
-
-// cardholderMessage is the customer display's message of Book A for the
-// end of transaction e; the reason stays on the operator's side.
-func cardholderMessage(e model.Entry) string {
-	switch {
-	case e.Approved && e.Signature:
-		return kernel.MsgApprovedSign.String()
-	case e.Approved:
-		return kernel.MsgApproved.String()
-	case e.Status == "declined" || e.Status == "reversed" || e.Status == "reversal_pending":
-		return kernel.MsgNotAuthorised.String()
-	case e.Status == "cancelled":
-		return kernel.MsgWelcome.String()
-	case e.Status == "not_completed":
-		if _, err := kernel.ParseMessageID(e.Message); err == nil {
-			return e.Message
-		}
-	}
-	return kernel.MsgProcessingError.String()
 }
 
 // entryOf turns a terminal result into a history entry, masked.

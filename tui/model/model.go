@@ -391,7 +391,7 @@ func (m *Model) Begin() {
 	m.WaitingPhone = false
 	m.Trace = map[Pane][]string{}
 	m.Display = "Present Card"
-	m.Status = "Ready to read"
+	m.Status = "Ready to Read"
 	m.Notice = ""
 }
 
@@ -417,13 +417,6 @@ func (m *Model) Finish(e Entry) {
 	m.History = append(m.History, e)
 	m.Cursor = len(m.History) - 1
 	m.Last = &m.History[len(m.History)-1]
-	if e.Message != "" {
-		m.Display = e.Message
-	}
-	m.Status = "Card read OK"
-	if e.Err != "" {
-		m.Status = "Error"
-	}
 }
 
 // ErrNotVoidable reports a history entry that cannot be voided.

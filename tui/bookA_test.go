@@ -1,0 +1,116 @@
+package tui
+
+import (
+	"testing"
+
+	"github.com/gdamore/tcell/v2"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tapsim/tapsim/isospec/rules"
+	"github.com/tapsim/tapsim/kernel"
+	"github.com/tapsim/tapsim/terminal/pos"
+	"github.com/tapsim/tapsim/tui/model"
+)
+
+// holdAt makes b's terminal stop, right after it sent the User Interface
+// Request msg to the screen, until release is closed: the customer display
+// can be captured at that moment of the transaction.
+func holdAt(b Backend, msg kernel.MessageID) (Backend, chan struct{}) {
+	release := make(chan struct{})
+	newTerm := b.NewTerminal
+	b.NewTerminal = func(cfg *pos.Config, o pos.Options) (*pos.Terminal, error) {
+		show := o.Events
+		o.Events = func(e pos.Event) {
+			show(e)
+			if e.Kind == pos.EventUI && e.UI != nil && e.UI.Message == msg {
+				<-release
+			}
+		}
+		return newTerm(cfg, o)
+	}
+	return b, release
+}
+
+// approving is the rules backend with every sale approved.
+func approving(t *testing.T) Backend {
+	t.Helper()
+	r, err := rules.Parse("approve", []byte("rules:\n  - name: approve-all\n    match: {mti: \"0100\"}\n    respond: \"00\"\n"))
+	require.NoError(t, err)
+	return rulesBackend(rules.New(r, rules.Options{}))
+}
+
+// display is the customer display's message and status now.
+func (r *rig) display() (string, string) {
+	var msg, status string
+	require.True(r.t, r.app.Sync(func(m *model.Model) { msg, status = m.Display, m.Status }))
+	return msg, status
+}
+
+// Each message of Book A at the moment the Entry Point, the kernel or the
+// terminal sends it, as the customer display shows it: its text and the
+// reader status, never a text of the UI's own.
+func TestGoldenBookAMessages(t *testing.T) {
+	for _, tc := range []struct {
+		golden string
+		msg    kernel.MessageID
+		status kernel.Status
+		card   string
+		keys   string
+		// before drives the UI before the amount is typed and tapped.
+		before func(r *rig)
+		// after drives the UI once the amount is tapped, up to msg.
+		after   func(r *rig)
+		backend func(t *testing.T) Backend
+	}{
+		{golden: "booka-present-card", msg: kernel.MsgPresentCard, status: kernel.StatusReadyToRead,
+			card: "visa-plastic", keys: "150000t"},
+		{golden: "booka-card-read-ok", msg: kernel.MsgCardReadOK, status: kernel.StatusCardReadOK,
+			card: "visa-plastic", keys: "150000t"},
+		{golden: "booka-authorising", msg: kernel.MsgAuthorising, status: kernel.StatusNotReady,
+			card: "visa-plastic", keys: "150000t"},
+		{golden: "booka-enter-pin", msg: kernel.MsgEnterPIN, status: kernel.StatusNotReady,
+			card: "visa-plastic", keys: "350000t"},
+		{golden: "booka-approved", msg: kernel.MsgApproved, status: kernel.StatusNotReady,
+			card: "visa-plastic", keys: "150000t"},
+		{golden: "booka-not-authorised", msg: kernel.MsgNotAuthorised, status: kernel.StatusNotReady,
+			card: "visa-plastic", keys: "150000t", backend: func(*testing.T) Backend { return rulesBackend(rules.New(nil, rules.Options{})) }},
+		{golden: "booka-processing-error", msg: kernel.MsgProcessingError, status: kernel.StatusProcessingError,
+			card: "visa-plastic", keys: "150000t", backend: func(*testing.T) Backend { return testBackend("visa-plastic", "visa-se-phone") }},
+		{golden: "booka-see-phone", msg: kernel.MsgSeePhone, status: kernel.StatusNotReady,
+			card: "visa-se-phone", keys: "350000t"},
+		{golden: "booka-present-card-again", msg: kernel.MsgPresentCardAgain, status: kernel.StatusReadyToRead,
+			card: "visa-se-phone", keys: "350000t", after: func(r *rig) {
+				r.wait("See Phone for Instructions", "unlock the phone (p)")
+				r.keys("p5791u")
+				r.wait("unlocked")
+				r.key(tcell.KeyEscape)
+				r.keys("t")
+			}},
+		{golden: "booka-try-another-card", msg: kernel.MsgTryAnotherCard, status: kernel.StatusReadyToRead,
+			card: "visa-plastic", keys: "9999999999t"},
+	} {
+		t.Run(tc.golden, func(t *testing.T) {
+			b := approving(t)
+			if tc.backend != nil {
+				b = tc.backend(t)
+			}
+			b.Wallet = []string{"visa-plastic", "visa-se-phone"}
+			b, release := holdAt(b, tc.msg)
+			r := newRig(t, b)
+			t.Cleanup(func() { close(release) })
+			if tc.card == "visa-se-phone" {
+				r.key(tcell.KeyDown)
+				r.wait("> visa-se-phone")
+			}
+			r.keys(tc.keys)
+			if tc.after != nil {
+				tc.after(r)
+			}
+			s := r.wait(tc.msg.String(), tc.status.String())
+			golden(t, tc.golden, s)
+			msg, status := r.display()
+			require.Equal(t, tc.msg.String(), msg)
+			require.Equal(t, tc.status.String(), status)
+		})
+	}
+}
