@@ -20,6 +20,7 @@ import (
 type Reader struct {
 	mu          sync.Mutex
 	card        cards.Card
+	second      cards.Card
 	removeAfter int // exchanges left before the card leaves; <0 never
 	exchanges   int
 }
@@ -37,10 +38,21 @@ func (r *Reader) Present(c cards.Card) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.card = c
+	r.second = nil
 	r.removeAfter = -1
 	if c != nil {
 		c.Reset()
 	}
+}
+
+// Collide puts other in the field beside the card already there, as a
+// cardholder presenting a wallet with two cards would: every command then
+// fails with an error wrapping kernel.ErrCollision, until Present or Remove
+// leaves one card or none.
+func (r *Reader) Collide(other cards.Card) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.second = other
 }
 
 // Remove takes the card out of the field; later exchanges fail with
@@ -48,7 +60,7 @@ func (r *Reader) Present(c cards.Card) {
 func (r *Reader) Remove() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.card = nil
+	r.card, r.second = nil, nil
 }
 
 // RemoveAfter lets n more exchanges through, then takes the card away: the
@@ -87,6 +99,9 @@ func (r *Reader) Transmit(ctx context.Context, capdu []byte) ([]byte, error) {
 	}
 	if r.card == nil {
 		return nil, fmt.Errorf("inproc: no card in the field: %w", kernel.ErrCardRemoved)
+	}
+	if r.second != nil {
+		return nil, fmt.Errorf("inproc: two cards in the field: %w", kernel.ErrCollision)
 	}
 	if r.removeAfter > 0 {
 		r.removeAfter--
