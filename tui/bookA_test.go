@@ -86,6 +86,8 @@ func TestGoldenBookAMessages(t *testing.T) {
 				r.key(tcell.KeyEscape)
 				r.keys("t")
 			}},
+		{golden: "booka-present-one-card", msg: kernel.MsgPresentOneCard, status: kernel.StatusProcessingError,
+			card: "visa-plastic", keys: "150000T"},
 		{golden: "booka-try-another-card", msg: kernel.MsgTryAnotherCard, status: kernel.StatusReadyToRead,
 			card: "visa-plastic", keys: "9999999999t"},
 	} {
@@ -113,4 +115,17 @@ func TestGoldenBookAMessages(t *testing.T) {
 			require.Equal(t, tc.status.String(), status)
 		})
 	}
+}
+
+// After two cards in the field, one card tapped again pays.
+func TestCollisionThenOneCard(t *testing.T) {
+	b := approving(t)
+	b.Wallet = []string{"visa-plastic", "mc-plastic"}
+	r := newRig(t, b)
+	r.keys("150000T")
+	r.wait("Please Present One Card Only", "tap one card again (t)")
+	r.keys("t")
+	s := r.wait("APPROVED sale NT$1,500.00 visa-plastic", "ready")
+	require.Contains(t, s, "Approved")
+	require.NotContains(t, s, "One Card Only")
 }

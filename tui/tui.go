@@ -176,8 +176,10 @@ type App struct {
 	// shownLast is the outcome the outcome pane shows: a new one shows
 	// from its top.
 	shownLast *model.Entry
-	leftW     int
-	footW     int
+	// second is the card tapTwo puts in the field with the chosen one.
+	second cards.Card
+	leftW  int
+	footW  int
 
 	// UI goroutine only: the wallet entries added on the phone panel and
 	// the inbox the OTP went to.
@@ -487,9 +489,13 @@ func (a *App) presentAgain(ctx context.Context, o kernel.Outcome) (kernel.Reader
 		}
 		return rd, err
 	}
+	notice := "unlock the phone (p) then tap again (t); Esc gives up"
+	if o.UIOnOutcome != nil && o.UIOnOutcome.Message == kernel.MsgPresentOneCard {
+		notice = "two cards in the field: tap one card again (t); Esc gives up"
+	}
 	a.post(func(m *model.Model) {
 		m.WaitingPhone = true
-		m.Notice = "unlock the phone (p) then tap again (t); Esc gives up"
+		m.Notice = notice
 	})
 	var name string
 	select {
@@ -565,6 +571,36 @@ func (a *App) phone() (name string, c cards.Card, ok bool) {
 	return name, c, ok
 }
 
+// tapTwo starts a transaction with the selected card and the next virtual
+// card of the wallet in the field together: the reader sees a collision.
+func (a *App) tapTwo() {
+	m := a.m
+	if m.Busy {
+		m.Notice = "a transaction is running"
+		return
+	}
+	sel := m.SelectedCard()
+	if readerName(sel) != "" || traceFile(sel) != "" {
+		m.Notice = "two cards at once: choose a virtual card or phone"
+		return
+	}
+	for i := 1; i < len(m.Wallet); i++ {
+		name := m.Wallet[(m.Selected+i)%len(m.Wallet)]
+		if name == sel || readerName(name) != "" || traceFile(name) != "" {
+			continue
+		}
+		other, _, err := a.card(name)
+		if err != nil {
+			continue
+		}
+		a.second = other
+		a.tap()
+		a.second = nil
+		return
+	}
+	m.Notice = "two cards at once: the wallet has no second virtual card"
+}
+
 // tap starts a transaction with the selected card, or presents it again
 // when the terminal waits for it.
 func (a *App) tap() {
@@ -623,6 +659,9 @@ func (a *App) tap() {
 		return
 	}
 	rd.Present(c)
+	if a.second != nil {
+		rd.Collide(a.second)
+	}
 	amount, typ := m.Amount(), m.Type
 	a.mu.Lock()
 	a.current = name
