@@ -2,6 +2,7 @@ package tui
 
 import (
 	"testing"
+	"time"
 
 	"github.com/gdamore/tcell/v2"
 	"github.com/stretchr/testify/require"
@@ -128,4 +129,28 @@ func TestCollisionThenOneCard(t *testing.T) {
 	s := r.wait("APPROVED sale NT$1,500.00 visa-plastic", "ready")
 	require.Contains(t, s, "Approved")
 	require.NotContains(t, s, "One Card Only")
+}
+
+// The UI's clock is the terminal's: the receipt, the history and the
+// request carry its time, whatever the backend's terminal would use.
+func TestClockReachesTheTerminal(t *testing.T) {
+	b := approving(t)
+	newTerm := b.NewTerminal
+	var seen time.Time
+	b.NewTerminal = func(cfg *pos.Config, o pos.Options) (*pos.Terminal, error) {
+		seen = o.Clock()
+		return newTerm(cfg, o)
+	}
+	at := time.Date(2027, 1, 2, 3, 4, 5, 0, time.UTC)
+	r := newRigWith(t, b, Options{SaveDir: t.TempDir(), UnpredictableNumber: kernel.FixedUN([4]byte{0xDE, 0, 0, 1}),
+		Clock: func() time.Time { return at }})
+	require.Equal(t, at, seen)
+	r.keys("150000t")
+	r.wait("APPROVED", "ready")
+	var receipt string
+	var when time.Time
+	require.True(t, r.app.Sync(func(m *model.Model) { receipt, when = m.Last.Receipt, m.Last.Time }))
+	require.Contains(t, receipt, "2027-01-02")
+	require.Contains(t, receipt, "03:04:05")
+	require.Equal(t, at, when)
 }

@@ -138,7 +138,9 @@ type Options struct {
 	SaveDir string
 	// Timing prints the per-APDU timings in the APDU trace.
 	Timing bool
-	// Clock stamps the history's entries; nil means time.Now.
+	// Clock is the terminal's clock: it stamps the history's entries and
+	// each transaction (receipt time, DE7, DE12, DE13, tag 9A); nil means
+	// time.Now.
 	Clock func() time.Time
 	// UnpredictableNumber is the terminal's source of 9F37 outside
 	// replays of saved traces; nil means crypto/rand.
@@ -281,6 +283,7 @@ func (a *App) options() pos.Options {
 		Events:    a.onEvent,
 		STAN:      a.stan,
 		Journal:   a.journal,
+		Clock:     a.o.Clock,
 
 		UnpredictableNumber: a.nextUN,
 	}
