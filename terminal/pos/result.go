@@ -105,6 +105,7 @@ const (
 	MsgInvalidHostAnswer = "Invalid answer from host: reversed"
 	MsgApprovedPartial   = "Approved for a partial amount"
 	MsgReferral          = "Referral: call the card issuer for a voice authorisation"
+	MsgApprovedStandIn   = "Approved by the acquirer in stand-in: the issuer did not answer"
 )
 
 // IssuerUpdate is what the issuer sent for the card in field 55 of its
@@ -243,6 +244,9 @@ type Result struct {
 	// from the private data (field 48).
 	ResponseCode  isospec.ResponseCode
 	DeclineReason isospec.DeclineReason
+	// StandIn is true when the acquirer approved in the issuer's stead
+	// (the stand-in marker of DE48); the issuer hears of it by advice.
+	StandIn bool
 	// AuthCode is field 38.
 	AuthCode string
 	// ApprovedAmount is the amount approved by a partial approval (DE39

@@ -459,6 +459,7 @@ func (t *Terminal) apply(res *Result, out kernel.Outcome, ar *isospec.Authorizat
 	if ar.PrivateData != "" {
 		if p, err := isospec.ParsePrivateData(ar.PrivateData); err == nil {
 			res.DeclineReason = p.DeclineReason
+			res.StandIn = p.StandIn
 		}
 	}
 	res.IssuerUpdate = issuerUpdateOf(ar.ICCData)
@@ -473,6 +474,9 @@ func (t *Terminal) apply(res *Result, out kernel.Outcome, ar *isospec.Authorizat
 		res.Message = MsgApproved
 		if out.CVM == kernel.CVMSignature {
 			res.Message = MsgApprovedSign
+		}
+		if res.StandIn {
+			res.Message = MsgApprovedStandIn
 		}
 		return
 	case ar.ResponseCode == isospec.RCPartialApproval && ar.Amount > 0 && ar.Amount <= res.Amount:
