@@ -326,7 +326,7 @@ func entryText(m *model.Model, e *model.Entry) string {
 		amount = m.FormatAmount(e.ApprovedAmount) + " of " + amount + " requested"
 	}
 	fmt.Fprintf(&b, "%s %s %s %s\n", head, tview.Escape(e.Kind), amount, tview.Escape(e.Card))
-	if e.Message == pos.MsgReferral || e.Message == pos.MsgApprovedPartial || e.Message == pos.MsgVoided {
+	if e.Message == pos.MsgReferral || e.Message == pos.MsgApprovedPartial || e.Message == pos.MsgVoided || e.Message == pos.MsgApprovedStandIn {
 		fmt.Fprintf(&b, "%s\n", tview.Escape(e.Message))
 	}
 	if e.Err != "" {
