@@ -125,6 +125,8 @@ func bindingTable() []Binding {
 			}},
 		{Keys: "t/Enter", Hint: "tap", Help: "tap the selected card or phone (again, after See Phone)", Screens: mainish,
 			match: either(runes('t'), keys(tcell.KeyEnter)), do: func(a *App, _ *tcell.EventKey) { a.tap() }},
+		{Keys: "x", Help: "replay a trace refused as a replay, once (issuer test setting)", Screens: mainS,
+			match: runes('x'), do: func(a *App, _ *tcell.EventKey) { a.replayTolerant() }},
 		{Keys: "T", Help: "tap with the next wallet card in the field too (collision)", Screens: mainS,
 			match: runes('T'), do: func(a *App, _ *tcell.EventKey) { a.tapTwo() }},
 		{Keys: "r", Hint: "sale/refund", Help: "switch between sale and refund", Screens: mainS, match: runes('r'),

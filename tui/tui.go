@@ -75,6 +75,12 @@ type Backend struct {
 	// "next answer" setting puts a rule there that fires once (Set.Once).
 	// nil hides the setting.
 	NextAnswer *rules.Set
+	// TolerateReplay arms the issuer's replay-tolerant TEST SETTING for
+	// the cryptogram arqc (9F26), so that the next replay of a saved trace
+	// that the issuer refused as a replay (R-G4) goes through, once; the
+	// issuer logs it. nil means a refused replay cannot be retried that
+	// way. It runs off the UI goroutine.
+	TolerateReplay func(ctx context.Context, arqc []byte) error
 	// Info tells the tester about a wallet entry (a virtual card or
 	// phone): what it is and its test credentials. Optional.
 	Info func(name string) CardInfo
@@ -208,6 +214,11 @@ type App struct {
 	// UI goroutine only: the recorded exchanges of each history entry of
 	// a virtual card's tap, by history index.
 	replay map[int]*recorded.Trace
+	// UI goroutine only: the cryptogram of each saved trace whose replay
+	// the issuer refused as a replay, by wallet entry, and the entry whose
+	// next tap runs under the issuer's replay-tolerant test setting.
+	replayRefused map[string][]byte
+	tolerantTap   string
 
 	mu        sync.Mutex
 	current   string
@@ -250,6 +261,8 @@ func New(b Backend, o Options) (*App, error) {
 		stan:        pos.NewCounter(0),
 		journal:     &pos.MemJournal{},
 		replay:      map[int]*recorded.Trace{},
+
+		replayRefused: map[string][]byte{},
 	}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	term, err := b.NewTerminal(nil, a.options())
@@ -694,9 +707,14 @@ func (a *App) tap() {
 		time.Sleep(20 * time.Millisecond) // the hosts' last log lines
 		host := a.b.HostLog.Since(mark)
 		e := entryOf(a.now(), typ.String(), a.tapping(), amount, res, err)
+		var arqc []byte
+		if res != nil {
+			arqc = res.Outcome.Record(0x9F26)
+		}
 		a.post(func(m *model.Model) {
 			a.outOfKeys(&e)
 			a.finish(m, e, res, host)
+			a.replayVerdict(name, e, arqc)
 			if rec != nil {
 				a.replay[len(m.History)-1] = rec
 			}

@@ -114,6 +114,9 @@ func (a *App) info(name string) CardInfo {
 // describe is the one-line description of wallet entry name for the
 // notice line, cut to fit 80 columns.
 func (a *App) describe(name string) string {
+	if traceFile(name) != "" && a.replayRefused[name] != nil {
+		return ReplayRefused
+	}
 	info := a.info(name)
 	if info.Summary == "" {
 		return ""

@@ -141,3 +141,39 @@ func (r *tuiRig) requireHostLog(t *testing.T, line string) {
 	r.Model(func(m *model.Model) { pane = m.Last.Host })
 	require.Contains(t, strings.Join(pane, "\n"), line)
 }
+
+// R-G4 from the tester's side: a saved trace replayed into the real issuer
+// is declined as a replay and its wallet entry says so; x replays it once
+// under the issuer's replay-tolerant test setting, which the issuer logs;
+// the tap after that is refused again.
+func TestTUIReplayRefusedThenToleratedOnce(t *testing.T) {
+	r := newGoldenRig(t)
+	r.Keys("150000t")
+	r.Wait("APPROVED sale NT$1,500.00 visa-plastic", "ready")
+	r.Keys("hs")
+	r.Wait("saved ")
+	r.Key(tcell.KeyEscape)
+	r.Wait("Wallet")
+	for range 40 {
+		r.Key(tcell.KeyDown)
+	}
+	r.Wait("> ↺ visa-plastic-sale-")
+	r.Keys("x")
+	r.Wait("only for a saved trace whose replay the issuer refused")
+	r.Keys("t")
+	r.Wait("DECLINED", "DE39 82", "cryptogram_replay", tui.ReplayRefused, "ready")
+	r.Key(tcell.KeyUp)
+	r.Key(tcell.KeyDown)
+	r.Wait(tui.ReplayRefused)
+
+	r.Keys("x")
+	r.Wait("APPROVED sale NT$1,500.00 trace:", tui.ReplayTolerated, "ready")
+	log := strings.Join(r.s.backend.HostLog.Since(0), "\n")
+	require.Contains(t, log, "issuer TEST SETTING armed")
+	require.Contains(t, log, "issuer TEST SETTING used")
+	require.Equal(t, 1, strings.Count(log, "issuer TEST SETTING used"))
+
+	r.Keys("t")
+	r.Wait("DECLINED", "DE39 82", tui.ReplayRefused, "ready")
+	require.Equal(t, 1, strings.Count(strings.Join(r.s.backend.HostLog.Since(0), "\n"), "issuer TEST SETTING used"), "once only")
+}
