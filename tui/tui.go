@@ -509,6 +509,12 @@ func (a *App) presentAgain(ctx context.Context, o kernel.Outcome) (kernel.Reader
 	if o.UIOnOutcome != nil && o.UIOnOutcome.Message == kernel.MsgPresentOneCard {
 		notice = "two cards in the field: tap one card again (t); Esc gives up"
 	}
+	if _, c := a.readerFor(a.tapping()); c != nil {
+		if ph, ok := cards.Phone(c); ok && ph.Kind() == phone.HCE && ph.KeysLeft() == 0 {
+			// The phone said "see phone" for want of keys.
+			notice = NoKeysLeft + ", then tap again (t); Esc gives up"
+		}
+	}
 	a.post(func(m *model.Model) {
 		m.WaitingPhone = true
 		m.Notice = notice
@@ -887,12 +893,13 @@ func (a *App) now() time.Time {
 	return time.Now()
 }
 
-// NoKeysLeft is what a tap of an HCE phone out of single-use keys ends
-// with: the phone offers no card, so the terminal finds none.
+// NoKeysLeft is what the operator reads when an HCE phone out of
+// single-use keys answers "see phone": its holder must replenish it.
 const NoKeysLeft = "no keys left: replenish (p, then n)"
 
-// outOfKeys says why an HCE phone out of single-use keys offered no card,
-// where the kernel can only tell that it found none.
+// outOfKeys says why a tap of an HCE phone out of single-use keys ended
+// without a decision, where the kernel can only tell that the phone said
+// "see phone" (or, for a C-2 phone, that no application was left).
 func (a *App) outOfKeys(e *model.Entry) {
 	if e.Approved || e.DE39 != "" || e.Err != "" {
 		return
