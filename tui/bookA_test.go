@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -153,4 +154,22 @@ func TestClockReachesTheTerminal(t *testing.T) {
 	require.Contains(t, receipt, "2027-01-02")
 	require.Contains(t, receipt, "03:04:05")
 	require.Equal(t, at, when)
+}
+
+// The ISO 8583 pane is the operator's: it shows the cryptograms in DE55
+// (9F26, 9F10), while the PAN and track 2 stay masked.
+func TestISOPaneShowsCryptograms(t *testing.T) {
+	r := newRig(t, approving(t))
+	r.keys("150000t")
+	r.wait("APPROVED", "ready")
+	var iso, apdu string
+	require.True(t, r.app.Sync(func(m *model.Model) {
+		iso, apdu = strings.Join(m.Last.ISO, "\n"), strings.Join(m.Last.APDU, "\n")
+	}))
+	require.Contains(t, iso, "9F26 [8] Application Cryptogram: ")
+	require.NotContains(t, iso, "9F26 [8] Application Cryptogram: ****")
+	require.Contains(t, iso, "9F10 [")
+	require.Contains(t, iso, "476173******0010")
+	require.NotContains(t, iso, "4761739001010010")
+	require.NotContains(t, apdu, "4761739001010010")
 }

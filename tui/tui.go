@@ -779,7 +779,7 @@ func (a *App) finish(m *model.Model, e model.Entry, res *pos.Result, host []stri
 		var iso []string
 		for _, x := range res.Exchanges {
 			iso = append(iso, fmt.Sprintf("-- %s (%s)", x.Purpose, x.Duration.Round(time.Millisecond)))
-			iso = append(iso, splitLines(x.Describe())...)
+			iso = append(iso, splitLines(x.Screen())...)
 		}
 		m.Trace[model.PaneISO] = iso
 	}

@@ -369,7 +369,7 @@ func printResult(b *strings.Builder, res *pos.Result, showISO, showRaw bool) {
 		res.Timings.Host.Round(time.Microsecond), res.Timings.Total.Round(time.Microsecond))
 	if showISO {
 		for _, x := range res.Exchanges {
-			b.WriteString(x.Describe())
+			b.WriteString(x.Screen())
 		}
 	}
 	if showRaw {

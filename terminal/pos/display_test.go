@@ -2,6 +2,8 @@ package pos_test
 
 import (
 	"context"
+	"encoding/hex"
+	"strings"
 	"testing"
 
 	"github.com/moov-io/iso8583"
@@ -88,4 +90,29 @@ func TestCustomerDisplayHostUnavailable(t *testing.T) {
 	require.Equal(t, kernel.MsgProcessingError, last.UI.Message)
 	require.Equal(t, kernel.StatusProcessingError, last.UI.Status)
 	require.Positive(t, last.UI.Hold)
+}
+
+// The operator's view of the ISO 8583 exchange shows the cryptograms, the
+// logs' view does not; neither shows the PAN, track 2 or the PIN block.
+func TestHostExchangeScreenShowsCryptograms(t *testing.T) {
+	r := newRig(t, approveAll, pos.Options{Keypad: pinpad.Always("1234")})
+	res, err := r.term.Sale(context.Background(), 350000, inproc.New(newCard(t, "visa-plastic")))
+	require.NoError(t, err)
+	require.True(t, res.PINEntered)
+	x := res.Exchanges[0]
+	ac := strings.ToUpper(hex.EncodeToString(res.Outcome.Record(0x9F26)))
+	iad := strings.ToUpper(hex.EncodeToString(res.Outcome.Record(0x9F10)))
+	require.Len(t, ac, 16)
+	screen, logs := strings.ToUpper(x.Screen()), strings.ToUpper(x.Describe())
+	require.Contains(t, screen, ac)
+	require.Contains(t, screen, iad)
+	require.NotContains(t, logs, ac)
+	require.NotContains(t, logs, iad)
+	ar := decodeAuth(t, x.Request)
+	for _, secret := range []string{ar.PAN, ar.Track2, strings.ToUpper(hex.EncodeToString(ar.PINBlock))} {
+		require.NotEmpty(t, secret)
+		require.NotContains(t, screen, secret)
+		require.NotContains(t, logs, secret)
+	}
+	require.Contains(t, screen, "476173******0010")
 }

@@ -168,15 +168,25 @@ type HostExchange struct {
 }
 
 // Describe lists both messages field by field, masked by isospec (PAN,
-// track 2, PIN block and cryptograms hidden).
-func (h HostExchange) Describe() string {
+// track 2, PIN block and cryptograms hidden): the form for logs and files.
+func (h HostExchange) Describe() string { return h.describe(isospec.DescribeOptions{}) }
+
+// Screen lists both messages field by field for the operator's screen
+// (the terminal UI's ISO 8583 pane, tap --trace): as Describe, but with
+// the cryptograms shown (9F26, 9F10, the ARPC in 91), which are not
+// cardholder data. The PAN, track 2, the PIN block and keys stay masked.
+func (h HostExchange) Screen() string {
+	return h.describe(isospec.DescribeOptions{ShowCryptograms: true})
+}
+
+func (h HostExchange) describe(o isospec.DescribeOptions) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "--> %s request\n", h.Purpose)
-	b.WriteString(isospec.Describe(h.Request))
+	b.WriteString(isospec.DescribeWith(h.Request, o))
 	switch {
 	case h.Response != nil:
 		fmt.Fprintf(&b, "<-- %s response (%s)\n", h.Purpose, h.Duration.Round(time.Microsecond))
-		b.WriteString(isospec.Describe(h.Response))
+		b.WriteString(isospec.DescribeWith(h.Response, o))
 		if h.Err != nil {
 			fmt.Fprintf(&b, "error: %v\n", h.Err)
 		}
