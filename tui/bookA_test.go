@@ -173,3 +173,46 @@ func TestISOPaneShowsCryptograms(t *testing.T) {
 	require.NotContains(t, iso, "4761739001010010")
 	require.NotContains(t, apdu, "4761739001010010")
 }
+
+func TestNoticeLines(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		width int
+		want  []string
+	}{
+		{"", 80, nil},
+		{"short notice", 80, []string{"short notice"}},
+		{"one two three four", 9, []string{"one two", "three…"}},
+		{"one two three", 7, []string{"one two", "three"}},
+		{"abcdefghij klm", 4, []string{"abcd", "efg…"}},
+		{"saved /a/very/long/path.trace (replay)", 12, []string{"saved /a/ver", "y/long/path…"}},
+	} {
+		require.Equal(t, tc.want, NoticeLines(tc.in, tc.width), "%q at %d", tc.in, tc.width)
+	}
+}
+
+// At 80x24 a notice longer than a line wraps between words and the footer
+// grows: both hint lines stay whole on the screen.
+func TestLongNoticeKeepsTheHints(t *testing.T) {
+	r := newRig(t, approving(t))
+	r.keys("150000t")
+	r.wait("APPROVED", "ready")
+	r.keys("hs")
+	r.wait("saved ")
+	r.key(tcell.KeyEscape)
+	s := r.wait("Customer display", "Type:")
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	require.Len(t, lines, 24)
+	hints := FooterLines(model.ScreenMain, 80)
+	require.Equal(t, hints, lines[len(lines)-len(hints):])
+	notice := lines[len(lines)-len(hints)-2 : len(lines)-len(hints)]
+	require.True(t, strings.HasPrefix(notice[0], "saved "), "%q", notice)
+	for _, l := range append(notice, hints...) {
+		require.LessOrEqual(t, len([]rune(l)), 80, "%q", l)
+	}
+	var full string
+	require.True(t, r.app.Sync(func(m *model.Model) { full = m.Notice }))
+	require.Greater(t, len(full), 80)
+	require.True(t, strings.HasPrefix(full, strings.Join(notice, " ")) || strings.HasSuffix(notice[1], "…"),
+		"the notice is cut between words: %q of %q", notice, full)
+}

@@ -188,6 +188,8 @@ type App struct {
 	second cards.Card
 	leftW  int
 	footW  int
+	footH  int
+	root   *tview.Flex
 
 	// UI goroutine only: the wallet entries added on the phone panel and
 	// the inbox the OTP went to.
