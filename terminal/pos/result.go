@@ -196,6 +196,30 @@ func (h HostExchange) describe(o isospec.DescribeOptions) string {
 	return b.String()
 }
 
+// RawHex prints both messages as their frames' raw hex (length header
+// excluded), 32 bytes a line, with the PAN, track 2, expiry, PIN block and
+// keys masked (isospec.MaskedHex).
+func (h HostExchange) RawHex() string {
+	var b strings.Builder
+	raw := func(arrow, what string, msg *iso8583.Message) {
+		if msg == nil {
+			return
+		}
+		frame, err := isospec.Pack(msg)
+		if err != nil {
+			fmt.Fprintf(&b, "%s %s: cannot pack: %v\n", arrow, what, err)
+			return
+		}
+		fmt.Fprintf(&b, "%s %s, %d bytes (raw, masked)\n", arrow, what, len(frame))
+		for _, line := range strings.Split(isospec.MaskedHex(frame), "\n") {
+			b.WriteString("    " + line + "\n")
+		}
+	}
+	raw("-->", h.Purpose+" request", h.Request)
+	raw("<--", h.Purpose+" response", h.Response)
+	return b.String()
+}
+
 // String is one line per message, masked.
 func (h HostExchange) String() string {
 	s := h.Purpose + ": " + isospec.Summary(h.Request)
