@@ -172,6 +172,19 @@ func TestISOPaneShowsCryptograms(t *testing.T) {
 	require.Contains(t, iso, "476173******0010")
 	require.NotContains(t, iso, "4761739001010010")
 	require.NotContains(t, apdu, "4761739001010010")
+
+	// The raw hex of each message, on demand (Tab), masked.
+	for range 4 {
+		r.key(tcell.KeyTab)
+	}
+	s := r.wait("Trace: ISO 8583 raw hex")
+	require.NotContains(t, s, "4761739001010010")
+	var raw string
+	require.True(t, r.app.Sync(func(m *model.Model) { raw = strings.Join(m.Last.ISOHex, "\n") }))
+	require.Contains(t, raw, "--> authorisation request, ")
+	require.Contains(t, raw, "<-- authorisation response, ")
+	require.Contains(t, raw, "****")
+	require.NotContains(t, raw, "4761739001010010")
 }
 
 func TestNoticeLines(t *testing.T) {

@@ -132,7 +132,7 @@ func bindingTable() []Binding {
 		{Keys: "r", Hint: "sale/refund", Help: "switch between sale and refund", Screens: mainS, match: runes('r'),
 			do: func(a *App, _ *tcell.EventKey) { a.m.ToggleType() }},
 		{Keys: "v", Hint: "void", Help: "void the last approved sale not voided yet (h: any sale)", Screens: mainS, match: runes('v'), do: func(a *App, _ *tcell.EventKey) { a.void(nil) }},
-		{Keys: "Tab", Hint: "trace", Help: "switch the trace pane: APDU, ISO 8583, host log, provisioning", Screens: mainS, match: keys(tcell.KeyTab),
+		{Keys: "Tab", Hint: "trace", Help: "trace pane: APDU, ISO 8583, host log, provisioning, ISO raw hex", Screens: mainS, match: keys(tcell.KeyTab),
 			do: func(a *App, _ *tcell.EventKey) { a.m.NextPane(); a.followTrace() }},
 		{Keys: "p", Hint: "phone", Help: "open the selected phone's panel (unlock, card on/off, PAN)", Screens: mainS, match: runes('p'),
 			do: func(a *App, _ *tcell.EventKey) {
@@ -328,7 +328,7 @@ func bindingTable() []Binding {
 					a.m.MoveCursor(1)
 				}
 			}},
-		{Keys: "Tab", Hint: "trace", Help: "switch the shown trace: APDU, ISO 8583, host log", Screens: histS, match: keys(tcell.KeyTab),
+		{Keys: "Tab", Hint: "trace", Help: "switch the shown trace: APDU, ISO 8583, host log, ISO raw hex", Screens: histS, match: keys(tcell.KeyTab),
 			do: func(a *App, _ *tcell.EventKey) {
 				if a.m.NextPane(); a.m.Pane == model.PaneProvisioning {
 					a.m.NextPane()

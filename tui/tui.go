@@ -778,12 +778,16 @@ func (a *App) finish(m *model.Model, e model.Entry, res *pos.Result, host []stri
 		m.Type = model.Sale
 	}
 	if res != nil && len(res.Exchanges) > 0 && m.Trace != nil {
-		var iso []string
+		var iso, raw []string
 		for _, x := range res.Exchanges {
-			iso = append(iso, fmt.Sprintf("-- %s (%s)", x.Purpose, x.Duration.Round(time.Millisecond)))
+			head := fmt.Sprintf("-- %s (%s)", x.Purpose, x.Duration.Round(time.Millisecond))
+			iso = append(iso, head)
 			iso = append(iso, splitLines(x.Screen())...)
+			raw = append(raw, head)
+			raw = append(raw, splitLines(x.RawHex())...)
 		}
 		m.Trace[model.PaneISO] = iso
+		m.Trace[model.PaneISOHex] = raw
 	}
 	m.AddTrace(model.PaneHost, host...)
 	a.clearUN()

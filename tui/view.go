@@ -519,6 +519,8 @@ func historyText(m *model.Model) string {
 		switch m.Pane {
 		case model.PaneISO:
 			lines = e.ISO
+		case model.PaneISOHex:
+			lines = e.ISOHex
 		case model.PaneHost:
 			lines = e.Host
 		case model.PaneProvisioning:

@@ -100,7 +100,7 @@ func TestTypeToggleAndPanes(t *testing.T) {
 		seen = append(seen, m.Pane.String())
 		m.NextPane()
 	}
-	require.Equal(t, []string{"APDU", "ISO 8583", "host log", "provisioning", "APDU"}, seen)
+	require.Equal(t, []string{"APDU", "ISO 8583", "host log", "provisioning", "ISO 8583 raw hex"}, seen)
 	for _, s := range []Screen{ScreenMain, ScreenPIN, ScreenPhone, ScreenHistory, ScreenHelp} {
 		require.NotEmpty(t, s.String())
 	}
