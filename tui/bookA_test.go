@@ -229,3 +229,27 @@ func TestLongNoticeKeepsTheHints(t *testing.T) {
 	require.True(t, strings.HasPrefix(full, strings.Join(notice, " ")) || strings.HasSuffix(notice[1], "…"),
 		"the notice is cut between words: %q of %q", notice, full)
 }
+
+// The transaction's last message stays for its hold time (Book A Message
+// Hold Time, DF812D), then the display is back to Welcome.
+func TestDisplayIdleAfterHoldTime(t *testing.T) {
+	b := approving(t)
+	b.Wallet = []string{"mc-plastic"}
+	fire := make(chan time.Time)
+	held := make(chan time.Duration, 4)
+	r := newRigWith(t, b, Options{SaveDir: t.TempDir(), UnpredictableNumber: kernel.FixedUN([4]byte{0xDE, 0, 0, 1}),
+		Clock: func() time.Time { return time.Date(2026, 3, 14, 10, 0, 0, 0, time.UTC) },
+		After: func(d time.Duration) <-chan time.Time { held <- d; return fire }})
+	r.keys("150000t")
+	r.wait("APPROVED", "ready")
+	msg, _ := r.display()
+	require.Equal(t, "Approved", msg)
+	select {
+	case d := <-held:
+		require.Equal(t, 1300*time.Millisecond, d, "the combination's message hold time")
+	case <-time.After(10 * time.Second):
+		t.Fatal("no hold time started")
+	}
+	fire <- time.Time{}
+	r.wait("Welcome", "Idle")
+}

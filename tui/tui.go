@@ -148,6 +148,9 @@ type Options struct {
 	// each transaction (receipt time, DE7, DE12, DE13, tag 9A); nil means
 	// time.Now.
 	Clock func() time.Time
+	// After waits for a message's hold time (Book A) before the customer
+	// display goes back to Welcome; nil means time.After.
+	After func(d time.Duration) <-chan time.Time
 	// UnpredictableNumber is the terminal's source of 9F37 outside
 	// replays of saved traces; nil means crypto/rand.
 	UnpredictableNumber func() [4]byte
@@ -186,10 +189,15 @@ type App struct {
 	shownLast *model.Entry
 	// second is the card tapTwo puts in the field with the chosen one.
 	second cards.Card
-	leftW  int
-	footW  int
-	footH  int
-	root   *tview.Flex
+	// shownUI is the User Interface Request the customer display shows,
+	// uiSeq counts those shown: a hold time running out clears the display
+	// only if nothing was shown since.
+	shownUI kernel.UIRequest
+	uiSeq   int
+	leftW   int
+	footW   int
+	footH   int
+	root    *tview.Flex
 
 	// UI goroutine only: the wallet entries added on the phone panel and
 	// the inbox the OTP went to.
@@ -420,6 +428,8 @@ func (a *App) onEvent(e pos.Event) {
 				m.Display = ui.Message.String()
 			}
 			m.Status = ui.Status.String()
+			a.shownUI = ui
+			a.uiSeq++
 		})
 	case pos.EventAPDU:
 		if e.Exchange == nil {
@@ -798,6 +808,37 @@ func (a *App) finish(m *model.Model, e model.Entry, res *pos.Result, host []stri
 	if m.Screen == model.ScreenPIN {
 		m.Screen = model.ScreenMain
 	}
+	a.holdThenIdle()
+}
+
+// holdThenIdle puts the customer display back to Welcome once the last
+// message's hold time (Book A Message Hold Time) has run out, unless
+// another message or a new transaction came since. A message without a
+// hold time stays until the next amount or tap.
+func (a *App) holdThenIdle() {
+	hold, seq := a.shownUI.Hold, a.uiSeq
+	if hold <= 0 {
+		return
+	}
+	after := a.o.After
+	if after == nil {
+		after = time.After
+	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		select {
+		case <-after(hold):
+		case <-a.ctx.Done():
+			return
+		}
+		a.post(func(m *model.Model) {
+			if a.uiSeq != seq || m.Busy {
+				return
+			}
+			m.Display, m.Status = kernel.MsgWelcome.String(), kernel.StatusIdle.String()
+		})
+	}()
 }
 
 // entryOf turns a terminal result into a history entry, masked.
