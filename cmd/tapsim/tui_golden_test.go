@@ -25,7 +25,7 @@ var updateGolden = flag.Bool("update", false, "rewrite the golden screens under 
 
 // goldenRules drive the acquirer of the embedded world by the amount's
 // last digits.
-const goldenRules = `terminal_timeout_ms: 3000
+const goldenRules = `terminal_timeout_ms: 5000
 rules:
   - name: nsf-by-amount
     match: {amount: {ends: "51"}}
@@ -74,7 +74,7 @@ func goldenScreen(t *testing.T, name, screen string) {
 
 // newGoldenRig is the UI on the embedded world with the rules above at the
 // acquirer, a fixed clock and unpredictable number, and a terminal that
-// waits 3 s for an answer: longer than the acquirer waits for the issuer,
+// waits 5 s for an answer: longer than the acquirer waits for the issuer,
 // so that a stand-in answer comes in time.
 func newGoldenRig(t *testing.T) *tuiRig {
 	t.Helper()
@@ -93,7 +93,7 @@ func newGoldenRig(t *testing.T) *tuiRig {
 			}
 			cfg = &c
 		}
-		cfg.ResponseTimeout = 3 * time.Second
+		cfg.ResponseTimeout = 5 * time.Second
 		return newTerm(cfg, o)
 	}
 	at := time.Date(2026, 3, 14, 10, 0, 0, 0, time.UTC)
@@ -114,7 +114,7 @@ func TestTUIGoldenRules(t *testing.T) {
 	r.Wait("NT$1,500.52")
 	r.Keys("t")
 	goldenScreen(t, "tui-rule-delay-reversed", r.Wait("No answer from host: reversed", "REVERSED", "Not Authorised", "ready"))
-	r.requireHostLog(t, "rule slow-by-amount fired: delay 4s")
+	r.requireHostLog(t, "rule slow-by-amount fired: delay 6s")
 
 	r.Key(tcell.KeyBackspace2)
 	r.Keys("3t")
