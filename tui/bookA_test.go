@@ -74,6 +74,8 @@ func TestGoldenBookAMessages(t *testing.T) {
 			card: "visa-plastic", keys: "350000t"},
 		{golden: "booka-approved", msg: kernel.MsgApproved, status: kernel.StatusNotReady,
 			card: "visa-plastic", keys: "150000t"},
+		{golden: "booka-approved-sign", msg: kernel.MsgApprovedSign, status: kernel.StatusNotReady,
+			card: "visa-plastic-cvn10", keys: "350000t"},
 		{golden: "booka-not-authorised", msg: kernel.MsgNotAuthorised, status: kernel.StatusNotReady,
 			card: "visa-plastic", keys: "150000t", backend: func(*testing.T) Backend { return rulesBackend(rules.New(nil, rules.Options{})) }},
 		{golden: "booka-processing-error", msg: kernel.MsgProcessingError, status: kernel.StatusProcessingError,
@@ -98,13 +100,16 @@ func TestGoldenBookAMessages(t *testing.T) {
 			if tc.backend != nil {
 				b = tc.backend(t)
 			}
-			b.Wallet = []string{"visa-plastic", "visa-se-phone"}
+			b.Wallet = []string{"visa-plastic", "visa-se-phone", "visa-plastic-cvn10"}
 			b, release := holdAt(b, tc.msg)
 			r := newRig(t, b)
 			t.Cleanup(func() { close(release) })
-			if tc.card == "visa-se-phone" {
+			for _, name := range b.Wallet {
+				if name == tc.card {
+					r.wait("> " + name)
+					break
+				}
 				r.key(tcell.KeyDown)
-				r.wait("> visa-se-phone")
 			}
 			r.keys(tc.keys)
 			if tc.after != nil {
