@@ -162,10 +162,13 @@ func TestProfileState(t *testing.T) {
 		prof  string
 		state StateProfile
 		event phone.Event
+		step  string
+		sw    uint16
 	}{
-		{"R-S2b card function off", "visa-se-phone", StateProfile{CardOn: &off}, phone.EventCardOff},
-		{"R-G3c passcode locked", "mc-se-phone", StateProfile{PasscodeFailures: 5, Unlocked: true}, phone.EventLocked},
-		{"R-S5b no single-use key left", "hce-phone", StateProfile{KeysLeft: &zero, Unlocked: true}, phone.EventReplenish},
+		{"R-S2b card function off", "visa-se-phone", StateProfile{CardOn: &off}, phone.EventCardOff, "ppse", apdu.SW6A82},
+		{"R-G3c passcode locked", "mc-se-phone", StateProfile{PasscodeFailures: 5, Unlocked: true}, phone.EventLocked, "ppse", apdu.SW6A82},
+		// The card is offered; the phone says "see phone" to the GPO.
+		{"R-S5b no single-use key left", "hce-phone", StateProfile{KeysLeft: &zero, Unlocked: true}, phone.EventNoKeys, "gpo", apdu.SW6986},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := Builtin(tc.prof)
@@ -174,8 +177,8 @@ func TestProfileState(t *testing.T) {
 			c, err := FromProfile(p, opts())
 			require.NoError(t, err)
 			res := tap(t, c, defaultTerminal("000000012500"))
-			require.Equal(t, "ppse", res.step)
-			require.Equal(t, apdu.SW6A82, res.sw)
+			require.Equal(t, tc.step, res.step)
+			require.Equal(t, tc.sw, res.sw)
 			ph, _ := Phone(c)
 			require.Contains(t, ph.Events(), tc.event)
 		})

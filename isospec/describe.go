@@ -54,7 +54,23 @@ func valuesOf(msg *iso8583.Message) (string, []fieldValue) {
 // 9F10, 9F4B, 91, issuer script commands) and the card's own sensitive tags
 // masked, and the key cryptogram of a key change is hidden. It never
 // panics, whatever msg holds.
-func Describe(msg *iso8583.Message) string {
+func Describe(msg *iso8583.Message) string { return DescribeWith(msg, DescribeOptions{}) }
+
+// DescribeOptions change what Describe shows.
+type DescribeOptions struct {
+	// ShowCryptograms shows the application cryptogram (9F26), the Issuer
+	// Application Data (9F10), the Signed Dynamic Application Data (9F4B)
+	// and the Issuer Authentication Data with the ARPC (91) in hex: they
+	// are not cardholder data and an operator's trace on screen needs
+	// them. Never set it for a log or a journal. The PAN, track 2, the
+	// expiry date, the PIN block, issuer script commands and keys stay
+	// masked whatever the options.
+	ShowCryptograms bool
+}
+
+// DescribeWith is Describe with options: with ShowCryptograms, the view of
+// an operator's screen (the terminal UI's ISO 8583 pane, tap --trace).
+func DescribeWith(msg *iso8583.Message, o DescribeOptions) string {
 	if msg == nil {
 		return "isospec: no message\n"
 	}
@@ -62,7 +78,7 @@ func Describe(msg *iso8583.Message) string {
 	var sb strings.Builder
 	describeHeader(&sb, mti, bitmapOf(vals))
 	for _, v := range vals {
-		describeField(&sb, v)
+		describeField(&sb, v, o)
 	}
 	return sb.String()
 }
@@ -77,7 +93,7 @@ func DescribeFrame(b []byte) string {
 		describeHeader(&sb, string(l.mti), l.bitmap)
 	}
 	for _, s := range l.fields {
-		describeField(&sb, fieldValue{id: s.id, raw: b[s.val:s.end]})
+		describeField(&sb, fieldValue{id: s.id, raw: b[s.val:s.end]}, DescribeOptions{})
 	}
 	if err != nil {
 		fmt.Fprintf(&sb, "error: %v\n", err)
@@ -180,7 +196,7 @@ func bitmapOf(vals []fieldValue) []byte {
 
 const indent = "       "
 
-func describeField(sb *strings.Builder, v fieldValue) {
+func describeField(sb *strings.Builder, v fieldValue, o DescribeOptions) {
 	fmt.Fprintf(sb, "DE%-4d %s: ", v.id, fieldName(v.id))
 	d, ok := Field(v.id)
 	if !ok {
@@ -199,7 +215,7 @@ func describeField(sb *strings.Builder, v fieldValue) {
 	case FieldPINBlock:
 		sb.WriteString("[PIN block]")
 	case FieldICCData:
-		describeICC(sb, v.raw)
+		describeICC(sb, v.raw, o)
 		return
 	case FieldPrivateData:
 		describePrivate(sb, s)
@@ -313,23 +329,30 @@ func describePrivate(sb *strings.Builder, s string) {
 }
 
 // maskedICCTags are the DE55 data objects shown only by length:
-// cryptograms and what carries or protects them.
+// cryptograms and what carries or protects them. Those marked false are
+// shown with DescribeOptions.ShowCryptograms; those marked true never.
 var maskedICCTags = map[tlv.Tag]bool{
-	0x9F26: true, // Application Cryptogram
-	0x9F10: true, // Issuer Application Data
-	0x9F4B: true, // Signed Dynamic Application Data (holds the AC in CDA)
-	0x91:   true, // Issuer Authentication Data (ARPC)
-	0x86:   true, // Issuer Script Command (may carry an enciphered PIN)
+	0x9F26: false, // Application Cryptogram
+	0x9F10: false, // Issuer Application Data
+	0x9F4B: false, // Signed Dynamic Application Data (holds the AC in CDA)
+	0x91:   false, // Issuer Authentication Data (ARPC)
+	0x86:   true,  // Issuer Script Command (may carry an enciphered PIN)
 }
 
-func describeICC(sb *strings.Builder, b []byte) {
+// masked reports whether DE55's data object tag is shown by length only.
+func (o DescribeOptions) masked(tag tlv.Tag) bool {
+	always, ok := maskedICCTags[tag]
+	return ok && (always || !o.ShowCryptograms)
+}
+
+func describeICC(sb *strings.Builder, b []byte, o DescribeOptions) {
 	l, err := tlv.Decode(b)
 	if err != nil {
 		fmt.Fprintf(sb, "%d bytes, malformed BER-TLV: %v\n", len(b), err)
 		return
 	}
 	fmt.Fprintf(sb, "%d bytes\n", len(b))
-	describeTLV(sb, l, 1, iccKernel(l))
+	describeTLV(sb, l, 1, iccKernel(l), o)
 }
 
 // iccKernel is the kernel whose tag names suit DE55: the one Book B gives
@@ -351,7 +374,7 @@ func iccKernel(l tlv.List) tlv.Kernel {
 	return tlv.KernelAny
 }
 
-func describeTLV(sb *strings.Builder, l tlv.List, depth int, k tlv.Kernel) {
+func describeTLV(sb *strings.Builder, l tlv.List, depth int, k tlv.Kernel, o DescribeOptions) {
 	pad := strings.Repeat(indent, 1) + strings.Repeat("  ", depth-1)
 	for _, t := range l {
 		switch {
@@ -362,9 +385,9 @@ func describeTLV(sb *strings.Builder, l tlv.List, depth int, k tlv.Kernel) {
 			}
 			fmt.Fprintf(sb, "%s%v [%d] %s\n", pad, t.Tag, len(t.Value), name)
 			if depth < tlv.DefaultMaxDepth {
-				describeTLV(sb, t.Children, depth+1, k)
+				describeTLV(sb, t.Children, depth+1, k, o)
 			}
-		case maskedICCTags[t.Tag]:
+		case o.masked(t.Tag):
 			name := "unknown tag"
 			if in, ok := tlv.LookupFor(t.Tag, k); ok {
 				name = in.Name

@@ -24,7 +24,7 @@ func TestDescribeICCNamesTagsByKernel(t *testing.T) {
 			b, err := hex.DecodeString(tc.de55)
 			require.NoError(t, err)
 			var sb strings.Builder
-			describeICC(&sb, b)
+			describeICC(&sb, b, DescribeOptions{})
 			for _, w := range tc.want {
 				require.Contains(t, sb.String(), w)
 			}

@@ -175,3 +175,25 @@ func TestDescribeInvalidContent(t *testing.T) {
 	require.Equal(t, "isospec: no message", isospec.Summary(nil))
 	require.Contains(t, isospec.DescribeFrame(nil), "error: isospec: field 0")
 }
+
+// The operator's screen shows the cryptograms (ARQC, IAD, ARPC), which are
+// not cardholder data; the PAN, track 2, the PIN block and keys stay
+// masked there too. Describe without options (logs, journals) still masks
+// the cryptograms.
+func TestDescribeWithCryptogramsOnScreen(t *testing.T) {
+	screen := isospec.DescribeOptions{ShowCryptograms: true}
+	req := isospec.DescribeWith(encode(t, sample0100(t)), screen)
+	resp := isospec.DescribeWith(encode(t, sample0110(t)), screen)
+	both := req + resp
+	for _, c := range []string{sampleARQC, sampleIAD, sampleARPC} {
+		require.Contains(t, strings.ToUpper(both), c, "shown on screen")
+		require.NotContains(t, isospec.Describe(encode(t, sample0100(t)))+isospec.Describe(encode(t, sample0110(t))), c, "masked for logs")
+	}
+	for _, sec := range []string{samplePAN, "739001", sampleTrack2, "=2512201", "D2512201", samplePINBlock, sampleKeyUKEK} {
+		require.NotContains(t, strings.ToUpper(both), strings.ToUpper(sec))
+	}
+	key := isospec.DescribeWith(encode(t, sample0800KeyChange(t)), screen)
+	require.NotContains(t, strings.ToUpper(key), sampleKeyUKEK)
+	require.Contains(t, req, "476173******0119")
+	require.Contains(t, req, "[PIN block]")
+}

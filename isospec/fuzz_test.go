@@ -151,6 +151,7 @@ func FuzzUnpack(f *testing.F) {
 		require.NoError(t, err)
 		require.Equal(t, b, again)
 		require.Equal(t, desc, isospec.Describe(msg))
+		_ = isospec.DescribeWith(msg, isospec.DescribeOptions{ShowCryptograms: true})
 		_ = isospec.Summary(msg)
 		if err := isospec.Validate(msg); err != nil {
 			var fe *isospec.FieldError
@@ -242,6 +243,7 @@ func FuzzLibraryUnpack(f *testing.F) {
 			return
 		}
 		_ = isospec.Describe(msg)
+		_ = isospec.DescribeWith(msg, isospec.DescribeOptions{ShowCryptograms: true})
 		_ = isospec.Summary(msg)
 		_ = isospec.MACField(msg)
 		if isospec.Validate(msg) == nil {

@@ -174,6 +174,18 @@ func New(db *store.DB, h HSM, cfg Config) (*Server, error) {
 // Engine returns the authorisation engine.
 func (s *Server) Engine() *authz.Engine { return s.engine }
 
+// TestSettingTolerateReplay arms the issuer's replay-tolerance TEST
+// SETTING for one cryptogram (authz.Engine.TestSettingTolerateReplay) and
+// logs it; the authorisation it lets through is logged too. It is off
+// unless a tester asks for it, for the replay of one saved trace.
+func (s *Server) TestSettingTolerateReplay(arqc []byte) error {
+	if err := s.engine.TestSettingTolerateReplay(arqc); err != nil {
+		return err
+	}
+	s.log.Warn("issuer TEST SETTING armed: the next replay of one cryptogram is tolerated once (R-G4 relaxed)")
+	return nil
+}
+
 // Vault returns the token service.
 func (s *Server) Vault() *vault.Vault { return s.vault }
 
@@ -493,6 +505,10 @@ func (s *Server) decide(ctx context.Context, msg *iso8583.Message, reqp *isospec
 	}
 	s.log.Info("issuer authorisation", "mti", string(req.MTI), "stan", req.STAN, "pan", pan.Mask(ar.PAN),
 		"amount", ar.Amount, "code", d.Code, "reason", string(d.Reason), "cvm", string(d.CVM))
+	if d.ReplayTolerated {
+		s.log.Warn("issuer TEST SETTING used: a replayed cryptogram was not refused (R-G4 relaxed once)",
+			"stan", req.STAN, "pan", pan.Mask(ar.PAN), "code", d.Code)
+	}
 	return s.pack(resp, mac)
 }
 

@@ -33,6 +33,10 @@ var (
 	// ErrCardRemoved is what a Reader wraps when the card is gone or the
 	// exchange failed at the contactless protocol level.
 	ErrCardRemoved = errors.New("kernel: card removed or not answering")
+	// ErrCollision is what a Reader wraps when more than one card is in
+	// the field (Book D collision detection): the Entry Point asks the
+	// cardholder to present one card only and waits for it.
+	ErrCollision = errors.New("kernel: more than one card in the field")
 	// ErrConfig reports a configuration that cannot be used.
 	ErrConfig = errors.New("kernel: bad configuration")
 	// ErrCAPK reports a CA public key file that cannot be used.

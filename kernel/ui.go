@@ -41,7 +41,7 @@ var messageNames = map[MessageID][2]string{
 	MsgWelcome:          {"welcome", "Welcome"},
 	MsgPresentCard:      {"present_card", "Present Card"},
 	MsgProcessing:       {"processing", "Processing"},
-	MsgCardReadOK:       {"card_read_ok", "Card Read OK"},
+	MsgCardReadOK:       {"card_read_ok", "Card Read OK, Please Remove Card"},
 	MsgInsertOrSwipe:    {"insert_or_swipe", "Please Insert or Swipe Card"},
 	MsgPresentOneCard:   {"present_one_card", "Please Present One Card Only"},
 	MsgApprovedSign:     {"approved_sign", "Approved, Please Sign"},

@@ -20,7 +20,7 @@ import (
 func TestReplenishPhone(t *testing.T) {
 	ctx := context.Background()
 	clk := wiretest.NewClock(time.Now())
-	net, err := Start(ctx, Options{Dir: t.TempDir(), Rand: newSeededRand(21), Clock: clk.Now})
+	net, err := Start(ctx, Options{Dir: t.TempDir(), Rand: newSeededRand(21), Clock: clk.Now, IssuerTimeout: testIssuerTimeout})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, net.Close()) })
 	const name = "hce-phone-mc"

@@ -30,7 +30,7 @@ import (
 func TestSampleHCEPhone(t *testing.T) {
 	ctx := context.Background()
 	clk := wiretest.NewClock(time.Now())
-	n, err := Start(ctx, Options{Dir: t.TempDir(), Rand: newSeededRand(12), Clock: clk.Now})
+	n, err := Start(ctx, Options{Dir: t.TempDir(), Rand: newSeededRand(12), Clock: clk.Now, IssuerTimeout: testIssuerTimeout})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, n.Close()) })
 	h := n.SampleHCE()

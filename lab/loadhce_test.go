@@ -17,7 +17,7 @@ import (
 func TestLoadHCEPhone(t *testing.T) {
 	ctx := context.Background()
 	clk := wiretest.NewClock(time.Now())
-	n, err := Start(ctx, Options{Dir: t.TempDir(), Rand: newSeededRand(31), Clock: clk.Now})
+	n, err := Start(ctx, Options{Dir: t.TempDir(), Rand: newSeededRand(31), Clock: clk.Now, IssuerTimeout: testIssuerTimeout})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, n.Close()) })
 	cl := n.Cloud()

@@ -305,6 +305,17 @@ func (n *Network) HoldIssuer() { n.proxy.Hold() }
 // reconnects to the running issuer (which RestartIssuer also does).
 func (n *Network) ReleaseIssuer() { n.proxy.Release() }
 
+// TolerateReplayOnce arms the running issuer's replay-tolerance test
+// setting for the cryptogram arqc: its next replay is not refused, once
+// (issuerhost.Server.TestSettingTolerateReplay).
+func (n *Network) TolerateReplayOnce(arqc []byte) error {
+	iss := n.Issuer()
+	if iss == nil {
+		return errors.New("lab: the issuer host is stopped")
+	}
+	return iss.TestSettingTolerateReplay(arqc)
+}
+
 // Issuer is the running issuer host, nil while it is stopped.
 func (n *Network) Issuer() *issuerhost.Server {
 	n.mu.Lock()

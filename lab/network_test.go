@@ -14,6 +14,11 @@ import (
 	"github.com/tapsim/tapsim/terminal/pos"
 )
 
+// testIssuerTimeout is the acquirer's wait for the issuer in the tests
+// that do not take the issuer down: long enough that a busy machine never
+// turns an answer into a 91.
+const testIssuerTimeout = 10 * time.Second
+
 // startNetwork starts the embedded world on a temporary directory, closed
 // when the test ends.
 func startNetwork(t *testing.T) *Network {

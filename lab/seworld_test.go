@@ -21,7 +21,7 @@ import (
 // afterwards (R-G5g), and both phones pay.
 func TestSampleSEPhonesInWorld(t *testing.T) {
 	ctx := context.Background()
-	n, err := Start(ctx, Options{Dir: t.TempDir(), Rand: newSeededRand(14)})
+	n, err := Start(ctx, Options{Dir: t.TempDir(), Rand: newSeededRand(14), IssuerTimeout: testIssuerTimeout})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, n.Close()) })
 	p := n.SEPlatform()
@@ -58,7 +58,7 @@ func TestSampleSEPhonesInWorld(t *testing.T) {
 // card's provisioning and cancel the order.
 func TestSEAskOTP(t *testing.T) {
 	ctx := context.Background()
-	n, err := Start(ctx, Options{Dir: t.TempDir(), Rand: newSeededRand(15)})
+	n, err := Start(ctx, Options{Dir: t.TempDir(), Rand: newSeededRand(15), IssuerTimeout: testIssuerTimeout})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, n.Close()) })
 	p := n.SEPlatform()
@@ -99,7 +99,7 @@ func TestSEAskOTP(t *testing.T) {
 func TestSECodeLife(t *testing.T) {
 	ctx := context.Background()
 	clk := wiretest.NewClock(time.Now())
-	n, err := Start(ctx, Options{Dir: t.TempDir(), Rand: newSeededRand(16), Clock: clk.Now})
+	n, err := Start(ctx, Options{Dir: t.TempDir(), Rand: newSeededRand(16), Clock: clk.Now, IssuerTimeout: testIssuerTimeout})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, n.Close()) })
 	p := n.SEPlatform()

@@ -20,7 +20,7 @@ import (
 // vault, and the same phone built for another device is refused.
 func TestSampleWalletPhone(t *testing.T) {
 	ctx := context.Background()
-	n, err := Start(ctx, Options{Dir: t.TempDir(), Rand: newSeededRand(11)})
+	n, err := Start(ctx, Options{Dir: t.TempDir(), Rand: newSeededRand(11), IssuerTimeout: testIssuerTimeout})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, n.Close()) })
 	w := n.SampleWallet()

@@ -125,10 +125,14 @@ func bindingTable() []Binding {
 			}},
 		{Keys: "t/Enter", Hint: "tap", Help: "tap the selected card or phone (again, after See Phone)", Screens: mainish,
 			match: either(runes('t'), keys(tcell.KeyEnter)), do: func(a *App, _ *tcell.EventKey) { a.tap() }},
+		{Keys: "x", Help: "replay a trace refused as a replay, once (issuer test setting)", Screens: mainS,
+			match: runes('x'), do: func(a *App, _ *tcell.EventKey) { a.replayTolerant() }},
+		{Keys: "T", Help: "tap with the next wallet card in the field too (collision)", Screens: mainS,
+			match: runes('T'), do: func(a *App, _ *tcell.EventKey) { a.tapTwo() }},
 		{Keys: "r", Hint: "sale/refund", Help: "switch between sale and refund", Screens: mainS, match: runes('r'),
 			do: func(a *App, _ *tcell.EventKey) { a.m.ToggleType() }},
 		{Keys: "v", Hint: "void", Help: "void the last approved sale not voided yet (h: any sale)", Screens: mainS, match: runes('v'), do: func(a *App, _ *tcell.EventKey) { a.void(nil) }},
-		{Keys: "Tab", Hint: "trace", Help: "switch the trace pane: APDU, ISO 8583, host log, provisioning", Screens: mainS, match: keys(tcell.KeyTab),
+		{Keys: "Tab", Hint: "trace", Help: "trace pane: APDU, ISO 8583, host log, provisioning, ISO raw hex", Screens: mainS, match: keys(tcell.KeyTab),
 			do: func(a *App, _ *tcell.EventKey) { a.m.NextPane(); a.followTrace() }},
 		{Keys: "p", Hint: "phone", Help: "open the selected phone's panel (unlock, card on/off, PAN)", Screens: mainS, match: runes('p'),
 			do: func(a *App, _ *tcell.EventKey) {
@@ -160,7 +164,6 @@ func bindingTable() []Binding {
 			do: func(a *App, _ *tcell.EventKey) {
 				a.clearDisplay()
 				if a.m.WaitingPhone {
-					a.gaveUp = true
 					a.m.WaitingPhone = false
 					select {
 					case a.againCh <- false:
@@ -325,7 +328,7 @@ func bindingTable() []Binding {
 					a.m.MoveCursor(1)
 				}
 			}},
-		{Keys: "Tab", Hint: "trace", Help: "switch the shown trace: APDU, ISO 8583, host log", Screens: histS, match: keys(tcell.KeyTab),
+		{Keys: "Tab", Hint: "trace", Help: "switch the shown trace: APDU, ISO 8583, host log, ISO raw hex", Screens: histS, match: keys(tcell.KeyTab),
 			do: func(a *App, _ *tcell.EventKey) {
 				if a.m.NextPane(); a.m.Pane == model.PaneProvisioning {
 					a.m.NextPane()
@@ -507,14 +510,13 @@ func (a *App) quit(*tcell.EventKey) { a.Stop() }
 // transaction's message is stale: a new amount is typed, or Esc.
 func (a *App) clearDisplay() {
 	if !a.m.Busy || a.m.WaitingPhone {
-		a.m.Display, a.m.Status = kernel.MsgWelcome.String(), "Idle"
+		a.m.Display, a.m.Status = kernel.MsgWelcome.String(), kernel.StatusIdle.String()
 	}
 }
 
 func (a *App) answerPIN(ans pinAnswer) {
 	a.m.PIN = ""
 	a.m.Screen = model.ScreenMain
-	a.m.Display = "Processing"
 	select {
 	case a.pinCh <- ans:
 	default:

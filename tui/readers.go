@@ -76,7 +76,10 @@ func (a *App) tapReader(entry string, amount int64, typ model.TxType) {
 				a.fieldRd = nil
 				a.mu.Unlock()
 			}()
-			a.post(func(m *model.Model) { m.Display, m.Status = "Present Card", "Waiting for the card on "+name })
+			a.post(func(m *model.Model) {
+				m.Display, m.Status = kernel.MsgPresentCard.String(), kernel.StatusReadyToRead.String()
+				m.Notice = "present the card or phone on " + name
+			})
 			if err := fr.WaitForCard(a.ctx); err != nil {
 				return nil, err
 			}

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/tapsim/tapsim/cards/recorded"
+	"github.com/tapsim/tapsim/isospec"
 	"github.com/tapsim/tapsim/kernel"
 	"github.com/tapsim/tapsim/tui/model"
 )
@@ -263,4 +264,67 @@ func (a *App) selectedTrace() (*recorded.Trace, error) {
 		return nil, err
 	}
 	return a.traceOf(name), nil
+}
+
+// ReplayRefused is what the wallet entry of a saved trace says once the
+// issuer refused its replay as a replay.
+const ReplayRefused = "declined as a replay (R-G4); x: once more, replay-tolerant issuer test setting"
+
+// ReplayTolerated is the notice after a tap under that test setting.
+const ReplayTolerated = "replayed under the issuer's replay-tolerant TEST SETTING, this tap only (logged)"
+
+// replayVerdict notes, after the tap of wallet entry name, whether the
+// issuer refused a saved trace's replay as a replay, and ends a tap under
+// the replay-tolerant test setting (UI goroutine).
+func (a *App) replayVerdict(name string, e model.Entry, arqc []byte) {
+	if traceFile(name) == "" {
+		return
+	}
+	if a.tolerantTap == name {
+		a.tolerantTap = ""
+		delete(a.replayRefused, name)
+		a.m.Notice = ReplayTolerated
+		return
+	}
+	if e.Reason == string(isospec.ReasonCryptogramReplay) && len(arqc) == 8 {
+		a.replayRefused[name] = bytes.Clone(arqc)
+		a.m.Notice = ReplayRefused
+	}
+}
+
+// replayTolerant replays the selected saved trace once more, after arming
+// the issuer's replay-tolerant test setting for its cryptogram.
+func (a *App) replayTolerant() {
+	m := a.m
+	name := m.SelectedCard()
+	arqc, ok := a.replayRefused[name]
+	switch {
+	case m.Busy:
+		m.Notice = "a transaction is running"
+		return
+	case traceFile(name) == "" || !ok:
+		m.Notice = "x: only for a saved trace whose replay the issuer refused as a replay"
+		return
+	case a.b.TolerateReplay == nil:
+		m.Notice = "x: the issuer host is not embedded: no replay-tolerant test setting to use"
+		return
+	}
+	m.Notice = "arming the issuer's replay-tolerant test setting for one tap..."
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		err := a.b.TolerateReplay(a.ctx, arqc)
+		a.post(func(m *model.Model) {
+			if err != nil {
+				m.Notice = "replay-tolerant test setting: " + err.Error()
+				return
+			}
+			if m.Busy || m.SelectedCard() != name {
+				m.Notice = "replay-tolerant test setting armed: tap " + traceFile(name) + " again"
+				return
+			}
+			a.tolerantTap = name
+			a.tap()
+		})
+	}()
 }

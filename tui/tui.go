@@ -75,6 +75,12 @@ type Backend struct {
 	// "next answer" setting puts a rule there that fires once (Set.Once).
 	// nil hides the setting.
 	NextAnswer *rules.Set
+	// TolerateReplay arms the issuer's replay-tolerant TEST SETTING for
+	// the cryptogram arqc (9F26), so that the next replay of a saved trace
+	// that the issuer refused as a replay (R-G4) goes through, once; the
+	// issuer logs it. nil means a refused replay cannot be retried that
+	// way. It runs off the UI goroutine.
+	TolerateReplay func(ctx context.Context, arqc []byte) error
 	// Info tells the tester about a wallet entry (a virtual card or
 	// phone): what it is and its test credentials. Optional.
 	Info func(name string) CardInfo
@@ -138,8 +144,13 @@ type Options struct {
 	SaveDir string
 	// Timing prints the per-APDU timings in the APDU trace.
 	Timing bool
-	// Clock stamps the history's entries; nil means time.Now.
+	// Clock is the terminal's clock: it stamps the history's entries and
+	// each transaction (receipt time, DE7, DE12, DE13, tag 9A); nil means
+	// time.Now.
 	Clock func() time.Time
+	// After waits for a message's hold time (Book A) before the customer
+	// display goes back to Welcome; nil means time.After.
+	After func(d time.Duration) <-chan time.Time
 	// UnpredictableNumber is the terminal's source of 9F37 outside
 	// replays of saved traces; nil means crypto/rand.
 	UnpredictableNumber func() [4]byte
@@ -176,11 +187,17 @@ type App struct {
 	// shownLast is the outcome the outcome pane shows: a new one shows
 	// from its top.
 	shownLast *model.Entry
-	leftW     int
-	footW     int
-	// gaveUp is set when Esc gave up presenting the card again: the
-	// display goes back to Welcome when the transaction ends.
-	gaveUp bool
+	// second is the card tapTwo puts in the field with the chosen one.
+	second cards.Card
+	// shownUI is the User Interface Request the customer display shows,
+	// uiSeq counts those shown: a hold time running out clears the display
+	// only if nothing was shown since.
+	shownUI kernel.UIRequest
+	uiSeq   int
+	leftW   int
+	footW   int
+	footH   int
+	root    *tview.Flex
 
 	// UI goroutine only: the wallet entries added on the phone panel and
 	// the inbox the OTP went to.
@@ -207,6 +224,11 @@ type App struct {
 	// UI goroutine only: the recorded exchanges of each history entry of
 	// a virtual card's tap, by history index.
 	replay map[int]*recorded.Trace
+	// UI goroutine only: the cryptogram of each saved trace whose replay
+	// the issuer refused as a replay, by wallet entry, and the entry whose
+	// next tap runs under the issuer's replay-tolerant test setting.
+	replayRefused map[string][]byte
+	tolerantTap   string
 
 	mu        sync.Mutex
 	current   string
@@ -249,6 +271,8 @@ func New(b Backend, o Options) (*App, error) {
 		stan:        pos.NewCounter(0),
 		journal:     &pos.MemJournal{},
 		replay:      map[int]*recorded.Trace{},
+
+		replayRefused: map[string][]byte{},
 	}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	term, err := b.NewTerminal(nil, a.options())
@@ -282,6 +306,7 @@ func (a *App) options() pos.Options {
 		Events:    a.onEvent,
 		STAN:      a.stan,
 		Journal:   a.journal,
+		Clock:     a.o.Clock,
 
 		UnpredictableNumber: a.nextUN,
 	}
@@ -379,27 +404,32 @@ func (a *App) flush() {
 func (a *App) onEvent(e pos.Event) {
 	switch e.Kind {
 	case pos.EventDisplay:
-		// The cardholder sees Book A's standard messages only; anything
-		// else the terminal says (a host's reason, an issuer update) is
-		// for the operator.
+		// What the terminal says besides its User Interface Requests (a
+		// host's reason, an issuer update) is for the operator; Book A's
+		// messages reach the customer display as UI Requests only.
 		text := e.Text
+		if _, err := kernel.ParseMessageID(text); err == nil {
+			return
+		}
 		a.post(func(m *model.Model) {
-			if _, err := kernel.ParseMessageID(text); err == nil {
-				m.Display = text
-			} else if m.Notice == "" {
+			if m.Notice == "" {
 				m.Notice = text
 			}
 		})
 	case pos.EventUI:
+		// The customer display shows the User Interface Requests of the
+		// Entry Point, the kernel and the terminal, and nothing else.
 		if e.UI == nil {
 			return
 		}
 		ui := *e.UI
 		a.post(func(m *model.Model) {
-			if ui.Message != 0 {
+			if ui.Message != kernel.MsgNone {
 				m.Display = ui.Message.String()
 			}
 			m.Status = ui.Status.String()
+			a.shownUI = ui
+			a.uiSeq++
 		})
 	case pos.EventAPDU:
 		if e.Exchange == nil {
@@ -408,16 +438,9 @@ func (a *App) onEvent(e pos.Event) {
 		a.recordExchange(*e.Exchange)
 		lines := a.apduLines(*e.Exchange)
 		a.post(func(m *model.Model) { m.AddTrace(model.PaneAPDU, lines...) })
-	case pos.EventPIN:
-		a.post(func(m *model.Model) { m.Display = "Enter PIN" })
 	case pos.EventHostSend, pos.EventHostReceive, pos.EventReversal:
 		line := e.Kind.String() + ": " + e.Text
-		a.post(func(m *model.Model) {
-			m.AddTrace(model.PaneISO, line)
-			if e.Kind == pos.EventHostSend {
-				m.Display = kernel.MsgAuthorising.String()
-			}
-		})
+		a.post(func(m *model.Model) { m.AddTrace(model.PaneISO, line) })
 	}
 }
 
@@ -453,7 +476,6 @@ func (a *App) readPIN(ctx context.Context, p pinpad.Prompt) (pinpad.PIN, error) 
 		a.pinPrompt = p
 		m.PIN = ""
 		m.Screen = model.ScreenPIN
-		m.Display = "Enter PIN"
 	})
 	select {
 	case ans := <-a.pinCh:
@@ -473,10 +495,6 @@ func (a *App) presentAgain(ctx context.Context, o kernel.Outcome) (kernel.Reader
 	case <-a.againCh:
 	default:
 	}
-	msg := "Present Card Again"
-	if o.UIOnOutcome != nil && o.UIOnOutcome.Message != 0 {
-		msg = o.UIOnOutcome.Message.String()
-	}
 	if fr := a.field(); fr != nil {
 		// A real card or phone: the cardholder does it on the device and
 		// the reader waits for it, until the tester gives up (Esc).
@@ -487,7 +505,6 @@ func (a *App) presentAgain(ctx context.Context, o kernel.Outcome) (kernel.Reader
 		a.mu.Unlock()
 		a.post(func(m *model.Model) {
 			m.WaitingPhone = true
-			m.Display = msg
 			m.Notice = "unlock the phone itself, then present it on the reader again; Esc gives up"
 		})
 		rd, err := fr.PresentAgain(wait, o)
@@ -500,10 +517,19 @@ func (a *App) presentAgain(ctx context.Context, o kernel.Outcome) (kernel.Reader
 		}
 		return rd, err
 	}
+	notice := "unlock the phone (p) then tap again (t); Esc gives up"
+	if o.UIOnOutcome != nil && o.UIOnOutcome.Message == kernel.MsgPresentOneCard {
+		notice = "two cards in the field: tap one card again (t); Esc gives up"
+	}
+	if _, c := a.readerFor(a.tapping()); c != nil {
+		if ph, ok := cards.Phone(c); ok && ph.Kind() == phone.HCE && ph.KeysLeft() == 0 {
+			// The phone said "see phone" for want of keys.
+			notice = NoKeysLeft + ", then tap again (t); Esc gives up"
+		}
+	}
 	a.post(func(m *model.Model) {
 		m.WaitingPhone = true
-		m.Display = msg
-		m.Notice = "unlock the phone (p) then tap again (t); Esc gives up"
+		m.Notice = notice
 	})
 	var name string
 	select {
@@ -579,6 +605,36 @@ func (a *App) phone() (name string, c cards.Card, ok bool) {
 	return name, c, ok
 }
 
+// tapTwo starts a transaction with the selected card and the next virtual
+// card of the wallet in the field together: the reader sees a collision.
+func (a *App) tapTwo() {
+	m := a.m
+	if m.Busy {
+		m.Notice = "a transaction is running"
+		return
+	}
+	sel := m.SelectedCard()
+	if readerName(sel) != "" || traceFile(sel) != "" {
+		m.Notice = "two cards at once: choose a virtual card or phone"
+		return
+	}
+	for i := 1; i < len(m.Wallet); i++ {
+		name := m.Wallet[(m.Selected+i)%len(m.Wallet)]
+		if name == sel || readerName(name) != "" || traceFile(name) != "" {
+			continue
+		}
+		other, _, err := a.card(name)
+		if err != nil {
+			continue
+		}
+		a.second = other
+		a.tap()
+		a.second = nil
+		return
+	}
+	m.Notice = "two cards at once: the wallet has no second virtual card"
+}
+
 // tap starts a transaction with the selected card, or presents it again
 // when the terminal waits for it.
 func (a *App) tap() {
@@ -605,7 +661,6 @@ func (a *App) tap() {
 		}
 		m.WaitingPhone = false
 		m.Notice = ""
-		m.Display = "Processing"
 		m.Screen = model.ScreenMain
 		select {
 		case a.againCh <- true:
@@ -638,6 +693,9 @@ func (a *App) tap() {
 		return
 	}
 	rd.Present(c)
+	if a.second != nil {
+		rd.Collide(a.second)
+	}
 	amount, typ := m.Amount(), m.Type
 	a.mu.Lock()
 	a.current = name
@@ -667,9 +725,14 @@ func (a *App) tap() {
 		time.Sleep(20 * time.Millisecond) // the hosts' last log lines
 		host := a.b.HostLog.Since(mark)
 		e := entryOf(a.now(), typ.String(), a.tapping(), amount, res, err)
+		var arqc []byte
+		if res != nil {
+			arqc = res.Outcome.Record(0x9F26)
+		}
 		a.post(func(m *model.Model) {
 			a.outOfKeys(&e)
 			a.finish(m, e, res, host)
+			a.replayVerdict(name, e, arqc)
 			if rec != nil {
 				a.replay[len(m.History)-1] = rec
 			}
@@ -705,7 +768,6 @@ func (a *App) void(e *model.Entry) {
 	m.Notice = ""
 	m.Begin()
 	a.resetAPDU()
-	m.Display = "Processing"
 	m.Screen = model.ScreenMain
 	mark := a.b.HostLog.Len()
 	a.wg.Add(1)
@@ -726,12 +788,16 @@ func (a *App) finish(m *model.Model, e model.Entry, res *pos.Result, host []stri
 		m.Type = model.Sale
 	}
 	if res != nil && len(res.Exchanges) > 0 && m.Trace != nil {
-		var iso []string
+		var iso, raw []string
 		for _, x := range res.Exchanges {
-			iso = append(iso, fmt.Sprintf("-- %s (%s)", x.Purpose, x.Duration.Round(time.Millisecond)))
-			iso = append(iso, splitLines(x.Describe())...)
+			head := fmt.Sprintf("-- %s (%s)", x.Purpose, x.Duration.Round(time.Millisecond))
+			iso = append(iso, head)
+			iso = append(iso, splitLines(x.Screen())...)
+			raw = append(raw, head)
+			raw = append(raw, splitLines(x.RawHex())...)
 		}
 		m.Trace[model.PaneISO] = iso
+		m.Trace[model.PaneISOHex] = raw
 	}
 	m.AddTrace(model.PaneHost, host...)
 	a.clearUN()
@@ -739,40 +805,40 @@ func (a *App) finish(m *model.Model, e model.Entry, res *pos.Result, host []stri
 		m.NextAnswer = ""
 	}
 	m.Finish(e)
-	m.Display, m.Status = cardholderMessage(e), "Card read OK"
-	switch {
-	case e.Err != "":
-		m.Status = "Error"
-	case e.PAN == "":
-		m.Status = "Idle"
-	}
-	if a.gaveUp {
-		a.gaveUp = false
-		m.Display, m.Status = kernel.MsgWelcome.String(), "Idle"
-	}
 	if m.Screen == model.ScreenPIN {
 		m.Screen = model.ScreenMain
 	}
+	a.holdThenIdle()
 }
 
-// cardholderMessage is the customer display's message of Book A for the
-// end of transaction e; the reason stays on the operator's side.
-func cardholderMessage(e model.Entry) string {
-	switch {
-	case e.Approved && e.Signature:
-		return kernel.MsgApprovedSign.String()
-	case e.Approved:
-		return kernel.MsgApproved.String()
-	case e.Status == "declined" || e.Status == "reversed" || e.Status == "reversal_pending":
-		return kernel.MsgNotAuthorised.String()
-	case e.Status == "cancelled":
-		return kernel.MsgWelcome.String()
-	case e.Status == "not_completed":
-		if _, err := kernel.ParseMessageID(e.Message); err == nil {
-			return e.Message
-		}
+// holdThenIdle puts the customer display back to Welcome once the last
+// message's hold time (Book A Message Hold Time) has run out, unless
+// another message or a new transaction came since. A message without a
+// hold time stays until the next amount or tap.
+func (a *App) holdThenIdle() {
+	hold, seq := a.shownUI.Hold, a.uiSeq
+	if hold <= 0 {
+		return
 	}
-	return kernel.MsgProcessingError.String()
+	after := a.o.After
+	if after == nil {
+		after = time.After
+	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		select {
+		case <-after(hold):
+		case <-a.ctx.Done():
+			return
+		}
+		a.post(func(m *model.Model) {
+			if a.uiSeq != seq || m.Busy {
+				return
+			}
+			m.Display, m.Status = kernel.MsgWelcome.String(), kernel.StatusIdle.String()
+		})
+	}()
 }
 
 // entryOf turns a terminal result into a history entry, masked.
@@ -874,12 +940,13 @@ func (a *App) now() time.Time {
 	return time.Now()
 }
 
-// NoKeysLeft is what a tap of an HCE phone out of single-use keys ends
-// with: the phone offers no card, so the terminal finds none.
+// NoKeysLeft is what the operator reads when an HCE phone out of
+// single-use keys answers "see phone": its holder must replenish it.
 const NoKeysLeft = "no keys left: replenish (p, then n)"
 
-// outOfKeys says why an HCE phone out of single-use keys offered no card,
-// where the kernel can only tell that it found none.
+// outOfKeys says why a tap of an HCE phone out of single-use keys ended
+// without a decision, where the kernel can only tell that the phone said
+// "see phone" (or, for a C-2 phone, that no application was left).
 func (a *App) outOfKeys(e *model.Entry) {
 	if e.Approved || e.DE39 != "" || e.Err != "" {
 		return

@@ -634,25 +634,6 @@ func TestCustomerDisplayBookAMessages(t *testing.T) {
 	golden(t, "display-cleared", s)
 }
 
-func TestCardholderMessage(t *testing.T) {
-	for _, tc := range []struct {
-		e    model.Entry
-		want string
-	}{
-		{model.Entry{Approved: true, Status: "approved"}, "Approved"},
-		{model.Entry{Approved: true, Status: "approved", Signature: true}, "Approved, Please Sign"},
-		{model.Entry{Status: "declined", Message: "Declined: cryptogram failure"}, "Not Authorised"},
-		{model.Entry{Status: "reversed"}, "Not Authorised"},
-		{model.Entry{Status: "host_unavailable"}, "Processing Error"},
-		{model.Entry{Status: "not_completed", Message: "Present Card Again"}, "Present Card Again"},
-		{model.Entry{Status: "not_completed", Message: "PPSE not found"}, "Processing Error"},
-		{model.Entry{Status: "cancelled"}, "Welcome"},
-		{model.Entry{Status: "error", Err: "boom"}, "Processing Error"},
-	} {
-		require.Equal(t, tc.want, cardholderMessage(tc.e), "%+v", tc.e)
-	}
-}
-
 // Every screen's hints fit the footer's two lines at 80 columns, wrapped
 // between hints.
 func TestFooterFits80Columns(t *testing.T) {

@@ -114,6 +114,9 @@ func (a *App) info(name string) CardInfo {
 // describe is the one-line description of wallet entry name for the
 // notice line, cut to fit 80 columns.
 func (a *App) describe(name string) string {
+	if traceFile(name) != "" && a.replayRefused[name] != nil {
+		return ReplayRefused
+	}
 	info := a.info(name)
 	if info.Summary == "" {
 		return ""
@@ -201,6 +204,9 @@ func (a *App) build() {
 		AddItem(a.header, 1, 0, false).
 		AddItem(body, 0, 1, false).
 		AddItem(a.footer, 3, 0, false)
+	a.root = root
+	// The footer's lines are cut by renderFooter, at word boundaries.
+	a.footer.SetWrap(false)
 
 	a.pages = tview.NewPages().
 		AddPage(pageMain, root, true, true).
@@ -279,18 +285,84 @@ func (a *App) render() {
 	}
 }
 
-// renderFooter shows the notice and the screen's hints, wrapped between
-// hints to the screen's width.
+// renderFooter shows the notice and the screen's hints, each cut to the
+// screen's width at word (or hint) boundaries: the notice takes one or two
+// lines, the hints theirs, and the footer grows by a line for a long notice
+// rather than letting it push the hints off the screen.
 func (a *App) renderFooter() {
-	notice := ""
-	if a.m.Notice != "" {
-		notice = "[yellow]" + tview.Escape(a.m.Notice) + "[-]"
-	}
 	w := a.footW
 	if w <= 0 {
 		w = 80
 	}
-	a.footer.SetText(notice + "\n" + tview.Escape(strings.Join(FooterLines(a.m.Screen, w), "\n")))
+	notice := NoticeLines(a.m.Notice, w)
+	hints := FooterLines(a.m.Screen, w)
+	var lines []string
+	for _, l := range notice {
+		lines = append(lines, "[yellow]"+tview.Escape(l)+"[-]")
+	}
+	if len(lines) == 0 {
+		lines = []string{""}
+	}
+	for _, l := range hints {
+		lines = append(lines, tview.Escape(l))
+	}
+	a.footer.SetText(strings.Join(lines, "\n"))
+	if h := max(len(lines), 3); a.root != nil && h != a.footH {
+		a.footH = h
+		a.root.ResizeItem(a.footer, h, 0)
+	}
+}
+
+// noticeMaxLines bounds the notice's lines in the footer; a word longer
+// than longWord runes is split at the end of a line rather than moved.
+const (
+	noticeMaxLines = 2
+	longWord       = 20
+)
+
+// firstWord is s up to its first space.
+func firstWord(s string) string {
+	if i := strings.IndexByte(s, ' '); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// NoticeLines wraps the notice s to width at spaces, in at most two lines;
+// what the second cannot hold ends it with "…" after a whole word.
+func NoticeLines(s string, width int) []string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil
+	}
+	if width < 2 {
+		width = 2
+	}
+	var lines []string
+	for s != "" && len(lines) < noticeMaxLines {
+		r := []rune(s)
+		if len(r) <= width {
+			lines = append(lines, s)
+			s = ""
+			break
+		}
+		room := width
+		if len(lines) == noticeMaxLines-1 {
+			room = width - 1 // the "…"
+		}
+		cut := strings.LastIndex(string(r[:room+1]), " ")
+		if cut <= 0 || len([]rune(firstWord(s[cut+1:]))) > longWord {
+			// A long word (a file's path, an ID) is not moved whole:
+			// the line is filled and the word goes on below.
+			cut = len(string(r[:room]))
+		}
+		lines = append(lines, strings.TrimRight(s[:cut], " "))
+		s = strings.TrimLeft(s[cut:], " ")
+	}
+	if s != "" {
+		lines[len(lines)-1] += "…"
+	}
+	return lines
 }
 
 func busy(m *model.Model) string {
@@ -326,7 +398,7 @@ func entryText(m *model.Model, e *model.Entry) string {
 		amount = m.FormatAmount(e.ApprovedAmount) + " of " + amount + " requested"
 	}
 	fmt.Fprintf(&b, "%s %s %s %s\n", head, tview.Escape(e.Kind), amount, tview.Escape(e.Card))
-	if e.Message == pos.MsgReferral || e.Message == pos.MsgApprovedPartial || e.Message == pos.MsgVoided {
+	if e.Message == pos.MsgReferral || e.Message == pos.MsgApprovedPartial || e.Message == pos.MsgVoided || e.Message == pos.MsgApprovedStandIn {
 		fmt.Fprintf(&b, "%s\n", tview.Escape(e.Message))
 	}
 	if e.Err != "" {
@@ -447,6 +519,8 @@ func historyText(m *model.Model) string {
 		switch m.Pane {
 		case model.PaneISO:
 			lines = e.ISO
+		case model.PaneISOHex:
+			lines = e.ISOHex
 		case model.PaneHost:
 			lines = e.Host
 		case model.PaneProvisioning:

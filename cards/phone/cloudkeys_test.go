@@ -13,7 +13,8 @@ func (c *counter) KeysLeft() int { return c.n }
 
 // An HCE phone whose keys are a cloud-payment card's keeps no store of
 // its own, counts the card's keys, asks for more at its low-water mark and
-// offers no card with none left.
+// with none left answers GET PROCESSING OPTIONS "see phone" and asks its
+// holder to replenish.
 func TestCloudKeys(t *testing.T) {
 	c := &counter{n: 3}
 	p, err := New(Config{Kind: HCE, Passcode: "5791", Rand: rnd(), LowWater: 1, CloudKeys: c})
@@ -27,6 +28,6 @@ func TestCloudKeys(t *testing.T) {
 	require.True(t, p.NeedsReplenish())
 	p.CardOn()
 	c.n = 0
-	p.Process([]byte{0x00, 0xA4, 0x04, 0x00, 0x0E})
-	require.Contains(t, p.Events(), EventReplenish)
+	require.Equal(t, []byte{0x69, 0x86}, p.Process([]byte{0x80, 0xA8, 0x00, 0x00, 0x02, 0x83, 0x00, 0x00}))
+	require.Equal(t, []Event{EventNoKeys}, p.Events())
 }

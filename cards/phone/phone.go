@@ -105,6 +105,9 @@ const (
 	EventLocked
 	// EventPaid: the phone returned a cryptogram (the terminal decides).
 	EventPaid
+	// EventNoKeys: an HCE phone was tapped with no single-use key left;
+	// it answered "see phone" and asks its holder to replenish.
+	EventNoKeys
 )
 
 // String describes the event as the phone would show it.
@@ -120,6 +123,8 @@ func (e Event) String() string {
 		return "wallet locked: contact the issuer"
 	case EventPaid:
 		return "payment sent"
+	case EventNoKeys:
+		return "no keys left: replenish"
 	}
 	return fmt.Sprintf("Event(%d)", int(e))
 }
@@ -290,9 +295,6 @@ func (p *Phone) reachable(a chip.Application) bool {
 	if p.se != nil && p.se.Select(a.AID()) == nil {
 		return false
 	}
-	if p.hasKeys() && p.KeysLeft() == 0 {
-		return false
-	}
 	return true
 }
 
@@ -306,8 +308,11 @@ func (p *Phone) ATR() []byte { return p.chip.ATR() }
 func (p *Phone) Reset() { p.chip.Reset() }
 
 // Process answers a C-APDU from a terminal. Before answering a SELECT of the
-// PPSE it notes why it offers no card, if it offers none (card off, locked,
-// no keys left).
+// PPSE it notes why it offers no card, if it offers none (card off,
+// locked). An HCE phone with no single-use key left still offers its card
+// but answers GET PROCESSING OPTIONS with 6986 ("see phone") and tells its
+// holder to replenish, as a payment app does, rather than vanishing from
+// the PPSE.
 func (p *Phone) Process(capdu []byte) []byte {
 	if len(capdu) >= 2 && capdu[1] == 0xA4 {
 		switch {
@@ -315,9 +320,11 @@ func (p *Phone) Process(capdu []byte) []byte {
 			p.note(EventCardOff)
 		case p.pass.Locked():
 			p.note(EventLocked)
-		case p.hasKeys() && p.KeysLeft() == 0:
-			p.note(EventReplenish)
 		}
+	}
+	if len(capdu) >= 2 && capdu[0] == 0x80 && capdu[1] == 0xA8 && p.on && !p.pass.Locked() && p.hasKeys() && p.KeysLeft() == 0 {
+		p.note(EventNoKeys)
+		return []byte{0x69, 0x86}
 	}
 	return p.chip.Process(capdu)
 }

@@ -268,8 +268,9 @@ func TestHCEPhone(t *testing.T) {
 	require.True(t, p.NeedsReplenish())
 
 	s, _ = tap(t, p, "000000001000", "36804000")
-	require.Equal(t, apdu.SW6A82, s, "no key left: no card")
-	require.Contains(t, p.Events(), EventReplenish)
+	require.Equal(t, apdu.SW6986, s, "no key left: the card is offered, GPO says see phone")
+	require.Contains(t, p.Events(), EventNoKeys)
+	require.Equal(t, "no keys left: replenish", EventNoKeys.String())
 
 	cvn, _ := cryptogram.Lookup("visa18")
 	mk, _ := cvn.DeriveMK(imk, testPAN, "01")
@@ -322,7 +323,7 @@ func TestChangePasscodeAndStrings(t *testing.T) {
 	require.Len(t, p.Apps(), 1)
 	require.Equal(t, Wallet, p.Kind())
 	require.NotEmpty(t, p.ATR())
-	for _, e := range []Event{EventVerifyToPay, EventReplenish, EventCardOff, EventLocked, EventPaid, 0} {
+	for _, e := range []Event{EventVerifyToPay, EventReplenish, EventCardOff, EventLocked, EventPaid, EventNoKeys, 0} {
 		require.NotEmpty(t, e.String())
 	}
 	require.Equal(t, "Kind(0)", Kind(0).String())

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/moov-io/iso8583"
 	"github.com/spf13/cobra"
 
 	"github.com/tapsim/tapsim/cards"
@@ -391,35 +390,17 @@ func printResult(b *strings.Builder, res *pos.Result, showISO, showRaw bool) {
 		res.Timings.Host.Round(time.Microsecond), res.Timings.Total.Round(time.Microsecond))
 	if showISO {
 		for _, x := range res.Exchanges {
-			b.WriteString(x.Describe())
+			b.WriteString(x.Screen())
 		}
 	}
 	if showRaw {
 		for _, x := range res.Exchanges {
-			printRaw(b, "-->", x.Purpose+" request", x.Request)
-			printRaw(b, "<--", x.Purpose+" response", x.Response)
+			b.WriteString(x.RawHex())
 		}
 	}
 	if res.Receipt != "" {
 		b.WriteString("\n")
 		b.WriteString(res.Receipt)
-	}
-}
-
-// printRaw prints a message as its frame's raw hex (length header
-// excluded), cardholder data and keys masked; nothing if msg is nil.
-func printRaw(b *strings.Builder, arrow, what string, msg *iso8583.Message) {
-	if msg == nil {
-		return
-	}
-	frame, err := isospec.Pack(msg)
-	if err != nil {
-		fmt.Fprintf(b, "%s %s: cannot pack: %v\n", arrow, what, err)
-		return
-	}
-	fmt.Fprintf(b, "%s %s, %d bytes (raw, masked)\n", arrow, what, len(frame))
-	for _, line := range strings.Split(isospec.MaskedHex(frame), "\n") {
-		b.WriteString("    " + line + "\n")
 	}
 }
 

@@ -138,6 +138,9 @@ func startTUISession(ctx context.Context, dir string, o tuiOptions) (*tuiSession
 			s.links = append(s.links, link)
 			return t, nil
 		},
+		TolerateReplay: func(_ context.Context, arqc []byte) error {
+			return n.TolerateReplayOnce(arqc)
+		},
 		StopIssuer:  n.StopIssuer,
 		StartIssuer: n.RestartIssuer,
 		ReportLost:  se.reportLost,

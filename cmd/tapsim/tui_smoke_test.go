@@ -15,7 +15,8 @@ import (
 // The real binary in a real terminal (tmux, 80x24), started with no
 // arguments, driven from the keyboard as a newcomer would from the footer:
 // an approved sale, a See Phone second tap, an online PIN sale, a saved
-// trace replayed; then q quits and the process ends.
+// trace replayed; then q quits and the process ends. Then again with a
+// rules file at the acquirer, which declines a sale by its amount.
 func TestTUISmokeTmux(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
@@ -117,14 +118,48 @@ func TestTUISmokeTmux(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, entries, 1)
 
-	_, err = run("send-keys", "-t", "smoke", "q")
-	require.NoError(t, err)
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		if _, err := run("has-session", "-t", "smoke"); err != nil {
-			return // the binary exited and its session closed
+	quit := func(session string) {
+		t.Helper()
+		_, err := run("send-keys", "-t", session, "q")
+		require.NoError(t, err)
+		deadline := time.Now().Add(15 * time.Second)
+		for time.Now().Before(deadline) {
+			if _, err := run("has-session", "-t", session); err != nil {
+				return // the binary exited and its session closed
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
-		time.Sleep(100 * time.Millisecond)
+		t.Fatalf("tapsim did not exit on q (%s)", session)
 	}
-	t.Fatal("tapsim did not exit on q")
+	quit("smoke")
+
+	// A rules file at the acquirer: amounts ending in 51 are declined 51,
+	// the cardholder reads Not Authorised and the operator the reason.
+	rules := filepath.Join(dir, "rules.yaml")
+	require.NoError(t, os.WriteFile(rules, []byte("rules:\n  - name: nsf-by-amount\n    match: {amount: {ends: \"51\"}}\n    respond: \"51\"\n"), 0o600))
+	_, err = run("new-session", "-d", "-s", "rules", "-x", "80", "-y", "24", "-c", dir, bin, "tui", "--rules", rules)
+	require.NoError(t, err)
+	capture = func(want ...string) string {
+		t.Helper()
+		var screen string
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			screen, _ = run("capture-pane", "-p", "-t", "rules")
+			ok := true
+			for _, w := range want {
+				ok = ok && strings.Contains(screen, w)
+			}
+			if ok {
+				return screen
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("timed out waiting for %q on:\n%s", want, screen)
+		return ""
+	}
+	capture("Wallet", "t/Enter tap")
+	_, err = run("send-keys", "-t", "rules", "150051", "t")
+	require.NoError(t, err)
+	capture("DECLINED sale NT$1,500.51", "DE39 51 insufficient funds", "Not Authorised")
+	quit("rules")
 }

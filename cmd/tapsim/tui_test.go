@@ -177,14 +177,15 @@ func TestTUIReplenishHCEPhone(t *testing.T) {
 		r.Keys("t")
 	}
 	r.panel("single-use keys left: 0 (needs replenishing)")
-	// Out of keys, the phone offers no card: the outcome says why.
+	// Out of keys, the phone offers its card but says "see phone": the
+	// operator reads why, replenishes from the panel and taps again.
 	r.Keys("5791u")
 	r.Wait("unlocked with passcode")
 	r.Key(tcell.KeyEscape)
 	r.Keys("t")
-	s := r.Wait("kernel: "+tui.NoKeysLeft, "ready")
+	s := r.Wait("See Phone for Instructions", tui.NoKeysLeft)
 	require.NotContains(t, s, "PPSE not found")
-	s = r.panel("single-use keys left: 0 (needs replenishing)")
+	r.panel("single-use keys left: 0 (needs replenishing)")
 	r.Keys("n")
 	r.Wait("replenished: 5 keys loaded, keys left 0 -> 5", "single-use keys left: 5")
 
@@ -196,6 +197,7 @@ func TestTUIReplenishHCEPhone(t *testing.T) {
 	r.Wait("unlocked with passcode")
 	r.Key(tcell.KeyEscape)
 	r.Keys("t")
+	r.Wait("APPROVED sale NT$1,500.00 hce-phone", "ready")
 	r.panel("single-use keys left: 4")
 	r.Key(tcell.KeyEscape)
 	r.Keys("h")

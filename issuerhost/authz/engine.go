@@ -51,9 +51,11 @@ package authz
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/tapsim/tapsim/emv/pan"
@@ -148,6 +150,43 @@ type Engine struct {
 	db  *store.DB
 	hsm HSM
 	cfg Config
+
+	// tolerate holds the cryptograms (hex) the test setting lets through
+	// once more as replays.
+	mu       sync.Mutex
+	tolerate map[string]bool
+}
+
+// TestSettingTolerateReplay is an issuer TEST SETTING, off unless called:
+// the next authorisation that presents the cryptogram arqc (9F26) again is
+// not declined as a replay (R-G4) but goes on through the later stages,
+// once. It lets a tester replay a saved trace into the real issuer for one
+// tap; the decision says so (ReplayTolerated) and the issuer host logs it
+// as a warning. Nothing in the standard path calls it.
+func (e *Engine) TestSettingTolerateReplay(arqc []byte) error {
+	if len(arqc) != 8 {
+		return fmt.Errorf("%w: a cryptogram is 8 bytes, not %d", ErrConfig, len(arqc))
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.tolerate == nil {
+		e.tolerate = map[string]bool{}
+	}
+	e.tolerate[hex.EncodeToString(arqc)] = true
+	return nil
+}
+
+// tolerated reports, once, whether the test setting lets arqc through as a
+// replay.
+func (e *Engine) tolerated(arqc []byte) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	k := hex.EncodeToString(arqc)
+	if !e.tolerate[k] {
+		return false
+	}
+	delete(e.tolerate, k)
+	return true
 }
 
 // ErrConfig reports an unusable engine configuration.
@@ -196,6 +235,9 @@ type Decision struct {
 	DeviceID     string
 	// Detail adds words for logs; it never holds sensitive data.
 	Detail string
+	// ReplayTolerated is true when the test setting
+	// (TestSettingTolerateReplay) let a replayed cryptogram through.
+	ReplayTolerated bool
 }
 
 // Approved reports whether the decision is an approval (code 00).
@@ -222,6 +264,7 @@ func (e *Engine) Authorize(ctx context.Context, req Request) (Decision, error) {
 	err := e.db.Update(ctx, func(tx *store.Tx) error {
 		t := &txn{e: e, tx: tx, ctx: ctx, req: &req, now: now, atc: -1}
 		d = t.run()
+		d.ReplayTolerated = t.replayTolerated
 		if t.err != nil {
 			return t.err
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tapsim/tapsim/emv/tlv"
 	"github.com/tapsim/tapsim/issuerhost/authz"
 	"github.com/tapsim/tapsim/issuerhost/internal/issuertest"
 	"github.com/tapsim/tapsim/issuerhost/store"
@@ -344,4 +345,35 @@ func TestSystemError(t *testing.T) {
 		require.Equal(t, "96", log[0].ResponseCode)
 		return nil
 	}))
+}
+
+// R-G4 with the issuer's test setting: a replayed cryptogram armed with
+// TestSettingTolerateReplay goes through once, the decision says so, and
+// the same cryptogram is refused again afterwards.
+func TestReplayToleratedOnceByTestSetting(t *testing.T) {
+	n := issuertest.New(t)
+	e := engine(t, n, authz.Policy{})
+	first := n.Request(issuertest.VisaPlastic, issuertest.Tap{Amount: 1000, ATC: 5})
+	d := decide(t, e, first)
+	require.Equal(t, authz.Approved, d.Reason)
+	require.False(t, d.ReplayTolerated)
+
+	icc, err := tlv.Decode(first.ICC)
+	require.NoError(t, err)
+	ac, ok := icc.Find(0x9F26)
+	require.True(t, ok)
+	require.Error(t, e.TestSettingTolerateReplay(ac.Value[:4]))
+	require.NoError(t, e.TestSettingTolerateReplay(ac.Value))
+
+	replayed := first
+	replayed.STAN = n.NextSTAN()
+	d = decide(t, e, replayed)
+	require.Equal(t, authz.Approved, d.Reason, d.String())
+	require.True(t, d.ReplayTolerated)
+
+	again := first
+	again.STAN = n.NextSTAN()
+	d = decide(t, e, again)
+	require.Equal(t, authz.ARQCReplayed, d.Reason, "once only")
+	require.False(t, d.ReplayTolerated)
 }

@@ -386,6 +386,9 @@ func (e *EntryPoint) selectAndRun(ctx context.Context, card *kernel.Card) (kerne
 	// 3.3.2.2 SELECT (PPSE).
 	resp, err := card.Send(apdu.SelectPPSE())
 	if err != nil {
+		if errors.Is(err, kernel.ErrCollision) {
+			return collision(), nil
+		}
 		return commError(err)
 	}
 	e.cands = nil
@@ -509,6 +512,23 @@ func commError(err error) (kernel.Outcome, error) {
 		Error:       kernel.L2CommunicationError,
 		Reason:      "communication error during selection",
 	}, nil
+}
+
+// collision is Book B 3.2.1.3: more than one card answered in the field.
+// The cardholder reads "Please Present One Card Only" while the reader
+// waits, and the transaction goes on at Start B with one card.
+func collision() kernel.Outcome {
+	ui := kernel.UIRequest{Message: kernel.MsgPresentOneCard, Status: kernel.StatusProcessingError}
+	again := kernel.UIRequest{Message: kernel.MsgPresentCard, Status: kernel.StatusReadyToRead}
+	return kernel.Outcome{
+		Type:        kernel.TryAgain,
+		Start:       kernel.StartB,
+		CVM:         kernel.CVMNA,
+		UIOnOutcome: &ui,
+		UIOnRestart: &again,
+		Error:       kernel.L2CommunicationError,
+		Reason:      "more than one card in the field",
+	}
 }
 
 // buildCandidates is Book B 3.3.2.5: each allowed combination against each

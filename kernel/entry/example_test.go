@@ -36,7 +36,7 @@ func ExampleRun() {
 	// Output:
 	// Approved, CVM No CVM, AID A0000000031010, PAN 476173******0119, ODA fDDA passed, UI "Approved": card returned TC
 	//   Present Card [Ready to Read]
-	//   Card Read OK [Card Read Successfully]
+	//   Card Read OK, Please Remove Card [Card Read Successfully]
 	//   Approved [Not Ready]
 }
 

@@ -26,6 +26,7 @@ type Reader struct {
 
 	mu          sync.Mutex
 	card        cards.Card
+	second      cards.Card
 	removeAfter int // exchanges left before the card leaves; <0 never
 	loseAfter   int // exchanges left before a response is lost; <0 never
 	exchanges   int
@@ -73,6 +74,7 @@ func (r *Reader) Present(c cards.Card) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.card = c
+	r.second = nil
 	r.removeAfter = -1
 	r.loseAfter = -1
 	if c != nil {
@@ -80,12 +82,22 @@ func (r *Reader) Present(c cards.Card) {
 	}
 }
 
+// Collide puts other in the field beside the card already there, as a
+// cardholder presenting a wallet with two cards would: every command then
+// fails with an error wrapping kernel.ErrCollision, until Present or Remove
+// leaves one card or none.
+func (r *Reader) Collide(other cards.Card) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.second = other
+}
+
 // Remove takes the card out of the field; later exchanges fail with
 // kernel.ErrCardRemoved.
 func (r *Reader) Remove() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.card = nil
+	r.card, r.second = nil, nil
 }
 
 // RemoveAfter lets n more exchanges through, then takes the card away: the
@@ -133,6 +145,9 @@ func (r *Reader) Transmit(ctx context.Context, capdu []byte) ([]byte, error) {
 	}
 	if r.card == nil {
 		return nil, fmt.Errorf("inproc: no card in the field: %w", kernel.ErrCardRemoved)
+	}
+	if r.second != nil {
+		return nil, fmt.Errorf("inproc: two cards in the field: %w", kernel.ErrCollision)
 	}
 	if r.removeAfter > 0 {
 		r.removeAfter--

@@ -125,3 +125,24 @@ func (c *countingCard) Process([]byte) []byte {
 	return []byte{0x90, 0x00}
 }
 func (c *countingCard) Reset() {}
+
+// A second card in the field is a collision until one card is presented
+// again.
+func TestCollide(t *testing.T) {
+	ctx := context.Background()
+	c := &echoCard{}
+	r := inproc.New(c)
+	r.Collide(&echoCard{})
+	_, err := r.Transmit(ctx, []byte{0x00, 0xA4, 0x04, 0x00})
+	require.ErrorIs(t, err, kernel.ErrCollision)
+	require.NotErrorIs(t, err, kernel.ErrCardRemoved)
+
+	r.Present(c)
+	_, err = r.Transmit(ctx, []byte{0x00, 0xA4, 0x04, 0x00})
+	require.NoError(t, err)
+
+	r.Collide(&echoCard{})
+	r.Remove()
+	_, err = r.Transmit(ctx, []byte{0x00, 0xA4, 0x04, 0x00})
+	require.ErrorIs(t, err, kernel.ErrCardRemoved)
+}

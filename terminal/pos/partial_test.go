@@ -113,3 +113,21 @@ func TestApprovalWithBalance(t *testing.T) {
 	require.Contains(t, res.Receipt, "AMOUNT ")
 	require.NotContains(t, res.Receipt, "AMOUNT APPROVED")
 }
+
+// An approval the acquirer gave in the issuer's stead says so to the
+// operator; the cardholder reads Approved.
+func TestStandInApproval(t *testing.T) {
+	r := newRig(t, answerWith(isospec.RCApproved, func(a *isospec.AuthorizationResponse) {
+		a.AuthCode = "S00001"
+		pd, err := isospec.PrivateData{StandIn: true}.Encode()
+		require.NoError(t, err)
+		a.PrivateData = pd
+	}), pos.Options{})
+	res, err := r.term.Sale(context.Background(), 150000, inproc.New(newCard(t, "visa-plastic")))
+	require.NoError(t, err)
+	require.Equal(t, pos.StatusApproved, res.Status, res.String())
+	require.True(t, res.StandIn)
+	require.Equal(t, pos.MsgApprovedStandIn, res.Message)
+	seq := r.uiSequence()
+	require.Equal(t, "approved/not_ready", seq[len(seq)-1])
+}

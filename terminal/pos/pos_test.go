@@ -619,7 +619,8 @@ func TestEvents(t *testing.T) {
 	texts := strings.Join(rr.eventTexts(), "\n")
 	require.Contains(t, texts, "ui: Present Card")
 	require.Contains(t, texts, "apdu: SELECT PPSE")
-	require.Contains(t, texts, "display: Authorising, Please Wait")
+	require.Contains(t, texts, "ui: Authorising, Please Wait")
+	require.Contains(t, texts, "ui: Approved")
 	require.Contains(t, texts, "display: Approved")
 }
 

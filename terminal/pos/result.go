@@ -105,6 +105,7 @@ const (
 	MsgInvalidHostAnswer = "Invalid answer from host: reversed"
 	MsgApprovedPartial   = "Approved for a partial amount"
 	MsgReferral          = "Referral: call the card issuer for a voice authorisation"
+	MsgApprovedStandIn   = "Approved by the acquirer in stand-in: the issuer did not answer"
 )
 
 // IssuerUpdate is what the issuer sent for the card in field 55 of its
@@ -185,21 +186,55 @@ type HostExchange struct {
 }
 
 // Describe lists both messages field by field, masked by isospec (PAN,
-// track 2, PIN block and cryptograms hidden).
-func (h HostExchange) Describe() string {
+// track 2, PIN block and cryptograms hidden): the form for logs and files.
+func (h HostExchange) Describe() string { return h.describe(isospec.DescribeOptions{}) }
+
+// Screen lists both messages field by field for the operator's screen
+// (the terminal UI's ISO 8583 pane, tap --trace): as Describe, but with
+// the cryptograms shown (9F26, 9F10, the ARPC in 91), which are not
+// cardholder data. The PAN, track 2, the PIN block and keys stay masked.
+func (h HostExchange) Screen() string {
+	return h.describe(isospec.DescribeOptions{ShowCryptograms: true})
+}
+
+func (h HostExchange) describe(o isospec.DescribeOptions) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "--> %s request\n", h.Purpose)
-	b.WriteString(isospec.Describe(h.Request))
+	b.WriteString(isospec.DescribeWith(h.Request, o))
 	switch {
 	case h.Response != nil:
 		fmt.Fprintf(&b, "<-- %s response (%s)\n", h.Purpose, h.Duration.Round(time.Microsecond))
-		b.WriteString(isospec.Describe(h.Response))
+		b.WriteString(isospec.DescribeWith(h.Response, o))
 		if h.Err != nil {
 			fmt.Fprintf(&b, "error: %v\n", h.Err)
 		}
 	case h.Err != nil:
 		fmt.Fprintf(&b, "<-- no answer: %v\n", h.Err)
 	}
+	return b.String()
+}
+
+// RawHex prints both messages as their frames' raw hex (length header
+// excluded), 32 bytes a line, with the PAN, track 2, expiry, PIN block and
+// keys masked (isospec.MaskedHex).
+func (h HostExchange) RawHex() string {
+	var b strings.Builder
+	raw := func(arrow, what string, msg *iso8583.Message) {
+		if msg == nil {
+			return
+		}
+		frame, err := isospec.Pack(msg)
+		if err != nil {
+			fmt.Fprintf(&b, "%s %s: cannot pack: %v\n", arrow, what, err)
+			return
+		}
+		fmt.Fprintf(&b, "%s %s, %d bytes (raw, masked)\n", arrow, what, len(frame))
+		for _, line := range strings.Split(isospec.MaskedHex(frame), "\n") {
+			b.WriteString("    " + line + "\n")
+		}
+	}
+	raw("-->", h.Purpose+" request", h.Request)
+	raw("<--", h.Purpose+" response", h.Response)
 	return b.String()
 }
 
@@ -261,6 +296,9 @@ type Result struct {
 	// from the private data (field 48).
 	ResponseCode  isospec.ResponseCode
 	DeclineReason isospec.DeclineReason
+	// StandIn is true when the acquirer approved in the issuer's stead
+	// (the stand-in marker of DE48); the issuer hears of it by advice.
+	StandIn bool
 	// AuthCode is field 38.
 	AuthCode string
 	// ApprovedAmount is the amount approved by a partial approval (DE39

@@ -1,6 +1,7 @@
 package pos
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -157,6 +158,15 @@ func (t *Terminal) emit(e Event) {
 
 func (t *Terminal) display(text string) { t.emit(Event{Kind: EventDisplay, Text: text}) }
 
+// ui sends a User Interface Request to the customer display: the kernels'
+// and the Entry Point's own, and the terminal's where Book A leaves the
+// message to the POS (the online result, a processing error, the end of a
+// transaction).
+func (t *Terminal) ui(u kernel.UIRequest) {
+	u2 := u
+	t.emit(Event{Kind: EventUI, Text: u.Message.String(), UI: &u2})
+}
+
 // Sale runs a purchase of amount (minor units of the terminal currency)
 // with the card in reader's field.
 func (t *Terminal) Sale(ctx context.Context, amount int64, reader kernel.Reader) (*Result, error) {
@@ -188,6 +198,7 @@ func (t *Terminal) card(ctx context.Context, kind Kind, typ kernel.TxnType, amou
 
 	out, ep, err := t.runKernel(ctx, res, typ, amount, now, reader)
 	if err != nil {
+		t.ui(kernel.UIRequest{Message: kernel.MsgProcessingError, Status: kernel.StatusProcessingError})
 		return nil, err
 	}
 	res.Outcome = out
@@ -218,10 +229,71 @@ func (t *Terminal) card(ctx context.Context, kind Kind, typ kernel.TxnType, amou
 		res.Message = outcomeMessage(out)
 	}
 	t.display(res.Message)
+	if u, ok := endUI(res, t.holdTime(out)); ok {
+		t.ui(u)
+	}
 	if res.Status != StatusNotCompleted && res.Status != StatusCancelled && res.Status != StatusHostUnavailable {
 		res.Receipt = t.receipt(res, now)
 	}
 	return res, nil
+}
+
+// endUI is the User Interface Request that ends a transaction, where the
+// kernel's outcome did not give it (Book A 9.2: the POS shows the result
+// of the online authorisation). An offline decision keeps the kernel's
+// message, as does an outcome that ends without a decision; a card that
+// was not presented again ends with the reader idle, not with the stale
+// "See Phone". The host's reason is never the cardholder's business: it
+// stays in Result.Message and DeclineReason.
+func endUI(res *Result, hold time.Duration) (kernel.UIRequest, bool) {
+	done := func(m kernel.MessageID) (kernel.UIRequest, bool) {
+		return kernel.UIRequest{Message: m, Status: kernel.StatusNotReady, Hold: hold}, true
+	}
+	switch res.Status {
+	case StatusApproved:
+		if !res.Online {
+			return kernel.UIRequest{}, false
+		}
+		if res.Outcome.CVM == kernel.CVMSignature {
+			return done(kernel.MsgApprovedSign)
+		}
+		return done(kernel.MsgApproved)
+	case StatusDeclined:
+		if !res.Online {
+			return kernel.UIRequest{}, false
+		}
+		return done(kernel.MsgNotAuthorised)
+	case StatusReversed, StatusReversalPending:
+		return done(kernel.MsgNotAuthorised)
+	case StatusHostUnavailable:
+		return kernel.UIRequest{Message: kernel.MsgProcessingError, Status: kernel.StatusProcessingError, Hold: hold}, true
+	case StatusCancelled:
+		return kernel.UIRequest{Message: kernel.MsgWelcome, Status: kernel.StatusIdle}, true
+	}
+	// Not completed.
+	switch {
+	case needsCardAgain(res.Outcome):
+		return kernel.UIRequest{Message: kernel.MsgWelcome, Status: kernel.StatusIdle}, true
+	case res.Outcome.Type == kernel.OnlineRequest:
+		// The card asked to go online but the request could not be
+		// built or the PIN pad failed.
+		return kernel.UIRequest{Message: kernel.MsgProcessingError, Status: kernel.StatusProcessingError, Hold: hold}, true
+	}
+	return kernel.UIRequest{}, false
+}
+
+// holdTime is the Message Hold Time (DF812D) of the outcome: its own, or
+// that of the combination of the selected application.
+func (t *Terminal) holdTime(out kernel.Outcome) time.Duration {
+	if out.UIOnOutcome != nil && out.UIOnOutcome.Hold > 0 {
+		return out.UIOnOutcome.Hold
+	}
+	for _, cb := range t.cfg.Kernel.Combinations {
+		if len(out.AID) > 0 && len(cb.AID) > 0 && bytes.HasPrefix(out.AID, cb.AID) && cb.MessageHoldTime > 0 {
+			return cb.MessageHoldTime
+		}
+	}
+	return 0
 }
 
 // outcomeMessage is the message of an outcome that ends the transaction
@@ -242,10 +314,7 @@ func (t *Terminal) runKernel(ctx context.Context, res *Result, typ kernel.TxnTyp
 	kc := t.cfg.Kernel.Clone()
 	kc.Clock = func() time.Time { return now }
 	kc.UnpredictableNumber = t.o.UnpredictableNumber
-	kc.UI = func(u kernel.UIRequest) {
-		u2 := u
-		t.emit(Event{Kind: EventUI, Text: u.Message.String(), UI: &u2})
-	}
+	kc.UI = t.ui
 	kc.Trace = func(x kernel.Exchange) {
 		if t.o.Trace != nil {
 			t.o.Trace(x)
@@ -266,6 +335,11 @@ func (t *Terminal) runKernel(ctx context.Context, res *Result, typ kernel.TxnTyp
 	res.Taps = 1
 	for needsCardAgain(out) && res.Taps < t.o.MaxTaps && t.o.Presenter != nil {
 		t.display(outcomeMessage(out))
+		if (out.UIOnOutcome == nil || out.UIOnOutcome.Message == kernel.MsgNone) && out.UIOnRestart != nil {
+			// Book B 3.2.1.2: the message on restart is what the
+			// cardholder reads while the reader waits for the card.
+			t.ui(*out.UIOnRestart)
+		}
 		r, err := t.o.Presenter.PresentAgain(ctx, out)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -376,7 +450,10 @@ func (t *Terminal) online(ctx context.Context, res *Result, kind Kind, out kerne
 		return
 	}
 	res.STAN, res.RRN = req.STAN, req.RRN
-	t.display(kernel.MsgAuthorising.String())
+	if out.UIOnOutcome == nil || out.UIOnOutcome.Message != kernel.MsgAuthorising {
+		// After the PIN: the card's outcome asked for it instead.
+		t.ui(kernel.UIRequest{Message: kernel.MsgAuthorising, Status: kernel.StatusNotReady})
+	}
 	resp, x := t.exchange(ctx, "authorisation", req)
 	res.Exchanges = append(res.Exchanges, x)
 	res.Online = true
@@ -429,6 +506,7 @@ func (t *Terminal) apply(res *Result, out kernel.Outcome, ar *isospec.Authorizat
 	if ar.PrivateData != "" {
 		if p, err := isospec.ParsePrivateData(ar.PrivateData); err == nil {
 			res.DeclineReason = p.DeclineReason
+			res.StandIn = p.StandIn
 		}
 	}
 	res.IssuerUpdate = issuerUpdateOf(ar.ICCData)
@@ -443,6 +521,9 @@ func (t *Terminal) apply(res *Result, out kernel.Outcome, ar *isospec.Authorizat
 		res.Message = MsgApproved
 		if out.CVM == kernel.CVMSignature {
 			res.Message = MsgApprovedSign
+		}
+		if res.StandIn {
+			res.Message = MsgApprovedStandIn
 		}
 		return
 	case ar.ResponseCode == isospec.RCPartialApproval && ar.Amount > 0 && ar.Amount <= res.Amount:
@@ -673,6 +754,7 @@ func (t *Terminal) Void(ctx context.Context, ref Ref) (*Result, error) {
 	res.STAN = rev.STAN
 	res.Online = true
 	t.display("Voiding STAN " + rec.Request.STAN)
+	t.ui(kernel.UIRequest{Message: kernel.MsgProcessing, Status: kernel.StatusProcessing})
 	rev.TransmissionDateTime = isospec.TransmissionDateTime(now)
 	resp, x := t.exchange(ctx, "void", rev)
 	res.Exchanges = append(res.Exchanges, x)
@@ -712,6 +794,9 @@ func (t *Terminal) Void(ctx context.Context, ref Ref) (*Result, error) {
 		_ = t.o.Journal.MarkVoided(rec.Request.STAN)
 	}
 	t.display(res.Message)
+	if u, ok := endUI(res, 0); ok {
+		t.ui(u)
+	}
 	if res.Status != StatusHostUnavailable {
 		res.Receipt = receipt.Render(receipt.Data{
 			Merchant:     t.merchantLine(),

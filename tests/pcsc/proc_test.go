@@ -71,6 +71,9 @@ func startProc(t testing.TB, env []string, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(tapsim(t), args...)
 	cmd.Env = append(os.Environ(), env...)
+	// A command's default data directory (./tapsim-data) lands in the
+	// test's own directory, never in the source tree.
+	cmd.Dir = t.TempDir()
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	cmd.Stderr = cmd.Stdout

@@ -46,6 +46,9 @@ const (
 	PaneHost
 	// PaneProvisioning shows the steps of adding a card to a wallet.
 	PaneProvisioning
+	// PaneISOHex shows each ISO 8583 message as its frame's raw hex,
+	// cardholder data and keys masked.
+	PaneISOHex
 	paneCount
 )
 
@@ -58,6 +61,8 @@ func (p Pane) String() string {
 		return "host log"
 	case PaneProvisioning:
 		return "provisioning"
+	case PaneISOHex:
+		return "ISO 8583 raw hex"
 	default:
 		return "APDU"
 	}
@@ -148,6 +153,7 @@ type Entry struct {
 	Err       string
 	APDU      []string
 	ISO       []string
+	ISOHex    []string
 	Host      []string
 }
 
@@ -391,7 +397,7 @@ func (m *Model) Begin() {
 	m.WaitingPhone = false
 	m.Trace = map[Pane][]string{}
 	m.Display = "Present Card"
-	m.Status = "Ready to read"
+	m.Status = "Ready to Read"
 	m.Notice = ""
 }
 
@@ -413,17 +419,11 @@ func (m *Model) Finish(e Entry) {
 	m.WaitingPhone = false
 	e.APDU = append([]string(nil), m.Trace[PaneAPDU]...)
 	e.ISO = append([]string(nil), m.Trace[PaneISO]...)
+	e.ISOHex = append([]string(nil), m.Trace[PaneISOHex]...)
 	e.Host = append([]string(nil), m.Trace[PaneHost]...)
 	m.History = append(m.History, e)
 	m.Cursor = len(m.History) - 1
 	m.Last = &m.History[len(m.History)-1]
-	if e.Message != "" {
-		m.Display = e.Message
-	}
-	m.Status = "Card read OK"
-	if e.Err != "" {
-		m.Status = "Error"
-	}
 }
 
 // ErrNotVoidable reports a history entry that cannot be voided.

@@ -76,7 +76,7 @@ func TestWalletAndTap(t *testing.T) {
 	m.AddTrace(PaneISO, "send 0100")
 	m.Finish(Entry{Kind: "sale", Card: "b", Amount: 100, Message: "Approved", Approved: true, DE39: "00"})
 	require.False(t, m.Busy)
-	require.Equal(t, "Approved", m.Display)
+	require.Equal(t, "Present Card", m.Display, "the display shows the UI Requests, not the result's text")
 	require.Len(t, m.History, 1)
 	require.Equal(t, []string{"1. > SELECT PPSE"}, m.Last.APDU)
 	require.Equal(t, []string{"send 0100"}, m.Last.ISO)
@@ -100,7 +100,7 @@ func TestTypeToggleAndPanes(t *testing.T) {
 		seen = append(seen, m.Pane.String())
 		m.NextPane()
 	}
-	require.Equal(t, []string{"APDU", "ISO 8583", "host log", "provisioning", "APDU"}, seen)
+	require.Equal(t, []string{"APDU", "ISO 8583", "host log", "provisioning", "ISO 8583 raw hex"}, seen)
 	for _, s := range []Screen{ScreenMain, ScreenPIN, ScreenPhone, ScreenHistory, ScreenHelp} {
 		require.NotEmpty(t, s.String())
 	}
