@@ -36,9 +36,11 @@ const (
 	// SampleHCEProfile is the built-in profile of the sample HCE phone:
 	// its passcode, CDCVM rules, device and funding card. The embedded
 	// world enrols it with the cloud platform when it starts
-	// (SampleHCE); the phone built from the profile alone, with keys
-	// derived from the profile's master key, is what an issuer run on its
-	// own is seeded for (IssuerSeed).
+	// (SampleHCE), an issuer run on its own when it makes its data
+	// (EnrolIssuerSampleHCE); the phone built from the profile alone
+	// (cards.FromProfile, for tapsim tap and tapsim run) is its app's
+	// storage as such a platform enrolled it on a fixed clock, its keys
+	// from the sample cloud master keys (CloudIMK, CloudUMDIMK).
 	SampleHCEProfile = "hce-phone"
 	// PartyCloud is the cloud platform's name (TLS certificate and JOSE
 	// keys).
@@ -601,8 +603,9 @@ func HCEPhone(p cards.Profile, card *hceapp.Card, now func() time.Time, rnd io.R
 }
 
 // hcePhone is HCEPhone with pin, the mobile PIN typed at each tap of an
-// mc-cloud card (which also signs with CDA, its ICC key certified under
-// the test CA as p's ODA settings name it), and last4, the funding card's
+// mc-cloud card (nil: the profile's mobile_pin; the card also signs with
+// CDA, its ICC key certified under the test CA as p's ODA settings name
+// it), and last4, the funding card's
 // last 4 digits the phone shows (9F25; "" keeps the profile's).
 func hcePhone(p cards.Profile, card *hceapp.Card, pin func() string, last4 string, now func() time.Time, rnd io.Reader) (cards.Card, error) {
 	// The cloud platform is the token's requestor (9F19).
