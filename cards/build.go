@@ -11,7 +11,6 @@ import (
 
 	"github.com/tapsim/tapsim/cards/chip"
 	"github.com/tapsim/tapsim/cards/emvapp"
-	"github.com/tapsim/tapsim/cards/hce"
 	"github.com/tapsim/tapsim/cards/phone"
 	"github.com/tapsim/tapsim/cards/recorded"
 	"github.com/tapsim/tapsim/cards/testca"
@@ -38,8 +37,7 @@ type Options struct {
 
 // Default settings of a profile.
 var (
-	defaultSDAID    = []byte{0xA0, 0x00, 0x00, 0x01, 0x51, 0x53, 0x50, 0x01}
-	defaultKeyBatch = 5
+	defaultSDAID = []byte{0xA0, 0x00, 0x00, 0x01, 0x51, 0x53, 0x50, 0x01}
 )
 
 // FromProfile builds the card or phone a profile describes, in the state
@@ -107,7 +105,7 @@ func FromProfile(p Profile, o Options) (Card, error) {
 	case FormSEPhone:
 		kind = phone.SE
 	case FormHCEPhone:
-		kind = phone.HCE
+		return hceFromProfile(p, o)
 	case FormWallet:
 		kind = phone.Wallet
 	default:
@@ -133,9 +131,6 @@ func FromProfile(p Profile, o Options) (Card, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrProfile, err)
 	}
-	if kind == phone.HCE && len(aps) != 1 {
-		return nil, fmt.Errorf("%w: an HCE phone holds one card", ErrProfile)
-	}
 	for i := range aps {
 		ap := &aps[i]
 		cfg, err := appConfig(ap, o)
@@ -145,12 +140,6 @@ func FromProfile(p Profile, o Options) (Card, error) {
 		cfg.Holder = ph.Holder()
 		if kind != phone.SE {
 			cfg.DeviceID = pp.DeviceID
-		}
-		if kind == phone.HCE {
-			if err := loadKeys(ph, cfg, ap, pp, p.State); err != nil {
-				return nil, err
-			}
-			cfg.Keys = &emvapp.SingleUse{Store: ph.KeyStore()}
 		}
 		a, err := newApp(cfg, ap, p.State)
 		if err != nil {
@@ -188,38 +177,6 @@ func FromProfile(p Profile, o Options) (Card, error) {
 	ph.SetPasscodeFailures(st.PasscodeFailures)
 	ph.SetVerified(st.Unlocked)
 	return ph, nil
-}
-
-// loadKeys is the cloud platform's provisioning of an HCE phone: it derives
-// the card's master key from the issuer master key, a batch of single-use
-// keys from it, and gives the phone only the batch (R-S5c).
-func loadKeys(ph *phone.Phone, cfg emvapp.Config, ap *AppProfile, pp *PhoneProfile, st StateProfile) error {
-	mk, err := masterKey(cfg.CVN, ap)
-	if err != nil {
-		return err
-	}
-	n := pp.KeyBatch
-	if n == 0 {
-		n = defaultKeyBatch
-	}
-	if st.KeysLeft != nil {
-		n = *st.KeysLeft
-	}
-	if n == 0 {
-		return nil
-	}
-	first := pp.FirstKeyATC
-	if first == 0 {
-		first = st.ATC + 1
-	}
-	if first < 1 || first > 0xFFFF {
-		return fmt.Errorf("%w: first key ATC %d", ErrProfile, first)
-	}
-	batch, err := hce.DeriveBatch(cfg.CVN, mk, uint16(first), n)
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrProfile, err)
-	}
-	return ph.Replenish(batch...)
 }
 
 // masterKey derives the ICC master key from the profile's issuer master key.

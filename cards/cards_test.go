@@ -12,6 +12,7 @@ import (
 	"github.com/tapsim/tapsim/cards/emvapp"
 	"github.com/tapsim/tapsim/cards/testca"
 	"github.com/tapsim/tapsim/emv/apdu"
+	emvcloud "github.com/tapsim/tapsim/emv/cloud"
 	"github.com/tapsim/tapsim/emv/cryptogram"
 	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/emv/oda"
@@ -218,17 +219,19 @@ func recoverICC(t testing.TB, res tapResult, pan string) oda.PublicKey {
 	return cpk.PublicKey
 }
 
+// The sample cloud master keys every issuer instance loads (the lab's
+// CloudIMK and CloudUMDIMK), from which the sample HCE phones' keys derive.
+const (
+	sampleCloudIMK    = "8A3F51C2D4E6079B1C2D3E4F50617283"
+	sampleCloudUMDIMK = "3E7A19C5B2D40F6E81A7C3D95B0E2F46"
+)
+
 // issuerVerify checks a cryptogram as the issuer host does: from the
-// profile's issuer master key, by the CVN named in 9F10.
+// profile's issuer master key, by the CVN named in 9F10; an HCE phone's
+// from the sample cloud master keys, its mc-cloud UMD cryptogram
+// verifying the cardholder.
 func issuerVerify(t testing.TB, ap AppProfile, x terminal, aip, atc, iad, ac []byte) {
 	t.Helper()
-	cvn, err := cryptogram.DetectCVN(iad)
-	require.NoError(t, err)
-	require.Equal(t, ap.CVN, cvn.Name)
-	imk, err := keys.New(keys.TDES, ap.IMK)
-	require.NoError(t, err)
-	mk, err := cvn.DeriveMK(imk, ap.PAN, ap.PSN)
-	require.NoError(t, err)
 	tags := cryptogram.Values{}
 	for _, tag := range cryptogram.MinimumDataSet() {
 		if v, ok := x.source(tlv.Tag(tag)); ok {
@@ -236,6 +239,30 @@ func issuerVerify(t testing.TB, ap AppProfile, x terminal, aip, atc, iad, ac []b
 		}
 	}
 	tags[cryptogram.TagAIP], tags[cryptogram.TagATC], tags[cryptogram.TagIssuerAppData] = aip, atc, iad
+	if ap.CVN == "visa-cloud" || ap.CVN == "mc-cloud" {
+		mk, err := cryptogram.DeriveICCMK(cryptogram.OptionA, keys.MustHex(keys.TDES, sampleCloudIMK), ap.PAN, ap.PSN)
+		require.NoError(t, err)
+		parsed, err := emvcloud.ParseIAD(iad)
+		require.NoError(t, err)
+		if ap.CVN == "visa-cloud" {
+			// The sample platform's account parameters index is 1.
+			require.NoError(t, emvcloud.VerifyLUKAC(mk, 1, parsed.KeyIndex, tags, ac))
+			return
+		}
+		mkUMD, err := cryptogram.DeriveICCMK(cryptogram.OptionA, keys.MustHex(keys.TDES, sampleCloudUMDIMK), ap.PAN, ap.PSN)
+		require.NoError(t, err)
+		v, err := emvcloud.VerifyMC(mk, mkUMD, tags, ac)
+		require.NoError(t, err)
+		require.True(t, v.CardholderVerified(), "the UMD cryptogram of the profile's mobile PIN")
+		return
+	}
+	cvn, err := cryptogram.DetectCVN(iad)
+	require.NoError(t, err)
+	require.Equal(t, ap.CVN, cvn.Name)
+	imk, err := keys.New(keys.TDES, ap.IMK)
+	require.NoError(t, err)
+	mk, err := cvn.DeriveMK(imk, ap.PAN, ap.PSN)
+	require.NoError(t, err)
 	require.NoError(t, cvn.VerifyARQC(mk, tags, ac))
 }
 
@@ -355,6 +382,10 @@ func TestApplicationsHelper(t *testing.T) {
 func cvrCDCVM(t testing.TB, iad []byte) bool {
 	t.Helper()
 	switch {
+	case len(iad) == emvcloud.IADLength && iad[0] == 0x0A:
+		p, err := emvcloud.ParseIAD(iad)
+		require.NoError(t, err)
+		return p.CDCVM()
 	case len(iad) >= 7 && iad[0] == 0x06 && iad[3] == 0x03:
 		return iad[6]&0x01 != 0
 	case len(iad) == 32 && iad[0] == 0x1F:
@@ -393,7 +424,11 @@ func TestPhoneCVRCDCVMOnlyWhenVerified(t *testing.T) {
 			require.Equal(t, apdu.SW9000, res.sw, "stopped at %s", res.step)
 			cid, ac, atc, iad := res.check(t, x, ap.PAN)
 			require.Equal(t, byte(0x80), cid, "verified: online")
-			require.True(t, cvrCDCVM(t, iad), "verified: CVR %X", iad)
+			if ap.CVN != "mc-cloud" {
+				// An mc-cloud card's verification is its UMD
+				// cryptogram (issuerVerify), not a CVR flag.
+				require.True(t, cvrCDCVM(t, iad), "verified: CVR %X", iad)
+			}
 			issuerVerify(t, ap, x, res.gpo[0x82], atc, iad, ac)
 		})
 	}

@@ -52,11 +52,12 @@ const (
 //	  expiry: 2029-12           # YYYY-MM
 //	  name: TAPSIM/VISA
 //	  cvn: visa18               # visa10 visa18 visa22 mc16 mc17 mc20 mc21
-//	  imk: 0123...              # issuer master key (TDES, hex): a test key
+//	  imk: 0123...              # issuer master key (TDES, hex): a test key; none for hce-phone
 //	  oda: {ca_index: 1, issuer_key: issuer-a, icc_key: icc-a, tamper: none}
 //	  ...                       # see AppProfile
 //	phone:                      # phones only, see PhoneProfile
 //	  passcode: "5791"
+//	  storage: phones/x.json    # hce-phone: its app's storage, enrolled with a cloud platform
 //	state:                      # initial state, see StateProfile
 //	  atc: 0
 //
@@ -258,12 +259,17 @@ type PhoneProfile struct {
 	// DeviceID is the hardware device ID (up to 8 bytes) an HCE or wallet
 	// phone is bound to; it travels in 9F10 (R-S5d).
 	DeviceID Hex `yaml:"device_id,omitempty"`
-	// KeyBatch is the number of single-use keys an HCE phone gets (default
-	// 5), for ATCs from FirstKeyATC (default: the state's ATC + 1);
-	// LowWater is the count at or below which it asks for more.
-	KeyBatch    int `yaml:"key_batch,omitempty"`
-	FirstKeyATC int `yaml:"first_key_atc,omitempty"`
-	LowWater    int `yaml:"low_water,omitempty"`
+	// LowWater is the count of limited-use keys at or below which an HCE
+	// phone asks for more.
+	LowWater int `yaml:"low_water,omitempty"`
+	// Storage is the storage (cards/hceapp.App.Save) of an HCE phone's
+	// issuer app enrolled with a cloud platform, relative to the profile:
+	// its device keys, its card's emulated data and limited-use keys.
+	Storage string `yaml:"storage,omitempty"`
+	// MobilePIN is the PIN the cardholder of an mc-cloud HCE phone set at
+	// registration and types at each tap: it unlocks the key that makes
+	// the cryptogram the issuer takes cardholder verification from.
+	MobilePIN string `yaml:"mobile_pin,omitempty"`
 	// SDAID, SDKey (AES, a test key; random when empty) and SDOwner are the
 	// card issuer's security domain in an SE phone.
 	SDAID   Hex    `yaml:"sd_aid,omitempty"`
@@ -274,8 +280,9 @@ type PhoneProfile struct {
 // StateProfile is the state a card starts in: its ATC, last online ATC and
 // consecutive offline approvals; for phones, whether the holder is already
 // verified, whether the card function is on (default true, R-S2b), the
-// single-use keys an HCE phone holds (default: the key batch), and the
-// consecutive wrong passcode entries (5 locks the wallet, R-G3c).
+// limited-use keys an HCE phone keeps of those its app's storage holds
+// (default: all), and the consecutive wrong passcode entries (5 locks the
+// wallet, R-G3c).
 type StateProfile struct {
 	ATC              int   `yaml:"atc,omitempty"`
 	LastOnlineATC    int   `yaml:"last_online_atc,omitempty"`
@@ -388,17 +395,22 @@ func (p Profile) readTrace() ([]byte, error) {
 	if p.Trace == "" {
 		return nil, fmt.Errorf("%w: a recorded card needs a trace file", ErrProfile)
 	}
+	return p.readFile("trace", p.Trace)
+}
+
+// readFile reads file what, named relative to the profile.
+func (p Profile) readFile(what, file string) ([]byte, error) {
 	if p.fsys == nil {
-		b, err := os.ReadFile(p.Trace)
+		b, err := os.ReadFile(file)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrProfile, err)
 		}
 		return b, nil
 	}
-	name := path.Clean(path.Join(p.dir, filepath.ToSlash(p.Trace)))
+	name := path.Clean(path.Join(p.dir, filepath.ToSlash(file)))
 	b, err := fs.ReadFile(p.fsys, name)
 	if err != nil {
-		return nil, fmt.Errorf("%w: trace %s: %w", ErrProfile, p.Trace, err)
+		return nil, fmt.Errorf("%w: %s %s: %w", ErrProfile, what, file, err)
 	}
 	return b, nil
 }
@@ -436,9 +448,13 @@ func (a AppProfile) String() string {
 // GoString is String, so that %#v shows no keys either.
 func (a AppProfile) GoString() string { return a.String() }
 
-// String describes the phone settings without passcode or keys.
+// String describes the phone settings without passcode, mobile PIN or
+// keys.
 func (p PhoneProfile) String() string {
-	return fmt.Sprintf("phone settings (biometric %v, key batch %d)", p.Biometric, p.KeyBatch)
+	if p.Storage != "" {
+		return fmt.Sprintf("phone settings (biometric %v, app storage %s)", p.Biometric, p.Storage)
+	}
+	return fmt.Sprintf("phone settings (biometric %v)", p.Biometric)
 }
 
 // GoString is String, so that %#v shows no passcode either.

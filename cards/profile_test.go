@@ -9,11 +9,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/tapsim/tapsim/cards/hce"
+	"github.com/tapsim/tapsim/cards/hceapp"
 	"github.com/tapsim/tapsim/cards/passcode"
 	"github.com/tapsim/tapsim/cards/phone"
 	"github.com/tapsim/tapsim/cards/se"
 	"github.com/tapsim/tapsim/emv/apdu"
+	emvcloud "github.com/tapsim/tapsim/emv/cloud"
 	"github.com/tapsim/tapsim/emv/cryptogram"
 	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/emv/tlv"
@@ -192,22 +193,17 @@ func TestProfileState(t *testing.T) {
 	require.Equal(t, h("0042"), res.gpo[0x9F36])
 }
 
-// R-S5c: the HCE phone holds single-use keys derived from the master key,
-// never the master key itself; R-S5b: each is used once.
+// R-S5c: the HCE phone is its issuer app as the cloud platform enrolled
+// it: limited-use keys wrapped for its device, no master key in the
+// profile; R-S5b: each key is used once, its cryptogram verifying from
+// the sample cloud master key.
 func TestHCEProfileKeys(t *testing.T) {
 	p, c := build(t, "hce-phone")
+	require.Empty(t, p.App.IMK, "an HCE profile names no master key")
 	ph, ok := Phone(c)
 	require.True(t, ok)
 	require.Equal(t, phone.HCE, ph.Kind())
 	require.Equal(t, 5, ph.KeysLeft())
-	cvn, err := cryptogram.Lookup(p.App.CVN)
-	require.NoError(t, err)
-	imk, err := keys.New(keys.TDES, p.App.IMK)
-	require.NoError(t, err)
-	mk, err := cvn.DeriveMK(imk, p.App.PAN, p.App.PSN)
-	require.NoError(t, err)
-
-	// Two taps use ATC 1 and 2.
 	for i := 1; i <= 2; i++ {
 		require.NoError(t, ph.UnlockBiometric(true))
 		x := defaultTerminal("000000012500")
@@ -216,24 +212,30 @@ func TestHCEProfileKeys(t *testing.T) {
 		require.Equal(t, []byte{0, byte(i)}, res.gpo[0x9F36])
 		_, ac, atc, iad := res.check(t, x, p.App.PAN)
 		issuerVerify(t, *p.App, x, res.gpo[0x82], atc, iad, ac)
+		require.Equal(t, 5-i, ph.KeysLeft())
 	}
-	// What is left in the phone: session keys for ATC 3..5, none of them
-	// the master key.
-	store := ph.KeyStore()
-	for atc := uint16(3); atc <= 5; atc++ {
-		cred, err := store.Take()
-		require.NoError(t, err)
-		require.Equal(t, atc, cred.ATC)
-		require.False(t, cred.Key.Equal(mk))
-		sk, err := cryptogram.SessionKey(cryptogram.SessionEMV, mk, []byte{0, byte(atc)}, nil)
-		require.NoError(t, err)
-		require.True(t, cred.Key.Equal(sk))
-	}
-	_, err = store.Take()
-	require.ErrorIs(t, err, hce.ErrExhausted)
+	n := 0
+	p.State.KeysLeft = &n
+	c, err := FromProfile(p, opts())
+	require.NoError(t, err)
+	ph, _ = Phone(c)
+	require.Equal(t, 0, ph.KeysLeft(), "the state's keys left")
+	p.State = StateProfile{ATC: 3}
+	_, err = FromProfile(p, opts())
+	require.ErrorIs(t, err, ErrProfile, "an HCE phone's ATC is its keys'")
+	p, err = Builtin("hce-phone")
+	require.NoError(t, err)
+	p.Phone.Storage = "phones/hce-phone-mc.json"
+	_, err = FromProfile(p, opts())
+	require.ErrorIs(t, err, ErrProfile, "another phone's storage")
+	p.Phone.Storage = ""
+	_, err = FromProfile(p, opts())
+	require.ErrorIs(t, err, ErrProfile, "an HCE phone needs its app's storage")
 }
 
-// R-S5d: the device ID of the HCE profile travels in 9F10.
+// R-S5d: the HCE phone's keys were issued to its device (the storage's
+// device is the profile's), and 9F10 names the key, not the device: the
+// issuer finds the device from the key in its ledger.
 func TestHCEDeviceBinding(t *testing.T) {
 	for _, name := range []string{"hce-phone", "hce-phone-mc"} {
 		p, c := build(t, name)
@@ -245,7 +247,20 @@ func TestHCEDeviceBinding(t *testing.T) {
 		if res.ac != nil {
 			m = res.ac
 		}
-		require.Contains(t, string(m[0x9F10]), string(append([]byte{0xD1}, p.Phone.DeviceID...)), name)
+		iad, err := emvcloud.ParseIAD(m[0x9F10])
+		require.NoError(t, err, name)
+		require.NotContains(t, string(m[0x9F10]), string(p.Phone.DeviceID), name)
+		b, err := p.readFile("storage", p.Phone.Storage)
+		require.NoError(t, err)
+		app, err := hceapp.Restore(hceapp.Config{}, b)
+		require.NoError(t, err)
+		require.Equal(t, fmt.Sprintf("%X", []byte(p.Phone.DeviceID)), app.DeviceID(), name)
+		if name == "hce-phone" {
+			require.Equal(t, emvcloud.CVNVisaCloud, iad.CVN)
+			require.Equal(t, "6034500", iad.KeyIndex.String(), "the first key, made 2026-01-15 09:00 UTC")
+		} else {
+			require.Equal(t, emvcloud.CVNMCCloud, iad.CVN)
+		}
 	}
 }
 
@@ -323,15 +338,16 @@ func TestNoSecretsInOutput(t *testing.T) {
 	require.NoError(t, err)
 	p2, err := Builtin("visa-se-phone")
 	require.NoError(t, err)
-	cfg, err := appConfig(p.App, opts())
+	cfg, err := appConfig(p2.App, opts())
 	require.NoError(t, err)
 	c, err := FromProfile(p, opts())
 	require.NoError(t, err)
 	_, plastic := build(t, "visa-plastic")
-	for _, v := range []any{p, &p, *p.App, p.App, *p.Phone, *p.App.Token, cfg, p2, *p2.Phone, c, plastic, Applications(plastic)[0]} {
+	p3, c3 := build(t, "hce-phone-mc")
+	for _, v := range []any{p, &p, *p.App, p.App, *p.Phone, *p.App.Token, cfg, p2, *p2.Phone, c, plastic, Applications(plastic)[0], p3, *p3.Phone, c3} {
 		for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
 			out := fmt.Sprintf(verb, v)
-			for _, secret := range []string{"0F1E2D3C4B5A6978", "0f1e2d3c", "4895370012340011", "4761739001010044", "4761739001010010", "5791", "404142434445"} {
+			for _, secret := range []string{"0F1E2D3C4B5A6978", "0f1e2d3c", "4895370012340011", "4761739001010044", "4761739001010010", "5791", "8A3F51C2D4E6079B", "4827", "404142434445"} {
 				require.NotContains(t, out, secret, "%T printed with %s", v, verb)
 			}
 		}

@@ -14,13 +14,9 @@ import (
 	"time"
 
 	"github.com/tapsim/tapsim/cards"
-	"github.com/tapsim/tapsim/cards/emvapp"
 	"github.com/tapsim/tapsim/cards/hceapp"
-	"github.com/tapsim/tapsim/cards/phone"
-	"github.com/tapsim/tapsim/cards/testca"
 	emvcloud "github.com/tapsim/tapsim/emv/cloud"
 	"github.com/tapsim/tapsim/emv/keys"
-	"github.com/tapsim/tapsim/emv/oda"
 	"github.com/tapsim/tapsim/emv/pan"
 	"github.com/tapsim/tapsim/hsm"
 	"github.com/tapsim/tapsim/hsm/soft"
@@ -40,9 +36,11 @@ const (
 	// SampleHCEProfile is the built-in profile of the sample HCE phone:
 	// its passcode, CDCVM rules, device and funding card. The embedded
 	// world enrols it with the cloud platform when it starts
-	// (SampleHCE); the phone built from the profile alone, with keys
-	// derived from the profile's master key, is what an issuer run on its
-	// own is seeded for (IssuerSeed).
+	// (SampleHCE), an issuer run on its own when it makes its data
+	// (EnrolIssuerSampleHCE); the phone built from the profile alone
+	// (cards.FromProfile, for tapsim tap and tapsim run) is its app's
+	// storage as such a platform enrolled it on a fixed clock, its keys
+	// from the sample cloud master keys (CloudIMK, CloudUMDIMK).
 	SampleHCEProfile = "hce-phone"
 	// PartyCloud is the cloud platform's name (TLS certificate and JOSE
 	// keys).
@@ -418,8 +416,7 @@ func (c *Cloud) enrol(ctx context.Context, app *hceapp.App, ref, securityCode, m
 
 // SampleHCEMobilePIN is the mobile PIN the cardholder of the world's
 // mc-cloud phone (SampleHCEMCProfile) set at registration and types at
-// each tap, unlocking the phone's UMD key (sample value; the profile
-// format has no field for it).
+// each tap, unlocking the phone's UMD key: the profile's mobile_pin.
 const SampleHCEMobilePIN = "4827"
 
 // SampleHCEMCProfile is the built-in profile of the world's mc-cloud HCE
@@ -606,56 +603,15 @@ func HCEPhone(p cards.Profile, card *hceapp.Card, now func() time.Time, rnd io.R
 }
 
 // hcePhone is HCEPhone with pin, the mobile PIN typed at each tap of an
-// mc-cloud card (which also signs with CDA, its ICC key certified under
-// the test CA as p's ODA settings name it), and last4, the funding card's
+// mc-cloud card (nil: the profile's mobile_pin; the card also signs with
+// CDA, its ICC key certified under the test CA as p's ODA settings name
+// it), and last4, the funding card's
 // last 4 digits the phone shows (9F25; "" keeps the profile's).
 func hcePhone(p cards.Profile, card *hceapp.Card, pin func() string, last4 string, now func() time.Time, rnd io.Reader) (cards.Card, error) {
-	if p.Phone == nil {
-		return nil, fmt.Errorf("hce phone: profile %s has no phone settings", p.Name)
-	}
-	ph, err := phone.New(phone.Config{Kind: phone.HCE, CloudKeys: card, Passcode: p.Phone.Passcode,
-		Biometric: p.Phone.Biometric, AlwaysVerify: p.Phone.AlwaysCDCVM, LowWater: p.Phone.LowWater,
-		Clock: now, Rand: rnd})
+	// The cloud platform is the token's requestor (9F19).
+	ph, err := cards.HCEPhone(p, card, cards.HCEPhoneOptions{MobilePIN: pin, RequestorID: SampleCloudRequestor,
+		PANLast4: last4, Clock: now, Rand: rnd})
 	if err != nil {
-		return nil, fmt.Errorf("hce phone: %w", err)
-	}
-	cfg, err := card.AppConfig(ph.Holder(), rnd, pin)
-	if err != nil {
-		return nil, fmt.Errorf("hce phone: %w", err)
-	}
-	if card.Profile().CVN == wire.HCECVNMCCloud {
-		if p.App == nil || p.App.ODA == nil {
-			return nil, fmt.Errorf("hce phone: profile %s names no ODA keys for an mc-cloud card", p.Name)
-		}
-		o := p.App.ODA
-		iss, err := testca.Issuer(byte(o.CAIndex), o.IssuerKey, oda.IssuerTemplate{IssuerID: card.Profile().AccountNumber[:6],
-			Expiry: emvapp.Date{Year: cfg.Expiry.Year + 2, Month: cfg.Expiry.Month}, Serial: [3]byte{0, 0, 1}})
-		if err != nil {
-			return nil, fmt.Errorf("hce phone: %w", err)
-		}
-		icc, err := testca.ICCKey(o.ICCKey)
-		if err != nil {
-			return nil, fmt.Errorf("hce phone: %w", err)
-		}
-		cfg.ODA = &emvapp.ODA{CAIndex: byte(o.CAIndex), Issuer: iss, ICCKey: icc, ICCSerial: [3]byte{0, 0, 2}}
-	}
-	if p.App != nil {
-		if p.App.Name != "" {
-			cfg.Name = p.App.Name
-		}
-		if t := p.App.Token; t != nil {
-			// The cloud platform is the token's requestor (9F19).
-			cfg.Token = &emvapp.Token{RequestorID: SampleCloudRequestor, PANLast4: t.PANLast4}
-			if last4 != "" {
-				cfg.Token.PANLast4 = last4
-			}
-		}
-	}
-	a, err := emvapp.New(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("hce phone: %w", err)
-	}
-	if err := ph.Install(a); err != nil {
 		return nil, fmt.Errorf("hce phone: %w", err)
 	}
 	ph.CardOn()

@@ -16,8 +16,7 @@ import (
 
 // The sample data agree with the card profiles: every chip card and token
 // is in the store with its profile's CVN and master key, every PIN is
-// 1234, and the single-use keys the platform hands an HCE phone are those
-// cards/hce.DeriveBatch computes from the profile (R-S5b, R-S3f).
+// 1234; an HCE phone's card comes from the cloud platform (R-S5b, R-S3f).
 func TestIssuerSampleSeed(t *testing.T) {
 	ctx := context.Background()
 	r, err := OpenIssuer(ctx, t.TempDir(), "", nil)

@@ -187,8 +187,10 @@ func EnrolIssuerSampleHCE(ctx context.Context, r *Issuer, dir string, o IssuerHC
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errSampleHCE, err)
 	}
-	// The platform on loopback for the enrolment, under a CA of this call.
-	now := clock()
+	// The platform on loopback for the enrolment, under a CA of this call;
+	// TLS checks its certificates on the real time, whatever the
+	// platform's clock.
+	now := time.Now()
 	ca, err := tlsconf.NewCA(rnd, "tapsim issuer enrolment CA", now, time.Hour)
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tapsim/tapsim/cards"
+	"github.com/tapsim/tapsim/cards/phone"
 	"github.com/tapsim/tapsim/kernel"
 	"github.com/tapsim/tapsim/kernel/entry"
 	"github.com/tapsim/tapsim/terminal/inproc"
@@ -70,7 +71,7 @@ func BenchmarkTap(b *testing.B) {
 				// Each tap starts from the profile's state, so that offline
 				// counters do not turn an offline case into an online one.
 				apps[0].SetState(fresh)
-				if ph, ok := cards.Phone(card); ok && ph.KeyStore() != nil && ph.KeysLeft() == 0 {
+				if ph, ok := cards.Phone(card); ok && ph.Kind() == phone.HCE && ph.KeysLeft() == 0 {
 					b.StopTimer()
 					card = newTapCard(b, tc.profile)
 					reader = inproc.New(card)

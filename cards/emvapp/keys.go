@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/tapsim/tapsim/cards/hce"
 	"github.com/tapsim/tapsim/emv/cryptogram"
 	"github.com/tapsim/tapsim/emv/keys"
 )
@@ -80,54 +79,6 @@ func (m MasterKey) String() string { return fmt.Sprintf("master key %v", m.MK) }
 
 // GoString is String, so that %#v shows no key.
 func (m MasterKey) GoString() string { return m.String() }
-
-// SingleUse is the key source of an HCE phone: each transaction takes the
-// next credential from the store (its ATC is the transaction's) and the
-// credential is gone once taken (R-S5b). With no credential left, Next
-// fails with hce.ErrExhausted.
-type SingleUse struct {
-	Store *hce.Store
-	cur   *hce.Credential
-}
-
-// Next takes a credential.
-func (s *SingleUse) Next(uint16) (uint16, error) {
-	s.cur = nil
-	if s.Store == nil {
-		return 0, hce.ErrExhausted
-	}
-	c, err := s.Store.Take()
-	if err != nil {
-		return 0, err
-	}
-	s.cur = &c
-	return c.ATC, nil
-}
-
-// AC computes the cryptogram with the credential Next took, once.
-func (s *SingleUse) AC(cvn *cryptogram.CVN, atc uint16, tags cryptogram.Source) ([]byte, error) {
-	if s.cur == nil || s.cur.ATC != atc {
-		return nil, fmt.Errorf("emvapp: %w", hce.ErrATC)
-	}
-	c := *s.cur
-	s.cur = nil
-	ac, err := hce.GenerateAC(cvn, c, tags)
-	if err != nil {
-		return nil, fmt.Errorf("emvapp: %w", err)
-	}
-	return ac, nil
-}
-
-// String shows the store's count.
-func (s *SingleUse) String() string {
-	if s.Store == nil {
-		return "single-use keys: none"
-	}
-	return fmt.Sprintf("single-use keys: %d left", s.Store.Len())
-}
-
-// GoString is String, so that %#v shows no key.
-func (s *SingleUse) GoString() string { return s.String() }
 
 // Holder is the cardholder verification of a phone (consumer device CVM):
 // passcode or biometric on the device.

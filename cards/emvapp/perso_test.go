@@ -1,14 +1,26 @@
 package emvapp_test
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/tapsim/tapsim/cards/emvapp"
 	"github.com/tapsim/tapsim/emv/apdu"
+	"github.com/tapsim/tapsim/emv/cryptogram"
 	"github.com/tapsim/tapsim/emv/dgi"
 )
+
+// otherKeys is a key source that is not a master key (as an HCE phone's
+// limited-use keys are not).
+type otherKeys struct{}
+
+func (otherKeys) Next(last uint16) (uint16, error) { return last + 1, nil }
+
+func (otherKeys) AC(*cryptogram.CVN, uint16, cryptogram.Source) ([]byte, error) {
+	return nil, errors.New("no key")
+}
 
 func TestDGIsRoundTrip(t *testing.T) {
 	tests := []struct {
@@ -63,7 +75,7 @@ func TestDGIsRoundTrip(t *testing.T) {
 	}
 	// A card without its master key cannot be prepared for an SE.
 	cfg := visaConfig(t, "visa18")
-	cfg.Keys = &emvapp.SingleUse{}
+	cfg.Keys = otherKeys{}
 	_, err := newApp(t, cfg).DGIs()
 	require.ErrorIs(t, err, emvapp.ErrConfig)
 }

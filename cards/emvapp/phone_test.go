@@ -6,7 +6,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tapsim/tapsim/cards/emvapp"
-	"github.com/tapsim/tapsim/cards/hce"
 	"github.com/tapsim/tapsim/emv/apdu"
 	"github.com/tapsim/tapsim/emv/tlv"
 )
@@ -152,65 +151,6 @@ func TestMChipPhoneCases(t *testing.T) {
 			m := decode(t, r.resp.Data)
 			require.Equal(t, []byte{tc.cid}, m[0x9F27])
 			require.Equal(t, h(tc.pcii), m[0xDF4B])
-		})
-	}
-}
-
-// An HCE phone: single-use keys (R-S5b), never the master key (R-S5c), the
-// device ID in 9F10 (R-S5d); the ARQC verifies at the issuer from the IMK.
-func TestHCESingleUseKeys(t *testing.T) {
-	for _, scheme := range []emvapp.Scheme{emvapp.Visa, emvapp.Mastercard} {
-		t.Run(scheme.String(), func(t *testing.T) {
-			var cfg emvapp.Config
-			pan := visaPAN
-			if scheme == emvapp.Visa {
-				cfg = visaConfig(t, "visa18")
-			} else {
-				cfg = mcConfig(t, "mc21")
-				pan = mcPAN
-			}
-			cfg.ODA = nil
-			mk, err := cfg.CVN.DeriveMK(imk, pan, "01")
-			require.NoError(t, err)
-			batch, err := hce.DeriveBatch(cfg.CVN, mk, 0x0021, 2)
-			require.NoError(t, err)
-			store := hce.NewStore(0)
-			require.NoError(t, store.Add(batch...))
-			cfg.Keys = &emvapp.SingleUse{Store: store}
-			cfg.Holder = &holder{verified: true, always: true}
-			cfg.DeviceID = h("3520990017614823")
-			a := newApp(t, cfg)
-
-			tap := func() (tlv.Map, apdu.Response) {
-				x := newTx("000000010000")
-				x.ttq = h("36804000")
-				if scheme == emvapp.Visa {
-					_, resp := gpo(t, a, x)
-					if resp.SW != apdu.SW9000 {
-						return nil, resp
-					}
-					return decode(t, resp.Data), resp
-				}
-				_, g := gpo(t, a, x)
-				if g.SW != apdu.SW9000 {
-					return nil, g
-				}
-				r := run(t, a, apdu.GenerateAC(apdu.ARQC, tlv.BuildDOL(emvapp.DefaultCDOL1(true), x.source)))
-				return decode(t, r.Data), r
-			}
-			for i, atc := range []string{"0021", "0022"} {
-				m, resp := tap()
-				require.Equal(t, apdu.SW9000, resp.SW, "tap %d", i)
-				require.Equal(t, h(atc), m[0x9F36], "each tap uses the next single-use key")
-				iad := m[0x9F10]
-				require.Contains(t, string(iad), string(h("D13520990017614823")), "R-S5d: device ID in 9F10")
-				x := newTx("000000010000")
-				require.NoError(t, cfg.CVN.VerifyARQC(mk, cryptoTags(x, a.AIP(), m[0x9F36], iad), m[0x9F26]))
-				require.True(t, store.Used(uint16(0x21+i)), "R-S5b: the key is gone")
-			}
-			_, resp := tap()
-			require.Equal(t, apdu.SW6985, resp.SW, "no key left: the phone cannot pay")
-			require.Equal(t, 0, store.Len())
 		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -294,4 +295,42 @@ func (c *Card) Copy() *Card {
 	defer c.mu.Unlock()
 	return &Card{ref: c.ref, device: c.device, profile: c.profile, keys: append([]lukEntry(nil), c.keys...),
 		suks: append([]sukEntry(nil), c.suks...), atc: c.atc}
+}
+
+// KeepOldest keeps the n oldest keys not yet spent and forgets the others,
+// which count as spent, as if the phone had paid with them elsewhere: a
+// card restored in a given state (a profile's keys left). A negative n
+// keeps none; n beyond the keys held keeps them all.
+func (c *Card) KeepOldest(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n = max(n, 0)
+	if len(c.keys) > n {
+		for _, k := range c.keys[n:] {
+			c.spend = append(c.spend, k.ki.String())
+		}
+		c.keys = c.keys[:n]
+	}
+	if len(c.suks) > n {
+		for _, k := range c.suks[n:] {
+			c.spend = append(c.spend, fmt.Sprintf("%04X", k.atc))
+		}
+		c.suks = c.suks[:n]
+	}
+}
+
+// Cards lists the cards on the phone by reference.
+func (a *App) Cards() []*Card {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	refs := make([]string, 0, len(a.cards))
+	for ref := range a.cards {
+		refs = append(refs, ref)
+	}
+	slices.Sort(refs)
+	out := make([]*Card, 0, len(refs))
+	for _, ref := range refs {
+		out = append(out, a.cards[ref])
+	}
+	return out
 }

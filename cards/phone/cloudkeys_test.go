@@ -19,8 +19,6 @@ func TestCloudKeys(t *testing.T) {
 	c := &counter{n: 3}
 	p, err := New(Config{Kind: HCE, Passcode: "5791", Rand: rnd(), LowWater: 1, CloudKeys: c})
 	require.NoError(t, err)
-	require.Nil(t, p.KeyStore())
-	require.ErrorIs(t, p.Replenish(), ErrKind)
 	require.Equal(t, 3, p.KeysLeft())
 	require.False(t, p.NeedsReplenish())
 	require.Contains(t, p.String(), "3 keys")
@@ -30,4 +28,7 @@ func TestCloudKeys(t *testing.T) {
 	c.n = 0
 	require.Equal(t, []byte{0x69, 0x86}, p.Process([]byte{0x80, 0xA8, 0x00, 0x00, 0x02, 0x83, 0x00, 0x00}))
 	require.Equal(t, []Event{EventNoKeys}, p.Events())
+
+	_, err = New(Config{Kind: HCE, Passcode: "5791", Rand: rnd()})
+	require.ErrorIs(t, err, ErrConfig, "an HCE phone without its cloud card's keys")
 }

@@ -77,7 +77,7 @@ func TestSyncSE(t *testing.T) {
 	p.Reset()
 	require.Equal(t, uint16(0x6A82), sw(p.Process(cmd(t, apdu.Select(aid, true)))))
 
-	hcePhone, err := New(Config{Kind: HCE, Passcode: "5791", Rand: rnd()})
+	hcePhone, err := New(Config{Kind: HCE, Passcode: "5791", Rand: rnd(), CloudKeys: &counter{n: 1}})
 	require.NoError(t, err)
 	_, err = hcePhone.SyncSE()
 	require.ErrorIs(t, err, ErrKind)

@@ -6,12 +6,12 @@
 //   - SE phone: the card applet lives in the issuer's Security Domain of a
 //     virtual secure element (package se), personalised with its ICC master
 //     key; the firewall keeps it from other domains (R-G5d);
-//   - HCE phone: the phone holds emulated card data only, a token PAN and a
-//     batch of single-use session keys from the issuer's cloud platform
-//     (package hce), never the master key (R-S5c); each key pays once
-//     (R-S5b); with none left the phone does not offer the card at all and
-//     asks for replenishment; every tap needs CDCVM (R-S2e); the phone is
-//     bound to its hardware device ID, which its cryptograms carry (R-S5d);
+//   - HCE phone: the phone holds emulated card data only, a cloud token PAN
+//     and limited-use keys its issuer app downloaded from the cloud
+//     platform (cards/hceapp), never a master key (R-S5c); each key pays
+//     once (R-S5b); with none left the phone does not offer the card at all
+//     and asks for replenishment; every tap needs CDCVM (R-S2e); the keys
+//     were issued to its hardware device ID (R-S5d);
 //   - wallet phone: a tokenised card (token PAN and expiry, token
 //     cryptograms from the token's own keys) with CDCVM.
 //
@@ -40,7 +40,6 @@ import (
 
 	"github.com/tapsim/tapsim/cards/chip"
 	"github.com/tapsim/tapsim/cards/emvapp"
-	"github.com/tapsim/tapsim/cards/hce"
 	"github.com/tapsim/tapsim/cards/passcode"
 	"github.com/tapsim/tapsim/cards/se"
 	"github.com/tapsim/tapsim/emv/keys"
@@ -53,7 +52,7 @@ type Kind int
 const (
 	// SE is a secure-element phone.
 	SE Kind = iota + 1
-	// HCE is a host card emulation phone with single-use keys.
+	// HCE is a host card emulation phone with limited-use keys.
 	HCE
 	// Wallet is a tokenised wallet phone.
 	Wallet
@@ -153,10 +152,9 @@ type Config struct {
 	Clock func() time.Time
 	// Rand supplies salts and challenges; required.
 	Rand io.Reader
-	// CloudKeys, when set on an HCE phone, counts the keys of the
-	// cloud-payment card it holds (cards/hceapp.Card): the phone then
-	// keeps no single-use key store of its own, offers no card with no
-	// key left, and asks for replenishment at LowWater.
+	// CloudKeys counts the keys of the cloud-payment card an HCE phone
+	// holds (cards/hceapp.Card), required for one: the phone offers no
+	// card with no key left, and asks for replenishment at LowWater.
 	CloudKeys interface{ KeysLeft() int }
 }
 
@@ -169,7 +167,6 @@ type Phone struct {
 	opts     []chip.Option
 	apps     []*emvapp.App
 	se       *se.SE
-	store    *hce.Store
 	on       bool
 	verified bool
 	until    time.Time
@@ -191,6 +188,9 @@ func New(cfg Config) (*Phone, error) {
 		cfg.Clock = time.Now
 	}
 	if cfg.Kind == HCE {
+		if cfg.CloudKeys == nil {
+			return nil, fmt.Errorf("%w: an HCE phone needs its cloud card's keys", ErrConfig)
+		}
 		cfg.AlwaysVerify = true
 		cfg.Validity = 0
 	}
@@ -218,9 +218,6 @@ func New(cfg Config) (*Phone, error) {
 			return nil, err
 		}
 	}
-	if cfg.Kind == HCE && cfg.CloudKeys == nil {
-		p.store = hce.NewStore(cfg.LowWater)
-	}
 	return p, nil
 }
 
@@ -233,10 +230,6 @@ func (p *Phone) Kind() Kind { return p.cfg.Kind }
 // Holder returns the phone's cardholder verification, to personalise the
 // payment application with (emvapp.Config.Holder).
 func (p *Phone) Holder() emvapp.Holder { return holder{p} }
-
-// KeyStore returns the single-use key store of an HCE phone (nil
-// otherwise), to give the payment application (emvapp.SingleUse).
-func (p *Phone) KeyStore() *hce.Store { return p.store }
 
 // SE returns the secure element of an SE phone (nil otherwise).
 func (p *Phone) SE() *se.SE { return p.se }
@@ -299,7 +292,7 @@ func (p *Phone) reachable(a chip.Application) bool {
 }
 
 // hasKeys reports whether the phone pays with keys it must replenish.
-func (p *Phone) hasKeys() bool { return p.store != nil || p.cfg.CloudKeys != nil }
+func (p *Phone) hasKeys() bool { return p.cfg.CloudKeys != nil }
 
 // ATR returns the phone's Answer To Reset.
 func (p *Phone) ATR() []byte { return p.chip.ATR() }
@@ -477,31 +470,17 @@ func (p *Phone) pans() []string {
 // MaskPAN is pan.Mask: the first 6 and last 4 digits at most.
 func MaskPAN(p string) string { return pan.Mask(p) }
 
-// Replenish loads single-use keys from the cloud platform (HCE phones).
-func (p *Phone) Replenish(creds ...hce.Credential) error {
-	if p.store == nil {
-		return ErrKind
-	}
-	return p.store.Add(creds...)
-}
-
 // KeysLeft returns the single-use keys an HCE phone holds (0 for others).
 func (p *Phone) KeysLeft() int {
-	switch {
-	case p.cfg.CloudKeys != nil:
+	if p.cfg.CloudKeys != nil {
 		return p.cfg.CloudKeys.KeysLeft()
-	case p.store != nil:
-		return p.store.Len()
 	}
 	return 0
 }
 
 // NeedsReplenish reports whether an HCE phone should ask for more keys.
 func (p *Phone) NeedsReplenish() bool {
-	if p.cfg.CloudKeys != nil {
-		return p.cfg.CloudKeys.KeysLeft() <= p.cfg.LowWater
-	}
-	return p.store != nil && p.store.NeedsReplenish()
+	return p.cfg.CloudKeys != nil && p.cfg.CloudKeys.KeysLeft() <= p.cfg.LowWater
 }
 
 // String describes the phone without card data.

@@ -18,6 +18,7 @@ import (
 	"github.com/tapsim/tapsim/cards/testca"
 	"github.com/tapsim/tapsim/cards/vpcd"
 	"github.com/tapsim/tapsim/kernel"
+	"github.com/tapsim/tapsim/lab"
 	"github.com/tapsim/tapsim/terminal/client"
 	"github.com/tapsim/tapsim/terminal/pcsc"
 	"github.com/tapsim/tapsim/terminal/pos"
@@ -114,10 +115,18 @@ type uiRig struct {
 
 // newUIRig starts the hosts, serves card on slot 0 (out of the field) and
 // opens the UI with one virtual card in its wallet before the readers.
-func newUIRig(t *testing.T, card cards.Card, now time.Time) *uiRig {
+func newUIRig(t *testing.T, profile string, now time.Time) (*uiRig, cards.Profile) {
 	t.Helper()
 	d := pcscd.Need(t)
-	acquirer := startHosts(t)
+	acquirer, issuerDir := startHostsAt(t)
+	p, card := liveCard(t, profile, now)
+	if lab.IsSampleHCE(profile) {
+		// The phone the issuer enrolled with its cloud platform, whose
+		// keys are in the issuer's ledger.
+		hp, err := lab.OpenIssuerHCEPhone(issuerDir, profile, func() time.Time { return now }, nil)
+		require.NoError(t, err)
+		card = hp.Phone
+	}
 	r := &uiRig{card: newRig(t, card, vpcd.Options{}), hand: newHolder()}
 	r.entry = tui.ReaderPrefix + d.Reader(0)
 	r.shown = tui.ReaderPrefix + d.Name
@@ -168,7 +177,7 @@ func newUIRig(t *testing.T, card cards.Card, now time.Time) *uiRig {
 	// Started after newRig: its cleanup runs first, so the UI lets go of
 	// the reader before the card is taken away for good.
 	r.Rig = tuitest.Start(t, b, tui.Options{SaveDir: t.TempDir()})
-	return r
+	return r, p
 }
 
 // uiState is a copy of the model, taken on the UI goroutine.
@@ -253,8 +262,7 @@ func commands(t *testing.T, trace []string) []string {
 // the APDU trace of the exchanges that went through the reader.
 func TestTUIReaderSale(t *testing.T) {
 	now := time.Now().Truncate(time.Second)
-	p, card := liveCard(t, "visa-plastic", now)
-	r := newUIRig(t, card, now)
+	r, p := newUIRig(t, "visa-plastic", now)
 	ctx := testCtx(t)
 
 	s := r.Wait("> visa-plastic", "  "+tui.ReaderMark)
@@ -311,8 +319,7 @@ func TestTUIReaderSale(t *testing.T) {
 // CDCVM on the second presentation.
 func TestTUIReaderSeePhone(t *testing.T) {
 	now := time.Now().Truncate(time.Second)
-	p, phone := liveCard(t, "hce-phone", now)
-	r := newUIRig(t, phone, now)
+	r, p := newUIRig(t, "hce-phone", now)
 	ctx := testCtx(t)
 
 	r.selectReader()
@@ -358,8 +365,7 @@ func TestTUIReaderSeePhone(t *testing.T) {
 // sale on the same reader then needs a single tap.
 func TestTUIReaderRemovedMidTap(t *testing.T) {
 	now := time.Now().Truncate(time.Second)
-	p, card := liveCard(t, "visa-plastic", now)
-	r := newUIRig(t, card, now)
+	r, p := newUIRig(t, "visa-plastic", now)
 	ctx := testCtx(t)
 
 	r.selectReader()
