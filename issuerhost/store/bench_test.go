@@ -77,11 +77,21 @@ func benchTap(b *testing.B, db *store.DB, next *atomic.Uint32) {
 // two workers that each tap a card of their own: "1 instance" runs both on
 // one store handle (whose writers take turns), "2 instances" each on a
 // handle of its own, as two issuer processes sharing the database. The
-// ratio of their ns/op is what a second issuer instance adds.
+// ratio of their ns/op is what a second issuer instance adds. "whole
+// database" runs the same in Update, which serialises every writer of
+// every instance, for comparison.
 func BenchmarkAuthoriseRows(b *testing.B) {
 	const workers = 2
-	for _, handles := range []int{1, 2} {
-		b.Run(fmt.Sprintf("postgres/%d instances", handles), func(b *testing.B) {
+	for _, c := range []struct {
+		handles int
+		whole   bool
+	}{{1, false}, {2, false}, {2, true}} {
+		name := fmt.Sprintf("postgres/%d instances", c.handles)
+		if c.whole {
+			name += "/whole database"
+		}
+		handles := c.handles
+		b.Run(name, func(b *testing.B) {
 			target := postgresEngine.fresh(b)
 			dbs := make([]*store.DB, handles)
 			for i := range dbs {
@@ -97,7 +107,11 @@ func BenchmarkAuthoriseRows(b *testing.B) {
 					defer wg.Done()
 					db := dbs[w%handles]
 					for i := w; i < b.N; i += workers {
-						reason, err := tap(db, rowsPAN(w+1), uint16(i/workers+1), fmt.Sprint(i), 1)
+						update := db.UpdateRows
+						if c.whole {
+							update = db.Update
+						}
+						reason, err := tapIn(update, rowsPAN(w+1), uint16(i/workers+1), fmt.Sprint(i), 1)
 						if err == nil && reason != "" {
 							err = fmt.Errorf("tap %d declined: %s", i, reason)
 						}

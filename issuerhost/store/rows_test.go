@@ -50,8 +50,13 @@ func seedCards(t testing.TB, db *store.DB, n int) {
 // counted on the account (Posted + 1, read then written back whole), so
 // that a lost update shows. It returns "" for an approval, or the reason.
 func tap(db *store.DB, number string, atc uint16, ac string, amount int64) (string, error) {
+	return tapIn(db.UpdateRows, number, atc, ac, amount)
+}
+
+// tapIn is tap in a transaction of update (db.UpdateRows or db.Update).
+func tapIn(update func(context.Context, func(*store.Tx) error) error, number string, atc uint16, ac string, amount int64) (string, error) {
 	var reason string
-	err := db.UpdateRows(ctx, func(tx *store.Tx) error {
+	err := update(ctx, func(tx *store.Tx) error {
 		reason = ""
 		var card store.Card
 		cred := ""
