@@ -413,3 +413,63 @@ func tapCtx(c context.Context, db *store.DB, card int) (string, error) {
 	})
 	return reason, err
 }
+
+// A database of schema 5 (no per-instance columns) is brought to 7: its
+// log and audit rows stay, as the stream "", and new ones follow them.
+func TestUpgradeToInstanceStreams(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e engine) {
+		target := e.fresh(t)
+		db := e.mustOpen(t, target)
+		update(t, db, func(tx *store.Tx) error {
+			for i := range 3 {
+				if _, err := tx.LogAuth(ctx, store.AuthRecord{At: t0, MTI: "0100", ResponseCode: "00"}); err != nil {
+					return err
+				}
+				if e.name == "sqlite" { // on SQLite a row of today is a row of schema 5
+					if err := tx.Audit(ctx, store.AuditEvent{At: t0, Actor: "test", Action: fmt.Sprint(i)}); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		require.NoError(t, db.Close())
+		raw := e.raw(t, target)
+		for _, q := range []string{
+			`DROP INDEX auth_log_instance`, `DROP INDEX audit_instance`,
+			`ALTER TABLE auth_log DROP COLUMN instance`, `ALTER TABLE auth_log DROP COLUMN instance_seq`,
+			`ALTER TABLE audit DROP COLUMN instance`, `ALTER TABLE audit DROP COLUMN instance_seq`,
+			`UPDATE meta SET v = '5' WHERE k = 'schema_version'`,
+		} {
+			_, err := raw.Exec(q)
+			require.NoError(t, err, q)
+		}
+		require.NoError(t, raw.Close())
+
+		db = e.mustOpen(t, target)
+		update(t, db, func(tx *store.Tx) error {
+			seq, err := tx.LogAuth(ctx, store.AuthRecord{At: t0, MTI: "0100", ResponseCode: "05"})
+			require.NoError(t, err)
+			require.Equal(t, int64(4), seq, "numbered after the older rows")
+			return tx.Audit(ctx, store.AuditEvent{At: t0, Actor: "test", Action: "after"})
+		})
+		require.NoError(t, db.View(ctx, func(tx *store.Tx) error {
+			v, _, err := tx.Meta(ctx, "schema_version")
+			require.NoError(t, err)
+			require.Equal(t, "7", v)
+			log, err := tx.AuthLog(ctx, 2)
+			require.NoError(t, err)
+			require.Len(t, log, 2)
+			require.Equal(t, "", log[0].Instance)
+			require.Equal(t, db.Instance(), log[1].Instance)
+			n, err := tx.VerifyAudit(ctx)
+			require.NoError(t, err)
+			if e.name == "sqlite" {
+				require.Equal(t, 4, n)
+			} else {
+				require.Equal(t, 1, n)
+			}
+			return nil
+		}))
+	})
+}
