@@ -33,11 +33,12 @@ lint: ## gofmt and go vet
 	$(GO) vet $(PKGS)
 
 # One benchmark per hot step of an authorisation: ISO 8583 pack/unpack, the
-# terminal MAC, the ARQC check, the issuer's durable commit, the issuer and
+# terminal MAC, the ARQC check, the issuer's durable commit (and on PostgreSQL one
+# against two issuer instances on one database), the issuer and
 # the acquirer over loopback, and the whole sale terminal -> acquirer ->
 # issuer. BENCH=. BENCHPKGS=./... runs every benchmark; BENCHCOUNT=6 gives
 # benchstat enough samples.
-BENCH      ?= ^Benchmark(Pack0100|Unpack0100|Alg3|VerifyARQC|VerifyMAC|Authorise|AuthorizeTCP|Authorisation)$$
+BENCH      ?= ^Benchmark(Pack0100|Unpack0100|Alg3|VerifyARQC|VerifyMAC|Authorise|AuthoriseRows|AuthorizeTCP|Authorisation)$$
 BENCHPKGS  ?= ./isospec ./emv/mac ./hsm/soft ./issuerhost/store ./issuerhost ./acquirer ./tests/e2e
 BENCHCOUNT ?= 1
 

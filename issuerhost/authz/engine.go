@@ -258,10 +258,18 @@ func decisionFor(r Reason) Decision { return Decision{Reason: r, Code: r.Code(),
 // everything it changed is committed. An error means the host could not
 // decide (the store or security module failed): nothing of the request
 // was kept, and the decision is a system error (96).
+//
+// The pipeline runs in a store.DB.UpdateRows transaction: it changes only
+// the state of the card or token it looks up (ATC high-water mark, used
+// cryptograms and single-use keys, PIN tries), of that card and of its
+// account (holds), whose rows the look-ups lock, and appends to the log
+// and audit trail. So on PostgreSQL issuer instances deciding for
+// different cards do not wait for each other, and two deciding for one
+// card take turns.
 func (e *Engine) Authorize(ctx context.Context, req Request) (Decision, error) {
 	now := e.cfg.Now()
 	var d Decision
-	err := e.db.Update(ctx, func(tx *store.Tx) error {
+	err := e.db.UpdateRows(ctx, func(tx *store.Tx) error {
 		t := &txn{e: e, tx: tx, ctx: ctx, req: &req, now: now, atc: -1}
 		d = t.run()
 		d.ReplayTolerated = t.replayTolerated
@@ -283,7 +291,7 @@ func (e *Engine) Authorize(ctx context.Context, req Request) (Decision, error) {
 
 // logSystemError records a 96 in its own transaction, best effort.
 func (e *Engine) logSystemError(ctx context.Context, at time.Time, mti, stan, rrn, tid, mid, p string, amount int64, cur int, entry, key string) {
-	_ = e.db.Update(ctx, func(tx *store.Tx) error {
+	_ = e.db.UpdateRows(ctx, func(tx *store.Tx) error {
 		_, err := tx.LogAuth(ctx, store.AuthRecord{At: at, MTI: mti, STAN: stan, RRN: rrn, TerminalID: tid, MerchantID: mid,
 			MaskedPAN: pan.Mask(p), Amount: amount, Currency: cur, EntryMode: entry, CVM: "", ATC: -1,
 			ResponseCode: SystemError.Code(), Reason: string(SystemError), OrigKey: key})

@@ -93,11 +93,13 @@ posted = excluded.posted, held = excluded.held, txn_limit = excluded.txn_limit, 
 	return nil
 }
 
-// Account returns the account id.
+// Account returns the account id; inside UpdateRows it locks its row
+// until the commit (see DB.UpdateRows), as Card, CardByPAN, Token and
+// TokenByNumber lock theirs.
 func (t *Tx) Account(ctx context.Context, id string) (Account, error) {
 	var a Account
 	var st string
-	err := t.queryRow(ctx, `SELECT id, currency, credit_limit, posted, held, txn_limit, status FROM accounts WHERE id = ?`, id).
+	err := t.queryRow(ctx, `SELECT id, currency, credit_limit, posted, held, txn_limit, status FROM accounts WHERE id = ?`+t.forUpdate(), id).
 		Scan(&a.ID, &a.Currency, &a.CreditLimit, &a.Posted, &a.Held, &a.TxnLimit, &st)
 	if err != nil {
 		return Account{}, notFound(err, "account "+id)
@@ -184,7 +186,7 @@ func (t *Tx) Card(ctx context.Context, id string) (Card, error) {
 	if t.c == nil {
 		return Card{}, ErrNoCipher
 	}
-	c, err := t.scanCard(t.queryRow(ctx, `SELECT `+cardCols+` FROM cards WHERE id = ?`, id))
+	c, err := t.scanCard(t.queryRow(ctx, `SELECT `+cardCols+` FROM cards WHERE id = ?`+t.forUpdate(), id))
 	if err != nil {
 		return Card{}, rowErr(err, "card "+id)
 	}
@@ -198,7 +200,7 @@ func (t *Tx) CardByPAN(ctx context.Context, p string) (Card, error) {
 	if err != nil {
 		return Card{}, err
 	}
-	c, err := t.scanCard(t.queryRow(ctx, `SELECT `+cardCols+` FROM cards WHERE pan_index = ?`, idx))
+	c, err := t.scanCard(t.queryRow(ctx, `SELECT `+cardCols+` FROM cards WHERE pan_index = ?`+t.forUpdate(), idx))
 	if err != nil {
 		return Card{}, rowErr(err, "card "+pan.Mask(p))
 	}

@@ -1,6 +1,8 @@
 package store_test
 
 import (
+	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -67,5 +69,66 @@ func benchTap(b *testing.B, db *store.DB, next *atomic.Uint32) {
 	}
 	if _, err := authorise(db, uint16(n), 1); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// BenchmarkAuthoriseRows is the authorisation of tap (card, account,
+// cryptogram, ATC, hold, log, audit, in UpdateRows) on PostgreSQL, from
+// two workers that each tap a card of their own: "1 instance" runs both on
+// one store handle (whose writers take turns), "2 instances" each on a
+// handle of its own, as two issuer processes sharing the database. The
+// ratio of their ns/op is what a second issuer instance adds. "whole
+// database" runs the same in Update, which serialises every writer of
+// every instance, for comparison.
+func BenchmarkAuthoriseRows(b *testing.B) {
+	const workers = 2
+	for _, c := range []struct {
+		handles int
+		whole   bool
+	}{{1, false}, {2, false}, {2, true}} {
+		name := fmt.Sprintf("postgres/%d instances", c.handles)
+		if c.whole {
+			name += "/whole database"
+		}
+		handles := c.handles
+		b.Run(name, func(b *testing.B) {
+			target := postgresEngine.fresh(b)
+			dbs := make([]*store.DB, handles)
+			for i := range dbs {
+				dbs[i] = postgresEngine.mustOpen(b, target)
+			}
+			seedCards(b, dbs[0], workers)
+			var wg sync.WaitGroup
+			errs := make([]error, workers)
+			b.ResetTimer()
+			for w := range workers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					db := dbs[w%handles]
+					for i := w; i < b.N; i += workers {
+						update := db.UpdateRows
+						if c.whole {
+							update = db.Update
+						}
+						reason, err := tapIn(update, rowsPAN(w+1), uint16(i/workers+1), fmt.Sprint(i), 1)
+						if err == nil && reason != "" {
+							err = fmt.Errorf("tap %d declined: %s", i, reason)
+						}
+						if err != nil {
+							errs[w] = err
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			b.StopTimer()
+			for _, err := range errs {
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -32,19 +34,56 @@ type AuthRecord struct {
 	Reason       string
 	AuthCode     string
 	OrigKey      string
+	// Instance is the store instance that wrote the line ("" on SQLite
+	// and for lines older than per-instance logs), InstanceSeq its number
+	// in that instance's stream (0 for those lines).
+	Instance    string
+	InstanceSeq int64
 }
 
-// LogAuth appends r to the authorisation log and returns its sequence
-// number.
+// streamSeq returns the global and per-instance numbers of a new row of
+// the authorisation log or audit trail (table), and on PostgreSQL the
+// hash column of the instance's last row (when wantHash): the next value
+// of the table's sequence and one more than the instance's last row. On
+// SQLite there is one stream, numbered by seq itself.
+func (t *Tx) streamSeq(ctx context.Context, table string, wantHash bool) (seq, iseq int64, lastHash string, err error) {
+	if !t.d.streams {
+		seq, err = t.nextSeq(ctx, table)
+		if err != nil {
+			return 0, 0, "", err
+		}
+		return seq, seq, "", nil
+	}
+	if err := t.queryRow(ctx, `SELECT nextval('`+table+`_seq')`).Scan(&seq); err != nil {
+		return 0, 0, "", fmt.Errorf("store: %s sequence: %w", table, err)
+	}
+	cols := `instance_seq, ''`
+	if wantHash {
+		cols = `instance_seq, hash`
+	}
+	err = t.queryRow(ctx, `SELECT `+cols+` FROM `+table+` WHERE instance = ? ORDER BY instance_seq DESC LIMIT 1`, t.instance).
+		Scan(&iseq, &lastHash)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return seq, 1, "", nil
+	case err != nil:
+		return 0, 0, "", fmt.Errorf("store: %s sequence of instance %s: %w", table, t.instance, err)
+	}
+	return seq, iseq + 1, lastHash, nil
+}
+
+// LogAuth appends r to the authorisation log, in this instance's stream,
+// and returns its sequence number.
 func (t *Tx) LogAuth(ctx context.Context, r AuthRecord) (int64, error) {
-	seq, err := t.nextSeq(ctx, "auth_log")
+	seq, iseq, _, err := t.streamSeq(ctx, "auth_log", false)
 	if err != nil {
 		return 0, err
 	}
 	_, err = t.exec(ctx, `INSERT INTO auth_log (seq, at, mti, stan, rrn, terminal_id, merchant_id, masked_pan, cred, amount,
-currency, entry_mode, cvm, atc, response_code, reason, auth_code, orig_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+currency, entry_mode, cvm, atc, response_code, reason, auth_code, orig_key, instance, instance_seq)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		seq, nanos(r.At), r.MTI, r.STAN, r.RRN, r.TerminalID, r.MerchantID, r.MaskedPAN, r.Cred, r.Amount, r.Currency,
-		r.EntryMode, r.CVM, r.ATC, r.ResponseCode, r.Reason, r.AuthCode, r.OrigKey)
+		r.EntryMode, r.CVM, r.ATC, r.ResponseCode, r.Reason, r.AuthCode, r.OrigKey, t.instance, iseq)
 	if err != nil {
 		return 0, fmt.Errorf("store: log authorisation: %w", err)
 	}
@@ -52,13 +91,14 @@ currency, entry_mode, cvm, atc, response_code, reason, auth_code, orig_key) VALU
 }
 
 // AuthLog returns the last n records of the authorisation log (all when
-// n <= 0), oldest first.
+// n <= 0), of every instance, oldest first (by sequence number).
 func (t *Tx) AuthLog(ctx context.Context, n int) ([]AuthRecord, error) {
 	q := `SELECT seq, at, mti, stan, rrn, terminal_id, merchant_id, masked_pan, cred, amount, currency, entry_mode, cvm, atc,
-response_code, reason, auth_code, orig_key FROM auth_log`
+response_code, reason, auth_code, orig_key, instance, instance_seq FROM auth_log`
 	var args []any
 	if n > 0 {
-		q += ` WHERE seq > (SELECT COALESCE(MAX(seq), 0) FROM auth_log) - ?`
+		// The numbers may have gaps on PostgreSQL (a sequence).
+		q += ` WHERE seq >= (SELECT COALESCE(MIN(seq), 0) FROM (SELECT seq FROM auth_log ORDER BY seq DESC LIMIT ?) last)`
 		args = append(args, n)
 	}
 	rows, err := t.query(ctx, q+` ORDER BY seq`, args...)
@@ -71,7 +111,8 @@ response_code, reason, auth_code, orig_key FROM auth_log`
 		var r AuthRecord
 		var at int64
 		if err := rows.Scan(&r.Seq, &at, &r.MTI, &r.STAN, &r.RRN, &r.TerminalID, &r.MerchantID, &r.MaskedPAN, &r.Cred,
-			&r.Amount, &r.Currency, &r.EntryMode, &r.CVM, &r.ATC, &r.ResponseCode, &r.Reason, &r.AuthCode, &r.OrigKey); err != nil {
+			&r.Amount, &r.Currency, &r.EntryMode, &r.CVM, &r.ATC, &r.ResponseCode, &r.Reason, &r.AuthCode, &r.OrigKey,
+			&r.Instance, &r.InstanceSeq); err != nil {
 			return nil, fmt.Errorf("store: authorisation log: %w", err)
 		}
 		r.At = fromNanos(at)
@@ -84,8 +125,9 @@ response_code, reason, auth_code, orig_key FROM auth_log`
 }
 
 // AuditEvent is one entry of the append-only audit trail (R-S4d, R-S5e).
-// Each entry carries the hash of the one before it, so that an entry
-// changed or removed behind the store's back breaks the chain.
+// Each entry carries the hash of the one before it in its instance's
+// stream, so that an entry changed or removed behind the store's back
+// breaks that stream's chain.
 type AuditEvent struct {
 	Seq     int64
 	At      time.Time
@@ -93,19 +135,34 @@ type AuditEvent struct {
 	Action  string // what was done, machine-readable
 	Subject string // what it was done to (masked PAN, token or device reference)
 	Detail  string // free text, never sensitive data
-	Prev    []byte // hash of the previous entry (32 zero bytes for the first)
+	Prev    []byte // hash of the previous entry of the stream (32 zero bytes for the first)
 	Hash    []byte // SHA-256 over Prev and this entry's fields
+	// Instance is the store instance whose stream holds the entry (""
+	// on SQLite and for entries older than per-instance streams), and
+	// InstanceSeq its number there (0 for the stream "": Seq numbers it).
+	Instance    string
+	InstanceSeq int64
 }
 
-// auditHash is the chain hash of e.
+// auditHash is the chain hash of e. An entry of the stream "" covers its
+// Seq; an entry of an instance's stream covers the instance and its
+// number there instead.
 func auditHash(e AuditEvent) []byte {
 	h := sha256.New()
 	h.Write(e.Prev)
 	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(e.Seq))
+	n := e.Seq
+	if e.Instance != "" {
+		n = e.InstanceSeq
+	}
+	binary.BigEndian.PutUint64(b[:8], uint64(n))
 	binary.BigEndian.PutUint64(b[8:], uint64(nanos(e.At)))
 	h.Write(b[:])
-	for _, s := range []string{e.Actor, e.Action, e.Subject, e.Detail} {
+	strs := []string{e.Actor, e.Action, e.Subject, e.Detail}
+	if e.Instance != "" {
+		strs = append(strs, e.Instance)
+	}
+	for _, s := range strs {
 		var l [4]byte
 		binary.BigEndian.PutUint32(l[:], uint32(len(s)))
 		h.Write(l[:])
@@ -114,18 +171,25 @@ func auditHash(e AuditEvent) []byte {
 	return h.Sum(nil)
 }
 
-// Audit appends e to the audit trail (its Seq, Prev and Hash are set
-// here).
+// Audit appends e to this instance's stream of the audit trail (its Seq,
+// Prev, Hash, Instance and InstanceSeq are set here).
 func (t *Tx) Audit(ctx context.Context, e AuditEvent) error {
 	if e.Actor == "" || e.Action == "" {
 		return fmt.Errorf("%w: audit event without actor or action", ErrInvalid)
 	}
-	seq, err := t.nextSeq(ctx, "audit")
+	seq, iseq, lastHash, err := t.streamSeq(ctx, "audit", true)
 	if err != nil {
 		return err
 	}
 	prev := make([]byte, sha256.Size)
-	if seq > 1 {
+	switch {
+	case t.instance != "":
+		if iseq > 1 {
+			if prev, err = hex.DecodeString(lastHash); err != nil || len(prev) != sha256.Size {
+				return fmt.Errorf("%w: instance %s entry %d", ErrAuditBroken, t.instance, iseq-1)
+			}
+		}
+	case seq > 1:
 		var ph string
 		if err := t.queryRow(ctx, `SELECT hash FROM audit WHERE seq = ?`, seq-1).Scan(&ph); err != nil {
 			return notFound(err, "audit entry before the last")
@@ -134,19 +198,26 @@ func (t *Tx) Audit(ctx context.Context, e AuditEvent) error {
 			return fmt.Errorf("%w: entry %d", ErrAuditBroken, seq-1)
 		}
 	}
-	e.Seq, e.Prev = seq, prev
+	e.Seq, e.Prev, e.Instance, e.InstanceSeq = seq, prev, t.instance, iseq
+	if t.instance == "" {
+		e.InstanceSeq = 0
+	}
 	e.Hash = auditHash(e)
-	_, err = t.exec(ctx, `INSERT INTO audit (seq, at, actor, action, subject, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.Seq, nanos(e.At), e.Actor, e.Action, e.Subject, e.Detail, hex.EncodeToString(e.Prev), hex.EncodeToString(e.Hash))
+	_, err = t.exec(ctx, `INSERT INTO audit (seq, at, actor, action, subject, detail, prev_hash, hash, instance, instance_seq)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.Seq, nanos(e.At), e.Actor, e.Action, e.Subject, e.Detail, hex.EncodeToString(e.Prev), hex.EncodeToString(e.Hash),
+		e.Instance, e.InstanceSeq)
 	if err != nil {
 		return fmt.Errorf("store: audit: %w", err)
 	}
 	return nil
 }
 
-// AuditTrail returns the whole audit trail, oldest first.
+// AuditTrail returns the whole audit trail, of every instance, by
+// sequence number.
 func (t *Tx) AuditTrail(ctx context.Context) ([]AuditEvent, error) {
-	rows, err := t.query(ctx, `SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM audit ORDER BY seq`)
+	rows, err := t.query(ctx, `SELECT seq, at, actor, action, subject, detail, prev_hash, hash, instance, instance_seq
+FROM audit ORDER BY seq`)
 	if err != nil {
 		return nil, fmt.Errorf("store: audit trail: %w", err)
 	}
@@ -156,7 +227,7 @@ func (t *Tx) AuditTrail(ctx context.Context) ([]AuditEvent, error) {
 		var e AuditEvent
 		var at int64
 		var prev, hash string
-		if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Action, &e.Subject, &e.Detail, &prev, &hash); err != nil {
+		if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Action, &e.Subject, &e.Detail, &prev, &hash, &e.Instance, &e.InstanceSeq); err != nil {
 			return nil, fmt.Errorf("store: audit trail: %w", err)
 		}
 		e.At = fromNanos(at)
@@ -170,20 +241,40 @@ func (t *Tx) AuditTrail(ctx context.Context) ([]AuditEvent, error) {
 	return out, nil
 }
 
-// VerifyAudit checks the audit trail's hash chain and numbering and
-// returns the number of entries; a broken chain gives ErrAuditBroken
-// naming the first bad entry.
+// VerifyAudit checks the hash chain and numbering of each instance's
+// stream of the audit trail and returns the number of entries of all of
+// them; a broken chain gives ErrAuditBroken naming the first bad entry of
+// its stream, with the number of entries before it (in seq order) that
+// held. The entries of the stream "" are numbered 1, 2, ... by seq;
+// those of an instance by instance_seq.
 func (t *Tx) VerifyAudit(ctx context.Context) (int, error) {
 	trail, err := t.AuditTrail(ctx)
 	if err != nil {
 		return 0, err
 	}
-	prev := make([]byte, sha256.Size)
+	type stream struct {
+		n    int64
+		prev []byte
+	}
+	streams := map[string]*stream{}
 	for i, e := range trail {
-		if e.Seq != int64(i+1) || !bytes.Equal(e.Prev, prev) || !bytes.Equal(auditHash(e), e.Hash) {
-			return i, fmt.Errorf("%w: at entry %d", ErrAuditBroken, i+1)
+		st := streams[e.Instance]
+		if st == nil {
+			st = &stream{prev: make([]byte, sha256.Size)}
+			streams[e.Instance] = st
 		}
-		prev = e.Hash
+		st.n++
+		num := e.Seq
+		if e.Instance != "" {
+			num = e.InstanceSeq
+		}
+		if num != st.n || !bytes.Equal(e.Prev, st.prev) || !bytes.Equal(auditHash(e), e.Hash) {
+			if e.Instance == "" {
+				return i, fmt.Errorf("%w: at entry %d", ErrAuditBroken, st.n)
+			}
+			return i, fmt.Errorf("%w: instance %s at entry %d", ErrAuditBroken, e.Instance, st.n)
+		}
+		st.prev = e.Hash
 	}
 	return len(trail), nil
 }

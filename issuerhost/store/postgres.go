@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -42,12 +44,18 @@ var appendOnly = []struct{ table, message string }{
 	{"auth_log", "authorisation log is append-only"},
 }
 
-// postgresExtra creates the function the append-only triggers call, and
-// the triggers (UPDATE, DELETE: per row; TRUNCATE: per statement). CREATE
+// postgresExtra creates the sequences that number the rows of the
+// authorisation log and audit trail, the function the append-only
+// triggers call, and the triggers (UPDATE, DELETE: per row; TRUNCATE: per statement). CREATE
 // TRIGGER has no IF NOT EXISTS before PostgreSQL 14, so each one is made
 // only when pg_trigger does not list it yet.
 func postgresExtra() []string {
-	out := []string{`CREATE OR REPLACE FUNCTION tapsim_append_only() RETURNS trigger LANGUAGE plpgsql AS $fn$
+	out := []string{
+		// The global numbers of the log's and audit trail's rows; each
+		// instance numbers its own rows in instance_seq.
+		`CREATE SEQUENCE IF NOT EXISTS auth_log_seq`,
+		`CREATE SEQUENCE IF NOT EXISTS audit_seq`,
+		`CREATE OR REPLACE FUNCTION tapsim_append_only() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
 	RAISE EXCEPTION '%', TG_ARGV[0] USING ERRCODE = 'restrict_violation';
 END
@@ -79,7 +87,12 @@ var postgresDialect = dialect{
 		}
 		return &sql.TxOptions{Isolation: sql.LevelReadCommitted}
 	},
-	lock:            fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", PostgresLockKey),
+	lock:       fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", PostgresLockKey),
+	sharedLock: fmt.Sprintf("SELECT pg_advisory_xact_lock_shared(%d)", PostgresLockKey),
+	rowLock:    " FOR NO KEY UPDATE",
+	streams:    true,
+	hasColumn: `SELECT COUNT(*) FROM information_schema.columns
+WHERE table_schema = current_schema() AND table_name = ? AND column_name = ?`,
 	concurrentReads: true,
 	uniqueViolation: postgresUnique,
 }
@@ -146,12 +159,28 @@ func OpenPostgres(ctx context.Context, dsn string, o PostgresOptions) (*DB, erro
 		}
 		return nil, fmt.Errorf("%w: %s: %s", ErrUnavailable, where, scrub(err.Error(), dsn))
 	}
-	s := &DB{db: db, dialect: postgresDialect, location: where}
+	instance, err := newInstanceID()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s := &DB{db: db, dialect: postgresDialect, location: where, instance: instance}
 	if err := s.migrate(ctx, o.Cipher); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// newInstanceID draws the identifier of a store handle's stream of the
+// authorisation log and audit trail: 16 hex digits, random, so that no two
+// handles, nor one handle before and after a restart, share a stream.
+func newInstanceID() (string, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("store: instance identifier: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
 }
 
 // scrub masks in msg every password dsn holds.

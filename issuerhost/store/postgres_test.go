@@ -84,7 +84,7 @@ WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position`)
 		require.NoError(t, rows.Scan(&table, &col, &typ))
 		tables[table] = true
 		switch {
-		case col == "at" || strings.HasSuffix(col, "_at") || col == "seq" ||
+		case col == "at" || strings.HasSuffix(col, "_at") || col == "seq" || col == "instance_seq" ||
 			col == "key_id" || col == "amount" || col == "credit_limit" || col == "posted" || col == "held" || col == "txn_limit":
 			require.Equal(t, "bigint", typ, "%s.%s", table, col)
 		case typ != "text" && typ != "integer":

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // schemaVersion is the version the statements below create. Version 1
@@ -19,13 +20,43 @@ import (
 // tsp_records, tsp_tasks, tsp_envelopes, pan_references; see tsp.go), made
 // the same way. Version 5 adds the state of the HCE cloud platform the
 // issuer operates and its key ledger (cloud_records, cloud_audit,
-// cloud_keys, cloud_devices; see cloud.go), made the same way.
-const schemaVersion = "5"
+// cloud_keys, cloud_devices; see cloud.go), made the same way. Version 7
+// keeps the authorisation log and audit trail per instance (the columns
+// instance and instance_seq of auth_log and audit; see logs.go) so that
+// several issuer processes on one PostgreSQL database write side by side;
+// an older database gets the columns (streamColumns), its rows forming the
+// stream of instance "". Version 6 is left to the tables of another
+// feature: a version 6 database is brought to 7 the same way.
+const schemaVersion = "7"
 
 // upgradeFrom are the versions migrate brings to schemaVersion: their
-// tables are a subset of the current ones, so creating the missing ones is
-// the whole upgrade.
-var upgradeFrom = map[string]bool{"2": true, "3": true, "4": true}
+// tables are a subset of the current ones, so creating the missing ones,
+// and the columns of streamColumns, is the whole upgrade.
+var upgradeFrom = map[string]bool{"2": true, "3": true, "4": true, "5": true, "6": true}
+
+// streamColumns are the columns version 7 adds to the tables made by an
+// older version; an older row belongs to instance "" and its instance_seq
+// is 0 (its seq numbers it).
+var streamColumns = []string{
+	`ALTER TABLE auth_log ADD COLUMN instance TEXT NOT NULL DEFAULT ''`,
+	`ALTER TABLE auth_log ADD COLUMN instance_seq BIGINT NOT NULL DEFAULT 0`,
+	`ALTER TABLE audit ADD COLUMN instance TEXT NOT NULL DEFAULT ''`,
+	`ALTER TABLE audit ADD COLUMN instance_seq BIGINT NOT NULL DEFAULT 0`,
+}
+
+// streamIndexes find an instance's last row; made after streamColumns.
+var streamIndexes = []string{
+	`CREATE INDEX IF NOT EXISTS auth_log_instance ON auth_log (instance, instance_seq)`,
+	`CREATE INDEX IF NOT EXISTS audit_instance ON audit (instance, instance_seq)`,
+}
+
+// streamSequences start the global numbering of the log's and audit
+// trail's rows after the rows already there (PostgreSQL), when the schema
+// is made or upgraded.
+var streamSequences = []string{
+	`SELECT setval('auth_log_seq', COALESCE((SELECT MAX(seq) FROM auth_log), 0) + 1, false)`,
+	`SELECT setval('audit_seq', COALESCE((SELECT MAX(seq) FROM audit), 0) + 1, false)`,
+}
 
 // ErrSchema reports a database made by a build whose schema this one does
 // not take.
@@ -132,7 +163,9 @@ var schema = []string{
 	response_code TEXT NOT NULL,
 	reason        TEXT NOT NULL,
 	auth_code     TEXT NOT NULL,
-	orig_key      TEXT NOT NULL)`,
+	orig_key      TEXT NOT NULL,
+	instance      TEXT NOT NULL DEFAULT '',
+	instance_seq  BIGINT NOT NULL DEFAULT 0)`,
 	`CREATE TABLE IF NOT EXISTS audit (
 	seq       BIGINT PRIMARY KEY,
 	at        BIGINT NOT NULL,
@@ -141,7 +174,9 @@ var schema = []string{
 	subject   TEXT NOT NULL,
 	detail    TEXT NOT NULL,
 	prev_hash TEXT NOT NULL,
-	hash      TEXT NOT NULL)`,
+	hash      TEXT NOT NULL,
+	instance     TEXT NOT NULL DEFAULT '',
+	instance_seq BIGINT NOT NULL DEFAULT 0)`,
 	`CREATE TABLE IF NOT EXISTS card_contacts (
 	card_id    TEXT PRIMARY KEY REFERENCES cards(id),
 	phone      TEXT NOT NULL,
@@ -283,6 +318,28 @@ func (s *DB) migrate(ctx context.Context, c Cipher) error {
 			return fmt.Errorf("store: schema version: %w", err)
 		}
 		for _, q := range append(append([]string(nil), schema...), s.dialect.extra...) {
+			if _, err := t.exec(ctx, q); err != nil {
+				return fmt.Errorf("store: schema: %w", err)
+			}
+		}
+		var post []string
+		if v != "" && v != schemaVersion {
+			for _, q := range streamColumns {
+				f := strings.Fields(q) // ALTER TABLE t ADD COLUMN c ...
+				var n int
+				if err := t.queryRow(ctx, s.dialect.hasColumn, f[2], f[5]).Scan(&n); err != nil {
+					return fmt.Errorf("store: schema: %w", err)
+				}
+				if n == 0 {
+					post = append(post, q)
+				}
+			}
+		}
+		post = append(post, streamIndexes...)
+		if v != schemaVersion && s.dialect.streams {
+			post = append(post, streamSequences...)
+		}
+		for _, q := range post {
 			if _, err := t.exec(ctx, q); err != nil {
 				return fmt.Errorf("store: schema: %w", err)
 			}

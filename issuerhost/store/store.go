@@ -30,21 +30,33 @@
 // other connections beside the writer.
 //
 // PostgreSQL (OpenPostgres, over pgx's database/sql driver) lets several
-// issuer host processes share one database. Read-write transactions are
-// serialised across all of them: each DB.Update first takes a
-// transaction-level advisory lock (pg_advisory_xact_lock, one key per
-// database, PostgresLockKey), held until its commit or rollback, and runs
-// at READ COMMITTED, so that every statement after the lock sees every
-// transaction committed before it. This keeps the store's
-// read-modify-write steps (the ATC high-water mark, used cryptograms and
-// keys, holds against open-to-buy, PIN tries, the audit trail's sequence
-// and hash chain) exactly as safe as with one SQLite writer, without
-// retries: a SERIALIZABLE transaction may fail at commit and would have
-// to run the caller's function again, and that function also uses the
-// security module and decides answers, so it must run once. The price is
-// one writer at a time per database, which an issuer host's short
-// transactions afford. DB.View takes no lock: it runs READ ONLY at
-// REPEATABLE READ, on one consistent snapshot, concurrently with writers.
+// issuer host processes share one database. Each store handle is an
+// instance with an identifier of its own (DB.Instance) and runs its
+// read-write transactions one at a time; every transaction runs at READ
+// COMMITTED, so that a statement sees every transaction committed before
+// it, and never retries: a SERIALIZABLE transaction may fail at commit and
+// would have to run the caller's function again, and that function also
+// uses the security module and decides answers, so it must run once.
+// Across instances, a DB.Update first takes a transaction-level advisory
+// lock (pg_advisory_xact_lock, one key per database, PostgresLockKey) in
+// exclusive mode, held until its commit or rollback: it runs alone, as
+// with one SQLite writer. A DB.UpdateRows takes the same lock in shared
+// mode, so that the UpdateRows transactions of several instances run side
+// by side, and serialises on the rows it works on instead: reading a
+// card, token or account inside it locks that row (SELECT ... FOR NO KEY
+// UPDATE) until the commit, so that two instances deciding for one card
+// (its ATC high-water mark, used cryptograms and single-use keys, PIN
+// tries) or one account (holds against open-to-buy) take turns, and
+// instances working on different cards never wait for each other. Rows
+// are locked token, then card, then account, so two such transactions
+// cannot wait for each other in a circle. The authorisation log and the
+// audit trail are per instance on PostgreSQL: each row names its instance
+// and carries the instance's own sequence number, and each instance's
+// audit entries form a hash chain of their own (VerifyAudit checks each
+// chain), so that no two instances contend for one sequence or chain; the
+// rows' global numbers come from a database sequence. DB.View takes no
+// lock: it runs READ ONLY at REPEATABLE READ, on one consistent snapshot,
+// concurrently with writers.
 //
 // The store keeps PANs only in the card store (cards) and the token vault
 // (tokens), and there encrypted (see Cipher): the PAN or token number, the
@@ -115,10 +127,13 @@ type DB struct {
 	path     string
 	location string // where the data is, without secrets
 
-	mu     sync.RWMutex // guards closed and cipher; on PostgreSQL it also serialises writers
+	mu     sync.RWMutex // guards closed and cipher; on PostgreSQL it also serialises this instance's writers
 	closed bool
 	cipher Cipher       // nil until given: cards and tokens refused
 	writer *groupWriter // SQLite: the one writer; nil on PostgreSQL
+	// instance names this handle's authorisation log and audit stream
+	// on PostgreSQL; empty on SQLite (one stream).
+	instance string
 }
 
 // dialect holds what differs between database engines.
@@ -132,8 +147,21 @@ type dialect struct {
 	// transaction (nil for the driver's default).
 	txOptions func(readOnly bool) *sql.TxOptions
 	// lock, when set, is the first statement of every read-write
-	// transaction: it waits until no other writer holds the database.
+	// transaction of Update: it waits until no other writer holds the
+	// database.
 	lock string
+	// sharedLock, when set, is the first statement of every read-write
+	// transaction of UpdateRows: it waits only while an Update holds the
+	// database. rowLock is then appended to the look-ups of cards, tokens
+	// and accounts in such a transaction.
+	sharedLock, rowLock string
+	// streams: the authorisation log and audit trail are kept per
+	// instance, their rows numbered globally by the database sequences
+	// auth_log_seq and audit_seq.
+	streams bool
+	// hasColumn counts the columns of a table (first argument) of a
+	// name (second argument): 0 or 1.
+	hasColumn string
 	// concurrentReads lets read-only transactions run beside each other
 	// in one process.
 	concurrentReads bool
@@ -154,6 +182,7 @@ var sqliteDialect = dialect{
 	},
 	concurrentReads: true,
 	uniqueViolation: sqliteUnique,
+	hasColumn:       `SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?`,
 	extra: []string{
 		`CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
 BEGIN SELECT RAISE(ABORT, 'audit trail is append-only'); END`,
@@ -277,6 +306,11 @@ func (s *DB) Engine() string { return s.dialect.name }
 // connection string with its password masked.
 func (s *DB) Location() string { return s.location }
 
+// Instance names this store handle's stream of the authorisation log and
+// audit trail on PostgreSQL (drawn at random when the handle opens); it is
+// empty on SQLite, where every process writes one stream.
+func (s *DB) Instance() string { return s.instance }
+
 // Close closes the database.
 func (s *DB) Close() error {
 	s.mu.Lock()
@@ -318,7 +352,28 @@ func (s *DB) Update(ctx context.Context, fn func(*Tx) error) error {
 	if s.closed {
 		return ErrClosed
 	}
-	return s.run(ctx, false, fn)
+	return s.run(ctx, false, false, fn)
+}
+
+// UpdateRows is Update for a function that changes only the state of the
+// cards, tokens and accounts it reads inside the transaction (with Card,
+// CardByPAN, Token, TokenByNumber and Account), and appends to the
+// authorisation log and audit trail: an authorisation. On SQLite it is
+// Update. On PostgreSQL the transactions of UpdateRows on several
+// instances run side by side, each holding the rows of the cards, tokens
+// and accounts it read until it commits (see the package documentation);
+// an Update on any instance waits for them, and they for it. Within one
+// instance, read-write transactions still run one at a time.
+func (s *DB) UpdateRows(ctx context.Context, fn func(*Tx) error) error {
+	if s.writer != nil || s.dialect.sharedLock == "" {
+		return s.Update(ctx, fn)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	return s.run(ctx, false, true, fn)
 }
 
 // View runs fn in a read-only transaction.
@@ -333,21 +388,26 @@ func (s *DB) View(ctx context.Context, fn func(*Tx) error) error {
 	if s.closed {
 		return ErrClosed
 	}
-	return s.run(ctx, true, fn)
+	return s.run(ctx, true, false, fn)
 }
 
-func (s *DB) run(ctx context.Context, readOnly bool, fn func(*Tx) error) error {
+// run runs fn in one transaction; rows says that it is one of UpdateRows.
+func (s *DB) run(ctx context.Context, readOnly, rows bool, fn func(*Tx) error) error {
 	sqlTx, err := s.db.BeginTx(ctx, s.dialect.txOptions(readOnly))
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	if !readOnly && s.dialect.lock != "" {
-		if _, err := sqlTx.ExecContext(ctx, s.dialect.lock); err != nil {
+	lock := s.dialect.lock
+	if rows {
+		lock = s.dialect.sharedLock
+	}
+	if !readOnly && lock != "" {
+		if _, err := sqlTx.ExecContext(ctx, lock); err != nil {
 			_ = sqlTx.Rollback()
 			return fmt.Errorf("store: wait for the write lock: %w", err)
 		}
 	}
-	tx := &Tx{q: sqlTx, d: s.dialect, readOnly: readOnly, c: s.cipher}
+	tx := &Tx{q: sqlTx, d: s.dialect, readOnly: readOnly, c: s.cipher, instance: s.instance, lockRows: rows}
 	if err := fn(tx); err != nil {
 		_ = sqlTx.Rollback()
 		return err
@@ -369,6 +429,21 @@ type Tx struct {
 	d        dialect
 	readOnly bool
 	c        Cipher // nil: cards and tokens refused (ErrNoCipher)
+	// instance is the store handle's stream of the log and audit trail
+	// ("" on SQLite).
+	instance string
+	// lockRows: a transaction of UpdateRows, whose look-ups of cards,
+	// tokens and accounts lock the rows they read.
+	lockRows bool
+}
+
+// forUpdate is what ends a look-up of a card, token or account row: the
+// row lock of an UpdateRows transaction on PostgreSQL, or nothing.
+func (t *Tx) forUpdate() string {
+	if t.lockRows {
+		return t.d.rowLock
+	}
+	return ""
 }
 
 func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {

@@ -135,7 +135,7 @@ func (t *Tx) Token(ctx context.Context, id string) (Token, error) {
 	if t.c == nil {
 		return Token{}, ErrNoCipher
 	}
-	k, err := t.scanToken(t.queryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE id = ?`, id))
+	k, err := t.scanToken(t.queryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE id = ?`+t.forUpdate(), id))
 	if err != nil {
 		return Token{}, rowErr(err, "token "+id)
 	}
@@ -149,7 +149,7 @@ func (t *Tx) TokenByNumber(ctx context.Context, n string) (Token, error) {
 	if err != nil {
 		return Token{}, err
 	}
-	k, err := t.scanToken(t.queryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE number_index = ?`, idx))
+	k, err := t.scanToken(t.queryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE number_index = ?`+t.forUpdate(), idx))
 	if err != nil {
 		return Token{}, rowErr(err, "token "+pan.Mask(n))
 	}

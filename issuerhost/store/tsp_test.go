@@ -84,7 +84,7 @@ func TestSchemaUpgradeFrom3(t *testing.T) {
 		db = e.mustOpen(t, target)
 		var v string
 		require.NoError(t, raw.QueryRow(`SELECT v FROM meta WHERE k = 'schema_version'`).Scan(&v))
-		require.Equal(t, "5", v)
+		require.Equal(t, "7", v)
 		require.NoError(t, raw.Close())
 		update(t, db, func(tx *store.Tx) error {
 			return tx.PutServiceToken(ctx, store.ServiceToken{TokenID: "k1", CreatedAt: t0})
