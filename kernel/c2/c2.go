@@ -16,9 +16,9 @@
 //     floor limit, and Terminal Action Analysis with the TACs and IACs;
 //   - GENERATE AC for the cryptogram Terminal Action Analysis chose, asking
 //     for a CDA signature when the card and the reader support CDA, and the
-//     CDA verification of the response; a card with on-device CVM whose CDA
-//     failed before GENERATE AC is asked for an AAC (GAC.20-23), one whose
-//     AIP does not announce CDA is not (its ODA Status is not CDA);
+//     CDA verification of the response; a card with on-device CVM (AIP and
+//     Kernel Configuration) is asked for an AAC when the ODA Status is not
+//     CDA or CDA failed before GENERATE AC (GAC.20-23);
 //   - the POS Cardholder Interaction Information (DF4B) of a phone that
 //     declined: when it asks the holder to act on the phone (mask 00030F),
 //     the outcome is End Application with Start B and the Phone Message
@@ -845,20 +845,20 @@ func (r *run) generateAC() (kernel.Outcome, error) {
 	aip := r.card[0x82]
 	ref := byte(r.ac)
 	cdaRequested := false
-	if r.cda && r.tvr.Has(kernel.TVRCDAFailed) {
-		// GAC.20-23 (Book C-2 section 7.6): ODA Status is CDA but CDA has
-		// already failed (CA key, certificates or data missing): a card and
-		// kernel doing on-device CVM ask for an AAC, since nothing will
-		// authenticate the phone's verification. A card whose AIP does not
-		// announce CDA never enters this branch: its ODA Status is not CDA,
-		// 'ODA not performed' is in the TVR and Terminal Action Analysis
-		// alone chooses the cryptogram, asked for without CDA (a cloud
-		// phone without RSA keys goes online so).
+	if !r.cda || r.tvr.Has(kernel.TVRCDAFailed) {
+		// Book C-2 section 7.6, Prepare Generate AC: GAC.20 goes to GAC.22
+		// when the ODA Status is not CDA (the AIP or the reader does not
+		// support it), GAC.21 when it is CDA but 'CDA failed' is already
+		// set (CA key, certificates or data missing). GAC.22-23: when the
+		// card's AIP and the Kernel Configuration both support on-device
+		// cardholder verification, the AC type becomes AAC, since without a
+		// CDA signature nothing authenticates the phone's verification
+		// result. Either way the command goes without the CDA request.
 		if aip[0]&aip1ODCVM != 0 && r.kc&kcODCVM != 0 {
 			r.ac = acAAC
 			ref = byte(acAAC)
 		}
-	} else if r.cda && r.ac != acAAC {
+	} else if r.ac != acAAC {
 		// GAC.24-27: CDA for TC and ARQC.
 		ref |= apdu.CDARequest
 		cdaRequested = true

@@ -396,9 +396,9 @@ func TestCDAFailures(t *testing.T) {
 }
 
 // TestCDANotPossible: without the CA key CDA fails before GENERATE AC; the
-// card is not asked to sign and TAC-Online sends it online; a phone whose
-// CDA failed gets an AAC (GAC.20-23); a phone that does not announce CDA is
-// not CDA-failed and Terminal Action Analysis decides.
+// card is not asked to sign and TAC-Online sends it online; a phone (on-device
+// CVM) gets an AAC both when its CDA failed (GAC.21-23) and when its AIP does
+// not announce CDA (GAC.20, GAC.22-23).
 func TestCDANotPossible(t *testing.T) {
 	noKeys := func(c *kernel.Config) { c.CAPublicKeys = nil }
 	m := newCard(t, nil)
@@ -432,27 +432,34 @@ func TestCDANotPossible(t *testing.T) {
 	require.Equal(t, kernel.OnlineRequest, out.Type, "TAC-Online has ODA not performed")
 
 	// A phone (on-device CVM) whose AIP does not announce CDA: ODA Status
-	// is not CDA, so GAC.22-23 do not apply; TAC-Online sends it online
-	// with an ARQC asked for without CDA.
+	// is not CDA, so GAC.20 leads to GAC.22-23 and the kernel asks for an
+	// AAC, without CDA, whatever Terminal Action Analysis chose.
 	for _, verified := range []bool{false, true} {
 		m = newCard(t, func(m *kerneltest.MChip) {
 			phone(verified)(m)
 			m.AIP = []byte{0x1A, 0x80}
 		})
 		out = tap(t, m, 50000, nil)
-		require.Equal(t, kernel.OnlineRequest, out.Type, out.String())
-		require.Equal(t, apdu.ARQC, m.LastP1, "ARQC, no CDA requested")
+		require.Equal(t, kernel.Declined, out.Type, out.String())
+		require.Equal(t, byte(0x00), m.LastP1, "AAC, no CDA requested")
 		require.True(t, out.TVR.Has(kernel.TVRODANotPerformed))
 		require.False(t, out.TVR.Has(kernel.TVRCDAFailed))
 	}
-	// The same phone above the CVM Required Limit, verified: CDCVM.
+	// The same phone above the CVM Required Limit, verified: CDCVM, and
+	// still an AAC.
 	m = newCard(t, func(m *kerneltest.MChip) {
 		phone(true)(m)
 		m.AIP = []byte{0x1A, 0x80}
 	})
 	out = tap(t, m, 350000, nil)
+	require.Equal(t, kernel.Declined, out.Type, out.String())
+	require.Equal(t, byte(0x00), m.LastP1)
+	// A card without on-device CVM and without CDA is not concerned by
+	// GAC.22-23: TAC-Online sends it online.
+	m = newCard(t, func(m *kerneltest.MChip) { m.AIP = []byte{0x18, 0x80} })
+	out = tap(t, m, 50000, nil)
 	require.Equal(t, kernel.OnlineRequest, out.Type, out.String())
-	require.Equal(t, kernel.CVMConfirmationCode, out.CVM)
+	require.Equal(t, apdu.ARQC, m.LastP1)
 }
 
 // TestProcessingRestrictions: dates and versions set their TVR bits.
