@@ -48,6 +48,13 @@ type Config struct {
 	// contact interface; a C-3 card asking to switch is handled as the
 	// card's other answers say (decline, End Application).
 	ContactChip bool `yaml:"contact_chip"`
+	// RemovalTimeout is the reader's Removal Timeout (Book A section 6.2):
+	// the Entry Point puts it on every outcome that ends the card's part of
+	// the transaction (not Try Again, Select Next, nor an Online Request
+	// that keeps the card for Start D) and then waits that long for the
+	// card to leave the field, through a Reader that is a RemovalWaiter.
+	// Zero (the default): no wait.
+	RemovalTimeout time.Duration `yaml:"removal_timeout,omitempty"`
 
 	// Combinations lists the AID and kernel pairs the reader supports,
 	// each with its limits and kernel settings.

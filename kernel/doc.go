@@ -36,6 +36,7 @@
 //	merchant_id: "000000000000001"         # 9F16
 //	transaction_category_code: "R"         # 9F53
 //	contact_chip: false        # true only when a contact chip reader exists
+//	removal_timeout: 0s        # Removal Timeout: wait so long for the card to leave after the outcome
 //	accept_test_ca: true       # the test CA's keys stand for scheme RIDs
 //	capk_file: capk.yaml       # CA public keys, relative to this file
 //	combinations:

@@ -353,6 +353,13 @@ type Outcome struct {
 	Receipt bool
 	// FieldOff, when positive, is how long the field stays off.
 	FieldOff time.Duration
+	// RemovalTimeout is the Removal Timeout outcome parameter (Book A
+	// section 6.2): when positive, how long the reader waits for the card
+	// to leave the field once the outcome is final. Zero: no wait.
+	RemovalTimeout time.Duration
+	// CardNotRemoved is true when the Entry Point waited RemovalTimeout
+	// and the card was still in the field at its end.
+	CardNotRemoved bool
 	// TVR is the Terminal Verification Results at the end of the run.
 	TVR TVR
 	// CVMResults is tag 9F34 (C-2) or the kernel's equivalent; zero when
