@@ -388,6 +388,16 @@ func appConfig(ap *AppProfile, o Options) (emvapp.Config, error) {
 		Blocked: ap.Blocked, Rand: o.Rand, Elapse: o.Elapse,
 	}
 	cfg.BalanceReading = ap.BalanceReading
+	for _, t := range ap.WritableTags {
+		if len(t) == 0 || len(t) > 2 {
+			return emvapp.Config{}, fmt.Errorf("%w: writable tag %X is not a tag of one or two bytes", ErrProfile, []byte(t))
+		}
+		tag := uint16(t[0])
+		if len(t) == 2 {
+			tag = tag<<8 | uint16(t[1])
+		}
+		cfg.WritableTags = append(cfg.WritableTags, tag)
+	}
 	cfg.TornRecovery = ap.TornRecovery
 	if ms := ap.MagStripe; ms != nil {
 		cfg.MagStripe = &emvapp.MagStripe{EMV: ms.EMV, Track1: ms.Track1}

@@ -169,6 +169,10 @@ type AppProfile struct {
 	// BalanceReading makes a Mastercard application support C-2 balance
 	// reading (9F5D byte 2 b2, GET DATA 9F50: its offline balance).
 	BalanceReading bool `yaml:"balance_reading,omitempty"`
+	// WritableTags are the tags (at most two bytes each) a Mastercard
+	// application lets the terminal write with PUT DATA (C-2 Tags To
+	// Write) and reads back with GET DATA.
+	WritableTags []Hex `yaml:"writable_tags,omitempty"`
 	// MagStripe gives a Mastercard application C-2 mag-stripe mode data
 	// and COMPUTE CRYPTOGRAPHIC CHECKSUM: {emv: false} is a card without
 	// M/Chip, {emv: true} one with both; track1 adds Track 1 Data.

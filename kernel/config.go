@@ -85,6 +85,10 @@ type Config struct {
 	// Kernel signal (DEK) once the records are read and answers with the
 	// terminal's Data Exchange Terminal signal (DET); nil: no exchange.
 	DataExchange func(DEK) DET `yaml:"-"`
+	// DET is the terminal's configured answer to the C-2 kernel's DEK when
+	// DataExchange is nil: terminal data and Tags To Write the POS sends
+	// back whatever the card gave. nil: no configured answer.
+	DET *DETConfig `yaml:"det,omitempty"`
 	// TornLog, when set, is the reader's torn transaction log (C-2): it
 	// must outlive transactions, so a terminal keeps one. nil: no torn
 	// transaction recovery.
@@ -207,6 +211,13 @@ type Combination struct {
 	// terminal as Data To Send (FF8104) in a DEK (Config.DataExchange) and
 	// in the outcome's discretionary data.
 	TagsToRead []HexBytes `yaml:"tags_to_read,omitempty"`
+	// TagsToWriteBeforeGenAC (FF8102) and TagsToWriteAfterGenAC (FF8103)
+	// are primitive data objects, BER-TLV encoded one after the other, the
+	// C-2 kernel writes to the card with PUT DATA just before and just
+	// after GENERATE AC (C-2 Data Exchange); the terminal's DET may add to
+	// them. Empty: nothing to write.
+	TagsToWriteBeforeGenAC HexBytes `yaml:"tags_to_write_before_gen_ac,omitempty"`
+	TagsToWriteAfterGenAC  HexBytes `yaml:"tags_to_write_after_gen_ac,omitempty"`
 	// MaxTornRecords (DF811D) and MaxTornLifetime (DF811C) bound the torn
 	// transaction log (Config.TornLog) for this combination; 0 records
 	// keeps none, a zero lifetime lets records live until recovered.
@@ -405,6 +416,10 @@ func (c Config) Clone() Config {
 	out.Capabilities = c.Capabilities.clone()
 	out.AdditionalCapabilities = c.AdditionalCapabilities.clone()
 	out.MerchantCategoryCode = c.MerchantCategoryCode.clone()
+	if c.DET != nil {
+		d := DETConfig{Data: c.DET.Data.clone(), TagsToWriteBeforeGenAC: c.DET.TagsToWriteBeforeGenAC.clone(), TagsToWriteAfterGenAC: c.DET.TagsToWriteAfterGenAC.clone()}
+		out.DET = &d
+	}
 	out.Combinations = make([]Combination, len(c.Combinations))
 	for i, cb := range c.Combinations {
 		out.Combinations[i] = cb.Clone()
@@ -446,6 +461,8 @@ func (cb Combination) Clone() Combination {
 			out.TagsToRead[i] = t.clone()
 		}
 	}
+	out.TagsToWriteBeforeGenAC = cb.TagsToWriteBeforeGenAC.clone()
+	out.TagsToWriteAfterGenAC = cb.TagsToWriteAfterGenAC.clone()
 	if cb.RelayResistance != nil {
 		rr := *cb.RelayResistance
 		out.RelayResistance = &rr
@@ -523,6 +540,11 @@ func (c *Config) Validate() error {
 	case len(c.Combinations) == 0:
 		return bad("no combination")
 	}
+	if c.DET != nil {
+		if _, err := c.DET.DET(); err != nil {
+			return bad("det: %v", err)
+		}
+	}
 	for i, cb := range c.Combinations {
 		if err := cb.validate(); err != nil {
 			return fmt.Errorf("combination %d (%s kernel %d): %w", i, cb.AID, cb.KernelID, err)
@@ -590,6 +612,11 @@ func (cb Combination) validate() error {
 	for i, t := range cb.TagsToRead {
 		if len(t) == 0 || len(t) > 3 {
 			return bad("tags_to_read entry %d is not a tag", i)
+		}
+	}
+	for name, w := range map[string]HexBytes{"tags_to_write_before_gen_ac": cb.TagsToWriteBeforeGenAC, "tags_to_write_after_gen_ac": cb.TagsToWriteAfterGenAC} {
+		if _, err := TagsToWrite(w); err != nil {
+			return bad("%s: %v", name, err)
 		}
 	}
 	if cb.MessageHoldTime < 0 {

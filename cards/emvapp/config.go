@@ -214,6 +214,10 @@ type Config struct {
 	// is left of its offline limit (Offline.Limit less the cumulative
 	// offline amount).
 	BalanceReading bool
+	// WritableTags are the tags a Mastercard application accepts in PUT
+	// DATA (80 DA, the tag in P1 P2: C-2 Tags To Write); the values written
+	// stay with the application and GET DATA returns them.
+	WritableTags []uint16
 	// MagStripe, when set, gives a Mastercard application the data and the
 	// COMPUTE CRYPTOGRAPHIC CHECKSUM of C-2 mag-stripe mode.
 	MagStripe *MagStripe

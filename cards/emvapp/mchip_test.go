@@ -297,3 +297,28 @@ func TestMChipRecoverAC(t *testing.T) {
 	require.Equal(t, apdu.SW9000, g.SW)
 	require.Equal(t, apdu.SW6A88, run(t, a, apdu.RecoverAC(append(h("A1B2C3D4"), h("000000050000")...))).SW, "once")
 }
+
+// TestMChipPutData: a Mastercard application takes PUT DATA (80 DA) of its
+// writable tags, keeps the value across presentations and returns it with
+// GET DATA; any other tag is refused with 6A88.
+func TestMChipPutData(t *testing.T) {
+	cfg := mcConfig(t, "mc16")
+	cfg.WritableTags = []uint16{0xDF01}
+	a := newApp(t, cfg)
+	require.Equal(t, apdu.SW9000, selectApp(t, a).SW)
+	require.Equal(t, apdu.SW6A88, run(t, a, apdu.GetData(0xDF01)).SW, "nothing written yet")
+	put := apdu.Command{CLA: 0x80, INS: 0xDA, P1: 0xDF, P2: 0x01, Data: []byte{0x00, 0x07}}
+	require.Equal(t, apdu.SW9000, run(t, a, put).SW)
+	other := apdu.Command{CLA: 0x80, INS: 0xDA, P1: 0xDF, P2: 0x02, Data: []byte{0x01}}
+	require.Equal(t, apdu.SW6A88, run(t, a, other).SW)
+	a.Deselect()
+	require.Equal(t, apdu.SW9000, selectApp(t, a).SW)
+	r := run(t, a, apdu.GetData(0xDF01))
+	require.Equal(t, apdu.SW9000, r.SW)
+	require.Equal(t, []byte{0xDF, 0x01, 0x02, 0x00, 0x07}, r.Data)
+
+	// Without writable tags every PUT DATA is refused.
+	b := newApp(t, mcConfig(t, "mc16"))
+	require.Equal(t, apdu.SW9000, selectApp(t, b).SW)
+	require.Equal(t, apdu.SW6A88, run(t, b, put).SW)
+}

@@ -36,7 +36,8 @@
 // CDA failed in the TVR); a refund asks for an AAC and ends with End
 // Application and the data record; data storage is not implemented, and
 // of data exchange only the Tags To Read after the records (a DEK with Data
-// To Send, the terminal's DET) is.
+// To Send, the terminal's DET with terminal data and Tags To Write) and the
+// Tags To Write Before and After Gen AC (PUT DATA, DF810F and DF810E) are.
 //
 // Torn transactions: when the reader keeps a torn log (Config.TornLog) and
 // the card has a DRDOL (9F51), a GENERATE AC whose response is lost is
@@ -154,6 +155,9 @@ type run struct {
 	ms      bool // mag-stripe mode
 	// dataToSend is the Data To Send of the data exchange.
 	dataToSend tlv.List
+	// writeBefore and writeAfter are the Tags To Write Before and After
+	// Gen AC: the combination's, then the DET's.
+	writeBefore, writeAfter tlv.List
 	// recovered is set when RECOVER AC answered a torn transaction's
 	// GENERATE AC; tornPDOL is that transaction's PDOL related data.
 	recovered bool
@@ -185,6 +189,10 @@ func (r *run) process() (kernel.Outcome, error) {
 		r.card[tag] = v
 	}
 	r.kc = r.cb.KernelConfiguration.ByteOr(0x00)
+	// The configuration's Tags To Write (checked when it was loaded); a
+	// DET may add to them.
+	r.writeBefore, _ = kernel.TagsToWrite(r.cb.TagsToWriteBeforeGenAC)
+	r.writeAfter, _ = kernel.TagsToWrite(r.cb.TagsToWriteAfterGenAC)
 
 	// S1.9: initial terminal data. Terminal Capabilities byte 1 is the
 	// Card Data Input Capability, byte 2 is set after reading, byte 3 is
@@ -321,7 +329,8 @@ func (r *run) parseGPO(data []byte) (kernel.Outcome, bool) {
 // error during GET DATA ends with Start B; a card refusing GET DATA leaves
 // the tag in Data Needed.
 func (r *run) dataExchange() (kernel.Outcome, bool, error) {
-	if len(r.cb.TagsToRead) == 0 && r.a.Config.DataExchange == nil {
+	exchange := r.a.Config.Exchange()
+	if len(r.cb.TagsToRead) == 0 && exchange == nil {
 		return kernel.Outcome{}, false, nil
 	}
 	var dek kernel.DEK
@@ -357,15 +366,56 @@ func (r *run) dataExchange() (kernel.Outcome, bool, error) {
 	if len(dek.DataToSend) > 0 {
 		r.dataToSend = dek.DataToSend
 	}
-	if f := r.a.Config.DataExchange; f != nil {
-		det := f(dek)
+	if exchange != nil {
+		det := exchange(dek)
 		for _, d := range det.Data {
 			if kernel.DETAllows(d.Tag) {
 				r.term[d.Tag] = append([]byte(nil), d.Value...)
 			}
 		}
+		r.writeBefore = appendWritable(r.writeBefore, det.TagsToWriteBeforeGenAC)
+		r.writeAfter = appendWritable(r.writeAfter, det.TagsToWriteAfterGenAC)
 	}
 	return kernel.Outcome{}, false, nil
+}
+
+// appendWritable adds to dst the data objects of src that PUT DATA can
+// carry: primitive, with a tag of at most two bytes (P1 P2).
+func appendWritable(dst, src tlv.List) tlv.List {
+	for _, t := range src {
+		if !t.Tag.Constructed() && t.Tag <= 0xFFFF {
+			dst = append(dst, tlv.TLV{Tag: t.Tag, Value: append([]byte(nil), t.Value...)})
+		}
+	}
+	return dst
+}
+
+// putData writes the data objects of l to the card with PUT DATA (80 DA,
+// the tag in P1 P2, the value as data), in order, as C-2 Data Exchange
+// does with the Tags To Write Before Gen AC (before GENERATE AC) and After
+// Gen AC (state 15, after it). It stops at the first status word other
+// than 9000 and reports whether every object was written; a communication
+// error is returned for the caller to decide.
+func (r *run) putData(l tlv.List) (bool, error) {
+	for _, t := range l {
+		resp, err := r.a.Card.Send(apdu.Command{CLA: 0x80, INS: 0xDA, P1: byte(t.Tag >> 8), P2: byte(t.Tag), Data: t.Value})
+		if err != nil {
+			return false, err
+		}
+		if !resp.OK() {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// putDataStatus is the value of the Pre-Gen AC (DF810F) and Post-Gen AC
+// (DF810E) Put Data Status: '80' when every data object was written.
+func putDataStatus(done bool) []byte {
+	if done {
+		return []byte{0x80}
+	}
+	return []byte{0x00}
 }
 
 // relayResistance is the Relay Resistance Protocol of Book C-2: EXCHANGE
@@ -545,7 +595,34 @@ func (r *run) afterRead() (kernel.Outcome, error) {
 		r.tvr.Set(kernel.TVRFloorLimitExceeded)
 	}
 	r.actionAnalysis()
-	return r.generateAC()
+	// Tags To Write Before Gen AC: PUT DATA just before GENERATE AC; a
+	// card refusing one leaves the Pre-Gen AC Put Data Status (DF810F) at
+	// '00' and the transaction goes on; a communication error is one of
+	// the transaction's (Start B).
+	if len(r.writeBefore) > 0 {
+		done, err := r.putData(r.writeBefore)
+		if err != nil {
+			if !kernel.IsCommunicationError(err) {
+				return kernel.Outcome{}, err
+			}
+			return r.commError(err), nil
+		}
+		r.term[0xDF810F] = putDataStatus(done)
+	}
+	o, err := r.generateAC()
+	if err != nil || len(r.writeAfter) == 0 || o.Error != kernel.L2OK {
+		return o, err
+	}
+	// Tags To Write After Gen AC (state 15): the cryptogram is the card's
+	// answer already, so neither a refusal nor a lost card changes the
+	// outcome; the Post-Gen AC Put Data Status (DF810E) says whether all
+	// were written.
+	done, err := r.putData(r.writeAfter)
+	if err != nil && !kernel.IsCommunicationError(err) {
+		return kernel.Outcome{}, err
+	}
+	o.DiscretionaryData = append(o.DiscretionaryData, tlv.TLV{Tag: 0xDF810E, Value: putDataStatus(done && err == nil)})
+	return o, nil
 }
 
 // checkData checks lengths and that 5A and 57 name the same PAN.
@@ -1263,7 +1340,7 @@ func (r *run) base(t kernel.OutcomeType) kernel.Outcome {
 	}
 	// The relay resistance measurement, when the protocol ran, and the
 	// balances read before and after GENERATE AC.
-	for _, tag := range []tlv.Tag{0xDF8306, 0xDF8307, 0xDF8104, 0xDF8105} {
+	for _, tag := range []tlv.Tag{0xDF8306, 0xDF8307, 0xDF8104, 0xDF8105, 0xDF810F} {
 		if v, ok := r.term[tag]; ok {
 			o.DiscretionaryData = append(o.DiscretionaryData, tlv.TLV{Tag: tag, Value: append([]byte(nil), v...)})
 		}

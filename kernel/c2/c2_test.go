@@ -1023,3 +1023,87 @@ func TestDataExchange(t *testing.T) {
 	require.Equal(t, kerneltest.MustHex("000000050000"), out.Record(0x9F02), "the amount is not the DET's")
 	require.Equal(t, 1, m.BalanceReads)
 }
+
+// TestTagsToWrite: the configuration's Tags To Write Before Gen AC go with
+// PUT DATA just before GENERATE AC, those After Gen AC just after it, with
+// their Put Data Status (DF810F, DF810E) in the discretionary data; a DET
+// adds to them; a refusal stops the writes without changing the outcome; a
+// card lost before GENERATE AC ends with Start B, after it changes nothing.
+func TestTagsToWrite(t *testing.T) {
+	status := func(out kernel.Outcome, tag tlv.Tag) []byte {
+		v, ok := out.DiscretionaryData.Find(tag)
+		if !ok {
+			return nil
+		}
+		return v.Value
+	}
+	writable := func(m *kerneltest.MChip) { m.Writable = map[uint16][]byte{0xDF01: nil, 0xDF02: nil} }
+
+	m := newCard(t, writable)
+	out := tap(t, m, 50000, func(c *kernel.Config) {
+		mc(c).TagsToWriteBeforeGenAC = kernel.HexBytes{0xDF, 0x01, 0x02, 0x00, 0x01}
+		mc(c).TagsToWriteAfterGenAC = kernel.HexBytes{0xDF, 0x02, 0x01, 0xAA}
+	})
+	require.Equal(t, kernel.Approved, out.Type, out.String())
+	require.Equal(t, []byte{0x80}, status(out, 0xDF810F))
+	require.Equal(t, []byte{0x80}, status(out, 0xDF810E))
+	require.Equal(t, []byte{0x00, 0x01}, m.Writable[0xDF01])
+	require.Equal(t, []byte{0xAA}, m.Writable[0xDF02])
+	seq := m.Sequence[len(m.Sequence)-3:]
+	require.Equal(t, []byte{0xDA, 0xAE, 0xDA}, seq, "PUT DATA, GENERATE AC, PUT DATA")
+
+	// Nothing to write: no command, no status.
+	m = newCard(t, writable)
+	out = tap(t, m, 50000, nil)
+	require.NotContains(t, m.Sequence, byte(0xDA))
+	require.Nil(t, status(out, 0xDF810F))
+	require.Nil(t, status(out, 0xDF810E))
+
+	// The POS's configured DET adds to the configuration's lists.
+	m = newCard(t, writable)
+	out = tap(t, m, 150000, func(c *kernel.Config) {
+		c.DET = &kernel.DETConfig{TagsToWriteBeforeGenAC: kernel.HexBytes{0xDF, 0x01, 0x01, 0x07}}
+	})
+	require.Equal(t, kernel.OnlineRequest, out.Type, out.String())
+	require.Equal(t, []byte{0x07}, m.Writable[0xDF01])
+	require.Equal(t, []byte{0x80}, status(out, 0xDF810F))
+
+	// A refused tag stops the writes; the sale goes on.
+	m = newCard(t, writable)
+	out = tap(t, m, 50000, func(c *kernel.Config) {
+		mc(c).TagsToWriteBeforeGenAC = kernel.HexBytes{0xDF, 0x09, 0x01, 0x01, 0xDF, 0x01, 0x01, 0x02}
+		mc(c).TagsToWriteAfterGenAC = kernel.HexBytes{0xDF, 0x09, 0x01, 0x01}
+	})
+	require.Equal(t, kernel.Approved, out.Type, out.String())
+	require.Equal(t, []byte{0x00}, status(out, 0xDF810F))
+	require.Equal(t, []byte{0x00}, status(out, 0xDF810E))
+	require.Nil(t, m.Writable[0xDF01], "not written after the refusal")
+
+	// The card lost on the PUT DATA before GENERATE AC: Start B.
+	m = newCard(t, writable)
+	var n int
+	card := &kerneltest.Card{Apps: []kerneltest.App{m}}
+	lose := kernel.ReaderFunc(func(ctx context.Context, capdu []byte) ([]byte, error) {
+		if capdu[1] == 0xDA {
+			n++
+			return nil, kernel.ErrCardRemoved
+		}
+		return card.Transmit(ctx, capdu)
+	})
+	cfg := config(m, func(c *kernel.Config) { mc(c).TagsToWriteBeforeGenAC = kernel.HexBytes{0xDF, 0x01, 0x01, 0x01} })
+	out, err := entry.Run(context.Background(), lose, cfg, kernel.Transaction{Amount: 50000})
+	require.NoError(t, err)
+	require.Equal(t, kernel.EndApplication, out.Type, out.String())
+	require.Equal(t, kernel.StartB, out.Start, out.String())
+	require.Equal(t, kernel.L2CommunicationError, out.Error)
+	require.Equal(t, 1, n)
+
+	// Lost after GENERATE AC: the outcome stands, status 00.
+	m = newCard(t, writable)
+	card = &kerneltest.Card{Apps: []kerneltest.App{m}}
+	cfg = config(m, func(c *kernel.Config) { mc(c).TagsToWriteAfterGenAC = kernel.HexBytes{0xDF, 0x01, 0x01, 0x01} })
+	out, err = entry.Run(context.Background(), lose, cfg, kernel.Transaction{Amount: 50000})
+	require.NoError(t, err)
+	require.Equal(t, kernel.Approved, out.Type)
+	require.Equal(t, []byte{0x00}, status(out, 0xDF810E))
+}

@@ -81,6 +81,12 @@ type MChip struct {
 	RelayResistance *RelayResistance
 	// RRExchanges counts the EXCHANGE RELAY RESISTANCE DATA commands.
 	RRExchanges int
+	// Writable, when not nil, makes the card accept PUT DATA (80 DA, C-2
+	// Tags To Write) of the tags it holds as keys, storing the values
+	// there; any other tag is refused with 6A88.
+	Writable map[uint16][]byte
+	// Sequence lists the instruction byte of every command, in order.
+	Sequence []byte
 
 	// LastPDOLData, LastCDOL1 and LastP1 record what the terminal sent in
 	// the latest GET PROCESSING OPTIONS and GENERATE AC.
@@ -193,7 +199,15 @@ func (m *MChip) DirectoryEntry() tlv.List {
 // Command answers SELECT, GET PROCESSING OPTIONS, READ RECORD and GENERATE
 // AC.
 func (m *MChip) Command(cmd apdu.Command) apdu.Response {
+	m.Sequence = append(m.Sequence, cmd.INS)
 	switch {
+	case cmd.CLA == 0x80 && cmd.INS == 0xDA && m.Writable != nil:
+		tag := uint16(cmd.P1)<<8 | uint16(cmd.P2)
+		if _, ok := m.Writable[tag]; !ok {
+			return apdu.Response{SW: apdu.SW6A88}
+		}
+		m.Writable[tag] = append([]byte(nil), cmd.Data...)
+		return apdu.Response{SW: apdu.SW9000}
 	case cmd.CLA == 0x00 && cmd.INS == 0xA4:
 		prop := []tlv.TLV{
 			{Tag: 0x50, Value: []byte("MASTERCARD TEST")},
