@@ -35,9 +35,10 @@
 // signature that fails verification ends the transaction (End Application,
 // CDA failed in the TVR); a refund asks for an AAC and ends with End
 // Application and the data record; data storage is not implemented, and
-// of data exchange only the Tags To Read after the records (a DEK with Data
-// To Send, the terminal's DET with terminal data and Tags To Write) and the
-// Tags To Write Before and After Gen AC (PUT DATA, DF810F and DF810E) are.
+// of data exchange only Data Needed for the PDOL before GET PROCESSING
+// OPTIONS, the Tags To Read after the records (a DEK with Data To Send, the
+// terminal's DET with terminal data and Tags To Write) and the Tags To
+// Write Before and After Gen AC (PUT DATA, DF810F and DF810E) are.
 //
 // Torn transactions: when the reader keeps a torn log (Config.TornLog) and
 // the card has a DRDOL (9F51), a GENERATE AC whose response is lost is
@@ -215,6 +216,11 @@ func (r *run) process() (kernel.Outcome, error) {
 	}
 	r.term[0x9F7E] = []byte{msi}
 
+	// Data Needed before GET PROCESSING OPTIONS: PDOL tags the kernel has
+	// no value for are sent to the terminal in a DEK; the DET's terminal
+	// data fill them (a tag still missing is zero-filled, as any DOL).
+	r.pdolDataNeeded(fci.PDOL)
+
 	// S1.13: GET PROCESSING OPTIONS.
 	r.pdol = tlv.BuildDOLFor(tlv.Kernel2, fci.PDOL, r.term.Lookup)
 	resp, err := a.Card.Send(apdu.GPO(r.pdol))
@@ -379,13 +385,52 @@ func (r *run) dataExchange() (kernel.Outcome, bool, error) {
 	return kernel.Outcome{}, false, nil
 }
 
-// appendWritable adds to dst the data objects of src that PUT DATA can
-// carry: primitive, with a tag of at most two bytes (P1 P2).
-func appendWritable(dst, src tlv.List) tlv.List {
-	for _, t := range src {
-		if !t.Tag.Constructed() && t.Tag <= 0xFFFF {
-			dst = append(dst, tlv.TLV{Tag: t.Tag, Value: append([]byte(nil), t.Value...)})
+// pdolDataNeeded asks the terminal, when it takes part in data exchange,
+// for the PDOL data objects the kernel has no value for (Data Needed in a
+// DEK) and takes the terminal data of its DET.
+func (r *run) pdolDataNeeded(pdol tlv.DOL) {
+	exchange := r.a.Config.Exchange()
+	if exchange == nil {
+		return
+	}
+	var needed []tlv.Tag
+	for _, e := range pdol {
+		if _, ok := r.term.Lookup(e.Tag); !ok {
+			needed = append(needed, e.Tag)
 		}
+	}
+	if len(needed) == 0 {
+		return
+	}
+	det := exchange(kernel.DEK{DataNeeded: needed})
+	for _, d := range det.Data {
+		if kernel.DETAllows(d.Tag) {
+			r.term[d.Tag] = append([]byte(nil), d.Value...)
+		}
+	}
+	r.writeBefore = appendWritable(r.writeBefore, det.TagsToWriteBeforeGenAC)
+	r.writeAfter = appendWritable(r.writeAfter, det.TagsToWriteAfterGenAC)
+}
+
+// appendWritable adds to dst the data objects of src that PUT DATA can
+// carry: primitive, with a tag of at most two bytes (P1 P2); a tag already
+// in dst has its value replaced.
+func appendWritable(dst, src tlv.List) tlv.List {
+next:
+	for _, t := range src {
+		if t.Tag.Constructed() || t.Tag > 0xFFFF {
+			continue
+		}
+		v := append([]byte(nil), t.Value...)
+		// A tag already to be written takes the later value: a DET sent
+		// at two steps does not write it twice.
+		for i := range dst {
+			if dst[i].Tag == t.Tag {
+				dst[i].Value = v
+				continue next
+			}
+		}
+		dst = append(dst, tlv.TLV{Tag: t.Tag, Value: v})
 	}
 	return dst
 }

@@ -1107,3 +1107,51 @@ func TestTagsToWrite(t *testing.T) {
 	require.Equal(t, kernel.Approved, out.Type)
 	require.Equal(t, []byte{0x00}, status(out, 0xDF810E))
 }
+
+// TestPDOLDataNeeded: a PDOL tag the kernel has no value for goes to the
+// terminal as Data Needed in a DEK before GET PROCESSING OPTIONS, and the
+// DET's value is sent in the PDOL related data; without an exchange it is
+// zero-filled.
+func TestPDOLDataNeeded(t *testing.T) {
+	pdol := func(m *kerneltest.MChip) {
+		m.PDOL = tlv.DOL{{Tag: 0x9F02, Len: 6}, {Tag: 0xDF70, Len: 2}}
+	}
+	m := newCard(t, pdol)
+	var deks []kernel.DEK
+	out := tap(t, m, 50000, func(c *kernel.Config) {
+		c.DataExchange = func(d kernel.DEK) kernel.DET {
+			deks = append(deks, d)
+			return kernel.DET{Data: tlv.List{{Tag: 0xDF70, Value: []byte{0x12, 0x34}}}}
+		}
+	})
+	require.Equal(t, kernel.Approved, out.Type, out.String())
+	require.NotEmpty(t, deks)
+	require.Equal(t, []tlv.Tag{0xDF70}, deks[0].DataNeeded)
+	require.Equal(t, []byte{0x00, 0x00, 0x00, 0x05, 0x00, 0x00, 0x12, 0x34}, m.LastPDOLData)
+
+	// No exchange: zero-filled, no DEK.
+	m = newCard(t, pdol)
+	out = tap(t, m, 50000, nil)
+	require.Equal(t, kernel.Approved, out.Type, out.String())
+	require.Equal(t, []byte{0x00, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00}, m.LastPDOLData)
+
+	// The POS's configured DET: its data fill the PDOL; its Tags To Write
+	// are written once although the DET answers two DEKs.
+	m = newCard(t, func(m *kerneltest.MChip) {
+		pdol(m)
+		m.Writable = map[uint16][]byte{0xDF01: nil}
+	})
+	out = tap(t, m, 50000, func(c *kernel.Config) {
+		c.DET = &kernel.DETConfig{Data: kernel.HexBytes{0xDF, 0x70, 0x02, 0xAB, 0xCD}, TagsToWriteAfterGenAC: kernel.HexBytes{0xDF, 0x01, 0x01, 0x09}}
+		mc(c).TagsToRead = []kernel.HexBytes{{0x5F, 0x34}}
+	})
+	require.Equal(t, kernel.Approved, out.Type, out.String())
+	require.Equal(t, []byte{0xAB, 0xCD}, m.LastPDOLData[6:])
+	var puts int
+	for _, ins := range m.Sequence {
+		if ins == 0xDA {
+			puts++
+		}
+	}
+	require.Equal(t, 1, puts)
+}
