@@ -218,6 +218,12 @@ type Combination struct {
 	// them. Empty: nothing to write.
 	TagsToWriteBeforeGenAC HexBytes `yaml:"tags_to_write_before_gen_ac,omitempty"`
 	TagsToWriteAfterGenAC  HexBytes `yaml:"tags_to_write_after_gen_ac,omitempty"`
+	// DSRequestedOperatorID is 9F5C (8 bytes): with it the C-2 kernel reads
+	// the Integrated Data Storage of a card announcing Data Storage in its
+	// Application Capabilities Information (9F5D), and checks the DS
+	// Summary 2 signed with the cryptogram against the DS Summary 1 read.
+	// Empty: no data storage.
+	DSRequestedOperatorID HexBytes `yaml:"ds_requested_operator_id,omitempty"`
 	// MaxTornRecords (DF811D) and MaxTornLifetime (DF811C) bound the torn
 	// transaction log (Config.TornLog) for this combination; 0 records
 	// keeps none, a zero lifetime lets records live until recovered.
@@ -463,6 +469,7 @@ func (cb Combination) Clone() Combination {
 	}
 	out.TagsToWriteBeforeGenAC = cb.TagsToWriteBeforeGenAC.clone()
 	out.TagsToWriteAfterGenAC = cb.TagsToWriteAfterGenAC.clone()
+	out.DSRequestedOperatorID = cb.DSRequestedOperatorID.clone()
 	if cb.RelayResistance != nil {
 		rr := *cb.RelayResistance
 		out.RelayResistance = &rr
@@ -618,6 +625,9 @@ func (cb Combination) validate() error {
 		if _, err := TagsToWrite(w); err != nil {
 			return bad("%s: %v", name, err)
 		}
+	}
+	if n := len(cb.DSRequestedOperatorID); n != 0 && n != 8 {
+		return bad("ds_requested_operator_id must be 8 bytes")
 	}
 	if cb.MessageHoldTime < 0 {
 		return bad("negative message hold time")

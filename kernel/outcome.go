@@ -297,6 +297,10 @@ const (
 	L2NoCandidates
 	// L2NotAllowed: pre-processing allowed no combination (Entry Point).
 	L2NotAllowed
+	// L2IDSReadError: the C-2 card's Integrated Data Storage summary
+	// signed with the cryptogram (DS Summary 2) is not the one read (DS
+	// Summary 1).
+	L2IDSReadError
 )
 
 var l2Names = [...]string{
@@ -310,6 +314,7 @@ var l2Names = [...]string{
 	L2CommunicationError: "communication_error",
 	L2NoCandidates:       "no_candidates",
 	L2NotAllowed:         "contactless_not_allowed",
+	L2IDSReadError:       "ids_read_error",
 }
 
 // String is the short name ("card_data_missing").

@@ -214,6 +214,9 @@ type Config struct {
 	// is left of its offline limit (Offline.Limit less the cumulative
 	// offline amount).
 	BalanceReading bool
+	// DataStorage, when set, gives a Mastercard application C-2 Integrated
+	// Data Storage for reading (see DataStorage).
+	DataStorage *DataStorage
 	// WritableTags are the tags a Mastercard application accepts in PUT
 	// DATA (80 DA, the tag in P1 P2: C-2 Tags To Write); the values written
 	// stay with the application and GET DATA returns them.
@@ -429,3 +432,21 @@ func (c Config) String() string {
 
 // GoString is String, so that %#v shows no PAN either.
 func (c Config) GoString() string { return c.String() }
+
+// DataStorage is a Mastercard application's Integrated Data Storage as this
+// model of Book C-2 reads it: the application announces Data Storage
+// version 1 in its Application Capabilities Information (9F5D byte 1), its
+// records carry the DS ID (9F5E: the PAN and PSN digits, left-padded with
+// zeros to 16 digits), the DS Slot Availability (9F5F) and the DS Summary 1
+// (9F7D), and the ICC Dynamic Data of each CDA signature begins with the
+// DS Summary 2: the summary of the slot as the card holds it when it signs.
+type DataStorage struct {
+	// Summary is the slot's summary, 8 bytes.
+	Summary []byte
+	// Slots is the DS Slot Availability.
+	Slots byte
+	// SignedSummary, when set, is the DS Summary 2 the card signs instead
+	// of Summary: a card whose storage changed between the read and the
+	// cryptogram (a mismatched summary).
+	SignedSummary []byte
+}

@@ -118,7 +118,16 @@ func (a *App) generateAC(cmd apdu.Command) []byte {
 		}
 		// With relay resistance the ICC Dynamic Data also carries the
 		// entropies and times of the last exchange (Book C-2).
-		sdad, err := a.icc.SignCDA(oda.DynamicData{Number: idn, CID: cid, AC: ac, TransactionDataHash: hash, Extra: a.txn.rrData}, tags[0x9F37])
+		// With Integrated Data Storage the DS Summary 2 comes first.
+		var extra []byte
+		if ds := a.cfg.DataStorage; ds != nil {
+			extra = bytes.Clone(ds.Summary)
+			if ds.SignedSummary != nil {
+				extra = bytes.Clone(ds.SignedSummary)
+			}
+		}
+		extra = append(extra, a.txn.rrData...)
+		sdad, err := a.icc.SignCDA(oda.DynamicData{Number: idn, CID: cid, AC: ac, TransactionDataHash: hash, Extra: extra}, tags[0x9F37])
 		if err != nil {
 			return rsw(apdu.SW6F00)
 		}

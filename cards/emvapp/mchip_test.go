@@ -322,3 +322,20 @@ func TestMChipPutData(t *testing.T) {
 	require.Equal(t, apdu.SW9000, selectApp(t, b).SW)
 	require.Equal(t, apdu.SW6A88, run(t, b, put).SW)
 }
+
+// TestMChipDataStorage: an application with Integrated Data Storage
+// announces Data Storage version 1 (9F5D byte 1) and gives its DS ID, slots
+// and DS Summary 1 in its records; balance reading keeps its own bit.
+func TestMChipDataStorage(t *testing.T) {
+	cfg := mcConfig(t, "mc16")
+	cfg.DataStorage = &emvapp.DataStorage{Summary: []byte{1, 2, 3, 4, 5, 6, 7, 8}, Slots: 2}
+	cfg.BalanceReading = true
+	a := newApp(t, cfg)
+	require.Equal(t, apdu.SW9000, selectApp(t, a).SW)
+	r := mcTap(t, a, newTx("000000010000"), apdu.TC|apdu.CDARequest)
+	require.Equal(t, apdu.SW9000, r.resp.SW)
+	require.Equal(t, []byte{0x01, 0x02, 0x00}, r.recs[0x9F5D])
+	require.Equal(t, []byte{0x02}, r.recs[0x9F5F])
+	require.Equal(t, []byte{1, 2, 3, 4, 5, 6, 7, 8}, r.recs[0x9F7D])
+	require.NotEmpty(t, r.recs[0x9F5E])
+}

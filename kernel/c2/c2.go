@@ -34,7 +34,8 @@
 // on-device CVM and the amount is above the Reader CVM Required Limit; a CDA
 // signature that fails verification ends the transaction (End Application,
 // CDA failed in the TVR); a refund asks for an AAC and ends with End
-// Application and the data record; data storage is not implemented, and
+// Application and the data record; of data storage only the read is
+// implemented (startIDS, the DS Summary 2 check in verifyCDA), and
 // of data exchange only Data Needed for the PDOL before GET PROCESSING
 // OPTIONS, the Tags To Read after the records (a DEK with Data To Send, the
 // terminal's DET with terminal data and Tags To Write) and the Tags To
@@ -159,6 +160,10 @@ type run struct {
 	// writeBefore and writeAfter are the Tags To Write Before and After
 	// Gen AC: the combination's, then the DET's.
 	writeBefore, writeAfter tlv.List
+	// ids is true when the kernel reads the card's Integrated Data
+	// Storage; idsMismatch when the signed DS Summary 2 differs from the
+	// DS Summary 1 read.
+	ids, idsMismatch bool
 	// recovered is set when RECOVER AC answered a torn transaction's
 	// GENERATE AC; tornPDOL is that transaction's PDOL related data.
 	recovered bool
@@ -288,6 +293,7 @@ func (r *run) process() (kernel.Outcome, error) {
 	if err := kernel.ReadRecords(a.Card, entries, r.card, &r.static); err != nil {
 		return r.recordError(err)
 	}
+	r.startIDS()
 	if o, done, err := r.dataExchange(); done || err != nil {
 		return o, err
 	}
@@ -383,6 +389,26 @@ func (r *run) dataExchange() (kernel.Outcome, bool, error) {
 		r.writeAfter = appendWritable(r.writeAfter, det.TagsToWriteAfterGenAC)
 	}
 	return kernel.Outcome{}, false, nil
+}
+
+// startIDS decides, once the records are read, whether the kernel reads the
+// card's Integrated Data Storage (this model's reading of Book C-2): the
+// combination has a DS Requested Operator ID (9F5C), the card's Application
+// Capabilities Information (9F5D) announces a Data Storage version (byte 1
+// b4-b1), it has a DS ID (9F5E) and a DS Summary 1 (9F7D), and CDA is the
+// ODA Status, since only a CDA signature carries the DS Summary 2. Then the
+// IDS Status (DF8128) says Read.
+func (r *run) startIDS() {
+	aci := r.card[0x9F5D]
+	if len(r.cb.DSRequestedOperatorID) != 8 || len(aci) == 0 || aci[0]&0x0F == 0 || !r.cda {
+		return
+	}
+	if len(r.card[0x9F5E]) == 0 || len(r.card[0x9F7D]) != 8 {
+		return
+	}
+	r.ids = true
+	r.term[0x9F5C] = append([]byte(nil), r.cb.DSRequestedOperatorID...)
+	r.term[0xDF8128] = []byte{0x80}
 }
 
 // pdolDataNeeded asks the terminal, when it takes part in data exchange,
@@ -1112,6 +1138,16 @@ func (r *run) generateAC() (kernel.Outcome, error) {
 		}
 		r.odaRes = kernel.ODAResult{Method: "CDA", Status: kernel.ODAPassed}
 	}
+	if r.idsMismatch {
+		// The storage changed between the read and the cryptogram: the
+		// summary the terminal read cannot be trusted.
+		r.term[0xDF810B] = []byte{0x00}
+		return r.endApplication(kernel.L2IDSReadError, "DS Summary 2 signed with the cryptogram differs from the DS Summary 1 read"), nil
+	}
+	if r.ids {
+		// DS Summary Status (DF810B): b8 successful read.
+		r.term[0xDF810B] = []byte{0x80}
+	}
 	if r.cb.BalanceReadAfter {
 		if err := r.readBalance(0xDF8105); err != nil {
 			return r.commError(err), nil
@@ -1188,6 +1224,18 @@ func (r *run) verifyCDA(cid byte, template []byte) error {
 	if err != nil {
 		return err
 	}
+	extra := dd.Extra
+	// With Integrated Data Storage the signed data begin with the DS
+	// Summary 2, which must be the DS Summary 1 read (else an IDS read
+	// error, decided by the caller).
+	if r.ids && !r.recovered {
+		if len(extra) < 8 {
+			return fmt.Errorf("%w: no DS Summary 2 in the signature", kernel.ErrODAData)
+		}
+		r.card[0xDF8101] = append([]byte(nil), extra[:8]...)
+		r.idsMismatch = !bytes.Equal(extra[:8], r.card[0x9F7D])
+		extra = extra[8:]
+	}
 	// After relay resistance the signed ICC Dynamic Data carry the
 	// exchange's entropies and times: a relay that changed them, or a card
 	// that did not sign them, fails CDA.
@@ -1196,7 +1244,7 @@ func (r *run) verifyCDA(cid byte, template []byte) error {
 		for _, t := range []tlv.Tag{0xDF8302, 0xDF8303, 0xDF8304, 0xDF8305} {
 			want = append(want, r.card[t]...)
 		}
-		if !bytes.Equal(dd.Extra, want) {
+		if !bytes.Equal(extra, want) {
 			return fmt.Errorf("%w: the relay resistance data in the signature differ from the exchange's", kernel.ErrODAData)
 		}
 	}
@@ -1385,9 +1433,17 @@ func (r *run) base(t kernel.OutcomeType) kernel.Outcome {
 	}
 	// The relay resistance measurement, when the protocol ran, and the
 	// balances read before and after GENERATE AC.
-	for _, tag := range []tlv.Tag{0xDF8306, 0xDF8307, 0xDF8104, 0xDF8105, 0xDF810F} {
+	for _, tag := range []tlv.Tag{0xDF8306, 0xDF8307, 0xDF8104, 0xDF8105, 0xDF810F, 0xDF8128, 0xDF810B} {
 		if v, ok := r.term[tag]; ok {
 			o.DiscretionaryData = append(o.DiscretionaryData, tlv.TLV{Tag: tag, Value: append([]byte(nil), v...)})
+		}
+	}
+	// Integrated Data Storage: the DS ID, the slots and both summaries.
+	if r.ids {
+		for _, tag := range []tlv.Tag{0x9F5E, 0x9F5F, 0x9F7D, 0xDF8101} {
+			if v, ok := r.card[tag]; ok {
+				o.DiscretionaryData = append(o.DiscretionaryData, tlv.TLV{Tag: tag, Value: append([]byte(nil), v...)})
+			}
 		}
 	}
 	return o

@@ -1155,3 +1155,49 @@ func TestPDOLDataNeeded(t *testing.T) {
 	}
 	require.Equal(t, 1, puts)
 }
+
+// TestIntegratedDataStorage: with a DS Requested Operator ID and a card
+// announcing data storage, the kernel reads the DS ID, slots and DS Summary
+// 1, checks the DS Summary 2 of the CDA signature against it, and reports
+// IDS Status and DS Summary Status; a different signed summary is an IDS
+// read error; relay resistance data follow the summary in the signature.
+func TestIntegratedDataStorage(t *testing.T) {
+	sum := []byte{1, 2, 3, 4, 5, 6, 7, 8}
+	opID := func(c *kernel.Config) {
+		mc(c).DSRequestedOperatorID = kernel.HexBytes{0x7A, 0x45, 0x12, 0x3E, 0xE5, 0x9C, 0x7F, 0x40}
+	}
+	disc := func(out kernel.Outcome, tag tlv.Tag) []byte {
+		v, ok := out.DiscretionaryData.Find(tag)
+		if !ok {
+			return nil
+		}
+		return v.Value
+	}
+
+	m := newCard(t, func(m *kerneltest.MChip) { m.DSSummary = sum })
+	out := tap(t, m, 50000, opID)
+	require.Equal(t, kernel.Approved, out.Type, out.String())
+	require.Equal(t, []byte{0x80}, disc(out, 0xDF8128), "IDS Status: read")
+	require.Equal(t, []byte{0x80}, disc(out, 0xDF810B), "DS Summary Status: successful read")
+	require.Equal(t, sum, disc(out, 0xDF8101))
+	require.Equal(t, kerneltest.MustHex("541333008901001201"), disc(out, 0x9F5E))
+
+	// A different signed summary.
+	m = newCard(t, func(m *kerneltest.MChip) { m.DSSummary = sum; m.DSSigned = []byte{1, 2, 3, 4, 5, 6, 7, 9} })
+	out = tap(t, m, 50000, opID)
+	require.Equal(t, kernel.EndApplication, out.Type, out.String())
+	require.Equal(t, kernel.L2IDSReadError, out.Error)
+	require.Equal(t, []byte{0x00}, disc(out, 0xDF810B))
+	require.Equal(t, kernel.ODAPassed, out.ODA.Status, "the signature itself verifies")
+
+	// No operator ID: not read.
+	m = newCard(t, func(m *kerneltest.MChip) { m.DSSummary = sum })
+	out = tap(t, m, 50000, nil)
+	require.Equal(t, kernel.Approved, out.Type, out.String())
+	require.Nil(t, disc(out, 0xDF8128))
+
+	// A card signing no summary although it announced data storage.
+	m = newCard(t, func(m *kerneltest.MChip) { m.DSSummary = sum; m.DSSigned = []byte{} })
+	out = tap(t, m, 50000, opID)
+	require.True(t, out.TVR.Has(kernel.TVRCDAFailed), out.String())
+}

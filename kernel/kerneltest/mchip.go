@@ -85,6 +85,12 @@ type MChip struct {
 	// Tags To Write) of the tags it holds as keys, storing the values
 	// there; any other tag is refused with 6A88.
 	Writable map[uint16][]byte
+	// DSSummary, when set (8 bytes), gives the card Integrated Data
+	// Storage: 9F5D announcing Data Storage version 1, a DS ID (9F5E), one
+	// slot (9F5F) and DS Summary 1 (9F7D) in its first record, and the DS
+	// Summary 2 at the start of every CDA signature's extra data:
+	// DSSigned when set, else DSSummary.
+	DSSummary, DSSigned []byte
 	// Sequence lists the instruction byte of every command, in order.
 	Sequence []byte
 
@@ -152,8 +158,19 @@ func (m *MChip) Build() error {
 			objs = append(objs, tlv.TLV{Tag: iac.tag, Value: iac.v})
 		}
 	}
-	if m.Balance != nil {
-		objs = append(objs, tlv.TLV{Tag: 0x9F5D, Value: []byte{0x00, 0x02, 0x00}})
+	if m.Balance != nil || m.DSSummary != nil {
+		aci := []byte{0x00, 0x00, 0x00}
+		if m.Balance != nil {
+			aci[1] = 0x02
+		}
+		if m.DSSummary != nil {
+			aci[0] = 0x01
+			objs = append(objs,
+				tlv.TLV{Tag: 0x9F5E, Value: MustHex(m.PAN + "01")},
+				tlv.TLV{Tag: 0x9F5F, Value: []byte{0x01}},
+				tlv.TLV{Tag: 0x9F7D, Value: m.DSSummary})
+		}
+		objs = append(objs, tlv.TLV{Tag: 0x9F5D, Value: aci})
 	}
 	if ms := m.MagStripe; ms != nil {
 		objs = append(objs,
@@ -383,8 +400,14 @@ func (m *MChip) gac(cmd apdu.Command) apdu.Response {
 			return apdu.Response{SW: apdu.SW6F00}
 		}
 		var extra []byte
+		if m.DSSummary != nil {
+			extra = append(extra, m.DSSummary...)
+			if m.DSSigned != nil {
+				extra = append(extra[:0], m.DSSigned...)
+			}
+		}
 		if rr := m.RelayResistance; rr != nil && !rr.Unsigned {
-			extra = rr.last
+			extra = append(extra, rr.last...)
 		}
 		sdad, err := m.icc.SignCDA(oda.DynamicData{Number: dynamicNumber(m.ATC, un), CID: cid, AC: ac, TransactionDataHash: hash, Extra: extra}, un)
 		if err != nil {
