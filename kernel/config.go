@@ -224,6 +224,10 @@ type Combination struct {
 	// Summary 2 signed with the cryptogram against the DS Summary 1 read.
 	// Empty: no data storage.
 	DSRequestedOperatorID HexBytes `yaml:"ds_requested_operator_id,omitempty"`
+	// DSInputTerm is the DS Input (Term) (DF8109, 8 bytes): with it, and a
+	// card whose DSDOL (9F5B) asks for it, the kernel also writes the
+	// card's data storage with GENERATE AC and checks the DS Summary 3.
+	DSInputTerm HexBytes `yaml:"ds_input_term,omitempty"`
 	// MaxTornRecords (DF811D) and MaxTornLifetime (DF811C) bound the torn
 	// transaction log (Config.TornLog) for this combination; 0 records
 	// keeps none, a zero lifetime lets records live until recovered.
@@ -470,6 +474,7 @@ func (cb Combination) Clone() Combination {
 	out.TagsToWriteBeforeGenAC = cb.TagsToWriteBeforeGenAC.clone()
 	out.TagsToWriteAfterGenAC = cb.TagsToWriteAfterGenAC.clone()
 	out.DSRequestedOperatorID = cb.DSRequestedOperatorID.clone()
+	out.DSInputTerm = cb.DSInputTerm.clone()
 	if cb.RelayResistance != nil {
 		rr := *cb.RelayResistance
 		out.RelayResistance = &rr
@@ -628,6 +633,9 @@ func (cb Combination) validate() error {
 	}
 	if n := len(cb.DSRequestedOperatorID); n != 0 && n != 8 {
 		return bad("ds_requested_operator_id must be 8 bytes")
+	}
+	if n := len(cb.DSInputTerm); n != 0 && n != 8 {
+		return bad("ds_input_term must be 8 bytes")
 	}
 	if cb.MessageHoldTime < 0 {
 		return bad("negative message hold time")

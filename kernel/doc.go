@@ -76,6 +76,7 @@
 //	    tags_to_write_before_gen_ac: "DF01020001"  # FF8102: PUT DATA before GENERATE AC (DF810F)
 //	    tags_to_write_after_gen_ac: "DF0201AA"     # FF8103: PUT DATA after it (DF810E)
 //	    ds_requested_operator_id: "7A45123EE59C7F40"  # 9F5C: read the card's data storage
+//	    ds_input_term: "1122334455667788"             # DF8109: and write it with GENERATE AC
 //	    phone_message_table:            # DF8131
 //	      - {mask: "000800", value: "000800", message: see_phone, status: not_ready}
 //

@@ -160,6 +160,9 @@ type App struct {
 	lastGAC *lastGAC
 	// written holds the values the terminal wrote with PUT DATA.
 	written map[uint16][]byte
+	// dsSummary is the data storage slot's current summary (DS Summary 1),
+	// nil without data storage.
+	dsSummary []byte
 }
 
 // lastGAC is a GENERATE AC response kept for RECOVER AC.
@@ -198,6 +201,9 @@ func New(cfg Config) (*App, error) {
 		return nil, err
 	}
 	a := &App{cfg: cfg}
+	if ds := cfg.DataStorage; ds != nil {
+		a.dsSummary = bytes.Clone(ds.Summary)
+	}
 	if a.cfg.Language == "" {
 		a.cfg.Language = "zhen"
 	}
@@ -477,10 +483,13 @@ func (a *App) gpo(cmd apdu.Command) []byte {
 	if a.cfg.Scheme == Visa {
 		return a.qvsdc(term)
 	}
-	resp, err := tlv.EncodeConstructed(0x77,
-		tlv.TLV{Tag: 0x82, Value: a.aip},
-		tlv.TLV{Tag: 0x94, Value: a.afl},
-	)
+	objs := []tlv.TLV{{Tag: 0x82, Value: a.aip}, {Tag: 0x94, Value: a.afl}}
+	if a.dsSummary != nil {
+		// The slot's summary as it is now (it changes with each write, so
+		// it is not in the records).
+		objs = append(objs, tlv.TLV{Tag: 0x9F7D, Value: bytes.Clone(a.dsSummary)})
+	}
+	resp, err := tlv.EncodeConstructed(0x77, objs...)
 	if err != nil {
 		return rsw(apdu.SW6F00)
 	}

@@ -437,9 +437,14 @@ func (c Config) GoString() string { return c.String() }
 // model of Book C-2 reads it: the application announces Data Storage
 // version 1 in its Application Capabilities Information (9F5D byte 1), its
 // records carry the DS ID (9F5E: the PAN and PSN digits, left-padded with
-// zeros to 16 digits), the DS Slot Availability (9F5F) and the DS Summary 1
-// (9F7D), and the ICC Dynamic Data of each CDA signature begins with the
-// DS Summary 2: the summary of the slot as the card holds it when it signs.
+// zeros to 16 digits), the DS Slot Availability (9F5F) and a DSDOL (9F5B)
+// asking for the DS Input (Term) (DF8109, 8 bytes); the GET PROCESSING
+// OPTIONS response carries the slot's DS Summary 1 (9F7D); the ICC Dynamic
+// Data of each CDA signature begin with the DS Summary 2, the slot's
+// summary before GENERATE AC. A GENERATE AC whose data carry the DSDOL
+// related data after the CDOL1 data writes the slot: its new summary, the
+// first 8 bytes of SHA-256 of the old summary and the DS Input, follows as
+// DS Summary 3 and is the next transaction's DS Summary 1.
 type DataStorage struct {
 	// Summary is the slot's summary, 8 bytes.
 	Summary []byte

@@ -178,7 +178,8 @@ func (a *App) build() error {
 		}
 		if ds := c.DataStorage; ds != nil {
 			aci[0] |= 0x01
-			card = append(card, obj(0x9F5E, dsID(c.PAN, c.PSN)), obj(0x9F5F, []byte{ds.Slots}), obj(0x9F7D, ds.Summary))
+			// The DSDOL asks for the terminal's DS Input (Term), DF8109.
+			card = append(card, obj(0x9F5E, dsID(c.PAN, c.PSN)), obj(0x9F5F, []byte{ds.Slots}), obj(0x9F5B, []byte{0xDF, 0x81, 0x09, 0x08}))
 		}
 		card = append(card, obj(0x9F5D, aci))
 	}

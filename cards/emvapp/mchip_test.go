@@ -336,6 +336,26 @@ func TestMChipDataStorage(t *testing.T) {
 	require.Equal(t, apdu.SW9000, r.resp.SW)
 	require.Equal(t, []byte{0x01, 0x02, 0x00}, r.recs[0x9F5D])
 	require.Equal(t, []byte{0x02}, r.recs[0x9F5F])
-	require.Equal(t, []byte{1, 2, 3, 4, 5, 6, 7, 8}, r.recs[0x9F7D])
+	require.Equal(t, []byte{1, 2, 3, 4, 5, 6, 7, 8}, r.gpo[0x9F7D], "DS Summary 1 in the GPO response")
+	require.Equal(t, []byte{0xDF, 0x81, 0x09, 0x08}, r.recs[0x9F5B])
 	require.NotEmpty(t, r.recs[0x9F5E])
+
+	// A GENERATE AC carrying the DS Input after the CDOL1 data writes the
+	// slot: the next GET PROCESSING OPTIONS gives the new summary.
+	a.Deselect()
+	require.Equal(t, apdu.SW9000, selectApp(t, a).SW)
+	x := newTx("000000010000")
+	_, g := gpo(t, a, x)
+	require.Equal(t, apdu.SW9000, g.SW)
+	cdol, err := tlv.ParseDOL(r.recs[0x8C])
+	require.NoError(t, err)
+	data := append(tlv.BuildDOL(cdol, x.source), 1, 1, 1, 1, 1, 1, 1, 1)
+	require.Equal(t, apdu.SW9000, run(t, a, apdu.GenerateAC(apdu.ARQC|apdu.CDARequest, data)).SW)
+	a.Deselect()
+	require.Equal(t, apdu.SW9000, selectApp(t, a).SW)
+	_, g = gpo(t, a, x)
+	l, err := tlv.Decode(g.Data)
+	require.NoError(t, err)
+	require.NotEqual(t, []byte{1, 2, 3, 4, 5, 6, 7, 8}, l.Map()[0x9F7D])
+	require.Len(t, l.Map()[0x9F7D], 8)
 }

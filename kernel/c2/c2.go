@@ -34,8 +34,8 @@
 // on-device CVM and the amount is above the Reader CVM Required Limit; a CDA
 // signature that fails verification ends the transaction (End Application,
 // CDA failed in the TVR); a refund asks for an AAC and ends with End
-// Application and the data record; of data storage only the read is
-// implemented (startIDS, the DS Summary 2 check in verifyCDA), and
+// Application and the data record; data storage follows this model's
+// reading of the book (startIDS, the summaries' check in verifyCDA), and
 // of data exchange only Data Needed for the PDOL before GET PROCESSING
 // OPTIONS, the Tags To Read after the records (a DEK with Data To Send, the
 // terminal's DET with terminal data and Tags To Write) and the Tags To
@@ -164,6 +164,11 @@ type run struct {
 	// Storage; idsMismatch when the signed DS Summary 2 differs from the
 	// DS Summary 1 read.
 	ids, idsMismatch bool
+	// idsWrite is true when the kernel also writes the data storage with
+	// GENERATE AC (DSDOL related data dsdolData); idsWritten when the DS
+	// Summary 3 shows the write.
+	idsWrite, idsWritten bool
+	dsdolData            []byte
 	// recovered is set when RECOVER AC answered a torn transaction's
 	// GENERATE AC; tornPDOL is that transaction's PDOL related data.
 	recovered bool
@@ -397,7 +402,10 @@ func (r *run) dataExchange() (kernel.Outcome, bool, error) {
 // Capabilities Information (9F5D) announces a Data Storage version (byte 1
 // b4-b1), it has a DS ID (9F5E) and a DS Summary 1 (9F7D), and CDA is the
 // ODA Status, since only a CDA signature carries the DS Summary 2. Then the
-// IDS Status (DF8128) says Read.
+// IDS Status (DF8128) says Read; with a DS Input (Term) (DF8109) in the
+// combination and a DSDOL (9F5B) on the card, Read and Write: the DSDOL
+// related data follow the CDOL1 data in GENERATE AC, and the signature's DS
+// Summary 3 differing from its DS Summary 2 shows the write.
 func (r *run) startIDS() {
 	aci := r.card[0x9F5D]
 	if len(r.cb.DSRequestedOperatorID) != 8 || len(aci) == 0 || aci[0]&0x0F == 0 || !r.cda {
@@ -409,6 +417,12 @@ func (r *run) startIDS() {
 	r.ids = true
 	r.term[0x9F5C] = append([]byte(nil), r.cb.DSRequestedOperatorID...)
 	r.term[0xDF8128] = []byte{0x80}
+	// A write: the reader has a DS Input (Term) and the card a DSDOL.
+	if len(r.cb.DSInputTerm) == 8 && len(r.card[0x9F5B]) > 0 {
+		r.idsWrite = true
+		r.term[0xDF8109] = append([]byte(nil), r.cb.DSInputTerm...)
+		r.term[0xDF8128] = []byte{0xC0}
+	}
 }
 
 // pdolDataNeeded asks the terminal, when it takes part in data exchange,
@@ -1055,6 +1069,11 @@ func (r *run) generateAC() (kernel.Outcome, error) {
 			}
 			r.cdol1, r.tornPDOL = rec.CDOL1, rec.PDOL
 			r.recovered = true
+			// The torn transaction's data storage use: its IDS Status
+			// and the DS Summary 1 it read (in its record).
+			st := rec.Term[0xDF8128]
+			r.ids = len(st) == 1 && len(rec.Term[0x9F7D]) == 8
+			r.idsWrite = r.ids && st[0]&0x40 != 0
 			ref = rec.Ref
 			r.ac = acType(ref & 0xC0)
 			cdaRequested = ref&apdu.CDARequest != 0
@@ -1063,7 +1082,13 @@ func (r *run) generateAC() (kernel.Outcome, error) {
 	}
 	if !recovered {
 		var err error
-		resp, err = a.Card.Send(apdu.GenerateAC(ref, r.cdol1))
+		data := r.cdol1
+		if r.idsWrite {
+			dsdol, _ := tlv.ParseDOL(r.card[0x9F5B])
+			r.dsdolData = tlv.BuildDOLFor(tlv.Kernel2, dsdol, src)
+			data = append(append([]byte(nil), r.cdol1...), r.dsdolData...)
+		}
+		resp, err = a.Card.Send(apdu.GenerateAC(ref, data))
 		if err != nil {
 			if !kernel.IsCommunicationError(err) {
 				return kernel.Outcome{}, err
@@ -1145,8 +1170,13 @@ func (r *run) generateAC() (kernel.Outcome, error) {
 		return r.endApplication(kernel.L2IDSReadError, "DS Summary 2 signed with the cryptogram differs from the DS Summary 1 read"), nil
 	}
 	if r.ids {
-		// DS Summary Status (DF810B): b8 successful read.
-		r.term[0xDF810B] = []byte{0x80}
+		// DS Summary Status (DF810B): b8 successful read, b7 successful
+		// write.
+		st := byte(0x80)
+		if r.idsWritten {
+			st |= 0x40
+		}
+		r.term[0xDF810B] = []byte{st}
 	}
 	if r.cb.BalanceReadAfter {
 		if err := r.readBalance(0xDF8105); err != nil {
@@ -1228,13 +1258,27 @@ func (r *run) verifyCDA(cid byte, template []byte) error {
 	// With Integrated Data Storage the signed data begin with the DS
 	// Summary 2, which must be the DS Summary 1 read (else an IDS read
 	// error, decided by the caller).
-	if r.ids && !r.recovered {
-		if len(extra) < 8 {
-			return fmt.Errorf("%w: no DS Summary 2 in the signature", kernel.ErrODAData)
+	if r.ids {
+		// A recovered torn transaction is checked against the summary
+		// it read, kept in its record.
+		sum1 := r.card[0x9F7D]
+		if v, ok := r.term[0x9F7D]; ok && r.recovered {
+			sum1 = v
+		}
+		n := 8
+		if r.idsWrite {
+			n = 16
+		}
+		if len(extra) < n {
+			return fmt.Errorf("%w: the DS summaries are missing from the signature", kernel.ErrODAData)
 		}
 		r.card[0xDF8101] = append([]byte(nil), extra[:8]...)
-		r.idsMismatch = !bytes.Equal(extra[:8], r.card[0x9F7D])
-		extra = extra[8:]
+		r.idsMismatch = !bytes.Equal(extra[:8], sum1)
+		if r.idsWrite {
+			r.card[0xDF8102] = append([]byte(nil), extra[8:16]...)
+			r.idsWritten = !bytes.Equal(extra[8:16], extra[:8])
+		}
+		extra = extra[n:]
 	}
 	// After relay resistance the signed ICC Dynamic Data carry the
 	// exchange's entropies and times: a relay that changed them, or a card
@@ -1289,6 +1333,11 @@ func (r *run) tear(ref byte) {
 				term[e.Tag] = append([]byte(nil), v...)
 			}
 		}
+	}
+	if r.ids {
+		// The data storage use, to check the recovered summaries.
+		term[0xDF8128] = append([]byte(nil), r.term[0xDF8128]...)
+		term[0x9F7D] = append([]byte(nil), r.card[0x9F7D]...)
 	}
 	log.Add(kernel.TornRecord{
 		PAN: pan, PSN: append([]byte(nil), r.card[0x5F34]...), At: r.a.Config.Now(), Term: term,
@@ -1440,7 +1489,7 @@ func (r *run) base(t kernel.OutcomeType) kernel.Outcome {
 	}
 	// Integrated Data Storage: the DS ID, the slots and both summaries.
 	if r.ids {
-		for _, tag := range []tlv.Tag{0x9F5E, 0x9F5F, 0x9F7D, 0xDF8101} {
+		for _, tag := range []tlv.Tag{0x9F5E, 0x9F5F, 0x9F7D, 0xDF8101, 0xDF8102} {
 			if v, ok := r.card[tag]; ok {
 				o.DiscretionaryData = append(o.DiscretionaryData, tlv.TLV{Tag: tag, Value: append([]byte(nil), v...)})
 			}

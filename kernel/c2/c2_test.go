@@ -1196,6 +1196,17 @@ func TestIntegratedDataStorage(t *testing.T) {
 	require.Equal(t, kernel.Approved, out.Type, out.String())
 	require.Nil(t, disc(out, 0xDF8128))
 
+	// A write: DS Input (Term) configured, the card's DSDOL asks for it;
+	// the DS Summary 3 differs from the DS Summary 2.
+	m = newCard(t, func(m *kerneltest.MChip) { m.DSSummary = sum })
+	input := kernel.HexBytes{0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88}
+	out = tap(t, m, 50000, func(c *kernel.Config) { opID(c); mc(c).DSInputTerm = input })
+	require.Equal(t, kernel.Approved, out.Type, out.String())
+	require.Equal(t, []byte(input), m.DSInput)
+	require.Equal(t, []byte{0xC0}, disc(out, 0xDF8128), "IDS Status: read and write")
+	require.Equal(t, []byte{0xC0}, disc(out, 0xDF810B), "DS Summary Status: read and write")
+	require.Equal(t, []byte{1, 2, 3, 4, 5, 6, 7, 0xF7}, disc(out, 0xDF8102))
+
 	// A card signing no summary although it announced data storage.
 	m = newCard(t, func(m *kerneltest.MChip) { m.DSSummary = sum; m.DSSigned = []byte{} })
 	out = tap(t, m, 50000, opID)

@@ -91,6 +91,11 @@ type MChip struct {
 	// Summary 2 at the start of every CDA signature's extra data:
 	// DSSigned when set, else DSSummary.
 	DSSummary, DSSigned []byte
+	// DSInput is the DS Input (Term) of the last GENERATE AC that wrote the
+	// data storage: the card's DSDOL (9F5B) asks for DF8109, and DSDOL
+	// related data after the CDOL1 data make a write whose DS Summary 3 is
+	// the DS Summary 2 with its last byte inverted.
+	DSInput []byte
 	// Sequence lists the instruction byte of every command, in order.
 	Sequence []byte
 
@@ -168,7 +173,8 @@ func (m *MChip) Build() error {
 			objs = append(objs,
 				tlv.TLV{Tag: 0x9F5E, Value: MustHex(m.PAN + "01")},
 				tlv.TLV{Tag: 0x9F5F, Value: []byte{0x01}},
-				tlv.TLV{Tag: 0x9F7D, Value: m.DSSummary})
+				tlv.TLV{Tag: 0x9F7D, Value: m.DSSummary},
+				tlv.TLV{Tag: 0x9F5B, Value: []byte{0xDF, 0x81, 0x09, 0x08}})
 		}
 		objs = append(objs, tlv.TLV{Tag: 0x9F5D, Value: aci})
 	}
@@ -350,6 +356,13 @@ func (m *MChip) gac(cmd apdu.Command) apdu.Response {
 	if m.GACStatus != 0 {
 		return apdu.Response{SW: m.GACStatus}
 	}
+	var ds3 []byte
+	if n := MChipCDOL1.DataLen(); m.DSSummary != nil && len(cmd.Data) == n+8 {
+		m.DSInput = append([]byte(nil), cmd.Data[n:]...)
+		cmd.Data = cmd.Data[:n]
+		ds3 = append([]byte(nil), m.DSSummary...)
+		ds3[7] ^= 0xFF
+	}
 	objs, err := MChipCDOL1.Split(cmd.Data)
 	if err != nil {
 		return apdu.Response{SW: apdu.SW6700}
@@ -405,6 +418,7 @@ func (m *MChip) gac(cmd apdu.Command) apdu.Response {
 			if m.DSSigned != nil {
 				extra = append(extra[:0], m.DSSigned...)
 			}
+			extra = append(extra, ds3...)
 		}
 		if rr := m.RelayResistance; rr != nil && !rr.Unsigned {
 			extra = append(extra, rr.last...)
