@@ -345,6 +345,22 @@ func appConfig(ap *AppProfile, o Options) (emvapp.Config, error) {
 		Blocked: ap.Blocked, Rand: o.Rand, Elapse: o.Elapse,
 	}
 	cfg.BalanceReading = ap.BalanceReading
+	if ds := ap.DataStorage; ds != nil {
+		if len(ds.Summary) != 8 || (ds.SignedSummary != nil && len(ds.SignedSummary) != 8) || ds.Slots < 0 || ds.Slots > 255 {
+			return emvapp.Config{}, fmt.Errorf("%w: data storage summaries are 8 bytes, slots 0..255", ErrProfile)
+		}
+		cfg.DataStorage = &emvapp.DataStorage{Summary: ds.Summary, Slots: byte(ds.Slots), SignedSummary: ds.SignedSummary}
+	}
+	for _, t := range ap.WritableTags {
+		if len(t) == 0 || len(t) > 2 {
+			return emvapp.Config{}, fmt.Errorf("%w: writable tag %X is not a tag of one or two bytes", ErrProfile, []byte(t))
+		}
+		tag := uint16(t[0])
+		if len(t) == 2 {
+			tag = tag<<8 | uint16(t[1])
+		}
+		cfg.WritableTags = append(cfg.WritableTags, tag)
+	}
 	cfg.TornRecovery = ap.TornRecovery
 	if ms := ap.MagStripe; ms != nil {
 		cfg.MagStripe = &emvapp.MagStripe{EMV: ms.EMV, Track1: ms.Track1}

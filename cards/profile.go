@@ -170,6 +170,14 @@ type AppProfile struct {
 	// BalanceReading makes a Mastercard application support C-2 balance
 	// reading (9F5D byte 2 b2, GET DATA 9F50: its offline balance).
 	BalanceReading bool `yaml:"balance_reading,omitempty"`
+	// DataStorage gives a Mastercard application C-2 Integrated Data
+	// Storage for reading: {summary: 8 bytes, slots: n, signed_summary:
+	// 8 bytes to sign a different DS Summary 2}.
+	DataStorage *DataStorageProfile `yaml:"data_storage,omitempty"`
+	// WritableTags are the tags (at most two bytes each) a Mastercard
+	// application lets the terminal write with PUT DATA (C-2 Tags To
+	// Write) and reads back with GET DATA.
+	WritableTags []Hex `yaml:"writable_tags,omitempty"`
 	// MagStripe gives a Mastercard application C-2 mag-stripe mode data
 	// and COMPUTE CRYPTOGRAPHIC CHECKSUM: {emv: false} is a card without
 	// M/Chip, {emv: true} one with both; track1 adds Track 1 Data.
@@ -467,3 +475,11 @@ func (t TokenProfile) String() string {
 
 // GoString is String, so that %#v shows no funding PAN either.
 func (t TokenProfile) GoString() string { return t.String() }
+
+// DataStorageProfile is a Mastercard application's Integrated Data Storage
+// (see emvapp.DataStorage).
+type DataStorageProfile struct {
+	Summary       Hex `yaml:"summary"`
+	Slots         int `yaml:"slots,omitempty"`
+	SignedSummary Hex `yaml:"signed_summary,omitempty"`
+}

@@ -48,6 +48,13 @@ type Config struct {
 	// contact interface; a C-3 card asking to switch is handled as the
 	// card's other answers say (decline, End Application).
 	ContactChip bool `yaml:"contact_chip"`
+	// RemovalTimeout is the reader's Removal Timeout (Book A section 6.2):
+	// the Entry Point puts it on every outcome that ends the card's part of
+	// the transaction (not Try Again, Select Next, nor an Online Request
+	// that keeps the card for Start D) and then waits that long for the
+	// card to leave the field, through a Reader that is a RemovalWaiter.
+	// Zero (the default): no wait.
+	RemovalTimeout time.Duration `yaml:"removal_timeout,omitempty"`
 
 	// Combinations lists the AID and kernel pairs the reader supports,
 	// each with its limits and kernel settings.
@@ -78,6 +85,10 @@ type Config struct {
 	// Kernel signal (DEK) once the records are read and answers with the
 	// terminal's Data Exchange Terminal signal (DET); nil: no exchange.
 	DataExchange func(DEK) DET `yaml:"-"`
+	// DET is the terminal's configured answer to the C-2 kernel's DEK when
+	// DataExchange is nil: terminal data and Tags To Write the POS sends
+	// back whatever the card gave. nil: no configured answer.
+	DET *DETConfig `yaml:"det,omitempty"`
 	// TornLog, when set, is the reader's torn transaction log (C-2): it
 	// must outlive transactions, so a terminal keeps one. nil: no torn
 	// transaction recovery.
@@ -200,6 +211,23 @@ type Combination struct {
 	// terminal as Data To Send (FF8104) in a DEK (Config.DataExchange) and
 	// in the outcome's discretionary data.
 	TagsToRead []HexBytes `yaml:"tags_to_read,omitempty"`
+	// TagsToWriteBeforeGenAC (FF8102) and TagsToWriteAfterGenAC (FF8103)
+	// are primitive data objects, BER-TLV encoded one after the other, the
+	// C-2 kernel writes to the card with PUT DATA just before and just
+	// after GENERATE AC (C-2 Data Exchange); the terminal's DET may add to
+	// them. Empty: nothing to write.
+	TagsToWriteBeforeGenAC HexBytes `yaml:"tags_to_write_before_gen_ac,omitempty"`
+	TagsToWriteAfterGenAC  HexBytes `yaml:"tags_to_write_after_gen_ac,omitempty"`
+	// DSRequestedOperatorID is 9F5C (8 bytes): with it the C-2 kernel reads
+	// the Integrated Data Storage of a card announcing Data Storage in its
+	// Application Capabilities Information (9F5D), and checks the DS
+	// Summary 2 signed with the cryptogram against the DS Summary 1 read.
+	// Empty: no data storage.
+	DSRequestedOperatorID HexBytes `yaml:"ds_requested_operator_id,omitempty"`
+	// DSInputTerm is the DS Input (Term) (DF8109, 8 bytes): with it, and a
+	// card whose DSDOL (9F5B) asks for it, the kernel also writes the
+	// card's data storage with GENERATE AC and checks the DS Summary 3.
+	DSInputTerm HexBytes `yaml:"ds_input_term,omitempty"`
 	// MaxTornRecords (DF811D) and MaxTornLifetime (DF811C) bound the torn
 	// transaction log (Config.TornLog) for this combination; 0 records
 	// keeps none, a zero lifetime lets records live until recovered.
@@ -398,6 +426,10 @@ func (c Config) Clone() Config {
 	out.Capabilities = c.Capabilities.clone()
 	out.AdditionalCapabilities = c.AdditionalCapabilities.clone()
 	out.MerchantCategoryCode = c.MerchantCategoryCode.clone()
+	if c.DET != nil {
+		d := DETConfig{Data: c.DET.Data.clone(), TagsToWriteBeforeGenAC: c.DET.TagsToWriteBeforeGenAC.clone(), TagsToWriteAfterGenAC: c.DET.TagsToWriteAfterGenAC.clone()}
+		out.DET = &d
+	}
 	out.Combinations = make([]Combination, len(c.Combinations))
 	for i, cb := range c.Combinations {
 		out.Combinations[i] = cb.Clone()
@@ -439,6 +471,10 @@ func (cb Combination) Clone() Combination {
 			out.TagsToRead[i] = t.clone()
 		}
 	}
+	out.TagsToWriteBeforeGenAC = cb.TagsToWriteBeforeGenAC.clone()
+	out.TagsToWriteAfterGenAC = cb.TagsToWriteAfterGenAC.clone()
+	out.DSRequestedOperatorID = cb.DSRequestedOperatorID.clone()
+	out.DSInputTerm = cb.DSInputTerm.clone()
 	if cb.RelayResistance != nil {
 		rr := *cb.RelayResistance
 		out.RelayResistance = &rr
@@ -516,6 +552,11 @@ func (c *Config) Validate() error {
 	case len(c.Combinations) == 0:
 		return bad("no combination")
 	}
+	if c.DET != nil {
+		if _, err := c.DET.DET(); err != nil {
+			return bad("det: %v", err)
+		}
+	}
 	for i, cb := range c.Combinations {
 		if err := cb.validate(); err != nil {
 			return fmt.Errorf("combination %d (%s kernel %d): %w", i, cb.AID, cb.KernelID, err)
@@ -584,6 +625,17 @@ func (cb Combination) validate() error {
 		if len(t) == 0 || len(t) > 3 {
 			return bad("tags_to_read entry %d is not a tag", i)
 		}
+	}
+	for name, w := range map[string]HexBytes{"tags_to_write_before_gen_ac": cb.TagsToWriteBeforeGenAC, "tags_to_write_after_gen_ac": cb.TagsToWriteAfterGenAC} {
+		if _, err := TagsToWrite(w); err != nil {
+			return bad("%s: %v", name, err)
+		}
+	}
+	if n := len(cb.DSRequestedOperatorID); n != 0 && n != 8 {
+		return bad("ds_requested_operator_id must be 8 bytes")
+	}
+	if n := len(cb.DSInputTerm); n != 0 && n != 8 {
+		return bad("ds_input_term must be 8 bytes")
 	}
 	if cb.MessageHoldTime < 0 {
 		return bad("negative message hold time")

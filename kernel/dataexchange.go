@@ -1,6 +1,11 @@
 package kernel
 
-import "github.com/tapsim/tapsim/emv/tlv"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/tapsim/tapsim/emv/tlv"
+)
 
 // DEK is the C-2 kernel's Data Exchange Kernel signal to the terminal: the
 // data objects of the combination's Tags To Read that the card gave (Data To
@@ -18,6 +23,81 @@ type DEK struct {
 // are not replaced.
 type DET struct {
 	Data tlv.List
+	// TagsToWriteBeforeGenAC and TagsToWriteAfterGenAC (FF8102, FF8103)
+	// are primitive data objects the kernel writes to the card with PUT
+	// DATA before and after GENERATE AC, after those of the combination's
+	// configuration.
+	TagsToWriteBeforeGenAC tlv.List
+	TagsToWriteAfterGenAC  tlv.List
+}
+
+// DETConfig is a terminal's DET written in its configuration (the POS's
+// answer to every DEK): terminal data objects and the Tags To Write Before
+// and After Gen AC, each BER-TLV encoded.
+type DETConfig struct {
+	Data                   HexBytes `yaml:"data,omitempty"`
+	TagsToWriteBeforeGenAC HexBytes `yaml:"tags_to_write_before_gen_ac,omitempty"`
+	TagsToWriteAfterGenAC  HexBytes `yaml:"tags_to_write_after_gen_ac,omitempty"`
+}
+
+// DET decodes the configured answer.
+func (d DETConfig) DET() (DET, error) {
+	var det DET
+	if len(d.Data) > 0 {
+		l, err := tlv.Decode(d.Data)
+		if err != nil {
+			return DET{}, fmt.Errorf("%w: data: %w", ErrConfig, err)
+		}
+		det.Data = l
+	}
+	var err error
+	if det.TagsToWriteBeforeGenAC, err = TagsToWrite(d.TagsToWriteBeforeGenAC); err != nil {
+		return DET{}, err
+	}
+	if det.TagsToWriteAfterGenAC, err = TagsToWrite(d.TagsToWriteAfterGenAC); err != nil {
+		return DET{}, err
+	}
+	return det, nil
+}
+
+// Exchange returns the function that answers a DEK: DataExchange when set,
+// else the configured DET, else nil (no exchange).
+func (c *Config) Exchange() func(DEK) DET {
+	if c.DataExchange != nil {
+		return c.DataExchange
+	}
+	if c.DET == nil {
+		return nil
+	}
+	det, err := c.DET.DET()
+	if err != nil {
+		return nil
+	}
+	return func(DEK) DET { return det }
+}
+
+// ErrTagsToWrite reports a Tags To Write list that cannot be written with
+// PUT DATA: not BER-TLV, a constructed data object, or a tag of more than
+// two bytes (P1 P2 carry the tag).
+var ErrTagsToWrite = errors.New("kernel: bad tags to write")
+
+// TagsToWrite parses a Tags To Write list (FF8102, FF8103 values): primitive
+// data objects one after the other, each tag at most two bytes. Empty input
+// is an empty list.
+func TagsToWrite(b []byte) (tlv.List, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	l, err := tlv.Decode(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrTagsToWrite, err)
+	}
+	for _, t := range l {
+		if t.Tag.Constructed() || t.Tag > 0xFFFF {
+			return nil, fmt.Errorf("%w: %X is not a primitive tag of at most two bytes", ErrTagsToWrite, uint32(t.Tag))
+		}
+	}
+	return l, nil
 }
 
 // detProtected are the tags a DET may not change.

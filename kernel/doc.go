@@ -36,6 +36,8 @@
 //	merchant_id: "000000000000001"         # 9F16
 //	transaction_category_code: "R"         # 9F53
 //	contact_chip: false        # true only when a contact chip reader exists
+//	removal_timeout: 0s        # Removal Timeout: wait so long for the card to leave after the outcome
+//	det: {data: "9F1D0142", tags_to_write_after_gen_ac: "DF0201AA"}  # the POS's answer to a C-2 DEK
 //	accept_test_ca: true       # the test CA's keys stand for scheme RIDs
 //	capk_file: capk.yaml       # CA public keys, relative to this file
 //	combinations:
@@ -71,6 +73,10 @@
 //	    balance_read_before: true       # GET DATA 9F50 before GENERATE AC (DF8104)
 //	    balance_read_after: true        # and after it (DF8105)
 //	    tags_to_read: ["9F50"]          # DF8112
+//	    tags_to_write_before_gen_ac: "DF01020001"  # FF8102: PUT DATA before GENERATE AC (DF810F)
+//	    tags_to_write_after_gen_ac: "DF0201AA"     # FF8103: PUT DATA after it (DF810E)
+//	    ds_requested_operator_id: "7A45123EE59C7F40"  # 9F5C: read the card's data storage
+//	    ds_input_term: "1122334455667788"             # DF8109: and write it with GENERATE AC
 //	    phone_message_table:            # DF8131
 //	      - {mask: "000800", value: "000800", message: see_phone, status: not_ready}
 //

@@ -20,6 +20,16 @@ type Reader interface {
 	Transmit(ctx context.Context, capdu []byte) ([]byte, error)
 }
 
+// RemovalWaiter is a Reader that can watch the field for the card leaving
+// it (the card removal of EMV Contactless Book D), so that the Entry Point
+// honours an outcome's Removal Timeout. WaitRemoved returns true once the
+// card has left the field, false when timeout passed with the card still
+// there; it must let the time pass by an injected clock when it simulates
+// one, never by sleeping in tests.
+type RemovalWaiter interface {
+	WaitRemoved(ctx context.Context, timeout time.Duration) (bool, error)
+}
+
 // ReaderFunc adapts a function to the Reader interface.
 type ReaderFunc func(ctx context.Context, capdu []byte) ([]byte, error)
 

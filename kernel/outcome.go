@@ -297,6 +297,10 @@ const (
 	L2NoCandidates
 	// L2NotAllowed: pre-processing allowed no combination (Entry Point).
 	L2NotAllowed
+	// L2IDSReadError: the C-2 card's Integrated Data Storage summary
+	// signed with the cryptogram (DS Summary 2) is not the one read (DS
+	// Summary 1).
+	L2IDSReadError
 )
 
 var l2Names = [...]string{
@@ -310,6 +314,7 @@ var l2Names = [...]string{
 	L2CommunicationError: "communication_error",
 	L2NoCandidates:       "no_candidates",
 	L2NotAllowed:         "contactless_not_allowed",
+	L2IDSReadError:       "ids_read_error",
 }
 
 // String is the short name ("card_data_missing").
@@ -353,6 +358,13 @@ type Outcome struct {
 	Receipt bool
 	// FieldOff, when positive, is how long the field stays off.
 	FieldOff time.Duration
+	// RemovalTimeout is the Removal Timeout outcome parameter (Book A
+	// section 6.2): when positive, how long the reader waits for the card
+	// to leave the field once the outcome is final. Zero: no wait.
+	RemovalTimeout time.Duration
+	// CardNotRemoved is true when the Entry Point waited RemovalTimeout
+	// and the card was still in the field at its end.
+	CardNotRemoved bool
 	// TVR is the Terminal Verification Results at the end of the run.
 	TVR TVR
 	// CVMResults is tag 9F34 (C-2) or the kernel's equivalent; zero when

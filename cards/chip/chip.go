@@ -54,18 +54,18 @@ type Application interface {
 // issuer script commands come with secure messaging (84, or 04 for PUT
 // DATA).
 var knownINS = map[byte][]byte{
-	0xA4: {0x00},       // SELECT
-	0xB2: {0x00},       // READ RECORD
-	0xA8: {0x80},       // GET PROCESSING OPTIONS
-	0xAE: {0x80},       // GENERATE AC
-	0xCA: {0x80},       // GET DATA
-	0xEA: {0x80},       // EXCHANGE RELAY RESISTANCE DATA
-	0x2A: {0x80},       // COMPUTE CRYPTOGRAPHIC CHECKSUM
-	0xD0: {0x80},       // RECOVER AC
-	0x82: {0x00},       // EXTERNAL AUTHENTICATE
-	0x1E: {0x84},       // APPLICATION BLOCK
-	0x18: {0x84},       // APPLICATION UNBLOCK
-	0xDA: {0x04, 0x84}, // PUT DATA
+	0xA4: {0x00},             // SELECT
+	0xB2: {0x00},             // READ RECORD
+	0xA8: {0x80},             // GET PROCESSING OPTIONS
+	0xAE: {0x80},             // GENERATE AC
+	0xCA: {0x80},             // GET DATA
+	0xEA: {0x80},             // EXCHANGE RELAY RESISTANCE DATA
+	0x2A: {0x80},             // COMPUTE CRYPTOGRAPHIC CHECKSUM
+	0xD0: {0x80},             // RECOVER AC
+	0x82: {0x00},             // EXTERNAL AUTHENTICATE
+	0x1E: {0x84},             // APPLICATION BLOCK
+	0x18: {0x84},             // APPLICATION UNBLOCK
+	0xDA: {0x04, 0x84, 0x80}, // PUT DATA (issuer scripts; C-2 Tags To Write)
 }
 
 // Status words as R-APDUs.

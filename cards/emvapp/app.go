@@ -91,6 +91,7 @@ package emvapp
 import (
 	"bytes"
 	"fmt"
+	"slices"
 
 	"github.com/tapsim/tapsim/emv/apdu"
 	"github.com/tapsim/tapsim/emv/cryptogram"
@@ -157,6 +158,11 @@ type App struct {
 	// lastGAC is the last GENERATE AC response and the DRDOL related data
 	// that recover it (torn transaction recovery).
 	lastGAC *lastGAC
+	// written holds the values the terminal wrote with PUT DATA.
+	written map[uint16][]byte
+	// dsSummary is the data storage slot's current summary (DS Summary 1),
+	// nil without data storage.
+	dsSummary []byte
 }
 
 // lastGAC is a GENERATE AC response kept for RECOVER AC.
@@ -195,6 +201,9 @@ func New(cfg Config) (*App, error) {
 		return nil, err
 	}
 	a := &App{cfg: cfg}
+	if ds := cfg.DataStorage; ds != nil {
+		a.dsSummary = bytes.Clone(ds.Summary)
+	}
 	if a.cfg.Language == "" {
 		a.cfg.Language = "zhen"
 	}
@@ -343,6 +352,8 @@ func (a *App) Process(cmd apdu.Command) []byte {
 		return a.generateAC(cmd)
 	case cmd.CLA == 0x80 && cmd.INS == 0xCA:
 		return a.getData(cmd)
+	case cmd.CLA == 0x80 && cmd.INS == 0xDA && a.cfg.Scheme == Mastercard:
+		return a.putData(cmd)
 	case cmd.CLA == 0x80 && cmd.INS == 0xEA && a.cfg.RelayResistance != nil:
 		return a.relayResistance(cmd)
 	case cmd.CLA == 0x80 && cmd.INS == 0xD0 && a.cfg.TornRecovery:
@@ -398,13 +409,32 @@ func (a *App) getData(cmd apdu.Command) []byte {
 		}
 		v = bcdAmount(max(a.cfg.Offline.Limit-a.state.CumulativeOffline, 0))
 	default:
-		return rsw(apdu.SW6A88)
+		w, ok := a.written[uint16(tag)]
+		if !ok {
+			return rsw(apdu.SW6A88)
+		}
+		v = w
 	}
 	b, err := tlv.Encode(tag, v)
 	if err != nil {
 		return rsw(apdu.SW6F00)
 	}
 	return ok(b)
+}
+
+// putData answers the C-2 PUT DATA of a Tags To Write data object (80 DA,
+// the tag in P1 P2, the value as data): a writable tag's value is kept
+// (at most 255 bytes), any other is refused with 6A88.
+func (a *App) putData(cmd apdu.Command) []byte {
+	tag := uint16(cmd.P1)<<8 | uint16(cmd.P2)
+	if !slices.Contains(a.cfg.WritableTags, tag) {
+		return rsw(apdu.SW6A88)
+	}
+	if a.written == nil {
+		a.written = make(map[uint16][]byte)
+	}
+	a.written[tag] = bytes.Clone(cmd.Data)
+	return rsw(apdu.SW9000)
 }
 
 // gpo checks GET PROCESSING OPTIONS and starts the transaction.
@@ -453,10 +483,13 @@ func (a *App) gpo(cmd apdu.Command) []byte {
 	if a.cfg.Scheme == Visa {
 		return a.qvsdc(term)
 	}
-	resp, err := tlv.EncodeConstructed(0x77,
-		tlv.TLV{Tag: 0x82, Value: a.aip},
-		tlv.TLV{Tag: 0x94, Value: a.afl},
-	)
+	objs := []tlv.TLV{{Tag: 0x82, Value: a.aip}, {Tag: 0x94, Value: a.afl}}
+	if a.dsSummary != nil {
+		// The slot's summary as it is now (it changes with each write, so
+		// it is not in the records).
+		objs = append(objs, tlv.TLV{Tag: 0x9F7D, Value: bytes.Clone(a.dsSummary)})
+	}
+	resp, err := tlv.EncodeConstructed(0x77, objs...)
 	if err != nil {
 		return rsw(apdu.SW6F00)
 	}

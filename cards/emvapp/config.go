@@ -214,6 +214,13 @@ type Config struct {
 	// is left of its offline limit (Offline.Limit less the cumulative
 	// offline amount).
 	BalanceReading bool
+	// DataStorage, when set, gives a Mastercard application C-2 Integrated
+	// Data Storage for reading (see DataStorage).
+	DataStorage *DataStorage
+	// WritableTags are the tags a Mastercard application accepts in PUT
+	// DATA (80 DA, the tag in P1 P2: C-2 Tags To Write); the values written
+	// stay with the application and GET DATA returns them.
+	WritableTags []uint16
 	// MagStripe, when set, gives a Mastercard application the data and the
 	// COMPUTE CRYPTOGRAPHIC CHECKSUM of C-2 mag-stripe mode.
 	MagStripe *MagStripe
@@ -425,3 +432,26 @@ func (c Config) String() string {
 
 // GoString is String, so that %#v shows no PAN either.
 func (c Config) GoString() string { return c.String() }
+
+// DataStorage is a Mastercard application's Integrated Data Storage as this
+// model of Book C-2 reads it: the application announces Data Storage
+// version 1 in its Application Capabilities Information (9F5D byte 1), its
+// records carry the DS ID (9F5E: the PAN and PSN digits, left-padded with
+// zeros to 16 digits), the DS Slot Availability (9F5F) and a DSDOL (9F5B)
+// asking for the DS Input (Term) (DF8109, 8 bytes); the GET PROCESSING
+// OPTIONS response carries the slot's DS Summary 1 (9F7D); the ICC Dynamic
+// Data of each CDA signature begin with the DS Summary 2, the slot's
+// summary before GENERATE AC. A GENERATE AC whose data carry the DSDOL
+// related data after the CDOL1 data writes the slot: its new summary, the
+// first 8 bytes of SHA-256 of the old summary and the DS Input, follows as
+// DS Summary 3 and is the next transaction's DS Summary 1.
+type DataStorage struct {
+	// Summary is the slot's summary, 8 bytes.
+	Summary []byte
+	// Slots is the DS Slot Availability.
+	Slots byte
+	// SignedSummary, when set, is the DS Summary 2 the card signs instead
+	// of Summary: a card whose storage changed between the read and the
+	// cryptogram (a mismatched summary).
+	SignedSummary []byte
+}

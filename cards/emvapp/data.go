@@ -2,6 +2,7 @@ package emvapp
 
 import (
 	"bytes"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -168,9 +169,19 @@ func (a *App) build() error {
 	if c.Scheme == Mastercard && c.TornRecovery {
 		card = append(card, obj(0x9F51, []byte{0x9F, 0x37, 0x04, 0x9F, 0x02, 0x06}))
 	}
-	if c.Scheme == Mastercard && c.BalanceReading {
-		// Application Capabilities Information: byte 2 b2, balance reading.
-		card = append(card, obj(0x9F5D, []byte{0x00, 0x02, 0x00}))
+	if c.Scheme == Mastercard && (c.BalanceReading || c.DataStorage != nil) {
+		// Application Capabilities Information: byte 1 b4-b1 the Data
+		// Storage version, byte 2 b2 balance reading.
+		aci := []byte{0x00, 0x00, 0x00}
+		if c.BalanceReading {
+			aci[1] |= 0x02
+		}
+		if ds := c.DataStorage; ds != nil {
+			aci[0] |= 0x01
+			// The DSDOL asks for the terminal's DS Input (Term), DF8109.
+			card = append(card, obj(0x9F5E, dsID(c.PAN, c.PSN)), obj(0x9F5F, []byte{ds.Slots}), obj(0x9F5B, []byte{0xDF, 0x81, 0x09, 0x08}))
+		}
+		card = append(card, obj(0x9F5D, aci))
 	}
 	if c.Scheme == Mastercard {
 		card = append(card,
@@ -322,3 +333,20 @@ func (a *App) Records() map[[2]byte][]byte {
 
 // AFL returns the Application File Locator.
 func (a *App) AFL() []byte { return bytes.Clone(a.afl) }
+
+// dsID is the DS ID (9F5E) of a PAN and PSN: their digits, left-padded with
+// zeros to at least 16 digits and to an even count, as packed BCD.
+func dsID(pan, psn string) []byte {
+	for len(psn) < 2 {
+		psn = "0" + psn
+	}
+	digits := pan + psn
+	for len(digits) < 16 || len(digits)%2 != 0 {
+		digits = "0" + digits
+	}
+	b, err := hex.DecodeString(digits)
+	if err != nil {
+		return nil
+	}
+	return b
+}

@@ -2,6 +2,7 @@ package emvapp
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"io"
 	"time"
 
@@ -32,6 +33,13 @@ func (a *App) generateAC(cmd apdu.Command) []byte {
 	ref := cmd.P1 & 0xC0
 	if ref == 0xC0 || cmd.P1&0x2F != 0 || cmd.P2 != 0 {
 		return rsw(apdu.SW6A86)
+	}
+	// With data storage the DSDOL related data (the DS Input) may follow
+	// the CDOL1 data: a write of the slot.
+	var dsInput []byte
+	if n := a.cdol1.DataLen(); a.dsSummary != nil && len(cmd.Data) == n+8 {
+		dsInput = bytes.Clone(cmd.Data[n:])
+		cmd.Data = cmd.Data[:n]
 	}
 	if len(cmd.Data) != a.cdol1.DataLen() {
 		return rsw(apdu.SW6700)
@@ -118,7 +126,22 @@ func (a *App) generateAC(cmd apdu.Command) []byte {
 		}
 		// With relay resistance the ICC Dynamic Data also carries the
 		// entropies and times of the last exchange (Book C-2).
-		sdad, err := a.icc.SignCDA(oda.DynamicData{Number: idn, CID: cid, AC: ac, TransactionDataHash: hash, Extra: a.txn.rrData}, tags[0x9F37])
+		// With Integrated Data Storage the DS Summary 2 comes first, and
+		// after a write the DS Summary 3.
+		var extra []byte
+		if ds := a.cfg.DataStorage; ds != nil {
+			extra = bytes.Clone(a.dsSummary)
+			if ds.SignedSummary != nil {
+				extra = bytes.Clone(ds.SignedSummary)
+			}
+			if dsInput != nil {
+				sum := sha256.Sum256(append(bytes.Clone(a.dsSummary), dsInput...))
+				a.dsSummary = sum[:8]
+				extra = append(extra, a.dsSummary...)
+			}
+		}
+		extra = append(extra, a.txn.rrData...)
+		sdad, err := a.icc.SignCDA(oda.DynamicData{Number: idn, CID: cid, AC: ac, TransactionDataHash: hash, Extra: extra}, tags[0x9F37])
 		if err != nil {
 			return rsw(apdu.SW6F00)
 		}

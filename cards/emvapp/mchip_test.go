@@ -297,3 +297,65 @@ func TestMChipRecoverAC(t *testing.T) {
 	require.Equal(t, apdu.SW9000, g.SW)
 	require.Equal(t, apdu.SW6A88, run(t, a, apdu.RecoverAC(append(h("A1B2C3D4"), h("000000050000")...))).SW, "once")
 }
+
+// TestMChipPutData: a Mastercard application takes PUT DATA (80 DA) of its
+// writable tags, keeps the value across presentations and returns it with
+// GET DATA; any other tag is refused with 6A88.
+func TestMChipPutData(t *testing.T) {
+	cfg := mcConfig(t, "mc16")
+	cfg.WritableTags = []uint16{0xDF01}
+	a := newApp(t, cfg)
+	require.Equal(t, apdu.SW9000, selectApp(t, a).SW)
+	require.Equal(t, apdu.SW6A88, run(t, a, apdu.GetData(0xDF01)).SW, "nothing written yet")
+	put := apdu.Command{CLA: 0x80, INS: 0xDA, P1: 0xDF, P2: 0x01, Data: []byte{0x00, 0x07}}
+	require.Equal(t, apdu.SW9000, run(t, a, put).SW)
+	other := apdu.Command{CLA: 0x80, INS: 0xDA, P1: 0xDF, P2: 0x02, Data: []byte{0x01}}
+	require.Equal(t, apdu.SW6A88, run(t, a, other).SW)
+	a.Deselect()
+	require.Equal(t, apdu.SW9000, selectApp(t, a).SW)
+	r := run(t, a, apdu.GetData(0xDF01))
+	require.Equal(t, apdu.SW9000, r.SW)
+	require.Equal(t, []byte{0xDF, 0x01, 0x02, 0x00, 0x07}, r.Data)
+
+	// Without writable tags every PUT DATA is refused.
+	b := newApp(t, mcConfig(t, "mc16"))
+	require.Equal(t, apdu.SW9000, selectApp(t, b).SW)
+	require.Equal(t, apdu.SW6A88, run(t, b, put).SW)
+}
+
+// TestMChipDataStorage: an application with Integrated Data Storage
+// announces Data Storage version 1 (9F5D byte 1) and gives its DS ID, slots
+// and DS Summary 1 in its records; balance reading keeps its own bit.
+func TestMChipDataStorage(t *testing.T) {
+	cfg := mcConfig(t, "mc16")
+	cfg.DataStorage = &emvapp.DataStorage{Summary: []byte{1, 2, 3, 4, 5, 6, 7, 8}, Slots: 2}
+	cfg.BalanceReading = true
+	a := newApp(t, cfg)
+	require.Equal(t, apdu.SW9000, selectApp(t, a).SW)
+	r := mcTap(t, a, newTx("000000010000"), apdu.TC|apdu.CDARequest)
+	require.Equal(t, apdu.SW9000, r.resp.SW)
+	require.Equal(t, []byte{0x01, 0x02, 0x00}, r.recs[0x9F5D])
+	require.Equal(t, []byte{0x02}, r.recs[0x9F5F])
+	require.Equal(t, []byte{1, 2, 3, 4, 5, 6, 7, 8}, r.gpo[0x9F7D], "DS Summary 1 in the GPO response")
+	require.Equal(t, []byte{0xDF, 0x81, 0x09, 0x08}, r.recs[0x9F5B])
+	require.NotEmpty(t, r.recs[0x9F5E])
+
+	// A GENERATE AC carrying the DS Input after the CDOL1 data writes the
+	// slot: the next GET PROCESSING OPTIONS gives the new summary.
+	a.Deselect()
+	require.Equal(t, apdu.SW9000, selectApp(t, a).SW)
+	x := newTx("000000010000")
+	_, g := gpo(t, a, x)
+	require.Equal(t, apdu.SW9000, g.SW)
+	cdol, err := tlv.ParseDOL(r.recs[0x8C])
+	require.NoError(t, err)
+	data := append(tlv.BuildDOL(cdol, x.source), 1, 1, 1, 1, 1, 1, 1, 1)
+	require.Equal(t, apdu.SW9000, run(t, a, apdu.GenerateAC(apdu.ARQC|apdu.CDARequest, data)).SW)
+	a.Deselect()
+	require.Equal(t, apdu.SW9000, selectApp(t, a).SW)
+	_, g = gpo(t, a, x)
+	l, err := tlv.Decode(g.Data)
+	require.NoError(t, err)
+	require.NotEqual(t, []byte{1, 2, 3, 4, 5, 6, 7, 8}, l.Map()[0x9F7D])
+	require.Len(t, l.Map()[0x9F7D], 8)
+}

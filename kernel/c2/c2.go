@@ -16,9 +16,9 @@
 //     floor limit, and Terminal Action Analysis with the TACs and IACs;
 //   - GENERATE AC for the cryptogram Terminal Action Analysis chose, asking
 //     for a CDA signature when the card and the reader support CDA, and the
-//     CDA verification of the response; a card with on-device CVM whose CDA
-//     failed before GENERATE AC is asked for an AAC (GAC.20-23), one whose
-//     AIP does not announce CDA is not (its ODA Status is not CDA);
+//     CDA verification of the response; a card with on-device CVM (AIP and
+//     Kernel Configuration) is asked for an AAC when the ODA Status is not
+//     CDA or CDA failed before GENERATE AC (GAC.20-23);
 //   - the POS Cardholder Interaction Information (DF4B) of a phone that
 //     declined: when it asks the holder to act on the phone (mask 00030F),
 //     the outcome is End Application with Start B and the Phone Message
@@ -34,9 +34,12 @@
 // on-device CVM and the amount is above the Reader CVM Required Limit; a CDA
 // signature that fails verification ends the transaction (End Application,
 // CDA failed in the TVR); a refund asks for an AAC and ends with End
-// Application and the data record; data storage is not implemented, and
-// of data exchange only the Tags To Read after the records (a DEK with Data
-// To Send, the terminal's DET) is.
+// Application and the data record; data storage follows this model's
+// reading of the book (startIDS, the summaries' check in verifyCDA), and
+// of data exchange only Data Needed for the PDOL before GET PROCESSING
+// OPTIONS, the Tags To Read after the records (a DEK with Data To Send, the
+// terminal's DET with terminal data and Tags To Write) and the Tags To
+// Write Before and After Gen AC (PUT DATA, DF810F and DF810E) are.
 //
 // Torn transactions: when the reader keeps a torn log (Config.TornLog) and
 // the card has a DRDOL (9F51), a GENERATE AC whose response is lost is
@@ -154,6 +157,18 @@ type run struct {
 	ms      bool // mag-stripe mode
 	// dataToSend is the Data To Send of the data exchange.
 	dataToSend tlv.List
+	// writeBefore and writeAfter are the Tags To Write Before and After
+	// Gen AC: the combination's, then the DET's.
+	writeBefore, writeAfter tlv.List
+	// ids is true when the kernel reads the card's Integrated Data
+	// Storage; idsMismatch when the signed DS Summary 2 differs from the
+	// DS Summary 1 read.
+	ids, idsMismatch bool
+	// idsWrite is true when the kernel also writes the data storage with
+	// GENERATE AC (DSDOL related data dsdolData); idsWritten when the DS
+	// Summary 3 shows the write.
+	idsWrite, idsWritten bool
+	dsdolData            []byte
 	// recovered is set when RECOVER AC answered a torn transaction's
 	// GENERATE AC; tornPDOL is that transaction's PDOL related data.
 	recovered bool
@@ -185,6 +200,10 @@ func (r *run) process() (kernel.Outcome, error) {
 		r.card[tag] = v
 	}
 	r.kc = r.cb.KernelConfiguration.ByteOr(0x00)
+	// The configuration's Tags To Write (checked when it was loaded); a
+	// DET may add to them.
+	r.writeBefore, _ = kernel.TagsToWrite(r.cb.TagsToWriteBeforeGenAC)
+	r.writeAfter, _ = kernel.TagsToWrite(r.cb.TagsToWriteAfterGenAC)
 
 	// S1.9: initial terminal data. Terminal Capabilities byte 1 is the
 	// Card Data Input Capability, byte 2 is set after reading, byte 3 is
@@ -206,6 +225,11 @@ func (r *run) process() (kernel.Outcome, error) {
 		msi |= msiODCVMReq
 	}
 	r.term[0x9F7E] = []byte{msi}
+
+	// Data Needed before GET PROCESSING OPTIONS: PDOL tags the kernel has
+	// no value for are sent to the terminal in a DEK; the DET's terminal
+	// data fill them (a tag still missing is zero-filled, as any DOL).
+	r.pdolDataNeeded(fci.PDOL)
 
 	// S1.13: GET PROCESSING OPTIONS.
 	r.pdol = tlv.BuildDOLFor(tlv.Kernel2, fci.PDOL, r.term.Lookup)
@@ -274,6 +298,7 @@ func (r *run) process() (kernel.Outcome, error) {
 	if err := kernel.ReadRecords(a.Card, entries, r.card, &r.static); err != nil {
 		return r.recordError(err)
 	}
+	r.startIDS()
 	if o, done, err := r.dataExchange(); done || err != nil {
 		return o, err
 	}
@@ -321,7 +346,8 @@ func (r *run) parseGPO(data []byte) (kernel.Outcome, bool) {
 // error during GET DATA ends with Start B; a card refusing GET DATA leaves
 // the tag in Data Needed.
 func (r *run) dataExchange() (kernel.Outcome, bool, error) {
-	if len(r.cb.TagsToRead) == 0 && r.a.Config.DataExchange == nil {
+	exchange := r.a.Config.Exchange()
+	if len(r.cb.TagsToRead) == 0 && exchange == nil {
 		return kernel.Outcome{}, false, nil
 	}
 	var dek kernel.DEK
@@ -357,15 +383,124 @@ func (r *run) dataExchange() (kernel.Outcome, bool, error) {
 	if len(dek.DataToSend) > 0 {
 		r.dataToSend = dek.DataToSend
 	}
-	if f := r.a.Config.DataExchange; f != nil {
-		det := f(dek)
+	if exchange != nil {
+		det := exchange(dek)
 		for _, d := range det.Data {
 			if kernel.DETAllows(d.Tag) {
 				r.term[d.Tag] = append([]byte(nil), d.Value...)
 			}
 		}
+		r.writeBefore = appendWritable(r.writeBefore, det.TagsToWriteBeforeGenAC)
+		r.writeAfter = appendWritable(r.writeAfter, det.TagsToWriteAfterGenAC)
 	}
 	return kernel.Outcome{}, false, nil
+}
+
+// startIDS decides, once the records are read, whether the kernel reads the
+// card's Integrated Data Storage (this model's reading of Book C-2): the
+// combination has a DS Requested Operator ID (9F5C), the card's Application
+// Capabilities Information (9F5D) announces a Data Storage version (byte 1
+// b4-b1), it has a DS ID (9F5E) and a DS Summary 1 (9F7D), and CDA is the
+// ODA Status, since only a CDA signature carries the DS Summary 2. Then the
+// IDS Status (DF8128) says Read; with a DS Input (Term) (DF8109) in the
+// combination and a DSDOL (9F5B) on the card, Read and Write: the DSDOL
+// related data follow the CDOL1 data in GENERATE AC, and the signature's DS
+// Summary 3 differing from its DS Summary 2 shows the write.
+func (r *run) startIDS() {
+	aci := r.card[0x9F5D]
+	if len(r.cb.DSRequestedOperatorID) != 8 || len(aci) == 0 || aci[0]&0x0F == 0 || !r.cda {
+		return
+	}
+	if len(r.card[0x9F5E]) == 0 || len(r.card[0x9F7D]) != 8 {
+		return
+	}
+	r.ids = true
+	r.term[0x9F5C] = append([]byte(nil), r.cb.DSRequestedOperatorID...)
+	r.term[0xDF8128] = []byte{0x80}
+	// A write: the reader has a DS Input (Term) and the card a DSDOL.
+	if len(r.cb.DSInputTerm) == 8 && len(r.card[0x9F5B]) > 0 {
+		r.idsWrite = true
+		r.term[0xDF8109] = append([]byte(nil), r.cb.DSInputTerm...)
+		r.term[0xDF8128] = []byte{0xC0}
+	}
+}
+
+// pdolDataNeeded asks the terminal, when it takes part in data exchange,
+// for the PDOL data objects the kernel has no value for (Data Needed in a
+// DEK) and takes the terminal data of its DET.
+func (r *run) pdolDataNeeded(pdol tlv.DOL) {
+	exchange := r.a.Config.Exchange()
+	if exchange == nil {
+		return
+	}
+	var needed []tlv.Tag
+	for _, e := range pdol {
+		if _, ok := r.term.Lookup(e.Tag); !ok {
+			needed = append(needed, e.Tag)
+		}
+	}
+	if len(needed) == 0 {
+		return
+	}
+	det := exchange(kernel.DEK{DataNeeded: needed})
+	for _, d := range det.Data {
+		if kernel.DETAllows(d.Tag) {
+			r.term[d.Tag] = append([]byte(nil), d.Value...)
+		}
+	}
+	r.writeBefore = appendWritable(r.writeBefore, det.TagsToWriteBeforeGenAC)
+	r.writeAfter = appendWritable(r.writeAfter, det.TagsToWriteAfterGenAC)
+}
+
+// appendWritable adds to dst the data objects of src that PUT DATA can
+// carry: primitive, with a tag of at most two bytes (P1 P2); a tag already
+// in dst has its value replaced.
+func appendWritable(dst, src tlv.List) tlv.List {
+next:
+	for _, t := range src {
+		if t.Tag.Constructed() || t.Tag > 0xFFFF {
+			continue
+		}
+		v := append([]byte(nil), t.Value...)
+		// A tag already to be written takes the later value: a DET sent
+		// at two steps does not write it twice.
+		for i := range dst {
+			if dst[i].Tag == t.Tag {
+				dst[i].Value = v
+				continue next
+			}
+		}
+		dst = append(dst, tlv.TLV{Tag: t.Tag, Value: v})
+	}
+	return dst
+}
+
+// putData writes the data objects of l to the card with PUT DATA (80 DA,
+// the tag in P1 P2, the value as data), in order, as C-2 Data Exchange
+// does with the Tags To Write Before Gen AC (before GENERATE AC) and After
+// Gen AC (state 15, after it). It stops at the first status word other
+// than 9000 and reports whether every object was written; a communication
+// error is returned for the caller to decide.
+func (r *run) putData(l tlv.List) (bool, error) {
+	for _, t := range l {
+		resp, err := r.a.Card.Send(apdu.Command{CLA: 0x80, INS: 0xDA, P1: byte(t.Tag >> 8), P2: byte(t.Tag), Data: t.Value})
+		if err != nil {
+			return false, err
+		}
+		if !resp.OK() {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// putDataStatus is the value of the Pre-Gen AC (DF810F) and Post-Gen AC
+// (DF810E) Put Data Status: '80' when every data object was written.
+func putDataStatus(done bool) []byte {
+	if done {
+		return []byte{0x80}
+	}
+	return []byte{0x00}
 }
 
 // relayResistance is the Relay Resistance Protocol of Book C-2: EXCHANGE
@@ -545,7 +680,34 @@ func (r *run) afterRead() (kernel.Outcome, error) {
 		r.tvr.Set(kernel.TVRFloorLimitExceeded)
 	}
 	r.actionAnalysis()
-	return r.generateAC()
+	// Tags To Write Before Gen AC: PUT DATA just before GENERATE AC; a
+	// card refusing one leaves the Pre-Gen AC Put Data Status (DF810F) at
+	// '00' and the transaction goes on; a communication error is one of
+	// the transaction's (Start B).
+	if len(r.writeBefore) > 0 {
+		done, err := r.putData(r.writeBefore)
+		if err != nil {
+			if !kernel.IsCommunicationError(err) {
+				return kernel.Outcome{}, err
+			}
+			return r.commError(err), nil
+		}
+		r.term[0xDF810F] = putDataStatus(done)
+	}
+	o, err := r.generateAC()
+	if err != nil || len(r.writeAfter) == 0 || o.Error != kernel.L2OK {
+		return o, err
+	}
+	// Tags To Write After Gen AC (state 15): the cryptogram is the card's
+	// answer already, so neither a refusal nor a lost card changes the
+	// outcome; the Post-Gen AC Put Data Status (DF810E) says whether all
+	// were written.
+	done, err := r.putData(r.writeAfter)
+	if err != nil && !kernel.IsCommunicationError(err) {
+		return kernel.Outcome{}, err
+	}
+	o.DiscretionaryData = append(o.DiscretionaryData, tlv.TLV{Tag: 0xDF810E, Value: putDataStatus(done && err == nil)})
+	return o, nil
 }
 
 // checkData checks lengths and that 5A and 57 name the same PAN.
@@ -845,20 +1007,20 @@ func (r *run) generateAC() (kernel.Outcome, error) {
 	aip := r.card[0x82]
 	ref := byte(r.ac)
 	cdaRequested := false
-	if r.cda && r.tvr.Has(kernel.TVRCDAFailed) {
-		// GAC.20-23 (Book C-2 section 7.6): ODA Status is CDA but CDA has
-		// already failed (CA key, certificates or data missing): a card and
-		// kernel doing on-device CVM ask for an AAC, since nothing will
-		// authenticate the phone's verification. A card whose AIP does not
-		// announce CDA never enters this branch: its ODA Status is not CDA,
-		// 'ODA not performed' is in the TVR and Terminal Action Analysis
-		// alone chooses the cryptogram, asked for without CDA (a cloud
-		// phone without RSA keys goes online so).
+	if !r.cda || r.tvr.Has(kernel.TVRCDAFailed) {
+		// Book C-2 section 7.6, Prepare Generate AC: GAC.20 goes to GAC.22
+		// when the ODA Status is not CDA (the AIP or the reader does not
+		// support it), GAC.21 when it is CDA but 'CDA failed' is already
+		// set (CA key, certificates or data missing). GAC.22-23: when the
+		// card's AIP and the Kernel Configuration both support on-device
+		// cardholder verification, the AC type becomes AAC, since without a
+		// CDA signature nothing authenticates the phone's verification
+		// result. Either way the command goes without the CDA request.
 		if aip[0]&aip1ODCVM != 0 && r.kc&kcODCVM != 0 {
 			r.ac = acAAC
 			ref = byte(acAAC)
 		}
-	} else if r.cda && r.ac != acAAC {
+	} else if r.ac != acAAC {
 		// GAC.24-27: CDA for TC and ARQC.
 		ref |= apdu.CDARequest
 		cdaRequested = true
@@ -907,6 +1069,11 @@ func (r *run) generateAC() (kernel.Outcome, error) {
 			}
 			r.cdol1, r.tornPDOL = rec.CDOL1, rec.PDOL
 			r.recovered = true
+			// The torn transaction's data storage use: its IDS Status
+			// and the DS Summary 1 it read (in its record).
+			st := rec.Term[0xDF8128]
+			r.ids = len(st) == 1 && len(rec.Term[0x9F7D]) == 8
+			r.idsWrite = r.ids && st[0]&0x40 != 0
 			ref = rec.Ref
 			r.ac = acType(ref & 0xC0)
 			cdaRequested = ref&apdu.CDARequest != 0
@@ -915,7 +1082,13 @@ func (r *run) generateAC() (kernel.Outcome, error) {
 	}
 	if !recovered {
 		var err error
-		resp, err = a.Card.Send(apdu.GenerateAC(ref, r.cdol1))
+		data := r.cdol1
+		if r.idsWrite {
+			dsdol, _ := tlv.ParseDOL(r.card[0x9F5B])
+			r.dsdolData = tlv.BuildDOLFor(tlv.Kernel2, dsdol, src)
+			data = append(append([]byte(nil), r.cdol1...), r.dsdolData...)
+		}
+		resp, err = a.Card.Send(apdu.GenerateAC(ref, data))
 		if err != nil {
 			if !kernel.IsCommunicationError(err) {
 				return kernel.Outcome{}, err
@@ -989,6 +1162,21 @@ func (r *run) generateAC() (kernel.Outcome, error) {
 			return r.camFailed(), nil
 		}
 		r.odaRes = kernel.ODAResult{Method: "CDA", Status: kernel.ODAPassed}
+	}
+	if r.idsMismatch {
+		// The storage changed between the read and the cryptogram: the
+		// summary the terminal read cannot be trusted.
+		r.term[0xDF810B] = []byte{0x00}
+		return r.endApplication(kernel.L2IDSReadError, "DS Summary 2 signed with the cryptogram differs from the DS Summary 1 read"), nil
+	}
+	if r.ids {
+		// DS Summary Status (DF810B): b8 successful read, b7 successful
+		// write.
+		st := byte(0x80)
+		if r.idsWritten {
+			st |= 0x40
+		}
+		r.term[0xDF810B] = []byte{st}
 	}
 	if r.cb.BalanceReadAfter {
 		if err := r.readBalance(0xDF8105); err != nil {
@@ -1066,6 +1254,32 @@ func (r *run) verifyCDA(cid byte, template []byte) error {
 	if err != nil {
 		return err
 	}
+	extra := dd.Extra
+	// With Integrated Data Storage the signed data begin with the DS
+	// Summary 2, which must be the DS Summary 1 read (else an IDS read
+	// error, decided by the caller).
+	if r.ids {
+		// A recovered torn transaction is checked against the summary
+		// it read, kept in its record.
+		sum1 := r.card[0x9F7D]
+		if v, ok := r.term[0x9F7D]; ok && r.recovered {
+			sum1 = v
+		}
+		n := 8
+		if r.idsWrite {
+			n = 16
+		}
+		if len(extra) < n {
+			return fmt.Errorf("%w: the DS summaries are missing from the signature", kernel.ErrODAData)
+		}
+		r.card[0xDF8101] = append([]byte(nil), extra[:8]...)
+		r.idsMismatch = !bytes.Equal(extra[:8], sum1)
+		if r.idsWrite {
+			r.card[0xDF8102] = append([]byte(nil), extra[8:16]...)
+			r.idsWritten = !bytes.Equal(extra[8:16], extra[:8])
+		}
+		extra = extra[n:]
+	}
 	// After relay resistance the signed ICC Dynamic Data carry the
 	// exchange's entropies and times: a relay that changed them, or a card
 	// that did not sign them, fails CDA.
@@ -1074,7 +1288,7 @@ func (r *run) verifyCDA(cid byte, template []byte) error {
 		for _, t := range []tlv.Tag{0xDF8302, 0xDF8303, 0xDF8304, 0xDF8305} {
 			want = append(want, r.card[t]...)
 		}
-		if !bytes.Equal(dd.Extra, want) {
+		if !bytes.Equal(extra, want) {
 			return fmt.Errorf("%w: the relay resistance data in the signature differ from the exchange's", kernel.ErrODAData)
 		}
 	}
@@ -1119,6 +1333,11 @@ func (r *run) tear(ref byte) {
 				term[e.Tag] = append([]byte(nil), v...)
 			}
 		}
+	}
+	if r.ids {
+		// The data storage use, to check the recovered summaries.
+		term[0xDF8128] = append([]byte(nil), r.term[0xDF8128]...)
+		term[0x9F7D] = append([]byte(nil), r.card[0x9F7D]...)
 	}
 	log.Add(kernel.TornRecord{
 		PAN: pan, PSN: append([]byte(nil), r.card[0x5F34]...), At: r.a.Config.Now(), Term: term,
@@ -1263,9 +1482,17 @@ func (r *run) base(t kernel.OutcomeType) kernel.Outcome {
 	}
 	// The relay resistance measurement, when the protocol ran, and the
 	// balances read before and after GENERATE AC.
-	for _, tag := range []tlv.Tag{0xDF8306, 0xDF8307, 0xDF8104, 0xDF8105} {
+	for _, tag := range []tlv.Tag{0xDF8306, 0xDF8307, 0xDF8104, 0xDF8105, 0xDF810F, 0xDF8128, 0xDF810B} {
 		if v, ok := r.term[tag]; ok {
 			o.DiscretionaryData = append(o.DiscretionaryData, tlv.TLV{Tag: tag, Value: append([]byte(nil), v...)})
+		}
+	}
+	// Integrated Data Storage: the DS ID, the slots and both summaries.
+	if r.ids {
+		for _, tag := range []tlv.Tag{0x9F5E, 0x9F5F, 0x9F7D, 0xDF8101, 0xDF8102} {
+			if v, ok := r.card[tag]; ok {
+				o.DiscretionaryData = append(o.DiscretionaryData, tlv.TLV{Tag: tag, Value: append([]byte(nil), v...)})
+			}
 		}
 	}
 	return o

@@ -396,9 +396,9 @@ func TestCDAFailures(t *testing.T) {
 }
 
 // TestCDANotPossible: without the CA key CDA fails before GENERATE AC; the
-// card is not asked to sign and TAC-Online sends it online; a phone whose
-// CDA failed gets an AAC (GAC.20-23); a phone that does not announce CDA is
-// not CDA-failed and Terminal Action Analysis decides.
+// card is not asked to sign and TAC-Online sends it online; a phone (on-device
+// CVM) gets an AAC both when its CDA failed (GAC.21-23) and when its AIP does
+// not announce CDA (GAC.20, GAC.22-23).
 func TestCDANotPossible(t *testing.T) {
 	noKeys := func(c *kernel.Config) { c.CAPublicKeys = nil }
 	m := newCard(t, nil)
@@ -432,27 +432,34 @@ func TestCDANotPossible(t *testing.T) {
 	require.Equal(t, kernel.OnlineRequest, out.Type, "TAC-Online has ODA not performed")
 
 	// A phone (on-device CVM) whose AIP does not announce CDA: ODA Status
-	// is not CDA, so GAC.22-23 do not apply; TAC-Online sends it online
-	// with an ARQC asked for without CDA.
+	// is not CDA, so GAC.20 leads to GAC.22-23 and the kernel asks for an
+	// AAC, without CDA, whatever Terminal Action Analysis chose.
 	for _, verified := range []bool{false, true} {
 		m = newCard(t, func(m *kerneltest.MChip) {
 			phone(verified)(m)
 			m.AIP = []byte{0x1A, 0x80}
 		})
 		out = tap(t, m, 50000, nil)
-		require.Equal(t, kernel.OnlineRequest, out.Type, out.String())
-		require.Equal(t, apdu.ARQC, m.LastP1, "ARQC, no CDA requested")
+		require.Equal(t, kernel.Declined, out.Type, out.String())
+		require.Equal(t, byte(0x00), m.LastP1, "AAC, no CDA requested")
 		require.True(t, out.TVR.Has(kernel.TVRODANotPerformed))
 		require.False(t, out.TVR.Has(kernel.TVRCDAFailed))
 	}
-	// The same phone above the CVM Required Limit, verified: CDCVM.
+	// The same phone above the CVM Required Limit, verified: CDCVM, and
+	// still an AAC.
 	m = newCard(t, func(m *kerneltest.MChip) {
 		phone(true)(m)
 		m.AIP = []byte{0x1A, 0x80}
 	})
 	out = tap(t, m, 350000, nil)
+	require.Equal(t, kernel.Declined, out.Type, out.String())
+	require.Equal(t, byte(0x00), m.LastP1)
+	// A card without on-device CVM and without CDA is not concerned by
+	// GAC.22-23: TAC-Online sends it online.
+	m = newCard(t, func(m *kerneltest.MChip) { m.AIP = []byte{0x18, 0x80} })
+	out = tap(t, m, 50000, nil)
 	require.Equal(t, kernel.OnlineRequest, out.Type, out.String())
-	require.Equal(t, kernel.CVMConfirmationCode, out.CVM)
+	require.Equal(t, apdu.ARQC, m.LastP1)
 }
 
 // TestProcessingRestrictions: dates and versions set their TVR bits.
@@ -1015,4 +1022,193 @@ func TestDataExchange(t *testing.T) {
 	require.Equal(t, []byte{0x25}, out.Record(0x9F35), "the DET's terminal type")
 	require.Equal(t, kerneltest.MustHex("000000050000"), out.Record(0x9F02), "the amount is not the DET's")
 	require.Equal(t, 1, m.BalanceReads)
+}
+
+// TestTagsToWrite: the configuration's Tags To Write Before Gen AC go with
+// PUT DATA just before GENERATE AC, those After Gen AC just after it, with
+// their Put Data Status (DF810F, DF810E) in the discretionary data; a DET
+// adds to them; a refusal stops the writes without changing the outcome; a
+// card lost before GENERATE AC ends with Start B, after it changes nothing.
+func TestTagsToWrite(t *testing.T) {
+	status := func(out kernel.Outcome, tag tlv.Tag) []byte {
+		v, ok := out.DiscretionaryData.Find(tag)
+		if !ok {
+			return nil
+		}
+		return v.Value
+	}
+	writable := func(m *kerneltest.MChip) { m.Writable = map[uint16][]byte{0xDF01: nil, 0xDF02: nil} }
+
+	m := newCard(t, writable)
+	out := tap(t, m, 50000, func(c *kernel.Config) {
+		mc(c).TagsToWriteBeforeGenAC = kernel.HexBytes{0xDF, 0x01, 0x02, 0x00, 0x01}
+		mc(c).TagsToWriteAfterGenAC = kernel.HexBytes{0xDF, 0x02, 0x01, 0xAA}
+	})
+	require.Equal(t, kernel.Approved, out.Type, out.String())
+	require.Equal(t, []byte{0x80}, status(out, 0xDF810F))
+	require.Equal(t, []byte{0x80}, status(out, 0xDF810E))
+	require.Equal(t, []byte{0x00, 0x01}, m.Writable[0xDF01])
+	require.Equal(t, []byte{0xAA}, m.Writable[0xDF02])
+	seq := m.Sequence[len(m.Sequence)-3:]
+	require.Equal(t, []byte{0xDA, 0xAE, 0xDA}, seq, "PUT DATA, GENERATE AC, PUT DATA")
+
+	// Nothing to write: no command, no status.
+	m = newCard(t, writable)
+	out = tap(t, m, 50000, nil)
+	require.NotContains(t, m.Sequence, byte(0xDA))
+	require.Nil(t, status(out, 0xDF810F))
+	require.Nil(t, status(out, 0xDF810E))
+
+	// The POS's configured DET adds to the configuration's lists.
+	m = newCard(t, writable)
+	out = tap(t, m, 150000, func(c *kernel.Config) {
+		c.DET = &kernel.DETConfig{TagsToWriteBeforeGenAC: kernel.HexBytes{0xDF, 0x01, 0x01, 0x07}}
+	})
+	require.Equal(t, kernel.OnlineRequest, out.Type, out.String())
+	require.Equal(t, []byte{0x07}, m.Writable[0xDF01])
+	require.Equal(t, []byte{0x80}, status(out, 0xDF810F))
+
+	// A refused tag stops the writes; the sale goes on.
+	m = newCard(t, writable)
+	out = tap(t, m, 50000, func(c *kernel.Config) {
+		mc(c).TagsToWriteBeforeGenAC = kernel.HexBytes{0xDF, 0x09, 0x01, 0x01, 0xDF, 0x01, 0x01, 0x02}
+		mc(c).TagsToWriteAfterGenAC = kernel.HexBytes{0xDF, 0x09, 0x01, 0x01}
+	})
+	require.Equal(t, kernel.Approved, out.Type, out.String())
+	require.Equal(t, []byte{0x00}, status(out, 0xDF810F))
+	require.Equal(t, []byte{0x00}, status(out, 0xDF810E))
+	require.Nil(t, m.Writable[0xDF01], "not written after the refusal")
+
+	// The card lost on the PUT DATA before GENERATE AC: Start B.
+	m = newCard(t, writable)
+	var n int
+	card := &kerneltest.Card{Apps: []kerneltest.App{m}}
+	lose := kernel.ReaderFunc(func(ctx context.Context, capdu []byte) ([]byte, error) {
+		if capdu[1] == 0xDA {
+			n++
+			return nil, kernel.ErrCardRemoved
+		}
+		return card.Transmit(ctx, capdu)
+	})
+	cfg := config(m, func(c *kernel.Config) { mc(c).TagsToWriteBeforeGenAC = kernel.HexBytes{0xDF, 0x01, 0x01, 0x01} })
+	out, err := entry.Run(context.Background(), lose, cfg, kernel.Transaction{Amount: 50000})
+	require.NoError(t, err)
+	require.Equal(t, kernel.EndApplication, out.Type, out.String())
+	require.Equal(t, kernel.StartB, out.Start, out.String())
+	require.Equal(t, kernel.L2CommunicationError, out.Error)
+	require.Equal(t, 1, n)
+
+	// Lost after GENERATE AC: the outcome stands, status 00.
+	m = newCard(t, writable)
+	card = &kerneltest.Card{Apps: []kerneltest.App{m}}
+	cfg = config(m, func(c *kernel.Config) { mc(c).TagsToWriteAfterGenAC = kernel.HexBytes{0xDF, 0x01, 0x01, 0x01} })
+	out, err = entry.Run(context.Background(), lose, cfg, kernel.Transaction{Amount: 50000})
+	require.NoError(t, err)
+	require.Equal(t, kernel.Approved, out.Type)
+	require.Equal(t, []byte{0x00}, status(out, 0xDF810E))
+}
+
+// TestPDOLDataNeeded: a PDOL tag the kernel has no value for goes to the
+// terminal as Data Needed in a DEK before GET PROCESSING OPTIONS, and the
+// DET's value is sent in the PDOL related data; without an exchange it is
+// zero-filled.
+func TestPDOLDataNeeded(t *testing.T) {
+	pdol := func(m *kerneltest.MChip) {
+		m.PDOL = tlv.DOL{{Tag: 0x9F02, Len: 6}, {Tag: 0xDF70, Len: 2}}
+	}
+	m := newCard(t, pdol)
+	var deks []kernel.DEK
+	out := tap(t, m, 50000, func(c *kernel.Config) {
+		c.DataExchange = func(d kernel.DEK) kernel.DET {
+			deks = append(deks, d)
+			return kernel.DET{Data: tlv.List{{Tag: 0xDF70, Value: []byte{0x12, 0x34}}}}
+		}
+	})
+	require.Equal(t, kernel.Approved, out.Type, out.String())
+	require.NotEmpty(t, deks)
+	require.Equal(t, []tlv.Tag{0xDF70}, deks[0].DataNeeded)
+	require.Equal(t, []byte{0x00, 0x00, 0x00, 0x05, 0x00, 0x00, 0x12, 0x34}, m.LastPDOLData)
+
+	// No exchange: zero-filled, no DEK.
+	m = newCard(t, pdol)
+	out = tap(t, m, 50000, nil)
+	require.Equal(t, kernel.Approved, out.Type, out.String())
+	require.Equal(t, []byte{0x00, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00}, m.LastPDOLData)
+
+	// The POS's configured DET: its data fill the PDOL; its Tags To Write
+	// are written once although the DET answers two DEKs.
+	m = newCard(t, func(m *kerneltest.MChip) {
+		pdol(m)
+		m.Writable = map[uint16][]byte{0xDF01: nil}
+	})
+	out = tap(t, m, 50000, func(c *kernel.Config) {
+		c.DET = &kernel.DETConfig{Data: kernel.HexBytes{0xDF, 0x70, 0x02, 0xAB, 0xCD}, TagsToWriteAfterGenAC: kernel.HexBytes{0xDF, 0x01, 0x01, 0x09}}
+		mc(c).TagsToRead = []kernel.HexBytes{{0x5F, 0x34}}
+	})
+	require.Equal(t, kernel.Approved, out.Type, out.String())
+	require.Equal(t, []byte{0xAB, 0xCD}, m.LastPDOLData[6:])
+	var puts int
+	for _, ins := range m.Sequence {
+		if ins == 0xDA {
+			puts++
+		}
+	}
+	require.Equal(t, 1, puts)
+}
+
+// TestIntegratedDataStorage: with a DS Requested Operator ID and a card
+// announcing data storage, the kernel reads the DS ID, slots and DS Summary
+// 1, checks the DS Summary 2 of the CDA signature against it, and reports
+// IDS Status and DS Summary Status; a different signed summary is an IDS
+// read error; relay resistance data follow the summary in the signature.
+func TestIntegratedDataStorage(t *testing.T) {
+	sum := []byte{1, 2, 3, 4, 5, 6, 7, 8}
+	opID := func(c *kernel.Config) {
+		mc(c).DSRequestedOperatorID = kernel.HexBytes{0x7A, 0x45, 0x12, 0x3E, 0xE5, 0x9C, 0x7F, 0x40}
+	}
+	disc := func(out kernel.Outcome, tag tlv.Tag) []byte {
+		v, ok := out.DiscretionaryData.Find(tag)
+		if !ok {
+			return nil
+		}
+		return v.Value
+	}
+
+	m := newCard(t, func(m *kerneltest.MChip) { m.DSSummary = sum })
+	out := tap(t, m, 50000, opID)
+	require.Equal(t, kernel.Approved, out.Type, out.String())
+	require.Equal(t, []byte{0x80}, disc(out, 0xDF8128), "IDS Status: read")
+	require.Equal(t, []byte{0x80}, disc(out, 0xDF810B), "DS Summary Status: successful read")
+	require.Equal(t, sum, disc(out, 0xDF8101))
+	require.Equal(t, kerneltest.MustHex("541333008901001201"), disc(out, 0x9F5E))
+
+	// A different signed summary.
+	m = newCard(t, func(m *kerneltest.MChip) { m.DSSummary = sum; m.DSSigned = []byte{1, 2, 3, 4, 5, 6, 7, 9} })
+	out = tap(t, m, 50000, opID)
+	require.Equal(t, kernel.EndApplication, out.Type, out.String())
+	require.Equal(t, kernel.L2IDSReadError, out.Error)
+	require.Equal(t, []byte{0x00}, disc(out, 0xDF810B))
+	require.Equal(t, kernel.ODAPassed, out.ODA.Status, "the signature itself verifies")
+
+	// No operator ID: not read.
+	m = newCard(t, func(m *kerneltest.MChip) { m.DSSummary = sum })
+	out = tap(t, m, 50000, nil)
+	require.Equal(t, kernel.Approved, out.Type, out.String())
+	require.Nil(t, disc(out, 0xDF8128))
+
+	// A write: DS Input (Term) configured, the card's DSDOL asks for it;
+	// the DS Summary 3 differs from the DS Summary 2.
+	m = newCard(t, func(m *kerneltest.MChip) { m.DSSummary = sum })
+	input := kernel.HexBytes{0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88}
+	out = tap(t, m, 50000, func(c *kernel.Config) { opID(c); mc(c).DSInputTerm = input })
+	require.Equal(t, kernel.Approved, out.Type, out.String())
+	require.Equal(t, []byte(input), m.DSInput)
+	require.Equal(t, []byte{0xC0}, disc(out, 0xDF8128), "IDS Status: read and write")
+	require.Equal(t, []byte{0xC0}, disc(out, 0xDF810B), "DS Summary Status: read and write")
+	require.Equal(t, []byte{1, 2, 3, 4, 5, 6, 7, 0xF7}, disc(out, 0xDF8102))
+
+	// A card signing no summary although it announced data storage.
+	m = newCard(t, func(m *kerneltest.MChip) { m.DSSummary = sum; m.DSSigned = []byte{} })
+	out = tap(t, m, 50000, opID)
+	require.True(t, out.TVR.Has(kernel.TVRCDAFailed), out.String())
 }

@@ -198,6 +198,9 @@ func (e *EntryPoint) RestartOnline(ctx context.Context, r kernel.Reader, resp ke
 		if err != nil {
 			return kernel.Outcome{}, err
 		}
+		if out, err = e.awaitRemoval(ctx, r, out); err != nil {
+			return kernel.Outcome{}, err
+		}
 		return e.final(out), nil
 	}
 	return e.present(ctx, r)
@@ -365,7 +368,49 @@ func (e *EntryPoint) present(ctx context.Context, r kernel.Reader) (kernel.Outco
 	if err != nil {
 		return kernel.Outcome{}, err
 	}
+	if out, err = e.awaitRemoval(ctx, r, out); err != nil {
+		return kernel.Outcome{}, err
+	}
 	return e.final(out), nil
+}
+
+// awaitRemoval honours the Removal Timeout (Book A section 6.2) of an
+// outcome that ends the card's part of the transaction: the configured
+// timeout becomes the outcome's parameter, unless the kernel set one, and
+// when r can watch the field the Entry Point waits for the card to leave,
+// reporting a card left in the field in CardNotRemoved. Try Again and
+// Select Next go on with the card, an Online Request whose restart is at
+// Start D needs the card in the field for Issuer Update Processing, and an
+// outcome of a communication error has lost the card already: none of them
+// waits.
+func (e *EntryPoint) awaitRemoval(ctx context.Context, r kernel.Reader, out kernel.Outcome) (kernel.Outcome, error) {
+	switch {
+	case out.Type == kernel.TryAgain, out.Type == kernel.SelectNext, out.Type == kernel.OutcomeNone:
+		return out, nil
+	case out.Type == kernel.OnlineRequest && out.Start == kernel.StartD:
+		return out, nil
+	case out.Error == kernel.L2CommunicationError:
+		return out, nil
+	}
+	if out.RemovalTimeout == 0 {
+		out.RemovalTimeout = e.cfg.RemovalTimeout
+	}
+	w, ok := r.(kernel.RemovalWaiter)
+	if out.RemovalTimeout <= 0 || !ok {
+		return out, nil
+	}
+	removed, err := w.WaitRemoved(ctx, out.RemovalTimeout)
+	if err != nil {
+		return out, fmt.Errorf("entry: removal timeout: %w", err)
+	}
+	if !removed {
+		out.CardNotRemoved = true
+		if out.Reason != "" {
+			out.Reason += "; "
+		}
+		out.Reason += fmt.Sprintf("card still in the field after the removal timeout (%s)", out.RemovalTimeout)
+	}
+	return out, nil
 }
 
 // final records the outcome for a later restart (Book A 8.1.1.9, Book B

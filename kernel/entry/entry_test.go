@@ -490,3 +490,69 @@ func TestRestartOnlineStartD(t *testing.T) {
 	_, err = ep2.RestartOnline(context.Background(), tr, kernel.OnlineResponse{})
 	require.ErrorIs(t, err, entry.ErrNotStarted)
 }
+
+// watchReader is a card in the field that can tell when it leaves: it stays
+// stay long, and records the timeouts the Entry Point waited with.
+type watchReader struct {
+	kernel.Reader
+	stay     time.Duration
+	timeouts []time.Duration
+	err      error
+}
+
+func (w *watchReader) WaitRemoved(_ context.Context, timeout time.Duration) (bool, error) {
+	w.timeouts = append(w.timeouts, timeout)
+	return w.stay <= timeout, w.err
+}
+
+// TestRemovalTimeout: the reader's Removal Timeout goes on the final
+// outcome and the Entry Point waits for the card to leave (Book A section
+// 6.2); a card still there at the end is reported. An Online Request that
+// keeps the card for Start D does not wait; its final outcome does.
+func TestRemovalTimeout(t *testing.T) {
+	cfg := baseConfig(t)
+	cfg.RemovalTimeout = 5 * time.Second
+	for _, tc := range []struct {
+		stay    time.Duration
+		notGone bool
+	}{{2 * time.Second, false}, {5 * time.Second, false}, {6 * time.Second, true}} {
+		w := &watchReader{Reader: &kerneltest.Card{Apps: []kerneltest.App{mchip(t)}}, stay: tc.stay}
+		out, err := entry.Run(context.Background(), w, cfg, kernel.Transaction{Amount: 1000})
+		require.NoError(t, err)
+		require.Equal(t, kernel.OnlineRequest, out.Type, out.String())
+		require.Equal(t, kernel.StartNA, out.Start)
+		require.Equal(t, 5*time.Second, out.RemovalTimeout)
+		require.Equal(t, []time.Duration{5 * time.Second}, w.timeouts)
+		require.Equal(t, tc.notGone, out.CardNotRemoved, "stay %v", tc.stay)
+	}
+
+	// A reader that cannot watch the field: the parameter, no wait.
+	out, err := entry.Run(context.Background(), &kerneltest.Card{Apps: []kerneltest.App{mchip(t)}}, cfg, kernel.Transaction{Amount: 1000})
+	require.NoError(t, err)
+	require.Equal(t, 5*time.Second, out.RemovalTimeout)
+	require.False(t, out.CardNotRemoved)
+
+	// The reader failing while it watches ends the transaction with the
+	// error.
+	fault := errors.New("reader unplugged")
+	w := &watchReader{Reader: &kerneltest.Card{Apps: []kerneltest.App{mchip(t)}}, err: fault}
+	_, err = entry.Run(context.Background(), w, cfg, kernel.Transaction{Amount: 1000})
+	require.ErrorIs(t, err, fault)
+
+	// Start D: no wait while the card must stay, a wait after the
+	// restart's final outcome.
+	k := &stayKernel{}
+	ep, err := entry.New(cfg, k)
+	require.NoError(t, err)
+	w = &watchReader{Reader: &kerneltest.Card{Apps: []kerneltest.App{mchip(t)}}, stay: time.Minute}
+	out, err = ep.Start(context.Background(), w, kernel.Transaction{Amount: 1000})
+	require.NoError(t, err)
+	require.Equal(t, kernel.StartD, out.Start)
+	require.Empty(t, w.timeouts)
+	require.Zero(t, out.RemovalTimeout)
+	out, err = ep.RestartOnline(context.Background(), w, kernel.OnlineResponse{Approved: true, ARC: []byte("00")})
+	require.NoError(t, err)
+	require.Equal(t, kernel.Approved, out.Type)
+	require.Equal(t, []time.Duration{5 * time.Second}, w.timeouts)
+	require.True(t, out.CardNotRemoved)
+}

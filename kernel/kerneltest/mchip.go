@@ -81,6 +81,23 @@ type MChip struct {
 	RelayResistance *RelayResistance
 	// RRExchanges counts the EXCHANGE RELAY RESISTANCE DATA commands.
 	RRExchanges int
+	// Writable, when not nil, makes the card accept PUT DATA (80 DA, C-2
+	// Tags To Write) of the tags it holds as keys, storing the values
+	// there; any other tag is refused with 6A88.
+	Writable map[uint16][]byte
+	// DSSummary, when set (8 bytes), gives the card Integrated Data
+	// Storage: 9F5D announcing Data Storage version 1, a DS ID (9F5E), one
+	// slot (9F5F) and DS Summary 1 (9F7D) in its first record, and the DS
+	// Summary 2 at the start of every CDA signature's extra data:
+	// DSSigned when set, else DSSummary.
+	DSSummary, DSSigned []byte
+	// DSInput is the DS Input (Term) of the last GENERATE AC that wrote the
+	// data storage: the card's DSDOL (9F5B) asks for DF8109, and DSDOL
+	// related data after the CDOL1 data make a write whose DS Summary 3 is
+	// the DS Summary 2 with its last byte inverted.
+	DSInput []byte
+	// Sequence lists the instruction byte of every command, in order.
+	Sequence []byte
 
 	// LastPDOLData, LastCDOL1 and LastP1 record what the terminal sent in
 	// the latest GET PROCESSING OPTIONS and GENERATE AC.
@@ -146,8 +163,20 @@ func (m *MChip) Build() error {
 			objs = append(objs, tlv.TLV{Tag: iac.tag, Value: iac.v})
 		}
 	}
-	if m.Balance != nil {
-		objs = append(objs, tlv.TLV{Tag: 0x9F5D, Value: []byte{0x00, 0x02, 0x00}})
+	if m.Balance != nil || m.DSSummary != nil {
+		aci := []byte{0x00, 0x00, 0x00}
+		if m.Balance != nil {
+			aci[1] = 0x02
+		}
+		if m.DSSummary != nil {
+			aci[0] = 0x01
+			objs = append(objs,
+				tlv.TLV{Tag: 0x9F5E, Value: MustHex(m.PAN + "01")},
+				tlv.TLV{Tag: 0x9F5F, Value: []byte{0x01}},
+				tlv.TLV{Tag: 0x9F7D, Value: m.DSSummary},
+				tlv.TLV{Tag: 0x9F5B, Value: []byte{0xDF, 0x81, 0x09, 0x08}})
+		}
+		objs = append(objs, tlv.TLV{Tag: 0x9F5D, Value: aci})
 	}
 	if ms := m.MagStripe; ms != nil {
 		objs = append(objs,
@@ -193,7 +222,15 @@ func (m *MChip) DirectoryEntry() tlv.List {
 // Command answers SELECT, GET PROCESSING OPTIONS, READ RECORD and GENERATE
 // AC.
 func (m *MChip) Command(cmd apdu.Command) apdu.Response {
+	m.Sequence = append(m.Sequence, cmd.INS)
 	switch {
+	case cmd.CLA == 0x80 && cmd.INS == 0xDA && m.Writable != nil:
+		tag := uint16(cmd.P1)<<8 | uint16(cmd.P2)
+		if _, ok := m.Writable[tag]; !ok {
+			return apdu.Response{SW: apdu.SW6A88}
+		}
+		m.Writable[tag] = append([]byte(nil), cmd.Data...)
+		return apdu.Response{SW: apdu.SW9000}
 	case cmd.CLA == 0x00 && cmd.INS == 0xA4:
 		prop := []tlv.TLV{
 			{Tag: 0x50, Value: []byte("MASTERCARD TEST")},
@@ -319,6 +356,13 @@ func (m *MChip) gac(cmd apdu.Command) apdu.Response {
 	if m.GACStatus != 0 {
 		return apdu.Response{SW: m.GACStatus}
 	}
+	var ds3 []byte
+	if n := MChipCDOL1.DataLen(); m.DSSummary != nil && len(cmd.Data) == n+8 {
+		m.DSInput = append([]byte(nil), cmd.Data[n:]...)
+		cmd.Data = cmd.Data[:n]
+		ds3 = append([]byte(nil), m.DSSummary...)
+		ds3[7] ^= 0xFF
+	}
 	objs, err := MChipCDOL1.Split(cmd.Data)
 	if err != nil {
 		return apdu.Response{SW: apdu.SW6700}
@@ -369,8 +413,15 @@ func (m *MChip) gac(cmd apdu.Command) apdu.Response {
 			return apdu.Response{SW: apdu.SW6F00}
 		}
 		var extra []byte
+		if m.DSSummary != nil {
+			extra = append(extra, m.DSSummary...)
+			if m.DSSigned != nil {
+				extra = append(extra[:0], m.DSSigned...)
+			}
+			extra = append(extra, ds3...)
+		}
 		if rr := m.RelayResistance; rr != nil && !rr.Unsigned {
-			extra = rr.last
+			extra = append(extra, rr.last...)
 		}
 		sdad, err := m.icc.SignCDA(oda.DynamicData{Number: dynamicNumber(m.ATC, un), CID: cid, AC: ac, TransactionDataHash: hash, Extra: extra}, un)
 		if err != nil {

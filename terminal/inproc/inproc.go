@@ -27,8 +27,9 @@ type Reader struct {
 	mu          sync.Mutex
 	card        cards.Card
 	second      cards.Card
-	removeAfter int // exchanges left before the card leaves; <0 never
-	loseAfter   int // exchanges left before a response is lost; <0 never
+	removeAfter int           // exchanges left before the card leaves; <0 never
+	loseAfter   int           // exchanges left before a response is lost; <0 never
+	stay        time.Duration // how long the card stays once the outcome is known; <0 for ever
 	exchanges   int
 	fieldOffs   []time.Duration
 }
@@ -77,6 +78,7 @@ func (r *Reader) Present(c cards.Card) {
 	r.second = nil
 	r.removeAfter = -1
 	r.loseAfter = -1
+	r.stay = 0
 	if c != nil {
 		c.Reset()
 	}
@@ -106,6 +108,47 @@ func (r *Reader) RemoveAfter(n int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.removeAfter = n
+}
+
+// StayFor says how long the holder leaves the card in the field once the
+// transaction's outcome is known: zero (the default of each presentation)
+// takes it away at once, a negative d never. WaitRemoved honours it.
+func (r *Reader) StayFor(d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stay = d
+}
+
+// WaitRemoved waits at most timeout for the card to leave the field (it
+// makes the reader a kernel.RemovalWaiter): the card leaves after the time
+// StayFor set, and the time that passes, the card's stay or the whole
+// timeout, goes through Wait, so a simulation advances its clock and
+// nothing sleeps. It reports whether the card left; a card that left is
+// gone from the field.
+func (r *Reader) WaitRemoved(ctx context.Context, timeout time.Duration) (bool, error) {
+	r.mu.Lock()
+	if r.card == nil {
+		r.mu.Unlock()
+		return true, nil
+	}
+	stay, wait := r.stay, r.Wait
+	r.mu.Unlock()
+	d, removed := stay, true
+	if stay < 0 || stay > timeout {
+		d, removed = timeout, false
+	}
+	if wait != nil && d > 0 {
+		if err := wait(ctx, d); err != nil {
+			return false, fmt.Errorf("inproc: wait for removal: %w", err)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("inproc: wait for removal: %w", err)
+	}
+	if removed {
+		r.Remove()
+	}
+	return removed, nil
 }
 
 // LoseResponseAfter lets n more exchanges through; the card answers the

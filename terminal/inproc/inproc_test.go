@@ -146,3 +146,54 @@ func TestCollide(t *testing.T) {
 	_, err = r.Transmit(ctx, []byte{0x00, 0xA4, 0x04, 0x00})
 	require.ErrorIs(t, err, kernel.ErrCardRemoved)
 }
+
+// TestWaitRemoved: the card leaves after its stay when that is within the
+// timeout, the time passing through Wait; a card that stays longer, or for
+// ever, is still there after the whole timeout.
+func TestWaitRemoved(t *testing.T) {
+	var waited []time.Duration
+	r := inproc.New(&echoCard{})
+	r.Wait = func(_ context.Context, d time.Duration) error { waited = append(waited, d); return nil }
+
+	// Default: taken away at once.
+	gone, err := r.WaitRemoved(context.Background(), 5*time.Second)
+	require.NoError(t, err)
+	require.True(t, gone)
+	require.Nil(t, r.Card())
+	require.Empty(t, waited)
+
+	r.Present(&echoCard{})
+	r.StayFor(2 * time.Second)
+	gone, err = r.WaitRemoved(context.Background(), 5*time.Second)
+	require.NoError(t, err)
+	require.True(t, gone)
+	require.Equal(t, []time.Duration{2 * time.Second}, waited)
+
+	for _, stay := range []time.Duration{6 * time.Second, -1} {
+		waited = nil
+		r.Present(&echoCard{})
+		r.StayFor(stay)
+		gone, err = r.WaitRemoved(context.Background(), 5*time.Second)
+		require.NoError(t, err)
+		require.False(t, gone)
+		require.NotNil(t, r.Card(), "still in the field")
+		require.Equal(t, []time.Duration{5 * time.Second}, waited)
+	}
+
+	// A new presentation forgets the stay; an empty field is removed.
+	r.Present(&echoCard{})
+	gone, err = r.WaitRemoved(context.Background(), time.Second)
+	require.NoError(t, err)
+	require.True(t, gone)
+	gone, err = r.WaitRemoved(context.Background(), time.Second)
+	require.NoError(t, err)
+	require.True(t, gone)
+
+	// A cancelled wait is an error.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r.Present(&echoCard{})
+	r.StayFor(-1)
+	_, err = r.WaitRemoved(ctx, time.Second)
+	require.ErrorIs(t, err, context.Canceled)
+}

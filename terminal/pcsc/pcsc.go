@@ -388,6 +388,22 @@ func (r *Reader) WaitForRemoval(ctx context.Context) error {
 	})
 }
 
+// WaitRemoved waits at most timeout for the field to be empty (it makes the
+// Reader a kernel.RemovalWaiter, for an outcome's Removal Timeout): true
+// when the card left, false when the timeout passed first.
+func (r *Reader) WaitRemoved(ctx context.Context, timeout time.Duration) (bool, error) {
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	err := r.WaitForRemoval(wctx)
+	switch {
+	case err == nil:
+		return true, nil
+	case ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded):
+		return false, nil
+	}
+	return false, err
+}
+
 // PresentAgain brings the card back after an outcome that asks for it (Try
 // Again, or See Phone with a restart at Start B): the connection ends with
 // a reset, as when the reader turns its field off, the field stays off for

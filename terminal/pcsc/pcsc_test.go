@@ -347,6 +347,17 @@ func TestWaitForCard(t *testing.T) {
 	fc.script(fakeState{flags: scard.StatePresent}, fakeState{flags: scard.StateEmpty})
 	require.NoError(t, r.WaitForRemoval(ctxT(t)))
 	require.False(t, r.Connected())
+
+	// Removal within a timeout (an outcome's Removal Timeout).
+	fc.script(fakeState{flags: scard.StatePresent}, fakeState{flags: scard.StateEmpty})
+	gone, err := r.WaitRemoved(ctxT(t), time.Minute)
+	require.NoError(t, err)
+	require.True(t, gone)
+	// A card left in the field: the timeout passes, no error.
+	fc.script(fakeState{flags: scard.StatePresent})
+	gone, err = r.WaitRemoved(ctxT(t), 20*time.Millisecond)
+	require.NoError(t, err)
+	require.False(t, gone)
 }
 
 // A card reset behind the handle (presented again) is reconnected when

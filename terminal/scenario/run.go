@@ -115,6 +115,7 @@ func (r *Runner) run(ctx context.Context, s Scenario) ([]string, string, error) 
 		taps    int
 		removal = -1
 		tear    = -1
+		stay    time.Duration
 		online  *kernel.OnlineResponse
 	)
 	for i, st := range s.Steps {
@@ -136,6 +137,8 @@ func (r *Runner) run(ctx context.Context, s Scenario) ([]string, string, error) 
 				reader.LoseResponseAfter(tear)
 				tear = -1
 			}
+			reader.StayFor(stay)
+			stay = 0
 			var out kernel.Outcome
 			switch {
 			case online != nil:
@@ -162,6 +165,10 @@ func (r *Runner) run(ctx context.Context, s Scenario) ([]string, string, error) 
 				return nil, "", fmt.Errorf("scenario: step %d (online): %w", i+1, err)
 			}
 			online = &resp
+		case "stay_for":
+			if stay, err = stayDuration(st.Arg); err != nil {
+				return nil, "", fmt.Errorf("%w: step %d: %w", ErrScenario, i+1, err)
+			}
 		case "remove_after", "tear_after":
 			n, err := strconv.Atoi(st.Arg)
 			if err != nil || n < 0 {
@@ -435,6 +442,18 @@ func (e Expectation) check(o kernel.Outcome, card cards.Card) []string {
 		case want != o.FieldOff:
 			d = append(d, fmt.Sprintf("field_off: want %v, got %v", want, o.FieldOff))
 		}
+	}
+	if e.RemovalTimeout != "" {
+		want, err := time.ParseDuration(e.RemovalTimeout)
+		switch {
+		case err != nil:
+			d = append(d, fmt.Sprintf("removal_timeout: %v", err))
+		case want != o.RemovalTimeout:
+			d = append(d, fmt.Sprintf("removal_timeout: want %v, got %v", want, o.RemovalTimeout))
+		}
+	}
+	if e.CardNotRemoved != nil && *e.CardNotRemoved != o.CardNotRemoved {
+		d = append(d, fmt.Sprintf("card_not_removed: want %v, got %v", *e.CardNotRemoved, o.CardNotRemoved))
 	}
 	if e.ODAReason != "" && !strings.Contains(strings.ToLower(o.ODA.Reason), strings.ToLower(e.ODAReason)) {
 		d = append(d, fmt.Sprintf("oda_reason: want it to contain %q, got %q", e.ODAReason, o.ODA.Reason))

@@ -23,6 +23,7 @@
 //	  - unlock: "5791"            # passcode; also biometric: true|false, card_on, card_off
 //	  - remove_after: 3           # the next tap loses the card after 3 exchanges
 //	  - tear_after: 6             # the card answers the 7th command, the response is lost
+//	  - stay_for: 10s             # the next tap's card stays so long after the outcome ("forever": never leaves)
 //	  - tap
 //	  - online: {approved: true, arpc: valid, scripts: ["7207..."]}  # the issuer's answer
 //	  - tap                       # presented again: Issuer Update Processing
@@ -106,8 +107,8 @@ func (s *StringList) UnmarshalYAML(n *yaml.Node) error {
 // Step is one action: a tap (with optional per-tap expectations) or
 // something the cardholder does on the phone between taps.
 type Step struct {
-	// Action is tap, unlock, biometric, card_on, card_off, lock or
-	// remove_after.
+	// Action is tap, unlock, biometric, card_on, card_off, lock,
+	// remove_after, tear_after, stay_for or online.
 	Action string
 	// Arg is the action's argument (passcode, true/false, count).
 	Arg string
@@ -179,6 +180,11 @@ func (s *Step) UnmarshalYAML(n *yaml.Node) error {
 	switch s.Action {
 	case "tap", "unlock", "biometric", "card_on", "card_off", "lock", "remove_after", "tear_after":
 		return nil
+	case "stay_for":
+		if _, err := stayDuration(s.Arg); err != nil {
+			return fmt.Errorf("%w: line %d: %w", ErrScenario, n.Line, err)
+		}
+		return nil
 	case "online":
 		if s.Online == nil {
 			return fmt.Errorf("%w: line %d: online takes the issuer's response", ErrScenario, n.Line)
@@ -217,10 +223,15 @@ type Expectation struct {
 	// FieldOff is the outcome's Field Off time ("1.3s"); empty is not
 	// checked, "0s" means none.
 	FieldOff string `yaml:"field_off,omitempty"`
-	Reason   string `yaml:"reason,omitempty"`
-	AID      string `yaml:"aid,omitempty"`
-	Kernel   int    `yaml:"kernel,omitempty"`
-	Receipt  *bool  `yaml:"receipt,omitempty"`
+	// RemovalTimeout is the outcome's Removal Timeout ("5s"); empty is not
+	// checked, "0s" means none. CardNotRemoved checks that the card was (or
+	// was not) still in the field when it ran out.
+	RemovalTimeout string `yaml:"removal_timeout,omitempty"`
+	CardNotRemoved *bool  `yaml:"card_not_removed,omitempty"`
+	Reason         string `yaml:"reason,omitempty"`
+	AID            string `yaml:"aid,omitempty"`
+	Kernel         int    `yaml:"kernel,omitempty"`
+	Receipt        *bool  `yaml:"receipt,omitempty"`
 	// Taps is how many taps the scenario took (checked on the final
 	// expectation only).
 	Taps int `yaml:"taps,omitempty"`
@@ -341,4 +352,17 @@ func decodeStrict(n *yaml.Node, v any) error {
 		return fmt.Errorf("%w: line %d: %v", ErrScenario, n.Line, err)
 	}
 	return nil
+}
+
+// stayDuration reads a stay_for argument: a duration ("10s") or "forever"
+// (a negative duration: the card never leaves).
+func stayDuration(v string) (time.Duration, error) {
+	if v == "forever" {
+		return -1, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("stay_for takes a duration or forever, not %q", v)
+	}
+	return d, nil
 }

@@ -74,6 +74,29 @@ steps:
 	require.Equal(t, Step{Action: "remove_after", Arg: "2"}, s.Steps[2])
 }
 
+func TestParseStayFor(t *testing.T) {
+	s, err := Parse([]byte(`card: x
+steps:
+  - stay_for: 10s
+  - tap: {expect: {removal_timeout: 5s, card_not_removed: true}}
+  - stay_for: forever
+  - tap
+expect: {card_not_removed: false}
+`), "x.yaml")
+	require.NoError(t, err)
+	require.Equal(t, Step{Action: "stay_for", Arg: "10s"}, s.Steps[0])
+	require.Equal(t, "5s", s.Steps[1].Expect.RemovalTimeout)
+	require.True(t, *s.Steps[1].Expect.CardNotRemoved)
+	require.False(t, *s.Expect.CardNotRemoved)
+	d, err := stayDuration("forever")
+	require.NoError(t, err)
+	require.Negative(t, d)
+	for _, bad := range []string{"soon", "-1s"} {
+		_, err = Parse([]byte("card: x\nsteps:\n  - stay_for: "+bad+"\n"), "x.yaml")
+		require.ErrorIs(t, err, ErrScenario, bad)
+	}
+}
+
 func TestParseOnlineAndTear(t *testing.T) {
 	s, err := Parse([]byte(`card: x
 steps:
