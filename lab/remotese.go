@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -136,16 +135,17 @@ func PersonaliseRemoteSE(ctx context.Context, o RemoteSEOptions, r RemoteSEReque
 	res := RemoteSEResult{SEID: ph.SE().SEID()}
 	// Manufacture: the SE's key-agreement key, certified by the SE
 	// authority of the PKI when it has one (confidential key setup).
-	if _, err := os.Stat(o.PKI.path(seAuthorityKeyFile)); err == nil {
-		ca, err := o.PKI.SEAuthority()
-		if err != nil {
-			return res, err
-		}
+	certify, closeAuthority, ok, err := o.PKI.SEAuthorityCertifier()
+	if err != nil {
+		return res, err
+	}
+	if ok {
+		defer closeAuthority()
 		agree, err := ecdh.P256().GenerateKey(o.Rand)
 		if err != nil {
 			return res, err
 		}
-		cert, err := gp.SignSECert(ca, res.SEID, agree.PublicKey(), o.Rand)
+		cert, err := certify(res.SEID, agree.PublicKey())
 		if err != nil {
 			return res, err
 		}

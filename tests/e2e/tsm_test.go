@@ -157,11 +157,13 @@ func TestTSMProcesses(t *testing.T) {
 			require.NoError(t, ph.SE().AddPaymentModule(emvapp.Env{Holder: ph.Holder(), Rand: rand.Reader}))
 			// Its key-agreement key, certified by the SE authority of pki
 			// init at manufacture: the SP TSM agrees the issuer's keys with it.
-			ca, err := k.SEAuthority()
+			certify, closeAuthority, ok, err := k.SEAuthorityCertifier()
 			require.NoError(t, err)
+			require.True(t, ok)
+			defer closeAuthority()
 			agree, err := ecdh.P256().GenerateKey(rand.Reader)
 			require.NoError(t, err)
-			cert, err := gp.SignSECert(ca, ph.SE().SEID(), agree.PublicKey(), rand.Reader)
+			cert, err := certify(ph.SE().SEID(), agree.PublicKey())
 			require.NoError(t, err)
 			ph.SE().SetAgreementKey(agree, cert)
 			device := fmt.Sprintf("35209900E2E0%04X", i)
