@@ -186,15 +186,12 @@ func PersonaliseRemoteSE(ctx context.Context, o RemoteSEOptions, r RemoteSEReque
 		return res, err
 	}
 	res.OrderID = fmt.Sprintf("se-order-%s-%x", strings.ToLower(r.Device), nonce)
-	code, check := "", ""
 	if o.IssuerData == "" {
-		if code, err = drawCode(o.Rand); err != nil {
-			return res, err
-		}
-		check = tsm.OTPCheck(res.OrderID, code)
+		return res, fmt.Errorf("%w: the cardholder's code comes from the issuer's ID&V: the running issuer's data is required", ErrPKI)
 	}
+	code := ""
 	ord := tsm.Order{OrderID: res.OrderID, CardRef: "card-" + r.Profile, SEID: res.SEID, DeviceID: r.Device, PhoneNumber: SamplePhoneNumber,
-		SSD: fmt.Sprintf("%X", perso.SD), Owner: perso.Owner, Shared: r.Shared, IssuerConsent: true, OTPCheck: check}
+		SSD: fmt.Sprintf("%X", perso.SD), Owner: perso.Owner, Shared: r.Shared, IssuerConsent: true}
 	tok, err := tsm.OrderFor(issuer, spKeys, ord, sc, wire.Header{Clock: o.Clock, Rand: o.Rand, TTL: tsm.DefaultOTPTTL + time.Minute})
 	if err != nil {
 		return res, err
@@ -223,8 +220,6 @@ func PersonaliseRemoteSE(ctx context.Context, o RemoteSEOptions, r RemoteSEReque
 		}
 		code = sent
 		step("issuer ID&V: one-time code sent by SMS to the card's registered phone " + maskPhone(to) + "; the cardholder reads it in the inbox")
-	} else {
-		step("issuer: a one-time code handed to the cardholder, its hash in the order")
 	}
 
 	a := &otaagent.Agent{Client: clients[PartyPhone], URL: o.OTAURL, DeviceID: r.Device, SE: ph.SE().Process, Trace: trace}

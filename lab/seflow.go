@@ -342,7 +342,10 @@ func StartSEPlatform(now func() time.Time, rnd io.Reader, logger *slog.Logger) (
 		return nil, err
 	}
 	if p.SP, err = tsm.NewSPTSM(tsm.SPConfig{Party: p.spParty, Trust: spTrust, Issuers: []string{PartySEIssuer}, Peers: []string{PartySEIssuer}, SETSMPeers: []string{PartySETSM},
-		SETSM: PartySETSM, SETSMURL: bo, Client: p.spC, Verifier: p, SEAuthority: &p.seCA.PublicKey, Vault: p.spHSM, DEK: spDEK, Now: now, Rand: rnd, Logger: logger.With("host", PartySPTSM)}); err != nil {
+		SETSM: PartySETSM, SETSMURL: bo, Client: p.spC, Verifier: p,
+		// Only a platform without the issuer's message centre (a test's)
+		// hands the code over with its hash; the world's never does.
+		CodeHashes: true, SEAuthority: &p.seCA.PublicKey, Vault: p.spHSM, DEK: spDEK, Now: now, Rand: rnd, Logger: logger.With("host", PartySPTSM)}); err != nil {
 		_ = spLn.Close()
 		return nil, err
 	}

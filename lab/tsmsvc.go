@@ -190,8 +190,9 @@ func (s *TSMService) tsmStore() tsm.Store {
 // StartSPTSMService runs an SP TSM on o.Listen for the issuer of the PKI
 // directory, handing orders to the SE TSM at o.PeerURL. With
 // o.IssuerIDVURL the issuer's ID&V checks the cardholder's code; without
-// it the issuer's orders must carry the code's hash (Order.OTPCheck),
-// which the SE TSM checks.
+// it every order is refused issuer_idv_required, and so is an order that
+// carries the code's hash (which whoever reads the SE TSM's store could
+// invert offline) instead (R-S3c).
 func StartSPTSMService(o TSMServiceOptions) (_ *TSMService, err error) {
 	o.defaults()
 	if o.PeerURL == "" {

@@ -70,6 +70,10 @@ const (
 	// ReasonNotVerified: a download started before the cardholder was
 	// verified.
 	ReasonNotVerified = "cardholder_not_verified"
+	// ReasonIDVRequired: an order whose cardholder the issuer's ID&V
+	// cannot verify at download (the SP TSM has no link to it, or the
+	// order carries a code's hash instead), refused when it arrives.
+	ReasonIDVRequired = "issuer_idv_required"
 	// ReasonNoVerifier: the SP TSM has no way to reach the issuer's ID&V.
 	ReasonNoVerifier = "no_cardholder_verifier"
 	// ReasonAlreadyVerified: the order's cardholder was verified before.

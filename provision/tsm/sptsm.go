@@ -63,12 +63,18 @@ type SPConfig struct {
 	// travels under the initial K-DEK.
 	SEAuthority *ecdsa.PublicKey
 	// Verifier is the issuer's ID&V, which checks the cardholder's
-	// one-time code of an order without OTPCheck (R-S3c); such orders are
-	// refused at download without it.
+	// one-time code of an order without OTPCheck (R-S3c); without it such
+	// orders are refused issuer_idv_required.
 	Verifier CardholderVerifier
-	Now      func() time.Time
-	Rand     io.Reader
-	Logger   *slog.Logger
+	// CodeHashes lets orders carry OTPCheck, the code's hash the SE TSM
+	// compares itself. The hash of a 6-digit code is inverted offline by
+	// whoever reads the SE TSM's store, so the services never set it; only
+	// test rigs without an issuer's ID&V do. Without it an order with a
+	// hash is refused issuer_idv_required.
+	CodeHashes bool
+	Now        func() time.Time
+	Rand       io.Reader
+	Logger     *slog.Logger
 }
 
 // SPTSM is the service provider's TSM: it takes the issuer's orders,
@@ -309,6 +315,10 @@ func (s *SPTSM) script(o Order) ([]byte, error) {
 
 func (s *SPTSM) take(ctx context.Context, o Order) error {
 	s.record(o, "order", "received")
+	if (o.OTPCheck == "" && s.cfg.Verifier == nil) || (o.OTPCheck != "" && !s.cfg.CodeHashes) {
+		s.record(o, "order", ReasonIDVRequired)
+		return errIDVRequired
+	}
 	if o.Shared && !o.IssuerConsent {
 		s.record(o, "order", ReasonNoConsent)
 		return errNoConsent
@@ -429,6 +439,8 @@ func (s *SPTSM) sweep() {
 }
 
 var (
+	errIDVRequired = refuse(http.StatusForbidden, ReasonIDVRequired,
+		"the cardholder's code must be checked by the issuer's ID&V, which this SP TSM has no link to or the order does not use")
 	errNoVerifier      = refuse(http.StatusServiceUnavailable, ReasonNoVerifier, "the issuer's ID&V cannot be reached")
 	errAlreadyVerified = refuse(http.StatusConflict, ReasonAlreadyVerified, "the cardholder of this order was verified already")
 	errNotVerified     = refuse(http.StatusForbidden, ReasonNotVerified, "the cardholder is not verified for this order")

@@ -131,7 +131,7 @@ func newRigSweeping(t *testing.T, sweep time.Duration) *rig {
 	require.NoError(t, err)
 	r.seCA, err = ecdsa.GenerateKey(elliptic.P256(), wiretest.NewSeeded(32))
 	require.NoError(t, err)
-	r.sp, err = tsm.NewSPTSM(tsm.SPConfig{SEAuthority: &r.seCA.PublicKey, Party: r.spParty, Trust: spTrust, Issuers: []string{"issuer"}, Peers: []string{"issuer"}, SETSMPeers: []string{"se-tsm"},
+	r.sp, err = tsm.NewSPTSM(tsm.SPConfig{CodeHashes: true, SEAuthority: &r.seCA.PublicKey, Party: r.spParty, Trust: spTrust, Issuers: []string{"issuer"}, Peers: []string{"issuer"}, SETSMPeers: []string{"se-tsm"},
 		SETSM: "se-tsm", SETSMURL: bo, Client: spCl, Vault: spVault, DEK: spDEK, Now: r.clock.Now, Rand: wiretest.NewSeeded(5), SweepEvery: sweep})
 	require.NoError(t, err)
 	t.Cleanup(r.sp.Close)
