@@ -31,11 +31,10 @@ type RemoteSEOptions struct {
 	SPURL, SEURL, OTAURL string
 	// AcquirerAddr is the acquirer a tap goes to.
 	AcquirerAddr string
-	// IssuerData, when set, is the running issuer's data directory: the
-	// issuer's ID&V then sends the cardholder's code by SMS (read from the
+	// IssuerData is the running issuer's data directory (required): the
+	// issuer's ID&V sends the cardholder's code by SMS (read from the
 	// inbox there) and checks it for the SP TSM, which must run with
-	// --issuer-idv; otherwise the order carries the hash of a code handed
-	// over directly.
+	// --issuer-idv.
 	IssuerData string
 	Clock      func() time.Time
 	Rand       io.Reader
@@ -65,9 +64,8 @@ type RemoteSEResult struct {
 // PersonaliseRemoteSE plays the SE operator, the issuer and the phone
 // against running TSMs: the operator issues a new phone's SE and registers
 // it, its ISD keys sealed to the SE TSM; the issuer prepares the data and
-// orders the download at the SP TSM (with o.IssuerData its ID&V then
-// sends the cardholder's code and checks it for the SP TSM; otherwise the
-// hash of a code handed over is in the order); the phone's OTA agent
+// orders the download at the SP TSM (its ID&V, through o.IssuerData,
+// sends the cardholder's code and checks it for the SP TSM); the phone's OTA agent
 // relays the download. Each step goes to step, each OTA
 // command (name and status word) to trace.
 func PersonaliseRemoteSE(ctx context.Context, o RemoteSEOptions, r RemoteSERequest, step, trace func(string)) (RemoteSEResult, error) {

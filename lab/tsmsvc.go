@@ -44,8 +44,9 @@ type TSMServiceOptions struct {
 	// the SP TSM's listener for the SE TSM (https://host:port).
 	PeerURL string
 	// IssuerIDVURL, for the SP TSM, is the issuer's provisioning listener
-	// (https://host:port), whose ID&V checks the cardholder's code of an
-	// order without OTPCheck (PathSEVerify, R-S3c).
+	// (https://host:port), whose ID&V checks the cardholder's code of each
+	// download (PathSEVerify, R-S3c); without it every order is refused
+	// issuer_idv_required.
 	IssuerIDVURL string
 	// DataDir, when set, keeps the TSM's state and transaction log in an
 	// SQLite database of its own there (NAME.db) and its security module's
@@ -190,9 +191,7 @@ func (s *TSMService) tsmStore() tsm.Store {
 // StartSPTSMService runs an SP TSM on o.Listen for the issuer of the PKI
 // directory, handing orders to the SE TSM at o.PeerURL. With
 // o.IssuerIDVURL the issuer's ID&V checks the cardholder's code; without
-// it every order is refused issuer_idv_required, and so is an order that
-// carries the code's hash (which whoever reads the SE TSM's store could
-// invert offline) instead (R-S3c).
+// it every order is refused issuer_idv_required (R-S3c).
 func StartSPTSMService(o TSMServiceOptions) (_ *TSMService, err error) {
 	o.defaults()
 	if o.PeerURL == "" {

@@ -45,7 +45,7 @@ in its security module there (provisioning/sp-tsm.hsm.json), never in a key file
 security module's keys in DIR/sp-tsm-keys.json, and outlive the process. With --issuer-idv
 (the issuer's --provisioning-listen, https://host:port) the issuer's ID&V checks the
 cardholder's one-time code of each download, under its try limit and lock (R-S3c); without it
-every order is refused issuer_idv_required, as is an order carrying a hash of the code.`,
+every order is refused issuer_idv_required.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
