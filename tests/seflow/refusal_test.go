@@ -1,6 +1,7 @@
 package seflow_test
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"strings"
@@ -365,4 +366,22 @@ func TestSilentSessionsSweptWithoutRequests(t *testing.T) {
 		}
 		return true
 	}, 10*time.Second, 5*time.Millisecond)
+}
+
+// R-S3c, R-S4a: whoever reads the SE TSM's store while an order waits for
+// its download finds nothing of the cardholder's code: neither the code
+// nor a hash of it to try the million 6-digit codes against offline; the
+// issuer's ID&V alone checks it, through the SP TSM.
+func TestSEStoreHoldsNothingOfTheCode(t *testing.T) {
+	r := newRig(t)
+	_, o := issuerOwned(t, r, "noa-phone", 30)
+	require.NoError(t, r.submit(o))
+	d, err := tsm.Dump(r.seStore, tsm.StoreKinds...)
+	require.NoError(t, err)
+	all := strings.Join(d, "\n")
+	require.Contains(t, all, o.OrderID, "the order waits in the store")
+	sum := sha256.Sum256([]byte(o.OrderID + "|" + o.otp))
+	for _, v := range []string{o.otp, hex.EncodeToString(sum[:]), "otp"} {
+		require.NotContains(t, all, v)
+	}
 }

@@ -44,6 +44,7 @@ func keySet(b byte) scp03.StaticKeys {
 // listeners apart, R-S4b) and the clients between them.
 type rig struct {
 	t        *testing.T
+	seStore  *tsm.MemoryStore // the SE TSM's store, as a reader of it sees it
 	clock    *wiretest.Clock
 	pki      *tlstest.PKI
 	issuer   *wire.Party
@@ -120,7 +121,8 @@ func newRigSweeping(t *testing.T, sweep time.Duration) *rig {
 		r.initial[seid] = tsm.Keys{KVN: tsm.InitialKVN, Keys: ks}
 		return ks, nil
 	}
-	r.se, err = tsm.NewSETSM(tsm.SEConfig{Vault: vault, DEK: dek, Party: r.seParty, Trust: seTrust, SPTSMs: []string{"sp-tsm"}, Issuers: []string{"issuer"}, BackOfficePeers: []string{"sp-tsm"},
+	r.seStore = tsm.NewMemoryStore()
+	r.se, err = tsm.NewSETSM(tsm.SEConfig{Store: r.seStore, Vault: vault, DEK: dek, Party: r.seParty, Trust: seTrust, SPTSMs: []string{"sp-tsm"}, Issuers: []string{"issuer"}, BackOfficePeers: []string{"sp-tsm"},
 		SPTSMURLs: map[string]string{"sp-tsm": spURL}, Client: seCl, NewKeys: newKeys, Now: r.clock.Now, Rand: wiretest.NewSeeded(4), SweepEvery: sweep})
 	require.NoError(t, err)
 	t.Cleanup(r.se.Close)
