@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -32,11 +31,10 @@ type RemoteSEOptions struct {
 	SPURL, SEURL, OTAURL string
 	// AcquirerAddr is the acquirer a tap goes to.
 	AcquirerAddr string
-	// IssuerData, when set, is the running issuer's data directory: the
-	// issuer's ID&V then sends the cardholder's code by SMS (read from the
+	// IssuerData is the running issuer's data directory (required): the
+	// issuer's ID&V sends the cardholder's code by SMS (read from the
 	// inbox there) and checks it for the SP TSM, which must run with
-	// --issuer-idv; otherwise the order carries the hash of a code handed
-	// over directly.
+	// --issuer-idv.
 	IssuerData string
 	Clock      func() time.Time
 	Rand       io.Reader
@@ -66,9 +64,8 @@ type RemoteSEResult struct {
 // PersonaliseRemoteSE plays the SE operator, the issuer and the phone
 // against running TSMs: the operator issues a new phone's SE and registers
 // it, its ISD keys sealed to the SE TSM; the issuer prepares the data and
-// orders the download at the SP TSM (with o.IssuerData its ID&V then
-// sends the cardholder's code and checks it for the SP TSM; otherwise the
-// hash of a code handed over is in the order); the phone's OTA agent
+// orders the download at the SP TSM (its ID&V, through o.IssuerData,
+// sends the cardholder's code and checks it for the SP TSM); the phone's OTA agent
 // relays the download. Each step goes to step, each OTA
 // command (name and status word) to trace.
 func PersonaliseRemoteSE(ctx context.Context, o RemoteSEOptions, r RemoteSERequest, step, trace func(string)) (RemoteSEResult, error) {
@@ -136,16 +133,17 @@ func PersonaliseRemoteSE(ctx context.Context, o RemoteSEOptions, r RemoteSEReque
 	res := RemoteSEResult{SEID: ph.SE().SEID()}
 	// Manufacture: the SE's key-agreement key, certified by the SE
 	// authority of the PKI when it has one (confidential key setup).
-	if _, err := os.Stat(o.PKI.path(seAuthorityKeyFile)); err == nil {
-		ca, err := o.PKI.SEAuthority()
-		if err != nil {
-			return res, err
-		}
+	certify, closeAuthority, ok, err := o.PKI.SEAuthorityCertifier()
+	if err != nil {
+		return res, err
+	}
+	if ok {
+		defer closeAuthority()
 		agree, err := ecdh.P256().GenerateKey(o.Rand)
 		if err != nil {
 			return res, err
 		}
-		cert, err := gp.SignSECert(ca, res.SEID, agree.PublicKey(), o.Rand)
+		cert, err := certify(res.SEID, agree.PublicKey())
 		if err != nil {
 			return res, err
 		}
@@ -186,15 +184,12 @@ func PersonaliseRemoteSE(ctx context.Context, o RemoteSEOptions, r RemoteSEReque
 		return res, err
 	}
 	res.OrderID = fmt.Sprintf("se-order-%s-%x", strings.ToLower(r.Device), nonce)
-	code, check := "", ""
 	if o.IssuerData == "" {
-		if code, err = drawCode(o.Rand); err != nil {
-			return res, err
-		}
-		check = tsm.OTPCheck(res.OrderID, code)
+		return res, fmt.Errorf("%w: the cardholder's code comes from the issuer's ID&V: the running issuer's data is required", ErrPKI)
 	}
+	code := ""
 	ord := tsm.Order{OrderID: res.OrderID, CardRef: "card-" + r.Profile, SEID: res.SEID, DeviceID: r.Device, PhoneNumber: SamplePhoneNumber,
-		SSD: fmt.Sprintf("%X", perso.SD), Owner: perso.Owner, Shared: r.Shared, IssuerConsent: true, OTPCheck: check}
+		SSD: fmt.Sprintf("%X", perso.SD), Owner: perso.Owner, Shared: r.Shared, IssuerConsent: true}
 	tok, err := tsm.OrderFor(issuer, spKeys, ord, sc, wire.Header{Clock: o.Clock, Rand: o.Rand, TTL: tsm.DefaultOTPTTL + time.Minute})
 	if err != nil {
 		return res, err
@@ -223,8 +218,6 @@ func PersonaliseRemoteSE(ctx context.Context, o RemoteSEOptions, r RemoteSEReque
 		}
 		code = sent
 		step("issuer ID&V: one-time code sent by SMS to the card's registered phone " + maskPhone(to) + "; the cardholder reads it in the inbox")
-	} else {
-		step("issuer: a one-time code handed to the cardholder, its hash in the order")
 	}
 
 	a := &otaagent.Agent{Client: clients[PartyPhone], URL: o.OTAURL, DeviceID: r.Device, SE: ph.SE().Process, Trace: trace}

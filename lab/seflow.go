@@ -7,6 +7,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -87,13 +88,26 @@ type SEPlatform struct {
 	// issuer opens an ID&V attempt per order and sends the one-time code
 	// by SMS to the card's registered phone, and the SP TSM has it check
 	// the code the cardholder types at download (R-S3c, R-G3c). Without
-	// it, a simpler model: the issuer gives the SE TSM a hash of a code
-	// handed to the cardholder directly.
+	// it, a simpler model: the issuer hands a code to the cardholder
+	// directly and checks it for the SP TSM itself (codes); nothing of
+	// the code goes to either TSM.
 	Messages MessageCentre
 
 	mu  sync.Mutex
 	seq int
+	// codes are the simpler model's codes waiting, by order, with the
+	// wrong tries counted.
+	codes map[string]*standInCode
 }
+
+// standInCode is a code of the simpler model and its wrong tries.
+type standInCode struct {
+	code  string
+	wrong int
+}
+
+// standInTries is the simpler model's limit of wrong codes per order.
+const standInTries = 3
 
 // MessageCentre is the issuer's side of the cardholder verification at
 // download: its ID&V (issuerhost/idv) and its message centre, where the
@@ -230,10 +244,26 @@ func (m issuerMessages) LastCode(ctx context.Context, recipient string) (string,
 // VerifyOTP is the SP TSM's CardholderVerifier: the issuer's ID&V, through
 // Messages.
 func (p *SEPlatform) VerifyOTP(ctx context.Context, correlationID, otp string) error {
-	if p.Messages == nil {
-		return wire.Refuse(http.StatusServiceUnavailable, tsm.ReasonNoVerifier, "no issuer ID&V")
+	if p.Messages != nil {
+		return p.Messages.VerifyOTP(ctx, correlationID, otp)
 	}
-	return p.Messages.VerifyOTP(ctx, correlationID, otp)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c, ok := p.codes[correlationID]
+	switch {
+	case !ok:
+		return wire.Refuse(http.StatusServiceUnavailable, tsm.ReasonNoVerifier, "no issuer ID&V attempt for this order")
+	case subtle.ConstantTimeCompare([]byte(c.code), []byte(otp)) == 1:
+		delete(p.codes, correlationID)
+		return nil
+	}
+	if c.wrong++; c.wrong >= standInTries {
+		delete(p.codes, correlationID)
+		return wire.Refuse(http.StatusForbidden, tsm.ReasonIDVLocked, "too many wrong codes")
+	}
+	ref := wire.Refuse(http.StatusForbidden, tsm.ReasonOTPWrong, "the one-time code is wrong")
+	ref.TriesLeft = standInTries - c.wrong
+	return ref
 }
 
 // newSoftModule is a TSM's in-memory security module under a fresh LMK.
@@ -254,7 +284,7 @@ func StartSEPlatform(now func() time.Time, rnd io.Reader, logger *slog.Logger) (
 	if rnd == nil {
 		rnd = rand.Reader
 	}
-	p := &SEPlatform{now: now, rand: rnd, ids: map[string]*tlsconf.Identity{}, initial: map[string]tsm.Keys{}}
+	p := &SEPlatform{now: now, rand: rnd, ids: map[string]*tlsconf.Identity{}, initial: map[string]tsm.Keys{}, codes: map[string]*standInCode{}}
 	defer func() {
 		if err != nil {
 			p.Close()
@@ -632,15 +662,17 @@ func (p *SEPlatform) Personalise(ctx context.Context, d *SEDevice, r SERun) (SER
 		return SEResult{}, err
 	}
 	res.OrderID = fmt.Sprintf("se-order-%d-%x", seq, nonce)
-	otp, check := "", ""
+	otp := ""
 	if p.Messages == nil {
 		if otp, err = p.oneTimeCode(); err != nil {
 			return SEResult{}, err
 		}
-		check = tsm.OTPCheck(res.OrderID, otp)
+		p.mu.Lock()
+		p.codes[res.OrderID] = &standInCode{code: otp}
+		p.mu.Unlock()
 	}
 	o := tsm.Order{OrderID: res.OrderID, CardRef: "card-" + strings.ToLower(r.Profile), SEID: d.SEID, DeviceID: d.ID, PhoneNumber: SamplePhoneNumber,
-		SSD: fmt.Sprintf("%X", perso.SD), Owner: perso.Owner, Shared: r.Shared, IssuerConsent: !r.NoConsent, OTPCheck: check}
+		SSD: fmt.Sprintf("%X", perso.SD), Owner: perso.Owner, Shared: r.Shared, IssuerConsent: !r.NoConsent}
 	// The script must outlive the one-time code: the download starts when
 	// the cardholder types it.
 	tok, err := tsm.OrderFor(p.issuer, p.spParty.Public(), o, sc, wire.Header{Clock: p.now, Rand: p.rand,

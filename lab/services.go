@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/tapsim/tapsim/emv/keys"
@@ -29,6 +30,10 @@ import (
 //	DIR/ca.pem                                   the test CA every party trusts
 //	DIR/provisioning/NAME.pem, NAME-key.pem      NAME's TLS certificate (CN NAME) and key (0600)
 //	DIR/provisioning/NAME.jose.pem               NAME's JOSE keys, signing and encryption (0600)
+//	DIR/provisioning/NAME.hsm.json               the security module of the SP TSM's and the SE TSM's
+//	                                             JOSE keys (ModuleParties), keys wrapped under its LMK
+//	DIR/provisioning/se-authority.hsm.json       the SE authority's security module, its key pair inside
+//	DIR/provisioning/se-authority.pub.pem        the SE authority's public key
 //	DIR/provisioning/directory.json              every institution's public JOSE keys
 //
 // The phones share one TLS client certificate ("phone"); each phone's app
@@ -88,6 +93,17 @@ func WriteProvisioningPKI(dir string, ca *tlsconf.Authority, hosts []string, now
 	}
 	dirList := &wire.TrustList{}
 	for _, name := range ProvisioningParties {
+		if slices.Contains(ModuleParties, name) {
+			pub, path, err := writeModuleParty(sub, name, overwrite)
+			if err != nil {
+				return out, err
+			}
+			out = append(out, path)
+			if err := dirList.Add(pub); err != nil {
+				return out, err
+			}
+			continue
+		}
 		p, err := wire.NewParty(name, rnd)
 		if err != nil {
 			return out, err
@@ -101,7 +117,7 @@ func WriteProvisioningPKI(dir string, ca *tlsconf.Authority, hosts []string, now
 			return out, err
 		}
 	}
-	auth, err := writeSEAuthority(sub, overwrite, rnd)
+	auth, err := writeSEAuthority(sub, overwrite)
 	out = append(out, auth...)
 	if err != nil {
 		return out, err
@@ -180,8 +196,14 @@ func (k ProvisioningPKI) Client(name string, now time.Time) (*wire.Client, error
 	return wire.NewClient(cfg, wire.ClientLimits{Timeout: 30 * time.Second})
 }
 
-// Party reads the JOSE keys of party name (its .jose.pem file).
+// Party reads the JOSE keys of party name (its .jose.pem file). The
+// parties whose keys are in a security module (ModuleParties) have no key
+// file: ModuleParty opens them.
 func (k ProvisioningPKI) Party(name string) (*wire.Party, error) {
+	if slices.Contains(ModuleParties, name) {
+		return nil, fmt.Errorf("%w: %s's JOSE keys are in its security module (%s/%s), not in a key file",
+			ErrPKI, name, ProvisioningPKIDir, ModuleKeystore(name))
+	}
 	p, err := k.need(name + ".jose.pem")
 	if err != nil {
 		return nil, err

@@ -2,16 +2,22 @@ package lab
 
 import (
 	"context"
+	"crypto/ecdh"
+	"crypto/rand"
 	"errors"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tapsim/tapsim/emv/gp"
 	"github.com/tapsim/tapsim/isospec/tlsconf"
 	"github.com/tapsim/tapsim/provision/tokensvc"
 	"github.com/tapsim/tapsim/provision/walletsvc"
@@ -60,6 +66,16 @@ func TestProvisioningPKI(t *testing.T) {
 	now := time.Now()
 	k := writePKI(t, now)
 	for _, name := range ProvisioningParties {
+		if slices.Contains(ModuleParties, name) {
+			_, err := k.Party(name)
+			require.ErrorIs(t, err, ErrPKI, "no key file")
+			p, m, err := k.ModuleParty(name, nil)
+			require.NoError(t, err)
+			require.Equal(t, name, p.Name())
+			require.True(t, p.InHSM())
+			require.NoError(t, m.Close())
+			continue
+		}
 		p, err := k.Party(name)
 		require.NoError(t, err)
 		require.Equal(t, name, p.Name())
@@ -170,4 +186,51 @@ func TestRemoteWalletOverKeyFiles(t *testing.T) {
 	var ref *wire.Refusal
 	require.True(t, errors.As(err, &ref), "%v", err)
 	require.Equal(t, ReasonPeerNotAllowed, ref.Reason)
+}
+
+// R-S4a, R-G5a, R-G5b: the TSMs' JOSE keys and the SE authority's key are
+// made inside security modules of their own; no private key of theirs is
+// in a file in clear, and the keystores name no private key material in
+// clear. A directory made before, its keys in clear files, is refused
+// with what to run.
+func TestModuleKeysNotInClear(t *testing.T) {
+	k := writePKI(t, time.Now())
+	sub := filepath.Join(k.Dir, ProvisioningPKIDir)
+	for _, f := range []string{"sp-tsm.jose.pem", "se-tsm.jose.pem", seAuthorityKeyFile} {
+		_, err := os.Stat(filepath.Join(sub, f))
+		require.ErrorIs(t, err, fs.ErrNotExist, f)
+	}
+	for _, f := range []string{ModuleKeystore(PartySPTSM), ModuleKeystore(PartySETSM), seAuthorityKeystore} {
+		b, err := os.ReadFile(filepath.Join(sub, f))
+		require.NoError(t, err)
+		require.NotContains(t, string(b), "PRIVATE KEY", f)
+		require.NotContains(t, string(b), `"d"`, f)
+	}
+	// The authority certifies with its module; the SP TSM's public key
+	// checks it.
+	certify, closeFn, ok, err := k.SEAuthorityCertifier()
+	require.NoError(t, err)
+	require.True(t, ok)
+	defer closeFn()
+	agree, err := ecdh.P256().GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	cert, err := certify("SE01", agree.PublicKey())
+	require.NoError(t, err)
+	pub, err := k.SEAuthorityPublic()
+	require.NoError(t, err)
+	_, err = gp.VerifySECert(pub, "SE01", cert)
+	require.NoError(t, err)
+
+	// A directory of before: key files in clear, no modules.
+	for _, f := range []string{ModuleKeystore(PartySPTSM), seAuthorityKeystore} {
+		require.NoError(t, os.Remove(filepath.Join(sub, f)))
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(sub, "sp-tsm.jose.pem"), []byte("old"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(sub, seAuthorityKeyFile), []byte("old"), 0o600))
+	_, _, err = k.ModuleParty(PartySPTSM, nil)
+	require.ErrorIs(t, err, ErrPKI)
+	require.ErrorContains(t, err, "run tapsim pki init --dir "+k.Dir+" --force")
+	_, _, _, err = k.SEAuthorityCertifier()
+	require.ErrorIs(t, err, ErrPKI)
+	require.ErrorContains(t, err, "run tapsim pki init --dir "+k.Dir+" --force")
 }

@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -9,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -16,6 +18,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/tapsim/tapsim/emv/gp"
 	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/hsm"
 	"github.com/tapsim/tapsim/hsm/soft"
@@ -41,8 +44,9 @@ type TSMServiceOptions struct {
 	// the SP TSM's listener for the SE TSM (https://host:port).
 	PeerURL string
 	// IssuerIDVURL, for the SP TSM, is the issuer's provisioning listener
-	// (https://host:port), whose ID&V checks the cardholder's code of an
-	// order without OTPCheck (PathSEVerify, R-S3c).
+	// (https://host:port), whose ID&V checks the cardholder's code of each
+	// download (PathSEVerify, R-S3c); without it every order is refused
+	// issuer_idv_required.
 	IssuerIDVURL string
 	// DataDir, when set, keeps the TSM's state and transaction log in an
 	// SQLite database of its own there (NAME.db) and its security module's
@@ -63,9 +67,11 @@ type TSMService struct {
 	SE *tsm.SETSM
 
 	servers []*http.Server
-	module  *soft.HSM
-	client  *wire.Client
-	store   *sqlstore.Store
+	// module holds the at-rest key of the TSM's state; identity its JOSE
+	// key pairs (ModuleParty).
+	module, identity *soft.HSM
+	client           *wire.Client
+	store            *sqlstore.Store
 }
 
 // Close stops the listeners, the downloads in progress and the security
@@ -85,6 +91,9 @@ func (s *TSMService) Close() {
 	}
 	if s.module != nil {
 		_ = s.module.Close()
+	}
+	if s.identity != nil {
+		_ = s.identity.Close()
 	}
 	if s.store != nil {
 		_ = s.store.Close()
@@ -125,8 +134,9 @@ func (s *TSMService) serve(o TSMServiceOptions, addr, name string, h http.Handle
 	return ln.Addr().String(), nil
 }
 
-// start is the common part: the TSM's security module (a fresh key per
-// process, R-S4a), its JOSE identity and client.
+// start is the common part: the TSM's security module of its state (a
+// fresh key per process, R-S4a), its JOSE identity in the security module
+// of its own under the PKI directory (ModuleParty), and its client.
 func (s *TSMService) start(o TSMServiceOptions, name string) (*wire.Party, hsm.Handle, error) {
 	label := name + "/at-rest"
 	var dek hsm.Handle
@@ -159,13 +169,11 @@ func (s *TSMService) start(o TSMServiceOptions, name string) (*wire.Party, hsm.H
 			return nil, hsm.Handle{}, err
 		}
 	}
-	me, err := o.PKI.Party(name)
+	me, id, err := o.PKI.ModuleParty(name, o.Logger)
 	if err != nil {
 		return nil, hsm.Handle{}, err
 	}
-	if me.Name() != name {
-		return nil, hsm.Handle{}, fmt.Errorf("%w: the key file is %s's, want %s", ErrPKI, me.Name(), name)
-	}
+	s.identity = id
 	if s.client, err = o.PKI.Client(name, o.Now()); err != nil {
 		return nil, hsm.Handle{}, err
 	}
@@ -183,8 +191,7 @@ func (s *TSMService) tsmStore() tsm.Store {
 // StartSPTSMService runs an SP TSM on o.Listen for the issuer of the PKI
 // directory, handing orders to the SE TSM at o.PeerURL. With
 // o.IssuerIDVURL the issuer's ID&V checks the cardholder's code; without
-// it the issuer's orders must carry the code's hash (Order.OTPCheck),
-// which the SE TSM checks.
+// it every order is refused issuer_idv_required (R-S3c).
 func StartSPTSMService(o TSMServiceOptions) (_ *TSMService, err error) {
 	o.defaults()
 	if o.PeerURL == "" {
@@ -271,53 +278,177 @@ func StartSETSMService(o TSMServiceOptions) (_ *TSMService, err error) {
 }
 
 // The SE authority's key under a PKI directory: it certifies the SEs'
-// key-agreement keys at manufacture (gp.SignSECert); the SP TSM trusts its
-// public half.
+// key-agreement keys at manufacture (gp.CertifySE). Its key pair is made
+// and kept in a soft security module of its own (seAuthorityKeystore,
+// wrapped under the LMK), its public half, which the SP TSM trusts, in
+// seAuthorityPubFile. seAuthorityKeyFile is where directories made before
+// kept the private key in clear; it is no longer read.
 const (
-	seAuthorityKeyFile = "se-authority-key.pem"
-	seAuthorityPubFile = "se-authority.pub.pem"
+	seAuthorityKeyFile  = "se-authority-key.pem"
+	seAuthorityPubFile  = "se-authority.pub.pem"
+	seAuthorityKeystore = "se-authority.hsm.json"
+	seAuthorityLabel    = "se-authority/sign"
 )
 
-// writeSEAuthority writes a fresh SE authority key pair under sub (the
-// private key 0600).
-func writeSEAuthority(sub string, overwrite bool, rnd io.Reader) ([]string, error) {
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rnd)
+// ModuleParties are the provisioning parties whose JOSE keys are made and
+// kept in a soft security module of their own under the PKI directory
+// (NAME.hsm.json, wrapped under the LMK of TAPSIM_HSM_LMK or the sample
+// one), never in a key file: the SP TSM and the SE TSM (R-S4a, R-G5a).
+// Their public halves are in the directory like the others'.
+var ModuleParties = []string{PartySPTSM, PartySETSM}
+
+// ModuleKeystore is the file of the security module of party name under
+// the PKI directory's provisioning subdirectory.
+func ModuleKeystore(name string) string { return name + ".hsm.json" }
+
+// moduleLabel is the label prefix of a module party's key pairs.
+func moduleLabel(name string) string { return "tsm/" + name }
+
+// newModule opens a fresh soft module whose keystore is file under sub;
+// an existing keystore is kept (fs.ErrExist) unless overwrite.
+func newModule(sub, file string, overwrite bool) (*soft.HSM, string, error) {
+	path := filepath.Join(sub, file)
+	if _, err := os.Stat(path); err == nil {
+		if !overwrite {
+			return nil, path, fmt.Errorf("%w: %s: %w", ErrPKI, path, fs.ErrExist)
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, path, fmt.Errorf("%w: %w", ErrPKI, err)
+		}
+	}
+	m, err := OpenSoftHSM(file, sub, file, nil)
+	if err != nil {
+		return nil, path, fmt.Errorf("%w: %w", ErrPKI, err)
+	}
+	return m, path, nil
+}
+
+// writeModuleParty makes party name's JOSE key pairs inside a new security
+// module under sub and returns their public half and the keystore's path.
+func writeModuleParty(sub, name string, overwrite bool) (wire.PublicKeys, string, error) {
+	m, path, err := newModule(sub, ModuleKeystore(name), overwrite)
+	if err != nil {
+		return wire.PublicKeys{}, path, err
+	}
+	defer m.Close()
+	p, err := wire.HSMParty(name, m, moduleLabel(name))
+	if err != nil {
+		return wire.PublicKeys{}, path, fmt.Errorf("%w: %w", ErrPKI, err)
+	}
+	return p.Public(), path, nil
+}
+
+// writeSEAuthority makes the SE authority's key pair inside a new security
+// module under sub and writes its public half.
+func writeSEAuthority(sub string, overwrite bool) ([]string, error) {
+	m, path, err := newModule(sub, seAuthorityKeystore, overwrite)
 	if err != nil {
 		return nil, err
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(k)
+	defer m.Close()
+	out := []string{path}
+	_, key, err := m.GenerateP256(seAuthorityLabel, hsm.UsageECSign)
 	if err != nil {
-		return nil, err
+		return out, fmt.Errorf("%w: %w", ErrPKI, err)
 	}
-	pub, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	pub, err := x509.MarshalPKIXPublicKey(key)
 	if err != nil {
-		return nil, err
+		return out, err
 	}
 	flag := os.O_WRONLY | os.O_CREATE | os.O_EXCL
 	if overwrite {
 		flag = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
 	}
-	var out []string
-	for _, f := range []struct {
-		name, typ string
-		der       []byte
-		mode      os.FileMode
-	}{{seAuthorityKeyFile, "PRIVATE KEY", der, 0o600}, {seAuthorityPubFile, "PUBLIC KEY", pub, 0o644}} {
-		path := filepath.Join(sub, f.name)
-		fh, err := os.OpenFile(path, flag, f.mode)
-		if err != nil {
-			return out, fmt.Errorf("%w: %w", ErrPKI, err)
-		}
-		err = pem.Encode(fh, &pem.Block{Type: f.typ, Bytes: f.der})
-		if cerr := fh.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return out, fmt.Errorf("%w: %w", ErrPKI, err)
-		}
-		out = append(out, path)
+	pubPath := filepath.Join(sub, seAuthorityPubFile)
+	fh, err := os.OpenFile(pubPath, flag, 0o644)
+	if err != nil {
+		return out, fmt.Errorf("%w: %w", ErrPKI, err)
 	}
-	return out, nil
+	err = pem.Encode(fh, &pem.Block{Type: "PUBLIC KEY", Bytes: pub})
+	if cerr := fh.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return out, fmt.Errorf("%w: %w", ErrPKI, err)
+	}
+	return append(out, pubPath), nil
+}
+
+// ModuleParty opens the security module of party name (one of
+// ModuleParties) under the PKI directory and returns the party whose key
+// pairs it holds, checked against the directory's public keys. The caller
+// closes the module. A directory made before the module, whose keys are
+// in a key file in clear, is refused with what to run.
+func (k ProvisioningPKI) ModuleParty(name string, logger *slog.Logger) (*wire.Party, *soft.HSM, error) {
+	file := ModuleKeystore(name)
+	if _, err := os.Stat(k.path(file)); err != nil {
+		if _, old := os.Stat(k.path(name + ".jose.pem")); old == nil {
+			return nil, nil, fmt.Errorf("%w: %s/%s.jose.pem holds %s's JOSE keys in clear, which is no longer used: "+
+				"run tapsim pki init --dir %s --force to make them in its own security module (%s/%s)",
+				ErrPKI, ProvisioningPKIDir, name, name, k.Dir, ProvisioningPKIDir, file)
+		}
+		return nil, nil, fmt.Errorf("%w: %s/%s missing (run tapsim pki init --dir %s)", ErrPKI, ProvisioningPKIDir, file, k.Dir)
+	}
+	m, err := OpenSoftHSM(name, filepath.Join(k.Dir, ProvisioningPKIDir), file, logger)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %s's security module: %w", ErrPKI, name, err)
+	}
+	p, err := func() (*wire.Party, error) {
+		var h [2]hsm.Handle
+		for i, l := range []string{wire.HSMLabelSign, wire.HSMLabelEnc} {
+			if h[i], err = m.Lookup(moduleLabel(name) + l); err != nil {
+				return nil, err
+			}
+		}
+		p, err := wire.NewHSMParty(name, m, h[0], h[1])
+		if err != nil {
+			return nil, err
+		}
+		dir, err := k.Trust(name)
+		if err != nil {
+			return nil, err
+		}
+		want, _ := dir.Party(name)
+		if got := p.Public(); got.SignKID != want.SignKID || got.EncKID != want.EncKID {
+			return nil, fmt.Errorf("%w: the keys of %s's security module are not those of %s (run tapsim pki init --dir %s --force)",
+				ErrPKI, name, DirectoryFile, k.Dir)
+		}
+		return p, nil
+	}()
+	if err != nil {
+		_ = m.Close()
+		return nil, nil, fmt.Errorf("%w: %s: %w", ErrPKI, name, err)
+	}
+	return p, m, nil
+}
+
+// SEAuthorityCertifier opens the SE authority's security module and
+// returns what certifies an SE's key-agreement key with it (gp.CertifySE)
+// and the function that closes the module. ok is false when the directory
+// has no SE authority (made before there was one). A directory whose
+// authority key is a key file in clear is refused with what to run.
+func (k ProvisioningPKI) SEAuthorityCertifier() (certify func(seid string, pub *ecdh.PublicKey) ([]byte, error), closeFn func(), ok bool, err error) {
+	if _, err := os.Stat(k.path(seAuthorityKeystore)); err != nil {
+		if _, old := os.Stat(k.path(seAuthorityKeyFile)); old == nil {
+			return nil, nil, false, fmt.Errorf("%w: %s/%s holds the SE authority's key in clear, which is no longer used: "+
+				"run tapsim pki init --dir %s --force to make it in the authority's security module (%s/%s)",
+				ErrPKI, ProvisioningPKIDir, seAuthorityKeyFile, k.Dir, ProvisioningPKIDir, seAuthorityKeystore)
+		}
+		return nil, nil, false, nil
+	}
+	m, err := OpenSoftHSM("SE authority", filepath.Join(k.Dir, ProvisioningPKIDir), seAuthorityKeystore, nil)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("%w: %w", ErrPKI, err)
+	}
+	h, err := m.Lookup(seAuthorityLabel)
+	if err != nil {
+		_ = m.Close()
+		return nil, nil, false, fmt.Errorf("%w: the SE authority's security module: %w", ErrPKI, err)
+	}
+	certify = func(seid string, pub *ecdh.PublicKey) ([]byte, error) {
+		return gp.CertifySE(seid, pub, func(d []byte) ([]byte, error) { return m.SignES256(h, d) })
+	}
+	return certify, func() { _ = m.Close() }, true, nil
 }
 
 func (k ProvisioningPKI) pemBlock(file, typ string) ([]byte, error) {
@@ -334,20 +465,6 @@ func (k ProvisioningPKI) pemBlock(file, typ string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %s is not a %s", ErrPKI, file, typ)
 	}
 	return blk.Bytes, nil
-}
-
-// SEAuthority is the SE authority's private key (the SE manufacturer's
-// side: it certifies new SEs).
-func (k ProvisioningPKI) SEAuthority() (*ecdsa.PrivateKey, error) {
-	der, err := k.pemBlock(seAuthorityKeyFile, "PRIVATE KEY")
-	if err != nil {
-		return nil, err
-	}
-	key, err := x509.ParsePKCS8PrivateKey(der)
-	if e, ok := key.(*ecdsa.PrivateKey); err == nil && ok && e.Curve == elliptic.P256() {
-		return e, nil
-	}
-	return nil, fmt.Errorf("%w: %s is not a P-256 key", ErrPKI, seAuthorityKeyFile)
 }
 
 // SEAuthorityPublic is the SE authority's public key, which the SP TSM

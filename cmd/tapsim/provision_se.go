@@ -49,9 +49,9 @@ With --sp-tsm, --se-tsm and --ota (host:port of "tapsim tsm sp" and of "tapsim t
 office and OTA listener) and --pki (the directory of "tapsim pki init"), nothing is started:
 the command plays the SE operator (registers the new phone's SE), the issuer (orders the
 download) and the phone against the running TSMs; --tap then needs --acquirer (host:port).
-With --data (the running issuer's data directory; its SP TSM runs with --issuer-idv) the
-issuer's ID&V sends the code by SMS and checks it; without it the issuer hands a code over
-and puts its hash in the order. --otp auto types the code, --otp CODE another.
+--data (the running issuer's data directory; its SP TSM runs with --issuer-idv) is required:
+the issuer's ID&V sends the code by SMS and checks it for the SP TSM. --otp auto types the
+code, --otp CODE another.
 
 The OTA trace names each command and its status word, never its data; no step prints a key,
 a card number or the one-time code.`,
@@ -104,6 +104,9 @@ func (o seOptions) check() error {
 		if _, _, err := net.SplitHostPort(a); err != nil {
 			return usageErr("%q: want host:port", a)
 		}
+	}
+	if o.spTSM != "" && o.data == "" {
+		return usageErr("--sp-tsm needs --data, the running issuer's data: its ID&V sends and checks the cardholder's code (R-S3c)")
 	}
 	return nil
 }

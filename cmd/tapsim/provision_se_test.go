@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -52,5 +53,21 @@ func TestTSMFlags(t *testing.T) {
 	// A PKI directory without the TSM's files is reported as such.
 	code, out, errOut := runCLI(t, "tsm", "sp", "--listen", "127.0.0.1:0", "--se-tsm", "https://127.0.0.1:1", "--pki", t.TempDir())
 	require.Equal(t, 2, code, out+errOut)
-	require.Contains(t, errOut, "sp-tsm.jose.pem missing (run tapsim pki init")
+	require.Contains(t, errOut, "sp-tsm.hsm.json missing (run tapsim pki init")
+}
+
+// R-S4a: a PKI directory made before the TSMs' security modules, their
+// JOSE keys and the SE authority's in key files in clear, is refused with
+// what to run; once made again, the TSM starts on its module's keys.
+func TestTSMOldPKIDirectory(t *testing.T) {
+	pki := filepath.Join(t.TempDir(), "pki")
+	code, out, errOut := runCLI(t, "pki", "init", "--dir", pki, "--validity", "1h")
+	require.Equal(t, 0, code, out+errOut)
+	sub := filepath.Join(pki, "provisioning")
+	require.NoError(t, os.Remove(filepath.Join(sub, "sp-tsm.hsm.json")))
+	require.NoError(t, os.WriteFile(filepath.Join(sub, "sp-tsm.jose.pem"), []byte("old"), 0o600))
+	code, out, errOut = runCLI(t, "tsm", "sp", "--listen", "127.0.0.1:0", "--se-tsm", "https://127.0.0.1:1", "--pki", pki)
+	require.Equal(t, 2, code, out+errOut)
+	require.Contains(t, errOut, "sp-tsm.jose.pem holds sp-tsm's JOSE keys in clear")
+	require.Contains(t, errOut, "run tapsim pki init --dir "+pki+" --force")
 }

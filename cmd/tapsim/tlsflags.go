@@ -105,7 +105,11 @@ whose common name is the party's name (token-service.pem, token-service-key.pem,
 each institution its JOSE keys, P-256 for signing and for encryption (token-service.jose.pem,
 mode 0600), and directory.json, the public keys of all of them that every process trusts. The
 HCE cloud platform's JOSE keys are not among them: the issuer operating it generates them in its
-security module and writes their public half to its --data (cloud-platform.pub.json).
+security module and writes their public half to its --data (cloud-platform.pub.json). The SP
+TSM's and the SE TSM's JOSE keys and the SE authority's key are made inside a soft security
+module of their own (sp-tsm.hsm.json, se-tsm.hsm.json, se-authority.hsm.json: keys wrapped under
+the LMK of TAPSIM_HSM_LMK, or the sample one), which "tapsim tsm sp|se" and "tapsim provision se
+--sp-tsm" open; only their public halves are in directory.json and se-authority.pub.pem.
 
 Then, for example:
   tapsim issuer   --tls-cert DIR/issuer.pem --tls-key DIR/issuer-key.pem --tls-ca DIR/ca.pem
@@ -147,8 +151,9 @@ Then, for example:
 			if _, err := lab.WriteProvisioningPKI(dir, ca, names, now, validity, force, rand.Reader); err != nil {
 				return fmt.Errorf("pki init: %w (--force replaces existing files)", err)
 			}
-			fmt.Fprintf(out, "provisioning parties %s: TLS certificates and keys of %s, %s and %s, JOSE keys (.jose.pem), %s\n",
-				filepath.Join(dir, lab.ProvisioningPKIDir), strings.Join(lab.ProvisioningParties, ", "), lab.PartyPhone, lab.PartySEOTA, lab.DirectoryFile)
+			fmt.Fprintf(out, "provisioning parties %s: TLS certificates and keys of %s, %s and %s, JOSE keys (.jose.pem; %s in security modules, .hsm.json), %s\n",
+				filepath.Join(dir, lab.ProvisioningPKIDir), strings.Join(lab.ProvisioningParties, ", "), lab.PartyPhone, lab.PartySEOTA,
+				strings.Join(lab.ModuleParties, " and "), lab.DirectoryFile)
 			return nil
 		},
 	}

@@ -39,12 +39,13 @@ mutual TLS on --listen (only the issuer's certificate), each sealed and signed (
 the issuer's keys of the order's script sealed under a key of its security module, has the SE
 TSM at --se-tsm (its back office, https://host:port) confirm the designated SE, hands the order
 over without the script, and computes the SCP03 session the SE TSM relays at POST /relay (only
-the SE TSM's certificate). --pki is a directory of "tapsim pki init". With --data its state
+the SE TSM's certificate). --pki is a directory of "tapsim pki init"; the SP TSM's JOSE keys are
+in its security module there (provisioning/sp-tsm.hsm.json), never in a key file. With --data its state
 (orders, scripts sealed, statuses, transaction log) is in DIR/sp-tsm.db (SQLite) and its
 security module's keys in DIR/sp-tsm-keys.json, and outlive the process. With --issuer-idv
 (the issuer's --provisioning-listen, https://host:port) the issuer's ID&V checks the
 cardholder's one-time code of each download, under its try limit and lock (R-S3c); without it
-the issuer's orders must carry the code's hash, which the SE TSM checks.`,
+every order is refused issuer_idv_required.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -69,7 +70,8 @@ and hand-overs and the SE operator's registrations of the SEs it issued (certifi
 se-operator only); its OTA listener on --ota-listen, a listener and certificate of its own, takes
 the phones' OTA agents, whose SCP03 sessions it relays to and from the SP TSM at --sp-tsm
 (https://host:port). It never holds a key of an issuer's SSD. --pki is a directory of
-"tapsim pki init". With --data its state (registered SEs with their ISD keys sealed, orders,
+"tapsim pki init"; the SE TSM's JOSE keys are in its security module there
+(provisioning/se-tsm.hsm.json), never in a key file. With --data its state (registered SEs with their ISD keys sealed, orders,
 statuses, personalised SEs, transaction log) is in DIR/se-tsm.db and its security module's keys
 in DIR/se-tsm-keys.json.`,
 		Args: cobra.NoArgs,

@@ -4,10 +4,12 @@ import (
 	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/sha256"
+	"encoding/asn1"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 
 	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/emv/scp03"
@@ -54,6 +56,30 @@ func SignSECert(ca *ecdsa.PrivateKey, seid string, pub *ecdh.PublicKey, rnd io.R
 	}
 	p := pub.Bytes()
 	sig, err := ecdsa.SignASN1(rnd, ca, seCertMessage(seid, p))
+	if err != nil {
+		return nil, fmt.Errorf("gp: SE certificate: %w", err)
+	}
+	return append(append([]byte{byte(len(p))}, p...), sig...), nil
+}
+
+// CertifySE is SignSECert by an authority whose key stays in a security
+// module: sign is handed the SHA-256 digest to sign and returns the
+// signature as ES256 writes it (r and s, 32 bytes each, big-endian, as
+// hsm.ECKeys.SignES256 does); the certificate carries it in ASN.1 as
+// SignSECert's.
+func CertifySE(seid string, pub *ecdh.PublicKey, sign func(digest []byte) ([]byte, error)) ([]byte, error) {
+	if sign == nil || pub == nil || pub.Curve() != ecdh.P256() {
+		return nil, fmt.Errorf("%w: SE certificate: a P-256 key and an authority", ErrParam)
+	}
+	p := pub.Bytes()
+	rs, err := sign(seCertMessage(seid, p))
+	if err != nil {
+		return nil, fmt.Errorf("gp: SE certificate: %w", err)
+	}
+	if len(rs) != 64 {
+		return nil, fmt.Errorf("%w: SE certificate: a signature of %d bytes, want 64", ErrParam, len(rs))
+	}
+	sig, err := asn1.Marshal(struct{ R, S *big.Int }{new(big.Int).SetBytes(rs[:32]), new(big.Int).SetBytes(rs[32:])})
 	if err != nil {
 		return nil, fmt.Errorf("gp: SE certificate: %w", err)
 	}

@@ -80,3 +80,31 @@ func FuzzAgreement(f *testing.F) {
 		_, _ = gp.VerifySECert(&ca.PublicKey, "SE1", b)
 	})
 }
+
+// An authority whose key stays in a security module (signing an ES256
+// digest, r||s) makes certificates VerifySECert accepts; a signature of
+// the wrong length is refused.
+func TestCertifySE(t *testing.T) {
+	ca, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	se, err := ecdh.P256().GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	sign := func(digest []byte) ([]byte, error) {
+		r, s, err := ecdsa.Sign(rand.Reader, ca, digest)
+		if err != nil {
+			return nil, err
+		}
+		return append(r.FillBytes(make([]byte, 32)), s.FillBytes(make([]byte, 32))...), nil
+	}
+	cert, err := gp.CertifySE("479050400000010001", se.PublicKey(), sign)
+	require.NoError(t, err)
+	pub, err := gp.VerifySECert(&ca.PublicKey, "479050400000010001", cert)
+	require.NoError(t, err)
+	require.True(t, pub.Equal(se.PublicKey()))
+	_, err = gp.VerifySECert(&ca.PublicKey, "479050400000010002", cert)
+	require.ErrorIs(t, err, gp.ErrCertificate)
+	_, err = gp.CertifySE("SE1", se.PublicKey(), func([]byte) ([]byte, error) { return make([]byte, 63), nil })
+	require.ErrorIs(t, err, gp.ErrParam)
+	_, err = gp.CertifySE("SE1", se.PublicKey(), nil)
+	require.ErrorIs(t, err, gp.ErrParam)
+}

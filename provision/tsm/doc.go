@@ -18,8 +18,10 @@
 // C-DECRYPTION and R-MAC, deciding on authenticated responses only (it
 // reads the CPLC again inside the first session). The SE TSM never sees
 // the script: it confirms to the SP TSM that the SE is the one the
-// cardholder designated (R-S3a), verifies the cardholder's one-time code
-// (R-S3c), reads the SE's CPLC and then relays the SP TSM's secured
+// cardholder designated (R-S3a), passes the cardholder's one-time code to
+// the SP TSM, whose issuer's ID&V checks it (R-S3c: orders carry nothing
+// of the code, and an SP TSM without a CardholderVerifier refuses them
+// issuer_idv_required), reads the SE's CPLC and then relays the SP TSM's secured
 // commands through the phone's OTA agent, one step of POST /relay each
 // way. On an SE shared with an SE operator (R-M2) the SE TSM first runs
 // the operator's own ISD session, creates the issuer's SSD with a fresh

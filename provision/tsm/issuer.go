@@ -67,7 +67,7 @@ func OrderFor(issuer *wire.Party, sp wire.PublicKeys, o Order, sc Script, h wire
 	if err := sc.Validate(); err != nil {
 		return "", err
 	}
-	sc.OrderID, sc.SEID, sc.OTPCheck = o.OrderID, o.SEID, o.OTPCheck
+	sc.OrderID, sc.SEID = o.OrderID, o.SEID
 	hs := h
 	hs.Type = TypeScript
 	tok, err := wire.Seal(sc, issuer, sp, hs)

@@ -70,6 +70,10 @@ const (
 	// ReasonNotVerified: a download started before the cardholder was
 	// verified.
 	ReasonNotVerified = "cardholder_not_verified"
+	// ReasonIDVRequired: an order whose cardholder the issuer's ID&V
+	// cannot verify at download (the SP TSM has no link to it), refused
+	// when it arrives.
+	ReasonIDVRequired = "issuer_idv_required"
 	// ReasonNoVerifier: the SP TSM has no way to reach the issuer's ID&V.
 	ReasonNoVerifier = "no_cardholder_verifier"
 	// ReasonAlreadyVerified: the order's cardholder was verified before.
@@ -99,13 +103,10 @@ type Order struct {
 	// is then required (R-S1).
 	Shared        bool `json:"shared"`
 	IssuerConsent bool `json:"issuer_consent"`
-	// OTPCheck, when set, is hex SHA-256 of OrderID, "|" and the one-time
-	// code the issuer's message centre sent the cardholder, which the SE
-	// TSM compares itself (R-S3c; MaxOTPAttempts wrong codes cancel the
-	// order). Empty when the issuer's ID&V verifies the code: the SE TSM
-	// then passes it to the SP TSM, which asks the issuer (its
-	// CardholderVerifier), whose try limit and lock apply.
-	OTPCheck string `json:"otp_check,omitempty"`
+	// Nothing of the cardholder's one-time code is in the order: the
+	// issuer's ID&V checks it for the SP TSM at download (R-S3c), so that
+	// no store of either TSM holds a value a reader could test codes
+	// against offline.
 	// Script is the download script sealed by the issuer to the SP TSM;
 	// empty in the hand-over to the SE TSM, which never sees it.
 	Script string `json:"script,omitempty"`
@@ -116,7 +117,6 @@ var (
 	hexRE   = regexp.MustCompile(`^[0-9A-Fa-f]{10,32}$`)
 	phoneRE = regexp.MustCompile(`^\+[0-9]{6,15}$`)
 	seidRE  = regexp.MustCompile(`^[0-9A-F]{8,64}$`)
-	sumRE   = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	ownerRE = regexp.MustCompile(`^[ -~]{0,32}$`)
 )
 
@@ -139,8 +139,6 @@ func (o Order) Validate() error {
 		return fmt.Errorf("%w: phone number", wire.ErrInvalid)
 	case !hexRE.MatchString(o.SSD):
 		return fmt.Errorf("%w: security domain", wire.ErrInvalid)
-	case o.OTPCheck != "" && !sumRE.MatchString(o.OTPCheck):
-		return fmt.Errorf("%w: one-time code check", wire.ErrInvalid)
 	case !ownerRE.MatchString(o.Owner):
 		return fmt.Errorf("%w: owner", wire.ErrInvalid)
 	case o.Script == "" || len(o.Script) > wire.MaxEnvelope:
@@ -271,8 +269,6 @@ const (
 	ReasonNoConsent      = "no_issuer_consent"
 	ReasonAlreadyDone    = "already_personalised"
 	ReasonNoOrder        = "no_pending_order"
-	ReasonOTP            = "otp_mismatch"
-	ReasonOTPLocked      = "otp_attempts_exceeded"
 	ReasonOTPExpired     = "otp_expired"
 	ReasonOTAReplay      = "ota_replay"
 	ReasonOTAClosed      = "ota_session_closed"
@@ -299,8 +295,6 @@ var (
 	errNoConsent     = refuse(http.StatusForbidden, ReasonNoConsent, "a shared SE needs the issuer's consent")
 	errAlreadyDone   = refuse(http.StatusConflict, ReasonAlreadyDone, "this SE and security domain already received a personalisation set")
 	errNoOrder       = refuse(http.StatusNotFound, ReasonNoOrder, "no download waits for this device")
-	errOTP           = refuse(http.StatusForbidden, ReasonOTP, "the one-time code does not match")
-	errOTPLocked     = refuse(http.StatusForbidden, ReasonOTPLocked, "too many wrong one-time codes: the order is cancelled")
 	errOTPExpired    = refuse(http.StatusForbidden, ReasonOTPExpired, "the one-time code has expired: the order is cancelled")
 	errOTAReplay     = refuse(http.StatusConflict, ReasonOTAReplay, "this OTA step was already answered or is out of turn")
 	errOTAClosed     = refuse(http.StatusConflict, ReasonOTAClosed, "this OTA session is over")

@@ -44,9 +44,6 @@ type Script struct {
 	// sets them): the SE TSM runs it for that order on that SE only.
 	OrderID string `json:"order_id,omitempty"`
 	SEID    string `json:"se_id,omitempty"`
-	// OTPCheck repeats the order's, under the issuer's signature: the
-	// cardholder verification the SE TSM checked is the issuer's.
-	OTPCheck string `json:"otp_check,omitempty"`
 	// Rotate, on an SE shared with an SE operator (R-M2), is the issuer's
 	// key set that replaces the initial set of the SSD the operator
 	// created: the SP TSM opens the SSD with the initial set the SE TSM

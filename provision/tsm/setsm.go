@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -51,10 +50,6 @@ type binding struct {
 	Binding
 	ISD []byte `json:"isd,omitempty"`
 }
-
-// MaxOTPAttempts is the number of wrong one-time codes that cancels an
-// order.
-const MaxOTPAttempts = 3
 
 // DefaultOTPTTL is how long a one-time code is good for, as the issuer's
 // ID&V codes (R-G3c).
@@ -137,10 +132,9 @@ type SETSM struct {
 }
 
 type pending struct {
-	Order    Order     `json:"order"` // no script: the SP TSM keeps it
-	SP       string    `json:"sp"`
-	Attempts int       `json:"attempts,omitempty"`
-	At       time.Time `json:"at"`
+	Order Order     `json:"order"` // no script: the SP TSM keeps it
+	SP    string    `json:"sp"`
+	At    time.Time `json:"at"`
 }
 
 // sweep ends the silent OTA sessions and erases the stale orders; s.mu
@@ -533,12 +527,6 @@ func (s *SETSM) OTA() http.Handler {
 	return mux
 }
 
-// OTPCheck is the Order.OTPCheck of a one-time code.
-func OTPCheck(orderID, otp string) string {
-	h := sha256.Sum256([]byte(orderID + "|" + otp))
-	return hex.EncodeToString(h[:])
-}
-
 // peerID names the client certificate of a request.
 func peerID(r *wire.Request) string {
 	h := sha256.Sum256(r.Peer.Raw)
@@ -579,40 +567,25 @@ func (s *SETSM) open(ctx context.Context, m OTAOpen, peer string) (OTANext, erro
 		s.record(m.OrderID, p.Order.SEID, "cardholder verification", ReasonOTPExpired)
 		return OTANext{}, errOTPExpired
 	}
-	if p.Order.OTPCheck == "" {
-		// The issuer's ID&V checks the code, through the SP TSM.
-		s.mu.Unlock()
-		if err := s.verifyAtSP(ctx, p, m.OTP); err != nil {
-			ref := wire.RefusalFor(err)
-			s.record(m.OrderID, p.Order.SEID, "cardholder verification by the issuer", ref.Reason)
-			if ref.Reason != ReasonOTPWrong {
-				s.mu.Lock()
-				if s.pending.m[m.DeviceID] == p {
-					s.pending.del(m.DeviceID)
-					s.status.set(m.OrderID, ref.Reason)
-				}
-				s.mu.Unlock()
+	// The issuer's ID&V checks the code, through the SP TSM.
+	s.mu.Unlock()
+	if err := s.verifyAtSP(ctx, p, m.OTP); err != nil {
+		ref := wire.RefusalFor(err)
+		s.record(m.OrderID, p.Order.SEID, "cardholder verification by the issuer", ref.Reason)
+		if ref.Reason != ReasonOTPWrong {
+			s.mu.Lock()
+			if s.pending.m[m.DeviceID] == p {
+				s.pending.del(m.DeviceID)
+				s.status.set(m.OrderID, ref.Reason)
 			}
-			return OTANext{}, ref
-		}
-		s.mu.Lock()
-		if s.pending.m[m.DeviceID] != p {
 			s.mu.Unlock()
-			return OTANext{}, errNoOrder
 		}
-	} else if sum := OTPCheck(m.OrderID, m.OTP); subtle.ConstantTimeCompare([]byte(sum), []byte(p.Order.OTPCheck)) != 1 {
-		p.Attempts++
-		s.pending.set(m.DeviceID, p)
-		if p.Attempts >= MaxOTPAttempts {
-			s.pending.del(m.DeviceID)
-			s.status.set(m.OrderID, ReasonOTPLocked)
-			s.mu.Unlock()
-			s.record(m.OrderID, p.Order.SEID, "cardholder verification", ReasonOTPLocked)
-			return OTANext{}, errOTPLocked
-		}
+		return OTANext{}, ref
+	}
+	s.mu.Lock()
+	if s.pending.m[m.DeviceID] != p {
 		s.mu.Unlock()
-		s.record(m.OrderID, p.Order.SEID, "cardholder verification", ReasonOTP)
-		return OTANext{}, errOTP
+		return OTANext{}, errNoOrder
 	}
 	s.pending.del(m.DeviceID)
 	id := make([]byte, 16)

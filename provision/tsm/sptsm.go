@@ -63,8 +63,8 @@ type SPConfig struct {
 	// travels under the initial K-DEK.
 	SEAuthority *ecdsa.PublicKey
 	// Verifier is the issuer's ID&V, which checks the cardholder's
-	// one-time code of an order without OTPCheck (R-S3c); such orders are
-	// refused at download without it.
+	// one-time code of each download (R-S3c); without it every order is
+	// refused issuer_idv_required.
 	Verifier CardholderVerifier
 	Now      func() time.Time
 	Rand     io.Reader
@@ -296,7 +296,7 @@ func (s *SPTSM) script(o Order) ([]byte, error) {
 	if sc.Validate() != nil {
 		return nil, errScript
 	}
-	if sc.OrderID != o.OrderID || sc.SEID != o.SEID || sc.OTPCheck != o.OTPCheck || (sc.Rotate != nil) != o.Shared ||
+	if sc.OrderID != o.OrderID || sc.SEID != o.SEID || (sc.Rotate != nil) != o.Shared ||
 		(sc.Rotate != nil && !strings.EqualFold(sc.Rotate.SSD, o.SSD)) {
 		return nil, errScriptMismatch
 	}
@@ -309,6 +309,10 @@ func (s *SPTSM) script(o Order) ([]byte, error) {
 
 func (s *SPTSM) take(ctx context.Context, o Order) error {
 	s.record(o, "order", "received")
+	if s.cfg.Verifier == nil {
+		s.record(o, "order", ReasonIDVRequired)
+		return errIDVRequired
+	}
 	if o.Shared && !o.IssuerConsent {
 		s.record(o, "order", ReasonNoConsent)
 		return errNoConsent
@@ -429,6 +433,8 @@ func (s *SPTSM) sweep() {
 }
 
 var (
+	errIDVRequired = refuse(http.StatusForbidden, ReasonIDVRequired,
+		"the cardholder's code must be checked by the issuer's ID&V, which this SP TSM has no link to")
 	errNoVerifier      = refuse(http.StatusServiceUnavailable, ReasonNoVerifier, "the issuer's ID&V cannot be reached")
 	errAlreadyVerified = refuse(http.StatusConflict, ReasonAlreadyVerified, "the cardholder of this order was verified already")
 	errNotVerified     = refuse(http.StatusForbidden, ReasonNotVerified, "the cardholder is not verified for this order")
@@ -446,8 +452,6 @@ func (s *SPTSM) verify(ctx context.Context, m VerifyOTP) error {
 	switch {
 	case !ok:
 		return errNoOrder
-	case p.Order.OTPCheck != "":
-		return errNoVerifier
 	case p.Verified:
 		return errAlreadyVerified
 	case s.cfg.Verifier == nil:
@@ -505,7 +509,7 @@ func (s *SPTSM) relay(m Relay) (RelayNext, error) {
 			s.mu.Unlock()
 			return RelayNext{}, errNoOrder
 		}
-		if p.Order.OTPCheck == "" && !p.Verified {
+		if !p.Verified {
 			s.mu.Unlock()
 			return RelayNext{}, errNotVerified
 		}

@@ -60,6 +60,12 @@ func TestTSMProcesses(t *testing.T) {
 	require.Contains(t, out, "sp-tsm")
 	require.Contains(t, out, "se-tsm-ota")
 
+	// The issuer's ID&V checks each cardholder's code for the SP TSM
+	// (R-S3c): no order carries anything of the code.
+	issuerDir := filepath.Join(dir, "issuer")
+	iss := start(t, "issuer", "--listen", "127.0.0.1:0", "--data", issuerDir, "--provisioning-listen", "127.0.0.1:0", "--pki", pki)
+	provAddr := iss.provisioningAddr(t)
+
 	spAddr, boAddr := freeAddr(t), freeAddr(t)
 	spData, seData := filepath.Join(dir, "sp-tsm"), filepath.Join(dir, "se-tsm")
 	seArgs := []string{"tsm", "se", "--listen", boAddr, "--ota-listen", "127.0.0.1:0", "--sp-tsm", "https://" + spAddr, "--pki", pki, "--data", seData}
@@ -67,7 +73,8 @@ func TestTSMProcesses(t *testing.T) {
 	m := otaAddrRE.FindStringSubmatch(strings.Join(se.output(), "\n"))
 	require.NotNil(t, m, se.output())
 	otaAddr := m[1]
-	spArgs := []string{"tsm", "sp", "--listen", spAddr, "--se-tsm", "https://" + se.addr, "--pki", pki, "--data", spData}
+	spArgs := []string{"tsm", "sp", "--listen", spAddr, "--se-tsm", "https://" + se.addr, "--pki", pki, "--data", spData,
+		"--issuer-idv", "https://" + provAddr}
 	sp := start(t, spArgs...)
 	require.Equal(t, spAddr, sp.addr)
 
@@ -157,11 +164,13 @@ func TestTSMProcesses(t *testing.T) {
 			require.NoError(t, ph.SE().AddPaymentModule(emvapp.Env{Holder: ph.Holder(), Rand: rand.Reader}))
 			// Its key-agreement key, certified by the SE authority of pki
 			// init at manufacture: the SP TSM agrees the issuer's keys with it.
-			ca, err := k.SEAuthority()
+			certify, closeAuthority, ok, err := k.SEAuthorityCertifier()
 			require.NoError(t, err)
+			require.True(t, ok)
+			defer closeAuthority()
 			agree, err := ecdh.P256().GenerateKey(rand.Reader)
 			require.NoError(t, err)
-			cert, err := gp.SignSECert(ca, ph.SE().SEID(), agree.PublicKey(), rand.Reader)
+			cert, err := certify(ph.SE().SEID(), agree.PublicKey())
 			require.NoError(t, err)
 			ph.SE().SetAgreementKey(agree, cert)
 			device := fmt.Sprintf("35209900E2E0%04X", i)
@@ -188,16 +197,22 @@ func TestTSMProcesses(t *testing.T) {
 			require.NoError(t, err)
 			orderID := fmt.Sprintf("e2e-order-%d", i)
 			o := tsm.Order{OrderID: orderID, CardRef: "card-" + c.profile, SEID: ph.SE().SEID(), DeviceID: device, PhoneNumber: lab.SamplePhoneNumber,
-				SSD: fmt.Sprintf("%X", p.SD), Owner: p.Owner, Shared: c.shared, IssuerConsent: true, OTPCheck: tsm.OTPCheck(orderID, "731904")}
+				SSD: fmt.Sprintf("%X", p.SD), Owner: p.Owner, Shared: c.shared, IssuerConsent: true}
 			tok, err := tsm.OrderFor(issuer, spKeys, o, sc, wire.Header{})
 			require.NoError(t, err)
 			_, _, err = issuerC.Post(ctx, "https://"+spAddr+"/order", wire.MediaJOSE, []byte(tok))
 			require.NoError(t, err)
 
 			a := &otaagent.Agent{Client: phoneC, URL: "https://" + otaAddr, DeviceID: device, SE: ph.SE().Process}
-			_, err = a.Run(ctx, orderID, "000000")
-			require.Equal(t, tsm.ReasonOTP, wire.RefusalFor(err).Reason, "R-S3c")
-			res, err := a.Run(ctx, orderID, "731904")
+			_, code, err := lab.BeginSEAtIssuer(ctx, issuerDir, orderID, c.profile, device)
+			require.NoError(t, err)
+			wrong := "000000"
+			if code == wrong {
+				wrong = "000001"
+			}
+			_, err = a.Run(ctx, orderID, wrong)
+			require.Equal(t, tsm.ReasonOTPWrong, wire.RefusalFor(err).Reason, "R-S3c")
+			res, err := a.Run(ctx, orderID, code)
 			require.NoError(t, err)
 			require.Equal(t, tsm.ReasonPersonalised, res.Outcome)
 			require.Equal(t, tsm.ReasonOTAClosed, wire.RefusalFor(a.Replay(ctx, res.Last)).Reason, "R-G4: a replayed step")
@@ -213,7 +228,6 @@ func TestTSMProcesses(t *testing.T) {
 			orders = append(orders, done{o: o, sc: sc, secret: secret})
 			// R-S4e: a second order for the same SE is refused.
 			o.OrderID = orderID + "-again"
-			o.OTPCheck = tsm.OTPCheck(o.OrderID, "731904")
 			tok, err = tsm.OrderFor(issuer, spKeys, o, sc, wire.Header{})
 			require.NoError(t, err)
 			_, _, err = issuerC.Post(ctx, "https://"+spAddr+"/order", wire.MediaJOSE, []byte(tok))
@@ -222,7 +236,7 @@ func TestTSMProcesses(t *testing.T) {
 	}
 	t.Run("R-M6 provision se drives the phone and the issuer against the running TSMs", func(t *testing.T) {
 		args := []string{"provision", "se", "--card", "mc-se-phone", "--device", "35209900E2E0F001", "--shared-se",
-			"--sp-tsm", spAddr, "--se-tsm", se.addr, "--ota", otaAddr, "--pki", pki}
+			"--sp-tsm", spAddr, "--se-tsm", se.addr, "--ota", otaAddr, "--pki", pki, "--data", issuerDir}
 		// Fresh hosts: the card's counter starts again with each new SE.
 		fresh := startHosts(t)
 		out, err := run(t, append(args, "--tap", "1500", "--acquirer", fresh.acquirer.addr)...)
@@ -235,7 +249,7 @@ func TestTSMProcesses(t *testing.T) {
 		args[5] = "35209900E2E0F002"
 		out, err = run(t, append(args, "--otp", "000000")...)
 		require.Error(t, err, out)
-		require.Contains(t, out, tsm.ReasonOTP, "R-S3c")
+		require.Contains(t, out, tsm.ReasonOTPWrong, "R-S3c")
 	})
 	t.Run("R-G5g R-S4d the TSMs' stores hold no personalisation data and outlive a restart", func(t *testing.T) {
 		require.Len(t, orders, 2)
@@ -263,7 +277,6 @@ func TestTSMProcesses(t *testing.T) {
 		sp = start(t, spArgs...)
 		o := orders[0].o
 		o.OrderID += "-after-restart"
-		o.OTPCheck = tsm.OTPCheck(o.OrderID, "731904")
 		tok, err := tsm.OrderFor(issuer, spKeys, o, orders[0].sc, wire.Header{})
 		require.NoError(t, err)
 		_, _, err = issuerC.Post(ctx, "https://"+spAddr+"/order", wire.MediaJOSE, []byte(tok))
@@ -313,4 +326,55 @@ func TestTSMProcessesWithIssuerIDV(t *testing.T) {
 	require.NoError(t, err, out)
 	require.Contains(t, out, "personalised")
 	require.Contains(t, out, "DE39 00")
+}
+
+// R-S3c, R-S4a: an SP TSM without the issuer's ID&V link refuses every
+// order issuer_idv_required, and an order carries nothing of the
+// cardholder's code: nothing about it reaches the SE TSM's store, where a
+// reader could try the million 6-digit codes offline.
+func TestTSMProcessesRefuseOrdersWithoutIssuerIDV(t *testing.T) {
+	dir := t.TempDir()
+	pki := filepath.Join(dir, "pki")
+	out, err := run(t, "pki", "init", "--dir", pki, "--validity", "1h")
+	require.NoError(t, err, out)
+	spAddr, boAddr := freeAddr(t), freeAddr(t)
+	seData := filepath.Join(dir, "se-tsm")
+	se := start(t, "tsm", "se", "--listen", boAddr, "--ota-listen", "127.0.0.1:0", "--sp-tsm", "https://"+spAddr, "--pki", pki, "--data", seData)
+	start(t, "tsm", "sp", "--listen", spAddr, "--se-tsm", "https://"+se.addr, "--pki", pki)
+
+	k := lab.ProvisioningPKI{Dir: pki}
+	issuer, err := k.Party(lab.PartyIssuer)
+	require.NoError(t, err)
+	dirList, err := k.Trust(lab.PartySPTSM)
+	require.NoError(t, err)
+	spKeys, _ := dirList.Party(lab.PartySPTSM)
+	issuerC := tsmParty(t, pki, lab.PartyIssuer)
+	prof, err := cards.Builtin("visa-se-phone")
+	require.NoError(t, err)
+	ps, err := cards.PrepareSE(prof, cards.Options{Clock: time.Now, Rand: rand.Reader})
+	require.NoError(t, err)
+	isd, err := tsm.RandomKeys(rand.Reader)
+	require.NoError(t, err)
+	issuerKeys, err := tsm.RandomKeys(rand.Reader)
+	require.NoError(t, err)
+	sc, err := tsm.IssuerOwned(phone.ISDAID, tsm.Keys{KVN: 1, Keys: isd}, tsm.Keys{KVN: 0x30, Keys: issuerKeys}, ps[0])
+	require.NoError(t, err)
+	o := tsm.Order{OrderID: "no-idv-1", CardRef: "card-visa-se-phone", SEID: "4790504000E2E0B001", DeviceID: "35209900E2E0B001",
+		PhoneNumber: lab.SamplePhoneNumber, SSD: fmt.Sprintf("%X", ps[0].SD), Owner: ps[0].Owner, IssuerConsent: true}
+	tok, err := tsm.OrderFor(issuer, spKeys, o, sc, wire.Header{})
+	require.NoError(t, err)
+	_, _, err = issuerC.Post(context.Background(), "https://"+spAddr+"/order", wire.MediaJOSE, []byte(tok))
+	require.Equal(t, tsm.ReasonIDVRequired, wire.RefusalFor(err).Reason)
+	out, err = run(t, "provision", "se", "--card", "visa-se-phone", "--device", "35209900E2E0B002", "--sp-tsm", spAddr,
+		"--se-tsm", se.addr, "--ota", "127.0.0.1:1", "--pki", pki)
+	require.Error(t, err, out)
+	require.Contains(t, out, "--sp-tsm needs --data")
+
+	se.stop()
+	st, err := sqlstore.Open(lab.StoreFile(seData, lab.PartySETSM))
+	require.NoError(t, err)
+	defer st.Close()
+	d, err := tsm.Dump(st, tsm.StoreKinds...)
+	require.NoError(t, err)
+	require.NotContains(t, strings.Join(d, "\n"), "otp_check", "no code hash in the SE TSM's store")
 }

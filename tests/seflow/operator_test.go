@@ -54,7 +54,8 @@ func TestTransactionLog(t *testing.T) {
 		return out
 	}
 	sp := steps(r.sp.Log())
-	require.Equal(t, []string{"order: received", "check with SE operator: designated", "handover: accepted", "download: started"}, sp[:4])
+	require.Equal(t, []string{"order: received", "check with SE operator: designated", "handover: accepted",
+		"cardholder verification by the issuer: verified", "download: started"}, sp[:5])
 	require.Contains(t, sp, "PUT KEY (new key set) (70 bytes of data): 9000", "the SP TSM secures each command itself")
 	require.Equal(t, "download: personalised", sp[len(sp)-1])
 	se := steps(r.se.Log())

@@ -1,6 +1,7 @@
 package seflow_test
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"strings"
@@ -55,18 +56,19 @@ func TestOtherSEBehindAgent(t *testing.T) {
 	require.Empty(t, r.se.Dump(), "R-G5g: the script is erased")
 }
 
-// R-S3c: a wrong one-time code is refused; the third cancels the order.
+// R-S3c: a wrong one-time code is refused by the issuer's ID&V; the third
+// locks and cancels the order.
 func TestWrongOTP(t *testing.T) {
 	r := newRig(t)
 	d, o := issuerOwned(t, r, "erin-phone", 6)
 	require.NoError(t, r.submit(o))
 	a := r.agent(d)
-	for i := 0; i < tsm.MaxOTPAttempts-1; i++ {
+	for i := 0; i < rigTries-1; i++ {
 		_, err := a.Run(ctx, o.OrderID, "000000")
-		require.Equal(t, tsm.ReasonOTP, reason(t, err))
+		require.Equal(t, tsm.ReasonOTPWrong, reason(t, err))
 	}
 	_, err := a.Run(ctx, o.OrderID, "000000")
-	require.Equal(t, tsm.ReasonOTPLocked, reason(t, err))
+	require.Equal(t, tsm.ReasonIDVLocked, reason(t, err))
 	_, err = a.Run(ctx, o.OrderID, o.otp)
 	require.Equal(t, tsm.ReasonNoOrder, reason(t, err))
 	require.Empty(t, r.se.Dump())
@@ -288,9 +290,8 @@ func TestScriptNotFromIssuer(t *testing.T) {
 	require.Empty(t, r.sp.Dump())
 }
 
-// R-G2, R-S3a: a script is bound to its order, its SE and the cardholder's code check
-// by the issuer's signature: moved into another order (for another SE), or
-// with the order's check value replaced on the way, it is refused with
+// R-G2, R-S3a: a script is bound to its order and its SE by the issuer's
+// signature: moved into another order (for another SE) it is refused with
 // the order.
 func TestScriptMovedToAnotherOrder(t *testing.T) {
 	r := newRig(t)
@@ -298,15 +299,13 @@ func TestScriptMovedToAnotherOrder(t *testing.T) {
 	_, o2 := issuerOwned(t, r, "uma-phone", 21)
 	bound := func(o order) tsm.Script {
 		s := o.script
-		s.OrderID, s.SEID, s.OTPCheck = o.OrderID, o.SEID, o.OTPCheck
+		s.OrderID, s.SEID = o.OrderID, o.SEID
 		return s
 	}
-	replaced := o2
-	replaced.Order.OTPCheck = tsm.OTPCheck(o2.OrderID, "111111")
 	for name, c := range map[string]struct {
 		o  order
 		sc tsm.Script
-	}{"moved": {o2, bound(o1)}, "code check replaced": {replaced, bound(o2)}} {
+	}{"moved": {o2, bound(o1)}} {
 		sealed, err := wire.Seal(c.sc, r.issuer, r.spParty.Public(), wire.Header{Type: tsm.TypeScript, Clock: r.clock.Now})
 		require.NoError(t, err)
 		c.o.Order.Script = sealed
@@ -367,4 +366,22 @@ func TestSilentSessionsSweptWithoutRequests(t *testing.T) {
 		}
 		return true
 	}, 10*time.Second, 5*time.Millisecond)
+}
+
+// R-S3c, R-S4a: whoever reads the SE TSM's store while an order waits for
+// its download finds nothing of the cardholder's code: neither the code
+// nor a hash of it to try the million 6-digit codes against offline; the
+// issuer's ID&V alone checks it, through the SP TSM.
+func TestSEStoreHoldsNothingOfTheCode(t *testing.T) {
+	r := newRig(t)
+	_, o := issuerOwned(t, r, "noa-phone", 30)
+	require.NoError(t, r.submit(o))
+	d, err := tsm.Dump(r.seStore, tsm.StoreKinds...)
+	require.NoError(t, err)
+	all := strings.Join(d, "\n")
+	require.Contains(t, all, o.OrderID, "the order waits in the store")
+	sum := sha256.Sum256([]byte(o.OrderID + "|" + o.otp))
+	for _, v := range []string{o.otp, hex.EncodeToString(sum[:]), "otp"} {
+		require.NotContains(t, all, v)
+	}
 }

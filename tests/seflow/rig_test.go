@@ -44,6 +44,7 @@ func keySet(b byte) scp03.StaticKeys {
 // listeners apart, R-S4b) and the clients between them.
 type rig struct {
 	t        *testing.T
+	seStore  *tsm.MemoryStore // the SE TSM's store, as a reader of it sees it
 	clock    *wiretest.Clock
 	pki      *tlstest.PKI
 	issuer   *wire.Party
@@ -120,7 +121,8 @@ func newRigSweeping(t *testing.T, sweep time.Duration) *rig {
 		r.initial[seid] = tsm.Keys{KVN: tsm.InitialKVN, Keys: ks}
 		return ks, nil
 	}
-	r.se, err = tsm.NewSETSM(tsm.SEConfig{Vault: vault, DEK: dek, Party: r.seParty, Trust: seTrust, SPTSMs: []string{"sp-tsm"}, Issuers: []string{"issuer"}, BackOfficePeers: []string{"sp-tsm"},
+	r.seStore = tsm.NewMemoryStore()
+	r.se, err = tsm.NewSETSM(tsm.SEConfig{Store: r.seStore, Vault: vault, DEK: dek, Party: r.seParty, Trust: seTrust, SPTSMs: []string{"sp-tsm"}, Issuers: []string{"issuer"}, BackOfficePeers: []string{"sp-tsm"},
 		SPTSMURLs: map[string]string{"sp-tsm": spURL}, Client: seCl, NewKeys: newKeys, Now: r.clock.Now, Rand: wiretest.NewSeeded(4), SweepEvery: sweep})
 	require.NoError(t, err)
 	t.Cleanup(r.se.Close)
@@ -131,7 +133,7 @@ func newRigSweeping(t *testing.T, sweep time.Duration) *rig {
 	require.NoError(t, err)
 	r.seCA, err = ecdsa.GenerateKey(elliptic.P256(), wiretest.NewSeeded(32))
 	require.NoError(t, err)
-	r.sp, err = tsm.NewSPTSM(tsm.SPConfig{SEAuthority: &r.seCA.PublicKey, Party: r.spParty, Trust: spTrust, Issuers: []string{"issuer"}, Peers: []string{"issuer"}, SETSMPeers: []string{"se-tsm"},
+	r.sp, err = tsm.NewSPTSM(tsm.SPConfig{Verifier: &issuerIDV{wrong: map[string]int{}}, SEAuthority: &r.seCA.PublicKey, Party: r.spParty, Trust: spTrust, Issuers: []string{"issuer"}, Peers: []string{"issuer"}, SETSMPeers: []string{"se-tsm"},
 		SETSM: "se-tsm", SETSMURL: bo, Client: spCl, Vault: spVault, DEK: spDEK, Now: r.clock.Now, Rand: wiretest.NewSeeded(5), SweepEvery: sweep})
 	require.NoError(t, err)
 	t.Cleanup(r.sp.Close)
@@ -222,8 +224,41 @@ func (r *rig) order(d *device, p cards.SEPerso, sc tsm.Script, shared bool) orde
 	r.seq++
 	id := "order-" + string('a'+rune(r.seq))
 	o := tsm.Order{OrderID: id, CardRef: "card-" + d.id, SEID: d.seid, DeviceID: d.id, PhoneNumber: phoneNo,
-		SSD: strings.ToUpper(hexs(p.SD)), Owner: p.Owner, Shared: shared, IssuerConsent: true, OTPCheck: tsm.OTPCheck(id, "482913")}
-	return order{Order: o, script: sc, otp: "482913"}
+		SSD: strings.ToUpper(hexs(p.SD)), Owner: p.Owner, Shared: shared, IssuerConsent: true}
+	return order{Order: o, script: sc, otp: rigCode}
+}
+
+// rigCode is the one-time code the rig's issuer sends for every order.
+const rigCode = "482913"
+
+// rigTries is the wrong codes the rig's issuer takes before it locks the
+// cardholder's provisioning.
+const rigTries = 3
+
+// issuerIDV is the rig's issuer ID&V, which the SP TSM asks to check the
+// cardholder's code (R-S3c): rigCode is right, rigTries wrong ones lock.
+type issuerIDV struct {
+	mu    sync.Mutex
+	wrong map[string]int
+}
+
+// VerifyOTP implements tsm.CardholderVerifier.
+func (v *issuerIDV) VerifyOTP(_ context.Context, orderID, otp string) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	switch {
+	case v.wrong[orderID] >= rigTries:
+		return wire.Refuse(http.StatusForbidden, tsm.ReasonIDVLocked, "locked")
+	case otp == rigCode:
+		return nil
+	}
+	v.wrong[orderID]++
+	if v.wrong[orderID] >= rigTries {
+		return wire.Refuse(http.StatusForbidden, tsm.ReasonIDVLocked, "locked")
+	}
+	ref := wire.Refuse(http.StatusForbidden, tsm.ReasonOTPWrong, "wrong code")
+	ref.TriesLeft = rigTries - v.wrong[orderID]
+	return ref
 }
 
 // submit sends the order to the SP TSM.
