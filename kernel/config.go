@@ -241,6 +241,12 @@ type Combination struct {
 	// card whose DSDOL (9F5B) asks for it, the kernel also writes the
 	// card's data storage with GENERATE AC and checks the DS Summary 3.
 	DSInputTerm HexBytes `yaml:"ds_input_term,omitempty"`
+	// DSODSInfoForReader is DF810A (1 byte), as this model reads it: b8,
+	// b7 and b6 let the data storage write go with a TC, an ARQC or an
+	// AAC (without the bit the write is left out); b3 ends the transaction
+	// instead (L2 error ids_no_matching_ac); b2 ends it when the card did
+	// not write (ids_write_error). Empty: every write goes, none stops.
+	DSODSInfoForReader HexBytes `yaml:"ds_ods_info_for_reader,omitempty"`
 	// ProceedToFirstWriteFlag is DF8110 (1 byte). Present and 00, the C-2
 	// kernel, once the records are read, asks the terminal for it (Data
 	// Needed in a DEK) and waits for a DET that sets it to a non-zero value
@@ -499,6 +505,7 @@ func (cb Combination) Clone() Combination {
 	out.TagsToWriteAfterGenAC = cb.TagsToWriteAfterGenAC.clone()
 	out.DSRequestedOperatorID = cb.DSRequestedOperatorID.clone()
 	out.DSInputTerm = cb.DSInputTerm.clone()
+	out.DSODSInfoForReader = cb.DSODSInfoForReader.clone()
 	out.ProceedToFirstWriteFlag = cb.ProceedToFirstWriteFlag.clone()
 	if cb.RelayResistance != nil {
 		rr := *cb.RelayResistance
@@ -624,6 +631,7 @@ func (cb Combination) validate() error {
 		{"cvm_capability_no_cvm_required", cb.CVMCapabilityNoCVMRequired, 1},
 		{"security_capability", cb.SecurityCapability, 1},
 		{"proceed_to_first_write_flag", cb.ProceedToFirstWriteFlag, 1},
+		{"ds_ods_info_for_reader", cb.DSODSInfoForReader, 1},
 		{"card_data_input_capability", cb.CardDataInputCapability, 1},
 		{"mag_stripe_cvm_capability_cvm_required", cb.MagStripeCVMCapabilityCVMRequired, 1},
 		{"mag_stripe_cvm_capability_no_cvm_required", cb.MagStripeCVMCapabilityNoCVMRequired, 1},

@@ -301,6 +301,13 @@ const (
 	// signed with the cryptogram (DS Summary 2) is not the one read (DS
 	// Summary 1).
 	L2IDSReadError
+	// L2IDSWriteError: the C-2 card did not write its Integrated Data
+	// Storage (the DS Summary 3 signed is the DS Summary 2) and the DS
+	// ODS Info For Reader says to stop when a write fails.
+	L2IDSWriteError
+	// L2IDSNoMatchingAC: the DS ODS Info For Reader does not let the
+	// write go with the AC type asked for and says to stop then.
+	L2IDSNoMatchingAC
 )
 
 var l2Names = [...]string{
@@ -315,6 +322,8 @@ var l2Names = [...]string{
 	L2NoCandidates:       "no_candidates",
 	L2NotAllowed:         "contactless_not_allowed",
 	L2IDSReadError:       "ids_read_error",
+	L2IDSWriteError:      "ids_write_error",
+	L2IDSNoMatchingAC:    "ids_no_matching_ac",
 }
 
 // String is the short name ("card_data_missing").

@@ -225,6 +225,11 @@ func (r *run) process() (kernel.Outcome, error) {
 		msi |= msiODCVMReq
 	}
 	r.term[0x9F7E] = []byte{msi}
+	// The DS Requested Operator ID goes to a card whose PDOL asks for it:
+	// the card opens its data storage to that operator only.
+	if len(r.cb.DSRequestedOperatorID) == 8 {
+		r.term[0x9F5C] = append([]byte(nil), r.cb.DSRequestedOperatorID...)
+	}
 
 	// Data Needed before GET PROCESSING OPTIONS: PDOL tags the kernel has
 	// no value for are sent to the terminal in a DEK; the DET's terminal
@@ -1044,6 +1049,27 @@ func (r *run) actionAnalysis() {
 	}
 }
 
+// DS ODS Info For Reader (DF810A) bits.
+const (
+	dsODSUsableTC        = 0x80
+	dsODSUsableARQC      = 0x40
+	dsODSUsableAAC       = 0x20
+	dsODSStopNoTerm      = 0x04
+	dsODSStopWriteFailed = 0x02
+)
+
+// dsODSUsable is the DS ODS Info For Reader bit that lets a write go with
+// the AC type t.
+func dsODSUsable(t acType) byte {
+	switch t {
+	case acTC:
+		return dsODSUsableTC
+	case acARQC:
+		return dsODSUsableARQC
+	}
+	return dsODSUsableAAC
+}
+
 // generateAC is GAC.20-29 and the response processing of S9 and S910.
 func (r *run) generateAC() (kernel.Outcome, error) {
 	a := r.a
@@ -1067,6 +1093,20 @@ func (r *run) generateAC() (kernel.Outcome, error) {
 		// GAC.24-27: CDA for TC and ARQC.
 		ref |= apdu.CDARequest
 		cdaRequested = true
+	}
+	// DS ODS Info For Reader (DF810A), as this model reads it: b8, b7 and
+	// b6 let the write go with a TC, an ARQC or an AAC; b3 stops the
+	// transaction when the write cannot go with the AC type asked for (no
+	// DS ODS Term for it); b2 stops it when the card did not write.
+	if info := r.cb.DSODSInfoForReader; r.idsWrite && len(info) == 1 {
+		if info[0]&dsODSUsable(acType(ref&0xC0)) == 0 {
+			if info[0]&dsODSStopNoTerm != 0 {
+				return r.endApplication(kernel.L2IDSNoMatchingAC, fmt.Sprintf("the DS ODS Info For Reader %02X does not let the write go with the AC type asked for", info[0])), nil
+			}
+			// Read only: the DSDOL related data are not sent.
+			r.idsWrite = false
+			r.term[0xDF8128] = []byte{0x80}
+		}
 	}
 	cdol, _ := tlv.ParseDOL(r.card[0x8C])
 	r.term[0x95] = r.tvr[:]
@@ -1220,6 +1260,9 @@ func (r *run) generateAC() (kernel.Outcome, error) {
 			st |= 0x40
 		}
 		r.term[0xDF810B] = []byte{st}
+		if info := r.cb.DSODSInfoForReader; r.idsWrite && !r.idsWritten && len(info) == 1 && info[0]&dsODSStopWriteFailed != 0 {
+			return r.endApplication(kernel.L2IDSWriteError, "the card did not write its data storage (DS Summary 3 is the DS Summary 2)"), nil
+		}
 	}
 	if r.cb.BalanceReadAfter {
 		if err := r.readBalance(0xDF8105); err != nil {

@@ -1299,3 +1299,60 @@ func TestProceedToFirstWrite(t *testing.T) {
 	require.Equal(t, kernel.L3TimeOut, out.L3, out.String())
 	require.Nil(t, m.LastPDOLData)
 }
+
+// TestDSODSInfoForReader: the DS ODS Info For Reader lets the data storage
+// write go with some AC types only, leaving it out or stopping with
+// ids_no_matching_ac otherwise, and stops with ids_write_error when the
+// card did not write.
+func TestDSODSInfoForReader(t *testing.T) {
+	sum := []byte{1, 2, 3, 4, 5, 6, 7, 8}
+	ids := func(info byte) func(*kernel.Config) {
+		return func(c *kernel.Config) {
+			mc(c).DSRequestedOperatorID = kernel.HexBytes{0x7A, 0x45, 0x12, 0x3E, 0xE5, 0x9C, 0x7F, 0x40}
+			mc(c).DSInputTerm = kernel.HexBytes{0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88}
+			mc(c).DSODSInfoForReader = kernel.HexBytes{info}
+		}
+	}
+	disc := func(out kernel.Outcome, tag tlv.Tag) []byte {
+		v, _ := out.DiscretionaryData.Find(tag)
+		return v.Value
+	}
+	card := func(fails bool) *kerneltest.MChip {
+		return newCard(t, func(m *kerneltest.MChip) { m.DSSummary = sum; m.DSWriteFails = fails })
+	}
+
+	// Usable for TC: the write goes.
+	m := card(false)
+	out := tap(t, m, 50000, ids(0x80))
+	require.Equal(t, kernel.Approved, out.Type, out.String())
+	require.NotNil(t, m.DSInput)
+	require.Equal(t, []byte{0xC0}, disc(out, 0xDF810B))
+
+	// Usable for ARQC only, no stop: read only, no DSDOL data sent.
+	m = card(false)
+	out = tap(t, m, 50000, ids(0x40))
+	require.Equal(t, kernel.Approved, out.Type, out.String())
+	require.Nil(t, m.DSInput)
+	require.Equal(t, []byte{0x80}, disc(out, 0xDF8128))
+	require.Equal(t, []byte{0x80}, disc(out, 0xDF810B))
+
+	// Usable for ARQC only, stop if no DS ODS Term: no GENERATE AC.
+	m = card(false)
+	out = tap(t, m, 50000, ids(0x44))
+	require.Equal(t, kernel.EndApplication, out.Type, out.String())
+	require.Equal(t, kernel.L2IDSNoMatchingAC, out.Error)
+	require.NotContains(t, m.Sequence, byte(0xAE))
+
+	// The card does not write: stop if write failed.
+	m = card(true)
+	out = tap(t, m, 50000, ids(0xC2))
+	require.Equal(t, kernel.EndApplication, out.Type, out.String())
+	require.Equal(t, kernel.L2IDSWriteError, out.Error)
+	require.Equal(t, []byte{0x80}, disc(out, 0xDF810B))
+
+	// The card does not write, no stop: a successful read only.
+	m = card(true)
+	out = tap(t, m, 50000, ids(0xC0))
+	require.Equal(t, kernel.Approved, out.Type, out.String())
+	require.Equal(t, []byte{0x80}, disc(out, 0xDF810B))
+}
