@@ -10,7 +10,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tapsim/tapsim/cards/recorded"
+	"github.com/tapsim/tapsim/cards/testca"
 	"github.com/tapsim/tapsim/emv/apdu"
+	"github.com/tapsim/tapsim/emv/oda"
+	"github.com/tapsim/tapsim/emv/tlv"
 	"github.com/tapsim/tapsim/kernel"
 	"github.com/tapsim/tapsim/kernel/c2"
 	"github.com/tapsim/tapsim/terminal/inproc"
@@ -27,7 +30,9 @@ import (
 // the recording reader read only record 1, so the replay has no answer to
 // READ RECORD SFI 3 record 2 ('6D00') and the kernel ends the application
 // on the status bytes (Book C-2: a READ RECORD not answered '9000'), before
-// ODA: the trace cannot show the missing scheme CA key's outcome.
+// ODA. The card's certificates, all in the records it was asked for, are
+// then checked on their own: without the scheme's CA key A000000004/EF
+// they cannot be recovered, and the failure names that key.
 func TestRealPayPassCardReplay(t *testing.T) {
 	tr, err := recorded.ParseFile("testdata/realcards/paypass-mchip-test-card.trace")
 	require.NoError(t, err)
@@ -80,4 +85,35 @@ func TestRealPayPassCardReplay(t *testing.T) {
 	require.False(t, out.TVR.Has(kernel.TVRODANotPerformed), out.TVR.String())
 	require.Equal(t, "PPC MCD 04  v20", out.Label)
 	require.Equal(t, aid, out.AID)
+
+	// The certificates the card gave in the records it was asked for
+	// chain to its scheme CA key A000000004/EF: a reader without the
+	// scheme's keys cannot recover them, and a real card is never looked
+	// up under the test CA.
+	data := tlv.Map{}
+	for _, ex := range tr.Exchanges {
+		if len(ex.Command) < 2 || ex.Command[1] != 0xB2 || len(ex.Response) < 2 {
+			continue
+		}
+		l, err := tlv.Decode(ex.Response[:len(ex.Response)-2])
+		require.NoError(t, err)
+		require.Len(t, l, 1)
+		require.Equal(t, tlv.Tag(0x70), l[0].Tag)
+		for _, d := range l[0].Children {
+			data[d.Tag] = d.Value
+		}
+	}
+	require.Equal(t, []byte{0xEF}, data[0x8F])
+	_, err = kernel.RecoverICCKey(&cfg, aid, data, nil, cfg.Now())
+	require.ErrorIs(t, err, oda.ErrUnknownCA)
+	require.Contains(t, kernel.ODAReason(err), "A000000004/EF")
+	// With the test CA's keys loaded and allowed to stand in, the failure
+	// still names the card's own key.
+	capk, err := kernel.ParseCAPK(testca.CAPKFile())
+	require.NoError(t, err)
+	cfg.CAPublicKeys, cfg.AcceptTestCA = capk, true
+	_, err = kernel.RecoverICCKey(&cfg, aid, data, nil, cfg.Now())
+	require.ErrorIs(t, err, oda.ErrUnknownCA)
+	require.Contains(t, kernel.ODAReason(err), "A000000004/EF")
+	require.NotContains(t, kernel.ODAReason(err), "F000000001")
 }
