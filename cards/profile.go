@@ -172,7 +172,9 @@ type AppProfile struct {
 	BalanceReading bool `yaml:"balance_reading,omitempty"`
 	// DataStorage gives a Mastercard application C-2 Integrated Data
 	// Storage for reading: {summary: 8 bytes, slots: n, signed_summary:
-	// 8 bytes to sign a different DS Summary 2}.
+	// 8 bytes to sign a different DS Summary 2, operator_id: 8 bytes for
+	// a slot only that operator uses, locked: true for a slot refusing
+	// writes}.
 	DataStorage *DataStorageProfile `yaml:"data_storage,omitempty"`
 	// WritableTags are the tags (at most two bytes each) a Mastercard
 	// application lets the terminal write with PUT DATA (C-2 Tags To
@@ -482,4 +484,9 @@ type DataStorageProfile struct {
 	Summary       Hex `yaml:"summary"`
 	Slots         int `yaml:"slots,omitempty"`
 	SignedSummary Hex `yaml:"signed_summary,omitempty"`
+	// OperatorID is the operator the slot belongs to (8 bytes); empty:
+	// any operator.
+	OperatorID Hex `yaml:"operator_id,omitempty"`
+	// Locked makes the slot refuse writes.
+	Locked bool `yaml:"locked,omitempty"`
 }

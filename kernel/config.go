@@ -100,6 +100,19 @@ type Config struct {
 	Stopwatch func() time.Duration `yaml:"-"`
 }
 
+// DefaultTimeOutValue is the C-2 Time Out Value (DF8127) when a
+// combination gives none.
+const DefaultTimeOutValue = 500 * time.Millisecond
+
+// TimeOut returns the combination's Time Out Value, DefaultTimeOutValue
+// when it has none.
+func (cb *Combination) TimeOut() time.Duration {
+	if cb.TimeOutValue > 0 {
+		return cb.TimeOutValue
+	}
+	return DefaultTimeOutValue
+}
+
 // Measure runs exchange and returns how long it took by the Stopwatch, or
 // by the machine's monotonic clock without one.
 func (c *Config) Measure(exchange func()) time.Duration {
@@ -228,6 +241,23 @@ type Combination struct {
 	// card whose DSDOL (9F5B) asks for it, the kernel also writes the
 	// card's data storage with GENERATE AC and checks the DS Summary 3.
 	DSInputTerm HexBytes `yaml:"ds_input_term,omitempty"`
+	// DSODSInfoForReader is DF810A (1 byte), as this model reads it: b8,
+	// b7 and b6 let the data storage write go with a TC, an ARQC or an
+	// AAC (without the bit the write is left out); b3 ends the transaction
+	// instead (L2 error ids_no_matching_ac); b2 ends it when the card did
+	// not write (ids_write_error). Empty: every write goes, none stops.
+	DSODSInfoForReader HexBytes `yaml:"ds_ods_info_for_reader,omitempty"`
+	// ProceedToFirstWriteFlag is DF8110 (1 byte). Present and 00, the C-2
+	// kernel, once the records are read, asks the terminal for it (Data
+	// Needed in a DEK) and waits for a DET that sets it to a non-zero value
+	// before its first write to the card (PUT DATA or GENERATE AC). Empty:
+	// the kernel does not wait.
+	ProceedToFirstWriteFlag HexBytes `yaml:"proceed_to_first_write_flag,omitempty"`
+	// TimeOutValue is DF8127: how long the C-2 kernel waits for a DET it
+	// needs (the PDOL's Data Needed, the Proceed To First Write Flag)
+	// before it ends the transaction with the L3 error Time Out. Zero
+	// means DefaultTimeOutValue.
+	TimeOutValue time.Duration `yaml:"time_out_value,omitempty"`
 	// MaxTornRecords (DF811D) and MaxTornLifetime (DF811C) bound the torn
 	// transaction log (Config.TornLog) for this combination; 0 records
 	// keeps none, a zero lifetime lets records live until recovered.
@@ -427,7 +457,7 @@ func (c Config) Clone() Config {
 	out.AdditionalCapabilities = c.AdditionalCapabilities.clone()
 	out.MerchantCategoryCode = c.MerchantCategoryCode.clone()
 	if c.DET != nil {
-		d := DETConfig{Data: c.DET.Data.clone(), TagsToWriteBeforeGenAC: c.DET.TagsToWriteBeforeGenAC.clone(), TagsToWriteAfterGenAC: c.DET.TagsToWriteAfterGenAC.clone()}
+		d := DETConfig{Data: c.DET.Data.clone(), TagsToWriteBeforeGenAC: c.DET.TagsToWriteBeforeGenAC.clone(), TagsToWriteAfterGenAC: c.DET.TagsToWriteAfterGenAC.clone(), Delay: c.DET.Delay}
 		out.DET = &d
 	}
 	out.Combinations = make([]Combination, len(c.Combinations))
@@ -475,6 +505,8 @@ func (cb Combination) Clone() Combination {
 	out.TagsToWriteAfterGenAC = cb.TagsToWriteAfterGenAC.clone()
 	out.DSRequestedOperatorID = cb.DSRequestedOperatorID.clone()
 	out.DSInputTerm = cb.DSInputTerm.clone()
+	out.DSODSInfoForReader = cb.DSODSInfoForReader.clone()
+	out.ProceedToFirstWriteFlag = cb.ProceedToFirstWriteFlag.clone()
 	if cb.RelayResistance != nil {
 		rr := *cb.RelayResistance
 		out.RelayResistance = &rr
@@ -598,6 +630,8 @@ func (cb Combination) validate() error {
 		{"cvm_capability_cvm_required", cb.CVMCapabilityCVMRequired, 1},
 		{"cvm_capability_no_cvm_required", cb.CVMCapabilityNoCVMRequired, 1},
 		{"security_capability", cb.SecurityCapability, 1},
+		{"proceed_to_first_write_flag", cb.ProceedToFirstWriteFlag, 1},
+		{"ds_ods_info_for_reader", cb.DSODSInfoForReader, 1},
 		{"card_data_input_capability", cb.CardDataInputCapability, 1},
 		{"mag_stripe_cvm_capability_cvm_required", cb.MagStripeCVMCapabilityCVMRequired, 1},
 		{"mag_stripe_cvm_capability_no_cvm_required", cb.MagStripeCVMCapabilityNoCVMRequired, 1},

@@ -3,6 +3,7 @@ package kernel
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/tapsim/tapsim/emv/tlv"
 )
@@ -29,6 +30,11 @@ type DET struct {
 	// configuration.
 	TagsToWriteBeforeGenAC tlv.List
 	TagsToWriteAfterGenAC  tlv.List
+	// Delay is how long the terminal took to answer beyond the time the
+	// call itself took by Config.Stopwatch: the answer time of a simulated
+	// terminal, which the kernel compares with the Time Out Value (DF8127)
+	// when it waits for the DET.
+	Delay time.Duration
 }
 
 // DETConfig is a terminal's DET written in its configuration (the POS's
@@ -38,11 +44,13 @@ type DETConfig struct {
 	Data                   HexBytes `yaml:"data,omitempty"`
 	TagsToWriteBeforeGenAC HexBytes `yaml:"tags_to_write_before_gen_ac,omitempty"`
 	TagsToWriteAfterGenAC  HexBytes `yaml:"tags_to_write_after_gen_ac,omitempty"`
+	// Delay is how long the POS takes to answer ("700ms"); zero: at once.
+	Delay time.Duration `yaml:"delay,omitempty"`
 }
 
 // DET decodes the configured answer.
 func (d DETConfig) DET() (DET, error) {
-	var det DET
+	det := DET{Delay: d.Delay}
 	if len(d.Data) > 0 {
 		l, err := tlv.Decode(d.Data)
 		if err != nil {

@@ -2,6 +2,7 @@ package kernel_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -77,4 +78,17 @@ func FuzzTagsToWrite(f *testing.F) {
 			require.LessOrEqual(t, uint32(x.Tag), uint32(0xFFFF))
 		}
 	})
+}
+
+// TestDETConfigDelay: the configured DET keeps its answer delay, and the
+// Time Out Value defaults to 500 ms.
+func TestDETConfigDelay(t *testing.T) {
+	d, err := kernel.DETConfig{Data: kernel.HexBytes{0xDF, 0x81, 0x10, 0x01, 0x01}, Delay: 200 * time.Millisecond}.DET()
+	require.NoError(t, err)
+	require.Equal(t, 200*time.Millisecond, d.Delay)
+	require.Equal(t, tlv.Tag(0xDF8110), d.Data[0].Tag)
+	var cb kernel.Combination
+	require.Equal(t, kernel.DefaultTimeOutValue, cb.TimeOut())
+	cb.TimeOutValue = time.Second
+	require.Equal(t, time.Second, cb.TimeOut())
 }

@@ -38,6 +38,7 @@
 //	contact_chip: false        # true only when a contact chip reader exists
 //	removal_timeout: 0s        # Removal Timeout: wait so long for the card to leave after the outcome
 //	det: {data: "9F1D0142", tags_to_write_after_gen_ac: "DF0201AA"}  # the POS's answer to a C-2 DEK
+//	                                  # (delay: 200ms: how long the POS takes to answer)
 //	accept_test_ca: true       # the test CA's keys stand for scheme RIDs
 //	capk_file: capk.yaml       # CA public keys, relative to this file
 //	combinations:
@@ -77,6 +78,9 @@
 //	    tags_to_write_after_gen_ac: "DF0201AA"     # FF8103: PUT DATA after it (DF810E)
 //	    ds_requested_operator_id: "7A45123EE59C7F40"  # 9F5C: read the card's data storage
 //	    ds_input_term: "1122334455667788"             # DF8109: and write it with GENERATE AC
+//	    ds_ods_info_for_reader: "C2"    # DF810A: write with TC or ARQC, stop if the write failed
+//	    proceed_to_first_write_flag: "00"  # DF8110: wait for the terminal's DET before writing
+//	    time_out_value: 500ms           # DF8127: how long the kernel waits for a DET
 //	    phone_message_table:            # DF8131
 //	      - {mask: "000800", value: "000800", message: see_phone, status: not_ready}
 //

@@ -301,6 +301,13 @@ const (
 	// signed with the cryptogram (DS Summary 2) is not the one read (DS
 	// Summary 1).
 	L2IDSReadError
+	// L2IDSWriteError: the C-2 card did not write its Integrated Data
+	// Storage (the DS Summary 3 signed is the DS Summary 2) and the DS
+	// ODS Info For Reader says to stop when a write fails.
+	L2IDSWriteError
+	// L2IDSNoMatchingAC: the DS ODS Info For Reader does not let the
+	// write go with the AC type asked for and says to stop then.
+	L2IDSNoMatchingAC
 )
 
 var l2Names = [...]string{
@@ -315,6 +322,8 @@ var l2Names = [...]string{
 	L2NoCandidates:       "no_candidates",
 	L2NotAllowed:         "contactless_not_allowed",
 	L2IDSReadError:       "ids_read_error",
+	L2IDSWriteError:      "ids_write_error",
+	L2IDSNoMatchingAC:    "ids_no_matching_ac",
 }
 
 // String is the short name ("card_data_missing").
@@ -323,6 +332,30 @@ func (e L2Error) String() string {
 		return l2Names[e]
 	}
 	return fmt.Sprintf("l2_%d", int(e))
+}
+
+// L3Error is the terminal-side part of the kernel's error indication: a
+// transaction ended because of the terminal rather than the card (after
+// the L3 errors of Book C-2's Error Indication).
+type L3Error int
+
+// L3 errors.
+const (
+	L3OK L3Error = iota
+	// L3TimeOut: the terminal's DET did not come within the Time Out
+	// Value (DF8127) while the kernel waited for it.
+	L3TimeOut
+)
+
+// String is the short name ("time_out").
+func (e L3Error) String() string {
+	switch e {
+	case L3OK:
+		return "ok"
+	case L3TimeOut:
+		return "time_out"
+	}
+	return fmt.Sprintf("l3_%d", int(e))
 }
 
 // Outcome is what a kernel, or the Entry Point itself, hands back: the
@@ -384,6 +417,8 @@ type Outcome struct {
 	MagStripe bool
 	// Error is the error indication; L2OK when the run went normally.
 	Error L2Error
+	// L3 is the terminal-side error indication; L3OK when none.
+	L3 L3Error
 	// SW is the status word behind an L2StatusBytes error.
 	SW uint16
 	// Reason says in words why the outcome is what it is.
@@ -436,6 +471,9 @@ func (o Outcome) String() string {
 		if o.Error == L2StatusBytes {
 			fmt.Fprintf(&b, " %04X", o.SW)
 		}
+	}
+	if o.L3 != L3OK {
+		fmt.Fprintf(&b, ", L3 error %s", o.L3)
 	}
 	if o.Reason != "" {
 		fmt.Fprintf(&b, ": %s", o.Reason)

@@ -125,3 +125,13 @@ func TestOutcomeStringMasksPAN(t *testing.T) {
 	require.Equal(t, []byte{0x47, 0x61, 0x73, 0x90, 0x01, 0x01, 0x01, 0x19, 0xD3, 0x01, 0x22, 0x01}, o.Record(0x57))
 	require.Nil(t, o.Record(0x9F26))
 }
+
+// TestL3Error: the L3 error's names and its place in the outcome's line.
+func TestL3Error(t *testing.T) {
+	require.Equal(t, "ok", L3OK.String())
+	require.Equal(t, "time_out", L3TimeOut.String())
+	require.Equal(t, "l3_7", L3Error(7).String())
+	o := Outcome{Type: EndApplication, L3: L3TimeOut, Reason: "time out"}
+	require.Contains(t, o.String(), "L3 error time_out: time out")
+	require.NotContains(t, Outcome{Type: Approved}.String(), "L3")
+}

@@ -192,6 +192,30 @@ type txn struct {
 	// issuerAuth is set once EXTERNAL AUTHENTICATE verified the ARPC;
 	// eaDone once it was tried.
 	issuerAuth, eaDone bool
+	// ds is true when the reader's DS Requested Operator ID (9F5C in the
+	// PDOL related data) opens the data storage slot for this transaction.
+	ds bool
+}
+
+// hasTag reports whether dol asks for tag.
+func hasTag(dol tlv.DOL, tag tlv.Tag) bool {
+	for _, e := range dol {
+		if e.Tag == tag {
+			return true
+		}
+	}
+	return false
+}
+
+// dsOpens reports whether the DS Requested Operator ID a reader sent opens
+// the data storage slot: one is sent (8 bytes, not all zero) and, when the
+// slot belongs to an operator, it is that operator's.
+func (a *App) dsOpens(opID []byte) bool {
+	ds := a.cfg.DataStorage
+	if ds == nil || len(opID) != 8 || bytes.Equal(opID, make([]byte, 8)) {
+		return false
+	}
+	return ds.OperatorID == nil || bytes.Equal(ds.OperatorID, opID)
 }
 
 // New personalises an application from cfg: it builds the FCI, the
@@ -225,6 +249,11 @@ func New(cfg Config) (*App, error) {
 	a.pdol = cfg.PDOL
 	if a.pdol == nil {
 		a.pdol = DefaultPDOL(cfg.Scheme)
+	}
+	if cfg.DataStorage != nil && cfg.Scheme == Mastercard && !hasTag(a.pdol, 0x9F5C) {
+		// A card with data storage learns the reader's DS Requested
+		// Operator ID from the PDOL related data.
+		a.pdol = append(append(tlv.DOL{}, a.pdol...), tlv.DOLEntry{Tag: 0x9F5C, Len: 8})
 	}
 	a.cdol1 = cfg.CDOL1
 	if a.cdol1 == nil && cfg.Scheme == Mastercard {
@@ -484,7 +513,8 @@ func (a *App) gpo(cmd apdu.Command) []byte {
 		return a.qvsdc(term)
 	}
 	objs := []tlv.TLV{{Tag: 0x82, Value: a.aip}, {Tag: 0x94, Value: a.afl}}
-	if a.dsSummary != nil {
+	a.txn.ds = a.dsSummary != nil && a.dsOpens(term[0x9F5C])
+	if a.txn.ds {
 		// The slot's summary as it is now (it changes with each write, so
 		// it is not in the records).
 		objs = append(objs, tlv.TLV{Tag: 0x9F7D, Value: bytes.Clone(a.dsSummary)})

@@ -444,7 +444,10 @@ func (c Config) GoString() string { return c.String() }
 // summary before GENERATE AC. A GENERATE AC whose data carry the DSDOL
 // related data after the CDOL1 data writes the slot: its new summary, the
 // first 8 bytes of SHA-256 of the old summary and the DS Input, follows as
-// DS Summary 3 and is the next transaction's DS Summary 1.
+// DS Summary 3 and is the next transaction's DS Summary 1. The PDOL asks
+// for the reader's DS Requested Operator ID (9F5C): the slot is used, its
+// summary given and signed, only when the reader sends one the slot
+// accepts (see OperatorID).
 type DataStorage struct {
 	// Summary is the slot's summary, 8 bytes.
 	Summary []byte
@@ -454,4 +457,12 @@ type DataStorage struct {
 	// of Summary: a card whose storage changed between the read and the
 	// cryptogram (a mismatched summary).
 	SignedSummary []byte
+	// OperatorID, when set, is the operator (8 bytes) the slot belongs
+	// to: only a reader sending this DS Requested Operator ID (9F5C) in
+	// the PDOL related data uses the slot; nil lets any operator ID open
+	// it. A reader without one never does.
+	OperatorID []byte
+	// Locked makes the slot refuse writes: the DS Summary 3 signed after
+	// a write is the DS Summary 2 (a failed write).
+	Locked bool
 }

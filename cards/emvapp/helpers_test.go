@@ -114,6 +114,8 @@ func selectApp(t testing.TB, a *emvapp.App) apdu.Response {
 type txData struct {
 	amount, other, country, tvr, currency, date, ttype, un, ttq []byte
 	termType, cvmResults, trmd, msi                             []byte
+	// opID is the DS Requested Operator ID (9F5C); nil: none.
+	opID []byte
 }
 
 func newTx(amount string) txData {
@@ -128,7 +130,7 @@ func (x txData) source(tag tlv.Tag) ([]byte, bool) {
 	m := map[tlv.Tag][]byte{
 		0x9F02: x.amount, 0x9F03: x.other, 0x9F1A: x.country, 0x95: x.tvr, 0x5F2A: x.currency,
 		0x9A: x.date, 0x9C: x.ttype, 0x9F37: x.un, 0x9F66: x.ttq, 0x9F35: x.termType,
-		0x9F34: x.cvmResults, 0x9F1D: x.trmd, 0x9F7E: x.msi,
+		0x9F34: x.cvmResults, 0x9F1D: x.trmd, 0x9F7E: x.msi, 0x9F5C: x.opID,
 	}
 	v, ok := m[tag]
 	return v, ok

@@ -37,7 +37,7 @@ func (a *App) generateAC(cmd apdu.Command) []byte {
 	// With data storage the DSDOL related data (the DS Input) may follow
 	// the CDOL1 data: a write of the slot.
 	var dsInput []byte
-	if n := a.cdol1.DataLen(); a.dsSummary != nil && len(cmd.Data) == n+8 {
+	if n := a.cdol1.DataLen(); a.txn.ds && len(cmd.Data) == n+8 {
 		dsInput = bytes.Clone(cmd.Data[n:])
 		cmd.Data = cmd.Data[:n]
 	}
@@ -126,17 +126,22 @@ func (a *App) generateAC(cmd apdu.Command) []byte {
 		}
 		// With relay resistance the ICC Dynamic Data also carries the
 		// entropies and times of the last exchange (Book C-2).
-		// With Integrated Data Storage the DS Summary 2 comes first, and
-		// after a write the DS Summary 3.
+		// With Integrated Data Storage, when the reader's operator opened
+		// the slot, the DS Summary 2 comes first, and after a write the
+		// DS Summary 3 (unchanged when the slot is locked: the write
+		// failed). A reader without an operator ID gets no summary, so the
+		// relay resistance data lead.
 		var extra []byte
-		if ds := a.cfg.DataStorage; ds != nil {
+		if ds := a.cfg.DataStorage; ds != nil && a.txn.ds {
 			extra = bytes.Clone(a.dsSummary)
 			if ds.SignedSummary != nil {
 				extra = bytes.Clone(ds.SignedSummary)
 			}
 			if dsInput != nil {
-				sum := sha256.Sum256(append(bytes.Clone(a.dsSummary), dsInput...))
-				a.dsSummary = sum[:8]
+				if !ds.Locked {
+					sum := sha256.Sum256(append(bytes.Clone(a.dsSummary), dsInput...))
+					a.dsSummary = sum[:8]
+				}
 				extra = append(extra, a.dsSummary...)
 			}
 		}

@@ -332,7 +332,9 @@ func TestMChipDataStorage(t *testing.T) {
 	cfg.BalanceReading = true
 	a := newApp(t, cfg)
 	require.Equal(t, apdu.SW9000, selectApp(t, a).SW)
-	r := mcTap(t, a, newTx("000000010000"), apdu.TC|apdu.CDARequest)
+	op := []byte{0x7A, 0x45, 0x12, 0x3E, 0xE5, 0x9C, 0x7F, 0x40}
+	withOp := func(x txData) txData { x.opID = op; return x }
+	r := mcTap(t, a, withOp(newTx("000000010000")), apdu.TC|apdu.CDARequest)
 	require.Equal(t, apdu.SW9000, r.resp.SW)
 	require.Equal(t, []byte{0x01, 0x02, 0x00}, r.recs[0x9F5D])
 	require.Equal(t, []byte{0x02}, r.recs[0x9F5F])
@@ -344,7 +346,7 @@ func TestMChipDataStorage(t *testing.T) {
 	// slot: the next GET PROCESSING OPTIONS gives the new summary.
 	a.Deselect()
 	require.Equal(t, apdu.SW9000, selectApp(t, a).SW)
-	x := newTx("000000010000")
+	x := withOp(newTx("000000010000"))
 	_, g := gpo(t, a, x)
 	require.Equal(t, apdu.SW9000, g.SW)
 	cdol, err := tlv.ParseDOL(r.recs[0x8C])
@@ -358,4 +360,54 @@ func TestMChipDataStorage(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEqual(t, []byte{1, 2, 3, 4, 5, 6, 7, 8}, l.Map()[0x9F7D])
 	require.Len(t, l.Map()[0x9F7D], 8)
+}
+
+// TestMChipDataStorageOperator: the PDOL asks for the DS Requested Operator
+// ID; a reader without one, or with another operator's when the slot has
+// an owner, gets no summary and cannot write; a locked slot keeps its
+// summary after a write.
+func TestMChipDataStorageOperator(t *testing.T) {
+	op := []byte{0x7A, 0x45, 0x12, 0x3E, 0xE5, 0x9C, 0x7F, 0x40}
+	summary := []byte{1, 2, 3, 4, 5, 6, 7, 8}
+	gpoSummary := func(a *emvapp.App, opID []byte) []byte {
+		a.Deselect()
+		require.Equal(t, apdu.SW9000, selectApp(t, a).SW)
+		x := newTx("000000010000")
+		x.opID = opID
+		_, g := gpo(t, a, x)
+		require.Equal(t, apdu.SW9000, g.SW)
+		l, err := tlv.Decode(g.Data)
+		require.NoError(t, err)
+		return l.Map()[0x9F7D]
+	}
+	cfg := mcConfig(t, "mc16")
+	cfg.DataStorage = &emvapp.DataStorage{Summary: summary, Slots: 1, OperatorID: op}
+	a := newApp(t, cfg)
+	require.Nil(t, gpoSummary(a, nil), "no operator ID")
+	require.Nil(t, gpoSummary(a, make([]byte, 8)), "a zero operator ID")
+	require.Nil(t, gpoSummary(a, []byte{1, 1, 1, 1, 1, 1, 1, 1}), "another operator")
+	require.Equal(t, summary, gpoSummary(a, op))
+
+	// A write without an operator ID is not one: the DSDOL data are not
+	// expected, so the GENERATE AC data are the wrong length.
+	a.Deselect()
+	require.Equal(t, apdu.SW9000, selectApp(t, a).SW)
+	x := newTx("000000010000")
+	_, g := gpo(t, a, x)
+	require.Equal(t, apdu.SW9000, g.SW)
+	data := append(tlv.BuildDOL(emvapp.DefaultCDOL1(false), x.source), 1, 1, 1, 1, 1, 1, 1, 1)
+	require.Equal(t, apdu.SW6700, run(t, a, apdu.GenerateAC(apdu.ARQC|apdu.CDARequest, data)).SW)
+	require.Equal(t, summary, gpoSummary(a, op))
+
+	// A locked slot: the write leaves the summary as it was.
+	cfg.DataStorage = &emvapp.DataStorage{Summary: summary, Slots: 1, Locked: true}
+	a = newApp(t, cfg)
+	require.Equal(t, apdu.SW9000, selectApp(t, a).SW)
+	x = newTx("000000010000")
+	x.opID = op
+	_, g = gpo(t, a, x)
+	require.Equal(t, apdu.SW9000, g.SW)
+	data = append(tlv.BuildDOL(emvapp.DefaultCDOL1(false), x.source), 1, 1, 1, 1, 1, 1, 1, 1)
+	require.Equal(t, apdu.SW9000, run(t, a, apdu.GenerateAC(apdu.ARQC|apdu.CDARequest, data)).SW)
+	require.Equal(t, summary, gpoSummary(a, op))
 }

@@ -225,11 +225,18 @@ func (r *run) process() (kernel.Outcome, error) {
 		msi |= msiODCVMReq
 	}
 	r.term[0x9F7E] = []byte{msi}
+	// The DS Requested Operator ID goes to a card whose PDOL asks for it:
+	// the card opens its data storage to that operator only.
+	if len(r.cb.DSRequestedOperatorID) == 8 {
+		r.term[0x9F5C] = append([]byte(nil), r.cb.DSRequestedOperatorID...)
+	}
 
 	// Data Needed before GET PROCESSING OPTIONS: PDOL tags the kernel has
 	// no value for are sent to the terminal in a DEK; the DET's terminal
 	// data fill them (a tag still missing is zero-filled, as any DOL).
-	r.pdolDataNeeded(fci.PDOL)
+	if !r.pdolDataNeeded(fci.PDOL) {
+		return r.timeOut("the DET with the PDOL's Data Needed did not come"), nil
+	}
 
 	// S1.13: GET PROCESSING OPTIONS.
 	r.pdol = tlv.BuildDOLFor(tlv.Kernel2, fci.PDOL, r.term.Lookup)
@@ -347,7 +354,14 @@ func (r *run) parseGPO(data []byte) (kernel.Outcome, bool) {
 // the tag in Data Needed.
 func (r *run) dataExchange() (kernel.Outcome, bool, error) {
 	exchange := r.a.Config.Exchange()
-	if len(r.cb.TagsToRead) == 0 && exchange == nil {
+	// Proceed To First Write Flag present and 00: the kernel asks for it
+	// and waits for the terminal before writing anything to the card.
+	flag := r.cb.ProceedToFirstWriteFlag
+	wait := len(flag) == 1 && flag[0] == 0x00
+	if len(flag) == 1 {
+		r.term[0xDF8110] = []byte{flag[0]}
+	}
+	if len(r.cb.TagsToRead) == 0 && exchange == nil && !wait {
 		return kernel.Outcome{}, false, nil
 	}
 	var dek kernel.DEK
@@ -383,17 +397,57 @@ func (r *run) dataExchange() (kernel.Outcome, bool, error) {
 	if len(dek.DataToSend) > 0 {
 		r.dataToSend = dek.DataToSend
 	}
-	if exchange != nil {
-		det := exchange(dek)
-		for _, d := range det.Data {
-			if kernel.DETAllows(d.Tag) {
-				r.term[d.Tag] = append([]byte(nil), d.Value...)
-			}
+	if wait {
+		dek.DataNeeded = append(dek.DataNeeded, 0xDF8110)
+	}
+	if exchange == nil {
+		if wait {
+			return r.timeOut("no terminal answers the DEK: the Proceed To First Write Flag stays 00"), true, nil
 		}
-		r.writeBefore = appendWritable(r.writeBefore, det.TagsToWriteBeforeGenAC)
-		r.writeAfter = appendWritable(r.writeAfter, det.TagsToWriteAfterGenAC)
+		return kernel.Outcome{}, false, nil
+	}
+	in := r.exchangeDET(exchange, dek)
+	if wait {
+		// The first write waits for a DET setting the flag; one that
+		// comes late, or leaves the flag at 00, leaves the kernel waiting
+		// until the Time Out Value runs out.
+		if !in {
+			return r.timeOut("the DET setting the Proceed To First Write Flag came after the Time Out Value"), true, nil
+		}
+		if f := r.term[0xDF8110]; len(f) != 1 || f[0] == 0x00 {
+			return r.timeOut("the DET left the Proceed To First Write Flag at 00"), true, nil
+		}
 	}
 	return kernel.Outcome{}, false, nil
+}
+
+// exchangeDET sends dek to the terminal and takes its DET: terminal data
+// the DET may set and Tags To Write. It reports whether the DET came within
+// the combination's Time Out Value (the call's time by Config.Stopwatch
+// plus the DET's Delay).
+func (r *run) exchangeDET(exchange func(kernel.DEK) kernel.DET, dek kernel.DEK) bool {
+	var det kernel.DET
+	took := r.a.Config.Measure(func() { det = exchange(dek) })
+	took += det.Delay
+	for _, d := range det.Data {
+		if kernel.DETAllows(d.Tag) {
+			r.term[d.Tag] = append([]byte(nil), d.Value...)
+		}
+	}
+	r.writeBefore = appendWritable(r.writeBefore, det.TagsToWriteBeforeGenAC)
+	r.writeAfter = appendWritable(r.writeAfter, det.TagsToWriteAfterGenAC)
+	return took <= r.cb.TimeOut()
+}
+
+// timeOut ends the transaction when the DET the kernel waits for does not
+// come in time: End Application with the L3 error Time Out.
+func (r *run) timeOut(reason string) kernel.Outcome {
+	o := r.base(kernel.EndApplication)
+	o.CVM = kernel.CVMNA
+	o.UIOnOutcome = &kernel.UIRequest{Message: kernel.MsgTryAnotherCard, Status: kernel.StatusNotReady, Hold: r.cb.MessageHoldTime}
+	o.L3 = kernel.L3TimeOut
+	o.Reason = "time out: " + reason
+	return o
 }
 
 // startIDS decides, once the records are read, whether the kernel reads the
@@ -427,11 +481,12 @@ func (r *run) startIDS() {
 
 // pdolDataNeeded asks the terminal, when it takes part in data exchange,
 // for the PDOL data objects the kernel has no value for (Data Needed in a
-// DEK) and takes the terminal data of its DET.
-func (r *run) pdolDataNeeded(pdol tlv.DOL) {
+// DEK) and takes the terminal data of its DET. It reports false when the
+// DET came after the Time Out Value.
+func (r *run) pdolDataNeeded(pdol tlv.DOL) bool {
 	exchange := r.a.Config.Exchange()
 	if exchange == nil {
-		return
+		return true
 	}
 	var needed []tlv.Tag
 	for _, e := range pdol {
@@ -440,16 +495,9 @@ func (r *run) pdolDataNeeded(pdol tlv.DOL) {
 		}
 	}
 	if len(needed) == 0 {
-		return
+		return true
 	}
-	det := exchange(kernel.DEK{DataNeeded: needed})
-	for _, d := range det.Data {
-		if kernel.DETAllows(d.Tag) {
-			r.term[d.Tag] = append([]byte(nil), d.Value...)
-		}
-	}
-	r.writeBefore = appendWritable(r.writeBefore, det.TagsToWriteBeforeGenAC)
-	r.writeAfter = appendWritable(r.writeAfter, det.TagsToWriteAfterGenAC)
+	return r.exchangeDET(exchange, kernel.DEK{DataNeeded: needed})
 }
 
 // appendWritable adds to dst the data objects of src that PUT DATA can
@@ -1001,6 +1049,27 @@ func (r *run) actionAnalysis() {
 	}
 }
 
+// DS ODS Info For Reader (DF810A) bits.
+const (
+	dsODSUsableTC        = 0x80
+	dsODSUsableARQC      = 0x40
+	dsODSUsableAAC       = 0x20
+	dsODSStopNoTerm      = 0x04
+	dsODSStopWriteFailed = 0x02
+)
+
+// dsODSUsable is the DS ODS Info For Reader bit that lets a write go with
+// the AC type t.
+func dsODSUsable(t acType) byte {
+	switch t {
+	case acTC:
+		return dsODSUsableTC
+	case acARQC:
+		return dsODSUsableARQC
+	}
+	return dsODSUsableAAC
+}
+
 // generateAC is GAC.20-29 and the response processing of S9 and S910.
 func (r *run) generateAC() (kernel.Outcome, error) {
 	a := r.a
@@ -1024,6 +1093,20 @@ func (r *run) generateAC() (kernel.Outcome, error) {
 		// GAC.24-27: CDA for TC and ARQC.
 		ref |= apdu.CDARequest
 		cdaRequested = true
+	}
+	// DS ODS Info For Reader (DF810A), as this model reads it: b8, b7 and
+	// b6 let the write go with a TC, an ARQC or an AAC; b3 stops the
+	// transaction when the write cannot go with the AC type asked for (no
+	// DS ODS Term for it); b2 stops it when the card did not write.
+	if info := r.cb.DSODSInfoForReader; r.idsWrite && len(info) == 1 {
+		if info[0]&dsODSUsable(acType(ref&0xC0)) == 0 {
+			if info[0]&dsODSStopNoTerm != 0 {
+				return r.endApplication(kernel.L2IDSNoMatchingAC, fmt.Sprintf("the DS ODS Info For Reader %02X does not let the write go with the AC type asked for", info[0])), nil
+			}
+			// Read only: the DSDOL related data are not sent.
+			r.idsWrite = false
+			r.term[0xDF8128] = []byte{0x80}
+		}
 	}
 	cdol, _ := tlv.ParseDOL(r.card[0x8C])
 	r.term[0x95] = r.tvr[:]
@@ -1177,6 +1260,9 @@ func (r *run) generateAC() (kernel.Outcome, error) {
 			st |= 0x40
 		}
 		r.term[0xDF810B] = []byte{st}
+		if info := r.cb.DSODSInfoForReader; r.idsWrite && !r.idsWritten && len(info) == 1 && info[0]&dsODSStopWriteFailed != 0 {
+			return r.endApplication(kernel.L2IDSWriteError, "the card did not write its data storage (DS Summary 3 is the DS Summary 2)"), nil
+		}
 	}
 	if r.cb.BalanceReadAfter {
 		if err := r.readBalance(0xDF8105); err != nil {

@@ -1212,3 +1212,147 @@ func TestIntegratedDataStorage(t *testing.T) {
 	out = tap(t, m, 50000, opID)
 	require.True(t, out.TVR.Has(kernel.TVRCDAFailed), out.String())
 }
+
+// TestProceedToFirstWrite: with the Proceed To First Write Flag at 00 the
+// kernel asks the terminal for it after the records and writes nothing to
+// the card (no PUT DATA, no GENERATE AC) until a DET sets it; a DET that
+// comes after the Time Out Value, leaves the flag at 00, or never comes
+// ends the transaction with the L3 error Time Out.
+func TestProceedToFirstWrite(t *testing.T) {
+	wait := func(det func(kernel.DEK) kernel.DET) func(*kernel.Config) {
+		return func(c *kernel.Config) {
+			mc(c).ProceedToFirstWriteFlag = kernel.HexBytes{0x00}
+			mc(c).TimeOutValue = 300 * time.Millisecond
+			c.DataExchange = det
+		}
+	}
+	writes := func(m *kerneltest.MChip) int {
+		n := 0
+		for _, ins := range m.Sequence {
+			if ins == 0xDA || ins == 0xAE {
+				n++
+			}
+		}
+		return n
+	}
+
+	// The DET sets the flag in time: the transaction goes on.
+	m := newCard(t, nil)
+	var deks []kernel.DEK
+	out := tap(t, m, 50000, wait(func(d kernel.DEK) kernel.DET {
+		deks = append(deks, d)
+		return kernel.DET{Data: tlv.List{{Tag: 0xDF8110, Value: []byte{0x01}}}, Delay: 250 * time.Millisecond}
+	}))
+	require.Equal(t, kernel.Approved, out.Type, out.String())
+	require.Equal(t, kernel.L3OK, out.L3)
+	require.Len(t, deks, 1)
+	require.Equal(t, []tlv.Tag{0xDF8110}, deks[0].DataNeeded)
+
+	// Too late: End Application, L3 Time Out, nothing written.
+	m = newCard(t, nil)
+	out = tap(t, m, 50000, wait(func(kernel.DEK) kernel.DET {
+		return kernel.DET{Data: tlv.List{{Tag: 0xDF8110, Value: []byte{0x01}}}, Delay: 301 * time.Millisecond}
+	}))
+	require.Equal(t, kernel.EndApplication, out.Type, out.String())
+	require.Equal(t, kernel.L3TimeOut, out.L3)
+	require.Equal(t, kernel.L2OK, out.Error)
+	require.Zero(t, writes(m))
+
+	// The DET comes in time but leaves the flag at 00.
+	m = newCard(t, nil)
+	out = tap(t, m, 50000, wait(func(kernel.DEK) kernel.DET { return kernel.DET{} }))
+	require.Equal(t, kernel.L3TimeOut, out.L3, out.String())
+	require.Zero(t, writes(m))
+
+	// The time is the stopwatch's: a terminal that takes 400 ms by it is
+	// late too.
+	m = newCard(t, nil)
+	var now time.Duration
+	out = tap(t, m, 50000, func(c *kernel.Config) {
+		wait(func(kernel.DEK) kernel.DET {
+			now += 400 * time.Millisecond
+			return kernel.DET{Data: tlv.List{{Tag: 0xDF8110, Value: []byte{0x01}}}}
+		})(c)
+		c.Stopwatch = func() time.Duration { return now }
+	})
+	require.Equal(t, kernel.L3TimeOut, out.L3, out.String())
+
+	// No terminal takes part in data exchange: the flag is never set.
+	m = newCard(t, nil)
+	out = tap(t, m, 50000, wait(nil))
+	require.Equal(t, kernel.L3TimeOut, out.L3, out.String())
+	require.Zero(t, writes(m))
+
+	// A flag other than 00 does not wait.
+	m = newCard(t, nil)
+	out = tap(t, m, 50000, func(c *kernel.Config) { mc(c).ProceedToFirstWriteFlag = kernel.HexBytes{0x01} })
+	require.Equal(t, kernel.Approved, out.Type, out.String())
+
+	// The PDOL's Data Needed: a DET after the Time Out Value (500 ms by
+	// default) ends the transaction before GET PROCESSING OPTIONS.
+	m = newCard(t, func(m *kerneltest.MChip) { m.PDOL = tlv.DOL{{Tag: 0xDF70, Len: 2}} })
+	out = tap(t, m, 50000, func(c *kernel.Config) {
+		c.DataExchange = func(kernel.DEK) kernel.DET {
+			return kernel.DET{Data: tlv.List{{Tag: 0xDF70, Value: []byte{1, 2}}}, Delay: 600 * time.Millisecond}
+		}
+	})
+	require.Equal(t, kernel.L3TimeOut, out.L3, out.String())
+	require.Nil(t, m.LastPDOLData)
+}
+
+// TestDSODSInfoForReader: the DS ODS Info For Reader lets the data storage
+// write go with some AC types only, leaving it out or stopping with
+// ids_no_matching_ac otherwise, and stops with ids_write_error when the
+// card did not write.
+func TestDSODSInfoForReader(t *testing.T) {
+	sum := []byte{1, 2, 3, 4, 5, 6, 7, 8}
+	ids := func(info byte) func(*kernel.Config) {
+		return func(c *kernel.Config) {
+			mc(c).DSRequestedOperatorID = kernel.HexBytes{0x7A, 0x45, 0x12, 0x3E, 0xE5, 0x9C, 0x7F, 0x40}
+			mc(c).DSInputTerm = kernel.HexBytes{0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88}
+			mc(c).DSODSInfoForReader = kernel.HexBytes{info}
+		}
+	}
+	disc := func(out kernel.Outcome, tag tlv.Tag) []byte {
+		v, _ := out.DiscretionaryData.Find(tag)
+		return v.Value
+	}
+	card := func(fails bool) *kerneltest.MChip {
+		return newCard(t, func(m *kerneltest.MChip) { m.DSSummary = sum; m.DSWriteFails = fails })
+	}
+
+	// Usable for TC: the write goes.
+	m := card(false)
+	out := tap(t, m, 50000, ids(0x80))
+	require.Equal(t, kernel.Approved, out.Type, out.String())
+	require.NotNil(t, m.DSInput)
+	require.Equal(t, []byte{0xC0}, disc(out, 0xDF810B))
+
+	// Usable for ARQC only, no stop: read only, no DSDOL data sent.
+	m = card(false)
+	out = tap(t, m, 50000, ids(0x40))
+	require.Equal(t, kernel.Approved, out.Type, out.String())
+	require.Nil(t, m.DSInput)
+	require.Equal(t, []byte{0x80}, disc(out, 0xDF8128))
+	require.Equal(t, []byte{0x80}, disc(out, 0xDF810B))
+
+	// Usable for ARQC only, stop if no DS ODS Term: no GENERATE AC.
+	m = card(false)
+	out = tap(t, m, 50000, ids(0x44))
+	require.Equal(t, kernel.EndApplication, out.Type, out.String())
+	require.Equal(t, kernel.L2IDSNoMatchingAC, out.Error)
+	require.NotContains(t, m.Sequence, byte(0xAE))
+
+	// The card does not write: stop if write failed.
+	m = card(true)
+	out = tap(t, m, 50000, ids(0xC2))
+	require.Equal(t, kernel.EndApplication, out.Type, out.String())
+	require.Equal(t, kernel.L2IDSWriteError, out.Error)
+	require.Equal(t, []byte{0x80}, disc(out, 0xDF810B))
+
+	// The card does not write, no stop: a successful read only.
+	m = card(true)
+	out = tap(t, m, 50000, ids(0xC0))
+	require.Equal(t, kernel.Approved, out.Type, out.String())
+	require.Equal(t, []byte{0x80}, disc(out, 0xDF810B))
+}

@@ -96,6 +96,9 @@ type MChip struct {
 	// related data after the CDOL1 data make a write whose DS Summary 3 is
 	// the DS Summary 2 with its last byte inverted.
 	DSInput []byte
+	// DSWriteFails makes a write leave the slot as it was: the DS Summary
+	// 3 is the DS Summary 2.
+	DSWriteFails bool
 	// Sequence lists the instruction byte of every command, in order.
 	Sequence []byte
 
@@ -361,7 +364,9 @@ func (m *MChip) gac(cmd apdu.Command) apdu.Response {
 		m.DSInput = append([]byte(nil), cmd.Data[n:]...)
 		cmd.Data = cmd.Data[:n]
 		ds3 = append([]byte(nil), m.DSSummary...)
-		ds3[7] ^= 0xFF
+		if !m.DSWriteFails {
+			ds3[7] ^= 0xFF
+		}
 	}
 	objs, err := MChipCDOL1.Split(cmd.Data)
 	if err != nil {

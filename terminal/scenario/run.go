@@ -418,6 +418,7 @@ func (e Expectation) check(o kernel.Outcome, card cards.Card) []string {
 	eq("start", e.Start, o.Start.String())
 	eq("cvm", e.CVM, o.CVM.Name())
 	eq("error", e.Error, o.Error.String())
+	eq("l3_error", e.L3Error, o.L3.String())
 	eq("oda", e.ODA, o.ODA.Status.String())
 	eq("aid", e.AID, strings.ToUpper(hex.EncodeToString(o.AID)))
 	eq("tvr", e.TVR, strings.ToUpper(hex.EncodeToString(o.TVR[:])))

@@ -211,7 +211,9 @@ type Expectation struct {
 	// tags does the data record's; "absent" for a tag that must not be.
 	Discretionary map[string]string `yaml:"discretionary,omitempty"`
 	Error         string            `yaml:"error,omitempty"`
-	ODA           string            `yaml:"oda,omitempty"`
+	// L3Error is the terminal-side error indication ("time_out").
+	L3Error string `yaml:"l3_error,omitempty"`
+	ODA     string `yaml:"oda,omitempty"`
 	// ODAReason must be contained in the ODA failure reason.
 	ODAReason string `yaml:"oda_reason,omitempty"`
 	// MagStripe checks whether the outcome is of C-2 mag-stripe mode.
