@@ -149,10 +149,8 @@ func (s *TSMService) start(o TSMServiceOptions, name string) (*wire.Party, hsm.H
 		if s.store, err = sqlstore.Open(StoreFile(o.DataDir, name)); err != nil {
 			return nil, hsm.Handle{}, err
 		}
-		if dek, err = m.Lookup(label); err != nil {
-			if dek, err = m.GenerateKey(label, hsm.UsageDEK, keys.AES, 32); err != nil {
-				return nil, hsm.Handle{}, err
-			}
+		if dek, err = atRestKey(m, label); err != nil {
+			return nil, hsm.Handle{}, err
 		}
 	} else {
 		lmk := make([]byte, 32)
@@ -479,4 +477,20 @@ func (k ProvisioningPKI) SEAuthorityPublic() (*ecdsa.PublicKey, error) {
 		return e, nil
 	}
 	return nil, fmt.Errorf("%w: %s is not a P-256 key", ErrPKI, seAuthorityPubFile)
+}
+
+// atRestKey finds the key of the TSM's state in m, or makes it at the first
+// start on a data directory: looked for in the module's key list, so that a
+// first start logs no refused lookup.
+func atRestKey(m *soft.HSM, label string) (hsm.Handle, error) {
+	hs, err := m.List()
+	if err != nil {
+		return hsm.Handle{}, err
+	}
+	for _, h := range hs {
+		if h.Label == label {
+			return m.Lookup(label)
+		}
+	}
+	return m.GenerateKey(label, hsm.UsageDEK, keys.AES, 32)
 }
