@@ -430,6 +430,26 @@ func TestTamperDevice(t *testing.T) {
 				n.Cards[issuertest.HCEMC] = &issuertest.Card{Name: c.Name, PAN: c.PAN, PSN: c.PSN, Expiry: c.Expiry, CVN: cvn, MK: mk,
 					DeviceID: c.DeviceID}
 			}},
+		// An HCE token must be a cloud card: with a CVN of its own keys
+		// (visa18) the issuer has no authenticated phone for it.
+		{name: "HCE token on visa18, no cloud keys", card: issuertest.HCE, want: authz.DeviceBindingUnauthenticated,
+			setup: func(t *testing.T, n *issuertest.Net) {
+				require.NoError(t, n.DB.Update(ctx, func(tx *store.Tx) error {
+					k, err := tx.Token(ctx, issuertest.HCE)
+					if err != nil {
+						return err
+					}
+					k.CVN = "visa18"
+					return tx.PutToken(ctx, k)
+				}))
+				c := n.Cards[issuertest.HCE]
+				cvn, err := cryptogram.Lookup("visa18")
+				require.NoError(t, err)
+				mk, err := cvn.DeriveMK(keys.MustHex(keys.TDES, issuertest.IMKTok), c.PAN, c.PSN)
+				require.NoError(t, err)
+				n.Cards[issuertest.HCE] = &issuertest.Card{Name: c.Name, PAN: c.PAN, PSN: c.PSN, Expiry: c.Expiry, CVN: cvn, MK: mk,
+					DeviceID: c.DeviceID}
+			}},
 		// Credentials bound to no device: a device claim has nothing to
 		// contradict and is ignored.
 		{name: "unbound wallet, device in the private field", card: issuertest.Wallet, req: privateOther, want: authz.Approved},
