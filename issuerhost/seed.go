@@ -28,9 +28,6 @@ type Seed struct {
 	Cards    []SeedCard    `yaml:"cards"`
 	Tokens   []SeedToken   `yaml:"tokens,omitempty"`
 	Devices  []SeedDevice  `yaml:"devices,omitempty"`
-	// KeyValidity is how long the phones' recorded keys stay usable
-	// (default 30 days).
-	KeyValidity time.Duration `yaml:"key_validity,omitempty"`
 	// Created is when the data is created (the current time when zero).
 	Created time.Time `yaml:"-"`
 }
@@ -170,18 +167,11 @@ func (t SeedToken) String() string { return fmt.Sprintf("seed token %s %s", t.ID
 // GoString is String, so that %#v shows no number either.
 func (t SeedToken) GoString() string { return t.String() }
 
-// SeedDevice is a phone bound to Token; Keys, when set, are the
-// single-use keys it was provisioned with.
+// SeedDevice is a phone bound to Token. Its keys, if it is an HCE phone,
+// come from the cloud platform's batches (issuerhost/cloud's ledger).
 type SeedDevice struct {
-	ID    string        `yaml:"id"` // hardware device ID, hex, up to 8 bytes
-	Token string        `yaml:"token"`
-	Keys  *SeedKeyBatch `yaml:"keys,omitempty"`
-}
-
-// SeedKeyBatch is a run of ATCs whose keys a phone holds.
-type SeedKeyBatch struct {
-	First int `yaml:"first"`
-	Count int `yaml:"count"`
+	ID    string `yaml:"id"` // hardware device ID, hex, up to 8 bytes
+	Token string `yaml:"token"`
 }
 
 // Sentinel errors of Init.
@@ -223,10 +213,6 @@ func Init(ctx context.Context, db *store.DB, h InitHSM, seed Seed) error {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	ttl := seed.KeyValidity
-	if ttl <= 0 {
-		ttl = 30 * 24 * time.Hour
-	}
 	if done, err := Initialised(ctx, db); err != nil {
 		return err
 	} else if done {
@@ -241,7 +227,7 @@ func Init(ctx context.Context, db *store.DB, h InitHSM, seed Seed) error {
 		} else if done {
 			return ErrSeeded
 		}
-		if err := seedRows(ctx, tx, seed, now, ttl); err != nil {
+		if err := seedRows(ctx, tx, seed, now); err != nil {
 			return err
 		}
 		if err := tx.SetMeta(ctx, seededKey, now.UTC().Format(time.RFC3339Nano)); err != nil {
@@ -300,7 +286,7 @@ func yymm(s string) (string, error) {
 	return s, nil
 }
 
-func seedRows(ctx context.Context, tx *store.Tx, seed Seed, now time.Time, ttl time.Duration) error {
+func seedRows(ctx context.Context, tx *store.Tx, seed Seed, now time.Time) error {
 	for _, a := range seed.Accounts {
 		if err := tx.PutAccount(ctx, store.Account{ID: a.ID, Currency: a.Currency, CreditLimit: a.CreditLimit,
 			Posted: a.Posted, TxnLimit: a.TxnLimit, Status: store.AccountActive}); err != nil {
@@ -378,19 +364,6 @@ func seedRows(ctx context.Context, tx *store.Tx, seed Seed, now time.Time, ttl t
 		if err := tx.Audit(ctx, store.AuditEvent{At: now, Actor: cloud.Actor, Action: "device.registered",
 			Subject: "device " + id, Detail: "bound to token " + d.Token + " (sample data)"}); err != nil {
 			return err
-		}
-		if b := d.Keys; b != nil && b.Count > 0 {
-			if b.First < 1 || b.First+b.Count-1 > 0xFFFF {
-				return fmt.Errorf("%w: device %s: key ATCs %d+%d", ErrSeed, id, b.First, b.Count)
-			}
-			if err := tx.IssueKeys(ctx, d.Token, id, uint16(b.First), b.Count, now, now.Add(ttl)); err != nil {
-				return fmt.Errorf("%w: device %s: %w", ErrSeed, id, err)
-			}
-			if err := tx.Audit(ctx, store.AuditEvent{At: now, Actor: cloud.Actor, Action: "keys.recorded",
-				Subject: "device " + id, Detail: fmt.Sprintf("token %s: %d keys from ATC %04X provisioned with the phone",
-					d.Token, b.Count, b.First)}); err != nil {
-				return err
-			}
 		}
 	}
 	return nil

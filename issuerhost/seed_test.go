@@ -29,10 +29,9 @@ func TestInit(t *testing.T) {
 	require.ErrorIs(t, issuerhost.Init(ctx, n.DB, n.HSM, n.Seed), issuerhost.ErrSeeded)
 
 	require.NoError(t, n.DB.View(ctx, func(tx *store.Tx) error {
-		k, err := tx.HCEKey(ctx, issuertest.HCE, 5)
+		d, err := tx.Device(ctx, "3520990017614823", issuertest.HCE)
 		require.NoError(t, err)
-		require.Equal(t, "3520990017614823", k.DeviceID)
-		require.Equal(t, issuertest.Start.AddDate(0, 0, 30), k.ExpiresAt)
+		require.Equal(t, store.DeviceActive, d.Status)
 		c, err := tx.Card(ctx, issuertest.VisaExpired)
 		require.NoError(t, err)
 		require.Equal(t, "2406", c.Expiry, "YYYY-MM read as YYMM")

@@ -599,8 +599,7 @@ keys; without it nobody but the vault learns of the change.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "phone %s reported lost: tokens suspended %v, %d keys voided\n",
-				rep.DeviceID, rep.TokensSuspended, rep.KeysVoided)
+			fmt.Fprintf(out, "phone %s reported lost: tokens suspended %v\n", rep.DeviceID, rep.TokensSuspended)
 			if ts.addr == "" {
 				fmt.Fprintln(out, "  directly in the issuer's vault: no token service was told, no wallet provider notified (--provisioning ADDR --pki DIR)")
 			}

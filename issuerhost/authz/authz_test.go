@@ -30,7 +30,7 @@ func (fixedRand) Read(p []byte) (int, error) {
 
 func engine(t *testing.T, n *issuertest.Net, p authz.Policy) *authz.Engine {
 	t.Helper()
-	e, err := authz.New(n.DB, n.HSM, authz.Config{ZPK: n.Keys.ZPK, PVK: n.Keys.PVK, Policy: p, Now: n.Clock.Now, Rand: fixedRand{}})
+	e, err := authz.New(n.DB, n.HSM, authz.Config{ZPK: n.Keys.ZPK, PVK: n.Keys.PVK, Policy: p, Now: n.Clock.Now, Rand: fixedRand{}, Cloud: n.Cloud})
 	require.NoError(t, err)
 	return e
 }
@@ -119,7 +119,7 @@ func TestPipeline(t *testing.T) {
 			req: mutate(func(r *authz.Request) {
 				r.KeyATC, r.HasKeyATC, r.DeviceID, r.CVM = 2, true, "3520990017614823", authz.CVMCDCVM
 			}),
-			want: authz.Approved, code: "00", stage: authz.StageApprove, hasARPC: true},
+			want: authz.Approved, code: "00", stage: authz.StageApprove},
 		{name: "cash not offered", card: issuertest.VisaPlastic, tap: issuertest.Tap{Amount: 100},
 			req: mutate(func(r *authz.Request) { r.ProcessingCode = "010000" }), want: authz.TransactionNotAllowed, code: "57", stage: authz.StageFormat},
 		{name: "magnetic stripe not accepted", card: issuertest.VisaPlastic, tap: issuertest.Tap{Amount: 100},
@@ -159,21 +159,15 @@ func TestPipeline(t *testing.T) {
 			want:  authz.TokenExpired, code: "54", stage: authz.StageLookup},
 		{name: "mobile token at a contact chip reader (R-S5d)", card: issuertest.Wallet, tap: issuertest.Tap{Amount: 100, CDCVM: true},
 			req: mutate(func(r *authz.Request) { r.EntryMode = "051" }), want: authz.TokenDomainEntryMode, code: "57", stage: authz.StageLookup},
-		{name: "HCE tap without device binding (R-S5d)", card: issuertest.HCE, tap: issuertest.Tap{Amount: 100, CDCVM: true, NoBinding: true},
-			want: authz.DeviceNotBound, code: "63", stage: authz.StageDevice, hasARPC: true},
-		{name: "HCE tap naming an unregistered phone in 9F10 (R-S5d)", card: issuertest.HCE,
-			tap:  issuertest.Tap{Amount: 100, CDCVM: true, Device: []byte{1, 2, 3, 4, 5, 6, 7, 8}},
-			want: authz.DeviceMismatch, code: "63", stage: authz.StageDevice, hasARPC: true},
+		// An HCE phone's device is the one the cloud key ledger issued the
+		// key to; a device named in the private field is a claim.
 		{name: "private field names another phone (R-S5d)", card: issuertest.HCE, tap: issuertest.Tap{Amount: 100, CDCVM: true},
 			req:  mutate(func(r *authz.Request) { r.DeviceID = "0102030405060708" }),
-			want: authz.DeviceMismatch, code: "63", stage: authz.StageDevice, hasARPC: true},
-		{name: "phone reported lost (R-C1)", card: issuertest.HCE, tap: issuertest.Tap{Amount: 100, CDCVM: true},
+			want: authz.DeviceMismatch, code: "63", stage: authz.StageDevice},
+		{name: "phone reported lost to the cloud platform (R-C1)", card: issuertest.HCE, tap: issuertest.Tap{Amount: 100, CDCVM: true},
 			setup: func(t *testing.T, n *issuertest.Net) {
-				require.NoError(t, n.DB.Update(ctx, func(tx *store.Tx) error {
-					_, err := tx.SetDeviceStatus(ctx, "3520990017614823", store.DeviceLost, n.Clock.Now())
-					return err
-				}))
-			}, want: authz.DeviceLost, code: "62", stage: authz.StageDevice, hasARPC: true},
+				require.NoError(t, n.Ledger.SuspendDevice(issuertest.HCE, "3520990017614823"))
+			}, want: authz.DeviceLost, code: "62", stage: authz.StageDevice},
 		{name: "cryptogram altered", card: issuertest.VisaPlastic, tap: issuertest.Tap{Amount: 100},
 			req: mutate(func(r *authz.Request) {
 				i := bytes.Index(r.ICC, []byte{0x9F, 0x26, 0x08})
@@ -188,18 +182,13 @@ func TestPipeline(t *testing.T) {
 			want: authz.ATCOutOfWindow, code: "82", stage: authz.StageReplay, hasARPC: true},
 		{name: "ATC within the window", card: issuertest.VisaPlastic, tap: issuertest.Tap{Amount: 100, ATC: 64},
 			want: authz.Approved, code: "00", stage: authz.StageApprove, hasARPC: true},
-		{name: "HCE key never issued (R-S5b)", card: issuertest.HCE, tap: issuertest.Tap{Amount: 100, CDCVM: true, ATC: 6},
-			want: authz.KeyNotIssued, code: "82", stage: authz.StageSingleUse, hasARPC: true},
-		{name: "HCE key expired (R-S5b)", card: issuertest.HCE, tap: issuertest.Tap{Amount: 100, CDCVM: true},
-			setup: func(t *testing.T, n *issuertest.Net) { n.Clock.Advance(31 * 24 * time.Hour) },
-			want:  authz.KeyExpired, code: "82", stage: authz.StageSingleUse, hasARPC: true},
-		{name: "HCE key voided (R-C1)", card: issuertest.HCE, tap: issuertest.Tap{Amount: 100, CDCVM: true},
-			setup: func(t *testing.T, n *issuertest.Net) {
-				require.NoError(t, n.DB.Update(ctx, func(tx *store.Tx) error {
-					_, err := tx.VoidDeviceKeys(ctx, "3520990017614823", n.Clock.Now())
-					return err
-				}))
-			}, want: authz.KeyVoid, code: "82", stage: authz.StageSingleUse, hasARPC: true},
+		{name: "HCE key never issued (R-S5b)", card: issuertest.HCE, tap: issuertest.Tap{Amount: 100, CDCVM: true, ATC: issuertest.HCEKeys + 1},
+			want: authz.KeyNotIssued, code: "82", stage: authz.StageSingleUse},
+		{name: "Mastercard HCE key never issued (R-S5b)", card: issuertest.HCEMC, tap: issuertest.Tap{Amount: 100, CDCVM: true, ATC: issuertest.HCEKeys + 1},
+			want: authz.KeyNotIssued, code: "82", stage: authz.StageSingleUse},
+		{name: "HCE key past its day (R-S5b)", card: issuertest.HCE, tap: issuertest.Tap{Amount: 100, CDCVM: true},
+			setup: func(t *testing.T, n *issuertest.Net) { n.Clock.Advance(25 * time.Hour) },
+			want:  authz.KeyExpired, code: "82", stage: authz.StageSingleUse},
 		{name: "just above the no-signature limit without CVM (R-S2d)", card: issuertest.VisaPlastic, tap: issuertest.Tap{Amount: 300001},
 			want: authz.CVMRequired, code: "57", stage: authz.StageCVM, hasARPC: true},
 		{name: "at the no-signature limit without CVM: not above it (R-S2d)", card: issuertest.MCPlastic, tap: issuertest.Tap{Amount: 300000},
@@ -218,12 +207,15 @@ func TestPipeline(t *testing.T) {
 			want: authz.CVMRequired, code: "57", stage: authz.StageCVM, hasARPC: true},
 		{name: "phone verified its holder above the limit", card: issuertest.VisaSE, tap: issuertest.Tap{Amount: 400000, CDCVM: true},
 			want: authz.Approved, code: "00", stage: authz.StageApprove, hasARPC: true},
+		// The cloud model has no ARPC.
 		{name: "HCE below the limit without CDCVM (R-S2e)", card: issuertest.HCE, tap: issuertest.Tap{Amount: 100},
-			want: authz.CDCVMRequired, code: "57", stage: authz.StageCVM, hasARPC: true},
+			want: authz.CDCVMRequired, code: "57", stage: authz.StageCVM},
 		{name: "HCE with online PIN instead of CDCVM (R-S2e)", card: issuertest.HCE, tap: issuertest.Tap{Amount: 100},
-			pin: issuertest.PIN, want: authz.Approved, code: "00", stage: authz.StageApprove, hasARPC: true},
+			pin: issuertest.PIN, want: authz.Approved, code: "00", stage: authz.StageApprove},
 		{name: "Mastercard HCE with CDCVM", card: issuertest.HCEMC, tap: issuertest.Tap{Amount: 100, CDCVM: true},
-			want: authz.Approved, code: "00", stage: authz.StageApprove, hasARPC: true},
+			want: authz.Approved, code: "00", stage: authz.StageApprove},
+		{name: "Mastercard HCE with a wrong mobile PIN (R-S2e)", card: issuertest.HCEMC, tap: issuertest.Tap{Amount: 100},
+			want: authz.CloudUMDInvalid, code: "55", stage: authz.StageCVM},
 		{name: "online PIN correct", card: issuertest.VisaPlastic, tap: issuertest.Tap{Amount: 500000},
 			pin: issuertest.PIN, want: authz.Approved, code: "00", stage: authz.StageApprove, hasARPC: true},
 		{name: "online PIN wrong (R-G3c)", card: issuertest.VisaPlastic, tap: issuertest.Tap{Amount: 500000},

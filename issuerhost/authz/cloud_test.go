@@ -12,7 +12,6 @@ import (
 	"github.com/tapsim/tapsim/emv/cryptogram"
 	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/emv/tlv"
-	"github.com/tapsim/tapsim/hsm"
 	"github.com/tapsim/tapsim/issuerhost/authz"
 	"github.com/tapsim/tapsim/issuerhost/cloud"
 	"github.com/tapsim/tapsim/issuerhost/internal/issuertest"
@@ -41,7 +40,6 @@ const (
 	cloudPhone1  = "3520990017614849"
 	cloudPhone2  = "3520990017614856"
 	mobilePIN    = "2468"
-	umdIMKHex    = "5198E0086E1AA2B96D024958209E3213"
 )
 
 var cloudSalt = []byte("0123456789abcdef")
@@ -49,8 +47,6 @@ var cloudSalt = []byte("0123456789abcdef")
 func newCloudRig(t *testing.T) *cloudRig {
 	t.Helper()
 	n := issuertest.New(t)
-	_, err := n.HSM.ImportKey("issuer/imk/token"+authz.UMDKeySuffix, hsm.UsageIMKAC, keys.MustHex(keys.TDES, umdIMKHex))
-	require.NoError(t, err)
 	require.NoError(t, n.DB.Update(ctx, func(tx *store.Tx) error {
 		for _, k := range []store.Token{
 			{ID: visaCloudTok, Number: visaCloudPAN, CardID: issuertest.VisaSE, Expiry: "2812", Status: store.TokenActive,
@@ -65,6 +61,7 @@ func newCloudRig(t *testing.T) *cloudRig {
 		return nil
 	}))
 	r := &cloudRig{t: t, n: n, ledger: cloud.NewLedger(n.Clock.Now)}
+	var err error
 	r.e, err = authz.New(n.DB, n.HSM, authz.Config{ZPK: n.Keys.ZPK, PVK: n.Keys.PVK, Now: n.Clock.Now, Rand: fixedRand{},
 		Cloud: &cloud.Verifier{HSM: n.HSM, Ledger: r.ledger, Now: n.Clock.Now}})
 	require.NoError(t, err)
@@ -73,7 +70,7 @@ func newCloudRig(t *testing.T) *cloudRig {
 	require.NoError(t, err)
 	r.mdMK, err = cryptogram.DeriveICCMK(cryptogram.OptionA, imk, mcCloudPAN, "00")
 	require.NoError(t, err)
-	r.umdMK, err = cryptogram.DeriveICCMK(cryptogram.OptionA, keys.MustHex(keys.TDES, umdIMKHex), mcCloudPAN, "00")
+	r.umdMK, err = cryptogram.DeriveICCMK(cryptogram.OptionA, keys.MustHex(keys.TDES, issuertest.IMKTokUMD), mcCloudPAN, "00")
 	require.NoError(t, err)
 	return r
 }
@@ -204,10 +201,13 @@ func TestCloudTokens(t *testing.T) {
 	}
 
 	// R-C1: phone 2 reported lost: its keys are refused, phone 1's serve.
+	// (ki1 was spent by the tap that named phone 2: its cryptogram
+	// verified.)
+	ki5 := r.issue(cloudPhone1, 5)
 	require.NoError(t, r.ledger.SuspendDevice(visaCloudTok, cloudPhone2))
 	d := decide(t, r.e, r.visa(ki3, 5, 1000, true, ""))
 	require.Equal(t, authz.DeviceLost, d.Reason)
-	d = decide(t, r.e, r.visa(ki1, 6, 1000, true, ""))
+	d = decide(t, r.e, r.visa(ki5, 6, 1000, true, ""))
 	require.Equal(t, authz.Approved, d.Reason, d.String())
 
 	// Past its time to live.
@@ -220,7 +220,8 @@ func TestCloudTokens(t *testing.T) {
 // Without a cloud verifier a cloud token is not allowed.
 func TestCloudTokenWithoutVerifier(t *testing.T) {
 	r := newCloudRig(t)
-	e := engine(t, r.n, authz.Policy{})
+	e, err := authz.New(r.n.DB, r.n.HSM, authz.Config{ZPK: r.n.Keys.ZPK, PVK: r.n.Keys.PVK, Now: r.n.Clock.Now, Rand: fixedRand{}})
+	require.NoError(t, err)
 	d := decide(t, e, r.visa(r.issue(cloudPhone1, 0), 1, 1000, true, ""))
 	require.Equal(t, authz.TransactionNotAllowed, d.Reason)
 }

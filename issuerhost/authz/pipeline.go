@@ -96,7 +96,7 @@ func (t *txn) fail(err error) Reason {
 
 // run goes through the stages and returns the decision.
 func (t *txn) run() Decision {
-	stages := []func() Reason{t.format, t.lookup, t.verifyARQC, t.replay, t.bind, t.singleUse, t.deviceBinding,
+	stages := []func() Reason{t.format, t.lookup, t.verifyARQC, t.replay, t.bind, t.deviceBinding,
 		t.cvmPolicy, t.onlinePIN, t.limits, t.approve}
 	if t.isMagStripe() {
 		stages = []func() Reason{t.format, t.lookup, t.verifyCVC3, t.replay, t.cvmPolicyMagStripe, t.onlinePIN, t.limits, t.approve}
@@ -430,11 +430,6 @@ func (t *txn) replay() Reason {
 		return t.fail(err)
 	}
 	if int(atc) <= int(hw) {
-		if t.form == formHCE && t.token != nil {
-			if k, err := t.tx.HCEKey(t.ctx, t.token.ID, atc); err == nil && k.Status == store.KeyUsed {
-				return KeyUsed
-			}
-		}
 		return ATCNotAhead
 	}
 	if int(atc)-int(hw) > t.e.cfg.Policy.ATCWindow {
@@ -473,45 +468,11 @@ func (t *txn) bind() Reason {
 	return ""
 }
 
-// singleUse applies R-S5b to HCE tokens (stage 5): the key of this ATC
-// must have been issued, unused and unexpired; it is used up now. The key
-// was issued to exactly one phone, and the cryptogram verified under it:
-// that phone is the transaction's authenticated device (R-S5d).
-func (t *txn) singleUse() Reason {
-	if t.form != formHCE || t.token == nil || t.cloud != 0 {
-		return ""
-	}
-	k, err := t.tx.HCEKey(t.ctx, t.token.ID, uint16(t.atc))
-	if errors.Is(err, store.ErrNotFound) {
-		return KeyNotIssued
-	}
-	if err != nil {
-		return t.fail(err)
-	}
-	t.device = k.DeviceID
-	if id, err := NormaliseDeviceID(k.DeviceID); err == nil {
-		t.device = id
-	}
-	switch {
-	case t.device == "":
-		return KeyNotIssued
-	case k.Status == store.KeyUsed:
-		return KeyUsed
-	case k.Status == store.KeyVoid:
-		return KeyVoid
-	case !t.now.Before(k.ExpiresAt):
-		return KeyExpired
-	}
-	if err := t.tx.UseKey(t.ctx, t.token.ID, k.ATC, t.now); err != nil {
-		return t.fail(err)
-	}
-	return ""
-}
-
 // deviceBinding applies R-S5d to device-bound and HCE tokens (stage 5b).
 // The device rests on authenticated data only: for an HCE token, the
-// device its single-use key was issued to (singleUse); for another
-// device-bound token (wallet phone), the binding in 9F10 when the CVN's
+// phone the cloud key ledger issued its key to (verifyCloud; an HCE token
+// of another CVN has none and is refused, DeviceBindingUnauthenticated);
+// for another device-bound token (wallet phone), the binding in 9F10 when the CVN's
 // cryptogram covers the whole of 9F10, and otherwise the token is refused
 // (DeviceBindingUnauthenticated). The device named in 9F10 and in the
 // private field are claims: one that names another device declines
@@ -531,29 +492,23 @@ func (t *txn) deviceBinding() Reason {
 		}
 		return ""
 	}
-	bound, hce := t.token.DeviceBound, t.form == formHCE
-	if !bound && !hce {
+	if t.form == formHCE {
+		return DeviceBindingUnauthenticated
+	}
+	if !t.token.DeviceBound {
 		return ""
 	}
-	if !hce {
-		if !coversDeviceBinding(t.cvn) {
-			return DeviceBindingUnauthenticated
-		}
-		t.device = t.claimedDevice
+	if !coversDeviceBinding(t.cvn) {
+		return DeviceBindingUnauthenticated
 	}
-	if bound && (t.claimedDevice == "" || t.device == "") {
+	t.device = t.claimedDevice
+	if t.device == "" {
 		return DeviceNotBound
-	}
-	if t.claimedDevice != "" && t.claimedDevice != t.device {
-		return DeviceMismatch
 	}
 	if t.req.DeviceID != "" {
 		if id, _ := NormaliseDeviceID(t.req.DeviceID); id != t.device {
 			return DeviceMismatch
 		}
-	}
-	if !bound {
-		return ""
 	}
 	dev, err := t.tx.Device(t.ctx, t.device, t.token.ID)
 	if errors.Is(err, store.ErrNotFound) {

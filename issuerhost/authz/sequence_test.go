@@ -1,15 +1,14 @@
 package authz_test
 
 import (
-	"errors"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/tapsim/tapsim/emv/tlv"
 	"github.com/tapsim/tapsim/issuerhost/authz"
+	"github.com/tapsim/tapsim/issuerhost/cloud"
 	"github.com/tapsim/tapsim/issuerhost/internal/issuertest"
 	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/issuerhost/store/storetest"
@@ -86,16 +85,23 @@ func TestHCEKeyUsedTwice(t *testing.T) {
 	require.Equal(t, "82", d.Code)
 	require.Equal(t, "R-S5b", d.Reason.Rule())
 
-	require.NoError(t, n.DB.View(ctx, func(tx *store.Tx) error {
-		k, err := tx.HCEKey(ctx, issuertest.HCE, 1)
-		require.NoError(t, err)
-		require.Equal(t, store.KeyUsed, k.Status)
-		require.Equal(t, issuertest.Start, k.UsedAt)
-		k, err = tx.HCEKey(ctx, issuertest.HCE, 2)
-		require.NoError(t, err)
-		require.Equal(t, store.KeyIssued, k.Status)
-		return nil
-	}))
+	// The cloud key ledger has the key of ATC 1 used once, ATC 2's unused.
+	require.Equal(t, 1, ledgerUses(t, n.Ledger, issuertest.HCE, 1))
+	require.Equal(t, 0, ledgerUses(t, n.Ledger, issuertest.HCE, 2))
+}
+
+// ledgerUses is how many transactions the visa-cloud key of the HCE
+// phone's ATC atc has served, by ledger l.
+func ledgerUses(tb testing.TB, l *cloud.Ledger, token string, atc uint16) int {
+	tb.Helper()
+	ki := issuertest.KeyIndex(tb, atc)
+	for _, k := range l.Keys(token) {
+		if k.KeyIndex == ki {
+			return k.Used
+		}
+	}
+	tb.Fatalf("no key %v of %s in the ledger", ki, token)
+	return 0
 }
 
 // R-S5b, R-S5d: a key issued to one phone does not serve another phone of
@@ -104,34 +110,23 @@ func TestHCEKeyOfAnotherPhone(t *testing.T) {
 	n := issuertest.New(t)
 	e := engine(t, n, authz.Policy{})
 	second := "0102030405060708"
-	issueHCEKeys(t, n, second, 6, 3)
+	for atc := uint16(6); atc <= 8; atc++ {
+		require.NoError(t, n.Ledger.IssueLUK(issuertest.HCE, second, issuertest.KeyIndex(t, atc), 1))
+	}
 
-	// The first phone forges a tap with ATC 6, naming itself in 9F10: the
-	// key of ATC 6 was issued to the second phone only, so the device the
-	// cryptogram authenticates is the second phone's (R-S5b, R-S5d).
-	d := decide(t, e, n.Request(issuertest.HCE, issuertest.Tap{Amount: 100, CDCVM: true, ATC: 6}))
+	// The first phone forges a tap with the key of ATC 6, naming itself
+	// in the private field: the key was issued to the second phone only,
+	// so the device the cryptogram authenticates is the second phone
+	// (R-S5b, R-S5d).
+	r := n.Request(issuertest.HCE, issuertest.Tap{Amount: 100, CDCVM: true, ATC: 6})
+	r.DeviceID = "3520990017614823"
+	d := decide(t, e, r)
 	require.Equal(t, authz.DeviceMismatch, d.Reason)
 
-	// The second phone pays with the key of ATC 7.
-	d = decide(t, e, n.Request(issuertest.HCE, issuertest.Tap{Amount: 100, CDCVM: true, ATC: 7,
-		Device: []byte{1, 2, 3, 4, 5, 6, 7, 8}}))
+	// The second phone pays with the key of ATC 7; the decision names it.
+	d = decide(t, e, n.Request(issuertest.HCE, issuertest.Tap{Amount: 100, CDCVM: true, ATC: 7}))
 	require.Equal(t, authz.Approved, d.Reason, d.String())
-}
-
-// issueHCEKeys records count single-use keys of the HCE token from ATC
-// first as issued to phone device (registered for the token), as the
-// sample data records the first phone's.
-func issueHCEKeys(tb testing.TB, n *issuertest.Net, device string, first uint16, count int) {
-	tb.Helper()
-	now := n.Clock.Now()
-	require.NoError(tb, n.DB.Update(ctx, func(tx *store.Tx) error {
-		if _, err := tx.Device(ctx, device, issuertest.HCE); errors.Is(err, store.ErrNotFound) {
-			if err := tx.PutDevice(ctx, store.Device{DeviceID: device, TokenID: issuertest.HCE, RegisteredAt: now, StatusAt: now}); err != nil {
-				return err
-			}
-		}
-		return tx.IssueKeys(ctx, issuertest.HCE, device, first, count, now, now.Add(30*24*time.Hour))
-	}))
+	require.Equal(t, second, d.DeviceID)
 }
 
 // R-G3c: five wrong PINs in a row lock the PIN until the issuer resets it.
@@ -275,7 +270,8 @@ func TestConcurrentDuplicates(t *testing.T) {
 // The state a decision depends on is committed before Authorize returns:
 // a store opened afresh on the same file (the old handle abandoned, as a
 // crashed process leaves it) has the ATC high-water mark, the used
-// cryptograms and the used HCE keys, and the new engine refuses replays.
+// cryptograms and the HCE phone's used cloud key, and the new engine
+// refuses replays.
 func TestCrashSafety(t *testing.T) {
 	n := issuertest.New(t)
 	e := engine(t, n, authz.Policy{})
@@ -292,16 +288,17 @@ func TestCrashSafety(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, ok)
 		require.Equal(t, uint16(9), hw)
-		k, err := tx.HCEKey(ctx, issuertest.HCE, 2)
-		require.NoError(t, err)
-		require.Equal(t, store.KeyUsed, k.Status)
 		used, err := tx.CryptogramUsed(ctx, "card:"+issuertest.VisaPlastic, 9, issuertest.ICCValue(t, plastic.ICC, 0x9F26))
 		require.NoError(t, err)
 		require.True(t, used)
 		return nil
 	}))
 
-	e2, err := authz.New(db2, n.HSM, authz.Config{ZPK: n.Keys.ZPK, PVK: n.Keys.PVK, Now: n.Clock.Now})
+	ledger2, err := cloud.OpenLedger(cloud.DBStore{DB: db2, Clock: n.Clock.Now}, n.Clock.Now)
+	require.NoError(t, err)
+	require.Equal(t, 1, ledgerUses(t, ledger2, issuertest.HCE, 2))
+	e2, err := authz.New(db2, n.HSM, authz.Config{ZPK: n.Keys.ZPK, PVK: n.Keys.PVK, Now: n.Clock.Now,
+		Cloud: &cloud.Verifier{HSM: n.HSM, Ledger: ledger2, Now: n.Clock.Now}})
 	require.NoError(t, err)
 	plastic.STAN = n.NextSTAN()
 	d, err := e2.Authorize(ctx, plastic)

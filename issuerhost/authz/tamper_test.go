@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tapsim/tapsim/emv/cryptogram"
+	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/emv/tlv"
 	"github.com/tapsim/tapsim/issuerhost/authz"
 	"github.com/tapsim/tapsim/issuerhost/internal/issuertest"
@@ -40,8 +42,8 @@ var tamperCards = []string{
 	issuertest.MC21,        // Mastercard plastic, mc21
 	issuertest.VisaSE,      // Visa SE phone, visa18
 	"mc-se-phone",          // Mastercard SE phone, mc17
-	issuertest.HCE,         // Visa HCE phone, visa18, single-use keys
-	issuertest.HCEMC,       // Mastercard HCE phone, mc21, single-use keys
+	issuertest.HCE,         // Visa HCE phone, visa-cloud limited-use keys
+	issuertest.HCEMC,       // Mastercard HCE phone, mc-cloud single-use keys
 	issuertest.Wallet,      // wallet phone token, visa22
 }
 
@@ -232,20 +234,37 @@ func TestTamperNeedsAValidCryptogram(t *testing.T) {
 		r.ICC = bytes.Clone(r.ICC)
 		r.ICC[i+3] ^= 0x01
 	}
+	// An mc-cloud phone's data and keys are authenticated by the MD
+	// cryptogram in 9F10 (9F26 is the UMD one, the cardholder's): breaking
+	// it is that phone's cryptogram failure.
+	breakMD := func(t *testing.T, r *authz.Request) {
+		iad := issuertest.ICCValue(t, r.ICC, 0x9F10)
+		iad[7] ^= 0x01
+		r.ICC = setTag(t, r.ICC, 0x9F10, iad)
+	}
 	for _, tc := range []tamperCase{
 		{name: "amount", card: issuertest.VisaPlastic, req: func(t *testing.T, r *authz.Request) { r.Amount++ }},
 		{name: "date", card: issuertest.MCPlastic, req: func(t *testing.T, r *authz.Request) { r.LocalDate = "0101" }},
 		{name: "CDCVM claim", card: issuertest.HCE, tap: issuertest.Tap{Amount: 100},
 			req: func(t *testing.T, r *authz.Request) { r.CVM = authz.CVMCDCVM }},
-		{name: "device claim", card: issuertest.HCEMC, tap: issuertest.Tap{Amount: 100, CDCVM: true},
+		{name: "device claim", card: issuertest.HCE, tap: issuertest.Tap{Amount: 100, CDCVM: true},
+			req: func(t *testing.T, r *authz.Request) { r.DeviceID = "0102030405060708" }},
+		{name: "mc-cloud CDCVM claim", card: issuertest.HCEMC, tap: issuertest.Tap{Amount: 100}, want: authz.CloudMDInvalid,
+			req: func(t *testing.T, r *authz.Request) { r.CVM = authz.CVMCDCVM }},
+		{name: "mc-cloud device claim", card: issuertest.HCEMC, tap: issuertest.Tap{Amount: 100, CDCVM: true}, want: authz.CloudMDInvalid,
 			req: func(t *testing.T, r *authz.Request) { r.DeviceID = "0102030405060708" }},
 	} {
 		if tc.tap.Amount == 0 {
 			tc.tap = genuine(tc.card)
 		}
-		tc.want = authz.ARQCInvalid
+		breaks := breakAC
+		if tc.want == authz.CloudMDInvalid {
+			breaks = breakMD
+		} else {
+			tc.want = authz.ARQCInvalid
+		}
 		inner := tc.req
-		tc.req = func(t *testing.T, r *authz.Request) { inner(t, r); breakAC(t, r) }
+		tc.req = func(t *testing.T, r *authz.Request) { inner(t, r); breaks(t, r) }
 		t.Run(tc.name, func(t *testing.T) { runTamper(t, tc) })
 	}
 }
@@ -285,7 +304,9 @@ func TestTamperCVMClaims(t *testing.T) {
 		{name: "HCE visa verified, genuine", card: issuertest.HCE, tap: genuine(issuertest.HCE), want: authz.Approved},
 		{name: "HCE visa verified, private field agrees", card: issuertest.HCE, tap: genuine(issuertest.HCE), req: privateCDCVM, want: authz.Approved},
 		{name: "HCE visa online PIN instead", card: issuertest.HCE, tap: hceUnverified, pin: true, want: authz.Approved},
-		{name: "HCE mc unverified, genuine", card: issuertest.HCEMC, tap: hceUnverified, want: authz.CDCVMRequired},
+		// An mc-cloud phone that did not verify its holder cannot unlock
+		// its single-use key: the UMD cryptogram fails.
+		{name: "HCE mc unverified, genuine", card: issuertest.HCEMC, tap: hceUnverified, want: authz.CloudUMDInvalid},
 		{name: "HCE mc unverified, 9F34 says CDCVM", card: issuertest.HCEMC, tap: hceUnverified, req: cdcvmResults, want: authz.CVMClaimUnverified},
 		{name: "HCE mc unverified, private field says CDCVM", card: issuertest.HCEMC, tap: hceUnverified, req: privateCDCVM, want: authz.CVMClaimUnverified},
 		{name: "HCE mc verified, genuine", card: issuertest.HCEMC, tap: genuine(issuertest.HCEMC), want: authz.Approved},
@@ -339,14 +360,16 @@ func TestTamperCVMClaims(t *testing.T) {
 }
 
 // R-S5d: the device of a transaction rests on authenticated data: the
-// device its HCE single-use key was issued to (R-S5b), or for another
-// device-bound token a 9F10 that its CVN covers whole. The device IDs of
-// 9F10 and the private field are claims that must agree.
+// phone the cloud key ledger issued an HCE phone's key to (R-S5b; a cloud
+// 9F10 names no device), or for another device-bound token a 9F10 that
+// its CVN covers whole. The device IDs of 9F10 and the private field are
+// claims that must agree.
 func TestTamperDevice(t *testing.T) {
 	other := []byte{1, 2, 3, 4, 5, 6, 7, 8}
 	privateOther := func(t *testing.T, r *authz.Request) { r.DeviceID = "0102030405060708" }
 	// editIAD puts another device in 9F10's binding after the cryptogram
-	// was computed.
+	// was computed; editKeyIndex names the HCE phone's key of ATC 2 in a
+	// visa-cloud 9F10, editMD changes an mc-cloud MD cryptogram.
 	editIAD := func(t *testing.T, r *authz.Request) {
 		iad := issuertest.ICCValue(t, r.ICC, 0x9F10)
 		i := bytes.IndexByte(iad, 0xD1)
@@ -354,21 +377,29 @@ func TestTamperDevice(t *testing.T) {
 		copy(iad[i+1:], other)
 		r.ICC = setTag(t, r.ICC, 0x9F10, iad)
 	}
+	editKeyIndex := func(t *testing.T, r *authz.Request) {
+		iad := issuertest.ICCValue(t, r.ICC, 0x9F10)
+		copy(iad[7:11], issuertest.KeyIndex(t, 2).BCD())
+		r.ICC = setTag(t, r.ICC, 0x9F10, iad)
+	}
+	editMD := func(t *testing.T, r *authz.Request) {
+		iad := issuertest.ICCValue(t, r.ICC, 0x9F10)
+		iad[10] ^= 0x80
+		r.ICC = setTag(t, r.ICC, 0x9F10, iad)
+	}
 	tests := []tamperCase{
 		{name: "HCE visa genuine", card: issuertest.HCE, want: authz.Approved},
 		{name: "HCE visa genuine, private field agrees", card: issuertest.HCE, want: authz.Approved,
 			req: func(t *testing.T, r *authz.Request) { r.DeviceID = "3520990017614823" }},
 		{name: "HCE visa, another device in the private field", card: issuertest.HCE, req: privateOther, want: authz.DeviceMismatch},
-		{name: "HCE visa, the phone names another device in 9F10", card: issuertest.HCE, tap: issuertest.Tap{Device: other}, want: authz.DeviceMismatch},
-		// visa18 covers the whole of 9F10: editing it breaks the cryptogram.
-		{name: "HCE visa, 9F10 device edited in transit", card: issuertest.HCE, req: editIAD, want: authz.ARQCInvalid},
+		// visa-cloud covers the whole of 9F10: naming another issued key
+		// of the phone there breaks the cryptogram.
+		{name: "HCE visa, 9F10 key index edited in transit", card: issuertest.HCE, req: editKeyIndex, want: authz.ARQCInvalid},
 		{name: "HCE mc genuine", card: issuertest.HCEMC, want: authz.Approved},
+		{name: "HCE mc genuine, private field agrees", card: issuertest.HCEMC, want: authz.Approved,
+			req: func(t *testing.T, r *authz.Request) { r.DeviceID = "3520990017614831" }},
 		{name: "HCE mc, another device in the private field", card: issuertest.HCEMC, req: privateOther, want: authz.DeviceMismatch},
-		{name: "HCE mc, the phone names another device in 9F10", card: issuertest.HCEMC, tap: issuertest.Tap{Device: other}, want: authz.DeviceMismatch},
-		// mc21 does not cover the binding: the cryptogram still verifies,
-		// the single-use key's device decides.
-		{name: "HCE mc, 9F10 device edited in transit", card: issuertest.HCEMC, req: editIAD, want: authz.DeviceMismatch},
-		{name: "HCE mc, no binding in 9F10", card: issuertest.HCEMC, tap: issuertest.Tap{NoBinding: true}, want: authz.DeviceNotBound},
+		{name: "HCE mc, MD cryptogram in 9F10 edited in transit", card: issuertest.HCEMC, req: editMD, want: authz.CloudMDInvalid},
 
 		// A device-bound wallet token on visa22 (covers 9F10 whole).
 		{name: "bound wallet genuine", card: issuertest.Wallet, setup: bindWallet, want: authz.Approved},
@@ -386,9 +417,38 @@ func TestTamperDevice(t *testing.T) {
 					if err != nil {
 						return err
 					}
-					k.FormFactor = "wallet-phone"
+					k.FormFactor, k.CVN = "wallet-phone", "mc21"
 					return tx.PutToken(ctx, k)
 				}))
+				// The phone computes mc21 cryptograms with the token's own
+				// master key, its binding in 9F10.
+				c := n.Cards[issuertest.HCEMC]
+				cvn, err := cryptogram.Lookup("mc21")
+				require.NoError(t, err)
+				mk, err := cvn.DeriveMK(keys.MustHex(keys.TDES, issuertest.IMKTok), c.PAN, c.PSN)
+				require.NoError(t, err)
+				n.Cards[issuertest.HCEMC] = &issuertest.Card{Name: c.Name, PAN: c.PAN, PSN: c.PSN, Expiry: c.Expiry, CVN: cvn, MK: mk,
+					DeviceID: c.DeviceID}
+			}},
+		// An HCE token must be a cloud card: with a CVN of its own keys
+		// (visa18) the issuer has no authenticated phone for it.
+		{name: "HCE token on visa18, no cloud keys", card: issuertest.HCE, want: authz.DeviceBindingUnauthenticated,
+			setup: func(t *testing.T, n *issuertest.Net) {
+				require.NoError(t, n.DB.Update(ctx, func(tx *store.Tx) error {
+					k, err := tx.Token(ctx, issuertest.HCE)
+					if err != nil {
+						return err
+					}
+					k.CVN = "visa18"
+					return tx.PutToken(ctx, k)
+				}))
+				c := n.Cards[issuertest.HCE]
+				cvn, err := cryptogram.Lookup("visa18")
+				require.NoError(t, err)
+				mk, err := cvn.DeriveMK(keys.MustHex(keys.TDES, issuertest.IMKTok), c.PAN, c.PSN)
+				require.NoError(t, err)
+				n.Cards[issuertest.HCE] = &issuertest.Card{Name: c.Name, PAN: c.PAN, PSN: c.PSN, Expiry: c.Expiry, CVN: cvn, MK: mk,
+					DeviceID: c.DeviceID}
 			}},
 		// Credentials bound to no device: a device claim has nothing to
 		// contradict and is ignored.

@@ -65,14 +65,13 @@ func containsByte(s string, c byte) bool {
 type LostReport struct {
 	DeviceID        string
 	TokensSuspended []string
-	KeysVoided      int
 }
 
 // ReportLost handles a lost or stolen phone (R-C1) in the issuer's vault
 // db, at time now: at once, in one transaction, the phone's registrations
-// are marked lost, every token bound to it is suspended and its unused
-// single-use keys are voided, so that no tap from it is approved any
-// more.
+// are marked lost and every token bound to it is suspended, so that no
+// tap from it is approved any more; the cloud platform suspends the
+// phone's keys in its ledger.
 func ReportLost(ctx context.Context, db *store.DB, deviceID, reason string, now time.Time) (LostReport, error) {
 	id, err := normalise(deviceID)
 	if err != nil {
@@ -99,11 +98,8 @@ func ReportLost(ctx context.Context, db *store.DB, deviceID, reason string, now 
 				rep.TokensSuspended = append(rep.TokensSuspended, d.TokenID)
 			}
 		}
-		if rep.KeysVoided, err = tx.VoidDeviceKeys(ctx, id, now); err != nil {
-			return err
-		}
 		return tx.Audit(ctx, store.AuditEvent{At: now, Actor: Actor, Action: "device.lost", Subject: "device " + id,
-			Detail: fmt.Sprintf("%s; %d tokens suspended, %d keys voided (R-C1)", reason, len(rep.TokensSuspended), rep.KeysVoided)})
+			Detail: fmt.Sprintf("%s; %d tokens suspended (R-C1)", reason, len(rep.TokensSuspended))})
 	})
 	if err != nil {
 		return LostReport{}, err

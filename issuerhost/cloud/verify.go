@@ -226,6 +226,14 @@ func (v *Verifier) check(t Tap, k *IssuedKey, what string) error {
 	if d.PINLocked {
 		return refuseTap(TapPINLocked, "%s belongs to a phone locked by wrong mobile PINs", what)
 	}
+	return nil
+}
+
+// checkDevice refuses a tap whose device claim names another phone than
+// the one k was issued to. It runs only once the cryptogram verified: a
+// claim next to a cryptogram that fails gets the cryptogram's refusal,
+// never its own (nothing is learnt of whose key an index is).
+func checkDevice(t Tap, k *IssuedKey, what string) error {
 	if t.DeviceID != "" && t.DeviceID != k.DeviceID {
 		return refuseTap(TapKeyOtherDevice, "%s was issued to another phone", what)
 	}
@@ -282,6 +290,9 @@ func (v *Verifier) verifyLUK(t Tap, iad emvcloud.IAD) (Verified, error) {
 	if err := v.useLocked(t.Store, k); err != nil {
 		return Verified{}, err
 	}
+	if err := checkDevice(t, k, what); err != nil {
+		return Verified{}, err
+	}
 	out := Verified{DeviceID: k.DeviceID, Kind: KindLUK, KeyID: ki.String(), CardholderVerified: iad.CDCVM()}
 	if !out.CardholderVerified {
 		return out, refuseTap(TapCardholderNotVerified, "the phone did not verify the cardholder")
@@ -329,6 +340,9 @@ func (v *Verifier) verifyMC(t Tap) (Verified, error) {
 	}
 	// The phone held the key: it is spent whatever the UMD cryptogram says.
 	if err := v.useLocked(t.Store, k); err != nil {
+		return Verified{}, err
+	}
+	if err := checkDevice(t, k, what); err != nil {
 		return Verified{}, err
 	}
 	out := Verified{DeviceID: k.DeviceID, Kind: KindSUK, KeyID: fmt.Sprintf("%04X", atc), CardholderVerified: verdict.CardholderVerified()}

@@ -2,7 +2,8 @@
 // temporary directory, a software security module with the sample
 // network's test keys, the sample cards and tokens, and card simulators
 // that compute cryptograms and PIN blocks the way the cards and the
-// acquirer do.
+// acquirer do. The sample HCE phones are cloud cards: their keys are in
+// the issuer's cloud key ledger (Ledger), checked by Cloud.
 package issuertest
 
 import (
@@ -16,6 +17,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	emvcloud "github.com/tapsim/tapsim/emv/cloud"
 	"github.com/tapsim/tapsim/emv/cryptogram"
 	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/emv/pin"
@@ -24,6 +26,7 @@ import (
 	"github.com/tapsim/tapsim/hsm/soft"
 	"github.com/tapsim/tapsim/issuerhost"
 	"github.com/tapsim/tapsim/issuerhost/authz"
+	"github.com/tapsim/tapsim/issuerhost/cloud"
 	"github.com/tapsim/tapsim/issuerhost/store"
 	"github.com/tapsim/tapsim/issuerhost/store/storetest"
 )
@@ -38,8 +41,21 @@ const (
 	IMKVisa = "A1B2C3D4E5F60718293A4B5C6D7E8F90"
 	IMKMC   = "1F2E3D4C5B6A79880102030405060708"
 	IMKTok  = "0F1E2D3C4B5A69788796A5B4C3D2E1F0"
-	PIN     = "1234"
+	// IMKTokUMD is the second (UMD) issuer master key of the mc-cloud
+	// token, labelled "issuer/imk/token" + authz.UMDKeySuffix.
+	IMKTokUMD = "5198E0086E1AA2B96D024958209E3213"
+	PIN       = "1234"
+	// MobilePIN is the mobile PIN of the mc-cloud HCE phone.
+	MobilePIN = "2468"
+	// WrongMobilePIN is a mobile PIN that is not the phone's.
+	WrongMobilePIN = "1357"
 )
+
+// CloudSalt is the salt the mc-cloud phone masks its single-use keys
+// with, and HCEKeys the number of keys each sample HCE phone holds.
+var CloudSalt = []byte("0123456789abcdef")
+
+const HCEKeys = 5
 
 // Start is the fixed clock's start: 15 March 2026, 10:00 UTC.
 var Start = time.Date(2026, 3, 15, 10, 0, 0, 0, time.UTC)
@@ -65,11 +81,28 @@ type Card struct {
 	Name     string
 	PAN      string
 	PSN      string
-	Expiry   string // YYMM
-	CVN      *cryptogram.CVN
+	Expiry   string          // YYMM
+	CVN      *cryptogram.CVN // nil for a cloud card
 	MK       keys.Key
-	DeviceID []byte // device binding in 9F10, nil for none
+	DeviceID []byte // device binding in 9F10 (the phone of a cloud card), nil for none
 	ATC      uint16 // last ATC used
+	// Cloud is the cloud CVN (emvcloud.CVNVisaCloud, CVNMCCloud) of an
+	// HCE phone, 0 for a card that holds its own keys. MK is then the
+	// visa-cloud master key or the mc-cloud MD master key; UMD is the
+	// mc-cloud UMD master key.
+	Cloud byte
+	UMD   keys.Key
+}
+
+// scheme is the card's payment scheme.
+func (c *Card) scheme() cryptogram.Scheme {
+	switch c.Cloud {
+	case emvcloud.CVNVisaCloud:
+		return cryptogram.SchemeVisa
+	case emvcloud.CVNMCCloud:
+		return cryptogram.SchemeMastercard
+	}
+	return c.CVN.Scheme
 }
 
 // Net is a sample issuer.
@@ -82,6 +115,10 @@ type Net struct {
 	Keys  issuerhost.Keys
 	Seed  issuerhost.Seed
 	Cards map[string]*Card
+	// Ledger is the issuer's cloud key ledger, kept in DB, and Cloud the
+	// verifier of cloud cryptograms over it (authz.Config.Cloud).
+	Ledger *cloud.Ledger
+	Cloud  *cloud.Verifier
 
 	stan int
 }
@@ -95,8 +132,8 @@ const (
 	MC21        = "mc-plastic-cvn21"
 	VisaSE      = "visa-se-phone" // SE phone, card PAN, CVN 18
 	VisaExpired = "visa-expired"
-	HCE         = "hce-phone"    // HCE token, CVN 18, device-bound, keys 1..5
-	HCEMC       = "hce-phone-mc" // HCE token, CVN 21, device-bound, keys 1..5
+	HCE         = "hce-phone"    // HCE token, visa-cloud, device-bound, keys for ATCs 1..5
+	HCEMC       = "hce-phone-mc" // HCE token, mc-cloud, device-bound, keys for ATCs 1..5
 	Wallet      = "wallet-phone" // wallet token, CVN 22
 )
 
@@ -126,8 +163,59 @@ func New(t testing.TB) *Net {
 	n.Seed = SampleSeed(t, h)
 	n.Seed.Created = Start
 	require.NoError(t, issuerhost.Init(context.Background(), db, h, n.Seed))
+	n.Cloud = SampleCloud(t, db, h, n.Clock.Now)
+	n.Ledger = n.Cloud.Ledger
 	n.cards()
 	return n
+}
+
+// SampleCloud opens the cloud key ledger kept in db and the verifier of
+// cloud cryptograms over it, with the keys in h and the clock now. A
+// ledger that holds no key yet gets the sample HCE phones' first HCEKeys
+// keys, as the cloud platform's first batches.
+func SampleCloud(t testing.TB, db *store.DB, h *soft.HSM, now func() time.Time) *cloud.Verifier {
+	t.Helper()
+	l, err := cloud.OpenLedger(cloud.DBStore{DB: db, Clock: now}, now)
+	require.NoError(t, err)
+	if len(l.Keys(HCE)) == 0 {
+		for atc := uint16(1); atc <= HCEKeys; atc++ {
+			require.NoError(t, l.IssueLUK(HCE, hex.EncodeToString(HCEDevice), KeyIndex(t, atc), 1))
+			require.NoError(t, l.IssueSUK(HCEMC, hex.EncodeToString(HCEMCDevice), atc))
+		}
+	}
+	return &cloud.Verifier{HSM: h, Ledger: l, Now: now}
+}
+
+// KeyIndex is the visa-cloud key index of the key the sample phone uses
+// at ATC atc: key counter (atc-1)%100 of the hour KeyHour(atc).
+func KeyIndex(t testing.TB, atc uint16) emvcloud.KeyIndex {
+	t.Helper()
+	ki, err := emvcloud.NewKeyIndex(KeyHour(atc), (int(atc)-1)%100)
+	require.NoError(t, err)
+	return ki
+}
+
+// KeyHour is the hour the platform issued the visa-cloud key of ATC atc
+// in: a hundred keys an hour from Start (ATCs 1..100 in Start's hour).
+func KeyHour(atc uint16) time.Time {
+	return Start.Add(time.Duration((int(atc)-1)/100) * time.Hour)
+}
+
+// IssueKey records in the ledger that cloud card name's phone holds the
+// key of its ATC atc, as the cloud platform does when it sends a batch.
+func (n *Net) IssueKey(name string, atc uint16) {
+	n.T.Helper()
+	c := n.Cards[name]
+	require.NotNil(n.T, c, name)
+	dev := hex.EncodeToString(c.DeviceID)
+	switch c.Cloud {
+	case emvcloud.CVNVisaCloud:
+		require.NoError(n.T, n.Ledger.IssueLUK(name, dev, KeyIndex(n.T, atc), 1))
+	case emvcloud.CVNMCCloud:
+		require.NoError(n.T, n.Ledger.IssueSUK(name, dev, atc))
+	default:
+		n.T.Fatalf("%s is not a cloud card", name)
+	}
 }
 
 // NewHSM opens a soft security module with the LMK of the sample network
@@ -166,6 +254,7 @@ func SeedKeys() []issuerhost.SeedKey {
 		{Label: "issuer/imk/visa", Usage: hsm.UsageIMKAC, Alg: "TDES", Hex: IMKVisa},
 		{Label: "issuer/imk/mc", Usage: hsm.UsageIMKAC, Alg: "TDES", Hex: IMKMC},
 		{Label: "issuer/imk/token", Usage: hsm.UsageIMKAC, Alg: "TDES", Hex: IMKTok},
+		{Label: "issuer/imk/token" + authz.UMDKeySuffix, Usage: hsm.UsageIMKAC, Alg: "TDES", Hex: IMKTokUMD},
 		issuerhost.SampleCVK(),
 	}
 }
@@ -217,18 +306,18 @@ func SampleSeed(t testing.TB, h *soft.HSM) issuerhost.Seed {
 		},
 		Tokens: []issuerhost.SeedToken{
 			{ID: HCE, Number: "4895370012340011", Card: VisaSE, Expiry: "2028-12", Domain: "mobile",
-				RequestorID: "40010030273", PSN: "00", CVN: "visa18", IMK: "issuer/imk/token", PVKI: 1,
+				RequestorID: "40010030273", PSN: "00", CVN: authz.CVNVisaCloud, IMK: "issuer/imk/token", PVKI: 1,
 				PVV: pvv("4895370012340011"), FormFactor: "hce-phone", DeviceBound: true},
 			{ID: HCEMC, Number: "5204740000001234", Card: "mc-se-phone", Expiry: "2028-12", Domain: "mobile",
-				RequestorID: "50120834693", PSN: "00", CVN: "mc21", IMK: "issuer/imk/token", PVKI: 1,
+				RequestorID: "50120834693", PSN: "00", CVN: authz.CVNMCCloud, IMK: "issuer/imk/token", PVKI: 1,
 				PVV: pvv("5204740000001234"), FormFactor: "hce-phone", DeviceBound: true},
 			{ID: Wallet, Number: "4895370098760017", Card: "wallet-funding", Expiry: "2027-09", Domain: "mobile",
 				RequestorID: "40010075001", PSN: "00", CVN: "visa22", IMK: "issuer/imk/token", PVKI: 1,
 				PVV: pvv("4895370098760017"), FormFactor: "wallet-phone"},
 		},
 		Devices: []issuerhost.SeedDevice{
-			{ID: "3520990017614823", Token: HCE, Keys: &issuerhost.SeedKeyBatch{First: 1, Count: 5}},
-			{ID: "3520990017614831", Token: HCEMC, Keys: &issuerhost.SeedKeyBatch{First: 1, Count: 5}},
+			{ID: "3520990017614823", Token: HCE},
+			{ID: "3520990017614831", Token: HCEMC},
 		},
 	}
 	for i := range seed.Cards {
@@ -272,7 +361,20 @@ func (n *Net) cards() {
 				dev = mustHex(d.ID)
 			}
 		}
-		add(k.ID, k.Number, k.PSN, yymm(k.Expiry), k.CVN, k.IMK, dev)
+		if k.CVN != authz.CVNVisaCloud && k.CVN != authz.CVNMCCloud {
+			add(k.ID, k.Number, k.PSN, yymm(k.Expiry), k.CVN, k.IMK, dev)
+			continue
+		}
+		c := &Card{Name: k.ID, PAN: k.Number, PSN: k.PSN, Expiry: yymm(k.Expiry), DeviceID: dev, Cloud: emvcloud.CVNVisaCloud}
+		var err error
+		c.MK, err = cryptogram.DeriveICCMK(cryptogram.OptionA, keys.MustHex(keys.TDES, imks[k.IMK]), k.Number, k.PSN)
+		require.NoError(n.T, err)
+		if k.CVN == authz.CVNMCCloud {
+			c.Cloud = emvcloud.CVNMCCloud
+			c.UMD, err = cryptogram.DeriveICCMK(cryptogram.OptionA, keys.MustHex(keys.TDES, imks[k.IMK+authz.UMDKeySuffix]), k.Number, k.PSN)
+			require.NoError(n.T, err)
+		}
+		n.Cards[k.ID] = c
 	}
 }
 
@@ -285,18 +387,23 @@ func yymm(s string) string {
 
 // Tap describes one transaction at the card.
 type Tap struct {
-	Amount    int64
-	ATC       uint16 // 0: the card's next ATC
-	CDCVM     bool   // the phone verified its holder
+	Amount int64
+	ATC    uint16 // 0: the card's next ATC
+	// CDCVM: the phone verified its holder (a cloud phone: the CDCVM bit
+	// of the visa-cloud CVR; the right mobile PIN for mc-cloud, else
+	// WrongMobilePIN).
+	CDCVM     bool
 	Signature bool   // the card asked for a signature
 	UN        uint32 // unpredictable number (0: derived from the ATC)
 	// NoBinding leaves the device binding out of 9F10; Device replaces it.
+	// A cloud card's 9F10 has no device binding: both are ignored.
 	NoBinding bool
 	Device    []byte
 	// AAC makes the cryptogram an AAC (a card's answer to a refund).
 	AAC bool
 	// Key computes the cryptogram with this session key instead of the
-	// master key's (an HCE phone's single-use key).
+	// master key's; for a cloud phone it replaces the visa-cloud
+	// limited-use key or the mc-cloud MD session key.
 	Key *keys.Key
 	// Refund makes the transaction type (9C) a refund, '20'; Request then
 	// sends processing code 200000.
@@ -327,7 +434,10 @@ func (c *Card) ICC(t testing.TB, tap Tap) ([]byte, uint16) {
 	if tap.NoBinding {
 		dev = nil
 	}
-	iad := c.iad(tap.CDCVM, dev)
+	var iad []byte
+	if c.Cloud == 0 {
+		iad = c.iad(tap.CDCVM, dev)
+	}
 	tags := cryptogram.Values{
 		0x9F02: bcd12(tap.Amount),
 		0x9F03: make([]byte, 6),
@@ -341,7 +451,7 @@ func (c *Card) ICC(t testing.TB, tap Tap) ([]byte, uint16) {
 		0x9F36: {byte(atc >> 8), byte(atc)},
 		0x9F10: iad,
 	}
-	if c.CVN.Scheme == cryptogram.SchemeMastercard {
+	if c.scheme() == cryptogram.SchemeMastercard {
 		tags[0x82] = []byte{0x19, 0x80}
 	}
 	if tap.Refund {
@@ -354,12 +464,15 @@ func (c *Card) ICC(t testing.TB, tap Tap) ([]byte, uint16) {
 		ac  []byte
 		err error
 	)
-	if tap.Key != nil {
+	switch {
+	case c.Cloud != 0:
+		ac, tags[0x9F10] = c.cloudAC(t, tap, atc, tags)
+	case tap.Key != nil:
 		var data []byte
 		data, err = c.CVN.Data(tags)
 		require.NoError(t, err)
 		ac, err = cryptogram.ComputeAC(*tap.Key, data, c.CVN.Padding)
-	} else {
+	default:
 		ac, err = c.CVN.GenerateAC(c.MK, tags)
 	}
 	require.NoError(t, err)
@@ -374,7 +487,7 @@ func (c *Card) ICC(t testing.TB, tap Tap) ([]byte, uint16) {
 	for _, tag := range []tlv.Tag{0x9F10, 0x9F37, 0x9F36, 0x95, 0x9A, 0x9C, 0x9F02, 0x5F2A, 0x82, 0x9F1A, 0x9F03} {
 		list = append(list, tlv.TLV{Tag: tag, Value: tags[uint32(tag)]})
 	}
-	if c.CVN.Scheme == cryptogram.SchemeVisa {
+	if c.scheme() == cryptogram.SchemeVisa {
 		ctq := []byte{0x20, 0x00}
 		if tap.CDCVM {
 			ctq[1] |= 0x80
@@ -399,6 +512,49 @@ func (c *Card) ICC(t testing.TB, tap Tap) ([]byte, uint16) {
 	b, err := list.Encode()
 	require.NoError(t, err)
 	return b, atc
+}
+
+// cloudAC computes a cloud phone's cryptogram over tags at ATC atc and
+// returns it with its 9F10: visa-cloud under the limited-use key of the
+// ATC (KeyIndex), the CVR's CDCVM bit set when the phone verified its
+// holder; mc-cloud the MD cryptogram in 9F10 and the UMD cryptogram
+// under the single-use key unlocked by the mobile PIN (WrongMobilePIN
+// when the phone did not verify its holder).
+func (c *Card) cloudAC(t testing.TB, tap Tap, atc uint16, tags cryptogram.Values) ([]byte, []byte) {
+	t.Helper()
+	if c.Cloud == emvcloud.CVNVisaCloud {
+		var cvr [emvcloud.CVRLength]byte
+		if tap.CDCVM {
+			cvr[0] = emvcloud.CVRCDCVM
+		}
+		ki := KeyIndex(t, atc)
+		tags[0x9F10] = emvcloud.VisaIAD(1, cvr, ki)
+		luk, err := emvcloud.DeriveLUK(c.MK, 1, ki)
+		require.NoError(t, err)
+		if tap.Key != nil {
+			luk = *tap.Key
+		}
+		ac, err := emvcloud.GenerateLUKAC(luk, tags)
+		require.NoError(t, err)
+		return ac, tags[0x9F10]
+	}
+	tags[0x9F10] = emvcloud.MCIAD(1, [emvcloud.CVRLength]byte{}, [emvcloud.MDLength]byte{})
+	skMD, skUMD, err := emvcloud.SessionKeys(c.MK, c.UMD, atc)
+	require.NoError(t, err)
+	suk, err := emvcloud.MakeSUK(skUMD, MobilePIN, CloudSalt, c.Name)
+	require.NoError(t, err)
+	entered := WrongMobilePIN
+	if tap.CDCVM {
+		entered = MobilePIN
+	}
+	umd, err := emvcloud.UnlockSUK(suk, entered, CloudSalt, c.Name)
+	require.NoError(t, err)
+	if tap.Key != nil {
+		skMD = *tap.Key
+	}
+	ac, iad, err := emvcloud.GenerateMC(skMD, umd, tags)
+	require.NoError(t, err)
+	return ac, iad
 }
 
 // iad builds 9F10 in the CVN's layout, with the CDCVM flag and device
