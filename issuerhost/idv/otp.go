@@ -220,18 +220,7 @@ func (s *Service) VerifyOTP(ctx context.Context, correlationID, otp string) (Ver
 		if err := tx.UseOTP(ctx, correlationID, now); err != nil {
 			return err
 		}
-		a.Verified, a.VerifiedBy, a.VerifiedAt, a.UpdatedAt = true, "otp", now, now
-		if err := tx.UpdateIDVAttempt(ctx, a); err != nil {
-			return err
-		}
-		if prov.Failures != 0 {
-			prov.Failures, prov.UpdatedAt = 0, now
-			if err := tx.PutProvisioning(ctx, prov); err != nil {
-				return err
-			}
-		}
-		return tx.Audit(ctx, store.AuditEvent{At: now, Actor: Actor, Action: "idv.otp.verified", Subject: subject(card),
-			Detail: "correlation " + correlationID + ": cardholder verified by OTP"})
+		return s.verified(ctx, tx, card, prov, a, "otp", "OTP", now)
 	})
 	if err == nil {
 		err = refusal
@@ -241,6 +230,31 @@ func (s *Service) VerifyOTP(ctx context.Context, correlationID, otp string) (Ver
 	}
 	s.log.Info("idv: OTP verified", "correlation", correlationID)
 	return VerifyResult{CorrelationID: correlationID, Verified: true}, nil
+}
+
+// verified marks attempt a verified by the cardholder's answer by (label
+// in the audit trail), clears the count of wrong entries of the card's
+// provisioning and audits it.
+func (s *Service) verified(ctx context.Context, tx *store.Tx, card store.Card, prov store.Provisioning, a store.IDVAttempt, by, label string, now time.Time) error {
+	a.Verified, a.VerifiedBy, a.VerifiedAt, a.UpdatedAt = true, by, now, now
+	if err := tx.UpdateIDVAttempt(ctx, a); err != nil {
+		return err
+	}
+	if err := clearFailures(ctx, tx, &prov, now); err != nil {
+		return err
+	}
+	return tx.Audit(ctx, store.AuditEvent{At: now, Actor: Actor, Action: "idv." + by + ".verified", Subject: subject(card),
+		Detail: "correlation " + a.CorrelationID + ": cardholder verified by " + label})
+}
+
+// clearFailures sets the count of wrong entries of the card's
+// provisioning back to 0 after a right answer.
+func clearFailures(ctx context.Context, tx *store.Tx, prov *store.Provisioning, now time.Time) error {
+	if prov.Failures == 0 {
+		return nil
+	}
+	prov.Failures, prov.UpdatedAt = 0, now
+	return tx.PutProvisioning(ctx, *prov)
 }
 
 // ResetProvisioning is the issuer's service centre unlocking a card's
@@ -318,26 +332,15 @@ func (s *Service) VerifyPasscode(ctx context.Context, correlationID string, bloc
 		if card.PVV == "" {
 			return refuse(ReasonNotVerified, "the card has no passcode")
 		}
-		ok, err := s.checkPIN(card, block)
+		wrong, err := s.wrongPasscode(ctx, tx, card, &prov, &a, block, now)
 		if err != nil {
 			return err
 		}
-		if !ok {
-			refusal, err = s.wrongAnswer(ctx, tx, card, &prov, &a, ReasonPasscodeWrong, "passcode", now)
-			return err
+		if wrong != nil {
+			refusal = wrong
+			return nil
 		}
-		a.Verified, a.VerifiedBy, a.VerifiedAt, a.UpdatedAt = true, "passcode", now, now
-		if err := tx.UpdateIDVAttempt(ctx, a); err != nil {
-			return err
-		}
-		if prov.Failures != 0 {
-			prov.Failures, prov.UpdatedAt = 0, now
-			if err := tx.PutProvisioning(ctx, prov); err != nil {
-				return err
-			}
-		}
-		return tx.Audit(ctx, store.AuditEvent{At: now, Actor: Actor, Action: "idv.passcode.verified", Subject: subject(card),
-			Detail: "correlation " + correlationID + ": cardholder verified by passcode"})
+		return s.verified(ctx, tx, card, prov, a, "passcode", "passcode", now)
 	})
 	if err == nil {
 		err = refusal
