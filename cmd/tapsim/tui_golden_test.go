@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"os"
 	"path/filepath"
@@ -14,8 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tapsim/tapsim/kernel"
-	"github.com/tapsim/tapsim/lab"
-	"github.com/tapsim/tapsim/terminal/pos"
 	"github.com/tapsim/tapsim/tui"
 	"github.com/tapsim/tapsim/tui/model"
 	"github.com/tapsim/tapsim/tui/tuitest"
@@ -80,22 +77,7 @@ func newGoldenRig(t *testing.T) *tuiRig {
 	t.Helper()
 	rf := filepath.Join(t.TempDir(), "rules.yaml")
 	require.NoError(t, os.WriteFile(rf, []byte(goldenRules), 0o600))
-	s, err := startTUISession(context.Background(), t.TempDir(), tuiOptions{rules: rulesFlags{path: rf, poll: time.Hour}})
-	require.NoError(t, err)
-	t.Cleanup(s.Close)
-	b := s.backend
-	newTerm := b.NewTerminal
-	b.NewTerminal = func(cfg *pos.Config, o pos.Options) (*pos.Terminal, error) {
-		if cfg == nil {
-			c, err := lab.TerminalConfig("")
-			if err != nil {
-				return nil, err
-			}
-			cfg = &c
-		}
-		cfg.ResponseTimeout = 5 * time.Second
-		return newTerm(cfg, o)
-	}
+	s, b := startTUISessionWaiting(t, tuiOptions{rules: rulesFlags{path: rf, poll: time.Hour}}, 5*time.Second)
 	at := time.Date(2026, 3, 14, 10, 0, 0, 0, time.UTC)
 	return &tuiRig{Rig: tuitest.Start(t, b, tui.Options{SaveDir: t.TempDir(),
 		Clock:               func() time.Time { return at },

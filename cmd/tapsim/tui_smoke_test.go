@@ -44,12 +44,13 @@ func TestTUISmokeTmux(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _, _ = run("kill-server") })
 
-	capture := func(want ...string) string {
+	// captureOn waits for the texts want on the screen of a session.
+	captureOn := func(session string, want ...string) string {
 		t.Helper()
 		var screen string
 		deadline := time.Now().Add(30 * time.Second)
 		for time.Now().Before(deadline) {
-			screen, _ = run("capture-pane", "-p", "-t", "smoke")
+			screen, _ = run("capture-pane", "-p", "-t", session)
 			ok := true
 			for _, w := range want {
 				ok = ok && strings.Contains(screen, w)
@@ -61,6 +62,10 @@ func TestTUISmokeTmux(t *testing.T) {
 		}
 		t.Fatalf("timed out waiting for %q on:\n%s", want, screen)
 		return ""
+	}
+	capture := func(want ...string) string {
+		t.Helper()
+		return captureOn("smoke", want...)
 	}
 	capture("Wallet", "t/Enter tap")
 	_, err = run("send-keys", "-t", "smoke", "150000")
@@ -141,21 +146,7 @@ func TestTUISmokeTmux(t *testing.T) {
 	require.NoError(t, err)
 	capture = func(want ...string) string {
 		t.Helper()
-		var screen string
-		deadline := time.Now().Add(30 * time.Second)
-		for time.Now().Before(deadline) {
-			screen, _ = run("capture-pane", "-p", "-t", "rules")
-			ok := true
-			for _, w := range want {
-				ok = ok && strings.Contains(screen, w)
-			}
-			if ok {
-				return screen
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		t.Fatalf("timed out waiting for %q on:\n%s", want, screen)
-		return ""
+		return captureOn("rules", want...)
 	}
 	capture("Wallet", "t/Enter tap")
 	_, err = run("send-keys", "-t", "rules", "150051", "t")

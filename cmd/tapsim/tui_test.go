@@ -890,8 +890,11 @@ func TestTUINextAnswerForced51OnceOnly(t *testing.T) {
 	r.Wait("APPROVED", "DE39 00")
 }
 
-func TestTUINextAnswerNoAnswerReverses(t *testing.T) {
-	s, err := startTUISession(context.Background(), t.TempDir(), tuiOptions{})
+// startTUISessionWaiting starts a session with options o, and a copy of
+// its backend whose terminals wait for the host's answer as long as wait.
+func startTUISessionWaiting(t *testing.T, o tuiOptions, wait time.Duration) (*tuiSession, tui.Backend) {
+	t.Helper()
+	s, err := startTUISession(context.Background(), t.TempDir(), o)
 	require.NoError(t, err)
 	t.Cleanup(s.Close)
 	b := s.backend
@@ -904,9 +907,14 @@ func TestTUINextAnswerNoAnswerReverses(t *testing.T) {
 			}
 			cfg = &c
 		}
-		cfg.ResponseTimeout = 300 * time.Millisecond
+		cfg.ResponseTimeout = wait
 		return newTerm(cfg, o)
 	}
+	return s, b
+}
+
+func TestTUINextAnswerNoAnswerReverses(t *testing.T) {
+	s, b := startTUISessionWaiting(t, tuiOptions{}, 300*time.Millisecond)
 	r := &tuiRig{Rig: tuitest.Start(t, b, tui.Options{SaveDir: t.TempDir()}), s: s}
 	r.nextAnswer(t, 9, "no answer")
 	r.Keys("150000t")

@@ -272,19 +272,16 @@ func (s *Service) Activate(ctx context.Context, req ActivateRequest) (TokenStatu
 			if card.PVV == "" {
 				return refuse(ReasonNotVerified, "the card has no PIN")
 			}
-			ok, err := s.checkPIN(card, block)
+			wrong, err := s.wrongPasscode(ctx, tx, card, &prov, &a, block, now)
 			if err != nil {
 				return err
 			}
-			if !ok {
-				refusal, err = s.wrongAnswer(ctx, tx, card, &prov, &a, ReasonPasscodeWrong, "passcode", now)
-				return err
+			if wrong != nil {
+				refusal = wrong
+				return nil
 			}
-			if prov.Failures != 0 {
-				prov.Failures, prov.UpdatedAt = 0, now
-				if err := tx.PutProvisioning(ctx, prov); err != nil {
-					return err
-				}
+			if err := clearFailures(ctx, tx, &prov, now); err != nil {
+				return err
 			}
 		}
 		k.ActivatedAt, k.ActivatedBy = now, by
@@ -311,6 +308,17 @@ func (s *Service) Activate(ctx context.Context, req ActivateRequest) (TokenStatu
 	}
 	s.log.Info("idv: token activated", "token", req.TokenRef, "by", out.VerifiedWith)
 	return out, nil
+}
+
+// wrongPasscode checks the PIN block against the card's PIN (checkPIN): a
+// wrong passcode is counted toward the provisioning lock and its refusal
+// returned (wrongAnswer), the right one is nil.
+func (s *Service) wrongPasscode(ctx context.Context, tx *store.Tx, card store.Card, prov *store.Provisioning, a *store.IDVAttempt, block []byte, now time.Time) (*Error, error) {
+	ok, err := s.checkPIN(card, block)
+	if err != nil || ok {
+		return nil, err
+	}
+	return s.wrongAnswer(ctx, tx, card, prov, a, ReasonPasscodeWrong, "passcode", now)
 }
 
 // checkPIN verifies a PIN block against the card's PVV in the module: a

@@ -185,6 +185,41 @@ func (s *Service) VerifyOTP(ctx context.Context, correlationID, otp string) (Ver
 		return VerifyResult{}, refuse(ReasonInvalidRequest, "correlationId or otp malformed")
 	}
 	now := s.now()
+	return s.verifyAnswer(ctx, correlationID, "otp", "OTP", now, func(tx *store.Tx, a *store.IDVAttempt, card store.Card, prov *store.Provisioning) (*Error, error) {
+		o, err := tx.OTP(ctx, correlationID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, refuse(ReasonOTPNotSent, "no OTP was sent for this attempt")
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !o.UsedAt.IsZero() {
+			return nil, refuse(ReasonOTPUsed, "the OTP of this attempt was used already")
+		}
+		if !now.Before(o.ExpiresAt) {
+			return nil, refuse(ReasonOTPExpired, "the OTP expired; ask for another")
+		}
+		want, err := hex.DecodeString(o.Hash)
+		if err != nil {
+			return nil, fmt.Errorf("idv: stored OTP hash: %w", err)
+		}
+		got, err := s.otpHash(correlationID, otp)
+		if err != nil {
+			return nil, err
+		}
+		if !digits(otp, OTPDigits, OTPDigits) || !hmac.Equal(got, want) {
+			return s.wrongAnswer(ctx, tx, card, prov, a, ReasonOTPWrong, "OTP", now)
+		}
+		return nil, tx.UseOTP(ctx, correlationID, now)
+	})
+}
+
+// verifyAnswer checks, in one transaction, the cardholder's answer for
+// the attempt of correlationID: check returns the refusal of a wrong
+// answer, counted already, or nil for the right one, which verifies the
+// attempt (verified) by by, label naming it in the audit trail and logs.
+func (s *Service) verifyAnswer(ctx context.Context, correlationID, by, label string, now time.Time,
+	check func(tx *store.Tx, a *store.IDVAttempt, card store.Card, prov *store.Provisioning) (*Error, error)) (VerifyResult, error) {
 	var refusal error
 	err := s.db.Update(ctx, func(tx *store.Tx) error {
 		refusal = nil
@@ -192,55 +227,49 @@ func (s *Service) VerifyOTP(ctx context.Context, correlationID, otp string) (Ver
 		if err != nil {
 			return err
 		}
-		o, err := tx.OTP(ctx, correlationID)
-		if errors.Is(err, store.ErrNotFound) {
-			return refuse(ReasonOTPNotSent, "no OTP was sent for this attempt")
-		}
+		wrong, err := check(tx, &a, card, &prov)
 		if err != nil {
 			return err
 		}
-		if !o.UsedAt.IsZero() {
-			return refuse(ReasonOTPUsed, "the OTP of this attempt was used already")
+		if wrong != nil {
+			refusal = wrong
+			return nil
 		}
-		if !now.Before(o.ExpiresAt) {
-			return refuse(ReasonOTPExpired, "the OTP expired; ask for another")
-		}
-		want, err := hex.DecodeString(o.Hash)
-		if err != nil {
-			return fmt.Errorf("idv: stored OTP hash: %w", err)
-		}
-		got, err := s.otpHash(correlationID, otp)
-		if err != nil {
-			return err
-		}
-		if !digits(otp, OTPDigits, OTPDigits) || !hmac.Equal(got, want) {
-			refusal, err = s.wrongAnswer(ctx, tx, card, &prov, &a, ReasonOTPWrong, "OTP", now)
-			return err
-		}
-		if err := tx.UseOTP(ctx, correlationID, now); err != nil {
-			return err
-		}
-		a.Verified, a.VerifiedBy, a.VerifiedAt, a.UpdatedAt = true, "otp", now, now
-		if err := tx.UpdateIDVAttempt(ctx, a); err != nil {
-			return err
-		}
-		if prov.Failures != 0 {
-			prov.Failures, prov.UpdatedAt = 0, now
-			if err := tx.PutProvisioning(ctx, prov); err != nil {
-				return err
-			}
-		}
-		return tx.Audit(ctx, store.AuditEvent{At: now, Actor: Actor, Action: "idv.otp.verified", Subject: subject(card),
-			Detail: "correlation " + correlationID + ": cardholder verified by OTP"})
+		return s.verified(ctx, tx, card, prov, a, by, label, now)
 	})
 	if err == nil {
 		err = refusal
 	}
 	if err != nil {
-		return VerifyResult{}, s.refused("verify OTP", correlationID, err)
+		return VerifyResult{}, s.refused("verify "+label, correlationID, err)
 	}
-	s.log.Info("idv: OTP verified", "correlation", correlationID)
+	s.log.Info("idv: "+label+" verified", "correlation", correlationID)
 	return VerifyResult{CorrelationID: correlationID, Verified: true}, nil
+}
+
+// verified marks attempt a verified by the cardholder's answer by (label
+// in the audit trail), clears the count of wrong entries of the card's
+// provisioning and audits it.
+func (s *Service) verified(ctx context.Context, tx *store.Tx, card store.Card, prov store.Provisioning, a store.IDVAttempt, by, label string, now time.Time) error {
+	a.Verified, a.VerifiedBy, a.VerifiedAt, a.UpdatedAt = true, by, now, now
+	if err := tx.UpdateIDVAttempt(ctx, a); err != nil {
+		return err
+	}
+	if err := clearFailures(ctx, tx, &prov, now); err != nil {
+		return err
+	}
+	return tx.Audit(ctx, store.AuditEvent{At: now, Actor: Actor, Action: "idv." + by + ".verified", Subject: subject(card),
+		Detail: "correlation " + a.CorrelationID + ": cardholder verified by " + label})
+}
+
+// clearFailures sets the count of wrong entries of the card's
+// provisioning back to 0 after a right answer.
+func clearFailures(ctx context.Context, tx *store.Tx, prov *store.Provisioning, now time.Time) error {
+	if prov.Failures == 0 {
+		return nil
+	}
+	prov.Failures, prov.UpdatedAt = 0, now
+	return tx.PutProvisioning(ctx, *prov)
 }
 
 // ResetProvisioning is the issuer's service centre unlocking a card's
@@ -302,49 +331,16 @@ func (s *Service) VerifyPasscode(ctx context.Context, correlationID string, bloc
 		return VerifyResult{}, refuse(ReasonInvalidRequest, "correlationId or PIN block malformed")
 	}
 	now := s.now()
-	var refusal error
-	err := s.db.Update(ctx, func(tx *store.Tx) error {
-		refusal = nil
-		a, card, prov, err := s.attempt(ctx, tx, correlationID)
-		if err != nil {
-			return err
-		}
+	return s.verifyAnswer(ctx, correlationID, "passcode", "passcode", now, func(tx *store.Tx, a *store.IDVAttempt, card store.Card, prov *store.Provisioning) (*Error, error) {
 		if a.Verified {
-			return refuse(ReasonAlreadyVerified, "the cardholder is verified for this attempt already")
+			return nil, refuse(ReasonAlreadyVerified, "the cardholder is verified for this attempt already")
 		}
 		if card.PINLocked {
-			return refuse(ReasonPasscodeLocked, "the card's PIN is locked")
+			return nil, refuse(ReasonPasscodeLocked, "the card's PIN is locked")
 		}
 		if card.PVV == "" {
-			return refuse(ReasonNotVerified, "the card has no passcode")
+			return nil, refuse(ReasonNotVerified, "the card has no passcode")
 		}
-		ok, err := s.checkPIN(card, block)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			refusal, err = s.wrongAnswer(ctx, tx, card, &prov, &a, ReasonPasscodeWrong, "passcode", now)
-			return err
-		}
-		a.Verified, a.VerifiedBy, a.VerifiedAt, a.UpdatedAt = true, "passcode", now, now
-		if err := tx.UpdateIDVAttempt(ctx, a); err != nil {
-			return err
-		}
-		if prov.Failures != 0 {
-			prov.Failures, prov.UpdatedAt = 0, now
-			if err := tx.PutProvisioning(ctx, prov); err != nil {
-				return err
-			}
-		}
-		return tx.Audit(ctx, store.AuditEvent{At: now, Actor: Actor, Action: "idv.passcode.verified", Subject: subject(card),
-			Detail: "correlation " + correlationID + ": cardholder verified by passcode"})
+		return s.wrongPasscode(ctx, tx, card, prov, a, block, now)
 	})
-	if err == nil {
-		err = refusal
-	}
-	if err != nil {
-		return VerifyResult{}, s.refused("verify passcode", correlationID, err)
-	}
-	s.log.Info("idv: passcode verified", "correlation", correlationID)
-	return VerifyResult{CorrelationID: correlationID, Verified: true}, nil
 }

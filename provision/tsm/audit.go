@@ -36,6 +36,17 @@ func (l *Log) load(st Store, onErr func(error)) error {
 	return nil
 }
 
+// reopen ends the downloads that were under way when the TSM stopped and
+// loads the log kept in st.
+func reopen(status *pmap[string], l *Log, st Store, onErr func(error)) error {
+	for id, v := range status.m {
+		if v == StatusDownloading {
+			status.set(id, ReasonOTAClosed)
+		}
+	}
+	return l.load(st, onErr)
+}
+
 func (l *Log) add(e Entry) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -198,24 +198,10 @@ func NewSETSM(cfg SEConfig) (*SETSM, error) {
 	if s.status, err = newPmap[string](cfg.Store, "status", s.storeErr); err != nil {
 		return nil, err
 	}
-	// A download under way when the TSM stopped is over.
-	for id, st := range s.status.m {
-		if st == StatusDownloading {
-			s.status.set(id, ReasonOTAClosed)
-		}
-	}
-	if err := s.log.load(cfg.Store, s.storeErr); err != nil {
+	if err := reopen(s.status, &s.log, cfg.Store, s.storeErr); err != nil {
 		return nil, err
 	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		sweepEvery(s.stop, s.cfg.SweepEvery, func() {
-			s.mu.Lock()
-			s.sweep()
-			s.mu.Unlock()
-		})
-	}()
+	startSweeper(&s.wg, s.stop, s.cfg.SweepEvery, &s.mu, s.sweep)
 	return s, nil
 }
 
@@ -283,14 +269,7 @@ func (s *SETSM) Log() []Entry { return s.log.Entries() }
 
 // Close ends the running OTA sessions.
 func (s *SETSM) Close() {
-	s.mu.Lock()
-	select {
-	case <-s.stop:
-	default:
-		close(s.stop)
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
+	stopAll(&s.mu, s.stop, &s.wg)
 }
 
 // Dump is everything the SE TSM keeps about orders in progress (R-G5g:

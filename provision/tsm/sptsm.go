@@ -129,24 +129,10 @@ func NewSPTSM(cfg SPConfig) (*SPTSM, error) {
 	if s.orders, err = newPmap[*spOrder](cfg.Store, "order", s.storeErr); err != nil {
 		return nil, err
 	}
-	// A download under way when the TSM stopped is over.
-	for id, st := range s.status.m {
-		if st == StatusDownloading {
-			s.status.set(id, ReasonOTAClosed)
-		}
-	}
-	if err := s.log.load(cfg.Store, s.storeErr); err != nil {
+	if err := reopen(s.status, &s.log, cfg.Store, s.storeErr); err != nil {
 		return nil, err
 	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		sweepEvery(s.stop, s.cfg.SweepEvery, func() {
-			s.mu.Lock()
-			s.sweep()
-			s.mu.Unlock()
-		})
-	}()
+	startSweeper(&s.wg, s.stop, s.cfg.SweepEvery, &s.mu, s.sweep)
 	return s, nil
 }
 
@@ -165,14 +151,7 @@ func (s *SPTSM) Log() []Entry { return s.log.Entries() }
 
 // Close ends the running downloads.
 func (s *SPTSM) Close() {
-	s.mu.Lock()
-	select {
-	case <-s.stop:
-	default:
-		close(s.stop)
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
+	stopAll(&s.mu, s.stop, &s.wg)
 }
 
 // Dump is everything the SP TSM keeps: order statuses, and the scripts
@@ -234,18 +213,8 @@ func (s *SPTSM) Handler() http.Handler {
 		return wire.JSONResponse(http.StatusAccepted, Result{OrderID: o.OrderID, Status: "handed over"})
 	}, wire.HandlerOptions{Log: s.cfg.Logger}))
 	mux.Handle("/verify", wire.Handle(func(r *wire.Request) (wire.Response, error) {
-		if !peerAllowed(r, s.cfg.SETSMPeers) {
-			return wire.Response{}, errPeer
-		}
 		var m VerifyOTP
-		c, err := wire.OpenInto(string(r.Body), s.cfg.Party, s.cfg.Trust, wire.Expect{Type: TypeVerify, Replay: s.replay, Clock: s.cfg.Now}, &m)
-		if err != nil {
-			return wire.Response{}, err
-		}
-		if c.Issuer != s.cfg.SETSM {
-			return wire.Response{}, wire.ErrIssuer
-		}
-		if err := m.Validate(); err != nil {
+		if err := s.openFromSETSM(r, TypeVerify, &m); err != nil {
 			return wire.Response{}, err
 		}
 		if err := s.verify(r.HTTP.Context(), m); err != nil {
@@ -254,18 +223,8 @@ func (s *SPTSM) Handler() http.Handler {
 		return wire.JSONResponse(http.StatusOK, Result{OrderID: m.OrderID, Status: "verified"})
 	}, wire.HandlerOptions{Log: s.cfg.Logger}))
 	mux.Handle("/relay", wire.Handle(func(r *wire.Request) (wire.Response, error) {
-		if !peerAllowed(r, s.cfg.SETSMPeers) {
-			return wire.Response{}, errPeer
-		}
 		var m Relay
-		c, err := wire.OpenInto(string(r.Body), s.cfg.Party, s.cfg.Trust, wire.Expect{Type: TypeRelay, Replay: s.replay, Clock: s.cfg.Now}, &m)
-		if err != nil {
-			return wire.Response{}, err
-		}
-		if c.Issuer != s.cfg.SETSM {
-			return wire.Response{}, wire.ErrIssuer
-		}
-		if err := m.Validate(); err != nil {
+		if err := s.openFromSETSM(r, TypeRelay, &m); err != nil {
 			return wire.Response{}, err
 		}
 		next, err := s.relay(m)
@@ -279,6 +238,22 @@ func (s *SPTSM) Handler() http.Handler {
 		return wire.EnvelopeResponse(tok), nil
 	}, wire.HandlerOptions{Log: s.cfg.Logger}))
 	return mux
+}
+
+// openFromSETSM opens into m the request of type typ that the SE TSM
+// sealed, from one of its peers, and checks it.
+func (s *SPTSM) openFromSETSM(r *wire.Request, typ string, m interface{ Validate() error }) error {
+	if !peerAllowed(r, s.cfg.SETSMPeers) {
+		return errPeer
+	}
+	c, err := wire.OpenInto(string(r.Body), s.cfg.Party, s.cfg.Trust, wire.Expect{Type: typ, Replay: s.replay, Clock: s.cfg.Now}, m)
+	if err != nil {
+		return err
+	}
+	if c.Issuer != s.cfg.SETSM {
+		return wire.ErrIssuer
+	}
+	return m.Validate()
 }
 
 // script opens the order's script, checks it is the issuer's, for this

@@ -28,6 +28,32 @@ func sweepEvery(stop <-chan struct{}, d time.Duration, sweep func()) {
 	}
 }
 
+// startSweeper runs sweep under mu every d until stop closes, the
+// goroutine counted in wg.
+func startSweeper(wg *sync.WaitGroup, stop <-chan struct{}, d time.Duration, mu *sync.Mutex, sweep func()) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		sweepEvery(stop, d, func() {
+			mu.Lock()
+			sweep()
+			mu.Unlock()
+		})
+	}()
+}
+
+// stopAll closes stop, once, under mu, and waits for the goroutines in wg.
+func stopAll(mu *sync.Mutex, stop chan struct{}, wg *sync.WaitGroup) {
+	mu.Lock()
+	select {
+	case <-stop:
+	default:
+		close(stop)
+	}
+	mu.Unlock()
+	wg.Wait()
+}
+
 var errStopped = errors.New("tsm: stopped")
 
 // stepper turns a GlobalPlatform session, which sends a command and waits

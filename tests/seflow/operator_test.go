@@ -41,10 +41,7 @@ func TestOperatorAccounts(t *testing.T) {
 func TestTransactionLog(t *testing.T) {
 	r := newRig(t)
 	d, o := issuerOwned(t, r, "mia-phone", 21)
-	require.NoError(t, r.submit(o))
-	res, err := r.agent(d).Run(ctx, o.OrderID, o.otp)
-	require.NoError(t, err)
-	require.Equal(t, tsm.ReasonPersonalised, res.Outcome)
+	require.Equal(t, tsm.ReasonPersonalised, r.download(t, d, o))
 	steps := func(es []tsm.Entry) []string {
 		var out []string
 		for _, e := range es {

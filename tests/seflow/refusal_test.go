@@ -83,10 +83,7 @@ func TestCardCryptogramFails(t *testing.T) {
 	sc, err := tsm.IssuerOwned(phone.ISDAID, tsm.Keys{KVN: 1, Keys: keySet(0x99)}, tsm.Keys{KVN: 0x30, Keys: keySet(0x60)}, p)
 	require.NoError(t, err)
 	o := r.order(d, p, sc, false)
-	require.NoError(t, r.submit(o))
-	res, err := r.agent(d).Run(ctx, o.OrderID, o.otp)
-	require.NoError(t, err)
-	require.Equal(t, tsm.ReasonCardCryptogram, res.Outcome)
+	require.Equal(t, tsm.ReasonCardCryptogram, r.download(t, d, o))
 }
 
 // R-S3b, R-G2: a command whose C-MAC the SE does not verify (altered on
@@ -127,10 +124,7 @@ func TestStoreDataOutOfOrder(t *testing.T) {
 	require.GreaterOrEqual(t, len(stores), 2)
 	cmds[stores[0]], cmds[stores[1]] = cmds[stores[1]], cmds[stores[0]]
 	o := r.order(d, p, sc, false)
-	require.NoError(t, r.submit(o))
-	res, err := r.agent(d).Run(ctx, o.OrderID, o.otp)
-	require.NoError(t, err)
-	require.Equal(t, tsm.ReasonOutOfOrder, res.Outcome)
+	require.Equal(t, tsm.ReasonOutOfOrder, r.download(t, d, o))
 }
 
 // R-G4: an OTA step sent twice is refused, and so is any step of a
@@ -165,10 +159,7 @@ func TestReplayedOTA(t *testing.T) {
 func TestSecondPersonalisation(t *testing.T) {
 	r := newRig(t)
 	d, o := issuerOwned(t, r, "ken-phone", 12)
-	require.NoError(t, r.submit(o))
-	res, err := r.agent(d).Run(ctx, o.OrderID, o.otp)
-	require.NoError(t, err)
-	require.Equal(t, tsm.ReasonPersonalised, res.Outcome)
+	require.Equal(t, tsm.ReasonPersonalised, r.download(t, d, o))
 	again := r.order(d, perso(t, "visa-se-phone"), o.script, false)
 	require.Equal(t, tsm.ReasonAlreadyDone, reason(t, r.submit(again)))
 }

@@ -204,6 +204,15 @@ func (r *rig) agent(d *device) *otaagent.Agent {
 	return &otaagent.Agent{Client: r.phoneCl, URL: r.otaURL, DeviceID: d.id, SE: d.ph.SE().Process}
 }
 
+// download submits o and runs its download with d's agent: its outcome.
+func (r *rig) download(t *testing.T, d *device, o order) string {
+	t.Helper()
+	require.NoError(t, r.submit(o))
+	res, err := r.agent(d).Run(ctx, o.OrderID, o.otp)
+	require.NoError(t, err)
+	return res.Outcome
+}
+
 func perso(t *testing.T, profile string) cards.SEPerso {
 	p, err := cards.Builtin(profile)
 	require.NoError(t, err)

@@ -43,10 +43,7 @@ func TestSharedSE(t *testing.T) {
 	require.Equal(t, tsm.ReasonNoConsent, reason(t, r.submit(noConsent)), "R-S1")
 
 	o := r.order(d, p, sc, true)
-	require.NoError(t, r.submit(o))
-	res, err := r.agent(d).Run(ctx, o.OrderID, o.otp)
-	require.NoError(t, err)
-	require.Equal(t, tsm.ReasonPersonalised, res.Outcome)
+	require.Equal(t, tsm.ReasonPersonalised, r.download(t, d, o))
 	_, err = d.ph.SyncSE()
 	require.NoError(t, err)
 	out := tap(t, r, d)
@@ -168,10 +165,7 @@ func TestSharedSEWithForgedCertificate(t *testing.T) {
 	sc, err := tsm.Shared(tsm.Keys{KVN: 0x31, Keys: keySet(0x70)}, p)
 	require.NoError(t, err)
 	o := r.order(d, p, sc, true)
-	require.NoError(t, r.submit(o))
-	res, err := r.agent(d).Run(ctx, o.OrderID, o.otp)
-	require.NoError(t, err)
-	require.Equal(t, tsm.ReasonSECertificate, res.Outcome)
+	require.Equal(t, tsm.ReasonSECertificate, r.download(t, d, o))
 }
 
 // R-M2: a shared SE whose operator registered no ISD keys cannot have an
