@@ -25,6 +25,6 @@ func Example() {
 	st, cvc3, un, atc, _ := magstripe.Read(filled, l)
 	fmt.Printf("CVC3 digits %d, UN %X, ATC digits %d, static %X\n", cvc3, un, atc, st.Bytes()[8:])
 	// Output:
-	// nUN 5, track D29122010123452913455F
+	// nUN 5, track D29122010291123453455F
 	// CVC3 digits 345, UN 00012345, ATC digits 291, static D29122010000000000000F
 }

@@ -8,9 +8,10 @@
 // Positions count discretionary data digits from the right: bit 0 of a
 // bitmap is the last digit, which always holds nUN. The digits go in from
 // the lowest marked position up, least significant digit first: the CVC3
-// (as five decimal digits) into the PCVC3 positions; into the PUNATC
-// positions first the NATC least significant decimal digits of the ATC,
-// then the nUN least significant digits of the Unpredictable Number. The
+// (as five decimal digits) into the PCVC3 positions; into the nUN lowest
+// PUNATC positions the nUN least significant digits of the Unpredictable
+// Number, into the NATC highest ones the NATC least significant decimal
+// digits of the ATC. The
 // reader (Fill) and the issuer (Read) use the same rules, so that the
 // issuer finds the numbers the card's CVC3 covered.
 //
@@ -40,8 +41,8 @@ type Layout struct {
 }
 
 // DefaultLayout is the layout tapsim's virtual cards personalise on both
-// tracks and its issuer expects: CVC3 in positions 1 to 3, ATC (3 digits)
-// and Unpredictable Number (5 digits) in positions 4 to 11.
+// tracks and its issuer expects: CVC3 in positions 1 to 3, Unpredictable
+// Number (5 digits) in positions 4 to 8 and ATC (3 digits) in 9 to 11.
 var DefaultLayout = Layout{PCVC3: 0x000E, PUNATC: 0x0FF0, NATC: 3}
 
 // NUN is the number of Unpredictable Number digits: the PUNATC positions
@@ -227,7 +228,7 @@ func Fill(t *Track, l Layout, d Dynamic) (*Track, error) {
 		out.set(cvc[i], v)
 	}
 	un := positions(l.PUNATC)
-	digits := append(decimal(uint64(d.ATC), l.NATC), decimal(bcd(d.UN), l.NUN())...)
+	digits := append(decimal(bcd(d.UN), l.NUN()), decimal(uint64(d.ATC), l.NATC)...)
 	for i, v := range digits {
 		out.set(un[i], v)
 	}
@@ -256,15 +257,15 @@ func Read(t *Track, l Layout) (static *Track, cvc3 uint64, un []byte, atc uint64
 		static.set(p, 0)
 	}
 	pos := positions(l.PUNATC)
-	mul = 1
-	for _, p := range pos[:l.NATC] {
-		atc += uint64(t.get(p)) * mul
-		mul *= 10
-	}
 	var n uint64
 	mul = 1
-	for _, p := range pos[l.NATC:] {
+	for _, p := range pos[:l.NUN()] {
 		n += uint64(t.get(p)) * mul
+		mul *= 10
+	}
+	mul = 1
+	for _, p := range pos[l.NUN():] {
+		atc += uint64(t.get(p)) * mul
 		mul *= 10
 	}
 	for _, p := range pos {

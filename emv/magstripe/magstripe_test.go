@@ -18,8 +18,9 @@ func h(s string) []byte {
 	return b
 }
 
-// layout2: CVC3 in discretionary positions 1-3, ATC (3 digits) and UN (5)
-// in positions 4-11, nUN in position 0.
+// layout2: CVC3 in discretionary positions 1-3, UN (5 digits) in the
+// lowest PUNATC positions 4-8 and ATC (3) in the highest 9-11, nUN in
+// position 0.
 var layout2 = magstripe.Layout{PCVC3: 0x000E, PUNATC: 0x0FF0, NATC: 3}
 
 func TestFillAndReadTrack2(t *testing.T) {
@@ -31,9 +32,9 @@ func TestFillAndReadTrack2(t *testing.T) {
 	d := magstripe.Dynamic{CVC3: []byte{0x30, 0x39}, UN: h("00012345"), ATC: 0x0123}
 	filled, err := magstripe.Fill(tr, layout2, d)
 	require.NoError(t, err)
-	// CVC3 0x3039 = 12345: digits 345 in positions 1-3; ATC 291 in 4-6;
-	// UN 12345 in 7-11; nUN 5 last.
-	require.Equal(t, h("5413330089010012 D2912201 0123452913455 F"), filled.Bytes())
+	// CVC3 0x3039 = 12345: digits 345 in positions 1-3; UN 12345 in 4-8;
+	// ATC 291 in 9-11; nUN 5 last.
+	require.Equal(t, h("5413330089010012 D2912201 0291123453455 F"), filled.Bytes())
 
 	st, cvc3, un, atc, err := magstripe.Read(filled, layout2)
 	require.NoError(t, err)
@@ -53,7 +54,9 @@ func TestFillAndReadTrack1(t *testing.T) {
 	l := magstripe.Layout{PCVC3: 0x0000000E, PUNATC: 0x00003FF0, NATC: 3}
 	filled, err := magstripe.Fill(tr, l, magstripe.Dynamic{CVC3: []byte{0x00, 0x07}, UN: h("87654321"), ATC: 7})
 	require.NoError(t, err)
-	require.Equal(t, "B5413330089010012^TAPSIM/MC^2912201076543210070077", string(filled.Bytes()))
+	// UN 7654321 in positions 4-10 (the nUN lowest PUNATC ones), ATC 007
+	// in 11-13 (the NATC highest).
+	require.Equal(t, "B5413330089010012^TAPSIM/MC^2912201000776543210077", string(filled.Bytes()))
 	st, cvc3, un, atc, err := magstripe.Read(filled, l)
 	require.NoError(t, err)
 	require.Equal(t, static, st.Bytes())

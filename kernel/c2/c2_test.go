@@ -922,9 +922,10 @@ func TestMagStripeMode(t *testing.T) {
 		// UN A1B2C3D4 = 2712847316: nUN 5 digits 47316.
 		require.Equal(t, kerneltest.MustHex("00047316"), ms.LastUDOLData)
 		require.Equal(t, kerneltest.MustHex("00047316"), out.Record(0x9F6A))
-		// CVC3 12345 -> 345, ATC 0x21 = 33 -> 033, UN 47316, nUN 5.
+		// CVC3 12345 -> 345, UN 47316 in the nUN lowest PUNATC positions,
+		// ATC 0x21 = 33 -> 033 in the NATC highest, nUN 5.
 		require.Equal(t, []byte{0x00, 0x21}, out.Record(0x9F36))
-		require.Equal(t, kerneltest.MustHex("5413330089010012D30122010473160333455F"), out.Record(0x9F6B))
+		require.Equal(t, kerneltest.MustHex("5413330089010012D30122010033473163455F"), out.Record(0x9F6B))
 		require.Equal(t, "541333******0012", out.MaskedPAN())
 		require.Nil(t, out.Record(0x9F26))
 	})
