@@ -216,7 +216,7 @@ func bindingTable() []Binding {
 		{Keys: "c", Hint: "card on/off", Help: "switch the phone's card function on or off", Screens: phoneS, match: runes('c'), do: (*App).cardOnOff},
 		{Keys: "f", Hint: "full PAN", Help: "show the full PAN (needs the typed passcode)", Screens: phoneS, match: runes('f'), do: (*App).fullPAN},
 		{Keys: "n", Hint: "new keys", Help: "replenish an HCE phone's single-use keys from the issuer's cloud platform", Screens: phoneS, match: runes('n'), do: (*App).replenish},
-		{Keys: "l", Hint: "lost", Help: "report the phone lost: tokens suspended, keys voided, SE card marked lost", Screens: phoneS, match: runes('l'), do: (*App).reportLost},
+		{Keys: "l", Hint: "lost", Help: "report the phone lost: tokens and cloud keys suspended, SE card marked lost", Screens: phoneS, match: runes('l'), do: (*App).reportLost},
 		{Keys: "s/r/d/w", Hint: "token", Help: "wallet token: s suspend, r resume, d delete (twice), w read its state",
 			Screens: phoneS,
 			match:   runes('s', 'r', 'd', 'w'), do: func(a *App, ev *tcell.EventKey) {
