@@ -90,9 +90,6 @@ const (
 	// ATCOutOfWindow: the ATC jumps further ahead than the window allows
 	// (82, R-G4).
 	ATCOutOfWindow Reason = "atc_out_of_window"
-	// KeyVoid: the single-use key was voided, its phone reported lost (82,
-	// R-S5b, R-C1).
-	KeyVoid Reason = "hce_key_void"
 	// PINBlockInvalid: the PIN block does not decode under the zone PIN key
 	// (55; not counted as a wrong PIN).
 	PINBlockInvalid Reason = "pin_block_invalid"
@@ -228,7 +225,6 @@ var reasons = map[Reason]reasonInfo{
 	KeyNotIssued: {"", StageSingleUse, "R-S5b"},
 	KeyUsed:      {"", StageSingleUse, "R-S5b"},
 	KeyExpired:   {"", StageSingleUse, "R-S5b"},
-	KeyVoid:      {"82", StageSingleUse, "R-S5b"},
 
 	DeviceNotBound:               {"", StageDevice, "R-S5d"},
 	DeviceMismatch:               {"63", StageDevice, "R-S5d"},
