@@ -498,10 +498,11 @@ func (l *Link) verify(msg *iso8583.Message) error {
 
 // send MACs msg, sends it on c and checks the answer's MAC.
 func (l *Link) send(c *frameclient.Conn, msg *iso8583.Message, timeout time.Duration) (*iso8583.Message, error) {
-	if err := isospec.SetMAC(msg, l.mac); err != nil {
+	packed, err := isospec.PackWithMAC(msg, l.mac)
+	if err != nil {
 		return nil, fmt.Errorf("link: issuer %s: %w", l.cfg.Name, err)
 	}
-	resp, err := c.Send(context.Background(), msg, timeout)
+	resp, err := c.SendPacked(context.Background(), msg, packed, timeout)
 	switch {
 	case errors.Is(err, frameclient.ErrNotSent):
 		// Nothing left: the connection had closed, or the message has no

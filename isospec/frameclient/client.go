@@ -282,13 +282,23 @@ func (c *Conn) Send(ctx context.Context, msg *iso8583.Message, timeout time.Dura
 	if msg == nil {
 		return nil, fmt.Errorf("%w: no message", ErrNotSent)
 	}
-	id, err := c.cfg.RequestID(msg)
-	if err != nil {
-		return nil, fmt.Errorf("%w: request ID: %w", ErrNotSent, err)
-	}
 	packed, err := isospec.Pack(msg)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotSent, err)
+	}
+	return c.SendPacked(ctx, msg, packed, timeout)
+}
+
+// SendPacked is Send for a message the caller has already packed (and so
+// checked) with isospec.Pack or isospec.PackWithMAC: packed is written as
+// it is, and msg gives the request ID.
+func (c *Conn) SendPacked(ctx context.Context, msg *iso8583.Message, packed []byte, timeout time.Duration) (*iso8583.Message, error) {
+	if msg == nil {
+		return nil, fmt.Errorf("%w: no message", ErrNotSent)
+	}
+	id, err := c.cfg.RequestID(msg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: request ID: %w", ErrNotSent, err)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotSent, err)

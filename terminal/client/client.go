@@ -139,8 +139,19 @@ func (c *Client) Send(ctx context.Context, req *iso8583.Message, timeout time.Du
 	if req == nil {
 		return nil, fmt.Errorf("%w: no message", ErrNotSent)
 	}
-	if _, err := isospec.Pack(req); err != nil {
+	packed, err := isospec.Pack(req)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotSent, err)
+	}
+	return c.SendPacked(ctx, req, packed, timeout)
+}
+
+// SendPacked is Send for a request the caller has already packed (and so
+// checked) with isospec.Pack or isospec.PackWithMAC: packed is written as
+// it is.
+func (c *Client) SendPacked(ctx context.Context, req *iso8583.Message, packed []byte, timeout time.Duration) (*iso8583.Message, error) {
+	if req == nil {
+		return nil, fmt.Errorf("%w: no message", ErrNotSent)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotSent, err)
@@ -157,7 +168,7 @@ func (c *Client) Send(ctx context.Context, req *iso8583.Message, timeout time.Du
 	if err != nil {
 		return nil, err
 	}
-	resp, err := conn.Send(ctx, req, timeout)
+	resp, err := conn.SendPacked(ctx, req, packed, timeout)
 	switch {
 	case err == nil:
 		return resp, nil

@@ -42,6 +42,12 @@ type Link interface {
 	Send(ctx context.Context, req *iso8583.Message, timeout time.Duration) (*iso8583.Message, error)
 }
 
+// packedLink is a Link that can also send a request already packed with
+// isospec.PackWithMAC, so that the request is packed once.
+type packedLink interface {
+	SendPacked(ctx context.Context, req *iso8583.Message, packed []byte, timeout time.Duration) (*iso8583.Message, error)
+}
+
 // Options are the terminal's injected dependencies. Every field is
 // optional.
 type Options struct {
@@ -569,9 +575,15 @@ var errInvalidAnswer = errors.New("pos: invalid answer from host")
 // exchange MACs and sends a request and checks the answer.
 func (t *Terminal) exchange(ctx context.Context, purpose string, v any) (*iso8583.Message, HostExchange) {
 	x := HostExchange{Purpose: purpose}
+	pl, packs := t.link.(packedLink)
 	msg, err := isospec.Encode(v)
+	var packed []byte
 	if err == nil {
-		err = isospec.SetMAC(msg, t.macFunc)
+		if packs {
+			packed, err = isospec.PackWithMAC(msg, t.macFunc)
+		} else {
+			err = isospec.SetMAC(msg, t.macFunc)
+		}
 	}
 	x.Request = msg
 	if err != nil {
@@ -580,7 +592,12 @@ func (t *Terminal) exchange(ctx context.Context, purpose string, v any) (*iso858
 	}
 	t.emit(Event{Kind: EventHostSend, Text: isospec.Summary(msg), Message: msg})
 	begin := time.Now()
-	resp, err := t.link.Send(ctx, msg, t.cfg.ResponseTimeout)
+	var resp *iso8583.Message
+	if packs {
+		resp, err = pl.SendPacked(ctx, msg, packed, t.cfg.ResponseTimeout)
+	} else {
+		resp, err = t.link.Send(ctx, msg, t.cfg.ResponseTimeout)
+	}
 	x.Duration = time.Since(begin)
 	x.Response = resp
 	if err != nil {
