@@ -394,9 +394,11 @@ func (c *Conn) write(packed []byte) (int, error) {
 	if len(packed) > isospec.MaxFrameLen {
 		return 0, fmt.Errorf("frameclient: frame of %d bytes does not fit the header: %w", len(packed), isospec.ErrFrame)
 	}
-	buf := make([]byte, 0, isospec.HeaderLen+len(packed))
-	buf = append(buf, byte(len(packed)>>8), byte(len(packed)))
+	bp := framePool.Get().(*[]byte)
+	defer framePool.Put(bp)
+	buf := append((*bp)[:0], byte(len(packed)>>8), byte(len(packed)))
 	buf = append(buf, packed...)
+	*bp = buf
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	select {
@@ -558,3 +560,10 @@ func (c *Conn) handle(h Handler, msg *iso8583.Message) bool {
 func IsAnswer(mti isospec.MTI) bool {
 	return len(mti) == 4 && mti[2] >= '0' && mti[2] <= '9' && (mti[2]-'0')%2 == 1
 }
+
+// framePool holds the buffers frames are written from (header and message
+// in one write): the connection does not keep them once Write returns.
+var framePool = sync.Pool{New: func() any {
+	b := make([]byte, 0, 512)
+	return &b
+}}
