@@ -317,7 +317,9 @@ func outcomeMessage(o kernel.Outcome) string {
 // runKernel runs the Entry Point, presenting the card again while the
 // outcome asks for it and the presenter brings it back.
 func (t *Terminal) runKernel(ctx context.Context, res *Result, typ kernel.TxnType, amount int64, now time.Time, reader kernel.Reader) (kernel.Outcome, *entry.EntryPoint, error) {
-	kc := t.cfg.Kernel.Clone()
+	// A shallow copy is enough: entry.New only reads it, and keeps a deep
+	// copy of its own.
+	kc := t.cfg.Kernel
 	kc.Clock = func() time.Time { return now }
 	kc.UnpredictableNumber = t.o.UnpredictableNumber
 	kc.UI = t.ui
