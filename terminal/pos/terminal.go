@@ -43,9 +43,10 @@ type Link interface {
 }
 
 // packedLink is a Link that can also send a request already packed with
-// isospec.PackWithMAC, so that the request is packed once.
+// isospec.PackWithMAC, so that the request is packed once, and give back
+// the frame of the answer, whose MAC is then checked as received.
 type packedLink interface {
-	SendPacked(ctx context.Context, req *iso8583.Message, packed []byte, timeout time.Duration) (*iso8583.Message, error)
+	Exchange(ctx context.Context, req *iso8583.Message, packed []byte, timeout time.Duration) (*iso8583.Message, []byte, error)
 }
 
 // Options are the terminal's injected dependencies. Every field is
@@ -594,9 +595,12 @@ func (t *Terminal) exchange(ctx context.Context, purpose string, v any) (*iso858
 	}
 	t.emit(Event{Kind: EventHostSend, Text: isospec.Summary(msg), Message: msg})
 	begin := time.Now()
-	var resp *iso8583.Message
+	var (
+		resp  *iso8583.Message
+		frame []byte
+	)
 	if packs {
-		resp, err = pl.SendPacked(ctx, msg, packed, t.cfg.ResponseTimeout)
+		resp, frame, err = pl.Exchange(ctx, msg, packed, t.cfg.ResponseTimeout)
 	} else {
 		resp, err = t.link.Send(ctx, msg, t.cfg.ResponseTimeout)
 	}
@@ -607,7 +611,7 @@ func (t *Terminal) exchange(ctx context.Context, purpose string, v any) (*iso858
 		return nil, x
 	}
 	t.emit(Event{Kind: EventHostReceive, Text: isospec.Summary(resp), Message: resp})
-	if err := t.validAnswer(msg, resp); err != nil {
+	if err := t.validAnswer(msg, resp, frame); err != nil {
 		x.Err = err
 		return nil, x
 	}
@@ -619,7 +623,7 @@ func (t *Terminal) exchange(ctx context.Context, purpose string, v any) (*iso858
 // accepted only when it approves nothing (an acquirer that could not check
 // the request may answer unauthenticated), since an unauthenticated
 // approval could be forged.
-func (t *Terminal) validAnswer(req, resp *iso8583.Message) error {
+func (t *Terminal) validAnswer(req, resp *iso8583.Message, frame []byte) error {
 	reqMTI, _ := req.GetMTI()
 	want, err := isospec.MTI(reqMTI).Response()
 	if err != nil {
@@ -632,9 +636,12 @@ func (t *Terminal) validAnswer(req, resp *iso8583.Message) error {
 	if err := isospec.Validate(resp); err != nil {
 		return fmt.Errorf("%w: %w", errInvalidAnswer, err)
 	}
-	packed, err := isospec.Pack(resp)
-	if err != nil {
-		return fmt.Errorf("%w: %w", errInvalidAnswer, err)
+	packed := frame
+	if packed == nil {
+		var err error
+		if packed, err = isospec.Pack(resp); err != nil {
+			return fmt.Errorf("%w: %w", errInvalidAnswer, err)
+		}
 	}
 	rc, _ := resp.GetString(isospec.FieldResponseCode)
 	if !hasMACField(resp) {
