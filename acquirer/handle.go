@@ -134,10 +134,12 @@ func (s *Server) encodeReply(v any, tak hsm.Handle) []byte {
 		return nil
 	}
 	if !tak.IsZero() {
-		if err := isospec.SetMAC(m, func(d []byte) ([]byte, error) { return s.cfg.HSM.GenerateMAC(tak, d) }); err != nil {
+		b, err := isospec.PackWithMAC(m, func(d []byte) ([]byte, error) { return s.cfg.HSM.GenerateMAC(tak, d) })
+		if err != nil {
 			s.log.Error("terminal reply MAC failed", slog.String("error", err.Error()))
 			return nil
 		}
+		return b
 	}
 	b, err := isospec.Pack(m)
 	if err != nil {

@@ -33,38 +33,44 @@ func MACField(msg *iso8583.Message) int {
 // bytes, with the MAC field's bitmap bit set: the same bytes VerifyMAC
 // checks on the other side.
 func SetMAC(msg *iso8583.Message, compute MACFunc) error {
+	_, err := setMAC(msg, compute)
+	return err
+}
+
+// setMAC is SetMAC returning the packed message with its MAC: the MAC is
+// the last field and of fixed length, so the bytes packed for the MAC
+// input, with the MAC in place of the zeros, are the whole message.
+func setMAC(msg *iso8583.Message, compute MACFunc) ([]byte, error) {
 	if msg == nil || compute == nil {
-		return fieldErr(-1, -1, ErrType, "nil message or MAC function")
+		return nil, fieldErr(-1, -1, ErrType, "nil message or MAC function")
 	}
 	id := MACField(msg)
 	msg.UnsetField(FieldMAC)
 	msg.UnsetField(FieldMAC2)
 	if err := msg.BinaryField(id, make([]byte, MACLen)); err != nil {
-		return fieldErr(id, -1, ErrType, "cannot set MAC field")
+		return nil, fieldErr(id, -1, ErrType, "cannot set MAC field")
 	}
 	packed, err := Pack(msg)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	m, err := compute(packed[:len(packed)-MACLen])
 	if err != nil {
-		return fmt.Errorf("isospec: compute MAC: %w", err)
+		return nil, fmt.Errorf("isospec: compute MAC: %w", err)
 	}
 	if len(m) < MACLen {
-		return fieldErr(id, -1, ErrLength, fmt.Sprintf("MAC function gave %d bytes, need %d", len(m), MACLen))
+		return nil, fieldErr(id, -1, ErrLength, fmt.Sprintf("MAC function gave %d bytes, need %d", len(m), MACLen))
 	}
+	copy(packed[len(packed)-MACLen:], m[:MACLen])
 	if err := msg.BinaryField(id, append([]byte(nil), m[:MACLen]...)); err != nil {
-		return fieldErr(id, -1, ErrType, "cannot set MAC field")
+		return nil, fieldErr(id, -1, ErrType, "cannot set MAC field")
 	}
-	return nil
+	return packed, nil
 }
 
-// PackWithMAC is SetMAC then Pack.
+// PackWithMAC is SetMAC then Pack, with the message packed once.
 func PackWithMAC(msg *iso8583.Message, compute MACFunc) ([]byte, error) {
-	if err := SetMAC(msg, compute); err != nil {
-		return nil, err
-	}
-	return Pack(msg)
+	return setMAC(msg, compute)
 }
 
 // MACInput splits a packed message (length header excluded) into the MAC

@@ -213,3 +213,17 @@ func TestSetMACErrors(t *testing.T) {
 	require.NoError(t, m.Marshal(bad))
 	requireFieldError(t, isospec.SetMAC(m, retailMAC(macKey)), 11, isospec.ErrLength)
 }
+
+// PackWithMAC packs once; its bytes are those Pack gives for the message it
+// leaves behind, MAC included, in DE64 and in DE128.
+func TestPackWithMACIsPackOfTheMACedMessage(t *testing.T) {
+	for _, v := range []any{sample0100(t), sample0110(t), isospec.NewNetworkManagement(isospec.NetEcho, "000001", when)} {
+		msg := encode(t, v)
+		packed, err := isospec.PackWithMAC(msg, retailMAC(macKey))
+		require.NoError(t, err)
+		again, err := isospec.Pack(msg)
+		require.NoError(t, err)
+		require.Equal(t, again, packed)
+		require.NoError(t, isospec.VerifyMAC(packed, retailVerify(macKey)))
+	}
+}

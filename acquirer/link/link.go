@@ -488,6 +488,12 @@ func (l *Link) verify(msg *iso8583.Message) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrBadMAC, err)
 	}
+	return l.verifyPacked(packed)
+}
+
+// verifyPacked checks the MAC of a message as received (length header
+// excluded).
+func (l *Link) verifyPacked(packed []byte) error {
 	if err := isospec.VerifyMAC(packed, func(data, m []byte) error {
 		return l.cfg.HSM.VerifyMAC(l.cfg.ZAK, data, m)
 	}); err != nil {
@@ -498,10 +504,11 @@ func (l *Link) verify(msg *iso8583.Message) error {
 
 // send MACs msg, sends it on c and checks the answer's MAC.
 func (l *Link) send(c *frameclient.Conn, msg *iso8583.Message, timeout time.Duration) (*iso8583.Message, error) {
-	if err := isospec.SetMAC(msg, l.mac); err != nil {
+	packed, err := isospec.PackWithMAC(msg, l.mac)
+	if err != nil {
 		return nil, fmt.Errorf("link: issuer %s: %w", l.cfg.Name, err)
 	}
-	resp, err := c.Send(context.Background(), msg, timeout)
+	resp, frame, err := c.Exchange(context.Background(), msg, packed, timeout)
 	switch {
 	case errors.Is(err, frameclient.ErrNotSent):
 		// Nothing left: the connection had closed, or the message has no
@@ -510,7 +517,7 @@ func (l *Link) send(c *frameclient.Conn, msg *iso8583.Message, timeout time.Dura
 	case err != nil:
 		return nil, fmt.Errorf("%w: issuer %s: %w", ErrNoAnswer, l.cfg.Name, err)
 	}
-	if err := l.verify(resp); err != nil {
+	if err := l.verifyPacked(frame); err != nil {
 		return nil, fmt.Errorf("issuer %s: %w", l.cfg.Name, err)
 	}
 	return resp, nil

@@ -82,13 +82,24 @@ func Alg3(k keys.Key, data []byte, p Padding) ([]byte, error) {
 	if len(parts) == 3 {
 		c3 = parts[2]
 	}
-	msg := Pad(data, 8, p)
+	// The whole blocks are chained straight from data; only the padded
+	// tail is copied.
+	whole := len(data) - len(data)%8
 	h := make([]byte, 8)
-	for i := 0; i < len(msg); i += 8 {
+	chain := func(block []byte) {
 		for j := range 8 {
-			h[j] ^= msg[i+j]
+			h[j] ^= block[j]
 		}
 		c1.Encrypt(h, h)
+	}
+	for i := 0; i < whole; i += 8 {
+		chain(data[i : i+8])
+	}
+	if p == Method2 || whole < len(data) || len(data) == 0 {
+		tail := Pad(data[whole:], 8, p)
+		for i := 0; i < len(tail); i += 8 {
+			chain(tail[i : i+8])
+		}
 	}
 	c2.Decrypt(h, h)
 	c3.Encrypt(h, h)

@@ -125,3 +125,27 @@ func TestKCVIsCMACOfZeroBlock(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, c[:5], k.KCV())
 }
+
+// Algorithm 3 gives the definition's result for every length of input
+// around block boundaries, with both paddings (the whole blocks are chained
+// from the input and only the tail is padded).
+func TestAlg3EveryLength(t *testing.T) {
+	kb := h("0123456789ABCDEFFEDCBA9876543210")
+	k := keys.MustNew(keys.TDES, kb)
+	k1 := keys.MustNew(keys.TDES, kb[:8])
+	k2 := keys.MustNew(keys.TDES, kb[8:])
+	data := []byte("a message of some length that spans blocks and a few more")
+	for _, p := range []mac.Padding{mac.Method1, mac.Method2} {
+		for n := 0; n <= len(data); n++ {
+			got, err := mac.Alg3(k, data[:n], p)
+			require.NoError(t, err)
+			cbc, err := k1.EncryptCBC(nil, mac.Pad(data[:n], 8, p))
+			require.NoError(t, err)
+			d, err := k2.DecryptECB(cbc[len(cbc)-8:])
+			require.NoError(t, err)
+			want, err := k1.EncryptECB(d)
+			require.NoError(t, err)
+			require.Equal(t, want, got, "padding %d, %d bytes", p, n)
+		}
+	}
+}

@@ -171,7 +171,7 @@ type Conn struct {
 	stop context.CancelFunc
 
 	mu      sync.Mutex
-	pending map[string]chan *iso8583.Message
+	pending map[string]chan answer
 	cause   error
 
 	once     sync.Once
@@ -211,7 +211,7 @@ func start(raw, rw net.Conn, cfg Config) *Conn {
 	c := &Conn{
 		cfg: cfg, raw: raw, rw: rw,
 		sem:      make(chan struct{}, cfg.MaxInFlight),
-		pending:  map[string]chan *iso8583.Message{},
+		pending:  map[string]chan answer{},
 		done:     make(chan struct{}),
 		finished: make(chan struct{}),
 	}
@@ -282,30 +282,53 @@ func (c *Conn) Send(ctx context.Context, msg *iso8583.Message, timeout time.Dura
 	if msg == nil {
 		return nil, fmt.Errorf("%w: no message", ErrNotSent)
 	}
-	id, err := c.cfg.RequestID(msg)
-	if err != nil {
-		return nil, fmt.Errorf("%w: request ID: %w", ErrNotSent, err)
-	}
 	packed, err := isospec.Pack(msg)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotSent, err)
 	}
+	return c.SendPacked(ctx, msg, packed, timeout)
+}
+
+// SendPacked is Send for a message the caller has already packed (and so
+// checked) with isospec.Pack or isospec.PackWithMAC: packed is written as
+// it is, and msg gives the request ID.
+func (c *Conn) SendPacked(ctx context.Context, msg *iso8583.Message, packed []byte, timeout time.Duration) (*iso8583.Message, error) {
+	resp, _, err := c.Exchange(ctx, msg, packed, timeout)
+	return resp, err
+}
+
+// answer is an answer as read: the message and the frame it came in.
+type answer struct {
+	msg   *iso8583.Message
+	frame []byte
+}
+
+// Exchange is SendPacked that also returns the frame the answer came in
+// (length header excluded), for a MAC check over the bytes received.
+func (c *Conn) Exchange(ctx context.Context, msg *iso8583.Message, packed []byte, timeout time.Duration) (*iso8583.Message, []byte, error) {
+	if msg == nil {
+		return nil, nil, fmt.Errorf("%w: no message", ErrNotSent)
+	}
+	id, err := c.cfg.RequestID(msg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: request ID: %w", ErrNotSent, err)
+	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNotSent, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrNotSent, err)
 	}
 	if timeout <= 0 {
-		return nil, fmt.Errorf("%w: no time to wait for an answer", ErrNotSent)
+		return nil, nil, fmt.Errorf("%w: no time to wait for an answer", ErrNotSent)
 	}
-	ch := make(chan *iso8583.Message, 1) // the reader never waits on it
+	ch := make(chan answer, 1) // the reader never waits on it
 	c.mu.Lock()
 	switch {
 	case c.pending == nil:
 		cause := c.cause
 		c.mu.Unlock()
-		return nil, fmt.Errorf("%w: %w", ErrNotSent, closedErr(cause))
+		return nil, nil, fmt.Errorf("%w: %w", ErrNotSent, closedErr(cause))
 	case c.pending[id] != nil:
 		c.mu.Unlock()
-		return nil, fmt.Errorf("%w: request %s already waits for its answer", ErrNotSent, id)
+		return nil, nil, fmt.Errorf("%w: request %s already waits for its answer", ErrNotSent, id)
 	}
 	c.pending[id] = ch
 	c.mu.Unlock()
@@ -313,18 +336,18 @@ func (c *Conn) Send(ctx context.Context, msg *iso8583.Message, timeout time.Dura
 	if n, err := c.write(packed); err != nil {
 		c.forget(id, ch)
 		if n == 0 {
-			return nil, fmt.Errorf("%w: %w", ErrNotSent, err)
+			return nil, nil, fmt.Errorf("%w: %w", ErrNotSent, err)
 		}
-		return nil, fmt.Errorf("frameclient: request %s cut short: %w", id, closedErr(err))
+		return nil, nil, fmt.Errorf("frameclient: request %s cut short: %w", id, closedErr(err))
 	}
 	c.sent.Add(1)
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	var why error
 	select {
-	case m := <-ch:
+	case a := <-ch:
 		c.answered.Add(1)
-		return m, nil
+		return a.msg, a.frame, nil
 	case <-t.C:
 		why = fmt.Errorf("%w: request %s, %s", ErrNoAnswer, id, timeout)
 	case <-ctx.Done():
@@ -335,13 +358,13 @@ func (c *Conn) Send(ctx context.Context, msg *iso8583.Message, timeout time.Dura
 	c.forget(id, ch)
 	// The answer may have been handed over just as the wait ended.
 	select {
-	case m := <-ch:
+	case a := <-ch:
 		c.answered.Add(1)
-		return m, nil
+		return a.msg, a.frame, nil
 	default:
 	}
 	c.noAnswer.Add(1)
-	return nil, why
+	return nil, nil, why
 }
 
 // closedErr wraps ErrClosed around why a connection closed.
@@ -353,7 +376,7 @@ func closedErr(cause error) error {
 }
 
 // forget stops waiting for id's answer.
-func (c *Conn) forget(id string, ch chan *iso8583.Message) {
+func (c *Conn) forget(id string, ch chan answer) {
 	c.mu.Lock()
 	if c.pending != nil && c.pending[id] == ch {
 		delete(c.pending, id)
@@ -384,9 +407,11 @@ func (c *Conn) write(packed []byte) (int, error) {
 	if len(packed) > isospec.MaxFrameLen {
 		return 0, fmt.Errorf("frameclient: frame of %d bytes does not fit the header: %w", len(packed), isospec.ErrFrame)
 	}
-	buf := make([]byte, 0, isospec.HeaderLen+len(packed))
-	buf = append(buf, byte(len(packed)>>8), byte(len(packed)))
+	bp := framePool.Get().(*[]byte)
+	defer framePool.Put(bp)
+	buf := append((*bp)[:0], byte(len(packed)>>8), byte(len(packed)))
 	buf = append(buf, packed...)
+	*bp = buf
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	select {
@@ -499,7 +524,7 @@ func (c *Conn) dispatch(frame []byte) bool {
 	}
 	c.mu.Unlock()
 	if ch != nil {
-		ch <- msg // room for one, and only this reader sends
+		ch <- answer{msg, frame} // room for one, and only this reader sends
 		return true
 	}
 	c.late.Add(1)
@@ -548,3 +573,10 @@ func (c *Conn) handle(h Handler, msg *iso8583.Message) bool {
 func IsAnswer(mti isospec.MTI) bool {
 	return len(mti) == 4 && mti[2] >= '0' && mti[2] <= '9' && (mti[2]-'0')%2 == 1
 }
+
+// framePool holds the buffers frames are written from (header and message
+// in one write): the connection does not keep them once Write returns.
+var framePool = sync.Pool{New: func() any {
+	b := make([]byte, 0, 512)
+	return &b
+}}

@@ -551,3 +551,31 @@ func floodOne(addr string, req *iso8583.Message) error {
 	}
 	return nil
 }
+
+// Exchange writes the packed bytes as given and returns the answer with
+// the frame it came in, byte for byte.
+func TestExchangeGivesTheFrame(t *testing.T) {
+	sent := make(chan []byte, 1)
+	reply := make(chan []byte, 1)
+	addr := rawPeer(t, func(c net.Conn) {
+		f, err := isospec.ReadFrame(c)
+		if err != nil {
+			return
+		}
+		sent <- f
+		a := answer(f)
+		reply <- a
+		if isospec.WriteFrame(c, a) != nil {
+			return
+		}
+		_, _ = io.Copy(io.Discard, c)
+	})
+	c := dial(t, frameclient.Config{Addr: addr})
+	req := echoReq(t, "000042")
+	packed := mustPack(t, req)
+	resp, frame, err := c.Exchange(context.Background(), req, packed, frametest.Wait)
+	require.NoError(t, err)
+	require.Equal(t, packed, <-sent)
+	require.Equal(t, <-reply, frame)
+	require.Equal(t, "000042", stanOf(resp))
+}

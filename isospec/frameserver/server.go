@@ -445,9 +445,11 @@ func (s *Server) write(c *conn, reply []byte) error {
 	if len(reply) > isospec.MaxFrameLen {
 		return fmt.Errorf("frameserver: reply of %d bytes does not fit the header: %w", len(reply), isospec.ErrFrame)
 	}
-	buf := make([]byte, 0, isospec.HeaderLen+len(reply))
-	buf = append(buf, byte(len(reply)>>8), byte(len(reply)))
+	bp := framePool.Get().(*[]byte)
+	defer framePool.Put(bp)
+	buf := append((*bp)[:0], byte(len(reply)>>8), byte(len(reply)))
 	buf = append(buf, reply...)
+	*bp = buf
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	_ = c.raw.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
@@ -464,3 +466,10 @@ func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
 }
+
+// framePool holds the buffers frames are written from (header and message
+// in one write): the connection does not keep them once Write returns.
+var framePool = sync.Pool{New: func() any {
+	b := make([]byte, 0, 512)
+	return &b
+}}

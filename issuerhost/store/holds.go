@@ -50,17 +50,18 @@ func (t *Tx) AddHold(ctx context.Context, h Hold) error {
 	if h.Status == "" {
 		h.Status = HoldActive
 	}
-	if _, err := t.Hold(ctx, h.Key); err == nil {
-		return fmt.Errorf("%w: hold %s", ErrExists, h.Key)
-	} else if !isNotFound(err) {
-		return err
-	}
-	_, err := t.exec(ctx, `INSERT INTO holds (orig_key, account_id, cred, masked_pan, amount, currency, auth_code, rrn,
-status, created_at, released_at, release_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	// One statement: a hold already under the key inserts nothing.
+	res, err := t.exec(ctx, `INSERT INTO holds (orig_key, account_id, cred, masked_pan, amount, currency, auth_code, rrn,
+status, created_at, released_at, release_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (orig_key) DO NOTHING`,
 		h.Key, h.AccountID, h.Cred, h.MaskedPAN, h.Amount, h.Currency, h.AuthCode, h.RRN, string(h.Status),
 		nanos(h.CreatedAt), nanos(h.ReleasedAt), h.ReleaseRef)
 	if err != nil {
 		return fmt.Errorf("store: add hold: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("store: add hold: %w", err)
+	} else if n == 0 {
+		return fmt.Errorf("%w: hold %s", ErrExists, h.Key)
 	}
 	if h.Status == HoldActive && h.AccountID != "" {
 		return t.AddHeld(ctx, h.AccountID, h.Amount)

@@ -139,11 +139,29 @@ func (c *Client) Send(ctx context.Context, req *iso8583.Message, timeout time.Du
 	if req == nil {
 		return nil, fmt.Errorf("%w: no message", ErrNotSent)
 	}
-	if _, err := isospec.Pack(req); err != nil {
+	packed, err := isospec.Pack(req)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotSent, err)
 	}
+	return c.SendPacked(ctx, req, packed, timeout)
+}
+
+// SendPacked is Send for a request the caller has already packed (and so
+// checked) with isospec.Pack or isospec.PackWithMAC: packed is written as
+// it is.
+func (c *Client) SendPacked(ctx context.Context, req *iso8583.Message, packed []byte, timeout time.Duration) (*iso8583.Message, error) {
+	resp, _, err := c.Exchange(ctx, req, packed, timeout)
+	return resp, err
+}
+
+// Exchange is SendPacked that also returns the frame the answer came in
+// (length header excluded), for a MAC check over the bytes received.
+func (c *Client) Exchange(ctx context.Context, req *iso8583.Message, packed []byte, timeout time.Duration) (*iso8583.Message, []byte, error) {
+	if req == nil {
+		return nil, nil, fmt.Errorf("%w: no message", ErrNotSent)
+	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNotSent, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrNotSent, err)
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		if left := time.Until(dl); left < timeout {
@@ -151,26 +169,26 @@ func (c *Client) Send(ctx context.Context, req *iso8583.Message, timeout time.Du
 		}
 	}
 	if timeout <= 0 {
-		return nil, fmt.Errorf("%w: no time left", ErrNotSent)
+		return nil, nil, fmt.Errorf("%w: no time left", ErrNotSent)
 	}
 	conn, err := c.connection(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	resp, err := conn.Send(ctx, req, timeout)
+	resp, frame, err := conn.Exchange(ctx, req, packed, timeout)
 	switch {
 	case err == nil:
-		return resp, nil
+		return resp, frame, nil
 	case errors.Is(err, frameclient.ErrNotSent):
 		if errors.Is(err, frameclient.ErrClosed) {
 			c.forget(conn)
 		}
-		return nil, fmt.Errorf("%w: %w", ErrNotSent, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrNotSent, err)
 	case errors.Is(err, frameclient.ErrClosed):
 		c.forget(conn)
-		return nil, fmt.Errorf("%w: connection to %s closed: %w", ErrNoAnswer, c.addr, err)
+		return nil, nil, fmt.Errorf("%w: connection to %s closed: %w", ErrNoAnswer, c.addr, err)
 	}
-	return nil, fmt.Errorf("%w: %w", ErrNoAnswer, err)
+	return nil, nil, fmt.Errorf("%w: %w", ErrNoAnswer, err)
 }
 
 // forget drops conn so that the next Send opens a new connection, and

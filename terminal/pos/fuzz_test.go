@@ -93,7 +93,7 @@ func FuzzHostAnswer(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if err := term.validAnswer(req, msg); err != nil {
+		if err := term.validAnswer(req, msg, nil); err != nil {
 			return
 		}
 		var ar isospec.AuthorizationResponse

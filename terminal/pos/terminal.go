@@ -42,6 +42,13 @@ type Link interface {
 	Send(ctx context.Context, req *iso8583.Message, timeout time.Duration) (*iso8583.Message, error)
 }
 
+// packedLink is a Link that can also send a request already packed with
+// isospec.PackWithMAC, so that the request is packed once, and give back
+// the frame of the answer, whose MAC is then checked as received.
+type packedLink interface {
+	Exchange(ctx context.Context, req *iso8583.Message, packed []byte, timeout time.Duration) (*iso8583.Message, []byte, error)
+}
+
 // Options are the terminal's injected dependencies. Every field is
 // optional.
 type Options struct {
@@ -311,7 +318,9 @@ func outcomeMessage(o kernel.Outcome) string {
 // runKernel runs the Entry Point, presenting the card again while the
 // outcome asks for it and the presenter brings it back.
 func (t *Terminal) runKernel(ctx context.Context, res *Result, typ kernel.TxnType, amount int64, now time.Time, reader kernel.Reader) (kernel.Outcome, *entry.EntryPoint, error) {
-	kc := t.cfg.Kernel.Clone()
+	// A shallow copy is enough: entry.New only reads it, and keeps a deep
+	// copy of its own.
+	kc := t.cfg.Kernel
 	kc.Clock = func() time.Time { return now }
 	kc.UnpredictableNumber = t.o.UnpredictableNumber
 	kc.UI = t.ui
@@ -569,9 +578,15 @@ var errInvalidAnswer = errors.New("pos: invalid answer from host")
 // exchange MACs and sends a request and checks the answer.
 func (t *Terminal) exchange(ctx context.Context, purpose string, v any) (*iso8583.Message, HostExchange) {
 	x := HostExchange{Purpose: purpose}
+	pl, packs := t.link.(packedLink)
 	msg, err := isospec.Encode(v)
+	var packed []byte
 	if err == nil {
-		err = isospec.SetMAC(msg, t.macFunc)
+		if packs {
+			packed, err = isospec.PackWithMAC(msg, t.macFunc)
+		} else {
+			err = isospec.SetMAC(msg, t.macFunc)
+		}
 	}
 	x.Request = msg
 	if err != nil {
@@ -580,7 +595,15 @@ func (t *Terminal) exchange(ctx context.Context, purpose string, v any) (*iso858
 	}
 	t.emit(Event{Kind: EventHostSend, Text: isospec.Summary(msg), Message: msg})
 	begin := time.Now()
-	resp, err := t.link.Send(ctx, msg, t.cfg.ResponseTimeout)
+	var (
+		resp  *iso8583.Message
+		frame []byte
+	)
+	if packs {
+		resp, frame, err = pl.Exchange(ctx, msg, packed, t.cfg.ResponseTimeout)
+	} else {
+		resp, err = t.link.Send(ctx, msg, t.cfg.ResponseTimeout)
+	}
 	x.Duration = time.Since(begin)
 	x.Response = resp
 	if err != nil {
@@ -588,7 +611,7 @@ func (t *Terminal) exchange(ctx context.Context, purpose string, v any) (*iso858
 		return nil, x
 	}
 	t.emit(Event{Kind: EventHostReceive, Text: isospec.Summary(resp), Message: resp})
-	if err := t.validAnswer(msg, resp); err != nil {
+	if err := t.validAnswer(msg, resp, frame); err != nil {
 		x.Err = err
 		return nil, x
 	}
@@ -600,7 +623,7 @@ func (t *Terminal) exchange(ctx context.Context, purpose string, v any) (*iso858
 // accepted only when it approves nothing (an acquirer that could not check
 // the request may answer unauthenticated), since an unauthenticated
 // approval could be forged.
-func (t *Terminal) validAnswer(req, resp *iso8583.Message) error {
+func (t *Terminal) validAnswer(req, resp *iso8583.Message, frame []byte) error {
 	reqMTI, _ := req.GetMTI()
 	want, err := isospec.MTI(reqMTI).Response()
 	if err != nil {
@@ -613,9 +636,12 @@ func (t *Terminal) validAnswer(req, resp *iso8583.Message) error {
 	if err := isospec.Validate(resp); err != nil {
 		return fmt.Errorf("%w: %w", errInvalidAnswer, err)
 	}
-	packed, err := isospec.Pack(resp)
-	if err != nil {
-		return fmt.Errorf("%w: %w", errInvalidAnswer, err)
+	packed := frame
+	if packed == nil {
+		var err error
+		if packed, err = isospec.Pack(resp); err != nil {
+			return fmt.Errorf("%w: %w", errInvalidAnswer, err)
+		}
 	}
 	rc, _ := resp.GetString(isospec.FieldResponseCode)
 	if !hasMACField(resp) {
