@@ -85,7 +85,7 @@ func (a *App) generateAC(cmd apdu.Command) []byte {
 		res.CDCVM = false
 	}
 
-	cda := cmd.P1&apdu.CDARequest != 0 && a.icc != nil && cid != cidAAC
+	cda := cmd.P1&apdu.CDARequest != 0 && a.icc != nil && (cid != cidAAC || a.cfg.CDAOverAAC || a.cfg.DataStorage != nil)
 	var idn []byte
 	if cda {
 		idn = make([]byte, 8)

@@ -101,24 +101,32 @@ func TestMChipCDAAndIssuerCheck(t *testing.T) {
 
 func TestMChipCryptogramTypes(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		p1     byte
-		amount string
-		cid    byte
-		signed bool
+		name       string
+		p1         byte
+		amount     string
+		cid        byte
+		signed     bool
+		cdaOverAAC bool
 	}{
-		{"TC asked, offline allowed", apdu.TC | apdu.CDARequest, "000000010000", 0x40, true},
-		{"TC asked above the card's offline limit", apdu.TC | apdu.CDARequest, "000000250000", 0x80, true},
-		{"AAC asked", apdu.AAC | apdu.CDARequest, "000000010000", 0x00, false},
-		{"ARQC without CDA", apdu.ARQC, "000000010000", 0x80, false},
+		{"TC asked, offline allowed", apdu.TC | apdu.CDARequest, "000000010000", 0x40, true, false},
+		{"TC asked above the card's offline limit", apdu.TC | apdu.CDARequest, "000000250000", 0x80, true, false},
+		{"AAC asked", apdu.AAC | apdu.CDARequest, "000000010000", 0x00, false, false},
+		{"AAC asked, CDA over AAC", apdu.AAC | apdu.CDARequest, "000000010000", 0x00, true, true},
+		{"AAC without CDA, CDA over AAC", apdu.AAC, "000000010000", 0x00, false, true},
+		{"ARQC without CDA", apdu.ARQC, "000000010000", 0x80, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			a := newApp(t, mcConfig(t, "mc16"))
+			cfg := mcConfig(t, "mc16")
+			cfg.CDAOverAAC = tc.cdaOverAAC
+			a := newApp(t, cfg)
 			x := newTx(tc.amount)
 			r := mcTap(t, a, x, tc.p1)
 			require.Equal(t, apdu.SW9000, r.resp.SW)
 			m := decode(t, r.resp.Data)
 			require.Equal(t, []byte{tc.cid}, m[0x9F27])
+			if tc.cdaOverAAC {
+				require.Equal(t, byte(0x01), r.recs[0x9F5D][1]&0x01, "9F5D byte 2 b1")
+			}
 			if tc.signed {
 				require.Contains(t, m, tlv.Tag(0x9F4B))
 				require.NotContains(t, m, tlv.Tag(0x9F26))
