@@ -989,6 +989,20 @@ func TestMagStripeMode(t *testing.T) {
 		require.Equal(t, "541333******0012", out.MaskedPAN())
 		require.Nil(t, out.Record(0x9F26))
 	})
+	t.Run("on-device CVM successful: nUN'", func(t *testing.T) {
+		// DF4B byte 2 b5 (OD-CVM verification successful): the last
+		// digit is (5 + 5) mod 10 = 0; other PCII bits leave nUN.
+		for pcii, want := range map[string]string{
+			"001000": "5413330089010012D30122010033473163450F",
+			"000400": "5413330089010012D30122010033473163455F",
+			"000100": "5413330089010012D30122010033473163455F",
+		} {
+			ms := &kerneltest.MagStripe{PCII: kerneltest.MustHex(pcii)}
+			out := tap(t, newCard(t, stripe(ms)), 50000, msKernel)
+			require.Equal(t, kernel.OnlineRequest, out.Type, out.String())
+			require.Equal(t, kerneltest.MustHex(want), out.Record(0x9F6B), pcii)
+		}
+	})
 	t.Run("above the CVM required limit", func(t *testing.T) {
 		m := newCard(t, stripe(&kerneltest.MagStripe{}))
 		out := tap(t, m, 300001, msKernel)

@@ -296,6 +296,9 @@ func (m *MChip) Command(cmd apdu.Command) apdu.Response {
 type MagStripe struct {
 	CVC3   []byte
 	Status uint16
+	// PCII, when set, is the POS Cardholder Interaction Information
+	// (DF4B) in the response.
+	PCII []byte
 	// LastUDOLData is the data of the latest command.
 	LastUDOLData []byte
 }
@@ -310,7 +313,11 @@ func (ms *MagStripe) answer(cmd apdu.Command, atc *uint16) apdu.Response {
 	if cvc == nil {
 		cvc = []byte{0x30, 0x39}
 	}
-	b, err := tlv.EncodeConstructed(0x77, tlv.TLV{Tag: 0x9F61, Value: cvc}, tlv.TLV{Tag: 0x9F36, Value: u16(*atc)})
+	objs := []tlv.TLV{{Tag: 0x9F61, Value: cvc}, {Tag: 0x9F36, Value: u16(*atc)}}
+	if ms.PCII != nil {
+		objs = append(objs, tlv.TLV{Tag: 0xDF4B, Value: ms.PCII})
+	}
+	b, err := tlv.EncodeConstructed(0x77, objs...)
 	if err != nil {
 		return apdu.Response{SW: apdu.SW6F00}
 	}
