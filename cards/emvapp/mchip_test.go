@@ -280,6 +280,36 @@ func TestMChipMagStripe(t *testing.T) {
 	require.Equal(t, atc, a.State().LastOnlineATC, "counted as online")
 }
 
+// TestMChipMagStripePhone: a phone's COMPUTE CRYPTOGRAPHIC CHECKSUM response
+// carries its POS Cardholder Interaction Information: 001000 (OD-CVM
+// verification successful) when its holder is verified, 000000 otherwise;
+// a plastic card gives none.
+func TestMChipMagStripePhone(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		holder emvapp.Holder
+		pcii   []byte
+	}{
+		{"verified", &holder{verified: true}, h("001000")},
+		{"not verified", &holder{}, h("000000")},
+		{"plastic", nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := mcConfig(t, "mc16")
+			cfg.MagStripe = &emvapp.MagStripe{}
+			cfg.Holder = tc.holder
+			a := newApp(t, cfg)
+			selectApp(t, a)
+			_, g := gpo(t, a, newTx("000000050000"))
+			m := decode(t, g.Data)
+			readRecords(t, a, m[0x94], m[0x82])
+			r := run(t, a, apdu.ComputeCryptographicChecksum(h("00012345")))
+			require.Equal(t, apdu.SW9000, r.SW)
+			require.Equal(t, tc.pcii, decode(t, r.Data)[0xDF4B])
+		})
+	}
+}
+
 // TestMChipRecoverAC: a card with torn recovery announces its DRDOL and
 // answers RECOVER AC with its last GENERATE AC response, once, for the same
 // DRDOL related data only.
