@@ -345,6 +345,7 @@ func appConfig(ap *AppProfile, o Options) (emvapp.Config, error) {
 		Blocked: ap.Blocked, Rand: o.Rand, Elapse: o.Elapse,
 	}
 	cfg.BalanceReading = ap.BalanceReading
+	cfg.CDAOverAAC = ap.CDAOverAAC
 	if ds := ap.DataStorage; ds != nil {
 		if len(ds.Summary) != 8 || (ds.SignedSummary != nil && len(ds.SignedSummary) != 8) || (ds.OperatorID != nil && len(ds.OperatorID) != 8) || ds.Slots < 0 || ds.Slots > 255 {
 			return emvapp.Config{}, fmt.Errorf("%w: data storage summaries and operator ID are 8 bytes, slots 0..255", ErrProfile)

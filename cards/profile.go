@@ -170,6 +170,9 @@ type AppProfile struct {
 	// BalanceReading makes a Mastercard application support C-2 balance
 	// reading (9F5D byte 2 b2, GET DATA 9F50: its offline balance).
 	BalanceReading bool `yaml:"balance_reading,omitempty"`
+	// CDAOverAAC makes a Mastercard application announce CDA over TC,
+	// ARQC and AAC (9F5D byte 2 b1) and sign an AAC asked for with CDA.
+	CDAOverAAC bool `yaml:"cda_over_aac,omitempty"`
 	// DataStorage gives a Mastercard application C-2 Integrated Data
 	// Storage for reading: {summary: 8 bytes, slots: n, signed_summary:
 	// 8 bytes to sign a different DS Summary 2, operator_id: 8 bytes for

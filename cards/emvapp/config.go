@@ -214,6 +214,11 @@ type Config struct {
 	// is left of its offline limit (Offline.Limit less the cumulative
 	// offline amount).
 	BalanceReading bool
+	// CDAOverAAC makes a Mastercard application announce, in its
+	// Application Capabilities Information (9F5D, byte 2 b1), that it
+	// supports CDA over TC, ARQC and AAC, and sign an AAC when GENERATE AC
+	// asks for CDA.
+	CDAOverAAC bool
 	// DataStorage, when set, gives a Mastercard application C-2 Integrated
 	// Data Storage for reading (see DataStorage).
 	DataStorage *DataStorage

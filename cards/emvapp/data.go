@@ -169,12 +169,16 @@ func (a *App) build() error {
 	if c.Scheme == Mastercard && c.TornRecovery {
 		card = append(card, obj(0x9F51, []byte{0x9F, 0x37, 0x04, 0x9F, 0x02, 0x06}))
 	}
-	if c.Scheme == Mastercard && (c.BalanceReading || c.DataStorage != nil) {
+	if c.Scheme == Mastercard && (c.BalanceReading || c.CDAOverAAC || c.DataStorage != nil) {
 		// Application Capabilities Information: byte 1 b4-b1 the Data
-		// Storage version, byte 2 b2 balance reading.
+		// Storage version, byte 2 b2 balance reading, b1 CDA over TC, ARQC
+		// and AAC.
 		aci := []byte{0x00, 0x00, 0x00}
 		if c.BalanceReading {
 			aci[1] |= 0x02
+		}
+		if c.CDAOverAAC {
+			aci[1] |= 0x01
 		}
 		if ds := c.DataStorage; ds != nil {
 			aci[0] |= 0x01

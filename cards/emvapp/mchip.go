@@ -85,7 +85,7 @@ func (a *App) generateAC(cmd apdu.Command) []byte {
 		res.CDCVM = false
 	}
 
-	cda := cmd.P1&apdu.CDARequest != 0 && a.icc != nil && cid != cidAAC
+	cda := cmd.P1&apdu.CDARequest != 0 && a.icc != nil && (cid != cidAAC || a.cfg.CDAOverAAC || a.cfg.DataStorage != nil)
 	var idn []byte
 	if cda {
 		idn = make([]byte, 8)
@@ -276,6 +276,15 @@ func (a *App) computeChecksum(cmd apdu.Command) []byte {
 		objs = append(objs, obj(0x9F60, cvc1))
 	}
 	objs = append(objs, obj(0x9F36, u16(a.txn.atc)))
+	// A phone tells the reader whether its holder was verified on the
+	// device (the reader then writes nUN' in the tracks).
+	if h := a.cfg.Holder; h != nil {
+		pcii := pciiNone
+		if h.Verified() {
+			pcii = pciiODCVMVerified
+		}
+		objs = append(objs, obj(0xDF4B, pcii))
+	}
 	resp, err := tlv.EncodeConstructed(0x77, objs...)
 	if err != nil {
 		return rsw(apdu.SW6F00)

@@ -101,24 +101,32 @@ func TestMChipCDAAndIssuerCheck(t *testing.T) {
 
 func TestMChipCryptogramTypes(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		p1     byte
-		amount string
-		cid    byte
-		signed bool
+		name       string
+		p1         byte
+		amount     string
+		cid        byte
+		signed     bool
+		cdaOverAAC bool
 	}{
-		{"TC asked, offline allowed", apdu.TC | apdu.CDARequest, "000000010000", 0x40, true},
-		{"TC asked above the card's offline limit", apdu.TC | apdu.CDARequest, "000000250000", 0x80, true},
-		{"AAC asked", apdu.AAC | apdu.CDARequest, "000000010000", 0x00, false},
-		{"ARQC without CDA", apdu.ARQC, "000000010000", 0x80, false},
+		{"TC asked, offline allowed", apdu.TC | apdu.CDARequest, "000000010000", 0x40, true, false},
+		{"TC asked above the card's offline limit", apdu.TC | apdu.CDARequest, "000000250000", 0x80, true, false},
+		{"AAC asked", apdu.AAC | apdu.CDARequest, "000000010000", 0x00, false, false},
+		{"AAC asked, CDA over AAC", apdu.AAC | apdu.CDARequest, "000000010000", 0x00, true, true},
+		{"AAC without CDA, CDA over AAC", apdu.AAC, "000000010000", 0x00, false, true},
+		{"ARQC without CDA", apdu.ARQC, "000000010000", 0x80, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			a := newApp(t, mcConfig(t, "mc16"))
+			cfg := mcConfig(t, "mc16")
+			cfg.CDAOverAAC = tc.cdaOverAAC
+			a := newApp(t, cfg)
 			x := newTx(tc.amount)
 			r := mcTap(t, a, x, tc.p1)
 			require.Equal(t, apdu.SW9000, r.resp.SW)
 			m := decode(t, r.resp.Data)
 			require.Equal(t, []byte{tc.cid}, m[0x9F27])
+			if tc.cdaOverAAC {
+				require.Equal(t, byte(0x01), r.recs[0x9F5D][1]&0x01, "9F5D byte 2 b1")
+			}
 			if tc.signed {
 				require.Contains(t, m, tlv.Tag(0x9F4B))
 				require.NotContains(t, m, tlv.Tag(0x9F26))
@@ -270,6 +278,36 @@ func TestMChipMagStripe(t *testing.T) {
 	require.ErrorIs(t, cryptogram.VerifyCVC3(mk, recs[0x9F6B], h("00012346"), atc, resp[0x9F61]), cryptogram.ErrMismatch)
 	require.Equal(t, apdu.SW6985, run(t, a, ccc).SW, "once per transaction")
 	require.Equal(t, atc, a.State().LastOnlineATC, "counted as online")
+}
+
+// TestMChipMagStripePhone: a phone's COMPUTE CRYPTOGRAPHIC CHECKSUM response
+// carries its POS Cardholder Interaction Information: 001000 (OD-CVM
+// verification successful) when its holder is verified, 000000 otherwise;
+// a plastic card gives none.
+func TestMChipMagStripePhone(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		holder emvapp.Holder
+		pcii   []byte
+	}{
+		{"verified", &holder{verified: true}, h("001000")},
+		{"not verified", &holder{}, h("000000")},
+		{"plastic", nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := mcConfig(t, "mc16")
+			cfg.MagStripe = &emvapp.MagStripe{}
+			cfg.Holder = tc.holder
+			a := newApp(t, cfg)
+			selectApp(t, a)
+			_, g := gpo(t, a, newTx("000000050000"))
+			m := decode(t, g.Data)
+			readRecords(t, a, m[0x94], m[0x82])
+			r := run(t, a, apdu.ComputeCryptographicChecksum(h("00012345")))
+			require.Equal(t, apdu.SW9000, r.SW)
+			require.Equal(t, tc.pcii, decode(t, r.Data)[0xDF4B])
+		})
+	}
 }
 
 // TestMChipRecoverAC: a card with torn recovery announces its DRDOL and

@@ -74,7 +74,15 @@ type Dynamic struct {
 	UN []byte
 	// ATC is the card's Application Transaction Counter.
 	ATC uint16
+	// ODCVM is set when the card's POS Cardholder Interaction Information
+	// (DF4B) shows a successful on-device CVM: the last discretionary
+	// digit is then nUN' = (nUN + 5) mod 10 instead of nUN.
+	ODCVM bool
 }
+
+// NUNPrime is nUN', the last digit written instead of nUN after a
+// successful on-device CVM: (nUN + 5) mod 10.
+func (l Layout) NUNPrime() int { return (l.NUN() + 5) % 10 }
 
 // Track is track data as digits: the prefix before the discretionary
 // data, the discretionary digits, and how to code it back.
@@ -232,21 +240,26 @@ func Fill(t *Track, l Layout, d Dynamic) (*Track, error) {
 	for i, v := range digits {
 		out.set(un[i], v)
 	}
-	out.set(0, byte(l.NUN()))
+	last := l.NUN()
+	if d.ODCVM {
+		last = l.NUNPrime()
+	}
+	out.set(0, byte(last))
 	return out, nil
 }
 
 // Read is the issuer's side: it takes the dynamic digits out of a filled
 // track, returning the track as personalised (the dynamic positions and the
 // nUN digit zero), the CVC3 digits as a number, the Unpredictable Number
-// (Numeric, 4 bytes of BCD) and the ATC's digits as a number. nUN must be
-// the layout's.
+// (Numeric, 4 bytes of BCD) and the ATC's digits as a number. The last
+// digit must be the layout's nUN, or nUN' after an on-device CVM
+// (OnDeviceCVM tells which).
 func Read(t *Track, l Layout) (static *Track, cvc3 uint64, un []byte, atc uint64, err error) {
 	if err := l.check(len(t.dd)); err != nil {
 		return nil, 0, nil, 0, err
 	}
-	if int(t.get(0)) != l.NUN() {
-		return nil, 0, nil, 0, fmt.Errorf("%w: nUN %d, the card's layout says %d", ErrTrack, t.get(0), l.NUN())
+	if d := int(t.get(0)); d != l.NUN() && d != l.NUNPrime() {
+		return nil, 0, nil, 0, fmt.Errorf("%w: last digit %d, the card's layout says nUN %d (nUN' %d)", ErrTrack, d, l.NUN(), l.NUNPrime())
 	}
 	static = t.Clone()
 	static.set(0, 0)
@@ -277,6 +290,14 @@ func Read(t *Track, l Layout) (static *Track, cvc3 uint64, un []byte, atc uint64
 		n /= 100
 	}
 	return static, cvc3, un, atc, nil
+}
+
+// OnDeviceCVM reports whether a filled track's last digit is nUN' rather
+// than nUN: the reader saw a successful on-device CVM in the card's POS
+// Cardholder Interaction Information. The digit is written by the reader
+// and is not covered by the CVC3.
+func OnDeviceCVM(t *Track, l Layout) bool {
+	return len(t.dd) > 0 && int(t.get(0)) == l.NUNPrime() && l.NUNPrime() != l.NUN()
 }
 
 // CVC3Digits returns the CVC3's value as the layout's digits carry it: the

@@ -65,6 +65,44 @@ func TestFillAndReadTrack1(t *testing.T) {
 	require.Equal(t, uint64(7), atc)
 }
 
+// TestOnDeviceCVMDigit: after a successful on-device CVM the last digit is
+// nUN' = (nUN + 5) mod 10 on both tracks; Read accepts it, reads the same
+// numbers and OnDeviceCVM reports it; any other last digit is refused.
+func TestOnDeviceCVMDigit(t *testing.T) {
+	tr2, err := magstripe.ParseTrack2(h("5413330089010012 D2912201 0000000000000 F"))
+	require.NoError(t, err)
+	d := magstripe.Dynamic{CVC3: []byte{0x30, 0x39}, UN: h("00012345"), ATC: 0x0123, ODCVM: true}
+	filled, err := magstripe.Fill(tr2, layout2, d)
+	require.NoError(t, err)
+	require.Equal(t, 0, layout2.NUNPrime(), "nUN 5: (5 + 5) mod 10")
+	require.Equal(t, h("5413330089010012 D2912201 0291123453450 F"), filled.Bytes())
+	require.True(t, magstripe.OnDeviceCVM(filled, layout2))
+	_, cvc3, un, atc, err := magstripe.Read(filled, layout2)
+	require.NoError(t, err)
+	require.Equal(t, uint64(345), cvc3)
+	require.Equal(t, h("00012345"), un)
+	require.Equal(t, uint64(291), atc)
+
+	d.ODCVM = false
+	plain, err := magstripe.Fill(tr2, layout2, d)
+	require.NoError(t, err)
+	require.False(t, magstripe.OnDeviceCVM(plain, layout2))
+
+	bad, err := magstripe.ParseTrack2(h("5413330089010012 D2912201 0291123453453 F"))
+	require.NoError(t, err)
+	_, _, _, _, err = magstripe.Read(bad, layout2)
+	require.ErrorIs(t, err, magstripe.ErrTrack)
+
+	// Track 1: nUN 7, nUN' 2.
+	tr1, err := magstripe.ParseTrack1([]byte("B5413330089010012^TAPSIM/MC^2912201000000000000000"))
+	require.NoError(t, err)
+	l := magstripe.Layout{PCVC3: 0x0000000E, PUNATC: 0x00003FF0, NATC: 3}
+	f1, err := magstripe.Fill(tr1, l, magstripe.Dynamic{CVC3: []byte{0x00, 0x07}, UN: h("87654321"), ATC: 7, ODCVM: true})
+	require.NoError(t, err)
+	require.Equal(t, "B5413330089010012^TAPSIM/MC^2912201000776543210072", string(f1.Bytes()))
+	require.True(t, magstripe.OnDeviceCVM(f1, l))
+}
+
 func TestLayoutErrors(t *testing.T) {
 	tr, err := magstripe.ParseTrack2(h("5413330089010012 D2912201 0000000000000 F"))
 	require.NoError(t, err)

@@ -48,6 +48,18 @@ func (t *txn) formatTrack() Reason {
 		return FormatError
 	}
 	t.msStatic, t.msCVC3, t.msUN, t.msATCDigits = static.Bytes(), cvc3, un, atc
+	// The last digit is nUN, or nUN' = (nUN + 5) mod 10 when the reader saw
+	// a successful on-device CVM in the card's POS Cardholder Interaction
+	// Information (DF4B). DF4B does not reach the issuer in a mag-stripe
+	// mode request (no chip data), so nUN' is accepted only as the reader's
+	// indication that the cardholder was verified on the device: the CVC3
+	// covers the Unpredictable Number, the ATC and the track as
+	// personalised, not that digit, so what the issuer trusts here is the
+	// reader, not the card. Read has already checked the digit is one of
+	// the two the layout allows, and the CVC3 is verified over the UN from
+	// the nUN positions either way; the indication is kept (msODCVM) and
+	// does not replace an online PIN in the CVM policy.
+	t.msODCVM = magstripe.OnDeviceCVM(tr, magstripe.DefaultLayout)
 	return ""
 }
 

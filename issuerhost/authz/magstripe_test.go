@@ -71,7 +71,16 @@ func TestMagStripeCVC3(t *testing.T) {
 	d = decide(t, e, req(150000, "5413330089010012D2912201"))
 	require.Equal(t, authz.FormatError, d.Reason, "no discretionary data for the digits")
 
-	r := req(150000, magStripeTrack(t, un, 4, false))
+	// nUN' = (nUN + 5) mod 10 as the last digit after an on-device CVM:
+	// the CVC3 is still over the number in the nUN positions.
+	od := magStripeTrack(t, un, 5, false)
+	require.Equal(t, byte('5'), od[len(od)-1], "nUN")
+	d = decide(t, e, req(150000, od[:len(od)-1]+"0"))
+	require.Equal(t, authz.Approved, d.Reason, "nUN' accepted")
+	d = decide(t, e, req(150000, magStripeTrack(t, un, 6, false)[:len(od)-1]+"3"))
+	require.Equal(t, authz.FormatError, d.Reason, "neither nUN nor nUN'")
+
+	r := req(150000, magStripeTrack(t, un, 7, false))
 	r.EntryMode = "072"
 	d = decide(t, e, r)
 	require.NotEqual(t, authz.Approved, d.Reason, "a chip entry mode without chip data")

@@ -83,6 +83,9 @@ type txn struct {
 	msUN        []byte
 	msCVC3      uint64
 	msATCDigits uint64
+	// msODCVM is set when the track's last digit is nUN' (the reader's
+	// indication of a successful on-device CVM, not authenticated).
+	msODCVM bool
 	// replayTolerated is set when the test setting let a replayed
 	// cryptogram through.
 	replayTolerated bool

@@ -1089,8 +1089,12 @@ func (r *run) generateAC() (kernel.Outcome, error) {
 			r.ac = acAAC
 			ref = byte(acAAC)
 		}
-	} else if r.ac != acAAC {
-		// GAC.24-27: CDA for TC and ARQC.
+	} else if r.ac != acAAC || r.cdaOverAAC() {
+		// GAC.24-27: CDA for TC and ARQC; for an AAC (GAC.24-25) only when
+		// the card's Application Capabilities Information (9F5D) byte 2 b1
+		// says it supports CDA over TC, ARQC and AAC, or when Integrated
+		// Data Storage is read (IDS Status Read). Else the AAC goes without
+		// the CDA request.
 		ref |= apdu.CDARequest
 		cdaRequested = true
 	}
@@ -1226,7 +1230,10 @@ func (r *run) generateAC() (kernel.Outcome, error) {
 	if v, ok := r.card[0x9F26]; ok && len(v) != 8 {
 		return r.endApplication(kernel.L2CardDataError, "application cryptogram is not 8 bytes"), nil
 	}
-	signed := cdaRequested && kind != acAAC
+	// An AAC is signed only when the card announced CDA over an AAC or the
+	// kernel reads its data storage (GAC.24-25); else a declining card
+	// answers a CDA request with an unsigned AAC.
+	signed := cdaRequested && (kind != acAAC || r.cdaOverAAC())
 	if signed && !hasSDAD {
 		// The card did not sign although CDA was asked for.
 		r.tvr.Set(kernel.TVRCDAFailed)
@@ -1282,6 +1289,17 @@ func (r *run) generateAC() (kernel.Outcome, error) {
 		o.Reason = "torn transaction recovered with RECOVER AC: " + o.Reason
 	}
 	return o, nil
+}
+
+// cdaOverAAC reports GAC.24-25: an AAC is asked for with CDA when the
+// card's Application Capabilities Information (9F5D) byte 2 b1 announces CDA
+// over TC, ARQC and AAC, or when the IDS Status (DF8128) says Read.
+func (r *run) cdaOverAAC() bool {
+	if aci := r.card[0x9F5D]; len(aci) >= 2 && aci[1]&0x01 != 0 {
+		return true
+	}
+	st := r.term[0xDF8128]
+	return r.ids && len(st) == 1 && st[0]&0x80 != 0
 }
 
 // readBalance is C-2 balance reading: when the card's Application

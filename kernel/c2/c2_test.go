@@ -696,6 +696,66 @@ func TestRefund(t *testing.T) {
 	require.NotNil(t, out.Record(0x9F26))
 }
 
+// TestAACWithCDA: Book C-2 GAC.24-25. An AAC is asked for with the CDA
+// request (P1 10) when the card's 9F5D byte 2 b1 announces CDA over TC,
+// ARQC and AAC or when Integrated Data Storage is read, and its signature
+// is verified; else the AAC goes without it (P1 00).
+func TestAACWithCDA(t *testing.T) {
+	refund := func(m *kerneltest.MChip, change func(*kernel.Config)) kernel.Outcome {
+		out, err := entry.Run(context.Background(), &kerneltest.Card{Apps: []kerneltest.App{m}}, config(m, change),
+			kernel.Transaction{Amount: 20000, Type: kernel.Refund})
+		require.NoError(t, err)
+		return out
+	}
+	opID := func(c *kernel.Config) {
+		mc(c).DSRequestedOperatorID = kernel.HexBytes{0x7A, 0x45, 0x12, 0x3E, 0xE5, 0x9C, 0x7F, 0x40}
+	}
+	sum := []byte{1, 2, 3, 4, 5, 6, 7, 8}
+	tests := []struct {
+		name   string
+		card   func(m *kerneltest.MChip)
+		cfg    func(*kernel.Config)
+		p1     byte
+		signed bool
+	}{
+		{"CDA over AAC announced", func(m *kerneltest.MChip) { m.CDAOverAAC = true }, nil, 0x10, true},
+		{"IDS read", func(m *kerneltest.MChip) { m.DSSummary = sum }, opID, 0x10, true},
+		{"data storage not read", func(m *kerneltest.MChip) { m.DSSummary = sum }, nil, 0x00, false},
+		{"balance reading only", func(m *kerneltest.MChip) { m.Balance = kerneltest.MustHex("000000012345") }, nil, 0x00, false},
+		{"no 9F5D", nil, nil, 0x00, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newCard(t, tc.card)
+			out := refund(m, tc.cfg)
+			require.Equal(t, kernel.EndApplication, out.Type, out.String())
+			require.Equal(t, tc.p1, m.LastP1)
+			require.False(t, out.TVR.Has(kernel.TVRCDAFailed), out.String())
+			if tc.signed {
+				require.Equal(t, kernel.ODAPassed, out.ODA.Status, out.String())
+			} else {
+				require.NotEqual(t, kernel.ODAPassed, out.ODA.Status, out.String())
+			}
+		})
+	}
+
+	// A card announcing CDA over an AAC that does not sign it fails CDA.
+	m := newCard(t, func(m *kerneltest.MChip) {
+		m.CDAOverAAC = true
+		m.MutateGAC = func(objs tlv.List) tlv.List {
+			var out tlv.List
+			for _, o := range objs {
+				if o.Tag != 0x9F4B {
+					out = append(out, o)
+				}
+			}
+			return append(out, tlv.TLV{Tag: 0x9F26, Value: make([]byte, 8)})
+		}
+	})
+	out := refund(m, nil)
+	require.True(t, out.TVR.Has(kernel.TVRCDAFailed), out.String())
+}
+
 // TestPDOL: a card with a PDOL gets the terminal data it asks for,
 // including the Mobile Support Indicator.
 func TestPDOL(t *testing.T) {
@@ -928,6 +988,20 @@ func TestMagStripeMode(t *testing.T) {
 		require.Equal(t, kerneltest.MustHex("5413330089010012D30122010033473163455F"), out.Record(0x9F6B))
 		require.Equal(t, "541333******0012", out.MaskedPAN())
 		require.Nil(t, out.Record(0x9F26))
+	})
+	t.Run("on-device CVM successful: nUN'", func(t *testing.T) {
+		// DF4B byte 2 b5 (OD-CVM verification successful): the last
+		// digit is (5 + 5) mod 10 = 0; other PCII bits leave nUN.
+		for pcii, want := range map[string]string{
+			"001000": "5413330089010012D30122010033473163450F",
+			"000400": "5413330089010012D30122010033473163455F",
+			"000100": "5413330089010012D30122010033473163455F",
+		} {
+			ms := &kerneltest.MagStripe{PCII: kerneltest.MustHex(pcii)}
+			out := tap(t, newCard(t, stripe(ms)), 50000, msKernel)
+			require.Equal(t, kernel.OnlineRequest, out.Type, out.String())
+			require.Equal(t, kerneltest.MustHex(want), out.Record(0x9F6B), pcii)
+		}
 	})
 	t.Run("above the CVM required limit", func(t *testing.T) {
 		m := newCard(t, stripe(&kerneltest.MagStripe{}))

@@ -9,6 +9,10 @@ import (
 	"github.com/tapsim/tapsim/kernel"
 )
 
+// pcii2ODCVMSuccessful is POS Cardholder Interaction Information (DF4B)
+// byte 2 b5: OD-CVM verification successful.
+const pcii2ODCVMSuccessful = 0x10
+
 // defaultUDOL is the Default UDOL (DF811A): the Unpredictable Number
 // (Numeric), 4 bytes.
 var defaultUDOL = tlv.DOL{{Tag: 0x9F6A, Len: 4}}
@@ -28,11 +32,14 @@ var defaultUDOL = tlv.DOL{{Tag: 0x9F6A, Len: 4}}
 //     UDOL 9F69, else the Default UDOL 9F6A04), answered with CVC3(Track2)
 //     (9F61), CVC3(Track1) (9F60) and the ATC (9F36);
 //   - the track data with the CVC3, the number, the ATC and nUN written in
-//     their discretionary data (emv/magstripe), and the Online Request
+//     their discretionary data (emv/magstripe), nUN' = (nUN + 5) mod 10
+//     instead of nUN when the card's POS Cardholder Interaction
+//     Information (DF4B) shows a successful on-device CVM, and the Online
+//     Request
 //     outcome: a mag-stripe mode transaction always goes online.
 //
-// The phone's on-device CVM in mag-stripe mode and the Mag-stripe CVM List
-// (9F68) are not modelled: the capability alone gives the CVM.
+// The Mag-stripe CVM List (9F68) is not modelled: the capability alone
+// gives the CVM; a phone's on-device CVM shows only in nUN'.
 func (r *run) magStripe() (kernel.Outcome, error) {
 	a := r.a
 	r.ms = true
@@ -146,7 +153,14 @@ func (r *run) magStripe() (kernel.Outcome, error) {
 		return r.endApplication(kernel.L2CardDataMissing, "CVC3(Track2) or ATC missing from the COMPUTE CRYPTOGRAPHIC CHECKSUM response"), nil
 	}
 	atc := uint16(atcv[0])<<8 | uint16(atcv[1])
-	filled, err := magstripe.Fill(t2, lay2, magstripe.Dynamic{CVC3: cvc2, UN: un, ATC: atc})
+	// A successful on-device CVM in the POS Cardholder Interaction
+	// Information (DF4B byte 2 b5, OD-CVM verification successful) makes
+	// the last discretionary digit nUN' = (nUN + 5) mod 10 on both tracks.
+	odcvm := false
+	if pcii := r.card[0xDF4B]; len(pcii) == 3 && pcii[1]&pcii2ODCVMSuccessful != 0 {
+		odcvm = true
+	}
+	filled, err := magstripe.Fill(t2, lay2, magstripe.Dynamic{CVC3: cvc2, UN: un, ATC: atc, ODCVM: odcvm})
 	if err != nil {
 		return r.endApplication(kernel.L2CardDataError, "mag-stripe mode: "+err.Error()), nil
 	}
@@ -156,7 +170,7 @@ func (r *run) magStripe() (kernel.Outcome, error) {
 		if len(cvc1) != 2 {
 			return r.endApplication(kernel.L2CardDataMissing, "CVC3(Track1) missing from the COMPUTE CRYPTOGRAPHIC CHECKSUM response"), nil
 		}
-		f1, err := magstripe.Fill(t1, lay1, magstripe.Dynamic{CVC3: cvc1, UN: un, ATC: atc})
+		f1, err := magstripe.Fill(t1, lay1, magstripe.Dynamic{CVC3: cvc1, UN: un, ATC: atc, ODCVM: odcvm})
 		if err != nil {
 			return r.endApplication(kernel.L2CardDataError, "mag-stripe mode: "+err.Error()), nil
 		}

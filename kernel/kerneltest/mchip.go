@@ -71,6 +71,10 @@ type MChip struct {
 	// BalanceReads counts those commands.
 	Balance      []byte
 	BalanceReads int
+	// CDAOverAAC makes the card announce CDA over TC, ARQC and AAC (9F5D
+	// byte 2 b1) and sign an AAC asked for with CDA; a card with data
+	// storage (DSSummary) signs its AACs too.
+	CDAOverAAC bool
 	// MagStripe, when set, adds mag-stripe mode data to the first record
 	// (9F6B with 13 discretionary digits, 9F65 000E, 9F66 0FF0, 9F67 03)
 	// and makes the card answer COMPUTE CRYPTOGRAPHIC CHECKSUM with it
@@ -166,10 +170,13 @@ func (m *MChip) Build() error {
 			objs = append(objs, tlv.TLV{Tag: iac.tag, Value: iac.v})
 		}
 	}
-	if m.Balance != nil || m.DSSummary != nil {
+	if m.Balance != nil || m.DSSummary != nil || m.CDAOverAAC {
 		aci := []byte{0x00, 0x00, 0x00}
 		if m.Balance != nil {
-			aci[1] = 0x02
+			aci[1] |= 0x02
+		}
+		if m.CDAOverAAC {
+			aci[1] |= 0x01
 		}
 		if m.DSSummary != nil {
 			aci[0] = 0x01
@@ -289,6 +296,9 @@ func (m *MChip) Command(cmd apdu.Command) apdu.Response {
 type MagStripe struct {
 	CVC3   []byte
 	Status uint16
+	// PCII, when set, is the POS Cardholder Interaction Information
+	// (DF4B) in the response.
+	PCII []byte
 	// LastUDOLData is the data of the latest command.
 	LastUDOLData []byte
 }
@@ -303,7 +313,11 @@ func (ms *MagStripe) answer(cmd apdu.Command, atc *uint16) apdu.Response {
 	if cvc == nil {
 		cvc = []byte{0x30, 0x39}
 	}
-	b, err := tlv.EncodeConstructed(0x77, tlv.TLV{Tag: 0x9F61, Value: cvc}, tlv.TLV{Tag: 0x9F36, Value: u16(*atc)})
+	objs := []tlv.TLV{{Tag: 0x9F61, Value: cvc}, {Tag: 0x9F36, Value: u16(*atc)}}
+	if ms.PCII != nil {
+		objs = append(objs, tlv.TLV{Tag: 0xDF4B, Value: ms.PCII})
+	}
+	b, err := tlv.EncodeConstructed(0x77, objs...)
 	if err != nil {
 		return apdu.Response{SW: apdu.SW6F00}
 	}
@@ -399,7 +413,7 @@ func (m *MChip) gac(cmd apdu.Command) apdu.Response {
 		{Tag: 0x9F27, Value: []byte{cid}},
 		{Tag: 0x9F36, Value: u16(m.ATC)},
 	}
-	cda := cmd.P1&apdu.CDARequest != 0 && cid != 0x00
+	cda := cmd.P1&apdu.CDARequest != 0 && (cid != 0x00 || m.CDAOverAAC || m.DSSummary != nil)
 	if !cda {
 		resp = append(resp, tlv.TLV{Tag: 0x9F26, Value: ac})
 	}
