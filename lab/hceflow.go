@@ -128,6 +128,24 @@ func cloudAccount(name, funding string) (string, string, error) {
 	return "cloud-" + name, body + string(d), nil
 }
 
+// hceAccount finds the card profile of an HCE enrolment, its cloud account
+// (reference and cloud account number) and its cloud CVN, and checks that a
+// mobile PIN comes with a Mastercard-like card and only with one.
+func hceAccount(r HCERequest) (p cards.Profile, ref, cloudPAN, cvn string, res HCEResult, err error) {
+	if p, err = HCEProfile(r.Profile); err != nil {
+		return p, "", "", "", HCEResult{}, err
+	}
+	if ref, cloudPAN, err = cloudAccount(p.Name, p.App.PAN); err != nil {
+		return p, "", "", "", HCEResult{}, err
+	}
+	res = HCEResult{Ref: ref, Masked: pan.Mask(cloudPAN)}
+	cvn = hceCVN(p)
+	if (cvn == wire.HCECVNMCCloud) != (r.MobilePIN != "") {
+		return p, ref, cloudPAN, cvn, res, fmt.Errorf("%s: a mobile PIN goes with a Mastercard-like card, and only with one", r.Profile)
+	}
+	return p, ref, cloudPAN, cvn, res, nil
+}
+
 // EnrolHCE enrols a new phone for the card of r.Profile on the world's
 // cloud platform, step by step as step reports them (masked): the card
 // account, the registration with the card's security code, the OTP the
@@ -138,18 +156,9 @@ func (c *Cloud) EnrolHCE(ctx context.Context, r HCERequest, step func(Step)) (HC
 	if step == nil {
 		step = func(Step) {}
 	}
-	p, err := HCEProfile(r.Profile)
+	p, ref, cloudPAN, cvn, res, err := hceAccount(r)
 	if err != nil {
-		return HCEResult{}, err
-	}
-	ref, cloudPAN, err := cloudAccount(p.Name, p.App.PAN)
-	if err != nil {
-		return HCEResult{}, err
-	}
-	res := HCEResult{Ref: ref, Masked: pan.Mask(cloudPAN)}
-	cvn := hceCVN(p)
-	if (cvn == wire.HCECVNMCCloud) != (r.MobilePIN != "") {
-		return res, fmt.Errorf("%s: a mobile PIN goes with a Mastercard-like card, and only with one", r.Profile)
+		return res, err
 	}
 	fc, err := c.addCardAccount(ctx, ref, p.App.PAN, cloudPAN, yymm(p.App.Expiry), "00", cvn)
 	if err != nil {

@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/tapsim/tapsim/cards/hceapp"
-	"github.com/tapsim/tapsim/emv/pan"
-	"github.com/tapsim/tapsim/provision/wire"
 )
 
 // RemoteHCEOptions are the phone's side of the HCE flow against the cloud
@@ -64,18 +62,9 @@ func EnrolRemoteHCE(ctx context.Context, o RemoteHCEOptions, r HCERequest, step 
 	if taps > 0 && o.AcquirerAddr == "" {
 		return HCEResult{}, errors.New("a tap needs the acquirer's address")
 	}
-	p, err := HCEProfile(r.Profile)
+	_, ref, _, cvn, res, err := hceAccount(r)
 	if err != nil {
-		return HCEResult{}, err
-	}
-	ref, cloudPAN, err := cloudAccount(p.Name, p.App.PAN)
-	if err != nil {
-		return HCEResult{}, err
-	}
-	res := HCEResult{Ref: ref, Masked: pan.Mask(cloudPAN)}
-	cvn := hceCVN(p)
-	if (cvn == wire.HCECVNMCCloud) != (r.MobilePIN != "") {
-		return res, fmt.Errorf("%s: a mobile PIN goes with a Mastercard-like card, and only with one", r.Profile)
+		return res, err
 	}
 	fc, err := PlasticCard(r.Profile)
 	if err != nil {
