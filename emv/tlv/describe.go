@@ -154,6 +154,13 @@ func mask(tag Tag, v []byte) string {
 		if i := strings.IndexByte(h, 'D'); i >= 0 {
 			return pan.Mask(h[:i]) + "D" + stars(len(h)-i-1)
 		}
+	case 0x9F5E:
+		// DS ID: zeros, the PAN, then two PAN Sequence Number digits.
+		if len(h) > 2 {
+			digits := strings.TrimLeft(h[:len(h)-2], "0")
+			zeros := len(h) - 2 - len(digits)
+			return strings.Repeat("0", zeros) + pan.Mask(digits) + h[len(h)-2:]
+		}
 	case 0x56:
 		if printable(v) {
 			return strconv.Quote(maskTrack1(string(v)))

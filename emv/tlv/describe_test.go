@@ -107,3 +107,36 @@ func TestFprintWriteError(t *testing.T) {
 	err := tlv.Printer{}.Fprint(failWriter{}, h("9F020100"))
 	require.ErrorContains(t, err, "disk full")
 }
+
+// TestDataStorageAndDDCardFormats pins the Book C-2 formats of the DS ID
+// (9F5E, n: the PAN and PSN digits) and DD Card (Track2) (DF812B, cn:
+// digits left-justified, 'F'-padded), and their rendering: both carry
+// cardholder data, so a trace masks the DS ID's PAN like a PAN and hides the
+// track's discretionary data; shown in clear they read as their digits.
+func TestDataStorageAndDDCardFormats(t *testing.T) {
+	ds, ok := tlv.LookupFor(0x9F5E, tlv.Kernel2)
+	require.True(t, ok)
+	require.Equal(t, tlv.FormatN, ds.Format)
+	require.Equal(t, [2]int{8, 11}, [2]int{ds.MinLen, ds.MaxLen})
+	dd, ok := tlv.LookupFor(0xDF812B, tlv.Kernel2)
+	require.True(t, ok)
+	require.Equal(t, tlv.FormatCN, dd.Format)
+	dsdol, ok := tlv.LookupFor(0x9F5B, tlv.Kernel2)
+	require.True(t, ok)
+	require.Equal(t, "DSDOL", dsdol.Name)
+	un, _ := tlv.LookupFor(0x9F7F, tlv.Kernel2)
+	require.Equal(t, tlv.SourceICC, un.Source)
+
+	// PAN 5413330089010434, PSN 01: 18 digits in 9 bytes.
+	in := h("9F5E 09 541333008901043401 DF812B 04 12345FFF")
+	var masked, clear bytes.Buffer
+	require.NoError(t, tlv.Printer{Kernel: tlv.Kernel2}.Fprint(&masked, in))
+	require.Equal(t, "9F5E [9] DS ID: 541333******043401 (masked)\nDF812B [4] DD Card (Track2): ******** (masked)\n", masked.String())
+	require.NoError(t, tlv.Printer{Kernel: tlv.Kernel2, ShowSensitive: true}.Fprint(&clear, in))
+	require.Equal(t, "9F5E [9] DS ID: 541333008901043401\nDF812B [4] DD Card (Track2): 12345FFF\n", clear.String())
+
+	var short bytes.Buffer
+	// A 13-digit PAN and PSN 01: one zero of padding to whole bytes, kept.
+	require.NoError(t, tlv.Printer{Kernel: tlv.Kernel2}.Fprint(&short, h("9F5E 08 0400000123456201")))
+	require.Equal(t, "9F5E [8] DS ID: 0400000***456201 (masked)\n", short.String())
+}

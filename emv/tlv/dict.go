@@ -348,9 +348,17 @@ func table() []Info {
 		{0x9F51, "DRDOL", b, icc, 0, 252, c2, false},
 		{0x9F53, "Transaction Category Code", an, term, 1, 1, c2, false},
 		{0x9F54, "DS ODS Card", b, icc, 0, 160, c2, false},
+		{0x9F5B, "DSDOL", b, icc, 0, 250, c2, false},
 		{0x9F5C, "DS Requested Operator ID", b, term, 8, 8, c2, false},
 		{0x9F5D, "Application Capabilities Information", b, icc, 3, 3, c2, false},
-		{0x9F5E, "DS ID", b, icc, 8, 11, c2, false},
+		// DS ID: Application PAN (without 'F' padding) || PAN Sequence
+		// Number ('00' without one), left-padded with zeros to whole bytes
+		// and to at least 8 bytes. Book C-2's data dictionary gives the
+		// format n (8-11 bytes), as the kernels whose dictionaries quote it
+		// do (PayPass 3 kernel tag lists: "Format: n, Length: 8 to 11
+		// bytes"); a dictionary that renders it as binary shows the same
+		// digits, but n is the book's. It carries the PAN: masked in traces.
+		{0x9F5E, "DS ID", n, icc, 8, 11, c2, true},
 		{0x9F5F, "DS Slot Availability", b, icc, 1, 1, c2, false},
 		{0x9F60, "CVC3 (Track1)", b, icc, 2, 2, c2, false},
 		{0x9F61, "CVC3 (Track2)", b, icc, 2, 2, c2, false},
@@ -381,7 +389,7 @@ func table() []Info {
 		{0x9F7C, "Merchant Custom Data", b, term, 20, 20, c2, false},
 		{0x9F7D, "DS Summary 1", b, icc, 8, 16, c2, false},
 		{0x9F7E, "Mobile Support Indicator", b, term, 1, 1, c2, false},
-		{0x9F7F, "DS Unpredictable Number", b, term, 4, 4, c2, false},
+		{0x9F7F, "DS Unpredictable Number", b, icc, 4, 4, c2, false},
 		{0xDF4B, "POS Cardholder Interaction Information", b, icc, 3, 3, c2, false},
 		{0xDF60, "DS Input (Card)", b, term, 8, 8, c2, false},
 		{0xDF61, "DS Digest H", b, term, 8, 8, c2, false},
@@ -428,7 +436,14 @@ func table() []Info {
 		{0xDF8128, "IDS Status", b, krn, 1, 1, c2, false},
 		{0xDF8129, "Outcome Parameter Set", b, krn, 8, 8, c2, false},
 		{0xDF812A, "DD Card (Track1)", ans, krn, 0, 56, c2, false},
-		{0xDF812B, "DD Card (Track2)", b, krn, 0, 8, c2, false},
+		// DD Card (Track2): the discretionary data field of the card's
+		// Track 2 Data without the UN, ATC, CVC3 and nUN digits. Public
+		// dictionaries disagree (binary in tag-name lists, ans in one
+		// vendor's PayPass 3 header); those that quote Book C-2's data
+		// dictionary entry with its columns give cn, up to 8 bytes, which
+		// is followed here: digits left-justified, padded with 'F'. Part of
+		// track 2: masked in traces.
+		{0xDF812B, "DD Card (Track2)", cn, krn, 0, 8, c2, true},
 		{0xDF812C, "Mag-stripe CVM Capability - No CVM Required", b, term, 1, 1, c2, false},
 		{0xDF812D, "Message Hold Time", n, term, 3, 3, c2, false},
 		{0xDF8130, "Hold Time Value", b, term, 1, 1, c2, false},
