@@ -1,0 +1,20 @@
+package datastorage_test
+
+import (
+	"fmt"
+
+	"github.com/tapsim/tapsim/emv/datastorage"
+)
+
+func ExampleOWHF2() {
+	dsID := []byte{0x54, 0x13, 0x33, 0x00, 0x89, 0x01, 0x00, 0x12, 0x01}
+	oid := []byte{0x7A, 0x45, 0x12, 0x3E, 0xE5, 0x9C, 0x7F, 0x40}
+	input := []byte{0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88}
+	digest, err := datastorage.OWHF2(dsID, oid, input)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("DS Digest H: %d bytes\n", len(digest))
+	// Output: DS Digest H: 8 bytes
+}
