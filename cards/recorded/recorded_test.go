@@ -288,6 +288,22 @@ reset
 	require.Equal(t, [][]byte{h("000000001500")}, tr.TerminalValues(0x9F02))
 	require.Equal(t, [][]byte{h("3030")}, tr.TerminalValues(0x8A))
 
+	// A C-2 data storage write: the DSDOL related data follow the CDOL1
+	// data in GENERATE AC, the DS ODS Term (last entry) at its own length.
+	const dsWrite = `> 00A4040007A000000004101000
+< 6F098407A0000000041010 9000
+> 00B2010C00
+< 7017 8C06 9F0206 9F3704 9F5B0C DF6008 DF6108 DF6201 DF63A0 9000
+> 80AE900021 000000001500 11223344 0000000000000000 1111111111111111 80 504F494E5453 00
+< 9000
+`
+	tr, err = Parse(strings.NewReader(dsWrite))
+	require.NoError(t, err)
+	require.Equal(t, [][]byte{h("11223344")}, tr.TerminalValues(0x9F37))
+	require.Equal(t, [][]byte{h("80")}, tr.TerminalValues(0xDF62), "DS ODS Info")
+	require.Equal(t, [][]byte{h("504F494E5453")}, tr.TerminalValues(0xDF63), "DS ODS Term")
+	require.Equal(t, [][]byte{h("1111111111111111")}, tr.TerminalValues(0xDF61), "DS Digest H")
+
 	// Data that does not fit its DOL, or malformed answers, are skipped.
 	const bad = `> 00A4040007A000000004101000
 < 6F0C8407A0000000041010 A501 FF 9000

@@ -12,6 +12,7 @@ const (
 	tagCDOL1    tlv.Tag = 0x8C   // in a record: data of the first GENERATE AC
 	tagCDOL2    tlv.Tag = 0x8D   // in a record: data of the second GENERATE AC
 	tagDDOL     tlv.Tag = 0x9F49 // in a record: data of INTERNAL AUTHENTICATE
+	tagDSDOL    tlv.Tag = 0x9F5B // in a C-2 record: data storage data after the CDOL1 data
 	tagPDOLData tlv.Tag = 0x83   // Command Template around the PDOL data
 )
 
@@ -27,9 +28,9 @@ const (
 // are ignored.
 func (t *Trace) TerminalValues(tag tlv.Tag) [][]byte {
 	var (
-		out                      [][]byte
-		pdol, cdol1, cdol2, ddol tlv.DOL
-		genAC                    int
+		out                             [][]byte
+		pdol, cdol1, cdol2, ddol, dsdol tlv.DOL
+		genAC                           int
 	)
 	add := func(d tlv.DOL, data []byte) {
 		if len(d) == 0 {
@@ -45,7 +46,7 @@ func (t *Trace) TerminalValues(tag tlv.Tag) [][]byte {
 	}
 	for _, e := range t.Exchanges {
 		if e.Reset {
-			pdol, cdol1, cdol2, ddol, genAC = nil, nil, nil, nil, 0
+			pdol, cdol1, cdol2, ddol, dsdol, genAC = nil, nil, nil, nil, nil, 0
 		}
 		data, ok := commandData(e.Command)
 		if !ok {
@@ -68,7 +69,16 @@ func (t *Trace) TerminalValues(tag tlv.Tag) [][]byte {
 		case cla&0xF0 == 0x80 && ins == 0xAE:
 			genAC++
 			if genAC == 1 {
-				add(cdol1, data)
+				n := cdol1.DataLen()
+				if len(data) > n && len(dsdol) > 0 && len(cdol1) > 0 {
+					// A C-2 data storage write: the DSDOL related data
+					// follow, the last entry (the DS ODS Term) as long as
+					// the terminal's data.
+					add(cdol1, data[:n])
+					add(fitLast(dsdol, len(data)-n), data[n:])
+				} else {
+					add(cdol1, data)
+				}
 			} else {
 				add(cdol2, data)
 			}
@@ -78,12 +88,29 @@ func (t *Trace) TerminalValues(tag tlv.Tag) [][]byte {
 		for _, x := range []struct {
 			tag tlv.Tag
 			dol *tlv.DOL
-		}{{tagCDOL1, &cdol1}, {tagCDOL2, &cdol2}, {tagDDOL, &ddol}} {
+		}{{tagCDOL1, &cdol1}, {tagCDOL2, &cdol2}, {tagDDOL, &ddol}, {tagDSDOL, &dsdol}} {
 			if d, ok := dolIn(e.Response, x.tag); ok {
 				*x.dol = d
 			}
 		}
 	}
+	return out
+}
+
+// fitLast is d with its last entry's length cut so that the whole is n
+// bytes (a C-2 DSDOL's last entry is sent at the data's own length); d as
+// it is when that cannot be.
+func fitLast(d tlv.DOL, n int) tlv.DOL {
+	if len(d) == 0 {
+		return d
+	}
+	fixed := d[:len(d)-1].DataLen()
+	last := d[len(d)-1]
+	if n < fixed || n-fixed > last.Len {
+		return d
+	}
+	out := append(tlv.DOL(nil), d...)
+	out[len(out)-1].Len = n - fixed
 	return out
 }
 
