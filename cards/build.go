@@ -347,10 +347,8 @@ func appConfig(ap *AppProfile, o Options) (emvapp.Config, error) {
 	cfg.BalanceReading = ap.BalanceReading
 	cfg.CDAOverAAC = ap.CDAOverAAC
 	if ds := ap.DataStorage; ds != nil {
-		if len(ds.Summary) != 8 || (ds.SignedSummary != nil && len(ds.SignedSummary) != 8) || (ds.OperatorID != nil && len(ds.OperatorID) != 8) || ds.Slots < 0 || ds.Slots > 255 {
-			return emvapp.Config{}, fmt.Errorf("%w: data storage summaries and operator ID are 8 bytes, slots 0..255", ErrProfile)
-		}
-		cfg.DataStorage = &emvapp.DataStorage{Summary: ds.Summary, Slots: byte(ds.Slots), SignedSummary: ds.SignedSummary, OperatorID: ds.OperatorID, Locked: ds.Locked}
+		cfg.DataStorage = &emvapp.DataStorage{ODSCard: ds.ODSCard, Summary: ds.Summary, Volatile: ds.Volatile, SignedSummary: ds.SignedSummary,
+			OperatorID: ds.OperatorID, Locked: ds.Locked, Deactivated: ds.Deactivated, DSID: ds.DSID}
 	}
 	for _, t := range ap.WritableTags {
 		if len(t) == 0 || len(t) > 2 {

@@ -174,10 +174,11 @@ type AppProfile struct {
 	// ARQC and AAC (9F5D byte 2 b1) and sign an AAC asked for with CDA.
 	CDAOverAAC bool `yaml:"cda_over_aac,omitempty"`
 	// DataStorage gives a Mastercard application C-2 Integrated Data
-	// Storage for reading: {summary: 8 bytes, slots: n, signed_summary:
-	// 8 bytes to sign a different DS Summary 2, operator_id: 8 bytes for
-	// a slot only that operator uses, locked: true for a slot refusing
-	// writes}.
+	// Storage: {ods_card: the slot's DS ODS Card, summary: its 8-byte
+	// summary, volatile: true for a volatile slot, signed_summary: 8 bytes
+	// to sign a different DS Summary 2, operator_id: 8 bytes for a slot
+	// only that operator uses, locked or deactivated: true for a slot
+	// refusing writes, ds_id: a DS ID other than the PAN and PSN}.
 	DataStorage *DataStorageProfile `yaml:"data_storage,omitempty"`
 	// WritableTags are the tags (at most two bytes each) a Mastercard
 	// application lets the terminal write with PUT DATA (C-2 Tags To
@@ -484,12 +485,23 @@ func (t TokenProfile) GoString() string { return t.String() }
 // DataStorageProfile is a Mastercard application's Integrated Data Storage
 // (see emvapp.DataStorage).
 type DataStorageProfile struct {
-	Summary       Hex `yaml:"summary"`
-	Slots         int `yaml:"slots,omitempty"`
+	// ODSCard is the operator data the slot holds (DS ODS Card, 9F54, up
+	// to 160 bytes); empty: the slot holds none yet.
+	ODSCard Hex `yaml:"ods_card,omitempty"`
+	// Summary is the stored summary of ods_card (8 bytes); an empty slot's
+	// summary is zeros.
+	Summary       Hex `yaml:"summary,omitempty"`
 	SignedSummary Hex `yaml:"signed_summary,omitempty"`
+	// Volatile makes the slot volatile rather than permanent.
+	Volatile bool `yaml:"volatile,omitempty"`
 	// OperatorID is the operator the slot belongs to (8 bytes); empty:
 	// any operator.
 	OperatorID Hex `yaml:"operator_id,omitempty"`
-	// Locked makes the slot refuse writes.
-	Locked bool `yaml:"locked,omitempty"`
+	// Locked and Deactivated make the slot refuse writes (DS Slot
+	// Management Control b5, b1).
+	Locked      bool `yaml:"locked,omitempty"`
+	Deactivated bool `yaml:"deactivated,omitempty"`
+	// DSID replaces the DS ID made of the PAN and PSN (a card personalised
+	// in error).
+	DSID Hex `yaml:"ds_id,omitempty"`
 }

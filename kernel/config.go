@@ -237,16 +237,24 @@ type Combination struct {
 	// Summary 2 signed with the cryptogram against the DS Summary 1 read.
 	// Empty: no data storage.
 	DSRequestedOperatorID HexBytes `yaml:"ds_requested_operator_id,omitempty"`
-	// DSInputTerm is the DS Input (Term) (DF8109, 8 bytes): with it, and a
-	// card whose DSDOL (9F5B) asks for it, the kernel also writes the
-	// card's data storage with GENERATE AC and checks the DS Summary 3.
-	DSInputTerm HexBytes `yaml:"ds_input_term,omitempty"`
-	// DSODSInfoForReader is DF810A (1 byte), as this model reads it: b8,
-	// b7 and b6 let the data storage write go with a TC, an ARQC or an
-	// AAC (without the bit the write is left out); b3 ends the transaction
-	// instead (L2 error ids_no_matching_ac); b2 ends it when the card did
-	// not write (ids_write_error). Empty: every write goes, none stops.
+	// The terminal data of a data storage write (Book C-2 GAC.3-13,
+	// GAC.40-48); a DET may set or change each of them. DSODSInfo (DF62,
+	// 1 byte: b8 permanent, b7 volatile slot, b6 low volatility, b4
+	// decline on a data storage error) and a DSDOL (9F5B) on the card make
+	// the kernel write; then DSACType (DF8108, 1 byte: b8-b7 the AC type
+	// the write goes with) and DSODSInfoForReader (DF810A, 1 byte: b8, b7,
+	// b6 usable for TC, ARQC, AAC; b3 stop if no DS ODS Term; b2 stop if
+	// the write failed) must be given too, else the transaction ends with
+	// the L2 error ids_data_error. DSODSTerm (DF63, up to 160 bytes) is
+	// the data the card stores; DSInputTerm (DF8109, 8 bytes) becomes the
+	// DS Digest H (DF61) by OWHF2; DSInputCard (DF60, 8 bytes) goes as
+	// given (zeros without it).
+	DSODSInfo          HexBytes `yaml:"ds_ods_info,omitempty"`
+	DSODSTerm          HexBytes `yaml:"ds_ods_term,omitempty"`
+	DSACType           HexBytes `yaml:"ds_ac_type,omitempty"`
 	DSODSInfoForReader HexBytes `yaml:"ds_ods_info_for_reader,omitempty"`
+	DSInputTerm        HexBytes `yaml:"ds_input_term,omitempty"`
+	DSInputCard        HexBytes `yaml:"ds_input_card,omitempty"`
 	// ProceedToFirstWriteFlag is DF8110 (1 byte). Present and 00, the C-2
 	// kernel, once the records are read, asks the terminal for it (Data
 	// Needed in a DEK) and waits for a DET that sets it to a non-zero value
@@ -506,6 +514,10 @@ func (cb Combination) Clone() Combination {
 	out.DSRequestedOperatorID = cb.DSRequestedOperatorID.clone()
 	out.DSInputTerm = cb.DSInputTerm.clone()
 	out.DSODSInfoForReader = cb.DSODSInfoForReader.clone()
+	out.DSODSInfo = cb.DSODSInfo.clone()
+	out.DSODSTerm = cb.DSODSTerm.clone()
+	out.DSACType = cb.DSACType.clone()
+	out.DSInputCard = cb.DSInputCard.clone()
 	out.ProceedToFirstWriteFlag = cb.ProceedToFirstWriteFlag.clone()
 	if cb.RelayResistance != nil {
 		rr := *cb.RelayResistance
@@ -632,6 +644,10 @@ func (cb Combination) validate() error {
 		{"security_capability", cb.SecurityCapability, 1},
 		{"proceed_to_first_write_flag", cb.ProceedToFirstWriteFlag, 1},
 		{"ds_ods_info_for_reader", cb.DSODSInfoForReader, 1},
+		{"ds_ods_info", cb.DSODSInfo, 1},
+		{"ds_ac_type", cb.DSACType, 1},
+		{"ds_input_term", cb.DSInputTerm, 8},
+		{"ds_input_card", cb.DSInputCard, 8},
 		{"card_data_input_capability", cb.CardDataInputCapability, 1},
 		{"mag_stripe_cvm_capability_cvm_required", cb.MagStripeCVMCapabilityCVMRequired, 1},
 		{"mag_stripe_cvm_capability_no_cvm_required", cb.MagStripeCVMCapabilityNoCVMRequired, 1},
@@ -668,8 +684,8 @@ func (cb Combination) validate() error {
 	if n := len(cb.DSRequestedOperatorID); n != 0 && n != 8 {
 		return bad("ds_requested_operator_id must be 8 bytes")
 	}
-	if n := len(cb.DSInputTerm); n != 0 && n != 8 {
-		return bad("ds_input_term must be 8 bytes")
+	if len(cb.DSODSTerm) > 160 {
+		return bad("ds_ods_term is at most 160 bytes")
 	}
 	if cb.MessageHoldTime < 0 {
 		return bad("negative message hold time")

@@ -77,8 +77,12 @@
 //	    tags_to_write_before_gen_ac: "DF01020001"  # FF8102: PUT DATA before GENERATE AC (DF810F)
 //	    tags_to_write_after_gen_ac: "DF0201AA"     # FF8103: PUT DATA after it (DF810E)
 //	    ds_requested_operator_id: "7A45123EE59C7F40"  # 9F5C: read the card's data storage
-//	    ds_input_term: "1122334455667788"             # DF8109: and write it with GENERATE AC
-//	    ds_ods_info_for_reader: "C2"    # DF810A: write with TC or ARQC, stop if the write failed
+//	    ds_ods_info: "80"               # DF62: write it with GENERATE AC (permanent slot)
+//	    ds_ods_term: "504F494E54533D313335"  # DF63: the data the card stores
+//	    ds_ac_type: "40"                # DF8108: the write goes with a TC
+//	    ds_ods_info_for_reader: "C2"    # DF810A: usable for TC and ARQC, stop if the write failed
+//	    ds_input_term: "1122334455667788"  # DF8109: its OWHF2 is the DS Digest H (DF61)
+//	    ds_input_card: "0000000000000000"  # DF60
 //	    proceed_to_first_write_flag: "00"  # DF8110: wait for the terminal's DET before writing
 //	    time_out_value: 500ms           # DF8127: how long the kernel waits for a DET
 //	    phone_message_table:            # DF8131

@@ -308,6 +308,9 @@ const (
 	// L2IDSNoMatchingAC: the DS ODS Info For Reader does not let the
 	// write go with the AC type asked for and says to stop then.
 	L2IDSNoMatchingAC
+	// L2IDSDataError: a C-2 data storage write lacks the DS AC Type or the
+	// DS ODS Info For Reader (Book C-2 GAC.5-6).
+	L2IDSDataError
 )
 
 var l2Names = [...]string{
@@ -324,6 +327,7 @@ var l2Names = [...]string{
 	L2IDSReadError:       "ids_read_error",
 	L2IDSWriteError:      "ids_write_error",
 	L2IDSNoMatchingAC:    "ids_no_matching_ac",
+	L2IDSDataError:       "ids_data_error",
 }
 
 // String is the short name ("card_data_missing").

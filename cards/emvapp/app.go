@@ -91,6 +91,7 @@ package emvapp
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"slices"
 
 	"github.com/tapsim/tapsim/emv/apdu"
@@ -160,9 +161,10 @@ type App struct {
 	lastGAC *lastGAC
 	// written holds the values the terminal wrote with PUT DATA.
 	written map[uint16][]byte
-	// dsSummary is the data storage slot's current summary (DS Summary 1),
-	// nil without data storage.
-	dsSummary []byte
+	// dsSummary is the data storage slot's current summary (DS Summary 1,
+	// zeros while the slot is empty) and dsODSCard its content (DS ODS
+	// Card); nil without data storage.
+	dsSummary, dsODSCard []byte
 }
 
 // lastGAC is a GENERATE AC response kept for RECOVER AC.
@@ -193,8 +195,10 @@ type txn struct {
 	// eaDone once it was tried.
 	issuerAuth, eaDone bool
 	// ds is true when the reader's DS Requested Operator ID (9F5C in the
-	// PDOL related data) opens the data storage slot for this transaction.
-	ds bool
+	// PDOL related data) opens the data storage slot for this transaction;
+	// dsUN is the DS Unpredictable Number given with it.
+	ds   bool
+	dsUN []byte
 }
 
 // hasTag reports whether dol asks for tag.
@@ -226,7 +230,11 @@ func New(cfg Config) (*App, error) {
 	}
 	a := &App{cfg: cfg}
 	if ds := cfg.DataStorage; ds != nil {
-		a.dsSummary = bytes.Clone(ds.Summary)
+		a.dsSummary = make([]byte, 8)
+		if len(ds.ODSCard) > 0 {
+			a.dsSummary = bytes.Clone(ds.Summary)
+			a.dsODSCard = bytes.Clone(ds.ODSCard)
+		}
 	}
 	if a.cfg.Language == "" {
 		a.cfg.Language = "zhen"
@@ -514,10 +522,22 @@ func (a *App) gpo(cmd apdu.Command) []byte {
 	}
 	objs := []tlv.TLV{{Tag: 0x82, Value: a.aip}, {Tag: 0x94, Value: a.afl}}
 	a.txn.ds = a.dsSummary != nil && a.dsOpens(term[0x9F5C])
-	if a.txn.ds {
-		// The slot's summary as it is now (it changes with each write, so
-		// it is not in the records).
-		objs = append(objs, tlv.TLV{Tag: 0x9F7D, Value: bytes.Clone(a.dsSummary)})
+	if ds := a.cfg.DataStorage; a.txn.ds {
+		// The slot as it is now (it changes with each write, so it is not
+		// in the records) and a fresh challenge for the terminal's
+		// summary calculation.
+		a.txn.dsUN = make([]byte, 4)
+		if _, err := io.ReadFull(a.cfg.Rand, a.txn.dsUN); err != nil {
+			return rsw(apdu.SW6F00)
+		}
+		objs = append(objs,
+			tlv.TLV{Tag: 0x9F5F, Value: []byte{ds.slotType()}},
+			tlv.TLV{Tag: 0x9F7D, Value: bytes.Clone(a.dsSummary)},
+			tlv.TLV{Tag: 0x9F7F, Value: bytes.Clone(a.txn.dsUN)},
+			tlv.TLV{Tag: 0x9F6F, Value: []byte{ds.slotManagement()}})
+		if len(a.dsODSCard) > 0 {
+			objs = append(objs, tlv.TLV{Tag: 0x9F54, Value: bytes.Clone(a.dsODSCard)})
+		}
 	}
 	resp, err := tlv.EncodeConstructed(0x77, objs...)
 	if err != nil {

@@ -220,7 +220,7 @@ type Config struct {
 	// asks for CDA.
 	CDAOverAAC bool
 	// DataStorage, when set, gives a Mastercard application C-2 Integrated
-	// Data Storage for reading (see DataStorage).
+	// Data Storage (see DataStorage).
 	DataStorage *DataStorage
 	// WritableTags are the tags a Mastercard application accepts in PUT
 	// DATA (80 DA, the tag in P1 P2: C-2 Tags To Write); the values written
@@ -365,6 +365,19 @@ func (c *Config) validate() error {
 	if c.Rand == nil {
 		return fmt.Errorf("%w: no random source", ErrConfig)
 	}
+	if ds := c.DataStorage; ds != nil {
+		zero := len(ds.Summary) == 8 && strings.Trim(string(ds.Summary), "\x00") == ""
+		switch {
+		case len(ds.ODSCard) > 160:
+			return fmt.Errorf("%w: a DS ODS Card holds at most 160 bytes", ErrConfig)
+		case len(ds.ODSCard) > 0 && len(ds.Summary) != 8:
+			return fmt.Errorf("%w: a slot holding a DS ODS Card needs its 8-byte summary", ErrConfig)
+		case len(ds.ODSCard) == 0 && len(ds.Summary) != 0 && !zero:
+			return fmt.Errorf("%w: an empty slot's summary is zeros", ErrConfig)
+		case ds.SignedSummary != nil && len(ds.SignedSummary) != 8, ds.OperatorID != nil && len(ds.OperatorID) != 8:
+			return fmt.Errorf("%w: data storage summaries and operator IDs are 8 bytes", ErrConfig)
+		}
+	}
 	if len(c.DeviceID) > 8 {
 		return fmt.Errorf("%w: device ID longer than 8 bytes", ErrConfig)
 	}
@@ -438,36 +451,77 @@ func (c Config) String() string {
 // GoString is String, so that %#v shows no PAN either.
 func (c Config) GoString() string { return c.String() }
 
-// DataStorage is a Mastercard application's Integrated Data Storage as this
-// model of Book C-2 reads it: the application announces Data Storage
-// version 1 in its Application Capabilities Information (9F5D byte 1), its
-// records carry the DS ID (9F5E: the PAN and PSN digits, left-padded with
-// zeros to 16 digits), the DS Slot Availability (9F5F) and a DSDOL (9F5B)
-// asking for the DS Input (Term) (DF8109, 8 bytes); the GET PROCESSING
-// OPTIONS response carries the slot's DS Summary 1 (9F7D); the ICC Dynamic
-// Data of each CDA signature begin with the DS Summary 2, the slot's
-// summary before GENERATE AC. A GENERATE AC whose data carry the DSDOL
-// related data after the CDOL1 data writes the slot: its new summary, the
-// first 8 bytes of SHA-256 of the old summary and the DS Input, follows as
-// DS Summary 3 and is the next transaction's DS Summary 1. The PDOL asks
-// for the reader's DS Requested Operator ID (9F5C): the slot is used, its
-// summary given and signed, only when the reader sends one the slot
-// accepts (see OperatorID).
+// DataStorage is a Mastercard application's Integrated Data Storage
+// (Book C-2). The application announces Data Storage version 1 in its
+// Application Capabilities Information (9F5D byte 1), which its FCI carries
+// with the DS ID (9F5E, n: the PAN and PSN digits, left-padded with zeros
+// to at least 16 digits), and a DSDOL (9F5B) in its records asking for the
+// DS Input (Card) (DF60, 8 bytes), the DS Digest H (DF61, 8 bytes), the DS
+// ODS Info (DF62, 1 byte) and, last, the DS ODS Term (DF63, up to 160
+// bytes) the terminal wants stored. The PDOL asks for the reader's DS
+// Requested Operator ID (9F5C): only a reader sending one the slot accepts
+// (see OperatorID) uses it. To such a reader the GET PROCESSING OPTIONS
+// response gives the DS Slot Availability (9F5F), the DS Summary 1 (9F7D:
+// the stored summary, or zeros while the slot holds no DS ODS Card), a
+// fresh DS Unpredictable Number (9F7F, 4 bytes of the card's randomness),
+// the DS Slot Management Control (9F6F) and the slot's DS ODS Card (9F54)
+// when it holds one. Each CDA signature's ICC Dynamic Data then carry the
+// DS Summary 2 (the summary before GENERATE AC) after the Transaction Data
+// Hash Code and, when the DSDOL related data followed the CDOL1 data, the
+// DS Summary 3: the DS ODS Term becomes the slot's DS ODS Card and its
+// summary changes, unless the slot is locked or deactivated (the write
+// fails: DS Summary 3 is DS Summary 2, and a DS ODS Info asking to decline
+// on a data storage error, b4, turns the cryptogram into an AAC). How a
+// card computes its summary is the issuer's: this one takes the first 8
+// bytes of SHA-256 over the old summary, the DS Unpredictable Number and
+// the DSDOL related data.
 type DataStorage struct {
-	// Summary is the slot's summary, 8 bytes.
+	// ODSCard is the operator data the slot holds (the DS ODS Card, up to
+	// 160 bytes); empty: the slot holds none yet.
+	ODSCard []byte
+	// Summary is the stored summary of ODSCard (8 bytes); with no ODSCard
+	// the summary is zeros and Summary must be empty or zeros.
 	Summary []byte
-	// Slots is the DS Slot Availability.
-	Slots byte
+	// Volatile makes the slot volatile (DS Slot Availability and Slot
+	// Management Control b7) rather than permanent (b8).
+	Volatile bool
 	// SignedSummary, when set, is the DS Summary 2 the card signs instead
-	// of Summary: a card whose storage changed between the read and the
-	// cryptogram (a mismatched summary).
+	// of its summary: a card whose storage changed between the read and
+	// the cryptogram (a mismatched summary).
 	SignedSummary []byte
 	// OperatorID, when set, is the operator (8 bytes) the slot belongs
 	// to: only a reader sending this DS Requested Operator ID (9F5C) in
 	// the PDOL related data uses the slot; nil lets any operator ID open
 	// it. A reader without one never does.
 	OperatorID []byte
-	// Locked makes the slot refuse writes: the DS Summary 3 signed after
-	// a write is the DS Summary 2 (a failed write).
-	Locked bool
+	// Locked and Deactivated mark the slot so in its Slot Management
+	// Control (b5, b1) and make it refuse writes.
+	Locked, Deactivated bool
+	// DSID, when set, replaces the DS ID made of the PAN and PSN: a card
+	// personalised in error.
+	DSID []byte
+}
+
+// DSDOL is the Data Storage DOL of an application with data storage.
+var DSDOL = tlv.DOL{{Tag: 0xDF60, Len: 8}, {Tag: 0xDF61, Len: 8}, {Tag: 0xDF62, Len: 1}, {Tag: 0xDF63, Len: 160}}
+
+// slotType is the DS Slot Availability and the type bit of the Slot
+// Management Control.
+func (ds *DataStorage) slotType() byte {
+	if ds.Volatile {
+		return 0x40
+	}
+	return 0x80
+}
+
+// slotManagement is the DS Slot Management Control (9F6F).
+func (ds *DataStorage) slotManagement() byte {
+	v := ds.slotType()
+	if ds.Locked {
+		v |= 0x10
+	}
+	if ds.Deactivated {
+		v |= 0x01
+	}
+	return v
 }

@@ -131,6 +131,16 @@ func (a *App) build() error {
 		prop = append(prop, obj(0x9F38, encodeDOL(a.pdol)))
 	}
 	prop = append(prop, obj(0x5F2D, []byte(c.Language)))
+	if c.Scheme == Mastercard && c.DataStorage != nil {
+		// Book C-2 reads the Application Capabilities Information and the
+		// DS ID from the FCI's Issuer Discretionary Data, before GET
+		// PROCESSING OPTIONS, to decide on data storage.
+		id := dsID(c.PAN, c.PSN)
+		if c.DataStorage.DSID != nil {
+			id = c.DataStorage.DSID
+		}
+		prop = append(prop, tlv.TLV{Tag: 0xBF0C, Children: []tlv.TLV{obj(0x9F5D, []byte{0x01, aciByte2(c), 0x00}), obj(0x9F5E, id)}})
+	}
 	fciProp := tlv.TLV{Tag: 0xA5, Value: []byte{}}
 	if len(prop) > 0 {
 		fciProp = tlv.TLV{Tag: 0xA5, Children: prop}
@@ -173,19 +183,13 @@ func (a *App) build() error {
 		// Application Capabilities Information: byte 1 b4-b1 the Data
 		// Storage version, byte 2 b2 balance reading, b1 CDA over TC, ARQC
 		// and AAC.
-		aci := []byte{0x00, 0x00, 0x00}
-		if c.BalanceReading {
-			aci[1] |= 0x02
+		// With data storage it is in the FCI (Data Storage version 1), and
+		// the records carry the DSDOL.
+		if c.DataStorage != nil {
+			card = append(card, obj(0x9F5B, encodeDOL(DSDOL)))
+		} else {
+			card = append(card, obj(0x9F5D, []byte{0x00, aciByte2(c), 0x00}))
 		}
-		if c.CDAOverAAC {
-			aci[1] |= 0x01
-		}
-		if ds := c.DataStorage; ds != nil {
-			aci[0] |= 0x01
-			// The DSDOL asks for the terminal's DS Input (Term), DF8109.
-			card = append(card, obj(0x9F5E, dsID(c.PAN, c.PSN)), obj(0x9F5F, []byte{ds.Slots}), obj(0x9F5B, []byte{0xDF, 0x81, 0x09, 0x08}))
-		}
-		card = append(card, obj(0x9F5D, aci))
 	}
 	if c.Scheme == Mastercard {
 		card = append(card,
@@ -337,6 +341,19 @@ func (a *App) Records() map[[2]byte][]byte {
 
 // AFL returns the Application File Locator.
 func (a *App) AFL() []byte { return bytes.Clone(a.afl) }
+
+// aciByte2 is byte 2 of the Application Capabilities Information: b2
+// balance reading, b1 CDA over TC, ARQC and AAC.
+func aciByte2(c *Config) byte {
+	var b byte
+	if c.BalanceReading {
+		b |= 0x02
+	}
+	if c.CDAOverAAC {
+		b |= 0x01
+	}
+	return b
+}
 
 // dsID is the DS ID (9F5E) of a PAN and PSN: their digits, left-padded with
 // zeros to at least 16 digits and to an even count, as packed BCD.

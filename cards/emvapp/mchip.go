@@ -34,10 +34,16 @@ func (a *App) generateAC(cmd apdu.Command) []byte {
 	if ref == 0xC0 || cmd.P1&0x2F != 0 || cmd.P2 != 0 {
 		return rsw(apdu.SW6A86)
 	}
-	// With data storage the DSDOL related data (the DS Input) may follow
-	// the CDOL1 data: a write of the slot.
+	// With data storage the DSDOL related data may follow the CDOL1 data:
+	// DS Input (Card), DS Digest H, DS ODS Info and the DS ODS Term, the
+	// last entry, as long as the terminal's data (up to 160 bytes): a
+	// write of the slot.
 	var dsInput []byte
-	if n := a.cdol1.DataLen(); a.txn.ds && len(cmd.Data) == n+8 {
+	if n := a.cdol1.DataLen(); a.txn.ds && len(cmd.Data) > n {
+		fixed := DSDOL[:len(DSDOL)-1].DataLen()
+		if len(cmd.Data) < n+fixed || len(cmd.Data) > n+fixed+160 {
+			return rsw(apdu.SW6700)
+		}
 		dsInput = bytes.Clone(cmd.Data[n:])
 		cmd.Data = cmd.Data[:n]
 	}
@@ -71,6 +77,18 @@ func (a *App) generateAC(cmd apdu.Command) []byte {
 		case need && (mobileTerminal || h.AlwaysVerify()):
 			decline, res.SeePhone = true, mobileTerminal
 			pcii = pciiODCVMRequired
+		}
+	}
+
+	// The slot's write: a locked or deactivated slot refuses it, and a
+	// DS ODS Info asking to decline on a data storage error (b4) then
+	// makes the cryptogram an AAC.
+	dsFailed := false
+	if ds := a.cfg.DataStorage; dsInput != nil {
+		fixed := DSDOL[:len(DSDOL)-1].DataLen()
+		if ds.Locked || ds.Deactivated {
+			dsFailed = true
+			decline = decline || dsInput[fixed-1]&0x08 != 0
 		}
 	}
 
@@ -128,9 +146,9 @@ func (a *App) generateAC(cmd apdu.Command) []byte {
 		// entropies and times of the last exchange (Book C-2).
 		// With Integrated Data Storage, when the reader's operator opened
 		// the slot, the DS Summary 2 comes first, and after a write the
-		// DS Summary 3 (unchanged when the slot is locked: the write
-		// failed). A reader without an operator ID gets no summary, so the
-		// relay resistance data lead.
+		// DS Summary 3 (unchanged when the slot refused the write). A
+		// reader without an operator ID gets no summary, so the relay
+		// resistance data lead.
 		var extra []byte
 		if ds := a.cfg.DataStorage; ds != nil && a.txn.ds {
 			extra = bytes.Clone(a.dsSummary)
@@ -138,9 +156,8 @@ func (a *App) generateAC(cmd apdu.Command) []byte {
 				extra = bytes.Clone(ds.SignedSummary)
 			}
 			if dsInput != nil {
-				if !ds.Locked {
-					sum := sha256.Sum256(append(bytes.Clone(a.dsSummary), dsInput...))
-					a.dsSummary = sum[:8]
+				if !dsFailed {
+					a.dsWrite(dsInput)
 				}
 				extra = append(extra, a.dsSummary...)
 			}
@@ -291,4 +308,19 @@ func (a *App) computeChecksum(cmd apdu.Command) []byte {
 	}
 	a.finish(Result{ATC: a.txn.atc, CID: cidARQC}, 0)
 	return ok(resp)
+}
+
+// dsWrite stores the DS ODS Term of the DSDOL related data as the slot's DS
+// ODS Card and moves its summary on: this card's summary function (the
+// issuer's choice; Book C-2 leaves it to the card) is the first 8 bytes of
+// SHA-256 over the old summary, the DS Unpredictable Number and the DSDOL
+// related data.
+func (a *App) dsWrite(dsdolData []byte) {
+	fixed := DSDOL[:len(DSDOL)-1].DataLen()
+	h := sha256.New()
+	h.Write(a.dsSummary)
+	h.Write(a.txn.dsUN)
+	h.Write(dsdolData)
+	a.dsSummary = h.Sum(nil)[:8]
+	a.dsODSCard = bytes.Clone(dsdolData[fixed:])
 }

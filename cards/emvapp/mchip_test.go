@@ -361,27 +361,60 @@ func TestMChipPutData(t *testing.T) {
 	require.Equal(t, apdu.SW6A88, run(t, b, put).SW)
 }
 
+// dsTerm is DSDOL related data: DS Input (Card), DS Digest H, DS ODS Info
+// (permanent slot) and the DS ODS Term, as long as term.
+func dsTerm(term []byte) []byte {
+	d := append(make([]byte, 16), 0x80)
+	return append(d, term...)
+}
+
+// fciData is the FCI's Issuer Discretionary Data (BF0C) by tag.
+func fciData(t *testing.T, fci []byte) tlv.Map {
+	t.Helper()
+	l, err := tlv.Decode(fci)
+	require.NoError(t, err)
+	m := tlv.Map{}
+	var walk func(tlv.List)
+	walk = func(l tlv.List) {
+		for _, o := range l {
+			if o.Tag.Constructed() {
+				walk(o.Children)
+			} else {
+				m[o.Tag] = o.Value
+			}
+		}
+	}
+	walk(l)
+	return m
+}
+
 // TestMChipDataStorage: an application with Integrated Data Storage
-// announces Data Storage version 1 (9F5D byte 1) and gives its DS ID, slots
-// and DS Summary 1 in its records; balance reading keeps its own bit.
+// announces Data Storage version 1 (9F5D byte 1) with its DS ID in the FCI,
+// the DSDOL in its records, and gives the slot's objects in the GET
+// PROCESSING OPTIONS response; balance reading keeps its own bit.
 func TestMChipDataStorage(t *testing.T) {
 	cfg := mcConfig(t, "mc16")
-	cfg.DataStorage = &emvapp.DataStorage{Summary: []byte{1, 2, 3, 4, 5, 6, 7, 8}, Slots: 2}
+	cfg.DataStorage = &emvapp.DataStorage{ODSCard: []byte("loyalty:0001"), Summary: []byte{1, 2, 3, 4, 5, 6, 7, 8}}
 	cfg.BalanceReading = true
 	a := newApp(t, cfg)
-	require.Equal(t, apdu.SW9000, selectApp(t, a).SW)
+	fci := fciData(t, a.Select())
+	require.Equal(t, []byte{0x01, 0x02, 0x00}, fci[0x9F5D])
+	require.Equal(t, []byte{0x54, 0x13, 0x33, 0x00, 0x89, 0x01, 0x00, 0x12, 0x01}, fci[0x9F5E], "DS ID: PAN and PSN digits")
 	op := []byte{0x7A, 0x45, 0x12, 0x3E, 0xE5, 0x9C, 0x7F, 0x40}
 	withOp := func(x txData) txData { x.opID = op; return x }
 	r := mcTap(t, a, withOp(newTx("000000010000")), apdu.TC|apdu.CDARequest)
 	require.Equal(t, apdu.SW9000, r.resp.SW)
-	require.Equal(t, []byte{0x01, 0x02, 0x00}, r.recs[0x9F5D])
-	require.Equal(t, []byte{0x02}, r.recs[0x9F5F])
+	require.Nil(t, r.recs[0x9F5D], "not in the records as well")
+	require.Equal(t, []byte{0x80}, r.gpo[0x9F5F], "a permanent slot")
+	require.Equal(t, []byte{0x80}, r.gpo[0x9F6F])
 	require.Equal(t, []byte{1, 2, 3, 4, 5, 6, 7, 8}, r.gpo[0x9F7D], "DS Summary 1 in the GPO response")
-	require.Equal(t, []byte{0xDF, 0x81, 0x09, 0x08}, r.recs[0x9F5B])
-	require.NotEmpty(t, r.recs[0x9F5E])
+	require.Len(t, r.gpo[0x9F7F], 4, "DS Unpredictable Number")
+	require.Equal(t, []byte("loyalty:0001"), r.gpo[0x9F54])
+	require.Equal(t, []byte{0xDF, 0x60, 0x08, 0xDF, 0x61, 0x08, 0xDF, 0x62, 0x01, 0xDF, 0x63, 0xA0}, r.recs[0x9F5B], "the book's example DSDOL")
 
-	// A GENERATE AC carrying the DS Input after the CDOL1 data writes the
-	// slot: the next GET PROCESSING OPTIONS gives the new summary.
+	// A GENERATE AC carrying the DSDOL related data after the CDOL1 data
+	// writes the slot: the next GET PROCESSING OPTIONS gives the new DS
+	// ODS Card and summary.
 	a.Deselect()
 	require.Equal(t, apdu.SW9000, selectApp(t, a).SW)
 	x := withOp(newTx("000000010000"))
@@ -389,7 +422,7 @@ func TestMChipDataStorage(t *testing.T) {
 	require.Equal(t, apdu.SW9000, g.SW)
 	cdol, err := tlv.ParseDOL(r.recs[0x8C])
 	require.NoError(t, err)
-	data := append(tlv.BuildDOL(cdol, x.source), 1, 1, 1, 1, 1, 1, 1, 1)
+	data := append(tlv.BuildDOL(cdol, x.source), dsTerm([]byte("loyalty:0002"))...)
 	require.Equal(t, apdu.SW9000, run(t, a, apdu.GenerateAC(apdu.ARQC|apdu.CDARequest, data)).SW)
 	a.Deselect()
 	require.Equal(t, apdu.SW9000, selectApp(t, a).SW)
@@ -398,12 +431,25 @@ func TestMChipDataStorage(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEqual(t, []byte{1, 2, 3, 4, 5, 6, 7, 8}, l.Map()[0x9F7D])
 	require.Len(t, l.Map()[0x9F7D], 8)
+	require.Equal(t, []byte("loyalty:0002"), l.Map()[0x9F54])
+
+	// An empty slot gives a zero summary and no DS ODS Card; a volatile one
+	// says so.
+	cfg.DataStorage = &emvapp.DataStorage{Volatile: true}
+	a = newApp(t, cfg)
+	require.Equal(t, apdu.SW9000, selectApp(t, a).SW)
+	_, g = gpo(t, a, withOp(newTx("000000010000")))
+	l, err = tlv.Decode(g.Data)
+	require.NoError(t, err)
+	require.Equal(t, make([]byte, 8), l.Map()[0x9F7D])
+	require.Nil(t, l.Map()[0x9F54])
+	require.Equal(t, []byte{0x40}, l.Map()[0x9F5F])
 }
 
 // TestMChipDataStorageOperator: the PDOL asks for the DS Requested Operator
 // ID; a reader without one, or with another operator's when the slot has
 // an owner, gets no summary and cannot write; a locked slot keeps its
-// summary after a write.
+// summary after a write and, when the DS ODS Info asks for it, declines.
 func TestMChipDataStorageOperator(t *testing.T) {
 	op := []byte{0x7A, 0x45, 0x12, 0x3E, 0xE5, 0x9C, 0x7F, 0x40}
 	summary := []byte{1, 2, 3, 4, 5, 6, 7, 8}
@@ -419,7 +465,7 @@ func TestMChipDataStorageOperator(t *testing.T) {
 		return l.Map()[0x9F7D]
 	}
 	cfg := mcConfig(t, "mc16")
-	cfg.DataStorage = &emvapp.DataStorage{Summary: summary, Slots: 1, OperatorID: op}
+	cfg.DataStorage = &emvapp.DataStorage{ODSCard: []byte{0xAA}, Summary: summary, OperatorID: op}
 	a := newApp(t, cfg)
 	require.Nil(t, gpoSummary(a, nil), "no operator ID")
 	require.Nil(t, gpoSummary(a, make([]byte, 8)), "a zero operator ID")
@@ -433,19 +479,36 @@ func TestMChipDataStorageOperator(t *testing.T) {
 	x := newTx("000000010000")
 	_, g := gpo(t, a, x)
 	require.Equal(t, apdu.SW9000, g.SW)
-	data := append(tlv.BuildDOL(emvapp.DefaultCDOL1(false), x.source), 1, 1, 1, 1, 1, 1, 1, 1)
+	data := append(tlv.BuildDOL(emvapp.DefaultCDOL1(false), x.source), dsTerm([]byte{0xBB})...)
 	require.Equal(t, apdu.SW6700, run(t, a, apdu.GenerateAC(apdu.ARQC|apdu.CDARequest, data)).SW)
 	require.Equal(t, summary, gpoSummary(a, op))
 
-	// A locked slot: the write leaves the summary as it was.
-	cfg.DataStorage = &emvapp.DataStorage{Summary: summary, Slots: 1, Locked: true}
-	a = newApp(t, cfg)
-	require.Equal(t, apdu.SW9000, selectApp(t, a).SW)
-	x = newTx("000000010000")
-	x.opID = op
-	_, g = gpo(t, a, x)
-	require.Equal(t, apdu.SW9000, g.SW)
-	data = append(tlv.BuildDOL(emvapp.DefaultCDOL1(false), x.source), 1, 1, 1, 1, 1, 1, 1, 1)
-	require.Equal(t, apdu.SW9000, run(t, a, apdu.GenerateAC(apdu.ARQC|apdu.CDARequest, data)).SW)
-	require.Equal(t, summary, gpoSummary(a, op))
+	// A locked slot: the write leaves the summary as it was; with DS ODS
+	// Info b4 (decline on a data storage error) the card gives an AAC.
+	for _, odsInfo := range []byte{0x80, 0x88} {
+		cfg.DataStorage = &emvapp.DataStorage{ODSCard: []byte{0xAA}, Summary: summary, Locked: true}
+		a = newApp(t, cfg)
+		require.Equal(t, apdu.SW9000, selectApp(t, a).SW)
+		x = newTx("000000010000")
+		x.opID = op
+		_, g = gpo(t, a, x)
+		require.Equal(t, apdu.SW9000, g.SW)
+		l, err := tlv.Decode(g.Data)
+		require.NoError(t, err)
+		require.Equal(t, []byte{0x90}, l.Map()[0x9F6F], "permanent and locked")
+		ds := dsTerm([]byte{0xBB})
+		ds[16] = odsInfo
+		data = append(tlv.BuildDOL(emvapp.DefaultCDOL1(false), x.source), ds...)
+		resp := run(t, a, apdu.GenerateAC(apdu.ARQC|apdu.CDARequest, data))
+		require.Equal(t, apdu.SW9000, resp.SW)
+		gl, err := tlv.Decode(resp.Data)
+		require.NoError(t, err)
+		cid := tlv.List(gl[0].Children).Map()[0x9F27]
+		if odsInfo&0x08 != 0 {
+			require.Equal(t, []byte{0x00}, cid, "AAC on the failed write")
+		} else {
+			require.Equal(t, []byte{0x80}, cid)
+		}
+		require.Equal(t, summary, gpoSummary(a, op))
+	}
 }

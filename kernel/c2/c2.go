@@ -86,11 +86,14 @@ package c2
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tapsim/tapsim/emv/apdu"
+	"github.com/tapsim/tapsim/emv/datastorage"
 	"github.com/tapsim/tapsim/emv/oda"
 	"github.com/tapsim/tapsim/emv/tlv"
 	"github.com/tapsim/tapsim/kernel"
@@ -305,7 +308,9 @@ func (r *run) process() (kernel.Outcome, error) {
 	if err := kernel.ReadRecords(a.Card, entries, r.card, &r.static); err != nil {
 		return r.recordError(err)
 	}
-	r.startIDS()
+	if o, done := r.startIDS(); done {
+		return o, nil
+	}
 	if o, done, err := r.dataExchange(); done || err != nil {
 		return o, err
 	}
@@ -364,7 +369,9 @@ func (r *run) dataExchange() (kernel.Outcome, bool, error) {
 	if len(r.cb.TagsToRead) == 0 && exchange == nil && !wait {
 		return kernel.Outcome{}, false, nil
 	}
-	var dek kernel.DEK
+	// The data storage objects of the GET PROCESSING OPTIONS response, when
+	// the kernel reads the slot (startIDS), lead the Data To Send.
+	dek := kernel.DEK{DataToSend: append(tlv.List(nil), r.dataToSend...)}
 	for _, raw := range r.cb.TagsToRead {
 		tag, err := tlv.ParseTag(fmt.Sprintf("%X", []byte(raw)))
 		if err != nil {
@@ -450,33 +457,77 @@ func (r *run) timeOut(reason string) kernel.Outcome {
 	return o
 }
 
-// startIDS decides, once the records are read, whether the kernel reads the
-// card's Integrated Data Storage (this model's reading of Book C-2): the
-// combination has a DS Requested Operator ID (9F5C), the card's Application
-// Capabilities Information (9F5D) announces a Data Storage version (byte 1
-// b4-b1), it has a DS ID (9F5E) and a DS Summary 1 (9F7D), and CDA is the
-// ODA Status, since only a CDA signature carries the DS Summary 2. Then the
-// IDS Status (DF8128) says Read; with a DS Input (Term) (DF8109) in the
-// combination and a DSDOL (9F5B) on the card, Read and Write: the DSDOL
-// related data follow the CDOL1 data in GENERATE AC, and the signature's DS
-// Summary 3 differing from its DS Summary 2 shows the write.
-func (r *run) startIDS() {
+// startIDS decides, once the records are read, whether the kernel reads and
+// writes the card's Integrated Data Storage (Book C-2 S1.17-20, S3R1.12-13,
+// S456.18-20). It reads when the combination has a DS Requested Operator ID
+// (9F5C), the card's Application Capabilities Information (9F5D, in its
+// FCI) announces Data Storage version 1 (byte 1 b4-b1; version 2, with
+// AES and 16-byte summaries, is not modelled), it has a DS ID (9F5E) and
+// CDA is the ODA Status, since only a CDA signature carries the DS Summary
+// 2; and when the GET PROCESSING OPTIONS response gave either a DS Summary 1
+// (9F7D) with the slot's DS ODS Card (9F54), or the DS Slot Availability
+// (9F5F), a DS Summary 1 and a DS Unpredictable Number (9F7F) without one
+// (an empty slot). The IDS Status (DF8128) then says Read, and the DS ID
+// must be the PAN and PSN digits (Y of S456.19), else the card's data are
+// in error. The slot's objects go to the terminal as Data To Send. The
+// terminal data for a write (DS ODS Info DF62, DS ODS Term DF63, DS AC Type
+// DF8108, DS ODS Info For Reader DF810A, DS Input (Term) DF8109, DS Input
+// (Card) DF60) come from the combination, a DET may change them; the write
+// itself is decided at GENERATE AC (generateAC).
+func (r *run) startIDS() (kernel.Outcome, bool) {
 	aci := r.card[0x9F5D]
-	if len(r.cb.DSRequestedOperatorID) != 8 || len(aci) == 0 || aci[0]&0x0F == 0 || !r.cda {
-		return
+	if len(r.cb.DSRequestedOperatorID) != 8 || len(aci) == 0 || aci[0]&0x0F != 0x01 || !r.cda {
+		return kernel.Outcome{}, false
 	}
-	if len(r.card[0x9F5E]) == 0 || len(r.card[0x9F7D]) != 8 {
-		return
+	if len(r.card[0x9F5E]) == 0 {
+		return kernel.Outcome{}, false
+	}
+	has := func(t tlv.Tag) bool { return len(r.card[t]) > 0 }
+	withCard := has(0x9F7D) && has(0x9F54)
+	empty := has(0x9F5F) && has(0x9F7D) && has(0x9F7F) && !has(0x9F54)
+	if (!withCard && !empty) || len(r.card[0x9F7D]) != 8 {
+		return kernel.Outcome{}, false
+	}
+	if y := dsIDOf(r.card[0x5A], r.card[0x5F34]); !bytes.Equal(y, r.card[0x9F5E]) {
+		return r.endApplication(kernel.L2CardDataError, "the DS ID is not the card's PAN and PAN Sequence Number"), true
 	}
 	r.ids = true
 	r.term[0x9F5C] = append([]byte(nil), r.cb.DSRequestedOperatorID...)
 	r.term[0xDF8128] = []byte{0x80}
-	// A write: the reader has a DS Input (Term) and the card a DSDOL.
-	if len(r.cb.DSInputTerm) == 8 && len(r.card[0x9F5B]) > 0 {
-		r.idsWrite = true
-		r.term[0xDF8109] = append([]byte(nil), r.cb.DSInputTerm...)
-		r.term[0xDF8128] = []byte{0xC0}
+	for _, d := range []struct {
+		tag tlv.Tag
+		v   kernel.HexBytes
+	}{{0xDF62, r.cb.DSODSInfo}, {0xDF63, r.cb.DSODSTerm}, {0xDF8108, r.cb.DSACType}, {0xDF810A, r.cb.DSODSInfoForReader}, {0xDF8109, r.cb.DSInputTerm}, {0xDF60, r.cb.DSInputCard}} {
+		if _, ok := r.term[d.tag]; !ok && d.v != nil {
+			r.term[d.tag] = append([]byte(nil), d.v...)
+		}
 	}
+	for _, t := range []tlv.Tag{0x9F5F, 0x9F7D, 0x9F7F, 0x9F6F, 0x9F54} {
+		if v, ok := r.card[t]; ok {
+			r.dataToSend = append(r.dataToSend, tlv.TLV{Tag: t, Value: append([]byte(nil), v...)})
+		}
+	}
+	return kernel.Outcome{}, false
+}
+
+// dsIDOf is Y of Book C-2 S456.19: the PAN's digits (without 'F' padding)
+// and the PAN Sequence Number ('00' without one), left-padded with zeros
+// to whole bytes and to at least 8 bytes.
+func dsIDOf(pan, psn []byte) []byte {
+	digits := strings.TrimRight(fmt.Sprintf("%X", pan), "F")
+	if len(psn) == 1 {
+		digits += fmt.Sprintf("%02X", psn[0])
+	} else {
+		digits += "00"
+	}
+	for len(digits) < 16 || len(digits)%2 != 0 {
+		digits = "0" + digits
+	}
+	b, err := hex.DecodeString(digits)
+	if err != nil {
+		return nil
+	}
+	return b
 }
 
 // pdolDataNeeded asks the terminal, when it takes part in data exchange,
@@ -1070,10 +1121,83 @@ func dsODSUsable(t acType) byte {
 	return dsODSUsableAAC
 }
 
+// idsWriteDecision is Book C-2 GAC.3-13 for a transaction that reads the
+// data storage: a write needs the terminal's DS ODS Info (DF62) and the
+// card's DSDOL (GAC.3-4), then the DS AC Type and the DS ODS Info For
+// Reader (GAC.5-6, else an IDS data error). The write goes when the DS AC
+// Type is the AC type, or AAC, or ARQC with a TC decided, and the AC type
+// becomes the DS AC Type (GAC.7-8); else when the DS ODS Info For Reader
+// lets it go with the AC type (GAC.9: b8, b7, b6 for TC, ARQC, AAC); else it
+// is left out, or with 'stop if no DS ODS Term' the transaction ends (IDS no
+// matching AC, GAC.10-13).
+func (r *run) idsWriteDecision() (kernel.Outcome, bool) {
+	if len(r.term[0xDF62]) == 0 || len(r.card[0x9F5B]) == 0 {
+		return kernel.Outcome{}, false
+	}
+	acT, forReader := r.term[0xDF8108], r.term[0xDF810A]
+	if len(acT) != 1 || len(forReader) != 1 {
+		return r.endApplication(kernel.L2IDSDataError, "a data storage write without the DS AC Type or the DS ODS Info For Reader"), true
+	}
+	dsAC := acType(acT[0] & 0xC0)
+	switch {
+	case dsAC == r.ac || dsAC == acAAC || (dsAC == acARQC && r.ac == acTC):
+		r.ac = dsAC
+	case forReader[0]&dsODSUsable(r.ac) != 0:
+	case forReader[0]&dsODSStopNoTerm != 0:
+		return r.endApplication(kernel.L2IDSNoMatchingAC, fmt.Sprintf("the DS AC Type %02X and the DS ODS Info For Reader %02X do not let the write go with the AC type decided", acT[0], forReader[0])), true
+	default:
+		return kernel.Outcome{}, false
+	}
+	r.idsWrite = true
+	r.term[0xDF8128] = []byte{0xC0}
+	return kernel.Outcome{}, false
+}
+
+// buildDSDOL makes the DSDOL related data (GAC.40-48): the DS Digest H
+// (DF61) is OWHF2 of the DS Input (Term) when the DSDOL asks for it and the
+// terminal gave one (else zeros), and the last entry, the DS ODS Term in the
+// book's DSDOL, goes with the data's own length rather than the entry's.
+func (r *run) buildDSDOL(src func(tlv.Tag) ([]byte, bool)) []byte {
+	dsdol, _ := tlv.ParseDOL(r.card[0x9F5B])
+	if len(dsdol) == 0 {
+		return nil
+	}
+	if in := r.term[0xDF8109]; len(in) == 8 && hasEntry(dsdol, 0xDF61) {
+		info := r.term[0xDF62]
+		oid := datastorage.ObjectID(r.term[0x9F5C], r.card[0x9F6F], info[0])
+		if h, err := datastorage.OWHF2(r.card[0x9F5E], oid, in); err == nil {
+			r.term[0xDF61] = h
+		}
+	}
+	last := dsdol[len(dsdol)-1]
+	out := tlv.BuildDOLFor(tlv.Kernel2, dsdol[:len(dsdol)-1], src)
+	if v, ok := src(last.Tag); ok && !last.Tag.Constructed() {
+		return append(out, v[:min(len(v), last.Len)]...)
+	}
+	return out
+}
+
+// hasEntry reports whether dol lists tag.
+func hasEntry(dol tlv.DOL, tag tlv.Tag) bool {
+	for _, e := range dol {
+		if e.Tag == tag {
+			return true
+		}
+	}
+	return false
+}
+
 // generateAC is GAC.20-29 and the response processing of S9 and S910.
 func (r *run) generateAC() (kernel.Outcome, error) {
 	a := r.a
 	aip := r.card[0x82]
+	// GAC.1-13: whether the data storage is written, which may lower the
+	// AC type to the DS AC Type.
+	if r.ids && !r.tvr.Has(kernel.TVRCDAFailed) {
+		if o, done := r.idsWriteDecision(); done {
+			return o, nil
+		}
+	}
 	ref := byte(r.ac)
 	cdaRequested := false
 	if !r.cda || r.tvr.Has(kernel.TVRCDAFailed) {
@@ -1097,20 +1221,6 @@ func (r *run) generateAC() (kernel.Outcome, error) {
 		// the CDA request.
 		ref |= apdu.CDARequest
 		cdaRequested = true
-	}
-	// DS ODS Info For Reader (DF810A), as this model reads it: b8, b7 and
-	// b6 let the write go with a TC, an ARQC or an AAC; b3 stops the
-	// transaction when the write cannot go with the AC type asked for (no
-	// DS ODS Term for it); b2 stops it when the card did not write.
-	if info := r.cb.DSODSInfoForReader; r.idsWrite && len(info) == 1 {
-		if info[0]&dsODSUsable(acType(ref&0xC0)) == 0 {
-			if info[0]&dsODSStopNoTerm != 0 {
-				return r.endApplication(kernel.L2IDSNoMatchingAC, fmt.Sprintf("the DS ODS Info For Reader %02X does not let the write go with the AC type asked for", info[0])), nil
-			}
-			// Read only: the DSDOL related data are not sent.
-			r.idsWrite = false
-			r.term[0xDF8128] = []byte{0x80}
-		}
 	}
 	cdol, _ := tlv.ParseDOL(r.card[0x8C])
 	r.term[0x95] = r.tvr[:]
@@ -1171,8 +1281,7 @@ func (r *run) generateAC() (kernel.Outcome, error) {
 		var err error
 		data := r.cdol1
 		if r.idsWrite {
-			dsdol, _ := tlv.ParseDOL(r.card[0x9F5B])
-			r.dsdolData = tlv.BuildDOLFor(tlv.Kernel2, dsdol, src)
+			r.dsdolData = r.buildDSDOL(src)
 			data = append(append([]byte(nil), r.cdol1...), r.dsdolData...)
 		}
 		resp, err = a.Card.Send(apdu.GenerateAC(ref, data))
@@ -1267,7 +1376,7 @@ func (r *run) generateAC() (kernel.Outcome, error) {
 			st |= 0x40
 		}
 		r.term[0xDF810B] = []byte{st}
-		if info := r.cb.DSODSInfoForReader; r.idsWrite && !r.idsWritten && len(info) == 1 && info[0]&dsODSStopWriteFailed != 0 {
+		if info := r.term[0xDF810A]; r.idsWrite && !r.idsWritten && len(info) == 1 && info[0]&dsODSStopWriteFailed != 0 {
 			return r.endApplication(kernel.L2IDSWriteError, "the card did not write its data storage (DS Summary 3 is the DS Summary 2)"), nil
 		}
 	}
@@ -1591,9 +1700,11 @@ func (r *run) base(t kernel.OutcomeType) kernel.Outcome {
 			o.DiscretionaryData = append(o.DiscretionaryData, tlv.TLV{Tag: tag, Value: append([]byte(nil), v...)})
 		}
 	}
-	// Integrated Data Storage: the DS ID, the slots and both summaries.
+	// Integrated Data Storage: the DS ID, the slot (its availability,
+	// management control, DS ODS Card and the card's DS Unpredictable
+	// Number) and the summaries.
 	if r.ids {
-		for _, tag := range []tlv.Tag{0x9F5E, 0x9F5F, 0x9F7D, 0xDF8101, 0xDF8102} {
+		for _, tag := range []tlv.Tag{0x9F5E, 0x9F5F, 0x9F6F, 0x9F54, 0x9F7F, 0x9F7D, 0xDF8101, 0xDF8102} {
 			if v, ok := r.card[tag]; ok {
 				o.DiscretionaryData = append(o.DiscretionaryData, tlv.TLV{Tag: tag, Value: append([]byte(nil), v...)})
 			}

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tapsim/tapsim/emv/apdu"
+	"github.com/tapsim/tapsim/emv/datastorage"
 	"github.com/tapsim/tapsim/emv/tlv"
 	"github.com/tapsim/tapsim/kernel"
 	"github.com/tapsim/tapsim/kernel/entry"
@@ -1255,7 +1256,17 @@ func TestIntegratedDataStorage(t *testing.T) {
 	require.Equal(t, []byte{0x80}, disc(out, 0xDF8128), "IDS Status: read")
 	require.Equal(t, []byte{0x80}, disc(out, 0xDF810B), "DS Summary Status: successful read")
 	require.Equal(t, sum, disc(out, 0xDF8101))
-	require.Equal(t, kerneltest.MustHex("541333008901001201"), disc(out, 0x9F5E))
+	require.Equal(t, kerneltest.MustHex("541333008901001200"), disc(out, 0x9F5E))
+	dts, ok := out.DiscretionaryData.Find(0xFF8104)
+	require.True(t, ok, "the slot's objects go to the terminal as Data To Send")
+	require.Equal(t, []byte{0xCA, 0xFE}, tlv.List(dts.Children).Map()[0x9F54], "DS ODS Card")
+	require.Len(t, tlv.List(dts.Children).Map()[0x9F7F], 4, "DS Unpredictable Number")
+
+	// A DS ID that is not the PAN and PSN: the card's data are in error.
+	m = newCard(t, func(m *kerneltest.MChip) { m.DSSummary = sum; m.DSID = kerneltest.MustHex("541333008901001201") })
+	out = tap(t, m, 50000, opID)
+	require.Equal(t, kernel.EndApplication, out.Type, out.String())
+	require.Equal(t, kernel.L2CardDataError, out.Error)
 
 	// A different signed summary.
 	m = newCard(t, func(m *kerneltest.MChip) { m.DSSummary = sum; m.DSSigned = []byte{1, 2, 3, 4, 5, 6, 7, 9} })
@@ -1271,13 +1282,24 @@ func TestIntegratedDataStorage(t *testing.T) {
 	require.Equal(t, kernel.Approved, out.Type, out.String())
 	require.Nil(t, disc(out, 0xDF8128))
 
-	// A write: DS Input (Term) configured, the card's DSDOL asks for it;
-	// the DS Summary 3 differs from the DS Summary 2.
+	// A write: the DS ODS Info and DS ODS Term configured, the card's
+	// DSDOL asks for them; the DS Input (Term) becomes the DS Digest H by
+	// OWHF2; the DS Summary 3 differs from the DS Summary 2.
 	m = newCard(t, func(m *kerneltest.MChip) { m.DSSummary = sum })
 	input := kernel.HexBytes{0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88}
-	out = tap(t, m, 50000, func(c *kernel.Config) { opID(c); mc(c).DSInputTerm = input })
+	out = tap(t, m, 50000, func(c *kernel.Config) {
+		opID(c)
+		mc(c).DSInputTerm = input
+		mc(c).DSODSInfo = kernel.HexBytes{0x80}
+		mc(c).DSODSTerm = kernel.HexBytes("points=120")
+		mc(c).DSACType = kernel.HexBytes{0x40}
+		mc(c).DSODSInfoForReader = kernel.HexBytes{0x00}
+	})
 	require.Equal(t, kernel.Approved, out.Type, out.String())
-	require.Equal(t, []byte(input), m.DSInput)
+	digest, err := datastorage.OWHF2(kerneltest.MustHex("541333008901001200"), kerneltest.MustHex("7A45123EE59C7F40"), input)
+	require.NoError(t, err)
+	want := append(append(append(make([]byte, 8), digest...), 0x80), "points=120"...)
+	require.Equal(t, want, m.DSInput, "DS Input (Card) zeros, DS Digest H, DS ODS Info, the DS ODS Term at its own length")
 	require.Equal(t, []byte{0xC0}, disc(out, 0xDF8128), "IDS Status: read and write")
 	require.Equal(t, []byte{0xC0}, disc(out, 0xDF810B), "DS Summary Status: read and write")
 	require.Equal(t, []byte{1, 2, 3, 4, 5, 6, 7, 0xF7}, disc(out, 0xDF8102))
@@ -1375,17 +1397,21 @@ func TestProceedToFirstWrite(t *testing.T) {
 	require.Nil(t, m.LastPDOLData)
 }
 
-// TestDSODSInfoForReader: the DS ODS Info For Reader lets the data storage
-// write go with some AC types only, leaving it out or stopping with
-// ids_no_matching_ac otherwise, and stops with ids_write_error when the
-// card did not write.
+// TestDSODSInfoForReader: the DS AC Type and the DS ODS Info For Reader
+// decide whether the data storage write goes with the AC type (Book C-2
+// GAC.5-13): a DS AC Type the AC type meets (lowering it), else the usable
+// bit for the AC type, else left out or stopping with ids_no_matching_ac;
+// without either object an IDS data error; a card that did not write stops
+// the transaction with ids_write_error when asked.
 func TestDSODSInfoForReader(t *testing.T) {
 	sum := []byte{1, 2, 3, 4, 5, 6, 7, 8}
-	ids := func(info byte) func(*kernel.Config) {
+	ids := func(acType, info []byte) func(*kernel.Config) {
 		return func(c *kernel.Config) {
 			mc(c).DSRequestedOperatorID = kernel.HexBytes{0x7A, 0x45, 0x12, 0x3E, 0xE5, 0x9C, 0x7F, 0x40}
-			mc(c).DSInputTerm = kernel.HexBytes{0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88}
-			mc(c).DSODSInfoForReader = kernel.HexBytes{info}
+			mc(c).DSODSInfo = kernel.HexBytes{0x80}
+			mc(c).DSODSTerm = kernel.HexBytes{0x01, 0x02}
+			mc(c).DSACType = acType
+			mc(c).DSODSInfoForReader = info
 		}
 	}
 	disc := func(out kernel.Outcome, tag tlv.Tag) []byte {
@@ -1395,39 +1421,72 @@ func TestDSODSInfoForReader(t *testing.T) {
 	card := func(fails bool) *kerneltest.MChip {
 		return newCard(t, func(m *kerneltest.MChip) { m.DSSummary = sum; m.DSWriteFails = fails })
 	}
+	tc, arqc, aac := []byte{0x40}, []byte{0x80}, []byte{0x00}
 
-	// Usable for TC: the write goes.
+	// DS AC Type TC with a TC decided: the write goes (GAC.7).
 	m := card(false)
-	out := tap(t, m, 50000, ids(0x80))
+	out := tap(t, m, 50000, ids(tc, []byte{0x00}))
 	require.Equal(t, kernel.Approved, out.Type, out.String())
 	require.NotNil(t, m.DSInput)
 	require.Equal(t, []byte{0xC0}, disc(out, 0xDF810B))
 
-	// Usable for ARQC only, no stop: read only, no DSDOL data sent.
+	// DS AC Type ARQC with a TC decided: the AC type becomes ARQC (GAC.8).
 	m = card(false)
-	out = tap(t, m, 50000, ids(0x40))
-	require.Equal(t, kernel.Approved, out.Type, out.String())
+	out = tap(t, m, 50000, ids(arqc, []byte{0x00}))
+	require.Equal(t, kernel.OnlineRequest, out.Type, out.String())
+	require.NotNil(t, m.DSInput)
+
+	// DS AC Type AAC: the write goes with an AAC.
+	m = card(false)
+	out = tap(t, m, 50000, ids(aac, []byte{0x00}))
+	require.Equal(t, kernel.Declined, out.Type, out.String())
+	require.NotNil(t, m.DSInput)
+
+	// Above the floor limit an ARQC: DS AC Type TC does not meet it; the
+	// DS ODS Info For Reader's 'usable for ARQC' lets the write go (GAC.9).
+	m = card(false)
+	out = tap(t, m, 150000, ids(tc, []byte{0x40}))
+	require.Equal(t, kernel.OnlineRequest, out.Type, out.String())
+	require.NotNil(t, m.DSInput)
+
+	// Not usable for ARQC, no stop: read only, no DSDOL data sent.
+	m = card(false)
+	out = tap(t, m, 150000, ids(tc, []byte{0x80}))
+	require.Equal(t, kernel.OnlineRequest, out.Type, out.String())
 	require.Nil(t, m.DSInput)
 	require.Equal(t, []byte{0x80}, disc(out, 0xDF8128))
 	require.Equal(t, []byte{0x80}, disc(out, 0xDF810B))
 
-	// Usable for ARQC only, stop if no DS ODS Term: no GENERATE AC.
+	// Not usable for ARQC, stop if no DS ODS Term: no GENERATE AC.
 	m = card(false)
-	out = tap(t, m, 50000, ids(0x44))
+	out = tap(t, m, 150000, ids(tc, []byte{0x84}))
 	require.Equal(t, kernel.EndApplication, out.Type, out.String())
 	require.Equal(t, kernel.L2IDSNoMatchingAC, out.Error)
 	require.NotContains(t, m.Sequence, byte(0xAE))
 
+	// No DS AC Type: an IDS data error (GAC.5-6).
+	m = card(false)
+	out = tap(t, m, 50000, ids(nil, []byte{0x80}))
+	require.Equal(t, kernel.EndApplication, out.Type, out.String())
+	require.Equal(t, kernel.L2IDSDataError, out.Error)
+	require.NotContains(t, m.Sequence, byte(0xAE))
+
+	// No DS ODS Info: read only (GAC.3).
+	m = card(false)
+	out = tap(t, m, 50000, func(c *kernel.Config) { ids(tc, []byte{0x80})(c); mc(c).DSODSInfo = nil })
+	require.Equal(t, kernel.Approved, out.Type, out.String())
+	require.Nil(t, m.DSInput)
+
 	// The card does not write: stop if write failed.
 	m = card(true)
-	out = tap(t, m, 50000, ids(0xC2))
+	out = tap(t, m, 50000, ids(tc, []byte{0xC2}))
 	require.Equal(t, kernel.EndApplication, out.Type, out.String())
 	require.Equal(t, kernel.L2IDSWriteError, out.Error)
 	require.Equal(t, []byte{0x80}, disc(out, 0xDF810B))
 
 	// The card does not write, no stop: a successful read only.
 	m = card(true)
-	out = tap(t, m, 50000, ids(0xC0))
+	out = tap(t, m, 50000, ids(tc, []byte{0xC0}))
 	require.Equal(t, kernel.Approved, out.Type, out.String())
 	require.Equal(t, []byte{0x80}, disc(out, 0xDF810B))
 }

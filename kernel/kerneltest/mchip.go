@@ -1,6 +1,8 @@
 package kerneltest
 
 import (
+	"fmt"
+
 	"github.com/tapsim/tapsim/emv/apdu"
 	"github.com/tapsim/tapsim/emv/oda"
 	"github.com/tapsim/tapsim/emv/tlv"
@@ -90,15 +92,20 @@ type MChip struct {
 	// there; any other tag is refused with 6A88.
 	Writable map[uint16][]byte
 	// DSSummary, when set (8 bytes), gives the card Integrated Data
-	// Storage: 9F5D announcing Data Storage version 1, a DS ID (9F5E), one
-	// slot (9F5F) and DS Summary 1 (9F7D) in its first record, and the DS
-	// Summary 2 at the start of every CDA signature's extra data:
-	// DSSigned when set, else DSSummary.
+	// Storage: 9F5D announcing Data Storage version 1, its DS ID (9F5E: PAN
+	// and PSN digits), a permanent slot (9F5F, 9F6F) holding a DS ODS
+	// Card (9F54), a DS Unpredictable Number (9F7F) and DS Summary 1
+	// (9F7D) in its first record, and the DS Summary 2 at the start of
+	// every CDA signature's extra data: DSSigned when set, else DSSummary.
 	DSSummary, DSSigned []byte
-	// DSInput is the DS Input (Term) of the last GENERATE AC that wrote the
-	// data storage: the card's DSDOL (9F5B) asks for DF8109, and DSDOL
-	// related data after the CDOL1 data make a write whose DS Summary 3 is
-	// the DS Summary 2 with its last byte inverted.
+	// DSID, when set, is the card's DS ID instead of its PAN and PSN
+	// digits.
+	DSID []byte
+	// DSInput is the DSDOL related data of the last GENERATE AC that wrote
+	// the data storage: the card's DSDOL (9F5B) is the book's (DS Input
+	// (Card), DS Digest H, DS ODS Info, DS ODS Term), and DSDOL related
+	// data after the CDOL1 data make a write whose DS Summary 3 is the DS
+	// Summary 2 with its last byte inverted.
 	DSInput []byte
 	// DSWriteFails makes a write leave the slot as it was: the DS Summary
 	// 3 is the DS Summary 2.
@@ -180,11 +187,18 @@ func (m *MChip) Build() error {
 		}
 		if m.DSSummary != nil {
 			aci[0] = 0x01
+			dsID := MustHex(fmt.Sprintf("%s%02X", m.PAN, m.PSN))
+			if m.DSID != nil {
+				dsID = m.DSID
+			}
 			objs = append(objs,
-				tlv.TLV{Tag: 0x9F5E, Value: MustHex(m.PAN + "01")},
-				tlv.TLV{Tag: 0x9F5F, Value: []byte{0x01}},
+				tlv.TLV{Tag: 0x9F5E, Value: dsID},
+				tlv.TLV{Tag: 0x9F5F, Value: []byte{0x80}},
+				tlv.TLV{Tag: 0x9F6F, Value: []byte{0x80}},
+				tlv.TLV{Tag: 0x9F7F, Value: []byte{0x0D, 0x5E, 0xED, 0x01}},
 				tlv.TLV{Tag: 0x9F7D, Value: m.DSSummary},
-				tlv.TLV{Tag: 0x9F5B, Value: []byte{0xDF, 0x81, 0x09, 0x08}})
+				tlv.TLV{Tag: 0x9F54, Value: []byte{0xCA, 0xFE}},
+				tlv.TLV{Tag: 0x9F5B, Value: MustHex("DF6008DF6108DF6201DF63A0")})
 		}
 		objs = append(objs, tlv.TLV{Tag: 0x9F5D, Value: aci})
 	}
@@ -374,7 +388,7 @@ func (m *MChip) gac(cmd apdu.Command) apdu.Response {
 		return apdu.Response{SW: m.GACStatus}
 	}
 	var ds3 []byte
-	if n := MChipCDOL1.DataLen(); m.DSSummary != nil && len(cmd.Data) == n+8 {
+	if n := MChipCDOL1.DataLen(); m.DSSummary != nil && len(cmd.Data) > n {
 		m.DSInput = append([]byte(nil), cmd.Data[n:]...)
 		cmd.Data = cmd.Data[:n]
 		ds3 = append([]byte(nil), m.DSSummary...)

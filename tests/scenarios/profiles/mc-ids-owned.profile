@@ -22,6 +22,6 @@ app:
   iac_online: F45084800C
   offline: {allowed: true, max_consecutive: 3, limit: 100000}
   oda: {ca_index: 1, issuer_key: issuer-a, icc_key: icc-b}
-  data_storage: {summary: "0102030405060708", slots: 1, operator_id: "1111111111111111"}
+  data_storage: {ods_card: "504F494E54533D313230", summary: "0102030405060708", operator_id: "1111111111111111"}
 state:
   atc: 0

@@ -1,7 +1,7 @@
 # Mastercard-like contactless plastic card: M/Chip (kernel C-2), CVN 16, CDA, C-2 Integrated Data Storage.
 # Test keys only: the issuer master key below is public test data.
 name: mc-ids
-description: "Mastercard-like M/Chip plastic card, CDA, Integrated Data Storage (one slot, DS Summary 1 0102030405060708)"
+description: "Mastercard-like M/Chip plastic card, CDA, Integrated Data Storage (a permanent slot holding the DS ODS Card POINTS=120, its summary 0102030405060708)"
 form_factor: plastic
 app:
   scheme: mastercard
@@ -22,6 +22,6 @@ app:
   iac_online: F45084800C
   offline: {allowed: true, max_consecutive: 3, limit: 100000}
   oda: {ca_index: 1, issuer_key: issuer-a, icc_key: icc-b}
-  data_storage: {summary: "0102030405060708", slots: 1}
+  data_storage: {ods_card: "504F494E54533D313230", summary: "0102030405060708"}
 state:
   atc: 0
