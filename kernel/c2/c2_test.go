@@ -1300,6 +1300,22 @@ func TestIntegratedDataStorage(t *testing.T) {
 	require.NoError(t, err)
 	want := append(append(append(make([]byte, 8), digest...), 0x80), "points=120"...)
 	require.Equal(t, want, m.DSInput, "DS Input (Card) zeros, DS Digest H, DS ODS Info, the DS ODS Term at its own length")
+
+	// The card's slot is permanent (9F6F b8) and the terminal asks for a
+	// volatile one (DS ODS Info b7): OWHF2 takes a zero OID.
+	m = newCard(t, func(m *kerneltest.MChip) { m.DSSummary = sum })
+	out = tap(t, m, 50000, func(c *kernel.Config) {
+		opID(c)
+		mc(c).DSInputTerm = input
+		mc(c).DSODSInfo = kernel.HexBytes{0x40}
+		mc(c).DSODSTerm = kernel.HexBytes("points=120")
+		mc(c).DSACType = kernel.HexBytes{0x40}
+		mc(c).DSODSInfoForReader = kernel.HexBytes{0x00}
+	})
+	require.Equal(t, kernel.Approved, out.Type, out.String())
+	digest, err = datastorage.OWHF2(kerneltest.MustHex("541333008901001200"), make([]byte, 8), input)
+	require.NoError(t, err)
+	require.Equal(t, digest, m.DSInput[8:16])
 	require.Equal(t, []byte{0xC0}, disc(out, 0xDF8128), "IDS Status: read and write")
 	require.Equal(t, []byte{0xC0}, disc(out, 0xDF810B), "DS Summary Status: read and write")
 	require.Equal(t, []byte{1, 2, 3, 4, 5, 6, 7, 0xF7}, disc(out, 0xDF8102))
