@@ -27,6 +27,10 @@ func TestTap(t *testing.T) {
 			[]string{"trace: kernel C-2 (kernel ID 2)\n1. > SELECT PPSE"}, nil},
 		{"trace names the kernel c3", []string{"--card", "visa-plastic", "--trace"}, 0,
 			[]string{"trace: kernel C-3 (kernel ID 3)\n1. > SELECT PPSE", "9F66 [4] Terminal Transaction Qualifiers (TTQ)"}, nil},
+		// Book C-2's formats: the DS ID (9F5E) is numeric, the PAN and PSN
+		// digits, and carries the PAN, so the trace masks it like one.
+		{"trace masks the ds id", []string{"--card", "../../tests/scenarios/profiles/mc-ids.profile", "--trace"}, 0,
+			[]string{"9F5E [9] DS ID: 541333******001201 (masked)"}, []string{"541333008901001201", "5413330089010012"}},
 		{"major units", []string{"--card", "visa-plastic", "--amount", "500.00"}, 0,
 			[]string{"tap 1: Approved", "CVM: No CVM"}, nil},
 		{"bad amount", []string{"--card", "visa-plastic", "--amount", "5,00"}, 2, nil, nil},
