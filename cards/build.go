@@ -348,7 +348,7 @@ func appConfig(ap *AppProfile, o Options) (emvapp.Config, error) {
 	cfg.CDAOverAAC = ap.CDAOverAAC
 	if ds := ap.DataStorage; ds != nil {
 		cfg.DataStorage = &emvapp.DataStorage{ODSCard: ds.ODSCard, Summary: ds.Summary, Volatile: ds.Volatile, SignedSummary: ds.SignedSummary,
-			OperatorID: ds.OperatorID, Locked: ds.Locked, Deactivated: ds.Deactivated, DSID: ds.DSID}
+			OperatorID: ds.OperatorID, Locked: ds.Locked, Deactivated: ds.Deactivated, DSID: ds.DSID, Unsigned: ds.UnsignedSummaries}
 	}
 	for _, t := range ap.WritableTags {
 		if len(t) == 0 || len(t) > 2 {

@@ -178,7 +178,8 @@ type AppProfile struct {
 	// summary, volatile: true for a volatile slot, signed_summary: 8 bytes
 	// to sign a different DS Summary 2, operator_id: 8 bytes for a slot
 	// only that operator uses, locked or deactivated: true for a slot
-	// refusing writes, ds_id: a DS ID other than the PAN and PSN}.
+	// refusing writes, ds_id: a DS ID other than the PAN and PSN,
+	// unsigned_summaries: true for a card signing no DS summaries}.
 	DataStorage *DataStorageProfile `yaml:"data_storage,omitempty"`
 	// WritableTags are the tags (at most two bytes each) a Mastercard
 	// application lets the terminal write with PUT DATA (C-2 Tags To
@@ -504,4 +505,7 @@ type DataStorageProfile struct {
 	// DSID replaces the DS ID made of the PAN and PSN (a card personalised
 	// in error).
 	DSID Hex `yaml:"ds_id,omitempty"`
+	// UnsignedSummaries makes the card leave the DS summaries out of its
+	// CDA signatures.
+	UnsignedSummaries bool `yaml:"unsigned_summaries,omitempty"`
 }

@@ -500,6 +500,9 @@ type DataStorage struct {
 	// DSID, when set, replaces the DS ID made of the PAN and PSN: a card
 	// personalised in error.
 	DSID []byte
+	// Unsigned makes the card leave the DS summaries out of its CDA
+	// signatures: a faulty card.
+	Unsigned bool
 }
 
 // DSDOL is the Data Storage DOL of an application with data storage.

@@ -152,6 +152,9 @@ func (a *App) generateAC(cmd apdu.Command) []byte {
 		var extra []byte
 		if ds := a.cfg.DataStorage; ds != nil && a.txn.ds {
 			extra = bytes.Clone(a.dsSummary)
+			if ds.Unsigned {
+				extra = nil
+			}
 			if ds.SignedSummary != nil {
 				extra = bytes.Clone(ds.SignedSummary)
 			}
@@ -159,7 +162,9 @@ func (a *App) generateAC(cmd apdu.Command) []byte {
 				if !dsFailed {
 					a.dsWrite(dsInput)
 				}
-				extra = append(extra, a.dsSummary...)
+				if !ds.Unsigned {
+					extra = append(extra, a.dsSummary...)
+				}
 			}
 		}
 		extra = append(extra, a.txn.rrData...)

@@ -164,9 +164,10 @@ type run struct {
 	// Gen AC: the combination's, then the DET's.
 	writeBefore, writeAfter tlv.List
 	// ids is true when the kernel reads the card's Integrated Data
-	// Storage; idsMismatch when the signed DS Summary 2 differs from the
+	// Storage; idsMissing when the CDA signature lacks the DS summaries it
+	// should carry; idsMismatch when the signed DS Summary 2 differs from the
 	// DS Summary 1 read.
-	ids, idsMismatch bool
+	ids, idsMissing, idsMismatch bool
 	// idsWrite is true when the kernel also writes the data storage with
 	// GENERATE AC (DSDOL related data dsdolData); idsWritten when the DS
 	// Summary 3 shows the write.
@@ -1362,6 +1363,11 @@ func (r *run) generateAC() (kernel.Outcome, error) {
 		}
 		r.odaRes = kernel.ODAResult{Method: "CDA", Status: kernel.ODAPassed}
 	}
+	if r.idsMissing {
+		// S910.8-9, S910.14-15: the signature verified but the card
+		// left out a summary it owed.
+		return r.endApplication(kernel.L2CardDataMissing, "the CDA signature carries no DS Summary 2 (or no DS Summary 3 after a write)"), nil
+	}
 	if r.idsMismatch {
 		// The storage changed between the read and the cryptogram: the
 		// summary the terminal read cannot be trusted.
@@ -1482,16 +1488,24 @@ func (r *run) verifyCDA(cid byte, template []byte) error {
 		if r.idsWrite {
 			n = 16
 		}
-		if len(extra) < n {
+		switch {
+		case len(extra) >= n:
+			r.card[0xDF8101] = append([]byte(nil), extra[:8]...)
+			r.idsMismatch = !bytes.Equal(extra[:8], sum1)
+			if r.idsWrite {
+				r.card[0xDF8102] = append([]byte(nil), extra[8:16]...)
+				r.idsWritten = !bytes.Equal(extra[8:16], extra[:8])
+			}
+			extra = extra[n:]
+		case r.tvr.Has(kernel.TVRRRPerformed) && !r.recovered:
+			// After relay resistance the signed data have a fixed layout,
+			// and a short one fails CDA.
 			return fmt.Errorf("%w: the DS summaries are missing from the signature", kernel.ErrODAData)
+		default:
+			// Without it the summaries are optional in the signature, and
+			// a missing one is card data missing (S910.8-9, S910.14-15).
+			r.idsMissing = true
 		}
-		r.card[0xDF8101] = append([]byte(nil), extra[:8]...)
-		r.idsMismatch = !bytes.Equal(extra[:8], sum1)
-		if r.idsWrite {
-			r.card[0xDF8102] = append([]byte(nil), extra[8:16]...)
-			r.idsWritten = !bytes.Equal(extra[8:16], extra[:8])
-		}
-		extra = extra[n:]
 	}
 	// After relay resistance the signed ICC Dynamic Data carry the
 	// exchange's entropies and times: a relay that changed them, or a card

@@ -1320,10 +1320,14 @@ func TestIntegratedDataStorage(t *testing.T) {
 	require.Equal(t, []byte{0xC0}, disc(out, 0xDF810B), "DS Summary Status: read and write")
 	require.Equal(t, []byte{1, 2, 3, 4, 5, 6, 7, 0xF7}, disc(out, 0xDF8102))
 
-	// A card signing no summary although it announced data storage.
+	// A card signing no summary although it announced data storage: the
+	// signature verifies, the summary is card data missing (S910.8-9).
 	m = newCard(t, func(m *kerneltest.MChip) { m.DSSummary = sum; m.DSSigned = []byte{} })
 	out = tap(t, m, 50000, opID)
-	require.True(t, out.TVR.Has(kernel.TVRCDAFailed), out.String())
+	require.Equal(t, kernel.EndApplication, out.Type, out.String())
+	require.Equal(t, kernel.L2CardDataMissing, out.Error)
+	require.Equal(t, kernel.ODAPassed, out.ODA.Status)
+	require.False(t, out.TVR.Has(kernel.TVRCDAFailed))
 }
 
 // TestProceedToFirstWrite: with the Proceed To First Write Flag at 00 the
