@@ -1363,16 +1363,26 @@ func (r *run) generateAC() (kernel.Outcome, error) {
 		}
 		r.odaRes = kernel.ODAResult{Method: "CDA", Status: kernel.ODAPassed}
 	}
+	// S910.52-53: these End Application outcomes carry the data record
+	// when the transaction wrote the data storage (the card has made its
+	// cryptogram over the write), not otherwise.
+	idsEnd := func(e kernel.L2Error, reason string) kernel.Outcome {
+		o := r.endApplication(e, reason)
+		if r.idsWrite {
+			o.DataRecord = r.record()
+		}
+		return o
+	}
 	if r.idsMissing {
 		// S910.8-9, S910.14-15: the signature verified but the card
 		// left out a summary it owed.
-		return r.endApplication(kernel.L2CardDataMissing, "the CDA signature carries no DS Summary 2 (or no DS Summary 3 after a write)"), nil
+		return idsEnd(kernel.L2CardDataMissing, "the CDA signature carries no DS Summary 2 (or no DS Summary 3 after a write)"), nil
 	}
 	if r.idsMismatch {
 		// The storage changed between the read and the cryptogram: the
 		// summary the terminal read cannot be trusted.
 		r.term[0xDF810B] = []byte{0x00}
-		return r.endApplication(kernel.L2IDSReadError, "DS Summary 2 signed with the cryptogram differs from the DS Summary 1 read"), nil
+		return idsEnd(kernel.L2IDSReadError, "DS Summary 2 signed with the cryptogram differs from the DS Summary 1 read"), nil
 	}
 	if r.ids {
 		// DS Summary Status (DF810B): b8 successful read, b7 successful
