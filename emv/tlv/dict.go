@@ -347,6 +347,16 @@ func table() []Info {
 		{0x9F50, "Offline Accumulator Balance", n, icc, 6, 6, c2, false},
 		{0x9F51, "DRDOL", b, icc, 0, 252, c2, false},
 		{0x9F53, "Transaction Category Code", an, term, 1, 1, c2, false},
+		// Data storage: the card's own objects (DS ODS Card, DS Slot
+		// Availability, DS Slot Management Control, DS Summary 1, DS
+		// Unpredictable Number) come in the GET PROCESSING OPTIONS
+		// response; DS ODS Info (DF62) and DS ODS Term (DF63) are the
+		// terminal's, sent to the card in the DSDOL related data of
+		// GENERATE AC (kernel tag lists quoting Book C-2's dictionary agree
+		// on both: "Terminal provided data to be forwarded to the Card with
+		// the GENERATE AC command"); the DS Summaries 2 and 3 are not BER
+		// objects on the card's side but fields of the ICC Dynamic Data
+		// recovered from the CDA signature.
 		{0x9F54, "DS ODS Card", b, icc, 0, 160, c2, false},
 		{0x9F5B, "DSDOL", b, icc, 0, 250, c2, false},
 		{0x9F5C, "DS Requested Operator ID", b, term, 8, 8, c2, false},
