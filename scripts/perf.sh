@@ -193,8 +193,10 @@ scale)
 				split(l, x, " "); ms = 1000 / hz
 				printf "  issuer1 %d auths %.3f ms CPU each", n1, n1 ? i1 * ms / n1 : 0
 				if (n2 > 0) printf ", issuer2 %d auths %.3f ms CPU each", n2, i2 * ms / n2
-				printf "; per sale: acquirer %.3f ms, load %.3f ms, postgres %.3f ms; machine cores busy (every process) %.2f of %d\n",
-					a * ms / tx, (x[1] + x[2]) * 1000 / tx, p * ms / tx, all ? b / all * cores : 0, cores }'
+				printf "; per sale: acquirer %.3f ms, load %.3f ms, postgres %.3f ms\n", a * ms / tx, (x[1] + x[2]) * 1000 / tx, p * ms / tx
+				busy = all ? b / all * cores : 0
+				printf "  cores used: this path %.2f, the whole machine (every process) %.2f of %d\n",
+					all ? ((i1 + i2 + a + p) / hz + x[1] + x[2]) / (all / hz / cores) : 0, busy, cores }'
 		done
 	done
 	;;
