@@ -20,8 +20,8 @@
 #       (default 32, 20s) through an acquirer routing the load BIN to the first issuer
 #       only, then through one routing it to both (--issuer ADDR,ADDR); prints tx/s,
 #       sale p50/p99, the authorisations and CPU ms per authorisation of each issuer
-#       process, the CPU per authorisation of the acquirer, load and PostgreSQL, and how
-#       busy the machine's cores were. PIN=CPUS in the environment (e.g. PIN=0) runs the
+#       process, the CPU per authorisation of the acquirer, load and PostgreSQL, the
+#       cores the path used (and sales per such core) and how busy the machine was. PIN=CPUS in the environment (e.g. PIN=0) runs the
 #       issuer processes on those CPUs only (taskset), everything else on the others.
 #
 # The machine should be quiet; on a shared one compare ratios from runs alternated in
@@ -195,8 +195,9 @@ scale)
 				if (n2 > 0) printf ", issuer2 %d auths %.3f ms CPU each", n2, i2 * ms / n2
 				printf "; per sale: acquirer %.3f ms, load %.3f ms, postgres %.3f ms\n", a * ms / tx, (x[1] + x[2]) * 1000 / tx, p * ms / tx
 				busy = all ? b / all * cores : 0
-				printf "  cores used: this path %.2f, the whole machine (every process) %.2f of %d\n",
-					all ? ((i1 + i2 + a + p) / hz + x[1] + x[2]) / (all / hz / cores) : 0, busy, cores }'
+				path = all ? ((i1 + i2 + a + p) / hz + x[1] + x[2]) / (all / hz / cores) : 0
+				printf "  cores used: this path %.2f (%.0f sales/s per core), the whole machine (every process) %.2f of %d\n",
+					path, path ? tx / (all / hz / cores) / path : 0, busy, cores }'
 		done
 	done
 	;;
