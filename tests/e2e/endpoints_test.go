@@ -16,7 +16,8 @@ import (
 
 // One acquirer routes the sample BINs to two issuer processes on one
 // PostgreSQL database (--issuer ADDR,ADDR): the sales are spread over
-// both, a replay is refused whichever takes it, and when one process dies
+// both, a replayed ATC or a used single-use key is refused whichever takes
+// it, and when one process dies
 // the other takes every sale.
 func TestOneAcquirerTwoIssuerProcesses(t *testing.T) {
 	srv := pgtest.New(t)
@@ -49,6 +50,14 @@ func TestOneAcquirerTwoIssuerProcesses(t *testing.T) {
 	// by whichever process takes it.
 	for range 2 {
 		requireAnswer(t, term.sell(t, holder.card(t, "visa-plastic", true), 120000, "", ""), "82", isospec.ReasonATCReplay)
+	}
+
+	// An HCE phone's single-use key, used through one process, presented
+	// again (the phone restored from before the tap): refused, whichever
+	// process takes it.
+	requireAnswer(t, term.sell(t, holder.card(t, "hce-phone", false), 150000, "5791", ""), "00", "")
+	for range 2 {
+		requireAnswer(t, term.sell(t, holder.card(t, "hce-phone", true), 150000, "5791", ""), "82", isospec.ReasonHCEKeyUsed)
 	}
 
 	// The first process dies: its link drops, and the other takes every
