@@ -28,6 +28,12 @@ type Issuer struct {
 	Name string
 	// Addr is its address, host:port.
 	Addr string
+	// Endpoints lists more addresses of the same issuer host: processes
+	// that share its state (one database), so that any of them may take
+	// any request, reversal or advice. Each address gets a link of its
+	// own, signed on with the same keys; requests are spread over the
+	// links that are up (see link.Pool).
+	Endpoints []string
 	// ZAK is the zone MAC key and ZPK the zone PIN key shared with it.
 	ZAK, ZPK hsm.Handle
 	// TLS, when set, makes the link dial TLS with this client
@@ -110,6 +116,10 @@ type Config struct {
 	// EchoInterval is the idle time before an echo test on an issuer link
 	// (30 s when 0).
 	EchoInterval time.Duration
+	// EndpointRest is how long an endpoint of an issuer with several
+	// (Issuer.Endpoints) gets no new requests, while another is up, after
+	// it left one unanswered (link.DefaultRest, 30 s, when 0).
+	EndpointRest time.Duration
 	// ConnectTimeout bounds an issuer link's TCP connect (5 s when 0).
 	ConnectTimeout time.Duration
 	// NetworkTimeout bounds sign-on and echo answers (5 s when 0).
@@ -200,6 +210,13 @@ func (c *Config) check() error {
 			return bad("issuer %q listed twice", is.Name)
 		case is.ZAK.IsZero() || is.ZPK.IsZero():
 			return bad("issuer %q needs a ZAK and a ZPK", is.Name)
+		}
+		addrs := map[string]bool{is.Addr: true}
+		for _, a := range is.Endpoints {
+			if a == "" || addrs[a] {
+				return bad("issuer %q: endpoint %q empty or listed twice", is.Name, a)
+			}
+			addrs[a] = true
 		}
 		names[is.Name] = true
 	}

@@ -22,11 +22,16 @@
 //     DE53) to the zone PIN key of the issuer, inside the security module;
 //  8. re-stamps STAN, DE7 and RRN for the issuer link, sets DE32, MACs the
 //     message under the zone MAC key (ZAK) and sends it on the issuer's
-//     persistent link (package link);
+//     persistent link (package link); an issuer that runs as several
+//     processes sharing one database (Issuer.Endpoints) has a link to each,
+//     and the message goes to the one signed on with the fewest requests
+//     in hand (link.Pool);
 //  9. answers the terminal with the issuer's outcome under the terminal's
 //     own STAN, DE7 and RRN, MACed under its TAK.
 //
-// An issuer that is down gets the terminal a 91 and nothing is sent. An
+// An issuer that is down (every endpoint) gets the terminal a 91 and
+// nothing is sent; a message that did not leave for one endpoint is
+// offered to the next, one that left is never sent to another. An
 // issuer silent past IssuerTimeout (or answering with a bad MAC) gets the
 // terminal a 91 and a reversal advice (0420, repeated as 0421) queued in
 // the store in the same transaction as the journal's outcome, before the

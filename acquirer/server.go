@@ -27,7 +27,7 @@ type Server struct {
 	ownStore  bool
 	numbers   Numbers
 	dedup     *dedup.Detector
-	links     map[string]*link.Link
+	links     map[string]*link.Pool // by issuer name
 	issuers   map[string]Issuer
 	terminals map[string]Terminal
 
@@ -64,7 +64,7 @@ func New(cfg Config) (*Server, error) {
 		cfg:       cfg,
 		log:       cfg.Logger,
 		dedup:     dedup.NewSize(cfg.DuplicateWindow, cfg.DuplicateMemory),
-		links:     map[string]*link.Link{},
+		links:     map[string]*link.Pool{},
 		issuers:   map[string]Issuer{},
 		terminals: map[string]Terminal{},
 		kick:      make(chan struct{}, 1),
@@ -106,31 +106,15 @@ func (s *Server) Start(ctx context.Context) error {
 	parent := ctx
 	ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	for _, is := range s.cfg.Issuers {
-		l, err := link.New(link.Config{
-			Name: is.Name, Addr: is.Addr, AcquirerID: s.cfg.AcquirerID,
-			HSM: s.cfg.HSM, ZAK: is.ZAK,
-			STAN: func(ctx context.Context, now time.Time) (string, error) {
-				stan, _, err := s.numbers.Next(ctx, now)
-				return stan, err
-			},
-			Now:            s.cfg.Now,
-			ConnectTimeout: s.cfg.ConnectTimeout,
-			NetworkTimeout: s.cfg.NetworkTimeout,
-			EchoInterval:   s.cfg.EchoInterval,
-			MinBackoff:     s.cfg.ReconnectMin,
-			MaxBackoff:     s.cfg.ReconnectMax,
-			TLS:            is.TLS,
-			OnUp:           s.kickAdvices,
-			Logger:         s.log,
-		})
+		p, err := s.pool(is)
 		if err != nil {
 			s.stopLinks()
 			s.cancel()
 			s.closeStore()
 			return fmt.Errorf("acquirer: %w", err)
 		}
-		s.links[is.Name] = l
-		l.Start(ctx)
+		s.links[is.Name] = p
+		p.Start(ctx)
 	}
 	srv, err := frameserver.Listen(frameserver.Config{
 		Addr: s.cfg.Listen, TLS: s.cfg.TLS,
@@ -164,6 +148,35 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// pool makes the links to the endpoints of issuer is, one per address.
+func (s *Server) pool(is Issuer) (*link.Pool, error) {
+	var links []*link.Link
+	for _, addr := range append([]string{is.Addr}, is.Endpoints...) {
+		l, err := link.New(link.Config{
+			Name: is.Name, Addr: addr, AcquirerID: s.cfg.AcquirerID,
+			HSM: s.cfg.HSM, ZAK: is.ZAK,
+			STAN: func(ctx context.Context, now time.Time) (string, error) {
+				stan, _, err := s.numbers.Next(ctx, now)
+				return stan, err
+			},
+			Now:            s.cfg.Now,
+			ConnectTimeout: s.cfg.ConnectTimeout,
+			NetworkTimeout: s.cfg.NetworkTimeout,
+			EchoInterval:   s.cfg.EchoInterval,
+			MinBackoff:     s.cfg.ReconnectMin,
+			MaxBackoff:     s.cfg.ReconnectMax,
+			TLS:            is.TLS,
+			OnUp:           s.kickAdvices,
+			Logger:         s.log,
+		})
+		if err != nil {
+			return nil, err
+		}
+		links = append(links, l)
+	}
+	return link.NewPool(link.PoolConfig{Name: is.Name, Links: links, Rest: s.cfg.EndpointRest, Now: s.cfg.Now, Logger: s.log})
 }
 
 func (s *Server) open(ctx context.Context) error {
@@ -218,13 +231,30 @@ func (s *Server) Addr() string {
 	return s.addr
 }
 
-// LinkUp reports whether the link to the named issuer is signed on.
+// LinkUp reports whether a link to the named issuer (to one of its
+// endpoints) is signed on.
 func (s *Server) LinkUp(issuer string) bool {
 	l := s.links[issuer]
 	return l != nil && l.Up()
 }
 
-// WaitLinks waits until every issuer link is signed on, or ctx ends.
+// LinksUp counts the links to the named issuer's endpoints that are
+// signed on, out of all of them.
+func (s *Server) LinksUp(issuer string) (up, all int) {
+	p := s.links[issuer]
+	if p == nil {
+		return 0, 0
+	}
+	for _, l := range p.Links() {
+		if l.Up() {
+			up++
+		}
+	}
+	return up, len(p.Links())
+}
+
+// WaitLinks waits until every issuer link (one per endpoint) is signed
+// on, or ctx ends.
 func (s *Server) WaitLinks(ctx context.Context) error {
 	for _, l := range s.links {
 		if err := l.WaitUp(ctx); err != nil {

@@ -13,6 +13,16 @@
 #   scripts/perf.sh rss [RUNS]
 #       three processes; RUNS (default 10) runs of "--rate 1000 --terminals 32
 #       --duration 30s" against the same acquirer, printing its RSS after each.
+#   scripts/perf.sh scale [TERMINALS] [DURATION] [ROUNDS] [LOAD FLAGS...]
+#       starts a private PostgreSQL server in a temporary directory (default durability:
+#       fsync and synchronous commits on) and two issuer processes on one database, and
+#       alternates ROUNDS times (default 3) "tapsim load --terminals N --duration D"
+#       (default 32, 20s) through an acquirer routing the load BIN to the first issuer
+#       only, then through one routing it to both (--issuer ADDR,ADDR); prints tx/s,
+#       sale p50/p99, the authorisations and CPU ms per authorisation of each issuer
+#       process, the CPU per authorisation of the acquirer, load and PostgreSQL, the
+#       cores the path used (and sales per such core) and how busy the machine was. PIN=CPUS in the environment (e.g. PIN=0) runs the
+#       issuer processes on those CPUs only (taskset), everything else on the others.
 #
 # The machine should be quiet; on a shared one compare ratios from runs alternated in
 # the same minutes, never absolute figures.
@@ -93,8 +103,106 @@ rss)
 		echo "run $r: $line  acquirer $(grep VmRSS "/proc/$ACQ/status" | tr -s ' ')  issuer $(grep VmRSS "/proc/$ISS/status" | tr -s ' ')"
 	done
 	;;
+scale)
+	t=${2:-32}
+	d=${3:-20s}
+	rounds=${4:-3}
+	shift $(($# < 4 ? $# : 4))
+	pgbin=$(ls -d /usr/lib/postgresql/*/bin /usr/pgsql-*/bin /usr/local/pgsql/bin 2>/dev/null | sort -V | tail -n 1 || true)
+	[ -n "$pgbin" ] || pgbin=$(dirname "$(command -v initdb || echo /none/initdb)")
+	[ -x "$pgbin/initdb" ] && [ -x "$pgbin/postgres" ] || { echo "perf: needs PostgreSQL's initdb and postgres (scripts/deps.sh installs them)" >&2; exit 2; }
+	dir=$(mktemp -d)
+	chmod 711 "$dir"
+	pg=$dir/pg
+	mkdir -p "$pg"
+	as_pg=() # PostgreSQL refuses to run as root
+	if [ "$(id -u)" = 0 ]; then
+		u=postgres
+		id postgres >/dev/null 2>&1 || u=nobody
+		chown "$u" "$pg"
+		as_pg=(runuser -u "$u" --)
+	fi
+	cpus=() others=()
+	if [ -n "${PIN:-}" ]; then
+		cpus=(taskset -c "$PIN")
+		rest=$(awk -v pin=",$PIN," 'BEGIN{for(i=0;i<'"$(nproc)"';i++) if (index(pin, "," i ",") == 0) printf "%s%d", (n++ ? "," : ""), i}')
+		[ -n "$rest" ] && others=(taskset -c "$rest")
+	fi
+	PGPID= I1= I2= A1= A2=
+	stop_scale() {
+		kill $A1 $A2 $I1 $I2 2>/dev/null || true
+		wait $A1 $A2 $I1 $I2 2>/dev/null || true
+		if [ -n "$PGPID" ]; then
+			kill -INT "$PGPID" 2>/dev/null || true
+			for _ in $(seq 100); do kill -0 "$PGPID" 2>/dev/null || break; sleep 0.1; done
+		fi
+		rm -rf "$dir"
+	}
+	trap stop_scale EXIT
+	"${as_pg[@]}" "$pgbin/initdb" -D "$pg/data" -U tapsim --auth=trust -E UTF8 --no-locale >"$pg/initdb.log" 2>&1
+	"${others[@]}" "${as_pg[@]}" "$pgbin/postgres" -D "$pg/data" -k "$pg" -c listen_addresses= -p 5432 >"$pg/log" 2>&1 &
+	for _ in $(seq 300); do "$pgbin/pg_isready" -q -h "$pg" -p 5432 && break; sleep 0.1; done
+	PGPID=$(head -n 1 "$pg/data/postmaster.pid")
+	"$pgbin/createdb" -h "$pg" -p 5432 -U tapsim tapsim
+	dsn="host=$pg port=5432 user=tapsim dbname=tapsim"
+	sql() { "$pgbin/psql" -h "$pg" -p 5432 -U tapsim -d tapsim -Atqc "$1"; }
+	pg_ticks() { # the server's processes (backends of the issuers' pools stay)
+		local s=0 p
+		for p in $PGPID $(pgrep -P "$PGPID"); do s=$((s + $(cpu_ticks "$p" 2>/dev/null || echo 0))); done
+		echo $s
+	}
+	busy() { awk '/^cpu /{print $2+$3+$4+$7+$8, $2+$3+$4+$5+$6+$7+$8}' /proc/stat; }
+	wait_line() { for _ in $(seq 600); do grep -q "$2" "$1" 2>/dev/null && return; sleep 0.1; done; echo "perf: $1: no \"$2\"" >&2; exit 1; }
+
+	"${cpus[@]}" "$bin" issuer --listen 127.0.0.1:18583 --data "$dir/issuer1" --db "$dsn" >"$dir/issuer1.log" 2>&1 &
+	I1=$!
+	wait_line "$dir/issuer1.log" listening
+	"${others[@]}" "$bin" acquirer --listen 127.0.0.1:18584 --issuer 127.0.0.1:18583 --data "$dir/acq1" >"$dir/acq1.log" 2>&1 &
+	A1=$!
+	wait_line "$dir/acq1.log" "signed on"
+	"${others[@]}" "$bin" load --acquirer 127.0.0.1:18584 --terminals "$t" --count 500 --data "$dir/load" --json >/dev/null 2>&1 # warm-up
+	inst1=$(sql "SELECT instance FROM auth_log WHERE instance <> '' GROUP BY instance ORDER BY count(*) DESC LIMIT 1")
+	"${cpus[@]}" "$bin" issuer --listen 127.0.0.1:18593 --data "$dir/issuer2" --db "$dsn" >"$dir/issuer2.log" 2>&1 &
+	I2=$!
+	wait_line "$dir/issuer2.log" listening
+	"${others[@]}" "$bin" acquirer --listen 127.0.0.1:18594 --issuer 127.0.0.1:18583,127.0.0.1:18593 --data "$dir/acq2" >"$dir/acq2.log" 2>&1 &
+	A2=$!
+	wait_line "$dir/acq2.log" "signed on"
+	"${others[@]}" "$bin" load --acquirer 127.0.0.1:18594 --terminals "$t" --count 500 --data "$dir/load" --json >/dev/null 2>&1 # warm-up
+	hz=$(getconf CLK_TCK)
+	echo "PostgreSQL $("$pgbin/postgres" --version | awk '{print $3}'), $(nproc) CPUs, terminals $t, $d per run${PIN:+, issuers on CPU $PIN}"
+	for r in $(seq "$rounds"); do
+		for n in 1 2; do
+			acq=$A1 port=18584
+			[ "$n" = 2 ] && acq=$A2 port=18594
+			c1=$(sql "SELECT count(*) FROM auth_log WHERE instance = '$inst1'")
+			c0=$(sql "SELECT count(*) FROM auth_log")
+			i10=$(cpu_ticks "$I1") i20=$(cpu_ticks "$I2") a0=$(cpu_ticks "$acq") p0=$(pg_ticks)
+			read -r b0 all0 < <(busy)
+			"${others[@]}" /usr/bin/time -f '%U %S' -o "$dir/load.time" "$bin" load --acquirer 127.0.0.1:$port --terminals "$t" \
+				--duration "$d" --data "$dir/load" --json "$@" >"$dir/load.json" 2>/dev/null || true
+			read -r b1 all1 < <(busy)
+			i11=$(cpu_ticks "$I1") i21=$(cpu_ticks "$I2") a1=$(cpu_ticks "$acq") p1=$(pg_ticks)
+			n1=$(($(sql "SELECT count(*) FROM auth_log WHERE instance = '$inst1'") - c1))
+			n2=$(($(sql "SELECT count(*) FROM auth_log") - c0 - n1))
+			read -r lu ls <"$dir/load.time"
+			tx=$(jq -r .transactions <"$dir/load.json")
+			echo "round $r, $n issuer process(es): $(load_line <"$dir/load.json")"
+			awk -v hz="$hz" -v n1="$n1" -v n2="$n2" -v tx="$tx" -v i1="$((i11 - i10))" -v i2="$((i21 - i20))" -v a="$((a1 - a0))" \
+				-v p="$((p1 - p0))" -v l="$lu $ls" -v b="$((b1 - b0))" -v all="$((all1 - all0))" -v cores="$(nproc)" 'BEGIN{
+				split(l, x, " "); ms = 1000 / hz
+				printf "  issuer1 %d auths %.3f ms CPU each", n1, n1 ? i1 * ms / n1 : 0
+				if (n2 > 0) printf ", issuer2 %d auths %.3f ms CPU each", n2, i2 * ms / n2
+				printf "; per sale: acquirer %.3f ms, load %.3f ms, postgres %.3f ms\n", a * ms / tx, (x[1] + x[2]) * 1000 / tx, p * ms / tx
+				busy = all ? b / all * cores : 0
+				path = all ? ((i1 + i2 + a + p) / hz + x[1] + x[2]) / (all / hz / cores) : 0
+				printf "  cores used: this path %.2f (%.0f sales/s per core), the whole machine (every process) %.2f of %d\n",
+					path, path ? tx / (all / hz / cores) / path : 0, busy, cores }'
+		done
+	done
+	;;
 *)
-	sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
 	exit 2
 	;;
 esac

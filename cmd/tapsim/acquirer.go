@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tapsim/tapsim/acquirer"
+	"github.com/tapsim/tapsim/acquirer/link"
 	"github.com/tapsim/tapsim/acquirer/route"
 	"github.com/tapsim/tapsim/hsm"
 	"github.com/tapsim/tapsim/lab"
@@ -34,6 +36,7 @@ type acquirerOptions struct {
 	acquirerID string
 	timeout    time.Duration
 	echo       time.Duration
+	rest       time.Duration
 	window     time.Duration
 	verbose    bool
 	pprof      string
@@ -57,7 +60,14 @@ not answer within --issuer-timeout gets the terminal a 91 and a reversal advice 
 stored under --data and retried until the issuer acknowledges it, across restarts.
 
 --issuer ADDR names the issuer host of every sample BIN range; --issuer NAME=ADDR (repeatable)
-names one issuer link of a --routes file (YAML: routes: [{low, high, issuer, token}]).
+names one issuer link of a --routes file (YAML: routes: [{low, high, issuer, token}]). An
+issuer host that runs as several processes on one shared database (tapsim issuer --db) is
+given all its endpoints, --issuer ADDR,ADDR or NAME=ADDR,ADDR (or the same NAME again): each
+gets a link of its own, signed on with the issuer's keys, and requests go to the endpoint up
+with the fewest in hand, in turn. A request that could not leave goes to another endpoint; one
+that left and got no valid answer never does (91 and a reversal, as with one endpoint), and
+that endpoint gets no new request for --endpoint-rest while another is up. Reversals and
+advices go to any endpoint up.
 Keys live in the soft security module's keystore under --data (acquirer-keys.json), wrapped
 under the local master key from TAPSIM_HSM_LMK or, by default, the sample network's test LMK;
 missing keys are loaded with the sample network's test keys (BDK, the TAK of T0000001 and, for
@@ -108,6 +118,7 @@ when it changes; a bad file at start exits 2, a bad file later keeps the last go
 	fl.StringVar(&o.acquirerID, "acquirer-id", lab.SampleAcquirerID, "acquiring institution ID, DE32 (up to 11 digits)")
 	fl.DurationVar(&o.timeout, "issuer-timeout", 10*time.Second, "how long an issuer may take before 91 and a reversal advice")
 	fl.DurationVar(&o.echo, "echo", 30*time.Second, "idle time before an echo test on an issuer link")
+	fl.DurationVar(&o.rest, "endpoint-rest", link.DefaultRest, "how long an issuer endpoint that left a request unanswered gets no new requests while another is up")
 	fl.DurationVar(&o.window, "duplicate-window", 24*time.Hour, "how long a (TID, STAN, DE7) is remembered to refuse duplicates")
 	fl.BoolVarP(&o.verbose, "verbose", "v", false, "log every event (masked) on stderr")
 	addPprofFlag(fl, &o.pprof)
@@ -159,7 +170,8 @@ func runAcquirer(ctx context.Context, o acquirerOptions, out, errOut io.Writer) 
 	}
 	fmt.Fprintf(out, "acquirer %s listening on %s, data in %s\n", cfg.AcquirerID, srv.Addr(), o.dataDir)
 	for _, is := range cfg.Issuers {
-		fmt.Fprintf(out, "  issuer %s at %s: ZAK KCV %s, ZPK KCV %s\n", is.Name, is.Addr, is.ZAK.KCV, is.ZPK.KCV)
+		at := strings.Join(append([]string{is.Addr}, is.Endpoints...), ", ")
+		fmt.Fprintf(out, "  issuer %s at %s: ZAK KCV %s, ZPK KCV %s\n", is.Name, at, is.ZAK.KCV, is.ZPK.KCV)
 	}
 	printAcquirerTerminals(out, cfg.Terminals)
 	fmt.Fprintf(out, "  DUKPT BDK KCV %s\n", cfg.BDK.KCV)
@@ -186,27 +198,32 @@ func runAcquirer(ctx context.Context, o acquirerOptions, out, errOut io.Writer) 
 	return nil
 }
 
-// parseIssuerFlags reads --issuer values into name -> address.
-func parseIssuerFlags(vals []string) (map[string]string, error) {
+// parseIssuerFlags reads --issuer values into name -> addresses: a value
+// is ADDR or NAME=ADDR, where ADDR may be a comma-separated list of the
+// issuer's endpoints; a name given again adds endpoints to it.
+func parseIssuerFlags(vals []string) (map[string][]string, error) {
 	if len(vals) == 0 {
 		return nil, errors.New("--issuer is required")
 	}
-	out := map[string]string{}
+	out := map[string][]string{}
 	for _, v := range vals {
-		name, addr := lab.SampleIssuer, v
+		name, list := lab.SampleIssuer, v
 		if n, a, ok := strings.Cut(v, "="); ok {
-			name, addr = strings.TrimSpace(n), strings.TrimSpace(a)
+			name, list = strings.TrimSpace(n), a
 		}
 		if name == "" {
 			return nil, fmt.Errorf("--issuer %q: empty issuer name", v)
 		}
-		if _, _, err := net.SplitHostPort(addr); err != nil {
-			return nil, fmt.Errorf("--issuer %q: want host:port", v)
+		for _, addr := range strings.Split(list, ",") {
+			addr = strings.TrimSpace(addr)
+			if _, _, err := net.SplitHostPort(addr); err != nil {
+				return nil, fmt.Errorf("--issuer %q: want host:port", v)
+			}
+			if slices.Contains(out[name], addr) {
+				return nil, fmt.Errorf("--issuer: issuer %q at %s given twice", name, addr)
+			}
+			out[name] = append(out[name], addr)
 		}
-		if _, dup := out[name]; dup {
-			return nil, fmt.Errorf("--issuer: issuer %q given twice", name)
-		}
-		out[name] = addr
 	}
 	return out, nil
 }
@@ -225,14 +242,18 @@ func acquirerConfig(o acquirerOptions, logger *slog.Logger) (acquirer.Config, fu
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"--issuer-timeout", o.timeout}, {"--echo", o.echo}, {"--duplicate-window", o.window}} {
+	}{{"--issuer-timeout", o.timeout}, {"--echo", o.echo}, {"--duplicate-window", o.window}, {"--endpoint-rest", o.rest}} {
 		if d.v < 0 {
 			return acquirer.Config{}, none, usageErr("%s %v: must not be negative", d.name, d.v)
 		}
 	}
-	addrs, err := parseIssuerFlags(o.issuers)
+	endpoints, err := parseIssuerFlags(o.issuers)
 	if err != nil {
 		return acquirer.Config{}, none, usageErr("%v", err)
+	}
+	addrs := map[string]string{} // each issuer's first endpoint
+	for n, a := range endpoints {
+		addrs[n] = a[0]
 	}
 	listenTLS, err := o.tls.serverTLS("")
 	if err != nil {
@@ -292,10 +313,12 @@ func acquirerConfig(o acquirerOptions, logger *slog.Logger) (acquirer.Config, fu
 		}
 	}
 	cfg.TLS = listenTLS
+	cfg.EndpointRest = o.rest
 	cfg.IdleTimeout, cfg.FrameTimeout = o.limits.idle, o.limits.frame
 	cfg.MaxFrame, cfg.MaxConns = o.limits.maxFrame, o.limits.maxConns
 	for i := range cfg.Issuers {
 		cfg.Issuers[i].TLS = linkTLS
+		cfg.Issuers[i].Endpoints = endpoints[cfg.Issuers[i].Name][1:]
 	}
 	return cfg, closeHSM, nil
 }

@@ -42,12 +42,34 @@ func TestAcquirerUsageErrors(t *testing.T) {
 		{[]string{"acquirer", "--data", dir, "--issuer", "127.0.0.1:1", "--issuer-timeout", "-1s"}, "--issuer-timeout -1s: must not be negative"},
 		{[]string{"acquirer", "--data", dir, "--issuer", "127.0.0.1:1", "--echo", "-5s"}, "--echo -5s: must not be negative"},
 		{[]string{"acquirer", "--data", dir, "--issuer", "127.0.0.1:1", "--duplicate-window", "-1h"}, "--duplicate-window -1h0m0s: must not be negative"},
+		{[]string{"acquirer", "--data", dir, "--issuer", "127.0.0.1:1", "--endpoint-rest", "-1s"}, "--endpoint-rest -1s: must not be negative"},
+		{[]string{"acquirer", "--data", dir, "--issuer", "127.0.0.1:1,nowhere"}, "want host:port"},
+		{[]string{"acquirer", "--data", dir, "--issuer", "127.0.0.1:1,127.0.0.1:2", "--issuer", "127.0.0.1:1"}, `issuer "issuer" at 127.0.0.1:1 given twice`},
 	} {
 		code, out, errOut := runCLI(t, tc.args...)
 		require.Equal(t, 2, code, "%v: %s", tc.args, errOut)
 		require.Empty(t, out)
 		require.Contains(t, errOut, tc.want, tc.args)
 	}
+}
+
+// An issuer's endpoints come as a comma-separated list, or as the same
+// name given again.
+func TestParseIssuerFlags(t *testing.T) {
+	got, err := parseIssuerFlags([]string{"127.0.0.1:1, 127.0.0.1:2", "b=127.0.0.1:3", "b=127.0.0.1:4,127.0.0.1:5"})
+	require.NoError(t, err)
+	require.Equal(t, map[string][]string{
+		lab.SampleIssuer: {"127.0.0.1:1", "127.0.0.1:2"},
+		"b":              {"127.0.0.1:3", "127.0.0.1:4", "127.0.0.1:5"},
+	}, got)
+	o := acquirerOptions{listen: "127.0.0.1:0", issuers: []string{"127.0.0.1:1,127.0.0.1:2"}, dataDir: t.TempDir(),
+		acquirerID: lab.SampleAcquirerID}
+	cfg, closeHSM, err := acquirerConfig(o, nil)
+	require.NoError(t, err)
+	defer closeHSM()
+	require.Len(t, cfg.Issuers, 1)
+	require.Equal(t, "127.0.0.1:1", cfg.Issuers[0].Addr)
+	require.Equal(t, []string{"127.0.0.1:2"}, cfg.Issuers[0].Endpoints)
 }
 
 // syncBuffer is a bytes.Buffer safe for the server's and the test's

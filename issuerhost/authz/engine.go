@@ -306,17 +306,28 @@ func (e *Engine) logSystemError(ctx context.Context, at time.Time, mti, stan, rr
 // checked that the reversal is authenticated (its MAC). A reversal for an authorisation the host never approved
 // is recorded, so that the original, should it arrive late, is refused.
 // The answer is always an acceptance (00) unless the host cannot decide.
+//
+// It runs in a store.DB.UpdateRows transaction that locks the hold it
+// releases and then its account: on PostgreSQL reversals and
+// authorisations of other instances do not wait for it, and two reversals
+// of one approval take turns, the second finding it released.
 func (e *Engine) Reverse(ctx context.Context, rev Reversal) (Decision, error) {
 	now := e.cfg.Now()
 	var d Decision
-	err := e.db.Update(ctx, func(tx *store.Tx) error {
-		h, err := tx.Hold(ctx, rev.Original)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
+	err := e.db.UpdateRows(ctx, func(tx *store.Tx) error {
+		h, err := tx.LockHold(ctx, rev.Original)
+		if errors.Is(err, store.ErrNotFound) {
 			d = decisionFor(OriginalNotFound)
 			err = tx.AddHold(ctx, store.Hold{Key: rev.Original, MaskedPAN: pan.Mask(rev.PAN), Amount: rev.Amount,
 				Currency: rev.Currency, RRN: rev.RRN, Status: store.HoldReversed, CreatedAt: now, ReleasedAt: now,
 				ReleaseRef: rev.Key()})
+			if errors.Is(err, store.ErrExists) {
+				// Another instance committed the original (or a
+				// reversal of it) meanwhile: decide on that.
+				h, err = tx.LockHold(ctx, rev.Original)
+			}
+		}
+		switch {
 		case err != nil:
 			return err
 		case h.Status == store.HoldActive && !rev.matches(h):
@@ -328,6 +339,8 @@ func (e *Engine) Reverse(ctx context.Context, rev Reversal) (Decision, error) {
 			d = decisionFor(Reversed)
 			d.Cred = h.Cred
 			_, err = tx.ReleaseHold(ctx, rev.Original, now, rev.Key())
+		case h.Key == "":
+			// None found: the marker is recorded (OriginalNotFound).
 		default:
 			d = decisionFor(AlreadyReversed)
 			d.Cred = h.Cred

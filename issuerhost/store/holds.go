@@ -70,12 +70,25 @@ status, created_at, released_at, release_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?,
 }
 
 // Hold returns the hold recorded under key.
-func (t *Tx) Hold(ctx context.Context, key string) (Hold, error) {
+func (t *Tx) Hold(ctx context.Context, key string) (Hold, error) { return t.hold(ctx, key, "") }
+
+// LockHold is Hold for a transaction that changes the hold: inside
+// UpdateRows on PostgreSQL it locks the hold's row (SELECT ... FOR NO KEY
+// UPDATE) until the commit, so that two reversals of one approval on two
+// instances take turns and the second finds it released. A reversal locks
+// its hold, then changes the account (ReleaseHold); an authorisation
+// locks no existing hold, it only inserts its own; so the two never wait
+// for each other in a circle. Elsewhere it is Hold.
+func (t *Tx) LockHold(ctx context.Context, key string) (Hold, error) {
+	return t.hold(ctx, key, t.forUpdate())
+}
+
+func (t *Tx) hold(ctx context.Context, key, lock string) (Hold, error) {
 	var h Hold
 	var st string
 	var created, released int64
 	err := t.queryRow(ctx, `SELECT orig_key, account_id, cred, masked_pan, amount, currency, auth_code, rrn, status,
-created_at, released_at, release_ref FROM holds WHERE orig_key = ?`, key).
+created_at, released_at, release_ref FROM holds WHERE orig_key = ?`+lock, key).
 		Scan(&h.Key, &h.AccountID, &h.Cred, &h.MaskedPAN, &h.Amount, &h.Currency, &h.AuthCode, &h.RRN, &st,
 			&created, &released, &h.ReleaseRef)
 	if err != nil {

@@ -357,8 +357,9 @@ func (s *DB) Update(ctx context.Context, fn func(*Tx) error) error {
 
 // UpdateRows is Update for a function that changes only the state of the
 // cards, tokens and accounts it reads inside the transaction (with Card,
-// CardByPAN, Token, TokenByNumber and Account), and appends to the
-// authorisation log and audit trail: an authorisation. On SQLite it is
+// CardByPAN, Token, TokenByNumber and Account) or of the hold it reads
+// with LockHold and its account, adds holds, and appends to the
+// authorisation log and audit trail: an authorisation or a reversal. On SQLite it is
 // Update. On PostgreSQL the transactions of UpdateRows on several
 // instances run side by side, each holding the rows of the cards, tokens
 // and accounts it read until it commits (see the package documentation);
