@@ -30,7 +30,8 @@ func Pack(msg *iso8583.Message) ([]byte, error) {
 	// fails is checked field by field, for the error that names the field.
 	b, err := msg.Pack()
 	if err == nil {
-		if _, err = scan(b); err == nil {
+		var l layout
+		if err = scan(b, &l); err == nil {
 			return b, nil
 		}
 	}
@@ -53,7 +54,8 @@ func Pack(msg *iso8583.Message) ([]byte, error) {
 // Unpack checks the syntax only; Validate checks what depends on the
 // message type.
 func Unpack(b []byte) (*iso8583.Message, error) {
-	if _, err := scan(b); err != nil {
+	var l layout
+	if err := scan(b, &l); err != nil {
 		return nil, err
 	}
 	msg := NewMessage()
@@ -148,7 +150,7 @@ func checkFields(msg *iso8583.Message) error {
 	if len(mti) != 4 {
 		return fieldErr(0, -1, ErrLength, fmt.Sprintf("%d characters, need 4", len(mti)))
 	}
-	if firstBad([]byte(mti), FormatN) >= 0 {
+	if firstBad(mti, FormatN) >= 0 {
 		return fieldErr(0, -1, ErrCharset, "not n")
 	}
 	fields := msg.GetFields()

@@ -137,3 +137,7 @@ func FuzzFieldCodec(f *testing.F) {
 		}
 	})
 }
+
+func TestMaxFields(t *testing.T) {
+	require.LessOrEqual(t, len(fieldDefs), maxFields)
+}

@@ -78,8 +78,8 @@ func PackWithMAC(msg *iso8583.Message, compute MACFunc) ([]byte, error) {
 // right field, as the last field: DE64 if it has no secondary bitmap, DE128
 // if it has one. Errors wrap ErrMACMissing or are *FieldError.
 func MACInput(packed []byte) (data, mac []byte, err error) {
-	l, err := scan(packed)
-	if err != nil {
+	var l layout
+	if err := scan(packed, &l); err != nil {
 		return nil, nil, err
 	}
 	want, other := FieldMAC, FieldMAC2
