@@ -141,3 +141,39 @@ func FuzzFieldCodec(f *testing.F) {
 func TestMaxFields(t *testing.T) {
 	require.LessOrEqual(t, len(fieldDefs), maxFields)
 }
+
+// FuzzPackChecks checks what lets Pack skip scanning what it packed: the
+// fields of a message pass checkFields exactly when the message packs and
+// the bytes scan.
+func FuzzPackChecks(f *testing.F) {
+	f.Add("0100", int64(150000), true, uint8(FieldPAN), []byte("4761739001010119"), uint8(FieldTerminalID), []byte("TERM1"))
+	f.Add("0100", int64(-1), true, uint8(FieldTrack2), []byte("4761739001010119=2512"), uint8(FieldNetworkCode), []byte("301"))
+	f.Add("010", int64(1e12), true, uint8(FieldICCData), []byte{}, uint8(FieldMAC2), []byte("12345678"))
+	f.Add("0800", int64(0), false, uint8(FieldCardAcceptor), []byte("caf\xc3\xa9"), uint8(FieldPrivateData), bytes.Repeat([]byte("x"), 1000))
+	f.Add("08\x0000", int64(0), false, uint8(FieldSecurityControl), []byte{}, uint8(FieldMerchantID), []byte("M  "))
+	f.Fuzz(func(t *testing.T, mti string, amount int64, withAmount bool, id1 uint8, v1 []byte, id2 uint8, v2 []byte) {
+		msg := NewMessage()
+		msg.MTI(mti)
+		if withAmount {
+			require.NoError(t, msg.Field(FieldAmount, "0"))
+			msg.GetField(FieldAmount).(*field.Numeric).SetValue(amount)
+		}
+		for _, fv := range []struct {
+			id uint8
+			v  []byte
+		}{{id1, v1}, {id2, v2}} {
+			if _, ok := Spec.Fields[int(fv.id)]; !ok || fv.id < 2 || fv.id == FieldAmount {
+				continue
+			}
+			require.NoError(t, msg.BinaryField(int(fv.id), fv.v))
+		}
+		errC := checkFields(msg)
+		b, errP := msg.Pack()
+		var errS error
+		if errP == nil {
+			var l layout
+			errS = scan(b, &l)
+		}
+		require.Equal(t, errC == nil, errP == nil && errS == nil, "checks: %v, pack: %v, scan: %v", errC, errP, errS)
+	})
+}

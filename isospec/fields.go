@@ -183,6 +183,17 @@ var defs = func() [129]*FieldDef {
 	return t
 }()
 
+// fieldOrder lists the definitions in field order.
+var fieldOrder = func() []*FieldDef {
+	var out []*FieldDef
+	for _, d := range defs {
+		if d != nil {
+			out = append(out, d)
+		}
+	}
+	return out
+}()
+
 // Fields returns the definitions of every data element of the dialect, in
 // field order, as a new slice.
 func Fields() []FieldDef {
