@@ -66,8 +66,10 @@ func Unpack(b []byte) (*iso8583.Message, error) {
 // dialect as Pack does.
 func Encode(v any) (*iso8583.Message, error) {
 	msg := NewMessage()
-	if err := msg.Marshal(v); err != nil {
-		return nil, fieldErr(moovFieldID(err), -1, ErrType, "cannot set")
+	if !encodeTyped(msg, v) {
+		if err := msg.Marshal(v); err != nil {
+			return nil, fieldErr(moovFieldID(err), -1, ErrType, "cannot set")
+		}
 	}
 	if err := checkFields(msg); err != nil {
 		return nil, err
@@ -80,6 +82,9 @@ func Encode(v any) (*iso8583.Message, error) {
 func Decode(msg *iso8583.Message, v any) error {
 	if msg == nil {
 		return fieldErr(-1, -1, ErrType, "nil message")
+	}
+	if msg.GetSpec() == Spec && decodeTyped(msg, v) {
+		return nil
 	}
 	if err := msg.Unmarshal(v); err != nil {
 		return fieldErr(moovFieldID(err), -1, ErrType, "cannot read")
