@@ -126,7 +126,7 @@ func (p PrivateData) Encode() (string, error) {
 // ErrPrivateData and name the tag, never the value.
 func ParsePrivateData(s string) (PrivateData, error) {
 	var p PrivateData
-	seen := map[string]bool{}
+	var seen [100]bool // by tag, checked to be 2 digits first
 	last := ""
 	for off := 0; off < len(s); {
 		if len(s)-off < 5 {
@@ -143,13 +143,14 @@ func ParsePrivateData(s string) (PrivateData, error) {
 		}
 		v := s[off : off+n]
 		off += n
-		if seen[tag] {
+		t := twoDigits(tag)
+		if seen[t] {
 			return PrivateData{}, privErr(tag, "duplicate tag")
 		}
 		if tag < last {
 			return PrivateData{}, privErr(tag, "tags out of order")
 		}
-		seen[tag], last = true, tag
+		seen[t], last = true, tag
 		sub := Subelement{tag, v}
 		if err := checkSubelement(sub); err != nil {
 			return PrivateData{}, err

@@ -150,17 +150,30 @@ func absDur(d time.Duration) time.Duration {
 	return d
 }
 
-// validMMDD reports whether s is a month and day that exist in some year.
+// validMMDD reports whether s is a month and day that exist in some year
+// (29 February included), as time.Parse reads "MMDD".
 func validMMDD(s string) bool {
-	_, err := time.Parse("20060102", "2000"+s) // 2000 is a leap year
-	return len(s) == 4 && err == nil
+	if len(s) != 4 || firstBad(s, FormatN) >= 0 {
+		return false
+	}
+	m, d := twoDigits(s[0:2]), twoDigits(s[2:4])
+	return m >= 1 && m <= 12 && d >= 1 && d <= daysIn[m]
 }
 
-// validHHMMSS reports whether s is a time of day.
+// daysIn is the number of days of each month in a leap year.
+var daysIn = [13]int{0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
+
+// validHHMMSS reports whether s is a time of day, as time.Parse reads
+// "hhmmss".
 func validHHMMSS(s string) bool {
-	_, err := time.Parse("150405", s)
-	return len(s) == 6 && err == nil
+	if len(s) != 6 || firstBad(s, FormatN) >= 0 {
+		return false
+	}
+	return twoDigits(s[0:2]) <= 23 && twoDigits(s[2:4]) <= 59 && twoDigits(s[4:6]) <= 59
 }
+
+// twoDigits is the value of two ASCII digits.
+func twoDigits(s string) int { return int(s[0]-'0')*10 + int(s[1]-'0') }
 
 // validYYMM reports whether s is an expiry date YYMM.
 func validYYMM(s string) bool {
