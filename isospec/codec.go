@@ -135,6 +135,50 @@ func moovFieldID(err error) int {
 // dialect: the spec, formats, lengths and character sets. It reads the
 // fields' values in place, without building their wire form.
 func checkFields(msg *iso8583.Message) error {
+	var fs fieldSet
+	return fs.read(msg)
+}
+
+// fieldSet holds the MTI and the fields of a message on Spec, by their
+// place in fieldOrder.
+type fieldSet struct {
+	mti    string
+	fields [maxFields]field.Field
+}
+
+// fieldIndex gives the place in fieldOrder of each field of the dialect,
+// -1 for the others.
+var fieldIndex = func() (t [129]int8) {
+	for i := range t {
+		t[i] = -1
+	}
+	for i, d := range fieldOrder {
+		t[d.ID] = int8(i)
+	}
+	return t
+}()
+
+// get returns field id, or nil when the message lacks it.
+func (fs *fieldSet) get(id int) field.Field {
+	if id < 0 || id >= len(fieldIndex) || fieldIndex[id] < 0 {
+		return nil
+	}
+	return fs.fields[fieldIndex[id]]
+}
+
+// has reports whether the message has field id.
+func (fs *fieldSet) has(id int) bool { return fs.get(id) != nil }
+
+// str returns the value of field id if it is a string field, else "".
+func (fs *fieldSet) str(id int) string {
+	if f, ok := fs.get(id).(*field.String); ok {
+		return f.Value()
+	}
+	return ""
+}
+
+// read fills fs from msg with the checks of checkFields, in field order.
+func (fs *fieldSet) read(msg *iso8583.Message) error {
 	if msg == nil {
 		return fieldErr(-1, -1, ErrType, "nil message")
 	}
@@ -148,9 +192,10 @@ func checkFields(msg *iso8583.Message) error {
 	if firstBad(mti, FormatN) >= 0 {
 		return fieldErr(0, -1, ErrCharset, "not n")
 	}
+	fs.mti = mti
 	// A message on Spec holds only fields Spec defines: the MTI, the
 	// bitmap and the fields of the dialect.
-	for _, d := range fieldOrder {
+	for i, d := range fieldOrder {
 		f := msg.GetField(d.ID)
 		if f == nil {
 			continue
@@ -158,6 +203,7 @@ func checkFields(msg *iso8583.Message) error {
 		if err := checkField(d, f); err != nil {
 			return err
 		}
+		fs.fields[i] = f
 	}
 	return nil
 }
