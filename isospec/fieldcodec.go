@@ -88,6 +88,10 @@ type fieldPacker struct {
 	ascii  bool // ASCII encoding, else binary
 	pad    byte // padding character, 0 for none
 	left   bool // pad on the left
+	// owned is set for the string and numeric fields, whose Pack hands
+	// the packer a new copy of the value: when that copy is already the
+	// packed field, it is returned as is.
+	owned bool
 }
 
 var _ field.Packer = fieldPacker{}
@@ -111,6 +115,9 @@ func (p fieldPacker) Pack(value []byte, spec *field.Spec) ([]byte, error) {
 		if n >= pow10(p.digits) {
 			return nil, fmt.Errorf("failed to encode length: number of digits in length: %d exceeds: %d", n, p.digits)
 		}
+	}
+	if p.owned && p.digits == 0 && n == len(value) {
+		return value, nil
 	}
 	out := make([]byte, p.digits+n)
 	for i, v := p.digits-1, n; i >= 0; i-- {

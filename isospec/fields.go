@@ -237,7 +237,7 @@ func buildSpec() *iso8583.MessageSpec {
 			Description: "Message Type Indicator",
 			Enc:         asciiEncoder{},
 			Pref:        prefix.ASCII.Fixed,
-			Packer:      fieldPacker{ascii: true},
+			Packer:      fieldPacker{ascii: true, owned: true},
 		}),
 		1: field.NewBitmap(&field.Spec{
 			Length:      8,
@@ -258,7 +258,7 @@ func buildSpec() *iso8583.MessageSpec {
 // packer of fieldcodec.go.
 func moovField(d *FieldDef) field.Field {
 	s := &field.Spec{Length: d.MaxLen, Description: d.Name}
-	p := fieldPacker{digits: d.Length.prefixLen(), ascii: d.Format != FormatB}
+	p := fieldPacker{digits: d.Length.prefixLen(), ascii: d.Format != FormatB, owned: d.Format != FormatB}
 	if p.ascii {
 		s.Enc = asciiEncoder{}
 	} else {
