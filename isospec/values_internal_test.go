@@ -24,10 +24,22 @@ func TestDateChecksMatchTimeParse(t *testing.T) {
 		s := fmt.Sprintf("%04d", i)
 		require.Equal(t, parsesMMDD(s), validMMDD(s), s)
 	}
-	for i := range 1000000 {
-		s := fmt.Sprintf("%06d", i)
-		if parsesHHMMSS(s) != validHHMMSS(s) {
-			t.Fatalf("%s: time.Parse %v", s, parsesHHMMSS(s))
+	// Every hour and minute with the seconds at and around their
+	// bounds, and every second with the same for hours and minutes.
+	edges := []int{0, 23, 24, 59, 60}
+	for a := range 100 {
+		for b := range 100 {
+			for _, c := range edges {
+				for _, s := range []string{
+					fmt.Sprintf("%02d%02d%02d", a, b, c),
+					fmt.Sprintf("%02d%02d%02d", a, c, b),
+					fmt.Sprintf("%02d%02d%02d", c, a, b),
+				} {
+					if parsesHHMMSS(s) != validHHMMSS(s) {
+						t.Fatalf("%s: time.Parse %v", s, parsesHHMMSS(s))
+					}
+				}
+			}
 		}
 	}
 }
