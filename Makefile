@@ -32,13 +32,14 @@ lint: ## gofmt and go vet
 		if [ -n "$$out" ]; then echo "not gofmt-clean:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 
-# One benchmark per hot step of an authorisation: ISO 8583 pack/unpack, the
+# One benchmark per hot step of an authorisation: ISO 8583 pack/unpack and
+# the four messages of one authorisation as the hosts handle them, the
 # terminal MAC, the ARQC check, the issuer's durable commit (and on PostgreSQL one
 # against two issuer instances on one database), the issuer and
 # the acquirer over loopback, and the whole sale terminal -> acquirer ->
 # issuer. BENCH=. BENCHPKGS=./... runs every benchmark; BENCHCOUNT=6 gives
 # benchstat enough samples.
-BENCH      ?= ^Benchmark(Pack0100|Unpack0100|Alg3|VerifyARQC|VerifyMAC|Authorise|AuthoriseRows|AuthorizeTCP|Authorisation)$$
+BENCH      ?= ^Benchmark(Pack0100|Unpack0100|AuthorisationMessages|Alg3|VerifyARQC|VerifyMAC|Authorise|AuthoriseRows|AuthorizeTCP|Authorisation)$$
 BENCHPKGS  ?= ./isospec ./emv/mac ./hsm/soft ./issuerhost/store ./issuerhost ./acquirer ./tests/e2e
 BENCHCOUNT ?= 1
 

@@ -48,22 +48,34 @@ func (a AdditionalAmount) Encode() (string, error) {
 
 // ParseAdditionalAmounts splits DE54 into its entries.
 func ParseAdditionalAmounts(s string) ([]AdditionalAmount, error) {
-	if len(s) == 0 || len(s)%20 != 0 {
-		return nil, fieldErr(FieldAdditionalAmounts, -1, ErrValue, "not a multiple of 20 characters")
+	if err := checkAdditionalAmounts(s); err != nil {
+		return nil, err
 	}
-	var out []AdditionalAmount
+	out := make([]AdditionalAmount, 0, len(s)/20)
 	for i := 0; i < len(s); i += 20 {
 		e := s[i : i+20]
-		n, err := strconv.ParseInt(e[8:], 10, 64)
-		if err != nil || !allDigit(e[:7]) || !allDigit(e[8:]) || (e[7] != 'C' && e[7] != 'D') {
-			return nil, fieldErr(FieldAdditionalAmounts, i, ErrValue, "malformed entry")
-		}
+		n, _ := strconv.ParseInt(e[8:], 10, 64)
 		if e[7] == 'D' {
 			n = -n
 		}
 		out = append(out, AdditionalAmount{AccountType: e[:2], AmountType: e[2:4], Currency: e[4:7], Amount: n})
 	}
 	return out, nil
+}
+
+// checkAdditionalAmounts checks DE54 as ParseAdditionalAmounts reads it.
+func checkAdditionalAmounts(s string) error {
+	if len(s) == 0 || len(s)%20 != 0 {
+		return fieldErr(FieldAdditionalAmounts, -1, ErrValue, "not a multiple of 20 characters")
+	}
+	for i := 0; i < len(s); i += 20 {
+		e := s[i : i+20]
+		_, err := strconv.ParseInt(e[8:], 10, 64)
+		if err != nil || !allDigit(e[:7]) || !allDigit(e[8:]) || (e[7] != 'C' && e[7] != 'D') {
+			return fieldErr(FieldAdditionalAmounts, i, ErrValue, "malformed entry")
+		}
+	}
+	return nil
 }
 
 func allDigit(s string) bool {

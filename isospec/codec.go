@@ -3,7 +3,6 @@ package isospec
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -22,26 +21,17 @@ func NewMessage() *iso8583.Message { return iso8583.NewMessage(Spec) }
 // character set) and packs it, length header excluded. Errors are
 // *FieldError and never contain field contents.
 func Pack(msg *iso8583.Message) ([]byte, error) {
-	if msg == nil || msg.GetSpec() != Spec {
-		return nil, checkFields(msg)
-	}
-	// The bytes must read back under the dialect's own rules; scanning
-	// them checks every field's length and characters. Only a message that
-	// fails is checked field by field, for the error that names the field.
-	b, err := msg.Pack()
-	if err == nil {
-		if _, err = scan(b); err == nil {
-			return b, nil
-		}
-	}
-	if ferr := checkFields(msg); ferr != nil {
-		return nil, ferr
-	}
-	var fe *FieldError
-	if errors.As(err, &fe) {
+	// A message whose fields pass the checks packs to bytes that read back
+	// under the dialect's rules (every length, prefix and character is
+	// what scan accepts), so the packed bytes need no second look.
+	if err := checkFields(msg); err != nil {
 		return nil, err
 	}
-	return nil, fieldErr(moovFieldID(err), -1, ErrValue, "cannot pack")
+	b, err := msg.Pack()
+	if err != nil {
+		return nil, fieldErr(moovFieldID(err), -1, ErrValue, "cannot pack")
+	}
+	return b, nil
 }
 
 // Unpack parses one message (length header excluded). The frame is checked
@@ -53,7 +43,8 @@ func Pack(msg *iso8583.Message) ([]byte, error) {
 // Unpack checks the syntax only; Validate checks what depends on the
 // message type.
 func Unpack(b []byte) (*iso8583.Message, error) {
-	if _, err := scan(b); err != nil {
+	var l layout
+	if err := scan(b, &l); err != nil {
 		return nil, err
 	}
 	msg := NewMessage()
@@ -75,8 +66,10 @@ func Unpack(b []byte) (*iso8583.Message, error) {
 // dialect as Pack does.
 func Encode(v any) (*iso8583.Message, error) {
 	msg := NewMessage()
-	if err := msg.Marshal(v); err != nil {
-		return nil, fieldErr(moovFieldID(err), -1, ErrType, "cannot set")
+	if !encodeTyped(msg, v) {
+		if err := msg.Marshal(v); err != nil {
+			return nil, fieldErr(moovFieldID(err), -1, ErrType, "cannot set")
+		}
 	}
 	if err := checkFields(msg); err != nil {
 		return nil, err
@@ -89,6 +82,9 @@ func Encode(v any) (*iso8583.Message, error) {
 func Decode(msg *iso8583.Message, v any) error {
 	if msg == nil {
 		return fieldErr(-1, -1, ErrType, "nil message")
+	}
+	if msg.GetSpec() == Spec && decodeTyped(msg, v) {
+		return nil
 	}
 	if err := msg.Unmarshal(v); err != nil {
 		return fieldErr(moovFieldID(err), -1, ErrType, "cannot read")
@@ -136,8 +132,53 @@ func moovFieldID(err error) int {
 }
 
 // checkFields checks the MTI and every set field of msg against the
-// dialect: the spec, formats, lengths and character sets.
+// dialect: the spec, formats, lengths and character sets. It reads the
+// fields' values in place, without building their wire form.
 func checkFields(msg *iso8583.Message) error {
+	var fs fieldSet
+	return fs.read(msg)
+}
+
+// fieldSet holds the MTI and the fields of a message on Spec, by their
+// place in fieldOrder.
+type fieldSet struct {
+	mti    string
+	fields [maxFields]field.Field
+}
+
+// fieldIndex gives the place in fieldOrder of each field of the dialect,
+// -1 for the others.
+var fieldIndex = func() (t [129]int8) {
+	for i := range t {
+		t[i] = -1
+	}
+	for i, d := range fieldOrder {
+		t[d.ID] = int8(i)
+	}
+	return t
+}()
+
+// get returns field id, or nil when the message lacks it.
+func (fs *fieldSet) get(id int) field.Field {
+	if id < 0 || id >= len(fieldIndex) || fieldIndex[id] < 0 {
+		return nil
+	}
+	return fs.fields[fieldIndex[id]]
+}
+
+// has reports whether the message has field id.
+func (fs *fieldSet) has(id int) bool { return fs.get(id) != nil }
+
+// str returns the value of field id if it is a string field, else "".
+func (fs *fieldSet) str(id int) string {
+	if f, ok := fs.get(id).(*field.String); ok {
+		return f.Value()
+	}
+	return ""
+}
+
+// read fills fs from msg with the checks of checkFields, in field order.
+func (fs *fieldSet) read(msg *iso8583.Message) error {
 	if msg == nil {
 		return fieldErr(-1, -1, ErrType, "nil message")
 	}
@@ -148,31 +189,66 @@ func checkFields(msg *iso8583.Message) error {
 	if len(mti) != 4 {
 		return fieldErr(0, -1, ErrLength, fmt.Sprintf("%d characters, need 4", len(mti)))
 	}
-	if firstBad([]byte(mti), FormatN) >= 0 {
+	if firstBad(mti, FormatN) >= 0 {
 		return fieldErr(0, -1, ErrCharset, "not n")
 	}
-	fields := msg.GetFields()
-	ids := make([]int, 0, len(fields))
-	for id := range fields {
-		if id >= 2 {
-			ids = append(ids, id)
+	fs.mti = mti
+	// A message on Spec holds only fields Spec defines: the MTI, the
+	// bitmap and the fields of the dialect.
+	for i, d := range fieldOrder {
+		f := msg.GetField(d.ID)
+		if f == nil {
+			continue
 		}
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		d, ok := Field(id)
-		if !ok || id == 65 {
-			return fieldErr(id, -1, ErrUndefinedField, "")
-		}
-		v, err := wireValue(&d, fields[id])
-		if err != nil {
+		if err := checkField(d, f); err != nil {
 			return err
 		}
-		if err := checkValue(&d, v); err != nil {
-			return err
-		}
+		fs.fields[i] = f
 	}
 	return nil
+}
+
+// checkField checks one field's value as it goes on the wire (see
+// wireValue) without building it.
+func checkField(d *FieldDef, f field.Field) error {
+	switch f := f.(type) {
+	case *field.Numeric:
+		v := f.Value()
+		if v < 0 || v > maxAmount {
+			return fieldErr(d.ID, -1, ErrValue, "amount out of range")
+		}
+		// Zero-filled on the left to MaxLen: only digits.
+		return checkLength(d, max(d.MaxLen, digitCount(v)))
+	case *field.String:
+		v := f.Value()
+		n := len(v)
+		if d.SpacePadded && n < d.MaxLen {
+			n = d.MaxLen
+		}
+		if err := checkLength(d, n); err != nil {
+			return err
+		}
+		i := firstBad(v, d.Format)
+		if i < 0 && n > len(v) && !charsets[d.Format][' '] {
+			i = len(v)
+		}
+		if i >= 0 {
+			return fieldErr(d.ID, -1, ErrCharset, fmt.Sprintf("character %d is not %v", i+1, d.Format))
+		}
+		return nil
+	case *field.Binary:
+		return checkValue(d, f.Value())
+	}
+	return fieldErr(d.ID, -1, ErrType, fmt.Sprintf("field type %T", f))
+}
+
+func digitCount(v int64) int {
+	n := 1
+	for v >= 10 {
+		v /= 10
+		n++
+	}
+	return n
 }
 
 // wireValue returns the content of f as it goes on the wire, padding
@@ -199,14 +275,22 @@ func wireValue(d *FieldDef, f field.Field) ([]byte, error) {
 
 // checkValue checks one field's wire content.
 func checkValue(d *FieldDef, v []byte) error {
-	if len(v) < d.MinLen || len(v) > d.MaxLen {
-		if d.Length == Fixed {
-			return fieldErr(d.ID, -1, ErrLength, fmt.Sprintf("length %d, need %d", len(v), d.MaxLen))
-		}
-		return fieldErr(d.ID, -1, ErrLength, fmt.Sprintf("length %d outside %d..%d", len(v), d.MinLen, d.MaxLen))
+	if err := checkLength(d, len(v)); err != nil {
+		return err
 	}
 	if i := firstBad(v, d.Format); i >= 0 {
 		return fieldErr(d.ID, -1, ErrCharset, fmt.Sprintf("character %d is not %v", i+1, d.Format))
+	}
+	return nil
+}
+
+// checkLength checks the length n of one field's wire content.
+func checkLength(d *FieldDef, n int) error {
+	if n < d.MinLen || n > d.MaxLen {
+		if d.Length == Fixed {
+			return fieldErr(d.ID, -1, ErrLength, fmt.Sprintf("length %d, need %d", n, d.MaxLen))
+		}
+		return fieldErr(d.ID, -1, ErrLength, fmt.Sprintf("length %d outside %d..%d", n, d.MinLen, d.MaxLen))
 	}
 	return nil
 }

@@ -52,14 +52,14 @@ var accountNames = map[string]string{
 // types, each 2 digits.
 func NewProcessingCode(txType, from, to string) (ProcessingCode, error) {
 	for _, p := range []string{txType, from, to} {
-		if len(p) != 2 || firstBad([]byte(p), FormatN) >= 0 {
+		if len(p) != 2 || firstBad(p, FormatN) >= 0 {
 			return "", fieldErr(FieldProcessingCode, -1, ErrValue, "each part is 2 digits")
 		}
 	}
 	return ProcessingCode(txType + from + to), nil
 }
 
-func (p ProcessingCode) valid() bool { return len(p) == 6 && firstBad([]byte(p), FormatN) < 0 }
+func (p ProcessingCode) valid() bool { return len(p) == 6 && firstBad(p, FormatN) < 0 }
 
 // TransactionType returns the first two digits, or "" if p is malformed.
 func (p ProcessingCode) TransactionType() string {
@@ -150,7 +150,7 @@ var pinCapNames = map[byte]string{
 // NewPOSEntryMode builds DE22 from a 2-digit PAN entry mode and a PIN
 // capability digit.
 func NewPOSEntryMode(panEntry string, pinCapability byte) (POSEntryMode, error) {
-	if len(panEntry) != 2 || firstBad([]byte(panEntry), FormatN) >= 0 || pinCapability < '0' || pinCapability > '9' {
+	if len(panEntry) != 2 || firstBad(panEntry, FormatN) >= 0 || pinCapability < '0' || pinCapability > '9' {
 		return "", fieldErr(FieldPOSEntryMode, -1, ErrValue, "2-digit entry mode and a digit")
 	}
 	return POSEntryMode(panEntry + string(pinCapability)), nil
@@ -165,7 +165,7 @@ func ContactlessEntry(pinPad bool) POSEntryMode {
 	return POSEntryMode(PANEntryContactless + string(rune(PINNotCapable)))
 }
 
-func (e POSEntryMode) valid() bool { return len(e) == 3 && firstBad([]byte(e), FormatN) < 0 }
+func (e POSEntryMode) valid() bool { return len(e) == 3 && firstBad(e, FormatN) < 0 }
 
 // PANEntry returns the first two digits, or "" if e is malformed.
 func (e POSEntryMode) PANEntry() string {

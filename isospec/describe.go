@@ -87,12 +87,13 @@ func DescribeWith(msg *iso8583.Message, o DescribeOptions) string {
 // way Describe does. A malformed frame is described up to the problem,
 // followed by a line "error: ...".
 func DescribeFrame(b []byte) string {
-	l, err := scan(b)
+	var l layout
+	err := scan(b, &l)
 	var sb strings.Builder
 	if l.mti != nil {
 		describeHeader(&sb, string(l.mti), l.bitmap)
 	}
-	for _, s := range l.fields {
+	for _, s := range l.fields() {
 		describeField(&sb, fieldValue{id: s.id, raw: b[s.val:s.end]}, DescribeOptions{})
 	}
 	if err != nil {
@@ -270,7 +271,7 @@ func describeField(sb *strings.Builder, v fieldValue, o DescribeOptions) {
 // shows only the length: a field holding what it should not is never
 // echoed.
 func safeText(s string, f Format) string {
-	if firstBad([]byte(s), f) >= 0 {
+	if firstBad(s, f) >= 0 {
 		return fmt.Sprintf("[%d characters, not %v]", len(s), f)
 	}
 	return s

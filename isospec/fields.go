@@ -5,7 +5,6 @@ import (
 	"sort"
 
 	"github.com/moov-io/iso8583"
-	"github.com/moov-io/iso8583/encoding"
 	"github.com/moov-io/iso8583/field"
 	"github.com/moov-io/iso8583/padding"
 	"github.com/moov-io/iso8583/prefix"
@@ -184,6 +183,17 @@ var defs = func() [129]*FieldDef {
 	return t
 }()
 
+// fieldOrder lists the definitions in field order.
+var fieldOrder = func() []*FieldDef {
+	var out []*FieldDef
+	for _, d := range defs {
+		if d != nil {
+			out = append(out, d)
+		}
+	}
+	return out
+}()
+
 // Fields returns the definitions of every data element of the dialect, in
 // field order, as a new slice.
 func Fields() []FieldDef {
@@ -225,13 +235,14 @@ func buildSpec() *iso8583.MessageSpec {
 		0: field.NewString(&field.Spec{
 			Length:      4,
 			Description: "Message Type Indicator",
-			Enc:         encoding.ASCII,
+			Enc:         asciiEncoder{},
 			Pref:        prefix.ASCII.Fixed,
+			Packer:      fieldPacker{ascii: true, owned: true},
 		}),
 		1: field.NewBitmap(&field.Spec{
 			Length:      8,
 			Description: "Bitmap",
-			Enc:         encoding.Binary,
+			Enc:         binaryEncoder{},
 			Pref:        prefix.Binary.Fixed,
 		}),
 	}
@@ -242,12 +253,16 @@ func buildSpec() *iso8583.MessageSpec {
 	return &iso8583.MessageSpec{Name: "tapsim ISO 8583:1987 ASCII, binary bitmap", Fields: fs}
 }
 
+// moovField is the library field of d: ASCII or binary, fixed or with an
+// ASCII length prefix, padded where d says, with the encoders and the
+// packer of fieldcodec.go.
 func moovField(d *FieldDef) field.Field {
 	s := &field.Spec{Length: d.MaxLen, Description: d.Name}
-	if d.Format == FormatB {
-		s.Enc = encoding.Binary
+	p := fieldPacker{digits: d.Length.prefixLen(), ascii: d.Format != FormatB, owned: d.Format != FormatB}
+	if p.ascii {
+		s.Enc = asciiEncoder{}
 	} else {
-		s.Enc = encoding.ASCII
+		s.Enc = binaryEncoder{}
 	}
 	switch d.Length {
 	case Fixed:
@@ -264,9 +279,15 @@ func moovField(d *FieldDef) field.Field {
 	switch {
 	case d.ID == FieldAmount:
 		s.Pad = padding.Left('0')
-		return field.NewNumeric(s)
+		p.pad, p.left = '0', true
 	case d.SpacePadded:
 		s.Pad = padding.Right(' ')
+		p.pad = ' '
+	}
+	s.Packer = p
+	switch {
+	case d.ID == FieldAmount:
+		return field.NewNumeric(s)
 	case d.Format == FormatB:
 		return field.NewBinary(s)
 	}

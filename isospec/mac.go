@@ -19,13 +19,34 @@ type VerifyFunc func(data, mac []byte) error
 // MACField returns the field that carries msg's MAC: 128 if msg has any
 // field from 65 to 127 (and so a secondary bitmap), else 64.
 func MACField(msg *iso8583.Message) int {
-	for id := range msg.GetFields() {
-		if id > 64 && id < 128 {
+	// A message on another spec may hold any field; one on Spec only the
+	// fields of the dialect.
+	if msg.GetSpec() != Spec {
+		for id := range msg.GetFields() {
+			if id > 64 && id < 128 {
+				return FieldMAC2
+			}
+		}
+		return FieldMAC
+	}
+	for _, id := range secondaryFields {
+		if msg.GetField(id) != nil {
 			return FieldMAC2
 		}
 	}
 	return FieldMAC
 }
+
+// secondaryFields lists the fields of the dialect from 65 to 127.
+var secondaryFields = func() []int {
+	var out []int
+	for _, d := range fieldOrder {
+		if d.ID > 64 && d.ID < 128 {
+			out = append(out, d.ID)
+		}
+	}
+	return out
+}()
 
 // SetMAC computes msg's MAC with compute and stores it in DE64 or DE128
 // (see MACField), removing any MAC already there. The MAC input is the
@@ -47,7 +68,9 @@ func setMAC(msg *iso8583.Message, compute MACFunc) ([]byte, error) {
 	id := MACField(msg)
 	msg.UnsetField(FieldMAC)
 	msg.UnsetField(FieldMAC2)
-	if err := msg.BinaryField(id, make([]byte, MACLen)); err != nil {
+	// The field holds zeros for the MAC input, then the MAC itself.
+	field := make([]byte, MACLen)
+	if err := msg.BinaryField(id, field); err != nil {
 		return nil, fieldErr(id, -1, ErrType, "cannot set MAC field")
 	}
 	packed, err := Pack(msg)
@@ -62,9 +85,7 @@ func setMAC(msg *iso8583.Message, compute MACFunc) ([]byte, error) {
 		return nil, fieldErr(id, -1, ErrLength, fmt.Sprintf("MAC function gave %d bytes, need %d", len(m), MACLen))
 	}
 	copy(packed[len(packed)-MACLen:], m[:MACLen])
-	if err := msg.BinaryField(id, append([]byte(nil), m[:MACLen]...)); err != nil {
-		return nil, fieldErr(id, -1, ErrType, "cannot set MAC field")
-	}
+	copy(field, m[:MACLen])
 	return packed, nil
 }
 
@@ -78,8 +99,8 @@ func PackWithMAC(msg *iso8583.Message, compute MACFunc) ([]byte, error) {
 // right field, as the last field: DE64 if it has no secondary bitmap, DE128
 // if it has one. Errors wrap ErrMACMissing or are *FieldError.
 func MACInput(packed []byte) (data, mac []byte, err error) {
-	l, err := scan(packed)
-	if err != nil {
+	var l layout
+	if err := scan(packed, &l); err != nil {
 		return nil, nil, err
 	}
 	want, other := FieldMAC, FieldMAC2

@@ -53,7 +53,7 @@ func (m MTI) Name() string {
 }
 
 // valid reports whether m is 4 digits.
-func (m MTI) valid() bool { return len(m) == 4 && firstBad([]byte(m), FormatN) < 0 }
+func (m MTI) valid() bool { return len(m) == 4 && firstBad(m, FormatN) < 0 }
 
 // Class is the message class digit: '1' authorisation, '2' financial,
 // '4' reversal, '8' network management; 0 if m is malformed.

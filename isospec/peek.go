@@ -30,12 +30,13 @@ type Glimpse struct {
 // returned when they come before the failing field. Peek never reads past
 // frame, never panics and allocates only the values it returns.
 func Peek(frame []byte) Glimpse {
-	l, err := scan(frame)
+	var l layout
+	err := scan(frame, &l)
 	g := Glimpse{MTI: MTI(l.mti), Complete: err == nil}
 	if l.bitmap != nil {
 		g.MAC = bitSet(l.bitmap, FieldMAC) || (l.secondary && bitSet(l.bitmap, FieldMAC2))
 	}
-	for _, s := range l.fields {
+	for _, s := range l.fields() {
 		v := frame[s.val:s.end]
 		switch s.id {
 		case FieldTransmissionDateTime:

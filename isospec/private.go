@@ -126,14 +126,14 @@ func (p PrivateData) Encode() (string, error) {
 // ErrPrivateData and name the tag, never the value.
 func ParsePrivateData(s string) (PrivateData, error) {
 	var p PrivateData
-	seen := map[string]bool{}
+	var seen [100]bool // by tag, checked to be 2 digits first
 	last := ""
 	for off := 0; off < len(s); {
 		if len(s)-off < 5 {
 			return PrivateData{}, fmt.Errorf("isospec: private data: truncated header at offset %d: %w", off, ErrPrivateData)
 		}
 		tag, ls := s[off:off+2], s[off+2:off+5]
-		if firstBad([]byte(tag), FormatN) >= 0 || firstBad([]byte(ls), FormatN) >= 0 {
+		if firstBad(tag, FormatN) >= 0 || firstBad(ls, FormatN) >= 0 {
 			return PrivateData{}, fmt.Errorf("isospec: private data: non-numeric tag or length at offset %d: %w", off, ErrPrivateData)
 		}
 		n, _ := strconv.Atoi(ls)
@@ -143,13 +143,14 @@ func ParsePrivateData(s string) (PrivateData, error) {
 		}
 		v := s[off : off+n]
 		off += n
-		if seen[tag] {
+		t := twoDigits(tag)
+		if seen[t] {
 			return PrivateData{}, privErr(tag, "duplicate tag")
 		}
 		if tag < last {
 			return PrivateData{}, privErr(tag, "tags out of order")
 		}
-		seen[tag], last = true, tag
+		seen[t], last = true, tag
 		sub := Subelement{tag, v}
 		if err := checkSubelement(sub); err != nil {
 			return PrivateData{}, err
@@ -189,17 +190,17 @@ func privErr(tag, what string) error {
 
 // checkSubelement checks a subelement's tag and value format.
 func checkSubelement(s Subelement) error {
-	if len(s.Tag) != 2 || firstBad([]byte(s.Tag), FormatN) >= 0 {
+	if len(s.Tag) != 2 || firstBad(s.Tag, FormatN) >= 0 {
 		return fmt.Errorf("isospec: private data: tag not 2 digits: %w", ErrPrivateData)
 	}
 	v := s.Value
 	if v == "" {
 		return privErr(s.Tag, "empty value")
 	}
-	if firstBad([]byte(v), FormatANS) >= 0 {
+	if firstBad(v, FormatANS) >= 0 {
 		return privErr(s.Tag, "value not printable ASCII")
 	}
-	digits := firstBad([]byte(v), FormatN) < 0
+	digits := firstBad(v, FormatN) < 0
 	hexUpper := strings.Trim(v, "0123456789ABCDEF") == ""
 	ok := true
 	switch s.Tag {
@@ -219,7 +220,7 @@ func checkSubelement(s Subelement) error {
 			ok = n <= 0xFFFF
 		}
 	case TagKeyType:
-		ok = len(v) <= 8 && firstBad([]byte(v), FormatAN) < 0
+		ok = len(v) <= 8 && firstBad(v, FormatAN) < 0
 	case TagKeyUnderKEK:
 		ok = hexUpper && len(v)%2 == 0 && len(v) <= 96
 	case TagKeyCheckValue:

@@ -19,13 +19,14 @@ import (
 // malformed frame never leaks what could not be read.
 func MaskedHex(b []byte) string {
 	hidden := make([]bool, len(b))
-	l, err := scan(b)
+	var l layout
+	err := scan(b, &l)
 	last := 0
 	if l.mti != nil {
 		last = 4 + len(l.bitmap)
 	}
 	keyChange := l.mti != nil && l.mti[1] == '8'
-	for _, s := range l.fields {
+	for _, s := range l.fields() {
 		last = s.end
 		switch s.id {
 		case 2, FieldExpiry, FieldTrack2, FieldPINBlock, 45:

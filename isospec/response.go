@@ -91,7 +91,7 @@ func (c ResponseCode) Approved() bool { return c == RCApproved }
 // String returns the code and its meaning: "05 (do not honour)".
 func (c ResponseCode) String() string {
 	code := string(c)
-	if len(code) != 2 || firstBad([]byte(code), FormatAN) >= 0 {
+	if len(code) != 2 || firstBad(code, FormatAN) >= 0 {
 		code = "??"
 	}
 	return code + " (" + c.Meaning() + ")"

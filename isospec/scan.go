@@ -9,17 +9,26 @@ type span struct {
 	start, val, end int
 }
 
-// layout is the structure of a frame as scan found it.
+// maxFields is the most fields a frame can hold: each field of the
+// dialect once.
+const maxFields = 31
+
+// layout is the structure of a frame as scan found it. It holds its spans
+// in place, so that a layout on the stack costs no allocation.
 type layout struct {
 	mti       []byte
 	bitmap    []byte // 8 or 16 bytes
 	secondary bool
-	fields    []span // in field order
+	n         int
+	spans     [maxFields]span
 }
+
+// fields returns the spans of the fields read, in field order.
+func (l *layout) fields() []span { return l.spans[:l.n] }
 
 // field returns the span of field id, if present.
 func (l *layout) field(id int) (span, bool) {
-	for _, s := range l.fields {
+	for _, s := range l.fields() {
 		if s.id == id {
 			return s, true
 		}
@@ -39,32 +48,32 @@ func bitSet(bm []byte, n int) bool {
 // scan walks a frame (length header excluded) field by field without
 // trusting anything in it: every read is bounds-checked, every length prefix
 // and every character checked against the dialect. On error it also returns
-// what it read before the problem.
-func scan(b []byte) (*layout, error) {
-	l := &layout{}
+// what it read before the problem, in l.
+func scan(b []byte, l *layout) error {
+	*l = layout{}
 	if len(b) < 4 {
-		return l, fieldErr(0, 0, ErrTruncated, fmt.Sprintf("%d bytes, need 4", len(b)))
+		return fieldErr(0, 0, ErrTruncated, fmt.Sprintf("%d bytes, need 4", len(b)))
 	}
 	if i := firstBad(b[:4], FormatN); i >= 0 {
-		return l, fieldErr(0, i, ErrCharset, "not a digit")
+		return fieldErr(0, i, ErrCharset, "not a digit")
 	}
 	l.mti = b[:4]
 	off := 4
 	if len(b)-off < 8 {
-		return l, fieldErr(1, off, ErrTruncated, "primary bitmap")
+		return fieldErr(1, off, ErrTruncated, "primary bitmap")
 	}
 	bmLen := 8
 	if b[off]&0x80 != 0 {
 		bmLen = 16
 		l.secondary = true
 		if len(b)-off < 16 {
-			return l, fieldErr(1, off+8, ErrTruncated, "secondary bitmap")
+			return fieldErr(1, off+8, ErrTruncated, "secondary bitmap")
 		}
 	}
 	bm := b[off : off+bmLen]
 	if l.secondary {
 		if bm[8]&0x80 != 0 {
-			return l, fieldErr(1, off+8, ErrBitmap, "bit 65 set: no tertiary bitmap in this dialect")
+			return fieldErr(1, off+8, ErrBitmap, "bit 65 set: no tertiary bitmap in this dialect")
 		}
 		empty := true
 		for _, c := range bm[8:] {
@@ -73,7 +82,7 @@ func scan(b []byte) (*layout, error) {
 			}
 		}
 		if empty {
-			return l, fieldErr(1, off+8, ErrBitmap, "secondary bitmap with no field")
+			return fieldErr(1, off+8, ErrBitmap, "secondary bitmap with no field")
 		}
 	}
 	l.bitmap = bm
@@ -84,19 +93,20 @@ func scan(b []byte) (*layout, error) {
 		}
 		d := defs[id]
 		if d == nil {
-			return l, fieldErr(id, off, ErrUndefinedField, "")
+			return fieldErr(id, off, ErrUndefinedField, "")
 		}
 		s, err := scanField(b, off, d)
 		if err != nil {
-			return l, err
+			return err
 		}
-		l.fields = append(l.fields, s)
+		l.spans[l.n] = s
+		l.n++
 		off = s.end
 	}
 	if off != len(b) {
-		return l, fieldErr(-1, off, ErrTrailingData, fmt.Sprintf("%d bytes", len(b)-off))
+		return fieldErr(-1, off, ErrTrailingData, fmt.Sprintf("%d bytes", len(b)-off))
 	}
-	return l, nil
+	return nil
 }
 
 // scanField reads field d starting at off.
@@ -132,14 +142,28 @@ func scanField(b []byte, off int, d *FieldDef) (span, error) {
 
 // firstBad returns the index of the first byte of v that format f does not
 // allow, or -1.
-func firstBad(v []byte, f Format) int {
-	for i, c := range v {
-		if !allowed(c, f) {
+func firstBad[T ~string | ~[]byte](v T, f Format) int {
+	if int(f) >= len(charsets) {
+		return min(0, len(v)-1)
+	}
+	set := &charsets[f]
+	for i := 0; i < len(v); i++ {
+		if !set[v[i]] {
 			return i
 		}
 	}
 	return -1
 }
+
+// charsets holds allowed for every format and byte.
+var charsets = func() (t [FormatB + 1][256]bool) {
+	for f := range t {
+		for c := range t[f] {
+			t[f][c] = allowed(byte(c), Format(f))
+		}
+	}
+	return t
+}()
 
 func allowed(c byte, f Format) bool {
 	isDigit := c >= '0' && c <= '9'

@@ -2,6 +2,7 @@ package isospec
 
 import (
 	"github.com/moov-io/iso8583"
+	"github.com/moov-io/iso8583/field"
 	"github.com/tapsim/tapsim/emv/tlv"
 )
 
@@ -51,36 +52,33 @@ var required = map[MTI]struct {
 //
 // Errors are *FieldError, in field order.
 func Validate(msg *iso8583.Message) error {
-	if err := checkFields(msg); err != nil {
+	var fs fieldSet
+	if err := fs.read(msg); err != nil {
 		return err
 	}
-	mtiS, vals := valuesOf(msg)
-	mti := MTI(mtiS)
+	mti := MTI(fs.mti)
 	if !mti.Known() {
 		return fieldErr(0, -1, ErrValue, "message type not in the dialect")
 	}
-	have := map[int][]byte{}
 	secondary := false
-	for _, v := range vals {
-		have[v.id] = v.raw
-		if v.id > 64 && v.id < 128 {
+	for _, id := range secondaryFields {
+		if fs.has(id) {
 			secondary = true
 		}
 	}
 	req := required[mti]
-	all := append([]int(nil), req.all...)
-	if (mti == MTIAuthorizationRequest || mti == MTIFinancialRequest) && POSEntryMode(have[FieldPOSEntryMode]).Chip() {
-		all = append(all, FieldICCData)
-	}
-	for _, id := range all {
-		if _, ok := have[id]; !ok {
+	for _, id := range req.all {
+		if !fs.has(id) {
 			return fieldErr(id, -1, ErrMissing, "required in "+string(mti))
 		}
+	}
+	if (mti == MTIAuthorizationRequest || mti == MTIFinancialRequest) && POSEntryMode(fs.str(FieldPOSEntryMode)).Chip() && !fs.has(FieldICCData) {
+		return fieldErr(FieldICCData, -1, ErrMissing, "required in "+string(mti))
 	}
 	for _, set := range req.anyOf {
 		found := false
 		for _, id := range set {
-			if _, ok := have[id]; ok {
+			if fs.has(id) {
 				found = true
 			}
 		}
@@ -88,16 +86,23 @@ func Validate(msg *iso8583.Message) error {
 			return fieldErr(set[0], -1, ErrMissing, "required in "+string(mti)+" unless track 2 is present")
 		}
 	}
-	for _, v := range vals {
-		if err := checkSemantics(v.id, string(v.raw), have, secondary); err != nil {
+	for i, d := range fieldOrder {
+		if fs.fields[i] == nil {
+			continue
+		}
+		if err := checkSemantics(d.ID, &fs, secondary); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func checkSemantics(id int, s string, have map[int][]byte, secondary bool) error {
+// checkSemantics checks what the value of field id means, for the fields
+// whose value has rules beyond its format (none of them space-padded, so
+// their values are their wire content).
+func checkSemantics(id int, fs *fieldSet, secondary bool) error {
 	bad := func(what string) error { return fieldErr(id, -1, ErrValue, what) }
+	s := fs.str(id)
 	switch id {
 	case FieldTransmissionDateTime:
 		if !validMMDD(s[:4]) || !validHHMMSS(s[4:]) {
@@ -120,15 +125,16 @@ func checkSemantics(id int, s string, have map[int][]byte, secondary bool) error
 		if err != nil {
 			return err
 		}
-		if d2, ok := have[FieldPAN]; ok && string(d2) != p {
+		if fs.has(FieldPAN) && fs.str(FieldPAN) != p {
 			return bad("PAN differs from DE2")
 		}
 	case FieldICCData:
-		if _, err := tlv.Decode([]byte(s)); err != nil {
+		f, _ := fs.get(id).(*field.Binary)
+		if tlv.Check(f.Value()) != nil {
 			return bad("not BER-TLV")
 		}
 	case FieldAdditionalAmounts:
-		if _, err := ParseAdditionalAmounts(s); err != nil {
+		if err := checkAdditionalAmounts(s); err != nil {
 			return err
 		}
 	case FieldPrivateData:
@@ -156,7 +162,7 @@ func checkSemantics(id int, s string, have map[int][]byte, secondary bool) error
 			return fieldErr(id, -1, ErrUnexpected, "MAC belongs in field 128 with a secondary bitmap")
 		}
 	case FieldMAC2:
-		if _, ok := have[FieldMAC]; ok {
+		if fs.has(FieldMAC) {
 			return fieldErr(FieldMAC, -1, ErrUnexpected, "MAC in both field 64 and 128")
 		}
 	}

@@ -41,7 +41,7 @@ func (o OriginalData) Encode() (string, error) {
 	}
 	var sb strings.Builder
 	for _, p := range parts {
-		if firstBad([]byte(p.v), FormatN) >= 0 || len(p.v) > p.n || (!p.pad && len(p.v) != p.n) {
+		if firstBad(p.v, FormatN) >= 0 || len(p.v) > p.n || (!p.pad && len(p.v) != p.n) {
 			return "", fieldErr(FieldOriginalData, -1, ErrValue, p.name+": need "+strconv.Itoa(p.n)+" digits")
 		}
 		sb.WriteString(strings.Repeat("0", p.n-len(p.v)))
@@ -53,7 +53,7 @@ func (o OriginalData) Encode() (string, error) {
 // ParseOriginalData splits DE90. The institution IDs keep their leading
 // zeros removed ("00000012345" gives "12345"; all zeros give "").
 func ParseOriginalData(s string) (OriginalData, error) {
-	if len(s) != 42 || firstBad([]byte(s), FormatN) >= 0 {
+	if len(s) != 42 || firstBad(s, FormatN) >= 0 {
 		return OriginalData{}, fieldErr(FieldOriginalData, -1, ErrValue, "need 42 digits")
 	}
 	o := OriginalData{
@@ -85,7 +85,7 @@ func (c CardAcceptorLocation) Encode() (string, error) {
 	}{{c.Name, 25, "name"}, {c.City, 13, "city"}, {c.Country, 2, "country"}}
 	var sb strings.Builder
 	for _, p := range parts {
-		if len(p.v) > p.n || firstBad([]byte(p.v), FormatANS) >= 0 {
+		if len(p.v) > p.n || firstBad(p.v, FormatANS) >= 0 {
 			return "", fieldErr(FieldCardAcceptor, -1, ErrValue, p.name+": at most "+strconv.Itoa(p.n)+" printable characters")
 		}
 		sb.WriteString(p.v)
@@ -98,7 +98,7 @@ func (c CardAcceptorLocation) Encode() (string, error) {
 // removed; a shorter string (DE43 after unpacking loses its trailing
 // spaces) is read as if space-filled.
 func ParseCardAcceptorLocation(s string) (CardAcceptorLocation, error) {
-	if len(s) > 40 || firstBad([]byte(s), FormatANS) >= 0 {
+	if len(s) > 40 || firstBad(s, FormatANS) >= 0 {
 		return CardAcceptorLocation{}, fieldErr(FieldCardAcceptor, -1, ErrValue, "at most 40 printable characters")
 	}
 	s += strings.Repeat(" ", 40-len(s))
@@ -122,7 +122,7 @@ func LocalDate(t time.Time) string { return t.Format("0102") }
 // year: the year chosen is the one that puts the result nearest to now
 // (a message sent on 31 December and read on 1 January keeps its year).
 func ParseTransmissionDateTime(s string, now time.Time) (time.Time, error) {
-	if len(s) != 10 || firstBad([]byte(s), FormatN) >= 0 {
+	if len(s) != 10 || firstBad(s, FormatN) >= 0 {
 		return time.Time{}, fieldErr(FieldTransmissionDateTime, -1, ErrValue, "need MMDDhhmmss")
 	}
 	now = now.UTC()
@@ -150,21 +150,34 @@ func absDur(d time.Duration) time.Duration {
 	return d
 }
 
-// validMMDD reports whether s is a month and day that exist in some year.
+// validMMDD reports whether s is a month and day that exist in some year
+// (29 February included), as time.Parse reads "MMDD".
 func validMMDD(s string) bool {
-	_, err := time.Parse("20060102", "2000"+s) // 2000 is a leap year
-	return len(s) == 4 && err == nil
+	if len(s) != 4 || firstBad(s, FormatN) >= 0 {
+		return false
+	}
+	m, d := twoDigits(s[0:2]), twoDigits(s[2:4])
+	return m >= 1 && m <= 12 && d >= 1 && d <= daysIn[m]
 }
 
-// validHHMMSS reports whether s is a time of day.
+// daysIn is the number of days of each month in a leap year.
+var daysIn = [13]int{0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
+
+// validHHMMSS reports whether s is a time of day, as time.Parse reads
+// "hhmmss".
 func validHHMMSS(s string) bool {
-	_, err := time.Parse("150405", s)
-	return len(s) == 6 && err == nil
+	if len(s) != 6 || firstBad(s, FormatN) >= 0 {
+		return false
+	}
+	return twoDigits(s[0:2]) <= 23 && twoDigits(s[2:4]) <= 59 && twoDigits(s[4:6]) <= 59
 }
+
+// twoDigits is the value of two ASCII digits.
+func twoDigits(s string) int { return int(s[0]-'0')*10 + int(s[1]-'0') }
 
 // validYYMM reports whether s is an expiry date YYMM.
 func validYYMM(s string) bool {
-	if len(s) != 4 || firstBad([]byte(s), FormatN) >= 0 {
+	if len(s) != 4 || firstBad(s, FormatN) >= 0 {
 		return false
 	}
 	m, _ := strconv.Atoi(s[2:])
@@ -179,7 +192,7 @@ func FormatSTAN(n uint32) string { return fmt.Sprintf("%06d", n%1_000_000) }
 // common YDDDhh + STAN form: last digit of the year, day of the year (3
 // digits), hour, then the 6-digit STAN.
 func NewRRN(t time.Time, stan string) (string, error) {
-	if len(stan) != 6 || firstBad([]byte(stan), FormatN) >= 0 {
+	if len(stan) != 6 || firstBad(stan, FormatN) >= 0 {
 		return "", fieldErr(FieldSTAN, -1, ErrValue, "need 6 digits")
 	}
 	return fmt.Sprintf("%d%03d%02d%s", t.Year()%10, t.YearDay(), t.Hour(), stan), nil
@@ -207,7 +220,7 @@ func SplitTrack2(s string) (pan, expiry, serviceCode string, err error) {
 		return "", "", "", fieldErr(FieldTrack2, -1, ErrValue, what)
 	}
 	switch {
-	case len(s) > 37 || firstBad([]byte(s), FormatZ) >= 0:
+	case len(s) > 37 || firstBad(s, FormatZ) >= 0:
 		return bad("not track 2 data")
 	case i < 0:
 		return bad("no separator")

@@ -593,7 +593,9 @@ func (t *Terminal) exchange(ctx context.Context, purpose string, v any) (*iso858
 		x.Err = fmt.Errorf("%w: %w", client.ErrNotSent, err)
 		return nil, x
 	}
-	t.emit(Event{Kind: EventHostSend, Text: isospec.Summary(msg), Message: msg})
+	if t.o.Events != nil { // the summary is only for a listener
+		t.emit(Event{Kind: EventHostSend, Text: isospec.Summary(msg), Message: msg})
+	}
 	begin := time.Now()
 	var (
 		resp  *iso8583.Message
@@ -610,7 +612,9 @@ func (t *Terminal) exchange(ctx context.Context, purpose string, v any) (*iso858
 		x.Err = err
 		return nil, x
 	}
-	t.emit(Event{Kind: EventHostReceive, Text: isospec.Summary(resp), Message: resp})
+	if t.o.Events != nil {
+		t.emit(Event{Kind: EventHostReceive, Text: isospec.Summary(resp), Message: resp})
+	}
 	if err := t.validAnswer(msg, resp, frame); err != nil {
 		x.Err = err
 		return nil, x
