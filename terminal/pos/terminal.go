@@ -170,6 +170,9 @@ func (t *Terminal) display(text string) { t.emit(Event{Kind: EventDisplay, Text:
 // message to the POS (the online result, a processing error, the end of a
 // transaction).
 func (t *Terminal) ui(u kernel.UIRequest) {
+	if t.o.Events == nil {
+		return
+	}
 	u2 := u
 	t.emit(Event{Kind: EventUI, Text: u.Message.String(), UI: &u2})
 }
@@ -324,12 +327,16 @@ func (t *Terminal) runKernel(ctx context.Context, res *Result, typ kernel.TxnTyp
 	kc.Clock = func() time.Time { return now }
 	kc.UnpredictableNumber = t.o.UnpredictableNumber
 	kc.UI = t.ui
-	kc.Trace = func(x kernel.Exchange) {
-		if t.o.Trace != nil {
-			t.o.Trace(x)
+	if t.o.Trace != nil || t.o.Events != nil {
+		kc.Trace = func(x kernel.Exchange) {
+			if t.o.Trace != nil {
+				t.o.Trace(x)
+			}
+			if t.o.Events != nil {
+				x2 := x
+				t.emit(Event{Kind: EventAPDU, Text: trace.CommandName(x.C), Exchange: &x2})
+			}
 		}
-		x2 := x
-		t.emit(Event{Kind: EventAPDU, Text: trace.CommandName(x.C), Exchange: &x2})
 	}
 	ep, err := entry.New(kc)
 	if err != nil {
@@ -593,7 +600,9 @@ func (t *Terminal) exchange(ctx context.Context, purpose string, v any) (*iso858
 		x.Err = fmt.Errorf("%w: %w", client.ErrNotSent, err)
 		return nil, x
 	}
-	t.emit(Event{Kind: EventHostSend, Text: isospec.Summary(msg), Message: msg})
+	if t.o.Events != nil {
+		t.emit(Event{Kind: EventHostSend, Text: isospec.Summary(msg), Message: msg})
+	}
 	begin := time.Now()
 	var (
 		resp  *iso8583.Message
@@ -610,7 +619,9 @@ func (t *Terminal) exchange(ctx context.Context, purpose string, v any) (*iso858
 		x.Err = err
 		return nil, x
 	}
-	t.emit(Event{Kind: EventHostReceive, Text: isospec.Summary(resp), Message: resp})
+	if t.o.Events != nil {
+		t.emit(Event{Kind: EventHostReceive, Text: isospec.Summary(resp), Message: resp})
+	}
 	if err := t.validAnswer(msg, resp, frame); err != nil {
 		x.Err = err
 		return nil, x
