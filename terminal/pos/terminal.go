@@ -75,6 +75,9 @@ type Options struct {
 	// MaxTaps bounds the presentations of the card; 0 means
 	// DefaultMaxTaps.
 	MaxTaps int
+	// NoReceipt prints no receipt: Result.Receipt stays empty (a load
+	// generator's terminals, which nobody reads).
+	NoReceipt bool
 }
 
 // Terminal is a contactless POS terminal on the network: it runs the
@@ -242,7 +245,7 @@ func (t *Terminal) card(ctx context.Context, kind Kind, typ kernel.TxnType, amou
 	if u, ok := endUI(res, t.holdTime(out)); ok {
 		t.ui(u)
 	}
-	if res.Status != StatusNotCompleted && res.Status != StatusCancelled && res.Status != StatusHostUnavailable {
+	if !t.o.NoReceipt && res.Status != StatusNotCompleted && res.Status != StatusCancelled && res.Status != StatusHostUnavailable {
 		res.Receipt = t.receipt(res, now)
 	}
 	return res, nil
@@ -834,7 +837,7 @@ func (t *Terminal) Void(ctx context.Context, ref Ref) (*Result, error) {
 	if u, ok := endUI(res, 0); ok {
 		t.ui(u)
 	}
-	if res.Status != StatusHostUnavailable {
+	if !t.o.NoReceipt && res.Status != StatusHostUnavailable {
 		res.Receipt = receipt.Render(receipt.Data{
 			Merchant:     t.merchantLine(),
 			MerchantID:   t.cfg.MerchantID,
