@@ -591,6 +591,7 @@ func newLoadTerm(cfg loadConfig, i int, addr string, state *loadState, hce *lab.
 		STAN:                t.stan,
 		Keypad:              keypad,
 		Journal:             discardJournal{},
+		NoReceipt:           true,
 	})
 	if err != nil {
 		t.link.Close()
