@@ -82,7 +82,7 @@ func (w *writer) do(ctx context.Context, fn func(querier) error) error {
 // after, when set, gets its outcome once committed. It reports ErrClosed
 // at once when the writer is stopped.
 func (w *writer) later(ctx context.Context, fn func(querier) error, after func(error)) {
-	j := &writeJob{ctx: context.WithoutCancel(ctx), fn: fn, after: after}
+	j := &writeJob{ctx: uncancelled(ctx), fn: fn, after: after}
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
@@ -243,8 +243,17 @@ func (w *writer) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 // A started statement runs to its end: a caller's context ending must not
 // interrupt SQLite, which would roll back the whole batch.
 
+// uncancelled is ctx without its cancellation; a context that cannot be
+// cancelled is kept as it is.
+func uncancelled(ctx context.Context) context.Context {
+	if ctx.Done() == nil {
+		return ctx
+	}
+	return context.WithoutCancel(ctx)
+}
+
 func (w *writer) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	ctx = context.WithoutCancel(ctx)
+	ctx = uncancelled(ctx)
 	st, err := w.stmt(ctx, q)
 	if err != nil {
 		return nil, err
@@ -256,7 +265,7 @@ func (w *writer) ExecContext(ctx context.Context, q string, args ...any) (sql.Re
 }
 
 func (w *writer) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	ctx = context.WithoutCancel(ctx)
+	ctx = uncancelled(ctx)
 	st, err := w.stmt(ctx, q)
 	if err != nil || st == nil {
 		return w.conn.QueryRowContext(ctx, q, args...)
