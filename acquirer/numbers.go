@@ -32,7 +32,10 @@ type Reserver interface {
 type DurableNumbers struct {
 	// Store keeps the counter.
 	Store Reserver
-	// Block is how many STANs are reserved at once (100 when 0).
+	// Block is how many STANs are reserved at once (1,000 when 0). The
+	// sale that finds the block spent waits for the next one's commit,
+	// and the sales behind it with it: at 1,000 sales a second that is
+	// once a second.
 	Block int64
 
 	mu        sync.Mutex
@@ -48,7 +51,7 @@ func (n *DurableNumbers) Next(ctx context.Context, now time.Time) (string, strin
 	if n.next == 0 || n.next >= n.end {
 		size := n.Block
 		if size <= 0 {
-			size = 100
+			size = 1000
 		}
 		first, err := n.Store.Reserve(ctx, stanCounter, size)
 		if err != nil {

@@ -86,8 +86,11 @@ func NewSize(window time.Duration, max int) *Detector {
 	if max < 1 {
 		max = 1
 	}
+	// Both are made for max keys at once: the detector's memory does not
+	// grow as sales come, nor does the heap the garbage collector paces
+	// itself by.
 	return &Detector{window: window, max: max, seed: maphash.MakeSeed(),
-		keys: make(map[uint64]int64), ring: make([]seen, max)}
+		keys: make(map[uint64]int64, max), ring: make([]seen, max)}
 }
 
 // Window returns the detection window.

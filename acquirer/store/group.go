@@ -21,7 +21,10 @@ type querier interface {
 
 // writeJob is one write waiting for the writer.
 type writeJob struct {
-	ctx   context.Context
+	ctx context.Context
+	// fn runs the write's statements. It may run more than once (see
+	// commit), each time in a fresh transaction, so it sets what it
+	// returns to its caller rather than adding to it.
 	fn    func(querier) error
 	err   error
 	done  chan error  // a caller waiting, or nil
@@ -29,13 +32,15 @@ type writeJob struct {
 }
 
 // writer is the store's only writer. It runs the writes of concurrent
-// callers one after the other, each under a savepoint of one transaction,
-// and commits them together (group commit): a journal line recorded
-// before forwarding and another one completed after its answer share one
-// write of the WAL and one fsync. A write that fails is rolled back to its
-// savepoint alone; no caller returns before the commit that holds its
-// write reached the disk, and a failed commit fails the whole batch. Its
-// statements are prepared once on its own long-lived connection.
+// callers one after the other in one transaction and commits them
+// together (group commit): a journal line recorded before forwarding and
+// another one completed after its answer share one write of the WAL and
+// one fsync. A write that fails is undone alone: the batch is rolled back
+// and run again with each write under a savepoint of its own, the failed
+// one rolled back to its savepoint. No caller returns before the commit
+// that holds its write reached the disk, and a failed commit fails the
+// whole batch. Its statements are prepared once on its own long-lived
+// connection.
 type writer struct {
 	conn    *sql.Conn
 	jobs    chan *writeJob
@@ -77,7 +82,7 @@ func (w *writer) do(ctx context.Context, fn func(querier) error) error {
 // after, when set, gets its outcome once committed. It reports ErrClosed
 // at once when the writer is stopped.
 func (w *writer) later(ctx context.Context, fn func(querier) error, after func(error)) {
-	j := &writeJob{ctx: context.WithoutCancel(ctx), fn: fn, after: after}
+	j := &writeJob{ctx: uncancelled(ctx), fn: fn, after: after}
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
@@ -144,18 +149,52 @@ func (w *writer) release() {
 	_ = w.conn.Close()
 }
 
+// commit runs and commits a batch. Writes seldom fail, so the batch runs
+// first without savepoints, two statements fewer per write; should one
+// fail, that transaction is rolled back and the batch runs again with
+// savepoints (commitEach).
 func (w *writer) commit(batch []*writeJob) {
 	ctx := context.Background()
-	fail := func(jobs []*writeJob, what string, err error) {
-		_, _ = w.conn.ExecContext(ctx, "ROLLBACK")
-		for _, j := range jobs {
-			if j.err == nil {
-				j.err = fmt.Errorf("%s: %w", what, err)
+	if _, err := w.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		w.fail(batch, "begin", err)
+		return
+	}
+	for _, j := range batch {
+		if err := j.ctx.Err(); err != nil {
+			j.err = err
+			continue
+		}
+		if err := j.fn(w); err != nil {
+			_, _ = w.conn.ExecContext(ctx, "ROLLBACK")
+			for _, j := range batch {
+				j.err = nil
 			}
+			w.commitEach(batch)
+			return
 		}
 	}
+	if _, err := w.ExecContext(ctx, "COMMIT"); err != nil {
+		w.fail(batch, "commit", err)
+	}
+}
+
+// fail rolls the writer's transaction back and gives err to every job of
+// the batch that has no error of its own yet.
+func (w *writer) fail(jobs []*writeJob, what string, err error) {
+	_, _ = w.conn.ExecContext(context.Background(), "ROLLBACK")
+	for _, j := range jobs {
+		if j.err == nil {
+			j.err = fmt.Errorf("%s: %w", what, err)
+		}
+	}
+}
+
+// commitEach runs and commits a batch with each write under a savepoint,
+// so that a write that fails is rolled back alone.
+func (w *writer) commitEach(batch []*writeJob) {
+	ctx := context.Background()
 	if _, err := w.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		fail(batch, "begin", err)
+		w.fail(batch, "begin", err)
 		return
 	}
 	for _, j := range batch {
@@ -164,23 +203,23 @@ func (w *writer) commit(batch []*writeJob) {
 			continue
 		}
 		if _, err := w.ExecContext(ctx, "SAVEPOINT w"); err != nil {
-			fail(batch, "savepoint", err)
+			w.fail(batch, "savepoint", err)
 			return
 		}
 		if err := j.fn(w); err != nil {
 			j.err = err
 			if _, rerr := w.ExecContext(ctx, "ROLLBACK TO w"); rerr != nil {
-				fail(batch, "transaction rolled back", rerr)
+				w.fail(batch, "transaction rolled back", rerr)
 				return
 			}
 		}
 		if _, err := w.ExecContext(ctx, "RELEASE w"); err != nil {
-			fail(batch, "transaction rolled back", err)
+			w.fail(batch, "transaction rolled back", err)
 			return
 		}
 	}
 	if _, err := w.ExecContext(ctx, "COMMIT"); err != nil {
-		fail(batch, "commit", err)
+		w.fail(batch, "commit", err)
 	}
 }
 
@@ -204,8 +243,17 @@ func (w *writer) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 // A started statement runs to its end: a caller's context ending must not
 // interrupt SQLite, which would roll back the whole batch.
 
+// uncancelled is ctx without its cancellation; a context that cannot be
+// cancelled is kept as it is.
+func uncancelled(ctx context.Context) context.Context {
+	if ctx.Done() == nil {
+		return ctx
+	}
+	return context.WithoutCancel(ctx)
+}
+
 func (w *writer) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	ctx = context.WithoutCancel(ctx)
+	ctx = uncancelled(ctx)
 	st, err := w.stmt(ctx, q)
 	if err != nil {
 		return nil, err
@@ -217,7 +265,7 @@ func (w *writer) ExecContext(ctx context.Context, q string, args ...any) (sql.Re
 }
 
 func (w *writer) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	ctx = context.WithoutCancel(ctx)
+	ctx = uncancelled(ctx)
 	st, err := w.stmt(ctx, q)
 	if err != nil || st == nil {
 		return w.conn.QueryRowContext(ctx, q, args...)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -137,4 +138,45 @@ func TestCompleteLater(t *testing.T) {
 	e, err = s.Entry(ctx, id2)
 	require.NoError(t, err)
 	require.Equal(t, "05", e.ResponseCode)
+}
+
+// A batch whose middle write fails after a statement of its own commits
+// the other writes, and nothing of the failed one: the batch runs again
+// with a savepoint per write.
+func TestBatchWithFailedWrite(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t)
+	insert := func(stan string) func(querier) error {
+		return func(q querier) error {
+			_, err := q.ExecContext(ctx, `INSERT INTO journal (at_ms, mti, tid, mid, term_stan, term_de7, term_rrn,
+			acq_stan, acq_de7, rrn, masked_pan, bin, issuer, amount, currency, response_code, auth_code, reason, state)
+			VALUES (?, '0100', 'T0000001', '', ?, '', '', '', '', '', '', '', '', 0, '901', '', '', '', 'pending')`, ms(t0), stan)
+			return err
+		}
+	}
+	runs := 0
+	broken := errors.New("broken write")
+	batch := []*writeJob{
+		{ctx: ctx, fn: insert("000001")},
+		{ctx: ctx, fn: func(q querier) error {
+			runs++
+			if err := insert("000002")(q); err != nil {
+				return err
+			}
+			return broken
+		}},
+		{ctx: ctx, fn: insert("000003")},
+	}
+	s.w.commit(batch)
+	require.NoError(t, batch[0].err)
+	require.ErrorIs(t, batch[1].err, broken)
+	require.NoError(t, batch[2].err)
+	require.Equal(t, 2, runs, "run once in the batch, once more under its savepoint")
+	lines, err := s.Since(ctx, t0)
+	require.NoError(t, err)
+	var stans []string
+	for _, l := range lines {
+		stans = append(stans, l.TermSTAN)
+	}
+	require.Equal(t, []string{"000001", "000003"}, stans)
 }

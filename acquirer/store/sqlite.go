@@ -300,11 +300,19 @@ func (s *SQL) Record(ctx context.Context, e Entry) (int64, error) {
 	}
 	var id int64
 	err := s.w.do(ctx, func(q querier) error {
-		return q.QueryRowContext(ctx, `INSERT INTO journal (at_ms, mti, tid, mid, term_stan, term_de7, term_rrn,
+		// Every authorisation records a line: its ID is the driver's
+		// last insert ID, cheaper than a RETURNING row read through
+		// database/sql (the other inserts keep RETURNING).
+		res, err := q.ExecContext(ctx, `INSERT INTO journal (at_ms, mti, tid, mid, term_stan, term_de7, term_rrn,
 		acq_stan, acq_de7, rrn, masked_pan, bin, issuer, amount, currency, response_code, auth_code, reason, state)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			ms(e.At), e.MTI, e.TID, e.MID, e.TermSTAN, e.TermDE7, e.TermRRN, e.AcqSTAN, e.AcqDE7, e.RRN,
-			e.MaskedPAN, e.BIN, e.Issuer, e.Amount, e.Currency, e.ResponseCode, e.AuthCode, e.Reason, string(e.State)).Scan(&id)
+			e.MaskedPAN, e.BIN, e.Issuer, e.Amount, e.Currency, e.ResponseCode, e.AuthCode, e.Reason, string(e.State))
+		if err != nil {
+			return err
+		}
+		id, err = res.LastInsertId()
+		return err
 	})
 	if err != nil {
 		return 0, wrap("record", err)

@@ -16,7 +16,8 @@
 // commits), the embedded default. The statements use plain types, INSERT
 // and UPDATE ... RETURNING and no SQLite function, so that a PostgreSQL
 // implementation needs only its own id columns (identity instead of
-// SQLite's INTEGER PRIMARY KEY) and numbered placeholders.
+// SQLite's INTEGER PRIMARY KEY), numbered placeholders and a RETURNING id
+// on the journal's insert, whose ID SQLite gives as the last insert ID.
 package store
 
 import (

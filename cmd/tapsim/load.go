@@ -138,6 +138,7 @@ minute leave the load cards in the issuer's window.
 Exits 0 when the run completed (declines included), 1 when any sale errored, 2 on bad flags.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			setLongRunGC()
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return runLoadCmd(ctx, f, cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -590,6 +591,7 @@ func newLoadTerm(cfg loadConfig, i int, addr string, state *loadState, hce *lab.
 		STAN:                t.stan,
 		Keypad:              keypad,
 		Journal:             discardJournal{},
+		NoReceipt:           true,
 	})
 	if err != nil {
 		t.link.Close()

@@ -82,24 +82,24 @@ func Alg3(k keys.Key, data []byte, p Padding) ([]byte, error) {
 	if len(parts) == 3 {
 		c3 = parts[2]
 	}
-	// The whole blocks are chained straight from data; only the padded
-	// tail is copied.
-	whole := len(data) - len(data)%8
+	// The whole blocks are chained straight from data; the padded tail,
+	// never more than one block (padding method 2 adds at most 8 bytes,
+	// method 1 pads only what is not whole, or an empty input), is built
+	// on the stack. The key schedules are the key's own, made once.
 	h := make([]byte, 8)
-	chain := func(block []byte) {
-		for j := range 8 {
-			h[j] ^= block[j]
-		}
+	whole := len(data) - len(data)%8
+	for i := 0; i < whole; i += 8 {
+		subtle.XORBytes(h, h, data[i:i+8])
 		c1.Encrypt(h, h)
 	}
-	for i := 0; i < whole; i += 8 {
-		chain(data[i : i+8])
-	}
 	if p == Method2 || whole < len(data) || len(data) == 0 {
-		tail := Pad(data[whole:], 8, p)
-		for i := 0; i < len(tail); i += 8 {
-			chain(tail[i : i+8])
+		var tail [8]byte
+		n := copy(tail[:], data[whole:])
+		if p == Method2 {
+			tail[n] = 0x80
 		}
+		subtle.XORBytes(h, h, tail[:])
+		c1.Encrypt(h, h)
 	}
 	c2.Decrypt(h, h)
 	c3.Encrypt(h, h)

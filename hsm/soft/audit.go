@@ -56,10 +56,24 @@ func (s *HSM) debug(op string, err error, attrs ...slog.Attr) {
 	s.logOp(slog.LevelDebug, op, err, attrs)
 }
 
-func (s *HSM) logOp(level slog.Level, op string, err error, attrs []slog.Attr) {
+// auditing reports whether audit writes an operation that ended with
+// err, so that a hot operation describes its keys only for a log that
+// takes them.
+func (s *HSM) auditing(err error) bool {
+	return s.log.Enabled(context.Background(), opLevel(slog.LevelInfo, err))
+}
+
+// opLevel is the level of an operation's record: level, or Warn when it
+// failed.
+func opLevel(level slog.Level, err error) slog.Level {
 	if err != nil && level < slog.LevelWarn {
-		level = slog.LevelWarn
+		return slog.LevelWarn
 	}
+	return level
+}
+
+func (s *HSM) logOp(level slog.Level, op string, err error, attrs []slog.Attr) {
+	level = opLevel(level, err)
 	ctx := context.Background()
 	if !s.log.Enabled(ctx, level) {
 		return

@@ -64,7 +64,9 @@ func (s *HSM) VerifyARQC(imk hsm.Handle, cvnName, pan, psn string, tags cryptogr
 		}
 		return nil
 	}()
-	s.audit(op, err, entryAttr("imk", e), slog.String("cvn", cvnName))
+	if s.auditing(err) {
+		s.audit(op, err, entryAttr("imk", e), slog.String("cvn", cvnName))
+	}
 	return err
 }
 
@@ -98,7 +100,9 @@ func (s *HSM) VerifyCVC3(imk hsm.Handle, cvnName, pan, psn string, staticTrack, 
 		}
 		return nil
 	}()
-	s.audit(op, err, entryAttr("imk", e), slog.String("cvn", cvnName))
+	if s.auditing(err) {
+		s.audit(op, err, entryAttr("imk", e), slog.String("cvn", cvnName))
+	}
 	return err
 }
 
@@ -121,7 +125,9 @@ func (s *HSM) GenerateARPC(imk hsm.Handle, cvnName, pan, psn string, tags crypto
 		}
 		return out, nil
 	}()
-	s.audit(op, err, entryAttr("imk", e), slog.String("cvn", cvnName))
+	if s.auditing(err) {
+		s.audit(op, err, entryAttr("imk", e), slog.String("cvn", cvnName))
+	}
 	return arpc, err
 }
 

@@ -61,7 +61,9 @@ func (s *HSM) GenerateMAC(key hsm.Handle, data []byte) ([]byte, error) {
 		}
 		return computeMAC(op, e.key, data)
 	}()
-	s.audit(op, err, entryAttr("key", e), slog.Int("bytes", len(data)))
+	if s.auditing(err) {
+		s.audit(op, err, entryAttr("key", e), slog.Int("bytes", len(data)))
+	}
 	return m, err
 }
 
@@ -76,7 +78,9 @@ func (s *HSM) VerifyMAC(key hsm.Handle, data, m []byte) error {
 		}
 		return checkMAC(op, e.key, data, m)
 	}()
-	s.audit(op, err, entryAttr("key", e), slog.Int("bytes", len(data)))
+	if s.auditing(err) {
+		s.audit(op, err, entryAttr("key", e), slog.Int("bytes", len(data)))
+	}
 	return err
 }
 
@@ -95,7 +99,9 @@ func (s *HSM) GenerateMACDUKPT(bdk hsm.Handle, ksn, data []byte) ([]byte, error)
 		}
 		return computeMAC(op, k, data)
 	}()
-	s.audit(op, err, entryAttr("bdk", e), slog.String("ksn", fmt.Sprintf("%X", ksn)), slog.Int("bytes", len(data)))
+	if s.auditing(err) {
+		s.audit(op, err, entryAttr("bdk", e), slog.String("ksn", fmt.Sprintf("%X", ksn)), slog.Int("bytes", len(data)))
+	}
 	return m, err
 }
 
@@ -114,6 +120,8 @@ func (s *HSM) VerifyMACDUKPT(bdk hsm.Handle, ksn, data, m []byte) error {
 		}
 		return checkMAC(op, k, data, m)
 	}()
-	s.audit(op, err, entryAttr("bdk", e), slog.String("ksn", fmt.Sprintf("%X", ksn)), slog.Int("bytes", len(data)))
+	if s.auditing(err) {
+		s.audit(op, err, entryAttr("bdk", e), slog.String("ksn", fmt.Sprintf("%X", ksn)), slog.Int("bytes", len(data)))
+	}
 	return err
 }

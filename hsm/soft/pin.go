@@ -124,7 +124,9 @@ func (s *HSM) TranslatePINDUKPT(bdk hsm.Handle, ksn, block []byte, zpk hsm.Handl
 		}
 		return s.translate(op, pk, block, ze.key, pan)
 	}()
-	s.audit(op, err, entryAttr("bdk", be), entryAttr("zpk", ze), slog.String("ksn", fmt.Sprintf("%X", ksn)))
+	if s.auditing(err) {
+		s.audit(op, err, entryAttr("bdk", be), entryAttr("zpk", ze), slog.String("ksn", fmt.Sprintf("%X", ksn)))
+	}
 	return out, err
 }
 

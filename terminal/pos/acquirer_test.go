@@ -236,16 +236,25 @@ type rig struct {
 
 func newRig(t testing.TB, decide func(*iso8583.Message) *iso8583.Message, o pos.Options) *rig {
 	t.Helper()
+	return newRigEvents(t, decide, o, true)
+}
+
+// newRigEvents is newRig whose terminal has no event listener unless
+// record is set, as the load generator's terminals.
+func newRigEvents(t testing.TB, decide func(*iso8583.Message) *iso8583.Message, o pos.Options, record bool) *rig {
+	t.Helper()
 	r := &rig{acq: startAcquirer(t, decide), stan: pos.NewCounter(0)}
 	r.link = client.New(r.acq.addr(), client.Options{})
 	t.Cleanup(func() { _ = r.link.Close() })
 	o.Clock = func() time.Time { return testNow }
 	o.UnpredictableNumber = kernel.FixedUN([4]byte{0x12, 0x34, 0x56, 0x78})
 	o.STAN = r.stan
-	o.Events = func(e pos.Event) {
-		r.emu.Lock()
-		r.events = append(r.events, e)
-		r.emu.Unlock()
+	if record {
+		o.Events = func(e pos.Event) {
+			r.emu.Lock()
+			r.events = append(r.events, e)
+			r.emu.Unlock()
+		}
 	}
 	term, err := pos.New(testConfig(t), r.link, o)
 	if err != nil {

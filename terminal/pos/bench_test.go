@@ -14,6 +14,7 @@ import (
 // BenchmarkSale is one whole sale against an acquirer on loopback TCP:
 // kernel run on a virtual card, 0100 built and MACed, sent, answer checked
 // and applied, receipt printed. The PIN variant adds the DUKPT PIN block.
+// Like the load generator's, the terminal has no event listener.
 func BenchmarkSale(b *testing.B) {
 	for _, bc := range []struct {
 		name   string
@@ -24,7 +25,7 @@ func BenchmarkSale(b *testing.B) {
 		{"online-pin", 350000, pinpad.Always("1234")},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			r := newRig(b, approveAll, pos.Options{Keypad: bc.keypad})
+			r := newRigEvents(b, approveAll, pos.Options{Keypad: bc.keypad}, false)
 			card := newCard(b, "visa-plastic")
 			app := cards.Applications(card)[0]
 			reader := inproc.New(card)

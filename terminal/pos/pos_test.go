@@ -116,6 +116,20 @@ func TestSaleNoCVMRequestFields(t *testing.T) {
 	require.Contains(t, res.Exchanges[0].Describe(), "476173******0010")
 }
 
+// A terminal without receipts (and without an event listener, as the load
+// generator's) approves the same sale and prints nothing.
+func TestSaleNoReceipt(t *testing.T) {
+	r := newRigEvents(t, approveAll, pos.Options{NoReceipt: true}, false)
+	res, err := r.term.Sale(context.Background(), 150000, inproc.New(newCard(t, "visa-plastic")))
+	require.NoError(t, err)
+	require.Equal(t, pos.StatusApproved, res.Status, res.String())
+	require.Equal(t, "A1B2C3", res.AuthCode)
+	require.Empty(t, res.Receipt)
+	reqs, macErrs := r.acq.received()
+	require.Len(t, reqs, 1)
+	require.NoError(t, macErrs[0], "MAC verifies under the TAK")
+}
+
 // Online PIN: DE52 and DE53 are present and the PIN block decrypts under
 // the DUKPT PIN key of that KSN (derived from the BDK as the acquirer's
 // security module does) to the PIN typed, bound to the PAN.

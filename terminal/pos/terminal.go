@@ -75,6 +75,9 @@ type Options struct {
 	// MaxTaps bounds the presentations of the card; 0 means
 	// DefaultMaxTaps.
 	MaxTaps int
+	// NoReceipt prints no receipt: Result.Receipt stays empty (a load
+	// generator's terminals, which nobody reads).
+	NoReceipt bool
 }
 
 // Terminal is a contactless POS terminal on the network: it runs the
@@ -170,6 +173,9 @@ func (t *Terminal) display(text string) { t.emit(Event{Kind: EventDisplay, Text:
 // message to the POS (the online result, a processing error, the end of a
 // transaction).
 func (t *Terminal) ui(u kernel.UIRequest) {
+	if t.o.Events == nil {
+		return
+	}
 	u2 := u
 	t.emit(Event{Kind: EventUI, Text: u.Message.String(), UI: &u2})
 }
@@ -239,7 +245,7 @@ func (t *Terminal) card(ctx context.Context, kind Kind, typ kernel.TxnType, amou
 	if u, ok := endUI(res, t.holdTime(out)); ok {
 		t.ui(u)
 	}
-	if res.Status != StatusNotCompleted && res.Status != StatusCancelled && res.Status != StatusHostUnavailable {
+	if !t.o.NoReceipt && res.Status != StatusNotCompleted && res.Status != StatusCancelled && res.Status != StatusHostUnavailable {
 		res.Receipt = t.receipt(res, now)
 	}
 	return res, nil
@@ -324,12 +330,16 @@ func (t *Terminal) runKernel(ctx context.Context, res *Result, typ kernel.TxnTyp
 	kc.Clock = func() time.Time { return now }
 	kc.UnpredictableNumber = t.o.UnpredictableNumber
 	kc.UI = t.ui
-	kc.Trace = func(x kernel.Exchange) {
-		if t.o.Trace != nil {
-			t.o.Trace(x)
+	if t.o.Trace != nil || t.o.Events != nil {
+		kc.Trace = func(x kernel.Exchange) {
+			if t.o.Trace != nil {
+				t.o.Trace(x)
+			}
+			if t.o.Events != nil {
+				x2 := x
+				t.emit(Event{Kind: EventAPDU, Text: trace.CommandName(x.C), Exchange: &x2})
+			}
 		}
-		x2 := x
-		t.emit(Event{Kind: EventAPDU, Text: trace.CommandName(x.C), Exchange: &x2})
 	}
 	ep, err := entry.New(kc)
 	if err != nil {
@@ -827,7 +837,7 @@ func (t *Terminal) Void(ctx context.Context, ref Ref) (*Result, error) {
 	if u, ok := endUI(res, 0); ok {
 		t.ui(u)
 	}
-	if res.Status != StatusHostUnavailable {
+	if !t.o.NoReceipt && res.Status != StatusHostUnavailable {
 		res.Receipt = receipt.Render(receipt.Data{
 			Merchant:     t.merchantLine(),
 			MerchantID:   t.cfg.MerchantID,
