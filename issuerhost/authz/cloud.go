@@ -52,6 +52,17 @@ func (t *txn) verifyCloud() Reason {
 	if t.e.cfg.Cloud == nil {
 		return TransactionNotAllowed
 	}
+	if t.phase == phaseRead {
+		// The key ledger's check writes the key's use: the write phase
+		// makes it, and the stages after it. The PIN is checked now, for
+		// the PIN stage.
+		if len(t.req.PINBlock) > 0 && t.pvv != "" {
+			if _, r := t.pinCheck(); r != "" {
+				return r
+			}
+		}
+		return deferred
+	}
 	ref := t.card.ID
 	if t.token != nil {
 		ref = t.token.ID

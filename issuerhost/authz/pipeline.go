@@ -35,6 +35,13 @@ type txn struct {
 	now time.Time
 	err error // a failure that stops the host from deciding
 
+	// phase is the run (read or write, see Engine.Authorize); checks
+	// holds the security module's answers of the read phase, and crypto
+	// the one the cryptogram check used.
+	phase  phase
+	checks *checks
+	crypto *cryptoCheck
+
 	icc    iccData
 	refund bool
 	aac    bool // a refund's AAC: verified, no ARPC
@@ -111,6 +118,10 @@ func (t *txn) run() Decision {
 			break
 		}
 	}
+	if r == deferred {
+		// The read phase leaves the rest to the write phase.
+		return Decision{}
+	}
 	d := decisionFor(r)
 	d.MaskedPAN, d.Cred, d.ATC, d.CVM, d.DeviceID = pan.Mask(t.req.PAN), t.cred, t.atc, t.cvm, t.device
 	if t.token != nil {
@@ -119,16 +130,24 @@ func (t *txn) run() Decision {
 	if r == Approved {
 		d.AuthCode = t.authCode
 	}
-	if t.err == nil && t.arqcOK && !t.aac && t.cloud == 0 {
-		iad, err := t.issuerAuthData(d.Code)
-		if err != nil {
-			t.fail(err)
-			return decisionFor(SystemError)
+	if t.phase == phaseRead && t.wantsARPC() && t.crypto != nil {
+		// The ARPC of the decision expected; the write phase's answer
+		// takes it when its decision has the same code.
+		if t.crypto.arpc == nil || t.crypto.arpcCode != d.Code {
+			iad, err := t.issuerAuthData(d.Code)
+			if err != nil {
+				t.fail(err)
+				return decisionFor(SystemError)
+			}
+			t.crypto.arpc, t.crypto.arpcCode = iad, d.Code
 		}
-		d.IssuerAuthData = iad
 	}
 	return d
 }
+
+// deferred is what a stage of the read phase returns to leave itself and
+// the stages after it to the write phase.
+const deferred Reason = "-deferred"
 
 // record writes the authorisation log line and the audit entry.
 func (t *txn) record(d Decision) error {
@@ -382,13 +401,14 @@ func (t *txn) verifyARQC() Reason {
 		}
 		return FormatError
 	}
-	imk, err := t.e.hsm.Lookup(t.imkRef)
-	if err != nil {
-		return t.fail(fmt.Errorf("issuer master key %s: %w", t.imkRef, err))
+	ck, r := t.cryptoCheck(&t.checks.arqc, t.arqcKey(), func(imk hsm.Handle) error {
+		return t.e.hsm.VerifyARQC(imk, t.cvn.Name, t.req.PAN, t.psn, t.icc.tags, t.arqc)
+	})
+	if r != "" {
+		return r
 	}
-	t.imk = imk
-	err = t.e.hsm.VerifyARQC(imk, t.cvn.Name, t.req.PAN, t.psn, t.icc.tags, t.arqc)
-	switch {
+	t.imk, t.crypto = ck.imk, ck
+	switch err := ck.err; {
 	case err == nil:
 		t.arqcOK = true
 		return ""
@@ -397,7 +417,7 @@ func (t *txn) verifyARQC() Reason {
 	case errors.Is(err, hsm.ErrInput):
 		return FormatError
 	}
-	return t.fail(err)
+	return t.fail(ck.err)
 }
 
 // replay applies R-G4 (stage 4): the message is new, the cryptogram was
@@ -411,12 +431,20 @@ func (t *txn) replay() Reason {
 		return t.fail(err)
 	}
 	atc := uint16(t.atc)
-	fresh, err := t.tx.UseCryptogram(t.ctx, t.cred, atc, t.arqc, t.now)
+	var fresh bool
+	var err error
+	if t.phase == phaseRead {
+		var used bool
+		used, err = t.tx.CryptogramUsed(t.ctx, t.cred, atc, t.arqc)
+		fresh = !used
+	} else {
+		fresh, err = t.tx.UseCryptogram(t.ctx, t.cred, atc, t.arqc, t.now)
+	}
 	if err != nil {
 		return t.fail(err)
 	}
 	if !fresh {
-		if !t.e.tolerated(t.arqc) {
+		if !t.e.tolerated(t.arqc, t.phase == phaseRead) {
 			return ARQCReplayed
 		}
 		// The issuer's test setting: this one replay goes on.
@@ -437,6 +465,9 @@ func (t *txn) replay() Reason {
 	}
 	if int(atc)-int(hw) > t.e.cfg.Policy.ATCWindow {
 		return ATCOutOfWindow
+	}
+	if t.phase == phaseRead {
+		return ""
 	}
 	if err := t.tx.RaiseATC(t.ctx, t.cred, atc, t.now); err != nil {
 		return t.fail(err)
@@ -592,18 +623,13 @@ func (t *txn) onlinePIN() Reason {
 	if t.pvv == "" {
 		return PINNotSet
 	}
-	zpk, err := t.e.hsm.Lookup(t.e.cfg.ZPK)
-	if err != nil {
-		return t.fail(fmt.Errorf("zone PIN key: %w", err))
+	err, r := t.pinCheck()
+	if r != "" {
+		return r
 	}
-	pvk, err := t.e.hsm.Lookup(t.e.cfg.PVK)
-	if err != nil {
-		return t.fail(fmt.Errorf("PIN verification key: %w", err))
-	}
-	err = t.e.hsm.VerifyPIN(zpk, t.req.PINBlock, t.req.PAN, pvk, t.pvki, t.pvv)
 	switch {
 	case err == nil:
-		if t.card.PINFailures != 0 {
+		if t.card.PINFailures != 0 && t.phase == phaseWrite {
 			if err := t.tx.SetPINState(t.ctx, t.card.ID, 0, false); err != nil {
 				return t.fail(err)
 			}
@@ -612,6 +638,12 @@ func (t *txn) onlinePIN() Reason {
 	case errors.Is(err, hsm.ErrPIN):
 		n := t.card.PINFailures + 1
 		locked := n >= t.e.cfg.Policy.MaxPINTries
+		if t.phase == phaseRead {
+			if locked {
+				return PINTriesExceeded
+			}
+			return PINIncorrect
+		}
 		if err := t.tx.SetPINState(t.ctx, t.card.ID, n, locked); err != nil {
 			return t.fail(err)
 		}
@@ -653,6 +685,9 @@ func (t *txn) limits() Reason {
 
 // approve draws the authorisation code and holds the amount (stage 9).
 func (t *txn) approve() Reason {
+	if t.phase == phaseRead {
+		return ""
+	}
 	code, err := authCode(t.e.cfg.Rand)
 	if err != nil {
 		return t.fail(err)
