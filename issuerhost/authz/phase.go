@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/tapsim/tapsim/hsm"
+	"github.com/tapsim/tapsim/issuerhost/store"
 )
 
 // phase is which of its two runs a request's pipeline is in (see
@@ -32,9 +33,17 @@ var errReread = errors.New("authz: state changed between the read and the write 
 // inputs it was asked with (the request's own data aside, which do not
 // change between the phases), for the write phase.
 type checks struct {
-	arqc map[string]*cryptoCheck // by IMK label, CVN and PSN
-	cvc3 map[string]*cryptoCheck // by IMK label, CVN, PSN and ATC
-	pin  map[string]error        // by PVKI and PVV
+	// found is the token (nil for none) and card the read phase found.
+	found *found
+	arqc  map[string]*cryptoCheck // by IMK label, CVN and PSN
+	cvc3  map[string]*cryptoCheck // by IMK label, CVN, PSN and ATC
+	pin   map[string]error        // by PVKI and PVV
+}
+
+// found is a token and card as the read phase read them.
+type found struct {
+	token *store.Token
+	card  store.Card
 }
 
 // cryptoCheck is the security module's verdict on a cryptogram (nil err:

@@ -282,13 +282,10 @@ func (t *txn) format() Reason {
 // lookup finds the card or token (stage 2).
 func (t *txn) lookup() Reason {
 	r := t.req
-	d, err := vault.Detokenise(t.ctx, t.tx, r.PAN)
-	switch {
-	case err == nil:
-		k := d.Token
-		t.token, t.card = &k, d.Card
-		t.cred = "token:" + k.ID
-		t.cvnName, t.imkRef, t.psn, t.pvki, t.pvv, t.form = k.CVN, k.IMKRef, k.PSN, k.PVKI, k.PVV, k.FormFactor
+	if rs := t.find(); rs != "" {
+		return rs
+	}
+	if k := t.token; k != nil {
 		switch k.Status {
 		case store.TokenDeleted:
 			return TokenDeleted
@@ -306,25 +303,11 @@ func (t *txn) lookup() Reason {
 		if expired(k.Expiry, t.now) {
 			return TokenExpired
 		}
-		if rs := t.domain(k); rs != "" {
+		if rs := t.domain(*k); rs != "" {
 			return rs
 		}
-	case errors.Is(err, store.ErrNotFound):
-		c, err := t.tx.CardByPAN(t.ctx, r.PAN)
-		if errors.Is(err, store.ErrNotFound) {
-			return UnknownCard
-		}
-		if err != nil {
-			return t.fail(err)
-		}
-		t.card = c
-		t.cred = "card:" + c.ID
-		t.cvnName, t.imkRef, t.psn, t.pvki, t.pvv, t.form = c.CVN, c.IMKRef, c.PSN, c.PVKI, c.PVV, c.FormFactor
-		if r.Expiry != "" && r.Expiry != c.Expiry {
-			return ExpiryMismatch
-		}
-	default:
-		return t.fail(err)
+	} else if r.Expiry != "" && r.Expiry != t.card.Expiry {
+		return ExpiryMismatch
 	}
 	switch t.card.Status {
 	case store.CardActive:
@@ -353,6 +336,92 @@ func (t *txn) lookup() Reason {
 		return CardBlocked
 	}
 	return ""
+}
+
+// find finds the token or card the request's PAN names (detokenising
+// it), and the card, and takes their profile. The write phase does not
+// read again what the read phase found: it reads the token's and card's
+// state (status, PIN tries) and the version of the rest of their rows,
+// and runs both phases again when a version changed.
+func (t *txn) find() Reason {
+	if f := t.checks.found; t.phase == phaseWrite && f != nil {
+		return t.findAgain(f)
+	}
+	if t.phase == phaseRead {
+		t.checks.found = nil
+	}
+	d, err := vault.Detokenise(t.ctx, t.tx, t.req.PAN)
+	switch {
+	case err == nil:
+		k := d.Token
+		t.take(&k, d.Card)
+	case errors.Is(err, store.ErrNotFound):
+		c, err := t.tx.CardByPAN(t.ctx, t.req.PAN)
+		if errors.Is(err, store.ErrNotFound) {
+			return UnknownCard
+		}
+		if err != nil {
+			return t.fail(err)
+		}
+		t.take(nil, c)
+	default:
+		return t.fail(err)
+	}
+	if t.phase == phaseRead {
+		f := &found{card: t.card}
+		if t.token != nil {
+			k := *t.token
+			f.token = &k
+		}
+		t.checks.found = f
+	}
+	return ""
+}
+
+// findAgain is find in the write phase, for the token and card the read
+// phase found (f).
+func (t *txn) findAgain(f *found) Reason {
+	var k *store.Token
+	if f.token != nil {
+		st, err := t.tx.TokenState(t.ctx, f.token.ID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return t.reread()
+		case err != nil:
+			return t.fail(err)
+		case st.Version != f.token.Version:
+			return t.reread()
+		}
+		tok := *f.token
+		tok.Status, tok.StatusAt = st.Status, st.StatusAt
+		k = &tok
+	}
+	st, err := t.tx.CardState(t.ctx, f.card.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return t.reread()
+	case err != nil:
+		return t.fail(err)
+	case st.Version != f.card.Version:
+		return t.reread()
+	}
+	c := f.card
+	c.Status, c.PINFailures, c.PINLocked = st.Status, st.PINFailures, st.PINLocked
+	t.take(k, c)
+	return ""
+}
+
+// take makes token k (nil for none) and card c the request's credential.
+func (t *txn) take(k *store.Token, c store.Card) {
+	t.card = c
+	if k != nil {
+		t.token = k
+		t.cred = "token:" + k.ID
+		t.cvnName, t.imkRef, t.psn, t.pvki, t.pvv, t.form = k.CVN, k.IMKRef, k.PSN, k.PVKI, k.PVV, k.FormFactor
+		return
+	}
+	t.cred = "card:" + c.ID
+	t.cvnName, t.imkRef, t.psn, t.pvki, t.pvv, t.form = c.CVN, c.IMKRef, c.PSN, c.PVKI, c.PVV, c.FormFactor
 }
 
 // domain applies the token's domain restriction controls (vault.Controls)
@@ -425,23 +494,31 @@ func (t *txn) verifyARQC() Reason {
 // within the window. The cryptogram is recorded as used and the high-water
 // mark raised whatever the later stages decide.
 func (t *txn) replay() Reason {
-	if _, err := t.tx.Hold(t.ctx, t.req.Key()); err == nil {
-		return DuplicateTransmission
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return t.fail(err)
-	}
 	atc := uint16(t.atc)
 	var fresh bool
-	var err error
 	if t.phase == phaseRead {
-		var used bool
-		used, err = t.tx.CryptogramUsed(t.ctx, t.cred, atc, t.arqc)
+		if _, err := t.tx.Hold(t.ctx, t.req.Key()); err == nil {
+			return DuplicateTransmission
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return t.fail(err)
+		}
+		used, err := t.tx.CryptogramUsed(t.ctx, t.cred, atc, t.arqc)
+		if err != nil {
+			return t.fail(err)
+		}
 		fresh = !used
 	} else {
-		fresh, err = t.tx.UseCryptogram(t.ctx, t.cred, atc, t.arqc, t.now)
-	}
-	if err != nil {
-		return t.fail(err)
+		// One statement: the cryptogram is recorded unless a hold is
+		// under the message's key.
+		var held bool
+		var err error
+		fresh, held, err = t.tx.UseCryptogramOnce(t.ctx, t.req.Key(), t.cred, atc, t.arqc, t.now)
+		if err != nil {
+			return t.fail(err)
+		}
+		if held {
+			return DuplicateTransmission
+		}
 	}
 	if !fresh {
 		if !t.e.tolerated(t.arqc, t.phase == phaseRead) {
@@ -456,9 +533,23 @@ func (t *txn) replay() Reason {
 		// refuses a key used again (R-S5b).
 		return ""
 	}
-	hw, _, err := t.tx.ATC(t.ctx, t.cred)
-	if err != nil {
-		return t.fail(err)
+	var hw uint16
+	if t.phase == phaseRead {
+		var err error
+		if hw, _, err = t.tx.ATC(t.ctx, t.cred); err != nil {
+			return t.fail(err)
+		}
+	} else {
+		// One statement when the ATC is ahead within the window: the
+		// mark is raised; the mark is read only to say why not.
+		raised, mark, _, err := t.tx.RaiseATCWithin(t.ctx, t.cred, atc, t.e.cfg.Policy.ATCWindow, t.now)
+		if err != nil {
+			return t.fail(err)
+		}
+		if raised {
+			return ""
+		}
+		hw = mark
 	}
 	if int(atc) <= int(hw) {
 		return ATCNotAhead
@@ -466,11 +557,8 @@ func (t *txn) replay() Reason {
 	if int(atc)-int(hw) > t.e.cfg.Policy.ATCWindow {
 		return ATCOutOfWindow
 	}
-	if t.phase == phaseRead {
-		return ""
-	}
-	if err := t.tx.RaiseATC(t.ctx, t.cred, atc, t.now); err != nil {
-		return t.fail(err)
+	if t.phase == phaseWrite {
+		return t.fail(fmt.Errorf("ATC of %s ahead within the window but not raised", t.cred))
 	}
 	return ""
 }
