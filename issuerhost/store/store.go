@@ -32,7 +32,7 @@
 // PostgreSQL (OpenPostgres, over pgx's database/sql driver) lets several
 // issuer host processes share one database. Each store handle is an
 // instance with an identifier of its own (DB.Instance) and runs its
-// read-write transactions one at a time; every transaction runs at READ
+// read-write transactions one at a time, its read-only ones beside them; every transaction runs at READ
 // COMMITTED, so that a statement sees every transaction committed before
 // it, and never retries: a SERIALIZABLE transaction may fail at commit and
 // would have to run the caller's function again, and that function also
@@ -128,7 +128,8 @@ type DB struct {
 	path     string
 	location string // where the data is, without secrets
 
-	mu     sync.RWMutex // guards closed and cipher; on PostgreSQL it also serialises this instance's writers
+	mu     sync.RWMutex // guards closed and cipher
+	wmu    sync.Mutex   // PostgreSQL: serialises this instance's writers (not its readers)
 	closed bool
 	cipher Cipher       // nil until given: cards and tokens refused
 	writer *groupWriter // SQLite: the one writer; nil on PostgreSQL
@@ -365,17 +366,26 @@ func (s *DB) Update(ctx context.Context, fn func(*Tx) error) error {
 		s.mu.RUnlock()
 		return <-j.done
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	return s.runWriter(ctx, false, fn)
+}
+
+// runWriter runs fn in a read-write transaction of this PostgreSQL
+// instance, one at a time, while its readers go on (rows: one of
+// UpdateRows).
+func (s *DB) runWriter(ctx context.Context, rows bool, fn func(*Tx) error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	if s.closed {
 		return ErrClosed
 	}
-	return s.run(ctx, false, false, fn)
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	return s.run(ctx, false, rows, fn)
 }
 
 // UpdateRows is Update for a function that changes only the state of the
 // cards, tokens and accounts it reads inside the transaction (with Card,
-// CardByPAN, Token, TokenByNumber and Account), and appends to the
+// CardByPAN, CardState, Token, TokenByNumber, TokenState and Account), and appends to the
 // authorisation log and audit trail: an authorisation. On SQLite it is
 // Update. On PostgreSQL the transactions of UpdateRows on several
 // instances run side by side, each holding the rows of the cards, tokens
@@ -386,12 +396,7 @@ func (s *DB) UpdateRows(ctx context.Context, fn func(*Tx) error) error {
 	if s.writer != nil || s.dialect.sharedLock == "" {
 		return s.Update(ctx, fn)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return ErrClosed
-	}
-	return s.run(ctx, false, true, fn)
+	return s.runWriter(ctx, true, fn)
 }
 
 // View runs fn in a read-only transaction.
