@@ -33,11 +33,51 @@ var errReread = errors.New("authz: state changed between the read and the write 
 // inputs it was asked with (the request's own data aside, which do not
 // change between the phases), for the write phase.
 type checks struct {
+	// formatted is the format stage's outcome.
+	formatted *formatted
+	// audit is the text of the audit entry of the decision the read
+	// phase expected.
+	audit auditText
 	// found is the token (nil for none) and card the read phase found.
 	found *found
 	arqc  map[string]*cryptoCheck // by IMK label, CVN and PSN
 	cvc3  map[string]*cryptoCheck // by IMK label, CVN, PSN and ATC
 	pin   map[string]error        // by PVKI and PVV
+}
+
+// auditText is the subject and detail of the audit entry of a decision
+// of a reason, credential and masked PAN.
+type auditText struct {
+	reason          Reason
+	cred, maskedPAN string
+	subject, detail string
+}
+
+// formatted is what the format stage read from the request, and its
+// outcome.
+type formatted struct {
+	reason            Reason
+	icc               iccData
+	refund, aac       bool
+	requestor         string
+	requestorConflict bool
+	atc               int
+	arqc              []byte
+	msStatic, msUN    []byte
+	msCVC3, msATC     uint64
+	msODCVM           bool
+}
+
+func formattedOf(t *txn, r Reason) *formatted {
+	return &formatted{reason: r, icc: t.icc, refund: t.refund, aac: t.aac, requestor: t.requestor,
+		requestorConflict: t.requestorConflict, atc: t.atc, arqc: t.arqc, msStatic: t.msStatic, msUN: t.msUN,
+		msCVC3: t.msCVC3, msATC: t.msATCDigits, msODCVM: t.msODCVM}
+}
+
+func (f *formatted) restore(t *txn) {
+	t.icc, t.refund, t.aac, t.requestor, t.requestorConflict = f.icc, f.refund, f.aac, f.requestor, f.requestorConflict
+	t.atc, t.arqc, t.msStatic, t.msUN, t.msCVC3, t.msATCDigits, t.msODCVM = f.atc, f.arqc, f.msStatic, f.msUN, f.msCVC3,
+		f.msATC, f.msODCVM
 }
 
 // found is a token and card as the read phase read them.

@@ -130,6 +130,11 @@ func (t *txn) run() Decision {
 	if r == Approved {
 		d.AuthCode = t.authCode
 	}
+	if t.phase == phaseRead {
+		// The audit entry of the decision expected, written as it is by
+		// the write phase when it decides the same.
+		t.checks.audit = t.auditText(d)
+	}
 	if t.phase == phaseRead && t.wantsARPC() && t.crypto != nil {
 		// The ARPC of the decision expected; the write phase's answer
 		// takes it when its decision has the same code.
@@ -162,16 +167,41 @@ func (t *txn) record(d Decision) error {
 	if d.Approved() {
 		action = "authorisation.approved"
 	}
+	a := t.checks.audit
+	if a.reason != d.Reason || a.cred != d.Cred || a.maskedPAN != d.MaskedPAN {
+		a = t.auditText(d)
+	}
+	return t.tx.Audit(t.ctx, store.AuditEvent{At: t.now, Actor: "authorisation", Action: action,
+		Subject: a.subject, Detail: a.detail})
+}
+
+// auditText is the subject and detail of the audit entry of decision d.
+func (t *txn) auditText(d Decision) auditText {
+	r := t.req
 	detail := fmt.Sprintf("%s %s stage %s amount %d/%03d", d.Code, d.Reason, d.Reason.Stage(), r.Amount, r.Currency)
 	if rule := d.Reason.Rule(); rule != "" {
 		detail += " " + rule
 	}
-	return t.tx.Audit(t.ctx, store.AuditEvent{At: t.now, Actor: "authorisation", Action: action,
-		Subject: strings.TrimSpace(d.Cred + " " + d.MaskedPAN), Detail: detail})
+	return auditText{reason: d.Reason, cred: d.Cred, maskedPAN: d.MaskedPAN,
+		subject: strings.TrimSpace(d.Cred + " " + d.MaskedPAN), detail: detail}
 }
 
-// format checks the request's content (stage 1).
+// format checks the request's content (stage 1). Its outcome depends on
+// the request alone: the write phase takes the read phase's.
 func (t *txn) format() Reason {
+	if f := t.checks.formatted; t.phase == phaseWrite && f != nil {
+		f.restore(t)
+		return f.reason
+	}
+	r := t.checkFormat()
+	if t.phase == phaseRead {
+		t.checks.formatted = formattedOf(t, r)
+	}
+	return r
+}
+
+// checkFormat is format.
+func (t *txn) checkFormat() Reason {
 	r := t.req
 	switch {
 	case r.MTI != "0100" && r.MTI != "0200":

@@ -291,3 +291,19 @@ func TestSplitCloudKeyTwice(t *testing.T) {
 	got := newGate(e, 2).run(t, e, []authz.Request{a, b})
 	require.Equal(t, []authz.Reason{authz.Approved, authz.KeyUsed}, reasons(got))
 }
+
+// The write phase of an approval of a card runs 8 statements: the card's
+// state, the account, the cryptogram's use, the ATC mark, the hold and
+// the account's held amount, the log line and the audit entry. A
+// decline runs fewer writes; a token adds its own state.
+func TestWriteStatements(t *testing.T) {
+	n := issuertest.New(t)
+	e := engine(t, n, authz.Policy{})
+	// The writer knows the audit trail's last entry once it wrote one.
+	decide(t, e, n.Request(issuertest.VisaPlastic, issuertest.Tap{Amount: 100}))
+	before := n.DB.Statements()
+	d := decide(t, e, n.Request(issuertest.VisaPlastic, issuertest.Tap{Amount: 100}))
+	require.Equal(t, authz.Approved, d.Reason)
+	after := n.DB.Statements()
+	require.Equal(t, int64(8), after.Write-before.Write)
+}
