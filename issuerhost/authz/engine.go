@@ -134,6 +134,16 @@ type Config struct {
 	Cloud CloudVerifier
 }
 
+// CloudPrechecker is a CloudVerifier that lets the security module check
+// a tap's cryptograms before, and apart from, the key ledger's decision
+// (issuerhost/cloud.Verifier): the read phase asks Precheck, the write
+// phase's Verify takes its verdict (cloud.Tap.Checked) and never asks the
+// module (cloud.Tap.ModuleOff).
+type CloudPrechecker interface {
+	CloudVerifier
+	Precheck(cloud.Tap) (*cloud.Checked, error)
+}
+
 // CloudVerifier is the issuer's check of cloud-payment cryptograms
 // (issuerhost/cloud.Verifier): it finds the limited-use or single-use key
 // the transaction names, refuses a key not issued, of another or a

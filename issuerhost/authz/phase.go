@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/tapsim/tapsim/hsm"
+	"github.com/tapsim/tapsim/issuerhost/cloud"
 	"github.com/tapsim/tapsim/issuerhost/store"
 )
 
@@ -43,6 +44,8 @@ type checks struct {
 	arqc  map[string]*cryptoCheck // by IMK label, CVN and PSN
 	cvc3  map[string]*cryptoCheck // by IMK label, CVN, PSN and ATC
 	pin   map[string]error        // by PVKI and PVV
+	// cloud is the verdict on a cloud card's cryptograms (nil: none).
+	cloud *cloud.Checked
 }
 
 // auditText is the subject and detail of the audit entry of a decision

@@ -2,11 +2,16 @@ package authz_test
 
 import (
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	emvcloud "github.com/tapsim/tapsim/emv/cloud"
+	"github.com/tapsim/tapsim/emv/cryptogram"
+	"github.com/tapsim/tapsim/hsm"
 	"github.com/tapsim/tapsim/issuerhost/authz"
+	"github.com/tapsim/tapsim/issuerhost/cloud"
 	"github.com/tapsim/tapsim/issuerhost/internal/issuertest"
 	"github.com/tapsim/tapsim/issuerhost/store"
 )
@@ -306,4 +311,84 @@ func TestWriteStatements(t *testing.T) {
 	require.Equal(t, authz.Approved, d.Reason)
 	after := n.DB.Statements()
 	require.Equal(t, int64(8), after.Write-before.Write)
+}
+
+// spyHSM counts the security module's operations made after the first
+// phase of an authorisation (after is set between the phases).
+type spyHSM struct {
+	authz.HSM
+	cloud cloud.VerifierHSM
+	after atomic.Bool
+	calls atomic.Int32
+}
+
+func (s *spyHSM) count() {
+	if s.after.Load() {
+		s.calls.Add(1)
+	}
+}
+
+func (s *spyHSM) Lookup(label string) (hsm.Handle, error) { s.count(); return s.HSM.Lookup(label) }
+
+func (s *spyHSM) VerifyARQC(imk hsm.Handle, cvn, pan, psn string, tags cryptogram.Source, ac []byte) error {
+	s.count()
+	return s.HSM.VerifyARQC(imk, cvn, pan, psn, tags, ac)
+}
+
+func (s *spyHSM) GenerateARPC(imk hsm.Handle, cvn, pan, psn string, tags cryptogram.Source, arqc, resp, pad []byte) ([]byte, error) {
+	s.count()
+	return s.HSM.GenerateARPC(imk, cvn, pan, psn, tags, arqc, resp, pad)
+}
+
+func (s *spyHSM) VerifyPIN(zpk hsm.Handle, block []byte, pan string, pvk hsm.Handle, pvki int, pvv string) error {
+	s.count()
+	return s.HSM.VerifyPIN(zpk, block, pan, pvk, pvki, pvv)
+}
+
+func (s *spyHSM) VerifyLUKCryptogram(imk hsm.Handle, pan, psn string, api uint16, ki emvcloud.KeyIndex, tags cryptogram.Source, ac []byte) error {
+	s.count()
+	return s.cloud.VerifyLUKCryptogram(imk, pan, psn, api, ki, tags, ac)
+}
+
+func (s *spyHSM) VerifyMCCryptograms(mkMD, mkUMD hsm.Handle, pan, psn string, tags cryptogram.Source, ac []byte) (emvcloud.Verdict, error) {
+	s.count()
+	return s.cloud.VerifyMCCryptograms(mkMD, mkUMD, pan, psn, tags, ac)
+}
+
+// The write phase asks nothing of the security module: the cryptogram,
+// cloud cryptograms and PIN are checked, and the ARPC made, beside other
+// requests.
+func TestWritePhaseWithoutSecurityModule(t *testing.T) {
+	for _, tc := range []struct {
+		card string
+		tap  issuertest.Tap
+		pin  bool
+	}{
+		{card: issuertest.VisaPlastic, tap: issuertest.Tap{Amount: 100}},
+		{card: issuertest.MCPlastic, tap: issuertest.Tap{Amount: 400_000}, pin: true},
+		{card: issuertest.Wallet, tap: issuertest.Tap{Amount: 100, CDCVM: true}},
+		{card: issuertest.HCE, tap: issuertest.Tap{Amount: 100, CDCVM: true}},
+		{card: issuertest.HCEMC, tap: issuertest.Tap{Amount: 100, CDCVM: true}},
+		{card: issuertest.HCE, tap: issuertest.Tap{Amount: 100}, pin: true},
+	} {
+		name := tc.card
+		if tc.pin {
+			name += " with an online PIN"
+		}
+		t.Run(name, func(t *testing.T) {
+			n := issuertest.New(t)
+			spy := &spyHSM{HSM: n.HSM, cloud: n.Cloud.HSM}
+			n.Cloud.HSM = spy
+			e, err := authz.New(n.DB, spy, authz.Config{ZPK: n.Keys.ZPK, PVK: n.Keys.PVK, Now: n.Clock.Now, Rand: fixedRand{}, Cloud: n.Cloud})
+			require.NoError(t, err)
+			authz.SetBetweenPhases(e, func(authz.Request) { spy.after.Store(true) })
+			r := n.Request(tc.card, tc.tap)
+			if tc.pin {
+				r.PINBlock = issuertest.PINBlock(t, issuertest.PIN, r.PAN)
+			}
+			d := decide(t, e, r)
+			require.Equal(t, authz.Approved, d.Reason, d.String())
+			require.Zero(t, spy.calls.Load(), "security module operations after the read phase")
+		})
+	}
 }
