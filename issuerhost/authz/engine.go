@@ -46,6 +46,13 @@
 // written in one store transaction, committed before Authorize returns,
 // hence before any answer leaves. Reversals release a hold exactly once,
 // whatever the number of repeats.
+//
+// The pipeline runs in two phases (Engine.Authorize): a read phase beside
+// other requests, which looks everything up and has the security module
+// check the cryptograms and the PIN and make the ARPC, and a short write
+// phase, one at a time, which reads again only what may have changed in
+// between and decides as the whole pipeline would on the state at its
+// commit.
 package authz
 
 import (

@@ -28,7 +28,7 @@ const (
 // errReread stops a write phase that would need the security module for
 // inputs the read phase did not check: nothing is written and the request
 // runs both phases again.
-var errReread = errors.New("authz: state changed between the read and the write phase")
+var errReread = errors.New("state changed between the read and the write phase")
 
 // checks is what the read phase learnt from the security module, by the
 // inputs it was asked with (the request's own data aside, which do not

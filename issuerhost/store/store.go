@@ -27,7 +27,8 @@
 // commit): each runs under a savepoint of one transaction, so that one
 // that fails keeps nothing, and every caller returns only after the one
 // commit that holds its writes reached the disk. Readers (View) run on
-// other connections beside the writer.
+// other connections beside the writer, long-lived too, each preparing its
+// statements once.
 //
 // PostgreSQL (OpenPostgres, over pgx's database/sql driver) lets several
 // issuer host processes share one database. Each store handle is an
