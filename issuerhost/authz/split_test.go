@@ -57,12 +57,23 @@ func (g *gate) between(r authz.Request) {
 // once every read phase ran, and returns the decisions in that order.
 func (g *gate) run(t *testing.T, e *authz.Engine, reqs []authz.Request) []authz.Decision {
 	t.Helper()
+	es := make([]*authz.Engine, len(reqs))
+	for i := range es {
+		es[i] = e
+	}
+	return g.runOn(t, es, reqs, false)
+}
+
+// runOn is run with request i on engine es[i]; together lets every write
+// phase go at once instead of one after the other.
+func (g *gate) runOn(t *testing.T, es []*authz.Engine, reqs []authz.Request, together bool) []authz.Decision {
+	t.Helper()
 	out := make([]authz.Decision, len(reqs))
 	done := make([]chan error, len(reqs))
 	for i, r := range reqs {
 		done[i] = make(chan error, 1)
 		go func() {
-			d, err := e.Authorize(ctx, r)
+			d, err := es[i].Authorize(ctx, r)
 			out[i] = d
 			done[i] <- err
 		}()
@@ -73,7 +84,14 @@ func (g *gate) run(t *testing.T, e *authz.Engine, reqs []authz.Request) []authz.
 		ch := g.arrived[gateKey(r)]
 		g.mu.Unlock()
 		close(ch)
-		require.NoError(t, <-done[i])
+		if !together {
+			require.NoError(t, <-done[i])
+		}
+	}
+	if together {
+		for i := range reqs {
+			require.NoError(t, <-done[i])
+		}
 	}
 	return out
 }
