@@ -526,17 +526,17 @@ func (t *txn) verifyARQC() Reason {
 func (t *txn) replay() Reason {
 	atc := uint16(t.atc)
 	var fresh bool
+	var hw uint16
 	if t.phase == phaseRead {
-		if _, err := t.tx.Hold(t.ctx, t.req.Key()); err == nil {
-			return DuplicateTransmission
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return t.fail(err)
-		}
-		used, err := t.tx.CryptogramUsed(t.ctx, t.cred, atc, t.arqc)
+		// One statement reads what the stage looks at.
+		held, used, mark, _, err := t.tx.ReplayState(t.ctx, t.req.Key(), t.cred, atc, t.arqc)
 		if err != nil {
 			return t.fail(err)
 		}
-		fresh = !used
+		if held {
+			return DuplicateTransmission
+		}
+		fresh, hw = !used, mark
 	} else {
 		// One statement: the cryptogram is recorded unless a hold is
 		// under the message's key.
@@ -563,13 +563,7 @@ func (t *txn) replay() Reason {
 		// refuses a key used again (R-S5b).
 		return ""
 	}
-	var hw uint16
-	if t.phase == phaseRead {
-		var err error
-		if hw, _, err = t.tx.ATC(t.ctx, t.cred); err != nil {
-			return t.fail(err)
-		}
-	} else {
+	if t.phase == phaseWrite {
 		// One statement when the ATC is ahead within the window: the
 		// mark is raised; the mark is read only to say why not.
 		raised, mark, _, err := t.tx.RaiseATCWithin(t.ctx, t.cred, atc, t.e.cfg.Policy.ATCWindow, t.now)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -146,4 +147,20 @@ WHERE excluded.high_water > atc_state.high_water AND excluded.high_water - atc_s
 	}
 	hw, found, err = t.ATC(ctx, cred)
 	return false, hw, found, err
+}
+
+// ReplayState reads in one statement what a replay check looks at: whether
+// a hold (of any status) is recorded under the message key key, whether
+// ac of cred at atc was recorded as used, and the high-water mark of cred
+// as ATC returns it.
+func (t *Tx) ReplayState(ctx context.Context, key, cred string, atc uint16, ac []byte) (held, used bool, hw uint16, found bool, err error) {
+	var h, u int
+	var mark sql.NullInt64
+	err = t.queryRow(ctx, `SELECT (SELECT COUNT(*) FROM holds WHERE orig_key = ?),
+(SELECT COUNT(*) FROM used_cryptograms WHERE digest = ?),
+(SELECT high_water FROM atc_state WHERE cred = ?)`, key, cryptogramDigest(cred, atc, ac), cred).Scan(&h, &u, &mark)
+	if err != nil {
+		return false, false, 0, false, fmt.Errorf("store: replay state: %w", err)
+	}
+	return h > 0, u > 0, uint16(mark.Int64), mark.Valid, nil
 }

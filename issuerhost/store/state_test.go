@@ -107,6 +107,14 @@ func TestUseCryptogramOnceAndRaiseATCWithin(t *testing.T) {
 			used, err = tx.CryptogramUsed(ctx, "card:c1", 6, other)
 			require.NoError(t, err)
 			require.False(t, used, "nothing written under a hold's key")
+
+			held, used, hw, found, err := tx.ReplayState(ctx, "key3", "card:c1", 5, ac)
+			require.NoError(t, err)
+			require.Equal(t, []any{true, true, uint16(0), false}, []any{held, used, hw, found})
+			require.NoError(t, tx.RaiseATC(ctx, "token:k1", 9, t0))
+			held, used, hw, found, err = tx.ReplayState(ctx, "key4", "token:k1", 6, other)
+			require.NoError(t, err)
+			require.Equal(t, []any{false, false, uint16(9), true}, []any{held, used, hw, found})
 			return nil
 		})
 		update(t, db, func(tx *store.Tx) error {
