@@ -221,3 +221,84 @@ func FuzzLedgerRestore(f *testing.F) {
 		}
 	})
 }
+
+// Precheck asks the security module and writes nothing; Verify with
+// ModuleOff decides on its verdict when it was made with the key Verify
+// finds, and otherwise asks for a new one (ErrRecheck) without asking the
+// module.
+func TestPrecheck(t *testing.T) {
+	r := newVerifyRig(t)
+	ki := func(c int) emvcloud.KeyIndex {
+		k, err := emvcloud.NewKeyIndex(at, c)
+		require.NoError(t, err)
+		return k
+	}
+	for c := range 3 {
+		require.NoError(t, r.ledger.IssueLUK("card-1", "phone-1", ki(c), 1))
+	}
+	require.NoError(t, r.ledger.IssueSUK("card-1", "phone-1", 1))
+	require.NoError(t, r.ledger.IssueSUK("card-1", "phone-1", 2))
+
+	tags, ac := r.luk(t, ki(0), true)
+	tap := cloud.Tap{Card: visaCard, Tags: tags, AC: ac}
+	checked, err := r.v.Precheck(tap)
+	require.NoError(t, err)
+	require.NotNil(t, checked)
+	require.Zero(t, r.ledger.Keys("card-1")[0].Used, "nothing written")
+
+	// Without a verdict, or with another key's or card key's, the
+	// module is not asked.
+	off := tap
+	off.ModuleOff = true
+	_, err = r.v.Verify(off)
+	require.ErrorIs(t, err, cloud.ErrRecheck)
+	other := off
+	other.Card.IMK = "imk/umd"
+	other.Checked = checked
+	_, err = r.v.Verify(other)
+	require.ErrorIs(t, err, cloud.ErrRecheck)
+	tags1, ac1 := r.luk(t, ki(1), true)
+	_, err = r.v.Verify(cloud.Tap{Card: visaCard, Tags: tags1, AC: ac1, Checked: checked, ModuleOff: true})
+	require.ErrorIs(t, err, cloud.ErrRecheck)
+
+	off.Checked = checked
+	v, err := r.v.Verify(off)
+	require.NoError(t, err)
+	require.Equal(t, "phone-1", v.DeviceID)
+	// The ledger decides before the verdict counts: the key is used now.
+	_, err = r.v.Verify(off)
+	require.ErrorIs(t, err, &cloud.TapError{Reason: cloud.TapKeyUsed})
+
+	// A cryptogram that does not verify, by the verdict.
+	bad := cloud.Tap{Card: visaCard, Tags: tags1, AC: append([]byte{ac1[0] ^ 1}, ac1[1:]...)}
+	bad.Checked, err = r.v.Precheck(bad)
+	require.NoError(t, err)
+	bad.ModuleOff = true
+	_, err = r.v.Verify(bad)
+	require.ErrorIs(t, err, &cloud.TapError{Reason: cloud.TapCryptogramInvalid})
+
+	// A key never issued: no verdict, and the ledger's refusal.
+	tags9, ac9 := r.luk(t, ki(9), true)
+	none := cloud.Tap{Card: visaCard, Tags: tags9, AC: ac9, ModuleOff: true}
+	none.Checked, err = r.v.Precheck(none)
+	require.NoError(t, err)
+	require.Nil(t, none.Checked)
+	_, err = r.v.Verify(none)
+	require.ErrorIs(t, err, &cloud.TapError{Reason: cloud.TapKeyNotIssued})
+
+	// mc-cloud: the verdict on both cryptograms, a wrong mobile PIN
+	// counted by Verify.
+	mtags, mac := r.suk(t, 1, "2468")
+	mc := cloud.Tap{Card: mcCard, Tags: mtags, AC: mac, ModuleOff: true}
+	mc.Checked, err = r.v.Precheck(mc)
+	require.NoError(t, err)
+	v, err = r.v.Verify(mc)
+	require.NoError(t, err)
+	require.True(t, v.CardholderVerified)
+	wtags, wac := r.suk(t, 2, "1357")
+	wrong := cloud.Tap{Card: mcCard, Tags: wtags, AC: wac, ModuleOff: true}
+	wrong.Checked, err = r.v.Precheck(wrong)
+	require.NoError(t, err)
+	_, err = r.v.Verify(wrong)
+	require.ErrorIs(t, err, &cloud.TapError{Reason: cloud.TapCardholderNotVerified})
+}
