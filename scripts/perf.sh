@@ -28,7 +28,7 @@
 # the same minutes, never absolute figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=$PWD/bin/tapsim
+bin=${TAPSIM_BIN:-$PWD/bin/tapsim}
 [ -x "$bin" ] || { echo "perf: build bin/tapsim first (make build)" >&2; exit 2; }
 command -v jq >/dev/null || { echo "perf: needs jq" >&2; exit 2; }
 
