@@ -60,34 +60,13 @@ func (t *txn) verifyCloud() Reason {
 	if t.req.DeviceID != "" {
 		dev, _ = NormaliseDeviceID(t.req.DeviceID)
 	}
-	tap := cloud.Tap{
+	v, err := t.e.cfg.Cloud.Verify(cloud.Tap{
 		Card: cloud.CloudCard{Ref: ref, PAN: t.req.PAN, PSN: t.psn, CVN: t.cloud, IMK: t.imkRef,
 			MKMD: t.imkRef, MKUMD: t.imkRef + UMDKeySuffix},
 		Tags: t.icc.tags, AC: t.arqc, DeviceID: dev,
 		// The key's use commits with the authorisation.
 		Store: cloud.TxStore{Ctx: t.ctx, Tx: t.tx, Now: t.now},
-	}
-	pre, twoPhase := t.e.cfg.Cloud.(CloudPrechecker)
-	if t.phase == phaseRead {
-		// The key ledger's check writes the key's use: the write phase
-		// makes it, and the stages after it, with the security module's
-		// verdict on the cryptograms asked now. The PIN is checked now,
-		// for the PIN stage. A failure to check either is the write
-		// phase's to meet, should it get there.
-		if twoPhase {
-			t.checks.cloud, _ = pre.Precheck(tap)
-		}
-		if len(t.req.PINBlock) > 0 && t.pvv != "" {
-			t.pinCheck()
-			t.err = nil
-		}
-		return deferred
-	}
-	tap.Checked, tap.ModuleOff = t.checks.cloud, twoPhase
-	v, err := t.e.cfg.Cloud.Verify(tap)
-	if errors.Is(err, cloud.ErrRecheck) {
-		return t.reread()
-	}
+	})
 	var te *cloud.TapError
 	switch {
 	case errors.As(err, &te) && te.Reason == cloud.TapCardholderNotVerified && v.DeviceID != "":

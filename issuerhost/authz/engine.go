@@ -46,13 +46,6 @@
 // written in one store transaction, committed before Authorize returns,
 // hence before any answer leaves. Reversals release a hold exactly once,
 // whatever the number of repeats.
-//
-// The pipeline runs in two phases (Engine.Authorize): a read phase beside
-// other requests, which looks everything up and has the security module
-// check the cryptograms and the PIN and make the ARPC, and a short write
-// phase, one at a time, which reads again only what may have changed in
-// between and decides as the whole pipeline would on the state at its
-// commit.
 package authz
 
 import (
@@ -141,16 +134,6 @@ type Config struct {
 	Cloud CloudVerifier
 }
 
-// CloudPrechecker is a CloudVerifier that lets the security module check
-// a tap's cryptograms before, and apart from, the key ledger's decision
-// (issuerhost/cloud.Verifier): the read phase asks Precheck, the write
-// phase's Verify takes its verdict (cloud.Tap.Checked) and never asks the
-// module (cloud.Tap.ModuleOff).
-type CloudPrechecker interface {
-	CloudVerifier
-	Precheck(cloud.Tap) (*cloud.Checked, error)
-}
-
 // CloudVerifier is the issuer's check of cloud-payment cryptograms
 // (issuerhost/cloud.Verifier): it finds the limited-use or single-use key
 // the transaction names, refuses a key not issued, of another or a
@@ -160,9 +143,9 @@ type CloudVerifier interface {
 	Verify(cloud.Tap) (cloud.Verified, error)
 }
 
-// Engine runs the decision pipeline. It is safe for concurrent use: the
-// read phases of requests run side by side, and each request's write
-// phase runs in its own store transaction, one at a time (see Authorize).
+// Engine runs the decision pipeline. It is safe for concurrent use: each
+// request runs in its own store transaction and transactions run one at a
+// time.
 type Engine struct {
 	db  *store.DB
 	hsm HSM
@@ -172,10 +155,6 @@ type Engine struct {
 	// once more as replays.
 	mu       sync.Mutex
 	tolerate map[string]bool
-
-	// betweenPhases, when set, is called between the read phase and the
-	// write phase of every authorisation (tests).
-	betweenPhases func(Request)
 }
 
 // TestSettingTolerateReplay is an issuer TEST SETTING, off unless called:
@@ -198,17 +177,15 @@ func (e *Engine) TestSettingTolerateReplay(arqc []byte) error {
 }
 
 // tolerated reports, once, whether the test setting lets arqc through as a
-// replay; with peek it only tells, and the setting still holds.
-func (e *Engine) tolerated(arqc []byte, peek bool) bool {
+// replay.
+func (e *Engine) tolerated(arqc []byte) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	k := hex.EncodeToString(arqc)
 	if !e.tolerate[k] {
 		return false
 	}
-	if !peek {
-		delete(e.tolerate, k)
-	}
+	delete(e.tolerate, k)
 	return true
 }
 
@@ -282,68 +259,25 @@ func decisionFor(r Reason) Decision { return Decision{Reason: r, Code: r.Code(),
 // decide (the store or security module failed): nothing of the request
 // was kept, and the decision is a system error (96).
 //
-// The pipeline runs twice. First in a read-only store transaction (View),
-// beside other requests: it reads the card or token, its account and the
-// state the later stages look at, has the security module check the
-// cryptogram and the PIN, and makes the ARPC of the decision it expects;
-// it writes nothing. Then in a store.DB.UpdateRows transaction, one at a
-// time on SQLite, where the stages run again on the state read anew (ATC
-// high-water mark, used cryptograms and single-use keys, card, token and
-// device status, PIN tries, account and holds) with the security module's
-// answers of the first run, and the decision is written with the log and
-// audit entries. The second run asks nothing of the security module: when
-// it would have to (a key, PSN, PIN verification value or the ATC that
-// the checks were made on changed in between), it writes nothing and the
-// request runs both phases again, so that the decision is always the one
-// the pipeline gives on the state at its commit. The ARPC of a decision
-// the first run did not expect is made once the second run committed.
-//
-// The second run changes only the state of the card or token it looks up
-// (ATC high-water mark, used cryptograms and single-use keys, PIN tries),
-// of that card and of its account (holds), whose rows the look-ups lock,
-// and appends to the log and audit trail. So on PostgreSQL issuer
-// instances deciding for different cards do not wait for each other, and
-// two deciding for one card take turns.
+// The pipeline runs in a store.DB.UpdateRows transaction: it changes only
+// the state of the card or token it looks up (ATC high-water mark, used
+// cryptograms and single-use keys, PIN tries), of that card and of its
+// account (holds), whose rows the look-ups lock, and appends to the log
+// and audit trail. So on PostgreSQL issuer instances deciding for
+// different cards do not wait for each other, and two deciding for one
+// card take turns.
 func (e *Engine) Authorize(ctx context.Context, req Request) (Decision, error) {
 	now := e.cfg.Now()
-	c := &checks{}
-	var (
-		d   Decision
-		t   *txn
-		err error
-	)
-	for round := 1; ; round++ {
-		err = e.db.View(ctx, func(tx *store.Tx) error {
-			r := &txn{e: e, tx: tx, ctx: ctx, req: &req, now: now, atc: -1, phase: phaseRead, checks: c}
-			r.run()
-			return r.err
-		})
-		if err != nil {
-			break
+	var d Decision
+	err := e.db.UpdateRows(ctx, func(tx *store.Tx) error {
+		t := &txn{e: e, tx: tx, ctx: ctx, req: &req, now: now, atc: -1}
+		d = t.run()
+		d.ReplayTolerated = t.replayTolerated
+		if t.err != nil {
+			return t.err
 		}
-		if h := e.betweenPhases; h != nil {
-			h(req)
-		}
-		err = e.db.UpdateRows(ctx, func(tx *store.Tx) error {
-			t = &txn{e: e, tx: tx, ctx: ctx, req: &req, now: now, atc: -1, phase: phaseWrite, checks: c}
-			d = t.run()
-			d.ReplayTolerated = t.replayTolerated
-			if t.err != nil {
-				return t.err
-			}
-			return t.record(d)
-		})
-		if errors.Is(err, errReread) && t.replayTolerated {
-			// Nothing was kept: the test setting still holds.
-			_ = e.TestSettingTolerateReplay(t.arqc)
-		}
-		if !errors.Is(err, errReread) || round == maxRounds {
-			break
-		}
-	}
-	if err == nil {
-		err = t.answer(&d)
-	}
+		return t.record(d)
+	})
 	if err != nil {
 		d = decisionFor(SystemError)
 		d.MaskedPAN = pan.Mask(req.PAN)
@@ -354,11 +288,6 @@ func (e *Engine) Authorize(ctx context.Context, req Request) (Decision, error) {
 	}
 	return d, nil
 }
-
-// maxRounds is how many times a request runs its two phases when the
-// state its security module checks were made on keeps changing between
-// them.
-const maxRounds = 4
 
 // logSystemError records a 96 in its own transaction, best effort.
 func (e *Engine) logSystemError(ctx context.Context, at time.Time, mti, stan, rrn, tid, mid, p string, amount int64, cur int, entry, key string) {

@@ -3,8 +3,8 @@ package authz
 import (
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"math/bits"
-	"strconv"
 	"strings"
 
 	"github.com/tapsim/tapsim/emv/magstripe"
@@ -80,16 +80,14 @@ func (t *txn) verifyCVC3() Reason {
 	if !ok {
 		return ATCOutOfWindow
 	}
-	q := bits.OnesCount64(magstripe.DefaultLayout.PCVC3)
-	key := t.arqcKey() + "\x00" + strconv.Itoa(int(atc))
-	ck, r := t.cryptoCheck(&t.checks.cvc3, key, func(imk hsm.Handle) error {
-		return v.VerifyCVC3(imk, t.cvn.Name, t.req.PAN, t.psn, t.msStatic, t.msUN, atc, t.msCVC3, q)
-	})
-	if r != "" {
-		return r
+	imk, err := t.e.hsm.Lookup(t.imkRef)
+	if err != nil {
+		return t.fail(fmt.Errorf("issuer master key %s: %w", t.imkRef, err))
 	}
-	t.imk = ck.imk
-	switch err := ck.err; {
+	t.imk = imk
+	q := bits.OnesCount64(magstripe.DefaultLayout.PCVC3)
+	err = v.VerifyCVC3(imk, t.cvn.Name, t.req.PAN, t.psn, t.msStatic, t.msUN, atc, t.msCVC3, q)
+	switch {
 	case err == nil:
 	case errors.Is(err, hsm.ErrVerify):
 		return ARQCInvalid

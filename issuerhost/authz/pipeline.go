@@ -35,13 +35,6 @@ type txn struct {
 	now time.Time
 	err error // a failure that stops the host from deciding
 
-	// phase is the run (read or write, see Engine.Authorize); checks
-	// holds the security module's answers of the read phase, and crypto
-	// the one the cryptogram check used.
-	phase  phase
-	checks *checks
-	crypto *cryptoCheck
-
 	icc    iccData
 	refund bool
 	aac    bool // a refund's AAC: verified, no ARPC
@@ -118,10 +111,6 @@ func (t *txn) run() Decision {
 			break
 		}
 	}
-	if r == deferred {
-		// The read phase leaves the rest to the write phase.
-		return Decision{}
-	}
 	d := decisionFor(r)
 	d.MaskedPAN, d.Cred, d.ATC, d.CVM, d.DeviceID = pan.Mask(t.req.PAN), t.cred, t.atc, t.cvm, t.device
 	if t.token != nil {
@@ -130,29 +119,16 @@ func (t *txn) run() Decision {
 	if r == Approved {
 		d.AuthCode = t.authCode
 	}
-	if t.phase == phaseRead {
-		// The audit entry of the decision expected, written as it is by
-		// the write phase when it decides the same.
-		t.checks.audit = t.auditText(d)
-	}
-	if t.phase == phaseRead && t.wantsARPC() && t.crypto != nil {
-		// The ARPC of the decision expected; the write phase's answer
-		// takes it when its decision has the same code.
-		if t.crypto.arpc == nil || t.crypto.arpcCode != d.Code {
-			iad, err := t.issuerAuthData(d.Code)
-			if err != nil {
-				t.fail(err)
-				return decisionFor(SystemError)
-			}
-			t.crypto.arpc, t.crypto.arpcCode = iad, d.Code
+	if t.err == nil && t.arqcOK && !t.aac && t.cloud == 0 {
+		iad, err := t.issuerAuthData(d.Code)
+		if err != nil {
+			t.fail(err)
+			return decisionFor(SystemError)
 		}
+		d.IssuerAuthData = iad
 	}
 	return d
 }
-
-// deferred is what a stage of the read phase returns to leave itself and
-// the stages after it to the write phase.
-const deferred Reason = "-deferred"
 
 // record writes the authorisation log line and the audit entry.
 func (t *txn) record(d Decision) error {
@@ -167,41 +143,16 @@ func (t *txn) record(d Decision) error {
 	if d.Approved() {
 		action = "authorisation.approved"
 	}
-	a := t.checks.audit
-	if a.reason != d.Reason || a.cred != d.Cred || a.maskedPAN != d.MaskedPAN {
-		a = t.auditText(d)
-	}
-	return t.tx.Audit(t.ctx, store.AuditEvent{At: t.now, Actor: "authorisation", Action: action,
-		Subject: a.subject, Detail: a.detail})
-}
-
-// auditText is the subject and detail of the audit entry of decision d.
-func (t *txn) auditText(d Decision) auditText {
-	r := t.req
 	detail := fmt.Sprintf("%s %s stage %s amount %d/%03d", d.Code, d.Reason, d.Reason.Stage(), r.Amount, r.Currency)
 	if rule := d.Reason.Rule(); rule != "" {
 		detail += " " + rule
 	}
-	return auditText{reason: d.Reason, cred: d.Cred, maskedPAN: d.MaskedPAN,
-		subject: strings.TrimSpace(d.Cred + " " + d.MaskedPAN), detail: detail}
+	return t.tx.Audit(t.ctx, store.AuditEvent{At: t.now, Actor: "authorisation", Action: action,
+		Subject: strings.TrimSpace(d.Cred + " " + d.MaskedPAN), Detail: detail})
 }
 
-// format checks the request's content (stage 1). Its outcome depends on
-// the request alone: the write phase takes the read phase's.
+// format checks the request's content (stage 1).
 func (t *txn) format() Reason {
-	if f := t.checks.formatted; t.phase == phaseWrite && f != nil {
-		f.restore(t)
-		return f.reason
-	}
-	r := t.checkFormat()
-	if t.phase == phaseRead {
-		t.checks.formatted = formattedOf(t, r)
-	}
-	return r
-}
-
-// checkFormat is format.
-func (t *txn) checkFormat() Reason {
 	r := t.req
 	switch {
 	case r.MTI != "0100" && r.MTI != "0200":
@@ -312,10 +263,13 @@ func (t *txn) checkFormat() Reason {
 // lookup finds the card or token (stage 2).
 func (t *txn) lookup() Reason {
 	r := t.req
-	if rs := t.find(); rs != "" {
-		return rs
-	}
-	if k := t.token; k != nil {
+	d, err := vault.Detokenise(t.ctx, t.tx, r.PAN)
+	switch {
+	case err == nil:
+		k := d.Token
+		t.token, t.card = &k, d.Card
+		t.cred = "token:" + k.ID
+		t.cvnName, t.imkRef, t.psn, t.pvki, t.pvv, t.form = k.CVN, k.IMKRef, k.PSN, k.PVKI, k.PVV, k.FormFactor
 		switch k.Status {
 		case store.TokenDeleted:
 			return TokenDeleted
@@ -333,11 +287,25 @@ func (t *txn) lookup() Reason {
 		if expired(k.Expiry, t.now) {
 			return TokenExpired
 		}
-		if rs := t.domain(*k); rs != "" {
+		if rs := t.domain(k); rs != "" {
 			return rs
 		}
-	} else if r.Expiry != "" && r.Expiry != t.card.Expiry {
-		return ExpiryMismatch
+	case errors.Is(err, store.ErrNotFound):
+		c, err := t.tx.CardByPAN(t.ctx, r.PAN)
+		if errors.Is(err, store.ErrNotFound) {
+			return UnknownCard
+		}
+		if err != nil {
+			return t.fail(err)
+		}
+		t.card = c
+		t.cred = "card:" + c.ID
+		t.cvnName, t.imkRef, t.psn, t.pvki, t.pvv, t.form = c.CVN, c.IMKRef, c.PSN, c.PVKI, c.PVV, c.FormFactor
+		if r.Expiry != "" && r.Expiry != c.Expiry {
+			return ExpiryMismatch
+		}
+	default:
+		return t.fail(err)
 	}
 	switch t.card.Status {
 	case store.CardActive:
@@ -366,92 +334,6 @@ func (t *txn) lookup() Reason {
 		return CardBlocked
 	}
 	return ""
-}
-
-// find finds the token or card the request's PAN names (detokenising
-// it), and the card, and takes their profile. The write phase does not
-// read again what the read phase found: it reads the token's and card's
-// state (status, PIN tries) and the version of the rest of their rows,
-// and runs both phases again when a version changed.
-func (t *txn) find() Reason {
-	if f := t.checks.found; t.phase == phaseWrite && f != nil {
-		return t.findAgain(f)
-	}
-	if t.phase == phaseRead {
-		t.checks.found = nil
-	}
-	d, err := vault.Detokenise(t.ctx, t.tx, t.req.PAN)
-	switch {
-	case err == nil:
-		k := d.Token
-		t.take(&k, d.Card)
-	case errors.Is(err, store.ErrNotFound):
-		c, err := t.tx.CardByPAN(t.ctx, t.req.PAN)
-		if errors.Is(err, store.ErrNotFound) {
-			return UnknownCard
-		}
-		if err != nil {
-			return t.fail(err)
-		}
-		t.take(nil, c)
-	default:
-		return t.fail(err)
-	}
-	if t.phase == phaseRead {
-		f := &found{card: t.card}
-		if t.token != nil {
-			k := *t.token
-			f.token = &k
-		}
-		t.checks.found = f
-	}
-	return ""
-}
-
-// findAgain is find in the write phase, for the token and card the read
-// phase found (f).
-func (t *txn) findAgain(f *found) Reason {
-	var k *store.Token
-	if f.token != nil {
-		st, err := t.tx.TokenState(t.ctx, f.token.ID)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			return t.reread()
-		case err != nil:
-			return t.fail(err)
-		case st.Version != f.token.Version:
-			return t.reread()
-		}
-		tok := *f.token
-		tok.Status, tok.StatusAt = st.Status, st.StatusAt
-		k = &tok
-	}
-	st, err := t.tx.CardState(t.ctx, f.card.ID)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return t.reread()
-	case err != nil:
-		return t.fail(err)
-	case st.Version != f.card.Version:
-		return t.reread()
-	}
-	c := f.card
-	c.Status, c.PINFailures, c.PINLocked = st.Status, st.PINFailures, st.PINLocked
-	t.take(k, c)
-	return ""
-}
-
-// take makes token k (nil for none) and card c the request's credential.
-func (t *txn) take(k *store.Token, c store.Card) {
-	t.card = c
-	if k != nil {
-		t.token = k
-		t.cred = "token:" + k.ID
-		t.cvnName, t.imkRef, t.psn, t.pvki, t.pvv, t.form = k.CVN, k.IMKRef, k.PSN, k.PVKI, k.PVV, k.FormFactor
-		return
-	}
-	t.cred = "card:" + c.ID
-	t.cvnName, t.imkRef, t.psn, t.pvki, t.pvv, t.form = c.CVN, c.IMKRef, c.PSN, c.PVKI, c.PVV, c.FormFactor
 }
 
 // domain applies the token's domain restriction controls (vault.Controls)
@@ -500,14 +382,13 @@ func (t *txn) verifyARQC() Reason {
 		}
 		return FormatError
 	}
-	ck, r := t.cryptoCheck(&t.checks.arqc, t.arqcKey(), func(imk hsm.Handle) error {
-		return t.e.hsm.VerifyARQC(imk, t.cvn.Name, t.req.PAN, t.psn, t.icc.tags, t.arqc)
-	})
-	if r != "" {
-		return r
+	imk, err := t.e.hsm.Lookup(t.imkRef)
+	if err != nil {
+		return t.fail(fmt.Errorf("issuer master key %s: %w", t.imkRef, err))
 	}
-	t.imk, t.crypto = ck.imk, ck
-	switch err := ck.err; {
+	t.imk = imk
+	err = t.e.hsm.VerifyARQC(imk, t.cvn.Name, t.req.PAN, t.psn, t.icc.tags, t.arqc)
+	switch {
 	case err == nil:
 		t.arqcOK = true
 		return ""
@@ -516,7 +397,7 @@ func (t *txn) verifyARQC() Reason {
 	case errors.Is(err, hsm.ErrInput):
 		return FormatError
 	}
-	return t.fail(ck.err)
+	return t.fail(err)
 }
 
 // replay applies R-G4 (stage 4): the message is new, the cryptogram was
@@ -524,34 +405,18 @@ func (t *txn) verifyARQC() Reason {
 // within the window. The cryptogram is recorded as used and the high-water
 // mark raised whatever the later stages decide.
 func (t *txn) replay() Reason {
+	if _, err := t.tx.Hold(t.ctx, t.req.Key()); err == nil {
+		return DuplicateTransmission
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return t.fail(err)
+	}
 	atc := uint16(t.atc)
-	var fresh bool
-	var hw uint16
-	if t.phase == phaseRead {
-		// One statement reads what the stage looks at.
-		held, used, mark, _, err := t.tx.ReplayState(t.ctx, t.req.Key(), t.cred, atc, t.arqc)
-		if err != nil {
-			return t.fail(err)
-		}
-		if held {
-			return DuplicateTransmission
-		}
-		fresh, hw = !used, mark
-	} else {
-		// One statement: the cryptogram is recorded unless a hold is
-		// under the message's key.
-		var held bool
-		var err error
-		fresh, held, err = t.tx.UseCryptogramOnce(t.ctx, t.req.Key(), t.cred, atc, t.arqc, t.now)
-		if err != nil {
-			return t.fail(err)
-		}
-		if held {
-			return DuplicateTransmission
-		}
+	fresh, err := t.tx.UseCryptogram(t.ctx, t.cred, atc, t.arqc, t.now)
+	if err != nil {
+		return t.fail(err)
 	}
 	if !fresh {
-		if !t.e.tolerated(t.arqc, t.phase == phaseRead) {
+		if !t.e.tolerated(t.arqc) {
 			return ARQCReplayed
 		}
 		// The issuer's test setting: this one replay goes on.
@@ -563,17 +428,9 @@ func (t *txn) replay() Reason {
 		// refuses a key used again (R-S5b).
 		return ""
 	}
-	if t.phase == phaseWrite {
-		// One statement when the ATC is ahead within the window: the
-		// mark is raised; the mark is read only to say why not.
-		raised, mark, _, err := t.tx.RaiseATCWithin(t.ctx, t.cred, atc, t.e.cfg.Policy.ATCWindow, t.now)
-		if err != nil {
-			return t.fail(err)
-		}
-		if raised {
-			return ""
-		}
-		hw = mark
+	hw, _, err := t.tx.ATC(t.ctx, t.cred)
+	if err != nil {
+		return t.fail(err)
 	}
 	if int(atc) <= int(hw) {
 		return ATCNotAhead
@@ -581,8 +438,8 @@ func (t *txn) replay() Reason {
 	if int(atc)-int(hw) > t.e.cfg.Policy.ATCWindow {
 		return ATCOutOfWindow
 	}
-	if t.phase == phaseWrite {
-		return t.fail(fmt.Errorf("ATC of %s ahead within the window but not raised", t.cred))
+	if err := t.tx.RaiseATC(t.ctx, t.cred, atc, t.now); err != nil {
+		return t.fail(err)
 	}
 	return ""
 }
@@ -735,13 +592,18 @@ func (t *txn) onlinePIN() Reason {
 	if t.pvv == "" {
 		return PINNotSet
 	}
-	err, r := t.pinCheck()
-	if r != "" {
-		return r
+	zpk, err := t.e.hsm.Lookup(t.e.cfg.ZPK)
+	if err != nil {
+		return t.fail(fmt.Errorf("zone PIN key: %w", err))
 	}
+	pvk, err := t.e.hsm.Lookup(t.e.cfg.PVK)
+	if err != nil {
+		return t.fail(fmt.Errorf("PIN verification key: %w", err))
+	}
+	err = t.e.hsm.VerifyPIN(zpk, t.req.PINBlock, t.req.PAN, pvk, t.pvki, t.pvv)
 	switch {
 	case err == nil:
-		if t.card.PINFailures != 0 && t.phase == phaseWrite {
+		if t.card.PINFailures != 0 {
 			if err := t.tx.SetPINState(t.ctx, t.card.ID, 0, false); err != nil {
 				return t.fail(err)
 			}
@@ -750,12 +612,6 @@ func (t *txn) onlinePIN() Reason {
 	case errors.Is(err, hsm.ErrPIN):
 		n := t.card.PINFailures + 1
 		locked := n >= t.e.cfg.Policy.MaxPINTries
-		if t.phase == phaseRead {
-			if locked {
-				return PINTriesExceeded
-			}
-			return PINIncorrect
-		}
 		if err := t.tx.SetPINState(t.ctx, t.card.ID, n, locked); err != nil {
 			return t.fail(err)
 		}
@@ -797,9 +653,6 @@ func (t *txn) limits() Reason {
 
 // approve draws the authorisation code and holds the amount (stage 9).
 func (t *txn) approve() Reason {
-	if t.phase == phaseRead {
-		return ""
-	}
 	code, err := authCode(t.e.cfg.Rand)
 	if err != nil {
 		return t.fail(err)

@@ -144,107 +144,6 @@ type Tap struct {
 	// instead of the ledger's own store; a ledger kept in memory only
 	// ignores it.
 	Store LedgerStore
-	// Checked, when set, is the security module's verdict on this tap
-	// that Precheck gave; Verify takes it instead of asking the module
-	// when it was made with the key Verify finds. With ModuleOff, Verify
-	// never asks the module: without a verdict it returns ErrRecheck.
-	Checked   *Checked
-	ModuleOff bool
-}
-
-// ErrRecheck is what Verify returns, with Tap.ModuleOff, for a tap whose
-// cryptograms Precheck did not check with the key Verify found.
-var ErrRecheck = errors.New("cloud: the tap's cryptograms were not checked with this key")
-
-// Checked is the security module's verdict on a tap's cryptogram(s), for
-// the key it was made with (Precheck).
-type Checked struct {
-	kind    KeyKind
-	cardRef string
-	id      uint32
-	api     uint16
-	imk     string // visa-cloud: the IMK label; mc-cloud: the MD and UMD labels
-	err     error
-	verdict emvcloud.Verdict
-}
-
-// matches reports whether c was made for key k of card with the card's
-// current master keys.
-func (c *Checked) matches(card CloudCard, k *IssuedKey, id uint32) bool {
-	if c == nil || c.kind != k.Kind || c.cardRef != card.Ref || c.id != id {
-		return false
-	}
-	if k.Kind == KindLUK {
-		return c.api == k.API && c.imk == card.IMK
-	}
-	return c.imk == card.MKMD+"\x00"+card.MKUMD
-}
-
-// Precheck has the security module check the tap's cryptogram(s) with the
-// key the ledger's record names (read from t.Store when it is a KeyReader,
-// as Verify reads it), and writes nothing: a host that reads and checks
-// beside others and decides one at a time gives the result to Verify
-// (Tap.Checked). It refuses nothing: a key never issued gives no verdict
-// (nil) and Verify refuses it. An error is the module's or the store's.
-func (v *Verifier) Precheck(t Tap) (*Checked, error) {
-	if v.HSM == nil || v.Ledger == nil {
-		return nil, fmt.Errorf("cloud: verifier: security module and ledger are required")
-	}
-	raw, _ := tagValue(t.Tags, cryptogram.TagIssuerAppData)
-	iad, err := emvcloud.ParseIAD(raw)
-	if err != nil || iad.CVN != t.Card.CVN {
-		return nil, nil
-	}
-	if iad.CVN == emvcloud.CVNVisaCloud {
-		id := ledgerKey{KindLUK, t.Card.Ref, iad.KeyIndex.Uint32()}
-		k, err := v.readKey(t.Store, id)
-		if err != nil || k == nil {
-			return nil, err
-		}
-		imk, err := v.HSM.Lookup(t.Card.IMK)
-		if err != nil {
-			return nil, fmt.Errorf("cloud: verify: %w", err)
-		}
-		err = v.HSM.VerifyLUKCryptogram(imk, t.Card.PAN, t.Card.PSN, k.API, iad.KeyIndex, t.Tags, t.AC)
-		return &Checked{kind: KindLUK, cardRef: t.Card.Ref, id: id.id, api: k.API, imk: t.Card.IMK, err: err}, nil
-	}
-	raw, _ = tagValue(t.Tags, cryptogram.TagATC)
-	if len(raw) != 2 {
-		return nil, nil
-	}
-	md, err := v.HSM.Lookup(t.Card.MKMD)
-	if err != nil {
-		return nil, fmt.Errorf("cloud: verify: %w", err)
-	}
-	umd, err := v.HSM.Lookup(t.Card.MKUMD)
-	if err != nil {
-		return nil, fmt.Errorf("cloud: verify: %w", err)
-	}
-	verdict, err := v.HSM.VerifyMCCryptograms(md, umd, t.Card.PAN, t.Card.PSN, t.Tags, t.AC)
-	return &Checked{kind: KindSUK, cardRef: t.Card.Ref, id: uint32(uint16(raw[0])<<8 | uint16(raw[1])),
-		imk: t.Card.MKMD + "\x00" + t.Card.MKUMD, err: err, verdict: verdict}, nil
-}
-
-// readKey is the record of key id as Verify finds it, without taking it
-// into the ledger: read from st when it is a KeyReader, the ledger's copy
-// otherwise; nil when the key was never issued.
-func (v *Verifier) readKey(st LedgerStore, id ledgerKey) (*IssuedKey, error) {
-	if r, ok := st.(KeyReader); ok {
-		k, found, err := r.ReadKey(id.kind, id.cardRef, id.id)
-		if err != nil {
-			return nil, fmt.Errorf("cloud: verify: %w", err)
-		}
-		if found {
-			return &k, nil
-		}
-	}
-	v.Ledger.mu.Lock()
-	defer v.Ledger.mu.Unlock()
-	if k := v.Ledger.keys[id]; k != nil {
-		c := *k
-		return &c, nil
-	}
-	return nil, nil
 }
 
 // Verified is an accepted tap: the phone the key was issued to and the
@@ -376,17 +275,11 @@ func (v *Verifier) verifyLUK(t Tap, iad emvcloud.IAD) (Verified, error) {
 	case err != nil:
 		return Verified{}, fmt.Errorf("cloud: verify: %w", err)
 	}
-	if c := t.Checked; c.matches(t.Card, k, ki.Uint32()) {
-		err = c.err
-	} else if t.ModuleOff {
-		return Verified{}, ErrRecheck
-	} else {
-		imk, lerr := v.HSM.Lookup(t.Card.IMK)
-		if lerr != nil {
-			return Verified{}, fmt.Errorf("cloud: verify: %w", lerr)
-		}
-		err = v.HSM.VerifyLUKCryptogram(imk, t.Card.PAN, t.Card.PSN, k.API, ki, t.Tags, t.AC)
+	imk, err := v.HSM.Lookup(t.Card.IMK)
+	if err != nil {
+		return Verified{}, fmt.Errorf("cloud: verify: %w", err)
 	}
+	err = v.HSM.VerifyLUKCryptogram(imk, t.Card.PAN, t.Card.PSN, k.API, ki, t.Tags, t.AC)
 	switch {
 	case errors.Is(err, hsm.ErrVerify), errors.Is(err, hsm.ErrInput):
 		return Verified{}, refuseTap(TapCryptogramInvalid, "the cryptogram of %s does not verify", what)
@@ -430,22 +323,15 @@ func (v *Verifier) verifyMC(t Tap) (Verified, error) {
 	if !v.now().Before(k.IssuedAt.Add(v.validity().TimeToLive)) {
 		return Verified{}, refuseTap(TapKeyExpired, "%s is past its time to live", what)
 	}
-	var verdict emvcloud.Verdict
-	if c := t.Checked; c.matches(t.Card, k, uint32(atc)) {
-		verdict, err = c.verdict, c.err
-	} else if t.ModuleOff {
-		return Verified{}, ErrRecheck
-	} else {
-		md, lerr := v.HSM.Lookup(t.Card.MKMD)
-		if lerr != nil {
-			return Verified{}, fmt.Errorf("cloud: verify: %w", lerr)
-		}
-		umd, lerr := v.HSM.Lookup(t.Card.MKUMD)
-		if lerr != nil {
-			return Verified{}, fmt.Errorf("cloud: verify: %w", lerr)
-		}
-		verdict, err = v.HSM.VerifyMCCryptograms(md, umd, t.Card.PAN, t.Card.PSN, t.Tags, t.AC)
+	md, err := v.HSM.Lookup(t.Card.MKMD)
+	if err != nil {
+		return Verified{}, fmt.Errorf("cloud: verify: %w", err)
 	}
+	umd, err := v.HSM.Lookup(t.Card.MKUMD)
+	if err != nil {
+		return Verified{}, fmt.Errorf("cloud: verify: %w", err)
+	}
+	verdict, err := v.HSM.VerifyMCCryptograms(md, umd, t.Card.PAN, t.Card.PSN, t.Tags, t.AC)
 	if !verdict.MD {
 		if err == nil || errors.Is(err, hsm.ErrVerify) || errors.Is(err, hsm.ErrInput) {
 			return Verified{}, refuseTap(TapMDInvalid, "the MD cryptogram of %s does not verify", what)

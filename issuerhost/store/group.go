@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 )
 
 // maxBatch is the most read-write transactions one SQLite commit carries.
@@ -25,13 +24,11 @@ type querier interface {
 
 // writeJob is one DB.Update waiting for the SQLite writer.
 type writeJob struct {
-	ctx context.Context
-	fn  func(*Tx) error
-	c   Cipher
-	// count counts the statements fn runs (nil: not counted).
-	count *atomic.Int64
-	err   error
-	done  chan error
+	ctx  context.Context
+	fn   func(*Tx) error
+	c    Cipher
+	err  error
+	done chan error
 }
 
 // groupWriter is the SQLite store's only writer: it runs the functions of
@@ -43,14 +40,13 @@ type writeJob struct {
 // commit fails every caller of the batch. Its statements are prepared
 // once on its own long-lived connection.
 type groupWriter struct {
-	d dialect
-	*stmtConn
+	d       dialect
+	conn    *sql.Conn
 	jobs    chan *writeJob
 	stopped chan struct{}
 
-	// tip is the audit trail's last entry as this writer wrote it; only
-	// the writer's goroutine uses it.
-	tip auditTip
+	mu    sync.Mutex // guards stmts (the writer's goroutine uses them)
+	stmts map[string]*sql.Stmt
 }
 
 // startGroupWriter takes a connection of db for the writer and starts it.
@@ -66,8 +62,8 @@ func startGroupWriter(db *sql.DB, d dialect) (*groupWriter, error) {
 
 // newGroupWriter returns a writer on conn that is not running yet.
 func newGroupWriter(conn *sql.Conn, d dialect) *groupWriter {
-	return &groupWriter{d: d, stmtConn: newStmtConn(conn), jobs: make(chan *writeJob, maxBatch*4),
-		stopped: make(chan struct{})}
+	return &groupWriter{d: d, conn: conn, jobs: make(chan *writeJob, maxBatch*4),
+		stopped: make(chan struct{}), stmts: map[string]*sql.Stmt{}}
 }
 
 // stop ends the writer once the jobs already queued are done; jobs must
@@ -103,20 +99,8 @@ func (g *groupWriter) loop() {
 	}
 }
 
-// stmtConn is a long-lived connection that prepares each statement once:
-// the SQLite writer's, or a reader's. One goroutine at a time uses it.
-type stmtConn struct {
-	conn  *sql.Conn
-	mu    sync.Mutex // guards stmts
-	stmts map[string]*sql.Stmt
-}
-
-func newStmtConn(conn *sql.Conn) *stmtConn {
-	return &stmtConn{conn: conn, stmts: map[string]*sql.Stmt{}}
-}
-
 // release closes the prepared statements and gives the connection back.
-func (g *stmtConn) release() {
+func (g *groupWriter) release() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for q, st := range g.stmts {
@@ -145,10 +129,8 @@ func (g *groupWriter) commit(batch []*writeJob) {
 			g.abort(batch[:i], batch[i:], err)
 			return
 		}
-		if err := j.fn(&Tx{q: g, d: g.d, c: j.c, count: j.count, auditTip: &g.tip}); err != nil {
+		if err := j.fn(&Tx{q: g, d: g.d, c: j.c}); err != nil {
 			j.err = err
-			// The savepoint's writes are undone, an audit entry perhaps.
-			g.tip.known = false
 			if _, rerr := g.ExecContext(ctx, "ROLLBACK TO w"); rerr != nil {
 				// The transaction itself is gone (SQLite rolls it all back
 				// on some errors): nothing of the batch is kept.
@@ -189,20 +171,14 @@ func (g *groupWriter) abort(done, rest []*writeJob, err error) {
 
 // rollback ends whatever transaction the connection is in.
 func (g *groupWriter) rollback() {
-	g.tip.known = false
-	g.stmtConn.rollback()
-}
-
-// rollback ends whatever transaction the connection is in.
-func (g *stmtConn) rollback() {
 	if _, err := g.conn.ExecContext(context.Background(), "ROLLBACK"); err != nil && !errors.Is(err, sql.ErrConnDone) {
 		return
 	}
 }
 
-// stmt returns the connection's prepared statement of q, nil when the
-// cache is full.
-func (g *stmtConn) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+// stmt returns the writer's prepared statement of q, nil when the cache
+// is full.
+func (g *groupWriter) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if st, ok := g.stmts[q]; ok {
@@ -219,12 +195,11 @@ func (g *stmtConn) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	return st, nil
 }
 
-// The connection's statements run to their end once started: the
-// caller's context ending while its function runs does not interrupt
-// SQLite, which would roll back the whole batch's transaction of the
-// writer.
+// The writer's statements run to their end once started: the caller's
+// context ending while its function runs does not interrupt SQLite, which
+// would roll back the whole batch's transaction.
 
-func (g *stmtConn) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+func (g *groupWriter) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	ctx = context.WithoutCancel(ctx)
 	st, err := g.stmt(ctx, q)
 	if err != nil {
@@ -236,7 +211,7 @@ func (g *stmtConn) ExecContext(ctx context.Context, q string, args ...any) (sql.
 	return st.ExecContext(ctx, args...)
 }
 
-func (g *stmtConn) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+func (g *groupWriter) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	ctx = context.WithoutCancel(ctx)
 	st, err := g.stmt(ctx, q)
 	if err != nil {
@@ -248,7 +223,7 @@ func (g *stmtConn) QueryContext(ctx context.Context, q string, args ...any) (*sq
 	return st.QueryContext(ctx, args...)
 }
 
-func (g *stmtConn) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+func (g *groupWriter) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
 	ctx = context.WithoutCancel(ctx)
 	st, err := g.stmt(ctx, q)
 	if err != nil || st == nil {

@@ -27,13 +27,12 @@
 // commit): each runs under a savepoint of one transaction, so that one
 // that fails keeps nothing, and every caller returns only after the one
 // commit that holds its writes reached the disk. Readers (View) run on
-// other connections beside the writer, long-lived too, each preparing its
-// statements once.
+// other connections beside the writer.
 //
 // PostgreSQL (OpenPostgres, over pgx's database/sql driver) lets several
 // issuer host processes share one database. Each store handle is an
 // instance with an identifier of its own (DB.Instance) and runs its
-// read-write transactions one at a time, its read-only ones beside them; every transaction runs at READ
+// read-write transactions one at a time; every transaction runs at READ
 // COMMITTED, so that a statement sees every transaction committed before
 // it, and never retries: a SERIALIZABLE transaction may fail at commit and
 // would have to run the caller's function again, and that function also
@@ -80,7 +79,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite" // database/sql driver "sqlite"
@@ -129,34 +127,13 @@ type DB struct {
 	path     string
 	location string // where the data is, without secrets
 
-	mu     sync.RWMutex // guards closed and cipher
-	wmu    sync.Mutex   // PostgreSQL: serialises this instance's writers (not its readers)
+	mu     sync.RWMutex // guards closed and cipher; on PostgreSQL it also serialises this instance's writers
 	closed bool
 	cipher Cipher       // nil until given: cards and tokens refused
 	writer *groupWriter // SQLite: the one writer; nil on PostgreSQL
-	// readers are the SQLite readers' connections, each preparing its
-	// statements once, while free; nil on PostgreSQL.
-	readers chan *stmtConn
 	// instance names this handle's authorisation log and audit stream
 	// on PostgreSQL; empty on SQLite (one stream).
 	instance string
-
-	// writeStmts and readStmts count the statements of the functions
-	// of read-write and read-only transactions (Statements).
-	writeStmts, readStmts atomic.Int64
-}
-
-// Statements counts the statements that the functions given to Update,
-// UpdateRows and View ran since the store opened: Write those of
-// read-write transactions, Read those of read-only ones. The statements
-// that begin, mark and end a transaction are not counted.
-type Statements struct {
-	Write, Read int64
-}
-
-// Statements returns the store's statement counts.
-func (s *DB) Statements() Statements {
-	return Statements{Write: s.writeStmts.Load(), Read: s.readStmts.Load()}
 }
 
 // dialect holds what differs between database engines.
@@ -245,7 +222,7 @@ func OpenSQLite(path string, o Options) (*DB, error) {
 		return nil, fmt.Errorf("%w: synchronous %q (want FULL or NORMAL)", ErrInvalid, o.Synchronous)
 	}
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(" + syncMode +
-		")&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=temp_store(MEMORY)&_txlock=immediate"
+		")&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_txlock=immediate"
 	if err := createPrivate(path); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
@@ -254,10 +231,7 @@ func OpenSQLite(path string, o Options) (*DB, error) {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
 	// The writer keeps one connection for itself; readers use the others.
-	// Each connection gets the pragmas above. temp_store keeps the
-	// journal of each savepoint of a group commit (the undo of one
-	// request's writes) in memory rather than in a temporary file; the
-	// WAL, which makes a commit durable, is not concerned.
+	// Each connection gets the pragmas above.
 	db.SetMaxOpenConns(sqliteConns)
 	db.SetMaxIdleConns(sqliteConns)
 	s := &DB{db: db, dialect: sqliteDialect, path: path, location: path}
@@ -267,52 +241,17 @@ func OpenSQLite(path string, o Options) (*DB, error) {
 		return nil, err
 	}
 	s.writer = w
-	if s.readers, err = startReaders(db, sqliteConns-1); err != nil {
-		s.stopConns()
-		db.Close()
-		return nil, err
-	}
 	if err := s.migrate(context.Background(), o.Cipher); err != nil {
-		s.stopConns()
+		w.stop()
 		db.Close()
 		return nil, err
 	}
 	if err := chmodPrivate(path); err != nil {
-		s.stopConns()
+		w.stop()
 		db.Close()
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	return s, nil
-}
-
-// startReaders takes n connections of db for the SQLite readers.
-func startReaders(db *sql.DB, n int) (chan *stmtConn, error) {
-	rs := make(chan *stmtConn, n)
-	for range n {
-		conn, err := db.Conn(context.Background())
-		if err != nil {
-			close(rs)
-			for r := range rs {
-				r.release()
-			}
-			return nil, fmt.Errorf("store: reader connection: %w", err)
-		}
-		rs <- newStmtConn(conn)
-	}
-	return rs, nil
-}
-
-// stopConns stops the SQLite writer and gives the readers' connections
-// back, once no one uses them.
-func (s *DB) stopConns() {
-	if s.writer != nil {
-		s.writer.stop()
-	}
-	if s.readers != nil {
-		for range cap(s.readers) {
-			(<-s.readers).release()
-		}
-	}
 }
 
 // createPrivate creates the database file path empty with mode 0600 when
@@ -380,7 +319,9 @@ func (s *DB) Close() error {
 		return nil
 	}
 	s.closed = true
-	s.stopConns()
+	if s.writer != nil {
+		s.writer.stop()
+	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}
@@ -401,34 +342,24 @@ func (s *DB) Update(ctx context.Context, fn func(*Tx) error) error {
 			s.mu.RUnlock()
 			return ErrClosed
 		}
-		j := &writeJob{ctx: ctx, fn: fn, c: s.cipher, count: &s.writeStmts, done: make(chan error, 1)}
+		j := &writeJob{ctx: ctx, fn: fn, c: s.cipher, done: make(chan error, 1)}
 		s.writer.jobs <- j
 		s.mu.RUnlock()
 		return <-j.done
 	}
-	return s.runWriter(ctx, false, fn)
-}
-
-// runWriter runs fn in a read-write transaction of this PostgreSQL
-// instance, one at a time, while its readers go on (rows: one of
-// UpdateRows).
-func (s *DB) runWriter(ctx context.Context, rows bool, fn func(*Tx) error) error {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.closed {
 		return ErrClosed
 	}
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	return s.run(ctx, false, rows, fn)
+	return s.run(ctx, false, false, fn)
 }
 
 // UpdateRows is Update for a function that changes only the state of the
 // cards, tokens and accounts it reads inside the transaction (with Card,
-// CardByPAN, CardState, Token, TokenByNumber, TokenState and Account) or
-// of the hold it reads with LockHold and its account, adds holds, and
-// appends to the authorisation log and audit trail: an authorisation or a
-// reversal. On SQLite it is
+// CardByPAN, Token, TokenByNumber and Account) or of the hold it reads
+// with LockHold and its account, adds holds, and appends to the
+// authorisation log and audit trail: an authorisation or a reversal. On SQLite it is
 // Update. On PostgreSQL the transactions of UpdateRows on several
 // instances run side by side, each holding the rows of the cards, tokens
 // and accounts it read until it commits (see the package documentation);
@@ -438,19 +369,16 @@ func (s *DB) UpdateRows(ctx context.Context, fn func(*Tx) error) error {
 	if s.writer != nil || s.dialect.sharedLock == "" {
 		return s.Update(ctx, fn)
 	}
-	return s.runWriter(ctx, true, fn)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	return s.run(ctx, false, true, fn)
 }
 
 // View runs fn in a read-only transaction.
 func (s *DB) View(ctx context.Context, fn func(*Tx) error) error {
-	if s.readers != nil {
-		s.mu.RLock()
-		defer s.mu.RUnlock()
-		if s.closed {
-			return ErrClosed
-		}
-		return s.read(ctx, fn)
-	}
 	if s.dialect.concurrentReads {
 		s.mu.RLock()
 		defer s.mu.RUnlock()
@@ -462,27 +390,6 @@ func (s *DB) View(ctx context.Context, fn func(*Tx) error) error {
 		return ErrClosed
 	}
 	return s.run(ctx, true, false, fn)
-}
-
-// read runs fn in a read-only transaction on a free SQLite reader.
-func (s *DB) read(ctx context.Context, fn func(*Tx) error) error {
-	var rc *stmtConn
-	select {
-	case rc = <-s.readers:
-	case <-ctx.Done():
-		return fmt.Errorf("store: begin: %w", ctx.Err())
-	}
-	defer func() { s.readers <- rc }()
-	// A plain BEGIN: readers take no write lock.
-	if _, err := rc.ExecContext(ctx, "BEGIN"); err != nil {
-		rc.rollback()
-		return fmt.Errorf("store: begin: %w", err)
-	}
-	err := fn(&Tx{q: rc, d: s.dialect, readOnly: true, c: s.cipher, count: &s.readStmts})
-	if _, rerr := rc.ExecContext(ctx, "ROLLBACK"); rerr != nil && err == nil {
-		err = fmt.Errorf("store: end of read: %w", rerr)
-	}
-	return err
 }
 
 // run runs fn in one transaction; rows says that it is one of UpdateRows.
@@ -501,11 +408,7 @@ func (s *DB) run(ctx context.Context, readOnly, rows bool, fn func(*Tx) error) e
 			return fmt.Errorf("store: wait for the write lock: %w", err)
 		}
 	}
-	count := &s.writeStmts
-	if readOnly {
-		count = &s.readStmts
-	}
-	tx := &Tx{q: sqlTx, d: s.dialect, readOnly: readOnly, c: s.cipher, instance: s.instance, lockRows: rows, count: count}
+	tx := &Tx{q: sqlTx, d: s.dialect, readOnly: readOnly, c: s.cipher, instance: s.instance, lockRows: rows}
 	if err := fn(tx); err != nil {
 		_ = sqlTx.Rollback()
 		return err
@@ -533,18 +436,6 @@ type Tx struct {
 	// lockRows: a transaction of UpdateRows, whose look-ups of cards,
 	// tokens and accounts lock the rows they read.
 	lockRows bool
-	// count counts the statements run (nil: not counted).
-	count *atomic.Int64
-	// auditTip is the SQLite writer's knowledge of the audit trail's
-	// last entry (nil elsewhere).
-	auditTip *auditTip
-}
-
-// counted counts one statement.
-func (t *Tx) counted() {
-	if t.count != nil {
-		t.count.Add(1)
-	}
 }
 
 // forUpdate is what ends a look-up of a card, token or account row: the
@@ -560,7 +451,6 @@ func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error
 	if t.readOnly {
 		return nil, fmt.Errorf("%w: write in a read-only transaction", ErrInvalid)
 	}
-	t.counted()
 	res, err := t.q.ExecContext(ctx, t.d.rebind(q), args...)
 	if err != nil {
 		if what, ok := t.d.uniqueViolation(err); ok {
@@ -572,12 +462,10 @@ func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error
 }
 
 func (t *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	t.counted()
 	return t.q.QueryContext(ctx, t.d.rebind(q), args...)
 }
 
 func (t *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	t.counted()
 	return t.q.QueryRowContext(ctx, t.d.rebind(q), args...)
 }
 

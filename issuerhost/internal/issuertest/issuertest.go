@@ -158,28 +158,6 @@ func New(t testing.TB) *Net {
 	db, err := store.OpenDir(dir, storetest.Options())
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
-	return newNet(t, dir, db)
-}
-
-// NewPostgres builds the sample issuer on the empty PostgreSQL database
-// of dsn (see package pgtest).
-func NewPostgres(t testing.TB, dsn string) *Net {
-	t.Helper()
-	return newNet(t, t.TempDir(), OpenPostgres(t, dsn))
-}
-
-// OpenPostgres opens a store handle (an issuer instance) on the
-// PostgreSQL database of dsn, closed when the test ends.
-func OpenPostgres(t testing.TB, dsn string) *store.DB {
-	t.Helper()
-	db, err := store.OpenPostgres(context.Background(), dsn, storetest.PostgresOptions())
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = db.Close() })
-	return db
-}
-
-func newNet(t testing.TB, dir string, db *store.DB) *Net {
-	t.Helper()
 	h := NewHSM(t, "")
 	n := &Net{T: t, Dir: dir, DB: db, HSM: h, Clock: &Clock{t: Start}, Keys: issuerhost.DefaultKeys(), Cards: map[string]*Card{}}
 	n.Seed = SampleSeed(t, h)
