@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Measures tapsim's authorisation path; needs bin/tapsim (make build) and jq.
+# Measures tapsim's authorisation path; needs bin/tapsim (make build), or the binary
+# named by TAPSIM_BIN, and jq.
 #
 #   scripts/perf.sh ratio CEILING [ROUNDS] [TERMINALS...]
 #       alternates the bare two-hop ISO 8583 echo CEILING (its "-role all -clients N
