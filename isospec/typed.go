@@ -55,84 +55,58 @@ func getNum(msg *iso8583.Message, id int, dst *int64) {
 	}
 }
 
+// typed returns v as a non-nil *T: v is a *T or a T (copied).
+func typed[T any](v any) (*T, bool) {
+	switch r := v.(type) {
+	case *T:
+		return r, r != nil
+	case T:
+		return &r, true
+	}
+	return nil, false
+}
+
 // encodeTyped sets the fields of v, a typed message of the package or a
 // pointer to one, in msg, a new message on Spec. It returns false for any
 // other v.
 func encodeTyped(msg *iso8583.Message, v any) bool {
 	w := fieldWriter{msg}
-	switch r := v.(type) {
-	case *AuthorizationRequest:
-		if r == nil {
-			return false
-		}
+	if r, ok := typed[AuthorizationRequest](v); ok {
 		w.authorizationRequest(r)
-	case AuthorizationRequest:
-		w.authorizationRequest(&r)
-	case *AuthorizationResponse:
-		if r == nil {
-			return false
-		}
+	} else if r, ok := typed[AuthorizationResponse](v); ok {
 		w.authorizationResponse(r)
-	case AuthorizationResponse:
-		w.authorizationResponse(&r)
-	case *ReversalRequest:
-		if r == nil {
-			return false
-		}
+	} else if r, ok := typed[ReversalRequest](v); ok {
 		w.reversalRequest(r)
-	case ReversalRequest:
-		w.reversalRequest(&r)
-	case *ReversalResponse:
-		if r == nil {
-			return false
-		}
+	} else if r, ok := typed[ReversalResponse](v); ok {
 		w.reversalResponse(r)
-	case ReversalResponse:
-		w.reversalResponse(&r)
-	case *NetworkManagement:
-		if r == nil {
-			return false
-		}
+	} else if r, ok := typed[NetworkManagement](v); ok {
 		w.networkManagement(r)
-	case NetworkManagement:
-		w.networkManagement(&r)
-	default:
+	} else {
 		return false
 	}
 	return true
 }
 
 // decodeTyped copies the fields of msg, a message on Spec, into v, a
-// pointer to a typed message of the package. It returns false for any
-// other v.
+// non-nil pointer to a typed message of the package. It returns false for
+// any other v.
 func decodeTyped(msg *iso8583.Message, v any) bool {
-	switch r := v.(type) {
-	case *AuthorizationRequest:
-		if r == nil {
-			return false
-		}
-		decodeAuthorizationRequest(msg, r)
-	case *AuthorizationResponse:
-		if r == nil {
-			return false
-		}
-		decodeAuthorizationResponse(msg, r)
-	case *ReversalRequest:
-		if r == nil {
-			return false
-		}
-		decodeReversalRequest(msg, r)
-	case *ReversalResponse:
-		if r == nil {
-			return false
-		}
-		decodeReversalResponse(msg, r)
-	case *NetworkManagement:
-		if r == nil {
-			return false
-		}
-		decodeNetworkManagement(msg, r)
+	switch v.(type) {
+	case *AuthorizationRequest, *AuthorizationResponse, *ReversalRequest, *ReversalResponse, *NetworkManagement:
 	default:
+		return false
+	}
+	if r, ok := typed[AuthorizationRequest](v); ok {
+		decodeAuthorizationRequest(msg, r)
+	} else if r, ok := typed[AuthorizationResponse](v); ok {
+		decodeAuthorizationResponse(msg, r)
+	} else if r, ok := typed[ReversalRequest](v); ok {
+		decodeReversalRequest(msg, r)
+	} else if r, ok := typed[ReversalResponse](v); ok {
+		decodeReversalResponse(msg, r)
+	} else if r, ok := typed[NetworkManagement](v); ok {
+		decodeNetworkManagement(msg, r)
+	} else {
 		return false
 	}
 	return true
