@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // maxBatch is the most read-write transactions one SQLite commit carries.
@@ -24,11 +25,13 @@ type querier interface {
 
 // writeJob is one DB.Update waiting for the SQLite writer.
 type writeJob struct {
-	ctx  context.Context
-	fn   func(*Tx) error
-	c    Cipher
-	err  error
-	done chan error
+	ctx context.Context
+	fn  func(*Tx) error
+	c   Cipher
+	// count counts the statements fn runs (nil: not counted).
+	count *atomic.Int64
+	err   error
+	done  chan error
 }
 
 // groupWriter is the SQLite store's only writer: it runs the functions of
@@ -129,7 +132,7 @@ func (g *groupWriter) commit(batch []*writeJob) {
 			g.abort(batch[:i], batch[i:], err)
 			return
 		}
-		if err := j.fn(&Tx{q: g, d: g.d, c: j.c}); err != nil {
+		if err := j.fn(&Tx{q: g, d: g.d, c: j.c, count: j.count}); err != nil {
 			j.err = err
 			if _, rerr := g.ExecContext(ctx, "ROLLBACK TO w"); rerr != nil {
 				// The transaction itself is gone (SQLite rolls it all back

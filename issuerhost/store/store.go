@@ -79,6 +79,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite" // database/sql driver "sqlite"
@@ -134,6 +135,23 @@ type DB struct {
 	// instance names this handle's authorisation log and audit stream
 	// on PostgreSQL; empty on SQLite (one stream).
 	instance string
+
+	// writeStmts and readStmts count the statements of the functions
+	// of read-write and read-only transactions (Statements).
+	writeStmts, readStmts atomic.Int64
+}
+
+// Statements counts the statements that the functions given to Update,
+// UpdateRows and View ran since the store opened: Write those of
+// read-write transactions, Read those of read-only ones. The statements
+// that begin, mark and end a transaction are not counted.
+type Statements struct {
+	Write, Read int64
+}
+
+// Statements returns the store's statement counts.
+func (s *DB) Statements() Statements {
+	return Statements{Write: s.writeStmts.Load(), Read: s.readStmts.Load()}
 }
 
 // dialect holds what differs between database engines.
@@ -342,7 +360,7 @@ func (s *DB) Update(ctx context.Context, fn func(*Tx) error) error {
 			s.mu.RUnlock()
 			return ErrClosed
 		}
-		j := &writeJob{ctx: ctx, fn: fn, c: s.cipher, done: make(chan error, 1)}
+		j := &writeJob{ctx: ctx, fn: fn, c: s.cipher, count: &s.writeStmts, done: make(chan error, 1)}
 		s.writer.jobs <- j
 		s.mu.RUnlock()
 		return <-j.done
@@ -408,7 +426,11 @@ func (s *DB) run(ctx context.Context, readOnly, rows bool, fn func(*Tx) error) e
 			return fmt.Errorf("store: wait for the write lock: %w", err)
 		}
 	}
-	tx := &Tx{q: sqlTx, d: s.dialect, readOnly: readOnly, c: s.cipher, instance: s.instance, lockRows: rows}
+	count := &s.writeStmts
+	if readOnly {
+		count = &s.readStmts
+	}
+	tx := &Tx{q: sqlTx, d: s.dialect, readOnly: readOnly, c: s.cipher, instance: s.instance, lockRows: rows, count: count}
 	if err := fn(tx); err != nil {
 		_ = sqlTx.Rollback()
 		return err
@@ -436,6 +458,15 @@ type Tx struct {
 	// lockRows: a transaction of UpdateRows, whose look-ups of cards,
 	// tokens and accounts lock the rows they read.
 	lockRows bool
+	// count counts the statements run (nil: not counted).
+	count *atomic.Int64
+}
+
+// counted counts one statement.
+func (t *Tx) counted() {
+	if t.count != nil {
+		t.count.Add(1)
+	}
 }
 
 // forUpdate is what ends a look-up of a card, token or account row: the
@@ -451,6 +482,7 @@ func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error
 	if t.readOnly {
 		return nil, fmt.Errorf("%w: write in a read-only transaction", ErrInvalid)
 	}
+	t.counted()
 	res, err := t.q.ExecContext(ctx, t.d.rebind(q), args...)
 	if err != nil {
 		if what, ok := t.d.uniqueViolation(err); ok {
@@ -462,10 +494,12 @@ func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error
 }
 
 func (t *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	t.counted()
 	return t.q.QueryContext(ctx, t.d.rebind(q), args...)
 }
 
 func (t *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	t.counted()
 	return t.q.QueryRowContext(ctx, t.d.rebind(q), args...)
 }
 
