@@ -1,0 +1,139 @@
+package store_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tapsim/tapsim/issuerhost/store"
+)
+
+// CardState and TokenState read what changes of a card or token with the
+// version of the rest: the same as the full read's until the row changes
+// otherwise.
+func TestCardAndTokenState(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e engine) {
+		db := e.db(t)
+		seedCard(t, db)
+		var card store.Card
+		var tok store.Token
+		require.NoError(t, db.View(ctx, func(tx *store.Tx) error {
+			var err error
+			card, err = tx.Card(ctx, "c1")
+			require.NoError(t, err)
+			tok, err = tx.Token(ctx, "k1")
+			require.NoError(t, err)
+			require.NotEmpty(t, card.Version)
+			require.NotEmpty(t, tok.Version)
+			cs, err := tx.CardState(ctx, "c1")
+			require.NoError(t, err)
+			require.Equal(t, store.CardState{Status: store.CardActive, Version: card.Version}, cs)
+			ts, err := tx.TokenState(ctx, "k1")
+			require.NoError(t, err)
+			require.Equal(t, store.TokenState{Status: store.TokenActive, StatusAt: t0, Version: tok.Version}, ts)
+			_, err = tx.CardState(ctx, "c9")
+			require.ErrorIs(t, err, store.ErrNotFound)
+			_, err = tx.TokenState(ctx, "k9")
+			require.ErrorIs(t, err, store.ErrNotFound)
+			return nil
+		}))
+		// The state changes, the version stays.
+		update(t, db, func(tx *store.Tx) error {
+			require.NoError(t, tx.SetCardStatus(ctx, "c1", store.CardBlocked))
+			require.NoError(t, tx.SetPINState(ctx, "c1", 3, true))
+			return tx.SetTokenStatus(ctx, "k1", store.TokenSuspended, t0.Add(1))
+		})
+		update(t, db, func(tx *store.Tx) error {
+			cs, err := tx.CardState(ctx, "c1")
+			require.NoError(t, err)
+			require.Equal(t, store.CardState{Status: store.CardBlocked, PINFailures: 3, PINLocked: true, Version: card.Version}, cs)
+			ts, err := tx.TokenState(ctx, "k1")
+			require.NoError(t, err)
+			require.Equal(t, store.TokenState{Status: store.TokenSuspended, StatusAt: t0.Add(1), Version: tok.Version}, ts)
+			return nil
+		})
+		// Anything else changes the version.
+		update(t, db, func(tx *store.Tx) error {
+			c := card
+			c.IMKRef = "imk2"
+			require.NoError(t, tx.PutCard(ctx, c))
+			k := tok
+			k.Domain = ""
+			return tx.PutToken(ctx, k)
+		})
+		require.NoError(t, db.View(ctx, func(tx *store.Tx) error {
+			cs, err := tx.CardState(ctx, "c1")
+			require.NoError(t, err)
+			require.NotEqual(t, card.Version, cs.Version)
+			c, err := tx.Card(ctx, "c1")
+			require.NoError(t, err)
+			require.Equal(t, c.Version, cs.Version)
+			ts, err := tx.TokenState(ctx, "k1")
+			require.NoError(t, err)
+			require.NotEqual(t, tok.Version, ts.Version)
+			return nil
+		}))
+	})
+}
+
+// UseCryptogramOnce records a cryptogram once, and not at all under the
+// key of a hold; RaiseATCWithin raises the mark only ahead of it within
+// the window.
+func TestUseCryptogramOnceAndRaiseATCWithin(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e engine) {
+		db := e.db(t)
+		seedCard(t, db)
+		ac := []byte{1, 2, 3, 4, 5, 6, 7, 8}
+		update(t, db, func(tx *store.Tx) error {
+			fresh, held, err := tx.UseCryptogramOnce(ctx, "key1", "card:c1", 5, ac, t0)
+			require.NoError(t, err)
+			require.True(t, fresh)
+			require.False(t, held)
+			fresh, held, err = tx.UseCryptogramOnce(ctx, "key2", "card:c1", 5, ac, t0)
+			require.NoError(t, err)
+			require.False(t, fresh, "a replay")
+			require.False(t, held)
+			used, err := tx.CryptogramUsed(ctx, "card:c1", 5, ac)
+			require.NoError(t, err)
+			require.True(t, used)
+
+			require.NoError(t, tx.AddHold(ctx, store.Hold{Key: "key3", AccountID: "a1", Cred: "card:c1", Amount: 1, Currency: 901, CreatedAt: t0}))
+			other := []byte{9, 9, 9, 9, 9, 9, 9, 9}
+			fresh, held, err = tx.UseCryptogramOnce(ctx, "key3", "card:c1", 6, other, t0)
+			require.NoError(t, err)
+			require.False(t, fresh)
+			require.True(t, held, "a hold under the key")
+			used, err = tx.CryptogramUsed(ctx, "card:c1", 6, other)
+			require.NoError(t, err)
+			require.False(t, used, "nothing written under a hold's key")
+			return nil
+		})
+		update(t, db, func(tx *store.Tx) error {
+			for _, tc := range []struct {
+				atc    uint16
+				raised bool
+				hw     uint16
+				found  bool
+			}{
+				{0, false, 0, false},  // no mark: not ahead
+				{11, false, 0, false}, // no mark: beyond the window of 10
+				{10, true, 10, true},
+				{10, false, 10, true}, // not ahead
+				{9, false, 10, true},
+				{21, false, 10, true}, // beyond the window
+				{20, true, 20, true},
+				{21, true, 21, true},
+			} {
+				raised, hw, found, err := tx.RaiseATCWithin(ctx, "card:c1", tc.atc, 10, t0)
+				require.NoError(t, err)
+				require.Equal(t, tc.raised, raised, "ATC %d", tc.atc)
+				require.Equal(t, tc.hw, hw, "ATC %d", tc.atc)
+				require.Equal(t, tc.found, found, "ATC %d", tc.atc)
+				got, _, err := tx.ATC(ctx, "card:c1")
+				require.NoError(t, err)
+				require.Equal(t, tc.hw, got, "ATC %d", tc.atc)
+			}
+			return nil
+		})
+	})
+}
