@@ -43,13 +43,14 @@ type writeJob struct {
 // commit fails every caller of the batch. Its statements are prepared
 // once on its own long-lived connection.
 type groupWriter struct {
-	d       dialect
-	conn    *sql.Conn
+	d dialect
+	*stmtConn
 	jobs    chan *writeJob
 	stopped chan struct{}
 
-	mu    sync.Mutex // guards stmts (the writer's goroutine uses them)
-	stmts map[string]*sql.Stmt
+	// tip is the audit trail's last entry as this writer wrote it; only
+	// the writer's goroutine uses it.
+	tip auditTip
 }
 
 // startGroupWriter takes a connection of db for the writer and starts it.
@@ -65,8 +66,8 @@ func startGroupWriter(db *sql.DB, d dialect) (*groupWriter, error) {
 
 // newGroupWriter returns a writer on conn that is not running yet.
 func newGroupWriter(conn *sql.Conn, d dialect) *groupWriter {
-	return &groupWriter{d: d, conn: conn, jobs: make(chan *writeJob, maxBatch*4),
-		stopped: make(chan struct{}), stmts: map[string]*sql.Stmt{}}
+	return &groupWriter{d: d, stmtConn: newStmtConn(conn), jobs: make(chan *writeJob, maxBatch*4),
+		stopped: make(chan struct{})}
 }
 
 // stop ends the writer once the jobs already queued are done; jobs must
@@ -102,8 +103,20 @@ func (g *groupWriter) loop() {
 	}
 }
 
+// stmtConn is a long-lived connection that prepares each statement once:
+// the SQLite writer's, or a reader's. One goroutine at a time uses it.
+type stmtConn struct {
+	conn  *sql.Conn
+	mu    sync.Mutex // guards stmts
+	stmts map[string]*sql.Stmt
+}
+
+func newStmtConn(conn *sql.Conn) *stmtConn {
+	return &stmtConn{conn: conn, stmts: map[string]*sql.Stmt{}}
+}
+
 // release closes the prepared statements and gives the connection back.
-func (g *groupWriter) release() {
+func (g *stmtConn) release() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for q, st := range g.stmts {
@@ -132,8 +145,10 @@ func (g *groupWriter) commit(batch []*writeJob) {
 			g.abort(batch[:i], batch[i:], err)
 			return
 		}
-		if err := j.fn(&Tx{q: g, d: g.d, c: j.c, count: j.count}); err != nil {
+		if err := j.fn(&Tx{q: g, d: g.d, c: j.c, count: j.count, auditTip: &g.tip}); err != nil {
 			j.err = err
+			// The savepoint's writes are undone, an audit entry perhaps.
+			g.tip.known = false
 			if _, rerr := g.ExecContext(ctx, "ROLLBACK TO w"); rerr != nil {
 				// The transaction itself is gone (SQLite rolls it all back
 				// on some errors): nothing of the batch is kept.
@@ -174,14 +189,20 @@ func (g *groupWriter) abort(done, rest []*writeJob, err error) {
 
 // rollback ends whatever transaction the connection is in.
 func (g *groupWriter) rollback() {
+	g.tip.known = false
+	g.stmtConn.rollback()
+}
+
+// rollback ends whatever transaction the connection is in.
+func (g *stmtConn) rollback() {
 	if _, err := g.conn.ExecContext(context.Background(), "ROLLBACK"); err != nil && !errors.Is(err, sql.ErrConnDone) {
 		return
 	}
 }
 
-// stmt returns the writer's prepared statement of q, nil when the cache
-// is full.
-func (g *groupWriter) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+// stmt returns the connection's prepared statement of q, nil when the
+// cache is full.
+func (g *stmtConn) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if st, ok := g.stmts[q]; ok {
@@ -198,11 +219,12 @@ func (g *groupWriter) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	return st, nil
 }
 
-// The writer's statements run to their end once started: the caller's
-// context ending while its function runs does not interrupt SQLite, which
-// would roll back the whole batch's transaction.
+// The connection's statements run to their end once started: the
+// caller's context ending while its function runs does not interrupt
+// SQLite, which would roll back the whole batch's transaction of the
+// writer.
 
-func (g *groupWriter) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+func (g *stmtConn) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	ctx = context.WithoutCancel(ctx)
 	st, err := g.stmt(ctx, q)
 	if err != nil {
@@ -214,7 +236,7 @@ func (g *groupWriter) ExecContext(ctx context.Context, q string, args ...any) (s
 	return st.ExecContext(ctx, args...)
 }
 
-func (g *groupWriter) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+func (g *stmtConn) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	ctx = context.WithoutCancel(ctx)
 	st, err := g.stmt(ctx, q)
 	if err != nil {
@@ -226,7 +248,7 @@ func (g *groupWriter) QueryContext(ctx context.Context, q string, args ...any) (
 	return st.QueryContext(ctx, args...)
 }
 
-func (g *groupWriter) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+func (g *stmtConn) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
 	ctx = context.WithoutCancel(ctx)
 	st, err := g.stmt(ctx, q)
 	if err != nil || st == nil {

@@ -199,13 +199,11 @@ func (t *Tx) Audit(ctx context.Context, e AuditEvent) error {
 	)
 	if t.d.streams {
 		seq, iseq, lastHash, err = t.streamSeq(ctx, "audit", true)
+	} else if tip := t.auditTip; tip != nil && tip.known {
+		// The SQLite writer knows the last entry: no statement.
+		seq, lastEntry, iseq = tip.seq+1, tip.hash, tip.seq+1
 	} else {
-		// One statement for the next number and the hash it chains to.
-		err = t.queryRow(ctx, `SELECT COALESCE(MAX(seq), 0) + 1, COALESCE((SELECT hash FROM audit ORDER BY seq DESC LIMIT 1), '') FROM audit`).
-			Scan(&seq, &lastEntry)
-		if err != nil {
-			err = fmt.Errorf("store: audit sequence: %w", err)
-		}
+		seq, lastEntry, err = t.auditLast(ctx)
 		iseq = seq
 	}
 	if err != nil {
@@ -238,10 +236,45 @@ func (t *Tx) Audit(ctx context.Context, e AuditEvent) error {
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.Seq, nanos(e.At), e.Actor, e.Action, e.Subject, e.Detail, hex.EncodeToString(e.Prev), hex.EncodeToString(e.Hash),
 		e.Instance, e.InstanceSeq)
+	if tip := t.auditTip; tip != nil {
+		if err != nil {
+			tip.known = false
+			if errors.Is(err, ErrExists) && !t.d.streams {
+				// Another process wrote the entry the writer took for
+				// the last: it reads the last one now.
+				e.Prev, e.Hash = nil, nil
+				return t.Audit(ctx, e)
+			}
+		} else {
+			tip.known, tip.seq, tip.hash = true, e.Seq, hex.EncodeToString(e.Hash)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("store: audit: %w", err)
 	}
 	return nil
+}
+
+// auditLast reads the next number of the audit trail without streams and
+// the hash of its last entry, in one statement.
+func (t *Tx) auditLast(ctx context.Context) (seq int64, hash string, err error) {
+	err = t.queryRow(ctx, `SELECT COALESCE(MAX(seq), 0) + 1, COALESCE((SELECT hash FROM audit ORDER BY seq DESC LIMIT 1), '') FROM audit`).
+		Scan(&seq, &hash)
+	if err != nil {
+		return 0, "", fmt.Errorf("store: audit sequence: %w", err)
+	}
+	return seq, hash, nil
+}
+
+// auditTip is what the SQLite writer knows of the audit trail's last
+// entry: its number and hash, as its own transaction wrote them. Anything
+// that undoes writes (a rollback to a savepoint, a failed commit) makes
+// it unknown; another process's entry makes the writer's next insert
+// fail on the number, and it reads the last entry then.
+type auditTip struct {
+	known bool
+	seq   int64
+	hash  string
 }
 
 // AuditTrail returns the whole audit trail, of every instance, by

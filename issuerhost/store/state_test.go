@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -136,4 +137,45 @@ func TestUseCryptogramOnceAndRaiseATCWithin(t *testing.T) {
 			return nil
 		})
 	})
+}
+
+// The SQLite writer chains an audit entry to the last one it wrote
+// without reading it; the chain holds when a request's writes are undone
+// after its entry, and when another process on the same file writes
+// entries between the writer's.
+func TestAuditChainOfTheWriter(t *testing.T) {
+	dir := t.TempDir()
+	a := sqliteEngine.mustOpen(t, dir)
+	b := sqliteEngine.mustOpen(t, dir)
+	audit := func(db *store.DB, what string) {
+		update(t, db, func(tx *store.Tx) error {
+			return tx.Audit(ctx, store.AuditEvent{At: t0, Actor: "test", Action: what})
+		})
+	}
+	audit(a, "a1")
+	audit(a, "a2")
+	undone := errors.New("undone")
+	require.ErrorIs(t, a.Update(ctx, func(tx *store.Tx) error {
+		require.NoError(t, tx.Audit(ctx, store.AuditEvent{At: t0, Actor: "test", Action: "undone"}))
+		return undone
+	}), undone)
+	audit(a, "a3")
+	audit(b, "b1")
+	audit(a, "a4")
+	audit(b, "b2")
+	audit(b, "b3")
+	audit(a, "a5")
+	require.NoError(t, a.View(ctx, func(tx *store.Tx) error {
+		n, err := tx.VerifyAudit(ctx)
+		require.NoError(t, err)
+		require.Equal(t, 8, n)
+		trail, err := tx.AuditTrail(ctx)
+		require.NoError(t, err)
+		var got []string
+		for _, e := range trail {
+			got = append(got, e.Action)
+		}
+		require.Equal(t, []string{"a1", "a2", "a3", "b1", "a4", "b2", "b3", "a5"}, got)
+		return nil
+	}))
 }

@@ -132,6 +132,9 @@ type DB struct {
 	closed bool
 	cipher Cipher       // nil until given: cards and tokens refused
 	writer *groupWriter // SQLite: the one writer; nil on PostgreSQL
+	// readers are the SQLite readers' connections, each preparing its
+	// statements once, while free; nil on PostgreSQL.
+	readers chan *stmtConn
 	// instance names this handle's authorisation log and audit stream
 	// on PostgreSQL; empty on SQLite (one stream).
 	instance string
@@ -240,7 +243,7 @@ func OpenSQLite(path string, o Options) (*DB, error) {
 		return nil, fmt.Errorf("%w: synchronous %q (want FULL or NORMAL)", ErrInvalid, o.Synchronous)
 	}
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(" + syncMode +
-		")&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_txlock=immediate"
+		")&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=temp_store(MEMORY)&_txlock=immediate"
 	if err := createPrivate(path); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
@@ -249,7 +252,10 @@ func OpenSQLite(path string, o Options) (*DB, error) {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
 	// The writer keeps one connection for itself; readers use the others.
-	// Each connection gets the pragmas above.
+	// Each connection gets the pragmas above. temp_store keeps the
+	// journal of each savepoint of a group commit (the undo of one
+	// request's writes) in memory rather than in a temporary file; the
+	// WAL, which makes a commit durable, is not concerned.
 	db.SetMaxOpenConns(sqliteConns)
 	db.SetMaxIdleConns(sqliteConns)
 	s := &DB{db: db, dialect: sqliteDialect, path: path, location: path}
@@ -259,17 +265,52 @@ func OpenSQLite(path string, o Options) (*DB, error) {
 		return nil, err
 	}
 	s.writer = w
+	if s.readers, err = startReaders(db, sqliteConns-1); err != nil {
+		s.stopConns()
+		db.Close()
+		return nil, err
+	}
 	if err := s.migrate(context.Background(), o.Cipher); err != nil {
-		w.stop()
+		s.stopConns()
 		db.Close()
 		return nil, err
 	}
 	if err := chmodPrivate(path); err != nil {
-		w.stop()
+		s.stopConns()
 		db.Close()
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	return s, nil
+}
+
+// startReaders takes n connections of db for the SQLite readers.
+func startReaders(db *sql.DB, n int) (chan *stmtConn, error) {
+	rs := make(chan *stmtConn, n)
+	for range n {
+		conn, err := db.Conn(context.Background())
+		if err != nil {
+			close(rs)
+			for r := range rs {
+				r.release()
+			}
+			return nil, fmt.Errorf("store: reader connection: %w", err)
+		}
+		rs <- newStmtConn(conn)
+	}
+	return rs, nil
+}
+
+// stopConns stops the SQLite writer and gives the readers' connections
+// back, once no one uses them.
+func (s *DB) stopConns() {
+	if s.writer != nil {
+		s.writer.stop()
+	}
+	if s.readers != nil {
+		for range cap(s.readers) {
+			(<-s.readers).release()
+		}
+	}
 }
 
 // createPrivate creates the database file path empty with mode 0600 when
@@ -337,9 +378,7 @@ func (s *DB) Close() error {
 		return nil
 	}
 	s.closed = true
-	if s.writer != nil {
-		s.writer.stop()
-	}
+	s.stopConns()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}
@@ -397,6 +436,14 @@ func (s *DB) UpdateRows(ctx context.Context, fn func(*Tx) error) error {
 
 // View runs fn in a read-only transaction.
 func (s *DB) View(ctx context.Context, fn func(*Tx) error) error {
+	if s.readers != nil {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		if s.closed {
+			return ErrClosed
+		}
+		return s.read(ctx, fn)
+	}
 	if s.dialect.concurrentReads {
 		s.mu.RLock()
 		defer s.mu.RUnlock()
@@ -408,6 +455,27 @@ func (s *DB) View(ctx context.Context, fn func(*Tx) error) error {
 		return ErrClosed
 	}
 	return s.run(ctx, true, false, fn)
+}
+
+// read runs fn in a read-only transaction on a free SQLite reader.
+func (s *DB) read(ctx context.Context, fn func(*Tx) error) error {
+	var rc *stmtConn
+	select {
+	case rc = <-s.readers:
+	case <-ctx.Done():
+		return fmt.Errorf("store: begin: %w", ctx.Err())
+	}
+	defer func() { s.readers <- rc }()
+	// A plain BEGIN: readers take no write lock.
+	if _, err := rc.ExecContext(ctx, "BEGIN"); err != nil {
+		rc.rollback()
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	err := fn(&Tx{q: rc, d: s.dialect, readOnly: true, c: s.cipher, count: &s.readStmts})
+	if _, rerr := rc.ExecContext(ctx, "ROLLBACK"); rerr != nil && err == nil {
+		err = fmt.Errorf("store: end of read: %w", rerr)
+	}
+	return err
 }
 
 // run runs fn in one transaction; rows says that it is one of UpdateRows.
@@ -460,6 +528,9 @@ type Tx struct {
 	lockRows bool
 	// count counts the statements run (nil: not counted).
 	count *atomic.Int64
+	// auditTip is the SQLite writer's knowledge of the audit trail's
+	// last entry (nil elsewhere).
+	auditTip *auditTip
 }
 
 // counted counts one statement.
