@@ -405,15 +405,15 @@ func (t *txn) verifyARQC() Reason {
 // within the window. The cryptogram is recorded as used and the high-water
 // mark raised whatever the later stages decide.
 func (t *txn) replay() Reason {
-	if _, err := t.tx.Hold(t.ctx, t.req.Key()); err == nil {
-		return DuplicateTransmission
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return t.fail(err)
-	}
 	atc := uint16(t.atc)
-	fresh, err := t.tx.UseCryptogram(t.ctx, t.cred, atc, t.arqc, t.now)
+	// One statement: the cryptogram is recorded as used unless an
+	// authorisation is held under the message's key (a duplicate).
+	fresh, held, err := t.tx.UseCryptogramOnce(t.ctx, t.req.Key(), t.cred, atc, t.arqc, t.now)
 	if err != nil {
 		return t.fail(err)
+	}
+	if held {
+		return DuplicateTransmission
 	}
 	if !fresh {
 		if !t.e.tolerated(t.arqc) {
@@ -428,9 +428,14 @@ func (t *txn) replay() Reason {
 		// refuses a key used again (R-S5b).
 		return ""
 	}
-	hw, _, err := t.tx.ATC(t.ctx, t.cred)
+	// One statement: the high-water mark raised when the ATC is ahead of
+	// it within the window; else the mark tells which refusal.
+	raised, hw, _, err := t.tx.RaiseATCWithin(t.ctx, t.cred, atc, t.e.cfg.Policy.ATCWindow, t.now)
 	if err != nil {
 		return t.fail(err)
+	}
+	if raised {
+		return ""
 	}
 	if int(atc) <= int(hw) {
 		return ATCNotAhead
@@ -438,10 +443,7 @@ func (t *txn) replay() Reason {
 	if int(atc)-int(hw) > t.e.cfg.Policy.ATCWindow {
 		return ATCOutOfWindow
 	}
-	if err := t.tx.RaiseATC(t.ctx, t.cred, atc, t.now); err != nil {
-		return t.fail(err)
-	}
-	return ""
+	return t.fail(fmt.Errorf("ATC of %s ahead within the window but not raised", t.cred))
 }
 
 // bind checks that the message says what the card signed (stage 4b): DE4
