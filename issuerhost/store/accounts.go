@@ -64,10 +64,6 @@ type Card struct {
 	Status      CardStatus
 	FormFactor  string // plastic, se-phone, hce-phone, wallet-phone
 	CreatedAt   time.Time
-	// Version is set when the store reads the card: a digest of its row
-	// as stored but its status and PIN try counter (see CardState).
-	// PutCard ignores it.
-	Version string
 }
 
 // String describes the card with its PAN masked; no PVV.
@@ -168,7 +164,6 @@ func (t *Tx) scanCard(row interface{ Scan(...any) error }) (Card, error) {
 		return Card{}, err
 	}
 	c.PINLocked, c.Status, c.CreatedAt = locked != 0, CardStatus(st), fromNanos(created)
-	c.Version = cardVersion(c.ID, idx, panEnc, c.PSN, c.AccountID, expEnc, c.CVN, c.IMKRef, c.PVKI, pvvEnc, c.FormFactor, created)
 	var err error
 	for _, f := range []struct {
 		col, enc string

@@ -53,10 +53,6 @@ type Token struct {
 	DeviceBound bool
 	CreatedAt   time.Time
 	StatusAt    time.Time
-	// Version is set when the store reads the token: a digest of its row
-	// as stored but its status and the time of its status (see
-	// TokenState). PutToken ignores it.
-	Version string
 }
 
 // String describes the token with its number masked.
@@ -117,8 +113,6 @@ func (t *Tx) scanToken(row interface{ Scan(...any) error }) (Token, error) {
 		return Token{}, err
 	}
 	k.Status, k.DeviceBound, k.CreatedAt, k.StatusAt = TokenStatus(st), bound != 0, fromNanos(created), fromNanos(statusAt)
-	k.Version = tokenVersion(k.ID, idx, numEnc, k.CardID, expEnc, k.Domain, k.RequestorID, k.PSN, k.CVN, k.IMKRef, k.PVKI,
-		pvvEnc, k.FormFactor, bound, created)
 	var err error
 	for _, f := range []struct {
 		col, enc string
