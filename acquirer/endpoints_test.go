@@ -38,12 +38,16 @@ func (r *rig) waitLinksUp(n int) {
 		10*time.Second, 5*time.Millisecond, "%d endpoint(s) up", n)
 }
 
+// patientIssuer gives the issuer time enough for every answer on a busy
+// machine, for tests whose every sale must be approved.
+func patientIssuer(c *acquirer.Config) { c.IssuerTimeout = 5 * time.Second }
+
 func auths(is *fakeissuer.Issuer) int { return len(is.ReceivedMTI(isospec.MTIAuthorizationRequest)) }
 
 // Requests take turns between two endpoints that are up; a reversal and
 // the advices go to either.
 func TestEndpointsSpread(t *testing.T) {
-	r, second := twoEndpoints(t, nil)
+	r, second := twoEndpoints(t, patientIssuer)
 	up, all := r.acq.LinksUp("issuer")
 	require.Equal(t, 2, up)
 	require.Equal(t, 2, all)
@@ -96,7 +100,7 @@ func TestEndpointsSpread(t *testing.T) {
 // goes to the other too (they share one database). When it is back, it
 // takes its turn again.
 func TestEndpointDown(t *testing.T) {
-	r, second := twoEndpoints(t, nil)
+	r, second := twoEndpoints(t, patientIssuer)
 	first := r.authReq(visaPAN, 4200)
 	require.Equal(t, isospec.RCApproved, r.authorise(first).ResponseCode)
 	require.Equal(t, 1, auths(r.iss), "the first goes to the first endpoint")

@@ -70,8 +70,8 @@ func checkAdditionalAmounts(s string) error {
 	}
 	for i := 0; i < len(s); i += 20 {
 		e := s[i : i+20]
-		_, err := strconv.ParseInt(e[8:], 10, 64)
-		if err != nil || !allDigit(e[:7]) || !allDigit(e[8:]) || (e[7] != 'C' && e[7] != 'D') {
+		// Twelve digits always fit an int64.
+		if !allDigit(e[:7]) || !allDigit(e[8:]) || (e[7] != 'C' && e[7] != 'D') {
 			return fieldErr(FieldAdditionalAmounts, i, ErrValue, "malformed entry")
 		}
 	}

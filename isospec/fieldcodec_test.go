@@ -138,10 +138,6 @@ func FuzzFieldCodec(f *testing.F) {
 	})
 }
 
-func TestMaxFields(t *testing.T) {
-	require.LessOrEqual(t, len(fieldDefs), maxFields)
-}
-
 // FuzzPackChecks checks what lets Pack skip scanning what it packed: the
 // fields of a message pass checkFields exactly when the message packs and
 // the bytes scan.

@@ -139,7 +139,7 @@ const (
 // MACLen is the length in bytes of DE64 and DE128.
 const MACLen = 8
 
-var fieldDefs = []FieldDef{
+var fieldDefs = [...]FieldDef{
 	{ID: FieldPAN, Name: "primary account number", Format: FormatN, Length: LLVAR, MinLen: 8, MaxLen: 19},
 	{ID: FieldProcessingCode, Name: "processing code", Format: FormatN, Length: Fixed, MinLen: 6, MaxLen: 6},
 	{ID: FieldAmount, Name: "amount, transaction", Format: FormatN, Length: Fixed, MinLen: 12, MaxLen: 12},
@@ -197,7 +197,7 @@ var fieldOrder = func() []*FieldDef {
 // Fields returns the definitions of every data element of the dialect, in
 // field order, as a new slice.
 func Fields() []FieldDef {
-	out := append([]FieldDef(nil), fieldDefs...)
+	out := append([]FieldDef(nil), fieldDefs[:]...)
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }

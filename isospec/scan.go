@@ -11,7 +11,7 @@ type span struct {
 
 // maxFields is the most fields a frame can hold: each field of the
 // dialect once.
-const maxFields = 31
+const maxFields = len(fieldDefs)
 
 // layout is the structure of a frame as scan found it. It holds its spans
 // in place, so that a layout on the stack costs no allocation.

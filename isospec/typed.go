@@ -91,25 +91,34 @@ func encodeTyped(msg *iso8583.Message, v any) bool {
 // non-nil pointer to a typed message of the package. It returns false for
 // any other v.
 func decodeTyped(msg *iso8583.Message, v any) bool {
-	switch v.(type) {
-	case *AuthorizationRequest, *AuthorizationResponse, *ReversalRequest, *ReversalResponse, *NetworkManagement:
-	default:
-		return false
+	switch r := v.(type) {
+	case *AuthorizationRequest:
+		if r != nil {
+			decodeAuthorizationRequest(msg, r)
+			return true
+		}
+	case *AuthorizationResponse:
+		if r != nil {
+			decodeAuthorizationResponse(msg, r)
+			return true
+		}
+	case *ReversalRequest:
+		if r != nil {
+			decodeReversalRequest(msg, r)
+			return true
+		}
+	case *ReversalResponse:
+		if r != nil {
+			decodeReversalResponse(msg, r)
+			return true
+		}
+	case *NetworkManagement:
+		if r != nil {
+			decodeNetworkManagement(msg, r)
+			return true
+		}
 	}
-	if r, ok := typed[AuthorizationRequest](v); ok {
-		decodeAuthorizationRequest(msg, r)
-	} else if r, ok := typed[AuthorizationResponse](v); ok {
-		decodeAuthorizationResponse(msg, r)
-	} else if r, ok := typed[ReversalRequest](v); ok {
-		decodeReversalRequest(msg, r)
-	} else if r, ok := typed[ReversalResponse](v); ok {
-		decodeReversalResponse(msg, r)
-	} else if r, ok := typed[NetworkManagement](v); ok {
-		decodeNetworkManagement(msg, r)
-	} else {
-		return false
-	}
-	return true
+	return false
 }
 
 // The functions below follow the struct definitions in messages.go field

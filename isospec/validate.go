@@ -129,8 +129,8 @@ func checkSemantics(id int, fs *fieldSet, secondary bool) error {
 			return bad("PAN differs from DE2")
 		}
 	case FieldICCData:
-		f, _ := fs.get(id).(*field.Binary)
-		if tlv.Check(f.Value()) != nil {
+		f, ok := fs.get(id).(*field.Binary)
+		if !ok || tlv.Check(f.Value()) != nil {
 			return bad("not BER-TLV")
 		}
 	case FieldAdditionalAmounts:

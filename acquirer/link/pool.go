@@ -94,9 +94,6 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 	return p, nil
 }
 
-// Name returns the issuer's name.
-func (p *Pool) Name() string { return p.name }
-
 // Links returns the pool's links, in their configured order.
 func (p *Pool) Links() []*Link {
 	out := make([]*Link, len(p.eps))
@@ -181,7 +178,7 @@ func (p *Pool) Exchange(msg *iso8583.Message, timeout time.Duration) (*iso8583.M
 		return p.eps[0].l.Exchange(msg, timeout)
 	}
 	tried := make([]bool, len(p.eps))
-	start := int(p.turn.Add(1)-1) % len(p.eps)
+	start := int((p.turn.Add(1) - 1) % uint64(len(p.eps)))
 	var lastErr error
 	for range p.eps {
 		i := p.pick(tried, start, p.now().UnixNano())
@@ -195,7 +192,8 @@ func (p *Pool) Exchange(msg *iso8583.Message, timeout time.Duration) (*iso8583.M
 		ep.inFlight.Add(-1)
 		switch {
 		case err == nil:
-			ep.restUntil.Store(0)
+			// A rest runs out by itself: an answer to a request sent
+			// before it began says nothing of the endpoint now.
 			return resp, nil
 		case errors.Is(err, ErrClosed):
 			return nil, err
@@ -203,6 +201,11 @@ func (p *Pool) Exchange(msg *iso8583.Message, timeout time.Duration) (*iso8583.M
 			// It never left: another endpoint may take it.
 			lastErr = err
 			continue
+		case !errors.Is(err, ErrNoAnswer) && !errors.Is(err, ErrBadMAC):
+			// A fault of this side (packing, the MAC's security module):
+			// nothing says the endpoint is at fault, so it does not rest;
+			// the message is not offered to another endpoint either.
+			return nil, err
 		}
 		// It left and got no valid answer: not sent again anywhere.
 		now := p.now()

@@ -106,9 +106,21 @@ func (g *groupWriter) loop() {
 // stmtConn is a long-lived connection that prepares each statement once:
 // the SQLite writer's, or a reader's. One goroutine at a time uses it.
 type stmtConn struct {
-	conn  *sql.Conn
-	mu    sync.Mutex // guards stmts
-	stmts map[string]*sql.Stmt
+	conn *sql.Conn
+	// reader: the caller's context may interrupt a statement (a read
+	// ends, nothing is lost); the writer's statements run to their end.
+	reader bool
+	mu     sync.Mutex // guards stmts
+	stmts  map[string]*sql.Stmt
+}
+
+// keep is the context a statement runs under: ctx for a reader, ctx
+// without its cancellation for the writer.
+func (g *stmtConn) keep(ctx context.Context) context.Context {
+	if g.reader {
+		return ctx
+	}
+	return context.WithoutCancel(ctx)
 }
 
 func newStmtConn(conn *sql.Conn) *stmtConn {
@@ -225,7 +237,7 @@ func (g *stmtConn) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 // writer.
 
 func (g *stmtConn) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	ctx = context.WithoutCancel(ctx)
+	ctx = g.keep(ctx)
 	st, err := g.stmt(ctx, q)
 	if err != nil {
 		return nil, err
@@ -237,7 +249,7 @@ func (g *stmtConn) ExecContext(ctx context.Context, q string, args ...any) (sql.
 }
 
 func (g *stmtConn) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	ctx = context.WithoutCancel(ctx)
+	ctx = g.keep(ctx)
 	st, err := g.stmt(ctx, q)
 	if err != nil {
 		return nil, err
@@ -249,7 +261,7 @@ func (g *stmtConn) QueryContext(ctx context.Context, q string, args ...any) (*sq
 }
 
 func (g *stmtConn) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	ctx = context.WithoutCancel(ctx)
+	ctx = g.keep(ctx)
 	st, err := g.stmt(ctx, q)
 	if err != nil || st == nil {
 		// Unprepared; a query that did not prepare fails here again, with

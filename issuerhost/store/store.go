@@ -295,7 +295,9 @@ func startReaders(db *sql.DB, n int) (chan *stmtConn, error) {
 			}
 			return nil, fmt.Errorf("store: reader connection: %w", err)
 		}
-		rs <- newStmtConn(conn)
+		rc := newStmtConn(conn)
+		rc.reader = true
+		rs <- rc
 	}
 	return rs, nil
 }
@@ -471,8 +473,15 @@ func (s *DB) read(ctx context.Context, fn func(*Tx) error) error {
 		rc.rollback()
 		return fmt.Errorf("store: begin: %w", err)
 	}
+	ended := false
+	defer func() {
+		if !ended { // fn panicked: the connection goes back out of its transaction
+			rc.rollback()
+		}
+	}()
 	err := fn(&Tx{q: rc, d: s.dialect, readOnly: true, c: s.cipher, count: &s.readStmts})
-	if _, rerr := rc.ExecContext(ctx, "ROLLBACK"); rerr != nil && err == nil {
+	ended = true
+	if _, rerr := rc.conn.ExecContext(context.Background(), "ROLLBACK"); rerr != nil && err == nil {
 		err = fmt.Errorf("store: end of read: %w", rerr)
 	}
 	return err
