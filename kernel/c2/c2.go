@@ -1156,8 +1156,9 @@ func (r *run) idsWriteDecision() (kernel.Outcome, bool) {
 
 // buildDSDOL makes the DSDOL related data (GAC.40-48): the DS Digest H
 // (DF61) is OWHF2 of the DS Input (Term) when the DSDOL asks for it and the
-// terminal gave one (else zeros), and the last entry, the DS ODS Term in the
-// book's DSDOL, goes with the data's own length rather than the entry's.
+// terminal gave one (else zeros), and a last entry that is the DS ODS Term
+// (as in the book's DSDOL) goes with the data's own length rather than the
+// entry's.
 func (r *run) buildDSDOL(src func(tlv.Tag) ([]byte, bool)) []byte {
 	dsdol, _ := tlv.ParseDOL(r.card[0x9F5B])
 	if len(dsdol) == 0 {
@@ -1171,6 +1172,9 @@ func (r *run) buildDSDOL(src func(tlv.Tag) ([]byte, bool)) []byte {
 		}
 	}
 	last := dsdol[len(dsdol)-1]
+	if last.Tag != 0xDF63 {
+		return tlv.BuildDOLFor(tlv.Kernel2, dsdol, src)
+	}
 	out := tlv.BuildDOLFor(tlv.Kernel2, dsdol[:len(dsdol)-1], src)
 	if v, ok := src(last.Tag); ok && !last.Tag.Constructed() {
 		return append(out, v[:min(len(v), last.Len)]...)
@@ -1192,37 +1196,8 @@ func hasEntry(dol tlv.DOL, tag tlv.Tag) bool {
 func (r *run) generateAC() (kernel.Outcome, error) {
 	a := r.a
 	aip := r.card[0x82]
-	// GAC.1-13: whether the data storage is written, which may lower the
-	// AC type to the DS AC Type.
-	if r.ids && !r.tvr.Has(kernel.TVRCDAFailed) {
-		if o, done := r.idsWriteDecision(); done {
-			return o, nil
-		}
-	}
-	ref := byte(r.ac)
+	var ref byte
 	cdaRequested := false
-	if !r.cda || r.tvr.Has(kernel.TVRCDAFailed) {
-		// Book C-2 section 7.6, Prepare Generate AC: GAC.20 goes to GAC.22
-		// when the ODA Status is not CDA (the AIP or the reader does not
-		// support it), GAC.21 when it is CDA but 'CDA failed' is already
-		// set (CA key, certificates or data missing). GAC.22-23: when the
-		// card's AIP and the Kernel Configuration both support on-device
-		// cardholder verification, the AC type becomes AAC, since without a
-		// CDA signature nothing authenticates the phone's verification
-		// result. Either way the command goes without the CDA request.
-		if aip[0]&aip1ODCVM != 0 && r.kc&kcODCVM != 0 {
-			r.ac = acAAC
-			ref = byte(acAAC)
-		}
-	} else if r.ac != acAAC || r.cdaOverAAC() {
-		// GAC.24-27: CDA for TC and ARQC; for an AAC (GAC.24-25) only when
-		// the card's Application Capabilities Information (9F5D) byte 2 b1
-		// says it supports CDA over TC, ARQC and AAC, or when Integrated
-		// Data Storage is read (IDS Status Read). Else the AAC goes without
-		// the CDA request.
-		ref |= apdu.CDARequest
-		cdaRequested = true
-	}
 	cdol, _ := tlv.ParseDOL(r.card[0x8C])
 	r.term[0x95] = r.tvr[:]
 	src := func(t tlv.Tag) ([]byte, bool) {
@@ -1232,7 +1207,6 @@ func (r *run) generateAC() (kernel.Outcome, error) {
 		v, ok := r.card[t]
 		return v, ok
 	}
-	r.cdol1 = tlv.BuildDOLFor(tlv.Kernel2, cdol, src)
 	if r.cb.BalanceReadBefore {
 		if err := r.readBalance(0xDF8104); err != nil {
 			return r.commError(err), nil
@@ -1279,6 +1253,39 @@ func (r *run) generateAC() (kernel.Outcome, error) {
 		}
 	}
 	if !recovered {
+		// Prepare Generate AC, once no torn transaction was recovered (a
+		// recovered one brings its own AC type and data). GAC.1-13: whether
+		// the data storage is written, which may lower the AC type to the
+		// DS AC Type.
+		if r.ids && !r.tvr.Has(kernel.TVRCDAFailed) {
+			if o, done := r.idsWriteDecision(); done {
+				return o, nil
+			}
+		}
+		ref = byte(r.ac)
+		if !r.cda || r.tvr.Has(kernel.TVRCDAFailed) {
+			// Book C-2 section 7.6, Prepare Generate AC: GAC.20 goes to GAC.22
+			// when the ODA Status is not CDA (the AIP or the reader does not
+			// support it), GAC.21 when it is CDA but 'CDA failed' is already
+			// set (CA key, certificates or data missing). GAC.22-23: when the
+			// card's AIP and the Kernel Configuration both support on-device
+			// cardholder verification, the AC type becomes AAC, since without a
+			// CDA signature nothing authenticates the phone's verification
+			// result. Either way the command goes without the CDA request.
+			if aip[0]&aip1ODCVM != 0 && r.kc&kcODCVM != 0 {
+				r.ac = acAAC
+				ref = byte(acAAC)
+			}
+		} else if r.ac != acAAC || r.cdaOverAAC() {
+			// GAC.24-27: CDA for TC and ARQC; for an AAC (GAC.24-25) only when
+			// the card's Application Capabilities Information (9F5D) byte 2 b1
+			// says it supports CDA over TC, ARQC and AAC, or when Integrated
+			// Data Storage is read (IDS Status Read). Else the AAC goes without
+			// the CDA request.
+			ref |= apdu.CDARequest
+			cdaRequested = true
+		}
+		r.cdol1 = tlv.BuildDOLFor(tlv.Kernel2, cdol, src)
 		var err error
 		data := r.cdol1
 		if r.idsWrite {
@@ -1364,8 +1371,8 @@ func (r *run) generateAC() (kernel.Outcome, error) {
 		r.odaRes = kernel.ODAResult{Method: "CDA", Status: kernel.ODAPassed}
 	}
 	// S910.52-53: these End Application outcomes carry the data record
-	// when the transaction wrote the data storage (the card has made its
-	// cryptogram over the write), not otherwise.
+	// when the IDS Status says write (the kernel sent the DSDOL data and
+	// the card made its cryptogram over them), not otherwise.
 	idsEnd := func(e kernel.L2Error, reason string) kernel.Outcome {
 		o := r.endApplication(e, reason)
 		if r.idsWrite {
@@ -1511,6 +1518,14 @@ func (r *run) verifyCDA(cid byte, template []byte) error {
 			// After relay resistance the signed data have a fixed layout,
 			// and a short one fails CDA.
 			return fmt.Errorf("%w: the DS summaries are missing from the signature", kernel.ErrODAData)
+		case len(extra) >= 8:
+			// A write's signature with the DS Summary 2 alone: it is still
+			// checked against the DS Summary 1 (a read error first), and
+			// the DS Summary 3 is missing.
+			r.card[0xDF8101] = append([]byte(nil), extra[:8]...)
+			r.idsMismatch = !bytes.Equal(extra[:8], sum1)
+			r.idsMissing = !r.idsMismatch
+			extra = extra[8:]
 		default:
 			// Without it the summaries are optional in the signature, and
 			// a missing one is card data missing (S910.8-9, S910.14-15).

@@ -1320,6 +1320,30 @@ func TestIntegratedDataStorage(t *testing.T) {
 	require.Equal(t, []byte{0xC0}, disc(out, 0xDF810B), "DS Summary Status: read and write")
 	require.Equal(t, []byte{1, 2, 3, 4, 5, 6, 7, 0xF7}, disc(out, 0xDF8102))
 
+	// A write's signature with the DS Summary 2 alone: checked against the
+	// DS Summary 1 first (IDS read error), else the DS Summary 3 is card
+	// data missing.
+	write := func(c *kernel.Config) {
+		opID(c)
+		mc(c).DSInputTerm = input
+		mc(c).DSODSInfo = kernel.HexBytes{0x80}
+		mc(c).DSODSTerm = kernel.HexBytes("points=120")
+		mc(c).DSACType = kernel.HexBytes{0x40}
+		mc(c).DSODSInfoForReader = kernel.HexBytes{0x00}
+	}
+	m = newCard(t, func(m *kerneltest.MChip) { m.DSSummary = sum; m.DSNoSummary3 = true })
+	out = tap(t, m, 50000, write)
+	require.Equal(t, kernel.EndApplication, out.Type, out.String())
+	require.Equal(t, kernel.L2CardDataMissing, out.Error)
+	m = newCard(t, func(m *kerneltest.MChip) {
+		m.DSSummary, m.DSSigned, m.DSNoSummary3 = sum, []byte{1, 2, 3, 4, 5, 6, 7, 9}, true
+	})
+	out = tap(t, m, 50000, write)
+	require.Equal(t, kernel.EndApplication, out.Type, out.String())
+	require.Equal(t, kernel.L2IDSReadError, out.Error)
+	require.Equal(t, []byte{0x00}, disc(out, 0xDF810B))
+	require.Equal(t, []byte{1, 2, 3, 4, 5, 6, 7, 9}, disc(out, 0xDF8101))
+
 	// A card signing no summary although it announced data storage: the
 	// signature verifies, the summary is card data missing (S910.8-9).
 	m = newCard(t, func(m *kerneltest.MChip) { m.DSSummary = sum; m.DSSigned = []byte{} })

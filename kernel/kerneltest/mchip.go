@@ -98,6 +98,9 @@ type MChip struct {
 	// (9F7D) in its first record, and the DS Summary 2 at the start of
 	// every CDA signature's extra data: DSSigned when set, else DSSummary.
 	DSSummary, DSSigned []byte
+	// DSNoSummary3 makes the card leave the DS Summary 3 out of a write's
+	// CDA signature (the DS Summary 2 stays).
+	DSNoSummary3 bool
 	// DSID, when set, is the card's DS ID instead of its PAN and PSN
 	// digits.
 	DSID []byte
@@ -451,7 +454,9 @@ func (m *MChip) gac(cmd apdu.Command) apdu.Response {
 			if m.DSSigned != nil {
 				extra = append(extra[:0], m.DSSigned...)
 			}
-			extra = append(extra, ds3...)
+			if !m.DSNoSummary3 {
+				extra = append(extra, ds3...)
+			}
 		}
 		if rr := m.RelayResistance; rr != nil && !rr.Unsigned {
 			extra = append(extra, rr.last...)
