@@ -126,6 +126,9 @@ func (d Decoder) isPadding(c byte) bool { return c == 0x00 || (c == 0xFF && !d.F
 func (d Decoder) decodeRange(b []byte, start, end, depth int, partial bool) (List, error) {
 	b = b[:end]
 	var out List
+	if n := d.count(b, start, end); n > 0 {
+		out = make(List, 0, n)
+	}
 	off := start
 	for off < end {
 		if d.isPadding(b[off]) {
@@ -157,6 +160,26 @@ func (d Decoder) decodeRange(b []byte, start, end, depth int, partial bool) (Lis
 		off = vstart + n
 	}
 	return out, nil
+}
+
+// count returns how many objects decodeRange finds at the top level of
+// b[start:end], counting one that does not decode (with which it stops),
+// so that the list is allocated once.
+func (d Decoder) count(b []byte, start, end int) int {
+	n := 0
+	for off := start; off < end; {
+		if d.isPadding(b[off]) {
+			off++
+			continue
+		}
+		_, vstart, l, err := readHeader(b, off)
+		n++
+		if err != nil {
+			return n
+		}
+		off = vstart + l
+	}
+	return n
 }
 
 // readHeader reads the tag and length fields of the object at b[off:] and
