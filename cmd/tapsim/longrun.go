@@ -17,33 +17,46 @@ import (
 const longRunGCPercent = 400
 
 // longRunMinProcs is the least number of goroutines the commands that run
-// hosts let execute Go code at once when the user has not set GOMAXPROCS.
-// Each host serialises its durable writes in one goroutine that blocks in
-// fsync and pwrite; with one slot per core, that goroutine, back from the
-// system call, queues behind the terminals' and connections' goroutines
-// while every commit of the process waits for it. With more slots than
-// cores the operating system's scheduler, which favours a thread that has
-// slept, runs it at once. Measured with the hosts embedded in `tapsim load
-// --terminals 32` on two cores: 8 slots give 15-50% more sales per second
-// than 2, with a lower p99, and 16 less than 8.
+// hosts let execute Go code at once when the user has not set GOMAXPROCS
+// and no CPU limit lowers Go's default (one per available CPU). With the
+// SQLite stores, each host serialises its durable writes in one goroutine
+// that blocks in fsync and pwrite; with one slot per CPU, that goroutine,
+// back from the system call, queues behind the terminals' (when
+// embedded) and connections' goroutines while every commit of the
+// process waits for it. With more slots than CPUs the operating system's
+// scheduler, which favours a thread that has slept, runs it at once.
+// Measured with the hosts embedded in `tapsim load --terminals 32` on two
+// CPUs: 8 slots give 15-50% more sales per second than 2, with a lower
+// p99, and 16 less than 8. Setting it stops the runtime from following
+// later changes of the CPU limit.
 const longRunMinProcs = 8
 
-// tuneLongRun applies longRunGCPercent and longRunMinProcs unless GOGC or
-// GOMAXPROCS is set in the environment (which the runtime has applied
-// already). It returns the GC percent and the GOMAXPROCS it set, -1 for
-// each setting it left alone.
+// tuneRuntime is set by main: only the tapsim process itself, not a test
+// running commands in its own process, changes the runtime's settings.
+var tuneRuntime bool
+
+// tuneLongRun applies longRunGCPercent and longRunMinProcs (see
+// applyLongRun) in the tapsim process. It returns the GC percent and the
+// GOMAXPROCS it set, -1 for each setting it left alone.
 func tuneLongRun() (gcPercent, procs int) {
-	return applyLongRun(os.LookupEnv)
+	if !tuneRuntime {
+		return -1, -1
+	}
+	return applyLongRun(os.LookupEnv, runtime.NumCPU())
 }
 
-func applyLongRun(lookup func(string) (string, bool)) (gcPercent, procs int) {
+// applyLongRun applies longRunGCPercent unless GOGC is set in the
+// environment, and longRunMinProcs unless GOMAXPROCS is set or the
+// current GOMAXPROCS is below cpus (a CPU limit, which it respects); the
+// runtime has applied the environment's settings already.
+func applyLongRun(lookup func(string) (string, bool), cpus int) (gcPercent, procs int) {
 	gcPercent, procs = -1, -1
 	if _, set := lookup("GOGC"); !set {
 		debug.SetGCPercent(longRunGCPercent)
 		gcPercent = longRunGCPercent
 	}
 	if _, set := lookup("GOMAXPROCS"); !set {
-		if n := runtime.GOMAXPROCS(0); n < longRunMinProcs {
+		if n := runtime.GOMAXPROCS(0); n < longRunMinProcs && n >= cpus {
 			runtime.GOMAXPROCS(longRunMinProcs)
 			procs = longRunMinProcs
 		}

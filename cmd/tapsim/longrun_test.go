@@ -10,32 +10,60 @@ import (
 
 func TestLongRunTuning(t *testing.T) {
 	beforeGC := debug.SetGCPercent(100)
-	beforeProcs := runtime.GOMAXPROCS(1)
+	beforeProcs := runtime.GOMAXPROCS(0)
 	t.Cleanup(func() {
 		debug.SetGCPercent(beforeGC)
 		runtime.GOMAXPROCS(beforeProcs)
 	})
+	env := func(vars ...string) func(string) (string, bool) {
+		return func(k string) (string, bool) {
+			for _, v := range vars {
+				if v == k {
+					return "1", true
+				}
+			}
+			return "", false
+		}
+	}
 
-	none := func(string) (string, bool) { return "", false }
-	gc, procs := applyLongRun(none)
-	require.Equal(t, longRunGCPercent, gc)
-	require.Equal(t, longRunGCPercent, debug.SetGCPercent(longRunGCPercent))
-	require.Equal(t, longRunMinProcs, procs)
-	require.Equal(t, longRunMinProcs, runtime.GOMAXPROCS(0))
+	tests := []struct {
+		name       string
+		env        []string
+		procs      int // GOMAXPROCS before
+		cpus       int
+		wantGC     int
+		wantProcs  int
+		afterProcs int
+	}{
+		{"nothing set", nil, 2, 2, longRunGCPercent, longRunMinProcs, longRunMinProcs},
+		{"more slots than the minimum kept", nil, longRunMinProcs + 4, longRunMinProcs + 4, longRunGCPercent, -1, longRunMinProcs + 4},
+		{"the minimum already", nil, longRunMinProcs, 2, longRunGCPercent, -1, longRunMinProcs},
+		{"a CPU limit below the CPUs respected", nil, 1, 4, longRunGCPercent, -1, 1},
+		{"the user's GOGC", []string{"GOGC"}, 2, 2, -1, longRunMinProcs, longRunMinProcs},
+		{"the user's GOMAXPROCS", []string{"GOMAXPROCS"}, 1, 2, longRunGCPercent, -1, 1},
+		{"both the user's", []string{"GOGC", "GOMAXPROCS"}, 1, 1, -1, -1, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			debug.SetGCPercent(150)
+			runtime.GOMAXPROCS(tc.procs)
+			gc, procs := applyLongRun(env(tc.env...), tc.cpus)
+			require.Equal(t, tc.wantGC, gc)
+			require.Equal(t, tc.wantProcs, procs)
+			wantPercent := longRunGCPercent
+			if tc.wantGC == -1 {
+				wantPercent = 150 // unchanged
+			}
+			require.Equal(t, wantPercent, debug.SetGCPercent(150))
+			require.Equal(t, tc.afterProcs, runtime.GOMAXPROCS(0))
+		})
+	}
+}
 
-	// More slots than the minimum are kept.
-	runtime.GOMAXPROCS(longRunMinProcs + 4)
-	_, procs = applyLongRun(none)
-	require.Equal(t, -1, procs)
-	require.Equal(t, longRunMinProcs+4, runtime.GOMAXPROCS(0))
-
-	// The user's GOGC and GOMAXPROCS are left as the runtime applied them.
-	debug.SetGCPercent(150)
-	runtime.GOMAXPROCS(1)
-	user := func(k string) (string, bool) { return "1", k == "GOGC" || k == "GOMAXPROCS" }
-	gc, procs = applyLongRun(user)
+// Commands run by a test in its own process leave the runtime alone.
+func TestLongRunTuningOnlyInTheBinary(t *testing.T) {
+	require.False(t, tuneRuntime)
+	gc, procs := tuneLongRun()
 	require.Equal(t, -1, gc)
 	require.Equal(t, -1, procs)
-	require.Equal(t, 150, debug.SetGCPercent(150), "the user's GOGC unchanged")
-	require.Equal(t, 1, runtime.GOMAXPROCS(0), "the user's GOMAXPROCS unchanged")
 }

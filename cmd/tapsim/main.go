@@ -17,6 +17,7 @@ import (
 var version = "dev"
 
 func main() {
+	tuneRuntime = true
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
