@@ -21,12 +21,21 @@ const (
 	MaxData = 4096
 )
 
+// dataAEAD returns the AES-GCM of the data-encryption key e, made once.
 func dataAEAD(op string, e *entry) (cipher.AEAD, error) {
+	if a := e.aead.Load(); a != nil {
+		return *a, nil
+	}
 	b, err := aes.NewCipher(e.key.Bytes())
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", hsm.ErrKeyType, op, err)
 	}
-	return cipher.NewGCM(b)
+	a, err := cipher.NewGCM(b)
+	if err != nil {
+		return nil, err
+	}
+	e.aead.Store(&a)
+	return a, nil
 }
 
 // EncryptData seals plain under a DEK with AES-GCM and a fresh nonce.

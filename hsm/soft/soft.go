@@ -14,6 +14,7 @@
 package soft
 
 import (
+	"crypto/cipher"
 	"crypto/ecdh"
 	"crypto/rand"
 	"encoding/hex"
@@ -24,6 +25,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 
@@ -86,6 +88,10 @@ type entry struct {
 	key keys.Key         // a symmetric key; zero for a key pair
 	ec  *ecdh.PrivateKey // a P-256 key pair (ECKeys); nil for a symmetric key
 	rec record           // the persisted form
+
+	// aead is the AES-GCM of a data-encryption key, made at its first
+	// use (dataAEAD); an AEAD is safe for concurrent use.
+	aead atomic.Pointer[cipher.AEAD]
 }
 
 var _ hsm.HSM = (*HSM)(nil)
