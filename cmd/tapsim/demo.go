@@ -72,7 +72,7 @@ ciphertext, a suspended token declined at the terminal, a lost phone suspending 
 tokens, and no card data at the wallet provider or on the phones.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			tuneLongRun()
+			tuneLongRun(true)
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return runDemoCmd(ctx, o, cmd.OutOrStdout(), cmd.ErrOrStderr())

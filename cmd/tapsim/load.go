@@ -138,7 +138,7 @@ minute leave the load cards in the issuer's window.
 Exits 0 when the run completed (declines included), 1 when any sale errored, 2 on bad flags.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			tuneLongRun()
+			tuneLongRun(f.acquirer == "")
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return runLoadCmd(ctx, f, cmd.OutOrStdout(), cmd.ErrOrStderr())

@@ -31,23 +31,25 @@ func TestLongRunTuning(t *testing.T) {
 		env        []string
 		procs      int // GOMAXPROCS before
 		cpus       int
+		raise      bool // a SQLite store in the process
 		wantGC     int
 		wantProcs  int
 		afterProcs int
 	}{
-		{"nothing set", nil, 2, 2, longRunGCPercent, longRunMinProcs, longRunMinProcs},
-		{"more slots than the minimum kept", nil, longRunMinProcs + 4, longRunMinProcs + 4, longRunGCPercent, -1, longRunMinProcs + 4},
-		{"the minimum already", nil, longRunMinProcs, 2, longRunGCPercent, -1, longRunMinProcs},
-		{"a CPU limit below the CPUs respected", nil, 1, 4, longRunGCPercent, -1, 1},
-		{"the user's GOGC", []string{"GOGC"}, 2, 2, -1, longRunMinProcs, longRunMinProcs},
-		{"the user's GOMAXPROCS", []string{"GOMAXPROCS"}, 1, 2, longRunGCPercent, -1, 1},
-		{"both the user's", []string{"GOGC", "GOMAXPROCS"}, 1, 1, -1, -1, 1},
+		{"nothing set", nil, 2, 2, true, longRunGCPercent, longRunMinProcs, longRunMinProcs},
+		{"no SQLite store: GC only", nil, 2, 2, false, longRunGCPercent, -1, 2},
+		{"more slots than the minimum kept", nil, longRunMinProcs + 4, longRunMinProcs + 4, true, longRunGCPercent, -1, longRunMinProcs + 4},
+		{"the minimum already", nil, longRunMinProcs, 2, true, longRunGCPercent, -1, longRunMinProcs},
+		{"a CPU limit below the CPUs respected", nil, 1, 4, true, longRunGCPercent, -1, 1},
+		{"the user's GOGC", []string{"GOGC"}, 2, 2, true, -1, longRunMinProcs, longRunMinProcs},
+		{"the user's GOMAXPROCS", []string{"GOMAXPROCS"}, 1, 2, true, longRunGCPercent, -1, 1},
+		{"both the user's", []string{"GOGC", "GOMAXPROCS"}, 1, 1, true, -1, -1, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			debug.SetGCPercent(150)
 			runtime.GOMAXPROCS(tc.procs)
-			gc, procs := applyLongRun(env(tc.env...), tc.cpus)
+			gc, procs := applyLongRun(env(tc.env...), tc.cpus, tc.raise)
 			require.Equal(t, tc.wantGC, gc)
 			require.Equal(t, tc.wantProcs, procs)
 			wantPercent := longRunGCPercent
@@ -63,7 +65,7 @@ func TestLongRunTuning(t *testing.T) {
 // Commands run by a test in its own process leave the runtime alone.
 func TestLongRunTuningOnlyInTheBinary(t *testing.T) {
 	require.False(t, tuneRuntime)
-	gc, procs := tuneLongRun()
+	gc, procs := tuneLongRun(true)
 	require.Equal(t, -1, gc)
 	require.Equal(t, -1, procs)
 }

@@ -51,7 +51,7 @@ reloaded when they change and their firings are shown in the host log pane. On t
 screen, n forces the answer to the next sale only (a DE39, a delay, or no answer).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			tuneLongRun()
+			tuneLongRun(true)
 			return runTUI(cmd.Context(), o, nil)
 		},
 	}
@@ -284,7 +284,7 @@ func checkTTY() error {
 
 func init() {
 	rootRunE = func(cmd *cobra.Command, _ []string) error {
-		tuneLongRun()
+		tuneLongRun(true)
 		return runTUI(cmd.Context(), tuiOptions{saveDir: ".", rules: rulesFlags{poll: time.Second}}, nil)
 	}
 }
