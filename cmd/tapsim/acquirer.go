@@ -104,7 +104,7 @@ withhold the answer, close the connection or spoil the answer's MAC. The file is
 when it changes; a bad file at start exits 2, a bad file later keeps the last good rules.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			tuneLongRun(true)
+			tuneLongRun(false)
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return runAcquirer(ctx, o, cmd.OutOrStdout(), cmd.ErrOrStderr())

@@ -138,7 +138,7 @@ made before (step-up, acknowledgement, life cycle). "issuer suspend|resume|delet
 --provisioning ADDR --pki DIR act through it, and so reach the wallet provider.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			tuneLongRun(o.db == "")
+			tuneLongRun(false)
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return runIssuer(ctx, o, cmd.OutOrStdout(), cmd.ErrOrStderr())

@@ -17,22 +17,22 @@ import (
 const longRunGCPercent = 400
 
 // longRunMinProcs is the least number of goroutines the commands that run
-// a SQLite store in their process (the acquirer, an issuer without --db,
-// the embedded world) let execute Go code at once when the user has not
+// the hosts embedded in one process (`load` without --acquirer, `tui`,
+// `demo`, tapsim alone) let execute Go code at once when the user has not
 // set GOMAXPROCS and no CPU limit lowers Go's default (one per available
-// CPU). Each SQLite store serialises its durable writes in one goroutine
-// that blocks in fsync and pwrite; with one slot per CPU, that goroutine,
-// back from the system call, queues behind the terminals' (when
-// embedded) and connections' goroutines while every commit of the
-// process waits for it. With more slots than CPUs the operating system's
-// scheduler, which favours a thread that has slept, runs it at once.
-// Measured with the hosts embedded in `tapsim load --terminals 32` on two
-// CPUs: 8 slots give 15-50% more sales per second than 2, with a lower
-// p99, and 16 less than 8. An issuer on PostgreSQL keeps Go's default:
-// it waits on the database, and with 8 slots its idle threads spinning
-// for work took CPU from the database (one issuer process on two CPUs
-// made 350-435 sales per second instead of 750). Setting it stops the
-// runtime from following later changes of the CPU limit.
+// CPU). Each host's SQLite store serialises its durable writes in one
+// goroutine that blocks in fsync and pwrite; with one slot per CPU, that
+// goroutine, back from the system call, queues behind the terminals' and
+// connections' goroutines while every commit of the process waits for
+// it. With more slots than CPUs the operating system's scheduler, which
+// favours a thread that has slept, runs it at once. Measured with `tapsim
+// load --terminals 32` on two CPUs: 8 slots give 15-50% more sales per
+// second than 2, with a lower p99, and 16 fewer than 8. The hosts run as
+// processes of their own keep Go's default: there 8 slots changed nothing
+// measurable with SQLite, and an issuer on PostgreSQL, which waits on the
+// database, lost half its throughput (its idle threads spinning for work
+// took CPU from the database). Setting it stops the runtime from
+// following later changes of the CPU limit.
 const longRunMinProcs = 8
 
 // tuneRuntime is set by main: only the tapsim process itself, not a test
@@ -40,14 +40,14 @@ const longRunMinProcs = 8
 var tuneRuntime bool
 
 // tuneLongRun applies longRunGCPercent, and longRunMinProcs when the
-// command runs a SQLite store (sqlite), in the tapsim process (see
-// applyLongRun). It returns the GC percent and the GOMAXPROCS it set, -1
-// for each setting it left alone.
-func tuneLongRun(sqlite bool) (gcPercent, procs int) {
+// command runs the hosts embedded in its process (embedded), in the
+// tapsim process (see applyLongRun). It returns the GC percent and the
+// GOMAXPROCS it set, -1 for each setting it left alone.
+func tuneLongRun(embedded bool) (gcPercent, procs int) {
 	if !tuneRuntime {
 		return -1, -1
 	}
-	return applyLongRun(os.LookupEnv, runtime.NumCPU(), sqlite)
+	return applyLongRun(os.LookupEnv, runtime.NumCPU(), embedded)
 }
 
 // applyLongRun applies longRunGCPercent unless GOGC is set in the

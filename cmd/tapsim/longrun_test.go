@@ -29,21 +29,29 @@ func TestLongRunTuning(t *testing.T) {
 	tests := []struct {
 		name       string
 		env        []string
-		procs      int // GOMAXPROCS before
-		cpus       int
-		raise      bool // a SQLite store in the process
+		procs      int  // GOMAXPROCS before
+		cpus       int  // the machine's
+		raise      bool // hosts embedded in the process
 		wantGC     int
 		wantProcs  int
 		afterProcs int
 	}{
-		{"nothing set", nil, 2, 2, true, longRunGCPercent, longRunMinProcs, longRunMinProcs},
-		{"no SQLite store: GC only", nil, 2, 2, false, longRunGCPercent, -1, 2},
-		{"more slots than the minimum kept", nil, longRunMinProcs + 4, longRunMinProcs + 4, true, longRunGCPercent, -1, longRunMinProcs + 4},
-		{"the minimum already", nil, longRunMinProcs, 2, true, longRunGCPercent, -1, longRunMinProcs},
-		{"a CPU limit below the CPUs respected", nil, 1, 4, true, longRunGCPercent, -1, 1},
-		{"the user's GOGC", []string{"GOGC"}, 2, 2, true, -1, longRunMinProcs, longRunMinProcs},
-		{"the user's GOMAXPROCS", []string{"GOMAXPROCS"}, 1, 2, true, longRunGCPercent, -1, 1},
-		{"both the user's", []string{"GOGC", "GOMAXPROCS"}, 1, 1, true, -1, -1, 1},
+		{name: "nothing set", procs: 2, cpus: 2, raise: true,
+			wantGC: longRunGCPercent, wantProcs: longRunMinProcs, afterProcs: longRunMinProcs},
+		{name: "hosts in processes of their own: GC only", procs: 2, cpus: 2, raise: false,
+			wantGC: longRunGCPercent, wantProcs: -1, afterProcs: 2},
+		{name: "more slots than the minimum kept", procs: longRunMinProcs + 4, cpus: longRunMinProcs + 4, raise: true,
+			wantGC: longRunGCPercent, wantProcs: -1, afterProcs: longRunMinProcs + 4},
+		{name: "the minimum already", procs: longRunMinProcs, cpus: 2, raise: true,
+			wantGC: longRunGCPercent, wantProcs: -1, afterProcs: longRunMinProcs},
+		{name: "a CPU limit below the CPUs respected", procs: 1, cpus: 4, raise: true,
+			wantGC: longRunGCPercent, wantProcs: -1, afterProcs: 1},
+		{name: "the user's GOGC", env: []string{"GOGC"}, procs: 2, cpus: 2, raise: true,
+			wantGC: -1, wantProcs: longRunMinProcs, afterProcs: longRunMinProcs},
+		{name: "the user's GOMAXPROCS", env: []string{"GOMAXPROCS"}, procs: 1, cpus: 2, raise: true,
+			wantGC: longRunGCPercent, wantProcs: -1, afterProcs: 1},
+		{name: "both the user's", env: []string{"GOGC", "GOMAXPROCS"}, procs: 1, cpus: 1, raise: true,
+			wantGC: -1, wantProcs: -1, afterProcs: 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

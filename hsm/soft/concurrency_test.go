@@ -21,6 +21,10 @@ func TestConcurrentUse(t *testing.T) {
 	bdk := mustImport(t, f.hsm, "bdk", hsm.UsageBDK, keys.TDES, x924BDK)
 	zpk := mustImport(t, f.hsm, "zpk", hsm.UsageZPK, keys.TDES, zpkHex)
 	tak := mustImport(t, f.hsm, "tak", hsm.UsageTAK, keys.TDES, "042666B4918430A368DE9628D03984C9")
+	// The DEK's AES-GCM is made at its first use, by whichever goroutine
+	// comes first.
+	dek, err := f.hsm.GenerateKey("dek", hsm.UsageDEK, keys.AES, 32)
+	require.NoError(t, err)
 	v := arqcVectors(t)[1]
 	want := encPIN(t, zpkHex, "1234", x924PAN)
 	arqc, ksn, block := h(t, v.arqc), h(t, "FFFF9876543210E00001"), h(t, "1B9C1845EB993A7A")
@@ -46,6 +50,16 @@ func TestConcurrentUse(t *testing.T) {
 					errs <- fmt.Errorf("mac: %v", err)
 					return
 				}
+				field := fmt.Sprintf("field %d/%d", g, i)
+				sealed, err := f.hsm.EncryptData(dek, []byte(field), []byte("aad"))
+				if err != nil {
+					errs <- fmt.Errorf("encrypt: %v", err)
+					return
+				}
+				if plain, err := f.hsm.DecryptData(dek, sealed, []byte("aad")); err != nil || string(plain) != field {
+					errs <- fmt.Errorf("decrypt: %q %v", plain, err)
+					return
+				}
 				label := fmt.Sprintf("g%d/k%d", g, i)
 				k, err := f.hsm.GenerateKey(label, hsm.UsageZAK, keys.AES, 16)
 				if err != nil {
@@ -68,7 +82,7 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	list, err := f.hsm.List()
 	require.NoError(t, err)
-	require.Len(t, list, 4+8*10)
+	require.Len(t, list, 5+8*10) // the imported keys, the DEK, those not deleted
 	require.NoError(t, f.hsm.Close())
 
 	again := newHSM(t, path)

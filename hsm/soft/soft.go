@@ -82,7 +82,8 @@ type HSM struct {
 }
 
 // entry is one key inside the module. Entries are never modified once
-// made, so operations use them outside the lock.
+// made, except aead, set at most once through an atomic pointer, so
+// operations use them outside the lock.
 type entry struct {
 	h   hsm.Handle
 	key keys.Key         // a symmetric key; zero for a key pair
@@ -90,7 +91,8 @@ type entry struct {
 	rec record           // the persisted form
 
 	// aead is the AES-GCM of a data-encryption key, made at its first
-	// use (dataAEAD); an AEAD is safe for concurrent use.
+	// use (dataAEAD); crypto/aes's GCM keeps no state between calls, so
+	// concurrent Seal and Open are safe.
 	aead atomic.Pointer[cipher.AEAD]
 }
 
