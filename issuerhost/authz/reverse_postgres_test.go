@@ -15,6 +15,23 @@ import (
 	"github.com/tapsim/tapsim/issuerhost/store/storetest"
 )
 
+// reverseBeside runs rev on one engine and req on another at the same
+// time and returns their decisions.
+func reverseBeside(t *testing.T, re *authz.Engine, rev authz.Reversal, ae *authz.Engine, req authz.Request) (reversal, auth authz.Decision) {
+	t.Helper()
+	var (
+		wg   sync.WaitGroup
+		errs [2]error
+	)
+	wg.Add(2)
+	go func() { defer wg.Done(); reversal, errs[0] = re.Reverse(ctx, rev) }()
+	go func() { defer wg.Done(); auth, errs[1] = ae.Authorize(ctx, req) }()
+	wg.Wait()
+	require.NoError(t, errs[0], "reversal")
+	require.NoError(t, errs[1], "authorisation")
+	return reversal, auth
+}
+
 // twoInstances seeds the sample issuer of n into a fresh PostgreSQL
 // database and returns two engines on two store handles of it, as two
 // issuer processes sharing one database.
@@ -115,18 +132,7 @@ func TestReversalsAcrossInstances(t *testing.T) {
 		for i := range rounds {
 			next := n.Request(issuertest.VisaPlastic, issuertest.Tap{Amount: 600 + int64(i)})
 			rev := reversalOf(n, prev)
-			var (
-				wg   sync.WaitGroup
-				dr   authz.Decision
-				da   authz.Decision
-				errs [2]error
-			)
-			wg.Add(2)
-			go func() { defer wg.Done(); dr, errs[0] = e2.Reverse(ctx, rev) }()
-			go func() { defer wg.Done(); da, errs[1] = e1.Authorize(ctx, next) }()
-			wg.Wait()
-			require.NoError(t, errs[0], "round %d", i)
-			require.NoError(t, errs[1], "round %d", i)
+			dr, da := reverseBeside(t, e2, rev, e1, next)
 			require.Equal(t, authz.Reversed, dr.Reason, "round %d", i)
 			require.Equal(t, authz.Approved, da.Reason, "round %d", i)
 			if i%2 == 0 {
@@ -147,18 +153,7 @@ func TestReversalsAcrossInstances(t *testing.T) {
 		for i := range rounds {
 			r := n.Request(issuertest.VisaPlastic, issuertest.Tap{Amount: 800 + int64(i)})
 			rev := reversalOf(n, r)
-			var (
-				wg   sync.WaitGroup
-				dr   authz.Decision
-				da   authz.Decision
-				errs [2]error
-			)
-			wg.Add(2)
-			go func() { defer wg.Done(); dr, errs[0] = e2.Reverse(ctx, rev) }()
-			go func() { defer wg.Done(); da, errs[1] = e1.Authorize(ctx, r) }()
-			wg.Wait()
-			require.NoError(t, errs[0], "round %d", i)
-			require.NoError(t, errs[1], "round %d", i)
+			dr, da := reverseBeside(t, e2, rev, e1, r)
 			// Either the approval came first and the reversal released
 			// it, or the reversal came first and the late original is
 			// refused: nothing stays held either way.
