@@ -16,6 +16,7 @@ import (
 	"github.com/moov-io/iso8583"
 
 	"github.com/tapsim/tapsim/isospec"
+	"github.com/tapsim/tapsim/isospec/internal/framewrite"
 	"github.com/tapsim/tapsim/isospec/tlsconf"
 )
 
@@ -164,7 +165,7 @@ type Conn struct {
 	cfg  Config
 	raw  net.Conn // for deadlines and the final close
 	rw   net.Conn // raw, or the TLS connection over it
-	wmu  sync.Mutex
+	w    *framewrite.Writer
 	sem  chan struct{}
 	hwg  sync.WaitGroup // handler calls
 	hctx context.Context
@@ -210,6 +211,10 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 func start(raw, rw net.Conn, cfg Config) *Conn {
 	c := &Conn{
 		cfg: cfg, raw: raw, rw: rw,
+		w: framewrite.New(func(b []byte) (int, error) {
+			_ = raw.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
+			return rw.Write(b)
+		}),
 		sem:      make(chan struct{}, cfg.MaxInFlight),
 		pending:  map[string]chan answer{},
 		done:     make(chan struct{}),
@@ -400,27 +405,20 @@ func (c *Conn) Reply(msg *iso8583.Message) error {
 	return nil
 }
 
-// write writes one frame within WriteTimeout and returns how many bytes of
-// it were written. A failed write closes the connection: the stream may
-// hold part of a frame.
+// write writes one frame within WriteTimeout, alone or with the frames of
+// concurrent calls (framewrite), and returns how many bytes of it were
+// written. A failed write closes the connection: the stream may hold part
+// of a frame.
 func (c *Conn) write(packed []byte) (int, error) {
 	if len(packed) > isospec.MaxFrameLen {
 		return 0, fmt.Errorf("frameclient: frame of %d bytes does not fit the header: %w", len(packed), isospec.ErrFrame)
 	}
-	bp := framePool.Get().(*[]byte)
-	defer framePool.Put(bp)
-	buf := append((*bp)[:0], byte(len(packed)>>8), byte(len(packed)))
-	buf = append(buf, packed...)
-	*bp = buf
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
 	select {
 	case <-c.done:
 		return 0, closedErr(c.Err())
 	default:
 	}
-	_ = c.raw.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
-	n, err := c.rw.Write(buf)
+	n, err := c.w.Write(packed)
 	if err != nil {
 		select {
 		case <-c.done:
@@ -573,10 +571,3 @@ func (c *Conn) handle(h Handler, msg *iso8583.Message) bool {
 func IsAnswer(mti isospec.MTI) bool {
 	return len(mti) == 4 && mti[2] >= '0' && mti[2] <= '9' && (mti[2]-'0')%2 == 1
 }
-
-// framePool holds the buffers frames are written from (header and message
-// in one write): the connection does not keep them once Write returns.
-var framePool = sync.Pool{New: func() any {
-	b := make([]byte, 0, 512)
-	return &b
-}}

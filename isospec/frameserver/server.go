@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tapsim/tapsim/isospec"
+	"github.com/tapsim/tapsim/isospec/internal/framewrite"
 	"github.com/tapsim/tapsim/isospec/tlsconf"
 )
 
@@ -280,6 +281,10 @@ func (s *Server) acceptLoop() {
 			continue
 		}
 		c := &conn{raw: nc, rw: nc, sem: make(chan struct{}, s.cfg.MaxInFlight), quit: make(chan struct{})}
+		c.w = framewrite.New(func(b []byte) (int, error) {
+			_ = c.raw.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+			return c.rw.Write(b)
+		})
 		s.conns[c] = struct{}{}
 		s.wg.Add(1)
 		s.mu.Unlock()
@@ -299,7 +304,7 @@ type conn struct {
 	raw  net.Conn // for deadlines and the final close
 	rw   net.Conn // raw, or the TLS connection over it
 	sem  chan struct{}
-	wmu  sync.Mutex // one reply at a time
+	w    *framewrite.Writer // replies, coalesced when they are ready together
 	wg   sync.WaitGroup
 	quit chan struct{}
 	once sync.Once
@@ -445,15 +450,7 @@ func (s *Server) write(c *conn, reply []byte) error {
 	if len(reply) > isospec.MaxFrameLen {
 		return fmt.Errorf("frameserver: reply of %d bytes does not fit the header: %w", len(reply), isospec.ErrFrame)
 	}
-	bp := framePool.Get().(*[]byte)
-	defer framePool.Put(bp)
-	buf := append((*bp)[:0], byte(len(reply)>>8), byte(len(reply)))
-	buf = append(buf, reply...)
-	*bp = buf
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	_ = c.raw.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
-	if _, err := c.rw.Write(buf); err != nil {
+	if _, err := c.w.Write(reply); err != nil {
 		return fmt.Errorf("frameserver: write reply: %w", err)
 	}
 	return nil
@@ -466,10 +463,3 @@ func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
 }
-
-// framePool holds the buffers frames are written from (header and message
-// in one write): the connection does not keep them once Write returns.
-var framePool = sync.Pool{New: func() any {
-	b := make([]byte, 0, 512)
-	return &b
-}}
