@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/tapsim/tapsim/emv/cryptogram"
 	"github.com/tapsim/tapsim/emv/devicekey"
@@ -38,11 +39,62 @@ func (s *HSM) iccMK(op string, imk hsm.Handle, cvnName, pan, psn string) (*entry
 	if err != nil {
 		return e, nil, keys.Key{}, fmt.Errorf("%w: %s: %w", hsm.ErrInput, op, err)
 	}
-	mk, err := cvn.DeriveMK(e.key, pan, psn)
+	mk, err := e.mks.derive(cvn, e.key, pan, psn)
 	if err != nil {
 		return e, cvn, keys.Key{}, cryptoErr(op, nil, err)
 	}
 	return e, cvn, mk, nil
+}
+
+// maxDerivedKeys bounds the ICC master keys an issuer master key's entry
+// keeps: about a kilobyte each with their key schedules.
+const maxDerivedKeys = 4096
+
+// derivedKeys keeps the ICC master keys derived from one issuer master
+// key, so that the next cryptogram of a card (and the ARPC after its
+// ARQC) does not derive its key and key schedules again. They never leave
+// the module, as the issuer master key itself; when the cache is full, a
+// key is dropped to make room.
+type derivedKeys struct {
+	mu sync.Mutex
+	m  map[derivedKey]keys.Key
+}
+
+// derivedKey names an ICC master key: derivation option, PAN and PSN.
+type derivedKey struct {
+	opt      cryptogram.Option
+	pan, psn string
+}
+
+// derive returns cvn's ICC master key of the card pan/psn under imk.
+func (d *derivedKeys) derive(cvn *cryptogram.CVN, imk keys.Key, pan, psn string) (keys.Key, error) {
+	if imk.Alg() != cvn.Alg {
+		return cvn.DeriveMK(imk, pan, psn) // refused, and not kept
+	}
+	k := derivedKey{cvn.Option, pan, psn}
+	d.mu.Lock()
+	mk, ok := d.m[k]
+	d.mu.Unlock()
+	if ok {
+		return mk, nil
+	}
+	mk, err := cvn.DeriveMK(imk, pan, psn)
+	if err != nil {
+		return keys.Key{}, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.m == nil {
+		d.m = make(map[derivedKey]keys.Key)
+	}
+	if len(d.m) >= maxDerivedKeys {
+		for old := range d.m {
+			delete(d.m, old)
+			break
+		}
+	}
+	d.m[k] = mk
+	return mk, nil
 }
 
 // VerifyARQC checks an application cryptogram with the CVN's rules; the

@@ -83,6 +83,9 @@ func TestVerifyARQCMismatch(t *testing.T) {
 	amount[0x9F02] = h(t, "000000004001")
 	atc := visaTags(t, "06011203A0B800")
 	atc[0x9F36] = h(t, "001D")
+	// The module keeps the card's key now: another card, PSN or issuer
+	// key must not be served it.
+	require.NoError(t, f.hsm.VerifyARQC(imk, "visa18", katPAN, "00", v.tags, arqc))
 
 	cases := []struct {
 		name string

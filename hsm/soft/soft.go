@@ -82,8 +82,9 @@ type HSM struct {
 }
 
 // entry is one key inside the module. Entries are never modified once
-// made, except aead, set at most once through an atomic pointer, so
-// operations use them outside the lock.
+// made, except aead, set at most once through an atomic pointer, and the
+// cache of an issuer master key's derived card keys, under its own lock;
+// so operations use them outside the module's lock.
 type entry struct {
 	h   hsm.Handle
 	key keys.Key         // a symmetric key; zero for a key pair
@@ -94,6 +95,10 @@ type entry struct {
 	// use (dataAEAD); crypto/aes's GCM keeps no state between calls, so
 	// concurrent Seal and Open are safe.
 	aead atomic.Pointer[cipher.AEAD]
+
+	// mks are the ICC master keys derived from an issuer master key
+	// (iccMK).
+	mks derivedKeys
 }
 
 var _ hsm.HSM = (*HSM)(nil)
