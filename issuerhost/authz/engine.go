@@ -268,10 +268,17 @@ func decisionFor(r Reason) Decision { return Decision{Reason: r, Code: r.Code(),
 // card take turns.
 func (e *Engine) Authorize(ctx context.Context, req Request) (Decision, error) {
 	now := e.cfg.Now()
+	// The request's content is checked outside the store transaction,
+	// which the SQLite store runs one at a time.
+	f := txn{e: e, ctx: ctx, req: &req, now: now, atc: -1}
+	formatted := f.format()
 	var d Decision
 	err := e.db.UpdateRows(ctx, func(tx *store.Tx) error {
-		t := &txn{e: e, tx: tx, ctx: ctx, req: &req, now: now, atc: -1}
-		d = t.run()
+		// A fresh copy each time the store runs the function: what format
+		// found, nothing of an earlier try.
+		t := f
+		t.tx = tx
+		d = t.run(formatted)
 		d.ReplayTolerated = t.replayTolerated
 		if t.err != nil {
 			return t.err

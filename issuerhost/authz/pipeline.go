@@ -97,18 +97,22 @@ func (t *txn) fail(err error) Reason {
 	return SystemError
 }
 
-// run goes through the stages and returns the decision.
-func (t *txn) run() Decision {
-	stages := []func() Reason{t.format, t.lookup, t.verifyARQC, t.replay, t.bind, t.deviceBinding,
+// run goes through the stages after format, whose outcome is formatted,
+// and returns the decision.
+func (t *txn) run(formatted Reason) Decision {
+	stages := []func() Reason{t.lookup, t.verifyARQC, t.replay, t.bind, t.deviceBinding,
 		t.cvmPolicy, t.onlinePIN, t.limits, t.approve}
 	if t.isMagStripe() {
-		stages = []func() Reason{t.format, t.lookup, t.verifyCVC3, t.replay, t.cvmPolicyMagStripe, t.onlinePIN, t.limits, t.approve}
+		stages = []func() Reason{t.lookup, t.verifyCVC3, t.replay, t.cvmPolicyMagStripe, t.onlinePIN, t.limits, t.approve}
 	}
-	r := Approved
-	for _, stage := range stages {
-		if got := stage(); got != "" {
-			r = got
-			break
+	r := formatted
+	if r == "" {
+		r = Approved
+		for _, stage := range stages {
+			if got := stage(); got != "" {
+				r = got
+				break
+			}
 		}
 	}
 	d := decisionFor(r)
@@ -151,7 +155,8 @@ func (t *txn) record(d Decision) error {
 		Subject: strings.TrimSpace(d.Cred + " " + d.MaskedPAN), Detail: detail})
 }
 
-// format checks the request's content (stage 1).
+// format checks the request's content (stage 1). It reads the request
+// alone, so it runs before the store transaction.
 func (t *txn) format() Reason {
 	r := t.req
 	switch {

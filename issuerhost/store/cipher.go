@@ -207,9 +207,13 @@ func (t *Tx) index(number string) (string, error) {
 	if t.c == nil {
 		return "", ErrNoCipher
 	}
+	if t.indexOf != "" && t.indexed == number {
+		return t.indexOf, nil
+	}
 	b, err := t.c.Index([]byte(number))
 	if err != nil {
 		return "", fmt.Errorf("store: index: %w", err)
 	}
-	return hex.EncodeToString(b), nil
+	t.indexed, t.indexOf = number, hex.EncodeToString(b)
+	return t.indexOf, nil
 }

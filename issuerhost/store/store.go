@@ -540,6 +540,10 @@ type Tx struct {
 	// auditTip is the SQLite writer's knowledge of the audit trail's
 	// last entry (nil elsewhere).
 	auditTip *auditTip
+	// indexed and indexOf are the last number index computed and its
+	// index: a look-up of a token, then of a card, by one number, and
+	// the check of the row found, compute it once.
+	indexed, indexOf string
 }
 
 // counted counts one statement.
