@@ -151,11 +151,17 @@ var DataRecordTags = []tlv.Tag{
 // BuildDataRecord collects the DataRecordTags present in the sources, the
 // first source having a tag winning.
 func BuildDataRecord(sources ...tlv.Map) tlv.List {
-	var out tlv.List
+	out := make(tlv.List, 0, len(DataRecordTags))
+	// The values are copied into one buffer (a new one when it is full):
+	// each value's capacity ends at its length, so an append to one never
+	// writes over the next.
+	buf := make([]byte, 0, 512)
 	for _, tag := range DataRecordTags {
 		for _, s := range sources {
 			if v, ok := s[tag]; ok {
-				out = append(out, tlv.TLV{Tag: tag, Value: append([]byte(nil), v...)})
+				start := len(buf)
+				buf = append(buf, v...)
+				out = append(out, tlv.TLV{Tag: tag, Value: buf[start:len(buf):len(buf)]})
 				break
 			}
 		}

@@ -105,7 +105,7 @@ type run struct {
 
 // Activate runs Kernel 3 on the selected application.
 func (k *Kernel) Activate(ctx context.Context, a *kernel.Activation) (kernel.Outcome, error) {
-	r := &run{a: a, term: a.TerminalData(), card: tlv.Map{}}
+	r := &run{a: a, term: a.TerminalData(), card: make(tlv.Map, 48)}
 	return r.process()
 }
 

@@ -81,7 +81,7 @@ var cardOnlyTags = map[tlv.Tag]bool{
 // as BER-TLV, in the record's order, but the card data that has its own
 // field (PAN, track 2, expiry) or none (cardholder name, track 1).
 func ICCData(record tlv.List) ([]byte, error) {
-	var l tlv.List
+	l := make(tlv.List, 0, len(record))
 	for _, d := range record {
 		if !cardOnlyTags[d.Tag] {
 			l = append(l, tlv.TLV{Tag: d.Tag, Value: d.Value})
