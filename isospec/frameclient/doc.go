@@ -14,7 +14,9 @@
 //     byte, within FrameTimeout; the announced length is checked against
 //     MaxFrame before any buffer is allocated; either failure closes the
 //     connection;
-//   - writes are serialised by a mutex, each within WriteTimeout;
+//   - frames handed in while a write runs leave together in the next one
+//     (isospec/internal/framewrite), each write within WriteTimeout; after
+//     a failed write nothing more is written;
 //   - answers are matched to requests by a request ID (isospec's TID/STAN
 //     by default); an answer whose Send has already given up is dropped
 //     and counted;

@@ -26,7 +26,11 @@ const (
 
 func isPhone(f string) bool { return f == formHCE || f == formSE || f == formWallet }
 
-// txn is one request going through the pipeline.
+// txn is one request going through the pipeline. format runs before the
+// store transaction and each run of the transaction's function starts
+// from a copy of what it set (icc, refund, aac, atc, arqc, requestor, the
+// mag-stripe fields): the later stages read those and never change them
+// in place (a map or slice format made is shared by the copies).
 type txn struct {
 	e   *Engine
 	tx  *store.Tx

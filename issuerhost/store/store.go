@@ -523,7 +523,7 @@ func (s *DB) run(ctx context.Context, readOnly, rows bool, fn func(*Tx) error) e
 }
 
 // Tx is one transaction. Its methods are valid only inside the function
-// given to Update or View.
+// given to Update or View, from one goroutine at a time.
 type Tx struct {
 	q        querier
 	d        dialect

@@ -233,3 +233,99 @@ func TestWriteConcurrent(t *testing.T) {
 		next[g]++
 	}
 }
+
+// After a write fails, nothing more reaches the connection: the batch that
+// waited behind it and every later frame fail at once.
+func TestNothingAfterAFailure(t *testing.T) {
+	g := newGate()
+	reset := errors.New("connection reset")
+	var writes [][]byte
+	w := New(func(p []byte) (int, error) {
+		writes = append(writes, bytes.Clone(p))
+		if len(writes) == 1 {
+			if _, err := g.write(p); err != nil {
+				return 0, err
+			}
+			return 3, reset // the header and one byte of "first"
+		}
+		return len(p), nil
+	})
+	first := make(chan error, 1)
+	go func() { _, err := w.Write([]byte("first")); first <- err }()
+	<-g.entered
+	waiting := make(chan error, 1)
+	go func() {
+		n, err := w.Write([]byte("second"))
+		if n != 0 {
+			err = fmt.Errorf("%d bytes of the second frame written", n)
+		}
+		waiting <- err
+	}()
+	for w.waiting() < 1 {
+		runtime.Gosched()
+	}
+	g.release <- struct{}{}
+	require.ErrorIs(t, <-first, reset)
+	err := <-waiting
+	require.ErrorIs(t, err, ErrFailed)
+	require.ErrorIs(t, err, reset)
+
+	n, err := w.Write([]byte("third"))
+	require.Zero(t, n)
+	require.ErrorIs(t, err, ErrFailed)
+	require.Len(t, writes, 1, "nothing written after the failure")
+}
+
+// A cut in a frame's header, or right after it, leaves none of the frame:
+// n is 0.
+func TestCutAtTheHeader(t *testing.T) {
+	cut := errors.New("cut")
+	for _, at := range []int{0, 1, 2} {
+		t.Run(fmt.Sprint(at), func(t *testing.T) {
+			w := New(func(p []byte) (int, error) { return at, cut })
+			n, err := w.Write([]byte("0800"))
+			require.Zero(t, n)
+			require.ErrorIs(t, err, cut)
+		})
+	}
+}
+
+// A write function that panics fails its batch and what follows instead
+// of leaving callers waiting.
+func TestPanickingWrite(t *testing.T) {
+	g := newGate()
+	w := New(func(p []byte) (int, error) {
+		if _, err := g.write(p); err != nil {
+			return 0, err
+		}
+		panic("broken connection type")
+	})
+	first := make(chan any, 1)
+	go func() {
+		defer func() { first <- recover() }()
+		_, _ = w.Write([]byte("first"))
+	}()
+	<-g.entered
+	second := make(chan error, 1)
+	go func() { _, err := w.Write([]byte("second")); second <- err }()
+	for w.waiting() < 1 {
+		runtime.Gosched()
+	}
+	g.release <- struct{}{}
+	require.Equal(t, "broken connection type", <-first)
+	require.ErrorIs(t, <-second, ErrFailed)
+	_, err := w.Write([]byte("third"))
+	require.ErrorIs(t, err, ErrFailed)
+}
+
+// The buffer kept for the next batch holds nothing of the frames written.
+func TestKeptBufferCleared(t *testing.T) {
+	var out bytes.Buffer
+	w := New(out.Write)
+	_, err := w.Write([]byte("4761739001010010=2512"))
+	require.NoError(t, err)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	require.NotZero(t, cap(w.spare))
+	require.Equal(t, make([]byte, cap(w.spare)), w.spare[:cap(w.spare)])
+}
