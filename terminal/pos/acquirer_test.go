@@ -246,7 +246,9 @@ func newRigEvents(t testing.TB, decide func(*iso8583.Message) *iso8583.Message, 
 	r := &rig{acq: startAcquirer(t, decide), stan: pos.NewCounter(0)}
 	r.link = client.New(r.acq.addr(), client.Options{})
 	t.Cleanup(func() { _ = r.link.Close() })
-	o.Clock = func() time.Time { return testNow }
+	if o.Clock == nil {
+		o.Clock = func() time.Time { return testNow }
+	}
 	o.UnpredictableNumber = kernel.FixedUN([4]byte{0x12, 0x34, 0x56, 0x78})
 	o.STAN = r.stan
 	if record {

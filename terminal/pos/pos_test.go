@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -41,6 +42,36 @@ func decodeReversal(t *testing.T, m *iso8583.Message) isospec.ReversalRequest {
 	var rr isospec.ReversalRequest
 	require.NoError(t, isospec.Decode(m, &rr))
 	return rr
+}
+
+// A terminal's transactions run on one Entry Point: each carries its own
+// date and time, in the message and in the data the card signed.
+func TestConsecutiveSalesTheirOwnDates(t *testing.T) {
+	var mu sync.Mutex
+	now := testNow
+	r := newRig(t, approveAll, pos.Options{Clock: func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}})
+	card := newCard(t, "visa-plastic")
+	for i, want := range []struct{ de7, date string }{{"1124132010", "261124"}, {"1126012010", "261126"}} {
+		mu.Lock()
+		now = testNow.Add(time.Duration(i) * 36 * time.Hour)
+		mu.Unlock()
+		res, err := r.term.Sale(context.Background(), 150000+int64(i), inproc.New(card))
+		require.NoError(t, err)
+		require.Equal(t, pos.StatusApproved, res.Status, res.String())
+		reqs := r.acq.waitRequests(t, i+1)
+		ar := decodeAuth(t, reqs[i])
+		require.Equal(t, want.de7, ar.TransmissionDateTime)
+		require.Equal(t, int64(150000+i), ar.Amount)
+		icc, err := tlv.Decode(ar.ICCData)
+		require.NoError(t, err)
+		date, ok := icc.Find(0x9A)
+		require.True(t, ok)
+		require.Equal(t, want.date, hex.EncodeToString(date.Value), "9A of sale %d", i+1)
+	}
 }
 
 // A sale below the no-signature limit: the request carries the chip data,

@@ -90,7 +90,10 @@ type Terminal struct {
 	o    Options
 	pad  *pinpad.Pad
 
-	busy    sync.Mutex
+	busy sync.Mutex
+	// ep is the Entry Point of the transactions, made at the first (it
+	// checks and copies the kernel configuration once); busy guards it.
+	ep      *entry.EntryPoint
 	mu      sync.Mutex // guards pending
 	pending []*pendingReversal
 }
@@ -325,7 +328,7 @@ func outcomeMessage(o kernel.Outcome) string {
 // outcome asks for it and the presenter brings it back.
 func (t *Terminal) runKernel(ctx context.Context, res *Result, typ kernel.TxnType, amount int64, now time.Time, reader kernel.Reader) (kernel.Outcome, *entry.EntryPoint, error) {
 	// A shallow copy is enough: entry.New only reads it, and keeps a deep
-	// copy of its own.
+	// copy of its own. Each Start begins a new transaction on it.
 	kc := t.cfg.Kernel
 	kc.Clock = func() time.Time { return now }
 	kc.UnpredictableNumber = t.o.UnpredictableNumber
@@ -341,9 +344,17 @@ func (t *Terminal) runKernel(ctx context.Context, res *Result, typ kernel.TxnTyp
 			}
 		}
 	}
-	ep, err := entry.New(kc)
-	if err != nil {
-		return kernel.Outcome{}, nil, fmt.Errorf("pos: kernel: %w", err)
+	ep := t.ep
+	if ep == nil {
+		var err error
+		if ep, err = entry.New(kc); err != nil {
+			return kernel.Outcome{}, nil, fmt.Errorf("pos: kernel: %w", err)
+		}
+		t.ep = ep
+	} else {
+		// The configuration is the terminal's, checked when the Entry
+		// Point was made; only the clock is the transaction's.
+		ep.Config().Clock = kc.Clock
 	}
 	begin := time.Now()
 	defer func() { res.Timings.Card += time.Since(begin) }()
