@@ -154,14 +154,18 @@ func BuildDataRecord(sources ...tlv.Map) tlv.List {
 	out := make(tlv.List, 0, len(DataRecordTags))
 	// The values are copied into one buffer (a new one when it is full):
 	// each value's capacity ends at its length, so an append to one never
-	// writes over the next.
+	// writes over the next. A value kept keeps the record's buffer.
 	buf := make([]byte, 0, 512)
 	for _, tag := range DataRecordTags {
 		for _, s := range sources {
 			if v, ok := s[tag]; ok {
-				start := len(buf)
-				buf = append(buf, v...)
-				out = append(out, tlv.TLV{Tag: tag, Value: buf[start:len(buf):len(buf)]})
+				var value []byte // nil when empty, as a copy of nothing
+				if len(v) > 0 {
+					start := len(buf)
+					buf = append(buf, v...)
+					value = buf[start:len(buf):len(buf)]
+				}
+				out = append(out, tlv.TLV{Tag: tag, Value: value})
 				break
 			}
 		}

@@ -5,11 +5,13 @@
 // A: Start B when the card must be presented again, Start C to select the
 // next combination.
 //
-// An EntryPoint runs one transaction. Start begins it (Start A); when the
-// outcome asks for a new presentation of the card (Try Again, or End
-// Application with Start B after "See Phone"), the terminal presents the
-// card again and calls Restart, which resumes at Start B with what the first
-// presentation retained. After an Online Request whose Online Response Data
+// An EntryPoint runs one transaction at a time, any number of them one
+// after the other: each Start begins a new one (Start A), keeping nothing of
+// the one before but the configuration (whose torn transaction log is the
+// terminal's). When the outcome asks for a new presentation of the card
+// (Try Again, or End Application with Start B after "See Phone"), the
+// terminal presents the card again and calls Restart, which resumes at
+// Start B with what the first presentation retained. After an Online Request whose Online Response Data
 // is not N/A, the terminal calls RestartOnline with the issuer's response:
 // at Start B on the card presented again, at Start D on the card still in
 // the field, the kernel does Issuer Update Processing. Select Next outcomes
@@ -44,8 +46,8 @@ var (
 // make the Entry Point loop.
 const maxSelections = 32
 
-// EntryPoint runs one contactless transaction across one or more
-// presentations of the card. It is not safe for concurrent use.
+// EntryPoint runs contactless transactions, one at a time, each across one
+// or more presentations of the card. It is not safe for concurrent use.
 type EntryPoint struct {
 	cfg     kernel.Config
 	kernels map[byte]kernel.Kernel
@@ -125,14 +127,10 @@ func (e *EntryPoint) Start(ctx context.Context, r kernel.Reader, txn kernel.Tran
 	if txn.Date.IsZero() {
 		txn.Date = e.cfg.Now()
 	}
+	// Nothing of an earlier transaction carries over.
+	*e = EntryPoint{cfg: e.cfg, kernels: e.kernels}
 	e.txn = txn
 	e.started = true
-	e.restart = false
-	e.last = kernel.Outcome{}
-	e.sel = nil
-	e.ui = nil
-	e.lastAct = nil
-	e.online = nil
 	if out, done := e.preprocess(); done {
 		return e.final(out), nil
 	}

@@ -164,6 +164,44 @@ func TestNoCandidatesNotAllowed(t *testing.T) {
 	require.Contains(t, out.Reason, "not allowed contactless for this transaction")
 }
 
+// One Entry Point runs transactions one after the other: nothing of one
+// carries over to the next (here, that the card's applications were not
+// allowed for the first one's amount).
+func TestTransactionsInARow(t *testing.T) {
+	cfg := baseConfig(t)
+	amount := int64(2000000)
+	for i := range cfg.Combinations {
+		if bytes.HasPrefix(cfg.Combinations[i].AID, kerneltest.MustHex("A000000003")) {
+			cfg.Combinations[i].TransactionLimit = i64(amount)
+		} else {
+			cfg.Combinations[i].TransactionLimit = i64(amount * 10)
+		}
+	}
+	e, err := entry.New(cfg)
+	require.NoError(t, err)
+	card := &kerneltest.Card{Apps: []kerneltest.App{visa(t)}}
+	out, err := e.Start(context.Background(), card, kernel.Transaction{Amount: amount})
+	require.NoError(t, err)
+	require.Contains(t, out.Reason, "not allowed contactless for this transaction")
+
+	// A card whose PPSE does not parse: no candidate, for that reason
+	// alone.
+	out, err = e.Start(context.Background(), &kerneltest.Card{PPSE: kerneltest.MustHex("6F 05 84 03")}, kernel.Transaction{Amount: 500})
+	require.NoError(t, err)
+	require.Equal(t, kernel.L2NoCandidates, out.Error)
+	require.NotContains(t, out.Reason, "not allowed contactless")
+
+	// And the card again, under the limit: an online request as on a
+	// fresh Entry Point.
+	out, err = e.Start(context.Background(), &kerneltest.Card{Apps: []kerneltest.App{visa(t)}}, kernel.Transaction{Amount: 500})
+	require.NoError(t, err)
+	fresh, err := entry.Run(context.Background(), &kerneltest.Card{Apps: []kerneltest.App{visa(t)}}, cfg, kernel.Transaction{Amount: 500})
+	require.NoError(t, err)
+	require.Equal(t, fresh.Type, out.Type, out.String())
+	require.Equal(t, fresh.Reason, out.Reason)
+	require.Equal(t, fresh.UIRequests, out.UIRequests)
+}
+
 // ppseEntry builds a directory entry.
 func ppseEntry(aid string, prio int, kernelID []byte) tlv.TLV {
 	e := tlv.TLV{Tag: 0x61, Children: []tlv.TLV{{Tag: 0x4F, Value: kerneltest.MustHex(aid)}}}

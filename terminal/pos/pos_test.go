@@ -770,6 +770,54 @@ func TestTornSaleRecovered(t *testing.T) {
 	require.Equal(t, []byte{0x00, 0x01}, res.Outcome.Record(0x9F36), "the torn transaction's ATC")
 }
 
+// A card torn at one sale, with no way to present it again then, is
+// recovered at its next tap on the same terminal while the torn record
+// lives (five minutes by default), and not after: the terminal's kernel
+// reads each sale's own clock.
+func TestTornRecoveredAtALaterSale(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		later     time.Duration
+		recovered bool
+	}{
+		{"within the lifetime", 4 * time.Minute, true},
+		{"after the lifetime", 6 * time.Minute, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := cards.Builtin("mc-plastic")
+			require.NoError(t, err)
+			p.App.TornRecovery = true
+			card := cardFrom(t, p)
+			var mu sync.Mutex
+			now := testNow
+			r := newRig(t, approveAll, pos.Options{Clock: func() time.Time {
+				mu.Lock()
+				defer mu.Unlock()
+				return now
+			}})
+			torn := inproc.New(card)
+			torn.LoseResponseAfter(9) // GENERATE AC's answer is lost
+			res, err := r.term.Sale(context.Background(), 150000, torn)
+			require.NoError(t, err)
+			require.NotEqual(t, pos.StatusApproved, res.Status, res.String())
+
+			mu.Lock()
+			now = testNow.Add(tc.later)
+			mu.Unlock()
+			res, err = r.term.Sale(context.Background(), 150000, inproc.New(card))
+			require.NoError(t, err)
+			require.Equal(t, pos.StatusApproved, res.Status, res.String())
+			if tc.recovered {
+				require.Contains(t, res.Outcome.Reason, "RECOVER AC")
+				require.Equal(t, []byte{0x00, 0x01}, res.Outcome.Record(0x9F36), "the torn transaction's ATC")
+			} else {
+				require.NotContains(t, res.Outcome.Reason, "RECOVER AC")
+				require.Equal(t, []byte{0x00, 0x02}, res.Outcome.Record(0x9F36), "a new cryptogram")
+			}
+		})
+	}
+}
+
 // A card without M/Chip read in C-2 mag-stripe mode goes to the host with
 // entry mode 91, the filled track in field 35 and no field 55.
 func TestMagStripeSale(t *testing.T) {

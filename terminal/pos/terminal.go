@@ -91,8 +91,8 @@ type Terminal struct {
 	pad  *pinpad.Pad
 
 	busy sync.Mutex
-	// ep is the Entry Point of the transactions, made at the first (it
-	// checks and copies the kernel configuration once); busy guards it.
+	// ep is the Entry Point the transactions run on, one at a time (busy
+	// guards it).
 	ep      *entry.EntryPoint
 	mu      sync.Mutex // guards pending
 	pending []*pendingReversal
@@ -142,7 +142,27 @@ func New(cfg Config, link Link, o Options) (*Terminal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	return &Terminal{cfg: cfg, link: link, o: o, pad: pad}, nil
+	t := &Terminal{cfg: cfg, link: link, o: o, pad: pad}
+	// The terminal's transactions run one after the other on one Entry
+	// Point, which checks and copies the kernel configuration once.
+	kc := cfg.Kernel
+	kc.UnpredictableNumber = o.UnpredictableNumber
+	kc.UI = t.ui
+	if o.Trace != nil || o.Events != nil {
+		kc.Trace = func(x kernel.Exchange) {
+			if t.o.Trace != nil {
+				t.o.Trace(x)
+			}
+			if t.o.Events != nil {
+				x2 := x
+				t.emit(Event{Kind: EventAPDU, Text: trace.CommandName(x.C), Exchange: &x2})
+			}
+		}
+	}
+	if t.ep, err = entry.New(kc); err != nil {
+		return nil, fmt.Errorf("%w: kernel: %w", ErrConfig, err)
+	}
+	return t, nil
 }
 
 // Config returns the terminal's configuration.
@@ -327,35 +347,10 @@ func outcomeMessage(o kernel.Outcome) string {
 // runKernel runs the Entry Point, presenting the card again while the
 // outcome asks for it and the presenter brings it back.
 func (t *Terminal) runKernel(ctx context.Context, res *Result, typ kernel.TxnType, amount int64, now time.Time, reader kernel.Reader) (kernel.Outcome, *entry.EntryPoint, error) {
-	// A shallow copy is enough: entry.New only reads it, and keeps a deep
-	// copy of its own. Each Start begins a new transaction on it.
-	kc := t.cfg.Kernel
-	kc.Clock = func() time.Time { return now }
-	kc.UnpredictableNumber = t.o.UnpredictableNumber
-	kc.UI = t.ui
-	if t.o.Trace != nil || t.o.Events != nil {
-		kc.Trace = func(x kernel.Exchange) {
-			if t.o.Trace != nil {
-				t.o.Trace(x)
-			}
-			if t.o.Events != nil {
-				x2 := x
-				t.emit(Event{Kind: EventAPDU, Text: trace.CommandName(x.C), Exchange: &x2})
-			}
-		}
-	}
+	// The Entry Point made with the terminal, on the transaction's clock
+	// (the kernels read it, e.g. for the torn transaction log).
 	ep := t.ep
-	if ep == nil {
-		var err error
-		if ep, err = entry.New(kc); err != nil {
-			return kernel.Outcome{}, nil, fmt.Errorf("pos: kernel: %w", err)
-		}
-		t.ep = ep
-	} else {
-		// The configuration is the terminal's, checked when the Entry
-		// Point was made; only the clock is the transaction's.
-		ep.Config().Clock = kc.Clock
-	}
+	ep.Config().Clock = func() time.Time { return now }
 	begin := time.Now()
 	defer func() { res.Timings.Card += time.Since(begin) }()
 	out, err := ep.Start(ctx, reader, kernel.Transaction{Amount: amount, Type: typ, Date: now})
