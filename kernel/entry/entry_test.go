@@ -143,12 +143,9 @@ func TestNoCandidates(t *testing.T) {
 	}
 }
 
-// TestNoCandidatesNotAllowed: the card's only application is under a
-// combination pre-processing did not allow (its transaction limit), while
-// another combination is allowed: no candidate, and the reason says why.
-func TestNoCandidatesNotAllowed(t *testing.T) {
-	cfg := baseConfig(t)
-	amount := int64(2000000)
+// limitVisa sets the Visa combinations' transaction limit at amount and the
+// others' well above it.
+func limitVisa(cfg *kernel.Config, amount int64) {
 	for i := range cfg.Combinations {
 		if bytes.HasPrefix(cfg.Combinations[i].AID, kerneltest.MustHex("A000000003")) {
 			cfg.Combinations[i].TransactionLimit = i64(amount)
@@ -156,6 +153,15 @@ func TestNoCandidatesNotAllowed(t *testing.T) {
 			cfg.Combinations[i].TransactionLimit = i64(amount * 10)
 		}
 	}
+}
+
+// TestNoCandidatesNotAllowed: the card's only application is under a
+// combination pre-processing did not allow (its transaction limit), while
+// another combination is allowed: no candidate, and the reason says why.
+func TestNoCandidatesNotAllowed(t *testing.T) {
+	cfg := baseConfig(t)
+	amount := int64(2000000)
+	limitVisa(&cfg, amount)
 	card := &kerneltest.Card{Apps: []kerneltest.App{visa(t)}}
 	out, err := entry.Run(context.Background(), card, cfg, kernel.Transaction{Amount: amount})
 	require.NoError(t, err)
@@ -170,13 +176,7 @@ func TestNoCandidatesNotAllowed(t *testing.T) {
 func TestTransactionsInARow(t *testing.T) {
 	cfg := baseConfig(t)
 	amount := int64(2000000)
-	for i := range cfg.Combinations {
-		if bytes.HasPrefix(cfg.Combinations[i].AID, kerneltest.MustHex("A000000003")) {
-			cfg.Combinations[i].TransactionLimit = i64(amount)
-		} else {
-			cfg.Combinations[i].TransactionLimit = i64(amount * 10)
-		}
-	}
+	limitVisa(&cfg, amount)
 	e, err := entry.New(cfg)
 	require.NoError(t, err)
 	card := &kerneltest.Card{Apps: []kerneltest.App{visa(t)}}

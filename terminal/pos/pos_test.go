@@ -44,21 +44,34 @@ func decodeReversal(t *testing.T, m *iso8583.Message) isospec.ReversalRequest {
 	return rr
 }
 
+// movingClock is a clock a test sets between transactions.
+type movingClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// Now is the time set last.
+func (c *movingClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Set moves the clock to t.
+func (c *movingClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
 // A terminal's transactions run on one Entry Point: each carries its own
 // date and time, in the message and in the data the card signed.
 func TestConsecutiveSalesTheirOwnDates(t *testing.T) {
-	var mu sync.Mutex
-	now := testNow
-	r := newRig(t, approveAll, pos.Options{Clock: func() time.Time {
-		mu.Lock()
-		defer mu.Unlock()
-		return now
-	}})
+	clock := &movingClock{now: testNow}
+	r := newRig(t, approveAll, pos.Options{Clock: clock.Now})
 	card := newCard(t, "visa-plastic")
 	for i, want := range []struct{ de7, date string }{{"1124132010", "261124"}, {"1126012010", "261126"}} {
-		mu.Lock()
-		now = testNow.Add(time.Duration(i) * 36 * time.Hour)
-		mu.Unlock()
+		clock.Set(testNow.Add(time.Duration(i) * 36 * time.Hour))
 		res, err := r.term.Sale(context.Background(), 150000+int64(i), inproc.New(card))
 		require.NoError(t, err)
 		require.Equal(t, pos.StatusApproved, res.Status, res.String())
@@ -788,22 +801,15 @@ func TestTornRecoveredAtALaterSale(t *testing.T) {
 			require.NoError(t, err)
 			p.App.TornRecovery = true
 			card := cardFrom(t, p)
-			var mu sync.Mutex
-			now := testNow
-			r := newRig(t, approveAll, pos.Options{Clock: func() time.Time {
-				mu.Lock()
-				defer mu.Unlock()
-				return now
-			}})
+			clock := &movingClock{now: testNow}
+			r := newRig(t, approveAll, pos.Options{Clock: clock.Now})
 			torn := inproc.New(card)
 			torn.LoseResponseAfter(9) // GENERATE AC's answer is lost
 			res, err := r.term.Sale(context.Background(), 150000, torn)
 			require.NoError(t, err)
 			require.NotEqual(t, pos.StatusApproved, res.Status, res.String())
 
-			mu.Lock()
-			now = testNow.Add(tc.later)
-			mu.Unlock()
+			clock.Set(testNow.Add(tc.later))
 			res, err = r.term.Sale(context.Background(), 150000, inproc.New(card))
 			require.NoError(t, err)
 			require.Equal(t, pos.StatusApproved, res.Status, res.String())
