@@ -24,6 +24,12 @@
 #       process, the CPU per authorisation of the acquirer, load and PostgreSQL, the
 #       cores the path used (and sales per such core) and how busy the machine was. PIN=CPUS in the environment (e.g. PIN=0) runs the
 #       issuer processes on those CPUs only (taskset), everything else on the others.
+#   scripts/perf.sh pairs OTHER [ROUNDS] [LOAD FLAGS...]
+#       alternates ROUNDS times (default 8) an embedded "load --json LOAD FLAGS" (default
+#       --terminals 32 --duration 6s) of the binary OTHER (another build) and of this
+#       one, and prints each pair's tx/s and CPU per sale (user + system of the load
+#       process, which runs the hosts too, from its rusage), their ratios (this / OTHER),
+#       and the medians of the ratios.
 #
 # The machine should be quiet; on a shared one compare ratios from runs alternated in
 # the same minutes, never absolute figures.
@@ -202,8 +208,33 @@ scale)
 		done
 	done
 	;;
+pairs)
+	other=${2:?perf pairs: give the path of the other build}
+	[ -x "$other" ] || { echo "perf pairs: $other is not an executable" >&2; exit 2; }
+	rounds=${3:-8}
+	shift $(($# < 3 ? $# : 3))
+	[ $# -gt 0 ] || set -- --terminals 32 --duration 6s
+	dir=$(mktemp -d)
+	trap 'rm -rf "$dir"' EXIT
+	run() { # run BIN: "tx/s cpu-us-per-sale" of one embedded load run
+		/usr/bin/time -f '%U %S' -o "$dir/time" "$1" load --json "${@:2}" >"$dir/load.json" 2>/dev/null || true
+		read -r u s <"$dir/time"
+		jq -r --arg cpu "$u $s" '"\(.throughput_tps) \(($cpu | split(" ") | map(tonumber) | add) * 1e6 / .transactions)"' <"$dir/load.json"
+	}
+	for r in $(seq "$rounds"); do
+		read -r ot oc <<<"$(run "$other" "$@")"
+		read -r tt tc <<<"$(run "$bin" "$@")"
+		echo "$ot $oc $tt $tc"
+	done | awk '{
+		tr[NR] = $3 / $1; cr[NR] = $4 / $2
+		printf "pair %d: other %.0f tx/s %.0f us CPU/sale, this %.0f tx/s %.0f us CPU/sale: tx/s x%.3f, CPU/sale x%.3f\n", NR, $1, $2, $3, $4, tr[NR], cr[NR] }
+		function median(a, n,   i, j, t) {
+			for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
+			return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2 }
+		END { if (NR) printf "median: tx/s x%.3f, CPU/sale x%.3f (%d pairs)\n", median(tr, NR), median(cr, NR), NR }'
+	;;
 *)
-	sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'
 	exit 2
 	;;
 esac
