@@ -225,13 +225,14 @@ pairs)
 		read -r ot oc <<<"$(run "$other" "$@")"
 		read -r tt tc <<<"$(run "$bin" "$@")"
 		echo "$ot $oc $tt $tc"
-	done | awk '{
-		tr[NR] = $3 / $1; cr[NR] = $4 / $2
-		printf "pair %d: other %.0f tx/s %.0f us CPU/sale, this %.0f tx/s %.0f us CPU/sale: tx/s x%.3f, CPU/sale x%.3f\n", NR, $1, $2, $3, $4, tr[NR], cr[NR] }
+	done | awk 'NF < 4 || $1 <= 0 || $3 <= 0 { printf "pair %d: a run failed\n", NR; next }
+		{
+		k++; tr[k] = $3 / $1; cr[k] = $4 / $2
+		printf "pair %d: other %.0f tx/s %.0f us CPU/sale, this %.0f tx/s %.0f us CPU/sale: tx/s x%.3f, CPU/sale x%.3f\n", NR, $1, $2, $3, $4, tr[k], cr[k] }
 		function median(a, n,   i, j, t) {
 			for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
 			return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2 }
-		END { if (NR) printf "median: tx/s x%.3f, CPU/sale x%.3f (%d pairs)\n", median(tr, NR), median(cr, NR), NR }'
+		END { if (k) printf "median: tx/s x%.3f, CPU/sale x%.3f (%d pairs)\n", median(tr, k), median(cr, k), k }'
 	;;
 *)
 	sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'
