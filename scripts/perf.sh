@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Measures tapsim's authorisation path; needs bin/tapsim (make build), or the binary
-# named by TAPSIM_BIN, and jq.
+# named by TAPSIM_BIN, jq, and for cpu and pairs /usr/bin/time (Debian's package time).
 #
 #   scripts/perf.sh ratio CEILING [ROUNDS] [TERMINALS...]
 #       alternates the bare two-hop ISO 8583 echo CEILING (its "-role all -clients N
@@ -38,6 +38,7 @@ cd "$(dirname "$0")/.."
 bin=${TAPSIM_BIN:-$PWD/bin/tapsim}
 [ -x "$bin" ] || { echo "perf: build bin/tapsim first (make build)" >&2; exit 2; }
 command -v jq >/dev/null || { echo "perf: needs jq" >&2; exit 2; }
+case ${1:-} in cpu | pairs) [ -x /usr/bin/time ] || { echo "perf: needs /usr/bin/time (apt-get install time)" >&2; exit 2; } ;; esac
 
 load_line() { # the summary of a load run, one line
 	jq -r '"tx/s \(.throughput_tps) n \(.transactions) errors \(.errors) p50 \(.latency_ms.sale.p50) ms p99 \(.latency_ms.sale.p99) ms" +
