@@ -273,6 +273,28 @@ func TestHandlerConcurrency(t *testing.T) {
 	}
 	require.Len(t, seen, 10)
 	require.EqualValues(t, 3, peak.Load())
+	require.EqualValues(t, 3, s.Stats().Workers, "ten frames, three workers")
+}
+
+// A connection's frames one after the other are handled by one worker,
+// which ends with the connection; another connection starts its own.
+func TestWorkersKept(t *testing.T) {
+	g0 := runtime.NumGoroutine()
+	s := listen(t, frameserver.Config{})
+	c := dial(t, s)
+	for i := range 50 {
+		f := []byte{byte(i)}
+		send(t, c, f)
+		require.Equal(t, append([]byte("re:"), f...), recv(t, c))
+	}
+	require.EqualValues(t, 1, s.Stats().Workers)
+	require.NoError(t, c.Close())
+	eventually(t, func() bool { return s.Stats().Active == 0 }, "connection released")
+	eventually(t, func() bool { return runtime.NumGoroutine() <= g0+2 }, "the worker ended with its connection")
+	c = dial(t, s)
+	send(t, c, []byte("again"))
+	require.Equal(t, []byte("re:again"), recv(t, c))
+	require.EqualValues(t, 2, s.Stats().Workers)
 }
 
 // Close waits for the frames in hand, whose replies are written, then

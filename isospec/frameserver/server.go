@@ -154,6 +154,10 @@ type Stats struct {
 	// Handshakes counts failed TLS handshakes, WriteErrors replies that
 	// could not be written (the connection is then closed).
 	Handshakes, WriteErrors uint64
+	// Workers counts the goroutines started to handle frames. A connection
+	// keeps its workers, at most MaxInFlight, until it ends: frames sent
+	// one after the other on one connection are all handled by one.
+	Workers uint64
 }
 
 // Server serves frames on one listener. Create it with Listen.
@@ -174,7 +178,7 @@ type Server struct {
 	closed bool
 	done   chan struct{} // closed when Close has finished
 
-	accepted, overCap, frames, idle, frameTimeouts, tooLong, handshakes, writeErrors atomic.Uint64
+	accepted, overCap, frames, idle, frameTimeouts, tooLong, handshakes, writeErrors, workers atomic.Uint64
 }
 
 // Listen checks cfg, listens on cfg.Addr and serves until Close.
@@ -215,7 +219,7 @@ func (s *Server) Stats() Stats {
 	return Stats{
 		Active: active, Accepted: s.accepted.Load(), OverCap: s.overCap.Load(), Frames: s.frames.Load(),
 		Idle: s.idle.Load(), FrameTimeouts: s.frameTimeouts.Load(), TooLong: s.tooLong.Load(),
-		Handshakes: s.handshakes.Load(), WriteErrors: s.writeErrors.Load(),
+		Handshakes: s.handshakes.Load(), WriteErrors: s.writeErrors.Load(), Workers: s.workers.Load(),
 	}
 }
 
@@ -280,7 +284,7 @@ func (s *Server) acceptLoop() {
 			_ = nc.Close()
 			continue
 		}
-		c := &conn{raw: nc, rw: nc, sem: make(chan struct{}, s.cfg.MaxInFlight), quit: make(chan struct{})}
+		c := &conn{raw: nc, rw: nc, sem: make(chan struct{}, s.cfg.MaxInFlight), jobs: make(chan []byte, s.cfg.MaxInFlight), quit: make(chan struct{})}
 		c.w = framewrite.New(func(b []byte) (int, error) {
 			_ = c.raw.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
 			return c.rw.Write(b)
@@ -301,14 +305,18 @@ func (s *Server) isClosed() bool {
 
 // conn is one client connection.
 type conn struct {
-	raw  net.Conn // for deadlines and the final close
-	rw   net.Conn // raw, or the TLS connection over it
-	sem  chan struct{}
-	w    *framewrite.Writer // replies, coalesced when they are ready together
-	wg   sync.WaitGroup
-	quit chan struct{}
-	once sync.Once
-	down atomic.Bool
+	raw net.Conn // for deadlines and the final close
+	rw  net.Conn // raw, or the TLS connection over it
+	sem chan struct{}
+	// jobs queues frames for the connection's workers; workers counts
+	// them (only the reader touches it).
+	jobs    chan []byte
+	workers int
+	w       *framewrite.Writer // replies, coalesced when they are ready together
+	wg      sync.WaitGroup
+	quit    chan struct{}
+	once    sync.Once
+	down    atomic.Bool
 }
 
 // stop makes the reader end: it sees down, or its read fails at once.
@@ -350,6 +358,7 @@ func (s *Server) serveConn(c *conn) {
 	}
 	s.readLoop(c, remote)
 	c.stop()
+	close(c.jobs) // the workers answer what is queued, then end
 	c.wg.Wait()
 }
 
@@ -412,16 +421,43 @@ func (s *Server) readLoop(c *conn, remote string) {
 		case <-c.quit:
 			return
 		}
-		c.wg.Add(1)
-		go s.handle(c, frame)
+		s.dispatch(c, frame)
 	}
 }
 
-// handle answers one frame and releases its slot.
-func (s *Server) handle(c *conn, frame []byte) {
+// dispatch gives a frame, whose slot the reader holds, to a worker of the
+// connection: to a new one when the frames in hand outnumber the workers,
+// else through the queue to one that is idle or about to be (a worker
+// gives its slot back before it writes its reply). Workers live as long as
+// the connection, so that a frame does not pay for a new goroutine and the
+// growth of its stack; there are never more than MaxInFlight, and the
+// queue never holds more than MaxInFlight frames, its capacity.
+func (s *Server) dispatch(c *conn, frame []byte) {
+	if len(c.sem) > c.workers {
+		c.workers++
+		s.workers.Add(1)
+		c.wg.Add(1)
+		go s.work(c, frame)
+		return
+	}
+	c.jobs <- frame
+}
+
+// work answers frame, then the frames queued, until the reader closes the
+// queue and it is empty: every frame read is answered.
+func (s *Server) work(c *conn, frame []byte) {
 	defer c.wg.Done()
-	defer func() { <-c.sem }()
+	s.handle(c, frame)
+	for frame := range c.jobs {
+		s.handle(c, frame)
+	}
+}
+
+// handle answers one frame. Its slot is given back once the handler has
+// returned, before the reply is written.
+func (s *Server) handle(c *conn, frame []byte) {
 	reply, hangUp := s.call(frame)
+	<-c.sem
 	if reply != nil {
 		if err := s.write(c, reply); err != nil {
 			s.writeErrors.Add(1)
