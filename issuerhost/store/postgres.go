@@ -91,6 +91,7 @@ var postgresDialect = dialect{
 	sharedLock: fmt.Sprintf("SELECT pg_advisory_xact_lock_shared(%d)", PostgresLockKey),
 	rowLock:    " FOR NO KEY UPDATE",
 	streams:    true,
+	layout:     strings.NewReplacer("{seqkey}", "BIGINT PRIMARY KEY", "{keyed}", ""),
 	hasColumn: `SELECT COUNT(*) FROM information_schema.columns
 WHERE table_schema = current_schema() AND table_name = ? AND column_name = ?`,
 	concurrentReads: true,

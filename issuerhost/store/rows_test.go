@@ -436,7 +436,7 @@ func TestUpgradeToInstanceStreams(t *testing.T) {
 		require.NoError(t, db.Close())
 		raw := e.raw(t, target)
 		for _, q := range []string{
-			`DROP INDEX auth_log_instance`, `DROP INDEX audit_instance`,
+			`DROP INDEX IF EXISTS auth_log_instance`, `DROP INDEX IF EXISTS audit_instance`,
 			`ALTER TABLE auth_log DROP COLUMN instance`, `ALTER TABLE auth_log DROP COLUMN instance_seq`,
 			`ALTER TABLE audit DROP COLUMN instance`, `ALTER TABLE audit DROP COLUMN instance_seq`,
 			`UPDATE meta SET v = '5' WHERE k = 'schema_version'`,

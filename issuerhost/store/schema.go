@@ -50,6 +50,14 @@ var streamIndexes = []string{
 	`CREATE INDEX IF NOT EXISTS audit_instance ON audit (instance, instance_seq)`,
 }
 
+// dropStreamIndexes remove streamIndexes where there are no streams
+// (SQLite, one writer): every row is of instance "", and the indexes
+// would only cost each authorisation two more index writes.
+var dropStreamIndexes = []string{
+	`DROP INDEX IF EXISTS auth_log_instance`,
+	`DROP INDEX IF EXISTS audit_instance`,
+}
+
 // streamSequences start the global numbering of the log's and audit
 // trail's rows after the rows already there (PostgreSQL), when the schema
 // is made or upgraded.
@@ -63,7 +71,10 @@ var streamSequences = []string{
 // It wraps ErrInvalid.
 var ErrSchema = fmt.Errorf("%w: unsupported database schema", ErrInvalid)
 
-// schema creates every table; each statement is idempotent.
+// schema creates every table; each statement is idempotent. The
+// dialect's layout (dialect.layout) fills in {seqkey}, the primary key of
+// the append-only tables numbered by seq, and {keyed}, what follows the
+// tables an authorisation writes a row of by a key of its own.
 var schema = []string{
 	`CREATE TABLE IF NOT EXISTS accounts (
 	id           TEXT PRIMARY KEY,
@@ -126,12 +137,12 @@ var schema = []string{
 	`CREATE TABLE IF NOT EXISTS atc_state (
 	cred       TEXT PRIMARY KEY,
 	high_water INTEGER NOT NULL,
-	updated_at BIGINT NOT NULL)`,
+	updated_at BIGINT NOT NULL){keyed}`,
 	`CREATE TABLE IF NOT EXISTS used_cryptograms (
 	digest  TEXT PRIMARY KEY,
 	cred    TEXT NOT NULL,
 	atc     INTEGER NOT NULL,
-	used_at BIGINT NOT NULL)`,
+	used_at BIGINT NOT NULL){keyed}`,
 	`CREATE TABLE IF NOT EXISTS holds (
 	orig_key    TEXT PRIMARY KEY,
 	account_id  TEXT NOT NULL,
@@ -144,9 +155,9 @@ var schema = []string{
 	status      TEXT NOT NULL,
 	created_at  BIGINT NOT NULL,
 	released_at BIGINT NOT NULL,
-	release_ref TEXT NOT NULL)`,
+	release_ref TEXT NOT NULL){keyed}`,
 	`CREATE TABLE IF NOT EXISTS auth_log (
-	seq           BIGINT PRIMARY KEY,
+	seq           {seqkey},
 	at            BIGINT NOT NULL,
 	mti           TEXT NOT NULL,
 	stan          TEXT NOT NULL,
@@ -167,7 +178,7 @@ var schema = []string{
 	instance      TEXT NOT NULL DEFAULT '',
 	instance_seq  BIGINT NOT NULL DEFAULT 0)`,
 	`CREATE TABLE IF NOT EXISTS audit (
-	seq       BIGINT PRIMARY KEY,
+	seq       {seqkey},
 	at        BIGINT NOT NULL,
 	actor     TEXT NOT NULL,
 	action    TEXT NOT NULL,
@@ -318,7 +329,7 @@ func (s *DB) migrate(ctx context.Context, c Cipher) error {
 			return fmt.Errorf("store: schema version: %w", err)
 		}
 		for _, q := range append(append([]string(nil), schema...), s.dialect.extra...) {
-			if _, err := t.exec(ctx, q); err != nil {
+			if _, err := t.exec(ctx, s.dialect.layout.Replace(q)); err != nil {
 				return fmt.Errorf("store: schema: %w", err)
 			}
 		}
@@ -335,7 +346,11 @@ func (s *DB) migrate(ctx context.Context, c Cipher) error {
 				}
 			}
 		}
-		post = append(post, streamIndexes...)
+		if s.dialect.streams {
+			post = append(post, streamIndexes...)
+		} else {
+			post = append(post, dropStreamIndexes...)
+		}
 		if v != schemaVersion && s.dialect.streams {
 			post = append(post, streamSequences...)
 		}
