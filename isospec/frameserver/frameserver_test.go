@@ -330,6 +330,27 @@ func TestCloseWaitsForHandlers(t *testing.T) {
 	require.Error(t, err)
 }
 
+// A connection whose replies wait for the client to read them is not
+// idle: it is not closed for IdleTimeout while they are written, and its
+// next frame is answered.
+func TestRepliesBeingWrittenAreNotIdle(t *testing.T) {
+	const replies, size = 300, 60000 // more than the sockets buffer
+	s := listen(t, frameserver.Config{IdleTimeout: 100 * time.Millisecond, MaxInFlight: replies,
+		Handler: func(_ context.Context, f []byte) ([]byte, bool) { return bytes.Repeat(f, size), false }})
+	c := dial(t, s)
+	for range replies {
+		send(t, c, []byte("r"))
+	}
+	eventually(t, func() bool { return s.Stats().Frames == replies }, "every frame read")
+	time.Sleep(500 * time.Millisecond) // the client reads nothing for five idle timeouts
+	for range replies {
+		require.Len(t, recv(t, c), size)
+	}
+	send(t, c, []byte("a"))
+	require.Len(t, recv(t, c), size)
+	require.Zero(t, s.Stats().Idle)
+}
+
 // A handler that panics closes its connection, not the process.
 func TestHandlerPanic(t *testing.T) {
 	s := listen(t, frameserver.Config{Handler: func(context.Context, []byte) ([]byte, bool) { panic("boom") }})

@@ -65,7 +65,8 @@ type Config struct {
 	// (tlsconf.DefaultHandshakeTimeout when zero).
 	HandshakeTimeout time.Duration
 	// IdleTimeout closes a connection on which no frame starts for that
-	// long while none of its frames is in hand.
+	// long while none of its frames is in hand (read and not yet
+	// answered, its reply written).
 	IdleTimeout time.Duration
 	// FrameTimeout is the deadline of one frame, from its first header
 	// byte to its last byte.
@@ -308,6 +309,11 @@ type conn struct {
 	raw net.Conn // for deadlines and the final close
 	rw  net.Conn // raw, or the TLS connection over it
 	sem chan struct{}
+	// pending counts the frames read and not yet answered: handled and
+	// their replies written (sem is given back before the write).
+	pending atomic.Int32
+	// answered is when the last frame was answered (Unix nanoseconds).
+	answered atomic.Int64
 	// jobs queues frames for the connection's workers; workers counts
 	// them (only the reader touches it).
 	jobs    chan []byte
@@ -366,8 +372,14 @@ func (s *Server) serveConn(c *conn) {
 // ends, is stopped, idles out or breaks a limit.
 func (s *Server) readLoop(c *conn, remote string) {
 	br := bufio.NewReaderSize(c.rw, 1024)
+	var idleUntil time.Time // set: the idle deadline, from the last answer
 	for {
-		if !c.setReadDeadline(time.Now().Add(s.cfg.IdleTimeout)) {
+		deadline := idleUntil
+		if deadline.IsZero() {
+			deadline = time.Now().Add(s.cfg.IdleTimeout)
+		}
+		idleUntil = time.Time{}
+		if !c.setReadDeadline(deadline) {
 			return
 		}
 		first, err := br.ReadByte()
@@ -376,8 +388,15 @@ func (s *Server) readLoop(c *conn, remote string) {
 				return
 			}
 			if isTimeout(err) {
-				if len(c.sem) > 0 {
+				if c.pending.Load() > 0 {
 					continue // not idle: frames in hand
+				}
+				// Idle counts from the last reply written.
+				if last := c.answered.Load(); last != 0 {
+					if until := time.Unix(0, last).Add(s.cfg.IdleTimeout); time.Now().Before(until) {
+						idleUntil = until
+						continue
+					}
 				}
 				s.idle.Add(1)
 				s.log.Debug(s.cfg.Peer+" connection idle, closed", slog.String("remote", remote), slog.Duration("idle", s.cfg.IdleTimeout))
@@ -421,6 +440,7 @@ func (s *Server) readLoop(c *conn, remote string) {
 		case <-c.quit:
 			return
 		}
+		c.pending.Add(1)
 		s.dispatch(c, frame)
 	}
 }
@@ -456,6 +476,10 @@ func (s *Server) work(c *conn, frame []byte) {
 // handle answers one frame. Its slot is given back once the handler has
 // returned, before the reply is written.
 func (s *Server) handle(c *conn, frame []byte) {
+	defer func() {
+		c.answered.Store(time.Now().UnixNano())
+		c.pending.Add(-1)
+	}()
 	reply, hangUp := s.call(frame)
 	<-c.sem
 	if reply != nil {

@@ -51,7 +51,7 @@ var streamIndexes = []string{
 }
 
 // dropStreamIndexes remove streamIndexes where there are no streams
-// (SQLite, one writer): every row is of instance "", and the indexes
+// (SQLite, one stream): every row is of instance "", and the indexes
 // would only cost each authorisation two more index writes.
 var dropStreamIndexes = []string{
 	`DROP INDEX IF EXISTS auth_log_instance`,
