@@ -48,8 +48,9 @@ type groupWriter struct {
 	jobs    chan *writeJob
 	stopped chan struct{}
 
-	// tip is the audit trail's last entry as this writer wrote it; only
-	// the writer's goroutine uses it.
+	// tip is the audit trail's last entry and the authorisation log's
+	// last number as this writer wrote them; only the writer's goroutine
+	// uses it.
 	tip auditTip
 }
 
@@ -159,8 +160,9 @@ func (g *groupWriter) commit(batch []*writeJob) {
 		}
 		if err := j.fn(&Tx{q: g, d: g.d, c: j.c, count: j.count, auditTip: &g.tip}); err != nil {
 			j.err = err
-			// The savepoint's writes are undone, an audit entry perhaps.
-			g.tip.known = false
+			// The savepoint's writes are undone, an audit entry or a
+			// log line perhaps.
+			g.tip.forget()
 			if _, rerr := g.ExecContext(ctx, "ROLLBACK TO w"); rerr != nil {
 				// The transaction itself is gone (SQLite rolls it all back
 				// on some errors): nothing of the batch is kept.
@@ -201,7 +203,7 @@ func (g *groupWriter) abort(done, rest []*writeJob, err error) {
 
 // rollback ends whatever transaction the connection is in.
 func (g *groupWriter) rollback() {
-	g.tip.known = false
+	g.tip.forget()
 	g.stmtConn.rollback()
 }
 

@@ -76,6 +76,26 @@ func (t *Tx) streamSeq(ctx context.Context, table string, wantHash bool) (seq, i
 // and returns its sequence number.
 func (t *Tx) LogAuth(ctx context.Context, r AuthRecord) (int64, error) {
 	if !t.d.streams {
+		tip := t.auditTip
+		if tip != nil && tip.logKnown {
+			// The SQLite writer knows the last number.
+			seq := tip.logSeq + 1
+			_, err := t.exec(ctx, `INSERT INTO auth_log (seq, at, mti, stan, rrn, terminal_id, merchant_id, masked_pan, cred, amount,
+currency, entry_mode, cvm, atc, response_code, reason, auth_code, orig_key, instance, instance_seq)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				seq, nanos(r.At), r.MTI, r.STAN, r.RRN, r.TerminalID, r.MerchantID, r.MaskedPAN, r.Cred, r.Amount, r.Currency,
+				r.EntryMode, r.CVM, r.ATC, r.ResponseCode, r.Reason, r.AuthCode, r.OrigKey, t.instance, seq)
+			if err == nil {
+				tip.logSeq = seq
+				return seq, nil
+			}
+			tip.logKnown = false
+			if !errors.Is(err, ErrExists) {
+				return 0, fmt.Errorf("store: log authorisation: %w", err)
+			}
+			// Another process logged under that number: the insert
+			// below takes the next one.
+		}
 		// One statement: the next number is taken in the insert.
 		var seq int64
 		err := t.queryRow(ctx, `INSERT INTO auth_log (seq, at, mti, stan, rrn, terminal_id, merchant_id, masked_pan, cred, amount,
@@ -86,6 +106,9 @@ RETURNING seq`,
 			r.EntryMode, r.CVM, r.ATC, r.ResponseCode, r.Reason, r.AuthCode, r.OrigKey, t.instance).Scan(&seq)
 		if err != nil {
 			return 0, fmt.Errorf("store: log authorisation: %w", err)
+		}
+		if tip != nil {
+			tip.logKnown, tip.logSeq = true, seq
 		}
 		return seq, nil
 	}
@@ -267,15 +290,22 @@ func (t *Tx) auditLast(ctx context.Context) (seq int64, hash string, err error) 
 }
 
 // auditTip is what the SQLite writer knows of the audit trail's last
-// entry: its number and hash, as its own transaction wrote them. Anything
-// that undoes writes (a rollback to a savepoint, a failed commit) makes
-// it unknown; another process's entry makes the writer's next insert
-// fail on the number, and it reads the last entry then.
+// entry (its number and hash) and of the authorisation log's last number,
+// as its own transaction wrote them. Anything that undoes writes (a
+// rollback to a savepoint, a failed commit) makes them unknown (forget);
+// another process's entry or line makes the writer's next insert fail on
+// the number, and it reads the last one then.
 type auditTip struct {
 	known bool
 	seq   int64
 	hash  string
+
+	logKnown bool
+	logSeq   int64
 }
+
+// forget makes what the writer knows unknown.
+func (t *auditTip) forget() { t.known, t.logKnown = false, false }
 
 // AuditTrail returns the whole audit trail, of every instance, by
 // sequence number.

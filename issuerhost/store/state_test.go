@@ -71,6 +71,51 @@ func TestUseCryptogramOnceAndRaiseATCWithin(t *testing.T) {
 	})
 }
 
+// The SQLite writer numbers the authorisation log from what it wrote last:
+// a line undone with its savepoint leaves no gap, and a line another
+// process logged meanwhile is not overwritten; every line keeps the next
+// number.
+func TestLogNumbersOfTheWriter(t *testing.T) {
+	dir := t.TempDir()
+	a := sqliteEngine.mustOpen(t, dir)
+	b := sqliteEngine.mustOpen(t, dir)
+	logLine := func(db *store.DB, stan string) int64 {
+		var seq int64
+		update(t, db, func(tx *store.Tx) error {
+			var err error
+			seq, err = tx.LogAuth(ctx, store.AuthRecord{At: t0, MTI: "0100", STAN: stan, ResponseCode: "00"})
+			return err
+		})
+		return seq
+	}
+	require.EqualValues(t, 1, logLine(a, "000001"))
+	require.EqualValues(t, 2, logLine(a, "000002"))
+	undone := errors.New("undone")
+	require.ErrorIs(t, a.Update(ctx, func(tx *store.Tx) error {
+		seq, err := tx.LogAuth(ctx, store.AuthRecord{At: t0, MTI: "0100", STAN: "999999", ResponseCode: "00"})
+		require.NoError(t, err)
+		require.EqualValues(t, 3, seq)
+		return undone
+	}), undone)
+	require.EqualValues(t, 3, logLine(a, "000003"), "the undone number is taken again")
+	require.EqualValues(t, 4, logLine(b, "000004"))
+	require.EqualValues(t, 5, logLine(a, "000005"), "after the other process's line")
+	require.EqualValues(t, 6, logLine(b, "000006"))
+	require.EqualValues(t, 7, logLine(b, "000007"))
+	require.EqualValues(t, 8, logLine(a, "000008"))
+	require.NoError(t, a.View(ctx, func(tx *store.Tx) error {
+		log, err := tx.AuthLog(ctx, 0)
+		require.NoError(t, err)
+		var got []string
+		for i, r := range log {
+			require.EqualValues(t, i+1, r.Seq)
+			got = append(got, r.STAN)
+		}
+		require.Equal(t, []string{"000001", "000002", "000003", "000004", "000005", "000006", "000007", "000008"}, got)
+		return nil
+	}))
+}
+
 // The SQLite writer chains an audit entry to the last one it wrote
 // without reading it; the chain holds when a request's writes are undone
 // after its entry, and when another process on the same file writes
