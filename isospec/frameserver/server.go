@@ -285,7 +285,8 @@ func (s *Server) acceptLoop() {
 			_ = nc.Close()
 			continue
 		}
-		c := &conn{raw: nc, rw: nc, sem: make(chan struct{}, s.cfg.MaxInFlight), jobs: make(chan []byte, s.cfg.MaxInFlight), quit: make(chan struct{})}
+		c := &conn{raw: nc, rw: nc, born: time.Now(), sem: make(chan struct{}, s.cfg.MaxInFlight),
+			jobs: make(chan []byte, s.cfg.MaxInFlight), quit: make(chan struct{})}
 		c.w = framewrite.New(func(b []byte) (int, error) {
 			_ = c.raw.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
 			return c.rw.Write(b)
@@ -309,10 +310,14 @@ type conn struct {
 	raw net.Conn // for deadlines and the final close
 	rw  net.Conn // raw, or the TLS connection over it
 	sem chan struct{}
+	// born is when the connection was accepted (with the monotonic
+	// clock's reading).
+	born time.Time
 	// pending counts the frames read and not yet answered: handled and
 	// their replies written (sem is given back before the write).
 	pending atomic.Int32
-	// answered is when the last frame was answered (Unix nanoseconds).
+	// answered is when the last frame was answered, as the time since
+	// born (0: none yet); it never goes back.
 	answered atomic.Int64
 	// jobs queues frames for the connection's workers; workers counts
 	// them (only the reader touches it).
@@ -332,6 +337,31 @@ func (c *conn) stop() {
 		close(c.quit)
 		_ = c.raw.SetReadDeadline(time.Unix(1, 0))
 	})
+}
+
+// idleAt reports when the connection is idle for timeout: busy while a
+// frame is pending (read and not answered, its reply written), else
+// timeout after the last answer, or after the connection was accepted.
+func (c *conn) idleAt(timeout time.Duration) (at time.Time, busy bool) {
+	if c.pending.Load() > 0 {
+		return time.Time{}, true
+	}
+	return c.born.Add(time.Duration(c.answered.Load()) + timeout), false
+}
+
+// markAnswered records an answer given now: the frame is no longer
+// pending, and the connection's idle time counts from now (or from a
+// later answer another worker recorded first).
+func (c *conn) markAnswered(now time.Time) {
+	since := int64(now.Sub(c.born))
+	for {
+		old := c.answered.Load()
+		if since <= old || c.answered.CompareAndSwap(old, since) {
+			break
+		}
+	}
+	// After answered: a reader that sees nothing pending sees the answer.
+	c.pending.Add(-1)
 }
 
 // setReadDeadline arms the read deadline and reports whether the
@@ -388,15 +418,13 @@ func (s *Server) readLoop(c *conn, remote string) {
 				return
 			}
 			if isTimeout(err) {
-				if c.pending.Load() > 0 {
+				at, busy := c.idleAt(s.cfg.IdleTimeout)
+				if busy {
 					continue // not idle: frames in hand
 				}
-				// Idle counts from the last reply written.
-				if last := c.answered.Load(); last != 0 {
-					if until := time.Unix(0, last).Add(s.cfg.IdleTimeout); time.Now().Before(until) {
-						idleUntil = until
-						continue
-					}
+				if time.Now().Before(at) {
+					idleUntil = at // answered since the deadline was armed
+					continue
 				}
 				s.idle.Add(1)
 				s.log.Debug(s.cfg.Peer+" connection idle, closed", slog.String("remote", remote), slog.Duration("idle", s.cfg.IdleTimeout))
@@ -476,10 +504,7 @@ func (s *Server) work(c *conn, frame []byte) {
 // handle answers one frame. Its slot is given back once the handler has
 // returned, before the reply is written.
 func (s *Server) handle(c *conn, frame []byte) {
-	defer func() {
-		c.answered.Store(time.Now().UnixNano())
-		c.pending.Add(-1)
-	}()
+	defer func() { c.markAnswered(time.Now()) }()
 	reply, hangUp := s.call(frame)
 	<-c.sem
 	if reply != nil {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -116,4 +117,55 @@ func TestGroupWriterConcurrent(t *testing.T) {
 	}))
 	require.NoError(t, db.Close())
 	require.ErrorIs(t, db.Update(ctx, func(*Tx) error { return nil }), ErrClosed)
+}
+
+// A batch whose transaction is lost under a job that logged a line and an
+// audit entry (its RELEASE then fails) keeps neither, and the writer does
+// not number the next ones after the lost ones: the log has no gap and the
+// audit chain holds.
+func TestGroupWriterForgetsWhatItLost(t *testing.T) {
+	ctx := context.Background()
+	db, err := OpenDir(t.TempDir(), Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, db.Close()) })
+	at := time.Unix(1_700_000_000, 0)
+	line := func(tx *Tx, stan string) (int64, error) {
+		if err := tx.Audit(ctx, AuditEvent{At: at, Actor: "test", Action: stan}); err != nil {
+			return 0, err
+		}
+		return tx.LogAuth(ctx, AuthRecord{At: at, MTI: "0100", STAN: stan, ResponseCode: "00"})
+	}
+	logLine := func(stan string) int64 {
+		var seq int64
+		require.NoError(t, db.Update(ctx, func(tx *Tx) error {
+			var err error
+			seq, err = line(tx, stan)
+			return err
+		}))
+		return seq
+	}
+	require.EqualValues(t, 1, logLine("000001"))
+	require.EqualValues(t, 2, logLine("000002"))
+	err = db.Update(ctx, func(tx *Tx) error {
+		seq, err := line(tx, "lost")
+		require.NoError(t, err)
+		require.EqualValues(t, 3, seq)
+		_, err = tx.q.ExecContext(ctx, "ROLLBACK") // the transaction ends under the job
+		return err
+	})
+	require.ErrorContains(t, err, "rolled back")
+	require.EqualValues(t, 3, logLine("000003"), "the lost number is taken again")
+	require.NoError(t, db.View(ctx, func(tx *Tx) error {
+		log, err := tx.AuthLog(ctx, 0)
+		require.NoError(t, err)
+		var stans []string
+		for _, r := range log {
+			stans = append(stans, r.STAN)
+		}
+		require.Equal(t, []string{"000001", "000002", "000003"}, stans)
+		n, err := tx.VerifyAudit(ctx)
+		require.NoError(t, err)
+		require.Equal(t, 3, n)
+		return nil
+	}))
 }
