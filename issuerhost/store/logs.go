@@ -112,17 +112,38 @@ RETURNING seq`,
 		}
 		return seq, nil
 	}
-	seq, iseq, _, err := t.streamSeq(ctx, "auth_log", false)
-	if err != nil {
-		return 0, err
-	}
-	_, err = t.exec(ctx, `INSERT INTO auth_log (seq, at, mti, stan, rrn, terminal_id, merchant_id, masked_pan, cred, amount,
+	tip := t.auditTip
+	var (
+		seq, iseq int64
+		err       error
+	)
+	if tip != nil && tip.logKnown {
+		// The instance knows its stream's last line: one statement, the
+		// global number drawn in it.
+		iseq = tip.logSeq + 1
+		err = t.queryRow(ctx, `INSERT INTO auth_log (seq, at, mti, stan, rrn, terminal_id, merchant_id, masked_pan, cred, amount,
+currency, entry_mode, cvm, atc, response_code, reason, auth_code, orig_key, instance, instance_seq)
+VALUES (nextval('auth_log_seq'), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+			nanos(r.At), r.MTI, r.STAN, r.RRN, r.TerminalID, r.MerchantID, r.MaskedPAN, r.Cred, r.Amount, r.Currency,
+			r.EntryMode, r.CVM, r.ATC, r.ResponseCode, r.Reason, r.AuthCode, r.OrigKey, t.instance, iseq).Scan(&seq)
+	} else {
+		if seq, iseq, _, err = t.streamSeq(ctx, "auth_log", false); err != nil {
+			return 0, err
+		}
+		_, err = t.exec(ctx, `INSERT INTO auth_log (seq, at, mti, stan, rrn, terminal_id, merchant_id, masked_pan, cred, amount,
 currency, entry_mode, cvm, atc, response_code, reason, auth_code, orig_key, instance, instance_seq)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		seq, nanos(r.At), r.MTI, r.STAN, r.RRN, r.TerminalID, r.MerchantID, r.MaskedPAN, r.Cred, r.Amount, r.Currency,
-		r.EntryMode, r.CVM, r.ATC, r.ResponseCode, r.Reason, r.AuthCode, r.OrigKey, t.instance, iseq)
+			seq, nanos(r.At), r.MTI, r.STAN, r.RRN, r.TerminalID, r.MerchantID, r.MaskedPAN, r.Cred, r.Amount, r.Currency,
+			r.EntryMode, r.CVM, r.ATC, r.ResponseCode, r.Reason, r.AuthCode, r.OrigKey, t.instance, iseq)
+	}
 	if err != nil {
+		if tip != nil {
+			tip.logKnown = false
+		}
 		return 0, fmt.Errorf("store: log authorisation: %w", err)
+	}
+	if tip != nil {
+		tip.logKnown, tip.logSeq = true, iseq
 	}
 	return seq, nil
 }
@@ -220,7 +241,11 @@ func (t *Tx) Audit(ctx context.Context, e AuditEvent) error {
 		lastEntry string // of the whole trail, without streams
 		err       error
 	)
-	if t.d.streams {
+	drawn := false // seq is drawn from the sequence by the insert
+	if tip := t.auditTip; t.d.streams && tip != nil && tip.known {
+		// The instance knows its stream's last entry.
+		iseq, lastHash, drawn = tip.seq+1, tip.hash, true
+	} else if t.d.streams {
 		seq, iseq, lastHash, err = t.streamSeq(ctx, "audit", true)
 	} else if tip := t.auditTip; tip != nil && tip.known {
 		// The SQLite writer knows the last entry: no statement.
@@ -254,11 +279,18 @@ func (t *Tx) Audit(ctx context.Context, e AuditEvent) error {
 	if t.instance == "" {
 		e.InstanceSeq = 0
 	}
-	e.Hash = auditHash(e)
-	_, err = t.exec(ctx, `INSERT INTO audit (seq, at, actor, action, subject, detail, prev_hash, hash, instance, instance_seq)
+	e.Hash = auditHash(e) // an instance's entry covers its instance_seq, not seq
+	if drawn {
+		err = t.queryRow(ctx, `INSERT INTO audit (seq, at, actor, action, subject, detail, prev_hash, hash, instance, instance_seq)
+VALUES (nextval('audit_seq'), ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+			nanos(e.At), e.Actor, e.Action, e.Subject, e.Detail, hex.EncodeToString(e.Prev), hex.EncodeToString(e.Hash),
+			e.Instance, e.InstanceSeq).Scan(&e.Seq)
+	} else {
+		_, err = t.exec(ctx, `INSERT INTO audit (seq, at, actor, action, subject, detail, prev_hash, hash, instance, instance_seq)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.Seq, nanos(e.At), e.Actor, e.Action, e.Subject, e.Detail, hex.EncodeToString(e.Prev), hex.EncodeToString(e.Hash),
-		e.Instance, e.InstanceSeq)
+			e.Seq, nanos(e.At), e.Actor, e.Action, e.Subject, e.Detail, hex.EncodeToString(e.Prev), hex.EncodeToString(e.Hash),
+			e.Instance, e.InstanceSeq)
+	}
 	if tip := t.auditTip; tip != nil {
 		if err != nil {
 			tip.known = false
@@ -269,7 +301,8 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				return t.Audit(ctx, e)
 			}
 		} else {
-			tip.known, tip.seq, tip.hash = true, e.Seq, hex.EncodeToString(e.Hash)
+			// The number of the entry in its stream: seq itself on SQLite.
+			tip.known, tip.seq, tip.hash = true, iseq, hex.EncodeToString(e.Hash)
 		}
 	}
 	if err != nil {

@@ -156,3 +156,52 @@ func TestAuditChainOfTheWriter(t *testing.T) {
 		return nil
 	}))
 }
+
+// An instance on PostgreSQL numbers its log lines and audit entries from
+// the last ones its committed transactions wrote: a transaction undone
+// after it logged leaves no gap in the instance's stream, another
+// instance's lines and entries do not disturb it, and every chain holds.
+func TestStreamNumbersOfAnInstance(t *testing.T) {
+	target := postgresEngine.fresh(t)
+	a, b := postgresEngine.mustOpen(t, target), postgresEngine.mustOpen(t, target)
+	line := func(db *store.DB, stan string, fail error) (int64, error) {
+		var seq int64
+		err := db.Update(ctx, func(tx *store.Tx) error {
+			if err := tx.Audit(ctx, store.AuditEvent{At: t0, Actor: "test", Action: stan}); err != nil {
+				return err
+			}
+			var err error
+			if seq, err = tx.LogAuth(ctx, store.AuthRecord{At: t0, MTI: "0100", STAN: stan, ResponseCode: "00"}); err != nil {
+				return err
+			}
+			return fail
+		})
+		return seq, err
+	}
+	undone := errors.New("undone")
+	for _, step := range []struct {
+		db   *store.DB
+		stan string
+		fail error
+	}{
+		{a, "a1", nil}, {a, "a2", nil}, {b, "b1", nil}, {a, "lost", undone}, {a, "a3", nil}, {b, "b2", nil}, {a, "a4", nil},
+	} {
+		_, err := line(step.db, step.stan, step.fail)
+		require.ErrorIs(t, err, step.fail, step.stan)
+	}
+	require.NoError(t, a.View(ctx, func(tx *store.Tx) error {
+		log, err := tx.AuthLog(ctx, 0)
+		require.NoError(t, err)
+		streams := map[string][]string{}
+		for _, r := range log {
+			require.EqualValues(t, len(streams[r.Instance])+1, r.InstanceSeq, "line %s of its instance", r.STAN)
+			streams[r.Instance] = append(streams[r.Instance], r.STAN)
+		}
+		require.Equal(t, []string{"a1", "a2", "a3", "a4"}, streams[a.Instance()])
+		require.Equal(t, []string{"b1", "b2"}, streams[b.Instance()])
+		n, err := tx.VerifyAudit(ctx)
+		require.NoError(t, err)
+		require.Equal(t, 6, n)
+		return nil
+	}))
+}

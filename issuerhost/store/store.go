@@ -138,6 +138,11 @@ type DB struct {
 	// instance names this handle's authorisation log and audit stream
 	// on PostgreSQL; empty on SQLite (one stream).
 	instance string
+	// streamTip is the last line and entry of this instance's streams as
+	// its committed transactions wrote them (PostgreSQL; guarded by mu,
+	// held by every read-write transaction). Only this handle writes
+	// them: the instance identifier is its own.
+	streamTip auditTip
 
 	// writeStmts and readStmts count the statements of the functions
 	// of read-write and read-only transactions (Statements).
@@ -516,8 +521,12 @@ func (s *DB) run(ctx context.Context, readOnly, rows bool, fn func(*Tx) error) e
 		count = &s.readStmts
 	}
 	tx := &Tx{q: sqlTx, d: s.dialect, readOnly: readOnly, c: s.cipher, instance: s.instance, lockRows: rows, count: count}
+	if !readOnly && s.dialect.streams {
+		tx.auditTip = &s.streamTip
+	}
 	if err := fn(tx); err != nil {
 		_ = sqlTx.Rollback()
+		s.streamTip.forget()
 		return err
 	}
 	if readOnly {
@@ -525,6 +534,7 @@ func (s *DB) run(ctx context.Context, readOnly, rows bool, fn func(*Tx) error) e
 		return nil
 	}
 	if err := sqlTx.Commit(); err != nil {
+		s.streamTip.forget()
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	return nil
