@@ -31,7 +31,23 @@ type writeJob struct {
 	// count counts the statements fn runs (nil: not counted).
 	count *atomic.Int64
 	err   error
-	done  chan error
+	// panicked is what fn panicked with, given back to the caller of
+	// Update, who panics with it: the writer goes on.
+	panicked any
+	done     chan error
+}
+
+// errPanicked is the error of a job whose function panicked.
+var errPanicked = errors.New("store: transaction function panicked")
+
+// call runs the job's function, turning a panic into errPanicked.
+func (j *writeJob) call(tx *Tx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			j.panicked, err = r, errPanicked
+		}
+	}()
+	return j.fn(tx)
 }
 
 // groupWriter is the SQLite store's only writer: it runs the functions of
@@ -158,7 +174,7 @@ func (g *groupWriter) commit(batch []*writeJob) {
 			g.abort(batch[:i], batch[i:], err)
 			return
 		}
-		if err := j.fn(&Tx{q: g, d: g.d, c: j.c, count: j.count, auditTip: &g.tip}); err != nil {
+		if err := j.call(&Tx{q: g, d: g.d, c: j.c, count: j.count, auditTip: &g.tip}); err != nil {
 			j.err = err
 			// The savepoint's writes are undone, an audit entry or a
 			// log line perhaps.

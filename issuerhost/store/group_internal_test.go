@@ -169,3 +169,61 @@ func TestGroupWriterForgetsWhatItLost(t *testing.T) {
 		return nil
 	}))
 }
+
+// A function that panics in the SQLite writer does not stop it: its
+// writes are rolled back, the other functions of its batch are kept, and
+// the panic goes on in its caller, as it would without a writer.
+func TestGroupWriterPanic(t *testing.T) {
+	ctx := context.Background()
+	db, err := OpenDir(t.TempDir(), Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, db.Close()) })
+
+	put := func(id string) func(*Tx) error {
+		return func(tx *Tx) error { return tx.PutAccount(ctx, Account{ID: id, Currency: 901}) }
+	}
+	require.NoError(t, db.Update(ctx, put("a1")))
+	require.PanicsWithValue(t, "boom", func() {
+		_ = db.Update(ctx, func(tx *Tx) error {
+			if err := put("a2")(tx); err != nil {
+				return err
+			}
+			panic("boom")
+		})
+	})
+	require.NoError(t, db.Update(ctx, put("a3")), "the writer goes on")
+
+	// In one batch, or one after the other: the others' writes are kept.
+	jobs := []*writeJob{
+		{ctx: ctx, fn: put("b1")},
+		{ctx: ctx, fn: func(tx *Tx) error {
+			if err := put("b2")(tx); err != nil {
+				return err
+			}
+			panic("bang")
+		}},
+		{ctx: ctx, fn: put("b3")},
+	}
+	for _, j := range jobs {
+		j.c, j.done = db.cipher, make(chan error, 1)
+		db.writer.jobs <- j
+	}
+	for _, j := range jobs {
+		<-j.done
+	}
+	require.NoError(t, jobs[0].err)
+	require.ErrorIs(t, jobs[1].err, errPanicked)
+	require.Equal(t, "bang", jobs[1].panicked)
+	require.NoError(t, jobs[2].err)
+	require.NoError(t, db.View(ctx, func(tx *Tx) error {
+		for _, id := range []string{"a1", "a3", "b1", "b3"} {
+			_, err := tx.Account(ctx, id)
+			require.NoError(t, err, id)
+		}
+		for _, id := range []string{"a2", "b2"} {
+			_, err := tx.Account(ctx, id)
+			require.ErrorIs(t, err, ErrNotFound, id)
+		}
+		return nil
+	}))
+}

@@ -322,12 +322,15 @@ func (t *Tx) auditLast(ctx context.Context) (seq int64, hash string, err error) 
 	return seq, hash, nil
 }
 
-// auditTip is what the SQLite writer knows of the audit trail's last
-// entry (its number and hash) and of the authorisation log's last number,
-// as its own transaction wrote them. Anything that undoes writes (a
-// rollback to a savepoint, a failed commit) makes them unknown (forget);
-// another process's entry or line makes the writer's next insert fail on
-// the number, and it reads the last one then.
+// auditTip is what a writer knows of the last audit entry (its number and
+// hash) and the last authorisation log line (its number) it wrote: the
+// SQLite writer of the one stream (numbered by seq), or a PostgreSQL
+// instance of its own streams (numbered by instance_seq). Anything that
+// undoes writes (a rollback to a savepoint, a failed transaction or
+// commit, a panic) makes them unknown (forget). On SQLite another
+// process's entry or line makes the writer's next insert fail on the
+// number, and it reads the last one then; on PostgreSQL no one else
+// writes an instance's streams.
 type auditTip struct {
 	known bool
 	seq   int64
@@ -337,7 +340,8 @@ type auditTip struct {
 	logSeq   int64
 }
 
-// forget makes what the writer knows unknown.
+// forget makes what the writer knows unknown: the next line and entry
+// read the last ones from the database.
 func (t *auditTip) forget() { t.known, t.logKnown = false, false }
 
 // AuditTrail returns the whole audit trail, of every instance, by

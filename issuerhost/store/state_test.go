@@ -157,9 +157,13 @@ func TestAuditChainOfTheWriter(t *testing.T) {
 	}))
 }
 
+// errPanic makes a test's transaction panic instead of failing.
+var errPanic = errors.New("panic")
+
 // An instance on PostgreSQL numbers its log lines and audit entries from
 // the last ones its committed transactions wrote: a transaction undone
-// after it logged leaves no gap in the instance's stream, another
+// (or whose function panicked) after it logged leaves no gap in the
+// instance's stream, another
 // instance's lines and entries do not disturb it, and every chain holds.
 func TestStreamNumbersOfAnInstance(t *testing.T) {
 	target := postgresEngine.fresh(t)
@@ -174,11 +178,15 @@ func TestStreamNumbersOfAnInstance(t *testing.T) {
 			if seq, err = tx.LogAuth(ctx, store.AuthRecord{At: t0, MTI: "0100", STAN: stan, ResponseCode: "00"}); err != nil {
 				return err
 			}
+			if fail == errPanic {
+				panic(fail)
+			}
 			return fail
 		})
 		return seq, err
 	}
 	undone := errors.New("undone")
+	seqs := map[string]int64{} // what LogAuth returned, by STAN
 	for _, step := range []struct {
 		db   *store.DB
 		stan string
@@ -186,22 +194,28 @@ func TestStreamNumbersOfAnInstance(t *testing.T) {
 	}{
 		{a, "a1", nil}, {a, "a2", nil}, {b, "b1", nil}, {a, "lost", undone}, {a, "a3", nil}, {b, "b2", nil}, {a, "a4", nil},
 	} {
-		_, err := line(step.db, step.stan, step.fail)
+		seq, err := line(step.db, step.stan, step.fail)
 		require.ErrorIs(t, err, step.fail, step.stan)
+		seqs[step.stan] = seq
 	}
+	require.Panics(t, func() { _, _ = line(a, "panicked", errPanic) }, "a handler that panics after logging")
+	seq, err := line(a, "a5", nil)
+	require.NoError(t, err)
+	seqs["a5"] = seq
 	require.NoError(t, a.View(ctx, func(tx *store.Tx) error {
 		log, err := tx.AuthLog(ctx, 0)
 		require.NoError(t, err)
 		streams := map[string][]string{}
 		for _, r := range log {
 			require.EqualValues(t, len(streams[r.Instance])+1, r.InstanceSeq, "line %s of its instance", r.STAN)
+			require.Equal(t, seqs[r.STAN], r.Seq, "the number LogAuth gave line %s", r.STAN)
 			streams[r.Instance] = append(streams[r.Instance], r.STAN)
 		}
-		require.Equal(t, []string{"a1", "a2", "a3", "a4"}, streams[a.Instance()])
+		require.Equal(t, []string{"a1", "a2", "a3", "a4", "a5"}, streams[a.Instance()])
 		require.Equal(t, []string{"b1", "b2"}, streams[b.Instance()])
 		n, err := tx.VerifyAudit(ctx)
 		require.NoError(t, err)
-		require.Equal(t, 6, n)
+		require.Equal(t, 7, n)
 		return nil
 	}))
 }

@@ -417,7 +417,13 @@ func (s *DB) Update(ctx context.Context, fn func(*Tx) error) error {
 		j := &writeJob{ctx: ctx, fn: fn, c: s.cipher, count: &s.writeStmts, done: make(chan error, 1)}
 		s.writer.jobs <- j
 		s.mu.RUnlock()
-		return <-j.done
+		err := <-j.done
+		if j.panicked != nil {
+			// fn panicked in the writer, which rolled its writes back:
+			// the panic goes on in the caller, as it would have.
+			panic(j.panicked)
+		}
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -523,10 +529,26 @@ func (s *DB) run(ctx context.Context, readOnly, rows bool, fn func(*Tx) error) e
 	tx := &Tx{q: sqlTx, d: s.dialect, readOnly: readOnly, c: s.cipher, instance: s.instance, lockRows: rows, count: count}
 	if !readOnly && s.dialect.streams {
 		tx.auditTip = &s.streamTip
+		// What the tip learnt stays only with a commit: not after a
+		// failure, a failed commit or a panic of fn.
+		committed := false
+		defer func() {
+			if !committed {
+				_ = sqlTx.Rollback()
+				s.streamTip.forget()
+			}
+		}()
+		if err := fn(tx); err != nil {
+			return err
+		}
+		if err := sqlTx.Commit(); err != nil {
+			return fmt.Errorf("store: commit: %w", err)
+		}
+		committed = true
+		return nil
 	}
 	if err := fn(tx); err != nil {
 		_ = sqlTx.Rollback()
-		s.streamTip.forget()
 		return err
 	}
 	if readOnly {
@@ -534,7 +556,6 @@ func (s *DB) run(ctx context.Context, readOnly, rows bool, fn func(*Tx) error) e
 		return nil
 	}
 	if err := sqlTx.Commit(); err != nil {
-		s.streamTip.forget()
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	return nil
@@ -555,8 +576,9 @@ type Tx struct {
 	lockRows bool
 	// count counts the statements run (nil: not counted).
 	count *atomic.Int64
-	// auditTip is the SQLite writer's knowledge of the audit trail's
-	// last entry (nil elsewhere).
+	// auditTip is what the writer knows of its last log line and audit
+	// entry: the SQLite writer's, or a PostgreSQL instance's read-write
+	// transaction's (nil elsewhere).
 	auditTip *auditTip
 	// indexed and indexOf are the last number index computed and its
 	// index: a look-up of a token, then of a card, by one number, and
