@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 )
@@ -33,18 +34,37 @@ type writeJob struct {
 	err   error
 	// panicked is what fn panicked with, given back to the caller of
 	// Update, who panics with it: the writer goes on.
-	panicked any
+	panicked *PanicError
 	done     chan error
 }
 
 // errPanicked is the error of a job whose function panicked.
 var errPanicked = errors.New("store: transaction function panicked")
 
+// PanicError is what DB.Update panics with when its function panicked in
+// the SQLite writer, which rolled the function's writes back and went on:
+// the function's panic value and the stack where it panicked.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+// Error gives the panic value and the stack.
+func (p *PanicError) Error() string {
+	return fmt.Sprintf("store: transaction function panicked: %v\n%s", p.Value, p.Stack)
+}
+
+// Unwrap returns the panic value when it is an error.
+func (p *PanicError) Unwrap() error {
+	err, _ := p.Value.(error)
+	return err
+}
+
 // call runs the job's function, turning a panic into errPanicked.
 func (j *writeJob) call(tx *Tx) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			j.panicked, err = r, errPanicked
+			j.panicked, err = &PanicError{Value: r, Stack: debug.Stack()}, errPanicked
 		}
 	}()
 	return j.fn(tx)

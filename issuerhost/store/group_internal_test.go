@@ -182,16 +182,36 @@ func TestGroupWriterPanic(t *testing.T) {
 	put := func(id string) func(*Tx) error {
 		return func(tx *Tx) error { return tx.PutAccount(ctx, Account{ID: id, Currency: 901}) }
 	}
-	require.NoError(t, db.Update(ctx, put("a1")))
-	require.PanicsWithValue(t, "boom", func() {
-		_ = db.Update(ctx, func(tx *Tx) error {
-			if err := put("a2")(tx); err != nil {
+	at := time.Unix(1_700_000_000, 0)
+	logged := func(id string) func(*Tx) error {
+		return func(tx *Tx) error {
+			if err := put(id)(tx); err != nil {
 				return err
 			}
-			panic("boom")
+			if err := tx.Audit(ctx, AuditEvent{At: at, Actor: "test", Action: id}); err != nil {
+				return err
+			}
+			_, err := tx.LogAuth(ctx, AuthRecord{At: at, MTI: "0100", STAN: id, ResponseCode: "00"})
+			return err
+		}
+	}
+	require.NoError(t, db.Update(ctx, logged("a1")))
+	boom := errors.New("boom")
+	func() {
+		defer func() {
+			p, ok := recover().(*PanicError)
+			require.True(t, ok, "Update panics with a *PanicError")
+			require.ErrorIs(t, p, boom)
+			require.Contains(t, p.Error(), "TestGroupWriterPanic", "with the stack where the function panicked")
+		}()
+		_ = db.Update(ctx, func(tx *Tx) error {
+			if err := logged("a2")(tx); err != nil {
+				return err
+			}
+			panic(boom)
 		})
-	})
-	require.NoError(t, db.Update(ctx, put("a3")), "the writer goes on")
+	}()
+	require.NoError(t, db.Update(ctx, logged("a3")), "the writer goes on")
 
 	// In one batch, or one after the other: the others' writes are kept.
 	jobs := []*writeJob{
@@ -213,7 +233,7 @@ func TestGroupWriterPanic(t *testing.T) {
 	}
 	require.NoError(t, jobs[0].err)
 	require.ErrorIs(t, jobs[1].err, errPanicked)
-	require.Equal(t, "bang", jobs[1].panicked)
+	require.Equal(t, "bang", jobs[1].panicked.Value)
 	require.NoError(t, jobs[2].err)
 	require.NoError(t, db.View(ctx, func(tx *Tx) error {
 		for _, id := range []string{"a1", "a3", "b1", "b3"} {
@@ -224,6 +244,16 @@ func TestGroupWriterPanic(t *testing.T) {
 			_, err := tx.Account(ctx, id)
 			require.ErrorIs(t, err, ErrNotFound, id)
 		}
+		log, err := tx.AuthLog(ctx, 0)
+		require.NoError(t, err)
+		require.Len(t, log, 2)
+		for i, want := range []string{"a1", "a3"} {
+			require.Equal(t, want, log[i].STAN)
+			require.EqualValues(t, i+1, log[i].Seq, "no number lost to the panic")
+		}
+		n, err := tx.VerifyAudit(ctx)
+		require.NoError(t, err)
+		require.Equal(t, 2, n)
 		return nil
 	}))
 }

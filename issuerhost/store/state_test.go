@@ -1,8 +1,10 @@
 package store_test
 
 import (
+	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -169,6 +171,10 @@ func TestStreamNumbersOfAnInstance(t *testing.T) {
 	target := postgresEngine.fresh(t)
 	a, b := postgresEngine.mustOpen(t, target), postgresEngine.mustOpen(t, target)
 	line := func(db *store.DB, stan string, fail error) (int64, error) {
+		// A transaction left open would hold the instance's lock: the
+		// next one then fails at the deadline instead of hanging.
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
 		var seq int64
 		err := db.Update(ctx, func(tx *store.Tx) error {
 			if err := tx.Audit(ctx, store.AuditEvent{At: t0, Actor: "test", Action: stan}); err != nil {

@@ -420,7 +420,8 @@ func (s *DB) Update(ctx context.Context, fn func(*Tx) error) error {
 		err := <-j.done
 		if j.panicked != nil {
 			// fn panicked in the writer, which rolled its writes back:
-			// the panic goes on in the caller, as it would have.
+			// the panic goes on in the caller, as it would have, with
+			// the writer's stack.
 			panic(j.panicked)
 		}
 		return err
@@ -529,35 +530,31 @@ func (s *DB) run(ctx context.Context, readOnly, rows bool, fn func(*Tx) error) e
 	tx := &Tx{q: sqlTx, d: s.dialect, readOnly: readOnly, c: s.cipher, instance: s.instance, lockRows: rows, count: count}
 	if !readOnly && s.dialect.streams {
 		tx.auditTip = &s.streamTip
-		// What the tip learnt stays only with a commit: not after a
-		// failure, a failed commit or a panic of fn.
-		committed := false
-		defer func() {
-			if !committed {
-				_ = sqlTx.Rollback()
-				s.streamTip.forget()
-			}
-		}()
-		if err := fn(tx); err != nil {
-			return err
-		}
-		if err := sqlTx.Commit(); err != nil {
-			return fmt.Errorf("store: commit: %w", err)
-		}
-		committed = true
-		return nil
 	}
+	// The transaction ends with a commit or a rollback whatever fn does,
+	// a panic included; what the stream tip learnt stays only with a
+	// commit.
+	ended := false
+	defer func() {
+		if !ended {
+			_ = sqlTx.Rollback()
+			if tx.auditTip != nil {
+				tx.auditTip.forget()
+			}
+		}
+	}()
 	if err := fn(tx); err != nil {
-		_ = sqlTx.Rollback()
 		return err
 	}
 	if readOnly {
+		ended = true
 		_ = sqlTx.Rollback()
 		return nil
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
 	}
+	ended = true
 	return nil
 }
 
