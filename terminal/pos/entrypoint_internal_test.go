@@ -13,8 +13,8 @@ import (
 	"github.com/tapsim/tapsim/terminal/inproc"
 )
 
-// A terminal makes its Entry Point at its first transaction and runs the
-// later ones on it, each with its own clock (the kernels read it, e.g. for
+// A terminal makes its Entry Point once, in New, and runs every
+// transaction on it, each with its own clock (the kernels read it, e.g. for
 // the torn-transaction log) and its own outcome.
 func TestEntryPointOncePerTerminal(t *testing.T) {
 	start := time.Date(2026, 11, 24, 21, 20, 10, 0, time.UTC)
