@@ -272,11 +272,15 @@ func (t *txn) format() Reason {
 // lookup finds the card or token (stage 2).
 func (t *txn) lookup() Reason {
 	r := t.req
-	d, err := vault.Detokenise(t.ctx, t.tx, r.PAN)
+	cr, err := t.tx.CredentialByNumber(t.ctx, r.PAN)
 	switch {
-	case err == nil:
-		k := d.Token
-		t.token, t.card = &k, d.Card
+	case errors.Is(err, store.ErrNotFound):
+		return UnknownCard
+	case err != nil:
+		return t.fail(err)
+	case cr.Token != nil:
+		k := *cr.Token
+		t.token, t.card, t.account = &k, cr.Card, cr.Account
 		t.cred = "token:" + k.ID
 		t.cvnName, t.imkRef, t.psn, t.pvki, t.pvv, t.form = k.CVN, k.IMKRef, k.PSN, k.PVKI, k.PVV, k.FormFactor
 		switch k.Status {
@@ -299,22 +303,14 @@ func (t *txn) lookup() Reason {
 		if rs := t.domain(k); rs != "" {
 			return rs
 		}
-	case errors.Is(err, store.ErrNotFound):
-		c, err := t.tx.CardByPAN(t.ctx, r.PAN)
-		if errors.Is(err, store.ErrNotFound) {
-			return UnknownCard
-		}
-		if err != nil {
-			return t.fail(err)
-		}
-		t.card = c
+	default:
+		c := cr.Card
+		t.card, t.account = c, cr.Account
 		t.cred = "card:" + c.ID
 		t.cvnName, t.imkRef, t.psn, t.pvki, t.pvv, t.form = c.CVN, c.IMKRef, c.PSN, c.PVKI, c.PVV, c.FormFactor
 		if r.Expiry != "" && r.Expiry != c.Expiry {
 			return ExpiryMismatch
 		}
-	default:
-		return t.fail(err)
 	}
 	switch t.card.Status {
 	case store.CardActive:
@@ -334,12 +330,7 @@ func (t *txn) lookup() Reason {
 		t.cvn = cvn
 		t.claimedDevice = DeviceFromIAD(t.icc.get(cryptogram.TagIssuerAppData), cvn.Scheme)
 	}
-	a, err := t.tx.Account(t.ctx, t.card.AccountID)
-	if err != nil {
-		return t.fail(err)
-	}
-	t.account = a
-	if a.Status != store.AccountActive {
+	if t.account.Status != store.AccountActive {
 		return CardBlocked
 	}
 	return ""

@@ -97,15 +97,30 @@ posted = excluded.posted, held = excluded.held, txn_limit = excluded.txn_limit, 
 // until the commit (see DB.UpdateRows), as Card, CardByPAN, Token and
 // TokenByNumber lock theirs.
 func (t *Tx) Account(ctx context.Context, id string) (Account, error) {
-	var a Account
-	var st string
-	err := t.queryRow(ctx, `SELECT id, currency, credit_limit, posted, held, txn_limit, status FROM accounts WHERE id = ?`+t.forUpdate(), id).
-		Scan(&a.ID, &a.Currency, &a.CreditLimit, &a.Posted, &a.Held, &a.TxnLimit, &st)
-	if err != nil {
+	var r accountRow
+	if err := t.queryRow(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = ?`+t.forUpdate(), id).Scan(r.dest()...); err != nil {
 		return Account{}, notFound(err, "account "+id)
 	}
-	a.Status = AccountStatus(st)
-	return a, nil
+	return r.account(), nil
+}
+
+const accountCols = `id, currency, credit_limit, posted, held, txn_limit, status`
+
+// accountRow is an accounts row as read (accountCols).
+type accountRow struct {
+	a  Account
+	st string
+}
+
+func (r *accountRow) dest() []any {
+	a := &r.a
+	return []any{&a.ID, &a.Currency, &a.CreditLimit, &a.Posted, &a.Held, &a.TxnLimit, &r.st}
+}
+
+func (r *accountRow) account() Account {
+	a := r.a
+	a.Status = AccountStatus(r.st)
+	return a
 }
 
 // AddHeld adds delta (negative to release) to the account's held amount.
@@ -155,27 +170,46 @@ status = excluded.status, form_factor = excluded.form_factor`,
 // that does not decrypt is ErrTampered, and so is a PAN whose index is
 // not the row's (a row's encrypted PAN put beside another's index).
 func (t *Tx) scanCard(row interface{ Scan(...any) error }) (Card, error) {
-	var c Card
-	var locked int
-	var st, idx, panEnc, expEnc, pvvEnc string
-	var created int64
-	if err := row.Scan(&c.ID, &idx, &panEnc, &c.PSN, &c.AccountID, &expEnc, &c.CVN, &c.IMKRef, &c.PVKI, &pvvEnc,
-		&c.PINFailures, &locked, &st, &c.FormFactor, &created); err != nil {
+	var r cardRow
+	if err := row.Scan(r.dest()...); err != nil {
 		return Card{}, err
 	}
-	c.PINLocked, c.Status, c.CreatedAt = locked != 0, CardStatus(st), fromNanos(created)
+	return t.openCard(&r)
+}
+
+// cardRow is a cards row as read (cardCols), its sensitive columns still
+// sealed.
+type cardRow struct {
+	c                               Card
+	locked                          int
+	st, idx, panEnc, expEnc, pvvEnc string
+	created                         int64
+}
+
+// dest is where a row of cardCols scans to.
+func (r *cardRow) dest() []any {
+	c := &r.c
+	return []any{&c.ID, &r.idx, &r.panEnc, &c.PSN, &c.AccountID, &r.expEnc, &c.CVN, &c.IMKRef, &c.PVKI, &r.pvvEnc,
+		&c.PINFailures, &r.locked, &r.st, &c.FormFactor, &r.created}
+}
+
+// openCard decrypts the row's sealed columns and checks its PAN against
+// its index.
+func (t *Tx) openCard(r *cardRow) (Card, error) {
+	c := r.c
+	c.PINLocked, c.Status, c.CreatedAt = r.locked != 0, CardStatus(r.st), fromNanos(r.created)
 	var err error
 	for _, f := range []struct {
 		col, enc string
 		dst      *string
-	}{{"pan", panEnc, &c.PAN}, {"expiry", expEnc, &c.Expiry}, {"pvv", pvvEnc, &c.PVV}} {
+	}{{"pan", r.panEnc, &c.PAN}, {"expiry", r.expEnc, &c.Expiry}, {"pvv", r.pvvEnc, &c.PVV}} {
 		if *f.dst, err = t.openField("cards", c.ID, f.col, f.enc); err != nil {
 			return Card{}, err
 		}
 	}
 	if want, err := t.index(c.PAN); err != nil {
 		return Card{}, err
-	} else if want != idx {
+	} else if want != r.idx {
 		return Card{}, fmt.Errorf("%w: cards %s pan: index does not match", ErrTampered, c.ID)
 	}
 	return c, nil

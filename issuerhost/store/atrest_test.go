@@ -143,6 +143,16 @@ func TestAtRestTampered(t *testing.T) {
 			c, err := tx.CardByPAN(ctx, "4761739001010010")
 			require.NoError(t, err, "the other rows still read")
 			require.Equal(t, "2912", c.Expiry)
+			// The combined look-up opens the same rows.
+			_, err = tx.CredentialByNumber(ctx, "4895370012340011")
+			require.ErrorIs(t, err, store.ErrTampered)
+			require.NotContains(t, err.Error(), "0012340")
+			_, err = tx.CredentialByNumber(ctx, "5413330089020011")
+			require.ErrorIs(t, err, store.ErrTampered)
+			require.Contains(t, err.Error(), "cards c2 expiry")
+			cr, err := tx.CredentialByNumber(ctx, "4761739001010010")
+			require.NoError(t, err)
+			require.Equal(t, "2912", cr.Card.Expiry)
 			return nil
 		}))
 

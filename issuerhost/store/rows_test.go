@@ -58,27 +58,17 @@ func tapIn(update func(context.Context, func(*store.Tx) error) error, number str
 	var reason string
 	err := update(ctx, func(tx *store.Tx) error {
 		reason = ""
-		var card store.Card
-		cred := ""
-		k, err := tx.TokenByNumber(ctx, number)
-		switch {
-		case err == nil:
-			cred = "token:" + k.ID
-			if card, err = tx.Card(ctx, k.CardID); err != nil {
-				return err
-			}
-		case errors.Is(err, store.ErrNotFound):
-			if card, err = tx.CardByPAN(ctx, number); err != nil {
-				return err
-			}
-			cred = "card:" + card.ID
-		default:
-			return err
-		}
-		acct, err := tx.Account(ctx, card.AccountID)
+		cr, err := tx.CredentialByNumber(ctx, number)
 		if err != nil {
 			return err
 		}
+		var k store.Token
+		cred := "card:" + cr.Card.ID
+		if cr.Token != nil {
+			k = *cr.Token
+			cred = "token:" + k.ID
+		}
+		acct := cr.Account
 		fresh, err := tx.UseCryptogram(ctx, cred, atc, []byte(ac), t0)
 		if err != nil {
 			return err
@@ -349,6 +339,18 @@ func TestRowsLockPerCard(t *testing.T) {
 				return err
 			})
 		},
+		"same card, as a credential": func(c context.Context) error {
+			return h2.UpdateRows(c, func(tx *store.Tx) error {
+				_, err := tx.CredentialByNumber(c, rowsPAN(1))
+				return err
+			})
+		},
+		"the card's token": func(c context.Context) error {
+			return h2.UpdateRows(c, func(tx *store.Tx) error {
+				_, err := tx.CredentialByNumber(c, "4895370012340029")
+				return err
+			})
+		},
 		"same account": func(c context.Context) error {
 			return h2.UpdateRows(c, func(tx *store.Tx) error {
 				_, err := tx.Account(c, "a1")
@@ -388,13 +390,11 @@ func TestRowsLockPerCard(t *testing.T) {
 func tapCtx(c context.Context, db *store.DB, card int) (string, error) {
 	reason := ""
 	err := db.UpdateRows(c, func(tx *store.Tx) error {
-		k, err := tx.CardByPAN(c, rowsPAN(card))
+		cr, err := tx.CredentialByNumber(c, rowsPAN(card))
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Account(c, k.AccountID); err != nil {
-			return err
-		}
+		k := cr.Card
 		fresh, err := tx.UseCryptogram(c, "card:"+k.ID, 1, []byte("AC"), t0)
 		if err != nil {
 			return err

@@ -82,6 +82,65 @@ func TestCardsAndTokens(t *testing.T) {
 	})
 }
 
+// CredentialByNumber finds a token with its funding card and account, or
+// a card with its account, the token first (a number that is both is the
+// token), in every kind of transaction (UpdateRows locks what it reads).
+func TestCredentialByNumber(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e engine) {
+		db := e.db(t)
+		seedCard(t, db)
+		update(t, db, func(tx *store.Tx) error {
+			require.NoError(t, tx.PutAccount(ctx, store.Account{ID: "a2", Currency: 978, CreditLimit: 500, Posted: 20,
+				Held: 30, TxnLimit: 400, Status: store.AccountClosed}))
+			// A card whose PAN is also token k1's number: the token wins.
+			return tx.PutCard(ctx, store.Card{ID: "c9", PAN: "4895370012340011", AccountID: "a2", Expiry: "3001",
+				CVN: "mc21", IMKRef: "imk9", PVKI: 2, PVV: "9876", FormFactor: "plastic", CreatedAt: t0})
+		})
+		update(t, db, func(tx *store.Tx) error {
+			require.NoError(t, tx.SetPINState(ctx, "c1", 2, false))
+			return tx.PutCard(ctx, store.Card{ID: "c2", PAN: "5413330089020011", AccountID: "a2", Expiry: "3002",
+				PSN: "03", CVN: "mc21", IMKRef: "imk2", PVKI: 3, PVV: "4321", FormFactor: "se-phone", CreatedAt: t0})
+		})
+		a1 := store.Account{ID: "a1", Currency: 901, CreditLimit: 100000, Status: store.AccountActive}
+		a2 := store.Account{ID: "a2", Currency: 978, CreditLimit: 500, Posted: 20, Held: 30, TxnLimit: 400,
+			Status: store.AccountClosed}
+		for name, run := range map[string]func(context.Context, func(*store.Tx) error) error{
+			"view": db.View, "update": db.Update, "update rows": db.UpdateRows,
+		} {
+			t.Run(name, func(t *testing.T) {
+				require.NoError(t, run(ctx, func(tx *store.Tx) error {
+					cr, err := tx.CredentialByNumber(ctx, "4895370012340011")
+					require.NoError(t, err)
+					require.NotNil(t, cr.Token)
+					want, err := tx.Token(ctx, "k1")
+					require.NoError(t, err)
+					require.Equal(t, want, *cr.Token)
+					require.Equal(t, "c1", cr.Card.ID)
+					require.Equal(t, "4761739001010010", cr.Card.PAN)
+					require.Equal(t, 2, cr.Card.PINFailures)
+					require.Equal(t, a1, cr.Account)
+
+					cr, err = tx.CredentialByNumber(ctx, "5413330089020011")
+					require.NoError(t, err)
+					require.Nil(t, cr.Token)
+					want2, err := tx.Card(ctx, "c2")
+					require.NoError(t, err)
+					require.Equal(t, want2, cr.Card)
+					require.Equal(t, store.Card{ID: "c2", PAN: "5413330089020011", PSN: "03", AccountID: "a2",
+						Expiry: "3002", CVN: "mc21", IMKRef: "imk2", PVKI: 3, PVV: "4321", Status: store.CardActive,
+						FormFactor: "se-phone", CreatedAt: t0}, cr.Card)
+					require.Equal(t, a2, cr.Account)
+
+					_, err = tx.CredentialByNumber(ctx, "4761739001010028")
+					require.ErrorIs(t, err, store.ErrNotFound)
+					require.NotContains(t, err.Error(), "9001010")
+					return nil
+				}))
+			})
+		}
+	})
+}
+
 func TestReadOnlyView(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e engine) {
 		db := e.db(t)

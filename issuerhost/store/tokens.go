@@ -104,27 +104,46 @@ device_bound = excluded.device_bound, status_at = excluded.status_at`,
 // scanToken reads a token row and decrypts its sensitive columns, as
 // scanCard.
 func (t *Tx) scanToken(row interface{ Scan(...any) error }) (Token, error) {
-	var k Token
-	var st, idx, numEnc, expEnc, pvvEnc string
-	var bound int
-	var created, statusAt int64
-	if err := row.Scan(&k.ID, &idx, &numEnc, &k.CardID, &expEnc, &st, &k.Domain, &k.RequestorID, &k.PSN, &k.CVN,
-		&k.IMKRef, &k.PVKI, &pvvEnc, &k.FormFactor, &bound, &created, &statusAt); err != nil {
+	var r tokenRow
+	if err := row.Scan(r.dest()...); err != nil {
 		return Token{}, err
 	}
-	k.Status, k.DeviceBound, k.CreatedAt, k.StatusAt = TokenStatus(st), bound != 0, fromNanos(created), fromNanos(statusAt)
+	return t.openToken(&r)
+}
+
+// tokenRow is a tokens row as read (tokenCols), its sensitive columns
+// still sealed.
+type tokenRow struct {
+	k                               Token
+	st, idx, numEnc, expEnc, pvvEnc string
+	bound                           int
+	created, statusAt               int64
+}
+
+// dest is where a row of tokenCols scans to.
+func (r *tokenRow) dest() []any {
+	k := &r.k
+	return []any{&k.ID, &r.idx, &r.numEnc, &k.CardID, &r.expEnc, &r.st, &k.Domain, &k.RequestorID, &k.PSN, &k.CVN,
+		&k.IMKRef, &k.PVKI, &r.pvvEnc, &k.FormFactor, &r.bound, &r.created, &r.statusAt}
+}
+
+// openToken decrypts the row's sealed columns and checks its number
+// against its index.
+func (t *Tx) openToken(r *tokenRow) (Token, error) {
+	k := r.k
+	k.Status, k.DeviceBound, k.CreatedAt, k.StatusAt = TokenStatus(r.st), r.bound != 0, fromNanos(r.created), fromNanos(r.statusAt)
 	var err error
 	for _, f := range []struct {
 		col, enc string
 		dst      *string
-	}{{"number", numEnc, &k.Number}, {"expiry", expEnc, &k.Expiry}, {"pvv", pvvEnc, &k.PVV}} {
+	}{{"number", r.numEnc, &k.Number}, {"expiry", r.expEnc, &k.Expiry}, {"pvv", r.pvvEnc, &k.PVV}} {
 		if *f.dst, err = t.openField("tokens", k.ID, f.col, f.enc); err != nil {
 			return Token{}, err
 		}
 	}
 	if want, err := t.index(k.Number); err != nil {
 		return Token{}, err
-	} else if want != idx {
+	} else if want != r.idx {
 		return Token{}, fmt.Errorf("%w: tokens %s number: index does not match", ErrTampered, k.ID)
 	}
 	return k, nil
