@@ -38,9 +38,13 @@ type Network struct {
 	issuer *Issuer
 	isrv   *issuerhost.Server
 
-	proxy    *linkProxy
-	acq      *acquirer.Server
-	closeHSM func()
+	proxy *linkProxy
+	// issuerListen is where the issuer host listens ("127.0.0.1:0", an
+	// ephemeral port, when empty): with a direct issuer link, the address
+	// of its first start.
+	issuerListen string
+	acq          *acquirer.Server
+	closeHSM     func()
 	// prov is the wallet flow's services, sample the wallet phone the
 	// world provisioned through them.
 	prov   *Provisioning
@@ -94,7 +98,20 @@ type Options struct {
 	// HCE phones' storage beside it: a world started again on Dir finds
 	// its phones bound, with the keys they had left.
 	CloudInMemory bool
+	// DirectIssuerLink connects the acquirer's issuer link straight to the
+	// issuer host, one TCP hop fewer, as hosts on their own are connected
+	// (tapsim load measures that path). By default the link goes through
+	// a proxy that can make the issuer hang (HoldIssuer). With a direct
+	// link, StopIssuer drops the link (the acquirer answers 91 at once,
+	// the issuer being down), RestartIssuer starts the issuer on the
+	// address it had so that the link reconnects, and HoldIssuer and
+	// ReleaseIssuer fail with ErrNoProxy.
+	DirectIssuerLink bool
 }
+
+// ErrNoProxy reports that the world's issuer link has no proxy to hold
+// (Options.DirectIssuerLink).
+var ErrNoProxy = errors.New("the issuer link has no proxy (direct link)")
 
 // Start starts the issuer host (its sample data, WorldSeed, created when
 // o.Dir has none) and the acquirer routing every sample BIN range to it,
@@ -138,15 +155,20 @@ func Start(ctx context.Context, o Options) (*Network, error) {
 			return nil, err
 		}
 	}
-	p, err := newLinkProxy(n.IssuerAddr())
-	if err != nil {
-		n.Close()
-		return nil, err
+	link := n.IssuerAddr()
+	if o.DirectIssuerLink {
+		n.issuerListen = link
+	} else {
+		p, err := newLinkProxy(link)
+		if err != nil {
+			n.Close()
+			return nil, err
+		}
+		n.proxy, link = p, p.Addr()
 	}
-	n.proxy = p
 	cfg, closeHSM, err := AcquirerConfig(AcquirerOptions{
 		Listen:          "127.0.0.1:0",
-		Issuers:         map[string]string{SampleIssuer: p.Addr()},
+		Issuers:         map[string]string{SampleIssuer: link},
 		DataDir:         filepath.Join(o.Dir, "acquirer"),
 		AcquirerID:      SampleAcquirerID,
 		IssuerTimeout:   o.IssuerTimeout,
@@ -233,7 +255,8 @@ func HasData(dir string) bool {
 }
 
 // startIssuer opens the issuer's store and security module, creates the
-// sample data on first start, and starts the host on an ephemeral port.
+// sample data on first start, and starts the host on an ephemeral port
+// (on the one it had, with a direct issuer link).
 func (n *Network) startIssuer(ctx context.Context) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -249,7 +272,11 @@ func (n *Network) startIssuer(ctx context.Context) error {
 		r.Close()
 		return err
 	}
-	srv, err := issuerhost.New(r.DB, r.HSM, issuerhost.Config{Listen: "127.0.0.1:0", Logger: logger, Rules: n.issuerRules,
+	listen := n.issuerListen
+	if listen == "" {
+		listen = "127.0.0.1:0"
+	}
+	srv, err := issuerhost.New(r.DB, r.HSM, issuerhost.Config{Listen: listen, Logger: logger, Rules: n.issuerRules,
 		CloudVerifier: &issuercloud.Verifier{HSM: r.HSM, Ledger: n.ledger, Now: n.clock}})
 	if err != nil {
 		r.Close()
@@ -268,8 +295,8 @@ func (n *Network) startIssuer(ctx context.Context) error {
 
 // StopIssuer stops the issuer host and closes its store: the acquirer's
 // link stays connected to the proxy, which swallows what is sent until the
-// issuer is back (a host that does not answer). Stopping a stopped issuer
-// does nothing.
+// issuer is back (a host that does not answer); a direct link is dropped.
+// Stopping a stopped issuer does nothing.
 func (n *Network) StopIssuer() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -291,19 +318,35 @@ func (n *Network) RestartIssuer(ctx context.Context) error {
 	if err := n.startIssuer(ctx); err != nil {
 		return err
 	}
-	n.proxy.Release()
+	if n.proxy != nil {
+		n.proxy.Release()
+	}
 	return nil
 }
 
 // HoldIssuer makes the issuer hang while it keeps running: the acquirer's
 // link stays connected, and what it sends is swallowed, until
 // ReleaseIssuer. The acquirer answers its terminals 91 after its issuer
-// timeout and queues reversal advices.
-func (n *Network) HoldIssuer() { n.proxy.Hold() }
+// timeout and queues reversal advices. It fails with ErrNoProxy on a
+// direct issuer link.
+func (n *Network) HoldIssuer() error {
+	if n.proxy == nil {
+		return ErrNoProxy
+	}
+	n.proxy.Hold()
+	return nil
+}
 
 // ReleaseIssuer ends HoldIssuer: the acquirer's link is dropped and
-// reconnects to the running issuer (which RestartIssuer also does).
-func (n *Network) ReleaseIssuer() { n.proxy.Release() }
+// reconnects to the running issuer (which RestartIssuer also does). It
+// fails with ErrNoProxy on a direct issuer link.
+func (n *Network) ReleaseIssuer() error {
+	if n.proxy == nil {
+		return ErrNoProxy
+	}
+	n.proxy.Release()
+	return nil
+}
 
 // TolerateReplayOnce arms the running issuer's replay-tolerance test
 // setting for the cryptogram arqc: its next replay is not refused, once

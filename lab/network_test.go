@@ -72,10 +72,10 @@ func TestNetwork(t *testing.T) {
 		{name: "approved", want: isospec.RCApproved},
 		{
 			name:   "issuer hangs",
-			before: func(*testing.T) { n.HoldIssuer() },
+			before: func(t *testing.T) { require.NoError(t, n.HoldIssuer()) },
 			want:   isospec.RCIssuerInoperative,
 			after: func(t *testing.T) {
-				n.ReleaseIssuer()
+				require.NoError(t, n.ReleaseIssuer())
 				waitAdvices(t, n)
 			},
 		},
@@ -125,6 +125,65 @@ func TestNetwork(t *testing.T) {
 		left = goroutines()
 	}
 	require.LessOrEqual(t, left, before, "goroutines left after Close:\n%s", stacks())
+}
+
+// With a direct issuer link the acquirer dials the issuer host itself: a
+// stopped issuer gets the terminal a 91 at once (the link is down, nothing
+// to reverse) instead of after the issuer timeout, the restarted issuer
+// listens where it did and the link comes back to it; there is no proxy to
+// hold.
+func TestNetworkDirectIssuerLink(t *testing.T) {
+	before := goroutines()
+	ctx := context.Background()
+	// An issuer timeout longer than the test's deadline: a 91 can only
+	// come from the link being down.
+	n, err := Start(ctx, Options{Dir: t.TempDir(), IssuerTimeout: 10 * time.Minute, DirectIssuerLink: true})
+	require.NoError(t, err)
+	require.ErrorIs(t, n.HoldIssuer(), ErrNoProxy)
+	require.ErrorIs(t, n.ReleaseIssuer(), ErrNoProxy)
+	addr := n.IssuerAddr()
+
+	term, link, err := n.NewTerminal(pos.Options{})
+	require.NoError(t, err)
+	card, err := Card("visa-plastic", time.Now())
+	require.NoError(t, err)
+	reader := inproc.New(card)
+	sale := func(t *testing.T, want isospec.ResponseCode) {
+		t.Helper()
+		c, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		reader.Present(card)
+		res, err := term.Sale(c, 150000, reader)
+		require.NoError(t, err)
+		require.Equal(t, want, res.ResponseCode, res.String())
+	}
+	sale(t, isospec.RCApproved)
+
+	require.NoError(t, n.StopIssuer())
+	// The acquirer sees its link drop (a sale sent before it does may have
+	// reached the issuer, and is reversed).
+	require.Eventually(t, func() bool { return !n.Acquirer().LinkUp(SampleIssuer) }, time.Minute, 5*time.Millisecond)
+	sale(t, isospec.RCIssuerInoperative)
+	left, err := n.Acquirer().PendingAdvices(ctx)
+	require.NoError(t, err)
+	require.Zero(t, left, "nothing went out, nothing to reverse")
+
+	require.NoError(t, n.RestartIssuer(ctx))
+	require.Equal(t, addr, n.IssuerAddr(), "the issuer listens where it did")
+	up, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	require.NoError(t, n.Acquirer().WaitLinks(up))
+	sale(t, isospec.RCApproved)
+
+	require.NoError(t, link.Close())
+	require.NoError(t, n.Close())
+	deadline := time.Now().Add(10 * time.Second)
+	left2 := goroutines()
+	for left2 > before && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		left2 = goroutines()
+	}
+	require.LessOrEqual(t, left2, before, "goroutines left after Close:\n%s", stacks())
 }
 
 // goroutines counts the goroutines of the program (the runtime's own

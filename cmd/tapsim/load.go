@@ -90,7 +90,8 @@ process, the EMV kernel, the POS terminal, ISO 8583 over TCP to the acquirer (MA
 duplicate check, routing), ISO 8583 over TCP to the issuer host (ARQC, replay and limits, a
 durable SQLite commit per decision) and back. By default the issuer host and the acquirer run
 in this process on ephemeral ports of 127.0.0.1 with the sample data in a temporary directory
-(or --data DIR, kept afterwards), as "tapsim demo" does.
+(or --data DIR, kept afterwards), as "tapsim demo" does, the acquirer connected to the issuer
+directly (the demo's link goes through a proxy that can make the issuer hang).
 
 --terminals N (1 to 256) terminals sell in parallel, each with its own TCP connection, terminal
 ID (L0000001, L0000002... known to the sample acquirer, sample MAC key, its own DUKPT PIN pad)
@@ -451,8 +452,11 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadReport, error) {
 			rep.DataDir = dir
 		}
 		// A load run measures: its cloud platform starts afresh each run
-		// (the hourly key space of its phones' card accounts its own).
-		n, err := lab.Start(ctx, lab.Options{Dir: dir, Logger: cfg.Logger, IssuerTimeout: cfg.IssuerTimeout, CloudInMemory: true})
+		// (the hourly key space of its phones' card accounts its own),
+		// and the acquirer talks to the issuer directly, as hosts on
+		// their own do.
+		n, err := lab.Start(ctx, lab.Options{Dir: dir, Logger: cfg.Logger, IssuerTimeout: cfg.IssuerTimeout,
+			CloudInMemory: true, DirectIssuerLink: true})
 		if err != nil {
 			return nil, err
 		}
