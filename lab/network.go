@@ -26,8 +26,9 @@ import (
 // issuer host and the acquirer, each on its own TCP listener on 127.0.0.1,
 // the acquirer's issuer link going through a proxy so that the issuer can
 // hang (HoldIssuer), or be stopped and started again (StopIssuer,
-// RestartIssuer), while the acquirer keeps its link. Its methods may be
-// called from several goroutines.
+// RestartIssuer), while the acquirer keeps its link (unless
+// Options.DirectIssuerLink). Its methods may be called from several
+// goroutines.
 type Network struct {
 	dir    string
 	logger *slog.Logger
@@ -104,7 +105,8 @@ type Options struct {
 	// a proxy that can make the issuer hang (HoldIssuer). With a direct
 	// link, StopIssuer drops the link (the acquirer answers 91 at once,
 	// the issuer being down), RestartIssuer starts the issuer on the
-	// address it had so that the link reconnects, and HoldIssuer and
+	// address it had so that the link reconnects (it fails should another
+	// socket have taken that port meanwhile), and HoldIssuer and
 	// ReleaseIssuer fail with ErrNoProxy.
 	DirectIssuerLink bool
 }

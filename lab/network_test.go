@@ -139,6 +139,12 @@ func TestNetworkDirectIssuerLink(t *testing.T) {
 	// come from the link being down.
 	n, err := Start(ctx, Options{Dir: t.TempDir(), IssuerTimeout: 10 * time.Minute, DirectIssuerLink: true})
 	require.NoError(t, err)
+	closed := false
+	t.Cleanup(func() {
+		if !closed {
+			_ = n.Close()
+		}
+	})
 	require.ErrorIs(t, n.HoldIssuer(), ErrNoProxy)
 	require.ErrorIs(t, n.ReleaseIssuer(), ErrNoProxy)
 	addr := n.IssuerAddr()
@@ -176,6 +182,7 @@ func TestNetworkDirectIssuerLink(t *testing.T) {
 	sale(t, isospec.RCApproved)
 
 	require.NoError(t, link.Close())
+	closed = true
 	require.NoError(t, n.Close())
 	deadline := time.Now().Add(10 * time.Second)
 	left2 := goroutines()

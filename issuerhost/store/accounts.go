@@ -94,8 +94,8 @@ posted = excluded.posted, held = excluded.held, txn_limit = excluded.txn_limit, 
 }
 
 // Account returns the account id; inside UpdateRows it locks its row
-// until the commit (see DB.UpdateRows), as Card, CardByPAN, Token and
-// TokenByNumber lock theirs.
+// until the commit (see DB.UpdateRows), as Card, CardByPAN, Token,
+// TokenByNumber and CredentialByNumber lock theirs.
 func (t *Tx) Account(ctx context.Context, id string) (Account, error) {
 	var r accountRow
 	if err := t.queryRow(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = ?`+t.forUpdate(), id).Scan(r.dest()...); err != nil {

@@ -156,6 +156,20 @@ func TestAtRestTampered(t *testing.T) {
 			return nil
 		}))
 
+		// The funding card of a token tampered with: the token's look-up
+		// fails as the card's does.
+		exec(`UPDATE tokens SET number_enc = ? WHERE id = 'k1'`, enc)
+		exec(`UPDATE tokens SET card_id = 'c2' WHERE id = 'k1'`)
+		require.NoError(t, db.View(ctx, func(tx *store.Tx) error {
+			_, err := tx.TokenByNumber(ctx, "4895370012340011")
+			require.NoError(t, err, "the token itself opens again")
+			_, err = tx.CredentialByNumber(ctx, "4895370012340011")
+			require.ErrorIs(t, err, store.ErrTampered)
+			require.Contains(t, err.Error(), "cards c2 expiry")
+			require.NotContains(t, err.Error(), "0012340")
+			return nil
+		}))
+
 		// c1's encrypted PAN moved into c2 with c2's index left: c2 does
 		// not open; c1's index put on c2 as well: still refused.
 		exec(`UPDATE cards SET pan_enc = ? WHERE id = 'c2'`, read(`SELECT pan_enc FROM cards WHERE id = 'c1'`))
@@ -190,6 +204,8 @@ func TestAtRestKeys(t *testing.T) {
 			_, err := tx.CardByPAN(ctx, "4761739001010010")
 			require.ErrorIs(t, err, store.ErrNoCipher)
 			_, err = tx.Token(ctx, "k1")
+			require.ErrorIs(t, err, store.ErrNoCipher)
+			_, err = tx.CredentialByNumber(ctx, "4895370012340011")
 			require.ErrorIs(t, err, store.ErrNoCipher)
 			_, err = tx.Account(ctx, "a1")
 			require.NoError(t, err, "what is not sensitive reads without the cipher")

@@ -23,7 +23,9 @@ type Credential struct {
 }
 
 // The look-ups of a credential: the token's columns, the card's and the
-// account's.
+// account's. Inside UpdateRows PostgreSQL locks the rows of a join in the
+// order of its FROM list, which is the order the package keeps (a token,
+// then its card, then the account): keep it so.
 var (
 	tokenColsK   = qualified("k", tokenCols)
 	cardColsC    = qualified("c", cardCols)

@@ -297,6 +297,11 @@ func TestRowsLockPerCard(t *testing.T) {
 	target := e.fresh(t)
 	h1, h2 := e.mustOpen(t, target), e.mustOpen(t, target)
 	seedCards(t, h1, 2)
+	// Card c9 draws on c1's account a1: what locks a1 holds c9's look-up.
+	require.NoError(t, h1.Update(ctx, func(tx *store.Tx) error {
+		return tx.PutCard(ctx, store.Card{ID: "c9", PAN: rowsPAN(9), PSN: "01", AccountID: "a1", Expiry: "2912",
+			CVN: "visa18", IMKRef: "imk", PVKI: 1, PVV: "1234", FormFactor: "plastic", CreatedAt: t0})
+	}))
 
 	inside, release := make(chan struct{}), make(chan struct{})
 	var releaseOnce sync.Once
@@ -345,6 +350,12 @@ func TestRowsLockPerCard(t *testing.T) {
 				return err
 			})
 		},
+		"another card on the same account, as a credential": func(c context.Context) error {
+			return h2.UpdateRows(c, func(tx *store.Tx) error {
+				_, err := tx.CredentialByNumber(c, rowsPAN(9))
+				return err
+			})
+		},
 		"the card's token": func(c context.Context) error {
 			return h2.UpdateRows(c, func(tx *store.Tx) error {
 				_, err := tx.CredentialByNumber(c, "4895370012340029")
@@ -367,21 +378,23 @@ func TestRowsLockPerCard(t *testing.T) {
 		require.ErrorIs(t, err, context.DeadlineExceeded, name)
 	}
 
-	entered := make(chan store.Card, 1)
+	entered := make(chan store.Credential, 1)
 	second := make(chan error, 1)
 	go func() {
 		second <- h2.UpdateRows(ctx, func(tx *store.Tx) error {
-			c, err := tx.CardByPAN(ctx, rowsPAN(1))
+			cr, err := tx.CredentialByNumber(ctx, rowsPAN(1))
 			if err != nil {
 				return err
 			}
-			entered <- c
+			entered <- cr
 			return nil
 		})
 	}()
 	let()
 	require.NoError(t, <-first)
-	require.Equal(t, 1, (<-entered).PINFailures, "the second sees the first's commit")
+	cr := <-entered
+	require.Equal(t, 1, cr.Card.PINFailures, "the second sees the first's commit")
+	require.Equal(t, int64(100), cr.Account.Held, "and its account's")
 	require.NoError(t, <-second)
 }
 

@@ -436,7 +436,7 @@ func (s *DB) Update(ctx context.Context, fn func(*Tx) error) error {
 
 // UpdateRows is Update for a function that changes only the state of the
 // cards, tokens and accounts it reads inside the transaction (with Card,
-// CardByPAN, Token, TokenByNumber and Account) or of the hold it reads
+// CardByPAN, Token, TokenByNumber, CredentialByNumber and Account) or of the hold it reads
 // with LockHold and its account, adds holds, and appends to the
 // authorisation log and audit trail: an authorisation or a reversal. On SQLite it is
 // Update. On PostgreSQL the transactions of UpdateRows on several
