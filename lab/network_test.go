@@ -114,11 +114,17 @@ func TestNetwork(t *testing.T) {
 
 	require.NoError(t, link.Close())
 	require.NoError(t, n.Close())
-	// Polled here rather than with require.Eventually, whose own
-	// goroutine would count.
+	requireGoroutinesBack(t, before)
+}
+
+// requireGoroutinesBack waits up to 10 s for the program to have no more
+// goroutines than before, and fails with their stacks if it has. It polls
+// here rather than with require.Eventually, whose own goroutine would
+// count; the count judged is the one sampled last, as a timer's callback
+// may run on a goroutine of its own for an instant at any time.
+func requireGoroutinesBack(t *testing.T, before int) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	// The count judged is the one sampled last: a timer's callback may
-	// run on a goroutine of its own for an instant at any time.
 	left := goroutines()
 	for left > before && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
@@ -184,13 +190,7 @@ func TestNetworkDirectIssuerLink(t *testing.T) {
 	require.NoError(t, link.Close())
 	closed = true
 	require.NoError(t, n.Close())
-	deadline := time.Now().Add(10 * time.Second)
-	left2 := goroutines()
-	for left2 > before && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-		left2 = goroutines()
-	}
-	require.LessOrEqual(t, left2, before, "goroutines left after Close:\n%s", stacks())
+	requireGoroutinesBack(t, before)
 }
 
 // goroutines counts the goroutines of the program (the runtime's own
