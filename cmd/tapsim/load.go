@@ -341,9 +341,8 @@ type loadConfig struct {
 	// UN gives terminal i its unpredictable numbers; nil means random.
 	UN func(terminal int) func() [4]byte
 	// Prepare, when set, runs on the embedded network before the first
-	// sale, and Finish after the last (tests stop the issuer and start it
-	// again with them).
-	Prepare, Finish func(ctx context.Context, n *lab.Network) error
+	// sale (tests stop the issuer with it).
+	Prepare func(ctx context.Context, n *lab.Network) error
 	// Live, when set, follows the run (a progress line on a terminal).
 	Live *load.Live
 }
@@ -526,11 +525,6 @@ func runLoad(ctx context.Context, cfg loadConfig) (*loadReport, error) {
 		return nil, err
 	}
 	rep.Report = *run
-	if netw != nil && cfg.Finish != nil {
-		if err := cfg.Finish(ctx, netw); err != nil {
-			return nil, err
-		}
-	}
 
 	for _, t := range terms {
 		ts := state.Terminals[t.term.Config().TerminalID]

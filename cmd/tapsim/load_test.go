@@ -217,8 +217,7 @@ func TestLoadRunDeclines(t *testing.T) {
 	rep, err := runLoad(ctx, loadConfig{Card: "visa-plastic", Amount: 100100, Terminals: 2, Count: 4,
 		IssuerTimeout: 150 * time.Millisecond, UN: loadUN,
 		Clock:   func() time.Time { return time.Date(2026, 1, 15, 10, 30, 0, 0, time.UTC) },
-		Prepare: func(_ context.Context, n *lab.Network) error { return n.StopIssuer() },
-		Finish:  func(ctx context.Context, n *lab.Network) error { return n.RestartIssuer(ctx) }})
+		Prepare: func(_ context.Context, n *lab.Network) error { return n.StopIssuer() }})
 	require.NoError(t, err)
 	require.Equal(t, 4, rep.Transactions)
 	require.Equal(t, 4, rep.Declined)
