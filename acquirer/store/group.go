@@ -35,7 +35,8 @@ type writeJob struct {
 // callers one after the other in one transaction and commits them
 // together (group commit): a journal line recorded before forwarding and
 // another one completed after its answer share one write of the WAL and
-// one fsync. A write that fails is undone alone: the batch is rolled back
+// one fsync, and the writes that come while a batch's writes run join it,
+// up to maxBatch writes to a commit. A write that fails is undone alone: the batch is rolled back
 // and run again with each write under a savepoint of its own, the failed
 // one rolled back to its savepoint. No caller returns before the commit
 // that holds its write reached the disk, and a failed commit fails the
@@ -58,10 +59,15 @@ func startWriter(db *sql.DB) (*writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: writer connection: %w", err)
 	}
-	w := &writer{conn: conn, jobs: make(chan *writeJob, maxBatch*4), stopped: make(chan struct{}),
-		stmts: map[string]*sql.Stmt{}}
+	w := newWriter(conn)
 	go w.loop()
 	return w, nil
+}
+
+// newWriter returns a writer on conn that is not running yet.
+func newWriter(conn *sql.Conn) *writer {
+	return &writer{conn: conn, jobs: make(chan *writeJob, maxBatch*4), stopped: make(chan struct{}),
+		stmts: map[string]*sql.Stmt{}}
 }
 
 // do runs fn in the writer's next transaction and returns once that is
@@ -113,20 +119,7 @@ func (w *writer) loop() {
 	defer w.release()
 	batch := make([]*writeJob, 0, maxBatch)
 	for j := range w.jobs {
-		batch = append(batch[:0], j)
-	fill:
-		for len(batch) < maxBatch {
-			select {
-			case j, ok := <-w.jobs:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, j)
-			default:
-				break fill
-			}
-		}
-		w.commit(batch)
+		batch = w.commit(w.more(append(batch[:0], j)))
 		for i, j := range batch {
 			if j.done != nil {
 				j.done <- j.err
@@ -139,6 +132,22 @@ func (w *writer) loop() {
 	}
 }
 
+// more adds to batch the writes already queued, up to maxBatch.
+func (w *writer) more(batch []*writeJob) []*writeJob {
+	for len(batch) < maxBatch {
+		select {
+		case j, ok := <-w.jobs:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, j)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
 func (w *writer) release() {
 	w.smu.Lock()
 	defer w.smu.Unlock()
@@ -149,33 +158,36 @@ func (w *writer) release() {
 	_ = w.conn.Close()
 }
 
-// commit runs and commits a batch. Writes seldom fail, so the batch runs
-// first without savepoints, two statements fewer per write; should one
-// fail, that transaction is rolled back and the batch runs again with
-// savepoints (commitEach).
-func (w *writer) commit(batch []*writeJob) {
+// commit runs and commits a batch. The writes queued while its writes run
+// join it, up to maxBatch, to share its commit rather than wait for it and
+// then for one of their own; it returns the batch with them. Writes
+// seldom fail, so the batch runs first without savepoints, two statements
+// fewer per write; should one fail, that transaction is rolled back and
+// the batch runs again with savepoints (commitEach).
+func (w *writer) commit(batch []*writeJob) []*writeJob {
 	ctx := context.Background()
 	if _, err := w.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		w.fail(batch, "begin", err)
-		return
+		return batch
 	}
-	for _, j := range batch {
+	for i := 0; i < len(batch); i++ {
+		j := batch[i]
 		if err := j.ctx.Err(); err != nil {
 			j.err = err
-			continue
-		}
-		if err := j.fn(w); err != nil {
+		} else if err := j.fn(w); err != nil {
 			_, _ = w.conn.ExecContext(ctx, "ROLLBACK")
 			for _, j := range batch {
 				j.err = nil
 			}
 			w.commitEach(batch)
-			return
+			return batch
 		}
+		batch = w.more(batch)
 	}
 	if _, err := w.ExecContext(ctx, "COMMIT"); err != nil {
 		w.fail(batch, "commit", err)
 	}
+	return batch
 }
 
 // fail rolls the writer's transaction back and gives err to every job of

@@ -146,14 +146,8 @@ func TestCompleteLater(t *testing.T) {
 func TestBatchWithFailedWrite(t *testing.T) {
 	ctx := context.Background()
 	s, _ := open(t)
-	insert := func(stan string) func(querier) error {
-		return func(q querier) error {
-			_, err := q.ExecContext(ctx, `INSERT INTO journal (at_ms, mti, tid, mid, term_stan, term_de7, term_rrn,
-			acq_stan, acq_de7, rrn, masked_pan, bin, issuer, amount, currency, response_code, auth_code, reason, state)
-			VALUES (?, '0100', 'T0000001', '', ?, '', '', '', '', '', '', '', '', 0, '901', '', '', '', 'pending')`, ms(t0), stan)
-			return err
-		}
-	}
+	w := handWriter(t, s)
+	insert := func(stan string) func(querier) error { return insertLine(ctx, stan) }
 	runs := 0
 	broken := errors.New("broken write")
 	batch := []*writeJob{
@@ -167,7 +161,8 @@ func TestBatchWithFailedWrite(t *testing.T) {
 		}},
 		{ctx: ctx, fn: insert("000003")},
 	}
-	s.w.commit(batch)
+	batch = w.commit(batch)
+	require.Len(t, batch, 3)
 	require.NoError(t, batch[0].err)
 	require.ErrorIs(t, batch[1].err, broken)
 	require.NoError(t, batch[2].err)
@@ -179,4 +174,107 @@ func TestBatchWithFailedWrite(t *testing.T) {
 		stans = append(stans, l.TermSTAN)
 	}
 	require.Equal(t, []string{"000001", "000003"}, stans)
+}
+
+// Writes queued while a batch's writes run join it, up to maxBatch, and
+// share its commit: the one that joined runs in the first one's
+// transaction (a reader does not see the first line yet), and those beyond
+// maxBatch wait in the queue for the next batch.
+func TestBatchJoins(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t)
+	w := handWriter(t, s)
+	var seenByJoined []string
+	joined := &writeJob{ctx: ctx, fn: func(q querier) error {
+		seenByJoined = committedSTANs(t, s)
+		return insertLine(ctx, "000002")(q)
+	}}
+	first := &writeJob{ctx: ctx, fn: func(q querier) error {
+		w.jobs <- joined
+		for i := 1; i < maxBatch+2; i++ {
+			w.jobs <- &writeJob{ctx: ctx, fn: insertLine(ctx, fmt.Sprintf("%06d", i+2))}
+		}
+		return insertLine(ctx, "000001")(q)
+	}}
+	batch := w.commit([]*writeJob{first})
+	require.Len(t, batch, maxBatch)
+	for i, j := range batch {
+		require.NoError(t, j.err, "write %d", i)
+	}
+	require.NotNil(t, seenByJoined, "the write that joined ran")
+	require.Empty(t, seenByJoined, "the write that joined ran in the first one's transaction")
+	got := committedSTANs(t, s)
+	require.Len(t, got, maxBatch)
+	require.Equal(t, "000001", got[0])
+	require.Equal(t, fmt.Sprintf("%06d", maxBatch), got[maxBatch-1])
+	require.Len(t, w.jobs, 3, "the writes beyond maxBatch wait")
+}
+
+// A write that joined a batch and fails is undone alone: the batch, the
+// joiners with it, runs again with a savepoint per write.
+func TestBatchJoinerFails(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t)
+	w := handWriter(t, s)
+	broken := errors.New("broken write")
+	runs := 0
+	first := &writeJob{ctx: ctx, fn: func(q querier) error {
+		runs++
+		if runs == 1 {
+			w.jobs <- &writeJob{ctx: ctx, fn: func(q querier) error {
+				if err := insertLine(ctx, "000002")(q); err != nil {
+					return err
+				}
+				return broken
+			}}
+			w.jobs <- &writeJob{ctx: ctx, fn: insertLine(ctx, "000003")}
+		}
+		return insertLine(ctx, "000001")(q)
+	}}
+	batch := w.commit([]*writeJob{first})
+	require.Len(t, batch, 3)
+	require.NoError(t, batch[0].err)
+	require.ErrorIs(t, batch[1].err, broken)
+	require.NoError(t, batch[2].err)
+	require.Equal(t, 2, runs, "run once in the batch, once more under its savepoint")
+	require.Equal(t, []string{"000001", "000003"}, committedSTANs(t, s))
+	require.Empty(t, w.jobs)
+}
+
+// handWriter is a writer on a connection of s's database that does not
+// run: the test calls its commit.
+func handWriter(t *testing.T, s *SQL) *writer {
+	t.Helper()
+	conn, err := s.db.Conn(context.Background())
+	require.NoError(t, err)
+	w := newWriter(conn)
+	t.Cleanup(w.release)
+	return w
+}
+
+// committedSTANs lists the terminal STANs of the journal's lines as a
+// reader of the committed journal sees them.
+func committedSTANs(t *testing.T, s *SQL) []string {
+	t.Helper()
+	rows, err := s.db.QueryContext(context.Background(), `SELECT term_stan FROM journal ORDER BY id`)
+	require.NoError(t, err)
+	defer rows.Close()
+	stans := []string{}
+	for rows.Next() {
+		var stan string
+		require.NoError(t, rows.Scan(&stan))
+		stans = append(stans, stan)
+	}
+	require.NoError(t, rows.Err())
+	return stans
+}
+
+// insertLine is a write of a pending journal line of terminal STAN stan.
+func insertLine(ctx context.Context, stan string) func(querier) error {
+	return func(q querier) error {
+		_, err := q.ExecContext(ctx, `INSERT INTO journal (at_ms, mti, tid, mid, term_stan, term_de7, term_rrn,
+		acq_stan, acq_de7, rrn, masked_pan, bin, issuer, amount, currency, response_code, auth_code, reason, state)
+		VALUES (?, '0100', 'T0000001', '', ?, '', '', '', '', '', '', '', '', 0, '901', '', '', '', 'pending')`, ms(t0), stan)
+		return err
+	}
 }

@@ -73,11 +73,12 @@ func (j *writeJob) call(tx *Tx) (err error) {
 // groupWriter is the SQLite store's only writer: it runs the functions of
 // concurrent Update calls one after the other, each under a savepoint of
 // one transaction, and commits them together, so that many decisions
-// share one write of the WAL and one fsync (group commit). A function
-// that fails is rolled back to its savepoint alone; no caller returns
-// before the commit that holds its writes reached the disk, and a failed
-// commit fails every caller of the batch. Its statements are prepared
-// once on its own long-lived connection.
+// share one write of the WAL and one fsync (group commit); the calls that
+// come while a batch's functions run join it, up to maxBatch functions to
+// a commit. A function that fails is rolled back to its savepoint alone;
+// no caller returns before the commit that holds its writes reached the
+// disk, and a failed commit fails every caller of the batch. Its
+// statements are prepared once on its own long-lived connection.
 type groupWriter struct {
 	d dialect
 	*stmtConn
@@ -119,25 +120,28 @@ func (g *groupWriter) loop() {
 	defer g.release()
 	batch := make([]*writeJob, 0, maxBatch)
 	for j := range g.jobs {
-		batch = append(batch[:0], j)
-	fill:
-		for len(batch) < maxBatch {
-			select {
-			case j, ok := <-g.jobs:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, j)
-			default:
-				break fill
-			}
-		}
-		g.commit(batch)
+		batch = g.commit(g.more(append(batch[:0], j)))
 		for i, j := range batch {
 			j.done <- j.err
 			batch[i] = nil
 		}
 	}
+}
+
+// more adds to batch the jobs already queued, up to maxBatch.
+func (g *groupWriter) more(batch []*writeJob) []*writeJob {
+	for len(batch) < maxBatch {
+		select {
+		case j, ok := <-g.jobs:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, j)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // stmtConn is a long-lived connection that prepares each statement once:
@@ -175,24 +179,30 @@ func (g *stmtConn) release() {
 	_ = g.conn.Close()
 }
 
-// commit runs the batch in one transaction and sets each job's err.
-func (g *groupWriter) commit(batch []*writeJob) {
+// commit runs the batch in one transaction and sets each job's err. The
+// jobs queued while its functions run join it, up to maxBatch, so that
+// they share its commit rather than wait for it and then for one of their
+// own; it returns the batch with them. Joined jobs share its fate too: a
+// lost transaction fails them all.
+func (g *groupWriter) commit(batch []*writeJob) []*writeJob {
 	ctx := context.Background()
 	if _, err := g.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		g.rollback()
 		for _, j := range batch {
 			j.err = fmt.Errorf("store: begin: %w", err)
 		}
-		return
+		return batch
 	}
-	for i, j := range batch {
+	for i := 0; i < len(batch); i++ {
+		j := batch[i]
 		if err := j.ctx.Err(); err != nil {
 			j.err = fmt.Errorf("store: begin: %w", err)
+			batch = g.more(batch)
 			continue
 		}
 		if _, err := g.ExecContext(ctx, "SAVEPOINT w"); err != nil {
 			g.abort(batch[:i], batch[i:], err)
-			return
+			return batch
 		}
 		if err := j.call(&Tx{q: g, d: g.d, c: j.c, count: j.count, auditTip: &g.tip}); err != nil {
 			j.err = err
@@ -203,13 +213,14 @@ func (g *groupWriter) commit(batch []*writeJob) {
 				// The transaction itself is gone (SQLite rolls it all back
 				// on some errors): nothing of the batch is kept.
 				g.abort(batch[:i], batch[i+1:], rerr)
-				return
+				return batch
 			}
 		}
 		if _, err := g.ExecContext(ctx, "RELEASE w"); err != nil {
 			g.abort(batch[:i+1], batch[i+1:], err)
-			return
+			return batch
 		}
+		batch = g.more(batch)
 	}
 	if _, err := g.ExecContext(ctx, "COMMIT"); err != nil {
 		g.rollback()
@@ -219,6 +230,7 @@ func (g *groupWriter) commit(batch []*writeJob) {
 			}
 		}
 	}
+	return batch
 }
 
 // abort rolls the whole transaction back after err: the jobs done so far

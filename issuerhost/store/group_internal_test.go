@@ -17,27 +17,8 @@ import (
 // them, and the others' are committed together.
 func TestGroupWriterBatch(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	db, err := OpenDir(dir, Options{})
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, db.Close()) })
-
-	raw, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName)+"?_pragma=busy_timeout(10000)")
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, raw.Close()) })
-	conn, err := raw.Conn(ctx)
-	require.NoError(t, err)
-	g := newGroupWriter(conn, sqliteDialect)
-	t.Cleanup(g.release)
-
-	put := func(id string, fail error) func(*Tx) error {
-		return func(tx *Tx) error {
-			if err := tx.PutAccount(ctx, Account{ID: id, Currency: 901}); err != nil {
-				return err
-			}
-			return fail
-		}
-	}
+	g, raw := handGroupWriter(t)
+	put := func(id string, fail error) func(*Tx) error { return putAccountJob(ctx, id, fail).fn }
 	canceled, cancel := context.WithCancel(ctx)
 	cancel()
 	boom := errors.New("boom")
@@ -55,7 +36,7 @@ func TestGroupWriterBatch(t *testing.T) {
 		}},
 		{ctx: ctx, fn: put("a6", nil)},
 	}
-	g.commit(jobs)
+	require.Len(t, g.commit(jobs), len(jobs))
 	want := []error{nil, boom, nil, context.Canceled, ErrExists, nil}
 	for i, j := range jobs {
 		if want[i] == nil {
@@ -64,17 +45,12 @@ func TestGroupWriterBatch(t *testing.T) {
 			require.ErrorIs(t, j.err, want[i], "job %d", i)
 		}
 	}
-	require.NoError(t, db.View(ctx, func(tx *Tx) error {
-		for _, id := range []string{"a1", "a3", "a6"} {
-			_, err := tx.Account(ctx, id)
-			require.NoError(t, err, id)
-		}
-		for _, id := range []string{"a2", "a4", "a5"} {
-			_, err := tx.Account(ctx, id)
-			require.ErrorIs(t, err, ErrNotFound, id)
-		}
-		return nil
-	}))
+	for _, id := range []string{"a1", "a3", "a6"} {
+		require.True(t, accountCommitted(t, raw, id), id)
+	}
+	for _, id := range []string{"a2", "a4", "a5"} {
+		require.False(t, accountCommitted(t, raw, id), id)
+	}
 }
 
 // Many concurrent writers: every success is kept, every failure leaves
@@ -256,4 +232,123 @@ func TestGroupWriterPanic(t *testing.T) {
 		require.Equal(t, 2, n)
 		return nil
 	}))
+}
+
+// Jobs queued while a batch's functions run join it, up to maxBatch, and
+// share its commit: the one that joined runs in the first one's
+// transaction (another connection does not see the first one's account
+// yet), and those beyond maxBatch wait in the queue for the next batch.
+func TestGroupWriterJoins(t *testing.T) {
+	ctx := context.Background()
+	g, raw := handGroupWriter(t)
+	// The first job queues maxBatch+2 more; the first of them looks for
+	// the first job's account from another connection.
+	var firstSeen *bool
+	second := &writeJob{ctx: ctx, done: make(chan error, 1), fn: func(tx *Tx) error {
+		s := accountCommitted(t, raw, "a")
+		firstSeen = &s
+		return tx.PutAccount(ctx, Account{ID: "b0", Currency: 901})
+	}}
+	first := &writeJob{ctx: ctx, done: make(chan error, 1), fn: func(tx *Tx) error {
+		g.jobs <- second
+		for i := 1; i < maxBatch+2; i++ {
+			g.jobs <- putAccountJob(ctx, fmt.Sprintf("b%d", i), nil)
+		}
+		return tx.PutAccount(ctx, Account{ID: "a", Currency: 901})
+	}}
+
+	batch := g.commit([]*writeJob{first})
+	require.Len(t, batch, maxBatch)
+	require.NotNil(t, firstSeen, "the job that joined ran")
+	require.False(t, *firstSeen, "the job that joined ran in the first one's transaction")
+	for i, j := range batch {
+		require.NoError(t, j.err, "job %d", i)
+	}
+	require.True(t, accountCommitted(t, raw, "a"))
+	require.True(t, accountCommitted(t, raw, fmt.Sprintf("b%d", maxBatch-2)), "the last job of the batch is committed")
+	require.False(t, accountCommitted(t, raw, fmt.Sprintf("b%d", maxBatch-1)), "the first job beyond maxBatch waits")
+	require.Len(t, g.jobs, 3)
+}
+
+// Jobs that joined a batch share its fate: one of them failing is rolled
+// back alone, and when one loses the transaction, every job of the batch,
+// those that joined before and after it too, gets an error and keeps
+// nothing.
+func TestGroupWriterJoinersFail(t *testing.T) {
+	ctx := context.Background()
+	g, raw := handGroupWriter(t)
+	boom := errors.New("boom")
+	first := &writeJob{ctx: ctx, done: make(chan error, 1), fn: func(tx *Tx) error {
+		g.jobs <- putAccountJob(ctx, "a2", boom)
+		g.jobs <- putAccountJob(ctx, "a3", nil)
+		return tx.PutAccount(ctx, Account{ID: "a1", Currency: 901})
+	}}
+	batch := g.commit([]*writeJob{first})
+	require.Len(t, batch, 3)
+	require.NoError(t, batch[0].err)
+	require.ErrorIs(t, batch[1].err, boom)
+	require.NoError(t, batch[2].err)
+	require.True(t, accountCommitted(t, raw, "a1"))
+	require.False(t, accountCommitted(t, raw, "a2"))
+	require.True(t, accountCommitted(t, raw, "a3"))
+
+	lose := &writeJob{ctx: ctx, done: make(chan error, 1), fn: func(tx *Tx) error {
+		if err := tx.PutAccount(ctx, Account{ID: "b3", Currency: 901}); err != nil {
+			return err
+		}
+		_, err := tx.q.ExecContext(ctx, "ROLLBACK") // the transaction ends under the job
+		return err
+	}}
+	first = &writeJob{ctx: ctx, done: make(chan error, 1), fn: func(tx *Tx) error {
+		g.jobs <- putAccountJob(ctx, "b2", nil)
+		g.jobs <- lose
+		g.jobs <- putAccountJob(ctx, "b4", nil)
+		return tx.PutAccount(ctx, Account{ID: "b1", Currency: 901})
+	}}
+	batch = g.commit([]*writeJob{first})
+	require.Len(t, batch, 4)
+	for i, j := range batch {
+		require.ErrorContains(t, j.err, "rolled back", "job %d", i)
+	}
+	for _, id := range []string{"b1", "b2", "b3", "b4"} {
+		require.False(t, accountCommitted(t, raw, id), id)
+	}
+	require.Empty(t, g.jobs)
+}
+
+// handGroupWriter is a writer on its own connection to a new store that
+// does not run: the test calls its commit. raw reads what is committed.
+func handGroupWriter(t *testing.T) (*groupWriter, *sql.DB) {
+	t.Helper()
+	dir := t.TempDir()
+	db, err := OpenDir(dir, Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, db.Close()) })
+	raw, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName)+"?_pragma=busy_timeout(10000)")
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, raw.Close()) })
+	conn, err := raw.Conn(context.Background())
+	require.NoError(t, err)
+	g := newGroupWriter(conn, sqliteDialect)
+	t.Cleanup(g.release)
+	return g, raw
+}
+
+// putAccountJob is a job that writes account id, then returns fail.
+func putAccountJob(ctx context.Context, id string, fail error) *writeJob {
+	return &writeJob{ctx: ctx, done: make(chan error, 1), fn: func(tx *Tx) error {
+		if err := tx.PutAccount(ctx, Account{ID: id, Currency: 901}); err != nil {
+			return err
+		}
+		return fail
+	}}
+}
+
+// accountCommitted tells whether a reader of the committed state sees
+// account id.
+func accountCommitted(t *testing.T, raw *sql.DB, id string) bool {
+	t.Helper()
+	var n int
+	require.NoError(t, raw.QueryRowContext(context.Background(), `SELECT count(*) FROM accounts WHERE id = ?`, id).Scan(&n))
+	return n == 1
 }
