@@ -35,13 +35,13 @@ type writeJob struct {
 // callers one after the other in one transaction and commits them
 // together (group commit): a journal line recorded before forwarding and
 // another one completed after its answer share one write of the WAL and
-// one fsync, and the writes that come while a batch's writes run join it,
-// up to maxBatch writes to a commit. A write that fails is undone alone: the batch is rolled back
-// and run again with each write under a savepoint of its own, the failed
-// one rolled back to its savepoint. No caller returns before the commit
-// that holds its write reached the disk, and a failed commit fails the
-// whole batch. Its statements are prepared once on its own long-lived
-// connection.
+// one fsync, and the writes that come while a batch's writes first run
+// join it, up to maxBatch writes to a commit. A write that fails is undone
+// alone: the batch is rolled back and run again with each write under a
+// savepoint of its own, the failed one rolled back to its savepoint. No
+// caller returns before the commit that holds its write reached the disk,
+// and a failed commit fails the whole batch. Its statements are prepared
+// once on its own long-lived connection.
 type writer struct {
 	conn    *sql.Conn
 	jobs    chan *writeJob
@@ -160,7 +160,8 @@ func (w *writer) release() {
 
 // commit runs and commits a batch. The writes queued while its writes run
 // join it, up to maxBatch, to share its commit rather than wait for it and
-// then for one of their own; it returns the batch with them. Writes
+// then for one of their own (not while it runs again with savepoints); it
+// returns the batch with them. Writes
 // seldom fail, so the batch runs first without savepoints, two statements
 // fewer per write; should one fail, that transaction is rolled back and
 // the batch runs again with savepoints (commitEach).

@@ -183,7 +183,7 @@ func (g *stmtConn) release() {
 // jobs queued while its functions run join it, up to maxBatch, so that
 // they share its commit rather than wait for it and then for one of their
 // own; it returns the batch with them. Joined jobs share its fate too: a
-// lost transaction fails them all.
+// lost transaction keeps none of their writes.
 func (g *groupWriter) commit(batch []*writeJob) []*writeJob {
 	ctx := context.Background()
 	if _, err := g.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
@@ -193,11 +193,11 @@ func (g *groupWriter) commit(batch []*writeJob) []*writeJob {
 		}
 		return batch
 	}
-	for i := 0; i < len(batch); i++ {
+	// After each job, the jobs queued meanwhile join the batch.
+	for i := 0; i < len(batch); i, batch = i+1, g.more(batch) {
 		j := batch[i]
 		if err := j.ctx.Err(); err != nil {
 			j.err = fmt.Errorf("store: begin: %w", err)
-			batch = g.more(batch)
 			continue
 		}
 		if _, err := g.ExecContext(ctx, "SAVEPOINT w"); err != nil {
@@ -220,7 +220,6 @@ func (g *groupWriter) commit(batch []*writeJob) []*writeJob {
 			g.abort(batch[:i+1], batch[i+1:], err)
 			return batch
 		}
-		batch = g.more(batch)
 	}
 	if _, err := g.ExecContext(ctx, "COMMIT"); err != nil {
 		g.rollback()

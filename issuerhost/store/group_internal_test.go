@@ -18,7 +18,7 @@ import (
 func TestGroupWriterBatch(t *testing.T) {
 	ctx := context.Background()
 	g, raw := handGroupWriter(t)
-	put := func(id string, fail error) func(*Tx) error { return putAccountJob(ctx, id, fail).fn }
+	put := func(id string, fail error) func(*Tx) error { return putAccount(ctx, id, fail) }
 	canceled, cancel := context.WithCancel(ctx)
 	cancel()
 	boom := errors.New("boom")
@@ -244,12 +244,12 @@ func TestGroupWriterJoins(t *testing.T) {
 	// The first job queues maxBatch+2 more; the first of them looks for
 	// the first job's account from another connection.
 	var firstSeen *bool
-	second := &writeJob{ctx: ctx, done: make(chan error, 1), fn: func(tx *Tx) error {
+	second := &writeJob{ctx: ctx, fn: func(tx *Tx) error {
 		s := accountCommitted(t, raw, "a")
 		firstSeen = &s
 		return tx.PutAccount(ctx, Account{ID: "b0", Currency: 901})
 	}}
-	first := &writeJob{ctx: ctx, done: make(chan error, 1), fn: func(tx *Tx) error {
+	first := &writeJob{ctx: ctx, fn: func(tx *Tx) error {
 		g.jobs <- second
 		for i := 1; i < maxBatch+2; i++ {
 			g.jobs <- putAccountJob(ctx, fmt.Sprintf("b%d", i), nil)
@@ -278,7 +278,7 @@ func TestGroupWriterJoinersFail(t *testing.T) {
 	ctx := context.Background()
 	g, raw := handGroupWriter(t)
 	boom := errors.New("boom")
-	first := &writeJob{ctx: ctx, done: make(chan error, 1), fn: func(tx *Tx) error {
+	first := &writeJob{ctx: ctx, fn: func(tx *Tx) error {
 		g.jobs <- putAccountJob(ctx, "a2", boom)
 		g.jobs <- putAccountJob(ctx, "a3", nil)
 		return tx.PutAccount(ctx, Account{ID: "a1", Currency: 901})
@@ -292,14 +292,14 @@ func TestGroupWriterJoinersFail(t *testing.T) {
 	require.False(t, accountCommitted(t, raw, "a2"))
 	require.True(t, accountCommitted(t, raw, "a3"))
 
-	lose := &writeJob{ctx: ctx, done: make(chan error, 1), fn: func(tx *Tx) error {
+	lose := &writeJob{ctx: ctx, fn: func(tx *Tx) error {
 		if err := tx.PutAccount(ctx, Account{ID: "b3", Currency: 901}); err != nil {
 			return err
 		}
 		_, err := tx.q.ExecContext(ctx, "ROLLBACK") // the transaction ends under the job
 		return err
 	}}
-	first = &writeJob{ctx: ctx, done: make(chan error, 1), fn: func(tx *Tx) error {
+	first = &writeJob{ctx: ctx, fn: func(tx *Tx) error {
 		g.jobs <- putAccountJob(ctx, "b2", nil)
 		g.jobs <- lose
 		g.jobs <- putAccountJob(ctx, "b4", nil)
@@ -324,7 +324,9 @@ func handGroupWriter(t *testing.T) (*groupWriter, *sql.DB) {
 	db, err := OpenDir(dir, Options{})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, db.Close()) })
-	raw, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName)+"?_pragma=busy_timeout(10000)")
+	// The writer's connection has the store's pragmas.
+	raw, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName)+
+		"?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)&_pragma=synchronous(FULL)")
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, raw.Close()) })
 	conn, err := raw.Conn(context.Background())
@@ -334,14 +336,19 @@ func handGroupWriter(t *testing.T) (*groupWriter, *sql.DB) {
 	return g, raw
 }
 
-// putAccountJob is a job that writes account id, then returns fail.
-func putAccountJob(ctx context.Context, id string, fail error) *writeJob {
-	return &writeJob{ctx: ctx, done: make(chan error, 1), fn: func(tx *Tx) error {
+// putAccount writes account id, then returns fail.
+func putAccount(ctx context.Context, id string, fail error) func(*Tx) error {
+	return func(tx *Tx) error {
 		if err := tx.PutAccount(ctx, Account{ID: id, Currency: 901}); err != nil {
 			return err
 		}
 		return fail
-	}}
+	}
+}
+
+// putAccountJob is a job of putAccount.
+func putAccountJob(ctx context.Context, id string, fail error) *writeJob {
+	return &writeJob{ctx: ctx, fn: putAccount(ctx, id, fail)}
 }
 
 // accountCommitted tells whether a reader of the committed state sees
