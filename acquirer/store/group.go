@@ -161,21 +161,24 @@ func (w *writer) release() {
 // commit runs and commits a batch. The writes queued while its writes run
 // join it, up to maxBatch, to share its commit rather than wait for it and
 // then for one of their own (not while it runs again with savepoints); it
-// returns the batch with them. Writes
-// seldom fail, so the batch runs first without savepoints, two statements
-// fewer per write; should one fail, that transaction is rolled back and
-// the batch runs again with savepoints (commitEach).
+// returns the batch with them. Writes seldom fail, so the batch runs first
+// without savepoints, two statements fewer per write; should one fail,
+// that transaction is rolled back and the batch runs again with savepoints
+// (commitEach).
 func (w *writer) commit(batch []*writeJob) []*writeJob {
 	ctx := context.Background()
 	if _, err := w.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		w.fail(batch, "begin", err)
 		return batch
 	}
-	for i := 0; i < len(batch); i++ {
+	// After each write, the writes queued meanwhile join the batch.
+	for i := 0; i < len(batch); i, batch = i+1, w.more(batch) {
 		j := batch[i]
 		if err := j.ctx.Err(); err != nil {
 			j.err = err
-		} else if err := j.fn(w); err != nil {
+			continue
+		}
+		if err := j.fn(w); err != nil {
 			_, _ = w.conn.ExecContext(ctx, "ROLLBACK")
 			for _, j := range batch {
 				j.err = nil
@@ -183,7 +186,6 @@ func (w *writer) commit(batch []*writeJob) []*writeJob {
 			w.commitEach(batch)
 			return batch
 		}
-		batch = w.more(batch)
 	}
 	if _, err := w.ExecContext(ctx, "COMMIT"); err != nil {
 		w.fail(batch, "commit", err)
