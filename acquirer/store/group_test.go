@@ -142,31 +142,48 @@ func TestCompleteLater(t *testing.T) {
 
 // A batch whose middle write fails after a statement of its own commits
 // the other writes, and nothing of the failed one: the batch runs again
-// with a savepoint per write.
+// with a savepoint per write. The same holds when the failed write and the
+// one after it joined the batch while its first write ran.
 func TestBatchWithFailedWrite(t *testing.T) {
 	ctx := context.Background()
-	s, _ := open(t)
-	w := handWriter(t, s)
-	runs := 0
 	broken := errors.New("broken write")
-	batch := []*writeJob{
-		{ctx: ctx, fn: insertLine(ctx, "000001")},
-		{ctx: ctx, fn: func(q querier) error {
-			runs++
-			if err := insertLine(ctx, "000002")(q); err != nil {
-				return err
+	for _, joined := range []bool{false, true} {
+		t.Run(fmt.Sprintf("joined=%v", joined), func(t *testing.T) {
+			s, _ := open(t)
+			w := handWriter(t, s)
+			runs := 0
+			fails := &writeJob{ctx: ctx, fn: func(q querier) error {
+				runs++
+				if err := insertLine(ctx, "000002")(q); err != nil {
+					return err
+				}
+				return broken
+			}}
+			third := &writeJob{ctx: ctx, fn: insertLine(ctx, "000003")}
+			first := &writeJob{ctx: ctx, fn: insertLine(ctx, "000001")}
+			batch := []*writeJob{first, fails, third}
+			if joined {
+				queued := false
+				first.fn = func(q querier) error {
+					if !queued { // the first run only, not the one under savepoints
+						queued = true
+						w.jobs <- fails
+						w.jobs <- third
+					}
+					return insertLine(ctx, "000001")(q)
+				}
+				batch = batch[:1]
 			}
-			return broken
-		}},
-		{ctx: ctx, fn: insertLine(ctx, "000003")},
+			batch = w.commit(batch)
+			require.Len(t, batch, 3)
+			require.NoError(t, batch[0].err)
+			require.ErrorIs(t, batch[1].err, broken)
+			require.NoError(t, batch[2].err)
+			require.Equal(t, 2, runs, "run once in the batch, once more under its savepoint")
+			require.Equal(t, []string{"000001", "000003"}, committedSTANs(t, s))
+			require.Empty(t, w.jobs)
+		})
 	}
-	batch = w.commit(batch)
-	require.Len(t, batch, 3)
-	require.NoError(t, batch[0].err)
-	require.ErrorIs(t, batch[1].err, broken)
-	require.NoError(t, batch[2].err)
-	require.Equal(t, 2, runs, "run once in the batch, once more under its savepoint")
-	require.Equal(t, []string{"000001", "000003"}, committedSTANs(t, s))
 }
 
 // Writes queued while a batch's writes run join it, up to maxBatch, and
@@ -201,37 +218,6 @@ func TestBatchJoins(t *testing.T) {
 	require.Equal(t, "000001", got[0])
 	require.Equal(t, fmt.Sprintf("%06d", maxBatch), got[maxBatch-1])
 	require.Len(t, w.jobs, 3, "the writes beyond maxBatch wait")
-}
-
-// A write that joined a batch and fails is undone alone: the batch, the
-// joiners with it, runs again with a savepoint per write.
-func TestBatchJoinerFails(t *testing.T) {
-	ctx := context.Background()
-	s, _ := open(t)
-	w := handWriter(t, s)
-	broken := errors.New("broken write")
-	runs := 0
-	first := &writeJob{ctx: ctx, fn: func(q querier) error {
-		runs++
-		if runs == 1 {
-			w.jobs <- &writeJob{ctx: ctx, fn: func(q querier) error {
-				if err := insertLine(ctx, "000002")(q); err != nil {
-					return err
-				}
-				return broken
-			}}
-			w.jobs <- &writeJob{ctx: ctx, fn: insertLine(ctx, "000003")}
-		}
-		return insertLine(ctx, "000001")(q)
-	}}
-	batch := w.commit([]*writeJob{first})
-	require.Len(t, batch, 3)
-	require.NoError(t, batch[0].err)
-	require.ErrorIs(t, batch[1].err, broken)
-	require.NoError(t, batch[2].err)
-	require.Equal(t, 2, runs, "run once in the batch, once more under its savepoint")
-	require.Equal(t, []string{"000001", "000003"}, committedSTANs(t, s))
-	require.Empty(t, w.jobs)
 }
 
 // handWriter is a writer on a connection of s's database that does not
