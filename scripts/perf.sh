@@ -6,7 +6,8 @@
 #       alternates the bare two-hop ISO 8583 echo CEILING (its "-role all -clients N
 #       -duration 6s" run, one JSON line with msgs_per_s) and "tapsim load --terminals N
 #       --duration 6s" (hosts embedded), ROUNDS times (default 3) for each N (default
-#       1 8 32), and prints each pair with the ratio tx/s / msgs_per_s.
+#       1 8 32), and prints each pair with the ratio tx/s / msgs_per_s, then for
+#       each N the median ratio and the range.
 #   scripts/perf.sh cpu [TERMINALS] [DURATION] [LOAD FLAGS...]
 #       runs the issuer, the acquirer and the load generator as three processes on
 #       loopback and prints tx/s, sale p50/p99 and the CPU time (user + system, from
@@ -70,13 +71,18 @@ ratio)
 	shift $(($# < 3 ? $# : 3))
 	terms=${*:-1 8 32}
 	for t in $terms; do
+		ratios=()
 		for _ in $(seq "$rounds"); do
 			echo_mps=$("$ceiling" -role all -clients "$t" -duration 6s 2>/dev/null | jq -r .msgs_per_s)
 			out=$("$bin" load --terminals "$t" --duration 6s --json 2>/dev/null)
 			tps=$(jq -r .throughput_tps <<<"$out")
-			printf 'terminals %s  echo msg/s %.0f  load %s  ratio %.3f\n' "$t" "$echo_mps" "$(load_line <<<"$out")" \
-				"$(awk -v a="$tps" -v b="$echo_mps" 'BEGIN{print a/b}')"
+			r=$(awk -v a="$tps" -v b="$echo_mps" 'BEGIN{printf "%.3f", a/b}')
+			ratios+=("$r")
+			printf 'terminals %s  echo msg/s %.0f  load %s  ratio %s\n' "$t" "$echo_mps" "$(load_line <<<"$out")" "$r"
 		done
+		printf '%s\n' "${ratios[@]}" | sort -n | awk -v t="$t" '{ a[NR] = $1 }
+			END { printf "terminals %s  median ratio %.3f (%d rounds, %.3f to %.3f)\n", t,
+				NR % 2 ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2, NR, a[1], a[NR] }'
 	done
 	;;
 cpu)
@@ -236,7 +242,7 @@ pairs)
 		END { if (k) printf "median: tx/s x%.3f, CPU/sale x%.3f (%d pairs)\n", median(tr, k), median(cr, k), k }'
 	;;
 *)
-	sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'
+	awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"
 	exit 2
 	;;
 esac
