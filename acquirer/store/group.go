@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // maxBatch is the most writes one commit carries.
@@ -12,6 +13,11 @@ const maxBatch = 64
 
 // maxCachedStmts bounds the writer's prepared statements.
 const maxCachedStmts = 64
+
+// laterWait is how long a batch of writes no caller waits for (journal
+// lines completed with their answers) waits for one that a caller does
+// wait for, to share its commit rather than make one of its own.
+const laterWait = 2 * time.Millisecond
 
 // querier runs statements on the writer's connection.
 type querier interface {
@@ -40,12 +46,20 @@ type writeJob struct {
 // alone: the batch is rolled back and run again with each write under a
 // savepoint of its own, the failed one rolled back to its savepoint. No
 // caller returns before the commit that holds its write reached the disk,
-// and a failed commit fails the whole batch. Its statements are prepared
-// once on its own long-lived connection.
+// and a failed commit fails the whole batch. A batch of writes that no
+// caller waits for (CompleteLater's) waits up to laterWait for one that a
+// caller does wait for (a line recorded before forwarding), so that an
+// authorisation's outcome usually shares the next one's commit instead of
+// costing an fsync of its own. Its statements are prepared once on its own
+// long-lived connection.
 type writer struct {
 	conn    *sql.Conn
 	jobs    chan *writeJob
 	stopped chan struct{}
+	// laterWait is how long a batch of writes no caller waits for waits
+	// for one a caller waits for: the const laterWait, or what a test sets
+	// before the writer runs.
+	laterWait time.Duration
 
 	mu     sync.Mutex // guards closed against a send after stop
 	closed bool
@@ -67,7 +81,7 @@ func startWriter(db *sql.DB) (*writer, error) {
 // newWriter returns a writer on conn that is not running yet.
 func newWriter(conn *sql.Conn) *writer {
 	return &writer{conn: conn, jobs: make(chan *writeJob, maxBatch*4), stopped: make(chan struct{}),
-		stmts: map[string]*sql.Stmt{}}
+		laterWait: laterWait, stmts: map[string]*sql.Stmt{}}
 }
 
 // do runs fn in the writer's next transaction and returns once that is
@@ -119,7 +133,7 @@ func (w *writer) loop() {
 	defer w.release()
 	batch := make([]*writeJob, 0, maxBatch)
 	for j := range w.jobs {
-		batch = w.commit(w.more(append(batch[:0], j)))
+		batch = w.commit(w.awaitWaited(w.more(append(batch[:0], j))))
 		for i, j := range batch {
 			if j.done != nil {
 				j.done <- j.err
@@ -130,6 +144,35 @@ func (w *writer) loop() {
 			batch[i] = nil
 		}
 	}
+}
+
+// awaitWaited returns batch when a caller waits for one of its writes.
+// Otherwise it adds the writes that come within laterWait, and returns as
+// soon as one of them has a caller waiting (with the writes queued behind
+// it), the batch is full, or the writer is stopping.
+func (w *writer) awaitWaited(batch []*writeJob) []*writeJob {
+	for _, j := range batch {
+		if j.done != nil {
+			return batch
+		}
+	}
+	t := time.NewTimer(w.laterWait)
+	defer t.Stop()
+	for len(batch) < maxBatch {
+		select {
+		case j, ok := <-w.jobs:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, j)
+			if j.done != nil {
+				return w.more(batch)
+			}
+		case <-t.C:
+			return batch
+		}
+	}
+	return batch
 }
 
 // more adds to batch the writes already queued, up to maxBatch.

@@ -257,3 +257,102 @@ func insertLine(ctx context.Context, stan string) func(querier) error {
 		return err
 	}
 }
+
+// A write no caller waits for (an outcome) waits for one that a caller
+// waits for and shares its commit; with none coming it commits after
+// laterWait; and a writer being stopped commits it at once.
+func TestLaterWaitsForAWaitedWrite(t *testing.T) {
+	ctx := context.Background()
+	outcome := func(id int64) func(querier) error {
+		return func(q querier) error {
+			return complete(ctx, q, id, Result{ResponseCode: "00", AuthCode: "A1", State: StateAnswered})
+		}
+	}
+	answered := func(t *testing.T, s *SQL, id int64) {
+		t.Helper()
+		e, err := s.Entry(ctx, id)
+		require.NoError(t, err)
+		require.Equal(t, StateAnswered, e.State)
+	}
+	t.Run("shares the next waited write's commit", func(t *testing.T) {
+		s, _ := open(t)
+		id, err := s.Record(ctx, entry())
+		require.NoError(t, err)
+		w := runningWriter(t, s, time.Hour)
+		committed := make(chan error, 1)
+		w.later(ctx, outcome(id), func(err error) { committed <- err })
+		select {
+		case <-committed:
+			t.Fatal("the outcome was committed alone")
+		case <-time.After(50 * time.Millisecond):
+		}
+		require.NoError(t, w.do(ctx, insertLine(ctx, "000009")))
+		select { // answered in the waited write's batch, before it
+		case err := <-committed:
+			require.NoError(t, err)
+		default:
+			t.Fatal("the outcome was not committed with the waited write")
+		}
+		answered(t, s, id)
+	})
+	t.Run("commits after laterWait", func(t *testing.T) {
+		s, _ := open(t)
+		id, err := s.Record(ctx, entry())
+		require.NoError(t, err)
+		const wait = 20 * time.Millisecond
+		w := runningWriter(t, s, wait)
+		committed := make(chan error, 1)
+		start := time.Now()
+		w.later(ctx, outcome(id), func(err error) { committed <- err })
+		require.NoError(t, <-committed)
+		require.GreaterOrEqual(t, time.Since(start), wait, "committed before laterWait")
+		answered(t, s, id)
+	})
+	t.Run("a full batch commits at once", func(t *testing.T) {
+		s, _ := open(t)
+		w := runningWriter(t, s, time.Hour)
+		committed := make(chan error, maxBatch)
+		for i := range maxBatch {
+			w.later(ctx, insertLine(ctx, fmt.Sprintf("%06d", i+1)), func(err error) { committed <- err })
+		}
+		for range maxBatch {
+			select {
+			case err := <-committed:
+				require.NoError(t, err)
+			case <-time.After(10 * time.Second):
+				t.Fatal("a full batch of outcomes waited")
+			}
+		}
+		require.Len(t, committedSTANs(t, s), maxBatch)
+	})
+	t.Run("stop commits it", func(t *testing.T) {
+		s, _ := open(t)
+		id, err := s.Record(ctx, entry())
+		require.NoError(t, err)
+		w := runningWriter(t, s, time.Hour)
+		committed := make(chan error, 1)
+		w.later(ctx, outcome(id), func(err error) { committed <- err })
+		stopped := make(chan struct{})
+		go func() { w.stop(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-time.After(10 * time.Second):
+			t.Fatal("stop waited for laterWait")
+		}
+		require.NoError(t, <-committed)
+		answered(t, s, id)
+	})
+}
+
+// runningWriter is a writer on a connection of s's database that waits up
+// to wait for a waited write, running until the test ends.
+func runningWriter(t *testing.T, s *SQL, wait time.Duration) *writer {
+	t.Helper()
+	conn, err := s.db.Conn(context.Background())
+	require.NoError(t, err)
+	w := newWriter(conn)
+	w.laterWait = wait
+	go w.loop()
+	t.Cleanup(w.stop)
+	return w
+}

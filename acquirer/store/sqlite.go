@@ -354,7 +354,8 @@ func (s *SQL) Complete(ctx context.Context, id int64, r Result) error {
 }
 
 // CompleteLater sets a journal line's outcome with the next commit,
-// without waiting for it.
+// without waiting for it. When no write that a caller waits for is queued,
+// that commit waits up to 2 ms for one, to share its fsync.
 func (s *SQL) CompleteLater(ctx context.Context, id int64, r Result, done func(error)) {
 	var after func(error)
 	if done != nil {
