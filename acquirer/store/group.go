@@ -151,28 +151,33 @@ func (w *writer) loop() {
 // soon as one of them has a caller waiting (with the writes queued behind
 // it), the batch is full, or the writer is stopping.
 func (w *writer) awaitWaited(batch []*writeJob) []*writeJob {
-	for _, j := range batch {
-		if j.done != nil {
-			return batch
-		}
+	if waited(batch) {
+		return batch
 	}
 	t := time.NewTimer(w.laterWait)
 	defer t.Stop()
-	for len(batch) < maxBatch {
+	for len(batch) < maxBatch && !waited(batch) {
 		select {
 		case j, ok := <-w.jobs:
 			if !ok {
 				return batch
 			}
-			batch = append(batch, j)
-			if j.done != nil {
-				return w.more(batch)
-			}
+			batch = w.more(append(batch, j))
 		case <-t.C:
 			return batch
 		}
 	}
 	return batch
+}
+
+// waited tells whether a caller waits for one of the writes of batch.
+func waited(batch []*writeJob) bool {
+	for _, j := range batch {
+		if j.done != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // more adds to batch the writes already queued, up to maxBatch.

@@ -274,11 +274,17 @@ func TestLaterWaitsForAWaitedWrite(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, StateAnswered, e.State)
 	}
-	t.Run("shares the next waited write's commit", func(t *testing.T) {
+	// pending records a journal line and starts a writer that waits up
+	// to wait for a waited write.
+	pending := func(t *testing.T, wait time.Duration) (*SQL, *writer, int64) {
+		t.Helper()
 		s, _ := open(t)
 		id, err := s.Record(ctx, entry())
 		require.NoError(t, err)
-		w := runningWriter(t, s, time.Hour)
+		return s, runningWriter(t, s, wait), id
+	}
+	t.Run("shares the next waited write's commit", func(t *testing.T) {
+		s, w, id := pending(t, time.Hour)
 		committed := make(chan error, 1)
 		w.later(ctx, outcome(id), func(err error) { committed <- err })
 		select {
@@ -296,11 +302,8 @@ func TestLaterWaitsForAWaitedWrite(t *testing.T) {
 		answered(t, s, id)
 	})
 	t.Run("commits after laterWait", func(t *testing.T) {
-		s, _ := open(t)
-		id, err := s.Record(ctx, entry())
-		require.NoError(t, err)
 		const wait = 20 * time.Millisecond
-		w := runningWriter(t, s, wait)
+		s, w, id := pending(t, wait)
 		committed := make(chan error, 1)
 		start := time.Now()
 		w.later(ctx, outcome(id), func(err error) { committed <- err })
@@ -326,10 +329,7 @@ func TestLaterWaitsForAWaitedWrite(t *testing.T) {
 		require.Len(t, committedSTANs(t, s), maxBatch)
 	})
 	t.Run("stop commits it", func(t *testing.T) {
-		s, _ := open(t)
-		id, err := s.Record(ctx, entry())
-		require.NoError(t, err)
-		w := runningWriter(t, s, time.Hour)
+		s, w, id := pending(t, time.Hour)
 		committed := make(chan error, 1)
 		w.later(ctx, outcome(id), func(err error) { committed <- err })
 		stopped := make(chan struct{})
