@@ -436,10 +436,11 @@ func (s *DB) Update(ctx context.Context, fn func(*Tx) error) error {
 
 // UpdateRows is Update for a function that changes only the state of the
 // cards, tokens and accounts it reads inside the transaction (with Card,
-// CardByPAN, Token, TokenByNumber, CredentialByNumber and Account) or of the hold it reads
-// with LockHold and its account, adds holds, and appends to the
-// authorisation log and audit trail: an authorisation or a reversal. On SQLite it is
-// Update. On PostgreSQL the transactions of UpdateRows on several
+// CardByPAN, Token, TokenByNumber, CredentialByNumber and Account) or of
+// the hold it reads with LockHold and its account, adds holds, and
+// appends to the authorisation log and audit trail: an authorisation or a
+// reversal. On SQLite it is Update. On PostgreSQL the transactions of
+// UpdateRows on several
 // instances run side by side, each holding the rows of the cards, tokens
 // and accounts it read until it commits (see the package documentation);
 // an Update on any instance waits for them, and they for it. Within one
