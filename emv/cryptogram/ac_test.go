@@ -180,6 +180,23 @@ func TestComputeARPCDispatch(t *testing.T) {
 	require.ErrorIs(t, err, cryptogram.ErrMethod)
 }
 
+// TestCVC3KnownAnswer: the public example of the MasterCard CVC3 (the
+// ICC CVC3 key by option A from the issuer's, the track 2 template in
+// binary, ATC 005E, UN 00000899) gives CVC3 29488 (hex 7330).
+func TestCVC3KnownAnswer(t *testing.T) {
+	imk := keys.MustHex(keys.TDES, "01234567899876543210012345678998")
+	kd, err := cryptogram.DeriveICCMK(cryptogram.OptionA, imk, "5123456789012345", "00")
+	require.NoError(t, err)
+	require.Equal(t, "BB8F", hx(kd.KCV())[:4])
+	track := mustHex("5123456789012345D35121010000000000000F")
+	iv, err := cryptogram.CVC3IV(kd, track)
+	require.NoError(t, err)
+	cvc3, err := cryptogram.ComputeCVC3(kd, iv, mustHex("00000899"), 0x005E)
+	require.NoError(t, err)
+	require.Equal(t, 29488, int(cvc3[0])<<8|int(cvc3[1]))
+	require.NoError(t, cryptogram.VerifyCVC3(kd, track, mustHex("00000899"), 0x005E, cvc3))
+}
+
 // TestCVC3: the card's CVC3 verifies at the issuer over the same static
 // track, number and ATC; any change fails.
 func TestCVC3(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/tapsim/tapsim/emv/keys"
+	"github.com/tapsim/tapsim/emv/mac"
 )
 
 // ErrTrack reports track data or bitmaps that cannot carry the dynamic
@@ -18,29 +19,27 @@ var ErrTrack = errors.New("cryptogram: unusable track data")
 // number and the ATC into the discretionary data of the track it sends;
 // the issuer recomputes it.
 //
-// tapsim's model follows the published outline of the scheme's algorithm:
-// IVCVC3 is the two rightmost bytes of the CBC encryption (zero IV) of the
-// static track data padded with zeros to whole blocks under the CVC3 key
-// KDCVC3; CVC3 is the two rightmost bytes of the encryption of the block
-// IVCVC3 || UN (4 bytes, BCD) || ATC (2 bytes). The track data for IVCVC3
-// are the data as personalised, before the reader writes any dynamic digit.
+// IVCVC3 is the two rightmost bytes of the ISO 9797-1 MAC algorithm 3
+// (the retail MAC, padding method 2) of the static track data under the
+// CVC3 key KDCVC3; CVC3 is the two rightmost bytes of the triple-DES
+// encryption of the block IVCVC3 || UN (4 bytes, BCD) || ATC (2 bytes).
+// The track data for IVCVC3 are the data as personalised (the track
+// template), before the reader writes any dynamic digit.
 
-// CVC3IV returns IVCVC3 for static track data under kd.
+// CVC3IV returns IVCVC3 for static track data under kd, a double-length
+// DES key.
 func CVC3IV(kd keys.Key, track []byte) ([]byte, error) {
 	if len(track) == 0 {
 		return nil, fmt.Errorf("%w: no track data", ErrTrack)
 	}
-	bs := kd.BlockSize()
-	if bs == 0 {
+	if kd.BlockSize() == 0 {
 		return nil, fmt.Errorf("%w: no key", ErrLength)
 	}
-	data := make([]byte, (len(track)+bs-1)/bs*bs)
-	copy(data, track)
-	enc, err := kd.EncryptCBC(make([]byte, bs), data)
+	m, err := mac.Alg3(kd, track, mac.Method2)
 	if err != nil {
 		return nil, fmt.Errorf("cryptogram: IVCVC3: %w", err)
 	}
-	return enc[len(enc)-2:], nil
+	return m[len(m)-2:], nil
 }
 
 // ComputeCVC3 returns the 2-byte CVC3 for iv (IVCVC3), the Unpredictable
