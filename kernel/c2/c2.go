@@ -857,7 +857,10 @@ func (r *run) restrictions() {
 	}
 	cfg := r.a.Config
 	add := cfg.AdditionalCapabilities
-	atm := cfg.Unattended() && len(add) == 5 && add[0]&0x80 != 0
+	// An ATM (Book 4 Annex A1) is a financial institution's unattended
+	// terminal (type 14, 15 or 16) that dispenses cash.
+	atm := len(cfg.TerminalType) == 1 && cfg.TerminalType[0]>>4 == 1 && cfg.Unattended() &&
+		len(add) == 5 && add[0]&0x80 != 0
 	if (atm && auc[0]&0x02 == 0) || (!atm && auc[0]&0x01 == 0) {
 		r.tvr.Set(kernel.TVRServiceNotAllowed)
 		return
@@ -874,7 +877,7 @@ func (r *run) restrictions() {
 			r.tvr.Set(kernel.TVRServiceNotAllowed)
 		}
 	case kernel.Purchase, kernel.PurchaseWithCashback:
-		if (domestic && auc[0]&0x30 == 0) || (!domestic && auc[0]&0x0C == 0) {
+		if auc[0]&purchaseAUC(domestic, add) == 0 {
 			r.tvr.Set(kernel.TVRServiceNotAllowed)
 		}
 	}
@@ -883,6 +886,32 @@ func (r *run) restrictions() {
 			r.tvr.Set(kernel.TVRServiceNotAllowed)
 		}
 	}
+}
+
+// purchaseAUC returns the bits of the Application Usage Control's first
+// byte of which one must be set for a purchase (Book 3 section 10.4.3,
+// Annex C2): valid for domestic goods (b6) or services (b4), or for
+// international goods (b5) or services (b3). A terminal whose Additional
+// Terminal Capabilities (add) say it sells goods only, or services only,
+// asks for that kind only; one that says both or neither, for either.
+func purchaseAUC(domestic bool, add []byte) byte {
+	goods, services := byte(0x10), byte(0x04)
+	if domestic {
+		goods, services = 0x20, 0x08
+	}
+	var sells byte
+	if len(add) == 5 {
+		if add[0]&0x40 != 0 { // byte 1 b7: goods
+			sells |= goods
+		}
+		if add[0]&0x20 != 0 { // byte 1 b6: services
+			sells |= services
+		}
+	}
+	if sells == 0 {
+		sells = goods | services
+	}
+	return sells
 }
 
 // CVM Results method codes (EMV Book 3 Annex C3).

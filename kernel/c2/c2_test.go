@@ -496,6 +496,58 @@ func TestProcessingRestrictions(t *testing.T) {
 	require.True(t, out.TVR.Has(kernel.TVRServiceNotAllowed))
 }
 
+// TestUsageControl: the card's Application Usage Control (9F07) against
+// the purchase (EMV Book 3 section 10.4.3): domestic purchases need the
+// domestic goods or services bit, international ones the international
+// bits, of the kinds the terminal sells; an ATM (type 14-16 with cash)
+// needs "valid at ATMs", every other terminal "valid at other terminals".
+func TestUsageControl(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		auc     byte        // first byte; the second is C0
+		country kernel.Code // the terminal's (0 for the card's, 0158)
+		typ     byte        // terminal type
+		sells   byte        // Additional Terminal Capabilities byte 1
+		refused bool
+	}{
+		{"domestic goods, domestic purchase", 0x21, 0, 0x22, 0xF0, false},
+		{"domestic services, domestic purchase", 0x09, 0, 0x22, 0xF0, false},
+		{"international goods only, domestic purchase", 0x11, 0, 0x22, 0xF0, true},
+		{"international services only, domestic purchase", 0x05, 0, 0x22, 0xF0, true},
+		{"international goods, international purchase", 0x11, 840, 0x22, 0xF0, false},
+		{"domestic goods only, international purchase", 0x21, 840, 0x22, 0xF0, true},
+		{"domestic services only, international purchase", 0x09, 840, 0x22, 0xF0, true},
+		{"domestic services only, terminal sells goods only", 0x09, 0, 0x22, 0xC0, true},
+		{"domestic goods only, terminal sells goods only", 0x21, 0, 0x22, 0xC0, false},
+		{"domestic goods only, terminal sells services only", 0x21, 0, 0x22, 0xA0, true},
+		{"domestic goods, terminal says neither", 0x21, 0, 0x22, 0x80, false},
+		{"merchant's unattended terminal with cash is no ATM", 0x29, 0, 0x25, 0xF0, false},
+		{"ATM needs valid at ATMs", 0x29, 0, 0x14, 0xF0, true},
+		{"valid at ATMs, at an ATM", 0x2A, 0, 0x14, 0xF0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newCard(t, nil)
+			m.MutateRecord = func(sfi, rec byte, objs tlv.List) tlv.List {
+				for i := range objs {
+					if objs[i].Tag == 0x9F07 {
+						objs[i].Value = []byte{tc.auc, 0xC0}
+					}
+				}
+				return objs
+			}
+			out := tap(t, m, 50000, func(c *kernel.Config) {
+				c.CAPublicKeys = nil
+				c.TerminalType = kernel.HexBytes{tc.typ}
+				c.AdditionalCapabilities = kernel.HexBytes{tc.sells, 0x00, 0xF0, 0xA0, 0x01}
+				if tc.country != 0 {
+					c.Country = tc.country
+				}
+			})
+			require.Equal(t, tc.refused, out.TVR.Has(kernel.TVRServiceNotAllowed), out.String())
+		})
+	}
+}
+
 // TestActionAnalysis: denial codes decline, an offline-only terminal uses
 // the default codes, an online-only terminal always goes online.
 func TestActionAnalysis(t *testing.T) {
