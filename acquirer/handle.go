@@ -24,6 +24,7 @@ const (
 	reasonReversalQueued   = "reversal_queued"
 	reasonIssuerBadMAC     = "issuer_mac_invalid"
 	reasonUnknownTerminal  = "unknown_terminal"
+	reasonKeyChange        = "key_change_not_supported"
 )
 
 // HandleFrame processes one frame from a terminal (length header excluded)
@@ -46,7 +47,7 @@ func (s *Server) HandleFrame(ctx context.Context, frame []byte) (reply []byte, h
 		return s.unexpected(frame, mti)
 	}
 	if !s.ready.Load() {
-		return s.minimal(mti, msg, isospec.RCSystemMalfunction), false
+		return s.minimal(mti, msg, isospec.RCSystemMalfunction, isospec.ReasonSystemError), false
 	}
 	switch mti {
 	case isospec.MTIAuthorizationRequest, isospec.MTIFinancialRequest:
@@ -56,7 +57,7 @@ func (s *Server) HandleFrame(ctx context.Context, frame []byte) (reply []byte, h
 	case isospec.MTINetworkRequest:
 		return s.network(frame, msg), false
 	}
-	return s.minimal(mti, msg, isospec.RCFormatError), false
+	return s.minimal(mti, msg, isospec.RCFormatError, isospec.ReasonFormat), false
 }
 
 // malformed answers a frame that does not parse: 30 in the response type
@@ -70,7 +71,7 @@ func (s *Server) malformed(frame []byte, err error) ([]byte, bool) {
 		return nil, true
 	}
 	s.noisy.Log("malformed terminal frame", slog.String("mti", string(g.MTI)), slog.String("tid", g.TerminalID), slog.Int("bytes", len(frame)), slog.String("error", err.Error()))
-	return s.echo(g, rmti, isospec.RCFormatError), false
+	return s.echo(g, rmti, isospec.RCFormatError, isospec.ReasonFormat), false
 }
 
 // unexpected answers a well-formed message that is not a request: a
@@ -84,12 +85,12 @@ func (s *Server) unexpected(frame []byte, mti isospec.MTI) ([]byte, bool) {
 		return nil, true
 	}
 	s.noisy.Log("terminal message that is not a request answered 30", slog.String("mti", string(mti)), slog.String("tid", g.TerminalID))
-	return s.echo(g, rmti, isospec.RCFormatError), false
+	return s.echo(g, rmti, isospec.RCFormatError, isospec.ReasonFormat), false
 }
 
-// minimal answers req, a request of type mti, with rc and only the fields
-// that identify it.
-func (s *Server) minimal(mti isospec.MTI, req *iso8583.Message, rc isospec.ResponseCode) []byte {
+// minimal answers req, a request of type mti, with rc, its reason and
+// only the fields that identify it.
+func (s *Server) minimal(mti isospec.MTI, req *iso8583.Message, rc isospec.ResponseCode, reason isospec.DeclineReason) []byte {
 	resp, err := mti.Response()
 	if err != nil {
 		return nil
@@ -100,14 +101,14 @@ func (s *Server) minimal(mti isospec.MTI, req *iso8583.Message, rc isospec.Respo
 		g.STAN, _ = req.GetString(isospec.FieldSTAN)
 		g.TerminalID, _ = req.GetString(isospec.FieldTerminalID)
 	}
-	return s.echo(g, resp, rc)
+	return s.echo(g, resp, rc, reason)
 }
 
-// echo is an answer of type rmti with code rc that carries the identifiers
-// read from the request (DE7, DE11, DE41), MACed under the TAK of the
-// terminal DE41 names when the acquirer knows it.
-func (s *Server) echo(g isospec.Glimpse, rmti isospec.MTI, rc isospec.ResponseCode) []byte {
-	m, err := g.Answer(rmti, rc, "")
+// echo is an answer of type rmti with code rc and its reason (DE48) that
+// carries the identifiers read from the request (DE7, DE11, DE41), MACed
+// under the TAK of the terminal DE41 names when the acquirer knows it.
+func (s *Server) echo(g isospec.Glimpse, rmti isospec.MTI, rc isospec.ResponseCode, reason isospec.DeclineReason) []byte {
+	m, err := g.Answer(rmti, rc, reason)
 	if err != nil {
 		s.log.Error("terminal reply not encodable", slog.String("error", err.Error()))
 		return nil
@@ -196,7 +197,7 @@ func accountNumber(pan, track2 string) string {
 func (s *Server) authorize(ctx context.Context, frame []byte, msg *iso8583.Message) (reply []byte, hangUp bool) {
 	var req isospec.AuthorizationRequest
 	if err := isospec.Decode(msg, &req); err != nil {
-		return s.minimal(isospec.MTIAuthorizationRequest, msg, isospec.RCFormatError), false
+		return s.minimal(isospec.MTIAuthorizationRequest, msg, isospec.RCFormatError, isospec.ReasonFormat), false
 	}
 	term, rc, reason := s.checkTerminal(frame, req.TerminalID, true)
 	if rc == "" {
@@ -410,27 +411,30 @@ func (s *Server) queueTimeout(ctx context.Context, journalID int64, req *isospec
 func (s *Server) network(frame []byte, msg *iso8583.Message) []byte {
 	var req isospec.NetworkManagement
 	if err := isospec.Decode(msg, &req); err != nil {
-		return s.minimal(isospec.MTINetworkRequest, msg, isospec.RCFormatError)
+		return s.minimal(isospec.MTINetworkRequest, msg, isospec.RCFormatError, isospec.ReasonFormat)
 	}
-	answer := func(t Terminal, rc isospec.ResponseCode) []byte {
+	answer := func(t Terminal, rc isospec.ResponseCode, reason string) []byte {
 		r, err := req.Response(rc)
 		if err != nil {
 			return nil
+		}
+		if !rc.Approved() {
+			r.PrivateData = declineData(reason)
 		}
 		return s.encodeReply(r, t.TAK)
 	}
 	// A network management message may come without a MAC; one that has
 	// a MAC must verify.
-	term, rc, _ := s.checkTerminal(frame, req.TerminalID, false)
+	term, rc, reason := s.checkTerminal(frame, req.TerminalID, false)
 	if rc != "" {
-		return answer(term, rc)
+		return answer(term, rc, reason)
 	}
 	if err := isospec.Validate(msg); err != nil {
-		return answer(term, isospec.RCFormatError)
+		return answer(term, isospec.RCFormatError, string(isospec.ReasonFormat))
 	}
 	if req.NetworkCode == isospec.NetKeyChange {
 		// Terminal keys are loaded through the security module only.
-		return answer(term, isospec.RCInvalidTransaction)
+		return answer(term, isospec.RCInvalidTransaction, reasonKeyChange)
 	}
-	return answer(term, isospec.RCApproved)
+	return answer(term, isospec.RCApproved, "")
 }

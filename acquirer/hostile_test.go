@@ -9,9 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moov-io/iso8583"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tapsim/tapsim/acquirer"
+	"github.com/tapsim/tapsim/acquirer/internal/testhsm"
 	"github.com/tapsim/tapsim/isospec"
 	"github.com/tapsim/tapsim/isospec/frameserver/frametest"
 	"github.com/tapsim/tapsim/isospec/tlsconf/tlstest"
@@ -88,6 +90,7 @@ func TestAnswersEchoWhatCanBeRead(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, tc.mti, de(t, m, 0))
 			require.Equal(t, "30", de(t, m, isospec.FieldResponseCode))
+			require.Equal(t, isospec.ReasonFormat, reason(t, de(t, m, isospec.FieldPrivateData)))
 			for i, id := range []int{isospec.FieldTransmissionDateTime, isospec.FieldSTAN, isospec.FieldTerminalID} {
 				require.Equal(t, tc.echo[i], de(t, m, id), "field %d", id)
 			}
@@ -211,4 +214,43 @@ func TestHostileNetwork(t *testing.T) {
 			base.Goroutines, peak.Goroutines, after.Goroutines, base.FDs, peak.FDs, after.FDs)
 		require.Equal(t, isospec.RCApproved, r.authorise(r.authReq(visaPAN, 100)).ResponseCode, "still serving")
 	})
+}
+
+// Network management refusals say why in DE48, as every other refusal
+// does; an approval carries no reason.
+func TestNetworkRefusalsSayWhy(t *testing.T) {
+	r := newRig(t, nil)
+	nm := func(code isospec.NetworkCode, tid string) *isospec.NetworkManagement {
+		n := isospec.NewNetworkManagement(code, r.nextSTAN(), r.clock.Now())
+		n.TerminalID = tid
+		return n
+	}
+	unsigned, err := isospec.Encode(nm(isospec.NetSignOn, tid))
+	require.NoError(t, err)
+	badMAC, err := isospec.Encode(nm(isospec.NetEcho, tid))
+	require.NoError(t, err)
+	require.NoError(t, isospec.SetMAC(badMAC, func(d []byte) ([]byte, error) { return terminalMACWith(testhsm.ZAK, d) }))
+	for _, tc := range []struct {
+		name   string
+		msg    *iso8583.Message
+		code   string
+		reason isospec.DeclineReason
+	}{
+		{"sign-on", r.encode(nm(isospec.NetSignOn, tid)), "00", ""},
+		{"sign-on without a MAC", unsigned, "00", ""},
+		{"key change", r.encode(nm(isospec.NetKeyChange, tid)), "12", "key_change_not_supported"},
+		{"unknown terminal", r.encode(nm(isospec.NetEcho, "T0000009")), "63", "unknown_terminal"},
+		{"wrong MAC", badMAC, "63", isospec.ReasonMACInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := r.send(tc.msg)
+			require.Equal(t, tc.code, de(t, resp, isospec.FieldResponseCode))
+			pd := de(t, resp, isospec.FieldPrivateData)
+			if tc.reason == "" {
+				require.Empty(t, pd)
+				return
+			}
+			require.Equal(t, tc.reason, reason(t, pd))
+		})
+	}
 }

@@ -24,7 +24,7 @@ func (s *Server) reverse(ctx context.Context, frame []byte, msg *iso8583.Message
 	now := s.cfg.Now()
 	var req isospec.ReversalRequest
 	if err := isospec.Decode(msg, &req); err != nil {
-		return s.minimal(isospec.MTIReversalRequest, msg, isospec.RCFormatError)
+		return s.minimal(isospec.MTIReversalRequest, msg, isospec.RCFormatError, isospec.ReasonFormat)
 	}
 	answer := func(t Terminal, rc isospec.ResponseCode, reason string) []byte {
 		r, err := isospec.NewReversalResponse(&req, rc)

@@ -179,6 +179,7 @@ func TestHandleFrameBeforeStartAndAfterClose(t *testing.T) {
 	m, err := isospec.Unpack(reply)
 	require.NoError(t, err)
 	require.Equal(t, "96", de(t, m, isospec.FieldResponseCode))
+	require.Equal(t, isospec.ReasonSystemError, reason(t, de(t, m, isospec.FieldPrivateData)))
 
 	require.NoError(t, r.acq.Close())
 	reply, _ = r.acq.HandleFrame(context.Background(), good)
