@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -48,6 +49,12 @@ type Limits struct {
 	IdleTimeout time.Duration
 	// MaxHeaderBytes bounds the request headers.
 	MaxHeaderBytes int
+	// MaxConns bounds the connections open at once, TLS handshakes
+	// included; a connection beyond it is closed as soon as it is
+	// accepted.
+	MaxConns int
+	// MaxStreams bounds the requests an HTTP/2 connection runs at once.
+	MaxStreams int
 }
 
 // DefaultLimits are the limits of a provisioning server.
@@ -58,6 +65,8 @@ var DefaultLimits = Limits{
 	WriteTimeout:      15 * time.Second,
 	IdleTimeout:       60 * time.Second,
 	MaxHeaderBytes:    16 << 10,
+	MaxConns:          256,
+	MaxStreams:        16,
 }
 
 func (l Limits) withDefaults() Limits {
@@ -80,14 +89,22 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxHeaderBytes > 0 {
 		d.MaxHeaderBytes = l.MaxHeaderBytes
 	}
+	if l.MaxConns > 0 {
+		d.MaxConns = l.MaxConns
+	}
+	if l.MaxStreams > 0 {
+		d.MaxStreams = l.MaxStreams
+	}
 	return d
 }
 
 // NewServer is the http.Server of a provisioning service: mutual TLS
 // with cfg (build it with isospec/tlsconf.Server; a configuration that
 // does not require and verify client certificates is refused) and every
-// timeout and size limit of lim set. Serve it with
-// srv.ServeTLS(listener, "", "") and stop it with Shutdown.
+// timeout, size and connection limit of lim set. A path h, when it is a
+// *http.ServeMux, does not serve is refused 404 with the reason
+// not_found. Serve it with srv.ServeTLS(listener, "", "") and stop it
+// with Shutdown.
 func NewServer(h http.Handler, cfg *tls.Config, lim Limits) (*http.Server, error) {
 	if h == nil {
 		return nil, fmt.Errorf("%w: server: no handler", ErrConfig)
@@ -99,6 +116,10 @@ func NewServer(h http.Handler, cfg *tls.Config, lim Limits) (*http.Server, error
 		return nil, fmt.Errorf("%w: server: no certificate", ErrConfig)
 	}
 	lim = lim.withDefaults()
+	if mux, ok := h.(*http.ServeMux); ok {
+		h = knownPaths{mux}
+	}
+	conns := connCap{max: int64(lim.MaxConns), open: new(atomic.Int64)}
 	return &http.Server{
 		Handler:           h,
 		TLSConfig:         cfg.Clone(),
@@ -107,8 +128,40 @@ func NewServer(h http.Handler, cfg *tls.Config, lim Limits) (*http.Server, error
 		WriteTimeout:      lim.WriteTimeout,
 		IdleTimeout:       lim.IdleTimeout,
 		MaxHeaderBytes:    lim.MaxHeaderBytes,
+		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: lim.MaxStreams},
+		ConnState:         conns.track,
 		ErrorLog:          log.New(io.Discard, "", 0),
 	}, nil
+}
+
+// knownPaths serves the paths its mux has a pattern for and refuses the
+// others with a Refusal (not the mux's plain-text 404).
+type knownPaths struct{ mux *http.ServeMux }
+
+func (k knownPaths) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := k.mux.Handler(r); pattern == "" {
+		WriteRefusal(w, Refuse(http.StatusNotFound, ReasonNotFound, "no such endpoint"))
+		return
+	}
+	k.mux.ServeHTTP(w, r)
+}
+
+// connCap counts a server's open connections (http.Server.ConnState) and
+// closes a new one beyond max.
+type connCap struct {
+	max  int64
+	open *atomic.Int64
+}
+
+func (c connCap) track(conn net.Conn, state http.ConnState) {
+	switch state {
+	case http.StateNew:
+		if c.open.Add(1) > c.max {
+			_ = conn.Close()
+		}
+	case http.StateClosed, http.StateHijacked:
+		c.open.Add(-1)
+	}
 }
 
 // Request is what a HandlerFunc gets: a POST whose body was read within

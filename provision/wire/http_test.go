@@ -77,7 +77,9 @@ func startService(t *testing.T, lim wire.Limits) *service {
 		wire.HandlerOptions{MediaTypes: []string{wire.MediaJSON}}))
 	srv, err := wire.NewServer(mux, s.pki.Server("token-service"), lim)
 	require.NoError(t, err)
-	srv.ConnState = func(_ net.Conn, st http.ConnState) {
+	capped := srv.ConnState // the server's connection cap
+	srv.ConnState = func(c net.Conn, st http.ConnState) {
+		capped(c, st)
 		if st == http.StateClosed {
 			s.closed <- struct{}{}
 		}
@@ -458,4 +460,50 @@ func TestHTTPStaleConnectionRetried(t *testing.T) {
 			require.Equal(t, int32(2), calls.Load(), "the JSON body was not sent again")
 		})
 	}
+}
+
+// A path the service does not serve is refused with a Refusal, not the
+// plain text of Go's mux.
+func TestHTTPUnknownPath(t *testing.T) {
+	s := startService(t, wire.Limits{})
+	c := s.client(t, s.pki.Client("wallet-provider", ""))
+	_, _, err := c.Post(context.Background(), s.url("/nothing-here"), wire.MediaJSON, []byte("{}"))
+	var ref *wire.Refusal
+	require.ErrorAs(t, err, &ref)
+	require.Equal(t, http.StatusNotFound, ref.Code)
+	require.Equal(t, wire.ReasonNotFound, ref.Reason)
+	require.Zero(t, s.calls.Load())
+}
+
+// Connections beyond the cap are closed as soon as they are accepted,
+// before any handshake; once one of those within the cap ends, a client
+// is served again.
+func TestHTTPConnectionCap(t *testing.T) {
+	s := startService(t, wire.Limits{MaxConns: 2, ReadHeaderTimeout: time.Minute})
+	held := make([]net.Conn, 2)
+	for i := range held {
+		nc, err := net.Dial("tcp", s.addr)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = nc.Close() })
+		held[i] = nc
+	}
+	// Past the cap: closed by the server, whose close is the only end
+	// of this read (the deadline is a bound far above it).
+	over, err := net.Dial("tcp", s.addr)
+	require.NoError(t, err)
+	defer over.Close()
+	_ = over.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, err = over.Read(make([]byte, 1))
+	require.ErrorIs(t, err, io.EOF)
+	s.waitClosed(t)
+
+	// One held connection goes: its slot is free once the server saw it
+	// close, and a real client is served.
+	require.NoError(t, held[0].Close())
+	s.waitClosed(t)
+	c := s.client(t, s.pki.Client("wallet-provider", ""))
+	s.setHandler(func(*wire.Request) (wire.Response, error) { return wire.JSONResponse(http.StatusOK, map[string]string{"ok": "yes"}) })
+	_, body, err := c.Post(context.Background(), s.url("/other"), wire.MediaJSON, []byte("{}"))
+	require.NoError(t, err)
+	require.JSONEq(t, `{"ok":"yes"}`, string(body))
 }

@@ -27,6 +27,7 @@ const (
 	ReasonTimeout           = "request_timeout"
 	ReasonClientCertificate = "client_certificate_required"
 	ReasonInternal          = "internal_error"
+	ReasonNotFound          = "not_found"
 )
 
 // Refusal is the JSON body of every HTTP error a provisioning service
