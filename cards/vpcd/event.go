@@ -67,8 +67,9 @@ type Event struct {
 	// Dur is the time the card took to answer the frame.
 	Dur time.Duration
 	// Err is why the card left the field (EventRemoved: ErrRemoved,
-	// ErrPeerClosed, ErrStuck or a connection error) or why the
-	// connection was refused (EventWaiting).
+	// ErrPeerClosed, ErrStuck or a connection error), why the
+	// connection was refused (EventWaiting), or ErrCardPanicked for an
+	// APDU the card panicked on (EventAPDU).
 	Err error
 }
 

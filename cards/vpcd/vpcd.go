@@ -465,6 +465,22 @@ func (s *Server) answer(frame []byte) ([]byte, Event, bool) {
 // respond is what the card does with one frame from vpcd. It never
 // panics on any frame, and it answers exactly the frames the protocol
 // wants answered: GetATR and command APDUs.
+// ErrCardPanicked is the Err of an APDU event whose command made the card
+// panic: the card answered 6F00 (no precise diagnosis) and stays in the
+// field.
+var ErrCardPanicked = errors.New("vpcd: the card panicked on the command")
+
+// process is c.Process, with a panic of the card's turned into
+// ErrCardPanicked and no answer.
+func process(c cards.Card, frame []byte) (resp []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			resp, err = nil, fmt.Errorf("%w: %v", ErrCardPanicked, r)
+		}
+	}()
+	return c.Process(frame), nil
+}
+
 func respond(c cards.Card, frame []byte) ([]byte, Event) {
 	if len(frame) == 1 {
 		switch frame[0] {
@@ -488,13 +504,13 @@ func respond(c cards.Card, frame []byte) ([]byte, Event) {
 	if len(frame) == 0 {
 		return nil, Event{Type: EventUnknown}
 	}
-	resp := c.Process(frame)
+	resp, perr := process(c, frame)
 	if len(resp) < 2 {
 		// A card must always give a status word: a broken answer is
 		// reported as a card fault rather than left to hang the reader.
 		resp = []byte{0x6F, 0x00}
 	}
-	ev := Event{Type: EventAPDU, Len: len(frame), SW: uint16(resp[len(resp)-2])<<8 | uint16(resp[len(resp)-1])}
+	ev := Event{Type: EventAPDU, Len: len(frame), SW: uint16(resp[len(resp)-2])<<8 | uint16(resp[len(resp)-1]), Err: perr}
 	if len(frame) >= 2 {
 		ev.Code = frame[1]
 	}

@@ -79,6 +79,9 @@ func (c *testCard) Reset() {
 	c.resets++
 }
 func (c *testCard) Process(b []byte) []byte {
+	if b[1] == 0xEE {
+		panic("test card: instruction EE")
+	}
 	c.mu.Lock()
 	c.commands++
 	d := c.delay
@@ -205,6 +208,41 @@ func TestServeOneCard(t *testing.T) {
 	defer mu.Unlock()
 	require.Equal(t, []vpcd.EventType{vpcd.EventInserted, vpcd.EventATR, vpcd.EventPowerOn, vpcd.EventReset,
 		vpcd.EventUnknown, vpcd.EventPowerOff, vpcd.EventAPDU, vpcd.EventRemoved}, events)
+}
+
+// A command the card panics on is answered 6F00 and reported; the card
+// stays in the field and answers the next command.
+func TestCardPanicAnswered(t *testing.T) {
+	f := newFakeVPCD(t)
+	card := &testCard{}
+	var (
+		mu   sync.Mutex
+		errs []error
+	)
+	s := vpcd.New(f.addr(), card, vpcd.Options{OnEvent: func(e vpcd.Event) {
+		if e.Type == vpcd.EventAPDU {
+			mu.Lock()
+			defer mu.Unlock()
+			errs = append(errs, e.Err)
+		}
+	}})
+	require.NoError(t, s.Insert(context.Background()))
+	defer s.Remove()
+	c := f.accept()
+	send(t, c, 0x00, 0xEE, 0x00, 0x00)
+	got, err := recv(t, c)
+	require.NoError(t, err)
+	require.Equal(t, []byte{0x6F, 0x00}, got)
+	send(t, c, 0x00, 0xB0, 0x00, 0x00)
+	got, err = recv(t, c)
+	require.NoError(t, err)
+	require.Equal(t, []byte{0xB0, 0x90, 0x00}, got)
+	require.True(t, s.Inserted())
+	mu.Lock()
+	defer mu.Unlock()
+	// The first command's event went out before the second was read.
+	require.NotEmpty(t, errs)
+	require.ErrorIs(t, errs[0], vpcd.ErrCardPanicked)
 }
 
 func TestNoATRGivesDefault(t *testing.T) {
