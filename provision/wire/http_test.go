@@ -502,7 +502,9 @@ func TestHTTPConnectionCap(t *testing.T) {
 	require.NoError(t, held[0].Close())
 	s.waitClosed(t)
 	c := s.client(t, s.pki.Client("wallet-provider", ""))
-	s.setHandler(func(*wire.Request) (wire.Response, error) { return wire.JSONResponse(http.StatusOK, map[string]string{"ok": "yes"}) })
+	s.setHandler(func(*wire.Request) (wire.Response, error) {
+		return wire.JSONResponse(http.StatusOK, map[string]string{"ok": "yes"})
+	})
 	_, body, err := c.Post(context.Background(), s.url("/other"), wire.MediaJSON, []byte("{}"))
 	require.NoError(t, err)
 	require.JSONEq(t, `{"ok":"yes"}`, string(body))
