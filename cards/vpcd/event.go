@@ -68,8 +68,8 @@ type Event struct {
 	Dur time.Duration
 	// Err is why the card left the field (EventRemoved: ErrRemoved,
 	// ErrPeerClosed, ErrStuck or a connection error), why the
-	// connection was refused (EventWaiting), or ErrCardPanicked for an
-	// APDU the card panicked on (EventAPDU).
+	// connection was refused (EventWaiting), or ErrCardPanicked for a
+	// frame the card panicked on.
 	Err error
 }
 
@@ -77,7 +77,11 @@ type Event struct {
 func (e Event) String() string {
 	switch e.Type {
 	case EventAPDU:
-		return fmt.Sprintf("APDU INS %02X (%d bytes) -> %04X in %s", e.Code, e.Len, e.SW, e.Dur.Round(time.Microsecond))
+		line := fmt.Sprintf("APDU INS %02X (%d bytes) -> %04X in %s", e.Code, e.Len, e.SW, e.Dur.Round(time.Microsecond))
+		if e.Err != nil {
+			line += ": " + e.Err.Error()
+		}
+		return line
 	case EventATR:
 		return fmt.Sprintf("ATR sent (%d bytes)", e.Len)
 	case EventUnknown:

@@ -462,26 +462,35 @@ func (s *Server) answer(frame []byte) ([]byte, Event, bool) {
 	}
 }
 
-// respond is what the card does with one frame from vpcd. It never
-// panics on any frame, and it answers exactly the frames the protocol
-// wants answered: GetATR and command APDUs.
-// ErrCardPanicked is the Err of an APDU event whose command made the card
-// panic: the card answered 6F00 (no precise diagnosis) and stays in the
-// field.
-var ErrCardPanicked = errors.New("vpcd: the card panicked on the command")
+// ErrCardPanicked is the Err of the event of a frame the card panicked
+// on: a command APDU is answered 6F00 (no precise diagnosis), GetATR with
+// DefaultATR, and the card stays in the field.
+var ErrCardPanicked = errors.New("vpcd: the card panicked")
 
-// process is c.Process, with a panic of the card's turned into
-// ErrCardPanicked and no answer.
-func process(c cards.Card, frame []byte) (resp []byte, err error) {
+// respond is what the card does with one frame from vpcd. It never
+// panics on any frame, the card's own panics included (ErrCardPanicked),
+// and it answers exactly the frames the protocol wants answered: GetATR
+// and command APDUs.
+func respond(c cards.Card, frame []byte) (resp []byte, ev Event) {
 	defer func() {
-		if r := recover(); r != nil {
-			resp, err = nil, fmt.Errorf("%w: %v", ErrCardPanicked, r)
+		r := recover()
+		if r == nil {
+			return
+		}
+		resp, ev = nil, Event{Type: EventUnknown, Err: fmt.Errorf("%w: %v", ErrCardPanicked, r)}
+		switch {
+		case len(frame) > 1:
+			resp = []byte{0x6F, 0x00}
+			ev.Type, ev.Len, ev.Code, ev.SW = EventAPDU, len(frame), frame[1], 0x6F00
+		case len(frame) == 1 && frame[0] == GetATR:
+			resp = append([]byte(nil), DefaultATR...)
+			ev.Type, ev.Len = EventATR, len(resp)
+		case len(frame) == 1 && frame[0] == PowerOn:
+			ev.Type = EventPowerOn
+		case len(frame) == 1 && frame[0] == Reset:
+			ev.Type = EventReset
 		}
 	}()
-	return c.Process(frame), nil
-}
-
-func respond(c cards.Card, frame []byte) ([]byte, Event) {
 	if len(frame) == 1 {
 		switch frame[0] {
 		case PowerOff:
@@ -504,13 +513,13 @@ func respond(c cards.Card, frame []byte) ([]byte, Event) {
 	if len(frame) == 0 {
 		return nil, Event{Type: EventUnknown}
 	}
-	resp, perr := process(c, frame)
+	resp = c.Process(frame)
 	if len(resp) < 2 {
 		// A card must always give a status word: a broken answer is
 		// reported as a card fault rather than left to hang the reader.
 		resp = []byte{0x6F, 0x00}
 	}
-	ev := Event{Type: EventAPDU, Len: len(frame), SW: uint16(resp[len(resp)-2])<<8 | uint16(resp[len(resp)-1]), Err: perr}
+	ev = Event{Type: EventAPDU, Len: len(frame), SW: uint16(resp[len(resp)-2])<<8 | uint16(resp[len(resp)-1])}
 	if len(frame) >= 2 {
 		ev.Code = frame[1]
 	}

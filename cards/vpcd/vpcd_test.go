@@ -72,7 +72,12 @@ type testCard struct {
 	atr      []byte
 }
 
-func (c *testCard) ATR() []byte { return c.atr }
+func (c *testCard) ATR() []byte {
+	if string(c.atr) == "panic" {
+		panic("test card: ATR")
+	}
+	return c.atr
+}
 func (c *testCard) Reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -210,27 +215,30 @@ func TestServeOneCard(t *testing.T) {
 		vpcd.EventUnknown, vpcd.EventPowerOff, vpcd.EventAPDU, vpcd.EventRemoved}, events)
 }
 
-// A command the card panics on is answered 6F00 and reported; the card
-// stays in the field and answers the next command.
+// A frame the card panics on is answered as the protocol wants (6F00 to
+// a command, the default ATR) and reported; the card stays in the field
+// and answers the next command.
 func TestCardPanicAnswered(t *testing.T) {
 	f := newFakeVPCD(t)
-	card := &testCard{}
+	card := &testCard{atr: []byte("panic")}
 	var (
-		mu   sync.Mutex
-		errs []error
+		mu  sync.Mutex
+		evs []vpcd.Event
 	)
 	s := vpcd.New(f.addr(), card, vpcd.Options{OnEvent: func(e vpcd.Event) {
-		if e.Type == vpcd.EventAPDU {
-			mu.Lock()
-			defer mu.Unlock()
-			errs = append(errs, e.Err)
-		}
+		mu.Lock()
+		defer mu.Unlock()
+		evs = append(evs, e)
 	}})
 	require.NoError(t, s.Insert(context.Background()))
 	defer s.Remove()
 	c := f.accept()
-	send(t, c, 0x00, 0xEE, 0x00, 0x00)
+	send(t, c, vpcd.GetATR)
 	got, err := recv(t, c)
+	require.NoError(t, err)
+	require.Equal(t, vpcd.DefaultATR, got)
+	send(t, c, 0x00, 0xEE, 0x00, 0x00)
+	got, err = recv(t, c)
 	require.NoError(t, err)
 	require.Equal(t, []byte{0x6F, 0x00}, got)
 	send(t, c, 0x00, 0xB0, 0x00, 0x00)
@@ -238,11 +246,16 @@ func TestCardPanicAnswered(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []byte{0xB0, 0x90, 0x00}, got)
 	require.True(t, s.Inserted())
+	// Each frame's event went out before the next frame was read.
 	mu.Lock()
 	defer mu.Unlock()
-	// The first command's event went out before the second was read.
-	require.NotEmpty(t, errs)
-	require.ErrorIs(t, errs[0], vpcd.ErrCardPanicked)
+	require.GreaterOrEqual(t, len(evs), 3)
+	require.Equal(t, vpcd.EventATR, evs[1].Type)
+	require.ErrorIs(t, evs[1].Err, vpcd.ErrCardPanicked)
+	require.Equal(t, vpcd.EventAPDU, evs[2].Type)
+	require.ErrorIs(t, evs[2].Err, vpcd.ErrCardPanicked)
+	require.Contains(t, evs[2].String(), "6F00")
+	require.Contains(t, evs[2].String(), "panicked")
 }
 
 func TestNoATRGivesDefault(t *testing.T) {
