@@ -38,8 +38,9 @@ const (
 type Limits struct {
 	// MaxBody bounds a request body; a longer one gets 413.
 	MaxBody int64
-	// ReadHeaderTimeout bounds the TLS handshake and the request headers:
-	// it cuts a slow-loris client.
+	// ReadHeaderTimeout bounds the request headers: it cuts a slow-loris
+	// client. The TLS handshake is bounded by the least of it,
+	// ReadTimeout and WriteTimeout.
 	ReadHeaderTimeout time.Duration
 	// ReadTimeout bounds reading a whole request, body included.
 	ReadTimeout time.Duration
@@ -135,15 +136,31 @@ func NewServer(h http.Handler, cfg *tls.Config, lim Limits) (*http.Server, error
 }
 
 // knownPaths serves the paths its mux has a pattern for and refuses the
-// others with a Refusal (not the mux's plain-text 404).
+// others with a Refusal (not the mux's plain-text 404). A path the mux
+// serves for other methods only is the mux's to answer (405).
 type knownPaths struct{ mux *http.ServeMux }
 
 func (k knownPaths) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if _, pattern := k.mux.Handler(r); pattern == "" {
+	if _, pattern := k.mux.Handler(r); pattern == "" && !k.otherMethod(r) {
 		WriteRefusal(w, Refuse(http.StatusNotFound, ReasonNotFound, "no such endpoint"))
 		return
 	}
 	k.mux.ServeHTTP(w, r)
+}
+
+// otherMethod tells whether the mux serves r's path for another method.
+func (k knownPaths) otherMethod(r *http.Request) bool {
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := k.mux.Handler(probe); pattern != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // connCap counts a server's open connections (http.Server.ConnState) and

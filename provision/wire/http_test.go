@@ -463,7 +463,8 @@ func TestHTTPStaleConnectionRetried(t *testing.T) {
 }
 
 // A path the service does not serve is refused with a Refusal, not the
-// plain text of Go's mux.
+// plain text of Go's mux; a path served for another method only is
+// answered 405 by the mux.
 func TestHTTPUnknownPath(t *testing.T) {
 	s := startService(t, wire.Limits{})
 	c := s.client(t, s.pki.Client("wallet-provider", ""))
@@ -479,7 +480,10 @@ func TestHTTPUnknownPath(t *testing.T) {
 // before any handshake; once one of those within the cap ends, a client
 // is served again.
 func TestHTTPConnectionCap(t *testing.T) {
-	s := startService(t, wire.Limits{MaxConns: 2, ReadHeaderTimeout: time.Minute})
+	// Every timeout far above the read deadline below, which only a
+	// server without the cap would reach.
+	long := time.Minute
+	s := startService(t, wire.Limits{MaxConns: 2, ReadHeaderTimeout: long, ReadTimeout: long, WriteTimeout: long, IdleTimeout: long})
 	held := make([]net.Conn, 2)
 	for i := range held {
 		nc, err := net.Dial("tcp", s.addr)
@@ -487,8 +491,9 @@ func TestHTTPConnectionCap(t *testing.T) {
 		t.Cleanup(func() { _ = nc.Close() })
 		held[i] = nc
 	}
-	// Past the cap: closed by the server, whose close is the only end
-	// of this read (the deadline is a bound far above it).
+	// Past the cap: closed by the server at once; without the cap this
+	// read would end at its deadline, before any of the server's
+	// timeouts.
 	over, err := net.Dial("tcp", s.addr)
 	require.NoError(t, err)
 	defer over.Close()
