@@ -24,7 +24,6 @@ const (
 	reasonReversalQueued   = "reversal_queued"
 	reasonIssuerBadMAC     = "issuer_mac_invalid"
 	reasonUnknownTerminal  = "unknown_terminal"
-	reasonKeyChange        = "key_change_not_supported"
 )
 
 // HandleFrame processes one frame from a terminal (length header excluded)
@@ -197,7 +196,8 @@ func accountNumber(pan, track2 string) string {
 func (s *Server) authorize(ctx context.Context, frame []byte, msg *iso8583.Message) (reply []byte, hangUp bool) {
 	var req isospec.AuthorizationRequest
 	if err := isospec.Decode(msg, &req); err != nil {
-		return s.minimal(isospec.MTIAuthorizationRequest, msg, isospec.RCFormatError, isospec.ReasonFormat), false
+		mti, _ := msg.GetMTI() // 0100 or 0200
+		return s.minimal(isospec.MTI(mti), msg, isospec.RCFormatError, isospec.ReasonFormat), false
 	}
 	term, rc, reason := s.checkTerminal(frame, req.TerminalID, true)
 	if rc == "" {
@@ -434,7 +434,7 @@ func (s *Server) network(frame []byte, msg *iso8583.Message) []byte {
 	}
 	if req.NetworkCode == isospec.NetKeyChange {
 		// Terminal keys are loaded through the security module only.
-		return answer(term, isospec.RCInvalidTransaction, reasonKeyChange)
+		return answer(term, isospec.RCInvalidTransaction, string(isospec.ReasonKeyChange))
 	}
 	return answer(term, isospec.RCApproved, "")
 }

@@ -134,6 +134,9 @@ const (
 	ReasonFrequencyLimit        DeclineReason = "frequency_limit"
 	ReasonTransactionNotAllowed DeclineReason = "transaction_not_allowed"
 	ReasonSystemError           DeclineReason = "system_error"
+	// ReasonKeyChange refuses a key change by network management (0800,
+	// DE70 161): keys are loaded through the security module only.
+	ReasonKeyChange DeclineReason = "key_change_not_supported"
 )
 
 var reasonCodes = map[DeclineReason]ResponseCode{
@@ -167,6 +170,7 @@ var reasonCodes = map[DeclineReason]ResponseCode{
 	ReasonFrequencyLimit:        RCExceedsFrequencyLimit,
 	ReasonTransactionNotAllowed: RCNotPermittedCardholder,
 	ReasonSystemError:           RCSystemMalfunction,
+	ReasonKeyChange:             RCInvalidTransaction,
 }
 
 // DeclineReasons returns every reason the package defines, sorted.

@@ -453,13 +453,19 @@ func (l *Link) inbound(_ context.Context, c *frameclient.Conn, msg *iso8583.Mess
 	if err := isospec.Decode(msg, &req); err != nil {
 		return
 	}
-	rc := isospec.RCApproved
+	rc, reason := isospec.RCApproved, isospec.DeclineReason("")
 	if req.NetworkCode == isospec.NetKeyChange {
-		rc = isospec.RCInvalidTransaction // keys are loaded through the HSM only
+		// Keys are loaded through the HSM only.
+		rc, reason = isospec.RCInvalidTransaction, isospec.ReasonKeyChange
 	}
 	r, err := req.Response(rc)
 	if err != nil {
 		return
+	}
+	if reason != "" {
+		if r.PrivateData, err = (isospec.PrivateData{DeclineReason: reason}).Encode(); err != nil {
+			return
+		}
 	}
 	out, err := isospec.Encode(r)
 	if err == nil {

@@ -231,8 +231,13 @@ func TestAnswersIssuerEcho(t *testing.T) {
 	require.NoError(t, err)
 	resp, err = r.iss.Send(kc)
 	require.NoError(t, err)
-	require.NoError(t, isospec.Decode(resp, &got))
-	require.Equal(t, isospec.RCInvalidTransaction, got.ResponseCode)
+	var refused isospec.NetworkManagement
+	require.NoError(t, isospec.Decode(resp, &refused))
+	require.Equal(t, isospec.RCInvalidTransaction, refused.ResponseCode)
+	pd, err := isospec.ParsePrivateData(refused.PrivateData)
+	require.NoError(t, err)
+	require.Equal(t, isospec.ReasonKeyChange, pd.DeclineReason)
+	require.True(t, r.iss.MACOK(resp))
 }
 
 func TestNewRejects(t *testing.T) {

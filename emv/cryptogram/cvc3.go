@@ -27,7 +27,7 @@ var ErrTrack = errors.New("cryptogram: unusable track data")
 // template), before the reader writes any dynamic digit.
 
 // CVC3IV returns IVCVC3 for static track data under kd, a double-length
-// DES key.
+// TDES key (as the scheme's cards hold; a triple-length one works too).
 func CVC3IV(kd keys.Key, track []byte) ([]byte, error) {
 	if len(track) == 0 {
 		return nil, fmt.Errorf("%w: no track data", ErrTrack)
