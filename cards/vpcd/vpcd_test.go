@@ -157,6 +157,25 @@ func recv(t *testing.T, c net.Conn) ([]byte, error) {
 	return vpcd.ReadFrame(c, nil)
 }
 
+// eventLog records a server's events (its OnEvent is add).
+type eventLog struct {
+	mu  sync.Mutex
+	evs []vpcd.Event
+}
+
+func (l *eventLog) add(e vpcd.Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.evs = append(l.evs, e)
+}
+
+// all returns the events so far.
+func (l *eventLog) all() []vpcd.Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]vpcd.Event(nil), l.evs...)
+}
+
 func waitDone(t *testing.T, s *vpcd.Server) {
 	t.Helper()
 	select {
@@ -169,15 +188,8 @@ func waitDone(t *testing.T, s *vpcd.Server) {
 func TestServeOneCard(t *testing.T) {
 	f := newFakeVPCD(t)
 	card := &testCard{atr: []byte{0x3B, 0x8A, 0x80, 0x01}}
-	var (
-		mu     sync.Mutex
-		events []vpcd.EventType
-	)
-	s := vpcd.New(f.addr(), card, vpcd.Options{OnEvent: func(e vpcd.Event) {
-		mu.Lock()
-		defer mu.Unlock()
-		events = append(events, e.Type)
-	}})
+	var events eventLog
+	s := vpcd.New(f.addr(), card, vpcd.Options{OnEvent: events.add})
 	require.False(t, s.Inserted())
 	require.NoError(t, s.Insert(context.Background()))
 	require.True(t, s.Inserted())
@@ -209,10 +221,12 @@ func TestServeOneCard(t *testing.T) {
 	require.ErrorIs(t, err, io.EOF, "vpcd sees the card leave")
 	s.Remove() // again: nothing to do
 
-	mu.Lock()
-	defer mu.Unlock()
+	var types []vpcd.EventType
+	for _, e := range events.all() {
+		types = append(types, e.Type)
+	}
 	require.Equal(t, []vpcd.EventType{vpcd.EventInserted, vpcd.EventATR, vpcd.EventPowerOn, vpcd.EventReset,
-		vpcd.EventUnknown, vpcd.EventPowerOff, vpcd.EventAPDU, vpcd.EventRemoved}, events)
+		vpcd.EventUnknown, vpcd.EventPowerOff, vpcd.EventAPDU, vpcd.EventRemoved}, types)
 }
 
 // A frame the card panics on is answered as the protocol wants (6F00 to
@@ -221,15 +235,8 @@ func TestServeOneCard(t *testing.T) {
 func TestCardPanicAnswered(t *testing.T) {
 	f := newFakeVPCD(t)
 	card := &testCard{atr: []byte("panic")}
-	var (
-		mu  sync.Mutex
-		evs []vpcd.Event
-	)
-	s := vpcd.New(f.addr(), card, vpcd.Options{OnEvent: func(e vpcd.Event) {
-		mu.Lock()
-		defer mu.Unlock()
-		evs = append(evs, e)
-	}})
+	var events eventLog
+	s := vpcd.New(f.addr(), card, vpcd.Options{OnEvent: events.add})
 	require.NoError(t, s.Insert(context.Background()))
 	defer s.Remove()
 	c := f.accept()
@@ -247,8 +254,7 @@ func TestCardPanicAnswered(t *testing.T) {
 	require.Equal(t, []byte{0xB0, 0x90, 0x00}, got)
 	require.True(t, s.Inserted())
 	// Each frame's event went out before the next frame was read.
-	mu.Lock()
-	defer mu.Unlock()
+	evs := events.all()
 	require.GreaterOrEqual(t, len(evs), 3)
 	require.Equal(t, vpcd.EventATR, evs[1].Type)
 	require.ErrorIs(t, evs[1].Err, vpcd.ErrCardPanicked)
