@@ -276,10 +276,14 @@ func (a *App) Replenish(ctx context.Context, cardRef string) (int, error) {
 	if !ok {
 		return 0, ErrUnknownCard
 	}
-	ans, err := a.RequestReplenish(ctx, cardRef, c.spent())
+	// The log goes until the platform takes it: a refused request
+	// (too early, offline) leaves it for the next one.
+	log := c.spent()
+	ans, err := a.RequestReplenish(ctx, cardRef, log)
 	if err != nil {
 		return 0, err
 	}
+	c.reported(log)
 	if _, err := a.Install(cardRef, ans); err != nil {
 		return 0, err
 	}

@@ -54,7 +54,7 @@ func (s *mcKeySource) Next(uint16) (uint16, error) {
 	}
 	k := c.suks[0]
 	c.suks = c.suks[1:]
-	c.spend = append(c.spend, fmt.Sprintf("%04X", k.atc))
+	c.spend = append(c.spend, cloud.SUKID(k.atc))
 	s.cur = &k
 	return k.atc, nil
 }

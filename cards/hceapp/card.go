@@ -98,13 +98,30 @@ func (c *Card) KeysLeft() int {
 	return len(c.keys) + len(c.suks)
 }
 
-// spent returns and forgets the key indexes spent since the last call.
+// spent returns the IDs of the keys spent (paid with, expired or
+// dropped) that the platform has not taken in a transaction log yet.
 func (c *Card) spent() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := c.spend
-	c.spend = nil
-	return s
+	return append([]string(nil), c.spend...)
+}
+
+// reported forgets the spent keys of a log the platform accepted; those
+// spent since stay for the next one.
+func (c *Card) reported(log []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	done := make(map[string]bool, len(log))
+	for _, id := range log {
+		done[id] = true
+	}
+	kept := c.spend[:0]
+	for _, id := range c.spend {
+		if !done[id] {
+			kept = append(kept, id)
+		}
+	}
+	c.spend = kept
 }
 
 // Tap is one payment: the ICC data the phone returns to the terminal.
@@ -168,7 +185,7 @@ func (c *Card) payMC(terminal cryptogram.Values, pin string) (Tap, error) {
 	}
 	k := c.suks[0]
 	c.suks = c.suks[1:]
-	c.spend = append(c.spend, fmt.Sprintf("%04X", k.atc))
+	c.spend = append(c.spend, cloud.SUKID(k.atc))
 	tags := c.tags(terminal, k.atc)
 	var cvr [cloud.CVRLength]byte
 	cvr[1] = 0xA0
@@ -183,7 +200,7 @@ func (c *Card) payMC(terminal cryptogram.Values, pin string) (Tap, error) {
 	}
 	tags[cryptogram.TagIssuerAppData] = iad
 	tags[0x9F26] = ac
-	return Tap{DeviceID: c.device, KeyIndex: fmt.Sprintf("%04X", k.atc), Tags: tags}, nil
+	return Tap{DeviceID: c.device, KeyIndex: cloud.SUKID(k.atc), Tags: tags}, nil
 }
 
 // tags are the terminal's data with the card's AIP, ATC, account number
@@ -313,7 +330,7 @@ func (c *Card) KeepOldest(n int) {
 	}
 	if len(c.suks) > n {
 		for _, k := range c.suks[n:] {
-			c.spend = append(c.spend, fmt.Sprintf("%04X", k.atc))
+			c.spend = append(c.spend, cloud.SUKID(k.atc))
 		}
 		c.suks = c.suks[:n]
 	}

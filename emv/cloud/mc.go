@@ -203,3 +203,9 @@ func VerifyMCSession(skMD, skUMD keys.Key, tags cryptogram.Source, ac []byte) (V
 	}
 	return Verdict{MD: true, UMD: true}, nil
 }
+
+// SUKID names the single-use key pair of transaction counter atc in the
+// transaction logs the phone, the platform and the issuer keep: the ATC
+// in four hexadecimal digits. A limited-use key is named by its
+// KeyIndex's String.
+func SUKID(atc uint16) string { return fmt.Sprintf("%04X", atc) }

@@ -351,6 +351,46 @@ func (l *Ledger) Keys(cardRef string) []IssuedKey {
 	return out
 }
 
+// KeyID names k in the transaction logs of the phone and the platform:
+// a limited-use key by its key index, a single-use key pair by its ATC
+// (emv/cloud.SUKID).
+func KeyID(k IssuedKey) string {
+	if k.Kind == KindSUK {
+		return emvcloud.SUKID(k.ATC)
+	}
+	return k.KeyIndex.String()
+}
+
+// Served is the IDs (KeyID), sorted, of the keys of cardRef issued to
+// deviceID that served at least one transaction: what the phone's
+// transaction log must show when it asks for more keys. Each record is
+// read again from the ledger's store when the store can (another issuer
+// instance on the same database may have counted a use).
+func (l *Ledger) Served(cardRef, deviceID string) ([]string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for id, k := range l.keys {
+		if k.CardRef != cardRef || k.DeviceID != deviceID {
+			continue
+		}
+		if l.st != nil {
+			fresh, err := l.refreshLocked(l.st, id)
+			if err != nil {
+				return nil, fmt.Errorf("%w: store: %w", ErrLedger, err)
+			}
+			if fresh != nil {
+				k = fresh
+			}
+		}
+		if k.Used > 0 {
+			out = append(out, KeyID(*k))
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
 // ledgerSnapshot is the Ledger's state as JSON.
 type ledgerSnapshot struct {
 	Keys      []snapKey   `json:"keys"`

@@ -345,7 +345,7 @@ func (v *Verifier) verifyMC(t Tap) (Verified, error) {
 	if err := checkDevice(t, k, what); err != nil {
 		return Verified{}, err
 	}
-	out := Verified{DeviceID: k.DeviceID, Kind: KindSUK, KeyID: fmt.Sprintf("%04X", atc), CardholderVerified: verdict.CardholderVerified()}
+	out := Verified{DeviceID: k.DeviceID, Kind: KindSUK, KeyID: emvcloud.SUKID(atc), CardholderVerified: verdict.CardholderVerified()}
 	// The UMD cryptogram is the mobile PIN's: count the wrong ones (R-G3c).
 	if err := l.pinResultLocked(t.Store, k.CardRef, k.DeviceID, out.CardholderVerified); err != nil {
 		return Verified{}, fmt.Errorf("cloud: verify: %w", err)

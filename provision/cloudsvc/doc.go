@@ -52,8 +52,12 @@
 // signed request carrying its transaction log (the keys it spent); a
 // phone not bound is refused device_not_bound, a suspended one
 // device_suspended, one asking again sooner than
-// Config.MinReplenishInterval too_frequent, one whose log names a key not
-// issued to it transaction_log_mismatch.
+// Config.MinReplenishInterval too_frequent. The log is reconciled with
+// the issuer's record (KeyLedger.Served): one that names a key not issued
+// to the phone, or reported in an earlier log, and one that leaves out a
+// key the issuer saw serve a transaction (a copy of the card paid with a
+// key the phone says it still holds) are refused transaction_log_mismatch.
+// The phone keeps its log until a replenishment takes it.
 //
 // # The issuer's staff
 //

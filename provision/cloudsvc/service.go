@@ -84,7 +84,8 @@ var (
 	errRegMismatch         = refuse(http.StatusForbidden, ReasonRegistrationMismatch, "the registration belongs to another device key")
 	errMobilePIN           = refuse(http.StatusUnprocessableEntity, ReasonMobilePINRequired, "this card needs a mobile PIN of 4 to 12 digits, not all one digit")
 	errATC                 = refuse(http.StatusServiceUnavailable, ReasonATCExhausted, "the card account has no transaction counters left")
-	errLog                 = refuse(http.StatusConflict, ReasonTransactionLog, "the phone reports keys the platform did not issue to it")
+	errLog                 = refuse(http.StatusConflict, ReasonTransactionLog, "the phone reports keys the platform did not issue to it, or reported already")
+	errLogMissing          = refuse(http.StatusConflict, ReasonTransactionLog, "the issuer saw keys serve transactions that the phone does not report")
 	errBusy                = refuse(http.StatusServiceUnavailable, wire.ReasonCapacity, "too many registrations are waiting; try again")
 	errExpired             = refuse(http.StatusForbidden, wire.ReasonExpired, "the request is outside its validity period")
 	errReplay              = refuse(http.StatusConflict, wire.ReasonReplay, "this request was already accepted")
@@ -115,11 +116,16 @@ type PasscodeVerifier interface {
 }
 
 // KeyLedger is the issuer's record of the keys issued, which its
-// authorisation reads (issuerhost/cloud.Ledger).
+// authorisation reads and counts each key's uses in
+// (issuerhost/cloud.Ledger). Served is the IDs of the keys issued to a
+// phone that served a transaction (a limited-use key's index, a
+// single-use key pair's cloud.SUKID), against which a replenishment's
+// transaction log is reconciled.
 type KeyLedger interface {
 	IssueLUK(cardRef, deviceID string, ki cloud.KeyIndex, api uint16) error
 	IssueSUK(cardRef, deviceID string, atc uint16) error
 	SuspendDevice(cardRef, deviceID string) error
+	Served(cardRef, deviceID string) ([]string, error)
 }
 
 // PINLedger is a KeyLedger that also counts the wrong mobile PINs the
@@ -743,9 +749,25 @@ func (s *Service) replenishLocked(who caller, in wire.HCEReplenishRequest) (stri
 	if s.now().Before(b.LastIssue.Add(s.cfg.MinReplenishInterval)) {
 		return "", errTooFrequent
 	}
+	// The transaction log: the keys the phone reports spent since its
+	// last replenishment must be keys issued to it and not reported
+	// before, and every such key the issuer saw serve a transaction
+	// must be among them (a key that served while the phone says it
+	// still holds it served somewhere else).
+	reported := make(map[string]bool, len(in.Used))
 	for _, id := range in.Used {
-		if _, ok := b.issued[id]; !ok {
+		if _, ok := b.issued[id]; !ok || reported[id] {
 			return "", errLog
+		}
+		reported[id] = true
+	}
+	served, err := s.cfg.Ledger.Served(b.CardRef, b.DeviceID)
+	if err != nil {
+		return "", fmt.Errorf("cloudsvc: ledger: %w", err)
+	}
+	for _, id := range served {
+		if b.issued[id] && !reported[id] {
+			return "", errLogMissing
 		}
 	}
 	card := s.st.cards[b.CardRef]
@@ -756,6 +778,10 @@ func (s *Service) replenishLocked(who caller, in wire.HCEReplenishRequest) (stri
 	batch, err := s.issueLocked(card, b, sec)
 	if err != nil {
 		return "", err
+	}
+	// The keys reported are done with: reported again, they are refused.
+	for id := range reported {
+		delete(b.issued, id)
 	}
 	return s.seal(b, batch)
 }
@@ -851,7 +877,7 @@ func (s *Service) issueSUKsLocked(card *cardAccount, b *binding, sec cardSecrets
 		if err := s.cfg.Ledger.IssueSUK(card.Ref, b.DeviceID, k.ATC); err != nil {
 			return wire.HCEBatch{}, fmt.Errorf("cloudsvc: ledger: %w", err)
 		}
-		b.issued[fmt.Sprintf("%04X", k.ATC)] = true
+		b.issued[cloud.SUKID(k.ATC)] = true
 		out = append(out, wire.HCESUK{ATC: k.ATC, MDKCV: k.MDKCV, MDWrapped: k.MDWrapped, SUKKCV: k.SUKKCV, SUKWrapped: k.SUKWrapped})
 	}
 	card.nextATC = first + uint16(n)

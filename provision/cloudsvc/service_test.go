@@ -37,6 +37,7 @@ type nullLedger struct{}
 func (nullLedger) IssueLUK(string, string, cloud.KeyIndex, uint16) error { return nil }
 func (nullLedger) SuspendDevice(string, string) error                    { return nil }
 func (nullLedger) IssueSUK(string, string, uint16) error                 { return nil }
+func (nullLedger) Served(string, string) ([]string, error)               { return nil, nil }
 
 // build is a platform over a soft security module with one card
 // account, on the test kit's clock and random source.

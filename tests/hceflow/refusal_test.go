@@ -231,6 +231,45 @@ func TestHCEReplenish(t *testing.T) {
 	refused(t, err, cloudsvc.ReasonDeviceSuspended)
 }
 
+// Replenishment reconciles the phone's transaction log with the issuer's
+// record: a key the issuer saw serve a transaction that the phone says it
+// still holds (a copy of the card paid with it) refuses the replenishment;
+// a log reported once is not taken again; and a log sent with a refused
+// request is sent again with the next one.
+func TestHCEReplenishReconcilesTheLog(t *testing.T) {
+	w := newWorld(t)
+	phone := w.phone("alice-phone-1", 1)
+	card := w.enrol(phone, aliceRef, alicePAN, alicePhoneNo)
+
+	// Paid, then asked too early: refused, the log kept for the next
+	// request, which is taken.
+	paid, err := card.Pay(terminal(100, 1), hceapp.Verification{CDCVM: true})
+	require.NoError(t, err)
+	_, err = w.verify(aliceRef, paid, paid.DeviceID)
+	require.NoError(t, err)
+	_, err = phone.Replenish(ctx, aliceRef)
+	refused(t, err, cloudsvc.ReasonTooFrequent)
+	w.clock.Advance(10 * time.Minute)
+	_, err = phone.Replenish(ctx, aliceRef)
+	require.NoError(t, err, "the log of the refused request went again")
+
+	// The same log again: refused.
+	w.clock.Advance(10 * time.Minute)
+	_, err = phone.RequestReplenish(ctx, aliceRef, []string{paid.KeyIndex})
+	refused(t, err, cloudsvc.ReasonTransactionLog)
+
+	// A copy of the card pays with the oldest key the phone holds: the
+	// issuer counts it, the phone does not report it.
+	clone := card.Copy()
+	_, err = w.pay(clone, aliceRef, 100, true)
+	require.NoError(t, err)
+	_, err = phone.Replenish(ctx, aliceRef)
+	refused(t, err, cloudsvc.ReasonTransactionLog)
+	var ref *wire.Refusal
+	require.ErrorAs(t, err, &ref)
+	require.Contains(t, ref.Message, "does not report")
+}
+
 // Replenishment on the time threshold: a day later the phone's keys are
 // past their time to live; the app forgets them, asks for a new batch and
 // pays with it.
