@@ -41,10 +41,11 @@ func TestCrashChild(t *testing.T) {
 	if !done {
 		require.NoError(t, issuerhost.Init(ctx, db, h, issuertest.SampleSeed(t, h)))
 	}
-	// The sample phones' cloud keys are of Start's hour: the cloud check
-	// runs on the sample clock.
-	s, err := issuerhost.New(db, h, issuerhost.Config{
-		CloudVerifier: issuertest.SampleCloud(t, db, h, func() time.Time { return issuertest.Start })})
+	// The sample cards date their cryptograms and the sample phones'
+	// cloud keys are of Start's hour: the issuer runs on the sample clock.
+	start := func() time.Time { return issuertest.Start }
+	s, err := issuerhost.New(db, h, issuerhost.Config{Now: start,
+		CloudVerifier: issuertest.SampleCloud(t, db, h, start)})
 	require.NoError(t, err)
 	require.NoError(t, s.Start(ctx))
 	fmt.Printf("ADDR=%s\n", s.Addr())

@@ -74,11 +74,17 @@ func goldenScreen(t *testing.T, name, screen string) {
 // waits 5 s for an answer: longer than the acquirer waits for the issuer,
 // so that a stand-in answer comes in time.
 func newGoldenRig(t *testing.T) *tuiRig {
+	return newRulesRig(t, time.Date(2026, 3, 14, 10, 0, 0, 0, time.UTC))
+}
+
+// newRulesRig is newGoldenRig with the terminal's clock stopped at at. The
+// hosts run on the real clock: a sale the issuer decides needs at to be
+// within a day of today (the issuer checks the cryptogram's date, 9A).
+func newRulesRig(t *testing.T, at time.Time) *tuiRig {
 	t.Helper()
 	rf := filepath.Join(t.TempDir(), "rules.yaml")
 	require.NoError(t, os.WriteFile(rf, []byte(goldenRules), 0o600))
 	s, b := startTUISessionWaiting(t, tuiOptions{rules: rulesFlags{path: rf, poll: time.Hour}}, 5*time.Second)
-	at := time.Date(2026, 3, 14, 10, 0, 0, 0, time.UTC)
 	return &tuiRig{Rig: tuitest.Start(t, b, tui.Options{SaveDir: t.TempDir(),
 		Clock:               func() time.Time { return at },
 		UnpredictableNumber: kernel.FixedUN([4]byte{0xDE, 0, 0, 1})}), s: s}
@@ -129,7 +135,7 @@ func (r *tuiRig) requireHostLog(t *testing.T, line string) {
 // under the issuer's replay-tolerant test setting, which the issuer logs;
 // the tap after that is refused again.
 func TestTUIReplayRefusedThenToleratedOnce(t *testing.T) {
-	r := newGoldenRig(t)
+	r := newRulesRig(t, time.Now())
 	r.Keys("150000t")
 	r.Wait("APPROVED sale NT$1,500.00 visa-plastic", "ready")
 	r.Keys("hs")

@@ -1,6 +1,7 @@
 package authz_test
 
 import (
+	"context"
 	"encoding/hex"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/tapsim/tapsim/issuerhost/authz"
 	"github.com/tapsim/tapsim/issuerhost/internal/issuertest"
+	"github.com/tapsim/tapsim/issuerhost/store"
 )
 
 // Known answers of the whole issuer chain, computed independently of this
@@ -51,12 +53,20 @@ func TestKnownAnswers(t *testing.T) {
 }
 
 // The same Visa transaction declined (the card is on file with another
-// expiry date: expired) answers with the decline CSU, whose ARPC was
-// computed independently too.
+// expiry date, in the past: expired) answers with the decline CSU, whose
+// ARPC was computed independently too.
 func TestKnownAnswerDecline(t *testing.T) {
 	n := issuertest.New(t)
 	r := n.Request(issuertest.VisaPlastic, issuertest.Tap{Amount: 15000, ATC: 1})
-	n.Clock.Set(issuertest.Start.AddDate(4, 0, 0)) // 2030: the card expired in December 2029
+	r.Expiry = "" // the tap sends none; the file's is the one checked
+	require.NoError(t, n.DB.Update(context.Background(), func(tx *store.Tx) error {
+		c, err := tx.Card(context.Background(), issuertest.VisaPlastic)
+		if err != nil {
+			return err
+		}
+		c.Expiry = "2412"
+		return tx.PutCard(context.Background(), c)
+	}))
 	d := decide(t, engine(t, n, authz.Policy{}), r)
 	require.Equal(t, authz.CardExpired, d.Reason)
 	require.Equal(t, "A7707E5E00000000", strings.ToUpper(hex.EncodeToString(d.IssuerAuthData)))

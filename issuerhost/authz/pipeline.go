@@ -470,6 +470,11 @@ func (t *txn) bind() Reason {
 	if r.LocalDate != "" && !dateWithinADay(t.icc.get(cryptogram.TagTransactionDate), r.LocalDate) {
 		return DateMismatch
 	}
+	// The cryptogram's date against the host's own clock: DE13 is the
+	// terminal's word and may be left out.
+	if card, ok := cardDate(t.icc.get(cryptogram.TagTransactionDate)); !ok || !withinADay(card, t.now) {
+		return DateOutOfRange
+	}
 	return ""
 }
 
@@ -781,20 +786,11 @@ func validMMDD(s string) bool {
 // the year of 9A and the years either side, for a message sent across New
 // Year.
 func dateWithinADay(yymmdd []byte, mmdd string) bool {
-	if len(yymmdd) != 3 {
+	card, ok := cardDate(yymmdd)
+	if !ok || !validMMDD(mmdd) {
 		return false
 	}
-	ds := fmt.Sprintf("%X", yymmdd)
-	if !digits(ds) || !validMMDD(ds[2:]) || !validMMDD(mmdd) {
-		return false
-	}
-	y, _ := strconv.Atoi(ds[:2])
-	m, _ := strconv.Atoi(ds[2:4])
-	d, _ := strconv.Atoi(ds[4:])
-	card := time.Date(2000+y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
-	if card.Month() != time.Month(m) {
-		return false // 31 April and the like
-	}
+	y := card.Year() - 2000
 	lm, _ := strconv.Atoi(mmdd[:2])
 	ld, _ := strconv.Atoi(mmdd[2:])
 	for _, year := range []int{2000 + y - 1, 2000 + y, 2000 + y + 1} {
@@ -802,10 +798,38 @@ func dateWithinADay(yymmdd []byte, mmdd string) bool {
 		if local.Month() != time.Month(lm) {
 			continue
 		}
-		diff := local.Sub(card)
-		if diff >= -24*time.Hour && diff <= 24*time.Hour {
+		if withinADay(card, local) {
 			return true
 		}
 	}
 	return false
+}
+
+// cardDate reads the transaction date of the cryptogram (9A, YYMMDD in
+// BCD) as midnight UTC of that day.
+func cardDate(yymmdd []byte) (time.Time, bool) {
+	if len(yymmdd) != 3 {
+		return time.Time{}, false
+	}
+	ds := fmt.Sprintf("%X", yymmdd)
+	if !digits(ds) || !validMMDD(ds[2:]) {
+		return time.Time{}, false
+	}
+	y, _ := strconv.Atoi(ds[:2])
+	m, _ := strconv.Atoi(ds[2:4])
+	d, _ := strconv.Atoi(ds[4:])
+	card := time.Date(2000+y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
+	if card.Month() != time.Month(m) {
+		return time.Time{}, false // 31 April and the like
+	}
+	return card, true
+}
+
+// withinADay tells whether the day of date (midnight UTC) is at most a
+// day from the day of t, which may be any time of its day: the terminal's
+// local date and the host's may differ by a time zone.
+func withinADay(date, t time.Time) bool {
+	day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	diff := date.Sub(day)
+	return diff >= -24*time.Hour && diff <= 24*time.Hour
 }

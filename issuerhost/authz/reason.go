@@ -120,6 +120,11 @@ const (
 	// transaction date of the cryptogram (9A): an old cryptogram in a new
 	// message (12 invalid transaction, R-G4).
 	DateMismatch Reason = "transaction_date_mismatch"
+	// DateOutOfRange: the transaction date of the cryptogram (9A) is more
+	// than a day from the host's date: a cryptogram made earlier (or
+	// made up ahead) and sent now, with or without a DE13 that agrees
+	// with it (12 invalid transaction, R-G4).
+	DateOutOfRange Reason = "transaction_date_out_of_range"
 )
 
 // Decline reasons of cardholder verification and device binding claims
@@ -216,6 +221,7 @@ var reasons = map[Reason]reasonInfo{
 	CurrencyMismatch: {"12", StageBinding, "R-G2"},
 	TypeMismatch:     {"12", StageBinding, "R-G2"},
 	DateMismatch:     {"12", StageBinding, "R-G4"},
+	DateOutOfRange:   {"12", StageBinding, "R-G4"},
 
 	ARQCReplayed:          {"", StageReplay, "R-G4"},
 	ATCNotAhead:           {"", StageReplay, "R-G4"},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -217,6 +218,35 @@ func TestTamperTransactionData(t *testing.T) {
 				req: func(t *testing.T, r *authz.Request) { r.LocalDate = "0317" }},
 			{name: "DE13 two days earlier", tap: tap, want: authz.DateMismatch,
 				req: func(t *testing.T, r *authz.Request) { r.LocalDate = "0313" }},
+		} {
+			tc.card = card
+			t.Run(card+"/"+tc.name, func(t *testing.T) { runTamper(t, tc) })
+		}
+	}
+}
+
+// R-G4: the cryptogram's date (9A) must be within a day of the host's own
+// date, whether DE13 is left out or agrees with 9A: a cryptogram harvested
+// earlier (or made for a later day) does not pay now. A cloud phone's
+// keys carry their own time to live, which refuses such a tap first.
+func TestCryptogramDateAgainstHostClock(t *testing.T) {
+	for _, card := range tamperCards {
+		if card == issuertest.HCE || card == issuertest.HCEMC {
+			continue
+		}
+		tap := genuine(card)
+		for _, tc := range []tamperCase{
+			{name: "cryptogram of the day before", tap: tap, want: authz.Approved,
+				setup: func(t *testing.T, n *issuertest.Net) { n.Clock.Set(issuertest.Start.Add(20 * time.Hour)) }},
+			{name: "cryptogram of two days ago, no DE13", tap: tap, want: authz.DateOutOfRange,
+				setup: func(t *testing.T, n *issuertest.Net) { n.Clock.Set(issuertest.Start.AddDate(0, 0, 2)) },
+				req:   func(t *testing.T, r *authz.Request) { r.LocalDate = "" }},
+			{name: "cryptogram of 90 days ago, DE13 agreeing", tap: tap, want: authz.DateOutOfRange,
+				setup: func(t *testing.T, n *issuertest.Net) { n.Clock.Set(issuertest.Start.AddDate(0, 0, 90)) },
+				req:   func(t *testing.T, r *authz.Request) { r.LocalDate = "0315" }},
+			{name: "cryptogram dated two days ahead", tap: tap, want: authz.DateOutOfRange,
+				setup: func(t *testing.T, n *issuertest.Net) { n.Clock.Set(issuertest.Start.AddDate(0, 0, -2)) },
+				req:   func(t *testing.T, r *authz.Request) { r.LocalDate = "" }},
 		} {
 			tc.card = card
 			t.Run(card+"/"+tc.name, func(t *testing.T) { runTamper(t, tc) })
@@ -545,6 +575,7 @@ func TestBindingReasons(t *testing.T) {
 		{authz.CurrencyMismatch, "12", authz.StageBinding, "R-G2"},
 		{authz.TypeMismatch, "12", authz.StageBinding, "R-G2"},
 		{authz.DateMismatch, "12", authz.StageBinding, "R-G4"},
+		{authz.DateOutOfRange, "12", authz.StageBinding, "R-G4"},
 		{authz.CVMClaimUnverified, "63", authz.StageCVM, "R-S2d"},
 		{authz.DeviceMismatch, "63", authz.StageDevice, "R-S5d"},
 		{authz.DeviceBindingUnauthenticated, "57", authz.StageDevice, "R-S5d"},
