@@ -157,7 +157,7 @@ made before (step-up, acknowledgement, life cycle). "issuer suspend|resume|delet
 	addIssuerProvisioningFlags(fl, &o.prov)
 	addPprofFlag(fl, &o.pprof)
 	c.AddCommand(newIssuerInitCmd(), newIssuerLogCmd(), newIssuerAuditCmd(), newIssuerLostCmd(),
-		newIssuerTokenCmd("suspend"), newIssuerTokenCmd("resume"), newIssuerTokenCmd("delete"), newIssuerResetPINCmd(),
+		newIssuerTokenCmd("suspend"), newIssuerTokenCmd("resume"), newIssuerTokenCmd("delete"), newIssuerResetPINCmd(), newIssuerResetCVC3Cmd(),
 		newIssuerResetMobilePINCmd())
 	return c
 }
@@ -679,10 +679,22 @@ refusal names its reason (unknown_token, token_state, not_suspended_by_actor).`,
 }
 
 func newIssuerResetPINCmd() *cobra.Command {
+	return newIssuerResetCmd("reset-pin CARD-ID --operator NAME",
+		"Unlock a card's PIN after the service centre verified the cardholder (R-G3c)", "PIN tries", authz.ResetPIN)
+}
+
+func newIssuerResetCVC3Cmd() *cobra.Command {
+	return newIssuerResetCmd("reset-cvc3 CARD-OR-TOKEN-ID --operator NAME",
+		"Lift the block of a card's contactless mag-stripe transactions after too many wrong CVC3s", "CVC3 failures", authz.ResetCVC3)
+}
+
+// newIssuerResetCmd is a service centre's reset of what reset does to the
+// card (or token) its argument names, by --operator.
+func newIssuerResetCmd(use, short, what string, reset func(context.Context, *store.DB, string, string, time.Time) error) *cobra.Command {
 	var dir, dsn, operator string
 	c := &cobra.Command{
-		Use:   "reset-pin CARD-ID --operator NAME",
-		Short: "Unlock a card's PIN after the service centre verified the cardholder (R-G3c)",
+		Use:   use,
+		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if strings.TrimSpace(operator) == "" {
@@ -693,14 +705,13 @@ func newIssuerResetPINCmd() *cobra.Command {
 				return err
 			}
 			defer r.Close()
-			db := r.DB
-			if err := authz.ResetPIN(cmd.Context(), db, args[0], operator, time.Now()); err != nil {
+			if err := reset(cmd.Context(), r.DB, args[0], operator, time.Now()); err != nil {
 				if errors.Is(err, store.ErrNotFound) {
 					return usageErr("%v", err)
 				}
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "card %s: PIN tries reset by %s\n", args[0], operator)
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s reset by %s\n", args[0], what, operator)
 			return nil
 		},
 	}

@@ -11,3 +11,9 @@ const CVRCDCVM byte = 0x80
 // CDCVM reports whether the CVR says the cardholder was verified on the
 // device. It is a claim until the cryptogram over the IAD has verified.
 func (p IAD) CDCVM() bool { return p.CVR[0]&CVRCDCVM != 0 }
+
+// ACType is the type of the cryptogram the phone made, as its CVR records
+// it in the second byte, bits 6-5 (MODEL, the layout of the contact
+// cards' CVR): 0 an AAC, 1 a TC, 2 an ARQC. The CVR is inside what the
+// cryptograms cover.
+func (p IAD) ACType() byte { return p.CVR[1] >> 4 & 0x03 }

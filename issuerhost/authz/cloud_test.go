@@ -114,6 +114,7 @@ func (r *cloudRig) visa(ki emvcloud.KeyIndex, atc uint16, amount int64, cdcvm bo
 	r.t.Helper()
 	tags := cloudTerminal(amount, atc)
 	var cvr [emvcloud.CVRLength]byte
+	cvr[1] = 0x20 // an ARQC (MODEL)
 	if cdcvm {
 		cvr[0] = emvcloud.CVRCDCVM
 	}
@@ -129,7 +130,7 @@ func (r *cloudRig) visa(ki emvcloud.KeyIndex, atc uint16, amount int64, cdcvm bo
 func (r *cloudRig) mc(atc uint16, amount int64, pin string, mdKey *keys.Key) authz.Request {
 	r.t.Helper()
 	tags := cloudTerminal(amount, atc)
-	tags[0x9F10] = emvcloud.MCIAD(1, [4]byte{}, [4]byte{})
+	tags[0x9F10] = emvcloud.MCIAD(1, [4]byte{0, 0x20}, [4]byte{}) // an ARQC (MODEL)
 	skMD, skUMD, err := emvcloud.SessionKeys(r.mdMK, r.umdMK, atc)
 	require.NoError(r.t, err)
 	suk, err := emvcloud.MakeSUK(skUMD, mobilePIN, cloudSalt, mcCloudTok)

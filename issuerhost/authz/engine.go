@@ -89,6 +89,13 @@ type Policy struct {
 	// MaxPINTries is the number of consecutive wrong PINs that locks the
 	// PIN (R-G3c). Default 5.
 	MaxPINTries int
+	// MaxCVC3Failures is the number of consecutive CVC3 failures of a
+	// contactless mag-stripe mode card after which its mag-stripe
+	// transactions are declined without a check (cvc3_tries_exceeded)
+	// until the issuer's service centre lifts the block (ResetCVC3); a
+	// CVC3 that verifies before that clears the count. A CVC3 has 3 to 5
+	// digits: without a bound it falls to online guessing. Default 5.
+	MaxCVC3Failures int
 	// ChipEntryModes are the accepted POS entry modes (first two digits of
 	// DE22). Default 05 (contact chip) and 07 (contactless chip).
 	ChipEntryModes []string
@@ -96,7 +103,7 @@ type Policy struct {
 
 // DefaultPolicy returns the policy of the sample network.
 func DefaultPolicy() Policy {
-	return Policy{NoCVMLimit: 300000, ATCWindow: 64, MaxPINTries: 5, ChipEntryModes: []string{"05", "07"}}
+	return Policy{NoCVMLimit: 300000, ATCWindow: 64, MaxPINTries: 5, MaxCVC3Failures: 5, ChipEntryModes: []string{"05", "07"}}
 }
 
 func (p Policy) withDefaults() Policy {
@@ -109,6 +116,9 @@ func (p Policy) withDefaults() Policy {
 	}
 	if p.MaxPINTries <= 0 {
 		p.MaxPINTries = d.MaxPINTries
+	}
+	if p.MaxCVC3Failures <= 0 {
+		p.MaxCVC3Failures = d.MaxCVC3Failures
 	}
 	if len(p.ChipEntryModes) == 0 {
 		p.ChipEntryModes = d.ChipEntryModes
@@ -404,6 +414,35 @@ func (cryptoRand) Read(p []byte) (int, error) { return rand.Read(p) }
 // who did it, for the audit trail.
 func (e *Engine) ResetPIN(ctx context.Context, cardID, operator string) error {
 	return ResetPIN(ctx, e.db, cardID, operator, e.cfg.Now())
+}
+
+// ResetCVC3 lifts the block of the contactless mag-stripe transactions of
+// card or token id after Policy.MaxCVC3Failures wrong CVC3s, once the
+// issuer's service centre has looked into them; operator names who did
+// it, for the audit trail.
+func ResetCVC3(ctx context.Context, db *store.DB, id, operator string, at time.Time) error {
+	if operator == "" {
+		return fmt.Errorf("%w: a CVC3 reset needs the operator's name", ErrConfig)
+	}
+	return db.Update(ctx, func(tx *store.Tx) error {
+		for _, cred := range []string{"card:" + id, "token:" + id} {
+			n, err := tx.CVC3Failures(ctx, cred)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				continue
+			}
+			if err := tx.ClearCVC3Failures(ctx, cred); err != nil {
+				return err
+			}
+			if err := tx.Audit(ctx, store.AuditEvent{At: at, Actor: "service-centre", Action: "cvc3.reset",
+				Subject: cred, Detail: fmt.Sprintf("by %s after %d wrong CVC3s", operator, n)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // ResetPIN is Engine.ResetPIN on a store, at time at.

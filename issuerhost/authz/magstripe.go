@@ -72,6 +72,13 @@ func (t *txn) verifyCVC3() Reason {
 	if !ok {
 		return TransactionNotAllowed
 	}
+	failures, err := t.tx.CVC3Failures(t.ctx, t.cred)
+	if err != nil {
+		return t.fail(err)
+	}
+	if failures >= t.e.cfg.Policy.MaxCVC3Failures {
+		return CVC3TriesExceeded
+	}
 	hw, _, err := t.tx.ATC(t.ctx, t.cred)
 	if err != nil {
 		return t.fail(err)
@@ -90,11 +97,25 @@ func (t *txn) verifyCVC3() Reason {
 	switch {
 	case err == nil:
 	case errors.Is(err, hsm.ErrVerify):
+		// Counted, and kept with the decline: a short CVC3 is not to be
+		// guessed online.
+		n, err := t.tx.CountCVC3Failure(t.ctx, t.cred, t.now)
+		if err != nil {
+			return t.fail(err)
+		}
+		if n >= t.e.cfg.Policy.MaxCVC3Failures {
+			return CVC3TriesExceeded
+		}
 		return ARQCInvalid
 	case errors.Is(err, hsm.ErrInput):
 		return FormatError
 	default:
 		return t.fail(err)
+	}
+	if failures > 0 {
+		if err := t.tx.ClearCVC3Failures(t.ctx, t.cred); err != nil {
+			return t.fail(err)
+		}
 	}
 	t.atc = int(atc)
 	// The replay stage records the number and CVC3 as this transaction's

@@ -85,3 +85,33 @@ func TestMagStripeCVC3(t *testing.T) {
 	d = decide(t, e, r)
 	require.NotEqual(t, authz.Approved, d.Reason, "a chip entry mode without chip data")
 }
+
+// TestMagStripeCVC3Guessing: a CVC3 has a few digits only; the issuer
+// counts consecutive failures per card. A CVC3 that verifies before the
+// bound clears the count; at the bound the card's mag-stripe transactions
+// are declined unchecked, the right CVC3 too, until the service centre
+// lifts the block.
+func TestMagStripeCVC3Guessing(t *testing.T) {
+	n := issuertest.New(t)
+	e := engine(t, n, authz.Policy{MaxCVC3Failures: 3})
+	atc := uint16(0)
+	try := func(wrong bool) authz.Reason {
+		atc++
+		un := []byte{0, 0, 0x10, byte(atc)}
+		r := n.Request(issuertest.MCPlastic, issuertest.Tap{Amount: 1000})
+		r.ICC, r.EntryMode, r.Track2 = nil, "912", magStripeTrack(t, un, atc, wrong)
+		return decide(t, e, r).Reason
+	}
+	require.Equal(t, authz.ARQCInvalid, try(true))
+	require.Equal(t, authz.ARQCInvalid, try(true))
+	require.Equal(t, authz.Approved, try(false), "below the bound: the count starts again")
+	require.Equal(t, authz.ARQCInvalid, try(true))
+	require.Equal(t, authz.ARQCInvalid, try(true))
+	require.Equal(t, authz.CVC3TriesExceeded, try(true), "the third in a row")
+	require.Equal(t, "63", authz.CVC3TriesExceeded.Code())
+	require.Equal(t, authz.CVC3TriesExceeded, try(false), "blocked: the right CVC3 is not looked at")
+
+	require.Error(t, authz.ResetCVC3(ctx, n.DB, issuertest.MCPlastic, "", n.Clock.Now()), "an operator is named")
+	require.NoError(t, authz.ResetCVC3(ctx, n.DB, issuertest.MCPlastic, "agent-7", n.Clock.Now()))
+	require.Equal(t, authz.Approved, try(false))
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	emvcloud "github.com/tapsim/tapsim/emv/cloud"
 	"github.com/tapsim/tapsim/emv/cryptogram"
 	"github.com/tapsim/tapsim/emv/pan"
 	"github.com/tapsim/tapsim/emv/tlv"
@@ -470,6 +471,19 @@ func (t *txn) bind() Reason {
 	if r.LocalDate != "" && !dateWithinADay(t.icc.get(cryptogram.TagTransactionDate), r.LocalDate) {
 		return DateMismatch
 	}
+	// The cryptogram's type as the CVR it covers records it: 9F27 is
+	// covered by no CVN. A purchase needs an ARQC; a refund an ARQC or
+	// the AAC a card answers a refund with.
+	if typ, ok := t.cvrACType(); ok {
+		cid := t.icc.get(cryptogram.TagCryptogramInfoData)
+		switch {
+		case typ == acARQC && !t.aac:
+		case typ == acAAC && t.refund && (t.aac || len(cid) == 0):
+			t.aac = true // no ARPC for it
+		default:
+			return ACTypeMismatch
+		}
+	}
 	// The cryptogram's date against the host's own clock: DE13 is the
 	// terminal's word and may be left out.
 	if card, ok := cardDate(t.icc.get(cryptogram.TagTransactionDate)); !ok || !withinADay(card, t.now) {
@@ -803,6 +817,29 @@ func dateWithinADay(yymmdd []byte, mmdd string) bool {
 		}
 	}
 	return false
+}
+
+// Cryptogram types as the CVR codes them (bits 6-5 of its byte).
+const (
+	acAAC  = 0x00
+	acARQC = 0x02
+)
+
+// cvrACType is the type of the cryptogram as the CVR in 9F10 records it,
+// for a layout known (cvrACType; a cloud phone's, emv/cloud's MODEL).
+func (t *txn) cvrACType() (byte, bool) {
+	iad := t.icc.get(cryptogram.TagIssuerAppData)
+	if t.cloud != 0 {
+		p, err := emvcloud.ParseIAD(iad)
+		if err != nil {
+			return 0, false
+		}
+		return p.ACType(), true
+	}
+	if t.cvn == nil {
+		return 0, false
+	}
+	return cvrACType(iad, t.cvn.Scheme)
 }
 
 // cardDate reads the transaction date of the cryptogram (9A, YYMMDD in

@@ -125,6 +125,17 @@ const (
 	// made up ahead) and sent now, with or without a DE13 that agrees
 	// with it (12 invalid transaction, R-G4).
 	DateOutOfRange Reason = "transaction_date_out_of_range"
+	// ACTypeMismatch: the cryptogram is not of the type the request
+	// needs, as the CVR it covers records it: an AAC (the card declined
+	// offline) sent for an online authorisation with 9F27 changed to an
+	// ARQC or left out, or a 9F27 that says another type than the CVR
+	// (12 invalid transaction, R-G2).
+	ACTypeMismatch Reason = "cryptogram_type_mismatch"
+	// CVC3TriesExceeded: the contactless mag-stripe mode card's CVC3
+	// failed Policy.MaxCVC3Failures times in a row; its mag-stripe
+	// transactions are declined unchecked until the service centre lifts
+	// the block (63 security violation).
+	CVC3TriesExceeded Reason = "cvc3_tries_exceeded"
 )
 
 // Decline reasons of cardholder verification and device binding claims
@@ -222,6 +233,9 @@ var reasons = map[Reason]reasonInfo{
 	TypeMismatch:     {"12", StageBinding, "R-G2"},
 	DateMismatch:     {"12", StageBinding, "R-G4"},
 	DateOutOfRange:   {"12", StageBinding, "R-G4"},
+	ACTypeMismatch:   {"12", StageBinding, "R-G2"},
+
+	CVC3TriesExceeded: {"63", StageARQC, ""},
 
 	ARQCReplayed:          {"", StageReplay, "R-G4"},
 	ATCNotAhead:           {"", StageReplay, "R-G4"},

@@ -220,6 +220,33 @@ func cvrOfflinePIN(iad []byte, scheme cryptogram.Scheme) bool {
 	return false
 }
 
+// cvrACType reads the type of the cryptogram the card made from the
+// first GENERATE AC bits (6-5) of the Card Verification Results in 9F10:
+// 0 an AAC, 1 a TC, 2 an ARQC (Visa format 0/1/3: CVR byte 2; Visa format
+// 2 and the CCD layout: CVR byte 1; Mastercard: CVR byte 1). Every CVN
+// covers the CVR; 9F27, which says the same, is covered by none. ok is
+// false for a layout it does not know.
+func cvrACType(iad []byte, scheme cryptogram.Scheme) (typ byte, ok bool) {
+	switch scheme {
+	case cryptogram.SchemeVisa:
+		switch {
+		case len(iad) >= 7 && iad[0] == 0x06 && iad[3] == 0x03:
+			return iad[4] >> 4 & 0x03, true
+		case len(iad) == 32 && iad[0] == 0x1F:
+			return iad[3] >> 4 & 0x03, true
+		}
+	case cryptogram.SchemeMastercard:
+		if len(iad) >= 8 {
+			return iad[2] >> 4 & 0x03, true
+		}
+	case cryptogram.SchemeCCD:
+		if len(iad) >= 16 && iad[0] == 0x0F {
+			return iad[3] >> 4 & 0x03, true
+		}
+	}
+	return 0, false
+}
+
 // cvrCDCVM reads the CDCVM flag of the Card Verification Results in 9F10
 // as this project's cards set it (Visa format 0/1/3: CVR byte 4 bit 1;
 // Visa format 2 and the CCD layout: CVR byte 3 bit 4; Mastercard: CVR

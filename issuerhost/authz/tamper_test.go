@@ -254,6 +254,48 @@ func TestCryptogramDateAgainstHostClock(t *testing.T) {
 	}
 }
 
+// R-G2: the cryptogram's type is the one the CVR it covers records, not
+// 9F27, which no CVN covers: a card's AAC (it declined offline) sent for
+// a purchase with 9F27 changed to an ARQC or left out is refused; a refund
+// may carry the card's AAC, with or without 9F27, and gets no ARPC.
+func TestTamperCryptogramType(t *testing.T) {
+	dropCID := func(t *testing.T, r *authz.Request) {
+		l, err := tlv.Decode(r.ICC)
+		require.NoError(t, err)
+		var out tlv.List
+		for _, o := range l {
+			if o.Tag != tlv.Tag(cryptogram.TagCryptogramInfoData) {
+				out = append(out, o)
+			}
+		}
+		r.ICC, err = out.Encode()
+		require.NoError(t, err)
+	}
+	cid := func(v byte) func(t *testing.T, r *authz.Request) {
+		return func(t *testing.T, r *authz.Request) {
+			r.ICC = setTag(t, r.ICC, tlv.Tag(cryptogram.TagCryptogramInfoData), []byte{v})
+		}
+	}
+	for _, card := range tamperCards {
+		aac := genuine(card)
+		aac.AAC = true
+		refundAAC := aac
+		refundAAC.Refund = true
+		refund := genuine(card)
+		refund.Refund = true
+		for _, tc := range []tamperCase{
+			{name: "AAC sent as an ARQC", tap: aac, req: cid(0x80), want: authz.ACTypeMismatch},
+			{name: "AAC without 9F27", tap: aac, req: dropCID, want: authz.ACTypeMismatch},
+			{name: "ARQC without 9F27", tap: genuine(card), req: dropCID, want: authz.Approved},
+			{name: "refund with the card's AAC without 9F27", tap: refundAAC, req: dropCID, want: authz.Approved},
+			{name: "refund ARQC sent as an AAC", tap: refund, req: cid(0x00), want: authz.ACTypeMismatch},
+		} {
+			tc.card = card
+			t.Run(card+"/"+tc.name, func(t *testing.T) { runTamper(t, tc) })
+		}
+	}
+}
+
 // R-G2: an unauthenticated message cannot probe: with the cryptogram
 // altered, every tamper gives the cryptogram failure, never the tamper's
 // own reason.
@@ -576,6 +618,7 @@ func TestBindingReasons(t *testing.T) {
 		{authz.TypeMismatch, "12", authz.StageBinding, "R-G2"},
 		{authz.DateMismatch, "12", authz.StageBinding, "R-G4"},
 		{authz.DateOutOfRange, "12", authz.StageBinding, "R-G4"},
+		{authz.ACTypeMismatch, "12", authz.StageBinding, "R-G2"},
 		{authz.CVMClaimUnverified, "63", authz.StageCVM, "R-S2d"},
 		{authz.DeviceMismatch, "63", authz.StageDevice, "R-S5d"},
 		{authz.DeviceBindingUnauthenticated, "57", authz.StageDevice, "R-S5d"},

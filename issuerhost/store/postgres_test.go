@@ -92,7 +92,7 @@ WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position`)
 		}
 	}
 	require.NoError(t, rows.Err())
-	require.Len(t, tables, 26)
+	require.Len(t, tables, 27)
 	var n int
 	require.NoError(t, raw.QueryRow(`SELECT COUNT(*) FROM information_schema.table_constraints
 WHERE table_schema = current_schema() AND constraint_type = 'PRIMARY KEY'`).Scan(&n))

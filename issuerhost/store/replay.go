@@ -37,6 +37,41 @@ WHERE excluded.high_water > atc_state.high_water`, cred, int(atc), nanos(at))
 	return nil
 }
 
+// CVC3Failures is the number of consecutive CVC3 failures of credential
+// cred (a contactless mag-stripe mode card or token): 0 when none.
+func (t *Tx) CVC3Failures(ctx context.Context, cred string) (int, error) {
+	var n int
+	err := t.queryRow(ctx, `SELECT failures FROM cvc3_failures WHERE cred = ?`, cred).Scan(&n)
+	if err != nil {
+		err = notFound(err, "CVC3 failures of "+cred)
+		if isNotFound(err) {
+			return 0, nil
+		}
+		return 0, err
+	}
+	return n, nil
+}
+
+// CountCVC3Failure adds a CVC3 failure to cred's consecutive ones and
+// returns their number.
+func (t *Tx) CountCVC3Failure(ctx context.Context, cred string, at time.Time) (int, error) {
+	if _, err := t.exec(ctx, `INSERT INTO cvc3_failures (cred, failures, updated_at) VALUES (?, 1, ?)
+ON CONFLICT (cred) DO UPDATE SET failures = cvc3_failures.failures + 1, updated_at = excluded.updated_at`,
+		cred, nanos(at)); err != nil {
+		return 0, fmt.Errorf("store: count CVC3 failure: %w", err)
+	}
+	return t.CVC3Failures(ctx, cred)
+}
+
+// ClearCVC3Failures forgets cred's CVC3 failures: a CVC3 verified, or the
+// issuer's service centre lifted the block.
+func (t *Tx) ClearCVC3Failures(ctx context.Context, cred string) error {
+	if _, err := t.exec(ctx, `DELETE FROM cvc3_failures WHERE cred = ?`, cred); err != nil {
+		return fmt.Errorf("store: clear CVC3 failures: %w", err)
+	}
+	return nil
+}
+
 // cryptogramDigest is the name under which a used cryptogram is kept: a
 // SHA-256 over the credential, the ATC and the cryptogram, so that no
 // cryptogram is stored in clear.

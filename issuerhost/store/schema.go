@@ -138,6 +138,10 @@ var schema = []string{
 	cred       TEXT PRIMARY KEY,
 	high_water INTEGER NOT NULL,
 	updated_at BIGINT NOT NULL){keyed}`,
+	`CREATE TABLE IF NOT EXISTS cvc3_failures (
+	cred       TEXT PRIMARY KEY,
+	failures   INTEGER NOT NULL,
+	updated_at BIGINT NOT NULL){keyed}`,
 	`CREATE TABLE IF NOT EXISTS used_cryptograms (
 	digest  TEXT PRIMARY KEY,
 	cred    TEXT NOT NULL,

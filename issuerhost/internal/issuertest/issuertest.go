@@ -436,7 +436,7 @@ func (c *Card) ICC(t testing.TB, tap Tap) ([]byte, uint16) {
 	}
 	var iad []byte
 	if c.Cloud == 0 {
-		iad = c.iad(tap.CDCVM, dev)
+		iad = c.iad(tap.CDCVM, tap.AAC, dev)
 	}
 	tags := cryptogram.Values{
 		0x9F02: bcd12(tap.Amount),
@@ -514,6 +514,16 @@ func (c *Card) ICC(t testing.TB, tap Tap) ([]byte, uint16) {
 	return b, atc
 }
 
+// cloudCVR is a cloud phone's CVR recording the cryptogram's type (MODEL:
+// byte 2, bits 6-5): an ARQC, or an AAC for tap.AAC.
+func cloudCVR(tap Tap) [emvcloud.CVRLength]byte {
+	var cvr [emvcloud.CVRLength]byte
+	if !tap.AAC {
+		cvr[1] = 0x20
+	}
+	return cvr
+}
+
 // cloudAC computes a cloud phone's cryptogram over tags at ATC atc and
 // returns it with its 9F10: visa-cloud under the limited-use key of the
 // ATC (KeyIndex), the CVR's CDCVM bit set when the phone verified its
@@ -523,7 +533,7 @@ func (c *Card) ICC(t testing.TB, tap Tap) ([]byte, uint16) {
 func (c *Card) cloudAC(t testing.TB, tap Tap, atc uint16, tags cryptogram.Values) ([]byte, []byte) {
 	t.Helper()
 	if c.Cloud == emvcloud.CVNVisaCloud {
-		var cvr [emvcloud.CVRLength]byte
+		cvr := cloudCVR(tap)
 		if tap.CDCVM {
 			cvr[0] = emvcloud.CVRCDCVM
 		}
@@ -538,7 +548,7 @@ func (c *Card) cloudAC(t testing.TB, tap Tap, atc uint16, tags cryptogram.Values
 		require.NoError(t, err)
 		return ac, tags[0x9F10]
 	}
-	tags[0x9F10] = emvcloud.MCIAD(1, [emvcloud.CVRLength]byte{}, [emvcloud.MDLength]byte{})
+	tags[0x9F10] = emvcloud.MCIAD(1, cloudCVR(tap), [emvcloud.MDLength]byte{})
 	skMD, skUMD, err := emvcloud.SessionKeys(c.MK, c.UMD, atc)
 	require.NoError(t, err)
 	suk, err := emvcloud.MakeSUK(skUMD, MobilePIN, CloudSalt, c.Name)
@@ -559,7 +569,11 @@ func (c *Card) cloudAC(t testing.TB, tap Tap, atc uint16, tags cryptogram.Values
 
 // iad builds 9F10 in the CVN's layout, with the CDCVM flag and device
 // binding as the sample cards set them.
-func (c *Card) iad(cdcvm bool, dev []byte) []byte {
+func (c *Card) iad(cdcvm, aac bool, dev []byte) []byte {
+	ac := byte(0x20) // the CVR's cryptogram type: ARQC, or AAC
+	if aac {
+		ac = 0x00
+	}
 	binding := func() []byte {
 		b := make([]byte, 9)
 		b[0] = 0xD1
@@ -569,7 +583,7 @@ func (c *Card) iad(cdcvm bool, dev []byte) []byte {
 	switch {
 	case c.CVN.Scheme == cryptogram.SchemeVisa && c.CVN.ID == 0x22:
 		out := make([]byte, 32)
-		out[0], out[1], out[2], out[3] = 0x1F, 0x22, 0x01, 0x20
+		out[0], out[1], out[2], out[3] = 0x1F, 0x22, 0x01, ac
 		if cdcvm {
 			out[5] |= 0x08
 		}
@@ -578,7 +592,7 @@ func (c *Card) iad(cdcvm bool, dev []byte) []byte {
 		}
 		return out
 	case c.CVN.Scheme == cryptogram.SchemeVisa:
-		out := []byte{0x06, 0x01, c.CVN.ID, 0x03, 0x20, 0x00, 0x00}
+		out := []byte{0x06, 0x01, c.CVN.ID, 0x03, ac, 0x00, 0x00}
 		if cdcvm {
 			out[6] |= 0x01
 		}
@@ -589,7 +603,7 @@ func (c *Card) iad(cdcvm bool, dev []byte) []byte {
 		}
 		return out
 	}
-	cvr := []byte{0x20, 0, 0, 0, 0, 0}
+	cvr := []byte{ac, 0, 0, 0, 0, 0}
 	if cdcvm {
 		cvr[5] |= 0x01
 	}
