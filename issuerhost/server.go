@@ -616,6 +616,8 @@ func (s *Server) network(msg *iso8583.Message, mac bool) ([]byte, error) {
 	var reason isospec.DeclineReason
 	switch req.NetworkCode {
 	case isospec.NetSignOn, isospec.NetSignOff, isospec.NetEcho:
+	case isospec.NetKeyChange:
+		rc, reason = isospec.RCInvalidTransaction, isospec.ReasonKeyChange
 	default:
 		rc, reason = isospec.RCInvalidTransaction, isospec.ReasonTransactionNotAllowed
 	}

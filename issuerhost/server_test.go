@@ -183,6 +183,9 @@ func TestServerOverTCP(t *testing.T) {
 	// Key change is not offered; echo and sign-off are.
 	require.NoError(t, isospec.Decode(send(t, c, isospec.NewNetworkManagement(isospec.NetKeyChange, n.NextSTAN(), now), true), &nm))
 	require.Equal(t, isospec.RCInvalidTransaction, nm.ResponseCode)
+	pd, err := isospec.ParsePrivateData(nm.PrivateData)
+	require.NoError(t, err)
+	require.Equal(t, isospec.ReasonKeyChange, pd.DeclineReason)
 	for _, code := range []isospec.NetworkCode{isospec.NetEcho, isospec.NetSignOff} {
 		require.NoError(t, isospec.Decode(send(t, c, isospec.NewNetworkManagement(code, n.NextSTAN(), now), true), &nm))
 		require.Equal(t, isospec.RCApproved, nm.ResponseCode, code)

@@ -50,7 +50,7 @@ var tapReasons = map[cloud.TapReason]Reason{
 // what the cryptograms authenticate (cvmPolicy decides on it).
 func (t *txn) verifyCloud() Reason {
 	if t.e.cfg.Cloud == nil {
-		return TransactionNotAllowed
+		return CheckNotAvailable
 	}
 	ref := t.card.ID
 	if t.token != nil {

@@ -218,13 +218,14 @@ func TestCloudTokens(t *testing.T) {
 	require.Equal(t, authz.KeyExpired, d.Reason)
 }
 
-// Without a cloud verifier a cloud token is not allowed.
+// Without a cloud verifier a cloud token cannot be checked.
 func TestCloudTokenWithoutVerifier(t *testing.T) {
 	r := newCloudRig(t)
 	e, err := authz.New(r.n.DB, r.n.HSM, authz.Config{ZPK: r.n.Keys.ZPK, PVK: r.n.Keys.PVK, Now: r.n.Clock.Now, Rand: fixedRand{}})
 	require.NoError(t, err)
 	d := decide(t, e, r.visa(r.issue(cloudPhone1, 0), 1, 1000, true, ""))
-	require.Equal(t, authz.TransactionNotAllowed, d.Reason)
+	require.Equal(t, authz.CheckNotAvailable, d.Reason)
+	require.Equal(t, "57", d.Code)
 }
 
 func replaceTag(t *testing.T, icc []byte, tag tlv.Tag, v []byte) []byte {

@@ -66,11 +66,11 @@ func (t *txn) formatTrack() Reason {
 // verifyCVC3 rebuilds the ATC and checks the CVC3 in the security module.
 func (t *txn) verifyCVC3() Reason {
 	if t.cloud != 0 || t.cvn == nil {
-		return TransactionNotAllowed
+		return CheckNotAvailable // a cloud card has no CVC3 key
 	}
 	v, ok := t.e.hsm.(hsm.CVC3)
 	if !ok {
-		return TransactionNotAllowed
+		return CheckNotAvailable
 	}
 	failures, err := t.tx.CVC3Failures(t.ctx, t.cred)
 	if err != nil {

@@ -204,7 +204,7 @@ func (t *txn) format() Reason {
 	case "20":
 		t.refund = true
 	default:
-		return TransactionNotAllowed
+		return ProcessingCodeNotSupported
 	}
 	if !pan.LuhnValid(r.PAN) {
 		return UnknownCard
@@ -213,7 +213,7 @@ func (t *txn) format() Reason {
 		return t.formatTrack()
 	}
 	if !hasPrefix(r.EntryMode, t.e.cfg.Policy.ChipEntryModes) {
-		return TransactionNotAllowed
+		return EntryModeNotAccepted
 	}
 	if len(r.ICC) == 0 {
 		return FormatError
@@ -321,7 +321,7 @@ func (t *txn) lookup() Reason {
 		return CardBlocked
 	}
 	if t.cvnName == "" || t.imkRef == "" {
-		return TransactionNotAllowed // no chip profile on file
+		return NoChipProfile
 	}
 	if t.cloud = cloudCVN(t.cvnName); t.cloud == 0 {
 		cvn, err := cryptogram.Lookup(t.cvnName)
@@ -658,7 +658,7 @@ func (t *txn) limits() Reason {
 		return CardExpired
 	}
 	if t.req.Currency != t.account.Currency {
-		return TransactionNotAllowed
+		return AccountCurrencyMismatch
 	}
 	if t.refund {
 		return ""

@@ -44,6 +44,28 @@ const (
 	OriginalNotFound Reason = "original_not_found" // no approved original; the reversal is recorded
 )
 
+// Decline reasons of what the issuer does not do, each of its own cause
+// (57 transaction not permitted to cardholder, as TransactionNotAllowed,
+// which remains for what none of these names).
+const (
+	// ProcessingCodeNotSupported: DE3 is neither a purchase (00) nor a
+	// refund (20).
+	ProcessingCodeNotSupported Reason = "processing_code_not_supported"
+	// EntryModeNotAccepted: DE22 is not an entry mode of the policy
+	// (Policy.ChipEntryModes) nor contactless mag-stripe mode (91).
+	EntryModeNotAccepted Reason = "entry_mode_not_accepted"
+	// NoChipProfile: the card on file has no CVN or issuer master key: it
+	// cannot have made a cryptogram.
+	NoChipProfile Reason = "no_chip_profile"
+	// AccountCurrencyMismatch: DE49 is not the currency of the card's
+	// account.
+	AccountCurrencyMismatch Reason = "account_currency_mismatch"
+	// CheckNotAvailable: the issuer lacks what checks this card's kind of
+	// cryptogram (no cloud key ledger for a cloud card, no CVC3 in its
+	// security module for a mag-stripe mode one).
+	CheckNotAvailable Reason = "check_not_available"
+)
+
 // Decline reasons of the network vocabulary (package isospec).
 const (
 	FormatError           = Reason(isospec.ReasonFormat)
@@ -209,6 +231,12 @@ var reasons = map[Reason]reasonInfo{
 
 	FormatError:           {"", StageFormat, ""},
 	TransactionNotAllowed: {"", StageFormat, ""},
+
+	ProcessingCodeNotSupported: {"57", StageFormat, ""},
+	EntryModeNotAccepted:       {"57", StageFormat, ""},
+	NoChipProfile:              {"57", StageLookup, ""},
+	AccountCurrencyMismatch:    {"57", StageLimits, ""},
+	CheckNotAvailable:          {"57", StageARQC, ""},
 
 	UnknownCard:    {"", StageLookup, ""},
 	CardBlocked:    {"", StageLookup, ""},
