@@ -694,7 +694,9 @@ func (s *SE) storeData(c apdu.Command) []byte {
 	if int(c.P2) != s.gp.block {
 		return s.abandon(gp.SWIncorrectP1P2)
 	}
-	if c.P1&gp.StoreFormatMask != gp.StoreDGI {
+	// DGIs, said so (GlobalPlatform's b5b4 '01') or not ('00', as an
+	// EMV CPS data preparation sends them: its P1 has no format bits).
+	if f := c.P1 & gp.StoreFormatMask; f != gp.StoreDGI && f != 0 {
 		return s.abandon(gp.SWIncorrectP1P2)
 	}
 	switch c.P1 & gp.StoreEncMask {
@@ -713,15 +715,18 @@ func (s *SE) storeData(c apdu.Command) []byte {
 		if len(s.gp.buf) > 0 {
 			return s.abandon(gp.SWWrongData)
 		}
+		// Every DGI of the command is enciphered (EMV CPS, P1 '60').
 		ds, err := dgi.Parse(c.Data)
-		if err != nil || len(ds) != 1 {
+		if err != nil || len(ds) == 0 {
 			return s.abandon(gp.SWWrongData)
 		}
-		clearData, err := dgi.Decipher(s.gp.dek, ds[0].Data)
-		if err != nil {
-			return s.abandon(gp.SWWrongData)
+		for _, d := range ds {
+			clearData, err := dgi.Decipher(s.gp.dek, d.Data)
+			if err != nil {
+				return s.abandon(gp.SWWrongData)
+			}
+			s.gp.dgis = append(s.gp.dgis, dgi.DGI{Tag: d.Tag, Data: clearData})
 		}
-		s.gp.dgis = append(s.gp.dgis, dgi.DGI{Tag: ds[0].Tag, Data: clearData})
 	default:
 		return s.abandon(gp.SWIncorrectP1P2)
 	}

@@ -311,6 +311,23 @@ func TestGPRefusals(t *testing.T) {
 		enc, _ := dgi.Encode(dgi.DGI{Tag: dgi.KeysDES, Data: bad})
 		require.Equal(t, []byte{0x6A, 0x80}, send(ch, block(0, true, true, enc)))
 	})
+	t.Run("EMV CPS blocks: no format bits, several enciphered DGIs", func(t *testing.T) {
+		ch := rawSession(t, w, ssdA, keySet(0x60), scp03.LevelCMACCDec)
+		require.Equal(t, []byte{0x90, 0x00}, send(ch, persoCmd))
+		cps := append([]byte{0x80, 0xE2, 0x00, 0x00, byte(len(rec))}, rec...) // P1 '00'
+		require.Equal(t, []byte{0x90, 0x00}, send(ch, cps))
+		k1, _ := dgi.Encipher(keySet(0x60).DEK, make([]byte, 16))
+		k2, _ := dgi.Encipher(keySet(0x60).DEK, make([]byte, 16))
+		two, _ := dgi.Encode(dgi.DGI{Tag: dgi.KeysDES, Data: k1}, dgi.DGI{Tag: dgi.KeysDES + 1, Data: k2})
+		enc := append([]byte{0x80, 0xE2, 0x60, 0x01, byte(len(two))}, two...) // P1 '60'
+		require.Equal(t, []byte{0x90, 0x00}, send(ch, enc))
+	})
+	t.Run("store data in BER-TLV format", func(t *testing.T) {
+		ch := rawSession(t, w, ssdA, keySet(0x60), scp03.LevelCMACCDec)
+		require.Equal(t, []byte{0x90, 0x00}, send(ch, persoCmd))
+		tlvBlock := append([]byte{0x80, 0xE2, 0x90, 0x00, byte(len(rec))}, rec...) // b5b4 '10'
+		require.Equal(t, []byte{0x6A, 0x86}, send(ch, tlvBlock))
+	})
 	t.Run("store data without C-DECRYPTION", func(t *testing.T) {
 		ch := rawSession(t, w, ssdA, keySet(0x60), scp03.LevelCMACRMAC)
 		require.Equal(t, []byte{0x90, 0x00}, send(ch, persoCmd))
