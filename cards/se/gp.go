@@ -104,6 +104,10 @@ type gpSession struct {
 	block     int
 	buf       []byte
 	dgis      []dgi.DGI
+	// statusRest are the GET STATUS entries of P1 statusP1 left for the
+	// next occurrences (P2 b1), after an answer '6310'.
+	statusRest []gp.StatusEntry
+	statusP1   byte
 }
 
 // AddModule makes an executable module available for INSTALL [for
@@ -823,17 +827,30 @@ func deleteFrom[T comparable](list []T, v T) []T {
 	return out
 }
 
+// maxStatusData bounds the entries of one GET STATUS answer so that,
+// wrapped (R-ENCRYPTION padding and R-MAC), it stays a short response.
+const maxStatusData = 232
+
 // getStatus answers GET STATUS (GP TLV format, every entry) with what the
 // session's domain may see (R-G5d): for P1 '80' the ISD (to the ISD only),
 // for '40' its own applet instances and the SSDs associated with it, for
-// '10' the load files and modules of the SE.
+// '20' the load files of the SE, for '10' the load files and their
+// modules. Entries that do not fit one answer come with '6310'; P2 b1
+// asks for the next occurrences.
 func (s *SE) getStatus(c apdu.Command) []byte {
-	if c.P2&^0x01 != gp.StatusFormatTLV {
+	if c.P2&^gp.StatusNext != gp.StatusFormatTLV {
 		return sw(gp.SWIncorrectP1P2)
 	}
 	if len(c.Data) < 2 || c.Data[0] != gp.TagAIDTemplate || int(c.Data[1]) != len(c.Data)-2 {
 		return sw(gp.SWWrongData)
 	}
+	if c.P2&gp.StatusNext != 0 {
+		if s.gp.statusRest == nil || c.P1 != s.gp.statusP1 {
+			return sw(gp.SWConditions)
+		}
+		return s.statusPage(s.gp.statusRest)
+	}
+	s.gp.statusRest = nil
 	filter := c.Data[2:]
 	match := func(aid []byte) bool { return len(filter) == 0 || bytes.Equal(filter, aid) }
 	sd := s.gp.sd
@@ -858,11 +875,29 @@ func (s *SE) getStatus(c apdu.Command) []byte {
 				es = append(es, gp.StatusEntry{AID: d.aid, State: st, Privileges: []byte{gp.PrivSecurityDomain, 0x00, 0x00}})
 			}
 		}
-	case gp.StatusOfModules:
-		es = append(es, gp.StatusEntry{AID: SDLoadFile, State: 0x01, Modules: [][]byte{SDModule}})
+	case gp.StatusOfModules, gp.StatusOfLoadFiles:
+		withModules := c.P1 == gp.StatusOfModules
+		add := func(elf, module []byte) {
+			for i := range es {
+				if bytes.Equal(es[i].AID, elf) {
+					if withModules {
+						es[i].Modules = append(es[i].Modules, module)
+					}
+					return
+				}
+			}
+			e := gp.StatusEntry{AID: elf, State: 0x01}
+			if withModules {
+				e.Modules = [][]byte{module}
+			}
+			es = append(es, e)
+		}
+		if match(SDLoadFile) {
+			add(SDLoadFile, SDModule)
+		}
 		for _, m := range s.modules {
 			if match(m.elf) {
-				es = append(es, gp.StatusEntry{AID: m.elf, State: 0x01, Modules: [][]byte{m.aid}})
+				add(m.elf, m.aid)
 			}
 		}
 	default:
@@ -871,9 +906,33 @@ func (s *SE) getStatus(c apdu.Command) []byte {
 	if len(es) == 0 {
 		return sw(gp.SWRefNotFound)
 	}
-	b, err := gp.EncodeStatus(es)
-	if err != nil || len(b) > 256 {
-		return sw(gp.SWNoMemory)
+	s.gp.statusP1 = c.P1
+	return s.statusPage(es)
+}
+
+// statusPage answers with the first entries of es that fit, keeping the
+// others for the next GET STATUS ('6310'), or with all of them ('9000').
+func (s *SE) statusPage(es []gp.StatusEntry) []byte {
+	var out []byte
+	n := 0
+	for ; n < len(es); n++ {
+		b, err := gp.EncodeStatus(es[n : n+1])
+		if err != nil {
+			return sw(gp.SWNoMemory)
+		}
+		if len(out)+len(b) > maxStatusData {
+			break
+		}
+		out = append(out, b...)
 	}
-	return okData(b)
+	if n == 0 {
+		s.gp.statusRest = nil
+		return sw(gp.SWNoMemory) // one entry larger than an answer
+	}
+	if n == len(es) {
+		s.gp.statusRest = nil
+		return okData(out)
+	}
+	s.gp.statusRest = es[n:]
+	return append(out, sw(gp.SWMoreData)...)
 }

@@ -517,6 +517,47 @@ func TestGetStatus(t *testing.T) {
 	requireSW(t, err, gp.SWIncorrectP1P2)
 }
 
+// TestGetStatusPages: a registry larger than one answer comes in pages,
+// '6310' until the last; the host asks for the next occurrences (P2 b1)
+// and gets every entry once. A next occurrence without a first is refused,
+// and P1 '20' lists the load files without their modules.
+func TestGetStatusPages(t *testing.T) {
+	w := newWorld(t)
+	w.createSSD(t, ssdA, "bank A", keySet(0x60))
+	a := w.open(t, ssdA, initKVN, keySet(0x60))
+	var want [][]byte
+	for i := range 12 {
+		aid := append(bytes.Clone(appA), 0x01, byte(i))
+		require.NoError(t, a.InstallApplet(payELF, payMod, aid, []byte{0x00}, nil, false))
+		want = append(want, aid)
+	}
+	// Twelve entries do not fit one answer.
+	first, err := a.Send("GET STATUS", gp.GetStatusCmd(gp.StatusOfApps))
+	var se *gp.StatusError
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, gp.SWMoreData, se.SW)
+	require.Nil(t, first)
+
+	es, err := a.Status(gp.StatusOfApps)
+	require.NoError(t, err)
+	var got [][]byte
+	for _, e := range es {
+		got = append(got, e.AID)
+	}
+	require.Equal(t, want, got)
+
+	next := gp.GetStatusCmd(gp.StatusOfApps)
+	next[3] |= gp.StatusNext
+	_, err = a.Send("GET STATUS", next)
+	requireSW(t, err, gp.SWConditions)
+
+	files, err := a.Status(gp.StatusOfLoadFiles)
+	require.NoError(t, err)
+	require.Len(t, files, 2)
+	require.Equal(t, payELF, files[1].AID)
+	require.Empty(t, files[1].Modules)
+}
+
 // TestISDPowers: the SE owner locks, unlocks and deletes an issuer's SSD
 // it cannot read (R-M2); the issuer adds key sets up to the limit.
 func TestISDPowers(t *testing.T) {

@@ -107,6 +107,7 @@ const (
 	SWWrongLength          uint16 = 0x6700
 	SWSecurityNotSatisfied uint16 = 0x6982
 	SWAuthFailed           uint16 = 0x6300
+	SWMoreData             uint16 = 0x6310 // GET STATUS: more entries to come
 	SWConditions           uint16 = 0x6985
 	SWWrongData            uint16 = 0x6A80
 	SWFuncNotSupported     uint16 = 0x6A81

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/tapsim/tapsim/emv/dgi"
 	"github.com/tapsim/tapsim/emv/keys"
@@ -145,27 +146,35 @@ func (s *Session) String() string {
 // response data. A status word other than '9000' is a *StatusError named
 // after what.
 func (s *Session) Send(what string, cmd []byte) ([]byte, error) {
+	data, _, err := s.send(what, cmd)
+	return data, err
+}
+
+// send is Send that also takes the status words also (besides SWOK) as
+// success, and returns the one the card answered.
+func (s *Session) send(what string, cmd []byte, also ...uint16) ([]byte, uint16, error) {
 	if s.ch == nil || s.ch.Closed() {
-		return nil, fmt.Errorf("%w: %s: session closed", ErrSession, what)
+		return nil, 0, fmt.Errorf("%w: %s: session closed", ErrSession, what)
 	}
 	w, err := s.ch.WrapCommand(cmd)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	resp, err := s.t(w)
 	if err != nil {
 		s.ch.Close()
-		return nil, fmt.Errorf("%w: %s: %w", ErrSession, what, err)
+		return nil, 0, fmt.Errorf("%w: %s: %w", ErrSession, what, err)
 	}
 	clear, err := s.ch.UnwrapResponse(resp)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrSession, what, err)
+		return nil, 0, fmt.Errorf("%w: %s: %w", ErrSession, what, err)
 	}
 	n := len(clear) - 2
-	if sw := uint16(clear[n])<<8 | uint16(clear[n+1]); sw != SWOK {
-		return nil, &StatusError{Cmd: what, SW: sw}
+	sw := uint16(clear[n])<<8 | uint16(clear[n+1])
+	if sw != SWOK && !slices.Contains(also, sw) {
+		return nil, sw, &StatusError{Cmd: what, SW: sw}
 	}
-	return clear[:n], nil
+	return clear[:n], sw, nil
 }
 
 // InstallApplet installs an instance of module (from load file elf) in

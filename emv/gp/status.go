@@ -9,14 +9,16 @@ import (
 
 // GET STATUS P1: which part of the registry.
 const (
-	StatusOfISD      byte    = 0x80
-	StatusOfApps     byte    = 0x40 // applications and Supplementary Security Domains
-	StatusOfModules  byte    = 0x10 // executable load files and their modules
-	StatusFormatTLV  byte    = 0x02 // P2: GP TLV format
-	tagRegistryEntry tlv.Tag = 0xE3
-	tagLifeCycle     tlv.Tag = 0x9F70
-	tagPrivileges    tlv.Tag = 0xC5
-	tagModule        tlv.Tag = 0x84
+	StatusOfISD       byte    = 0x80
+	StatusOfApps      byte    = 0x40 // applications and Supplementary Security Domains
+	StatusOfModules   byte    = 0x10 // executable load files and their modules
+	StatusOfLoadFiles byte    = 0x20 // executable load files only
+	StatusFormatTLV   byte    = 0x02 // P2: GP TLV format
+	StatusNext        byte    = 0x01 // P2: the next occurrences, after SWMoreData
+	tagRegistryEntry  tlv.Tag = 0xE3
+	tagLifeCycle      tlv.Tag = 0x9F70
+	tagPrivileges     tlv.Tag = 0xC5
+	tagModule         tlv.Tag = 0x84
 )
 
 // StatusEntry is one entry of a GET STATUS response.
@@ -94,13 +96,31 @@ func ParseStatus(b []byte) ([]StatusEntry, error) {
 	return out, nil
 }
 
+// maxStatusPages bounds the GET STATUS commands of one Status: a card
+// that answers SWMoreData for ever is refused.
+const maxStatusPages = 64
+
 // Status sends GET STATUS of the part p1 of the registry (StatusOfISD,
-// StatusOfApps, StatusOfModules) and parses the entries the Security
-// Domain in session may see.
+// StatusOfApps, StatusOfLoadFiles, StatusOfModules) and parses the entries
+// the Security Domain in session may see, asking for the next occurrences
+// while the card answers SWMoreData.
 func (s *Session) Status(p1 byte) ([]StatusEntry, error) {
-	data, err := s.Send("GET STATUS", GetStatusCmd(p1))
-	if err != nil {
-		return nil, err
+	cmd := GetStatusCmd(p1)
+	var out []StatusEntry
+	for range maxStatusPages {
+		data, sw, err := s.send("GET STATUS", cmd, SWMoreData)
+		if err != nil {
+			return nil, err
+		}
+		es, err := ParseStatus(data)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, es...)
+		if sw != SWMoreData {
+			return out, nil
+		}
+		cmd[3] |= StatusNext
 	}
-	return ParseStatus(data)
+	return nil, fmt.Errorf("%w: GET STATUS: more than %d pages", ErrMalformed, maxStatusPages)
 }
