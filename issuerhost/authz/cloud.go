@@ -101,9 +101,7 @@ func (t *txn) cloudCVM(pin bool, claims cvmClaims) Reason {
 	if (claims.cdcvm && !t.cloudCV) || claims.offlinePIN {
 		return CVMClaimUnverified
 	}
-	if t.refund {
-		return ""
-	}
+	// Every transaction, a refund too (R-S2e).
 	if !pin && !t.cloudCV {
 		if t.cloud == emvcloud.CVNMCCloud {
 			return CloudUMDInvalid

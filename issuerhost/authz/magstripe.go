@@ -132,11 +132,11 @@ func (t *txn) cvmPolicyMagStripe() Reason {
 	if pin {
 		t.cvm = CVMOnlinePIN
 	}
+	if t.form == formHCE && !pin {
+		return CDCVMRequired // every HCE transaction, a refund too (R-S2e)
+	}
 	if t.refund {
 		return ""
-	}
-	if t.form == formHCE && !pin {
-		return CDCVMRequired
 	}
 	if t.req.Amount > t.e.cfg.Policy.NoCVMLimit && !pin {
 		return CVMRequired

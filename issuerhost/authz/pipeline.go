@@ -581,12 +581,12 @@ func (t *txn) cvmPolicy() Reason {
 	if (claims.cdcvm && !cdcvm) || (claims.offlinePIN && !cvrOfflinePIN(iad, t.cvn.Scheme)) {
 		return CVMClaimUnverified
 	}
-	if t.refund {
-		return ""
-	}
 	strong := pin || cdcvm
 	if t.form == formHCE && !strong {
-		return CDCVMRequired
+		return CDCVMRequired // every HCE transaction, a refund too (R-S2e)
+	}
+	if t.refund {
+		return ""
 	}
 	// R-S2d: a CVM is needed above the no-signature limit, not at it.
 	if t.req.Amount > t.e.cfg.Policy.NoCVMLimit {

@@ -296,6 +296,20 @@ func TestTamperCryptogramType(t *testing.T) {
 	}
 }
 
+// R-S2e: an HCE phone's cardholder is verified for every transaction, a
+// refund too: a refund the phone's cryptograms do not show verified is
+// declined, whatever the amount.
+func TestHCERefundNeedsCardholder(t *testing.T) {
+	for _, tc := range []tamperCase{
+		{name: "visa-cloud refund, verified", card: issuertest.HCE, tap: issuertest.Tap{Amount: 100, Refund: true, CDCVM: true}, want: authz.Approved},
+		{name: "visa-cloud refund, unverified", card: issuertest.HCE, tap: issuertest.Tap{Amount: 100, Refund: true}, want: authz.CDCVMRequired},
+		{name: "mc-cloud refund, verified", card: issuertest.HCEMC, tap: issuertest.Tap{Amount: 100, Refund: true, CDCVM: true}, want: authz.Approved},
+		{name: "mc-cloud refund, wrong mobile PIN", card: issuertest.HCEMC, tap: issuertest.Tap{Amount: 100, Refund: true}, want: authz.CloudUMDInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) { runTamper(t, tc) })
+	}
+}
+
 // R-G2: an unauthenticated message cannot probe: with the cryptogram
 // altered, every tamper gives the cryptogram failure, never the tamper's
 // own reason.
