@@ -363,28 +363,29 @@ func KeyID(k IssuedKey) string {
 
 // Served is the IDs (KeyID), sorted, of the keys of cardRef issued to
 // deviceID that served at least one transaction: what the phone's
-// transaction log must show when it asks for more keys. Each record is
-// read again from the ledger's store when the store can (another issuer
-// instance on the same database may have counted a use).
+// transaction log must account for when it asks for more keys. With a
+// store, the records are the store's (another issuer instance on the same
+// database counts its taps there), read without the ledger's lock held.
 func (l *Ledger) Served(cardRef, deviceID string) ([]string, error) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
+	st := l.st
+	var keys []IssuedKey
+	if st == nil {
+		for _, k := range l.keys {
+			keys = append(keys, *k)
+		}
+	}
+	l.mu.Unlock()
+	if st != nil {
+		var err error
+		if keys, _, err = st.LoadLedger(); err != nil {
+			return nil, fmt.Errorf("%w: load: %w", ErrLedger, err)
+		}
+	}
 	var out []string
-	for id, k := range l.keys {
-		if k.CardRef != cardRef || k.DeviceID != deviceID {
-			continue
-		}
-		if l.st != nil {
-			fresh, err := l.refreshLocked(l.st, id)
-			if err != nil {
-				return nil, fmt.Errorf("%w: store: %w", ErrLedger, err)
-			}
-			if fresh != nil {
-				k = fresh
-			}
-		}
-		if k.Used > 0 {
-			out = append(out, KeyID(*k))
+	for _, k := range keys {
+		if k.CardRef == cardRef && k.DeviceID == deviceID && k.Used > 0 {
+			out = append(out, KeyID(k))
 		}
 	}
 	slices.Sort(out)

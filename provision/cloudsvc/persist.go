@@ -61,7 +61,36 @@ func cardRecord(c *cardAccount) snapCard {
 func bindingRecord(b *binding) snapBinding {
 	return snapBinding{ID: b.ID, CardRef: b.CardRef, DeviceID: b.DeviceID, Keys: b.Keys,
 		Status: b.Status, CreatedAt: b.CreatedAt, Downloaded: b.Downloaded, LastIssue: b.LastIssue, PIN: b.PIN,
-		Salt: b.Salt, Issued: slices.Sorted(maps.Keys(b.issued)), Challenge: b.challenge, ChallengeEnds: b.challengeEnds}
+		Salt: b.Salt, Issued: slices.Sorted(maps.Keys(b.issued)), Reported: reportedKeys(b), Reconciled: b.reconciled,
+		Challenge: b.challenge, ChallengeEnds: b.challengeEnds}
+}
+
+// reportedKeys are the keys of b a transaction log reported, sorted.
+func reportedKeys(b *binding) []string {
+	var out []string
+	for id, reported := range b.issued {
+		if reported {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// issuedKeys is the issued keys of a stored binding, those reported
+// true; a reported key must be an issued one.
+func issuedKeys(b snapBinding) (map[string]bool, error) {
+	issued := make(map[string]bool, len(b.Issued))
+	for _, id := range b.Issued {
+		issued[id] = false
+	}
+	for _, id := range b.Reported {
+		if _, ok := issued[id]; !ok {
+			return nil, fmt.Errorf("%w: key %s reported, not issued", ErrInput, id)
+		}
+		issued[id] = true
+	}
+	return issued, nil
 }
 
 func checkCard(c snapCard, cards map[string]*cardAccount) (*cardAccount, error) {
@@ -82,13 +111,13 @@ func checkBinding(b snapBinding, cards map[string]*cardAccount, bindings map[str
 		b.Keys.Enc == nil || (b.Status != wire.HCEBindingActive && b.Status != wire.HCEBindingSuspended) {
 		return nil, fmt.Errorf("%w: stored binding", ErrInput)
 	}
-	issued := map[string]bool{}
-	for _, id := range b.Issued {
-		issued[id] = true
+	issued, err := issuedKeys(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: stored binding", ErrInput)
 	}
 	return &binding{ID: b.ID, CardRef: b.CardRef, DeviceID: b.DeviceID, Keys: b.Keys, Status: b.Status,
 		CreatedAt: b.CreatedAt, Downloaded: b.Downloaded, LastIssue: b.LastIssue, PIN: b.PIN, Salt: b.Salt, issued: issued,
-		challenge: b.Challenge, challengeEnds: b.ChallengeEnds}, nil
+		reconciled: b.Reconciled, challenge: b.Challenge, challengeEnds: b.ChallengeEnds}, nil
 }
 
 // load fills the platform's copy from its store.

@@ -84,7 +84,7 @@ var (
 	errRegMismatch         = refuse(http.StatusForbidden, ReasonRegistrationMismatch, "the registration belongs to another device key")
 	errMobilePIN           = refuse(http.StatusUnprocessableEntity, ReasonMobilePINRequired, "this card needs a mobile PIN of 4 to 12 digits, not all one digit")
 	errATC                 = refuse(http.StatusServiceUnavailable, ReasonATCExhausted, "the card account has no transaction counters left")
-	errLog                 = refuse(http.StatusConflict, ReasonTransactionLog, "the phone reports keys the platform did not issue to it, or reported already")
+	errLog                 = refuse(http.StatusConflict, ReasonTransactionLog, "the phone reports keys the platform did not issue to it")
 	errLogMissing          = refuse(http.StatusConflict, ReasonTransactionLog, "the issuer saw keys serve transactions that the phone does not report")
 	errBusy                = refuse(http.StatusServiceUnavailable, wire.ReasonCapacity, "too many registrations are waiting; try again")
 	errExpired             = refuse(http.StatusForbidden, wire.ReasonExpired, "the request is outside its validity period")
@@ -577,7 +577,7 @@ func (s *Service) bind(pend pending, how string) (*binding, error) {
 		return nil, err
 	}
 	b := &binding{ID: id, CardRef: pend.CardRef, DeviceID: pend.DeviceID, Keys: pend.Keys, Status: wire.HCEBindingActive,
-		CreatedAt: s.now(), PIN: pend.PIN, Salt: salt, issued: map[string]bool{}}
+		CreatedAt: s.now(), PIN: pend.PIN, Salt: salt, issued: map[string]bool{}, reconciled: true}
 	if err := s.putBindingLocked(b); err != nil {
 		return nil, err
 	}
@@ -749,24 +749,33 @@ func (s *Service) replenishLocked(who caller, in wire.HCEReplenishRequest) (stri
 	if s.now().Before(b.LastIssue.Add(s.cfg.MinReplenishInterval)) {
 		return "", errTooFrequent
 	}
-	// The transaction log: the keys the phone reports spent since its
-	// last replenishment must be keys issued to it and not reported
-	// before, and every such key the issuer saw serve a transaction
-	// must be among them (a key that served while the phone says it
-	// still holds it served somewhere else).
-	reported := make(map[string]bool, len(in.Used))
+	// The transaction log: the keys the phone reports spent must be keys
+	// issued to it (a log sent again, its answer lost, names keys
+	// reported already: they pass), and every key the issuer saw serve a
+	// transaction that is not reported yet must be among them (a key
+	// that served while the phone says it still holds it served
+	// somewhere else).
+	inLog := make(map[string]bool, len(in.Used))
 	for _, id := range in.Used {
-		if _, ok := b.issued[id]; !ok || reported[id] {
+		if _, ok := b.issued[id]; !ok || inLog[id] {
 			return "", errLog
 		}
-		reported[id] = true
+		inLog[id] = true
 	}
 	served, err := s.cfg.Ledger.Served(b.CardRef, b.DeviceID)
 	if err != nil {
 		return "", fmt.Errorf("cloudsvc: ledger: %w", err)
 	}
+	if !b.reconciled {
+		for _, id := range served {
+			if _, ok := b.issued[id]; ok {
+				b.issued[id] = true
+			}
+		}
+		b.reconciled = true
+	}
 	for _, id := range served {
-		if b.issued[id] && !reported[id] {
+		if reported, ok := b.issued[id]; ok && !reported && !inLog[id] {
 			return "", errLogMissing
 		}
 	}
@@ -779,9 +788,8 @@ func (s *Service) replenishLocked(who caller, in wire.HCEReplenishRequest) (stri
 	if err != nil {
 		return "", err
 	}
-	// The keys reported are done with: reported again, they are refused.
-	for id := range reported {
-		delete(b.issued, id)
+	for id := range inLog {
+		b.issued[id] = true
 	}
 	return s.seal(b, batch)
 }
@@ -825,7 +833,7 @@ func (s *Service) issueLocked(card *cardAccount, b *binding, sec cardSecrets) (w
 	}
 	card.issued[hour] = first + len(kis)
 	for _, ki := range kis {
-		b.issued[ki.String()] = true
+		b.issued[ki.String()] = false
 	}
 	b.LastIssue = s.now()
 	return wire.HCEBatch{CardRef: card.Ref, DeviceID: b.DeviceID, Keys: out,
@@ -877,7 +885,7 @@ func (s *Service) issueSUKsLocked(card *cardAccount, b *binding, sec cardSecrets
 		if err := s.cfg.Ledger.IssueSUK(card.Ref, b.DeviceID, k.ATC); err != nil {
 			return wire.HCEBatch{}, fmt.Errorf("cloudsvc: ledger: %w", err)
 		}
-		b.issued[cloud.SUKID(k.ATC)] = true
+		b.issued[cloud.SUKID(k.ATC)] = false
 		out = append(out, wire.HCESUK{ATC: k.ATC, MDKCV: k.MDKCV, MDWrapped: k.MDWrapped, SUKKCV: k.SUKKCV, SUKWrapped: k.SUKWrapped})
 	}
 	card.nextATC = first + uint16(n)

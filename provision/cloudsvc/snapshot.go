@@ -51,6 +51,11 @@ type snapBinding struct {
 	PIN        []byte          `json:"pin,omitempty"`
 	Salt       []byte          `json:"salt,omitempty"`
 	Issued     []string        `json:"issued,omitempty"`
+	// Reported are the issued keys a transaction log reported spent;
+	// Reconciled tells a binding that keeps them from one saved before
+	// they were kept.
+	Reported   []string `json:"reported,omitempty"`
+	Reconciled bool     `json:"reconciled,omitempty"`
 	// Challenge is the binding's open challenge (stored records only;
 	// spent ones are cleared).
 	Challenge     string    `json:"challenge,omitempty"`
@@ -73,7 +78,7 @@ func (s *Service) Snapshot() ([]byte, error) {
 		b := s.st.bindings[id]
 		out.Bindings = append(out.Bindings, snapBinding{ID: b.ID, CardRef: b.CardRef, DeviceID: b.DeviceID, Keys: b.Keys,
 			Status: b.Status, CreatedAt: b.CreatedAt, Downloaded: b.Downloaded, LastIssue: b.LastIssue, PIN: b.PIN,
-			Salt: b.Salt, Issued: slices.Sorted(maps.Keys(b.issued))})
+			Salt: b.Salt, Issued: slices.Sorted(maps.Keys(b.issued)), Reported: reportedKeys(b), Reconciled: b.reconciled})
 	}
 	data, err := json.Marshal(out)
 	if err != nil {
@@ -112,12 +117,13 @@ func (s *Service) Restore(data []byte) error {
 			b.Keys.Enc == nil || (b.Status != wire.HCEBindingActive && b.Status != wire.HCEBindingSuspended) {
 			return fmt.Errorf("%w: snapshot: binding", ErrInput)
 		}
-		issued := map[string]bool{}
-		for _, id := range b.Issued {
-			issued[id] = true
+		issued, err := issuedKeys(b)
+		if err != nil {
+			return fmt.Errorf("%w: snapshot: binding", ErrInput)
 		}
 		bindings[b.ID] = &binding{ID: b.ID, CardRef: b.CardRef, DeviceID: b.DeviceID, Keys: b.Keys, Status: b.Status,
-			CreatedAt: b.CreatedAt, Downloaded: b.Downloaded, LastIssue: b.LastIssue, PIN: b.PIN, Salt: b.Salt, issued: issued}
+			CreatedAt: b.CreatedAt, Downloaded: b.Downloaded, LastIssue: b.LastIssue, PIN: b.PIN, Salt: b.Salt, issued: issued,
+			reconciled: b.Reconciled}
 	}
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()

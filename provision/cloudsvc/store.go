@@ -60,9 +60,15 @@ type binding struct {
 	LastIssue  time.Time
 	PIN        []byte // the sealed mobile PIN of an mc-cloud card
 	Salt       []byte // the salt of its PIN mask
-	// issued are the keys (key index, or ATC in hex) issued to the phone:
-	// a replenishment's transaction log may name these only.
+	// issued are the keys (key index, or cloud.SUKID) issued to the
+	// phone, true once a replenishment's transaction log reported them
+	// spent: a log may name these only, and must name every one the
+	// issuer saw serve a transaction that is not reported yet.
+	// reconciled is false for a binding saved by a build that did not
+	// keep the reported keys: its first replenishment takes the keys
+	// that served until then as reported.
 	issued        map[string]bool
+	reconciled    bool
 	challenge     string
 	challengeEnds time.Time
 }
