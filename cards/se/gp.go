@@ -104,10 +104,12 @@ type gpSession struct {
 	block     int
 	buf       []byte
 	dgis      []dgi.DGI
-	// statusRest are the GET STATUS entries of P1 statusP1 left for the
-	// next occurrences (P2 b1), after an answer '6310'.
-	statusRest []gp.StatusEntry
-	statusP1   byte
+	// statusRest are the GET STATUS entries of P1 statusP1 and search
+	// data statusQuery left for the next occurrences (P2 b1), after an
+	// answer '6310'.
+	statusRest  []gp.StatusEntry
+	statusP1    byte
+	statusQuery []byte
 }
 
 // AddModule makes an executable module available for INSTALL [for
@@ -348,6 +350,11 @@ func (s *SE) protect(resp []byte) []byte {
 }
 
 func (s *SE) dispatch(c apdu.Command) []byte {
+	if c.INS != gp.InsGetStatus {
+		// The next occurrences of GET STATUS follow it directly: any
+		// other command (one that may change the registry) ends them.
+		s.gp.statusRest = nil
+	}
 	if c.CLA&0x80 == 0 {
 		return sw(gp.SWClaNotSupported)
 	}
@@ -845,7 +852,7 @@ func (s *SE) getStatus(c apdu.Command) []byte {
 		return sw(gp.SWWrongData)
 	}
 	if c.P2&gp.StatusNext != 0 {
-		if s.gp.statusRest == nil || c.P1 != s.gp.statusP1 {
+		if s.gp.statusRest == nil || c.P1 != s.gp.statusP1 || !bytes.Equal(c.Data, s.gp.statusQuery) {
 			return sw(gp.SWConditions)
 		}
 		return s.statusPage(s.gp.statusRest)
@@ -906,7 +913,7 @@ func (s *SE) getStatus(c apdu.Command) []byte {
 	if len(es) == 0 {
 		return sw(gp.SWRefNotFound)
 	}
-	s.gp.statusP1 = c.P1
+	s.gp.statusP1, s.gp.statusQuery = c.P1, bytes.Clone(c.Data)
 	return s.statusPage(es)
 }
 

@@ -550,6 +550,12 @@ func TestGetStatusPages(t *testing.T) {
 	next[3] |= gp.StatusNext
 	_, err = a.Send("GET STATUS", next)
 	requireSW(t, err, gp.SWConditions)
+	// Another command between the pages ends them.
+	_, err = a.Send("GET STATUS", gp.GetStatusCmd(gp.StatusOfApps))
+	require.ErrorAs(t, err, &se)
+	require.NoError(t, a.InstallApplet(payELF, payMod, append(bytes.Clone(appA), 0x02), []byte{0x00}, nil, false))
+	_, err = a.Send("GET STATUS", next)
+	requireSW(t, err, gp.SWConditions)
 
 	files, err := a.Status(gp.StatusOfLoadFiles)
 	require.NoError(t, err)

@@ -680,17 +680,34 @@ refusal names its reason (unknown_token, token_state, not_suspended_by_actor).`,
 
 func newIssuerResetPINCmd() *cobra.Command {
 	return newIssuerResetCmd("reset-pin CARD-ID --operator NAME",
-		"Unlock a card's PIN after the service centre verified the cardholder (R-G3c)", "PIN tries", authz.ResetPIN)
+		"Unlock a card's PIN after the service centre verified the cardholder (R-G3c)",
+		func(ctx context.Context, db *store.DB, id, operator string, at time.Time) (string, error) {
+			if err := authz.ResetPIN(ctx, db, id, operator, at); err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("card %s: PIN tries reset by %s", id, operator), nil
+		})
 }
 
 func newIssuerResetCVC3Cmd() *cobra.Command {
 	return newIssuerResetCmd("reset-cvc3 CARD-OR-TOKEN-ID --operator NAME",
-		"Lift the block of a card's contactless mag-stripe transactions after too many wrong CVC3s", "CVC3 failures", authz.ResetCVC3)
+		"Lift the block of a card's contactless mag-stripe transactions after too many wrong CVC3s",
+		func(ctx context.Context, db *store.DB, id, operator string, at time.Time) (string, error) {
+			n, err := authz.ResetCVC3(ctx, db, id, operator, at)
+			if err != nil {
+				return "", err
+			}
+			if n == 0 {
+				return fmt.Sprintf("%s: no CVC3 failures counted, nothing to reset", id), nil
+			}
+			return fmt.Sprintf("%s: %d CVC3 failures reset by %s", id, n, operator), nil
+		})
 }
 
-// newIssuerResetCmd is a service centre's reset of what reset does to the
-// card (or token) its argument names, by --operator.
-func newIssuerResetCmd(use, short, what string, reset func(context.Context, *store.DB, string, string, time.Time) error) *cobra.Command {
+// newIssuerResetCmd is a service centre's reset, done by reset to the
+// card (or token) its argument names, by --operator; reset says what it
+// did.
+func newIssuerResetCmd(use, short string, reset func(context.Context, *store.DB, string, string, time.Time) (string, error)) *cobra.Command {
 	var dir, dsn, operator string
 	c := &cobra.Command{
 		Use:   use,
@@ -705,13 +722,14 @@ func newIssuerResetCmd(use, short, what string, reset func(context.Context, *sto
 				return err
 			}
 			defer r.Close()
-			if err := reset(cmd.Context(), r.DB, args[0], operator, time.Now()); err != nil {
+			done, err := reset(cmd.Context(), r.DB, args[0], operator, time.Now())
+			if err != nil {
 				if errors.Is(err, store.ErrNotFound) {
 					return usageErr("%v", err)
 				}
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s reset by %s\n", args[0], what, operator)
+			fmt.Fprintln(cmd.OutOrStdout(), done)
 			return nil
 		},
 	}

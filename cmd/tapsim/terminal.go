@@ -113,7 +113,7 @@ Exits 0 when approved, 1 when declined, reversed or not completed, 2 on bad inpu
 	fl.BoolVar(&f.showISO, "iso", false, "print the ISO 8583 messages, masked")
 	fl.BoolVar(&f.showRaw, "raw", false, "print the raw hex of each ISO 8583 message, PAN, track 2, expiry, PIN block and keys masked")
 	fl.BoolVar(&f.showTrace, "trace", false, "print every APDU exchange")
-	fl.StringVar(&f.date, "date", "", "transaction date and time (RFC 3339); default now")
+	fl.StringVar(&f.date, "date", "", "transaction date and time (RFC 3339); default now (an issuer declines a date more than a day from its own: transaction_date_out_of_range)")
 	fl.StringVar(&f.unHex, "un", "", "fixed unpredictable number (4 bytes hex); default random")
 	addClientTLSFlags(fl, &f.tls, "", "acquirer")
 	return c

@@ -140,7 +140,7 @@ type Config struct {
 	// Cloud checks the cryptograms of cards and tokens of a cloud CVN
 	// ("visa-cloud", "mc-cloud") against the keys the issuer's cloud
 	// platform issued (issuerhost/cloud.Verifier). Without it such a card
-	// is declined TransactionNotAllowed.
+	// is declined CheckNotAvailable.
 	Cloud CloudVerifier
 }
 
@@ -419,12 +419,20 @@ func (e *Engine) ResetPIN(ctx context.Context, cardID, operator string) error {
 // ResetCVC3 lifts the block of the contactless mag-stripe transactions of
 // card or token id after Policy.MaxCVC3Failures wrong CVC3s, once the
 // issuer's service centre has looked into them; operator names who did
-// it, for the audit trail.
-func ResetCVC3(ctx context.Context, db *store.DB, id, operator string, at time.Time) error {
+// it, for the audit trail. It returns the failures it cleared (0: none
+// were counted); an id that is no card nor token is store.ErrNotFound.
+func ResetCVC3(ctx context.Context, db *store.DB, id, operator string, at time.Time) (int, error) {
 	if operator == "" {
-		return fmt.Errorf("%w: a CVC3 reset needs the operator's name", ErrConfig)
+		return 0, fmt.Errorf("%w: a CVC3 reset needs the operator's name", ErrConfig)
 	}
-	return db.Update(ctx, func(tx *store.Tx) error {
+	cleared := 0
+	err := db.Update(ctx, func(tx *store.Tx) error {
+		cleared = 0
+		_, cerr := tx.Card(ctx, id)
+		_, terr := tx.Token(ctx, id)
+		if errors.Is(cerr, store.ErrNotFound) && errors.Is(terr, store.ErrNotFound) {
+			return fmt.Errorf("%w: no card or token %q", store.ErrNotFound, id)
+		}
 		for _, cred := range []string{"card:" + id, "token:" + id} {
 			n, err := tx.CVC3Failures(ctx, cred)
 			if err != nil {
@@ -440,9 +448,11 @@ func ResetCVC3(ctx context.Context, db *store.DB, id, operator string, at time.T
 				Subject: cred, Detail: fmt.Sprintf("by %s after %d wrong CVC3s", operator, n)}); err != nil {
 				return err
 			}
+			cleared += n
 		}
 		return nil
 	})
+	return cleared, err
 }
 
 // ResetPIN is Engine.ResetPIN on a store, at time at.

@@ -12,6 +12,7 @@ import (
 	"github.com/tapsim/tapsim/emv/magstripe"
 	"github.com/tapsim/tapsim/issuerhost/authz"
 	"github.com/tapsim/tapsim/issuerhost/internal/issuertest"
+	"github.com/tapsim/tapsim/issuerhost/store"
 )
 
 // magStripeTrack is the track 2 a C-2 reader sends for the sample
@@ -111,7 +112,12 @@ func TestMagStripeCVC3Guessing(t *testing.T) {
 	require.Equal(t, "63", authz.CVC3TriesExceeded.Code())
 	require.Equal(t, authz.CVC3TriesExceeded, try(false), "blocked: the right CVC3 is not looked at")
 
-	require.Error(t, authz.ResetCVC3(ctx, n.DB, issuertest.MCPlastic, "", n.Clock.Now()), "an operator is named")
-	require.NoError(t, authz.ResetCVC3(ctx, n.DB, issuertest.MCPlastic, "agent-7", n.Clock.Now()))
+	_, err := authz.ResetCVC3(ctx, n.DB, issuertest.MCPlastic, "", n.Clock.Now())
+	require.Error(t, err, "an operator is named")
+	_, err = authz.ResetCVC3(ctx, n.DB, "no-such-card", "agent-7", n.Clock.Now())
+	require.ErrorIs(t, err, store.ErrNotFound)
+	cleared, err := authz.ResetCVC3(ctx, n.DB, issuertest.MCPlastic, "agent-7", n.Clock.Now())
+	require.NoError(t, err)
+	require.Equal(t, 3, cleared)
 	require.Equal(t, authz.Approved, try(false))
 }

@@ -128,7 +128,7 @@ func (t *txn) run(formatted Reason) Decision {
 	if r == Approved {
 		d.AuthCode = t.authCode
 	}
-	if t.err == nil && t.arqcOK && !t.aac && t.cloud == 0 {
+	if t.err == nil && t.arqcOK && !t.aac && t.cloud == 0 && t.cvrARQC() {
 		iad, err := t.issuerAuthData(d.Code)
 		if err != nil {
 			t.fail(err)
@@ -840,6 +840,14 @@ func (t *txn) cvrACType() (byte, bool) {
 		return 0, false
 	}
 	return cvrACType(iad, t.cvn.Scheme)
+}
+
+// cvrARQC tells whether the CVR does not record another cryptogram than
+// an ARQC, the only one an ARPC answers (a refund's AAC sent without
+// 9F27 and declined before bind set aac gets none either).
+func (t *txn) cvrARQC() bool {
+	typ, ok := t.cvrACType()
+	return !ok || typ == acARQC
 }
 
 // cardDate reads the transaction date of the cryptogram (9A, YYMMDD in

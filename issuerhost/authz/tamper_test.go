@@ -260,16 +260,7 @@ func TestCryptogramDateAgainstHostClock(t *testing.T) {
 // may carry the card's AAC, with or without 9F27, and gets no ARPC.
 func TestTamperCryptogramType(t *testing.T) {
 	dropCID := func(t *testing.T, r *authz.Request) {
-		l, err := tlv.Decode(r.ICC)
-		require.NoError(t, err)
-		var out tlv.List
-		for _, o := range l {
-			if o.Tag != tlv.Tag(cryptogram.TagCryptogramInfoData) {
-				out = append(out, o)
-			}
-		}
-		r.ICC, err = out.Encode()
-		require.NoError(t, err)
+		r.ICC = dropTag(t, r.ICC, tlv.Tag(cryptogram.TagCryptogramInfoData))
 	}
 	cid := func(v byte) func(t *testing.T, r *authz.Request) {
 		return func(t *testing.T, r *authz.Request) {
@@ -308,6 +299,34 @@ func TestHCERefundNeedsCardholder(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) { runTamper(t, tc) })
 	}
+}
+
+// dropTag removes tag from DE55, leaving the cryptogram as it was.
+func dropTag(t *testing.T, icc []byte, tag tlv.Tag) []byte {
+	t.Helper()
+	l, err := tlv.Decode(icc)
+	require.NoError(t, err)
+	var out tlv.List
+	for _, o := range l {
+		if o.Tag != tag {
+			out = append(out, o)
+		}
+	}
+	b, err := out.Encode()
+	require.NoError(t, err)
+	return b
+}
+
+// A refund's AAC sent without 9F27 gets no ARPC, whatever declines it: an
+// ARPC answers an ARQC only.
+func TestRefundAACGetsNoARPC(t *testing.T) {
+	n := issuertest.New(t)
+	r := n.Request(issuertest.VisaPlastic, issuertest.Tap{Amount: 5000, AAC: true, Refund: true})
+	r.ICC = dropTag(t, r.ICC, tlv.Tag(cryptogram.TagCryptogramInfoData))
+	r.Amount = 4000
+	d := decide(t, engine(t, n, authz.Policy{}), r)
+	require.Equal(t, authz.AmountMismatch, d.Reason)
+	require.Empty(t, d.IssuerAuthData)
 }
 
 // R-G2: an unauthenticated message cannot probe: with the cryptogram
