@@ -2,6 +2,7 @@ package hceflow_test
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net"
 	"os"
@@ -201,4 +202,46 @@ func TestHCEDurableRestart(t *testing.T) {
 			require.NotContains(t, string(raw), secret, f.Name())
 		}
 	}
+}
+
+// A platform's state saved before it kept which keys a log reported: the
+// keys that served until then count as reported at the phone's first
+// replenishment, so the phone, which reported them already, is not
+// refused for leaving them out.
+func TestHCEOlderSnapshotReconciles(t *testing.T) {
+	w := newWorld(t)
+	phone := w.phone("alice-phone-1", 1)
+	card := w.enrol(phone, aliceRef, alicePAN, alicePhoneNo)
+	_, err := w.pay(card, aliceRef, 100, true)
+	require.NoError(t, err)
+	w.clock.Advance(10 * time.Minute)
+	_, err = phone.Replenish(ctx, aliceRef)
+	require.NoError(t, err)
+
+	snap, err := w.platform.Snapshot()
+	require.NoError(t, err)
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal(snap, &doc))
+	bindings, ok := doc["bindings"].([]any)
+	require.True(t, ok)
+	for _, b := range bindings {
+		m := b.(map[string]any)
+		require.Contains(t, m, "reconciled")
+		delete(m, "reported")
+		delete(m, "reconciled")
+	}
+	older, err := json.Marshal(doc)
+	require.NoError(t, err)
+
+	require.NoError(t, w.srv.Close())
+	w.platform = w.newPlatform()
+	require.NoError(t, w.platform.Restore(older))
+	ln, err := net.Listen("tcp", w.addr)
+	require.NoError(t, err)
+	w.srv, err = w.platform.Serve(ln, w.pki.Server("cloud-platform"), wire.Limits{})
+	require.NoError(t, err)
+
+	w.clock.Advance(10 * time.Minute)
+	_, err = phone.Replenish(ctx, aliceRef)
+	require.NoError(t, err, "the key reported before the snapshot is not asked for again")
 }
