@@ -377,6 +377,24 @@ func TestReversalPendingThenFlushed(t *testing.T) {
 	decodeAuth(t, reqs[4])
 }
 
+// A reversal the acquirer answers with anything but an approval (96: it
+// could not keep it) is not taken over: it stays pending and goes again.
+func TestReversalRefusedStaysPending(t *testing.T) {
+	r := newRig(t, func(req *iso8583.Message) *iso8583.Message {
+		switch mti, _ := req.GetMTI(); mti {
+		case "0100":
+			return nil // silent: the terminal reverses
+		case "0400":
+			return answer(req, isospec.RCSystemMalfunction, isospec.ReasonSystemError)
+		}
+		return approveAll(req)
+	}, pos.Options{})
+	res, err := r.term.Sale(context.Background(), 150000, inproc.New(newCard(t, "visa-plastic")))
+	require.NoError(t, err)
+	require.Equal(t, pos.StatusReversalPending, res.Status, res.String())
+	require.Equal(t, 1, r.term.PendingReversals())
+}
+
 // Answers the terminal cannot trust are handled as no answer: reversed.
 func TestUntrustedAnswersReverse(t *testing.T) {
 	for _, tc := range []struct {

@@ -731,15 +731,24 @@ func (t *Terminal) sendReversal(ctx context.Context, res *Result, p *pendingReve
 	for range t.cfg.ReversalAttempts {
 		p.req.TransmissionDateTime = isospec.TransmissionDateTime(t.o.Clock())
 		p.req.MAC = nil
-		_, x := t.exchange(ctx, p.purpose, &p.req)
+		resp, x := t.exchange(ctx, p.purpose, &p.req)
 		if res != nil {
 			res.Exchanges = append(res.Exchanges, x)
 			res.Timings.Host += x.Duration
 		}
-		if x.Err == nil {
+		if x.Err != nil {
+			continue
+		}
+		// Only an approval the acquirer MACed takes the reversal over (the
+		// original reversed, queued, or not found: nothing to undo); any
+		// other answer (96: the acquirer could not keep it) leaves it
+		// with the terminal.
+		if rc, _ := resp.GetString(isospec.FieldResponseCode); isospec.ResponseCode(rc).Approved() && hasMACField(resp) {
 			t.emit(Event{Kind: EventReversal, Text: p.purpose + " STAN " + p.req.STAN + " acknowledged"})
 			return true
 		}
+		rc, _ := resp.GetString(isospec.FieldResponseCode)
+		t.emit(Event{Kind: EventReversal, Text: p.purpose + " STAN " + p.req.STAN + " answered " + rc + ": not taken over"})
 	}
 	t.mu.Lock()
 	t.pending = append(t.pending, p)
