@@ -24,6 +24,10 @@ const (
 	reasonReversalQueued   = "reversal_queued"
 	reasonIssuerBadMAC     = "issuer_mac_invalid"
 	reasonUnknownTerminal  = "unknown_terminal"
+	reasonOriginalDeclined = "original_declined"
+	// reasonReversalMismatch is a decline: a reversal whose amount,
+	// currency or card is not its original's.
+	reasonReversalMismatch = "reversal_mismatch"
 )
 
 // HandleFrame processes one frame from a terminal (length header excluded)

@@ -82,6 +82,11 @@ func (s *Server) reverse(ctx context.Context, frame []byte, msg *iso8583.Message
 		return answer(term, isospec.RCSystemMalfunction, string(isospec.ReasonSystemError))
 	}
 	if found {
+		// The original's outcome as written, the issuer's answer too
+		// (written without its sender waiting: Entry waits for it).
+		if e, err := s.store.Entry(ctx, orig.ID); err == nil {
+			orig = e
+		}
 		entry.MaskedPAN, entry.BIN, entry.Issuer = orig.MaskedPAN, orig.BIN, orig.Issuer
 	}
 	id, err := s.store.Record(ctx, entry)
@@ -100,11 +105,19 @@ func (s *Server) reverse(ctx context.Context, frame []byte, msg *iso8583.Message
 	case !found:
 		// The original never reached the acquirer: nothing to reverse.
 		return done(isospec.RCApproved, reasonOriginalNotFound)
+	case req.Amount != orig.Amount || req.Currency != orig.Currency || (account != "" && pan.Mask(account) != orig.MaskedPAN):
+		// A reversal undoes its original whole: another amount, currency
+		// or card contradicts it (the dialect has no partial reversal).
+		return done(isospec.RCInvalidTransaction, reasonReversalMismatch)
 	case orig.State == store.StateTimedOut || orig.State == store.StateReversed:
 		return done(isospec.RCApproved, reasonAlreadyReversed)
 	case orig.AcqSTAN == "" || orig.Issuer == "":
 		// Refused by the acquirer itself: the issuer never saw it.
 		return done(isospec.RCApproved, reasonNotForwarded)
+	case orig.State == store.StateAnswered && !isospec.ResponseCode(orig.ResponseCode).Approved() &&
+		isospec.ResponseCode(orig.ResponseCode) != isospec.RCPartialApproval:
+		// Declined: the issuer holds nothing for it.
+		return done(isospec.RCApproved, reasonOriginalDeclined)
 	}
 
 	de90, err := isospec.OriginalData{

@@ -187,3 +187,46 @@ func TestHandleFrameBeforeStartAndAfterClose(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "96", de(t, m, isospec.FieldResponseCode))
 }
+
+// A reversal undoes its original whole: one with another amount, currency
+// or card is refused 12 (reversal_mismatch), neither forwarded nor queued,
+// and the original stays reversible; a reversal of a declined sale has
+// nothing to undo (00, original_declined) and is not forwarded either.
+func TestReversalMustMatchItsOriginal(t *testing.T) {
+	r := newRig(t, nil)
+	orig := r.authReq(visaPAN, 150000)
+	require.Equal(t, isospec.RCApproved, r.authorise(orig).ResponseCode)
+	r.iss.SetAdvice(fakeissuer.Silent)
+	for name, change := range map[string]func(*isospec.ReversalRequest){
+		"amount":   func(rev *isospec.ReversalRequest) { rev.Amount = 10 },
+		"currency": func(rev *isospec.ReversalRequest) { rev.Currency = "840" },
+		"card":     func(rev *isospec.ReversalRequest) { rev.PAN = mcPAN },
+	} {
+		rev := r.reversalOf(orig)
+		change(rev)
+		resp := r.reverse(rev)
+		require.Equal(t, isospec.RCInvalidTransaction, resp.ResponseCode, name)
+		require.Equal(t, isospec.DeclineReason("reversal_mismatch"), reason(t, resp.PrivateData), name)
+	}
+	require.Empty(t, r.iss.ReceivedMTI(isospec.MTIReversalRequest))
+	require.Zero(t, r.pending())
+	require.Equal(t, isospec.RCApproved, r.reverse(r.reversalOf(orig)).ResponseCode)
+	require.Len(t, r.iss.ReceivedMTI(isospec.MTIReversalRequest), 1, "the genuine reversal goes")
+
+	r.iss.SetAuthFunc(func(*isospec.AuthorizationRequest) (isospec.ResponseCode, string, isospec.PrivateData, []byte) {
+		return isospec.RCInsufficientFunds, "", isospec.PrivateData{DeclineReason: isospec.ReasonInsufficientFunds}, nil
+	})
+	declined := r.authReq(visaPAN, 200)
+	require.Equal(t, isospec.RCInsufficientFunds, r.authorise(declined).ResponseCode)
+	resp := r.reverse(r.reversalOf(declined))
+	require.Equal(t, isospec.RCApproved, resp.ResponseCode)
+	require.Len(t, r.iss.ReceivedMTI(isospec.MTIReversalRequest), 1, "nothing to undo at the issuer")
+	var reasons []string
+	for _, e := range r.journal() {
+		if e.MTI == "0400" {
+			reasons = append(reasons, e.Reason)
+		}
+	}
+	require.Contains(t, reasons, "original_declined")
+	require.Contains(t, reasons, "reversal_mismatch")
+}

@@ -31,6 +31,21 @@ func entry() Entry {
 	}
 }
 
+// An original reversed before its answer came stays reversed when the
+// answer is written; the answer's code is kept.
+func TestReversedStaysReversed(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t)
+	id, err := s.Record(ctx, entry())
+	require.NoError(t, err)
+	require.NoError(t, s.Mark(ctx, id, StateReversed))
+	require.NoError(t, s.Complete(ctx, id, Result{ResponseCode: "00", AuthCode: "A1B2C3", State: StateAnswered}))
+	e, err := s.Entry(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, StateReversed, e.State)
+	require.Equal(t, "00", e.ResponseCode)
+}
+
 func TestJournal(t *testing.T) {
 	ctx := context.Background()
 	s, _ := open(t)
