@@ -298,6 +298,33 @@ func TestIssuerDown(t *testing.T) {
 	require.Zero(t, r.pending(), "nothing left: nothing to reverse")
 }
 
+// An advice the issuer answers 96 (it could not take it) is not done: it
+// goes again, as a 0421, until the issuer takes it.
+func TestAdviceAnswered96GoesAgain(t *testing.T) {
+	r := newRig(t, nil)
+	r.iss.SetAuth(fakeissuer.Silent)
+	r.iss.SetAdvice(fakeissuer.Malfunction)
+	require.Equal(t, isospec.RCIssuerInoperative, r.authorise(r.authReq(visaPAN, 150000)).ResponseCode)
+
+	// One delivery pass at a time, and the advice is not due again before
+	// the clock moves: once this pass returns, the 0420 went once (in
+	// this pass or the one the 91 set off) and its 96 was handled.
+	ctx := context.Background()
+	n, err := r.acq.RetryAdvices(ctx)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	require.Len(t, r.iss.ReceivedMTI(isospec.MTIReversalAdvice), 1)
+	require.Equal(t, 1, r.pending(), "answered 96: still to deliver")
+
+	r.iss.SetAdvice(fakeissuer.Answer)
+	r.clock.Advance(2 * time.Minute)
+	n, err = r.acq.RetryAdvices(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.Len(t, r.iss.ReceivedMTI(isospec.MTIReversalAdviceRepeat), 1)
+	require.Zero(t, r.pending())
+}
+
 // An issuer silent past the timeout: the terminal gets 91 and a reversal
 // advice is stored before the 91 leaves; it is delivered as a 0420 when
 // the issuer answers again, then repeated as 0421 until acknowledged.

@@ -139,6 +139,12 @@ func (s *Server) sendAdvice(ctx context.Context, a store.Advice, now time.Time) 
 	if err := isospec.Decode(resp, &r); err != nil || r.MTI != wantMTI {
 		return false, true
 	}
+	if r.ResponseCode == isospec.RCSystemMalfunction || r.ResponseCode == isospec.RCIssuerInoperative {
+		// The issuer could not take it (its transaction lost): it goes
+		// again, as a repeat. Any other code is its answer, kept with it.
+		s.log.Info("advice not taken", slog.Int64("advice", a.ID), slog.String("mti", string(adv.MTI)), slog.String("code", string(r.ResponseCode)))
+		return false, true
+	}
 	if err := s.store.Acknowledge(ctx, a.ID, string(r.ResponseCode), s.cfg.Now()); err != nil {
 		s.log.Error("advice acknowledgement not stored", slog.String("error", err.Error()))
 		return false, true

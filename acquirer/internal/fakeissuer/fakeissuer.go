@@ -28,6 +28,8 @@ const (
 	Silent
 	// BadMAC answers with a corrupted MAC.
 	BadMAC
+	// Malfunction answers 96 (the issuer could not take it).
+	Malfunction
 )
 
 // AuthFunc decides the answer to an authorisation: response code, auth
@@ -183,7 +185,11 @@ func (is *Issuer) handle(c *connection.Connection, msg *iso8583.Message) {
 		}
 		var req isospec.ReversalRequest
 		if err = isospec.Decode(msg, &req); err == nil {
-			resp, err = isospec.NewReversalResponse(&req, isospec.RCApproved)
+			rc := isospec.RCApproved
+			if mode == Malfunction {
+				rc = isospec.RCSystemMalfunction
+			}
+			resp, err = isospec.NewReversalResponse(&req, rc)
 		}
 	default:
 		return
