@@ -12,6 +12,7 @@ import (
 	"github.com/tapsim/tapsim/acquirer"
 	"github.com/tapsim/tapsim/acquirer/internal/fakeissuer"
 	"github.com/tapsim/tapsim/acquirer/internal/testhsm"
+	"github.com/tapsim/tapsim/acquirer/store"
 	"github.com/tapsim/tapsim/emv/keys"
 	"github.com/tapsim/tapsim/emv/pin"
 	"github.com/tapsim/tapsim/isospec"
@@ -466,4 +467,37 @@ func TestNetworkManagementFromTerminal(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, isospec.SetMAC(msg, func(d []byte) ([]byte, error) { return make([]byte, 8), nil }))
 	require.Equal(t, "63", de(t, r.send(msg), isospec.FieldResponseCode))
+}
+
+// Advices that cannot go (no route for their BIN, or their issuer's link
+// down), more than a page of them, do not hold up the one that can: a
+// pass goes through them all.
+func TestStuckAdvicesDoNotHoldUpOthers(t *testing.T) {
+	ctx := context.Background()
+	var st *store.SQL
+	r := newRig(t, func(c *acquirer.Config) {
+		var err error
+		st, err = store.Open(c.DataDir)
+		require.NoError(t, err)
+		c.Store = st
+	})
+	de90, err := isospec.OriginalData{MTI: "0100", STAN: "000001", TransmissionDateTime: "0314092653", AcquirerID: "400001"}.Encode()
+	require.NoError(t, err)
+	advice := func(bin string) store.Advice {
+		return store.Advice{CreatedAt: t0, BIN: bin, DE90: de90, STAN: "000001", ProcessingCode: "000000",
+			RRN: "607309000001", TID: tid, MID: mid, Amount: 100, Currency: "901", MaskedPAN: "476173******0010",
+			ReasonCode: "68"}
+	}
+	for range 70 {
+		_, err := st.Enqueue(ctx, advice("999999"), store.Result{})
+		require.NoError(t, err)
+	}
+	_, err = st.Enqueue(ctx, advice("476173"), store.Result{})
+	require.NoError(t, err)
+
+	n, err := r.acq.RetryAdvices(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "the advice with a route went")
+	require.Len(t, r.iss.ReceivedMTI(isospec.MTIReversalAdvice), 1)
+	require.Equal(t, 70, r.pending())
 }

@@ -59,42 +59,43 @@ func (s *Server) RetryAdvices(ctx context.Context) (int, error) {
 	s.adviceMu.Lock()
 	defer s.adviceMu.Unlock()
 	acked := 0
+	// Page through every due advice once: those of an issuer whose link
+	// is down stay due and do not hold up the others'.
+	now := s.cfg.Now()
+	var after int64
 	for ctx.Err() == nil {
-		now := s.cfg.Now()
-		due, err := s.store.Due(ctx, now, 64)
+		due, err := s.store.Due(ctx, now, after, 64)
 		if err != nil {
 			return acked, fmt.Errorf("acquirer: advice queue: %w", err)
 		}
-		progress := false
 		for _, a := range due {
-			ok, sent := s.sendAdvice(ctx, a, now)
-			if ok {
+			if s.sendAdvice(ctx, a, now) {
 				acked++
 			}
-			progress = progress || sent
+			after = a.ID
 		}
-		if len(due) < 64 || !progress {
+		if len(due) < 64 {
 			return acked, nil
 		}
 	}
 	return acked, ctx.Err()
 }
 
-// sendAdvice sends one advice; sent reports whether it went out.
-func (s *Server) sendAdvice(ctx context.Context, a store.Advice, now time.Time) (acked, sent bool) {
+// sendAdvice sends one advice and reports whether the issuer took it.
+func (s *Server) sendAdvice(ctx context.Context, a store.Advice, now time.Time) bool {
 	rt, err := s.cfg.Routes.LookupBIN(a.BIN)
 	if err != nil {
 		s.log.Error("advice has no route", slog.Int64("advice", a.ID), slog.String("bin", a.BIN))
-		return false, false
+		return false
 	}
 	lk := s.links[rt.Issuer]
 	if lk == nil || !lk.Up() {
-		return false, false // sent when the link signs on
+		return false // sent when the link signs on
 	}
 	a, err = s.store.Attempted(ctx, a.ID, now.Add(s.adviceDelay(a.Attempts+1)))
 	if err != nil {
 		s.log.Error("advice not updated", slog.String("error", err.Error()))
-		return false, false
+		return false
 	}
 	adv := &isospec.ReversalRequest{
 		MTI:                  isospec.MTIReversalAdvice,
@@ -122,33 +123,33 @@ func (s *Server) sendAdvice(ctx context.Context, a store.Advice, now time.Time) 
 		}
 		adv.AuthCode = a.AuthCode
 		if adv.PrivateData, err = (isospec.PrivateData{StandIn: true}).Encode(); err != nil {
-			return false, false
+			return false
 		}
 	}
 	msg, err := isospec.Encode(adv)
 	if err != nil {
 		s.log.Error("advice not encodable", slog.Int64("advice", a.ID), slog.String("error", err.Error()))
-		return false, false
+		return false
 	}
 	resp, err := lk.Exchange(msg, s.cfg.IssuerTimeout)
 	if err != nil {
 		s.log.Info("advice not acknowledged", slog.Int64("advice", a.ID), slog.String("mti", string(adv.MTI)), slog.String("error", err.Error()))
-		return false, true
+		return false
 	}
 	var r isospec.ReversalResponse
 	if err := isospec.Decode(resp, &r); err != nil || r.MTI != wantMTI {
-		return false, true
+		return false
 	}
 	if r.ResponseCode == isospec.RCSystemMalfunction || r.ResponseCode == isospec.RCIssuerInoperative {
 		// The issuer could not take it (its transaction lost): it goes
 		// again, as a repeat. Any other code is its answer, kept with it.
 		s.log.Info("advice not taken", slog.Int64("advice", a.ID), slog.String("mti", string(adv.MTI)), slog.String("code", string(r.ResponseCode)))
-		return false, true
+		return false
 	}
 	if err := s.store.Acknowledge(ctx, a.ID, string(r.ResponseCode), s.cfg.Now()); err != nil {
 		s.log.Error("advice acknowledgement not stored", slog.String("error", err.Error()))
-		return false, true
+		return false
 	}
 	s.log.Info("advice acknowledged", slog.Int64("advice", a.ID), slog.String("mti", string(adv.MTI)), slog.String("code", string(r.ResponseCode)))
-	return true, true
+	return true
 }

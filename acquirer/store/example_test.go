@@ -28,7 +28,7 @@ func ExampleSQL_Enqueue() {
 
 	s, _ = store.Open(dir) // after a restart
 	defer s.Close()
-	due, _ := s.Due(ctx, at, 10)
+	due, _ := s.Due(ctx, at, 0, 10)
 	fmt.Println(len(due), due[0].MaskedPAN, due[0].Attempts)
 	e, _ := s.Entry(ctx, jid)
 	fmt.Println(e.ResponseCode, e.State)

@@ -506,9 +506,9 @@ func (s *SQL) Enqueue(ctx context.Context, a Advice, r Result) (int64, error) {
 }
 
 // Due lists undelivered advices due at now, oldest first.
-func (s *SQL) Due(ctx context.Context, now time.Time, limit int) ([]Advice, error) {
+func (s *SQL) Due(ctx context.Context, now time.Time, after int64, limit int) ([]Advice, error) {
 	return queryAll(ctx, s.db, "due", scanAdvice, `SELECT `+adviceCols+` FROM advices WHERE done = 0 AND next_ms <= ?
-		ORDER BY id LIMIT ?`, ms(now), limit)
+		AND id > ? ORDER BY id LIMIT ?`, ms(now), after, limit)
 }
 
 // Attempted records one more send of an advice and when it is due next,

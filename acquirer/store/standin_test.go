@@ -32,7 +32,7 @@ func TestAdviceColumnsAdded(t *testing.T) {
 	s, err := OpenFile(path)
 	require.NoError(t, err)
 	defer s.Close()
-	due, err := s.Due(ctx, time.UnixMilli(10), 10)
+	due, err := s.Due(ctx, time.UnixMilli(10), 0, 10)
 	require.NoError(t, err)
 	require.Len(t, due, 1)
 	require.Equal(t, "", due[0].Kind)
@@ -40,7 +40,7 @@ func TestAdviceColumnsAdded(t *testing.T) {
 	id, err := s.Enqueue(ctx, Advice{Kind: KindStandIn, AuthCode: "S00001", CreatedAt: time.UnixMilli(2), BIN: "476173",
 		DE90: "010000000112345678900000000400001000000000", STAN: "000002", MaskedPAN: "476173******0010"}, Result{})
 	require.NoError(t, err)
-	due, err = s.Due(ctx, time.UnixMilli(10), 10)
+	due, err = s.Due(ctx, time.UnixMilli(10), 0, 10)
 	require.NoError(t, err)
 	require.Len(t, due, 2)
 	require.Equal(t, id, due[1].ID)

@@ -178,8 +178,10 @@ type Store interface {
 	// r.State and, when r.ResponseCode is set, its code, authorisation code
 	// and reason become r's.
 	Enqueue(ctx context.Context, a Advice, r Result) (int64, error)
-	// Due lists undelivered advices due at now, oldest first, at most limit.
-	Due(ctx context.Context, now time.Time, limit int) ([]Advice, error)
+	// Due lists undelivered advices due at now whose ID is above after,
+	// oldest first, at most limit: a pass pages through them all, the
+	// ones it cannot send (their issuer's link down) included.
+	Due(ctx context.Context, now time.Time, after int64, limit int) ([]Advice, error)
 	// Attempted records one more send of an advice and when it is due next.
 	// It is called before the send, so a restart repeats it as a 0421.
 	Attempted(ctx context.Context, id int64, next time.Time) (Advice, error)

@@ -149,7 +149,7 @@ func TestAdviceQueue(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 
-	due, err := s.Due(ctx, t0, 10)
+	due, err := s.Due(ctx, t0, 0, 10)
 	require.NoError(t, err)
 	require.Len(t, due, 1)
 	require.Equal(t, id, due[0].ID)
@@ -165,10 +165,10 @@ func TestAdviceQueue(t *testing.T) {
 	require.Equal(t, 1, a.Attempts)
 	require.Equal(t, t0.Add(5*time.Second), a.NextAt)
 
-	due, err = s.Due(ctx, t0.Add(4*time.Second), 10)
+	due, err = s.Due(ctx, t0.Add(4*time.Second), 0, 10)
 	require.NoError(t, err)
 	require.Empty(t, due, "not due before next")
-	due, err = s.Due(ctx, t0.Add(5*time.Second), 10)
+	due, err = s.Due(ctx, t0.Add(5*time.Second), 0, 10)
 	require.NoError(t, err)
 	require.Len(t, due, 1)
 
@@ -179,7 +179,7 @@ func TestAdviceQueue(t *testing.T) {
 	require.ErrorIs(t, err, ErrNotFound)
 
 	require.NoError(t, s.Acknowledge(ctx, id, "00", t0.Add(6*time.Second)))
-	due, err = s.Due(ctx, t0.Add(time.Hour), 10)
+	due, err = s.Due(ctx, t0.Add(time.Hour), 0, 10)
 	require.NoError(t, err)
 	require.Empty(t, due)
 	n, err = s.Pending(ctx)
@@ -247,7 +247,7 @@ func TestReopen(t *testing.T) {
 	s, err = Open(dir)
 	require.NoError(t, err)
 	defer s.Close()
-	due, err := s.Due(ctx, t0, 10)
+	due, err := s.Due(ctx, t0, 0, 10)
 	require.NoError(t, err)
 	require.Len(t, due, 1)
 	require.Equal(t, 1, due[0].Attempts)
