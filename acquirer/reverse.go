@@ -105,7 +105,8 @@ func (s *Server) reverse(ctx context.Context, frame []byte, msg *iso8583.Message
 	case !found:
 		// The original never reached the acquirer: nothing to reverse.
 		return done(isospec.RCApproved, reasonOriginalNotFound)
-	case req.Amount != orig.Amount || req.Currency != orig.Currency || (account != "" && pan.Mask(account) != orig.MaskedPAN):
+	case !reversalAmountOK(req.Amount, orig) || req.Currency != orig.Currency ||
+		(account != "" && pan.Mask(account) != orig.MaskedPAN):
 		// A reversal undoes its original whole: another amount, currency
 		// or card contradicts it (the dialect has no partial reversal).
 		return done(isospec.RCInvalidTransaction, reasonReversalMismatch)
@@ -179,4 +180,14 @@ func (s *Server) reverse(ctx context.Context, frame []byte, msg *iso8583.Message
 		jr = string(pd.DeclineReason)
 	}
 	return done(ir.ResponseCode, jr)
+}
+
+// reversalAmountOK tells whether amount is what a reversal of orig
+// carries: its amount, or for a partial approval (10) the smaller amount
+// approved, which the terminal's void carries.
+func reversalAmountOK(amount int64, orig store.Entry) bool {
+	if amount == orig.Amount {
+		return true
+	}
+	return isospec.ResponseCode(orig.ResponseCode) == isospec.RCPartialApproval && amount > 0 && amount < orig.Amount
 }

@@ -230,3 +230,21 @@ func TestReversalMustMatchItsOriginal(t *testing.T) {
 	require.Contains(t, reasons, "original_declined")
 	require.Contains(t, reasons, "reversal_mismatch")
 }
+
+// The void of a partial approval (10) carries the smaller amount
+// approved: it is taken; more than the original's amount is not.
+func TestVoidOfPartialApproval(t *testing.T) {
+	r := newRig(t, nil)
+	r.iss.SetAuthFunc(func(*isospec.AuthorizationRequest) (isospec.ResponseCode, string, isospec.PrivateData, []byte) {
+		return isospec.RCPartialApproval, "A1B2C3", isospec.PrivateData{}, nil
+	})
+	orig := r.authReq(visaPAN, 150000)
+	require.Equal(t, isospec.RCPartialApproval, r.authorise(orig).ResponseCode)
+	over := r.reversalOf(orig)
+	over.Amount = 150001
+	require.Equal(t, isospec.RCInvalidTransaction, r.reverse(over).ResponseCode)
+	void := r.reversalOf(orig)
+	void.Amount = 75000
+	require.Equal(t, isospec.RCApproved, r.reverse(void).ResponseCode)
+	require.Len(t, r.iss.ReceivedMTI(isospec.MTIReversalRequest), 1)
+}
