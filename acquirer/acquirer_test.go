@@ -317,11 +317,12 @@ func TestAdviceAnswered96GoesAgain(t *testing.T) {
 	require.Len(t, r.iss.ReceivedMTI(isospec.MTIReversalAdvice), 1)
 	require.Equal(t, 1, r.pending(), "answered 96: still to deliver")
 
+	// Once this pass returns, the 0421 went (in it, or in a pass it
+	// waited for).
 	r.iss.SetAdvice(fakeissuer.Answer)
 	r.clock.Advance(2 * time.Minute)
-	n, err = r.acq.RetryAdvices(ctx)
+	_, err = r.acq.RetryAdvices(ctx)
 	require.NoError(t, err)
-	require.Equal(t, 1, n)
 	require.Len(t, r.iss.ReceivedMTI(isospec.MTIReversalAdviceRepeat), 1)
 	require.Zero(t, r.pending())
 }
@@ -495,9 +496,10 @@ func TestStuckAdvicesDoNotHoldUpOthers(t *testing.T) {
 	_, err = st.Enqueue(ctx, advice("476173"), store.Result{})
 	require.NoError(t, err)
 
-	n, err := r.acq.RetryAdvices(ctx)
+	// Once this pass returns, the routed advice went (in it, or in the
+	// pass the link's sign-on set off, which it waited for).
+	_, err = r.acq.RetryAdvices(ctx)
 	require.NoError(t, err)
-	require.Equal(t, 1, n, "the advice with a route went")
-	require.Len(t, r.iss.ReceivedMTI(isospec.MTIReversalAdvice), 1)
+	require.Len(t, r.iss.ReceivedMTI(isospec.MTIReversalAdvice), 1, "the advice with a route went")
 	require.Equal(t, 70, r.pending())
 }

@@ -84,9 +84,13 @@ func (s *Server) reverse(ctx context.Context, frame []byte, msg *iso8583.Message
 	if found {
 		// The original's outcome as written, the issuer's answer too
 		// (written without its sender waiting: Entry waits for it).
-		if e, err := s.store.Entry(ctx, orig.ID); err == nil {
-			orig = e
+		e, err := s.store.Entry(ctx, orig.ID)
+		if err != nil {
+			s.dedup.Forget(key)
+			s.log.Error("journal read failed", slog.String("error", err.Error()))
+			return answer(term, isospec.RCSystemMalfunction, string(isospec.ReasonSystemError))
 		}
+		orig = e
 		entry.MaskedPAN, entry.BIN, entry.Issuer = orig.MaskedPAN, orig.BIN, orig.Issuer
 	}
 	id, err := s.store.Record(ctx, entry)

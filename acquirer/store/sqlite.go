@@ -505,7 +505,8 @@ func (s *SQL) Enqueue(ctx context.Context, a Advice, r Result) (int64, error) {
 	return id, nil
 }
 
-// Due lists undelivered advices due at now, oldest first.
+// Due lists undelivered advices due at now whose ID is above after,
+// oldest first, at most limit.
 func (s *SQL) Due(ctx context.Context, now time.Time, after int64, limit int) ([]Advice, error) {
 	return queryAll(ctx, s.db, "due", scanAdvice, `SELECT `+adviceCols+` FROM advices WHERE done = 0 AND next_ms <= ?
 		AND id > ? ORDER BY id LIMIT ?`, ms(now), after, limit)

@@ -395,6 +395,25 @@ func TestReversalRefusedStaysPending(t *testing.T) {
 	require.Equal(t, 1, r.term.PendingReversals())
 }
 
+// A reversal refused for good (12, MACed) is not sent again and again:
+// it is dropped.
+func TestReversalRefusedForGoodDropped(t *testing.T) {
+	r := newRig(t, func(req *iso8583.Message) *iso8583.Message {
+		switch mti, _ := req.GetMTI(); mti {
+		case "0100":
+			return nil // silent: the terminal reverses
+		case "0400":
+			return answer(req, isospec.RCInvalidTransaction, "reversal_mismatch")
+		}
+		return approveAll(req)
+	}, pos.Options{})
+	_, err := r.term.Sale(context.Background(), 150000, inproc.New(newCard(t, "visa-plastic")))
+	require.NoError(t, err)
+	require.Equal(t, 0, r.term.PendingReversals())
+	reqs, _ := r.acq.received()
+	require.Len(t, reqs, 2, "the 0100 and one 0400")
+}
+
 // Answers the terminal cannot trust are handled as no answer: reversed.
 func TestUntrustedAnswersReverse(t *testing.T) {
 	for _, tc := range []struct {

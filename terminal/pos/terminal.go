@@ -723,9 +723,12 @@ func (t *Terminal) reverseTimedOut(ctx context.Context, res *Result, req *isospe
 }
 
 // sendReversal sends a reversal up to ReversalAttempts times, each with a
-// fresh transmission time, and reports whether the acquirer answered. An
-// unanswered reversal is kept pending. The context's cancellation does not
-// stop a reversal: it must go out.
+// fresh transmission time, and reports whether the acquirer answered it
+// for good: approved (taken over) or refused with a code that sending it
+// again does not change, in an answer it MACed. An unanswered reversal,
+// one answered 96 or 91 (the acquirer or the issuer could not take it)
+// and an unauthenticated answer keep it pending. The context's
+// cancellation does not stop a reversal: it must go out.
 func (t *Terminal) sendReversal(ctx context.Context, res *Result, p *pendingReversal) bool {
 	ctx = context.WithoutCancel(ctx)
 	for range t.cfg.ReversalAttempts {
@@ -739,16 +742,23 @@ func (t *Terminal) sendReversal(ctx context.Context, res *Result, p *pendingReve
 		if x.Err != nil {
 			continue
 		}
-		// Only an approval the acquirer MACed takes the reversal over (the
-		// original reversed, queued, or not found: nothing to undo); any
-		// other answer (96: the acquirer could not keep it) leaves it
-		// with the terminal.
-		if rc, _ := resp.GetString(isospec.FieldResponseCode); isospec.ResponseCode(rc).Approved() && hasMACField(resp) {
+		rc, _ := resp.GetString(isospec.FieldResponseCode)
+		code := isospec.ResponseCode(rc)
+		switch {
+		case !hasMACField(resp):
+			// Anyone on the path could have said it.
+			t.emit(Event{Kind: EventReversal, Text: p.purpose + " STAN " + p.req.STAN + " answered " + rc + " without a MAC: kept"})
+		case code == isospec.RCSystemMalfunction || code == isospec.RCIssuerInoperative:
+			t.emit(Event{Kind: EventReversal, Text: p.purpose + " STAN " + p.req.STAN + " answered " + rc + ": kept"})
+		case code.Approved():
 			t.emit(Event{Kind: EventReversal, Text: p.purpose + " STAN " + p.req.STAN + " acknowledged"})
 			return true
+		default:
+			// Refused for good (12: it does not match its original):
+			// sending it again would not change the answer.
+			t.emit(Event{Kind: EventReversal, Text: p.purpose + " STAN " + p.req.STAN + " refused " + rc + ": dropped"})
+			return true
 		}
-		rc, _ := resp.GetString(isospec.FieldResponseCode)
-		t.emit(Event{Kind: EventReversal, Text: p.purpose + " STAN " + p.req.STAN + " answered " + rc + ": not taken over"})
 	}
 	t.mu.Lock()
 	t.pending = append(t.pending, p)
