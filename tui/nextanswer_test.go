@@ -21,8 +21,8 @@ import (
 // rulesLink is an acquirer link that answers as the rules of set say:
 // their DE39 (a partial approval for half the amount, balance 0), MACed
 // under the default TAK, or no answer; without a rule
-// it declines 05. Reversals are answered 12: an answer, so the terminal's
-// reversal is acknowledged.
+// it declines 05. Reversals are answered 12, MACed: refused for good, so
+// the terminal does not keep the reversal.
 type rulesLink struct{ set *rules.Set }
 
 func (l rulesLink) Send(_ context.Context, req *iso8583.Message, _ time.Duration) (*iso8583.Message, error) {
@@ -66,7 +66,13 @@ func (l rulesLink) Send(_ context.Context, req *iso8583.Message, _ time.Duration
 		if err != nil {
 			return nil, err
 		}
-		return isospec.Encode(resp)
+		msg, err := isospec.Encode(resp)
+		if err == nil {
+			err = isospec.SetMAC(msg, func(data []byte) ([]byte, error) {
+				return mac.Alg3(emvkeys.MustHex(emvkeys.TDES, pos.DefaultTAKHex), data, mac.Method1)
+			})
+		}
+		return msg, err
 	}
 	return nil, fmt.Errorf("%w: %s", client.ErrNotSent, mti)
 }
