@@ -50,8 +50,9 @@ func (s *Server) adviceDelay(n int) time.Duration {
 // the store before it is sent. An advice is done when the issuer
 // acknowledges it (0430, 0130) with any code but 96 or 91 (it could not
 // take it: the advice goes again). The advices of one original go in
-// their order in a pass. It returns how many were acknowledged. The advice worker calls it on its own; tests and
-// tools may call it to flush the queue at once.
+// their order in a pass. It returns how many were acknowledged. The
+// advice worker calls it on its own; tests and tools may call it to flush
+// the queue at once.
 func (s *Server) RetryAdvices(ctx context.Context) (int, error) {
 	if s.store == nil {
 		return 0, ErrClosed
