@@ -295,6 +295,7 @@ func runTerminal(cmd *cobra.Command, f terminalFlags) error {
 	if err != nil {
 		return usageErr("%v", err)
 	}
+	term.RestorePending(st.Pending) // they go before this transaction
 	// Connect before the card is tapped: a tap the host can never hear of
 	// would only spend the card's counter and leave the tester guessing.
 	if err := link.Connect(ctx); err != nil {
@@ -318,6 +319,7 @@ func runTerminal(cmd *cobra.Command, f terminalFlags) error {
 		res, err = term.Sale(ctx, f.amount, reader)
 	}
 	st.NextKSN = term.NextKSN().String()
+	st.Pending = term.Pending()
 	if !voiding && card != nil {
 		st.rememberCard(profile.Name, card)
 	}
@@ -530,6 +532,9 @@ type terminalState struct {
 	NextKSN  string               `json:"next_ksn,omitempty"`
 	Journal  []journalEntry       `json:"journal,omitempty"`
 	Cards    map[string]cardState `json:"cards,omitempty"`
+	// Pending are the reversals the acquirer has not taken over yet,
+	// without card numbers: they go before the next transaction.
+	Pending []pos.PendingReversal `json:"pending,omitempty"`
 }
 
 // journalEntry is a journal record on disk: the PAN masked only.

@@ -28,6 +28,8 @@ type cliAcquirer struct {
 	mu     sync.Mutex
 	mtis   []string
 	echoRC isospec.ResponseCode // the echo test's answer; "" approves
+	// silentReversals leaves reversals unanswered.
+	silentReversals bool
 }
 
 func startCLIAcquirer(t *testing.T, silent bool) *cliAcquirer {
@@ -59,7 +61,10 @@ func startCLIAcquirer(t *testing.T, silent bool) *cliAcquirer {
 			switch mti {
 			case "0800":
 			case "0100":
-				if a.silent {
+				a.mu.Lock()
+				silent := a.silent
+				a.mu.Unlock()
+				if silent {
 					return
 				}
 				var req isospec.AuthorizationRequest
@@ -68,6 +73,12 @@ func startCLIAcquirer(t *testing.T, silent bool) *cliAcquirer {
 				resp.AuthCode = "654321"
 				v = resp
 			case "0400":
+				a.mu.Lock()
+				mute := a.silentReversals
+				a.mu.Unlock()
+				if mute {
+					return
+				}
 				var req isospec.ReversalRequest
 				_ = isospec.Decode(m, &req)
 				v, _ = isospec.NewReversalResponse(&req, isospec.RCApproved)
@@ -218,6 +229,45 @@ func TestTerminalTimeoutReverses(t *testing.T) {
 	require.Contains(t, out, "NO ANSWER FROM HOST: REVERSED")
 	require.Contains(t, errOut, "sale reversed")
 	require.Equal(t, []string{"0100", "0400"}, acq.received())
+}
+
+// A reversal no answer came for is kept in the terminal's state, without
+// the card's number, and goes before the next sale of a later run.
+func TestTerminalKeepsPendingReversals(t *testing.T) {
+	acq := startCLIAcquirer(t, true)
+	acq.mu.Lock()
+	acq.silentReversals = true
+	acq.mu.Unlock()
+	data := t.TempDir()
+	code, out, errOut := runCLI(t, "terminal", "--acquirer", acq.srv.Addr, "--data", data,
+		"--card", "visa-plastic", "--amount", "150000", "--timeout", "200ms")
+	require.Equal(t, 1, code, out+errOut)
+	require.Contains(t, out, "reversal pending")
+	files, err := filepath.Glob(filepath.Join(data, "*.json"))
+	require.NoError(t, err)
+	var state string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		if strings.Contains(string(b), `"pending"`) {
+			state = string(b)
+		}
+	}
+	require.NotEmpty(t, state, "the pending reversal is kept")
+	require.NotContains(t, state, "4761739001010010", "without the card's number")
+
+	acq.mu.Lock()
+	acq.silent, acq.silentReversals, acq.mtis = false, false, nil
+	acq.mu.Unlock()
+	code, out, errOut = runCLI(t, "terminal", "--acquirer", acq.srv.Addr, "--data", data,
+		"--card", "visa-plastic", "--amount", "150000", "--timeout", "2s")
+	require.Equal(t, 0, code, out+errOut)
+	require.Equal(t, []string{"0400", "0100"}, acq.received(), "the kept reversal goes first")
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		require.NotContains(t, string(b), `"pending"`)
+	}
 }
 
 func TestTerminalHostDown(t *testing.T) {

@@ -179,6 +179,42 @@ func (t *Terminal) PendingReversals() int {
 	return len(t.pending)
 }
 
+// PendingReversal is a reversal the acquirer has not taken over, as a
+// terminal keeps it between runs: its request without the card's number,
+// expiry date and chip data (the acquirer finds the original by DE90),
+// and what it is for ("reversal", "void").
+type PendingReversal struct {
+	Purpose string                  `json:"purpose"`
+	Request isospec.ReversalRequest `json:"request"`
+}
+
+// Pending returns the pending reversals, oldest first, without the card's
+// number, expiry date and chip data.
+func (t *Terminal) Pending() []PendingReversal {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]PendingReversal, 0, len(t.pending))
+	for _, p := range t.pending {
+		req := p.req
+		req.PAN, req.Expiry, req.ICCData, req.MAC = "", "", nil, nil
+		out = append(out, PendingReversal{Purpose: p.purpose, Request: req})
+	}
+	return out
+}
+
+// RestorePending adds reversals kept from an earlier run (Pending) to the
+// pending ones; they go before the next transaction, or with
+// FlushReversals.
+func (t *Terminal) RestorePending(ps []PendingReversal) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, p := range ps {
+		req := p.Request
+		req.PAN, req.Expiry, req.ICCData, req.MAC = "", "", nil, nil
+		t.pending = append(t.pending, &pendingReversal{req: req, purpose: p.Purpose})
+	}
+}
+
 func (t *Terminal) emit(e Event) {
 	if t.o.Events == nil {
 		return
