@@ -70,15 +70,12 @@ func (s *Service) Snapshot() ([]byte, error) {
 	defer s.st.mu.Unlock()
 	out := snapshot{Version: SnapshotVersion, Audit: slices.Clone(s.st.audit)}
 	for _, ref := range slices.Sorted(maps.Keys(s.st.cards)) {
-		c := s.st.cards[ref]
-		out.Cards = append(out.Cards, snapCard{Ref: c.Ref, Holder: c.Holder, PSN: c.PSN, IMK: c.IMK, API: c.API, DKI: c.DKI,
-			MaskedPAN: c.MaskedPAN, Sealed: c.Sealed, CVN: c.CVN, UMDIMK: c.UMDIMK, NextATC: c.nextATC, Issued: c.issued})
+		out.Cards = append(out.Cards, cardRecord(s.st.cards[ref]))
 	}
 	for _, id := range slices.Sorted(maps.Keys(s.st.bindings)) {
-		b := s.st.bindings[id]
-		out.Bindings = append(out.Bindings, snapBinding{ID: b.ID, CardRef: b.CardRef, DeviceID: b.DeviceID, Keys: b.Keys,
-			Status: b.Status, CreatedAt: b.CreatedAt, Downloaded: b.Downloaded, LastIssue: b.LastIssue, PIN: b.PIN,
-			Salt: b.Salt, Issued: slices.Sorted(maps.Keys(b.issued)), Reported: reportedKeys(b), Reconciled: b.reconciled})
+		r := bindingRecord(s.st.bindings[id])
+		r.Challenge, r.ChallengeEnds = "", time.Time{} // stored records only
+		out.Bindings = append(out.Bindings, r)
 	}
 	data, err := json.Marshal(out)
 	if err != nil {
@@ -100,30 +97,19 @@ func (s *Service) Restore(data []byte) error {
 	}
 	cards := map[string]*cardAccount{}
 	for _, c := range in.Cards {
-		if !idRE.MatchString(c.Ref) || cards[c.Ref] != nil || len(c.Sealed) == 0 ||
-			(c.CVN != wire.HCECVNVisaCloud && c.CVN != wire.HCECVNMCCloud) {
-			return fmt.Errorf("%w: snapshot: card account", ErrInput)
+		card, err := checkCard(c, cards)
+		if err != nil {
+			return fmt.Errorf("snapshot: %w", err)
 		}
-		issued := c.Issued
-		if issued == nil {
-			issued = map[int64]int{}
-		}
-		cards[c.Ref] = &cardAccount{Ref: c.Ref, Holder: c.Holder, PSN: c.PSN, IMK: c.IMK, API: c.API, DKI: c.DKI,
-			MaskedPAN: c.MaskedPAN, Sealed: c.Sealed, CVN: c.CVN, UMDIMK: c.UMDIMK, nextATC: c.NextATC, issued: issued}
+		cards[c.Ref] = card
 	}
 	bindings := map[string]*binding{}
 	for _, b := range in.Bindings {
-		if cards[b.CardRef] == nil || !idRE.MatchString(b.DeviceID) || bindings[b.ID] != nil || b.Keys.Sign == nil ||
-			b.Keys.Enc == nil || (b.Status != wire.HCEBindingActive && b.Status != wire.HCEBindingSuspended) {
-			return fmt.Errorf("%w: snapshot: binding", ErrInput)
-		}
-		issued, err := issuedKeys(b)
+		bd, err := checkBinding(b, cards, bindings)
 		if err != nil {
-			return fmt.Errorf("%w: snapshot: binding", ErrInput)
+			return fmt.Errorf("snapshot: %w", err)
 		}
-		bindings[b.ID] = &binding{ID: b.ID, CardRef: b.CardRef, DeviceID: b.DeviceID, Keys: b.Keys, Status: b.Status,
-			CreatedAt: b.CreatedAt, Downloaded: b.Downloaded, LastIssue: b.LastIssue, PIN: b.PIN, Salt: b.Salt, issued: issued,
-			reconciled: b.Reconciled}
+		bindings[b.ID] = bd
 	}
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
