@@ -325,8 +325,8 @@ func (s *SQL) Record(ctx context.Context, e Entry) (int64, error) {
 // before it came (its connection lost) must not make it an approval again.
 func complete(ctx context.Context, x querier, id int64, r Result) error {
 	res, err := x.ExecContext(ctx, `UPDATE journal SET response_code = ?, auth_code = ?, reason = ?,
-state = CASE WHEN state = 'reversed' THEN state ELSE ? END WHERE id = ?`,
-		r.ResponseCode, r.AuthCode, r.Reason, string(r.State), id)
+state = CASE WHEN state = ? THEN state ELSE ? END WHERE id = ?`,
+		r.ResponseCode, r.AuthCode, r.Reason, string(StateReversed), string(r.State), id)
 	if err != nil {
 		return err
 	}

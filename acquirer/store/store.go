@@ -150,7 +150,8 @@ type Store interface {
 	// waiting for its commit: the outcome is committed with the store's
 	// next commit (which SQL holds up to 2 ms for a write a caller waits
 	// for), in order with every write asked for after it (a later Mark,
-	// for one). Should the process die first, the line stays pending. done, when set, is called with the outcome of the commit.
+	// for one). Should the process die first, the line stays pending.
+	// done, when set, is called with the outcome of the commit.
 	CompleteLater(ctx context.Context, id int64, r Result, done func(error))
 	// Mark sets the state of a journal line, keeping its outcome.
 	Mark(ctx context.Context, id int64, st State) error

@@ -150,8 +150,8 @@ func (s *Session) Send(what string, cmd []byte) ([]byte, error) {
 	return data, err
 }
 
-// send is Send that also takes the status words also (besides SWOK) as
-// success, and returns the one the card answered.
+// send is Send that takes the status words also as success besides SWOK,
+// and returns the one the card answered.
 func (s *Session) send(what string, cmd []byte, also ...uint16) ([]byte, uint16, error) {
 	if s.ch == nil || s.ch.Closed() {
 		return nil, 0, fmt.Errorf("%w: %s: session closed", ErrSession, what)

@@ -433,7 +433,7 @@ func ResetCVC3(ctx context.Context, db *store.DB, id, operator string, at time.T
 		if errors.Is(cerr, store.ErrNotFound) && errors.Is(terr, store.ErrNotFound) {
 			return fmt.Errorf("%w: no card or token %q", store.ErrNotFound, id)
 		}
-		for _, cred := range []string{"card:" + id, "token:" + id} {
+		for _, cred := range []string{cardCred(id), tokenCred(id)} {
 			n, err := tx.CVC3Failures(ctx, cred)
 			if err != nil {
 				return err

@@ -282,7 +282,7 @@ func (t *txn) lookup() Reason {
 	case cr.Token != nil:
 		k := *cr.Token
 		t.token, t.card, t.account = &k, cr.Card, cr.Account
-		t.cred = "token:" + k.ID
+		t.cred = tokenCred(k.ID)
 		t.cvnName, t.imkRef, t.psn, t.pvki, t.pvv, t.form = k.CVN, k.IMKRef, k.PSN, k.PVKI, k.PVV, k.FormFactor
 		switch k.Status {
 		case store.TokenDeleted:
@@ -307,7 +307,7 @@ func (t *txn) lookup() Reason {
 	default:
 		c := cr.Card
 		t.card, t.account = c, cr.Account
-		t.cred = "card:" + c.ID
+		t.cred = cardCred(c.ID)
 		t.cvnName, t.imkRef, t.psn, t.pvki, t.pvv, t.form = c.CVN, c.IMKRef, c.PSN, c.PVKI, c.PVV, c.FormFactor
 		if r.Expiry != "" && r.Expiry != c.Expiry {
 			return ExpiryMismatch
@@ -818,6 +818,11 @@ func dateWithinADay(yymmdd []byte, mmdd string) bool {
 	}
 	return false
 }
+
+// cardCred and tokenCred name a card's and a token's credential: what
+// its ATC, used cryptograms and CVC3 failures are kept under.
+func cardCred(id string) string  { return "card:" + id }
+func tokenCred(id string) string { return "token:" + id }
 
 // Cryptogram types as the CVR codes them (bits 6-5 of its byte).
 const (

@@ -439,12 +439,13 @@ func (s *DB) Update(ctx context.Context, fn func(*Tx) error) error {
 // CardByPAN, Token, TokenByNumber, CredentialByNumber and Account) or of
 // the hold it reads with LockHold and its account, adds holds, and
 // appends to the authorisation log and audit trail: an authorisation or a
-// reversal. On SQLite it is Update. On PostgreSQL the transactions of
-// UpdateRows on several
-// instances run side by side, each holding the rows of the cards, tokens
-// and accounts it read until it commits (see the package documentation);
-// an Update on any instance waits for them, and they for it. Within one
-// instance, read-write transactions still run one at a time.
+// reversal (the per-credential counters it keeps, ATC, used cryptograms
+// and CVC3 failures, go with the card or token). On SQLite it is Update.
+// On PostgreSQL the transactions of UpdateRows on several instances run
+// side by side, each holding the rows of the cards, tokens and accounts
+// it read until it commits (see the package documentation); an Update on
+// any instance waits for them, and they for it. Within one instance,
+// read-write transactions still run one at a time.
 func (s *DB) UpdateRows(ctx context.Context, fn func(*Tx) error) error {
 	if s.writer != nil || s.dialect.sharedLock == "" {
 		return s.Update(ctx, fn)
