@@ -377,41 +377,38 @@ func TestReversalPendingThenFlushed(t *testing.T) {
 	decodeAuth(t, reqs[4])
 }
 
-// A reversal the acquirer answers with anything but an approval (96: it
-// could not keep it) is not taken over: it stays pending and goes again.
-func TestReversalRefusedStaysPending(t *testing.T) {
-	r := newRig(t, func(req *iso8583.Message) *iso8583.Message {
-		switch mti, _ := req.GetMTI(); mti {
-		case "0100":
-			return nil // silent: the terminal reverses
-		case "0400":
-			return answer(req, isospec.RCSystemMalfunction, isospec.ReasonSystemError)
-		}
-		return approveAll(req)
-	}, pos.Options{})
-	res, err := r.term.Sale(context.Background(), 150000, inproc.New(newCard(t, "visa-plastic")))
-	require.NoError(t, err)
-	require.Equal(t, pos.StatusReversalPending, res.Status, res.String())
-	require.Equal(t, 1, r.term.PendingReversals())
-}
-
-// A reversal refused for good (12, MACed) is not sent again and again:
-// it is dropped.
-func TestReversalRefusedForGoodDropped(t *testing.T) {
-	r := newRig(t, func(req *iso8583.Message) *iso8583.Message {
-		switch mti, _ := req.GetMTI(); mti {
-		case "0100":
-			return nil // silent: the terminal reverses
-		case "0400":
-			return answer(req, isospec.RCInvalidTransaction, "reversal_mismatch")
-		}
-		return approveAll(req)
-	}, pos.Options{})
-	_, err := r.term.Sale(context.Background(), 150000, inproc.New(newCard(t, "visa-plastic")))
-	require.NoError(t, err)
-	require.Equal(t, 0, r.term.PendingReversals())
-	reqs, _ := r.acq.received()
-	require.Len(t, reqs, 2, "the 0100 and one 0400")
+// What the acquirer answers a reversal decides whether the terminal keeps
+// it: a 96 (it could not keep it) leaves it pending, sent again at each
+// attempt; a MACed refusal for good (12) drops it after one send.
+func TestReversalAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		rc       isospec.ResponseCode
+		reason   isospec.DeclineReason
+		status   pos.Status
+		pending  int
+		requests int // the 0100 and the 0400s
+	}{
+		{"96 kept", isospec.RCSystemMalfunction, isospec.ReasonSystemError, pos.StatusReversalPending, 1, 3},
+		{"12 dropped", isospec.RCInvalidTransaction, "reversal_mismatch", pos.StatusReversed, 0, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, func(req *iso8583.Message) *iso8583.Message {
+				switch mti, _ := req.GetMTI(); mti {
+				case "0100":
+					return nil // silent: the terminal reverses
+				case "0400":
+					return answer(req, tc.rc, tc.reason)
+				}
+				return approveAll(req)
+			}, pos.Options{})
+			res, err := r.term.Sale(context.Background(), 150000, inproc.New(newCard(t, "visa-plastic")))
+			require.NoError(t, err)
+			require.Equal(t, tc.status, res.Status, res.String())
+			require.Equal(t, tc.pending, r.term.PendingReversals())
+			require.Len(t, r.acq.waitRequests(t, tc.requests), tc.requests)
+		})
+	}
 }
 
 // Answers the terminal cannot trust are handled as no answer: reversed.
