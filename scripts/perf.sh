@@ -8,6 +8,12 @@
 #       --duration 6s" (hosts embedded), ROUNDS times (default 3) for each N (default
 #       1 8 32), and prints each pair with the ratio tx/s / msgs_per_s, then for
 #       each N the median ratio and the range.
+#   scripts/perf.sh ratio3 CEILING [ROUNDS] [TERMINALS]
+#       the same with three processes on each side: the echo's responder and relay
+#       (-role responder, -role relay) and the issuer and acquirer started once, then
+#       ROUNDS times (default 5) the echo's "-role client -clients N -duration 6s"
+#       alternated with "tapsim load --acquirer ... --terminals N --duration 6s"
+#       (default N 32); prints each pair, the median ratio and the range.
 #   scripts/perf.sh cpu [TERMINALS] [DURATION] [LOAD FLAGS...]
 #       runs the issuer, the acquirer and the load generator as three processes on
 #       loopback and prints tx/s, sale p50/p99 and the CPU time (user + system, from
@@ -84,6 +90,35 @@ ratio)
 			END { printf "terminals %s  median ratio %.3f (%d rounds, %.3f to %.3f)\n", t,
 				NR % 2 ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2, NR, a[1], a[NR] }'
 	done
+	;;
+ratio3)
+	ceiling=${2:?perf ratio3: give the path of the bare echo}
+	rounds=${3:-5}
+	t=${4:-32}
+	dir=$(mktemp -d)
+	RESP= RELAY=
+	trap 'kill $RELAY $RESP 2>/dev/null || true; wait $RELAY $RESP 2>/dev/null || true; stop_hosts; rm -rf "$dir"' EXIT
+	"$ceiling" -role responder >"$dir/responder.log" 2>&1 &
+	RESP=$!
+	up() { for _ in $(seq 300); do (: </dev/tcp/127.0.0.1/"$1") 2>/dev/null && return; sleep 0.1; done; echo "perf: nothing on port $1" >&2; exit 1; }
+	up 20101
+	"$ceiling" -role relay >"$dir/relay.log" 2>&1 &
+	RELAY=$!
+	up 20102
+	start_hosts "$dir"
+	"$bin" load --acquirer 127.0.0.1:18584 --terminals "$t" --count 500 --data "$dir" --json >/dev/null 2>&1 # warm-up
+	ratios=()
+	for _ in $(seq "$rounds"); do
+		echo_mps=$("$ceiling" -role client -clients "$t" -duration 6s 2>/dev/null | jq -r .msgs_per_s)
+		out=$("$bin" load --acquirer 127.0.0.1:18584 --terminals "$t" --duration 6s --data "$dir" --json 2>/dev/null)
+		tps=$(jq -r .throughput_tps <<<"$out")
+		r=$(awk -v a="$tps" -v b="$echo_mps" 'BEGIN{printf "%.3f", a/b}')
+		ratios+=("$r")
+		printf 'three processes, terminals %s  echo msg/s %.0f  load %s  ratio %s\n' "$t" "$echo_mps" "$(load_line <<<"$out")" "$r"
+	done
+	printf '%s\n' "${ratios[@]}" | sort -n | awk -v t="$t" '{ a[NR] = $1 }
+		END { printf "three processes, terminals %s  median ratio %.3f (%d rounds, %.3f to %.3f)\n", t,
+			NR % 2 ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2, NR, a[1], a[NR] }'
 	;;
 cpu)
 	t=${2:-32}
