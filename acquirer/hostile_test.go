@@ -104,16 +104,18 @@ func TestAnswersEchoWhatCanBeRead(t *testing.T) {
 }
 
 // R-S5f, DESIGN.md Decisions: a hostile network cannot tire the acquirer.
-// 200 idle connections against a cap of 20: the others closed at once,
-// the 20 after the idle timeout; a stalled frame closed at its deadline;
-// an over-long length closed before anything is read; 300 connections
+// 200 idle connections against a cap of 20 (none silent long enough to
+// make room): the others closed at once, the 20 after the idle timeout;
+// 40 silent connections neither close the terminal's nor keep it out; a
+// stalled frame closed at its deadline; an over-long length closed before
+// anything is read; 300 connections
 // each with a frame the acquirer cannot answer and three small frames
 // queued behind it leave no goroutine or descriptor behind; and a good
 // sale is approved after it all.
 func TestHostileNetwork(t *testing.T) {
 	t.Run("cap and idle", func(t *testing.T) {
 		const idle = 2 * time.Second
-		r := newRig(t, func(c *acquirer.Config) { c.MaxConns = 20; c.IdleTimeout = idle })
+		r := newRig(t, func(c *acquirer.Config) { c.MaxConns = 20; c.IdleTimeout = idle; c.EvictIdle = time.Hour })
 		// The rig's own terminal holds one of the 20 slots.
 		require.Eventually(t, func() bool { return r.acq.NetStats().Active == 1 }, frametest.Wait, 5*time.Millisecond)
 		start := time.Now()
@@ -148,6 +150,20 @@ func TestHostileNetwork(t *testing.T) {
 		require.Eventually(t, func() bool { return r.acq.NetStats().Active == 0 }, frametest.Wait, 5*time.Millisecond)
 		r.connect() // the rig's terminal was idle too
 		require.Equal(t, isospec.RCApproved, r.authorise(r.authReq(visaPAN, 100)).ResponseCode)
+	})
+
+	t.Run("silent connections at the cap", func(t *testing.T) {
+		r := newRig(t, func(c *acquirer.Config) { c.MaxConns = 20; c.EvictIdle = time.Nanosecond })
+		require.Equal(t, isospec.RCApproved, r.authorise(r.authReq(visaPAN, 100)).ResponseCode)
+		for range 40 {
+			frametest.Dial(t, r.acq.Addr()) // connects, says nothing
+		}
+		require.Eventually(t, func() bool { return r.acq.NetStats().Accepted == 41 }, frametest.Wait, 5*time.Millisecond)
+		st := r.acq.NetStats()
+		require.Zero(t, st.OverCap, "every newcomer took the place of a silent connection")
+		require.EqualValues(t, 21, st.Evicted, "the silent ones, oldest first; never the terminal's")
+		require.Equal(t, isospec.RCApproved, r.authorise(r.authReq(visaPAN, 200)).ResponseCode, "the terminal sells on")
+		require.EqualValues(t, 21, r.acq.NetStats().Evicted)
 	})
 
 	t.Run("stalled and over-long frames", func(t *testing.T) {

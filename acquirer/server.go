@@ -119,7 +119,7 @@ func (s *Server) Start(ctx context.Context) error {
 	srv, err := frameserver.Listen(frameserver.Config{
 		Addr: s.cfg.Listen, TLS: s.cfg.TLS,
 		IdleTimeout: s.cfg.IdleTimeout, FrameTimeout: s.cfg.FrameTimeout,
-		MaxFrame: s.cfg.MaxFrame, MaxConns: s.cfg.MaxConns, MaxInFlight: s.cfg.MaxInFlight,
+		MaxFrame: s.cfg.MaxFrame, MaxConns: s.cfg.MaxConns, EvictIdle: s.cfg.EvictIdle, MaxInFlight: s.cfg.MaxInFlight,
 		Handler: s.serveFrame, Peer: "terminal", Logger: s.log,
 	})
 	if err != nil {

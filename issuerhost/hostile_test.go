@@ -121,8 +121,9 @@ func TestMalformedLinesLimited(t *testing.T) {
 }
 
 // R-S5f, DESIGN.md Decisions: a hostile network cannot tire the issuer
-// host. 200 idle connections against a cap of 20: 180 closed at once, the
-// 20 closed after the idle timeout; a stalled frame closed at its
+// host. 200 idle connections against a cap of 20 (none silent long enough
+// to make room): 180 closed at once, the 20 closed after the idle timeout;
+// silent connections neither close an acquirer's nor keep it out; a stalled frame closed at its
 // deadline; an over-long length closed before anything is read; 300
 // connections each with a frame the host cannot answer and three small
 // frames queued behind it leave no goroutine or descriptor behind; and a
@@ -132,7 +133,7 @@ func TestHostileNetwork(t *testing.T) {
 	const idle = 2 * time.Second
 
 	t.Run("cap and idle", func(t *testing.T) {
-		s := newServer(t, n, issuerhost.Config{MaxConns: 20, IdleTimeout: idle})
+		s := newServer(t, n, issuerhost.Config{MaxConns: 20, IdleTimeout: idle, EvictIdle: time.Hour})
 		start := time.Now()
 		conns := make([]net.Conn, 200)
 		for i := range conns {
@@ -166,6 +167,24 @@ func TestHostileNetwork(t *testing.T) {
 		require.Equal(t, 20, late, "served: closed after the idle timeout, not before")
 		require.Eventually(t, func() bool { return s.NetStats().Active == 0 }, frametest.Wait, 5*time.Millisecond)
 		require.EqualValues(t, 20, s.NetStats().Idle)
+	})
+
+	t.Run("silent connections at the cap", func(t *testing.T) {
+		s := newServer(t, n, issuerhost.Config{MaxConns: 3, EvictIdle: time.Nanosecond})
+		acq := dial(t, s.Addr())
+		auth := func(amount int64) isospec.ResponseCode {
+			req := isoRequest(n.Request(issuertest.VisaPlastic, issuertest.Tap{Amount: amount}))
+			return decodeAuth(t, send(t, acq, req, true)).ResponseCode
+		}
+		require.Equal(t, isospec.RCApproved, auth(100))
+		for range 10 {
+			frametest.Dial(t, s.Addr()) // connects, says nothing
+		}
+		require.Eventually(t, func() bool { return s.NetStats().Accepted == 11 }, frametest.Wait, 5*time.Millisecond)
+		st := s.NetStats()
+		require.Zero(t, st.OverCap)
+		require.EqualValues(t, 8, st.Evicted, "the silent ones, never the acquirer's")
+		require.Equal(t, isospec.RCApproved, auth(200), "the acquirer's connection serves on")
 	})
 
 	t.Run("stalled and over-long frames", func(t *testing.T) {

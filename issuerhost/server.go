@@ -65,9 +65,15 @@ type Config struct {
 	// before anything is allocated; a longer one closes the connection
 	// (frameserver.DefaultMaxFrame, 8 KiB, when 0).
 	MaxFrame int
-	// MaxConns caps the acquirer connections served at once; one more is
-	// closed at once (frameserver.DefaultMaxConns, 256, when 0).
+	// MaxConns caps the acquirer connections served at once
+	// (frameserver.DefaultMaxConns, 256, when 0); one more takes the place
+	// of a silent one (no frame answered, nothing sent for EvictIdle), else
+	// it is closed at once.
 	MaxConns int
+	// EvictIdle is how long an acquirer connection with no frame answered
+	// must have sent nothing to make room for a newcomer at MaxConns
+	// (frameserver.DefaultEvictIdle, 2 s, when 0).
+	EvictIdle time.Duration
 	// MaxInFlight caps the frames of one connection in hand at once
 	// (frameserver.DefaultMaxInFlight when 0).
 	MaxInFlight int
@@ -209,7 +215,7 @@ func (s *Server) Start(ctx context.Context) error {
 	srv, err := frameserver.Listen(frameserver.Config{
 		Addr: s.cfg.Listen, TLS: tcfg,
 		IdleTimeout: s.cfg.IdleTimeout, FrameTimeout: s.cfg.FrameTimeout,
-		MaxFrame: s.cfg.MaxFrame, MaxConns: s.cfg.MaxConns, MaxInFlight: s.cfg.MaxInFlight,
+		MaxFrame: s.cfg.MaxFrame, MaxConns: s.cfg.MaxConns, EvictIdle: s.cfg.EvictIdle, MaxInFlight: s.cfg.MaxInFlight,
 		Handler: s.serveFrame, Peer: "acquirer", Logger: s.log,
 	})
 	if err != nil {

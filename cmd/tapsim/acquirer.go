@@ -93,7 +93,9 @@ init" writes test files.
 The terminal listener protects itself: a connection on which no message starts for
 --idle-timeout is closed, a message must arrive whole within --frame-timeout, a length header
 announcing more than --max-frame bytes closes the connection before anything is read, and
-beyond --max-conns connections a new one is closed at once. A frame that does not parse, or a
+beyond --max-conns connections a new one takes the place of a silent one (no message answered,
+nothing sent for --evict-idle), else it is closed at once: terminals that connect and say
+nothing cannot keep the others out, and one that has been answered keeps its place. A frame that does not parse, or a
 response sent to the acquirer, is answered with 30 echoing its DE7, DE11 and DE41 (MACed when
 DE41 names a known terminal); one without a message type that has an answer (9999) closes the
 connection. Such events are logged rate-limited.
@@ -316,7 +318,7 @@ func acquirerConfig(o acquirerOptions, logger *slog.Logger) (acquirer.Config, fu
 	cfg.TLS = listenTLS
 	cfg.EndpointRest = o.rest
 	cfg.IdleTimeout, cfg.FrameTimeout = o.limits.idle, o.limits.frame
-	cfg.MaxFrame, cfg.MaxConns = o.limits.maxFrame, o.limits.maxConns
+	cfg.MaxFrame, cfg.MaxConns, cfg.EvictIdle = o.limits.maxFrame, o.limits.maxConns, o.limits.evict
 	for i := range cfg.Issuers {
 		cfg.Issuers[i].TLS = linkTLS
 		cfg.Issuers[i].Endpoints = endpoints[cfg.Issuers[i].Name][1:]

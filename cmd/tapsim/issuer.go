@@ -54,9 +54,9 @@ type issuerOptions struct {
 
 // listenerLimits are the protections of a host's listener against idle,
 // slow and hostile clients (--idle-timeout, --frame-timeout, --max-frame,
-// --max-conns).
+// --max-conns, --evict-idle).
 type listenerLimits struct {
-	idle, frame        time.Duration
+	idle, frame, evict time.Duration
 	maxFrame, maxConns int
 }
 
@@ -67,7 +67,8 @@ func addLimitFlags(fl *pflag.FlagSet, l *listenerLimits, peers string) {
 	fl.DurationVar(&l.idle, "idle-timeout", frameserver.DefaultIdleTimeout, "close an idle "+peers+" connection: no message started for this long")
 	fl.DurationVar(&l.frame, "frame-timeout", frameserver.DefaultFrameTimeout, "close a connection whose message takes longer than this to arrive, header to last byte")
 	fl.IntVar(&l.maxFrame, "max-frame", frameserver.DefaultMaxFrame, "longest message accepted in bytes, checked on the length header (the longest legal one is "+strconv.Itoa(isospec.MaxMessageLen)+")")
-	fl.IntVar(&l.maxConns, "max-conns", frameserver.DefaultMaxConns, "most "+peers+" connections served at once; more are closed at once")
+	fl.IntVar(&l.maxConns, "max-conns", frameserver.DefaultMaxConns, "most "+peers+" connections served at once; one more takes the place of a silent one (see --evict-idle), else it is closed at once")
+	fl.DurationVar(&l.evict, "evict-idle", frameserver.DefaultEvictIdle, "at --max-conns, a new connection takes the place of one that has had no message answered and has sent nothing for this long (as long as --idle-timeout or longer: never)")
 }
 
 // check refuses limits out of range; zero means the default, so no
@@ -82,6 +83,8 @@ func (l listenerLimits) check() error {
 		return usageErr("--max-frame %d: want 1 to %d", l.maxFrame, isospec.MaxFrameLen)
 	case l.maxConns < 0:
 		return usageErr("--max-conns %d: must not be negative", l.maxConns)
+	case l.evict < 0:
+		return usageErr("--evict-idle %v: must not be negative", l.evict)
 	}
 	return nil
 }
@@ -124,7 +127,9 @@ preferred): it presents --tls-cert and accepts only acquirers whose certificate 
 The listener protects itself: a connection on which no message starts for --idle-timeout is
 closed, a message must arrive whole within --frame-timeout, a length header announcing more
 than --max-frame bytes closes the connection before anything is read, and beyond --max-conns
-connections a new one is closed at once. A frame that does not parse, or a response sent to
+connections a new one takes the place of a silent one (no message answered, nothing sent for
+--evict-idle), else it is closed at once: acquirers that connect and say nothing cannot keep
+the others out, and one that has been answered keeps its place. A frame that does not parse, or a response sent to
 the host, is answered with 30 echoing its DE7, DE11 and DE41; one without a message type
 that has an answer (9999) closes the connection. Such events are logged rate-limited.
 
@@ -267,7 +272,7 @@ func runIssuer(ctx context.Context, o issuerOptions, out, errOut io.Writer) erro
 		prov.opts.Ledger = ledger
 	}
 	srv, err := issuerhost.New(r.DB, r.HSM, issuerhost.Config{Listen: o.listen, TLS: tlsCfg, MACOptional: o.macOptional, Logger: logger, Rules: set,
-		IdleTimeout: o.limits.idle, FrameTimeout: o.limits.frame, MaxFrame: o.limits.maxFrame, MaxConns: o.limits.maxConns,
+		IdleTimeout: o.limits.idle, FrameTimeout: o.limits.frame, MaxFrame: o.limits.maxFrame, MaxConns: o.limits.maxConns, EvictIdle: o.limits.evict,
 		CloudVerifier: lab.CloudVerifier(r, ledger, nil)})
 	if err != nil {
 		return err

@@ -378,11 +378,12 @@ func TestListenerLimitFlags(t *testing.T) {
 		ok   bool
 	}{
 		{nil, true},
-		{[]string{"--idle-timeout", "30s", "--frame-timeout", "2s", "--max-frame", "2048", "--max-conns", "8"}, true},
+		{[]string{"--idle-timeout", "30s", "--frame-timeout", "2s", "--max-frame", "2048", "--max-conns", "8", "--evict-idle", "5s"}, true},
 		{[]string{"--idle-timeout", "-1s"}, false},
 		{[]string{"--frame-timeout", "-1s"}, false},
 		{[]string{"--max-frame", "65536"}, false},
 		{[]string{"--max-conns", "-1"}, false},
+		{[]string{"--evict-idle", "-1s"}, false},
 	} {
 		for _, cmd := range []func() *cobra.Command{newIssuerCmd, newAcquirerCmd} {
 			c := cmd()
@@ -392,6 +393,7 @@ func TestListenerLimitFlags(t *testing.T) {
 			l.frame, _ = c.Flags().GetDuration("frame-timeout")
 			l.maxFrame, _ = c.Flags().GetInt("max-frame")
 			l.maxConns, _ = c.Flags().GetInt("max-conns")
+			l.evict, _ = c.Flags().GetDuration("evict-idle")
 			if tc.ok {
 				require.NoError(t, l.check(), tc.args)
 			} else {
@@ -403,6 +405,9 @@ func TestListenerLimitFlags(t *testing.T) {
 	d, err := c.Flags().GetDuration("idle-timeout")
 	require.NoError(t, err)
 	require.Equal(t, frameserver.DefaultIdleTimeout, d)
+	d, err = c.Flags().GetDuration("evict-idle")
+	require.NoError(t, err)
+	require.Equal(t, frameserver.DefaultEvictIdle, d)
 }
 
 // --mac-optional is an explicit opt-out of R-G2, and says so at start.

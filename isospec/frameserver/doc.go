@@ -8,8 +8,11 @@
 // read deadline, a size limit checked before allocation and a connection
 // cap; no goroutine outlives its connection):
 //
-//   - at most MaxConns connections are served; one more is accepted and
-//     closed at once, with a rate-limited log line;
+//   - at most MaxConns connections are served. One more takes the place
+//     of a silent connection, one that has had no frame answered and has
+//     sent nothing for EvictIdle (the silent one is closed); with none, it
+//     is accepted and closed at once, with a rate-limited log line. So
+//     clients that connect and say nothing cannot keep the others out;
 //   - a connection on which no frame starts for IdleTimeout is closed;
 //   - a frame must arrive whole, from its first header byte to its last
 //     byte, within FrameTimeout;
@@ -20,8 +23,10 @@
 //     buffered; replies are written one at a time, each within
 //     WriteTimeout;
 //   - a connection's goroutines (one reader, one per frame in hand) all end
-//     before the connection is closed and its slot is given back: nothing
-//     waits on a channel that nobody reads;
+//     before the connection is closed and its slot is given back (a silent
+//     one closed for a newcomer gives its slot at once, and while as many
+//     as MaxConns are closing no newcomer takes a silent one's place):
+//     nothing waits on a channel that nobody reads;
 //   - Close stops accepting, stops reading, waits for the frames in hand
 //     to be answered, then closes every connection.
 //

@@ -107,6 +107,7 @@ func TestConfigRefused(t *testing.T) {
 		"negative timeout": {Addr: "127.0.0.1:0", Handler: echo, IdleTimeout: -1},
 		"frame too big":    {Addr: "127.0.0.1:0", Handler: echo, MaxFrame: isospec.MaxFrameLen + 1},
 		"negative cap":     {Addr: "127.0.0.1:0", Handler: echo, MaxConns: -1},
+		"negative evict":   {Addr: "127.0.0.1:0", Handler: echo, EvictIdle: -time.Second},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := frameserver.Listen(cfg)
@@ -123,7 +124,7 @@ func TestConfigRefused(t *testing.T) {
 func TestConnectionCap(t *testing.T) {
 	logs := &tlstest.LogBuffer{}
 	s := listen(t, frameserver.Config{MaxConns: 3, Peer: "terminal", LogBurst: 1, LogInterval: time.Hour,
-		Logger: slog.New(slog.NewTextHandler(logs, nil))})
+		EvictIdle: time.Hour, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	var held []net.Conn
 	for range 3 {
 		c := dial(t, s)
@@ -150,6 +151,98 @@ func TestConnectionCap(t *testing.T) {
 	}
 	require.NoError(t, s.Close())
 	require.Contains(t, logs.String(), "repeated=19", "the count of the lines not written")
+}
+
+// holdingEcho is echo, except that a frame "hold" is answered only once
+// release is closed; each such frame is announced on held first.
+func holdingEcho(release <-chan struct{}, held chan<- struct{}) frameserver.Handler {
+	return func(ctx context.Context, frame []byte) ([]byte, bool) {
+		if string(frame) == "hold" {
+			held <- struct{}{}
+			<-release
+		}
+		return echo(ctx, frame)
+	}
+}
+
+// DESIGN.md Decisions (connection cap), R-S5f availability: clients that
+// connect and say nothing cannot keep the others out. At MaxConns a
+// newcomer takes the place of the connection silent longest (no frame
+// answered, nothing sent for EvictIdle); a connection that has been
+// answered, or has a frame in hand, keeps its place, and with no silent
+// connection left the newcomer is closed at once.
+func TestCapEvictsSilent(t *testing.T) {
+	release := make(chan struct{})
+	held := make(chan struct{}, 1)
+	logs := &tlstest.LogBuffer{}
+	s := listen(t, frameserver.Config{MaxConns: 4, EvictIdle: time.Nanosecond, Handler: holdingEcho(release, held),
+		Peer: "terminal", Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unblock)
+	talk := func(c net.Conn, f string) {
+		t.Helper()
+		send(t, c, []byte(f))
+		require.Equal(t, []byte("re:"+f), recv(t, c))
+	}
+
+	first := dial(t, s) // attackers: connect, never send
+	eventually(t, func() bool { return s.Stats().Accepted == 1 }, "first accepted")
+	second := dial(t, s)
+	a := dial(t, s)
+	talk(a, "a")
+	busy := dial(t, s)
+	send(t, busy, []byte("hold"))
+	<-held
+	require.Equal(t, 4, s.Stats().Active)
+
+	b := dial(t, s) // takes the place of the first silent one
+	talk(b, "b")
+	require.Less(t, closedBy(t, first), wait)
+	c := dial(t, s) // then of the second
+	talk(c, "c")
+	require.Less(t, closedBy(t, second), wait)
+
+	for range 3 { // no silent one left: answered and busy ones stay
+		require.Less(t, closedBy(t, dial(t, s)), wait)
+	}
+	st := s.Stats()
+	require.EqualValues(t, 2, st.Evicted)
+	require.EqualValues(t, 3, st.OverCap)
+	require.Contains(t, logs.String(), "terminal connections at the cap: a silent one closed for a newcomer")
+	for _, x := range []net.Conn{a, b, c} {
+		talk(x, "still here")
+	}
+	unblock()
+	require.Equal(t, []byte("re:hold"), recv(t, busy), "the busy connection was never taken")
+	eventually(t, func() bool { return s.Stats().Active == 4 }, "the silent ones' slots given back")
+}
+
+// A connection as silent as it gets, but with a frame in hand (read, not
+// yet answered, it is its first) keeps its place; so does every one when
+// EvictIdle is as long as IdleTimeout.
+func TestCapKeepsBusyAndCanBeOff(t *testing.T) {
+	release := make(chan struct{})
+	held := make(chan struct{}, 1)
+	s := listen(t, frameserver.Config{MaxConns: 1, EvictIdle: time.Nanosecond, Handler: holdingEcho(release, held)})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unblock)
+	busy := dial(t, s)
+	send(t, busy, []byte("hold"))
+	<-held
+	require.Less(t, closedBy(t, dial(t, s)), wait)
+	require.EqualValues(t, 1, s.Stats().OverCap)
+	require.Zero(t, s.Stats().Evicted)
+	unblock()
+	require.Equal(t, []byte("re:hold"), recv(t, busy))
+
+	off := listen(t, frameserver.Config{MaxConns: 1, EvictIdle: time.Minute, IdleTimeout: time.Minute})
+	dial(t, off) // silent
+	eventually(t, func() bool { return off.Stats().Active == 1 }, "accepted")
+	require.Less(t, closedBy(t, dial(t, off)), wait)
+	require.EqualValues(t, 1, off.Stats().OverCap)
+	require.Zero(t, off.Stats().Evicted)
 }
 
 // DESIGN.md Decisions (idle timeout): a connection with no frame for
@@ -394,6 +487,25 @@ func TestTLS(t *testing.T) {
 	closedBy(t, raw)
 	eventually(t, func() bool { return s.Stats().Handshakes == 1 }, "handshake failure counted")
 	eventually(t, func() bool { return logs.Count("terminal connection refused") == 1 }, "one line: %s", logs.String())
+}
+
+// Over TLS a connection that never starts its handshake is silent: a
+// client that does takes its place, and the one closed is not counted as
+// a failed handshake.
+func TestTLSCapEvictsSilent(t *testing.T) {
+	p := tlstest.NewPKI(t, "host", "client")
+	s := listen(t, frameserver.Config{TLS: p.Server("host"), MaxConns: 1, EvictIdle: time.Nanosecond})
+	silent := dial(t, s)
+	eventually(t, func() bool { return s.Stats().Active == 1 }, "accepted")
+	tc, err := tlsDial(s.Addr().String(), p)
+	require.NoError(t, err)
+	defer tc.Close()
+	send(t, tc, []byte("over tls"))
+	require.Equal(t, []byte("re:over tls"), recv(t, tc))
+	require.Less(t, closedBy(t, silent), wait)
+	st := s.Stats()
+	require.EqualValues(t, 1, st.Evicted)
+	require.Zero(t, st.Handshakes)
 }
 
 // fdCount is the number of open file descriptors of the process.

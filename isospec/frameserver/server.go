@@ -36,6 +36,10 @@ const (
 	DefaultMaxFrame = 8 << 10
 	// DefaultMaxConns is the number of connections served at once.
 	DefaultMaxConns = 256
+	// DefaultEvictIdle is how long a connection that has had no frame
+	// answered must have sent nothing for a newcomer to take its place
+	// when MaxConns are open.
+	DefaultEvictIdle = 2 * time.Second
 	// DefaultMaxInFlight is the number of frames of one connection handled
 	// at once: an acquirer's issuer link carries every terminal's requests.
 	DefaultMaxInFlight = 32
@@ -78,7 +82,19 @@ type Config struct {
 	// isospec.MaxFrameLen.
 	MaxFrame int
 	// MaxConns caps the connections served at once, handshakes included.
+	// When they are all open, a newcomer takes the place of a silent one:
+	// a connection that has had no frame answered yet and from which
+	// nothing (no handshake byte, no frame byte) has come for EvictIdle,
+	// the one silent longest, which is closed. With none, the newcomer is
+	// closed at once. So clients that connect and say nothing cannot keep
+	// the others out, and a connection that has been answered keeps its
+	// place until its idle timeout.
 	MaxConns int
+	// EvictIdle is how long a connection with no frame answered must have
+	// sent nothing to make room for a newcomer at MaxConns
+	// (DefaultEvictIdle when zero); one as long as IdleTimeout or longer
+	// turns this off.
+	EvictIdle time.Duration
 	// MaxInFlight caps the frames of one connection handled at once.
 	MaxInFlight int
 	// Handler answers the frames. Required.
@@ -100,7 +116,7 @@ func (c *Config) check() error {
 	switch {
 	case c.Handler == nil:
 		return fmt.Errorf("%w: no handler", ErrConfig)
-	case c.IdleTimeout < 0 || c.FrameTimeout < 0 || c.WriteTimeout < 0 || c.HandshakeTimeout < 0:
+	case c.IdleTimeout < 0 || c.FrameTimeout < 0 || c.WriteTimeout < 0 || c.HandshakeTimeout < 0 || c.EvictIdle < 0:
 		return fmt.Errorf("%w: negative timeout", ErrConfig)
 	case c.MaxFrame < 0 || c.MaxFrame > isospec.MaxFrameLen:
 		return fmt.Errorf("%w: max frame %d outside 0..%d", ErrConfig, c.MaxFrame, isospec.MaxFrameLen)
@@ -119,6 +135,7 @@ func (c *Config) defaults() {
 	def(&c.IdleTimeout, DefaultIdleTimeout)
 	def(&c.FrameTimeout, DefaultFrameTimeout)
 	def(&c.WriteTimeout, DefaultWriteTimeout)
+	def(&c.EvictIdle, DefaultEvictIdle)
 	if c.MaxFrame == 0 {
 		c.MaxFrame = DefaultMaxFrame
 	}
@@ -141,11 +158,13 @@ func (c *Config) defaults() {
 
 // Stats counts what a server has seen since it started.
 type Stats struct {
-	// Active is the number of connections open now.
+	// Active is the number of connections open now, those closing to make
+	// room for a newcomer included.
 	Active int
 	// Accepted counts the connections served, OverCap those closed at once
-	// because MaxConns were open.
-	Accepted, OverCap uint64
+	// because MaxConns were open and none was silent for EvictIdle,
+	// Evicted the silent ones closed to make room for a newcomer.
+	Accepted, OverCap, Evicted uint64
 	// Frames counts the frames read whole and handed to the Handler.
 	Frames uint64
 	// Idle counts connections closed for IdleTimeout, FrameTimeouts those
@@ -173,13 +192,16 @@ type Server struct {
 	shakes context.Context // ends TLS handshakes when Close starts
 	endHS  context.CancelFunc
 
-	wg     sync.WaitGroup // accept loop and connections
-	mu     sync.Mutex
-	conns  map[*conn]struct{}
-	closed bool
-	done   chan struct{} // closed when Close has finished
+	wg    sync.WaitGroup // accept loop and connections
+	mu    sync.Mutex
+	conns map[*conn]struct{}
+	// evicting counts the connections of conns closed to make room, whose
+	// goroutines are ending: they no longer count against MaxConns.
+	evicting int
+	closed   bool
+	done     chan struct{} // closed when Close has finished
 
-	accepted, overCap, frames, idle, frameTimeouts, tooLong, handshakes, writeErrors, workers atomic.Uint64
+	accepted, overCap, evicted, frames, idle, frameTimeouts, tooLong, handshakes, writeErrors, workers atomic.Uint64
 }
 
 // Listen checks cfg, listens on cfg.Addr and serves until Close.
@@ -218,7 +240,7 @@ func (s *Server) Stats() Stats {
 	active := len(s.conns)
 	s.mu.Unlock()
 	return Stats{
-		Active: active, Accepted: s.accepted.Load(), OverCap: s.overCap.Load(), Frames: s.frames.Load(),
+		Active: active, Accepted: s.accepted.Load(), OverCap: s.overCap.Load(), Evicted: s.evicted.Load(), Frames: s.frames.Load(),
 		Idle: s.idle.Load(), FrameTimeouts: s.frameTimeouts.Load(), TooLong: s.tooLong.Load(),
 		Handshakes: s.handshakes.Load(), WriteErrors: s.writeErrors.Load(), Workers: s.workers.Load(),
 	}
@@ -278,15 +300,28 @@ func (s *Server) acceptLoop() {
 			_ = nc.Close()
 			return
 		}
-		if len(s.conns) >= s.cfg.MaxConns {
-			s.mu.Unlock()
-			s.overCap.Add(1)
-			s.limit.Log(s.cfg.Peer+" connection over the cap closed", slog.Int("max_conns", s.cfg.MaxConns))
-			_ = nc.Close()
-			continue
+		var old *conn
+		if len(s.conns)-s.evicting >= s.cfg.MaxConns {
+			// Those closing count until they are gone once there are as
+			// many as MaxConns: the descriptors stay within twice the cap.
+			if s.evicting < s.cfg.MaxConns {
+				old = s.silentest(time.Now())
+			}
+			if old == nil {
+				s.mu.Unlock()
+				s.overCap.Add(1)
+				s.limit.Log(s.cfg.Peer+" connection over the cap closed", slog.Int("max_conns", s.cfg.MaxConns))
+				_ = nc.Close()
+				continue
+			}
+			old.evicted = true
+			s.evicting++
+			old.stop()
 		}
-		c := &conn{raw: nc, rw: nc, born: time.Now(), sem: make(chan struct{}, s.cfg.MaxInFlight),
+		c := &conn{born: time.Now(), sem: make(chan struct{}, s.cfg.MaxInFlight),
 			jobs: make(chan []byte, s.cfg.MaxInFlight), quit: make(chan struct{})}
+		c.raw = &heardConn{Conn: nc, c: c}
+		c.rw = c.raw
 		c.w = framewrite.New(func(b []byte) (int, error) {
 			_ = c.raw.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
 			return c.rw.Write(b)
@@ -295,8 +330,54 @@ func (s *Server) acceptLoop() {
 		s.wg.Add(1)
 		s.mu.Unlock()
 		s.accepted.Add(1)
+		if old != nil {
+			s.evicted.Add(1)
+			s.limit.Log(s.cfg.Peer+" connections at the cap: a silent one closed for a newcomer",
+				slog.Int("max_conns", s.cfg.MaxConns), slog.String("closed", old.raw.RemoteAddr().String()),
+				slog.String("newcomer", nc.RemoteAddr().String()))
+		}
 		go s.serveConn(c)
 	}
+}
+
+// silentest returns the connection silent longest at now, if one has been
+// for EvictIdle: it has had no frame answered, none is in hand, and
+// nothing has come from it since then (its last byte, or its accept); nil
+// if there is none, or if EvictIdle is not shorter than IdleTimeout.
+// Connections already closing are left out. s.mu is held.
+func (s *Server) silentest(now time.Time) *conn {
+	if s.cfg.EvictIdle >= s.cfg.IdleTimeout {
+		return nil
+	}
+	var best *conn
+	var since time.Time
+	for c := range s.conns {
+		if c.evicted || c.down.Load() || c.pending.Load() > 0 || c.answered.Load() > 0 {
+			continue
+		}
+		at := c.born.Add(time.Duration(c.heard.Load()))
+		if now.Sub(at) < s.cfg.EvictIdle {
+			continue
+		}
+		if best == nil || at.Before(since) {
+			best, since = c, at
+		}
+	}
+	return best
+}
+
+// heardConn records when bytes last came from a connection.
+type heardConn struct {
+	net.Conn
+	c *conn
+}
+
+func (h *heardConn) Read(b []byte) (int, error) {
+	n, err := h.Conn.Read(b)
+	if n > 0 {
+		h.c.heard.Store(int64(time.Since(h.c.born)))
+	}
+	return n, err
 }
 
 func (s *Server) isClosed() bool {
@@ -319,6 +400,9 @@ type conn struct {
 	// answered is when the last frame was answered, as the time since
 	// born (0: none yet); it never goes back.
 	answered atomic.Int64
+	// heard is when bytes last came from the peer, as the time since born
+	// (0: none yet).
+	heard atomic.Int64
 	// jobs queues frames for the connection's workers; workers counts
 	// them (only the reader touches it).
 	jobs    chan []byte
@@ -328,6 +412,9 @@ type conn struct {
 	quit    chan struct{}
 	once    sync.Once
 	down    atomic.Bool
+	// evicted: closed to make room for a newcomer (guarded by the
+	// server's mu).
+	evicted bool
 }
 
 // stop makes the reader end: it sees down, or its read fails at once.
@@ -377,13 +464,16 @@ func (s *Server) serveConn(c *conn) {
 		_ = c.rw.Close()
 		s.mu.Lock()
 		delete(s.conns, c)
+		if c.evicted {
+			s.evicting--
+		}
 		s.mu.Unlock()
 	}()
 	remote := c.raw.RemoteAddr().String()
 	if s.cfg.TLS != nil {
 		tc, err := tlsconf.Accept(s.shakes, c.raw, s.cfg.TLS, s.cfg.HandshakeTimeout)
 		if err != nil {
-			if s.shakes.Err() == nil {
+			if s.shakes.Err() == nil && !c.down.Load() {
 				s.handshakes.Add(1)
 				s.limit.Log(s.cfg.Peer+" connection refused", slog.String("error", err.Error()))
 			}
@@ -463,12 +553,13 @@ func (s *Server) readLoop(c *conn, remote string) {
 			return
 		}
 		s.frames.Add(1)
+		c.pending.Add(1) // in hand from now: no newcomer takes its place
 		select {
 		case c.sem <- struct{}{}:
 		case <-c.quit:
+			c.pending.Add(-1)
 			return
 		}
-		c.pending.Add(1)
 		s.dispatch(c, frame)
 	}
 }
