@@ -80,12 +80,15 @@ type Config struct {
 	MaxFrame int
 	// MaxConns caps the terminal connections served at once
 	// (frameserver.DefaultMaxConns, 256, when 0); one more takes the place
-	// of a silent one (no frame answered, nothing sent for EvictIdle), else
-	// it is closed at once.
+	// of a silent one, else it is closed at once: a connection not proved
+	// by a frame whose MAC verified under its TAK or a verified TLS client
+	// certificate, on which nothing has been read or written for
+	// EvictIdle.
 	MaxConns int
-	// EvictIdle is how long a terminal connection with no frame answered
-	// must have sent nothing to make room for a newcomer at MaxConns
-	// (frameserver.DefaultEvictIdle, 2 s, when 0).
+	// EvictIdle is how long a terminal connection not proved must have
+	// been silent to make room for a newcomer at MaxConns
+	// (frameserver.DefaultEvictIdle, 2 s, when 0; as long as IdleTimeout or
+	// longer: never).
 	EvictIdle time.Duration
 	// MaxInFlight caps the frames of one connection in hand at once
 	// (frameserver.DefaultMaxInFlight when 0).

@@ -14,6 +14,7 @@ import (
 	"github.com/tapsim/tapsim/emv/pan"
 	"github.com/tapsim/tapsim/hsm"
 	"github.com/tapsim/tapsim/isospec"
+	"github.com/tapsim/tapsim/isospec/frameserver"
 )
 
 // Journal reasons of the acquirer's own outcomes that are not declines.
@@ -58,7 +59,7 @@ func (s *Server) HandleFrame(ctx context.Context, frame []byte) (reply []byte, h
 	case isospec.MTIReversalRequest, isospec.MTIReversalAdvice, isospec.MTIReversalAdviceRepeat:
 		return s.reverse(ctx, frame, msg), false
 	case isospec.MTINetworkRequest:
-		return s.network(frame, msg), false
+		return s.network(ctx, frame, msg), false
 	}
 	return s.minimal(mti, msg, isospec.RCFormatError, isospec.ReasonFormat), false
 }
@@ -157,8 +158,10 @@ func (s *Server) encodeReply(v any, tak hsm.Handle) []byte {
 // frame under the terminal's TAK. It returns the response code to refuse
 // with: 30 without a terminal ID, 63 for an unknown terminal or a missing
 // or wrong MAC (R-G2); a missing MAC is accepted from a terminal whose
-// MAC is optional.
-func (s *Server) checkTerminal(frame []byte, tid string, macRequired bool) (Terminal, isospec.ResponseCode, string) {
+// MAC is optional. A MAC verified proves the connection the frame came on
+// (frameserver.Vouch): a newcomer at the connection cap never takes its
+// place.
+func (s *Server) checkTerminal(ctx context.Context, frame []byte, tid string, macRequired bool) (Terminal, isospec.ResponseCode, string) {
 	if tid == "" {
 		return Terminal{}, isospec.RCFormatError, string(isospec.ReasonFormat)
 	}
@@ -170,6 +173,9 @@ func (s *Server) checkTerminal(frame []byte, tid string, macRequired bool) (Term
 	if err != nil && ((macRequired && !t.MACOptional) || !errors.Is(err, isospec.ErrMACMissing)) {
 		s.alarms.Log("terminal MAC rejected", slog.String("tid", tid), slog.String("error", err.Error()))
 		return t, isospec.RCSecurityViolation, string(isospec.ReasonMACInvalid)
+	}
+	if err == nil {
+		frameserver.Vouch(ctx)
 	}
 	return t, "", ""
 }
@@ -203,7 +209,7 @@ func (s *Server) authorize(ctx context.Context, frame []byte, msg *iso8583.Messa
 		mti, _ := msg.GetMTI() // 0100 or 0200
 		return s.minimal(isospec.MTI(mti), msg, isospec.RCFormatError, isospec.ReasonFormat), false
 	}
-	term, rc, reason := s.checkTerminal(frame, req.TerminalID, true)
+	term, rc, reason := s.checkTerminal(ctx, frame, req.TerminalID, true)
 	if rc == "" {
 		if err := isospec.Validate(msg); err != nil {
 			s.noisy.Log("terminal message format error", slog.String("tid", req.TerminalID), slog.String("error", err.Error()))
@@ -412,7 +418,7 @@ func (s *Server) queueTimeout(ctx context.Context, journalID int64, req *isospec
 	s.kickAdvices()
 }
 
-func (s *Server) network(frame []byte, msg *iso8583.Message) []byte {
+func (s *Server) network(ctx context.Context, frame []byte, msg *iso8583.Message) []byte {
 	var req isospec.NetworkManagement
 	if err := isospec.Decode(msg, &req); err != nil {
 		return s.minimal(isospec.MTINetworkRequest, msg, isospec.RCFormatError, isospec.ReasonFormat)
@@ -429,7 +435,7 @@ func (s *Server) network(frame []byte, msg *iso8583.Message) []byte {
 	}
 	// A network management message may come without a MAC; one that has
 	// a MAC must verify.
-	term, rc, reason := s.checkTerminal(frame, req.TerminalID, false)
+	term, rc, reason := s.checkTerminal(ctx, frame, req.TerminalID, false)
 	if rc != "" {
 		return answer(term, rc, reason)
 	}

@@ -106,12 +106,12 @@ func TestAnswersEchoWhatCanBeRead(t *testing.T) {
 // R-S5f, DESIGN.md Decisions: a hostile network cannot tire the acquirer.
 // 200 idle connections against a cap of 20 (none silent long enough to
 // make room): the others closed at once, the 20 after the idle timeout;
-// 40 silent connections neither close the terminal's nor keep it out; a
-// stalled frame closed at its deadline; an over-long length closed before
-// anything is read; 300 connections
-// each with a frame the acquirer cannot answer and three small frames
-// queued behind it leave no goroutine or descriptor behind; and a good
-// sale is approved after it all.
+// silent connections, and one that sends what proves nothing, neither
+// close the terminal's nor keep it out; a stalled frame closed at its
+// deadline; an over-long length closed before anything is read; 300
+// connections each with a frame the acquirer cannot answer and three
+// small frames queued behind it leave no goroutine or descriptor behind;
+// and a good sale is approved after it all.
 func TestHostileNetwork(t *testing.T) {
 	t.Run("cap and idle", func(t *testing.T) {
 		const idle = 2 * time.Second
@@ -154,16 +154,26 @@ func TestHostileNetwork(t *testing.T) {
 
 	t.Run("silent connections at the cap", func(t *testing.T) {
 		r := newRig(t, func(c *acquirer.Config) { c.MaxConns = 20; c.EvictIdle = time.Nanosecond })
+		// The terminal's MACed sale proves its connection.
 		require.Equal(t, isospec.RCApproved, r.authorise(r.authReq(visaPAN, 100)).ResponseCode)
-		for range 40 {
+		// An attacker that talks: a frame without a MAC, answered 30.
+		junk := frametest.Dial(t, r.acq.Addr())
+		_, err := junk.Write(frametest.Frame([]byte("0110\x00")))
+		require.NoError(t, err)
+		_, err = isospec.ReadFrameLimit(junk, isospec.MaxFrameLen)
+		require.NoError(t, err)
+		for i := range 40 {
 			frametest.Dial(t, r.acq.Addr()) // connects, says nothing
+			require.Eventually(t, func() bool {
+				st := r.acq.NetStats()
+				return st.Accepted == uint64(i+3) && st.Active <= 20
+			}, frametest.Wait, time.Millisecond)
 		}
-		require.Eventually(t, func() bool { return r.acq.NetStats().Accepted == 41 }, frametest.Wait, 5*time.Millisecond)
 		st := r.acq.NetStats()
 		require.Zero(t, st.OverCap, "every newcomer took the place of a silent connection")
-		require.EqualValues(t, 21, st.Evicted, "the silent ones, oldest first; never the terminal's")
+		require.EqualValues(t, 22, st.Evicted, "the junk one and silent ones, never the terminal's")
+		frametest.ClosedBy(t, junk)
 		require.Equal(t, isospec.RCApproved, r.authorise(r.authReq(visaPAN, 200)).ResponseCode, "the terminal sells on")
-		require.EqualValues(t, 21, r.acq.NetStats().Evicted)
 	})
 
 	t.Run("stalled and over-long frames", func(t *testing.T) {

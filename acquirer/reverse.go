@@ -36,7 +36,7 @@ func (s *Server) reverse(ctx context.Context, frame []byte, msg *iso8583.Message
 		}
 		return s.encodeReply(r, t.TAK)
 	}
-	term, rc, reason := s.checkTerminal(frame, req.TerminalID, true)
+	term, rc, reason := s.checkTerminal(ctx, frame, req.TerminalID, true)
 	if rc != "" {
 		return answer(term, rc, reason)
 	}

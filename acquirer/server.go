@@ -323,7 +323,8 @@ func (s *Server) NetStats() frameserver.Stats {
 }
 
 // serveFrame is the listener's handler: one terminal frame in, its reply
-// out, and whether to close the connection.
-func (s *Server) serveFrame(_ context.Context, frame []byte) ([]byte, bool) {
-	return s.HandleFrame(context.Background(), frame)
+// out, and whether to close the connection. The frame's work does not end
+// with the listener's context; it carries the connection for Vouch.
+func (s *Server) serveFrame(ctx context.Context, frame []byte) ([]byte, bool) {
+	return s.HandleFrame(frameserver.Carry(context.Background(), ctx), frame)
 }

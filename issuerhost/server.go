@@ -67,12 +67,15 @@ type Config struct {
 	MaxFrame int
 	// MaxConns caps the acquirer connections served at once
 	// (frameserver.DefaultMaxConns, 256, when 0); one more takes the place
-	// of a silent one (no frame answered, nothing sent for EvictIdle), else
-	// it is closed at once.
+	// of a silent one, else it is closed at once: a connection not proved
+	// by a frame whose MAC verified under the ZAK or a verified TLS client
+	// certificate, on which nothing has been read or written for
+	// EvictIdle.
 	MaxConns int
-	// EvictIdle is how long an acquirer connection with no frame answered
-	// must have sent nothing to make room for a newcomer at MaxConns
-	// (frameserver.DefaultEvictIdle, 2 s, when 0).
+	// EvictIdle is how long an acquirer connection not proved must have
+	// been silent to make room for a newcomer at MaxConns
+	// (frameserver.DefaultEvictIdle, 2 s, when 0; as long as IdleTimeout or
+	// longer: never).
 	EvictIdle time.Duration
 	// MaxInFlight caps the frames of one connection in hand at once
 	// (frameserver.DefaultMaxInFlight when 0).
@@ -282,8 +285,8 @@ func (s *Server) NetStats() frameserver.Stats {
 
 // serveFrame is the listener's handler: one frame in, its answer out; a
 // frame that cannot be answered closes the connection.
-func (s *Server) serveFrame(_ context.Context, frame []byte) ([]byte, bool) {
-	resp, err := s.HandleFrame(s.baseCtx, frame)
+func (s *Server) serveFrame(ctx context.Context, frame []byte) ([]byte, bool) {
+	resp, err := s.HandleFrame(frameserver.Carry(s.baseCtx, ctx), frame)
 	if errors.Is(err, errHangUp) {
 		return nil, true
 	}
@@ -326,6 +329,9 @@ func (s *Server) HandleFrame(ctx context.Context, frame []byte) ([]byte, error) 
 			s.alarms.Log("issuer MAC check failed", "mti", mtiS, "summary", isospec.Summary(msg), "error", err.Error())
 			return s.answer(msg, mti, isospec.RCSecurityViolation, isospec.ReasonMACInvalid, true)
 		}
+		// The MAC proves the acquirer: a newcomer at the connection cap
+		// never takes its connection's place.
+		frameserver.Vouch(ctx)
 	case !s.cfg.MACOptional || mti.Class() == '4':
 		s.alarms.Log("issuer request without MAC refused", "mti", mtiS, "summary", isospec.Summary(msg))
 		return s.answer(msg, mti, isospec.RCSecurityViolation, isospec.ReasonMACInvalid, false)

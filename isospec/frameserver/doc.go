@@ -9,10 +9,13 @@
 // cap; no goroutine outlives its connection):
 //
 //   - at most MaxConns connections are served. One more takes the place
-//     of a silent connection, one that has had no frame answered and has
-//     sent nothing for EvictIdle (the silent one is closed); with none, it
-//     is accepted and closed at once, with a rate-limited log line. So
-//     clients that connect and say nothing cannot keep the others out;
+//     of a silent connection, one whose peer has not proved itself (a
+//     handler's Vouch, or a verified TLS client certificate) and on which
+//     nothing has been read or written for EvictIdle (the silent one is
+//     closed); with none, it is accepted and closed at once, with a
+//     rate-limited log line. So clients that connect and say nothing, or
+//     only what proves nothing, hold a place for seconds, not minutes (a
+//     flood of them still takes most places as they come free);
 //   - a connection on which no frame starts for IdleTimeout is closed;
 //   - a frame must arrive whole, from its first header byte to its last
 //     byte, within FrameTimeout;
@@ -27,8 +30,8 @@
 //     one closed for a newcomer gives its slot at once, and while as many
 //     as MaxConns are closing no newcomer takes a silent one's place):
 //     nothing waits on a channel that nobody reads;
-//   - Close stops accepting, stops reading, waits for the frames in hand
-//     to be answered, then closes every connection.
+//   - Close stops accepting, stops reading, waits for the frames handed to
+//     handlers to be answered, then closes every connection.
 //
 // Events a peer can provoke at will (refused connections, over-long
 // frames, timeouts, failed handshakes) are logged through a Limiter, so a

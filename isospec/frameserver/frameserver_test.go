@@ -154,28 +154,33 @@ func TestConnectionCap(t *testing.T) {
 }
 
 // holdingEcho is echo, except that a frame "hold" is answered only once
-// release is closed; each such frame is announced on held first.
+// release is closed (each such frame is announced on held first), and a
+// frame that starts with "mac" proves its peer (frameserver.Vouch).
 func holdingEcho(release <-chan struct{}, held chan<- struct{}) frameserver.Handler {
 	return func(ctx context.Context, frame []byte) ([]byte, bool) {
-		if string(frame) == "hold" {
+		switch {
+		case string(frame) == "hold":
 			held <- struct{}{}
 			<-release
+		case bytes.HasPrefix(frame, []byte("mac")):
+			frameserver.Vouch(ctx)
 		}
 		return echo(ctx, frame)
 	}
 }
 
 // DESIGN.md Decisions (connection cap), R-S5f availability: clients that
-// connect and say nothing cannot keep the others out. At MaxConns a
-// newcomer takes the place of the connection silent longest (no frame
-// answered, nothing sent for EvictIdle); a connection that has been
-// answered, or has a frame in hand, keeps its place, and with no silent
-// connection left the newcomer is closed at once.
+// connect and say nothing, or only what proves nothing, hold a place for
+// EvictIdle, not for the idle timeout. At MaxConns a newcomer takes the
+// place of the connection silent longest among those whose peer has not
+// proved itself; a proved connection, or one with a frame in hand, keeps
+// its place, and with no silent connection left the newcomer is closed at
+// once.
 func TestCapEvictsSilent(t *testing.T) {
 	release := make(chan struct{})
 	held := make(chan struct{}, 1)
 	logs := &tlstest.LogBuffer{}
-	s := listen(t, frameserver.Config{MaxConns: 4, EvictIdle: time.Nanosecond, Handler: holdingEcho(release, held),
+	s := listen(t, frameserver.Config{MaxConns: 5, EvictIdle: time.Nanosecond, Handler: holdingEcho(release, held),
 		Peer: "terminal", Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	var once sync.Once
 	unblock := func() { once.Do(func() { close(release) }) }
@@ -189,39 +194,37 @@ func TestCapEvictsSilent(t *testing.T) {
 	first := dial(t, s) // attackers: connect, never send
 	eventually(t, func() bool { return s.Stats().Accepted == 1 }, "first accepted")
 	second := dial(t, s)
+	eventually(t, func() bool { return s.Stats().Accepted == 2 }, "second accepted")
+	junk := dial(t, s) // an attacker that talks: answered, proves nothing
+	talk(junk, "junk")
 	a := dial(t, s)
-	talk(a, "a")
-	busy := dial(t, s)
+	talk(a, "mac a")
+	busy := dial(t, s) // a frame in hand, its first
 	send(t, busy, []byte("hold"))
 	<-held
-	require.Equal(t, 4, s.Stats().Active)
+	require.Equal(t, 5, s.Stats().Active)
 
-	b := dial(t, s) // takes the place of the first silent one
-	talk(b, "b")
-	require.Less(t, closedBy(t, first), wait)
-	c := dial(t, s) // then of the second
-	talk(c, "c")
-	require.Less(t, closedBy(t, second), wait)
-
-	for range 3 { // no silent one left: answered and busy ones stay
+	for i, gone := range []net.Conn{first, second, junk} { // silent longest first
+		c := dial(t, s)
+		talk(c, "mac newcomer")
+		require.Less(t, closedBy(t, gone), wait, "newcomer %d", i)
+	}
+	for range 3 { // no silent one left: the proved and the busy ones stay
 		require.Less(t, closedBy(t, dial(t, s)), wait)
 	}
 	st := s.Stats()
-	require.EqualValues(t, 2, st.Evicted)
+	require.EqualValues(t, 3, st.Evicted)
 	require.EqualValues(t, 3, st.OverCap)
 	require.Contains(t, logs.String(), "terminal connections at the cap: a silent one closed for a newcomer")
-	for _, x := range []net.Conn{a, b, c} {
-		talk(x, "still here")
-	}
+	talk(a, "mac still here")
 	unblock()
 	require.Equal(t, []byte("re:hold"), recv(t, busy), "the busy connection was never taken")
-	eventually(t, func() bool { return s.Stats().Active == 4 }, "the silent ones' slots given back")
+	eventually(t, func() bool { return s.Stats().Active == 5 }, "the silent ones' slots given back")
 }
 
-// A connection as silent as it gets, but with a frame in hand (read, not
-// yet answered, it is its first) keeps its place; so does every one when
-// EvictIdle is as long as IdleTimeout.
-func TestCapKeepsBusyAndCanBeOff(t *testing.T) {
+// A connection as silent as it gets, but with a frame in hand (read whole,
+// not yet answered, its first) keeps its place.
+func TestCapKeepsBusy(t *testing.T) {
 	release := make(chan struct{})
 	held := make(chan struct{}, 1)
 	s := listen(t, frameserver.Config{MaxConns: 1, EvictIdle: time.Nanosecond, Handler: holdingEcho(release, held)})
@@ -236,13 +239,6 @@ func TestCapKeepsBusyAndCanBeOff(t *testing.T) {
 	require.Zero(t, s.Stats().Evicted)
 	unblock()
 	require.Equal(t, []byte("re:hold"), recv(t, busy))
-
-	off := listen(t, frameserver.Config{MaxConns: 1, EvictIdle: time.Minute, IdleTimeout: time.Minute})
-	dial(t, off) // silent
-	eventually(t, func() bool { return off.Stats().Active == 1 }, "accepted")
-	require.Less(t, closedBy(t, dial(t, off)), wait)
-	require.EqualValues(t, 1, off.Stats().OverCap)
-	require.Zero(t, off.Stats().Evicted)
 }
 
 // DESIGN.md Decisions (idle timeout): a connection with no frame for
@@ -491,7 +487,8 @@ func TestTLS(t *testing.T) {
 
 // Over TLS a connection that never starts its handshake is silent: a
 // client that does takes its place, and the one closed is not counted as
-// a failed handshake.
+// a failed handshake. A client whose certificate the handshake verified
+// is proved from the start: no newcomer takes its place.
 func TestTLSCapEvictsSilent(t *testing.T) {
 	p := tlstest.NewPKI(t, "host", "client")
 	s := listen(t, frameserver.Config{TLS: p.Server("host"), MaxConns: 1, EvictIdle: time.Nanosecond})
@@ -503,8 +500,11 @@ func TestTLSCapEvictsSilent(t *testing.T) {
 	send(t, tc, []byte("over tls"))
 	require.Equal(t, []byte("re:over tls"), recv(t, tc))
 	require.Less(t, closedBy(t, silent), wait)
+	eventually(t, func() bool { return s.Stats().Active == 1 }, "the silent one gone")
+	require.Less(t, closedBy(t, dial(t, s)), wait, "the certified one stays")
 	st := s.Stats()
 	require.EqualValues(t, 1, st.Evicted)
+	require.EqualValues(t, 1, st.OverCap)
 	require.Zero(t, st.Handshakes)
 }
 

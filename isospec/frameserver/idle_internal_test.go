@@ -1,11 +1,14 @@
 package frameserver
 
 import (
+	"context"
 	"net"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/tapsim/tapsim/isospec"
 )
 
 // A connection is idle IdleTimeout after its last answer, or after it was
@@ -37,8 +40,8 @@ func TestIdleAt(t *testing.T) {
 }
 
 // The newcomer at MaxConns takes the place of the connection silent
-// longest: no frame answered, none in hand, nothing heard (a handshake's
-// bytes count) for EvictIdle; never one closing already.
+// longest: its peer not proved, no frame in hand, nothing read or written
+// (a handshake's bytes count) for EvictIdle; never one closing already.
 func TestSilentest(t *testing.T) {
 	t0 := time.Now()
 	now := t0.Add(10 * time.Second)
@@ -46,8 +49,8 @@ func TestSilentest(t *testing.T) {
 	handshaking := mk(0)
 	handshaking.heard.Store(int64(9 * time.Second)) // a byte 1 s ago
 	silent := mk(time.Second)                       // nothing for 9 s
-	answered := mk(-5 * time.Second)
-	answered.answered.Store(int64(time.Second))
+	proved := mk(-5 * time.Second)
+	proved.vouched.Store(true)
 	inHand := mk(-5 * time.Second)
 	inHand.pending.Add(1)
 	closing := mk(-6 * time.Second)
@@ -55,31 +58,61 @@ func TestSilentest(t *testing.T) {
 	down := mk(-7 * time.Second)
 	down.down.Store(true)
 	s := &Server{cfg: Config{EvictIdle: 2 * time.Second, IdleTimeout: time.Minute}, conns: map[*conn]struct{}{}}
-	for _, c := range []*conn{handshaking, silent, answered, inHand, closing, down} {
+	for _, c := range []*conn{handshaking, silent, proved, inHand, closing, down} {
 		s.conns[c] = struct{}{}
 	}
 	require.Same(t, silent, s.silentest(now))
 
-	older := mk(500 * time.Millisecond)
-	s.conns[older] = struct{}{}
-	require.Same(t, older, s.silentest(now), "the one silent longest")
+	answered := mk(-time.Second) // answered, unproved: silent from its last write
+	answered.answered.Store(int64(2 * time.Second))
+	answered.heard.Store(int64(time.Second + 500*time.Millisecond))
+	s.conns[answered] = struct{}{}
+	require.Same(t, answered, s.silentest(now), "the one silent longest")
 	require.Nil(t, s.silentest(t0.Add(2*time.Second)), "none silent for EvictIdle yet")
 
 	s.cfg.EvictIdle = s.cfg.IdleTimeout
 	require.Nil(t, s.silentest(now.Add(time.Hour)), "EvictIdle as long as IdleTimeout: off")
 }
 
-// heardConn records when bytes came.
-func TestHeardConn(t *testing.T) {
-	a, b := net.Pipe()
-	defer a.Close()
-	defer b.Close()
-	c := &conn{born: time.Now()}
-	h := &heardConn{Conn: b, c: c}
-	go func() { _, _ = a.Write([]byte("x")) }()
-	buf := make([]byte, 1)
-	n, err := h.Read(buf)
+// A served connection records the bytes it reads and writes until its
+// peer is proved; Vouch reaches it through the handler's context or one
+// Carry made, and does nothing on another.
+func TestHeardAndVouch(t *testing.T) {
+	s, err := Listen(Config{Addr: "127.0.0.1:0", Handler: func(ctx context.Context, frame []byte) ([]byte, bool) {
+		switch string(frame) {
+		case "carry":
+			Vouch(Carry(context.Background(), ctx))
+		case "direct":
+			Vouch(ctx)
+		}
+		Vouch(context.Background()) // no connection: nothing
+		return frame, false
+	}})
 	require.NoError(t, err)
-	require.Equal(t, 1, n)
-	require.Positive(t, c.heard.Load())
+	defer s.Close()
+	only := func() *conn {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		require.Len(t, s.conns, 1)
+		for c := range s.conns {
+			return c
+		}
+		return nil
+	}
+	for _, f := range []string{"carry", "direct"} {
+		nc, err := net.Dial("tcp", s.Addr().String())
+		require.NoError(t, err)
+		require.NoError(t, isospec.WriteFrame(nc, []byte("x")))
+		_, err = isospec.ReadFrameLimit(nc, isospec.MaxFrameLen)
+		require.NoError(t, err)
+		c := only()
+		require.Positive(t, c.heard.Load(), "bytes read and written")
+		require.False(t, c.vouched.Load())
+		require.NoError(t, isospec.WriteFrame(nc, []byte(f)))
+		_, err = isospec.ReadFrameLimit(nc, isospec.MaxFrameLen)
+		require.NoError(t, err)
+		require.True(t, c.vouched.Load(), f)
+		require.NoError(t, nc.Close())
+		require.Eventually(t, func() bool { return s.Stats().Active == 0 }, 20*time.Second, 5*time.Millisecond)
+	}
 }

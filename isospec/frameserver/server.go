@@ -36,8 +36,8 @@ const (
 	DefaultMaxFrame = 8 << 10
 	// DefaultMaxConns is the number of connections served at once.
 	DefaultMaxConns = 256
-	// DefaultEvictIdle is how long a connection that has had no frame
-	// answered must have sent nothing for a newcomer to take its place
+	// DefaultEvictIdle is how long a connection that has not proved its
+	// peer (Vouch) must have been silent for a newcomer to take its place
 	// when MaxConns are open.
 	DefaultEvictIdle = 2 * time.Second
 	// DefaultMaxInFlight is the number of frames of one connection handled
@@ -69,7 +69,7 @@ type Config struct {
 	// (tlsconf.DefaultHandshakeTimeout when zero).
 	HandshakeTimeout time.Duration
 	// IdleTimeout closes a connection on which no frame starts for that
-	// long while none of its frames is in hand (read and not yet
+	// long while none of its frames is in hand (read whole and not yet
 	// answered, its reply written).
 	IdleTimeout time.Duration
 	// FrameTimeout is the deadline of one frame, from its first header
@@ -83,17 +83,17 @@ type Config struct {
 	MaxFrame int
 	// MaxConns caps the connections served at once, handshakes included.
 	// When they are all open, a newcomer takes the place of a silent one:
-	// a connection that has had no frame answered yet and from which
-	// nothing (no handshake byte, no frame byte) has come for EvictIdle,
-	// the one silent longest, which is closed. With none, the newcomer is
-	// closed at once. So clients that connect and say nothing cannot keep
-	// the others out, and a connection that has been answered keeps its
-	// place until its idle timeout.
+	// a connection whose peer has not proved itself (see Vouch), with no
+	// frame in hand, on which nothing has been read or written (handshake
+	// bytes included) for EvictIdle; the one silent longest is closed.
+	// With none, the newcomer is closed at once. So clients that connect
+	// and say nothing, or only what proves nothing, hold a place for
+	// EvictIdle rather than IdleTimeout, while a proved connection keeps
+	// its place until its idle timeout.
 	MaxConns int
-	// EvictIdle is how long a connection with no frame answered must have
-	// sent nothing to make room for a newcomer at MaxConns
-	// (DefaultEvictIdle when zero); one as long as IdleTimeout or longer
-	// turns this off.
+	// EvictIdle is how long an unproved connection must have been silent
+	// to make room for a newcomer at MaxConns (DefaultEvictIdle when
+	// zero); one as long as IdleTimeout or longer turns this off.
 	EvictIdle time.Duration
 	// MaxInFlight caps the frames of one connection handled at once.
 	MaxInFlight int
@@ -162,8 +162,9 @@ type Stats struct {
 	// room for a newcomer included.
 	Active int
 	// Accepted counts the connections served, OverCap those closed at once
-	// because MaxConns were open and none was silent for EvictIdle,
-	// Evicted the silent ones closed to make room for a newcomer.
+	// because MaxConns were open and none could make room (none silent
+	// for EvictIdle, or MaxConns closing already), Evicted the silent ones
+	// closed to make room for a newcomer.
 	Accepted, OverCap, Evicted uint64
 	// Frames counts the frames read whole and handed to the Handler.
 	Frames uint64
@@ -171,8 +172,9 @@ type Stats struct {
 	// closed because a frame did not arrive in time, TooLong those closed
 	// for a frame over MaxFrame.
 	Idle, FrameTimeouts, TooLong uint64
-	// Handshakes counts failed TLS handshakes, WriteErrors replies that
-	// could not be written (the connection is then closed).
+	// Handshakes counts failed TLS handshakes (not those cut short by
+	// Close or to make room), WriteErrors replies that could not be
+	// written (the connection is then closed).
 	Handshakes, WriteErrors uint64
 	// Workers counts the goroutines started to handle frames. A connection
 	// keeps its workers, at most MaxInFlight, until it ends: frames sent
@@ -246,8 +248,9 @@ func (s *Server) Stats() Stats {
 	}
 }
 
-// Close stops accepting and reading, waits until every frame in hand is
-// answered, closes the connections and returns once every goroutine of the
+// Close stops accepting and reading, waits until every frame handed to a
+// handler is answered (one still waiting for its MaxInFlight slot is
+// dropped), closes the connections and returns once every goroutine of the
 // server has ended. Later calls wait for the first to finish.
 func (s *Server) Close() error {
 	s.mu.Lock()
@@ -317,11 +320,13 @@ func (s *Server) acceptLoop() {
 			old.evicted = true
 			s.evicting++
 			old.stop()
+			s.evicted.Add(1)
 		}
 		c := &conn{born: time.Now(), sem: make(chan struct{}, s.cfg.MaxInFlight),
 			jobs: make(chan []byte, s.cfg.MaxInFlight), quit: make(chan struct{})}
 		c.raw = &heardConn{Conn: nc, c: c}
 		c.rw = c.raw
+		c.ctx = context.WithValue(s.ctx, connKey{}, c)
 		c.w = framewrite.New(func(b []byte) (int, error) {
 			_ = c.raw.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
 			return c.rw.Write(b)
@@ -331,7 +336,6 @@ func (s *Server) acceptLoop() {
 		s.mu.Unlock()
 		s.accepted.Add(1)
 		if old != nil {
-			s.evicted.Add(1)
 			s.limit.Log(s.cfg.Peer+" connections at the cap: a silent one closed for a newcomer",
 				slog.Int("max_conns", s.cfg.MaxConns), slog.String("closed", old.raw.RemoteAddr().String()),
 				slog.String("newcomer", nc.RemoteAddr().String()))
@@ -341,10 +345,11 @@ func (s *Server) acceptLoop() {
 }
 
 // silentest returns the connection silent longest at now, if one has been
-// for EvictIdle: it has had no frame answered, none is in hand, and
-// nothing has come from it since then (its last byte, or its accept); nil
-// if there is none, or if EvictIdle is not shorter than IdleTimeout.
-// Connections already closing are left out. s.mu is held.
+// for EvictIdle: its peer has not proved itself (Vouch), none of its
+// frames is in hand, and nothing has been read from it or written to it
+// since then (or since its accept); nil if there is none, or if EvictIdle
+// is not shorter than IdleTimeout. Connections already closing are left
+// out. s.mu is held.
 func (s *Server) silentest(now time.Time) *conn {
 	if s.cfg.EvictIdle >= s.cfg.IdleTimeout {
 		return nil
@@ -352,7 +357,7 @@ func (s *Server) silentest(now time.Time) *conn {
 	var best *conn
 	var since time.Time
 	for c := range s.conns {
-		if c.evicted || c.down.Load() || c.pending.Load() > 0 || c.answered.Load() > 0 {
+		if c.evicted || c.down.Load() || c.vouched.Load() || c.pending.Load() > 0 {
 			continue
 		}
 		at := c.born.Add(time.Duration(c.heard.Load()))
@@ -366,7 +371,8 @@ func (s *Server) silentest(now time.Time) *conn {
 	return best
 }
 
-// heardConn records when bytes last came from a connection.
+// heardConn records when bytes were last read from or written to a
+// connection whose peer has not proved itself.
 type heardConn struct {
 	net.Conn
 	c *conn
@@ -374,10 +380,43 @@ type heardConn struct {
 
 func (h *heardConn) Read(b []byte) (int, error) {
 	n, err := h.Conn.Read(b)
-	if n > 0 {
+	if n > 0 && !h.c.vouched.Load() {
 		h.c.heard.Store(int64(time.Since(h.c.born)))
 	}
 	return n, err
+}
+
+func (h *heardConn) Write(b []byte) (int, error) {
+	n, err := h.Conn.Write(b)
+	if n > 0 && !h.c.vouched.Load() {
+		h.c.heard.Store(int64(time.Since(h.c.born)))
+	}
+	return n, err
+}
+
+// connKey is the context key of the connection a frame came on.
+type connKey struct{}
+
+// Vouch records that the frame being handled with ctx proved its peer (a
+// MAC verified under a key the host holds for it, say): at MaxConns a
+// newcomer never takes the place of its connection. A Handler calls it
+// with the context it was given, or one made by Carry; on any other
+// context it does nothing. A TLS connection whose client certificate the
+// handshake verified is proved from the start.
+func Vouch(ctx context.Context) {
+	if c, ok := ctx.Value(connKey{}).(*conn); ok {
+		c.vouched.Store(true)
+	}
+}
+
+// Carry returns parent carrying the connection of ctx, a Handler's
+// context, so that Vouch on it reaches that connection: for a Handler that
+// does its work under a context of its own.
+func Carry(parent, ctx context.Context) context.Context {
+	if c, ok := ctx.Value(connKey{}).(*conn); ok {
+		return context.WithValue(parent, connKey{}, c)
+	}
+	return parent
 }
 
 func (s *Server) isClosed() bool {
@@ -400,9 +439,14 @@ type conn struct {
 	// answered is when the last frame was answered, as the time since
 	// born (0: none yet); it never goes back.
 	answered atomic.Int64
-	// heard is when bytes last came from the peer, as the time since born
-	// (0: none yet).
+	// heard is when bytes were last read or written, as the time since
+	// born (0: none yet), kept until the peer is vouched for.
 	heard atomic.Int64
+	// vouched: a frame proved the peer (Vouch), or its TLS client
+	// certificate did.
+	vouched atomic.Bool
+	// ctx is the server's, carrying the connection for Vouch.
+	ctx context.Context
 	// jobs queues frames for the connection's workers; workers counts
 	// them (only the reader touches it).
 	jobs    chan []byte
@@ -480,6 +524,9 @@ func (s *Server) serveConn(c *conn) {
 			return
 		}
 		c.rw = tc
+		if len(tc.ConnectionState().VerifiedChains) > 0 {
+			c.vouched.Store(true)
+		}
 		s.log.Debug(s.cfg.Peer+" connection secured", slog.String("remote", remote), slog.String("tls", tlsconf.Describe(tc.ConnectionState())))
 	}
 	s.readLoop(c, remote)
@@ -596,7 +643,7 @@ func (s *Server) work(c *conn, frame []byte) {
 // returned, before the reply is written.
 func (s *Server) handle(c *conn, frame []byte) {
 	defer func() { c.markAnswered(time.Now()) }()
-	reply, hangUp := s.call(frame)
+	reply, hangUp := s.call(c.ctx, frame)
 	<-c.sem
 	if reply != nil {
 		if err := s.write(c, reply); err != nil {
@@ -612,14 +659,14 @@ func (s *Server) handle(c *conn, frame []byte) {
 
 // call runs the handler; a panic closes the connection instead of the
 // process.
-func (s *Server) call(frame []byte) (reply []byte, hangUp bool) {
+func (s *Server) call(ctx context.Context, frame []byte) (reply []byte, hangUp bool) {
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error(s.cfg.Peer+" frame handler panicked, connection closed", slog.Any("panic", r))
 			reply, hangUp = nil, true
 		}
 	}()
-	return s.cfg.Handler(s.ctx, frame)
+	return s.cfg.Handler(ctx, frame)
 }
 
 func (s *Server) write(c *conn, reply []byte) error {
