@@ -80,13 +80,13 @@ type Config struct {
 	MaxFrame int
 	// MaxConns caps the terminal connections served at once
 	// (frameserver.DefaultMaxConns, 256, when 0); one more takes the place
-	// of a silent one, else it is closed at once: a connection not proved
-	// by a frame whose MAC verified under its TAK or a verified TLS client
-	// certificate, on which nothing has been read or written for
-	// EvictIdle.
+	// of an unproved one, else it is closed at once: a connection not
+	// proved by a frame whose MAC verified under its TAK (at most two
+	// connections per terminal) or a verified TLS client certificate,
+	// EvictIdle after its last byte before its first frame.
 	MaxConns int
-	// EvictIdle is how long a terminal connection not proved must have
-	// been silent to make room for a newcomer at MaxConns
+	// EvictIdle is how long after its last byte before its first frame an
+	// unproved terminal connection keeps its place at MaxConns
 	// (frameserver.DefaultEvictIdle, 2 s, when 0; as long as IdleTimeout or
 	// longer: never).
 	EvictIdle time.Duration

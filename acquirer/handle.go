@@ -159,8 +159,8 @@ func (s *Server) encodeReply(v any, tak hsm.Handle) []byte {
 // with: 30 without a terminal ID, 63 for an unknown terminal or a missing
 // or wrong MAC (R-G2); a missing MAC is accepted from a terminal whose
 // MAC is optional. A MAC verified proves the connection the frame came on
-// (frameserver.Vouch): a newcomer at the connection cap never takes its
-// place.
+// as the terminal's (frameserver.Vouch): a newcomer at the connection cap
+// does not take its place.
 func (s *Server) checkTerminal(ctx context.Context, frame []byte, tid string, macRequired bool) (Terminal, isospec.ResponseCode, string) {
 	if tid == "" {
 		return Terminal{}, isospec.RCFormatError, string(isospec.ReasonFormat)
@@ -175,7 +175,7 @@ func (s *Server) checkTerminal(ctx context.Context, frame []byte, tid string, ma
 		return t, isospec.RCSecurityViolation, string(isospec.ReasonMACInvalid)
 	}
 	if err == nil {
-		frameserver.Vouch(ctx)
+		frameserver.Vouch(ctx, "terminal "+tid)
 	}
 	return t, "", ""
 }

@@ -106,8 +106,9 @@ func TestAnswersEchoWhatCanBeRead(t *testing.T) {
 // R-S5f, DESIGN.md Decisions: a hostile network cannot tire the acquirer.
 // 200 idle connections against a cap of 20 (none silent long enough to
 // make room): the others closed at once, the 20 after the idle timeout;
-// silent connections, and one that sends what proves nothing, neither
-// close the terminal's nor keep it out; a stalled frame closed at its
+// connections that say nothing, or send what proves nothing (no MAC, a
+// wrong one, an unknown terminal, junk), neither close the terminal's nor
+// keep it out; a stalled frame closed at its
 // deadline; an over-long length closed before anything is read; 300
 // connections each with a frame the acquirer cannot answer and three
 // small frames queued behind it leave no goroutine or descriptor behind;
@@ -152,27 +153,48 @@ func TestHostileNetwork(t *testing.T) {
 		require.Equal(t, isospec.RCApproved, r.authorise(r.authReq(visaPAN, 100)).ResponseCode)
 	})
 
-	t.Run("silent connections at the cap", func(t *testing.T) {
+	t.Run("unproved connections at the cap", func(t *testing.T) {
 		r := newRig(t, func(c *acquirer.Config) { c.MaxConns = 20; c.EvictIdle = time.Nanosecond })
 		// The terminal's MACed sale proves its connection.
 		require.Equal(t, isospec.RCApproved, r.authorise(r.authReq(visaPAN, 100)).ResponseCode)
-		// An attacker that talks: a frame without a MAC, answered 30.
-		junk := frametest.Dial(t, r.acq.Addr())
-		_, err := junk.Write(frametest.Frame([]byte("0110\x00")))
+
+		// Attackers whose frames are answered but prove nothing.
+		echo, err := isospec.Marshal(&isospec.NetworkManagement{MTI: isospec.MTINetworkRequest,
+			TransmissionDateTime: isospec.TransmissionDateTime(r.clock.Now()), STAN: "000000", TerminalID: tid,
+			NetworkCode: isospec.NetEcho})
 		require.NoError(t, err)
-		_, err = isospec.ReadFrameLimit(junk, isospec.MaxFrameLen)
+		wrongMAC, err := isospec.Pack(r.encode(r.authReq(visaPAN, 100)))
 		require.NoError(t, err)
+		wrongMAC[len(wrongMAC)-1] ^= 1
+		stranger := r.authReq(visaPAN, 100)
+		stranger.TerminalID = "T0000009"
+		unknownTID, err := isospec.Pack(r.encode(stranger))
+		require.NoError(t, err)
+		frames := map[string][]byte{"echo without a MAC": echo, "wrong MAC": wrongMAC,
+			"unknown terminal": unknownTID, "junk": []byte("0110\x00")}
+		attackers := map[string]net.Conn{}
+		for name, f := range frames {
+			c := frametest.Dial(t, r.acq.Addr())
+			_, err := c.Write(frametest.Frame(f))
+			require.NoError(t, err)
+			require.NoError(t, c.SetReadDeadline(time.Now().Add(frametest.Wait)))
+			_, err = isospec.ReadFrameLimit(c, isospec.MaxFrameLen)
+			require.NoError(t, err, name)
+			attackers[name] = c
+		}
 		for i := range 40 {
 			frametest.Dial(t, r.acq.Addr()) // connects, says nothing
 			require.Eventually(t, func() bool {
 				st := r.acq.NetStats()
-				return st.Accepted == uint64(i+3) && st.Active <= 20
+				return st.Accepted == uint64(i+6) && st.Active <= 20
 			}, frametest.Wait, time.Millisecond)
 		}
 		st := r.acq.NetStats()
-		require.Zero(t, st.OverCap, "every newcomer took the place of a silent connection")
-		require.EqualValues(t, 22, st.Evicted, "the junk one and silent ones, never the terminal's")
-		frametest.ClosedBy(t, junk)
+		require.Zero(t, st.OverCap, "every newcomer took the place of an unproved connection")
+		require.EqualValues(t, 25, st.Evicted)
+		for name, c := range attackers {
+			require.Less(t, frametest.ClosedBy(t, c), frametest.Wait, name)
+		}
 		require.Equal(t, isospec.RCApproved, r.authorise(r.authReq(visaPAN, 200)).ResponseCode, "the terminal sells on")
 	})
 

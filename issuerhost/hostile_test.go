@@ -123,8 +123,8 @@ func TestMalformedLinesLimited(t *testing.T) {
 // R-S5f, DESIGN.md Decisions: a hostile network cannot tire the issuer
 // host. 200 idle connections against a cap of 20 (none silent long enough
 // to make room): 180 closed at once, the 20 closed after the idle timeout;
-// silent connections neither close an acquirer's nor keep it out; a
-// stalled frame closed at its deadline; an over-long length closed before
+// connections that say nothing, or send what proves nothing (no MAC under
+// --mac-optional, a wrong one), do not close an acquirer's; a stalled frame closed at its deadline; an over-long length closed before
 // anything is read; 300 connections each with a frame the host cannot
 // answer and three small frames queued behind it leave no goroutine or
 // descriptor behind; and a good authorisation is approved after it all.
@@ -169,24 +169,54 @@ func TestHostileNetwork(t *testing.T) {
 		require.EqualValues(t, 20, s.NetStats().Idle)
 	})
 
-	t.Run("silent connections at the cap", func(t *testing.T) {
-		s := newServer(t, n, issuerhost.Config{MaxConns: 3, EvictIdle: time.Nanosecond})
+	t.Run("unproved connections at the cap", func(t *testing.T) {
+		s := newServer(t, n, issuerhost.Config{MaxConns: 4, EvictIdle: time.Nanosecond, MACOptional: true})
 		acq := dial(t, s.Addr())
 		auth := func(amount int64) isospec.ResponseCode {
 			req := isoRequest(n.Request(issuertest.VisaPlastic, issuertest.Tap{Amount: amount}))
 			return decodeAuth(t, send(t, acq, req, true)).ResponseCode
 		}
 		require.Equal(t, isospec.RCApproved, auth(100)) // MACed: proves the acquirer
+		// Attackers answered without proving anything: a request without a
+		// MAC (taken, as --mac-optional allows), one with a wrong MAC.
+		attack := func(mac isospec.MACFunc) net.Conn {
+			m, err := isospec.Encode(isoRequest(n.Request(issuertest.VisaPlastic, issuertest.Tap{Amount: 100})))
+			require.NoError(t, err)
+			if mac != nil {
+				require.NoError(t, isospec.SetMAC(m, mac))
+			}
+			f, err := isospec.Pack(m)
+			require.NoError(t, err)
+			c := frametest.Dial(t, s.Addr())
+			_, err = c.Write(frametest.Frame(f))
+			require.NoError(t, err)
+			require.NoError(t, c.SetReadDeadline(time.Now().Add(frametest.Wait)))
+			reply, err := isospec.ReadFrameLimit(c, isospec.MaxFrameLen)
+			require.NoError(t, err)
+			got, err := isospec.Unpack(reply)
+			require.NoError(t, err)
+			rc, _ := got.GetString(isospec.FieldResponseCode)
+			if mac == nil {
+				require.Equal(t, string(isospec.RCApproved), rc)
+			} else {
+				require.Equal(t, string(isospec.RCSecurityViolation), rc)
+			}
+			return c
+		}
+		noMAC := attack(nil)
+		wrong := attack(func([]byte) ([]byte, error) { return make([]byte, isospec.MACLen), nil })
 		for i := range 10 {
 			frametest.Dial(t, s.Addr()) // connects, says nothing
 			require.Eventually(t, func() bool {
 				st := s.NetStats()
-				return st.Accepted == uint64(i+2) && st.Active <= 3
+				return st.Accepted == uint64(i+4) && st.Active <= 4
 			}, frametest.Wait, time.Millisecond)
 		}
 		st := s.NetStats()
 		require.Zero(t, st.OverCap)
-		require.EqualValues(t, 8, st.Evicted, "the silent ones, never the acquirer's")
+		require.EqualValues(t, 9, st.Evicted)
+		require.Less(t, frametest.ClosedBy(t, wrong), frametest.Wait, "wrong MAC")
+		require.Less(t, frametest.ClosedBy(t, noMAC), frametest.Wait, "without a MAC")
 		require.Equal(t, isospec.RCApproved, auth(200), "the acquirer's connection serves on")
 	})
 

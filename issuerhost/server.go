@@ -67,13 +67,13 @@ type Config struct {
 	MaxFrame int
 	// MaxConns caps the acquirer connections served at once
 	// (frameserver.DefaultMaxConns, 256, when 0); one more takes the place
-	// of a silent one, else it is closed at once: a connection not proved
-	// by a frame whose MAC verified under the ZAK or a verified TLS client
-	// certificate, on which nothing has been read or written for
-	// EvictIdle.
+	// of an unproved one, else it is closed at once: a connection not
+	// proved by a frame whose MAC verified under the ZAK (at most two
+	// connections per acquirer) or a verified TLS client certificate,
+	// EvictIdle after its last byte before its first frame.
 	MaxConns int
-	// EvictIdle is how long an acquirer connection not proved must have
-	// been silent to make room for a newcomer at MaxConns
+	// EvictIdle is how long after its last byte before its first frame an
+	// unproved acquirer connection keeps its place at MaxConns
 	// (frameserver.DefaultEvictIdle, 2 s, when 0; as long as IdleTimeout or
 	// longer: never).
 	EvictIdle time.Duration
@@ -329,9 +329,10 @@ func (s *Server) HandleFrame(ctx context.Context, frame []byte) ([]byte, error) 
 			s.alarms.Log("issuer MAC check failed", "mti", mtiS, "summary", isospec.Summary(msg), "error", err.Error())
 			return s.answer(msg, mti, isospec.RCSecurityViolation, isospec.ReasonMACInvalid, true)
 		}
-		// The MAC proves the acquirer: a newcomer at the connection cap
-		// never takes its connection's place.
-		frameserver.Vouch(ctx)
+		// The MAC proves the acquirer DE32 names: a newcomer at the
+		// connection cap does not take its connection's place.
+		aid, _ := msg.GetString(isospec.FieldAcquirerID)
+		frameserver.Vouch(ctx, "acquirer "+aid)
 	case !s.cfg.MACOptional || mti.Class() == '4':
 		s.alarms.Log("issuer request without MAC refused", "mti", mtiS, "summary", isospec.Summary(msg))
 		return s.answer(msg, mti, isospec.RCSecurityViolation, isospec.ReasonMACInvalid, false)

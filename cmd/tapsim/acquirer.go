@@ -93,10 +93,11 @@ init" writes test files.
 The terminal listener protects itself: a connection on which no message starts for
 --idle-timeout is closed, a message must arrive whole within --frame-timeout, a length header
 announcing more than --max-frame bytes closes the connection before anything is read, and
-beyond --max-conns connections a new one takes the place of a silent one, else it is closed
-at once: a connection that no MAC (or verified client certificate) has proved, with nothing
-read or written for --evict-idle. Terminals that connect and say nothing, or send what
-proves nothing, hold a place for seconds, not minutes. A frame that does not parse, or a
+beyond --max-conns connections a new one takes the place of an unproved one, else it is
+closed at once: a connection that no MAC (or verified client certificate) has proved,
+--evict-idle after its last byte before its first message. Terminals that connect and say
+nothing, or send what proves nothing, hold a place at the cap for seconds, not minutes; one
+terminal's MAC proves two connections at most. A frame that does not parse, or a
 response sent to the acquirer, is answered with 30 echoing its DE7, DE11 and DE41 (MACed when
 DE41 names a known terminal); one without a message type that has an answer (9999) closes the
 connection. Such events are logged rate-limited.

@@ -67,8 +67,8 @@ func addLimitFlags(fl *pflag.FlagSet, l *listenerLimits, peers string) {
 	fl.DurationVar(&l.idle, "idle-timeout", frameserver.DefaultIdleTimeout, "close an idle "+peers+" connection: no message started for this long")
 	fl.DurationVar(&l.frame, "frame-timeout", frameserver.DefaultFrameTimeout, "close a connection whose message takes longer than this to arrive, header to last byte")
 	fl.IntVar(&l.maxFrame, "max-frame", frameserver.DefaultMaxFrame, "longest message accepted in bytes, checked on the length header (the longest legal one is "+strconv.Itoa(isospec.MaxMessageLen)+")")
-	fl.IntVar(&l.maxConns, "max-conns", frameserver.DefaultMaxConns, "most "+peers+" connections served at once; one more takes the place of a silent one (--evict-idle), else it is closed at once")
-	fl.DurationVar(&l.evict, "evict-idle", frameserver.DefaultEvictIdle, "at --max-conns, a new connection takes the place of one not proved by a MAC or a client certificate that has been silent this long (as long as --idle-timeout or more: never)")
+	fl.IntVar(&l.maxConns, "max-conns", frameserver.DefaultMaxConns, "most "+peers+" connections served at once; one more takes the place of an unproved one (--evict-idle), else it is closed at once")
+	fl.DurationVar(&l.evict, "evict-idle", frameserver.DefaultEvictIdle, "at --max-conns, a new connection takes the place of one that no MAC or verified client certificate has proved, this long after its last byte before its first message (as long as --idle-timeout or more: never)")
 }
 
 // check refuses limits out of range; zero means the default, so no
@@ -127,11 +127,12 @@ preferred): it presents --tls-cert and accepts only acquirers whose certificate 
 The listener protects itself: a connection on which no message starts for --idle-timeout is
 closed, a message must arrive whole within --frame-timeout, a length header announcing more
 than --max-frame bytes closes the connection before anything is read, and beyond --max-conns
-connections a new one takes the place of a silent one, else it is closed at once: a
-connection that no MAC (or verified client certificate) has proved, with nothing read or
-written for --evict-idle. Acquirers that connect and say nothing, or send what proves
-nothing, hold a place for seconds, not minutes. A frame that does not parse, or a response sent to
-the host, is answered with 30 echoing its DE7, DE11 and DE41; one without a message type
+connections a new one takes the place of an unproved one, else it is closed at once: a
+connection that no MAC (or verified client certificate) has proved, --evict-idle after its
+last byte before its first message. Acquirers that connect and say nothing, or send what
+proves nothing, hold a place at the cap for seconds, not minutes; one acquirer's MAC proves
+two connections at most. A frame that does not parse, or a response sent to the host, is
+answered with 30 echoing its DE7, DE11 and DE41; one without a message type
 that has an answer (9999) closes the connection. Such events are logged rate-limited.
 
 With --provisioning-listen the issuer also operates the token service (the token<->PAN map is

@@ -9,13 +9,15 @@
 // cap; no goroutine outlives its connection):
 //
 //   - at most MaxConns connections are served. One more takes the place
-//     of a silent connection, one whose peer has not proved itself (a
-//     handler's Vouch, or a verified TLS client certificate) and on which
-//     nothing has been read or written for EvictIdle (the silent one is
+//     of a connection whose peer has not proved itself (a handler's Vouch,
+//     or a verified TLS client certificate), with no frame in hand,
+//     EvictIdle after its last byte before its first frame (that one is
 //     closed); with none, it is accepted and closed at once, with a
 //     rate-limited log line. So clients that connect and say nothing, or
-//     only what proves nothing, hold a place for seconds, not minutes (a
-//     flood of them still takes most places as they come free);
+//     send what proves nothing, hold a place at the cap for seconds, not
+//     minutes, and one peer's proof (replayed, say) holds at most
+//     MaxProved places; a flood of new connections still takes most of
+//     the places as they come free;
 //   - a connection on which no frame starts for IdleTimeout is closed;
 //   - a frame must arrive whole, from its first header byte to its last
 //     byte, within FrameTimeout;

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -155,71 +156,105 @@ func TestConnectionCap(t *testing.T) {
 
 // holdingEcho is echo, except that a frame "hold" is answered only once
 // release is closed (each such frame is announced on held first), and a
-// frame that starts with "mac" proves its peer (frameserver.Vouch).
+// frame "mac PEER" proves its connection as PEER's (frameserver.Vouch).
 func holdingEcho(release <-chan struct{}, held chan<- struct{}) frameserver.Handler {
 	return func(ctx context.Context, frame []byte) ([]byte, bool) {
 		switch {
 		case string(frame) == "hold":
 			held <- struct{}{}
 			<-release
-		case bytes.HasPrefix(frame, []byte("mac")):
-			frameserver.Vouch(ctx)
+		case bytes.HasPrefix(frame, []byte("mac ")):
+			frameserver.Vouch(ctx, string(frame[4:]))
 		}
 		return echo(ctx, frame)
 	}
 }
 
-// DESIGN.md Decisions (connection cap), R-S5f availability: clients that
-// connect and say nothing, or only what proves nothing, hold a place for
-// EvictIdle, not for the idle timeout. At MaxConns a newcomer takes the
-// place of the connection silent longest among those whose peer has not
-// proved itself; a proved connection, or one with a frame in hand, keeps
-// its place, and with no silent connection left the newcomer is closed at
-// once.
-func TestCapEvictsSilent(t *testing.T) {
+// capServer is a server of holdingEcho with MaxConns max whose
+// unproved connections make room at once (EvictIdle 1 ns); talk sends a
+// frame and checks its echo, then waits until only want frames are in
+// hand (an answer read may be a moment ahead of its connection's
+// bookkeeping).
+func capServer(t *testing.T, cfg frameserver.Config) (s *frameserver.Server, held <-chan struct{}, unblock func(), talk func(c net.Conn, f string, want int)) {
 	release := make(chan struct{})
-	held := make(chan struct{}, 1)
-	logs := &tlstest.LogBuffer{}
-	s := listen(t, frameserver.Config{MaxConns: 5, EvictIdle: time.Nanosecond, Handler: holdingEcho(release, held),
-		Peer: "terminal", Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	h := make(chan struct{}, 1)
+	cfg.EvictIdle, cfg.Handler = time.Nanosecond, holdingEcho(release, h)
+	s = listen(t, cfg)
 	var once sync.Once
-	unblock := func() { once.Do(func() { close(release) }) }
+	unblock = func() { once.Do(func() { close(release) }) }
 	t.Cleanup(unblock)
-	talk := func(c net.Conn, f string) {
+	talk = func(c net.Conn, f string, want int) {
 		t.Helper()
 		send(t, c, []byte(f))
 		require.Equal(t, []byte("re:"+f), recv(t, c))
+		eventually(t, func() bool { return frameserver.InHand(s) == want }, "%d frames in hand", want)
 	}
+	return s, h, unblock, talk
+}
+
+// DESIGN.md Decisions (connection cap), R-S5f availability: clients that
+// connect and say nothing, or send what proves nothing, hold a place at
+// the cap for EvictIdle, not for the idle timeout. At MaxConns a newcomer
+// takes the place of the unproved connection longest past its last byte
+// before its first frame; a proved connection, or one with a frame in
+// hand, keeps its place, and with no such unproved connection the
+// newcomer is closed at once.
+func TestCapEvictsSilent(t *testing.T) {
+	logs := &tlstest.LogBuffer{}
+	s, held, unblock, talk := capServer(t, frameserver.Config{MaxConns: 5, Peer: "terminal",
+		Logger: slog.New(slog.NewTextHandler(logs, nil))})
 
 	first := dial(t, s) // attackers: connect, never send
 	eventually(t, func() bool { return s.Stats().Accepted == 1 }, "first accepted")
 	second := dial(t, s)
 	eventually(t, func() bool { return s.Stats().Accepted == 2 }, "second accepted")
 	junk := dial(t, s) // an attacker that talks: answered, proves nothing
-	talk(junk, "junk")
+	talk(junk, "junk", 0)
 	a := dial(t, s)
-	talk(a, "mac a")
+	talk(a, "mac a", 0)
 	busy := dial(t, s) // a frame in hand, its first
 	send(t, busy, []byte("hold"))
 	<-held
 	require.Equal(t, 5, s.Stats().Active)
 
-	for i, gone := range []net.Conn{first, second, junk} { // silent longest first
+	talk(junk, "more junk", 1) // talking proves nothing
+	for i, gone := range []net.Conn{first, second, junk} {
 		c := dial(t, s)
-		talk(c, "mac newcomer")
+		talk(c, fmt.Sprintf("mac newcomer %d", i), 1)
 		require.Less(t, closedBy(t, gone), wait, "newcomer %d", i)
 	}
-	for range 3 { // no silent one left: the proved and the busy ones stay
+	for range 3 { // none unproved left: the proved and the busy ones stay
 		require.Less(t, closedBy(t, dial(t, s)), wait)
 	}
 	st := s.Stats()
 	require.EqualValues(t, 3, st.Evicted)
 	require.EqualValues(t, 3, st.OverCap)
-	require.Contains(t, logs.String(), "terminal connections at the cap: a silent one closed for a newcomer")
-	talk(a, "mac still here")
+	require.Contains(t, logs.String(), "terminal connections at the cap: an unproved one closed for a newcomer")
+	talk(a, "still here", 1)
 	unblock()
 	require.Equal(t, []byte("re:hold"), recv(t, busy), "the busy connection was never taken")
-	eventually(t, func() bool { return s.Stats().Active == 5 }, "the silent ones' slots given back")
+	eventually(t, func() bool { return s.Stats().Active == 5 }, "the evicted ones' places given back")
+}
+
+// One peer keeps MaxProved connections proved: a third proof (a replayed
+// frame, say) takes the oldest one's, which then makes room like any
+// unproved connection.
+func TestCapProvedPerPeer(t *testing.T) {
+	s, _, _, talk := capServer(t, frameserver.Config{MaxConns: 3, MaxProved: 2})
+	var p [3]net.Conn
+	for i := range p {
+		p[i] = dial(t, s)
+		talk(p[i], "mac p", 0)
+	}
+	newcomer := dial(t, s)
+	require.Less(t, closedBy(t, p[0]), wait, "the oldest proof was taken")
+	eventually(t, func() bool { return s.Stats().Active == 3 }, "its place given back")
+	dial(t, s)
+	require.Less(t, closedBy(t, newcomer), wait, "then the silent newcomer's place is taken")
+	for _, c := range p[1:] {
+		talk(c, "still here", 0)
+	}
+	require.EqualValues(t, 2, s.Stats().Evicted)
 }
 
 // A connection as silent as it gets, but with a frame in hand (read whole,

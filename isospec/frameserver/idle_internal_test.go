@@ -39,10 +39,11 @@ func TestIdleAt(t *testing.T) {
 	require.False(t, born.Add(16*time.Second).Before(at), "16 s in it is")
 }
 
-// The newcomer at MaxConns takes the place of the connection silent
-// longest: its peer not proved, no frame in hand, nothing read or written
-// (a handshake's bytes count) for EvictIdle; never one closing already.
-func TestSilentest(t *testing.T) {
+// The newcomer at MaxConns takes the place of the unproved connection
+// with no frame in hand longest past its last byte before its first frame
+// (a handshake's bytes count), if that is EvictIdle; never one closing
+// already.
+func TestUnprovedLongest(t *testing.T) {
 	t0 := time.Now()
 	now := t0.Add(10 * time.Second)
 	mk := func(born time.Duration) *conn { return &conn{born: t0.Add(born)} }
@@ -50,7 +51,7 @@ func TestSilentest(t *testing.T) {
 	handshaking.heard.Store(int64(9 * time.Second)) // a byte 1 s ago
 	silent := mk(time.Second)                       // nothing for 9 s
 	proved := mk(-5 * time.Second)
-	proved.vouched.Store(true)
+	proved.peer = "p"
 	inHand := mk(-5 * time.Second)
 	inHand.pending.Add(1)
 	closing := mk(-6 * time.Second)
@@ -61,58 +62,77 @@ func TestSilentest(t *testing.T) {
 	for _, c := range []*conn{handshaking, silent, proved, inHand, closing, down} {
 		s.conns[c] = struct{}{}
 	}
-	require.Same(t, silent, s.silentest(now))
+	require.Same(t, silent, s.unprovedLongest(now))
 
-	answered := mk(-time.Second) // answered, unproved: silent from its last write
-	answered.answered.Store(int64(2 * time.Second))
-	answered.heard.Store(int64(time.Second + 500*time.Millisecond))
-	s.conns[answered] = struct{}{}
-	require.Same(t, answered, s.silentest(now), "the one silent longest")
-	require.Nil(t, s.silentest(t0.Add(2*time.Second)), "none silent for EvictIdle yet")
+	talker := mk(-time.Second) // its first frame 0.5 s in, answered since: it proves nothing
+	talker.heard.Store(int64(time.Second + 500*time.Millisecond))
+	talker.framed.Store(true)
+	talker.answered.Store(int64(10 * time.Second))
+	s.conns[talker] = struct{}{}
+	require.Same(t, talker, s.unprovedLongest(now), "the one longest past its first frame")
+	require.Nil(t, s.unprovedLongest(t0.Add(2*time.Second)), "none past EvictIdle yet")
 
 	s.cfg.EvictIdle = s.cfg.IdleTimeout
-	require.Nil(t, s.silentest(now.Add(time.Hour)), "EvictIdle as long as IdleTimeout: off")
+	require.Nil(t, s.unprovedLongest(now.Add(time.Hour)), "EvictIdle as long as IdleTimeout: off")
 }
 
 // A served connection records the bytes it reads and writes until its
-// peer is proved; Vouch reaches it through the handler's context or one
-// Carry made, and does nothing on another.
+// first frame is read whole; Vouch reaches it through the handler's
+// context or one Carry made, and does nothing on another context or with
+// no peer. A peer keeps MaxProved connections proved, and a connection
+// that ends gives its proof back.
 func TestHeardAndVouch(t *testing.T) {
-	s, err := Listen(Config{Addr: "127.0.0.1:0", Handler: func(ctx context.Context, frame []byte) ([]byte, bool) {
+	s, err := Listen(Config{Addr: "127.0.0.1:0", MaxProved: 1, Handler: func(ctx context.Context, frame []byte) ([]byte, bool) {
 		switch string(frame) {
 		case "carry":
-			Vouch(Carry(context.Background(), ctx))
+			Vouch(Carry(context.Background(), ctx), "p")
 		case "direct":
-			Vouch(ctx)
+			Vouch(ctx, "p")
+		case "nobody":
+			Vouch(ctx, "")
 		}
-		Vouch(context.Background()) // no connection: nothing
+		Vouch(context.Background(), "p") // no connection: nothing
 		return frame, false
 	}})
 	require.NoError(t, err)
 	defer s.Close()
-	only := func() *conn {
+	peerOf := func(c *conn) string {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		require.Len(t, s.conns, 1)
-		for c := range s.conns {
-			return c
-		}
-		return nil
+		return c.peer
 	}
-	for _, f := range []string{"carry", "direct"} {
+	exchange := func(nc net.Conn, f string) {
+		require.NoError(t, isospec.WriteFrame(nc, []byte(f)))
+		_, err := isospec.ReadFrameLimit(nc, isospec.MaxFrameLen)
+		require.NoError(t, err)
+	}
+	var conns []*conn
+	for i, f := range []string{"carry", "direct"} {
 		nc, err := net.Dial("tcp", s.Addr().String())
 		require.NoError(t, err)
-		require.NoError(t, isospec.WriteFrame(nc, []byte("x")))
-		_, err = isospec.ReadFrameLimit(nc, isospec.MaxFrameLen)
-		require.NoError(t, err)
-		c := only()
-		require.Positive(t, c.heard.Load(), "bytes read and written")
-		require.False(t, c.vouched.Load())
-		require.NoError(t, isospec.WriteFrame(nc, []byte(f)))
-		_, err = isospec.ReadFrameLimit(nc, isospec.MaxFrameLen)
-		require.NoError(t, err)
-		require.True(t, c.vouched.Load(), f)
-		require.NoError(t, nc.Close())
-		require.Eventually(t, func() bool { return s.Stats().Active == 0 }, 20*time.Second, 5*time.Millisecond)
+		defer nc.Close()
+		exchange(nc, "nobody")
+		var c *conn
+		require.Eventually(t, func() bool {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			for x := range s.conns {
+				if len(conns) == 0 || x != conns[0] {
+					c = x
+				}
+			}
+			return len(s.conns) == i+1 && c != nil
+		}, 20*time.Second, time.Millisecond)
+		heard := c.heard.Load()
+		require.Positive(t, heard, "bytes of the first frame")
+		require.Empty(t, peerOf(c))
+		exchange(nc, f)
+		require.Equal(t, heard, c.heard.Load(), "not counted after the first frame")
+		require.Equal(t, "p", peerOf(c), f)
+		conns = append(conns, c)
 	}
+	require.Empty(t, peerOf(conns[0]), "MaxProved 1: the second proof took the first")
+	s.mu.Lock()
+	require.Equal(t, []*conn{conns[1]}, s.proved["p"])
+	s.mu.Unlock()
 }

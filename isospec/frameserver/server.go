@@ -36,10 +36,13 @@ const (
 	DefaultMaxFrame = 8 << 10
 	// DefaultMaxConns is the number of connections served at once.
 	DefaultMaxConns = 256
-	// DefaultEvictIdle is how long a connection that has not proved its
-	// peer (Vouch) must have been silent for a newcomer to take its place
-	// when MaxConns are open.
+	// DefaultEvictIdle is how long after its last byte before its first
+	// frame a connection that has not proved its peer (Vouch) keeps its
+	// place against a newcomer when MaxConns are open.
 	DefaultEvictIdle = 2 * time.Second
+	// DefaultMaxProved is how many connections one peer keeps proved at
+	// once (see Vouch).
+	DefaultMaxProved = 2
 	// DefaultMaxInFlight is the number of frames of one connection handled
 	// at once: an acquirer's issuer link carries every terminal's requests.
 	DefaultMaxInFlight = 32
@@ -82,19 +85,24 @@ type Config struct {
 	// isospec.MaxFrameLen.
 	MaxFrame int
 	// MaxConns caps the connections served at once, handshakes included.
-	// When they are all open, a newcomer takes the place of a silent one:
-	// a connection whose peer has not proved itself (see Vouch), with no
-	// frame in hand, on which nothing has been read or written (handshake
-	// bytes included) for EvictIdle; the one silent longest is closed.
-	// With none, the newcomer is closed at once. So clients that connect
-	// and say nothing, or only what proves nothing, hold a place for
-	// EvictIdle rather than IdleTimeout, while a proved connection keeps
-	// its place until its idle timeout.
+	// When they are all open, a newcomer takes the place of an unproved
+	// one (see Vouch) with no frame in hand, EvictIdle after the last
+	// byte read or written before its first whole frame (handshake bytes
+	// included), or after its accept; the one longest past that is
+	// closed. With none, the newcomer is closed at once. So clients that
+	// connect and say nothing, or send what proves nothing, hold a place
+	// at the cap for about EvictIdle rather than IdleTimeout; a proved
+	// connection keeps its place until its idle timeout.
 	MaxConns int
-	// EvictIdle is how long an unproved connection must have been silent
-	// to make room for a newcomer at MaxConns (DefaultEvictIdle when
-	// zero); one as long as IdleTimeout or longer turns this off.
+	// EvictIdle is how long an unproved connection keeps its place once a
+	// newcomer finds MaxConns open (DefaultEvictIdle when zero); one as
+	// long as IdleTimeout or longer turns eviction off.
 	EvictIdle time.Duration
+	// MaxProved is how many connections one peer, as named to Vouch, keeps
+	// proved at once (DefaultMaxProved when zero): proving another takes
+	// the proof of its oldest, so a replayed or stolen proof holds few
+	// places.
+	MaxProved int
 	// MaxInFlight caps the frames of one connection handled at once.
 	MaxInFlight int
 	// Handler answers the frames. Required.
@@ -120,7 +128,7 @@ func (c *Config) check() error {
 		return fmt.Errorf("%w: negative timeout", ErrConfig)
 	case c.MaxFrame < 0 || c.MaxFrame > isospec.MaxFrameLen:
 		return fmt.Errorf("%w: max frame %d outside 0..%d", ErrConfig, c.MaxFrame, isospec.MaxFrameLen)
-	case c.MaxConns < 0 || c.MaxInFlight < 0:
+	case c.MaxConns < 0 || c.MaxInFlight < 0 || c.MaxProved < 0:
 		return fmt.Errorf("%w: negative limit", ErrConfig)
 	}
 	return nil
@@ -142,6 +150,9 @@ func (c *Config) defaults() {
 	if c.MaxConns == 0 {
 		c.MaxConns = DefaultMaxConns
 	}
+	if c.MaxProved == 0 {
+		c.MaxProved = DefaultMaxProved
+	}
 	if c.MaxInFlight == 0 {
 		c.MaxInFlight = DefaultMaxInFlight
 	}
@@ -162,9 +173,9 @@ type Stats struct {
 	// room for a newcomer included.
 	Active int
 	// Accepted counts the connections served, OverCap those closed at once
-	// because MaxConns were open and none could make room (none silent
-	// for EvictIdle, or MaxConns closing already), Evicted the silent ones
-	// closed to make room for a newcomer.
+	// because MaxConns were open and none could make room (none unproved
+	// past EvictIdle, or MaxConns closing already), Evicted the unproved
+	// ones closed to make room for a newcomer.
 	Accepted, OverCap, Evicted uint64
 	// Frames counts the frames read whole and handed to the Handler.
 	Frames uint64
@@ -200,8 +211,10 @@ type Server struct {
 	// evicting counts the connections of conns closed to make room, whose
 	// goroutines are ending: they no longer count against MaxConns.
 	evicting int
-	closed   bool
-	done     chan struct{} // closed when Close has finished
+	// proved lists each peer's proved connections, oldest proof first.
+	proved map[string][]*conn
+	closed bool
+	done   chan struct{} // closed when Close has finished
 
 	accepted, overCap, evicted, frames, idle, frameTimeouts, tooLong, handshakes, writeErrors, workers atomic.Uint64
 }
@@ -222,9 +235,10 @@ func Listen(cfg Config) (*Server, error) {
 func serve(ln net.Listener, cfg Config) *Server {
 	s := &Server{
 		cfg: cfg, ln: ln, log: cfg.Logger,
-		limit: &Limiter{Logger: cfg.Logger, Level: slog.LevelWarn, Interval: cfg.LogInterval, Burst: cfg.LogBurst, Now: cfg.Now},
-		conns: map[*conn]struct{}{},
-		done:  make(chan struct{}),
+		limit:  &Limiter{Logger: cfg.Logger, Level: slog.LevelWarn, Interval: cfg.LogInterval, Burst: cfg.LogBurst, Now: cfg.Now},
+		conns:  map[*conn]struct{}{},
+		proved: map[string][]*conn{},
+		done:   make(chan struct{}),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.shakes, s.endHS = context.WithCancel(context.Background())
@@ -308,7 +322,7 @@ func (s *Server) acceptLoop() {
 			// Those closing count until they are gone once there are as
 			// many as MaxConns: the descriptors stay within twice the cap.
 			if s.evicting < s.cfg.MaxConns {
-				old = s.silentest(time.Now())
+				old = s.unprovedLongest(time.Now())
 			}
 			if old == nil {
 				s.mu.Unlock()
@@ -320,9 +334,11 @@ func (s *Server) acceptLoop() {
 			old.evicted = true
 			s.evicting++
 			old.stop()
+			// Nothing of it is in hand: a handshake's write may end too.
+			_ = old.raw.SetWriteDeadline(time.Unix(1, 0))
 			s.evicted.Add(1)
 		}
-		c := &conn{born: time.Now(), sem: make(chan struct{}, s.cfg.MaxInFlight),
+		c := &conn{s: s, born: time.Now(), sem: make(chan struct{}, s.cfg.MaxInFlight),
 			jobs: make(chan []byte, s.cfg.MaxInFlight), quit: make(chan struct{})}
 		c.raw = &heardConn{Conn: nc, c: c}
 		c.rw = c.raw
@@ -336,7 +352,7 @@ func (s *Server) acceptLoop() {
 		s.mu.Unlock()
 		s.accepted.Add(1)
 		if old != nil {
-			s.limit.Log(s.cfg.Peer+" connections at the cap: a silent one closed for a newcomer",
+			s.limit.Log(s.cfg.Peer+" connections at the cap: an unproved one closed for a newcomer",
 				slog.Int("max_conns", s.cfg.MaxConns), slog.String("closed", old.raw.RemoteAddr().String()),
 				slog.String("newcomer", nc.RemoteAddr().String()))
 		}
@@ -344,20 +360,19 @@ func (s *Server) acceptLoop() {
 	}
 }
 
-// silentest returns the connection silent longest at now, if one has been
-// for EvictIdle: its peer has not proved itself (Vouch), none of its
-// frames is in hand, and nothing has been read from it or written to it
-// since then (or since its accept); nil if there is none, or if EvictIdle
-// is not shorter than IdleTimeout. Connections already closing are left
-// out. s.mu is held.
-func (s *Server) silentest(now time.Time) *conn {
+// unprovedLongest returns the unproved connection (see Vouch) with no frame in
+// hand that has been the longest past its last byte read or written
+// before its first whole frame (or its accept), if that is EvictIdle or
+// more at now; nil if there is none, or if EvictIdle is not shorter than
+// IdleTimeout. Connections already closing are left out. s.mu is held.
+func (s *Server) unprovedLongest(now time.Time) *conn {
 	if s.cfg.EvictIdle >= s.cfg.IdleTimeout {
 		return nil
 	}
 	var best *conn
 	var since time.Time
 	for c := range s.conns {
-		if c.evicted || c.down.Load() || c.vouched.Load() || c.pending.Load() > 0 {
+		if c.evicted || c.down.Load() || c.peer != "" || c.pending.Load() > 0 {
 			continue
 		}
 		at := c.born.Add(time.Duration(c.heard.Load()))
@@ -372,7 +387,9 @@ func (s *Server) silentest(now time.Time) *conn {
 }
 
 // heardConn records when bytes were last read from or written to a
-// connection whose peer has not proved itself.
+// connection until its first frame has been read whole: a handshake, or a
+// first frame, in progress keeps its place at the cap; once it has sent a
+// frame, only a proof does.
 type heardConn struct {
 	net.Conn
 	c *conn
@@ -380,7 +397,7 @@ type heardConn struct {
 
 func (h *heardConn) Read(b []byte) (int, error) {
 	n, err := h.Conn.Read(b)
-	if n > 0 && !h.c.vouched.Load() {
+	if n > 0 && !h.c.framed.Load() {
 		h.c.heard.Store(int64(time.Since(h.c.born)))
 	}
 	return n, err
@@ -388,7 +405,7 @@ func (h *heardConn) Read(b []byte) (int, error) {
 
 func (h *heardConn) Write(b []byte) (int, error) {
 	n, err := h.Conn.Write(b)
-	if n > 0 && !h.c.vouched.Load() {
+	if n > 0 && !h.c.framed.Load() {
 		h.c.heard.Store(int64(time.Since(h.c.born)))
 	}
 	return n, err
@@ -397,16 +414,58 @@ func (h *heardConn) Write(b []byte) (int, error) {
 // connKey is the context key of the connection a frame came on.
 type connKey struct{}
 
-// Vouch records that the frame being handled with ctx proved its peer (a
-// MAC verified under a key the host holds for it, say): at MaxConns a
-// newcomer never takes the place of its connection. A Handler calls it
-// with the context it was given, or one made by Carry; on any other
-// context it does nothing. A TLS connection whose client certificate the
-// handshake verified is proved from the start.
-func Vouch(ctx context.Context) {
-	if c, ok := ctx.Value(connKey{}).(*conn); ok {
-		c.vouched.Store(true)
+// Vouch records that the frame being handled with ctx proved its peer,
+// named peer (a MAC verified under the key the host holds for a terminal
+// ID, say): at MaxConns a newcomer never takes the place of its
+// connection. One peer keeps MaxProved connections proved: proving another
+// takes the proof of the one proved longest ago, which may then make room
+// like any unproved connection. A Handler calls it with the context it
+// was given, or one made by Carry; on any other context, or with an empty
+// peer, it does nothing. A TLS connection whose client certificate the
+// handshake verified is proved from the start, its peer named by the
+// certificate's subject.
+func Vouch(ctx context.Context, peer string) {
+	if c, ok := ctx.Value(connKey{}).(*conn); ok && peer != "" {
+		c.s.vouch(c, peer)
 	}
+}
+
+// vouch proves c as peer's; a connection already proved as peer's costs
+// one uncontended lock.
+func (s *Server) vouch(c *conn, peer string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.peer == peer || c.evicted {
+		return
+	}
+	s.unprove(c)
+	c.peer = peer
+	list := append(s.proved[peer], c)
+	if len(list) > s.cfg.MaxProved {
+		list[0].peer = ""
+		list = list[1:]
+	}
+	s.proved[peer] = list
+}
+
+// unprove takes c's proof, if it has one. s.mu is held.
+func (s *Server) unprove(c *conn) {
+	if c.peer == "" {
+		return
+	}
+	list := s.proved[c.peer]
+	for i, x := range list {
+		if x == c {
+			list = append(list[:i:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(s.proved, c.peer)
+	} else {
+		s.proved[c.peer] = list
+	}
+	c.peer = ""
 }
 
 // Carry returns parent carrying the connection of ctx, a Handler's
@@ -439,12 +498,14 @@ type conn struct {
 	// answered is when the last frame was answered, as the time since
 	// born (0: none yet); it never goes back.
 	answered atomic.Int64
-	// heard is when bytes were last read or written, as the time since
-	// born (0: none yet), kept until the peer is vouched for.
-	heard atomic.Int64
-	// vouched: a frame proved the peer (Vouch), or its TLS client
-	// certificate did.
-	vouched atomic.Bool
+	// heard is when bytes were last read or written before the first
+	// frame was read whole (framed), as the time since born (0: none).
+	heard  atomic.Int64
+	framed atomic.Bool
+	// peer names the peer a frame proved (Vouch), or its TLS client
+	// certificate did; "" for none. Guarded by the server's mu.
+	peer string
+	s    *Server
 	// ctx is the server's, carrying the connection for Vouch.
 	ctx context.Context
 	// jobs queues frames for the connection's workers; workers counts
@@ -508,6 +569,7 @@ func (s *Server) serveConn(c *conn) {
 		_ = c.rw.Close()
 		s.mu.Lock()
 		delete(s.conns, c)
+		s.unprove(c)
 		if c.evicted {
 			s.evicting--
 		}
@@ -524,8 +586,8 @@ func (s *Server) serveConn(c *conn) {
 			return
 		}
 		c.rw = tc
-		if len(tc.ConnectionState().VerifiedChains) > 0 {
-			c.vouched.Store(true)
+		if ch := tc.ConnectionState().VerifiedChains; len(ch) > 0 && len(ch[0]) > 0 {
+			s.vouch(c, "certificate "+ch[0][0].Subject.String())
 		}
 		s.log.Debug(s.cfg.Peer+" connection secured", slog.String("remote", remote), slog.String("tls", tlsconf.Describe(tc.ConnectionState())))
 	}
@@ -600,6 +662,7 @@ func (s *Server) readLoop(c *conn, remote string) {
 			return
 		}
 		s.frames.Add(1)
+		c.framed.Store(true)
 		c.pending.Add(1) // in hand from now: no newcomer takes its place
 		select {
 		case c.sem <- struct{}{}:
