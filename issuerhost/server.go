@@ -330,9 +330,12 @@ func (s *Server) HandleFrame(ctx context.Context, frame []byte) ([]byte, error) 
 			return s.answer(msg, mti, isospec.RCSecurityViolation, isospec.ReasonMACInvalid, true)
 		}
 		// The MAC proves the acquirer DE32 names: a newcomer at the
-		// connection cap does not take its connection's place.
-		aid, _ := msg.GetString(isospec.FieldAcquirerID)
-		frameserver.Vouch(ctx, "acquirer "+aid)
+		// connection cap does not take its connection's place (two
+		// connections per acquirer ID; a request without DE32 proves
+		// nothing).
+		if aid, _ := msg.GetString(isospec.FieldAcquirerID); aid != "" {
+			frameserver.Vouch(ctx, "acquirer "+aid)
+		}
 	case !s.cfg.MACOptional || mti.Class() == '4':
 		s.alarms.Log("issuer request without MAC refused", "mti", mtiS, "summary", isospec.Summary(msg))
 		return s.answer(msg, mti, isospec.RCSecurityViolation, isospec.ReasonMACInvalid, false)

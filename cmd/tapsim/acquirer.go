@@ -96,8 +96,9 @@ announcing more than --max-frame bytes closes the connection before anything is 
 beyond --max-conns connections a new one takes the place of an unproved one, else it is
 closed at once: a connection that no MAC (or verified client certificate) has proved,
 --evict-idle after its last byte before its first message. Terminals that connect and say
-nothing, or send what proves nothing, hold a place at the cap for seconds, not minutes; one
-terminal's MAC proves two connections at most. A frame that does not parse, or a
+nothing, or send what proves nothing (a terminal whose MAC is optional and sends none among
+them), hold a place at the cap for seconds, not minutes; one terminal's MAC proves two
+connections at most. A frame that does not parse, or a
 response sent to the acquirer, is answered with 30 echoing its DE7, DE11 and DE41 (MACed when
 DE41 names a known terminal); one without a message type that has an answer (9999) closes the
 connection. Such events are logged rate-limited.

@@ -10,9 +10,9 @@
 //
 //   - at most MaxConns connections are served. One more takes the place
 //     of a connection whose peer has not proved itself (a handler's Vouch,
-//     or a verified TLS client certificate), with no frame in hand,
-//     EvictIdle after its last byte before its first frame (that one is
-//     closed); with none, it is accepted and closed at once, with a
+//     or a verified TLS client certificate), with no handler running for
+//     it, EvictIdle after its last byte before its first frame (that one
+//     is closed); with none, it is accepted and closed at once, with a
 //     rate-limited log line. So clients that connect and say nothing, or
 //     send what proves nothing, hold a place at the cap for seconds, not
 //     minutes, and one peer's proof (replayed, say) holds at most
@@ -28,9 +28,9 @@
 //     buffered; replies are written one at a time, each within
 //     WriteTimeout;
 //   - a connection's goroutines (one reader, one per frame in hand) all end
-//     before the connection is closed and its slot is given back (a silent
-//     one closed for a newcomer gives its slot at once, and while as many
-//     as MaxConns are closing no newcomer takes a silent one's place):
+//     before the connection is closed and its slot is given back (an
+//     unproved one closed for a newcomer gives its slot at once, and while
+//     as many as MaxConns are closing no newcomer takes another's place):
 //     nothing waits on a channel that nobody reads;
 //   - Close stops accepting, stops reading, waits for the frames handed to
 //     handlers to be answered, then closes every connection.

@@ -40,9 +40,10 @@ func TestIdleAt(t *testing.T) {
 }
 
 // The newcomer at MaxConns takes the place of the unproved connection
-// with no frame in hand longest past its last byte before its first frame
-// (a handshake's bytes count), if that is EvictIdle; never one closing
-// already.
+// with no handler running for it longest past its last byte before its
+// first frame (a handshake's bytes count), or past the loss of its proof,
+// if that is EvictIdle; never one closing already. A reply waiting on a
+// slow reader holds nothing.
 func TestUnprovedLongest(t *testing.T) {
 	t0 := time.Now()
 	now := t0.Add(10 * time.Second)
@@ -53,7 +54,8 @@ func TestUnprovedLongest(t *testing.T) {
 	proved := mk(-5 * time.Second)
 	proved.peer = "p"
 	inHand := mk(-5 * time.Second)
-	inHand.pending.Add(1)
+	inHand.sem = make(chan struct{}, 1)
+	inHand.sem <- struct{}{} // its handler runs
 	closing := mk(-6 * time.Second)
 	closing.evicted = true
 	down := mk(-7 * time.Second)
@@ -71,6 +73,15 @@ func TestUnprovedLongest(t *testing.T) {
 	s.conns[talker] = struct{}{}
 	require.Same(t, talker, s.unprovedLongest(now), "the one longest past its first frame")
 	require.Nil(t, s.unprovedLongest(t0.Add(2*time.Second)), "none past EvictIdle yet")
+
+	slowReader := mk(-4 * time.Second) // its first frame at once; the reply's write blocks
+	slowReader.framed.Store(true)
+	slowReader.pending.Add(1)
+	slowReader.sem = make(chan struct{}, 1)
+	s.conns[slowReader] = struct{}{}
+	require.Same(t, slowReader, s.unprovedLongest(now), "a reply to write holds nothing")
+	slowReader.lost = int64(13 * time.Second) // its proof taken 9 s in
+	require.Same(t, talker, s.unprovedLongest(now), "from the loss of its proof")
 
 	s.cfg.EvictIdle = s.cfg.IdleTimeout
 	require.Nil(t, s.unprovedLongest(now.Add(time.Hour)), "EvictIdle as long as IdleTimeout: off")
@@ -107,10 +118,12 @@ func TestHeardAndVouch(t *testing.T) {
 		require.NoError(t, err)
 	}
 	var conns []*conn
+	var ncs []net.Conn
 	for i, f := range []string{"carry", "direct"} {
 		nc, err := net.Dial("tcp", s.Addr().String())
 		require.NoError(t, err)
 		defer nc.Close()
+		ncs = append(ncs, nc)
 		exchange(nc, "nobody")
 		var c *conn
 		require.Eventually(t, func() bool {
@@ -135,4 +148,36 @@ func TestHeardAndVouch(t *testing.T) {
 	s.mu.Lock()
 	require.Equal(t, []*conn{conns[1]}, s.proved["p"])
 	s.mu.Unlock()
+	require.NoError(t, ncs[1].Close())
+	require.Eventually(t, func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return len(s.proved) == 0
+	}, 20*time.Second, time.Millisecond, "the proof given back when its connection ended")
+}
+
+// A peer's proofs go to the connections that proved themselves last: a
+// connection that proves itself again keeps its proof, and a connection
+// that ends gives its proof back and proves nothing more.
+func TestVouchOrder(t *testing.T) {
+	s := &Server{cfg: Config{MaxProved: 2}, proved: map[string][]*conn{}}
+	t0 := time.Now()
+	a, b, c := &conn{born: t0}, &conn{born: t0}, &conn{born: t0}
+	s.vouch(a, "p")
+	s.vouch(b, "p")
+	s.vouch(a, "p") // a again: b is now the least recent
+	s.vouch(c, "p")
+	require.Equal(t, []*conn{a, c}, s.proved["p"])
+	require.Empty(t, b.peer)
+	require.Positive(t, b.lost)
+	s.vouch(b, "q")
+	require.Equal(t, "q", b.peer)
+
+	s.unprove(c) // as the connection's end does
+	c.gone = true
+	s.vouch(c, "p")
+	require.Equal(t, []*conn{a}, s.proved["p"])
+	s.unprove(a)
+	s.unprove(b)
+	require.Empty(t, s.proved, "no peer left behind")
 }

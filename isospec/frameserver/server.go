@@ -86,12 +86,14 @@ type Config struct {
 	MaxFrame int
 	// MaxConns caps the connections served at once, handshakes included.
 	// When they are all open, a newcomer takes the place of an unproved
-	// one (see Vouch) with no frame in hand, EvictIdle after the last
-	// byte read or written before its first whole frame (handshake bytes
-	// included), or after its accept; the one longest past that is
+	// one (see Vouch) with no handler running for it, EvictIdle after the
+	// last byte read or written before its first whole frame (handshake
+	// bytes included), or after its accept; the one longest past that is
 	// closed. With none, the newcomer is closed at once. So clients that
 	// connect and say nothing, or send what proves nothing, hold a place
-	// at the cap for about EvictIdle rather than IdleTimeout; a proved
+	// at the cap for EvictIdle after their first frame, and no longer than
+	// FrameTimeout (HandshakeTimeout too over TLS) plus EvictIdle if they
+	// trickle bytes before it, rather than IdleTimeout; a proved
 	// connection keeps its place until its idle timeout.
 	MaxConns int
 	// EvictIdle is how long an unproved connection keeps its place once a
@@ -360,11 +362,12 @@ func (s *Server) acceptLoop() {
 	}
 }
 
-// unprovedLongest returns the unproved connection (see Vouch) with no frame in
-// hand that has been the longest past its last byte read or written
-// before its first whole frame (or its accept), if that is EvictIdle or
-// more at now; nil if there is none, or if EvictIdle is not shorter than
-// IdleTimeout. Connections already closing are left out. s.mu is held.
+// unprovedLongest returns the unproved connection (see Vouch) with no
+// handler running for it that has been the longest past its last byte
+// read or written before its first whole frame (or its accept, or the
+// moment it lost its proof), if that is EvictIdle or more at now; nil if
+// there is none, or if EvictIdle is not shorter than IdleTimeout.
+// Connections already closing are left out. s.mu is held.
 func (s *Server) unprovedLongest(now time.Time) *conn {
 	if s.cfg.EvictIdle >= s.cfg.IdleTimeout {
 		return nil
@@ -372,10 +375,12 @@ func (s *Server) unprovedLongest(now time.Time) *conn {
 	var best *conn
 	var since time.Time
 	for c := range s.conns {
-		if c.evicted || c.down.Load() || c.peer != "" || c.pending.Load() > 0 {
+		// A frame whose handler runs holds the place (one whose reply
+		// waits on a slow reader does not).
+		if c.evicted || c.down.Load() || c.peer != "" || len(c.sem) > 0 {
 			continue
 		}
-		at := c.born.Add(time.Duration(c.heard.Load()))
+		at := c.born.Add(time.Duration(max(c.heard.Load(), c.lost)))
 		if now.Sub(at) < s.cfg.EvictIdle {
 			continue
 		}
@@ -418,10 +423,13 @@ type connKey struct{}
 // named peer (a MAC verified under the key the host holds for a terminal
 // ID, say): at MaxConns a newcomer never takes the place of its
 // connection. One peer keeps MaxProved connections proved: proving another
-// takes the proof of the one proved longest ago, which may then make room
-// like any unproved connection. A Handler calls it with the context it
-// was given, or one made by Carry; on any other context, or with an empty
-// peer, it does nothing. A TLS connection whose client certificate the
+// takes the proof of the one that proved itself least recently, which
+// from then on may make room like a connection just accepted. (A proof
+// replayed by someone on the network path can so take a connection's;
+// plain TCP does not stand against such an attacker, TLS with client
+// certificates does.) A Handler calls it, before it returns, with the
+// context it was given or one made by Carry; on any other context, with
+// an empty peer, or for a connection closing, it does nothing. A TLS connection whose client certificate the
 // handshake verified is proved from the start, its peer named by the
 // certificate's subject.
 func Vouch(ctx context.Context, peer string) {
@@ -435,14 +443,21 @@ func Vouch(ctx context.Context, peer string) {
 func (s *Server) vouch(c *conn, peer string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if c.peer == peer || c.evicted {
+	if c.evicted || c.gone || c.down.Load() {
 		return
 	}
+	// The peer's list runs from the connection proved least recently to
+	// the one proved last: a proof taken falls on the one that has not
+	// proved itself for longest.
 	s.unprove(c)
 	c.peer = peer
 	list := append(s.proved[peer], c)
 	if len(list) > s.cfg.MaxProved {
-		list[0].peer = ""
+		old := list[0]
+		old.peer = ""
+		// Its place at the cap runs from now, behind the connections
+		// that never proved anything.
+		old.lost = int64(time.Since(old.born))
 		list = list[1:]
 	}
 	s.proved[peer] = list
@@ -503,8 +518,12 @@ type conn struct {
 	heard  atomic.Int64
 	framed atomic.Bool
 	// peer names the peer a frame proved (Vouch), or its TLS client
-	// certificate did; "" for none. Guarded by the server's mu.
+	// certificate did; "" for none. lost is when another connection of
+	// its peer took its proof (as the time since born), gone that it has
+	// ended. Guarded by the server's mu.
 	peer string
+	lost int64
+	gone bool
 	s    *Server
 	// ctx is the server's, carrying the connection for Vouch.
 	ctx context.Context
@@ -570,6 +589,7 @@ func (s *Server) serveConn(c *conn) {
 		s.mu.Lock()
 		delete(s.conns, c)
 		s.unprove(c)
+		c.gone = true
 		if c.evicted {
 			s.evicting--
 		}
