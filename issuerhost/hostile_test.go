@@ -178,9 +178,12 @@ func TestHostileNetwork(t *testing.T) {
 		}
 		require.Equal(t, isospec.RCApproved, auth(100)) // MACed: proves the acquirer
 		// Attackers answered without proving anything: a request without a
-		// MAC (taken, as --mac-optional allows), one with a wrong MAC.
-		attack := func(mac isospec.MACFunc) net.Conn {
-			m, err := isospec.Encode(isoRequest(n.Request(issuertest.VisaPlastic, issuertest.Tap{Amount: 100})))
+		// MAC (taken, as --mac-optional allows), one with a wrong MAC, one
+		// MACed that names no acquirer (DE32).
+		attack := func(mac isospec.MACFunc, acquirerID string, want isospec.ResponseCode) net.Conn {
+			req := isoRequest(n.Request(issuertest.VisaPlastic, issuertest.Tap{Amount: 100}))
+			req.AcquirerID = acquirerID
+			m, err := isospec.Encode(req)
 			require.NoError(t, err)
 			if mac != nil {
 				require.NoError(t, isospec.SetMAC(m, mac))
@@ -196,25 +199,24 @@ func TestHostileNetwork(t *testing.T) {
 			got, err := isospec.Unpack(reply)
 			require.NoError(t, err)
 			rc, _ := got.GetString(isospec.FieldResponseCode)
-			if mac == nil {
-				require.Equal(t, string(isospec.RCApproved), rc)
-			} else {
-				require.Equal(t, string(isospec.RCSecurityViolation), rc)
-			}
+			require.Equal(t, string(want), rc)
 			return c
 		}
-		noMAC := attack(nil)
-		wrong := attack(func([]byte) ([]byte, error) { return make([]byte, isospec.MACLen), nil })
+		noMAC := attack(nil, "400001", isospec.RCApproved)
+		wrong := attack(func([]byte) ([]byte, error) { return make([]byte, isospec.MACLen), nil }, "400001",
+			isospec.RCSecurityViolation)
+		noDE32 := attack(zakMAC, "", isospec.RCApproved)
 		for i := range 10 {
 			frametest.Dial(t, s.Addr()) // connects, says nothing
 			require.Eventually(t, func() bool {
 				st := s.NetStats()
-				return st.Accepted == uint64(i+4) && st.Active <= 4
+				return st.Accepted == uint64(i+5) && st.Active <= 4
 			}, frametest.Wait, time.Millisecond)
 		}
 		st := s.NetStats()
 		require.Zero(t, st.OverCap)
-		require.EqualValues(t, 9, st.Evicted)
+		require.EqualValues(t, 10, st.Evicted)
+		require.Less(t, frametest.ClosedBy(t, noDE32), frametest.Wait, "no DE32")
 		require.Less(t, frametest.ClosedBy(t, wrong), frametest.Wait, "wrong MAC")
 		require.Less(t, frametest.ClosedBy(t, noMAC), frametest.Wait, "without a MAC")
 		require.Equal(t, isospec.RCApproved, auth(200), "the acquirer's connection serves on")

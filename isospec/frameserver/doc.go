@@ -10,9 +10,10 @@
 //
 //   - at most MaxConns connections are served. One more takes the place
 //     of a connection whose peer has not proved itself (a handler's Vouch,
-//     or a verified TLS client certificate), with no handler running for
-//     it, EvictIdle after its last byte before its first frame (that one
-//     is closed); with none, it is accepted and closed at once, with a
+//     or a verified TLS client certificate), EvictIdle after its last byte
+//     before its first frame (that one reads no more, sends the replies it
+//     has in hand within WriteTimeout and is closed); with none, it is
+//     accepted and closed at once, with a
 //     rate-limited log line. So clients that connect and say nothing, or
 //     send what proves nothing, hold a place at the cap for seconds, not
 //     minutes, and one peer's proof (replayed, say) holds at most

@@ -196,9 +196,9 @@ func capServer(t *testing.T, cfg frameserver.Config) (s *frameserver.Server, hel
 // connect and say nothing, or send what proves nothing, hold a place at
 // the cap for EvictIdle, not for the idle timeout. At MaxConns a newcomer
 // takes the place of the unproved connection longest past its last byte
-// before its first frame; a proved connection, or one with a frame in
-// hand, keeps its place, and with no such unproved connection the
-// newcomer is closed at once.
+// before its first frame; a proved connection keeps its place, even with
+// a frame in hand, and with no unproved connection left the newcomer is
+// closed at once.
 func TestCapEvictsSilent(t *testing.T) {
 	logs := &tlstest.LogBuffer{}
 	s, held, unblock, talk := capServer(t, frameserver.Config{MaxConns: 5, Peer: "terminal",
@@ -212,7 +212,8 @@ func TestCapEvictsSilent(t *testing.T) {
 	talk(junk, "junk", 0)
 	a := dial(t, s)
 	talk(a, "mac a", 0)
-	busy := dial(t, s) // a frame in hand, its first
+	busy := dial(t, s) // proved, then a frame in hand
+	talk(busy, "mac busy", 0)
 	send(t, busy, []byte("hold"))
 	<-held
 	require.Equal(t, 5, s.Stats().Active)
@@ -257,23 +258,20 @@ func TestCapProvedPerPeer(t *testing.T) {
 	require.EqualValues(t, 2, s.Stats().Evicted)
 }
 
-// A connection as silent as it gets, but with a frame in hand (read whole,
-// not yet answered, its first) keeps its place.
-func TestCapKeepsBusy(t *testing.T) {
-	release := make(chan struct{})
-	held := make(chan struct{}, 1)
-	s := listen(t, frameserver.Config{MaxConns: 1, EvictIdle: time.Nanosecond, Handler: holdingEcho(release, held)})
-	var once sync.Once
-	unblock := func() { once.Do(func() { close(release) }) }
-	t.Cleanup(unblock)
-	busy := dial(t, s)
-	send(t, busy, []byte("hold"))
+// An unproved connection that makes room with a frame in hand reads no
+// more, but the reply to that frame still goes out before it is closed.
+func TestCapEvictsGracefully(t *testing.T) {
+	s, held, unblock, talk := capServer(t, frameserver.Config{MaxConns: 1})
+	old := dial(t, s)
+	send(t, old, []byte("hold"))
 	<-held
-	require.Less(t, closedBy(t, dial(t, s)), wait)
-	require.EqualValues(t, 1, s.Stats().OverCap)
-	require.Zero(t, s.Stats().Evicted)
+	c := dial(t, s)
+	eventually(t, func() bool { return s.Stats().Evicted == 1 }, "the unproved one makes room")
 	unblock()
-	require.Equal(t, []byte("re:hold"), recv(t, busy))
+	require.Equal(t, []byte("re:hold"), recv(t, old), "its reply still goes out")
+	require.Less(t, closedBy(t, old), wait)
+	talk(c, "mac newcomer", 0)
+	require.Zero(t, s.Stats().WriteErrors)
 }
 
 // DESIGN.md Decisions (idle timeout): a connection with no frame for

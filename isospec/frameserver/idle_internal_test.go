@@ -40,10 +40,10 @@ func TestIdleAt(t *testing.T) {
 }
 
 // The newcomer at MaxConns takes the place of the unproved connection
-// with no handler running for it longest past its last byte before its
-// first frame (a handshake's bytes count), or past the loss of its proof,
-// if that is EvictIdle; never one closing already. A reply waiting on a
-// slow reader holds nothing.
+// longest past its last byte before its first frame (a handshake's bytes
+// count), or past the loss of its proof, if that is EvictIdle; never one
+// closing already. Frames in hand, a handler running or a reply waiting
+// on a slow reader, hold nothing.
 func TestUnprovedLongest(t *testing.T) {
 	t0 := time.Now()
 	now := t0.Add(10 * time.Second)
@@ -53,15 +53,12 @@ func TestUnprovedLongest(t *testing.T) {
 	silent := mk(time.Second)                       // nothing for 9 s
 	proved := mk(-5 * time.Second)
 	proved.peer = "p"
-	inHand := mk(-5 * time.Second)
-	inHand.sem = make(chan struct{}, 1)
-	inHand.sem <- struct{}{} // its handler runs
 	closing := mk(-6 * time.Second)
 	closing.evicted = true
 	down := mk(-7 * time.Second)
 	down.down.Store(true)
 	s := &Server{cfg: Config{EvictIdle: 2 * time.Second, IdleTimeout: time.Minute}, conns: map[*conn]struct{}{}}
-	for _, c := range []*conn{handshaking, silent, proved, inHand, closing, down} {
+	for _, c := range []*conn{handshaking, silent, proved, closing, down} {
 		s.conns[c] = struct{}{}
 	}
 	require.Same(t, silent, s.unprovedLongest(now))
@@ -74,12 +71,13 @@ func TestUnprovedLongest(t *testing.T) {
 	require.Same(t, talker, s.unprovedLongest(now), "the one longest past its first frame")
 	require.Nil(t, s.unprovedLongest(t0.Add(2*time.Second)), "none past EvictIdle yet")
 
-	slowReader := mk(-4 * time.Second) // its first frame at once; the reply's write blocks
+	slowReader := mk(-4 * time.Second) // its first frame at once, frames in hand since
 	slowReader.framed.Store(true)
-	slowReader.pending.Add(1)
-	slowReader.sem = make(chan struct{}, 1)
+	slowReader.pending.Add(3)
+	slowReader.sem = make(chan struct{}, 3)
+	slowReader.sem <- struct{}{}
 	s.conns[slowReader] = struct{}{}
-	require.Same(t, slowReader, s.unprovedLongest(now), "a reply to write holds nothing")
+	require.Same(t, slowReader, s.unprovedLongest(now), "frames in hand hold nothing")
 	slowReader.lost = int64(13 * time.Second) // its proof taken 9 s in
 	require.Same(t, talker, s.unprovedLongest(now), "from the loss of its proof")
 
@@ -162,7 +160,7 @@ func TestHeardAndVouch(t *testing.T) {
 func TestVouchOrder(t *testing.T) {
 	s := &Server{cfg: Config{MaxProved: 2}, proved: map[string][]*conn{}}
 	t0 := time.Now()
-	a, b, c := &conn{born: t0}, &conn{born: t0}, &conn{born: t0}
+	a, b, c := &conn{born: t0.Add(-time.Second)}, &conn{born: t0.Add(-time.Second)}, &conn{born: t0.Add(-time.Second)}
 	s.vouch(a, "p")
 	s.vouch(b, "p")
 	s.vouch(a, "p") // a again: b is now the least recent

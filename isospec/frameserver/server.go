@@ -86,15 +86,16 @@ type Config struct {
 	MaxFrame int
 	// MaxConns caps the connections served at once, handshakes included.
 	// When they are all open, a newcomer takes the place of an unproved
-	// one (see Vouch) with no handler running for it, EvictIdle after the
-	// last byte read or written before its first whole frame (handshake
-	// bytes included), or after its accept; the one longest past that is
-	// closed. With none, the newcomer is closed at once. So clients that
-	// connect and say nothing, or send what proves nothing, hold a place
-	// at the cap for EvictIdle after their first frame, and no longer than
-	// FrameTimeout (HandshakeTimeout too over TLS) plus EvictIdle if they
-	// trickle bytes before it, rather than IdleTimeout; a proved
-	// connection keeps its place until its idle timeout.
+	// one (see Vouch), EvictIdle after the last byte read or written
+	// before its first whole frame (handshake bytes included), or after
+	// its accept; the one longest past that stops reading, its replies in
+	// hand go out within WriteTimeout, and it is closed. With none, the
+	// newcomer is closed at once. So clients that connect and say nothing,
+	// or send what proves nothing, hold a place at the cap for EvictIdle
+	// after their first frame, or about FrameTimeout (and HandshakeTimeout
+	// over TLS) plus EvictIdle if they trickle bytes before it, rather
+	// than IdleTimeout; a proved connection keeps its place until its idle
+	// timeout.
 	MaxConns int
 	// EvictIdle is how long an unproved connection keeps its place once a
 	// newcomer finds MaxConns open (DefaultEvictIdle when zero); one as
@@ -102,8 +103,8 @@ type Config struct {
 	EvictIdle time.Duration
 	// MaxProved is how many connections one peer, as named to Vouch, keeps
 	// proved at once (DefaultMaxProved when zero): proving another takes
-	// the proof of its oldest, so a replayed or stolen proof holds few
-	// places.
+	// the proof of the one proved least recently, so a replayed or stolen
+	// proof holds few places.
 	MaxProved int
 	// MaxInFlight caps the frames of one connection handled at once.
 	MaxInFlight int
@@ -335,9 +336,12 @@ func (s *Server) acceptLoop() {
 			}
 			old.evicted = true
 			s.evicting++
+			// It reads no more; the replies to the frames it has in hand
+			// go out by one deadline (a handshake's writes too).
+			by := time.Since(old.born) + s.cfg.WriteTimeout
+			old.drainBy.Store(int64(by))
+			_ = old.raw.SetWriteDeadline(old.born.Add(by))
 			old.stop()
-			// Nothing of it is in hand: a handshake's write may end too.
-			_ = old.raw.SetWriteDeadline(time.Unix(1, 0))
 			s.evicted.Add(1)
 		}
 		c := &conn{s: s, born: time.Now(), sem: make(chan struct{}, s.cfg.MaxInFlight),
@@ -346,7 +350,11 @@ func (s *Server) acceptLoop() {
 		c.rw = c.raw
 		c.ctx = context.WithValue(s.ctx, connKey{}, c)
 		c.w = framewrite.New(func(b []byte) (int, error) {
-			_ = c.raw.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+			d := time.Now().Add(s.cfg.WriteTimeout)
+			if by := c.drainBy.Load(); by != 0 {
+				d = c.born.Add(time.Duration(by)) // evicted: no later than that
+			}
+			_ = c.raw.SetWriteDeadline(d)
 			return c.rw.Write(b)
 		})
 		s.conns[c] = struct{}{}
@@ -362,12 +370,12 @@ func (s *Server) acceptLoop() {
 	}
 }
 
-// unprovedLongest returns the unproved connection (see Vouch) with no
-// handler running for it that has been the longest past its last byte
-// read or written before its first whole frame (or its accept, or the
-// moment it lost its proof), if that is EvictIdle or more at now; nil if
-// there is none, or if EvictIdle is not shorter than IdleTimeout.
-// Connections already closing are left out. s.mu is held.
+// unprovedLongest returns the unproved connection (see Vouch) that has
+// been the longest past its last byte read or written before its first
+// whole frame (or its accept, or the moment it lost its proof), if that is
+// EvictIdle or more at now; nil if there is none, or if EvictIdle is not
+// shorter than IdleTimeout. Connections already closing are left out.
+// s.mu is held.
 func (s *Server) unprovedLongest(now time.Time) *conn {
 	if s.cfg.EvictIdle >= s.cfg.IdleTimeout {
 		return nil
@@ -375,9 +383,7 @@ func (s *Server) unprovedLongest(now time.Time) *conn {
 	var best *conn
 	var since time.Time
 	for c := range s.conns {
-		// A frame whose handler runs holds the place (one whose reply
-		// waits on a slow reader does not).
-		if c.evicted || c.down.Load() || c.peer != "" || len(c.sem) > 0 {
+		if c.evicted || c.down.Load() || c.peer != "" {
 			continue
 		}
 		at := c.born.Add(time.Duration(max(c.heard.Load(), c.lost)))
@@ -394,7 +400,7 @@ func (s *Server) unprovedLongest(now time.Time) *conn {
 // heardConn records when bytes were last read from or written to a
 // connection until its first frame has been read whole: a handshake, or a
 // first frame, in progress keeps its place at the cap; once it has sent a
-// frame, only a proof does.
+// frame, only a proof keeps it past EvictIdle.
 type heardConn struct {
 	net.Conn
 	c *conn
@@ -438,13 +444,16 @@ func Vouch(ctx context.Context, peer string) {
 	}
 }
 
-// vouch proves c as peer's; a connection already proved as peer's costs
-// one uncontended lock.
+// vouch proves c as peer's; for the connection that proved itself last
+// as peer's it only takes s.mu.
 func (s *Server) vouch(c *conn, peer string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c.evicted || c.gone || c.down.Load() {
 		return
+	}
+	if list := s.proved[peer]; c.peer == peer && list[len(list)-1] == c {
+		return // the peer's last proved already
 	}
 	// The peer's list runs from the connection proved least recently to
 	// the one proved last: a proof taken falls on the one that has not
@@ -527,6 +536,9 @@ type conn struct {
 	s    *Server
 	// ctx is the server's, carrying the connection for Vouch.
 	ctx context.Context
+	// drainBy, once the connection is closed to make room, is when the
+	// replies still in hand must be out by (as the time since born).
+	drainBy atomic.Int64
 	// jobs queues frames for the connection's workers; workers counts
 	// them (only the reader touches it).
 	jobs    chan []byte
@@ -683,7 +695,7 @@ func (s *Server) readLoop(c *conn, remote string) {
 		}
 		s.frames.Add(1)
 		c.framed.Store(true)
-		c.pending.Add(1) // in hand from now: no newcomer takes its place
+		c.pending.Add(1) // in hand from now (the idle timeout waits for it)
 		select {
 		case c.sem <- struct{}{}:
 		case <-c.quit:
