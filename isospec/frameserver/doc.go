@@ -11,8 +11,9 @@
 //   - at most MaxConns connections are served. One more takes the place
 //     of a connection whose peer has not proved itself (a handler's Vouch,
 //     or a verified TLS client certificate), EvictIdle after its last byte
-//     before its first frame (that one reads no more, sends the replies it
-//     has in hand within WriteTimeout and is closed); with none, it is
+//     before its first frame (that one reads no more, sends the replies to
+//     the frames it has in hand within WriteTimeout, drops later ones and
+//     is closed); with none, it is
 //     accepted and closed at once, with a
 //     rate-limited log line. So clients that connect and say nothing, or
 //     send what proves nothing, hold a place at the cap for seconds, not

@@ -261,7 +261,7 @@ func TestCapProvedPerPeer(t *testing.T) {
 // An unproved connection that makes room with a frame in hand reads no
 // more, but the reply to that frame still goes out before it is closed.
 func TestCapEvictsGracefully(t *testing.T) {
-	s, held, unblock, talk := capServer(t, frameserver.Config{MaxConns: 1})
+	s, held, unblock, talk := capServer(t, frameserver.Config{MaxConns: 1, WriteTimeout: 2 * wait})
 	old := dial(t, s)
 	send(t, old, []byte("hold"))
 	<-held

@@ -179,3 +179,24 @@ func TestVouchOrder(t *testing.T) {
 	s.unprove(b)
 	require.Empty(t, s.proved, "no peer left behind")
 }
+
+// A frame of a connection closed to make room whose drain deadline has
+// passed is not handed to the handler: no reply could go.
+func TestHandleAfterDrain(t *testing.T) {
+	called := 0
+	s := &Server{cfg: Config{Handler: func(context.Context, []byte) ([]byte, bool) { called++; return nil, false }}}
+	c := &conn{born: time.Now().Add(-time.Minute), sem: make(chan struct{}, 1), ctx: context.Background()}
+	c.drainBy.Store(int64(30 * time.Second))
+	c.sem <- struct{}{}
+	c.pending.Add(1)
+	s.handle(c, []byte("late"))
+	require.Zero(t, called)
+	require.Zero(t, len(c.sem), "its slot given back")
+	require.Zero(t, c.pending.Load(), "no longer in hand")
+
+	c.drainBy.Store(int64(2 * time.Minute)) // not yet past
+	c.sem <- struct{}{}
+	c.pending.Add(1)
+	s.handle(c, []byte("in time"))
+	require.Equal(t, 1, called)
+}

@@ -87,9 +87,14 @@ type Config struct {
 	// MaxConns caps the connections served at once, handshakes included.
 	// When they are all open, a newcomer takes the place of an unproved
 	// one (see Vouch), EvictIdle after the last byte read or written
-	// before its first whole frame (handshake bytes included), or after
-	// its accept; the one longest past that stops reading, its replies in
-	// hand go out within WriteTimeout, and it is closed. With none, the
+	// before its first whole frame (handshake bytes included), after its
+	// accept, or after the loss of its proof; the one longest past that
+	// stops reading, the handlers of the frames it has in hand run and
+	// their replies go out within WriteTimeout of the eviction (later
+	// ones are dropped, as are frames queued past it), and it is closed.
+	// Those closing do not count against MaxConns while there are fewer
+	// than MaxConns of them (descriptors stay under twice the cap); with
+	// as many, or with no unproved connection past EvictIdle, the
 	// newcomer is closed at once. So clients that connect and say nothing,
 	// or send what proves nothing, hold a place at the cap for EvictIdle
 	// after their first frame, or about FrameTimeout (and HandshakeTimeout
@@ -214,7 +219,8 @@ type Server struct {
 	// evicting counts the connections of conns closed to make room, whose
 	// goroutines are ending: they no longer count against MaxConns.
 	evicting int
-	// proved lists each peer's proved connections, oldest proof first.
+	// proved lists each peer's proved connections, the one proved least
+	// recently first.
 	proved map[string][]*conn
 	closed bool
 	done   chan struct{} // closed when Close has finished
@@ -337,10 +343,14 @@ func (s *Server) acceptLoop() {
 			old.evicted = true
 			s.evicting++
 			// It reads no more; the replies to the frames it has in hand
-			// go out by one deadline (a handshake's writes too).
+			// go out by one deadline (a handshake in progress ends now).
 			by := time.Since(old.born) + s.cfg.WriteTimeout
 			old.drainBy.Store(int64(by))
-			_ = old.raw.SetWriteDeadline(old.born.Add(by))
+			if old.framed.Load() {
+				_ = old.raw.SetWriteDeadline(old.born.Add(by))
+			} else {
+				_ = old.raw.SetWriteDeadline(time.Unix(1, 0))
+			}
 			old.stop()
 			s.evicted.Add(1)
 		}
@@ -597,7 +607,11 @@ func (c *conn) setReadDeadline(t time.Time) bool {
 func (s *Server) serveConn(c *conn) {
 	defer s.wg.Done()
 	defer func() {
-		_ = c.rw.Close()
+		if c.drainBy.Load() != 0 {
+			_ = c.raw.Close() // closed to make room: no TLS close_notify to wait on
+		} else {
+			_ = c.rw.Close()
+		}
 		s.mu.Lock()
 		delete(s.conns, c)
 		s.unprove(c)
@@ -738,6 +752,10 @@ func (s *Server) work(c *conn, frame []byte) {
 // returned, before the reply is written.
 func (s *Server) handle(c *conn, frame []byte) {
 	defer func() { c.markAnswered(time.Now()) }()
+	if by := c.drainBy.Load(); by != 0 && time.Since(c.born) >= time.Duration(by) {
+		<-c.sem // closed to make room and past its deadline: no reply could go
+		return
+	}
 	reply, hangUp := s.call(c.ctx, frame)
 	<-c.sem
 	if reply != nil {
