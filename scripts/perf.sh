@@ -65,6 +65,25 @@ start_hosts() {
 	for _ in $(seq 300); do grep -q "signed on" "$dir/acquirer.log" 2>/dev/null && break; sleep 0.1; done
 }
 
+# ratio_rounds LABEL ROUNDS ECHO LOAD: ROUNDS times the echo's msg/s (the
+# command ECHO, one JSON line) then a load run (the command LOAD, its JSON
+# summary), each pair printed with its ratio tx/s / msg/s, then the median
+# ratio and the range.
+ratio_rounds() {
+	local label=$1 rounds=$2 echo_cmd=$3 load_cmd=$4 ratios=() echo_mps out tps r
+	for _ in $(seq "$rounds"); do
+		echo_mps=$("$echo_cmd" | jq -r .msgs_per_s)
+		out=$("$load_cmd")
+		tps=$(jq -r .throughput_tps <<<"$out")
+		r=$(awk -v a="$tps" -v b="$echo_mps" 'BEGIN{printf "%.3f", a/b}')
+		ratios+=("$r")
+		printf '%s  echo msg/s %.0f  load %s  ratio %s\n' "$label" "$echo_mps" "$(load_line <<<"$out")" "$r"
+	done
+	printf '%s\n' "${ratios[@]}" | sort -n | awk -v l="$label" '{ a[NR] = $1 }
+		END { printf "%s  median ratio %.3f (%d rounds, %.3f to %.3f)\n", l,
+			NR % 2 ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2, NR, a[1], a[NR] }'
+}
+
 stop_hosts() {
 	kill "$ACQ" "$ISS" 2>/dev/null || true
 	wait "$ACQ" "$ISS" 2>/dev/null || true
@@ -76,19 +95,10 @@ ratio)
 	rounds=${3:-3}
 	shift $(($# < 3 ? $# : 3))
 	terms=${*:-1 8 32}
+	echo_all() { "$ceiling" -role all -clients "$t" -duration 6s 2>/dev/null; }
+	load_embedded() { "$bin" load --terminals "$t" --duration 6s --json 2>/dev/null; }
 	for t in $terms; do
-		ratios=()
-		for _ in $(seq "$rounds"); do
-			echo_mps=$("$ceiling" -role all -clients "$t" -duration 6s 2>/dev/null | jq -r .msgs_per_s)
-			out=$("$bin" load --terminals "$t" --duration 6s --json 2>/dev/null)
-			tps=$(jq -r .throughput_tps <<<"$out")
-			r=$(awk -v a="$tps" -v b="$echo_mps" 'BEGIN{printf "%.3f", a/b}')
-			ratios+=("$r")
-			printf 'terminals %s  echo msg/s %.0f  load %s  ratio %s\n' "$t" "$echo_mps" "$(load_line <<<"$out")" "$r"
-		done
-		printf '%s\n' "${ratios[@]}" | sort -n | awk -v t="$t" '{ a[NR] = $1 }
-			END { printf "terminals %s  median ratio %.3f (%d rounds, %.3f to %.3f)\n", t,
-				NR % 2 ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2, NR, a[1], a[NR] }'
+		ratio_rounds "terminals $t" "$rounds" echo_all load_embedded
 	done
 	;;
 ratio3)
@@ -107,18 +117,9 @@ ratio3)
 	up 20102
 	start_hosts "$dir"
 	"$bin" load --acquirer 127.0.0.1:18584 --terminals "$t" --count 500 --data "$dir" --json >/dev/null 2>&1 # warm-up
-	ratios=()
-	for _ in $(seq "$rounds"); do
-		echo_mps=$("$ceiling" -role client -clients "$t" -duration 6s 2>/dev/null | jq -r .msgs_per_s)
-		out=$("$bin" load --acquirer 127.0.0.1:18584 --terminals "$t" --duration 6s --data "$dir" --json 2>/dev/null)
-		tps=$(jq -r .throughput_tps <<<"$out")
-		r=$(awk -v a="$tps" -v b="$echo_mps" 'BEGIN{printf "%.3f", a/b}')
-		ratios+=("$r")
-		printf 'three processes, terminals %s  echo msg/s %.0f  load %s  ratio %s\n' "$t" "$echo_mps" "$(load_line <<<"$out")" "$r"
-	done
-	printf '%s\n' "${ratios[@]}" | sort -n | awk -v t="$t" '{ a[NR] = $1 }
-		END { printf "three processes, terminals %s  median ratio %.3f (%d rounds, %.3f to %.3f)\n", t,
-			NR % 2 ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2, NR, a[1], a[NR] }'
+	echo_client() { "$ceiling" -role client -clients "$t" -duration 6s 2>/dev/null; }
+	load_three() { "$bin" load --acquirer 127.0.0.1:18584 --terminals "$t" --duration 6s --data "$dir" --json 2>/dev/null; }
+	ratio_rounds "three processes, terminals $t" "$rounds" echo_client load_three
 	;;
 cpu)
 	t=${2:-32}
