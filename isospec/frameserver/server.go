@@ -445,9 +445,9 @@ type connKey struct{}
 // plain TCP does not stand against such an attacker, TLS with client
 // certificates does.) A Handler calls it, before it returns, with the
 // context it was given or one made by Carry; on any other context, with
-// an empty peer, or for a connection closing, it does nothing. A TLS connection whose client certificate the
-// handshake verified is proved from the start, its peer named by the
-// certificate's subject.
+// an empty peer, or for a connection closing, it does nothing. A TLS
+// connection whose client certificate the handshake verified is proved
+// from the start, its peer named by the certificate's subject.
 func Vouch(ctx context.Context, peer string) {
 	if c, ok := ctx.Value(connKey{}).(*conn); ok && peer != "" {
 		c.s.vouch(c, peer)
