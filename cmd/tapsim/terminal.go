@@ -18,6 +18,7 @@ import (
 
 	"github.com/tapsim/tapsim/cards"
 	"github.com/tapsim/tapsim/emv/dukpt"
+	"github.com/tapsim/tapsim/emv/mac"
 	"github.com/tapsim/tapsim/emv/pan"
 	"github.com/tapsim/tapsim/isospec"
 	"github.com/tapsim/tapsim/isospec/tlsconf"
@@ -82,9 +83,9 @@ written with the currency's decimal point (1500.00, or 1500.5); a decimal amount
 decimals than the currency has is refused.
 
 Before the card is tapped the terminal connects to the acquirer and sends it an echo test
-(0800, DE70 301, STAN 000000): an acquirer that cannot be reached, whose TLS handshake fails
-or that refuses the terminal's certificate, or that does not know the terminal, is reported
-as such and no card is tapped.
+(0800, DE70 301, STAN 000000, MACed under the TAK): an acquirer that cannot be reached, whose
+TLS handshake fails or that refuses the terminal's certificate, or that does not know the
+terminal or its MAC key, is reported as such and no card is tapped.
 With --tls-cert, --tls-key and --tls-ca the terminal dials the acquirer over mutual TLS
 (TLS 1.2 at least, 1.3 preferred): it checks that the acquirer's certificate chains to
 --tls-ca and names the host of --acquirer (or --tls-server-name), and presents its own.
@@ -455,8 +456,11 @@ func connectError(addr string, err error) error {
 // echoAcquirer sends an echo test (0800, DE70 301) and waits for its
 // answer before the card is tapped: over TLS 1.3 an acquirer that refuses
 // the terminal's certificate says so only once the terminal reads, and an
-// acquirer that does not know the terminal answers 63. The echo has STAN
-// 000000, outside the terminal's sequence of STANs.
+// acquirer that does not know the terminal, or whose key does not verify
+// the echo's MAC, answers 63. The echo has STAN 000000, outside the
+// terminal's sequence of STANs. Its MAC under the TAK also proves the
+// connection to the acquirer, so that while the terminal waits for a
+// card no newcomer at the acquirer's connection cap takes its place.
 func echoAcquirer(ctx context.Context, link *client.Client, cfg pos.Config, now time.Time) error {
 	msg, err := isospec.Encode(&isospec.NetworkManagement{
 		MTI: isospec.MTINetworkRequest, TransmissionDateTime: isospec.TransmissionDateTime(now),
@@ -464,6 +468,11 @@ func echoAcquirer(ctx context.Context, link *client.Client, cfg pos.Config, now 
 	})
 	if err != nil {
 		return fmt.Errorf("echo test: %w", err)
+	}
+	if !cfg.TAK.IsZero() {
+		if err := isospec.SetMAC(msg, func(d []byte) ([]byte, error) { return mac.Alg3(cfg.TAK, d, mac.Method1) }); err != nil {
+			return fmt.Errorf("echo test: %w", err)
+		}
 	}
 	resp, err := link.Send(ctx, msg, cfg.ResponseTimeout)
 	if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -28,6 +29,9 @@ type cliAcquirer struct {
 	mu     sync.Mutex
 	mtis   []string
 	echoRC isospec.ResponseCode // the echo test's answer; "" approves
+	// echoMACs counts the echo tests whose MAC verified under the TAK,
+	// echoes all of them.
+	echoMACs, echoes int
 	// silentReversals leaves reversals unanswered.
 	silentReversals bool
 }
@@ -46,8 +50,20 @@ func startCLIAcquirer(t *testing.T, silent bool) *cliAcquirer {
 			if mti == "0800" { // the echo test before each tap
 				var req isospec.NetworkManagement
 				_ = isospec.Decode(m, &req)
+				packed, err := isospec.Pack(m)
+				macOK := err == nil && isospec.VerifyMAC(packed, func(d, got []byte) error {
+					want, err := mac.Alg3(tak, d, mac.Method1)
+					if err != nil || !mac.Equal(want, got) {
+						return errors.New("MAC does not verify")
+					}
+					return nil
+				}) == nil
 				a.mu.Lock()
 				rc := a.echoRC
+				a.echoes++
+				if macOK {
+					a.echoMACs++
+				}
 				a.mu.Unlock()
 				if rc == "" {
 					rc = isospec.RCApproved
@@ -169,6 +185,13 @@ func TestTerminalSale(t *testing.T) {
 	// A data directory where no issuer enrolled the phone says so.
 	code, out, errOut = runCLI(t, "terminal", "--acquirer", acq.srv.Addr, "--data", t.TempDir(), "--card", "hce-phone", "--amount", "1500")
 	requireUsageError(t, code, out, errOut, "no enrolled HCE phone: hce-phone")
+
+	// Every echo test before a tap carried a MAC under the TAK, which
+	// proves the terminal's connection at the acquirer's cap.
+	acq.mu.Lock()
+	defer acq.mu.Unlock()
+	require.Positive(t, acq.echoes)
+	require.Equal(t, acq.echoes, acq.echoMACs)
 }
 
 // --raw prints each message's frame in hex with the PAN, track 2, expiry
