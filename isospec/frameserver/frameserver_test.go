@@ -238,8 +238,8 @@ func TestCapEvictsSilent(t *testing.T) {
 }
 
 // One peer keeps MaxProved connections proved: a third proof (a replayed
-// frame, say) takes the oldest one's, which then makes room like any
-// unproved connection.
+// frame, say) takes the proof of the one proved least recently, which
+// then makes room like any unproved connection.
 func TestCapProvedPerPeer(t *testing.T) {
 	s, _, _, talk := capServer(t, frameserver.Config{MaxConns: 3, MaxProved: 2})
 	var p [3]net.Conn
